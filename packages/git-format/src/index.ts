@@ -1,0 +1,14 @@
+/**
+ * Git's formats, with no I/O: object ids, pkt-line, objects, packs and pack indexes.
+ * The signatures below are the contract the other packages build on.
+ */
+export * from './oid.js';
+export * from './pkt-line.js';
+export * from './sideband.js';
+export * from './objects.js';
+export * from './fsck.js';
+export * from './pack/entry.js';
+export * from './pack/delta.js';
+export * from './pack/index-file.js';
+export * from './pack/writer.js';
+export * from './pack/indexer.js';

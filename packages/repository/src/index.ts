@@ -1,0 +1,9 @@
+/**
+ * A git repository over a BlobStore (packs + idx) and a KVStore (pack registry, refs).
+ * The signatures below are the contract the protocol and server packages build on.
+ */
+export * from './repository.js';
+export * from './object-db.js';
+export * from './ref-db.js';
+export * from './registry.js';
+export * from './block-cache.js';

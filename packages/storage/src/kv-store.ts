@@ -1,0 +1,49 @@
+/**
+ * Small mutable state (refs, the pack registry, the repository registry) in a key/value
+ * store. Every key lives in a *scope* (one repository, or the global registry): operations
+ * that must be atomic together stay inside one scope, so a clustered backend can keep a
+ * whole scope on one shard (Redis: the scope becomes the key's hash tag).
+ *
+ * Scopes and keys are strings of printable ASCII without spaces.
+ */
+export interface KVStore {
+  get(scope: string, key: string): Promise<string | undefined>;
+  /** Values of several keys of one scope, in one round trip. Absent keys are left out. */
+  getMany(scope: string, keys: readonly string[]): Promise<Map<string, string>>;
+  /** Every entry of `scope` whose key starts with `prefix`, sorted by key. */
+  scan(scope: string, prefix: string): Promise<KVEntry[]>;
+  /**
+   * Compare-and-swap of several keys of one scope in one atomic step.
+   * mode 'all': every expectation must hold, or nothing is written.
+   * mode 'each': each op is applied on its own when its expectation holds.
+   * An op's `log` entry is appended exactly when that op is applied.
+   */
+  compareAndSwap(scope: string, ops: readonly CasOp[], mode: CasMode): Promise<CasResult>;
+  /** Appends to an append-only log of `scope`. */
+  append(scope: string, log: string, entry: string): Promise<void>;
+  /** Entries of a log, oldest first; with `limit`, only the newest `limit` of them. */
+  readLog(scope: string, log: string, options?: { limit?: number }): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface KVEntry {
+  key: string;
+  value: string;
+}
+
+export interface CasOp {
+  key: string;
+  /** The value the key must hold now; null means the key must be absent. */
+  expect: string | null;
+  /** The value to write; null deletes the key. */
+  value: string | null;
+  /** Appended to `log.name` when (and only when) this op is applied. */
+  log?: { name: string; entry: string };
+}
+
+export type CasMode = 'all' | 'each';
+
+export interface CasResult {
+  /** Indexes into `ops` whose expectation did not hold. Mode 'all': non-empty means nothing was written. */
+  conflicts: number[];
+}
