@@ -1,13 +1,368 @@
 import type { ObjectId, ObjectType } from './oid.js';
+import { isHfsDotGit, isHfsDotGitmodules, isNtfsDotGit, isNtfsDotGitmodules } from './dotgit-names.js';
+
+/*
+ * A port of the checks git 2.39 runs on pushed objects with receive.fsckObjects: index-pack and
+ * unpack-objects parse each object, then run fsck.c with `strict` set, which turns fsck's
+ * warnings into errors while its "info" messages (badFilemode, badTagName, missingTaggerEntry,
+ * the .gitattributes/.gitignore/.mailmap symlink checks) and extraHeaderEntry stay ignored.
+ * Messages are git's, prefixed with git's message id.
+ *
+ * Not covered: the .gitmodules / .gitattributes blob content checks, which need to know which
+ * blobs trees name so; and checks that need other objects (types of referenced objects).
+ */
 
 /** An object that git's `receive.fsckObjects` would refuse; `id` is git's fsck message id (e.g. "badTimezone"). */
-export declare class FsckError extends Error {
+export class FsckError extends Error {
+  override name = 'FsckError';
   readonly id: string;
+
+  constructor(id: string, detail: string) {
+    super(`${id}: ${detail}`);
+    this.id = id;
+  }
 }
+
+const NUL = 0x00;
+const LF = 0x0a;
+const SPACE = 0x20;
 
 /**
  * Checks one object as `git fsck` does (headers, signatures, tree entry modes, names and
  * order, tag fields). Returns the ids this object points to (tree, parents, entries, tagged object)
  * so that callers can check connectivity; throws FsckError when it is malformed.
  */
-export declare function fsckObject(type: ObjectType, body: Uint8Array): ObjectId[];
+export function fsckObject(type: ObjectType, body: Uint8Array): ObjectId[] {
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  switch (type) {
+    case 'commit':
+      return fsckCommit(bytes);
+    case 'tree':
+      return fsckTree(bytes);
+    case 'tag':
+      return fsckTag(bytes);
+    case 'blob':
+      return [];
+    default:
+      throw new FsckError('unknownType', `unknown type '${String(type)}'`);
+  }
+}
+
+/** Byte at `i`, or 0 past the end: git reads objects as NUL-terminated buffers. */
+function at(bytes: Buffer, i: number): number {
+  return i < bytes.length ? bytes[i] : 0;
+}
+
+function startsWithAt(bytes: Buffer, pos: number, prefix: string): boolean {
+  if (pos + prefix.length > bytes.length) return false;
+  for (let k = 0; k < prefix.length; k++) if (bytes[pos + k] !== prefix.charCodeAt(k)) return false;
+  return true;
+}
+
+/** 40 hex digits (either case, as git's parser takes them) at `pos`, lower-cased; undefined if not. */
+function hexIdAt(bytes: Buffer, pos: number): ObjectId | undefined {
+  if (pos + 40 > bytes.length) return undefined;
+  for (let k = pos; k < pos + 40; k++) {
+    const c = bytes[k];
+    const isHex = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+    if (!isHex) return undefined;
+  }
+  return bytes.toString('latin1', pos, pos + 40).toLowerCase();
+}
+
+function verifyHeaders(bytes: Buffer): void {
+  const headerEnd = bytes.indexOf('\n\n');
+  const nul = bytes.indexOf(NUL);
+  if (nul >= 0 && (headerEnd < 0 || nul < headerEnd)) {
+    throw new FsckError('nulInHeader', `unterminated header: NUL at offset ${nul}`);
+  }
+  // Without a body the last header line must still end with a newline.
+  if (headerEnd < 0 && (bytes.length === 0 || bytes[bytes.length - 1] !== LF)) {
+    throw new FsckError('unterminatedHeader', 'unterminated header');
+  }
+}
+
+/** Length of the run of bytes from `pos` that are none of `stops` (and not past the end). */
+function spanUntil(bytes: Buffer, pos: number, stops: readonly number[]): number {
+  let end = pos;
+  while (end < bytes.length && !stops.includes(bytes[end])) end++;
+  return end - pos;
+}
+
+const ANGLES_OR_LF = [0x3c, 0x3e, LF];
+const TWO_POW_63 = 1n << 63n;
+const TWO_POW_64 = 1n << 64n;
+
+function isCSpace(c: number): boolean {
+  return c === SPACE || (c >= 0x09 && c <= 0x0d);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * Checks `Name <email> 1234567890 +0000\n` from `start` (git's fsck_ident); returns where the next line starts.
+ * The date is read like C's strtoumax (leading white space, an optional sign), as git reads it.
+ */
+function checkIdent(bytes: Buffer, start: number): number {
+  const lineEnd = bytes.indexOf(LF, start);
+  const next = lineEnd < 0 ? bytes.length : lineEnd + 1;
+  let p = start;
+  const fail = (id: string, what: string): never => {
+    throw new FsckError(id, `invalid author/committer line - ${what}`);
+  };
+  if (at(bytes, p) === 0x3c) fail('missingNameBeforeEmail', 'missing space before email');
+  p += spanUntil(bytes, p, ANGLES_OR_LF);
+  if (at(bytes, p) === 0x3e) fail('badName', 'bad name');
+  if (at(bytes, p) !== 0x3c) fail('missingEmail', 'missing email');
+  if (at(bytes, p - 1) !== SPACE) fail('missingSpaceBeforeEmail', 'missing space before email');
+  p++;
+  p += spanUntil(bytes, p, ANGLES_OR_LF);
+  if (at(bytes, p) !== 0x3e) fail('badEmail', 'bad email');
+  p++;
+  if (at(bytes, p) !== SPACE) fail('missingSpaceBeforeDate', 'missing space before date');
+  p++;
+  if (at(bytes, p) === 0x30 && at(bytes, p + 1) !== SPACE) fail('zeroPaddedDate', 'zero-padded date');
+
+  let q = p;
+  while (isCSpace(at(bytes, q))) q++;
+  const negative = at(bytes, q) === 0x2d;
+  if (negative || at(bytes, q) === 0x2b) q++;
+  const digitsStart = q;
+  while (isDigit(at(bytes, q))) q++;
+  const end = q > digitsStart ? q : p;
+  if (q > digitsStart) {
+    const magnitude = BigInt(bytes.toString('latin1', digitsStart, q));
+    const value = magnitude >= TWO_POW_64 ? TWO_POW_64 - 1n : negative ? (TWO_POW_64 - magnitude) % TWO_POW_64 : magnitude;
+    // Git's timestamps are unsigned 64-bit and must also fit a signed 64-bit time_t.
+    if (value >= TWO_POW_63) fail('badDateOverflow', 'date causes integer overflow');
+  }
+  if (end === p || at(bytes, end) !== SPACE) fail('badDate', 'bad date');
+  p = end + 1;
+  const sign = at(bytes, p);
+  if (
+    (sign !== 0x2b && sign !== 0x2d) ||
+    !isDigit(at(bytes, p + 1)) ||
+    !isDigit(at(bytes, p + 2)) ||
+    !isDigit(at(bytes, p + 3)) ||
+    !isDigit(at(bytes, p + 4)) ||
+    at(bytes, p + 5) !== LF
+  ) {
+    fail('badTimezone', 'bad time zone');
+  }
+  return next;
+}
+
+function fsckCommit(bytes: Buffer): ObjectId[] {
+  verifyHeaders(bytes);
+  if (!startsWithAt(bytes, 0, 'tree ')) throw new FsckError('missingTree', "invalid format - expected 'tree' line");
+  const tree = hexIdAt(bytes, 5);
+  if (tree === undefined || at(bytes, 45) !== LF) {
+    throw new FsckError('badTreeSha1', "invalid 'tree' line format - bad sha1");
+  }
+  const references = [tree];
+  let pos = 46;
+  while (startsWithAt(bytes, pos, 'parent ')) {
+    const parent = hexIdAt(bytes, pos + 7);
+    if (parent === undefined || at(bytes, pos + 47) !== LF) {
+      throw new FsckError('badParentSha1', "invalid 'parent' line format - bad sha1");
+    }
+    references.push(parent);
+    pos += 48;
+  }
+  let authors = 0;
+  while (startsWithAt(bytes, pos, 'author ')) {
+    authors++;
+    pos = checkIdent(bytes, pos + 7);
+  }
+  if (authors < 1) throw new FsckError('missingAuthor', "invalid format - expected 'author' line");
+  if (authors > 1) throw new FsckError('multipleAuthors', "invalid format - multiple 'author' lines");
+  if (!startsWithAt(bytes, pos, 'committer ')) {
+    throw new FsckError('missingCommitter', "invalid format - expected 'committer' line");
+  }
+  checkIdent(bytes, pos + 10);
+  if (bytes.indexOf(NUL) >= 0) throw new FsckError('nulInCommit', 'NUL byte in the commit object body');
+  return references;
+}
+
+const TAG_TYPES = new Set(['commit', 'tree', 'blob', 'tag']);
+
+function fsckTag(bytes: Buffer): ObjectId[] {
+  verifyHeaders(bytes);
+  if (!startsWithAt(bytes, 0, 'object ')) throw new FsckError('missingObject', "invalid format - expected 'object' line");
+  const object = hexIdAt(bytes, 7);
+  if (object === undefined || at(bytes, 47) !== LF) {
+    throw new FsckError('badObjectSha1', "invalid 'object' line format - bad sha1");
+  }
+  let pos = 48;
+  if (!startsWithAt(bytes, pos, 'type ')) throw new FsckError('missingTypeEntry', "invalid format - expected 'type' line");
+  pos += 5;
+  const typeEnd = bytes.indexOf(LF, pos);
+  if (typeEnd < 0) throw new FsckError('missingType', "invalid format - unexpected end after 'type' line");
+  if (!TAG_TYPES.has(bytes.toString('latin1', pos, typeEnd))) throw new FsckError('badType', "invalid 'type' value");
+  pos = typeEnd + 1;
+  if (!startsWithAt(bytes, pos, 'tag ')) throw new FsckError('missingTagEntry', "invalid format - expected 'tag' line");
+  const nameEnd = bytes.indexOf(LF, pos + 4);
+  if (nameEnd < 0) throw new FsckError('missingTag', "invalid format - unexpected end after 'type' line");
+  // git's tag parser (run before fsck) refuses anything shorter, whatever fsck would say.
+  if (bytes.length < 64) throw new FsckError('badTag', 'invalid tag: shorter than 64 bytes');
+  pos = nameEnd + 1;
+  // A tag name that is no valid ref name and a missing tagger are only "info" in git.
+  if (startsWithAt(bytes, pos, 'tagger ')) checkIdent(bytes, pos + 7);
+  return [object];
+}
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const S_IFREG = 0o100000;
+
+type TreeName = { bytes: Buffer; start: number; end: number };
+
+/**
+ * Checks a tree's entries (git's fsck_tree with decode_tree_entry's framing checks) and returns
+ * the ids of its blobs and subtrees; git treats every other mode as a submodule commit, not walked.
+ */
+function fsckTree(bytes: Buffer): ObjectId[] {
+  const references: ObjectId[] = [];
+  const badTree = (why: string): never => {
+    throw new FsckError('badTree', `cannot be parsed as a tree: ${why}`);
+  };
+  // Git validates once that the byte before the last id is the NUL ending the last name.
+  if (bytes.length > 0 && (bytes.length < 23 || bytes[bytes.length - 21] !== NUL)) badTree('too-short tree object');
+
+  let hasNullSha1 = false;
+  let hasFullPath = false;
+  let hasDot = false;
+  let hasDotdot = false;
+  let hasDotgit = false;
+  let hasZeroPad = false;
+  let hasDuplicates = false;
+  let notSorted = false;
+  let previous: { mode: number; name: TreeName } | undefined;
+  const candidates: TreeName[] = [];
+
+  let pos = 0;
+  while (pos < bytes.length) {
+    const entryStart = pos;
+    if (bytes[pos] === SPACE) badTree(`malformed mode in tree entry at byte ${entryStart}`);
+    let rawMode = 0;
+    for (let c = bytes[pos]; c !== SPACE; c = bytes[++pos]) {
+      if (c === undefined || c < 0x30 || c > 0x37) badTree(`malformed mode in tree entry at byte ${entryStart}`);
+      rawMode = ((rawMode << 3) | (c - 0x30)) >>> 0;
+    }
+    const nameStart = pos + 1;
+    const nameEnd = bytes.indexOf(NUL, nameStart);
+    if (nameEnd === nameStart) badTree(`empty filename in tree entry at byte ${entryStart}`);
+    if (nameEnd < 0 || nameEnd + 21 > bytes.length) badTree(`too-short tree object at byte ${entryStart}`);
+    const name: TreeName = { bytes, start: nameStart, end: nameEnd };
+    const oidStart = nameEnd + 1;
+    // fsck_tree keeps the mode in an unsigned short.
+    const mode = rawMode & 0xffff;
+
+    hasNullSha1 ||= isNullId(bytes, oidStart);
+    hasDot ||= nameEnd - nameStart === 1 && bytes[nameStart] === 0x2e;
+    hasDotdot ||= nameEnd - nameStart === 2 && bytes[nameStart] === 0x2e && bytes[nameStart + 1] === 0x2e;
+    hasDotgit ||= isHfsDotGit(name) || isNtfsDotGit(name);
+    hasZeroPad ||= bytes[entryStart] === 0x30;
+    const isSymlink = (mode & S_IFMT) === S_IFLNK;
+    if ((isHfsDotGitmodules(name) || isNtfsDotGitmodules(name)) && isSymlink) {
+      throw new FsckError('gitmodulesSymlink', '.gitmodules is a symbolic link');
+    }
+    for (let i = nameStart; i < nameEnd; i++) {
+      const c = bytes[i];
+      if (c === 0x2f) hasFullPath = true;
+      if (c !== 0x5c) continue;
+      // Git also reads a backslash as a directory separator, as Windows does.
+      const component: TreeName = { bytes, start: i + 1, end: nameEnd };
+      hasDotgit ||= isNtfsDotGit(component);
+      if (isNtfsDotGitmodules(component) && isSymlink) {
+        throw new FsckError('gitmodulesSymlink', '.gitmodules is a symbolic link');
+      }
+    }
+
+    if (previous) {
+      const order = verifyOrdered(previous.mode, previous.name, mode, name, candidates);
+      if (order === 'unordered') notSorted = true;
+      else if (order === 'duplicate') hasDuplicates = true;
+    }
+    previous = { mode, name };
+
+    const kind = rawMode & S_IFMT;
+    if (kind === S_IFDIR || kind === S_IFREG || kind === S_IFLNK) references.push(bytes.toString('hex', oidStart, oidStart + 20));
+    pos = oidStart + 20;
+  }
+
+  if (hasNullSha1) throw new FsckError('nullSha1', 'contains entries pointing to null sha1');
+  if (hasFullPath) throw new FsckError('fullPathname', 'contains full pathnames');
+  if (hasDot) throw new FsckError('hasDot', "contains '.'");
+  if (hasDotdot) throw new FsckError('hasDotdot', "contains '..'");
+  if (hasDotgit) throw new FsckError('hasDotgit', "contains '.git'");
+  if (hasZeroPad) throw new FsckError('zeroPaddedFilemode', 'contains zero-padded file modes');
+  if (hasDuplicates) throw new FsckError('duplicateEntries', 'contains duplicate file entries');
+  if (notSorted) throw new FsckError('treeNotSorted', 'not properly sorted');
+  return references;
+}
+
+function isNullId(bytes: Buffer, start: number): boolean {
+  for (let k = start; k < start + 20; k++) if (bytes[k] !== 0) return false;
+  return true;
+}
+
+function byteAt(name: TreeName, i: number): number {
+  const index = name.start + i;
+  return index < name.end ? name.bytes[index] : 0;
+}
+
+function isLessThanSlash(c: number): boolean {
+  return c > 0 && c < 0x2f;
+}
+
+/** Whether `name` starts with `prefix`; returns the length of `prefix` if so, else -1. */
+function prefixLength(name: TreeName, prefix: TreeName): number {
+  const length = prefix.end - prefix.start;
+  if (name.end - name.start < length) return -1;
+  return name.bytes.compare(prefix.bytes, prefix.start, prefix.end, name.start, name.start + length) === 0 ? length : -1;
+}
+
+/**
+ * Git's tree order: names compare bytewise with a directory's name followed by "/". Also
+ * catches duplicates that this order separates ("foo", "foo.bar", "foo/"), keeping the
+ * non-directory candidates on a stack as git's verify_ordered does.
+ */
+function verifyOrdered(
+  mode1: number,
+  name1: TreeName,
+  mode2: number,
+  name2: TreeName,
+  candidates: TreeName[],
+): 'ordered' | 'unordered' | 'duplicate' {
+  const length1 = name1.end - name1.start;
+  const length2 = name2.end - name2.start;
+  const common = Math.min(length1, length2);
+  const cmp = name1.bytes.compare(name2.bytes, name2.start, name2.start + common, name1.start, name1.start + common);
+  if (cmp < 0) return 'ordered';
+  if (cmp > 0) return 'unordered';
+  let c1 = byteAt(name1, common);
+  let c2 = byteAt(name2, common);
+  if (c1 === 0 && c2 === 0) return 'duplicate';
+  if (c1 === 0 && (mode1 & S_IFMT) === S_IFDIR) c1 = 0x2f;
+  if (c2 === 0 && (mode2 & S_IFMT) === S_IFDIR) c2 = 0x2f;
+
+  if (c1 === 0 && isLessThanSlash(c2)) {
+    candidates.push(name1);
+  } else if (c2 === 0x2f && isLessThanSlash(c1)) {
+    for (let candidate = candidates.pop(); candidate; candidate = candidates.pop()) {
+      const length = prefixLength(name2, candidate);
+      if (length < 0) continue;
+      const rest = byteAt(name2, length);
+      if (rest === 0) return 'duplicate';
+      if (isLessThanSlash(rest)) {
+        candidates.push(candidate);
+        break;
+      }
+    }
+  }
+  return c1 < c2 ? 'ordered' : 'unordered';
+}

@@ -7,3 +7,5 @@ export * from './object-db.js';
 export * from './ref-db.js';
 export * from './registry.js';
 export * from './block-cache.js';
+export * from './pack-index-cache.js';
+export * from './delta-base-cache.js';

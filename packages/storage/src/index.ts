@@ -1,2 +1,18 @@
 export type { BlobStore, BlobBody, BlobInfo, ByteRange } from './blob-store.js';
 export type { KVStore, KVEntry, CasOp, CasMode, CasResult } from './kv-store.js';
+export { InvalidKeyError } from './errors.js';
+export {
+  clampRange,
+  isValidBlobKeySegment,
+  validateBlobKey,
+  validateBlobPrefix,
+  validateByteRange,
+  validateCasOps,
+  validateKvName,
+  validateKvPrefix,
+  validateLogLimit,
+} from './validation.js';
+export { FsBlobStore } from './fs/fs-blob-store.js';
+export { SqliteKVStore } from './sqlite/sqlite-kv-store.js';
+export { MemoryBlobStore } from './memory/memory-blob-store.js';
+export { MemoryKVStore } from './memory/memory-kv-store.js';

@@ -4,7 +4,9 @@
  * that must be atomic together stay inside one scope, so a clustered backend can keep a
  * whole scope on one shard (Redis: the scope becomes the key's hash tag).
  *
- * Scopes and keys are strings of printable ASCII without spaces.
+ * Scopes, keys and log names are non-empty strings of printable ASCII without spaces
+ * (anything else is refused with InvalidKeyError); values and log entries are any string.
+ * Key order is plain byte order.
  */
 export interface KVStore {
   get(scope: string, key: string): Promise<string | undefined>;
@@ -17,12 +19,14 @@ export interface KVStore {
    * mode 'all': every expectation must hold, or nothing is written.
    * mode 'each': each op is applied on its own when its expectation holds.
    * An op's `log` entry is appended exactly when that op is applied.
+   * A key may appear only once among `ops`.
    */
   compareAndSwap(scope: string, ops: readonly CasOp[], mode: CasMode): Promise<CasResult>;
   /** Appends to an append-only log of `scope`. */
   append(scope: string, log: string, entry: string): Promise<void>;
   /** Entries of a log, oldest first; with `limit`, only the newest `limit` of them. */
   readLog(scope: string, log: string, options?: { limit?: number }): Promise<string[]>;
+  /** Releases the store's resources; calling it again is a no-op. */
   close(): Promise<void>;
 }
 
@@ -44,6 +48,9 @@ export interface CasOp {
 export type CasMode = 'all' | 'each';
 
 export interface CasResult {
-  /** Indexes into `ops` whose expectation did not hold. Mode 'all': non-empty means nothing was written. */
+  /**
+   * Indexes into `ops` whose expectation did not hold, ascending.
+   * Mode 'all': non-empty means nothing was written.
+   */
   conflicts: number[];
 }

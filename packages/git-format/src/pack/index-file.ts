@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { ObjectId } from '../oid.js';
+import { PackFormatError } from './entry.js';
 
 export interface PackIndexEntry {
   oid: ObjectId;
@@ -6,28 +8,257 @@ export interface PackIndexEntry {
   crc32: number;
 }
 
+const IDX_MAGIC = 0xff744f63;
+const FANOUT_AT = 8;
+const OIDS_AT = FANOUT_AT + 256 * 4;
+const MAX_SMALL_OFFSET = 0x7fffffff;
+
 /**
  * A parsed `.idx` v2 (fanout table lookup, 64-bit offsets). Also knows where each entry
  * ends (the next entry's offset, or the trailer), which is what lets a stored entry be
  * copied byte for byte.
+ *
+ * Lookups read the idx bytes in place; the offset-sorted view that entryEnd and oidAt need
+ * is built on first use, as two typed arrays (12 bytes per object).
  */
-export declare class PackIndex {
-  /** Verifies the idx checksum; PackFormatError when malformed. `packSize` is the .pack's byte length. */
-  static parse(idx: Uint8Array, packSize: number): PackIndex;
+export class PackIndex {
   readonly objectCount: number;
   /** SHA-1 of the pack, from the idx trailer: the pack's name. */
   readonly packChecksum: ObjectId;
+  private readonly idx: Buffer;
+  private readonly packSize: number;
+  private readonly crcsAt: number;
+  private readonly offsetsAt: number;
+  private readonly largeOffsetsAt: number;
+  private readonly largeOffsetCount: number;
+  /** Entry offsets in ascending order, followed by the trailer's offset. */
+  private sortedOffsets: Float64Array | undefined;
+  /** Position in the idx of the entry at sortedOffsets[i]. */
+  private positionsByOffset: Uint32Array | undefined;
+
+  private constructor(idx: Buffer, packSize: number) {
+    this.idx = idx;
+    this.packSize = packSize;
+    const count = idx.readUInt32BE(FANOUT_AT + 255 * 4);
+    this.objectCount = count;
+    this.crcsAt = OIDS_AT + 20 * count;
+    this.offsetsAt = this.crcsAt + 4 * count;
+    this.largeOffsetsAt = this.offsetsAt + 4 * count;
+    const largeBytes = idx.length - 40 - this.largeOffsetsAt;
+    if (largeBytes < 0 || largeBytes % 8 !== 0) {
+      throw new PackFormatError(`idx of ${idx.length} bytes does not fit its ${count} objects`);
+    }
+    this.largeOffsetCount = largeBytes / 8;
+    this.packChecksum = idx.toString('hex', idx.length - 40, idx.length - 20);
+  }
+
+  /** Verifies the idx checksum; PackFormatError when malformed. `packSize` is the .pack's byte length. */
+  static parse(idxBytes: Uint8Array, packSize: number): PackIndex {
+    const idx = Buffer.from(idxBytes.buffer, idxBytes.byteOffset, idxBytes.byteLength);
+    if (idx.length < OIDS_AT + 40) throw new PackFormatError(`idx truncated: ${idx.length} bytes`);
+    if (idx.readUInt32BE(0) !== IDX_MAGIC) throw new PackFormatError('not an idx v2: bad signature at offset 0');
+    const version = idx.readUInt32BE(4);
+    if (version !== 2) throw new PackFormatError(`unsupported idx version ${version} at offset 4`);
+    const digest = createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest();
+    if (!digest.equals(idx.subarray(idx.length - 20))) throw new PackFormatError('idx checksum mismatch');
+    let previous = 0;
+    for (let b = 0; b < 256; b++) {
+      const value = idx.readUInt32BE(FANOUT_AT + 4 * b);
+      if (value < previous) throw new PackFormatError(`idx fanout decreases at byte ${b.toString(16)}`);
+      previous = value;
+    }
+    const index = new PackIndex(idx, packSize);
+    for (let pos = 0; pos < index.objectCount; pos++) {
+      const offset = index.offsetAtPosition(pos);
+      if (offset < 12 || offset >= packSize - 20) {
+        throw new PackFormatError(`idx entry ${pos} has offset ${offset} outside a pack of ${packSize} bytes`);
+      }
+    }
+    return index;
+  }
+
   /** Offset of `oid` in the pack, or undefined. */
-  find(oid: ObjectId): number | undefined;
+  find(oid: ObjectId): number | undefined {
+    if (oid.length !== 40) return undefined;
+    const key = Buffer.from(oid, 'hex');
+    if (key.length !== 20) return undefined;
+    const pos = this.positionOf(key);
+    return pos < 0 ? undefined : this.offsetAtPosition(pos);
+  }
+
   /** Pack offset where the entry starting at `offset` ends. */
-  entryEnd(offset: number): number;
+  entryEnd(offset: number): number {
+    const sorted = this.offsetOrder().offsets;
+    const i = lowerBound(sorted, this.objectCount, offset);
+    if (i >= this.objectCount || sorted[i] !== offset) throw new PackFormatError(`no entry starts at pack offset ${offset}`);
+    return sorted[i + 1];
+  }
+
   /** Id of the object whose entry starts at `offset` (for ofs-delta bases). */
-  oidAt(offset: number): ObjectId | undefined;
+  oidAt(offset: number): ObjectId | undefined {
+    const { offsets, positions } = this.offsetOrder();
+    const i = lowerBound(offsets, this.objectCount, offset);
+    if (i >= this.objectCount || offsets[i] !== offset) return undefined;
+    const at = OIDS_AT + 20 * positions[i];
+    return this.idx.toString('hex', at, at + 20);
+  }
+
   /** Every entry, in object id order. */
-  entries(): Iterable<PackIndexEntry>;
+  *entries(): Iterable<PackIndexEntry> {
+    for (let pos = 0; pos < this.objectCount; pos++) {
+      const at = OIDS_AT + 20 * pos;
+      yield {
+        oid: this.idx.toString('hex', at, at + 20),
+        offset: this.offsetAtPosition(pos),
+        crc32: this.idx.readUInt32BE(this.crcsAt + 4 * pos),
+      };
+    }
+  }
+
   /** Bytes of memory this index holds (for cache accounting). */
-  readonly byteSize: number;
+  get byteSize(): number {
+    return this.idx.length + (this.sortedOffsets?.byteLength ?? 0) + (this.positionsByOffset?.byteLength ?? 0);
+  }
+
+  private positionOf(key: Buffer): number {
+    const first = key[0];
+    let lo = first === 0 ? 0 : this.idx.readUInt32BE(FANOUT_AT + 4 * (first - 1));
+    let hi = this.idx.readUInt32BE(FANOUT_AT + 4 * first);
+    const idx = this.idx;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = OIDS_AT + 20 * mid;
+      let cmp = 0;
+      for (let k = 1; k < 20; k++) {
+        cmp = idx[at + k] - key[k];
+        if (cmp !== 0) break;
+      }
+      if (cmp === 0) return mid;
+      if (cmp < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return -1;
+  }
+
+  private offsetAtPosition(pos: number): number {
+    const small = this.idx.readUInt32BE(this.offsetsAt + 4 * pos);
+    if (small <= MAX_SMALL_OFFSET) return small;
+    const large = small & MAX_SMALL_OFFSET;
+    if (large >= this.largeOffsetCount) throw new PackFormatError(`idx entry ${pos} refers to missing 64-bit offset ${large}`);
+    const at = this.largeOffsetsAt + 8 * large;
+    return this.idx.readUInt32BE(at) * 2 ** 32 + this.idx.readUInt32BE(at + 4);
+  }
+
+  private offsetOrder(): { offsets: Float64Array; positions: Uint32Array } {
+    if (this.sortedOffsets === undefined || this.positionsByOffset === undefined) {
+      const count = this.objectCount;
+      const byPosition = new Float64Array(count);
+      for (let pos = 0; pos < count; pos++) byPosition[pos] = this.offsetAtPosition(pos);
+      const positions = new Uint32Array(count);
+      for (let pos = 0; pos < count; pos++) positions[pos] = pos;
+      positions.sort((a, b) => byPosition[a] - byPosition[b]);
+      const offsets = new Float64Array(count + 1);
+      for (let i = 0; i < count; i++) offsets[i] = byPosition[positions[i]];
+      offsets[count] = this.packSize - 20;
+      this.sortedOffsets = offsets;
+      this.positionsByOffset = positions;
+    }
+    return { offsets: this.sortedOffsets, positions: this.positionsByOffset };
+  }
+}
+
+function lowerBound(sorted: Float64Array, count: number, value: number): number {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Writes an `.idx` v2 for a pack's entries (any order) and the pack's trailing checksum. */
-export declare function writePackIndex(entries: readonly PackIndexEntry[], packChecksum: ObjectId): Buffer;
+export function writePackIndex(entries: readonly PackIndexEntry[], packChecksum: ObjectId): Buffer {
+  const count = entries.length;
+  const oids = Buffer.alloc(20 * count);
+  const offsets = new Float64Array(count);
+  const crcs = new Uint32Array(count);
+  entries.forEach((entry, i) => {
+    if (!/^[0-9a-f]{40}$/.test(entry.oid)) throw new RangeError(`invalid object id ${entry.oid}`);
+    oids.write(entry.oid, 20 * i, 'hex');
+    offsets[i] = entry.offset;
+    crcs[i] = entry.crc32;
+  });
+  if (!/^[0-9a-f]{40}$/.test(packChecksum)) throw new RangeError(`invalid pack checksum ${packChecksum}`);
+  return encodePackIndex(oids, offsets, crcs, count, Buffer.from(packChecksum, 'hex'));
+}
+
+/**
+ * The `.idx` v2 bytes for `count` entries held column-wise (20-byte ids, offsets, CRCs):
+ * the indexer's own tables, so that a large pack needs no per-object JS objects.
+ */
+export function encodePackIndex(oids: Uint8Array, offsets: Float64Array, crcs: Uint32Array, count: number, packChecksum: Uint8Array): Buffer {
+  const order = sortByObjectId(oids, count);
+  let largeCount = 0;
+  for (let i = 0; i < count; i++) if (offsets[i] > MAX_SMALL_OFFSET) largeCount++;
+  const out = Buffer.alloc(OIDS_AT + 28 * count + 8 * largeCount + 40);
+  out.writeUInt32BE(IDX_MAGIC, 0);
+  out.writeUInt32BE(2, 4);
+  const fanout = new Uint32Array(256);
+  const crcsAt = OIDS_AT + 20 * count;
+  const offsetsAt = crcsAt + 4 * count;
+  let largeAt = offsetsAt + 4 * count;
+  let largeIndex = 0;
+  for (let pos = 0; pos < count; pos++) {
+    const i = order[pos];
+    const from = 20 * i;
+    if (pos > 0 && compareOids(oids, from, oids, 20 * order[pos - 1]) === 0) {
+      throw new PackFormatError(`object ${Buffer.from(oids.subarray(from, from + 20)).toString('hex')} appears twice in the pack`);
+    }
+    out.set(oids.subarray(from, from + 20), OIDS_AT + 20 * pos);
+    fanout[oids[from]]++;
+    out.writeUInt32BE(crcs[i], crcsAt + 4 * pos);
+    const offset = offsets[i];
+    if (offset > MAX_SMALL_OFFSET) {
+      out.writeUInt32BE((0x80000000 | largeIndex++) >>> 0, offsetsAt + 4 * pos);
+      out.writeUInt32BE(Math.floor(offset / 2 ** 32), largeAt);
+      out.writeUInt32BE(offset % 2 ** 32, largeAt + 4);
+      largeAt += 8;
+    } else {
+      out.writeUInt32BE(offset, offsetsAt + 4 * pos);
+    }
+  }
+  let running = 0;
+  for (let b = 0; b < 256; b++) {
+    running += fanout[b];
+    out.writeUInt32BE(running, FANOUT_AT + 4 * b);
+  }
+  out.set(packChecksum, largeAt);
+  createHash('sha1').update(out.subarray(0, largeAt + 20)).digest().copy(out, largeAt + 20);
+  return out;
+}
+
+function compareOids(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): number {
+  for (let k = 0; k < 20; k++) {
+    const d = a[aAt + k] - b[bAt + k];
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Entry numbers in object id order: a counting sort on the first two bytes, then a comparison sort per bucket. */
+function sortByObjectId(oids: Uint8Array, count: number): Uint32Array {
+  const bucketStarts = new Uint32Array(65537);
+  for (let i = 0; i < count; i++) bucketStarts[((oids[20 * i] << 8) | oids[20 * i + 1]) + 1]++;
+  for (let b = 1; b <= 65536; b++) bucketStarts[b] += bucketStarts[b - 1];
+  const order = new Uint32Array(count);
+  const fill = bucketStarts.slice(0, 65536);
+  for (let i = 0; i < count; i++) order[fill[(oids[20 * i] << 8) | oids[20 * i + 1]]++] = i;
+  for (let b = 0; b < 65536; b++) {
+    const from = bucketStarts[b];
+    const to = bucketStarts[b + 1];
+    if (to - from > 1) order.subarray(from, to).sort((x, y) => compareOids(oids, 20 * x, oids, 20 * y));
+  }
+  return order;
+}

@@ -1,10 +1,12 @@
-import type { Readable } from 'node:stream';
-import type { Repository } from '@gitfleet/repository';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { ProtocolLimits } from '../options.js';
 
-/** The body of `GET info/refs?service=git-receive-pack` after the "# service=" line. */
-export declare function advertiseReceivePack(repo: Repository): Promise<Buffer[]>;
+/**
+ * git receive-pack (gitprotocol-pack, stateless-RPC form): the ref advertisement, then one
+ * request — commands, push options, pack — answered with progress and report-status.
+ */
+export { advertiseReceivePack } from './advertise.js';
+export { receivePack } from './receive.js';
 
 export interface AppliedRefUpdate {
   name: string;
@@ -19,10 +21,3 @@ export interface ReceivePackOptions {
   /** Called after refs moved (events, webhooks), before report-status is sent. */
   onRefsUpdated?(updates: AppliedRefUpdate[], pushOptions: string[]): Promise<void>;
 }
-
-/**
- * Serves one stateless-RPC receive-pack request. Resolves once the commands have been
- * parsed (rejects with ProtocolError before any output otherwise) to the response:
- * progress while the pack is indexed, then report-status.
- */
-export declare function receivePack(repo: Repository, request: Readable, options: ReceivePackOptions): Promise<AsyncIterable<Buffer>>;

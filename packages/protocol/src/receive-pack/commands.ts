@@ -1,0 +1,115 @@
+import { PktLineError, ZERO_OID, type ObjectId, type PktLineReader } from '@gitfleet/git-format';
+import { ProtocolError } from '../errors.js';
+
+/** One "old new ref" line of a push. */
+export interface PushCommand {
+  oldOid: ObjectId;
+  newOid: ObjectId;
+  name: string;
+}
+
+/** The capabilities a client asked for that change what receive-pack does. */
+export interface PushCapabilities {
+  reportStatus: boolean;
+  reportStatusV2: boolean;
+  sideband: boolean;
+  quiet: boolean;
+  atomic: boolean;
+  pushOptions: boolean;
+}
+
+export interface PushRequest {
+  commands: PushCommand[];
+  capabilities: PushCapabilities;
+  pushOptions: string[];
+  /** Commits the client says are shallow on its side (from "shallow <id>" lines). */
+  shallow: ObjectId[];
+}
+
+// Ref names travel back in the report and into the ref store as strings: refuse bytes that
+// would not round-trip rather than silently replacing them.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const HEX_ID = /^[0-9a-fA-F]{40}$/;
+const COMMAND = /^([0-9a-fA-F]{40}) ([0-9a-fA-F]{40}) (.*)$/s;
+
+/**
+ * Reads the command list (and push options, when negotiated) that precedes the pack, as
+ * git's read_head_info does: "shallow <id>" lines, then "old new ref" lines with the
+ * capabilities after a NUL, up to a flush. Anything malformed is a ProtocolError, raised
+ * before any response byte exists.
+ */
+export async function readPushRequest(reader: PktLineReader): Promise<PushRequest> {
+  const commands: PushCommand[] = [];
+  const shallow: ObjectId[] = [];
+  let requested = new Set<string>();
+
+  for (;;) {
+    const line = await readLine(reader, 'command list');
+    if (line === undefined) break;
+    if (line.startsWith('shallow ')) {
+      const oid = line.slice('shallow '.length);
+      if (!HEX_ID.test(oid)) throw new ProtocolError(`protocol error: expected shallow sha, got '${oid}'`);
+      shallow.push(oid.toLowerCase());
+      continue;
+    }
+    const nul = line.indexOf('\0');
+    const command = nul < 0 ? line : line.slice(0, nul);
+    if (nul >= 0) requested = new Set(line.slice(nul + 1).split(' ').filter(Boolean));
+    const match = COMMAND.exec(command);
+    if (!match) throw new ProtocolError(`protocol error: expected old/new/ref, got '${printable(command)}'`);
+    commands.push({ oldOid: match[1].toLowerCase(), newOid: match[2].toLowerCase(), name: match[3] });
+  }
+
+  const format = [...requested].find((c) => c.startsWith('object-format='));
+  if (format !== undefined && format !== 'object-format=sha1') {
+    throw new ProtocolError(`unsupported object format '${format.slice('object-format='.length)}'`);
+  }
+  const capabilities: PushCapabilities = {
+    reportStatus: requested.has('report-status'),
+    reportStatusV2: requested.has('report-status-v2'),
+    sideband: requested.has('side-band-64k'),
+    quiet: requested.has('quiet'),
+    atomic: requested.has('atomic'),
+    pushOptions: requested.has('push-options'),
+  };
+
+  const pushOptions: string[] = [];
+  if (capabilities.pushOptions && commands.length > 0) {
+    for (let option = await readLine(reader, 'push options'); option !== undefined; option = await readLine(reader, 'push options')) {
+      pushOptions.push(option);
+    }
+  }
+  return { commands, capabilities, pushOptions, shallow };
+}
+
+/** Whether the push sends no pack at all: git's delete_only(). */
+export function isDeleteOnly(commands: readonly PushCommand[]): boolean {
+  return commands.every((command) => command.newOid === ZERO_OID);
+}
+
+/** The next data line without its newline, or undefined at the flush that ends a section. */
+async function readLine(reader: PktLineReader, section: string): Promise<string | undefined> {
+  let packet;
+  try {
+    packet = await reader.read();
+  } catch (error) {
+    if (error instanceof PktLineError) throw new ProtocolError(`protocol error in ${section}: ${error.message}`);
+    throw error;
+  }
+  if (packet === undefined) throw new ProtocolError(`protocol error: the request ended inside the ${section} (no flush)`);
+  if (packet.kind === 'flush') return undefined;
+  if (packet.kind !== 'data') throw new ProtocolError(`protocol error: unexpected ${packet.kind} packet in the ${section}`);
+  let text: string;
+  try {
+    text = utf8.decode(packet.data);
+  } catch {
+    throw new ProtocolError(`protocol error: a line of the ${section} is not valid UTF-8`);
+  }
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
+/** A line as it may appear in an error message: control characters escaped, length bounded. */
+function printable(line: string): string {
+  const shown = JSON.stringify(line.length > 200 ? `${line.slice(0, 200)}…` : line);
+  return shown.slice(1, -1);
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { PktLineReader, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import type { Repository } from '@gitfleet/repository';
+import { isDeleteOnly, readPushRequest, type PushRequest } from './commands.js';
+import { ingestPack, UnpackError, type IngestedPack } from './ingest.js';
+import { DeltaProgress } from './progress.js';
+import { ResponseQueue, ResponseWriter } from './response.js';
+import { PackTooLarge, spoolPack } from './spool.js';
+import {
+  REASON,
+  applyRefUpdates,
+  checkBranchTips,
+  checkCommands,
+  failAllIfAny,
+  refUpdatesToApply,
+  type CommandState,
+} from './updates.js';
+import type { ReceivePackOptions } from './index.js';
+
+/**
+ * Serves one stateless-RPC receive-pack request. Resolves once the commands have been
+ * parsed (rejects with ProtocolError otherwise, before any output) to the response:
+ * progress while the pack is indexed, then report-status.
+ */
+export async function receivePack(repo: Repository, request: Readable, options: ReceivePackOptions): Promise<AsyncIterable<Buffer>> {
+  const reader = new PktLineReader(request);
+  const push = await readPushRequest(reader);
+  if (push.commands.length === 0) return (async function* () {})();
+
+  const queue = new ResponseQueue();
+  const out = new ResponseWriter(queue, push.capabilities.sideband, push.capabilities.quiet);
+  return (async function* () {
+    const work = serve(repo, push, reader.rest(), options, out).then(
+      () => queue.end(),
+      (error: unknown) => {
+        // With side-band the client can still be told; otherwise the transport must fail.
+        if (out.fatal(`fatal: receive-pack failed: ${(error as Error).message}`)) queue.end();
+        else queue.end(error);
+      },
+    );
+    yield* queue;
+    await work;
+  })();
+}
+
+/** git's cmd_receive_pack after read_head_info: unpack, check, store, update refs, report. */
+async function serve(
+  repo: Repository,
+  push: PushRequest,
+  packBytes: AsyncIterable<Buffer>,
+  options: ReceivePackOptions,
+  out: ResponseWriter,
+): Promise<void> {
+  const commands: CommandState[] = push.commands.map((command) => ({ ...command }));
+  const { atomic } = push.capabilities;
+  const spoolPath = join(options.spoolDir, `receive-${randomUUID()}.pack`);
+  let unpackError: string | undefined;
+  try {
+    let ingested: IngestedPack | undefined;
+    if (!isDeleteOnly(commands)) {
+      try {
+        ingested = await receivePackFile(repo, push, packBytes, spoolPath, options, out);
+      } catch (error) {
+        if (!(error instanceof UnpackError || error instanceof PackTooLarge)) throw error;
+        unpackError = error.message;
+      }
+    }
+
+    if (unpackError !== undefined) {
+      for (const command of commands) command.error = REASON.unpackerError;
+    } else {
+      await checkConnectivity(repo, commands, ingested, out);
+      await checkCommands(repo, commands, out);
+      if (!(atomic && failAllIfAny(commands, REASON.atomicPushFailure))) {
+        await checkBranchTips(commands, atomic, (oid) => objectType(repo, ingested, oid), out);
+        const changesRefs = refUpdatesToApply(commands).length > 0;
+        if (changesRefs && (!ingested || (await storePack(repo, ingested, spoolPath, commands, out)))) {
+          await publish(repo, commands, push, options, out);
+        }
+      }
+    }
+  } finally {
+    await rm(spoolPath, { force: true });
+  }
+  report(commands, unpackError, push, out);
+}
+
+/** Spools the pack, then indexes and checks it, with "Resolving deltas" progress. */
+async function receivePackFile(
+  repo: Repository,
+  push: PushRequest,
+  packBytes: AsyncIterable<Buffer>,
+  spoolPath: string,
+  options: ReceivePackOptions,
+  out: ResponseWriter,
+): Promise<IngestedPack> {
+  await mkdir(options.spoolDir, { recursive: true });
+  await spoolPack(packBytes, spoolPath, options.limits.maxPackBytes);
+  const progress = new DeltaProgress((text) => out.progress(text));
+  const ingested = await ingestPack(repo.objects, spoolPath, {
+    maxObjectSize: options.limits.maxObjectSize,
+    tips: new Set(push.commands.map((c) => c.newOid).filter((oid) => oid !== ZERO_OID)),
+    shallow: new Set(push.shallow),
+    onProgress: (phase, done, total) => {
+      if (phase === 'resolving') progress.update(done, total);
+    },
+  });
+  progress.finish(ingested.pack.appendedBases);
+  return ingested;
+}
+
+/**
+ * Every new tip must exist, and everything the pack's objects point to must be in the pack
+ * or the repository. A client-shallow commit whose parents are absent would need shallow
+ * roots, which we do not keep (git's receive.shallowUpdate=false): such a push is refused
+ * whole, because storing its pack would put a commit without its history in the repository.
+ */
+async function checkConnectivity(repo: Repository, commands: CommandState[], ingested: IngestedPack | undefined, out: ResponseWriter): Promise<void> {
+  const updates = commands.filter((c) => c.newOid !== ZERO_OID);
+  if (ingested && ingested.missingShallowParents.length > 0) {
+    out.error(`shallow update not allowed: the history before ${ingested.missingShallowParents[0]} is missing`);
+    for (const command of updates) command.error = REASON.shallow;
+    return;
+  }
+  if (ingested && ingested.missing.length > 0) {
+    out.error(`the pack refers to objects that are missing, e.g. ${ingested.missing.slice(0, 3).join(', ')}`);
+    for (const command of updates) command.error = REASON.missingObjects;
+    return;
+  }
+  for (const command of updates) {
+    if (ingested?.index.find(command.newOid) !== undefined || (await repo.objects.has(command.newOid))) continue;
+    out.error(`${command.name}: object ${command.newOid} was sent neither in the pack nor earlier`);
+    command.error = REASON.missingObjects;
+  }
+}
+
+async function objectType(repo: Repository, ingested: IngestedPack | undefined, oid: ObjectId): Promise<ObjectType | undefined> {
+  return ingested?.tipTypes.get(oid) ?? (await repo.objects.header(oid))?.type;
+}
+
+/** Stores the pack and idx before any ref may point into them. */
+async function storePack(repo: Repository, ingested: IngestedPack, spoolPath: string, commands: CommandState[], out: ResponseWriter): Promise<boolean> {
+  const { pack } = ingested;
+  try {
+    await repo.objects.addPack(spoolPath, pack.packSize, pack.idx, pack.checksum);
+    return true;
+  } catch (error) {
+    out.error(`storing pack ${pack.checksum}: ${(error as Error).message}`);
+    for (const command of commands) command.error ??= REASON.migrateFailed;
+    return false;
+  }
+}
+
+/** Moves the refs in one compare-and-swap, then tells the caller what changed. */
+async function publish(repo: Repository, commands: CommandState[], push: PushRequest, options: ReceivePackOptions, out: ResponseWriter): Promise<void> {
+  const applied = await applyRefUpdates(repo, commands, push.capabilities.atomic, out);
+  if (applied.length === 0 || !options.onRefsUpdated) return;
+  try {
+    await options.onRefsUpdated(applied, push.pushOptions);
+  } catch (error) {
+    // The refs have moved: the push succeeded whatever a listener thinks of it.
+    out.warning(`after updating refs: ${(error as Error).message}`);
+  }
+}
+
+function report(commands: readonly CommandState[], unpackError: string | undefined, push: PushRequest, out: ResponseWriter): void {
+  const { reportStatus, reportStatusV2 } = push.capabilities;
+  if (reportStatus || reportStatusV2) {
+    out.report([
+      `unpack ${unpackError ?? 'ok'}`,
+      ...commands.map((c) => (c.error === undefined ? `ok ${c.name}` : `ng ${c.name} ${c.error}`)),
+    ]);
+  }
+  out.finish();
+}

@@ -1,0 +1,133 @@
+import { ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { isValidRefName, type Repository } from '@gitfleet/repository';
+import type { PushCommand } from './commands.js';
+import type { ResponseWriter } from './response.js';
+import type { AppliedRefUpdate } from './index.js';
+
+/** A command on its way through receive-pack; `error` is what report-status says for it. */
+export interface CommandState extends PushCommand {
+  error?: string;
+  /** Deleting a ref that does not exist: reported ok, nothing to change (git warns and does the same). */
+  noop?: boolean;
+}
+
+/** git's reason strings, which clients print as "! [remote rejected] … (reason)". */
+export const REASON = {
+  unpackerError: 'unpacker error',
+  missingObjects: 'missing necessary objects',
+  shallow: 'shallow update not allowed',
+  funnyRefname: 'funny refname',
+  deleteCurrent: 'deletion of the current branch prohibited',
+  failedToUpdate: 'failed to update ref',
+  atomicPushFailure: 'atomic push failure',
+  atomicTransactionFailed: 'atomic transaction failed',
+  migrateFailed: 'unable to migrate objects to permanent storage',
+} as const;
+
+const isDelete = (command: PushCommand) => command.newOid === ZERO_OID;
+const pending = (commands: readonly CommandState[]) => commands.filter((c) => c.error === undefined);
+
+/**
+ * The checks git's update() makes before touching a ref: names under refs/ that git accepts
+ * (a new ref needs two levels, as in refs/heads/x), one command per ref, no deleting the
+ * branch HEAD points at (git's receive.denyDeleteCurrent default, GitHub's rule too).
+ */
+export async function checkCommands(repo: Repository, commands: readonly CommandState[], out: ResponseWriter): Promise<void> {
+  const head = await repo.refs.head();
+  const seen = new Set<string>();
+  for (const command of pending(commands)) {
+    const { name } = command;
+    if (!isValidRefName(name) || (!isDelete(command) && !name.slice('refs/'.length).includes('/'))) {
+      out.error(`refusing to update funny ref '${name}' remotely`);
+      command.error = REASON.funnyRefname;
+    } else if (seen.has(name)) {
+      out.error(`multiple updates for ref '${name}' not allowed`);
+      command.error = REASON.failedToUpdate;
+    } else if (isDelete(command) && name === head) {
+      out.error(`refusing to delete the current branch: ${name}`);
+      command.error = REASON.deleteCurrent;
+    }
+    seen.add(name);
+  }
+  for (const command of pending(commands).filter(isDelete)) {
+    if ((await repo.refs.get(command.name)) === undefined) {
+      out.warning(`deleting a non-existent ref ${command.name}`);
+      command.noop = true;
+    }
+  }
+}
+
+/**
+ * What git's ref backend refuses when it writes: a branch (refs/heads/*) must name a commit.
+ * `typeOf` answers for ids in the new pack or the repository. Like every failure at commit
+ * time, under `atomic` it fails the whole push.
+ */
+export async function checkBranchTips(
+  commands: readonly CommandState[],
+  atomic: boolean,
+  typeOf: (oid: ObjectId) => Promise<ObjectType | undefined>,
+  out: ResponseWriter,
+): Promise<void> {
+  const refused: CommandState[] = [];
+  for (const command of pending(commands)) {
+    if (isDelete(command) || !command.name.startsWith('refs/heads/')) continue;
+    if ((await typeOf(command.newOid)) === 'commit') continue;
+    out.error(`trying to write non-commit object ${command.newOid} to branch '${command.name}'`);
+    refused.push(command);
+  }
+  failAtCommit(commands, refused, atomic);
+}
+
+/**
+ * Failures met while committing ref changes: "failed to update ref" for those refs, or under
+ * `atomic` git's "atomic transaction failed" for every command.
+ */
+function failAtCommit(commands: readonly CommandState[], refused: readonly CommandState[], atomic: boolean): void {
+  if (refused.length === 0) return;
+  if (atomic) {
+    for (const command of commands) command.error ??= REASON.atomicTransactionFailed;
+    for (const command of refused) command.error = REASON.atomicTransactionFailed;
+  } else {
+    for (const command of refused) command.error = REASON.failedToUpdate;
+  }
+}
+
+/** Under `atomic`, one failure fails every command, with git's reason for the phase it happened in. */
+export function failAllIfAny(commands: readonly CommandState[], reason: string): boolean {
+  if (commands.every((c) => c.error === undefined)) return false;
+  for (const command of commands) command.error ??= reason;
+  return true;
+}
+
+/** The commands still to apply (deletes of absent refs need no change). */
+export function refUpdatesToApply(commands: readonly CommandState[]): CommandState[] {
+  return pending(commands).filter((c) => !c.noop);
+}
+
+/**
+ * The one compare-and-swap of the push. A ref that moved since the client read it keeps its
+ * value and is reported "failed to update ref" (under `atomic`, every ref fails).
+ * @returns the updates that were applied.
+ */
+export async function applyRefUpdates(
+  repo: Repository,
+  commands: readonly CommandState[],
+  atomic: boolean,
+  out: ResponseWriter,
+): Promise<AppliedRefUpdate[]> {
+  const updates = refUpdatesToApply(commands);
+  if (updates.length === 0) return [];
+  const stale = new Set(
+    await repo.refs.update(
+      updates.map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid })),
+      { atomic, message: 'push' },
+    ),
+  );
+  const refused = updates.filter((command) => stale.has(command.name));
+  for (const command of refused) {
+    const why = command.oldOid === ZERO_OID ? 'reference already exists' : `it is no longer at ${command.oldOid}`;
+    out.error(`cannot lock ref '${command.name}': ${why}`);
+  }
+  failAtCommit(commands, refused, atomic);
+  return updates.filter((c) => c.error === undefined).map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid }));
+}

@@ -1,0 +1,51 @@
+import type { PackIndex } from '@gitfleet/git-format';
+import { ByteLru } from './byte-lru.js';
+
+/**
+ * Parsed pack indexes shared by every repository of a process, bounded by the bytes they hold.
+ * Keyed by pack checksum alone: a pack's name is the SHA-1 of its bytes and its `.idx` follows
+ * from them, so the same checksum means the same index whichever repository or store holds it.
+ */
+export class PackIndexCache {
+  private readonly lru: ByteLru<string, PackIndex>;
+  private readonly loading = new Map<string, Promise<PackIndex>>();
+
+  constructor(options: { maxBytes: number }) {
+    this.lru = new ByteLru(options.maxBytes, (index) => index.byteSize);
+  }
+
+  /** The index if it is cached right now, without waiting (the hot path of object lookup). */
+  peek(checksum: string): PackIndex | undefined {
+    return this.lru.get(checksum);
+  }
+
+  /** The cached index, or the result of `load` (one load in flight per pack). */
+  get(checksum: string, load: () => Promise<PackIndex>): Promise<PackIndex> {
+    const cached = this.lru.get(checksum);
+    if (cached) return Promise.resolve(cached);
+    let pending = this.loading.get(checksum);
+    if (!pending) {
+      pending = load().then(
+        (index) => {
+          this.loading.delete(checksum);
+          this.lru.set(checksum, index);
+          return index;
+        },
+        (error: unknown) => {
+          this.loading.delete(checksum);
+          throw error;
+        },
+      );
+      this.loading.set(checksum, pending);
+    }
+    return pending;
+  }
+
+  /** Caches an index parsed elsewhere (a pack this process just stored). */
+  put(checksum: string, index: PackIndex): void {
+    this.lru.set(checksum, index);
+  }
+}
+
+/** Default for processes that do not size the cache themselves: 256 MiB of parsed indexes. */
+export const sharedPackIndexCache = new PackIndexCache({ maxBytes: 256 * 1024 * 1024 });

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { inflateSync } from 'node:zlib';
+import { MemoryBlobStore, MemoryKVStore, type BlobStore } from '@gitfleet/storage';
+import { PackObjectDB, Repository, type ObjectDB, type Stores } from '../src/index.js';
+import { idxBlobKey, packBlobKey, repositoryScope } from '../src/keys.js';
+import { backends, caches } from './backends.js';
+import { buildHistory, catFile, packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
+
+let workDir: string;
+let source: string;
+/** Every object, one pack, ofs-deltas up to 50 deep. */
+let deepPack: BuiltPack;
+/** Every object, one pack, ref-deltas only. */
+let refDeltaPack: BuiltPack;
+/** The history split in two packs: up to main~30, then the rest. */
+let olderPack: BuiltPack;
+let newerPack: BuiltPack;
+let expected: Map<string, { type: string; data: Buffer }>;
+
+before(() => {
+  workDir = mkdtempSync(path.join(tmpdir(), 'gitfleet-objectdb-'));
+  source = buildHistory(workDir, 70);
+  const out = (name: string) => {
+    const dir = path.join(workDir, name);
+    mkdirSync(dir);
+    return dir;
+  };
+  deepPack = packObjects(source, out('deep'), ['--all'], { offsetDeltas: true });
+  refDeltaPack = packObjects(source, out('ref'), ['--all'], { offsetDeltas: false });
+  olderPack = packObjects(source, out('older'), ['main~30'], { offsetDeltas: true });
+  newerPack = packObjects(source, out('newer'), ['--all', '^main~30'], { offsetDeltas: true });
+  expected = catFile(source, verifyPack(deepPack).map((o) => o.oid));
+});
+
+after(() => rmSync(workDir, { recursive: true, force: true }));
+
+function newRepository(stores: Stores, id = 'r0123456789abcdef0123456789abcdef'): Repository {
+  return new Repository({ id, owner: 'o', name: 'r', createdAt: new Date().toISOString() }, stores);
+}
+
+async function addPack(objects: ObjectDB, pack: BuiltPack): Promise<void> {
+  await objects.addPack(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+}
+
+async function assertReadsLikeGit(objects: ObjectDB, oids: Iterable<string>): Promise<number> {
+  let count = 0;
+  for (const oid of oids) {
+    const want = expected.get(oid)!;
+    const got = await objects.read(oid);
+    assert.ok(got, `read(${oid}) found nothing`);
+    assert.equal(got.type, want.type, `type of ${oid}`);
+    assert.ok(got.data.equals(want.data), `content of ${oid} (${want.type}) differs from git cat-file`);
+    assert.deepEqual(await objects.header(oid), { type: want.type, size: want.data.length }, `header(${oid})`);
+    assert.equal(await objects.has(oid), true);
+    count++;
+  }
+  return count;
+}
+
+for (const backend of backends) {
+  describe(`ObjectDB over ${backend.name}`, () => {
+    test('reads every object of a pack with 50-deep ofs-delta chains as git cat-file does', async (t) => {
+      const packed = verifyPack(deepPack);
+      // The test means something only if git really built long chains.
+      assert.ok(Math.max(...packed.map((o) => o.depth)) >= 40, 'expected delta chains at least 40 deep');
+      const { objects } = newRepository(await backend.open(t));
+      await addPack(objects, deepPack);
+      assert.equal(await assertReadsLikeGit(objects, expected.keys()), packed.length);
+    });
+
+    test('reads a pack of ref-deltas', async (t) => {
+      const packed = verifyPack(refDeltaPack);
+      assert.ok(packed.some((o) => o.baseOid), 'expected deltas in the pack');
+      const { objects } = newRepository(await backend.open(t));
+      await addPack(objects, refDeltaPack);
+      assert.equal(await assertReadsLikeGit(objects, packed.map((o) => o.oid)), expected.size);
+    });
+
+    test('finds objects across several packs', async (t) => {
+      const { objects } = newRepository(await backend.open(t));
+      await addPack(objects, olderPack);
+      await addPack(objects, newerPack);
+      const inOlder = new Set(verifyPack(olderPack).map((o) => o.oid));
+      const inNewer = verifyPack(newerPack).map((o) => o.oid);
+      assert.ok(inOlder.size > 0 && inNewer.length > 0 && inNewer.every((oid) => !inOlder.has(oid)));
+      await assertReadsLikeGit(objects, [...inOlder, ...inNewer]);
+      assert.deepEqual((await objects.packs()).map((p) => p.checksum).sort(), [olderPack.checksum, newerPack.checksum].sort());
+    });
+
+    test('locate and readDeflated give the stored entry byte for byte', async (t) => {
+      const stores = await backend.open(t);
+      const { objects } = newRepository(stores);
+      await addPack(objects, deepPack);
+      const packBytes = readFileSync(deepPack.packPath);
+      for (const object of verifyPack(deepPack)) {
+        const entry = await objects.locate(object.oid);
+        assert.ok(entry, `locate(${object.oid})`);
+        assert.equal(entry.pack, deepPack.checksum);
+        assert.equal(entry.offset, object.offset);
+        assert.equal(entry.baseOid, object.baseOid, `base of ${object.oid}`);
+        assert.equal(entry.header.kind, object.baseOid ? 'ofs-delta' : 'object');
+        const deflated = await objects.readDeflated(entry);
+        assert.ok(deflated.equals(packBytes.subarray(entry.offset + entry.header.headerLength, entry.end)));
+        assert.equal(inflateSync(deflated).length, entry.header.size);
+        if (!object.baseOid) assert.ok(inflateSync(deflated).equals(expected.get(object.oid)!.data));
+      }
+      const stream = await objects.streamPack(deepPack.checksum, 12, 5000);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(packBytes.subarray(12, 5000)));
+    });
+
+    test('absent objects are absent, after one look at the registry', async (t) => {
+      const { objects } = newRepository(await backend.open(t));
+      const missing = 'f'.repeat(40);
+      assert.equal(await objects.has(missing), false);
+      assert.equal(await objects.read(missing), undefined);
+      assert.equal(await objects.header(missing), undefined);
+      assert.equal(await objects.locate(missing), undefined);
+      await addPack(objects, olderPack);
+      assert.equal(await objects.read(missing), undefined);
+    });
+
+    test('a second instance finds a pack another one added, by refreshing on a miss', async (t) => {
+      const stores = await backend.open(t);
+      const writer = newRepository(stores).objects;
+      // A separate process: its own index cache, same stores.
+      const reader = newRepository({ ...stores, ...caches() }).objects;
+      const [first] = verifyPack(olderPack);
+      assert.equal(await reader.has(first.oid), false); // the reader has now loaded an empty pack list
+      await addPack(writer, olderPack);
+      await assertReadsLikeGit(reader, verifyPack(olderPack).map((o) => o.oid));
+      await addPack(writer, newerPack);
+      await reader.refresh();
+      assert.equal((await reader.packs()).length, 2);
+      assert.equal((await reader.packs())[0].checksum, newerPack.checksum, 'newest pack first');
+    });
+
+    test('addPack stores pack and idx under the repository, registers once, and is idempotent', async (t) => {
+      const stores = await backend.open(t);
+      const repo = newRepository(stores);
+      await addPack(repo.objects, deepPack);
+      await addPack(repo.objects, deepPack);
+      const stored = await stores.blobs.get(packBlobKey(repo.info.id, deepPack.checksum));
+      assert.ok(stored?.equals(readFileSync(deepPack.packPath)));
+      assert.ok((await stores.blobs.get(idxBlobKey(repo.info.id, deepPack.checksum)))?.equals(deepPack.idx));
+      const registry = await stores.kv.scan(repositoryScope(repo.info.id), 'pack:');
+      assert.equal(registry.length, 1);
+      assert.equal(registry[0].key, `pack:${deepPack.checksum}`);
+      const record = JSON.parse(registry[0].value);
+      assert.equal(record.size, deepPack.packSize);
+      assert.equal(record.objects, expected.size);
+      assert.ok(!Number.isNaN(Date.parse(record.createdAt)));
+    });
+  });
+}
+
+describe('ObjectDB.addPack failures', () => {
+  test('a pack whose idx is not durable is never registered', async (t) => {
+    const blobs = new MemoryBlobStore();
+    const failingIdx: BlobStore = Object.assign(Object.create(blobs) as BlobStore, {
+      putIfAbsent: async (key: string, body: Parameters<BlobStore['putIfAbsent']>[1]) => {
+        if (key.endsWith('.idx')) throw new Error('disk full');
+        return blobs.putIfAbsent(key, body);
+      },
+    });
+    const kv = new MemoryKVStore();
+    const objects = new PackObjectDB('r1', { blobs: failingIdx, kv, ...caches() });
+    await assert.rejects(addPack(objects, olderPack), /disk full/);
+    assert.deepEqual(await kv.scan(repositoryScope('r1'), ''), []);
+    const [first] = verifyPack(olderPack);
+    assert.equal(await objects.has(first.oid), false);
+    t.diagnostic('the orphan .pack stays for the collector');
+  });
+
+  test('refuses an idx of another pack, a wrong size or a file that is not the pack, storing nothing', async () => {
+    const blobs = new MemoryBlobStore();
+    const kv = new MemoryKVStore();
+    const objects = new PackObjectDB('r2', { blobs, kv, ...caches() });
+    await assert.rejects(objects.addPack(olderPack.packPath, olderPack.packSize, newerPack.idx, olderPack.checksum));
+    await assert.rejects(objects.addPack(newerPack.packPath, olderPack.packSize, olderPack.idx, olderPack.checksum));
+    await assert.rejects(objects.addPack(olderPack.packPath + '.missing', olderPack.packSize, olderPack.idx, olderPack.checksum));
+    await assert.rejects(objects.addPack(olderPack.packPath, olderPack.packSize, olderPack.idx, 'not-an-id'));
+    const stored: string[] = [];
+    for await (const blob of blobs.list('')) stored.push(blob.key);
+    assert.deepEqual(stored, []);
+    assert.deepEqual(await kv.scan(repositoryScope('r2'), ''), []);
+  });
+});
+
+describe('ObjectDB.header on deltas', () => {
+  test("a fresh instance gives every delta's target size and base type from headers alone", async () => {
+    const stores: Stores = { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() };
+    const objects = new PackObjectDB('r3', stores);
+    await addPack(objects, deepPack);
+    const deltas = verifyPack(deepPack).filter((o: PackedObject) => o.baseOid);
+    assert.ok(deltas.length > 100);
+    for (const delta of deltas) {
+      const want = expected.get(delta.oid)!;
+      assert.deepEqual(await objects.header(delta.oid), { type: want.type, size: want.data.length });
+    }
+  });
+});

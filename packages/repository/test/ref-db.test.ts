@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { ZERO_OID } from '@gitfleet/git-format';
+import { InvalidRefName, KVRefDB, isValidRefName } from '../src/ref-db.js';
+import { kvBackends } from './kv-backends.js';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+const C = 'c'.repeat(40);
+
+for (const backend of kvBackends) {
+  describe(`RefDB over ${backend.name}`, () => {
+    const open = (t: Parameters<typeof backend.open>[0]) => new KVRefDB('repo1', backend.open(t));
+
+    test('creates refs and lists them sorted, by prefix, in one scan', async (t) => {
+      const refs = open(t);
+      const conflicts = await refs.update(
+        [
+          { name: 'refs/tags/v1', oldOid: ZERO_OID, newOid: C },
+          { name: 'refs/heads/main', oldOid: ZERO_OID, newOid: A },
+          { name: 'refs/heads/dev', oldOid: ZERO_OID, newOid: B },
+        ],
+        { atomic: true, message: 'push' },
+      );
+      assert.deepEqual(conflicts, []);
+      assert.deepEqual(await refs.list(), [
+        { name: 'refs/heads/dev', oid: B },
+        { name: 'refs/heads/main', oid: A },
+        { name: 'refs/tags/v1', oid: C },
+      ]);
+      assert.deepEqual(await refs.list('refs/tags/'), [{ name: 'refs/tags/v1', oid: C }]);
+      assert.equal(await refs.get('refs/heads/main'), A);
+      assert.equal(await refs.get('refs/heads/nope'), undefined);
+    });
+
+    test('atomic: one stale old id changes nothing and logs nothing', async (t) => {
+      const refs = open(t);
+      await refs.update([{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'init' });
+      const conflicts = await refs.update(
+        [
+          { name: 'refs/heads/main', oldOid: B, newOid: C },
+          { name: 'refs/heads/new', oldOid: ZERO_OID, newOid: C },
+        ],
+        { atomic: true, message: 'push' },
+      );
+      assert.deepEqual(conflicts, ['refs/heads/main']);
+      assert.deepEqual(await refs.list(), [{ name: 'refs/heads/main', oid: A }]);
+      assert.equal((await refs.reflog('refs/heads/main')).length, 1);
+      assert.deepEqual(await refs.reflog('refs/heads/new'), []);
+    });
+
+    test('each: the stale ref is refused, the others applied and logged', async (t) => {
+      const refs = open(t);
+      await refs.update([{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'init' });
+      const conflicts = await refs.update(
+        [
+          { name: 'refs/heads/main', oldOid: B, newOid: C },
+          { name: 'refs/heads/new', oldOid: ZERO_OID, newOid: C },
+          { name: 'refs/heads/other', oldOid: A, newOid: C },
+        ],
+        { atomic: false, message: 'push' },
+      );
+      assert.deepEqual(conflicts.sort(), ['refs/heads/main', 'refs/heads/other']);
+      assert.deepEqual(await refs.list(), [
+        { name: 'refs/heads/main', oid: A },
+        { name: 'refs/heads/new', oid: C },
+      ]);
+      const [entry] = await refs.reflog('refs/heads/new');
+      assert.equal(entry.oldOid, ZERO_OID);
+      assert.equal(entry.newOid, C);
+      assert.equal(entry.message, 'push');
+      assert.ok(Number.isInteger(entry.timestamp) && entry.timestamp > 0);
+    });
+
+    test('ZERO_OID as new id deletes; as old id requires absence', async (t) => {
+      const refs = open(t);
+      await refs.update([{ name: 'refs/heads/gone', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'create' });
+      assert.deepEqual(await refs.update([{ name: 'refs/heads/gone', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'again' }), ['refs/heads/gone']);
+      assert.deepEqual(await refs.update([{ name: 'refs/heads/gone', oldOid: A, newOid: ZERO_OID }], { atomic: true, message: 'delete' }), []);
+      assert.equal(await refs.get('refs/heads/gone'), undefined);
+      assert.deepEqual(await refs.list(), []);
+      assert.deepEqual(
+        (await refs.reflog('refs/heads/gone')).map(({ oldOid, newOid, message }) => ({ oldOid, newOid, message })),
+        [
+          { oldOid: ZERO_OID, newOid: A, message: 'create' },
+          { oldOid: A, newOid: ZERO_OID, message: 'delete' },
+        ],
+      );
+    });
+
+    test('reflog keeps every update, oldest first; limit gives the newest', async (t) => {
+      const refs = open(t);
+      const ids = [A, B, C, A];
+      let previous = ZERO_OID;
+      for (const [i, oid] of ids.entries()) {
+        assert.deepEqual(await refs.update([{ name: 'refs/heads/main', oldOid: previous, newOid: oid }], { atomic: false, message: `step ${i}` }), []);
+        previous = oid;
+      }
+      assert.deepEqual((await refs.reflog('refs/heads/main')).map((e) => e.newOid), ids);
+      assert.deepEqual((await refs.reflog('refs/heads/main', 2)).map((e) => e.message), ['step 2', 'step 3']);
+    });
+
+    test('HEAD is a symbolic ref; get("HEAD") follows it', async (t) => {
+      const refs = open(t);
+      await assert.rejects(refs.head(), /HEAD is missing/);
+      await refs.setHead('refs/heads/main');
+      assert.equal(await refs.head(), 'refs/heads/main');
+      assert.equal(await refs.get('HEAD'), undefined, 'unborn');
+      await refs.update([{ name: 'refs/heads/dev', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'push' });
+      await refs.setHead('refs/heads/dev');
+      assert.equal(await refs.get('HEAD'), B);
+      await assert.rejects(refs.setHead('main'), InvalidRefName);
+      assert.equal(await refs.head(), 'refs/heads/dev');
+      assert.deepEqual(await refs.list(), [{ name: 'refs/heads/dev', oid: B }], 'HEAD is not listed as a ref');
+    });
+
+    test('a batch with one bad name or id is refused whole', async (t) => {
+      const refs = open(t);
+      const good = { name: 'refs/heads/ok', oldOid: ZERO_OID, newOid: A };
+      await assert.rejects(refs.update([good, { name: 'refs/heads/a..b', oldOid: ZERO_OID, newOid: A }], { atomic: false, message: 'x' }), InvalidRefName);
+      await assert.rejects(refs.update([good, { name: 'refs/heads/x', oldOid: ZERO_OID, newOid: 'nothex' }], { atomic: false, message: 'x' }), /not an object id/);
+      await assert.rejects(refs.update([good, good], { atomic: false, message: 'x' }), /twice/);
+      assert.deepEqual(await refs.list(), []);
+      assert.deepEqual(await refs.reflog('refs/heads/ok'), []);
+    });
+
+    test('ref names beyond ASCII round-trip and sort as git sorts them (by bytes)', async (t) => {
+      const refs = open(t);
+      const names = ['refs/heads/zebra', 'refs/heads/ünïcode', 'refs/heads/100%', 'refs/heads/日本', 'refs/heads/a%2F'];
+      await refs.update(
+        names.map((name) => ({ name, oldOid: ZERO_OID, newOid: A })),
+        { atomic: true, message: 'push' },
+      );
+      const byBytes = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      assert.deepEqual((await refs.list()).map((r) => r.name), byBytes);
+      assert.deepEqual((await refs.list('refs/heads/ü')).map((r) => r.name), ['refs/heads/ünïcode']);
+      assert.deepEqual((await refs.list('refs/heads/100')).map((r) => r.name), ['refs/heads/100%']);
+      assert.equal(await refs.get('refs/heads/日本'), A);
+      assert.equal(await refs.get('refs/heads/a/'), undefined);
+      assert.equal((await refs.reflog('refs/heads/ünïcode')).length, 1);
+    });
+
+    test('racing updates from the same old id: exactly one wins', async (t) => {
+      const refs = open(t);
+      await refs.update([{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'init' });
+      const contenders = Array.from({ length: 20 }, (_, i) => i.toString(16).padStart(40, '1'));
+      const results = await Promise.all(
+        contenders.map((oid) => refs.update([{ name: 'refs/heads/main', oldOid: A, newOid: oid }], { atomic: true, message: 'race' })),
+      );
+      const winners = contenders.filter((_, i) => results[i].length === 0);
+      assert.equal(winners.length, 1);
+      assert.equal(await refs.get('refs/heads/main'), winners[0]);
+      assert.equal((await refs.reflog('refs/heads/main')).length, 2);
+    });
+  });
+}
+
+describe('isValidRefName', () => {
+  const candidates = [
+    'refs/heads/main',
+    'refs/heads/feature/x-1',
+    'refs/tags/v1.0',
+    'refs/heads/@',
+    'refs/heads/a@b',
+    'refs/heads/ünïcode',
+    'refs/heads/100%',
+    'refs/heads/a..b',
+    'refs/heads/.hidden',
+    'refs/heads/x/.y',
+    'refs/heads/a.lock',
+    'refs/heads/a.lock/b',
+    'refs/heads/a.',
+    'refs/heads/a/',
+    'refs/heads//a',
+    'refs/heads/a b',
+    'refs/heads/a\tb',
+    'refs/heads/a\x7fb',
+    'refs/heads/a~1',
+    'refs/heads/a^',
+    'refs/heads/a:b',
+    'refs/heads/a?',
+    'refs/heads/a*',
+    'refs/heads/a[b',
+    'refs/heads/a\\b',
+    'refs/heads/a@{1}',
+    'refs/heads/a{b}',
+    'refs/heads/-dash',
+    'refs/heads/.',
+    'refs/x',
+  ];
+
+  test('agrees with git check-ref-format on names under refs/', () => {
+    for (const name of candidates) {
+      const git = spawnSync('git', ['check-ref-format', name]).status === 0;
+      assert.equal(isValidRefName(name), git, `${JSON.stringify(name)}: git says ${git ? 'valid' : 'invalid'}`);
+    }
+  });
+
+  test('refuses names outside refs/ and empty components', () => {
+    for (const name of ['HEAD', 'main', 'heads/main', 'refs/', 'refs', '', '/refs/heads/x', 'refs/heads/a\0b', 'refs/heads/\ud800']) {
+      assert.equal(isValidRefName(name), false, JSON.stringify(name));
+    }
+  });
+});

@@ -1,0 +1,253 @@
+import { randomBytes } from 'node:crypto';
+import { constants, type Dirent } from 'node:fs';
+import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
+import {
+  clampRange,
+  isValidBlobKeySegment,
+  validateBlobKey,
+  validateBlobPrefix,
+  validateByteRange,
+} from '../validation.js';
+
+/**
+ * Temp files live here, under the root so that link(2) stays on one filesystem. The name
+ * holds a character no key segment may contain, so list() never shows it.
+ */
+const TEMP_DIR = '~tmp';
+/** Temp files older than this are leftovers of a crashed writer. */
+const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Blobs as files under a root directory; a key's segments are its path.
+ *
+ * putIfAbsent writes a temp file, fsyncs it, then link(2)s it to the final name: link
+ * never replaces an existing file, so of racing writers (in any process) exactly one wins,
+ * and the name appears only once its bytes are complete and durable. Empty directories
+ * left by delete() are kept: removing them would race with a writer linking into them.
+ */
+export class FsBlobStore implements BlobStore {
+  private constructor(private readonly root: string) {}
+
+  /** Opens (creating if needed) a store rooted at `root` and drops stale temp files. */
+  static async open(root: string): Promise<FsBlobStore> {
+    const absoluteRoot = resolve(root);
+    await mkdir(join(absoluteRoot, TEMP_DIR), { recursive: true });
+    const store = new FsBlobStore(absoluteRoot);
+    await store.removeStaleTempFiles();
+    return store;
+  }
+
+  async putIfAbsent(key: string, body: BlobBody): Promise<boolean> {
+    validateBlobKey(key);
+    const target = this.pathOf(key);
+    const directory = dirname(target);
+    if (await isFile(target)) {
+      await fsyncDirectory(directory);
+      return false;
+    }
+    const firstCreated = await mkdir(directory, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      throw new Error(`blob ${key}: cannot create directory ${directory}: ${error.message}`, { cause: error });
+    });
+    const temp = join(this.root, TEMP_DIR, `${randomBytes(12).toString('hex')}.tmp`);
+    try {
+      await writeDurably(key, temp, body);
+      let created = true;
+      try {
+        await link(temp, target);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        created = false;
+      }
+      await fsyncDirectories(directory, firstCreated);
+      return created;
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Buffer | undefined> {
+    validateBlobKey(key);
+    if (range) validateByteRange(key, range);
+    const opened = await this.openBlob(key);
+    if (!opened) return undefined;
+    const { handle, size } = opened;
+    try {
+      const { start, end } = clampRange(range, size);
+      const buffer = Buffer.allocUnsafe(end - start);
+      let filled = 0;
+      while (filled < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, start + filled);
+        if (bytesRead === 0) throw new Error(`blob ${key}: file ended at ${start + filled}, expected ${size} bytes`);
+        filled += bytesRead;
+      }
+      return buffer;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<Readable | undefined> {
+    validateBlobKey(key);
+    if (range) validateByteRange(key, range);
+    const opened = await this.openBlob(key);
+    if (!opened) return undefined;
+    const { start, end } = clampRange(range, opened.size);
+    if (start === end) {
+      await opened.handle.close();
+      return Readable.from([]);
+    }
+    // createReadStream's `end` is inclusive; the stream closes the handle when done.
+    return opened.handle.createReadStream({ start, end: end - 1 });
+  }
+
+  async head(key: string): Promise<BlobInfo | undefined> {
+    validateBlobKey(key);
+    const stats = await stat(this.pathOf(key)).catch(absentAsUndefined);
+    return stats?.isFile() ? { key, size: stats.size } : undefined;
+  }
+
+  async *list(prefix: string): AsyncIterable<BlobInfo> {
+    validateBlobPrefix(prefix);
+    const slash = prefix.lastIndexOf('/');
+    const directoryKey = prefix.slice(0, slash + 1);
+    const namePrefix = prefix.slice(slash + 1);
+    // A prefix whose directory part is no valid key path matches no key (and must not
+    // walk outside the root, e.g. "../").
+    const directorySegments = directoryKey.split('/').slice(0, -1);
+    if (!directorySegments.every(isValidBlobKeySegment)) return;
+    yield* this.walk(directoryKey, namePrefix);
+  }
+
+  async delete(key: string): Promise<void> {
+    validateBlobKey(key);
+    await unlink(this.pathOf(key)).catch((error: NodeJS.ErrnoException) => {
+      // EISDIR/EPERM: the key names a directory of other keys, so no blob to remove.
+      if (!['ENOENT', 'ENOTDIR', 'EISDIR', 'EPERM'].includes(error.code ?? '')) {
+        throw new Error(`blob ${key}: cannot delete: ${error.message}`, { cause: error });
+      }
+    });
+  }
+
+  async close(): Promise<void> {}
+
+  private pathOf(key: string): string {
+    return join(this.root, ...key.split('/'));
+  }
+
+  /**
+   * Yields blobs under directory `directoryKey` (ending in '/' or empty) whose first
+   * segment starts with `namePrefix`, in key order. Sorting a directory's entries by name,
+   * with '/' appended to subdirectory names, is exactly key order: '/' sorts after
+   * '-' and '.' but before digits and letters, as in the full keys.
+   */
+  private async *walk(directoryKey: string, namePrefix: string): AsyncGenerator<BlobInfo> {
+    const entries = await readdir(join(this.root, ...directoryKey.split('/')), { withFileTypes: true }).catch(
+      absentAsUndefined,
+    );
+    if (!entries) return;
+    const candidates = entries
+      .filter((entry) => entry.name.startsWith(namePrefix) && isValidBlobKeySegment(entry.name))
+      .filter((entry) => entry.isFile() || entry.isDirectory())
+      .map((entry) => ({ entry, sortName: entry.isDirectory() ? `${entry.name}/` : entry.name }))
+      .sort((a, b) => (a.sortName < b.sortName ? -1 : a.sortName > b.sortName ? 1 : 0));
+    for (const { entry } of candidates) yield* this.visit(directoryKey, entry);
+  }
+
+  private async *visit(directoryKey: string, entry: Dirent): AsyncGenerator<BlobInfo> {
+    const key = directoryKey + entry.name;
+    if (entry.isDirectory()) {
+      yield* this.walk(`${key}/`, '');
+      return;
+    }
+    const stats = await stat(this.pathOf(key)).catch(absentAsUndefined);
+    if (stats?.isFile()) yield { key, size: stats.size };
+  }
+
+  private async openBlob(key: string): Promise<{ handle: FileHandle; size: number } | undefined> {
+    const handle = await open(this.pathOf(key), constants.O_RDONLY).catch(absentAsUndefined);
+    if (!handle) return undefined;
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      await handle.close();
+      return undefined;
+    }
+    return { handle, size: stats.size };
+  }
+
+  private async removeStaleTempFiles(): Promise<void> {
+    const directory = join(this.root, TEMP_DIR);
+    const now = Date.now();
+    for (const name of await readdir(directory)) {
+      const path = join(directory, name);
+      const stats = await stat(path).catch(absentAsUndefined);
+      if (stats && now - stats.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true });
+    }
+  }
+}
+
+async function writeDurably(key: string, path: string, body: BlobBody): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    if (Buffer.isBuffer(body)) {
+      await handle.writeFile(body);
+    } else {
+      let written = 0;
+      for await (const chunk of body.open()) {
+        const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        written += bytes.length;
+        if (written > body.size) break;
+        await writeAll(handle, bytes);
+      }
+      if (written !== body.size) {
+        const got = written > body.size ? `more than ${body.size}` : String(written);
+        throw new Error(`blob ${key}: body stream gave ${got} bytes, but its declared size is ${body.size}`);
+      }
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+  for (let offset = 0; offset < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, null);
+    offset += bytesWritten;
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  const stats = await stat(path).catch(absentAsUndefined);
+  return stats?.isFile() ?? false;
+}
+
+/**
+ * Makes the new name durable: fsyncs `directory`, and when mkdir created directories
+ * (the first being `firstCreated`), each of their parents too, up to the pre-existing one.
+ */
+async function fsyncDirectories(directory: string, firstCreated: string | undefined): Promise<void> {
+  await fsyncDirectory(directory);
+  if (firstCreated === undefined) return;
+  const lastToSync = dirname(firstCreated);
+  for (let current = directory; current !== lastToSync && current !== dirname(current); ) {
+    current = dirname(current);
+    await fsyncDirectory(current);
+  }
+}
+
+async function fsyncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function absentAsUndefined(error: NodeJS.ErrnoException): undefined {
+  if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+  throw error;
+}

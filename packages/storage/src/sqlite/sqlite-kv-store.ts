@@ -1,0 +1,146 @@
+import Database from 'better-sqlite3';
+import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
+import {
+  validateCasOps,
+  validateKvName,
+  validateKvPrefix,
+  validateLogLimit,
+} from '../validation.js';
+
+/** How long a writer waits for another process's transaction before giving up. */
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Above every character a key may hold (printable ASCII), so [prefix, prefix + this)
+ * is exactly the keys starting with prefix, as an index range. LIKE would treat '%' and
+ * '_' in keys as wildcards.
+ */
+const PREFIX_UPPER_BOUND = '\uffff';
+
+/**
+ * The embedded KV store: one SQLite file, shareable by several processes.
+ *
+ * better-sqlite3 is synchronous; each call is one short indexed statement or transaction,
+ * so it blocks the event loop only for a commit (or, under contention from another
+ * process, up to the busy timeout).
+ */
+export class SqliteKVStore implements KVStore {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
+    this.db = new Database(path);
+    // Set first: switching to WAL and creating tables may wait for another process.
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
+    // WAL: readers never block the writer, and other processes see commits at once.
+    this.db.pragma('journal_mode = WAL');
+    // FULL: every commit is fsynced before it returns. A ref must not move without the
+    // move being durable (with NORMAL, a power loss may undo a push git was told succeeded).
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS kv_entries (
+        scope TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS kv_logs (
+        scope TEXT NOT NULL,
+        log   TEXT NOT NULL,
+        seq   INTEGER NOT NULL,
+        entry TEXT NOT NULL,
+        PRIMARY KEY (scope, log, seq)
+      ) WITHOUT ROWID;
+    `);
+    this.statements = {
+      get: this.db.prepare<[string, string], { value: string }>(
+        'SELECT value FROM kv_entries WHERE scope = ? AND key = ?',
+      ),
+      getMany: this.db.prepare<[string, string], KVEntry>(
+        'SELECT key, value FROM kv_entries WHERE scope = ? AND key IN (SELECT value FROM json_each(?))',
+      ),
+      scan: this.db.prepare<[string, string, string], KVEntry>(
+        'SELECT key, value FROM kv_entries WHERE scope = ? AND key >= ? AND key < ? ORDER BY key',
+      ),
+      put: this.db.prepare<[string, string, string]>(
+        'INSERT INTO kv_entries (scope, key, value) VALUES (?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value',
+      ),
+      delete: this.db.prepare<[string, string]>('DELETE FROM kv_entries WHERE scope = ? AND key = ?'),
+      append: this.db.prepare<{ scope: string; log: string; entry: string }>(
+        `INSERT INTO kv_logs (scope, log, seq, entry)
+         SELECT :scope, :log, COALESCE(MAX(seq), 0) + 1, :entry FROM kv_logs WHERE scope = :scope AND log = :log`,
+      ),
+      readLog: this.db.prepare<[string, string], { entry: string }>(
+        'SELECT entry FROM kv_logs WHERE scope = ? AND log = ? ORDER BY seq',
+      ),
+      readLogTail: this.db.prepare<[string, string, number], { entry: string }>(
+        `SELECT entry FROM (
+           SELECT seq, entry FROM kv_logs WHERE scope = ? AND log = ? ORDER BY seq DESC LIMIT ?
+         ) ORDER BY seq`,
+      ),
+    };
+  }
+
+  async get(scope: string, key: string): Promise<string | undefined> {
+    validateKvName('scope', scope);
+    validateKvName('key', key);
+    return this.statements.get.get(scope, key)?.value;
+  }
+
+  async getMany(scope: string, keys: readonly string[]): Promise<Map<string, string>> {
+    validateKvName('scope', scope);
+    for (const key of keys) validateKvName('key', key);
+    const rows = keys.length === 0 ? [] : this.statements.getMany.all(scope, JSON.stringify(keys));
+    return new Map(rows.map((row) => [row.key, row.value]));
+  }
+
+  async scan(scope: string, prefix: string): Promise<KVEntry[]> {
+    validateKvName('scope', scope);
+    validateKvPrefix(prefix);
+    return this.statements.scan.all(scope, prefix, prefix + PREFIX_UPPER_BOUND);
+  }
+
+  async compareAndSwap(scope: string, ops: readonly CasOp[], mode: CasMode): Promise<CasResult> {
+    validateCasOps(scope, ops, mode);
+    // IMMEDIATE takes the write lock before reading, so no other process can change a
+    // key between our comparison and our write.
+    return this.db.transaction((): CasResult => {
+      const conflicts = ops.flatMap((op, index) =>
+        (this.statements.get.get(scope, op.key)?.value ?? null) === op.expect ? [] : [index],
+      );
+      if (mode === 'all' && conflicts.length > 0) return { conflicts };
+      const conflicting = new Set(conflicts);
+      ops.forEach((op, index) => {
+        if (!conflicting.has(index)) this.apply(scope, op);
+      });
+      return { conflicts };
+    }).immediate();
+  }
+
+  async append(scope: string, log: string, entry: string): Promise<void> {
+    validateKvName('scope', scope);
+    validateKvName('log name', log);
+    this.db.transaction(() => this.statements.append.run({ scope, log, entry })).immediate();
+  }
+
+  async readLog(scope: string, log: string, options: { limit?: number } = {}): Promise<string[]> {
+    validateKvName('scope', scope);
+    validateKvName('log name', log);
+    validateLogLimit(options.limit);
+    const rows =
+      options.limit === undefined
+        ? this.statements.readLog.all(scope, log)
+        : this.statements.readLogTail.all(scope, log, options.limit);
+    return rows.map((row) => row.entry);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private apply(scope: string, op: CasOp): void {
+    if (op.value === null) this.statements.delete.run(scope, op.key);
+    else this.statements.put.run(scope, op.key, op.value);
+    if (op.log) this.statements.append.run({ scope, log: op.log.name, entry: op.log.entry });
+  }
+}

@@ -1,0 +1,109 @@
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import { PktLineError } from '@gitfleet/git-format';
+import { ProtocolError } from '@gitfleet/protocol';
+import type { RepositoryRegistry } from '@gitfleet/repository';
+import type { KVStore } from '@gitfleet/storage';
+import type { ServerConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { HttpError } from './http-errors.js';
+import { gitHttpRouter } from './git-http.js';
+import { reposApiRouter } from './repos-api.js';
+
+export interface AppDependencies {
+  config: ServerConfig;
+  registry: RepositoryRegistry;
+  /** Probed by /healthz. */
+  kv: KVStore;
+  spoolDir: string;
+  logger: Logger;
+}
+
+export function createApp({ config, registry, kv, spoolDir, logger }: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(requestLog(logger));
+
+  app.get('/healthz', async (_req, res) => {
+    // One KV round trip: a server whose ref store is gone is not healthy.
+    await kv.get('gitfleet', 'healthz');
+    res.json({ status: 'ok' });
+  });
+  app.use('/api/v1', reposApiRouter({ registry, baseUrl: (req) => config.publicUrl ?? requestBaseUrl(req) }));
+  app.use(gitHttpRouter({ registry, limits: config.limits, spoolDir, logger }));
+
+  app.use((req) => {
+    throw new HttpError(404, `no route for ${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(logger));
+  return app;
+}
+
+function requestBaseUrl(req: Request): string {
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+}
+
+/** One JSON line per request once it is over (finished or cut off). */
+function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const socket = req.socket;
+    const readBefore = socket.bytesRead;
+    const writtenBefore = socket.bytesWritten;
+    let logged = false;
+    const log = () => {
+      if (logged) return;
+      logged = true;
+      logger.info(
+        {
+          method: req.method,
+          path: req.originalUrl,
+          status: res.statusCode,
+          duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+          bytes_in: socket.bytesRead - readBefore,
+          bytes_out: socket.bytesWritten - writtenBefore,
+          completed: res.writableFinished,
+        },
+        'request',
+      );
+    };
+    res.once('finish', log);
+    res.once('close', log);
+    next();
+  };
+}
+
+/** The status and client-facing message of a failed request; undefined for a server fault. */
+function classify(error: unknown): { status: number; message: string } | undefined {
+  if (error instanceof HttpError || error instanceof ProtocolError) return { status: error.status, message: error.message };
+  if (error instanceof PktLineError) return { status: 400, message: `malformed pkt-line: ${error.message}` };
+  // body-parser and the router (bad percent-encoding) mark client errors with a 4xx status.
+  const status = (error as { status?: unknown } | undefined)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, message: error instanceof Error ? error.message : String(error) };
+  }
+  return undefined;
+}
+
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const known = classify(error);
+    if (known) {
+      logger.info({ method: req.method, path: req.originalUrl, status: known.status, reason: known.message }, 'request refused');
+    } else {
+      logger.error({ err: error, method: req.method, path: req.originalUrl }, 'request failed');
+    }
+    if (res.headersSent) {
+      // Part of a response is out; cutting the connection is the only way to say it failed.
+      res.destroy();
+      return;
+    }
+    const status = known?.status ?? 500;
+    const message = known?.message ?? 'internal server error';
+    // A request body left unread would otherwise be drained first (perhaps gigabytes).
+    if (!req.complete) res.set('Connection', 'close');
+    res.status(status);
+    if (req.path.startsWith('/api/')) res.json({ error: message });
+    else res.type('text/plain; charset=utf-8').send(`${message}\n`);
+  };
+}

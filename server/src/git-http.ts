@@ -1,0 +1,152 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Router, type Request, type Response } from 'express';
+import { encodePktLine, FLUSH_PKT } from '@gitfleet/git-format';
+import {
+  advertiseReceivePack,
+  advertiseUploadPack,
+  receivePack,
+  uploadPack,
+  type ProtocolLimits,
+  type ProtocolVersion,
+} from '@gitfleet/protocol';
+import type { RepositoryRegistry } from '@gitfleet/repository';
+import type { Logger } from './logger.js';
+import { HttpError } from './http-errors.js';
+import { openRequestBody } from './request-body.js';
+import { openRepository } from './repositories.js';
+
+type Service = 'git-upload-pack' | 'git-receive-pack';
+
+export interface GitHttpOptions {
+  registry: RepositoryRegistry;
+  limits: ProtocolLimits;
+  spoolDir: string;
+  logger: Logger;
+}
+
+/**
+ * Git's smart HTTP protocol (gitprotocol-http), stateless-RPC form, as `git http-backend`
+ * serves it. `:repo` may carry a ".git" suffix; repository names never end in ".git".
+ */
+export function gitHttpRouter(options: GitHttpOptions): Router {
+  const router = Router();
+
+  router.get('/:owner/:repo/info/refs', async (req, res) => {
+    const repo = await openRepository(options.registry, req.params.owner, req.params.repo);
+    const service = requestedService(req.query.service);
+    if (service === 'git-upload-pack') {
+      const version = protocolVersion(req.get('git-protocol'));
+      sendAdvertisement(res, service, await advertiseUploadPack(repo, version), version !== 2);
+    } else {
+      // receive-pack speaks only v0 (git never asks for v2 when pushing, and `git
+      // receive-pack` ignores such a request), so it always gets the service line.
+      sendAdvertisement(res, service, await advertiseReceivePack(repo), true);
+    }
+  });
+
+  router.post('/:owner/:repo/git-upload-pack', async (req, res) => {
+    const repo = await openRepository(options.registry, req.params.owner, req.params.repo);
+    const body = openRpcBody(req, 'git-upload-pack', options.limits.maxRequestBytes);
+    const version = protocolVersion(req.get('git-protocol'));
+    const response = await preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits: options.limits }));
+    await sendResult(req, res, 'git-upload-pack', response, options.logger);
+  });
+
+  router.post('/:owner/:repo/git-receive-pack', async (req, res) => {
+    const repo = await openRepository(options.registry, req.params.owner, req.params.repo);
+    // The commands before the pack are small; the pack has its own limit in the protocol.
+    const body = openRpcBody(req, 'git-receive-pack', options.limits.maxPackBytes + options.limits.maxRequestBytes);
+    const response = await preferTransportFailure(
+      body,
+      receivePack(repo, body.stream, { limits: options.limits, spoolDir: options.spoolDir }),
+    );
+    await sendResult(req, res, 'git-receive-pack', response, options.logger);
+  });
+
+  return router;
+}
+
+function requestedService(service: unknown): Service {
+  if (service === undefined) {
+    throw new HttpError(403, 'the dumb HTTP protocol is not supported: use a git client that speaks smart HTTP (git 1.6.6 or later)');
+  }
+  if (service !== 'git-upload-pack' && service !== 'git-receive-pack') {
+    throw new HttpError(403, `unsupported service ${JSON.stringify(service)}: expected git-upload-pack or git-receive-pack`);
+  }
+  return service;
+}
+
+/**
+ * The protocol version a client asks for in its Git-Protocol header
+ * ("version=2", possibly among other colon-separated parameters). As `git upload-pack`
+ * does, the highest version named wins and anything unknown means v0.
+ */
+export function protocolVersion(header: string | undefined): ProtocolVersion {
+  let version: ProtocolVersion = 0;
+  for (const parameter of (header ?? '').split(':')) {
+    const match = /^version=([012])$/.exec(parameter.trim());
+    if (match) version = Math.max(version, Number(match[1])) as ProtocolVersion;
+  }
+  return version;
+}
+
+function setNoCache(res: Response): void {
+  // The same headers as `git http-backend`: proxies must never serve a stale ref list.
+  res.set({
+    Expires: 'Fri, 01 Jan 1980 00:00:00 GMT',
+    Pragma: 'no-cache',
+    'Cache-Control': 'no-cache, max-age=0, must-revalidate',
+  });
+}
+
+function sendAdvertisement(res: Response, service: Service, body: Buffer[], withServiceLine: boolean): void {
+  const head = withServiceLine ? [encodePktLine(`# service=${service}\n`), FLUSH_PKT] : [];
+  setNoCache(res);
+  res.status(200).type(`application/x-${service}-advertisement`).end(Buffer.concat([...head, ...body]));
+}
+
+function openRpcBody(req: Request, service: Service, maxBytes: number) {
+  const expected = `application/x-${service}-request`;
+  const actual = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (actual !== expected) {
+    throw new HttpError(415, `expected Content-Type ${expected}, got ${actual === '' ? 'none' : JSON.stringify(actual)}`);
+  }
+  return openRequestBody(req, maxBytes);
+}
+
+/**
+ * When the body stream failed because of the transport (over the limit, bad gzip), that is
+ * the real cause, whatever error the protocol made of its unreadable input.
+ */
+async function preferTransportFailure<T>(body: { failure(): HttpError | undefined }, result: Promise<T>): Promise<T> {
+  try {
+    return await result;
+  } catch (error) {
+    throw body.failure() ?? error;
+  }
+}
+
+async function sendResult(req: Request, res: Response, service: Service, response: AsyncIterable<Buffer>, logger: Logger): Promise<void> {
+  setNoCache(res);
+  res.status(200).type(`application/x-${service}-result`);
+  try {
+    // pipeline waits for 'drain' (backpressure) and, when the client goes away, destroys
+    // the source, which returns the protocol's iterator so that it can release its work.
+    await pipeline(Readable.from(response, { objectMode: false }), res);
+  } catch (error) {
+    if (isClientGone(error)) {
+      logger.info({ service, path: req.originalUrl }, 'client disconnected during the response');
+    } else {
+      // Headers and part of the body are out: the only honest signal left is a cut
+      // connection (pipeline has already destroyed it), never a response that looks whole.
+      logger.error({ err: error, service, path: req.originalUrl }, 'response failed after it started');
+      res.destroy();
+    }
+  }
+}
+
+function isClientGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE';
+}

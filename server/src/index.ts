@@ -1,0 +1,67 @@
+import { once } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RepositoryRegistry } from '@gitfleet/repository';
+import { createApp } from './app.js';
+import type { ServerConfig } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { openStores, spoolDirectory } from './stores.js';
+
+export { loadConfig, ConfigError, type ServerConfig } from './config.js';
+export { openStores, type OpenStores } from './stores.js';
+
+export interface RunningServer {
+  /** Where the server listens, e.g. "http://127.0.0.1:8080" (the real port when PORT was 0). */
+  url: string;
+  /** Stops accepting connections, lets running requests finish (for a while), closes the stores. */
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  config: ServerConfig;
+  logger?: Logger;
+  /** How long close() waits for running requests before cutting them off. */
+  shutdownGraceMs?: number;
+}
+
+export async function startServer({ config, logger = createLogger(config.logLevel), shutdownGraceMs = 10_000 }: StartServerOptions): Promise<RunningServer> {
+  const stores = await openStores(config);
+  const spoolDir = spoolDirectory(config);
+  let server: http.Server;
+  try {
+    await mkdir(spoolDir, { recursive: true });
+    const registry = new RepositoryRegistry(stores);
+    const app = createApp({ config, registry, kv: stores.kv, spoolDir, logger });
+    server = http.createServer(
+      { headersTimeout: config.timeouts.headersMs, requestTimeout: config.timeouts.requestMs },
+      app,
+    );
+    server.timeout = config.timeouts.idleMs;
+    server.listen(config.port, config.host);
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
+  server.on('error', (error) => logger.error({ err: error }, 'server error'));
+  const url = listeningUrl(server.address() as AddressInfo);
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
+      await stopped;
+      clearTimeout(grace);
+      await stores.close();
+    })();
+    return closing;
+  };
+  return { url, close };
+}
+
+function listeningUrl({ address, family, port }: AddressInfo): string {
+  return `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+}

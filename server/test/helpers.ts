@@ -1,0 +1,63 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config.js';
+import { startServer, type RunningServer } from '../src/index.js';
+
+export interface TestServer extends RunningServer {
+  dataDir: string;
+  /** Stops the server and removes its data. */
+  dispose(): Promise<void>;
+}
+
+/** A server on a free port over a fresh temporary data directory, logging nothing. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-server-test-'));
+  const config = loadConfig({ PORT: '0', GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
+  const server = await startServer({ config, shutdownGraceMs: 1000 });
+  return {
+    ...server,
+    dataDir,
+    async dispose() {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/**
+ * A request whose path goes out byte for byte: fetch() would resolve "%2e%2e" and ".."
+ * segments before sending, and hostile paths are exactly what must reach the server.
+ */
+export function rawRequest(
+  baseUrl: string,
+  rawPath: string,
+  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
+): Promise<RawResponse> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: hostname, port, path: rawPath, method: options.method ?? 'GET', headers: options.headers, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
+
+export async function createRepo(baseUrl: string, owner: string, name: string): Promise<Response> {
+  return fetch(`${baseUrl}/api/v1/repos`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ owner, name }),
+  });
+}
