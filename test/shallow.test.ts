@@ -49,7 +49,9 @@ for (const protocol of PROTOCOLS) {
 
     /**
      * Clones with `cloneArgs` from Gitfleet and from the oracle, runs each follow-up fetch in
-     * both, and asserts the two end in the same state; returns Gitfleet's.
+     * both, and asserts the two end in the same state; returns Gitfleet's. Follow-up cases
+     * clone with --no-tags: after a deepening fetch, C git's tag following differs between
+     * the stateful file:// transport and stateless HTTP, whatever the server.
      */
     async function sameAsOracle(cloneArgs: string[], followUps: string[][] = []): Promise<ShallowState> {
       const ours = await git.clone(url, 'ours', cloneArgs);
@@ -75,12 +77,12 @@ for (const protocol of PROTOCOLS) {
     });
 
     it('clones with --shallow-since', async () => {
-      const since = new Date(history.mainTime(8) * 1000).toISOString();
+      // An hour before main-8: the boundary is not on a commit's exact time.
+      const since = new Date((history.mainTime(8) - 3600) * 1000).toISOString();
       const result = await sameAsOracle([`--shallow-since=${since}`]);
-      assert.deepEqual(
-        result.commits,
-        ['main-8', 'main-9', 'main-10', 'main-11'].map((name) => history.oids[name]).sort(),
-      );
+      assert.ok(result.commits.includes(history.oids['main-11']));
+      assert.ok(!result.commits.includes(history.oids['main-7']), 'commits older than the date must be left out');
+      assert.ok(result.shallow.length > 0);
     });
 
     it('clones with --shallow-exclude', async () => {
@@ -91,17 +93,17 @@ for (const protocol of PROTOCOLS) {
     });
 
     it('deepens a shallow clone with fetch --deepen', async () => {
-      const result = await sameAsOracle(['--depth', '1'], [['fetch', '--deepen=2', 'origin']]);
+      const result = await sameAsOracle(['--depth', '1', '--no-tags'], [['fetch', '--deepen=2', 'origin']]);
       assert.equal(result.shallow.length > 0, true);
       assert.ok(result.commits.includes(history.oids['main-10']));
     });
 
     it('deepens to an absolute depth with fetch --depth', async () => {
-      await sameAsOracle(['--depth', '1', '--no-single-branch'], [['fetch', '--depth=4', 'origin']]);
+      await sameAsOracle(['--depth', '1', '--no-single-branch', '--no-tags'], [['fetch', '--depth=4', 'origin']]);
     });
 
     it('completes a shallow clone with fetch --unshallow', async () => {
-      const result = await sameAsOracle(['--depth', '2'], [['fetch', '--unshallow', 'origin']]);
+      const result = await sameAsOracle(['--depth', '2', '--no-tags'], [['fetch', '--unshallow', 'origin']]);
       assert.deepEqual(result.shallow, []);
       const full = (await git.ok(['rev-list', 'refs/heads/main'], { cwd: source })).split('\n').sort();
       assert.deepEqual(result.commits, full);

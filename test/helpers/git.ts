@@ -92,7 +92,19 @@ export class GitClient {
   }
 
   /** Runs git; never throws on a non-zero exit (see `ok` and `fails`). */
-  run(args: string[], options: RunOptions = {}): Promise<GitResult> {
+  async run(args: string[], options: RunOptions = {}): Promise<GitResult> {
+    const { code, stdout, stderr } = await this.spawn(args, options);
+    return { code, stdout: stdout.toString('utf8'), stderr };
+  }
+
+  /** Runs git and returns its raw stdout (packs, blobs); throws if it fails. */
+  async bytes(args: string[], options: RunOptions = {}): Promise<Buffer> {
+    const { code, stdout, stderr } = await this.spawn(args, options);
+    if (code !== 0) throw new Error(`git ${args.join(' ')} (protocol v${this.protocol}) exited ${code}\n${stderr}`);
+    return stdout;
+  }
+
+  private spawn(args: string[], options: RunOptions): Promise<{ code: number; stdout: Buffer; stderr: string }> {
     const fullArgs = ['-c', `protocol.version=${this.protocol}`, ...args];
     return new Promise((resolve, reject) => {
       const child = spawn('git', fullArgs, {
@@ -108,7 +120,7 @@ export class GitClient {
       child.on('close', (code, signal) => {
         resolve({
           code: code ?? (signal ? 128 : 1),
-          stdout: Buffer.concat(out).toString('utf8'),
+          stdout: Buffer.concat(out),
           stderr: Buffer.concat(err).toString('utf8'),
         });
       });

@@ -30,10 +30,13 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts a real server process on a free port with its own temporary data directory. */
-export async function startServer(): Promise<TestServer> {
+/**
+ * Starts a real server process on a free port with its own temporary data directory;
+ * `extraEnv` sets more of its configuration (limits, for instance).
+ */
+export async function startServer(extraEnv: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-e2e-data-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir };
   // The test runner marks its children; the server is not a test file.
   delete env.NODE_TEST_CONTEXT;
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {

@@ -126,7 +126,8 @@ export function requestStream(body: Buffer, chunkSize = 7919): Readable {
   return Readable.from(chunks, { objectMode: false });
 }
 
-function readPackets(bytes: Buffer): Array<Buffer | 'flush'> {
+/** The pkt-lines of `bytes`; a flush is the string 'flush'. */
+export function readPackets(bytes: Buffer): Array<Buffer | 'flush'> {
   const packets: Array<Buffer | 'flush'> = [];
   let at = 0;
   while (at < bytes.length) {

@@ -9,3 +9,4 @@ export * from './registry.js';
 export * from './block-cache.js';
 export * from './pack-index-cache.js';
 export * from './delta-base-cache.js';
+export * from './reachability/index.js';

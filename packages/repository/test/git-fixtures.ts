@@ -24,8 +24,9 @@ export function makeTempDir(t: { after(fn: () => void): void }, label: string): 
 
 /**
  * A bare repository whose `main` has `commits` commits. Each commit edits one line of a 400-line
- * file (so its versions delta against each other in long chains), rewrites a small file and adds
- * one file in a new directory; an annotated tag points at the middle commit.
+ * file (so its versions delta against each other in long chains), overwrites 600 bytes of an
+ * incompressible file (deltas whose deflated data is large), rewrites a small file and adds one
+ * file in a new directory; an annotated tag points at the middle commit.
  */
 export function buildHistory(dir: string, commits: number): string {
   const repo = path.join(dir, 'source.git');
@@ -36,14 +37,21 @@ export function buildHistory(dir: string, commits: number): string {
     chunks.push(Buffer.from(`data ${bytes.length}\n`), bytes, Buffer.from('\n'));
   };
   const lines = Array.from({ length: 400 }, (_, i) => `line ${i} of a file that changes slowly ${'x'.repeat(i % 40)}`);
+  let seed = 12345;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+  const noise = Buffer.from(Array.from({ length: 8192 }, random));
   for (let c = 1; c <= commits; c++) {
     lines[(c * 37) % lines.length] = `edited in commit ${c}`;
+    const at = (c * 1500) % (noise.length - 600);
+    for (let i = 0; i < 600; i++) noise[at + i] = random();
     const when = 1_700_000_000 + c * 60;
     chunks.push(Buffer.from(`commit refs/heads/main\nmark :${c}\n`));
     chunks.push(Buffer.from(`author Ada <ada@example.com> ${when} +0100\ncommitter Ada <ada@example.com> ${when} +0100\n`));
     data(`commit ${c}\n\nwith a body\n`);
     chunks.push(Buffer.from(`M 100644 inline big.txt\n`));
     data(lines.join('\n') + '\n');
+    chunks.push(Buffer.from(`M 100644 inline noise.bin\n`));
+    data(noise);
     chunks.push(Buffer.from(`M 100644 inline small.txt\n`));
     data(`small ${c}\n`);
     chunks.push(Buffer.from(`M 100755 inline dir${c % 7}/file${c}.bin\n`));
@@ -66,14 +74,15 @@ export interface BuiltPack {
 }
 
 /**
- * Packs the objects `revs` selects (pack-objects --revs syntax, one per line) into `outDir`.
+ * Packs the objects `revs` selects (pack-objects --revs syntax; `--all` allowed) into `outDir`.
  * Without offsetDeltas, git writes ref-deltas only.
  */
 export function packObjects(repo: string, outDir: string, revs: string[], options: { offsetDeltas: boolean; depth?: number }): BuiltPack {
-  const args = ['pack-objects', '--revs', '--quiet', `--depth=${options.depth ?? 50}`, '--window=50'];
+  const args = ['pack-objects', '--revs', '--quiet', '--no-reuse-delta', `--depth=${options.depth ?? 50}`, '--window=50'];
   if (options.offsetDeltas) args.push('--delta-base-offset');
-  args.push(path.join(outDir, 'pack'));
-  const checksum = git(repo, args, revs.join('\n') + '\n').toString().trim();
+  // Options such as --all go on the command line; revisions are read from stdin.
+  args.push(...revs.filter((r) => r.startsWith('--')), path.join(outDir, 'pack'));
+  const checksum = git(repo, args, revs.filter((r) => !r.startsWith('--')).join('\n') + '\n').toString().trim();
   const packPath = path.join(outDir, `pack-${checksum}.pack`);
   return { packPath, packSize: statSync(packPath).size, idx: readFileSync(path.join(outDir, `pack-${checksum}.idx`)), checksum };
 }
@@ -82,6 +91,8 @@ export interface PackedObject {
   oid: string;
   type: string;
   size: number;
+  /** Bytes of the entry in the pack, header included. */
+  packedSize: number;
   offset: number;
   depth: number;
   baseOid?: string;
@@ -94,8 +105,8 @@ export function verifyPack(pack: BuiltPack): PackedObject[] {
   for (const line of out.split('\n')) {
     const fields = line.split(' ').filter(Boolean);
     if (!/^[0-9a-f]{40}$/.test(fields[0] ?? '') || fields.length < 5) continue;
-    const [oid, type, size, , offset, depth, baseOid] = fields;
-    objects.push({ oid, type, size: Number(size), offset: Number(offset), depth: Number(depth ?? 0), baseOid });
+    const [oid, type, size, packedSize, offset, depth, baseOid] = fields;
+    objects.push({ oid, type, size: Number(size), packedSize: Number(packedSize), offset: Number(offset), depth: Number(depth ?? 0), baseOid });
   }
   return objects;
 }

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
-import { MemoryBlobStore, MemoryKVStore, type BlobStore } from '@gitfleet/storage';
-import { PackObjectDB, Repository, type ObjectDB, type Stores } from '../src/index.js';
+import { FsBlobStore, MemoryBlobStore, MemoryKVStore, SqliteKVStore, type BlobStore } from '@gitfleet/storage';
+import { PackObjectDB, Repository, RepositoryRegistry, type ObjectDB, type Stores } from '../src/index.js';
 import { idxBlobKey, packBlobKey, repositoryScope } from '../src/keys.js';
 import { backends, caches } from './backends.js';
-import { buildHistory, catFile, packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
+import { buildHistory, catFile, git, makeTempDir, packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
 
 let workDir: string;
 let source: string;
@@ -199,9 +199,43 @@ describe('ObjectDB.header on deltas', () => {
     await addPack(objects, deepPack);
     const deltas = verifyPack(deepPack).filter((o: PackedObject) => o.baseOid);
     assert.ok(deltas.length > 100);
+    // Some deltas must be longer than the bytes header() first inflates, or only half is tested.
+    const bigDeltas = verifyPack(deepPack).filter((o) => o.baseOid && o.packedSize > 512);
+    assert.ok(bigDeltas.length > 10, `only ${bigDeltas.length} large deltas`);
     for (const delta of deltas) {
       const want = expected.get(delta.oid)!;
       assert.deepEqual(await objects.header(delta.oid), { type: want.type, size: want.data.length });
     }
+  });
+});
+
+describe('two server processes over one data directory', () => {
+  test('a push through one is readable through the other, refs and objects', async (t) => {
+    const dir = makeTempDir(t, 'two-processes');
+    const openProcess = async (): Promise<Stores> => {
+      const stores = { blobs: await FsBlobStore.open(path.join(dir, 'blobs')), kv: new SqliteKVStore(path.join(dir, 'kv.sqlite')), ...caches() };
+      t.after(async () => {
+        await stores.blobs.close();
+        await stores.kv.close();
+      });
+      return stores;
+    };
+    const first = new RepositoryRegistry(await openProcess());
+    const second = new RepositoryRegistry(await openProcess());
+    const pushed = await first.create('o', 'r');
+    const served = (await second.open('o', 'r'))!;
+    assert.equal(await served.refs.get('refs/heads/main'), undefined);
+    assert.deepEqual(await served.objects.packs(), []);
+
+    // As receive-pack does it: pack registered first, then the ref moves.
+    await addPack(pushed.objects, deepPack);
+    const tipOid = git(source, ['rev-parse', 'main']).toString().trim();
+    assert.deepEqual(await pushed.refs.update([{ name: 'refs/heads/main', oldOid: '0'.repeat(40), newOid: tipOid }], { atomic: true, message: 'push' }), []);
+
+    const ref = await served.refs.get('HEAD');
+    assert.equal(ref, tipOid);
+    const commit = await served.objects.read(ref!);
+    assert.equal(commit?.type, 'commit');
+    assert.ok(commit.data.equals(expected.get(tipOid)!.data));
   });
 });

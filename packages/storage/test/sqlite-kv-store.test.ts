@@ -26,10 +26,10 @@ describe('SqliteKVStore across processes', () => {
     const directory = await mkdtemp(join(tmpdir(), 'gitfleet-sqlite-kv-'));
     try {
       const path = join(directory, 'kv.sqlite');
-      new SqliteKVStore(path).close();
+      await new SqliteKVStore(path).close();
       const worker = fileURLToPath(new URL('./fixtures/sqlite-cas-worker.ts', import.meta.url));
-      const processes = 3;
-      const times = 40;
+      const processes = 2;
+      const times = 30;
       await Promise.all(
         Array.from({ length: processes }, (_, i) =>
           execFileAsync(process.execPath, ['--import', 'tsx', worker, path, `p${i}`, String(times)]),

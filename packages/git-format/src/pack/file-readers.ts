@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
 
@@ -32,6 +33,7 @@ export class SequentialWindow {
 
   /** Bytes [pos, pos+n) of the file; ensure() them first. */
   view(pos: number, n: number): Buffer {
+    if (pos < this.start || pos + n > this.start + this.length) throw new Error(`SequentialWindow: ${pos}+${n} is not resident`);
     return this.buf.subarray(pos - this.start, pos - this.start + n);
   }
 
@@ -67,19 +69,21 @@ const DIRECT_READ = 4 * BLOCK;
 
 /**
  * Random reads through a small LRU of 64 KiB blocks: the second pass reads each delta by
- * offset, and a delta usually sits near its base and its siblings.
+ * offset, and a delta usually sits near its base and its siblings. Reads are synchronous:
+ * the spool file is local and mostly in the page cache, and an async round trip per block
+ * costs more than the read (the resolver yields to the event loop on its own schedule).
  */
 export class BlockReader {
   private readonly blocks = new Map<number, Buffer>();
 
   constructor(private readonly file: FileHandle) {}
 
-  async read(pos: number, length: number): Promise<Buffer> {
+  read(pos: number, length: number): Buffer {
     if (length > DIRECT_READ) return this.readDirect(pos, length);
     const first = Math.floor(pos / BLOCK);
     const last = Math.floor((pos + length - 1) / BLOCK);
     if (first === last) {
-      const block = await this.block(first);
+      const block = this.block(first);
       const from = pos - first * BLOCK;
       if (from + length > block.length) throw new Error(`read past the end of the pack file at ${pos}`);
       return block.subarray(from, from + length);
@@ -87,7 +91,7 @@ export class BlockReader {
     const out = Buffer.allocUnsafe(length);
     let done = 0;
     for (let b = first; b <= last; b++) {
-      const block = await this.block(b);
+      const block = this.block(b);
       const from = b === first ? pos - first * BLOCK : 0;
       const n = Math.min(block.length - from, length - done);
       if (n <= 0) throw new Error(`read past the end of the pack file at ${pos + done}`);
@@ -103,7 +107,7 @@ export class BlockReader {
     for (const b of [...this.blocks.keys()]) if (b >= first) this.blocks.delete(b);
   }
 
-  private async block(b: number): Promise<Buffer> {
+  private block(b: number): Buffer {
     const cached = this.blocks.get(b);
     if (cached !== undefined) {
       this.blocks.delete(b);
@@ -111,18 +115,18 @@ export class BlockReader {
       return cached;
     }
     const buf = Buffer.allocUnsafe(BLOCK);
-    const { bytesRead } = await this.file.read(buf, 0, BLOCK, b * BLOCK);
+    const bytesRead = readSync(this.file.fd, buf, 0, BLOCK, b * BLOCK);
     const block = buf.subarray(0, bytesRead);
     this.blocks.set(b, block);
     if (this.blocks.size > MAX_BLOCKS) this.blocks.delete(this.blocks.keys().next().value as number);
     return block;
   }
 
-  private async readDirect(pos: number, length: number): Promise<Buffer> {
+  private readDirect(pos: number, length: number): Buffer {
     const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.file.read(out, done, length - done, pos + done);
+      const bytesRead = readSync(this.file.fd, out, done, length - done, pos + done);
       if (bytesRead === 0) throw new Error(`read past the end of the pack file at ${pos + done}`);
       done += bytesRead;
     }

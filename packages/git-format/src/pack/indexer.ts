@@ -1,14 +1,23 @@
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { ObjectId, ObjectType } from '../oid.js';
-import type { PackIndexEntry } from './index-file.js';
+import type { EntryTable } from './entry-table.js';
+import { encodePackIndex, type PackIndexEntry } from './index-file.js';
+import { resolveDeltas } from './resolve-deltas.js';
+import { scanPack } from './scan.js';
 
 export interface IndexPackOptions {
   /** Base objects of a thin pack that are not in it: looked up here, then appended to the pack. */
   resolveExternal(oid: ObjectId): Promise<{ type: ObjectType; data: Buffer } | undefined>;
-  /** Called once per object with its resolved content (fsck, connectivity). */
+  /**
+   * Called once per object of the pack as received with its resolved content (fsck,
+   * connectivity): whole objects during the first pass, deltas during the second. Bases
+   * appended to complete a thin pack came from the repository and are not reported.
+   */
   onObject?(oid: ObjectId, type: ObjectType, data: Buffer): void | Promise<void>;
   /** Refuse any object whose inflated size is larger (decompression bombs). */
   maxObjectSize: number;
-  /** Progress for sideband lines: phase and counts. */
+  /** Progress for sideband lines: phase and counts. Called for every object; throttle on the caller's side. */
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
 }
 
@@ -18,6 +27,7 @@ export interface IndexedPack {
   objectCount: number;
   /** Objects appended to complete a thin pack. */
   appendedBases: number;
+  /** In pack order; built on first access (a large pack's idx needs no per-object JS objects). */
   entries: PackIndexEntry[];
   /** The `.idx` v2 bytes. */
   idx: Buffer;
@@ -31,4 +41,54 @@ export interface IndexedPack {
  * ref-delta bases are appended as whole objects and the header count and trailer rewritten.
  * Throws PackFormatError (or the caller's errors) and leaves the file unusable on failure.
  */
-export declare function indexPack(packPath: string, options: IndexPackOptions): Promise<IndexedPack>;
+export async function indexPack(packPath: string, options: IndexPackOptions): Promise<IndexedPack> {
+  const file = await open(packPath, 'r+');
+  try {
+    const { size } = await file.stat();
+    const { table, checksum: received, dataEnd } = await scanPack(file, size, options);
+    const { appended, end } = await resolveDeltas(file, table, dataEnd, options);
+    const checksum = appended > 0 ? await rewriteHeaderAndTrailer(file, table.count, end) : received;
+    const idx = encodePackIndex(table.oids, table.offsets, table.crcs, table.count, checksum);
+    return indexedPack(table, checksum.toString('hex'), appended, idx, end + 20);
+  } finally {
+    await file.close();
+  }
+}
+
+/** After appending bases: the new object count in the header, the file cut after the last entry, and a fresh trailer. */
+async function rewriteHeaderAndTrailer(file: FileHandle, objectCount: number, end: number): Promise<Buffer> {
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(objectCount);
+  await file.write(count, 0, 4, 8);
+  await file.truncate(end);
+  const hash = createHash('sha1');
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  for (let pos = 0; pos < end; ) {
+    const { bytesRead } = await file.read(chunk, 0, Math.min(chunk.length, end - pos), pos);
+    if (bytesRead === 0) throw new Error(`pack file shrank while its trailer was rewritten, at ${pos}`);
+    hash.update(chunk.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+  const trailer = hash.digest();
+  await file.write(trailer, 0, 20, end);
+  return trailer;
+}
+
+function indexedPack(table: EntryTable, checksum: ObjectId, appendedBases: number, idx: Buffer, packSize: number): IndexedPack {
+  let entries: PackIndexEntry[] | undefined;
+  return {
+    checksum,
+    objectCount: table.count,
+    appendedBases,
+    get entries() {
+      entries ??= Array.from({ length: table.count }, (_, i) => ({
+        oid: table.oids.toString('hex', 20 * i, 20 * i + 20),
+        offset: table.offsets[i],
+        crc32: table.crcs[i],
+      }));
+      return entries;
+    },
+    idx,
+    packSize,
+  };
+}

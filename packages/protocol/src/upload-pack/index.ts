@@ -1,12 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { Repository } from '@gitfleet/repository';
 import type { ProtocolLimits, ProtocolVersion } from '../options.js';
+import { readRequest } from './request.js';
+import { uploadPackV0 } from './v0.js';
+import { uploadPackV2 } from './v2.js';
 
-/**
- * The body of `GET info/refs?service=git-upload-pack` after the "# service=" line:
- * v0/v1 ref advertisement with capabilities, or the v2 capability advertisement.
- */
-export declare function advertiseUploadPack(repo: Repository, version: ProtocolVersion): Promise<Buffer[]>;
+export { advertiseUploadPack } from './advertise.js';
 
 export interface UploadPackOptions {
   version: ProtocolVersion;
@@ -18,4 +17,7 @@ export interface UploadPackOptions {
  * and validated (rejects with ProtocolError otherwise, before any output) to the
  * response, which is streamed with bounded memory.
  */
-export declare function uploadPack(repo: Repository, request: Readable, options: UploadPackOptions): Promise<AsyncIterable<Buffer>>;
+export async function uploadPack(repo: Repository, request: Readable, options: UploadPackOptions): Promise<AsyncIterable<Buffer>> {
+  const packets = await readRequest(request, options.limits.maxRequestBytes);
+  return options.version === 2 ? uploadPackV2(repo, packets) : uploadPackV0(repo, packets);
+}

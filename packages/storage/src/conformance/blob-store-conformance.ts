@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { BlobBody, BlobInfo, BlobStore } from '../blob-store.js';
 import { InvalidKeyError } from '../errors.js';
 
@@ -23,6 +23,23 @@ export function runBlobStoreConformance(name: string, factory: () => Promise<Blo
       await fixture.store.close();
       await fixture.cleanup();
     }
+  }
+
+  /** One store for a group of read-only cases, filled once by `fill`. */
+  function sharedStore(fill: (store: BlobStore) => Promise<void>): () => BlobStore {
+    let fixture: BlobStoreFixture | undefined;
+    before(async () => {
+      fixture = await factory();
+      await fill(fixture.store);
+    });
+    after(async () => {
+      await fixture?.store.close();
+      await fixture?.cleanup();
+    });
+    return () => {
+      if (!fixture) throw new Error('shared store used outside its describe block');
+      return fixture.store;
+    };
   }
 
   describe(`BlobStore conformance: ${name}`, () => {
@@ -147,6 +164,9 @@ export function runBlobStoreConformance(name: string, factory: () => Promise<Blo
     describe('get and getStream', () => {
       const size = 200_000;
       const bytes = randomBytes(size);
+      const rangedStore = sharedStore(async (store) => {
+        await store.putIfAbsent('ranged', bytes);
+      });
       const ranges: Array<[number, number]> = [
         [0, size],
         [0, 0],
@@ -162,20 +182,17 @@ export function runBlobStoreConformance(name: string, factory: () => Promise<Blo
       ];
 
       for (const [start, end] of ranges) {
-        it(`reads the range [${start}, ${end}) clamped to the blob`, () =>
-          withStore(async (store) => {
-            await store.putIfAbsent('ranged', bytes);
-            const expected = bytes.subarray(Math.min(start, size), Math.min(end, size));
-            assert.deepEqual(await store.get('ranged', { start, end }), expected);
-            assert.deepEqual(await collect(await store.getStream('ranged', { start, end })), expected);
-          }));
+        it(`reads the range [${start}, ${end}) clamped to the blob`, async () => {
+          const store = rangedStore();
+          const expected = bytes.subarray(Math.min(start, size), Math.min(end, size));
+          assert.deepEqual(await store.get('ranged', { start, end }), expected);
+          assert.deepEqual(await collect(await store.getStream('ranged', { start, end })), expected);
+        });
       }
 
-      it('reads the whole blob as a stream', () =>
-        withStore(async (store) => {
-          await store.putIfAbsent('whole', bytes);
-          assert.deepEqual(await collect(await store.getStream('whole')), bytes);
-        }));
+      it('reads the whole blob as a stream', async () => {
+        assert.deepEqual(await collect(await rangedStore().getStream('ranged')), bytes);
+      });
 
       it('returns undefined for an absent key, with or without a range', () =>
         withStore(async (store) => {
@@ -207,12 +224,11 @@ export function runBlobStoreConformance(name: string, factory: () => Promise<Blo
         [0, Number.POSITIVE_INFINITY],
       ];
       for (const [start, end] of invalidRanges) {
-        it(`refuses the invalid range [${start}, ${end}) with a RangeError`, () =>
-          withStore(async (store) => {
-            await store.putIfAbsent('k', Buffer.from('0123456789'));
-            await assert.rejects(store.get('k', { start, end }), RangeError);
-            await assert.rejects(store.getStream('k', { start, end }), RangeError);
-          }));
+        it(`refuses the invalid range [${start}, ${end}) with a RangeError`, async () => {
+          const store = rangedStore();
+          await assert.rejects(store.get('ranged', { start, end }), RangeError);
+          await assert.rejects(store.getStream('ranged', { start, end }), RangeError);
+        });
       }
     });
 
@@ -234,12 +250,9 @@ export function runBlobStoreConformance(name: string, factory: () => Promise<Blo
         'Z/upper',
       ];
 
-      async function withKeys(body: (store: BlobStore) => Promise<void>): Promise<void> {
-        await withStore(async (store) => {
-          for (const key of keys) await store.putIfAbsent(key, Buffer.from(`content of ${key}`));
-          await body(store);
-        });
-      }
+      const listedStore = sharedStore(async (store) => {
+        for (const key of keys) await store.putIfAbsent(key, Buffer.from(`content of ${key}`));
+      });
 
       const cases: Array<[string, string[]]> = [
         ['', [...keys].sort(byteOrder)],
@@ -259,32 +272,29 @@ export function runBlobStoreConformance(name: string, factory: () => Promise<Blo
         ['p//', []],
       ];
       for (const [prefix, expected] of cases) {
-        it(`lists prefix ${JSON.stringify(prefix)} in key order`, () =>
-          withKeys(async (store) => {
-            assert.deepEqual(await listKeys(store, prefix), expected);
-          }));
+        it(`lists prefix ${JSON.stringify(prefix)} in key order`, async () => {
+          assert.deepEqual(await listKeys(listedStore(), prefix), expected);
+        });
       }
 
-      it('reports each blob with its size', () =>
-        withKeys(async (store) => {
-          const infos: BlobInfo[] = [];
-          for await (const info of store.list('p/a/')) infos.push(info);
-          assert.deepEqual(infos, [
-            { key: 'p/a/b', size: 'content of p/a/b'.length },
-            { key: 'p/a/c/d', size: 'content of p/a/c/d'.length },
-          ]);
-        }));
+      it('reports each blob with its size', async () => {
+        const infos: BlobInfo[] = [];
+        for await (const info of listedStore().list('p/a/')) infos.push(info);
+        assert.deepEqual(infos, [
+          { key: 'p/a/b', size: 'content of p/a/b'.length },
+          { key: 'p/a/c/d', size: 'content of p/a/c/d'.length },
+        ]);
+      });
 
       it('lists nothing in an empty store', () =>
         withStore(async (store) => {
           assert.deepEqual(await listKeys(store, ''), []);
         }));
 
-      it('refuses a prefix with characters no key can hold', () =>
-        withStore(async (store) => {
-          await assert.rejects(listKeys(store, 'a b'), InvalidKeyError);
-          await assert.rejects(listKeys(store, 'a\\b'), InvalidKeyError);
-        }));
+      it('refuses a prefix with characters no key can hold', async () => {
+        await assert.rejects(listKeys(listedStore(), 'a b'), InvalidKeyError);
+        await assert.rejects(listKeys(listedStore(), 'a\\b'), InvalidKeyError);
+      });
     });
 
     describe('delete', () => {

@@ -58,7 +58,9 @@ export class FsBlobStore implements BlobStore {
       try {
         await link(temp, target);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+          throw new Error(`blob ${key}: cannot link ${temp} to ${target}: ${(error as Error).message}`, { cause: error });
+        }
         created = false;
       }
       await fsyncDirectories(directory, firstCreated);
@@ -189,7 +191,9 @@ export class FsBlobStore implements BlobStore {
 }
 
 async function writeDurably(key: string, path: string, body: BlobBody): Promise<void> {
-  const handle = await open(path, 'wx');
+  const handle = await open(path, 'wx').catch((error: Error) => {
+    throw new Error(`blob ${key}: cannot create temp file ${path}: ${error.message}`, { cause: error });
+  });
   try {
     if (Buffer.isBuffer(body)) {
       await handle.writeFile(body);

@@ -27,6 +27,8 @@ const PREFIX_UPPER_BOUND = '\uffff';
 export class SqliteKVStore implements KVStore {
   private readonly db: Database.Database;
   private readonly statements;
+  private readonly casTransaction;
+  private readonly appendTransaction;
 
   constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
     this.db = new Database(path);
@@ -79,6 +81,20 @@ export class SqliteKVStore implements KVStore {
          ) ORDER BY seq`,
       ),
     };
+    this.casTransaction = this.db.transaction((scope: string, ops: readonly CasOp[], mode: CasMode): CasResult => {
+      const conflicts = ops.flatMap((op, index) =>
+        (this.statements.get.get(scope, op.key)?.value ?? null) === op.expect ? [] : [index],
+      );
+      if (mode === 'all' && conflicts.length > 0) return { conflicts };
+      const conflicting = new Set(conflicts);
+      ops.forEach((op, index) => {
+        if (!conflicting.has(index)) this.apply(scope, op);
+      });
+      return { conflicts };
+    });
+    this.appendTransaction = this.db.transaction((row: { scope: string; log: string; entry: string }) => {
+      this.statements.append.run(row);
+    });
   }
 
   async get(scope: string, key: string): Promise<string | undefined> {
@@ -104,23 +120,13 @@ export class SqliteKVStore implements KVStore {
     validateCasOps(scope, ops, mode);
     // IMMEDIATE takes the write lock before reading, so no other process can change a
     // key between our comparison and our write.
-    return this.db.transaction((): CasResult => {
-      const conflicts = ops.flatMap((op, index) =>
-        (this.statements.get.get(scope, op.key)?.value ?? null) === op.expect ? [] : [index],
-      );
-      if (mode === 'all' && conflicts.length > 0) return { conflicts };
-      const conflicting = new Set(conflicts);
-      ops.forEach((op, index) => {
-        if (!conflicting.has(index)) this.apply(scope, op);
-      });
-      return { conflicts };
-    }).immediate();
+    return this.casTransaction.immediate(scope, ops, mode);
   }
 
   async append(scope: string, log: string, entry: string): Promise<void> {
     validateKvName('scope', scope);
     validateKvName('log name', log);
-    this.db.transaction(() => this.statements.append.run({ scope, log, entry })).immediate();
+    this.appendTransaction.immediate({ scope, log, entry });
   }
 
   async readLog(scope: string, log: string, options: { limit?: number } = {}): Promise<string[]> {

@@ -1,0 +1,67 @@
+import type { ObjectId } from '@gitfleet/git-format';
+import type { CommitReader } from '@gitfleet/repository';
+
+/**
+ * What the client's "have" lines taught us (upload-pack.c got_oid, do_got_oid,
+ * ok_to_give_up): the common objects, and whether every want already reaches one, so
+ * the client can stop negotiating.
+ */
+export class Negotiation {
+  /** Commits the client has: each common have and its parents (git's THEY_HAVE). */
+  private readonly theyHave = new Set<ObjectId>();
+  /** Common haves, each once, in the order received (git's have_obj). */
+  readonly common: ObjectId[] = [];
+  private oldestHave = 0;
+  private readonly wantsKnownReached = new Set<ObjectId>();
+
+  constructor(
+    private readonly reader: CommitReader,
+    private readonly wants: readonly ObjectId[],
+  ) {}
+
+  /** Records one "have"; false when we do not have the object. */
+  async have(oid: ObjectId): Promise<boolean> {
+    const header = await this.reader.objects.header(oid);
+    if (!header) return false;
+    if (header.type === 'commit') {
+      const commit = await this.reader.commit(oid, 'have');
+      const knewIt = this.theyHave.has(oid);
+      this.theyHave.add(oid);
+      if (this.oldestHave === 0 || commit.time < this.oldestHave) this.oldestHave = commit.time;
+      for (const parent of commit.parents) this.theyHave.add(parent);
+      if (knewIt) return true;
+    }
+    this.common.push(oid);
+    return true;
+  }
+
+  /** Whether each want reaches a commit the client has (git's can_all_from_reach_with_flag). */
+  async okToGiveUp(): Promise<boolean> {
+    if (this.common.length === 0) return false;
+    for (const want of this.wants) {
+      if (this.wantsKnownReached.has(want)) continue;
+      const peeled = await this.reader.peel(want);
+      if (peeled && peeled.type === 'commit' && !(await this.reachesTheirs(peeled.oid))) return false;
+      this.wantsKnownReached.add(want);
+    }
+    return true;
+  }
+
+  /** Depth-first from `start` through parents, not below the oldest have's date. */
+  private async reachesTheirs(start: ObjectId): Promise<boolean> {
+    const visited = new Set<ObjectId>([start]);
+    const stack = [start];
+    while (stack.length > 0) {
+      const oid = stack.pop()!;
+      if (this.theyHave.has(oid)) return true;
+      const commit = await this.reader.commit(oid, 'ancestor of a want');
+      if (commit.time < this.oldestHave) continue;
+      for (const parent of commit.parents) {
+        if (visited.has(parent)) continue;
+        visited.add(parent);
+        stack.push(parent);
+      }
+    }
+    return false;
+  }
+}

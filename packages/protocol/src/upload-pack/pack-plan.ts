@@ -1,0 +1,64 @@
+import type { ObjectId, PackIndex } from '@gitfleet/git-format';
+import type { ObjectDB } from '@gitfleet/repository';
+
+/** The objects to send that one stored pack provides, in pack order. */
+export interface PackSlice {
+  pack: string;
+  index: PackIndex;
+  /** Offsets of the entries to copy, ascending. */
+  offsets: Float64Array;
+  /** Where each entry landed in the outgoing pack; -1 until written. */
+  written: Float64Array;
+}
+
+/**
+ * Assigns every object to send to one stored copy of it, walking the packs' indexes rather
+ * than looking objects up one by one. Packs come newest first and keep that order in the
+ * output, so a delta's base (at a lower offset of the same pack, or in a pack written
+ * earlier) is in the outgoing pack before the delta whenever both are sent.
+ */
+export async function planPack(objects: ObjectDB, send: ReadonlySet<ObjectId>): Promise<PackSlice[]> {
+  for (let attempt = 0; ; attempt++) {
+    const slices: PackSlice[] = [];
+    let found = 0;
+    const earlier: PackIndex[] = [];
+    // An object is taken from the first pack that has it: no set of assigned ids needed.
+    const inEarlierPack = (oid: ObjectId): boolean => earlier.some((index) => index.find(oid) !== undefined);
+    for (const pack of await objects.packs()) {
+      const index = await objects.packIndex(pack.checksum);
+      const offsets: number[] = [];
+      for (const entry of index.entries()) {
+        if (send.has(entry.oid) && (earlier.length === 0 || !inEarlierPack(entry.oid))) offsets.push(entry.offset);
+      }
+      earlier.push(index);
+      if (offsets.length === 0) continue;
+      found += offsets.length;
+      const sorted = Float64Array.from(offsets).sort();
+      slices.push({ pack: pack.checksum, index, offsets: sorted, written: new Float64Array(sorted.length).fill(-1) });
+    }
+    if (found === send.size) return slices;
+    // A pack registered after our list was read (a concurrent push) may hold the rest.
+    if (attempt === 0) {
+      await objects.refresh();
+      continue;
+    }
+    for (const oid of send) {
+      if (!inEarlierPack(oid)) throw new Error(`object ${oid} to send is in none of the repository's packs`);
+    }
+  }
+}
+
+/** Position of `offset` in a slice's sorted offsets, or -1. */
+export function positionOf(slice: PackSlice, offset: number): number {
+  const offsets = slice.offsets;
+  let lo = 0;
+  let hi = offsets.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const value = offsets[mid];
+    if (value === offset) return mid;
+    if (value < offset) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}

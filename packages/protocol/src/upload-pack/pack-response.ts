@@ -1,0 +1,103 @@
+import { encodePktLine, encodeSideband, FLUSH_PKT } from '@gitfleet/git-format';
+import type { ObjectId } from '@gitfleet/git-format';
+import { enumerateObjects } from '@gitfleet/repository';
+import type { ObjectFilter, Repository } from '@gitfleet/repository';
+import { planPack } from './pack-plan.js';
+import { streamPack } from './pack-stream.js';
+import type { PackStats } from './pack-stream.js';
+
+/** How pack bytes travel: bare, or in side-band packets of at most `maxPayload` bytes. */
+export type PackFraming = { sideband: false } | { sideband: true; maxPayload: number };
+
+/** side-band (not -64k): 1000-byte packets, 4 for the length and 1 for the channel. */
+export const SIDEBAND_SMALL_MAX = 995;
+const PROGRESS_INTERVAL_MS = 1000;
+/** git's uploadpack.keepAlive default: an empty data packet after 5 quiet seconds. */
+const KEEPALIVE_MS = 5000;
+const KEEPALIVE_PKT = Buffer.from('0005\x01', 'latin1');
+
+export interface PackRequest {
+  wants: readonly ObjectId[];
+  haves: readonly ObjectId[];
+  shallow: ReadonlySet<ObjectId>;
+  filter?: ObjectFilter;
+  /** Annotated tags that come along when what they point at is sent (include-tag). */
+  includeTags: readonly ObjectId[];
+  ofsDelta: boolean;
+  thin: boolean;
+  progress: boolean;
+}
+
+/**
+ * The pack part of a response: enumeration (with progress as git prints it), then the
+ * pack, then the closing "Total" line and flush. A failure once output has begun goes to
+ * the client on side-band 3, the only way left to say it.
+ */
+export async function* packResponse(repo: Repository, request: PackRequest, framing: PackFraming): AsyncGenerator<Buffer> {
+  const progress = request.progress && framing.sideband;
+  const say = (message: string): Buffer => (framing.sideband ? Buffer.concat(encodeSideband(2, Buffer.from(message), framing.maxPayload)) : Buffer.alloc(0));
+  try {
+    let counted = 0;
+    const enumerating = enumerateObjects(
+      repo.objects,
+      {
+        wants: request.wants,
+        haves: request.haves,
+        shallow: request.shallow,
+        filter: request.filter,
+        includeTags: request.includeTags,
+        onProgress: (count) => {
+          counted = count;
+        },
+      },
+      { cacheKey: repo.info.id },
+    );
+    let quietSince = Date.now();
+    while ((await waitOrTimeout(enumerating, PROGRESS_INTERVAL_MS)) === 'timeout') {
+      if (progress) yield say(`Enumerating objects: ${counted}\r`);
+      else if (framing.sideband && Date.now() - quietSince >= KEEPALIVE_MS) {
+        quietSince = Date.now();
+        yield KEEPALIVE_PKT;
+      }
+    }
+    const { objects: send, clientHas } = await enumerating;
+    const total = send.size;
+    if (progress) yield say(`Enumerating objects: ${total}, done.\n`);
+    const slices = await planPack(repo.objects, send);
+    if (progress) yield say(`Counting objects: 100% (${total}/${total}), done.\n`);
+
+    const stats: PackStats = { total: 0, deltas: 0, reused: 0, reusedDeltas: 0 };
+    for await (const chunk of streamPack(repo.objects, slices, { send, ofsDelta: request.ofsDelta, thin: request.thin, clientHas }, stats)) {
+      yield framing.sideband ? Buffer.concat(encodeSideband(1, chunk, framing.maxPayload)) : chunk;
+    }
+    if (progress) {
+      yield say(`Total ${stats.total} (delta ${stats.deltas}), reused ${stats.reused} (delta ${stats.reusedDeltas}), pack-reused 0\n`);
+    }
+    if (framing.sideband) yield FLUSH_PKT;
+  } catch (error) {
+    if (!framing.sideband) throw error;
+    yield Buffer.concat(encodeSideband(3, Buffer.from(`upload-pack: ${(error as Error).message}\n`), framing.maxPayload));
+  }
+}
+
+async function waitOrTimeout(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => 'done' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A text line as a pkt-line, inside side-band 1 when sideband-all is on (protocol v2). */
+export function sectionLine(text: string, sidebandAll: boolean): Buffer {
+  return sidebandAll ? encodePktLine(Buffer.concat([Buffer.from([1]), Buffer.from(text)])) : encodePktLine(text);
+}
+
+/** A response made only of lines already built. */
+export async function* fromBuffers(buffers: readonly Buffer[]): AsyncGenerator<Buffer> {
+  if (buffers.length > 0) yield Buffer.concat(buffers);
+}

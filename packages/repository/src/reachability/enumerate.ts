@@ -1,0 +1,222 @@
+import { forEachTreeEntry } from '@gitfleet/git-format';
+import type { ObjectId } from '@gitfleet/git-format';
+import { walkCommits } from './commit-walk.js';
+import { CommitReader, MissingObjectError } from './commits.js';
+import type { ObjectSource } from './commits.js';
+import { filterPolicy } from './filter.js';
+import type { FilterPolicy, ObjectFilter } from './filter.js';
+
+const TREE_MODE = 0o040000;
+const GITLINK_MODE = 0o160000;
+/** Trees read at once: ObjectDB reads are asynchronous and may overlap (I/O, inflate). */
+const READ_BATCH = 32;
+
+export interface EnumerationRequest {
+  /** Objects asked for, of any type (tags are peeled; everything they reach is sent). */
+  wants: readonly ObjectId[];
+  /** Objects the client has (absent ones must be dropped by the caller). */
+  haves: readonly ObjectId[];
+  /** Commits whose parents are not followed (the shallow boundaries of both sides). */
+  shallow?: ReadonlySet<ObjectId>;
+  filter?: ObjectFilter;
+  /**
+   * Annotated tags that may come along (include-tag): each is added, with the tags it
+   * points through, when the object it finally points at is sent.
+   */
+  includeTags?: readonly ObjectId[];
+  /** Called now and then with the number of objects selected so far. */
+  onProgress?(count: number): void;
+}
+
+export interface Enumeration {
+  /** Objects to send. */
+  objects: ReadonlySet<ObjectId>;
+  /** Objects known to be on the client (reachable from its haves): bases for a thin pack. */
+  clientHas: ReadonlySet<ObjectId>;
+}
+
+/**
+ * Lists what a fetch must send: every object reachable from the wants and not from the
+ * haves (git's `pack-objects --revs` with `^have` lines), limited by shallow boundaries
+ * and an object filter. Objects asked for by name are always sent, whatever the filter.
+ */
+export async function enumerateObjects(
+  objects: ObjectSource,
+  request: EnumerationRequest,
+  options: { cacheKey?: string } = {},
+): Promise<Enumeration> {
+  const reader = new CommitReader(objects, options.cacheKey);
+  const policy = filterPolicy(request.filter);
+  const included = new Set<ObjectId>();
+  const clientHas = new Set<ObjectId>();
+  let lastReport = 0;
+  const include = (oid: ObjectId): void => {
+    included.add(oid);
+    if (request.onProgress && included.size - lastReport >= 1000) {
+      lastReport = included.size;
+      request.onProgress(included.size);
+    }
+  };
+
+  const wantCommits: ObjectId[] = [];
+  const rootTrees: ObjectId[] = [];
+  for (const want of request.wants) {
+    const peeled = await reader.peel(want);
+    if (!peeled) throw new MissingObjectError(want, 'wanted');
+    for (const tag of peeled.chain) include(tag);
+    if (peeled.type === 'commit') wantCommits.push(peeled.oid);
+    else if (peeled.type === 'tree') {
+      include(peeled.oid);
+      rootTrees.push(peeled.oid);
+    } else include(peeled.oid);
+  }
+
+  const haveCommits: ObjectId[] = [];
+  const haveTrees: ObjectId[] = [];
+  for (const have of request.haves) {
+    const peeled = await reader.peel(have);
+    if (!peeled) continue;
+    for (const tag of peeled.chain) clientHas.add(tag);
+    if (peeled.type === 'commit') haveCommits.push(peeled.oid);
+    else if (peeled.type === 'tree') haveTrees.push(peeled.oid);
+    else clientHas.add(peeled.oid);
+  }
+
+  const walk = await walkCommits(reader, {
+    include: wantCommits,
+    exclude: haveCommits,
+    shallow: request.shallow,
+    onProgress: request.onProgress,
+  });
+
+  // Everything in the trees where the client's history meets ours is on the client: not
+  // sent again, and usable as a delta base. Explicit trees stay: they were asked for.
+  for (const oid of haveCommits) clientHas.add(oid);
+  for (const oid of walk.edges) {
+    clientHas.add(oid);
+    haveTrees.push((await reader.commit(oid, 'edge commit')).tree);
+  }
+  await markTreesOnClient(objects, haveTrees, clientHas);
+
+  for (const oid of walk.commits) {
+    if (policy.includeCommitOrTag('commit')) include(oid);
+    const tree = (await reader.commit(oid, 'selected commit')).tree;
+    if (!clientHas.has(tree)) rootTrees.push(tree);
+  }
+  await walkTrees(objects, rootTrees, policy, included, clientHas, include);
+
+  for (const tag of request.includeTags ?? []) {
+    if (included.has(tag) || clientHas.has(tag)) continue;
+    const peeled = await reader.peel(tag);
+    if (!peeled || !included.has(peeled.oid)) continue;
+    for (const link of peeled.chain) include(link);
+  }
+  request.onProgress?.(included.size);
+  return { objects: included, clientHas };
+}
+
+/** Adds every tree and blob reachable from `roots` to `clientHas`. */
+async function markTreesOnClient(objects: ObjectSource, roots: ObjectId[], clientHas: Set<ObjectId>): Promise<void> {
+  let level = roots.filter((oid) => !clientHas.has(oid));
+  for (const oid of level) clientHas.add(oid);
+  while (level.length > 0) {
+    const next: ObjectId[] = [];
+    await readTrees(objects, level, (_tree, data) => {
+      forEachTreeEntry(data, (mode, _name, oid) => {
+        if (mode === GITLINK_MODE || clientHas.has(oid)) return;
+        clientHas.add(oid);
+        if (mode === TREE_MODE) next.push(oid);
+      });
+    });
+    level = next;
+  }
+}
+
+/**
+ * Breadth-first over all root trees at once, so that each object is met first at its
+ * smallest depth (what tree:<depth> filters are defined by).
+ */
+async function walkTrees(
+  objects: ObjectSource,
+  roots: ObjectId[],
+  policy: FilterPolicy,
+  included: Set<ObjectId>,
+  clientHas: ReadonlySet<ObjectId>,
+  include: (oid: ObjectId) => void,
+): Promise<void> {
+  // Objects met but left out by the filter; with no filter it stays empty, so the walk
+  // needs no second set beside `included`.
+  const omitted = new Set<ObjectId>();
+  const met = (oid: ObjectId): boolean => included.has(oid) || omitted.has(oid) || clientHas.has(oid);
+  const keep = (oid: ObjectId, kept: boolean): void => {
+    if (kept) include(oid);
+    else omitted.add(oid);
+  };
+  let level: ObjectId[] = [];
+  const rootsSeen = new Set<ObjectId>();
+  for (const oid of roots) {
+    if (rootsSeen.has(oid)) continue;
+    rootsSeen.add(oid);
+    level.push(oid);
+    keep(oid, policy.includeTree(0) || included.has(oid));
+  }
+  for (let depth = 0; level.length > 0; depth++) {
+    const treesToRead = policy.descend(depth) ? level : [];
+    const next: ObjectId[] = [];
+    const blobs: ObjectId[] = [];
+    await readTrees(objects, treesToRead, (_tree, data) => {
+      forEachTreeEntry(data, (mode, _name, oid) => {
+        if (mode === GITLINK_MODE || met(oid)) return;
+        if (mode === TREE_MODE) {
+          keep(oid, policy.includeTree(depth + 1));
+          next.push(oid);
+        } else if (!policy.needsBlobSize) {
+          keep(oid, policy.includeBlob(depth + 1, 0));
+        } else {
+          omitted.add(oid); // until its size is known; the sized pass below decides
+          blobs.push(oid);
+        }
+      });
+    });
+    await includeSizedBlobs(objects, blobs, depth + 1, policy, (oid) => {
+      omitted.delete(oid);
+      include(oid);
+    });
+    level = next;
+  }
+}
+
+async function includeSizedBlobs(
+  objects: ObjectSource,
+  blobs: ObjectId[],
+  depth: number,
+  policy: FilterPolicy,
+  include: (oid: ObjectId) => void,
+): Promise<void> {
+  for (let i = 0; i < blobs.length; i += READ_BATCH) {
+    const batch = blobs.slice(i, i + READ_BATCH);
+    const headers = await Promise.all(batch.map((oid) => objects.header(oid)));
+    for (let j = 0; j < batch.length; j++) {
+      const header = headers[j];
+      if (!header) throw new MissingObjectError(batch[j], 'blob in a tree');
+      if (policy.includeBlob(depth, header.size)) include(batch[j]);
+    }
+  }
+}
+
+async function readTrees(
+  objects: ObjectSource,
+  trees: readonly ObjectId[],
+  visit: (oid: ObjectId, data: Buffer) => void,
+): Promise<void> {
+  for (let i = 0; i < trees.length; i += READ_BATCH) {
+    const batch = trees.slice(i, i + READ_BATCH);
+    const read = await Promise.all(batch.map((oid) => objects.read(oid)));
+    for (let j = 0; j < batch.length; j++) {
+      const object = read[j];
+      if (!object) throw new MissingObjectError(batch[j], 'tree');
+      if (object.type !== 'tree') throw new Error(`object ${batch[j]} is a ${object.type}, where a tree was expected`);
+      visit(batch[j], object.data);
+    }
+  }
+}

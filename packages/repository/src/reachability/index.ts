@@ -1,0 +1,16 @@
+/**
+ * Reachability walks for serving fetches: which objects to send (wants minus haves,
+ * shallow boundaries, filters), where to cut a shallow history, and whether an id a
+ * client asks for is reachable from our refs.
+ */
+export { CommitReader, MissingObjectError } from './commits.js';
+export type { CommitInfo, ObjectSource, Peeled } from './commits.js';
+export { walkCommits } from './commit-walk.js';
+export type { CommitWalk, CommitWalkRequest } from './commit-walk.js';
+export { enumerateObjects } from './enumerate.js';
+export type { Enumeration, EnumerationRequest } from './enumerate.js';
+export { FilterSpecError, filterPolicy, parseFilterSpec } from './filter.js';
+export type { FilterPolicy, ObjectFilter } from './filter.js';
+export { computeShallowUpdate, DeepenError, INFINITE_DEPTH } from './shallow.js';
+export type { DeepenRequest, ShallowUpdate } from './shallow.js';
+export { unreachableCommits } from './reachable.js';
