@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import { PktLineError } from '@gitfleet/git-format';
 import { ProtocolError } from '@gitfleet/protocol';
@@ -43,25 +44,31 @@ function requestBaseUrl(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 
-/** One JSON line per request once it is over (finished or cut off). */
+/**
+ * One JSON line per request once it is over (finished or cut off). Byte counts are taken
+ * from the connection (headers included) since the previous request on it ended: by the
+ * time a handler runs, the socket has already read this request's headers.
+ */
 function requestLog(logger: Logger): RequestHandler {
+  const countedUpTo = new WeakMap<Socket, { read: number; written: number }>();
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const socket = req.socket;
-    const readBefore = socket.bytesRead;
-    const writtenBefore = socket.bytesWritten;
     let logged = false;
     const log = () => {
       if (logged) return;
       logged = true;
+      const before = countedUpTo.get(socket) ?? { read: 0, written: 0 };
+      const now = { read: socket.bytesRead, written: socket.bytesWritten };
+      countedUpTo.set(socket, now);
       logger.info(
         {
           method: req.method,
           path: req.originalUrl,
           status: res.statusCode,
           duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
-          bytes_in: socket.bytesRead - readBefore,
-          bytes_out: socket.bytesWritten - writtenBefore,
+          bytes_in: now.read - before.read,
+          bytes_out: now.written - before.written,
           completed: res.writableFinished,
         },
         'request',

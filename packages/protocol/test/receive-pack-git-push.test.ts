@@ -4,7 +4,7 @@
  * as it reads git's own, prints the reasons, and that what it pushed is stored.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -68,13 +68,19 @@ interface PushResult {
   stderr: string;
 }
 
-function gitPush(cwd: string, args: string[]): PushResult {
-  const result = spawnSync('git', ['push', '--porcelain', ...args], {
+/** Runs `git push --porcelain` without blocking the event loop the shim serves on. */
+function gitPush(cwd: string, args: string[]): Promise<PushResult> {
+  const child = spawn('git', ['push', '--porcelain', ...args], {
     cwd,
-    encoding: 'utf8',
     env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', LANG: 'C' },
   });
-  return { status: result.status ?? -1, stderr: `${result.stdout}\n${result.stderr}` };
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status: status ?? -1, stderr: output }));
+  });
 }
 
 /** An empty work tree on branch main; commits are made by git itself. */
@@ -115,7 +121,7 @@ for (const backend of backends) {
       git(work, ['tag', '-a', '-m', 'release', 'v1']);
       git(work, ['branch', 'topic']);
 
-      const first = gitPush(work, [shim.url, 'main', 'topic', 'v1']);
+      const first = await gitPush(work, [shim.url, 'main', 'topic', 'v1']);
       assert.equal(first.status, 0, first.stderr);
       assert.match(first.stderr, /\*\trefs\/heads\/main:refs\/heads\/main\t\[new branch\]/);
       assert.deepEqual(Object.fromEntries((await repo.refs.list()).map((r) => [r.name, r.oid])), {
@@ -126,7 +132,7 @@ for (const backend of backends) {
 
       lines[200] = 'changed again';
       const third = commit(work, 'big.txt', lines.join('\n'));
-      const incremental = gitPush(work, [shim.url, 'main']);
+      const incremental = await gitPush(work, [shim.url, 'main']);
       assert.equal(incremental.status, 0, incremental.stderr);
       assert.match(incremental.stderr, /remote: Resolving deltas: 100% \(1\/1\), completed with \d+ local objects?\./);
       assert.equal(await repo.refs.get('refs/heads/main'), third);
@@ -134,17 +140,17 @@ for (const backend of backends) {
 
       git(work, ['reset', '--quiet', '--hard', 'HEAD~2']);
       const rewritten = commit(work, 'other.txt', 'rewritten history\n');
-      const refused = gitPush(work, [shim.url, 'main']);
+      const refused = await gitPush(work, [shim.url, 'main']);
       assert.notEqual(refused.status, 0);
       assert.match(refused.stderr, /\[rejected\] \(non-fast-forward\)/);
-      const forced = gitPush(work, ['--force', shim.url, 'main']);
+      const forced = await gitPush(work, ['--force', shim.url, 'main']);
       assert.equal(forced.status, 0, forced.stderr);
       assert.equal(await repo.refs.get('refs/heads/main'), rewritten);
 
-      const deleted = gitPush(work, [shim.url, ':topic']);
+      const deleted = await gitPush(work, [shim.url, ':topic']);
       assert.equal(deleted.status, 0, deleted.stderr);
       assert.match(deleted.stderr, /-\t:refs\/heads\/topic\t\[deleted\]/);
-      const current = gitPush(work, [shim.url, ':main']);
+      const current = await gitPush(work, [shim.url, ':main']);
       assert.notEqual(current.status, 0);
       assert.match(current.stderr, /!\t:refs\/heads\/main\t\[remote rejected\] \(deletion of the current branch prohibited\)/);
       assert.equal(await repo.refs.get('refs/heads/topic'), undefined);
@@ -159,13 +165,13 @@ for (const backend of backends) {
       const head = commit(work, 'a.txt', 'a\n');
       const blob = gitText(work, ['rev-parse', 'HEAD:a.txt']);
 
-      const atomic = gitPush(work, ['--atomic', shim.url, 'main', `${blob}:refs/heads/not-a-commit`]);
+      const atomic = await gitPush(work, ['--atomic', shim.url, 'main', `${blob}:refs/heads/not-a-commit`]);
       assert.notEqual(atomic.status, 0);
       assert.match(atomic.stderr, /\[remote rejected\] \(atomic transaction failed\)/);
       assert.match(atomic.stderr, /remote: error: trying to write non-commit object/);
       assert.deepEqual(await repo.refs.list(), []);
 
-      const withOptions = gitPush(work, ['-o', 'ci.skip', '-o', 'note=hello world', shim.url, 'main']);
+      const withOptions = await gitPush(work, ['-o', 'ci.skip', '-o', 'note=hello world', shim.url, 'main']);
       assert.equal(withOptions.status, 0, withOptions.stderr);
       assert.deepEqual(shim.pushes, [{ updates: [{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: head }], options: ['ci.skip', 'note=hello world'] }]);
     });

@@ -16,9 +16,12 @@ export interface PackInfo extends PackRecord {
 export class PackSet {
   private readonly packs = new Map<string, PackInfo>();
   private ordered: PackInfo[] = [];
-  private refreshesQueued = 0;
-  private pending: { ordinal: number; done: Promise<void> } | undefined;
+  /** Scans of the registry started so far; a scan's ordinal is the count when it started. */
+  private scansStarted = 0;
+  /** Highest ordinal of a completed scan. */
   private completed = 0;
+  /** The latest refresh asked for; `started` stays undefined until its scan begins. */
+  private pending: { started: number | undefined; done: Promise<void> } | undefined;
   private loaded: Promise<void> | undefined;
 
   constructor(
@@ -29,7 +32,7 @@ export class PackSet {
   /** The packs known now, newest first; reads the registry on first use. */
   async list(): Promise<readonly PackInfo[]> {
     if (!this.loaded) {
-      const loading = this.refreshAfter(this.refreshesQueued);
+      const loading = this.refreshAfter(this.scansStarted);
       this.loaded = loading;
       // A failed first read (KV unreachable) must not stay cached: the next call tries again.
       loading.catch(() => {
@@ -40,32 +43,34 @@ export class PackSet {
     return this.ordered;
   }
 
-  /** Number of refreshes queued so far; pass it to refreshAfter() after a lookup missed. */
+  /** Take it before a lookup; pass it to refreshAfter() when the lookup missed. */
   get generation(): number {
-    return this.refreshesQueued;
+    return this.scansStarted;
   }
 
   /**
-   * Re-reads the registry, unless a re-read queued after `generation` was taken is already under
-   * way: that one started after the caller's lookup began, so it sees every pack registered
-   * before it (or one such re-read has completed). Concurrent misses thus share one KV scan.
+   * Re-reads the registry, unless a scan that starts (or started) after `generation` was taken
+   * is already under way or done: such a scan began after the caller's lookup did, so it sees
+   * every pack registered before that. Concurrent misses thus share one KV scan.
    */
   refreshAfter(generation: number): Promise<void> {
     if (this.completed > generation) return Promise.resolve();
-    if (this.pending && this.pending.ordinal > generation) return this.pending.done;
-    const previous = this.pending?.done.catch(() => undefined) ?? Promise.resolve();
-    const ordinal = ++this.refreshesQueued;
-    const done = previous.then(async () => {
+    const pending = this.pending;
+    if (pending && (pending.started === undefined || pending.started > generation)) return pending.done;
+    const entry: { started: number | undefined; done: Promise<void> } = { started: undefined, done: Promise.resolve() };
+    const previous = pending?.done.catch(() => undefined) ?? Promise.resolve();
+    entry.done = previous.then(async () => {
+      const ordinal = ++this.scansStarted;
+      entry.started = ordinal;
       await this.readRegistry();
       this.completed = Math.max(this.completed, ordinal);
     });
-    const entry = { ordinal, done };
     this.pending = entry;
     const clear = () => {
       if (this.pending === entry) this.pending = undefined;
     };
-    done.then(clear, clear);
-    return done;
+    entry.done.then(clear, clear);
+    return entry.done;
   }
 
   /** Adds a pack this process has just registered. */

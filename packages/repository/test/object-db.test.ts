@@ -239,3 +239,25 @@ describe('two server processes over one data directory', () => {
     assert.ok(commit.data.equals(expected.get(tipOid)!.data));
   });
 });
+
+describe('pack registry refreshes', () => {
+  test('concurrent misses share one scan of the registry', async () => {
+    const kv = new MemoryKVStore();
+    let scans = 0;
+    const counting = Object.assign(Object.create(kv) as MemoryKVStore, {
+      scan: (scope: string, prefix: string) => {
+        scans++;
+        return kv.scan(scope, prefix);
+      },
+    });
+    const objects = new PackObjectDB('r4', { blobs: new MemoryBlobStore(), kv: counting, ...caches() });
+    const missing = Array.from({ length: 10 }, (_, i) => i.toString(16).padStart(40, 'e'));
+    // The first load starts after these lookups began, so it answers their misses too.
+    assert.deepEqual(await Promise.all(missing.map((oid) => objects.has(oid))), Array(10).fill(false));
+    assert.equal(scans, 1);
+    assert.deepEqual(await Promise.all(missing.map((oid) => objects.has(oid))), Array(10).fill(false));
+    assert.equal(scans, 2);
+    await objects.refresh();
+    assert.equal(scans, 3, 'an explicit refresh always reads the registry');
+  });
+});

@@ -69,12 +69,12 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
         throw new PackFormatError(`delta copies base bytes ${offset}..${offset + length} past the base's ${base.length}`);
       }
       if (o + length > size) throw new PackFormatError(`delta writes past its declared result size ${size}`);
-      out.set(base.subarray(offset, offset + length), o);
+      copyBytes(base, offset, out, o, length);
       o += length;
     } else if (op !== 0) {
       if (p + op > delta.length) throw new PackFormatError(`delta truncated in an insert of ${op} bytes at delta byte ${p}`);
       if (o + op > size) throw new PackFormatError(`delta writes past its declared result size ${size}`);
-      out.set(delta.subarray(p, p + op), o);
+      copyBytes(delta, p, out, o, op);
       p += op;
       o += op;
     } else {
@@ -83,6 +83,15 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
   }
   if (o !== size) throw new PackFormatError(`delta produced ${o} bytes, it declares ${size}`);
   return out;
+}
+
+/** Short copies dominate real deltas; a plain loop beats creating a subarray view for each. */
+function copyBytes(from: Uint8Array, fromAt: number, to: Uint8Array, toAt: number, length: number): void {
+  if (length > 64) {
+    to.set(from.subarray(fromAt, fromAt + length), toAt);
+    return;
+  }
+  for (let k = 0; k < length; k++) to[toAt + k] = from[fromAt + k];
 }
 
 function encodeSize(value: number, into: number[]): void {
