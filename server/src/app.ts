@@ -27,7 +27,13 @@ export function createApp({ config, registry, kv, spoolDir, logger }: AppDepende
 
   app.get('/healthz', async (_req, res) => {
     // One KV round trip: a server whose ref store is gone is not healthy.
-    await kv.get('gitfleet', 'healthz');
+    try {
+      await kv.get('gitfleet', 'healthz');
+    } catch (error) {
+      logger.error({ err: error }, 'health check: KV store unavailable');
+      res.status(503).json({ status: 'unavailable', error: 'KV store unavailable' });
+      return;
+    }
     res.json({ status: 'ok' });
   });
   app.use('/api/v1', reposApiRouter({ registry, baseUrl: (req) => config.publicUrl ?? requestBaseUrl(req) }));

@@ -13,7 +13,7 @@ import {
 import type { RepositoryRegistry } from '@gitfleet/repository';
 import type { Logger } from './logger.js';
 import { HttpError } from './http-errors.js';
-import { openRequestBody } from './request-body.js';
+import { openRequestBody, type RequestBody } from './request-body.js';
 import { openRepository } from './repositories.js';
 
 type Service = 'git-upload-pack' | 'git-receive-pack';
@@ -50,7 +50,7 @@ export function gitHttpRouter(options: GitHttpOptions): Router {
     const body = openRpcBody(req, 'git-upload-pack', options.limits.maxRequestBytes);
     const version = protocolVersion(req.get('git-protocol'));
     const response = await preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits: options.limits }));
-    await sendResult(req, res, 'git-upload-pack', response, options.logger);
+    await sendResult(req, res, 'git-upload-pack', body, response, options.logger);
   });
 
   router.post('/:owner/:repo/git-receive-pack', async (req, res) => {
@@ -61,7 +61,7 @@ export function gitHttpRouter(options: GitHttpOptions): Router {
       body,
       receivePack(repo, body.stream, { limits: options.limits, spoolDir: options.spoolDir }),
     );
-    await sendResult(req, res, 'git-receive-pack', response, options.logger);
+    await sendResult(req, res, 'git-receive-pack', body, response, options.logger);
   });
 
   return router;
@@ -127,13 +127,16 @@ async function preferTransportFailure<T>(body: { failure(): HttpError | undefine
   }
 }
 
-async function sendResult(req: Request, res: Response, service: Service, response: AsyncIterable<Buffer>, logger: Logger): Promise<void> {
+async function sendResult(req: Request, res: Response, service: Service, body: RequestBody, response: AsyncIterable<Buffer>, logger: Logger): Promise<void> {
   setNoCache(res);
   res.status(200).type(`application/x-${service}-result`);
   try {
     // pipeline waits for 'drain' (backpressure) and, when the client goes away, destroys
     // the source, which returns the protocol's iterator so that it can release its work.
     await pipeline(Readable.from(response, { objectMode: false }), res);
+    // Bytes the protocol left unread (after a v2 command's flush, say) would otherwise stall
+    // this keep-alive connection; they are drained, still within the body's limit.
+    body.stream.resume();
   } catch (error) {
     if (isClientGone(error)) {
       logger.info({ service, path: req.originalUrl }, 'client disconnected during the response');

@@ -126,6 +126,13 @@ describe('info/refs', () => {
     assert.match(body, /fetch/);
   });
 
+  test('keeps the service line for version 1, followed by "version 1"', async () => {
+    const response = await fetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-pack`, { headers: { 'git-protocol': 'version=1' } });
+    assert.equal(response.status, 200);
+    const body = Buffer.from(await response.arrayBuffer()).toString('latin1');
+    assert.ok(body.startsWith('001e# service=git-upload-pack\n0000000eversion 1\n'), body.slice(0, 60));
+  });
+
   test('advertises receive-pack with a service line', async () => {
     const response = await fetch(`${server.url}/alice/hello.git/info/refs?service=git-receive-pack`);
     assert.equal(response.status, 200);

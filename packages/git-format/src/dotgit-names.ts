@@ -47,6 +47,9 @@ export function isNtfsDotGit(name: Name): boolean {
 }
 
 function isNtfsDotGeneric(name: Name, dotgitName: string, shortNamePrefix: string): boolean {
+  // Every form starts with "." or with the needle's (or its short name's) first letter.
+  const first = lower(at(name, 0));
+  if (first !== 0x2e && first !== dotgitName.charCodeAt(0) && first !== shortNamePrefix.charCodeAt(0)) return false;
   if (at(name, 0) === 0x2e && matchesAt(name, 1, dotgitName)) {
     return onlySpacesAndPeriodsFrom(name, dotgitName.length + 1, false);
   }
@@ -87,13 +90,16 @@ function isHfsIgnorable(codePoint: number): boolean {
   );
 }
 
+function cont(b: number): boolean {
+  return (b & 0xc0) === 0x80;
+}
+
 /** Decodes one UTF-8 character as git's pick_one_utf8_char does: [code point, length], length 0 when invalid. */
 function utf8At(name: Name, i: number): [number, number] {
   const s0 = at(name, i);
   const s1 = at(name, i + 1);
   const s2 = at(name, i + 2);
   const s3 = at(name, i + 3);
-  const cont = (b: number) => (b & 0xc0) === 0x80;
   if (s0 < 0x80) return [s0, 1];
   if ((s0 & 0xe0) === 0xc0) {
     if (!cont(s1) || (s0 & 0xfe) === 0xc0) return [0, 0];
@@ -120,23 +126,28 @@ function utf8At(name: Name, i: number): [number, number] {
   return [0, 0];
 }
 
+/** The next code point from `cursor.i` that HFS+ does not ignore; 0 at the end or at invalid UTF-8. */
+function nextHfsChar(name: Name, cursor: { i: number }): number {
+  for (;;) {
+    const [codePoint, length] = utf8At(name, cursor.i);
+    if (length === 0) return 0;
+    cursor.i += length;
+    if (!isHfsIgnorable(codePoint)) return codePoint;
+  }
+}
+
 /** Case-insensitive "." + needle, ignoring HFS+-ignorable code points; invalid UTF-8 reads as the end. */
 function isHfsDotGeneric(name: Name, needle: string): boolean {
-  let i = 0;
-  const next = (): number => {
-    for (;;) {
-      const [codePoint, length] = utf8At(name, i);
-      if (length === 0) return 0;
-      i += length;
-      if (!isHfsIgnorable(codePoint)) return codePoint;
-    }
-  };
-  if (next() !== 0x2e) return false;
+  // Only a "." or the lead byte of an ignorable code point (U+200C…, U+FEFF) can start a match.
+  const first = at(name, 0);
+  if (first !== 0x2e && first !== 0xe2 && first !== 0xef) return false;
+  const cursor = { i: 0 };
+  if (nextHfsChar(name, cursor) !== 0x2e) return false;
   for (let k = 0; k < needle.length; k++) {
-    const c = next();
+    const c = nextHfsChar(name, cursor);
     if (c > 127 || lower(c) !== needle.charCodeAt(k)) return false;
   }
-  const c = next();
+  const c = nextHfsChar(name, cursor);
   return c === 0 || c === 0x2f;
 }
 

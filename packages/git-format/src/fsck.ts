@@ -101,6 +101,10 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
+function identError(id: string, what: string): never {
+  throw new FsckError(id, `invalid author/committer line - ${what}`);
+}
+
 /**
  * Checks `Name <email> 1234567890 +0000\n` from `start` (git's fsck_ident); returns where the next line starts.
  * The date is read like C's strtoumax (leading white space, an optional sign), as git reads it.
@@ -109,21 +113,18 @@ function checkIdent(bytes: Buffer, start: number): number {
   const lineEnd = bytes.indexOf(LF, start);
   const next = lineEnd < 0 ? bytes.length : lineEnd + 1;
   let p = start;
-  const fail = (id: string, what: string): never => {
-    throw new FsckError(id, `invalid author/committer line - ${what}`);
-  };
-  if (at(bytes, p) === 0x3c) fail('missingNameBeforeEmail', 'missing space before email');
+  if (at(bytes, p) === 0x3c) identError('missingNameBeforeEmail', 'missing space before email');
   p += spanUntil(bytes, p, ANGLES_OR_LF);
-  if (at(bytes, p) === 0x3e) fail('badName', 'bad name');
-  if (at(bytes, p) !== 0x3c) fail('missingEmail', 'missing email');
-  if (at(bytes, p - 1) !== SPACE) fail('missingSpaceBeforeEmail', 'missing space before email');
+  if (at(bytes, p) === 0x3e) identError('badName', 'bad name');
+  if (at(bytes, p) !== 0x3c) identError('missingEmail', 'missing email');
+  if (at(bytes, p - 1) !== SPACE) identError('missingSpaceBeforeEmail', 'missing space before email');
   p++;
   p += spanUntil(bytes, p, ANGLES_OR_LF);
-  if (at(bytes, p) !== 0x3e) fail('badEmail', 'bad email');
+  if (at(bytes, p) !== 0x3e) identError('badEmail', 'bad email');
   p++;
-  if (at(bytes, p) !== SPACE) fail('missingSpaceBeforeDate', 'missing space before date');
+  if (at(bytes, p) !== SPACE) identError('missingSpaceBeforeDate', 'missing space before date');
   p++;
-  if (at(bytes, p) === 0x30 && at(bytes, p + 1) !== SPACE) fail('zeroPaddedDate', 'zero-padded date');
+  if (at(bytes, p) === 0x30 && at(bytes, p + 1) !== SPACE) identError('zeroPaddedDate', 'zero-padded date');
 
   let q = p;
   while (isCSpace(at(bytes, q))) q++;
@@ -132,13 +133,14 @@ function checkIdent(bytes: Buffer, start: number): number {
   const digitsStart = q;
   while (isDigit(at(bytes, q))) q++;
   const end = q > digitsStart ? q : p;
-  if (q > digitsStart) {
+  // Up to 15 digits cannot overflow; longer dates are checked exactly.
+  if (q - digitsStart > 15 || (negative && q > digitsStart)) {
     const magnitude = BigInt(bytes.toString('latin1', digitsStart, q));
     const value = magnitude >= TWO_POW_64 ? TWO_POW_64 - 1n : negative ? (TWO_POW_64 - magnitude) % TWO_POW_64 : magnitude;
     // Git's timestamps are unsigned 64-bit and must also fit a signed 64-bit time_t.
-    if (value >= TWO_POW_63) fail('badDateOverflow', 'date causes integer overflow');
+    if (value >= TWO_POW_63) identError('badDateOverflow', 'date causes integer overflow');
   }
-  if (end === p || at(bytes, end) !== SPACE) fail('badDate', 'bad date');
+  if (end === p || at(bytes, end) !== SPACE) identError('badDate', 'bad date');
   p = end + 1;
   const sign = at(bytes, p);
   if (
@@ -149,7 +151,7 @@ function checkIdent(bytes: Buffer, start: number): number {
     !isDigit(at(bytes, p + 4)) ||
     at(bytes, p + 5) !== LF
   ) {
-    fail('badTimezone', 'bad time zone');
+    identError('badTimezone', 'bad time zone');
   }
   return next;
 }
@@ -220,15 +222,16 @@ const S_IFREG = 0o100000;
 
 type TreeName = { bytes: Buffer; start: number; end: number };
 
+function badTree(why: string): never {
+  throw new FsckError('badTree', `cannot be parsed as a tree: ${why}`);
+}
+
 /**
  * Checks a tree's entries (git's fsck_tree with decode_tree_entry's framing checks) and returns
  * the ids of its blobs and subtrees; git treats every other mode as a submodule commit, not walked.
  */
 function fsckTree(bytes: Buffer): ObjectId[] {
   const references: ObjectId[] = [];
-  const badTree = (why: string): never => {
-    throw new FsckError('badTree', `cannot be parsed as a tree: ${why}`);
-  };
   // Git validates once that the byte before the last id is the NUL ending the last name.
   if (bytes.length > 0 && (bytes.length < 23 || bytes[bytes.length - 21] !== NUL)) badTree('too-short tree object');
 

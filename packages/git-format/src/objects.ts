@@ -172,13 +172,17 @@ export function serializeTag(tag: Tag): Buffer {
 export function parseTree(body: Uint8Array): TreeEntry[] {
   const bytes = asBuffer(body);
   const entries: TreeEntry[] = [];
-  scanTree(bytes, (modeStart, nameStart, nameEnd) => {
+  const entry = newEntryPosition();
+  let pos = 0;
+  while (pos < bytes.length) {
+    const entryStart = pos;
+    pos = readTreeEntry(bytes, pos, entry);
     entries.push({
-      mode: bytes.toString('latin1', modeStart, nameStart - 1),
-      name: decodeText(bytes, nameStart, nameEnd),
-      oid: bytes.toString('hex', nameEnd + 1, nameEnd + 21),
+      mode: bytes.toString('latin1', entryStart, entry.nameStart - 1),
+      name: decodeText(bytes, entry.nameStart, entry.nameEnd),
+      oid: bytes.toString('hex', entry.nameEnd + 1, pos),
     });
-  });
+  }
   return entries;
 }
 
@@ -195,40 +199,51 @@ export function serializeTree(entries: readonly TreeEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
+interface EntryPosition {
+  mode: number;
+  nameStart: number;
+  /** The NUL after the name; the 20-byte id follows it. */
+  nameEnd: number;
+}
+
+function newEntryPosition(): EntryPosition {
+  return { mode: 0, nameStart: 0, nameEnd: 0 };
+}
+
 /**
- * Walks tree entries, validating their framing: `<octal mode> <name>\0<20-byte id>`.
- * Reports each entry's byte positions so that callers decide what to materialise.
+ * Reads the framing of the tree entry at `pos` (`<octal mode> <name>\0<20-byte id>`) into `entry`
+ * and returns where the next entry starts. No closures or strings: this runs once per entry of
+ * every tree a walk visits.
  */
-function scanTree(bytes: Buffer, visit: (modeStart: number, nameStart: number, nameEnd: number, mode: number) => void): void {
-  let pos = 0;
-  while (pos < bytes.length) {
-    const modeStart = pos;
-    let mode = 0;
-    let c: number;
-    while ((c = bytes[pos]) !== SPACE) {
-      if (c === undefined || c < 0x30 || c > 0x37) {
-        throw new ObjectParseError(`tree: malformed mode in the entry at byte ${modeStart}`);
-      }
-      mode = mode * 8 + (c - 0x30);
-      pos++;
+function readTreeEntry(bytes: Buffer, pos: number, entry: EntryPosition): number {
+  const entryStart = pos;
+  let mode = 0;
+  let c: number;
+  while ((c = bytes[pos]) !== SPACE) {
+    if (c === undefined || c < 0x30 || c > 0x37) {
+      throw new ObjectParseError(`tree: malformed mode in the entry at byte ${entryStart}`);
     }
-    if (pos === modeStart) throw new ObjectParseError(`tree: empty mode in the entry at byte ${modeStart}`);
-    const nameStart = pos + 1;
-    const nameEnd = bytes.indexOf(0, nameStart);
-    if (nameEnd < 0 || nameEnd + 21 > bytes.length) {
-      throw new ObjectParseError(`tree: truncated entry at byte ${modeStart}`);
-    }
-    visit(modeStart, nameStart, nameEnd, mode);
-    pos = nameEnd + 21;
+    mode = mode * 8 + (c - 0x30);
+    pos++;
   }
+  if (pos === entryStart) throw new ObjectParseError(`tree: empty mode in the entry at byte ${entryStart}`);
+  const nameEnd = bytes.indexOf(0, pos + 1);
+  if (nameEnd < 0 || nameEnd + 21 > bytes.length) throw new ObjectParseError(`tree: truncated entry at byte ${entryStart}`);
+  entry.mode = mode;
+  entry.nameStart = pos + 1;
+  entry.nameEnd = nameEnd;
+  return nameEnd + 21;
 }
 
 /** Iterates a tree's entries without building strings for names unless asked. */
 export function forEachTreeEntry(body: Uint8Array, visit: (mode: number, name: Buffer, oid: ObjectId) => void): void {
   const bytes = asBuffer(body);
-  scanTree(bytes, (_modeStart, nameStart, nameEnd, mode) => {
-    visit(mode, bytes.subarray(nameStart, nameEnd), bytes.toString('hex', nameEnd + 1, nameEnd + 21));
-  });
+  const entry = newEntryPosition();
+  let pos = 0;
+  while (pos < bytes.length) {
+    pos = readTreeEntry(bytes, pos, entry);
+    visit(entry.mode, bytes.subarray(entry.nameStart, entry.nameEnd), bytes.toString('hex', entry.nameEnd + 1, pos));
+  }
 }
 
 const TREE_PREFIX = Buffer.from('tree ', 'latin1');

@@ -56,7 +56,7 @@ function lines(count: number, seed: number): string {
  * in many commits, a binary file patched, renames, nested trees, a ~5 MB incompressible
  * file, an annotated tag; repacked with `--depth=50` so chains are long.
  */
-export function buildFixtureRepo(options: { hugeFile?: boolean } = {}): string {
+export function buildFixtureRepo(options: { hugeFile?: boolean; commits?: number } = {}): string {
   const repo = tempDir('pack-repo');
   git(repo, ['init', '-q', '-b', 'main']);
   mkdirSync(join(repo, 'src/deep/er'), { recursive: true });
@@ -69,7 +69,7 @@ export function buildFixtureRepo(options: { hugeFile?: boolean } = {}): string {
   if (options.hugeFile !== false) writeFileSync(join(repo, 'huge.bin'), randomBytes(5 * 1024 * 1024));
   let date = 1_700_000_000;
   commitAll(repo, 'initial', date);
-  for (let c = 1; c <= 40; c++) {
+  for (let c = 1; c <= (options.commits ?? 40); c++) {
     const all = text.split('\n');
     all.splice((c * 97) % all.length, 1, `edited in commit ${c}`);
     if (c % 3 === 0) all.push(`appended ${c}`);

@@ -17,10 +17,10 @@ let goodRef: Buffer;
 let n = 0;
 
 before(() => {
-  repo = buildFixtureRepo({ hugeFile: false });
+  repo = buildFixtureRepo({ hugeFile: false, commits: 12 });
   dir = tempDir('pack-corrupt');
-  good = readFileSync(packObjects(repo, ['main~30'], join(dir, 'good.pack'), ['--delta-base-offset']));
-  goodRef = readFileSync(packObjects(repo, ['main~30'], join(dir, 'good-ref.pack')));
+  good = readFileSync(packObjects(repo, [], join(dir, 'good.pack'), ['--all', '--delta-base-offset']));
+  goodRef = readFileSync(packObjects(repo, [], join(dir, 'good-ref.pack'), ['--all']));
 });
 after(() => {
   removeDir(dir);

@@ -98,6 +98,13 @@ describe('indexPack on packs made by git pack-objects', () => {
     assertSameAsGit(result, seen);
   });
 
+  test('with no memory for delta bases every base is rebuilt from its chain, with the same result', async () => {
+    const packPath = packObjects(repo, [], join(dir, 'nocache.pack'), ['--all', '--delta-base-offset']);
+    const { result, seen } = await index(packPath, { deltaBaseCacheBytes: 0 });
+    assert.ok(result.idx.equals(gitIndexPack(packPath)));
+    assertSameAsGit(result, seen);
+  });
+
   test('thin pack: missing bases come from resolveExternal and are appended; git accepts the result', async () => {
     const packPath = packObjects(repo, ['main', '^main~6'], join(dir, 'thin.pack'), ['--thin', '--delta-base-offset']);
     const thinCopy = join(dir, 'thin-copy.pack');

@@ -132,7 +132,7 @@ for (const backend of backends) {
 
       lines[200] = 'changed again';
       const third = commit(work, 'big.txt', lines.join('\n'));
-      const incremental = await gitPush(work, [shim.url, 'main']);
+      const incremental = await gitPush(work, ['--progress', shim.url, 'main']);
       assert.equal(incremental.status, 0, incremental.stderr);
       assert.match(incremental.stderr, /remote: Resolving deltas: 100% \(1\/1\), completed with \d+ local objects?\./);
       assert.equal(await repo.refs.get('refs/heads/main'), third);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
@@ -41,7 +41,10 @@ interface Harness {
   spoolDir: string;
   dir: string;
   /** Runs one receive-pack request and parses the response. */
+  run(body: Buffer, options?: Partial<ReceivePackOptions> & { sideband?: boolean }): Promise<ParsedResponse>;
+  /** Like run, then checks that the spool directory was left empty. */
   push(body: Buffer, options?: Partial<ReceivePackOptions> & { sideband?: boolean }): Promise<ParsedResponse>;
+  assertSpoolEmpty(): void;
   refs(): Promise<Record<string, string>>;
   packCount(): Promise<number>;
 }
@@ -50,17 +53,23 @@ async function harness(t: TestContext, backend: (typeof backends)[number]): Prom
   const dir = makeTempDir(t, 'test');
   const repo = await createRepository(await backend.open(t));
   const spoolDir = path.join(dir, 'spool');
-  return {
+  const h: Harness = {
     repo,
     dir,
     spoolDir,
     source: initSource(dir),
-    async push(body, options = {}) {
+    async run(body, options = {}) {
       const response = await receivePack(repo, requestStream(body), { limits: LIMITS, spoolDir, ...options });
-      const parsed = parseResponse(await collect(response), options.sideband ?? true);
-      // Whatever happened, nothing is left in the spool directory.
-      assert.deepEqual(readdirSync(spoolDir, { withFileTypes: true }).map((e) => e.name), []);
+      return parseResponse(await collect(response), options.sideband ?? true);
+    },
+    async push(body, options = {}) {
+      const parsed = await h.run(body, options);
+      h.assertSpoolEmpty();
       return parsed;
+    },
+    assertSpoolEmpty() {
+      // Whatever happened, nothing is left in the spool directory.
+      assert.deepEqual(existsSync(spoolDir) ? readdirSync(spoolDir) : [], []);
     },
     async refs() {
       return Object.fromEntries((await repo.refs.list()).map((r) => [r.name, r.oid]));
@@ -69,6 +78,7 @@ async function harness(t: TestContext, backend: (typeof backends)[number]): Prom
       return (await repo.objects.packs()).length;
     },
   };
+  return h;
 }
 
 const create = (ref: string, oid: string): PushCommandLine => ({ old: ZERO_OID, new: oid, ref });
@@ -142,6 +152,33 @@ for (const backend of backends) {
       assert.match(response.progress, /Resolving deltas: 100% \(\d+\/\d+\), completed with \d+ local objects?\.\n/);
       assert.equal(await h.repo.refs.get('refs/heads/main'), next[1]);
       await assertObjectsMatch(h.repo, h.source, [next[1]]);
+
+      // The same thin pack where its bases are unknown cannot be completed.
+      const empty = await createRepository(await backend.open(t), 'empty');
+      const response2 = await receivePack(empty, requestStream(pushRequest([create('refs/heads/main', next[1])], { pack: thin })), {
+        limits: LIMITS,
+        spoolDir: h.spoolDir,
+      });
+      const refused = parseResponse(await collect(response2), true);
+      assert.match(refused.report[0], /^unpack .+/);
+      assert.notEqual(refused.report[0], 'unpack ok');
+      assert.deepEqual(await empty.refs.list(), []);
+    });
+
+    it('lets exactly one of two racing pushes to one branch win', async (t) => {
+      const h = await harness(t, backend);
+      const [base] = commitChain(h.source, 1);
+      await h.push(pushRequest([create('refs/heads/main', base)], { pack: packRevs(h.source, [base]) }));
+      const [x] = commitChain(h.source, 1, base, 10);
+      const [y] = commitChain(h.source, 1, base, 20);
+      const results = await Promise.all(
+        [x, y].map((tip) => h.run(pushRequest([update('refs/heads/main', base, tip)], { pack: packRevs(h.source, [tip, `^${base}`]) }))),
+      );
+      h.assertSpoolEmpty();
+      const winners = results.filter((r) => r.report[1] === 'ok refs/heads/main');
+      assert.equal(winners.length, 1);
+      assert.deepEqual(results.find((r) => r !== winners[0])!.report, ['unpack ok', 'ng refs/heads/main failed to update ref']);
+      assert.equal(await h.repo.refs.get('refs/heads/main'), results[0] === winners[0] ? x : y);
     });
 
     it('accepts a non-fast-forward update when the old id matches', async (t) => {

@@ -19,6 +19,11 @@ export interface IndexPackOptions {
   maxObjectSize: number;
   /** Progress for sideband lines: phase and counts. Called for every object; throttle on the caller's side. */
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
+  /**
+   * Memory for the delta bases along the chain being resolved (default 128 MiB); past it the
+   * oldest are dropped and rebuilt when needed again, trading time for a hard bound.
+   */
+  deltaBaseCacheBytes?: number;
 }
 
 export interface IndexedPack {
@@ -45,8 +50,8 @@ export async function indexPack(packPath: string, options: IndexPackOptions): Pr
   const file = await open(packPath, 'r+');
   try {
     const { size } = await file.stat();
-    const { table, checksum: received, dataEnd } = await scanPack(file, size, options);
-    const { appended, end } = await resolveDeltas(file, table, dataEnd, options);
+    const { table, deltas, checksum: received, dataEnd } = await scanPack(file, size, options);
+    const { appended, end } = await resolveDeltas(file, table, deltas, dataEnd, options);
     const checksum = appended > 0 ? await rewriteHeaderAndTrailer(file, table.count, end) : received;
     const idx = encodePackIndex(table.oids, table.offsets, table.crcs, table.count, checksum);
     return indexedPack(table, checksum.toString('hex'), appended, idx, end + 20);

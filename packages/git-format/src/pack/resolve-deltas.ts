@@ -4,6 +4,7 @@ import type { ObjectType } from '../oid.js';
 import { crc32 } from './crc32.js';
 import { applyDelta } from './delta.js';
 import { PACK_TYPE, PackFormatError, encodeEntryHeader, objectTypeOfCode } from './entry.js';
+import type { DeltaArena } from './delta-arena.js';
 import type { EntryTable } from './entry-table.js';
 import { BlockReader } from './file-readers.js';
 import { TruncatedInput, inflateEntry, objectIdBytes } from './inflate.js';
@@ -12,10 +13,11 @@ export interface ResolveOptions {
   resolveExternal(oid: string): Promise<{ type: ObjectType; data: Buffer } | undefined>;
   onObject?(oid: string, type: ObjectType, data: Buffer): void | Promise<void>;
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
+  deltaBaseCacheBytes?: number;
 }
 
 /** Bytes of resolved bases kept along the current chain before the oldest are dropped (and rebuilt if needed). */
-const BASE_CACHE_LIMIT = 128 << 20;
+export const DEFAULT_DELTA_BASE_CACHE_BYTES = 128 << 20;
 /** Objects resolved between two turns of the event loop, so that one push cannot starve the server. */
 const YIELD_EVERY = 2048;
 
@@ -35,8 +37,14 @@ interface Frame {
  * Ref-delta bases that the pack lacks come from `resolveExternal` and are appended to the
  * file as whole objects. Returns how many were appended and where the entries now end.
  */
-export async function resolveDeltas(file: FileHandle, table: EntryTable, dataEnd: number, options: ResolveOptions): Promise<{ appended: number; end: number }> {
-  const resolver = new DeltaResolver(file, table, dataEnd, options);
+export async function resolveDeltas(
+  file: FileHandle,
+  table: EntryTable,
+  deltas: DeltaArena,
+  dataEnd: number,
+  options: ResolveOptions,
+): Promise<{ appended: number; end: number }> {
+  const resolver = new DeltaResolver(file, table, deltas, dataEnd, options);
   await resolver.run();
   return { appended: resolver.appended, end: resolver.end };
 }
@@ -53,16 +61,19 @@ class DeltaResolver {
   private readonly refOrder: Uint32Array;
   private readonly held = new Map<number, Buffer>();
   private heldBytes = 0;
+  private readonly heldLimit: number;
   private readonly deltaTotal: number;
   private resolvedDeltas = 0;
 
   constructor(
     private readonly file: FileHandle,
     private readonly table: EntryTable,
+    private readonly deltas: DeltaArena,
     dataEnd: number,
     private readonly options: ResolveOptions,
   ) {
     this.end = dataEnd;
+    this.heldLimit = options.deltaBaseCacheBytes ?? DEFAULT_DELTA_BASE_CACHE_BYTES;
     this.reader = new BlockReader(file);
     const count = table.count;
     this.inPackCount = count;
@@ -162,7 +173,7 @@ class DeltaResolver {
       refEnd,
     });
     this.hold(entry, data);
-    for (let k = 0; this.heldBytes > BASE_CACHE_LIMIT && k < stack.length - 1; k++) this.release(stack[k].entry);
+    for (let k = 0; this.heldBytes > this.heldLimit && k < stack.length - 1; k++) this.release(stack[k].entry);
   }
 
   private pop(stack: Frame[]): void {
@@ -200,7 +211,7 @@ class DeltaResolver {
 
   /** Applies the delta stored at `entry` to its base's content. */
   private async rebuild(entry: number, base: Buffer): Promise<Buffer> {
-    const delta = await this.inflateStored(entry);
+    const delta = this.deltas.get(entry) ?? (await this.inflateStored(entry));
     try {
       return applyDelta(base, delta);
     } catch (error) {

@@ -4,9 +4,13 @@ import type { ObjectType } from '../oid.js';
 import { crc32 } from './crc32.js';
 import { deltaTargetSize } from './delta.js';
 import { MAX_ENTRY_HEADER_LENGTH, PACK_TYPE, PackFormatError, parseEntryHeader, parsePackHeader } from './entry.js';
+import { DeltaArena } from './delta-arena.js';
 import { EntryTable } from './entry-table.js';
 import { SequentialWindow } from './file-readers.js';
 import { TruncatedInput, inflateEntry, objectIdBytes } from './inflate.js';
+
+/** Memory for inflated deltas carried from pass one to pass two. */
+const DELTA_ARENA_LIMIT = 64 << 20;
 
 /** The smallest possible entry: a 1-byte header and an 8-byte zlib stream of nothing. */
 const MIN_ENTRY_LENGTH = 9;
@@ -19,6 +23,7 @@ export interface ScanOptions {
 
 export interface ScanResult {
   table: EntryTable;
+  deltas: DeltaArena;
   /** The verified trailer: SHA-1 of everything before it. */
   checksum: Buffer;
   /** Where the trailer starts, i.e. where the last entry ends. */
@@ -41,6 +46,7 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
     throw new PackFormatError(`pack header claims ${objectCount} objects, more than its ${fileSize} bytes can hold`);
   }
   const table = new EntryTable(objectCount);
+  const deltas = new DeltaArena(objectCount, DELTA_ARENA_LIMIT);
   const maxDeltaSize = 2 * options.maxObjectSize + 1024;
 
   let pos = 12;
@@ -70,6 +76,7 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
       if (target > options.maxObjectSize) {
         throw new PackFormatError(`delta at offset ${pos} produces ${target} bytes, over the limit of ${options.maxObjectSize}`);
       }
+      deltas.keep(i, data);
       if (header.kind === 'ofs-delta') {
         const base = table.entryAt(header.baseOffset);
         if (base < 0) throw new PackFormatError(`ofs-delta at offset ${pos} points at offset ${header.baseOffset}, where no entry starts`);
@@ -89,7 +96,7 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
   if (!checksum.equals(trailer)) {
     throw new PackFormatError(`pack checksum mismatch: the trailer says ${trailer.toString('hex')}, the content hashes to ${checksum.toString('hex')}`);
   }
-  return { table, checksum, dataEnd };
+  return { table, deltas, checksum, dataEnd };
 }
 
 /** zlib's deflateBound: what a compliant deflater may emit at most for `size` bytes. */

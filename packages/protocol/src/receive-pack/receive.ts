@@ -20,6 +20,9 @@ import {
 } from './updates.js';
 import type { ReceivePackOptions } from './index.js';
 
+/** git's default receive.keepAlive. */
+const KEEPALIVE_MS = 5000;
+
 /**
  * Serves one stateless-RPC receive-pack request. Resolves once the commands have been
  * parsed (rejects with ProtocolError otherwise, before any output) to the response:
@@ -33,7 +36,7 @@ export async function receivePack(repo: Repository, request: Readable, options: 
   const queue = new ResponseQueue();
   const out = new ResponseWriter(queue, push.capabilities.sideband, push.capabilities.quiet);
   return (async function* () {
-    const work = serve(repo, push, reader.rest(), options, out).then(
+    const work = serve(repo, push, reader.rest(), options, out).finally(() => out.stopKeepAlive()).then(
       () => queue.end(),
       (error: unknown) => {
         // With side-band the client can still be told; otherwise the transport must fail.
@@ -65,9 +68,11 @@ async function serve(
         ingested = await receivePackFile(repo, push, packBytes, spoolPath, options, out);
       } catch (error) {
         if (!(error instanceof UnpackError || error instanceof PackTooLarge)) throw error;
-        unpackError = error.message;
+        // The reason travels in one pkt-line of the report.
+        unpackError = error.message.replace(/\s+/g, ' ');
       }
     }
+    out.startKeepAlive(KEEPALIVE_MS);
 
     if (unpackError !== undefined) {
       for (const command of commands) command.error = REASON.unpackerError;
@@ -99,6 +104,7 @@ async function receivePackFile(
 ): Promise<IngestedPack> {
   await mkdir(options.spoolDir, { recursive: true });
   await spoolPack(packBytes, spoolPath, options.limits.maxPackBytes);
+  out.startKeepAlive(KEEPALIVE_MS);
   const progress = new DeltaProgress((text) => out.progress(text));
   const ingested = await ingestPack(repo.objects, spoolPath, {
     maxObjectSize: options.limits.maxObjectSize,

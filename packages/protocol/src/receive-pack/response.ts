@@ -6,12 +6,15 @@ import { FLUSH_PKT, encodePktLine, encodeSideband, type SidebandChannel } from '
  */
 export class ResponseQueue implements AsyncIterable<Buffer> {
   private readonly chunks: Buffer[] = [];
+  /** Counts pushes, so that a keepalive can tell whether anything was said lately. */
+  pushes = 0;
   private wake?: () => void;
   private ended = false;
   private failure?: { error: unknown };
 
   push(...chunks: Buffer[]): void {
     if (this.ended) return;
+    this.pushes++;
     this.chunks.push(...chunks);
     this.notify();
   }
@@ -45,12 +48,17 @@ export class ResponseQueue implements AsyncIterable<Buffer> {
   }
 }
 
+/** A side-band packet on band 1 with no payload: the client reads it as nothing at all. */
+const KEEPALIVE_PKT = Buffer.from('0005\x01', 'latin1');
+
 /**
  * Writes receive-pack's response: messages on side-band 2 (the client prints them as
  * "remote: …"), the report on band 1, fatal errors on band 3 — or, without side-band, only the
  * report, since git has no other place for messages then.
  */
 export class ResponseWriter {
+  private keepAliveTimer?: NodeJS.Timeout;
+
   constructor(
     private readonly queue: ResponseQueue,
     private readonly sideband: boolean,
@@ -81,6 +89,27 @@ export class ResponseWriter {
     if (!this.sideband) return false;
     this.band(3, `${message}\n`);
     return true;
+  }
+
+  /**
+   * While the pack is indexed and checked a large push can be silent for minutes; like git's
+   * receive.keepAlive, an empty band-1 packet every `intervalMs` of silence keeps proxies and
+   * the client from giving up. Started once the request has been read whole: the response
+   * should not begin while the client is still sending.
+   */
+  startKeepAlive(intervalMs: number): void {
+    if (!this.sideband || this.keepAliveTimer) return;
+    let seen = this.queue.pushes;
+    this.keepAliveTimer = setInterval(() => {
+      if (this.queue.pushes === seen) this.queue.push(KEEPALIVE_PKT);
+      seen = this.queue.pushes;
+    }, intervalMs);
+    this.keepAliveTimer.unref();
+  }
+
+  stopKeepAlive(): void {
+    clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
   }
 
   /** The flush that closes a side-band response. */

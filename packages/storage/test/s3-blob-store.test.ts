@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { S3BlobStore, type BlobBody, type S3BlobStoreOptions } from '@gitfleet/storage';
+import { runBlobStoreConformance } from '@gitfleet/storage/conformance';
+import { remoteEnv, skipRemoteStores, uniqueName } from './s3-redis-env.js';
+
+// Runs against a real S3-compatible store (Ceph radosgw from scripts/servers/radosgw.sh),
+// never against a mock: s3rver and the like ignore If-None-Match, so conditional-write
+// tests would pass falsely.
+
+const env = skipRemoteStores
+  ? undefined
+  : remoteEnv(
+      [
+        'GITFLEET_TEST_S3_ENDPOINT',
+        'GITFLEET_TEST_S3_BUCKET',
+        'GITFLEET_TEST_S3_ACCESS_KEY',
+        'GITFLEET_TEST_S3_SECRET_KEY',
+        'GITFLEET_TEST_S3_REGION',
+      ],
+      'scripts/servers/radosgw.sh start',
+    );
+
+if (env === undefined) {
+  describe('S3BlobStore', { skip: 'GITFLEET_SKIP_REMOTE_STORES=1' }, () => {});
+} else if (env instanceof Error) {
+  describe('S3BlobStore', () => {
+    it('needs a running S3-compatible server', () => {
+      throw env;
+    });
+  });
+} else {
+  const baseOptions: S3BlobStoreOptions = {
+    endpoint: env.GITFLEET_TEST_S3_ENDPOINT,
+    bucket: env.GITFLEET_TEST_S3_BUCKET,
+    region: env.GITFLEET_TEST_S3_REGION,
+    credentials: { accessKeyId: env.GITFLEET_TEST_S3_ACCESS_KEY, secretAccessKey: env.GITFLEET_TEST_S3_SECRET_KEY },
+  };
+
+  /** A store confined to a fresh prefix of the test bucket, and a cleanup that empties it. */
+  function isolatedStore(options: Partial<S3BlobStoreOptions> = {}) {
+    const prefix = `${uniqueName('test')}/`;
+    const store = new S3BlobStore({ ...baseOptions, ...options, prefix });
+    return {
+      store,
+      cleanup: async () => {
+        const cleaner = new S3BlobStore({ ...baseOptions, prefix });
+        try {
+          for await (const { key } of cleaner.list('')) await cleaner.delete(key);
+        } finally {
+          await cleaner.close();
+        }
+      },
+    };
+  }
+
+  runBlobStoreConformance('S3BlobStore (radosgw)', async () => isolatedStore());
+
+  describe('S3BlobStore against radosgw', () => {
+    const partSize = 5 * 1024 * 1024;
+    let fixture: ReturnType<typeof isolatedStore>;
+    before(() => {
+      fixture = isolatedStore({ partSize });
+    });
+    after(async () => {
+      await fixture.store.close();
+      await fixture.cleanup();
+    });
+
+    it('lets exactly one of two concurrent conditional writes of one key win, round after round', async () => {
+      const { store } = fixture;
+      for (let round = 0; round < 20; round++) {
+        const key = `race/round-${round}`;
+        const bodies = [randomBytes(4096), randomBytes(5000)];
+        const results = await Promise.all([store.putIfAbsent(key, bodies[0]), store.putIfAbsent(key, streamed(bodies[1]))]);
+        assert.equal(results.filter(Boolean).length, 1, `round ${round}: ${results}`);
+        assert.deepEqual(await store.get(key), bodies[results.indexOf(true)]);
+      }
+    });
+
+    it('stores a body larger than one part as a multipart upload, and reads it back by ranges', async () => {
+      const { store } = fixture;
+      const bytes = randomBytes(2 * partSize + 12_345);
+      assert.equal(await store.putIfAbsent('multipart/pack-1.pack', streamed(bytes, 1 << 20)), true);
+      assert.deepEqual(await store.head('multipart/pack-1.pack'), { key: 'multipart/pack-1.pack', size: bytes.length });
+      const start = partSize - 100;
+      const end = partSize + 100;
+      assert.deepEqual(await store.get('multipart/pack-1.pack', { start, end }), bytes.subarray(start, end));
+      assert.ok((await store.get('multipart/pack-1.pack'))?.equals(bytes));
+      assert.equal(await store.putIfAbsent('multipart/pack-1.pack', streamed(randomBytes(bytes.length))), false);
+      assert.equal(await store.putIfAbsent('multipart/pack-1.pack', randomBytes(10)), false);
+      assert.ok((await store.get('multipart/pack-1.pack'))?.equals(bytes), 'the first bytes stay');
+    });
+
+    it('leaves nothing behind when a multipart body fails midway', async () => {
+      const { store } = fixture;
+      const body: BlobBody = {
+        size: 3 * partSize,
+        open: () =>
+          Readable.from(
+            (async function* () {
+              yield Buffer.alloc(partSize + 1);
+              yield Buffer.alloc(partSize);
+              throw new Error('spool vanished');
+            })(),
+          ),
+      };
+      await assert.rejects(store.putIfAbsent('multipart/broken', body), /spool vanished/);
+      assert.equal(await store.head('multipart/broken'), undefined);
+      assert.equal(await store.putIfAbsent('multipart/broken', Buffer.from('now')), true);
+    });
+
+    it('lists more than one page of keys in order', async () => {
+      const { store } = fixture;
+      const keys = Array.from({ length: 1100 }, (_, i) => `paged/k${String(i).padStart(5, '0')}`);
+      for (let i = 0; i < keys.length; i += 100) {
+        await Promise.all(keys.slice(i, i + 100).map((key) => store.putIfAbsent(key, Buffer.from(key))));
+      }
+      const listed: string[] = [];
+      for await (const info of store.list('paged/')) listed.push(info.key);
+      assert.deepEqual(listed, keys);
+    });
+
+    it('reports the failing request and status when the bucket does not exist', async () => {
+      const store = new S3BlobStore({ ...baseOptions, bucket: 'gitfleet-no-such-bucket', maxAttempts: 1 });
+      try {
+        await assert.rejects(store.putIfAbsent('some/key', Buffer.from('x')), /S3 put of blob some\/key failed \(HTTP 404\)/);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+function streamed(bytes: Buffer, chunkSize = 1000): BlobBody {
+  return {
+    size: bytes.length,
+    open: () =>
+      Readable.from(
+        (function* () {
+          for (let offset = 0; offset < bytes.length; offset += chunkSize) yield bytes.subarray(offset, offset + chunkSize);
+        })(),
+      ),
+  };
+}

@@ -1,0 +1,205 @@
+// The benchmark: Gitfleet, git http-backend (lighttpd) and node-git-server on loopback, the same git operations against each.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killAllDaemonsNow } from './daemon.js';
+import { tail } from './exec.js';
+import { generatedRepository } from './generate.js';
+import { GitClient } from './git-client.js';
+import { operations, ServerState, type Source } from './operations.js';
+import { RssSampler } from './rss.js';
+import { startGitfleet, startHttpBackend, startNodeGitServer, type BenchServer, type ServerName } from './servers.js';
+import { formatMemory, formatTable, summarize, type Measurement } from './stats.js';
+
+const SERVER_STARTERS: Record<ServerName, (workDir: string) => Promise<BenchServer>> = {
+  gitfleet: startGitfleet,
+  'http-backend': startHttpBackend,
+  'node-git-server': startNodeGitServer,
+};
+const ALL_SERVERS = Object.keys(SERVER_STARTERS) as ServerName[];
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const benchDir = path.join(projectRoot, '.bench');
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+
+const program = new Command('bench')
+  .description('Times clone, fetch and push against Gitfleet, git http-backend and node-git-server on 127.0.0.1.')
+  .option('--repo <generated|path>', 'the repository: "generated" (made once with git fast-import, cached in .bench/) or a path to a bare repository', 'generated')
+  .option('--refs <all|list>', 'which refs to push: "all", or namespaces under refs/, e.g. heads,tags', 'all')
+  .option('--repeat <n>', 'repetitions of each operation', positiveInt, 3)
+  .option('--push-repeat <n>', 'repetitions of the full push (the first one loads the repository)', positiveInt, 1)
+  .option('--parallel <counts>', 'parallel clone counts', (v) => list(v).map(positiveInt), [8, 32])
+  .addOption(new Option('--servers <list>', 'servers to run').default(ALL_SERVERS).argParser((v) => {
+    const names = list(v);
+    const unknown = names.filter((n) => !ALL_SERVERS.includes(n as ServerName));
+    if (unknown.length) throw new InvalidArgumentError(`unknown server(s) ${unknown.join(', ')}; known: ${ALL_SERVERS.join(', ')}`);
+    return names as ServerName[];
+  }))
+  .option('--only <ops>', 'run only operations whose name contains one of these words (the full push always runs)', list)
+  .option('--timeout <seconds>', 'time limit of each git command', positiveInt, 1800)
+  .option('--keep', 'keep the work directory (server data, clones) under .bench/')
+  .parse();
+
+interface Options {
+  repo: string;
+  refs: string;
+  repeat: number;
+  pushRepeat: number;
+  parallel: number[];
+  servers: ServerName[];
+  only?: string[];
+  timeout: number;
+  keep?: boolean;
+}
+
+async function main(options: Options): Promise<void> {
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const workDir = path.join(benchDir, `run-${stamp}`);
+  await mkdir(workDir, { recursive: true });
+  const git = new GitClient(options.timeout * 1000);
+  const source = await resolveSource(git, options);
+  const objectCount = await countObjects(git, source.gitDir);
+  log(`repository ${source.gitDir}: ${objectCount} objects, pushing ${source.refspecs.join(' ')}`);
+
+  const states: ServerState[] = [];
+  const startErrors = new Map<ServerName, string>();
+  const stopAll = () => Promise.all(states.map((s) => s.server.daemon.stop()));
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      interrupted = true;
+      log(`${signal}: stopping the servers`);
+      stopAll().finally(() => process.exit(130));
+    });
+  }
+  process.once('exit', killAllDaemonsNow);
+
+  for (const name of options.servers) {
+    const serverDir = path.join(workDir, name);
+    await mkdir(path.join(serverDir, 'client'), { recursive: true });
+    try {
+      const server = await SERVER_STARTERS[name](serverDir);
+      states.push(new ServerState(server, path.join(serverDir, 'client')));
+      log(`${name} started (pid ${server.daemon.pid})`);
+    } catch (error) {
+      startErrors.set(name, message(error));
+      log(`${name} did not start: ${message(error)}`);
+    }
+  }
+
+  const sampler = new RssSampler(() => states.filter((s) => s.server.daemon.alive).map((s) => s.server.daemon.pid));
+  sampler.start();
+  const measurements: Measurement[] = [];
+  const ops = operations({ git, source, repeat: options.repeat, pushRepeat: options.pushRepeat, parallel: options.parallel }).filter(
+    (op, index) => index === 0 || !options.only || op.names.some((name) => options.only!.some((word) => name.includes(word))),
+  );
+  try {
+    for (const [index, op] of ops.entries()) {
+      for (const name of options.servers) {
+        if (interrupted) return;
+        const state = states.find((s) => s.server.name === name);
+        const rows: Measurement[] = op.names.map((opName) => ({ op: opName, server: name, seconds: [], attempts: 0, peakRssBytes: 0 }));
+        measurements.push(...rows);
+        if (!state) {
+          for (const row of rows) row.error = `server did not start: ${startErrors.get(name)}`;
+          continue;
+        }
+        const pid = state.server.daemon.pid;
+        sampler.resetWindow(pid);
+        for (let repetition = 0; repetition < op.repetitions; repetition++) {
+          for (const row of rows) row.attempts += 1;
+          try {
+            if (!state.server.daemon.alive) throw new Error(`server process exited (see ${state.server.daemon.logFile})`);
+            const seconds = await op.run(state, repetition);
+            seconds.forEach((s, i) => rows[i].seconds.push(s));
+          } catch (error) {
+            // Recorded, not fatal: the other servers and operations still run. Later repetitions would fail alike.
+            for (const row of rows) row.error = message(error);
+            break;
+          }
+        }
+        sampler.sample();
+        for (const row of rows) {
+          row.peakRssBytes = sampler.windowPeak(pid);
+          const summary = summarize(row.seconds);
+          const figures = summary ? `min ${summary.min.toFixed(3)}s median ${summary.median.toFixed(3)}s max ${summary.max.toFixed(3)}s` : 'no successful run';
+          log(`[${index + 1}/${ops.length}] ${row.op} · ${name}: ${figures}${row.error ? ` · FAILED: ${row.error.split('\n')[0]}` : ''}`);
+        }
+      }
+    }
+  } finally {
+    sampler.sample();
+    sampler.stop();
+    await stopAll();
+  }
+
+  const memory = states.map((s) => ({ server: s.server.name, ...sampler.peaksOf(s.server.daemon.pid) }));
+  const failures = measurements.filter((m) => m.error !== undefined);
+  const report = [
+    `repository: ${source.gitDir} (${objectCount} objects; refs pushed: ${source.refspecs.join(' ')}); repeat ${options.repeat}, full push ${options.pushRepeat}`,
+    '',
+    formatTable(measurements),
+    '',
+    formatMemory(memory),
+    ...(failures.length ? ['', 'failures:', ...failures.map((f) => `- ${f.op} · ${f.server}: ${tail(f.error!, 1500)}`)] : []),
+  ].join('\n');
+  process.stdout.write(`${report}\n`);
+
+  const resultsFile = path.join(benchDir, `results-${stamp}.json`);
+  await writeFile(
+    resultsFile,
+    JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), options, source, objectCount, measurements, memory }, null, 2),
+  );
+  log(`results written to ${resultsFile}`);
+  if (options.keep) log(`work directory kept: ${workDir}`);
+  else await rm(workDir, { recursive: true, force: true });
+}
+
+async function resolveSource(git: GitClient, options: Options): Promise<Source> {
+  const gitDir = options.repo === 'generated' ? await generatedRepository(benchDir) : path.resolve(options.repo);
+  if (!existsSync(gitDir)) throw new Error(`--repo ${options.repo}: ${gitDir} does not exist`);
+  if ((await git.git(['--git-dir', gitDir, 'rev-parse', '--is-bare-repository'])).stdout.trim() !== 'true') {
+    throw new Error(`--repo ${options.repo}: ${gitDir} is not a bare repository`);
+  }
+  const namespaces = options.refs === 'all' ? undefined : list(options.refs);
+  const refspecs = namespaces ? namespaces.map((ns) => `refs/${ns}/*:refs/${ns}/*`) : ['refs/*:refs/*'];
+  const refPrefixes = namespaces ? namespaces.map((ns) => `refs/${ns}/`) : ['refs/'];
+  const head = await git.git(['--git-dir', gitDir, 'symbolic-ref', '--short', 'HEAD']).then(
+    (r) => r.stdout.trim(),
+    () => '',
+  );
+  const heads = (await git.git(['--git-dir', gitDir, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/'])).stdout.split('\n').filter(Boolean);
+  const branch = heads.includes(head) ? head : heads[0];
+  if (!branch) throw new Error(`--repo ${options.repo}: no branch to push commits onto`);
+  if (!refPrefixes.some((prefix) => `refs/heads/${branch}`.startsWith(prefix))) throw new Error(`--refs ${options.refs} does not include branches`);
+  return { gitDir, refspecs, refPrefixes, branch };
+}
+
+async function countObjects(git: GitClient, gitDir: string): Promise<number> {
+  const output = (await git.git(['--git-dir', gitDir, 'count-objects', '-v'])).stdout;
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(output)?.[1] ?? 0);
+  return field('count') + field('in-pack');
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+main(program.opts<Options>()).catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  killAllDaemonsNow();
+  process.exitCode = 1;
+});
