@@ -85,9 +85,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** True when GET url answers with the given status. */
-export async function answers(url: string, status = 200): Promise<boolean> {
+/** True when GET url answers over HTTP (with the given status, if one is given). */
+export async function answers(url: string, status?: number): Promise<boolean> {
   const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
   await response.arrayBuffer();
-  return response.status === status;
+  return status === undefined || response.status === status;
 }

@@ -50,7 +50,8 @@ export class ServerState {
     this.pusher ??= (async () => {
       const fetcher = await this.fetcherDir(git);
       const dir = path.join(this.dir, 'pusher.git');
-      await git.git(['clone', '--mirror', '--quiet', '--local', fetcher, dir]);
+      // Bare, not mirror: a mirror's push refuses refspecs.
+      await git.git(['clone', '--bare', '--quiet', '--local', fetcher, dir]);
       await git.git(['--git-dir', dir, 'remote', 'set-url', 'origin', this.mainUrl]);
       return dir;
     })();

@@ -34,7 +34,7 @@ export async function startGitfleet(workDir: string): Promise<BenchServer> {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     logFile: path.join(workDir, 'gitfleet.log'),
   });
-  await daemon.waitReady(() => answers(`${base}/healthz`), START_TIMEOUT_MS);
+  await readyOrStopped(daemon, () => answers(`${base}/healthz`, 200));
   return {
     name: 'gitfleet',
     daemon,
@@ -91,7 +91,7 @@ export async function startHttpBackend(workDir: string): Promise<BenchServer> {
     createRepo: (repo) => initBareRepo(path.join(root, OWNER, `${repo}.git`)),
     url: (repo) => `${base}/${OWNER}/${repo}.git`,
   };
-  await daemon.waitReady(() => answers(`http://127.0.0.1:${port}/`, 404), START_TIMEOUT_MS);
+  await readyOrStopped(daemon, () => answers(`http://127.0.0.1:${port}/`));
   return server;
 }
 
@@ -107,7 +107,7 @@ export async function startNodeGitServer(workDir: string): Promise<BenchServer> 
     { cwd: projectRoot, env: process.env, logFile: path.join(workDir, 'node-git-server.log') },
   );
   const base = `http://127.0.0.1:${port}`;
-  await daemon.waitReady(() => answers(`${base}/`, 404).then(() => true), START_TIMEOUT_MS);
+  await readyOrStopped(daemon, () => answers(`${base}/`));
   return {
     name: 'node-git-server',
     daemon,
@@ -115,6 +115,16 @@ export async function startNodeGitServer(workDir: string): Promise<BenchServer> 
     createRepo: (repo) => initBareRepo(path.join(root, OWNER, `${repo}.git`)),
     url: (repo) => `${base}/${OWNER}/${repo}.git`,
   };
+}
+
+/** A server that never became ready must not outlive the attempt. */
+async function readyOrStopped(daemon: Daemon, probe: () => Promise<boolean>): Promise<void> {
+  try {
+    await daemon.waitReady(probe, START_TIMEOUT_MS);
+  } catch (error) {
+    await daemon.stop();
+    throw error;
+  }
 }
 
 /** An empty bare repository configured as a host would: pushes without auth, partial clones allowed. */

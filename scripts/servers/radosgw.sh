@@ -5,7 +5,8 @@
 #
 #   scripts/servers/radosgw.sh start   # installs the packages if needed, starts, prints exports
 #   scripts/servers/radosgw.sh stop    # stops every daemon and removes the data directory
-#   eval "$(scripts/servers/radosgw.sh start)"
+#   eval "$(scripts/servers/radosgw.sh start)"   # or later, in another shell:
+#   source .tmp/servers/radosgw.env
 #
 # Environment: GITFLEET_SERVERS_DIR (default .tmp/servers), GITFLEET_RADOSGW_PORT (7480),
 # GITFLEET_CEPH_MON_PORT (3300, msgr2 only), GITFLEET_MEMSTORE_BYTES (4 GiB; a ceiling, RAM is
@@ -26,8 +27,10 @@ endpoint="http://127.0.0.1:$rgw_port"
 conf="$dir/ceph.conf"
 ceph=(ceph -c "$conf" --connect-timeout 10)
 
+# Also kept in $servers_dir/radosgw.env, so another shell can `source` it.
 print_exports() {
-  cat <<OUT
+  mkdir -p "$servers_dir"
+  tee "$servers_dir/radosgw.env" <<OUT
 export GITFLEET_TEST_S3_ENDPOINT=$endpoint
 export GITFLEET_TEST_S3_BUCKET=$bucket
 export GITFLEET_TEST_S3_ACCESS_KEY=$access_key
@@ -156,7 +159,7 @@ stop_daemons() {
 
 stop() {
   stop_daemons
-  rm -rf "$dir"
+  rm -rf "$dir" "$servers_dir/radosgw.env"
   log "stopped; removed $dir"
 }
 

@@ -6,6 +6,7 @@
 #   scripts/servers/redis.sh start --cluster   # a Cluster of 3 masters + 3 replicas
 #   scripts/servers/redis.sh stop [--cluster]  # stops it and removes its data directory
 #   eval "$(scripts/servers/redis.sh start)"   # stdout carries only the export lines
+#   source .tmp/servers/redis.env               # the same, later (redis-cluster.env for --cluster)
 #
 # Persistence: AOF with `appendfsync always` — every write is fsynced before Redis answers,
 # so an acknowledged ref update survives a crash of the process or of the machine. No RDB
@@ -38,7 +39,7 @@ start_single() {
   local dir="$servers_dir/redis/single-$single_port"
   start_instance "$dir" "$single_port"
   log "redis up on 127.0.0.1:$single_port (data in $dir)"
-  echo "export GITFLEET_TEST_REDIS_URL=redis://127.0.0.1:$single_port"
+  echo "export GITFLEET_TEST_REDIS_URL=redis://127.0.0.1:$single_port" | tee "$servers_dir/redis.env"
 }
 
 cluster_ok() {
@@ -63,7 +64,7 @@ start_cluster() {
   fi
   timeout=30 wait_until "the cluster to be ok on every node" cluster_ok
   log "redis cluster up on ${nodes[*]}"
-  echo "export GITFLEET_TEST_REDIS_CLUSTER=$(IFS=,; echo "${nodes[*]}")"
+  echo "export GITFLEET_TEST_REDIS_CLUSTER=$(IFS=,; echo "${nodes[*]}")" | tee "$servers_dir/redis-cluster.env"
 }
 
 stop_instance() {
@@ -84,8 +85,10 @@ stop() {
   local port
   if [ "$cluster" -eq 1 ]; then
     for port in "${cluster_ports[@]}"; do stop_instance "$servers_dir/redis/cluster-$port"; done
+    rm -f "$servers_dir/redis-cluster.env"
   else
     stop_instance "$servers_dir/redis/single-$single_port"
+    rm -f "$servers_dir/redis.env"
   fi
   log "stopped"
 }

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PackIndex } from '../src/pack/index-file.js';
+import { indexPack } from '../src/pack/indexer.js';
 import { PackWriter } from '../src/pack/writer.js';
 import { buildFixtureRepo, gitIndexPack, gitStatus, packObjects, removeDir, tempDir } from './pack-fixtures.js';
 
@@ -49,7 +50,7 @@ describe('PackWriter', () => {
     assert.equal(writer.offset, pack.length);
   });
 
-  test('ref-delta entries in reverse order make a pack git verifies', () => {
+  test('ref-delta entries in reverse order (each base after its deltas) make a pack git verifies and indexPack indexes alike', async () => {
     const pack = readFileSync(packObjects(repo, [], join(dir, 'ref.pack'), ['--all']));
     const entries = storedEntries(pack).reverse();
     const writer = new PackWriter(entries.length);
@@ -61,6 +62,8 @@ describe('PackWriter', () => {
     writeFileSync(path.replace(/\.pack$/, '.idx'), idx);
     const verify = gitStatus(dir, ['verify-pack', path.replace(/\.pack$/, '.idx')]);
     assert.equal(verify.status, 0, verify.stderr);
+    const ours = await indexPack(path, { maxObjectSize: 1 << 24, resolveExternal: async () => undefined });
+    assert.ok(ours.idx.equals(idx));
   });
 
   test('misuse is refused: entries before the header, too many or too few entries', () => {

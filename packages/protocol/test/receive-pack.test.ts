@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
@@ -396,6 +397,53 @@ for (const backend of backends) {
         spoolDir: h.spoolDir,
       });
       assert.equal((await collect(silent)).length, 0, 'no report-status asked, none sent');
+    });
+
+    it('reports a storage failure before the refs move, and an internal failure on band 3', async (t) => {
+      const h = await harness(t, backend);
+      const [a, b] = commitChain(h.source, 2);
+      const addPack = h.repo.objects.addPack.bind(h.repo.objects);
+      h.repo.objects.addPack = async () => {
+        throw new Error('blob store unavailable');
+      };
+      const unstored = await h.push(pushRequest([create('refs/heads/main', a)], { pack: packRevs(h.source, [a]) }));
+      assert.deepEqual(unstored.report, ['unpack ok', 'ng refs/heads/main unable to migrate objects to permanent storage']);
+      assert.match(unstored.progress, /error: storing pack [0-9a-f]{40}: blob store unavailable/);
+      assert.deepEqual(await h.refs(), {});
+
+      h.repo.objects.addPack = addPack;
+      h.repo.refs.update = async () => {
+        throw new Error('kv store unavailable');
+      };
+      const errors: unknown[] = [];
+      const failed = await h.push(pushRequest([create('refs/heads/main', b)], { pack: packRevs(h.source, [b]) }), {
+        onError: (error) => errors.push(error),
+      });
+      assert.deepEqual(failed.report, []);
+      assert.match(failed.fatal, /^fatal: the push could not be completed/);
+      assert.deepEqual(errors.map((e) => (e as Error).message), ['kv store unavailable']);
+      await assert.rejects(
+        h.run(pushRequest([create('refs/heads/main', b)], { pack: packRevs(h.source, [b]) })),
+        /kv store unavailable/,
+        'without onError the response itself fails',
+      );
+    });
+
+    it('reports a request that breaks off inside the pack as an unpack error', async (t) => {
+      const h = await harness(t, backend);
+      const [a] = commitChain(h.source, 3);
+      const body = pushRequest([create('refs/heads/main', a)], { pack: packRevs(h.source, [a]) });
+      const broken = Readable.from(
+        (async function* () {
+          yield body.subarray(0, body.length - 100);
+          throw new Error('socket hang up');
+        })(),
+      );
+      const response = await receivePack(h.repo, broken, { limits: LIMITS, spoolDir: h.spoolDir });
+      const parsed = parseResponse(await collect(response), true);
+      assert.deepEqual(parsed.report, ['unpack the request ended before the pack was read: socket hang up', 'ng refs/heads/main unpacker error']);
+      h.assertSpoolEmpty();
+      assert.deepEqual(await h.refs(), {});
     });
 
     it('rejects malformed commands with a ProtocolError before any output', async (t) => {

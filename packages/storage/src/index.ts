@@ -17,3 +17,4 @@ export { SqliteKVStore } from './sqlite/sqlite-kv-store.js';
 export { MemoryBlobStore } from './memory/memory-blob-store.js';
 export { MemoryKVStore } from './memory/memory-kv-store.js';
 export { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';
+export { RedisKVStore, ReplicaAckError, type RedisConnection, type RedisKVStoreOptions } from './redis/redis-kv-store.js';

@@ -26,11 +26,6 @@ export function deltaTargetSize(delta: Uint8Array): number {
   return readSize(delta, base.next, 'result').value;
 }
 
-/** The base size a delta declares. */
-export function deltaBaseSize(delta: Uint8Array): number {
-  return readSize(delta, 0, 'base').value;
-}
-
 /** Applies a git delta to `base`; PackFormatError when the delta is malformed or sizes disagree. */
 export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
   const baseSize = readSize(delta, 0, 'base');

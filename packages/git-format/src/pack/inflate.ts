@@ -1,12 +1,24 @@
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { PackFormatError } from './entry.js';
 
 const TYPE_NAMES = ['', 'commit', 'tree', 'blob', 'tag'];
 
+/** Objects up to this size are hashed in one call from a scratch copy: half the cost of a Hash object. */
+const ONE_SHOT_LIMIT = 1 << 16;
+const scratch = Buffer.allocUnsafe(ONE_SHOT_LIMIT + 32);
+// crypto.hash arrived in Node 20.12; `engines` admits every Node 20.
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
+
 /** The 20-byte id git gives an object: SHA-1 of "<type> <size>\0" and the body. */
 export function objectIdBytes(typeCode: number, data: Uint8Array): Buffer {
-  return createHash('sha1').update(`${TYPE_NAMES[typeCode]} ${data.length}\0`).update(data).digest();
+  const header = `${TYPE_NAMES[typeCode]} ${data.length}\0`;
+  if (oneShot !== undefined && data.length <= ONE_SHOT_LIMIT) {
+    const headerLength = scratch.write(header, 0, 'latin1');
+    scratch.set(data, headerLength);
+    return oneShot('sha1', scratch.subarray(0, headerLength + data.length), 'buffer');
+  }
+  return createHash('sha1').update(header).update(data).digest();
 }
 
 /**

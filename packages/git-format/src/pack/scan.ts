@@ -47,6 +47,7 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
   }
   const table = new EntryTable(objectCount);
   const deltas = new DeltaArena(objectCount, DELTA_ARENA_LIMIT);
+  // A delta may be longer than what it builds (an insert costs a byte per 127), never by this much.
   const maxDeltaSize = 2 * options.maxObjectSize + 1024;
 
   let pos = 12;

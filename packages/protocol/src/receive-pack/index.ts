@@ -20,4 +20,10 @@ export interface ReceivePackOptions {
   spoolDir: string;
   /** Called after refs moved (events, webhooks), before report-status is sent. */
   onRefsUpdated?(updates: AppliedRefUpdate[], pushOptions: string[]): Promise<void>;
+  /**
+   * An unexpected failure (storage, KV) that ended the push after the response began. With it
+   * and side-band, the client is told on band 3 and the response ends cleanly; without, the
+   * response iterable throws the error.
+   */
+  onError?(error: unknown): void;
 }

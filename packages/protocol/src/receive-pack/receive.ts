@@ -8,7 +8,7 @@ import { isDeleteOnly, readPushRequest, type PushRequest } from './commands.js';
 import { ingestPack, UnpackError, type IngestedPack } from './ingest.js';
 import { DeltaProgress } from './progress.js';
 import { ResponseQueue, ResponseWriter } from './response.js';
-import { PackTooLarge, spoolPack } from './spool.js';
+import { PackTooLarge, RequestAborted, spoolPack } from './spool.js';
 import {
   REASON,
   applyRefUpdates,
@@ -39,9 +39,14 @@ export async function receivePack(repo: Repository, request: Readable, options: 
     const work = serve(repo, push, reader.rest(), options, out).finally(() => out.stopKeepAlive()).then(
       () => queue.end(),
       (error: unknown) => {
-        // With side-band the client can still be told; otherwise the transport must fail.
-        if (out.fatal(`fatal: receive-pack failed: ${(error as Error).message}`)) queue.end();
-        else queue.end(error);
+        // With side-band the client can still be told (and the caller hears of it through
+        // onError); otherwise the response itself must fail.
+        if (options.onError && out.fatal('fatal: the push could not be completed (internal error)')) {
+          options.onError(error);
+          queue.end();
+        } else {
+          queue.end(error);
+        }
       },
     );
     yield* queue;
@@ -67,7 +72,7 @@ async function serve(
       try {
         ingested = await receivePackFile(repo, push, packBytes, spoolPath, options, out);
       } catch (error) {
-        if (!(error instanceof UnpackError || error instanceof PackTooLarge)) throw error;
+        if (!(error instanceof UnpackError || error instanceof PackTooLarge || error instanceof RequestAborted)) throw error;
         // The reason travels in one pkt-line of the report.
         unpackError = error.message.replace(/\s+/g, ' ');
       }

@@ -10,9 +10,17 @@ export class PackTooLarge extends Error {
   }
 }
 
+/** The request stream failed while the pack was being read (the client went away). */
+export class RequestAborted extends Error {
+  constructor(cause: unknown) {
+    super(`the request ended before the pack was read: ${(cause as Error).message ?? String(cause)}`, { cause });
+    this.name = 'RequestAborted';
+  }
+}
+
 /**
  * Writes the incoming pack bytes to `path`, counting them. Past `maxBytes` it stops reading
- * (the client is not waited for) and throws PackTooLarge. Returns the number of bytes written.
+ * (the client is not waited for) and throws PackTooLarge; a failing request throws RequestAborted. Returns the number of bytes written.
  */
 export async function spoolPack(source: AsyncIterable<Buffer>, path: string, maxBytes: number): Promise<number> {
   let total = 0;
@@ -23,6 +31,15 @@ export async function spoolPack(source: AsyncIterable<Buffer>, path: string, max
       else callback(null, chunk);
     },
   });
-  await pipeline(Readable.from(source, { objectMode: false }), counter, createWriteStream(path, { flags: 'wx' }));
+  await pipeline(Readable.from(fromRequest(source), { objectMode: false }), counter, createWriteStream(path, { flags: 'wx' }));
   return total;
+}
+
+/** Tells a failing request apart from a failing spool file. */
+async function* fromRequest(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  try {
+    yield* source;
+  } catch (error) {
+    throw new RequestAborted(error);
+  }
 }

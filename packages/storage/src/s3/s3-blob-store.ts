@@ -48,6 +48,8 @@ export interface S3BlobStoreOptions {
   partSize?: number;
   /** Parts of one multipart upload in flight at once. Default 4. */
   partConcurrency?: number;
+  /** Keys per ListObjectsV2 page (at most 1000, the default). */
+  listPageSize?: number;
 }
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -73,6 +75,7 @@ export class S3BlobStore implements BlobStore {
   private readonly prefix: string;
   private readonly partSize: number;
   private readonly partConcurrency: number;
+  private readonly listPageSize: number | undefined;
   private closed = false;
 
   constructor(options: S3BlobStoreOptions) {
@@ -81,6 +84,7 @@ export class S3BlobStore implements BlobStore {
     if (this.prefix !== '') validateBlobPrefix(this.prefix);
     this.partSize = Math.max(MIN_PART_SIZE, options.partSize ?? 8 * 1024 * 1024);
     this.partConcurrency = options.partConcurrency ?? 4;
+    this.listPageSize = options.listPageSize;
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
     this.client = new S3Client({
       region: options.region,
@@ -160,6 +164,7 @@ export class S3BlobStore implements BlobStore {
             Bucket: this.bucket,
             Prefix: this.prefix + prefix,
             ContinuationToken: continuationToken,
+            MaxKeys: this.listPageSize,
           }),
         );
       } catch (error) {
