@@ -65,6 +65,8 @@ export const MAIN_REPO = 'main';
 export interface Operation {
   names: string[];
   repetitions: number;
+  /** Untimed set-up, done before the memory of the operation is watched. */
+  prepare?(state: ServerState): Promise<void>;
   run(state: ServerState, repetition: number): Promise<number[]>;
 }
 
@@ -74,9 +76,10 @@ export interface OperationOptions {
   repeat: number;
   pushRepeat: number;
   parallel: number[];
+  parallelRepeat: number;
 }
 
-export function operations({ git, source, repeat, pushRepeat, parallel }: OperationOptions): Operation[] {
+export function operations({ git, source, repeat, pushRepeat, parallel, parallelRepeat }: OperationOptions): Operation[] {
   const clone = (name: string, args: string[]): Operation => ({
     names: [name],
     repetitions: repeat,
@@ -121,6 +124,10 @@ export function operations({ git, source, repeat, pushRepeat, parallel }: Operat
     {
       names: ['no-op fetch'],
       repetitions: repeat,
+      async prepare(state) {
+        state.requireLoaded();
+        await state.fetcherDir(git);
+      },
       async run(state) {
         state.requireLoaded();
         const fetcher = await state.fetcherDir(git);
@@ -131,6 +138,10 @@ export function operations({ git, source, repeat, pushRepeat, parallel }: Operat
       // The fetcher is always one commit behind when it fetches: the pusher has just pushed one.
       names: ['push 1 commit', 'incremental fetch (1 commit)'],
       repetitions: repeat,
+      async prepare(state) {
+        state.requireLoaded();
+        await state.pusherDir(git);
+      },
       async run(state, repetition) {
         state.requireLoaded();
         const fetcher = await state.fetcherDir(git);
@@ -144,7 +155,7 @@ export function operations({ git, source, repeat, pushRepeat, parallel }: Operat
     ...parallel.map(
       (count): Operation => ({
         names: [`${count} parallel clones (bare)`],
-        repetitions: repeat,
+        repetitions: parallelRepeat,
         async run(state, repetition) {
           state.requireLoaded();
           const dests = Array.from({ length: count }, (_, i) => path.join(state.dir, `parallel-${repetition}-${i}`));

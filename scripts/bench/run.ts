@@ -36,7 +36,8 @@ const program = new Command('bench')
   .option('--refs <all|list>', 'which refs to push: "all", or namespaces under refs/, e.g. heads,tags', 'all')
   .option('--repeat <n>', 'repetitions of each operation', positiveInt, 3)
   .option('--push-repeat <n>', 'repetitions of the full push (the first one loads the repository)', positiveInt, 1)
-  .option('--parallel <counts>', 'parallel clone counts', (v) => list(v).map(positiveInt), [8, 32])
+  .option('--parallel <counts>', 'parallel clone counts, or "none"', (v) => (v === 'none' ? [] : list(v).map(positiveInt)), [8, 32])
+  .option('--parallel-repeat <n>', 'repetitions of each parallel clone run (default: --repeat)', positiveInt)
   .addOption(new Option('--servers <list>', 'servers to run').default(ALL_SERVERS).argParser((v) => {
     const names = list(v);
     const unknown = names.filter((n) => !ALL_SERVERS.includes(n as ServerName));
@@ -54,6 +55,7 @@ interface Options {
   repeat: number;
   pushRepeat: number;
   parallel: number[];
+  parallelRepeat?: number;
   servers: ServerName[];
   only?: string[];
   timeout: number;
@@ -99,7 +101,7 @@ async function main(options: Options): Promise<void> {
   const sampler = new RssSampler(() => states.filter((s) => s.server.daemon.alive).map((s) => s.server.daemon.pid));
   sampler.start();
   const measurements: Measurement[] = [];
-  const ops = operations({ git, source, repeat: options.repeat, pushRepeat: options.pushRepeat, parallel: options.parallel }).filter(
+  const ops = operations({ git, source, repeat: options.repeat, pushRepeat: options.pushRepeat, parallel: options.parallel, parallelRepeat: options.parallelRepeat ?? options.repeat }).filter(
     (op, index) => index === 0 || !options.only || op.names.some((name) => options.only!.some((word) => name.includes(word))),
   );
   try {
@@ -114,8 +116,10 @@ async function main(options: Options): Promise<void> {
           continue;
         }
         const pid = state.server.daemon.pid;
+        let prepareError: string | undefined;
+        await op.prepare?.(state).catch((error: unknown) => (prepareError = `set-up failed: ${message(error)}`));
         sampler.resetWindow(pid);
-        for (let repetition = 0; repetition < op.repetitions; repetition++) {
+        for (let repetition = 0; repetition < op.repetitions && prepareError === undefined; repetition++) {
           for (const row of rows) row.attempts += 1;
           try {
             if (!state.server.daemon.alive) throw new Error(`server process exited (see ${state.server.daemon.logFile})`);
@@ -129,6 +133,7 @@ async function main(options: Options): Promise<void> {
         }
         sampler.sample();
         for (const row of rows) {
+          if (prepareError !== undefined) row.error = prepareError;
           row.peakRssBytes = sampler.windowPeak(pid);
           const summary = summarize(row.seconds);
           const figures = summary ? `min ${summary.min.toFixed(3)}s median ${summary.median.toFixed(3)}s max ${summary.max.toFixed(3)}s` : 'no successful run';
@@ -145,7 +150,7 @@ async function main(options: Options): Promise<void> {
   const memory = states.map((s) => ({ server: s.server.name, ...sampler.peaksOf(s.server.daemon.pid) }));
   const failures = measurements.filter((m) => m.error !== undefined);
   const report = [
-    `repository: ${source.gitDir} (${objectCount} objects; refs pushed: ${source.refspecs.join(' ')}); repeat ${options.repeat}, full push ${options.pushRepeat}`,
+    `repository: ${source.gitDir} (${objectCount} objects; refs pushed: ${source.refspecs.join(' ')}); repeat ${options.repeat}, full push ${options.pushRepeat}, parallel clones ${options.parallelRepeat ?? options.repeat}`,
     '',
     formatTable(measurements),
     '',
@@ -167,9 +172,10 @@ async function main(options: Options): Promise<void> {
 async function resolveSource(git: GitClient, options: Options): Promise<Source> {
   const gitDir = options.repo === 'generated' ? await generatedRepository(benchDir) : path.resolve(options.repo);
   if (!existsSync(gitDir)) throw new Error(`--repo ${options.repo}: ${gitDir} does not exist`);
-  if ((await git.git(['--git-dir', gitDir, 'rev-parse', '--is-bare-repository'])).stdout.trim() !== 'true') {
-    throw new Error(`--repo ${options.repo}: ${gitDir} is not a bare repository`);
-  }
+  // Not --is-bare-repository: a mirror without a config file (core.bare unset) is bare yet answers false.
+  await git.git(['--git-dir', gitDir, 'rev-parse', '--absolute-git-dir']).catch((error: unknown) => {
+    throw new Error(`--repo ${options.repo}: ${gitDir} is not a git repository: ${message(error)}`);
+  });
   const namespaces = options.refs === 'all' ? undefined : list(options.refs);
   const refspecs = namespaces ? namespaces.map((ns) => `refs/${ns}/*:refs/${ns}/*`) : ['refs/*:refs/*'];
   const refPrefixes = namespaces ? namespaces.map((ns) => `refs/${ns}/`) : ['refs/'];

@@ -70,8 +70,9 @@ export async function startHttpBackend(workDir: string): Promise<BenchServer> {
       `server.document-root = ${JSON.stringify(root)}`,
       `server.errorlog = ${JSON.stringify(path.join(workDir, 'lighttpd-error.log'))}`,
       `server.upload-dirs = ( ${JSON.stringify(uploads)} )`,
-      // Stream bodies both ways as git does with any real host, instead of buffering whole packs.
-      'server.stream-request-body = 2',
+      // Responses stream. Request bodies are spooled to upload-dirs first: mod_cgi answers 411 to a chunked
+      // body it would have to stream (git sends pushes over 1 MiB chunked), and CGI needs CONTENT_LENGTH.
+      'server.stream-request-body = 0',
       'server.stream-response-body = 2',
       // 0 = no limit on request bodies (full pushes of large repositories).
       'server.max-request-size = 0',

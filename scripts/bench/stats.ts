@@ -46,7 +46,7 @@ export function formatTable(measurements: readonly Measurement[]): string {
       summary ? summary.max.toFixed(3) : '-',
       summary && reference ? `${(summary.median / reference.median).toFixed(2)}` : '-',
       (m.peakRssBytes / MIB).toFixed(0),
-      failed ? `FAILED (${m.seconds.length}/${m.attempts} ok)` : `${m.seconds.length}`,
+      failed ? (m.attempts === 0 ? 'FAILED (set-up)' : `FAILED (${m.seconds.length}/${m.attempts} ok)`) : `${m.seconds.length}`,
     ]);
   }
   return markdownTable(header, rows, [2, 3, 4, 5, 6]);

@@ -4,7 +4,9 @@
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 servers_dir="${GITFLEET_SERVERS_DIR:-$repo_root/.tmp/servers}"
 
-log() { echo "[$(basename "$0")] $*" >&2; }
+script_started="$EPOCHREALTIME"
+# Each line carries the seconds since the script started: start-up time is watched.
+log() { awk -v name="$(basename "$0")" -v now="$EPOCHREALTIME" -v t0="$script_started" -v msg="$*" 'BEGIN { printf "[%s %5.2fs] %s\n", name, now - t0, msg }' >&2; }
 die() { log "error: $*"; exit 1; }
 
 # Installs Debian packages unless every given command already exists. Services are not
@@ -46,18 +48,26 @@ wait_until() {
   done
 }
 
+# True while `pid` runs. A zombie does not count: daemons are reparented to PID 1, which in
+# a container may reap them late.
+process_running() {
+  local state
+  state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+  [ -n "$state" ] && [ "${state:0:1}" != Z ]
+}
+
 # Sends a signal (default TERM) to the process in a pid file and waits for it to exit
 # (KILL after 10 s).
 stop_pidfile() {
   local pidfile="$1" signal="${2:-TERM}" pid
   [ -f "$pidfile" ] || return 0
   pid="$(cat "$pidfile")"
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  if [ -n "$pid" ] && process_running "$pid"; then
     kill "-$signal" "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + 10))
-    while kill -0 "$pid" 2>/dev/null; do
+    while process_running "$pid"; do
       if [ "$SECONDS" -ge "$deadline" ]; then kill -9 "$pid" 2>/dev/null || true; break; fi
-      sleep 0.1
+      sleep 0.05
     done
   fi
   rm -f "$pidfile"

@@ -52,11 +52,9 @@ s3_curl() {
 daemons_alive() {
   local name
   for name in mon.a osd.0 client.rgw.gitfleet; do
-    [ -f "$dir/run/$name.pid" ] && kill -0 "$(cat "$dir/run/$name.pid")" 2>/dev/null || return 1
+    [ -f "$dir/run/$name.pid" ] && process_running "$(cat "$dir/run/$name.pid")" || return 1
   done
 }
-
-osd_up() { "${ceph[@]}" osd stat -f json | grep -q '"num_up_osds":1'; }
 
 bucket_answers() { [ "$(s3_curl HEAD "/$bucket")" = 200 ]; }
 
@@ -127,22 +125,25 @@ start() {
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" "$dir/monmap" >&2
   ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" >&2
   ceph-mon -c "$conf" -i a >&2
-  timeout=30 wait_until "the monitor" "${ceph[@]}" mon stat
 
   log "creating the OSD"
   local osd_uuid osd_id; osd_uuid="$(cat /proc/sys/kernel/random/uuid)"
+  # The first monitor command waits for the monitor to form its quorum of one.
   osd_id="$("${ceph[@]}" osd new "$osd_uuid")"
+  log "OSD $osd_id registered"
   [ "$osd_id" = 0 ] || die "expected OSD id 0, got $osd_id"
   mkdir -p "$dir/osd/ceph-0"
   ceph-osd -c "$conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >&2
   ceph-osd -c "$conf" -i 0 >&2
-  timeout=30 wait_until "the OSD to come up" osd_up
 
   log "starting radosgw"
+  # radosgw creates its pools, and its first writes wait for the OSD to be up.
   radosgw -c "$conf" -n client.rgw.gitfleet >&2
   radosgw-admin -c "$conf" user create --uid gitfleet --display-name gitfleet \
     --access-key "$access_key" --secret "$secret_key" >/dev/null
+  log "user created"
   timeout=60 wait_until "radosgw at $endpoint" curl -sf -o /dev/null "$endpoint/"
+  log "radosgw answers"
   local status; status="$(s3_curl PUT "/$bucket")"
   [ "$status" = 200 ] || die "creating bucket $bucket answered HTTP $status"
   timeout=30 wait_until "bucket $bucket" bucket_answers

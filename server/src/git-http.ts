@@ -59,7 +59,14 @@ export function gitHttpRouter(options: GitHttpOptions): Router {
     const body = openRpcBody(req, 'git-receive-pack', options.limits.maxPackBytes + options.limits.maxRequestBytes);
     const response = await preferTransportFailure(
       body,
-      receivePack(repo, body.stream, { limits: options.limits, spoolDir: options.spoolDir }),
+      receivePack(repo, body.stream, {
+        limits: options.limits,
+        spoolDir: options.spoolDir,
+        onError: (error) => options.logger.error({ err: error, repo: repo.info.id, path: req.originalUrl }, 'push failed'),
+        onRefsUpdated: async (updates, pushOptions) => {
+          options.logger.info({ repo: repo.info.id, owner: repo.info.owner, name: repo.info.name, updates, pushOptions }, 'refs updated');
+        },
+      }),
     );
     await sendResult(req, res, 'git-receive-pack', body, response, options.logger);
   });

@@ -243,7 +243,8 @@ function fsckTree(bytes: Buffer): ObjectId[] {
   let hasZeroPad = false;
   let hasDuplicates = false;
   let notSorted = false;
-  let previous: { mode: number; name: TreeName } | undefined;
+  let previousMode = 0;
+  let previousName: TreeName | undefined;
   const candidates: TreeName[] = [];
 
   let pos = 0;
@@ -256,9 +257,10 @@ function fsckTree(bytes: Buffer): ObjectId[] {
       rawMode = ((rawMode << 3) | (c - 0x30)) >>> 0;
     }
     const nameStart = pos + 1;
-    const nameEnd = bytes.indexOf(NUL, nameStart);
+    let nameEnd = nameStart;
+    while (nameEnd < bytes.length && bytes[nameEnd] !== NUL) nameEnd++;
     if (nameEnd === nameStart) badTree(`empty filename in tree entry at byte ${entryStart}`);
-    if (nameEnd < 0 || nameEnd + 21 > bytes.length) badTree(`too-short tree object at byte ${entryStart}`);
+    if (nameEnd + 21 > bytes.length) badTree(`too-short tree object at byte ${entryStart}`);
     const name: TreeName = { bytes, start: nameStart, end: nameEnd };
     const oidStart = nameEnd + 1;
     // fsck_tree keeps the mode in an unsigned short.
@@ -285,12 +287,13 @@ function fsckTree(bytes: Buffer): ObjectId[] {
       }
     }
 
-    if (previous) {
-      const order = verifyOrdered(previous.mode, previous.name, mode, name, candidates);
+    if (previousName) {
+      const order = verifyOrdered(previousMode, previousName, mode, name, candidates);
       if (order === 'unordered') notSorted = true;
       else if (order === 'duplicate') hasDuplicates = true;
     }
-    previous = { mode, name };
+    previousMode = mode;
+    previousName = name;
 
     const kind = rawMode & S_IFMT;
     if (kind === S_IFDIR || kind === S_IFREG || kind === S_IFLNK) references.push(bytes.toString('hex', oidStart, oidStart + 20));

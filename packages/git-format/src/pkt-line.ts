@@ -90,7 +90,7 @@ export class PktLineReader {
   }
 
   /** The bytes after the last packet read, as a stream (buffered leftovers first). */
-  async *rest(): AsyncIterable<Buffer> {
+  rest(): AsyncIterable<Buffer> {
     if (this.handedOver) throw new PktLineError('pkt-line reader rest() was already taken');
     this.handedOver = true;
     const leftovers = this.chunks.slice(this.first);
@@ -99,6 +99,10 @@ export class PktLineReader {
     this.first = 0;
     this.head = 0;
     this.buffered = 0;
+    return this.drain(leftovers);
+  }
+
+  private async *drain(leftovers: Buffer[]): AsyncIterable<Buffer> {
     for (const leftover of leftovers) {
       this.offset += leftover.length;
       yield leftover;

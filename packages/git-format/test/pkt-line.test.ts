@@ -179,6 +179,7 @@ describe('PktLineReader', () => {
     }
     assert.equal(seen, 1001);
     await assert.rejects(reader.read(), /used after rest\(\)/);
+    assert.throws(() => reader.rest(), /already taken/);
   });
 
   it('reads a large stream of small packets split at odd places in linear time', async () => {

@@ -7,6 +7,7 @@ import { BlockCache, DeltaBaseCache, PackIndexCache, Repository } from '@gitflee
 import { ZERO_OID, encodePktLine, FLUSH_PKT, DELIM_PKT } from '@gitfleet/git-format';
 import { uploadPack } from '../src/index.js';
 
+setTimeout(() => process.exit(0), Number(process.env.DEADLINE_MS ?? 1e9)).unref();
 const src = '/work/.mirror/git+git/repo';
 const packName = 'pack-5b31da4c48e5198d31c1572301d7159b36759c36';
 const dir = mkdtempSync('/tmp/upbench/run-');

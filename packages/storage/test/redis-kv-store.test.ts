@@ -6,13 +6,17 @@ import { runKVStoreConformance } from '@gitfleet/storage/conformance';
 import { remoteEnv, skipRemoteStores, uniqueName } from './s3-redis-env.js';
 
 // Runs against real redis-server processes started by scripts/servers/redis.sh: one
-// instance always, and a 3-master + 3-replica Cluster when GITFLEET_TEST_REDIS_CLUSTER is set.
+// instance always; a 3-master + 3-replica Cluster when GITFLEET_TEST_REDIS_CLUSTER is set
+// (`--cluster`); a Sentinel-managed master with one replica when GITFLEET_TEST_REDIS_SENTINEL
+// (host:port/master-name) is set (`--sentinel`).
 
 const env = skipRemoteStores ? undefined : remoteEnv(['GITFLEET_TEST_REDIS_URL'], 'scripts/servers/redis.sh start');
 const clusterNodes = process.env.GITFLEET_TEST_REDIS_CLUSTER?.split(',').map((node) => {
   const [host, port] = node.split(':');
   return { host, port: Number(port) };
 });
+
+const sentinel = process.env.GITFLEET_TEST_REDIS_SENTINEL?.match(/^([^:]+):(\d+)\/(.+)$/);
 
 if (env === undefined) {
   describe('RedisKVStore', { skip: 'GITFLEET_SKIP_REMOTE_STORES=1' }, () => {});
@@ -112,6 +116,14 @@ if (env === undefined) {
     });
   }
 
+  if (sentinel) {
+    const connection: RedisConnection = {
+      sentinels: [{ host: sentinel[1], port: Number(sentinel[2]) }],
+      masterName: sentinel[3],
+    };
+    runKVStoreConformance('RedisKVStore (Sentinel, WAIT 1)', async () => isolated(connection, { waitReplicas: 1, waitTimeoutMs: 2_000 }));
+  }
+
   /** A store under a fresh namespace, and a cleanup that deletes every key of it. */
   function isolated(connection: RedisConnection, options: { waitReplicas?: number; waitTimeoutMs?: number } = {}) {
     const namespace = uniqueName('gftest');
@@ -126,7 +138,12 @@ if (env === undefined) {
 }
 
 async function deleteNamespace(connection: RedisConnection, namespace: string): Promise<void> {
-  const client = 'cluster' in connection ? await readyCluster(connection.cluster) : new Redis((connection as { url: string }).url);
+  const client =
+    'cluster' in connection
+      ? await readyCluster(connection.cluster)
+      : 'sentinels' in connection
+        ? new Redis({ sentinels: connection.sentinels, name: connection.masterName })
+        : new Redis(connection.url);
   try {
     const nodes = client instanceof Cluster ? client.nodes('master') : [client];
     for (const node of nodes) {

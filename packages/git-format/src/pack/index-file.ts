@@ -79,10 +79,8 @@ export class PackIndex {
 
   /** Offset of `oid` in the pack, or undefined. */
   find(oid: ObjectId): number | undefined {
-    if (oid.length !== 40) return undefined;
-    const key = Buffer.from(oid, 'hex');
-    if (key.length !== 20) return undefined;
-    const pos = this.positionOf(key);
+    if (!parseKey(oid)) return undefined;
+    const pos = this.positionOf(lookupKey);
     return pos < 0 ? undefined : this.offsetAtPosition(pos);
   }
 
@@ -154,9 +152,7 @@ export class PackIndex {
       const count = this.objectCount;
       const byPosition = new Float64Array(count);
       for (let pos = 0; pos < count; pos++) byPosition[pos] = this.offsetAtPosition(pos);
-      const positions = new Uint32Array(count);
-      for (let pos = 0; pos < count; pos++) positions[pos] = pos;
-      positions.sort((a, b) => byPosition[a] - byPosition[b]);
+      const positions = sortPositionsByOffset(byPosition, this.packSize);
       const offsets = new Float64Array(count + 1);
       for (let i = 0; i < count; i++) offsets[i] = byPosition[positions[i]];
       offsets[count] = this.packSize - 20;
@@ -165,6 +161,57 @@ export class PackIndex {
     }
     return { offsets: this.sortedOffsets, positions: this.positionsByOffset };
   }
+}
+
+/** Reused for every lookup: find() is hot and its key never outlives the call. */
+const lookupKey = Buffer.alloc(20);
+
+/** Fills lookupKey from 40 hex digits; false for anything else. Faster than Buffer#write for one id. */
+function parseKey(oid: string): boolean {
+  if (oid.length !== 40) return false;
+  for (let i = 0; i < 20; i++) {
+    const hi = hexValue(oid.charCodeAt(2 * i));
+    const lo = hexValue(oid.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) return false;
+    lookupKey[i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/**
+ * Idx positions ordered by pack offset: a two-pass radix sort on 16-bit digits when every
+ * offset fits 32 bits (any pack under 4 GiB), many times faster than a comparator sort.
+ */
+function sortPositionsByOffset(byPosition: Float64Array, packSize: number): Uint32Array {
+  const count = byPosition.length;
+  let positions = new Uint32Array(count);
+  for (let pos = 0; pos < count; pos++) positions[pos] = pos;
+  if (packSize > 2 ** 32) return positions.sort((a, b) => byPosition[a] - byPosition[b]);
+  let scratch = new Uint32Array(count);
+  const counts = new Uint32Array(65536);
+  for (const shift of [0, 16]) {
+    counts.fill(0);
+    for (let i = 0; i < count; i++) counts[(byPosition[positions[i]] >>> shift) & 0xffff]++;
+    let sum = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = counts[d];
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < count; i++) {
+      const pos = positions[i];
+      scratch[counts[(byPosition[pos] >>> shift) & 0xffff]++] = pos;
+    }
+    [positions, scratch] = [scratch, positions];
+  }
+  return positions;
 }
 
 function lowerBound(sorted: Float64Array, count: number, value: number): number {

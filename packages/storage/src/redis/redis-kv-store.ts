@@ -159,7 +159,9 @@ export class RedisKVStore implements KVStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.client.quit();
+    // QUIT lets pending replies arrive; without a live connection it would wait for one.
+    if (this.client.status === 'ready') await this.client.quit();
+    else this.client.disconnect();
   }
 
   /**

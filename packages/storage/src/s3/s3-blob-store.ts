@@ -52,6 +52,11 @@ export interface S3BlobStoreOptions {
   listPageSize?: number;
 }
 
+// The SDK warns on every start under Node 20 that its releases after January 2027 need
+// Node 22. This project pins an SDK release that supports Node 20 (see README.md), so the
+// warning says nothing actionable; an operator can still turn it back on with 'false'.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** AWS S3 answers 409 to a conditional write racing another one on the same key: retry. */
 const CONDITIONAL_CONFLICT_RETRIES = 5;

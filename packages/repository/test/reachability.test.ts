@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
+import { CommitReader, FilterSpecError, Repository, enumerateObjects, parseFilterSpec, unreachableCommits, walkCommits } from '../src/index.js';
+import { caches } from './backends.js';
+import { buildHistory, git, makeTempDir, packObjects } from './git-fixtures.js';
+
+async function repositoryOf(t: { after(fn: () => void): void }, commits: number) {
+  const dir = makeTempDir(t, 'reach');
+  const source = buildHistory(dir, commits);
+  const repo = new Repository({ id: `reach-${Math.random()}`, owner: 'o', name: 'r', createdAt: '' }, { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() });
+  const pack = packObjects(source, dir, ['--all'], { offsetDeltas: true });
+  await repo.objects.addPack(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+  const rev = (name: string) => git(source, ['rev-parse', name]).toString().trim();
+  const revList = (args: string[]) => new Set(git(source, ['rev-list', ...args]).toString().trim().split('\n').filter(Boolean).map((l) => l.slice(0, 40)));
+  return { repo, rev, revList };
+}
+
+test('walkCommits selects what git rev-list A --not B selects, newest first', async (t) => {
+  const { repo, rev, revList } = await repositoryOf(t, 20);
+  const reader = new CommitReader(repo.objects);
+  const walk = await walkCommits(reader, { include: [rev('main')], exclude: [rev('main~7')] });
+  assert.deepEqual(new Set(walk.commits), revList(['main', '^main~7']));
+  assert.equal(walk.commits[0], rev('main'));
+  assert.deepEqual(walk.edges, [rev('main~7')]);
+  assert.deepEqual(await unreachableCommits(reader, [rev('main~3')], [rev('main')]), []);
+  assert.deepEqual(await unreachableCommits(reader, [rev('main')], [rev('main~3')]), [rev('main')]);
+});
+
+test('enumerateObjects lists rev-list --objects, leaving out what the haves reach', async (t) => {
+  const { repo, rev, revList } = await repositoryOf(t, 12);
+  const all = await enumerateObjects(repo.objects, { wants: [rev('main'), rev('v1')], haves: [] });
+  assert.deepEqual(new Set(all.objects), revList(['--objects', 'main', 'v1']));
+  const incremental = await enumerateObjects(repo.objects, { wants: [rev('main')], haves: [rev('main~4')] });
+  assert.deepEqual(new Set(incremental.objects), revList(['--objects', 'main', '^main~4']));
+  assert.ok(incremental.clientHas.has(rev('main~4^{tree}')));
+  const noBlobs = await enumerateObjects(repo.objects, { wants: [rev('main')], haves: [], filter: parseFilterSpec('blob:none') });
+  assert.deepEqual(new Set(noBlobs.objects), revList(['--objects', '--filter=blob:none', 'main']));
+});
+
+test('parseFilterSpec accepts git filter specs and refuses others', () => {
+  assert.deepEqual(parseFilterSpec('blob:limit=2k'), { kind: 'blob:limit', limit: 2048 });
+  assert.deepEqual(parseFilterSpec('tree:3'), { kind: 'tree', depth: 3 });
+  assert.deepEqual(parseFilterSpec('combine:blob:none+tree:1'), { kind: 'combine', filters: [{ kind: 'blob:none' }, { kind: 'tree', depth: 1 }] });
+  for (const bad of ['blob:some', 'sparse:oid=abc', 'object:type=thing', 'combine:blob:none', 'tree:-1']) {
+    assert.throws(() => parseFilterSpec(bad), FilterSpecError, bad);
+  }
+});
