@@ -49,6 +49,7 @@ export function run(command: string, args: readonly string[], options: RunOption
     };
     const started = performance.now();
     const child = spawn(command, args, spawnOptions);
+    if (child.pid !== undefined) runningGroups.add(child.pid);
     const stdout: Buffer[] = [];
     let stderr = '';
     let timedOut = false;
@@ -67,6 +68,7 @@ export function run(command: string, args: readonly string[], options: RunOption
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      runningGroups.delete(child.pid!);
       const seconds = (performance.now() - started) / 1000;
       if (timedOut) return reject(new CommandFailed(display, `timed out after ${options.timeoutMs / 1000}s`, stderr));
       if (code !== 0) return reject(new CommandFailed(display, `exited with ${signal ?? code}`, stderr));
@@ -77,6 +79,14 @@ export function run(command: string, args: readonly string[], options: RunOption
     });
     child.stdin!.end(options.input);
   });
+}
+
+/** Process groups of commands still running: an interrupted benchmark kills them (they do not share its group). */
+const runningGroups = new Set<number>();
+
+export function killRunningCommands(): void {
+  for (const pid of runningGroups) killGroup(pid, 'SIGKILL');
+  runningGroups.clear();
 }
 
 /** Signals a process group led by pid; a group that is already gone is not an error. */

@@ -5,7 +5,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAllDaemonsNow } from './daemon.js';
-import { tail } from './exec.js';
+import { killRunningCommands, tail } from './exec.js';
 import { generatedRepository } from './generate.js';
 import { GitClient } from './git-client.js';
 import { operations, ServerState, type Source } from './operations.js';
@@ -80,10 +80,14 @@ async function main(options: Options): Promise<void> {
     process.once(signal, () => {
       interrupted = true;
       log(`${signal}: stopping the servers`);
+      killRunningCommands();
       stopAll().finally(() => process.exit(130));
     });
   }
-  process.once('exit', killAllDaemonsNow);
+  process.once('exit', () => {
+    killRunningCommands();
+    killAllDaemonsNow();
+  });
 
   for (const name of options.servers) {
     const serverDir = path.join(workDir, name);
