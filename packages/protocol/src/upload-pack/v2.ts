@@ -186,10 +186,12 @@ function parseFetchArgs(snapshot: RefSnapshot, args: readonly string[]): FetchAr
     }
     m = /^want-ref (.+)$/.exec(arg);
     if (m) {
-      const ref = snapshot.refs.find((r) => r.name === m![1]);
-      if (!ref) throw new ProtocolError(`unknown ref ${m[1]}`);
-      parsed.wantedRefs.push({ name: ref.name, oid: ref.oid });
-      want(ref.oid);
+      // As git's upload-pack (read_ref), a symbolic HEAD resolves to its branch's tip.
+      const name = m[1];
+      const oid = name === 'HEAD' ? snapshot.head : snapshot.refs.find((r) => r.name === name)?.oid;
+      if (!oid) throw new ProtocolError(`unknown ref ${name}`);
+      parsed.wantedRefs.push({ name, oid });
+      want(oid);
       continue;
     }
     m = /^have (.*)$/.exec(arg);
