@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace with node's test runner (TypeScript through tsx).
-# Unit tests first (fast), then the end-to-end suite in test/.
+# The whole test suite: unit tests of every package, then the end-to-end suite in test/,
+# with node's test runner (TypeScript through tsx).
+#
+# Tests of the S3 and Redis backends need real servers. When their GITFLEET_TEST_* variables
+# are not set, this script starts them with scripts/servers/*.sh (installing Debian's
+# packages on first use) and stops them afterwards; .ci/run starts them itself instead.
+#
 # Usage: scripts/test.sh [path-filter]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +15,26 @@ if [ "${#files[@]}" -eq 0 ]; then
   echo "no test files match '$filter'" >&2
   exit 1
 fi
-exec node --import tsx --test --test-concurrency=1 "${files[@]}"
+
+started=()
+stop_started() {
+  local entry
+  for entry in "${started[@]}"; do scripts/servers/$entry stop >/dev/null 2>&1 || true; done
+}
+trap stop_started EXIT
+
+# Starts a server unless its variable is already set; `start` prints only export lines.
+ensure_server() {
+  local variable="$1" script="$2" flag="${3:-}"
+  [ -n "${!variable:-}" ] && return 0
+  eval "$(scripts/servers/$script start $flag)"
+  started+=("$script $flag")
+}
+if [ "${GITFLEET_SKIP_REMOTE_STORES:-}" != 1 ] && printf '%s\n' "${files[@]}" | grep -qE 's3|redis|distributed'; then
+  ensure_server GITFLEET_TEST_S3_ENDPOINT radosgw.sh
+  ensure_server GITFLEET_TEST_REDIS_URL redis.sh
+  ensure_server GITFLEET_TEST_REDIS_CLUSTER redis.sh --cluster
+  ensure_server GITFLEET_TEST_REDIS_SENTINEL redis.sh --sentinel
+fi
+
+node --import tsx --test --test-concurrency=1 "${files[@]}"

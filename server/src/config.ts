@@ -1,15 +1,22 @@
 import path from 'node:path';
 import type { ProtocolLimits } from '@gitfleet/protocol';
+import {
+  BLOB_BACKENDS,
+  KV_BACKENDS,
+  isHttpUrl,
+  readPlacementStores,
+  readRedisTarget,
+  readS3Settings,
+  usesRemoteBlobs,
+  type BlobsConfig,
+  type EnvReader,
+  type KVConfig,
+} from './backend-config.js';
+
+export * from './backend-config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Which backend holds packs; S3 joins this list next. */
-export const BLOB_STORE_KINDS = ['fs'] as const;
-export type BlobStoreKind = (typeof BLOB_STORE_KINDS)[number];
-/** Which backend holds refs and registries; Redis joins this list next. */
-export const KV_STORE_KINDS = ['sqlite'] as const;
-export type KVStoreKind = (typeof KV_STORE_KINDS)[number];
 
 export interface ServerConfig {
   host: string;
@@ -19,13 +26,20 @@ export interface ServerConfig {
   dataDir: string;
   /** Base URL used in clone URLs; when unset, the URL the client reached the server by. */
   publicUrl?: string;
-  blobStore: BlobStoreKind;
-  kvStore: KVStoreKind;
+  /** Where packs and indexes live (only stores.ts opens them). */
+  blobs: BlobsConfig;
+  /** Where refs and registries live (only stores.ts opens it). */
+  kv: KVConfig;
   limits: ProtocolLimits;
   cache: {
     /** Upper bound of the pack-bytes block cache. */
     maxBytes: number;
+    /** Aligned block size: 64 KiB over local files, 1 MiB when a store is remote (see ENVIRONMENT). */
     blockSize: number;
+    /** Upper bound of the parsed pack indexes kept in memory (lookups need them hot). */
+    indexBytes: number;
+    /** Upper bound of the resolved delta bases kept in memory. */
+    deltaBaseBytes: number;
   };
   timeouts: {
     /** Time allowed to receive request headers (slow-loris guard). */
@@ -55,13 +69,35 @@ export const ENVIRONMENT = {
   PORT: '8080',
   GITFLEET_DATA_DIR: './data',
   GITFLEET_PUBLIC_URL: '',
-  GITFLEET_BLOB_STORE: 'fs',
-  GITFLEET_KV_STORE: 'sqlite',
+  GITFLEET_BLOB_BACKEND: 'fs',
+  GITFLEET_KV_BACKEND: 'sqlite',
+  GITFLEET_S3_ENDPOINT: '',
+  GITFLEET_S3_REGION: 'us-east-1',
+  GITFLEET_S3_BUCKET: '',
+  GITFLEET_S3_PREFIX: '',
+  GITFLEET_S3_ACCESS_KEY_ID: '',
+  GITFLEET_S3_SECRET_ACCESS_KEY: '',
+  GITFLEET_PLACEMENT_STORES: '',
+  GITFLEET_PLACEMENT_REPLICAS: '2',
+  GITFLEET_PLACEMENT_READ_TIMEOUT_MS: '2000',
+  GITFLEET_PLACEMENT_WRITE_TIMEOUT_MS: '600000',
+  GITFLEET_REDIS_URL: '',
+  GITFLEET_REDIS_CLUSTER: '',
+  GITFLEET_REDIS_SENTINELS: '',
+  GITFLEET_REDIS_SENTINEL_MASTER: '',
+  GITFLEET_REDIS_PASSWORD: '',
+  GITFLEET_REDIS_NAMESPACE: 'gf',
+  GITFLEET_REDIS_WAIT_REPLICAS: '0',
+  GITFLEET_REDIS_WAIT_TIMEOUT_MS: '1000',
   GITFLEET_MAX_PACK_BYTES: '2GiB',
   GITFLEET_MAX_OBJECT_BYTES: '512MiB',
   GITFLEET_MAX_REQUEST_BYTES: '64MiB',
   GITFLEET_CACHE_BYTES: '256MiB',
-  GITFLEET_CACHE_BLOCK_BYTES: '64KiB',
+  // Empty: 64KiB when every store is local (little waste per read), 1MiB when one is
+  // remote (a round trip costs as much as reading a megabyte; fewer, larger reads win).
+  GITFLEET_CACHE_BLOCK_BYTES: '',
+  GITFLEET_INDEX_CACHE_BYTES: '256MiB',
+  GITFLEET_DELTA_CACHE_BYTES: '64MiB',
   GITFLEET_HEADERS_TIMEOUT_MS: '60000',
   GITFLEET_REQUEST_TIMEOUT_MS: '3600000',
   GITFLEET_IDLE_TIMEOUT_MS: '600000',
@@ -80,8 +116,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const value = env[name]?.trim();
     return value === undefined || value === '' ? ENVIRONMENT[name] : value;
   };
-  const bytes = (name: EnvName, min: number): number => {
+  const bytes = (name: EnvName, min: number, fallback?: number): number => {
     const raw = read(name);
+    if (raw === '' && fallback !== undefined) return fallback;
     const value = parseByteSize(raw);
     if (value === undefined || value < min || !Number.isSafeInteger(value)) {
       problems.push(`${name}=${JSON.stringify(raw)}: expected a byte size of at least ${min} (e.g. 65536, 64KiB, 512MiB, 2GiB)`);
@@ -107,6 +144,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     return raw as T;
   };
 
+  const reader: EnvReader = {
+    read: (name) => {
+      if (!(name in ENVIRONMENT)) throw new Error(`configuration: ${name} is not in ENVIRONMENT`);
+      return read(name as EnvName);
+    },
+    problem: (text) => problems.push(text),
+    integer: (name, min, max) => integer(name as EnvName, min, max),
+  };
+
   const host = read('HOST');
   if (/[\s/]/.test(host)) problems.push(`HOST=${JSON.stringify(host)}: expected a host name or IP address`);
 
@@ -115,13 +161,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push(`GITFLEET_PUBLIC_URL=${JSON.stringify(publicUrl)}: expected an http(s) URL`);
   }
 
+  const dataDir = path.resolve(cwd, read('GITFLEET_DATA_DIR'));
+  const blobs = readBlobsConfig(reader, oneOf('GITFLEET_BLOB_BACKEND', BLOB_BACKENDS), dataDir);
+  const kv = readKVConfig(reader, oneOf('GITFLEET_KV_BACKEND', KV_BACKENDS), dataDir);
+
   const config: ServerConfig = {
     host,
     port: integer('PORT', 0, 65535),
-    dataDir: path.resolve(cwd, read('GITFLEET_DATA_DIR')),
+    dataDir,
     publicUrl: publicUrl === '' ? undefined : publicUrl,
-    blobStore: oneOf('GITFLEET_BLOB_STORE', BLOB_STORE_KINDS),
-    kvStore: oneOf('GITFLEET_KV_STORE', KV_STORE_KINDS),
+    blobs,
+    kv,
     limits: {
       maxPackBytes: bytes('GITFLEET_MAX_PACK_BYTES', 1),
       maxObjectSize: bytes('GITFLEET_MAX_OBJECT_BYTES', 1),
@@ -129,7 +179,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     cache: {
       maxBytes: bytes('GITFLEET_CACHE_BYTES', 0),
-      blockSize: bytes('GITFLEET_CACHE_BLOCK_BYTES', 512),
+      blockSize: bytes('GITFLEET_CACHE_BLOCK_BYTES', 512, usesRemoteBlobs(blobs) ? MIB : 64 * KIB),
+      indexBytes: bytes('GITFLEET_INDEX_CACHE_BYTES', 0),
+      deltaBaseBytes: bytes('GITFLEET_DELTA_CACHE_BYTES', 0),
     },
     timeouts: {
       headersMs: integer('GITFLEET_HEADERS_TIMEOUT_MS', 1, 2 ** 31 - 1),
@@ -142,6 +194,46 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return config;
 }
 
+function readBlobsConfig(env: EnvReader, backend: (typeof BLOB_BACKENDS)[number], dataDir: string): BlobsConfig {
+  switch (backend) {
+    case 'fs':
+      return { backend, store: { type: 'fs', path: path.join(dataDir, 'objects') } };
+    case 's3':
+      return { backend, store: { type: 's3', s3: readS3Settings(env) } };
+    case 'placement': {
+      const stores = readPlacementStores(env, dataDir);
+      const replicas = env.integer('GITFLEET_PLACEMENT_REPLICAS', 1, Math.max(1, stores.length));
+      return {
+        backend,
+        stores,
+        replicas,
+        readTimeoutMs: env.integer('GITFLEET_PLACEMENT_READ_TIMEOUT_MS', 1, 2 ** 31 - 1),
+        writeTimeoutMs: env.integer('GITFLEET_PLACEMENT_WRITE_TIMEOUT_MS', 1, 2 ** 31 - 1),
+      };
+    }
+  }
+}
+
+function readKVConfig(env: EnvReader, backend: (typeof KV_BACKENDS)[number], dataDir: string): KVConfig {
+  switch (backend) {
+    case 'sqlite':
+      return { backend, path: path.join(dataDir, 'kv.sqlite') };
+    case 'redis': {
+      const namespace = env.read('GITFLEET_REDIS_NAMESPACE');
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(namespace)) env.problem(`GITFLEET_REDIS_NAMESPACE=${JSON.stringify(namespace)}: expected 1-64 of [A-Za-z0-9._-]`);
+      const password = env.read('GITFLEET_REDIS_PASSWORD');
+      return {
+        backend,
+        target: readRedisTarget(env),
+        password: password === '' ? undefined : password,
+        namespace,
+        waitReplicas: env.integer('GITFLEET_REDIS_WAIT_REPLICAS', 0, 100),
+        waitTimeoutMs: env.integer('GITFLEET_REDIS_WAIT_TIMEOUT_MS', 1, 2 ** 31 - 1),
+      };
+    }
+  }
+}
+
 const UNITS: Record<string, number> = { '': 1, b: 1, k: KIB, kb: KIB, kib: KIB, m: MIB, mb: MIB, mib: MIB, g: GIB, gb: GIB, gib: GIB };
 
 /** "65536", "64k", "64KiB", "2GiB" → bytes (binary multiples throughout, as git's config does). */
@@ -150,13 +242,4 @@ export function parseByteSize(text: string): number | undefined {
   if (!match) return undefined;
   const unit = UNITS[match[2].toLowerCase()];
   return unit === undefined ? undefined : Number(match[1]) * unit;
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }

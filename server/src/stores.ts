@@ -1,8 +1,17 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { BlockCache, type Stores } from '@gitfleet/repository';
-import { FsBlobStore, SqliteKVStore, type BlobStore, type KVStore } from '@gitfleet/storage';
-import type { ServerConfig } from './config.js';
+import { BlockCache, DeltaBaseCache, PackIndexCache, type Stores } from '@gitfleet/repository';
+import {
+  FsBlobStore,
+  PlacementBlobStore,
+  RedisKVStore,
+  S3BlobStore,
+  SqliteKVStore,
+  type BlobStore,
+  type KVStore,
+  type RedisConnection,
+} from '@gitfleet/storage';
+import type { BlobStoreSpec, BlobsConfig, KVConfig, ServerConfig } from './config.js';
 
 export interface OpenStores extends Stores {
   /** Closes both stores (after the server has stopped using them). */
@@ -12,37 +21,83 @@ export interface OpenStores extends Stores {
 /** The one place that picks the backends; nothing else knows which ones are in use. */
 export async function openStores(config: ServerConfig): Promise<OpenStores> {
   await mkdir(config.dataDir, { recursive: true });
-  const blobs = await openBlobStore(config);
+  const blobs = await openBlobStore(config.blobs);
   let kv: KVStore;
   try {
-    kv = await openKVStore(config);
+    kv = await openKVStore(config.kv);
   } catch (error) {
     await blobs.close();
     throw error;
   }
-  const cache = new BlockCache({ blockSize: config.cache.blockSize, maxBytes: config.cache.maxBytes });
   return {
     blobs,
     kv,
-    cache,
+    cache: new BlockCache({ blockSize: config.cache.blockSize, maxBytes: config.cache.maxBytes }),
+    indexes: new PackIndexCache({ maxBytes: config.cache.indexBytes }),
+    deltaBases: new DeltaBaseCache({ maxBytes: config.cache.deltaBaseBytes }),
     async close() {
       await Promise.allSettled([blobs.close(), kv.close()]);
     },
   };
 }
 
-async function openBlobStore(config: ServerConfig): Promise<BlobStore> {
-  switch (config.blobStore) {
+/**
+ * The configured placement of blobs over several stores, for the repair command; undefined
+ * when the blob backend is a single store.
+ */
+export async function openPlacement(config: ServerConfig): Promise<PlacementBlobStore | undefined> {
+  return config.blobs.backend === 'placement' ? openPlacementStore(config.blobs) : undefined;
+}
+
+async function openBlobStore(blobs: BlobsConfig): Promise<BlobStore> {
+  return blobs.backend === 'placement' ? openPlacementStore(blobs) : openOneBlobStore(blobs.store);
+}
+
+async function openPlacementStore(blobs: Extract<BlobsConfig, { backend: 'placement' }>): Promise<PlacementBlobStore> {
+  const opened: Array<{ name: string; store: BlobStore }> = [];
+  try {
+    for (const spec of blobs.stores) opened.push({ name: spec.name, store: await openOneBlobStore(spec) });
+  } catch (error) {
+    await Promise.allSettled(opened.map(({ store }) => store.close()));
+    throw error;
+  }
+  return new PlacementBlobStore({
+    stores: opened,
+    replicas: blobs.replicas,
+    readTimeoutMs: blobs.readTimeoutMs,
+    writeTimeoutMs: blobs.writeTimeoutMs,
+  });
+}
+
+async function openOneBlobStore(spec: BlobStoreSpec): Promise<BlobStore> {
+  switch (spec.type) {
     case 'fs':
-      return FsBlobStore.open(path.join(config.dataDir, 'objects'));
+      return FsBlobStore.open(spec.path);
+    case 's3':
+      return new S3BlobStore(spec.s3);
   }
 }
 
-async function openKVStore(config: ServerConfig): Promise<KVStore> {
-  switch (config.kvStore) {
+async function openKVStore(kv: KVConfig): Promise<KVStore> {
+  switch (kv.backend) {
     case 'sqlite':
-      return new SqliteKVStore(path.join(config.dataDir, 'kv.sqlite'));
+      return new SqliteKVStore(kv.path);
+    case 'redis':
+      return new RedisKVStore({
+        connection: redisConnection(kv),
+        namespace: kv.namespace,
+        waitReplicas: kv.waitReplicas,
+        waitTimeoutMs: kv.waitTimeoutMs,
+      });
   }
+}
+
+function redisConnection(kv: Extract<KVConfig, { backend: 'redis' }>): RedisConnection {
+  const { target, password } = kv;
+  if ('url' in target) return { url: target.url };
+  if ('cluster' in target) return { cluster: target.cluster, options: { redisOptions: { password } } };
+  // The password is the master's; Sentinels themselves are reached without one.
+  return { sentinels: target.sentinels, masterName: target.masterName, options: { password } };
 }
 
 /** Where receive-pack spools incoming packs: local disk, next to the data. */

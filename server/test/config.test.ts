@@ -9,8 +9,9 @@ test('defaults follow the start-up contract', () => {
   assert.equal(config.port, 8080);
   assert.equal(config.dataDir, path.resolve('/srv/gitfleet/data'));
   assert.equal(config.publicUrl, undefined);
-  assert.equal(config.blobStore, 'fs');
-  assert.equal(config.kvStore, 'sqlite');
+  assert.deepEqual(config.blobs, { backend: 'fs', store: { type: 'fs', path: path.resolve('/srv/gitfleet/data/objects') } });
+  assert.deepEqual(config.kv, { backend: 'sqlite', path: path.resolve('/srv/gitfleet/data/kv.sqlite') });
+  assert.deepEqual(config.cache, { maxBytes: 256 * 1024 ** 2, blockSize: 64 * 1024, indexBytes: 256 * 1024 ** 2, deltaBaseBytes: 64 * 1024 ** 2 });
   assert.deepEqual(config.limits, { maxPackBytes: 2 * 1024 ** 3, maxObjectSize: 512 * 1024 ** 2, maxRequestBytes: 64 * 1024 ** 2 });
   assert.equal(config.logLevel, 'info');
 });
@@ -41,11 +42,11 @@ test('reads every setting from the environment', () => {
 
 test('reports every invalid setting at once', () => {
   assert.throws(
-    () => loadConfig({ PORT: '70000', GITFLEET_MAX_PACK_BYTES: 'lots', LOG_LEVEL: 'loud', GITFLEET_KV_STORE: 'mongo', GITFLEET_PUBLIC_URL: 'ftp://x' }),
+    () => loadConfig({ PORT: '70000', GITFLEET_MAX_PACK_BYTES: 'lots', LOG_LEVEL: 'loud', GITFLEET_KV_BACKEND: 'mongo', GITFLEET_PUBLIC_URL: 'ftp://x' }),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       const names = error.problems.map((problem) => problem.split('=')[0]);
-      assert.deepEqual(names.sort(), ['GITFLEET_KV_STORE', 'GITFLEET_MAX_PACK_BYTES', 'GITFLEET_PUBLIC_URL', 'LOG_LEVEL', 'PORT']);
+      assert.deepEqual(names.sort(), ['GITFLEET_KV_BACKEND', 'GITFLEET_MAX_PACK_BYTES', 'GITFLEET_PUBLIC_URL', 'LOG_LEVEL', 'PORT']);
       return true;
     },
   );
@@ -59,4 +60,130 @@ test('byte sizes take binary unit suffixes', () => {
   assert.equal(parseByteSize('1.5g'), undefined);
   assert.equal(parseByteSize('-1'), undefined);
   assert.equal(parseByteSize('12 parsecs'), undefined);
+});
+
+const S3_ENV = {
+  GITFLEET_BLOB_BACKEND: 's3',
+  GITFLEET_S3_ENDPOINT: 'http://127.0.0.1:7480',
+  GITFLEET_S3_BUCKET: 'packs',
+  GITFLEET_S3_PREFIX: 'gitfleet/',
+  GITFLEET_S3_ACCESS_KEY_ID: 'AKID',
+  GITFLEET_S3_SECRET_ACCESS_KEY: 'very-secret',
+};
+
+test('the s3 backend takes its bucket, endpoint and credentials, and 1 MiB cache blocks', () => {
+  const config = loadConfig(S3_ENV, '/srv');
+  assert.deepEqual(config.blobs, {
+    backend: 's3',
+    store: {
+      type: 's3',
+      s3: {
+        endpoint: 'http://127.0.0.1:7480',
+        region: 'us-east-1',
+        bucket: 'packs',
+        prefix: 'gitfleet/',
+        credentials: { accessKeyId: 'AKID', secretAccessKey: 'very-secret' },
+      },
+    },
+  });
+  assert.equal(config.cache.blockSize, 1024 * 1024);
+  assert.equal(loadConfig({ ...S3_ENV, GITFLEET_CACHE_BLOCK_BYTES: '256KiB' }).cache.blockSize, 256 * 1024);
+});
+
+test('the s3 backend reports what is missing without echoing secrets', () => {
+  assert.throws(
+    () => loadConfig({ GITFLEET_BLOB_BACKEND: 's3', GITFLEET_S3_ENDPOINT: 'not a url', GITFLEET_S3_SECRET_ACCESS_KEY: 'very-secret' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.problems.length, 3, error.message);
+      assert.match(error.message, /GITFLEET_S3_BUCKET: required/);
+      assert.match(error.message, /GITFLEET_S3_ENDPOINT="not a url"/);
+      assert.match(error.message, /set both, or neither/);
+      assert.doesNotMatch(error.message, /very-secret/);
+      return true;
+    },
+  );
+});
+
+test('placement takes named fs and s3 stores, the s3 ones defaulting to GITFLEET_S3_*', () => {
+  const stores = [
+    { name: 'local', type: 'fs', path: 'stores/local' },
+    { name: 'abs', type: 'fs', path: '/mnt/disk2/packs' },
+    { name: 'remote', type: 's3', bucket: 'packs-eu', region: 'eu-west-1' },
+  ];
+  const config = loadConfig(
+    { ...S3_ENV, GITFLEET_BLOB_BACKEND: 'placement', GITFLEET_DATA_DIR: '/data', GITFLEET_PLACEMENT_STORES: JSON.stringify(stores), GITFLEET_PLACEMENT_REPLICAS: '3' },
+    '/srv',
+  );
+  assert.deepEqual(config.blobs, {
+    backend: 'placement',
+    replicas: 3,
+    readTimeoutMs: 2000,
+    writeTimeoutMs: 600000,
+    stores: [
+      { name: 'local', type: 'fs', path: '/data/stores/local' },
+      { name: 'abs', type: 'fs', path: '/mnt/disk2/packs' },
+      {
+        name: 'remote',
+        type: 's3',
+        s3: { endpoint: 'http://127.0.0.1:7480', region: 'eu-west-1', bucket: 'packs-eu', prefix: 'gitfleet/', credentials: { accessKeyId: 'AKID', secretAccessKey: 'very-secret' } },
+      },
+    ],
+  });
+  assert.equal(config.cache.blockSize, 1024 * 1024, 'a remote store among them');
+  const local = loadConfig({ GITFLEET_BLOB_BACKEND: 'placement', GITFLEET_PLACEMENT_STORES: JSON.stringify(stores.slice(0, 2)) });
+  assert.equal(local.cache.blockSize, 64 * 1024, 'only local stores');
+});
+
+test('placement refuses stores it cannot tell apart or place', () => {
+  const problems = (stores: unknown, replicas = '2') => {
+    try {
+      loadConfig({ GITFLEET_BLOB_BACKEND: 'placement', GITFLEET_PLACEMENT_STORES: typeof stores === 'string' ? stores : JSON.stringify(stores), GITFLEET_PLACEMENT_REPLICAS: replicas });
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.problems.join('\n');
+    }
+    assert.fail('expected a ConfigError');
+  };
+  assert.match(problems('[{"name":'), /not valid JSON/);
+  assert.match(problems([]), /expected a JSON array/);
+  assert.match(problems([{ name: 'a', type: 'fs', path: 'x' }, { name: 'a', type: 'fs', path: 'y' }]), /"a" is used twice/);
+  assert.match(problems([{ name: 'a', type: 'fs', path: 'x' }, { name: 'b', type: 'fs', path: './x' }]), /same place/);
+  assert.match(problems([{ name: 'a', type: 'nfs' }]), /"type" must be/);
+  assert.match(problems([{ name: 'a b', type: 'fs', path: 'x' }]), /"name" must be/);
+  assert.match(problems([{ name: 'a', type: 'fs', path: 'x', bucket: 'b' }]), /unknown field\(s\) bucket/);
+  assert.match(problems([{ name: 'a', type: 'fs', path: 'x' }, { name: 'b', type: 'fs', path: 'y' }], '3'), /GITFLEET_PLACEMENT_REPLICAS="3": expected an integer from 1 to 2/);
+});
+
+test('redis takes one of a URL, a Cluster or Sentinels', () => {
+  const redis = (env: Record<string, string>) => loadConfig({ GITFLEET_KV_BACKEND: 'redis', ...env }).kv;
+  assert.deepEqual(redis({ GITFLEET_REDIS_URL: 'redis://127.0.0.1:6390' }), {
+    backend: 'redis',
+    target: { url: 'redis://127.0.0.1:6390' },
+    password: undefined,
+    namespace: 'gf',
+    waitReplicas: 0,
+    waitTimeoutMs: 1000,
+  });
+  assert.deepEqual(redis({ GITFLEET_REDIS_CLUSTER: '10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002', GITFLEET_REDIS_WAIT_REPLICAS: '1', GITFLEET_REDIS_PASSWORD: 'pw' }), {
+    backend: 'redis',
+    target: { cluster: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }] },
+    password: 'pw',
+    namespace: 'gf',
+    waitReplicas: 1,
+    waitTimeoutMs: 1000,
+  });
+  assert.deepEqual(redis({ GITFLEET_REDIS_SENTINELS: 's1:26379,s2:26379', GITFLEET_REDIS_SENTINEL_MASTER: 'gitfleet' }), {
+    backend: 'redis',
+    target: { sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], masterName: 'gitfleet' },
+    password: undefined,
+    namespace: 'gf',
+    waitReplicas: 0,
+    waitTimeoutMs: 1000,
+  });
+  assert.throws(() => redis({}), /exactly one of them/);
+  assert.throws(() => redis({ GITFLEET_REDIS_URL: 'redis://h:1', GITFLEET_REDIS_CLUSTER: 'h:2' }), /exactly one of them/);
+  assert.throws(() => redis({ GITFLEET_REDIS_CLUSTER: 'h:2,nope' }), /"nope" is not host:port/);
+  assert.throws(() => redis({ GITFLEET_REDIS_SENTINELS: 'h:26379' }), /GITFLEET_REDIS_SENTINEL_MASTER: required/);
+  assert.throws(() => redis({ GITFLEET_REDIS_URL: 'http://h:1' }), /GITFLEET_REDIS_URL: expected/);
 });

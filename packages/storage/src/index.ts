@@ -18,3 +18,12 @@ export { MemoryBlobStore } from './memory/memory-blob-store.js';
 export { MemoryKVStore } from './memory/memory-kv-store.js';
 export { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';
 export { RedisKVStore, ReplicaAckError, type RedisConnection, type RedisKVStoreOptions } from './redis/redis-kv-store.js';
+export {
+  PlacementBlobStore,
+  PlacementError,
+  type PlacementBlobStoreOptions,
+  type PlacementMember,
+  type RepairOptions,
+  type RepairProgress,
+  type RepairReport,
+} from './placement/index.js';

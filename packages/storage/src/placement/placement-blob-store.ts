@@ -1,0 +1,295 @@
+import type { Readable } from 'node:stream';
+import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
+import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
+import { guardBody, guardedCopy, type GuardedBody } from './guarded-body.js';
+import { mergeListings } from './merge-listings.js';
+import { PlacementError, errorMessage as message } from './placement-error.js';
+import { repairPlacement, type RepairOptions, type RepairReport } from './repair.js';
+import { rendezvousOrder } from './rendezvous.js';
+import { withTimeout } from './timeout.js';
+
+/** One store of a placement, under a name that must never change: the name decides placement. */
+export interface PlacementMember {
+  name: string;
+  store: BlobStore;
+}
+
+export interface PlacementBlobStoreOptions {
+  stores: PlacementMember[];
+  /** Copies of every blob (R), from 1 to the number of stores. */
+  replicas: number;
+  /**
+   * Milliseconds a store has to answer a read — a head, or a get/getStream up to the moment
+   * the blob is open (file opened, response headers in) — before the next copy is tried.
+   * Default 2 000.
+   */
+  readTimeoutMs?: number;
+  /**
+   * Milliseconds one store has to make one copy durable before it counts as down and the
+   * next store in placement order takes the copy. Generous: a large pack takes a while.
+   * Default 600 000.
+   */
+  writeTimeoutMs?: number;
+  /**
+   * Milliseconds a store that failed or timed out is tried after the others, so that a
+   * store that is down costs one timeout, not one per read. Default 30 000.
+   */
+  suspectMs?: number;
+}
+
+type WriteOutcome = { kind: 'wrote' } | { kind: 'existed' } | { kind: 'failed' };
+
+/**
+ * One BlobStore over N named stores, each blob on R of them.
+ *
+ * Placement: rendezvous hashing of the key over the store names gives every key an order of
+ * the stores; its first R are the key's preferred stores. Every process that is configured
+ * with the same names computes the same order, with no shared state.
+ *
+ * putIfAbsent: the first store in order that answers is the arbiter — its atomic
+ * putIfAbsent decides whether this call wrote the blob, so that of concurrent writers
+ * exactly one wins. Only the winner then writes the other R-1 copies, concurrently, reading
+ * them back from the arbiter's copy: the caller's stream is read once, and every copy holds
+ * the arbiter's bytes. (Writing all R at once from the caller's body would be faster, but two
+ * racing writers of different bytes could then each win on a different store and leave
+ * copies that disagree.) A store that fails or times out
+ * is replaced by the next store in order, so R copies exist even while a preferred store is
+ * down; `repair()` later moves copies back to the preferred stores. The call resolves only
+ * when R copies are durable; when fewer than R stores accept the blob, the copies this call
+ * made are deleted and it rejects, so that a retry starts afresh rather than finding the key
+ * present with too few copies. The blob is readable from the arbiter's copy before the other
+ * copies are done (callers publish a key only after putIfAbsent resolves).
+ *
+ * Reads try every store in placement order (the preferred ones first, then any that may hold
+ * a copy written while a preferred one was down), each with a short timeout. A blob no
+ * answering store has is absent only if every store answered; otherwise the read rejects,
+ * because the missing store may hold the only copy.
+ *
+ * Stores that failed recently are tried last (for `suspectMs`), in reads and writes alike.
+ */
+export class PlacementBlobStore implements BlobStore {
+  readonly replicas: number;
+  private readonly members: readonly PlacementMember[];
+  private readonly names: readonly string[];
+  private readonly readTimeoutMs: number;
+  private readonly writeTimeoutMs: number;
+  private readonly suspectMs: number;
+  private readonly suspectUntil = new Map<string, number>();
+
+  constructor(options: PlacementBlobStoreOptions) {
+    const { stores, replicas } = options;
+    if (stores.length === 0) throw new PlacementError('a placement needs at least one store');
+    const names = stores.map((member) => member.name);
+    const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+    if (duplicate !== undefined) throw new PlacementError(`store name ${JSON.stringify(duplicate)} is used twice; names decide placement and must be unique`);
+    if (names.some((name) => name === '' || name.includes('\0'))) throw new PlacementError('store names must be non-empty and contain no NUL');
+    if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > stores.length) {
+      throw new PlacementError(`replicas must be an integer from 1 to the number of stores (${stores.length}), got ${replicas}`);
+    }
+    this.members = [...stores];
+    this.names = names;
+    this.replicas = replicas;
+    this.readTimeoutMs = options.readTimeoutMs ?? 2_000;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 600_000;
+    this.suspectMs = options.suspectMs ?? 30_000;
+  }
+
+  /** The store names in `key`'s placement order; the first `replicas` are its preferred stores. */
+  placement(key: string): string[] {
+    return rendezvousOrder(key, this.names).map((index) => this.names[index]);
+  }
+
+  async putIfAbsent(key: string, body: BlobBody): Promise<boolean> {
+    validateBlobKey(key);
+    const candidates = this.order(key);
+    const failures: string[] = [];
+    const created: PlacementMember[] = [];
+    let next = 0;
+    let abandoned = false;
+    const write = (member: PlacementMember, guarded: GuardedBody) => this.writeCopy(member, key, guarded, failures, created, () => abandoned);
+
+    try {
+      const guarded = guardBody(key, body);
+      let arbiter: PlacementMember | undefined;
+      while (!arbiter && next < candidates.length) {
+        const member = candidates[next++];
+        const outcome = await write(member, guarded);
+        if (outcome.kind === 'existed') return false;
+        if (outcome.kind === 'wrote') arbiter = member;
+      }
+      if (!arbiter) throw new PlacementError(`put of blob ${key}: no store accepted it (${failures.join('; ')})`);
+
+      // The other copies are read back from the arbiter's (bytes in memory are simply reused):
+      // the caller's stream is read once, and every copy has the arbiter's bytes.
+      const size = Buffer.isBuffer(body) ? body.length : body.size;
+      const copyBody = () => (Buffer.isBuffer(body) ? guardBody(key, body) : guardedCopy(arbiter, key, size, this.readTimeoutMs));
+      // Each slot keeps taking the next unused store until one holds a copy.
+      const fillSlot = async (): Promise<boolean> => {
+        while (next < candidates.length) {
+          const member = candidates[next++];
+          const outcome = await write(member, copyBody());
+          if (outcome.kind === 'wrote') return true;
+          if (outcome.kind === 'existed' && (await this.holdsCopyOfSize(member, key, size))) return true;
+          if (outcome.kind === 'existed') failures.push(`${member.name}: holds a different blob under this key`);
+        }
+        return false;
+      };
+      const slots = await Promise.allSettled(Array.from({ length: this.replicas - 1 }, fillSlot));
+      const rejected = slots.find((slot) => slot.status === 'rejected');
+      if (rejected) throw rejected.reason;
+      const copies = 1 + slots.filter((slot) => slot.status === 'fulfilled' && slot.value).length;
+      if (copies < this.replicas) {
+        throw new PlacementError(`put of blob ${key}: only ${copies} of ${this.replicas} copies could be made (${failures.join('; ')})`);
+      }
+      return true;
+    } catch (error) {
+      abandoned = true;
+      await Promise.allSettled(created.map((member) => member.store.delete(key)));
+      throw error;
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Buffer | undefined> {
+    validateBlobKey(key);
+    if (range) validateByteRange(key, range);
+    // Through getStream, so that the timeout covers the wait for the blob to open, not the
+    // transfer of a large blob; a copy that fails mid-transfer gives way to the next one.
+    return this.firstCopy(key, 'read', async (member) => {
+      const stream = await this.opened(member, key, range);
+      return stream && collect(stream);
+    });
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<Readable | undefined> {
+    validateBlobKey(key);
+    if (range) validateByteRange(key, range);
+    return this.firstCopy(key, 'read', (member) => this.opened(member, key, range));
+  }
+
+  async head(key: string): Promise<BlobInfo | undefined> {
+    validateBlobKey(key);
+    return this.firstCopy(key, 'head', (member) => withTimeout(member.store.head(key), this.readTimeoutMs, `head of blob ${key} on store ${member.name}`));
+  }
+
+  /** The union of every store's listing, each key once, in key order. Rejects if a store cannot list. */
+  async *list(prefix: string): AsyncIterable<BlobInfo> {
+    validateBlobPrefix(prefix);
+    const listings = this.members.map((member) => withStoreName(member.name, member.store.list(prefix)));
+    for await (const entry of mergeListings(listings)) yield { key: entry.key, size: entry.copies[0].size };
+  }
+
+  /** Deletes every copy; rejects (after trying all) if a store could not delete its copy. */
+  async delete(key: string): Promise<void> {
+    validateBlobKey(key);
+    const results = await Promise.allSettled(this.members.map((member) => member.store.delete(key)));
+    const failures = results.flatMap((result, index) => (result.status === 'rejected' ? [`${this.names[index]}: ${message(result.reason)}`] : []));
+    if (failures.length > 0) throw new PlacementError(`delete of blob ${key} failed on ${failures.length} store(s): ${failures.join('; ')}`);
+  }
+
+  async close(): Promise<void> {
+    const results = await Promise.allSettled(this.members.map((member) => member.store.close()));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /**
+   * Makes sure every blob of any store (under `prefix`) has a copy on each of its preferred
+   * stores, copying from a store that has it and checking the copy's size. Copies on other
+   * stores are left in place. See RepairReport for what it counts.
+   */
+  repair(options: RepairOptions = {}): Promise<RepairReport> {
+    return repairPlacement(this.members, this.replicas, { readTimeoutMs: this.readTimeoutMs, writeTimeoutMs: this.writeTimeoutMs }, options);
+  }
+
+  /** Placement order, with stores that failed recently moved to the end. */
+  private order(key: string): PlacementMember[] {
+    const now = Date.now();
+    const ordered = rendezvousOrder(key, this.names).map((index) => this.members[index]);
+    const isSuspect = (member: PlacementMember) => (this.suspectUntil.get(member.name) ?? 0) > now;
+    return [...ordered.filter((member) => !isSuspect(member)), ...ordered.filter(isSuspect)];
+  }
+
+  private answered(member: PlacementMember): void {
+    this.suspectUntil.delete(member.name);
+  }
+
+  private failed(member: PlacementMember): void {
+    this.suspectUntil.set(member.name, Date.now() + this.suspectMs);
+  }
+
+  /**
+   * Writes one copy; a store failure is recorded and reported as 'failed', a body failure
+   * (the caller's stream, or the arbiter's copy being read back) rethrown: no other store
+   * would fare better.
+   */
+  private async writeCopy(
+    member: PlacementMember,
+    key: string,
+    guarded: GuardedBody,
+    failures: string[],
+    created: PlacementMember[],
+    abandoned: () => boolean,
+  ): Promise<WriteOutcome> {
+    const what = `put of blob ${key} on store ${member.name}`;
+    try {
+      // A write that completes after its deadline is undone once this put has given up;
+      // if the put succeeded without it, the late copy is a harmless extra one.
+      const wrote = await withTimeout(member.store.putIfAbsent(key, guarded.body), this.writeTimeoutMs, what, (lateWrote) => {
+        if (lateWrote && abandoned()) member.store.delete(key).catch(() => undefined);
+      });
+      this.answered(member);
+      if (!wrote) return { kind: 'existed' };
+      created.push(member);
+      return { kind: 'wrote' };
+    } catch (error) {
+      const bodyFailure = guarded.failure();
+      if (bodyFailure) throw bodyFailure;
+      this.failed(member);
+      failures.push(`${member.name}: ${message(error)}`);
+      return { kind: 'failed' };
+    }
+  }
+
+  private async holdsCopyOfSize(member: PlacementMember, key: string, size: number): Promise<boolean> {
+    const info = await withTimeout(member.store.head(key), this.readTimeoutMs, `head of blob ${key} on store ${member.name}`).catch(() => undefined);
+    return info?.size === size;
+  }
+
+  /** getStream on one store, given readTimeoutMs to open; a stream opened too late is closed. */
+  private opened({ store, name }: PlacementMember, key: string, range: ByteRange | undefined): Promise<Readable | undefined> {
+    return withTimeout(store.getStream(key, range), this.readTimeoutMs, `read of blob ${key} on store ${name}`, (late) => late?.destroy());
+  }
+
+  /** The first defined result of `read` over the stores in order; see the class comment. */
+  private async firstCopy<T>(key: string, what: string, read: (member: PlacementMember) => Promise<T | undefined>): Promise<T | undefined> {
+    const failures: string[] = [];
+    for (const member of this.order(key)) {
+      try {
+        const result = await read(member);
+        this.answered(member);
+        if (result !== undefined) return result;
+      } catch (error) {
+        this.failed(member);
+        failures.push(`${member.name}: ${message(error)}`);
+      }
+    }
+    if (failures.length > 0) {
+      throw new PlacementError(`${what} of blob ${key}: not on any store that answered, and ${failures.length} did not (${failures.join('; ')})`);
+    }
+    return undefined;
+  }
+}
+
+async function* withStoreName(name: string, listing: AsyncIterable<BlobInfo>): AsyncGenerator<BlobInfo> {
+  try {
+    yield* listing;
+  } catch (error) {
+    throw new PlacementError(`listing of store ${name} failed: ${message(error)}`, { cause: error });
+  }
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
