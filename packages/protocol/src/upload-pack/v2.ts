@@ -244,11 +244,6 @@ async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapsh
     }
   }
 
-  if (args.wantedRefs.length > 0) {
-    out.push(line('wanted-refs\n'));
-    for (const ref of args.wantedRefs) out.push(line(`${ref.oid} ${ref.name}\n`));
-    out.push(DELIM_PKT);
-  }
   let shallowUpdate: ShallowUpdate | undefined;
   if (args.shallow.shallows.length > 0 || isDeepening(args.shallow)) {
     shallowUpdate = await resolveShallow(reader, snapshot, tipCommits(snapshot), args.wants, args.shallow);
@@ -257,6 +252,12 @@ async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapsh
       for (const oid of shallowUpdate.shallow) out.push(line(`shallow ${oid}\n`));
       for (const oid of shallowUpdate.unshallow) out.push(line(`unshallow ${oid}\n`));
     }
+    out.push(DELIM_PKT);
+  }
+  // gitprotocol-v2 fixes the section order: shallow-info comes before wanted-refs.
+  if (args.wantedRefs.length > 0) {
+    out.push(line('wanted-refs\n'));
+    for (const ref of args.wantedRefs) out.push(line(`${ref.oid} ${ref.name}\n`));
     out.push(DELIM_PKT);
   }
   out.push(line('packfile\n'));
