@@ -6,6 +6,7 @@ import {
   advertiseReceivePack,
   advertiseUploadPack,
   receivePack,
+  RequestRefused,
   uploadPack,
   type ProtocolLimits,
   type ProtocolVersion,
@@ -49,7 +50,9 @@ export function gitHttpRouter(options: GitHttpOptions): Router {
     const repo = await openRepository(options.registry, req.params.owner, req.params.repo);
     const body = openRpcBody(req, 'git-upload-pack', options.limits.maxRequestBytes);
     const version = protocolVersion(req.get('git-protocol'));
-    const response = await preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits: options.limits }));
+    const response = await preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits: options.limits })).catch(
+      inBandRefusal,
+    );
     await sendResult(req, res, 'git-upload-pack', body, response, options.logger);
   });
 
@@ -126,6 +129,12 @@ function openRpcBody(req: Request, service: Service, maxBytes: number) {
  * When the body stream failed because of the transport (over the limit, bad gzip), that is
  * the real cause, whatever error the protocol made of its unreadable input.
  */
+/** A refused request answered as git's upload-pack does: an ERR packet, shown by git as "remote error: …". */
+function inBandRefusal(error: unknown): AsyncIterable<Buffer> {
+  if (!(error instanceof RequestRefused)) throw error;
+  return Readable.from([encodePktLine(`ERR ${error.message}\n`)]);
+}
+
 async function preferTransportFailure<T>(body: { failure(): HttpError | undefined }, result: Promise<T>): Promise<T> {
   try {
     return await result;

@@ -2,7 +2,7 @@ import { DELIM_PKT, encodePktLine, FLUSH_PKT } from '@gitfleet/git-format';
 import type { ObjectId, Packet } from '@gitfleet/git-format';
 import { CommitReader, FilterSpecError, parseFilterSpec } from '@gitfleet/repository';
 import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/repository';
-import { ProtocolError } from '../errors.js';
+import { ProtocolError, RequestRefused } from '../errors.js';
 import { Negotiation } from './negotiation.js';
 import { fromBuffers, packResponse, sectionLine } from './pack-response.js';
 import { annotatedTags, loadRefs, tipCommits } from './refs.js';
@@ -189,7 +189,7 @@ function parseFetchArgs(snapshot: RefSnapshot, args: readonly string[]): FetchAr
       // As git's upload-pack (read_ref), a symbolic HEAD resolves to its branch's tip.
       const name = m[1];
       const oid = name === 'HEAD' ? snapshot.head : snapshot.refs.find((r) => r.name === name)?.oid;
-      if (!oid) throw new ProtocolError(`unknown ref ${name}`);
+      if (!oid) throw new RequestRefused(`unknown ref ${name}`);
       parsed.wantedRefs.push({ name, oid });
       want(oid);
       continue;

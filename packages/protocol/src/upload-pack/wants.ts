@@ -1,7 +1,7 @@
 import type { ObjectId } from '@gitfleet/git-format';
 import { unreachableCommits } from '@gitfleet/repository';
 import type { CommitReader } from '@gitfleet/repository';
-import { ProtocolError } from '../errors.js';
+import { RequestRefused } from '../errors.js';
 import { tipCommits, tipIds } from './refs.js';
 import type { RefSnapshot } from './refs.js';
 
@@ -30,6 +30,6 @@ export async function checkWants(reader: CommitReader, snapshot: RefSnapshot, wa
   if (unreachable.length > 0) throw notOurRef(asked.get(unreachable[0])!);
 }
 
-function notOurRef(oid: ObjectId): ProtocolError {
-  return new ProtocolError(`upload-pack: not our ref ${oid}`);
+function notOurRef(oid: ObjectId): RequestRefused {
+  return new RequestRefused(`upload-pack: not our ref ${oid}`);
 }
