@@ -10,6 +10,8 @@ const STOP_GRACE_MS = 10_000;
 /** A long-running server process started by the benchmark, in its own process group, logging to a file. */
 export class Daemon {
   private exited = false;
+  /** How the process ended, e.g. "code 1" or "signal SIGKILL", once it has. */
+  exitStatus: string | undefined;
   private readonly exitPromise: Promise<void>;
 
   private constructor(
@@ -19,8 +21,9 @@ export class Daemon {
     child: ReturnType<typeof spawn>,
   ) {
     this.exitPromise = new Promise((resolve) =>
-      child.on('exit', () => {
+      child.on('exit', (code, signal) => {
         this.exited = true;
+        this.exitStatus = signal ? `signal ${signal}` : `code ${code}`;
         resolve();
       }),
     );
@@ -47,7 +50,7 @@ export class Daemon {
   async waitReady(probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
     const attempts = Math.ceil(timeoutMs / READY_POLL_MS);
     for (let attempt = 0; attempt < attempts; attempt++) {
-      if (this.exited) throw new Error(`${this.name} exited during start-up (see ${this.logFile})`);
+      if (this.exited) throw new Error(`${this.name} exited during start-up with ${this.exitStatus} (see ${this.logFile})`);
       if (await probe().catch(() => false)) return;
       await sleep(READY_POLL_MS);
     }

@@ -119,7 +119,8 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
     },
     clone('clone v0 (bare)', ['-c', 'protocol.version=0', '--bare']),
     clone('clone v2 (bare)', ['-c', 'protocol.version=2', '--bare']),
-    clone('shallow clone --depth 1', ['--bare', '--depth', '1']),
+    // --depth implies --single-branch: name the branch, since HEAD may be unborn (git.git has no main).
+    clone('shallow clone --depth 1', ['--bare', '--depth', '1', '--branch', source.branch]),
     clone('partial clone blob:none', ['--filter=blob:none', '--no-checkout']),
     {
       names: ['no-op fetch'],

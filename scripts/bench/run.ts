@@ -126,7 +126,7 @@ async function main(options: Options): Promise<void> {
         for (let repetition = 0; repetition < op.repetitions && prepareError === undefined; repetition++) {
           for (const row of rows) row.attempts += 1;
           try {
-            if (!state.server.daemon.alive) throw new Error(`server process exited (see ${state.server.daemon.logFile})`);
+            if (!state.server.daemon.alive) throw new Error(`server process exited with ${state.server.daemon.exitStatus} (see ${state.server.daemon.logFile})`);
             const seconds = await op.run(state, repetition);
             seconds.forEach((s, i) => rows[i].seconds.push(s));
           } catch (error) {

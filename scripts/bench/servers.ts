@@ -30,8 +30,8 @@ export async function startGitfleet(workDir: string): Promise<BenchServer> {
   const base = `http://127.0.0.1:${port}`;
   const daemon = Daemon.start('gitfleet', process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/src/cli.ts'), 'serve'], {
     cwd: projectRoot,
-    // Request logging off: one JSON line per request is not what is being measured.
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    // One JSON line per request: negligible next to packs, and it says why a request was refused.
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
     logFile: path.join(workDir, 'gitfleet.log'),
   });
   await readyOrStopped(daemon, () => answers(`${base}/healthz`, 200));

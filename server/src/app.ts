@@ -4,11 +4,14 @@ import { PktLineError } from '@gitfleet/git-format';
 import { ProtocolError } from '@gitfleet/protocol';
 import type { RepositoryRegistry } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
+import type { WebhookService } from '@gitfleet/events';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { HttpError } from './http-errors.js';
 import { gitHttpRouter } from './git-http.js';
 import { reposApiRouter } from './repos-api.js';
+import { hooksApiRouter } from './hooks-api.js';
+import { statusesApiRouter } from './statuses-api.js';
 
 export interface AppDependencies {
   config: ServerConfig;
@@ -17,9 +20,11 @@ export interface AppDependencies {
   kv: KVStore;
   spoolDir: string;
   logger: Logger;
+  /** Hooks and deliveries; pushes hand their committed ref updates to it. */
+  webhooks: WebhookService;
 }
 
-export function createApp({ config, registry, kv, spoolDir, logger }: AppDependencies): Express {
+export function createApp({ config, registry, kv, spoolDir, logger, webhooks }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -36,8 +41,11 @@ export function createApp({ config, registry, kv, spoolDir, logger }: AppDepende
     }
     res.json({ status: 'ok' });
   });
-  app.use('/api/v1', reposApiRouter({ registry, baseUrl: (req) => config.publicUrl ?? requestBaseUrl(req) }));
-  app.use(gitHttpRouter({ registry, limits: config.limits, spoolDir, logger }));
+  const baseUrl = (req: Request) => config.publicUrl ?? requestBaseUrl(req);
+  app.use('/api/v1', reposApiRouter({ registry, baseUrl }));
+  app.use('/api/v1', hooksApiRouter({ registry, webhooks, baseUrl }));
+  app.use('/api/v1', statusesApiRouter({ registry, kv, baseUrl }));
+  app.use(gitHttpRouter({ registry, limits: config.limits, spoolDir, logger, webhooks, baseUrl }));
 
   app.use((req) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path}`);

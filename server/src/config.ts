@@ -50,6 +50,26 @@ export interface ServerConfig {
     idleMs: number;
   };
   logLevel: LogLevel;
+  /** Webhook deliveries (see packages/events). */
+  hooks: HooksConfig;
+}
+
+export interface HooksConfig {
+  /** Per attempt: connect, send, answer. */
+  timeoutMs: number;
+  /** Attempts of one delivery, the first included. */
+  maxAttempts: number;
+  /** Delay before the first retry, doubled for each later one up to maxBackoffMs. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** A hook is deactivated after this many deliveries in a row failed for good; 0 never. */
+  disableAfter: number;
+  /** Deliveries sent at once by one server process. */
+  concurrency: number;
+  /** Embedded queue: how often idle workers look for jobs queued by other processes. */
+  pollMs: number;
+  /** Attempts kept in each hook's delivery log. */
+  keepAttempts: number;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +121,14 @@ export const ENVIRONMENT = {
   GITFLEET_HEADERS_TIMEOUT_MS: '60000',
   GITFLEET_REQUEST_TIMEOUT_MS: '3600000',
   GITFLEET_IDLE_TIMEOUT_MS: '600000',
+  GITFLEET_HOOK_TIMEOUT_MS: '10000',
+  GITFLEET_HOOK_MAX_ATTEMPTS: '15',
+  GITFLEET_HOOK_BACKOFF_MS: '10000',
+  GITFLEET_HOOK_MAX_BACKOFF_MS: '3600000',
+  GITFLEET_HOOK_DISABLE_AFTER: '20',
+  GITFLEET_HOOK_CONCURRENCY: '4',
+  GITFLEET_HOOK_POLL_MS: '1000',
+  GITFLEET_HOOK_LOG_KEEP: '100',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -189,6 +217,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleMs: integer('GITFLEET_IDLE_TIMEOUT_MS', 0, 2 ** 31 - 1),
     },
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS),
+    hooks: {
+      timeoutMs: integer('GITFLEET_HOOK_TIMEOUT_MS', 1, 2 ** 31 - 1),
+      maxAttempts: integer('GITFLEET_HOOK_MAX_ATTEMPTS', 1, 1000),
+      backoffMs: integer('GITFLEET_HOOK_BACKOFF_MS', 1, 2 ** 31 - 1),
+      maxBackoffMs: integer('GITFLEET_HOOK_MAX_BACKOFF_MS', 1, 2 ** 31 - 1),
+      disableAfter: integer('GITFLEET_HOOK_DISABLE_AFTER', 0, 1_000_000),
+      concurrency: integer('GITFLEET_HOOK_CONCURRENCY', 1, 1000),
+      pollMs: integer('GITFLEET_HOOK_POLL_MS', 10, 2 ** 31 - 1),
+      keepAttempts: integer('GITFLEET_HOOK_LOG_KEEP', 10, 100_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

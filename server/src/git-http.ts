@@ -12,6 +12,7 @@ import {
   type ProtocolVersion,
 } from '@gitfleet/protocol';
 import type { RepositoryRegistry } from '@gitfleet/repository';
+import type { WebhookService } from '@gitfleet/events';
 import type { Logger } from './logger.js';
 import { HttpError } from './http-errors.js';
 import { openRequestBody, type RequestBody } from './request-body.js';
@@ -24,6 +25,10 @@ export interface GitHttpOptions {
   limits: ProtocolLimits;
   spoolDir: string;
   logger: Logger;
+  /** Told of every committed ref transaction, before git hears that its push succeeded. */
+  webhooks: WebhookService;
+  /** The base URL of links in event payloads. */
+  baseUrl(req: Request): string;
 }
 
 /**
@@ -68,6 +73,8 @@ export function gitHttpRouter(options: GitHttpOptions): Router {
         onError: (error) => options.logger.error({ err: error, repo: repo.info.id, path: req.originalUrl }, 'push failed'),
         onRefsUpdated: async (updates, pushOptions) => {
           options.logger.info({ repo: repo.info.id, owner: repo.info.owner, name: repo.info.name, updates, pushOptions }, 'refs updated');
+          // Recorded durably before report-status goes out: a crash after this loses no event.
+          await options.webhooks.refsUpdated(repo, updates, { pusher: pusher(req), baseUrl: options.baseUrl(req) });
         },
       }),
     );
@@ -75,6 +82,17 @@ export function gitHttpRouter(options: GitHttpOptions): Router {
   });
 
   return router;
+}
+
+/**
+ * Who pushed, for event payloads. There are no accounts yet: the user name a client sent with
+ * Basic authentication (unverified), else "anonymous".
+ */
+function pusher(req: Request): { name: string; email: string } {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(req.get('authorization') ?? '');
+  const user = match ? Buffer.from(match[1], 'base64').toString('utf8').split(':')[0] : '';
+  const name = user === '' ? 'anonymous' : user;
+  return { name, email: `${name}@users.noreply.gitfleet.invalid` };
 }
 
 function requestedService(service: unknown): Service {

@@ -3,10 +3,12 @@ import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RepositoryRegistry } from '@gitfleet/repository';
+import type { WebhookService } from '@gitfleet/events';
 import { createApp } from './app.js';
 import type { ServerConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { openStores, spoolDirectory } from './stores.js';
+import { openWebhooks } from './webhooks.js';
 
 export { loadConfig, ConfigError, type ServerConfig } from './config.js';
 export { openStores, type OpenStores } from './stores.js';
@@ -29,10 +31,12 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   const stores = await openStores(config);
   const spoolDir = spoolDirectory(config);
   let server: http.Server;
+  let webhooks: WebhookService | undefined;
   try {
     await mkdir(spoolDir, { recursive: true });
     const registry = new RepositoryRegistry(stores);
-    const app = createApp({ config, registry, kv: stores.kv, spoolDir, logger });
+    webhooks = openWebhooks(config, stores, logger);
+    const app = createApp({ config, registry, kv: stores.kv, spoolDir, logger, webhooks });
     server = http.createServer(
       { headersTimeout: config.timeouts.headersMs, requestTimeout: config.timeouts.requestMs },
       app,
@@ -41,9 +45,12 @@ export async function startServer({ config, logger = createLogger(config.logLeve
     server.listen(config.port, config.host);
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
   } catch (error) {
+    await webhooks?.close();
     await stores.close();
     throw error;
   }
+  // Deliveries start once the server is up; they stop before the stores close.
+  webhooks.start();
   server.on('error', (error) => logger.error({ err: error }, 'server error'));
   const url = listeningUrl(server.address() as AddressInfo);
 
@@ -55,6 +62,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       const grace = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
       await stopped;
       clearTimeout(grace);
+      await webhooks.close();
       await stores.close();
     })();
     return closing;

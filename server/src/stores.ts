@@ -92,7 +92,8 @@ async function openKVStore(kv: KVConfig): Promise<KVStore> {
   }
 }
 
-function redisConnection(kv: Extract<KVConfig, { backend: 'redis' }>): RedisConnection {
+/** How the Redis of the KV backend is reached (the webhook queues use the same Redis). */
+export function redisConnection(kv: Extract<KVConfig, { backend: 'redis' }>): RedisConnection {
   const { target, password } = kv;
   if ('url' in target) return { url: target.url };
   if ('cluster' in target) return { cluster: target.cluster, options: { redisOptions: { password } } };

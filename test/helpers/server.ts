@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { selectedStorage, type E2EBackendKind, type StorageBackend } from './backend.js';
 
 export const WORKSPACE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,8 +22,12 @@ export interface TestServer {
   /** Base URL, e.g. http://127.0.0.1:34567 */
   readonly url: string;
   readonly dataDir: string;
+  /** The storage it runs on (see backend.ts). */
+  readonly backend: E2EBackendKind;
   /** Creates a repository through the REST API and returns its clone URL. */
   createRepo(owner: string, name: string): Promise<string>;
+  /** The same, with the repository's id (which names its keys in the stores). */
+  createRepository(owner: string, name: string): Promise<{ url: string; id: string }>;
   /** The last lines the server wrote (stdout and stderr), and how it exited if it did. */
   logTail(): string;
   /** True while the process runs. */
@@ -30,15 +35,23 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * Storage shared with other servers, which the caller disposes of. By default each server
+   * gets fresh storage of the backend GITFLEET_E2E_BACKEND selects, removed when it stops.
+   */
+  storage?: StorageBackend;
+}
+
 /**
  * Starts a real server process on a free port with its own temporary data directory;
  * `extraEnv` sets more of its configuration (limits, for instance).
  */
-export async function startServer(extraEnv: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(extraEnv: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
+  const storage = options.storage ?? (await selectedStorage());
+  const disposeOwnStorage = () => (options.storage ? Promise.resolve() : storage.dispose());
   const dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-e2e-data-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir };
-  // The test runner marks its children; the server is not a test file.
-  delete env.NODE_TEST_CONTEXT;
+  const env = serverEnv({ ...storage.env, ...extraEnv, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir });
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
     cwd: WORKSPACE_ROOT,
     env,
@@ -73,15 +86,20 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
     child.kill('SIGKILL');
     await exited;
     await rm(dataDir, { recursive: true, force: true });
+    await disposeOwnStorage();
     throw new Error(`${(error as Error).message}\n--- server log ---\n${logTail()}`);
   }
 
-  return {
+  const server: TestServer = {
     url,
     dataDir,
+    backend: storage.kind,
     logTail,
     alive: () => exitStatus === undefined,
     async createRepo(owner, name) {
+      return (await server.createRepository(owner, name)).url;
+    },
+    async createRepository(owner, name) {
       const response = await fetch(`${url}/api/v1/repos`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -90,7 +108,8 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
       if (response.status !== 201) {
         throw new Error(`creating ${owner}/${name}: HTTP ${response.status} ${await response.text()}`);
       }
-      return `${url}/${owner}/${name}.git`;
+      const { id } = (await response.json()) as { id: string };
+      return { url: `${url}/${owner}/${name}.git`, id };
     },
     async stop() {
       if (exitStatus === undefined) {
@@ -100,8 +119,41 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
         clearTimeout(timer);
       }
       await rm(dataDir, { recursive: true, force: true });
+      await disposeOwnStorage();
     },
   };
+  return server;
+}
+
+/** The environment of a server or CLI process: this one's, with `overrides`. */
+function serverEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...overrides };
+  // The test runner marks its children; the server is not a test file.
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the server's CLI (`gitfleet <args>`) to completion with `env` added to this process's. */
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolveResult, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: WORKSPACE_ROOT,
+      env: serverEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolveResult({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
 }
 
 function waitForListening(child: ChildProcess, lines: ReturnType<typeof createInterface>, exited: Promise<void>): Promise<string> {
@@ -130,19 +182,23 @@ function waitForListening(child: ChildProcess, lines: ReturnType<typeof createIn
 }
 
 /**
- * `test()` whose failures carry the server's recent log, so an e2e failure shows what the
- * server said about it.
+ * `test()` whose failures carry the recent log of the server (or of each of the servers),
+ * so an e2e failure shows what the servers said about it.
  */
-export function serverTest(server: () => TestServer | undefined) {
+export function serverTest(servers: () => TestServer | readonly (TestServer | undefined)[] | undefined) {
   return (name: string, fn: (t: TestContext) => Promise<void>, options: { timeout?: number } = {}) =>
     test(name, { timeout: options.timeout ?? 120_000 }, async (t) => {
       try {
         await fn(t);
       } catch (error) {
-        const tail = server()?.logTail();
-        if (tail && error instanceof Error) {
-          error.message += `\n--- server log (tail) ---\n${tail}`;
-        }
+        const current = servers();
+        const list = current === undefined ? [] : Array.isArray(current) ? current : [current as TestServer];
+        const tails = list.flatMap((server, index) => {
+          const tail = server?.logTail();
+          const label = list.length > 1 ? `server ${index} (${server?.url}) log (tail)` : 'server log (tail)';
+          return tail ? [`\n--- ${label} ---\n${tail}`] : [];
+        });
+        if (error instanceof Error) error.message += tails.join('');
         throw error;
       }
     });

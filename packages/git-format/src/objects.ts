@@ -172,11 +172,11 @@ export function serializeTag(tag: Tag): Buffer {
 export function parseTree(body: Uint8Array): TreeEntry[] {
   const bytes = asBuffer(body);
   const entries: TreeEntry[] = [];
-  const entry = newEntryPosition();
+  const entry = newTreeEntryPosition();
   let pos = 0;
   while (pos < bytes.length) {
     const entryStart = pos;
-    pos = readTreeEntry(bytes, pos, entry);
+    pos = readTreeEntryAt(bytes, pos, entry);
     entries.push({
       mode: bytes.toString('latin1', entryStart, entry.nameStart - 1),
       name: decodeText(bytes, entry.nameStart, entry.nameEnd),
@@ -199,23 +199,26 @@ export function serializeTree(entries: readonly TreeEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-interface EntryPosition {
+/** Where one tree entry lies in the tree's bytes; filled by readTreeEntryAt, reused from entry to entry. */
+export interface TreeEntryPosition {
+  /** The mode as a number, e.g. 0o100644, 0o40000, 0o160000. */
   mode: number;
   nameStart: number;
-  /** The NUL after the name; the 20-byte id follows it. */
+  /** The NUL after the name; the 20-byte id follows it, at nameEnd + 1. */
   nameEnd: number;
 }
 
-function newEntryPosition(): EntryPosition {
+export function newTreeEntryPosition(): TreeEntryPosition {
   return { mode: 0, nameStart: 0, nameEnd: 0 };
 }
 
 /**
  * Reads the framing of the tree entry at `pos` (`<octal mode> <name>\0<20-byte id>`) into `entry`
- * and returns where the next entry starts. No closures or strings: this runs once per entry of
- * every tree a walk visits.
+ * and returns where the next entry starts; ObjectParseError when malformed. No closures or
+ * strings: walks call it once per entry of every tree they visit, and read the id in place
+ * at `entry.nameEnd + 1`.
  */
-function readTreeEntry(bytes: Buffer, pos: number, entry: EntryPosition): number {
+export function readTreeEntryAt(bytes: Uint8Array, pos: number, entry: TreeEntryPosition): number {
   const entryStart = pos;
   let mode = 0;
   let c: number;
@@ -240,10 +243,10 @@ function readTreeEntry(bytes: Buffer, pos: number, entry: EntryPosition): number
 /** Iterates a tree's entries without building strings for names unless asked. */
 export function forEachTreeEntry(body: Uint8Array, visit: (mode: number, name: Buffer, oid: ObjectId) => void): void {
   const bytes = asBuffer(body);
-  const entry = newEntryPosition();
+  const entry = newTreeEntryPosition();
   let pos = 0;
   while (pos < bytes.length) {
-    pos = readTreeEntry(bytes, pos, entry);
+    pos = readTreeEntryAt(bytes, pos, entry);
     visit(entry.mode, bytes.subarray(entry.nameStart, entry.nameEnd), bytes.toString('hex', entry.nameEnd + 1, pos));
   }
 }

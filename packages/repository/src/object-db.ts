@@ -110,7 +110,7 @@ export class PackObjectDB implements ObjectDB {
   }
 
   async read(oid: ObjectId): Promise<GitObject | undefined> {
-    const found = await this.find(oid);
+    const found = this.findLoaded(oid) ?? (await this.find(oid));
     return found && this.resolve(found, oid);
   }
 
@@ -203,6 +203,23 @@ export class PackObjectDB implements ObjectDB {
     return this.findIn(await this.packSet.list(), oid);
   }
 
+  /**
+   * The lookup without an await, when the registry has been read and every index is cached
+   * (the steady state of a walk); undefined sends the caller down the full path, which also
+   * handles misses.
+   */
+  private findLoaded(oid: ObjectId): Located | undefined {
+    const packs = this.packSet.listed();
+    if (packs === undefined) return undefined;
+    for (const pack of packs) {
+      const index = this.indexes.peek(pack.checksum);
+      if (index === undefined) return undefined;
+      const offset = index.find(oid);
+      if (offset !== undefined) return { pack, index, offset };
+    }
+    return undefined;
+  }
+
   private async findIn(packs: readonly PackInfo[], oid: ObjectId): Promise<Located | undefined> {
     for (const pack of packs) {
       const index = this.indexes.peek(pack.checksum) ?? (await this.loadIndex(pack));
@@ -258,8 +275,10 @@ export class PackObjectDB implements ObjectDB {
         throw new Error(`object ${oid}: delta at pack ${link.pack} offset ${link.offset}: ${(error as Error).message}`, { cause: error });
       }
       base = { type: base.type, data };
-      // Every link but the last was some delta's base; the object asked for is not cached.
-      if (i > 0) this.deltaBases.set(link.pack, link.offset, base);
+      // Every link but the last was some delta's base. The object asked for is kept too: in
+      // a delta chain, git makes older versions deltas of newer ones, and walks go from new
+      // to old, so the object just read is the base of the next one likely to be asked for.
+      this.deltaBases.set(link.pack, link.offset, base);
     }
     return base;
   }

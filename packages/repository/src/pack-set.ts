@@ -43,6 +43,14 @@ export class PackSet {
     return this.ordered;
   }
 
+  /**
+   * The packs known now, without waiting; undefined until the registry has been read once.
+   * Object lookups call this first: an await per lookup is measurable over a million objects.
+   */
+  listed(): readonly PackInfo[] | undefined {
+    return this.completed > 0 ? this.ordered : undefined;
+  }
+
   /** Take it before a lookup; pass it to refreshAfter() when the lookup missed. */
   get generation(): number {
     return this.scansStarted;

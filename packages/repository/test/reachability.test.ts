@@ -38,6 +38,16 @@ test('enumerateObjects lists rev-list --objects, leaving out what the haves reac
   assert.deepEqual(new Set(noBlobs.objects), revList(['--objects', '--filter=blob:none', 'main']));
 });
 
+test('enumerateObjects applies tree depth and blob size filters as git rev-list does', async (t) => {
+  const { repo, rev, revList } = await repositoryOf(t, 12);
+  for (const spec of ['tree:0', 'tree:1', 'tree:2', 'blob:limit=1k', 'combine:tree:2+blob:limit=100']) {
+    const filtered = await enumerateObjects(repo.objects, { wants: [rev('main')], haves: [], filter: parseFilterSpec(spec) });
+    assert.deepEqual(new Set(filtered.objects), revList(['--objects', `--filter=${spec}`, 'main']), spec);
+  }
+  const incremental = await enumerateObjects(repo.objects, { wants: [rev('main')], haves: [rev('main~4')], filter: parseFilterSpec('blob:none') });
+  assert.deepEqual(new Set(incremental.objects), revList(['--objects', '--filter=blob:none', 'main', '^main~4']));
+});
+
 test('parseFilterSpec accepts git filter specs and refuses others', () => {
   assert.deepEqual(parseFilterSpec('blob:limit=2k'), { kind: 'blob:limit', limit: 2048 });
   assert.deepEqual(parseFilterSpec('tree:3'), { kind: 'tree', depth: 3 });

@@ -24,9 +24,9 @@ runBlobStoreConformance('PlacementBlobStore (3 FsBlobStores, R=2)', async () => 
   return { store: new PlacementBlobStore({ stores, replicas: 2 }), cleanup: () => rm(directory, { recursive: true, force: true }) };
 });
 
-type Mode = 'up' | 'reject' | 'hang';
+type Mode = 'up' | 'reject' | 'hang' | 'slow';
 
-/** A store that can be switched to failing (rejecting every call) or hanging (never answering). */
+/** A store that can be switched to failing (rejecting every call), hanging (never answering) or slow (answering late). */
 class FaultyStore implements BlobStore {
   mode: Mode = 'up';
   constructor(readonly inner: BlobStore) {}
@@ -34,6 +34,7 @@ class FaultyStore implements BlobStore {
   private gate<T>(operation: () => Promise<T>): Promise<T> {
     if (this.mode === 'reject') return Promise.reject(new Error('store is down'));
     if (this.mode === 'hang') return new Promise<T>(() => {});
+    if (this.mode === 'slow') return new Promise<T>((resolve) => setTimeout(resolve, SLOW_MS)).then(operation);
     return operation();
   }
 
@@ -62,6 +63,8 @@ class FaultyStore implements BlobStore {
 }
 
 const NAMES = ['east', 'west', 'north', 'south'];
+/** Three times the read timeout of `cluster()`, and within the 5 times a silent store keeps its chance. */
+const SLOW_MS = 150;
 
 function cluster(replicas: number, names = NAMES) {
   const faulty = names.map(() => new FaultyStore(new MemoryBlobStore()));
@@ -164,6 +167,16 @@ describe('PlacementBlobStore with a store down', () => {
       assert.deepEqual(await placement.head(key), { key, size: 5000 });
     });
   }
+
+  it('waits for a slow store that holds the only copy instead of failing the read', async () => {
+    const { placement, byName } = cluster(1);
+    const key = 'repos/r/packs/pack-slow.pack';
+    const bytes = randomBytes(2000);
+    await placement.putIfAbsent(key, bytes);
+    byName(placement.placement(key)[0]).mode = 'slow';
+    assert.deepEqual(await placement.get(key, { start: 5, end: 1500 }), bytes.subarray(5, 1500));
+    assert.deepEqual(await placement.head(key), { key, size: 2000 });
+  });
 
   it('cannot call a key absent while a store that may hold it does not answer', async () => {
     const { placement, faulty } = cluster(2);

@@ -1,5 +1,6 @@
-import { forEachTreeEntry } from '@gitfleet/git-format';
+import { newTreeEntryPosition, readTreeEntryAt } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
+import { OidSet } from '../oid-set.js';
 import { walkCommits } from './commit-walk.js';
 import { CommitReader, MissingObjectError } from './commits.js';
 import type { ObjectSource } from './commits.js';
@@ -10,6 +11,7 @@ const TREE_MODE = 0o040000;
 const GITLINK_MODE = 0o160000;
 /** Trees read at once: ObjectDB reads are asynchronous and may overlap (I/O, inflate). */
 const READ_BATCH = 32;
+const PROGRESS_STEP = 1000;
 
 export interface EnumerationRequest {
   /** Objects asked for, of any type (tags are peeled; everything they reach is sent). */
@@ -47,15 +49,12 @@ export async function enumerateObjects(
 ): Promise<Enumeration> {
   const reader = new CommitReader(objects, options.cacheKey);
   const policy = filterPolicy(request.filter);
-  const included = new Set<ObjectId>();
-  const clientHas = new Set<ObjectId>();
-  let lastReport = 0;
+  const included = new OidSet();
+  const clientHas = new OidSet();
+  const progress = new Progress(included, request.onProgress);
   const include = (oid: ObjectId): void => {
     included.add(oid);
-    if (request.onProgress && included.size - lastReport >= 1000) {
-      lastReport = included.size;
-      request.onProgress(included.size);
-    }
+    progress.note();
   };
 
   const wantCommits: ObjectId[] = [];
@@ -103,7 +102,7 @@ export async function enumerateObjects(
     const tree = (await reader.commit(oid, 'selected commit')).tree;
     if (!clientHas.has(tree)) rootTrees.push(tree);
   }
-  await walkTrees(objects, rootTrees, policy, included, clientHas, include);
+  await walkTrees(objects, rootTrees, policy, included, clientHas, progress);
 
   for (const tag of request.includeTags ?? []) {
     if (included.has(tag) || clientHas.has(tag)) continue;
@@ -115,18 +114,39 @@ export async function enumerateObjects(
   return { objects: included, clientHas };
 }
 
+
+/** Reports the number of objects selected now and then (every PROGRESS_STEP). */
+class Progress {
+  private lastReport = 0;
+
+  constructor(
+    private readonly included: OidSet,
+    private readonly report: ((count: number) => void) | undefined,
+  ) {}
+
+  note(): void {
+    if (this.report && this.included.size - this.lastReport >= PROGRESS_STEP) {
+      this.lastReport = this.included.size;
+      this.report(this.included.size);
+    }
+  }
+}
+
 /** Adds every tree and blob reachable from `roots` to `clientHas`. */
-async function markTreesOnClient(objects: ObjectSource, roots: ObjectId[], clientHas: Set<ObjectId>): Promise<void> {
-  let level = roots.filter((oid) => !clientHas.has(oid));
-  for (const oid of level) clientHas.add(oid);
+async function markTreesOnClient(objects: ObjectSource, roots: ObjectId[], clientHas: OidSet): Promise<void> {
+  let level: ObjectId[] = [];
+  for (const oid of roots) if (clientHas.add(oid)) level.push(oid);
+  const entry = newTreeEntryPosition();
   while (level.length > 0) {
     const next: ObjectId[] = [];
-    await readTrees(objects, level, (_tree, data) => {
-      forEachTreeEntry(data, (mode, _name, oid) => {
-        if (mode === GITLINK_MODE || clientHas.has(oid)) return;
-        clientHas.add(oid);
-        if (mode === TREE_MODE) next.push(oid);
-      });
+    await readTrees(objects, level, (data) => {
+      for (let pos = 0; pos < data.length; ) {
+        pos = readTreeEntryAt(data, pos, entry);
+        const mode = entry.mode;
+        if (mode === GITLINK_MODE) continue;
+        const added = clientHas.addBytes(data, entry.nameEnd + 1);
+        if (added >= 0 && mode === TREE_MODE) next.push(clientHas.oidAt(added));
+      }
     });
     level = next;
   }
@@ -135,55 +155,67 @@ async function markTreesOnClient(objects: ObjectSource, roots: ObjectId[], clien
 /**
  * Breadth-first over all root trees at once, so that each object is met first at its
  * smallest depth (what tree:<depth> filters are defined by).
+ *
+ * This is the loop a full clone spends its time in: every entry of every tree it reads
+ * (hundreds of millions on a large history), so entries are visited in place, as binary ids
+ * looked up in binary sets, with no string, closure or allocation per entry.
  */
 async function walkTrees(
   objects: ObjectSource,
   roots: ObjectId[],
   policy: FilterPolicy,
-  included: Set<ObjectId>,
-  clientHas: ReadonlySet<ObjectId>,
-  include: (oid: ObjectId) => void,
+  included: OidSet,
+  clientHas: OidSet,
+  progress: Progress,
 ): Promise<void> {
-  // Objects met but left out by the filter; with no filter it stays empty, so the walk
-  // needs no second set beside `included`.
-  const omitted = new Set<ObjectId>();
-  const met = (oid: ObjectId): boolean => included.has(oid) || omitted.has(oid) || clientHas.has(oid);
+  // Objects met but left out by the filter; with no filter it stays empty.
+  const omitted = new OidSet();
   const keep = (oid: ObjectId, kept: boolean): void => {
-    if (kept) include(oid);
-    else omitted.add(oid);
+    if (kept) {
+      included.add(oid);
+      progress.note();
+    } else omitted.add(oid);
   };
   let level: ObjectId[] = [];
-  const rootsSeen = new Set<ObjectId>();
+  const rootsSeen = new OidSet();
   for (const oid of roots) {
-    if (rootsSeen.has(oid)) continue;
-    rootsSeen.add(oid);
+    if (!rootsSeen.add(oid)) continue;
     level.push(oid);
     keep(oid, policy.includeTree(0) || included.has(oid));
   }
+  const entry = newTreeEntryPosition();
   for (let depth = 0; level.length > 0; depth++) {
     const treesToRead = policy.descend(depth) ? level : [];
     const next: ObjectId[] = [];
     const blobs: ObjectId[] = [];
-    await readTrees(objects, treesToRead, (_tree, data) => {
-      forEachTreeEntry(data, (mode, _name, oid) => {
-        if (mode === GITLINK_MODE || met(oid)) return;
+    const keepTrees = policy.includeTree(depth + 1);
+    // Unless blob sizes matter, whether a blob is kept depends on its depth alone.
+    const keepBlobs = !policy.needsBlobSize && policy.includeBlob(depth + 1, 0);
+    await readTrees(objects, treesToRead, (data) => {
+      for (let pos = 0; pos < data.length; ) {
+        pos = readTreeEntryAt(data, pos, entry);
+        const mode = entry.mode;
+        if (mode === GITLINK_MODE) continue;
+        const at = entry.nameEnd + 1;
+        if (included.hasBytes(data, at) || clientHas.hasBytes(data, at) || (omitted.size > 0 && omitted.hasBytes(data, at))) continue;
         if (mode === TREE_MODE) {
-          keep(oid, policy.includeTree(depth + 1));
-          next.push(oid);
-        } else if (!policy.needsBlobSize) {
-          keep(oid, policy.includeBlob(depth + 1, 0));
+          next.push(addTo(keepTrees ? included : omitted, data, at));
+        } else if (policy.needsBlobSize) {
+          blobs.push(addTo(omitted, data, at)); // until its size is known; the sized pass below decides
         } else {
-          omitted.add(oid); // until its size is known; the sized pass below decides
-          blobs.push(oid);
+          addTo(keepBlobs ? included : omitted, data, at);
         }
-      });
+        progress.note();
+      }
     });
-    await includeSizedBlobs(objects, blobs, depth + 1, policy, (oid) => {
-      omitted.delete(oid);
-      include(oid);
-    });
+    await includeSizedBlobs(objects, blobs, depth + 1, policy, included, progress);
     level = next;
   }
+}
+
+/** Adds an id known to be absent from `set`; returns it as hex. */
+function addTo(set: OidSet, data: Uint8Array, at: number): ObjectId {
+  return set.oidAt(set.addBytes(data, at));
 }
 
 async function includeSizedBlobs(
@@ -191,7 +223,8 @@ async function includeSizedBlobs(
   blobs: ObjectId[],
   depth: number,
   policy: FilterPolicy,
-  include: (oid: ObjectId) => void,
+  included: OidSet,
+  progress: Progress,
 ): Promise<void> {
   for (let i = 0; i < blobs.length; i += READ_BATCH) {
     const batch = blobs.slice(i, i + READ_BATCH);
@@ -199,16 +232,16 @@ async function includeSizedBlobs(
     for (let j = 0; j < batch.length; j++) {
       const header = headers[j];
       if (!header) throw new MissingObjectError(batch[j], 'blob in a tree');
-      if (policy.includeBlob(depth, header.size)) include(batch[j]);
+      if (policy.includeBlob(depth, header.size)) {
+        // It stays in `omitted` too: `included` is looked at first.
+        included.add(batch[j]);
+        progress.note();
+      }
     }
   }
 }
 
-async function readTrees(
-  objects: ObjectSource,
-  trees: readonly ObjectId[],
-  visit: (oid: ObjectId, data: Buffer) => void,
-): Promise<void> {
+async function readTrees(objects: ObjectSource, trees: readonly ObjectId[], visit: (data: Buffer) => void): Promise<void> {
   for (let i = 0; i < trees.length; i += READ_BATCH) {
     const batch = trees.slice(i, i + READ_BATCH);
     const read = await Promise.all(batch.map((oid) => objects.read(oid)));
@@ -216,7 +249,7 @@ async function readTrees(
       const object = read[j];
       if (!object) throw new MissingObjectError(batch[j], 'tree');
       if (object.type !== 'tree') throw new Error(`object ${batch[j]} is a ${object.type}, where a tree was expected`);
-      visit(batch[j], object.data);
+      visit(object.data);
     }
   }
 }

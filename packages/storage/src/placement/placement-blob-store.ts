@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
 import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
+import { hedgedRead } from './hedged-read.js';
 import { guardBody, guardedCopy, type GuardedBody } from './guarded-body.js';
 import { mergeListings } from './merge-listings.js';
 import { PlacementError, errorMessage as message } from './placement-error.js';
@@ -20,7 +21,9 @@ export interface PlacementBlobStoreOptions {
   replicas: number;
   /**
    * Milliseconds a store has to answer a read — a head, or a get/getStream up to the moment
-   * the blob is open (file opened, response headers in) — before the next copy is tried.
+   * the blob is open (file opened, response headers in) — before the next store is asked as
+   * well; the slow one keeps its chance and whichever holder answers first wins. A read fails
+   * for silence only after every store was asked and the silent ones had 5 times this long.
    * Default 2 000.
    */
   readTimeoutMs?: number;
@@ -60,10 +63,11 @@ type WriteOutcome = { kind: 'wrote' } | { kind: 'existed' } | { kind: 'failed' }
  * present with too few copies. The blob is readable from the arbiter's copy before the other
  * copies are done (callers publish a key only after putIfAbsent resolves).
  *
- * Reads try every store in placement order (the preferred ones first, then any that may hold
- * a copy written while a preferred one was down), each with a short timeout. A blob no
- * answering store has is absent only if every store answered; otherwise the read rejects,
- * because the missing store may hold the only copy.
+ * Reads ask the stores in placement order (the preferred ones first, then any that may hold
+ * a copy written while a preferred one was down), moving on when a store lacks the blob,
+ * fails, or is silent for readTimeoutMs (hedging: the silent one may still answer first). A
+ * blob is absent only if every store says so; otherwise the read rejects, because a store
+ * that did not answer may hold the only copy.
  *
  * Stores that failed recently are tried last (for `suspectMs`), in reads and writes alike.
  */
@@ -153,22 +157,24 @@ export class PlacementBlobStore implements BlobStore {
     validateBlobKey(key);
     if (range) validateByteRange(key, range);
     // Through getStream, so that the timeout covers the wait for the blob to open, not the
-    // transfer of a large blob; a copy that fails mid-transfer gives way to the next one.
-    return this.firstCopy(key, 'read', async (member) => {
-      const stream = await this.opened(member, key, range);
-      return stream && collect(stream);
-    });
+    // transfer of a large blob.
+    const stream = await this.getStream(key, range);
+    return stream && collect(key, stream);
   }
 
   async getStream(key: string, range?: ByteRange): Promise<Readable | undefined> {
     validateBlobKey(key);
     if (range) validateByteRange(key, range);
-    return this.firstCopy(key, 'read', (member) => this.opened(member, key, range));
+    return hedgedRead(this.order(key), (member) => member.store.getStream(key, range), {
+      ...this.readOutcomes,
+      what: `read of blob ${key}`,
+      discard: (late) => late.destroy(),
+    });
   }
 
   async head(key: string): Promise<BlobInfo | undefined> {
     validateBlobKey(key);
-    return this.firstCopy(key, 'head', (member) => withTimeout(member.store.head(key), this.readTimeoutMs, `head of blob ${key} on store ${member.name}`));
+    return hedgedRead(this.order(key), (member) => member.store.head(key), { ...this.readOutcomes, what: `head of blob ${key}` });
   }
 
   /** The union of every store's listing, each key once, in key order. Rejects if a store cannot list. */
@@ -217,6 +223,14 @@ export class PlacementBlobStore implements BlobStore {
     this.suspectUntil.set(member.name, Date.now() + this.suspectMs);
   }
 
+  private get readOutcomes() {
+    return {
+      hedgeAfterMs: this.readTimeoutMs,
+      answered: (member: PlacementMember) => this.answered(member),
+      failed: (member: PlacementMember) => this.failed(member),
+    };
+  }
+
   /**
    * Writes one copy; a store failure is recorded and reported as 'failed', a body failure
    * (the caller's stream, or the arbiter's copy being read back) rethrown: no other store
@@ -254,30 +268,6 @@ export class PlacementBlobStore implements BlobStore {
     const info = await withTimeout(member.store.head(key), this.readTimeoutMs, `head of blob ${key} on store ${member.name}`).catch(() => undefined);
     return info?.size === size;
   }
-
-  /** getStream on one store, given readTimeoutMs to open; a stream opened too late is closed. */
-  private opened({ store, name }: PlacementMember, key: string, range: ByteRange | undefined): Promise<Readable | undefined> {
-    return withTimeout(store.getStream(key, range), this.readTimeoutMs, `read of blob ${key} on store ${name}`, (late) => late?.destroy());
-  }
-
-  /** The first defined result of `read` over the stores in order; see the class comment. */
-  private async firstCopy<T>(key: string, what: string, read: (member: PlacementMember) => Promise<T | undefined>): Promise<T | undefined> {
-    const failures: string[] = [];
-    for (const member of this.order(key)) {
-      try {
-        const result = await read(member);
-        this.answered(member);
-        if (result !== undefined) return result;
-      } catch (error) {
-        this.failed(member);
-        failures.push(`${member.name}: ${message(error)}`);
-      }
-    }
-    if (failures.length > 0) {
-      throw new PlacementError(`${what} of blob ${key}: not on any store that answered, and ${failures.length} did not (${failures.join('; ')})`);
-    }
-    return undefined;
-  }
 }
 
 async function* withStoreName(name: string, listing: AsyncIterable<BlobInfo>): AsyncGenerator<BlobInfo> {
@@ -288,8 +278,12 @@ async function* withStoreName(name: string, listing: AsyncIterable<BlobInfo>): A
   }
 }
 
-async function collect(stream: Readable): Promise<Buffer> {
+async function collect(key: string, stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  try {
+    for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  } catch (error) {
+    throw new PlacementError(`read of blob ${key} failed after ${chunks.reduce((n, c) => n + c.length, 0)} bytes: ${message(error)}`, { cause: error });
+  }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }

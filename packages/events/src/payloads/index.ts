@@ -1,0 +1,11 @@
+/**
+ * Webhook payloads in GitHub's shapes (push, create, delete, ping), built from a committed
+ * ref transaction and the repository's objects.
+ */
+export { buildRefEvents, MAX_PUSH_COMMITS } from './ref-events.js';
+export type { RefEvent, RefEventContext, RefEventName } from './ref-events.js';
+export { buildPingPayload } from './ping.js';
+export type { PingHook, PingOptions } from './ping.js';
+export { repositoryObject, repositoryNumericId, repositoryUrls, userObject } from './github-objects.js';
+export type { RepositoryObjectOptions, RepositoryUrls, UserObject } from './github-objects.js';
+export { MAX_CHANGED_PATHS } from './tree-diff.js';

@@ -1,0 +1,315 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { AppliedRefUpdate } from '@gitfleet/protocol';
+import type { Repository, RepositoryInfo } from '@gitfleet/repository';
+import type { KVStore } from '@gitfleet/storage';
+import { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
+import { sendDelivery } from './deliveries/http-sender.js';
+import { signedRequest } from './deliveries/signing.js';
+import { hookWants, parseHookSettings, type DeliveryEvent, type Hook, type HookTarget } from './hooks/hook.js';
+import { hookJson, requestPayload } from './hooks/hook-json.js';
+import { HookStore } from './hooks/hook-store.js';
+import { buildPingPayload, buildRefEvents, repositoryNumericId } from './payloads/index.js';
+import type { Job, JobQueue, RetryPolicy } from './queue/job-queue.js';
+
+export interface WebhookSettings {
+  /** Per attempt: connect, send and answer (GitHub's is 10 s). */
+  timeoutMs: number;
+  /** Of one delivery: attempts, and the backoff between them (timeouts, connection errors, 5xx). */
+  retry: RetryPolicy;
+  /** A hook is deactivated after this many deliveries in a row failed for good; 0 never. */
+  disableAfter: number;
+  /** Attempts kept in each hook's delivery log. */
+  keepAttempts: number;
+  /** Response body bytes kept per attempt. */
+  maxResponseBytes: number;
+}
+
+/** Who pushed, and the base URL the payload's links use. */
+export interface RefEventsContext {
+  pusher: { name: string; email: string };
+  baseUrl: string;
+}
+
+/** The durable record of one committed ref transaction, expanded into deliveries later. */
+export interface RefEventsJob {
+  repository: RepositoryInfo;
+  updates: AppliedRefUpdate[];
+  context: RefEventsContext;
+}
+
+/** One event for one hook: the unit that is sent, retried and logged. */
+export interface DeliveryJob {
+  /** X-GitHub-Delivery: the same on every attempt, and on manual redeliveries. */
+  guid: string;
+  target: HookTarget;
+  hookId: number;
+  event: DeliveryEvent;
+  action: string | null;
+  repositoryId: number | null;
+  /** JSON text, fixed when the delivery was created. */
+  payload: string;
+  redelivery: boolean;
+}
+
+export interface WebhookLogger {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export interface WebhookServiceOptions {
+  kv: KVStore;
+  /** Ref transactions waiting to become deliveries. */
+  refEvents: JobQueue<RefEventsJob>;
+  deliveries: JobQueue<DeliveryJob>;
+  /** The repository a ref transaction happened in, from the info recorded with it. */
+  repository(info: RepositoryInfo): Repository;
+  settings: WebhookSettings;
+  logger: WebhookLogger;
+}
+
+/**
+ * Webhooks end to end: hooks and their delivery log in the KV store; a committed ref
+ * transaction recorded durably (refsUpdated) and later expanded into one delivery per hook and
+ * event; deliveries signed, sent, retried with backoff and logged; a hook deactivated after a
+ * run of failed deliveries.
+ *
+ * The expansion is idempotent: the delivery ids (guids) of a transaction are derived from its
+ * id, the hook and the event's position, so a transaction expanded twice (its worker died
+ * half-way) queues each delivery once.
+ */
+export class WebhookService {
+  readonly hooks: HookStore;
+  readonly log: DeliveryLog;
+
+  constructor(private readonly options: WebhookServiceOptions) {
+    this.hooks = new HookStore(options.kv);
+    this.log = new DeliveryLog(options.kv, options.settings.keepAttempts);
+  }
+
+  /** Starts this process's workers on both queues. */
+  start(): void {
+    this.options.refEvents.work((job) => this.expand(job));
+    this.options.deliveries.work((job) => this.deliver(job));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.options.refEvents.close(), this.options.deliveries.close()]);
+  }
+
+  /**
+   * Records a committed ref transaction durably, before the pusher is told it succeeded. Only
+   * a cheap check happens here: building payloads walks history, which is the workers' job.
+   */
+  async refsUpdated(repo: Repository, updates: readonly AppliedRefUpdate[], context: RefEventsContext): Promise<void> {
+    if (updates.length === 0) return;
+    if ((await this.hooksFor(repo.info)).length === 0) return;
+    await this.options.refEvents.add(randomUUID(), { repository: repo.info, updates: [...updates], context });
+  }
+
+  /** Creates a hook from a GitHub- or Gitea-shaped request body and queues its ping. */
+  async createHook(target: HookTarget, body: unknown, ping: PingContext): Promise<Hook> {
+    const hook = await this.hooks.create(target, parseHookSettings(body));
+    if (hook.active) await this.ping(hook, ping);
+    return hook;
+  }
+
+  async updateHook(target: HookTarget, id: number, body: unknown): Promise<Hook | undefined> {
+    return this.hooks.update(target, id, (hook) => {
+      const settings = parseHookSettings(body, hook);
+      const reactivated = settings.active && !hook.active;
+      return {
+        ...hook,
+        ...settings,
+        updatedAt: new Date().toISOString(),
+        // Turning a hook back on gives it a clean slate.
+        ...(reactivated ? { consecutiveFailures: 0, disabledReason: undefined } : {}),
+      };
+    });
+  }
+
+  async deleteHook(target: HookTarget, id: number): Promise<boolean> {
+    const deleted = await this.hooks.delete(target, id);
+    if (deleted) await this.log.clear(target, id);
+    return deleted;
+  }
+
+  /** Queues a ping to the hook (on creation, and through the API). */
+  async ping(hook: Hook, context: PingContext): Promise<void> {
+    const payload =
+      hook.target.kind === 'repository' && context.repository
+        ? buildPingPayload(pingHook(hook, context.baseUrl), context.repository, context.baseUrl, { defaultBranch: await defaultBranch(context.repository) })
+        : organizationPing(hook, context.baseUrl);
+    await this.queueDelivery({
+      guid: randomUUID(),
+      target: hook.target,
+      hookId: hook.id,
+      event: 'ping',
+      action: null,
+      repositoryId: context.repository ? repositoryNumericId(context.repository) : null,
+      payload: JSON.stringify(payload),
+      redelivery: false,
+    });
+  }
+
+  /** Queues a new attempt of a logged delivery, with its guid and payload. */
+  async redeliver(attempt: DeliveryAttempt, target: HookTarget): Promise<void> {
+    await this.options.deliveries.add(`${attempt.guid}:redelivery:${randomUUID()}`, {
+      guid: attempt.guid,
+      target,
+      hookId: attempt.hookId,
+      event: attempt.event,
+      action: attempt.action,
+      repositoryId: attempt.repositoryId,
+      payload: requestPayload(attempt),
+      redelivery: true,
+    });
+  }
+
+  private async hooksFor(repository: RepositoryInfo): Promise<Hook[]> {
+    const [own, organization] = await Promise.all([
+      this.hooks.list(repositoryTarget(repository)),
+      this.hooks.list({ kind: 'organization', owner: repository.owner }),
+    ]);
+    return [...own, ...organization].filter((hook) => hook.active);
+  }
+
+  private async expand(job: Job<RefEventsJob>): Promise<void> {
+    const { repository: info, updates, context } = job.data;
+    const hooks = await this.hooksFor(info);
+    if (hooks.length === 0) return;
+    const repo = this.options.repository(info);
+    const events = await buildRefEvents(repo, updates, context);
+    const repositoryId = repositoryNumericId(repo);
+    for (const hook of hooks) {
+      for (const [index, { event, ref, payload }] of events.entries()) {
+        if (!hookWants(hook, event, ref)) continue;
+        await this.queueDelivery({
+          guid: derivedUuid(`${job.id}:${hook.id}:${index}`),
+          target: hook.target,
+          hookId: hook.id,
+          event,
+          action: null,
+          repositoryId,
+          payload: JSON.stringify(payload),
+          redelivery: false,
+        });
+      }
+    }
+  }
+
+  private queueDelivery(delivery: DeliveryJob): Promise<void> {
+    return this.options.deliveries.add(delivery.guid, delivery);
+  }
+
+  private async deliver(job: Job<DeliveryJob>): Promise<void> {
+    const { settings, logger } = this.options;
+    const delivery = job.data;
+    const hook = await this.hooks.get(delivery.target, delivery.hookId);
+    if (!hook || !hook.active) {
+      logger.info({ hook: delivery.hookId, guid: delivery.guid, event: delivery.event }, hook ? 'webhook inactive: delivery dropped' : 'webhook deleted: delivery dropped');
+      return;
+    }
+    const request = signedRequest({
+      event: delivery.event,
+      guid: delivery.guid,
+      hookId: hook.id,
+      payload: delivery.payload,
+      contentType: hook.config.contentType,
+      secret: hook.config.secret,
+    });
+    const deliveredAt = new Date().toISOString();
+    const result = await sendDelivery({
+      url: hook.config.url,
+      headers: request.headers,
+      body: request.body,
+      timeoutMs: settings.timeoutMs,
+      insecureSsl: hook.config.insecureSsl,
+      maxResponseBytes: settings.maxResponseBytes,
+    });
+    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    const attempt = await this.log.record(delivery.target, {
+      guid: delivery.guid,
+      hookId: hook.id,
+      event: delivery.event,
+      action: delivery.action,
+      repositoryId: delivery.repositoryId,
+      redelivery: delivery.redelivery,
+      attempt: job.attempt,
+      url: hook.config.url,
+      deliveredAt,
+      durationMs: result.durationMs,
+      statusCode: result.statusCode,
+      status: result.status,
+      ok,
+      request,
+      response: { headers: result.headers, body: result.body, truncated: result.truncated },
+    });
+    const final = ok || !result.retryable || job.attempt >= settings.retry.maxAttempts;
+    const updated = await this.hooks.update(delivery.target, hook.id, (current) => afterAttempt(current, result.statusCode, result.status, ok, final, settings.disableAfter));
+    const details = { hook: hook.id, guid: delivery.guid, event: delivery.event, attempt: job.attempt, status: result.statusCode ?? result.status, delivery: attempt.id };
+    if (ok) {
+      logger.info(details, 'webhook delivered');
+      return;
+    }
+    if (updated && !updated.active && hook.active) logger.warn({ ...details, reason: updated.disabledReason }, 'webhook deactivated');
+    if (final) {
+      logger.warn(details, 'webhook delivery failed for good');
+      return;
+    }
+    // The queue schedules the next attempt with backoff.
+    throw new Error(`delivery ${delivery.guid} to hook ${hook.id} (${hook.config.url}): ${result.status}`);
+  }
+}
+
+export interface PingContext {
+  baseUrl: string;
+  /** The hook's repository; absent for an organisation's hook. */
+  repository?: Repository;
+}
+
+export function repositoryTarget(info: RepositoryInfo): HookTarget {
+  return { kind: 'repository', repositoryId: info.id, owner: info.owner, name: info.name };
+}
+
+/** The hook after an attempt: GitHub's last_response, and the failure run that deactivates it. */
+function afterAttempt(hook: Hook, code: number | null, status: string, ok: boolean, final: boolean, disableAfter: number): Hook {
+  const next: Hook = { ...hook, lastResponse: { code, status: ok ? 'active' : 'failed', message: status } };
+  if (ok) return { ...next, consecutiveFailures: 0 };
+  if (!final) return next;
+  const failures = hook.consecutiveFailures + 1;
+  if (disableAfter > 0 && failures >= disableAfter && hook.active) {
+    return { ...next, consecutiveFailures: failures, active: false, disabledReason: `${failures} deliveries in a row failed (last: ${status})`, updatedAt: new Date().toISOString() };
+  }
+  return { ...next, consecutiveFailures: failures };
+}
+
+function pingHook(hook: Hook, baseUrl: string) {
+  const json = hookJson(hook, baseUrl);
+  return { ...json, config: { url: hook.config.url, content_type: hook.config.contentType, insecure_ssl: json.config.insecure_ssl, secret: hook.config.secret } };
+}
+
+/** GitHub's ping for an organisation's hook carries the organisation instead of a repository. */
+function organizationPing(hook: Hook, baseUrl: string): object {
+  const login = hook.target.owner;
+  return {
+    zen: 'Design for failure.',
+    hook_id: hook.id,
+    hook: hookJson(hook, baseUrl),
+    organization: { login, url: `${baseUrl.replace(/\/+$/, '')}/api/v1/orgs/${encodeURIComponent(login)}` },
+    sender: { login },
+  };
+}
+
+async function defaultBranch(repo: Repository): Promise<string> {
+  return (await repo.refs.head()).replace(/^refs\/heads\//, '');
+}
+
+/** A name-based UUID (version 5 layout, SHA-1 of the name): the same name always gives the same id. */
+export function derivedUuid(name: string): string {
+  const bytes = createHash('sha1').update(`gitfleet-delivery:${name}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6] & 0x0f) | 0x50;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

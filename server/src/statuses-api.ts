@@ -1,0 +1,316 @@
+import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import { repositoryObject, repositoryUrls } from '@gitfleet/events';
+import { isObjectId, type ObjectId } from '@gitfleet/git-format';
+import { CommitReader, type Repository, type RepositoryRegistry } from '@gitfleet/repository';
+import type { KVStore } from '@gitfleet/storage';
+import { HttpError } from './http-errors.js';
+import { openRepository } from './repositories.js';
+
+export interface StatusesApiOptions {
+  registry: RepositoryRegistry;
+  kv: KVStore;
+  baseUrl(req: Request): string;
+}
+
+const STATES = ['pending', 'success', 'failure', 'error'] as const;
+type StatusState = (typeof STATES)[number];
+
+/** GitHub's limits: longer descriptions and contexts are refused, and so is the 1001st status of one sha and context. */
+const MAX_DESCRIPTION = 140;
+const MAX_CONTEXT = 255;
+const MAX_TARGET_URL = 2048;
+const MAX_STATUSES_PER_CONTEXT = 1000;
+const DOCUMENTATION = 'https://docs.github.com/rest/commits/statuses';
+
+interface StatusRecord {
+  id: number;
+  state: StatusState;
+  description: string | null;
+  target_url: string | null;
+  context: string;
+  created_at: string;
+}
+
+/** The newest status of one sha and context, and how many that pair has had. */
+interface LatestRecord {
+  status: StatusRecord;
+  count: number;
+}
+
+/**
+ * Commit statuses in the KV store, one scope per repository (`statuses:<repository id>`, so a
+ * clustered store keeps them on one shard):
+ *   `seq`                     → the last status id given out in this repository
+ *   `latest:<sha>:<context>`  → JSON LatestRecord (context percent-encoded: keys have no spaces)
+ *   log `log:<sha>`           → JSON StatusRecord per status, oldest first
+ * The id, the latest record and the log entry are written by one compare-and-swap.
+ */
+function statusScope(repo: Repository): string {
+  return `statuses:${repo.info.id}`;
+}
+const SEQ_KEY = 'seq';
+const latestPrefix = (sha: ObjectId) => `latest:${sha}:`;
+const latestKey = (sha: ObjectId, context: string) => latestPrefix(sha) + encodeURIComponent(context);
+const logName = (sha: ObjectId) => `log:${sha}`;
+
+/** A refused request in GitHub's error shape ({message, errors, documentation_url}). */
+class StatusApiError extends HttpError {
+  constructor(
+    status: number,
+    message: string,
+    readonly errors?: Array<{ resource: string; field: string; code: string; message?: string }>,
+  ) {
+    super(status, message);
+  }
+}
+
+function invalidField(field: string, message: string): StatusApiError {
+  return new StatusApiError(422, `Validation Failed: ${field} ${message}`, [{ resource: 'Status', field, code: 'custom', message: `${field} ${message}` }]);
+}
+
+/**
+ * Commit statuses in GitHub's shape, so that a CI job reports back as it does to GitHub:
+ *   POST /repos/{owner}/{repo}/statuses/{sha}
+ *   GET  /repos/{owner}/{repo}/commits/{ref}/statuses   (every status, newest first)
+ *   GET  /repos/{owner}/{repo}/commits/{ref}/status     (combined: the latest per context)
+ * {ref} is a commit id, a branch or tag name, or heads/<branch>, tags/<tag>, refs/….
+ * Accounts do not exist yet: statuses have no creator, and anyone may post one.
+ */
+export function statusesApiRouter({ registry, kv, baseUrl }: StatusesApiOptions): Router {
+  const router = Router();
+  const json = express.json({ limit: '16kb', type: () => true });
+
+  router.post('/repos/:owner/:repo/statuses/:sha', json, async (req, res) => {
+    const repo = await openRepository(registry, param(req, 'owner'), param(req, 'repo'));
+    const sha = await existingCommit(repo, param(req, 'sha'));
+    const fields = statusFields(req.body);
+    const record = await appendStatus(kv, repo, sha, fields);
+    const body = statusJson(record, statusesUrl(repo, baseUrl(req), sha));
+    res.status(201).location(body.url).json(body);
+  });
+
+  router.get('/repos/:owner/:repo/commits/*ref/statuses', async (req, res) => {
+    const repo = await openRepository(registry, param(req, 'owner'), param(req, 'repo'));
+    const sha = await resolveCommit(repo, refParam(req));
+    const entries = await kv.readLog(statusScope(repo), logName(sha));
+    const statuses = entries.map((entry) => JSON.parse(entry) as StatusRecord).reverse();
+    const page = paginate(req, res, statuses, 30);
+    const url = statusesUrl(repo, baseUrl(req), sha);
+    res.json(page.map((record) => statusJson(record, url)));
+  });
+
+  router.get('/repos/:owner/:repo/commits/*ref/status', async (req, res) => {
+    const repo = await openRepository(registry, param(req, 'owner'), param(req, 'repo'));
+    const sha = await resolveCommit(repo, refParam(req));
+    const latest = (await kv.scan(statusScope(repo), latestPrefix(sha)))
+      .map(({ value }) => (JSON.parse(value) as LatestRecord).status)
+      .sort((a, b) => b.id - a.id);
+    const base = baseUrl(req);
+    const api = repositoryUrls(repo, base).api;
+    const url = statusesUrl(repo, base, sha);
+    const defaultBranch = (await repo.refs.head()).replace(/^refs\/heads\//, '');
+    res.json({
+      state: combinedState(latest),
+      statuses: paginate(req, res, latest, 100).map((record) => {
+        const { creator: _creator, ...simple } = statusJson(record, url);
+        return simple;
+      }),
+      sha,
+      total_count: latest.length,
+      repository: repositoryObject(repo, base, { defaultBranch, pushedAt: null, pushStyle: false }),
+      commit_url: `${api}/commits/${sha}`,
+      url: `${api}/commits/${sha}/status`,
+    });
+  });
+
+  router.use(githubErrors);
+  return router;
+}
+
+function param(req: Request, name: string): string {
+  return String(req.params[name]);
+}
+
+/** The wildcard {ref}: express hands over its segments, already percent-decoded. */
+function refParam(req: Request): string {
+  const segments = (req.params as Record<string, unknown>).ref;
+  return Array.isArray(segments) ? segments.join('/') : String(segments);
+}
+
+function statusesUrl(repo: Repository, baseUrl: string, sha: ObjectId): string {
+  return `${repositoryUrls(repo, baseUrl).api}/statuses/${sha}`;
+}
+
+function statusJson(record: StatusRecord, url: string) {
+  return {
+    url,
+    avatar_url: null,
+    id: record.id,
+    node_id: Buffer.from(`013:StatusContext${record.id}`).toString('base64'),
+    state: record.state,
+    description: record.description,
+    target_url: record.target_url,
+    context: record.context,
+    created_at: record.created_at,
+    updated_at: record.created_at,
+    creator: null,
+  };
+}
+
+/** GitHub's rule: failure if any context failed or errored, pending if any is pending or none reported, else success. */
+function combinedState(latest: readonly StatusRecord[]): 'failure' | 'pending' | 'success' {
+  if (latest.some((status) => status.state === 'failure' || status.state === 'error')) return 'failure';
+  if (latest.length === 0 || latest.some((status) => status.state === 'pending')) return 'pending';
+  return 'success';
+}
+
+/** The `page` (1-based) of `per_page` items (at most 100), with GitHub's Link header. */
+function paginate<T>(req: Request, res: Response, items: readonly T[], defaultPerPage: number): T[] {
+  const perPage = Math.min(100, positiveInteger(req.query.per_page, 'per_page') ?? defaultPerPage);
+  const page = positiveInteger(req.query.page, 'page') ?? 1;
+  const lastPage = Math.max(1, Math.ceil(items.length / perPage));
+  const links: string[] = [];
+  const link = (n: number, rel: string) => {
+    const url = new URL(req.originalUrl, 'http://placeholder');
+    url.searchParams.set('per_page', String(perPage));
+    url.searchParams.set('page', String(n));
+    links.push(`<${url.pathname}${url.search}>; rel="${rel}"`);
+  };
+  if (page < lastPage) {
+    link(page + 1, 'next');
+    link(lastPage, 'last');
+  }
+  if (page > 1) {
+    link(1, 'first');
+    link(Math.min(page - 1, lastPage), 'prev');
+  }
+  if (links.length > 0) res.set('Link', links.join(', '));
+  return items.slice((page - 1) * perPage, page * perPage);
+}
+
+function positiveInteger(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value) || Number(value) < 1) {
+    throw new StatusApiError(400, `${name} must be a positive integer, not ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+interface StatusFields {
+  state: StatusState;
+  description: string | null;
+  target_url: string | null;
+  context: string;
+}
+
+/** The body of a status, checked as GitHub checks it (422 naming the field). */
+function statusFields(body: unknown): StatusFields {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new StatusApiError(400, 'Problems parsing JSON: expected an object such as {"state": "success", "context": "ci"}');
+  }
+  const input = body as Record<string, unknown>;
+  if (input.state === undefined) throw invalidField('state', 'is missing (one of pending, success, failure, error)');
+  if (typeof input.state !== 'string' || !(STATES as readonly string[]).includes(input.state)) {
+    throw invalidField('state', `is not included in the list (pending, success, failure, error): ${JSON.stringify(input.state)}`);
+  }
+  const description = optionalString(input, 'description', MAX_DESCRIPTION);
+  const targetUrl = optionalString(input, 'target_url', MAX_TARGET_URL);
+  if (targetUrl !== null && !isHttpUrl(targetUrl)) throw invalidField('target_url', `must be an http or https URL: ${JSON.stringify(targetUrl)}`);
+  const context = optionalString(input, 'context', MAX_CONTEXT) ?? 'default';
+  if (context.trim() === '') throw invalidField('context', 'must not be blank');
+  return { state: input.state as StatusState, description, target_url: targetUrl, context };
+}
+
+function optionalString(input: Record<string, unknown>, field: string, maxLength: number): string | null {
+  const value = input[field];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw invalidField(field, `must be a string, not ${JSON.stringify(value)}`);
+  if (value.length > maxLength) throw invalidField(field, `is too long (maximum is ${maxLength} characters)`);
+  return value;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** The commit a status is posted to: a full id of a commit the repository has. */
+async function existingCommit(repo: Repository, text: string): Promise<ObjectId> {
+  const sha = text.toLowerCase();
+  if (isObjectId(sha)) {
+    const header = await repo.objects.header(sha);
+    if (header?.type === 'commit') return sha;
+  }
+  throw new StatusApiError(422, `No commit found for SHA: ${text}`);
+}
+
+/** A commit id, or a branch or tag (peeled to its commit), as GitHub's {ref} parameters take it. */
+async function resolveCommit(repo: Repository, ref: string): Promise<ObjectId> {
+  const lower = ref.toLowerCase();
+  if (isObjectId(lower) && (await repo.objects.header(lower))?.type === 'commit') return lower;
+  const candidates = ref.startsWith('refs/')
+    ? [ref]
+    : ref.startsWith('heads/') || ref.startsWith('tags/')
+      ? [`refs/${ref}`, `refs/heads/${ref}`, `refs/tags/${ref}`]
+      : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  for (const name of candidates) {
+    const oid = await repo.refs.get(name);
+    if (oid === undefined) continue;
+    const peeled = await new CommitReader(repo.objects, repo.info.id).peel(oid);
+    if (peeled?.type === 'commit') return peeled.oid;
+  }
+  throw new StatusApiError(422, `No commit found for SHA: ${ref}`);
+}
+
+/** Gives the status its id and records it: the id, latest-per-context and log in one CAS. */
+async function appendStatus(kv: KVStore, repo: Repository, sha: ObjectId, fields: StatusFields): Promise<StatusRecord> {
+  const scope = statusScope(repo);
+  const key = latestKey(sha, fields.context);
+  // Every writer of this repository's statuses races on `seq`; a lost race only means another try.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const current = await kv.getMany(scope, [SEQ_KEY, key]);
+    const seq = current.get(SEQ_KEY);
+    const latest = current.get(key);
+    const count = latest === undefined ? 0 : (JSON.parse(latest) as LatestRecord).count;
+    if (count >= MAX_STATUSES_PER_CONTEXT) {
+      throw new StatusApiError(422, `Validation Failed: This SHA and context has reached the maximum number of statuses (${MAX_STATUSES_PER_CONTEXT}).`, [
+        { resource: 'Status', field: 'context', code: 'custom', message: 'This SHA and context has reached the maximum number of statuses.' },
+      ]);
+    }
+    const record: StatusRecord = { id: Number(seq ?? 0) + 1, ...fields, created_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    const next: LatestRecord = { status: record, count: count + 1 };
+    const { conflicts } = await kv.compareAndSwap(
+      scope,
+      [
+        { key: SEQ_KEY, expect: seq ?? null, value: String(record.id) },
+        { key, expect: latest ?? null, value: JSON.stringify(next), log: { name: logName(sha), entry: JSON.stringify(record) } },
+      ],
+      'all',
+    );
+    if (conflicts.length === 0) return record;
+  }
+  throw new Error(`statuses of ${repo.info.owner}/${repo.info.name} ${sha}: gave up after 100 lost races for a status id`);
+}
+
+/**
+ * GitHub's error bodies for this API ({message, errors, documentation_url}); the rest of the
+ * application's error handling (logging, server faults) stays with the app's handler.
+ */
+const githubErrors: ErrorRequestHandler = (error, _req, res, next) => {
+  const parseFailure = (error as { type?: unknown } | undefined)?.type === 'entity.parse.failed';
+  if (!(error instanceof HttpError) && !parseFailure) {
+    next(error);
+    return;
+  }
+  const status = parseFailure ? 400 : (error as HttpError).status;
+  const message = parseFailure ? 'Problems parsing JSON' : (error as HttpError).message;
+  res.status(status).json({
+    message,
+    ...(error instanceof StatusApiError && error.errors ? { errors: error.errors } : {}),
+    documentation_url: DOCUMENTATION,
+  });
+};

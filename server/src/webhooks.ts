@@ -1,0 +1,46 @@
+import path from 'node:path';
+import { Repository, type Stores } from '@gitfleet/repository';
+import { openWebhookQueues, WebhookService, type WebhookQueueBackend } from '@gitfleet/events';
+import type { ServerConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { redisConnection } from './stores.js';
+
+/**
+ * The webhook service of this process, its queues beside the KV store: a SQLite file in the
+ * data directory in the embedded mode, BullMQ on the KV's Redis in the distributed one. Every
+ * process that shares the stores shares the queues, and any of them delivers.
+ */
+export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logger): WebhookService {
+  const hooks = config.hooks;
+  const backend: WebhookQueueBackend =
+    config.kv.backend === 'redis'
+      ? { kind: 'redis', connection: redisConnection(config.kv), namespace: config.kv.namespace }
+      : { kind: 'sqlite', path: path.join(config.dataDir, 'webhook-queue.sqlite') };
+  const queues = openWebhookQueues(
+    backend,
+    {
+      deliveryRetry: { maxAttempts: hooks.maxAttempts, backoffMs: hooks.backoffMs, maxBackoffMs: hooks.maxBackoffMs },
+      concurrency: hooks.concurrency,
+      // Renewed every third of it while a job runs; a dead worker's job is free again after it.
+      leaseMs: hooks.timeoutMs + 10_000,
+      pollMs: hooks.pollMs,
+    },
+    {
+      onRetry: (job, error, delayMs) => logger.info({ job: job.id, attempt: job.attempt, delay_ms: delayMs, reason: (error as Error).message }, 'webhook job will be retried'),
+      onFailed: (job, error) => logger.warn({ job: job.id, attempt: job.attempt, reason: (error as Error).message }, 'webhook job failed for good'),
+    },
+  );
+  return new WebhookService({
+    kv: stores.kv,
+    ...queues,
+    repository: (info) => new Repository(info, stores),
+    settings: {
+      timeoutMs: hooks.timeoutMs,
+      retry: { maxAttempts: hooks.maxAttempts, backoffMs: hooks.backoffMs, maxBackoffMs: hooks.maxBackoffMs },
+      disableAfter: hooks.disableAfter,
+      keepAttempts: hooks.keepAttempts,
+      maxResponseBytes: 64 * 1024,
+    },
+    logger,
+  });
+}

@@ -1,0 +1,228 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { S3BlobStore } from '@gitfleet/storage';
+
+/**
+ * Which storage the end-to-end servers run on, from GITFLEET_E2E_BACKEND:
+ * - embedded (default): the server's defaults, files and SQLite under its data directory;
+ * - distributed: S3 (GITFLEET_TEST_S3_*) and Redis (GITFLEET_TEST_REDIS_URL), the servers
+ *   scripts/servers/{radosgw,redis}.sh start. Every server gets its own S3 prefix and Redis
+ *   namespace, so runs and files share those servers without seeing each other's data.
+ * One value per run; scripts/test.sh runs the suite once per backend.
+ */
+export const E2E_BACKENDS = ['embedded', 'distributed'] as const;
+export type E2EBackendKind = (typeof E2E_BACKENDS)[number];
+
+export function selectedBackend(): E2EBackendKind {
+  const value = (process.env.GITFLEET_E2E_BACKEND ?? '').trim() || 'embedded';
+  if (!(E2E_BACKENDS as readonly string[]).includes(value)) {
+    throw new Error(`GITFLEET_E2E_BACKEND=${JSON.stringify(value)}: expected one of ${E2E_BACKENDS.join(', ')} (one per run)`);
+  }
+  return value as E2EBackendKind;
+}
+
+/** Storage for one or more servers: the environment that selects it, and its removal. */
+export interface StorageBackend {
+  readonly kind: E2EBackendKind;
+  /** Server environment variables (GITFLEET_BLOB_BACKEND, GITFLEET_KV_BACKEND and theirs). */
+  readonly env: Record<string, string>;
+  /** Removes every blob and key the servers wrote (embedded data goes with the data directory). */
+  dispose(): Promise<void>;
+}
+
+export interface S3Target {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** Where the test S3 store and Redis are; throws naming the missing variables. */
+export function s3Target(): S3Target {
+  const [endpoint, bucket, accessKeyId, secretAccessKey] = requireEnv(
+    'GITFLEET_TEST_S3_ENDPOINT',
+    'GITFLEET_TEST_S3_BUCKET',
+    'GITFLEET_TEST_S3_ACCESS_KEY',
+    'GITFLEET_TEST_S3_SECRET_KEY',
+  );
+  return { endpoint, bucket, accessKeyId, secretAccessKey, region: process.env.GITFLEET_TEST_S3_REGION || 'us-east-1' };
+}
+
+export function redisUrl(): string {
+  return requireEnv('GITFLEET_TEST_REDIS_URL')[0];
+}
+
+/** The Cluster's nodes, `host:port,host:port,…`. */
+export function redisClusterNodes(): string {
+  return requireEnv('GITFLEET_TEST_REDIS_CLUSTER')[0];
+}
+
+function requireEnv(...names: string[]): string[] {
+  const missing = names.filter((name) => !process.env[name]);
+  if (missing.length > 0) {
+    throw new Error(
+      `${missing.join(', ')} not set: the distributed backend needs the test servers; ` +
+        'run `eval "$(scripts/servers/radosgw.sh start)"; eval "$(scripts/servers/redis.sh start)"` ' +
+        '(add `eval "$(scripts/servers/redis.sh start --cluster)"` for cluster tests), or use scripts/test.sh',
+    );
+  }
+  return names.map((name) => process.env[name]!);
+}
+
+/** A name no other server, file or run uses: [a-z0-9-], valid as a Redis namespace and an S3 prefix segment. */
+export function uniqueName(label: string): string {
+  return `${label}-${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export function s3StoreEnv(target: S3Target, prefix: string): Record<string, string> {
+  return {
+    GITFLEET_S3_ENDPOINT: target.endpoint,
+    GITFLEET_S3_REGION: target.region,
+    GITFLEET_S3_BUCKET: target.bucket,
+    GITFLEET_S3_PREFIX: prefix,
+    GITFLEET_S3_ACCESS_KEY_ID: target.accessKeyId,
+    GITFLEET_S3_SECRET_ACCESS_KEY: target.secretAccessKey,
+  };
+}
+
+/** The backend GITFLEET_E2E_BACKEND selects, fresh (nothing shared with any other server). */
+export async function selectedStorage(): Promise<StorageBackend> {
+  return selectedBackend() === 'embedded' ? embeddedStorage() : distributedStorage();
+}
+
+export function embeddedStorage(): StorageBackend {
+  return { kind: 'embedded', env: {}, dispose: async () => {} };
+}
+
+/**
+ * S3 under a fresh prefix plus Redis under a fresh namespace: a single instance, or the
+ * Cluster with `{ redis: 'cluster' }`. Several servers started with the same `env` share
+ * one repository space, as a fleet of frontends does.
+ */
+export function distributedStorage(options: { redis?: 'single' | 'cluster'; label?: string; extraEnv?: Record<string, string> } = {}): StorageBackend {
+  const target = s3Target();
+  const redis = options.redis === 'cluster' ? { GITFLEET_REDIS_CLUSTER: redisClusterNodes() } : { GITFLEET_REDIS_URL: redisUrl() };
+  const name = uniqueName(options.label ?? 'e2e');
+  const prefix = `gitfleet-e2e/${name}/`;
+  return {
+    kind: 'distributed',
+    env: {
+      GITFLEET_BLOB_BACKEND: 's3',
+      ...s3StoreEnv(target, prefix),
+      GITFLEET_KV_BACKEND: 'redis',
+      ...redis,
+      GITFLEET_REDIS_NAMESPACE: name,
+      ...options.extraEnv,
+    },
+    async dispose() {
+      await Promise.all([deleteS3Prefix(target, prefix), deleteRedisNamespace(Object.values(redis)[0], options.redis === 'cluster', name)]);
+    },
+  };
+}
+
+/** Deletes every object under `prefix` of the test bucket. */
+export async function deleteS3Prefix(target: S3Target, prefix: string): Promise<void> {
+  const store = new S3BlobStore({
+    endpoint: target.endpoint,
+    bucket: target.bucket,
+    region: target.region,
+    prefix,
+    credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
+  });
+  try {
+    const keys: string[] = [];
+    for await (const { key } of store.list('')) keys.push(key);
+    await inParallel(keys, 16, (key) => store.delete(key));
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Deletes every key of a namespace with redis-cli (the test package has no Redis client of
+ * its own): on each master of a Cluster, on the one instance otherwise.
+ */
+export async function deleteRedisNamespace(location: string, cluster: boolean, namespace: string): Promise<void> {
+  const nodes = cluster ? await clusterMasters(location) : [['-u', location]];
+  for (const node of nodes) {
+    const keys = (await redisCli([...node, '--scan', '--pattern', `${namespace}:*`])).split('\n').filter((key) => key !== '');
+    if (keys.length === 0) continue;
+    // One DEL per line, each key hex-escaped so that no byte of it is parsed as syntax.
+    const script = keys.map((key) => `DEL "${[...Buffer.from(key)].map((byte) => `\\x${byte.toString(16).padStart(2, '0')}`).join('')}"\n`).join('');
+    await redisCli(node, script);
+  }
+}
+
+/** `-h host -p port` of every master of the Cluster one of whose nodes is in `nodes`. */
+async function clusterMasters(nodes: string): Promise<string[][]> {
+  const [host, port] = nodes.split(',')[0].split(':');
+  const table = await redisCli(['-h', host, '-p', port, 'cluster', 'nodes']);
+  return parseClusterNodes(table)
+    .filter((node) => node.master && node.connected)
+    .map((node) => ['-h', node.host, '-p', String(node.port)]);
+}
+
+export interface ClusterNode {
+  id: string;
+  host: string;
+  port: number;
+  master: boolean;
+  /** For a replica, the id of its master. */
+  masterId?: string;
+  connected: boolean;
+  /** Slot ranges [first, last] a master serves. */
+  slots: Array<[number, number]>;
+}
+
+/** Parses `CLUSTER NODES`. */
+export function parseClusterNodes(table: string): ClusterNode[] {
+  return table
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [id, address, flags, masterId, , , , linkState, ...slots] = line.trim().split(' ');
+      const [, host, port] = /^(.*):(\d+)@/.exec(address) ?? [];
+      return {
+        id,
+        host,
+        port: Number(port),
+        master: flags.split(',').includes('master'),
+        masterId: masterId === '-' ? undefined : masterId,
+        connected: linkState === 'connected' && !flags.includes('fail'),
+        slots: slots
+          .filter((slot) => /^\d/.test(slot))
+          .map((slot) => {
+            const [first, last = first] = slot.split('-').map(Number);
+            return [first, last] as [number, number];
+          }),
+      };
+    });
+}
+
+/** Runs redis-cli with `args`, `input` on stdin; resolves with stdout, rejects on failure or an error reply. */
+export function redisCli(args: string[], input = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('redis-cli', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      // redis-cli exits 0 on error replies; they start with ERR / MOVED… on stdout.
+      const errorReply = /^(ERR|MOVED|ASK|CLUSTERDOWN|READONLY|WRONGTYPE|NOSCRIPT)\b.*$/m.exec(stdout);
+      if (code !== 0 || errorReply) reject(new Error(`redis-cli ${args.join(' ')} failed (exit ${code}): ${errorReply?.[0] ?? stderr.trim()}`));
+      else resolve(stdout);
+    });
+    child.stdin.end(input);
+  });
+}
+
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
