@@ -19,6 +19,7 @@ const HOOK_ENV = {
   GITFLEET_HOOK_POLL_MS: '50',
   GITFLEET_HOOK_TIMEOUT_MS: '3000',
   GITFLEET_HOOK_DISABLE_AFTER: '3',
+  GITFLEET_HOOK_LEASE_MS: '1000',
   LOG_LEVEL: 'info',
 };
 
@@ -219,6 +220,9 @@ describe('webhooks', () => {
       const rows = (await api<DeliveryRow[]>(server.url, 'GET', `/repos/ci/${name}/hooks/${hook.id}/deliveries`)).body;
       assert.equal(rows.filter((r) => r.guid === ping.guid && r.redelivery).length, 1);
 
+      await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
+      await git.ok(['push', 'origin', 'main'], { cwd: work });
+      await receiver.waitFor('the first push', () => forRef(receiver, 'refs/heads/main').length === 2);
       // 400 is not retried: each push's delivery fails for good at once; three in a row (the
       // configured run) deactivate the hook.
       receiver.answer = 400;

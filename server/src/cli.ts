@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { InvalidRepositoryName, RepositoryExists, RepositoryRegistry, validateRepositoryName } from '@gitfleet/repository';
+import { InvalidRepositoryName, RepositoryExists, RepositoryRegistry, validateRepositoryName, type Repository } from '@gitfleet/repository';
 import { ConfigError, loadConfig, type ServerConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { cloneUrl } from './repositories.js';
@@ -7,6 +7,8 @@ import type { RepairProgress } from '@gitfleet/storage';
 import { ProgressLine } from './progress-line.js';
 import { openPlacement, openStores } from './stores.js';
 import { startServer } from './index.js';
+import { openWebhooks } from './webhooks.js';
+import { HOOK_EVENTS, HookValidationError, deliverySummaryJson, hookJson, repositoryTarget, type HookTarget, type WebhookService } from '@gitfleet/events';
 
 /** A failure the user can fix; printed as one line, without a stack trace. */
 class CliError extends Error {}
@@ -75,6 +77,137 @@ repo
     }
     process.stdout.write(`${cloneUrl(cliBaseUrl(config), owner, name)}\n`);
   });
+
+const hook = program
+  .command('hook')
+  .description('manage webhooks of a repository ("owner/name") or of every repository of an owner ("owner"); works on the stores directly, like `repo create`');
+
+hook
+  .command('list')
+  .description('print the hooks as JSON lines')
+  .argument('<target>', 'owner/name, or owner for organisation hooks')
+  .action(async (target: string) => {
+    await withWebhooks(async ({ webhooks, resolve, baseUrl }) => {
+      const { target: hookTarget } = await resolve(target);
+      for (const found of await webhooks.hooks.list(hookTarget)) process.stdout.write(`${JSON.stringify(hookJson(found, baseUrl))}\n`);
+    });
+  });
+
+hook
+  .command('create')
+  .description('create a hook (and queue its ping); prints it as JSON')
+  .argument('<target>', 'owner/name, or owner for organisation hooks')
+  .requiredOption('--url <url>', 'where deliveries are POSTed')
+  .option('--secret <secret>', 'HMAC key of the signatures', '')
+  .option('--events <list>', `comma-separated: * or ${HOOK_EVENTS.join(', ')}`, 'push')
+  .option('--content-type <type>', 'json or form', 'json')
+  .option('--branch-filter <glob>', 'only branches matching this glob (tags always pass)', '')
+  .option('--inactive', 'create it switched off')
+  .action(async (target: string, options: { url: string; secret: string; events: string; contentType: string; branchFilter: string; inactive?: boolean }) => {
+    await withWebhooks(async ({ webhooks, resolve, baseUrl }) => {
+      const scope = await resolve(target);
+      const body = {
+        config: { url: options.url, secret: options.secret, content_type: options.contentType },
+        events: options.events.split(',').map((event) => event.trim()).filter((event) => event !== ''),
+        branch_filter: options.branchFilter,
+        active: !options.inactive,
+      };
+      try {
+        const created = await webhooks.createHook(scope.target, body, { baseUrl, repository: scope.repository });
+        process.stdout.write(`${JSON.stringify(hookJson(created, baseUrl))}\n`);
+      } catch (error) {
+        if (error instanceof HookValidationError) throw new CliError(`invalid hook: ${error.message}`);
+        throw error;
+      }
+    });
+  });
+
+hook
+  .command('delete')
+  .description('delete a hook and its delivery log')
+  .argument('<target>', 'owner/name, or owner for organisation hooks')
+  .argument('<id>', 'hook id')
+  .action(async (target: string, id: string) => {
+    await withWebhooks(async ({ webhooks, resolve }) => {
+      if (!(await webhooks.deleteHook((await resolve(target)).target, Number(id)))) throw new CliError(`hook ${id} of ${target} not found`);
+    });
+  });
+
+hook
+  .command('ping')
+  .description('queue a ping to the hook')
+  .argument('<target>', 'owner/name, or owner for organisation hooks')
+  .argument('<id>', 'hook id')
+  .action(async (target: string, id: string) => {
+    await withWebhooks(async ({ webhooks, resolve, baseUrl }) => {
+      const scope = await resolve(target);
+      const found = await webhooks.hooks.get(scope.target, Number(id));
+      if (!found) throw new CliError(`hook ${id} of ${target} not found`);
+      await webhooks.ping(found, { baseUrl, repository: scope.repository });
+    });
+  });
+
+hook
+  .command('deliveries')
+  .description('print the delivery log of a hook (newest first) as JSON lines')
+  .argument('<target>', 'owner/name, or owner for organisation hooks')
+  .argument('<id>', 'hook id')
+  .action(async (target: string, id: string) => {
+    await withWebhooks(async ({ webhooks, resolve }) => {
+      for (const attempt of await webhooks.log.list((await resolve(target)).target, Number(id))) {
+        process.stdout.write(`${JSON.stringify(deliverySummaryJson(attempt))}\n`);
+      }
+    });
+  });
+
+hook
+  .command('redeliver')
+  .description('queue a new attempt of a logged delivery (same X-GitHub-Delivery id)')
+  .argument('<target>', 'owner/name, or owner for organisation hooks')
+  .argument('<id>', 'hook id')
+  .argument('<delivery>', 'delivery (attempt) id from `hook deliveries`')
+  .action(async (target: string, id: string, delivery: string) => {
+    await withWebhooks(async ({ webhooks, resolve }) => {
+      const scope = await resolve(target);
+      const attempt = await webhooks.log.get(scope.target, Number(id), Number(delivery));
+      if (!attempt) throw new CliError(`delivery ${delivery} of hook ${id} of ${target} not found`);
+      await webhooks.redeliver(attempt, scope.target);
+    });
+  });
+
+/** Opens the stores and the webhook queues (producing only: the server's workers deliver). */
+async function withWebhooks(
+  action: (context: {
+    webhooks: WebhookService;
+    resolve(target: string): Promise<{ target: HookTarget; repository?: Repository }>;
+    baseUrl: string;
+  }) => Promise<void>,
+): Promise<void> {
+  const config = configFromEnvironment();
+  const stores = await openStores(config);
+  const webhooks = openWebhooks(config, stores, createLogger('silent'));
+  const registry = new RepositoryRegistry(stores);
+  const resolve = async (target: string) => {
+    const [owner, name, ...rest] = target.split('/');
+    try {
+      validateRepositoryName(owner, name ?? 'repository');
+    } catch (error) {
+      if (error instanceof InvalidRepositoryName) throw new CliError(`invalid target ${JSON.stringify(target)}: ${error.message}`);
+      throw error;
+    }
+    if (rest.length > 0) throw new CliError(`expected owner/name or owner, got ${JSON.stringify(target)}`);
+    if (name === undefined) return { target: { kind: 'organization', owner } as HookTarget };
+    const repository = await registry.open(owner, name);
+    if (!repository) throw new CliError(`repository ${owner}/${name} not found`);
+    return { target: repositoryTarget(repository.info), repository };
+  };
+  try {
+    await action({ webhooks, resolve, baseUrl: cliBaseUrl(config) });
+  } finally {
+    await webhooks.close();
+    await stores.close();
+  }
+}
 
 program
   .command('repair')

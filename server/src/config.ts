@@ -68,6 +68,11 @@ export interface HooksConfig {
   concurrency: number;
   /** Embedded queue: how often idle workers look for jobs queued by other processes. */
   pollMs: number;
+  /**
+   * Embedded queue: how long a job stays reserved for a worker that stopped renewing it (it
+   * renews every third of it while it runs); a job of a crashed process waits this long.
+   */
+  leaseMs: number;
   /** Attempts kept in each hook's delivery log. */
   keepAttempts: number;
 }
@@ -128,6 +133,7 @@ export const ENVIRONMENT = {
   GITFLEET_HOOK_DISABLE_AFTER: '20',
   GITFLEET_HOOK_CONCURRENCY: '4',
   GITFLEET_HOOK_POLL_MS: '1000',
+  GITFLEET_HOOK_LEASE_MS: '30000',
   GITFLEET_HOOK_LOG_KEEP: '100',
   LOG_LEVEL: 'info',
 } as const;
@@ -225,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       disableAfter: integer('GITFLEET_HOOK_DISABLE_AFTER', 0, 1_000_000),
       concurrency: integer('GITFLEET_HOOK_CONCURRENCY', 1, 1000),
       pollMs: integer('GITFLEET_HOOK_POLL_MS', 10, 2 ** 31 - 1),
+      leaseMs: integer('GITFLEET_HOOK_LEASE_MS', 300, 2 ** 31 - 1),
       keepAttempts: integer('GITFLEET_HOOK_LOG_KEEP', 10, 100_000),
     },
   };

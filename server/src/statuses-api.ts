@@ -257,10 +257,11 @@ async function resolveCommit(repo: Repository, ref: string): Promise<ObjectId> {
     : ref.startsWith('heads/') || ref.startsWith('tags/')
       ? [`refs/${ref}`, `refs/heads/${ref}`, `refs/tags/${ref}`]
       : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  const reader = new CommitReader(repo.objects, repo.info.id);
   for (const name of candidates) {
     const oid = await repo.refs.get(name);
     if (oid === undefined) continue;
-    const peeled = await new CommitReader(repo.objects, repo.info.id).peel(oid);
+    const peeled = await reader.peel(oid);
     if (peeled?.type === 'commit') return peeled.oid;
   }
   throw new StatusApiError(422, `No commit found for SHA: ${ref}`);

@@ -21,8 +21,7 @@ export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logge
     {
       deliveryRetry: { maxAttempts: hooks.maxAttempts, backoffMs: hooks.backoffMs, maxBackoffMs: hooks.maxBackoffMs },
       concurrency: hooks.concurrency,
-      // Renewed every third of it while a job runs; a dead worker's job is free again after it.
-      leaseMs: hooks.timeoutMs + 10_000,
+      leaseMs: hooks.leaseMs,
       pollMs: hooks.pollMs,
     },
     {

@@ -21,6 +21,12 @@ export function selectedBackend(): E2EBackendKind {
   return value as E2EBackendKind;
 }
 
+/**
+ * The `skip` option of tests that need the S3 and Redis servers: set only when
+ * GITFLEET_SKIP_REMOTE_STORES=1 says so explicitly (a missing server otherwise fails them).
+ */
+export const skipWithoutRemoteStores = process.env.GITFLEET_SKIP_REMOTE_STORES === '1' ? 'GITFLEET_SKIP_REMOTE_STORES=1' : undefined;
+
 /** Storage for one or more servers: the environment that selects it, and its removal. */
 export interface StorageBackend {
   readonly kind: E2EBackendKind;
@@ -102,7 +108,8 @@ export function embeddedStorage(): StorageBackend {
  */
 export function distributedStorage(options: { redis?: 'single' | 'cluster'; label?: string; extraEnv?: Record<string, string> } = {}): StorageBackend {
   const target = s3Target();
-  const redis = options.redis === 'cluster' ? { GITFLEET_REDIS_CLUSTER: redisClusterNodes() } : { GITFLEET_REDIS_URL: redisUrl() };
+  const cluster = options.redis === 'cluster';
+  const redisLocation = cluster ? redisClusterNodes() : redisUrl();
   const name = uniqueName(options.label ?? 'e2e');
   const prefix = `gitfleet-e2e/${name}/`;
   return {
@@ -111,12 +118,12 @@ export function distributedStorage(options: { redis?: 'single' | 'cluster'; labe
       GITFLEET_BLOB_BACKEND: 's3',
       ...s3StoreEnv(target, prefix),
       GITFLEET_KV_BACKEND: 'redis',
-      ...redis,
+      [cluster ? 'GITFLEET_REDIS_CLUSTER' : 'GITFLEET_REDIS_URL']: redisLocation,
       GITFLEET_REDIS_NAMESPACE: name,
       ...options.extraEnv,
     },
     async dispose() {
-      await Promise.all([deleteS3Prefix(target, prefix), deleteRedisNamespace(Object.values(redis)[0], options.redis === 'cluster', name)]);
+      await Promise.all([deleteS3Prefix(target, prefix), deleteRedisNamespace(redisLocation, cluster, name)]);
     },
   };
 }

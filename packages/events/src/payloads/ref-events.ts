@@ -83,7 +83,11 @@ export async function buildRefEvents(repo: Repository, updates: readonly Applied
     const isDistinct = (oid: ObjectId) => unseen.has(oid) && !listedInThisPush.has(oid);
     const commits: PushCommit[] = [];
     for (const oid of listed) commits.push(await pushCommit(repo.objects, oid, isDistinct(oid), urls.html));
-    const headCommit = newCommit ? (commits.find((commit) => commit.id === newCommit) ?? (await pushCommit(repo.objects, newCommit, isDistinct(newCommit), urls.html))) : null;
+    let headCommit: PushCommit | null = null;
+    if (newCommit) {
+      // For a tag, the commit it points at (GitHub's head_commit), listed or not.
+      headCommit = commits.find((commit) => commit.id === newCommit) ?? (await pushCommit(repo.objects, newCommit, isDistinct(newCommit), urls.html));
+    }
     for (const oid of listed) listedInThisPush.add(oid);
 
     const forced = !created && !deleted && oldCommit !== undefined && newCommit !== undefined && !(await isAncestor(reader, oldCommit, newCommit));

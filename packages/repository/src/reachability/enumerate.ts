@@ -12,6 +12,8 @@ const GITLINK_MODE = 0o160000;
 /** Trees read at once: ObjectDB reads are asynchronous and may overlap (I/O, inflate). */
 const READ_BATCH = 32;
 const PROGRESS_STEP = 1000;
+/** Names whose last tree a walk level remembers (a few hundred directory names in a large project). */
+const MAX_RECENT_TREES = 4096;
 
 export interface EnumerationRequest {
   /** Objects asked for, of any type (tags are peeled; everything they reach is sent). */
@@ -157,8 +159,11 @@ async function markTreesOnClient(objects: ObjectSource, roots: ObjectId[], clien
  * smallest depth (what tree:<depth> filters are defined by).
  *
  * This is the loop a full clone spends its time in: every entry of every tree it reads
- * (hundreds of millions on a large history), so entries are visited in place, as binary ids
- * looked up in binary sets, with no string, closure or allocation per entry.
+ * (over a hundred million on a large history), so entries are visited in place, as binary
+ * ids looked up in binary sets, with no string, closure or allocation per entry. And most
+ * are not looked up at all: a tree is compared with the last one read under the same name
+ * (the previous version of that directory, most of the time), and the entries of their
+ * common prefix, all met already with the older tree, are skipped.
  */
 async function walkTrees(
   objects: ObjectSource,
@@ -177,29 +182,38 @@ async function walkTrees(
     } else omitted.add(oid);
   };
   let level: ObjectId[] = [];
+  let names: string[] = [];
   const rootsSeen = new OidSet();
   for (const oid of roots) {
     if (!rootsSeen.add(oid)) continue;
     level.push(oid);
+    names.push('');
     keep(oid, policy.includeTree(0) || included.has(oid));
   }
   const entry = newTreeEntryPosition();
   for (let depth = 0; level.length > 0; depth++) {
     const treesToRead = policy.descend(depth) ? level : [];
     const next: ObjectId[] = [];
+    const nextNames: string[] = [];
     const blobs: ObjectId[] = [];
     const keepTrees = policy.includeTree(depth + 1);
     // Unless blob sizes matter, whether a blob is kept depends on its depth alone.
     const keepBlobs = !policy.needsBlobSize && policy.includeBlob(depth + 1, 0);
-    await readTrees(objects, treesToRead, (data) => {
+    const previous = new RecentTrees();
+    const levelNames = names;
+    await readTrees(objects, treesToRead, (data, position) => {
+      const name = levelNames[position];
+      // Every entry of a tree read before is met (kept, omitted or on the client).
+      const known = commonPrefixLength(data, previous.get(name));
       for (let pos = 0; pos < data.length; ) {
         pos = readTreeEntryAt(data, pos, entry);
         const mode = entry.mode;
-        if (mode === GITLINK_MODE) continue;
+        if (mode === GITLINK_MODE || pos <= known) continue;
         const at = entry.nameEnd + 1;
         if (included.hasBytes(data, at) || clientHas.hasBytes(data, at) || (omitted.size > 0 && omitted.hasBytes(data, at))) continue;
         if (mode === TREE_MODE) {
           next.push(addTo(keepTrees ? included : omitted, data, at));
+          nextNames.push(data.toString('latin1', entry.nameStart, entry.nameEnd));
         } else if (policy.needsBlobSize) {
           blobs.push(addTo(omitted, data, at)); // until its size is known; the sized pass below decides
         } else {
@@ -207,10 +221,40 @@ async function walkTrees(
         }
         progress.note();
       }
+      previous.set(name, data);
     });
     await includeSizedBlobs(objects, blobs, depth + 1, policy, included, progress);
     level = next;
+    names = nextNames;
   }
+}
+
+/** The last tree read under each name, for a bounded number of names. */
+class RecentTrees {
+  private readonly byName = new Map<string, Buffer>();
+
+  get(name: string): Buffer | undefined {
+    return this.byName.get(name);
+  }
+
+  set(name: string, data: Buffer): void {
+    // A directory tree with very many names: start over rather than hold them all.
+    if (this.byName.size >= MAX_RECENT_TREES && !this.byName.has(name)) this.byName.clear();
+    this.byName.set(name, data);
+  }
+}
+
+/** How many leading bytes `a` and `b` share: a binary search over native comparisons. */
+function commonPrefixLength(a: Buffer, b: Buffer | undefined): number {
+  if (b === undefined) return 0;
+  let lo = 0; // a[0, lo) === b[0, lo)
+  let hi = Math.min(a.length, b.length) + 1; // a[0, hi) differs from b[0, hi)
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (a.compare(b, 0, mid, 0, mid) === 0) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Adds an id known to be absent from `set`; returns it as hex. */
@@ -241,7 +285,8 @@ async function includeSizedBlobs(
   }
 }
 
-async function readTrees(objects: ObjectSource, trees: readonly ObjectId[], visit: (data: Buffer) => void): Promise<void> {
+/** Reads `trees` in order; `visit` gets each one's data and position in `trees`. */
+async function readTrees(objects: ObjectSource, trees: readonly ObjectId[], visit: (data: Buffer, position: number) => void): Promise<void> {
   for (let i = 0; i < trees.length; i += READ_BATCH) {
     const batch = trees.slice(i, i + READ_BATCH);
     const read = await Promise.all(batch.map((oid) => objects.read(oid)));
@@ -249,7 +294,7 @@ async function readTrees(objects: ObjectSource, trees: readonly ObjectId[], visi
       const object = read[j];
       if (!object) throw new MissingObjectError(batch[j], 'tree');
       if (object.type !== 'tree') throw new Error(`object ${batch[j]} is a ${object.type}, where a tree was expected`);
-      visit(object.data);
+      visit(object.data, i + j);
     }
   }
 }

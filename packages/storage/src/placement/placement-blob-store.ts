@@ -124,9 +124,10 @@ export class PlacementBlobStore implements BlobStore {
       if (!arbiter) throw new PlacementError(`put of blob ${key}: no store accepted it (${failures.join('; ')})`);
 
       // The other copies are read back from the arbiter's (bytes in memory are simply reused):
-      // the caller's stream is read once, and every copy has the arbiter's bytes.
+      // the caller's stream is read once, and every copy has the arbiter's bytes. The arbiter
+      // just answered, so opening its copy gets the write's allowance, not a read's.
       const size = Buffer.isBuffer(body) ? body.length : body.size;
-      const copyBody = () => (Buffer.isBuffer(body) ? guardBody(key, body) : guardedCopy(arbiter, key, size, this.readTimeoutMs));
+      const copyBody = () => (Buffer.isBuffer(body) ? guardBody(key, body) : guardedCopy(arbiter, key, size, this.writeTimeoutMs));
       // Each slot keeps taking the next unused store until one holds a copy.
       const fillSlot = async (): Promise<boolean> => {
         while (next < candidates.length) {

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { PermanentJobFailure, type Job, type JobQueue, type RetryPolicy } from '../src/index.js';
+
+/** Opens one more handle on the same queue (as another server process would). */
+export type OpenQueue = (retry: RetryPolicy) => JobQueue<{ n: number }>;
+
+const FAST_RETRY: RetryPolicy = { maxAttempts: 4, backoffMs: 20, maxBackoffMs: 50 };
+
+/** Resolves once `done()` is true, checking whenever `tick` is called. */
+function until(done: () => boolean): { promise: Promise<void>; tick(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, tick: () => done() && resolve() };
+}
+
+/** The behaviour every JobQueue backend must have, run against each of them. */
+export function jobQueueConformance(open: () => OpenQueue): void {
+  it('two handles on one queue run every job exactly once between them', async () => {
+    const openHandle = open();
+    const [a, b] = [openHandle(FAST_RETRY), openHandle(FAST_RETRY)];
+    const runs = new Map<string, number>();
+    const total = 60;
+    const all = until(() => runs.size === total);
+    const handler = async (job: Job<{ n: number }>) => {
+      runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 2));
+      all.tick();
+    };
+    a.work(handler);
+    b.work(handler);
+    await Promise.all(Array.from({ length: total }, (_, n) => (n % 2 ? a : b).add(`job-${n}`, { n })));
+    await all.promise;
+    await Promise.all([a.close(), b.close()]);
+    assert.equal(runs.size, total);
+    assert.deepEqual([...runs.values()].filter((count) => count !== 1), [], 'no job ran twice');
+  });
+
+  it('retries a failing job with its id until it succeeds, and never adds an id twice', async () => {
+    const queue = open()(FAST_RETRY);
+    const attempts: Array<{ id: string; attempt: number }> = [];
+    const finished = until(() => attempts.length === 3);
+    queue.work(async (job) => {
+      attempts.push({ id: job.id, attempt: job.attempt });
+      finished.tick();
+      if (job.attempt < 3) throw new Error('receiver down');
+    });
+    await queue.add('flaky', { n: 1 });
+    await queue.add('flaky', { n: 2 });
+    await finished.promise;
+    // Give a duplicate, if any was queued, the time of one more backoff to show up.
+    await new Promise((r) => setTimeout(r, 200));
+    await queue.close();
+    assert.deepEqual(attempts, [
+      { id: 'flaky', attempt: 1 },
+      { id: 'flaky', attempt: 2 },
+      { id: 'flaky', attempt: 3 },
+    ]);
+  });
+
+  it('gives up after the last attempt, and at once on a permanent failure', async () => {
+    const queue = open()(FAST_RETRY);
+    const seen: string[] = [];
+    const finished = until(() => seen.length === FAST_RETRY.maxAttempts + 1);
+    queue.work(async (job) => {
+      seen.push(`${job.id}#${job.attempt}`);
+      finished.tick();
+      if (job.id === 'refused') throw new PermanentJobFailure('400 Bad Request');
+      throw new Error('503');
+    });
+    await queue.add('refused', { n: 1 });
+    await queue.add('down', { n: 2 });
+    await finished.promise;
+    await new Promise((r) => setTimeout(r, 200));
+    await queue.close();
+    assert.deepEqual(seen.filter((s) => s.startsWith('refused')), ['refused#1']);
+    assert.deepEqual(seen.filter((s) => s.startsWith('down')), ['down#1', 'down#2', 'down#3', 'down#4']);
+  });
+}
