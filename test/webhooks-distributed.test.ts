@@ -13,7 +13,10 @@ import { api, eventually, spawnServer, WebhookReceiver, type ServerProcess } fro
 const redisUrl = process.env.GITFLEET_TEST_REDIS_URL;
 const SECRET = 'shared secret';
 
-describe('webhooks on Redis with two server processes', { skip: redisUrl ? false : 'GITFLEET_TEST_REDIS_URL is not set' }, () => {
+const skip = process.env.GITFLEET_SKIP_REMOTE_STORES === '1' ? 'GITFLEET_SKIP_REMOTE_STORES=1' : false;
+if (!skip && !redisUrl) throw new Error('GITFLEET_TEST_REDIS_URL is not set: start Redis with `eval "$(scripts/servers/redis.sh start)"` (or set GITFLEET_SKIP_REMOTE_STORES=1)');
+
+describe('webhooks on Redis with two server processes', { skip }, () => {
   let dataDir: string;
   let servers: ServerProcess[] = [];
   let git: GitClient;
