@@ -1,12 +1,14 @@
 // Size: a 50 MiB incompressible file and 20,000 small files in one commit, each pushed and
-// cloned back once per protocol version.
+// cloned back under every protocol version on the embedded backend, under the newest only
+// on the distributed one (see sizeCaseProtocols).
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GitClient, PROTOCOLS } from './helpers/git.js';
+import { GitClient } from './helpers/git.js';
+import { sizeCaseProtocols } from './helpers/backend.js';
 import { serverTest, startServer, type TestServer } from './helpers/server.js';
 import { FastImport, HISTORY_START } from './helpers/history.js';
 import { assertFsckClean, remoteRefs } from './helpers/compare.js';
@@ -29,7 +31,7 @@ async function sha256OfFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-for (const protocol of PROTOCOLS) {
+for (const protocol of sizeCaseProtocols()) {
   describe(`protocol v${protocol}`, () => {
     let git: GitClient;
 

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { S3BlobStore } from '@gitfleet/storage';
+import { PROTOCOLS, type WireProtocol } from './git.js';
 
 /**
  * Which storage the end-to-end servers run on, from GITFLEET_E2E_BACKEND:
@@ -19,6 +20,15 @@ export function selectedBackend(): E2EBackendKind {
     throw new Error(`GITFLEET_E2E_BACKEND=${JSON.stringify(value)}: expected one of ${E2E_BACKENDS.join(', ')} (one per run)`);
   }
   return value as E2EBackendKind;
+}
+
+/**
+ * Protocol versions of the size cases (a 50 MiB file, 20,000 files): all of them on the
+ * embedded backend, only the newest on distributed. What those cases add there is storage
+ * traffic, which no protocol version changes, and they are the suite's slowest.
+ */
+export function sizeCaseProtocols(): readonly WireProtocol[] {
+  return selectedBackend() === 'embedded' ? PROTOCOLS : PROTOCOLS.slice(-1);
 }
 
 /**
