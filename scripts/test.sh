@@ -30,11 +30,37 @@ ensure_server() {
   eval "$(scripts/servers/$script start $flag)"
   started+=("$script $flag")
 }
-if [ "${GITFLEET_SKIP_REMOTE_STORES:-}" != 1 ] && printf '%s\n' "${files[@]}" | grep -qE 's3|redis|distributed'; then
+# The end-to-end suite (test/*.test.ts, except files named *distributed*, which choose their
+# own backends) runs once per backend of GITFLEET_E2E_BACKENDS (default "embedded
+# distributed"; GITFLEET_SKIP_REMOTE_STORES=1 drops distributed); every other file runs once.
+read -ra e2e_backends <<<"${GITFLEET_E2E_BACKENDS:-embedded distributed}"
+if [ "${GITFLEET_SKIP_REMOTE_STORES:-}" = 1 ]; then
+  mapfile -t e2e_backends < <(printf '%s\n' "${e2e_backends[@]}" | grep -vx distributed || true)
+fi
+e2e=()
+once=()
+for file in "${files[@]}"; do
+  if [[ "$file" == test/*.test.ts && "$file" != *distributed* ]]; then e2e+=("$file"); else once+=("$file"); fi
+done
+
+needs_remote=false
+if [ "${#once[@]}" -gt 0 ] && printf '%s\n' "${once[@]}" | grep -qE 's3|redis|distributed'; then needs_remote=true; fi
+if [ "${#e2e[@]}" -gt 0 ] && [[ " ${e2e_backends[*]} " == *" distributed "* ]]; then needs_remote=true; fi
+if [ "${GITFLEET_SKIP_REMOTE_STORES:-}" != 1 ] && $needs_remote; then
   ensure_server GITFLEET_TEST_S3_ENDPOINT radosgw.sh
   ensure_server GITFLEET_TEST_REDIS_URL redis.sh
   ensure_server GITFLEET_TEST_REDIS_CLUSTER redis.sh --cluster
   ensure_server GITFLEET_TEST_REDIS_SENTINEL redis.sh --sentinel
 fi
 
-node --import tsx --test --test-concurrency=1 "${files[@]}"
+status=0
+if [ "${#once[@]}" -gt 0 ]; then
+  node --import tsx --test --test-concurrency=1 "${once[@]}" || status=$?
+fi
+if [ "${#e2e[@]}" -gt 0 ]; then
+  for backend in "${e2e_backends[@]}"; do
+    echo "# end-to-end suite on the $backend backend" >&2
+    GITFLEET_E2E_BACKEND="$backend" node --import tsx --test --test-concurrency=1 "${e2e[@]}" || status=$?
+  done
+fi
+exit "$status"

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killGroup } from './exec.js';
@@ -24,6 +24,10 @@ export class Daemon {
       child.on('exit', (code, signal) => {
         this.exited = true;
         this.exitStatus = signal ? `signal ${signal}` : `code ${code}`;
+        // Its process group may be gone and its pid reused: never signal it again.
+        running.delete(this);
+        // In the log itself, so a crash is found where its last words are.
+        appendFileSync(logFile, `[bench] ${name} (pid ${pid}) exited with ${this.exitStatus} at ${new Date().toISOString()}\n`);
         resolve();
       }),
     );
@@ -57,9 +61,12 @@ export class Daemon {
     throw new Error(`${this.name} not ready after ${timeoutMs / 1000}s (see ${this.logFile})`);
   }
 
-  /** SIGTERM to the whole group (the server and any git it spawned), SIGKILL if it lingers. */
+  /**
+   * SIGTERM to the whole group (the server and any git it spawned), SIGKILL if it lingers.
+   * Only this daemon's own group (it was started detached, so the group id is its pid), and
+   * only while it runs: other servers on the machine are never touched.
+   */
   async stop(): Promise<void> {
-    running.delete(this);
     if (this.exited) return;
     killGroup(this.pid, 'SIGTERM');
     const killed = sleep(STOP_GRACE_MS).then(() => 'timeout' as const);
@@ -72,7 +79,7 @@ export class Daemon {
 
 const running = new Set<Daemon>();
 
-/** Last resort when the benchmark itself exits abruptly: no server outlives it. */
+/** Last resort when the benchmark itself exits abruptly: none of its servers outlives it (and nothing else is hit: only daemons still running are listed). */
 export function killAllDaemonsNow(): void {
   for (const daemon of running) killGroup(daemon.pid, 'SIGKILL');
   running.clear();

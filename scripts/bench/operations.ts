@@ -1,8 +1,9 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Daemon } from './daemon.js';
 import type { GitClient } from './git-client.js';
-import type { BenchServer } from './servers.js';
+import type { BenchServer, ServerName, ServerProcess } from './servers.js';
 
 /** The repository every server is loaded with, and how much of it is pushed. */
 export interface Source {
@@ -20,6 +21,8 @@ export class ServerState {
   loadError: string | undefined = 'not loaded yet';
   private fetcher: Promise<string> | undefined;
   private pusher: Promise<string> | undefined;
+  private peers: Promise<ServerProcess[]> | undefined;
+  private startedPeers: ServerProcess[] = [];
 
   constructor(
     readonly server: BenchServer,
@@ -29,6 +32,35 @@ export class ServerState {
 
   get mainUrl(): string {
     return this.server.url(MAIN_REPO);
+  }
+
+  /** The server's processes started so far (the main one first), for memory sampling. */
+  get daemons(): Daemon[] {
+    return [this.server.daemon, ...this.startedPeers.map((peer) => peer.daemon)];
+  }
+
+  /**
+   * The main process and `count - 1` more over the same stores, started once and then kept.
+   * Each new one first serves an untimed clone, so that its caches are as warm as the main
+   * process's: the comparison is of process counts, not of cold against warm caches.
+   */
+  processesUpTo(git: GitClient, count: number): Promise<ServerProcess[]> {
+    if (!this.server.startPeers) throw new Error(`${this.server.name} runs as one process only`);
+    this.peers ??= this.server.startPeers(count - 1).then(async (peers) => {
+      this.startedPeers = peers;
+      await Promise.all(
+        peers.map(async (peer, i) => {
+          const dest = path.join(this.dir, `warm-up-${i}`);
+          await git.git(['clone', '--quiet', '--bare', peer.url(MAIN_REPO), dest]);
+          await rm(dest, { recursive: true, force: true });
+        }),
+      );
+      return peers;
+    });
+    return this.peers.then((peers) => {
+      if (peers.length + 1 < count) throw new Error(`${count} processes asked for, ${peers.length + 1} running`);
+      return [this.server, ...peers.slice(0, count - 1)];
+    });
   }
 
   requireLoaded(): void {
@@ -65,6 +97,10 @@ export const MAIN_REPO = 'main';
 export interface Operation {
   names: string[];
   repetitions: number;
+  /** Servers it applies to; the others get no row. Default: all. */
+  servers?: readonly ServerName[];
+  /** For parallel clones: how many clones one run makes and over how many server processes. */
+  throughput?: { clones: number; processes: number };
   /** Untimed set-up, done before the memory of the operation is watched. */
   prepare?(state: ServerState): Promise<void>;
   run(state: ServerState, repetition: number): Promise<number[]>;
@@ -77,9 +113,11 @@ export interface OperationOptions {
   pushRepeat: number;
   parallel: number[];
   parallelRepeat: number;
+  /** Process count of the scaled-out parallel clones, on the servers that can run several. */
+  scaleOut: { processes: number; servers: readonly ServerName[] };
 }
 
-export function operations({ git, source, repeat, pushRepeat, parallel, parallelRepeat }: OperationOptions): Operation[] {
+export function operations({ git, source, repeat, pushRepeat, parallel, parallelRepeat, scaleOut }: OperationOptions): Operation[] {
   const clone = (name: string, args: string[]): Operation => ({
     names: [name],
     repetitions: repeat,
@@ -93,6 +131,22 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
       }
     },
   });
+
+  /** `count` clones of the one repository at once, spread round-robin over the processes; the wall time of all. */
+  const parallelClones = async (state: ServerState, repetition: number, count: number, processes: readonly ServerProcess[]): Promise<number[]> => {
+    state.requireLoaded();
+    const clones = Array.from({ length: count }, (_, i) => ({
+      url: processes[i % processes.length].url(MAIN_REPO),
+      dest: path.join(state.dir, `parallel-${repetition}-${i}`),
+    }));
+    const started = performance.now();
+    try {
+      await Promise.all(clones.map(({ url, dest }) => git.git(['clone', '--quiet', '--bare', url, dest])));
+      return [(performance.now() - started) / 1000];
+    } finally {
+      await Promise.all(clones.map(({ dest }) => rm(dest, { recursive: true, force: true })));
+    }
+  };
 
   return [
     {
@@ -153,23 +207,25 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
         return [push, fetch];
       },
     },
-    ...parallel.map(
-      (count): Operation => ({
+    ...parallel.flatMap((count): Operation[] => [
+      {
         names: [`${count} parallel clones (bare)`],
         repetitions: parallelRepeat,
-        async run(state, repetition) {
+        throughput: { clones: count, processes: 1 },
+        run: (state, repetition) => parallelClones(state, repetition, count, [state.server]),
+      },
+      {
+        names: [`${count} parallel clones (bare), ${scaleOut.processes} processes`],
+        repetitions: parallelRepeat,
+        servers: scaleOut.servers,
+        throughput: { clones: count, processes: scaleOut.processes },
+        async prepare(state) {
           state.requireLoaded();
-          const dests = Array.from({ length: count }, (_, i) => path.join(state.dir, `parallel-${repetition}-${i}`));
-          const started = performance.now();
-          try {
-            await Promise.all(dests.map((dest) => git.git(['clone', '--quiet', '--bare', state.mainUrl, dest])));
-            return [(performance.now() - started) / 1000];
-          } finally {
-            await Promise.all(dests.map((dest) => rm(dest, { recursive: true, force: true })));
-          }
+          await state.processesUpTo(git, scaleOut.processes);
         },
-      }),
-    ),
+        run: async (state, repetition) => parallelClones(state, repetition, count, await state.processesUpTo(git, scaleOut.processes)),
+      },
+    ]),
   ];
 }
 

@@ -2,25 +2,32 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 const SAMPLE_INTERVAL_MS = 100;
 
-/** Peak memory of one server: its process tree's summed RSS, and the kernel's high-water mark of the main process. */
+/** Peak memory of one server: its process trees' summed RSS, and the kernel's high-water mark of its main process. */
 export interface MemoryPeaks {
-  /** Largest sum of VmRSS over the server process and all its descendants seen at one sample. */
+  /** Largest sum of VmRSS over the server's processes and all their descendants seen at one sample. */
   peakTreeRssBytes: number;
   /** VmHWM of the main server process at its last sample. */
   mainHwmBytes: number;
 }
 
+/** The processes of one server right now: its main process first, then any peers (several Gitfleet processes). */
+export interface SampledServer {
+  name: string;
+  pids: number[];
+}
+
 /**
  * Samples /proc every 100 ms. Servers that spawn git per request (http-backend, node-git-server)
- * spend most of their memory in children, so the whole tree is summed, not just the main process.
+ * spend most of their memory in children, so the whole tree is summed, not just the main process;
+ * a server of several processes counts all of them.
  */
 export class RssSampler {
-  private readonly peaks = new Map<number, MemoryPeaks>();
+  private readonly peaks = new Map<string, MemoryPeaks>();
   /** Per-server peak since the last resetWindow(): the memory one operation needed. */
-  private readonly windowPeaks = new Map<number, number>();
+  private readonly windowPeaks = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly pids: () => number[]) {}
+  constructor(private readonly servers: () => SampledServer[]) {}
 
   start(): void {
     this.timer = setInterval(() => this.sample(), SAMPLE_INTERVAL_MS);
@@ -32,40 +39,45 @@ export class RssSampler {
     this.timer = undefined;
   }
 
-  peaksOf(pid: number): MemoryPeaks {
-    return this.peaks.get(pid) ?? { peakTreeRssBytes: 0, mainHwmBytes: 0 };
+  peaksOf(server: string): MemoryPeaks {
+    return this.peaks.get(server) ?? { peakTreeRssBytes: 0, mainHwmBytes: 0 };
   }
 
-  resetWindow(pid: number): void {
-    this.windowPeaks.set(pid, 0);
+  resetWindow(server: string): void {
+    this.windowPeaks.set(server, 0);
   }
 
-  windowPeak(pid: number): number {
-    return this.windowPeaks.get(pid) ?? 0;
+  windowPeak(server: string): number {
+    return this.windowPeaks.get(server) ?? 0;
   }
 
   sample(): void {
-    const roots = this.pids();
-    if (roots.length === 0) return;
+    const servers = this.servers().filter((server) => server.pids.length > 0);
+    if (servers.length === 0) return;
     const children = childrenByParent();
-    for (const root of roots) {
-      const main = readStatus(root);
+    for (const server of servers) {
+      const main = readStatus(server.pids[0]);
       if (!main) continue;
-      let tree = main.rss;
-      const pending = [...(children.get(root) ?? [])];
-      for (let guard = 0; pending.length > 0 && guard < 100_000; guard++) {
-        const pid = pending.pop()!;
-        tree += readStatus(pid)?.rss ?? 0;
-        pending.push(...(children.get(pid) ?? []));
-      }
-      const previous = this.peaksOf(root);
-      this.peaks.set(root, {
-        peakTreeRssBytes: Math.max(previous.peakTreeRssBytes, tree),
+      const total = server.pids.reduce((sum, pid) => sum + treeRss(pid, children), 0);
+      const previous = this.peaksOf(server.name);
+      this.peaks.set(server.name, {
+        peakTreeRssBytes: Math.max(previous.peakTreeRssBytes, total),
         mainHwmBytes: Math.max(previous.mainHwmBytes, main.hwm),
       });
-      this.windowPeaks.set(root, Math.max(this.windowPeaks.get(root) ?? 0, tree));
+      this.windowPeaks.set(server.name, Math.max(this.windowPeaks.get(server.name) ?? 0, total));
     }
   }
+}
+
+function treeRss(root: number, children: Map<number, number[]>): number {
+  let tree = 0;
+  const pending = [root];
+  for (let guard = 0; pending.length > 0 && guard < 100_000; guard++) {
+    const pid = pending.pop()!;
+    tree += readStatus(pid)?.rss ?? 0;
+    pending.push(...(children.get(pid) ?? []));
+  }
+  return tree;
 }
 
 /** The kernel here has no /proc/<pid>/task/<tid>/children, so the tree comes from every process's ppid. */

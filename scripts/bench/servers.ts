@@ -4,15 +4,35 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { answers, Daemon, freePort } from './daemon.js';
 import { run } from './exec.js';
+import { deleteRunData } from './run-data.js';
 
-export type ServerName = 'gitfleet' | 'http-backend' | 'node-git-server';
+export type ServerName = 'gitfleet' | 'gitfleet-s3' | 'http-backend' | 'node-git-server';
+
+/** One process serving git over HTTP. */
+export interface ServerProcess {
+  readonly daemon: Daemon;
+  url(repo: string): string;
+}
 
 /** One server under test: repositories are created through its own means, used through its URL. */
-export interface BenchServer {
+export interface BenchServer extends ServerProcess {
   readonly name: ServerName;
-  readonly daemon: Daemon;
   createRepo(repo: string): Promise<void>;
-  url(repo: string): string;
+  /**
+   * Starts further processes over the same stores (stateless Gitfleet only): they serve the
+   * same repositories at once, as behind a load balancer.
+   */
+  startPeers?(count: number): Promise<ServerProcess[]>;
+  /** Deletes what the server left outside its work directory (objects in S3, keys in Redis). */
+  dispose?(): Promise<void>;
+}
+
+/** Where a server keeps its data (workDir) and its log files (logDir, kept after the run). */
+export interface ServerDirs {
+  workDir: string;
+  logDir: string;
+  /** Unique to this run: names its S3 prefix and Redis namespace, so runs never share or clobber data. */
+  runId: string;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -22,37 +42,99 @@ export const DEFAULT_BRANCH = 'main';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Gitfleet through its own CLI, as a user starts it, on a fresh data directory. */
-export async function startGitfleet(workDir: string): Promise<BenchServer> {
-  const port = await freePort();
-  const dataDir = path.join(workDir, 'gitfleet-data');
-  await mkdir(dataDir, { recursive: true });
-  const base = `http://127.0.0.1:${port}`;
-  const daemon = Daemon.start('gitfleet', process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/src/cli.ts'), 'serve'], {
-    cwd: projectRoot,
-    // One JSON line per request: negligible next to packs, and it says why a request was refused.
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
-    logFile: path.join(workDir, 'gitfleet.log'),
-  });
-  await readyOrStopped(daemon, () => answers(`${base}/healthz`, 200));
+/** Gitfleet through its own CLI, as a user starts it, on a fresh data directory (files + SQLite). */
+export async function startGitfleet(dirs: ServerDirs): Promise<BenchServer> {
+  const main = await launchGitfleet('gitfleet', dirs, {});
+  return gitfleetServer('gitfleet', main);
+}
+
+/**
+ * Gitfleet with packs in S3 and refs in Redis (the servers of scripts/servers/, named by the
+ * GITFLEET_TEST_* variables they print), under a prefix and namespace of this run's own.
+ */
+export async function startGitfleetS3(dirs: ServerDirs): Promise<BenchServer> {
+  const backends = distributedBackends(dirs.runId);
+  const main = await launchGitfleet('gitfleet-s3', dirs, backends);
+  let launched = 1;
   return {
-    name: 'gitfleet',
-    daemon,
+    ...gitfleetServer('gitfleet-s3', main),
+    async startPeers(count) {
+      const labels = Array.from({ length: count }, () => `gitfleet-s3-${++launched}`);
+      const started = await Promise.allSettled(labels.map((label) => launchGitfleet(label, dirs, backends)));
+      const peers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) {
+        await Promise.all(peers.map((peer) => peer.daemon.stop()));
+        throw failed.reason;
+      }
+      return peers;
+    },
+    dispose: () => deleteRunData(backends),
+  };
+}
+
+function gitfleetServer(name: ServerName, main: ServerProcess & { base: string }): BenchServer {
+  return {
+    name,
+    daemon: main.daemon,
+    url: main.url,
     async createRepo(repo) {
-      const response = await fetch(`${base}/api/v1/repos`, {
+      const response = await fetch(`${main.base}/api/v1/repos`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ owner: OWNER, name: repo }),
         signal: AbortSignal.timeout(SETUP_TIMEOUT_MS),
       });
-      if (response.status !== 201) throw new Error(`gitfleet: creating ${OWNER}/${repo} answered ${response.status}: ${await response.text()}`);
+      if (response.status !== 201) throw new Error(`${name}: creating ${OWNER}/${repo} answered ${response.status}: ${await response.text()}`);
     },
-    url: (repo) => `${base}/${OWNER}/${repo}.git`,
+  };
+}
+
+/** One Gitfleet process: its own port, spool directory and log file (info level: one JSON line per request). */
+async function launchGitfleet(label: string, dirs: ServerDirs, backendEnv: NodeJS.ProcessEnv): Promise<ServerProcess & { base: string }> {
+  const port = await freePort();
+  const dataDir = path.join(dirs.workDir, `${label}-data`);
+  await mkdir(dataDir, { recursive: true });
+  const base = `http://127.0.0.1:${port}`;
+  const daemon = Daemon.start(label, process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/src/cli.ts'), 'serve'], {
+    cwd: projectRoot,
+    env: { ...withoutGitfleetSettings(process.env), ...backendEnv, HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    logFile: path.join(dirs.logDir, `${label}.log`),
+  });
+  await readyOrStopped(daemon, () => answers(`${base}/healthz`, 200));
+  return { daemon, base, url: (repo) => `${base}/${OWNER}/${repo}.git` };
+}
+
+/** A shell that followed "Running distributed" has GITFLEET_* exported: the plain column must still be files + SQLite. */
+function withoutGitfleetSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !(name.startsWith('GITFLEET_') && !name.startsWith('GITFLEET_TEST_'))));
+}
+
+/** gitfleet-s3's backend settings for this run, from the variables scripts/servers/{redis,radosgw}.sh print. */
+function distributedBackends(runId: string): NodeJS.ProcessEnv {
+  const names = ['GITFLEET_TEST_S3_ENDPOINT', 'GITFLEET_TEST_S3_BUCKET', 'GITFLEET_TEST_S3_ACCESS_KEY', 'GITFLEET_TEST_S3_SECRET_KEY', 'GITFLEET_TEST_REDIS_URL'];
+  const missing = names.filter((name) => !process.env[name]);
+  if (missing.length > 0) {
+    throw new Error(
+      `${missing.join(', ')} unset: start the servers first with eval "$(scripts/servers/redis.sh start)"; eval "$(scripts/servers/radosgw.sh start)"`,
+    );
+  }
+  return {
+    GITFLEET_BLOB_BACKEND: 's3',
+    GITFLEET_S3_ENDPOINT: process.env.GITFLEET_TEST_S3_ENDPOINT,
+    GITFLEET_S3_REGION: process.env.GITFLEET_TEST_S3_REGION || 'us-east-1',
+    GITFLEET_S3_BUCKET: process.env.GITFLEET_TEST_S3_BUCKET,
+    GITFLEET_S3_ACCESS_KEY_ID: process.env.GITFLEET_TEST_S3_ACCESS_KEY,
+    GITFLEET_S3_SECRET_ACCESS_KEY: process.env.GITFLEET_TEST_S3_SECRET_KEY,
+    GITFLEET_S3_PREFIX: `bench/${runId}/`,
+    GITFLEET_KV_BACKEND: 'redis',
+    GITFLEET_REDIS_URL: process.env.GITFLEET_TEST_REDIS_URL,
+    GITFLEET_REDIS_NAMESPACE: `bench-${runId}`,
   };
 }
 
 /** C git's http-backend as CGI behind lighttpd, the set-up git-http-backend(1) documents. */
-export async function startHttpBackend(workDir: string): Promise<BenchServer> {
+export async function startHttpBackend({ workDir, logDir }: ServerDirs): Promise<BenchServer> {
   await ensureLighttpd();
   const port = await freePort();
   const root = path.join(workDir, 'http-backend-repos');
@@ -68,7 +150,7 @@ export async function startHttpBackend(workDir: string): Promise<BenchServer> {
       `server.bind = "127.0.0.1"`,
       `server.port = ${port}`,
       `server.document-root = ${JSON.stringify(root)}`,
-      `server.errorlog = ${JSON.stringify(path.join(workDir, 'lighttpd-error.log'))}`,
+      `server.errorlog = ${JSON.stringify(path.join(logDir, 'lighttpd-error.log'))}`,
       `server.upload-dirs = ( ${JSON.stringify(uploads)} )`,
       // Responses stream. Request bodies are spooled to upload-dirs first: mod_cgi answers 411 to a chunked
       // body it would have to stream (git sends pushes over 1 MiB chunked), and CGI needs CONTENT_LENGTH.
@@ -84,7 +166,7 @@ export async function startHttpBackend(workDir: string): Promise<BenchServer> {
       '',
     ].join('\n'),
   );
-  const daemon = Daemon.start('http-backend', 'lighttpd', ['-D', '-f', conf], { cwd: workDir, env: process.env, logFile: path.join(workDir, 'lighttpd.log') });
+  const daemon = Daemon.start('http-backend', 'lighttpd', ['-D', '-f', conf], { cwd: workDir, env: process.env, logFile: path.join(logDir, 'lighttpd.log') });
   const base = `http://127.0.0.1:${port}/git`;
   const server: BenchServer = {
     name: 'http-backend',
@@ -97,7 +179,7 @@ export async function startHttpBackend(workDir: string): Promise<BenchServer> {
 }
 
 /** node-git-server in a process of its own (so its memory is its own), serving a directory of bare repositories. */
-export async function startNodeGitServer(workDir: string): Promise<BenchServer> {
+export async function startNodeGitServer({ workDir, logDir }: ServerDirs): Promise<BenchServer> {
   const port = await freePort();
   const root = path.join(workDir, 'node-git-server-repos');
   await mkdir(path.join(root, OWNER), { recursive: true });
@@ -105,7 +187,7 @@ export async function startNodeGitServer(workDir: string): Promise<BenchServer> 
     'node-git-server',
     process.execPath,
     ['--import', 'tsx', path.join(projectRoot, 'scripts/bench/node-git-server-main.ts'), root, String(port)],
-    { cwd: projectRoot, env: process.env, logFile: path.join(workDir, 'node-git-server.log') },
+    { cwd: projectRoot, env: process.env, logFile: path.join(logDir, 'node-git-server.log') },
   );
   const base = `http://127.0.0.1:${port}`;
   await readyOrStopped(daemon, () => answers(`${base}/`));

@@ -11,6 +11,8 @@ export interface Measurement {
   error?: string;
   /** Largest summed RSS of the server's process tree while this operation ran. */
   peakRssBytes: number;
+  /** Parallel clones: how many clones one run made, over how many server processes. */
+  throughput?: { clones: number; processes: number };
 }
 
 export interface Summary {
@@ -36,7 +38,7 @@ export function formatTable(measurements: readonly Measurement[]): string {
   const rows: string[][] = [];
   for (const m of measurements) {
     const summary = summarize(m.seconds);
-    const reference = summarize(measurements.find((r) => r.op === m.op && r.server === REFERENCE)?.seconds ?? []);
+    const reference = summarize(referenceOf(measurements, m)?.seconds ?? []);
     const failed = m.error !== undefined;
     rows.push([
       m.op,
@@ -52,12 +54,43 @@ export function formatTable(measurements: readonly Measurement[]): string {
   return markdownTable(header, rows, [2, 3, 4, 5, 6]);
 }
 
+/** http-backend's row for the same work: the same operation, or for scaled-out parallel clones, the same clones (it runs one process). */
+function referenceOf(measurements: readonly Measurement[], m: Measurement): Measurement | undefined {
+  return measurements.find(
+    (r) => r.server === REFERENCE && (r.op === m.op || (m.throughput !== undefined && r.throughput?.clones === m.throughput.clones && r.throughput.processes === 1)),
+  );
+}
+
 export function formatMemory(memory: ReadonlyArray<{ server: ServerName; peakTreeRssBytes: number; mainHwmBytes: number }>): string {
   return markdownTable(
     ['server', 'peak RSS of process tree MiB', 'VmHWM of main process MiB'],
     memory.map((m) => [m.server, (m.peakTreeRssBytes / MIB).toFixed(0), (m.mainHwmBytes / MIB).toFixed(0)]),
     [1, 2],
   );
+}
+
+/**
+ * Parallel-clone throughput: clones per minute (from the median wall time of each run), and for
+ * a server run as several processes, the gain over its one process on the same clones.
+ */
+export function formatThroughput(measurements: readonly Measurement[]): string {
+  const rows: string[][] = [];
+  for (const m of measurements) {
+    if (!m.throughput) continue;
+    const summary = summarize(m.seconds);
+    const single = measurements.find((r) => r.server === m.server && r.throughput?.clones === m.throughput!.clones && r.throughput.processes === 1);
+    const singleSummary = summarize(single?.seconds ?? []);
+    const perMinute = (s: number) => (m.throughput!.clones * 60) / s;
+    rows.push([
+      m.server,
+      String(m.throughput.clones),
+      String(m.throughput.processes),
+      summary ? summary.median.toFixed(1) : '-',
+      summary ? perMinute(summary.median).toFixed(1) : m.error !== undefined ? 'FAILED' : '-',
+      summary && singleSummary && m.throughput.processes > 1 ? `${(singleSummary.median / summary.median).toFixed(2)}` : '',
+    ]);
+  }
+  return markdownTable(['server', 'parallel clones', 'server processes', 'median s', 'clones/min', '× 1 process'], rows, [1, 2, 3, 4, 5]);
 }
 
 function markdownTable(header: string[], rows: string[][], numericColumns: number[]): string {

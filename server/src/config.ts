@@ -75,6 +75,11 @@ export interface HooksConfig {
   leaseMs: number;
   /** Attempts kept in each hook's delivery log. */
   keepAttempts: number;
+  /**
+   * How long a push's recorded events wait for the push to finish its ref update; only the
+   * events of a push whose process died in between wait this long.
+   */
+  recoveryDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -135,6 +140,7 @@ export const ENVIRONMENT = {
   GITFLEET_HOOK_POLL_MS: '1000',
   GITFLEET_HOOK_LEASE_MS: '30000',
   GITFLEET_HOOK_LOG_KEEP: '100',
+  GITFLEET_HOOK_RECOVERY_DELAY_MS: '10000',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -233,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: integer('GITFLEET_HOOK_POLL_MS', 10, 2 ** 31 - 1),
       leaseMs: integer('GITFLEET_HOOK_LEASE_MS', 300, 2 ** 31 - 1),
       keepAttempts: integer('GITFLEET_HOOK_LOG_KEEP', 10, 100_000),
+      recoveryDelayMs: integer('GITFLEET_HOOK_RECOVERY_DELAY_MS', 0, 2 ** 31 - 1),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -17,8 +17,15 @@ import type { Logger } from './logger.js';
 import { HttpError } from './http-errors.js';
 import { openRequestBody, type RequestBody } from './request-body.js';
 import { openRepository } from './repositories.js';
+import { requestUser } from './request-user.js';
 
 type Service = 'git-upload-pack' | 'git-receive-pack';
+
+/**
+ * Test only (test/webhooks-outbox.test.ts): the process kills itself with SIGKILL right after a
+ * push's refs moved, before its recorded events are marked due, the window the outbox covers.
+ */
+const CRASH_AFTER_REF_UPDATE = process.env.GITFLEET_TEST_CRASH_AFTER_REF_UPDATE === '1';
 
 export interface GitHttpOptions {
   registry: RepositoryRegistry;
@@ -71,10 +78,24 @@ export function gitHttpRouter(options: GitHttpOptions): Router {
         limits: options.limits,
         spoolDir: options.spoolDir,
         onError: (error) => options.logger.error({ err: error, repo: repo.info.id, path: req.originalUrl }, 'push failed'),
+        beforeRefUpdate: async (updates) => {
+          // The push's events are recorded durably before any ref moves; if they cannot be,
+          // the push fails: an acknowledged push never loses its events.
+          const pending = await options.webhooks.recordRefEvents(repo, updates, { pusher: requestUser(req), baseUrl: options.baseUrl(req) }).catch((error: unknown) => {
+            options.logger.error({ err: error, repo: repo.info.id }, 'push refused: its webhook events could not be recorded');
+            throw new Error('webhook events could not be recorded, no ref was changed; try again');
+          });
+          if (!pending) return;
+          return {
+            reflogMessage: pending.reflogMessage,
+            afterRefUpdate: async () => {
+              if (CRASH_AFTER_REF_UPDATE) process.kill(process.pid, 'SIGKILL');
+              await options.webhooks.refsUpdated(pending);
+            },
+          };
+        },
         onRefsUpdated: async (updates, pushOptions) => {
           options.logger.info({ repo: repo.info.id, owner: repo.info.owner, name: repo.info.name, updates, pushOptions }, 'refs updated');
-          // Recorded durably before report-status goes out: a crash after this loses no event.
-          await options.webhooks.refsUpdated(repo, updates, { pusher: pusher(req), baseUrl: options.baseUrl(req) });
         },
       }),
     );
@@ -82,17 +103,6 @@ export function gitHttpRouter(options: GitHttpOptions): Router {
   });
 
   return router;
-}
-
-/**
- * Who pushed, for event payloads. There are no accounts yet: the user name a client sent with
- * Basic authentication (unverified), else "anonymous".
- */
-function pusher(req: Request): { name: string; email: string } {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(req.get('authorization') ?? '');
-  const user = match ? Buffer.from(match[1], 'base64').toString('utf8').split(':')[0] : '';
-  const name = user === '' ? 'anonymous' : user;
-  return { name, email: `${name}@users.noreply.gitfleet.invalid` };
 }
 
 function requestedService(service: unknown): Service {

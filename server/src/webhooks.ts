@@ -34,6 +34,7 @@ export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logge
     ...queues,
     repository: (info) => new Repository(info, stores),
     settings: {
+      recoveryDelayMs: hooks.recoveryDelayMs,
       timeoutMs: hooks.timeoutMs,
       retry: { maxAttempts: hooks.maxAttempts, backoffMs: hooks.backoffMs, maxBackoffMs: hooks.maxBackoffMs },
       disableAfter: hooks.disableAfter,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
-import type { Repository, RepositoryInfo } from '@gitfleet/repository';
+import type { Ref, ReflogEntry, Repository, RepositoryInfo } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
 import { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
 import { sendDelivery } from './deliveries/http-sender.js';
@@ -12,6 +12,11 @@ import { buildPingPayload, buildRefEvents, repositoryNumericId } from './payload
 import type { Job, JobQueue, RetryPolicy } from './queue/job-queue.js';
 
 export interface WebhookSettings {
+  /**
+   * How long a push's recorded events wait for the push to say its ref update is over; only
+   * a push whose process died in between waits this long, then the reflog decides.
+   */
+  recoveryDelayMs: number;
   /** Per attempt: connect, send and answer (GitHub's is 10 s). */
   timeoutMs: number;
   /** Of one delivery: attempts, and the backoff between them (timeouts, connection errors, 5xx). */
@@ -30,11 +35,35 @@ export interface RefEventsContext {
   baseUrl: string;
 }
 
-/** The durable record of one committed ref transaction, expanded into deliveries later. */
+/**
+ * The outbox record of one ref transaction: written durably before its compare-and-swap,
+ * expanded into deliveries once the reflog confirms which of its updates were applied.
+ */
 export interface RefEventsJob {
+  /** Names the transaction: in its reflog message, and in the ids of its deliveries. */
+  transaction: string;
   repository: RepositoryInfo;
+  /** The updates the push was about to apply; only those the reflog confirms have events. */
   updates: AppliedRefUpdate[];
+  /** Branches and tags just before the push: what was already pushed. */
+  refsBefore: Ref[];
+  /** The reflog message written with each of the updates. */
+  reflogMessage: string;
+  /** When the pushing process recorded it (ms since the epoch). */
+  recordedAt: number;
+  /**
+   * Set once the compare-and-swap has returned: an update the reflog does not confirm was then
+   * refused. Until then (the pusher may have died), only the grace period tells.
+   */
+  settled: boolean;
   context: RefEventsContext;
+}
+
+/** A push's recorded events, between its two steps (see recordRefEvents). */
+export interface PendingRefEvents {
+  /** For receive-pack to write with the updates. */
+  reflogMessage: string;
+  job: RefEventsJob;
 }
 
 /** One event for one hook: the unit that is sent, retried and logged. */
@@ -69,13 +98,13 @@ export interface WebhookServiceOptions {
 }
 
 /**
- * Webhooks end to end: hooks and their delivery log in the KV store; a committed ref
- * transaction recorded durably (refsUpdated) and later expanded into one delivery per hook and
- * event; deliveries signed, sent, retried with backoff and logged; a hook deactivated after a
- * run of failed deliveries.
+ * Webhooks end to end: hooks and their delivery log in the KV store; a ref transaction
+ * recorded durably before it is applied (an outbox), expanded into one delivery per hook and
+ * event once the reflog confirms what was applied; commit statuses; deliveries signed, sent,
+ * retried with backoff and logged; a hook deactivated after a run of failed deliveries.
  *
  * The expansion is idempotent: the delivery ids (guids) of a transaction are derived from its
- * id, the hook and the event's position, so a transaction expanded twice (its worker died
+ * id, the hook, the event and the ref, so a transaction expanded twice (its worker died
  * half-way) queues each delivery once.
  */
 export class WebhookService {
@@ -98,13 +127,33 @@ export class WebhookService {
   }
 
   /**
-   * Records a committed ref transaction durably, before the pusher is told it succeeded. Only
-   * a cheap check happens here: building payloads walks history, which is the workers' job.
+   * Step one of a push's events, before its compare-and-swap: records durably the updates it is
+   * about to make and the refs as they are (an outbox), due after the recovery delay. Throws
+   * when it cannot; the push must then fail, since its events could be lost. Undefined when no
+   * hook would hear of the push.
    */
-  async refsUpdated(repo: Repository, updates: readonly AppliedRefUpdate[], context: RefEventsContext): Promise<void> {
-    if (updates.length === 0) return;
-    if ((await this.hooksFor(repo.info)).length === 0) return;
-    await this.options.refEvents.add(randomUUID(), { repository: repo.info, updates: [...updates], context });
+  async recordRefEvents(repo: Repository, updates: readonly AppliedRefUpdate[], context: RefEventsContext): Promise<PendingRefEvents | undefined> {
+    if (updates.length === 0) return undefined;
+    if ((await this.hooksFor(repo.info)).length === 0) return undefined;
+    const transaction = randomUUID();
+    const refsBefore = (await repo.refs.list()).filter((ref) => ref.name.startsWith('refs/heads/') || ref.name.startsWith('refs/tags/'));
+    const reflogMessage = `push (events ${transaction})`;
+    const job: RefEventsJob = { transaction, repository: repo.info, updates: [...updates], refsBefore, reflogMessage, recordedAt: Date.now(), settled: false, context };
+    await this.options.refEvents.add(transaction, job, { delayMs: this.options.settings.recoveryDelayMs });
+    return { reflogMessage, job };
+  }
+
+  /**
+   * Step two, once the compare-and-swap has returned (whatever it applied): the recorded
+   * events are due now. Missing this step (a crash) only delays them by the recovery delay.
+   */
+  async refsUpdated(pending: PendingRefEvents): Promise<void> {
+    const settled: RefEventsJob = { ...pending.job, settled: true };
+    if (await this.options.refEvents.promote(settled.transaction, settled)) return;
+    // A worker took the job first (the update outlasted the recovery delay) and may have seen
+    // too little of it: a second job expands it again. Its deliveries have the same ids, so
+    // none is queued twice.
+    await this.options.refEvents.add(`${settled.transaction}.settled`, settled);
   }
 
   /** Creates a hook from a GitHub- or Gitea-shaped request body and queues its ping. */
@@ -175,17 +224,26 @@ export class WebhookService {
   }
 
   private async expand(job: Job<RefEventsJob>): Promise<void> {
-    const { repository: info, updates, context } = job.data;
+    const { transaction, repository: info, updates, refsBefore, context } = job.data;
     const hooks = await this.hooksFor(info);
     if (hooks.length === 0) return;
     const repo = this.options.repository(info);
-    const events = await buildRefEvents(repo, updates, context);
+    const applied = await confirmedUpdates(repo, job.data);
+    // One confirmed update means the compare-and-swap (one atomic step) is over.
+    const over = applied.length > 0 || job.data.settled || Date.now() - job.data.recordedAt >= UNCONFIRMED_GRACE_MS;
+    if (!over) throw new Error(`push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet (still in flight, or refused)`);
+    if (applied.length < updates.length) {
+      const refused = updates.filter((update) => !applied.includes(update)).map((update) => update.name);
+      this.options.logger.info({ transaction, repo: info.id, refused }, 'ref updates not applied: no events for them');
+    }
+    const events = await buildRefEvents(repo, applied, { ...context, refsBefore });
     const repositoryId = repositoryNumericId(repo);
     for (const hook of hooks) {
-      for (const [index, { event, ref, payload }] of events.entries()) {
+      for (const { event, ref, payload } of events) {
         if (!hookWants(hook, event, ref)) continue;
         await this.queueDelivery({
-          guid: derivedUuid(`${job.id}:${hook.id}:${index}`),
+          // One event per ref and kind in a transaction: the same id however often it is expanded.
+          guid: derivedUuid(`${transaction}:${hook.id}:${event}:${ref}`),
           target: hook.target,
           hookId: hook.id,
           event,
@@ -303,6 +361,26 @@ function organizationPing(hook: Hook, baseUrl: string): object {
 
 async function defaultBranch(repo: Repository): Promise<string> {
   return (await repo.refs.head()).replace(/^refs\/heads\//, '');
+}
+
+/**
+ * How long an update the reflog does not show may still be in flight when nothing says the
+ * compare-and-swap is over (its pusher died): far longer than any KV write may take.
+ */
+const UNCONFIRMED_GRACE_MS = 10 * 60_000;
+/** Reflog entries read first when looking for a push's: it is among the newest unless the ref is very busy. */
+const RECENT_REFLOG_ENTRIES = 64;
+
+/** The updates of a recorded push that its reflog entries show were applied. */
+async function confirmedUpdates(repo: Repository, job: RefEventsJob): Promise<AppliedRefUpdate[]> {
+  const confirmed: AppliedRefUpdate[] = [];
+  for (const update of job.updates) {
+    const isOurs = (entry: ReflogEntry) => entry.message === job.reflogMessage && entry.oldOid === update.oldOid && entry.newOid === update.newOid;
+    let entries = await repo.refs.reflog(update.name, RECENT_REFLOG_ENTRIES);
+    if (!entries.some(isOurs) && entries.length === RECENT_REFLOG_ENTRIES) entries = await repo.refs.reflog(update.name);
+    if (entries.some(isOurs)) confirmed.push(update);
+  }
+  return confirmed;
 }
 
 /** A name-based UUID (version 5 layout, SHA-1 of the name): the same name always gives the same id. */

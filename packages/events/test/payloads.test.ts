@@ -56,9 +56,11 @@ async function setUp(t: TestContext, open: (typeof backends)[number]['open']): P
     repo,
     client,
     async pushEvents(commands) {
+      // As the server does: the refs are read before the push, the events built after it.
+      const refsBefore = await repo.refs.list();
       const updates = await push(repo, client, path.join(dir, 'spool'), commands);
       assert.equal(updates.length, commands.length, 'every command applied');
-      const events = await buildRefEvents(repo, updates, { pusher: PUSHER, baseUrl: BASE_URL });
+      const events = await buildRefEvents(repo, updates, { pusher: PUSHER, baseUrl: BASE_URL, refsBefore });
       for (const { event, payload } of events) {
         const validate = schemas[event];
         assert.ok(validate(payload), `${event} payload matches GitHub's schema: ${schemaErrors(validate)}`);

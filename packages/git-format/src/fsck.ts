@@ -28,21 +28,41 @@ const LF = 0x0a;
 const SPACE = 0x20;
 
 /**
+ * Receives each id an object points to as 20 binary bytes at `bytes[at..at+20)` (a view, valid
+ * only during the call), e.g. a binary id set's addBytes: no hex string per tree entry.
+ */
+export interface LinkSink {
+  addBytes(bytes: Uint8Array, at: number): unknown;
+}
+
+/**
  * Checks one object as `git fsck` does (headers, signatures, tree entry modes, names and
  * order, tag fields). Returns the ids this object points to (tree, parents, entries, tagged object)
  * so that callers can check connectivity; throws FsckError when it is malformed.
  */
 export function fsckObject(type: ObjectType, body: Uint8Array): ObjectId[] {
+  const references: ObjectId[] = [];
+  fsckObjectLinks(type, body, {
+    addBytes: (bytes, at) => references.push(Buffer.from(bytes.buffer, bytes.byteOffset + at, 20).toString('hex')),
+  });
+  return references;
+}
+
+/**
+ * fsckObject for hot paths: the ids the object points to go to `links`, in the same order.
+ * When it throws, `links` may have been given some of the ids already.
+ */
+export function fsckObjectLinks(type: ObjectType, body: Uint8Array, links: LinkSink): void {
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   switch (type) {
     case 'commit':
-      return fsckCommit(bytes);
+      return fsckCommit(bytes, links);
     case 'tree':
-      return fsckTree(bytes);
+      return fsckTree(bytes, links);
     case 'tag':
-      return fsckTag(bytes);
+      return fsckTag(bytes, links);
     case 'blob':
-      return [];
+      return;
     default:
       throw new FsckError('unknownType', `unknown type '${String(type)}'`);
   }
@@ -59,15 +79,26 @@ function startsWithAt(bytes: Buffer, pos: number, prefix: string): boolean {
   return true;
 }
 
-/** 40 hex digits (either case, as git's parser takes them) at `pos`, lower-cased; undefined if not. */
-function hexIdAt(bytes: Buffer, pos: number): ObjectId | undefined {
-  if (pos + 40 > bytes.length) return undefined;
-  for (let k = pos; k < pos + 40; k++) {
-    const c = bytes[k];
-    const isHex = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
-    if (!isHex) return undefined;
+/** Where hexIdAt decodes an id: links are handed over as views, so one buffer serves every call. */
+const decodedId = Buffer.alloc(20);
+
+/** Decodes 40 hex digits (either case, as git's parser takes them) at `pos` into decodedId; false if not hex. */
+function hexIdAt(bytes: Buffer, pos: number): boolean {
+  if (pos + 40 > bytes.length) return false;
+  for (let k = 0; k < 20; k++) {
+    const high = hexValue(bytes[pos + 2 * k]);
+    const low = hexValue(bytes[pos + 2 * k + 1]);
+    if (high < 0 || low < 0) return false;
+    decodedId[k] = (high << 4) | low;
   }
-  return bytes.toString('latin1', pos, pos + 40).toLowerCase();
+  return true;
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
 }
 
 function verifyHeaders(bytes: Buffer): void {
@@ -156,21 +187,19 @@ function checkIdent(bytes: Buffer, start: number): number {
   return next;
 }
 
-function fsckCommit(bytes: Buffer): ObjectId[] {
+function fsckCommit(bytes: Buffer, links: LinkSink): void {
   verifyHeaders(bytes);
   if (!startsWithAt(bytes, 0, 'tree ')) throw new FsckError('missingTree', "invalid format - expected 'tree' line");
-  const tree = hexIdAt(bytes, 5);
-  if (tree === undefined || at(bytes, 45) !== LF) {
+  if (!hexIdAt(bytes, 5) || at(bytes, 45) !== LF) {
     throw new FsckError('badTreeSha1', "invalid 'tree' line format - bad sha1");
   }
-  const references = [tree];
+  links.addBytes(decodedId, 0);
   let pos = 46;
   while (startsWithAt(bytes, pos, 'parent ')) {
-    const parent = hexIdAt(bytes, pos + 7);
-    if (parent === undefined || at(bytes, pos + 47) !== LF) {
+    if (!hexIdAt(bytes, pos + 7) || at(bytes, pos + 47) !== LF) {
       throw new FsckError('badParentSha1', "invalid 'parent' line format - bad sha1");
     }
-    references.push(parent);
+    links.addBytes(decodedId, 0);
     pos += 48;
   }
   let authors = 0;
@@ -185,15 +214,15 @@ function fsckCommit(bytes: Buffer): ObjectId[] {
   }
   checkIdent(bytes, pos + 10);
   if (bytes.indexOf(NUL) >= 0) throw new FsckError('nulInCommit', 'NUL byte in the commit object body');
-  return references;
 }
 
 const TAG_TYPES = new Set(['commit', 'tree', 'blob', 'tag']);
 
-function fsckTag(bytes: Buffer): ObjectId[] {
+function fsckTag(bytes: Buffer, links: LinkSink): void {
   verifyHeaders(bytes);
   if (!startsWithAt(bytes, 0, 'object ')) throw new FsckError('missingObject', "invalid format - expected 'object' line");
-  const object = hexIdAt(bytes, 7);
+  // Decoded now, handed over once the whole tag has passed.
+  const object = hexIdAt(bytes, 7) ? Buffer.from(decodedId) : undefined;
   if (object === undefined || at(bytes, 47) !== LF) {
     throw new FsckError('badObjectSha1', "invalid 'object' line format - bad sha1");
   }
@@ -212,7 +241,7 @@ function fsckTag(bytes: Buffer): ObjectId[] {
   pos = nameEnd + 1;
   // A tag name that is no valid ref name and a missing tagger are only "info" in git.
   if (startsWithAt(bytes, pos, 'tagger ')) checkIdent(bytes, pos + 7);
-  return [object];
+  links.addBytes(object, 0);
 }
 
 const S_IFMT = 0o170000;
@@ -230,8 +259,7 @@ function badTree(why: string): never {
  * Checks a tree's entries (git's fsck_tree with decode_tree_entry's framing checks) and returns
  * the ids of its blobs and subtrees; git treats every other mode as a submodule commit, not walked.
  */
-function fsckTree(bytes: Buffer): ObjectId[] {
-  const references: ObjectId[] = [];
+function fsckTree(bytes: Buffer, links: LinkSink): void {
   // Git validates once that the byte before the last id is the NUL ending the last name.
   if (bytes.length > 0 && (bytes.length < 23 || bytes[bytes.length - 21] !== NUL)) badTree('too-short tree object');
 
@@ -244,7 +272,9 @@ function fsckTree(bytes: Buffer): ObjectId[] {
   let hasDuplicates = false;
   let notSorted = false;
   let previousMode = 0;
-  let previousName: TreeName | undefined;
+  // Two name records, swapped each entry: no allocation per entry (candidates keep copies).
+  let previousName: TreeName = { bytes, start: 0, end: 0 };
+  let name: TreeName = { bytes, start: 0, end: 0 };
   const candidates: TreeName[] = [];
 
   let pos = 0;
@@ -261,7 +291,8 @@ function fsckTree(bytes: Buffer): ObjectId[] {
     while (nameEnd < bytes.length && bytes[nameEnd] !== NUL) nameEnd++;
     if (nameEnd === nameStart) badTree(`empty filename in tree entry at byte ${entryStart}`);
     if (nameEnd + 21 > bytes.length) badTree(`too-short tree object at byte ${entryStart}`);
-    const name: TreeName = { bytes, start: nameStart, end: nameEnd };
+    name.start = nameStart;
+    name.end = nameEnd;
     const oidStart = nameEnd + 1;
     // fsck_tree keeps the mode in an unsigned short.
     const mode = rawMode & 0xffff;
@@ -287,16 +318,18 @@ function fsckTree(bytes: Buffer): ObjectId[] {
       }
     }
 
-    if (previousName) {
+    if (entryStart > 0) {
       const order = verifyOrdered(previousMode, previousName, mode, name, candidates);
       if (order === 'unordered') notSorted = true;
       else if (order === 'duplicate') hasDuplicates = true;
     }
     previousMode = mode;
+    const spare = previousName;
     previousName = name;
+    name = spare;
 
     const kind = rawMode & S_IFMT;
-    if (kind === S_IFDIR || kind === S_IFREG || kind === S_IFLNK) references.push(bytes.toString('hex', oidStart, oidStart + 20));
+    if (kind === S_IFDIR || kind === S_IFREG || kind === S_IFLNK) links.addBytes(bytes, oidStart);
     pos = oidStart + 20;
   }
 
@@ -308,12 +341,20 @@ function fsckTree(bytes: Buffer): ObjectId[] {
   if (hasZeroPad) throw new FsckError('zeroPaddedFilemode', 'contains zero-padded file modes');
   if (hasDuplicates) throw new FsckError('duplicateEntries', 'contains duplicate file entries');
   if (notSorted) throw new FsckError('treeNotSorted', 'not properly sorted');
-  return references;
 }
 
 function isNullId(bytes: Buffer, start: number): boolean {
   for (let k = start; k < start + 20; k++) if (bytes[k] !== 0) return false;
   return true;
+}
+
+/** memcmp of `length` bytes; tree names are short, so a loop beats Buffer.compare's call overhead. */
+function compareBytes(a: Buffer, aStart: number, b: Buffer, bStart: number, length: number): number {
+  for (let k = 0; k < length; k++) {
+    const d = a[aStart + k] - b[bStart + k];
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 function byteAt(name: TreeName, i: number): number {
@@ -329,7 +370,7 @@ function isLessThanSlash(c: number): boolean {
 function prefixLength(name: TreeName, prefix: TreeName): number {
   const length = prefix.end - prefix.start;
   if (name.end - name.start < length) return -1;
-  return name.bytes.compare(prefix.bytes, prefix.start, prefix.end, name.start, name.start + length) === 0 ? length : -1;
+  return compareBytes(name.bytes, name.start, prefix.bytes, prefix.start, length) === 0 ? length : -1;
 }
 
 /**
@@ -347,7 +388,7 @@ function verifyOrdered(
   const length1 = name1.end - name1.start;
   const length2 = name2.end - name2.start;
   const common = Math.min(length1, length2);
-  const cmp = name1.bytes.compare(name2.bytes, name2.start, name2.start + common, name1.start, name1.start + common);
+  const cmp = compareBytes(name1.bytes, name1.start, name2.bytes, name2.start, common);
   if (cmp < 0) return 'ordered';
   if (cmp > 0) return 'unordered';
   let c1 = byteAt(name1, common);
@@ -357,7 +398,7 @@ function verifyOrdered(
   if (c2 === 0 && (mode2 & S_IFMT) === S_IFDIR) c2 = 0x2f;
 
   if (c1 === 0 && isLessThanSlash(c2)) {
-    candidates.push(name1);
+    candidates.push({ ...name1 });
   } else if (c2 === 0x2f && isLessThanSlash(c1)) {
     for (let candidate = candidates.pop(); candidate; candidate = candidates.pop()) {
       const length = prefixLength(name2, candidate);

@@ -10,3 +10,4 @@ export * from './block-cache.js';
 export * from './pack-index-cache.js';
 export * from './delta-base-cache.js';
 export * from './reachability/index.js';
+export * from './oid-set.js';

@@ -1,6 +1,6 @@
 import { ZERO_OID, type ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
-import { CommitReader, type Repository } from '@gitfleet/repository';
+import { CommitReader, type Ref, type Repository } from '@gitfleet/repository';
 import { commitsNotIn, isAncestor, newCommits } from './commit-range.js';
 import { pushCommit, type PushCommit } from './commit-object.js';
 import { repositoryObject, repositoryUrls, userObject } from './github-objects.js';
@@ -12,6 +12,12 @@ export interface RefEventContext {
   pusher: { name: string; email: string };
   /** Public base URL of the server, e.g. "https://git.example.com". */
   baseUrl: string;
+  /**
+   * The branches and tags as they were just before the transaction (other refs are ignored):
+   * what was already pushed. Read before the update, not after it, since by the time the
+   * events are built other pushes may have moved the refs again.
+   */
+  refsBefore: readonly Ref[];
 }
 
 export type RefEventName = 'push' | 'create' | 'delete';
@@ -28,15 +34,14 @@ const TAG_PREFIX = 'refs/tags/';
 /**
  * The webhook events of one committed ref transaction, in GitHub's shapes: per updated ref a
  * `push` (also for deletions), preceded by `create` for a new branch or tag and followed by
- * `delete` for a deleted one. Call it after the update is durable: the refs as they are now
- * (with the updates applied) tell which commits are new.
+ * `delete` for a deleted one. `updates` are the ones applied; the refs before them
+ * (context.refsBefore) tell which commits are new.
  */
 export async function buildRefEvents(repo: Repository, updates: readonly AppliedRefUpdate[], context: RefEventContext): Promise<RefEvent[]> {
   if (updates.length === 0) return [];
   const reader = new CommitReader(repo.objects, repo.info.id);
   const now = new Date();
   const defaultBranch = shortRefName(await repo.refs.head());
-  const refsNow = await repo.refs.list();
   const urls = repositoryUrls(repo, context.baseUrl);
   const sender = userObject(context.pusher.name, context.baseUrl);
   const pushRepository = repositoryObject(repo, context.baseUrl, { defaultBranch, pushedAt: now, pushStyle: true });
@@ -49,17 +54,24 @@ export async function buildRefEvents(repo: Repository, updates: readonly Applied
   };
 
   // Branch and tag tips as they were before this push: what "already pushed" means.
-  const updatedNames = new Set(updates.map((update) => update.name));
-  const tipsBefore = new Map<string, ObjectId>();
-  for (const ref of refsNow) if (!updatedNames.has(ref.name)) tipsBefore.set(ref.name, ref.oid);
-  for (const update of updates) if (update.oldOid !== ZERO_OID) tipsBefore.set(update.name, update.oldOid);
+  const tipsBefore = new Map<string, ObjectId>(context.refsBefore.map((ref) => [ref.name, ref.oid]));
+  // An applied update started from its old id, whatever a snapshot taken a moment earlier says.
+  for (const update of updates) {
+    if (update.oldOid === ZERO_OID) tipsBefore.delete(update.name);
+    else tipsBefore.set(update.name, update.oldOid);
+  }
+  const tipsAfter = new Map(tipsBefore);
+  for (const update of updates) {
+    if (update.newOid === ZERO_OID) tipsAfter.delete(update.name);
+    else tipsAfter.set(update.name, update.newOid);
+  }
   const commitTipsBefore = new Map<string, ObjectId>();
   for (const [name, oid] of tipsBefore) {
     if (!name.startsWith(BRANCH_PREFIX) && !name.startsWith(TAG_PREFIX)) continue;
     const commit = await peelToCommit(oid);
     if (commit) commitTipsBefore.set(name, commit);
   }
-  const branchTipsNow = refsNow.filter((ref) => ref.name.startsWith(BRANCH_PREFIX));
+  const branchTipsAfter = [...tipsAfter].filter(([name]) => name.startsWith(BRANCH_PREFIX)).map(([name, oid]) => ({ name, oid }));
 
   /** Commits already listed by an earlier ref of this push are not distinct in later ones. */
   const listedInThisPush = new Set<ObjectId>();
@@ -91,7 +103,7 @@ export async function buildRefEvents(repo: Repository, updates: readonly Applied
     for (const oid of listed) listedInThisPush.add(oid);
 
     const forced = !created && !deleted && oldCommit !== undefined && newCommit !== undefined && !(await isAncestor(reader, oldCommit, newCommit));
-    const baseRef = created && newCommit ? baseBranch(branchTipsNow, update.name, newCommit, defaultBranch) : null;
+    const baseRef = created && newCommit ? baseBranch(branchTipsAfter, update.name, newCommit, defaultBranch) : null;
 
     const refType = refTypeOf(update.name);
     const shortName = shortRefName(update.name);
@@ -157,7 +169,10 @@ function shortRefName(name: string): string {
  * branch head, a branch made from another): that branch, the default one when several fit.
  */
 function baseBranch(branchTips: ReadonlyArray<{ name: string; oid: ObjectId }>, refName: string, commit: ObjectId, defaultBranch: string): string | null {
-  const matching = branchTips.filter((tip) => tip.name !== refName && tip.oid === commit).map((tip) => tip.name);
+  const matching = branchTips
+    .filter((tip) => tip.name !== refName && tip.oid === commit)
+    .map((tip) => tip.name)
+    .sort();
   if (matching.length === 0) return null;
   const preferred = BRANCH_PREFIX + defaultBranch;
   return matching.includes(preferred) ? preferred : matching[0];

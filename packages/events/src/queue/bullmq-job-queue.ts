@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisConnection } from '@gitfleet/storage';
-import { PermanentJobFailure, retryDelayMs, type Job, type JobHandler, type JobQueue, type QueueEvents, type RetryPolicy } from './job-queue.js';
+import { PermanentJobFailure, retryDelayMs, type AddOptions, type Job, type JobHandler, type JobQueue, type QueueEvents, type RetryPolicy } from './job-queue.js';
 
 export interface BullmqJobQueueOptions {
   connection: RedisConnection;
@@ -38,14 +38,33 @@ export class BullmqJobQueue<T> implements JobQueue<T> {
     });
   }
 
-  async add(id: string, data: T): Promise<void> {
+  async add(id: string, data: T, options: AddOptions = {}): Promise<void> {
     await this.queue.add(this.options.name, data, {
       jobId: id,
+      ...(options.delayMs ? { delay: options.delayMs } : {}),
       attempts: this.options.retry.maxAttempts,
       backoff: { type: 'gitfleet' },
       removeOnComplete: { age: Math.ceil(this.options.retentionMs / 1000) },
       removeOnFail: { age: Math.ceil(this.options.retentionMs / 1000) },
     });
+  }
+
+  async promote(id: string, data: T): Promise<boolean> {
+    const job = await this.queue.getJob(id);
+    if (!job) return false;
+    const state = await job.getState();
+    if (state !== 'delayed' && state !== 'waiting' && state !== 'prioritized') return false;
+    // A worker may take the job between these calls and run it with its former data; a failed
+    // run is retried with the data read again, so the new data is never lost.
+    await job.updateData(data);
+    if (state !== 'delayed') return true;
+    try {
+      await job.promote();
+    } catch (error) {
+      // Taken by a worker (its delay ran out) in between: it is no longer waiting.
+      if ((await job.getState()) === 'delayed') throw error;
+    }
+    return true;
   }
 
   work(handler: JobHandler<T>): void {

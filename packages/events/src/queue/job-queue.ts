@@ -7,13 +7,26 @@
 export interface JobQueue<T> {
   /**
    * Adds a job; resolves once it is durably stored. A job whose id is already queued (or was
-   * finished within the retention period) is not added again.
+   * finished within the retention period) is not added again. With `delayMs`, it becomes due
+   * only after that long (or when promoted).
    */
-  add(id: string, data: T): Promise<void>;
+  add(id: string, data: T, options?: AddOptions): Promise<void>;
+  /**
+   * Replaces the data of a job that is waiting (delayed, or due but not yet taken by a worker)
+   * and makes it due now. False when the job is running or finished (or was never added). A
+   * run that starts just as the job is promoted may still get the former data; its retries,
+   * if any, get the new.
+   */
+  promote(id: string, data: T): Promise<boolean>;
   /** Starts `concurrency` workers in this process. */
   work(handler: JobHandler<T>): void;
   /** Stops the workers (waiting for running jobs) and releases the connection. */
   close(): Promise<void>;
+}
+
+export interface AddOptions {
+  /** How long the job waits before it is due. */
+  delayMs?: number;
 }
 
 export interface Job<T> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { PermanentJobFailure, retryDelayMs, type Job, type JobHandler, type JobQueue, type QueueEvents, type RetryPolicy } from './job-queue.js';
+import { PermanentJobFailure, retryDelayMs, type AddOptions, type Job, type JobHandler, type JobQueue, type QueueEvents, type RetryPolicy } from './job-queue.js';
 
 export interface SqliteJobQueueOptions {
   /** The SQLite file; every process that shares it shares the queue. */
@@ -77,6 +77,10 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
       due: this.db.prepare<[string, number], Row>(
         `SELECT id, data, attempts FROM jobs WHERE queue = ? AND state = 'queued' AND run_at <= ? ORDER BY run_at LIMIT 1`,
       ),
+      // Waiting: queued and not held by a worker (a claim is cleared when its run ends).
+      promote: this.db.prepare<[string, number, string, string]>(
+        `UPDATE jobs SET data = ?, run_at = MIN(run_at, ?) WHERE queue = ? AND id = ? AND state = 'queued' AND claim IS NULL`,
+      ),
       claim: this.db.prepare<[number, string, string, string]>(
         `UPDATE jobs SET run_at = ?, claim = ?, attempts = attempts + 1 WHERE queue = ? AND id = ?`,
       ),
@@ -97,9 +101,17 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
     });
   }
 
-  async add(id: string, data: T): Promise<void> {
-    this.statements.add.run(this.options.name, id, JSON.stringify(data), Date.now());
+  async add(id: string, data: T, options: AddOptions = {}): Promise<void> {
+    this.statements.add.run(this.options.name, id, JSON.stringify(data), Date.now() + (options.delayMs ?? 0));
+    if (!options.delayMs) for (const wake of this.wakers) wake();
+  }
+
+  async promote(id: string, data: T): Promise<boolean> {
+    const now = Date.now();
+    const { changes } = this.statements.promote.run(JSON.stringify(data), now, this.options.name, id);
+    if (changes === 0) return false;
     for (const wake of this.wakers) wake();
+    return true;
   }
 
   /** Jobs of this queue by state (for tests and operators). */

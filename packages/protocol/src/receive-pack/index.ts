@@ -18,6 +18,13 @@ export interface ReceivePackOptions {
   limits: ProtocolLimits;
   /** Local directory for spooling incoming packs. */
   spoolDir: string;
+  /**
+   * Called with the updates about to be applied, just before the compare-and-swap that applies
+   * them: a listener that must record the push durably (an outbox of events) does it here, so
+   * that nothing is acknowledged unrecorded. Rejecting fails those updates ("ng" with the
+   * error's message) and leaves every ref as it was.
+   */
+  beforeRefUpdate?(updates: AppliedRefUpdate[], pushOptions: string[]): Promise<PreparedRefUpdate | void>;
   /** Called after refs moved (events, webhooks), before report-status is sent. */
   onRefsUpdated?(updates: AppliedRefUpdate[], pushOptions: string[]): Promise<void>;
   /**
@@ -26,4 +33,15 @@ export interface ReceivePackOptions {
    * response iterable throws the error.
    */
   onError?(error: unknown): void;
+}
+
+/** What a beforeRefUpdate listener asks of the ref update it was told about. */
+export interface PreparedRefUpdate {
+  /**
+   * Written to the reflog entry of each update, atomically with it: the listener can later
+   * tell from the reflog which of the updates were applied.
+   */
+  reflogMessage?: string;
+  /** Called once the compare-and-swap has returned, with the updates it applied (maybe none). */
+  afterRefUpdate?(applied: AppliedRefUpdate[]): Promise<void>;
 }

@@ -3,13 +3,13 @@ import {
   PackFormatError,
   PackIndex,
   commitTreeAndParents,
-  fsckObject,
+  fsckObjectLinks,
   indexPack,
   type IndexedPack,
   type ObjectId,
   type ObjectType,
 } from '@gitfleet/git-format';
-import type { ObjectDB } from '@gitfleet/repository';
+import { OidSet, type ObjectDB } from '@gitfleet/repository';
 
 /** The pack was refused; `message` becomes the "unpack <message>" status line. */
 export class UnpackError extends Error {
@@ -49,26 +49,27 @@ const LOOKUP_CONCURRENCY = 32;
  * Throws UnpackError for a pack that must be refused.
  */
 export async function ingestPack(objects: ObjectDB, packPath: string, options: IngestOptions): Promise<IngestedPack> {
-  const referenced = new Set<ObjectId>();
+  // Binary ids: a large pack points at millions of ids, too many for a Set of strings.
+  const referenced = new OidSet();
   const shallowParents = new Set<ObjectId>();
   const tipTypes = new Map<ObjectId, ObjectType>();
+  // A client-shallow commit's parents must not count as referenced: its tree is added below.
+  const ignoreLinks = { addBytes: () => undefined };
 
   const onObject = (oid: ObjectId, type: ObjectType, data: Buffer): void => {
-    let links: ObjectId[];
+    const shallowCommit = type === 'commit' && options.shallow.has(oid);
     try {
-      links = fsckObject(type, data);
+      fsckObjectLinks(type, data, shallowCommit ? ignoreLinks : referenced);
     } catch (error) {
       if (error instanceof FsckError) throw new UnpackError(`fsck error in packed object ${oid}: ${error.message}`, { cause: error });
       throw error;
     }
     if (options.tips.has(oid)) tipTypes.set(oid, type);
-    if (type === 'commit' && options.shallow.has(oid)) {
+    if (shallowCommit) {
       const { tree, parents } = commitTreeAndParents(data);
       referenced.add(tree);
       for (const parent of parents) shallowParents.add(parent);
-      return;
     }
-    for (const link of links) referenced.add(link);
   };
 
   let pack: IndexedPack;

@@ -18,7 +18,7 @@ import {
   refUpdatesToApply,
   type CommandState,
 } from './updates.js';
-import type { ReceivePackOptions } from './index.js';
+import type { PreparedRefUpdate, ReceivePackOptions } from './index.js';
 
 /** git's default receive.keepAlive. */
 const KEEPALIVE_MS = 5000;
@@ -165,14 +165,34 @@ async function storePack(repo: Repository, ingested: IngestedPack, spoolPath: st
   }
 }
 
-/** Moves the refs in one compare-and-swap, then tells the caller what changed. */
+/** Tells the caller what is about to change, moves the refs in one compare-and-swap, then tells it what changed. */
 async function publish(repo: Repository, commands: CommandState[], push: PushRequest, options: ReceivePackOptions, out: ResponseWriter): Promise<void> {
-  const applied = await applyRefUpdates(repo, commands, push.capabilities.atomic, out);
-  if (applied.length === 0 || !options.onRefsUpdated) return;
+  let prepared: PreparedRefUpdate | void = undefined;
+  if (options.beforeRefUpdate) {
+    const updates = refUpdatesToApply(commands);
+    try {
+      prepared = await options.beforeRefUpdate(
+        updates.map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid })),
+        push.pushOptions,
+      );
+    } catch (error) {
+      // Nothing has moved yet: the push fails rather than succeed unrecorded.
+      const reason = (error as Error).message.replace(/\s+/g, ' ').trim() || 'refused before updating refs';
+      out.error(`before updating refs: ${reason}`);
+      for (const command of updates) command.error = reason;
+      return;
+    }
+  }
+  const applied = await applyRefUpdates(repo, commands, push.capabilities.atomic, out, prepared?.reflogMessage ?? 'push');
+  // The refs have moved (or not): the push's outcome stands whatever a listener thinks of it.
+  await tellListener(() => prepared?.afterRefUpdate?.(applied), out);
+  if (applied.length > 0) await tellListener(() => options.onRefsUpdated?.(applied, push.pushOptions), out);
+}
+
+async function tellListener(call: () => Promise<void> | undefined, out: ResponseWriter): Promise<void> {
   try {
-    await options.onRefsUpdated(applied, push.pushOptions);
+    await call();
   } catch (error) {
-    // The refs have moved: the push succeeded whatever a listener thinks of it.
     out.warning(`after updating refs: ${(error as Error).message}`);
   }
 }

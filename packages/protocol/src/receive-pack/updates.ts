@@ -105,8 +105,9 @@ export function refUpdatesToApply(commands: readonly CommandState[]): CommandSta
 }
 
 /**
- * The one compare-and-swap of the push. A ref that moved since the client read it keeps its
- * value and is reported "failed to update ref" (under `atomic`, every ref fails).
+ * The one compare-and-swap of the push, each update's reflog entry written with it. A ref that
+ * moved since the client read it keeps its value and is reported "failed to update ref" (under
+ * `atomic`, every ref fails).
  * @returns the updates that were applied.
  */
 export async function applyRefUpdates(
@@ -114,13 +115,14 @@ export async function applyRefUpdates(
   commands: readonly CommandState[],
   atomic: boolean,
   out: ResponseWriter,
+  reflogMessage = 'push',
 ): Promise<AppliedRefUpdate[]> {
   const updates = refUpdatesToApply(commands);
   if (updates.length === 0) return [];
   const stale = new Set(
     await repo.refs.update(
       updates.map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid })),
-      { atomic, message: 'push' },
+      { atomic, message: reflogMessage },
     ),
   );
   const refused = updates.filter((command) => stale.has(command.name));
