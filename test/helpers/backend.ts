@@ -232,6 +232,8 @@ export function redisCli(args: string[], input = ''): Promise<string> {
       if (code !== 0 || errorReply) reject(new Error(`redis-cli ${args.join(' ')} failed (exit ${code}): ${errorReply?.[0] ?? stderr.trim()}`));
       else resolve(stdout);
     });
+    // redis-cli may exit before it reads stdin (EPIPE); its exit code and output decide.
+    child.stdin.on('error', () => {});
     child.stdin.end(input);
   });
 }
