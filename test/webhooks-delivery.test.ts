@@ -243,6 +243,29 @@ describe('webhooks', () => {
     }
   });
 
+  test('a commit status is delivered as GitHub\'s status event to hooks that want it', async () => {
+    const receiver = new WebhookReceiver(SECRET);
+    await receiver.start();
+    try {
+      const { name, hook, work } = await repoWithHook(receiver, { events: ['status'] });
+      await receiver.waitFor('the ping', (all) => all.some((d) => d.event === 'ping'));
+      const tip = await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
+      await git.ok(['push', 'origin', 'main'], { cwd: work });
+      const status = { state: 'failure', target_url: 'https://ci.example.com/builds/7', description: '2 tests failed', context: 'ci/test' };
+      const created = await api<{ id: number }>(server.url, 'POST', `/repos/ci/${name}/statuses/${tip}`, status, 201);
+      await receiver.waitFor('the status event', (all) => all.some((d) => d.event === 'status'));
+      const delivery = receiver.accepted.find((d) => d.event === 'status')!;
+      assert.equal(delivery.headers['x-github-hook-id'], String(hook.id));
+      assert.deepEqual(
+        { id: delivery.payload.id, sha: delivery.payload.sha, ...Object.fromEntries(Object.keys(status).map((key) => [key, delivery.payload[key]])) },
+        { id: created.body.id, sha: tip, ...status },
+      );
+      assert.deepEqual((delivery.payload.branches as Array<{ name: string }>).map((branch) => branch.name), ['main']);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
   test('hook API: validation, update, delete, organisation hooks', async () => {
     await api(server.url, 'POST', '/repos', { owner: 'org1', name: 'app' }, 201);
     await api(server.url, 'POST', '/repos/org1/app/hooks', { config: { url: 'ftp://x' } }, 422);

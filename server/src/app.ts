@@ -44,7 +44,7 @@ export function createApp({ config, registry, kv, spoolDir, logger, webhooks }: 
   const baseUrl = (req: Request) => config.publicUrl ?? requestBaseUrl(req);
   app.use('/api/v1', reposApiRouter({ registry, baseUrl }));
   app.use('/api/v1', hooksApiRouter({ registry, webhooks, baseUrl }));
-  app.use('/api/v1', statusesApiRouter({ registry, kv, baseUrl }));
+  app.use('/api/v1', statusesApiRouter({ registry, kv, webhooks, baseUrl }));
   app.use(gitHttpRouter({ registry, limits: config.limits, spoolDir, logger, webhooks, baseUrl }));
 
   app.use((req) => {

@@ -1,18 +1,21 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { repositoryObject, repositoryUrls } from '@gitfleet/events';
+import { repositoryObject, repositoryUrls, type CommitStatus, type WebhookService } from '@gitfleet/events';
 import { isObjectId, type ObjectId } from '@gitfleet/git-format';
 import { CommitReader, type Repository, type RepositoryRegistry } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
 import { HttpError } from './http-errors.js';
 import { openRepository } from './repositories.js';
+import { requestUser } from './request-user.js';
 
 export interface StatusesApiOptions {
   registry: RepositoryRegistry;
   kv: KVStore;
+  /** Told of every status created (the `status` webhook event). */
+  webhooks: WebhookService;
   baseUrl(req: Request): string;
 }
 
-const STATES = ['pending', 'success', 'failure', 'error'] as const;
+const STATES = ['pending', 'success', 'failure', 'error'] as const satisfies ReadonlyArray<CommitStatus['state']>;
 type StatusState = (typeof STATES)[number];
 
 /** GitHub's limits: longer descriptions and contexts are refused, and so is the 1001st status of one sha and context. */
@@ -22,14 +25,7 @@ const MAX_TARGET_URL = 2048;
 const MAX_STATUSES_PER_CONTEXT = 1000;
 const DOCUMENTATION = 'https://docs.github.com/rest/commits/statuses';
 
-interface StatusRecord {
-  id: number;
-  state: StatusState;
-  description: string | null;
-  target_url: string | null;
-  context: string;
-  created_at: string;
-}
+type StatusRecord = CommitStatus;
 
 /** The newest status of one sha and context, and how many that pair has had. */
 interface LatestRecord {
@@ -76,7 +72,7 @@ function invalidField(field: string, message: string): StatusApiError {
  * {ref} is a commit id, a branch or tag name, or heads/<branch>, tags/<tag>, refs/….
  * Accounts do not exist yet: statuses have no creator, and anyone may post one.
  */
-export function statusesApiRouter({ registry, kv, baseUrl }: StatusesApiOptions): Router {
+export function statusesApiRouter({ registry, kv, webhooks, baseUrl }: StatusesApiOptions): Router {
   const router = Router();
   const json = express.json({ limit: '16kb', type: () => true });
 
@@ -85,6 +81,7 @@ export function statusesApiRouter({ registry, kv, baseUrl }: StatusesApiOptions)
     const sha = await existingCommit(repo, param(req, 'sha'));
     const fields = statusFields(req.body);
     const record = await appendStatus(kv, repo, sha, fields);
+    await webhooks.statusCreated(repo, sha, record, { baseUrl: baseUrl(req), sender: requestUser(req).name });
     const body = statusJson(record, statusesUrl(repo, baseUrl(req), sha));
     res.status(201).location(body.url).json(body);
   });

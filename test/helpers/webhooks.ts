@@ -120,6 +120,8 @@ export interface ServerProcess {
   url: string;
   /** Ends the process with the signal and waits for it to exit. */
   kill(signal: NodeJS.Signals): Promise<void>;
+  /** Resolves once the process has exited, however it ended. */
+  exited: Promise<void>;
   logTail(): string;
 }
 
@@ -163,6 +165,7 @@ export async function spawnServer(dataDir: string, env: Record<string, string>):
   });
   return {
     url,
+    exited: exited.then(() => void process.removeListener('exit', killOnExit)),
     logTail: () => log.join('\n'),
     async kill(signal) {
       if (child.exitCode === null && child.signalCode === null) {

@@ -8,7 +8,8 @@ import { signedRequest } from './deliveries/signing.js';
 import { hookWants, parseHookSettings, type DeliveryEvent, type Hook, type HookTarget } from './hooks/hook.js';
 import { hookJson, requestPayload } from './hooks/hook-json.js';
 import { HookStore } from './hooks/hook-store.js';
-import { buildPingPayload, buildRefEvents, repositoryNumericId } from './payloads/index.js';
+import type { ObjectId } from '@gitfleet/git-format';
+import { buildPingPayload, buildRefEvents, buildStatusPayload, repositoryNumericId, type CommitStatus, type StatusPayloadOptions } from './payloads/index.js';
 import type { Job, JobQueue, RetryPolicy } from './queue/job-queue.js';
 
 export interface WebhookSettings {
@@ -154,6 +155,29 @@ export class WebhookService {
     // too little of it: a second job expands it again. Its deliveries have the same ids, so
     // none is queued twice.
     await this.options.refEvents.add(`${settled.transaction}.settled`, settled);
+  }
+
+  /**
+   * Queues the `status` event of a commit status just stored, for every hook that wants it,
+   * before the API answers: a status acknowledged to its poster has its deliveries queued.
+   */
+  async statusCreated(repo: Repository, sha: ObjectId, status: CommitStatus, options: StatusPayloadOptions): Promise<void> {
+    const hooks = (await this.hooksFor(repo.info)).filter((hook) => hookWants(hook, 'status'));
+    if (hooks.length === 0) return;
+    const payload = JSON.stringify(await buildStatusPayload(repo, sha, status, options));
+    const repositoryId = repositoryNumericId(repo);
+    for (const hook of hooks) {
+      await this.queueDelivery({
+        guid: derivedUuid(`status:${repo.info.id}:${status.id}:${hook.id}`),
+        target: hook.target,
+        hookId: hook.id,
+        event: 'status',
+        action: null,
+        repositoryId,
+        payload,
+        redelivery: false,
+      });
+    }
   }
 
   /** Creates a hook from a GitHub- or Gitea-shaped request body and queues its ping. */

@@ -58,6 +58,32 @@ export function jobQueueConformance(open: () => OpenQueue): void {
     ]);
   });
 
+  it('keeps a delayed job until its delay runs out, or until it is promoted with new data', async () => {
+    const queue = open()(FAST_RETRY);
+    const ran: Array<{ id: string; n: number }> = [];
+    const both = until(() => ran.length === 2);
+    queue.work(async (job) => {
+      ran.push({ id: job.id, n: job.data.n });
+      both.tick();
+    });
+    // An hour: only a promotion can make it run within the test. (Ids are not BullMQ's own
+    // key names, such as "delayed" or "wait", which would clash with the queue's keys.)
+    await queue.add('promoted', { n: 1 }, { delayMs: 3_600_000 });
+    await queue.add('soon', { n: 2 }, { delayMs: 100 });
+    assert.equal(await queue.promote('promoted', { n: 10 }), true);
+    await both.promise;
+    assert.deepEqual(
+      ran.sort((a, b) => a.id.localeCompare(b.id)),
+      [
+        { id: 'promoted', n: 10 },
+        { id: 'soon', n: 2 },
+      ],
+    );
+    assert.equal(await queue.promote('promoted', { n: 11 }), false, 'a finished job is not waiting any more');
+    assert.equal(await queue.promote('never-added', { n: 12 }), false);
+    await queue.close();
+  });
+
   it('gives up after the last attempt, and at once on a permanent failure', async () => {
     const queue = open()(FAST_RETRY);
     const seen: string[] = [];

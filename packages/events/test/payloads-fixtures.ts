@@ -185,7 +185,7 @@ export async function push(repo: Repository, client: Client, spoolDir: string, c
   return applied;
 }
 
-type WebhookEventName = 'push' | 'create' | 'delete' | 'ping';
+type WebhookEventName = 'push' | 'create' | 'delete' | 'ping' | 'status';
 
 /** Validators for GitHub's published event schemas (@octokit/webhooks-schemas). */
 export function webhookSchemas(): Record<WebhookEventName, ValidateFunction> {
@@ -198,10 +198,10 @@ export function webhookSchemas(): Record<WebhookEventName, ValidateFunction> {
   // Documented by the schema package: a TypeScript-only annotation ajv must accept.
   ajv.addKeyword('tsAdditionalProperties');
   // Only the definitions, without the root's oneOf over every event: ajv then compiles just
-  // what the four events reference instead of all 344 definitions.
+  // what the events reference instead of all 344 definitions.
   ajv.addSchema({ definitions: (schema as { definitions: object }).definitions }, 'webhooks');
   const get = (definition: string) => ajv.compile({ $ref: `webhooks#/definitions/${definition}` });
-  return { push: get('push$event'), create: get('create$event'), delete: get('delete$event'), ping: get('ping$event') };
+  return { push: get('push$event'), create: get('create$event'), delete: get('delete$event'), ping: get('ping$event'), status: get('status$event') };
 }
 
 /** The validator's errors in a readable form, for assertion messages. */

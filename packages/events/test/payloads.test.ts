@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
-import { buildPingPayload, buildRefEvents, MAX_PUSH_COMMITS, type RefEvent } from '../src/payloads/index.js';
+import { buildPingPayload, buildRefEvents, buildStatusPayload, MAX_PUSH_COMMITS, type RefEvent } from '../src/payloads/index.js';
 import { backends, Client, createRepository, makeTempDir, push, schemaErrors, webhookSchemas, type PushCommand } from './payloads-fixtures.js';
 
 const schemas = webhookSchemas();
@@ -260,6 +260,75 @@ describe(`webhook payloads on ${backend.name}`, () => {
     await pushEvents([{ ref: 'refs/heads/copy', newOid: onCopy }]);
     const onMain = pushPayload(await pushEvents([{ ref: 'refs/heads/main', newOid: onCopy }]), 'refs/heads/main');
     assert.deepEqual(onMain.commits.map((c) => [c.id, c.distinct]), [[onCopy, false]]);
+  });
+});
+
+describe('events built after later pushes', () => {
+  it('describe the push as it was: against the refs before it, not the refs now', async (t) => {
+    const dir = makeTempDir(t, 'payloads-later');
+    const repo = await createRepository(await backend.open(t));
+    const client = new Client(path.join(dir, 'client'));
+    const spool = path.join(dir, 'spool');
+    const base = client.commit('base', { 'a.txt': '0\n' });
+    await push(repo, client, spool, [{ ref: 'refs/heads/main', newOid: base }]);
+    client.git(['checkout', '--quiet', '-b', 'feature']);
+    const work = client.commit('feature work', { 'f.txt': 'f\n' });
+
+    const refsBefore = await repo.refs.list();
+    const updates = await push(repo, client, spool, [{ ref: 'refs/heads/feature', newOid: work }]);
+    // Before its events are built, main is fast-forwarded to the same commit.
+    await push(repo, client, spool, [{ ref: 'refs/heads/main', newOid: work }]);
+
+    const events = await buildRefEvents(repo, updates, { pusher: PUSHER, baseUrl: BASE_URL, refsBefore });
+    const payload = pushPayload(events, 'refs/heads/feature');
+    assert.deepEqual(payload.commits.map((c) => [c.id, c.distinct]), [[work, true]], 'new when feature brought it');
+    assert.equal(payload.base_ref, null, 'no branch was at that commit then');
+  });
+});
+
+describe('status payload', () => {
+  it("matches GitHub's status schema, with the commit as git describes it and the branches containing it", async (t) => {
+    const dir = makeTempDir(t, 'payloads-status');
+    const repo = await createRepository(await backend.open(t));
+    const client = new Client(path.join(dir, 'client'));
+    const spool = path.join(dir, 'spool');
+    const first = client.commit('first\n\nbody', { 'a.txt': '1\n' }, '+0530');
+    const second = client.commit('second', { 'a.txt': '2\n' });
+    client.git(['branch', 'old', first]);
+    client.git(['checkout', '--quiet', '-b', 'other', first]);
+    const elsewhere = client.commit('elsewhere', { 'b.txt': 'b\n' });
+    await push(repo, client, spool, [
+      { ref: 'refs/heads/main', newOid: second },
+      { ref: 'refs/heads/old', newOid: first },
+      { ref: 'refs/heads/other', newOid: elsewhere },
+    ]);
+
+    const status = { id: 7, state: 'success' as const, description: 'Build #12 passed', target_url: 'https://ci.example.com/12', context: 'ci/build', created_at: '2024-05-01T10:00:00Z' };
+    const payload = (await buildStatusPayload(repo, second, status, { baseUrl: BASE_URL, sender: 'ci-bot' })) as {
+      id: number;
+      sha: string;
+      name: string;
+      state: string;
+      context: string;
+      commit: { sha: string; commit: { message: string; author: { name: string; email: string; date: string }; tree: { sha: string } }; parents: Array<{ sha: string }> };
+      branches: Array<{ name: string; commit: { sha: string } }>;
+      sender: { login: string };
+    };
+    assert.ok(schemas.status(payload), `status payload matches GitHub's schema: ${schemaErrors(schemas.status)}`);
+    assert.deepEqual([payload.id, payload.sha, payload.name, payload.state, payload.context], [7, second, 'owner/repo', 'success', 'ci/build']);
+    assert.deepEqual(payload.branches.map((b) => [b.name, b.commit.sha]), [['main', second]], 'only main contains the second commit');
+    assert.deepEqual(payload.commit.parents.map((p) => p.sha), [first]);
+    const git = client.describe([second]).get(second)!;
+    assert.equal(payload.commit.commit.tree.sha, git.tree);
+    assert.equal(payload.commit.commit.message, git.message);
+    assert.deepEqual({ name: payload.commit.commit.author.name, email: payload.commit.commit.author.email }, git.author);
+    assert.equal(Date.parse(payload.commit.commit.author.date), Date.parse(git.authorDate));
+    assert.equal(payload.sender.login, 'ci-bot');
+
+    const ofFirst = (await buildStatusPayload(repo, first, { ...status, state: 'pending' }, { baseUrl: BASE_URL, sender: 'ci-bot' })) as { branches: Array<{ name: string }> };
+    assert.ok(schemas.status(ofFirst), schemaErrors(schemas.status));
+    assert.deepEqual(ofFirst.branches.map((b) => b.name), ['main', 'old', 'other'], 'the default branch first');
+    assert.equal(schemas.status({ ...payload, state: 'done' }), false, 'the validator is strict enough to catch a wrong state');
   });
 });
 

@@ -261,7 +261,8 @@ function badTree(why: string): never {
  */
 function fsckTree(bytes: Buffer, links: LinkSink): void {
   // Git validates once that the byte before the last id is the NUL ending the last name.
-  if (bytes.length > 0 && (bytes.length < 23 || bytes[bytes.length - 21] !== NUL)) badTree('too-short tree object');
+  const length = bytes.length;
+  if (length > 0 && (length < 23 || bytes[length - 21] !== NUL)) badTree('too-short tree object');
 
   let hasNullSha1 = false;
   let hasFullPath = false;
@@ -278,7 +279,7 @@ function fsckTree(bytes: Buffer, links: LinkSink): void {
   const candidates: TreeName[] = [];
 
   let pos = 0;
-  while (pos < bytes.length) {
+  while (pos < length) {
     const entryStart = pos;
     if (bytes[pos] === SPACE) badTree(`malformed mode in tree entry at byte ${entryStart}`);
     let rawMode = 0;
@@ -288,33 +289,42 @@ function fsckTree(bytes: Buffer, links: LinkSink): void {
     }
     const nameStart = pos + 1;
     let nameEnd = nameStart;
-    while (nameEnd < bytes.length && bytes[nameEnd] !== NUL) nameEnd++;
+    let separators = 0;
+    for (let c = bytes[nameEnd]; nameEnd < length && c !== NUL; c = bytes[++nameEnd]) {
+      if (c === 0x2f || c === 0x5c) separators |= c === 0x2f ? 1 : 2;
+    }
     if (nameEnd === nameStart) badTree(`empty filename in tree entry at byte ${entryStart}`);
-    if (nameEnd + 21 > bytes.length) badTree(`too-short tree object at byte ${entryStart}`);
+    if (nameEnd + 21 > length) badTree(`too-short tree object at byte ${entryStart}`);
     name.start = nameStart;
     name.end = nameEnd;
     const oidStart = nameEnd + 1;
     // fsck_tree keeps the mode in an unsigned short.
     const mode = rawMode & 0xffff;
-
-    hasNullSha1 ||= isNullId(bytes, oidStart);
-    hasDot ||= nameEnd - nameStart === 1 && bytes[nameStart] === 0x2e;
-    hasDotdot ||= nameEnd - nameStart === 2 && bytes[nameStart] === 0x2e && bytes[nameStart + 1] === 0x2e;
-    hasDotgit ||= isHfsDotGit(name) || isNtfsDotGit(name);
-    hasZeroPad ||= bytes[entryStart] === 0x30;
     const isSymlink = (mode & S_IFMT) === S_IFLNK;
-    if ((isHfsDotGitmodules(name) || isNtfsDotGitmodules(name)) && isSymlink) {
-      throw new FsckError('gitmodulesSymlink', '.gitmodules is a symbolic link');
-    }
-    for (let i = nameStart; i < nameEnd; i++) {
-      const c = bytes[i];
-      if (c === 0x2f) hasFullPath = true;
-      if (c !== 0x5c) continue;
-      // Git also reads a backslash as a directory separator, as Windows does.
-      const component: TreeName = { bytes, start: i + 1, end: nameEnd };
-      hasDotgit ||= isNtfsDotGit(component);
-      if (isNtfsDotGitmodules(component) && isSymlink) {
+
+    hasNullSha1 ||= bytes[oidStart] === 0 && isNullId(bytes, oidStart);
+    hasZeroPad ||= bytes[entryStart] === 0x30;
+    // Only these first bytes can start ".", "..", or a name some filesystem reads as .git or
+    // .gitmodules (each check below refuses any other at once): most names skip them all.
+    const first = bytes[nameStart];
+    if (first === 0x2e || (first | 0x20) === 0x67 || first === 0xe2 || first === 0xef) {
+      hasDot ||= nameEnd - nameStart === 1 && first === 0x2e;
+      hasDotdot ||= nameEnd - nameStart === 2 && first === 0x2e && bytes[nameStart + 1] === 0x2e;
+      hasDotgit ||= isHfsDotGit(name) || isNtfsDotGit(name);
+      if ((isHfsDotGitmodules(name) || isNtfsDotGitmodules(name)) && isSymlink) {
         throw new FsckError('gitmodulesSymlink', '.gitmodules is a symbolic link');
+      }
+    }
+    if (separators & 1) hasFullPath = true;
+    if (separators & 2) {
+      for (let i = nameStart; i < nameEnd; i++) {
+        if (bytes[i] !== 0x5c) continue;
+        // Git also reads a backslash as a directory separator, as Windows does.
+        const component: TreeName = { bytes, start: i + 1, end: nameEnd };
+        hasDotgit ||= isNtfsDotGit(component);
+        if (isNtfsDotGitmodules(component) && isSymlink) {
+          throw new FsckError('gitmodulesSymlink', '.gitmodules is a symbolic link');
+        }
       }
     }
 

@@ -166,6 +166,7 @@ export class PackObjectDB implements ObjectDB {
     await this.blobs.putIfAbsent(packBlobKey(this.repositoryId, checksum), {
       size: packSize,
       open: () => createReadStream(packPath),
+      path: packPath,
     });
     await this.blobs.putIfAbsent(idxBlobKey(this.repositoryId, checksum), idx);
     const record: PackRecord = { size: packSize, objects: index.objectCount, createdAt: new Date().toISOString() };

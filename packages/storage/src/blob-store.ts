@@ -48,6 +48,8 @@ export interface BlobInfo {
 
 /**
  * What to store: bytes in memory, or a re-openable stream of known size (a spooled pack
- * on local disk) so that large packs never sit whole in memory.
+ * on local disk) so that large packs never sit whole in memory. `path`, when given, names a
+ * local file holding exactly those bytes: a store on the same machine may copy the file
+ * (copy_file_range, reflink) instead of streaming it through open().
  */
-export type BlobBody = Buffer | { size: number; open(): Readable };
+export type BlobBody = Buffer | { size: number; open(): Readable; path?: string };

@@ -33,6 +33,25 @@ describe('FsBlobStore on disk', () => {
     }
   });
 
+  it('copies a body with a local path from the file, checking its declared size', async () => {
+    const directory = await temporaryDirectory();
+    try {
+      const source = join(directory, 'spooled.pack');
+      await writeFile(source, 'spooled pack bytes');
+      const store = await FsBlobStore.open(join(directory, 'root'));
+      const unreadable = () => {
+        throw new Error('open() must not be called when the file can be copied');
+      };
+      assert.equal(await store.putIfAbsent('repo/a.pack', { size: 18, open: unreadable, path: source }), true);
+      assert.equal((await store.get('repo/a.pack'))?.toString(), 'spooled pack bytes');
+      await assert.rejects(store.putIfAbsent('repo/b.pack', { size: 5, open: unreadable, path: source }), /declared size is 5/);
+      assert.equal(await store.head('repo/b.pack'), undefined);
+      assert.deepEqual(await readdir(join(directory, 'root', '~tmp')), []);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   it('never lists or reads outside its root, nor its temp files', async () => {
     const directory = await temporaryDirectory();
     try {

@@ -57,7 +57,7 @@ function person(signature: Signature): { name: string; email: string } {
  * Parsed objects keep bytes that are not UTF-8 as lone surrogates U+DC80..U+DCFF (so they
  * serialise back losslessly); JSON consumers get the replacement character instead.
  */
-function wellFormed(text: string): string {
+export function wellFormed(text: string): string {
   // Only lone ones: U+1F480 and its neighbours have low surrogates in the same range.
   return text.replace(/(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g, '\uFFFD');
 }

@@ -1,6 +1,6 @@
 /**
- * Webhook payloads in GitHub's shapes (push, create, delete, ping), built from a committed
- * ref transaction and the repository's objects.
+ * Webhook payloads in GitHub's shapes (push, create, delete, ping, status), built from committed
+ * ref transactions, commit statuses and the repository's objects.
  */
 export { buildRefEvents, MAX_PUSH_COMMITS } from './ref-events.js';
 export type { RefEvent, RefEventContext, RefEventName } from './ref-events.js';
@@ -9,3 +9,5 @@ export type { PingHook, PingOptions } from './ping.js';
 export { repositoryObject, repositoryNumericId, repositoryUrls, userObject } from './github-objects.js';
 export type { RepositoryObjectOptions, RepositoryUrls, UserObject } from './github-objects.js';
 export { MAX_CHANGED_PATHS } from './tree-diff.js';
+export { buildStatusPayload } from './status.js';
+export type { CommitStatus, StatusPayloadOptions } from './status.js';

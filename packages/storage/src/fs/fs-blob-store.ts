@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
-import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
@@ -191,6 +191,7 @@ export class FsBlobStore implements BlobStore {
 }
 
 async function writeDurably(key: string, path: string, body: BlobBody): Promise<void> {
+  if (!Buffer.isBuffer(body) && body.path !== undefined) return copyDurably(key, path, body.path, body.size);
   const handle = await open(path, 'wx').catch((error: Error) => {
     throw new Error(`blob ${key}: cannot create temp file ${path}: ${error.message}`, { cause: error });
   });
@@ -210,6 +211,21 @@ async function writeDurably(key: string, path: string, body: BlobBody): Promise<
         throw new Error(`blob ${key}: body stream gave ${got} bytes, but its declared size is ${body.size}`);
       }
     }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A local source file copied by the kernel (a reflink where the filesystem can), not through a JS stream. */
+async function copyDurably(key: string, path: string, source: string, size: number): Promise<void> {
+  await copyFile(source, path, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE).catch((error: Error) => {
+    throw new Error(`blob ${key}: cannot copy ${source} to temp file ${path}: ${error.message}`, { cause: error });
+  });
+  const handle = await open(path, 'r+');
+  try {
+    const { size: copied } = await handle.stat();
+    if (copied !== size) throw new Error(`blob ${key}: file ${source} holds ${copied} bytes, but its declared size is ${size}`);
     await handle.sync();
   } finally {
     await handle.close();

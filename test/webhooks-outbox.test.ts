@@ -1,0 +1,159 @@
+// The events of a push are recorded (an outbox) before its refs move, and the reflog decides
+// which of them happened: a server killed right after the ref update still has its events
+// delivered after a restart; a push whose events cannot be recorded fails with its refs
+// untouched; an update the ref store refused has no events, although they were recorded.
+// Real git, a real receiver, a server killed with SIGKILL.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { GitClient } from './helpers/git.js';
+import { api, eventually, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
+
+const SECRET = 'outbox secret';
+const ZERO_OID = '0'.repeat(40);
+const HOOK_ENV = {
+  GITFLEET_HOOK_BACKOFF_MS: '50',
+  GITFLEET_HOOK_MAX_BACKOFF_MS: '400',
+  GITFLEET_HOOK_POLL_MS: '50',
+  GITFLEET_HOOK_LEASE_MS: '1000',
+  // Events of a push whose server died before marking them due wait this long.
+  GITFLEET_HOOK_RECOVERY_DELAY_MS: '300',
+};
+
+let dataDir: string;
+let server: ServerProcess;
+let git: GitClient;
+let repoNumber = 0;
+
+before(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-outbox-'));
+  server = await spawnServer(dataDir, HOOK_ENV);
+  git = await GitClient.create(0);
+});
+after(async () => {
+  await server?.kill('SIGTERM');
+  await git?.cleanup();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function repoWithHook(receiver: WebhookReceiver) {
+  const name = `outbox-${++repoNumber}`;
+  await api(server.url, 'POST', '/repos', { owner: 'ci', name }, 201);
+  await api(server.url, 'POST', `/repos/ci/${name}/hooks`, { config: { url: receiver.url, secret: SECRET }, events: ['push', 'create', 'delete'] }, 201);
+  await receiver.waitFor('the ping', (all) => all.some((d) => d.event === 'ping'));
+  const work = await git.init(name);
+  await git.ok(['remote', 'add', 'origin', `${server.url}/ci/${name}.git`], { cwd: work });
+  return { name, work };
+}
+
+function eventsOf(receiver: WebhookReceiver, ref: string): string[] {
+  const short = ref.replace(/^refs\/(heads|tags)\//, '');
+  return receiver.accepted.filter((d) => d.payload.ref === ref || d.payload.ref === short).map((d) => d.event);
+}
+
+/** The server's embedded queue, read as an operator would. */
+function queueRows(queue: string): Array<{ id: string; state: string; data: string }> {
+  const db = new Database(join(dataDir, 'webhook-queue.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare<[string], { id: string; state: string; data: string }>('SELECT id, state, data FROM jobs WHERE queue = ?').all(queue);
+  } finally {
+    db.close();
+  }
+}
+
+function pkt(text: string): Buffer {
+  return Buffer.from((text.length + 4).toString(16).padStart(4, '0') + text);
+}
+
+describe('webhook outbox', () => {
+  test('a server killed right after moving the refs delivers the push once restarted', async () => {
+    const receiver = new WebhookReceiver(SECRET);
+    await receiver.start();
+    try {
+      await server.kill('SIGKILL');
+      server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_CRASH_AFTER_REF_UPDATE: '1' });
+      const { name, work } = await repoWithHook(receiver);
+      const tip = await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
+      const crashed = server;
+      const push = await git.fails(['push', 'origin', 'main'], { cwd: work });
+      assert.doesNotMatch(push.stderr, /\[new branch\]/, 'git never heard the push succeeded');
+      await crashed.exited;
+      assert.deepEqual(eventsOf(receiver, 'refs/heads/main'), [], 'nothing was delivered before the crash');
+
+      server = await spawnServer(dataDir, HOOK_ENV);
+      const remote = await git.ok(['ls-remote', `${server.url}/ci/${name}.git`, 'refs/heads/main'], { cwd: work });
+      assert.equal(remote.split('\t')[0], tip, 'the ref update was durable when the server died');
+      await receiver.waitFor('create and push of main after the restart', () => eventsOf(receiver, 'refs/heads/main').length === 2);
+      assert.deepEqual(eventsOf(receiver, 'refs/heads/main').sort(), ['create', 'push']);
+      const pushEvent = receiver.accepted.find((d) => d.event === 'push')!;
+      assert.equal(pushEvent.payload.after, tip);
+      assert.equal(pushEvent.payload.created, true);
+      assert.deepEqual(receiver.rejected, []);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  test('a push whose events cannot be recorded fails before any ref moves', async () => {
+    const receiver = new WebhookReceiver(SECRET);
+    await receiver.start();
+    const lock = new Database(join(dataDir, 'webhook-queue.sqlite'), { fileMustExist: true });
+    try {
+      const { name, work } = await repoWithHook(receiver);
+      await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
+      // Another writer holds the queue past the server's busy timeout: recording fails.
+      lock.exec('BEGIN EXCLUSIVE');
+      const refused = await git.fails(['push', 'origin', 'main'], { cwd: work });
+      lock.exec('ROLLBACK');
+      assert.match(refused.stderr, /\[remote rejected\] main -> main \(webhook events could not be recorded, no ref was changed; try again\)/);
+      const remote = await git.ok(['ls-remote', `${server.url}/ci/${name}.git`], { cwd: work });
+      assert.doesNotMatch(remote, /refs\/heads\/main/, 'main was not created');
+
+      // Once the queue is writable again, the same push goes through with its events.
+      await git.ok(['push', 'origin', 'main'], { cwd: work });
+      await receiver.waitFor('create and push of main', () => eventsOf(receiver, 'refs/heads/main').length === 2);
+    } finally {
+      if (lock.inTransaction) lock.exec('ROLLBACK');
+      lock.close();
+      await receiver.stop();
+    }
+  });
+
+  test('an update the ref store refuses has no events, although they were recorded', async () => {
+    const receiver = new WebhookReceiver(SECRET);
+    await receiver.start();
+    try {
+      const { name, work } = await repoWithHook(receiver);
+      await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
+      await git.ok(['push', 'origin', 'main', 'main:feature'], { cwd: work });
+      await receiver.waitFor('the first push', () => eventsOf(receiver, 'refs/heads/feature').length === 2);
+
+      // A deletion of feature claiming it is somewhere it is not: it passes every check but
+      // the compare-and-swap (as a push racing another would), so its events were recorded.
+      const stale = 'e'.repeat(40);
+      const response = await fetch(`${server.url}/ci/${name}.git/git-receive-pack`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-git-receive-pack-request' },
+        body: Buffer.concat([pkt(`${stale} ${ZERO_OID} refs/heads/feature\0report-status\n`), Buffer.from('0000')]),
+      });
+      const report = Buffer.from(await response.arrayBuffer()).toString('latin1');
+      assert.match(report, /ng refs\/heads\/feature failed to update ref/);
+
+      const recorded = await eventually('the refused deletion, recorded and done with', async () => {
+        const rows = queueRows('ref-events').filter((row) => row.data.includes(stale));
+        return rows.length > 0 && rows.every((row) => row.state === 'done') ? rows : undefined;
+      });
+      assert.ok(recorded.some((row) => JSON.parse(row.data).settled === true), 'the push marked it settled after the compare-and-swap');
+      const deliveries = queueRows('deliveries').filter((row) => row.data.includes(stale));
+      assert.deepEqual(deliveries, [], 'no delivery was queued for the refused deletion');
+      const remote = await git.ok(['ls-remote', `${server.url}/ci/${name}.git`, 'refs/heads/feature'], { cwd: work });
+      assert.notEqual(remote, '', 'feature still exists');
+      assert.deepEqual(eventsOf(receiver, 'refs/heads/feature').sort(), ['create', 'push'], 'nothing more about feature');
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
