@@ -1,6 +1,7 @@
 // Webhooks in the distributed mode: two server processes on one Redis (KV store and BullMQ
 // queues) and one blob directory. Every event is delivered exactly once between them, and
-// retried deliveries keep their id. Needs the Redis that scripts/test.sh starts.
+// retried deliveries keep their id; the events of a third process killed right after a ref
+// update are delivered by the other two. Needs the Redis that scripts/test.sh starts.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,12 +19,13 @@ if (!skip && !redisUrl) throw new Error('GITFLEET_TEST_REDIS_URL is not set: sta
 
 describe('webhooks on Redis with two server processes', { skip }, () => {
   let dataDir: string;
+  let env: Record<string, string>;
   let servers: ServerProcess[] = [];
   let git: GitClient;
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-webhooks-redis-'));
-    const env = {
+    env = {
       GITFLEET_KV_BACKEND: 'redis',
       GITFLEET_REDIS_URL: redisUrl!,
       GITFLEET_REDIS_NAMESPACE: `wh-${randomUUID().slice(0, 8)}`,
@@ -71,6 +73,28 @@ describe('webhooks on Redis with two server processes', { skip }, () => {
       }
       assert.deepEqual(receiver.rejected, []);
     } finally {
+      await receiver.stop();
+    }
+  });
+
+  test('a process killed right after a ref update has its events delivered by the others', async () => {
+    const receiver = new WebhookReceiver(SECRET);
+    await receiver.start();
+    const doomed = await spawnServer(dataDir, { ...env, GITFLEET_TEST_CRASH_AFTER_REF_UPDATE: '1', GITFLEET_HOOK_RECOVERY_DELAY_MS: '300' });
+    try {
+      await api(doomed.url, 'POST', '/repos', { owner: 'dist', name: 'crash' }, 201);
+      await api(doomed.url, 'POST', '/repos/dist/crash/hooks', { config: { url: receiver.url, secret: SECRET }, events: ['push', 'create'] }, 201);
+      await receiver.waitFor('the ping', (all) => all.some((d) => d.event === 'ping'));
+      const work = await git.init('dist-crash');
+      const tip = await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
+      await git.fails(['push', `${doomed.url}/dist/crash.git`, 'HEAD:refs/heads/main'], { cwd: work });
+      await doomed.exited;
+      await receiver.waitFor('create and push from the surviving processes', (all) => all.filter((d) => d.payload.ref === 'refs/heads/main' || d.payload.ref === 'main').length === 2);
+      const push = receiver.accepted.find((d) => d.event === 'push')!;
+      assert.equal(push.payload.after, tip);
+      assert.deepEqual(receiver.rejected, []);
+    } finally {
+      await doomed.kill('SIGKILL');
       await receiver.stop();
     }
   });

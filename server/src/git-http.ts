@@ -32,7 +32,7 @@ export interface GitHttpOptions {
   limits: ProtocolLimits;
   spoolDir: string;
   logger: Logger;
-  /** Told of every committed ref transaction, before git hears that its push succeeded. */
+  /** Records the events of every push before its refs move, and marks them due once they have. */
   webhooks: WebhookService;
   /** The base URL of links in event payloads. */
   baseUrl(req: Request): string;

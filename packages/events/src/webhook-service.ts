@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
 import type { Ref, ReflogEntry, Repository, RepositoryInfo } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
@@ -8,7 +9,6 @@ import { signedRequest } from './deliveries/signing.js';
 import { hookWants, parseHookSettings, type DeliveryEvent, type Hook, type HookTarget } from './hooks/hook.js';
 import { hookJson, requestPayload } from './hooks/hook-json.js';
 import { HookStore } from './hooks/hook-store.js';
-import type { ObjectId } from '@gitfleet/git-format';
 import { buildPingPayload, buildRefEvents, buildStatusPayload, repositoryNumericId, type CommitStatus, type StatusPayloadOptions } from './payloads/index.js';
 import type { Job, JobQueue, RetryPolicy } from './queue/job-queue.js';
 
@@ -135,7 +135,8 @@ export class WebhookService {
    */
   async recordRefEvents(repo: Repository, updates: readonly AppliedRefUpdate[], context: RefEventsContext): Promise<PendingRefEvents | undefined> {
     if (updates.length === 0) return undefined;
-    if ((await this.hooksFor(repo.info)).length === 0) return undefined;
+    const hooks = await this.hooksFor(repo.info);
+    if (!hooks.some((hook) => REF_EVENTS.some((event) => hookWants(hook, event)))) return undefined;
     const transaction = randomUUID();
     const refsBefore = (await repo.refs.list()).filter((ref) => ref.name.startsWith('refs/heads/') || ref.name.startsWith('refs/tags/'));
     const reflogMessage = `push (events ${transaction})`;
@@ -387,6 +388,8 @@ async function defaultBranch(repo: Repository): Promise<string> {
   return (await repo.refs.head()).replace(/^refs\/heads\//, '');
 }
 
+/** The events a ref transaction can have. */
+const REF_EVENTS = ['push', 'create', 'delete'] as const;
 /**
  * How long an update the reflog does not show may still be in flight when nothing says the
  * compare-and-swap is over (its pusher died): far longer than any KV write may take.
