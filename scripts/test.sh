@@ -16,19 +16,20 @@ if [ "${#files[@]}" -eq 0 ]; then
   exit 1
 fi
 
-started=()
+started=() # "script:flag" of every server this run started
 stop_started() {
   local entry
-  for entry in "${started[@]}"; do scripts/servers/$entry stop >/dev/null 2>&1 || true; done
+  for entry in "${started[@]}"; do scripts/servers/"${entry%%:*}" stop ${entry#*:} >/dev/null 2>&1 || true; done
 }
 trap stop_started EXIT
 
 # Starts a server unless its variable is already set; `start` prints only export lines.
 ensure_server() {
-  local variable="$1" script="$2" flag="${3:-}"
+  local variable="$1" script="$2" flag="${3:-}" exports
   [ -n "${!variable:-}" ] && return 0
-  eval "$(scripts/servers/$script start $flag)"
-  started+=("$script $flag")
+  exports=$(scripts/servers/"$script" start $flag) # a failed start stops the run (set -e)
+  started+=("$script:$flag")
+  eval "$exports"
 }
 # The end-to-end suite (test/*.test.ts, except files named *distributed*, which choose their
 # own backends) runs once per backend of GITFLEET_E2E_BACKENDS (default "embedded
