@@ -106,7 +106,7 @@ export function gitIndexPack(packPath: string): Buffer {
 }
 
 /** Every object's type and content as `git cat-file --batch` gives them. */
-export function catFile(repo: string, oids: string[]): Map<string, { type: ObjectType; data: Buffer }> {
+export function catFile(repo: string, oids: readonly string[]): Map<string, { type: ObjectType; data: Buffer }> {
   const out = git(repo, ['cat-file', '--batch'], oids.join('\n') + '\n');
   const objects = new Map<string, { type: ObjectType; data: Buffer }>();
   let p = 0;

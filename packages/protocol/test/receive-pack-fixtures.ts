@@ -228,18 +228,5 @@ export function listObjects(repo: string, revs: string[]): string[] {
     .map((line) => line.slice(0, 40));
 }
 
-/** Type and content of each object, from `git cat-file --batch`. */
-export function catFile(repo: string, oids: readonly string[]): Map<string, { type: string; data: Buffer }> {
-  const out = git(repo, ['cat-file', '--batch'], oids.join('\n') + '\n');
-  const objects = new Map<string, { type: string; data: Buffer }>();
-  let at = 0;
-  while (at < out.length) {
-    const eol = out.indexOf(0x0a, at);
-    const [oid, type, size] = out.subarray(at, eol).toString().split(' ');
-    const start = eol + 1;
-    const end = start + Number(size);
-    objects.set(oid, { type, data: Buffer.from(out.subarray(start, end)) });
-    at = end + 1;
-  }
-  return objects;
-}
+/** Type and content of each object, from `git cat-file --batch` (one helper for every package's tests). */
+export { catFile } from '../../git-format/test/pack-fixtures.js';
