@@ -109,7 +109,7 @@ export async function loadRepository(source: string, scratch: string): Promise<R
     indexes: new PackIndexCache({ maxBytes: 16 * 1024 * 1024 }),
     deltaBases: new DeltaBaseCache({ maxBytes: 4 * 1024 * 1024 }),
   };
-  const repo = new Repository({ id: `test-${process.pid}-${++repoCounter}`, owner: 'o', name: 'r', createdAt: new Date(0).toISOString() }, stores);
+  const repo = new Repository({ id: `test-${process.pid}-${++repoCounter}`, owner: 'o', name: 'r', createdAt: new Date(0).toISOString(), private: false, description: '' }, stores);
   await addGitPack(repo, source, scratch);
   const updates = gitRefs(source).map((ref) => ({ name: ref.name, oldOid: ZERO_OID, newOid: ref.oid }));
   if (updates.length > 0) await repo.refs.update(updates, { atomic: true, message: 'test' });

@@ -12,6 +12,9 @@ export interface RepositoryInfo {
   owner: string;
   name: string;
   createdAt: string;
+  /** A private repository is invisible to those who may not read it. */
+  private: boolean;
+  description: string;
 }
 
 /**

@@ -39,7 +39,7 @@ before(() => {
 after(() => rmSync(workDir, { recursive: true, force: true }));
 
 function newRepository(stores: Stores, id = 'r0123456789abcdef0123456789abcdef'): Repository {
-  return new Repository({ id, owner: 'o', name: 'r', createdAt: new Date().toISOString() }, stores);
+  return new Repository({ id, owner: 'o', name: 'r', createdAt: new Date().toISOString(), private: false, description: '' }, stores);
 }
 
 async function addPack(objects: ObjectDB, pack: BuiltPack): Promise<void> {

@@ -8,7 +8,7 @@ import { buildHistory, git, makeTempDir, packObjects } from './git-fixtures.js';
 async function repositoryOf(t: { after(fn: () => void): void }, commits: number) {
   const dir = makeTempDir(t, 'reach');
   const source = buildHistory(dir, commits);
-  const repo = new Repository({ id: `reach-${Math.random()}`, owner: 'o', name: 'r', createdAt: '' }, { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() });
+  const repo = new Repository({ id: `reach-${Math.random()}`, owner: 'o', name: 'r', createdAt: '', private: false, description: '' }, { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() });
   const pack = packObjects(source, dir, ['--all'], { offsetDeltas: true });
   await repo.objects.addPack(pack.packPath, pack.packSize, pack.idx, pack.checksum);
   const rev = (name: string) => git(source, ['rev-parse', name]).toString().trim();
