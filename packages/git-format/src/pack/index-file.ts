@@ -84,6 +84,34 @@ export class PackIndex {
     return pos < 0 ? undefined : this.offsetAtPosition(pos);
   }
 
+  /**
+   * Ids starting with `prefix` (hex digits, any case), in id order, at most `limit` of them:
+   * a binary search in the sorted id table, for abbreviated ids.
+   */
+  idsWithPrefix(prefix: string, limit: number): ObjectId[] {
+    const hex = prefix.toLowerCase();
+    if (!/^[0-9a-f]{1,40}$/.test(hex)) return [];
+    // The smallest id with this prefix: the prefix padded with zeros.
+    const low = Buffer.from(hex.padEnd(40, '0'), 'hex');
+    let lo = low[0] === 0 ? 0 : this.idx.readUInt32BE(FANOUT_AT + 4 * (low[0] - 1));
+    let hi = this.idx.readUInt32BE(FANOUT_AT + 4 * low[0]);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = OIDS_AT + 20 * mid;
+      // Negative: the id at `mid` sorts before `low`.
+      if (this.idx.compare(low, 0, 20, at, at + 20) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const found: ObjectId[] = [];
+    for (let pos = lo; pos < this.objectCount && found.length < limit; pos++) {
+      const at = OIDS_AT + 20 * pos;
+      const oid = this.idx.toString('hex', at, at + 20);
+      if (!oid.startsWith(hex)) break;
+      found.push(oid);
+    }
+    return found;
+  }
+
   /** Pack offset where the entry starting at `offset` ends. */
   entryEnd(offset: number): number {
     const sorted = this.offsetOrder().offsets;

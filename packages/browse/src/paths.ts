@@ -1,0 +1,73 @@
+import { newTreeEntryPosition, readTreeEntryAt, type ObjectId } from '@gitfleet/git-format';
+import type { Repository } from '@gitfleet/repository';
+import { readRequired } from './objects.js';
+
+export const TREE_MODE = 0o40000;
+export const GITLINK_MODE = 0o160000;
+
+/** "/a//b/" → "a/b": the form every path takes in results and lookups. */
+export function normalizePath(path: string): string {
+  return path
+    .split('/')
+    .filter((part) => part !== '')
+    .join('/');
+}
+
+export interface FoundEntry {
+  /** As a number, e.g. 0o100644. */
+  mode: number;
+  oid: ObjectId;
+}
+
+/** The entry called `name` in a tree's bytes, without parsing the other entries into strings. */
+export function findTreeEntry(tree: Buffer, name: Buffer): FoundEntry | undefined {
+  const position = newTreeEntryPosition();
+  let pos = 0;
+  while (pos < tree.length) {
+    const next = readTreeEntryAt(tree, pos, position);
+    const length = position.nameEnd - position.nameStart;
+    if (length === name.length && tree.compare(name, 0, name.length, position.nameStart, position.nameEnd) === 0) {
+      return { mode: position.mode, oid: tree.toString('hex', position.nameEnd + 1, next) };
+    }
+    pos = next;
+  }
+  return undefined;
+}
+
+/**
+ * The entry at `path` (normalized, not empty) below the tree `root`; undefined when some
+ * component is missing or is not a directory.
+ */
+export async function lookupPath(repo: Repository, root: ObjectId, path: string): Promise<FoundEntry | undefined> {
+  let current: FoundEntry = { mode: TREE_MODE, oid: root };
+  for (const part of path.split('/')) {
+    if (current.mode !== TREE_MODE) return undefined;
+    const tree = await readRequired(repo, current.oid, 'tree', `path ${path}`);
+    const found = findTreeEntry(tree, Buffer.from(part));
+    if (!found) return undefined;
+    current = found;
+  }
+  return current;
+}
+
+/**
+ * For walks that ask for one path in many commits: the path's entry ("mode oid") in a root
+ * tree, memoized per tree at every depth, so that a subtree shared by consecutive commits is
+ * read once.
+ */
+export function pathEntryFinder(repo: Repository, path: string): (root: ObjectId) => Promise<string | undefined> {
+  const parts = path.split('/').map((part) => Buffer.from(part));
+  const memo = parts.map(() => new Map<ObjectId, string | undefined>());
+  const below = async (tree: ObjectId, depth: number): Promise<string | undefined> => {
+    const known = memo[depth];
+    if (known.has(tree)) return known.get(tree);
+    const data = await readRequired(repo, tree, 'tree', `path ${path}`);
+    const found = findTreeEntry(data, parts[depth]);
+    let result: string | undefined;
+    if (found && depth === parts.length - 1) result = `${found.mode.toString(8)} ${found.oid}`;
+    else if (found && found.mode === TREE_MODE) result = await below(found.oid, depth + 1);
+    known.set(tree, result);
+    return result;
+  };
+  return (root) => below(root, 0);
+}

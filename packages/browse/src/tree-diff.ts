@@ -1,0 +1,112 @@
+import { parseTree, type ObjectId, type TreeEntry } from '@gitfleet/git-format';
+import type { Repository } from '@gitfleet/repository';
+import { readRequired } from './objects.js';
+import { GITLINK_MODE, TREE_MODE } from './paths.js';
+import type { ChangeStatus } from './types.js';
+
+/** One changed non-directory entry between two trees. */
+export interface TreeChange {
+  path: string;
+  previousPath?: string;
+  status: ChangeStatus;
+  oldOid?: ObjectId;
+  newOid?: ObjectId;
+  /** Git's modes as numbers (0o100644, 0o160000…). */
+  oldMode?: number;
+  newMode?: number;
+}
+
+/**
+ * Entries that differ between two trees, recursively, as `git diff-tree -r` lists them, with
+ * exact renames (a removed and an added path with the same blob id and mode become one
+ * 'renamed' change). Subtrees with equal ids are never read; the walk stops once `maxChanges`
+ * changes are found (`truncated`). A file turned directory is a removal plus additions.
+ * `before` undefined is the empty tree (a root commit). Sorted by path bytes: git's order.
+ */
+export async function treeChanges(
+  repo: Repository,
+  before: ObjectId | undefined,
+  after: ObjectId,
+  maxChanges: number,
+): Promise<{ changes: TreeChange[]; truncated: boolean }> {
+  const changes: TreeChange[] = [];
+  let truncated = false;
+
+  const entries = async (oid: ObjectId | undefined, path: string): Promise<TreeEntry[]> =>
+    oid === undefined ? [] : parseTree(await readRequired(repo, oid, 'tree', `diff of ${path || '/'}`));
+
+  const note = (change: TreeChange): boolean => {
+    if (changes.length >= maxChanges) {
+      truncated = true;
+      return false;
+    }
+    changes.push(change);
+    return true;
+  };
+
+  const walk = async (prefix: string, oldTree: ObjectId | undefined, newTree: ObjectId | undefined): Promise<boolean> => {
+    const [oldEntries, newEntries] = await Promise.all([entries(oldTree, prefix), entries(newTree, prefix)]);
+    const oldByName = new Map(oldEntries.map((entry) => [entry.name, entry]));
+    const newByName = new Map(newEntries.map((entry) => [entry.name, entry]));
+    for (const name of new Set([...oldByName.keys(), ...newByName.keys()])) {
+      const oldEntry = oldByName.get(name);
+      const newEntry = newByName.get(name);
+      if (oldEntry && newEntry && oldEntry.oid === newEntry.oid && oldEntry.mode === newEntry.mode) continue;
+      const path = prefix + name;
+      const oldMode = oldEntry && parseInt(oldEntry.mode, 8);
+      const newMode = newEntry && parseInt(newEntry.mode, 8);
+      const oldIsTree = oldMode === TREE_MODE;
+      const newIsTree = newMode === TREE_MODE;
+      if (oldIsTree || newIsTree) {
+        const complete = await walk(`${path}/`, oldIsTree ? oldEntry!.oid : undefined, newIsTree ? newEntry!.oid : undefined);
+        if (!complete) return false;
+      }
+      const oldFile = oldEntry && !oldIsTree ? { oldOid: oldEntry.oid, oldMode } : undefined;
+      const newFile = newEntry && !newIsTree ? { newOid: newEntry.oid, newMode } : undefined;
+      let noted = true;
+      if (oldFile && newFile) noted = note({ path, status: 'modified', ...oldFile, ...newFile });
+      else if (oldFile) noted = note({ path, status: 'removed', ...oldFile });
+      else if (newFile) noted = note({ path, status: 'added', ...newFile });
+      if (!noted) return false;
+    }
+    return true;
+  };
+
+  await walk('', before, after);
+  const result = pairExactRenames(changes);
+  result.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  return { changes: result, truncated };
+}
+
+/** The empty blob: git does not take identical empty files for renames of each other. */
+const EMPTY_BLOB = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
+
+/**
+ * Pairs each added file with a removed one of the same blob id, in path order (one to one),
+ * as git's exact rename detection does; the mode may change with the move. Submodules and
+ * empty files are never paired.
+ */
+function pairExactRenames(changes: TreeChange[]): TreeChange[] {
+  const candidate = (oid: ObjectId | undefined, mode: number | undefined): oid is ObjectId =>
+    oid !== undefined && oid !== EMPTY_BLOB && mode !== GITLINK_MODE;
+  const removedById = new Map<ObjectId, TreeChange[]>();
+  for (const change of changes) {
+    if (change.status !== 'removed' || !candidate(change.oldOid, change.oldMode)) continue;
+    const list = removedById.get(change.oldOid);
+    if (list) list.push(change);
+    else removedById.set(change.oldOid, [change]);
+  }
+  if (removedById.size === 0) return changes;
+  const consumed = new Set<TreeChange>();
+  const result: TreeChange[] = [];
+  for (const change of changes) {
+    if (change.status !== 'added' || !candidate(change.newOid, change.newMode)) continue;
+    const source = removedById.get(change.newOid)?.shift();
+    if (!source) continue;
+    consumed.add(source);
+    consumed.add(change);
+    result.push({ ...change, status: 'renamed', previousPath: source.path, oldOid: source.oldOid, oldMode: source.oldMode });
+  }
+  for (const change of changes) if (!consumed.has(change)) result.push(change);
+  return result;
+}
