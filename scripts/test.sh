@@ -33,16 +33,30 @@ ensure_server() {
 }
 # The end-to-end suite (test/*.test.ts, except files named *distributed*, which choose their
 # own backends) runs once per backend of GITFLEET_E2E_BACKENDS (default "embedded
-# distributed"; GITFLEET_SKIP_REMOTE_STORES=1 drops distributed); every other file runs once.
+# distributed"; GITFLEET_SKIP_REMOTE_STORES=1 drops distributed); the browser tests
+# (test/browser/, real Chromium) run once, on the embedded backend; every other file runs once.
 read -ra e2e_backends <<<"${GITFLEET_E2E_BACKENDS:-embedded distributed}"
 if [ "${GITFLEET_SKIP_REMOTE_STORES:-}" = 1 ]; then
   mapfile -t e2e_backends < <(printf '%s\n' "${e2e_backends[@]}" | grep -vx distributed || true)
 fi
 e2e=()
 once=()
+browser=()
 for file in "${files[@]}"; do
-  if [[ "$file" == test/*.test.ts && "$file" != *distributed* ]]; then e2e+=("$file"); else once+=("$file"); fi
+  if [[ "$file" == test/browser/* ]]; then browser+=("$file")
+  elif [[ "$file" == test/*.test.ts && "$file" != *distributed* ]]; then e2e+=("$file")
+  else once+=("$file"); fi
 done
+
+# Chromium (Debian's package) is installed up front, like the servers: when it cannot be,
+# the run stops here with the reason rather than skipping the browser tests.
+if [ "${#browser[@]}" -gt 0 ]; then
+  if ! GITFLEET_CHROMIUM="$(scripts/servers/chromium.sh install)"; then
+    echo "scripts/test.sh: Chromium is missing and could not be installed (see above); the browser tests need it" >&2
+    exit 1
+  fi
+  export GITFLEET_CHROMIUM
+fi
 
 needs_remote=false
 if [ "${#once[@]}" -gt 0 ] && printf '%s\n' "${once[@]}" | grep -qE 's3|redis|distributed'; then needs_remote=true; fi
@@ -63,5 +77,9 @@ if [ "${#e2e[@]}" -gt 0 ]; then
     echo "# end-to-end suite on the $backend backend" >&2
     GITFLEET_E2E_BACKEND="$backend" node --import tsx --test --test-concurrency=1 "${e2e[@]}" || status=$?
   done
+fi
+if [ "${#browser[@]}" -gt 0 ]; then
+  echo "# browser tests in $GITFLEET_CHROMIUM, on the embedded backend" >&2
+  GITFLEET_E2E_BACKEND=embedded node --import tsx --test --test-concurrency=1 "${browser[@]}" || status=$?
 fi
 exit "$status"

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
+import { adminHeaders, serverTest, startServer, type TestServer } from './helpers/server.js';
 import { buildStandardHistory } from './helpers/history.js';
 import { assertSameRepository, mapToObject, remoteRefs } from './helpers/compare.js';
 import { postService, rawRequest, type RawResponse } from './helpers/http.js';
@@ -297,16 +297,16 @@ for (const protocol of PROTOCOLS) {
       for (const [owner, name] of hostileNames) {
         const response = await fetch(`${server.url}/api/v1/repos`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: adminHeaders({ 'content-type': 'application/json' }),
           body: JSON.stringify({ owner, name }),
         });
         assert.equal(response.status, 400, `creating ${JSON.stringify({ owner, name })}: ${response.status}`);
       }
-      const malformed = await fetch(`${server.url}/api/v1/repos`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"owner":' });
+      const malformed = await fetch(`${server.url}/api/v1/repos`, { method: 'POST', headers: adminHeaders({ 'content-type': 'application/json' }), body: '{"owner":' });
       assert.equal(malformed.status, 400);
       const duplicate = await fetch(`${server.url}/api/v1/repos`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: adminHeaders({ 'content-type': 'application/json' }),
         body: JSON.stringify({ owner: 'e2e', name: `bad-input-v${protocol}` }),
       });
       assert.equal(duplicate.status, 409);

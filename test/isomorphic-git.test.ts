@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as iso from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
+import { adminHeaders, serverTest, startServer, type TestServer } from './helpers/server.js';
 import { buildStandardHistory, type StandardHistory } from './helpers/history.js';
 import { assertFsckClean, remoteRefs } from './helpers/compare.js';
 
@@ -57,7 +57,7 @@ for (const protocol of PROTOCOLS) {
       fs.writeFileSync(join(isoDir, 'from-iso.txt'), 'written by isomorphic-git\n');
       await iso.add({ fs, dir: isoDir, filepath: 'from-iso.txt' });
       const commit = await iso.commit({ fs, dir: isoDir, message: 'commit from isomorphic-git', author });
-      const pushed = await iso.push({ fs, http, dir: isoDir, remote: 'origin', ref: 'main' });
+      const pushed = await iso.push({ fs, http, headers: adminHeaders(), dir: isoDir, remote: 'origin', ref: 'main' });
       assert.equal(pushed.ok, true, JSON.stringify(pushed));
       assert.equal((await remoteRefs(git, url)).get('refs/heads/main'), commit);
 
@@ -81,9 +81,9 @@ for (const protocol of PROTOCOLS) {
 
     it('isomorphic-git creates and deletes a branch', async () => {
       await iso.branch({ fs, dir: isoDir, ref: 'iso-branch' });
-      await iso.push({ fs, http, dir: isoDir, remote: 'origin', ref: 'iso-branch' });
+      await iso.push({ fs, http, headers: adminHeaders(), dir: isoDir, remote: 'origin', ref: 'iso-branch' });
       assert.equal((await remoteRefs(git, url)).get('refs/heads/iso-branch'), await iso.resolveRef({ fs, dir: isoDir, ref: 'iso-branch' }));
-      const deleted = await iso.push({ fs, http, dir: isoDir, remote: 'origin', ref: 'iso-branch', delete: true });
+      const deleted = await iso.push({ fs, http, headers: adminHeaders(), dir: isoDir, remote: 'origin', ref: 'iso-branch', delete: true });
       assert.equal(deleted.ok, true, JSON.stringify(deleted));
       assert.ok(!(await remoteRefs(git, url)).has('refs/heads/iso-branch'));
     });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GitClient } from './helpers/git.js';
+import { TEST_ADMIN, TEST_ADMIN_EMAIL, ensureUser } from './helpers/server.js';
 import { api, eventually, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const SECRET = 'It’s a Secret to Everybody';
@@ -48,6 +49,7 @@ before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-webhooks-'));
   server = await spawnServer(dataDir, HOOK_ENV);
   git = await GitClient.create(0);
+  await ensureUser(server.url, 'ci');
 });
 after(async () => {
   await server?.kill('SIGTERM');
@@ -94,6 +96,8 @@ describe('webhooks', () => {
       assert.ok(create && push, 'one create and one push');
       assert.equal(push.payload.after, tip);
       assert.equal(push.payload.created, true);
+      // The pusher is who authenticated the push (the test git sends TEST_ADMIN's token).
+      assert.deepEqual(push.payload.pusher, { name: TEST_ADMIN, email: TEST_ADMIN_EMAIL });
       for (const delivery of [ping, create, push]) {
         assert.match(delivery.guid, UUID);
         assert.equal(delivery.headers['x-gitea-delivery'], delivery.guid);
@@ -267,6 +271,7 @@ describe('webhooks', () => {
   });
 
   test('hook API: validation, update, delete, organisation hooks', async () => {
+    await api(server.url, 'POST', '/orgs', { username: 'org1' }, 201);
     await api(server.url, 'POST', '/repos', { owner: 'org1', name: 'app' }, 201);
     await api(server.url, 'POST', '/repos/org1/app/hooks', { config: { url: 'ftp://x' } }, 422);
     await api(server.url, 'POST', '/repos/org1/app/hooks', { config: { url: 'http://127.0.0.1:9/' }, events: ['nonsense'] }, 422);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GitClient } from './helpers/git.js';
+import { ensureUser } from './helpers/server.js';
 import { api, eventually, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const redisUrl = process.env.GITFLEET_TEST_REDIS_URL;
@@ -48,6 +49,7 @@ describe('webhooks on Redis with two server processes', { skip }, () => {
     const receiver = new WebhookReceiver(SECRET);
     await receiver.start();
     try {
+      await ensureUser(a.url, 'dist');
       await api(a.url, 'POST', '/repos', { owner: 'dist', name: 'app' }, 201);
       await api(b.url, 'POST', '/repos/dist/app/hooks', { config: { url: receiver.url, secret: SECRET }, events: ['push', 'create'] }, 201);
       await receiver.waitFor('the ping', (all) => all.some((d) => d.event === 'ping'));
@@ -82,6 +84,7 @@ describe('webhooks on Redis with two server processes', { skip }, () => {
     await receiver.start();
     const doomed = await spawnServer(dataDir, { ...env, GITFLEET_TEST_CRASH_AFTER_REF_UPDATE: '1', GITFLEET_HOOK_RECOVERY_DELAY_MS: '300' });
     try {
+      await ensureUser(doomed.url, 'dist');
       await api(doomed.url, 'POST', '/repos', { owner: 'dist', name: 'crash' }, 201);
       await api(doomed.url, 'POST', '/repos/dist/crash/hooks', { config: { url: receiver.url, secret: SECRET }, events: ['push', 'create'] }, 201);
       await receiver.waitFor('the ping', (all) => all.some((d) => d.event === 'ping'));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { GitClient } from './helpers/git.js';
+import { adminHeaders, ensureUser } from './helpers/server.js';
 import { api, eventually, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const SECRET = 'outbox secret';
@@ -41,6 +42,7 @@ after(async () => {
 
 async function repoWithHook(receiver: WebhookReceiver) {
   const name = `outbox-${++repoNumber}`;
+  await ensureUser(server.url, 'ci');
   await api(server.url, 'POST', '/repos', { owner: 'ci', name }, 201);
   await api(server.url, 'POST', `/repos/ci/${name}/hooks`, { config: { url: receiver.url, secret: SECRET }, events: ['push', 'create', 'delete'] }, 201);
   await receiver.waitFor('the ping', (all) => all.some((d) => d.event === 'ping'));
@@ -136,7 +138,7 @@ describe('webhook outbox', () => {
       const stale = 'e'.repeat(40);
       const response = await fetch(`${server.url}/ci/${name}.git/git-receive-pack`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-git-receive-pack-request' },
+        headers: adminHeaders({ 'content-type': 'application/x-git-receive-pack-request' }),
         body: Buffer.concat([pkt(`${stale} ${ZERO_OID} refs/heads/feature\0report-status\n`), Buffer.from('0000')]),
       });
       const report = Buffer.from(await response.arrayBuffer()).toString('latin1');

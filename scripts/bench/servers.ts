@@ -39,6 +39,13 @@ const START_TIMEOUT_MS = 60_000;
 const SETUP_TIMEOUT_MS = 60_000;
 const OWNER = 'bench';
 export const DEFAULT_BRANCH = 'main';
+/**
+ * Gitfleet's bootstrap administrator (GITFLEET_ADMIN_*), who owns the bench repositories: its
+ * fixed token creates them and rides in the clone URL, so git authenticates its pushes as it
+ * would against GitHub (a 401 challenge, then the URL's credentials).
+ */
+const ADMIN_TOKEN = 'gf_bench0000000000000000000000000000000000';
+const ADMIN_ENV = { GITFLEET_ADMIN_USER: OWNER, GITFLEET_ADMIN_PASSWORD: 'bench-password', GITFLEET_ADMIN_TOKEN: ADMIN_TOKEN };
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -81,7 +88,7 @@ function gitfleetServer(name: ServerName, main: ServerProcess & { base: string }
     async createRepo(repo) {
       const response = await fetch(`${main.base}/api/v1/repos`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
         body: JSON.stringify({ owner: OWNER, name: repo }),
         signal: AbortSignal.timeout(SETUP_TIMEOUT_MS),
       });
@@ -98,11 +105,12 @@ async function launchGitfleet(label: string, dirs: ServerDirs, backendEnv: NodeJ
   const base = `http://127.0.0.1:${port}`;
   const daemon = Daemon.start(label, process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/src/cli.ts'), 'serve'], {
     cwd: projectRoot,
-    env: { ...withoutGitfleetSettings(process.env), ...backendEnv, HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    env: { ...withoutGitfleetSettings(process.env), ...backendEnv, ...ADMIN_ENV, HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
     logFile: path.join(dirs.logDir, `${label}.log`),
   });
   await readyOrStopped(daemon, () => answers(`${base}/healthz`, 200));
-  return { daemon, base, url: (repo) => `${base}/${OWNER}/${repo}.git` };
+  const withCredentials = base.replace('http://', `http://${OWNER}:${ADMIN_TOKEN}@`);
+  return { daemon, base, url: (repo) => `${withCredentials}/${OWNER}/${repo}.git` };
 }
 
 /** A shell that followed "Running distributed" has GITFLEET_* exported: the plain column must still be files + SQLite. */

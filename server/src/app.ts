@@ -2,29 +2,20 @@ import type { Socket } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import { PktLineError } from '@gitfleet/git-format';
 import { ProtocolError } from '@gitfleet/protocol';
-import type { RepositoryRegistry } from '@gitfleet/repository';
-import type { KVStore } from '@gitfleet/storage';
-import type { WebhookService } from '@gitfleet/events';
-import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { HttpError } from './http-errors.js';
+import { apiRouter } from './api/index.js';
+import { authenticate } from './auth/index.js';
 import { gitHttpRouter } from './git-http.js';
-import { reposApiRouter } from './repos-api.js';
-import { hooksApiRouter } from './hooks-api.js';
-import { statusesApiRouter } from './statuses-api.js';
+import type { ServerServices } from './services.js';
+import { webRouter } from './web/index.js';
 
-export interface AppDependencies {
-  config: ServerConfig;
-  registry: RepositoryRegistry;
-  /** Probed by /healthz. */
-  kv: KVStore;
-  spoolDir: string;
-  logger: Logger;
-  /** Hooks and deliveries; pushes hand their committed ref updates to it. */
-  webhooks: WebhookService;
-}
-
-export function createApp({ config, registry, kv, spoolDir, logger, webhooks }: AppDependencies): Express {
+/**
+ * The application, mounted in this order: health, who the request is, the REST API, git's
+ * smart HTTP, the web UI, then 404 and the error handler.
+ */
+export function createApp(services: ServerServices): Express {
+  const { kv, logger } = services;
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -41,17 +32,21 @@ export function createApp({ config, registry, kv, spoolDir, logger, webhooks }: 
     }
     res.json({ status: 'ok' });
   });
-  const baseUrl = (req: Request) => config.publicUrl ?? requestBaseUrl(req);
-  app.use('/api/v1', reposApiRouter({ registry, baseUrl }));
-  app.use('/api/v1', hooksApiRouter({ registry, webhooks, baseUrl }));
-  app.use('/api/v1', statusesApiRouter({ registry, kv, webhooks, baseUrl }));
-  app.use(gitHttpRouter({ registry, limits: config.limits, spoolDir, logger, webhooks, baseUrl }));
+  app.use(authenticate(services));
+  app.use('/api/v1', apiRouter(services));
+  app.use(gitHttpRouter(services));
+  app.use(webRouter(services));
 
   app.use((req) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path}`);
   });
   app.use(errorHandler(logger));
   return app;
+}
+
+/** The base URL of links and clone URLs: GITFLEET_PUBLIC_URL, else the URL the client reached us by. */
+export function baseUrlFor(publicUrl: string | undefined): (req: Request) => string {
+  return (req) => publicUrl ?? requestBaseUrl(req);
 }
 
 function requestBaseUrl(req: Request): string {
@@ -123,8 +118,12 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     const message = known?.message ?? 'internal server error';
     // A request body left unread would otherwise be drained first (perhaps gigabytes).
     if (!req.complete) res.set('Connection', 'close');
+    if (error instanceof HttpError) {
+      res.set(error.headers);
+      if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(Math.ceil(error.retryAfterSeconds)));
+    }
     res.status(status);
-    if (req.path.startsWith('/api/')) res.json({ error: message });
+    if (req.path.startsWith('/api/')) res.json({ message });
     else res.type('text/plain; charset=utf-8').send(`${message}\n`);
   };
 }

@@ -1,21 +1,31 @@
-import { Command } from 'commander';
-import { InvalidRepositoryName, RepositoryExists, RepositoryRegistry, validateRepositoryName, type Repository } from '@gitfleet/repository';
-import { ConfigError, loadConfig, type ServerConfig } from './config.js';
+import { Command, CommanderError } from 'commander';
+import { InvalidRepositoryName, RepositoryRegistry, validateRepositoryName, type Repository } from '@gitfleet/repository';
 import { createLogger } from './logger.js';
-import { cloneUrl } from './repositories.js';
 import type { RepairProgress } from '@gitfleet/storage';
 import { ProgressLine } from './progress-line.js';
 import { openPlacement, openStores } from './stores.js';
-import { startServer } from './index.js';
 import { openWebhooks } from './webhooks.js';
+import { cliBaseUrl, configFromEnvironment } from './cli/context.js';
+import { CliError, EXIT, cliErrorFor, notFound, usageError } from './cli/errors.js';
+import { registerOrgCommands } from './cli/orgs.js';
+import { registerRepoCommands } from './cli/repos.js';
+import { registerTokenCommands } from './cli/tokens.js';
+import { registerUserCommands } from './cli/users.js';
 import { HOOK_EVENTS, HookValidationError, deliverySummaryJson, hookJson, repositoryTarget, type HookTarget, type WebhookService } from '@gitfleet/events';
-
-/** A failure the user can fix; printed as one line, without a stack trace. */
-class CliError extends Error {}
 
 const program = new Command('gitfleet')
   .description('Git hosting over smart HTTP: packs in a blob store, refs in a key/value store.')
-  .showHelpAfterError();
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 done, 1 failed, 2 usage error or a value not allowed, 3 not found, 4 already exists (or in the way).\n' +
+      'Commands other than serve work on the stores directly, configured from the same environment as the server,\n' +
+      'and are safe while a server runs on the same data.',
+  )
+  .showHelpAfterError()
+  // Usage errors reach the catch below (exit 2) instead of commander's process.exit(1);
+  // subcommands inherit both settings.
+  .exitOverride()
+  .configureOutput({ outputError: (message, write) => write(`gitfleet: ${message.replace(/^error: /, '')}`) });
 
 program
   .command('serve')
@@ -23,6 +33,8 @@ program
   .action(async () => {
     const config = configFromEnvironment();
     const logger = createLogger(config.logLevel);
+    // Loaded here: the admin commands need none of the HTTP stack and start faster without it.
+    const { startServer } = await import('./index.js');
     const server = await startServer({ config, logger });
     logger.info({ url: server.url, dataDir: config.dataDir }, 'listening');
     let signals = 0;
@@ -48,35 +60,10 @@ program
     process.on('SIGINT', shutdown);
   });
 
-const repo = program.command('repo').description('manage repositories');
-
-repo
-  .command('create')
-  .description('create an empty repository (default branch "main") and print its clone URL')
-  .argument('<owner/name>', 'e.g. alice/hello')
-  .action(async (fullName: string) => {
-    const config = configFromEnvironment();
-    const slash = fullName.indexOf('/');
-    if (slash < 0) throw new CliError(`expected <owner>/<name>, got ${JSON.stringify(fullName)}`);
-    const owner = fullName.slice(0, slash);
-    const name = fullName.slice(slash + 1).replace(/\.git$/, '');
-    try {
-      validateRepositoryName(owner, name);
-    } catch (error) {
-      if (error instanceof InvalidRepositoryName) throw new CliError(`invalid repository name ${JSON.stringify(fullName)}: ${error.message}`);
-      throw error;
-    }
-    const stores = await openStores(config);
-    try {
-      await new RepositoryRegistry(stores).create(owner, name, { defaultBranch: 'main' });
-    } catch (error) {
-      if (error instanceof RepositoryExists) throw new CliError(`repository ${owner}/${name} already exists`);
-      throw error;
-    } finally {
-      await stores.close();
-    }
-    process.stdout.write(`${cloneUrl(cliBaseUrl(config), owner, name)}\n`);
-  });
+registerUserCommands(program);
+registerOrgCommands(program);
+registerTokenCommands(program);
+registerRepoCommands(program);
 
 const hook = program
   .command('hook')
@@ -116,7 +103,7 @@ hook
         const created = await webhooks.createHook(scope.target, body, { baseUrl, repository: scope.repository });
         process.stdout.write(`${JSON.stringify(hookJson(created, baseUrl))}\n`);
       } catch (error) {
-        if (error instanceof HookValidationError) throw new CliError(`invalid hook: ${error.message}`);
+        if (error instanceof HookValidationError) throw usageError(`invalid hook: ${error.message}`);
         throw error;
       }
     });
@@ -129,7 +116,7 @@ hook
   .argument('<id>', 'hook id')
   .action(async (target: string, id: string) => {
     await withWebhooks(async ({ webhooks, resolve }) => {
-      if (!(await webhooks.deleteHook((await resolve(target)).target, Number(id)))) throw new CliError(`hook ${id} of ${target} not found`);
+      if (!(await webhooks.deleteHook((await resolve(target)).target, Number(id)))) throw notFound(`hook ${id} of ${target} not found`);
     });
   });
 
@@ -142,7 +129,7 @@ hook
     await withWebhooks(async ({ webhooks, resolve, baseUrl }) => {
       const scope = await resolve(target);
       const found = await webhooks.hooks.get(scope.target, Number(id));
-      if (!found) throw new CliError(`hook ${id} of ${target} not found`);
+      if (!found) throw notFound(`hook ${id} of ${target} not found`);
       await webhooks.ping(found, { baseUrl, repository: scope.repository });
     });
   });
@@ -170,7 +157,7 @@ hook
     await withWebhooks(async ({ webhooks, resolve }) => {
       const scope = await resolve(target);
       const attempt = await webhooks.log.get(scope.target, Number(id), Number(delivery));
-      if (!attempt) throw new CliError(`delivery ${delivery} of hook ${id} of ${target} not found`);
+      if (!attempt) throw notFound(`delivery ${delivery} of hook ${id} of ${target} not found`);
       await webhooks.redeliver(attempt, scope.target);
     });
   });
@@ -192,13 +179,13 @@ async function withWebhooks(
     try {
       validateRepositoryName(owner, name ?? 'repository');
     } catch (error) {
-      if (error instanceof InvalidRepositoryName) throw new CliError(`invalid target ${JSON.stringify(target)}: ${error.message}`);
+      if (error instanceof InvalidRepositoryName) throw usageError(`invalid target ${JSON.stringify(target)}: ${error.message}`);
       throw error;
     }
-    if (rest.length > 0) throw new CliError(`expected owner/name or owner, got ${JSON.stringify(target)}`);
+    if (rest.length > 0) throw usageError(`expected owner/name or owner, got ${JSON.stringify(target)}`);
     if (name === undefined) return { target: { kind: 'organization', owner } as HookTarget };
     const repository = await registry.open(owner, name);
-    if (!repository) throw new CliError(`repository ${owner}/${name} not found`);
+    if (!repository) throw notFound(`repository ${owner}/${name} not found`);
     return { target: repositoryTarget(repository.info), repository };
   };
   try {
@@ -220,7 +207,7 @@ program
   .action(async (options: { prefix: string; concurrency: string }) => {
     const config = configFromEnvironment();
     const concurrency = Number(options.concurrency);
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new CliError(`--concurrency: expected a positive integer, got ${JSON.stringify(options.concurrency)}`);
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency: expected a positive integer, got ${JSON.stringify(options.concurrency)}`);
     const placement = await openPlacement(config);
     if (!placement) throw new CliError(`repair needs GITFLEET_BLOB_BACKEND=placement (this one is ${config.blobs.backend}: one store, no copies to restore)`);
     const line = new ProgressLine(process.stderr);
@@ -263,25 +250,15 @@ function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
-function configFromEnvironment(): ServerConfig {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
-}
-
-/** The URL clients reach the server at, as well as the CLI can tell without the server. */
-function cliBaseUrl(config: ServerConfig): string {
-  if (config.publicUrl) return config.publicUrl;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
-  return `http://${host}:${config.port}`;
-}
-
 program.parseAsync().catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    // Already printed by commander; --help and --version end here too, with exit code 0.
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return;
+  }
+  const known = cliErrorFor(error);
   // Errors with a system code (EADDRINUSE, EACCES…) explain themselves; others get a stack.
-  const expected = error instanceof CliError || (error instanceof Error && 'code' in error);
+  const expected = known !== undefined || (error instanceof Error && 'code' in error);
   process.stderr.write(`gitfleet: ${expected ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = known?.exitCode ?? EXIT.failure;
 });

@@ -52,7 +52,38 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** Webhook deliveries (see packages/events). */
   hooks: HooksConfig;
+  /**
+   * A push to a repository that does not exist creates it (private) when the pusher may create
+   * repositories under that owner (Gitea's ENABLE_PUSH_CREATE_USER/ORG). Off by default.
+   */
+  pushCreate: boolean;
+  /** Created as a site administrator at start-up when no user of that name exists. */
+  bootstrapAdmin?: BootstrapAdminConfig;
+  /** How long a web session lasts after sign-in. */
+  sessionTtlMs: number;
+  loginThrottle: LoginThrottleConfig;
 }
+
+/** The first administrator of an automated deployment (GITFLEET_ADMIN_*); the CLI is the interactive way. */
+export interface BootstrapAdminConfig {
+  name: string;
+  password: string;
+  email: string;
+  /** Registered as the token "bootstrap" with every scope; at least 32 characters. */
+  token?: string;
+}
+
+/** Failed logins (passwords and unknown tokens) allowed per window before answers become 429. */
+export interface LoginThrottleConfig {
+  /** For one user name from one address. */
+  perUserAndIp: number;
+  /** From one address, whatever the user names. */
+  perIp: number;
+  windowSeconds: number;
+}
+
+/** The bootstrap administrator's token is a secret as strong as a generated one (40 base62 characters). */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 export interface HooksConfig {
   /** Per attempt: connect, send, answer. */
@@ -141,6 +172,15 @@ export const ENVIRONMENT = {
   GITFLEET_HOOK_LEASE_MS: '30000',
   GITFLEET_HOOK_LOG_KEEP: '100',
   GITFLEET_HOOK_RECOVERY_DELAY_MS: '10000',
+  GITFLEET_PUSH_CREATE: '0',
+  GITFLEET_ADMIN_USER: '',
+  GITFLEET_ADMIN_PASSWORD: '',
+  GITFLEET_ADMIN_EMAIL: '',
+  GITFLEET_ADMIN_TOKEN: '',
+  GITFLEET_SESSION_TTL_HOURS: '336',
+  GITFLEET_LOGIN_FAILURES_PER_USER: '10',
+  GITFLEET_LOGIN_FAILURES_PER_IP: '50',
+  GITFLEET_LOGIN_FAILURE_WINDOW_SECONDS: '900',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -182,6 +222,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       return allowed[0];
     }
     return raw as T;
+  };
+
+  const flag = (name: EnvName): boolean => {
+    const raw = read(name).toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (!['0', 'false', 'no', 'off'].includes(raw)) problems.push(`${name}=${JSON.stringify(raw)}: expected 1 or 0 (true/false, yes/no, on/off)`);
+    return false;
   };
 
   const reader: EnvReader = {
@@ -241,9 +288,40 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keepAttempts: integer('GITFLEET_HOOK_LOG_KEEP', 10, 100_000),
       recoveryDelayMs: integer('GITFLEET_HOOK_RECOVERY_DELAY_MS', 0, 2 ** 31 - 1),
     },
+    pushCreate: flag('GITFLEET_PUSH_CREATE'),
+    bootstrapAdmin: readBootstrapAdmin(reader),
+    sessionTtlMs: integer('GITFLEET_SESSION_TTL_HOURS', 1, 24 * 366) * 3_600_000,
+    loginThrottle: {
+      perUserAndIp: integer('GITFLEET_LOGIN_FAILURES_PER_USER', 1, 1_000_000),
+      perIp: integer('GITFLEET_LOGIN_FAILURES_PER_IP', 1, 1_000_000),
+      windowSeconds: integer('GITFLEET_LOGIN_FAILURE_WINDOW_SECONDS', 1, 7 * 24 * 3600),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function readBootstrapAdmin(env: EnvReader): BootstrapAdminConfig | undefined {
+  const name = env.read('GITFLEET_ADMIN_USER');
+  const password = env.read('GITFLEET_ADMIN_PASSWORD');
+  const email = env.read('GITFLEET_ADMIN_EMAIL');
+  const token = env.read('GITFLEET_ADMIN_TOKEN');
+  if (name === '') {
+    for (const [variable, value] of [
+      ['GITFLEET_ADMIN_PASSWORD', password],
+      ['GITFLEET_ADMIN_EMAIL', email],
+      ['GITFLEET_ADMIN_TOKEN', token],
+    ]) {
+      if (value !== '') env.problem(`${variable} is set but GITFLEET_ADMIN_USER is not: name the administrator it belongs to`);
+    }
+    return undefined;
+  }
+  if (password === '') env.problem('GITFLEET_ADMIN_USER is set but GITFLEET_ADMIN_PASSWORD is not: the administrator needs a password');
+  if (token !== '' && (token.length < MIN_ADMIN_TOKEN_LENGTH || /\s/.test(token))) {
+    // The value itself is a secret: never echoed.
+    env.problem(`GITFLEET_ADMIN_TOKEN: expected at least ${MIN_ADMIN_TOKEN_LENGTH} characters without spaces`);
+  }
+  return { name, password, email: email === '' ? `${name}@localhost` : email, ...(token === '' ? {} : { token }) };
 }
 
 function readBlobsConfig(env: EnvReader, backend: (typeof BLOB_BACKENDS)[number], dataDir: string): BlobsConfig {

@@ -8,16 +8,16 @@ import {
   receivePack,
   RequestRefused,
   uploadPack,
-  type ProtocolLimits,
   type ProtocolVersion,
 } from '@gitfleet/protocol';
-import type { RepositoryRegistry } from '@gitfleet/repository';
-import type { WebhookService } from '@gitfleet/events';
-import type { Logger } from './logger.js';
+import { RepositoryExists, type Repository } from '@gitfleet/repository';
+import { authorizeRepository, requestActor } from './auth/index.js';
 import { HttpError } from './http-errors.js';
+import type { Logger } from './logger.js';
 import { openRequestBody, type RequestBody } from './request-body.js';
-import { openRepository } from './repositories.js';
+import { checkName } from './repositories.js';
 import { requestUser } from './request-user.js';
+import type { ServerServices } from './services.js';
 
 type Service = 'git-upload-pack' | 'git-receive-pack';
 
@@ -27,62 +27,57 @@ type Service = 'git-upload-pack' | 'git-receive-pack';
  */
 const CRASH_AFTER_REF_UPDATE = process.env.GITFLEET_TEST_CRASH_AFTER_REF_UPDATE === '1';
 
-export interface GitHttpOptions {
-  registry: RepositoryRegistry;
-  limits: ProtocolLimits;
-  spoolDir: string;
-  logger: Logger;
-  /** Records the events of every push before its refs move, and marks them due once they have. */
-  webhooks: WebhookService;
-  /** The base URL of links in event payloads. */
-  baseUrl(req: Request): string;
-}
+/** What a repository this push is about to create advertises: nothing yet (advertiseReceivePack reads only its refs). */
+const NOT_YET_CREATED = { refs: { list: async () => [] } } as unknown as Repository;
 
 /**
  * Git's smart HTTP protocol (gitprotocol-http), stateless-RPC form, as `git http-backend`
  * serves it. `:repo` may carry a ".git" suffix; repository names never end in ".git".
+ * Fetching needs read access, pushing (its advertisement included) write access; see
+ * auth/index.ts for the 401/403/404 answers.
  */
-export function gitHttpRouter(options: GitHttpOptions): Router {
+export function gitHttpRouter(services: ServerServices): Router {
+  const { config, logger, webhooks } = services;
+  const limits = config.limits;
   const router = Router();
 
   router.get('/:owner/:repo/info/refs', async (req, res) => {
-    const repo = await openRepository(options.registry, req.params.owner, req.params.repo);
     const service = requestedService(req.query.service);
     if (service === 'git-upload-pack') {
+      const { repo } = await authorizeRepository(services, req, req.params.owner, req.params.repo, 'read', 'git');
       const version = protocolVersion(req.get('git-protocol'));
       sendAdvertisement(res, service, await advertiseUploadPack(repo, version), version !== 2);
     } else {
+      const repo = await repositoryToPushTo(services, req, 'advertise');
       // receive-pack speaks only v0 (git never asks for v2 when pushing, and `git
       // receive-pack` ignores such a request), so it always gets the service line.
-      sendAdvertisement(res, service, await advertiseReceivePack(repo), true);
+      sendAdvertisement(res, service, await advertiseReceivePack(repo ?? NOT_YET_CREATED), true);
     }
   });
 
   router.post('/:owner/:repo/git-upload-pack', async (req, res) => {
-    const repo = await openRepository(options.registry, req.params.owner, req.params.repo);
-    const body = openRpcBody(req, 'git-upload-pack', options.limits.maxRequestBytes);
+    const { repo } = await authorizeRepository(services, req, req.params.owner, req.params.repo, 'read', 'git');
+    const body = openRpcBody(req, 'git-upload-pack', limits.maxRequestBytes);
     const version = protocolVersion(req.get('git-protocol'));
-    const response = await preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits: options.limits })).catch(
-      inBandRefusal,
-    );
-    await sendResult(req, res, 'git-upload-pack', body, response, options.logger);
+    const response = await preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits })).catch(inBandRefusal);
+    await sendResult(req, res, 'git-upload-pack', body, response, logger);
   });
 
   router.post('/:owner/:repo/git-receive-pack', async (req, res) => {
-    const repo = await openRepository(options.registry, req.params.owner, req.params.repo);
+    const repo = (await repositoryToPushTo(services, req, 'push'))!;
     // The commands before the pack are small; the pack has its own limit in the protocol.
-    const body = openRpcBody(req, 'git-receive-pack', options.limits.maxPackBytes + options.limits.maxRequestBytes);
+    const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxRequestBytes);
     const response = await preferTransportFailure(
       body,
       receivePack(repo, body.stream, {
-        limits: options.limits,
-        spoolDir: options.spoolDir,
-        onError: (error) => options.logger.error({ err: error, repo: repo.info.id, path: req.originalUrl }, 'push failed'),
+        limits,
+        spoolDir: services.spoolDir,
+        onError: (error) => logger.error({ err: error, repo: repo.info.id, path: req.originalUrl }, 'push failed'),
         beforeRefUpdate: async (updates) => {
           // The push's events are recorded durably before any ref moves; if they cannot be,
           // the push fails: an acknowledged push never loses its events.
-          const pending = await options.webhooks.recordRefEvents(repo, updates, { pusher: requestUser(req), baseUrl: options.baseUrl(req) }).catch((error: unknown) => {
-            options.logger.error({ err: error, repo: repo.info.id }, 'push refused: its webhook events could not be recorded');
+          const pending = await webhooks.recordRefEvents(repo, updates, { pusher: requestUser(req), baseUrl: services.baseUrl(req) }).catch((error: unknown) => {
+            logger.error({ err: error, repo: repo.info.id }, 'push refused: its webhook events could not be recorded');
             throw new Error('webhook events could not be recorded, no ref was changed; try again');
           });
           if (!pending) return;
@@ -90,19 +85,62 @@ export function gitHttpRouter(options: GitHttpOptions): Router {
             reflogMessage: pending.reflogMessage,
             afterRefUpdate: async () => {
               if (CRASH_AFTER_REF_UPDATE) process.kill(process.pid, 'SIGKILL');
-              await options.webhooks.refsUpdated(pending);
+              await webhooks.refsUpdated(pending);
             },
           };
         },
         onRefsUpdated: async (updates, pushOptions) => {
-          options.logger.info({ repo: repo.info.id, owner: repo.info.owner, name: repo.info.name, updates, pushOptions }, 'refs updated');
+          logger.info({ repo: repo.info.id, owner: repo.info.owner, name: repo.info.name, updates, pushOptions }, 'refs updated');
         },
       }),
     );
-    await sendResult(req, res, 'git-receive-pack', body, response, options.logger);
+    await sendResult(req, res, 'git-receive-pack', body, response, logger);
   });
 
   return router;
+}
+
+/**
+ * The repository a push writes to, with write access checked. With push-to-create on, a
+ * repository that does not exist is, for someone who may create under its owner, advertised
+ * empty (undefined at 'advertise') and created private when the pack arrives ('push').
+ */
+async function repositoryToPushTo(services: ServerServices, req: Request, phase: 'advertise' | 'push'): Promise<Repository | undefined> {
+  const owner = String(req.params.owner);
+  const nameInUrl = String(req.params.repo);
+  try {
+    return (await authorizeRepository(services, req, owner, nameInUrl, 'write', 'git')).repo;
+  } catch (error) {
+    const name = nameInUrl.endsWith('.git') ? nameInUrl.slice(0, -'.git'.length) : nameInUrl;
+    if (!(error instanceof HttpError && error.status === 404) || !(await mayPushCreate(services, req, owner, name))) throw error;
+    if (phase === 'advertise') return undefined;
+    const ownerName = await canonicalOwner(services, owner);
+    try {
+      const created = await services.registry.create(ownerName, name, { private: true });
+      services.logger.info({ repo: created.info.id, owner: ownerName, name, by: requestActor(req)?.user.name }, 'repository created by a push');
+    } catch (raced) {
+      // Someone created it meanwhile: push to it like to any other, if allowed.
+      if (!(raced instanceof RepositoryExists)) throw raced;
+    }
+    return (await authorizeRepository(services, req, owner, nameInUrl, 'write', 'git')).repo;
+  }
+}
+
+async function mayPushCreate(services: ServerServices, req: Request, owner: string, name: string): Promise<boolean> {
+  const actor = requestActor(req);
+  if (!services.config.pushCreate || !actor) return false;
+  checkName(owner, name);
+  // Only a repository that does not exist: one the actor cannot see stays a 404.
+  if (await services.registry.open(owner, name)) return false;
+  if (!(await services.accounts.getOwner(owner))) return false;
+  return services.accounts.mayCreateUnder(actor.user, owner);
+}
+
+/** The owner's name as it was spelled when created (the URL may use another case). */
+async function canonicalOwner(services: ServerServices, owner: string): Promise<string> {
+  const found = await services.accounts.getOwner(owner);
+  if (!found) throw new HttpError(404, `owner ${owner} not found`);
+  return found.kind === 'user' ? found.user.name : found.org.name;
 }
 
 function requestedService(service: unknown): Service {

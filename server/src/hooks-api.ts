@@ -9,15 +9,11 @@ import {
   type HookTarget,
   type WebhookService,
 } from '@gitfleet/events';
-import type { Repository, RepositoryRegistry } from '@gitfleet/repository';
+import type { Repository } from '@gitfleet/repository';
+import { authorizeRepository, requireActor } from './auth/index.js';
 import { HttpError } from './http-errors.js';
-import { checkName, openRepository } from './repositories.js';
-
-export interface HooksApiOptions {
-  registry: RepositoryRegistry;
-  webhooks: WebhookService;
-  baseUrl(req: Request): string;
-}
+import { checkName } from './repositories.js';
+import type { ServerServices } from './services.js';
 
 /** Where a request's hooks belong, and the repository for a repository's hook (pings need it). */
 interface Scope {
@@ -25,13 +21,17 @@ interface Scope {
   repository?: Repository;
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
 /**
  * Webhooks in the REST API, in GitHub's shape (Gitea's clients use the same paths and fields):
  *   /api/v1/repos/{owner}/{repo}/hooks[/{id}[/pings|/deliveries[/{delivery_id}[/attempts]]]]
  *   /api/v1/orgs/{org}/hooks[…]  — every repository of that owner.
- * Accounts do not exist yet: like repository creation, these routes are open to anyone.
+ * A repository's hooks need admin permission on it; an organisation's, the right to administer
+ * the organisation (its owners and site administrators).
  */
-export function hooksApiRouter({ registry, webhooks, baseUrl }: HooksApiOptions): Router {
+export function hooksApiRouter(services: ServerServices): Router {
+  const { webhooks, baseUrl } = services;
   const router = Router();
   const json = express.json({ limit: '64kb', type: () => true });
 
@@ -39,17 +39,24 @@ export function hooksApiRouter({ registry, webhooks, baseUrl }: HooksApiOptions)
     [
       '/repos/:owner/:repo/hooks',
       async (req) => {
-        const repository = await openRepository(registry, param(req, 'owner'), param(req, 'repo'));
-        return { target: repositoryTarget(repository.info), repository };
+        const { repo } = await authorizeRepository(services, req, param(req, 'owner'), param(req, 'repo'), 'admin', 'api');
+        return { target: repositoryTarget(repo.info), repository: repo };
       },
     ],
     [
       '/orgs/:org/hooks',
       async (req) => {
-        const owner = param(req, 'org');
+        const name = param(req, 'org');
         // An owner name follows the rules of the owner part of a repository name.
-        checkName(owner, 'repository');
-        return { target: { kind: 'organization', owner } };
+        checkName(name, 'repository');
+        const actor = requireActor(req, SAFE_METHODS.has(req.method) ? 'read:organization' : 'write:organization');
+        const org = await services.accounts.getOrganization(name);
+        if (!org) throw new HttpError(404, `organization ${name} not found`);
+        if (!(await services.accounts.mayAdministerOrganization(actor.user, org.name))) {
+          throw new HttpError(403, `permission denied: only owners of ${org.name} manage its hooks`);
+        }
+        // Hooks are keyed by the organisation's own spelling, whatever case the URL used.
+        return { target: { kind: 'organization', owner: org.name } };
       },
     ],
   ];

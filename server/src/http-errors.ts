@@ -1,10 +1,18 @@
 /** An HTTP answer to give instead of a normal response; `message` is shown to the client. */
 export class HttpError extends Error {
+  /** Extra response headers: a 401's WWW-Authenticate challenge, say. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Sent as Retry-After (a 429 of the login throttle). */
+  readonly retryAfterSeconds?: number;
+
   constructor(
     readonly status: number,
     message: string,
+    options: { headers?: Record<string, string>; retryAfterSeconds?: number } = {},
   ) {
     super(message);
     this.name = 'HttpError';
+    this.headers = options.headers ?? {};
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

@@ -2,11 +2,14 @@ import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AccountStore } from '@gitfleet/accounts';
 import { RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
-import { createApp } from './app.js';
+import { baseUrlFor, createApp } from './app.js';
+import { bootstrapAdmin, createLoginThrottle, type LoginThrottle } from './auth/index.js';
 import type { ServerConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import type { ServerServices } from './services.js';
 import { openStores, spoolDirectory } from './stores.js';
 import { openWebhooks } from './webhooks.js';
 
@@ -32,11 +35,25 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   const spoolDir = spoolDirectory(config);
   let server: http.Server;
   let webhooks: WebhookService | undefined;
+  let throttle: LoginThrottle | undefined;
   try {
     await mkdir(spoolDir, { recursive: true });
-    const registry = new RepositoryRegistry(stores);
+    const accounts = new AccountStore(stores.kv);
+    if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin, logger);
     webhooks = openWebhooks(config, stores, logger);
-    const app = createApp({ config, registry, kv: stores.kv, spoolDir, logger, webhooks });
+    throttle = createLoginThrottle(config);
+    const services: ServerServices = {
+      config,
+      registry: new RepositoryRegistry(stores),
+      accounts,
+      kv: stores.kv,
+      webhooks,
+      throttle,
+      logger,
+      spoolDir,
+      baseUrl: baseUrlFor(config.publicUrl),
+    };
+    const app = createApp(services);
     server = http.createServer(
       { headersTimeout: config.timeouts.headersMs, requestTimeout: config.timeouts.requestMs },
       app,
@@ -46,6 +63,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
   } catch (error) {
     await webhooks?.close();
+    await throttle?.close();
     await stores.close();
     throw error;
   }
@@ -63,6 +81,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       await stopped;
       clearTimeout(grace);
       await webhooks.close();
+      await throttle.close();
       await stores.close();
     })();
     return closing;

@@ -1,19 +1,12 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { repositoryObject, repositoryUrls, type CommitStatus, type WebhookService } from '@gitfleet/events';
 import { isObjectId, type ObjectId } from '@gitfleet/git-format';
-import { CommitReader, type Repository, type RepositoryRegistry } from '@gitfleet/repository';
+import { CommitReader, type Repository } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
+import { authorizeRepository } from './auth/index.js';
 import { HttpError } from './http-errors.js';
-import { openRepository } from './repositories.js';
 import { requestUser } from './request-user.js';
-
-export interface StatusesApiOptions {
-  registry: RepositoryRegistry;
-  kv: KVStore;
-  /** Told of every status created (the `status` webhook event). */
-  webhooks: WebhookService;
-  baseUrl(req: Request): string;
-}
+import type { ServerServices } from './services.js';
 
 const STATES = ['pending', 'success', 'failure', 'error'] as const satisfies ReadonlyArray<CommitStatus['state']>;
 type StatusState = (typeof STATES)[number];
@@ -70,14 +63,17 @@ function invalidField(field: string, message: string): StatusApiError {
  *   GET  /repos/{owner}/{repo}/commits/{ref}/statuses   (every status, newest first)
  *   GET  /repos/{owner}/{repo}/commits/{ref}/status     (combined: the latest per context)
  * {ref} is a commit id, a branch or tag name, or heads/<branch>, tags/<tag>, refs/….
- * Accounts do not exist yet: statuses have no creator, and anyone may post one.
+ * Posting a status needs write permission on the repository, reading them read permission.
+ * Statuses record no creator (the `creator` field stays null).
  */
-export function statusesApiRouter({ registry, kv, webhooks, baseUrl }: StatusesApiOptions): Router {
+export function statusesApiRouter(services: ServerServices): Router {
+  const { kv, webhooks, baseUrl } = services;
+  const open = (req: Request, needed: 'read' | 'write') => authorizeRepository(services, req, param(req, 'owner'), param(req, 'repo'), needed, 'api');
   const router = Router();
   const json = express.json({ limit: '16kb', type: () => true });
 
   router.post('/repos/:owner/:repo/statuses/:sha', json, async (req, res) => {
-    const repo = await openRepository(registry, param(req, 'owner'), param(req, 'repo'));
+    const { repo } = await open(req, 'write');
     const sha = await existingCommit(repo, param(req, 'sha'));
     const fields = statusFields(req.body);
     const record = await appendStatus(kv, repo, sha, fields);
@@ -87,7 +83,7 @@ export function statusesApiRouter({ registry, kv, webhooks, baseUrl }: StatusesA
   });
 
   router.get('/repos/:owner/:repo/commits/*ref/statuses', async (req, res) => {
-    const repo = await openRepository(registry, param(req, 'owner'), param(req, 'repo'));
+    const { repo } = await open(req, 'read');
     const sha = await resolveCommit(repo, refParam(req));
     const entries = await kv.readLog(statusScope(repo), logName(sha));
     const statuses = entries.map((entry) => JSON.parse(entry) as StatusRecord).reverse();
@@ -97,7 +93,7 @@ export function statusesApiRouter({ registry, kv, webhooks, baseUrl }: StatusesA
   });
 
   router.get('/repos/:owner/:repo/commits/*ref/status', async (req, res) => {
-    const repo = await openRepository(registry, param(req, 'owner'), param(req, 'repo'));
+    const { repo } = await open(req, 'read');
     const sha = await resolveCommit(repo, refParam(req));
     const latest = (await kv.scan(statusScope(repo), latestPrefix(sha)))
       .map(({ value }) => (JSON.parse(value) as LatestRecord).status)
@@ -306,6 +302,7 @@ const githubErrors: ErrorRequestHandler = (error, _req, res, next) => {
   }
   const status = parseFailure ? 400 : (error as HttpError).status;
   const message = parseFailure ? 'Problems parsing JSON' : (error as HttpError).message;
+  if (error instanceof HttpError) res.set(error.headers);
   res.status(status).json({
     message,
     ...(error instanceof StatusApiError && error.errors ? { errors: error.errors } : {}),

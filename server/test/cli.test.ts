@@ -35,18 +35,20 @@ async function runCli(args: string[], env: Record<string, string> = {}) {
   return { code: code as number, stdout, stderr };
 }
 
-test('repo create prints the clone URL, then refuses the same name and invalid names', async () => {
+test('repo create prints the clone URL, then refuses the same name (exit 4) and invalid names (exit 2)', async () => {
+  const owner = await runCli(['user', 'create', 'alice', '--email', 'alice@example.test', '--password', 'alice-password']);
+  assert.equal(owner.code, 0, owner.stderr);
   const created = await runCli(['repo', 'create', 'alice/hello'], { GITFLEET_PUBLIC_URL: 'https://git.example.com' });
   assert.equal(created.code, 0, created.stderr);
   assert.equal(created.stdout, 'https://git.example.com/alice/hello.git\n');
 
   const again = await runCli(['repo', 'create', 'alice/hello']);
-  assert.equal(again.code, 1);
+  assert.equal(again.code, 4);
   assert.match(again.stderr, /alice\/hello already exists/);
 
   for (const hostile of ['alice/..', 'alice/a/b', '../etc', 'noslash']) {
     const refused = await runCli(['repo', 'create', hostile]);
-    assert.equal(refused.code, 1, hostile);
+    assert.equal(refused.code, 2, hostile);
     assert.match(refused.stderr, /^gitfleet: /);
   }
 });

@@ -187,3 +187,59 @@ test('redis takes one of a URL, a Cluster or Sentinels', () => {
   assert.throws(() => redis({ GITFLEET_REDIS_SENTINELS: 'h:26379' }), /GITFLEET_REDIS_SENTINEL_MASTER: required/);
   assert.throws(() => redis({ GITFLEET_REDIS_URL: 'http://h:1' }), /GITFLEET_REDIS_URL: expected/);
 });
+
+test('accounts settings: push-to-create off, no bootstrap administrator, 14-day sessions, 10/50 failures per 15 minutes', () => {
+  const config = loadConfig({}, '/srv');
+  assert.equal(config.pushCreate, false);
+  assert.equal(config.bootstrapAdmin, undefined);
+  assert.equal(config.sessionTtlMs, 14 * 24 * 3600 * 1000);
+  assert.deepEqual(config.loginThrottle, { perUserAndIp: 10, perIp: 50, windowSeconds: 900 });
+});
+
+test('reads push-to-create, the bootstrap administrator, the session lifetime and the login throttle', () => {
+  const token = 't'.repeat(32);
+  const config = loadConfig(
+    {
+      GITFLEET_PUSH_CREATE: 'true',
+      GITFLEET_ADMIN_USER: 'root',
+      GITFLEET_ADMIN_PASSWORD: 'correct horse',
+      GITFLEET_ADMIN_EMAIL: 'root@example.com',
+      GITFLEET_ADMIN_TOKEN: token,
+      GITFLEET_SESSION_TTL_HOURS: '2',
+      GITFLEET_LOGIN_FAILURES_PER_USER: '3',
+      GITFLEET_LOGIN_FAILURES_PER_IP: '7',
+      GITFLEET_LOGIN_FAILURE_WINDOW_SECONDS: '60',
+    },
+    '/srv',
+  );
+  assert.equal(config.pushCreate, true);
+  assert.deepEqual(config.bootstrapAdmin, { name: 'root', password: 'correct horse', email: 'root@example.com', token });
+  assert.equal(config.sessionTtlMs, 2 * 3600 * 1000);
+  assert.deepEqual(config.loginThrottle, { perUserAndIp: 3, perIp: 7, windowSeconds: 60 });
+  assert.equal(loadConfig({ GITFLEET_PUSH_CREATE: '0' }).pushCreate, false);
+  assert.deepEqual(loadConfig({ GITFLEET_ADMIN_USER: 'root', GITFLEET_ADMIN_PASSWORD: 'pw-pw-pw-pw' }).bootstrapAdmin, {
+    name: 'root',
+    password: 'pw-pw-pw-pw',
+    email: 'root@localhost',
+  });
+});
+
+test('refuses an incomplete bootstrap administrator and a short token without echoing secrets', () => {
+  const secret = 'short-secret';
+  assert.throws(
+    () => loadConfig({ GITFLEET_ADMIN_USER: 'root', GITFLEET_ADMIN_TOKEN: secret, GITFLEET_PUSH_CREATE: 'maybe', GITFLEET_SESSION_TTL_HOURS: '0' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      const names = error.problems.map((problem) => problem.split(/[= ]/)[0]);
+      assert.deepEqual(names.sort(), ['GITFLEET_ADMIN_TOKEN:', 'GITFLEET_ADMIN_USER', 'GITFLEET_PUSH_CREATE', 'GITFLEET_SESSION_TTL_HOURS']);
+      assert.ok(!error.message.includes(secret), error.message);
+      return true;
+    },
+  );
+  assert.throws(() => loadConfig({ GITFLEET_ADMIN_PASSWORD: 'orphan-password' }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, /GITFLEET_ADMIN_PASSWORD is set but GITFLEET_ADMIN_USER is not/);
+    assert.ok(!error.message.includes('orphan-password'));
+    return true;
+  });
+});

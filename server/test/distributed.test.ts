@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { MemoryBlobStore, PlacementBlobStore, S3BlobStore } from '@gitfleet/storage';
-import { createRepo, startTestServer } from './helpers.js';
+import { ADMIN_GIT_CONFIG, createRepo, startTestServer } from './helpers.js';
 
 // The server over its distributed backends, driven by the real git: S3 (Ceph radosgw) +
 // Redis from scripts/servers/*.sh, and a placement of packs over three stores with R=2.
@@ -18,7 +18,7 @@ const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], {
+  const { stdout } = await run('git', [...ADMIN_GIT_CONFIG, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], {
     cwd,
     maxBuffer: 16 * 1024 * 1024,
   });

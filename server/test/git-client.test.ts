@@ -7,7 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { createRepo, startTestServer, type TestServer } from './helpers.js';
+import { ADMIN_GIT_CONFIG, createRepo, startTestServer, type TestServer } from './helpers.js';
 
 // The HTTP layer as the real git drives it: probe request, chunked push, gzip-encoded
 // fetch requests, both protocol versions. (The protocol itself is covered in depth by test/.)
@@ -18,7 +18,7 @@ let work: string;
 let remote: string;
 
 async function gitWithTrace(cwd: string, env: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], {
+  return run('git', [...ADMIN_GIT_CONFIG, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], {
     cwd,
     env: { ...process.env, ...env },
     maxBuffer: 16 * 1024 * 1024,

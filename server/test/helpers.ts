@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/index.js';
+import { TEST_ADMIN_ENV, adminHeaders, ensureUser } from '../../test/helpers/server.js';
+
+export { ADMIN_GIT_CONFIG, TEST_ADMIN, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN, adminHeaders, ensureUser } from '../../test/helpers/server.js';
 
 export interface TestServer extends RunningServer {
   dataDir: string;
@@ -11,10 +14,10 @@ export interface TestServer extends RunningServer {
   dispose(): Promise<void>;
 }
 
-/** A server on a free port over a fresh temporary data directory, logging nothing. */
+/** A server on a free port over a fresh temporary data directory, logging nothing, with TEST_ADMIN. */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-server-test-'));
-  const config = loadConfig({ PORT: '0', GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ PORT: '0', GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...TEST_ADMIN_ENV, ...env });
   const server = await startServer({ config, shutdownGraceMs: 1000 });
   return {
     ...server,
@@ -35,15 +38,17 @@ export interface RawResponse {
 /**
  * A request whose path goes out byte for byte: fetch() would resolve "%2e%2e" and ".."
  * segments before sending, and hostile paths are exactly what must reach the server.
+ * It is made as TEST_ADMIN unless `anonymous`.
  */
 export function rawRequest(
   baseUrl: string,
   rawPath: string,
-  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; anonymous?: boolean } = {},
 ): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
+  const headers = options.anonymous ? options.headers : adminHeaders(options.headers);
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: hostname, port, path: rawPath, method: options.method ?? 'GET', headers: options.headers, agent: false }, (response) => {
+    const request = http.request({ host: hostname, port, path: rawPath, method: options.method ?? 'GET', headers, agent: false }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
@@ -54,10 +59,17 @@ export function rawRequest(
   });
 }
 
+/** fetch() as TEST_ADMIN. */
+export function adminFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, headers: adminHeaders(Object.fromEntries(new Headers(init.headers).entries())) });
+}
+
+/** Creates owner/name (public) as TEST_ADMIN, creating the owner as a user first if it does not exist. */
 export async function createRepo(baseUrl: string, owner: string, name: string): Promise<Response> {
+  await ensureUser(baseUrl, owner);
   return fetch(`${baseUrl}/api/v1/repos`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: adminHeaders({ 'content-type': 'application/json' }),
     body: JSON.stringify({ owner, name }),
   });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { createRepo, rawRequest, startTestServer, type TestServer } from './helpers.js';
+import { adminFetch, createRepo, ensureUser, rawRequest, startTestServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
 
@@ -31,19 +31,20 @@ describe('repository API', () => {
     assert.equal(created.status, 201);
     assert.match(created.headers.get('content-type') ?? '', /^application\/json/);
     const body = await created.json();
-    assert.equal(body.owner, 'bob');
+    assert.deepEqual(body.owner, { login: 'bob', type: 'User' });
     assert.equal(body.name, 'project.one');
     assert.equal(body.default_branch, 'main');
     assert.equal(body.clone_url, `${server.url}/bob/project.one.git`);
     assert.equal(typeof body.id, 'string');
 
-    const fetched = await fetch(`${server.url}/api/v1/repos/bob/project.one`);
+    const fetched = await adminFetch(`${server.url}/api/v1/repos/bob/project.one`);
     assert.equal(fetched.status, 200);
     assert.deepEqual(await fetched.json(), body);
   });
 
   test('accepts a JSON body sent without a JSON content type (curl -d)', async () => {
-    const response = await fetch(`${server.url}/api/v1/repos`, {
+    await ensureUser(server.url, 'carol');
+    const response = await adminFetch(`${server.url}/api/v1/repos`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: JSON.stringify({ owner: 'carol', name: 'notes' }),
@@ -54,7 +55,7 @@ describe('repository API', () => {
   test('refuses an existing repository with 409', async () => {
     const response = await createRepo(server.url, 'alice', 'hello');
     assert.equal(response.status, 409);
-    assert.match((await response.json()).error, /already exists/);
+    assert.match((await response.json()).message, /already exists/);
   });
 
   const hostileNames: Array<[string, string]> = [
@@ -81,22 +82,22 @@ describe('repository API', () => {
     test(`refuses the name ${JSON.stringify(`${owner}/${name}`)} with 400`, async () => {
       const response = await createRepo(server.url, owner, name);
       assert.equal(response.status, 400);
-      assert.equal(typeof (await response.json()).error, 'string');
+      assert.equal(typeof (await response.json()).message, 'string');
     });
   }
 
   test('refuses malformed and incomplete bodies with 400 and oversized ones with 413', async () => {
-    const post = (body: string) => fetch(`${server.url}/api/v1/repos`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = (body: string) => adminFetch(`${server.url}/api/v1/repos`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     assert.equal((await post('{"owner": "x",')).status, 400);
     assert.equal((await post('["x", "y"]')).status, 400);
     assert.equal((await post('{"owner": "x"}')).status, 400);
     assert.equal((await post('{"owner": "x", "name": 7}')).status, 400);
-    assert.equal((await fetch(`${server.url}/api/v1/repos`, { method: 'POST' })).status, 400);
+    assert.equal((await adminFetch(`${server.url}/api/v1/repos`, { method: 'POST' })).status, 400);
     assert.equal((await post(JSON.stringify({ owner: 'x', name: 'y', padding: 'p'.repeat(100_000) }))).status, 413);
   });
 
   test('answers 404 for an unknown repository and 400 for an invalid one', async () => {
-    assert.equal((await fetch(`${server.url}/api/v1/repos/alice/nothing`)).status, 404);
+    assert.equal((await adminFetch(`${server.url}/api/v1/repos/alice/nothing`)).status, 404);
     assert.equal((await rawRequest(server.url, '/api/v1/repos/alice/%2e%2e')).status, 400);
   });
 });
@@ -104,7 +105,7 @@ describe('repository API', () => {
 describe('info/refs', () => {
   for (const suffix of ['.git', '']) {
     test(`advertises upload-pack (v0) at alice/hello${suffix}`, async () => {
-      const response = await fetch(`${server.url}/alice/hello${suffix}/info/refs?service=git-upload-pack`);
+      const response = await adminFetch(`${server.url}/alice/hello${suffix}/info/refs?service=git-upload-pack`);
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('content-type'), 'application/x-git-upload-pack-advertisement');
       assert.match(response.headers.get('cache-control') ?? '', /no-cache/);
@@ -117,7 +118,7 @@ describe('info/refs', () => {
   }
 
   test('advertises v2 capabilities without a service line when asked for version 2', async () => {
-    const response = await fetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-pack`, { headers: { 'git-protocol': 'version=2' } });
+    const response = await adminFetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-pack`, { headers: { 'git-protocol': 'version=2' } });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'application/x-git-upload-pack-advertisement');
     const body = Buffer.from(await response.arrayBuffer()).toString('latin1');
@@ -127,14 +128,14 @@ describe('info/refs', () => {
   });
 
   test('keeps the service line for version 1, followed by "version 1"', async () => {
-    const response = await fetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-pack`, { headers: { 'git-protocol': 'version=1' } });
+    const response = await adminFetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-pack`, { headers: { 'git-protocol': 'version=1' } });
     assert.equal(response.status, 200);
     const body = Buffer.from(await response.arrayBuffer()).toString('latin1');
     assert.ok(body.startsWith('001e# service=git-upload-pack\n0000000eversion 1\n'), body.slice(0, 60));
   });
 
   test('advertises receive-pack with a service line', async () => {
-    const response = await fetch(`${server.url}/alice/hello.git/info/refs?service=git-receive-pack`);
+    const response = await adminFetch(`${server.url}/alice/hello.git/info/refs?service=git-receive-pack`);
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'application/x-git-receive-pack-advertisement');
     const body = Buffer.from(await response.arrayBuffer()).toString('latin1');
@@ -143,14 +144,14 @@ describe('info/refs', () => {
   });
 
   test('refuses the dumb protocol and unknown services with 403', async () => {
-    const dumb = await fetch(`${server.url}/alice/hello.git/info/refs`);
+    const dumb = await adminFetch(`${server.url}/alice/hello.git/info/refs`);
     assert.equal(dumb.status, 403);
     assert.match(await dumb.text(), /dumb HTTP/);
-    assert.equal((await fetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-archive`)).status, 403);
+    assert.equal((await adminFetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-archive`)).status, 403);
   });
 
   test('answers 404 for an unknown repository', async () => {
-    const response = await fetch(`${server.url}/alice/missing.git/info/refs?service=git-upload-pack`);
+    const response = await adminFetch(`${server.url}/alice/missing.git/info/refs?service=git-upload-pack`);
     assert.equal(response.status, 404);
     assert.match(await response.text(), /alice\/missing not found/);
   });
@@ -180,26 +181,26 @@ describe('RPC requests', () => {
   const uploadPackHeaders = { 'content-type': 'application/x-git-upload-pack-request' };
 
   test('refuses a wrong content type with 415', async () => {
-    const response = await fetch(uploadPackUrl(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '0000' });
+    const response = await adminFetch(uploadPackUrl(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '0000' });
     assert.equal(response.status, 415);
     assert.match(await response.text(), /application\/x-git-upload-pack-request/);
-    const receive = await fetch(`${server.url}/alice/hello.git/git-receive-pack`, { method: 'POST', headers: uploadPackHeaders, body: '0000' });
+    const receive = await adminFetch(`${server.url}/alice/hello.git/git-receive-pack`, { method: 'POST', headers: uploadPackHeaders, body: '0000' });
     assert.equal(receive.status, 415);
   });
 
   test('refuses an unknown content encoding with 415', async () => {
-    const response = await fetch(uploadPackUrl(), { method: 'POST', headers: { ...uploadPackHeaders, 'content-encoding': 'br' }, body: '0000' });
+    const response = await adminFetch(uploadPackUrl(), { method: 'POST', headers: { ...uploadPackHeaders, 'content-encoding': 'br' }, body: '0000' });
     assert.equal(response.status, 415);
   });
 
   test('answers 404 for an RPC on an unknown repository', async () => {
-    const response = await fetch(`${server.url}/alice/missing.git/git-upload-pack`, { method: 'POST', headers: uploadPackHeaders, body: '0000' });
+    const response = await adminFetch(`${server.url}/alice/missing.git/git-upload-pack`, { method: 'POST', headers: uploadPackHeaders, body: '0000' });
     assert.equal(response.status, 404);
   });
 
   test('refuses a malformed pkt-line with 400 and stays healthy', async () => {
     for (const body of ['zzzz', '0009done', '00', 'ffff']) {
-      const response = await fetch(uploadPackUrl(), { method: 'POST', headers: uploadPackHeaders, body });
+      const response = await adminFetch(uploadPackUrl(), { method: 'POST', headers: uploadPackHeaders, body });
       assert.equal(response.status, 400, `body ${JSON.stringify(body)}`);
       assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
       await response.text();
@@ -214,7 +215,7 @@ describe('RPC requests', () => {
     const inflated = Buffer.concat([encodePkt('command=ls-refs\n'), Buffer.from('0001'), Buffer.alloc(64 * 1024 * 1024 - 100, argument.toString())]);
     const bomb = gzipSync(inflated);
     assert.ok(bomb.length < 1024 * 1024);
-    const response = await fetch(uploadPackUrl(), {
+    const response = await adminFetch(uploadPackUrl(), {
       method: 'POST',
       headers: { ...uploadPackHeaders, 'content-encoding': 'gzip', 'git-protocol': 'version=2' },
       body: bomb,
@@ -225,14 +226,14 @@ describe('RPC requests', () => {
   });
 
   test('refuses a body that is not gzip although it says so with 400', async () => {
-    const response = await fetch(uploadPackUrl(), { method: 'POST', headers: { ...uploadPackHeaders, 'content-encoding': 'gzip' }, body: 'not gzip at all' });
+    const response = await adminFetch(uploadPackUrl(), { method: 'POST', headers: { ...uploadPackHeaders, 'content-encoding': 'gzip' }, body: 'not gzip at all' });
     assert.equal(response.status, 400);
     await response.text();
     await assertHealthy();
   });
 
   test('refuses a body over the limit with 413 before reading it', async () => {
-    const response = await fetch(uploadPackUrl(), { method: 'POST', headers: uploadPackHeaders, body: Buffer.alloc(2 * 1024 * 1024, 'a') });
+    const response = await adminFetch(uploadPackUrl(), { method: 'POST', headers: uploadPackHeaders, body: Buffer.alloc(2 * 1024 * 1024, 'a') });
     assert.equal(response.status, 413);
     await response.text();
     await assertHealthy();
@@ -241,8 +242,8 @@ describe('RPC requests', () => {
   test('answers a gzip-encoded request like a plain one', async () => {
     // A v2 ls-refs command: what git sends (gzipped when large) on its first RPC.
     const request = '0014command=ls-refs\n0001' + '0009peel\n' + '0000';
-    const plain = await fetch(uploadPackUrl(), { method: 'POST', headers: { ...uploadPackHeaders, 'git-protocol': 'version=2' }, body: request });
-    const gzipped = await fetch(uploadPackUrl(), {
+    const plain = await adminFetch(uploadPackUrl(), { method: 'POST', headers: { ...uploadPackHeaders, 'git-protocol': 'version=2' }, body: request });
+    const gzipped = await adminFetch(uploadPackUrl(), {
       method: 'POST',
       headers: { ...uploadPackHeaders, 'git-protocol': 'version=2', 'content-encoding': 'gzip' },
       body: gzipSync(request),
@@ -255,7 +256,7 @@ describe('RPC requests', () => {
 });
 
 test('unknown routes answer 404', async () => {
-  const response = await fetch(`${server.url}/alice/hello.git/objects/info/packs`);
+  const response = await adminFetch(`${server.url}/alice/hello.git/objects/info/packs`);
   assert.equal(response.status, 404);
   await response.text();
 });

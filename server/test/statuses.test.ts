@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { createRepo, startTestServer, type TestServer } from './helpers.js';
+import { ADMIN_GIT_CONFIG, adminFetch, createRepo, startTestServer, type TestServer } from './helpers.js';
 
 // Commit statuses over HTTP against a started server, on commits the real git pushed.
 
@@ -18,7 +18,7 @@ let annotatedTag: string;
 let quiet: string;
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd });
+  const { stdout } = await run('git', [...ADMIN_GIT_CONFIG, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd });
   return stdout.trim();
 }
 
@@ -47,7 +47,7 @@ after(async () => {
 });
 
 async function postStatus(sha: string, body: unknown): Promise<{ status: number; body: any; headers: Headers }> {
-  const response = await fetch(`${api}/statuses/${sha}`, {
+  const response = await adminFetch(`${api}/statuses/${sha}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -56,7 +56,7 @@ async function postStatus(sha: string, body: unknown): Promise<{ status: number;
 }
 
 async function getJson(url: string): Promise<{ status: number; body: any; headers: Headers }> {
-  const response = await fetch(url);
+  const response = await adminFetch(url);
   return { status: response.status, body: await response.json(), headers: response.headers };
 }
 

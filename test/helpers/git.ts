@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { TEST_ADMIN_TOKEN } from './admin.js';
 
 /** The protocol versions every end-to-end case runs under. */
 export const PROTOCOLS = [0, 2] as const;
@@ -49,6 +50,17 @@ const GLOBAL_CONFIG = `[init]
 	allow = always
 `;
 
+/** The Authorization header of TEST_ADMIN, which test gits send unless told otherwise. */
+export const ADMIN_AUTHORIZATION = `Bearer ${TEST_ADMIN_TOKEN}`;
+
+export interface GitClientOptions {
+  /**
+   * Sent with every HTTP request (http.extraHeader); null sends none, leaving git anonymous
+   * (or to a credential helper). Default: TEST_ADMIN's token, who may do anything.
+   */
+  authorization?: string | null;
+}
+
 /**
  * Runs the real git with a clean environment: its own HOME (so no user or system config
  * leaks in) and `-c protocol.version=N` on every command, so one test body can be run
@@ -59,14 +71,15 @@ export class GitClient {
     readonly protocol: WireProtocol,
     readonly root: string,
     private readonly home: string,
+    private readonly authorization: string | null,
   ) {}
 
-  static async create(protocol: WireProtocol): Promise<GitClient> {
+  static async create(protocol: WireProtocol, { authorization = ADMIN_AUTHORIZATION }: GitClientOptions = {}): Promise<GitClient> {
     const root = await mkdtemp(join(tmpdir(), `gitfleet-e2e-v${protocol}-`));
     const home = join(root, 'home');
     await mkdir(home);
     await writeFile(join(home, '.gitconfig'), GLOBAL_CONFIG);
-    return new GitClient(protocol, root, home);
+    return new GitClient(protocol, root, home, authorization);
   }
 
   /** A fresh, empty directory under this client's temporary root. */
@@ -105,7 +118,8 @@ export class GitClient {
   }
 
   private spawn(args: string[], options: RunOptions): Promise<{ code: number; stdout: Buffer; stderr: string }> {
-    const fullArgs = ['-c', `protocol.version=${this.protocol}`, ...args];
+    const auth = this.authorization === null ? [] : ['-c', `http.extraHeader=Authorization: ${this.authorization}`];
+    const fullArgs = ['-c', `protocol.version=${this.protocol}`, ...auth, ...args];
     return new Promise((resolve, reject) => {
       const child = spawn('git', fullArgs, {
         cwd: options.cwd ?? this.root,

@@ -1,4 +1,5 @@
 import { request, type ClientRequest } from 'node:http';
+import { adminHeaders } from './server.js';
 
 export interface RawResponse {
   /** 0 when the server closed the connection before answering (see `resetBeforeAnswer`). */
@@ -12,14 +13,16 @@ export interface RawResponse {
 /**
  * An HTTP request with the path sent exactly as given: unlike fetch(), no `..` or
  * percent-encoding is normalised away, which is what hostile-path tests need.
+ * Made as TEST_ADMIN unless `anonymous`.
  */
 export function rawRequest(
   baseUrl: string,
   method: string,
   path: string,
-  { headers = {}, body }: { headers?: Record<string, string>; body?: Buffer } = {},
+  { headers: given = {}, body, anonymous = false }: { headers?: Record<string, string>; body?: Buffer; anonymous?: boolean } = {},
 ): Promise<RawResponse> {
   const base = new URL(baseUrl);
+  const headers = anonymous ? given : adminHeaders(given);
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = request(

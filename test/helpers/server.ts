@@ -5,9 +5,36 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { TEST_ADMIN_ENV, adminHeaders } from './admin.js';
 import { selectedStorage, type E2EBackendKind, type StorageBackend } from './backend.js';
 
 export const WORKSPACE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export { ADMIN_GIT_CONFIG, TEST_ADMIN, TEST_ADMIN_EMAIL, TEST_ADMIN_ENV, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN, adminHeaders } from './admin.js';
+
+/** The password ensureUser gives the users it creates. */
+export function testPassword(user: string): string {
+  return `password-of-${user}`;
+}
+
+/**
+ * Makes sure a user of that name exists (created by TEST_ADMIN through the admin API, with
+ * testPassword(name)); a name already taken, by a user or an organisation, is left as it is,
+ * and so is one that cannot name a user (the caller's own request then refuses it).
+ */
+export async function ensureUser(baseUrl: string, name: string): Promise<void> {
+  const response = await fetch(`${baseUrl}/api/v1/admin/users`, {
+    method: 'POST',
+    headers: adminHeaders({ 'content-type': 'application/json' }),
+    body: JSON.stringify({ username: name, email: `${name}@example.test`, password: testPassword(name) }),
+  });
+  if (response.status === 201) return;
+  const text = await response.text();
+  if ((response.status === 422 || response.status === 409) && /exist|taken/i.test(text)) return;
+  // A name no user can have: left to the request that needs the owner to refuse it itself.
+  if (response.status === 422 && /invalid user name/.test(text)) return;
+  throw new Error(`creating user ${name}: HTTP ${response.status} ${text}`);
+}
 
 /**
  * The server entry point. GITFLEET_E2E_CLI swaps in another implementation of the same
@@ -24,10 +51,13 @@ export interface TestServer {
   readonly dataDir: string;
   /** The storage it runs on (see backend.ts). */
   readonly backend: E2EBackendKind;
-  /** Creates a repository through the REST API and returns its clone URL. */
+  /**
+   * Creates a public repository through the REST API as TEST_ADMIN (its owner, a user, first if
+   * missing) and returns its clone URL.
+   */
   createRepo(owner: string, name: string): Promise<string>;
-  /** The same, with the repository's id (which names its keys in the stores). */
-  createRepository(owner: string, name: string): Promise<{ url: string; id: string }>;
+  /** The same, with the repository's id (which names its keys in the stores); `private` makes it private. */
+  createRepository(owner: string, name: string, options?: { private?: boolean }): Promise<{ url: string; id: string }>;
   /** The last lines the server wrote (stdout and stderr), and how it exited if it did. */
   logTail(): string;
   /** True while the process runs. */
@@ -51,7 +81,7 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
   const storage = options.storage ?? (await selectedStorage());
   const disposeOwnStorage = () => (options.storage ? Promise.resolve() : storage.dispose());
   const dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-e2e-data-'));
-  const env = serverEnv({ ...storage.env, ...extraEnv, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir });
+  const env = serverEnv({ ...storage.env, ...TEST_ADMIN_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir });
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
     cwd: WORKSPACE_ROOT,
     env,
@@ -99,11 +129,12 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
     async createRepo(owner, name) {
       return (await server.createRepository(owner, name)).url;
     },
-    async createRepository(owner, name) {
+    async createRepository(owner, name, options = {}) {
+      await ensureUser(url, owner);
       const response = await fetch(`${url}/api/v1/repos`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ owner, name }),
+        headers: adminHeaders({ 'content-type': 'application/json' }),
+        body: JSON.stringify({ owner, name, private: options.private ?? false }),
       });
       if (response.status !== 201) {
         throw new Error(`creating ${owner}/${name}: HTTP ${response.status} ${await response.text()}`);

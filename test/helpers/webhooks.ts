@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Webhooks } from '@octokit/webhooks';
-import { WORKSPACE_ROOT } from './server.js';
+import { TEST_ADMIN_ENV, WORKSPACE_ROOT, adminHeaders } from './server.js';
 
 export interface ReceivedDelivery {
   headers: http.IncomingHttpHeaders;
@@ -130,7 +130,7 @@ export interface ServerProcess {
  * the same data), configured by `env`.
  */
 export async function spawnServer(dataDir: string, env: Record<string, string>): Promise<ServerProcess> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...TEST_ADMIN_ENV, ...env, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir };
   delete childEnv.NODE_TEST_CONTEXT;
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(WORKSPACE_ROOT, 'server/src/cli.ts'), 'serve'], {
     cwd: WORKSPACE_ROOT,
@@ -177,11 +177,11 @@ export async function spawnServer(dataDir: string, env: Record<string, string>):
   };
 }
 
-/** JSON from the server's REST API, failing on an unexpected status. */
+/** JSON from the server's REST API (as TEST_ADMIN), failing on an unexpected status. */
 export async function api<T = unknown>(baseUrl: string, method: string, path: string, body?: unknown, expectStatus?: number): Promise<{ status: number; body: T }> {
   const response = await fetch(`${baseUrl}/api/v1${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: adminHeaders(body === undefined ? {} : { 'content-type': 'application/json' }),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();

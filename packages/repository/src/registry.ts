@@ -46,17 +46,42 @@ function namePartProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+export interface CreateRepositoryOptions {
+  /** HEAD becomes refs/heads/<defaultBranch>; default "main". */
+  defaultBranch?: string;
+  private?: boolean;
+  description?: string;
+}
+
+/** What `update` may change; `name` renames the repository (its id, refs and packs stay). */
+export interface RepositoryPatch {
+  private?: boolean;
+  description?: string;
+  name?: string;
+}
+
+/** Optimistic retries of `update` before it gives up on a registry entry that keeps changing. */
+const UPDATE_ATTEMPTS = 20;
+const DELETE_BATCH = 500;
+
 /** The global table owner/name → repository, in the KV store. */
 export class RepositoryRegistry {
   constructor(private readonly stores: Stores) {}
 
   /** Creates an empty repository whose HEAD is refs/heads/<defaultBranch> (default "main"). */
-  async create(owner: string, name: string, options: { defaultBranch?: string } = {}): Promise<Repository> {
+  async create(owner: string, name: string, options: CreateRepositoryOptions = {}): Promise<Repository> {
     validateRepositoryName(owner, name);
     const head = `refs/heads/${options.defaultBranch ?? 'main'}`;
     assertValidRefName(head);
 
-    const info: RepositoryInfo = { id: newRepositoryId(), owner, name, createdAt: new Date().toISOString() };
+    const info: RepositoryInfo = {
+      id: newRepositoryId(),
+      owner,
+      name,
+      createdAt: new Date().toISOString(),
+      private: options.private ?? false,
+      description: options.description ?? '',
+    };
     // HEAD first, in the fresh scope nobody else knows yet: once the registry entry exists the
     // repository is complete. Losing the race below leaves only this one key behind, unreachable.
     await this.stores.kv.compareAndSwap(repositoryScope(info.id), [{ key: HEAD_KEY, expect: null, value: head }], 'all');
@@ -81,6 +106,75 @@ export class RepositoryRegistry {
     const entries = await this.stores.kv.scan(REGISTRY_SCOPE, REPO_KEY_PREFIX);
     return entries.map(({ value }) => parseInfo(value));
   }
+
+  /** The repositories of one owner (matched without regard to case), ordered by lower-cased name. */
+  async listOwnedBy(owner: string): Promise<RepositoryInfo[]> {
+    validateRepositoryName(owner, 'x');
+    // Owners cannot contain '/', so this prefix holds exactly this owner's entries.
+    const entries = await this.stores.kv.scan(REGISTRY_SCOPE, `${REPO_KEY_PREFIX}${owner.toLowerCase()}/`);
+    return entries.map(({ value }) => parseInfo(value));
+  }
+
+  /**
+   * Changes visibility, description or name of a repository; undefined when it does not exist.
+   * A compare-and-swap on the registry entry, retried when someone else changed it meanwhile.
+   * A rename moves the entry to its new key in the same atomic step and keeps the id, so refs,
+   * packs and grants keyed by id follow; an existing target name throws RepositoryExists.
+   */
+  async update(owner: string, name: string, patch: RepositoryPatch): Promise<Repository | undefined> {
+    validateRepositoryName(owner, name);
+    if (patch.name !== undefined) validateRepositoryName(owner, patch.name);
+    const oldKey = registryKey(owner, name);
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.stores.kv.get(REGISTRY_SCOPE, oldKey);
+      if (current === undefined) return undefined;
+      const info = parseInfo(current);
+      const next: RepositoryInfo = {
+        ...info,
+        name: patch.name ?? info.name,
+        private: patch.private ?? info.private,
+        description: patch.description ?? info.description,
+      };
+      const newKey = registryKey(info.owner, next.name);
+      const value = JSON.stringify(next);
+      const ops =
+        newKey === oldKey
+          ? [{ key: oldKey, expect: current, value }]
+          : [
+              { key: oldKey, expect: current, value: null },
+              { key: newKey, expect: null, value },
+            ];
+      const { conflicts } = await this.stores.kv.compareAndSwap(REGISTRY_SCOPE, ops, 'all');
+      if (conflicts.length === 0) return new Repository(next, this.stores);
+      if (conflicts.includes(1)) throw new RepositoryExists(info.owner, next.name);
+    }
+    throw new Error(`repository registry: ${owner}/${name} kept changing during ${UPDATE_ATTEMPTS} update attempts`);
+  }
+
+  /**
+   * Deletes a repository: its registry entry first (from then on nobody finds it), then every
+   * key of its scope (refs, HEAD, pack records). Packs in the blob store are left for a
+   * collector, as are the scope's append-only logs, which the KV store cannot delete.
+   * Returns false when there was no such repository.
+   */
+  async delete(owner: string, name: string): Promise<boolean> {
+    validateRepositoryName(owner, name);
+    const key = registryKey(owner, name);
+    const current = await this.stores.kv.get(REGISTRY_SCOPE, key);
+    if (current === undefined) return false;
+    const info = parseInfo(current);
+    const { conflicts } = await this.stores.kv.compareAndSwap(REGISTRY_SCOPE, [{ key, expect: current, value: null }], 'all');
+    // Changed meanwhile (updated, or deleted by someone else): decide again on the fresh entry.
+    if (conflicts.length > 0) return this.delete(owner, name);
+    const scope = repositoryScope(info.id);
+    const entries = await this.stores.kv.scan(scope, '');
+    // In slices: a repository may have many thousands of refs, and one CAS carries every key.
+    for (let start = 0; start < entries.length; start += DELETE_BATCH) {
+      const ops = entries.slice(start, start + DELETE_BATCH).map(({ key: entryKey, value }) => ({ key: entryKey, expect: value, value: null }));
+      await this.stores.kv.compareAndSwap(scope, ops, 'each');
+    }
+    return true;
+  }
 }
 
 function parseInfo(value: string): RepositoryInfo {
@@ -88,5 +182,6 @@ function parseInfo(value: string): RepositoryInfo {
   if (typeof info.id !== 'string' || typeof info.owner !== 'string' || typeof info.name !== 'string' || typeof info.createdAt !== 'string') {
     throw new Error(`repository registry: malformed entry ${value.slice(0, 200)}`);
   }
-  return info as RepositoryInfo;
+  // Entries written before visibility and descriptions existed are public, without description.
+  return { ...info, private: info.private === true, description: typeof info.description === 'string' ? info.description : '' } as RepositoryInfo;
 }

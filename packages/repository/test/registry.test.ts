@@ -52,6 +52,96 @@ for (const backend of kvBackends) {
       for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof RepositoryExists);
     });
 
+    test('visibility and description: given at create, defaults public and empty, old entries read as public', async (t) => {
+      const { registry, stores } = open(t);
+      const plain = await registry.create('o', 'plain');
+      assert.equal(plain.info.private, false);
+      assert.equal(plain.info.description, '');
+      const secret = await registry.create('o', 'secret', { private: true, description: 'hidden things' });
+      assert.deepEqual((await registry.open('o', 'secret'))?.info, secret.info);
+      assert.equal(secret.info.private, true);
+      assert.equal(secret.info.description, 'hidden things');
+
+      const old = { id: 'f'.repeat(32), owner: 'o', name: 'old', createdAt: '2020-01-01T00:00:00.000Z' };
+      await stores.kv.compareAndSwap('registry', [{ key: 'repo:o/old', expect: null, value: JSON.stringify(old) }], 'all');
+      assert.deepEqual((await registry.open('o', 'old'))?.info, { ...old, private: false, description: '' });
+    });
+
+    test('update changes visibility and description, keeps the rest; a missing repository gives undefined', async (t) => {
+      const { registry } = open(t);
+      const created = await registry.create('o', 'r', { description: 'first' });
+      const updated = await registry.update('O', 'R', { private: true });
+      assert.deepEqual(updated?.info, { ...created.info, private: true });
+      const described = await registry.update('o', 'r', { description: 'second' });
+      assert.deepEqual(described?.info, { ...created.info, private: true, description: 'second' });
+      assert.deepEqual((await registry.open('o', 'r'))?.info, described?.info);
+      assert.equal(await registry.update('o', 'missing', { private: true }), undefined);
+      await assert.rejects(registry.update('o', 'r', { name: '../x' }), InvalidRepositoryName);
+      assert.deepEqual((await registry.open('o', 'r'))?.info, described?.info);
+    });
+
+    test('rename moves the entry and keeps id, refs and HEAD; an existing target is refused and nothing changes', async (t) => {
+      const { registry } = open(t);
+      const created = await registry.create('o', 'before', { defaultBranch: 'trunk' });
+      await created.refs.update([{ name: 'refs/heads/trunk', oldOid: '0'.repeat(40), newOid: 'a'.repeat(40) }], { atomic: true, message: 'test' });
+      await registry.create('o', 'taken');
+
+      await assert.rejects(registry.update('o', 'before', { name: 'Taken' }), RepositoryExists);
+      assert.equal((await registry.open('o', 'before'))?.info.id, created.info.id);
+
+      const renamed = await registry.update('o', 'before', { name: 'after', description: 'moved' });
+      assert.deepEqual(renamed?.info, { ...created.info, name: 'after', description: 'moved' });
+      assert.equal(await registry.open('o', 'before'), undefined);
+      const reopened = await registry.open('o', 'after');
+      assert.equal(reopened?.info.id, created.info.id);
+      assert.equal(await reopened!.refs.head(), 'refs/heads/trunk');
+      assert.deepEqual((await reopened!.refs.list()).map((r) => [r.name, r.oid]), [['refs/heads/trunk', 'a'.repeat(40)]]);
+
+      // Changing only the case keeps the key and rewrites the spelling.
+      const recased = await registry.update('o', 'after', { name: 'After' });
+      assert.equal(recased?.info.name, 'After');
+      assert.deepEqual((await registry.list()).map((r) => `${r.owner}/${r.name}`), ['o/After', 'o/taken']);
+    });
+
+    test('concurrent updates of one entry all land', async (t) => {
+      const { registry } = open(t);
+      await registry.create('o', 'r');
+      await Promise.all([registry.update('o', 'r', { private: true }), registry.update('o', 'r', { description: 'd' })]);
+      const info = (await registry.open('o', 'r'))!.info;
+      assert.equal(info.private, true);
+      assert.equal(info.description, 'd');
+    });
+
+    test('delete removes the entry and every key of the repository scope; the name can be reused', async (t) => {
+      const { registry, stores } = open(t);
+      const doomed = await registry.create('o', 'doomed');
+      await doomed.refs.update([{ name: 'refs/heads/main', oldOid: '0'.repeat(40), newOid: 'b'.repeat(40) }], { atomic: true, message: 'test' });
+      const kept = await registry.create('o', 'kept');
+      assert.notDeepEqual(await stores.kv.scan(`repo:${doomed.info.id}`, ''), []);
+
+      assert.equal(await registry.delete('O', 'Doomed'), true);
+      assert.equal(await registry.open('o', 'doomed'), undefined);
+      assert.deepEqual(await stores.kv.scan(`repo:${doomed.info.id}`, ''), []);
+      assert.equal(await registry.delete('o', 'doomed'), false);
+      assert.equal(await (await registry.open('o', 'kept'))!.refs.head(), 'refs/heads/main');
+
+      const reborn = await registry.create('o', 'doomed');
+      assert.notEqual(reborn.info.id, doomed.info.id);
+      assert.deepEqual(await reborn.refs.list(), []);
+      assert.deepEqual((await registry.list()).map((r) => r.id), [reborn.info.id, kept.info.id]);
+    });
+
+    test('listOwnedBy lists one owner, whatever the case, and not owners sharing a prefix', async (t) => {
+      const { registry } = open(t);
+      await registry.create('Octo', 'b');
+      await registry.create('octo', 'a');
+      await registry.create('octopus', 'c');
+      await registry.create('other', 'd');
+      assert.deepEqual((await registry.listOwnedBy('OCTO')).map((r) => `${r.owner}/${r.name}`), ['octo/a', 'Octo/b']);
+      assert.deepEqual(await registry.listOwnedBy('nobody'), []);
+      await assert.rejects(registry.listOwnedBy('../x'), InvalidRepositoryName);
+    });
+
     test('open and create refuse invalid names', async (t) => {
       const { registry } = open(t);
       await assert.rejects(registry.create('o', '../etc'), InvalidRepositoryName);

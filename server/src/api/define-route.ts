@@ -4,8 +4,9 @@
  * OpenAPI document served at GET /api/v1/openapi.json. CONTRACT: the API owner replaces the
  * `declare`d stubs first thing; the other API modules build on it.
  */
-import type { Request, Response, Router } from 'express';
-import type { z } from 'zod';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -24,14 +25,159 @@ export interface RouteSpec<Params extends z.ZodType, Query extends z.ZodType, Bo
   handler(input: { req: Request; res: Response; params: z.infer<Params>; query: z.infer<Query>; body: z.infer<Body> }): Promise<unknown>;
 }
 
+/** The API's JSON bodies are small; a bigger one is refused (413) before it is parsed. */
+const JSON_BODY_LIMIT = '64kb';
+// Every body is read as JSON whatever its Content-Type, because `curl -d '{…}'` sends
+// application/x-www-form-urlencoded.
+const parseJsonBody = express.json({ limit: JSON_BODY_LIMIT, type: () => true });
+
+/**
+ * Routes of every router built in this process, keyed by "METHOD path": a test process builds
+ * many apps from the same modules, and each route belongs in the document once.
+ */
+const documentedRoutes = new Map<string, RouteConfig>();
+/** The generated document (without its servers), until a route is (re)defined: generating takes a while. */
+let generatedDocument: object | undefined;
+
+const errorSchema = z.object({ message: z.string() }).meta({ id: 'Error' });
+const validationErrorSchema = z
+  .object({ message: z.literal('Validation Failed'), errors: z.array(z.object({ field: z.string(), message: z.string() })) })
+  .meta({ id: 'ValidationError' });
+
 /**
  * Registers the route on `router` and in the OpenAPI document. The handler's resolved value is
  * sent as JSON with `response.status` (unless the handler already sent a response itself).
  */
-export declare function defineRoute<Params extends z.ZodType = z.ZodObject, Query extends z.ZodType = z.ZodObject, Body extends z.ZodType = z.ZodUnknown>(
+export function defineRoute<Params extends z.ZodType = z.ZodObject, Query extends z.ZodType = z.ZodObject, Body extends z.ZodType = z.ZodUnknown>(
   router: Router,
   spec: RouteSpec<Params, Query, Body>,
-): void;
+): void {
+  const handle: RequestHandler = async (req, res, next) => {
+    try {
+      const errors: FieldError[] = [];
+      const params = validate(spec.params, req.params, 'path', errors);
+      const query = validate(spec.query, req.query, 'query', errors);
+      // No body at all stands for an empty object, so `PUT …/memberships/x` without one works.
+      const body = validate(spec.body, req.body ?? {}, 'body', errors);
+      if (errors.length > 0) {
+        res.status(422).json({ message: 'Validation Failed', errors });
+        return;
+      }
+      const result = await spec.handler({
+        req,
+        res,
+        params: params as z.infer<Params>,
+        query: query as z.infer<Query>,
+        body: body as z.infer<Body>,
+      });
+      if (res.headersSent) return;
+      res.status(spec.response.status);
+      if (spec.response.schema === undefined || result === undefined) res.end();
+      else res.json(result);
+    } catch (error) {
+      next(error);
+    }
+  };
+  if (spec.body) router[spec.method](spec.path, parseJsonBody, handle);
+  else router[spec.method](spec.path, handle);
+  documentRoute(spec);
+}
+
+/** What the document says of a route that a plain Express router answers (not defineRoute). */
+export type RouteDescription = Omit<RouteSpec<z.ZodType, z.ZodType, z.ZodType>, 'handler'>;
+
+/** Adds a route answered elsewhere to the OpenAPI document (validation stays that router's job). */
+export function documentRoute(description: RouteDescription): void {
+  documentedRoutes.set(`${description.method.toUpperCase()} ${description.path}`, routeConfig(description));
+  generatedDocument = undefined;
+}
 
 /** The OpenAPI 3.1 document of every route defined so far. */
-export declare function openApiDocument(baseUrl: string): object;
+export function openApiDocument(baseUrl: string): object {
+  generatedDocument ??= generateDocument();
+  // The base URL may differ per request (the Host header), so it is added to the shared document.
+  return { ...generatedDocument, servers: [{ url: `${baseUrl}/api/v1` }] };
+}
+
+function generateDocument(): object {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'basicAuth', {
+    type: 'http',
+    scheme: 'basic',
+    description: 'User name with a password, or with a personal access token as the password',
+  });
+  registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'A personal access token' });
+  for (const route of documentedRoutes.values()) registry.registerPath(route);
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: { title: 'Gitfleet API', version: '1', description: 'Accounts, organisations, repositories and their git data, in the shapes GitHub and Gitea use.' },
+    security: [{}, { basicAuth: [] }, { bearerAuth: [] }],
+  });
+}
+
+interface FieldError {
+  field: string;
+  message: string;
+}
+
+function validate(schema: z.ZodType | undefined, value: unknown, location: 'path' | 'query' | 'body', errors: FieldError[]): unknown {
+  if (!schema) return value;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const field = issue.path.map(String).join('.');
+    errors.push({ field: field === '' ? location : field, message: issue.message });
+  }
+  return undefined;
+}
+
+function routeConfig(spec: RouteDescription): RouteConfig {
+  const { path, pathParams } = openApiPath(spec.path);
+  const params = documentedParams(spec.params, pathParams);
+  const success = {
+    description: spec.response.description ?? spec.summary,
+    ...(spec.response.schema ? { content: { 'application/json': { schema: spec.response.schema } } } : {}),
+  };
+  return {
+    method: spec.method,
+    path,
+    tags: [spec.tag],
+    summary: spec.summary,
+    operationId: `${spec.method}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+    request: {
+      ...(params ? { params } : {}),
+      ...(spec.query instanceof z.ZodObject ? { query: spec.query } : {}),
+      ...(spec.body ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } } : {}),
+    },
+    responses: {
+      [String(spec.response.status)]: success,
+      '4XX': { description: 'The request was refused', content: { 'application/json': { schema: errorSchema } } },
+      ...(spec.params || spec.query || spec.body
+        ? { '422': { description: 'Validation failed', content: { 'application/json': { schema: validationErrorSchema } } } }
+        : {}),
+    },
+  };
+}
+
+/**
+ * Express 5 path → OpenAPI path: ":owner" → "{owner}", a wildcard "*path" → "{path}", and an
+ * optional group "{/*path}" → "/{path}" (OpenAPI has no optional path segments).
+ */
+function openApiPath(expressPath: string): { path: string; pathParams: string[] } {
+  const pathParams: string[] = [];
+  const path = expressPath
+    .replace(/\{([^}]*)\}/g, '$1')
+    .replace(/[:*]([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string) => {
+      pathParams.push(name);
+      return `{${name}}`;
+    });
+  return { path, pathParams };
+}
+
+/** The route's params schema, completed with a string for each path parameter it leaves out. */
+function documentedParams(schema: z.ZodType | undefined, pathParams: string[]): z.ZodObject | undefined {
+  const base = schema instanceof z.ZodObject ? schema : z.object({});
+  const missing = pathParams.filter((name) => !(name in base.shape));
+  const completed = missing.length > 0 ? base.extend(Object.fromEntries(missing.map((name) => [name, z.string()]))) : base;
+  return Object.keys(completed.shape).length > 0 ? completed : undefined;
+}

@@ -1,0 +1,63 @@
+/**
+ * The REST API under /api/v1: every router of the API, its OpenAPI document, and JSON answers
+ * for unknown paths and refused requests.
+ */
+import { Router } from 'express';
+import { hooksApiRouter } from '../hooks-api.js';
+import { HttpError } from '../http-errors.js';
+import { reposApiRouter } from '../repos-api.js';
+import type { ServerServices } from '../services.js';
+import { statusesApiRouter } from '../statuses-api.js';
+import { adminRouter } from './admin.js';
+import { branchesRouter } from './branches.js';
+import { collaboratorsRouter } from './collaborators.js';
+import { commitsRouter } from './commits.js';
+import { compareRouter } from './compare.js';
+import { contentsRouter } from './contents.js';
+import { openApiDocument } from './define-route.js';
+import { apiErrorHandler } from './errors.js';
+import { orgsRouter } from './orgs.js';
+import { documentPlainRoutes } from './plain-routes.js';
+import { reposRouter } from './repos.js';
+import { tagsRouter } from './tags.js';
+import { teamsRouter } from './teams.js';
+import { tokensRouter } from './tokens.js';
+import { usersRouter } from './users.js';
+
+export function apiRouter(services: ServerServices): Router {
+  const router = Router();
+  // Every router is built before the document is first asked for, so it lists them all.
+  const routers = [
+    usersRouter(services),
+    adminRouter(services),
+    tokensRouter(services),
+    orgsRouter(services),
+    teamsRouter(services),
+    reposRouter(services),
+    collaboratorsRouter(services),
+    hooksApiRouter(services),
+    // Before commitsRouter: its GET /repos/{o}/{r}/commits/*ref would swallow …/{ref}/status(es).
+    statusesApiRouter(services),
+    branchesRouter(services),
+    tagsRouter(services),
+    commitsRouter(services),
+    contentsRouter(services),
+    compareRouter(services),
+    // The core issue's POST /repos, for site administrators.
+    reposApiRouter(services),
+  ];
+  documentPlainRoutes();
+
+  router.get('/openapi.json', (req, res) => {
+    res.json(openApiDocument(services.baseUrl(req)));
+  });
+  const answerErrors = apiErrorHandler(services.logger);
+  // Each router's refusals are answered right after it, so they never reach the error handlers
+  // that later routers install for their own paths.
+  for (const child of routers) router.use(child, answerErrors);
+  router.use((req) => {
+    throw new HttpError(404, `no API route for ${req.method} /api/v1${req.path}`);
+  });
+  router.use(answerErrors);
+  return router;
+}

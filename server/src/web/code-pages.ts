@@ -1,0 +1,262 @@
+import { Router, type Request, type Response } from 'express';
+import { PathNotFound, findReadme, readCommit, readFile, readTree, statPath, type TreeItem } from '@gitfleet/browse';
+import type { Repository } from '@gitfleet/repository';
+import type { ServerServices } from '../services.js';
+import { highlightLines, languageFor } from './highlight.js';
+import { html, type Html } from './html.js';
+import { formatBytes, formatDate, sendPage } from './layout.js';
+import { renderMarkdown } from './markdown.js';
+import { homeBranch, loadRepo, param, repoHeader, resolveRevisionPath, wildcard, type RepoContext, type ResolvedRevision } from './repo-context.js';
+import { refUrl, repoUrl } from './urls.js';
+import { cloneUrl } from '../repositories.js';
+
+/** Above this a file is shown without highlighting… */
+const HIGHLIGHT_LIMIT = 512 * 1024;
+/** …and above this not at all (a link to its raw bytes instead). */
+const DISPLAY_LIMIT = 1024 * 1024;
+const README_LIMIT = 512 * 1024;
+/** Names shown in the branch selector; a repository with more lists them on /branches and /tags. */
+const SELECTOR_REFS = 200;
+
+/** Drawn inline: no icon font or emoji font needed, nothing more to load. */
+const ICONS: Record<TreeItem['type'], Html> = {
+  tree: html`<svg class="icon icon-tree" viewBox="0 0 16 16" width="16" height="16" aria-label="Directory"><path d="M1.75 2h4.5l1.5 2h6.5c.41 0 .75.34.75.75v8.5c0 .41-.34.75-.75.75H1.75A.75.75 0 0 1 1 13.25V2.75c0-.41.34-.75.75-.75Z"/></svg>`,
+  blob: html`<svg class="icon icon-blob" viewBox="0 0 16 16" width="16" height="16" aria-label="File"><path d="M3.75 1.5h5.5l3.25 3.25v9.5a.25.25 0 0 1-.25.25h-8.5a.25.25 0 0 1-.25-.25V1.75a.25.25 0 0 1 .25-.25Z M9 1.5v3.5h3.5"/></svg>`,
+  commit: html`<svg class="icon icon-commit" viewBox="0 0 16 16" width="16" height="16" aria-label="Submodule"><path d="M1.75 2h4.5l1.5 2h6.5c.41 0 .75.34.75.75v8.5c0 .41-.34.75-.75.75H1.75A.75.75 0 0 1 1 13.25V2.75c0-.41.34-.75.75-.75Z"/><path d="M8 7v4M6 9h4"/></svg>`,
+};
+
+/** Repository home, tree, blob and raw views. */
+export function codePages(services: ServerServices): Router {
+  const router = Router();
+
+  router.get('/:owner/:repo', async (req, res) => {
+    const repoName = param(req, 'repo');
+    if (repoName.toLowerCase().endsWith('.git')) {
+      res.redirect(301, repoUrl({ owner: param(req, 'owner'), name: repoName.slice(0, -4) }));
+      return;
+    }
+    const context = await loadRepo(services, req, 'read');
+    const head = await homeBranch(context.repo);
+    if (!head.commit) {
+      sendPage(req, res, { title: `${context.repo.info.owner}/${context.repo.info.name}`, body: emptyRepository(services, req, context, head.name) });
+      return;
+    }
+    await treePage(services, req, res, context, { ref: head.name, commit: head.commit, path: '' });
+  });
+
+  // A branch picked in the selector without JavaScript arrives as ?ref=… .
+  router.get('/:owner/:repo/tree', async (req, res) => {
+    const context = await loadRepo(services, req, 'read');
+    const ref = typeof req.query.ref === 'string' && req.query.ref !== '' ? req.query.ref : (await homeBranch(context.repo)).name;
+    const path = typeof req.query.path === 'string' ? req.query.path : '';
+    res.redirect(303, refUrl(context.repo.info, 'tree', ref, path));
+  });
+
+  router.get('/:owner/:repo/tree/*rest', async (req, res) => {
+    const context = await loadRepo(services, req, 'read');
+    const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest'));
+    if (revision.path !== '') {
+      const entry = await statPath(context.repo, revision.commit, revision.path);
+      if (entry.type === 'blob') {
+        res.redirect(302, refUrl(context.repo.info, 'blob', revision.ref, revision.path));
+        return;
+      }
+    }
+    await treePage(services, req, res, context, revision);
+  });
+
+  router.get('/:owner/:repo/blob/*rest', async (req, res) => {
+    const context = await loadRepo(services, req, 'read');
+    const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest'));
+    const entry = revision.path === '' ? undefined : await statPath(context.repo, revision.commit, revision.path);
+    if (!entry || entry.type === 'tree') {
+      res.redirect(302, refUrl(context.repo.info, 'tree', revision.ref, revision.path));
+      return;
+    }
+    if (entry.type === 'commit') throw new PathNotFound(`${revision.path} is a submodule (commit ${entry.oid})`);
+    await blobPage(req, res, context, revision, entry);
+  });
+
+  router.get('/:owner/:repo/raw/*rest', async (req, res) => {
+    const context = await loadRepo(services, req, 'read');
+    const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest'));
+    const entry = await statPath(context.repo, revision.commit, revision.path);
+    if (entry.type !== 'blob') throw new PathNotFound(`${revision.path} at ${revision.ref} is not a file`);
+    const file = await readFile(context.repo, revision.commit, revision.path, { maxBytes: entry.size ?? Number.MAX_SAFE_INTEGER });
+    sendRaw(res, file.path, file.content, file.binary, revision.ref === revision.commit);
+  });
+
+  return router;
+}
+
+/** Image types a browser may show from /raw; everything else is text/plain or a download. */
+const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', ico: 'image/x-icon', avif: 'image/avif' };
+
+/**
+ * Raw bytes with a type that can never run as a page of this site: text is text/plain, known
+ * raster images their own type, anything else a download. `sandbox` and `nosniff` hold even if
+ * a browser disagrees.
+ */
+function sendRaw(res: Response, path: string, content: Buffer, binary: boolean, immutable: boolean): void {
+  const name = path.split('/').pop() ?? 'file';
+  const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
+  const type = binary ? (IMAGE_TYPES[extension] ?? 'application/octet-stream') : 'text/plain; charset=utf-8';
+  res.set('Content-Type', type);
+  res.set('X-Content-Type-Options', 'nosniff');
+  res.set('Content-Security-Policy', 'sandbox');
+  res.set('Cache-Control', immutable ? 'private, max-age=31536000, immutable' : 'private, no-cache');
+  if (type === 'application/octet-stream') res.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
+  res.end(content);
+}
+
+async function treePage(services: ServerServices, req: Request, res: Response, context: RepoContext, revision: ResolvedRevision): Promise<void> {
+  const { repo } = context;
+  const info = repo.info;
+  const [entries, readme, lastCommit, selector] = await Promise.all([
+    readTree(repo, revision.commit, revision.path),
+    findReadme(repo, revision.commit, revision.path),
+    revision.path === '' ? readCommit(repo, revision.commit) : undefined,
+    refSelector(repo, revision, 'tree'),
+  ]);
+  const rows = entries.map((entry) => {
+    const icon = ICONS[entry.type];
+    const link =
+      entry.type === 'commit'
+        ? html`<span>${entry.name} @ <span class="mono">${entry.oid.slice(0, 7)}</span></span>`
+        : html`<a href="${refUrl(info, entry.type === 'tree' ? 'tree' : 'blob', revision.ref, entry.path)}">${entry.name}</a>`;
+    return html`<tr data-path="${entry.path}" data-type="${entry.type}"><td class="icon">${icon}</td><td class="name">${link}</td><td class="size">${entry.size === undefined ? '' : formatBytes(entry.size)}</td></tr>`;
+  });
+  const parent = revision.path.includes('/') ? revision.path.slice(0, revision.path.lastIndexOf('/')) : '';
+  const up = revision.path === '' ? '' : html`<tr data-path=".."><td class="icon"></td><td><a id="parent-directory" href="${refUrl(info, 'tree', revision.ref, parent)}">..</a></td><td></td></tr>`;
+  const body = html`${repoHeader(context, 'code')}
+<div class="columns"><div>
+<div class="toolbar">${selector}${breadcrumb(context, revision)}
+<span class="spacer"></span>
+<a class="btn" id="history-link" href="${refUrl(info, 'commits', revision.ref, revision.path)}">History</a></div>
+${lastCommit ? html`<div class="box"><div class="box-header" id="latest-commit"><strong>${lastCommit.author.name}</strong>
+<a href="${repoUrl(info, 'commit', lastCommit.oid)}">${firstLine(lastCommit.message)}</a>
+<span class="muted push-right"><a class="mono" href="${repoUrl(info, 'commit', lastCommit.oid)}">${lastCommit.oid.slice(0, 7)}</a> · ${formatDate(lastCommit.committer.date)}</span></div></div>` : ''}
+<div class="box"><table class="files" id="file-list" data-ref="${revision.ref}" data-path="${revision.path}"><tbody>${up}${rows}</tbody></table>
+${entries.length === 0 ? html`<div class="empty">This directory is empty.</div>` : ''}</div>
+${readme ? await readmeBox(context, revision, readme) : ''}
+</div>
+<aside>${revision.path === '' ? cloneBox(services, req, context) : ''}</aside></div>`;
+  const title = revision.path === '' ? `${info.owner}/${info.name}` : `${info.name}/${revision.path} at ${revision.ref}`;
+  sendPage(req, res, { title, body });
+}
+
+async function blobPage(req: Request, res: Response, context: RepoContext, revision: ResolvedRevision, entry: TreeItem): Promise<void> {
+  const { repo } = context;
+  const info = repo.info;
+  const size = entry.size ?? 0;
+  const file = size > DISPLAY_LIMIT ? undefined : await readFile(repo, revision.commit, revision.path, { maxBytes: DISPLAY_LIMIT });
+  const rawLink = refUrl(info, 'raw', revision.ref, revision.path);
+  const isMarkdown = /\.(md|markdown|mdown|mkd)$/i.test(revision.path) && req.query.plain !== '1';
+  let content: Html;
+  if (!file || file.binary) {
+    content = html`<div class="blob-notice" id="file-content" data-binary="${file ? 'true' : 'false'}">${file?.binary ? 'binary file' : 'file too large to display'}, ${size} bytes. <a id="raw-link-notice" href="${rawLink}">View raw</a></div>`;
+  } else if (isMarkdown && size <= README_LIMIT) {
+    content = html`<div class="markdown-body" id="file-content" data-rendered="markdown">${markdownOf(context, revision, file.content.toString('utf8'), parentOf(revision.path))}</div>`;
+  } else {
+    const language = size <= HIGHLIGHT_LIMIT ? languageFor(revision.path) : undefined;
+    const lines = highlightLines(file.content.toString('utf8'), language);
+    content = html`${size > HIGHLIGHT_LIMIT ? html`<div class="flash flash-warn">Large file: shown without highlighting.</div>` : ''}
+<table class="code" id="file-content" data-language="${language ?? ''}"><tbody>${lines.map(
+      (line, index) => html`<tr><td class="num" id="L${index + 1}" data-line="${index + 1}"><a href="#L${index + 1}">${index + 1}</a></td><td class="line">${line}</td></tr>`,
+    )}</tbody></table>`;
+  }
+  const lineCount = file && !file.binary ? file.content.toString('utf8').split('\n').length - (file.content.at(-1) === 0x0a ? 1 : 0) : undefined;
+  const body = html`${repoHeader(context, 'code')}
+<div class="toolbar">${await refSelector(repo, revision, 'blob')}${breadcrumb(context, revision)}</div>
+<div class="box" id="blob" data-path="${revision.path}">
+<div class="box-header"><span class="muted">${lineCount !== undefined ? `${lineCount} lines · ` : ''}${formatBytes(size)}</span>
+<span class="spacer"></span>
+${isMarkdown && file && !file.binary ? html`<a class="btn btn-small" id="plain-link" href="?plain=1">Code</a>` : ''}
+<a class="btn btn-small" id="raw-link" href="${rawLink}">Raw</a>
+<a class="btn btn-small" id="blob-history-link" href="${refUrl(info, 'commits', revision.ref, revision.path)}">History</a></div>
+${content}</div>`;
+  sendPage(req, res, { title: `${info.name}/${revision.path} at ${revision.ref}`, body });
+}
+
+async function readmeBox(context: RepoContext, revision: ResolvedRevision, readme: TreeItem): Promise<Html> {
+  const file = await readFile(context.repo, revision.commit, readme.path, { maxBytes: README_LIMIT });
+  const text = file.content.toString('utf8');
+  const rendered = /\.(md|markdown|mdown|mkd)$/i.test(readme.name)
+    ? markdownOf(context, revision, text, revision.path)
+    : html`<pre>${text}</pre>`;
+  return html`<div class="box" id="readme" data-path="${readme.path}"><div class="box-header"><strong>${readme.name}</strong></div>
+<div class="markdown-body">${rendered}${file.truncated ? html`<p class="muted">(README truncated)</p>` : ''}</div></div>`;
+}
+
+function markdownOf(context: RepoContext, revision: ResolvedRevision, source: string, directory: string): Html {
+  const info = context.repo.info;
+  return renderMarkdown(source, directory, {
+    link: (path) => refUrl(info, 'blob', revision.ref, path),
+    image: (path) => refUrl(info, 'raw', revision.ref, path),
+  });
+}
+
+function parentOf(path: string): string {
+  return path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+}
+
+function breadcrumb(context: RepoContext, revision: ResolvedRevision): Html {
+  const info = context.repo.info;
+  const parts = revision.path === '' ? [] : revision.path.split('/');
+  const crumbs = parts.map((part, index) => {
+    const isLast = index === parts.length - 1;
+    const path = parts.slice(0, index + 1).join('/');
+    return html`<span class="sep">/</span>${isLast ? html`<strong>${part}</strong>` : html`<a href="${refUrl(info, 'tree', revision.ref, path)}">${part}</a>`}`;
+  });
+  return html`<span class="breadcrumb" id="breadcrumb"><a href="${refUrl(info, 'tree', revision.ref)}">${info.name}</a>${crumbs}</span>`;
+}
+
+/**
+ * A branch and tag selector (names straight from the ref store: no tag is peeled). It submits
+ * to /tree?ref=… (or /blob): JavaScript submits on change, without it a button does.
+ */
+async function refSelector(repo: Repository, revision: ResolvedRevision, view: 'tree' | 'blob'): Promise<Html> {
+  const [branches, tags] = await Promise.all([repo.refs.list('refs/heads/'), repo.refs.list('refs/tags/')]);
+  const branchNames = branches.slice(0, SELECTOR_REFS).map((ref) => ref.name.slice('refs/heads/'.length));
+  // Newest versions first (v2.10 before v2.9), by name alone.
+  const tagNames = tags
+    .map((ref) => ref.name.slice('refs/tags/'.length))
+    .sort((a, b) => b.localeCompare(a, 'en', { numeric: true }))
+    .slice(0, SELECTOR_REFS);
+  const isKnown = branchNames.includes(revision.ref) || tagNames.includes(revision.ref);
+  const option = (name: string) => html`<option value="${name}" ${name === revision.ref ? 'selected' : ''}>${name}</option>`;
+  // /tree?ref=…&path=… redirects to the blob view when the path is a file there.
+  return html`<form id="branch-form" method="get" action="${repoUrl(repo.info, 'tree')}" class="inline-form" data-view="${view}">
+<input type="hidden" name="path" value="${revision.path}">
+<select id="branch-select" name="ref" data-autosubmit aria-label="Branch or tag">
+${isKnown ? '' : html`<option value="${revision.ref}" selected>${revision.ref.length === 40 ? revision.ref.slice(0, 7) : revision.ref}</option>`}
+<optgroup label="Branches">${branchNames.map(option)}</optgroup>
+${tagNames.length > 0 ? html`<optgroup label="Tags">${tagNames.map(option)}</optgroup>` : ''}
+</select><noscript><button class="btn btn-small" type="submit">Go</button></noscript></form>`;
+}
+
+function cloneBox(services: ServerServices, req: Request, context: RepoContext): Html {
+  const url = cloneUrl(services.baseUrl(req), context.repo.info.owner, context.repo.info.name);
+  return html`<div class="box" id="clone-box"><div class="box-header"><strong>Clone</strong> <span class="muted">HTTPS</span></div>
+<div class="box-body clone-box"><input type="text" id="clone-url" readonly value="${url}" aria-label="Clone URL">
+<button type="button" class="btn btn-small" id="copy-clone-url" data-copy="${url}">Copy</button></div></div>`;
+}
+
+function emptyRepository(services: ServerServices, req: Request, context: RepoContext, branch: string): Html {
+  const url = cloneUrl(services.baseUrl(req), context.repo.info.owner, context.repo.info.name);
+  return html`${repoHeader(context, 'code')}
+<div class="box" id="empty-repository"><div class="box-header"><strong>This repository is empty.</strong></div><div class="box-body">
+<div class="clone-box"><input type="text" id="clone-url" readonly value="${url}" aria-label="Clone URL">
+<button type="button" class="btn btn-small" id="copy-clone-url" data-copy="${url}">Copy</button></div>
+<h3>Push an existing repository</h3>
+<pre class="mono">git remote add origin ${url}
+git push -u origin ${branch}</pre>
+<h3>Or start a new one</h3>
+<pre class="mono">git clone ${url}</pre>
+</div></div>`;
+}
+
+export function firstLine(message: string): string {
+  const line = message.split('\n', 1)[0];
+  return line.length > 100 ? `${line.slice(0, 97)}…` : line;
+}

@@ -1,0 +1,21 @@
+import express, { type Request } from 'express';
+
+/** Form posts are a few fields; anything bigger is refused (413) before it is parsed. */
+export const parseForm = express.urlencoded({ extended: false, limit: '32kb' });
+
+/** A text field of the posted form, trimmed; "" when absent. */
+export function field(req: Request, name: string): string {
+  const value = (req.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+/** Every value of a repeated field (checkboxes). */
+export function fields(req: Request, name: string): string[] {
+  const value = (req.body as Record<string, unknown> | undefined)?.[name];
+  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string');
+  return typeof value === 'string' ? [value] : [];
+}
+
+export function checked(req: Request, name: string): boolean {
+  return field(req, name) !== '';
+}

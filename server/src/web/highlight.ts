@@ -1,0 +1,57 @@
+import hljs from 'highlight.js';
+import { escapeHtml, raw, type Html } from './html.js';
+
+/** Files whose name, not extension, says the language. */
+const LANGUAGE_BY_NAME: Record<string, string> = {
+  makefile: 'makefile',
+  gnumakefile: 'makefile',
+  dockerfile: 'dockerfile',
+  'cmakelists.txt': 'cmake',
+  gemfile: 'ruby',
+  rakefile: 'ruby',
+  '.bashrc': 'bash',
+  '.profile': 'bash',
+  '.gitconfig': 'ini',
+  '.gitmodules': 'ini',
+};
+
+/** The highlight.js language of a file, from its name or extension (hljs knows the aliases: ts, py, rs…). */
+export function languageFor(path: string): string | undefined {
+  const base = (path.split('/').pop() ?? '').toLowerCase();
+  if (LANGUAGE_BY_NAME[base]) return LANGUAGE_BY_NAME[base];
+  const dot = base.lastIndexOf('.');
+  if (dot < 0) return undefined;
+  const extension = base.slice(dot + 1);
+  return extension !== '' && hljs.getLanguage(extension) ? extension : undefined;
+}
+
+/** The file's lines (without their line ends), highlighted when the language is known, as HTML. */
+export function highlightLines(text: string, language: string | undefined): Html[] {
+  const lines = splitLines(text);
+  if (!language) return lines.map((line) => raw(escapeHtml(line)));
+  const highlighted = hljs.highlight(lines.join('\n'), { language, ignoreIllegals: true }).value;
+  return balanceSpans(highlighted.split('\n')).map(raw);
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  return lines.map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
+}
+
+/**
+ * highlight.js spans may cross line ends (a block comment): each line closes the spans still
+ * open at its end and the next one reopens them, so every line is well-formed on its own.
+ * Its output holds only `<span class="…">`, `</span>` and escaped text.
+ */
+function balanceSpans(lines: string[]): string[] {
+  const open: string[] = [];
+  return lines.map((line) => {
+    const prefix = open.join('');
+    for (const match of line.matchAll(/<span[^>]*>|<\/span>/g)) {
+      if (match[0] === '</span>') open.pop();
+      else open.push(match[0]);
+    }
+    return prefix + line + '</span>'.repeat(open.length);
+  });
+}

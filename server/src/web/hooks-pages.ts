@@ -1,0 +1,251 @@
+import { Router, type Request, type Response } from 'express';
+import { HOOK_EVENTS, HookValidationError, repositoryTarget, type DeliveryAttempt, type Hook, type HookTarget } from '@gitfleet/events';
+import { HttpError } from '../http-errors.js';
+import type { ServerServices } from '../services.js';
+import { checked, field, fields, parseForm } from './forms.js';
+import { html, type Html } from './html.js';
+import { csrfField, flash, formatDate, sendPage } from './layout.js';
+import { loadRepo, param, repoHeader, type RepoContext } from './repo-context.js';
+import { checkCsrf } from './session.js';
+import { repoUrl } from './urls.js';
+
+/** Deliveries listed on a hook's page (the log keeps a bounded number anyway). */
+const DELIVERIES_SHOWN = 50;
+
+interface HookForm {
+  url: string;
+  contentType: string;
+  secret: string;
+  events: string[];
+  allEvents: boolean;
+  active: boolean;
+  branchFilter: string;
+  insecureSsl: boolean;
+}
+
+/** A repository's webhooks (admins only): list, create, edit, delete, ping, delivery log, redeliver. */
+export function hooksPages(services: ServerServices): Router {
+  const router = Router();
+  const { webhooks } = services;
+
+  const hookFor = async (context: RepoContext, req: Request): Promise<{ target: HookTarget; hook: Hook }> => {
+    const target = repositoryTarget(context.repo.info);
+    const id = param(req, 'id');
+    const hook = /^[1-9]\d{0,14}$/.test(id) ? await webhooks.hooks.get(target, Number(id)) : undefined;
+    if (!hook) throw new HttpError(404, `hook ${id} not found`);
+    return { target, hook };
+  };
+  const hooksUrl = (context: RepoContext, ...rest: string[]) => repoUrl(context.repo.info, 'settings/hooks', ...rest);
+  const pingContext = (req: Request, context: RepoContext) => ({ baseUrl: services.baseUrl(req), repository: context.repo });
+
+  router.get('/:owner/:repo/settings/hooks', async (req, res) => {
+    const context = await loadRepo(services, req, 'admin');
+    const hooks = await webhooks.hooks.list(repositoryTarget(context.repo.info));
+    const body = html`${repoHeader(context, 'settings')}
+<div class="page-head"><h1>Webhooks</h1><a class="btn btn-primary" id="add-webhook" href="${hooksUrl(context, 'new')}">Add webhook</a></div>
+<p class="muted">Webhooks send a POST request (GitHub and Gitea headers and payloads) to a URL when something happens in the repository.</p>
+<div class="box"><ul class="list" id="hook-list">${hooks.map(
+      (hook) => html`<li class="hook" data-hook-id="${hook.id}"><div class="grow"><a class="title" href="${hooksUrl(context, String(hook.id))}">${hook.config.url}</a>
+<div class="muted">${hook.events.join(', ')} · ${hook.active ? 'active' : html`<span class="status-fail">inactive</span>`} · last delivery: ${lastResponse(hook)}</div></div>
+<a class="btn btn-small" href="${hooksUrl(context, String(hook.id))}">Edit</a></li>`,
+    )}</ul>${hooks.length === 0 ? html`<div class="empty">No webhooks yet.</div>` : ''}</div>`;
+    sendPage(req, res, { title: `Webhooks · ${context.repo.info.owner}/${context.repo.info.name}`, body });
+  });
+
+  router.get('/:owner/:repo/settings/hooks/new', async (req, res) => {
+    const context = await loadRepo(services, req, 'admin');
+    hookFormPage(req, res, context, undefined, defaultForm());
+  });
+
+  router.post('/:owner/:repo/settings/hooks/new', parseForm, async (req, res) => {
+    const context = await loadRepo(services, req, 'admin');
+    checkCsrf(req);
+    const form = readForm(req);
+    try {
+      const hook = await webhooks.createHook(repositoryTarget(context.repo.info), hookBody(form), pingContext(req, context));
+      res.redirect(303, hooksUrl(context, String(hook.id)));
+    } catch (error) {
+      if (!(error instanceof HookValidationError)) throw error;
+      hookFormPage(req, res, context, undefined, form, error.message);
+    }
+  });
+
+  router.get('/:owner/:repo/settings/hooks/:id', async (req, res) => {
+    const context = await loadRepo(services, req, 'admin');
+    const { target, hook } = await hookFor(context, req);
+    const deliveries = (await webhooks.log.list(target, hook.id)).slice(0, DELIVERIES_SHOWN);
+    hookFormPage(req, res, context, { hook, deliveries }, formOf(hook), undefined, req.query.pinged === '1' ? 'Ping queued: it appears below once delivered.' : undefined);
+  });
+
+  router.post('/:owner/:repo/settings/hooks/:id', parseForm, async (req, res) => {
+    const context = await loadRepo(services, req, 'admin');
+    checkCsrf(req);
+    const { target, hook } = await hookFor(context, req);
+    const form = readForm(req);
+    try {
+      // An empty secret field keeps the secret (it is never sent back to the browser).
+      const body = hookBody({ ...form, secret: form.secret === '' && !checked(req, 'clear_secret') ? hook.config.secret : form.secret });
+      if (!(await webhooks.updateHook(target, hook.id, body))) throw new HttpError(404, `hook ${hook.id} not found`);
+      res.redirect(303, hooksUrl(context, String(hook.id)));
+    } catch (error) {
+      if (!(error instanceof HookValidationError)) throw error;
+      const deliveries = (await webhooks.log.list(target, hook.id)).slice(0, DELIVERIES_SHOWN);
+      hookFormPage(req, res, context, { hook, deliveries }, form, error.message);
+    }
+  });
+
+  router.post('/:owner/:repo/settings/hooks/:id/delete', parseForm, async (req, res) => {
+    const context = await loadRepo(services, req, 'admin');
+    checkCsrf(req);
+    const { target, hook } = await hookFor(context, req);
+    await webhooks.deleteHook(target, hook.id);
+    res.redirect(303, hooksUrl(context));
+  });
+
+  router.post('/:owner/:repo/settings/hooks/:id/ping', parseForm, async (req, res) => {
+    const context = await loadRepo(services, req, 'admin');
+    checkCsrf(req);
+    const { hook } = await hookFor(context, req);
+    await webhooks.ping(hook, pingContext(req, context));
+    res.redirect(303, `${hooksUrl(context, String(hook.id))}?pinged=1`);
+  });
+
+  router.post('/:owner/:repo/settings/hooks/:id/deliveries/:delivery/redeliver', parseForm, async (req, res) => {
+    const context = await loadRepo(services, req, 'admin');
+    checkCsrf(req);
+    const { target, hook } = await hookFor(context, req);
+    const deliveryId = param(req, 'delivery');
+    const attempt = /^[1-9]\d{0,14}$/.test(deliveryId) ? await webhooks.log.get(target, hook.id, Number(deliveryId)) : undefined;
+    if (!attempt) throw new HttpError(404, `delivery ${deliveryId} of hook ${hook.id} not found`);
+    if (!hook.active) throw new HttpError(422, `hook ${hook.id} is inactive: activate it before redelivering`);
+    await webhooks.redeliver(attempt, target);
+    res.redirect(303, hooksUrl(context, String(hook.id)));
+  });
+
+  return router;
+}
+
+function defaultForm(): HookForm {
+  return { url: '', contentType: 'json', secret: '', events: ['push'], allEvents: false, active: true, branchFilter: '', insecureSsl: false };
+}
+
+function formOf(hook: Hook): HookForm {
+  return {
+    url: hook.config.url,
+    contentType: hook.config.contentType,
+    secret: '',
+    events: hook.events.filter((event) => event !== '*'),
+    allEvents: hook.events.includes('*'),
+    active: hook.active,
+    branchFilter: hook.branchFilter,
+    insecureSsl: hook.config.insecureSsl,
+  };
+}
+
+function readForm(req: Request): HookForm {
+  return {
+    url: field(req, 'url'),
+    contentType: field(req, 'content_type') || 'json',
+    secret: field(req, 'secret'),
+    events: fields(req, 'events'),
+    allEvents: field(req, 'event_choice') === 'all',
+    active: checked(req, 'active'),
+    branchFilter: field(req, 'branch_filter'),
+    insecureSsl: checked(req, 'insecure_ssl'),
+  };
+}
+
+/** The form as the GitHub-shaped body the webhook service validates (the API's own rules). */
+function hookBody(form: HookForm): object {
+  return {
+    active: form.active,
+    events: form.allEvents ? ['*'] : form.events,
+    branch_filter: form.branchFilter,
+    config: { url: form.url, content_type: form.contentType, secret: form.secret, insecure_ssl: form.insecureSsl ? '1' : '0' },
+  };
+}
+
+function lastResponse(hook: Hook): Html {
+  const { code, status, message } = hook.lastResponse;
+  if (status === 'unused') return html`<span class="muted">never</span>`;
+  return html`<span class="${status === 'active' ? 'status-ok' : 'status-fail'}">${code ?? message ?? status}</span>`;
+}
+
+function hookFormPage(
+  req: Request,
+  res: Response,
+  context: RepoContext,
+  existing: { hook: Hook; deliveries: DeliveryAttempt[] } | undefined,
+  form: HookForm,
+  error?: string,
+  notice?: string,
+): void {
+  const info = context.repo.info;
+  const base = repoUrl(info, 'settings/hooks');
+  const action = existing ? `${base}/${existing.hook.id}` : `${base}/new`;
+  const body = html`${repoHeader(context, 'settings')}
+<div class="page-head"><h1>${existing ? 'Edit webhook' : 'Add webhook'}</h1><a class="btn" href="${base}">All webhooks</a></div>
+${error ? flash('error', error) : ''}${notice ? flash('success', notice) : ''}
+${existing?.hook.disabledReason && !existing.hook.active ? flash('warn', `Deactivated by the server: ${existing.hook.disabledReason}`) : ''}
+<form id="hook-form" class="stacked" method="post" action="${action}">${csrfField(req)}
+<label for="hook-url">Payload URL</label>
+<input type="url" id="hook-url" name="url" value="${form.url}" placeholder="https://example.com/postreceive" required>
+<label for="hook-content-type">Content type</label>
+<select id="hook-content-type" name="content_type">
+<option value="json" ${form.contentType === 'json' ? 'selected' : ''}>application/json</option>
+<option value="form" ${form.contentType === 'form' ? 'selected' : ''}>application/x-www-form-urlencoded</option></select>
+<label for="hook-secret">Secret ${existing ? html`<span class="hint">(${existing.hook.config.secret ? 'set; leave empty to keep it' : 'none'})</span>` : ''}</label>
+<input type="password" id="hook-secret" name="secret" value="${form.secret}" autocomplete="new-password">
+${existing?.hook.config.secret ? html`<label class="check"><input type="checkbox" name="clear_secret" id="hook-clear-secret" value="1"> Remove the secret</label>` : ''}
+<label for="hook-branch-filter">Branch filter <span class="hint">(glob, e.g. main or release/*; empty = every branch)</span></label>
+<input type="text" id="hook-branch-filter" name="branch_filter" value="${form.branchFilter}">
+<fieldset id="hook-events"><legend>Which events trigger this webhook?</legend>
+<label class="check"><input type="radio" name="event_choice" value="all" id="hook-events-all" ${form.allEvents ? 'checked' : ''}> Send me everything</label>
+<label class="check"><input type="radio" name="event_choice" value="some" id="hook-events-some" ${form.allEvents ? '' : 'checked'}> Let me select individual events:</label>
+${HOOK_EVENTS.map((event) => html`<label class="check indented"><input type="checkbox" name="events" value="${event}" id="hook-event-${event}" ${form.events.includes(event) ? 'checked' : ''}> ${event}</label>`)}
+</fieldset>
+<label class="check"><input type="checkbox" name="insecure_ssl" id="hook-insecure-ssl" value="1" ${form.insecureSsl ? 'checked' : ''}> Skip TLS certificate verification (not recommended)</label>
+<label class="check"><input type="checkbox" name="active" id="hook-active" value="1" ${form.active ? 'checked' : ''}> Active — deliver events</label>
+<div class="form-actions"><button type="submit" class="btn btn-primary" id="save-hook">${existing ? 'Update webhook' : 'Add webhook'}</button></div></form>
+${existing ? hookActions(req, base, existing.hook, existing.deliveries) : ''}`;
+  sendPage(req, res, { title: existing ? `Webhook ${existing.hook.id}` : 'Add webhook', body, status: error ? 422 : 200 });
+}
+
+function hookActions(req: Request, base: string, hook: Hook, deliveries: DeliveryAttempt[]): Html {
+  const hookUrl = `${base}/${hook.id}`;
+  return html`<div class="toolbar spaced">
+<form class="inline-form" id="ping-hook-form" method="post" action="${hookUrl}/ping">${csrfField(req)}<button type="submit" class="btn" id="ping-hook">Test delivery (ping)</button></form>
+<form class="inline-form" id="delete-hook-form" method="post" action="${hookUrl}/delete" data-confirm="Delete this webhook and its delivery log?">${csrfField(req)}<button type="submit" class="btn btn-danger" id="delete-hook">Delete webhook</button></form></div>
+<h2>Recent deliveries</h2>
+<div class="box"><ul class="list" id="delivery-list">${deliveries.map((attempt) => deliveryRow(req, hookUrl, hook, attempt))}</ul>
+${deliveries.length === 0 ? html`<div class="empty">No deliveries yet.</div>` : ''}</div>`;
+}
+
+function deliveryRow(req: Request, hookUrl: string, hook: Hook, attempt: DeliveryAttempt): Html {
+  const headers = (record: Record<string, string>) =>
+    Object.entries(record)
+      .map(([name, value]) => `${name}: ${value}`)
+      .join('\n');
+  return html`<li class="delivery" data-delivery-id="${attempt.id}" data-guid="${attempt.guid}" data-status="${attempt.statusCode ?? ''}"><details class="grow">
+<summary><span class="${attempt.ok ? 'status-ok' : 'status-fail'} delivery-status">${attempt.statusCode ?? 'no response'}</span>
+<span class="mono">${attempt.guid}</span> <span class="badge">${attempt.event}</span>${attempt.redelivery ? html` <span class="badge">redelivery</span>` : ''}
+<span class="muted">${formatDate(attempt.deliveredAt)} · ${Math.round(attempt.durationMs)} ms${attempt.attempt > 1 ? ` · attempt ${attempt.attempt}` : ''}</span></summary>
+<p>${attempt.status} — ${attempt.url}</p>
+<h3>Request</h3><pre class="delivery-request-headers">${headers(attempt.request.headers)}</pre><pre class="delivery-request-body">${readableBody(attempt.request.body)}</pre>
+<h3>Response</h3>${
+    attempt.statusCode === null
+      ? html`<p class="muted">No response.</p>`
+      : html`<pre class="delivery-response-headers">${headers(attempt.response.headers)}</pre><pre class="delivery-response-body">${attempt.response.body}${attempt.response.truncated ? '\n…(truncated)' : ''}</pre>`
+  }
+${hook.active ? html`<form class="inline-form redeliver-form" method="post" action="${hookUrl}/deliveries/${attempt.id}/redeliver">${csrfField(req)}<button type="submit" class="btn btn-small">Redeliver</button></form>` : ''}
+</details></li>`;
+}
+
+/** A JSON payload indented for reading (a form-encoded one as sent). */
+function readableBody(body: string): string {
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The web UI: server-rendered pages (GitHub's URLs and layout), no client framework; one small
+ * script adds copy buttons and auto-submitting selects. Mounted by app.ts after the API and git
+ * routes, behind the `authenticate` middleware.
+ *
+ * Stable hooks for browser tests (keep them; add, do not rename):
+ *   layout     #site-header #home-link #sign-in-link #user-menu (summary[data-user]) #profile-link
+ *              #tokens-link #new-repository-link #new-organization-link #logout-form #sign-out-button
+ *              #main .flash #flash-error #flash-success #flash-warn
+ *   sign-in    #login-form #login-username #login-password #login-submit
+ *   dashboard  #dashboard-repositories #dashboard-organizations #new-repository-button
+ *              #new-organization-button #explore-link; explore: #explore-repositories
+ *              (li.repository[data-repo="owner/name"])
+ *   owner      #owner-header[data-owner][data-kind=user|organization] #owner-repositories
+ *              #user-organizations #org-members li[data-member] #org-teams li[data-team]
+ *              #new-org-repository-button
+ *   new repo   #new-repository-form #new-repo-owner #new-repo-name #new-repo-description
+ *              #visibility-public #visibility-private #create-repository
+ *   new org    #new-organization-form #org-name #org-full-name #org-description-input #create-organization
+ *   repo       #repo-header[data-repo] #private-badge #repo-description
+ *              #repo-tab-code #repo-tab-commits #repo-tab-branches #repo-tab-tags #repo-tab-settings
+ *   code       #branch-form #branch-select #breadcrumb #history-link #latest-commit
+ *              #file-list[data-ref][data-path] tr[data-path][data-type=tree|blob|commit] #parent-directory
+ *              #readme[data-path] #clone-box #clone-url #copy-clone-url #empty-repository
+ *   file       #blob[data-path] #file-content (table[data-language] with td#L<n>[data-line];
+ *              or .markdown-body[data-rendered]; or [data-binary]) #raw-link #plain-link #blob-history-link
+ *   history    #commits-ref #commits-path #commit-list li.commit[data-oid] .commit-title
+ *              #older-commits #newest-commits
+ *   commit     #commit[data-oid] #commit-title #commit-message #commit-author #commit-sha
+ *              #commit-parents a.parent #diff-stats #diff .diff-file[data-path][data-status]
+ *              table.diff tr.add/tr.del/tr.context/tr.hunk
+ *   refs       #branch-list / #tag-list li.ref[data-ref] #default-branch-badge #pagination #next-page #previous-page
+ *   settings   #repo-settings-form #settings-description #settings-default-branch
+ *              #settings-visibility-public #settings-visibility-private #save-settings
+ *              #collaborator-list li.collaborator[data-user] .remove-collaborator-form
+ *              #add-collaborator-form #collaborator-name #collaborator-permission #add-collaborator
+ *              #delete-repository-form #delete-confirm #delete-repository #hooks-settings-link
+ *   webhooks   #add-webhook #hook-list li.hook[data-hook-id] #hook-form #hook-url #hook-content-type
+ *              #hook-secret #hook-clear-secret #hook-branch-filter #hook-events-all #hook-events-some
+ *              #hook-event-push/-create/-delete/-status #hook-insecure-ssl #hook-active #save-hook
+ *              #ping-hook #delete-hook #delivery-list li.delivery[data-delivery-id][data-guid][data-status]
+ *              .delivery-status .redeliver-form
+ *   tokens     #token-list li.token[data-token-id][data-token-name] .revoke-token-form
+ *              #new-token-form #token-name #token-expires #token-scopes #scope-read-repository
+ *              (#scope-<scope with ":" as "-">) #generate-token #new-token #new-token-value
+ *   errors     #error-page[data-status]
+ */
+import { Router, type ErrorRequestHandler } from 'express';
+import { AccountNotFound } from '@gitfleet/accounts';
+import { PathNotFound, RevisionNotFound } from '@gitfleet/browse';
+import { InvalidRepositoryName } from '@gitfleet/repository';
+import { HttpError } from '../http-errors.js';
+import type { ServerServices } from '../services.js';
+import { accountPages } from './account-pages.js';
+import { assetsRouter } from './assets.js';
+import { codePages } from './code-pages.js';
+import { historyPages } from './history-pages.js';
+import { hooksPages } from './hooks-pages.js';
+import { html } from './html.js';
+import { loginUrl, sendPage } from './layout.js';
+import { sessionPages } from './session-pages.js';
+import { settingsPages } from './settings-pages.js';
+import { tokenPages } from './token-pages.js';
+import { isLocalPath } from './urls.js';
+
+export function webRouter(services: ServerServices): Router {
+  const router = Router();
+  // Fixed paths first: "/settings/tokens" and "/organizations/new" also look like owner/repo.
+  router.use(assetsRouter());
+  router.use(sessionPages(services));
+  router.use(tokenPages(services));
+  router.use(accountPages(services));
+  router.use(settingsPages(services));
+  router.use(hooksPages(services));
+  router.use(historyPages(services));
+  router.use(codePages(services));
+  router.use(webErrors());
+  return router;
+}
+
+/** The status a refused page request gets; undefined for a server fault. */
+function statusOf(error: unknown): number | undefined {
+  if (error instanceof HttpError) return error.status;
+  // A URL naming no valid repository, revision or path names nothing.
+  if (error instanceof RevisionNotFound || error instanceof PathNotFound || error instanceof AccountNotFound || error instanceof InvalidRepositoryName) return 404;
+  const status = (error as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
+const TITLES: Record<number, string> = { 400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Request too large', 422: 'Cannot do that', 429: 'Too many requests' };
+
+/** Refusals as pages; "sign in first" as a redirect to the sign-in page that comes back here. */
+function webErrors(): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    const status = statusOf(error);
+    if (status === undefined || res.headersSent) {
+      next(error);
+      return;
+    }
+    if (status === 401) {
+      // After a refused form post, come back to the page the form was on.
+      const back = req.method === 'GET' ? req.originalUrl : refererPath(req.get('Referer'));
+      res.redirect(303, loginUrl(isLocalPath(back) ? back : '/'));
+      return;
+    }
+    const title = TITLES[status] ?? 'Error';
+    // A 404 says nothing more: a private repository's page must look like a missing one.
+    const message = status === 404 ? 'There is nothing here, or you may not see it.' : error instanceof Error ? error.message : String(error);
+    const body = html`<div id="error-page" data-status="${status}" class="error-box">
+<h1>${status} · ${title}</h1><p>${message}</p><p><a href="/">Back to Gitfleet</a></p></div>`;
+    sendPage(req, res, { title, body, status });
+  };
+}
+
+function refererPath(referer: string | undefined): string {
+  if (!referer) return '/';
+  try {
+    return new URL(referer).pathname;
+  } catch {
+    return '/';
+  }
+}
