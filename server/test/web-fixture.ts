@@ -79,7 +79,7 @@ async function gitWithEnv(cwd: string, extraEnv: Record<string, string>, ...args
 }
 
 export const HOSTILE_FILE = '<img src=x onerror=alert(1)>.txt';
-export const HOSTILE_MESSAGE = '<script>alert("commit")</script> tidy up';
+const HOSTILE_MESSAGE = '<script>alert("commit")</script> tidy up';
 /** Commits on the branch "long": more than one history page. */
 export const LONG_BRANCH_COMMITS = 35;
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { startApiServer, type ApiClient, type TestUser } from './api-client.js';
 import type { TestServer } from './helpers.js';
 import { TEST_ADMIN, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN } from '../../test/helpers/server.js';
-import { HOSTILE_FILE, HOSTILE_MESSAGE, LONG_BRANCH_COMMITS, MERGE_BRANCH, WebClient, buildRepository, git, pushAll } from './web-fixture.js';
+import { HOSTILE_FILE, LONG_BRANCH_COMMITS, MERGE_BRANCH, WebClient, buildRepository, git, pushAll } from './web-fixture.js';
 
 let server: TestServer;
 let api: ApiClient;

@@ -4,7 +4,7 @@
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import type { AccessLevel, Actor, Permission } from '@gitfleet/accounts';
+import { atLeast, type AccessLevel, type Actor } from '@gitfleet/accounts';
 import { isValidRefName, validateRepositoryName, type Repository, type RepositoryInfo } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
@@ -22,12 +22,6 @@ export const repositoryName = z.string().superRefine((name, ctx) => {
   const problem = repositoryNameProblem(name);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
-
-const ACCESS_ORDER: readonly AccessLevel[] = ['none', 'read', 'write', 'admin'];
-
-export function hasAccess(level: AccessLevel, needed: Permission): boolean {
-  return ACCESS_ORDER.indexOf(level) >= ACCESS_ORDER.indexOf(needed);
-}
 
 export async function ownerType(services: ServerServices, owner: string): Promise<'User' | 'Organization'> {
   return (await services.accounts.getOwner(owner))?.kind === 'org' ? 'Organization' : 'User';
@@ -55,7 +49,7 @@ export async function readableRepositoryPage(
   const withAccess = await Promise.all(
     infos.map(async (info) => ({ info, access: await services.accounts.repositoryAccess(actor?.user, info) })),
   );
-  const readable = withAccess.filter(({ access }) => hasAccess(access, 'read'));
+  const readable = withAccess.filter(({ access }) => atLeast(access, 'read'));
   const shown = paginateList(req, res, services.baseUrl(req), readable, page);
   const described = await Promise.all(
     shown.map(async ({ info, access }) => {

@@ -6,6 +6,7 @@ import { highlightLines, languageFor } from './highlight.js';
 import { html, type Html } from './html.js';
 import { formatBytes, formatDate, sendPage } from './layout.js';
 import { renderMarkdown } from './markdown.js';
+import { RenderCache } from './render-cache.js';
 import { homeBranch, loadRepo, param, repoHeader, resolveRevisionPath, wildcard, type RepoContext, type ResolvedRevision } from './repo-context.js';
 import { refUrl, repoUrl } from './urls.js';
 import { cloneUrl } from '../repositories.js';
@@ -15,8 +16,11 @@ const HIGHLIGHT_LIMIT = 512 * 1024;
 /** …and above this not at all (a link to its raw bytes instead). */
 const DISPLAY_LIMIT = 1024 * 1024;
 const README_LIMIT = 512 * 1024;
-/** Names shown in the branch selector; a repository with more lists them on /branches and /tags. */
+/** Branches shown in the selector; a repository with more lists them on /branches. */
 const SELECTOR_REFS = 200;
+/** Highlighting a large file costs far more than reading it: each blob is highlighted once. */
+const highlighted = new RenderCache<Html[]>(64 * 1024 * 1024);
+const renderedMarkdown = new RenderCache<Html>(16 * 1024 * 1024);
 
 /** Drawn inline: no icon font or emoji font needed, nothing more to load. */
 const ICONS: Record<TreeItem['type'], Html> = {
@@ -159,7 +163,7 @@ async function blobPage(req: Request, res: Response, context: RepoContext, revis
     content = html`<div class="markdown-body" id="file-content" data-rendered="markdown">${markdownOf(context, revision, file.content.toString('utf8'), parentOf(revision.path))}</div>`;
   } else {
     const language = size <= HIGHLIGHT_LIMIT ? languageFor(revision.path) : undefined;
-    const lines = highlightLines(file.content.toString('utf8'), language);
+    const lines = await highlighted.get(`${file.oid}:${language ?? ''}`, () => highlightLines(file.content.toString('utf8'), language));
     content = html`${size > HIGHLIGHT_LIMIT ? html`<div class="flash flash-warn">Large file: shown without highlighting.</div>` : ''}
 <table class="code" id="file-content" data-language="${language ?? ''}"><tbody>${lines.map(
       (line, index) => html`<tr><td class="num" id="L${index + 1}" data-line="${index + 1}"><a href="#L${index + 1}">${index + 1}</a></td><td class="line">${line}</td></tr>`,
@@ -181,8 +185,11 @@ ${content}</div>`;
 async function readmeBox(context: RepoContext, revision: ResolvedRevision, readme: TreeItem): Promise<Html> {
   const file = await readFile(context.repo, revision.commit, readme.path, { maxBytes: README_LIMIT });
   const text = file.content.toString('utf8');
+  const info = context.repo.info;
+  // Links depend on where the README is shown from, so they are part of the key.
+  const key = `${readme.oid}:${info.owner}/${info.name}:${revision.ref}:${revision.path}`;
   const rendered = /\.(md|markdown|mdown|mkd)$/i.test(readme.name)
-    ? markdownOf(context, revision, text, revision.path)
+    ? await renderedMarkdown.get(key, () => markdownOf(context, revision, text, revision.path))
     : html`<pre>${text}</pre>`;
   return html`<div class="box" id="readme" data-path="${readme.path}"><div class="box-header"><strong>${readme.name}</strong></div>
 <div class="markdown-body">${rendered}${file.truncated ? html`<p class="muted">(README truncated)</p>` : ''}</div></div>`;
@@ -212,26 +219,21 @@ function breadcrumb(context: RepoContext, revision: ResolvedRevision): Html {
 }
 
 /**
- * A branch and tag selector (names straight from the ref store: no tag is peeled). It submits
- * to /tree?ref=… (or /blob): JavaScript submits on change, without it a button does.
+ * The branch selector (names straight from the ref store). Tags are not listed: a repository
+ * may have thousands, which the Tags tab pages through. It submits to /tree?ref=…&path=…:
+ * JavaScript submits on change, without it a button does.
  */
 async function refSelector(repo: Repository, revision: ResolvedRevision, view: 'tree' | 'blob'): Promise<Html> {
-  const [branches, tags] = await Promise.all([repo.refs.list('refs/heads/'), repo.refs.list('refs/tags/')]);
+  const branches = await repo.refs.list('refs/heads/');
   const branchNames = branches.slice(0, SELECTOR_REFS).map((ref) => ref.name.slice('refs/heads/'.length));
-  // Newest versions first (v2.10 before v2.9), by name alone.
-  const tagNames = tags
-    .map((ref) => ref.name.slice('refs/tags/'.length))
-    .sort((a, b) => b.localeCompare(a, 'en', { numeric: true }))
-    .slice(0, SELECTOR_REFS);
-  const isKnown = branchNames.includes(revision.ref) || tagNames.includes(revision.ref);
   const option = (name: string) => html`<option value="${name}" ${name === revision.ref ? 'selected' : ''}>${name}</option>`;
+  const label = /^[0-9a-f]{40,64}$/.test(revision.ref) ? revision.ref.slice(0, 7) : revision.ref;
   // /tree?ref=…&path=… redirects to the blob view when the path is a file there.
   return html`<form id="branch-form" method="get" action="${repoUrl(repo.info, 'tree')}" class="inline-form" data-view="${view}">
 <input type="hidden" name="path" value="${revision.path}">
-<select id="branch-select" name="ref" data-autosubmit aria-label="Branch or tag">
-${isKnown ? '' : html`<option value="${revision.ref}" selected>${revision.ref.length === 40 ? revision.ref.slice(0, 7) : revision.ref}</option>`}
+<select id="branch-select" name="ref" data-autosubmit aria-label="Branch">
+${branchNames.includes(revision.ref) ? '' : html`<option value="${revision.ref}" selected>${label}</option>`}
 <optgroup label="Branches">${branchNames.map(option)}</optgroup>
-${tagNames.length > 0 ? html`<optgroup label="Tags">${tagNames.map(option)}</optgroup>` : ''}
 </select><noscript><button class="btn btn-small" type="submit">Go</button></noscript></form>`;
 }
 
