@@ -31,7 +31,15 @@ export async function spoolPack(source: AsyncIterable<Buffer>, path: string, max
       else callback(null, chunk);
     },
   });
-  await pipeline(Readable.from(fromRequest(source), { objectMode: false }), counter, createWriteStream(path, { flags: 'wx' }));
+  const file = createWriteStream(path, { flags: 'wx' });
+  try {
+    await pipeline(Readable.from(fromRequest(source), { objectMode: false }), counter, file);
+  } catch (error) {
+    // pipeline rejects as soon as the request fails, while the file may still be opening: the
+    // caller's clean-up must not run before the file exists, or the file outlives it.
+    if (!file.closed) await new Promise((resolve) => file.once('close', resolve));
+    throw error;
+  }
   return total;
 }
 
