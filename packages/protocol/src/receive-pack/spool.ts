@@ -37,7 +37,7 @@ export async function spoolPack(source: AsyncIterable<Buffer>, path: string, max
   } catch (error) {
     // pipeline rejects as soon as the request fails, while the file may still be opening: the
     // caller's clean-up must not run before the file exists, or the file outlives it.
-    if (!file.closed) await new Promise((resolve) => file.once('close', resolve));
+    if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
     throw error;
   }
   return total;
