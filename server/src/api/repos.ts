@@ -6,6 +6,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { authorizeRepository } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
+import { deleteRepository } from '../repositories.js';
 import type { ServerServices } from '../services.js';
 import { defineRoute } from './define-route.js';
 import { repositorySchema } from './json.js';
@@ -72,8 +73,7 @@ export function reposRouter(services: ServerServices): Router {
     response: { status: 204 },
     async handler({ req, params }) {
       const { repo } = await authorizeRepository(services, req, params.owner, params.repo, 'admin', 'api');
-      await services.registry.delete(repo.info.owner, repo.info.name);
-      await services.accounts.forgetRepository(repo.info.id);
+      await deleteRepository(services.registry, services.accounts, repo.info);
     },
   });
 

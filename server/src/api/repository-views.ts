@@ -4,9 +4,10 @@
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { atLeast, type AccessLevel, type Actor } from '@gitfleet/accounts';
+import type { AccessLevel, Actor } from '@gitfleet/accounts';
 import { isValidRefName, validateRepositoryName, type Repository, type RepositoryInfo } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
+import { readableRepositories } from '../repositories.js';
 import type { ServerServices } from '../services.js';
 import { repositoryJson, type RepositoryJson } from './json.js';
 import { paginateList, type PageRequest } from './pagination.js';
@@ -46,10 +47,7 @@ export async function readableRepositoryPage(
   infos: readonly RepositoryInfo[],
   page: PageRequest,
 ): Promise<RepositoryJson[]> {
-  const withAccess = await Promise.all(
-    infos.map(async (info) => ({ info, access: await services.accounts.repositoryAccess(actor?.user, info) })),
-  );
-  const readable = withAccess.filter(({ access }) => atLeast(access, 'read'));
+  const readable = await readableRepositories(services.accounts, actor?.user, infos);
   const shown = paginateList(req, res, services.baseUrl(req), readable, page);
   const described = await Promise.all(
     shown.map(async ({ info, access }) => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Owner } from '@gitfleet/accounts';
 import { Repository, validateRepositoryName } from '@gitfleet/repository';
-import { cloneUrl } from '../repositories.js';
+import { cloneUrl, deleteRepository } from '../repositories.js';
 import { withStores } from './context.js';
 import { notFound, usageError } from './errors.js';
 import { repoJson } from './json.js';
@@ -69,8 +69,7 @@ export function registerRepoCommands(program: Command): void {
         if (!found) throw notFound(`repository ${owner}/${name} not found`);
         const { info } = found;
         if (!(await confirm(options.yes, `delete repository ${info.owner}/${info.name}`, `${info.owner}/${info.name}`))) throw usageError('not confirmed; nothing deleted');
-        if (!(await registry.delete(info.owner, info.name))) throw notFound(`repository ${owner}/${name} not found`);
-        await accounts.forgetRepository(info.id);
+        if (!(await deleteRepository(registry, accounts, info))) throw notFound(`repository ${owner}/${name} not found`);
         process.stderr.write(`deleted repository ${info.owner}/${info.name}\n`);
       });
     });

@@ -3,6 +3,7 @@ import { AccountConflict, InvalidAccountInput, type Actor, type User } from '@gi
 import { InvalidRepositoryName, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
 import { requestActor } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
+import { readableRepositories } from '../repositories.js';
 import type { ServerServices } from '../services.js';
 import { field, parseForm } from './forms.js';
 import { html, type Html } from './html.js';
@@ -18,10 +19,8 @@ export function accountPages(services: ServerServices): Router {
   const { accounts, registry } = services;
 
   /** The repositories of these owners the visitor may read. */
-  const readable = async (user: User | undefined, infos: RepositoryInfo[]) => {
-    const levels = await Promise.all(infos.map((info) => accounts.repositoryAccess(user, info)));
-    return infos.filter((_, index) => levels[index] !== 'none');
-  };
+  const readable = async (user: User | undefined, infos: RepositoryInfo[]) =>
+    (await readableRepositories(accounts, user, infos)).map(({ info }) => info);
 
   const explore = async (req: Request, res: Response, title: string) => {
     const actor = requestActor(req);

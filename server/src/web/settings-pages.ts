@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { InvalidAccountInput, type Permission } from '@gitfleet/accounts';
 import { HttpError } from '../http-errors.js';
+import { deleteRepository } from '../repositories.js';
 import type { ServerServices } from '../services.js';
 import { field, parseForm } from './forms.js';
 import { html, type Html } from './html.js';
@@ -114,8 +115,7 @@ ${permissionSelect('write', 'collaborator-permission')}
     if (field(req, 'confirm') !== `${info.owner}/${info.name}`) {
       return page(req, res, context, { kind: 'error', message: `Type ${info.owner}/${info.name} exactly to delete the repository.`, status: 422 });
     }
-    await registry.delete(info.owner, info.name);
-    await accounts.forgetRepository(info.id);
+    await deleteRepository(registry, accounts, info);
     res.redirect(303, ownerUrl(info.owner));
   });
 
