@@ -55,8 +55,8 @@ export function hooksApiRouter(services: ServerServices): Router {
         if (!(await services.accounts.mayAdministerOrganization(actor.user, org.name))) {
           throw new HttpError(403, `permission denied: only owners of ${org.name} manage its hooks`);
         }
-        // Hooks are keyed by the organisation's own spelling, whatever case the URL used.
-        return { target: { kind: 'organization', owner: org.name } };
+        // Hooks are keyed by the organisation's immutable id: a later organisation of the same name has its own.
+        return { target: { kind: 'organization', ownerId: org.id, owner: org.name } };
       },
     ],
   ];
