@@ -16,3 +16,4 @@ export { SqliteJobQueue, type SqliteJobQueueOptions } from './queue/sqlite-job-q
 export { BullmqJobQueue, type BullmqJobQueueOptions } from './queue/bullmq-job-queue.js';
 export { openWebhookQueues, type WebhookQueueBackend, type WebhookQueueSettings } from './queue/open-queues.js';
 export * from './webhook-service.js';
+export { clearScope } from './clear-scope.js';

@@ -1,4 +1,5 @@
 import type { KVStore } from '@gitfleet/storage';
+import { clearScope } from '../clear-scope.js';
 import type { Hook, HookSettings, HookTarget } from './hook.js';
 
 /**
@@ -19,8 +20,6 @@ const COUNTER_KEY = 'last-hook-id';
 const HOOK_PREFIX = 'hook:';
 /** Attempts of a compare-and-swap loop before giving up: only hot contention needs more than one. */
 const CAS_ATTEMPTS = 50;
-/** Keys removed per compare-and-swap when a whole scope goes. */
-const DELETE_BATCH = 500;
 
 export function hookScope(target: HookTarget): string {
   return target.kind === 'repository' ? `hooks:repo:${target.repositoryId}` : `hooks:owner-id:${target.ownerId}`;
@@ -99,12 +98,7 @@ export class HookStore {
    * being deleted). A delivery finishing meanwhile records nothing: its hook is gone.
    */
   async deleteAll(target: HookTarget): Promise<void> {
-    const scope = hookScope(target);
-    const entries = await this.kv.scan(scope, '');
-    for (let start = 0; start < entries.length; start += DELETE_BATCH) {
-      const ops = entries.slice(start, start + DELETE_BATCH).map(({ key, value }) => ({ key, expect: value, value: null }));
-      await this.kv.compareAndSwap(scope, ops, 'each');
-    }
+    await clearScope(this.kv, hookScope(target));
   }
 
   private async nextId(): Promise<number> {
