@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GitClient } from './helpers/git.js';
 import { TEST_ADMIN, TEST_ADMIN_EMAIL, ensureUser } from './helpers/server.js';
-import { api, eventually, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
+import { api, eventually, LOOPBACK_RECEIVERS_ENV, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const SECRET = 'It’s a Secret to Everybody';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Short backoff so that retries happen within a test; generous attempts so none is given up. */
 const HOOK_ENV = {
+  ...LOOPBACK_RECEIVERS_ENV,
   GITFLEET_HOOK_BACKOFF_MS: '50',
   GITFLEET_HOOK_MAX_BACKOFF_MS: '400',
   GITFLEET_HOOK_MAX_ATTEMPTS: '200',

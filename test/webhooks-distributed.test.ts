@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GitClient } from './helpers/git.js';
 import { ensureUser } from './helpers/server.js';
-import { api, eventually, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
+import { api, eventually, LOOPBACK_RECEIVERS_ENV, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const redisUrl = process.env.GITFLEET_TEST_REDIS_URL;
 const SECRET = 'shared secret';
@@ -27,6 +27,7 @@ describe('webhooks on Redis with two server processes', { skip }, () => {
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-webhooks-redis-'));
     env = {
+      ...LOOPBACK_RECEIVERS_ENV,
       GITFLEET_KV_BACKEND: 'redis',
       GITFLEET_REDIS_URL: redisUrl!,
       GITFLEET_REDIS_NAMESPACE: `wh-${randomUUID().slice(0, 8)}`,

@@ -11,11 +11,12 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { GitClient } from './helpers/git.js';
 import { adminHeaders, ensureUser } from './helpers/server.js';
-import { api, eventually, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
+import { api, eventually, LOOPBACK_RECEIVERS_ENV, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const SECRET = 'outbox secret';
 const ZERO_OID = '0'.repeat(40);
 const HOOK_ENV = {
+  ...LOOPBACK_RECEIVERS_ENV,
   GITFLEET_HOOK_BACKOFF_MS: '50',
   GITFLEET_HOOK_MAX_BACKOFF_MS: '400',
   GITFLEET_HOOK_POLL_MS: '50',

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import { PktLineError } from '@gitfleet/git-format';
 import { ProtocolError } from '@gitfleet/protocol';
+import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { HttpError } from './http-errors.js';
 import { apiRouter } from './api/index.js';
@@ -44,7 +45,18 @@ export function createApp(services: ServerServices): Express {
   return app;
 }
 
-/** The base URL of links and clone URLs: GITFLEET_PUBLIC_URL, else the URL the client reached us by. */
+/**
+ * The base URL of links that leave the request (webhook payloads, the CLI's output): from
+ * configuration only — GITFLEET_PUBLIC_URL, else the address the server listens on — so that no
+ * client can choose the host that others (CI cloning from a payload's clone_url) are sent to.
+ */
+export function configuredBaseUrl(config: Pick<ServerConfig, 'publicUrl' | 'host'>, port: number): string {
+  if (config.publicUrl) return config.publicUrl;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${port}`;
+}
+
+/** The base URL of links and clone URLs in a response: GITFLEET_PUBLIC_URL, else the URL the client reached us by. */
 export function baseUrlFor(publicUrl: string | undefined): (req: Request) => string {
   return (req) => publicUrl ?? requestBaseUrl(req);
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { AccountStore } from '@gitfleet/accounts';
 import { InvalidRepositoryName, RepositoryRegistry, validateRepositoryName, type Repository } from '@gitfleet/repository';
 import { createLogger } from './logger.js';
 import type { RepairProgress } from '@gitfleet/storage';
@@ -174,6 +175,7 @@ async function withWebhooks(
   const stores = await openStores(config);
   const webhooks = openWebhooks(config, stores, createLogger('silent'));
   const registry = new RepositoryRegistry(stores);
+  const accounts = new AccountStore(stores.kv);
   const resolve = async (target: string) => {
     const [owner, name, ...rest] = target.split('/');
     try {
@@ -183,7 +185,12 @@ async function withWebhooks(
       throw error;
     }
     if (rest.length > 0) throw usageError(`expected owner/name or owner, got ${JSON.stringify(target)}`);
-    if (name === undefined) return { target: { kind: 'organization', owner } as HookTarget };
+    if (name === undefined) {
+      const found = await accounts.getOwner(owner);
+      if (!found) throw notFound(`owner ${owner} not found`);
+      const account = found.kind === 'user' ? found.user : found.org;
+      return { target: { kind: 'organization', ownerId: account.id, owner: account.name } as HookTarget };
+    }
     const repository = await registry.open(owner, name);
     if (!repository) throw notFound(`repository ${owner}/${name} not found`);
     return { target: repositoryTarget(repository.info), repository };

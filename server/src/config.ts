@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { InvalidAllowedNetwork, validateAllowedNetworks } from '@gitfleet/events';
 import type { ProtocolLimits } from '@gitfleet/protocol';
 import {
   BLOB_BACKENDS,
@@ -111,6 +112,16 @@ export interface HooksConfig {
    * events of a push whose process died in between wait this long.
    */
   recoveryDelayMs: number;
+  /** Networks (CIDR), addresses and host names hooks may reach although they are loopback, private, link-local… */
+  allowedNetworks: string[];
+  branchFilter: {
+    /** Characters of a branch filter. */
+    maxLength: number;
+    /** `*`, `**`, `?`, `[…]` and `{…}` of a branch filter. */
+    maxWildcards: number;
+  };
+  /** Commit statuses one commit may have, all contexts together. */
+  statusesPerCommit: number;
 }
 
 export class ConfigError extends Error {
@@ -172,6 +183,11 @@ export const ENVIRONMENT = {
   GITFLEET_HOOK_LEASE_MS: '30000',
   GITFLEET_HOOK_LOG_KEEP: '100',
   GITFLEET_HOOK_RECOVERY_DELAY_MS: '10000',
+  // Comma-separated; empty: hooks reach public addresses only.
+  GITFLEET_HOOK_ALLOWED_NETWORKS: '',
+  GITFLEET_HOOK_BRANCH_FILTER_MAX_LENGTH: '256',
+  GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS: '32',
+  GITFLEET_STATUSES_PER_COMMIT: '1000',
   GITFLEET_PUSH_CREATE: '0',
   GITFLEET_ADMIN_USER: '',
   GITFLEET_ADMIN_PASSWORD: '',
@@ -287,6 +303,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       leaseMs: integer('GITFLEET_HOOK_LEASE_MS', 300, 2 ** 31 - 1),
       keepAttempts: integer('GITFLEET_HOOK_LOG_KEEP', 10, 100_000),
       recoveryDelayMs: integer('GITFLEET_HOOK_RECOVERY_DELAY_MS', 0, 2 ** 31 - 1),
+      allowedNetworks: allowedNetworks(read('GITFLEET_HOOK_ALLOWED_NETWORKS'), problems),
+      branchFilter: {
+        maxLength: integer('GITFLEET_HOOK_BRANCH_FILTER_MAX_LENGTH', 1, 4096),
+        maxWildcards: integer('GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS', 0, 256),
+      },
+      statusesPerCommit: integer('GITFLEET_STATUSES_PER_COMMIT', 1, 1_000_000),
     },
     pushCreate: flag('GITFLEET_PUSH_CREATE'),
     bootstrapAdmin: readBootstrapAdmin(reader),
@@ -299,6 +321,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function allowedNetworks(raw: string, problems: string[]): string[] {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  try {
+    validateAllowedNetworks(entries);
+  } catch (error) {
+    if (error instanceof InvalidAllowedNetwork) problems.push(`GITFLEET_HOOK_ALLOWED_NETWORKS: ${error.message}`);
+    else throw error;
+  }
+  return entries;
 }
 
 function readBootstrapAdmin(env: EnvReader): BootstrapAdminConfig | undefined {

@@ -76,7 +76,7 @@ export function gitHttpRouter(services: ServerServices): Router {
         beforeRefUpdate: async (updates) => {
           // The push's events are recorded durably before any ref moves; if they cannot be,
           // the push fails: an acknowledged push never loses its events.
-          const pending = await webhooks.recordRefEvents(repo, updates, { pusher: requestUser(req), baseUrl: services.baseUrl(req) }).catch((error: unknown) => {
+          const pending = await webhooks.recordRefEvents(repo, updates, { pusher: requestUser(req), baseUrl: services.publicBaseUrl() }).catch((error: unknown) => {
             logger.error({ err: error, repo: repo.info.id }, 'push refused: its webhook events could not be recorded');
             throw new Error('webhook events could not be recorded, no ref was changed; try again');
           });

@@ -55,8 +55,8 @@ export function hooksApiRouter(services: ServerServices): Router {
         if (!(await services.accounts.mayAdministerOrganization(actor.user, org.name))) {
           throw new HttpError(403, `permission denied: only owners of ${org.name} manage its hooks`);
         }
-        // Hooks are keyed by the organisation's own spelling, whatever case the URL used.
-        return { target: { kind: 'organization', owner: org.name } };
+        // Hooks are keyed by the organisation's immutable id: a later organisation of the same name has its own.
+        return { target: { kind: 'organization', ownerId: org.id, owner: org.name } };
       },
     ],
   ];
@@ -76,7 +76,7 @@ export function hooksApiRouter(services: ServerServices): Router {
 
     router.post(base, json, async (req, res) => {
       const scope = await resolve(req);
-      const hook = await validated(() => webhooks.createHook(scope.target, req.body, { baseUrl: baseUrl(req), repository: scope.repository }));
+      const hook = await validated(() => webhooks.createHook(scope.target, req.body, { baseUrl: services.publicBaseUrl(), repository: scope.repository }));
       const body = hookJson(hook, baseUrl(req));
       res.status(201).location(body.url).json(body);
     });
@@ -101,7 +101,7 @@ export function hooksApiRouter(services: ServerServices): Router {
 
     router.post(`${base}/:id/pings`, async (req, res) => {
       const { scope, hook } = await existingHook(req);
-      await webhooks.ping(hook, { baseUrl: baseUrl(req), repository: scope.repository });
+      await webhooks.ping(hook, { baseUrl: services.publicBaseUrl(), repository: scope.repository });
       res.status(204).end();
     });
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { AccountStore } from '@gitfleet/accounts';
 import { RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
-import { baseUrlFor, createApp } from './app.js';
+import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
 import { bootstrapAdmin, createLoginThrottle, type LoginThrottle } from './auth/index.js';
 import type { ServerConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -36,6 +36,8 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   let server: http.Server;
   let webhooks: WebhookService | undefined;
   let throttle: LoginThrottle | undefined;
+  // Known once listening (PORT=0 picks one); no request arrives before.
+  let listeningPort = config.port;
   try {
     await mkdir(spoolDir, { recursive: true });
     const accounts = new AccountStore(stores.kv);
@@ -52,6 +54,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       logger,
       spoolDir,
       baseUrl: baseUrlFor(config.publicUrl),
+      publicBaseUrl: () => configuredBaseUrl(config, listeningPort),
     };
     const app = createApp(services);
     server = http.createServer(
@@ -61,6 +64,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
     server.timeout = config.timeouts.idleMs;
     server.listen(config.port, config.host);
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+    listeningPort = (server.address() as AddressInfo).port;
   } catch (error) {
     await webhooks?.close();
     await throttle?.close();

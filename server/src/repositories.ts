@@ -1,6 +1,9 @@
 import type { AccessLevel, AccountStore, User } from '@gitfleet/accounts';
+import { HookStore, repositoryTarget } from '@gitfleet/events';
 import { InvalidRepositoryName, validateRepositoryName, type RepositoryInfo, type RepositoryRegistry } from '@gitfleet/repository';
+import type { KVStore } from '@gitfleet/storage';
 import { HttpError } from './http-errors.js';
+import { StatusStore } from './statuses.js';
 
 /** HttpError 400 with the validator's reason for a name that is not allowed. */
 export function checkName(owner: string, name: string): void {
@@ -16,14 +19,24 @@ export function cloneUrl(baseUrl: string, owner: string, name: string): string {
   return `${baseUrl}/${encodeURIComponent(owner)}/${encodeURIComponent(name)}.git`;
 }
 
+/** What deleting a repository touches. */
+export interface RepositoryStores {
+  registry: RepositoryRegistry;
+  accounts: AccountStore;
+  kv: KVStore;
+}
+
 /**
- * Deletes a repository from both stores that know it: its registry entry (and refs), then every
- * access grant naming its id, so that no collaborator or team entry outlives it. Its packs are
- * left to a collector. False when the registry no longer had it (deleted meanwhile).
+ * Deletes a repository with everything keyed by its id: its registry entry (and refs), every
+ * access grant naming it, its hooks with their delivery logs, and its commit statuses; nothing
+ * of it outlives it. Its packs are left to a collector. False when the registry no longer had
+ * it (deleted meanwhile).
  */
-export async function deleteRepository(registry: RepositoryRegistry, accounts: AccountStore, info: RepositoryInfo): Promise<boolean> {
+export async function deleteRepository({ registry, accounts, kv }: RepositoryStores, info: RepositoryInfo): Promise<boolean> {
   const deleted = await registry.delete(info.owner, info.name);
   await accounts.forgetRepository(info.id);
+  await new HookStore(kv).deleteAll(repositoryTarget(info));
+  await new StatusStore(kv).deleteAll(info.id);
   return deleted;
 }
 

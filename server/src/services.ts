@@ -17,6 +17,8 @@ export interface ServerServices {
   throttle: LoginThrottle;
   logger: Logger;
   spoolDir: string;
-  /** The base URL of links and clone URLs as this request's client sees the server. */
+  /** The base URL of links and clone URLs as this request's client sees the server (for its own responses). */
   baseUrl(req: Request): string;
+  /** The base URL of links in webhook payloads: configuration only, never the request's Host. */
+  publicBaseUrl(): string;
 }

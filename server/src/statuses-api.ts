@@ -1,12 +1,12 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { repositoryObject, repositoryUrls, type CommitStatus, type WebhookService } from '@gitfleet/events';
+import { repositoryObject, repositoryUrls, type CommitStatus } from '@gitfleet/events';
 import { isObjectId, type ObjectId } from '@gitfleet/git-format';
 import { CommitReader, type Repository } from '@gitfleet/repository';
-import type { KVStore } from '@gitfleet/storage';
 import { authorizeRepository } from './auth/index.js';
 import { HttpError } from './http-errors.js';
 import { requestUser } from './request-user.js';
 import type { ServerServices } from './services.js';
+import { StatusLimitReached, StatusStore, type StatusFields, type StatusLimits } from './statuses.js';
 
 const STATES = ['pending', 'success', 'failure', 'error'] as const satisfies ReadonlyArray<CommitStatus['state']>;
 type StatusState = (typeof STATES)[number];
@@ -19,28 +19,6 @@ const MAX_STATUSES_PER_CONTEXT = 1000;
 const DOCUMENTATION = 'https://docs.github.com/rest/commits/statuses';
 
 type StatusRecord = CommitStatus;
-
-/** The newest status of one sha and context, and how many that pair has had. */
-interface LatestRecord {
-  status: StatusRecord;
-  count: number;
-}
-
-/**
- * Commit statuses in the KV store, one scope per repository (`statuses:<repository id>`, so a
- * clustered store keeps them on one shard):
- *   `seq`                     → the last status id given out in this repository
- *   `latest:<sha>:<context>`  → JSON LatestRecord (context percent-encoded: keys have no spaces)
- *   log `log:<sha>`           → JSON StatusRecord per status, oldest first
- * The id, the latest record and the log entry are written by one compare-and-swap.
- */
-function statusScope(repo: Repository): string {
-  return `statuses:${repo.info.id}`;
-}
-const SEQ_KEY = 'seq';
-const latestPrefix = (sha: ObjectId) => `latest:${sha}:`;
-const latestKey = (sha: ObjectId, context: string) => latestPrefix(sha) + encodeURIComponent(context);
-const logName = (sha: ObjectId) => `log:${sha}`;
 
 /** A refused request in GitHub's error shape ({message, errors, documentation_url}). */
 class StatusApiError extends HttpError {
@@ -67,7 +45,9 @@ function invalidField(field: string, message: string): StatusApiError {
  * Statuses record no creator (the `creator` field stays null).
  */
 export function statusesApiRouter(services: ServerServices): Router {
-  const { kv, webhooks, baseUrl } = services;
+  const { webhooks, baseUrl } = services;
+  const statuses = new StatusStore(services.kv);
+  const limits: StatusLimits = { perContext: MAX_STATUSES_PER_CONTEXT, perCommit: services.config.hooks.statusesPerCommit };
   const open = (req: Request, needed: 'read' | 'write') => authorizeRepository(services, req, param(req, 'owner'), param(req, 'repo'), needed, 'api');
   const router = Router();
   const json = express.json({ limit: '16kb', type: () => true });
@@ -76,8 +56,8 @@ export function statusesApiRouter(services: ServerServices): Router {
     const { repo } = await open(req, 'write');
     const sha = await existingCommit(repo, param(req, 'sha'));
     const fields = statusFields(req.body);
-    const record = await appendStatus(kv, repo, sha, fields);
-    await webhooks.statusCreated(repo, sha, record, { baseUrl: baseUrl(req), sender: requestUser(req).name });
+    const record = await appended(() => statuses.append(repo.info.id, sha, fields, limits));
+    await webhooks.statusCreated(repo, sha, record, { baseUrl: services.publicBaseUrl(), sender: requestUser(req).name });
     const body = statusJson(record, statusesUrl(repo, baseUrl(req), sha));
     res.status(201).location(body.url).json(body);
   });
@@ -85,9 +65,7 @@ export function statusesApiRouter(services: ServerServices): Router {
   router.get('/repos/:owner/:repo/commits/*ref/statuses', async (req, res) => {
     const { repo } = await open(req, 'read');
     const sha = await resolveCommit(repo, refParam(req));
-    const entries = await kv.readLog(statusScope(repo), logName(sha));
-    const statuses = entries.map((entry) => JSON.parse(entry) as StatusRecord).reverse();
-    const page = paginate(req, res, statuses, 30);
+    const page = paginate(req, res, await statuses.list(repo.info.id, sha), 30);
     const url = statusesUrl(repo, baseUrl(req), sha);
     res.json(page.map((record) => statusJson(record, url)));
   });
@@ -95,9 +73,7 @@ export function statusesApiRouter(services: ServerServices): Router {
   router.get('/repos/:owner/:repo/commits/*ref/status', async (req, res) => {
     const { repo } = await open(req, 'read');
     const sha = await resolveCommit(repo, refParam(req));
-    const latest = (await kv.scan(statusScope(repo), latestPrefix(sha)))
-      .map(({ value }) => (JSON.parse(value) as LatestRecord).status)
-      .sort((a, b) => b.id - a.id);
+    const latest = await statuses.latest(repo.info.id, sha);
     const base = baseUrl(req);
     const api = repositoryUrls(repo, base).api;
     const url = statusesUrl(repo, base, sha);
@@ -189,13 +165,6 @@ function positiveInteger(value: unknown, name: string): number | undefined {
   return Number(value);
 }
 
-interface StatusFields {
-  state: StatusState;
-  description: string | null;
-  target_url: string | null;
-  context: string;
-}
-
 /** The body of a status, checked as GitHub checks it (422 naming the field). */
 function statusFields(body: unknown): StatusFields {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -260,34 +229,14 @@ async function resolveCommit(repo: Repository, ref: string): Promise<ObjectId> {
   throw new StatusApiError(422, `No commit found for SHA: ${ref}`);
 }
 
-/** Gives the status its id and records it: the id, latest-per-context and log in one CAS. */
-async function appendStatus(kv: KVStore, repo: Repository, sha: ObjectId, fields: StatusFields): Promise<StatusRecord> {
-  const scope = statusScope(repo);
-  const key = latestKey(sha, fields.context);
-  // Every writer of this repository's statuses races on `seq`; a lost race only means another try.
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const current = await kv.getMany(scope, [SEQ_KEY, key]);
-    const seq = current.get(SEQ_KEY);
-    const latest = current.get(key);
-    const count = latest === undefined ? 0 : (JSON.parse(latest) as LatestRecord).count;
-    if (count >= MAX_STATUSES_PER_CONTEXT) {
-      throw new StatusApiError(422, `Validation Failed: This SHA and context has reached the maximum number of statuses (${MAX_STATUSES_PER_CONTEXT}).`, [
-        { resource: 'Status', field: 'context', code: 'custom', message: 'This SHA and context has reached the maximum number of statuses.' },
-      ]);
-    }
-    const record: StatusRecord = { id: Number(seq ?? 0) + 1, ...fields, created_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
-    const next: LatestRecord = { status: record, count: count + 1 };
-    const { conflicts } = await kv.compareAndSwap(
-      scope,
-      [
-        { key: SEQ_KEY, expect: seq ?? null, value: String(record.id) },
-        { key, expect: latest ?? null, value: JSON.stringify(next), log: { name: logName(sha), entry: JSON.stringify(record) } },
-      ],
-      'all',
-    );
-    if (conflicts.length === 0) return record;
+/** Runs the append, turning a full commit or context into GitHub's 422. */
+async function appended(append: () => Promise<StatusRecord>): Promise<StatusRecord> {
+  try {
+    return await append();
+  } catch (error) {
+    if (!(error instanceof StatusLimitReached)) throw error;
+    throw new StatusApiError(422, `Validation Failed: ${error.message}`, [{ resource: 'Status', field: error.field, code: 'custom', message: error.message }]);
   }
-  throw new Error(`statuses of ${repo.info.owner}/${repo.info.name} ${sha}: gave up after 100 lost races for a status id`);
 }
 
 /**

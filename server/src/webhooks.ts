@@ -1,6 +1,7 @@
 import path from 'node:path';
+import { AccountStore } from '@gitfleet/accounts';
 import { Repository, type Stores } from '@gitfleet/repository';
-import { openWebhookQueues, WebhookService, type WebhookQueueBackend } from '@gitfleet/events';
+import { HookTargetPolicy, openWebhookQueues, WebhookService, type WebhookQueueBackend } from '@gitfleet/events';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { redisConnection } from './stores.js';
@@ -29,10 +30,16 @@ export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logge
       onFailed: (job, error) => logger.warn({ job: job.id, attempt: job.attempt, reason: (error as Error).message }, 'webhook job failed for good'),
     },
   );
+  const accounts = new AccountStore(stores.kv);
   return new WebhookService({
     kv: stores.kv,
     ...queues,
     repository: (info) => new Repository(info, stores),
+    ownerId: async (name) => {
+      const owner = await accounts.getOwner(name);
+      return owner?.kind === 'user' ? owner.user.id : owner?.org.id;
+    },
+    targets: new HookTargetPolicy({ allowed: hooks.allowedNetworks }),
     settings: {
       recoveryDelayMs: hooks.recoveryDelayMs,
       timeoutMs: hooks.timeoutMs,
@@ -40,6 +47,7 @@ export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logge
       disableAfter: hooks.disableAfter,
       keepAttempts: hooks.keepAttempts,
       maxResponseBytes: 64 * 1024,
+      hookLimits: { branchFilter: hooks.branchFilter },
     },
     logger,
   });

@@ -91,8 +91,8 @@ export interface ApiTestServer {
 }
 
 /** An in-process server whose bootstrap administrator is TEST_ADMIN. */
-export async function startApiServer(): Promise<ApiTestServer> {
-  const server = await startTestServer({ ...TEST_ADMIN_ENV });
+export async function startApiServer(env: Record<string, string> = {}): Promise<ApiTestServer> {
+  const server = await startTestServer({ ...TEST_ADMIN_ENV, ...env });
   return { server, api: new ApiClient(server.url) };
 }
 

@@ -205,3 +205,33 @@ describe('commit statuses API', () => {
     assert.equal(latestParallel.length, 3);
   });
 });
+
+describe('statuses per commit', () => {
+  test('a commit takes GITFLEET_STATUSES_PER_COMMIT statuses, all contexts together; the next is a 422 that stores nothing', async () => {
+    const capped = await startTestServer({ GITFLEET_STATUSES_PER_COMMIT: '3' });
+    try {
+      assert.equal((await createRepo(capped.url, 'alice', 'capped')).status, 201);
+      const work = path.join(capped.dataDir, 'client');
+      await mkdir(work, { recursive: true });
+      await git(work, 'init', '-q');
+      await git(work, 'commit', '-q', '--allow-empty', '-m', 'only');
+      const sha = await git(work, 'rev-parse', 'HEAD');
+      await git(work, 'push', '-q', `${capped.url}/alice/capped.git`, 'main');
+      const statuses = `${capped.url}/api/v1/repos/alice/capped/statuses/${sha}`;
+      const post = async (context: string) => {
+        const response = await adminFetch(statuses, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'success', context }) });
+        return { status: response.status, body: await response.json() };
+      };
+      for (const context of ['a', 'b', 'c']) assert.equal((await post(context)).status, 201);
+      const refused = await post('d');
+      assert.equal(refused.status, 422);
+      assert.match(refused.body.message, /This SHA has reached the maximum number of statuses \(3, all contexts together\)/);
+      assert.equal(refused.body.errors[0].field, 'sha');
+      assert.equal((await post('a')).status, 422, 'a known context is refused too');
+      const listed = await (await adminFetch(`${capped.url}/api/v1/repos/alice/capped/commits/${sha}/statuses`)).json();
+      assert.deepEqual(listed.map((status: { context: string }) => status.context), ['c', 'b', 'a']);
+    } finally {
+      await capped.dispose();
+    }
+  });
+});

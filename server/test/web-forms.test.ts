@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { startApiServer, type ApiClient, type TestUser } from './api-client.js';
 import type { TestServer } from './helpers.js';
 import { TEST_ADMIN, TEST_ADMIN_PASSWORD } from '../../test/helpers/server.js';
+import { LOOPBACK_RECEIVERS_ENV } from '../../test/helpers/webhooks.js';
 import { WebClient } from './web-fixture.js';
 
 let server: TestServer;
@@ -14,7 +15,7 @@ let aliceClient: WebClient;
 let adminClient: WebClient;
 
 before(async () => {
-  ({ server, api } = await startApiServer());
+  ({ server, api } = await startApiServer(LOOPBACK_RECEIVERS_ENV));
   [alice, bob] = await Promise.all([api.createUser('alice'), api.createUser('bob')]);
   aliceClient = new WebClient(server.url);
   adminClient = new WebClient(server.url);

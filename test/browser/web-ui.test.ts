@@ -14,7 +14,7 @@ import type { Locator, Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { GitClient } from '../helpers/git.js';
 import { TEST_ADMIN, TEST_ADMIN_PASSWORD, ensureUser, serverTest, startServer, testPassword, type TestServer } from '../helpers/server.js';
-import { WebhookReceiver } from '../helpers/webhooks.js';
+import { LOOPBACK_RECEIVERS_ENV, WebhookReceiver } from '../helpers/webhooks.js';
 
 const HOOK_SECRET = 'browser-test-secret';
 
@@ -31,7 +31,7 @@ const REPO = `${TEST_ADMIN}/demo`;
 
 before(async () => {
   // Fast webhook workers: the delivery log is waited for below.
-  server = await startServer({ GITFLEET_HOOK_POLL_MS: '50', GITFLEET_HOOK_BACKOFF_MS: '50', GITFLEET_HOOK_TIMEOUT_MS: '5000' });
+  server = await startServer({ ...LOOPBACK_RECEIVERS_ENV, GITFLEET_HOOK_POLL_MS: '50', GITFLEET_HOOK_BACKOFF_MS: '50', GITFLEET_HOOK_TIMEOUT_MS: '5000' });
   git = await GitClient.create(2);
   receiver = new WebhookReceiver(HOOK_SECRET);
   await receiver.start();

@@ -8,6 +8,9 @@ import { createInterface } from 'node:readline';
 import { Webhooks } from '@octokit/webhooks';
 import { TEST_ADMIN_ENV, WORKSPACE_ROOT, adminHeaders } from './server.js';
 
+/** The receivers listen on loopback, which hooks reach only where the server allows it. */
+export const LOOPBACK_RECEIVERS_ENV = { GITFLEET_HOOK_ALLOWED_NETWORKS: '127.0.0.1' };
+
 export interface ReceivedDelivery {
   headers: http.IncomingHttpHeaders;
   body: string;

@@ -4,13 +4,16 @@
  */
 export * from './payloads/index.js';
 export * from './hooks/hook.js';
+export * from './hooks/branch-filter.js';
 export { HookStore, hookScope } from './hooks/hook-store.js';
 export { hookJson, hookApiUrl, deliveryJson, deliverySummaryJson } from './hooks/hook-json.js';
 export { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
 export { signedRequest, USER_AGENT, type SignedRequest } from './deliveries/signing.js';
 export { sendDelivery, type SendOptions, type SendResult } from './deliveries/http-sender.js';
+export * from './deliveries/target-policy.js';
 export * from './queue/job-queue.js';
 export { SqliteJobQueue, type SqliteJobQueueOptions } from './queue/sqlite-job-queue.js';
 export { BullmqJobQueue, type BullmqJobQueueOptions } from './queue/bullmq-job-queue.js';
 export { openWebhookQueues, type WebhookQueueBackend, type WebhookQueueSettings } from './queue/open-queues.js';
 export * from './webhook-service.js';
+export { clearScope } from './clear-scope.js';

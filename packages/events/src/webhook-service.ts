@@ -6,7 +6,8 @@ import type { KVStore } from '@gitfleet/storage';
 import { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
 import { sendDelivery } from './deliveries/http-sender.js';
 import { signedRequest } from './deliveries/signing.js';
-import { hookWants, parseHookSettings, type DeliveryEvent, type Hook, type HookTarget } from './hooks/hook.js';
+import { HookTargetRefused, type HookTargetPolicy } from './deliveries/target-policy.js';
+import { HookValidationError, hookWants, parseHookSettings, type DeliveryEvent, type Hook, type HookLimits, type HookSettings, type HookTarget } from './hooks/hook.js';
 import { hookJson, requestPayload } from './hooks/hook-json.js';
 import { HookStore } from './hooks/hook-store.js';
 import { buildPingPayload, buildRefEvents, buildStatusPayload, repositoryNumericId, type CommitStatus, type StatusPayloadOptions } from './payloads/index.js';
@@ -28,6 +29,8 @@ export interface WebhookSettings {
   keepAttempts: number;
   /** Response body bytes kept per attempt. */
   maxResponseBytes: number;
+  /** What a hook's settings may be (checked when it is saved). */
+  hookLimits: HookLimits;
 }
 
 /** Who pushed, and the base URL the payload's links use. */
@@ -50,6 +53,8 @@ export interface RefEventsJob {
   refsBefore: Ref[];
   /** The reflog message written with each of the updates. */
   reflogMessage: string;
+  /** The account id of the repository's owner when the push happened (null: no such account). */
+  ownerId: string | null;
   /** When the pushing process recorded it (ms since the epoch). */
   recordedAt: number;
   /**
@@ -94,6 +99,10 @@ export interface WebhookServiceOptions {
   deliveries: JobQueue<DeliveryJob>;
   /** The repository a ref transaction happened in, from the info recorded with it. */
   repository(info: RepositoryInfo): Repository;
+  /** The immutable account id of an owner (user or organisation) by name; undefined when there is none. */
+  ownerId(name: string): Promise<string | undefined>;
+  /** Where hooks may send deliveries. */
+  targets: HookTargetPolicy;
   settings: WebhookSettings;
   logger: WebhookLogger;
 }
@@ -135,12 +144,13 @@ export class WebhookService {
    */
   async recordRefEvents(repo: Repository, updates: readonly AppliedRefUpdate[], context: RefEventsContext): Promise<PendingRefEvents | undefined> {
     if (updates.length === 0) return undefined;
-    const hooks = await this.hooksFor(repo.info);
+    const ownerId = (await this.options.ownerId(repo.info.owner)) ?? null;
+    const hooks = await this.hooksFor(repo.info, ownerId);
     if (!hooks.some((hook) => REF_EVENTS.some((event) => hookWants(hook, event)))) return undefined;
     const transaction = randomUUID();
     const refsBefore = (await repo.refs.list()).filter((ref) => ref.name.startsWith('refs/heads/') || ref.name.startsWith('refs/tags/'));
     const reflogMessage = `push (events ${transaction})`;
-    const job: RefEventsJob = { transaction, repository: repo.info, updates: [...updates], refsBefore, reflogMessage, recordedAt: Date.now(), settled: false, context };
+    const job: RefEventsJob = { transaction, repository: repo.info, updates: [...updates], refsBefore, reflogMessage, ownerId, recordedAt: Date.now(), settled: false, context };
     await this.options.refEvents.add(transaction, job, { delayMs: this.options.settings.recoveryDelayMs });
     return { reflogMessage, job };
   }
@@ -163,7 +173,8 @@ export class WebhookService {
    * before the API answers: a status acknowledged to its poster has its deliveries queued.
    */
   async statusCreated(repo: Repository, sha: ObjectId, status: CommitStatus, options: StatusPayloadOptions): Promise<void> {
-    const hooks = (await this.hooksFor(repo.info)).filter((hook) => hookWants(hook, 'status'));
+    const ownerId = (await this.options.ownerId(repo.info.owner)) ?? null;
+    const hooks = (await this.hooksFor(repo.info, ownerId)).filter((hook) => hookWants(hook, 'status'));
     if (hooks.length === 0) return;
     const payload = JSON.stringify(await buildStatusPayload(repo, sha, status, options));
     const repositoryId = repositoryNumericId(repo);
@@ -183,14 +194,18 @@ export class WebhookService {
 
   /** Creates a hook from a GitHub- or Gitea-shaped request body and queues its ping. */
   async createHook(target: HookTarget, body: unknown, ping: PingContext): Promise<Hook> {
-    const hook = await this.hooks.create(target, parseHookSettings(body));
+    const hook = await this.hooks.create(target, await this.checkedSettings(body));
     if (hook.active) await this.ping(hook, ping);
     return hook;
   }
 
   async updateHook(target: HookTarget, id: number, body: unknown): Promise<Hook | undefined> {
+    const current = await this.hooks.get(target, id);
+    if (!current) return undefined;
+    // Checked against the hook as it is now; the settings a concurrent update wrote are re-read below.
+    await this.checkedSettings(body, current);
     return this.hooks.update(target, id, (hook) => {
-      const settings = parseHookSettings(body, hook);
+      const settings = parseHookSettings(body, this.options.settings.hookLimits, hook);
       const reactivated = settings.active && !hook.active;
       return {
         ...hook,
@@ -200,6 +215,18 @@ export class WebhookService {
         ...(reactivated ? { consecutiveFailures: 0, disabledReason: undefined } : {}),
       };
     });
+  }
+
+  /** The settings of a request, its URL included: refused (HookValidationError) when it aims at an address hooks may not reach. */
+  private async checkedSettings(body: unknown, current?: HookSettings): Promise<HookSettings> {
+    const settings = parseHookSettings(body, this.options.settings.hookLimits, current);
+    try {
+      await this.options.targets.checkUrl(settings.config.url);
+    } catch (error) {
+      if (error instanceof HookTargetRefused) throw new HookValidationError('config.url', error.message);
+      throw error;
+    }
+    return settings;
   }
 
   async deleteHook(target: HookTarget, id: number): Promise<boolean> {
@@ -240,17 +267,19 @@ export class WebhookService {
     });
   }
 
-  private async hooksFor(repository: RepositoryInfo): Promise<Hook[]> {
+  private async hooksFor(repository: RepositoryInfo, ownerId: string | null): Promise<Hook[]> {
     const [own, organization] = await Promise.all([
       this.hooks.list(repositoryTarget(repository)),
-      this.hooks.list({ kind: 'organization', owner: repository.owner }),
+      ownerId === null ? [] : this.hooks.list({ kind: 'organization', ownerId, owner: repository.owner }),
     ]);
     return [...own, ...organization].filter((hook) => hook.active);
   }
 
   private async expand(job: Job<RefEventsJob>): Promise<void> {
     const { transaction, repository: info, updates, refsBefore, context } = job.data;
-    const hooks = await this.hooksFor(info);
+    // Jobs queued before owner ids were recorded name only the owner.
+    const ownerId = job.data.ownerId !== undefined ? job.data.ownerId : ((await this.options.ownerId(info.owner)) ?? null);
+    const hooks = await this.hooksFor(info, ownerId);
     if (hooks.length === 0) return;
     const repo = this.options.repository(info);
     const applied = await confirmedUpdates(repo, job.data);
@@ -309,6 +338,7 @@ export class WebhookService {
       timeoutMs: settings.timeoutMs,
       insecureSsl: hook.config.insecureSsl,
       maxResponseBytes: settings.maxResponseBytes,
+      policy: this.options.targets,
     });
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     const attempt = await this.log.record(delivery.target, {
@@ -328,6 +358,10 @@ export class WebhookService {
       request,
       response: { headers: result.headers, body: result.body, truncated: result.truncated },
     });
+    if (!attempt) {
+      logger.info({ hook: hook.id, guid: delivery.guid, event: delivery.event }, 'webhook deleted during its delivery: attempt not logged');
+      return;
+    }
     const final = ok || !result.retryable || job.attempt >= settings.retry.maxAttempts;
     const updated = await this.hooks.update(delivery.target, hook.id, (current) => afterAttempt(current, result.statusCode, result.status, ok, final, settings.disableAfter));
     const details = { hook: hook.id, guid: delivery.guid, event: delivery.event, attempt: job.attempt, status: result.statusCode ?? result.status, delivery: attempt.id };

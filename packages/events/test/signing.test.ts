@@ -29,14 +29,16 @@ describe('signedRequest', () => {
   });
 });
 
+const LIMITS = { branchFilter: { maxLength: 256, maxWildcards: 32 } };
+
 describe('hook settings', () => {
   it('takes GitHub and Gitea bodies, refuses bad ones, and patches', () => {
-    const created = parseHookSettings({ type: 'gitea', config: { url: 'https://ci.example/hook', content_type: 'json' }, events: ['push', 'create'], branch_filter: 'main' });
+    const created = parseHookSettings({ type: 'gitea', config: { url: 'https://ci.example/hook', content_type: 'json' }, events: ['push', 'create'], branch_filter: 'main' }, LIMITS);
     assert.deepEqual(created.events, ['push', 'create']);
     assert.equal(created.branchFilter, 'main');
-    assert.throws(() => parseHookSettings({ config: { url: 'file:///etc/passwd' } }), /config.url/);
-    assert.throws(() => parseHookSettings({ config: { url: 'http://x/' }, events: ['pull_request'] }), /unsupported event/);
-    const patched = parseHookSettings({ remove_events: ['create'], active: false }, created);
+    assert.throws(() => parseHookSettings({ config: { url: 'file:///etc/passwd' } }, LIMITS), /config.url/);
+    assert.throws(() => parseHookSettings({ config: { url: 'http://x/' }, events: ['pull_request'] }, LIMITS), /unsupported event/);
+    const patched = parseHookSettings({ remove_events: ['create'], active: false }, LIMITS, created);
     assert.deepEqual(patched.events, ['push']);
     assert.equal(patched.active, false);
     assert.equal(patched.config.url, 'https://ci.example/hook');

@@ -6,6 +6,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { requireSiteAdmin } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
+import { deleteUser } from '../owners.js';
 import type { ServerServices } from '../services.js';
 import { defineRoute } from './define-route.js';
 import { creating } from './errors.js';
@@ -105,7 +106,7 @@ export function adminRouter(services: ServerServices): Router {
       if (owned.length > 0) {
         throw new HttpError(422, `user ${user.name} still owns ${owned.length} repositor${owned.length === 1 ? 'y' : 'ies'}; delete or transfer them first`);
       }
-      await services.accounts.deleteUser(user.name);
+      await deleteUser(services, user);
     },
   });
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Actor, Organization } from '@gitfleet/accounts';
 import { requireActor } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
+import { deleteOrganization } from '../owners.js';
 import type { ServerServices } from '../services.js';
 import { optionalActor } from './caller.js';
 import { defineRoute } from './define-route.js';
@@ -134,7 +135,7 @@ export function orgsRouter(services: ServerServices): Router {
       const actor = requireActor(req, 'write:organization');
       const org = await administeredOrganization(services, actor, params.org);
       await refuseWhileOwningRepositories(services, org.name, 'organization');
-      await services.accounts.deleteOrganization(org.name);
+      await deleteOrganization(services, org);
     },
   });
 

@@ -73,7 +73,7 @@ export function reposRouter(services: ServerServices): Router {
     response: { status: 204 },
     async handler({ req, params }) {
       const { repo } = await authorizeRepository(services, req, params.owner, params.repo, 'admin', 'api');
-      await deleteRepository(services.registry, services.accounts, repo.info);
+      await deleteRepository(services, repo.info);
     },
   });
 

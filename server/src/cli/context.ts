@@ -1,5 +1,6 @@
 import { AccountStore } from '@gitfleet/accounts';
 import { RepositoryRegistry } from '@gitfleet/repository';
+import { configuredBaseUrl } from '../app.js';
 import { ConfigError, loadConfig, type ServerConfig } from '../config.js';
 import { openStores, type OpenStores } from '../stores.js';
 import { CliError } from './errors.js';
@@ -24,9 +25,7 @@ export function configFromEnvironment(): ServerConfig {
 }
 
 export function cliBaseUrl(config: ServerConfig): string {
-  if (config.publicUrl) return config.publicUrl;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
-  return `http://${host}:${config.port}`;
+  return configuredBaseUrl(config, config.port);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { OrgRole } from '@gitfleet/accounts';
+import { deleteOrganization } from '../owners.js';
 import { withStores } from './context.js';
 import { conflict, notFound, usageError } from './errors.js';
 import { orgJson } from './json.js';
@@ -50,7 +51,7 @@ export function registerOrgCommands(program: Command): void {
     .argument('<name>')
     .option('--yes', 'do not ask for confirmation')
     .action(async (name: string, options: { yes?: boolean }) => {
-      await withStores(async ({ accounts, registry }) => {
+      await withStores(async ({ accounts, registry, stores }) => {
         const found = await accounts.getOrganization(name);
         if (!found) throw notFound(`organisation ${name} not found`);
         const owned = await registry.listOwnedBy(found.name);
@@ -58,7 +59,7 @@ export function registerOrgCommands(program: Command): void {
           throw conflict(`organisation ${found.name} still owns ${owned.length} repositories (${owned.slice(0, 3).map((info) => info.name).join(', ')}${owned.length > 3 ? ', …' : ''}); delete or move them first`);
         }
         if (!(await confirm(options.yes, `delete organisation ${found.name}`, found.name))) throw usageError('not confirmed; nothing deleted');
-        await accounts.deleteOrganization(found.name);
+        await deleteOrganization({ accounts, kv: stores.kv }, found);
         process.stderr.write(`deleted organisation ${found.name}\n`);
       });
     });

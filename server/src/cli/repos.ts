@@ -64,12 +64,12 @@ export function registerRepoCommands(program: Command): void {
     .option('--yes', 'do not ask for confirmation')
     .action(async (fullName: string, options: { yes?: boolean }) => {
       const { owner, name } = parseFullName(fullName);
-      await withStores(async ({ accounts, registry }) => {
+      await withStores(async ({ accounts, registry, stores }) => {
         const found = await registry.open(owner, name);
         if (!found) throw notFound(`repository ${owner}/${name} not found`);
         const { info } = found;
         if (!(await confirm(options.yes, `delete repository ${info.owner}/${info.name}`, `${info.owner}/${info.name}`))) throw usageError('not confirmed; nothing deleted');
-        if (!(await deleteRepository(registry, accounts, info))) throw notFound(`repository ${owner}/${name} not found`);
+        if (!(await deleteRepository({ registry, accounts, kv: stores.kv }, info))) throw notFound(`repository ${owner}/${name} not found`);
         process.stderr.write(`deleted repository ${info.owner}/${info.name}\n`);
       });
     });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { deleteUser } from '../owners.js';
 import { withStores } from './context.js';
 import { conflict, notFound, usageError } from './errors.js';
 import { userJson } from './json.js';
@@ -51,7 +52,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<name>')
     .option('--yes', 'do not ask for confirmation')
     .action(async (name: string, options: { yes?: boolean }) => {
-      await withStores(async ({ accounts, registry }) => {
+      await withStores(async ({ accounts, registry, stores }) => {
         const found = await accounts.getUser(name);
         if (!found) throw notFound(`user ${name} not found`);
         const owned = await registry.listOwnedBy(found.name);
@@ -59,7 +60,7 @@ export function registerUserCommands(program: Command): void {
           throw conflict(`user ${found.name} still owns ${owned.length} repositories (${owned.slice(0, 3).map((info) => info.name).join(', ')}${owned.length > 3 ? ', …' : ''}); delete or move them first`);
         }
         if (!(await confirm(options.yes, `delete user ${found.name}`, found.name))) throw usageError('not confirmed; nothing deleted');
-        await accounts.deleteUser(found.name);
+        await deleteUser({ accounts, kv: stores.kv }, found);
         process.stderr.write(`deleted user ${found.name}\n`);
       });
     });

@@ -36,7 +36,7 @@ export function hooksPages(services: ServerServices): Router {
     return { target, hook };
   };
   const hooksUrl = (context: RepoContext, ...rest: string[]) => repoUrl(context.repo.info, 'settings/hooks', ...rest);
-  const pingContext = (req: Request, context: RepoContext) => ({ baseUrl: services.baseUrl(req), repository: context.repo });
+  const pingContext = (context: RepoContext) => ({ baseUrl: services.publicBaseUrl(), repository: context.repo });
 
   router.get('/:owner/:repo/settings/hooks', async (req, res) => {
     const context = await loadRepo(services, req, 'admin');
@@ -62,7 +62,7 @@ export function hooksPages(services: ServerServices): Router {
     checkCsrf(req);
     const form = readForm(req);
     try {
-      const hook = await webhooks.createHook(repositoryTarget(context.repo.info), hookBody(form), pingContext(req, context));
+      const hook = await webhooks.createHook(repositoryTarget(context.repo.info), hookBody(form), pingContext(context));
       res.redirect(303, hooksUrl(context, String(hook.id)));
     } catch (error) {
       if (!(error instanceof HookValidationError)) throw error;
@@ -106,7 +106,7 @@ export function hooksPages(services: ServerServices): Router {
     const context = await loadRepo(services, req, 'admin');
     checkCsrf(req);
     const { hook } = await hookFor(context, req);
-    await webhooks.ping(hook, pingContext(req, context));
+    await webhooks.ping(hook, pingContext(context));
     res.redirect(303, `${hooksUrl(context, String(hook.id))}?pinged=1`);
   });
 

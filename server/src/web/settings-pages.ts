@@ -115,7 +115,7 @@ ${permissionSelect('write', 'collaborator-permission')}
     if (field(req, 'confirm') !== `${info.owner}/${info.name}`) {
       return page(req, res, context, { kind: 'error', message: `Type ${info.owner}/${info.name} exactly to delete the repository.`, status: 422 });
     }
-    await deleteRepository(registry, accounts, info);
+    await deleteRepository(services, info);
     res.redirect(303, ownerUrl(info.owner));
   });
 

@@ -1,6 +1,6 @@
 import type { KVStore } from '@gitfleet/storage';
 import type { DeliveryEvent, HookTarget } from '../hooks/hook.js';
-import { hookScope } from '../hooks/hook-store.js';
+import { hookKey, hookScope } from '../hooks/hook-store.js';
 
 /**
  * One attempt to deliver an event to a hook, as GitHub's delivery log shows it: every attempt
@@ -59,17 +59,25 @@ export class DeliveryLog {
     private readonly keep: number,
   ) {}
 
-  /** Records an attempt under the next id of its hook and returns it with that id. */
-  async record(target: HookTarget, attempt: Omit<DeliveryAttempt, 'id'>): Promise<DeliveryAttempt> {
+  /**
+   * Records an attempt under the next id of its hook and returns it with that id; undefined when
+   * the hook no longer exists (deleted while the attempt ran: nothing may outlive it).
+   */
+  async record(target: HookTarget, attempt: Omit<DeliveryAttempt, 'id'>): Promise<DeliveryAttempt | undefined> {
     const scope = hookScope(target);
     const counter = seqKey(attempt.hookId);
+    const hook = hookKey(attempt.hookId);
     for (let tries = 0; tries < CAS_ATTEMPTS; tries++) {
-      const last = await this.kv.get(scope, counter);
+      const current = await this.kv.getMany(scope, [counter, hook]);
+      const hookValue = current.get(hook);
+      if (hookValue === undefined) return undefined;
+      const last = current.get(counter);
       const id = Number(last ?? '0') + 1;
       const row: DeliveryAttempt = { id, ...attempt };
       const { conflicts } = await this.kv.compareAndSwap(
         scope,
         [
+          { key: hook, expect: hookValue, value: hookValue },
           { key: counter, expect: last ?? null, value: String(id) },
           { key: attemptKey(attempt.hookId, id), expect: null, value: JSON.stringify(row) },
         ],

@@ -1,5 +1,6 @@
 import http, { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { HookTargetRefused, type HookTargetPolicy } from './target-policy.js';
 
 export interface SendOptions {
   url: string;
@@ -10,6 +11,8 @@ export interface SendOptions {
   insecureSsl: boolean;
   /** Response body bytes kept for the log; the rest is discarded. */
   maxResponseBytes: number;
+  /** Which addresses the connection may go to (checked on the address it connects to). */
+  policy: HookTargetPolicy;
 }
 
 export interface SendResult {
@@ -27,7 +30,8 @@ export interface SendResult {
 
 /**
  * One POST of a delivery. Never throws: every outcome is a result for the log. Redirects are
- * not followed (as GitHub does not): a 3xx is an answer like any other non-2xx.
+ * not followed (as GitHub does not): a 3xx is an answer like any other non-2xx. A target the
+ * policy refuses fails for good (no retry): the address, not the moment, is the problem.
  */
 export function sendDelivery(options: SendOptions): Promise<SendResult> {
   const started = process.hrtime.bigint();
@@ -41,13 +45,15 @@ export function sendDelivery(options: SendOptions): Promise<SendResult> {
       request.destroy();
       resolve({ ...result, durationMs: elapsed() });
     };
-    const failure = (status: string) => finish({ statusCode: null, status, headers: {}, body: '', truncated: false, retryable: true });
+    const failure = (status: string, retryable = true) => finish({ statusCode: null, status, headers: {}, body: '', truncated: false, retryable });
+    const refusedBeforeSending = (status: string) => resolve({ statusCode: null, status, headers: {}, body: '', truncated: false, retryable: false, durationMs: 0 });
 
     let url: URL;
     try {
       url = new URL(options.url);
-    } catch {
-      resolve({ statusCode: null, status: `invalid URL ${options.url}`, headers: {}, body: '', truncated: false, retryable: false, durationMs: 0 });
+      options.policy.checkLiteralHost(options.url);
+    } catch (error) {
+      refusedBeforeSending(error instanceof HookTargetRefused ? `refused: ${error.message}` : `invalid URL ${options.url}`);
       return;
     }
     const body = Buffer.from(options.body);
@@ -58,10 +64,14 @@ export function sendDelivery(options: SendOptions): Promise<SendResult> {
       // A fresh connection per delivery: a pooled socket the receiver has closed would turn a
       // good delivery into a spurious failure.
       agent: false,
+      lookup: options.policy.lookup,
       ...(url.protocol === 'https:' ? { rejectUnauthorized: !options.insecureSsl } : {}),
     });
     const timer = setTimeout(() => failure(`timed out after ${options.timeoutMs} ms`), options.timeoutMs);
-    request.on('error', (error: NodeJS.ErrnoException) => failure(error.code ? `${error.code}: ${error.message}` : error.message));
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      if (error instanceof HookTargetRefused) failure(`refused: ${error.message}`, false);
+      else failure(error.code ? `${error.code}: ${error.message}` : error.message);
+    });
     request.on('response', (response) => {
       const chunks: Buffer[] = [];
       let kept = 0;

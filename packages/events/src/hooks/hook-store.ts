@@ -1,4 +1,5 @@
 import type { KVStore } from '@gitfleet/storage';
+import { clearScope } from '../clear-scope.js';
 import type { Hook, HookSettings, HookTarget } from './hook.js';
 
 /**
@@ -7,7 +8,8 @@ import type { Hook, HookSettings, HookTarget } from './hook.js';
  * - scope `hooks` (global): `last-hook-id` → the last hook id handed out (ids are global, as
  *   GitHub's are, since X-GitHub-Hook-ID names a hook without its repository).
  * - scope `hooks:repo:<repository id>` (a repository's hooks: they follow it through renames) or
- *   `hooks:owner:<lower-cased owner>` (an organisation's hooks):
+ *   `hooks:owner-id:<account id>` (an owner's hooks; ids are never reused, so an owner registered
+ *   under the name of a deleted one never sees its hooks):
  *     `hook:<id, zero-padded>` → JSON Hook
  *   and the delivery log of those hooks (see delivery-log.ts).
  * Hooks live apart from the repository's refs so that a busy delivery log never weighs on the
@@ -20,10 +22,10 @@ const HOOK_PREFIX = 'hook:';
 const CAS_ATTEMPTS = 50;
 
 export function hookScope(target: HookTarget): string {
-  return target.kind === 'repository' ? `hooks:repo:${target.repositoryId}` : `hooks:owner:${target.owner.toLowerCase()}`;
+  return target.kind === 'repository' ? `hooks:repo:${target.repositoryId}` : `hooks:owner-id:${target.ownerId}`;
 }
 
-function hookKey(id: number): string {
+export function hookKey(id: number): string {
   return `${HOOK_PREFIX}${String(id).padStart(12, '0')}`;
 }
 
@@ -89,6 +91,14 @@ export class HookStore {
       if (conflicts.length === 0) return true;
     }
     throw new Error(`hook ${id} in ${scope}: gave up deleting it after ${CAS_ATTEMPTS} concurrent changes`);
+  }
+
+  /**
+   * Removes every hook of the target and their delivery logs (the repository or the owner is
+   * being deleted). A delivery finishing meanwhile records nothing: its hook is gone.
+   */
+  async deleteAll(target: HookTarget): Promise<void> {
+    await clearScope(this.kv, hookScope(target));
   }
 
   private async nextId(): Promise<number> {

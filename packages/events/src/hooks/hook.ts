@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { BranchFilterError, branchFilterMatches, validateBranchFilter, type BranchFilterLimits } from './branch-filter.js';
 
 /** Events a hook may subscribe to; `*` (GitHub's wildcard) means every one of them. */
 export const HOOK_EVENTS = ['push', 'create', 'delete', 'status'] as const;
@@ -8,10 +8,14 @@ export type DeliveryEvent = HookEvent | 'ping';
 
 export type ContentType = 'json' | 'form';
 
-/** Whose events a hook receives: one repository's, or every repository of an owner's. */
+/**
+ * Whose events a hook receives: one repository's, or every repository of an owner's. Hooks are
+ * keyed by the immutable id (of the repository, of the owner's account), never by a name that
+ * someone else may register after a deletion; names are kept for the links in payloads.
+ */
 export type HookTarget =
   | { kind: 'repository'; repositoryId: string; owner: string; name: string }
-  | { kind: 'organization'; owner: string };
+  | { kind: 'organization'; ownerId: string; owner: string };
 
 export interface HookConfig {
   url: string;
@@ -62,13 +66,9 @@ export function hookWants(hook: Hook, event: DeliveryEvent, ref?: string): boole
   return ref === undefined || branchFilterMatches(hook.branchFilter, ref);
 }
 
-/**
- * Gitea's rule: the filter applies to branches only (tags always pass), and is a glob such as
- * "main", "{main,release/*}" or "feature/**".
- */
-export function branchFilterMatches(filter: string, ref: string): boolean {
-  if (filter === '' || filter === '*' || !ref.startsWith('refs/heads/')) return true;
-  return picomatch.isMatch(ref.slice('refs/heads/'.length), filter, { dot: true });
+/** What a hook's settings may be. */
+export interface HookLimits {
+  branchFilter: BranchFilterLimits;
 }
 
 /** A field of a hook request that is not acceptable; the API answers 422 with it. */
@@ -87,7 +87,7 @@ export class HookValidationError extends Error {
  * (only the fields given) request, in GitHub's shape — {config: {url, content_type, secret,
  * insecure_ssl}, events, active} — or Gitea's, which adds {type, branch_filter}.
  */
-export function parseHookSettings(body: unknown, current?: HookSettings): HookSettings {
+export function parseHookSettings(body: unknown, limits: HookLimits, current?: HookSettings): HookSettings {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HookValidationError('body', 'expected a JSON object');
   const input = body as Record<string, unknown>;
   if (input.type !== undefined && !(typeof input.type === 'string' && ['gitea', 'gogs', 'forgejo', 'github', 'web'].includes(input.type))) {
@@ -119,7 +119,13 @@ export function parseHookSettings(body: unknown, current?: HookSettings): HookSe
   const active = input.active ?? current?.active ?? true;
   if (typeof active !== 'boolean') throw new HookValidationError('active', 'expected true or false');
   const branchFilter = input.branch_filter ?? config.branch_filter ?? current?.branchFilter ?? '';
-  if (typeof branchFilter !== 'string' || branchFilter.length > 1000) throw new HookValidationError('branch_filter', 'expected a glob string');
+  if (typeof branchFilter !== 'string') throw new HookValidationError('branch_filter', 'expected a glob string');
+  try {
+    validateBranchFilter(branchFilter, limits.branchFilter);
+  } catch (error) {
+    if (error instanceof BranchFilterError) throw new HookValidationError('branch_filter', `${JSON.stringify(branchFilter.slice(0, 100))} ${error.message}`);
+    throw error;
+  }
 
   return { active, events, branchFilter, config: { url, contentType, secret, insecureSsl: String(insecure) === '1' } };
 }

@@ -82,7 +82,7 @@ export interface RepositoryObjectOptions {
 
 /** GitHub's full repository object (every field the webhook schemas require). */
 export function repositoryObject(repo: Repository, baseUrl: string, options: RepositoryObjectOptions) {
-  const { owner, name, createdAt } = repo.info;
+  const { owner, name, createdAt, private: isPrivate } = repo.info;
   const urls = repositoryUrls(repo, baseUrl);
   const api = urls.api;
   const id = repositoryNumericId(repo);
@@ -94,7 +94,7 @@ export function repositoryObject(repo: Repository, baseUrl: string, options: Rep
     node_id: nodeId('Repository', id),
     name,
     full_name: `${owner}/${name}`,
-    private: false,
+    private: isPrivate,
     owner: userObject(owner, baseUrl),
     html_url: urls.html,
     description: null,
@@ -166,7 +166,7 @@ export function repositoryObject(repo: Repository, baseUrl: string, options: Rep
     is_template: false,
     web_commit_signoff_required: false,
     topics: [],
-    visibility: 'public' as const,
+    visibility: isPrivate ? ('private' as const) : ('public' as const),
     forks: 0,
     open_issues: 0,
     watchers: 0,
