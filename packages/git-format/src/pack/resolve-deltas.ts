@@ -6,7 +6,7 @@ import { applyDelta, deltaTargetSize } from './delta.js';
 import { PACK_TYPE, PackFormatError, encodeEntryHeader, objectTypeOfCode } from './entry.js';
 import type { DeltaArena } from './delta-arena.js';
 import type { EntryTable } from './entry-table.js';
-import type { ExpansionBudget } from './limits.js';
+import { PackLimitExceeded, type ExpansionBudget } from './limits.js';
 import { BlockReader } from './file-readers.js';
 import { TruncatedInput, inflateEntry, objectIdBytes } from './inflate.js';
 
@@ -224,7 +224,7 @@ class DeltaResolver {
       this.options.budget.charge(deltaTargetSize(delta));
       return applyDelta(base, delta);
     } catch (error) {
-      if (!(error instanceof PackFormatError)) throw error;
+      if (!(error instanceof PackFormatError) || error instanceof PackLimitExceeded) throw error;
       throw new PackFormatError(`delta at offset ${this.table.offsets[entry]}: ${error.message}`);
     }
   }

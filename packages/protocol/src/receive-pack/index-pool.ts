@@ -32,23 +32,27 @@ export interface IndexRequest extends Omit<IndexTask, 'port'> {
  */
 export class PackIndexPool {
   private readonly pool: Piscina<IndexTask, IndexOutcome>;
-  private readonly maxQueue: number;
+  /** Pushes running or waiting at most. */
+  private readonly capacity: number;
+  private admitted = 0;
 
   constructor(options: PackIndexPoolOptions = {}) {
     const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-    this.maxQueue = options.maxQueue ?? 4 * threads;
+    const maxQueue = options.maxQueue ?? 4 * threads;
+    this.capacity = threads + maxQueue;
     this.pool = new Piscina({
       filename: new URL('./index-worker.ts', import.meta.url).href,
       minThreads: 0,
       maxThreads: threads,
-      maxQueue: this.maxQueue,
+      maxQueue,
       // Idle threads go away: a server that receives no push keeps none, and tests may exit.
       idleTimeout: 30_000,
     });
   }
 
   async index(request: IndexRequest): Promise<IndexOutcome> {
-    if (this.pool.queueSize >= this.maxQueue) throw new IndexPoolBusy();
+    if (this.admitted >= this.capacity) throw new IndexPoolBusy();
+    this.admitted++;
     const { readObject, onProgress, ...task } = request;
     const { port1, port2 } = new MessageChannel();
     port1.on('message', (message: WorkerMessage) => {
@@ -64,6 +68,7 @@ export class PackIndexPool {
     try {
       return await this.pool.run({ ...task, port: port2 }, { transferList: [port2] });
     } finally {
+      this.admitted--;
       port1.close();
     }
   }

@@ -77,6 +77,7 @@ async function serve(
         if (!(error instanceof UnpackError || error instanceof PackTooLarge || error instanceof RequestAborted)) throw error;
         // The reason travels in one pkt-line of the report.
         unpackError = error.message.replace(/\s+/g, ' ');
+        out.error(unpackError);
       }
     }
     out.startKeepAlive(KEEPALIVE_MS);
