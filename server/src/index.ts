@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { AccountStore } from '@gitfleet/accounts';
 import { RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
+import { PackIndexPool } from '@gitfleet/protocol';
 import { baseUrlFor, createApp } from './app.js';
 import { bootstrapAdmin, createLoginThrottle, type LoginThrottle } from './auth/index.js';
 import type { ServerConfig } from './config.js';
@@ -36,6 +37,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   let server: http.Server;
   let webhooks: WebhookService | undefined;
   let throttle: LoginThrottle | undefined;
+  const indexPool = new PackIndexPool({ threads: config.packIndexing.threads, maxQueue: config.packIndexing.maxQueue });
   try {
     await mkdir(spoolDir, { recursive: true });
     const accounts = new AccountStore(stores.kv);
@@ -51,6 +53,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       throttle,
       logger,
       spoolDir,
+      indexPool,
       baseUrl: baseUrlFor(config.publicUrl),
     };
     const app = createApp(services);
@@ -64,6 +67,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   } catch (error) {
     await webhooks?.close();
     await throttle?.close();
+    await indexPool.close();
     await stores.close();
     throw error;
   }
@@ -82,6 +86,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       clearTimeout(grace);
       await webhooks.close();
       await throttle.close();
+      await indexPool.close();
       await stores.close();
     })();
     return closing;
