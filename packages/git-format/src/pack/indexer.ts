@@ -50,6 +50,8 @@ export interface IndexedPack {
  * delta), reading it with bounded memory. A thin pack is completed in place: missing
  * ref-delta bases are appended as whole objects and the header count and trailer rewritten.
  * Throws PackFormatError (or the caller's errors) and leaves the file unusable on failure.
+ * Its CPU work grows with what the pack expands to (bounded by `limits`) and it never yields:
+ * run it off the event loop, as receive-pack does on its worker pool.
  */
 export async function indexPack(packPath: string, options: IndexPackOptions): Promise<IndexedPack> {
   const file = await open(packPath, 'r+');

@@ -21,8 +21,6 @@ export interface ResolveOptions {
 
 /** Bytes of resolved bases kept along the current chain before the oldest are dropped (and rebuilt if needed). */
 export const DEFAULT_DELTA_BASE_CACHE_BYTES = 128 << 20;
-/** Objects resolved between two turns of the event loop, so that one push cannot starve the server. */
-const YIELD_EVERY = 2048;
 
 interface Frame {
   entry: number;
@@ -149,7 +147,6 @@ class DeltaResolver {
       if (pending) await pending;
       this.resolvedDeltas++;
       this.options.onProgress?.('resolving', this.resolvedDeltas, this.deltaTotal);
-      if (this.resolvedDeltas % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
 
       // The last child no longer needs its parent: drop the parent before descending, which keeps long chains flat.
       if (top.ofsNext === top.ofsEnd && top.refNext === top.refEnd) this.pop(stack);
