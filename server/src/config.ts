@@ -71,7 +71,7 @@ export interface PackIndexingConfig {
   limits: PackLimits;
   /** Threads of the pool; undefined: every core but one. */
   threads?: number;
-  /** Pushes waiting for a thread before more are refused; undefined: 4 per thread. */
+  /** Pushes waiting for a thread before more are refused; undefined: 16 per thread. */
   maxQueue?: number;
 }
 
@@ -168,7 +168,7 @@ export const ENVIRONMENT = {
   GITFLEET_PUSH_MAX_EXPANSION_RATIO: '1000',
   GITFLEET_PUSH_EXPANSION_ALLOWANCE: '512MiB',
   GITFLEET_PUSH_MAX_DELTA_DEPTH: '4095',
-  // Empty: every core but one (at least one thread); the queue 4 pushes per thread.
+  // Empty: every core but one (at least one thread); the queue 16 pushes per thread.
   GITFLEET_INDEX_THREADS: '',
   GITFLEET_INDEX_QUEUE: '',
   GITFLEET_CACHE_BYTES: '256MiB',

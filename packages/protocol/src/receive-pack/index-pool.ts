@@ -7,7 +7,7 @@ import type { IndexOutcome, IndexTask, ReadAnswer, WorkerMessage } from './index
 export interface PackIndexPoolOptions {
   /** Worker threads indexing pushes at once (default: every core but one, at least one). */
   threads?: number;
-  /** Pushes waiting for a thread beyond those; past it a push is refused as busy (default 4 per thread). */
+  /** Pushes waiting for a thread beyond those; past it a push is refused as busy (default 16 per thread: a waiting push holds only its spooled pack and its connection). */
   maxQueue?: number;
 }
 
@@ -38,7 +38,7 @@ export class PackIndexPool {
 
   constructor(options: PackIndexPoolOptions = {}) {
     const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-    const maxQueue = options.maxQueue ?? 4 * threads;
+    const maxQueue = options.maxQueue ?? 16 * threads;
     this.capacity = threads + maxQueue;
     this.pool = new Piscina({
       filename: new URL('./index-worker.ts', import.meta.url).href,
