@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PackLimitExceeded, UNLIMITED_PACK, type PackLimits } from '../src/pack/limits.js';
+import { open } from 'node:fs/promises';
+import { PackIndex } from '../src/pack/index-file.js';
+import { ExpansionBudget, PackLimitExceeded, UNLIMITED_PACK, type PackLimits } from '../src/pack/limits.js';
 import { indexPack } from '../src/pack/indexer.js';
+import { readPackedObject } from '../src/pack/read-object.js';
 import { deltaChain, starDeltaBomb } from './delta-bombs.js';
 import { gitStatus, removeDir, tempDir } from './pack-fixtures.js';
 
@@ -72,5 +75,23 @@ describe('indexPack limits the work a pack causes, checked while it expands', ()
     assert.equal(atLimit.error, undefined);
     assert.equal(atLimit.result?.objectCount, 51);
     assert.equal(gitStatus(dir, ['index-pack', '--strict', atLimit.path]).status, 0, 'git reads the hand-made chain as a valid pack');
+  });
+
+  test('reading an object back from the indexed pack is charged to the same kind of budget', async () => {
+    const { result, path } = await indexWith(deltaChain(20), {});
+    const index = PackIndex.parse(result!.idx, result!.packSize);
+    const tip = result!.entries[20].oid;
+    const file = await open(path, 'r');
+    try {
+      const ample = new ExpansionBudget(UNLIMITED_PACK, result!.packSize);
+      assert.equal((await readPackedObject(file, index, tip, ample))?.data.length, 180);
+      // 20 deltas inflated, 20 applied, the blob: far more than 1000 bytes.
+      const small = new ExpansionBudget({ ...UNLIMITED_PACK, maxInflatedBytes: 1000 }, result!.packSize);
+      await assert.rejects(readPackedObject(file, index, tip, small), PackLimitExceeded);
+      const shallow = new ExpansionBudget({ ...UNLIMITED_PACK, maxDeltaDepth: 19 }, result!.packSize);
+      await assert.rejects(readPackedObject(file, index, tip, shallow), /ends a chain of more than 19 deltas/);
+    } finally {
+      await file.close();
+    }
   });
 });

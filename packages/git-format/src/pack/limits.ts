@@ -47,11 +47,14 @@ export class ExpansionBudget {
   private spent = 0;
   private readonly ratioBound: number;
 
+  /** `spent`: bytes already produced for this pack, e.g. by indexing it, when more work on it follows. */
   constructor(
     private readonly limits: PackLimits,
     private readonly packBytes: number,
+    spent = 0,
   ) {
     this.ratioBound = limits.maxExpansionRatio * packBytes + limits.expansionAllowance;
+    this.spent = spent;
   }
 
   get inflatedBytes(): number {

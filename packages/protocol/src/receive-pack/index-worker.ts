@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { MessagePort } from 'node:worker_threads';
 import {
+  ExpansionBudget,
   FsckError,
   PackFormatError,
   PackIndex,
@@ -122,7 +123,9 @@ async function indexAndCheck(task: IndexTask, repository: RepositoryChannel): Pr
     onProgress: throttledProgress(task.port),
   });
   const index = PackIndex.parse(pack.idx, pack.packSize);
-  await checkRemainingGitmodules(task, index, gitmodules, gitmodulesChecked, repository);
+  // Reading blobs back is more expansion of the same pack: it counts against the same limits.
+  const budget = new ExpansionBudget(task.limits, pack.packSize, pack.inflatedBytes);
+  await checkRemainingGitmodules(task.packPath, index, budget, gitmodules, gitmodulesChecked, repository);
 
   const outside: Uint8Array[] = [];
   for (let entry = 0; entry < links.size; entry++) {
@@ -148,18 +151,19 @@ async function indexAndCheck(task: IndexTask, repository: RepositoryChannel): Pr
  * gitmodulesMissing, one that is no blob gitmodulesBlob.
  */
 async function checkRemainingGitmodules(
-  task: IndexTask,
+  packPath: string,
   index: PackIndex,
+  budget: ExpansionBudget,
   gitmodules: OidSet,
   checked: ReadonlySet<ObjectId>,
   repository: RepositoryChannel,
 ): Promise<void> {
   const pending = [...gitmodules].filter((oid) => !checked.has(oid));
   if (pending.length === 0) return;
-  const file = await open(task.packPath, 'r');
+  const file = await open(packPath, 'r');
   try {
     for (const oid of pending) {
-      const object = (await readPackedObject(file, index, oid, task.limits.maxDeltaDepth)) ?? (await repository.read(oid));
+      const object = (await readPackedObject(file, index, oid, budget)) ?? (await readFromRepository(repository, oid, budget));
       try {
         if (object === undefined) throw new FsckError('gitmodulesMissing', 'unable to read .gitmodules blob');
         if (object.type !== 'blob') throw new FsckError('gitmodulesBlob', 'non-blob found at .gitmodules');
@@ -172,6 +176,13 @@ async function checkRemainingGitmodules(
   } finally {
     await file.close();
   }
+}
+
+/** A blob the push names but the repository holds is read on the main thread: its size counts too, so that a push cannot have many read. */
+async function readFromRepository(repository: RepositoryChannel, oid: ObjectId, budget: ExpansionBudget) {
+  const object = await repository.read(oid);
+  if (object !== undefined) budget.charge(object.data.length);
+  return object;
 }
 
 /** Progress crosses threads only when its percentage changes: a large pack has millions of objects. */
