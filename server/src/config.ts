@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InvalidAllowedNetwork, validateAllowedNetworks } from '@gitfleet/events';
+import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
 import type { ProtocolLimits } from '@gitfleet/protocol';
 import {
   BLOB_BACKENDS,
@@ -32,6 +33,7 @@ export interface ServerConfig {
   /** Where refs and registries live (only stores.ts opens it). */
   kv: KVConfig;
   limits: ProtocolLimits;
+  packIndexing: PackIndexingConfig;
   cache: {
     /** Upper bound of the pack-bytes block cache. */
     maxBytes: number;
@@ -63,6 +65,15 @@ export interface ServerConfig {
   /** How long a web session lasts after sign-in. */
   sessionTtlMs: number;
   loginThrottle: LoginThrottleConfig;
+}
+
+/** Pushed packs are indexed on a pool of worker threads, within limits on what they expand to. */
+export interface PackIndexingConfig {
+  limits: PackLimits;
+  /** Threads of the pool; undefined: every core but one. */
+  threads?: number;
+  /** Pushes waiting for a thread before more are refused; undefined: 16 per thread. */
+  maxQueue?: number;
 }
 
 /** The first administrator of an automated deployment (GITFLEET_ADMIN_*); the CLI is the interactive way. */
@@ -164,6 +175,13 @@ export const ENVIRONMENT = {
   GITFLEET_MAX_PACK_BYTES: '2GiB',
   GITFLEET_MAX_OBJECT_BYTES: '512MiB',
   GITFLEET_MAX_REQUEST_BYTES: '64MiB',
+  GITFLEET_PUSH_MAX_INFLATED_BYTES: '64GiB',
+  GITFLEET_PUSH_MAX_EXPANSION_RATIO: '1000',
+  GITFLEET_PUSH_EXPANSION_ALLOWANCE: '512MiB',
+  GITFLEET_PUSH_MAX_DELTA_DEPTH: '4095',
+  // Empty: every core but one (at least one thread); the queue 16 pushes per thread.
+  GITFLEET_INDEX_THREADS: '',
+  GITFLEET_INDEX_QUEUE: '',
   GITFLEET_CACHE_BYTES: '256MiB',
   // Empty: 64KiB when every store is local (little waste per read), 1MiB when one is
   // remote (a round trip costs as much as reading a megabyte; fewer, larger reads win).
@@ -279,6 +297,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPackBytes: bytes('GITFLEET_MAX_PACK_BYTES', 1),
       maxObjectSize: bytes('GITFLEET_MAX_OBJECT_BYTES', 1),
       maxRequestBytes: bytes('GITFLEET_MAX_REQUEST_BYTES', 1),
+    },
+    packIndexing: {
+      limits: {
+        maxInflatedBytes: bytes('GITFLEET_PUSH_MAX_INFLATED_BYTES', 1),
+        maxExpansionRatio: integer('GITFLEET_PUSH_MAX_EXPANSION_RATIO', 1, 1_000_000),
+        expansionAllowance: bytes('GITFLEET_PUSH_EXPANSION_ALLOWANCE', 0),
+        maxDeltaDepth: integer('GITFLEET_PUSH_MAX_DELTA_DEPTH', 1, GIT_MAX_DELTA_DEPTH),
+      },
+      threads: read('GITFLEET_INDEX_THREADS') === '' ? undefined : integer('GITFLEET_INDEX_THREADS', 1, 1024),
+      maxQueue: read('GITFLEET_INDEX_QUEUE') === '' ? undefined : integer('GITFLEET_INDEX_QUEUE', 0, 100_000),
     },
     cache: {
       maxBytes: bytes('GITFLEET_CACHE_BYTES', 0),

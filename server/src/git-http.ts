@@ -71,6 +71,8 @@ export function gitHttpRouter(services: ServerServices): Router {
       body,
       receivePack(repo, body.stream, {
         limits,
+        packLimits: config.packIndexing.limits,
+        indexPool: services.indexPool,
         spoolDir: services.spoolDir,
         onError: (error) => logger.error({ err: error, repo: repo.info.id, path: req.originalUrl }, 'push failed'),
         beforeRefUpdate: async (updates) => {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { AccountStore } from '@gitfleet/accounts';
 import { RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
+import { PackIndexPool } from '@gitfleet/protocol';
 import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
 import { bootstrapAdmin, createLoginThrottle, type LoginThrottle } from './auth/index.js';
 import type { ServerConfig } from './config.js';
@@ -38,6 +39,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   let throttle: LoginThrottle | undefined;
   // Known once listening (PORT=0 picks one); no request arrives before.
   let listeningPort = config.port;
+  const indexPool = new PackIndexPool({ threads: config.packIndexing.threads, maxQueue: config.packIndexing.maxQueue });
   try {
     await mkdir(spoolDir, { recursive: true });
     const accounts = new AccountStore(stores.kv);
@@ -53,6 +55,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       throttle,
       logger,
       spoolDir,
+      indexPool,
       baseUrl: baseUrlFor(config.publicUrl),
       publicBaseUrl: () => configuredBaseUrl(config, listeningPort),
     };
@@ -68,6 +71,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   } catch (error) {
     await webhooks?.close();
     await throttle?.close();
+    await indexPool.close();
     await stores.close();
     throw error;
   }
@@ -86,6 +90,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       clearTimeout(grace);
       await webhooks.close();
       await throttle.close();
+      await indexPool.close();
       await stores.close();
     })();
     return closing;

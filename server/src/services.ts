@@ -3,6 +3,7 @@ import type { AccountStore } from '@gitfleet/accounts';
 import type { RepositoryRegistry } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
 import type { WebhookService } from '@gitfleet/events';
+import type { PackIndexPool } from '@gitfleet/protocol';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { LoginThrottle } from './auth/index.js';
@@ -17,6 +18,8 @@ export interface ServerServices {
   throttle: LoginThrottle;
   logger: Logger;
   spoolDir: string;
+  /** Where pushed packs are indexed, off the event loop. */
+  indexPool: PackIndexPool;
   /** The base URL of links and clone URLs as this request's client sees the server (for its own responses). */
   baseUrl(req: Request): string;
   /** The base URL of links in webhook payloads: configuration only, never the request's Host. */

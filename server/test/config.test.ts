@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
+import { DEFAULT_PACK_LIMITS } from '@gitfleet/protocol';
 import { ConfigError, loadConfig, parseByteSize } from '../src/config.js';
 
 test('defaults follow the start-up contract', () => {
@@ -242,4 +243,22 @@ test('refuses an incomplete bootstrap administrator and a short token without ec
     assert.ok(!error.message.includes('orphan-password'));
     return true;
   });
+});
+
+test('pushed packs: the limits default to the protocol defaults, and each is read from the environment', () => {
+  assert.deepEqual(loadConfig({}).packIndexing, { limits: DEFAULT_PACK_LIMITS, threads: undefined, maxQueue: undefined });
+  const config = loadConfig({
+    GITFLEET_PUSH_MAX_INFLATED_BYTES: '1GiB',
+    GITFLEET_PUSH_MAX_EXPANSION_RATIO: '50',
+    GITFLEET_PUSH_EXPANSION_ALLOWANCE: '0',
+    GITFLEET_PUSH_MAX_DELTA_DEPTH: '50',
+    GITFLEET_INDEX_THREADS: '3',
+    GITFLEET_INDEX_QUEUE: '0',
+  });
+  assert.deepEqual(config.packIndexing, {
+    limits: { maxInflatedBytes: 1024 ** 3, maxExpansionRatio: 50, expansionAllowance: 0, maxDeltaDepth: 50 },
+    threads: 3,
+    maxQueue: 0,
+  });
+  assert.throws(() => loadConfig({ GITFLEET_PUSH_MAX_DELTA_DEPTH: '0', GITFLEET_INDEX_THREADS: 'many' }), (error: ConfigError) => error.problems.length === 2);
 });

@@ -8,8 +8,10 @@ import { isHfsDotGit, isHfsDotGitmodules, isNtfsDotGit, isNtfsDotGitmodules } fr
  * the .gitattributes/.gitignore/.mailmap symlink checks) and extraHeaderEntry stay ignored.
  * Messages are git's, prefixed with git's message id.
  *
- * Not covered: the .gitmodules / .gitattributes blob content checks, which need to know which
- * blobs trees name so; and checks that need other objects (types of referenced objects).
+ * The content of blobs that trees name .gitmodules is checked by the caller once every object
+ * is known (git's fsck_finish): fsckObjectLinks hands their ids over, gitmodules.ts checks them.
+ * Not covered: the .gitattributes blob content checks, and checks that need other objects
+ * (types of referenced objects).
  */
 
 /** An object that git's `receive.fsckObjects` would refuse; `id` is git's fsck message id (e.g. "badTimezone"). */
@@ -50,15 +52,17 @@ export function fsckObject(type: ObjectType, body: Uint8Array): ObjectId[] {
 
 /**
  * fsckObject for hot paths: the ids the object points to go to `links`, in the same order.
- * When it throws, `links` may have been given some of the ids already.
+ * When it throws, `links` may have been given some of the ids already. A tree's entries
+ * named .gitmodules (as any filesystem may read the name) go to `gitmodules` too: git checks
+ * those blobs' content (checkGitmodules) once it has them.
  */
-export function fsckObjectLinks(type: ObjectType, body: Uint8Array, links: LinkSink): void {
+export function fsckObjectLinks(type: ObjectType, body: Uint8Array, links: LinkSink, gitmodules?: LinkSink): void {
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   switch (type) {
     case 'commit':
       return fsckCommit(bytes, links);
     case 'tree':
-      return fsckTree(bytes, links);
+      return fsckTree(bytes, links, gitmodules);
     case 'tag':
       return fsckTag(bytes, links);
     case 'blob':
@@ -259,7 +263,7 @@ function badTree(why: string): never {
  * Checks a tree's entries (git's fsck_tree with decode_tree_entry's framing checks) and returns
  * the ids of its blobs and subtrees; git treats every other mode as a submodule commit, not walked.
  */
-function fsckTree(bytes: Buffer, links: LinkSink): void {
+function fsckTree(bytes: Buffer, links: LinkSink, gitmodules: LinkSink | undefined): void {
   // Git validates once that the byte before the last id is the NUL ending the last name.
   const length = bytes.length;
   if (length > 0 && (length < 23 || bytes[length - 21] !== NUL)) badTree('too-short tree object');
@@ -311,9 +315,7 @@ function fsckTree(bytes: Buffer, links: LinkSink): void {
       hasDot ||= nameEnd - nameStart === 1 && first === 0x2e;
       hasDotdot ||= nameEnd - nameStart === 2 && first === 0x2e && bytes[nameStart + 1] === 0x2e;
       hasDotgit ||= isHfsDotGit(name) || isNtfsDotGit(name);
-      if ((isHfsDotGitmodules(name) || isNtfsDotGitmodules(name)) && isSymlink) {
-        throw new FsckError('gitmodulesSymlink', '.gitmodules is a symbolic link');
-      }
+      if (isHfsDotGitmodules(name) || isNtfsDotGitmodules(name)) noteGitmodules(isSymlink, bytes, oidStart, gitmodules);
     }
     if (separators & 1) hasFullPath = true;
     if (separators & 2) {
@@ -322,9 +324,7 @@ function fsckTree(bytes: Buffer, links: LinkSink): void {
         // Git also reads a backslash as a directory separator, as Windows does.
         const component: TreeName = { bytes, start: i + 1, end: nameEnd };
         hasDotgit ||= isNtfsDotGit(component);
-        if (isNtfsDotGitmodules(component) && isSymlink) {
-          throw new FsckError('gitmodulesSymlink', '.gitmodules is a symbolic link');
-        }
+        if (isNtfsDotGitmodules(component)) noteGitmodules(isSymlink, bytes, oidStart, gitmodules);
       }
     }
 
@@ -351,6 +351,12 @@ function fsckTree(bytes: Buffer, links: LinkSink): void {
   if (hasZeroPad) throw new FsckError('zeroPaddedFilemode', 'contains zero-padded file modes');
   if (hasDuplicates) throw new FsckError('duplicateEntries', 'contains duplicate file entries');
   if (notSorted) throw new FsckError('treeNotSorted', 'not properly sorted');
+}
+
+/** fsck_tree: a .gitmodules must not be a symbolic link; anything else so named gets its content checked later. */
+function noteGitmodules(isSymlink: boolean, bytes: Buffer, oidStart: number, gitmodules: LinkSink | undefined): void {
+  if (isSymlink) throw new FsckError('gitmodulesSymlink', '.gitmodules is a symbolic link');
+  gitmodules?.addBytes(bytes, oidStart);
 }
 
 function isNullId(bytes: Buffer, start: number): boolean {

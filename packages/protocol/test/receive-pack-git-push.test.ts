@@ -175,5 +175,44 @@ for (const backend of backends) {
       assert.equal(withOptions.status, 0, withOptions.stderr);
       assert.deepEqual(shim.pushes, [{ updates: [{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: head }], options: ['ci.skip', 'note=hello world'] }]);
     });
+
+    it('refuses a .gitmodules that git fsck refuses, with its message id, and stores nothing', async (t) => {
+      const dir = makeTempDir(t, 'gitmodules');
+      const repo = await createRepository(await backend.open(t));
+      const shim = await serve(t, repo, path.join(dir, 'spool'));
+      const work = clientRepository(dir);
+      commit(work, 'README', 'hello\n');
+      assert.equal((await gitPush(work, [shim.url, 'main'])).status, 0);
+      const base = gitText(work, ['rev-parse', 'HEAD']);
+      const packs = (await repo.objects.packs()).length;
+
+      const evil: Array<[string, string, RegExp]> = [
+        ['name', '[submodule "../../modules/evil"]\n\tpath = evil\n\turl = ./evil\n', /gitmodulesName: disallowed submodule name: \.\.\/\.\.\/modules\/evil/],
+        ['url', '[submodule "x"]\n\tpath = x\n\turl = --upload-pack=touch${IFS}pwned\n', /gitmodulesUrl: disallowed submodule url: --upload-pack=/],
+        ['path', '[submodule "x"]\n\tpath = -x\n\turl = ./x\n', /gitmodulesPath: disallowed submodule path: -x/],
+      ];
+      for (const [what, content, reason] of evil) {
+        git(work, ['reset', '--quiet', '--hard', base]);
+        commit(work, '.gitmodules', content);
+        const pushed = await gitPush(work, [shim.url, 'main']);
+        assert.notEqual(pushed.status, 0, `a submodule ${what} git refuses`);
+        assert.match(pushed.stderr, reason);
+        assert.match(pushed.stderr, /remote: error: fsck error in packed object [0-9a-f]{40}: /);
+        assert.match(pushed.stderr, /!\trefs\/heads\/main:refs\/heads\/main\t\[remote rejected\] \(unpacker error\)/);
+      }
+
+      // The blob arrives under another name first, then a tree names it .gitmodules: it is read back from the repository.
+      git(work, ['reset', '--quiet', '--hard', base]);
+      commit(work, 'notes.txt', evil[0][1]);
+      assert.equal((await gitPush(work, [shim.url, 'main'])).status, 0);
+      git(work, ['mv', 'notes.txt', '.gitmodules']);
+      git(work, ['commit', '--quiet', '-m', 'rename']);
+      const renamed = await gitPush(work, [shim.url, 'main']);
+      assert.notEqual(renamed.status, 0);
+      assert.match(renamed.stderr, evil[0][2]);
+
+      assert.equal(await repo.refs.get('refs/heads/main'), gitText(work, ['rev-parse', 'HEAD~1']));
+      assert.equal((await repo.objects.packs()).length, packs + 1, 'only the accepted push stored a pack');
+    });
   });
 }

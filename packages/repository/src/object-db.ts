@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { constants as zlibConstants, inflate, inflateSync } from 'node:zlib';
 import {
+  GIT_MAX_DELTA_DEPTH,
   PackIndex,
   applyDelta,
   isObjectId,
@@ -72,8 +73,8 @@ const LARGE_ENTRY_BYTES = 4 * 1024 * 1024;
 const ASYNC_INFLATE_BYTES = 64 * 1024;
 /** Deflated bytes read to learn a delta's target size; a longer first zlib block means a full inflate. */
 const DELTA_HEADER_PROBE = 256;
-/** git refuses deeper chains long before this; a longer one is a cycle of ref-deltas. */
-const MAX_DELTA_CHAIN = 10_000;
+/** No pack git writes, nor one receive-pack accepts, has a longer chain; a longer one is a cycle of ref-deltas. */
+const MAX_DELTA_CHAIN = GIT_MAX_DELTA_DEPTH;
 
 const inflateAsync = promisify(inflate);
 
@@ -120,7 +121,7 @@ export class PackObjectDB implements ObjectDB {
     let size: number | undefined;
     let current = found;
     for (let depth = 0; ; depth++) {
-      if (depth > MAX_DELTA_CHAIN) throw new Error(`object ${oid}: delta chain longer than ${MAX_DELTA_CHAIN} (a cycle?)`);
+      if (depth > MAX_DELTA_CHAIN) throw chainTooLong(oid);
       const cached = this.deltaBases.get(current.pack.checksum, current.offset);
       if (cached) return { type: cached.type, size: size ?? cached.data.length };
       const end = current.index.entryEnd(current.offset);
@@ -243,43 +244,55 @@ export class PackObjectDB implements ObjectDB {
     });
   }
 
-  /** Inflates the entry and applies its delta chain, base first, without recursion. */
+  /**
+   * Inflates the entry and applies its delta chain, base first, without recursion.
+   *
+   * What bounds a read: receive-pack is the only writer of packs, and it indexes each one
+   * within the push's limits (protocol's PackLimits): chains at most maxDeltaDepth deep (never
+   * over GIT_MAX_DELTA_DEPTH, the deepest git writes) and everything the pack expands to within
+   * its inflated-bytes budget, every link of a chain being an object of that same pack. So a
+   * read applies at most MAX_DELTA_CHAIN deltas and produces no more than the push that stored
+   * them was allowed to. Memory stays at one base, one delta and one result whatever the depth:
+   * the chain is walked by entry headers, and each delta is inflated only when it is applied.
+   */
   private async resolve(start: Located, oid: ObjectId): Promise<GitObject> {
-    const chain: Array<{ pack: string; offset: number; delta: Buffer }> = [];
+    const chain: Array<{ at: Located; header: PackEntryHeader; end: number }> = [];
     let current = start;
     let base: GitObject;
     for (;;) {
-      if (chain.length > MAX_DELTA_CHAIN) throw new Error(`object ${oid}: delta chain longer than ${MAX_DELTA_CHAIN} (a cycle?)`);
+      if (chain.length > MAX_DELTA_CHAIN) throw chainTooLong(oid);
       const cached = this.deltaBases.get(current.pack.checksum, current.offset);
       if (cached) {
         base = cached;
         break;
       }
       const { pack, index, offset } = current;
-      const raw = await this.readPackRange(pack.checksum, offset, index.entryEnd(offset));
+      const end = index.entryEnd(offset);
+      const raw = await this.readPackRange(pack.checksum, offset, end);
       const header = parseEntryHeader(raw, 0, offset);
-      const data = await inflateEntry(raw.subarray(header.headerLength), header.size, `pack ${pack.checksum} offset ${offset}`);
       if (header.kind === 'object') {
-        base = { type: header.type, data };
+        base = { type: header.type, data: await inflateEntry(raw.subarray(header.headerLength), header.size, `pack ${pack.checksum} offset ${offset}`) };
         if (chain.length > 0) this.deltaBases.set(pack.checksum, offset, base);
         break;
       }
-      chain.push({ pack: pack.checksum, offset, delta: data });
+      chain.push({ at: current, header, end });
       current = await this.deltaBase(current, header, oid);
     }
     for (let i = chain.length - 1; i >= 0; i--) {
-      const link = chain[i];
+      const { at, header, end } = chain[i];
+      const context = `pack ${at.pack.checksum} offset ${at.offset}`;
+      const delta = await inflateEntry(await this.readPackRange(at.pack.checksum, at.offset + header.headerLength, end), header.size, context);
       let data: Buffer;
       try {
-        data = applyDelta(base.data, link.delta);
+        data = applyDelta(base.data, delta);
       } catch (error) {
-        throw new Error(`object ${oid}: delta at pack ${link.pack} offset ${link.offset}: ${(error as Error).message}`, { cause: error });
+        throw new Error(`object ${oid}: delta at ${context}: ${(error as Error).message}`, { cause: error });
       }
       base = { type: base.type, data };
       // Every link but the last was some delta's base. The object asked for is kept too: in
       // a delta chain, git makes older versions deltas of newer ones, and walks go from new
       // to old, so the object just read is the base of the next one likely to be asked for.
-      this.deltaBases.set(link.pack, link.offset, base);
+      this.deltaBases.set(at.pack.checksum, at.offset, base);
     }
     return base;
   }
@@ -334,6 +347,10 @@ export class PackObjectDB implements ObjectDB {
     if (bytes.length !== end - start) throw new Error(`${key}: read [${start}, ${end}) returned ${bytes.length} bytes`);
     return bytes;
   }
+}
+
+function chainTooLong(oid: ObjectId): Error {
+  return new Error(`object ${oid}: delta chain longer than ${MAX_DELTA_CHAIN}, deeper than git writes (a cycle of ref-deltas?)`);
 }
 
 /** The two sizes that open a delta (gitformat-pack), or undefined when `bytes` ends first. */

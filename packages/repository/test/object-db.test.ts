@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
+import { GIT_MAX_DELTA_DEPTH, indexPack } from '@gitfleet/git-format';
 import { FsBlobStore, MemoryBlobStore, MemoryKVStore, SqliteKVStore, type BlobStore } from '@gitfleet/storage';
 import { PackObjectDB, Repository, RepositoryRegistry, type ObjectDB, type Stores } from '../src/index.js';
 import { idxBlobKey, packBlobKey, repositoryScope } from '../src/keys.js';
+import { deltaChain } from '../../git-format/test/delta-bombs.js';
 import { backends, caches } from './backends.js';
 import { buildHistory, catFile, git, makeTempDir, packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
 
@@ -206,6 +208,27 @@ describe('ObjectDB.header on deltas', () => {
       const want = expected.get(delta.oid)!;
       assert.deepEqual(await objects.header(delta.oid), { type: want.type, size: want.data.length });
     }
+  });
+});
+
+describe('ObjectDB reads chains no deeper than git writes', () => {
+  test('a chain of GIT_MAX_DELTA_DEPTH deltas reads; one delta more is refused, by read and header alike', async (t) => {
+    const dir = makeTempDir(t, 'chain');
+    const store = async (depth: number) => {
+      const packPath = path.join(dir, `chain-${depth}.pack`);
+      writeFileSync(packPath, deltaChain(depth));
+      const indexed = await indexPack(packPath, { maxObjectSize: 1 << 20, resolveExternal: async () => undefined });
+      const objects = new PackObjectDB(`chain${depth}`, { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() });
+      await objects.addPack(packPath, indexed.packSize, indexed.idx, indexed.checksum);
+      // The tip: the object with the most content, at the end of the chain.
+      const tip = indexed.entries[indexed.objectCount - 1].oid;
+      return { objects, tip };
+    };
+    const deepest = await store(GIT_MAX_DELTA_DEPTH);
+    assert.equal((await deepest.objects.read(deepest.tip))?.data.length, 100 + 4 * GIT_MAX_DELTA_DEPTH);
+    const tooDeep = await store(GIT_MAX_DELTA_DEPTH + 1);
+    await assert.rejects(tooDeep.objects.read(tooDeep.tip), /delta chain longer than 4095, deeper than git writes/);
+    await assert.rejects(tooDeep.objects.header(tooDeep.tip), /delta chain longer than 4095, deeper than git writes/);
   });
 });
 

@@ -71,7 +71,7 @@ const DIRECT_READ = 4 * BLOCK;
  * Random reads through a small LRU of 64 KiB blocks: the second pass reads each delta by
  * offset, and a delta usually sits near its base and its siblings. Reads are synchronous:
  * the spool file is local and mostly in the page cache, and an async round trip per block
- * costs more than the read (the resolver yields to the event loop on its own schedule).
+ * costs more than the read (indexing runs off the event loop, on a worker thread).
  */
 export class BlockReader {
   private readonly blocks = new Map<number, Buffer>();

@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { ObjectId, ObjectType } from '../oid.js';
 import type { EntryTable } from './entry-table.js';
 import { encodePackIndex, type PackIndexEntry } from './index-file.js';
+import { ExpansionBudget, UNLIMITED_PACK, type PackLimits } from './limits.js';
 import { resolveDeltas } from './resolve-deltas.js';
 import { scanPack } from './scan.js';
 
@@ -24,6 +25,8 @@ export interface IndexPackOptions {
    * oldest are dropped and rebuilt when needed again, trading time for a hard bound.
    */
   deltaBaseCacheBytes?: number;
+  /** Bounds on the bytes the pack expands to and on its delta chains; none when absent. */
+  limits?: PackLimits;
 }
 
 export interface IndexedPack {
@@ -38,6 +41,8 @@ export interface IndexedPack {
   idx: Buffer;
   /** Size of the pack file after completion. */
   packSize: number;
+  /** Bytes inflating and delta resolution produced: what the limits were checked against. */
+  inflatedBytes: number;
 }
 
 /**
@@ -45,16 +50,19 @@ export interface IndexedPack {
  * delta), reading it with bounded memory. A thin pack is completed in place: missing
  * ref-delta bases are appended as whole objects and the header count and trailer rewritten.
  * Throws PackFormatError (or the caller's errors) and leaves the file unusable on failure.
+ * Its CPU work grows with what the pack expands to (bounded by `limits`) and it never yields:
+ * run it off the event loop, as receive-pack does on its worker pool.
  */
 export async function indexPack(packPath: string, options: IndexPackOptions): Promise<IndexedPack> {
   const file = await open(packPath, 'r+');
   try {
     const { size } = await file.stat();
-    const { table, deltas, checksum: received, dataEnd } = await scanPack(file, size, options);
-    const { appended, end } = await resolveDeltas(file, table, deltas, dataEnd, options);
+    const budget = new ExpansionBudget(options.limits ?? UNLIMITED_PACK, size);
+    const { table, deltas, checksum: received, dataEnd } = await scanPack(file, size, { ...options, budget });
+    const { appended, end } = await resolveDeltas(file, table, deltas, dataEnd, { ...options, budget });
     const checksum = appended > 0 ? await rewriteHeaderAndTrailer(file, table.count, end) : received;
     const idx = encodePackIndex(table.oids, table.offsets, table.crcs, table.count, checksum);
-    return indexedPack(table, checksum.toString('hex'), appended, idx, end + 20);
+    return indexedPack(table, checksum.toString('hex'), appended, idx, end + 20, budget.inflatedBytes);
   } finally {
     await file.close();
   }
@@ -79,7 +87,7 @@ async function rewriteHeaderAndTrailer(file: FileHandle, objectCount: number, en
   return trailer;
 }
 
-function indexedPack(table: EntryTable, checksum: ObjectId, appendedBases: number, idx: Buffer, packSize: number): IndexedPack {
+function indexedPack(table: EntryTable, checksum: ObjectId, appendedBases: number, idx: Buffer, packSize: number, inflatedBytes: number): IndexedPack {
   let entries: PackIndexEntry[] | undefined;
   return {
     checksum,
@@ -95,5 +103,6 @@ function indexedPack(table: EntryTable, checksum: ObjectId, appendedBases: numbe
     },
     idx,
     packSize,
+    inflatedBytes,
   };
 }

@@ -2,10 +2,11 @@ import type { FileHandle } from 'node:fs/promises';
 import zlib from 'node:zlib';
 import type { ObjectType } from '../oid.js';
 import { crc32 } from './crc32.js';
-import { applyDelta } from './delta.js';
+import { applyDelta, deltaTargetSize } from './delta.js';
 import { PACK_TYPE, PackFormatError, encodeEntryHeader, objectTypeOfCode } from './entry.js';
 import type { DeltaArena } from './delta-arena.js';
 import type { EntryTable } from './entry-table.js';
+import { PackLimitExceeded, type ExpansionBudget } from './limits.js';
 import { BlockReader } from './file-readers.js';
 import { TruncatedInput, inflateEntry, objectIdBytes } from './inflate.js';
 
@@ -14,15 +15,17 @@ export interface ResolveOptions {
   onObject?(oid: string, type: ObjectType, data: Buffer): void | Promise<void>;
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
   deltaBaseCacheBytes?: number;
+  /** Charged before every inflate and delta application, rebuilt bases included; also checks chain depth. */
+  budget: ExpansionBudget;
 }
 
 /** Bytes of resolved bases kept along the current chain before the oldest are dropped (and rebuilt if needed). */
 export const DEFAULT_DELTA_BASE_CACHE_BYTES = 128 << 20;
-/** Objects resolved between two turns of the event loop, so that one push cannot starve the server. */
-const YIELD_EVERY = 2048;
 
 interface Frame {
   entry: number;
+  /** Deltas between this entry and the whole object at the root of its chain. */
+  depth: number;
   ofsNext: number;
   ofsEnd: number;
   refNext: number;
@@ -122,7 +125,7 @@ class DeltaResolver {
   private async resolveFrom(root: number, rootData: Buffer): Promise<void> {
     const table = this.table;
     const stack: Frame[] = [];
-    this.push(stack, root, rootData);
+    this.push(stack, root, 0, rootData);
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
       const child = this.nextChild(top);
@@ -132,6 +135,8 @@ class DeltaResolver {
       }
       // Two copies of one base in a pack offer the same ref-deltas twice; the duplicate is refused when the idx is written.
       if (table.types[child] !== 0) continue;
+      const depth = top.depth + 1;
+      this.options.budget.checkDepth(depth, table.offsets[child]);
       const base = await this.dataOf(top.entry);
       const data = await this.rebuild(child, base);
       const oid = objectIdBytes(table.types[top.entry], data);
@@ -142,11 +147,10 @@ class DeltaResolver {
       if (pending) await pending;
       this.resolvedDeltas++;
       this.options.onProgress?.('resolving', this.resolvedDeltas, this.deltaTotal);
-      if (this.resolvedDeltas % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
 
       // The last child no longer needs its parent: drop the parent before descending, which keeps long chains flat.
       if (top.ofsNext === top.ofsEnd && top.refNext === top.refEnd) this.pop(stack);
-      if (this.hasChildren(child)) this.push(stack, child, data);
+      if (this.hasChildren(child)) this.push(stack, child, depth, data);
     }
   }
 
@@ -162,11 +166,12 @@ class DeltaResolver {
     return -1;
   }
 
-  private push(stack: Frame[], entry: number, data: Buffer): void {
+  private push(stack: Frame[], entry: number, depth: number, data: Buffer): void {
     const [refNext, refEnd] = this.refRange(entry);
     const hasOfs = entry < this.inPackCount;
     stack.push({
       entry,
+      depth,
       ofsNext: hasOfs ? this.ofsChildStart[entry] : 0,
       ofsEnd: hasOfs ? this.ofsChildStart[entry + 1] : 0,
       refNext,
@@ -213,9 +218,10 @@ class DeltaResolver {
   private async rebuild(entry: number, base: Buffer): Promise<Buffer> {
     const delta = this.deltas.get(entry) ?? (await this.inflateStored(entry));
     try {
+      this.options.budget.charge(deltaTargetSize(delta));
       return applyDelta(base, delta);
     } catch (error) {
-      if (!(error instanceof PackFormatError)) throw error;
+      if (!(error instanceof PackFormatError) || error instanceof PackLimitExceeded) throw error;
       throw new PackFormatError(`delta at offset ${this.table.offsets[entry]}: ${error.message}`);
     }
   }
@@ -225,6 +231,7 @@ class DeltaResolver {
     const start = table.offsets[entry] + table.headerLengths[entry];
     const end = entry + 1 < table.count ? table.offsets[entry + 1] : this.end;
     const compressed = this.reader.read(start, end - start);
+    this.options.budget.charge(table.sizes[entry]);
     try {
       return inflateEntry(compressed, table.sizes[entry], table.offsets[entry]).data;
     } catch (error) {
@@ -259,6 +266,7 @@ class DeltaResolver {
     if (found === undefined) {
       throw new PackFormatError(`ref-delta at offset ${this.table.offsets[neededBy]} needs base ${oid}, which is neither in the pack nor in the repository`);
     }
+    this.options.budget.charge(found.data.length);
     const code = PACK_TYPE[found.type];
     const id = objectIdBytes(code, found.data);
     if (id.toString('hex') !== oid) throw new Error(`resolveExternal(${oid}) returned a ${found.type} whose id is ${id.toString('hex')}`);

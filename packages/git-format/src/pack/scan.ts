@@ -7,6 +7,7 @@ import { MAX_ENTRY_HEADER_LENGTH, PACK_TYPE, PackFormatError, parseEntryHeader, 
 import { DeltaArena } from './delta-arena.js';
 import { EntryTable } from './entry-table.js';
 import { SequentialWindow } from './file-readers.js';
+import type { ExpansionBudget } from './limits.js';
 import { TruncatedInput, inflateEntry, objectIdBytes } from './inflate.js';
 
 /** Memory for inflated deltas carried from pass one to pass two. */
@@ -17,6 +18,8 @@ const MIN_ENTRY_LENGTH = 9;
 
 export interface ScanOptions {
   maxObjectSize: number;
+  /** Charged with each entry's inflated size before it is inflated. */
+  budget: ExpansionBudget;
   onObject?(oid: string, type: ObjectType, data: Buffer): void | Promise<void>;
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
 }
@@ -61,6 +64,7 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
       throw new PackFormatError(`entry at offset ${pos} declares ${header.size} bytes, over the limit of ${limit}`);
     }
 
+    options.budget.charge(header.size);
     const { data, consumed } = await inflateAt(window, pos, dataStart, dataEnd, header.size);
     const end = dataStart + consumed;
     const code = header.kind === 'object' ? PACK_TYPE[header.type] : header.kind === 'ofs-delta' ? PACK_TYPE.ofsDelta : PACK_TYPE.refDelta;

@@ -1,5 +1,6 @@
-import type { ObjectId } from '@gitfleet/git-format';
+import type { ObjectId, PackLimits } from '@gitfleet/git-format';
 import type { ProtocolLimits } from '../options.js';
+import type { PackIndexPool } from './index-pool.js';
 
 /**
  * git receive-pack (gitprotocol-pack, stateless-RPC form): the ref advertisement, then one
@@ -7,6 +8,9 @@ import type { ProtocolLimits } from '../options.js';
  */
 export { advertiseReceivePack } from './advertise.js';
 export { receivePack } from './receive.js';
+export { PackIndexPool, type PackIndexPoolOptions } from './index-pool.js';
+export { DEFAULT_PACK_LIMITS } from './pack-limits.js';
+
 
 export interface AppliedRefUpdate {
   name: string;
@@ -16,6 +20,10 @@ export interface AppliedRefUpdate {
 
 export interface ReceivePackOptions {
   limits: ProtocolLimits;
+  /** Bounds on what the pushed pack expands to (DEFAULT_PACK_LIMITS when absent). */
+  packLimits?: PackLimits;
+  /** Where packs are indexed, off the event loop (a shared default pool when absent). */
+  indexPool?: PackIndexPool;
   /** Local directory for spooling incoming packs. */
   spoolDir: string;
   /**

@@ -1,15 +1,6 @@
-import {
-  FsckError,
-  PackFormatError,
-  PackIndex,
-  commitTreeAndParents,
-  fsckObjectLinks,
-  indexPack,
-  type IndexedPack,
-  type ObjectId,
-  type ObjectType,
-} from '@gitfleet/git-format';
-import { OidSet, type ObjectDB } from '@gitfleet/repository';
+import { PackIndex, type ObjectId, type ObjectType, type PackLimits } from '@gitfleet/git-format';
+import type { ObjectDB } from '@gitfleet/repository';
+import { IndexPoolBusy, type PackIndexPool } from './index-pool.js';
 
 /** The pack was refused; `message` becomes the "unpack <message>" status line. */
 export class UnpackError extends Error {
@@ -21,15 +12,22 @@ export class UnpackError extends Error {
 
 export interface IngestOptions {
   maxObjectSize: number;
+  limits: PackLimits;
   /** New ref tips of the push: their types are recorded (refs/heads/* must name commits). */
   tips: ReadonlySet<ObjectId>;
   /** Commits the client declared shallow: their parents may legitimately be absent. */
   shallow: ReadonlySet<ObjectId>;
+  pool: PackIndexPool;
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
 }
 
+/** What receive-pack needs of an indexed pack. */
 export interface IngestedPack {
-  pack: IndexedPack;
+  checksum: ObjectId;
+  packSize: number;
+  idx: Buffer;
+  /** Objects appended to complete a thin pack. */
+  appendedBases: number;
   index: PackIndex;
   /** Type of every tip found in the pack. */
   tipTypes: Map<ObjectId, ObjectType>;
@@ -43,73 +41,52 @@ export interface IngestedPack {
 const LOOKUP_CONCURRENCY = 32;
 
 /**
- * Indexes a spooled pack (thin-pack bases completed from `objects`), checks every object as
- * `receive.fsckObjects` does, and finds which referenced objects exist nowhere. Objects
- * already in the repository count as connected: only checked packs are ever stored.
- * Throws UnpackError for a pack that must be refused.
+ * Indexes a spooled pack on the worker pool (thin-pack bases completed from `objects`, every
+ * object checked as `receive.fsckObjects` does, the limits enforced as it expands), then finds
+ * which referenced objects exist nowhere. Objects already in the repository count as
+ * connected: only checked packs are ever stored. Throws UnpackError for a pack that must be refused.
  */
 export async function ingestPack(objects: ObjectDB, packPath: string, options: IngestOptions): Promise<IngestedPack> {
-  // Binary ids: a large pack points at millions of ids, too many for a Set of strings.
-  const referenced = new OidSet();
-  const shallowParents = new Set<ObjectId>();
-  const tipTypes = new Map<ObjectId, ObjectType>();
-  // A client-shallow commit's parents must not count as referenced: its tree is added below.
-  const ignoreLinks = { addBytes: () => undefined };
-
-  const onObject = (oid: ObjectId, type: ObjectType, data: Buffer): void => {
-    const shallowCommit = type === 'commit' && options.shallow.has(oid);
-    try {
-      fsckObjectLinks(type, data, shallowCommit ? ignoreLinks : referenced);
-    } catch (error) {
-      if (error instanceof FsckError) throw new UnpackError(`fsck error in packed object ${oid}: ${error.message}`, { cause: error });
-      throw error;
-    }
-    if (options.tips.has(oid)) tipTypes.set(oid, type);
-    if (shallowCommit) {
-      const { tree, parents } = commitTreeAndParents(data);
-      referenced.add(tree);
-      for (const parent of parents) shallowParents.add(parent);
-    }
-  };
-
-  let pack: IndexedPack;
+  let outcome;
   try {
-    pack = await indexPack(packPath, {
-      resolveExternal: (oid) => objects.read(oid),
-      onObject,
+    outcome = await options.pool.index({
+      packPath,
       maxObjectSize: options.maxObjectSize,
+      limits: options.limits,
+      tips: [...options.tips],
+      shallow: [...options.shallow],
+      readObject: (oid) => objects.read(oid),
       onProgress: options.onProgress,
     });
   } catch (error) {
-    if (error instanceof PackFormatError) throw new UnpackError(error.message, { cause: error });
+    if (error instanceof IndexPoolBusy) throw new UnpackError(error.message, { cause: error });
     throw error;
   }
-  const index = PackIndex.parse(pack.idx, pack.packSize);
+  if (!outcome.ok) throw new UnpackError(outcome.reason);
+  const idx = Buffer.from(outcome.idx.buffer, outcome.idx.byteOffset, outcome.idx.byteLength);
+  const links = Buffer.from(outcome.outsideLinks.buffer, outcome.outsideLinks.byteOffset, outcome.outsideLinks.byteLength);
+  const outside = Array.from({ length: links.length / 20 }, (_, i) => links.toString('hex', 20 * i, 20 * i + 20));
   return {
-    pack,
-    index,
-    tipTypes,
-    missing: await missingObjects(objects, index, referenced),
-    missingShallowParents: await missingObjects(objects, index, shallowParents),
+    checksum: outcome.checksum,
+    packSize: outcome.packSize,
+    idx,
+    appendedBases: outcome.appendedBases,
+    index: PackIndex.parse(idx, outcome.packSize),
+    tipTypes: new Map(outcome.tipTypes),
+    missing: await absent(objects, outside),
+    missingShallowParents: await absent(objects, outcome.outsideShallowParents),
   };
 }
 
-/** The ids that are neither in the new pack nor in the repository. */
-async function missingObjects(objects: ObjectDB, pack: PackIndex, ids: Iterable<ObjectId>): Promise<ObjectId[]> {
+/** The ids the repository does not hold. */
+async function absent(objects: ObjectDB, ids: readonly ObjectId[]): Promise<ObjectId[]> {
   const missing: ObjectId[] = [];
-  let batch: ObjectId[] = [];
-  const lookUp = async () => {
+  for (let at = 0; at < ids.length; at += LOOKUP_CONCURRENCY) {
+    const batch = ids.slice(at, at + LOOKUP_CONCURRENCY);
     const present = await Promise.all(batch.map((oid) => objects.has(oid)));
     batch.forEach((oid, i) => {
       if (!present[i]) missing.push(oid);
     });
-    batch = [];
-  };
-  for (const oid of ids) {
-    if (pack.find(oid) !== undefined) continue;
-    batch.push(oid);
-    if (batch.length === LOOKUP_CONCURRENCY) await lookUp();
   }
-  await lookUp();
   return missing;
 }

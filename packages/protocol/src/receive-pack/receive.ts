@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { PktLineReader, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { isDeleteOnly, readPushRequest, type PushRequest } from './commands.js';
+import { sharedPackIndexPool } from './index-pool.js';
 import { ingestPack, UnpackError, type IngestedPack } from './ingest.js';
 import { DeltaProgress } from './progress.js';
 import { ResponseQueue, ResponseWriter } from './response.js';
@@ -19,6 +20,7 @@ import {
   type CommandState,
 } from './updates.js';
 import type { PreparedRefUpdate, ReceivePackOptions } from './index.js';
+import { DEFAULT_PACK_LIMITS } from './pack-limits.js';
 
 /** git's default receive.keepAlive. */
 const KEEPALIVE_MS = 5000;
@@ -75,6 +77,7 @@ async function serve(
         if (!(error instanceof UnpackError || error instanceof PackTooLarge || error instanceof RequestAborted)) throw error;
         // The reason travels in one pkt-line of the report.
         unpackError = error.message.replace(/\s+/g, ' ');
+        out.error(unpackError);
       }
     }
     out.startKeepAlive(KEEPALIVE_MS);
@@ -113,13 +116,15 @@ async function receivePackFile(
   const progress = new DeltaProgress((text) => out.progress(text));
   const ingested = await ingestPack(repo.objects, spoolPath, {
     maxObjectSize: options.limits.maxObjectSize,
+    limits: options.packLimits ?? DEFAULT_PACK_LIMITS,
+    pool: options.indexPool ?? sharedPackIndexPool(),
     tips: new Set(push.commands.map((c) => c.newOid).filter((oid) => oid !== ZERO_OID)),
     shallow: new Set(push.shallow),
     onProgress: (phase, done, total) => {
       if (phase === 'resolving') progress.update(done, total);
     },
   });
-  progress.finish(ingested.pack.appendedBases);
+  progress.finish(ingested.appendedBases);
   return ingested;
 }
 
@@ -154,12 +159,11 @@ async function objectType(repo: Repository, ingested: IngestedPack | undefined, 
 
 /** Stores the pack and idx before any ref may point into them. */
 async function storePack(repo: Repository, ingested: IngestedPack, spoolPath: string, commands: CommandState[], out: ResponseWriter): Promise<boolean> {
-  const { pack } = ingested;
   try {
-    await repo.objects.addPack(spoolPath, pack.packSize, pack.idx, pack.checksum);
+    await repo.objects.addPack(spoolPath, ingested.packSize, ingested.idx, ingested.checksum);
     return true;
   } catch (error) {
-    out.error(`storing pack ${pack.checksum}: ${(error as Error).message}`);
+    out.error(`storing pack ${ingested.checksum}: ${(error as Error).message}`);
     for (const command of commands) command.error ??= REASON.migrateFailed;
     return false;
   }

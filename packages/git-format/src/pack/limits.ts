@@ -1,0 +1,85 @@
+import { PackFormatError } from './entry.js';
+
+/**
+ * Bounds on the work one pack may cause while it is indexed. A delta is a few bytes that can
+ * ask for 64 KiB of copying per instruction, and its result can be the base of the next: a
+ * pack of kilobytes can expand to gigabytes. The bounds hold whatever the input, because they
+ * are checked before each inflate and each delta application, not after.
+ */
+export interface PackLimits {
+  /** Bytes that inflating entries and applying deltas may produce in total, rebuilt bases included. */
+  maxInflatedBytes: number;
+  /** Inflated bytes per byte of pack, past `expansionAllowance`. */
+  maxExpansionRatio: number;
+  /**
+   * Inflated bytes any pack may produce whatever its size: a one-line change to a large file is
+   * a tiny pack that expands to that file (a thin pack's base is counted when deltas use it).
+   */
+  expansionAllowance: number;
+  /** Deltas between an object and the whole object its chain starts from (git's pack-objects allows 4095). */
+  maxDeltaDepth: number;
+}
+
+/** The deepest chain git's pack-objects writes: --depth is capped at (1 << OE_DEPTH_BITS) - 1. */
+export const GIT_MAX_DELTA_DEPTH = 4095;
+
+export const UNLIMITED_PACK: PackLimits = {
+  maxInflatedBytes: Number.MAX_SAFE_INTEGER,
+  maxExpansionRatio: Number.MAX_SAFE_INTEGER,
+  expansionAllowance: Number.MAX_SAFE_INTEGER,
+  maxDeltaDepth: Number.MAX_SAFE_INTEGER,
+};
+
+/** A pack refused for the work it would cause rather than for being malformed. */
+export class PackLimitExceeded extends PackFormatError {
+  override name = 'PackLimitExceeded';
+
+  constructor(
+    readonly limit: 'inflated-bytes' | 'expansion-ratio' | 'delta-depth',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Counts the bytes a pack expands to and refuses the charge that would cross a limit. */
+export class ExpansionBudget {
+  private spent = 0;
+  private readonly ratioBound: number;
+
+  /** `spent`: bytes already produced for this pack, e.g. by indexing it, when more work on it follows. */
+  constructor(
+    private readonly limits: PackLimits,
+    private readonly packBytes: number,
+    spent = 0,
+  ) {
+    this.ratioBound = limits.maxExpansionRatio * packBytes + limits.expansionAllowance;
+    this.spent = spent;
+  }
+
+  get inflatedBytes(): number {
+    return this.spent;
+  }
+
+  /** Call before producing `bytes`: throws instead of letting the work start. */
+  charge(bytes: number): void {
+    const spent = this.spent + bytes;
+    if (spent > this.limits.maxInflatedBytes) {
+      throw new PackLimitExceeded('inflated-bytes', `pack expands to more than ${this.limits.maxInflatedBytes} bytes`);
+    }
+    if (spent > this.ratioBound) {
+      throw new PackLimitExceeded(
+        'expansion-ratio',
+        `pack of ${this.packBytes} bytes expands to more than ${Math.floor(this.ratioBound)} bytes (${this.limits.maxExpansionRatio} times its size plus ${this.limits.expansionAllowance})`,
+      );
+    }
+    this.spent = spent;
+  }
+
+  /** `depth` is the number of deltas from the whole object at the root of the chain. */
+  checkDepth(depth: number, entryOffset: number): void {
+    if (depth > this.limits.maxDeltaDepth) {
+      throw new PackLimitExceeded('delta-depth', `delta at offset ${entryOffset} ends a chain of more than ${this.limits.maxDeltaDepth} deltas (the limit)`);
+    }
+  }
+}

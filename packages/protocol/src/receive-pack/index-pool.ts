@@ -1,0 +1,87 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { GitObject, ObjectId } from '@gitfleet/git-format';
+import type { IndexOutcome, IndexTask, ReadAnswer, WorkerMessage } from './index-worker.js';
+
+export interface PackIndexPoolOptions {
+  /** Worker threads indexing pushes at once (default: every core but one, at least one). */
+  threads?: number;
+  /** Pushes waiting for a thread beyond those; past it a push is refused as busy (default 16 per thread: a waiting push holds only its spooled pack and its connection). */
+  maxQueue?: number;
+}
+
+/** Every index thread is busy and the queue is full: the push is refused, to be retried. */
+export class IndexPoolBusy extends Error {
+  constructor() {
+    super('the server is indexing too many pushes, try again later');
+    this.name = 'IndexPoolBusy';
+  }
+}
+
+export interface IndexRequest extends Omit<IndexTask, 'port'> {
+  /** Objects of the repository the worker asks for (a thin pack's bases, .gitmodules blobs). */
+  readObject(oid: ObjectId): Promise<GitObject | undefined>;
+  onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
+}
+
+/**
+ * Runs pack indexing (index-worker.ts) on a bounded pool of worker threads, so that the event
+ * loop never inflates, resolves or hashes a pushed pack itself whatever the pack holds. One
+ * MessageChannel per push carries the worker's object requests and progress.
+ */
+export class PackIndexPool {
+  private readonly pool: Piscina<IndexTask, IndexOutcome>;
+  /** Pushes running or waiting at most. */
+  private readonly capacity: number;
+  private admitted = 0;
+
+  constructor(options: PackIndexPoolOptions = {}) {
+    const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
+    const maxQueue = options.maxQueue ?? 16 * threads;
+    this.capacity = threads + maxQueue;
+    this.pool = new Piscina({
+      filename: new URL('./index-worker.ts', import.meta.url).href,
+      minThreads: 0,
+      maxThreads: threads,
+      maxQueue,
+      // Idle threads go away: a server that receives no push keeps none, and tests may exit.
+      idleTimeout: 30_000,
+    });
+  }
+
+  async index(request: IndexRequest): Promise<IndexOutcome> {
+    if (this.admitted >= this.capacity) throw new IndexPoolBusy();
+    this.admitted++;
+    const { readObject, onProgress, ...task } = request;
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (message: WorkerMessage) => {
+      if (message.kind === 'progress') {
+        onProgress?.(message.phase, message.done, message.total);
+        return;
+      }
+      readObject(message.oid).then(
+        (object) => port1.postMessage({ id: message.id, object } satisfies ReadAnswer),
+        (error: unknown) => port1.postMessage({ id: message.id, error: (error as Error).message ?? String(error) } satisfies ReadAnswer),
+      );
+    });
+    try {
+      return await this.pool.run({ ...task, port: port2 }, { transferList: [port2] });
+    } finally {
+      this.admitted--;
+      port1.close();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+let shared: PackIndexPool | undefined;
+
+/** The pool of callers that bring none (tests, tools); the server sizes and closes its own. */
+export function sharedPackIndexPool(): PackIndexPool {
+  shared ??= new PackIndexPool();
+  return shared;
+}

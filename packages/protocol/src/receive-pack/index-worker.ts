@@ -1,0 +1,222 @@
+import { open } from 'node:fs/promises';
+import type { MessagePort } from 'node:worker_threads';
+import {
+  ExpansionBudget,
+  FsckError,
+  PackFormatError,
+  PackIndex,
+  checkGitmodules,
+  commitTreeAndParents,
+  fsckObjectLinks,
+  indexPack,
+  readPackedObject,
+  type ObjectId,
+  type ObjectType,
+  type PackLimits,
+} from '@gitfleet/git-format';
+import { OidSet } from '@gitfleet/repository';
+
+/**
+ * The CPU-heavy half of a push, run in a worker thread (index-pool.ts): index the spooled pack
+ * (inflate, resolve deltas, hash, write the idx), fsck every object, and work out which ids the
+ * pack refers to without holding them. The repository stays on the main thread, which owns the
+ * stores: the worker asks it over `port` for the few objects it needs (a thin pack's bases, a
+ * .gitmodules blob the push names but does not carry), one at a time, and waits.
+ */
+export interface IndexTask {
+  packPath: string;
+  maxObjectSize: number;
+  limits: PackLimits;
+  /** New ref tips of the push: their types are reported. */
+  tips: ObjectId[];
+  /** Commits the client declared shallow. */
+  shallow: ObjectId[];
+  port: MessagePort;
+}
+
+export type IndexOutcome =
+  | {
+      ok: true;
+      checksum: ObjectId;
+      objectCount: number;
+      appendedBases: number;
+      idx: Uint8Array;
+      packSize: number;
+      inflatedBytes: number;
+      tipTypes: [ObjectId, ObjectType][];
+      /** 20-byte ids the pack's objects point to that the pack does not hold: the repository must. */
+      outsideLinks: Uint8Array;
+      /** Parents of client-shallow commits that the pack does not hold. */
+      outsideShallowParents: ObjectId[];
+    }
+  /** A pack to refuse; `reason` goes to the client. */
+  | { ok: false; reason: string };
+
+/** Worker → main thread. */
+export type WorkerMessage =
+  | { kind: 'progress'; phase: 'receiving' | 'resolving'; done: number; total: number }
+  | { kind: 'read'; id: number; oid: ObjectId };
+
+/** Main thread → worker: the answer to a 'read'. */
+export type ReadAnswer = { id: number; object?: { type: ObjectType; data: Uint8Array }; error?: string };
+
+export default async function indexInWorker(task: IndexTask): Promise<IndexOutcome> {
+  const repository = new RepositoryChannel(task.port);
+  try {
+    return await indexAndCheck(task, repository);
+  } catch (error) {
+    if (error instanceof PackFormatError) return { ok: false, reason: error.message };
+    if (error instanceof BadObject) return { ok: false, reason: `fsck error in packed object ${error.oid}: ${error.cause.message}` };
+    throw error;
+  } finally {
+    task.port.close();
+  }
+}
+
+/** An object of the push that fsck refuses. */
+class BadObject extends Error {
+  constructor(
+    readonly oid: ObjectId,
+    override readonly cause: FsckError,
+  ) {
+    super(`${oid}: ${cause.message}`, { cause });
+  }
+}
+
+async function indexAndCheck(task: IndexTask, repository: RepositoryChannel): Promise<IndexOutcome> {
+  // Binary ids: a large pack points at millions of ids, too many for a Set of strings.
+  const links = new OidSet();
+  const gitmodules = new OidSet();
+  const shallowParents = new Set<ObjectId>();
+  const tips = new Set(task.tips);
+  const shallow = new Set(task.shallow);
+  const tipTypes: [ObjectId, ObjectType][] = [];
+  const gitmodulesChecked = new Set<ObjectId>();
+  // A client-shallow commit's parents must not count as linked: its tree is added below.
+  const ignoreLinks = { addBytes: () => undefined };
+
+  const onObject = (oid: ObjectId, type: ObjectType, data: Buffer): void => {
+    const shallowCommit = type === 'commit' && shallow.has(oid);
+    try {
+      fsckObjectLinks(type, data, shallowCommit ? ignoreLinks : links, gitmodules);
+      if (type === 'blob' && gitmodules.has(oid)) {
+        checkGitmodules(data);
+        gitmodulesChecked.add(oid);
+      }
+    } catch (error) {
+      if (error instanceof FsckError) throw new BadObject(oid, error);
+      throw error;
+    }
+    if (tips.has(oid)) tipTypes.push([oid, type]);
+    if (shallowCommit) {
+      const { tree, parents } = commitTreeAndParents(data);
+      links.add(tree);
+      for (const parent of parents) shallowParents.add(parent);
+    }
+  };
+
+  const pack = await indexPack(task.packPath, {
+    resolveExternal: (oid) => repository.read(oid),
+    onObject,
+    maxObjectSize: task.maxObjectSize,
+    limits: task.limits,
+    onProgress: throttledProgress(task.port),
+  });
+  const index = PackIndex.parse(pack.idx, pack.packSize);
+  // Reading blobs back is more expansion of the same pack: it counts against the same limits.
+  const budget = new ExpansionBudget(task.limits, pack.packSize, pack.inflatedBytes);
+  await checkRemainingGitmodules(task.packPath, index, budget, gitmodules, gitmodulesChecked, repository);
+
+  const outside: Uint8Array[] = [];
+  for (let entry = 0; entry < links.size; entry++) {
+    if (index.find(links.oidAt(entry)) === undefined) outside.push(Buffer.from(links.bytesAt(entry)));
+  }
+  return {
+    ok: true,
+    checksum: pack.checksum,
+    objectCount: pack.objectCount,
+    appendedBases: pack.appendedBases,
+    idx: pack.idx,
+    packSize: pack.packSize,
+    inflatedBytes: pack.inflatedBytes,
+    tipTypes,
+    outsideLinks: Buffer.concat(outside),
+    outsideShallowParents: [...shallowParents].filter((oid) => index.find(oid) === undefined),
+  };
+}
+
+/**
+ * git's fsck_finish: a .gitmodules blob whose tree came before it, or that the push only names,
+ * is read back (from the pack, else from the repository) and checked; one found nowhere is
+ * gitmodulesMissing, one that is no blob gitmodulesBlob.
+ */
+async function checkRemainingGitmodules(
+  packPath: string,
+  index: PackIndex,
+  budget: ExpansionBudget,
+  gitmodules: OidSet,
+  checked: ReadonlySet<ObjectId>,
+  repository: RepositoryChannel,
+): Promise<void> {
+  const pending = [...gitmodules].filter((oid) => !checked.has(oid));
+  if (pending.length === 0) return;
+  const file = await open(packPath, 'r');
+  try {
+    for (const oid of pending) {
+      const object = (await readPackedObject(file, index, oid, budget)) ?? (await readFromRepository(repository, oid, budget));
+      try {
+        if (object === undefined) throw new FsckError('gitmodulesMissing', 'unable to read .gitmodules blob');
+        if (object.type !== 'blob') throw new FsckError('gitmodulesBlob', 'non-blob found at .gitmodules');
+        checkGitmodules(object.data);
+      } catch (error) {
+        if (error instanceof FsckError) throw new BadObject(oid, error);
+        throw error;
+      }
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** A blob the push names but the repository holds is read on the main thread: its size counts too, so that a push cannot have many read. */
+async function readFromRepository(repository: RepositoryChannel, oid: ObjectId, budget: ExpansionBudget) {
+  const object = await repository.read(oid);
+  if (object !== undefined) budget.charge(object.data.length);
+  return object;
+}
+
+/** Progress crosses threads only when its percentage changes: a large pack has millions of objects. */
+function throttledProgress(port: MessagePort): (phase: 'receiving' | 'resolving', done: number, total: number) => void {
+  let last = '';
+  return (phase, done, total) => {
+    const step = `${phase}:${Math.floor((done * 100) / Math.max(total, 1))}`;
+    if (step === last && done !== total) return;
+    last = step;
+    port.postMessage({ kind: 'progress', phase, done, total } satisfies WorkerMessage);
+  };
+}
+
+/** Requests objects from the main thread's repository and matches the answers to them. */
+class RepositoryChannel {
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve(answer: ReadAnswer): void }>();
+
+  constructor(private readonly port: MessagePort) {
+    port.on('message', (answer: ReadAnswer) => {
+      const waiter = this.waiting.get(answer.id);
+      this.waiting.delete(answer.id);
+      waiter?.resolve(answer);
+    });
+  }
+
+  async read(oid: ObjectId): Promise<{ type: ObjectType; data: Buffer } | undefined> {
+    const id = this.nextId++;
+    const answer = await new Promise<ReadAnswer>((resolve) => {
+      this.waiting.set(id, { resolve });
+      this.port.postMessage({ kind: 'read', id, oid } satisfies WorkerMessage);
+    });
+    if (answer.error !== undefined) throw new Error(`reading ${oid} from the repository: ${answer.error}`);
+    const object = answer.object;
+    return object && { type: object.type, data: Buffer.from(object.data.buffer, object.data.byteOffset, object.data.byteLength) };
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Pushed packs that would make the server work without bound: delta bombs, deep chains. Each is
+ * refused with its reason and leaves nothing behind; a legitimately heavy pack is indexed off
+ * the event loop.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ZERO_OID } from '@gitfleet/git-format';
+import { DEFAULT_PACK_LIMITS, PackIndexPool, receivePack, type ReceivePackOptions } from '../src/index.js';
+import { BOMB_BASE_BYTES, deltaChain, starDeltaBomb } from '../../git-format/test/delta-bombs.js';
+import { backends, collect, createRepository, makeTempDir, parseResponse, pushRequest, requestStream } from './receive-pack-fixtures.js';
+
+const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 64 << 20 };
+
+/** The id of the bombs' base blob: a ref can name it once the pack is stored. */
+const BASE_BLOB = createHash('sha1')
+  .update(`blob ${BOMB_BASE_BYTES}\0`)
+  .update(Buffer.alloc(BOMB_BASE_BYTES, 'a'))
+  .digest('hex');
+const BASE_OF_CHAIN = createHash('sha1').update('blob 100\0').update(Buffer.alloc(100, 'b')).digest('hex');
+
+for (const backend of backends) {
+  describe(`receive-pack limits what a pushed pack may expand to, on ${backend.name}`, () => {
+    async function push(t: Parameters<typeof makeTempDir>[0], pack: Buffer, ref: string, oid: string, options: Partial<ReceivePackOptions> = {}) {
+      const dir = makeTempDir(t, 'limits');
+      const repo = await createRepository(await backend.open(t));
+      const spoolDir = path.join(dir, 'spool');
+      const body = pushRequest([{ old: ZERO_OID, new: oid, ref }], { pack });
+      const response = parseResponse(await collect(await receivePack(repo, requestStream(body), { limits: LIMITS, spoolDir, ...options })), true);
+      assert.deepEqual(existsSync(spoolDir) ? readdirSync(spoolDir) : [], [], 'the spool file is removed');
+      return { response, refs: await repo.refs.list(), packs: await repo.objects.packs() };
+    }
+
+    it('a delta bomb of a few KB is refused with its reason, and nothing is stored', async (t) => {
+      const { pack, expandsTo } = starDeltaBomb(300, 256);
+      assert.ok(pack.length < 64 * 1024 && expandsTo > 4 * 1024 ** 3, `${pack.length} bytes expanding to ${expandsTo}`);
+      const started = Date.now();
+      const { response, refs, packs } = await push(t, pack, 'refs/tags/bomb', BASE_BLOB);
+      assert.match(response.report[0], /^unpack pack of \d+ bytes expands to more than \d+ bytes \(1000 times its size plus 536870912\)$/);
+      assert.deepEqual(response.report.slice(1), ['ng refs/tags/bomb unpacker error']);
+      assert.match(response.progress, /error: pack of \d+ bytes expands to more than/, 'git prints the reason as "remote: error: …"');
+      assert.deepEqual(refs, []);
+      assert.deepEqual(packs, []);
+      // Stopped at the limit, not after expanding 4 GiB.
+      assert.ok(Date.now() - started < 20_000, `refused after ${Date.now() - started} ms`);
+    });
+
+    it('a total of inflated bytes over the limit is refused whatever the ratio', async (t) => {
+      const { pack } = starDeltaBomb(8, 128);
+      const { response, packs } = await push(t, pack, 'refs/tags/bomb', BASE_BLOB, { packLimits: { ...DEFAULT_PACK_LIMITS, maxInflatedBytes: 32 << 20 } });
+      assert.deepEqual(response.report, ['unpack pack expands to more than 33554432 bytes', 'ng refs/tags/bomb unpacker error']);
+      assert.deepEqual(packs, []);
+    });
+
+    it('a delta chain deeper than the limit is refused; at the limit it is stored', async (t) => {
+      const limits = { ...DEFAULT_PACK_LIMITS, maxDeltaDepth: 100 };
+      const deep = await push(t, deltaChain(101), 'refs/tags/chain', BASE_OF_CHAIN, { packLimits: limits });
+      assert.match(deep.response.report[0], /^unpack delta at offset \d+ ends a chain of more than 100 deltas \(the limit\)$/);
+      assert.deepEqual(deep.packs, []);
+      assert.deepEqual(deep.refs, []);
+
+      const fine = await push(t, deltaChain(100), 'refs/tags/chain', BASE_OF_CHAIN, { packLimits: limits });
+      assert.deepEqual(fine.response.report, ['unpack ok', 'ok refs/tags/chain']);
+      assert.equal(fine.packs.length, 1);
+    });
+
+    it('the event loop stays responsive while a heavy pack is indexed', async (t) => {
+      // 24 blobs of 16 MiB each: resolving and hashing them takes a second or more of CPU.
+      const { pack } = starDeltaBomb(24, 256);
+      let last = performance.now();
+      let maxGap = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        maxGap = Math.max(maxGap, now - last);
+        last = now;
+      }, 10);
+      try {
+        const { response } = await push(t, pack, 'refs/tags/heavy', BASE_BLOB);
+        assert.deepEqual(response.report, ['unpack ok', 'ok refs/tags/heavy']);
+      } finally {
+        clearInterval(timer);
+      }
+      assert.ok(maxGap < 200, `the event loop was held for ${maxGap.toFixed(0)} ms`);
+    });
+  });
+}
+
+describe('the index pool', () => {
+  it('refuses a push when its threads are busy and its queue is full, and stores nothing', async (t) => {
+    const pool = new PackIndexPool({ threads: 1, maxQueue: 0 });
+    t.after(() => pool.close());
+    const dir = makeTempDir(t, 'busy');
+    const repo = await createRepository(await backends[0].open(t));
+    const options = { limits: LIMITS, spoolDir: path.join(dir, 'spool'), indexPool: pool };
+    const heavy = receivePack(repo, requestStream(pushRequest([{ old: ZERO_OID, new: BASE_BLOB, ref: 'refs/tags/a' }], { pack: starDeltaBomb(24, 256).pack })), options);
+    // The first push holds the only thread once its pack is spooled.
+    const first = collect(await heavy);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = parseResponse(
+      await collect(await receivePack(repo, requestStream(pushRequest([{ old: ZERO_OID, new: BASE_OF_CHAIN, ref: 'refs/tags/b' }], { pack: deltaChain(3) })), options)),
+      true,
+    );
+    assert.deepEqual(second.report, ['unpack the server is indexing too many pushes, try again later', 'ng refs/tags/b unpacker error']);
+    assert.deepEqual(parseResponse(await first, true).report, ['unpack ok', 'ok refs/tags/a']);
+    assert.deepEqual((await repo.refs.list()).map((r) => r.name), ['refs/tags/a']);
+  });
+});
