@@ -7,6 +7,7 @@ import { RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { baseUrlFor, createApp } from './app.js';
 import { bootstrapAdmin, createLoginThrottle, type LoginThrottle } from './auth/index.js';
+import { openBrowsing, type Browsing } from './browsing.js';
 import type { ServerConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ServerServices } from './services.js';
@@ -36,12 +37,14 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   let server: http.Server;
   let webhooks: WebhookService | undefined;
   let throttle: LoginThrottle | undefined;
+  let browsing: Browsing | undefined;
   try {
     await mkdir(spoolDir, { recursive: true });
     const accounts = new AccountStore(stores.kv);
     if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin, logger);
     webhooks = openWebhooks(config, stores, logger);
     throttle = createLoginThrottle(config);
+    browsing = openBrowsing(config.browse);
     const services: ServerServices = {
       config,
       registry: new RepositoryRegistry(stores),
@@ -51,6 +54,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       throttle,
       logger,
       spoolDir,
+      browsing,
       baseUrl: baseUrlFor(config.publicUrl),
     };
     const app = createApp(services);
@@ -64,6 +68,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   } catch (error) {
     await webhooks?.close();
     await throttle?.close();
+    await browsing?.close();
     await stores.close();
     throw error;
   }
@@ -82,6 +87,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       clearTimeout(grace);
       await webhooks.close();
       await throttle.close();
+      await browsing.close();
       await stores.close();
     })();
     return closing;

@@ -3,6 +3,7 @@ import type { AccountStore } from '@gitfleet/accounts';
 import type { RepositoryRegistry } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
 import type { WebhookService } from '@gitfleet/events';
+import type { Browsing } from './browsing.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { LoginThrottle } from './auth/index.js';
@@ -17,6 +18,8 @@ export interface ServerServices {
   throttle: LoginThrottle;
   logger: Logger;
   spoolDir: string;
+  /** Worker pools and caches of the web pages and API routes that read repositories. */
+  browsing: Browsing;
   /** The base URL of links and clone URLs as this request's client sees the server. */
   baseUrl(req: Request): string;
 }

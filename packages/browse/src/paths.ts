@@ -1,6 +1,7 @@
 import { newTreeEntryPosition, readTreeEntryAt, type ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { readRequired } from './objects.js';
+import { treeEntries } from './tree-entries.js';
 
 export const TREE_MODE = 0o40000;
 export const GITLINK_MODE = 0o160000;
@@ -42,8 +43,13 @@ export async function lookupPath(repo: Repository, root: ObjectId, path: string)
   let current: FoundEntry = { mode: TREE_MODE, oid: root };
   for (const part of path.split('/')) {
     if (current.mode !== TREE_MODE) return undefined;
-    const tree = await readRequired(repo, current.oid, 'tree', `path ${path}`);
-    const found = findTreeEntry(tree, Buffer.from(part));
+    let found: FoundEntry | undefined;
+    // Streamed: a tree of millions of entries is scanned a chunk at a time, never held whole.
+    for await (const entry of treeEntries(repo, current.oid, `path ${path}`)) {
+      if (entry.name !== part) continue;
+      found = { mode: entry.mode, oid: entry.oid };
+      break;
+    }
     if (!found) return undefined;
     current = found;
   }

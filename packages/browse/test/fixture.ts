@@ -10,6 +10,10 @@ import path from 'node:path';
 import { ZERO_OID, hashObject } from '@gitfleet/git-format';
 import { BlockCache, DeltaBaseCache, PackIndexCache, Repository } from '@gitfleet/repository';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
+import { LineDiffPool } from '../src/index.js';
+
+/** The diff threads of the tests: idle threads exit by themselves, so no test needs to close it. */
+export const diffPool = new LineDiffPool({ threads: 2, maxQueue: 64 });
 
 const GIT_ENV = {
   ...process.env,

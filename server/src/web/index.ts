@@ -47,8 +47,8 @@
  */
 import { Router, type ErrorRequestHandler } from 'express';
 import { AccountNotFound } from '@gitfleet/accounts';
-import { PathNotFound, RevisionNotFound } from '@gitfleet/browse';
-import { InvalidRepositoryName } from '@gitfleet/repository';
+import { PathNotFound, PoolBusy, RevisionNotFound } from '@gitfleet/browse';
+import { InvalidRepositoryName, ObjectReadsBusy } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 import { accountPages } from './account-pages.js';
@@ -83,11 +83,13 @@ function statusOf(error: unknown): number | undefined {
   if (error instanceof HttpError) return error.status;
   // A URL naming no valid repository, revision or path names nothing.
   if (error instanceof RevisionNotFound || error instanceof PathNotFound || error instanceof AccountNotFound || error instanceof InvalidRepositoryName) return 404;
+  // Reading is at its bounds (worker queue, bytes rebuilt in memory): try again shortly.
+  if (error instanceof PoolBusy || error instanceof ObjectReadsBusy) return 503;
   const status = (error as { status?: unknown } | undefined)?.status;
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
-const TITLES: Record<number, string> = { 400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Request too large', 422: 'Cannot do that', 429: 'Too many requests' };
+const TITLES: Record<number, string> = { 400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Request too large', 422: 'Cannot do that', 429: 'Too many requests', 503: 'Busy' };
 
 /** Refusals as pages; "sign in first" as a redirect to the sign-in page that comes back here. */
 function webErrors(): ErrorRequestHandler {
