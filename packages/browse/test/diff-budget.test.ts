@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { DiffCache, LineDiffPool, PoolBusy, commitDiff } from '../src/index.js';
 import { diffPool, git, loadRepository } from './fixture.js';
 import type { Repository } from '@gitfleet/repository';
+import { loopLagDuring } from '../../../test/helpers/loop-lag.js';
 
 const FILES = 4;
 const LINES = 3_000;
@@ -38,26 +39,9 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `work` while a 5 ms timer measures how late the event loop lets it fire. */
-async function withLoopLag<T>(work: () => Promise<T>): Promise<{ value: T; maxLagMs: number }> {
-  let maxLagMs = 0;
-  let last = performance.now();
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxLagMs = Math.max(maxLagMs, now - last - 5);
-    last = now;
-  }, 5);
-  try {
-    const value = await work();
-    return { value, maxLagMs };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 describe('the diff budget', () => {
   it('gives up on wholly rewritten long files without holding the event loop', async () => {
-    const { value: diff, maxLagMs } = await withLoopLag(() => commitDiff(repo, rewrite, { pool: diffPool }));
+    const { value: diff, maxLagMs } = await loopLagDuring(() => commitDiff(repo, rewrite, { pool: diffPool }));
     assert.equal(diff.files.length, FILES);
     for (const file of diff.files) {
       assert.equal(file.tooLarge, true, file.path);

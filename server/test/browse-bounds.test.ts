@@ -1,0 +1,158 @@
+/**
+ * Browsing under hostile inputs (built here by git, small on disk): a commit rewriting long
+ * files, a README over the render limit, a large Markdown file, a directory over the entry
+ * cap. Each page or answer is bounded and the event loop of this (in-process) server keeps
+ * turning while it is computed.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startTestServer, type TestServer } from './helpers.js';
+import { ADMIN, Git, createAdminRepository, pushFixture } from './api-git-fixture.js';
+import { loopLagDuring } from '../../test/helpers/loop-lag.js';
+
+const REPO = 'hostile';
+const TREE_MAX_ENTRIES = 50;
+const LONG_FILES = 4;
+const LONG_LINES = 3_000;
+/** Over the default render limit (512 KiB): shown as too large, streamed by /raw. */
+const README_BYTES = 3 * 1024 * 1024;
+
+let server: TestServer;
+let root: string;
+let rewrite: string;
+let readme: Buffer;
+
+/** Text that compresses poorly, so that it is megabytes in the pack too. */
+function noise(bytes: number): Buffer {
+  const lines: string[] = [];
+  let x = 7;
+  for (let length = 0; length < bytes; ) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    const line = `${x.toString(36)} ${(x * 7).toString(36)}\n`;
+    lines.push(line);
+    length += line.length;
+  }
+  return Buffer.from(lines.join(''));
+}
+
+before(async () => {
+  root = mkdtempSync(path.join(tmpdir(), 'gitfleet-browse-bounds-'));
+  const home = path.join(root, 'home');
+  const dir = path.join(root, 'work');
+  mkdirSync(home);
+  mkdirSync(path.join(dir, 'many'), { recursive: true });
+  const git = new Git(dir, home);
+  git.run(['init', '-q', '-b', 'main']);
+  git.run(['config', 'user.name', 'Ada']);
+  git.run(['config', 'user.email', 'ada@example.test']);
+  const long = (prefix: string) => {
+    for (let file = 0; file < LONG_FILES; file++) {
+      writeFileSync(path.join(dir, `long${file}.txt`), Array.from({ length: LONG_LINES }, (_, line) => `${prefix} ${file} ${line}`).join('\n') + '\n');
+    }
+  };
+  readme = noise(README_BYTES);
+  writeFileSync(path.join(dir, 'README.md'), readme);
+  // Markdown that takes markdown-it a while: many short paragraphs with emphasis and links.
+  writeFileSync(path.join(dir, 'doc.md'), Array.from({ length: 6_000 }, (_, i) => `Para *${i}* with **bold** and [a link](x${i}.md) and \`code\`.\n`).join('\n'));
+  for (let i = 0; i < 2 * TREE_MAX_ENTRIES; i++) writeFileSync(path.join(dir, 'many', `f${String(i).padStart(3, '0')}`), `${i}\n`);
+  long('old');
+  git.run(['add', '-A']);
+  git.run(['commit', '-q', '-m', 'long files']);
+  long('new');
+  git.run(['commit', '-q', '-am', 'rewrite every line']);
+  rewrite = git.revParse('main');
+  server = await startTestServer({ GITFLEET_TREE_MAX_ENTRIES: String(TREE_MAX_ENTRIES), GITFLEET_DIFF_TIME_MS: '1000' });
+  await createAdminRepository(server.url, REPO, { private: false });
+  await pushFixture(git, server.url, ADMIN, REPO);
+});
+
+after(async () => {
+  await server?.dispose();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+const page = async (urlPath: string) => {
+  const response = await fetch(`${server.url}/${ADMIN}/${REPO}${urlPath}`);
+  return { status: response.status, text: await response.text() };
+};
+
+describe('diffs', () => {
+  test('a commit rewriting long files answers within its budget, with "not rendered", the loop free', async () => {
+    const started = performance.now();
+    const { value, maxLagMs } = await loopLagDuring(() => page(`/commit/${rewrite}`));
+    const elapsed = performance.now() - started;
+    assert.equal(value.status, 200);
+    assert.equal(value.text.match(/Large diff not rendered/g)?.length, LONG_FILES);
+    assert.ok(maxLagMs < 250, `the event loop was held ${maxLagMs.toFixed(0)} ms`);
+    assert.ok(elapsed < 10_000, `took ${elapsed.toFixed(0)} ms`);
+  });
+
+  test('the commit API says which patches are left out and why', async () => {
+    const response = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/commits/${rewrite}`);
+    const body = (await response.json()) as { files: Array<{ filename: string; patch?: string; patch_omitted?: string }>; files_truncated: boolean };
+    assert.equal(response.status, 200);
+    assert.equal(body.files_truncated, false);
+    for (const file of body.files) {
+      assert.equal(file.patch, undefined, file.filename);
+      assert.ok(file.patch_omitted === 'changes' || file.patch_omitted === 'budget', `${file.filename}: ${file.patch_omitted}`);
+    }
+  });
+});
+
+describe('large files', () => {
+  test('a README over the render limit is not rendered: "too large" with a link to raw', async () => {
+    const home = await page('');
+    assert.equal(home.status, 200);
+    assert.match(home.text, /id="readme-too-large"[^>]*>README\.md is too large to display/);
+    assert.ok(!home.text.includes(readme.subarray(0, 40).toString()), 'no README content on the page');
+  });
+
+  test('/raw and the raw contents API stream the exact bytes', async () => {
+    const raw = await fetch(`${server.url}/${ADMIN}/${REPO}/raw/main/README.md`);
+    assert.equal(raw.status, 200);
+    assert.equal(raw.headers.get('content-length'), String(readme.length));
+    assert.equal(raw.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.ok(Buffer.from(await raw.arrayBuffer()).equals(readme));
+    const contents = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/contents/README.md`, { headers: { accept: 'application/vnd.github.raw' } });
+    assert.equal(contents.status, 200);
+    assert.ok(Buffer.from(await contents.arrayBuffer()).equals(readme));
+  });
+
+  test('Markdown is rendered off the event loop', async () => {
+    const { value, maxLagMs } = await loopLagDuring(() => page('/blob/main/doc.md'));
+    assert.equal(value.status, 200);
+    assert.match(value.text, /data-rendered="markdown"/);
+    assert.match(value.text, /<strong>bold<\/strong>/);
+    assert.ok(maxLagMs < 250, `the event loop was held ${maxLagMs.toFixed(0)} ms`);
+  });
+
+  test('highlighting is done off the event loop', async () => {
+    const { value, maxLagMs } = await loopLagDuring(() => page('/blob/main/doc.md?plain=1'));
+    assert.equal(value.status, 200);
+    assert.match(value.text, /id="L6000"|id="L11999"/);
+    assert.ok(maxLagMs < 250, `the event loop was held ${maxLagMs.toFixed(0)} ms`);
+  });
+});
+
+describe('large directories', () => {
+  test('the tree page lists the first entries and says the list is truncated', async () => {
+    const tree = await page('/tree/main/many');
+    assert.equal(tree.status, 200);
+    assert.match(tree.text, /data-truncated="true"/);
+    assert.match(tree.text, new RegExp(`only the first ${TREE_MAX_ENTRIES} are shown`));
+    assert.equal(tree.text.match(/data-type="blob"/g)?.length, TREE_MAX_ENTRIES);
+  });
+
+  test('the contents API returns the first entries and says it is truncated', async () => {
+    const response = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/contents/many`);
+    const entries = (await response.json()) as Array<{ name: string }>;
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('x-gitfleet-entries-truncated'), 'true');
+    assert.deepEqual(entries.map((entry) => entry.name), Array.from({ length: TREE_MAX_ENTRIES }, (_, i) => `f${String(i).padStart(3, '0')}`));
+    const object = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/contents/many`, { headers: { accept: 'application/vnd.github.object' } });
+    assert.equal(((await object.json()) as { truncated?: boolean }).truncated, true);
+  });
+});
