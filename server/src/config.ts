@@ -80,7 +80,7 @@ export interface BrowseConfig {
   diffCacheBytes: number;
   /** Markdown is rendered and code highlighted up to this size… */
   renderMaxBytes: number;
-  /** …each render stopped after this long. */
+  /** …each render stopped after this long (the wait for a free thread included). */
   renderTimeoutMs: number;
   /** A file page shows a file up to this size (plain above renderMaxBytes); larger ones link to raw. */
   displayMaxBytes: number;
@@ -214,7 +214,7 @@ export const ENVIRONMENT = {
   GITFLEET_DIFF_MAX_EDIT_LENGTH: '2000',
   GITFLEET_DIFF_CACHE_BYTES: '64MiB',
   GITFLEET_RENDER_MAX_BYTES: '512KiB',
-  GITFLEET_RENDER_TIMEOUT_MS: '2000',
+  GITFLEET_RENDER_TIMEOUT_MS: '5000',
   GITFLEET_DISPLAY_MAX_BYTES: '1MiB',
   GITFLEET_IN_MEMORY_READ_BYTES: '256MiB',
   GITFLEET_TREE_MAX_ENTRIES: '1000',

@@ -64,7 +64,7 @@ before(async () => {
   long('new');
   git.run(['commit', '-q', '-am', 'rewrite every line']);
   rewrite = git.revParse('main');
-  server = await startTestServer({ GITFLEET_TREE_MAX_ENTRIES: String(TREE_MAX_ENTRIES), GITFLEET_DIFF_TIME_MS: '1000' });
+  server = await startTestServer({ GITFLEET_TREE_MAX_ENTRIES: String(TREE_MAX_ENTRIES), GITFLEET_DIFF_TIME_MS: '1000', GITFLEET_RENDER_TIMEOUT_MS: '30000' });
   await createAdminRepository(server.url, REPO, { private: false });
   await pushFixture(git, server.url, ADMIN, REPO);
 });

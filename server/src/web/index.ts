@@ -21,14 +21,15 @@
  *              #repo-tab-code #repo-tab-commits #repo-tab-branches #repo-tab-tags #repo-tab-settings
  *   code       #branch-form #branch-select #breadcrumb #history-link #latest-commit
  *              #file-list[data-ref][data-path] tr[data-path][data-type=tree|blob|commit] #parent-directory
- *              #readme[data-path] #clone-box #clone-url #copy-clone-url #empty-repository
+ *              #readme[data-path] #readme-too-large #clone-box #clone-url #copy-clone-url #empty-repository
+ *              (#file-list[data-truncated=true] when the directory has more entries than listed)
  *   file       #blob[data-path] #file-content (table[data-language] with td#L<n>[data-line];
  *              or .markdown-body[data-rendered]; or [data-binary]) #raw-link #plain-link #blob-history-link
  *   history    #commits-ref #commits-path #commit-list li.commit[data-oid] .commit-title
  *              #older-commits #newest-commits
  *   commit     #commit[data-oid] #commit-title #commit-message #commit-author #commit-sha
  *              #commit-parents a.parent #diff-stats #diff .diff-file[data-path][data-status]
- *              table.diff tr.add/tr.del/tr.context/tr.hunk
+ *              table.diff tr.add/tr.del/tr.context/tr.hunk .diff-too-large[data-reason=size|changes|budget]
  *   refs       #branch-list / #tag-list li.ref[data-ref] #default-branch-badge #pagination #next-page #previous-page
  *   settings   #repo-settings-form #settings-description #settings-default-branch
  *              #settings-visibility-public #settings-visibility-private #save-settings
