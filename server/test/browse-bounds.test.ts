@@ -156,3 +156,24 @@ describe('large directories', () => {
     assert.equal(((await object.json()) as { truncated?: boolean }).truncated, true);
   });
 });
+
+describe('a full diff pool', () => {
+  test('refuses with 503 and a message (JSON for the API, a page for the web)', async () => {
+    const busy = await startTestServer({ GITFLEET_BROWSE_THREADS: '1', GITFLEET_BROWSE_QUEUE: '0' });
+    try {
+      await createAdminRepository(busy.url, REPO, { private: false });
+      await pushFixture(new Git(path.join(root, 'work'), path.join(root, 'home')), busy.url, ADMIN, REPO);
+      // Different limits (web and API) are different diffs: both need the one thread at once.
+      const [web, apiAnswer] = await Promise.all([
+        fetch(`${busy.url}/${ADMIN}/${REPO}/commit/${rewrite}`),
+        fetch(`${busy.url}/api/v1/repos/${ADMIN}/${REPO}/commits/${rewrite}`),
+      ]);
+      const statuses = [web.status, apiAnswer.status];
+      assert.ok(statuses.includes(503) && statuses.includes(200), `statuses ${statuses}`);
+      if (apiAnswer.status === 503) assert.match(((await apiAnswer.json()) as { message: string }).message, /busy/);
+      else assert.match(await web.text(), /id="error-page" data-status="503"/);
+    } finally {
+      await busy.dispose();
+    }
+  });
+});
