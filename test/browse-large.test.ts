@@ -7,6 +7,7 @@ import { after, before, describe } from 'node:test';
 import { GitClient } from './helpers/git.js';
 import { serverTest, startServer, type TestServer } from './helpers/server.js';
 import { FastImport, HISTORY_START } from './helpers/history.js';
+import { incompressibleText } from './helpers/noise.js';
 
 const TREE_MAX_ENTRIES = 50;
 const BIG = 3 * 1024 * 1024;
@@ -20,7 +21,7 @@ let twin: Buffer;
 before(async () => {
   server = await startServer({ GITFLEET_TREE_MAX_ENTRIES: String(TREE_MAX_ENTRIES) });
   git = await GitClient.create(2);
-  readme = noise(BIG);
+  readme = incompressibleText(BIG, 11);
   // Nearly the same bytes: git stores one of the two as a delta of the other.
   twin = Buffer.concat([readme, Buffer.from('one more line\n')]);
   const files: Record<string, Buffer | string> = { 'README.md': readme, 'twin.md': twin };
@@ -38,19 +39,6 @@ after(async () => {
   await server?.stop();
 });
 const it = serverTest(() => server);
-
-/** Text that compresses poorly, so that it is megabytes in the pack too. */
-function noise(bytes: number): Buffer {
-  const lines: string[] = [];
-  let x = 11;
-  for (let length = 0; length < bytes; ) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    const line = `${x.toString(36)} ${(x * 7).toString(36)}\n`;
-    lines.push(line);
-    length += line.length;
-  }
-  return Buffer.from(lines.join(''));
-}
 
 describe('large blobs and directories', () => {
   it('/raw streams both files byte for byte, with their length', async () => {

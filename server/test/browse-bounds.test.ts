@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from './helpers.js';
 import { ADMIN, Git, createAdminRepository, pushFixture } from './api-git-fixture.js';
 import { loopLagDuring } from '../../test/helpers/loop-lag.js';
+import { incompressibleText } from '../../test/helpers/noise.js';
 
 const REPO = 'hostile';
 const TREE_MAX_ENTRIES = 50;
@@ -24,19 +25,6 @@ let server: TestServer;
 let root: string;
 let rewrite: string;
 let readme: Buffer;
-
-/** Text that compresses poorly, so that it is megabytes in the pack too. */
-function noise(bytes: number): Buffer {
-  const lines: string[] = [];
-  let x = 7;
-  for (let length = 0; length < bytes; ) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    const line = `${x.toString(36)} ${(x * 7).toString(36)}\n`;
-    lines.push(line);
-    length += line.length;
-  }
-  return Buffer.from(lines.join(''));
-}
 
 before(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'gitfleet-browse-bounds-'));
@@ -53,7 +41,7 @@ before(async () => {
       writeFileSync(path.join(dir, `long${file}.txt`), Array.from({ length: LONG_LINES }, (_, line) => `${prefix} ${file} ${line}`).join('\n') + '\n');
     }
   };
-  readme = noise(README_BYTES);
+  readme = incompressibleText(README_BYTES, 7);
   writeFileSync(path.join(dir, 'README.md'), readme);
   // Markdown that takes markdown-it a while: many short paragraphs with emphasis and links.
   writeFileSync(path.join(dir, 'doc.md'), Array.from({ length: 6_000 }, (_, i) => `Para *${i}* with **bold** and [a link](x${i}.md) and \`code\`.\n`).join('\n'));

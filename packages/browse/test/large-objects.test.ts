@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { InMemoryReadBudget, ObjectReadsBusy, openObjectStream, type Repository } from '@gitfleet/repository';
 import { findReadme, openFile, readFile, readTree, statPath } from '../src/index.js';
 import { git, loadRepository } from './fixture.js';
+import { incompressibleText } from '../../../test/helpers/noise.js';
 
 const BIG = 3 * 1024 * 1024;
 const DIRECTORY_ENTRIES = 2_500;
@@ -19,23 +20,10 @@ let dir: string;
 let repo: Repository;
 let main: string;
 
-/** Text that compresses poorly, so the pack entry is megabytes too. */
-function bigText(seed: number): Buffer {
-  const lines: string[] = [];
-  let x = seed;
-  for (let length = 0; length < BIG; ) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    const line = `${x.toString(36)} ${(x * 7).toString(36)} ${(x * 13).toString(36)}\n`;
-    lines.push(line);
-    length += line.length;
-  }
-  return Buffer.from(lines.join(''));
-}
-
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'gitfleet-large-objects-'));
   git(dir, ['init', '--quiet', '--initial-branch=main']);
-  const big = bigText(1);
+  const big = incompressibleText(BIG);
   writeFileSync(path.join(dir, 'README.md'), big);
   // Nearly the same: git stores one of the two as a delta of the other.
   writeFileSync(path.join(dir, 'copy.md'), Buffer.concat([big, Buffer.from('one more line\n')]));
