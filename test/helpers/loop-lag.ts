@@ -1,4 +1,12 @@
 /**
+ * What the tests accept as the longest turn of the event loop while a bounded request runs.
+ * Above the 100 ms the server aims for because the test machine is shared (a process waiting
+ * for a core shows as lag too); work done on the loop instead of a worker holds it for
+ * seconds, far above this.
+ */
+export const MAX_LOOP_HOLD_MS = 250;
+
+/**
  * How long this process's event loop was held while `work` ran: the longest delay of a 5 ms
  * timer. A server in the same process that does CPU work on its loop shows it here.
  */

@@ -147,8 +147,11 @@ function findCollidingBlobs(): [string, string] {
 
 let loaded = 0;
 
-/** A Repository on memory stores with the git repository's objects (one pack) and refs. */
-export async function loadRepository(dir: string): Promise<Repository> {
+/**
+ * A Repository on memory stores with the git repository's objects (one pack) and refs;
+ * `wholeObjects` stores every object whole (no deltas).
+ */
+export async function loadRepository(dir: string, options: { wholeObjects?: boolean } = {}): Promise<Repository> {
   const stores = {
     blobs: new MemoryBlobStore(),
     kv: new MemoryKVStore(),
@@ -159,7 +162,8 @@ export async function loadRepository(dir: string): Promise<Repository> {
   const repo = new Repository({ id: `browse-test-${process.pid}-${++loaded}`, owner: 'o', name: 'r', createdAt: new Date(0).toISOString(), private: false, description: '' }, stores);
   const packDir = path.join(dir, '.git', 'gitfleet-test-pack');
   mkdirSync(packDir, { recursive: true });
-  const checksum = git(dir, ['pack-objects', '--all', '--quiet', '--delta-base-offset', path.join(packDir, 'pack')], { input: '' }).trim();
+  const noDeltas = options.wholeObjects ? ['--window=0'] : [];
+  const checksum = git(dir, ['pack-objects', '--all', '--quiet', '--delta-base-offset', ...noDeltas, path.join(packDir, 'pack')], { input: '' }).trim();
   const packPath = path.join(packDir, `pack-${checksum}.pack`);
   await repo.objects.addPack(packPath, statSync(packPath).size, readFileSync(path.join(packDir, `pack-${checksum}.idx`)), checksum);
   const refs = git(dir, ['for-each-ref', '--format=%(objectname) %(refname)']).trim().split('\n');
