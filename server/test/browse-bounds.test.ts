@@ -43,6 +43,8 @@ before(async () => {
   };
   readme = incompressibleText(README_BYTES, 7);
   writeFileSync(path.join(dir, 'README.md'), readme);
+  // Nearly the same bytes: git stores one of the two as a delta, rebuilt in memory to be sent.
+  writeFileSync(path.join(dir, 'twin.md'), Buffer.concat([readme, Buffer.from('one more line\n')]));
   // Markdown that takes markdown-it a while: many short paragraphs with emphasis and links.
   writeFileSync(path.join(dir, 'doc.md'), Array.from({ length: 6_000 }, (_, i) => `Para *${i}* with **bold** and [a link](x${i}.md) and \`code\`.\n`).join('\n'));
   for (let i = 0; i < 2 * TREE_MAX_ENTRIES; i++) writeFileSync(path.join(dir, 'many', `f${String(i).padStart(3, '0')}`), `${i}\n`);
@@ -52,7 +54,7 @@ before(async () => {
   long('new');
   git.run(['commit', '-q', '-am', 'rewrite every line']);
   rewrite = git.revParse('main');
-  server = await startTestServer({ GITFLEET_TREE_MAX_ENTRIES: String(TREE_MAX_ENTRIES), GITFLEET_DIFF_TIME_MS: '1000', GITFLEET_RENDER_TIMEOUT_MS: '30000' });
+  server = await startTestServer({ GITFLEET_TREE_MAX_ENTRIES: String(TREE_MAX_ENTRIES), GITFLEET_DIFF_TIME_MS: '1000', GITFLEET_RENDER_TIMEOUT_MS: '30000', GITFLEET_IN_MEMORY_READ_BYTES: '1MiB' });
   await createAdminRepository(server.url, REPO, { private: false });
   await pushFixture(git, server.url, ADMIN, REPO);
 });
@@ -107,6 +109,22 @@ describe('large files', () => {
     const contents = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/contents/README.md`, { headers: { accept: 'application/vnd.github.raw' } });
     assert.equal(contents.status, 200);
     assert.ok(Buffer.from(await contents.arrayBuffer()).equals(readme));
+  });
+
+  test('a download cut short gives back the memory it held: the next one is served', async () => {
+    for (const file of ['README.md', 'twin.md']) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const aborted = new AbortController();
+        const response = await fetch(`${server.url}/${ADMIN}/${REPO}/raw/main/${file}`, { signal: aborted.signal });
+        assert.equal(response.status, 200, `${file}, attempt ${attempt}`);
+        await response.body!.getReader().read();
+        aborted.abort();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const whole = await fetch(`${server.url}/${ADMIN}/${REPO}/raw/main/${file}`);
+      assert.equal(whole.status, 200, file);
+      assert.equal((await whole.arrayBuffer()).byteLength, readme.length + (file === 'twin.md' ? 14 : 0));
+    }
   });
 
   test('Markdown is rendered off the event loop', async () => {

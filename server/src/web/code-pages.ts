@@ -92,17 +92,22 @@ const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg
  * binary test on the first bytes decides). `sandbox` and `nosniff` hold even if a browser disagrees.
  */
 async function sendRaw(res: Response, file: FileStream, immutable: boolean): Promise<void> {
-  const { head, rest } = await firstBytes(file.stream as AsyncIterable<Buffer>, BINARY_PROBE_BYTES);
-  const name = file.path.split('/').pop() ?? 'file';
-  const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
-  const type = isBinary(head) ? (IMAGE_TYPES[extension] ?? 'application/octet-stream') : 'text/plain; charset=utf-8';
-  res.set('Content-Type', type);
-  res.set('Content-Length', String(file.size));
-  res.set('X-Content-Type-Options', 'nosniff');
-  res.set('Content-Security-Policy', 'sandbox');
-  res.set('Cache-Control', immutable ? 'private, max-age=31536000, immutable' : 'private, no-cache');
-  if (type === 'application/octet-stream') res.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
-  await pipeline(rest, res);
+  try {
+    const { head, rest } = await firstBytes(file.stream as AsyncIterable<Buffer>, BINARY_PROBE_BYTES);
+    const name = file.path.split('/').pop() ?? 'file';
+    const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
+    const type = isBinary(head) ? (IMAGE_TYPES[extension] ?? 'application/octet-stream') : 'text/plain; charset=utf-8';
+    res.set('Content-Type', type);
+    res.set('Content-Length', String(file.size));
+    res.set('X-Content-Type-Options', 'nosniff');
+    res.set('Content-Security-Policy', 'sandbox');
+    res.set('Cache-Control', immutable ? 'private, max-age=31536000, immutable' : 'private, no-cache');
+    if (type === 'application/octet-stream') res.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
+    await pipeline(rest, res);
+  } finally {
+    // A client gone mid-way leaves the blob's stream unread: closing it releases what it holds.
+    file.stream.destroy();
+  }
 }
 
 /** The stream's first `length` bytes (fewer if it is shorter), and the whole stream again to send on. */
