@@ -24,6 +24,9 @@ const README_BYTES = 3 * 1024 * 1024;
 let server: TestServer;
 let root: string;
 let rewrite: string;
+let wide: string;
+/** Files a commit page or answer lists at most (GitHub's 300). */
+const FILE_CAP = 300;
 let readme: Buffer;
 
 before(async () => {
@@ -54,6 +57,11 @@ before(async () => {
   long('new');
   git.run(['commit', '-q', '-am', 'rewrite every line']);
   rewrite = git.revParse('main');
+  mkdirSync(path.join(dir, 'wide'));
+  for (let i = 0; i <= FILE_CAP; i++) writeFileSync(path.join(dir, 'wide', `w${String(i).padStart(3, '0')}`), `${i}\n`);
+  git.run(['add', '-A']);
+  git.run(['commit', '-q', '-m', 'more files than a commit page lists']);
+  wide = git.revParse('main');
   server = await startTestServer({ GITFLEET_TREE_MAX_ENTRIES: String(TREE_MAX_ENTRIES), GITFLEET_DIFF_TIME_MS: '1000', GITFLEET_RENDER_TIMEOUT_MS: '30000', GITFLEET_IN_MEMORY_READ_BYTES: '1MiB' });
   await createAdminRepository(server.url, REPO, { private: false });
   await pushFixture(git, server.url, ADMIN, REPO);
@@ -89,6 +97,14 @@ describe('diffs', () => {
       assert.equal(file.patch, undefined, file.filename);
       assert.ok(file.patch_omitted === 'changes' || file.patch_omitted === 'budget', `${file.filename}: ${file.patch_omitted}`);
     }
+  });
+
+  test('a commit changing more files than listed says so, on the page and in the API', async () => {
+    const commitPage = await page(`/commit/${wide}`);
+    assert.match(commitPage.text, new RegExp(`This commit changes more files than shown here \\(the first ${FILE_CAP}\\)`));
+    const response = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/commits/${wide}`);
+    const body = (await response.json()) as { files: unknown[]; files_truncated: boolean; diff_budget_exhausted: boolean };
+    assert.deepEqual([body.files.length, body.files_truncated, body.diff_budget_exhausted], [FILE_CAP, true, false]);
   });
 });
 
