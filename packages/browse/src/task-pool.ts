@@ -18,8 +18,11 @@ export interface TaskPoolOptions {
   maxQueue: number;
 }
 
-/** An idle thread exits after this long: a quiet server holds no threads. */
-const IDLE_THREAD_MS = 30_000;
+/**
+ * An idle thread exits after this long: a quiet server holds no threads, and a busy one does
+ * not pay a thread's start (loading the highlighter, the diff library) on every page.
+ */
+const IDLE_THREAD_MS = 5 * 60_000;
 
 /**
  * CPU work whose cost depends on the input (diffs, highlighting, Markdown) runs here, off the
