@@ -65,6 +65,32 @@ export interface ServerConfig {
   /** How long a web session lasts after sign-in. */
   sessionTtlMs: number;
   loginThrottle: LoginThrottleConfig;
+  browse: BrowseConfig;
+}
+
+/** Reading repositories on the web and through the API: every bound of one page or answer. */
+export interface BrowseConfig {
+  /** Threads of each browsing pool (diffs; Markdown and highlighting); 0: one per core. */
+  threads: number;
+  /** Tasks waiting per pool beyond the running ones; a request finding it full gets 503. */
+  queue: number;
+  /** One budget per diff (a commit, a comparison): time spent diffing and lines, over all its files. */
+  diffTimeMs: number;
+  diffMaxLines: number;
+  /** Added plus removed lines past which one file's diff gives up. */
+  diffMaxEditLength: number;
+  /** Computed diffs kept, by tree pair. */
+  diffCacheBytes: number;
+  /** Markdown is rendered and code highlighted up to this size… */
+  renderMaxBytes: number;
+  /** …each render stopped after this long (the wait for a free thread included). */
+  renderTimeoutMs: number;
+  /** A file page shows a file up to this size (plain above renderMaxBytes); larger ones link to raw. */
+  displayMaxBytes: number;
+  /** Deltified objects rebuilt whole in memory to be streamed, at most this many bytes at once. */
+  inMemoryReadBytes: number;
+  /** Entries of one directory listed (pages and the contents API). */
+  treeMaxEntries: number;
 }
 
 /** Pushed packs are indexed on a pool of worker threads, within limits on what they expand to. */
@@ -215,6 +241,17 @@ export const ENVIRONMENT = {
   GITFLEET_LOGIN_FAILURES_PER_USER: '10',
   GITFLEET_LOGIN_FAILURES_PER_IP: '50',
   GITFLEET_LOGIN_FAILURE_WINDOW_SECONDS: '900',
+  GITFLEET_BROWSE_THREADS: '0',
+  GITFLEET_BROWSE_QUEUE: '64',
+  GITFLEET_DIFF_TIME_MS: '3000',
+  GITFLEET_DIFF_MAX_LINES: '20000',
+  GITFLEET_DIFF_MAX_EDIT_LENGTH: '2000',
+  GITFLEET_DIFF_CACHE_BYTES: '64MiB',
+  GITFLEET_RENDER_MAX_BYTES: '512KiB',
+  GITFLEET_RENDER_TIMEOUT_MS: '5000',
+  GITFLEET_DISPLAY_MAX_BYTES: '1MiB',
+  GITFLEET_IN_MEMORY_READ_BYTES: '256MiB',
+  GITFLEET_TREE_MAX_ENTRIES: '1000',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -345,6 +382,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       perUserAndIp: integer('GITFLEET_LOGIN_FAILURES_PER_USER', 1, 1_000_000),
       perIp: integer('GITFLEET_LOGIN_FAILURES_PER_IP', 1, 1_000_000),
       windowSeconds: integer('GITFLEET_LOGIN_FAILURE_WINDOW_SECONDS', 1, 7 * 24 * 3600),
+    },
+    browse: {
+      threads: integer('GITFLEET_BROWSE_THREADS', 0, 1024),
+      queue: integer('GITFLEET_BROWSE_QUEUE', 0, 1_000_000),
+      diffTimeMs: integer('GITFLEET_DIFF_TIME_MS', 1, 600_000),
+      diffMaxLines: integer('GITFLEET_DIFF_MAX_LINES', 1, 10_000_000),
+      diffMaxEditLength: integer('GITFLEET_DIFF_MAX_EDIT_LENGTH', 1, 10_000_000),
+      diffCacheBytes: bytes('GITFLEET_DIFF_CACHE_BYTES', 0),
+      renderMaxBytes: bytes('GITFLEET_RENDER_MAX_BYTES', 0),
+      renderTimeoutMs: integer('GITFLEET_RENDER_TIMEOUT_MS', 1, 600_000),
+      displayMaxBytes: bytes('GITFLEET_DISPLAY_MAX_BYTES', 0),
+      inMemoryReadBytes: bytes('GITFLEET_IN_MEMORY_READ_BYTES', 0),
+      treeMaxEntries: integer('GITFLEET_TREE_MAX_ENTRIES', 1, 10_000_000),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -8,6 +8,7 @@ import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
 import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
 import { bootstrapAdmin, createLoginThrottle, type LoginThrottle } from './auth/index.js';
+import { openBrowsing, type Browsing } from './browsing.js';
 import type { ServerConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ServerServices } from './services.js';
@@ -40,12 +41,14 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   // Known once listening (PORT=0 picks one); no request arrives before.
   let listeningPort = config.port;
   const indexPool = new PackIndexPool({ threads: config.packIndexing.threads, maxQueue: config.packIndexing.maxQueue });
+  let browsing: Browsing | undefined;
   try {
     await mkdir(spoolDir, { recursive: true });
     const accounts = new AccountStore(stores.kv);
     if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin, logger);
     webhooks = openWebhooks(config, stores, logger);
     throttle = createLoginThrottle(config);
+    browsing = openBrowsing(config.browse);
     const services: ServerServices = {
       config,
       registry: new RepositoryRegistry(stores),
@@ -56,6 +59,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       logger,
       spoolDir,
       indexPool,
+      browsing,
       baseUrl: baseUrlFor(config.publicUrl),
       publicBaseUrl: () => configuredBaseUrl(config, listeningPort),
     };
@@ -72,6 +76,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
     await webhooks?.close();
     await throttle?.close();
     await indexPool.close();
+    await browsing?.close();
     await stores.close();
     throw error;
   }
@@ -91,6 +96,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       await webhooks.close();
       await throttle.close();
       await indexPool.close();
+      await browsing.close();
       await stores.close();
     })();
     return closing;

@@ -4,6 +4,7 @@ import type { RepositoryRegistry } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
 import type { WebhookService } from '@gitfleet/events';
 import type { PackIndexPool } from '@gitfleet/protocol';
+import type { Browsing } from './browsing.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { LoginThrottle } from './auth/index.js';
@@ -20,6 +21,8 @@ export interface ServerServices {
   spoolDir: string;
   /** Where pushed packs are indexed, off the event loop. */
   indexPool: PackIndexPool;
+  /** Worker pools and caches of the web pages and API routes that read repositories. */
+  browsing: Browsing;
   /** The base URL of links and clone URLs as this request's client sees the server (for its own responses). */
   baseUrl(req: Request): string;
   /** The base URL of links in webhook payloads: configuration only, never the request's Host. */

@@ -2,10 +2,10 @@ import type { ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { readCommit } from './commits.js';
 import { DateQueue } from './date-queue.js';
-import { diffTrees } from './diff.js';
+import { diffTrees, type DiffOptions } from './diff.js';
 import { RevisionNotFound } from './errors.js';
 import { commitReader } from './objects.js';
-import type { CommitInfo, DiffLimits, DiffResult } from './types.js';
+import type { CommitInfo, DiffResult } from './types.js';
 
 /** Commits walked on each side before a comparison of far-apart histories gives up counting. */
 export const MAX_COMPARE_WALK = 10_000;
@@ -45,7 +45,7 @@ export async function compare(
   repo: Repository,
   base: ObjectId,
   head: ObjectId,
-  options: { maxCommits?: number; limits?: DiffLimits } = {},
+  options: DiffOptions & { maxCommits?: number },
 ): Promise<Comparison> {
   const maxCommits = options.maxCommits ?? DEFAULT_MAX_COMMITS;
   const reader = commitReader(repo);
@@ -140,7 +140,7 @@ export async function compare(
   const commits = await Promise.all(aheadCommits.map((oid) => readCommit(repo, oid)));
 
   const diffBase = mergeBase ?? base;
-  const diff = await diffTrees(repo, (await reader.commit(diffBase, 'compare diff base')).tree, headCommit.tree, options.limits);
+  const diff = await diffTrees(repo, (await reader.commit(diffBase, 'compare diff base')).tree, headCommit.tree, options);
   const comparison: Comparison = { aheadBy, behindBy, commits, diff };
   if (mergeBase !== undefined) comparison.mergeBase = mergeBase;
   if (capped) comparison.countsCapped = true;

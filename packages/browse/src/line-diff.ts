@@ -3,12 +3,16 @@ import type { DiffHunk, DiffLine } from './types.js';
 
 /** Lines of context around each change, as git and GitHub show. */
 const CONTEXT_LINES = 3;
+
 /**
- * Bounds on one file's diff: Myers' algorithm costs (lines × edits), so two long, wholly
- * different texts give up here and are shown as too large rather than stall the process.
+ * Bounds on one file's diff. Myers' algorithm costs about (lines × edits): `maxEditLength`
+ * (added plus removed lines) makes a wholly rewritten file give up early, `timeoutMs` bounds
+ * whatever is left.
  */
-const MAX_EDIT_LENGTH = 10_000;
-const TIMEOUT_MS = 2_000;
+export interface LineDiffBounds {
+  maxEditLength: number;
+  timeoutMs: number;
+}
 
 export interface LineDiff {
   additions: number;
@@ -20,12 +24,13 @@ export interface LineDiff {
   lineCount: number;
 }
 
-/** A unified diff of two texts; undefined when the texts are too different to diff in bounds. */
-export function diffTexts(oldText: string, newText: string): LineDiff | undefined {
+/** A unified diff of two texts; undefined when the texts are too different to diff within `bounds`. */
+export function diffTexts(oldText: string, newText: string, bounds: LineDiffBounds): LineDiff | undefined {
+  if (bounds.timeoutMs <= 0) return undefined;
   const structured = structuredPatch('a', 'b', oldText, newText, undefined, undefined, {
     context: CONTEXT_LINES,
-    maxEditLength: MAX_EDIT_LENGTH,
-    timeout: TIMEOUT_MS,
+    maxEditLength: bounds.maxEditLength,
+    timeout: bounds.timeoutMs,
   });
   if (!structured) return undefined;
   let additions = 0;

@@ -1,6 +1,6 @@
-import { newTreeEntryPosition, readTreeEntryAt, type ObjectId } from '@gitfleet/git-format';
+import type { ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
-import { readRequired } from './objects.js';
+import { treeEntries } from './tree-entries.js';
 
 export const TREE_MODE = 0o40000;
 export const GITLINK_MODE = 0o160000;
@@ -19,17 +19,13 @@ export interface FoundEntry {
   oid: ObjectId;
 }
 
-/** The entry called `name` in a tree's bytes, without parsing the other entries into strings. */
-export function findTreeEntry(tree: Buffer, name: Buffer): FoundEntry | undefined {
-  const position = newTreeEntryPosition();
-  let pos = 0;
-  while (pos < tree.length) {
-    const next = readTreeEntryAt(tree, pos, position);
-    const length = position.nameEnd - position.nameStart;
-    if (length === name.length && tree.compare(name, 0, name.length, position.nameStart, position.nameEnd) === 0) {
-      return { mode: position.mode, oid: tree.toString('hex', position.nameEnd + 1, next) };
-    }
-    pos = next;
+/**
+ * The entry called `name` in a tree, streamed: a tree of millions of entries is scanned a chunk
+ * at a time, never held whole, and the event loop gets its turns.
+ */
+async function findEntry(repo: Repository, tree: ObjectId, name: string, context: string): Promise<FoundEntry | undefined> {
+  for await (const entry of treeEntries(repo, tree, context)) {
+    if (entry.name === name) return { mode: entry.mode, oid: entry.oid };
   }
   return undefined;
 }
@@ -42,8 +38,7 @@ export async function lookupPath(repo: Repository, root: ObjectId, path: string)
   let current: FoundEntry = { mode: TREE_MODE, oid: root };
   for (const part of path.split('/')) {
     if (current.mode !== TREE_MODE) return undefined;
-    const tree = await readRequired(repo, current.oid, 'tree', `path ${path}`);
-    const found = findTreeEntry(tree, Buffer.from(part));
+    const found = await findEntry(repo, current.oid, part, `path ${path}`);
     if (!found) return undefined;
     current = found;
   }
@@ -56,13 +51,12 @@ export async function lookupPath(repo: Repository, root: ObjectId, path: string)
  * read once.
  */
 export function pathEntryFinder(repo: Repository, path: string): (root: ObjectId) => Promise<string | undefined> {
-  const parts = path.split('/').map((part) => Buffer.from(part));
+  const parts = path.split('/');
   const memo = parts.map(() => new Map<ObjectId, string | undefined>());
   const below = async (tree: ObjectId, depth: number): Promise<string | undefined> => {
     const known = memo[depth];
     if (known.has(tree)) return known.get(tree);
-    const data = await readRequired(repo, tree, 'tree', `path ${path}`);
-    const found = findTreeEntry(data, parts[depth]);
+    const found = await findEntry(repo, tree, parts[depth], `path ${path}`);
     let result: string | undefined;
     if (found && depth === parts.length - 1) result = `${found.mode.toString(8)} ${found.oid}`;
     else if (found && found.mode === TREE_MODE) result = await below(found.oid, depth + 1);

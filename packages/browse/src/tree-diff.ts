@@ -1,7 +1,7 @@
-import { parseTree, type ObjectId, type TreeEntry } from '@gitfleet/git-format';
+import type { ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
-import { readRequired } from './objects.js';
 import { GITLINK_MODE, TREE_MODE } from './paths.js';
+import { treeEntries, type StreamedTreeEntry } from './tree-entries.js';
 import type { ChangeStatus } from './types.js';
 
 /** One changed non-directory entry between two trees. */
@@ -32,9 +32,6 @@ export async function treeChanges(
   const changes: TreeChange[] = [];
   let truncated = false;
 
-  const entries = async (oid: ObjectId | undefined, path: string): Promise<TreeEntry[]> =>
-    oid === undefined ? [] : parseTree(await readRequired(repo, oid, 'tree', `diff of ${path || '/'}`));
-
   const note = (change: TreeChange): boolean => {
     if (changes.length >= maxChanges) {
       truncated = true;
@@ -44,38 +41,60 @@ export async function treeChanges(
     return true;
   };
 
+  /**
+   * Both trees streamed side by side in git's order (a directory sorts as its name plus "/"),
+   * so a tree of millions of entries is never held whole and the event loop gets its turns.
+   */
   const walk = async (prefix: string, oldTree: ObjectId | undefined, newTree: ObjectId | undefined): Promise<boolean> => {
-    const [oldEntries, newEntries] = await Promise.all([entries(oldTree, prefix), entries(newTree, prefix)]);
-    const oldByName = new Map(oldEntries.map((entry) => [entry.name, entry]));
-    const newByName = new Map(newEntries.map((entry) => [entry.name, entry]));
-    for (const name of new Set([...oldByName.keys(), ...newByName.keys()])) {
-      const oldEntry = oldByName.get(name);
-      const newEntry = newByName.get(name);
-      if (oldEntry && newEntry && oldEntry.oid === newEntry.oid && oldEntry.mode === newEntry.mode) continue;
-      const path = prefix + name;
-      const oldMode = oldEntry && parseInt(oldEntry.mode, 8);
-      const newMode = newEntry && parseInt(newEntry.mode, 8);
-      const oldIsTree = oldMode === TREE_MODE;
-      const newIsTree = newMode === TREE_MODE;
-      if (oldIsTree || newIsTree) {
-        const complete = await walk(`${path}/`, oldIsTree ? oldEntry!.oid : undefined, newIsTree ? newEntry!.oid : undefined);
-        if (!complete) return false;
+    const context = `diff of ${prefix || '/'}`;
+    const olds = entriesOf(repo, oldTree, context);
+    const news = entriesOf(repo, newTree, context);
+    try {
+      let oldEntry = await olds.next();
+      let newEntry = await news.next();
+      while (!oldEntry.done || !newEntry.done) {
+        const order = oldEntry.done ? 1 : newEntry.done ? -1 : compareTreeOrder(oldEntry.value, newEntry.value);
+        const old = order <= 0 ? (oldEntry.value as StreamedTreeEntry) : undefined;
+        const added = order >= 0 ? (newEntry.value as StreamedTreeEntry) : undefined;
+        if (old) oldEntry = await olds.next();
+        if (added) newEntry = await news.next();
+        if (old && added && old.oid === added.oid && old.mode === added.mode) continue;
+        const path = prefix + (old ?? added)!.name;
+        const oldIsTree = old?.mode === TREE_MODE;
+        const newIsTree = added?.mode === TREE_MODE;
+        if (oldIsTree || newIsTree) {
+          if (!(await walk(`${path}/`, oldIsTree ? old!.oid : undefined, newIsTree ? added!.oid : undefined))) return false;
+          continue;
+        }
+        const oldFile = old ? { oldOid: old.oid, oldMode: old.mode } : undefined;
+        const newFile = added ? { newOid: added.oid, newMode: added.mode } : undefined;
+        let noted: boolean;
+        if (oldFile && newFile) noted = note({ path, status: 'modified', ...oldFile, ...newFile });
+        else if (oldFile) noted = note({ path, status: 'removed', ...oldFile });
+        else noted = note({ path, status: 'added', ...newFile });
+        if (!noted) return false;
       }
-      const oldFile = oldEntry && !oldIsTree ? { oldOid: oldEntry.oid, oldMode } : undefined;
-      const newFile = newEntry && !newIsTree ? { newOid: newEntry.oid, newMode } : undefined;
-      let noted = true;
-      if (oldFile && newFile) noted = note({ path, status: 'modified', ...oldFile, ...newFile });
-      else if (oldFile) noted = note({ path, status: 'removed', ...oldFile });
-      else if (newFile) noted = note({ path, status: 'added', ...newFile });
-      if (!noted) return false;
+      return true;
+    } finally {
+      await Promise.all([olds.return(undefined), news.return(undefined)]);
     }
-    return true;
   };
 
   await walk('', before, after);
   const result = pairExactRenames(changes);
   result.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   return { changes: result, truncated };
+}
+
+async function* noEntries(): AsyncGenerator<StreamedTreeEntry> {}
+
+function entriesOf(repo: Repository, tree: ObjectId | undefined, context: string): AsyncGenerator<StreamedTreeEntry> {
+  return tree === undefined ? noEntries() : treeEntries(repo, tree, context);
+}
+
+/** git's tree order: names as bytes, a directory's with a "/" after it (so "a" < "a.b" < "a/"). */
+function compareTreeOrder(a: StreamedTreeEntry, b: StreamedTreeEntry): number {
+  return Buffer.compare(Buffer.from(a.mode === TREE_MODE ? `${a.name}/` : a.name), Buffer.from(b.mode === TREE_MODE ? `${b.name}/` : b.name));
 }
 
 /** The empty blob: git does not take identical empty files for renames of each other. */

@@ -1,12 +1,18 @@
-import { parseCommit, parseTree, type ObjectId, type TreeEntry } from '@gitfleet/git-format';
+import { parseCommit, type ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { blobSize } from './blob-sizes.js';
 import { PathNotFound, RevisionNotFound } from './errors.js';
-import { readRequired, readTyped } from './objects.js';
+import { openObject, readBlobPrefix, readRequired, readTyped } from './objects.js';
 import { GITLINK_MODE, TREE_MODE, lookupPath, normalizePath } from './paths.js';
-import type { EntryType, FileContent, TreeItem } from './types.js';
+import { treeEntries } from './tree-entries.js';
+import type { EntryType, FileContent, FileStream, TreeItem, TreeListing } from './types.js';
 
 const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+/**
+ * Entries of one directory listed at most, as GitHub's contents API (1,000): a tree may hold
+ * millions, and a page or answer of them all would cost seconds and megabytes for nobody.
+ */
+export const DEFAULT_MAX_TREE_ENTRIES = 1000;
 /** git's binary heuristic looks for a NUL in this many leading bytes (buffer_is_binary). */
 export const BINARY_PROBE_BYTES = 8000;
 
@@ -52,28 +58,37 @@ export async function statPath(repo: Repository, commit: ObjectId, path: string)
   return withSize(repo, await entryAtPath(repo, commit, path));
 }
 
-/** Entries of a directory, not sorted, without sizes. */
-async function directoryEntries(repo: Repository, commit: ObjectId, path: string): Promise<{ directory: TreeItem; entries: TreeItem[] }> {
+/** The first `maxEntries` entries of a directory in git's order, not sorted for display, without sizes. */
+async function directoryEntries(repo: Repository, commit: ObjectId, path: string, maxEntries: number): Promise<{ entries: TreeItem[]; truncated: boolean }> {
   const directory = await entryAtPath(repo, commit, path);
   if (directory.type !== 'tree') throw new PathNotFound(`${directory.path} at ${commit} is not a directory`);
-  const data = await readRequired(repo, directory.oid, 'tree', `directory ${directory.path || '/'} of ${commit}`);
   const prefix = directory.path === '' ? '' : `${directory.path}/`;
-  const entries = parseTree(data).map((entry: TreeEntry): TreeItem => {
-    const mode = parseInt(entry.mode, 8);
-    return { name: entry.name, path: prefix + entry.name, mode: mode.toString(8), type: entryType(mode), oid: entry.oid };
-  });
-  return { directory, entries };
+  const entries: TreeItem[] = [];
+  let truncated = false;
+  for await (const entry of treeEntries(repo, directory.oid, `directory ${directory.path || '/'} of ${commit}`)) {
+    if (entries.length >= maxEntries) {
+      truncated = true;
+      break;
+    }
+    entries.push({ name: entry.name, path: prefix + entry.name, mode: entry.mode.toString(8), type: entryType(entry.mode), oid: entry.oid });
+  }
+  return { entries, truncated };
 }
 
-export async function readTree(repo: Repository, commit: ObjectId, path: string): Promise<TreeItem[]> {
-  const { entries } = await directoryEntries(repo, commit, path);
+/**
+ * A directory's entries with blob sizes, directories first then by name: at most
+ * `maxEntries`, the first ones in git's order (`truncated` says there are more).
+ */
+export async function readTree(repo: Repository, commit: ObjectId, path: string, options: { maxEntries?: number } = {}): Promise<TreeListing> {
+  const { entries, truncated } = await directoryEntries(repo, commit, path, options.maxEntries ?? DEFAULT_MAX_TREE_ENTRIES);
   // One header per blob (no inflate of the content), run together, and remembered.
   const items = await Promise.all(entries.map((item) => withSize(repo, item)));
-  return items.sort((a, b) => {
+  items.sort((a, b) => {
     const aDir = a.type === 'tree' ? 0 : 1;
     const bDir = b.type === 'tree' ? 0 : 1;
     return aDir - bDir || compareNames(a.name, b.name);
   });
+  return { entries: items, truncated };
 }
 
 function compareNames(a: string, b: string): number {
@@ -82,25 +97,33 @@ function compareNames(a: string, b: string): number {
 
 export async function readFile(repo: Repository, commit: ObjectId, path: string, options: { maxBytes?: number } = {}): Promise<FileContent> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const item = await fileAtPath(repo, commit, path);
+  const context = `file ${item.path} of ${commit}`;
+  // The size first: a file over the limit is read only as far as the limit.
+  const size = await blobSize(repo, item.oid, context);
+  const content = size > maxBytes ? await readBlobPrefix(repo, item.oid, maxBytes, context) : await readRequired(repo, item.oid, 'blob', context);
+  return { path: item.path, oid: item.oid, mode: item.mode, size, content, truncated: size > maxBytes, binary: isBinary(content) };
+}
+
+/** A file's bytes as a stream, inflated as they are sent (see openObjectStream). */
+export async function openFile(repo: Repository, commit: ObjectId, path: string): Promise<FileStream> {
+  const item = await fileAtPath(repo, commit, path);
+  const { size, stream } = await openObject(repo, item.oid, 'blob', `file ${item.path} of ${commit}`);
+  return { path: item.path, oid: item.oid, mode: item.mode, size, stream };
+}
+
+async function fileAtPath(repo: Repository, commit: ObjectId, path: string): Promise<TreeItem> {
   const item = await entryAtPath(repo, commit, path);
   if (item.type !== 'blob') throw new PathNotFound(`${item.path || '/'} at ${commit} is a ${item.type === 'tree' ? 'directory' : 'submodule'}, not a file`);
-  const data = await readRequired(repo, item.oid, 'blob', `file ${item.path} of ${commit}`);
-  return {
-    path: item.path,
-    oid: item.oid,
-    mode: item.mode,
-    size: data.length,
-    content: data.length > maxBytes ? Buffer.from(data.subarray(0, maxBytes)) : data,
-    truncated: data.length > maxBytes,
-    binary: isBinary(data),
-  };
+  return item;
 }
 
 /** GitHub's preference among README files; any other "readme.*" comes after these. */
 const README_PREFERENCE = ['readme.md', 'readme.markdown', 'readme.mdown', 'readme.rst', 'readme.adoc', 'readme.org', 'readme.txt', 'readme'];
 
-export async function findReadme(repo: Repository, commit: ObjectId, directory = ''): Promise<TreeItem | undefined> {
-  const { entries } = await directoryEntries(repo, commit, directory);
+/** The README among the directory's first `maxEntries` entries (the ones a listing shows). */
+export async function findReadme(repo: Repository, commit: ObjectId, directory = '', options: { maxEntries?: number } = {}): Promise<TreeItem | undefined> {
+  const { entries } = await directoryEntries(repo, commit, directory, options.maxEntries ?? DEFAULT_MAX_TREE_ENTRIES);
   const rank = (item: TreeItem): number => {
     const lower = item.name.toLowerCase();
     const preferred = README_PREFERENCE.indexOf(lower);

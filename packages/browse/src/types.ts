@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { ObjectId } from '@gitfleet/git-format';
 
 export interface Signature {
@@ -46,11 +47,27 @@ export interface FileContent {
   oid: ObjectId;
   mode: string;
   size: number;
-  /** The first `maxBytes` bytes. */
+  /** The first `maxBytes` bytes (only those are inflated when the file is larger and stored whole). */
   content: Buffer;
   truncated: boolean;
   /** Contains a NUL byte in its first 8000 bytes (git's heuristic). */
   binary: boolean;
+}
+
+/** A file's bytes as a stream (a large one is inflated as it is read, never held whole). */
+export interface FileStream {
+  path: string;
+  oid: ObjectId;
+  mode: string;
+  size: number;
+  stream: Readable;
+}
+
+/** A directory's entries, at most a bound of them. */
+export interface TreeListing {
+  entries: TreeItem[];
+  /** The directory has more entries than listed. */
+  truncated: boolean;
 }
 
 export type ChangeStatus = 'added' | 'removed' | 'modified' | 'renamed';
@@ -77,9 +94,15 @@ export interface FileDiff {
   additions: number;
   deletions: number;
   binary: boolean;
-  /** Absent when binary or over the size limits (`tooLarge`). */
+  /** Absent when binary or not rendered (`tooLarge`). */
   hunks?: DiffHunk[];
+  /** Listed without hunks ("Large diff not rendered"); `tooLargeReason` says why. */
   tooLarge?: boolean;
+  /**
+   * size: a side is over maxFileBytes; changes: too many changed lines to diff (maxEditLength);
+   * budget: the request's time or line budget ran out before this file.
+   */
+  tooLargeReason?: 'size' | 'changes' | 'budget';
   /** Unified diff text as GitHub's API's `patch` field (hunks only, no file header). */
   patch?: string;
 }
@@ -90,12 +113,21 @@ export interface DiffResult {
   deletions: number;
   /** More files changed than the limit; `files` lists the first ones. */
   truncated: boolean;
+  /** The request's time or line budget ran out: some files are listed without hunks (`tooLargeReason` 'budget'). */
+  budgetExhausted?: boolean;
 }
 
 export interface DiffLimits {
   maxFiles?: number;
   /** Files larger than this (either side) are listed with `tooLarge`, without line counts or hunks. */
   maxFileBytes?: number;
-  /** Total lines of hunks returned over all files. */
+  /**
+   * Lines over all files: hunks returned, and both sides of every file that gave up (it cost
+   * as much). Once reached, the remaining files are not diffed.
+   */
   maxLines?: number;
+  /** Added plus removed lines past which one file's diff gives up (Myers' cost grows with it). */
+  maxEditLength?: number;
+  /** Time spent diffing over all files of one request; once spent, the remaining files are not diffed. */
+  timeMs?: number;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RevisionNotFound, commitDiff, compare, diffTrees } from '../src/index.js';
-import { buildFixture, git, loadRepository, type Fixture } from './fixture.js';
+import { buildFixture, diffPool, git, loadRepository, type Fixture } from './fixture.js';
 
 let fx: Fixture & { dispose(): void };
 before(async () => {
@@ -22,7 +22,7 @@ describe('compare', () => {
     for (const baseRef of refs) {
       for (const headRef of refs) {
         const [base, head] = [id(baseRef), id(headRef)];
-        const result = await compare(fx.repo, base, head);
+        const result = await compare(fx.repo, base, head, { pool: diffPool });
         const what = `${baseRef}...${headRef}`;
         let mergeBase: string | undefined;
         try {
@@ -35,7 +35,7 @@ describe('compare', () => {
         assert.equal(result.aheadBy, ahead, `${what} ahead`);
         assert.equal(result.behindBy, behind, `${what} behind`);
         assert.deepEqual(result.commits.map((c) => c.oid), lines(git(fx.dir, ['rev-list', '--reverse', `${base}..${head}`])), `${what} commits`);
-        const expectedDiff = mergeBase ? await diffTrees(fx.repo, treeOf(mergeBase), treeOf(head)) : undefined;
+        const expectedDiff = mergeBase ? await diffTrees(fx.repo, treeOf(mergeBase), treeOf(head), { pool: diffPool }) : undefined;
         if (expectedDiff) assert.deepEqual(result.diff, expectedDiff, `${what} diff`);
         assert.equal(result.countsCapped, undefined);
       }
@@ -43,15 +43,15 @@ describe('compare', () => {
   });
 
   it('diffs merge-base..head, as git diff base...head', async () => {
-    const result = await compare(fx.repo, id('feature'), id('main'));
+    const result = await compare(fx.repo, id('feature'), id('main'), { pool: diffPool });
     const expected = lines(git(fx.dir, ['diff', '--name-only', '-M100%', 'feature...main']));
     assert.deepEqual(result.diff.files.map((f) => f.path), expected);
-    const single = await compare(fx.repo, id('main~1'), id('main'));
-    assert.deepEqual(single.diff, await commitDiff(fx.repo, id('main')));
+    const single = await compare(fx.repo, id('main~1'), id('main'), { pool: diffPool });
+    assert.deepEqual(single.diff, await commitDiff(fx.repo, id('main'), { pool: diffPool }));
   });
 
   it('keeps the newest maxCommits commits, oldest first', async () => {
-    const result = await compare(fx.repo, id('light'), id('main'), { maxCommits: 2 });
+    const result = await compare(fx.repo, id('light'), id('main'), { pool: diffPool, maxCommits: 2 });
     const all = lines(git(fx.dir, ['rev-list', '--reverse', `${id('light')}..${id('main')}`]));
     assert.equal(result.aheadBy, all.length);
     assert.deepEqual(result.commits.map((c) => c.oid), all.slice(-2));
@@ -71,15 +71,15 @@ describe('compare', () => {
     commitAt('D', 1_700_000_300);
     const repo = await loadRepository(dir);
     const rev = (name: string) => git(dir, ['rev-parse', name]).trim();
-    const result = await compare(repo, rev('main'), rev('feature'));
+    const result = await compare(repo, rev('main'), rev('feature'), { pool: diffPool });
     assert.equal(result.mergeBase, git(dir, ['merge-base', 'main', 'feature']).trim());
     assert.deepEqual([result.behindBy, result.aheadBy], git(dir, ['rev-list', '--count', '--left-right', 'main...feature']).trim().split('\t').map(Number));
     assert.deepEqual(result.commits.map((c) => c.oid), [rev('feature~1'), rev('feature')]);
   });
 
   it('refuses ids that are not commits', async () => {
-    await assert.rejects(compare(fx.repo, id('main'), 'c'.repeat(40)), RevisionNotFound);
-    await assert.rejects(compare(fx.repo, git(fx.dir, ['rev-parse', 'main^{tree}']).trim(), id('main')), RevisionNotFound);
+    await assert.rejects(compare(fx.repo, id('main'), 'c'.repeat(40), { pool: diffPool }), RevisionNotFound);
+    await assert.rejects(compare(fx.repo, git(fx.dir, ['rev-parse', 'main^{tree}']).trim(), id('main'), { pool: diffPool }), RevisionNotFound);
   });
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { RevisionNotFound, commitDiff, type FileDiff } from '../src/index.js';
-import { buildFixture, git, type Fixture } from './fixture.js';
+import { buildFixture, diffPool, git, type Fixture } from './fixture.js';
 
 let fx: Fixture & { dispose(): void };
 let commits: string[];
@@ -90,7 +90,7 @@ describe('commitDiff', () => {
   it('agrees with git diff-tree --numstat on every commit, and with git diff on every hunk', async () => {
     for (const commit of commits) {
       const hasParent = git(fx.dir, ['rev-list', '--parents', '-n1', commit]).trim().includes(' ');
-      const diff = await commitDiff(fx.repo, commit);
+      const diff = await commitDiff(fx.repo, commit, { pool: diffPool });
       const expected = gitChanges(commit);
       assert.equal(diff.truncated, false);
       assert.deepEqual(
@@ -129,19 +129,19 @@ describe('commitDiff', () => {
 
   it('shows a rename, a submodule, a binary, CRLF text and a file turned directory', async () => {
     const renameCommit = git(fx.dir, ['rev-parse', 'feature~1']).trim();
-    const renamed = (await commitDiff(fx.repo, renameCommit)).files;
+    const renamed = (await commitDiff(fx.repo, renameCommit, { pool: diffPool })).files;
     const rename = renamed.find((f) => f.status === 'renamed')!;
     assert.deepEqual([rename.previousPath, rename.path, rename.additions, rename.deletions, rename.hunks], ['docs/guide.txt', 'docs/manual.txt', 0, 0, []]);
     const crlf = renamed.find((f) => f.path === 'crlf.txt')!;
     assert.equal(crlf.patch, '@@ -1,3 +1,3 @@\n first\r\n-second\r\n+SECOND\r\n third\r');
 
-    const mainFiles = (await commitDiff(fx.repo, git(fx.dir, ['rev-parse', 'main~2']).trim())).files;
+    const mainFiles = (await commitDiff(fx.repo, git(fx.dir, ['rev-parse', 'main~2']).trim(), { pool: diffPool })).files;
     const submodule = mainFiles.find((f) => f.path === 'vendor/lib')!;
     assert.deepEqual([submodule.status, submodule.newOid, submodule.hunks], ['added', 'a'.repeat(40), []]);
     const binary = mainFiles.find((f) => f.path === 'logo.bin')!;
     assert.deepEqual([binary.status, binary.binary, binary.patch], ['modified', true, undefined]);
 
-    const last = (await commitDiff(fx.repo, git(fx.dir, ['rev-parse', 'main']).trim())).files;
+    const last = (await commitDiff(fx.repo, git(fx.dir, ['rev-parse', 'main']).trim(), { pool: diffPool })).files;
     assert.deepEqual(
       last.map((f) => `${f.status} ${f.path}`),
       ['removed empty.txt', 'removed no-newline.txt', 'added no-newline.txt/inside.txt', 'modified src/app.js'],
@@ -152,19 +152,19 @@ describe('commitDiff', () => {
 
   it('keeps within its limits', async () => {
     const root = git(fx.dir, ['rev-list', '--max-parents=0', 'main']).trim();
-    const all = await commitDiff(fx.repo, root);
-    const few = await commitDiff(fx.repo, root, { maxFiles: 2 });
+    const all = await commitDiff(fx.repo, root, { pool: diffPool });
+    const few = await commitDiff(fx.repo, root, { pool: diffPool, limits: { maxFiles: 2 } });
     assert.equal(few.truncated, true);
     assert.deepEqual(few.files, all.files.slice(0, 2));
 
-    const small = await commitDiff(fx.repo, root, { maxFileBytes: 20 });
+    const small = await commitDiff(fx.repo, root, { pool: diffPool, limits: { maxFileBytes: 20 } });
     for (const file of small.files) {
       const size = Number(git(fx.dir, ['cat-file', '-s', file.newOid!]).trim());
       assert.equal(file.tooLarge === true, size > 20, file.path);
       if (file.tooLarge) assert.deepEqual([file.additions, file.deletions, file.hunks], [0, 0, undefined]);
     }
 
-    const short = await commitDiff(fx.repo, root, { maxLines: 1 });
+    const short = await commitDiff(fx.repo, root, { pool: diffPool, limits: { maxLines: 1 } });
     assert.deepEqual(short.files[0], all.files[0]);
     assert.ok(short.files.slice(1).every((f) => f.tooLarge && f.hunks === undefined && f.additions === 0));
     assert.deepEqual(short.files.map((f) => f.path), all.files.map((f) => f.path));
@@ -172,6 +172,6 @@ describe('commitDiff', () => {
   });
 
   it('refuses what is not a commit', async () => {
-    await assert.rejects(commitDiff(fx.repo, git(fx.dir, ['rev-parse', 'main^{tree}']).trim()), RevisionNotFound);
+    await assert.rejects(commitDiff(fx.repo, git(fx.dir, ['rev-parse', 'main^{tree}']).trim(), { pool: diffPool }), RevisionNotFound);
   });
 });

@@ -10,6 +10,10 @@ import path from 'node:path';
 import { ZERO_OID, hashObject } from '@gitfleet/git-format';
 import { BlockCache, DeltaBaseCache, PackIndexCache, Repository } from '@gitfleet/repository';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
+import { LineDiffPool } from '../src/index.js';
+
+/** The diff threads of the tests: idle threads exit by themselves, so no test needs to close it. */
+export const diffPool = new LineDiffPool({ threads: 2, maxQueue: 64 });
 
 const GIT_ENV = {
   ...process.env,
@@ -143,8 +147,11 @@ function findCollidingBlobs(): [string, string] {
 
 let loaded = 0;
 
-/** A Repository on memory stores with the git repository's objects (one pack) and refs. */
-export async function loadRepository(dir: string): Promise<Repository> {
+/**
+ * A Repository on memory stores with the git repository's objects (one pack) and refs;
+ * `wholeObjects` stores every object whole (no deltas).
+ */
+export async function loadRepository(dir: string, options: { wholeObjects?: boolean } = {}): Promise<Repository> {
   const stores = {
     blobs: new MemoryBlobStore(),
     kv: new MemoryKVStore(),
@@ -155,7 +162,8 @@ export async function loadRepository(dir: string): Promise<Repository> {
   const repo = new Repository({ id: `browse-test-${process.pid}-${++loaded}`, owner: 'o', name: 'r', createdAt: new Date(0).toISOString(), private: false, description: '' }, stores);
   const packDir = path.join(dir, '.git', 'gitfleet-test-pack');
   mkdirSync(packDir, { recursive: true });
-  const checksum = git(dir, ['pack-objects', '--all', '--quiet', '--delta-base-offset', path.join(packDir, 'pack')], { input: '' }).trim();
+  const noDeltas = options.wholeObjects ? ['--window=0'] : [];
+  const checksum = git(dir, ['pack-objects', '--all', '--quiet', '--delta-base-offset', ...noDeltas, path.join(packDir, 'pack')], { input: '' }).trim();
   const packPath = path.join(packDir, `pack-${checksum}.pack`);
   await repo.objects.addPack(packPath, statSync(packPath).size, readFileSync(path.join(packDir, `pack-${checksum}.idx`)), checksum);
   const refs = git(dir, ['for-each-ref', '--format=%(objectname) %(refname)']).trim().split('\n');

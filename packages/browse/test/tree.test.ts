@@ -41,11 +41,11 @@ describe('readTree', () => {
     ];
     for (const [revision, path] of cases) {
       const commit = git(fx.dir, ['rev-parse', `${revision}^{commit}`]).trim();
-      assert.deepEqual(await readTree(fx.repo, commit, path), lsTree(commit, path), `${revision}:${path}`);
+      assert.deepEqual(await readTree(fx.repo, commit, path), { entries: lsTree(commit, path), truncated: false }, `${revision}:${path}`);
     }
-    const root = await readTree(fx.repo, main, '/');
+    const root = (await readTree(fx.repo, main, '/')).entries;
     assert.equal(root.find((item) => item.name === 'vendor')?.type, 'tree');
-    const submodule = (await readTree(fx.repo, main, 'vendor'))[0];
+    const submodule = (await readTree(fx.repo, main, 'vendor')).entries[0];
     assert.deepEqual(submodule, { name: 'lib', path: 'vendor/lib', mode: '160000', type: 'commit', oid: 'a'.repeat(40) });
     assert.equal(root.find((item) => item.name === 'script.sh')?.mode, '100755');
   });

@@ -11,3 +11,4 @@ export * from './pack-index-cache.js';
 export * from './delta-base-cache.js';
 export * from './reachability/index.js';
 export * from './oid-set.js';
+export * from './object-stream.js';

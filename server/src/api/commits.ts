@@ -12,6 +12,7 @@ import {
   commitDetailSchema,
   commitJson,
   commitSchema,
+  diffCompleteness,
   diffStats,
   openForRead,
   orNotFound,
@@ -20,6 +21,7 @@ import {
   revisionOrDefault,
   wildcardParam,
 } from './git-json.js';
+import { diffOptions } from '../browsing.js';
 import type { ServerServices } from '../services.js';
 
 /** GitHub lists at most 300 files of a commit. */
@@ -73,8 +75,8 @@ export function commitsRouter(services: ServerServices): Router {
       const urls = repositoryUrls(services, req, repo);
       const { commit: oid } = await revisionOrDefault(repo, wildcardParam(req, 'ref'));
       const commit = await readCommit(repo, oid);
-      const diff = await commitDiff(repo, oid, { maxFiles: MAX_FILES_PER_COMMIT });
-      return { ...commitJson(urls, commit), stats: diffStats(diff), files: changedFilesJson(urls, oid, diff) };
+      const diff = await commitDiff(repo, oid, diffOptions(services.browsing, { maxFiles: MAX_FILES_PER_COMMIT }));
+      return { ...commitJson(urls, commit), stats: diffStats(diff), files: changedFilesJson(urls, oid, diff), ...diffCompleteness(diff) };
     },
   });
 

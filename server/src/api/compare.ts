@@ -13,6 +13,8 @@ import {
   changedFilesJson,
   commitJson,
   commitSchema,
+  diffCompleteness,
+  diffCompletenessShape,
   encodePath,
   openForRead,
   orNotFound,
@@ -22,6 +24,7 @@ import {
   wildcardParam,
 } from './git-json.js';
 import { MAX_FILES_PER_COMMIT } from './commits.js';
+import { diffOptions } from '../browsing.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 
@@ -39,6 +42,7 @@ const comparisonSchema = z
     total_commits: z.number(),
     commits: z.array(commitSchema),
     files: z.array(changedFileSchema),
+    ...diffCompletenessShape,
   })
   .meta({ id: 'Comparison', description: 'How head stands against base' });
 
@@ -59,7 +63,7 @@ export function compareRouter(services: ServerServices): Router {
       const [baseName, headName] = splitBasehead(basehead);
       const base = await revisionOrDefault(repo, baseName);
       const head = await revisionOrDefault(repo, headName);
-      const result = await orNotFound(compare(repo, base.commit, head.commit, { maxCommits: MAX_COMPARE_COMMITS, limits: { maxFiles: MAX_FILES_PER_COMMIT } }));
+      const result = await orNotFound(compare(repo, base.commit, head.commit, { maxCommits: MAX_COMPARE_COMMITS, ...diffOptions(services.browsing, { maxFiles: MAX_FILES_PER_COMMIT }) }));
       if (result.mergeBase === undefined) {
         // A walk cut short at its bound has not proven that the histories share nothing.
         if (result.countsCapped) throw new HttpError(422, `${baseName} and ${headName} are too far apart to compare`);
@@ -75,6 +79,7 @@ export function compareRouter(services: ServerServices): Router {
         total_commits: result.aheadBy,
         commits: result.commits.map((commit) => commitJson(urls, commit)),
         files: changedFilesJson(urls, head.commit, result.diff),
+        ...diffCompleteness(result.diff),
       };
     },
   });

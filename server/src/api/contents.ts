@@ -7,9 +7,10 @@
  * directory as an object with `entries`.
  */
 import { posix } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { PathNotFound, findReadme, readFile, readTree, statPath, type TreeItem } from '@gitfleet/browse';
+import { PathNotFound, findReadme, openFile, readFile, readTree, statPath, type TreeItem } from '@gitfleet/browse';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { defineRoute } from './define-route.js';
@@ -66,14 +67,19 @@ interface Place {
   /** The revision as the client named it (or the default branch), kept in the URLs. */
   ref: string;
   commit: ObjectId;
+  /** Entries of a directory listed at most. */
+  maxEntries: number;
 }
+
+/** Says that a directory has more entries than the answer lists (GitHub's contents API stops at 1,000 silently). */
+const TRUNCATED_HEADER = 'X-Gitfleet-Entries-Truncated';
 
 export function contentsRouter(services: ServerServices): Router {
   const router = Router();
   const place = async (req: Request, params: { owner: string; repo: string }, ref: string | undefined): Promise<Place> => {
     const repo = await openForRead(services, req, params);
     const revision = await revisionOrDefault(repo, ref, EMPTY_CONTENTS);
-    return { repo, urls: repositoryUrls(services, req, repo), ref: revision.name, commit: revision.commit };
+    return { repo, urls: repositoryUrls(services, req, repo), ref: revision.name, commit: revision.commit, maxEntries: services.config.browse.treeMaxEntries };
   };
 
   for (const path of ['/repos/:owner/:repo/contents', '/repos/:owner/:repo/contents/*path']) {
@@ -104,7 +110,7 @@ export function contentsRouter(services: ServerServices): Router {
       async handler({ req, res, params, query }) {
         const at = await place(req, params, query.ref);
         const directory = trimSlashes(wildcardParam(req, 'dir'));
-        const readme = await orNotFound(findReadme(at.repo, at.commit, directory));
+        const readme = await orNotFound(findReadme(at.repo, at.commit, directory, { maxEntries: at.maxEntries }));
         if (!readme) throw new HttpError(404, `no README in ${directory === '' ? 'the root' : directory} at ${at.ref}`);
         return answerFile(req, res, at, readme);
       },
@@ -121,9 +127,11 @@ function trimSlashes(path: string): string {
 async function answerContents(req: Request, res: Response, at: Place, path: string): Promise<unknown> {
   const item = path === '' ? undefined : await orNotFound(statPath(at.repo, at.commit, path));
   if (item === undefined || item.type === 'tree') {
-    const entries = (await orNotFound(readTree(at.repo, at.commit, path))).map((child) => entryJson(at, child, listedType(child)));
+    const listing = await orNotFound(readTree(at.repo, at.commit, path, { maxEntries: at.maxEntries }));
+    const entries = listing.entries.map((child) => entryJson(at, child, listedType(child)));
+    if (listing.truncated) res.set(TRUNCATED_HEADER, 'true');
     if (!wantsObject(req)) return entries;
-    return item ? { ...entryJson(at, item, 'dir'), entries } : { ...rootJson(at), entries };
+    return { ...(item ? entryJson(at, item, 'dir') : rootJson(at)), entries, ...(listing.truncated ? { truncated: true } : {}) };
   }
   if (item.type === 'commit') return { ...entryJson(at, item, 'submodule'), submodule_git_url: await submoduleUrl(at, item.path) };
   if (item.mode === SYMLINK_MODE) {
@@ -140,8 +148,11 @@ async function answerFile(req: Request, res: Response, at: Place, item: TreeItem
   const size = item.size ?? 0;
   if (wantsRaw(req)) {
     if (size > MAX_RAW_BYTES) throw new HttpError(403, `${item.path} is ${size} bytes; the API serves files up to ${MAX_RAW_BYTES} bytes`);
-    const file = await readFile(at.repo, at.commit, item.path, { maxBytes: MAX_RAW_BYTES });
-    return sendRaw(res, file.content);
+    // Streamed from the pack: a large file is never held whole.
+    const file = await openFile(at.repo, at.commit, item.path);
+    res.status(200).type('application/octet-stream').set('X-Content-Type-Options', 'nosniff').set('Content-Length', String(file.size));
+    await pipeline(file.stream, res);
+    return undefined;
   }
   const inline = size <= MAX_INLINE_BYTES;
   const content = inline ? (await readFile(at.repo, at.commit, item.path, { maxBytes: MAX_INLINE_BYTES })).content.toString('base64') : '';

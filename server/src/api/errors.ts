@@ -5,7 +5,8 @@
  */
 import type { ErrorRequestHandler } from 'express';
 import { AccountConflict, AccountNotFound, InvalidAccountInput } from '@gitfleet/accounts';
-import { InvalidRepositoryName, RepositoryExists } from '@gitfleet/repository';
+import { PoolBusy } from '@gitfleet/browse';
+import { InvalidRepositoryName, ObjectReadsBusy, RepositoryExists } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
 import type { Logger } from '../logger.js';
 
@@ -28,6 +29,8 @@ function statusOf(error: unknown): number | undefined {
   if (error instanceof AccountNotFound) return 404;
   if (error instanceof AccountConflict || error instanceof RepositoryExists) return 409;
   if (error instanceof InvalidAccountInput || error instanceof InvalidRepositoryName) return 422;
+  // Reading is at its bounds (worker queue, bytes rebuilt in memory): nothing is wrong with the request.
+  if (error instanceof PoolBusy || error instanceof ObjectReadsBusy) return 503;
   // body-parser marks an unreadable body (bad JSON 400, too large 413) with its status.
   const status = (error as { status?: unknown } | undefined)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) return status;

@@ -118,14 +118,29 @@ export const changedFileSchema = z
     raw_url: z.string(),
     contents_url: z.string(),
     patch: z.string().optional().meta({ description: 'Absent for a binary file or one too large to diff' }),
+    patch_omitted: z
+      .enum(['size', 'changes', 'budget'])
+      .optional()
+      .meta({ description: 'Why there is no patch (and no line counts): a side too large, too many changed lines, or the diff budget of the request spent' }),
     previous_filename: z.string().optional(),
   })
   .meta({ id: 'ChangedFile' });
+
+/** Whether a diff's answer is whole: the file cap and the per-request budget say when it is not. */
+export const diffCompletenessShape = {
+  files_truncated: z.boolean().meta({ description: 'More files changed than listed' }),
+  diff_budget_exhausted: z.boolean().meta({ description: 'The time or line budget ran out: some files have no patch (patch_omitted "budget")' }),
+};
+
+export function diffCompleteness(diff: DiffResult): { files_truncated: boolean; diff_budget_exhausted: boolean } {
+  return { files_truncated: diff.truncated, diff_budget_exhausted: diff.budgetExhausted === true };
+}
 
 export const commitDetailSchema = commitSchema
   .extend({
     stats: z.object({ additions: z.number(), deletions: z.number(), total: z.number() }),
     files: z.array(changedFileSchema),
+    ...diffCompletenessShape,
   })
   .meta({ id: 'GitCommitDetail', description: 'A commit with its changes against its first parent' });
 
@@ -167,6 +182,7 @@ function changedFileJson(urls: RepositoryUrls, commit: ObjectId, file: FileDiff)
     raw_url: `${urls.html}/raw/${commit}/${path}`,
     contents_url: `${urls.api}/contents/${path}?ref=${commit}`,
     ...(file.patch !== undefined ? { patch: file.patch } : {}),
+    ...(file.tooLargeReason !== undefined ? { patch_omitted: file.tooLargeReason } : {}),
     ...(file.previousPath !== undefined ? { previous_filename: file.previousPath } : {}),
   };
 }

@@ -1,26 +1,17 @@
+import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import { PathNotFound, findReadme, readCommit, readFile, readTree, statPath, type TreeItem } from '@gitfleet/browse';
+import { BINARY_PROBE_BYTES, PathNotFound, findReadme, isBinary, openFile, readCommit, readFile, readTree, statPath, type FileStream, type TreeItem } from '@gitfleet/browse';
 import type { Repository } from '@gitfleet/repository';
 import type { ServerServices } from '../services.js';
-import { highlightLines, languageFor } from './highlight.js';
+import { languageFor } from './highlight.js';
 import { html, type Html } from './html.js';
-import { formatBytes, formatDate, sendPage } from './layout.js';
-import { renderMarkdown } from './markdown.js';
-import { RenderCache } from './render-cache.js';
+import { flash, formatBytes, formatDate, sendPage } from './layout.js';
 import { homeBranch, loadRepo, param, repoHeader, resolveRevisionPath, wildcard, type RepoContext, type ResolvedRevision } from './repo-context.js';
 import { refUrl, repoUrl } from './urls.js';
 import { cloneUrl } from '../repositories.js';
 
-/** Above this a file is shown without highlighting… */
-const HIGHLIGHT_LIMIT = 512 * 1024;
-/** …and above this not at all (a link to its raw bytes instead). */
-const DISPLAY_LIMIT = 1024 * 1024;
-const README_LIMIT = 512 * 1024;
 /** Branches shown in the selector; a repository with more lists them on /branches. */
 const SELECTOR_REFS = 200;
-/** Highlighting a large file costs far more than reading it: each blob is highlighted once. */
-const highlighted = new RenderCache<Html[]>(64 * 1024 * 1024);
-const renderedMarkdown = new RenderCache<Html>(16 * 1024 * 1024);
 
 /** Drawn inline: no icon font or emoji font needed, nothing more to load. */
 const ICONS: Record<TreeItem['type'], Html> = {
@@ -78,7 +69,7 @@ export function codePages(services: ServerServices): Router {
       return;
     }
     if (entry.type === 'commit') throw new PathNotFound(`${revision.path} is a submodule (commit ${entry.oid})`);
-    await blobPage(req, res, context, revision, entry);
+    await blobPage(services, req, res, context, revision, entry);
   });
 
   router.get('/:owner/:repo/raw/*rest', async (req, res) => {
@@ -86,8 +77,7 @@ export function codePages(services: ServerServices): Router {
     const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest'));
     const entry = await statPath(context.repo, revision.commit, revision.path);
     if (entry.type !== 'blob') throw new PathNotFound(`${revision.path} at ${revision.ref} is not a file`);
-    const file = await readFile(context.repo, revision.commit, revision.path, { maxBytes: entry.size ?? Number.MAX_SAFE_INTEGER });
-    sendRaw(res, file.path, file.content, file.binary, revision.ref === revision.commit);
+    await sendRaw(res, await openFile(context.repo, revision.commit, revision.path), revision.ref === revision.commit);
   });
 
   return router;
@@ -97,31 +87,62 @@ export function codePages(services: ServerServices): Router {
 const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', ico: 'image/x-icon', avif: 'image/avif' };
 
 /**
- * Raw bytes with a type that can never run as a page of this site: text is text/plain, known
- * raster images their own type, anything else a download. `sandbox` and `nosniff` hold even if
- * a browser disagrees.
+ * Raw bytes, streamed from the pack, with a type that can never run as a page of this site:
+ * text is text/plain, known raster images their own type, anything else a download (git's
+ * binary test on the first bytes decides). `sandbox` and `nosniff` hold even if a browser disagrees.
  */
-function sendRaw(res: Response, path: string, content: Buffer, binary: boolean, immutable: boolean): void {
-  const name = path.split('/').pop() ?? 'file';
-  const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
-  const type = binary ? (IMAGE_TYPES[extension] ?? 'application/octet-stream') : 'text/plain; charset=utf-8';
-  res.set('Content-Type', type);
-  res.set('X-Content-Type-Options', 'nosniff');
-  res.set('Content-Security-Policy', 'sandbox');
-  res.set('Cache-Control', immutable ? 'private, max-age=31536000, immutable' : 'private, no-cache');
-  if (type === 'application/octet-stream') res.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
-  res.end(content);
+async function sendRaw(res: Response, file: FileStream, immutable: boolean): Promise<void> {
+  try {
+    const { head, rest } = await firstBytes(file.stream as AsyncIterable<Buffer>, BINARY_PROBE_BYTES);
+    const name = file.path.split('/').pop() ?? 'file';
+    const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
+    const type = isBinary(head) ? (IMAGE_TYPES[extension] ?? 'application/octet-stream') : 'text/plain; charset=utf-8';
+    res.set('Content-Type', type);
+    res.set('Content-Length', String(file.size));
+    res.set('X-Content-Type-Options', 'nosniff');
+    res.set('Content-Security-Policy', 'sandbox');
+    res.set('Cache-Control', immutable ? 'private, max-age=31536000, immutable' : 'private, no-cache');
+    if (type === 'application/octet-stream') res.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
+    await pipeline(rest, res);
+  } finally {
+    // A client gone mid-way leaves the blob's stream unread: closing it releases what it holds.
+    file.stream.destroy();
+  }
+}
+
+/** The stream's first `length` bytes (fewer if it is shorter), and the whole stream again to send on. */
+async function firstBytes(stream: AsyncIterable<Buffer>, length: number): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
+  const iterator = stream[Symbol.asyncIterator]();
+  const read: Buffer[] = [];
+  let total = 0;
+  let done = false;
+  while (total < length && !done) {
+    const next = await iterator.next();
+    if (next.done) done = true;
+    else {
+      read.push(next.value);
+      total += next.value.length;
+    }
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield* read;
+    if (done) return;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  return { head: Buffer.concat(read).subarray(0, length), rest: rest() };
 }
 
 async function treePage(services: ServerServices, req: Request, res: Response, context: RepoContext, revision: ResolvedRevision): Promise<void> {
   const { repo } = context;
   const info = repo.info;
-  const [entries, readme, lastCommit, selector] = await Promise.all([
-    readTree(repo, revision.commit, revision.path),
-    findReadme(repo, revision.commit, revision.path),
+  const { treeMaxEntries } = services.config.browse;
+  const [listing, readme, lastCommit, selector] = await Promise.all([
+    readTree(repo, revision.commit, revision.path, { maxEntries: treeMaxEntries }),
+    findReadme(repo, revision.commit, revision.path, { maxEntries: treeMaxEntries }),
     revision.path === '' ? readCommit(repo, revision.commit) : undefined,
     refSelector(repo, revision, 'tree'),
   ]);
+  const entries = listing.entries;
   const rows = entries.map((entry) => {
     const icon = ICONS[entry.type];
     const link =
@@ -140,36 +161,44 @@ async function treePage(services: ServerServices, req: Request, res: Response, c
 ${lastCommit ? html`<div class="box"><div class="box-header" id="latest-commit"><strong>${lastCommit.author.name}</strong>
 <a href="${repoUrl(info, 'commit', lastCommit.oid)}">${firstLine(lastCommit.message)}</a>
 <span class="muted push-right"><a class="mono" href="${repoUrl(info, 'commit', lastCommit.oid)}">${lastCommit.oid.slice(0, 7)}</a> · ${formatDate(lastCommit.committer.date)}</span></div></div>` : ''}
-<div class="box"><table class="files" id="file-list" data-ref="${revision.ref}" data-path="${revision.path}"><tbody>${up}${rows}</tbody></table>
+${listing.truncated ? flash('warn', `This directory has more than ${treeMaxEntries} entries: only the first ${treeMaxEntries} are shown.`) : ''}
+<div class="box"><table class="files" id="file-list" data-ref="${revision.ref}" data-path="${revision.path}" data-truncated="${listing.truncated ? 'true' : 'false'}"><tbody>${up}${rows}</tbody></table>
 ${entries.length === 0 ? html`<div class="empty">This directory is empty.</div>` : ''}</div>
-${readme ? await readmeBox(context, revision, readme) : ''}
+${readme ? await readmeBox(services, context, revision, readme) : ''}
 </div>
 <aside>${revision.path === '' ? cloneBox(services, req, context) : ''}</aside></div>`;
   const title = revision.path === '' ? `${info.owner}/${info.name}` : `${info.name}/${revision.path} at ${revision.ref}`;
   sendPage(req, res, { title, body });
 }
 
-async function blobPage(req: Request, res: Response, context: RepoContext, revision: ResolvedRevision, entry: TreeItem): Promise<void> {
+async function blobPage(services: ServerServices, req: Request, res: Response, context: RepoContext, revision: ResolvedRevision, entry: TreeItem): Promise<void> {
   const { repo } = context;
   const info = repo.info;
+  const { displayMaxBytes, renderMaxBytes } = services.config.browse;
   const size = entry.size ?? 0;
-  const file = size > DISPLAY_LIMIT ? undefined : await readFile(repo, revision.commit, revision.path, { maxBytes: DISPLAY_LIMIT });
+  // The size first: a file too large to show is never read.
+  const file = size > displayMaxBytes ? undefined : await readFile(repo, revision.commit, revision.path, { maxBytes: displayMaxBytes });
   const rawLink = refUrl(info, 'raw', revision.ref, revision.path);
-  const isMarkdown = /\.(md|markdown|mdown|mkd)$/i.test(revision.path) && req.query.plain !== '1';
+  const isMarkdown = MARKDOWN.test(revision.path) && req.query.plain !== '1';
+  const notice = (message: string, binary: boolean) =>
+    html`<div class="blob-notice" id="file-content" data-binary="${binary ? 'true' : 'false'}">${message}, ${size} bytes. <a id="raw-link-notice" href="${rawLink}">View raw</a></div>`;
   let content: Html;
+  let lineCount: number | undefined;
   if (!file || file.binary) {
-    content = html`<div class="blob-notice" id="file-content" data-binary="${file ? 'true' : 'false'}">${file?.binary ? 'binary file' : 'file too large to display'}, ${size} bytes. <a id="raw-link-notice" href="${rawLink}">View raw</a></div>`;
-  } else if (isMarkdown && size <= README_LIMIT) {
-    content = html`<div class="markdown-body" id="file-content" data-rendered="markdown">${markdownOf(context, revision, file.content.toString('utf8'), parentOf(revision.path))}</div>`;
+    content = notice(file?.binary ? 'binary file' : 'file too large to display', file?.binary === true);
+  } else if (isMarkdown && size <= renderMaxBytes) {
+    const key = `${file.oid}:${info.owner}/${info.name}:${revision.ref}:${parentOf(revision.path)}`;
+    const rendered = await services.browsing.render.markdown(key, file.content, parentOf(revision.path), { owner: info.owner, name: info.name, ref: revision.ref });
+    content = rendered ? html`<div class="markdown-body" id="file-content" data-rendered="markdown">${rendered}</div>` : notice('file took too long to render', false);
   } else {
-    const language = size <= HIGHLIGHT_LIMIT ? languageFor(revision.path) : undefined;
-    const lines = await highlighted.get(`${file.oid}:${language ?? ''}`, () => highlightLines(file.content.toString('utf8'), language));
-    content = html`${size > HIGHLIGHT_LIMIT ? html`<div class="flash flash-warn">Large file: shown without highlighting.</div>` : ''}
-<table class="code" id="file-content" data-language="${language ?? ''}"><tbody>${lines.map(
-      (line, index) => html`<tr><td class="num" id="L${index + 1}" data-line="${index + 1}"><a href="#L${index + 1}">${index + 1}</a></td><td class="line">${line}</td></tr>`,
-    )}</tbody></table>`;
+    const language = size <= renderMaxBytes ? languageFor(revision.path) : undefined;
+    const code = await services.browsing.render.codeRows(file.oid, file.content, language);
+    lineCount = code?.lineCount;
+    content = code
+      ? html`${size > renderMaxBytes ? html`<div class="flash flash-warn">Large file: shown without highlighting.</div>` : ''}
+<table class="code" id="file-content" data-language="${language ?? ''}"><tbody>${code.rows}</tbody></table>`
+      : notice('file took too long to render', false);
   }
-  const lineCount = file && !file.binary ? file.content.toString('utf8').split('\n').length - (file.content.at(-1) === 0x0a ? 1 : 0) : undefined;
   const body = html`${repoHeader(context, 'code')}
 <div class="toolbar">${await refSelector(repo, revision, 'blob')}${breadcrumb(context, revision)}</div>
 <div class="box" id="blob" data-path="${revision.path}">
@@ -182,25 +211,29 @@ ${content}</div>`;
   sendPage(req, res, { title: `${info.name}/${revision.path} at ${revision.ref}`, body });
 }
 
-async function readmeBox(context: RepoContext, revision: ResolvedRevision, readme: TreeItem): Promise<Html> {
-  const file = await readFile(context.repo, revision.commit, readme.path, { maxBytes: README_LIMIT });
-  const text = file.content.toString('utf8');
-  const info = context.repo.info;
-  // Links depend on where the README is shown from, so they are part of the key.
-  const key = `${readme.oid}:${info.owner}/${info.name}:${revision.ref}:${revision.path}`;
-  const rendered = /\.(md|markdown|mdown|mkd)$/i.test(readme.name)
-    ? await renderedMarkdown.get(key, () => markdownOf(context, revision, text, revision.path))
-    : html`<pre>${text}</pre>`;
-  return html`<div class="box" id="readme" data-path="${readme.path}"><div class="box-header"><strong>${readme.name}</strong></div>
-<div class="markdown-body">${rendered}${file.truncated ? html`<p class="muted">(README truncated)</p>` : ''}</div></div>`;
-}
+const MARKDOWN = /\.(md|markdown|mdown|mkd)$/i;
 
-function markdownOf(context: RepoContext, revision: ResolvedRevision, source: string, directory: string): Html {
+/** The README under the listing: rendered up to the render limit, read only then; a larger one links to its raw bytes. */
+async function readmeBox(services: ServerServices, context: RepoContext, revision: ResolvedRevision, readme: TreeItem): Promise<Html> {
   const info = context.repo.info;
-  return renderMarkdown(source, directory, {
-    link: (path) => refUrl(info, 'blob', revision.ref, path),
-    image: (path) => refUrl(info, 'raw', revision.ref, path),
-  });
+  const { renderMaxBytes } = services.config.browse;
+  const size = readme.size ?? 0;
+  const rawLink = refUrl(info, 'raw', revision.ref, readme.path);
+  const tooLarge = html`<p class="muted" id="readme-too-large">${readme.name} is too large to display (${formatBytes(size)}). <a href="${rawLink}">View raw</a></p>`;
+  let rendered: Html;
+  if (size > renderMaxBytes) {
+    rendered = tooLarge;
+  } else {
+    const file = await readFile(context.repo, revision.commit, readme.path, { maxBytes: renderMaxBytes });
+    // Links depend on where the README is shown from, so they are part of the key.
+    const key = `${readme.oid}:${info.owner}/${info.name}:${revision.ref}:${revision.path}`;
+    const markdown = MARKDOWN.test(readme.name)
+      ? await services.browsing.render.markdown(key, file.content, revision.path, { owner: info.owner, name: info.name, ref: revision.ref })
+      : html`<pre>${file.content.toString('utf8')}</pre>`;
+    rendered = markdown ?? html`<p class="muted" id="readme-too-large">${readme.name} took too long to render. <a href="${rawLink}">View raw</a></p>`;
+  }
+  return html`<div class="box" id="readme" data-path="${readme.path}"><div class="box-header"><strong>${readme.name}</strong></div>
+<div class="markdown-body">${rendered}</div></div>`;
 }
 
 function parentOf(path: string): string {

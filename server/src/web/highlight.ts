@@ -1,5 +1,5 @@
 import hljs from 'highlight.js';
-import { escapeHtml, raw, type Html } from './html.js';
+import { escapeHtml, html, raw, type Html } from './html.js';
 
 /** Files whose name, not extension, says the language. */
 const LANGUAGE_BY_NAME: Record<string, string> = {
@@ -25,8 +25,15 @@ export function languageFor(path: string): string | undefined {
   return extension !== '' && hljs.getLanguage(extension) ? extension : undefined;
 }
 
+/** A file as the rows of the code table (numbered lines), highlighted when the language is known. */
+export function codeRows(text: string, language: string | undefined): { rows: string; lineCount: number } {
+  const lines = highlightLines(text, language);
+  const rows = lines.map((line, index) => html`<tr><td class="num" id="L${index + 1}" data-line="${index + 1}"><a href="#L${index + 1}">${index + 1}</a></td><td class="line">${line}</td></tr>`);
+  return { rows: html`${rows}`.text, lineCount: lines.length };
+}
+
 /** The file's lines (without their line ends), highlighted when the language is known, as HTML. */
-export function highlightLines(text: string, language: string | undefined): Html[] {
+function highlightLines(text: string, language: string | undefined): Html[] {
   const lines = splitLines(text);
   if (!language) return lines.map((line) => raw(escapeHtml(line)));
   const highlighted = hljs.highlight(lines.join('\n'), { language, ignoreIllegals: true }).value;

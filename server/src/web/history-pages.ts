@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { commitDiff, log, readCommit, resolveRevision, type CommitInfo, type FileDiff } from '@gitfleet/browse';
 import type { Ref } from '@gitfleet/repository';
+import { diffOptions } from '../browsing.js';
 import type { ServerServices } from '../services.js';
 import { firstLine } from './code-pages.js';
 import { html, type Html } from './html.js';
@@ -10,8 +11,8 @@ import { PAGE_SIZE, pageNumber, pageOf, pager } from './pagination.js';
 import { homeBranch, loadRepo, param, repoHeader, resolveRevisionPath, wildcard, type RepoContext, type ResolvedRevision } from './repo-context.js';
 import { refUrl, repoUrl } from './urls.js';
 
-/** What one commit page shows at most; the rest is summed up in a notice. */
-const DIFF_LIMITS = { maxFiles: 300, maxFileBytes: 1024 * 1024, maxLines: 20_000 };
+/** What one commit page shows at most (with the configured budget); the rest is summed up in notices. */
+const DIFF_LIMITS = { maxFiles: 300, maxFileBytes: 1024 * 1024 };
 
 /** History, one commit with its diff, branches and tags. */
 export function historyPages(services: ServerServices): Router {
@@ -36,7 +37,7 @@ export function historyPages(services: ServerServices): Router {
     const context = await loadRepo(services, req, 'read');
     // GitHub also takes a branch or tag name here: /commit/main.
     const oid = await resolveRevision(context.repo, param(req, 'sha'));
-    const [commit, diff] = await Promise.all([readCommit(context.repo, oid), commitDiff(context.repo, oid, DIFF_LIMITS)]);
+    const [commit, diff] = await Promise.all([readCommit(context.repo, oid), commitDiff(context.repo, oid, diffOptions(services.browsing, DIFF_LIMITS))]);
     await commitPage(req, res, context, commit, diff);
   });
 
@@ -135,16 +136,24 @@ ${commit.committer.name !== commit.author.name || commit.committer.email !== com
 <p class="diff-stats" id="diff-stats">Showing <strong>${diff.files.length} changed ${diff.files.length === 1 ? 'file' : 'files'}</strong> with
 <span class="additions">${diff.additions} additions</span> and <span class="deletions">${diff.deletions} deletions</span>.</p>
 ${diff.truncated ? flash('warn', `This commit changes more files than shown here (the first ${diff.files.length}).`) : ''}
+${diff.budgetExhausted ? flash('warn', 'This diff is too large to show whole: some files are not rendered.') : ''}
 <div id="diff">${diff.files.map((file) => fileDiff(context, commit, file))}</div>`;
   sendPage(req, res, { title: `${firstLine(commit.message)} · ${info.owner}/${info.name}@${commit.oid.slice(0, 7)}`, body });
 }
+
+/** Why a file's diff is not shown; its line counts are unknown then (not diffed, or given up). */
+const NOT_RENDERED: Record<NonNullable<FileDiff['tooLargeReason']>, string> = {
+  size: ': the file is too large',
+  changes: ': too many lines changed',
+  budget: ': the diff of this commit is too large to show whole',
+};
 
 function fileDiff(context: RepoContext, commit: CommitInfo, file: FileDiff): Html {
   const info = context.repo.info;
   const name = file.status === 'renamed' && file.previousPath ? html`${file.previousPath} → ${file.path}` : html`${file.path}`;
   let content: Html;
   if (file.binary) content = html`<div class="blob-notice">Binary file not shown.</div>`;
-  else if (file.tooLarge || !file.hunks) content = html`<div class="blob-notice diff-too-large">Large diff not shown (${file.additions} additions, ${file.deletions} deletions).</div>`;
+  else if (file.tooLarge || !file.hunks) content = html`<div class="blob-notice diff-too-large" data-reason="${file.tooLargeReason ?? ''}">Large diff not rendered${NOT_RENDERED[file.tooLargeReason ?? 'size']}.</div>`;
   else {
     content = html`<table class="diff"><tbody>${file.hunks.map(
       (hunk) => html`<tr class="hunk"><td class="num"></td><td class="num"></td><td class="line">${hunk.header}</td></tr>${hunk.lines.map(

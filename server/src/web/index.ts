@@ -21,14 +21,15 @@
  *              #repo-tab-code #repo-tab-commits #repo-tab-branches #repo-tab-tags #repo-tab-settings
  *   code       #branch-form #branch-select #breadcrumb #history-link #latest-commit
  *              #file-list[data-ref][data-path] tr[data-path][data-type=tree|blob|commit] #parent-directory
- *              #readme[data-path] #clone-box #clone-url #copy-clone-url #empty-repository
+ *              #readme[data-path] #readme-too-large #clone-box #clone-url #copy-clone-url #empty-repository
+ *              (#file-list[data-truncated=true] when the directory has more entries than listed)
  *   file       #blob[data-path] #file-content (table[data-language] with td#L<n>[data-line];
  *              or .markdown-body[data-rendered]; or [data-binary]) #raw-link #plain-link #blob-history-link
  *   history    #commits-ref #commits-path #commit-list li.commit[data-oid] .commit-title
  *              #older-commits #newest-commits
  *   commit     #commit[data-oid] #commit-title #commit-message #commit-author #commit-sha
  *              #commit-parents a.parent #diff-stats #diff .diff-file[data-path][data-status]
- *              table.diff tr.add/tr.del/tr.context/tr.hunk
+ *              table.diff tr.add/tr.del/tr.context/tr.hunk .diff-too-large[data-reason=size|changes|budget]
  *   refs       #branch-list / #tag-list li.ref[data-ref] #default-branch-badge #pagination #next-page #previous-page
  *   settings   #repo-settings-form #settings-description #settings-default-branch
  *              #settings-visibility-public #settings-visibility-private #save-settings
@@ -47,8 +48,8 @@
  */
 import { Router, type ErrorRequestHandler } from 'express';
 import { AccountNotFound } from '@gitfleet/accounts';
-import { PathNotFound, RevisionNotFound } from '@gitfleet/browse';
-import { InvalidRepositoryName } from '@gitfleet/repository';
+import { PathNotFound, PoolBusy, RevisionNotFound } from '@gitfleet/browse';
+import { InvalidRepositoryName, ObjectReadsBusy } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 import { accountPages } from './account-pages.js';
@@ -83,11 +84,13 @@ function statusOf(error: unknown): number | undefined {
   if (error instanceof HttpError) return error.status;
   // A URL naming no valid repository, revision or path names nothing.
   if (error instanceof RevisionNotFound || error instanceof PathNotFound || error instanceof AccountNotFound || error instanceof InvalidRepositoryName) return 404;
+  // Reading is at its bounds (worker queue, bytes rebuilt in memory): try again shortly.
+  if (error instanceof PoolBusy || error instanceof ObjectReadsBusy) return 503;
   const status = (error as { status?: unknown } | undefined)?.status;
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
-const TITLES: Record<number, string> = { 400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Request too large', 422: 'Cannot do that', 429: 'Too many requests' };
+const TITLES: Record<number, string> = { 400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Request too large', 422: 'Cannot do that', 429: 'Too many requests', 503: 'Busy' };
 
 /** Refusals as pages; "sign in first" as a redirect to the sign-in page that comes back here. */
 function webErrors(): ErrorRequestHandler {
