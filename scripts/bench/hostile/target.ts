@@ -62,7 +62,9 @@ function fatalLine(logFile: string, from: number): string | undefined {
       closeSync(fd);
     }
     const lines = tail.toString('utf8').split('\n');
-    return lines.reverse().find((line) => /FATAL ERROR|out of memory|RangeError|Maximum call stack/.test(line))?.trim().slice(0, 100);
+    const last = lines.reverse().find((line) => /FATAL ERROR|out of memory|RangeError|Maximum call stack/.test(line));
+    if (last === undefined) return undefined;
+    return /heap out of memory/.test(last) ? 'JavaScript heap out of memory' : last.trim().slice(0, 80);
   } catch {
     return undefined;
   }
