@@ -37,14 +37,14 @@ export interface ServerDirs {
 
 const START_TIMEOUT_MS = 60_000;
 const SETUP_TIMEOUT_MS = 60_000;
-const OWNER = 'bench';
+export const OWNER = 'bench';
 export const DEFAULT_BRANCH = 'main';
 /**
  * Gitfleet's bootstrap administrator (GITFLEET_ADMIN_*), who owns the bench repositories: its
  * fixed token creates them and rides in the clone URL, so git authenticates its pushes as it
  * would against GitHub (a 401 challenge, then the URL's credentials).
  */
-const ADMIN_TOKEN = 'gf_bench0000000000000000000000000000000000';
+export const ADMIN_TOKEN = 'gf_bench0000000000000000000000000000000000';
 const ADMIN_ENV = { GITFLEET_ADMIN_USER: OWNER, GITFLEET_ADMIN_PASSWORD: 'bench-password', GITFLEET_ADMIN_TOKEN: ADMIN_TOKEN };
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -97,9 +97,18 @@ function gitfleetServer(name: ServerName, main: ServerProcess & { base: string }
   };
 }
 
-/** One Gitfleet process: its own port, spool directory and log file (info level: one JSON line per request). */
-async function launchGitfleet(label: string, dirs: ServerDirs, backendEnv: NodeJS.ProcessEnv): Promise<ServerProcess & { base: string }> {
-  const port = await freePort();
+/**
+ * One Gitfleet process: its own port, spool directory and log file (info level: one JSON line per
+ * request). Its data directory is named by `label`: launched again (on the same `port`), it
+ * serves the same data at the same URL.
+ */
+export async function launchGitfleet(
+  label: string,
+  dirs: ServerDirs,
+  backendEnv: NodeJS.ProcessEnv,
+  port?: number,
+): Promise<ServerProcess & { base: string; port: number }> {
+  port ??= await freePort();
   const dataDir = path.join(dirs.workDir, `${label}-data`);
   await mkdir(dataDir, { recursive: true });
   const base = `http://127.0.0.1:${port}`;
@@ -110,7 +119,7 @@ async function launchGitfleet(label: string, dirs: ServerDirs, backendEnv: NodeJ
   });
   await readyOrStopped(daemon, () => answers(`${base}/healthz`, 200));
   const withCredentials = base.replace('http://', `http://${OWNER}:${ADMIN_TOKEN}@`);
-  return { daemon, base, url: (repo) => `${withCredentials}/${OWNER}/${repo}.git` };
+  return { daemon, base, port, url: (repo) => `${withCredentials}/${OWNER}/${repo}.git` };
 }
 
 /** A shell that followed "Running distributed" has GITFLEET_* exported: the plain column must still be files + SQLite. */

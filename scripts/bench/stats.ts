@@ -93,7 +93,7 @@ export function formatThroughput(measurements: readonly Measurement[]): string {
   return markdownTable(['server', 'parallel clones', 'server processes', 'median s', 'clones/min', '× 1 process'], rows, [1, 2, 3, 4, 5]);
 }
 
-function markdownTable(header: string[], rows: string[][], numericColumns: number[]): string {
+export function markdownTable(header: string[], rows: string[][], numericColumns: number[]): string {
   const numeric = new Set(numericColumns);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;

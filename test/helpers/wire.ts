@@ -104,7 +104,7 @@ export function withTrailer(packWithoutTrailer: Buffer): Buffer {
   return Buffer.concat([packWithoutTrailer, createHash('sha1').update(packWithoutTrailer).digest()]);
 }
 
-function sizeVarint(size: number): Buffer {
+export function sizeVarint(size: number): Buffer {
   const bytes: number[] = [];
   let rest = size;
   do {
