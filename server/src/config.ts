@@ -152,7 +152,16 @@ export const ENVIRONMENT = {
   GITFLEET_REDIS_WAIT_TIMEOUT_MS: '1000',
   GITFLEET_MAX_PACK_BYTES: '2GiB',
   GITFLEET_MAX_OBJECT_BYTES: '512MiB',
-  GITFLEET_MAX_REQUEST_BYTES: '64MiB',
+  // git's own http-backend buffers upload-pack requests up to 10 MB (GIT_HTTP_MAX_REQUEST_BUFFER),
+  // enough for a 100,000-ref negotiation; real clients therefore stay within it.
+  GITFLEET_MAX_REQUEST_BYTES: '10MiB',
+  // A 10 MiB request of 50-byte "have" lines is 210,000 packets.
+  GITFLEET_MAX_REQUEST_PACKETS: '262144',
+  // A mirror push of git.git (~4,300 refs) is ~0.5 MiB of commands.
+  GITFLEET_MAX_PUSH_COMMAND_BYTES: '4MiB',
+  GITFLEET_MAX_PUSH_COMMANDS: '10000',
+  GITFLEET_MAX_PUSH_OPTIONS: '100',
+  GITFLEET_MAX_REF_NAME_BYTES: '1024',
   GITFLEET_CACHE_BYTES: '256MiB',
   // Empty: 64KiB when every store is local (little waste per read), 1MiB when one is
   // remote (a round trip costs as much as reading a megabyte; fewer, larger reads win).
@@ -263,6 +272,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPackBytes: bytes('GITFLEET_MAX_PACK_BYTES', 1),
       maxObjectSize: bytes('GITFLEET_MAX_OBJECT_BYTES', 1),
       maxRequestBytes: bytes('GITFLEET_MAX_REQUEST_BYTES', 1),
+      maxRequestPackets: integer('GITFLEET_MAX_REQUEST_PACKETS', 1, 2 ** 31 - 1),
+      maxPushCommandBytes: bytes('GITFLEET_MAX_PUSH_COMMAND_BYTES', 1),
+      maxPushCommands: integer('GITFLEET_MAX_PUSH_COMMANDS', 1, 2 ** 31 - 1),
+      maxPushOptions: integer('GITFLEET_MAX_PUSH_OPTIONS', 0, 2 ** 31 - 1),
+      // The ng line carrying the name must still fit in one pkt-line.
+      maxRefNameBytes: integer('GITFLEET_MAX_REF_NAME_BYTES', 16, 65000),
     },
     cache: {
       maxBytes: bytes('GITFLEET_CACHE_BYTES', 0),

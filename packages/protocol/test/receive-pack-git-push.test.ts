@@ -17,7 +17,7 @@ import type { Repository } from '@gitfleet/repository';
 import { ProtocolError, advertiseReceivePack, receivePack, type AppliedRefUpdate } from '../src/index.js';
 import { backends, catFile, createRepository, git, gitText, listObjects, makeTempDir, pkt, FLUSH } from './receive-pack-fixtures.js';
 
-const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 16 << 20 };
+const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 16 << 20, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024 };
 
 interface Shim {
   url: string;

@@ -30,7 +30,7 @@ const KEEPALIVE_MS = 5000;
  */
 export async function receivePack(repo: Repository, request: Readable, options: ReceivePackOptions): Promise<AsyncIterable<Buffer>> {
   const reader = new PktLineReader(request);
-  const push = await readPushRequest(reader);
+  const push = await readPushRequest(reader, options.limits);
   if (push.commands.length === 0) return (async function* () {})();
 
   const queue = new ResponseQueue();
@@ -83,7 +83,7 @@ async function serve(
       for (const command of commands) command.error = REASON.unpackerError;
     } else {
       await checkConnectivity(repo, commands, ingested, out);
-      await checkCommands(repo, commands, out);
+      await checkCommands(repo, commands, options.limits.maxRefNameBytes, out);
       if (!(atomic && failAllIfAny(commands, REASON.atomicPushFailure))) {
         await checkBranchTips(commands, atomic, (oid) => objectType(repo, ingested, oid), out);
         const changesRefs = refUpdatesToApply(commands).length > 0;

@@ -17,6 +17,7 @@ export const REASON = {
   missingObjects: 'missing necessary objects',
   shallow: 'shallow update not allowed',
   funnyRefname: 'funny refname',
+  refNameTooLong: 'ref name too long',
   deleteCurrent: 'deletion of the current branch prohibited',
   failedToUpdate: 'failed to update ref',
   atomicPushFailure: 'atomic push failure',
@@ -30,14 +31,19 @@ const pending = (commands: readonly CommandState[]) => commands.filter((c) => c.
 /**
  * The checks git's update() makes before touching a ref: names under refs/ that git accepts
  * (a new ref needs two levels, as in refs/heads/x), one command per ref, no deleting the
- * branch HEAD points at (git's receive.denyDeleteCurrent default, GitHub's rule too).
+ * branch HEAD points at (git's receive.denyDeleteCurrent default, GitHub's rule too). Like
+ * hosting services, a ref name longer than `maxRefNameBytes` is refused, except to delete it.
  */
-export async function checkCommands(repo: Repository, commands: readonly CommandState[], out: ResponseWriter): Promise<void> {
+export async function checkCommands(repo: Repository, commands: readonly CommandState[], maxRefNameBytes: number, out: ResponseWriter): Promise<void> {
   const head = await repo.refs.head();
   const seen = new Set<string>();
   for (const command of pending(commands)) {
     const { name } = command;
-    if (!isValidRefName(name) || (!isDelete(command) && !name.slice('refs/'.length).includes('/'))) {
+    const nameBytes = Buffer.byteLength(name, 'utf8');
+    if (!isDelete(command) && nameBytes > maxRefNameBytes) {
+      out.error(`refusing ref '${name.slice(0, 100)}…': its name is ${nameBytes} bytes, longer than the ${maxRefNameBytes} allowed`);
+      command.error = REASON.refNameTooLong;
+    } else if (!isValidRefName(name) || (!isDelete(command) && !name.slice('refs/'.length).includes('/'))) {
       out.error(`refusing to update funny ref '${name}' remotely`);
       command.error = REASON.funnyRefname;
     } else if (seen.has(name)) {
