@@ -170,3 +170,35 @@ for (const backend of backends) {
     });
   });
 }
+
+for (const backend of backends) {
+  describe(`receive-pack refuses refs git cannot store together, on ${backend.name}`, () => {
+    const create = (ref: string, oid: string) => ({ old: ZERO_OID, new: oid, ref });
+
+    it("refuses a ref beside one whose name is its directory: per ref, or the whole push when atomic", async (t) => {
+      const dir = makeTempDir(t, 'df');
+      const repo = await createRepository(await backend.open(t));
+      const source = initSource(dir);
+      const [a] = commitChain(source, 1);
+      const pack = packRevs(source, [a]);
+      const spoolDir = `${dir}/spool`;
+      const push = async (commands: Array<ReturnType<typeof create>>, capabilities = ['report-status', 'side-band-64k']) =>
+        parsePush(await collect(await receivePack(repo, requestStream(pushRequest(commands, { pack, capabilities })), { limits: LIMITS, spoolDir })), true);
+
+      assert.deepEqual((await push([create('refs/heads/df', a)])).report, ['unpack ok', 'ok refs/heads/df']);
+      const atomic = await push([create('refs/heads/df/sub', a), create('refs/heads/fine', a)], ['report-status', 'side-band-64k', 'atomic']);
+      assert.deepEqual(atomic.report, ['unpack ok', 'ng refs/heads/df/sub atomic transaction failed', 'ng refs/heads/fine atomic transaction failed']);
+      assert.match(atomic.progress, /error: cannot lock ref 'refs\/heads\/df\/sub': 'refs\/heads\/df' exists; cannot create 'refs\/heads\/df\/sub'/);
+      assert.deepEqual((await repo.refs.list()).map((ref) => ref.name), ['refs/heads/df']);
+
+      const each = await push([create('refs/heads/df/sub', a), create('refs/heads/fine', a), create('refs/heads/x', a), create('refs/heads/x/y', a)]);
+      assert.deepEqual(each.report, ['unpack ok', 'ng refs/heads/df/sub failed to update ref', 'ok refs/heads/fine', 'ok refs/heads/x', 'ng refs/heads/x/y failed to update ref']);
+      assert.match(each.progress, /'refs\/heads\/x' exists; cannot create 'refs\/heads\/x\/y'/);
+      assert.deepEqual((await repo.refs.list()).map((ref) => ref.name), ['refs/heads/df', 'refs/heads/fine', 'refs/heads/x']);
+
+      const sameTime = await push([create('refs/heads/p', a), create('refs/heads/p/q', a)], ['report-status', 'side-band-64k', 'atomic']);
+      assert.deepEqual(sameTime.report, ['unpack ok', 'ng refs/heads/p atomic transaction failed', 'ng refs/heads/p/q atomic transaction failed']);
+      assert.match(sameTime.progress, /cannot process 'refs\/heads\/p\/q' and 'refs\/heads\/p' at the same time/);
+    });
+  });
+}
