@@ -66,7 +66,7 @@ export function gitHttpRouter(services: ServerServices): Router {
   router.post('/:owner/:repo/git-receive-pack', async (req, res) => {
     const repo = (await repositoryToPushTo(services, req, 'push'))!;
     // The commands before the pack are small; the pack has its own limit in the protocol.
-    const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxRequestBytes);
+    const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxPushCommandBytes);
     const response = await preferTransportFailure(
       body,
       receivePack(repo, body.stream, {
