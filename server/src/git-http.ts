@@ -14,6 +14,7 @@ import { RepositoryExists, type Repository } from '@gitfleet/repository';
 import { authorizeRepository, requestActor } from './auth/index.js';
 import { HttpError } from './http-errors.js';
 import type { Logger } from './logger.js';
+import { PushSlots } from './limits/push-slots.js';
 import { openRequestBody, type RequestBody } from './request-body.js';
 import { checkName } from './repositories.js';
 import { requestUser } from './request-user.js';
@@ -39,6 +40,7 @@ const NOT_YET_CREATED = { refs: { list: async () => [] } } as unknown as Reposit
 export function gitHttpRouter(services: ServerServices): Router {
   const { config, logger, webhooks } = services;
   const limits = config.limits;
+  const pushSlots = new PushSlots(config.pushes);
   const router = Router();
 
   router.get('/:owner/:repo/info/refs', async (req, res) => {
@@ -65,6 +67,9 @@ export function gitHttpRouter(services: ServerServices): Router {
 
   router.post('/:owner/:repo/git-receive-pack', async (req, res) => {
     const repo = (await repositoryToPushTo(services, req, 'push'))!;
+    // Admitted before any byte is spooled; the slot is held until the answer is over.
+    const release = pushSlots.acquire(requestActor(req)?.user.name ?? `address ${req.socket.remoteAddress}`);
+    res.once('close', release);
     // The commands before the pack are small; the pack has its own limit in the protocol.
     const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxPushCommandBytes);
     const response = await preferTransportFailure(

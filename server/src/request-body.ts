@@ -43,7 +43,8 @@ export function openRequestBody(req: IncomingMessage, maxBytes: number): Request
   );
   const gunzip = gzipped ? createGunzip() : undefined;
   gunzip?.once('error', (error) => fail(new HttpError(400, `request body is not valid gzip: ${error.message}`)));
-  req.once('error', () => fail(new HttpError(400, 'the request body could not be read')));
+  // An HttpError is a refusal raised on the request (limits/slow-body.ts): answered as it is.
+  req.once('error', (error) => fail(error instanceof HttpError ? error : new HttpError(400, 'the request body could not be read')));
   req.once('close', () => {
     if (!req.complete) fail(new HttpError(400, 'client closed the connection before sending the whole request'));
   });
