@@ -101,3 +101,20 @@ for (const protocol of PROTOCOLS) {
     });
   });
 }
+
+describe('a push the size of a mirror of git.git', () => {
+  it('goes through the default limits: 4,400 refs in one push', async () => {
+    const git = await GitClient.create(0);
+    try {
+      const url = await server.createRepo('e2e', 'mirror-sized');
+      const seed = await git.init('mirror');
+      const tip = await git.commitFiles(seed, { 'a.txt': 'a\n' }, 'first');
+      const names = Array.from({ length: 4400 }, (_, i) => (i % 4 === 0 ? `refs/heads/topic/branch-${i}` : `refs/tags/v2.${Math.floor(i / 100)}.${i % 100}-rc${i % 7}`));
+      await git.ok(['update-ref', '--stdin'], { cwd: seed, input: names.map((name) => `create ${name} ${tip}\n`).join('') });
+      await git.ok(['push', '--mirror', url], { cwd: seed });
+      assert.equal(Object.keys(await mapToObject(await remoteRefs(git, url))).filter((name) => name !== 'HEAD').length, 4401);
+    } finally {
+      await git.cleanup();
+    }
+  });
+});
