@@ -84,6 +84,20 @@ describe('slow clients and per-client connections', () => {
     assert.match(slow.received(), /slower than 500 bytes\/s/);
   });
 
+  it('answers 408 with a JSON message when an API body trickles in', async () => {
+    const slow = await openSocket(server.url);
+    const headers = Object.entries(adminHeaders({ 'content-type': 'application/json', 'content-length': '1000' }))
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    slow.socket.write(`POST /api/v1/repos HTTP/1.1\r\nHost: x\r\n${headers}\r\n{"owner":`);
+    const trickle = setInterval(() => slow.socket.write(' '), 200);
+    const closedAfter = await slow.closed;
+    clearInterval(trickle);
+    assert.ok(closedAfter < 6000, `closed after ${closedAfter} ms`);
+    assert.equal(statusOf(slow.received()), 408, slow.received());
+    assert.match(bodyOf(slow.received()).message, /slower than 500 bytes\/s/);
+  });
+
   it('answers 429 to connections beyond the per-client cap, and serves again once they close', async () => {
     await assertRefusedBeyond(server.url, 6, 429, /too many connections/);
   });

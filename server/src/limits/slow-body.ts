@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { HttpError } from '../http-errors.js';
 
@@ -17,9 +18,10 @@ const ANSWER_GRACE_MS = 5000;
  * `minBytesPerSecond × window` bytes. Time the server is not reading (it has not started, or
  * is still busy with what it read) does not count against the client.
  *
- * The reader of the body (request-body.ts, the JSON and form parsers) is handed a 408
- * HttpError through the request's 'error' event and answers with it; the connection is closed
- * after the answer, or cut if no answer can be given.
+ * A reader that registered with onBodyTooSlow (request-body.ts) is handed the 408 and answers
+ * with it; otherwise (the JSON and form parsers, which would wait for the whole body before
+ * failing) the 408 is answered here. The connection is closed after the answer, or cut if no
+ * answer can be given.
  */
 export function slowBodyGuard({ windowMs, minBytesPerSecond }: BodyRateLimits): RequestHandler {
   const tickMs = Math.min(windowMs, 1000);
@@ -43,15 +45,7 @@ export function slowBodyGuard({ windowMs, minBytesPerSecond }: BodyRateLimits): 
         return;
       }
       stop();
-      const error = new HttpError(408, `request body arrived slower than ${minBytesPerSecond} bytes/s over ${windowMs / 1000} s; closing the connection`);
-      const cut = setTimeout(() => socket.destroy(), ANSWER_GRACE_MS).unref();
-      socket.once('close', () => clearTimeout(cut));
-      if (res.headersSent || req.listenerCount('error') === 0) {
-        socket.destroy();
-        return;
-      }
-      res.setHeader('Connection', 'close');
-      req.emit('error', error);
+      refuse(req, res, new HttpError(408, `request body arrived slower than ${minBytesPerSecond} bytes/s over ${windowMs / 1000} s; closing the connection`));
     }, tickMs);
     timer.unref();
     const stop = () => clearInterval(timer);
@@ -60,6 +54,32 @@ export function slowBodyGuard({ windowMs, minBytesPerSecond }: BodyRateLimits): 
     socket.once('close', stop);
     next();
   };
+}
+
+const readers = new WeakMap<IncomingMessage, (error: HttpError) => void>();
+
+/** Lets the reader of `req`'s body give the answer when the body is too slow: `answer` stops reading and fails the request with the error. */
+export function onBodyTooSlow(req: IncomingMessage, answer: (error: HttpError) => void): void {
+  readers.set(req, answer);
+}
+
+function refuse(req: IncomingMessage, res: ServerResponse, error: HttpError): void {
+  const socket = req.socket;
+  const cut = setTimeout(() => socket.destroy(), ANSWER_GRACE_MS).unref();
+  socket.once('close', () => clearTimeout(cut));
+  if (res.headersSent) {
+    socket.destroy();
+    return;
+  }
+  res.setHeader('Connection', 'close');
+  const reader = readers.get(req);
+  if (reader) {
+    reader(error);
+    return;
+  }
+  const body = JSON.stringify({ message: error.message });
+  res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
