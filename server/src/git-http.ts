@@ -220,7 +220,7 @@ async function sendResult(req: Request, res: Response, service: Service, body: R
   try {
     // pipeline waits for 'drain' (backpressure) and, when the client goes away, destroys
     // the source, which returns the protocol's iterator so that it can release its work.
-    await pipeline(Readable.from(response, { objectMode: false }), res);
+    await pipeline(Readable.from(closingIfUnread(req, res, response), { objectMode: false }), res);
     // Bytes the protocol left unread (after a v2 command's flush, say) would otherwise stall
     // this keep-alive connection; they are drained, still within the body's limit.
     body.stream.resume();
@@ -233,6 +233,19 @@ async function sendResult(req: Request, res: Response, service: Service, body: R
       logger.error({ err: error, service, path: req.originalUrl }, 'response failed after it started');
       res.destroy();
     }
+  }
+}
+
+/**
+ * The response, with the connection closed after it when its first byte goes out before the
+ * request was read whole (a push refused before its pack): the unread rest is not waited for.
+ */
+async function* closingIfUnread(req: Request, res: Response, response: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  let first = true;
+  for await (const chunk of response) {
+    if (first && !req.complete) res.set('Connection', 'close');
+    first = false;
+    yield chunk;
   }
 }
 

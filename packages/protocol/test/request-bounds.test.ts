@@ -109,33 +109,35 @@ for (const backend of backends) {
     }
     const create = (ref: string, oid: string) => ({ old: ZERO_OID, new: oid, ref });
 
-    it('refuses too many commands, shallow lines, push options or bytes with 413 before reading the pack, changing nothing', async (t) => {
+    it('refuses too many commands, shallow lines, push options or bytes before reading the pack, changing nothing', async (t) => {
       const { repo, a, spoolDir, pack } = await setup(t);
       const many = (n: number) => Array.from({ length: n }, (_, i) => create(`refs/heads/b${i}`, a));
-      const cases: Array<[string, Buffer, RegExp]> = [
-        ['51 commands', pushRequest(many(51), { pack }), /more than 50 ref updates/],
-        ['51 shallow lines', pushRequest(many(1), { pack, shallow: Array.from({ length: 51 }, () => a) }), /more than 50 shallow lines/],
-        [
-          '6 push options',
-          pushRequest(many(1), { pack, capabilities: ['report-status', 'push-options'], pushOptions: ['1', '2', '3', '4', '5', '6'] }),
-          /more than 5 push options/,
-        ],
-        ['65 KiB of commands', pushRequest([create(`refs/heads/${'x'.repeat(60_000)}`, a), create(`refs/heads/${'y'.repeat(10_000)}`, a)], { pack }), /exceed 65536 bytes/],
-      ];
-      for (const [what, body, message] of cases) {
-        // The pack follows the commands: it must never be read.
-        let packRead = false;
-        const commandBytes = body.length - pack.length;
-        const stream = Readable.from(
-          (async function* () {
-            yield* requestStream(body.subarray(0, commandBytes), 4096);
-            packRead = true;
-            yield body.subarray(commandBytes);
-          })(),
-          { objectMode: false },
-        );
-        await refused(receivePack(repo, stream, { limits: LIMITS, spoolDir }), 413, message);
-        assert.equal(packRead, false, `${what}: the pack was read`);
+      for (const withSideband of [true, false]) {
+        const capabilities = ['report-status', ...(withSideband ? ['side-band-64k'] : []), 'push-options'];
+        const cases: Array<[string, Buffer, RegExp]> = [
+          ['51 commands', pushRequest(many(51), { pack, capabilities }), /more than 50 ref updates/],
+          ['51 shallow lines', pushRequest(many(1), { pack, capabilities, shallow: Array.from({ length: 51 }, () => a) }), /more than 50 shallow lines/],
+          ['6 push options', pushRequest(many(1), { pack, capabilities, pushOptions: ['1', '2', '3', '4', '5', '6'] }), /more than 5 push options/],
+          ['65 KiB of commands', pushRequest([create(`refs/heads/${'x'.repeat(60_000)}`, a), create(`refs/heads/${'y'.repeat(10_000)}`, a)], { pack, capabilities }), /exceed 65536 bytes/],
+        ];
+        for (const [what, request, message] of cases) {
+          // The pack follows the commands: it must never be read.
+          let packRead = false;
+          const commandBytes = request.length - pack.length;
+          const stream = Readable.from(
+            (async function* () {
+              yield* requestStream(request.subarray(0, commandBytes), 4096);
+              packRead = true;
+              yield request.subarray(commandBytes);
+            })(),
+            { objectMode: false },
+          );
+          const answer = receivePack(repo, stream, { limits: LIMITS, spoolDir });
+          // With side-band (git asks for it) the client is told in band, shown as "remote error: …"; else 413.
+          if (!withSideband || what === '51 shallow lines') await refused(answer, 413, message);
+          else assert.match(parsePush(await collect(await answer), true).fatal, message, what);
+          assert.equal(packRead, false, `${what}: the pack was read`);
+        }
       }
       assert.deepEqual(await repo.refs.list(), []);
     });

@@ -33,6 +33,20 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const HEX_ID = /^[0-9a-fA-F]{40}$/;
 const COMMAND = /^([0-9a-fA-F]{40}) ([0-9a-fA-F]{40}) (.*)$/s;
 
+/**
+ * A push over a limit of its command list (413). `sideband` tells whether the client asked
+ * for side-band-64k before the limit was reached, i.e. whether it can be told in band.
+ */
+export class PushRequestRefused extends ProtocolError {
+  constructor(
+    message: string,
+    readonly sideband: boolean,
+  ) {
+    super(message, 413);
+    this.name = 'PushRequestRefused';
+  }
+}
+
 export type PushRequestLimits = Pick<ProtocolLimits, 'maxPushCommandBytes' | 'maxPushCommands' | 'maxPushOptions'>;
 
 /**
@@ -43,9 +57,19 @@ export type PushRequestLimits = Pick<ProtocolLimits, 'maxPushCommandBytes' | 'ma
  * it gets there, before any byte of the pack is read.
  */
 export async function readPushRequest(reader: PktLineReader, limits: PushRequestLimits): Promise<PushRequest> {
+  const requested = new Set<string>();
+  try {
+    return await readBoundedPushRequest(reader, limits, requested);
+  } catch (error) {
+    if (error instanceof ProtocolError && error.status === 413) throw new PushRequestRefused(error.message, requested.has('side-band-64k'));
+    throw error;
+  }
+}
+
+/** readPushRequest; `requested` receives the capabilities as soon as they are read. */
+async function readBoundedPushRequest(reader: PktLineReader, limits: PushRequestLimits, requested: Set<string>): Promise<PushRequest> {
   const commands: PushCommand[] = [];
   const shallow: ObjectId[] = [];
-  let requested = new Set<string>();
   const budget = new ByteBudget(limits.maxPushCommandBytes);
 
   for (;;) {
@@ -60,7 +84,10 @@ export async function readPushRequest(reader: PktLineReader, limits: PushRequest
     }
     const nul = line.indexOf('\0');
     const command = nul < 0 ? line : line.slice(0, nul);
-    if (nul >= 0) requested = new Set(line.slice(nul + 1).split(' ').filter(Boolean));
+    if (nul >= 0) {
+      requested.clear();
+      for (const capability of line.slice(nul + 1).split(' ')) if (capability) requested.add(capability);
+    }
     const match = COMMAND.exec(command);
     if (!match) throw new ProtocolError(`protocol error: expected old/new/ref, got '${printable(command)}'`);
     if (commands.length === limits.maxPushCommands) throw tooMany('ref updates', limits.maxPushCommands);

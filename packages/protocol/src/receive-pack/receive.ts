@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { PktLineReader, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { encodeSideband, FLUSH_PKT, PktLineReader, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
-import { isDeleteOnly, readPushRequest, type PushRequest } from './commands.js';
+import { isDeleteOnly, PushRequestRefused, readPushRequest, type PushRequest } from './commands.js';
 import { ingestPack, UnpackError, type IngestedPack } from './ingest.js';
 import { DeltaProgress } from './progress.js';
 import { ResponseQueue, ResponseWriter } from './response.js';
@@ -19,6 +19,7 @@ import {
   type CommandState,
 } from './updates.js';
 import type { PreparedRefUpdate, ReceivePackOptions } from './index.js';
+import { fromBuffers } from '../upload-pack/pack-response.js';
 
 /** git's default receive.keepAlive. */
 const KEEPALIVE_MS = 5000;
@@ -30,7 +31,14 @@ const KEEPALIVE_MS = 5000;
  */
 export async function receivePack(repo: Repository, request: Readable, options: ReceivePackOptions): Promise<AsyncIterable<Buffer>> {
   const reader = new PktLineReader(request);
-  const push = await readPushRequest(reader, options.limits);
+  let push: PushRequest;
+  try {
+    push = await readPushRequest(reader, options.limits);
+  } catch (error) {
+    // git shows a band-3 message as "remote error: …"; an HTTP 413 only as its status.
+    if (error instanceof PushRequestRefused && error.sideband) return fromBuffers([...encodeSideband(3, Buffer.from(`${error.message}\n`)), FLUSH_PKT]);
+    throw error;
+  }
   if (push.commands.length === 0) return (async function* () {})();
 
   const queue = new ResponseQueue();
