@@ -88,6 +88,20 @@ describe('upload-pack reads its request one packet at a time', () => {
     assert.ok(body.pulled() <= 2);
   });
 
+  it('lets other work run while it checks a long list of haves', async (t) => {
+    const { repo, main } = await setup(t);
+    const haves = Array.from({ length: 20_000 }, () => `have ${main}`);
+    const body = request([`want ${main} multi_ack_detailed`, 'flush', ...haves, 'flush']);
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    try {
+      await collect(await uploadPack(repo, Readable.from([body]), { version: 0, limits: { ...LIMITS, maxRequestPackets: 30_000 } }));
+    } finally {
+      clearInterval(ticker);
+    }
+    assert.ok(turns >= 10, `the event loop turned ${turns} times`);
+  });
+
   it('answers one v2 command per request, as git upload-pack --stateless-rpc does', async (t) => {
     const { repo } = await setup(t);
     const twice = request(['command=ls-refs', 'delim', 'ref-prefix refs/heads/main', 'flush', 'command=ls-refs', 'delim', 'flush']);
