@@ -8,6 +8,7 @@ import { HttpError } from './http-errors.js';
 import { apiRouter } from './api/index.js';
 import { authenticate } from './auth/index.js';
 import { gitHttpRouter } from './git-http.js';
+import { slowBodyGuard } from './limits/slow-body.js';
 import type { ServerServices } from './services.js';
 import { webRouter } from './web/index.js';
 
@@ -21,6 +22,7 @@ export function createApp(services: ServerServices): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(requestLog(logger));
+  app.use(slowBodyGuard(services.config.connections));
 
   app.get('/healthz', async (_req, res) => {
     // One KV round trip: a server whose ref store is gone is not healthy.

@@ -14,6 +14,9 @@ import {
   type EnvReader,
   type KVConfig,
 } from './backend-config.js';
+import type { ConnectionLimits } from './limits/connection-gate.js';
+import type { PushLimits } from './limits/push-slots.js';
+import type { BodyRateLimits } from './limits/slow-body.js';
 
 export * from './backend-config.js';
 
@@ -52,6 +55,9 @@ export interface ServerConfig {
     /** A socket with no traffic in either direction for this long is closed. */
     idleMs: number;
   };
+  /** Many and slow clients: see server/src/limits. */
+  connections: ConnectionLimits & BodyRateLimits;
+  pushes: PushLimits;
   logLevel: LogLevel;
   /** Webhook deliveries (see packages/events). */
   hooks: HooksConfig;
@@ -200,7 +206,16 @@ export const ENVIRONMENT = {
   GITFLEET_REDIS_WAIT_TIMEOUT_MS: '1000',
   GITFLEET_MAX_PACK_BYTES: '2GiB',
   GITFLEET_MAX_OBJECT_BYTES: '512MiB',
-  GITFLEET_MAX_REQUEST_BYTES: '64MiB',
+  // git's own http-backend buffers upload-pack requests up to 10 MB (GIT_HTTP_MAX_REQUEST_BUFFER),
+  // enough for a 100,000-ref negotiation; real clients therefore stay within it.
+  GITFLEET_MAX_REQUEST_BYTES: '10MiB',
+  // A 10 MiB request of 50-byte "have" lines is 210,000 packets.
+  GITFLEET_MAX_REQUEST_PACKETS: '262144',
+  // A mirror push of git.git (~4,300 refs) is ~0.5 MiB of commands.
+  GITFLEET_MAX_PUSH_COMMAND_BYTES: '4MiB',
+  GITFLEET_MAX_PUSH_COMMANDS: '10000',
+  GITFLEET_MAX_PUSH_OPTIONS: '100',
+  GITFLEET_MAX_REF_NAME_BYTES: '1024',
   GITFLEET_PUSH_MAX_INFLATED_BYTES: '64GiB',
   GITFLEET_PUSH_MAX_EXPANSION_RATIO: '1000',
   GITFLEET_PUSH_EXPANSION_ALLOWANCE: '512MiB',
@@ -214,7 +229,17 @@ export const ENVIRONMENT = {
   GITFLEET_CACHE_BLOCK_BYTES: '',
   GITFLEET_INDEX_CACHE_BYTES: '256MiB',
   GITFLEET_DELTA_CACHE_BYTES: '64MiB',
-  GITFLEET_HEADERS_TIMEOUT_MS: '60000',
+  // Apache's mod_reqtimeout default (header=20-40); a real client sends its headers at once.
+  GITFLEET_HEADERS_TIMEOUT_MS: '20000',
+  // Also mod_reqtimeout's defaults (body=20,MinRate=500).
+  GITFLEET_BODY_WINDOW_MS: '20000',
+  GITFLEET_BODY_MIN_BYTES_PER_SECOND: '500',
+  GITFLEET_MAX_CONNECTIONS: '1024',
+  // Behind a proxy that hides client addresses, set 0 and limit at the proxy.
+  GITFLEET_MAX_CONNECTIONS_PER_CLIENT: '64',
+  // With the 2 GiB pack limit: at most 32 GiB of spool disk, 8 GiB for one account.
+  GITFLEET_MAX_PUSHES: '16',
+  GITFLEET_MAX_PUSHES_PER_ACCOUNT: '4',
   GITFLEET_REQUEST_TIMEOUT_MS: '3600000',
   GITFLEET_IDLE_TIMEOUT_MS: '600000',
   GITFLEET_HOOK_TIMEOUT_MS: '10000',
@@ -334,6 +359,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPackBytes: bytes('GITFLEET_MAX_PACK_BYTES', 1),
       maxObjectSize: bytes('GITFLEET_MAX_OBJECT_BYTES', 1),
       maxRequestBytes: bytes('GITFLEET_MAX_REQUEST_BYTES', 1),
+      maxRequestPackets: integer('GITFLEET_MAX_REQUEST_PACKETS', 1, 2 ** 31 - 1),
+      maxPushCommandBytes: bytes('GITFLEET_MAX_PUSH_COMMAND_BYTES', 1),
+      maxPushCommands: integer('GITFLEET_MAX_PUSH_COMMANDS', 1, 2 ** 31 - 1),
+      maxPushOptions: integer('GITFLEET_MAX_PUSH_OPTIONS', 0, 2 ** 31 - 1),
+      // The ng line carrying the name must still fit in one pkt-line.
+      maxRefNameBytes: integer('GITFLEET_MAX_REF_NAME_BYTES', 16, 65000),
     },
     packIndexing: {
       limits: {
@@ -355,6 +386,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       headersMs: integer('GITFLEET_HEADERS_TIMEOUT_MS', 1, 2 ** 31 - 1),
       requestMs: integer('GITFLEET_REQUEST_TIMEOUT_MS', 0, 2 ** 31 - 1),
       idleMs: integer('GITFLEET_IDLE_TIMEOUT_MS', 0, 2 ** 31 - 1),
+    },
+    connections: {
+      maxConnections: integer('GITFLEET_MAX_CONNECTIONS', 1, 1_000_000),
+      maxConnectionsPerClient: integer('GITFLEET_MAX_CONNECTIONS_PER_CLIENT', 0, 1_000_000),
+      windowMs: integer('GITFLEET_BODY_WINDOW_MS', 100, 2 ** 31 - 1),
+      minBytesPerSecond: integer('GITFLEET_BODY_MIN_BYTES_PER_SECOND', 0, 2 ** 31 - 1),
+    },
+    pushes: {
+      maxPushes: integer('GITFLEET_MAX_PUSHES', 1, 100_000),
+      maxPushesPerAccount: integer('GITFLEET_MAX_PUSHES_PER_ACCOUNT', 1, 100_000),
     },
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS),
     hooks: {

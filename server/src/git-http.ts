@@ -14,6 +14,7 @@ import { RepositoryExists, type Repository } from '@gitfleet/repository';
 import { authorizeRepository, requestActor } from './auth/index.js';
 import { HttpError } from './http-errors.js';
 import type { Logger } from './logger.js';
+import { PushSlots } from './limits/push-slots.js';
 import { openRequestBody, type RequestBody } from './request-body.js';
 import { checkName } from './repositories.js';
 import { requestUser } from './request-user.js';
@@ -39,6 +40,7 @@ const NOT_YET_CREATED = { refs: { list: async () => [] } } as unknown as Reposit
 export function gitHttpRouter(services: ServerServices): Router {
   const { config, logger, webhooks } = services;
   const limits = config.limits;
+  const pushSlots = new PushSlots(config.pushes);
   const router = Router();
 
   router.get('/:owner/:repo/info/refs', async (req, res) => {
@@ -65,8 +67,11 @@ export function gitHttpRouter(services: ServerServices): Router {
 
   router.post('/:owner/:repo/git-receive-pack', async (req, res) => {
     const repo = (await repositoryToPushTo(services, req, 'push'))!;
+    // Admitted before any byte is spooled; the slot is held until the answer is over.
+    const release = pushSlots.acquire(requestActor(req)?.user.name ?? `address ${req.socket.remoteAddress}`);
+    res.once('close', release);
     // The commands before the pack are small; the pack has its own limit in the protocol.
-    const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxRequestBytes);
+    const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxPushCommandBytes);
     const response = await preferTransportFailure(
       body,
       receivePack(repo, body.stream, {
@@ -217,7 +222,7 @@ async function sendResult(req: Request, res: Response, service: Service, body: R
   try {
     // pipeline waits for 'drain' (backpressure) and, when the client goes away, destroys
     // the source, which returns the protocol's iterator so that it can release its work.
-    await pipeline(Readable.from(response, { objectMode: false }), res);
+    await pipeline(Readable.from(closingIfUnread(req, res, response), { objectMode: false }), res);
     // Bytes the protocol left unread (after a v2 command's flush, say) would otherwise stall
     // this keep-alive connection; they are drained, still within the body's limit.
     body.stream.resume();
@@ -230,6 +235,19 @@ async function sendResult(req: Request, res: Response, service: Service, body: R
       logger.error({ err: error, service, path: req.originalUrl }, 'response failed after it started');
       res.destroy();
     }
+  }
+}
+
+/**
+ * The response, with the connection closed after it when its first byte goes out before the
+ * request was read whole (a push refused before its pack): the unread rest is not waited for.
+ */
+async function* closingIfUnread(req: Request, res: Response, response: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  let first = true;
+  for await (const chunk of response) {
+    if (first && !req.complete) res.set('Connection', 'close');
+    first = false;
+    yield chunk;
   }
 }
 

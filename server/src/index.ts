@@ -10,6 +10,7 @@ import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
 import { bootstrapAdmin, createLoginThrottle, type LoginThrottle } from './auth/index.js';
 import { openBrowsing, type Browsing } from './browsing.js';
 import type { ServerConfig } from './config.js';
+import { ConnectionGate } from './limits/connection-gate.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ServerServices } from './services.js';
 import { openStores, spoolDirectory } from './stores.js';
@@ -63,11 +64,17 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       baseUrl: baseUrlFor(config.publicUrl),
       publicBaseUrl: () => configuredBaseUrl(config, listeningPort),
     };
-    const app = createApp(services);
+    const gate = new ConnectionGate(config.connections);
     server = http.createServer(
-      { headersTimeout: config.timeouts.headersMs, requestTimeout: config.timeouts.requestMs },
-      app,
+      {
+        headersTimeout: config.timeouts.headersMs,
+        requestTimeout: config.timeouts.requestMs,
+        // Node checks both timeouts at this interval (30 s by default, which would stretch a 20 s bound to 50 s).
+        connectionsCheckingInterval: Math.min(1000, config.timeouts.headersMs),
+      },
+      gate.guard(createApp(services)),
     );
+    gate.watch(server);
     server.timeout = config.timeouts.idleMs;
     server.listen(config.port, config.host);
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { HttpError } from './http-errors.js';
+import { onBodyTooSlow } from './limits/slow-body.js';
 
 /**
  * A request body as a stream, inflated when gzip-encoded and cut off at `maxBytes` of
@@ -44,6 +45,7 @@ export function openRequestBody(req: IncomingMessage, maxBytes: number): Request
   const gunzip = gzipped ? createGunzip() : undefined;
   gunzip?.once('error', (error) => fail(new HttpError(400, `request body is not valid gzip: ${error.message}`)));
   req.once('error', () => fail(new HttpError(400, 'the request body could not be read')));
+  onBodyTooSlow(req, fail);
   req.once('close', () => {
     if (!req.complete) fail(new HttpError(400, 'client closed the connection before sending the whole request'));
   });

@@ -13,7 +13,16 @@ test('defaults follow the start-up contract', () => {
   assert.deepEqual(config.blobs, { backend: 'fs', store: { type: 'fs', path: path.resolve('/srv/gitfleet/data/objects') } });
   assert.deepEqual(config.kv, { backend: 'sqlite', path: path.resolve('/srv/gitfleet/data/kv.sqlite') });
   assert.deepEqual(config.cache, { maxBytes: 256 * 1024 ** 2, blockSize: 64 * 1024, indexBytes: 256 * 1024 ** 2, deltaBaseBytes: 64 * 1024 ** 2 });
-  assert.deepEqual(config.limits, { maxPackBytes: 2 * 1024 ** 3, maxObjectSize: 512 * 1024 ** 2, maxRequestBytes: 64 * 1024 ** 2 });
+  assert.deepEqual(config.limits, {
+    maxPackBytes: 2 * 1024 ** 3,
+    maxObjectSize: 512 * 1024 ** 2,
+    maxRequestBytes: 10 * 1024 ** 2,
+    maxRequestPackets: 262144,
+    maxPushCommandBytes: 4 * 1024 ** 2,
+    maxPushCommands: 10000,
+    maxPushOptions: 100,
+    maxRefNameBytes: 1024,
+  });
   assert.equal(config.logLevel, 'info');
 });
 
@@ -27,6 +36,11 @@ test('reads every setting from the environment', () => {
       GITFLEET_MAX_PACK_BYTES: '1g',
       GITFLEET_MAX_OBJECT_BYTES: '100MiB',
       GITFLEET_MAX_REQUEST_BYTES: '65536',
+      GITFLEET_MAX_REQUEST_PACKETS: '1000',
+      GITFLEET_MAX_PUSH_COMMAND_BYTES: '64KiB',
+      GITFLEET_MAX_PUSH_COMMANDS: '50',
+      GITFLEET_MAX_PUSH_OPTIONS: '5',
+      GITFLEET_MAX_REF_NAME_BYTES: '255',
       GITFLEET_CACHE_BYTES: '0',
       LOG_LEVEL: 'silent',
     },
@@ -36,7 +50,16 @@ test('reads every setting from the environment', () => {
   assert.equal(config.port, 0);
   assert.equal(config.dataDir, '/var/lib/gitfleet');
   assert.equal(config.publicUrl, 'https://git.example.com');
-  assert.deepEqual(config.limits, { maxPackBytes: 1024 ** 3, maxObjectSize: 100 * 1024 ** 2, maxRequestBytes: 65536 });
+  assert.deepEqual(config.limits, {
+    maxPackBytes: 1024 ** 3,
+    maxObjectSize: 100 * 1024 ** 2,
+    maxRequestBytes: 65536,
+    maxRequestPackets: 1000,
+    maxPushCommandBytes: 64 * 1024,
+    maxPushCommands: 50,
+    maxPushOptions: 5,
+    maxRefNameBytes: 255,
+  });
   assert.equal(config.cache.maxBytes, 0);
   assert.equal(config.logLevel, 'silent');
 });

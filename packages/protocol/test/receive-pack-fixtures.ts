@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { FsBlobStore, MemoryBlobStore, MemoryKVStore, SqliteKVStore } from '@gitfleet/storage';
 import { BlockCache, RepositoryRegistry, type Repository, type Stores } from '@gitfleet/repository';
+import type { ProtocolLimits } from '../src/index.js';
 
 type TestContext = { after(fn: () => void | Promise<void>): void };
 
@@ -22,6 +23,18 @@ const GIT_ENV = {
   GIT_COMMITTER_NAME: 'Ada',
   GIT_COMMITTER_EMAIL: 'ada@example.com',
   GIT_COMMITTER_DATE: '1700000000 +0100',
+};
+
+/** Limits for receive-pack tests: generous for the fixtures, small enough that a test may exceed them. */
+export const TEST_LIMITS: ProtocolLimits = {
+  maxRequestBytes: 1 << 20,
+  maxPackBytes: 64 << 20,
+  maxObjectSize: 16 << 20,
+  maxRequestPackets: 1 << 16,
+  maxPushCommandBytes: 1 << 20,
+  maxPushCommands: 1000,
+  maxPushOptions: 100,
+  maxRefNameBytes: 1024,
 };
 
 export function git(cwd: string, args: string[], input?: string | Buffer): Buffer {

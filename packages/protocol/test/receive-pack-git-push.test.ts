@@ -15,9 +15,8 @@ import { createGunzip } from 'node:zlib';
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { ProtocolError, advertiseReceivePack, receivePack, type AppliedRefUpdate } from '../src/index.js';
-import { backends, catFile, createRepository, git, gitText, listObjects, makeTempDir, pkt, FLUSH } from './receive-pack-fixtures.js';
+import { backends, catFile, createRepository, git, gitText, listObjects, makeTempDir, pkt, FLUSH, TEST_LIMITS } from './receive-pack-fixtures.js';
 
-const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 16 << 20 };
 
 interface Shim {
   url: string;
@@ -37,7 +36,7 @@ async function serve(t: { after(fn: () => void | Promise<void>): void }, repo: R
       const body = req.headers['content-encoding'] === 'gzip' ? req.pipe(createGunzip()) : req;
       try {
         const response = await receivePack(repo, body, {
-          limits: LIMITS,
+          limits: TEST_LIMITS,
           spoolDir,
           onRefsUpdated: async (updates, options) => {
             pushes.push({ updates, options });

@@ -8,9 +8,8 @@ import { describe, it } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import { receivePack } from '../src/index.js';
 import { buildPack, type RawEntry } from '../../git-format/test/pack-fixtures.js';
-import { backends, catFile, collect, createRepository, initSource, makeTempDir, parseResponse, pushRequest, requestStream, writeBlob, writeCommit, writeTree } from './receive-pack-fixtures.js';
+import { backends, catFile, collect, createRepository, initSource, makeTempDir, parseResponse, pushRequest, requestStream, writeBlob, writeCommit, writeTree, TEST_LIMITS } from './receive-pack-fixtures.js';
 
-const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 16 << 20 };
 
 for (const backend of backends) {
   describe(`receive-pack checks .gitmodules content on ${backend.name}`, () => {
@@ -27,7 +26,7 @@ for (const backend of backends) {
 
         const repo = await createRepository(await backend.open(t));
         const body = pushRequest([{ old: ZERO_OID, new: commit, ref: 'refs/heads/main' }], { pack });
-        const response = parseResponse(await collect(await receivePack(repo, requestStream(body), { limits: LIMITS, spoolDir: path.join(dir, 'spool') })), true);
+        const response = parseResponse(await collect(await receivePack(repo, requestStream(body), { limits: TEST_LIMITS, spoolDir: path.join(dir, 'spool') })), true);
         assert.deepEqual(response.report, [
           `unpack fsck error in packed object ${blob}: gitmodulesName: disallowed submodule name: ../../modules/evil`,
           'ng refs/heads/main unpacker error',

@@ -11,9 +11,9 @@ import { describe, it } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import { DEFAULT_PACK_LIMITS, PackIndexPool, receivePack, type ReceivePackOptions } from '../src/index.js';
 import { BOMB_BASE_BYTES, deltaChain, starDeltaBomb } from '../../git-format/test/delta-bombs.js';
-import { backends, collect, createRepository, makeTempDir, parseResponse, pushRequest, requestStream } from './receive-pack-fixtures.js';
+import { backends, collect, createRepository, makeTempDir, parseResponse, pushRequest, requestStream, TEST_LIMITS } from './receive-pack-fixtures.js';
 
-const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 64 << 20 };
+const LIMITS = { ...TEST_LIMITS, maxObjectSize: 64 << 20 };
 
 /** The id of the bombs' base blob: a ref can name it once the pack is stored. */
 const BASE_BLOB = createHash('sha1')

@@ -30,11 +30,11 @@ import {
   writeTree,
   type ParsedResponse,
   type PushCommandLine,
+  TEST_LIMITS,
 } from './receive-pack-fixtures.js';
 
 type TestContext = { after(fn: () => void | Promise<void>): void };
 
-const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 16 << 20 };
 
 interface Harness {
   repo: Repository;
@@ -60,7 +60,7 @@ async function harness(t: TestContext, backend: (typeof backends)[number]): Prom
     spoolDir,
     source: initSource(dir),
     async run(body, options = {}) {
-      const response = await receivePack(repo, requestStream(body), { limits: LIMITS, spoolDir, ...options });
+      const response = await receivePack(repo, requestStream(body), { limits: TEST_LIMITS, spoolDir, ...options });
       return parseResponse(await collect(response), options.sideband ?? true);
     },
     async push(body, options = {}) {
@@ -157,7 +157,7 @@ for (const backend of backends) {
       // The same thin pack where its bases are unknown cannot be completed.
       const empty = await createRepository(await backend.open(t), 'empty');
       const response2 = await receivePack(empty, requestStream(pushRequest([create('refs/heads/main', next[1])], { pack: thin })), {
-        limits: LIMITS,
+        limits: TEST_LIMITS,
         spoolDir: h.spoolDir,
       });
       const refused = parseResponse(await collect(response2), true);
@@ -290,7 +290,7 @@ for (const backend of backends) {
       const h = await harness(t, backend);
       const [a] = commitChain(h.source, 5);
       const pack = packRevs(h.source, [a]);
-      const response = await h.push(pushRequest([create('refs/heads/main', a)], { pack }), { limits: { ...LIMITS, maxPackBytes: pack.length - 1 } });
+      const response = await h.push(pushRequest([create('refs/heads/main', a)], { pack }), { limits: { ...TEST_LIMITS, maxPackBytes: pack.length - 1 } });
       assert.deepEqual(response.report, ['unpack pack exceeds maximum allowed size', 'ng refs/heads/main unpacker error']);
       assert.deepEqual(await h.refs(), {});
     });
@@ -301,7 +301,7 @@ for (const backend of backends) {
       const commit = writeCommit(h.source, writeTree(h.source, [`100644 blob ${bomb}\tzeros`]), [], 'bomb');
       const pack = packRevs(h.source, [commit]);
       assert.ok(pack.length < 64 * 1024, 'the pack itself is small');
-      const response = await h.push(pushRequest([create('refs/heads/main', commit)], { pack }), { limits: { ...LIMITS, maxObjectSize: 1 << 20 } });
+      const response = await h.push(pushRequest([create('refs/heads/main', commit)], { pack }), { limits: { ...TEST_LIMITS, maxObjectSize: 1 << 20 } });
       assert.match(response.report[0], /^unpack .+/);
       assert.notEqual(response.report[0], 'unpack ok');
       assert.deepEqual(await h.refs(), {});
@@ -393,7 +393,7 @@ for (const backend of backends) {
       assert.deepEqual(quiet.report, ['unpack ok', 'ok refs/heads/main']);
       assert.equal(quiet.progress, '');
       const silent = await receivePack(h.repo, requestStream(pushRequest([remove('refs/heads/x', b)], { capabilities: [] })), {
-        limits: LIMITS,
+        limits: TEST_LIMITS,
         spoolDir: h.spoolDir,
       });
       assert.equal((await collect(silent)).length, 0, 'no report-status asked, none sent');
@@ -439,7 +439,7 @@ for (const backend of backends) {
           throw new Error('socket hang up');
         })(),
       );
-      const response = await receivePack(h.repo, broken, { limits: LIMITS, spoolDir: h.spoolDir });
+      const response = await receivePack(h.repo, broken, { limits: TEST_LIMITS, spoolDir: h.spoolDir });
       const parsed = parseResponse(await collect(response), true);
       assert.deepEqual(parsed.report, ['unpack the request ended before the pack was read: socket hang up', 'ng refs/heads/main unpacker error']);
       h.assertSpoolEmpty();
@@ -458,7 +458,7 @@ for (const backend of backends) {
         Buffer.alloc(0),
       ];
       for (const body of bodies) {
-        await assert.rejects(receivePack(h.repo, requestStream(body), { limits: LIMITS, spoolDir: h.spoolDir }), (error: unknown) => {
+        await assert.rejects(receivePack(h.repo, requestStream(body), { limits: TEST_LIMITS, spoolDir: h.spoolDir }), (error: unknown) => {
           assert.ok(error instanceof ProtocolError, `${String(error)} is a ProtocolError`);
           assert.equal(error.status, 400);
           return true;

@@ -18,6 +18,19 @@ export interface RefUpdate {
   newOid: ObjectId;
 }
 
+/** An update of a batch that was not applied, and why. */
+export interface RefUpdateConflict {
+  name: string;
+  /**
+   * 'moved': the ref no longer had the expected old id. 'name-taken': the update would create
+   * a ref beside another whose name is its directory or lies under it (`a` and `a/b`), which
+   * git cannot store together.
+   */
+  kind: 'moved' | 'name-taken';
+  /** For 'name-taken', the other ref when it is still there to name; `inBatch` when it is another update of the same batch. */
+  other?: { name: string; inBatch: boolean };
+}
+
 export interface ReflogEntry {
   oldOid: ObjectId;
   newOid: ObjectId;
@@ -37,14 +50,34 @@ export interface RefDB {
   head(): Promise<string>;
   setHead(target: string): Promise<void>;
   /**
-   * Compare-and-swap of several refs in one atomic step, with reflog entries.
+   * Compare-and-swap of several refs in one atomic step, with reflog entries. A ref is
+   * created only where no other ref's name is its directory or lies under it, checked in the
+   * same step (deletions of the batch count first, then the other updates in order).
    * atomic: all or nothing. Otherwise each ref on its own.
    * Throws, changing nothing, for a malformed name (InvalidRefName), a malformed id or a ref named twice.
-   * @returns names of refs whose old id did not match (those were not changed).
+   * @returns the updates that were not applied, in batch order, with the reason.
    */
-  update(updates: readonly RefUpdate[], options: { atomic: boolean; message: string }): Promise<string[]>;
+  update(updates: readonly RefUpdate[], options: { atomic: boolean; message: string }): Promise<RefUpdateConflict[]>;
   /** Reflog of a ref, oldest first; with `limit`, only the newest `limit` entries. */
   reflog(name: string, limit?: number): Promise<ReflogEntry[]>;
+}
+
+const isDeletion = (update: RefUpdate) => update.newOid === ZERO_OID;
+
+/** "refs/heads/a/b" → ["refs/heads", "refs/heads/a"]: the names a ref at `name` excludes above it. */
+function parentDirectories(name: string): string[] {
+  const parts = name.split('/');
+  return parts.slice(2).map((_, i) => parts.slice(0, i + 2).join('/'));
+}
+
+/** What must not exist for a ref `name` to be created: a ref at one of its directories, or one under it. */
+function namesInTheWay(name: string): CasOp['requireAbsent'] {
+  return { keys: parentDirectories(name).map(refKey), prefixes: [REF_KEY_PREFIX + escapeKeyPart(`${name}/`)] };
+}
+
+/** Whether refs `a` and `b` cannot exist together. */
+function inTheWay(a: string, b: string): boolean {
+  return a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
 }
 
 export class KVRefDB implements RefDB {
@@ -86,7 +119,7 @@ export class KVRefDB implements RefDB {
     }
   }
 
-  async update(updates: readonly RefUpdate[], options: { atomic: boolean; message: string }): Promise<string[]> {
+  async update(updates: readonly RefUpdate[], options: { atomic: boolean; message: string }): Promise<RefUpdateConflict[]> {
     const seen = new Set<string>();
     for (const { name, oldOid, newOid } of updates) {
       assertValidRefName(name);
@@ -97,20 +130,55 @@ export class KVRefDB implements RefDB {
       }
     }
     if (updates.length === 0) return [];
+    // Deletions first, so that a batch may replace `a` by `a/b` (or the reverse), as git's transactions allow.
+    const ordered = [...updates.filter(isDeletion), ...updates.filter((update) => !isDeletion(update))];
     const timestamp = Date.now();
-    const ops: CasOp[] = updates.map(({ name, oldOid, newOid }) => {
+    const ops: CasOp[] = ordered.map(({ name, oldOid, newOid }) => {
       const entry: ReflogEntry = { oldOid, newOid, message: options.message, timestamp };
       return {
         key: refKey(name),
         expect: oldOid === ZERO_OID ? null : oldOid,
         value: newOid === ZERO_OID ? null : newOid,
         log: { name: reflogName(name), entry: JSON.stringify(entry) },
+        ...(oldOid === ZERO_OID && newOid !== ZERO_OID ? { requireAbsent: namesInTheWay(name) } : {}),
       };
     });
     const { conflicts } = await this.kv.compareAndSwap(this.scope, ops, options.atomic ? 'all' : 'each');
-    return conflicts.map((i) => updates[i].name);
+    if (conflicts.length === 0) return [];
+    const refused = new Set(conflicts.map((i) => ordered[i].name));
+    return this.explain(
+      updates.filter((update) => refused.has(update.name)),
+      updates,
+    );
   }
 
+  /** Why each refused update was refused, read after the fact (only the message depends on it). */
+  private async explain(refused: readonly RefUpdate[], batch: readonly RefUpdate[]): Promise<RefUpdateConflict[]> {
+    const now = await this.kv.getMany(this.scope, refused.map((update) => refKey(update.name)));
+    const explained: RefUpdateConflict[] = [];
+    for (const update of refused) {
+      const current = now.get(refKey(update.name)) ?? ZERO_OID;
+      if (current !== update.oldOid) {
+        explained.push({ name: update.name, kind: 'moved' });
+        continue;
+      }
+      const stored = await this.storedNameInTheWay(update.name);
+      const batchmate = batch.find((other) => other.newOid !== ZERO_OID && other.name !== update.name && inTheWay(update.name, other.name));
+      const other = stored !== undefined ? { name: stored, inBatch: false } : batchmate && { name: batchmate.name, inBatch: true };
+      explained.push({ name: update.name, kind: 'name-taken', ...(other ? { other } : {}) });
+    }
+    return explained;
+  }
+
+  /** A stored ref whose name is a directory of `name` or lies under it. */
+  private async storedNameInTheWay(name: string): Promise<string | undefined> {
+    const directories = parentDirectories(name);
+    const found = await this.kv.getMany(this.scope, directories.map(refKey));
+    const directory = directories.find((dir) => found.has(refKey(dir)));
+    if (directory !== undefined) return directory;
+    const [below] = await this.kv.scan(this.scope, REF_KEY_PREFIX + escapeKeyPart(`${name}/`));
+    return below && refNameFromKey(below.key);
+  }
   async reflog(name: string, limit?: number): Promise<ReflogEntry[]> {
     const entries = await this.kv.readLog(this.scope, reflogName(name), limit === undefined ? undefined : { limit });
     return entries.map((entry) => JSON.parse(entry) as ReflogEntry);

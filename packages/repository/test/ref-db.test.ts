@@ -44,7 +44,7 @@ for (const backend of kvBackends) {
         ],
         { atomic: true, message: 'push' },
       );
-      assert.deepEqual(conflicts, ['refs/heads/main']);
+      assert.deepEqual(conflicts, [{ name: 'refs/heads/main', kind: 'moved' }]);
       assert.deepEqual(await refs.list(), [{ name: 'refs/heads/main', oid: A }]);
       assert.equal((await refs.reflog('refs/heads/main')).length, 1);
       assert.deepEqual(await refs.reflog('refs/heads/new'), []);
@@ -61,7 +61,10 @@ for (const backend of kvBackends) {
         ],
         { atomic: false, message: 'push' },
       );
-      assert.deepEqual(conflicts.sort(), ['refs/heads/main', 'refs/heads/other']);
+      assert.deepEqual(conflicts, [
+        { name: 'refs/heads/main', kind: 'moved' },
+        { name: 'refs/heads/other', kind: 'moved' },
+      ]);
       assert.deepEqual(await refs.list(), [
         { name: 'refs/heads/main', oid: A },
         { name: 'refs/heads/new', oid: C },
@@ -76,7 +79,7 @@ for (const backend of kvBackends) {
     test('ZERO_OID as new id deletes; as old id requires absence', async (t) => {
       const refs = open(t);
       await refs.update([{ name: 'refs/heads/gone', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'create' });
-      assert.deepEqual(await refs.update([{ name: 'refs/heads/gone', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'again' }), ['refs/heads/gone']);
+      assert.deepEqual(await refs.update([{ name: 'refs/heads/gone', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'again' }), [{ name: 'refs/heads/gone', kind: 'moved' }]);
       assert.deepEqual(await refs.update([{ name: 'refs/heads/gone', oldOid: A, newOid: ZERO_OID }], { atomic: true, message: 'delete' }), []);
       assert.equal(await refs.get('refs/heads/gone'), undefined);
       assert.deepEqual(await refs.list(), []);
@@ -139,6 +142,83 @@ for (const backend of kvBackends) {
       assert.equal(await refs.get('refs/heads/日本'), A);
       assert.equal(await refs.get('refs/heads/a/'), undefined);
       assert.equal((await refs.reflog('refs/heads/ünïcode')).length, 1);
+    });
+
+    test('a ref is not created beside a ref whose name is its directory, or under it (git cannot store both)', async (t) => {
+      const refs = open(t);
+      await refs.update(
+        [
+          { name: 'refs/heads/df', oldOid: ZERO_OID, newOid: A },
+          { name: 'refs/heads/dir/leaf', oldOid: ZERO_OID, newOid: A },
+        ],
+        { atomic: true, message: 'init' },
+      );
+      const before = await refs.list();
+      for (const atomic of [true, false]) {
+        const conflicts = await refs.update(
+          [
+            { name: 'refs/heads/df/sub', oldOid: ZERO_OID, newOid: B },
+            { name: 'refs/heads/dir', oldOid: ZERO_OID, newOid: B },
+            { name: 'refs/heads/df/deeper/still', oldOid: ZERO_OID, newOid: B },
+          ],
+          { atomic, message: 'push' },
+        );
+        assert.deepEqual(conflicts, [
+          { name: 'refs/heads/df/sub', kind: 'name-taken', other: { name: 'refs/heads/df', inBatch: false } },
+          { name: 'refs/heads/dir', kind: 'name-taken', other: { name: 'refs/heads/dir/leaf', inBatch: false } },
+          { name: 'refs/heads/df/deeper/still', kind: 'name-taken', other: { name: 'refs/heads/df', inBatch: false } },
+        ]);
+        assert.deepEqual(await refs.list(), before);
+        assert.deepEqual(await refs.reflog('refs/heads/df/sub'), []);
+      }
+      // Names that only share a prefix of characters do not clash.
+      assert.deepEqual(await refs.update([{ name: 'refs/heads/df-2', oldOid: ZERO_OID, newOid: B }, { name: 'refs/heads/dirt/x', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'push' }), []);
+    });
+
+    test('two refs of one batch that clash: atomic refuses both, each applies the first', async (t) => {
+      const refs = open(t);
+      const batch = [
+        { name: 'refs/heads/x', oldOid: ZERO_OID, newOid: A },
+        { name: 'refs/heads/x/y', oldOid: ZERO_OID, newOid: B },
+      ];
+      assert.deepEqual(await refs.update(batch, { atomic: true, message: 'push' }), [
+        { name: 'refs/heads/x/y', kind: 'name-taken', other: { name: 'refs/heads/x', inBatch: true } },
+      ]);
+      assert.deepEqual(await refs.list(), []);
+      assert.deepEqual(await refs.update(batch, { atomic: false, message: 'push' }), [
+        { name: 'refs/heads/x/y', kind: 'name-taken', other: { name: 'refs/heads/x', inBatch: false } },
+      ]);
+      assert.deepEqual(await refs.list(), [{ name: 'refs/heads/x', oid: A }]);
+    });
+
+    test('a batch may replace a ref by one under its name, and back, whatever the order of its updates', async (t) => {
+      const refs = open(t);
+      await refs.update([{ name: 'refs/heads/a', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'init' });
+      const down = [
+        { name: 'refs/heads/a/b', oldOid: ZERO_OID, newOid: B },
+        { name: 'refs/heads/a', oldOid: A, newOid: ZERO_OID },
+      ];
+      assert.deepEqual(await refs.update(down, { atomic: true, message: 'rename' }), []);
+      assert.deepEqual(await refs.list(), [{ name: 'refs/heads/a/b', oid: B }]);
+      const up = [
+        { name: 'refs/heads/a', oldOid: ZERO_OID, newOid: C },
+        { name: 'refs/heads/a/b', oldOid: B, newOid: ZERO_OID },
+      ];
+      assert.deepEqual(await refs.update(up, { atomic: false, message: 'rename back' }), []);
+      assert.deepEqual(await refs.list(), [{ name: 'refs/heads/a', oid: C }]);
+    });
+
+    test('racing creations of a name and a name under it: never both', async (t) => {
+      const refs = open(t);
+      for (let round = 0; round < 20; round++) {
+        const dir = `refs/heads/race${round}`;
+        const results = await Promise.all([
+          refs.update([{ name: dir, oldOid: ZERO_OID, newOid: A }], { atomic: round % 2 === 0, message: 'race' }),
+          refs.update([{ name: `${dir}/sub`, oldOid: ZERO_OID, newOid: B }], { atomic: round % 2 === 1, message: 'race' }),
+        ]);
+        assert.equal(results.filter((conflicts) => conflicts.length === 0).length, 1, `round ${round}`);
+        assert.equal((await refs.list(dir)).length, 1);
+      }
     });
 
     test('racing updates from the same old id: exactly one wins', async (t) => {

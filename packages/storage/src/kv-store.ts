@@ -16,8 +16,10 @@ export interface KVStore {
   scan(scope: string, prefix: string): Promise<KVEntry[]>;
   /**
    * Compare-and-swap of several keys of one scope in one atomic step.
-   * mode 'all': every expectation must hold, or nothing is written.
-   * mode 'each': each op is applied on its own when its expectation holds.
+   * The ops are taken in order, each checked against the scope as the ops before it that
+   * were applied left it (only `requireAbsent` can see those: a key appears once).
+   * mode 'each': each op is applied on its own when its conditions hold.
+   * mode 'all': the conflicts are those mode 'each' would find; if there is any, nothing is written.
    * An op's `log` entry is appended exactly when that op is applied.
    * A key may appear only once among `ops`.
    */
@@ -43,13 +45,18 @@ export interface CasOp {
   value: string | null;
   /** Appended to `log.name` when (and only when) this op is applied. */
   log?: { name: string; entry: string };
+  /**
+   * Further conditions of this op: none of `keys`, and no key starting with one of
+   * `prefixes`, exists in the scope. (Refs use it so that `a` and `a/b` never both exist.)
+   */
+  requireAbsent?: { keys?: readonly string[]; prefixes?: readonly string[] };
 }
 
 export type CasMode = 'all' | 'each';
 
 export interface CasResult {
   /**
-   * Indexes into `ops` whose expectation did not hold, ascending.
+   * Indexes into `ops` whose conditions did not hold, ascending.
    * Mode 'all': non-empty means nothing was written.
    */
   conflicts: number[];

@@ -72,6 +72,8 @@ export function validateCasOps(scope: string, ops: readonly CasOp[], mode: CasMo
     }
     seen.add(op.key);
     if (op.log) validateKvName('log name', op.log.name);
+    for (const key of op.requireAbsent?.keys ?? []) validateKvName('key', key);
+    for (const prefix of op.requireAbsent?.prefixes ?? []) validateKvPrefix(prefix);
   }
 }
 

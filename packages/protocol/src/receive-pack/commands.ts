@@ -1,5 +1,6 @@
 import { PktLineError, ZERO_OID, type ObjectId, type PktLineReader } from '@gitfleet/git-format';
 import { ProtocolError } from '../errors.js';
+import type { ProtocolLimits } from '../options.js';
 
 /** One "old new ref" line of a push. */
 export interface PushCommand {
@@ -33,30 +34,63 @@ const HEX_ID = /^[0-9a-fA-F]{40}$/;
 const COMMAND = /^([0-9a-fA-F]{40}) ([0-9a-fA-F]{40}) (.*)$/s;
 
 /**
+ * A push over a limit of its command list (413). `sideband` tells whether the client asked
+ * for side-band-64k before the limit was reached, i.e. whether it can be told in band.
+ */
+export class PushRequestRefused extends ProtocolError {
+  constructor(
+    message: string,
+    readonly sideband: boolean,
+  ) {
+    super(message, 413);
+    this.name = 'PushRequestRefused';
+  }
+}
+
+export type PushRequestLimits = Pick<ProtocolLimits, 'maxPushCommandBytes' | 'maxPushCommands' | 'maxPushOptions'>;
+
+/**
  * Reads the command list (and push options, when negotiated) that precedes the pack, as
  * git's read_head_info does: "shallow <id>" lines, then "old new ref" lines with the
  * capabilities after a NUL, up to a flush. Anything malformed is a ProtocolError, raised
- * before any response byte exists.
+ * before any response byte exists; so is a request over `limits` (413), refused as soon as
+ * it gets there, before any byte of the pack is read.
  */
-export async function readPushRequest(reader: PktLineReader): Promise<PushRequest> {
+export async function readPushRequest(reader: PktLineReader, limits: PushRequestLimits): Promise<PushRequest> {
+  const requested = new Set<string>();
+  try {
+    return await readBoundedPushRequest(reader, limits, requested);
+  } catch (error) {
+    if (error instanceof ProtocolError && error.status === 413) throw new PushRequestRefused(error.message, requested.has('side-band-64k'));
+    throw error;
+  }
+}
+
+/** readPushRequest; `requested` receives the capabilities as soon as they are read. */
+async function readBoundedPushRequest(reader: PktLineReader, limits: PushRequestLimits, requested: Set<string>): Promise<PushRequest> {
   const commands: PushCommand[] = [];
   const shallow: ObjectId[] = [];
-  let requested = new Set<string>();
+  const budget = new ByteBudget(limits.maxPushCommandBytes);
 
   for (;;) {
-    const line = await readLine(reader, 'command list');
+    const line = await readLine(reader, 'command list', budget);
     if (line === undefined) break;
     if (line.startsWith('shallow ')) {
       const oid = line.slice('shallow '.length);
       if (!HEX_ID.test(oid)) throw new ProtocolError(`protocol error: expected shallow sha, got '${oid}'`);
+      if (shallow.length === limits.maxPushCommands) throw tooMany('shallow lines', limits.maxPushCommands);
       shallow.push(oid.toLowerCase());
       continue;
     }
     const nul = line.indexOf('\0');
     const command = nul < 0 ? line : line.slice(0, nul);
-    if (nul >= 0) requested = new Set(line.slice(nul + 1).split(' ').filter(Boolean));
+    if (nul >= 0) {
+      requested.clear();
+      for (const capability of line.slice(nul + 1).split(' ')) if (capability) requested.add(capability);
+    }
     const match = COMMAND.exec(command);
     if (!match) throw new ProtocolError(`protocol error: expected old/new/ref, got '${printable(command)}'`);
+    if (commands.length === limits.maxPushCommands) throw tooMany('ref updates', limits.maxPushCommands);
     commands.push({ oldOid: match[1].toLowerCase(), newOid: match[2].toLowerCase(), name: match[3] });
   }
 
@@ -75,7 +109,8 @@ export async function readPushRequest(reader: PktLineReader): Promise<PushReques
 
   const pushOptions: string[] = [];
   if (capabilities.pushOptions && commands.length > 0) {
-    for (let option = await readLine(reader, 'push options'); option !== undefined; option = await readLine(reader, 'push options')) {
+    for (let option = await readLine(reader, 'push options', budget); option !== undefined; option = await readLine(reader, 'push options', budget)) {
+      if (pushOptions.length === limits.maxPushOptions) throw tooMany('push options', limits.maxPushOptions);
       pushOptions.push(option);
     }
   }
@@ -87,8 +122,26 @@ export function isDeleteOnly(commands: readonly PushCommand[]): boolean {
   return commands.every((command) => command.newOid === ZERO_OID);
 }
 
+function tooMany(what: string, limit: number): ProtocolError {
+  return new ProtocolError(`push refused: more than ${limit} ${what} in one push`, 413);
+}
+
+/** Bytes of pkt-lines read so far before the pack, against the limit. */
+class ByteBudget {
+  private used = 0;
+
+  constructor(private readonly limit: number) {}
+
+  spend(bytes: number): void {
+    this.used += bytes;
+    if (this.used > this.limit) {
+      throw new ProtocolError(`push refused: its commands and push options exceed ${this.limit} bytes`, 413);
+    }
+  }
+}
+
 /** The next data line without its newline, or undefined at the flush that ends a section. */
-async function readLine(reader: PktLineReader, section: string): Promise<string | undefined> {
+async function readLine(reader: PktLineReader, section: string, budget: ByteBudget): Promise<string | undefined> {
   let packet;
   try {
     packet = await reader.read();
@@ -97,6 +150,7 @@ async function readLine(reader: PktLineReader, section: string): Promise<string 
     throw error;
   }
   if (packet === undefined) throw new ProtocolError(`protocol error: the request ended inside the ${section} (no flush)`);
+  budget.spend(packet.kind === 'data' ? 4 + packet.data.length : 4);
   if (packet.kind === 'flush') return undefined;
   if (packet.kind !== 'data') throw new ProtocolError(`protocol error: unexpected ${packet.kind} packet in the ${section}`);
   let text: string;

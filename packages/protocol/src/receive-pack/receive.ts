@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { PktLineReader, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { encodeSideband, FLUSH_PKT, PktLineReader, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
-import { isDeleteOnly, readPushRequest, type PushRequest } from './commands.js';
+import { isDeleteOnly, PushRequestRefused, readPushRequest, type PushRequest } from './commands.js';
 import { sharedPackIndexPool } from './index-pool.js';
 import { ingestPack, UnpackError, type IngestedPack } from './ingest.js';
 import { DeltaProgress } from './progress.js';
@@ -21,6 +21,7 @@ import {
 } from './updates.js';
 import type { PreparedRefUpdate, ReceivePackOptions } from './index.js';
 import { DEFAULT_PACK_LIMITS } from './pack-limits.js';
+import { fromBuffers } from '../upload-pack/pack-response.js';
 
 /** git's default receive.keepAlive. */
 const KEEPALIVE_MS = 5000;
@@ -32,7 +33,14 @@ const KEEPALIVE_MS = 5000;
  */
 export async function receivePack(repo: Repository, request: Readable, options: ReceivePackOptions): Promise<AsyncIterable<Buffer>> {
   const reader = new PktLineReader(request);
-  const push = await readPushRequest(reader);
+  let push: PushRequest;
+  try {
+    push = await readPushRequest(reader, options.limits);
+  } catch (error) {
+    // git shows a band-3 message as "remote error: …"; an HTTP 413 only as its status.
+    if (error instanceof PushRequestRefused && error.sideband) return fromBuffers([...encodeSideband(3, Buffer.from(`${error.message}\n`)), FLUSH_PKT]);
+    throw error;
+  }
   if (push.commands.length === 0) return (async function* () {})();
 
   const queue = new ResponseQueue();
@@ -86,7 +94,7 @@ async function serve(
       for (const command of commands) command.error = REASON.unpackerError;
     } else {
       await checkConnectivity(repo, commands, ingested, out);
-      await checkCommands(repo, commands, out);
+      await checkCommands(repo, commands, options.limits.maxRefNameBytes, out);
       if (!(atomic && failAllIfAny(commands, REASON.atomicPushFailure))) {
         await checkBranchTips(commands, atomic, (oid) => objectType(repo, ingested, oid), out);
         const changesRefs = refUpdatesToApply(commands).length > 0;

@@ -1,5 +1,5 @@
 import { ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
-import { isValidRefName, type Repository } from '@gitfleet/repository';
+import { isValidRefName, type RefUpdateConflict, type Repository } from '@gitfleet/repository';
 import type { PushCommand } from './commands.js';
 import type { ResponseWriter } from './response.js';
 import type { AppliedRefUpdate } from './index.js';
@@ -17,6 +17,7 @@ export const REASON = {
   missingObjects: 'missing necessary objects',
   shallow: 'shallow update not allowed',
   funnyRefname: 'funny refname',
+  refNameTooLong: 'ref name too long',
   deleteCurrent: 'deletion of the current branch prohibited',
   failedToUpdate: 'failed to update ref',
   atomicPushFailure: 'atomic push failure',
@@ -30,14 +31,19 @@ const pending = (commands: readonly CommandState[]) => commands.filter((c) => c.
 /**
  * The checks git's update() makes before touching a ref: names under refs/ that git accepts
  * (a new ref needs two levels, as in refs/heads/x), one command per ref, no deleting the
- * branch HEAD points at (git's receive.denyDeleteCurrent default, GitHub's rule too).
+ * branch HEAD points at (git's receive.denyDeleteCurrent default, GitHub's rule too). Like
+ * hosting services, a ref name longer than `maxRefNameBytes` is refused, except to delete it.
  */
-export async function checkCommands(repo: Repository, commands: readonly CommandState[], out: ResponseWriter): Promise<void> {
+export async function checkCommands(repo: Repository, commands: readonly CommandState[], maxRefNameBytes: number, out: ResponseWriter): Promise<void> {
   const head = await repo.refs.head();
   const seen = new Set<string>();
   for (const command of pending(commands)) {
     const { name } = command;
-    if (!isValidRefName(name) || (!isDelete(command) && !name.slice('refs/'.length).includes('/'))) {
+    const nameBytes = Buffer.byteLength(name, 'utf8');
+    if (!isDelete(command) && nameBytes > maxRefNameBytes) {
+      out.error(`refusing ref '${name.slice(0, 100)}…': its name is ${nameBytes} bytes, longer than the ${maxRefNameBytes} allowed`);
+      command.error = REASON.refNameTooLong;
+    } else if (!isValidRefName(name) || (!isDelete(command) && !name.slice('refs/'.length).includes('/'))) {
       out.error(`refusing to update funny ref '${name}' remotely`);
       command.error = REASON.funnyRefname;
     } else if (seen.has(name)) {
@@ -106,8 +112,9 @@ export function refUpdatesToApply(commands: readonly CommandState[]): CommandSta
 
 /**
  * The one compare-and-swap of the push, each update's reflog entry written with it. A ref that
- * moved since the client read it keeps its value and is reported "failed to update ref" (under
- * `atomic`, every ref fails).
+ * moved since the client read it keeps its value, and a new ref whose name clashes with
+ * another's (`a` beside `a/b`) is not created; both are reported "failed to update ref" with
+ * git's message (under `atomic`, every ref fails).
  * @returns the updates that were applied.
  */
 export async function applyRefUpdates(
@@ -119,17 +126,24 @@ export async function applyRefUpdates(
 ): Promise<AppliedRefUpdate[]> {
   const updates = refUpdatesToApply(commands);
   if (updates.length === 0) return [];
-  const stale = new Set(
-    await repo.refs.update(
-      updates.map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid })),
-      { atomic, message: reflogMessage },
-    ),
+  const conflicts = await repo.refs.update(
+    updates.map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid })),
+    { atomic, message: reflogMessage },
   );
-  const refused = updates.filter((command) => stale.has(command.name));
-  for (const command of refused) {
-    const why = command.oldOid === ZERO_OID ? 'reference already exists' : `it is no longer at ${command.oldOid}`;
-    out.error(`cannot lock ref '${command.name}': ${why}`);
-  }
-  failAtCommit(commands, refused, atomic);
+  for (const conflict of conflicts) out.error(`cannot lock ref '${conflict.name}': ${whyNot(conflict, updates)}`);
+  const refused = new Set(conflicts.map((conflict) => conflict.name));
+  failAtCommit(commands, updates.filter((command) => refused.has(command.name)), atomic);
   return updates.filter((c) => c.error === undefined).map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid }));
+}
+
+/** git's wording (refs.c, refs_verify_refname_available) of why a ref could not be locked. */
+function whyNot(conflict: RefUpdateConflict, updates: readonly PushCommand[]): string {
+  const { name, other } = conflict;
+  if (conflict.kind === 'moved') {
+    const oldOid = updates.find((update) => update.name === name)?.oldOid;
+    return oldOid === ZERO_OID ? 'reference already exists' : `it is no longer at ${oldOid}`;
+  }
+  if (!other) return `another ref's name is its directory or lies under it; cannot create '${name}'`;
+  if (other.inBatch) return `cannot process '${name}' and '${other.name}' at the same time`;
+  return `'${other.name}' exists; cannot create '${name}'`;
 }

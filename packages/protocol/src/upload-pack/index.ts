@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Repository } from '@gitfleet/repository';
 import type { ProtocolLimits, ProtocolVersion } from '../options.js';
-import { readRequest } from './request.js';
+import { RequestLines } from './request.js';
 import { uploadPackV0 } from './v0.js';
 import { uploadPackV2 } from './v2.js';
 
@@ -18,6 +18,6 @@ export interface UploadPackOptions {
  * response, which is streamed with bounded memory.
  */
 export async function uploadPack(repo: Repository, request: Readable, options: UploadPackOptions): Promise<AsyncIterable<Buffer>> {
-  const packets = await readRequest(request, options.limits.maxRequestBytes);
-  return options.version === 2 ? uploadPackV2(repo, packets) : uploadPackV0(repo, packets);
+  const lines = new RequestLines(request, { maxBytes: options.limits.maxRequestBytes, maxPackets: options.limits.maxRequestPackets });
+  return options.version === 2 ? uploadPackV2(repo, lines) : uploadPackV0(repo, lines);
 }

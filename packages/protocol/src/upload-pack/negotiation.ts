@@ -1,5 +1,8 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { CommitReader } from '@gitfleet/repository';
+
+const HAVES_PER_TURN = 1024;
 
 /**
  * What the client's "have" lines taught us (upload-pack.c got_oid, do_got_oid,
@@ -13,6 +16,7 @@ export class Negotiation {
   readonly common: ObjectId[] = [];
   private oldestHave = 0;
   private readonly wantsKnownReached = new Set<ObjectId>();
+  private havesSeen = 0;
 
   constructor(
     private readonly reader: CommitReader,
@@ -21,6 +25,9 @@ export class Negotiation {
 
   /** Records one "have"; false when we do not have the object. */
   async have(oid: ObjectId): Promise<boolean> {
+    // A request may carry hundreds of thousands of haves whose lookups resolve from cache
+    // without a real wait: other requests get the event loop between batches.
+    if (++this.havesSeen % HAVES_PER_TURN === 0) await nextTurn();
     const header = await this.reader.objects.header(oid);
     if (!header) return false;
     if (header.type === 'commit') {

@@ -3,22 +3,66 @@ import type { Packet } from '@gitfleet/git-format';
 import type { Readable } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 
+/** A packet as upload-pack reads it: a text line, or a special packet. */
+export type RequestLine = string | { special: 'flush' | 'delim' | 'response-end' };
+
+export interface RequestBounds {
+  /** Bytes of the whole request (413 past it). */
+  maxBytes: number;
+  /** Packets of the whole request (413 past it), flushes and delimiters included. */
+  maxPackets: number;
+}
+
 /**
- * Reads a whole upload-pack request (it is small: wants, haves, arguments), refusing one
- * larger than `maxBytes` (413) or not made of well-formed pkt-lines (400).
+ * An upload-pack request read one packet at a time (git's packet_reader with CHOMP_NEWLINE):
+ * nothing of the request is kept here, so what a consumer holds is what it chose to parse,
+ * and a request longer than `maxBytes` or `maxPackets` is refused (413) as soon as it gets
+ * there. Malformed pkt-lines are refused with 400.
  */
-export async function readRequest(request: Readable | AsyncIterable<Buffer>, maxBytes: number): Promise<Packet[]> {
-  const reader = new PktLineReader(bounded(request, maxBytes));
-  const packets: Packet[] = [];
-  try {
-    for (;;) {
-      const packet = await reader.read();
-      if (!packet) return packets;
-      packets.push(packet);
+export class RequestLines {
+  private readonly reader: PktLineReader;
+  private packets = 0;
+  private peeked: RequestLine | undefined;
+  private hasPeeked = false;
+
+  constructor(
+    request: Readable | AsyncIterable<Buffer>,
+    private readonly bounds: RequestBounds,
+  ) {
+    this.reader = new PktLineReader(bounded(request, bounds.maxBytes));
+  }
+
+  /** The next packet, or undefined at the end of the request. */
+  async next(): Promise<RequestLine | undefined> {
+    if (this.hasPeeked) {
+      this.hasPeeked = false;
+      return this.peeked;
     }
-  } catch (error) {
-    if (error instanceof PktLineError) throw new ProtocolError(`malformed request: ${error.message}`, 400);
-    throw error;
+    return this.read();
+  }
+
+  /** Whether the request has nothing more (reads one packet ahead). */
+  async atEnd(): Promise<boolean> {
+    if (!this.hasPeeked) {
+      this.peeked = await this.read();
+      this.hasPeeked = true;
+    }
+    return this.peeked === undefined;
+  }
+
+  private async read(): Promise<RequestLine | undefined> {
+    let packet: Packet | undefined;
+    try {
+      packet = await this.reader.read();
+    } catch (error) {
+      if (error instanceof PktLineError) throw new ProtocolError(`malformed request: ${error.message}`, 400);
+      throw error;
+    }
+    if (packet === undefined) return undefined;
+    if (++this.packets > this.bounds.maxPackets) {
+      throw new ProtocolError(`request has more than ${this.bounds.maxPackets} packets`, 413);
+    }
+    return packet.kind === 'data' ? lineOf(packet) : { special: packet.kind };
   }
 }
 
@@ -33,25 +77,7 @@ async function* bounded(source: AsyncIterable<Buffer | string>, maxBytes: number
 }
 
 /** A data packet as a text line, without its trailing newline. */
-export function lineOf(packet: Packet & { kind: 'data' }): string {
+function lineOf(packet: Packet & { kind: 'data' }): string {
   const text = packet.data.toString('utf8');
   return text.endsWith('\n') ? text.slice(0, -1) : text;
-}
-
-/** Packets read one at a time, text lines for data (git's packet_reader with CHOMP_NEWLINE). */
-export class PacketCursor {
-  private at = 0;
-
-  constructor(private readonly packets: readonly Packet[]) {}
-
-  get atEnd(): boolean {
-    return this.at >= this.packets.length;
-  }
-
-  /** The next packet: a line, or 'flush' / 'delim' / 'response-end', or undefined at the end. */
-  next(): string | { special: 'flush' | 'delim' | 'response-end' } | undefined {
-    const packet = this.packets[this.at++];
-    if (!packet) return undefined;
-    return packet.kind === 'data' ? lineOf(packet) : { special: packet.kind };
-  }
 }

@@ -1,5 +1,5 @@
 import { encodePktLine, FLUSH_PKT } from '@gitfleet/git-format';
-import type { ObjectId, Packet } from '@gitfleet/git-format';
+import type { ObjectId } from '@gitfleet/git-format';
 import { CommitReader, FilterSpecError, parseFilterSpec } from '@gitfleet/repository';
 import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/repository';
 import { ProtocolError } from '../errors.js';
@@ -7,7 +7,7 @@ import { Negotiation } from './negotiation.js';
 import { fromBuffers, packResponse, SIDEBAND_SMALL_MAX } from './pack-response.js';
 import type { PackFraming } from './pack-response.js';
 import { annotatedTags, loadRefs, tipCommits } from './refs.js';
-import { PacketCursor } from './request.js';
+import type { RequestLines } from './request.js';
 import { emptyShallowArgs, isDeepening, parseShallowLine, resolveShallow } from './shallow-request.js';
 import type { ShallowArgs } from './shallow-request.js';
 import { checkWants } from './wants.js';
@@ -28,8 +28,8 @@ interface V0Request {
  * --stateless-rpc` answers it): the shallow update, the ACK/NAK lines for this request's
  * haves, and the pack once the client is done or the server says it is ready.
  */
-export async function uploadPackV0(repo: Repository, packets: readonly Packet[]): Promise<AsyncIterable<Buffer>> {
-  const request = parseV0Request(packets);
+export async function uploadPackV0(repo: Repository, requestLines: RequestLines): Promise<AsyncIterable<Buffer>> {
+  const request = await readV0Request(requestLines);
   const reader = new CommitReader(repo.objects, repo.info.id);
   const snapshot = await loadRefs(repo, reader);
   await checkWants(reader, snapshot, request.wants);
@@ -110,13 +110,12 @@ export async function uploadPackV0(repo: Repository, packets: readonly Packet[])
   })();
 }
 
-function parseV0Request(packets: readonly Packet[]): V0Request {
-  const cursor = new PacketCursor(packets);
+async function readV0Request(cursor: RequestLines): Promise<V0Request> {
   const request: V0Request = { wants: [], features: new Set(), shallow: emptyShallowArgs(), haves: [], end: 'no-haves' };
   const wanted = new Set<ObjectId>();
   let filterSpec: string | undefined;
   for (;;) {
-    const line = cursor.next();
+    const line = await cursor.next();
     if (line === undefined) break;
     if (typeof line !== 'string') {
       if (line.special === 'flush') break;
@@ -146,11 +145,11 @@ function parseV0Request(packets: readonly Packet[]): V0Request {
       throw error;
     }
   }
-  if (request.wants.length === 0 || cursor.atEnd) return request;
+  if (request.wants.length === 0 || (await cursor.atEnd())) return request;
 
   request.end = 'flush';
   for (;;) {
-    const line = cursor.next();
+    const line = await cursor.next();
     if (line === undefined) break;
     if (typeof line !== 'string') {
       if (line.special === 'flush') break;

@@ -1,5 +1,5 @@
 import { DELIM_PKT, encodePktLine, FLUSH_PKT } from '@gitfleet/git-format';
-import type { ObjectId, Packet } from '@gitfleet/git-format';
+import type { ObjectId } from '@gitfleet/git-format';
 import { CommitReader, FilterSpecError, parseFilterSpec } from '@gitfleet/repository';
 import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/repository';
 import { ProtocolError, RequestRefused } from '../errors.js';
@@ -7,7 +7,7 @@ import { Negotiation } from './negotiation.js';
 import { fromBuffers, packResponse, sectionLine } from './pack-response.js';
 import { annotatedTags, loadRefs, tipCommits } from './refs.js';
 import type { RefSnapshot } from './refs.js';
-import { PacketCursor } from './request.js';
+import type { RequestLines } from './request.js';
 import { emptyShallowArgs, isDeepening, parseShallowLine, resolveShallow } from './shallow-request.js';
 import type { ShallowArgs } from './shallow-request.js';
 import { checkWants } from './wants.js';
@@ -17,74 +17,94 @@ const REQUEST_CAPABILITIES = new Set(['agent', 'ls-refs', 'fetch', 'server-optio
 /** git ignores ref-prefix filtering past this many prefixes rather than grow without bound. */
 const MAX_REF_PREFIXES = 65536;
 
-interface Command {
-  name: string;
-  args: string[];
-}
+type Command =
+  | { name: 'ls-refs'; args: LsRefsArgs }
+  | { name: 'object-info'; args: ObjectInfoArgs }
+  | { name: 'fetch'; args: FetchArgs };
 
 /**
- * Protocol v2 over stateless HTTP: every command of the request (usually one) is parsed
- * and validated first, then answered in order.
+ * Protocol v2 over stateless HTTP: one command per request, as `git upload-pack
+ * --stateless-rpc` serves it (serve.c processes a single request and exits); the command is
+ * read and validated whole, one packet at a time, before it is answered.
  */
-export async function uploadPackV2(repo: Repository, packets: readonly Packet[]): Promise<AsyncIterable<Buffer>> {
-  const commands = parseCommands(packets);
+export async function uploadPackV2(repo: Repository, lines: RequestLines): Promise<AsyncIterable<Buffer>> {
+  const command = await readCommand(lines);
+  if (!command) return fromBuffers([]);
   const reader = new CommitReader(repo.objects, repo.info.id);
   const snapshot = await loadRefs(repo, reader);
-  const responses: AsyncIterable<Buffer>[] = [];
-  for (const command of commands) {
-    if (command.name === 'ls-refs') responses.push(fromBuffers(lsRefs(snapshot, command.args)));
-    else if (command.name === 'object-info') responses.push(fromBuffers(await objectInfo(reader, command.args)));
-    else responses.push(await fetch(repo, reader, snapshot, command.args));
-  }
-  return (async function* () {
-    for (const response of responses) yield* response;
-  })();
+  if (command.name === 'ls-refs') return fromBuffers(lsRefs(snapshot, command.args));
+  if (command.name === 'object-info') return fromBuffers(await objectInfo(reader, command.args));
+  return fetch(repo, reader, snapshot, command.args);
 }
 
-function parseCommands(packets: readonly Packet[]): Command[] {
-  const cursor = new PacketCursor(packets);
-  const commands: Command[] = [];
-  for (;;) {
-    const first = cursor.next();
-    if (first === undefined) break;
-    // A flush where a command would start ends the session.
-    if (typeof first !== 'string') {
-      if (first.special === 'flush') break;
-      throw new ProtocolError(`expected a command, got a ${first.special} packet`);
-    }
-    const m = /^command=(.*)$/.exec(first);
-    if (!m) throw new ProtocolError(`expected a command, got '${first}'`);
-    const name = m[1];
-    if (name !== 'ls-refs' && name !== 'fetch' && name !== 'object-info') throw new ProtocolError(`invalid command '${name}'`);
-    let line = cursor.next();
-    for (; typeof line === 'string'; line = cursor.next()) {
-      const key = line.split('=')[0];
-      if (!REQUEST_CAPABILITIES.has(key)) throw new ProtocolError(`unknown capability '${line}'`);
-      if (key === 'object-format' && line !== 'object-format=sha1') throw new ProtocolError(`mismatched object format: '${line}'`);
-    }
-    const args: string[] = [];
-    if (line?.special === 'delim') {
-      for (line = cursor.next(); typeof line === 'string'; line = cursor.next()) args.push(line);
-    }
-    if (line?.special !== 'flush') throw new ProtocolError(`command ${name}: expected flush after arguments`);
-    commands.push({ name, args });
+/** The request's command, or undefined when it holds none (a lone flush, or nothing). */
+async function readCommand(lines: RequestLines): Promise<Command | undefined> {
+  const first = await lines.next();
+  // A flush where a command would start ends the session.
+  if (first === undefined) return undefined;
+  if (typeof first !== 'string') {
+    if (first.special === 'flush') return undefined;
+    throw new ProtocolError(`expected a command, got a ${first.special} packet`);
   }
-  return commands;
+  const m = /^command=(.*)$/.exec(first);
+  if (!m) throw new ProtocolError(`expected a command, got '${first}'`);
+  const name = m[1];
+  const parseArg = argumentParser(name);
+  let line = await lines.next();
+  for (; typeof line === 'string'; line = await lines.next()) {
+    const key = line.split('=')[0];
+    if (!REQUEST_CAPABILITIES.has(key)) throw new ProtocolError(`unknown capability '${line}'`);
+    if (key === 'object-format' && line !== 'object-format=sha1') throw new ProtocolError(`mismatched object format: '${line}'`);
+  }
+  if (line?.special === 'delim') {
+    for (line = await lines.next(); typeof line === 'string'; line = await lines.next()) parseArg.add(line);
+  }
+  if (line?.special !== 'flush') throw new ProtocolError(`command ${name}: expected flush after arguments`);
+  return parseArg.command();
 }
 
-function lsRefs(snapshot: RefSnapshot, args: readonly string[]): Buffer[] {
-  let symrefs = false;
-  let peel = false;
-  let unborn = false;
-  let prefixes: string[] = [];
-  for (const arg of args) {
-    if (arg === 'symrefs') symrefs = true;
-    else if (arg === 'peel') peel = true;
-    else if (arg === 'unborn') unborn = true;
-    else if (arg.startsWith('ref-prefix ')) prefixes.push(arg.slice('ref-prefix '.length));
-    else throw new ProtocolError(`ls-refs: unexpected line: '${arg}'`);
+interface ArgumentParser {
+  add(arg: string): void;
+  command(): Command;
+}
+
+function argumentParser(name: string): ArgumentParser {
+  if (name === 'ls-refs') {
+    const args: LsRefsArgs = { symrefs: false, peel: false, unborn: false, prefixes: [], tooManyPrefixes: false };
+    return { add: (arg) => addLsRefsArg(args, arg), command: () => ({ name, args }) };
   }
-  if (prefixes.length > MAX_REF_PREFIXES) prefixes = [];
+  if (name === 'object-info') {
+    const args: ObjectInfoArgs = { size: false, oids: [] };
+    return { add: (arg) => addObjectInfoArg(args, arg), command: () => ({ name, args }) };
+  }
+  if (name === 'fetch') {
+    const args = emptyFetchArgs();
+    return { add: (arg) => addFetchArg(args, arg), command: () => ({ name, args }) };
+  }
+  throw new ProtocolError(`invalid command '${name}'`);
+}
+
+interface LsRefsArgs {
+  symrefs: boolean;
+  peel: boolean;
+  unborn: boolean;
+  prefixes: string[];
+  /** More prefixes than git filters by: every ref is listed. */
+  tooManyPrefixes: boolean;
+}
+
+function addLsRefsArg(args: LsRefsArgs, arg: string): void {
+  if (arg === 'symrefs') args.symrefs = true;
+  else if (arg === 'peel') args.peel = true;
+  else if (arg === 'unborn') args.unborn = true;
+  else if (arg.startsWith('ref-prefix ')) {
+    if (args.prefixes.length < MAX_REF_PREFIXES) args.prefixes.push(arg.slice('ref-prefix '.length));
+    else args.tooManyPrefixes = true;
+  } else throw new ProtocolError(`ls-refs: unexpected line: '${arg}'`);
+}
+
+function lsRefs(snapshot: RefSnapshot, { symrefs, peel, unborn, prefixes: wanted, tooManyPrefixes }: LsRefsArgs): Buffer[] {
+  const prefixes = tooManyPrefixes ? [] : wanted;
   const matches = (name: string): boolean => prefixes.length === 0 || prefixes.some((prefix) => name.startsWith(prefix));
   const lines: Buffer[] = [];
   if (matches('HEAD') && (snapshot.head !== undefined || (unborn && symrefs))) {
@@ -104,14 +124,18 @@ function lsRefs(snapshot: RefSnapshot, args: readonly string[]): Buffer[] {
   return lines;
 }
 
-async function objectInfo(reader: CommitReader, args: readonly string[]): Promise<Buffer[]> {
-  let size = false;
-  const oids: string[] = [];
-  for (const arg of args) {
-    if (arg === 'size') size = true;
-    else if (/^oid [0-9a-f]{40}$/.test(arg)) oids.push(arg.slice(4));
-    else throw new ProtocolError(`object-info: unexpected line: '${arg}'`);
-  }
+interface ObjectInfoArgs {
+  size: boolean;
+  oids: ObjectId[];
+}
+
+function addObjectInfoArg(args: ObjectInfoArgs, arg: string): void {
+  if (arg === 'size') args.size = true;
+  else if (/^oid [0-9a-f]{40}$/.test(arg)) args.oids.push(arg.slice(4));
+  else throw new ProtocolError(`object-info: unexpected line: '${arg}'`);
+}
+
+async function objectInfo(reader: CommitReader, { size, oids }: ObjectInfoArgs): Promise<Buffer[]> {
   const lines: Buffer[] = [];
   if (oids.length > 0) {
     if (size) lines.push(encodePktLine('size'));
@@ -129,8 +153,8 @@ async function objectInfo(reader: CommitReader, args: readonly string[]): Promis
 }
 
 interface FetchArgs {
-  wants: ObjectId[];
-  wantedRefs: Array<{ name: string; oid: ObjectId }>;
+  /** "want <id>" and "want-ref <name>" lines in request order; refs resolve once the refs are loaded. */
+  wantLines: Array<{ oid: ObjectId } | { ref: string }>;
   haves: ObjectId[];
   shallow: ShallowArgs;
   filter?: ObjectFilter;
@@ -143,10 +167,9 @@ interface FetchArgs {
   sidebandAll: boolean;
 }
 
-function parseFetchArgs(snapshot: RefSnapshot, args: readonly string[]): FetchArgs {
-  const parsed: FetchArgs = {
-    wants: [],
-    wantedRefs: [],
+function emptyFetchArgs(): FetchArgs {
+  return {
+    wantLines: [],
     haves: [],
     shallow: emptyShallowArgs(),
     thinPack: false,
@@ -157,77 +180,86 @@ function parseFetchArgs(snapshot: RefSnapshot, args: readonly string[]): FetchAr
     waitForDone: false,
     sidebandAll: false,
   };
-  const wanted = new Set<ObjectId>();
-  const want = (oid: ObjectId): void => {
-    if (wanted.has(oid)) return;
-    wanted.add(oid);
-    parsed.wants.push(oid);
-  };
-  const flags: Record<string, keyof FetchArgs> = {
-    'thin-pack': 'thinPack',
-    'ofs-delta': 'ofsDelta',
-    'no-progress': 'noProgress',
-    'include-tag': 'includeTag',
-    done: 'done',
-    'wait-for-done': 'waitForDone',
-    'sideband-all': 'sidebandAll',
-  };
-  for (const arg of args) {
-    const flag = flags[arg];
-    if (flag) {
-      (parsed[flag] as boolean) = true;
-      continue;
-    }
-    let m = /^want (.*)$/.exec(arg);
-    if (m) {
-      if (!/^[0-9a-f]{40}$/.test(m[1])) throw new ProtocolError(`git upload-pack: protocol error, expected to get oid, not '${arg}'`);
-      want(m[1]);
-      continue;
-    }
-    m = /^want-ref (.+)$/.exec(arg);
-    if (m) {
-      // As git's upload-pack (read_ref), a symbolic HEAD resolves to its branch's tip.
-      const name = m[1];
-      const oid = name === 'HEAD' ? snapshot.head : snapshot.refs.find((r) => r.name === name)?.oid;
-      if (!oid) throw new RequestRefused(`unknown ref ${name}`);
-      parsed.wantedRefs.push({ name, oid });
-      want(oid);
-      continue;
-    }
-    m = /^have (.*)$/.exec(arg);
-    if (m) {
-      if (!/^[0-9a-f]{40}$/.test(m[1])) throw new ProtocolError(`git upload-pack: expected SHA1 object, got '${m[1]}'`);
-      parsed.haves.push(m[1]);
-      continue;
-    }
-    if (parseShallowLine(arg, parsed.shallow)) continue;
-    if (arg === 'deepen-relative') {
-      parsed.shallow.deepenRelative = true;
-      continue;
-    }
-    if (arg.startsWith('filter ')) {
-      if (parsed.filter) throw new ProtocolError('multiple filter-specs cannot be combined');
-      try {
-        parsed.filter = parseFilterSpec(arg.slice('filter '.length));
-      } catch (error) {
-        if (error instanceof FilterSpecError) throw new ProtocolError(error.message);
-        throw error;
-      }
-      continue;
-    }
-    throw new ProtocolError(`unexpected line: '${arg}'`);
+}
+
+const FETCH_FLAGS: Record<string, keyof FetchArgs> = {
+  'thin-pack': 'thinPack',
+  'ofs-delta': 'ofsDelta',
+  'no-progress': 'noProgress',
+  'include-tag': 'includeTag',
+  done: 'done',
+  'wait-for-done': 'waitForDone',
+  'sideband-all': 'sidebandAll',
+};
+
+function addFetchArg(args: FetchArgs, arg: string): void {
+  const flag = FETCH_FLAGS[arg];
+  if (flag) {
+    (args[flag] as boolean) = true;
+    return;
   }
-  return parsed;
+  let m = /^want (.*)$/.exec(arg);
+  if (m) {
+    if (!/^[0-9a-f]{40}$/.test(m[1])) throw new ProtocolError(`git upload-pack: protocol error, expected to get oid, not '${arg}'`);
+    args.wantLines.push({ oid: m[1] });
+    return;
+  }
+  m = /^want-ref (.+)$/.exec(arg);
+  if (m) {
+    args.wantLines.push({ ref: m[1] });
+    return;
+  }
+  m = /^have (.*)$/.exec(arg);
+  if (m) {
+    if (!/^[0-9a-f]{40}$/.test(m[1])) throw new ProtocolError(`git upload-pack: expected SHA1 object, got '${m[1]}'`);
+    args.haves.push(m[1]);
+    return;
+  }
+  if (parseShallowLine(arg, args.shallow)) return;
+  if (arg === 'deepen-relative') {
+    args.shallow.deepenRelative = true;
+    return;
+  }
+  if (arg.startsWith('filter ')) {
+    if (args.filter) throw new ProtocolError('multiple filter-specs cannot be combined');
+    try {
+      args.filter = parseFilterSpec(arg.slice('filter '.length));
+    } catch (error) {
+      if (error instanceof FilterSpecError) throw new ProtocolError(error.message);
+      throw error;
+    }
+    return;
+  }
+  throw new ProtocolError(`unexpected line: '${arg}'`);
+}
+
+/** The wanted ids, each once in request order, and the wanted refs with their ids. */
+function resolveWants(snapshot: RefSnapshot, args: FetchArgs): { wants: ObjectId[]; wantedRefs: Array<{ name: string; oid: ObjectId }> } {
+  const wants = new Set<ObjectId>();
+  const wantedRefs: Array<{ name: string; oid: ObjectId }> = [];
+  for (const line of args.wantLines) {
+    if ('oid' in line) {
+      wants.add(line.oid);
+      continue;
+    }
+    // As git's upload-pack (read_ref), a symbolic HEAD resolves to its branch's tip.
+    const name = line.ref;
+    const oid = name === 'HEAD' ? snapshot.head : snapshot.refs.find((r) => r.name === name)?.oid;
+    if (!oid) throw new RequestRefused(`unknown ref ${name}`);
+    wantedRefs.push({ name, oid });
+    wants.add(oid);
+  }
+  return { wants: [...wants], wantedRefs };
 }
 
 /** gitprotocol-v2 fetch, as upload_pack_v2() runs it for one stateless request. */
-async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapshot, rawArgs: readonly string[]): Promise<AsyncIterable<Buffer>> {
-  const args = parseFetchArgs(snapshot, rawArgs);
-  await checkWants(reader, snapshot, args.wants);
+async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapshot, args: FetchArgs): Promise<AsyncIterable<Buffer>> {
+  const { wants, wantedRefs } = resolveWants(snapshot, args);
+  await checkWants(reader, snapshot, wants);
   const line = (text: string): Buffer => sectionLine(text, args.sidebandAll);
-  if (args.wants.length === 0 && !args.waitForDone) return fromBuffers([]);
+  if (wants.length === 0 && !args.waitForDone) return fromBuffers([]);
 
-  const negotiation = new Negotiation(reader, args.wants);
+  const negotiation = new Negotiation(reader, wants);
   const out: Buffer[] = [];
   if (args.haves.length > 0) {
     const acks: ObjectId[] = [];
@@ -246,7 +278,7 @@ async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapsh
 
   let shallowUpdate: ShallowUpdate | undefined;
   if (args.shallow.shallows.length > 0 || isDeepening(args.shallow)) {
-    shallowUpdate = await resolveShallow(reader, snapshot, tipCommits(snapshot), args.wants, args.shallow);
+    shallowUpdate = await resolveShallow(reader, snapshot, tipCommits(snapshot), wants, args.shallow);
     out.push(line('shallow-info\n'));
     if (isDeepening(args.shallow)) {
       for (const oid of shallowUpdate.shallow) out.push(line(`shallow ${oid}\n`));
@@ -255,16 +287,16 @@ async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapsh
     out.push(DELIM_PKT);
   }
   // gitprotocol-v2 fixes the section order: shallow-info comes before wanted-refs.
-  if (args.wantedRefs.length > 0) {
+  if (wantedRefs.length > 0) {
     out.push(line('wanted-refs\n'));
-    for (const ref of args.wantedRefs) out.push(line(`${ref.oid} ${ref.name}\n`));
+    for (const ref of wantedRefs) out.push(line(`${ref.oid} ${ref.name}\n`));
     out.push(DELIM_PKT);
   }
   out.push(line('packfile\n'));
   const pack = packResponse(
     repo,
     {
-      wants: [...args.wants, ...(shallowUpdate?.extraWants ?? [])],
+      wants: [...wants, ...(shallowUpdate?.extraWants ?? [])],
       haves: [...negotiation.common, ...(shallowUpdate?.extraHaves ?? [])],
       shallow: shallowUpdate?.boundary ?? new Set(),
       filter: args.filter,

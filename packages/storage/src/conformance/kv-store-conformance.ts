@@ -261,6 +261,93 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
           assert.equal((await store.readLog('s', 'increments')).length, writers * incrementsEach);
         }));
 
+      describe('requireAbsent', () => {
+        const createUnder = (key: string, absent: CasOp['requireAbsent'], log?: string): CasOp => ({
+          key,
+          expect: null,
+          value: `v:${key}`,
+          requireAbsent: absent,
+          log: log ? { name: log, entry: key } : undefined,
+        });
+
+        it('holds only when none of the keys and no key under the prefixes exists', () =>
+          withStore(async (store) => {
+            await store.compareAndSwap('s', [create('refs/heads/a', '1'), create('refs/heads/b/c', '2'), create('other/x', '3')], 'all');
+            for (const mode of ['all', 'each'] as const) {
+              assert.deepEqual((await store.compareAndSwap('s', [createUnder('refs/heads/a/b', { keys: ['refs/heads', 'refs/heads/a'] })], mode)).conflicts, [0]);
+              assert.deepEqual((await store.compareAndSwap('s', [createUnder('refs/heads/b', { prefixes: ['refs/heads/b/'] })], mode)).conflicts, [0]);
+              assert.deepEqual((await store.compareAndSwap('s', [createUnder('z', { prefixes: [''] })], mode)).conflicts, [0]);
+            }
+            assert.deepEqual((await store.scan('s', '')).map((e) => e.key), ['other/x', 'refs/heads/a', 'refs/heads/b/c']);
+            // A prefix is a byte prefix of keys: 'refs/heads/b/' does not cover 'refs/heads/bc'.
+            const result = await store.compareAndSwap(
+              's',
+              [createUnder('refs/heads/bc', { prefixes: ['refs/heads/bc/'], keys: ['refs/heads/b'] }), createUnder('refs/heads/x/y', { keys: ['refs/heads/x'] })],
+              'each',
+            );
+            assert.deepEqual(result.conflicts, []);
+            assert.equal(await store.get('s', 'refs/heads/bc'), 'v:refs/heads/bc');
+            assert.deepEqual((await store.compareAndSwap('other-scope', [createUnder('refs/heads/a/b', { keys: ['refs/heads/a'] })], 'all')).conflicts, []);
+          }));
+
+        it('sees the ops before it in the same call', () =>
+          withStore(async (store) => {
+            // 'each': the first applies, the second then conflicts with it.
+            const each = await store.compareAndSwap('s', [createUnder('x', { prefixes: ['x/'] }, 'log-x'), createUnder('x/y', { keys: ['x'] }, 'log-xy')], 'each');
+            assert.deepEqual(each.conflicts, [1]);
+            assert.deepEqual((await store.scan('s', '')).map((e) => e.key), ['x']);
+            assert.deepEqual(await store.readLog('s', 'log-x'), ['x']);
+            assert.deepEqual(await store.readLog('s', 'log-xy'), []);
+            // A deletion earlier in the call frees the name for a later op.
+            const swap = await store.compareAndSwap('s', [{ key: 'x', expect: 'v:x', value: null }, createUnder('x/y', { keys: ['x'] })], 'all');
+            assert.deepEqual(swap.conflicts, []);
+            assert.deepEqual((await store.scan('s', '')).map((e) => e.key), ['x/y']);
+          }));
+
+        it("mode 'all' undoes the ops applied before a conflict and appends no log", () =>
+          withStore(async (store) => {
+            await store.compareAndSwap('s', [create('keep', 'k')], 'all');
+            const result = await store.compareAndSwap(
+              's',
+              [
+                { key: 'keep', expect: 'k', value: null, log: { name: 'l', entry: 'deleted' } },
+                createUnder('p', { prefixes: ['p/'] }, 'l'),
+                createUnder('p/q', { keys: ['p'] }, 'l'),
+                { key: 'fresh', expect: null, value: 'f', log: { name: 'l', entry: 'fresh' } },
+              ],
+              'all',
+            );
+            assert.deepEqual(result.conflicts, [2]);
+            assert.deepEqual(await store.scan('s', ''), [{ key: 'keep', value: 'k' }]);
+            assert.deepEqual(await store.readLog('s', 'l'), []);
+          }));
+
+        it('refuses an invalid absent key or prefix up front', () =>
+          withStore(async (store) => {
+            await assert.rejects(store.compareAndSwap('s', [createUnder('k', { keys: ['bad key'] })], 'all'), InvalidKeyError);
+            await assert.rejects(store.compareAndSwap('s', [createUnder('k', { prefixes: ['bad prefix'] })], 'each'), InvalidKeyError);
+            assert.deepEqual(await store.scan('s', ''), []);
+          }));
+
+        it('lets one of two racing writers of a name and a name under it win, never both', () =>
+          withFixture(async (fixture) => {
+            const other = fixture.connectAgain ? await fixture.connectAgain() : fixture.store;
+            try {
+              for (let round = 0; round < 20; round++) {
+                const dir = `race-${round}`;
+                const results = await Promise.all([
+                  fixture.store.compareAndSwap('s', [createUnder(dir, { prefixes: [`${dir}/`] })], round % 2 ? 'all' : 'each'),
+                  other.compareAndSwap('s', [createUnder(`${dir}/sub`, { keys: [dir] })], round % 2 ? 'each' : 'all'),
+                ]);
+                assert.equal(results.filter((result) => result.conflicts.length === 0).length, 1, `round ${round}`);
+                assert.equal((await fixture.store.scan('s', dir)).length, 1, `round ${round}`);
+              }
+            } finally {
+              if (other !== fixture.store) await other.close();
+            }
+          }));
+      });
+
       it('refuses a key that appears twice, changing nothing', () =>
         withStore(async (store) => {
           for (const mode of ['all', 'each'] as const) {

@@ -35,13 +35,22 @@ export class MemoryKVStore implements KVStore {
 
   async compareAndSwap(scope: string, ops: readonly CasOp[], mode: CasMode): Promise<CasResult> {
     validateCasOps(scope, ops, mode);
-    const entries = this.scopes.get(scope);
-    const conflicts = ops.flatMap((op, index) => ((entries?.get(op.key) ?? null) === op.expect ? [] : [index]));
-    if (mode === 'all' && conflicts.length > 0) return { conflicts };
-    const conflicting = new Set(conflicts);
+    // The ops apply to a copy, kept only if they all may: the memory store serves tests, where scopes are small.
+    const entries = new Map(this.scopes.get(scope));
+    const conflicts: number[] = [];
+    const logs: Array<{ name: string; entry: string }> = [];
     ops.forEach((op, index) => {
-      if (!conflicting.has(index)) this.apply(scope, op);
+      if (!holds(entries, op)) {
+        conflicts.push(index);
+        return;
+      }
+      if (op.value === null) entries.delete(op.key);
+      else entries.set(op.key, op.value);
+      if (op.log) logs.push(op.log);
     });
+    if (mode === 'all' && conflicts.length > 0) return { conflicts };
+    this.scopes.set(scope, entries);
+    for (const log of logs) this.appendEntry(scope, log.name, log.entry);
     return { conflicts };
   }
 
@@ -61,23 +70,19 @@ export class MemoryKVStore implements KVStore {
 
   async close(): Promise<void> {}
 
-  private apply(scope: string, op: CasOp): void {
-    let entries = this.scopes.get(scope);
-    if (op.value === null) {
-      entries?.delete(op.key);
-    } else {
-      if (!entries) this.scopes.set(scope, (entries = new Map()));
-      entries.set(op.key, op.value);
-    }
-    if (op.log) this.appendEntry(scope, op.log.name, op.log.entry);
-  }
-
   private appendEntry(scope: string, log: string, entry: string): void {
     const id = logId(scope, log);
     const entries = this.logs.get(id);
     if (entries) entries.push(entry);
     else this.logs.set(id, [entry]);
   }
+}
+
+function holds(entries: ReadonlyMap<string, string>, op: CasOp): boolean {
+  if ((entries.get(op.key) ?? null) !== op.expect) return false;
+  if (op.requireAbsent?.keys?.some((key) => entries.has(key))) return false;
+  const prefixes = op.requireAbsent?.prefixes ?? [];
+  return prefixes.length === 0 || ![...entries.keys()].some((key) => prefixes.some((prefix) => key.startsWith(prefix)));
 }
 
 /** Scope and log name never hold a space, so one joins them unambiguously. */

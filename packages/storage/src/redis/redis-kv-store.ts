@@ -119,6 +119,8 @@ export class RedisKVStore implements KVStore {
         keys.push(this.logKey(scope, op.log.name));
         logIndex = keys.length;
       }
+      const absentKeys = op.requireAbsent?.keys ?? [];
+      const absentPrefixes = op.requireAbsent?.prefixes ?? [];
       args.push(
         op.expect === null ? '0' : '1',
         op.expect ?? '',
@@ -127,6 +129,10 @@ export class RedisKVStore implements KVStore {
         op.key,
         logIndex,
         op.log?.entry ?? '',
+        absentKeys.length,
+        absentPrefixes.length,
+        ...absentKeys,
+        ...absentPrefixes,
       );
     }
     const what = `compareAndSwap of ${ops.length} key(s) in scope ${scope}`;

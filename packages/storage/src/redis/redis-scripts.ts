@@ -4,44 +4,72 @@
 // shard in a Cluster.
 
 /**
- * Compare-and-swap of several keys.
+ * Compare-and-swap of several keys, the ops taken in order.
  * KEYS[1]: the scope's key index (sorted set); KEYS[2..n+1]: the ops' value keys;
  * further KEYS: the logs the ops append to.
- * ARGV[1]: 'all' | 'each'; ARGV[2]: n; then 7 per op: expect-present flag ('0'/'1'),
+ * ARGV[1]: 'all' | 'each'; ARGV[2]: n; then per op: expect-present flag ('0'/'1'),
  * expected value, value-present flag ('0' deletes), value, plain key (the index member),
- * index into KEYS of the op's log (0: none), log entry.
- * Returns the 0-based indexes of the ops whose expectation failed.
+ * index into KEYS of the op's log (0: none), log entry, the number of keys and the number
+ * of prefixes that must be absent, then those keys and prefixes (presence is read from the
+ * index, which the script keeps in step with the values).
+ * Each op is checked against the data as the ops before it left it and applied at once;
+ * in mode 'all' a conflict undoes the applied ops before the script returns (nothing else
+ * runs meanwhile, so no one sees them). Logs are appended last, only when the ops stay.
+ * Returns the 0-based indexes of the ops whose conditions failed.
  */
 export const CAS_SCRIPT = `
 local mode = ARGV[1]
 local n = tonumber(ARGV[2])
+local index = KEYS[1]
 local conflicts = {}
-local conflicting = {}
+local applied = {}
+local logs = {}
+local function present(member)
+  return redis.call('ZSCORE', index, member) ~= false
+end
+local function anyWithPrefix(prefix)
+  if prefix == '' then return redis.call('ZCARD', index) > 0 end
+  return #redis.call('ZRANGEBYLEX', index, '[' .. prefix, '(' .. prefix .. string.char(127), 'LIMIT', 0, 1) > 0
+end
+local function put(valueKey, member, value)
+  if value == false then
+    redis.call('DEL', valueKey)
+    redis.call('ZREM', index, member)
+  else
+    redis.call('SET', valueKey, value)
+    redis.call('ZADD', index, 0, member)
+  end
+end
+local at = 3
 for i = 1, n do
-  local arg = 2 + (i - 1) * 7
+  local member = ARGV[at + 4]
+  local absentKeys = tonumber(ARGV[at + 7])
+  local absentPrefixes = tonumber(ARGV[at + 8])
+  local guards = at + 9
   local current = redis.call('GET', KEYS[1 + i])
   local holds
-  if ARGV[arg + 1] == '0' then holds = (current == false) else holds = (current == ARGV[arg + 2]) end
-  if not holds then
+  if ARGV[at] == '0' then holds = (current == false) else holds = (current == ARGV[at + 1]) end
+  for g = guards, guards + absentKeys - 1 do
+    if holds and present(ARGV[g]) then holds = false end
+  end
+  for g = guards + absentKeys, guards + absentKeys + absentPrefixes - 1 do
+    if holds and anyWithPrefix(ARGV[g]) then holds = false end
+  end
+  if holds then
+    applied[#applied + 1] = { KEYS[1 + i], member, current }
+    if ARGV[at + 2] == '0' then put(KEYS[1 + i], member, false) else put(KEYS[1 + i], member, ARGV[at + 3]) end
+    local log = tonumber(ARGV[at + 5])
+    if log > 0 then logs[#logs + 1] = { KEYS[log], ARGV[at + 6] } end
+  else
     conflicts[#conflicts + 1] = i - 1
-    conflicting[i] = true
   end
+  at = guards + absentKeys + absentPrefixes
 end
-if mode == 'all' and #conflicts > 0 then return conflicts end
-for i = 1, n do
-  if not conflicting[i] then
-    local arg = 2 + (i - 1) * 7
-    if ARGV[arg + 3] == '0' then
-      redis.call('DEL', KEYS[1 + i])
-      redis.call('ZREM', KEYS[1], ARGV[arg + 5])
-    else
-      redis.call('SET', KEYS[1 + i], ARGV[arg + 4])
-      redis.call('ZADD', KEYS[1], 0, ARGV[arg + 5])
-    end
-    local log = tonumber(ARGV[arg + 6])
-    if log > 0 then redis.call('RPUSH', KEYS[log], ARGV[arg + 7]) end
-  end
+if mode == 'all' and #conflicts > 0 then
+  for u = #applied, 1, -1 do put(applied[u][1], applied[u][2], applied[u][3]) end
+  return conflicts
 end
+for _, log in ipairs(logs) do redis.call('RPUSH', log[1], log[2]) end
 return conflicts
 `;
 

@@ -61,6 +61,9 @@ export class SqliteKVStore implements KVStore {
       getMany: this.db.prepare<[string, string], KVEntry>(
         'SELECT key, value FROM kv_entries WHERE scope = ? AND key IN (SELECT value FROM json_each(?))',
       ),
+      anyWithPrefix: this.db.prepare<[string, string, string], { found: number }>(
+        'SELECT 1 AS found FROM kv_entries WHERE scope = ? AND key >= ? AND key < ? LIMIT 1',
+      ),
       scan: this.db.prepare<[string, string, string], KVEntry>(
         'SELECT key, value FROM kv_entries WHERE scope = ? AND key >= ? AND key < ? ORDER BY key',
       ),
@@ -82,14 +85,13 @@ export class SqliteKVStore implements KVStore {
       ),
     };
     this.casTransaction = this.db.transaction((scope: string, ops: readonly CasOp[], mode: CasMode): CasResult => {
-      const conflicts = ops.flatMap((op, index) =>
-        (this.statements.get.get(scope, op.key)?.value ?? null) === op.expect ? [] : [index],
-      );
-      if (mode === 'all' && conflicts.length > 0) return { conflicts };
-      const conflicting = new Set(conflicts);
+      const conflicts: number[] = [];
       ops.forEach((op, index) => {
-        if (!conflicting.has(index)) this.apply(scope, op);
+        if (this.holds(scope, op)) this.apply(scope, op);
+        else conflicts.push(index);
       });
+      // Throwing rolls the transaction back: the ops applied before a conflict are undone.
+      if (mode === 'all' && conflicts.length > 0) throw new RolledBack(conflicts);
       return { conflicts };
     });
     this.appendTransaction = this.db.transaction((row: { scope: string; log: string; entry: string }) => {
@@ -120,7 +122,12 @@ export class SqliteKVStore implements KVStore {
     validateCasOps(scope, ops, mode);
     // IMMEDIATE takes the write lock before reading, so no other process can change a
     // key between our comparison and our write.
-    return this.casTransaction.immediate(scope, ops, mode);
+    try {
+      return this.casTransaction.immediate(scope, ops, mode);
+    } catch (error) {
+      if (error instanceof RolledBack) return { conflicts: error.conflicts };
+      throw error;
+    }
   }
 
   async append(scope: string, log: string, entry: string): Promise<void> {
@@ -144,9 +151,23 @@ export class SqliteKVStore implements KVStore {
     if (this.db.open) this.db.close();
   }
 
+  private holds(scope: string, op: CasOp): boolean {
+    if ((this.statements.get.get(scope, op.key)?.value ?? null) !== op.expect) return false;
+    if (op.requireAbsent?.keys?.some((key) => this.statements.get.get(scope, key) !== undefined)) return false;
+    return !op.requireAbsent?.prefixes?.some((prefix) => this.statements.anyWithPrefix.get(scope, prefix, prefix + PREFIX_UPPER_BOUND) !== undefined);
+  }
+
   private apply(scope: string, op: CasOp): void {
     if (op.value === null) this.statements.delete.run(scope, op.key);
     else this.statements.put.run(scope, op.key, op.value);
     if (op.log) this.statements.append.run({ scope, log: op.log.name, entry: op.log.entry });
+  }
+}
+
+/** A mode 'all' compare-and-swap that found conflicts: thrown to roll its transaction back. */
+class RolledBack extends Error {
+  constructor(readonly conflicts: number[]) {
+    super(`compareAndSwap rolled back: ${conflicts.length} conflict(s)`);
+    this.name = 'RolledBack';
   }
 }
