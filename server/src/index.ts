@@ -6,7 +6,7 @@ import { AccountStore } from '@gitfleet/accounts';
 import { RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { baseUrlFor, createApp } from './app.js';
-import { bootstrapAdmin, createLoginThrottle, type LoginThrottle } from './auth/index.js';
+import { LoginGuard, bootstrapAdmin, createLoginThrottle } from './auth/index.js';
 import type { ServerConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ServerServices } from './services.js';
@@ -35,20 +35,20 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   const spoolDir = spoolDirectory(config);
   let server: http.Server;
   let webhooks: WebhookService | undefined;
-  let throttle: LoginThrottle | undefined;
+  let logins: LoginGuard | undefined;
   try {
     await mkdir(spoolDir, { recursive: true });
     const accounts = new AccountStore(stores.kv);
     if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin, logger);
     webhooks = openWebhooks(config, stores, logger);
-    throttle = createLoginThrottle(config);
+    logins = new LoginGuard(accounts, createLoginThrottle(config), config.passwordChecks);
     const services: ServerServices = {
       config,
       registry: new RepositoryRegistry(stores),
       accounts,
       kv: stores.kv,
       webhooks,
-      throttle,
+      logins,
       logger,
       spoolDir,
       baseUrl: baseUrlFor(config.publicUrl),
@@ -63,7 +63,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
   } catch (error) {
     await webhooks?.close();
-    await throttle?.close();
+    await logins?.close();
     await stores.close();
     throw error;
   }
@@ -81,7 +81,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       await stopped;
       clearTimeout(grace);
       await webhooks.close();
-      await throttle.close();
+      await logins.close();
       await stores.close();
     })();
     return closing;

@@ -5,7 +5,7 @@ import type { KVStore } from '@gitfleet/storage';
 import type { WebhookService } from '@gitfleet/events';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
-import type { LoginThrottle } from './auth/index.js';
+import type { LoginGuard } from './auth/index.js';
 
 /** What the routers of one server process share; built once at start-up (index.ts). */
 export interface ServerServices {
@@ -14,7 +14,8 @@ export interface ServerServices {
   accounts: AccountStore;
   kv: KVStore;
   webhooks: WebhookService;
-  throttle: LoginThrottle;
+  /** Every password check: the login throttle and the caps of checks in flight. */
+  logins: LoginGuard;
   logger: Logger;
   spoolDir: string;
   /** The base URL of links and clone URLs as this request's client sees the server. */

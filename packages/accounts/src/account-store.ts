@@ -38,6 +38,7 @@ export class AccountStore {
   listUsers(): Promise<User[]> {
     return users.listUsers(this.ctx);
   }
+  /** A new password signs the user out of every web session (its tokens stay). */
   updateUser(name: string, patch: { email?: string; fullName?: string; isAdmin?: boolean; password?: string }): Promise<User> {
     return users.updateUser(this.ctx, name, patch);
   }
@@ -160,6 +161,10 @@ export class AccountStore {
   /** Whether the user may administer the organisation (owner role or site admin). */
   mayAdministerOrganization(user: User, org: string): Promise<boolean> {
     return access.mayAdministerOrganization(this.ctx, user, org);
+  }
+  /** Whether the user (undefined = anonymous) may see the organisation's members and teams: its members and site admins. */
+  maySeeOrganizationMembers(user: User | undefined, org: string): Promise<boolean> {
+    return access.maySeeOrganizationMembers(this.ctx, user, org);
   }
 
   // Personal access tokens (stored as SHA-256 of the secret; the secret is returned only here)

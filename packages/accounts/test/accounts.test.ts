@@ -658,6 +658,24 @@ for (const backend of backends) {
         assert.equal(await sessionKeys(), 0);
         assert.equal(await accounts.authenticateSession(current.cookieValue), undefined);
       });
+
+      it('a new password ends every session of the user, and only of that user; tokens stay', async () => {
+        await user('alice');
+        await user('bob');
+        const alices = await Promise.all([accounts.createSession('alice'), accounts.createSession('alice')]);
+        const bobs = await accounts.createSession('bob');
+        const { token } = await accounts.createToken('alice', { name: 'ci', scopes: ['read:repository'] });
+
+        await accounts.updateUser('alice', { email: 'alice@new.example' });
+        for (const session of alices) assert.ok(await accounts.authenticateSession(session.cookieValue), 'other changes keep sessions');
+
+        await accounts.updateUser('ALICE', { password: 'a brand new password' });
+        for (const session of alices) assert.equal(await accounts.authenticateSession(session.cookieValue), undefined);
+        assert.deepEqual(await opened.kv.scan(ACCOUNTS_SCOPE, 'usersession:alice:'), [], 'no record left behind');
+        assert.ok(await accounts.authenticateSession(bobs.cookieValue));
+        assert.ok(await accounts.authenticateToken(token));
+        assert.ok(await accounts.authenticateSession((await accounts.createSession('alice')).cookieValue), 'signing in again works');
+      });
     });
   });
 }
