@@ -10,7 +10,7 @@ import { LoginGuard, createLoginThrottle } from '../src/auth/index.js';
 import { loadConfig } from '../src/config.js';
 import { HttpError } from '../src/http-errors.js';
 
-/** A verifier that counts its calls and the most running at once, each held until `release()`. */
+/** A verifier that counts its calls and the most running at once, each held until releaseUntil lets it go. */
 function heldVerifier() {
   let running = 0;
   let held: Array<() => void> = [];
@@ -25,13 +25,16 @@ function heldVerifier() {
       running--;
       return undefined;
     },
-    /** Lets every held check finish, until no more arrive. */
-    async release(): Promise<void> {
-      for (let round = 0; round < 1000; round++) {
-        await new Promise((resolve) => setImmediate(resolve));
+    /** Once every attempt is made (none started later), lets the held checks finish as they come until `done` settles. */
+    async releaseUntil(done: Promise<unknown>): Promise<void> {
+      let settled = false;
+      void done.finally(() => {
+        settled = true;
+      });
+      while (!settled) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
         const now = held;
         held = [];
-        if (now.length === 0 && round > 10) return;
         for (const resolve of now) resolve();
       }
     },
@@ -56,23 +59,44 @@ async function outcomes(attempts: Array<Promise<unknown>>): Promise<string[]> {
 
 const tally = (answers: string[]) => answers.reduce<Record<string, number>>((counts, answer) => ({ ...counts, [answer]: (counts[answer] ?? 0) + 1 }), {});
 
-test('200 wrong passwords at once: exactly the throttle limit is verified, the rest are 429', async () => {
-  const verifier = heldVerifier();
-  const guard = guardWith(
-    { GITFLEET_LOGIN_FAILURES_PER_USER: '10', GITFLEET_LOGIN_FAILURES_PER_IP: '1000', GITFLEET_PASSWORD_CHECKS: '1000', GITFLEET_PASSWORD_CHECKS_PER_IP: '1000' },
-    verifier,
-  );
-  try {
-    const attempts = Array.from({ length: 200 }, (_, index) => guard.verifyPassword('203.0.113.9', 'bob', `guess-${index}`));
-    const released = verifier.release();
-    const answers = await outcomes(attempts);
-    await released;
-    assert.deepEqual(tally(answers), { checked: 10, 429: 190 });
-    assert.equal(verifier.counts.calls, 10);
-  } finally {
-    await guard.close();
-  }
-});
+/** The throttle's stores: process memory, and Redis (the fleet's) when a test server is given. */
+const THROTTLE_STORES: Array<{ name: string; env: Record<string, string>; skip?: string }> = [
+  { name: 'in memory', env: {} },
+  {
+    name: 'over Redis',
+    env: {
+      GITFLEET_KV_BACKEND: 'redis',
+      GITFLEET_REDIS_URL: process.env.GITFLEET_TEST_REDIS_URL ?? '',
+      GITFLEET_REDIS_NAMESPACE: `login-guard-${process.pid}-${Date.now()}`,
+    },
+    skip: process.env.GITFLEET_TEST_REDIS_URL ? undefined : 'GITFLEET_TEST_REDIS_URL not set',
+  },
+];
+
+for (const store of THROTTLE_STORES) {
+  test(`200 wrong passwords at once, throttle ${store.name}: exactly its limit is verified, the rest are 429`, { skip: store.skip }, async () => {
+    const verifier = heldVerifier();
+    const guard = guardWith(
+      {
+        ...store.env,
+        GITFLEET_LOGIN_FAILURES_PER_USER: '10',
+        GITFLEET_LOGIN_FAILURES_PER_IP: '1000',
+        GITFLEET_PASSWORD_CHECKS: '1000',
+        GITFLEET_PASSWORD_CHECKS_PER_IP: '1000',
+      },
+      verifier,
+    );
+    try {
+      const attempts = Array.from({ length: 200 }, (_, index) => guard.verifyPassword('203.0.113.9', 'bob', `guess-${index}`));
+      const answers = outcomes(attempts);
+      await verifier.releaseUntil(answers);
+      assert.deepEqual(tally(await answers), { checked: 10, 429: 190 });
+      assert.equal(verifier.counts.calls, 10);
+    } finally {
+      await guard.close();
+    }
+  });
+}
 
 test('checks in flight are capped per address (429) and per process (503), refused before any verification', async () => {
   const verifier = heldVerifier();
@@ -83,9 +107,9 @@ test('checks in flight are capped per address (429) and per process (503), refus
   try {
     const fromOne = Array.from({ length: 50 }, () => guard.verifyPassword('203.0.113.1', 'bob', 'wrong'));
     const fromMany = Array.from({ length: 50 }, (_, index) => guard.verifyPassword(`198.51.100.${index}`, 'bob', 'wrong'));
-    const released = verifier.release();
-    const [one, many] = await Promise.all([outcomes(fromOne), outcomes(fromMany)]);
-    await released;
+    const all = Promise.all([outcomes(fromOne), outcomes(fromMany)]);
+    await verifier.releaseUntil(all);
+    const [one, many] = await all;
     // One address gets its 2; the other addresses share what remains of 2 running + 3 waiting.
     assert.deepEqual(tally(one), { checked: 2, 429: 48 });
     assert.deepEqual(tally(many), { checked: 3, 503: 47 });
@@ -94,7 +118,7 @@ test('checks in flight are capped per address (429) and per process (503), refus
 
     // Once they are done, the places are free again.
     const later = guard.verifyPassword('203.0.113.1', 'bob', 'wrong');
-    await verifier.release();
+    await verifier.releaseUntil(later);
     assert.equal(await later, undefined);
   } finally {
     await guard.close();
