@@ -34,9 +34,10 @@ export function sessionPages(services: ServerServices): Router {
       else user = await services.logins.verifyPassword(ip, username, password);
     } catch (error) {
       if (!(error instanceof HttpError) || (error.status !== 429 && error.status !== 503)) throw error;
-      if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
-      const wait = error.status === 429 ? 'Too many sign-in attempts. Wait a few minutes and try again.' : 'The server is busy signing people in. Try again in a moment.';
-      loginPage(req, res, { returnTo, username, status: error.status, error: wait });
+      const seconds = Math.ceil(error.retryAfterSeconds ?? 1);
+      res.set('Retry-After', String(seconds));
+      const why = error.status === 429 ? 'Too many sign-in attempts.' : 'The server is busy signing people in.';
+      loginPage(req, res, { returnTo, username, status: error.status, error: `${why} Try again in ${seconds} second${seconds === 1 ? '' : 's'}.` });
       return;
     }
     if (!user) {
