@@ -41,7 +41,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
     const accounts = new AccountStore(stores.kv);
     if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin, logger);
     webhooks = openWebhooks(config, stores, logger);
-    logins = new LoginGuard(accounts, createLoginThrottle(config), config.passwordChecks);
+    logins = new LoginGuard(createLoginThrottle(config), config.passwordChecks);
     const services: ServerServices = {
       config,
       registry: new RepositoryRegistry(stores),

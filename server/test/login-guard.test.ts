@@ -41,9 +41,9 @@ function heldVerifier() {
   };
 }
 
-function guardWith(env: Record<string, string>, verifier: ReturnType<typeof heldVerifier>): LoginGuard {
+function guardWith(env: Record<string, string>): LoginGuard {
   const config = loadConfig({ GITFLEET_DATA_DIR: '/unused', ...env });
-  return new LoginGuard(verifier, createLoginThrottle(config), config.passwordChecks);
+  return new LoginGuard(createLoginThrottle(config), config.passwordChecks);
 }
 
 /** Every outcome of the attempts: "ok" for an answered check, else the refusal's status and Retry-After. */
@@ -84,10 +84,9 @@ for (const store of THROTTLE_STORES) {
         GITFLEET_PASSWORD_CHECKS: '1000',
         GITFLEET_PASSWORD_CHECKS_PER_IP: '1000',
       },
-      verifier,
     );
     try {
-      const attempts = Array.from({ length: 200 }, (_, index) => guard.verifyPassword('203.0.113.9', 'bob', `guess-${index}`));
+      const attempts = Array.from({ length: 200 }, (_, index) => guard.verify('203.0.113.9', 'bob', verifier.verifyPassword));
       const answers = outcomes(attempts);
       await verifier.releaseUntil(answers);
       assert.deepEqual(tally(await answers), { checked: 10, 429: 190 });
@@ -102,11 +101,10 @@ test('checks in flight are capped per address (429) and per process (503), refus
   const verifier = heldVerifier();
   const guard = guardWith(
     { GITFLEET_LOGIN_FAILURES_PER_USER: '1000', GITFLEET_LOGIN_FAILURES_PER_IP: '1000', GITFLEET_PASSWORD_CHECKS: '2', GITFLEET_PASSWORD_CHECK_QUEUE: '3', GITFLEET_PASSWORD_CHECKS_PER_IP: '2' },
-    verifier,
   );
   try {
-    const fromOne = Array.from({ length: 50 }, () => guard.verifyPassword('203.0.113.1', 'bob', 'wrong'));
-    const fromMany = Array.from({ length: 50 }, (_, index) => guard.verifyPassword(`198.51.100.${index}`, 'bob', 'wrong'));
+    const fromOne = Array.from({ length: 50 }, () => guard.verify('203.0.113.1', 'bob', verifier.verifyPassword));
+    const fromMany = Array.from({ length: 50 }, (_, index) => guard.verify(`198.51.100.${index}`, 'bob', verifier.verifyPassword));
     const all = Promise.all([outcomes(fromOne), outcomes(fromMany)]);
     await verifier.releaseUntil(all);
     const [one, many] = await all;
@@ -117,7 +115,7 @@ test('checks in flight are capped per address (429) and per process (503), refus
     assert.equal(verifier.counts.maxRunning, 2);
 
     // Once they are done, the places are free again.
-    const later = guard.verifyPassword('203.0.113.1', 'bob', 'wrong');
+    const later = guard.verify('203.0.113.1', 'bob', verifier.verifyPassword);
     await verifier.releaseUntil(later);
     assert.equal(await later, undefined);
   } finally {
@@ -126,21 +124,19 @@ test('checks in flight are capped per address (429) and per process (503), refus
 });
 
 test('a right password gives the address its point back and clears the user\'s failures', async () => {
-  let right = false;
   const alice = { name: 'alice' } as User;
+  const wrong = async () => undefined;
+  const right = async () => alice;
   const guard = new LoginGuard(
-    { verifyPassword: async () => (right ? alice : undefined) },
     createLoginThrottle(loadConfig({ GITFLEET_DATA_DIR: '/unused', GITFLEET_LOGIN_FAILURES_PER_USER: '3', GITFLEET_LOGIN_FAILURES_PER_IP: '4' })),
     { concurrent: 1, queue: 10, perIp: 10 },
   );
   try {
-    for (let attempt = 0; attempt < 2; attempt++) assert.equal(await guard.verifyPassword('192.0.2.1', 'alice', 'typo'), undefined);
-    right = true;
-    for (let attempt = 0; attempt < 5; attempt++) assert.equal(await guard.verifyPassword('192.0.2.1', 'alice', 'right'), alice);
-    right = false;
+    for (let attempt = 0; attempt < 2; attempt++) assert.equal(await guard.verify('192.0.2.1', 'alice', wrong), undefined);
+    for (let attempt = 0; attempt < 5; attempt++) assert.equal(await guard.verify('192.0.2.1', 'alice', right), alice);
     // 2 failures of the address are left counted: 2 more reach the limit of 4.
-    for (let attempt = 0; attempt < 2; attempt++) assert.equal(await guard.verifyPassword('192.0.2.1', 'carol', 'typo'), undefined);
-    await assert.rejects(guard.verifyPassword('192.0.2.1', 'dave', 'typo'), (error: unknown) => error instanceof HttpError && error.status === 429);
+    for (let attempt = 0; attempt < 2; attempt++) assert.equal(await guard.verify('192.0.2.1', 'carol', wrong), undefined);
+    await assert.rejects(guard.verify('192.0.2.1', 'dave', wrong), (error: unknown) => error instanceof HttpError && error.status === 429);
   } finally {
     await guard.close();
   }

@@ -194,6 +194,10 @@ export class AccountStore {
   createSession(user: string, options?: { ttlMs?: number }): Promise<{ cookieValue: string; expiresAt: string }> {
     return sessions.createSession(this.ctx, user, options);
   }
+  /** A new session when the password is right (and still the user's when the session is made); undefined otherwise. */
+  signIn(user: string, password: string, options?: { ttlMs?: number }): Promise<{ user: User; cookieValue: string; expiresAt: string } | undefined> {
+    return sessions.signIn(this.ctx, user, password, options);
+  }
   authenticateSession(cookieValue: string): Promise<Actor | undefined> {
     return sessions.authenticateSession(this.ctx, cookieValue);
   }

@@ -676,6 +676,34 @@ for (const backend of backends) {
         assert.ok(await accounts.authenticateToken(token));
         assert.ok(await accounts.authenticateSession((await accounts.createSession('alice')).cookieValue), 'signing in again works');
       });
+
+      it('signs in with the right password only; a password changed while it was verified leaves no session', async () => {
+        const alice = await user('alice');
+        assert.equal(await accounts.signIn('alice', 'wrong password'), undefined);
+        assert.equal(await accounts.signIn('nobody', PASSWORD), undefined);
+        const signedIn = await accounts.signIn('ALICE', PASSWORD, { ttlMs: 60_000 });
+        assert.deepEqual(signedIn?.user, alice);
+        assert.equal(signedIn?.expiresAt, new Date(now.getTime() + 60_000).toISOString());
+        assert.ok(await accounts.authenticateSession(signedIn!.cookieValue));
+
+        // The old password is verified; the new one lands before the session is made.
+        let changeDuringVerify: (() => Promise<unknown>) | undefined;
+        const racing = new AccountStore(opened.kv, {
+          passwordHasher: {
+            hash: (password) => hasher.hash(password),
+            async verify(hash, password) {
+              const matches = await hasher.verify(hash, password);
+              await changeDuringVerify?.();
+              return matches;
+            },
+          },
+          clock: () => now,
+        });
+        changeDuringVerify = () => accounts.updateUser('alice', { password: 'changed meanwhile' });
+        assert.equal(await racing.signIn('alice', PASSWORD), undefined);
+        changeDuringVerify = undefined;
+        assert.deepEqual(await opened.kv.scan(ACCOUNTS_SCOPE, 'usersession:alice:'), [], 'no session of the old password');
+      });
     });
   });
 }

@@ -51,7 +51,7 @@ async function actorFor(services: ServerServices, req: Request, res: Response, c
       // A right password must not get through while throttled, or its different answer would
       // give it away: the guard spends the attempt before verifying.
       if (tokenActor) await logins.countFailure(ip, user);
-      const found = tokenActor ? undefined : await logins.verifyPassword(ip, user, password);
+      const found = tokenActor ? undefined : await logins.verify(ip, user, () => accounts.verifyPassword(user, password));
       if (!found) throw unauthorized(`bad credentials for user ${JSON.stringify(user)}: wrong user name, password or token`);
       return { user: found, via: 'password', scopes: 'all' };
     }

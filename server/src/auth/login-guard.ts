@@ -1,4 +1,3 @@
-import type { AccountStore, User } from '@gitfleet/accounts';
 import type { PasswordCheckConfig } from '../config.js';
 import { HttpError } from '../http-errors.js';
 import type { LoginThrottle } from './constants.js';
@@ -22,21 +21,24 @@ export class LoginGuard {
   private readonly pendingByIp = new Map<string, number>();
 
   constructor(
-    private readonly accounts: Pick<AccountStore, 'verifyPassword'>,
     private readonly throttle: LoginThrottle,
     private readonly limits: PasswordCheckConfig,
   ) {}
 
-  /** The user when the password is right; throws HttpError 429 (throttled, or too many from `ip` at once) or 503 (too many at once). */
-  async verifyPassword(ip: string, name: string, password: string): Promise<User | undefined> {
+  /**
+   * Runs `verification`, a password check of user `name` for a client at `ip` (undefined: the
+   * password is wrong); throws HttpError 429 (throttled, or too many from `ip` at once) or 503
+   * (too many at once) instead.
+   */
+  async verify<T>(ip: string, name: string, verification: () => Promise<T | undefined>): Promise<T | undefined> {
     const leave = this.admit(ip);
     try {
       await this.turn();
       try {
         await this.throttle.consume(ip, name);
-        const user = await this.accounts.verifyPassword(name, password);
-        if (user) await this.throttle.recordSuccess(ip, name);
-        return user;
+        const verified = await verification();
+        if (verified !== undefined) await this.throttle.recordSuccess(ip, name);
+        return verified;
       } finally {
         this.passTurn();
       }

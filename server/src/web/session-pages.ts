@@ -1,5 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import type { User } from '@gitfleet/accounts';
 import { SESSION_COOKIE, clientIp, sessionCookieOptions } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
@@ -28,10 +27,10 @@ export function sessionPages(services: ServerServices): Router {
     const password = typeof req.body?.password === 'string' ? (req.body.password as string) : '';
     const returnTo = localReturnTo(req.body?.return_to);
     const ip = clientIp(req);
-    let user: User | undefined;
+    let session: { cookieValue: string; expiresAt: string } | undefined;
     try {
       if (username === '' || password === '') await services.logins.countFailure(ip, username);
-      else user = await services.logins.verifyPassword(ip, username, password);
+      else session = await services.logins.verify(ip, username, () => services.accounts.signIn(username, password, { ttlMs: services.config.sessionTtlMs }));
     } catch (error) {
       if (!(error instanceof HttpError) || (error.status !== 429 && error.status !== 503)) throw error;
       const seconds = Math.ceil(error.retryAfterSeconds ?? 1);
@@ -40,11 +39,10 @@ export function sessionPages(services: ServerServices): Router {
       loginPage(req, res, { returnTo, username, status: error.status, error: `${why} Try again in ${seconds} second${seconds === 1 ? '' : 's'}.` });
       return;
     }
-    if (!user) {
+    if (!session) {
       loginPage(req, res, { returnTo, username, status: 401, error: 'Incorrect username or password.' });
       return;
     }
-    const session = await services.accounts.createSession(user.name);
     res.cookie(SESSION_COOKIE, session.cookieValue, { ...sessionCookieOptions(services, req), expires: new Date(session.expiresAt) });
     res.redirect(303, returnTo);
   });
