@@ -13,7 +13,8 @@
  * - Every unsafe request (POST, PUT, PATCH, DELETE) not authenticated by a Bearer/token header
  *   must not come from another site's page (Origin, Sec-Fetch-Site, Referer; same-origin.ts):
  *   403 otherwise (CSRF). The API reads JSON bodies only (415 otherwise).
- * - The web pages take no token credentials (403): tokens are for the API and git.
+ * - The web pages take no token credentials (403; web/repo-context.ts `visitor`): tokens are
+ *   for the API and git. A new password ends every session of the user; its tokens stay.
  * - Repositories: not found, or not readable by the actor → 404 "repository o/r not found"
  *   (a private repository's existence is never revealed); readable but the permission is short →
  *   403; an anonymous request that needs more than a public repository gives → 401 with
