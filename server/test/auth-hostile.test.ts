@@ -46,7 +46,7 @@ describe('a burst of wrong passwords', () => {
       GITFLEET_PASSWORD_CHECK_QUEUE: '1000',
     });
     api = new ApiClient(server.url);
-    await Promise.all([api.createUser('bob'), api.createUser('carol')]);
+    await Promise.all([api.createUser('bob'), api.createUser('carol'), api.createUser('dan')]);
   });
   after(() => server?.dispose());
 
@@ -55,6 +55,12 @@ describe('a burst of wrong passwords', () => {
     const answers = await statuses(
       Array.from({ length: 200 }, (_, index) => fetch(`${server.url}/api/v1/user`, { headers: { authorization: wrongBasic('bob', `guess-${index}`) } })),
     );
+    assert.deepEqual(answers, { 401: 10, 429: 190 });
+  });
+
+  test('200 at once with Basic credentials on git: the same', async () => {
+    const refs = `${server.url}/dan/anything.git/info/refs?service=git-upload-pack`;
+    const answers = await statuses(Array.from({ length: 200 }, (_, index) => fetch(refs, { headers: { authorization: wrongBasic('dan', `guess-${index}`) } })));
     assert.deepEqual(answers, { 401: 10, 429: 190 });
   });
 
