@@ -21,6 +21,8 @@ export function createApp(services: ServerServices): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  // req.ip and req.secure come from X-Forwarded-* only for the proxies configured as trusted.
+  app.set('trust proxy', services.config.trustProxy);
   app.use(requestLog(logger));
   app.use(slowBodyGuard(services.config.connections));
 

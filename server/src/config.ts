@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { InvalidAllowedNetwork, validateAllowedNetworks } from '@gitfleet/events';
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
@@ -71,6 +72,13 @@ export interface ServerConfig {
   /** How long a web session lasts after sign-in. */
   sessionTtlMs: number;
   loginThrottle: LoginThrottleConfig;
+  passwordChecks: PasswordCheckConfig;
+  /**
+   * Which proxies in front of the server are believed about the client (X-Forwarded-For) and
+   * the scheme (X-Forwarded-Proto): false (none, the default), a hop count, or their addresses
+   * and CIDR ranges (express's "trust proxy").
+   */
+  trustProxy: false | number | string[];
   browse: BrowseConfig;
 }
 
@@ -124,6 +132,16 @@ export interface LoginThrottleConfig {
   /** From one address, whatever the user names. */
   perIp: number;
   windowSeconds: number;
+}
+
+/** Password verifications (argon2, costly in CPU and memory on the shared libuv pool) at once, per process. */
+export interface PasswordCheckConfig {
+  /** Running at once. */
+  concurrent: number;
+  /** Waiting for a turn beyond those; more are refused (503). */
+  queue: number;
+  /** Running or waiting for one client address; more are refused (429). */
+  perIp: number;
 }
 
 /** The bootstrap administrator's token is a secret as strong as a generated one (40 base62 characters). */
@@ -277,6 +295,11 @@ export const ENVIRONMENT = {
   GITFLEET_DISPLAY_MAX_BYTES: '1MiB',
   GITFLEET_IN_MEMORY_READ_BYTES: '256MiB',
   GITFLEET_TREE_MAX_ENTRIES: '1000',
+  // Half of libuv's default pool of 4 threads: file reads and gzip keep the other half.
+  GITFLEET_PASSWORD_CHECKS: '2',
+  GITFLEET_PASSWORD_CHECK_QUEUE: '32',
+  GITFLEET_PASSWORD_CHECKS_PER_IP: '8',
+  GITFLEET_TRUST_PROXY: '',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -437,6 +460,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       inMemoryReadBytes: bytes('GITFLEET_IN_MEMORY_READ_BYTES', 0),
       treeMaxEntries: integer('GITFLEET_TREE_MAX_ENTRIES', 1, 10_000_000),
     },
+    passwordChecks: {
+      concurrent: integer('GITFLEET_PASSWORD_CHECKS', 1, 1024),
+      queue: integer('GITFLEET_PASSWORD_CHECK_QUEUE', 0, 1_000_000),
+      perIp: integer('GITFLEET_PASSWORD_CHECKS_PER_IP', 1, 1_000_000),
+    },
+    trustProxy: readTrustProxy(reader),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -451,6 +480,28 @@ function allowedNetworks(raw: string, problems: string[]): string[] {
     else throw error;
   }
   return entries;
+}
+
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** "" → trust no proxy; "2" → two hops; "10.0.0.0/8, ::1, loopback" → those addresses. */
+function readTrustProxy(env: EnvReader): false | number | string[] {
+  const raw = env.read('GITFLEET_TRUST_PROXY');
+  if (raw === '') return false;
+  if (/^\d+$/.test(raw)) return env.integer('GITFLEET_TRUST_PROXY', 1, 100);
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !PROXY_RANGE_NAMES.includes(entry) && !isAddressOrCidr(entry));
+  if (bad.length > 0) {
+    env.problem(`GITFLEET_TRUST_PROXY=${JSON.stringify(raw)}: ${bad.map((entry) => JSON.stringify(entry)).join(', ')}: expected a hop count, or IP addresses, CIDR ranges and ${PROXY_RANGE_NAMES.join('/')}`);
+  }
+  return entries;
+}
+
+function isAddressOrCidr(text: string): boolean {
+  const [address, prefix, ...rest] = text.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
 
 function readBootstrapAdmin(env: EnvReader): BootstrapAdminConfig | undefined {

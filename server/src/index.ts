@@ -7,7 +7,7 @@ import { RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
 import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
-import { bootstrapAdmin, createLoginThrottle, type LoginThrottle } from './auth/index.js';
+import { LoginGuard, bootstrapAdmin, createLoginThrottle } from './auth/index.js';
 import { openBrowsing, type Browsing } from './browsing.js';
 import type { ServerConfig } from './config.js';
 import { ConnectionGate } from './limits/connection-gate.js';
@@ -38,17 +38,17 @@ export async function startServer({ config, logger = createLogger(config.logLeve
   const spoolDir = spoolDirectory(config);
   let server: http.Server;
   let webhooks: WebhookService | undefined;
-  let throttle: LoginThrottle | undefined;
   // Known once listening (PORT=0 picks one); no request arrives before.
   let listeningPort = config.port;
   const indexPool = new PackIndexPool({ threads: config.packIndexing.threads, maxQueue: config.packIndexing.maxQueue });
   let browsing: Browsing | undefined;
+  let logins: LoginGuard | undefined;
   try {
     await mkdir(spoolDir, { recursive: true });
     const accounts = new AccountStore(stores.kv);
     if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin, logger);
     webhooks = openWebhooks(config, stores, logger);
-    throttle = createLoginThrottle(config);
+    logins = new LoginGuard(createLoginThrottle(config), config.passwordChecks);
     browsing = openBrowsing(config.browse);
     const services: ServerServices = {
       config,
@@ -56,7 +56,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       accounts,
       kv: stores.kv,
       webhooks,
-      throttle,
+      logins,
       logger,
       spoolDir,
       indexPool,
@@ -81,7 +81,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
     listeningPort = (server.address() as AddressInfo).port;
   } catch (error) {
     await webhooks?.close();
-    await throttle?.close();
+    await logins?.close();
     await indexPool.close();
     await browsing?.close();
     await stores.close();
@@ -101,7 +101,7 @@ export async function startServer({ config, logger = createLogger(config.logLeve
       await stopped;
       clearTimeout(grace);
       await webhooks.close();
-      await throttle.close();
+      await logins.close();
       await indexPool.close();
       await browsing.close();
       await stores.close();

@@ -7,7 +7,7 @@ import type { PackIndexPool } from '@gitfleet/protocol';
 import type { Browsing } from './browsing.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
-import type { LoginThrottle } from './auth/index.js';
+import type { LoginGuard } from './auth/index.js';
 
 /** What the routers of one server process share; built once at start-up (index.ts). */
 export interface ServerServices {
@@ -16,7 +16,8 @@ export interface ServerServices {
   accounts: AccountStore;
   kv: KVStore;
   webhooks: WebhookService;
-  throttle: LoginThrottle;
+  /** Every password check: the login throttle and the caps of checks in flight. */
+  logins: LoginGuard;
   logger: Logger;
   spoolDir: string;
   /** Where pushed packs are indexed, off the event loop. */

@@ -39,14 +39,17 @@ export interface TestUser {
 export class ApiClient {
   constructor(readonly baseUrl: string) {}
 
-  async call(method: string, path: string, options: { as?: Credential; body?: unknown; rawBody?: string } = {}): Promise<ApiResponse> {
+  /** `rawBody` goes out as it is, with `contentType` when given (fetch's text/plain otherwise). */
+  async call(method: string, path: string, options: { as?: Credential; body?: unknown; rawBody?: string; contentType?: string } = {}): Promise<ApiResponse> {
     const headers: Record<string, string> = {};
     const as = options.as;
     if (as && 'token' in as) headers.authorization = `token ${as.token}`;
     if (as && 'basic' in as) headers.authorization = `Basic ${Buffer.from(`${as.basic[0]}:${as.basic[1]}`).toString('base64')}`;
     let body: string | undefined;
-    if (options.rawBody !== undefined) body = options.rawBody;
-    else if (options.body !== undefined) {
+    if (options.rawBody !== undefined) {
+      body = options.rawBody;
+      if (options.contentType !== undefined) headers['content-type'] = options.contentType;
+    } else if (options.body !== undefined) {
       body = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }

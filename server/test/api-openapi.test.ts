@@ -138,7 +138,7 @@ describe('API foundation', () => {
 
   test('a body over the size limit is refused before it is parsed', async () => {
     const huge = JSON.stringify({ login: 'x', email: 'x@example.com', password: 'p'.repeat(200_000) });
-    const response = await api.call('POST', '/admin/users', { as: api.admin, rawBody: huge });
+    const response = await api.call('POST', '/admin/users', { as: api.admin, rawBody: huge, contentType: 'application/json' });
     assert.equal(response.status, 413);
     assert.equal(typeof response.body.message, 'string');
   });

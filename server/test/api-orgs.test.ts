@@ -158,10 +158,17 @@ describe('organisations API', () => {
       const repos = await api.expect(200, 'GET', '/orgs/acme/teams/deployers/repos', { as: token(outsider) });
       assert.deepEqual(repos.body.map((r: { full_name: string }) => r.full_name), ['acme/internal']);
 
-      // Only the organisation's own repositories can be given to its teams.
+      // Only the organisation's own repositories can be given to its teams; any other answers
+      // as a missing one, so that someone else's private repository is not revealed.
       await api.expect(201, 'POST', '/user/repos', { as: token(owner), body: { name: 'personal' } });
-      await api.expect(422, 'PUT', '/orgs/acme/teams/deployers/repos/olga/personal', { as: token(owner) });
+      await api.expect(404, 'PUT', '/orgs/acme/teams/deployers/repos/olga/personal', { as: token(owner) });
       await api.expect(404, 'PUT', '/orgs/acme/teams/deployers/repos/acme/none', { as: token(owner) });
+      await api.expect(201, 'POST', '/user/repos', { as: token(outsider), body: { name: 'hidden', private: true } });
+      for (const method of ['PUT', 'DELETE']) {
+        const hidden = await api.expect(404, method, '/orgs/acme/teams/deployers/repos/otto/hidden', { as: token(owner) });
+        const missing = await api.expect(404, method, '/orgs/acme/teams/deployers/repos/otto/absent', { as: token(owner) });
+        assert.equal(hidden.body.message.replace('hidden', 'absent'), missing.body.message, method);
+      }
 
       await api.expect(204, 'DELETE', '/orgs/acme/teams/deployers/repos/acme/internal', { as: token(owner) });
       assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(outsider) })).body.permissions, { admin: false, push: false, pull: true });

@@ -219,10 +219,20 @@ describe('repositories API', () => {
     const missing = await api.expect(422, 'POST', '/user/repos', { as: token(alice) });
     assert.equal(missing.body.errors[0].field, 'name');
     await api.expect(401, 'POST', '/user/repos', { body: { name: 'anonymous' } });
-    // curl -d sends a form content type; the body is still read as JSON.
-    const curlStyle = await api.call('POST', '/user/repos', { as: token(alice), rawBody: '{"name":"from-curl"}' });
-    assert.equal(curlStyle.status, 201, JSON.stringify(curlStyle.body));
-    const broken = await api.call('POST', '/user/repos', { as: token(alice), rawBody: '{"name":' });
+    // JSON only, declared as such: what an HTML form can send (urlencoded, as `curl -d` does
+    // too, multipart, text/plain) is refused, whatever it holds, and nothing is created.
+    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x', undefined]) {
+      const formStyle = await api.call('POST', '/user/repos', { as: token(alice), rawBody: '{"name":"from-a-form"}', contentType });
+      assert.equal(formStyle.status, 415, `${contentType}: ${JSON.stringify(formStyle.body)}`);
+      assert.match(formStyle.body.message, /application\/json/);
+    }
+    await api.expect(404, 'GET', '/repos/alice/from-a-form', { as: token(alice) });
+    for (const contentType of ['application/json; charset=utf-8', 'application/vnd.github+json']) {
+      const name = `typed-${contentType.length}`;
+      const typed = await api.call('POST', '/user/repos', { as: token(alice), rawBody: JSON.stringify({ name }), contentType });
+      assert.equal(typed.status, 201, `${contentType}: ${JSON.stringify(typed.body)}`);
+    }
+    const broken = await api.call('POST', '/user/repos', { as: token(alice), rawBody: '{"name":', contentType: 'application/json' });
     assert.equal(broken.status, 400);
     assert.equal(typeof broken.body.message, 'string');
   });

@@ -249,6 +249,21 @@ test('a server on the same data accepts the CLI-made token for a push with git, 
     assert.notEqual(missing.code, 0, 'not there yet');
     await expectExit(EXIT.ok, ['repo', 'create', 'alice/later']);
     assert.equal(await git.ok(['ls-remote', `http://${server.host}/alice/later.git`]), '');
+
+    // A password set by the CLI while the server runs signs alice out of the web.
+    const site = `http://${server.host}`;
+    const signedIn = await fetch(`${site}/login`, {
+      method: 'POST',
+      headers: { origin: site, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: 'alice', password: 'alice-password-2' }),
+      redirect: 'manual',
+    });
+    assert.equal(signedIn.status, 303);
+    const cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0];
+    const whoAmI = async () => (await fetch(`${site}/api/v1/user`, { headers: { cookie } })).status;
+    assert.equal(await whoAmI(), 200);
+    await expectExit(EXIT.ok, ['user', 'set-password', 'alice', '--password-stdin'], 'alice-password-3\n');
+    assert.equal(await whoAmI(), 401, 'the session ended with the old password');
   } finally {
     await server.stop();
   }

@@ -285,3 +285,19 @@ test('pushed packs: the limits default to the protocol defaults, and each is rea
   });
   assert.throws(() => loadConfig({ GITFLEET_PUSH_MAX_DELTA_DEPTH: '0', GITFLEET_INDEX_THREADS: 'many' }), (error: ConfigError) => error.problems.length === 2);
 });
+
+test('password checks in flight: 2 at once, 32 waiting, 8 per address by default; configurable', () => {
+  assert.deepEqual(loadConfig({}, '/srv').passwordChecks, { concurrent: 2, queue: 32, perIp: 8 });
+  const config = loadConfig({ GITFLEET_PASSWORD_CHECKS: '4', GITFLEET_PASSWORD_CHECK_QUEUE: '0', GITFLEET_PASSWORD_CHECKS_PER_IP: '1' }, '/srv');
+  assert.deepEqual(config.passwordChecks, { concurrent: 4, queue: 0, perIp: 1 });
+  assert.throws(() => loadConfig({ GITFLEET_PASSWORD_CHECKS: '0' }), /GITFLEET_PASSWORD_CHECKS="0"/);
+});
+
+test('GITFLEET_TRUST_PROXY: no proxy by default, a hop count, or addresses and CIDR ranges', () => {
+  assert.equal(loadConfig({}, '/srv').trustProxy, false);
+  assert.equal(loadConfig({ GITFLEET_TRUST_PROXY: '1' }).trustProxy, 1);
+  assert.deepEqual(loadConfig({ GITFLEET_TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8, 192.0.2.7' }).trustProxy, ['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.7']);
+  for (const bad of ['true', '10.0.0.0/33', 'proxy.example', '0', '1.2.3.4/8/9']) {
+    assert.throws(() => loadConfig({ GITFLEET_TRUST_PROXY: bad }), /GITFLEET_TRUST_PROXY/, bad);
+  }
+});

@@ -42,14 +42,16 @@ describe('repository API', () => {
     assert.deepEqual(await fetched.json(), body);
   });
 
-  test('accepts a JSON body sent without a JSON content type (curl -d)', async () => {
+  test('refuses a body without a JSON content type (what an HTML form, or curl -d, sends): 415, nothing created', async () => {
     await ensureUser(server.url, 'carol');
     const response = await adminFetch(`${server.url}/api/v1/repos`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: JSON.stringify({ owner: 'carol', name: 'notes' }),
     });
-    assert.equal(response.status, 201);
+    assert.equal(response.status, 415);
+    assert.match((await response.json()).message, /application\/json/);
+    assert.equal((await adminFetch(`${server.url}/api/v1/repos/carol/notes`)).status, 404);
   });
 
   test('refuses an existing repository with 409', async () => {

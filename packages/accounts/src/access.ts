@@ -58,3 +58,14 @@ export async function mayAdministerOrganization(ctx: AccountsContext, user: User
   if (!isWellFormedName(org) || !isWellFormedName(user.name)) return false;
   return (await ctx.kv.get(ACCOUNTS_SCOPE, keys.orgMember(org, user.name))) === 'owner';
 }
+
+/**
+ * Whether the user may see who belongs to the organisation and its teams: its members and site
+ * administrators (the API's and the web's one rule).
+ */
+export async function maySeeOrganizationMembers(ctx: AccountsContext, user: User | undefined, org: string): Promise<boolean> {
+  if (!user) return false;
+  if (user.isAdmin) return true;
+  if (!isWellFormedName(org) || !isWellFormedName(user.name)) return false;
+  return (await ctx.kv.get(ACCOUNTS_SCOPE, keys.orgMember(org, user.name))) !== undefined;
+}

@@ -38,6 +38,7 @@ export class AccountStore {
   listUsers(): Promise<User[]> {
     return users.listUsers(this.ctx);
   }
+  /** A new password signs the user out of every web session (its tokens stay). */
   updateUser(name: string, patch: { email?: string; fullName?: string; isAdmin?: boolean; password?: string }): Promise<User> {
     return users.updateUser(this.ctx, name, patch);
   }
@@ -161,6 +162,10 @@ export class AccountStore {
   mayAdministerOrganization(user: User, org: string): Promise<boolean> {
     return access.mayAdministerOrganization(this.ctx, user, org);
   }
+  /** Whether the user (undefined = anonymous) may see the organisation's members and teams: its members and site admins. */
+  maySeeOrganizationMembers(user: User | undefined, org: string): Promise<boolean> {
+    return access.maySeeOrganizationMembers(this.ctx, user, org);
+  }
 
   // Personal access tokens (stored as SHA-256 of the secret; the secret is returned only here)
   /**
@@ -188,6 +193,10 @@ export class AccountStore {
   // Web sessions (stored as SHA-256 of the cookie value)
   createSession(user: string, options?: { ttlMs?: number }): Promise<{ cookieValue: string; expiresAt: string }> {
     return sessions.createSession(this.ctx, user, options);
+  }
+  /** A new session when the password is right (and still the user's when the session is made); undefined otherwise. */
+  signIn(user: string, password: string, options?: { ttlMs?: number }): Promise<{ user: User; cookieValue: string; expiresAt: string } | undefined> {
+    return sessions.signIn(this.ctx, user, password, options);
   }
   authenticateSession(cookieValue: string): Promise<Actor | undefined> {
     return sessions.authenticateSession(this.ctx, cookieValue);

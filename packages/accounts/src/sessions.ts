@@ -6,7 +6,8 @@ import { loadUser } from './loaders.js';
 import { parseStoredSession, parseStoredUser, publicUser, type StoredSession } from './records.js';
 import { sha256Hex } from './secrets.js';
 import { transact } from './transaction.js';
-import { InvalidAccountInput, type Actor } from './types.js';
+import { InvalidAccountInput, type Actor, type User } from './types.js';
+import { getStoredUser } from './users.js';
 
 export const DEFAULT_SESSION_TTL_MS = 14 * 24 * 60 * 60 * 1000;
 const MAX_COOKIE_LENGTH = 512;
@@ -16,12 +17,42 @@ export async function createSession(
   userName: string,
   options: { ttlMs?: number } = {},
 ): Promise<{ cookieValue: string; expiresAt: string }> {
-  const ttlMs = options.ttlMs ?? DEFAULT_SESSION_TTL_MS;
+  const created = await createSessionFor(ctx, userName, options.ttlMs);
+  // Only a sign-in (expecting a password) can find none.
+  if (!created) throw new Error(`accounts: no session created for ${userName}`);
+  return created;
+}
+
+/**
+ * Signs in: a session when the password is right, undefined otherwise. The session is made
+ * only while the password verified is still the user's: a password changed in between (which
+ * ends the user's sessions) leaves this sign-in without one.
+ */
+export async function signIn(
+  ctx: AccountsContext,
+  userName: string,
+  password: string,
+  options: { ttlMs?: number } = {},
+): Promise<{ user: User; cookieValue: string; expiresAt: string } | undefined> {
+  const stored = await getStoredUser(ctx, userName);
+  if (!(await ctx.passwords.verify(stored?.passwordHash, password)) || !stored) return undefined;
+  const created = await createSessionFor(ctx, stored.name, options.ttlMs, stored.passwordHash);
+  return created && { user: publicUser(stored), ...created };
+}
+
+async function createSessionFor(
+  ctx: AccountsContext,
+  userName: string,
+  ttlMsOption: number | undefined,
+  verifiedPasswordHash?: string,
+): Promise<{ cookieValue: string; expiresAt: string } | undefined> {
+  const ttlMs = ttlMsOption ?? DEFAULT_SESSION_TTL_MS;
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new InvalidAccountInput(`invalid session lifetime ${ttlMs}: must be a positive number of milliseconds`);
   const cookieValue = randomBytes(32).toString('base64url');
   const hash = sha256Hex(cookieValue);
   return transact(ctx.kv, `creating a session for ${userName}`, async (tx) => {
     const user = await loadUser(tx, userName);
+    if (verifiedPasswordHash !== undefined && user.passwordHash !== verifiedPasswordHash) return undefined;
     const now = ctx.now();
     const session: StoredSession = { user: user.name, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + ttlMs).toISOString() };
     // Expired sessions nobody presents again would stay forever: drop the user's at each sign-in.

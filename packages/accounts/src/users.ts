@@ -78,6 +78,7 @@ export async function listUsers(ctx: AccountsContext): Promise<User[]> {
   return entries.map(({ key, value }) => publicUser(parseStoredUser(key, value)));
 }
 
+/** A new password ends every session of the user (endSessions). */
 export async function updateUser(
   ctx: AccountsContext,
   name: string,
@@ -97,8 +98,25 @@ export async function updateUser(
       passwordHash: passwordHash ?? stored.passwordHash,
     };
     tx.set(keys.user(name), JSON.stringify(updated));
+    if (passwordHash !== undefined) await endSessions(tx, stored.name);
     return publicUser(updated);
   });
+}
+
+/**
+ * Signs the user out everywhere (a new password must lock out whoever knew the old one). Its
+ * tokens stay, as on GitHub and Gitea: each was made for a purpose, with its own scopes and
+ * expiry, and is revoked on its own. A session created meanwhile bumps the user's revision,
+ * which this transaction then expects unchanged: it retries and ends that one too.
+ */
+async function endSessions(tx: Transaction, user: string): Promise<void> {
+  await tx.get(keys.userRevision(user));
+  tx.guard(keys.userRevision(user));
+  const sessions = await tx.scan(keys.userSessions(user));
+  const hashes = sessions.map(({ key }) => keySuffix(key, keys.userSessions(user)));
+  await tx.getMany(hashes.map((hash) => keys.session(hash)));
+  for (const { key } of sessions) tx.delete(key);
+  for (const hash of hashes) tx.delete(keys.session(hash));
 }
 
 /**

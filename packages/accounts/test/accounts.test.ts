@@ -658,6 +658,52 @@ for (const backend of backends) {
         assert.equal(await sessionKeys(), 0);
         assert.equal(await accounts.authenticateSession(current.cookieValue), undefined);
       });
+
+      it('a new password ends every session of the user, and only of that user; tokens stay', async () => {
+        await user('alice');
+        await user('bob');
+        const alices = await Promise.all([accounts.createSession('alice'), accounts.createSession('alice')]);
+        const bobs = await accounts.createSession('bob');
+        const { token } = await accounts.createToken('alice', { name: 'ci', scopes: ['read:repository'] });
+
+        await accounts.updateUser('alice', { email: 'alice@new.example' });
+        for (const session of alices) assert.ok(await accounts.authenticateSession(session.cookieValue), 'other changes keep sessions');
+
+        await accounts.updateUser('ALICE', { password: 'a brand new password' });
+        for (const session of alices) assert.equal(await accounts.authenticateSession(session.cookieValue), undefined);
+        assert.deepEqual(await opened.kv.scan(ACCOUNTS_SCOPE, 'usersession:alice:'), [], 'no record left behind');
+        assert.ok(await accounts.authenticateSession(bobs.cookieValue));
+        assert.ok(await accounts.authenticateToken(token));
+        assert.ok(await accounts.authenticateSession((await accounts.createSession('alice')).cookieValue), 'signing in again works');
+      });
+
+      it('signs in with the right password only; a password changed while it was verified leaves no session', async () => {
+        const alice = await user('alice');
+        assert.equal(await accounts.signIn('alice', 'wrong password'), undefined);
+        assert.equal(await accounts.signIn('nobody', PASSWORD), undefined);
+        const signedIn = await accounts.signIn('ALICE', PASSWORD, { ttlMs: 60_000 });
+        assert.deepEqual(signedIn?.user, alice);
+        assert.equal(signedIn?.expiresAt, new Date(now.getTime() + 60_000).toISOString());
+        assert.ok(await accounts.authenticateSession(signedIn!.cookieValue));
+
+        // The old password is verified; the new one lands before the session is made.
+        let changeDuringVerify: (() => Promise<unknown>) | undefined;
+        const racing = new AccountStore(opened.kv, {
+          passwordHasher: {
+            hash: (password) => hasher.hash(password),
+            async verify(hash, password) {
+              const matches = await hasher.verify(hash, password);
+              await changeDuringVerify?.();
+              return matches;
+            },
+          },
+          clock: () => now,
+        });
+        changeDuringVerify = () => accounts.updateUser('alice', { password: 'changed meanwhile' });
+        assert.equal(await racing.signIn('alice', PASSWORD), undefined);
+        changeDuringVerify = undefined;
+        assert.deepEqual(await opened.kv.scan(ACCOUNTS_SCOPE, 'usersession:alice:'), [], 'no session of the old password');
+      });
     });
   });
 }

@@ -27,9 +27,8 @@ export interface RouteSpec<Params extends z.ZodType, Query extends z.ZodType, Bo
 
 /** The API's JSON bodies are small; a bigger one is refused (413) before it is parsed. */
 const JSON_BODY_LIMIT = '64kb';
-// Every body is read as JSON whatever its Content-Type, because `curl -d '{…}'` sends
-// application/x-www-form-urlencoded.
-const parseJsonBody = express.json({ limit: JSON_BODY_LIMIT, type: () => true });
+// The API router refuses bodies of any other type (415) before any route runs.
+const parseJsonBody = express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
 
 /**
  * Routes of every router built in this process, keyed by "METHOD path": a test process builds

@@ -2,7 +2,7 @@
  * The REST API under /api/v1: every router of the API, its OpenAPI document, and JSON answers
  * for unknown paths and refused requests.
  */
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { hooksApiRouter } from '../hooks-api.js';
 import { HttpError } from '../http-errors.js';
 import { reposApiRouter } from '../repos-api.js';
@@ -48,6 +48,7 @@ export function apiRouter(services: ServerServices): Router {
   ];
   documentPlainRoutes();
 
+  router.use(requireJsonBodies);
   router.get('/openapi.json', (req, res) => {
     res.json(openApiDocument(services.baseUrl(req)));
   });
@@ -61,3 +62,17 @@ export function apiRouter(services: ServerServices): Router {
   router.use(answerErrors);
   return router;
 }
+
+/**
+ * The API reads JSON only, declared as such (`application/json`, or a `+json` type): no HTML
+ * form (urlencoded, multipart, text/plain) can then make an API request, and another site's
+ * script cannot send a JSON body without a CORS preflight this server never grants.
+ */
+const requireJsonBodies: RequestHandler = (req, _res, next) => {
+  const length = req.get('content-length');
+  const hasBody = req.get('transfer-encoding') !== undefined || (length !== undefined && length !== '0');
+  if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+    throw new HttpError(415, `request bodies must be JSON sent with Content-Type: application/json, not ${JSON.stringify(req.get('content-type') ?? 'none')}`);
+  }
+  next();
+};

@@ -52,7 +52,7 @@ export async function administeredOrganization(services: ServerServices, actor: 
 /** The organisation, when `actor` is one of its members or a site administrator; 403 otherwise. */
 export async function organizationSeenByMember(services: ServerServices, actor: Actor, name: string): Promise<Organization> {
   const org = await existingOrganization(services, name);
-  if (!actor.user.isAdmin && (await services.accounts.memberRole(org.name, actor.user.name)) === undefined) {
+  if (!(await services.accounts.maySeeOrganizationMembers(actor.user, org.name))) {
     throw new HttpError(403, `only members of organization ${org.name} may see this`);
   }
   return org;

@@ -202,11 +202,10 @@ export function teamsRouter(services: ServerServices): Router {
   const teamAndRepository = async (req: Request, params: z.infer<typeof teamRepoParams>) => {
     const actor = requireActor(req, 'write:organization');
     const team = await teamFor(actor, params.org, params.team_slug, true);
-    const repo = await services.registry.open(params.owner, params.repo);
-    if (!repo) throw new HttpError(404, `repository ${params.owner}/${params.repo} not found`);
-    if (repo.info.owner.toLowerCase() !== team.org.toLowerCase()) {
-      throw new HttpError(422, `repository ${repo.info.owner}/${repo.info.name} does not belong to organization ${team.org}`);
-    }
+    // Only the organisation's own repositories are looked at: one of another owner answers as a
+    // missing one does, whether or not it exists (a private repository is never revealed).
+    const repo = params.owner.toLowerCase() === team.org.toLowerCase() ? await services.registry.open(params.owner, params.repo) : undefined;
+    if (!repo) throw new HttpError(404, `repository ${params.owner}/${params.repo} not found in organization ${team.org}`);
     return { team, repo };
   };
 

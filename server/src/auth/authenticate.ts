@@ -1,27 +1,25 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { stringifySetCookie } from 'cookie';
 import type { Actor } from '@gitfleet/accounts';
-import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 import { unauthorized } from './challenge.js';
 import { SESSION_COOKIE } from './constants.js';
 import { readCredentials, type Credentials } from './credentials.js';
+import { checkSameOrigin } from './same-origin.js';
+import { sessionCookieOptions } from './session-cookie.js';
 
 const actors = new WeakMap<Request, Actor>();
-
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Resolves every request's actor (or anonymous) before any router runs. */
 export function authenticate(services: ServerServices): RequestHandler {
   return async (req, res, next) => {
     try {
       const credentials = readCredentials(req);
+      // Before any credential is checked: a forged request costs no password check.
+      checkSameOrigin(services, req, credentials);
       if (credentials) {
         const actor = await actorFor(services, req, res, credentials);
-        if (actor) {
-          if (actor.via === 'session' && UNSAFE_METHODS.has(req.method)) checkSameOrigin(services, req);
-          actors.set(req, actor);
-        }
+        if (actor) actors.set(req, actor);
       }
       next();
     } catch (error) {
@@ -36,65 +34,38 @@ export function requestActor(req: Request): Actor | undefined {
 }
 
 async function actorFor(services: ServerServices, req: Request, res: Response, credentials: Credentials): Promise<Actor | undefined> {
-  const { accounts, throttle } = services;
+  const { accounts, logins } = services;
   const ip = clientIp(req);
   switch (credentials.kind) {
     case 'token': {
       // A valid token cannot be guessed, so only failures pay for the throttle's round trips.
       const actor = await accounts.authenticateToken(credentials.token);
       if (actor) return actor;
-      await throttle.check(ip);
-      await throttle.recordFailure(ip);
+      await logins.countFailure(ip);
       throw unauthorized('bad credentials: the token is unknown, revoked or expired');
     }
     case 'basic': {
       const { user, password } = credentials;
       const tokenActor = await accounts.authenticateToken(password);
       if (tokenActor && tokenActor.user.name.toLowerCase() === user.toLowerCase()) return tokenActor;
-      // Checked before the password is: a right password must not get through while throttled,
-      // or its different answer would give it away.
-      await throttle.check(ip, user);
-      const found = tokenActor ? undefined : await accounts.verifyPassword(user, password);
-      if (!found) {
-        await throttle.recordFailure(ip, user);
-        throw unauthorized(`bad credentials for user ${JSON.stringify(user)}: wrong user name, password or token`);
-      }
-      await throttle.recordSuccess(ip, user);
+      // A right password must not get through while throttled, or its different answer would
+      // give it away: the guard spends the attempt before verifying.
+      if (tokenActor) await logins.countFailure(ip, user);
+      const found = tokenActor ? undefined : await logins.verify(ip, user, () => accounts.verifyPassword(user, password));
+      if (!found) throw unauthorized(`bad credentials for user ${JSON.stringify(user)}: wrong user name, password or token`);
       return { user: found, via: 'password', scopes: 'all' };
     }
     case 'session': {
       const actor = await accounts.authenticateSession(credentials.cookieValue);
       // An expired or signed-out session leaves a browser anonymous (and forgets the cookie):
       // answering 401 would lock it out of every page, the sign-in page included.
-      if (!actor) res.append('Set-Cookie', stringifySetCookie({ name: SESSION_COOKIE, value: '', path: '/', maxAge: 0, httpOnly: true, sameSite: 'lax' }));
+      if (!actor) res.append('Set-Cookie', stringifySetCookie({ name: SESSION_COOKIE, value: '', maxAge: 0, ...sessionCookieOptions(services, req) }));
       return actor;
     }
   }
 }
 
+/** The client's address: the connection's, or X-Forwarded-For's when GITFLEET_TRUST_PROXY believes the proxy. */
 export function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
-}
-
-/**
- * A session-authenticated change must come from our own pages (CSRF): the Origin header, else
- * the Referer's origin, must be this server's. Browsers send one of them with every such
- * request; a request with neither is left to the web forms' CSRF token.
- */
-function checkSameOrigin(services: ServerServices, req: Request): void {
-  const origin = req.get('origin') ?? originOf(req.get('referer'));
-  if (origin === undefined) return;
-  const own = new Set([originOf(services.baseUrl(req)), originOf(`${req.protocol}://${req.get('host') ?? ''}`)]);
-  if (!own.has(origin)) {
-    throw new HttpError(403, `cross-origin request refused: ${req.method} from ${JSON.stringify(origin)} with a session cookie`);
-  }
-}
-
-function originOf(url: string | undefined): string | undefined {
-  if (url === undefined || url === '') return undefined;
-  try {
-    return new URL(url).origin;
-  } catch {
-    return 'null';
-  }
 }

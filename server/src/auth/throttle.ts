@@ -1,15 +1,15 @@
 import { Cluster, Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RedisConnection } from '@gitfleet/storage';
-import type { LoginThrottleConfig, ServerConfig } from '../config.js';
+import type { ServerConfig } from '../config.js';
 import { HttpError } from '../http-errors.js';
 import { redisConnection } from '../stores.js';
 import type { LoginThrottle } from './constants.js';
 
 /**
- * Failed logins counted over a sliding window: per user and address (guessing one account's
- * password) and per address (trying many accounts). Over the KV's Redis when the fleet has one,
- * so that every server of the fleet counts together; in process memory otherwise.
+ * Login attempts counted over a window: per user and address (guessing one account's password)
+ * and per address (trying many accounts). Over the KV's Redis when the fleet has one, so that
+ * every server of the fleet counts together; in process memory otherwise.
  */
 export function createLoginThrottle(config: ServerConfig): LoginThrottle {
   const limits = config.loginThrottle;
@@ -17,7 +17,6 @@ export function createLoginThrottle(config: ServerConfig): LoginThrottle {
     return new RateLimitedLogins(
       new RateLimiterMemory({ points: limits.perUserAndIp, duration: limits.windowSeconds }),
       new RateLimiterMemory({ points: limits.perIp, duration: limits.windowSeconds }),
-      limits,
       async () => {},
     );
   }
@@ -26,7 +25,6 @@ export function createLoginThrottle(config: ServerConfig): LoginThrottle {
   return new RateLimitedLogins(
     new RateLimiterRedis({ storeClient: client, keyPrefix: `${prefix}:user-ip`, points: limits.perUserAndIp, duration: limits.windowSeconds }),
     new RateLimiterRedis({ storeClient: client, keyPrefix: `${prefix}:ip`, points: limits.perIp, duration: limits.windowSeconds }),
-    limits,
     async () => {
       await client.quit().catch(() => client.disconnect());
     },
@@ -37,16 +35,19 @@ class RateLimitedLogins implements LoginThrottle {
   constructor(
     private readonly byUserAndIp: RateLimiterAbstract,
     private readonly byIp: RateLimiterAbstract,
-    private readonly limits: LoginThrottleConfig,
     private readonly release: () => Promise<void>,
   ) {}
 
-  async check(ip: string, user?: string): Promise<void> {
-    const [ipState, userState] = await Promise.all([this.byIp.get(ip), user === undefined ? null : this.byUserAndIp.get(userKey(ip, user))]);
-    const over = [
-      exhausted(userState, this.limits.perUserAndIp) ? userState : undefined,
-      exhausted(ipState, this.limits.perIp) ? ipState : undefined,
-    ].filter((state): state is RateLimiterRes => state !== undefined);
+  async consume(ip: string, user?: string): Promise<void> {
+    // Each consume is one atomic increment in the store: of N concurrent attempts with k points
+    // left, exactly k get through, however they interleave.
+    const outcomes = await Promise.allSettled([this.byIp.consume(ip), user === undefined ? undefined : this.byUserAndIp.consume(userKey(ip, user))]);
+    const over: RateLimiterRes[] = [];
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') continue;
+      if (!(outcome.reason instanceof RateLimiterRes)) throw new Error(`login throttle unavailable: ${String(outcome.reason)}`, { cause: outcome.reason });
+      over.push(outcome.reason);
+    }
     if (over.length === 0) return;
     const retryAfterSeconds = Math.max(1, Math.ceil(Math.max(...over.map((state) => state.msBeforeNext)) / 1000));
     throw new HttpError(429, `too many failed logins from ${ip}${user === undefined ? '' : ` for ${user}`}: try again in ${retryAfterSeconds} seconds`, {
@@ -54,23 +55,15 @@ class RateLimitedLogins implements LoginThrottle {
     });
   }
 
-  async recordFailure(ip: string, user?: string): Promise<void> {
-    await Promise.all([this.byIp.penalty(ip), user === undefined ? undefined : this.byUserAndIp.penalty(userKey(ip, user))]);
-  }
-
   async recordSuccess(ip: string, user?: string): Promise<void> {
-    // The account's owner is back: their earlier typos no longer count. The address's count
-    // stays, or one valid account would reset a sweep over all the others.
-    if (user !== undefined) await this.byUserAndIp.delete(userKey(ip, user));
+    // The account's owner is back: their earlier typos no longer count. The address only gets
+    // this attempt's point back, or one valid account would reset a sweep over all the others.
+    await Promise.all([this.byIp.reward(ip, 1), user === undefined ? undefined : this.byUserAndIp.delete(userKey(ip, user))]);
   }
 
   close(): Promise<void> {
     return this.release();
   }
-}
-
-function exhausted(state: RateLimiterRes | null, limit: number): state is RateLimiterRes {
-  return state !== null && state.consumedPoints >= limit;
 }
 
 function userKey(ip: string, user: string): string {

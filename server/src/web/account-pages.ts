@@ -1,7 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { AccountConflict, InvalidAccountInput, type Actor, type User } from '@gitfleet/accounts';
 import { InvalidRepositoryName, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
-import { requestActor } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
 import { readableRepositories } from '../repositories.js';
 import type { ServerServices } from '../services.js';
@@ -9,7 +8,7 @@ import { field, parseForm } from './forms.js';
 import { html, type Html } from './html.js';
 import { csrfField, flash, formatDate, sendPage } from './layout.js';
 import { pageNumber, pageOf, pager } from './pagination.js';
-import { param, requireSignedIn } from './repo-context.js';
+import { param, requireSignedIn, visitor } from './repo-context.js';
 import { checkCsrf } from './session.js';
 import { ownerUrl, repoUrl } from './urls.js';
 
@@ -23,7 +22,7 @@ export function accountPages(services: ServerServices): Router {
     (await readableRepositories(accounts, user, infos)).map(({ info }) => info);
 
   const explore = async (req: Request, res: Response, title: string) => {
-    const actor = requestActor(req);
+    const actor = visitor(req);
     const all = (await registry.list()).filter((info) => !info.private);
     const page = pageNumber(req);
     const shown = pageOf(all, page);
@@ -33,7 +32,7 @@ export function accountPages(services: ServerServices): Router {
   };
 
   router.get('/', async (req, res) => {
-    const actor = requestActor(req);
+    const actor = visitor(req);
     if (!actor) {
       await explore(req, res, 'Public repositories');
       return;
@@ -105,7 +104,7 @@ ${organizations.length === 0 ? html`<div class="empty">You are in no organizatio
       throw error;
     });
     if (!owner) throw new HttpError(404, `no user or organization named ${name}`);
-    const actor = requestActor(req);
+    const actor = visitor(req);
     const ownerName = owner.kind === 'user' ? owner.user.name : owner.org.name;
     const repositories = await readable(actor?.user, await registry.listOwnedBy(ownerName));
     const repoBox = html`<div class="box"><div class="box-header"><strong>Repositories</strong> <span class="muted">${repositories.length}</span></div>${repositoryList(repositories, 'owner-repositories', false)}</div>`;
@@ -122,21 +121,18 @@ ${organizations.length === 0 ? html`<div class="empty">None.</div>` : ''}</div><
       return;
     }
     const org = owner.org;
-    const [members, isMember, mayAdminister] = await Promise.all([
-      accounts.listMembers(org.name),
-      actor ? accounts.memberRole(org.name, actor.user.name).then((role) => role !== undefined) : false,
-      actor ? accounts.mayAdministerOrganization(actor.user, org.name) : false,
-    ]);
-    const teams = isMember || mayAdminister ? await accounts.listTeams(org.name) : [];
+    // Who belongs to it is for its members (and site administrators), as in the API.
+    const insider = await accounts.maySeeOrganizationMembers(actor?.user, org.name);
+    const [members, teams] = insider ? await Promise.all([accounts.listMembers(org.name), accounts.listTeams(org.name)]) : [[], []];
     const mayCreate = actor ? await accounts.mayCreateUnder(actor.user, org.name) : false;
     const body = html`<div class="columns"><div>
 <div class="page-head" id="owner-header" data-owner="${org.name}" data-kind="organization"><h1>${org.fullName || org.name}</h1><span class="badge">Organization</span>
 ${mayCreate ? html`<a class="btn btn-primary" id="new-org-repository-button" href="/new?owner=${encodeURIComponent(org.name)}">New repository</a>` : ''}</div>
 ${org.description ? html`<p class="muted" id="org-description">${org.description}</p>` : ''}
 ${repoBox}</div>
-<aside><div class="box"><div class="box-header"><strong>Members</strong> <span class="muted">${members.length}</span></div>
+<aside>${insider ? html`<div class="box"><div class="box-header"><strong>Members</strong> <span class="muted">${members.length}</span></div>
 <ul class="list" id="org-members">${members.map(({ user, role }) => html`<li data-member="${user.name}"><a href="${ownerUrl(user.name)}">${user.name}</a>${role === 'owner' ? html`<span class="badge">owner</span>` : ''}</li>`)}</ul></div>
-${isMember || mayAdminister ? html`<div class="box"><div class="box-header"><strong>Teams</strong></div>
+<div class="box"><div class="box-header"><strong>Teams</strong></div>
 <ul class="list" id="org-teams">${teams.map((team) => html`<li data-team="${team.name}"><span class="grow">${team.name}</span><span class="badge">${team.permission}</span>
 ${team.description ? html`<span class="description">${team.description}</span>` : ''}</li>`)}</ul>
 ${teams.length === 0 ? html`<div class="empty">No teams.</div>` : ''}</div>` : ''}

@@ -30,7 +30,8 @@ export function loginUrl(returnTo: string): string {
 
 function header(req: Request): Html {
   const actor = requestActor(req);
-  if (!actor) {
+  // A token is no web sign-in (repo-context.ts): its error page shows the visitor as signed out.
+  if (!actor || actor.via === 'token') {
     return html`<header id="site-header"><a id="home-link" href="/">Gitfleet</a>
 <nav><a id="sign-in-link" href="${req.path === '/login' ? '/login' : loginUrl(req.originalUrl)}">Sign in</a></nav></header>`;
   }

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { AccessLevel, Permission } from '@gitfleet/accounts';
+import type { AccessLevel, Actor, Permission } from '@gitfleet/accounts';
 import { atLeast } from '@gitfleet/accounts';
 import type { ObjectId } from '@gitfleet/git-format';
 import { RevisionNotFound, defaultBranch, resolveRevision } from '@gitfleet/browse';
@@ -27,16 +27,29 @@ export function wildcard(req: Request, name: string): string[] {
   return segments.filter((segment): segment is string => typeof segment === 'string' && segment !== '');
 }
 
-/** 401 (the web router redirects it to the sign-in page) unless someone is signed in. */
-export function requireSignedIn(req: Request) {
+/**
+ * Who the page is for: every web route asks here, never requestActor. The web pages take no
+ * access tokens (403), as GitHub's do not: a page does whatever its visitor may (create
+ * repositories and organisations, list private ones), which no token scope describes. Tokens
+ * are for the API and git; a browser signs in.
+ */
+export function visitor(req: Request): Actor | undefined {
   const actor = requestActor(req);
+  if (actor?.via === 'token') throw new HttpError(403, 'the web pages do not accept access tokens (they are for the API and git): sign in instead');
+  return actor;
+}
+
+/** 401 (the web router redirects it to the sign-in page) unless someone is signed in. */
+export function requireSignedIn(req: Request): Actor {
+  const actor = visitor(req);
   if (!actor) throw new HttpError(401, 'sign in to see this page');
   return actor;
 }
 
 /** The repository of the URL, with the visitor's access checked (a private one is a 404 to strangers). */
 export async function loadRepo(services: ServerServices, req: Request, needed: Permission): Promise<RepoContext> {
-  if (needed !== 'read') requireSignedIn(req);
+  if (needed === 'read') visitor(req);
+  else requireSignedIn(req);
   const { repo, access } = await authorizeRepository(services, req, param(req, 'owner'), param(req, 'repo'), needed, 'web');
   return { repo, access };
 }

@@ -1,10 +1,11 @@
 import { Router, type Request, type Response } from 'express';
-import { SESSION_COOKIE, requestActor } from '../auth/index.js';
+import { SESSION_COOKIE, clientIp, sessionCookieOptions } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 import { field, parseForm } from './forms.js';
 import { html } from './html.js';
 import { flash, sendPage } from './layout.js';
+import { visitor } from './repo-context.js';
 import { checkCsrf, sessionCookieValue } from './session.js';
 import { isLocalPath } from './urls.js';
 
@@ -14,7 +15,7 @@ export function sessionPages(services: ServerServices): Router {
 
   router.get('/login', (req, res) => {
     const returnTo = localReturnTo(req.query.return_to);
-    if (requestActor(req)) {
+    if (visitor(req)) {
       res.redirect(303, returnTo);
       return;
     }
@@ -22,35 +23,27 @@ export function sessionPages(services: ServerServices): Router {
   });
 
   router.post('/login', parseForm, async (req, res) => {
-    refuseForeignOrigin(services, req);
     const username = field(req, 'username');
     const password = typeof req.body?.password === 'string' ? (req.body.password as string) : '';
     const returnTo = localReturnTo(req.body?.return_to);
-    const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const ip = clientIp(req);
+    let session: { cookieValue: string; expiresAt: string } | undefined;
     try {
-      await services.throttle.check(ip, username);
+      if (username === '' || password === '') await services.logins.countFailure(ip, username);
+      else session = await services.logins.verify(ip, username, () => services.accounts.signIn(username, password, { ttlMs: services.config.sessionTtlMs }));
     } catch (error) {
-      if (!(error instanceof HttpError) || error.status !== 429) throw error;
-      const retryAfter = (error as HttpError & { retryAfterSeconds?: number }).retryAfterSeconds;
-      if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
-      loginPage(req, res, { returnTo, username, status: 429, error: 'Too many failed sign-in attempts. Wait a few minutes and try again.' });
+      if (!(error instanceof HttpError) || (error.status !== 429 && error.status !== 503)) throw error;
+      const seconds = Math.ceil(error.retryAfterSeconds ?? 1);
+      res.set('Retry-After', String(seconds));
+      const why = error.status === 429 ? 'Too many sign-in attempts.' : 'The server is busy signing people in.';
+      loginPage(req, res, { returnTo, username, status: error.status, error: `${why} Try again in ${seconds} second${seconds === 1 ? '' : 's'}.` });
       return;
     }
-    const user = username === '' || password === '' ? undefined : await services.accounts.verifyPassword(username, password);
-    if (!user) {
-      await services.throttle.recordFailure(ip, username);
+    if (!session) {
       loginPage(req, res, { returnTo, username, status: 401, error: 'Incorrect username or password.' });
       return;
     }
-    await services.throttle.recordSuccess(ip, username);
-    const session = await services.accounts.createSession(user.name);
-    res.cookie(SESSION_COOKIE, session.cookieValue, {
-      httpOnly: true,
-      sameSite: 'lax',
-      path: '/',
-      secure: req.secure,
-      expires: new Date(session.expiresAt),
-    });
+    res.cookie(SESSION_COOKIE, session.cookieValue, { ...sessionCookieOptions(services, req), expires: new Date(session.expiresAt) });
     res.redirect(303, returnTo);
   });
 
@@ -58,28 +51,11 @@ export function sessionPages(services: ServerServices): Router {
     checkCsrf(req);
     const session = sessionCookieValue(req);
     if (session) await services.accounts.deleteSession(session);
-    res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', path: '/', secure: req.secure });
+    res.clearCookie(SESSION_COOKIE, sessionCookieOptions(services, req));
     res.redirect(303, '/');
   });
 
   return router;
-}
-
-/**
- * Signing in has no session to protect yet, so the auth middleware's same-origin check does not
- * apply; another site must still not sign a visitor in to an account of its choosing.
- */
-function refuseForeignOrigin(services: ServerServices, req: Request): void {
-  const origin = req.get('Origin');
-  if (origin === undefined) return;
-  const own = [services.baseUrl(req), `${req.protocol}://${req.get('host') ?? ''}`].map((url) => {
-    try {
-      return new URL(url).origin;
-    } catch {
-      return undefined;
-    }
-  });
-  if (!own.includes(origin)) throw new HttpError(403, `sign-in refused: the form was posted from another site (${origin})`);
 }
 
 /** Where to go after signing in: a path on this site only (never an open redirect). */

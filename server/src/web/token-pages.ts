@@ -8,17 +8,13 @@ import { csrfField, flash, formatDate, sendPage } from './layout.js';
 import { param, requireSignedIn } from './repo-context.js';
 import { checkCsrf } from './session.js';
 
-/** Personal access tokens: list, create (the secret is shown once), revoke. */
+/**
+ * Personal access tokens: list, create (the secret is shown once), revoke. As on Gitea, a token
+ * cannot mint or revoke tokens here: the web router refuses token credentials.
+ */
 export function tokenPages(services: ServerServices): Router {
   const router = Router();
   const { accounts } = services;
-
-  /** As on Gitea, a token cannot be used to mint or revoke tokens: a password or a session must. */
-  const tokenOwner = (req: Request): Actor => {
-    const actor = requireSignedIn(req);
-    if (actor.via === 'token') throw new HttpError(403, 'access tokens are managed with a password or a web session, not with a token');
-    return actor;
-  };
 
   const page = async (req: Request, res: Response, actor: Actor, extra: { created?: { token: string; name: string }; error?: string; status?: number; name?: string; scopes?: string[] } = {}) => {
     const tokens = await accounts.listTokens(actor.user.name);
@@ -50,11 +46,11 @@ ${TOKEN_SCOPES.map((scope) => html`<label class="check"><input type="checkbox" n
   };
 
   router.get('/settings/tokens', async (req, res) => {
-    await page(req, res, tokenOwner(req));
+    await page(req, res, requireSignedIn(req));
   });
 
   router.post('/settings/tokens', parseForm, async (req, res) => {
-    const actor = tokenOwner(req);
+    const actor = requireSignedIn(req);
     checkCsrf(req);
     const name = field(req, 'name');
     const scopes = fields(req, 'scopes');
@@ -80,7 +76,7 @@ ${TOKEN_SCOPES.map((scope) => html`<label class="check"><input type="checkbox" n
   });
 
   router.post('/settings/tokens/:id/delete', parseForm, async (req, res) => {
-    const actor = tokenOwner(req);
+    const actor = requireSignedIn(req);
     checkCsrf(req);
     try {
       await accounts.revokeToken(actor.user.name, param(req, 'id'));
