@@ -48,6 +48,7 @@ describe('slow clients and per-client connections', () => {
       GITFLEET_BODY_MIN_BYTES_PER_SECOND: '500',
       GITFLEET_MAX_CONNECTIONS_PER_CLIENT: '6',
       GITFLEET_MAX_PUSHES_PER_ACCOUNT: '1',
+      GITFLEET_PUSH_WAIT_MS: '300',
     });
   });
   after(async () => {
@@ -102,7 +103,7 @@ describe('slow clients and per-client connections', () => {
     await assertRefusedBeyond(server.url, 6, 429, /too many connections/);
   });
 
-  it('answers 429 to a second concurrent push of one account before spooling it', async () => {
+  it('answers 429 to a second concurrent push of one account once its wait is over, before spooling it', async () => {
     const url = await server.createRepo('e2e', 'push-slots');
     const path = new URL(url).pathname;
     // A push that sends its commands, then stalls in its pack (kept just above the body rate).

@@ -258,6 +258,8 @@ export const ENVIRONMENT = {
   // With the 2 GiB pack limit: at most 32 GiB of spool disk, 8 GiB for one account.
   GITFLEET_MAX_PUSHES: '16',
   GITFLEET_MAX_PUSHES_PER_ACCOUNT: '4',
+  // Long enough for a queued push to outlast a few small ones ahead of it; git waits for its answer.
+  GITFLEET_PUSH_WAIT_MS: '30000',
   GITFLEET_REQUEST_TIMEOUT_MS: '3600000',
   GITFLEET_IDLE_TIMEOUT_MS: '600000',
   GITFLEET_HOOK_TIMEOUT_MS: '10000',
@@ -419,6 +421,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pushes: {
       maxPushes: integer('GITFLEET_MAX_PUSHES', 1, 100_000),
       maxPushesPerAccount: integer('GITFLEET_MAX_PUSHES_PER_ACCOUNT', 1, 100_000),
+      waitMs: integer('GITFLEET_PUSH_WAIT_MS', 0, 600_000),
     },
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS),
     hooks: {

@@ -67,8 +67,11 @@ export function gitHttpRouter(services: ServerServices): Router {
 
   router.post('/:owner/:repo/git-receive-pack', async (req, res) => {
     const repo = (await repositoryToPushTo(services, req, 'push'))!;
-    // Admitted before any byte is spooled; the slot is held until the answer is over.
-    const release = pushSlots.acquire(requestActor(req)?.user.name ?? `address ${req.socket.remoteAddress}`);
+    // Admitted before any byte is spooled; the slot is held until the answer is over. A client
+    // that leaves while its push waits gives up its place.
+    const clientGone = new AbortController();
+    res.once('close', () => clientGone.abort(new Error('the client went away while its push waited for a slot')));
+    const release = await pushSlots.acquire(requestActor(req)?.user.name ?? `address ${req.socket.remoteAddress}`, clientGone.signal);
     res.once('close', release);
     // The commands before the pack are small; the pack has its own limit in the protocol.
     const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxPushCommandBytes);
