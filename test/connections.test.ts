@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GitClient } from './helpers/git.js';
-import { adminHeaders, serverTest, startServer, type TestServer } from './helpers/server.js';
+import { adminHeaders, serverTest, startServer, TEST_ADMIN, TEST_ADMIN_PASSWORD, type TestServer } from './helpers/server.js';
 import { pkt, FLUSH } from './helpers/wire.js';
 
 /** A raw connection to `url` that collects what the server sends and notes when it closes. */
@@ -127,6 +127,31 @@ describe('slow clients and per-client connections', () => {
     assert.equal(second.headers.get('retry-after'), '10');
     // Once the first is gone, pushing works again.
     await sleep(200);
+    const git = await GitClient.create(2);
+    try {
+      const seed = await git.init('seed');
+      await git.commitFiles(seed, { 'a.txt': 'a\n' }, 'first');
+      await git.ok(['push', url, 'main'], { cwd: seed });
+    } finally {
+      await git.cleanup();
+    }
+  });
+  it('gives a push slot back when its client leaves before the push is admitted', async () => {
+    const url = await server.createRepo('e2e', 'push-slots-gone');
+    const path = new URL(url).pathname;
+    // Basic with the password: the argon2 check keeps the request in its handler long after the
+    // client has gone, so the client's 'close' happens before the slot is taken.
+    const basic = `Basic ${Buffer.from(`${TEST_ADMIN}:${TEST_ADMIN_PASSWORD}`).toString('base64')}`;
+    for (let i = 0; i < 3; i++) {
+      const gone = await openSocket(server.url);
+      gone.socket.write(
+        `POST ${path}/git-receive-pack HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic}\r\n` +
+          'Content-Type: application/x-git-receive-pack-request\r\nContent-Length: 1000\r\n\r\n',
+      );
+      await sleep(5);
+      gone.socket.destroy();
+    }
+    await sleep(1000);
     const git = await GitClient.create(2);
     try {
       const seed = await git.init('seed');

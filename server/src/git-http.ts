@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { encodePktLine, FLUSH_PKT } from '@gitfleet/git-format';
@@ -69,10 +69,12 @@ export function gitHttpRouter(services: ServerServices): Router {
     const repo = (await repositoryToPushTo(services, req, 'push'))!;
     // Admitted before any byte is spooled; the slot is held until the answer is over. A client
     // that leaves while its push waits gives up its place.
+    // stream.finished, unlike a 'close' listener, also fires for a response that closed during
+    // the awaits above: a slot is never held for a client that is already gone.
     const clientGone = new AbortController();
-    res.once('close', () => clientGone.abort(new Error('the client went away while its push waited for a slot')));
+    finished(res, () => clientGone.abort(new Error('the client went away while its push waited for a slot')));
     const release = await pushSlots.acquire(requestActor(req)?.user.name ?? `address ${req.socket.remoteAddress}`, clientGone.signal);
-    res.once('close', release);
+    finished(res, release);
     // The commands before the pack are small; the pack has its own limit in the protocol.
     const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxPushCommandBytes);
     const response = await preferTransportFailure(

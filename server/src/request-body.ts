@@ -30,6 +30,12 @@ export function openRequestBody(req: IncomingMessage, maxBytes: number): Request
     throw new HttpError(413, `request body of ${declaredLength} bytes exceeds the limit of ${maxBytes} bytes`);
   }
 
+  // A client gone during the awaits before this call has already had its 'close': the listener
+  // below would never fire, and the body would neither end nor fail.
+  if (req.destroyed && !req.complete) {
+    throw new HttpError(400, 'client closed the connection before sending the whole request');
+  }
+
   let failure: HttpError | undefined;
   const fail = (error: HttpError) => {
     failure ??= error;
