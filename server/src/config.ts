@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { InvalidAllowedNetwork, validateAllowedNetworks } from '@gitfleet/events';
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
@@ -297,8 +298,9 @@ export const ENVIRONMENT = {
   GITFLEET_DISPLAY_MAX_BYTES: '1MiB',
   GITFLEET_IN_MEMORY_READ_BYTES: '256MiB',
   GITFLEET_TREE_MAX_ENTRIES: '1000',
-  // Half of libuv's default pool of 4 threads: file reads and gzip keep the other half.
-  GITFLEET_PASSWORD_CHECKS: '2',
+  // Empty: every core but one, at least one and at most two. A check is one thread (argon2 with
+  // one lane) of libuv's pool of 4: the event loop keeps a core, file reads and gzip two threads.
+  GITFLEET_PASSWORD_CHECKS: '',
   GITFLEET_PASSWORD_CHECK_QUEUE: '32',
   GITFLEET_PASSWORD_CHECKS_PER_IP: '8',
   GITFLEET_TRUST_PROXY: '',
@@ -464,7 +466,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       treeMaxEntries: integer('GITFLEET_TREE_MAX_ENTRIES', 1, 10_000_000),
     },
     passwordChecks: {
-      concurrent: integer('GITFLEET_PASSWORD_CHECKS', 1, 1024),
+      concurrent: read('GITFLEET_PASSWORD_CHECKS') === '' ? Math.min(2, Math.max(1, availableParallelism() - 1)) : integer('GITFLEET_PASSWORD_CHECKS', 1, 1024),
       queue: integer('GITFLEET_PASSWORD_CHECK_QUEUE', 0, 1_000_000),
       perIp: integer('GITFLEET_PASSWORD_CHECKS_PER_IP', 1, 1_000_000),
     },

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_PACK_LIMITS } from '@gitfleet/protocol';
@@ -286,8 +287,9 @@ test('pushed packs: the limits default to the protocol defaults, and each is rea
   assert.throws(() => loadConfig({ GITFLEET_PUSH_MAX_DELTA_DEPTH: '0', GITFLEET_INDEX_THREADS: 'many' }), (error: ConfigError) => error.problems.length === 2);
 });
 
-test('password checks in flight: 2 at once, 32 waiting, 8 per address by default; configurable', () => {
-  assert.deepEqual(loadConfig({}, '/srv').passwordChecks, { concurrent: 2, queue: 32, perIp: 8 });
+test('password checks in flight: every core but one (at most 2) at once, 32 waiting, 8 per address by default; configurable', () => {
+  const concurrent = Math.min(2, Math.max(1, availableParallelism() - 1));
+  assert.deepEqual(loadConfig({}, '/srv').passwordChecks, { concurrent, queue: 32, perIp: 8 });
   const config = loadConfig({ GITFLEET_PASSWORD_CHECKS: '4', GITFLEET_PASSWORD_CHECK_QUEUE: '0', GITFLEET_PASSWORD_CHECKS_PER_IP: '1' }, '/srv');
   assert.deepEqual(config.passwordChecks, { concurrent: 4, queue: 0, perIp: 1 });
   assert.throws(() => loadConfig({ GITFLEET_PASSWORD_CHECKS: '0' }), /GITFLEET_PASSWORD_CHECKS="0"/);

@@ -6,10 +6,15 @@ export interface PasswordHasher {
   verify(hash: string, password: string): Promise<boolean>;
 }
 
-/** argon2id with the library's defaults (or the given costs, for tests). */
+/**
+ * argon2id with the library's memory and time costs (or the given ones, for tests) and one lane:
+ * a verification then keeps to one thread, so the server can bound the cores that password
+ * checks take (GITFLEET_PASSWORD_CHECKS) and leave the event loop its own. (With the library's
+ * four lanes, each check runs four threads and two at once starve the event loop on two cores.)
+ */
 export function argon2Hasher(options: { memoryCost?: number; timeCost?: number; parallelism?: number } = {}): PasswordHasher {
   return {
-    hash: (password) => argon2.hash(password, { type: argon2.argon2id, ...options }),
+    hash: (password) => argon2.hash(password, { type: argon2.argon2id, parallelism: 1, ...options }),
     async verify(hash, password) {
       try {
         return await argon2.verify(hash, password);

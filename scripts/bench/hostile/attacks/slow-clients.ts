@@ -11,6 +11,8 @@ import { repoWithFiles } from '../git-push.js';
 import { tally } from '../http.js';
 import { FLUSH, pkt, ZERO_ID } from '../../../../test/helpers/wire.js';
 
+/** The slow clients' own source address on loopback (any 127/8 address reaches the server). */
+const SLOW_CLIENT_ADDRESS = '127.0.0.5';
 const HEADER_CONNECTIONS = 2_000;
 const BODY_CONNECTIONS = 200;
 /** How long the slow clients hold on, at most: past the old code's 60 s header timeout when the attack's time allows. */
@@ -27,6 +29,9 @@ const MIB = 1 << 20;
  */
 async function trickle(ctx: AttackContext, count: number, opening: string, limits: StrikeLimits): Promise<string> {
   const { hostname, port } = new URL(ctx.target.base());
+  // From an address of their own on loopback, as an attacker's would be: the per-client caps
+  // then meet the attack, and /healthz is probed as any other client would see the server.
+  const localAddress = ['127.0.0.1', 'localhost'].includes(hostname) ? SLOW_CLIENT_ADDRESS : undefined;
   const sockets: net.Socket[] = [];
   const ends: string[] = [];
   const opened = await Promise.all(
@@ -34,7 +39,7 @@ async function trickle(ctx: AttackContext, count: number, opening: string, limit
       { length: count },
       () =>
         new Promise<boolean>((resolve) => {
-          const socket = net.connect({ host: hostname, port: Number(port) });
+          const socket = net.connect({ host: hostname, port: Number(port), localAddress });
           socket.on('connect', () => {
             socket.write(opening);
             sockets.push(socket);
@@ -90,11 +95,19 @@ function spoolingPush(ctx: AttackContext, owner: { name: string; token: string }
       headers: { ...basic(owner.name, owner.token), 'content-type': 'application/x-git-receive-pack-request', 'transfer-encoding': 'chunked' },
     });
     let outcome: string | undefined;
+    // A push refused while it waits for a slot is answered without its body being read: the
+    // writer must stop waiting for 'drain' then.
+    let stopped!: () => void;
+    const answered = new Promise<void>((resolve) => (stopped = resolve));
     req.on('response', (res) => {
       outcome = `answered ${res.statusCode}`;
+      stopped();
       res.resume();
     });
-    req.on('error', (error: NodeJS.ErrnoException) => (outcome ??= error.code ?? error.message));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      outcome ??= error.code ?? error.message;
+      stopped();
+    });
     const header = Buffer.alloc(12);
     header.write('PACK', 0, 'latin1');
     header.writeUInt32BE(2, 4);
@@ -102,7 +115,7 @@ function spoolingPush(ctx: AttackContext, owner: { name: string; token: string }
     req.write(Buffer.concat([pkt(`${ZERO_ID} ${'1'.repeat(40)} refs/heads/spool\0report-status\n`), FLUSH, header]));
     void (async () => {
       for (let sent = 0; sent < SPOOLED_BYTES && outcome === undefined; sent += chunk.length) {
-        if (!req.write(chunk)) await new Promise((drained) => req.once('drain', drained));
+        if (!req.write(chunk)) await Promise.race([new Promise((drained) => req.once('drain', drained)), answered]);
       }
       const streamed = outcome === undefined;
       sent();
