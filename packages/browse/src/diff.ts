@@ -83,6 +83,7 @@ async function computeDiff(repo: Repository, before: ObjectId | undefined, after
     if (change.newOid !== undefined) file.newOid = change.newOid;
     result.files.push(file);
     if (linesLeft <= 0 || msLeft <= 0) {
+      if (msLeft <= 0) result.timeLimited = true;
       notRendered(file, 'budget');
       continue;
     }
@@ -107,6 +108,7 @@ async function computeDiff(repo: Repository, before: ObjectId | undefined, after
       } catch (error) {
         if (!(error instanceof TaskTimedOut)) throw error;
         msLeft = 0;
+        result.timeLimited = true;
         notRendered(file, 'budget');
         continue;
       }
@@ -114,6 +116,7 @@ async function computeDiff(repo: Repository, before: ObjectId | undefined, after
       const diff = outcome.diff;
       if (!diff) {
         linesLeft -= outcome.lines;
+        if (msLeft <= 0) result.timeLimited = true;
         notRendered(file, msLeft <= 0 ? 'budget' : 'changes');
         continue;
       }

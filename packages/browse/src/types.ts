@@ -115,6 +115,11 @@ export interface DiffResult {
   truncated: boolean;
   /** The request's time or line budget ran out: some files are listed without hunks (`tooLargeReason` 'budget'). */
   budgetExhausted?: boolean;
+  /**
+   * The time budget shaped the result: a file's diff ran out of time (which depends on how busy
+   * the server was, not only on the trees), so the result is not one to keep and serve again.
+   */
+  timeLimited?: boolean;
 }
 
 export interface DiffLimits {

@@ -72,14 +72,25 @@ describe('the diff budget', () => {
 
   it('is computed once per tree pair and limits, and shared while it runs', async () => {
     const cache = new DiffCache(16 * 1024 * 1024);
-    const options = { pool: diffPool, cache, limits: { timeMs: 100 } };
+    // Time enough that only the deterministic limits (edit length) shape the result.
+    const options = { pool: diffPool, cache, limits: { timeMs: 60_000 } };
     const [first, second] = await Promise.all([commitDiff(repo, rewrite, options), commitDiff(repo, rewrite, options)]);
     assert.equal(first, second);
     assert.equal(await commitDiff(repo, rewrite, options), first);
-    assert.notEqual(await commitDiff(repo, rewrite, { ...options, limits: { timeMs: 100, maxFiles: 1 } }), first);
+    assert.notEqual(await commitDiff(repo, rewrite, { ...options, limits: { timeMs: 60_000, maxFiles: 1 } }), first);
     assert.ok(cache.bytes > 0);
     const tiny = { ...options, cache: new DiffCache(1) };
     assert.notEqual(await commitDiff(repo, rewrite, tiny), await commitDiff(repo, rewrite, tiny));
+  });
+
+  it('keeps no diff that ran out of time: a busy moment is not served to everyone afterwards', async () => {
+    const cache = new DiffCache(16 * 1024 * 1024);
+    const options = { pool: diffPool, cache, limits: { timeMs: 1, maxEditLength: 1_000_000 } };
+    const first = await commitDiff(repo, rewrite, options);
+    assert.equal(first.timeLimited, true);
+    assert.equal(first.budgetExhausted, true);
+    assert.notEqual(await commitDiff(repo, rewrite, options), first, 'computed again');
+    assert.equal(cache.bytes, 0);
   });
 
   it('refuses work beyond its queue: PoolBusy', async () => {
