@@ -5,6 +5,7 @@
  * the client's address and scheme behind a trusted proxy.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { SESSION_COOKIE } from '../src/auth/index.js';
 import { ApiClient, token, type TestUser } from './api-client.js';
@@ -111,6 +112,21 @@ describe('requests a browser sends by itself', () => {
       assert.equal(refused.status, 403, JSON.stringify(headers));
       assert.match(((await refused.json()) as { message: string }).message, /cross-origin request refused/);
     }
+    // With an empty Host, this server's own origin cannot be known: "null" is still not ours.
+    const emptyHost = await new Promise<number>((resolve, reject) => {
+      const request = http.request(`${server.url}/api/v1/repos/alice/target/collaborators/bob`, {
+        method: 'PUT',
+        setHost: false,
+        headers: { host: '', origin: 'null', authorization: basic(alice), 'content-type': 'application/json' },
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      request.end(JSON.stringify({ permission: 'admin' }));
+    });
+    assert.equal(emptyHost, 403, 'Origin: null with an empty Host');
     assert.deepEqual(await collaborators(), []);
     // Same-origin pages, and clients that are no browser (no Origin, no Sec-Fetch-Site), go through.
     assert.equal((await addCollaborator({ origin: server.url, 'sec-fetch-site': 'same-origin' })).status, 204);

@@ -46,11 +46,13 @@ function ownOrigins(services: ServerServices, req: Request): Set<string> {
   return new Set([originOf(services.baseUrl(req)), originOf(`${req.protocol}://${req.get('host') ?? ''}`)].filter((origin) => origin !== undefined));
 }
 
+/** The URL's origin; undefined for no URL, one that does not parse, or an opaque origin ("null"), which is never ours. */
 function originOf(url: string | undefined): string | undefined {
   if (url === undefined || url === '') return undefined;
   try {
-    return new URL(url).origin;
+    const origin = new URL(url).origin;
+    return origin === 'null' ? undefined : origin;
   } catch {
-    return 'null';
+    return undefined;
   }
 }
