@@ -7,6 +7,7 @@ import { SESSION_COOKIE } from './constants.js';
 import { readCredentials, type Credentials } from './credentials.js';
 import { checkSameOrigin } from './same-origin.js';
 import { sessionCookieOptions } from './session-cookie.js';
+import { clientKey } from '../limits/client-key.js';
 
 const actors = new WeakMap<Request, Actor>();
 
@@ -65,7 +66,10 @@ async function actorFor(services: ServerServices, req: Request, res: Response, c
   }
 }
 
-/** The client's address: the connection's, or X-Forwarded-For's when GITFLEET_TRUST_PROXY believes the proxy. */
+/**
+ * The client as the sign-in limits count it (see clientKey: an IPv6 /64 is one client): the
+ * connection's address, or X-Forwarded-For's when GITFLEET_TRUST_PROXY believes the proxy.
+ */
 export function clientIp(req: Request): string {
-  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  return clientKey(req.ip ?? req.socket.remoteAddress ?? 'unknown');
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HttpError } from '../http-errors.js';
+import { clientKey } from './client-key.js';
 
 export interface ConnectionLimits {
   /** Open connections admitted at once; beyond, 503. */
@@ -41,7 +42,7 @@ export class ConnectionGate {
   }
 
   private admit(socket: Socket): void {
-    const client = socket.remoteAddress ?? 'unknown';
+    const client = clientKey(socket.remoteAddress ?? 'unknown');
     const { maxConnections, maxConnectionsPerClient } = this.limits;
     let refusal: HttpError | undefined;
     let refusedOver = 0;
