@@ -9,6 +9,7 @@ import { apiRouter } from './api/index.js';
 import { authenticate } from './auth/index.js';
 import { gitHttpRouter } from './git-http.js';
 import { slowBodyGuard } from './limits/slow-body.js';
+import { stalledReaderGuard } from './limits/stalled-reader.js';
 import type { ServerServices } from './services.js';
 import { webRouter } from './web/index.js';
 
@@ -25,6 +26,7 @@ export function createApp(services: ServerServices): Express {
   app.set('trust proxy', services.config.trustProxy);
   app.use(requestLog(logger));
   app.use(slowBodyGuard(services.config.connections));
+  app.use(stalledReaderGuard(services.config.timeouts.sendStallMs));
 
   app.get('/healthz', async (_req, res) => {
     // One KV round trip: a server whose ref store is gone is not healthy.

@@ -56,6 +56,8 @@ export interface ServerConfig {
     requestMs: number;
     /** A socket with no traffic in either direction for this long is closed. */
     idleMs: number;
+    /** A response whose client takes none of the bytes waiting to be sent for this long is cut. */
+    sendStallMs: number;
   };
   /** Many and slow clients: see server/src/limits. */
   connections: ConnectionLimits & BodyRateLimits;
@@ -263,6 +265,8 @@ export const ENVIRONMENT = {
   GITFLEET_PUSH_WAIT_MS: '30000',
   GITFLEET_REQUEST_TIMEOUT_MS: '3600000',
   GITFLEET_IDLE_TIMEOUT_MS: '600000',
+  // git reads its pack as fast as it can index it; a minute of taking nothing is a dead or hostile reader.
+  GITFLEET_SEND_STALL_MS: '60000',
   GITFLEET_HOOK_TIMEOUT_MS: '10000',
   GITFLEET_HOOK_MAX_ATTEMPTS: '15',
   GITFLEET_HOOK_BACKOFF_MS: '10000',
@@ -413,6 +417,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       headersMs: integer('GITFLEET_HEADERS_TIMEOUT_MS', 1, 2 ** 31 - 1),
       requestMs: integer('GITFLEET_REQUEST_TIMEOUT_MS', 0, 2 ** 31 - 1),
       idleMs: integer('GITFLEET_IDLE_TIMEOUT_MS', 0, 2 ** 31 - 1),
+      sendStallMs: integer('GITFLEET_SEND_STALL_MS', 1000, 2 ** 31 - 1),
     },
     connections: {
       maxConnections: integer('GITFLEET_MAX_CONNECTIONS', 1, 1_000_000),
