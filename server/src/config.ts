@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { InvalidAllowedNetwork, validateAllowedNetworks } from '@gitfleet/events';
+import { InvalidAllowedNetwork, validateAllowedNetworks, type PayloadLimits } from '@gitfleet/events';
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
 import type { ProtocolLimits } from '@gitfleet/protocol';
 import {
@@ -183,6 +183,8 @@ export interface HooksConfig {
   };
   /** Commit statuses one commit may have, all contexts together. */
   statusesPerCommit: number;
+  /** Files listed per commit of a push payload, and tree entries read to list them per push. */
+  payload: PayloadLimits;
 }
 
 export class ConfigError extends Error {
@@ -276,6 +278,8 @@ export const ENVIRONMENT = {
   GITFLEET_HOOK_ALLOWED_NETWORKS: '',
   GITFLEET_HOOK_BRANCH_FILTER_MAX_LENGTH: '256',
   GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS: '32',
+  GITFLEET_HOOK_PAYLOAD_FILES_PER_COMMIT: '3000',
+  GITFLEET_HOOK_PAYLOAD_TREE_ENTRIES: '2000000',
   GITFLEET_STATUSES_PER_COMMIT: '1000',
   GITFLEET_PUSH_CREATE: '0',
   GITFLEET_ADMIN_USER: '',
@@ -441,6 +445,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         maxWildcards: integer('GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS', 0, 256),
       },
       statusesPerCommit: integer('GITFLEET_STATUSES_PER_COMMIT', 1, 1_000_000),
+      payload: {
+        maxFilesPerCommit: integer('GITFLEET_HOOK_PAYLOAD_FILES_PER_COMMIT', 0, 1_000_000),
+        maxTreeEntries: integer('GITFLEET_HOOK_PAYLOAD_TREE_ENTRIES', 0, 2 ** 31 - 1),
+      },
     },
     pushCreate: flag('GITFLEET_PUSH_CREATE'),
     bootstrapAdmin: readBootstrapAdmin(reader),
