@@ -183,7 +183,7 @@ export interface HooksConfig {
   };
   /** Commit statuses one commit may have, all contexts together. */
   statusesPerCommit: number;
-  /** Files listed per commit of a push payload, and tree entries read to list them per push. */
+  /** Files listed per commit of a push payload; tree entries read and path bytes listed per push. */
   payload: PayloadLimits;
 }
 
@@ -280,6 +280,7 @@ export const ENVIRONMENT = {
   GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS: '32',
   GITFLEET_HOOK_PAYLOAD_FILES_PER_COMMIT: '3000',
   GITFLEET_HOOK_PAYLOAD_TREE_ENTRIES: '2000000',
+  GITFLEET_HOOK_PAYLOAD_PATH_BYTES: '8MiB',
   GITFLEET_STATUSES_PER_COMMIT: '1000',
   GITFLEET_PUSH_CREATE: '0',
   GITFLEET_ADMIN_USER: '',
@@ -448,6 +449,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       payload: {
         maxFilesPerCommit: integer('GITFLEET_HOOK_PAYLOAD_FILES_PER_COMMIT', 0, 1_000_000),
         maxTreeEntries: integer('GITFLEET_HOOK_PAYLOAD_TREE_ENTRIES', 0, 2 ** 31 - 1),
+        maxPathBytes: bytes('GITFLEET_HOOK_PAYLOAD_PATH_BYTES', 0),
       },
     },
     pushCreate: flag('GITFLEET_PUSH_CREATE'),

@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { MAX_TREE_DEPTH } from '@gitfleet/repository';
 import { buildRefEvents, type PayloadLimits, type RefEvent } from '../src/payloads/index.js';
 import { backends, Client, createRepository, makeTempDir, push, schemaErrors, webhookSchemas } from './payloads-fixtures.js';
 
 const schemas = webhookSchemas();
 const PUSHER = { name: 'ada', email: 'ada@example.com' };
 const BASE_URL = 'https://git.example.com';
+/** The defaults (see server/src/config.ts). */
+const LIMITS: PayloadLimits = { maxFilesPerCommit: 3000, maxTreeEntries: 2_000_000, maxPathBytes: 8 << 20 };
 const fsBackend = backends.find((backend) => backend.name === 'fs+sqlite')!;
 
 interface FileLists {
@@ -98,7 +101,7 @@ function listedCommits(events: RefEvent[]): FileLists[] {
 describe('push payloads of huge trees', () => {
   it('list the first files of each commit up to the cap, and keep the event loop turning', async (t) => {
     const files = 300_000;
-    const { events, maxGapMs } = await pushMain(t, { maxFilesPerCommit: 3000, maxTreeEntries: 2_000_000 }, (client) => {
+    const { events, maxGapMs } = await pushMain(t, LIMITS, (client) => {
       const root = client.commitTree(client.tree(files));
       // Every 50th file changes: 6,000 changes spread over the whole tree.
       return client.commitTree(client.tree(files, (i) => i % 50 === 0), root);
@@ -114,7 +117,7 @@ describe('push payloads of huge trees', () => {
   it('keep the event loop turning through many small trees', async (t) => {
     // 1,000 directories of 300 files, one file changed in each: 600,000 entries read in
     // 2,000 trees, none of them large enough to pause on its own.
-    const { client, events, maxGapMs } = await pushMain(t, { maxFilesPerCommit: 3000, maxTreeEntries: 2_000_000 }, (client) => {
+    const { client, events, maxGapMs } = await pushMain(t, LIMITS, (client) => {
       const unchanged = client.tree(300);
       const root = client.commitTree(client.directories(1000, () => unchanged));
       const variants = Array.from({ length: 300 }, (_, changed) => client.tree(300, (i) => i === changed));
@@ -136,14 +139,14 @@ describe('push payload bounds', () => {
   };
 
   it('within the bounds, list every file as git does', async (t) => {
-    const { client, events } = await pushMain(t, { maxFilesPerCommit: 3000, maxTreeEntries: 100_000 }, history);
+    const { client, events } = await pushMain(t, { ...LIMITS, maxTreeEntries: 100_000 }, history);
     const commits = listedCommits(events);
     const git = client.nameStatus(commits.map((commit) => commit.id));
     for (const commit of commits) assert.deepEqual({ added: commit.added, removed: commit.removed, modified: commit.modified }, git.get(commit.id));
   });
 
   it("order paths as git does, bytes beyond ASCII too (UTF-16's order is not git's)", async (t) => {
-    const { client, events } = await pushMain(t, { maxFilesPerCommit: 3000, maxTreeEntries: 100_000 }, (client) => {
+    const { client, events } = await pushMain(t, { ...LIMITS, maxTreeEntries: 100_000 }, (client) => {
       client.commit('one name', { '\u{1F600}.txt': '1\n', 'a.txt': '1\n' });
       // U+E000 sorts after U+1F600 in UTF-16, before it in UTF-8: an added file, nothing removed.
       return client.commit('a name between', { '\uE000.txt': '1\n', 'a/b.txt': '1\n', 'a-b': '1\n', '\u00E9.txt': '1\n' });
@@ -154,13 +157,41 @@ describe('push payload bounds', () => {
     for (const commit of commits) assert.deepEqual({ added: commit.added, removed: commit.removed, modified: commit.modified }, git.get(commit.id));
   });
 
+  it('stop at directories nested deeper than git walks', async (t) => {
+    const deep = `${'d/'.repeat(MAX_TREE_DEPTH + 10)}deep.txt`;
+    const { events, maxGapMs } = await pushMain(t, { ...LIMITS, maxTreeEntries: 100_000 }, (client) => {
+      // fast-import: no work tree could hold a path this long.
+      const commit = (i: number) => [
+        'commit refs/heads/main',
+        `committer Ada Lovelace <ada@example.com> ${1_700_000_000 + i} +0000`,
+        'data 2',
+        `${i}`,
+        ...['a.txt', deep].map((file) => `M 100644 inline ${file}\ndata 2\n${i}`),
+        '',
+      ];
+      execFileSync('git', ['fast-import', '--quiet'], { cwd: client.dir, input: [...commit(1), ...commit(2)].join('\n') + '\n' });
+      return client.rev('main');
+    });
+    const [, editing] = listedCommits(events);
+    assert.deepEqual([editing.added, editing.removed, editing.modified], [[], [], ['a.txt']], 'the file above the deep directories');
+    assert.ok(maxGapMs < 250, `the event loop was held ${maxGapMs.toFixed(0)} ms while the payload was built`);
+  });
+
   it('cut each commit at the file cap, and the commits after the entry budget is spent', async (t) => {
-    const { client, events } = await pushMain(t, { maxFilesPerCommit: 10, maxTreeEntries: 3000 }, history);
+    const { client, events } = await pushMain(t, { ...LIMITS, maxFilesPerCommit: 10, maxTreeEntries: 3000 }, history);
     const [importing, lastChanged, tenthChanged] = listedCommits(events);
     assert.deepEqual(importing.added, client.nameStatus([importing.id]).get(importing.id)!.added.slice(0, 10), "the first 10 files in git's order");
     // Finding the change to the last file means reading both trees whole: 4,000 entries.
     assert.deepEqual([lastChanged.added, lastChanged.removed, lastChanged.modified], [[], [], []]);
     // Cheap as it would be to diff, nothing is left of the push's budget.
     assert.deepEqual([tenthChanged.added, tenthChanged.removed, tenthChanged.modified], [[], [], []]);
+  });
+
+  it('stop listing once the paths listed in the push reach their byte bound', async (t) => {
+    const { events } = await pushMain(t, { ...LIMITS, maxPathBytes: 100 }, history);
+    const [importing, lastChanged, tenthChanged] = listedCommits(events);
+    // Names of 8 bytes: 12 fit in 100 bytes.
+    assert.deepEqual(importing.added, Array.from({ length: 12 }, (_, i) => fileName(i)));
+    for (const commit of [lastChanged, tenthChanged]) assert.deepEqual([commit.added, commit.removed, commit.modified], [[], [], []]);
   });
 });

@@ -10,7 +10,7 @@ const schemas = webhookSchemas();
 const BASE_URL = 'https://git.example.com';
 const HTML = `${BASE_URL}/owner/repo`;
 const PUSHER = { name: 'ada', email: 'ada@example.com' };
-const LIMITS = { maxFilesPerCommit: 3000, maxTreeEntries: 2_000_000 };
+const LIMITS = { maxFilesPerCommit: 3000, maxTreeEntries: 2_000_000, maxPathBytes: 8 << 20 };
 
 interface PushPayload {
   ref: string;

@@ -1,5 +1,5 @@
 import type { ObjectId } from '@gitfleet/git-format';
-import { diffTrees, LoopPacer, TreeEntryBudget, type Repository } from '@gitfleet/repository';
+import { diffTrees, LoopPacer, TreeEntryBudget, TreeTooDeep, type Repository } from '@gitfleet/repository';
 
 export interface ChangedPaths {
   added: string[];
@@ -20,6 +20,12 @@ export interface PayloadLimits {
    * costs as much to diff when it changes one file as when it changes them all.
    */
   maxTreeEntries: number;
+  /**
+   * Bytes of the paths listed over every commit of one push: git does not bound a path's
+   * length, and thousands of paths of kilobytes each would make a payload of hundreds of
+   * megabytes (GitHub does not deliver payloads over 25 MB).
+   */
+  maxPathBytes: number;
 }
 
 /**
@@ -27,20 +33,23 @@ export interface PayloadLimits {
  * --name-status` without rename detection lists them (a rename is a removal plus an addition,
  * a file turned into a directory is a removal plus additions), in git's order. Bounded as
  * PayloadLimits says: a commit's lists stop at the first `maxFilesPerCommit` paths, and once the
- * push's `maxTreeEntries` are read the lists of the commits still to describe are cut short
- * (empty, when nothing is left). The same pair of trees is diffed once per push.
+ * push's `maxTreeEntries` are read or its `maxPathBytes` listed, the lists of the commits still
+ * to describe are cut short (empty, when nothing is left); they also stop at directories
+ * nested deeper than git walks. The same pair of trees is diffed once per push.
  */
 export class PushFileLists {
   private readonly budget: TreeEntryBudget;
   /** One for the push: many small diffs add up to as long a hold of the event loop as a large one. */
   private readonly pacer = new LoopPacer();
   private readonly known = new Map<string, Promise<ChangedPaths>>();
+  private pathBytesLeft: number;
 
   constructor(
     private readonly repo: Repository,
     private readonly limits: PayloadLimits,
   ) {
     this.budget = new TreeEntryBudget(limits.maxTreeEntries);
+    this.pathBytesLeft = limits.maxPathBytes;
   }
 
   /** `before` undefined means the empty tree (a root commit). */
@@ -62,8 +71,17 @@ export class PushFileLists {
       for (let listed = 0; listed < this.limits.maxFilesPerCommit; listed++) {
         const next = await changes.next();
         if (next.done) break;
+        const pathBytes = Buffer.byteLength(next.value.path);
+        if (pathBytes > this.pathBytesLeft) {
+          this.pathBytesLeft = 0;
+          break;
+        }
+        this.pathBytesLeft -= pathBytes;
         lists[next.value.status].push(next.value.path);
       }
+    } catch (error) {
+      // Nested deeper than git itself walks: the lists stop there, as at the cap.
+      if (!(error instanceof TreeTooDeep)) throw error;
     } finally {
       await changes.return();
     }

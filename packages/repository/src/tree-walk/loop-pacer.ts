@@ -1,22 +1,22 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
-/** Entries parsed between two turns of the event loop. */
-const ENTRIES_PER_TURN = 4096;
+/** How long a walk holds the event loop before it gives other work a turn. */
+const HOLD_MS = 10;
 
 /**
- * Gives the event loop a turn every few thousand steps of one walk. Shared by every tree a walk
- * opens (and by the walks of one task): a walk through many small trees never reaches a
- * per-tree count, yet adds up to as much.
+ * Gives the event loop a turn once a walk has held it for a few milliseconds, measured rather
+ * than counted: entries of a huge tree, trees opened one inside another, each costs differently.
+ * Shared by every tree a walk opens (and by the walks of one task): a walk through many small
+ * trees never holds the loop long in any one of them, yet adds up to as much.
  */
 export class LoopPacer {
-  private sinceTurn = 0;
+  private lastTurn = performance.now();
 
-  constructor(private readonly stepsPerTurn = ENTRIES_PER_TURN) {}
+  constructor(private readonly holdMs = HOLD_MS) {}
 
-  async step(steps = 1): Promise<void> {
-    this.sinceTurn += steps;
-    if (this.sinceTurn < this.stepsPerTurn) return;
-    this.sinceTurn = 0;
+  async step(): Promise<void> {
+    if (performance.now() - this.lastTurn < this.holdMs) return;
     await yieldToLoop();
+    this.lastTurn = performance.now();
   }
 }

@@ -39,13 +39,24 @@ export class TreeEntryBudget {
 class BudgetSpent extends Error {}
 
 /**
+ * How deep a diff follows directories: git's core.maxTreeDepth default, past which git's own
+ * traversals and fsck refuse a tree.
+ */
+export const MAX_TREE_DEPTH = 4096;
+
+export class TreeTooDeep extends Error {
+  override name = 'TreeTooDeep';
+}
+
+/**
  * Entries that differ between two trees, recursively, in git's order, as `git diff-tree -r`
  * lists them without rename detection (a file turned directory is a removal plus additions).
  * Both trees are streamed side by side, so a tree of millions of entries is never held whole
- * and the event loop gets a turn every few thousand entries (over every walk sharing `pacer`);
+ * and the event loop gets a turn every few milliseconds (over every walk sharing `pacer`);
  * subtrees with equal ids are never read. A consumer that has seen enough stops iterating,
  * and nothing more is read; with a `budget`, the walk ends early once it is spent (see
- * TreeEntryBudget.exhausted). `before` undefined is the empty tree (a root commit).
+ * TreeEntryBudget.exhausted). Directories deeper than MAX_TREE_DEPTH throw TreeTooDeep.
+ * `before` undefined is the empty tree (a root commit).
  */
 export async function* diffTrees(
   repo: Repository,
@@ -56,46 +67,61 @@ export async function* diffTrees(
   const { budget, pacer = new LoopPacer() } = options;
   if (budget?.exhausted) return;
 
-  const cursor = (tree: ObjectId | undefined, context: string) => new EntryCursor(tree === undefined ? undefined : treeEntryBatches(repo, tree, context, pacer), budget);
-
-  async function* walk(prefix: string, oldTree: ObjectId | undefined, newTree: ObjectId | undefined): AsyncGenerator<TreeDiffEntry, void> {
+  const open = (prefix: string, oldTree: ObjectId | undefined, newTree: ObjectId | undefined): Directory => {
     const context = `diff of ${prefix || '/'}`;
-    const olds = cursor(oldTree, context);
-    const news = cursor(newTree, context);
-    try {
-      for (;;) {
-        // Only an emptied batch costs an await: entries are compared at the speed of a loop.
-        if (olds.drained) await olds.fill();
-        if (news.drained) await news.fill();
-        const oldEntry = olds.peek();
-        const newEntry = news.peek();
-        if (!oldEntry && !newEntry) return;
-        const order = !oldEntry ? 1 : !newEntry ? -1 : compareTreeOrder(oldEntry, newEntry);
-        const old = order <= 0 ? olds.take() : undefined;
-        const added = order >= 0 ? news.take() : undefined;
-        if (old && added && old.oid === added.oid && old.mode === added.mode) continue;
-        const path = prefix + (old ?? added)!.name;
-        // A directory and a file never pair up: their names sort apart ("a" < "a/").
-        if (old?.mode === TREE_MODE || added?.mode === TREE_MODE) {
-          yield* walk(`${path}/`, old?.oid, added?.oid);
-          continue;
-        }
-        const oldFile = old ? { oldOid: old.oid, oldMode: old.mode } : undefined;
-        const newFile = added ? { newOid: added.oid, newMode: added.mode } : undefined;
-        if (oldFile && newFile) yield { path, status: 'modified', ...oldFile, ...newFile };
-        else if (oldFile) yield { path, status: 'removed', ...oldFile };
-        else yield { path, status: 'added', ...newFile };
-      }
-    } finally {
-      await Promise.all([olds.close(), news.close()]);
-    }
-  }
+    const cursor = (tree: ObjectId | undefined) => new EntryCursor(tree === undefined ? undefined : treeEntryBatches(repo, tree, context, pacer), budget);
+    return { prefix, olds: cursor(oldTree), news: cursor(newTree) };
+  };
 
+  // The directories being compared, outermost first: a loop over them rather than recursion,
+  // so that a change found deep down costs no more to hand over than one at the top.
+  const opened: Directory[] = [open('', before, after)];
   try {
-    yield* walk('', before, after);
+    while (opened.length > 0) {
+      const { prefix, olds, news } = opened[opened.length - 1];
+      // Only an emptied batch costs an await: entries are compared at the speed of a loop.
+      if (olds.drained) await olds.fill();
+      if (news.drained) await news.fill();
+      const oldEntry = olds.peek();
+      const newEntry = news.peek();
+      if (!oldEntry && !newEntry) {
+        opened.pop();
+        await Promise.all([olds.close(), news.close()]);
+        continue;
+      }
+      const order = !oldEntry ? 1 : !newEntry ? -1 : compareTreeOrder(oldEntry, newEntry);
+      const old = order <= 0 ? olds.take() : undefined;
+      const added = order >= 0 ? news.take() : undefined;
+      if (old && added && old.oid === added.oid && old.mode === added.mode) continue;
+      const path = prefix + (old ?? added)!.name;
+      // A directory and a file never pair up: their names sort apart ("a" < "a/").
+      if (old?.mode === TREE_MODE || added?.mode === TREE_MODE) {
+        if (opened.length >= MAX_TREE_DEPTH) throw new TreeTooDeep(`diff of ${path}: directories nested deeper than ${MAX_TREE_DEPTH}`);
+        opened.push(open(`${path}/`, old?.oid, added?.oid));
+        continue;
+      }
+      const oldFile = old ? { oldOid: old.oid, oldMode: old.mode } : undefined;
+      const newFile = added ? { newOid: added.oid, newMode: added.mode } : undefined;
+      if (oldFile && newFile) yield { path, status: 'modified', ...oldFile, ...newFile };
+      else if (oldFile) yield { path, status: 'removed', ...oldFile };
+      else yield { path, status: 'added', ...newFile };
+    }
   } catch (error) {
     if (!(error instanceof BudgetSpent)) throw error;
+  } finally {
+    // Thousands may be open when the walk is cut short deep down: closing them is paced too.
+    for (const { olds, news } of opened.reverse()) {
+      await Promise.all([olds.close(), news.close()]);
+      await pacer.step();
+    }
   }
+}
+
+interface Directory {
+  /** Its path with a "/" after it ("" for the root). */
+  prefix: string;
+  olds: EntryCursor;
+  news: EntryCursor;
 }
 
 /** One side of a walk: the entries of a tree (none for an absent one), a batch at a time. */

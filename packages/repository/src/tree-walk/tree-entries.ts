@@ -20,15 +20,27 @@ const ENTRIES_PER_BATCH = 512;
  * A tree's entries in stored order, in batches, parsed as its bytes arrive: a tree may be as
  * large as an object may be (millions of entries), so a reader that wants the first entries
  * inflates only those, and a reader that scans them all gives the event loop a turn every few
- * thousand (counted over every tree of a walk when the walk shares its `pacer`).
+ * milliseconds (over every tree of a walk when the walk shares its `pacer`).
  */
 export async function* treeEntryBatches(repo: Repository, oid: ObjectId, context: string, pacer = new LoopPacer()): AsyncGenerator<StreamedTreeEntry[]> {
+  await pacer.step();
   const opened = await openTypedObject(repo, oid, 'tree', context);
   const position = newTreeEntryPosition();
-  let pending: Buffer = Buffer.alloc(0);
+  // Bytes of an entry not complete yet, kept as they came: an entry whose name spans many
+  // chunks is joined once, not once per chunk.
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
+  let pendingNul = -1;
   try {
     for await (const chunk of opened.stream as AsyncIterable<Buffer>) {
-      const bytes = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      if (pendingNul < 0) {
+        const nul = chunk.indexOf(0);
+        if (nul >= 0) pendingNul = pendingLength + nul;
+      }
+      pending.push(chunk);
+      pendingLength += chunk.length;
+      if (pendingNul < 0 || pendingNul + 21 > pendingLength) continue;
+      const bytes = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLength);
       let pos = 0;
       let batch: StreamedTreeEntry[] = [];
       for (;;) {
@@ -39,20 +51,23 @@ export async function* treeEntryBatches(repo: Repository, oid: ObjectId, context
         pos = next;
         if (batch.length === ENTRIES_PER_BATCH) {
           yield batch;
-          await pacer.step(batch.length);
+          await pacer.step();
           batch = [];
         }
       }
-      pending = bytes.subarray(pos);
+      const rest = bytes.subarray(pos);
+      pending = rest.length > 0 ? [rest] : [];
+      pendingLength = rest.length;
+      pendingNul = rest.indexOf(0);
       if (batch.length > 0) {
         yield batch;
-        await pacer.step(batch.length);
+        await pacer.step();
       }
     }
   } finally {
     opened.stream.destroy();
   }
-  if (pending.length > 0) throw new Error(`${context}: tree ${oid} ends inside an entry`);
+  if (pendingLength > 0) throw new Error(`${context}: tree ${oid} ends inside an entry`);
 }
 
 /** treeEntryBatches, one entry at a time. */
