@@ -1,5 +1,5 @@
 import type { ObjectId } from '@gitfleet/git-format';
-import { diffTrees, GITLINK_MODE, type Repository } from '@gitfleet/repository';
+import { diffTrees, GITLINK_MODE, TreeTooDeep, type Repository } from '@gitfleet/repository';
 import type { ChangeStatus } from './types.js';
 
 /** One changed non-directory entry between two trees. */
@@ -18,7 +18,7 @@ export interface TreeChange {
  * Entries that differ between two trees, recursively, as `git diff-tree -r` lists them, with
  * exact renames (a removed and an added path with the same blob id and mode become one
  * 'renamed' change). The trees are streamed (see diffTrees); the walk stops once `maxChanges`
- * changes are found (`truncated`). `before` undefined is the empty tree (a root commit).
+ * changes are found, or at directories nested too deep (`truncated`). `before` undefined is the empty tree (a root commit).
  * Sorted by path bytes: git's order.
  */
 export async function treeChanges(
@@ -29,12 +29,18 @@ export async function treeChanges(
 ): Promise<{ changes: TreeChange[]; truncated: boolean }> {
   const changes: TreeChange[] = [];
   let truncated = false;
-  for await (const change of diffTrees(repo, before, after)) {
-    if (changes.length >= maxChanges) {
-      truncated = true;
-      break;
+  try {
+    for await (const change of diffTrees(repo, before, after)) {
+      if (changes.length >= maxChanges) {
+        truncated = true;
+        break;
+      }
+      changes.push(change);
     }
-    changes.push(change);
+  } catch (error) {
+    // Directories nested deeper than git walks: what lies above them is shown, as incomplete.
+    if (!(error instanceof TreeTooDeep)) throw error;
+    truncated = true;
   }
   const result = pairExactRenames(changes);
   result.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));

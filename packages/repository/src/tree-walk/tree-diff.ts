@@ -96,7 +96,7 @@ export async function* diffTrees(
       const path = prefix + (old ?? added)!.name;
       // A directory and a file never pair up: their names sort apart ("a" < "a/").
       if (old?.mode === TREE_MODE || added?.mode === TREE_MODE) {
-        if (opened.length >= MAX_TREE_DEPTH) throw new TreeTooDeep(`diff of ${path}: directories nested deeper than ${MAX_TREE_DEPTH}`);
+        if (opened.length >= MAX_TREE_DEPTH) throw new TreeTooDeep(`diff of ${path.slice(0, 200)}…: directories nested deeper than ${MAX_TREE_DEPTH}`);
         opened.push(open(`${path}/`, old?.oid, added?.oid));
         continue;
       }
