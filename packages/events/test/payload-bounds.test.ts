@@ -63,6 +63,10 @@ function fileName(i: number): string {
   return `f${String(i).padStart(7, '0')}`;
 }
 
+/**
+ * Pushes the main branch `history` makes into a new repository, then builds the push's events
+ * within `limits` while measuring the event loop, and checks every payload against GitHub's schema.
+ */
 async function pushMain(t: TestContext, limits: PayloadLimits, history: (client: TreeClient) => string): Promise<{ client: TreeClient; events: RefEvent[]; maxLagMs: number }> {
   const dir = makeTempDir(t, 'payload-bounds');
   // Files and SQLite, as the embedded server keeps them: large trees stream from the pack file.
