@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { InvalidAllowedNetwork, validateAllowedNetworks } from '@gitfleet/events';
+import { InvalidAllowedNetwork, validateAllowedNetworks, type PayloadLimits } from '@gitfleet/events';
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
 import type { ProtocolLimits } from '@gitfleet/protocol';
 import {
@@ -186,6 +186,8 @@ export interface HooksConfig {
   };
   /** Commit statuses one commit may have, all contexts together. */
   statusesPerCommit: number;
+  /** Files listed per commit of a push payload; tree entries read and path bytes listed per push. */
+  payload: PayloadLimits;
 }
 
 export class ConfigError extends Error {
@@ -281,6 +283,9 @@ export const ENVIRONMENT = {
   GITFLEET_HOOK_ALLOWED_NETWORKS: '',
   GITFLEET_HOOK_BRANCH_FILTER_MAX_LENGTH: '256',
   GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS: '32',
+  GITFLEET_HOOK_PAYLOAD_FILES_PER_COMMIT: '3000',
+  GITFLEET_HOOK_PAYLOAD_TREE_ENTRIES: '2000000',
+  GITFLEET_HOOK_PAYLOAD_PATH_BYTES: '8MiB',
   GITFLEET_STATUSES_PER_COMMIT: '1000',
   GITFLEET_PUSH_CREATE: '0',
   GITFLEET_ADMIN_USER: '',
@@ -448,6 +453,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         maxWildcards: integer('GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS', 0, 256),
       },
       statusesPerCommit: integer('GITFLEET_STATUSES_PER_COMMIT', 1, 1_000_000),
+      payload: {
+        maxFilesPerCommit: integer('GITFLEET_HOOK_PAYLOAD_FILES_PER_COMMIT', 0, 1_000_000),
+        maxTreeEntries: integer('GITFLEET_HOOK_PAYLOAD_TREE_ENTRIES', 0, 2 ** 31 - 1),
+        maxPathBytes: bytes('GITFLEET_HOOK_PAYLOAD_PATH_BYTES', 0),
+      },
     },
     pushCreate: flag('GITFLEET_PUSH_CREATE'),
     bootstrapAdmin: readBootstrapAdmin(reader),

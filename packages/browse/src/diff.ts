@@ -1,11 +1,10 @@
 import type { ObjectId } from '@gitfleet/git-format';
-import type { Repository } from '@gitfleet/repository';
+import { GITLINK_MODE, type Repository } from '@gitfleet/repository';
 import { blobSize } from './blob-sizes.js';
 import { readCommit } from './commits.js';
 import type { DiffCache } from './diff-cache.js';
 import type { LineDiffPool } from './line-diff-pool.js';
 import { readRequired } from './objects.js';
-import { GITLINK_MODE } from './paths.js';
 import { TaskTimedOut } from './task-pool.js';
 import { isBinary } from './tree.js';
 import { treeChanges, type TreeChange } from './tree-diff.js';

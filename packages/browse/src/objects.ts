@@ -1,6 +1,6 @@
 import type { ObjectId, ObjectType } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
-import { CommitReader, openObjectStream, type ObjectStream } from '@gitfleet/repository';
+import { CommitReader, openTypedObject } from '@gitfleet/repository';
 
 /**
  * The object's data when it exists with the expected type; undefined otherwise, so that each
@@ -27,23 +27,9 @@ export function commitReader(repo: Repository): CommitReader {
   return new CommitReader(repo.objects, repo.info.id);
 }
 
-/**
- * An object the repository must have, as a stream (see openObjectStream): bytes stored whole
- * are inflated as they are read, never held whole.
- */
-export async function openObject(repo: Repository, oid: ObjectId, type: ObjectType, context: string): Promise<ObjectStream> {
-  const opened = await openObjectStream(repo.objects, oid, repo.inMemoryReads);
-  if (!opened) throw new Error(`${context}: ${type} ${oid} is missing from repository ${repo.info.owner}/${repo.info.name}`);
-  if (opened.type !== type) {
-    opened.stream.destroy();
-    throw new Error(`${context}: object ${oid} is a ${opened.type}, expected a ${type}`);
-  }
-  return opened;
-}
-
 /** The first `maxBytes` bytes of a blob, inflating no more of it than that when it is stored whole. */
 export async function readBlobPrefix(repo: Repository, oid: ObjectId, maxBytes: number, context: string): Promise<Buffer> {
-  const { stream } = await openObject(repo, oid, 'blob', context);
+  const { stream } = await openTypedObject(repo, oid, 'blob', context);
   const parts: Buffer[] = [];
   let length = 0;
   // Leaving the loop early destroys the stream: the rest is never inflated.

@@ -1,9 +1,5 @@
 import type { ObjectId } from '@gitfleet/git-format';
-import type { Repository } from '@gitfleet/repository';
-import { treeEntries } from './tree-entries.js';
-
-export const TREE_MODE = 0o40000;
-export const GITLINK_MODE = 0o160000;
+import { TREE_MODE, treeEntries, type Repository } from '@gitfleet/repository';
 
 /** "/a//b/" → "a/b": the form every path takes in results and lookups. */
 export function normalizePath(path: string): string {

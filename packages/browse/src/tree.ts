@@ -1,10 +1,9 @@
 import { parseCommit, type ObjectId } from '@gitfleet/git-format';
-import type { Repository } from '@gitfleet/repository';
+import { GITLINK_MODE, openTypedObject, TREE_MODE, treeEntries, type Repository } from '@gitfleet/repository';
 import { blobSize } from './blob-sizes.js';
 import { PathNotFound, RevisionNotFound } from './errors.js';
-import { openObject, readBlobPrefix, readRequired, readTyped } from './objects.js';
-import { GITLINK_MODE, TREE_MODE, lookupPath, normalizePath } from './paths.js';
-import { treeEntries } from './tree-entries.js';
+import { readBlobPrefix, readRequired, readTyped } from './objects.js';
+import { lookupPath, normalizePath } from './paths.js';
 import type { EntryType, FileContent, FileStream, TreeItem, TreeListing } from './types.js';
 
 const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
@@ -108,7 +107,7 @@ export async function readFile(repo: Repository, commit: ObjectId, path: string,
 /** A file's bytes as a stream, inflated as they are sent (see openObjectStream). */
 export async function openFile(repo: Repository, commit: ObjectId, path: string): Promise<FileStream> {
   const item = await fileAtPath(repo, commit, path);
-  const { size, stream } = await openObject(repo, item.oid, 'blob', `file ${item.path} of ${commit}`);
+  const { size, stream } = await openTypedObject(repo, item.oid, 'blob', `file ${item.path} of ${commit}`);
   return { path: item.path, oid: item.oid, mode: item.mode, size, stream };
 }
 

@@ -10,7 +10,7 @@ import { HookTargetRefused, type HookTargetPolicy } from './deliveries/target-po
 import { HookValidationError, hookWants, parseHookSettings, type DeliveryEvent, type Hook, type HookLimits, type HookSettings, type HookTarget } from './hooks/hook.js';
 import { hookJson, requestPayload } from './hooks/hook-json.js';
 import { HookStore } from './hooks/hook-store.js';
-import { buildPingPayload, buildRefEvents, buildStatusPayload, repositoryNumericId, type CommitStatus, type StatusPayloadOptions } from './payloads/index.js';
+import { buildPingPayload, buildRefEvents, buildStatusPayload, repositoryNumericId, type CommitStatus, type PayloadLimits, type StatusPayloadOptions } from './payloads/index.js';
 import type { Job, JobQueue, RetryPolicy } from './queue/job-queue.js';
 
 export interface WebhookSettings {
@@ -31,6 +31,8 @@ export interface WebhookSettings {
   maxResponseBytes: number;
   /** What a hook's settings may be (checked when it is saved). */
   hookLimits: HookLimits;
+  /** How much of a push its payloads describe. */
+  payloadLimits: PayloadLimits;
 }
 
 /** Who pushed, and the base URL the payload's links use. */
@@ -290,7 +292,7 @@ export class WebhookService {
       const refused = updates.filter((update) => !applied.includes(update)).map((update) => update.name);
       this.options.logger.info({ transaction, repo: info.id, refused }, 'ref updates not applied: no events for them');
     }
-    const events = await buildRefEvents(repo, applied, { ...context, refsBefore });
+    const events = await buildRefEvents(repo, applied, { ...context, refsBefore, limits: this.options.settings.payloadLimits });
     const repositoryId = repositoryNumericId(repo);
     for (const hook of hooks) {
       for (const { event, ref, payload } of events) {

@@ -105,7 +105,7 @@ export class Client {
    * `git log --name-status` lists them without rename detection.
    */
   nameStatus(commits: string[]): Map<string, ChangedFiles> {
-    const out = this.git(['log', '--no-walk=unsorted', '--diff-merges=first-parent', '--no-renames', '--name-status', '--format=%x01%H', ...commits]);
+    const out = this.git(['-c', 'core.quotePath=false', 'log', '--no-walk=unsorted', '--diff-merges=first-parent', '--no-renames', '--name-status', '--format=%x01%H', ...commits]);
     const files = new Map<string, ChangedFiles>();
     for (const record of out.split('\x01').filter(Boolean)) {
       const [id, ...lines] = record.split('\n');

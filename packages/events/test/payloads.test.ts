@@ -10,6 +10,7 @@ const schemas = webhookSchemas();
 const BASE_URL = 'https://git.example.com';
 const HTML = `${BASE_URL}/owner/repo`;
 const PUSHER = { name: 'ada', email: 'ada@example.com' };
+const LIMITS = { maxFilesPerCommit: 3000, maxTreeEntries: 2_000_000, maxPathBytes: 8 << 20 };
 
 interface PushPayload {
   ref: string;
@@ -60,7 +61,7 @@ async function setUp(t: TestContext, open: (typeof backends)[number]['open']): P
       const refsBefore = await repo.refs.list();
       const updates = await push(repo, client, path.join(dir, 'spool'), commands);
       assert.equal(updates.length, commands.length, 'every command applied');
-      const events = await buildRefEvents(repo, updates, { pusher: PUSHER, baseUrl: BASE_URL, refsBefore });
+      const events = await buildRefEvents(repo, updates, { pusher: PUSHER, baseUrl: BASE_URL, refsBefore, limits: LIMITS });
       for (const { event, payload } of events) {
         const validate = schemas[event];
         assert.ok(validate(payload), `${event} payload matches GitHub's schema: ${schemaErrors(validate)}`);
@@ -279,7 +280,7 @@ describe('events built after later pushes', () => {
     // Before its events are built, main is fast-forwarded to the same commit.
     await push(repo, client, spool, [{ ref: 'refs/heads/main', newOid: work }]);
 
-    const events = await buildRefEvents(repo, updates, { pusher: PUSHER, baseUrl: BASE_URL, refsBefore });
+    const events = await buildRefEvents(repo, updates, { pusher: PUSHER, baseUrl: BASE_URL, refsBefore, limits: LIMITS });
     const payload = pushPayload(events, 'refs/heads/feature');
     assert.deepEqual(payload.commits.map((c) => [c.id, c.distinct]), [[work, true]], 'new when feature brought it');
     assert.equal(payload.base_ref, null, 'no branch was at that commit then');

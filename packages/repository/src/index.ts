@@ -12,3 +12,4 @@ export * from './delta-base-cache.js';
 export * from './reachability/index.js';
 export * from './oid-set.js';
 export * from './object-stream.js';
+export * from './tree-walk/index.js';

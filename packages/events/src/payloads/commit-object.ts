@@ -1,6 +1,6 @@
 import { parseCommit, type ObjectId, type Signature } from '@gitfleet/git-format';
 import type { ObjectDB } from '@gitfleet/repository';
-import { changedPaths } from './tree-diff.js';
+import type { PushFileLists } from './changed-paths.js';
 
 /** A commit as GitHub's push event lists it. */
 export interface PushCommit {
@@ -19,17 +19,17 @@ export interface PushCommit {
 
 /**
  * The push-event form of a commit: its files are diffed against the first parent (as GitHub
- * and `git show --first-parent` do for merges), its timestamp is the author date in the
- * author's own offset.
+ * and `git show --first-parent` do for merges) within the push's bounds, its timestamp is the
+ * author date in the author's own offset.
  */
-export async function pushCommit(objects: Pick<ObjectDB, 'read'>, oid: ObjectId, distinct: boolean, htmlUrl: string): Promise<PushCommit> {
+export async function pushCommit(objects: Pick<ObjectDB, 'read'>, fileLists: PushFileLists, oid: ObjectId, distinct: boolean, htmlUrl: string): Promise<PushCommit> {
   const object = await objects.read(oid);
   if (!object) throw new Error(`commit ${oid} is missing`);
   if (object.type !== 'commit') throw new Error(`object ${oid} is a ${object.type}, expected a commit`);
   const commit = parseCommit(object.data);
   const parent = commit.parents[0];
   const parentTree = parent === undefined ? undefined : await treeOf(objects, parent);
-  const files = await changedPaths(objects, parentTree, commit.tree);
+  const files = await fileLists.between(parentTree, commit.tree);
   return {
     id: oid,
     tree_id: commit.tree,

@@ -8,6 +8,6 @@ export { buildPingPayload } from './ping.js';
 export type { PingHook, PingOptions } from './ping.js';
 export { repositoryObject, repositoryNumericId, repositoryUrls, userObject } from './github-objects.js';
 export type { RepositoryObjectOptions, RepositoryUrls, UserObject } from './github-objects.js';
-export { MAX_CHANGED_PATHS } from './tree-diff.js';
+export type { PayloadLimits } from './changed-paths.js';
 export { buildStatusPayload } from './status.js';
 export type { CommitStatus, StatusPayloadOptions } from './status.js';

@@ -2,6 +2,7 @@ import { ZERO_OID, type ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
 import { CommitReader, type Ref, type Repository } from '@gitfleet/repository';
 import { commitsNotIn, isAncestor, newCommits } from './commit-range.js';
+import { PushFileLists, type PayloadLimits } from './changed-paths.js';
 import { pushCommit, type PushCommit } from './commit-object.js';
 import { repositoryObject, repositoryUrls, userObject } from './github-objects.js';
 
@@ -18,6 +19,8 @@ export interface RefEventContext {
    * events are built other pushes may have moved the refs again.
    */
   refsBefore: readonly Ref[];
+  /** How many files of how many tree entries the push's commits list (see PushFileLists). */
+  limits: PayloadLimits;
 }
 
 export type RefEventName = 'push' | 'create' | 'delete';
@@ -40,6 +43,7 @@ const TAG_PREFIX = 'refs/tags/';
 export async function buildRefEvents(repo: Repository, updates: readonly AppliedRefUpdate[], context: RefEventContext): Promise<RefEvent[]> {
   if (updates.length === 0) return [];
   const reader = new CommitReader(repo.objects, repo.info.id);
+  const fileLists = new PushFileLists(repo, context.limits);
   const now = new Date();
   const defaultBranch = shortRefName(await repo.refs.head());
   const urls = repositoryUrls(repo, context.baseUrl);
@@ -94,11 +98,11 @@ export async function buildRefEvents(repo: Repository, updates: readonly Applied
     const unseen = await commitsNotIn(reader, candidates, oldCommit ? [...otherTips, oldCommit] : otherTips);
     const isDistinct = (oid: ObjectId) => unseen.has(oid) && !listedInThisPush.has(oid);
     const commits: PushCommit[] = [];
-    for (const oid of listed) commits.push(await pushCommit(repo.objects, oid, isDistinct(oid), urls.html));
+    for (const oid of listed) commits.push(await pushCommit(repo.objects, fileLists, oid, isDistinct(oid), urls.html));
     let headCommit: PushCommit | null = null;
     if (newCommit) {
       // For a tag, the commit it points at (GitHub's head_commit), listed or not.
-      headCommit = commits.find((commit) => commit.id === newCommit) ?? (await pushCommit(repo.objects, newCommit, isDistinct(newCommit), urls.html));
+      headCommit = commits.find((commit) => commit.id === newCommit) ?? (await pushCommit(repo.objects, fileLists, newCommit, isDistinct(newCommit), urls.html));
     }
     for (const oid of listed) listedInThisPush.add(oid);
 

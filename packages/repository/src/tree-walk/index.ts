@@ -1,0 +1,4 @@
+export * from './loop-pacer.js';
+export * from './typed-object.js';
+export * from './tree-entries.js';
+export * from './tree-diff.js';
