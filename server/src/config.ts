@@ -181,6 +181,8 @@ export interface HooksConfig {
     /** `*`, `**`, `?`, `[…]` and `{…}` of a branch filter. */
     maxWildcards: number;
   };
+  /** Automaton states the branch filters of one push may visit together; pairs left undecided do not match. */
+  branchFilterStepsPerPush: number;
   /** Commit statuses one commit may have, all contexts together. */
   statusesPerCommit: number;
 }
@@ -276,6 +278,8 @@ export const ENVIRONMENT = {
   GITFLEET_HOOK_ALLOWED_NETWORKS: '',
   GITFLEET_HOOK_BRANCH_FILTER_MAX_LENGTH: '256',
   GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS: '32',
+  // ~1.5 s of matching, in 5 ms turns; realistic filters over a 10,000-ref mirror push need a few million.
+  GITFLEET_HOOK_BRANCH_FILTER_STEPS_PER_PUSH: '100000000',
   GITFLEET_STATUSES_PER_COMMIT: '1000',
   GITFLEET_PUSH_CREATE: '0',
   GITFLEET_ADMIN_USER: '',
@@ -440,6 +444,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         maxLength: integer('GITFLEET_HOOK_BRANCH_FILTER_MAX_LENGTH', 1, 4096),
         maxWildcards: integer('GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS', 0, 256),
       },
+      branchFilterStepsPerPush: integer('GITFLEET_HOOK_BRANCH_FILTER_STEPS_PER_PUSH', 1000, 2 ** 40),
       statusesPerCommit: integer('GITFLEET_STATUSES_PER_COMMIT', 1, 1_000_000),
     },
     pushCreate: flag('GITFLEET_PUSH_CREATE'),
