@@ -33,6 +33,14 @@ export interface FilterDecisionOptions {
  * size bounds the cost per character), so a costly filter exhausts the budget only after every
  * cheaper one has all its answers; hooks without a filter, and tags, need no budget at all. The
  * default budget is orders of magnitude above what realistic filters cost over a mirror push.
+ * The budget counts steps, not time, so an expansion run twice (its worker died) selects the
+ * same events.
+ *
+ * Limits checked when a hook is saved cannot bound this alone: one match already costs at most
+ * 2 × program size × (name length + 1) steps (a few ms for the longest filter and ref name), and
+ * the cost of a push grows with its refs × its hooks' filters, which only a per-push budget
+ * caps; nor does the number of wildcards drive it (one `**` before 250 literal characters keeps
+ * as many states alive as 31 of them).
  */
 export class BranchFilterDecisions {
   private constructor(
