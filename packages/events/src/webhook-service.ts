@@ -442,6 +442,7 @@ const REF_EVENTS = ['push', 'create', 'delete'] as const;
 
 /** Longest stretch a push's expansion keeps the event loop between turns (plus one match, a few ms at most). */
 const EXPANSION_TURN_MS = 5;
+
 /**
  * How long an update the reflog does not show may still be in flight when nothing says the
  * compare-and-swap is over (its pusher died): far longer than any KV write may take.
