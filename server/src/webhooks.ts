@@ -49,6 +49,7 @@ export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logge
       maxResponseBytes: 64 * 1024,
       hookLimits: { branchFilter: hooks.branchFilter },
       payloadLimits: hooks.payload,
+      branchFilterStepsPerPush: hooks.branchFilterStepsPerPush,
     },
     logger,
   });

@@ -5,6 +5,7 @@
 export * from './payloads/index.js';
 export * from './hooks/hook.js';
 export * from './hooks/branch-filter.js';
+export * from './hooks/branch-filter-decisions.js';
 export { HookStore, hookScope } from './hooks/hook-store.js';
 export { hookJson, hookApiUrl, deliveryJson, deliverySummaryJson } from './hooks/hook-json.js';
 export { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
-import type { Ref, ReflogEntry, Repository, RepositoryInfo } from '@gitfleet/repository';
+import { LoopPacer, type Ref, type ReflogEntry, type Repository, type RepositoryInfo } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
 import { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
 import { sendDelivery } from './deliveries/http-sender.js';
@@ -10,6 +10,7 @@ import { HookTargetRefused, type HookTargetPolicy } from './deliveries/target-po
 import { HookValidationError, hookWants, parseHookSettings, type DeliveryEvent, type Hook, type HookLimits, type HookSettings, type HookTarget } from './hooks/hook.js';
 import { hookJson, requestPayload } from './hooks/hook-json.js';
 import { HookStore } from './hooks/hook-store.js';
+import { BranchFilterDecisions } from './hooks/branch-filter-decisions.js';
 import { buildPingPayload, buildRefEvents, buildStatusPayload, repositoryNumericId, type CommitStatus, type PayloadLimits, type StatusPayloadOptions } from './payloads/index.js';
 import type { Job, JobQueue, RetryPolicy } from './queue/job-queue.js';
 
@@ -33,6 +34,8 @@ export interface WebhookSettings {
   hookLimits: HookLimits;
   /** How much of a push its payloads describe. */
   payloadLimits: PayloadLimits;
+  /** Automaton states the branch filters of one push may visit, all hooks and refs together (see BranchFilterDecisions). */
+  branchFilterStepsPerPush: number;
 }
 
 /** Who pushed, and the base URL the payload's links use. */
@@ -294,9 +297,20 @@ export class WebhookService {
     }
     const events = await buildRefEvents(repo, applied, { ...context, refsBefore, limits: this.options.settings.payloadLimits });
     const repositoryId = repositoryNumericId(repo);
+    const pacer = new LoopPacer(EXPANSION_TURN_MS);
+    const filters = await BranchFilterDecisions.decide(
+      hooks.map((hook) => hook.branchFilter),
+      events.map((event) => event.ref),
+      { maxSteps: this.options.settings.branchFilterStepsPerPush, pacer },
+    );
+    if (filters.stats.undecided > 0) {
+      this.options.logger.warn({ transaction, repo: info.id, ...filters.stats }, 'branch filters too costly for this push: the matches left undecided count as not matching');
+    }
     for (const hook of hooks) {
       for (const { event, ref, payload } of events) {
-        if (!hookWants(hook, event, ref)) continue;
+        // Queueing may resolve without a real wait, and most pairs are skipped without one.
+        await pacer.step();
+        if (!hookWants(hook, event) || !filters.selects(hook.branchFilter, ref)) continue;
         await this.queueDelivery({
           // One event per ref and kind in a transaction: the same id however often it is expanded.
           guid: derivedUuid(`${transaction}:${hook.id}:${event}:${ref}`),
@@ -426,6 +440,10 @@ async function defaultBranch(repo: Repository): Promise<string> {
 
 /** The events a ref transaction can have. */
 const REF_EVENTS = ['push', 'create', 'delete'] as const;
+
+/** Longest stretch a push's expansion keeps the event loop between turns (plus one match, a few ms at most). */
+const EXPANSION_TURN_MS = 5;
+
 /**
  * How long an update the reflog does not show may still be in flight when nothing says the
  * compare-and-swap is over (its pusher died): far longer than any KV write may take.

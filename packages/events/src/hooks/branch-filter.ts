@@ -72,9 +72,20 @@ export class BranchFilter {
 
   /** True when the branch name (without refs/heads/) matches. */
   matches(name: string, stats?: MatchStats): boolean {
+    const outcome = this.matchWithin(name, Infinity);
+    if (stats) stats.steps += outcome.steps;
+    return outcome.matched!;
+  }
+
+  /**
+   * Like `matches`, but gives up once `maxSteps` states have been visited: `matched` is then
+   * undefined. Lets a caller bound the work of many matches together.
+   */
+  matchWithin(name: string, maxSteps: number): { matched: boolean | undefined; steps: number } {
     const program = this.program;
     // A state is added once per step: `seen[pc] === step` marks it.
     const seen = new Int32Array(program.length).fill(-1);
+    let steps = 0;
     let step = 0;
     let current: number[] = [];
     const add = (list: number[], start: number) => {
@@ -83,7 +94,7 @@ export class BranchFilter {
         const pc = pending.pop()!;
         if (seen[pc] === step) continue;
         seen[pc] = step;
-        if (stats) stats.steps++;
+        steps++;
         const instruction = program[pc];
         if (instruction.op === 'split') pending.push(instruction.second, instruction.first);
         else if (instruction.op === 'jump') pending.push(instruction.to);
@@ -93,19 +104,21 @@ export class BranchFilter {
     add(current, 0);
     // UTF-16 code units, as the filter is read: `?` is one of them.
     for (let index = 0; index < name.length; index++) {
+      // Checked per character: one character costs at most twice the program's size.
+      if (steps >= maxSteps) return { matched: undefined, steps };
       const char = name[index];
       step++;
       const next: number[] = [];
       for (const pc of current) {
         const instruction = program[pc];
-        if (stats) stats.steps++;
+        steps++;
         if (instruction.op === 'char' && instruction.test(char)) add(next, pc + 1);
       }
       current = next;
       if (current.length === 0) break;
     }
     const matched = current.some((pc) => program[pc].op === 'match');
-    return matched !== this.negated;
+    return { matched: matched !== this.negated, steps };
   }
 }
 
@@ -119,19 +132,36 @@ export function validateBranchFilter(filter: string, limits: BranchFilterLimits)
   BranchFilter.compile(filter);
 }
 
+/** A stored filter ready to match: every branch passes, none does (it does not parse), or the compiled filter decides. */
+export type StoredBranchFilter = 'every' | 'none' | BranchFilter;
+
 /**
- * Gitea's rule: the filter applies to branches only (tags and other refs always pass); empty
- * or `*` lets every branch through. A stored filter that does not parse lets none through.
+ * Gitea's rule: empty or `*` lets every branch through; a stored filter that does not parse
+ * lets none through (filters are validated when saved; this guards older or hand-edited data).
  */
-export function branchFilterMatches(filter: string, ref: string, stats?: MatchStats): boolean {
-  if (filter === '' || filter === '*' || !ref.startsWith('refs/heads/')) return true;
-  let compiled: BranchFilter;
+export function compileStoredFilter(filter: string): StoredBranchFilter {
+  if (filter === '' || filter === '*') return 'every';
   try {
-    compiled = BranchFilter.compile(filter);
+    return BranchFilter.compile(filter);
   } catch (error) {
-    if (error instanceof BranchFilterError) return false;
+    if (error instanceof BranchFilterError) return 'none';
     throw error;
   }
+}
+
+/** Filters apply to branches only: tags and other refs always pass. */
+export function isBranchRef(ref: string): boolean {
+  return ref.startsWith('refs/heads/');
+}
+
+/**
+ * One filter against one ref, compiled on the spot; a push's expansion decides its filters
+ * together under one budget instead (BranchFilterDecisions).
+ */
+export function branchFilterMatches(filter: string, ref: string, stats?: MatchStats): boolean {
+  if (!isBranchRef(ref)) return true;
+  const compiled = compileStoredFilter(filter);
+  if (typeof compiled === 'string') return compiled === 'every';
   return compiled.matches(ref.slice('refs/heads/'.length), stats);
 }
 

@@ -1,4 +1,4 @@
-import { BranchFilterError, branchFilterMatches, validateBranchFilter, type BranchFilterLimits } from './branch-filter.js';
+import { BranchFilterError, validateBranchFilter, type BranchFilterLimits } from './branch-filter.js';
 
 /** Events a hook may subscribe to; `*` (GitHub's wildcard) means every one of them. */
 export const HOOK_EVENTS = ['push', 'create', 'delete', 'status'] as const;
@@ -58,12 +58,14 @@ export interface HookSettings {
   branchFilter: string;
 }
 
-/** True when a delivery of `event` about `ref` (if any) goes to this hook. */
-export function hookWants(hook: Hook, event: DeliveryEvent, ref?: string): boolean {
+/**
+ * True when a delivery of `event` goes to this hook, its branch filter aside: a push's filters
+ * are decided together, under one budget (BranchFilterDecisions).
+ */
+export function hookWants(hook: Hook, event: DeliveryEvent): boolean {
   if (!hook.active) return false;
   if (event === 'ping') return true;
-  if (!hook.events.includes('*') && !hook.events.includes(event)) return false;
-  return ref === undefined || branchFilterMatches(hook.branchFilter, ref);
+  return hook.events.includes('*') || hook.events.includes(event);
 }
 
 /** What a hook's settings may be. */
