@@ -112,6 +112,16 @@ describe('hook targets', () => {
     assert.equal(refused.status, 422);
     assert.match(refused.body.message, /branch_filter: .* has 40 wildcards .* at most 32 are allowed/);
   });
+
+  test('a repository takes at most 20 hooks (GitHub\'s limit): each one multiplies the work of every push', async () => {
+    await strict.createRepository('mallory', 'many-hooks');
+    const create = () => api<{ message: string }>(strict.url, 'POST', '/repos/mallory/many-hooks/hooks', { config: { url: 'http://192.0.32.10/hook' }, active: false });
+    for (let i = 0; i < 20; i++) assert.equal((await create()).status, 201);
+    const refused = await create();
+    assert.equal(refused.status, 422);
+    assert.match(refused.body.message, /maximum of 20 hooks/);
+    assert.equal((await api<unknown[]>(strict.url, 'GET', '/repos/mallory/many-hooks/hooks', undefined, 200)).body.length, 20);
+  });
 });
 
 describe('payloads', () => {

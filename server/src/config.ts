@@ -184,6 +184,8 @@ export interface HooksConfig {
     /** `*`, `**`, `?`, `[…]` and `{…}` of a branch filter. */
     maxWildcards: number;
   };
+  /** Hooks of one repository or owner. */
+  maxHooksPerTarget: number;
   /** Automaton states the branch filters of one push may visit together; pairs left undecided do not match. */
   branchFilterStepsPerPush: number;
   /** Commit statuses one commit may have, all contexts together. */
@@ -285,6 +287,8 @@ export const ENVIRONMENT = {
   GITFLEET_HOOK_ALLOWED_NETWORKS: '',
   GITFLEET_HOOK_BRANCH_FILTER_MAX_LENGTH: '256',
   GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS: '32',
+  // GitHub's: 20 webhooks per event per repository or organisation.
+  GITFLEET_HOOKS_PER_TARGET: '20',
   GITFLEET_HOOK_PAYLOAD_FILES_PER_COMMIT: '3000',
   GITFLEET_HOOK_PAYLOAD_TREE_ENTRIES: '2000000',
   GITFLEET_HOOK_PAYLOAD_PATH_BYTES: '8MiB',
@@ -456,6 +460,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         maxLength: integer('GITFLEET_HOOK_BRANCH_FILTER_MAX_LENGTH', 1, 4096),
         maxWildcards: integer('GITFLEET_HOOK_BRANCH_FILTER_MAX_WILDCARDS', 0, 256),
       },
+      maxHooksPerTarget: integer('GITFLEET_HOOKS_PER_TARGET', 1, 10_000),
       branchFilterStepsPerPush: integer('GITFLEET_HOOK_BRANCH_FILTER_STEPS_PER_PUSH', 1000, 2 ** 40),
       statusesPerCommit: integer('GITFLEET_STATUSES_PER_COMMIT', 1, 1_000_000),
       payload: {

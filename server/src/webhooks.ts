@@ -48,6 +48,7 @@ export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logge
       keepAttempts: hooks.keepAttempts,
       maxResponseBytes: 64 * 1024,
       hookLimits: { branchFilter: hooks.branchFilter },
+      maxHooksPerTarget: hooks.maxHooksPerTarget,
       payloadLimits: hooks.payload,
       branchFilterStepsPerPush: hooks.branchFilterStepsPerPush,
     },

@@ -32,6 +32,11 @@ export interface WebhookSettings {
   maxResponseBytes: number;
   /** What a hook's settings may be (checked when it is saved). */
   hookLimits: HookLimits;
+  /**
+   * Hooks one repository or owner may have (GitHub's 20): every push's events are expanded,
+   * queued and sent once per hook, so their number bounds the work one push can cause.
+   */
+  maxHooksPerTarget: number;
   /** How much of a push its payloads describe. */
   payloadLimits: PayloadLimits;
   /** Automaton states the branch filters of one push may visit, all hooks and refs together (see BranchFilterDecisions). */
@@ -199,7 +204,15 @@ export class WebhookService {
 
   /** Creates a hook from a GitHub- or Gitea-shaped request body and queues its ping. */
   async createHook(target: HookTarget, body: unknown, ping: PingContext): Promise<Hook> {
-    const hook = await this.hooks.create(target, await this.checkedSettings(body));
+    const settings = await this.checkedSettings(body);
+    // Counted before the write, not atomically with it: concurrent creations by the target's
+    // admins may pass the cap by as many requests as they make at once, which their own
+    // connection limits bound.
+    const { maxHooksPerTarget } = this.options.settings;
+    if ((await this.hooks.list(target)).length >= maxHooksPerTarget) {
+      throw new HookValidationError('hooks', `this ${target.kind === 'repository' ? 'repository' : 'owner'} has reached the maximum of ${maxHooksPerTarget} hooks`);
+    }
+    const hook = await this.hooks.create(target, settings);
     if (hook.active) await this.ping(hook, ping);
     return hook;
   }
