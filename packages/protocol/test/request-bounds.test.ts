@@ -178,6 +178,29 @@ describe('upload-pack work grows with the request and the refs, never with their
     assert.deepEqual(ours, parseResponse(gitUploadPack(source, body, 2)).lines);
   });
 
+  it('v0: tells whether to give up once per common have, not once per unknown have', async (t) => {
+    const dir = tempDir(t, 'long-history');
+    const source = path.join(dir, 'long.git');
+    git(dir, ['init', '--quiet', '--bare', '--initial-branch=main', source]);
+    // 3,000 commits on main, and an older unrelated root: a have of it reaches no want.
+    const commit = (ref: string, mark: number, from: number | undefined, when: number) =>
+      `commit ${ref}\nmark :${mark}\ncommitter C <c@example.com> ${when} +0000\ndata <<.\n${mark}\n.\n${from ? `from :${from}\n` : ''}\n`;
+    const history = Array.from({ length: 3000 }, (_, i) => commit('refs/heads/main', i + 1, i || undefined, 1_700_000_000 + i * 60));
+    git(source, ['fast-import', '--quiet'], history.join('') + commit('refs/heads/side', 3001, undefined, 1_699_999_000));
+    const repo = await loadRepository(source, dir);
+    const [main, side] = ['main', 'side'].map((ref) => git(source, ['rev-parse', ref]).toString().trim());
+    const unknown = Array.from({ length: 5_000 }, (_, i) => `have ${i.toString(16).padStart(40, 'f')}`);
+    const body = request([`want ${main} multi_ack_detailed side-band-64k`, 'flush', `have ${side}`, ...unknown, 'flush']);
+    let bytes: Buffer | undefined;
+    // Before: each unknown have walked main's 3,000 commits again (seconds between turns).
+    const gap = await maxEventLoopGap(async () => {
+      bytes = await collect(await uploadPack(repo, Readable.from([body]), { version: 0, limits: { ...LIMITS, maxRequestPackets: 10_000 } }));
+    });
+    assert.ok(gap < 250, `the event loop waited ${gap.toFixed(0)} ms`);
+    assert.deepEqual(parseResponse(bytes!).lines, [`ACK ${side} common`, 'NAK']);
+    assert.deepEqual(parseResponse(bytes!).lines, parseResponse(gitUploadPack(source, body, 0)).lines);
+  });
+
   it('resolves 100,000 deepen-not lines of one tag once, as git does, the event loop turning', async () => {
     const { repo, source, main } = await setup();
     const body = request(['command=fetch', 'delim', `want ${main}`, ...Array.from({ length: 100_000 }, () => `deepen-not t00${TAGS - 1}`), 'done', 'flush']);
