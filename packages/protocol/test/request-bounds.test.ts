@@ -1,12 +1,17 @@
 // Requests are parsed as streams and bounded by count and bytes: a flood of packets is
 // refused as soon as it becomes one, without the rest of it being read or kept.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
+import type { Repository } from '@gitfleet/repository';
+import { maxEventLoopGap } from '../../repository/test/event-loop-gap.js';
 import { ProtocolError, receivePack, uploadPack, type ProtocolLimits, type ProtocolVersion } from '../src/index.js';
 import { backends, collect, commitChain, createRepository, initSource, makeTempDir, packRevs, parseResponse as parsePush, pushRequest, requestStream } from './receive-pack-fixtures.js';
-import { buildSourceRepo, git, loadRepository, parseResponse, request, tempDir } from './upload-pack-helpers.js';
+import { buildSourceRepo, git, gitUploadPack, loadRepository, parseResponse, request, tempDir, type Line } from './upload-pack-helpers.js';
 
 const MIB = 1024 * 1024;
 const LIMITS: ProtocolLimits = {
@@ -109,6 +114,103 @@ describe('upload-pack reads its request one packet at a time', () => {
     const lines = parseResponse(await collect(response)).lines;
     assert.equal(lines.filter((line) => line === 'flush').length, 1, lines.join(' | '));
     assert.equal(lines.length, 2);
+  });
+});
+
+describe('upload-pack work grows with the request and the refs, never with their product', () => {
+  const TAGS = 4000;
+  const tag = (i: number) => `refs/tags/t${String(i).padStart(6, '0')}`;
+  let fixture: Promise<{ repo: Repository; source: string; main: string; old: string }> | undefined;
+  let scratch: string | undefined;
+  after(() => scratch && rmSync(scratch, { recursive: true, force: true }));
+  /** A repository with 4,000 tags (on main~3), built once for these tests. */
+  const setup = () =>
+    (fixture ??= (async () => {
+      scratch = mkdtempSync(path.join(tmpdir(), 'gitfleet-up-many-refs-'));
+      const source = buildSourceRepo(scratch, 12);
+      const old = git(source, ['rev-parse', 'main~3']).toString().trim();
+      git(source, ['update-ref', '--stdin'], Array.from({ length: TAGS }, (_, i) => `create ${tag(i)} ${old}\n`).join(''));
+      return { repo: await loadRepository(source, scratch), source, main: git(source, ['rev-parse', 'main']).toString().trim(), old };
+    })());
+  const limits = { ...LIMITS, maxRequestBytes: 16 * MIB, maxRequestPackets: 300_000 };
+  const answer = async (repo: Repository, body: Buffer): Promise<{ bytes: Buffer; gap: number }> => {
+    let bytes: Buffer | undefined;
+    const gap = await maxEventLoopGap(async () => {
+      bytes = await collect(await uploadPack(repo, Readable.from([body]), { version: 2, limits }));
+    });
+    return { bytes: bytes!, gap };
+  };
+
+  it('resolves 200,000 want-ref lines of one tag once each, the event loop turning', async () => {
+    const { repo, old } = await setup();
+    const wantRefs = Array.from({ length: 200_000 }, (_, i) => `want-ref ${i % 2 ? tag(TAGS - 1) : 'refs/heads/main'}`);
+    // Before: a pass over every ref per line held the event loop for seconds.
+    const { bytes, gap } = await answer(repo, request(['command=fetch', 'delim', ...wantRefs, 'done', 'flush']));
+    assert.ok(gap < 250, `the event loop waited ${gap.toFixed(0)} ms`);
+    const { lines, pack } = parseResponse(bytes);
+    const main = (await repo.refs.get('refs/heads/main'))!;
+    assert.deepEqual(lines.slice(0, lines.indexOf('packfile')), ['wanted-refs', `${main} refs/heads/main`, `${old} ${tag(TAGS - 1)}`, 'delim']);
+    assert.equal(pack.subarray(0, 4).toString(), 'PACK');
+  });
+
+  it('filters by 60,000 ref prefixes as git does, the event loop turning', async () => {
+    const { repo, source } = await setup();
+    const prefixes = [
+      ...Array.from({ length: 59_990 }, (_, i) => `ref-prefix refs/tags/t00000x${i}`),
+      'ref-prefix refs/tags/t0001',
+      'ref-prefix refs/tags/t00012',
+      'ref-prefix refs/tags/t0001',
+      'ref-prefix refs/tags/t003999',
+      'ref-prefix refs/heads/',
+      'ref-prefix refs/heads/ma',
+      'ref-prefix HEAD',
+      'ref-prefix refs/tags/v',
+      'ref-prefix refs/tags/t000999x',
+      'ref-prefix z',
+    ];
+    const body = request(['command=ls-refs', 'delim', 'peel', 'symrefs', ...prefixes, 'flush']);
+    // Before: each ref was compared with every prefix (seconds for these 4,000 refs).
+    const { bytes, gap } = await answer(repo, body);
+    assert.ok(gap < 250, `the event loop waited ${gap.toFixed(0)} ms`);
+    const ours = parseResponse(bytes).lines;
+    // HEAD, 2 branches, t000100…t000199, t003999, v1.0 and v1.0-signed, the flush.
+    assert.equal(ours.length, 1 + 2 + 100 + 1 + 2 + 1, ours.slice(0, 10).join(' | '));
+    assert.deepEqual(ours, parseResponse(gitUploadPack(source, body, 2)).lines);
+  });
+
+  it('v0: tells whether to give up once per common have, not once per unknown have', async (t) => {
+    const dir = tempDir(t, 'long-history');
+    const source = path.join(dir, 'long.git');
+    git(dir, ['init', '--quiet', '--bare', '--initial-branch=main', source]);
+    // 3,000 commits on main, and an older unrelated root: a have of it reaches no want.
+    const commit = (ref: string, mark: number, from: number | undefined, when: number) =>
+      `commit ${ref}\nmark :${mark}\ncommitter C <c@example.com> ${when} +0000\ndata <<.\n${mark}\n.\n${from ? `from :${from}\n` : ''}\n`;
+    const history = Array.from({ length: 3000 }, (_, i) => commit('refs/heads/main', i + 1, i || undefined, 1_700_000_000 + i * 60));
+    git(source, ['fast-import', '--quiet'], history.join('') + commit('refs/heads/side', 3001, undefined, 1_699_999_000));
+    const repo = await loadRepository(source, dir);
+    const [main, side] = ['main', 'side'].map((ref) => git(source, ['rev-parse', ref]).toString().trim());
+    const unknown = Array.from({ length: 5_000 }, (_, i) => `have ${i.toString(16).padStart(40, 'f')}`);
+    const body = request([`want ${main} multi_ack_detailed side-band-64k`, 'flush', `have ${side}`, ...unknown, 'flush']);
+    let bytes: Buffer | undefined;
+    // Before: each unknown have walked main's 3,000 commits again (seconds between turns).
+    const gap = await maxEventLoopGap(async () => {
+      bytes = await collect(await uploadPack(repo, Readable.from([body]), { version: 0, limits: { ...LIMITS, maxRequestPackets: 10_000 } }));
+    });
+    assert.ok(gap < 250, `the event loop waited ${gap.toFixed(0)} ms`);
+    assert.deepEqual(parseResponse(bytes!).lines, [`ACK ${side} common`, 'NAK']);
+    assert.deepEqual(parseResponse(bytes!).lines, parseResponse(gitUploadPack(source, body, 0)).lines);
+  });
+
+  it('resolves 100,000 deepen-not lines of one tag once, as git does, the event loop turning', async () => {
+    const { repo, source, main } = await setup();
+    const body = request(['command=fetch', 'delim', `want ${main}`, ...Array.from({ length: 100_000 }, () => `deepen-not t00${TAGS - 1}`), 'done', 'flush']);
+    // Before: every deepen-not line built a map of every ref.
+    const { bytes, gap } = await answer(repo, body);
+    assert.ok(gap < 250, `the event loop waited ${gap.toFixed(0)} ms`);
+    const shallowInfo = (lines: Line[]) => lines.slice(0, lines.indexOf('packfile'));
+    const ours = shallowInfo(parseResponse(bytes).lines);
+    assert.match(String(ours[1]), /^shallow [0-9a-f]{40}$/);
+    assert.deepEqual(ours, shallowInfo(parseResponse(gitUploadPack(source, body, 2)).lines));
   });
 });
 

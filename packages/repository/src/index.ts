@@ -11,5 +11,7 @@ export * from './pack-index-cache.js';
 export * from './delta-base-cache.js';
 export * from './reachability/index.js';
 export * from './oid-set.js';
+export * from './loop-pacer.js';
+export * from './sorted-names.js';
 export * from './object-stream.js';
 export * from './tree-walk/index.js';

@@ -1,7 +1,9 @@
 import { ZERO_OID, isObjectId, type ObjectId } from '@gitfleet/git-format';
 import type { CasOp, KVStore } from '@gitfleet/storage';
 import { HEAD_KEY, REF_KEY_PREFIX, escapeKeyPart, refKey, refNameFromKey, reflogName, repositoryScope } from './keys.js';
+import { LoopPacer } from './loop-pacer.js';
 import { assertValidRefName } from './ref-name.js';
+import { lowerBound } from './sorted-names.js';
 
 export { InvalidRefName, isValidRefName } from './ref-name.js';
 
@@ -63,11 +65,16 @@ export interface RefDB {
 }
 
 const isDeletion = (update: RefUpdate) => update.newOid === ZERO_OID;
+/** Refused updates explained by a store scan each between two turns of the event loop. */
+const SCANS_PER_TURN = 64;
 
 /** "refs/heads/a/b" → ["refs/heads", "refs/heads/a"]: the names a ref at `name` excludes above it. */
 function parentDirectories(name: string): string[] {
-  const parts = name.split('/');
-  return parts.slice(2).map((_, i) => parts.slice(0, i + 2).join('/'));
+  const directories: string[] = [];
+  for (let slash = name.indexOf('/', name.indexOf('/') + 1); slash !== -1; slash = name.indexOf('/', slash + 1)) {
+    directories.push(name.slice(0, slash));
+  }
+  return directories;
 }
 
 /** What must not exist for a ref `name` to be created: a ref at one of its directories, or one under it. */
@@ -75,9 +82,26 @@ function namesInTheWay(name: string): CasOp['requireAbsent'] {
   return { keys: parentDirectories(name).map(refKey), prefixes: [REF_KEY_PREFIX + escapeKeyPart(`${name}/`)] };
 }
 
-/** Whether refs `a` and `b` cannot exist together. */
-function inTheWay(a: string, b: string): boolean {
-  return a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+/**
+ * The names of a batch, to find one that stands in the way of a name (a directory of it, or
+ * under it) in O(depth + log n) rather than by a pass over the batch.
+ */
+class NameIndex {
+  private readonly names: Set<string>;
+  private readonly sorted: string[];
+
+  constructor(names: readonly string[]) {
+    this.names = new Set(names);
+    this.sorted = [...this.names].sort();
+  }
+
+  inTheWayOf(name: string): string | undefined {
+    const directory = parentDirectories(name).find((dir) => this.names.has(dir));
+    if (directory !== undefined) return directory;
+    // Names under `name/` sort together, right from where `name/` would be.
+    const below = this.sorted[lowerBound(this.sorted, `${name}/`)];
+    return below?.startsWith(`${name}/`) ? below : undefined;
+  }
 }
 
 export class KVRefDB implements RefDB {
@@ -120,8 +144,11 @@ export class KVRefDB implements RefDB {
   }
 
   async update(updates: readonly RefUpdate[], options: { atomic: boolean; message: string }): Promise<RefUpdateConflict[]> {
+    // A batch may hold thousands of refs: each pass over it lets the event loop turn now and then.
+    const pacer = new LoopPacer();
     const seen = new Set<string>();
     for (const { name, oldOid, newOid } of updates) {
+      await pacer.step();
       assertValidRefName(name);
       if (seen.has(name)) throw new Error(`ref update: ${name} is updated twice in one batch`);
       seen.add(name);
@@ -133,52 +160,70 @@ export class KVRefDB implements RefDB {
     // Deletions first, so that a batch may replace `a` by `a/b` (or the reverse), as git's transactions allow.
     const ordered = [...updates.filter(isDeletion), ...updates.filter((update) => !isDeletion(update))];
     const timestamp = Date.now();
-    const ops: CasOp[] = ordered.map(({ name, oldOid, newOid }) => {
+    const ops: CasOp[] = [];
+    for (const { name, oldOid, newOid } of ordered) {
+      await pacer.step();
       const entry: ReflogEntry = { oldOid, newOid, message: options.message, timestamp };
-      return {
+      ops.push({
         key: refKey(name),
         expect: oldOid === ZERO_OID ? null : oldOid,
         value: newOid === ZERO_OID ? null : newOid,
         log: { name: reflogName(name), entry: JSON.stringify(entry) },
         ...(oldOid === ZERO_OID && newOid !== ZERO_OID ? { requireAbsent: namesInTheWay(name) } : {}),
-      };
-    });
+      });
+    }
     const { conflicts } = await this.kv.compareAndSwap(this.scope, ops, options.atomic ? 'all' : 'each');
     if (conflicts.length === 0) return [];
     const refused = new Set(conflicts.map((i) => ordered[i].name));
     return this.explain(
       updates.filter((update) => refused.has(update.name)),
       updates,
+      pacer,
     );
   }
 
   /** Why each refused update was refused, read after the fact (only the message depends on it). */
-  private async explain(refused: readonly RefUpdate[], batch: readonly RefUpdate[]): Promise<RefUpdateConflict[]> {
+  private async explain(refused: readonly RefUpdate[], batch: readonly RefUpdate[], pacer: LoopPacer): Promise<RefUpdateConflict[]> {
     const now = await this.kv.getMany(this.scope, refused.map((update) => refKey(update.name)));
+    const moved = (update: RefUpdate) => (now.get(refKey(update.name)) ?? ZERO_OID) !== update.oldOid;
+    const stored = await this.storedNamesInTheWay(refused.filter((update) => !moved(update)).map((update) => update.name), pacer);
+    const created = new NameIndex(batch.filter((update) => !isDeletion(update)).map((update) => update.name));
     const explained: RefUpdateConflict[] = [];
     for (const update of refused) {
-      const current = now.get(refKey(update.name)) ?? ZERO_OID;
-      if (current !== update.oldOid) {
+      await pacer.step();
+      if (moved(update)) {
         explained.push({ name: update.name, kind: 'moved' });
         continue;
       }
-      const stored = await this.storedNameInTheWay(update.name);
-      const batchmate = batch.find((other) => other.newOid !== ZERO_OID && other.name !== update.name && inTheWay(update.name, other.name));
-      const other = stored !== undefined ? { name: stored, inBatch: false } : batchmate && { name: batchmate.name, inBatch: true };
+      const storedOther = stored.get(update.name);
+      const batchmate = storedOther === undefined ? created.inTheWayOf(update.name) : undefined;
+      const other = storedOther !== undefined ? { name: storedOther, inBatch: false } : batchmate !== undefined ? { name: batchmate, inBatch: true } : undefined;
       explained.push({ name: update.name, kind: 'name-taken', ...(other ? { other } : {}) });
     }
     return explained;
   }
 
-  /** A stored ref whose name is a directory of `name` or lies under it. */
-  private async storedNameInTheWay(name: string): Promise<string | undefined> {
-    const directories = parentDirectories(name);
-    const found = await this.kv.getMany(this.scope, directories.map(refKey));
-    const directory = directories.find((dir) => found.has(refKey(dir)));
-    if (directory !== undefined) return directory;
-    const [below] = await this.kv.scan(this.scope, REF_KEY_PREFIX + escapeKeyPart(`${name}/`));
-    return below && refNameFromKey(below.key);
+  /** For each of `names` that has one, a stored ref whose name is a directory of it or lies under it. */
+  private async storedNamesInTheWay(names: readonly string[], pacer: LoopPacer): Promise<Map<string, string>> {
+    const directories = new Set(names.flatMap(parentDirectories));
+    const found = await this.kv.getMany(this.scope, [...directories].map(refKey));
+    const inTheWay = new Map<string, string>();
+    // A store call each, which stores such as SQLite answer without a real wait.
+    const scans = new LoopPacer(SCANS_PER_TURN);
+    for (const name of names) {
+      await pacer.step();
+      const directory = parentDirectories(name).find((dir) => found.has(refKey(dir)));
+      if (directory !== undefined) {
+        inTheWay.set(name, directory);
+        continue;
+      }
+      await scans.step();
+      const [below] = await this.kv.scan(this.scope, REF_KEY_PREFIX + escapeKeyPart(`${name}/`));
+      if (below) inTheWay.set(name, refNameFromKey(below.key));
+    }
+    return inTheWay;
   }
+
   async reflog(name: string, limit?: number): Promise<ReflogEntry[]> {
     const entries = await this.kv.readLog(this.scope, reflogName(name), limit === undefined ? undefined : { limit });
     return entries.map((entry) => JSON.parse(entry) as ReflogEntry);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
-import { InvalidRefName, KVRefDB, isValidRefName } from '../src/ref-db.js';
+import { InvalidRefName, KVRefDB, isValidRefName, type RefUpdateConflict } from '../src/ref-db.js';
+import { maxEventLoopGap } from './event-loop-gap.js';
 import { kvBackends } from './kv-backends.js';
 
 const A = 'a'.repeat(40);
@@ -232,6 +233,33 @@ for (const backend of kvBackends) {
       assert.equal(winners.length, 1);
       assert.equal(await refs.get('refs/heads/main'), winners[0]);
       assert.equal((await refs.reflog('refs/heads/main')).length, 2);
+    });
+
+    // The memory store is a test double that checks each created ref against every key.
+    test('explains 10,000 refused refs without holding the event loop', { skip: backend.name === 'memory' }, async (t) => {
+      const refs = open(t);
+      await refs.update([{ name: 'refs/heads/a', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'init' });
+      const under = (dir: string, n: number) => Array.from({ length: n }, (_, i) => ({ name: `${dir}/${String(i).padStart(5, '0')}`, oldOid: ZERO_OID, newOid: B }));
+      let conflicts: RefUpdateConflict[] = [];
+      // Before: every refused ref was explained by a pass over the whole batch (2 s for this one).
+      const besideStored = await maxEventLoopGap(async () => {
+        conflicts = await refs.update(under('refs/heads/a', 10_000), { atomic: false, message: 'push' });
+      });
+      assert.ok(besideStored < 250, `the event loop waited ${besideStored.toFixed(0)} ms`);
+      assert.equal(conflicts.length, 10_000);
+      assert.ok(conflicts.every((c) => c.kind === 'name-taken' && c.other?.name === 'refs/heads/a' && !c.other.inBatch));
+      assert.equal(conflicts[9_999].name, 'refs/heads/a/09999');
+
+      // Clashes inside the batch: a directory after the refs under it, and refs under a directory.
+      const batch = [...under('refs/heads/p', 5_000), { name: 'refs/heads/p', oldOid: ZERO_OID, newOid: B }, { name: 'refs/heads/r', oldOid: ZERO_OID, newOid: B }, ...under('refs/heads/r', 5_000)];
+      const inBatch = await maxEventLoopGap(async () => {
+        conflicts = await refs.update(batch, { atomic: true, message: 'push' });
+      });
+      assert.ok(inBatch < 250, `the event loop waited ${inBatch.toFixed(0)} ms`);
+      assert.equal(conflicts.length, 5_001);
+      assert.deepEqual(conflicts[0], { name: 'refs/heads/p', kind: 'name-taken', other: { name: 'refs/heads/p/00000', inBatch: true } });
+      assert.ok(conflicts.slice(1).every((c) => c.name.startsWith('refs/heads/r/') && c.other?.name === 'refs/heads/r' && c.other.inBatch));
+      assert.deepEqual(await refs.list(), [{ name: 'refs/heads/a', oid: A }]);
     });
   });
 }

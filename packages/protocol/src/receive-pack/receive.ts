@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { encodeSideband, FLUSH_PKT, PktLineReader, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { LoopPacer } from '@gitfleet/repository';
 import type { Repository } from '@gitfleet/repository';
 import { isDeleteOnly, PushRequestRefused, readPushRequest, type PushRequest } from './commands.js';
 import { sharedPackIndexPool } from './index-pool.js';
@@ -154,7 +155,9 @@ async function checkConnectivity(repo: Repository, commands: CommandState[], ing
     for (const command of updates) command.error = REASON.missingObjects;
     return;
   }
+  const pacer = new LoopPacer();
   for (const command of updates) {
+    await pacer.step();
     if (ingested?.index.find(command.newOid) !== undefined || (await repo.objects.has(command.newOid))) continue;
     out.error(`${command.name}: object ${command.newOid} was sent neither in the pack nor earlier`);
     command.error = REASON.missingObjects;

@@ -1,5 +1,5 @@
 import { ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
-import { isValidRefName, type RefUpdateConflict, type Repository } from '@gitfleet/repository';
+import { isValidRefName, LoopPacer, type RefUpdateConflict, type Repository } from '@gitfleet/repository';
 import type { PushCommand } from './commands.js';
 import type { ResponseWriter } from './response.js';
 import type { AppliedRefUpdate } from './index.js';
@@ -55,7 +55,9 @@ export async function checkCommands(repo: Repository, commands: readonly Command
     }
     seen.add(name);
   }
+  const pacer = new LoopPacer();
   for (const command of pending(commands).filter(isDelete)) {
+    await pacer.step();
     if ((await repo.refs.get(command.name)) === undefined) {
       out.warning(`deleting a non-existent ref ${command.name}`);
       command.noop = true;
@@ -75,8 +77,10 @@ export async function checkBranchTips(
   out: ResponseWriter,
 ): Promise<void> {
   const refused: CommandState[] = [];
+  const pacer = new LoopPacer();
   for (const command of pending(commands)) {
     if (isDelete(command) || !command.name.startsWith('refs/heads/')) continue;
+    await pacer.step();
     if ((await typeOf(command.newOid)) === 'commit') continue;
     out.error(`trying to write non-commit object ${command.newOid} to branch '${command.name}'`);
     refused.push(command);
@@ -130,17 +134,18 @@ export async function applyRefUpdates(
     updates.map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid })),
     { atomic, message: reflogMessage },
   );
-  for (const conflict of conflicts) out.error(`cannot lock ref '${conflict.name}': ${whyNot(conflict, updates)}`);
+  const byName = new Map(updates.map((update) => [update.name, update]));
+  for (const conflict of conflicts) out.error(`cannot lock ref '${conflict.name}': ${whyNot(conflict, byName)}`);
   const refused = new Set(conflicts.map((conflict) => conflict.name));
   failAtCommit(commands, updates.filter((command) => refused.has(command.name)), atomic);
   return updates.filter((c) => c.error === undefined).map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid }));
 }
 
 /** git's wording (refs.c, refs_verify_refname_available) of why a ref could not be locked. */
-function whyNot(conflict: RefUpdateConflict, updates: readonly PushCommand[]): string {
+function whyNot(conflict: RefUpdateConflict, updates: ReadonlyMap<string, PushCommand>): string {
   const { name, other } = conflict;
   if (conflict.kind === 'moved') {
-    const oldOid = updates.find((update) => update.name === name)?.oldOid;
+    const oldOid = updates.get(name)?.oldOid;
     return oldOid === ZERO_OID ? 'reference already exists' : `it is no longer at ${oldOid}`;
   }
   if (!other) return `another ref's name is its directory or lies under it; cannot create '${name}'`;

@@ -1,8 +1,6 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ObjectId } from '@gitfleet/git-format';
+import { LoopPacer } from '@gitfleet/repository';
 import type { CommitReader } from '@gitfleet/repository';
-
-const HAVES_PER_TURN = 1024;
 
 /**
  * What the client's "have" lines taught us (upload-pack.c got_oid, do_got_oid,
@@ -16,7 +14,13 @@ export class Negotiation {
   readonly common: ObjectId[] = [];
   private oldestHave = 0;
   private readonly wantsKnownReached = new Set<ObjectId>();
-  private havesSeen = 0;
+  private readonly pacer = new LoopPacer();
+  /**
+   * okToGiveUp's last answer while no have has been found common since: it depends only on
+   * what the client has. (v0 asks after each unknown have; a walk each time would make a
+   * request of many unknown haves cost haves × history.)
+   */
+  private lastGiveUp: boolean | undefined;
 
   constructor(
     private readonly reader: CommitReader,
@@ -25,11 +29,10 @@ export class Negotiation {
 
   /** Records one "have"; false when we do not have the object. */
   async have(oid: ObjectId): Promise<boolean> {
-    // A request may carry hundreds of thousands of haves whose lookups resolve from cache
-    // without a real wait: other requests get the event loop between batches.
-    if (++this.havesSeen % HAVES_PER_TURN === 0) await nextTurn();
+    await this.pacer.step();
     const header = await this.reader.objects.header(oid);
     if (!header) return false;
+    this.lastGiveUp = undefined;
     if (header.type === 'commit') {
       const commit = await this.reader.commit(oid, 'have');
       const knewIt = this.theyHave.has(oid);
@@ -44,8 +47,14 @@ export class Negotiation {
 
   /** Whether each want reaches a commit the client has (git's can_all_from_reach_with_flag). */
   async okToGiveUp(): Promise<boolean> {
+    this.lastGiveUp ??= await this.allWantsReachTheirs();
+    return this.lastGiveUp;
+  }
+
+  private async allWantsReachTheirs(): Promise<boolean> {
     if (this.common.length === 0) return false;
     for (const want of this.wants) {
+      await this.pacer.step();
       if (this.wantsKnownReached.has(want)) continue;
       const peeled = await this.reader.peel(want);
       if (peeled && peeled.type === 'commit' && !(await this.reachesTheirs(peeled.oid))) return false;
@@ -59,6 +68,7 @@ export class Negotiation {
     const visited = new Set<ObjectId>([start]);
     const stack = [start];
     while (stack.length > 0) {
+      await this.pacer.step();
       const oid = stack.pop()!;
       if (this.theyHave.has(oid)) return true;
       const commit = await this.reader.commit(oid, 'ancestor of a want');

@@ -1,5 +1,8 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ObjectId, ObjectType } from '@gitfleet/git-format';
 import type { CommitReader, Repository } from '@gitfleet/repository';
+
+const PEELS_PER_TURN = 512;
 
 export interface AdvertisedRef {
   name: string;
@@ -18,21 +21,30 @@ export interface RefSnapshot {
   head: ObjectId | undefined;
   /** Every ref under refs/, sorted by name, with peeled tags. */
   refs: AdvertisedRef[];
+  /** The same refs by name: a request may name refs hundreds of thousands of times. */
+  byName: ReadonlyMap<string, AdvertisedRef>;
 }
 
 export async function loadRefs(repo: Repository, reader: CommitReader): Promise<RefSnapshot> {
   const [headTarget, list] = await Promise.all([repo.refs.head(), repo.refs.list()]);
-  const refs: AdvertisedRef[] = await Promise.all(
-    list.map(async ({ name, oid }) => {
-      const peeled = await reader.peel(oid);
-      if (!peeled) throw new Error(`ref ${name} points at ${oid}, which is missing`);
-      const ref: AdvertisedRef = { name, oid, targetType: peeled.type };
-      if (peeled.chain.length > 0) ref.peeled = peeled.oid;
-      return ref;
-    }),
-  );
-  const head = refs.find((ref) => ref.name === headTarget)?.oid;
-  return { headTarget, head, refs };
+  const refs: AdvertisedRef[] = [];
+  // Peeled concurrently for stores that really wait, a batch per turn of the event loop for
+  // caches that answer at once.
+  for (let start = 0; start < list.length; start += PEELS_PER_TURN) {
+    if (start > 0) await nextTurn();
+    const batch = list.slice(start, start + PEELS_PER_TURN);
+    refs.push(...(await Promise.all(batch.map(({ name, oid }) => advertisedRef(reader, name, oid)))));
+  }
+  const byName = new Map(refs.map((ref) => [ref.name, ref]));
+  return { headTarget, head: byName.get(headTarget)?.oid, refs, byName };
+}
+
+async function advertisedRef(reader: CommitReader, name: string, oid: ObjectId): Promise<AdvertisedRef> {
+  const peeled = await reader.peel(oid);
+  if (!peeled) throw new Error(`ref ${name} points at ${oid}, which is missing`);
+  const ref: AdvertisedRef = { name, oid, targetType: peeled.type };
+  if (peeled.chain.length > 0) ref.peeled = peeled.oid;
+  return ref;
 }
 
 /** Ids a client may always ask for: every ref's value and peeled value. */
@@ -58,10 +70,9 @@ export function tipCommits(snapshot: RefSnapshot): ObjectId[] {
  */
 export function expandRef(snapshot: RefSnapshot, name: string): AdvertisedRef | undefined {
   const candidates = [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`, `refs/remotes/${name}`, `refs/remotes/${name}/HEAD`];
-  const byName = new Map(snapshot.refs.map((ref) => [ref.name, ref]));
   const matches = new Set<AdvertisedRef>();
   for (const candidate of candidates) {
-    const ref = byName.get(candidate);
+    const ref = snapshot.byName.get(candidate);
     if (ref) matches.add(ref);
   }
   return matches.size === 1 ? [...matches][0] : undefined;

@@ -1,6 +1,7 @@
 import { PktLineError, PktLineReader } from '@gitfleet/git-format';
 import type { Packet } from '@gitfleet/git-format';
 import type { Readable } from 'node:stream';
+import { LoopPacer } from '@gitfleet/repository';
 import { ProtocolError } from '../errors.js';
 
 /** A packet as upload-pack reads it: a text line, or a special packet. */
@@ -22,6 +23,8 @@ export interface RequestBounds {
 export class RequestLines {
   private readonly reader: PktLineReader;
   private packets = 0;
+  /** A request already in memory parses without a real wait: its packets are paced too. */
+  private readonly pacer = new LoopPacer();
   private peeked: RequestLine | undefined;
   private hasPeeked = false;
 
@@ -59,6 +62,7 @@ export class RequestLines {
       throw error;
     }
     if (packet === undefined) return undefined;
+    await this.pacer.step();
     if (++this.packets > this.bounds.maxPackets) {
       throw new ProtocolError(`request has more than ${this.bounds.maxPackets} packets`, 413);
     }

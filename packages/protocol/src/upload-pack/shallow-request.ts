@@ -1,5 +1,5 @@
 import type { ObjectId } from '@gitfleet/git-format';
-import { computeShallowUpdate, DeepenError, unreachableCommits } from '@gitfleet/repository';
+import { computeShallowUpdate, DeepenError, LoopPacer, unreachableCommits } from '@gitfleet/repository';
 import type { CommitReader, ShallowUpdate } from '@gitfleet/repository';
 import { ProtocolError } from '../errors.js';
 import { expandRef } from './refs.js';
@@ -67,8 +67,10 @@ export async function resolveShallow(
   wants: readonly ObjectId[],
   args: ShallowArgs,
 ): Promise<ShallowUpdate> {
+  const pacer = new LoopPacer();
   const clientShallows: ObjectId[] = [];
   for (const oid of new Set(args.shallows)) {
+    await pacer.step();
     const header = await reader.objects.header(oid);
     // A shallow commit we do not have is of no use to us (git ignores it too).
     if (!header) continue;
@@ -79,7 +81,8 @@ export async function resolveShallow(
     throw new ProtocolError('git upload-pack: deepen and deepen-since (or deepen-not) cannot be used together');
   }
   const not: ObjectId[] = [];
-  for (const name of args.deepenNot) {
+  for (const name of new Set(args.deepenNot)) {
+    await pacer.step();
     const ref = expandRef(snapshot, name);
     if (!ref) throw new ProtocolError(`git upload-pack: ambiguous deepen-not: deepen-not ${name}`);
     const peeled = await reader.peel(ref.oid);
@@ -87,6 +90,7 @@ export async function resolveShallow(
   }
   const wantCommits: ObjectId[] = [];
   for (const want of wants) {
+    await pacer.step();
     const peeled = await reader.peel(want);
     if (peeled?.type === 'commit') wantCommits.push(peeled.oid);
   }

@@ -1,12 +1,13 @@
 import { DELIM_PKT, encodePktLine, FLUSH_PKT } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
-import { CommitReader, FilterSpecError, parseFilterSpec } from '@gitfleet/repository';
+import { CommitReader, FilterSpecError, LoopPacer, parseFilterSpec } from '@gitfleet/repository';
 import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/repository';
 import { ProtocolError, RequestRefused } from '../errors.js';
 import { Negotiation } from './negotiation.js';
 import { fromBuffers, packResponse, sectionLine } from './pack-response.js';
 import { annotatedTags, loadRefs, tipCommits } from './refs.js';
 import type { RefSnapshot } from './refs.js';
+import { RefPrefixes } from './ref-prefixes.js';
 import type { RequestLines } from './request.js';
 import { emptyShallowArgs, isDeepening, parseShallowLine, resolveShallow } from './shallow-request.js';
 import type { ShallowArgs } from './shallow-request.js';
@@ -104,13 +105,13 @@ function addLsRefsArg(args: LsRefsArgs, arg: string): void {
 }
 
 function lsRefs(snapshot: RefSnapshot, { symrefs, peel, unborn, prefixes: wanted, tooManyPrefixes }: LsRefsArgs): Buffer[] {
-  const prefixes = tooManyPrefixes ? [] : wanted;
-  const matches = (name: string): boolean => prefixes.length === 0 || prefixes.some((prefix) => name.startsWith(prefix));
+  const prefixes = new RefPrefixes(tooManyPrefixes ? [] : wanted);
+  const matches = (name: string): boolean => prefixes.matches(name);
   const lines: Buffer[] = [];
   if (matches('HEAD') && (snapshot.head !== undefined || (unborn && symrefs))) {
     let line = snapshot.head !== undefined ? `${snapshot.head} HEAD` : 'unborn HEAD';
     if (symrefs) line += ` symref-target:${snapshot.headTarget}`;
-    const headRef = snapshot.refs.find((ref) => ref.name === snapshot.headTarget);
+    const headRef = snapshot.byName.get(snapshot.headTarget);
     if (peel && headRef?.peeled) line += ` peeled:${headRef.peeled}`;
     lines.push(encodePktLine(`${line}\n`));
   }
@@ -139,7 +140,9 @@ async function objectInfo(reader: CommitReader, { size, oids }: ObjectInfoArgs):
   const lines: Buffer[] = [];
   if (oids.length > 0) {
     if (size) lines.push(encodePktLine('size'));
+    const pacer = new LoopPacer();
     for (const oid of oids) {
+      await pacer.step();
       if (!size) {
         lines.push(encodePktLine(oid));
         continue;
@@ -233,20 +236,23 @@ function addFetchArg(args: FetchArgs, arg: string): void {
   throw new ProtocolError(`unexpected line: '${arg}'`);
 }
 
-/** The wanted ids, each once in request order, and the wanted refs with their ids. */
-function resolveWants(snapshot: RefSnapshot, args: FetchArgs): { wants: ObjectId[]; wantedRefs: Array<{ name: string; oid: ObjectId }> } {
+/** The wanted ids, each once in request order, and the wanted refs (each once) with their ids. */
+async function resolveWants(snapshot: RefSnapshot, args: FetchArgs): Promise<{ wants: ObjectId[]; wantedRefs: Map<string, ObjectId> }> {
   const wants = new Set<ObjectId>();
-  const wantedRefs: Array<{ name: string; oid: ObjectId }> = [];
+  const wantedRefs = new Map<string, ObjectId>();
+  const pacer = new LoopPacer();
   for (const line of args.wantLines) {
+    await pacer.step();
     if ('oid' in line) {
       wants.add(line.oid);
       continue;
     }
-    // As git's upload-pack (read_ref), a symbolic HEAD resolves to its branch's tip.
     const name = line.ref;
-    const oid = name === 'HEAD' ? snapshot.head : snapshot.refs.find((r) => r.name === name)?.oid;
+    if (wantedRefs.has(name)) continue;
+    // As git's upload-pack (read_ref), a symbolic HEAD resolves to its branch's tip.
+    const oid = name === 'HEAD' ? snapshot.head : snapshot.byName.get(name)?.oid;
     if (!oid) throw new RequestRefused(`unknown ref ${name}`);
-    wantedRefs.push({ name, oid });
+    wantedRefs.set(name, oid);
     wants.add(oid);
   }
   return { wants: [...wants], wantedRefs };
@@ -254,7 +260,7 @@ function resolveWants(snapshot: RefSnapshot, args: FetchArgs): { wants: ObjectId
 
 /** gitprotocol-v2 fetch, as upload_pack_v2() runs it for one stateless request. */
 async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapshot, args: FetchArgs): Promise<AsyncIterable<Buffer>> {
-  const { wants, wantedRefs } = resolveWants(snapshot, args);
+  const { wants, wantedRefs } = await resolveWants(snapshot, args);
   await checkWants(reader, snapshot, wants);
   const line = (text: string): Buffer => sectionLine(text, args.sidebandAll);
   if (wants.length === 0 && !args.waitForDone) return fromBuffers([]);
@@ -287,9 +293,9 @@ async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapsh
     out.push(DELIM_PKT);
   }
   // gitprotocol-v2 fixes the section order: shallow-info comes before wanted-refs.
-  if (wantedRefs.length > 0) {
+  if (wantedRefs.size > 0) {
     out.push(line('wanted-refs\n'));
-    for (const ref of wantedRefs) out.push(line(`${ref.oid} ${ref.name}\n`));
+    for (const [name, oid] of wantedRefs) out.push(line(`${oid} ${name}\n`));
     out.push(DELIM_PKT);
   }
   out.push(line('packfile\n'));

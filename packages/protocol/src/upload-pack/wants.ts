@@ -1,5 +1,5 @@
 import type { ObjectId } from '@gitfleet/git-format';
-import { unreachableCommits } from '@gitfleet/repository';
+import { LoopPacer, unreachableCommits } from '@gitfleet/repository';
 import type { CommitReader } from '@gitfleet/repository';
 import { RequestRefused } from '../errors.js';
 import { tipCommits, tipIds } from './refs.js';
@@ -15,7 +15,9 @@ export async function checkWants(reader: CommitReader, snapshot: RefSnapshot, wa
   const tips = tipIds(snapshot);
   const candidates: ObjectId[] = [];
   const asked = new Map<ObjectId, ObjectId>();
+  const pacer = new LoopPacer();
   for (const want of wants) {
+    await pacer.step();
     if (tips.has(want)) continue;
     const peeled = await reader.peel(want);
     if (!peeled) throw notOurRef(want);
