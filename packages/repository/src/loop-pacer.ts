@@ -1,21 +1,24 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
-/** Items a request-sized loop handles between two turns of the event loop, by default. */
-const ITEMS_PER_TURN = 1024;
+/** How long a loop holds the event loop before it gives other work a turn. */
+const HOLD_MS = 10;
 
 /**
- * Paces a loop whose length the request controls: its awaited lookups often resolve from
- * cache without a real wait, so without a turn now and then other requests would wait for
- * the whole loop.
+ * Paces a loop whose length the input controls (a request's wants or refs, a tree's entries, a
+ * push's events): its awaited lookups often resolve at once (caches, SQLite), so without a turn
+ * now and then every other request would wait for the whole loop. The turn comes once the loop
+ * has held the event loop for a few milliseconds, measured rather than counted, since items
+ * cost differently (a tree entry, a store call, trees opened one inside another). One pacer may
+ * be shared by all the loops of one task: many short loops add up to as much as a long one.
  */
 export class LoopPacer {
-  private items = 0;
+  private lastTurn = performance.now();
 
-  /** `itemsPerTurn`: fewer for items that each cost a store call. */
-  constructor(private readonly itemsPerTurn = ITEMS_PER_TURN) {}
+  constructor(private readonly holdMs = HOLD_MS) {}
 
-  /** Counts one item; every `itemsPerTurn` items, lets the event loop turn. */
   async step(): Promise<void> {
-    if (++this.items % this.itemsPerTurn === 0) await nextTurn();
+    if (performance.now() - this.lastTurn < this.holdMs) return;
+    await yieldToLoop();
+    this.lastTurn = performance.now();
   }
 }

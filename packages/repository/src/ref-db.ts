@@ -65,8 +65,6 @@ export interface RefDB {
 }
 
 const isDeletion = (update: RefUpdate) => update.newOid === ZERO_OID;
-/** Refused updates explained by a store scan each between two turns of the event loop. */
-const SCANS_PER_TURN = 64;
 
 /** "refs/heads/a/b" → ["refs/heads", "refs/heads/a"]: the names a ref at `name` excludes above it. */
 function parentDirectories(name: string): string[] {
@@ -209,7 +207,7 @@ export class KVRefDB implements RefDB {
     const found = await this.kv.getMany(this.scope, [...directories].map(refKey));
     const inTheWay = new Map<string, string>();
     // A store call each, which stores such as SQLite answer without a real wait.
-    const scans = new LoopPacer(SCANS_PER_TURN);
+    const scans = new LoopPacer();
     for (const name of names) {
       await pacer.step();
       const directory = parentDirectories(name).find((dir) => found.has(refKey(dir)));

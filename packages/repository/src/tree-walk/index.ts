@@ -1,4 +1,3 @@
-export * from './loop-pacer.js';
 export * from './typed-object.js';
 export * from './tree-entries.js';
 export * from './tree-diff.js';

@@ -1,6 +1,6 @@
 import type { ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '../repository.js';
-import { LoopPacer } from './loop-pacer.js';
+import { LoopPacer } from '../loop-pacer.js';
 import { TREE_MODE, treeEntryBatches, type StreamedTreeEntry } from './tree-entries.js';
 
 /** One changed non-directory entry between two trees. */

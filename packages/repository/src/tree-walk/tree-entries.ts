@@ -1,6 +1,6 @@
 import { newTreeEntryPosition, readTreeEntryAt, type ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '../repository.js';
-import { LoopPacer } from './loop-pacer.js';
+import { LoopPacer } from '../loop-pacer.js';
 import { openTypedObject } from './typed-object.js';
 
 export const TREE_MODE = 0o40000;
