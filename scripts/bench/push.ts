@@ -24,7 +24,7 @@ import { run } from './exec.js';
 
 const ZERO = '0'.repeat(40);
 const TIMEOUT_MS = 60 * 60 * 1000;
-const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 8 * 1024 ** 3, maxObjectSize: 1024 ** 3, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024 };
+const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 8 * 1024 ** 3, maxObjectSize: 1024 ** 3, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024, maxPushRefLevels: 40000 };
 
 const { values } = parseArgs({
   options: {

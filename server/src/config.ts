@@ -243,6 +243,8 @@ export const ENVIRONMENT = {
   GITFLEET_MAX_PUSH_COMMANDS: '10000',
   GITFLEET_MAX_PUSH_OPTIONS: '100',
   GITFLEET_MAX_REF_NAME_BYTES: '1024',
+  // 10,000 refs four levels deep (refs/heads/team/topic); a mirror of git.git takes ~13,000.
+  GITFLEET_MAX_PUSH_REF_LEVELS: '40000',
   GITFLEET_PUSH_MAX_INFLATED_BYTES: '64GiB',
   GITFLEET_PUSH_MAX_EXPANSION_RATIO: '1000',
   GITFLEET_PUSH_EXPANSION_ALLOWANCE: '512MiB',
@@ -409,6 +411,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPushOptions: integer('GITFLEET_MAX_PUSH_OPTIONS', 0, 2 ** 31 - 1),
       // The ng line carrying the name must still fit in one pkt-line.
       maxRefNameBytes: integer('GITFLEET_MAX_REF_NAME_BYTES', 16, 65000),
+      maxPushRefLevels: integer('GITFLEET_MAX_PUSH_REF_LEVELS', 1, 2 ** 31 - 1),
     },
     packIndexing: {
       limits: {

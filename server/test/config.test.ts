@@ -23,6 +23,7 @@ test('defaults follow the start-up contract', () => {
     maxPushCommands: 10000,
     maxPushOptions: 100,
     maxRefNameBytes: 1024,
+    maxPushRefLevels: 40000,
   });
   assert.equal(config.logLevel, 'info');
 });
@@ -42,6 +43,7 @@ test('reads every setting from the environment', () => {
       GITFLEET_MAX_PUSH_COMMANDS: '50',
       GITFLEET_MAX_PUSH_OPTIONS: '5',
       GITFLEET_MAX_REF_NAME_BYTES: '255',
+      GITFLEET_MAX_PUSH_REF_LEVELS: '200',
       GITFLEET_CACHE_BYTES: '0',
       LOG_LEVEL: 'silent',
     },
@@ -60,6 +62,7 @@ test('reads every setting from the environment', () => {
     maxPushCommands: 50,
     maxPushOptions: 5,
     maxRefNameBytes: 255,
+    maxPushRefLevels: 200,
   });
   assert.equal(config.cache.maxBytes, 0);
   assert.equal(config.logLevel, 'silent');

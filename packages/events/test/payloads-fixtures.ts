@@ -16,7 +16,7 @@ import { collect, parseResponse, pushRequest, requestStream } from '../../protoc
 
 export { backends, createRepository, makeTempDir } from '../../protocol/test/receive-pack-fixtures.js';
 
-const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 16 << 20, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024 };
+const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 16 << 20, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024, maxPushRefLevels: 40000 };
 
 /** A work tree on branch main; each commit gets the next minute and the zone asked for. */
 export class Client {

@@ -17,6 +17,12 @@ export interface ProtocolLimits {
   maxPushOptions: number;
   /** Longest ref name a push may update, in bytes; a longer one is refused for that ref. */
   maxRefNameBytes: number;
+  /**
+   * Levels (slash-separated parts) of all the ref names of one push together: the ref store
+   * checks every parent directory of each ref it creates (refs git cannot store side by side),
+   * one lookup per level in one atomic transaction, so this bounds that transaction.
+   */
+  maxPushRefLevels: number;
 }
 
 export const AGENT = 'gitfleet/0.1.0';

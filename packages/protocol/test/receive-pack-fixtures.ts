@@ -34,7 +34,7 @@ export const TEST_LIMITS: ProtocolLimits = {
   maxPushCommandBytes: 1 << 20,
   maxPushCommands: 1000,
   maxPushOptions: 100,
-  maxRefNameBytes: 1024,
+  maxRefNameBytes: 1024, maxPushRefLevels: 40000,
 };
 
 export function git(cwd: string, args: string[], input?: string | Buffer): Buffer {

@@ -23,6 +23,8 @@ const LIMITS: ProtocolLimits = {
   maxPushCommands: 50,
   maxPushOptions: 5,
   maxRefNameBytes: 256,
+  // 50 refs of three levels fit; two names 80 directories deep do not.
+  maxPushRefLevels: 160,
 };
 
 /** `total` bytes made of `unit` repeated, produced lazily in 64 KiB chunks; counts the chunks taken. */
@@ -225,7 +227,7 @@ for (const backend of backends) {
     }
     const create = (ref: string, oid: string) => ({ old: ZERO_OID, new: oid, ref });
 
-    it('refuses too many commands, shallow lines, push options or bytes before reading the pack, changing nothing', async (t) => {
+    it('refuses too many commands, shallow lines, push options, ref name levels or bytes before reading the pack, changing nothing', async (t) => {
       const { repo, a, spoolDir, pack } = await setup(t);
       const many = (n: number) => Array.from({ length: n }, (_, i) => create(`refs/heads/b${i}`, a));
       for (const withSideband of [true, false]) {
@@ -234,6 +236,7 @@ for (const backend of backends) {
           ['51 commands', pushRequest(many(51), { pack, capabilities }), /more than 50 ref updates/],
           ['51 shallow lines', pushRequest(many(1), { pack, capabilities, shallow: Array.from({ length: 51 }, () => a) }), /more than 50 shallow lines/],
           ['6 push options', pushRequest(many(1), { pack, capabilities, pushOptions: ['1', '2', '3', '4', '5', '6'] }), /more than 5 push options/],
+          ['166 ref name levels', pushRequest([create(`refs/heads/${'d/'.repeat(80)}x`, a), create(`refs/heads/${'e/'.repeat(80)}x`, a)], { pack, capabilities }), /more than 160 ref name levels/],
           ['65 KiB of commands', pushRequest([create(`refs/heads/${'x'.repeat(60_000)}`, a), create(`refs/heads/${'y'.repeat(10_000)}`, a)], { pack, capabilities }), /exceed 65536 bytes/],
         ];
         for (const [what, request, message] of cases) {

@@ -134,7 +134,7 @@ export function request(lines: readonly Line[]): Buffer {
 export async function runUploadPack(repo: Repository, body: Buffer, version: ProtocolVersion): Promise<Buffer> {
   const response = await uploadPack(repo, Readable.from([body]), {
     version,
-    limits: { maxRequestBytes: 1024 * 1024, maxPackBytes: 1 << 30, maxObjectSize: 1 << 30, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024 },
+    limits: { maxRequestBytes: 1024 * 1024, maxPackBytes: 1 << 30, maxObjectSize: 1 << 30, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024, maxPushRefLevels: 40000 },
   });
   const chunks: Buffer[] = [];
   for await (const chunk of response) chunks.push(chunk);

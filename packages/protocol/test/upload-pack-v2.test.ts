@@ -132,7 +132,7 @@ test('bad requests are refused before any output', async (t) => {
   git(source, ['update-ref', 'refs/stray', stray]);
   await addGitPack(repo, source, dir);
   assert.ok(await repo.objects.has(stray));
-  const limits = { maxRequestBytes: 4096, maxRequestPackets: 1000, maxPackBytes: 1 << 20, maxObjectSize: 1 << 20, maxPushCommandBytes: 4096, maxPushCommands: 10, maxPushOptions: 10, maxRefNameBytes: 1024 };
+  const limits = { maxRequestBytes: 4096, maxRequestPackets: 1000, maxPackBytes: 1 << 20, maxObjectSize: 1 << 20, maxPushCommandBytes: 4096, maxPushCommands: 10, maxPushOptions: 10, maxRefNameBytes: 1024, maxPushRefLevels: 40000 };
   const refuse = async (body: Buffer, version: 0 | 2, status: number, message: RegExp) => {
     await assert.rejects(uploadPack(repo, Readable.from([body]), { version, limits }), (error: unknown) => {
       assert.ok(error instanceof ProtocolError, String(error));

@@ -47,7 +47,7 @@ export class PushRequestRefused extends ProtocolError {
   }
 }
 
-export type PushRequestLimits = Pick<ProtocolLimits, 'maxPushCommandBytes' | 'maxPushCommands' | 'maxPushOptions'>;
+export type PushRequestLimits = Pick<ProtocolLimits, 'maxPushCommandBytes' | 'maxPushCommands' | 'maxPushOptions' | 'maxPushRefLevels'>;
 
 /**
  * Reads the command list (and push options, when negotiated) that precedes the pack, as
@@ -71,6 +71,7 @@ async function readBoundedPushRequest(reader: PktLineReader, limits: PushRequest
   const commands: PushCommand[] = [];
   const shallow: ObjectId[] = [];
   const budget = new ByteBudget(limits.maxPushCommandBytes);
+  let refLevels = 0;
 
   for (;;) {
     const line = await readLine(reader, 'command list', budget);
@@ -91,6 +92,8 @@ async function readBoundedPushRequest(reader: PktLineReader, limits: PushRequest
     const match = COMMAND.exec(command);
     if (!match) throw new ProtocolError(`protocol error: expected old/new/ref, got '${printable(command)}'`);
     if (commands.length === limits.maxPushCommands) throw tooMany('ref updates', limits.maxPushCommands);
+    refLevels += match[3].split('/').length;
+    if (refLevels > limits.maxPushRefLevels) throw tooMany('ref name levels (the parts between slashes, all its ref names together)', limits.maxPushRefLevels);
     commands.push({ oldOid: match[1].toLowerCase(), newOid: match[2].toLowerCase(), name: match[3] });
   }
 
