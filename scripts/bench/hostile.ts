@@ -16,6 +16,7 @@ import { diffCpuAttacks } from './hostile/attacks/diff-cpu.js';
 import { gitRefusalAttacks } from './hostile/attacks/git-refusals.js';
 import { largeContentAttacks } from './hostile/attacks/large-content.js';
 import { pktLineBombAttacks } from './hostile/attacks/pkt-line-bomb.js';
+import { requestAmplificationAttacks } from './hostile/attacks/request-amplification.js';
 import { slowClientAttacks } from './hostile/attacks/slow-clients.js';
 import { webhookAttacks } from './hostile/attacks/webhooks.js';
 import { formatResults, runAttacks } from './hostile/harness.js';
@@ -25,6 +26,7 @@ import { attachedServer, startOwnServer, type Target } from './hostile/target.js
 /** In the order of the issue's findings. */
 const ATTACKS: readonly Attack[] = [
   ...pktLineBombAttacks,
+  ...requestAmplificationAttacks,
   ...diffCpuAttacks,
   ...deltaBombAttacks,
   ...webhookAttacks.filter((a) => a.finding === '4'),
