@@ -79,6 +79,7 @@ async function runOne(attack: Attack, ctx: AttackContext, options: HarnessOption
   options.log(`  attacking (at most ${options.attackTimeoutMs / 1000} s)`);
   const rssBeforeBytes = rssOf(ctx.target.pid());
   const sampler = new Sampler(ctx.target, options.probeIntervalMs, options.probeTimeoutMs);
+  await sampler.ready;
   const controller = new AbortController();
   // Every request of an attack listens to it (200 parallel guesses, 2,000 slow clients).
   setMaxListeners(Infinity, controller.signal);

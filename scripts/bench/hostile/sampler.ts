@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from './http.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ProbeReport, ProbeSettings } from './probe-process.js';
 import type { Target } from './target.js';
 
 export interface HealthSummary {
@@ -51,68 +52,69 @@ export function cpuSecondsOf(pid: number | undefined): number | undefined {
 
 /**
  * Samples the server while one attack runs: GET /healthz every `intervalMs` on a new connection
- * each (as a load balancer's check would), and its RSS. One probe runs at a time; a probe that
- * took longer than the interval also stands for the probes a steady prober would have sent
- * meanwhile (answered when it was), so a stall of 10 s weighs as 10 s of probes in the
- * percentiles, not as one slow sample (coordinated omission).
+ * each (as a load balancer's check would), from a process of its own (probe-process.ts), and
+ * its RSS. One probe runs at a time; a probe that took longer than the interval also stands for
+ * the probes a steady prober would have sent meanwhile, so a stall of 10 s weighs as 10 s of
+ * probes in the percentiles, not as one slow sample (coordinated omission).
  */
 export class Sampler {
-  private readonly latencies: number[] = [];
-  private failures = 0;
-  private timeouts = 0;
   private peakRss: number | undefined;
-  private running = true;
-  private readonly probing: Promise<void>;
+  private readonly prober: ChildProcess;
+  /** Resolves once the prober has had its first answer: the attack starts then, probed from its start. */
+  readonly ready: Promise<void>;
+  private readonly report: Promise<ProbeReport>;
   private readonly rssTimer: NodeJS.Timeout;
 
   constructor(
     private readonly target: Target,
-    private readonly intervalMs: number,
-    private readonly probeTimeoutMs: number,
+    intervalMs: number,
+    probeTimeoutMs: number,
   ) {
     this.sampleRss();
     this.rssTimer = setInterval(() => this.sampleRss(), RSS_INTERVAL_MS);
-    this.probing = this.probe();
+    const settings: ProbeSettings = { url: `${target.base()}/healthz`, intervalMs, probeTimeoutMs };
+    // The same node and loader flags (tsx) as this process.
+    const script = fileURLToPath(new URL('./probe-process.ts', import.meta.url));
+    this.prober = spawn(process.execPath, [...process.execArgv, script, JSON.stringify(settings)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let output = '';
+    let announceReady!: () => void;
+    this.ready = new Promise((resolve) => (announceReady = resolve));
+    this.prober.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (output.startsWith('ready\n')) announceReady();
+    });
+    this.report = new Promise((resolve, reject) => {
+      this.prober.once('error', reject);
+      this.prober.once('close', (code) => {
+        announceReady();
+        if (code === 0) resolve(JSON.parse(output.slice('ready\n'.length)) as ProbeReport);
+        else reject(new Error(`the /healthz prober exited with ${code}`));
+      });
+    });
   }
 
   async stop(): Promise<SampleWindow> {
-    this.running = false;
     clearInterval(this.rssTimer);
-    await this.probing;
-    return { health: this.summary(), peakRssBytes: this.peakRss };
+    this.prober.stdin!.end();
+    const report = await this.report;
+    return { health: summary(report), peakRssBytes: this.peakRss };
   }
 
   private sampleRss(): void {
     const rss = rssOf(this.target.pid());
     if (rss !== undefined) this.peakRss = Math.max(this.peakRss ?? 0, rss);
   }
+}
 
-  private async probe(): Promise<void> {
-    while (this.running) {
-      const started = performance.now();
-      try {
-        const answer = await request(`${this.target.base()}/healthz`, { timeoutMs: this.probeTimeoutMs });
-        if (answer.status !== 200) this.failures++;
-      } catch (error) {
-        if (error instanceof Error && error.message.startsWith('no answer within')) this.timeouts++;
-        else this.failures++;
-      }
-      const took = performance.now() - started;
-      for (let missed = took; missed > 0; missed -= this.intervalMs) this.latencies.push(missed);
-      await sleep(Math.max(0, this.intervalMs - took));
-    }
-  }
-
-  private summary(): HealthSummary {
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    const at = (q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
-    return {
-      probes: sorted.length,
-      p50Ms: at(0.5),
-      p99Ms: at(0.99),
-      maxMs: sorted.length === 0 ? NaN : sorted[sorted.length - 1],
-      failures: this.failures,
-      timeouts: this.timeouts,
-    };
-  }
+function summary({ latencies, failures, timeouts }: ProbeReport): HealthSummary {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+  return {
+    probes: sorted.length,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    maxMs: sorted.length === 0 ? NaN : sorted[sorted.length - 1],
+    failures,
+    timeouts,
+  };
 }
