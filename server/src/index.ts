@@ -16,6 +16,9 @@ import type { ServerServices } from './services.js';
 import { openStores, spoolDirectory } from './stores.js';
 import { openWebhooks } from './webhooks.js';
 
+/** Connections the kernel may hold for the server to accept (Node's default is 511). */
+const ACCEPT_BACKLOG = 4096;
+
 export { loadConfig, ConfigError, type ServerConfig } from './config.js';
 export { openStores, type OpenStores } from './stores.js';
 
@@ -76,7 +79,10 @@ export async function startServer({ config, logger = createLogger(config.logLeve
     );
     gate.watch(server);
     server.timeout = config.timeouts.idleMs;
-    server.listen(config.port, config.host);
+    // A flood of connections (thousands of slow clients) must not fill the accept queue: a new
+    // client's SYN would be dropped there and retried only a second later, though the connection
+    // gate closes what it refuses at once. The kernel caps it at net.core.somaxconn.
+    server.listen({ port: config.port, host: config.host, backlog: ACCEPT_BACKLOG });
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
     listeningPort = (server.address() as AddressInfo).port;
   } catch (error) {
