@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
+import { encodeDeltaCopy, encodeDeltaSize, MAX_DELTA_COPY } from '../src/pack/delta.js';
 import { encodeEntryHeader, encodePackHeader } from '../src/pack/entry.js';
 
 type Entry = { kind: 'blob'; data: Buffer } | { kind: 'delta'; base: number; delta: Buffer };
@@ -28,21 +29,19 @@ function ofsDeltaPack(entries: Entry[]): Buffer {
   return Buffer.concat([body, createHash('sha1').update(body).digest()]);
 }
 
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value > 0);
-  return bytes;
+/** Copy `length` bytes from offset 0 of the base. */
+function copyFromStart(length: number): number[] {
+  const ops: number[] = [];
+  encodeDeltaCopy(0, length, ops);
+  return ops;
 }
 
-/** Copy `length` (≤ 0xffff, or 0x10000 written as no size bytes) bytes from offset 0 of the base. */
-function copyFromStart(length: number): number[] {
-  if (length === 0x10000) return [0x80];
-  return [0x80 | 0x10 | 0x20, length & 0xff, (length >> 8) & 0xff];
+/** A delta header: base size, then result size. */
+function sizes(base: number, result: number): number[] {
+  const ops: number[] = [];
+  encodeDeltaSize(base, ops);
+  encodeDeltaSize(result, ops);
+  return ops;
 }
 
 /** An insert instruction of up to 127 bytes. */
@@ -50,7 +49,7 @@ function insert(bytes: Buffer): number[] {
   return [bytes.length, ...bytes];
 }
 
-export const BOMB_BASE_BYTES = 0x10000;
+export const BOMB_BASE_BYTES = MAX_DELTA_COPY;
 
 /**
  * A 64 KiB blob and `deltas` deltas on it, each `copies` × 64 KiB (plus 4 distinct bytes): the
@@ -58,12 +57,12 @@ export const BOMB_BASE_BYTES = 0x10000;
  */
 export function starDeltaBomb(deltas: number, copies: number): { pack: Buffer; expandsTo: number } {
   const entries: Entry[] = [{ kind: 'blob', data: Buffer.alloc(BOMB_BASE_BYTES, 'a') }];
-  const target = copies * 0x10000 + 4;
+  const target = copies * MAX_DELTA_COPY + 4;
   for (let k = 0; k < deltas; k++) {
     const unique = Buffer.alloc(4);
     unique.writeUInt32BE(k);
-    const ops = [...varint(BOMB_BASE_BYTES), ...varint(target)];
-    for (let c = 0; c < copies; c++) ops.push(...copyFromStart(0x10000));
+    const ops = sizes(BOMB_BASE_BYTES, target);
+    for (let c = 0; c < copies; c++) ops.push(...copyFromStart(MAX_DELTA_COPY));
     ops.push(...insert(unique));
     entries.push({ kind: 'delta', base: 0, delta: Buffer.from(ops) });
   }
@@ -77,7 +76,7 @@ export function deltaChain(depth: number): Buffer {
   for (let k = 1; k <= depth; k++) {
     const unique = Buffer.alloc(4);
     unique.writeUInt32BE(k);
-    const ops = [...varint(size), ...varint(size + 4), ...copyFromStart(size), ...insert(unique)];
+    const ops = [...sizes(size, size + 4), ...copyFromStart(size), ...insert(unique)];
     entries.push({ kind: 'delta', base: k - 1, delta: Buffer.from(ops) });
     size += 4;
   }

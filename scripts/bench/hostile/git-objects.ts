@@ -1,10 +1,8 @@
 // What test/helpers/wire.ts (hand-made wire data) does not have: deltas of any shape, and ids
 // of objects too large to hold in memory.
 import { createHash } from 'node:crypto';
+import { encodeDeltaCopy, MAX_DELTA_COPY } from '../../../packages/git-format/src/pack/delta.js';
 import { sizeVarint, type ObjectType } from '../../../test/helpers/wire.js';
-
-/** Largest copy one copy opcode without size bytes makes (a size of 0 means 0x10000). */
-export const MAX_SHORT_COPY = 0x10000;
 
 /** A git delta (base size, result size, then copy and insert opcodes). */
 export class DeltaBuilder {
@@ -24,33 +22,16 @@ export class DeltaBuilder {
 
   copy(offset: number, length: number): this {
     if (offset + length > this.baseSize || length < 1 || length > 0xffffff) throw new Error(`copy ${offset}+${length} out of a base of ${this.baseSize}`);
-    let op = 0x80;
-    const args: number[] = [];
-    for (let bit = 0; bit < 4; bit++) {
-      const byte = Math.floor(offset / 2 ** (8 * bit)) & 0xff;
-      if (byte !== 0) {
-        op |= 1 << bit;
-        args.push(byte);
-      }
-    }
-    const size = length === MAX_SHORT_COPY ? 0 : length;
-    for (let bit = 0; bit < 3; bit++) {
-      const byte = (size >> (8 * bit)) & 0xff;
-      if (byte !== 0) {
-        op |= 0x10 << bit;
-        args.push(byte);
-      }
-    }
-    this.ops.push(op, ...args);
+    encodeDeltaCopy(offset, length, this.ops);
     this.resultSize += length;
     return this;
   }
 
   /** `count` copies of the base's first 64 KiB: one byte each, the largest expansion git's format allows per byte. */
   repeatShortCopies(count: number): this {
-    if (this.baseSize < MAX_SHORT_COPY) throw new Error(`a short copy needs a base of at least ${MAX_SHORT_COPY} bytes`);
-    for (let i = 0; i < count; i++) this.ops.push(0x80);
-    this.resultSize += count * MAX_SHORT_COPY;
+    if (this.baseSize < MAX_DELTA_COPY) throw new Error(`a short copy needs a base of at least ${MAX_DELTA_COPY} bytes`);
+    for (let i = 0; i < count; i++) encodeDeltaCopy(0, MAX_DELTA_COPY, this.ops);
+    this.resultSize += count * MAX_DELTA_COPY;
     return this;
   }
 

@@ -2,7 +2,7 @@ import { constants } from 'node:buffer';
 import { PackFormatError } from './entry.js';
 
 /** A copy opcode never produces more than this (a size field of 0 means 0x10000). */
-const MAX_COPY = 0x10000;
+export const MAX_DELTA_COPY = 0x10000;
 const MAX_INSERT = 0x7f;
 
 function readSize(delta: Uint8Array, at: number, what: string): { value: number; next: number } {
@@ -34,8 +34,8 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
   }
   const resultSize = readSize(delta, baseSize.next, 'result');
   const size = resultSize.value;
-  // Each opcode byte yields at most MAX_COPY bytes: a larger claim is a lie, refuse it before allocating.
-  if (size > (delta.length - resultSize.next) * MAX_COPY || size > constants.MAX_LENGTH) {
+  // Each opcode byte yields at most MAX_DELTA_COPY bytes: a larger claim is a lie, refuse it before allocating.
+  if (size > (delta.length - resultSize.next) * MAX_DELTA_COPY || size > constants.MAX_LENGTH) {
     throw new PackFormatError(`delta declares a result of ${size} bytes it cannot produce`);
   }
   const out = Buffer.allocUnsafe(size);
@@ -59,7 +59,7 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
           length |= delta[p++] << (8 * bit);
         }
       }
-      if (length === 0) length = MAX_COPY;
+      if (length === 0) length = MAX_DELTA_COPY;
       if (offset + length > base.length) {
         throw new PackFormatError(`delta copies base bytes ${offset}..${offset + length} past the base's ${base.length}`);
       }
@@ -89,13 +89,40 @@ function copyBytes(from: Uint8Array, fromAt: number, to: Uint8Array, toAt: numbe
   for (let k = 0; k < length; k++) to[toAt + k] = from[fromAt + k];
 }
 
-function encodeSize(value: number, into: number[]): void {
+/** Appends a delta header size (base or result): 7 bits a byte, least significant first. */
+export function encodeDeltaSize(value: number, into: number[]): void {
   let v = value;
   while (v >= 0x80) {
     into.push((v & 0x7f) | 0x80);
     v = Math.floor(v / 128);
   }
   into.push(v);
+}
+
+/**
+ * Appends one copy opcode: `length` (1 to 0xffffff; MAX_DELTA_COPY is written with no size bytes)
+ * bytes from `offset` of the base, with only the non-zero bytes of both written (the opcode's low
+ * bits say which are present).
+ */
+export function encodeDeltaCopy(offset: number, length: number, into: number[]): void {
+  const args: number[] = [];
+  let op = 0x80;
+  for (let bit = 0; bit < 4; bit++) {
+    const byte = Math.floor(offset / 2 ** (8 * bit)) & 0xff;
+    if (byte !== 0) {
+      op |= 1 << bit;
+      args.push(byte);
+    }
+  }
+  const sizeField = length === MAX_DELTA_COPY ? 0 : length;
+  for (let bit = 0; bit < 3; bit++) {
+    const byte = (sizeField >> (8 * bit)) & 0xff;
+    if (byte !== 0) {
+      op |= 0x10 << bit;
+      args.push(byte);
+    }
+  }
+  into.push(op, ...args);
 }
 
 /** Matches shorter than a block are not worth a copy opcode (up to 8 bytes of its own). */
@@ -115,8 +142,8 @@ function blockHash(data: Uint8Array, at: number): number {
  */
 export function createDelta(base: Uint8Array, target: Uint8Array): Buffer {
   const out: number[] = [];
-  encodeSize(base.length, out);
-  encodeSize(target.length, out);
+  encodeDeltaSize(base.length, out);
+  encodeDeltaSize(target.length, out);
   const chunks: Buffer[] = [];
   const flushOut = (): void => {
     if (out.length > 0) chunks.push(Buffer.from(out));
@@ -139,28 +166,7 @@ export function createDelta(base: Uint8Array, target: Uint8Array): Buffer {
     }
   };
   const emitCopy = (offset: number, length: number): void => {
-    for (let done = 0; done < length; done += MAX_COPY) {
-      const n = Math.min(MAX_COPY, length - done);
-      const at = offset + done;
-      const args: number[] = [];
-      let op = 0x80;
-      for (let bit = 0; bit < 4; bit++) {
-        const byte = Math.floor(at / 2 ** (8 * bit)) & 0xff;
-        if (byte !== 0) {
-          op |= 1 << bit;
-          args.push(byte);
-        }
-      }
-      const sizeField = n === MAX_COPY ? 0 : n;
-      for (let bit = 0; bit < 3; bit++) {
-        const byte = (sizeField >> (8 * bit)) & 0xff;
-        if (byte !== 0) {
-          op |= 0x10 << bit;
-          args.push(byte);
-        }
-      }
-      out.push(op, ...args);
-    }
+    for (let done = 0; done < length; done += MAX_DELTA_COPY) encodeDeltaCopy(offset + done, Math.min(MAX_DELTA_COPY, length - done), out);
   };
 
   // Rolling hash removes the byte leaving the window by subtracting it times multiplier^BLOCK-1.

@@ -3,11 +3,12 @@ import { once, type Attack } from '../attack.js';
 import { rawPush } from '../git-push.js';
 import { describeError, request } from '../http.js';
 import { buildPack, objectId, receivePackRequest, ZERO_ID, type PackEntry } from '../../../../test/helpers/wire.js';
-import { commitOf, DeltaBuilder, largeObjectId, MAX_SHORT_COPY, treeOf } from '../git-objects.js';
+import { MAX_DELTA_COPY } from '../../../../packages/git-format/src/pack/delta.js';
+import { commitOf, DeltaBuilder, largeObjectId, treeOf } from '../git-objects.js';
 
 const BOMB_OBJECTS = 10;
 /** Each result just under the old code's object limit (GITFLEET_MAX_OBJECT_BYTES, 512 MiB). */
-const BOMB_COPIES = Math.floor(500_000_000 / MAX_SHORT_COPY);
+const BOMB_COPIES = Math.floor(500_000_000 / MAX_DELTA_COPY);
 /** Deeper than git's own limit (4095, pack.depth). */
 const CHAIN_DEPTH = 10_000;
 const SETUP_PUSH_TIMEOUT_MS = 600_000;
@@ -19,7 +20,7 @@ const label = (text: string) => Buffer.from(text.padEnd(8, '.').slice(0, 8));
  * result: ~1 KiB of pack for ~5 GB of blobs, all in the pushed tree.
  */
 function bombPack(): { pack: Buffer; commit: string; inflatedBytes: number } {
-  const base = Buffer.alloc(MAX_SHORT_COPY, 'a');
+  const base = Buffer.alloc(MAX_DELTA_COPY, 'a');
   const entries: PackEntry[] = [{ type: 'blob', body: base }];
   const files = [{ name: 'base', oid: objectId('blob', base) }];
   let inflatedBytes = base.length;
@@ -39,7 +40,7 @@ function bombPack(): { pack: Buffer; commit: string; inflatedBytes: number } {
 
 /** A chain of CHAIN_DEPTH ofs-deltas, each on the one before, each result 64 KiB; the tree holds the last. */
 function chainPack(): { pack: Buffer; commit: string } {
-  const base = Buffer.alloc(MAX_SHORT_COPY, 'c');
+  const base = Buffer.alloc(MAX_DELTA_COPY, 'c');
   const entries: PackEntry[] = [{ type: 'blob', body: base }];
   for (let depth = 1; depth <= CHAIN_DEPTH; depth++) {
     // Each result: its own 8-byte label, then the rest of the one before (unchanged since the base).
