@@ -36,6 +36,18 @@ async function assertRefusedBeyond(url: string, count: number, status: number, m
   assert.equal((await fetch(`${url}/healthz`)).status, 200);
 }
 
+/** A real git push of a first commit to `url` goes through. */
+async function pushSucceeds(url: string): Promise<void> {
+  const git = await GitClient.create(2);
+  try {
+    const seed = await git.init('seed');
+    await git.commitFiles(seed, { 'a.txt': 'a\n' }, 'first');
+    await git.ok(['push', url, 'main'], { cwd: seed });
+  } finally {
+    await git.cleanup();
+  }
+}
+
 const statusOf = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
 const bodyOf = (response: string) => JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { message: string };
 
@@ -127,14 +139,7 @@ describe('slow clients and per-client connections', () => {
     assert.equal(second.headers.get('retry-after'), '10');
     // Once the first is gone, pushing works again.
     await sleep(200);
-    const git = await GitClient.create(2);
-    try {
-      const seed = await git.init('seed');
-      await git.commitFiles(seed, { 'a.txt': 'a\n' }, 'first');
-      await git.ok(['push', url, 'main'], { cwd: seed });
-    } finally {
-      await git.cleanup();
-    }
+    await pushSucceeds(url);
   });
   it('gives a push slot back when its client leaves before the push is admitted', async () => {
     const url = await server.createRepo('e2e', 'push-slots-gone');
@@ -152,14 +157,7 @@ describe('slow clients and per-client connections', () => {
       gone.socket.destroy();
     }
     await sleep(1000);
-    const git = await GitClient.create(2);
-    try {
-      const seed = await git.init('seed');
-      await git.commitFiles(seed, { 'a.txt': 'a\n' }, 'first');
-      await git.ok(['push', url, 'main'], { cwd: seed });
-    } finally {
-      await git.cleanup();
-    }
+    await pushSucceeds(url);
   });
 });
 
