@@ -1,9 +1,8 @@
 import type { AccessLevel, AccountStore, User } from '@gitfleet/accounts';
-import { HookStore, repositoryTarget } from '@gitfleet/events';
+import { HookStore, StatusStore, repositoryTarget } from '@gitfleet/events';
 import { InvalidRepositoryName, validateRepositoryName, type RepositoryInfo, type RepositoryRegistry } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
 import { HttpError } from './http-errors.js';
-import { StatusStore } from './statuses.js';
 
 /** HttpError 400 with the validator's reason for a name that is not allowed. */
 export function checkName(owner: string, name: string): void {

@@ -1,6 +1,7 @@
 /**
  * Events of committed ref transactions → webhook deliveries: hooks and their delivery log in
- * the KV store, payloads in GitHub's shapes, a durable queue, signed and retried deliveries.
+ * the KV store, payloads in GitHub's shapes, a durable queue, signed and retried deliveries;
+ * and the commit statuses that CI reports (which raise `status` events).
  */
 export * from './payloads/index.js';
 export * from './hooks/hook.js';
@@ -8,6 +9,14 @@ export * from './hooks/branch-filter.js';
 export * from './hooks/branch-filter-decisions.js';
 export { HookStore, hookScope } from './hooks/hook-store.js';
 export { hookJson, hookApiUrl, deliveryJson, deliverySummaryJson } from './hooks/hook-json.js';
+export {
+  StatusStore,
+  StatusLimitReached,
+  STATUSES_PER_CONTEXT,
+  type StatusFields,
+  type StatusLimits,
+} from './statuses/status-store.js';
+export { combinedState } from './statuses/combined-state.js';
 export { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
 export { signedRequest, USER_AGENT, type SignedRequest } from './deliveries/signing.js';
 export { sendDelivery, type SendOptions, type SendResult } from './deliveries/http-sender.js';

@@ -1,8 +1,7 @@
 /**
  * One REST API route: its schemas validate the request (422 with the zod issues as a message
  * on bad input, GitHub/Gitea style `{"message": …, "errors": […]}`) and describe it in the
- * OpenAPI document served at GET /api/v1/openapi.json. CONTRACT: the API owner replaces the
- * `declare`d stubs first thing; the other API modules build on it.
+ * OpenAPI document served at GET /api/v1/openapi.json.
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
@@ -20,15 +19,24 @@ export interface RouteSpec<Params extends z.ZodType, Query extends z.ZodType, Bo
   params?: Params;
   query?: Query;
   body?: Body;
+  /** Largest JSON body taken (default 64kb); a bigger one is refused (413) before it is parsed. */
+  bodyLimit?: string;
   /** Success status and the response body's schema (undefined: no body, e.g. 204). */
   response: { status: number; schema?: z.ZodType; description?: string };
+  /**
+   * The error to answer input the schemas refuse with, for routes whose refusals follow a
+   * dialect of their own (GitHub's commit statuses); without it, 422 `{"message": "Validation
+   * Failed", "errors": […]}`. The error goes to the router's error handlers.
+   */
+  refuse?(errors: FieldError[], req: Request): Error;
   handler(input: { req: Request; res: Response; params: z.infer<Params>; query: z.infer<Query>; body: z.infer<Body> }): Promise<unknown>;
 }
 
 /** The API's JSON bodies are small; a bigger one is refused (413) before it is parsed. */
 const JSON_BODY_LIMIT = '64kb';
 // The API router refuses bodies of any other type (415) before any route runs.
-const parseJsonBody = express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
+const jsonBodyParser = (limit: string) => express.json({ limit, type: ['application/json', 'application/*+json'] });
+const parseJsonBody = jsonBodyParser(JSON_BODY_LIMIT);
 
 /**
  * Routes of every router built in this process, keyed by "METHOD path": a test process builds
@@ -59,6 +67,7 @@ export function defineRoute<Params extends z.ZodType = z.ZodObject, Query extend
       // No body at all stands for an empty object, so `PUT …/memberships/x` without one works.
       const body = validate(spec.body, req.body ?? {}, 'body', errors);
       if (errors.length > 0) {
+        if (spec.refuse) throw spec.refuse(errors, req);
         res.status(422).json({ message: 'Validation Failed', errors });
         return;
       }
@@ -77,7 +86,8 @@ export function defineRoute<Params extends z.ZodType = z.ZodObject, Query extend
       next(error);
     }
   };
-  if (spec.body) router[spec.method](spec.path, parseJsonBody, handle);
+  const parseBody = spec.bodyLimit === undefined ? parseJsonBody : jsonBodyParser(spec.bodyLimit);
+  if (spec.body) router[spec.method](spec.path, parseBody, handle);
   else router[spec.method](spec.path, handle);
   documentRoute(spec);
 }
@@ -114,7 +124,8 @@ function generateDocument(): object {
   });
 }
 
-interface FieldError {
+/** One refused field of a request: its path in the body or query, or the location ("body") itself. */
+export interface FieldError {
   field: string;
   message: string;
 }

@@ -3,11 +3,9 @@
  * for unknown paths and refused requests.
  */
 import { Router, type RequestHandler } from 'express';
-import { hooksApiRouter } from '../hooks-api.js';
 import { HttpError } from '../http-errors.js';
 import { reposApiRouter } from '../repos-api.js';
 import type { ServerServices } from '../services.js';
-import { statusesApiRouter } from '../statuses-api.js';
 import { adminRouter } from './admin.js';
 import { branchesRouter } from './branches.js';
 import { collaboratorsRouter } from './collaborators.js';
@@ -16,9 +14,11 @@ import { compareRouter } from './compare.js';
 import { contentsRouter } from './contents.js';
 import { openApiDocument } from './define-route.js';
 import { apiErrorHandler } from './errors.js';
+import { hooksRouter } from './hooks.js';
 import { orgsRouter } from './orgs.js';
 import { documentPlainRoutes } from './plain-routes.js';
 import { reposRouter } from './repos.js';
+import { statusesRouter } from './statuses.js';
 import { tagsRouter } from './tags.js';
 import { teamsRouter } from './teams.js';
 import { tokensRouter } from './tokens.js';
@@ -35,9 +35,9 @@ export function apiRouter(services: ServerServices): Router {
     teamsRouter(services),
     reposRouter(services),
     collaboratorsRouter(services),
-    hooksApiRouter(services),
+    hooksRouter(services),
     // Before commitsRouter: its GET /repos/{o}/{r}/commits/*ref would swallow …/{ref}/status(es).
-    statusesApiRouter(services),
+    statusesRouter(services),
     branchesRouter(services),
     tagsRouter(services),
     commitsRouter(services),

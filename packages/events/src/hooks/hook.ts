@@ -139,7 +139,8 @@ function parseEvents(value: unknown): Array<HookEvent | '*'> {
   return [...new Set(value as Array<HookEvent | '*'>)];
 }
 
-function isHttpUrl(text: string): boolean {
+/** True for an absolute http or https URL (what hooks deliver to and statuses link to). */
+export function isHttpUrl(text: string): boolean {
   try {
     const url = new URL(text);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';

@@ -1,6 +1,7 @@
-import { clearScope, type CommitStatus } from '@gitfleet/events';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { KVStore } from '@gitfleet/storage';
+import { clearScope } from '../clear-scope.js';
+import type { CommitStatus } from '../payloads/status.js';
 
 /**
  * Commit statuses in the KV store, one scope per repository id (`statuses:<repository id>`, so a
@@ -20,6 +21,9 @@ interface LatestRecord {
   count: number;
 }
 
+/** GitHub's limit: the 1001st status of one commit and context is refused. */
+export const STATUSES_PER_CONTEXT = 1000;
+
 export interface StatusLimits {
   /** GitHub's: statuses of one commit and context. */
   perContext: number;
@@ -27,7 +31,7 @@ export interface StatusLimits {
   perCommit: number;
 }
 
-/** A status the limits refuse; the API answers 422 with its message. */
+/** A status the limits refuse, naming the full one: the commit (`sha`) or its context. */
 export class StatusLimitReached extends Error {
   override name = 'StatusLimitReached';
   constructor(
