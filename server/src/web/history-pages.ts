@@ -4,9 +4,11 @@ import type { Ref } from '@gitfleet/repository';
 import { diffOptions } from '../browsing.js';
 import type { ServerServices } from '../services.js';
 import { firstLine } from './code-pages.js';
-import { html, type Html } from './html.js';
+import { highlightDiff, type HighlightedDiff } from './diff-highlight.js';
+import { languageFor } from './highlight.js';
+import { html, raw, type Html } from './html.js';
 import { flash, formatDate, sendPage } from './layout.js';
-import { cursorQuery, historyPage, parseCursor } from './history-cursor.js';
+import { historyPage, newerQuery, olderQuery, parsePosition } from './history-cursor.js';
 import { PAGE_SIZE, pageNumber, pageOf, pager } from './pagination.js';
 import { homeBranch, loadRepo, param, repoHeader, resolveRevisionPath, wildcard, type RepoContext, type ResolvedRevision } from './repo-context.js';
 import { refUrl, repoUrl } from './urls.js';
@@ -38,7 +40,8 @@ export function historyPages(services: ServerServices): Router {
     // GitHub also takes a branch or tag name here: /commit/main.
     const oid = await resolveRevision(context.repo, param(req, 'sha'));
     const [commit, diff] = await Promise.all([readCommit(context.repo, oid), commitDiff(context.repo, oid, diffOptions(services.browsing, DIFF_LIMITS))]);
-    await commitPage(req, res, context, commit, diff);
+    const highlighted = await highlightDiff(services.browsing.render, `commit:${context.repo.info.id}:${oid}`, diff.files, services.config.browse.renderMaxBytes);
+    await commitPage(req, res, context, commit, diff, highlighted);
   });
 
   router.get('/:owner/:repo/branches', async (req, res) => {
@@ -71,6 +74,7 @@ async function commitsPage(req: Request, res: Response, context: RepoContext, re
   const baseUrl = refUrl(repo.info, 'commits', revision.ref, revision.path);
   let commits: CommitInfo[];
   let olderUrl: string | undefined;
+  let newerUrl: string | undefined;
   let restarted = false;
   if (revision.path) {
     const pageNo = pageNumber(req);
@@ -78,12 +82,15 @@ async function commitsPage(req: Request, res: Response, context: RepoContext, re
     commits = page.commits;
     restarted = pageNo > 1;
     if (page.hasMore) olderUrl = `${baseUrl}?page=${pageNo + 1}`;
+    if (pageNo > 1) newerUrl = pageNo === 2 ? baseUrl : `${baseUrl}?page=${pageNo - 1}`;
   } else {
-    const cursor = parseCursor(req.query.after, req.query.pending);
-    const page = await historyPage(repo, revision.commit, cursor, PAGE_SIZE);
+    const position = parsePosition(req.query);
+    const page = await historyPage(repo, revision.commit, position.cursor, PAGE_SIZE);
     commits = page.commits;
-    restarted = cursor !== undefined;
-    if (page.next) olderUrl = baseUrl + cursorQuery(page.next);
+    restarted = position.cursor !== undefined;
+    if (page.next) olderUrl = baseUrl + olderQuery(position, page.next);
+    const newer = newerQuery(position);
+    if (newer !== undefined) newerUrl = baseUrl + newer;
   }
   const info = repo.info;
   const groups: Html[] = [];
@@ -103,6 +110,7 @@ ${commits.length === 0 ? html`<div class="empty">No commits${revision.path ? ' t
 <div class="box"><ul class="list" id="commit-list" data-ref="${revision.ref}">${groups}</ul></div>
 <nav class="pagination" id="pagination">
 ${restarted ? html`<a class="btn" id="newest-commits" href="${baseUrl}">Newest</a>` : ''}
+${newerUrl ? html`<a class="btn" id="newer-commits" rel="prev" href="${newerUrl}">Newer</a>` : ''}
 ${olderUrl ? html`<a class="btn" id="older-commits" rel="next" href="${olderUrl}">Older</a>` : ''}
 </nav>`;
   sendPage(req, res, { title: `Commits · ${info.owner}/${info.name}`, body });
@@ -118,7 +126,14 @@ function commitRow(context: RepoContext, commit: CommitInfo): Html {
 <a class="btn btn-small" href="${refUrl(info, 'tree', commit.oid)}" title="Browse the repository at this point">Browse files</a></li>`;
 }
 
-async function commitPage(req: Request, res: Response, context: RepoContext, commit: CommitInfo, diff: Awaited<ReturnType<typeof commitDiff>>): Promise<void> {
+async function commitPage(
+  req: Request,
+  res: Response,
+  context: RepoContext,
+  commit: CommitInfo,
+  diff: Awaited<ReturnType<typeof commitDiff>>,
+  highlighted: HighlightedDiff,
+): Promise<void> {
   const info = context.repo.info;
   const [title, ...rest] = commit.message.split('\n');
   const description = rest.join('\n').trim();
@@ -137,7 +152,7 @@ ${commit.committer.name !== commit.author.name || commit.committer.email !== com
 <span class="additions">${diff.additions} additions</span> and <span class="deletions">${diff.deletions} deletions</span>.</p>
 ${diff.truncated ? flash('warn', `This commit changes more files than shown here (the first ${diff.files.length}).`) : ''}
 ${diff.budgetExhausted ? flash('warn', 'This diff is too large to show whole: some files are not rendered.') : ''}
-<div id="diff">${diff.files.map((file) => fileDiff(context, commit, file))}</div>`;
+<div id="diff">${diff.files.map((file) => fileDiff(context, commit, file, highlighted.get(file)))}</div>`;
   sendPage(req, res, { title: `${firstLine(commit.message)} · ${info.owner}/${info.name}@${commit.oid.slice(0, 7)}`, body });
 }
 
@@ -148,17 +163,19 @@ const NOT_RENDERED: Record<NonNullable<FileDiff['tooLargeReason']>, string> = {
   budget: ': the diff of this commit is too large to show whole',
 };
 
-function fileDiff(context: RepoContext, commit: CommitInfo, file: FileDiff): Html {
+/** One file of a diff; `highlighted` holds its hunks' lines as HTML when it was highlighted. */
+function fileDiff(context: RepoContext, commit: CommitInfo, file: FileDiff, highlighted?: string[][]): Html {
   const info = context.repo.info;
   const name = file.status === 'renamed' && file.previousPath ? html`${file.previousPath} → ${file.path}` : html`${file.path}`;
   let content: Html;
   if (file.binary) content = html`<div class="blob-notice">Binary file not shown.</div>`;
   else if (file.tooLarge || !file.hunks) content = html`<div class="blob-notice diff-too-large" data-reason="${file.tooLargeReason ?? ''}">Large diff not rendered${NOT_RENDERED[file.tooLargeReason ?? 'size']}.</div>`;
   else {
-    content = html`<table class="diff"><tbody>${file.hunks.map(
-      (hunk) => html`<tr class="hunk"><td class="num"></td><td class="num"></td><td class="line">${hunk.header}</td></tr>${hunk.lines.map(
-        (line) =>
-          html`<tr class="${line.kind}"><td class="num">${line.oldNumber ?? ''}</td><td class="num">${line.newNumber ?? ''}</td><td class="line">${line.kind === 'add' ? '+' : line.kind === 'del' ? '-' : ' '}${line.text}</td></tr>`,
+    const language = highlighted ? languageFor(file.path) : undefined;
+    content = html`<table class="diff" data-language="${language ?? ''}"><tbody>${file.hunks.map(
+      (hunk, hunkIndex) => html`<tr class="hunk"><td class="num"></td><td class="num"></td><td class="line">${hunk.header}</td></tr>${hunk.lines.map(
+        (line, lineIndex) =>
+          html`<tr class="${line.kind}"><td class="num">${line.oldNumber ?? ''}</td><td class="num">${line.newNumber ?? ''}</td><td class="line">${line.kind === 'add' ? '+' : line.kind === 'del' ? '-' : ' '}${highlighted ? raw(highlighted[hunkIndex][lineIndex]) : line.text}</td></tr>`,
       )}`,
     )}</tbody></table>`;
   }

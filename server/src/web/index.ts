@@ -37,10 +37,10 @@
  *   file       #blob[data-path] #file-content (table[data-language] with td#L<n>[data-line];
  *              or .markdown-body[data-rendered]; or [data-binary]) #raw-link #plain-link #blob-history-link
  *   history    #commits-ref #commits-path #commit-list li.commit[data-oid] .commit-title
- *              #older-commits #newest-commits
+ *              #older-commits #newer-commits #newest-commits
  *   commit     #commit[data-oid] #commit-title #commit-message #commit-author #commit-sha
  *              #commit-parents a.parent #diff-stats #diff .diff-file[data-path][data-status]
- *              table.diff tr.add/tr.del/tr.context/tr.hunk .diff-too-large[data-reason=size|changes|budget]
+ *              table.diff[data-language] (empty: shown plain) tr.add/tr.del/tr.context/tr.hunk .diff-too-large[data-reason=size|changes|budget]
  *   refs       #branch-list / #tag-list li.ref[data-ref] #default-branch-badge #pagination #next-page #previous-page
  *   settings   #repo-settings-form #settings-description #settings-default-branch
  *              #settings-visibility-public #settings-visibility-private #save-settings
