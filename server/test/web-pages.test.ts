@@ -317,12 +317,32 @@ describe('repository pages', () => {
     assert.match(root.text, /data-path="img\/logo.png" data-status="added"/);
   });
 
+  test('a comparison page shows head\'s commits and the highlighted diff from the merge base', async () => {
+    const page = await new WebClient(server.url).get('/root/demo/compare/main...feature/x');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /id="compare" data-base="main" data-head="feature\/x"/);
+    assert.match(page.text, /id="compare-status">feature\/x is 1 commit ahead of and\s+\d+ behind main/);
+    const featureCommit = await git(repoDir, 'rev-parse', 'feature/x');
+    assert.deepEqual([...page.text.matchAll(/<li class="commit" data-oid="([0-9a-f]{40})"/g)].map((match) => match[1]), [featureCommit]);
+    assert.match(page.text, /class="box diff-file" data-path="src\/feature.ts" data-status="added"/);
+    assert.match(page.text, /<table class="diff" data-language="ts">/);
+    assert.match(page.text, /<td class="line">\+<span class="hljs-keyword">export<\/span>/);
+    assert.ok(page.text.includes(`href="/root/demo/blob/${featureCommit}/src/feature.ts"`), 'files open at head');
+
+    assert.equal((await new WebClient(server.url).get('/root/demo/compare/main')).status, 404, 'no "..."');
+    assert.equal((await new WebClient(server.url).get('/root/demo/compare/main...no-such-branch')).status, 404);
+    assert.equal((await strangerClient.get('/root/secret/compare/main...feature/x')).status, 404, 'a private repository stays hidden');
+    assert.equal((await adminClient.get('/root/secret/compare/main...feature/x')).status, 200);
+  });
+
   test('branches and tags', async () => {
     const branches = await new WebClient(server.url).get('/root/demo/branches');
     assert.equal(branches.status, 200);
     const names = [...branches.text.matchAll(/<li class="ref" data-ref="([^"]+)"/g)].map((match) => match[1]);
     assert.deepEqual(names, ['main', 'feature/x', 'long', MERGE_BRANCH]);
     assert.match(branches.text, /id="default-branch-badge"/);
+    assert.match(branches.text, /class="btn btn-small compare-link" href="\/root\/demo\/compare\/main...feature\/x"/);
+    assert.equal([...branches.text.matchAll(/compare-link/g)].length, 3, 'every branch but the default');
     const tags = await new WebClient(server.url).get('/root/demo/tags');
     assert.match(tags.text, /<li class="ref" data-ref="v1.0"/);
     assert.ok(tags.text.includes(`href="/root/demo/commit/${headOid}"`), 'the annotated tag is peeled to its commit');

@@ -1,20 +1,16 @@
 import { Router, type Request, type Response } from 'express';
-import { commitDiff, log, readCommit, resolveRevision, type CommitInfo, type FileDiff } from '@gitfleet/browse';
+import { commitDiff, log, readCommit, resolveRevision, type CommitInfo } from '@gitfleet/browse';
 import type { Ref } from '@gitfleet/repository';
 import { diffOptions } from '../browsing.js';
 import type { ServerServices } from '../services.js';
 import { firstLine } from './code-pages.js';
-import { highlightDiff, type HighlightedDiff } from './diff-highlight.js';
-import { languageFor } from './highlight.js';
-import { html, raw, type Html } from './html.js';
+import { PAGE_DIFF_LIMITS, diffView } from './diff-view.js';
+import { html, type Html } from './html.js';
 import { flash, formatDate, sendPage } from './layout.js';
 import { historyPage, newerQuery, olderQuery, parsePosition } from './history-cursor.js';
 import { PAGE_SIZE, pageNumber, pageOf, pager } from './pagination.js';
 import { homeBranch, loadRepo, param, repoHeader, resolveRevisionPath, wildcard, type RepoContext, type ResolvedRevision } from './repo-context.js';
 import { refUrl, repoUrl } from './urls.js';
-
-/** What one commit page shows at most (with the configured budget); the rest is summed up in notices. */
-const DIFF_LIMITS = { maxFiles: 300, maxFileBytes: 1024 * 1024 };
 
 /** History, one commit with its diff, branches and tags. */
 export function historyPages(services: ServerServices): Router {
@@ -39,9 +35,8 @@ export function historyPages(services: ServerServices): Router {
     const context = await loadRepo(services, req, 'read');
     // GitHub also takes a branch or tag name here: /commit/main.
     const oid = await resolveRevision(context.repo, param(req, 'sha'));
-    const [commit, diff] = await Promise.all([readCommit(context.repo, oid), commitDiff(context.repo, oid, diffOptions(services.browsing, DIFF_LIMITS))]);
-    const highlighted = await highlightDiff(services.browsing.render, `commit:${context.repo.info.id}:${oid}`, diff.files, services.config.browse.renderMaxBytes);
-    await commitPage(req, res, context, commit, diff, highlighted);
+    const [commit, diff] = await Promise.all([readCommit(context.repo, oid), commitDiff(context.repo, oid, diffOptions(services.browsing, PAGE_DIFF_LIMITS))]);
+    await commitPage(req, res, context, commit, await diffView(services, context, diff, { at: oid, key: `commit:${context.repo.info.id}:${oid}`, what: 'commit' }));
   });
 
   router.get('/:owner/:repo/branches', async (req, res) => {
@@ -116,7 +111,7 @@ ${olderUrl ? html`<a class="btn" id="older-commits" rel="next" href="${olderUrl}
   sendPage(req, res, { title: `Commits · ${info.owner}/${info.name}`, body });
 }
 
-function commitRow(context: RepoContext, commit: CommitInfo): Html {
+export function commitRow(context: RepoContext, commit: CommitInfo): Html {
   const info = context.repo.info;
   const url = repoUrl(info, 'commit', commit.oid);
   return html`<li class="commit" data-oid="${commit.oid}"><div class="grow">
@@ -126,14 +121,7 @@ function commitRow(context: RepoContext, commit: CommitInfo): Html {
 <a class="btn btn-small" href="${refUrl(info, 'tree', commit.oid)}" title="Browse the repository at this point">Browse files</a></li>`;
 }
 
-async function commitPage(
-  req: Request,
-  res: Response,
-  context: RepoContext,
-  commit: CommitInfo,
-  diff: Awaited<ReturnType<typeof commitDiff>>,
-  highlighted: HighlightedDiff,
-): Promise<void> {
+async function commitPage(req: Request, res: Response, context: RepoContext, commit: CommitInfo, diff: Html): Promise<void> {
   const info = context.repo.info;
   const [title, ...rest] = commit.message.split('\n');
   const description = rest.join('\n').trim();
@@ -148,42 +136,8 @@ ${commit.committer.name !== commit.author.name || commit.committer.email !== com
 <span class="muted">Commit</span><span class="mono" id="commit-sha">${commit.oid}</span>
 <span class="muted">${commit.parents.length === 1 ? 'Parent' : 'Parents'}</span><span id="commit-parents">${commit.parents.length === 0 ? 'none (root commit)' : parents}</span>
 </div></div></div>
-<p class="diff-stats" id="diff-stats">Showing <strong>${diff.files.length} changed ${diff.files.length === 1 ? 'file' : 'files'}</strong> with
-<span class="additions">${diff.additions} additions</span> and <span class="deletions">${diff.deletions} deletions</span>.</p>
-${diff.truncated ? flash('warn', `This commit changes more files than shown here (the first ${diff.files.length}).`) : ''}
-${diff.budgetExhausted ? flash('warn', 'This diff is too large to show whole: some files are not rendered.') : ''}
-<div id="diff">${diff.files.map((file) => fileDiff(context, commit, file, highlighted.get(file)))}</div>`;
+${diff}`;
   sendPage(req, res, { title: `${firstLine(commit.message)} · ${info.owner}/${info.name}@${commit.oid.slice(0, 7)}`, body });
-}
-
-/** Why a file's diff is not shown; its line counts are unknown then (not diffed, or given up). */
-const NOT_RENDERED: Record<NonNullable<FileDiff['tooLargeReason']>, string> = {
-  size: ': the file is too large',
-  changes: ': too many lines changed',
-  budget: ': the diff of this commit is too large to show whole',
-};
-
-/** One file of a diff; `highlighted` holds its hunks' lines as HTML when it was highlighted. */
-function fileDiff(context: RepoContext, commit: CommitInfo, file: FileDiff, highlighted?: string[][]): Html {
-  const info = context.repo.info;
-  const name = file.status === 'renamed' && file.previousPath ? html`${file.previousPath} → ${file.path}` : html`${file.path}`;
-  let content: Html;
-  if (file.binary) content = html`<div class="blob-notice">Binary file not shown.</div>`;
-  else if (file.tooLarge || !file.hunks) content = html`<div class="blob-notice diff-too-large" data-reason="${file.tooLargeReason ?? ''}">Large diff not rendered${NOT_RENDERED[file.tooLargeReason ?? 'size']}.</div>`;
-  else {
-    const language = highlighted ? languageFor(file.path) : undefined;
-    content = html`<table class="diff" data-language="${language ?? ''}"><tbody>${file.hunks.map(
-      (hunk, hunkIndex) => html`<tr class="hunk"><td class="num"></td><td class="num"></td><td class="line">${hunk.header}</td></tr>${hunk.lines.map(
-        (line, lineIndex) =>
-          html`<tr class="${line.kind}"><td class="num">${line.oldNumber ?? ''}</td><td class="num">${line.newNumber ?? ''}</td><td class="line">${line.kind === 'add' ? '+' : line.kind === 'del' ? '-' : ' '}${highlighted ? raw(highlighted[hunkIndex][lineIndex]) : line.text}</td></tr>`,
-      )}`,
-    )}</tbody></table>`;
-  }
-  return html`<div class="box diff-file" data-path="${file.path}" data-status="${file.status}">
-<div class="box-header"><span class="badge">${file.status}</span><strong>${name}</strong>
-<span class="additions">+${file.additions}</span><span class="deletions">−${file.deletions}</span>
-${file.status !== 'removed' ? html`<a class="btn btn-small push-right" href="${refUrl(info, 'blob', commit.oid, file.path)}">View file</a>` : ''}</div>
-${content}</div>`;
 }
 
 /** Branches or tags, a page at a time: only the refs shown have their commits read. */
@@ -201,7 +155,8 @@ async function refsPage(req: Request, res: Response, context: RepoContext, kind:
 <a class="title" href="${refUrl(info, 'tree', name)}">${name}</a> ${name === defaultName ? html`<span class="badge" id="default-branch-badge">default</span>` : ''}
 <div class="muted">${firstLine(commit.message)} · ${formatDate(commit.committer.date)}</div></div>
 <a class="btn btn-small sha" href="${repoUrl(info, 'commit', commit.oid)}">${commit.oid.slice(0, 7)}</a>
-<a class="btn btn-small" href="${refUrl(info, 'commits', name)}">History</a></li>`;
+<a class="btn btn-small" href="${refUrl(info, 'commits', name)}">History</a>
+${kind === 'branches' && defaultName !== undefined && name !== defaultName ? html`<a class="btn btn-small compare-link" href="${repoUrl(info, 'compare', `${defaultName}...${name}`)}">Compare</a>` : ''}</li>`;
     }),
   );
   const title = kind === 'branches' ? 'Branches' : 'Tags';

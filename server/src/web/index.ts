@@ -41,7 +41,9 @@
  *   commit     #commit[data-oid] #commit-title #commit-message #commit-author #commit-sha
  *              #commit-parents a.parent #diff-stats #diff .diff-file[data-path][data-status]
  *              table.diff[data-language] (empty: shown plain) tr.add/tr.del/tr.context/tr.hunk .diff-too-large[data-reason=size|changes|budget]
- *   refs       #branch-list / #tag-list li.ref[data-ref] #default-branch-badge #pagination #next-page #previous-page
+ *   compare    #compare[data-base][data-head] #compare-status #compare-commits li.commit[data-oid], then the
+ *              commit page's #diff-stats #diff
+ *   refs       #branch-list / #tag-list li.ref[data-ref] #default-branch-badge .compare-link #pagination #next-page #previous-page
  *   settings   #repo-settings-form #settings-description #settings-default-branch
  *              #settings-visibility-public #settings-visibility-private #save-settings
  *              #collaborator-list li.collaborator[data-user] .remove-collaborator-form
@@ -67,6 +69,7 @@ import type { ServerServices } from '../services.js';
 import { accountPages } from './account-pages.js';
 import { assetsRouter } from './assets.js';
 import { codePages } from './code-pages.js';
+import { comparePages } from './compare-pages.js';
 import { historyPages } from './history-pages.js';
 import { hooksPages } from './hooks-pages.js';
 import { html } from './html.js';
@@ -88,6 +91,7 @@ export function webRouter(services: ServerServices): Router {
   router.use(settingsPages(services));
   router.use(hooksPages(services));
   router.use(historyPages(services));
+  router.use(comparePages(services));
   router.use(codePages(services));
   router.use(webErrors());
   return router;
