@@ -6,7 +6,7 @@ import type { ServerServices } from '../services.js';
 import { firstLine } from './code-pages.js';
 import { PAGE_DIFF_LIMITS, diffView } from './diff-view.js';
 import { html, type Html } from './html.js';
-import { flash, formatDate, sendPage } from './layout.js';
+import { formatDate, sendPage } from './layout.js';
 import { historyPage, newerQuery, olderQuery, parsePosition } from './history-cursor.js';
 import { PAGE_SIZE, pageNumber, pageOf, pager } from './pagination.js';
 import { homeBranch, loadRepo, param, repoHeader, resolveRevisionPath, wildcard, type RepoContext, type ResolvedRevision } from './repo-context.js';

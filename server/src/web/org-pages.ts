@@ -1,7 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { AccountConflict, InvalidAccountInput, PERMISSIONS, type Actor, type Organization, type OrgRole, type Permission, type Team } from '@gitfleet/accounts';
-import { InvalidRepositoryName, type RepositoryInfo } from '@gitfleet/repository';
+import { InvalidRepositoryName } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
+import { teamRepositories } from '../operations/team-repositories.js';
 import { readableRepositories } from '../repositories.js';
 import type { ServerServices } from '../services.js';
 import { checked, field, parseForm } from './forms.js';
@@ -65,8 +66,8 @@ ${context.administers ? tab('hooks', 'Webhooks', orgHooksUrl(org.name)) : ''}
 }
 
 /** Where an organisation's webhooks are managed (GitHub's URL). */
-export function orgHooksUrl(org: string, ...rest: string[]): string {
-  return [`/organizations/${encodeURIComponent(org)}/settings/hooks`, ...rest].join('/');
+export function orgHooksUrl(org: string): string {
+  return `/organizations/${encodeURIComponent(org)}/settings/hooks`;
 }
 
 /** An organisation's people and teams: members with their roles, teams with their members and repositories. */
@@ -186,17 +187,9 @@ ${permissionSelect('read', 'team-permission')}
     return { context, team };
   };
 
-  /** The organisation's repositories the team's permission applies to. */
-  const teamRepositories = async (team: Team): Promise<RepositoryInfo[]> => {
-    const orgRepositories = await registry.listOwnedBy(team.org);
-    if (team.includesAllRepositories) return orgRepositories;
-    const wanted = new Set(await accounts.listTeamRepositories(team.org, team.name));
-    return orgRepositories.filter((info) => wanted.has(info.id));
-  };
-
   const teamPage = async (req: Request, res: Response, context: OrgContext, team: Team, notice?: Notice) => {
     const { administers, actor } = context;
-    const [members, covered] = await Promise.all([accounts.listTeamMembers(team.org, team.name), teamRepositories(team)]);
+    const [members, covered] = await Promise.all([accounts.listTeamMembers(team.org, team.name), teamRepositories(services, team)]);
     const repositories = await readableRepositories(accounts, actor.user, covered);
     const action = (...rest: string[]) => teamUrl(team, ...rest);
     const body = html`${orgHeader(context, 'teams')}
