@@ -47,7 +47,8 @@ describe('organization people', () => {
     const anonymous = await new WebClient(server.url).get('/orgs/guild/people');
     assert.equal(anonymous.status, 303);
     assert.equal(anonymous.headers.get('location'), '/login?return_to=%2Forgs%2Fguild%2Fpeople');
-    assert.equal((await aliceClient.get('/orgs/nowhere/people')).status, 404);
+    for (const name of ['nowhere', 'no:where', '%2E%2E', 'a%00b']) assert.equal((await aliceClient.get(`/orgs/${name}/people`)).status, 404, name);
+    assert.equal((await aliceClient.get('/organizations/no:where/settings/hooks')).status, 404);
   });
 
   test('owners add members, change roles and remove members; members may only leave', async () => {
