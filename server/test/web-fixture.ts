@@ -3,6 +3,7 @@
  * from the page like a browser's form would) and a real repository pushed with git.
  */
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,29 @@ export class WebClient {
     const response = await fetch(`${this.baseUrl}${urlPath}`, { method, headers, body, redirect: 'manual' });
     return { status: response.status, headers: response.headers, text: await response.text() };
   }
+}
+
+/** A webhook endpoint on loopback answering every delivery with `response`; `events` records their X-GitHub-Event. */
+export async function startHookReceiver(response: { headers?: Record<string, string>; body: string }): Promise<{ url: string; events: string[]; close(): void }> {
+  const events: string[] = [];
+  const receiver = http.createServer((req, res) => {
+    events.push(String(req.headers['x-github-event']));
+    req.resume();
+    res.writeHead(200, response.headers).end(response.body);
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const port = (receiver.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, events, close: () => receiver.close() };
+}
+
+/** A hook's page once a delivery shows on it (deliveries go out in the background), or after ten seconds. */
+export async function hookPageWithDelivery(client: WebClient, hookPage: string): Promise<Page> {
+  let page = await client.get(hookPage);
+  for (let attempt = 0; attempt < 100 && !/class="delivery"/.test(page.text); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    page = await client.get(hookPage);
+  }
+  return page;
 }
 
 export function csrfOf(html: string): string {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startApiServer, type ApiClient, type TestUser } from './api-client.js';
 import type { TestServer } from './helpers.js';
 import { TEST_ADMIN, TEST_ADMIN_PASSWORD } from '../../test/helpers/server.js';
 import { LOOPBACK_RECEIVERS_ENV } from '../../test/helpers/webhooks.js';
-import { WebClient } from './web-fixture.js';
+import { WebClient, hookPageWithDelivery, startHookReceiver } from './web-fixture.js';
 
 let server: TestServer;
 let api: ApiClient;
@@ -124,18 +123,11 @@ describe('access tokens', () => {
 
 describe('webhooks', () => {
   test('created from the form, pinged, delivery logged with request and response, deleted', async () => {
-    const received: string[] = [];
-    const receiver = http.createServer((req, res) => {
-      received.push(String(req.headers['x-github-event']));
-      req.resume();
-      res.writeHead(200, { 'x-receiver': 'yes' }).end('thanks <b>');
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const receiver = await startHookReceiver({ headers: { 'x-receiver': 'yes' }, body: 'thanks <b>' });
     try {
-      const port = (receiver.address() as { port: number }).port;
       await aliceClient.submit('/new', '/new', { owner: 'alice', name: 'hooked', visibility: 'public' });
       const created = await aliceClient.submit('/alice/hooked/settings/hooks/new', '/alice/hooked/settings/hooks/new', {
-        url: `http://127.0.0.1:${port}/hook`,
+        url: `${receiver.url}/hook`,
         content_type: 'json',
         secret: 's3cret',
         event_choice: 'some',
@@ -149,12 +141,8 @@ describe('webhooks', () => {
       assert.deepEqual(hooks.body[0].events, ['push', 'create']);
 
       // The creation's ping arrives and is logged.
-      let page = await aliceClient.get(hookPage);
-      for (let attempt = 0; attempt < 100 && !/class="delivery"/.test(page.text); attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        page = await aliceClient.get(hookPage);
-      }
-      assert.deepEqual(received, ['ping']);
+      const page = await hookPageWithDelivery(aliceClient, hookPage);
+      assert.deepEqual(receiver.events, ['ping']);
       assert.match(page.text, /<li class="delivery" data-delivery-id="1" data-guid="[^"]+" data-status="200">/);
       assert.match(page.text, /x-receiver: yes/);
       assert.match(page.text, /thanks &lt;b&gt;/);

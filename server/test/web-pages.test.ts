@@ -246,6 +246,52 @@ describe('repository pages', () => {
     assert.deepEqual(seen, expected);
   });
 
+  test('"Newer" goes back exactly one page, through merges, to the first page', async () => {
+    const client = new WebClient(server.url);
+    const commitsOf = (text: string) => [...text.matchAll(/<li class="commit" data-oid="([0-9a-f]{40})"/g)].map((match) => match[1]);
+    const link = (text: string, id: string) => new RegExp(`id="${id}" rel="(?:next|prev)" href="([^"]+)"`).exec(text)?.[1]?.replace(/&amp;/g, '&');
+    const forward: Array<{ url: string; commits: string[] }> = [];
+    let url: string | undefined = `/root/demo/commits/${MERGE_BRANCH}`;
+    while (url) {
+      const page = await client.get(url);
+      forward.push({ url, commits: commitsOf(page.text) });
+      assert.equal(/id="newer-commits"/.test(page.text), forward.length > 1, `a Newer link on every page but the first (${url})`);
+      url = link(page.text, 'older-commits');
+    }
+    assert.ok(forward.length >= 3, `${forward.length} pages`);
+    // From the last page back to the first, each Newer page is the page seen before it.
+    let page = await client.get(forward[forward.length - 1].url);
+    for (let index = forward.length - 2; index >= 0; index--) {
+      const newer = link(page.text, 'newer-commits');
+      assert.ok(newer, `a Newer link back to page ${index + 1}`);
+      page = await client.get(newer);
+      assert.equal(page.status, 200, newer);
+      assert.deepEqual(commitsOf(page.text), forward[index].commits, `page ${index + 1}`);
+    }
+    assert.equal(link(page.text, 'newer-commits'), undefined, 'the first page has no Newer link');
+    assert.doesNotMatch(page.text, /id="newer-commits"/);
+  });
+
+  test('"Newer" on a path\'s history goes back one page number', async () => {
+    const client = new WebClient(server.url);
+    const second = await client.get('/root/demo/commits/long/src/main.ts?page=2');
+    assert.equal(second.status, 200);
+    assert.match(second.text, /id="newer-commits" rel="prev" href="\/root\/demo\/commits\/long\/src\/main.ts"/);
+    const third = await client.get('/root/demo/commits/long/src/main.ts?page=3');
+    assert.match(third.text, /id="newer-commits" rel="prev" href="\/root\/demo\/commits\/long\/src\/main.ts\?page=2"/);
+    assert.doesNotMatch((await client.get('/root/demo/commits/long/src/main.ts')).text, /id="newer-commits"/);
+  });
+
+  test('a malformed Newer trail is refused', async () => {
+    const client = new WebClient(server.url);
+    const after = await git(repoDir, 'rev-parse', 'long~5');
+    for (const trail of ['nothex', `${after}..${after}`, `${after}~zz`, 'a'.repeat(5000)]) {
+      const page = await client.get(`/root/demo/commits/long?after=${after}&newer=${encodeURIComponent(trail)}`);
+      assert.equal(page.status, 400, trail.slice(0, 50));
+    }
+    assert.equal((await client.get(`/root/demo/commits/long?newer=${after}`)).status, 400, 'a trail without a cursor');
+  });
+
   test('a commit page shows its message, parents and diff', async () => {
     const page = await new WebClient(server.url).get(`/root/demo/commit/${headOid}`);
     assert.equal(page.status, 200);
@@ -253,13 +299,40 @@ describe('repository pages', () => {
     assert.match(page.text, /id="commit-title">&lt;script&gt;/);
     assert.match(page.text, /Body with &lt;b&gt;markup&lt;\/b&gt;/);
     assert.match(page.text, /class="box diff-file" data-path="src\/main.ts" data-status="modified"/);
-    assert.match(page.text, /<tr class="del"><td class="num">1<\/td><td class="num"><\/td><td class="line">-export const answer: number = 41;/);
-    assert.match(page.text, /<tr class="add"><td class="num"><\/td><td class="num">1<\/td><td class="line">\+export const answer: number = 42;/);
+    // Highlighted in the file's language, each line's text as in the file.
+    assert.match(page.text, /<table class="diff" data-language="ts">/);
+    const removed = /<tr class="del"><td class="num">1<\/td><td class="num"><\/td><td class="line">(.*?)<\/td><\/tr>/.exec(page.text)?.[1] ?? '';
+    const added = /<tr class="add"><td class="num"><\/td><td class="num">1<\/td><td class="line">(.*?)<\/td><\/tr>/.exec(page.text)?.[1] ?? '';
+    assert.equal(textOf(removed), '-export const answer: number = 41;');
+    assert.equal(textOf(added), '+export const answer: number = 42;');
+    assert.match(added, /^\+<span class="hljs-keyword">export<\/span>/);
+    // A block comment spanning lines is coloured on each of its lines, and every line's spans are closed.
+    const context = [...page.text.matchAll(/<tr class="context">.*?<td class="line">(.*?)<\/td><\/tr>/g)].map((match) => match[1]);
+    assert.ok(context.some((line) => line.includes('<span class="hljs-comment">   over lines */</span>')), context.join('\n'));
+    for (const line of [removed, added, ...context]) assert.equal(line.split('<span').length, line.split('</span>').length, line);
     const parent = await git(repoDir, 'rev-parse', 'main~1');
     assert.ok(page.text.includes(`href="/root/demo/commit/${parent}"`));
     const root = await new WebClient(server.url).get(`/root/demo/commit/${parent}`);
     assert.match(root.text, /none \(root commit\)/);
     assert.match(root.text, /data-path="img\/logo.png" data-status="added"/);
+  });
+
+  test('a comparison page shows head\'s commits and the highlighted diff from the merge base', async () => {
+    const page = await new WebClient(server.url).get('/root/demo/compare/main...feature/x');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /id="compare" data-base="main" data-head="feature\/x"/);
+    assert.match(page.text, /id="compare-status">feature\/x is 1 commit ahead of and\s+\d+ behind main/);
+    const featureCommit = await git(repoDir, 'rev-parse', 'feature/x');
+    assert.deepEqual([...page.text.matchAll(/<li class="commit" data-oid="([0-9a-f]{40})"/g)].map((match) => match[1]), [featureCommit]);
+    assert.match(page.text, /class="box diff-file" data-path="src\/feature.ts" data-status="added"/);
+    assert.match(page.text, /<table class="diff" data-language="ts">/);
+    assert.match(page.text, /<td class="line">\+<span class="hljs-keyword">export<\/span>/);
+    assert.ok(page.text.includes(`href="/root/demo/blob/${featureCommit}/src/feature.ts"`), 'files open at head');
+
+    assert.equal((await new WebClient(server.url).get('/root/demo/compare/main')).status, 404, 'no "..."');
+    assert.equal((await new WebClient(server.url).get('/root/demo/compare/main...no-such-branch')).status, 404);
+    assert.equal((await strangerClient.get('/root/secret/compare/main...feature/x')).status, 404, 'a private repository stays hidden');
+    assert.equal((await adminClient.get('/root/secret/compare/main...feature/x')).status, 200);
   });
 
   test('branches and tags', async () => {
@@ -268,6 +341,8 @@ describe('repository pages', () => {
     const names = [...branches.text.matchAll(/<li class="ref" data-ref="([^"]+)"/g)].map((match) => match[1]);
     assert.deepEqual(names, ['main', 'feature/x', 'long', MERGE_BRANCH]);
     assert.match(branches.text, /id="default-branch-badge"/);
+    assert.match(branches.text, /class="btn btn-small compare-link" href="\/root\/demo\/compare\/main...feature\/x"/);
+    assert.equal([...branches.text.matchAll(/compare-link/g)].length, 3, 'every branch but the default');
     const tags = await new WebClient(server.url).get('/root/demo/tags');
     assert.match(tags.text, /<li class="ref" data-ref="v1.0"/);
     assert.ok(tags.text.includes(`href="/root/demo/commit/${headOid}"`), 'the annotated tag is peeled to its commit');
@@ -306,3 +381,14 @@ describe('who sees what', () => {
     assert.match((await adminClient.get('/root/demo')).text, /id="repo-tab-settings"/);
   });
 });
+
+/** What a line of highlighted HTML reads as: its text, tags removed and entities decoded. */
+function textOf(lineHtml: string): string {
+  return lineHtml
+    .replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;|&#39;/g, "'")
+    .replace(/&amp;/g, '&');
+}

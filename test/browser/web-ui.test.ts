@@ -1,7 +1,8 @@
 /**
  * The web UI in real Chromium against a real server process: a repository pushed with the real
  * git, browsed as its owner (README, tree, highlighted file, history, commit diff, branches,
- * tags), a webhook made in its settings and delivered to a local receiver, sign-in errors,
+ * tags), a webhook made in its settings and delivered to a local receiver, an organization with
+ * a member and a team, sign-in errors,
  * sign-out, and a stranger who must not learn that the private repository exists.
  *
  * The tests of this file run in order and share the server, the repository and one browser.
@@ -244,6 +245,51 @@ test('a webhook made in the settings is listed, and its ping shows in its delive
   await newest.locator('summary').click();
   assert.match(await newest.locator('.delivery-request-body').innerText(), /"zen"|"hook_id"/);
   assert.match(await newest.locator('.delivery-response-body').innerText(), /got ping/);
+});
+
+test('an organization made from the menu gets a member, a team with that member and a repository, and a webhook page', async () => {
+  const { page } = owner;
+  await page.goto('/organizations/new');
+  await page.fill('#org-name', 'crew');
+  await Promise.all([page.waitForURL('**/crew'), page.click('#create-organization')]);
+  await Promise.all([page.waitForURL('**/orgs/crew/people'), page.click('#org-people-link')]);
+  await page.fill('#member-name', 'stranger');
+  await page.click('#add-member');
+  assert.match(await page.locator('#flash-success').innerText(), /stranger is now a member of crew/);
+  assert.deepEqual(
+    await page.locator('#people-list li.member').evaluateAll((items) => items.map((item) => `${item.getAttribute('data-member')} ${item.getAttribute('data-role')}`)),
+    [`${TEST_ADMIN} owner`, 'stranger member'],
+  );
+
+  await page.goto('/new?owner=crew');
+  await page.fill('#new-repo-name', 'engine');
+  await page.check('#visibility-private');
+  await Promise.all([page.waitForURL('**/crew/engine'), page.click('#create-repository')]);
+  await page.goto('/crew');
+  await Promise.all([page.waitForURL('**/orgs/crew/teams'), page.click('#org-teams-link')]);
+  await page.fill('#team-name', 'pit');
+  await page.selectOption('#team-permission', 'write');
+  await Promise.all([page.waitForURL('**/orgs/crew/teams/pit'), page.click('#create-team')]);
+  await page.fill('#team-member-name', 'stranger');
+  await Promise.all([page.waitForURL('**/orgs/crew/teams/pit/members'), page.click('#add-team-member')]);
+  await page.fill('#team-repository-name', 'engine');
+  await Promise.all([page.waitForURL('**/orgs/crew/teams/pit/repositories'), page.click('#add-team-repository')]);
+  assert.deepEqual(await page.locator('#team-members li.member').evaluateAll((items) => items.map((item) => item.getAttribute('data-member'))), ['stranger']);
+  assert.deepEqual(await page.locator('#team-repositories li.repository').evaluateAll((items) => items.map((item) => item.getAttribute('data-repo'))), ['crew/engine']);
+  assert.equal((await page.locator('#team-permission-badge').innerText()).trim(), 'write');
+
+  await Promise.all([page.waitForURL('**/organizations/crew/settings/hooks'), page.click('#org-tab-hooks')]);
+  assert.equal(await page.locator('#add-webhook').count(), 1);
+  assert.equal(await page.locator('#hook-list li.hook').count(), 0);
+});
+
+test('a commit page colours its diff in the file\'s language', async () => {
+  const { page } = owner;
+  await page.goto(`/${REPO}/commit/${second}`);
+  const changed = page.locator('#diff .diff-file[data-path="src/main.ts"] table.diff[data-language="ts"]');
+  assert.equal(await changed.count(), 1);
+  assert.ok((await changed.locator('tr.context span.hljs-keyword').count()) > 0, 'keywords are marked');
+  assert.match((await texts(changed, 'tr.add'))[0], /return `HELLO \$\{name\.toUpperCase\(\)\}!`;/, 'the text reads as in the file');
 });
 
 test('signing out ends the session: the private repository is then out of reach', async () => {

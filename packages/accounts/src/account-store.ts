@@ -139,6 +139,10 @@ export class AccountStore {
   listCollaborators(repositoryId: string): Promise<Array<{ user: User; permission: Permission }>> {
     return collaborators.listCollaborators(this.ctx, repositoryId);
   }
+  /** The repositories (by id) on which the user is a collaborator, with the permission granted. */
+  listUserCollaborations(user: string): Promise<Array<{ repositoryId: string; permission: Permission }>> {
+    return collaborators.listUserCollaborations(this.ctx, user);
+  }
   /** Removes every grant naming the repository (when it is deleted). */
   forgetRepository(repositoryId: string): Promise<void> {
     return collaborators.forgetRepository(this.ctx, repositoryId);

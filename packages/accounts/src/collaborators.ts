@@ -2,7 +2,7 @@
 import { ACCOUNTS_SCOPE, keySuffix, keys } from './keys.js';
 import type { AccountsContext } from './context.js';
 import { loadUser } from './loaders.js';
-import { validatePermission, validateRepositoryId } from './names.js';
+import { isWellFormedName, validatePermission, validateRepositoryId } from './names.js';
 import { transact } from './transaction.js';
 import type { Permission, User } from './types.js';
 import { getUsers } from './users.js';
@@ -44,6 +44,13 @@ export async function listCollaborators(ctx: AccountsContext, repositoryId: stri
     const user = users.get(keySuffix(key, keys.collaborators(repositoryId)));
     return user ? [{ user, permission: value as Permission }] : [];
   });
+}
+
+/** The repositories (by id) on which the user holds a direct grant, ordered by id; none for an unknown user. */
+export async function listUserCollaborations(ctx: AccountsContext, userName: string): Promise<Array<{ repositoryId: string; permission: Permission }>> {
+  if (!isWellFormedName(userName)) return [];
+  const grants = await ctx.kv.scan(ACCOUNTS_SCOPE, keys.userCollaborations(userName));
+  return grants.map(({ key, value }) => ({ repositoryId: keySuffix(key, keys.userCollaborations(userName)), permission: value as Permission }));
 }
 
 /** Removes every collaborator and team grant naming the repository (when it is deleted). */

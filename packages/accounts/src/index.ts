@@ -8,6 +8,7 @@ export {
   AccountConflict,
   AccountNotFound,
   InvalidAccountInput,
+  PERMISSIONS,
   TOKEN_SCOPES,
   type AccessLevel,
   type Actor,

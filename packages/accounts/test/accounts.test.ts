@@ -363,8 +363,18 @@ for (const backend of backends) {
         await refusedWithoutWrites(() => accounts.setCollaborator('repo1', 'bob', 'owner' as 'admin'), InvalidAccountInput);
         await refusedWithoutWrites(() => accounts.setCollaborator('repo 1', 'bob', 'read'), InvalidAccountInput);
 
+        // The other way round: the repositories a user holds a grant on.
+        await accounts.setCollaborator('repo2', 'bob', 'read');
+        assert.deepEqual(await accounts.listUserCollaborations('BOB'), [
+          { repositoryId: 'repo1', permission: 'admin' },
+          { repositoryId: 'repo2', permission: 'read' },
+        ]);
+        assert.deepEqual(await accounts.listUserCollaborations('nobody'), []);
+        assert.deepEqual(await accounts.listUserCollaborations('no:body'), [], 'a malformed name names nobody');
+
         await accounts.removeCollaborator('repo1', 'alice');
         assert.deepEqual((await accounts.listCollaborators('repo1')).map(({ user: u }) => u.name), ['bob']);
+        assert.deepEqual(await accounts.listUserCollaborations('alice'), []);
         await accounts.removeCollaborator('repo1', 'alice'); // nothing to do
       });
 

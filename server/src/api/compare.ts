@@ -2,7 +2,6 @@
  * GET /repos/{owner}/{repo}/compare/{base}...{head} in GitHub's shape: how head stands against
  * base (ahead, behind, diverged, identical), head's commits not in base, and the diff from
  * their merge base to head. Branch names may hold "/", so the pair is one wildcard split at "...".
- * No html_url: the web UI has no comparison page to point at.
  */
 import { Router } from 'express';
 import { z } from 'zod';
@@ -29,7 +28,7 @@ import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 
 /** GitHub's compare lists up to 250 commits. */
-const MAX_COMPARE_COMMITS = 250;
+export const MAX_COMPARE_COMMITS = 250;
 
 const comparisonSchema = z
   .looseObject({
@@ -88,7 +87,7 @@ export function compareRouter(services: ServerServices): Router {
 }
 
 /** "base...head" → [base, head]; the first "..." splits, so neither side may be empty. */
-function splitBasehead(basehead: string): [string, string] {
+export function splitBasehead(basehead: string): [string, string] {
   const at = basehead.indexOf('...');
   const base = at < 0 ? '' : basehead.slice(0, at);
   const head = at < 0 ? '' : basehead.slice(at + 3);

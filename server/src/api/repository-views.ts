@@ -47,7 +47,17 @@ export async function readableRepositoryPage(
   infos: readonly RepositoryInfo[],
   page: PageRequest,
 ): Promise<RepositoryJson[]> {
-  const readable = await readableRepositories(services.accounts, actor?.user, infos);
+  return describedRepositoryPage(services, req, res, await readableRepositories(services.accounts, actor?.user, infos), page);
+}
+
+/** One page of repositories already checked as readable, described with the caller's access. */
+export async function describedRepositoryPage(
+  services: ServerServices,
+  req: Request,
+  res: Response,
+  readable: ReadonlyArray<{ info: RepositoryInfo; access: AccessLevel }>,
+  page: PageRequest,
+): Promise<RepositoryJson[]> {
   const shown = paginateList(req, res, services.baseUrl(req), readable, page);
   const described = await Promise.all(
     shown.map(async ({ info, access }) => {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Actor, Team } from '@gitfleet/accounts';
 import { requireActor } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
+import { teamRepositories } from '../operations/team-repositories.js';
 import type { ServerServices } from '../services.js';
 import { defineRoute } from './define-route.js';
 import { creating } from './errors.js';
@@ -187,14 +188,7 @@ export function teamsRouter(services: ServerServices): Router {
     async handler({ req, res, params, query }) {
       const actor = requireActor(req, 'read:organization');
       const team = await teamFor(actor, params.org, params.team_slug, false);
-      const orgRepositories = await services.registry.listOwnedBy(team.org);
-      const covered = team.includesAllRepositories
-        ? orgRepositories
-        : await services.accounts.listTeamRepositories(team.org, team.name).then((ids) => {
-            const wanted = new Set(ids);
-            return orgRepositories.filter((info) => wanted.has(info.id));
-          });
-      return readableRepositoryPage(services, req, res, actor, covered, pageRequest(query));
+      return readableRepositoryPage(services, req, res, actor, await teamRepositories(services, team), pageRequest(query));
     },
   });
 

@@ -5,15 +5,22 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { requireActor } from '../auth/index.js';
+import { AFFILIATIONS, affiliatedRepositories, type Affiliation } from '../operations/user-repositories.js';
 import type { ServerServices } from '../services.js';
 import { optionalActor } from './caller.js';
 import { defineRoute } from './define-route.js';
 import { organizationJson, organizationSchema, repositorySchema, userJson, userSchema } from './json.js';
 import { pageRequest, paginationQuery } from './pagination.js';
-import { createRepository, createRepositoryBody, existingOwner, readableRepositoryPage } from './repository-views.js';
+import { createRepository, createRepositoryBody, describedRepositoryPage, existingOwner, readableRepositoryPage } from './repository-views.js';
 
 const usernameParams = z.object({ username: z.string() });
 const pageQuery = z.object(paginationQuery);
+
+const affiliation = AFFILIATIONS.join('|');
+const affiliationList = z
+  .string()
+  .regex(new RegExp(`^(${affiliation})(,(${affiliation}))*$`), `a comma-separated list of ${AFFILIATIONS.join(', ')}`)
+  .meta({ description: `Which repositories: a comma-separated list of ${AFFILIATIONS.join(', ')} (default: all three, as GitHub)` });
 
 export function usersRouter(services: ServerServices): Router {
   const router = Router();
@@ -64,15 +71,14 @@ export function usersRouter(services: ServerServices): Router {
     method: 'get',
     path: '/user/repos',
     tag: 'repos',
-    summary: "The repositories of the authenticated user and of its organisations",
-    query: pageQuery,
+    summary: 'The repositories the authenticated user owns, reaches through its organisations and teams, or collaborates on',
+    query: z.object({ ...paginationQuery, affiliation: affiliationList.optional() }),
     response: { status: 200, schema: z.array(repositorySchema) },
     async handler({ req, res, query }) {
       const actor = requireActor(req, 'read:repository');
-      const orgs = await services.accounts.listUserOrganizations(actor.user.name);
-      const owners = [actor.user.name, ...orgs.map(({ org }) => org.name)];
-      const infos = (await Promise.all(owners.map((owner) => services.registry.listOwnedBy(owner)))).flat();
-      return readableRepositoryPage(services, req, res, actor, infos, pageRequest(query));
+      const affiliations = query.affiliation === undefined ? undefined : new Set(query.affiliation.split(',') as Affiliation[]);
+      const repositories = await affiliatedRepositories(services, actor.user, affiliations);
+      return describedRepositoryPage(services, req, res, repositories, pageRequest(query));
     },
   });
 

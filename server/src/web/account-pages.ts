@@ -2,11 +2,13 @@ import { Router, type Request, type Response } from 'express';
 import { AccountConflict, InvalidAccountInput, type Actor, type User } from '@gitfleet/accounts';
 import { InvalidRepositoryName, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
+import { affiliatedRepositories } from '../operations/user-repositories.js';
 import { readableRepositories } from '../repositories.js';
 import type { ServerServices } from '../services.js';
 import { field, parseForm } from './forms.js';
 import { html, type Html } from './html.js';
 import { csrfField, flash, formatDate, sendPage } from './layout.js';
+import { orgHooksUrl, orgUrl } from './org-pages.js';
 import { pageNumber, pageOf, pager } from './pagination.js';
 import { param, requireSignedIn, visitor } from './repo-context.js';
 import { checkCsrf } from './session.js';
@@ -37,12 +39,12 @@ export function accountPages(services: ServerServices): Router {
       await explore(req, res, 'Public repositories');
       return;
     }
-    const organizations = await accounts.listUserOrganizations(actor.user.name);
-    const owned = await Promise.all([actor.user.name, ...organizations.map(({ org }) => org.name)].map((owner) => registry.listOwnedBy(owner)));
-    const repositories = await readable(actor.user, owned.flat());
+    const [organizations, reached] = await Promise.all([accounts.listUserOrganizations(actor.user.name), affiliatedRepositories(services, actor.user)]);
+    const page = pageNumber(req);
+    const shown = pageOf(reached, page);
     const body = html`<div class="columns"><div>
 <div class="page-head"><h1>Repositories</h1><a class="btn btn-primary" id="new-repository-button" href="/new">New repository</a></div>
-<div class="box">${repositoryList(repositories, 'dashboard-repositories', true)}</div>
+<div class="box">${repositoryList(shown.items.map(({ info }) => info), 'dashboard-repositories', true)}</div>${pager(req, page, shown.hasMore)}
 <p><a href="/explore" id="explore-link">Explore public repositories</a></p></div>
 <aside><div class="box"><div class="box-header"><strong>Organizations</strong><a class="btn btn-small push-right" id="new-organization-button" href="/organizations/new">New</a></div>
 <ul class="list" id="dashboard-organizations">${organizations.map(({ org, role }) => html`<li data-org="${org.name}"><a href="${ownerUrl(org.name)}">${org.name}</a><span class="badge">${role}</span></li>`)}</ul>
@@ -125,15 +127,18 @@ ${organizations.length === 0 ? html`<div class="empty">None.</div>` : ''}</div><
     const insider = await accounts.maySeeOrganizationMembers(actor?.user, org.name);
     const [members, teams] = insider ? await Promise.all([accounts.listMembers(org.name), accounts.listTeams(org.name)]) : [[], []];
     const mayCreate = actor ? await accounts.mayCreateUnder(actor.user, org.name) : false;
+    const administers = actor ? await accounts.mayAdministerOrganization(actor.user, org.name) : false;
     const body = html`<div class="columns"><div>
 <div class="page-head" id="owner-header" data-owner="${org.name}" data-kind="organization"><h1>${org.fullName || org.name}</h1><span class="badge">Organization</span>
-${mayCreate ? html`<a class="btn btn-primary" id="new-org-repository-button" href="/new?owner=${encodeURIComponent(org.name)}">New repository</a>` : ''}</div>
+${mayCreate ? html`<a class="btn btn-primary" id="new-org-repository-button" href="/new?owner=${encodeURIComponent(org.name)}">New repository</a>` : ''}
+${administers ? html`<a class="btn" id="org-hooks-link" href="${orgHooksUrl(org.name)}">Webhooks</a>` : ''}</div>
 ${org.description ? html`<p class="muted" id="org-description">${org.description}</p>` : ''}
 ${repoBox}</div>
-<aside>${insider ? html`<div class="box"><div class="box-header"><strong>Members</strong> <span class="muted">${members.length}</span></div>
+<aside>${insider ? html`<div class="box"><div class="box-header"><strong>Members</strong> <span class="muted">${members.length}</span>
+<a class="btn btn-small push-right" id="org-people-link" href="${orgUrl(org.name, 'people')}">People</a></div>
 <ul class="list" id="org-members">${members.map(({ user, role }) => html`<li data-member="${user.name}"><a href="${ownerUrl(user.name)}">${user.name}</a>${role === 'owner' ? html`<span class="badge">owner</span>` : ''}</li>`)}</ul></div>
-<div class="box"><div class="box-header"><strong>Teams</strong></div>
-<ul class="list" id="org-teams">${teams.map((team) => html`<li data-team="${team.name}"><span class="grow">${team.name}</span><span class="badge">${team.permission}</span>
+<div class="box"><div class="box-header"><strong>Teams</strong><a class="btn btn-small push-right" id="org-teams-link" href="${orgUrl(org.name, 'teams')}">Teams</a></div>
+<ul class="list" id="org-teams">${teams.map((team) => html`<li data-team="${team.name}"><a class="grow" href="${orgUrl(org.name, 'teams', team.name)}">${team.name}</a><span class="badge">${team.permission}</span>
 ${team.description ? html`<span class="description">${team.description}</span>` : ''}</li>`)}</ul>
 ${teams.length === 0 ? html`<div class="empty">No teams.</div>` : ''}</div>` : ''}
 </aside></div>`;

@@ -36,8 +36,16 @@ export function codeRows(text: string, language: string | undefined): { rows: st
 function highlightLines(text: string, language: string | undefined): Html[] {
   const lines = splitLines(text);
   if (!language) return lines.map((line) => raw(escapeHtml(line)));
+  return highlightLineList(lines, language).map(raw);
+}
+
+/**
+ * Consecutive lines (without their line ends) highlighted together in `language`, so that a
+ * construct spanning lines is seen whole: one well-formed piece of HTML per line.
+ */
+export function highlightLineList(lines: readonly string[], language: string): string[] {
   const highlighted = hljs.highlight(lines.join('\n'), { language, ignoreIllegals: true }).value;
-  return balanceSpans(highlighted.split('\n')).map(raw);
+  return balanceSpans(highlighted.split('\n'));
 }
 
 function splitLines(text: string): string[] {

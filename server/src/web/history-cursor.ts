@@ -32,6 +32,64 @@ export function cursorQuery(cursor: HistoryCursor): string {
   return cursor.pending.length === 0 ? `?after=${cursor.after}` : `?after=${cursor.after}&pending=${cursor.pending.join(',')}`;
 }
 
+/**
+ * Where a page of history stands: its cursor (none on the first page) and, so that "Newer"
+ * goes back exactly one page, the cursors of the pages before it (oldest first, the first
+ * page's left out). A cursor cannot be walked backwards (commits do not name their children),
+ * so the trail travels in the URL (`newer`). It is kept to MAX_TRAIL_CHARS by forgetting its
+ * oldest pages (`forgotten`): from there on only "Newest" leads back.
+ */
+export interface HistoryPosition {
+  cursor?: HistoryCursor;
+  newer: HistoryCursor[];
+  forgotten: boolean;
+}
+
+/** About fifty pages back on a linear history; a URL stays well under common limits. */
+const MAX_TRAIL_CHARS = 2048;
+/** Marks a trail whose oldest pages were dropped. */
+const FORGOTTEN = '*';
+
+export function parsePosition(query: Record<string, unknown>): HistoryPosition {
+  const cursor = parseCursor(query.after, query.pending);
+  const trail = query.newer;
+  if (trail === undefined || trail === '') return { cursor, newer: [], forgotten: false };
+  if (typeof trail !== 'string' || trail.length > MAX_TRAIL_CHARS + FORGOTTEN.length + 1 || cursor === undefined) {
+    throw new HttpError(400, 'newer: expected the cursors of the pages before this one');
+  }
+  const entries = trail.split('.');
+  const forgotten = entries[0] === FORGOTTEN;
+  const newer = (forgotten ? entries.slice(1) : entries).map((entry) => {
+    const [after, ...pending] = entry.split('~');
+    return parseCursor(after, pending.join(','))!;
+  });
+  return { cursor, newer, forgotten };
+}
+
+/** The query of the next, older page: its cursor, with this page's added to the trail. */
+export function olderQuery(position: HistoryPosition, next: HistoryCursor): string {
+  return cursorQuery(next) + trailQuery(position.cursor ? [...position.newer, position.cursor] : [], position.forgotten);
+}
+
+/** The query of the page before, newer one: "" for the first page; undefined on the first page or when the trail forgot it. */
+export function newerQuery(position: HistoryPosition): string | undefined {
+  if (!position.cursor) return undefined;
+  const previous = position.newer.at(-1);
+  if (!previous) return position.forgotten ? undefined : '';
+  return cursorQuery(previous) + trailQuery(position.newer.slice(0, -1), position.forgotten);
+}
+
+function trailQuery(cursors: HistoryCursor[], forgotten: boolean): string {
+  let entries = cursors.map((cursor) => [cursor.after, ...cursor.pending].join('~'));
+  let dropped = forgotten;
+  while (entries.join('.').length > MAX_TRAIL_CHARS) {
+    entries = entries.slice(1);
+    dropped = true;
+  }
+  const trail = dropped ? [FORGOTTEN, ...entries] : entries;
+  return trail.length === 0 ? '' : `&newer=${trail.join('.')}`;
+}
+
 export interface HistoryPage {
   commits: CommitInfo[];
   /** The cursor of the next page; undefined on the last one. */

@@ -1,18 +1,16 @@
 import { Router, type Request, type Response } from 'express';
-import { commitDiff, log, readCommit, resolveRevision, type CommitInfo, type FileDiff } from '@gitfleet/browse';
+import { commitDiff, log, readCommit, resolveRevision, type CommitInfo } from '@gitfleet/browse';
 import type { Ref } from '@gitfleet/repository';
 import { diffOptions } from '../browsing.js';
 import type { ServerServices } from '../services.js';
 import { firstLine } from './code-pages.js';
+import { PAGE_DIFF_LIMITS, diffView } from './diff-view.js';
 import { html, type Html } from './html.js';
-import { flash, formatDate, sendPage } from './layout.js';
-import { cursorQuery, historyPage, parseCursor } from './history-cursor.js';
+import { formatDate, sendPage } from './layout.js';
+import { historyPage, newerQuery, olderQuery, parsePosition } from './history-cursor.js';
 import { PAGE_SIZE, pageNumber, pageOf, pager } from './pagination.js';
 import { homeBranch, loadRepo, param, repoHeader, resolveRevisionPath, wildcard, type RepoContext, type ResolvedRevision } from './repo-context.js';
 import { refUrl, repoUrl } from './urls.js';
-
-/** What one commit page shows at most (with the configured budget); the rest is summed up in notices. */
-const DIFF_LIMITS = { maxFiles: 300, maxFileBytes: 1024 * 1024 };
 
 /** History, one commit with its diff, branches and tags. */
 export function historyPages(services: ServerServices): Router {
@@ -37,8 +35,8 @@ export function historyPages(services: ServerServices): Router {
     const context = await loadRepo(services, req, 'read');
     // GitHub also takes a branch or tag name here: /commit/main.
     const oid = await resolveRevision(context.repo, param(req, 'sha'));
-    const [commit, diff] = await Promise.all([readCommit(context.repo, oid), commitDiff(context.repo, oid, diffOptions(services.browsing, DIFF_LIMITS))]);
-    await commitPage(req, res, context, commit, diff);
+    const [commit, diff] = await Promise.all([readCommit(context.repo, oid), commitDiff(context.repo, oid, diffOptions(services.browsing, PAGE_DIFF_LIMITS))]);
+    await commitPage(req, res, context, commit, await diffView(services, context, diff, { at: oid, key: `commit:${context.repo.info.id}:${oid}`, what: 'commit' }));
   });
 
   router.get('/:owner/:repo/branches', async (req, res) => {
@@ -71,6 +69,7 @@ async function commitsPage(req: Request, res: Response, context: RepoContext, re
   const baseUrl = refUrl(repo.info, 'commits', revision.ref, revision.path);
   let commits: CommitInfo[];
   let olderUrl: string | undefined;
+  let newerUrl: string | undefined;
   let restarted = false;
   if (revision.path) {
     const pageNo = pageNumber(req);
@@ -78,12 +77,15 @@ async function commitsPage(req: Request, res: Response, context: RepoContext, re
     commits = page.commits;
     restarted = pageNo > 1;
     if (page.hasMore) olderUrl = `${baseUrl}?page=${pageNo + 1}`;
+    if (pageNo > 1) newerUrl = pageNo === 2 ? baseUrl : `${baseUrl}?page=${pageNo - 1}`;
   } else {
-    const cursor = parseCursor(req.query.after, req.query.pending);
-    const page = await historyPage(repo, revision.commit, cursor, PAGE_SIZE);
+    const position = parsePosition(req.query);
+    const page = await historyPage(repo, revision.commit, position.cursor, PAGE_SIZE);
     commits = page.commits;
-    restarted = cursor !== undefined;
-    if (page.next) olderUrl = baseUrl + cursorQuery(page.next);
+    restarted = position.cursor !== undefined;
+    if (page.next) olderUrl = baseUrl + olderQuery(position, page.next);
+    const newer = newerQuery(position);
+    if (newer !== undefined) newerUrl = baseUrl + newer;
   }
   const info = repo.info;
   const groups: Html[] = [];
@@ -103,12 +105,13 @@ ${commits.length === 0 ? html`<div class="empty">No commits${revision.path ? ' t
 <div class="box"><ul class="list" id="commit-list" data-ref="${revision.ref}">${groups}</ul></div>
 <nav class="pagination" id="pagination">
 ${restarted ? html`<a class="btn" id="newest-commits" href="${baseUrl}">Newest</a>` : ''}
+${newerUrl ? html`<a class="btn" id="newer-commits" rel="prev" href="${newerUrl}">Newer</a>` : ''}
 ${olderUrl ? html`<a class="btn" id="older-commits" rel="next" href="${olderUrl}">Older</a>` : ''}
 </nav>`;
   sendPage(req, res, { title: `Commits · ${info.owner}/${info.name}`, body });
 }
 
-function commitRow(context: RepoContext, commit: CommitInfo): Html {
+export function commitRow(context: RepoContext, commit: CommitInfo): Html {
   const info = context.repo.info;
   const url = repoUrl(info, 'commit', commit.oid);
   return html`<li class="commit" data-oid="${commit.oid}"><div class="grow">
@@ -118,7 +121,7 @@ function commitRow(context: RepoContext, commit: CommitInfo): Html {
 <a class="btn btn-small" href="${refUrl(info, 'tree', commit.oid)}" title="Browse the repository at this point">Browse files</a></li>`;
 }
 
-async function commitPage(req: Request, res: Response, context: RepoContext, commit: CommitInfo, diff: Awaited<ReturnType<typeof commitDiff>>): Promise<void> {
+async function commitPage(req: Request, res: Response, context: RepoContext, commit: CommitInfo, diff: Html): Promise<void> {
   const info = context.repo.info;
   const [title, ...rest] = commit.message.split('\n');
   const description = rest.join('\n').trim();
@@ -133,40 +136,8 @@ ${commit.committer.name !== commit.author.name || commit.committer.email !== com
 <span class="muted">Commit</span><span class="mono" id="commit-sha">${commit.oid}</span>
 <span class="muted">${commit.parents.length === 1 ? 'Parent' : 'Parents'}</span><span id="commit-parents">${commit.parents.length === 0 ? 'none (root commit)' : parents}</span>
 </div></div></div>
-<p class="diff-stats" id="diff-stats">Showing <strong>${diff.files.length} changed ${diff.files.length === 1 ? 'file' : 'files'}</strong> with
-<span class="additions">${diff.additions} additions</span> and <span class="deletions">${diff.deletions} deletions</span>.</p>
-${diff.truncated ? flash('warn', `This commit changes more files than shown here (the first ${diff.files.length}).`) : ''}
-${diff.budgetExhausted ? flash('warn', 'This diff is too large to show whole: some files are not rendered.') : ''}
-<div id="diff">${diff.files.map((file) => fileDiff(context, commit, file))}</div>`;
+${diff}`;
   sendPage(req, res, { title: `${firstLine(commit.message)} · ${info.owner}/${info.name}@${commit.oid.slice(0, 7)}`, body });
-}
-
-/** Why a file's diff is not shown; its line counts are unknown then (not diffed, or given up). */
-const NOT_RENDERED: Record<NonNullable<FileDiff['tooLargeReason']>, string> = {
-  size: ': the file is too large',
-  changes: ': too many lines changed',
-  budget: ': the diff of this commit is too large to show whole',
-};
-
-function fileDiff(context: RepoContext, commit: CommitInfo, file: FileDiff): Html {
-  const info = context.repo.info;
-  const name = file.status === 'renamed' && file.previousPath ? html`${file.previousPath} → ${file.path}` : html`${file.path}`;
-  let content: Html;
-  if (file.binary) content = html`<div class="blob-notice">Binary file not shown.</div>`;
-  else if (file.tooLarge || !file.hunks) content = html`<div class="blob-notice diff-too-large" data-reason="${file.tooLargeReason ?? ''}">Large diff not rendered${NOT_RENDERED[file.tooLargeReason ?? 'size']}.</div>`;
-  else {
-    content = html`<table class="diff"><tbody>${file.hunks.map(
-      (hunk) => html`<tr class="hunk"><td class="num"></td><td class="num"></td><td class="line">${hunk.header}</td></tr>${hunk.lines.map(
-        (line) =>
-          html`<tr class="${line.kind}"><td class="num">${line.oldNumber ?? ''}</td><td class="num">${line.newNumber ?? ''}</td><td class="line">${line.kind === 'add' ? '+' : line.kind === 'del' ? '-' : ' '}${line.text}</td></tr>`,
-      )}`,
-    )}</tbody></table>`;
-  }
-  return html`<div class="box diff-file" data-path="${file.path}" data-status="${file.status}">
-<div class="box-header"><span class="badge">${file.status}</span><strong>${name}</strong>
-<span class="additions">+${file.additions}</span><span class="deletions">−${file.deletions}</span>
-${file.status !== 'removed' ? html`<a class="btn btn-small push-right" href="${refUrl(info, 'blob', commit.oid, file.path)}">View file</a>` : ''}</div>
-${content}</div>`;
 }
 
 /** Branches or tags, a page at a time: only the refs shown have their commits read. */
@@ -184,7 +155,8 @@ async function refsPage(req: Request, res: Response, context: RepoContext, kind:
 <a class="title" href="${refUrl(info, 'tree', name)}">${name}</a> ${name === defaultName ? html`<span class="badge" id="default-branch-badge">default</span>` : ''}
 <div class="muted">${firstLine(commit.message)} · ${formatDate(commit.committer.date)}</div></div>
 <a class="btn btn-small sha" href="${repoUrl(info, 'commit', commit.oid)}">${commit.oid.slice(0, 7)}</a>
-<a class="btn btn-small" href="${refUrl(info, 'commits', name)}">History</a></li>`;
+<a class="btn btn-small" href="${refUrl(info, 'commits', name)}">History</a>
+${kind === 'branches' && defaultName !== undefined && name !== defaultName ? html`<a class="btn btn-small compare-link" href="${repoUrl(info, 'compare', `${defaultName}...${name}`)}">Compare</a>` : ''}</li>`;
     }),
   );
   const title = kind === 'branches' ? 'Branches' : 'Tags';

@@ -1,11 +1,12 @@
 import { Router, type Request, type Response } from 'express';
-import { HOOK_EVENTS, HookValidationError, repositoryTarget, type DeliveryAttempt, type Hook, type HookTarget } from '@gitfleet/events';
+import { HOOK_EVENTS, HookValidationError, repositoryTarget, type DeliveryAttempt, type Hook, type HookTarget, type PingContext } from '@gitfleet/events';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 import { checked, field, fields, parseForm } from './forms.js';
 import { html, type Html } from './html.js';
 import { csrfField, flash, formatDate, sendPage } from './layout.js';
-import { loadRepo, param, repoHeader, type RepoContext } from './repo-context.js';
+import { loadOrg, orgHeader, orgHooksUrl } from './org-pages.js';
+import { loadRepo, param, repoHeader } from './repo-context.js';
 import { checkCsrf } from './session.js';
 import { repoUrl } from './urls.js';
 
@@ -23,104 +24,149 @@ interface HookForm {
   insecureSsl: boolean;
 }
 
-/** A repository's webhooks (admins only): list, create, edit, delete, ping, delivery log, redeliver. */
+/** Whose webhooks a page manages, and what the page shows around them. */
+interface HookScope {
+  target: HookTarget;
+  /** The URL of the list of hooks; a hook's page is below it. */
+  url: string;
+  header: Html;
+  /** The repository or organisation, as page titles name it. */
+  name: string;
+  /** Where its events happen, for the list's explanation. */
+  events: string;
+  ping: PingContext;
+}
+
+/**
+ * Webhooks of a repository (its admins) and of an organisation (its owners): list, create,
+ * edit, delete, ping, delivery log, redeliver. The same pages for both, as in the API.
+ */
 export function hooksPages(services: ServerServices): Router {
   const router = Router();
   const { webhooks } = services;
 
-  const hookFor = async (context: RepoContext, req: Request): Promise<{ target: HookTarget; hook: Hook }> => {
-    const target = repositoryTarget(context.repo.info);
-    const id = param(req, 'id');
-    const hook = /^[1-9]\d{0,14}$/.test(id) ? await webhooks.hooks.get(target, Number(id)) : undefined;
-    if (!hook) throw new HttpError(404, `hook ${id} not found`);
-    return { target, hook };
-  };
-  const hooksUrl = (context: RepoContext, ...rest: string[]) => repoUrl(context.repo.info, 'settings/hooks', ...rest);
-  const pingContext = (context: RepoContext) => ({ baseUrl: services.publicBaseUrl(), repository: context.repo });
+  // The organisations' first: "/organizations/x/settings/hooks" also looks like owner/repo.
+  const scopes: Array<[string, (req: Request) => Promise<HookScope>]> = [
+    [
+      '/organizations/:org/settings/hooks',
+      async (req) => {
+        const context = await loadOrg(services, req, 'owner');
+        const { org } = context;
+        return {
+          // Keyed by the organisation's immutable id: a later organisation of the same name has its own.
+          target: { kind: 'organization', ownerId: org.id, owner: org.name },
+          url: orgHooksUrl(org.name),
+          header: orgHeader(context, 'hooks'),
+          name: org.name,
+          events: 'in any repository of the organization',
+          ping: { baseUrl: services.publicBaseUrl() },
+        };
+      },
+    ],
+    [
+      '/:owner/:repo/settings/hooks',
+      async (req) => {
+        const context = await loadRepo(services, req, 'admin');
+        const { info } = context.repo;
+        return {
+          target: repositoryTarget(info),
+          url: repoUrl(info, 'settings/hooks'),
+          header: repoHeader(context, 'settings'),
+          name: `${info.owner}/${info.name}`,
+          events: 'in the repository',
+          ping: { baseUrl: services.publicBaseUrl(), repository: context.repo },
+        };
+      },
+    ],
+  ];
 
-  router.get('/:owner/:repo/settings/hooks', async (req, res) => {
-    const context = await loadRepo(services, req, 'admin');
-    const hooks = await webhooks.hooks.list(repositoryTarget(context.repo.info));
-    const body = html`${repoHeader(context, 'settings')}
-<div class="page-head"><h1>Webhooks</h1><a class="btn btn-primary" id="add-webhook" href="${hooksUrl(context, 'new')}">Add webhook</a></div>
-<p class="muted">Webhooks send a POST request (GitHub and Gitea headers and payloads) to a URL when something happens in the repository.</p>
+  for (const [base, resolve] of scopes) {
+    const hookFor = async (req: Request): Promise<{ scope: HookScope; hook: Hook }> => {
+      const scope = await resolve(req);
+      const id = param(req, 'id');
+      const hook = /^[1-9]\d{0,14}$/.test(id) ? await webhooks.hooks.get(scope.target, Number(id)) : undefined;
+      if (!hook) throw new HttpError(404, `hook ${id} not found`);
+      return { scope, hook };
+    };
+    const recentDeliveries = async (scope: HookScope, hook: Hook) => (await webhooks.log.list(scope.target, hook.id)).slice(0, DELIVERIES_SHOWN);
+
+    router.get(base, async (req, res) => {
+      const scope = await resolve(req);
+      const hooks = await webhooks.hooks.list(scope.target);
+      const body = html`${scope.header}
+<div class="page-head"><h1>Webhooks</h1><a class="btn btn-primary" id="add-webhook" href="${scope.url}/new">Add webhook</a></div>
+<p class="muted">Webhooks send a POST request (GitHub and Gitea headers and payloads) to a URL when something happens ${scope.events}.</p>
 <div class="box"><ul class="list" id="hook-list">${hooks.map(
-      (hook) => html`<li class="hook" data-hook-id="${hook.id}"><div class="grow"><a class="title" href="${hooksUrl(context, String(hook.id))}">${hook.config.url}</a>
+        (hook) => html`<li class="hook" data-hook-id="${hook.id}"><div class="grow"><a class="title" href="${scope.url}/${hook.id}">${hook.config.url}</a>
 <div class="muted">${hook.events.join(', ')} · ${hook.active ? 'active' : html`<span class="status-fail">inactive</span>`} · last delivery: ${lastResponse(hook)}</div></div>
-<a class="btn btn-small" href="${hooksUrl(context, String(hook.id))}">Edit</a></li>`,
-    )}</ul>${hooks.length === 0 ? html`<div class="empty">No webhooks yet.</div>` : ''}</div>`;
-    sendPage(req, res, { title: `Webhooks · ${context.repo.info.owner}/${context.repo.info.name}`, body });
-  });
+<a class="btn btn-small" href="${scope.url}/${hook.id}">Edit</a></li>`,
+      )}</ul>${hooks.length === 0 ? html`<div class="empty">No webhooks yet.</div>` : ''}</div>`;
+      sendPage(req, res, { title: `Webhooks · ${scope.name}`, body });
+    });
 
-  router.get('/:owner/:repo/settings/hooks/new', async (req, res) => {
-    const context = await loadRepo(services, req, 'admin');
-    hookFormPage(req, res, context, undefined, defaultForm());
-  });
+    router.get(`${base}/new`, async (req, res) => {
+      hookFormPage(req, res, await resolve(req), undefined, defaultForm());
+    });
 
-  router.post('/:owner/:repo/settings/hooks/new', parseForm, async (req, res) => {
-    const context = await loadRepo(services, req, 'admin');
-    checkCsrf(req);
-    const form = readForm(req);
-    try {
-      const hook = await webhooks.createHook(repositoryTarget(context.repo.info), hookBody(form), pingContext(context));
-      res.redirect(303, hooksUrl(context, String(hook.id)));
-    } catch (error) {
-      if (!(error instanceof HookValidationError)) throw error;
-      hookFormPage(req, res, context, undefined, form, error.message);
-    }
-  });
+    router.post(`${base}/new`, parseForm, async (req, res) => {
+      const scope = await resolve(req);
+      checkCsrf(req);
+      const form = readForm(req);
+      try {
+        const hook = await webhooks.createHook(scope.target, hookBody(form), scope.ping);
+        res.redirect(303, `${scope.url}/${hook.id}`);
+      } catch (error) {
+        if (!(error instanceof HookValidationError)) throw error;
+        hookFormPage(req, res, scope, undefined, form, error.message);
+      }
+    });
 
-  router.get('/:owner/:repo/settings/hooks/:id', async (req, res) => {
-    const context = await loadRepo(services, req, 'admin');
-    const { target, hook } = await hookFor(context, req);
-    const deliveries = (await webhooks.log.list(target, hook.id)).slice(0, DELIVERIES_SHOWN);
-    hookFormPage(req, res, context, { hook, deliveries }, formOf(hook), undefined, req.query.pinged === '1' ? 'Ping queued: it appears below once delivered.' : undefined);
-  });
+    router.get(`${base}/:id`, async (req, res) => {
+      const { scope, hook } = await hookFor(req);
+      const notice = req.query.pinged === '1' ? 'Ping queued: it appears below once delivered.' : undefined;
+      hookFormPage(req, res, scope, { hook, deliveries: await recentDeliveries(scope, hook) }, formOf(hook), undefined, notice);
+    });
 
-  router.post('/:owner/:repo/settings/hooks/:id', parseForm, async (req, res) => {
-    const context = await loadRepo(services, req, 'admin');
-    checkCsrf(req);
-    const { target, hook } = await hookFor(context, req);
-    const form = readForm(req);
-    try {
-      // An empty secret field keeps the secret (it is never sent back to the browser).
-      const body = hookBody({ ...form, secret: form.secret === '' && !checked(req, 'clear_secret') ? hook.config.secret : form.secret });
-      if (!(await webhooks.updateHook(target, hook.id, body))) throw new HttpError(404, `hook ${hook.id} not found`);
-      res.redirect(303, hooksUrl(context, String(hook.id)));
-    } catch (error) {
-      if (!(error instanceof HookValidationError)) throw error;
-      const deliveries = (await webhooks.log.list(target, hook.id)).slice(0, DELIVERIES_SHOWN);
-      hookFormPage(req, res, context, { hook, deliveries }, form, error.message);
-    }
-  });
+    router.post(`${base}/:id`, parseForm, async (req, res) => {
+      const { scope, hook } = await hookFor(req);
+      checkCsrf(req);
+      const form = readForm(req);
+      try {
+        // An empty secret field keeps the secret (it is never sent back to the browser).
+        const body = hookBody({ ...form, secret: form.secret === '' && !checked(req, 'clear_secret') ? hook.config.secret : form.secret });
+        if (!(await webhooks.updateHook(scope.target, hook.id, body))) throw new HttpError(404, `hook ${hook.id} not found`);
+        res.redirect(303, `${scope.url}/${hook.id}`);
+      } catch (error) {
+        if (!(error instanceof HookValidationError)) throw error;
+        hookFormPage(req, res, scope, { hook, deliveries: await recentDeliveries(scope, hook) }, form, error.message);
+      }
+    });
 
-  router.post('/:owner/:repo/settings/hooks/:id/delete', parseForm, async (req, res) => {
-    const context = await loadRepo(services, req, 'admin');
-    checkCsrf(req);
-    const { target, hook } = await hookFor(context, req);
-    await webhooks.deleteHook(target, hook.id);
-    res.redirect(303, hooksUrl(context));
-  });
+    router.post(`${base}/:id/delete`, parseForm, async (req, res) => {
+      const { scope, hook } = await hookFor(req);
+      checkCsrf(req);
+      await webhooks.deleteHook(scope.target, hook.id);
+      res.redirect(303, scope.url);
+    });
 
-  router.post('/:owner/:repo/settings/hooks/:id/ping', parseForm, async (req, res) => {
-    const context = await loadRepo(services, req, 'admin');
-    checkCsrf(req);
-    const { hook } = await hookFor(context, req);
-    await webhooks.ping(hook, pingContext(context));
-    res.redirect(303, `${hooksUrl(context, String(hook.id))}?pinged=1`);
-  });
+    router.post(`${base}/:id/ping`, parseForm, async (req, res) => {
+      const { scope, hook } = await hookFor(req);
+      checkCsrf(req);
+      await webhooks.ping(hook, scope.ping);
+      res.redirect(303, `${scope.url}/${hook.id}?pinged=1`);
+    });
 
-  router.post('/:owner/:repo/settings/hooks/:id/deliveries/:delivery/redeliver', parseForm, async (req, res) => {
-    const context = await loadRepo(services, req, 'admin');
-    checkCsrf(req);
-    const { target, hook } = await hookFor(context, req);
-    const deliveryId = param(req, 'delivery');
-    const attempt = /^[1-9]\d{0,14}$/.test(deliveryId) ? await webhooks.log.get(target, hook.id, Number(deliveryId)) : undefined;
-    if (!attempt) throw new HttpError(404, `delivery ${deliveryId} of hook ${hook.id} not found`);
-    if (!hook.active) throw new HttpError(422, `hook ${hook.id} is inactive: activate it before redelivering`);
-    await webhooks.redeliver(attempt, target);
-    res.redirect(303, hooksUrl(context, String(hook.id)));
-  });
+    router.post(`${base}/:id/deliveries/:delivery/redeliver`, parseForm, async (req, res) => {
+      const { scope, hook } = await hookFor(req);
+      checkCsrf(req);
+      const deliveryId = param(req, 'delivery');
+      const attempt = /^[1-9]\d{0,14}$/.test(deliveryId) ? await webhooks.log.get(scope.target, hook.id, Number(deliveryId)) : undefined;
+      if (!attempt) throw new HttpError(404, `delivery ${deliveryId} of hook ${hook.id} not found`);
+      if (!hook.active) throw new HttpError(422, `hook ${hook.id} is inactive: activate it before redelivering`);
+      await webhooks.redeliver(attempt, scope.target);
+      res.redirect(303, `${scope.url}/${hook.id}`);
+    });
+  }
 
   return router;
 }
@@ -174,16 +220,15 @@ function lastResponse(hook: Hook): Html {
 function hookFormPage(
   req: Request,
   res: Response,
-  context: RepoContext,
+  scope: HookScope,
   existing: { hook: Hook; deliveries: DeliveryAttempt[] } | undefined,
   form: HookForm,
   error?: string,
   notice?: string,
 ): void {
-  const info = context.repo.info;
-  const base = repoUrl(info, 'settings/hooks');
+  const base = scope.url;
   const action = existing ? `${base}/${existing.hook.id}` : `${base}/new`;
-  const body = html`${repoHeader(context, 'settings')}
+  const body = html`${scope.header}
 <div class="page-head"><h1>${existing ? 'Edit webhook' : 'Add webhook'}</h1><a class="btn" href="${base}">All webhooks</a></div>
 ${error ? flash('error', error) : ''}${notice ? flash('success', notice) : ''}
 ${existing?.hook.disabledReason && !existing.hook.active ? flash('warn', `Deactivated by the server: ${existing.hook.disabledReason}`) : ''}

@@ -13,7 +13,18 @@
  *              (li.repository[data-repo="owner/name"])
  *   owner      #owner-header[data-owner][data-kind=user|organization] #owner-repositories
  *              #user-organizations #org-members li[data-member] #org-teams li[data-team]
- *              #new-org-repository-button
+ *              #new-org-repository-button #org-people-link #org-teams-link #org-hooks-link
+ *   org        #org-header[data-org] #org-tab-repositories #org-tab-people #org-tab-teams #org-tab-hooks
+ *   people     #people-list li.member[data-member][data-role] .change-role-form .remove-member-form
+ *              #add-member-form #member-name #member-role #add-member
+ *   teams      #team-list li.team[data-team] #new-team-form #team-name #team-description #team-permission
+ *              #team-all-repositories #create-team
+ *   team       #team-header[data-team] #team-members li.member[data-member] .remove-team-member-form
+ *              #add-team-member-form #team-member-name #add-team-member
+ *              #team-repositories li.repository[data-repo] .remove-team-repository-form
+ *              #add-team-repository-form #team-repository-name #add-team-repository
+ *              #team-settings-form #team-settings-description #team-settings-permission
+ *              #team-settings-all-repositories #save-team #delete-team-form #delete-team
  *   new repo   #new-repository-form #new-repo-owner #new-repo-name #new-repo-description
  *              #visibility-public #visibility-private #create-repository
  *   new org    #new-organization-form #org-name #org-full-name #org-description-input #create-organization
@@ -26,17 +37,20 @@
  *   file       #blob[data-path] #file-content (table[data-language] with td#L<n>[data-line];
  *              or .markdown-body[data-rendered]; or [data-binary]) #raw-link #plain-link #blob-history-link
  *   history    #commits-ref #commits-path #commit-list li.commit[data-oid] .commit-title
- *              #older-commits #newest-commits
+ *              #older-commits #newer-commits #newest-commits
  *   commit     #commit[data-oid] #commit-title #commit-message #commit-author #commit-sha
  *              #commit-parents a.parent #diff-stats #diff .diff-file[data-path][data-status]
- *              table.diff tr.add/tr.del/tr.context/tr.hunk .diff-too-large[data-reason=size|changes|budget]
- *   refs       #branch-list / #tag-list li.ref[data-ref] #default-branch-badge #pagination #next-page #previous-page
+ *              table.diff[data-language] (empty: shown plain) tr.add/tr.del/tr.context/tr.hunk .diff-too-large[data-reason=size|changes|budget]
+ *   compare    #compare[data-base][data-head] #compare-status #compare-commits li.commit[data-oid], then the
+ *              commit page's #diff-stats #diff
+ *   refs       #branch-list / #tag-list li.ref[data-ref] #default-branch-badge .compare-link #pagination #next-page #previous-page
  *   settings   #repo-settings-form #settings-description #settings-default-branch
  *              #settings-visibility-public #settings-visibility-private #save-settings
  *              #collaborator-list li.collaborator[data-user] .remove-collaborator-form
  *              #add-collaborator-form #collaborator-name #collaborator-permission #add-collaborator
  *              #delete-repository-form #delete-confirm #delete-repository #hooks-settings-link
- *   webhooks   #add-webhook #hook-list li.hook[data-hook-id] #hook-form #hook-url #hook-content-type
+ *   webhooks   (a repository's, and an organisation's at /organizations/{org}/settings/hooks)
+ *              #add-webhook #hook-list li.hook[data-hook-id] #hook-form #hook-url #hook-content-type
  *              #hook-secret #hook-clear-secret #hook-branch-filter #hook-events-all #hook-events-some
  *              #hook-event-push/-create/-delete/-status #hook-insecure-ssl #hook-active #save-hook
  *              #ping-hook #delete-hook #delivery-list li.delivery[data-delivery-id][data-guid][data-status]
@@ -55,10 +69,12 @@ import type { ServerServices } from '../services.js';
 import { accountPages } from './account-pages.js';
 import { assetsRouter } from './assets.js';
 import { codePages } from './code-pages.js';
+import { comparePages } from './compare-pages.js';
 import { historyPages } from './history-pages.js';
 import { hooksPages } from './hooks-pages.js';
 import { html } from './html.js';
 import { loginUrl, sendPage } from './layout.js';
+import { orgPages } from './org-pages.js';
 import { sessionPages } from './session-pages.js';
 import { settingsPages } from './settings-pages.js';
 import { tokenPages } from './token-pages.js';
@@ -71,9 +87,11 @@ export function webRouter(services: ServerServices): Router {
   router.use(sessionPages(services));
   router.use(tokenPages(services));
   router.use(accountPages(services));
+  router.use(orgPages(services));
   router.use(settingsPages(services));
   router.use(hooksPages(services));
   router.use(historyPages(services));
+  router.use(comparePages(services));
   router.use(codePages(services));
   router.use(webErrors());
   return router;

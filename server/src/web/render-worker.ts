@@ -1,11 +1,18 @@
 /** The rendering pool's thread (see render-pool.ts): Markdown and highlighted code, whose cost grows with the file. */
-import { codeRows } from './highlight.js';
+import { codeRows, highlightLineList } from './highlight.js';
 import { renderMarkdown } from './markdown.js';
 import { refUrl } from './urls.js';
 
 export type RenderTask =
   | { kind: 'markdown'; source: Uint8Array; directory: string; links: { owner: string; name: string; ref: string } }
-  | { kind: 'code'; text: Uint8Array; language?: string };
+  | { kind: 'code'; text: Uint8Array; language?: string }
+  | { kind: 'lines'; runs: LineRun[] };
+
+/** Consecutive lines of one file (a side of a diff hunk), highlighted together. */
+export interface LineRun {
+  language: string;
+  lines: string[];
+}
 
 export interface RenderOutput {
   html: string;
@@ -13,7 +20,13 @@ export interface RenderOutput {
   lineCount?: number;
 }
 
-export default function render(task: RenderTask): RenderOutput {
+/** For 'lines': each run's lines as HTML, in order. */
+export interface LinesOutput {
+  lines: string[][];
+}
+
+export default function render(task: RenderTask): RenderOutput | LinesOutput {
+  if (task.kind === 'lines') return { lines: task.runs.map((run) => highlightLineList(run.lines, run.language)) };
   const decoder = new TextDecoder();
   if (task.kind === 'code') {
     const { rows, lineCount } = codeRows(decoder.decode(task.text), task.language);

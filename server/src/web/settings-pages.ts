@@ -122,7 +122,7 @@ ${permissionSelect('write', 'collaborator-permission')}
   return router;
 }
 
-function permissionSelect(selected: Permission, id: string): Html {
+export function permissionSelect(selected: Permission, id: string): Html {
   return html`<select name="permission" id="${id}" aria-label="Permission" class="inline-select">${PERMISSIONS.map(
     (permission) => html`<option value="${permission}" ${permission === selected ? 'selected' : ''}>${permission}</option>`,
   )}</select>`;
