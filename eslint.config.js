@@ -4,6 +4,8 @@ import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
+const NODE_TEST_CALLS = { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] };
+
 export default defineConfig(
   {
     ignores: ['**/node_modules/', '**/dist/', 'data/', '.bench/', '.tmp/'],
@@ -31,10 +33,7 @@ export default defineConfig(
       '@typescript-eslint/no-import-type-side-effects': 'error',
       // A promise nobody awaits loses its rejection: a failed write or push goes unnoticed.
       // node:test's test/describe return promises the runner itself waits for.
-      '@typescript-eslint/no-floating-promises': [
-        'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] },
-      ],
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [NODE_TEST_CALLS] }],
       // `_`-prefixed parameters and destructured leftovers are deliberate (interface signatures,
       // `{ secret: _, ...rest }`).
       '@typescript-eslint/no-unused-vars': [
@@ -56,6 +55,11 @@ export default defineConfig(
     // the assertion is the check a cast would only pretend to be.
     files: ['**/test/**/*.ts', 'test/**/*.ts', 'packages/test-support/**/*.ts'],
     rules: {
+      // Also the suites' own wrappers of test() (`const it = serverTest(...)`), named it or test.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [NODE_TEST_CALLS, { from: 'file', name: ['it', 'test'] }] },
+      ],
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
