@@ -49,10 +49,15 @@ const workspaces = readdirSync(path.join(__dirname, 'packages'))
 /** Every file another workspace may import: the targets of each package.json `exports`. */
 const entryPoints = workspaces.flatMap((workspace) => {
   const { exports } = JSON.parse(readFileSync(path.join(__dirname, workspace, 'package.json'), 'utf8'));
-  if (!exports) return [];
-  const targets = typeof exports === 'string' ? [exports] : Object.values(exports);
-  return targets.map((target) => path.posix.join(workspace, target));
+  return exportTargets(exports).map((target) => path.posix.join(workspace, target));
 });
+
+/** The files an `exports` field names, through subpaths and conditions. */
+function exportTargets(exports) {
+  if (typeof exports === 'string') return [exports];
+  if (exports === null || typeof exports !== 'object') return [];
+  return Object.values(exports).flatMap(exportTargets);
+}
 
 const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const anyOf = (names) => `(${names.map(escape).join('|')})`;
