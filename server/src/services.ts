@@ -7,7 +7,7 @@ import type { PackIndexPool } from '@gitfleet/protocol';
 import type { Browsing } from './browsing.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
-import type { LoginGuard } from './auth/index.js';
+import type { LoginGuard } from './auth/login-guard.js';
 
 /** What the routers of one server process share; built once at start-up (index.ts). */
 export interface ServerServices {

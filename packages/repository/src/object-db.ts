@@ -20,7 +20,6 @@ import { sharedDeltaBaseCache, type DeltaBaseCache } from './delta-base-cache.js
 import { idxBlobKey, packBlobKey, packKey, repositoryScope, type PackRecord } from './keys.js';
 import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
 import { PackSet, type PackInfo } from './pack-set.js';
-import type { Stores } from './repository.js';
 
 export type { PackInfo } from './pack-set.js';
 
@@ -84,6 +83,17 @@ interface Located {
   offset: number;
 }
 
+/** The stores and caches a PackObjectDB reads through: the pack part of a repository's Stores. */
+export interface PackStores {
+  blobs: BlobStore;
+  kv: KVStore;
+  cache: BlockCache;
+  /** Parsed `.idx` files; when absent, a process-wide 256 MiB cache (sharedPackIndexCache). */
+  indexes?: PackIndexCache;
+  /** Resolved delta bases; when absent, a process-wide 64 MiB cache (sharedDeltaBaseCache). */
+  deltaBases?: DeltaBaseCache;
+}
+
 export class PackObjectDB implements ObjectDB {
   private readonly blobs: BlobStore;
   private readonly kv: KVStore;
@@ -95,7 +105,7 @@ export class PackObjectDB implements ObjectDB {
 
   constructor(
     private readonly repositoryId: string,
-    stores: Stores,
+    stores: PackStores,
   ) {
     this.blobs = stores.blobs;
     this.kv = stores.kv;

@@ -1,10 +1,6 @@
-import type { BlobStore, KVStore } from '@gitfleet/storage';
-import type { BlockCache } from './block-cache.js';
-import type { DeltaBaseCache } from './delta-base-cache.js';
 import { PackObjectDB } from './object-db.js';
-import type { ObjectDB } from './object-db.js';
+import type { ObjectDB, PackStores } from './object-db.js';
 import { InMemoryReadBudget } from './object-stream.js';
-import type { PackIndexCache } from './pack-index-cache.js';
 import { KVRefDB } from './ref-db.js';
 import type { RefDB } from './ref-db.js';
 
@@ -22,14 +18,7 @@ export interface RepositoryInfo {
  * What every repository of a process shares: the stores and the caches. Build it once at
  * start-up; all caches hold only immutable pack data, so sharing them is always safe.
  */
-export interface Stores {
-  blobs: BlobStore;
-  kv: KVStore;
-  cache: BlockCache;
-  /** Parsed `.idx` files; when absent, a process-wide 256 MiB cache (sharedPackIndexCache). */
-  indexes?: PackIndexCache;
-  /** Resolved delta bases; when absent, a process-wide 64 MiB cache (sharedDeltaBaseCache). */
-  deltaBases?: DeltaBaseCache;
+export interface Stores extends PackStores {
   /** Deltified objects rebuilt whole for streaming; when absent, a process-wide 256 MiB budget (sharedInMemoryReads). */
   inMemoryReads?: InMemoryReadBudget;
 }

@@ -1,7 +1,3 @@
-import type { ObjectId, PackLimits } from '@gitfleet/git-format';
-import type { ProtocolLimits } from '../options.js';
-import type { PackIndexPool } from './index-pool.js';
-
 /**
  * git receive-pack (gitprotocol-pack, stateless-RPC form): the ref advertisement, then one
  * request — commands, push options, pack — answered with progress and report-status.
@@ -10,46 +6,4 @@ export { advertiseReceivePack } from './advertise.js';
 export { receivePack } from './receive.js';
 export { PackIndexPool, type PackIndexPoolOptions } from './index-pool.js';
 export { DEFAULT_PACK_LIMITS } from './pack-limits.js';
-
-
-export interface AppliedRefUpdate {
-  name: string;
-  oldOid: ObjectId;
-  newOid: ObjectId;
-}
-
-export interface ReceivePackOptions {
-  limits: ProtocolLimits;
-  /** Bounds on what the pushed pack expands to (DEFAULT_PACK_LIMITS when absent). */
-  packLimits?: PackLimits;
-  /** Where packs are indexed, off the event loop (a shared default pool when absent). */
-  indexPool?: PackIndexPool;
-  /** Local directory for spooling incoming packs. */
-  spoolDir: string;
-  /**
-   * Called with the updates about to be applied, just before the compare-and-swap that applies
-   * them: a listener that must record the push durably (an outbox of events) does it here, so
-   * that nothing is acknowledged unrecorded. Rejecting fails those updates ("ng" with the
-   * error's message) and leaves every ref as it was.
-   */
-  beforeRefUpdate?(updates: AppliedRefUpdate[], pushOptions: string[]): Promise<PreparedRefUpdate | void>;
-  /** Called after refs moved (events, webhooks), before report-status is sent. */
-  onRefsUpdated?(updates: AppliedRefUpdate[], pushOptions: string[]): Promise<void>;
-  /**
-   * An unexpected failure (storage, KV) that ended the push after the response began. With it
-   * and side-band, the client is told on band 3 and the response ends cleanly; without, the
-   * response iterable throws the error.
-   */
-  onError?(error: unknown): void;
-}
-
-/** What a beforeRefUpdate listener asks of the ref update it was told about. */
-export interface PreparedRefUpdate {
-  /**
-   * Written to the reflog entry of each update, atomically with it: the listener can later
-   * tell from the reflog which of the updates were applied.
-   */
-  reflogMessage?: string;
-  /** Called once the compare-and-swap has returned, with the updates it applied (maybe none). */
-  afterRefUpdate?(applied: AppliedRefUpdate[]): Promise<void>;
-}
+export type { AppliedRefUpdate, PreparedRefUpdate, ReceivePackOptions } from './options.js';

@@ -20,7 +20,7 @@ import {
   refUpdatesToApply,
   type CommandState,
 } from './updates.js';
-import type { PreparedRefUpdate, ReceivePackOptions } from './index.js';
+import type { PreparedRefUpdate, ReceivePackOptions } from './options.js';
 import { DEFAULT_PACK_LIMITS } from './pack-limits.js';
 import { fromBuffers } from '../upload-pack/pack-response.js';
 

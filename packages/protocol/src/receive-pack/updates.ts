@@ -2,7 +2,7 @@ import { ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
 import { isValidRefName, LoopPacer, type RefUpdateConflict, type Repository } from '@gitfleet/repository';
 import type { PushCommand } from './commands.js';
 import type { ResponseWriter } from './response.js';
-import type { AppliedRefUpdate } from './index.js';
+import type { AppliedRefUpdate } from './options.js';
 
 /** A command on its way through receive-pack; `error` is what report-status says for it. */
 export interface CommandState extends PushCommand {
