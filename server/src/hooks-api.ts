@@ -11,8 +11,7 @@ import {
 } from '@gitfleet/events';
 import type { Repository } from '@gitfleet/repository';
 import { authorizeRepository, requireActor } from './auth/index.js';
-import { HttpError } from './http-errors.js';
-import { checkName } from './repositories.js';
+import { checkName, HttpError } from './http-errors.js';
 import type { ServerServices } from './services.js';
 
 /** Where a request's hooks belong, and the repository for a repository's hook (pings need it). */

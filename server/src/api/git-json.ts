@@ -9,7 +9,6 @@ import {
   PathNotFound,
   RevisionNotFound,
   defaultBranch,
-  resolveRevision,
   type CommitInfo,
   type DiffResult,
   type FileDiff,
@@ -19,6 +18,7 @@ import type { ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { authorizeRepository } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
+import { resolveRevision } from '../operations/revisions.js';
 import type { ServerServices } from '../services.js';
 
 export const repositoryParams = z.object({ owner: z.string(), repo: z.string() });

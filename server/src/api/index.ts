@@ -5,7 +5,6 @@
 import { Router, type RequestHandler } from 'express';
 import { hooksApiRouter } from '../hooks-api.js';
 import { HttpError } from '../http-errors.js';
-import { reposApiRouter } from '../repos-api.js';
 import type { ServerServices } from '../services.js';
 import { statusesApiRouter } from '../statuses-api.js';
 import { adminRouter } from './admin.js';
@@ -43,8 +42,6 @@ export function apiRouter(services: ServerServices): Router {
     commitsRouter(services),
     contentsRouter(services),
     compareRouter(services),
-    // The core issue's POST /repos, for site administrators.
-    reposApiRouter(services),
   ];
   documentPlainRoutes();
 

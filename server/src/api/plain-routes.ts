@@ -1,11 +1,10 @@
 /**
  * The OpenAPI descriptions of the routes that plain Express routers answer (webhooks, commit
- * statuses, the core issue's POST /repos), so that the document lists every route of the API.
+ * statuses), so that the document lists every route of the API.
  * Their routers validate their own input; these schemas only describe it.
  */
 import { z } from 'zod';
 import { documentRoute, type RouteDescription } from './define-route.js';
-import { repositorySchema } from './json.js';
 
 const anyObject = z.record(z.string(), z.unknown());
 const hookSchema = anyObject.meta({ id: 'Hook', description: "GitHub's webhook shape" });
@@ -27,14 +26,6 @@ function hookRoutes(base: string, tag: string, who: string): RouteDescription[] 
 }
 
 const PLAIN_ROUTES: RouteDescription[] = [
-  {
-    method: 'post',
-    path: '/repos',
-    tag: 'admin',
-    summary: 'Create a repository under any user or organisation (site administrators)',
-    body: z.object({ owner: z.string(), name: z.string(), private: z.boolean().optional(), description: z.string().optional() }),
-    response: { status: 201, schema: repositorySchema },
-  },
   ...hookRoutes('/repos/:owner/:repo/hooks', 'hooks', 'a repository'),
   ...hookRoutes('/orgs/:org/hooks', 'hooks', "an organisation's repositories"),
   {
