@@ -11,8 +11,13 @@ import { HttpError } from '../http-errors.js';
 
 export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'in-use' | 'forbidden' | 'busy';
 
+/** A refusal of an operation; its kind decides each surface's answer. */
+export abstract class OperationError extends Error {
+  abstract readonly kind: ErrorKind;
+}
+
 /** No user or organisation of that name. */
-export class OwnerNotFound extends Error {
+export class OwnerNotFound extends OperationError {
   readonly kind = 'not-found';
   constructor(readonly owner: string) {
     super(`user or organization ${owner} not found`);
@@ -21,7 +26,7 @@ export class OwnerNotFound extends Error {
 }
 
 /** The creator may not create repositories under that owner. */
-export class CreationRefused extends Error {
+export class CreationRefused extends OperationError {
   readonly kind = 'forbidden';
   constructor(
     readonly creator: string,
@@ -33,7 +38,7 @@ export class CreationRefused extends Error {
 }
 
 /** An account that still owns repositories cannot be deleted: they would be left without an owner. */
-export class OwnerHasRepositories extends Error {
+export class OwnerHasRepositories extends OperationError {
   readonly kind = 'in-use';
   constructor(
     readonly ownerKind: 'user' | 'organization',
@@ -46,7 +51,7 @@ export class OwnerHasRepositories extends Error {
 }
 
 /** A default branch that does not exist in a repository that has branches. */
-export class BranchNotFound extends Error {
+export class BranchNotFound extends OperationError {
   readonly kind = 'invalid';
   constructor(
     readonly branch: string,
@@ -59,9 +64,7 @@ export class BranchNotFound extends Error {
 
 /** The kind of a known error, undefined for anything else (a fault, or an error only one surface knows). */
 export function errorKind(error: unknown): ErrorKind | undefined {
-  if (error instanceof OwnerNotFound || error instanceof CreationRefused || error instanceof OwnerHasRepositories || error instanceof BranchNotFound) {
-    return error.kind;
-  }
+  if (error instanceof OperationError) return error.kind;
   if (error instanceof AccountNotFound || error instanceof RevisionNotFound || error instanceof PathNotFound) return 'not-found';
   if (error instanceof AccountConflict || error instanceof RepositoryExists) return 'conflict';
   if (error instanceof InvalidAccountInput || error instanceof InvalidRepositoryName) return 'invalid';

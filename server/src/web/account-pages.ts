@@ -1,10 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import { AccountConflict, InvalidAccountInput, type Actor, type User } from '@gitfleet/accounts';
 import { InvalidRepositoryName, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
-import { HttpError } from '../http-errors.js';
 import { createRepository } from '../operations/create-repository.js';
 import { CreationRefused, OwnerNotFound } from '../operations/errors.js';
-import { ownerDisplayName, ownerName } from '../operations/owners.js';
+import { existingOwner, ownerDisplayName, ownerName } from '../operations/owners.js';
 import { readableRepositories } from '../operations/readable-repositories.js';
 import type { ServerServices } from '../services.js';
 import { field, parseForm } from './forms.js';
@@ -101,12 +100,7 @@ ${organizations.length === 0 ? html`<div class="empty">You are in no organizatio
   });
 
   router.get('/:owner', async (req, res) => {
-    const name = param(req, 'owner');
-    const owner = await accounts.getOwner(name).catch((error: unknown) => {
-      if (error instanceof InvalidAccountInput) return undefined;
-      throw error;
-    });
-    if (!owner) throw new HttpError(404, `no user or organization named ${name}`);
+    const owner = await existingOwner(accounts, param(req, 'owner'));
     const actor = visitor(req);
     const repositories = await readable(actor?.user, await registry.listOwnedBy(ownerName(owner)));
     const repoBox = html`<div class="box"><div class="box-header"><strong>Repositories</strong> <span class="muted">${repositories.length}</span></div>${repositoryList(repositories, 'owner-repositories', false)}</div>`;
