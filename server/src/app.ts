@@ -5,6 +5,7 @@ import { ProtocolError } from '@gitfleet/protocol';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { HttpError } from './http-errors.js';
+import { httpStatusOf } from './operations/errors.js';
 import { apiRouter } from './api/index.js';
 import { authenticate } from './auth/index.js';
 import { gitHttpRouter } from './git-http.js';
@@ -107,16 +108,12 @@ function requestLog(logger: Logger): RequestHandler {
   };
 }
 
-/** The status and client-facing message of a failed request; undefined for a server fault. */
+/** The status and client-facing message of a failed request (git's and other plain-text answers); undefined for a server fault. */
 function classify(error: unknown): { status: number; message: string } | undefined {
-  if (error instanceof HttpError || error instanceof ProtocolError) return { status: error.status, message: error.message };
+  if (error instanceof ProtocolError) return { status: error.status, message: error.message };
   if (error instanceof PktLineError) return { status: 400, message: `malformed pkt-line: ${error.message}` };
-  // body-parser and the router (bad percent-encoding) mark client errors with a 4xx status.
-  const status = (error as { status?: unknown } | undefined)?.status;
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return { status, message: error instanceof Error ? error.message : String(error) };
-  }
-  return undefined;
+  const status = httpStatusOf(error);
+  return status === undefined ? undefined : { status, message: error instanceof Error ? error.message : String(error) };
 }
 
 function errorHandler(logger: Logger): ErrorRequestHandler {

@@ -1,6 +1,7 @@
 import { finished, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
+import type { User } from '@gitfleet/accounts';
 import { encodePktLine, FLUSH_PKT } from '@gitfleet/git-format';
 import {
   advertiseReceivePack,
@@ -12,11 +13,12 @@ import {
 } from '@gitfleet/protocol';
 import { RepositoryExists, type Repository } from '@gitfleet/repository';
 import { authorizeRepository, requestActor } from './auth/index.js';
-import { HttpError } from './http-errors.js';
+import { checkName, HttpError } from './http-errors.js';
 import type { Logger } from './logger.js';
 import { PushSlots } from './limits/push-slots.js';
+import { createRepository, creationOwner } from './operations/create-repository.js';
+import { CreationRefused, OwnerNotFound } from './operations/errors.js';
 import { openRequestBody, type RequestBody } from './request-body.js';
-import { checkName } from './repositories.js';
 import { requestUser } from './request-user.js';
 import type { ServerServices } from './services.js';
 
@@ -124,12 +126,12 @@ async function repositoryToPushTo(services: ServerServices, req: Request, phase:
     return (await authorizeRepository(services, req, owner, nameInUrl, 'write', 'git')).repo;
   } catch (error) {
     const name = nameInUrl.endsWith('.git') ? nameInUrl.slice(0, -'.git'.length) : nameInUrl;
-    if (!(error instanceof HttpError && error.status === 404) || !(await mayPushCreate(services, req, owner, name))) throw error;
+    const creator = error instanceof HttpError && error.status === 404 ? await pushCreator(services, req, owner, name) : undefined;
+    if (!creator) throw error;
     if (phase === 'advertise') return undefined;
-    const ownerName = await canonicalOwner(services, owner);
     try {
-      const created = await services.registry.create(ownerName, name, { private: true });
-      services.logger.info({ repo: created.info.id, owner: ownerName, name, by: requestActor(req)?.user.name }, 'repository created by a push');
+      const created = await createRepository(services, { owner, name, private: true, creator });
+      services.logger.info({ repo: created.info.id, owner: created.info.owner, name, by: creator.name }, 'repository created by a push');
     } catch (raced) {
       // Someone created it meanwhile: push to it like to any other, if allowed.
       if (!(raced instanceof RepositoryExists)) throw raced;
@@ -138,21 +140,20 @@ async function repositoryToPushTo(services: ServerServices, req: Request, phase:
   }
 }
 
-async function mayPushCreate(services: ServerServices, req: Request, owner: string, name: string): Promise<boolean> {
+/** The user whose push may create owner/name: push-to-create is on and they may create under its owner. */
+async function pushCreator(services: ServerServices, req: Request, owner: string, name: string): Promise<User | undefined> {
   const actor = requestActor(req);
-  if (!services.config.pushCreate || !actor) return false;
+  if (!services.config.pushCreate || !actor) return undefined;
   checkName(owner, name);
   // Only a repository that does not exist: one the actor cannot see stays a 404.
-  if (await services.registry.open(owner, name)) return false;
-  if (!(await services.accounts.getOwner(owner))) return false;
-  return services.accounts.mayCreateUnder(actor.user, owner);
-}
-
-/** The owner's name as it was spelled when created (the URL may use another case). */
-async function canonicalOwner(services: ServerServices, owner: string): Promise<string> {
-  const found = await services.accounts.getOwner(owner);
-  if (!found) throw new HttpError(404, `owner ${owner} not found`);
-  return found.kind === 'user' ? found.user.name : found.org.name;
+  if (await services.registry.open(owner, name)) return undefined;
+  try {
+    await creationOwner(services.accounts, owner, actor.user);
+    return actor.user;
+  } catch (error) {
+    if (error instanceof OwnerNotFound || error instanceof CreationRefused) return undefined;
+    throw error;
+  }
 }
 
 function requestedService(service: unknown): Service {

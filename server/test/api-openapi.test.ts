@@ -52,7 +52,7 @@ const ACCOUNT_ROUTES = [
   'get /repos/{owner}/{repo}/collaborators/{username}/permission',
 ];
 
-/** Routes other routers answer: git data, webhooks, statuses, the core issue's POST /repos. */
+/** Routes other routers answer (git data, webhooks, statuses) and the site administrators' POST /repos. */
 const OTHER_ROUTES = [
   'get /repos/{owner}/{repo}/branches',
   'get /repos/{owner}/{repo}/tags',

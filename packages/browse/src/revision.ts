@@ -99,20 +99,34 @@ async function resolveAbbreviation(repo: Repository, prefix: string, where: stri
   throw new RevisionNotFound(`short id ${prefix} is ambiguous in ${where}: ${[...matches].slice(0, 5).join(', ')}${matches.size > 5 ? ', …' : ''}`);
 }
 
+/** A URL's "<revision>/<path>" split in two. */
+export interface RevisionPath {
+  /** As written in the URL: a branch or tag name, or a commit id. */
+  ref: string;
+  commit: ObjectId;
+  /** What follows the revision, "" for the root. */
+  path: string;
+}
+
 /**
  * Splits a URL's "<revision>/<path>" (as in /tree/feature/x/src/a.ts) where branch and tag
- * names may contain slashes: the longest leading run of segments that names a branch or a tag
- * wins (as GitHub does); otherwise the first segment is taken as a revision (an id, HEAD, or
- * with ancestry suffixes). Throws RevisionNotFound when nothing matches.
+ * names may contain slashes, as GitHub does: the longest leading segments that name a branch
+ * (then a tag) win, else a commit id (full or abbreviated to at least 7 digits) in the first
+ * segment. Asks the ref store for at most two refs per segment. Throws RevisionNotFound when
+ * nothing matches.
  */
-export async function resolveRevisionPath(repo: Repository, revisionAndPath: string): Promise<{ revision: string; commit: ObjectId; path: string }> {
+export async function resolveRevisionPath(repo: Repository, revisionAndPath: string): Promise<RevisionPath> {
   const segments = revisionAndPath.split('/').filter((segment) => segment !== '');
-  if (segments.length === 0) throw new RevisionNotFound('no revision given');
-  const [heads, tags] = await Promise.all([repo.refs.list('refs/heads/'), repo.refs.list('refs/tags/')]);
-  const names = new Set([...heads.map((ref) => ref.name.slice('refs/heads/'.length)), ...tags.map((ref) => ref.name.slice('refs/tags/'.length))]);
-  for (let count = segments.length; count > 1; count--) {
-    const revision = segments.slice(0, count).join('/');
-    if (names.has(revision)) return { revision, commit: await resolveRevision(repo, revision), path: segments.slice(count).join('/') };
+  if (segments.length === 0) throw new RevisionNotFound('no branch, tag or commit given');
+  for (let length = segments.length; length >= 1; length--) {
+    const ref = segments.slice(0, length).join('/');
+    for (const prefix of ['refs/heads/', 'refs/tags/']) {
+      // A segment no ref name may hold (refused by the ref store) names no branch either.
+      if ((await repo.refs.get(prefix + ref).catch(() => undefined)) === undefined) continue;
+      return { ref, commit: await resolveRevision(repo, prefix + ref), path: segments.slice(length).join('/') };
+    }
   }
-  return { revision: segments[0], commit: await resolveRevision(repo, segments[0]), path: segments.slice(1).join('/') };
+  const [first] = segments;
+  if (!/^[0-9a-f]{7,64}$/i.test(first)) throw new RevisionNotFound(`no branch, tag or commit named ${first}`);
+  return { ref: first, commit: await resolveRevision(repo, first), path: segments.slice(1).join('/') };
 }

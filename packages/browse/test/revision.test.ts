@@ -54,13 +54,13 @@ describe('resolveRevision', () => {
     // Not feature/x: git cannot have that branch beside "feature", and the ref store refuses it.
     await fx.repo.refs.update([{ name: 'refs/heads/topic/x', oldOid: '0'.repeat(40), newOid: revParse('feature') }], { atomic: true, message: 'test' });
     assert.deepEqual(await resolveRevisionPath(fx.repo, 'topic/x/docs/manual.txt'), {
-      revision: 'topic/x',
+      ref: 'topic/x',
       commit: revParse('feature'),
       path: 'docs/manual.txt',
     });
-    assert.deepEqual(await resolveRevisionPath(fx.repo, 'main'), { revision: 'main', commit: revParse('main'), path: '' });
+    assert.deepEqual(await resolveRevisionPath(fx.repo, 'main'), { ref: 'main', commit: revParse('main'), path: '' });
     const short = revParse('main~1').slice(0, 7);
-    assert.deepEqual(await resolveRevisionPath(fx.repo, `${short}/src/app.js`), { revision: short, commit: revParse('main~1'), path: 'src/app.js' });
+    assert.deepEqual(await resolveRevisionPath(fx.repo, `${short}/src/app.js`), { ref: short, commit: revParse('main~1'), path: 'src/app.js' });
     await assert.rejects(resolveRevisionPath(fx.repo, 'nothing/here'), RevisionNotFound);
     await fx.repo.refs.update([{ name: 'refs/heads/topic/x', oldOid: revParse('feature'), newOid: '0'.repeat(40) }], { atomic: true, message: 'test' });
   });

@@ -6,7 +6,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { requireSiteAdmin } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
-import { deleteUser } from '../owners.js';
+import { deleteUser } from '../operations/owners.js';
 import type { ServerServices } from '../services.js';
 import { defineRoute } from './define-route.js';
 import { creating } from './errors.js';
@@ -102,10 +102,6 @@ export function adminRouter(services: ServerServices): Router {
       const user = await services.accounts.getUser(params.username);
       if (!user) throw new HttpError(404, `user ${params.username} not found`);
       if (user.id === actor.user.id) throw new HttpError(422, 'a site administrator cannot delete their own account');
-      const owned = await services.registry.listOwnedBy(user.name);
-      if (owned.length > 0) {
-        throw new HttpError(422, `user ${user.name} still owns ${owned.length} repositor${owned.length === 1 ? 'y' : 'ies'}; delete or transfer them first`);
-      }
       await deleteUser(services, user);
     },
   });

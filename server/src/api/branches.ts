@@ -5,7 +5,7 @@ import { listBranches, readCommit } from '@gitfleet/browse';
 import { HttpError } from '../http-errors.js';
 import { defineRoute } from './define-route.js';
 import { pageRequest, paginateList, paginationQuery } from './pagination.js';
-import { commitJson, commitSchema, encodePath, openForRead, orNotFound, refCommitJson, refCommitSchema, repositoryParams, repositoryUrls, wildcardParam } from './git-json.js';
+import { commitJson, commitSchema, encodePath, openForRead, refCommitJson, refCommitSchema, repositoryParams, repositoryUrls, wildcardParam } from './git-json.js';
 import type { ServerServices } from '../services.js';
 
 const branchSchema = z
@@ -57,7 +57,7 @@ export function branchesRouter(services: ServerServices): Router {
       if (commit === undefined) throw new HttpError(404, `branch ${name} not found in ${repo.info.owner}/${repo.info.name}`);
       return {
         name,
-        commit: commitJson(urls, await orNotFound(readCommit(repo, commit))),
+        commit: commitJson(urls, await readCommit(repo, commit)),
         _links: { self: `${urls.api}/branches/${encodePath(name)}`, html: `${urls.html}/tree/${encodePath(name)}` },
         protected: false,
       };

@@ -15,7 +15,6 @@ import {
   diffCompleteness,
   diffStats,
   openForRead,
-  orNotFound,
   repositoryParams,
   repositoryUrls,
   revisionOrDefault,
@@ -52,7 +51,7 @@ export function commitsRouter(services: ServerServices): Router {
       const start = await revisionOrDefault(repo, query.sha);
       const page = pageRequest(query);
       const path = query.path?.replace(/^\/+|\/+$/g, '');
-      const history = await orNotFound(log(repo, start.commit, { limit: page.perPage, skip: page.offset, ...(path ? { path } : {}) }));
+      const history = await log(repo, start.commit, { limit: page.perPage, skip: page.offset, ...(path ? { path } : {}) });
       setLinkHeader(req, res, services.baseUrl(req), page, { hasNext: history.hasMore });
       return history.commits.map((commit) => commitJson(urls, commit));
     },

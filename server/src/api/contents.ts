@@ -14,7 +14,7 @@ import { PathNotFound, findReadme, openFile, readFile, readTree, statPath, type 
 import type { ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { defineRoute } from './define-route.js';
-import { EMPTY_CONTENTS, encodePath, openForRead, orNotFound, repositoryParams, repositoryUrls, revisionOrDefault, wildcardParam, type RepositoryUrls } from './git-json.js';
+import { EMPTY_CONTENTS, encodePath, openForRead, repositoryParams, repositoryUrls, revisionOrDefault, wildcardParam, type RepositoryUrls } from './git-json.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 
@@ -110,7 +110,7 @@ export function contentsRouter(services: ServerServices): Router {
       async handler({ req, res, params, query }) {
         const at = await place(req, params, query.ref);
         const directory = trimSlashes(wildcardParam(req, 'dir'));
-        const readme = await orNotFound(findReadme(at.repo, at.commit, directory, { maxEntries: at.maxEntries }));
+        const readme = await findReadme(at.repo, at.commit, directory, { maxEntries: at.maxEntries });
         if (!readme) throw new HttpError(404, `no README in ${directory === '' ? 'the root' : directory} at ${at.ref}`);
         return answerFile(req, res, at, readme);
       },
@@ -125,9 +125,9 @@ function trimSlashes(path: string): string {
 }
 
 async function answerContents(req: Request, res: Response, at: Place, path: string): Promise<unknown> {
-  const item = path === '' ? undefined : await orNotFound(statPath(at.repo, at.commit, path));
+  const item = path === '' ? undefined : await statPath(at.repo, at.commit, path);
   if (item === undefined || item.type === 'tree') {
-    const listing = await orNotFound(readTree(at.repo, at.commit, path, { maxEntries: at.maxEntries }));
+    const listing = await readTree(at.repo, at.commit, path, { maxEntries: at.maxEntries });
     const entries = listing.entries.map((child) => entryJson(at, child, listedType(child)));
     if (listing.truncated) res.set(TRUNCATED_HEADER, 'true');
     if (!wantsObject(req)) return entries;

@@ -1,14 +1,12 @@
 /**
- * How the API answers failures: `{"message": …}` with the status each kind of error calls for
- * (GitHub's and Gitea's shape). Errors of the account and repository packages are mapped here so
- * that handlers can simply let them fly.
+ * How the API answers failures: `{"message": …}` (GitHub's and Gitea's shape) with the status
+ * operations/errors.ts gives each kind of error, so that handlers can simply let them fly.
  */
 import type { ErrorRequestHandler } from 'express';
-import { AccountConflict, AccountNotFound, InvalidAccountInput } from '@gitfleet/accounts';
-import { PoolBusy } from '@gitfleet/browse';
-import { InvalidRepositoryName, ObjectReadsBusy, RepositoryExists } from '@gitfleet/repository';
+import { AccountConflict } from '@gitfleet/accounts';
 import { HttpError } from '../http-errors.js';
 import type { Logger } from '../logger.js';
+import { httpStatusOf } from '../operations/errors.js';
 
 /**
  * Runs a creation: a name already taken is 422, as Gitea answers a create whose name exists
@@ -23,27 +21,13 @@ export async function creating<T>(create: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The status of a known error, undefined for anything else (a server fault or another router's concern). */
-function statusOf(error: unknown): number | undefined {
-  if (error instanceof HttpError) return error.status;
-  if (error instanceof AccountNotFound) return 404;
-  if (error instanceof AccountConflict || error instanceof RepositoryExists) return 409;
-  if (error instanceof InvalidAccountInput || error instanceof InvalidRepositoryName) return 422;
-  // Reading is at its bounds (worker queue, bytes rebuilt in memory): nothing is wrong with the request.
-  if (error instanceof PoolBusy || error instanceof ObjectReadsBusy) return 503;
-  // body-parser marks an unreadable body (bad JSON 400, too large 413) with its status.
-  const status = (error as { status?: unknown } | undefined)?.status;
-  if (typeof status === 'number' && status >= 400 && status < 500) return status;
-  return undefined;
-}
-
 /**
  * Answers the API's client errors itself, with the headers an HttpError may carry (a 429's
  * Retry-After); server faults go on to the application's error handler, which logs them.
  */
 export function apiErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, next) => {
-    const status = statusOf(error);
+    const status = httpStatusOf(error);
     if (status === undefined || res.headersSent) {
       next(error);
       return;

@@ -1,15 +1,13 @@
 /**
- * What the git-reading API routes share: opening a repository for a read, turning browse's
- * "not found" errors into 404s, the URLs of an answer, and the JSON shapes (GitHub's field
- * names, which Gitea shares where the two overlap) with their schemas for the OpenAPI document.
+ * What the git-reading API routes share: opening a repository for a read, the URLs of an
+ * answer, and the JSON shapes (GitHub's field names, which Gitea shares where the two overlap)
+ * with their schemas for the OpenAPI document. Browse's RevisionNotFound and PathNotFound are
+ * 404s by operations/errors.ts.
  */
 import type { Request } from 'express';
 import { z } from 'zod';
 import {
-  PathNotFound,
-  RevisionNotFound,
   defaultBranch,
-  resolveRevision,
   type CommitInfo,
   type DiffResult,
   type FileDiff,
@@ -19,6 +17,7 @@ import type { ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { authorizeRepository } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
+import { resolveRevision } from '../operations/revisions.js';
 import type { ServerServices } from '../services.js';
 
 export const repositoryParams = z.object({ owner: z.string(), repo: z.string() });
@@ -27,16 +26,6 @@ export const repositoryParams = z.object({ owner: z.string(), repo: z.string() }
 export async function openForRead(services: ServerServices, req: Request, params: { owner: string; repo: string }): Promise<Repository> {
   const { repo } = await authorizeRepository(services, req, params.owner, params.repo, 'read', 'api');
   return repo;
-}
-
-/** Runs a browse call, answering 404 with its message when a revision or path names nothing. */
-export async function orNotFound<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    if (error instanceof RevisionNotFound || error instanceof PathNotFound) throw new HttpError(404, error.message);
-    throw error;
-  }
 }
 
 /**
@@ -59,7 +48,7 @@ export async function revisionOrDefault(
   revision: string | undefined,
   whenEmpty: { status: number; message: string } = EMPTY_HISTORY,
 ): Promise<{ name: string; commit: ObjectId }> {
-  if (revision !== undefined && revision !== '') return { name: revision, commit: await orNotFound(resolveRevision(repo, revision)) };
+  if (revision !== undefined && revision !== '') return { name: revision, commit: await resolveRevision(repo, revision) };
   const branch = await defaultBranch(repo);
   if (branch.commit === undefined) throw new HttpError(whenEmpty.status, whenEmpty.message);
   return { name: branch.name, commit: branch.commit };

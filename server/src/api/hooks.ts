@@ -19,7 +19,7 @@ import {
 import type { Repository } from '@gitfleet/repository';
 import { authorizeRepository, requireActor } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
-import { checkName } from '../repositories.js';
+import { checkName } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 import { defineRoute, type FieldError } from './define-route.js';
 import { pageRequest, paginateList, paginationQuery } from './pagination.js';

@@ -4,7 +4,6 @@
  */
 import { Router, type RequestHandler } from 'express';
 import { HttpError } from '../http-errors.js';
-import { reposApiRouter } from '../repos-api.js';
 import type { ServerServices } from '../services.js';
 import { adminRouter } from './admin.js';
 import { branchesRouter } from './branches.js';
@@ -16,7 +15,6 @@ import { openApiDocument } from './define-route.js';
 import { apiErrorHandler } from './errors.js';
 import { hooksRouter } from './hooks.js';
 import { orgsRouter } from './orgs.js';
-import { documentPlainRoutes } from './plain-routes.js';
 import { reposRouter } from './repos.js';
 import { statusesRouter } from './statuses.js';
 import { tagsRouter } from './tags.js';
@@ -43,10 +41,7 @@ export function apiRouter(services: ServerServices): Router {
     commitsRouter(services),
     contentsRouter(services),
     compareRouter(services),
-    // The core issue's POST /repos, for site administrators.
-    reposApiRouter(services),
   ];
-  documentPlainRoutes();
 
   router.use(requireJsonBodies);
   router.get('/openapi.json', (req, res) => {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { AccessLevel, Actor, Organization, OrgRole, Permission, Team, TokenInfo, User } from '@gitfleet/accounts';
 import type { RepositoryInfo } from '@gitfleet/repository';
-import { cloneUrl } from '../repositories.js';
+import { cloneUrl } from '../operations/clone-url.js';
 
 export const userSchema = z
   .object({

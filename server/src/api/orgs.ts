@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { Actor, Organization } from '@gitfleet/accounts';
 import { requireActor } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
-import { deleteOrganization } from '../owners.js';
+import { CreationRefused } from '../operations/errors.js';
+import { deleteOrganization } from '../operations/owners.js';
 import type { ServerServices } from '../services.js';
 import { optionalActor } from './caller.js';
 import { defineRoute } from './define-route.js';
@@ -25,7 +26,7 @@ import {
 } from './json.js';
 import { pageRequest, paginateList, paginationQuery } from './pagination.js';
 import { requiringOneOf } from './schema-helpers.js';
-import { createRepository, createRepositoryBody, readableRepositoryPage } from './repository-views.js';
+import { createFromBody, createRepositoryBody, readableRepositoryPage } from './repository-views.js';
 
 const orgParams = z.object({ org: z.string() });
 const orgUserParams = z.object({ org: z.string(), username: z.string() });
@@ -56,13 +57,6 @@ export async function organizationSeenByMember(services: ServerServices, actor: 
     throw new HttpError(403, `only members of organization ${org.name} may see this`);
   }
   return org;
-}
-
-async function refuseWhileOwningRepositories(services: ServerServices, owner: string, what: string): Promise<void> {
-  const owned = await services.registry.listOwnedBy(owner);
-  if (owned.length > 0) {
-    throw new HttpError(422, `${what} ${owner} still owns ${owned.length} repositor${owned.length === 1 ? 'y' : 'ies'}; delete or transfer them first`);
-  }
 }
 
 export function orgsRouter(services: ServerServices): Router {
@@ -134,7 +128,6 @@ export function orgsRouter(services: ServerServices): Router {
     async handler({ req, params }) {
       const actor = requireActor(req, 'write:organization');
       const org = await administeredOrganization(services, actor, params.org);
-      await refuseWhileOwningRepositories(services, org.name, 'organization');
       await deleteOrganization(services, org);
     },
   });
@@ -197,10 +190,12 @@ export function orgsRouter(services: ServerServices): Router {
     async handler({ req, res, params, body }) {
       const actor = requireActor(req, 'write:repository');
       const org = await existingOrganization(services, params.org);
-      if (!(await services.accounts.mayCreateUnder(actor.user, org.name))) {
-        throw new HttpError(403, `only members of organization ${org.name} may create its repositories`);
+      try {
+        return await createFromBody(services, req, res, actor, org.name, body);
+      } catch (error) {
+        if (error instanceof CreationRefused) throw new HttpError(403, `only members of organization ${org.name} may create its repositories`);
+        throw error;
       }
-      return createRepository(services, req, res, org.name, body);
     },
   });
 

@@ -1,21 +1,46 @@
 /**
- * One repository: GET, PATCH (description, visibility, default branch, name) and DELETE
- * /repos/{owner}/{repo}. Reading needs read access; changing or deleting it, admin.
+ * Repositories: POST /repos (site administrators, under any owner), and one repository's GET,
+ * PATCH (description, visibility, default branch, name) and DELETE /repos/{owner}/{repo}.
+ * Reading needs read access; changing or deleting it, admin.
  */
-import { Router } from 'express';
+import express, { Router } from 'express';
 import { z } from 'zod';
-import { authorizeRepository } from '../auth/index.js';
-import { HttpError } from '../http-errors.js';
-import { deleteRepository } from '../repositories.js';
+import { authorizeRepository, requireSiteAdmin } from '../auth/index.js';
+import { checkName, HttpError } from '../http-errors.js';
+import { changeRepository } from '../operations/change-repository.js';
+import { createRepository } from '../operations/create-repository.js';
+import { deleteRepository } from '../operations/delete-repository.js';
+import { OwnerNotFound } from '../operations/errors.js';
 import type { ServerServices } from '../services.js';
 import { defineRoute } from './define-route.js';
 import { repositorySchema } from './json.js';
-import { branchName, describeRepository, repositoryName } from './repository-views.js';
+import { branchName, describeCreated, describeRepository, repositoryName } from './repository-views.js';
 
 const repoParams = z.object({ owner: z.string(), repo: z.string() });
 
 export function reposRouter(services: ServerServices): Router {
   const router = Router();
+
+  // Its body is four fields: a body over 4 kB is refused (413) before defineRoute's larger limit applies.
+  router.post('/repos', express.json({ limit: '4kb', type: ['application/json', 'application/*+json'] }));
+  defineRoute(router, {
+    method: 'post',
+    path: '/repos',
+    tag: 'admin',
+    summary: 'Create a repository under any user or organisation (site administrators)',
+    body: describedOnly(adminCreationBody),
+    response: { status: 201, schema: repositorySchema },
+    async handler({ req, res }) {
+      requireSiteAdmin(req, 'write:admin');
+      const creation = adminCreation(req.body);
+      checkName(creation.owner, creation.name);
+      const repo = await createRepository(services, creation).catch((error: unknown) => {
+        if (error instanceof OwnerNotFound) throw new HttpError(422, `owner ${creation.owner} does not exist: create the user or organization first`);
+        throw error;
+      });
+      return describeCreated(services, req, res, repo);
+    },
+  });
 
   defineRoute(router, {
     method: 'get',
@@ -45,21 +70,9 @@ export function reposRouter(services: ServerServices): Router {
     response: { status: 200, schema: repositorySchema },
     async handler({ req, params, body }) {
       const { repo, access } = await authorizeRepository(services, req, params.owner, params.repo, 'admin', 'api');
-      if (body.default_branch !== undefined) {
-        const head = `refs/heads/${body.default_branch}`;
-        // An empty repository may point HEAD anywhere (its first push creates the branch), as git init does.
-        const empty = (await repo.refs.list('refs/heads/')).length === 0;
-        if (!empty && (await repo.refs.get(head)) === undefined) {
-          throw new HttpError(422, `branch ${body.default_branch} does not exist in ${repo.info.owner}/${repo.info.name}`);
-        }
-      }
-      const updated = await services.registry.update(repo.info.owner, repo.info.name, {
-        name: body.name,
-        description: body.description,
-        private: body.private,
-      });
+      const change = { name: body.name, description: body.description, private: body.private, defaultBranch: body.default_branch };
+      const updated = await changeRepository(services.registry, repo, change, 'in-an-empty-repository');
       if (!updated) throw new HttpError(404, `repository ${repo.info.owner}/${repo.info.name} not found`);
-      if (body.default_branch !== undefined) await updated.refs.setHead(`refs/heads/${body.default_branch}`);
       return describeRepository(services, req, updated, access);
     },
   });
@@ -78,4 +91,39 @@ export function reposRouter(services: ServerServices): Router {
   });
 
   return router;
+}
+
+const MAX_DESCRIPTION = 2048;
+
+const adminCreationBody = z.object({
+  owner: z.string(),
+  name: z.string(),
+  private: z.boolean().optional(),
+  description: z.string().max(MAX_DESCRIPTION).optional(),
+});
+
+/**
+ * A body schema for the OpenAPI document only: POST /repos checks its body itself, since a
+ * body that is not {owner, name} strings is a 400 there, where defineRoute would answer 422.
+ */
+function describedOnly(schema: z.ZodObject): z.ZodType {
+  const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(schema, { io: 'input' });
+  return z.unknown().meta(jsonSchema);
+}
+
+/** The fields of a POST /repos body: 400 unless it is an object with string owner and name, 422 for a bad private or description. */
+function adminCreation(body: unknown): { owner: string; name: string; private: boolean; description: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'expected a JSON object {"owner": "...", "name": "...", "private": false, "description": "..."}');
+  }
+  const { owner, name, private: isPrivate = false, description = '' } = body as Record<string, unknown>;
+  if (typeof owner !== 'string' || typeof name !== 'string') {
+    throw new HttpError(400, 'both "owner" and "name" must be strings');
+  }
+  if (typeof isPrivate !== 'boolean') throw new HttpError(422, '"private" must be true or false');
+  // eslint-disable-next-line no-control-regex
+  if (typeof description !== 'string' || description.length > MAX_DESCRIPTION || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(description)) {
+    throw new HttpError(422, `"description" must be a string of at most ${MAX_DESCRIPTION} characters without control characters`);
+  }
+  return { owner, name, private: isPrivate, description };
 }

@@ -6,8 +6,8 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { AccessLevel, Actor } from '@gitfleet/accounts';
 import { isValidRefName, validateRepositoryName, type Repository, type RepositoryInfo } from '@gitfleet/repository';
-import { HttpError } from '../http-errors.js';
-import { readableRepositories } from '../repositories.js';
+import { createRepository } from '../operations/create-repository.js';
+import { readableRepositories } from '../operations/readable-repositories.js';
 import type { ServerServices } from '../services.js';
 import { repositoryJson, type RepositoryJson } from './json.js';
 import { paginateList, type PageRequest } from './pagination.js';
@@ -77,19 +77,28 @@ export const createRepositoryBody = z.object({
   default_branch: branchName.optional(),
 });
 
-/** Creates a repository under `owner` for `actor` (who must already be allowed to) and answers 201 with it. */
-export async function createRepository(
+/** Creates the repository a creation body describes under `owner`, for `actor`, and answers 201 with it. */
+export async function createFromBody(
   services: ServerServices,
   req: Request,
   res: Response,
+  actor: Actor,
   owner: string,
   body: z.infer<typeof createRepositoryBody>,
 ): Promise<RepositoryJson> {
-  const repo = await services.registry.create(owner, body.name, {
+  const repo = await createRepository(services, {
+    owner,
+    name: body.name,
+    description: body.description,
+    private: body.private,
     defaultBranch: body.default_branch,
-    private: body.private ?? false,
-    description: body.description ?? '',
+    creator: actor.user,
   });
+  return describeCreated(services, req, res, repo);
+}
+
+/** A created repository's answer: its JSON, and its URL in the Location header. */
+export async function describeCreated(services: ServerServices, req: Request, res: Response, repo: Repository): Promise<RepositoryJson> {
   res.location(`/api/v1/repos/${encodeURIComponent(repo.info.owner)}/${encodeURIComponent(repo.info.name)}`);
   return describeRepository(services, req, repo, 'admin');
 }
@@ -101,11 +110,4 @@ function repositoryNameProblem(name: string): string | undefined {
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
-}
-
-/** The owner named in a route: 404 when neither a user nor an organisation has that name. */
-export async function existingOwner(services: ServerServices, name: string) {
-  const owner = await services.accounts.getOwner(name);
-  if (!owner) throw new HttpError(404, `user or organization ${name} not found`);
-  return owner;
 }

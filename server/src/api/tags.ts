@@ -1,12 +1,13 @@
 /** Tags: GET /repos/{owner}/{repo}/tags, as GitHub lists them (annotated tags peeled to their commit). */
 import { Router } from 'express';
 import { z } from 'zod';
-import { RevisionNotFound, resolveRevision } from '@gitfleet/browse';
+import { RevisionNotFound } from '@gitfleet/browse';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { defineRoute } from './define-route.js';
 import { pageRequest, paginateList, paginationQuery } from './pagination.js';
 import { openForRead, refCommitJson, refCommitSchema, repositoryParams, repositoryUrls } from './git-json.js';
+import { resolveRevision } from '../operations/revisions.js';
 import type { ServerServices } from '../services.js';
 
 const TAGS = 'refs/tags/';

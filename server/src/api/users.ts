@@ -5,13 +5,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { requireActor } from '../auth/index.js';
+import { existingOwner } from '../operations/owners.js';
 import { AFFILIATIONS, affiliatedRepositories, type Affiliation } from '../operations/user-repositories.js';
 import type { ServerServices } from '../services.js';
 import { optionalActor } from './caller.js';
 import { defineRoute } from './define-route.js';
 import { organizationJson, organizationSchema, repositorySchema, userJson, userSchema } from './json.js';
 import { pageRequest, paginationQuery } from './pagination.js';
-import { createRepository, createRepositoryBody, describedRepositoryPage, existingOwner, readableRepositoryPage } from './repository-views.js';
+import { createFromBody, createRepositoryBody, describedRepositoryPage, readableRepositoryPage } from './repository-views.js';
 
 const usernameParams = z.object({ username: z.string() });
 const pageQuery = z.object(paginationQuery);
@@ -46,7 +47,7 @@ export function usersRouter(services: ServerServices): Router {
     response: { status: 200, schema: z.union([userSchema, organizationSchema]) },
     async handler({ req, params }) {
       const viewer = optionalActor(req, 'read:user');
-      const owner = await existingOwner(services, params.username);
+      const owner = await existingOwner(services.accounts, params.username);
       return owner.kind === 'user' ? userJson(owner.user, services.baseUrl(req), viewer) : organizationJson(owner.org, services.baseUrl(req));
     },
   });
@@ -61,7 +62,7 @@ export function usersRouter(services: ServerServices): Router {
     response: { status: 200, schema: z.array(repositorySchema) },
     async handler({ req, res, params, query }) {
       const viewer = optionalActor(req, 'read:repository');
-      await existingOwner(services, params.username);
+      await existingOwner(services.accounts, params.username);
       const infos = await services.registry.listOwnedBy(params.username);
       return readableRepositoryPage(services, req, res, viewer, infos, pageRequest(query));
     },
@@ -91,7 +92,7 @@ export function usersRouter(services: ServerServices): Router {
     response: { status: 201, schema: repositorySchema },
     async handler({ req, res, body }) {
       const actor = requireActor(req, 'write:repository');
-      return createRepository(services, req, res, actor.user.name, body);
+      return createFromBody(services, req, res, actor, actor.user.name, body);
     },
   });
 

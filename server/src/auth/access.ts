@@ -1,7 +1,6 @@
 import type { Request } from 'express';
 import { atLeast, hasScope, type Actor, type Permission, type TokenScope } from '@gitfleet/accounts';
-import { HttpError } from '../http-errors.js';
-import { checkName } from '../repositories.js';
+import { checkName, HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 import { requestActor } from './authenticate.js';
 import { unauthorized } from './challenge.js';

@@ -1,5 +1,4 @@
-import { AccountConflict, AccountNotFound, InvalidAccountInput } from '@gitfleet/accounts';
-import { InvalidRepositoryName, RepositoryExists } from '@gitfleet/repository';
+import { OwnerHasRepositories, errorKind, type ErrorKind } from '../operations/errors.js';
 
 /**
  * Exit codes of the CLI, so that scripts can tell what went wrong without parsing messages.
@@ -26,13 +25,35 @@ export const notFound = (message: string) => new CliError(message, EXIT.notFound
 export const conflict = (message: string) => new CliError(message, EXIT.conflict);
 
 /**
- * The CLI error for a failure of the account store or the repository registry, whose messages
- * already name the user, organisation or repository; undefined for anything unexpected.
+ * Turns OwnerHasRepositories into a conflict naming the first few repositories, for a
+ * `.catch` on the check a delete command makes before it asks for confirmation.
+ */
+export function stillOwnsRepositories(what: 'user' | 'organisation') {
+  return (error: unknown): never => {
+    if (!(error instanceof OwnerHasRepositories)) throw error;
+    const owned = error.repositories;
+    const names = `${owned.slice(0, 3).map((info) => info.name).join(', ')}${owned.length > 3 ? ', …' : ''}`;
+    throw conflict(`${what} ${error.owner} still owns ${owned.length} repositories (${names}); delete or move them first`);
+  };
+}
+
+/** The exit code of each kind of error (operations/errors.ts), as the API has a status for each. */
+const EXIT_OF_KIND: Readonly<Record<ErrorKind, ExitCode>> = {
+  invalid: EXIT.usage,
+  'not-found': EXIT.notFound,
+  conflict: EXIT.conflict,
+  'in-use': EXIT.conflict,
+  forbidden: EXIT.failure,
+  busy: EXIT.failure,
+};
+
+/**
+ * The CLI error for a failure of an operation, the account store or the repository registry,
+ * whose messages already name the user, organisation or repository; undefined for anything
+ * unexpected.
  */
 export function cliErrorFor(error: unknown): CliError | undefined {
   if (error instanceof CliError) return error;
-  if (error instanceof AccountNotFound) return notFound(error.message);
-  if (error instanceof AccountConflict || error instanceof RepositoryExists) return conflict(error.message);
-  if (error instanceof InvalidAccountInput || error instanceof InvalidRepositoryName) return usageError(error.message);
-  return undefined;
+  const kind = errorKind(error);
+  return kind === undefined ? undefined : new CliError((error as Error).message, EXIT_OF_KIND[kind]);
 }

@@ -1,6 +1,6 @@
 import type { Organization, TokenInfo, User } from '@gitfleet/accounts';
 import type { Repository } from '@gitfleet/repository';
-import { cloneUrl } from '../repositories.js';
+import { cloneUrl } from '../operations/clone-url.js';
 
 /** The `--json` shapes: the REST API's field names (GitHub's and Gitea's), so scripts can use either. */
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { OrgRole } from '@gitfleet/accounts';
-import { deleteOrganization } from '../owners.js';
+import { deleteOrganization, refuseWhileOwningRepositories } from '../operations/owners.js';
 import { withStores } from './context.js';
-import { conflict, notFound, usageError } from './errors.js';
+import { notFound, stillOwnsRepositories, usageError } from './errors.js';
 import { orgJson } from './json.js';
 import { printJson, printTable, shortTime } from './output.js';
 import { confirm } from './prompt.js';
@@ -54,12 +54,9 @@ export function registerOrgCommands(program: Command): void {
       await withStores(async ({ accounts, registry, stores }) => {
         const found = await accounts.getOrganization(name);
         if (!found) throw notFound(`organisation ${name} not found`);
-        const owned = await registry.listOwnedBy(found.name);
-        if (owned.length > 0) {
-          throw conflict(`organisation ${found.name} still owns ${owned.length} repositories (${owned.slice(0, 3).map((info) => info.name).join(', ')}${owned.length > 3 ? ', …' : ''}); delete or move them first`);
-        }
+        await refuseWhileOwningRepositories(registry, { kind: 'org', org: found }).catch(stillOwnsRepositories('organisation'));
         if (!(await confirm(options.yes, `delete organisation ${found.name}`, found.name))) throw usageError('not confirmed; nothing deleted');
-        await deleteOrganization({ accounts, kv: stores.kv }, found);
+        await deleteOrganization({ accounts, registry, kv: stores.kv }, found);
         process.stderr.write(`deleted organisation ${found.name}\n`);
       });
     });

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import type { Owner } from '@gitfleet/accounts';
 import { Repository, validateRepositoryName } from '@gitfleet/repository';
-import { cloneUrl, deleteRepository } from '../repositories.js';
+import { cloneUrl } from '../operations/clone-url.js';
+import { createRepository } from '../operations/create-repository.js';
+import { deleteRepository } from '../operations/delete-repository.js';
+import { OwnerNotFound } from '../operations/errors.js';
 import { withStores } from './context.js';
 import { notFound, usageError } from './errors.js';
 import { repoJson } from './json.js';
@@ -21,12 +23,15 @@ export function registerRepoCommands(program: Command): void {
     .action(async (fullName: string, options: { private?: boolean; description: string; defaultBranch: string }) => {
       const { owner, name } = parseFullName(fullName);
       await withStores(async ({ accounts, registry, baseUrl }) => {
-        const account = await accounts.getOwner(owner);
-        if (!account) throw notFound(`owner ${owner} not found: create the user or organisation first`);
-        const created = await registry.create(ownerName(account), name, {
+        const created = await createRepository({ accounts, registry }, {
+          owner,
+          name,
           defaultBranch: options.defaultBranch,
           private: options.private === true,
           description: options.description,
+        }).catch((error: unknown) => {
+          if (error instanceof OwnerNotFound) throw notFound(`owner ${owner} not found: create the user or organisation first`);
+          throw error;
         });
         process.stdout.write(`${cloneUrl(baseUrl, created.info.owner, created.info.name)}\n`);
       });
@@ -87,9 +92,4 @@ function parseFullName(fullName: string): { owner: string; name: string } {
 
 function validateOwner(owner: string): void {
   validateRepositoryName(owner, 'repository');
-}
-
-/** The owner's name as it was created (lookups ignore case; stored names keep the spelling). */
-function ownerName(owner: Owner): string {
-  return owner.kind === 'user' ? owner.user.name : owner.org.name;
 }

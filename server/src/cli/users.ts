@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { deleteUser } from '../owners.js';
+import { deleteUser, refuseWhileOwningRepositories } from '../operations/owners.js';
 import { withStores } from './context.js';
-import { conflict, notFound, usageError } from './errors.js';
+import { conflict, notFound, stillOwnsRepositories, usageError } from './errors.js';
 import { userJson } from './json.js';
 import { printJson, printTable, shortTime } from './output.js';
 import { confirm, readPassword, type PasswordOptions } from './prompt.js';
@@ -55,12 +55,9 @@ export function registerUserCommands(program: Command): void {
       await withStores(async ({ accounts, registry, stores }) => {
         const found = await accounts.getUser(name);
         if (!found) throw notFound(`user ${name} not found`);
-        const owned = await registry.listOwnedBy(found.name);
-        if (owned.length > 0) {
-          throw conflict(`user ${found.name} still owns ${owned.length} repositories (${owned.slice(0, 3).map((info) => info.name).join(', ')}${owned.length > 3 ? ', …' : ''}); delete or move them first`);
-        }
+        await refuseWhileOwningRepositories(registry, { kind: 'user', user: found }).catch(stillOwnsRepositories('user'));
         if (!(await confirm(options.yes, `delete user ${found.name}`, found.name))) throw usageError('not confirmed; nothing deleted');
-        await deleteUser({ accounts, kv: stores.kv }, found);
+        await deleteUser({ accounts, registry, kv: stores.kv }, found);
         process.stderr.write(`deleted user ${found.name}\n`);
       });
     });

@@ -6,7 +6,7 @@
  */
 import type { AccessLevel, AccountStore, User } from '@gitfleet/accounts';
 import type { RepositoryInfo, RepositoryRegistry } from '@gitfleet/repository';
-import { readableRepositories } from '../repositories.js';
+import { readableRepositories } from './readable-repositories.js';
 
 export const AFFILIATIONS = ['owner', 'collaborator', 'organization_member'] as const;
 export type Affiliation = (typeof AFFILIATIONS)[number];

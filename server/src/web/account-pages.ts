@@ -2,8 +2,11 @@ import { Router, type Request, type Response } from 'express';
 import { AccountConflict, InvalidAccountInput, type Actor, type User } from '@gitfleet/accounts';
 import { InvalidRepositoryName, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
+import { createRepository } from '../operations/create-repository.js';
+import { CreationRefused, OwnerNotFound } from '../operations/errors.js';
+import { existingOwner, ownerDisplayName, ownerName } from '../operations/owners.js';
+import { readableRepositories } from '../operations/readable-repositories.js';
 import { affiliatedRepositories } from '../operations/user-repositories.js';
-import { readableRepositories } from '../repositories.js';
 import type { ServerServices } from '../services.js';
 import { field, parseForm } from './forms.js';
 import { html, type Html } from './html.js';
@@ -67,12 +70,12 @@ ${organizations.length === 0 ? html`<div class="empty">You are in no organizatio
     const description = field(req, 'description');
     const isPrivate = field(req, 'visibility') === 'private';
     const retry = (error: string) => newRepositoryPage(req, res, actor, { owner, name, description, isPrivate, error, status: 422 });
-    if (!(await accounts.getOwner(owner).catch(() => undefined))) return retry(`There is no user or organization named ${owner}.`);
-    if (!(await accounts.mayCreateUnder(actor.user, owner))) return retry(`You may not create repositories under ${owner}.`);
     try {
-      const repo = await registry.create(owner, name, { private: isPrivate, description });
+      const repo = await createRepository(services, { owner, name, private: isPrivate, description, creator: actor.user });
       res.redirect(303, repoUrl(repo.info));
     } catch (error) {
+      if (error instanceof OwnerNotFound) return retry(`There is no user or organization named ${owner}.`);
+      if (error instanceof CreationRefused) return retry(`You may not create repositories under ${owner}.`);
       if (error instanceof InvalidRepositoryName || error instanceof RepositoryExists) return retry(error.message);
       throw error;
     }
@@ -100,20 +103,14 @@ ${organizations.length === 0 ? html`<div class="empty">You are in no organizatio
   });
 
   router.get('/:owner', async (req, res) => {
-    const name = param(req, 'owner');
-    const owner = await accounts.getOwner(name).catch((error: unknown) => {
-      if (error instanceof InvalidAccountInput) return undefined;
-      throw error;
-    });
-    if (!owner) throw new HttpError(404, `no user or organization named ${name}`);
+    const owner = await existingOwner(accounts, param(req, 'owner'));
     const actor = visitor(req);
-    const ownerName = owner.kind === 'user' ? owner.user.name : owner.org.name;
-    const repositories = await readable(actor?.user, await registry.listOwnedBy(ownerName));
+    const repositories = await readable(actor?.user, await registry.listOwnedBy(ownerName(owner)));
     const repoBox = html`<div class="box"><div class="box-header"><strong>Repositories</strong> <span class="muted">${repositories.length}</span></div>${repositoryList(repositories, 'owner-repositories', false)}</div>`;
     if (owner.kind === 'user') {
       const organizations = await accounts.listUserOrganizations(owner.user.name);
       const body = html`<div class="columns"><div>
-<div class="page-head" id="owner-header" data-owner="${owner.user.name}" data-kind="user"><h1>${owner.user.fullName || owner.user.name}
+<div class="page-head" id="owner-header" data-owner="${owner.user.name}" data-kind="user"><h1>${ownerDisplayName(owner)}
 ${owner.user.fullName ? html` <span class="muted light">${owner.user.name}</span>` : ''}</h1>
 ${owner.user.isAdmin ? html`<span class="badge">Site admin</span>` : ''}</div>${repoBox}</div>
 <aside><div class="box"><div class="box-header"><strong>Organizations</strong></div>
@@ -129,7 +126,7 @@ ${organizations.length === 0 ? html`<div class="empty">None.</div>` : ''}</div><
     const mayCreate = actor ? await accounts.mayCreateUnder(actor.user, org.name) : false;
     const administers = actor ? await accounts.mayAdministerOrganization(actor.user, org.name) : false;
     const body = html`<div class="columns"><div>
-<div class="page-head" id="owner-header" data-owner="${org.name}" data-kind="organization"><h1>${org.fullName || org.name}</h1><span class="badge">Organization</span>
+<div class="page-head" id="owner-header" data-owner="${org.name}" data-kind="organization"><h1>${ownerDisplayName(owner)}</h1><span class="badge">Organization</span>
 ${mayCreate ? html`<a class="btn btn-primary" id="new-org-repository-button" href="/new?owner=${encodeURIComponent(org.name)}">New repository</a>` : ''}
 ${administers ? html`<a class="btn" id="org-hooks-link" href="${orgHooksUrl(org.name)}">Webhooks</a>` : ''}</div>
 ${org.description ? html`<p class="muted" id="org-description">${org.description}</p>` : ''}

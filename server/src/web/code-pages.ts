@@ -2,13 +2,14 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { BINARY_PROBE_BYTES, PathNotFound, findReadme, isBinary, openFile, readCommit, readFile, readTree, statPath, type FileStream, type TreeItem } from '@gitfleet/browse';
 import type { Repository } from '@gitfleet/repository';
+import { cloneUrl } from '../operations/clone-url.js';
+import { resolveRevisionPath, type RevisionPath } from '../operations/revisions.js';
 import type { ServerServices } from '../services.js';
 import { languageFor } from './highlight.js';
 import { html, type Html } from './html.js';
 import { flash, formatBytes, formatDate, sendPage } from './layout.js';
-import { homeBranch, loadRepo, param, repoHeader, resolveRevisionPath, wildcard, type RepoContext, type ResolvedRevision } from './repo-context.js';
+import { homeBranch, loadRepo, param, repoHeader, wildcard, type RepoContext } from './repo-context.js';
 import { refUrl, repoUrl } from './urls.js';
-import { cloneUrl } from '../repositories.js';
 
 /** Branches shown in the selector; a repository with more lists them on /branches. */
 const SELECTOR_REFS = 200;
@@ -49,7 +50,7 @@ export function codePages(services: ServerServices): Router {
 
   router.get('/:owner/:repo/tree/*rest', async (req, res) => {
     const context = await loadRepo(services, req, 'read');
-    const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest'));
+    const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest').join('/'));
     if (revision.path !== '') {
       const entry = await statPath(context.repo, revision.commit, revision.path);
       if (entry.type === 'blob') {
@@ -62,7 +63,7 @@ export function codePages(services: ServerServices): Router {
 
   router.get('/:owner/:repo/blob/*rest', async (req, res) => {
     const context = await loadRepo(services, req, 'read');
-    const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest'));
+    const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest').join('/'));
     const entry = revision.path === '' ? undefined : await statPath(context.repo, revision.commit, revision.path);
     if (!entry || entry.type === 'tree') {
       res.redirect(302, refUrl(context.repo.info, 'tree', revision.ref, revision.path));
@@ -74,7 +75,7 @@ export function codePages(services: ServerServices): Router {
 
   router.get('/:owner/:repo/raw/*rest', async (req, res) => {
     const context = await loadRepo(services, req, 'read');
-    const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest'));
+    const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest').join('/'));
     const entry = await statPath(context.repo, revision.commit, revision.path);
     if (entry.type !== 'blob') throw new PathNotFound(`${revision.path} at ${revision.ref} is not a file`);
     await sendRaw(res, await openFile(context.repo, revision.commit, revision.path), revision.ref === revision.commit);
@@ -132,7 +133,7 @@ async function firstBytes(stream: AsyncIterable<Buffer>, length: number): Promis
   return { head: Buffer.concat(read).subarray(0, length), rest: rest() };
 }
 
-async function treePage(services: ServerServices, req: Request, res: Response, context: RepoContext, revision: ResolvedRevision): Promise<void> {
+async function treePage(services: ServerServices, req: Request, res: Response, context: RepoContext, revision: RevisionPath): Promise<void> {
   const { repo } = context;
   const info = repo.info;
   const { treeMaxEntries } = services.config.browse;
@@ -171,7 +172,7 @@ ${readme ? await readmeBox(services, context, revision, readme) : ''}
   sendPage(req, res, { title, body });
 }
 
-async function blobPage(services: ServerServices, req: Request, res: Response, context: RepoContext, revision: ResolvedRevision, entry: TreeItem): Promise<void> {
+async function blobPage(services: ServerServices, req: Request, res: Response, context: RepoContext, revision: RevisionPath, entry: TreeItem): Promise<void> {
   const { repo } = context;
   const info = repo.info;
   const { displayMaxBytes, renderMaxBytes } = services.config.browse;
@@ -214,7 +215,7 @@ ${content}</div>`;
 const MARKDOWN = /\.(md|markdown|mdown|mkd)$/i;
 
 /** The README under the listing: rendered up to the render limit, read only then; a larger one links to its raw bytes. */
-async function readmeBox(services: ServerServices, context: RepoContext, revision: ResolvedRevision, readme: TreeItem): Promise<Html> {
+async function readmeBox(services: ServerServices, context: RepoContext, revision: RevisionPath, readme: TreeItem): Promise<Html> {
   const info = context.repo.info;
   const { renderMaxBytes } = services.config.browse;
   const size = readme.size ?? 0;
@@ -240,7 +241,7 @@ function parentOf(path: string): string {
   return path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
 }
 
-function breadcrumb(context: RepoContext, revision: ResolvedRevision): Html {
+function breadcrumb(context: RepoContext, revision: RevisionPath): Html {
   const info = context.repo.info;
   const parts = revision.path === '' ? [] : revision.path.split('/');
   const crumbs = parts.map((part, index) => {
@@ -256,7 +257,7 @@ function breadcrumb(context: RepoContext, revision: ResolvedRevision): Html {
  * may have thousands, which the Tags tab pages through. It submits to /tree?ref=…&path=…:
  * JavaScript submits on change, without it a button does.
  */
-async function refSelector(repo: Repository, revision: ResolvedRevision, view: 'tree' | 'blob'): Promise<Html> {
+async function refSelector(repo: Repository, revision: RevisionPath, view: 'tree' | 'blob'): Promise<Html> {
   const branches = await repo.refs.list('refs/heads/');
   const branchNames = branches.slice(0, SELECTOR_REFS).map((ref) => ref.name.slice('refs/heads/'.length));
   const option = (name: string) => html`<option value="${name}" ${name === revision.ref ? 'selected' : ''}>${name}</option>`;

@@ -1,7 +1,8 @@
 import { Router, type Request, type Response } from 'express';
-import { commitDiff, log, readCommit, resolveRevision, type CommitInfo } from '@gitfleet/browse';
+import { commitDiff, log, readCommit, type CommitInfo, type FileDiff } from '@gitfleet/browse';
 import type { Ref } from '@gitfleet/repository';
 import { diffOptions } from '../browsing.js';
+import { resolveRevision, resolveRevisionPath, type RevisionPath } from '../operations/revisions.js';
 import type { ServerServices } from '../services.js';
 import { firstLine } from './code-pages.js';
 import { PAGE_DIFF_LIMITS, diffView } from './diff-view.js';
@@ -9,7 +10,7 @@ import { html, type Html } from './html.js';
 import { formatDate, sendPage } from './layout.js';
 import { historyPage, newerQuery, olderQuery, parsePosition } from './history-cursor.js';
 import { PAGE_SIZE, pageNumber, pageOf, pager } from './pagination.js';
-import { homeBranch, loadRepo, param, repoHeader, resolveRevisionPath, wildcard, type RepoContext, type ResolvedRevision } from './repo-context.js';
+import { homeBranch, loadRepo, param, repoHeader, wildcard, type RepoContext } from './repo-context.js';
 import { refUrl, repoUrl } from './urls.js';
 
 /** History, one commit with its diff, branches and tags. */
@@ -28,7 +29,7 @@ export function historyPages(services: ServerServices): Router {
 
   router.get('/:owner/:repo/commits/*rest', async (req, res) => {
     const context = await loadRepo(services, req, 'read');
-    await commitsPage(req, res, context, await resolveRevisionPath(context.repo, wildcard(req, 'rest')));
+    await commitsPage(req, res, context, await resolveRevisionPath(context.repo, wildcard(req, 'rest').join('/')));
   });
 
   router.get('/:owner/:repo/commit/:sha', async (req, res) => {
@@ -64,7 +65,7 @@ export function historyPages(services: ServerServices): Router {
  * page walks one page only; a path's history (git's simplification, bounded by log's scan
  * limit) by page number.
  */
-async function commitsPage(req: Request, res: Response, context: RepoContext, revision: ResolvedRevision): Promise<void> {
+async function commitsPage(req: Request, res: Response, context: RepoContext, revision: RevisionPath): Promise<void> {
   const { repo } = context;
   const baseUrl = refUrl(repo.info, 'commits', revision.ref, revision.path);
   let commits: CommitInfo[];

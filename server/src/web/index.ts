@@ -61,10 +61,7 @@
  *   errors     #error-page[data-status]
  */
 import { Router, type ErrorRequestHandler } from 'express';
-import { AccountNotFound } from '@gitfleet/accounts';
-import { PathNotFound, PoolBusy, RevisionNotFound } from '@gitfleet/browse';
-import { InvalidRepositoryName, ObjectReadsBusy } from '@gitfleet/repository';
-import { HttpError } from '../http-errors.js';
+import { httpStatusOf } from '../operations/errors.js';
 import type { ServerServices } from '../services.js';
 import { accountPages } from './account-pages.js';
 import { assetsRouter } from './assets.js';
@@ -97,15 +94,12 @@ export function webRouter(services: ServerServices): Router {
   return router;
 }
 
-/** The status a refused page request gets; undefined for a server fault. */
+/**
+ * The status a refused page request gets; undefined for a server fault. A URL naming no valid
+ * repository, owner, revision or path names nothing: 404, where the API would say 422.
+ */
 function statusOf(error: unknown): number | undefined {
-  if (error instanceof HttpError) return error.status;
-  // A URL naming no valid repository, revision or path names nothing.
-  if (error instanceof RevisionNotFound || error instanceof PathNotFound || error instanceof AccountNotFound || error instanceof InvalidRepositoryName) return 404;
-  // Reading is at its bounds (worker queue, bytes rebuilt in memory): try again shortly.
-  if (error instanceof PoolBusy || error instanceof ObjectReadsBusy) return 503;
-  const status = (error as { status?: unknown } | undefined)?.status;
-  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+  return httpStatusOf(error, { invalid: 404 });
 }
 
 const TITLES: Record<number, string> = { 400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Request too large', 422: 'Cannot do that', 429: 'Too many requests', 503: 'Busy' };

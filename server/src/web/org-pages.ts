@@ -3,7 +3,7 @@ import { AccountConflict, InvalidAccountInput, PERMISSIONS, type Actor, type Org
 import { InvalidRepositoryName } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
 import { teamRepositories } from '../operations/team-repositories.js';
-import { readableRepositories } from '../repositories.js';
+import { readableRepositories } from '../operations/readable-repositories.js';
 import type { ServerServices } from '../services.js';
 import { checked, field, parseForm } from './forms.js';
 import { html, type Html } from './html.js';

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { AccessLevel, Actor, Permission } from '@gitfleet/accounts';
 import { atLeast } from '@gitfleet/accounts';
 import type { ObjectId } from '@gitfleet/git-format';
-import { RevisionNotFound, defaultBranch, resolveRevision } from '@gitfleet/browse';
+import { defaultBranch } from '@gitfleet/browse';
 import type { Repository } from '@gitfleet/repository';
 import { authorizeRepository, requestActor } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
@@ -52,33 +52,6 @@ export async function loadRepo(services: ServerServices, req: Request, needed: P
   else requireSignedIn(req);
   const { repo, access } = await authorizeRepository(services, req, param(req, 'owner'), param(req, 'repo'), needed, 'web');
   return { repo, access };
-}
-
-export interface ResolvedRevision {
-  /** As written in URLs: a branch or tag name, or a commit id. */
-  ref: string;
-  commit: ObjectId;
-  /** What follows the revision, "" for the root. */
-  path: string;
-}
-
-/**
- * Splits "feature/x/src/a.ts" into revision and path as GitHub does: the longest leading
- * segments that name a branch (then a tag), else a commit id (full or abbreviated) in the
- * first segment. Asks the ref store for at most two refs per segment.
- */
-export async function resolveRevisionPath(repo: Repository, segments: string[]): Promise<ResolvedRevision> {
-  if (segments.length === 0) throw new HttpError(404, 'no branch, tag or commit given');
-  for (let length = segments.length; length >= 1; length--) {
-    const ref = segments.slice(0, length).join('/');
-    for (const prefix of ['refs/heads/', 'refs/tags/']) {
-      if ((await repo.refs.get(prefix + ref).catch(() => undefined)) === undefined) continue;
-      return { ref, commit: await resolveRevision(repo, prefix + ref), path: segments.slice(length).join('/') };
-    }
-  }
-  const [first] = segments;
-  if (!/^[0-9a-f]{7,64}$/i.test(first)) throw new RevisionNotFound(`no branch, tag or commit named ${first}`);
-  return { ref: first, commit: await resolveRevision(repo, first), path: segments.slice(1).join('/') };
 }
 
 /**

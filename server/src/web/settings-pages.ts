@@ -1,7 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import { InvalidAccountInput, type Permission } from '@gitfleet/accounts';
 import { HttpError } from '../http-errors.js';
-import { deleteRepository } from '../repositories.js';
+import { changeRepository } from '../operations/change-repository.js';
+import { deleteRepository } from '../operations/delete-repository.js';
+import { BranchNotFound } from '../operations/errors.js';
 import type { ServerServices } from '../services.js';
 import { field, parseForm } from './forms.js';
 import { html, type Html } from './html.js';
@@ -71,17 +73,19 @@ ${permissionSelect('write', 'collaborator-permission')}
     checkCsrf(req);
     const { repo } = context;
     const branch = field(req, 'default_branch');
-    if (branch !== '' && `refs/heads/${branch}` !== (await repo.refs.head())) {
-      if ((await repo.refs.get(`refs/heads/${branch}`)) === undefined) {
-        return page(req, res, context, { kind: 'error', message: `There is no branch ${branch}.`, status: 422 });
-      }
-      await repo.refs.setHead(`refs/heads/${branch}`);
-    }
     const visibility = field(req, 'visibility');
-    const updated = await registry.update(repo.info.owner, repo.info.name, {
+    const change = {
       description: field(req, 'description'),
       ...(visibility === 'public' || visibility === 'private' ? { private: visibility === 'private' } : {}),
-    });
+      ...(branch !== '' ? { defaultBranch: branch } : {}),
+    };
+    let updated;
+    try {
+      updated = await changeRepository(registry, repo, change, 'when-unchanged');
+    } catch (error) {
+      if (error instanceof BranchNotFound) return page(req, res, context, { kind: 'error', message: `There is no branch ${branch}.`, status: 422 });
+      throw error;
+    }
     if (!updated) throw new HttpError(404, `repository ${repo.info.owner}/${repo.info.name} not found`);
     await page(req, res, { ...context, repo: updated }, { kind: 'success', message: 'Settings saved.' });
   });

@@ -1,6 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { AccountConflict, AccountNotFound, InvalidAccountInput, TOKEN_SCOPES, type Actor, type TokenScope } from '@gitfleet/accounts';
-import { HttpError } from '../http-errors.js';
+import { AccountConflict, InvalidAccountInput, TOKEN_SCOPES, type Actor, type TokenScope } from '@gitfleet/accounts';
 import type { ServerServices } from '../services.js';
 import { field, fields, parseForm } from './forms.js';
 import { html } from './html.js';
@@ -78,12 +77,8 @@ ${TOKEN_SCOPES.map((scope) => html`<label class="check"><input type="checkbox" n
   router.post('/settings/tokens/:id/delete', parseForm, async (req, res) => {
     const actor = requireSignedIn(req);
     checkCsrf(req);
-    try {
-      await accounts.revokeToken(actor.user.name, param(req, 'id'));
-    } catch (error) {
-      if (error instanceof AccountNotFound) throw new HttpError(404, error.message);
-      throw error;
-    }
+    // An unknown token is AccountNotFound: a 404 page.
+    await accounts.revokeToken(actor.user.name, param(req, 'id'));
     res.redirect(303, '/settings/tokens');
   });
 

@@ -1,0 +1,98 @@
+/**
+ * What can go wrong in an operation, said once for every surface. Each error of the packages
+ * and of the operations has a kind; each kind has one HTTP status and one CLI exit code. The
+ * surfaces keep only their body format: JSON `{message}` (API), an HTML page (web), plain text
+ * (git), a line on stderr (CLI).
+ */
+import { AccountConflict, AccountNotFound, InvalidAccountInput } from '@gitfleet/accounts';
+import { PathNotFound, PoolBusy, RevisionNotFound } from '@gitfleet/browse';
+import { InvalidRepositoryName, ObjectReadsBusy, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
+import { HttpError } from '../http-errors.js';
+
+export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'in-use' | 'forbidden' | 'busy';
+
+/** A refusal of an operation; its kind decides each surface's answer. */
+export abstract class OperationError extends Error {
+  abstract readonly kind: ErrorKind;
+}
+
+/** No user or organisation of that name. */
+export class OwnerNotFound extends OperationError {
+  readonly kind = 'not-found';
+  constructor(readonly owner: string) {
+    super(`user or organization ${owner} not found`);
+    this.name = 'OwnerNotFound';
+  }
+}
+
+/** The creator may not create repositories under that owner. */
+export class CreationRefused extends OperationError {
+  readonly kind = 'forbidden';
+  constructor(
+    readonly creator: string,
+    readonly owner: string,
+  ) {
+    super(`${creator} may not create repositories under ${owner}`);
+    this.name = 'CreationRefused';
+  }
+}
+
+/** An account that still owns repositories cannot be deleted: they would be left without an owner. */
+export class OwnerHasRepositories extends OperationError {
+  readonly kind = 'in-use';
+  constructor(
+    readonly ownerKind: 'user' | 'organization',
+    readonly owner: string,
+    readonly repositories: readonly RepositoryInfo[],
+  ) {
+    super(`${ownerKind} ${owner} still owns ${repositories.length} repositor${repositories.length === 1 ? 'y' : 'ies'}; delete or transfer them first`);
+    this.name = 'OwnerHasRepositories';
+  }
+}
+
+/** A default branch that does not exist in a repository that has branches. */
+export class BranchNotFound extends OperationError {
+  readonly kind = 'invalid';
+  constructor(
+    readonly branch: string,
+    readonly repository: RepositoryInfo,
+  ) {
+    super(`branch ${branch} does not exist in ${repository.owner}/${repository.name}`);
+    this.name = 'BranchNotFound';
+  }
+}
+
+/** The kind of a known error, undefined for anything else (a fault, or an error only one surface knows). */
+export function errorKind(error: unknown): ErrorKind | undefined {
+  if (error instanceof OperationError) return error.kind;
+  if (error instanceof AccountNotFound || error instanceof RevisionNotFound || error instanceof PathNotFound) return 'not-found';
+  if (error instanceof AccountConflict || error instanceof RepositoryExists) return 'conflict';
+  if (error instanceof InvalidAccountInput || error instanceof InvalidRepositoryName) return 'invalid';
+  // Reading is at its bounds (worker queue, bytes rebuilt in memory): nothing is wrong with the request.
+  if (error instanceof PoolBusy || error instanceof ObjectReadsBusy) return 'busy';
+  return undefined;
+}
+
+export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
+  invalid: 422,
+  'not-found': 404,
+  conflict: 409,
+  // The request is well formed but what it would do is refused (GitHub's and Gitea's 422).
+  'in-use': 422,
+  forbidden: 403,
+  busy: 503,
+};
+
+/**
+ * The HTTP status of a refused request: an HttpError's own, a known error's kind's (a surface
+ * may answer some kinds otherwise: `overrides`), or the 4xx that body-parser and the router put
+ * on what they refuse; undefined for a server fault.
+ */
+export function httpStatusOf(error: unknown, overrides: Partial<Record<ErrorKind, number>> = {}): number | undefined {
+  if (error instanceof HttpError) return error.status;
+  const kind = errorKind(error);
+  if (kind !== undefined) return overrides[kind] ?? HTTP_STATUS[kind];
+  const status = (error as { status?: unknown } | undefined)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return status;
+  return undefined;
+}
