@@ -59,29 +59,27 @@ for (const backend of kvBackends) {
       assert.equal(await refs.head(), 'refs/heads/main');
     });
 
-    test('a branch deleted between the read and the swap is not made the default', async (t) => {
+    /** A RefDB over an unborn() repository, where `race` runs through another RefDB right after its first read. */
+    async function racedBy(t: Parameters<typeof backend.open>[0], race: (other: KVRefDB) => Promise<unknown>): Promise<KVRefDB> {
       const kv = backend.open(t);
-      await unborn(kv);
-      const other = new KVRefDB('repo1', kv);
-      const refs = new KVRefDB('repo1', racedAfterFirstRead(kv, () => other.update([{ name: 'refs/heads/dev', oldOid: A, newOid: ZERO_OID }], { atomic: true, message: 'delete' })));
+      const other = await unborn(kv);
+      return new KVRefDB('repo1', racedAfterFirstRead(kv, () => race(other)));
+    }
+
+    test('a branch deleted between the read and the swap is not made the default', async (t) => {
+      const refs = await racedBy(t, (other) => other.update([{ name: 'refs/heads/dev', oldOid: A, newOid: ZERO_OID }], { atomic: true, message: 'delete' }));
       assert.equal(await refs.setHeadIfUnborn('refs/heads/dev'), false);
       assert.equal(await refs.head(), 'refs/heads/main');
     });
 
     test('a default branch created between the read and the swap keeps HEAD', async (t) => {
-      const kv = backend.open(t);
-      await unborn(kv);
-      const other = new KVRefDB('repo1', kv);
-      const refs = new KVRefDB('repo1', racedAfterFirstRead(kv, () => other.update([{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'push' })));
+      const refs = await racedBy(t, (other) => other.update([{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'push' }));
       assert.equal(await refs.setHeadIfUnborn('refs/heads/dev'), false);
       assert.equal(await refs.head(), 'refs/heads/main');
     });
 
     test('a branch that moved between the read and the swap still becomes the default', async (t) => {
-      const kv = backend.open(t);
-      await unborn(kv);
-      const other = new KVRefDB('repo1', kv);
-      const refs = new KVRefDB('repo1', racedAfterFirstRead(kv, () => other.update([{ name: 'refs/heads/dev', oldOid: A, newOid: B }], { atomic: true, message: 'push' })));
+      const refs = await racedBy(t, (other) => other.update([{ name: 'refs/heads/dev', oldOid: A, newOid: B }], { atomic: true, message: 'push' }));
       assert.equal(await refs.setHeadIfUnborn('refs/heads/dev'), true);
       assert.equal(await refs.head(), 'refs/heads/dev');
       assert.equal(await refs.get('HEAD'), B);
