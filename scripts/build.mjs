@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * Builds the product: `tsc -b tsconfig.build.json` compiles every package and the server into
  * its own dist/ (project references, so only what changed is compiled again), then the web
@@ -54,7 +53,10 @@ function lock() {
   }
 }
 
-/** Whether the process that holds the lock file still runs. */
+/**
+ * Whether the process that holds the lock file still runs.
+ * @param {string} file
+ */
 function holderAlive(file) {
   let pid;
   let age;
@@ -74,7 +76,11 @@ function holderAlive(file) {
   }
 }
 
-/** Newest modification time under `file`, directories included (a deleted or renamed file changes its directory's). */
+/**
+ * Newest modification time under `file`, directories included (a deleted or renamed file changes its directory's).
+ * @param {string} file
+ * @returns {number}
+ */
 function newestChange(file) {
   const stats = statSync(file);
   if (!stats.isDirectory()) return stats.mtimeMs;
