@@ -110,10 +110,7 @@ function build() {
   const began = new Date();
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const compiled = spawnSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, stdio: ['ignore', 2, 2] });
-  if (compiled.status !== 0) {
-    process.stderr.write(`build: tsc -b tsconfig.build.json failed (${compiled.error?.message ?? `exit ${compiled.status ?? compiled.signal}`})\n`);
-    process.exit(1);
-  }
+  if (compiled.status !== 0) throw new Error(`tsc -b tsconfig.build.json failed (${compiled.error?.message ?? `exit ${compiled.status ?? compiled.signal}`})`);
   rmSync(path.join(root, ASSETS_TARGET), { recursive: true, force: true });
   cpSync(path.join(root, ASSETS_SOURCE), path.join(root, ASSETS_TARGET), { recursive: true });
   writeFileSync(path.join(root, STAMP), `${began.toISOString()}\n`);
@@ -132,6 +129,9 @@ if (!ifStale || staleness()) {
       build();
       if (ifStale) process.stderr.write(`build: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     }
+  } catch (error) {
+    process.stderr.write(`build: ${/** @type {Error} */ (error).message}\n`);
+    process.exitCode = 1;
   } finally {
     release();
   }
