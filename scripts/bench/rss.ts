@@ -69,6 +69,11 @@ export class RssSampler {
   }
 }
 
+/** The summed VmRSS of a process and all its descendants right now. */
+export function processTreeRss(pid: number): number {
+  return treeRss(pid, childrenByParent());
+}
+
 function treeRss(root: number, children: Map<number, number[]>): number {
   let tree = 0;
   const pending = [root];

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -112,7 +113,7 @@ export async function launchGitfleet(
   const dataDir = path.join(dirs.workDir, `${label}-data`);
   await mkdir(dataDir, { recursive: true });
   const base = `http://127.0.0.1:${port}`;
-  const daemon = Daemon.start(label, process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/src/cli.ts'), 'serve'], {
+  const daemon = Daemon.start(label, process.execPath, [...compiledServer(), 'serve'], {
     cwd: projectRoot,
     env: { ...withoutGitfleetSettings(process.env), ...backendEnv, ...ADMIN_ENV, HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
     logFile: path.join(dirs.logDir, `${label}.log`),
@@ -120,6 +121,13 @@ export async function launchGitfleet(
   await readyOrStopped(daemon, () => answers(`${base}/healthz`, 200));
   const withCredentials = base.replace('http://', `http://${OWNER}:${ADMIN_TOKEN}@`);
   return { daemon, base, port, url: (repo) => `${withCredentials}/${OWNER}/${repo}.git` };
+}
+
+/** node's arguments that run the compiled server as `pnpm start` does, built first when a source changed: the product is what is measured. */
+function compiledServer(): string[] {
+  const build = spawnSync(process.execPath, [path.join(projectRoot, 'scripts/build.mjs'), '--if-stale'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (build.status !== 0) throw new Error(`scripts/build.mjs --if-stale failed (exit ${build.status ?? build.signal})`);
+  return ['--conditions=@gitfleet/compiled', path.join(projectRoot, 'server/dist/cli.js')];
 }
 
 /** A shell that followed "Running distributed" has GITFLEET_* exported: the plain column must still be files + SQLite. */

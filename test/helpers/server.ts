@@ -42,6 +42,10 @@ export async function ensureUser(baseUrl: string, name: string): Promise<void> {
  * itself against a reference server.
  */
 const CLI = resolve(WORKSPACE_ROOT, process.env.GITFLEET_E2E_CLI ?? 'server/src/cli.ts');
+/** node's arguments that run the server from its TypeScript sources (the default). */
+const SOURCE_ENTRY: readonly string[] = ['--import', 'tsx', CLI];
+/** node's arguments that run the compiled product as `pnpm start` does; `pnpm build` makes it. */
+export const COMPILED_ENTRY: readonly string[] = ['--conditions=@gitfleet/compiled', resolve(WORKSPACE_ROOT, 'server/dist/cli.js')];
 const START_TIMEOUT_MS = 60_000;
 const LOG_LINES_KEPT = 400;
 
@@ -71,6 +75,8 @@ export interface StartOptions {
    * gets fresh storage of the backend GITFLEET_E2E_BACKEND selects, removed when it stops.
    */
   storage?: StorageBackend;
+  /** node's arguments before `serve`: the sources through tsx by default, or COMPILED_ENTRY. */
+  entry?: readonly string[];
 }
 
 /**
@@ -82,7 +88,7 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
   const disposeOwnStorage = () => (options.storage ? Promise.resolve() : storage.dispose());
   const dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-e2e-data-'));
   const env = serverEnv({ ...storage.env, ...TEST_ADMIN_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir });
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+  const child = spawn(process.execPath, [...(options.entry ?? SOURCE_ENTRY), 'serve'], {
     cwd: WORKSPACE_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -173,7 +179,7 @@ export interface CliResult {
 /** Runs the server's CLI (`gitfleet <args>`) to completion with `env` added to this process's. */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolveResult, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [...SOURCE_ENTRY, ...args], {
       cwd: WORKSPACE_ROOT,
       env: serverEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,7 +15,7 @@ export class LineDiffPool {
   private readonly pool: TaskPool<LineDiffTask, LineDiffOutcome>;
 
   constructor(options: TaskPoolOptions) {
-    this.pool = new TaskPool('diff workers', new URL('./line-diff-worker.ts', import.meta.url), options);
+    this.pool = new TaskPool('diff workers', new URL(import.meta.resolve('./line-diff-worker.js')), options);
   }
 
   diff(oldBytes: Buffer, newBytes: Buffer, bounds: LineDiffBounds): Promise<LineDiffOutcome> {

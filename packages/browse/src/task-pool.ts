@@ -36,6 +36,12 @@ export class TaskPool<In, Out> {
   /** Tasks submitted and not yet settled: running ones and queued ones, counted here so the bound is exact. */
   private inFlight = 0;
 
+  /**
+   * `worker` is the worker module's URL as `import.meta.resolve('./x-worker.js')` gives it: the
+   * `.ts` source when running under tsx, the compiled `.js` otherwise. Piscina imports it from
+   * its own file, where no TypeScript resolution applies, so a URL written by hand would fit
+   * only one of the two.
+   */
   constructor(
     private readonly what: string,
     worker: URL,

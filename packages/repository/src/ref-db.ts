@@ -52,6 +52,13 @@ export interface RefDB {
   head(): Promise<string>;
   setHead(target: string): Promise<void>;
   /**
+   * Points HEAD at `target` when HEAD is unborn (the ref it names does not exist) and `target`
+   * exists, both checked in the compare-and-swap that moves HEAD: a ref created or deleted
+   * meanwhile is seen, never overwritten, so HEAD is never left at a missing ref by this.
+   * @returns whether HEAD now points at `target`.
+   */
+  setHeadIfUnborn(target: string): Promise<boolean>;
+  /**
    * Compare-and-swap of several refs in one atomic step, with reflog entries. A ref is
    * created only where no other ref's name is its directory or lies under it, checked in the
    * same step (deletions of the batch count first, then the other updates in order).
@@ -138,6 +145,28 @@ export class KVRefDB implements RefDB {
       if (current === target) return;
       const { conflicts } = await this.kv.compareAndSwap(this.scope, [{ key: HEAD_KEY, expect: current, value: target }], 'all');
       if (conflicts.length === 0) return;
+    }
+  }
+
+  async setHeadIfUnborn(target: string): Promise<boolean> {
+    assertValidRefName(target);
+    // Each lost race means another writer changed HEAD or one of the two refs: decide again on what is there now.
+    for (;;) {
+      const head = await this.head();
+      if (head === target) return true;
+      const current = await this.kv.getMany(this.scope, [refKey(head), refKey(target)]);
+      const targetOid = current.get(refKey(target));
+      if (current.has(refKey(head)) || targetOid === undefined) return false;
+      const { conflicts } = await this.kv.compareAndSwap(
+        this.scope,
+        [
+          // Rewritten with its own value: the swap holds only while `target` is still there.
+          { key: refKey(target), expect: targetOid, value: targetOid },
+          { key: HEAD_KEY, expect: head, value: target, requireAbsent: { keys: [refKey(head)] } },
+        ],
+        'all',
+      );
+      if (conflicts.length === 0) return true;
     }
   }
 

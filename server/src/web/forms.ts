@@ -1,7 +1,7 @@
-import express, { type Request } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 
 /** Form posts are a few fields; anything bigger is refused (413) before it is parsed. */
-export const parseForm = express.urlencoded({ extended: false, limit: '32kb' });
+export const parseForm: RequestHandler = express.urlencoded({ extended: false, limit: '32kb' });
 
 /** A text field of the posted form, trimmed; "" when absent. */
 export function field(req: Request, name: string): string {

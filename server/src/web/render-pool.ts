@@ -27,7 +27,7 @@ export class RenderPool {
     options: TaskPoolOptions,
     private readonly timeoutMs: number,
   ) {
-    this.pool = new TaskPool('rendering workers', new URL('./render-worker.ts', import.meta.url), options);
+    this.pool = new TaskPool('rendering workers', new URL(import.meta.resolve('./render-worker.js')), options);
   }
 
   /** A file as numbered rows, highlighted in `language` when given; undefined when it took too long. */

@@ -41,7 +41,8 @@ export class PackIndexPool {
     const maxQueue = options.maxQueue ?? 16 * threads;
     this.capacity = threads + maxQueue;
     this.pool = new Piscina({
-      filename: new URL('./index-worker.ts', import.meta.url).href,
+      // Resolved, not written out: index-worker.ts under tsx, index-worker.js when compiled.
+      filename: import.meta.resolve('./index-worker.js'),
       minThreads: 0,
       maxThreads: threads,
       maxQueue,

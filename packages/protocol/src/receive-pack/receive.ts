@@ -8,6 +8,7 @@ import type { Repository } from '@gitfleet/repository';
 import { isDeleteOnly, PushRequestRefused, readPushRequest, type PushRequest } from './commands.js';
 import { sharedPackIndexPool } from './index-pool.js';
 import { ingestPack, UnpackError, type IngestedPack } from './ingest.js';
+import { adoptDefaultBranch } from './default-branch.js';
 import { DeltaProgress } from './progress.js';
 import { ResponseQueue, ResponseWriter } from './response.js';
 import { PackTooLarge, RequestAborted, spoolPack } from './spool.js';
@@ -199,6 +200,12 @@ async function publish(repo: Repository, commands: CommandState[], push: PushReq
     }
   }
   const applied = await applyRefUpdates(repo, commands, push.capabilities.atomic, out, prepared?.reflogMessage ?? 'push');
+  // Before the listeners: what they read of the repository includes the default it now has.
+  try {
+    await adoptDefaultBranch(repo, applied);
+  } catch (error) {
+    out.warning(`setting the default branch: ${(error as Error).message}`);
+  }
   // The refs have moved (or not): the push's outcome stands whatever a listener thinks of it.
   await tellListener(() => prepared?.afterRefUpdate?.(applied), out);
   if (applied.length > 0) await tellListener(() => options.onRefsUpdated?.(applied, push.pushOptions), out);
