@@ -1,9 +1,9 @@
 import type { BlobStore, KVStore } from '@gitfleet/storage';
 import type { BlockCache } from './block-cache.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
-import { PackObjectDB } from './object-db.js';
-import type { ObjectDB } from './object-db.js';
+import { PackObjectReader, type ObjectReader } from './object-reader.js';
 import { InMemoryReadBudget } from './object-stream.js';
+import { PackAccess } from './pack-access.js';
 import type { PackIndexCache } from './pack-index-cache.js';
 import { KVRefDB } from './ref-db.js';
 import type { RefDB } from './ref-db.js';
@@ -38,7 +38,10 @@ export interface Stores {
 export const sharedInMemoryReads = new InMemoryReadBudget(256 * 1024 * 1024);
 
 export class Repository {
-  readonly objects: ObjectDB;
+  /** Objects by id. */
+  readonly objects: ObjectReader;
+  /** The stored packs themselves: registry, indexes, raw entries (adding packs, pack reuse). */
+  readonly packs: PackAccess;
   readonly refs: RefDB;
   /** Shared by every repository of the stores: see openObjectStream. */
   readonly inMemoryReads: InMemoryReadBudget;
@@ -47,7 +50,8 @@ export class Repository {
     readonly info: RepositoryInfo,
     stores: Stores,
   ) {
-    this.objects = new PackObjectDB(info.id, stores);
+    this.packs = new PackAccess(info.id, stores);
+    this.objects = new PackObjectReader(this.packs, stores.deltaBases);
     this.inMemoryReads = stores.inMemoryReads ?? sharedInMemoryReads;
     this.refs = new KVRefDB(info.id, stores.kv);
   }

@@ -171,7 +171,7 @@ async function objectType(repo: Repository, ingested: IngestedPack | undefined, 
 /** Stores the pack and idx before any ref may point into them. */
 async function storePack(repo: Repository, ingested: IngestedPack, spoolPath: string, commands: CommandState[], out: ResponseWriter): Promise<boolean> {
   try {
-    await repo.objects.addPack(spoolPath, ingested.packSize, ingested.idx, ingested.checksum);
+    await repo.packs.add(spoolPath, ingested.packSize, ingested.idx, ingested.checksum);
     return true;
   } catch (error) {
     out.error(`storing pack ${ingested.checksum}: ${(error as Error).message}`);

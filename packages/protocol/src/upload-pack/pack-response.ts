@@ -1,10 +1,7 @@
 import { encodePktLine, encodeSideband, FLUSH_PKT } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
-import { enumerateObjects } from '@gitfleet/repository';
+import { enumerateObjects, planPack, streamPack } from '@gitfleet/repository';
 import type { ObjectFilter, Repository } from '@gitfleet/repository';
-import { planPack } from './pack-plan.js';
-import { streamPack } from './pack-stream.js';
-import type { PackStats } from './pack-stream.js';
 
 /** How pack bytes travel: bare, or in side-band packets of at most `maxPayload` bytes. */
 export type PackFraming = { sideband: false } | { sideband: true; maxPayload: number };
@@ -63,13 +60,11 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
     const { objects: send, clientHas } = await enumerating;
     const total = send.size;
     if (progress) yield say(`Enumerating objects: ${total}, done.\n`);
-    const slices = await planPack(repo.objects, send);
+    const slices = await planPack(repo.packs, send);
     if (progress) yield say(`Counting objects: 100% (${total}/${total}), done.\n`);
 
-    const stats: PackStats = { total: 0, deltas: 0, reused: 0, reusedDeltas: 0 };
-    for await (const chunk of streamPack(repo.objects, slices, { send, ofsDelta: request.ofsDelta, thin: request.thin, clientHas }, stats)) {
-      yield framing.sideband ? Buffer.concat(encodeSideband(1, chunk, framing.maxPayload)) : chunk;
-    }
+    const pack = streamPack(repo, slices, { send, ofsDelta: request.ofsDelta, thin: request.thin, clientHas });
+    const stats = yield* framed(pack, framing);
     if (progress) {
       yield say(`Total ${stats.total} (delta ${stats.deltas}), reused ${stats.reused} (delta ${stats.reusedDeltas}), pack-reused 0\n`);
     }
@@ -77,6 +72,22 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
   } catch (error) {
     if (!framing.sideband) throw error;
     yield Buffer.concat(encodeSideband(3, Buffer.from(`upload-pack: ${(error as Error).message}\n`), framing.maxPayload));
+  }
+}
+
+/**
+ * The pack's bytes as they travel, passing on what the pack stream returns. A response given
+ * up midway (the client went away) ends the pack stream too, which releases its reads.
+ */
+async function* framed<R>(pack: AsyncGenerator<Buffer, R>, framing: PackFraming): AsyncGenerator<Buffer, R> {
+  try {
+    for (;;) {
+      const next = await pack.next();
+      if (next.done) return next.value;
+      yield framing.sideband ? Buffer.concat(encodeSideband(1, next.value, framing.maxPayload)) : next.value;
+    }
+  } finally {
+    await pack.return(undefined as R);
   }
 }
 

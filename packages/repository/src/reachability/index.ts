@@ -3,8 +3,8 @@
  * shallow boundaries, filters), where to cut a shallow history, and whether an id a
  * client asks for is reachable from our refs.
  */
-export { CommitReader, MissingObjectError } from './commits.js';
-export type { CommitInfo, ObjectSource, Peeled } from './commits.js';
+export { CommitReader } from './commits.js';
+export type { CommitInfo, Peeled } from './commits.js';
 export { walkCommits } from './commit-walk.js';
 export type { CommitWalk, CommitWalkRequest } from './commit-walk.js';
 export { enumerateObjects } from './enumerate.js';
