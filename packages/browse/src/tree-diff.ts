@@ -1,5 +1,5 @@
-import type { ObjectId } from '@gitfleet/git-format';
-import { diffTrees, GITLINK_MODE, TreeTooDeep, type Repository } from '@gitfleet/repository';
+import { FileMode, type ObjectId } from '@gitfleet/git-format';
+import { diffTrees, TreeTooDeep, type Repository } from '@gitfleet/repository';
 import type { ChangeStatus } from './types.js';
 
 /** One changed non-directory entry between two trees. */
@@ -57,7 +57,7 @@ const EMPTY_BLOB = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
  */
 function pairExactRenames(changes: TreeChange[]): TreeChange[] {
   const candidate = (oid: ObjectId | undefined, mode: number | undefined): oid is ObjectId =>
-    oid !== undefined && oid !== EMPTY_BLOB && mode !== GITLINK_MODE;
+    oid !== undefined && oid !== EMPTY_BLOB && mode !== FileMode.Submodule;
   const removedById = new Map<ObjectId, TreeChange[]>();
   for (const change of changes) {
     if (change.status !== 'removed' || !candidate(change.oldOid, change.oldMode)) continue;

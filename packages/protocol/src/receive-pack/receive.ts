@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { encodeSideband, FLUSH_PKT, PktLineReader, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { encodeSideband, FLUSH_PKT, PktLineReader, SidebandChannel, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
 import { LoopPacer } from '@gitfleet/repository';
 import type { Repository } from '@gitfleet/repository';
 import { isDeleteOnly, PushRequestRefused, readPushRequest, type PushRequest } from './commands.js';
@@ -39,7 +39,7 @@ export async function receivePack(repo: Repository, request: Readable, options: 
     push = await readPushRequest(reader, options.limits);
   } catch (error) {
     // git shows a band-3 message as "remote error: …"; an HTTP 413 only as its status.
-    if (error instanceof PushRequestRefused && error.sideband) return fromBuffers([...encodeSideband(3, Buffer.from(`${error.message}\n`)), FLUSH_PKT]);
+    if (error instanceof PushRequestRefused && error.sideband) return fromBuffers([...encodeSideband(SidebandChannel.Error, Buffer.from(`${error.message}\n`)), FLUSH_PKT]);
     throw error;
   }
   if (push.commands.length === 0) return (async function* () {})();

@@ -1,4 +1,4 @@
-import { newTreeEntryPosition, readTreeEntryAt } from '@gitfleet/git-format';
+import { FileMode, newTreeEntryPosition, readTreeEntryAt } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { OidSet } from '../oid-set.js';
 import { walkCommits } from './commit-walk.js';
@@ -8,8 +8,6 @@ import { CommitReader } from './commits.js';
 import { filterPolicy } from './filter.js';
 import type { FilterPolicy, ObjectFilter } from './filter.js';
 
-const TREE_MODE = 0o040000;
-const GITLINK_MODE = 0o160000;
 /** Trees read at once: object reads are asynchronous and may overlap (I/O, inflate). */
 const READ_BATCH = 32;
 const PROGRESS_STEP = 1000;
@@ -146,9 +144,9 @@ async function markTreesOnClient(objects: ObjectReader, roots: ObjectId[], clien
       for (let pos = 0; pos < data.length; ) {
         pos = readTreeEntryAt(data, pos, entry);
         const mode = entry.mode;
-        if (mode === GITLINK_MODE) continue;
+        if (mode === FileMode.Submodule) continue;
         const added = clientHas.addBytes(data, entry.nameEnd + 1);
-        if (added >= 0 && mode === TREE_MODE) next.push(clientHas.oidAt(added));
+        if (added >= 0 && mode === FileMode.Dir) next.push(clientHas.oidAt(added));
       }
     });
     level = next;
@@ -209,10 +207,10 @@ async function walkTrees(
       for (let pos = 0; pos < data.length; ) {
         pos = readTreeEntryAt(data, pos, entry);
         const mode = entry.mode;
-        if (mode === GITLINK_MODE || pos <= known) continue;
+        if (mode === FileMode.Submodule || pos <= known) continue;
         const at = entry.nameEnd + 1;
         if (included.hasBytes(data, at) || clientHas.hasBytes(data, at) || (omitted.size > 0 && omitted.hasBytes(data, at))) continue;
-        if (mode === TREE_MODE) {
+        if (mode === FileMode.Dir) {
           next.push(addTo(keepTrees ? included : omitted, data, at));
           nextNames.push(data.toString('latin1', entry.nameStart, entry.nameEnd));
         } else if (policy.needsBlobSize) {
