@@ -7,7 +7,7 @@ import type { LineDiffPool } from './line-diff-pool.js';
 import { readRequired } from './objects.js';
 import { TaskTimedOut } from './task-pool.js';
 import { isBinary } from './tree.js';
-import { treeChanges, type TreeChange } from './tree-diff.js';
+import { treeChanges, type TreeChange } from './tree-changes.js';
 import type { DiffLimits, DiffResult, FileDiff } from './types.js';
 
 export const DEFAULT_DIFF_LIMITS: Required<DiffLimits> = { maxFiles: 300, maxFileBytes: 512 * 1024, maxLines: 20_000, maxEditLength: 2_000, timeMs: 3_000 };

@@ -6,6 +6,7 @@
 export { CommitReader } from './commits.js';
 export type { CommitInfo, Peeled } from './commits.js';
 export { walkCommits } from './commit-walk.js';
+export { DateQueue } from './date-queue.js';
 export type { CommitWalk, CommitWalkRequest } from './commit-walk.js';
 export { enumerateObjects } from './enumerate.js';
 export type { Enumeration, EnumerationRequest } from './enumerate.js';

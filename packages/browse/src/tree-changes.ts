@@ -1,17 +1,12 @@
 import { FileMode, type ObjectId } from '@gitfleet/git-format';
-import { diffTrees, TreeTooDeep, type Repository } from '@gitfleet/repository';
+import { diffTrees, TreeTooDeep, type Repository, type TreeDiffEntry } from '@gitfleet/repository';
 import type { ChangeStatus } from './types.js';
 
-/** One changed non-directory entry between two trees. */
-export interface TreeChange {
-  path: string;
-  previousPath?: string;
+/** One changed non-directory entry between two trees, where an exact rename is one change. */
+export interface TreeChange extends Omit<TreeDiffEntry, 'status'> {
   status: ChangeStatus;
-  oldOid?: ObjectId;
-  newOid?: ObjectId;
-  /** Git's modes as numbers (0o100644, 0o160000…). */
-  oldMode?: number;
-  newMode?: number;
+  /** For a rename, the path it was moved from. */
+  previousPath?: string;
 }
 
 /**
