@@ -1,3 +1,4 @@
+import { Lru } from '@gitfleet/git-format';
 import type { BlobStore } from '@gitfleet/storage';
 
 /** Blocks of 64 KiB suit local disk: a few pack entries per read, little waste. */
@@ -23,9 +24,8 @@ export interface BlockCacheOptions {
 export class BlockCache {
   readonly blockSize: number;
   readonly maxBytes: number;
-  private readonly blocks = new Map<string, Buffer>();
+  private readonly blocks: Lru<string, Buffer>;
   private readonly loading = new Map<string, Promise<Buffer>>();
-  private cachedBytes = 0;
   private readonly storeIds = new WeakMap<BlobStore, number>();
   private nextStoreId = 0;
 
@@ -38,6 +38,7 @@ export class BlockCache {
     if (!Number.isSafeInteger(this.maxBytes) || this.maxBytes < 0) {
       throw new RangeError(`BlockCache: maxBytes must be a non-negative integer, got ${this.maxBytes}`);
     }
+    this.blocks = new Lru(this.maxBytes, (block) => block.length);
   }
 
   /**
@@ -90,7 +91,6 @@ export class BlockCache {
       }
       flushMissing(index - 1);
       if (cached) {
-        this.touch(id, cached);
         loads.push(Promise.resolve(cached));
       } else if (inFlight) {
         loads.push(inFlight);
@@ -119,7 +119,7 @@ export class BlockCache {
           // keep the whole get's memory alive.
           const block = from === to ? slice : Buffer.from(slice);
           this.loading.delete(id);
-          this.insert(id, block);
+          this.blocks.set(id, block);
           return block;
         },
         (error: unknown) => {
@@ -131,22 +131,6 @@ export class BlockCache {
       loads.push(load);
     }
     return loads;
-  }
-
-  private touch(id: string, block: Buffer): void {
-    this.blocks.delete(id);
-    this.blocks.set(id, block);
-  }
-
-  private insert(id: string, block: Buffer): void {
-    if (block.length > this.maxBytes) return;
-    this.blocks.set(id, block);
-    this.cachedBytes += block.length;
-    for (const [oldestId, oldest] of this.blocks) {
-      if (this.cachedBytes <= this.maxBytes) break;
-      this.blocks.delete(oldestId);
-      this.cachedBytes -= oldest.length;
-    }
   }
 
   private storeId(store: BlobStore): number {
