@@ -6,6 +6,19 @@ export const DEFAULT_BLOCK_SIZE = 64 * 1024;
 /** Consecutive missing blocks are fetched in one ranged get of at most this many bytes. */
 const MAX_LOAD_BYTES = 8 * 1024 * 1024;
 
+/** A range read through the cache that the store cannot give: the blob is absent, or ends before the range does. */
+export class BlobRangeUnavailable extends Error {
+  override name = 'BlobRangeUnavailable';
+
+  constructor(
+    readonly key: string,
+    readonly blobAbsent: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface BlockCacheOptions {
   /** Bytes per aligned block; default DEFAULT_BLOCK_SIZE. */
   blockSize?: number;
@@ -44,7 +57,7 @@ export class BlockCache {
   /**
    * Bytes [start, end) of blob `key` in `store`, through the cache. The range must lie
    * inside the blob (callers take it from an index): a blob that is absent or shorter
-   * than `end` is an error naming the key and range.
+   * than `end` is BlobRangeUnavailable, naming the key and range.
    */
   async read(store: BlobStore, key: string, start: number, end: number): Promise<Buffer> {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
@@ -65,7 +78,7 @@ export class BlockCache {
       if (block.length < this.blockSize) break;
     }
     if (length !== end - start) {
-      throw new Error(`blob ${key}: range [${start}, ${end}) reaches past the blob's end at ${start + length}`);
+      throw new BlobRangeUnavailable(key, false, `blob ${key}: range [${start}, ${end}) reaches past the blob's end at ${start + length}`);
     }
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, length);
   }
@@ -105,7 +118,7 @@ export class BlockCache {
     const start = from * this.blockSize;
     const end = (to + 1) * this.blockSize;
     const run = store.get(key, { start, end }).then((bytes) => {
-      if (!bytes) throw new Error(`blob ${key}: not found (reading [${start}, ${end}))`);
+      if (!bytes) throw new BlobRangeUnavailable(key, true, `blob ${key}: not found (reading [${start}, ${end}))`);
       return bytes;
     });
     const loads: Array<Promise<Buffer>> = [];

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { MAX_ENTRY_HEADER_LENGTH, PackIndex, isObjectId, parseEntryHeader, type ObjectId, type PackEntryHeader } from '@gitfleet/git-format';
 import type { BlobStore, KVStore } from '@gitfleet/storage';
-import type { BlockCache } from './block-cache.js';
+import { BlobRangeUnavailable, type BlockCache } from './block-cache.js';
 import { CorruptPackError, MissingPackError } from './errors.js';
 import { idxBlobKey, packBlobKey, packKey, repositoryScope, type PackRecord } from './keys.js';
 import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
@@ -135,7 +135,15 @@ export class PackAccess {
   /** Bytes [start, end) of a stored pack: through the block cache, or straight from the store when large. */
   async read(pack: string, start: number, end: number): Promise<Buffer> {
     const key = packBlobKey(this.repositoryId, pack);
-    if (end - start <= LARGE_ENTRY_BYTES) return this.cache.read(this.blobs, key, start, end);
+    if (end - start <= LARGE_ENTRY_BYTES) {
+      try {
+        return await this.cache.read(this.blobs, key, start, end);
+      } catch (error) {
+        if (!(error instanceof BlobRangeUnavailable)) throw error;
+        if (error.blobAbsent) throw this.missingPack(pack);
+        throw new CorruptPackError(pack, error.message, { cause: error });
+      }
+    }
     const bytes = await this.blobs.get(key, { start, end });
     if (!bytes) throw this.missingPack(pack);
     if (bytes.length !== end - start) throw new CorruptPackError(pack, `${key}: read [${start}, ${end}) returned ${bytes.length} bytes`);

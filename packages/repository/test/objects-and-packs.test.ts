@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import { GIT_MAX_DELTA_DEPTH, indexPack } from '@gitfleet/git-format';
 import { FsBlobStore, MemoryBlobStore, MemoryKVStore, SqliteKVStore, type BlobStore } from '@gitfleet/storage';
-import { CorruptPackError, Repository, RepositoryRegistry, type ObjectReader, type PackAccess, type Stores } from '../src/index.js';
+import { CorruptPackError, MissingPackError, Repository, RepositoryRegistry, type ObjectReader, type PackAccess, type Stores } from '../src/index.js';
 import { idxBlobKey, packBlobKey, repositoryScope } from '../src/keys.js';
 import { deltaChain } from '../../git-format/test/delta-bombs.js';
 import { backends, caches } from './backends.js';
@@ -191,6 +191,23 @@ describe('PackAccess.add failures', () => {
     for await (const blob of blobs.list('')) stored.push(blob.key);
     assert.deepEqual(stored, []);
     assert.deepEqual(await kv.scan(repositoryScope('r2'), ''), []);
+  });
+});
+
+describe('typed errors for what the stores lack or contradict', () => {
+  test('a pack registered but gone from the blob store, or never registered, is a MissingPackError', async () => {
+    const stores: Stores = { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() };
+    const { packs } = newRepository(stores, 'r5');
+    await addPack(packs, deepPack);
+    const [object] = verifyPack(deepPack);
+    await stores.blobs.delete(packBlobKey('r5', deepPack.checksum));
+    // Another process: nothing of the pack is cached there.
+    const reader = newRepository({ ...stores, ...caches() }, 'r5');
+    await assert.rejects(reader.objects.read(object.oid), (error) => error instanceof MissingPackError && error.pack === deepPack.checksum);
+    await assert.rejects(reader.packs.stream(deepPack.checksum, 12, 100), MissingPackError);
+    await stores.blobs.delete(idxBlobKey('r5', deepPack.checksum));
+    await assert.rejects(newRepository({ ...stores, ...caches() }, 'r5').objects.has(object.oid), MissingPackError);
+    await assert.rejects(reader.packs.index('f'.repeat(40)), MissingPackError);
   });
 });
 
