@@ -185,15 +185,6 @@ export class PackAccess {
     this.packSet.add({ checksum, ...record });
   }
 
-  /** The id of the ofs-delta base at `baseOffset` of the pack holding `entry`. */
-  ofsDeltaBaseOid(entry: PackLocation, baseOffset: number): ObjectId {
-    const baseOid = entry.index.oidAt(baseOffset);
-    if (baseOid === undefined) {
-      throw new CorruptPackError(entry.pack.checksum, `pack ${entry.pack.checksum}: ofs-delta at offset ${entry.offset} points at ${baseOffset}, where no entry starts`);
-    }
-    return baseOid;
-  }
-
   private async lookupIn(packs: readonly PackInfo[], oid: ObjectId): Promise<PackLocation | undefined> {
     for (const pack of packs) {
       const index = this.indexes.peek(pack.checksum) ?? (await this.loadIndex(pack));
@@ -214,6 +205,15 @@ export class PackAccess {
       }
       return index;
     });
+  }
+
+  /** The id of the ofs-delta base at `baseOffset` of the pack holding `entry`. */
+  private ofsDeltaBaseOid(entry: PackLocation, baseOffset: number): ObjectId {
+    const baseOid = entry.index.oidAt(baseOffset);
+    if (baseOid === undefined) {
+      throw new CorruptPackError(entry.pack.checksum, `pack ${entry.pack.checksum}: ofs-delta at offset ${entry.offset} points at ${baseOffset}, where no entry starts`);
+    }
+    return baseOid;
   }
 
   private missingPack(pack: string): MissingPackError {
