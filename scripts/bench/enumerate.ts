@@ -20,7 +20,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BlockCache, DeltaBaseCache, enumerateObjects, PackIndexCache, PackObjectDB } from '../../packages/repository/src/index.js';
+import { BlockCache, DeltaBaseCache, enumerateObjects, PackAccess, PackIndexCache, PackObjectReader } from '../../packages/repository/src/index.js';
 import { FsBlobStore, SqliteKVStore } from '../../packages/storage/src/index.js';
 import { run } from './exec.js';
 import { summarize } from './stats.js';
@@ -121,7 +121,7 @@ async function loadOnce(repo: string): Promise<string> {
     for (const checksum of packs) {
       const packPath = path.join(packDir, `pack-${checksum}.pack`);
       console.log(`loading pack ${checksum} into ${dir}`);
-      await db.addPack(packPath, statSync(packPath).size, readFileSync(path.join(packDir, `pack-${checksum}.idx`)), checksum);
+      await db.packs.add(packPath, statSync(packPath).size, readFileSync(path.join(packDir, `pack-${checksum}.idx`)), checksum);
     }
   } finally {
     await close();
@@ -130,18 +130,17 @@ async function loadOnce(repo: string): Promise<string> {
   return dir;
 }
 
-async function openDb(dir: string): Promise<{ db: PackObjectDB; close(): Promise<void> }> {
+async function openDb(dir: string): Promise<{ db: { packs: PackAccess; objects: PackObjectReader }; close(): Promise<void> }> {
   const blobs = await FsBlobStore.open(path.join(dir, 'blobs'));
   const kv = new SqliteKVStore(path.join(dir, 'kv.sqlite'));
-  const db = new PackObjectDB('bench', {
+  const packs = new PackAccess('bench', {
     blobs,
     kv,
     cache: new BlockCache({ blockSize: CACHE.blockSize, maxBytes: CACHE.blockBytes }),
     indexes: new PackIndexCache({ maxBytes: CACHE.indexBytes }),
-    deltaBases: new DeltaBaseCache({ maxBytes: CACHE.deltaBaseBytes }),
   });
   return {
-    db,
+    db: { packs, objects: new PackObjectReader(packs, new DeltaBaseCache({ maxBytes: CACHE.deltaBaseBytes })) },
     async close() {
       await blobs.close();
       await kv.close();
@@ -199,7 +198,7 @@ async function measureGitfleet(dir: string): Promise<Side> {
   try {
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
-    const { objects } = await enumerateObjects(db, { wants, haves: [] }, { cacheKey: `bench-${process.pid}` });
+    const { objects } = await enumerateObjects(db.objects, { wants, haves: [] }, { cacheKey: `bench-${process.pid}` });
     const cpu = process.cpuUsage(cpuBefore);
     const seconds = (performance.now() - started) / 1000;
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;

@@ -1,6 +1,5 @@
 import { parseCommit, type ObjectId, type Signature as RawSignature } from '@gitfleet/git-format';
-import type { Repository } from '@gitfleet/repository';
-import { DateQueue } from './date-queue.js';
+import { DateQueue, type Repository } from '@gitfleet/repository';
 import { RevisionNotFound } from './errors.js';
 import { commitReader, readTyped } from './objects.js';
 import { normalizePath, pathEntryFinder } from './paths.js';

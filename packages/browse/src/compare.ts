@@ -1,7 +1,6 @@
 import type { ObjectId } from '@gitfleet/git-format';
-import type { Repository } from '@gitfleet/repository';
+import { DateQueue, type Repository } from '@gitfleet/repository';
 import { readCommit } from './commits.js';
-import { DateQueue } from './date-queue.js';
 import { diffTrees, type DiffOptions } from './diff.js';
 import { RevisionNotFound } from './errors.js';
 import { commitReader } from './objects.js';

@@ -1,5 +1,5 @@
-import type { ObjectId } from '@gitfleet/git-format';
-import { GITLINK_MODE, type Repository } from '@gitfleet/repository';
+import { FileMode, type ObjectId } from '@gitfleet/git-format';
+import { type Repository } from '@gitfleet/repository';
 import { blobSize } from './blob-sizes.js';
 import { readCommit } from './commits.js';
 import type { DiffCache } from './diff-cache.js';
@@ -7,7 +7,7 @@ import type { LineDiffPool } from './line-diff-pool.js';
 import { readRequired } from './objects.js';
 import { TaskTimedOut } from './task-pool.js';
 import { isBinary } from './tree.js';
-import { treeChanges, type TreeChange } from './tree-diff.js';
+import { treeChanges, type TreeChange } from './tree-changes.js';
 import type { DiffLimits, DiffResult, FileDiff } from './types.js';
 
 export const DEFAULT_DIFF_LIMITS: Required<DiffLimits> = { maxFiles: 300, maxFileBytes: 512 * 1024, maxLines: 20_000, maxEditLength: 2_000, timeMs: 3_000 };
@@ -56,7 +56,7 @@ async function computeDiff(repo: Repository, before: ObjectId | undefined, after
   const result: DiffResult = { files: [], additions: 0, deletions: 0, truncated: tree.truncated || tree.changes.length > maxFiles };
 
   const load = async (change: TreeChange): Promise<Contents> => {
-    if (change.oldMode === GITLINK_MODE || change.newMode === GITLINK_MODE) return { kind: 'skip', reason: 'submodule' };
+    if (change.oldMode === FileMode.Submodule || change.newMode === FileMode.Submodule) return { kind: 'skip', reason: 'submodule' };
     if (change.oldOid === change.newOid) return { kind: 'skip', reason: 'unchanged' };
     const sizes = await Promise.all([change.oldOid, change.newOid].map((oid) => (oid === undefined ? 0 : blobSize(repo, oid, `diff of ${change.path}`))));
     if (sizes.some((size) => size > maxFileBytes)) return { kind: 'tooLarge' };

@@ -1,5 +1,5 @@
-import type { ObjectId } from '@gitfleet/git-format';
-import { TREE_MODE, treeEntries, type Repository } from '@gitfleet/repository';
+import { FileMode, fileModeText, type ObjectId } from '@gitfleet/git-format';
+import { treeEntries, type Repository } from '@gitfleet/repository';
 
 /** "/a//b/" → "a/b": the form every path takes in results and lookups. */
 export function normalizePath(path: string): string {
@@ -31,9 +31,9 @@ async function findEntry(repo: Repository, tree: ObjectId, name: string, context
  * component is missing or is not a directory.
  */
 export async function lookupPath(repo: Repository, root: ObjectId, path: string): Promise<FoundEntry | undefined> {
-  let current: FoundEntry = { mode: TREE_MODE, oid: root };
+  let current: FoundEntry = { mode: FileMode.Dir, oid: root };
   for (const part of path.split('/')) {
-    if (current.mode !== TREE_MODE) return undefined;
+    if (current.mode !== FileMode.Dir) return undefined;
     const found = await findEntry(repo, current.oid, part, `path ${path}`);
     if (!found) return undefined;
     current = found;
@@ -54,8 +54,8 @@ export function pathEntryFinder(repo: Repository, path: string): (root: ObjectId
     if (known.has(tree)) return known.get(tree);
     const found = await findEntry(repo, tree, parts[depth], `path ${path}`);
     let result: string | undefined;
-    if (found && depth === parts.length - 1) result = `${found.mode.toString(8)} ${found.oid}`;
-    else if (found && found.mode === TREE_MODE) result = await below(found.oid, depth + 1);
+    if (found && depth === parts.length - 1) result = `${fileModeText(found.mode)} ${found.oid}`;
+    else if (found && found.mode === FileMode.Dir) result = await below(found.oid, depth + 1);
     known.set(tree, result);
     return result;
   };

@@ -1,3 +1,5 @@
+import { Lru } from '@gitfleet/git-format';
+
 /**
  * Results of costly work on immutable inputs (a diff of two trees, a rendered blob), by a key
  * naming those inputs and how the work was done: an entry never goes stale. Requests for a key
@@ -6,45 +8,39 @@
  * undefined result (given up, perhaps only because the server was busy) is not kept.
  */
 export class ResultCache<T> {
-  private readonly entries = new Map<string, { value: Promise<T>; bytes: number }>();
-  private totalBytes = 0;
+  /** An entry costs nothing while its work runs; its size counts once the result is known. */
+  private readonly entries: Lru<string, { value: Promise<T>; bytes: number }>;
 
   constructor(
     readonly maxBytes: number,
     private readonly sizeOf: (value: T) => number,
-  ) {}
+  ) {
+    this.entries = new Lru(maxBytes, (entry) => entry.bytes);
+  }
 
   get bytes(): number {
-    return this.totalBytes;
+    return this.entries.cost;
   }
 
   get(key: string, compute: () => Promise<T>): Promise<T> {
     const hit = this.entries.get(key);
-    if (hit) {
-      // Re-inserting marks it most recently used (a Map keeps insertion order).
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit.value;
-    }
+    if (hit) return hit.value;
     const entry = { value: compute(), bytes: 0 };
     this.entries.set(key, entry);
+    const ours = () => this.entries.peek(key) === entry;
     const drop = () => {
-      if (this.entries.get(key) === entry) this.entries.delete(key);
+      if (ours()) this.entries.delete(key);
     };
     entry.value.then((value) => {
-      if (this.entries.get(key) !== entry) return;
+      if (!ours()) return;
       const bytes = value === undefined ? Infinity : this.sizeOf(value);
       if (bytes > this.maxBytes / 4) {
         drop();
         return;
       }
       entry.bytes = bytes;
-      this.totalBytes += bytes;
-      for (const [oldest, old] of this.entries) {
-        if (this.totalBytes <= this.maxBytes) break;
-        this.entries.delete(oldest);
-        this.totalBytes -= old.bytes;
-      }
+      // Stored again to count its size, which evicts the least recently used past the bound.
+      this.entries.set(key, entry);
     }, drop);
     return entry.value;
   }

@@ -82,9 +82,9 @@ async function resolveAbbreviation(repo: Repository, prefix: string, where: stri
   const matches = new Set<ObjectId>();
   for (let attempt = 0; attempt < 2 && matches.size === 0; attempt++) {
     // A miss re-reads the pack registry once: another process may have just added the pack.
-    if (attempt > 0) await repo.objects.refresh();
-    for (const pack of await repo.objects.packs()) {
-      const index = await repo.objects.packIndex(pack.checksum);
+    if (attempt > 0) await repo.packs.refresh();
+    for (const pack of await repo.packs.list()) {
+      const index = await repo.packs.index(pack.checksum);
       for (const oid of index.idsWithPrefix(prefix, 16)) matches.add(oid);
     }
   }

@@ -1,5 +1,5 @@
-import { parseCommit, type ObjectId } from '@gitfleet/git-format';
-import { GITLINK_MODE, openTypedObject, TREE_MODE, treeEntries, type Repository } from '@gitfleet/repository';
+import { FileMode, fileModeText, parseCommit, type ObjectId } from '@gitfleet/git-format';
+import { openTypedObject, treeEntries, type Repository } from '@gitfleet/repository';
 import { blobSize } from './blob-sizes.js';
 import { PathNotFound, RevisionNotFound } from './errors.js';
 import { readBlobPrefix, readRequired, readTyped } from './objects.js';
@@ -20,8 +20,8 @@ export function isBinary(content: Buffer): boolean {
 }
 
 export function entryType(mode: number): EntryType {
-  if (mode === TREE_MODE) return 'tree';
-  if (mode === GITLINK_MODE) return 'commit';
+  if (mode === FileMode.Dir) return 'tree';
+  if (mode === FileMode.Submodule) return 'commit';
   return 'blob';
 }
 
@@ -36,13 +36,13 @@ export async function rootTree(repo: Repository, commit: ObjectId): Promise<Obje
 async function entryAtPath(repo: Repository, commit: ObjectId, path: string): Promise<TreeItem> {
   const normalized = normalizePath(path);
   const root = await rootTree(repo, commit);
-  if (normalized === '') return { name: '', path: '', mode: TREE_MODE.toString(8), type: 'tree', oid: root };
+  if (normalized === '') return { name: '', path: '', mode: fileModeText(FileMode.Dir), type: 'tree', oid: root };
   const found = await lookupPath(repo, root, normalized);
   if (!found) throw new PathNotFound(`no path ${normalized} at ${commit}`);
   return {
     name: normalized.slice(normalized.lastIndexOf('/') + 1),
     path: normalized,
-    mode: found.mode.toString(8),
+    mode: fileModeText(found.mode),
     type: entryType(found.mode),
     oid: found.oid,
   };
@@ -69,7 +69,7 @@ async function directoryEntries(repo: Repository, commit: ObjectId, path: string
       truncated = true;
       break;
     }
-    entries.push({ name: entry.name, path: prefix + entry.name, mode: entry.mode.toString(8), type: entryType(entry.mode), oid: entry.oid });
+    entries.push({ name: entry.name, path: prefix + entry.name, mode: fileModeText(entry.mode), type: entryType(entry.mode), oid: entry.oid });
   }
   return { entries, truncated };
 }
@@ -131,8 +131,8 @@ export async function findReadme(repo: Repository, commit: ObjectId, directory =
   };
   let best: TreeItem | undefined;
   for (const item of entries) {
-    // A symlink (120000) named README points somewhere else; only regular files are shown.
-    if (item.type !== 'blob' || item.mode === '120000' || rank(item) < 0) continue;
+    // A symlink named README points somewhere else; only regular files are shown.
+    if (item.type !== 'blob' || item.mode === fileModeText(FileMode.Symlink) || rank(item) < 0) continue;
     if (!best || rank(item) < rank(best)) best = item;
   }
   return best && withSize(repo, best);

@@ -165,7 +165,7 @@ export async function loadRepository(dir: string, options: { wholeObjects?: bool
   const noDeltas = options.wholeObjects ? ['--window=0'] : [];
   const checksum = git(dir, ['pack-objects', '--all', '--quiet', '--delta-base-offset', ...noDeltas, path.join(packDir, 'pack')], { input: '' }).trim();
   const packPath = path.join(packDir, `pack-${checksum}.pack`);
-  await repo.objects.addPack(packPath, statSync(packPath).size, readFileSync(path.join(packDir, `pack-${checksum}.idx`)), checksum);
+  await repo.packs.add(packPath, statSync(packPath).size, readFileSync(path.join(packDir, `pack-${checksum}.idx`)), checksum);
   const refs = git(dir, ['for-each-ref', '--format=%(objectname) %(refname)']).trim().split('\n');
   const updates = refs.map((line) => ({ name: line.slice(41), oldOid: ZERO_OID, newOid: line.slice(0, 40) }));
   await repo.refs.update(updates, { atomic: true, message: 'test' });

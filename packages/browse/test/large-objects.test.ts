@@ -40,7 +40,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function kindOf(file: string): Promise<string> {
   const { oid } = await statPath(repo, main, file);
-  return (await repo.objects.locate(oid))!.header.kind;
+  return (await repo.packs.locate(oid))!.header.kind;
 }
 
 async function wholeAndDelta(): Promise<{ whole: string; delta: string }> {
@@ -53,7 +53,7 @@ describe('large objects', () => {
   it('streams a blob stored whole in small chunks, inflated as it is read', async () => {
     const { whole } = await wholeAndDelta();
     const { oid, size } = await statPath(repo, main, whole);
-    const opened = (await openObjectStream(repo.objects, oid, new InMemoryReadBudget(1)))!;
+    const opened = (await openObjectStream(repo, oid, new InMemoryReadBudget(1)))!;
     assert.equal(opened.streamed, true);
     let largest = 0;
     let total = 0;
@@ -73,11 +73,11 @@ describe('large objects', () => {
     const { delta } = await wholeAndDelta();
     const { oid } = await statPath(repo, main, delta);
     const budget = new InMemoryReadBudget(BIG);
-    const first = (await openObjectStream(repo.objects, oid, budget))!;
+    const first = (await openObjectStream(repo, oid, budget))!;
     assert.equal(first.streamed, false);
     assert.equal(budget.inFlight, first.size);
     // One read alone is always admitted; a second one over the budget is not.
-    await assert.rejects(openObjectStream(repo.objects, oid, budget), ObjectReadsBusy);
+    await assert.rejects(openObjectStream(repo, oid, budget), ObjectReadsBusy);
     first.stream.destroy();
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(budget.inFlight, 0);

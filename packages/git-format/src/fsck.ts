@@ -1,5 +1,6 @@
 import type { ObjectId, ObjectType } from './oid.js';
 import { isHfsDotGit, isHfsDotGitmodules, isNtfsDotGit, isNtfsDotGitmodules } from './dotgit-names.js';
+import { FileMode, MODE_TYPE_MASK, MODE_TYPE_REGULAR } from './file-mode.js';
 
 /*
  * A port of the checks git 2.39 runs on pushed objects with receive.fsckObjects: index-pack and
@@ -248,11 +249,6 @@ function fsckTag(bytes: Buffer, links: LinkSink): void {
   links.addBytes(object, 0);
 }
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
-const S_IFREG = 0o100000;
-
 type TreeName = { bytes: Buffer; start: number; end: number };
 
 function badTree(why: string): never {
@@ -304,7 +300,7 @@ function fsckTree(bytes: Buffer, links: LinkSink, gitmodules: LinkSink | undefin
     const oidStart = nameEnd + 1;
     // fsck_tree keeps the mode in an unsigned short.
     const mode = rawMode & 0xffff;
-    const isSymlink = (mode & S_IFMT) === S_IFLNK;
+    const isSymlink = (mode & MODE_TYPE_MASK) === FileMode.Symlink;
 
     hasNullSha1 ||= bytes[oidStart] === 0 && isNullId(bytes, oidStart);
     hasZeroPad ||= bytes[entryStart] === 0x30;
@@ -338,8 +334,8 @@ function fsckTree(bytes: Buffer, links: LinkSink, gitmodules: LinkSink | undefin
     previousName = name;
     name = spare;
 
-    const kind = rawMode & S_IFMT;
-    if (kind === S_IFDIR || kind === S_IFREG || kind === S_IFLNK) links.addBytes(bytes, oidStart);
+    const kind = rawMode & MODE_TYPE_MASK;
+    if (kind === FileMode.Dir || kind === MODE_TYPE_REGULAR || kind === FileMode.Symlink) links.addBytes(bytes, oidStart);
     pos = oidStart + 20;
   }
 
@@ -410,8 +406,8 @@ function verifyOrdered(
   let c1 = byteAt(name1, common);
   let c2 = byteAt(name2, common);
   if (c1 === 0 && c2 === 0) return 'duplicate';
-  if (c1 === 0 && (mode1 & S_IFMT) === S_IFDIR) c1 = 0x2f;
-  if (c2 === 0 && (mode2 & S_IFMT) === S_IFDIR) c2 = 0x2f;
+  if (c1 === 0 && (mode1 & MODE_TYPE_MASK) === FileMode.Dir) c1 = 0x2f;
+  if (c2 === 0 && (mode2 & MODE_TYPE_MASK) === FileMode.Dir) c2 = 0x2f;
 
   if (c1 === 0 && isLessThanSlash(c2)) {
     candidates.push({ ...name1 });

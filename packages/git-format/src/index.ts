@@ -3,6 +3,8 @@
  * The signatures below are the contract the other packages build on.
  */
 export * from './oid.js';
+export * from './lru.js';
+export * from './file-mode.js';
 export * from './pkt-line.js';
 export * from './sideband.js';
 export * from './objects.js';

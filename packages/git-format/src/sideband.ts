@@ -1,11 +1,23 @@
-/** Side-band channels: 1 pack data, 2 progress, 3 fatal error. */
-export type SidebandChannel = 1 | 2 | 3;
+/**
+ * Side-band channels (gitprotocol-pack; gix-packetline's Channel): pack data, progress the
+ * client prints as "remote: …", and a fatal error that ends the response.
+ */
+export const SidebandChannel = { Data: 1, Progress: 2, Error: 3 } as const;
+export type SidebandChannel = (typeof SidebandChannel)[keyof typeof SidebandChannel];
+
 /** Payload limit per side-band-64k packet (65520 - 4 length - 1 channel). */
 export const SIDEBAND_64K_MAX = 65515;
+/** Payload limit per side-band (not -64k) packet: 1000-byte packets, 4 for the length and 1 for the channel. */
+export const SIDEBAND_MAX = 995;
+
+/** A data packet with no payload: the client reads it as nothing at all, so it keeps a quiet connection alive. */
+export const SIDEBAND_KEEPALIVE = Buffer.from('0005\x01', 'latin1');
 
 /** `data` framed as pkt-lines on `channel`, split at `maxPayload`. Empty data gives no packet. */
 export function encodeSideband(channel: SidebandChannel, data: Uint8Array, maxPayload = SIDEBAND_64K_MAX): Buffer[] {
-  if (channel !== 1 && channel !== 2 && channel !== 3) throw new RangeError(`side-band channel must be 1, 2 or 3, got ${channel}`);
+  if (channel !== SidebandChannel.Data && channel !== SidebandChannel.Progress && channel !== SidebandChannel.Error) {
+    throw new RangeError(`side-band channel must be 1, 2 or 3, got ${channel}`);
+  }
   if (!Number.isInteger(maxPayload) || maxPayload < 1 || maxPayload > SIDEBAND_64K_MAX) {
     throw new RangeError(`side-band payload limit must be an integer in 1..${SIDEBAND_64K_MAX}, got ${maxPayload}`);
   }

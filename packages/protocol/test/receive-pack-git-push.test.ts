@@ -183,7 +183,7 @@ for (const backend of backends) {
       commit(work, 'README', 'hello\n');
       assert.equal((await gitPush(work, [shim.url, 'main'])).status, 0);
       const base = gitText(work, ['rev-parse', 'HEAD']);
-      const packs = (await repo.objects.packs()).length;
+      const packs = (await repo.packs.list()).length;
 
       const evil: Array<[string, string, RegExp]> = [
         ['name', '[submodule "../../modules/evil"]\n\tpath = evil\n\turl = ./evil\n', /gitmodulesName: disallowed submodule name: \.\.\/\.\.\/modules\/evil/],
@@ -211,7 +211,7 @@ for (const backend of backends) {
       assert.match(renamed.stderr, evil[0][2]);
 
       assert.equal(await repo.refs.get('refs/heads/main'), gitText(work, ['rev-parse', 'HEAD~1']));
-      assert.equal((await repo.objects.packs()).length, packs + 1, 'only the accepted push stored a pack');
+      assert.equal((await repo.packs.list()).length, packs + 1, 'only the accepted push stored a pack');
     });
   });
 }

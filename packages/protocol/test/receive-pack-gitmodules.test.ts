@@ -31,7 +31,7 @@ for (const backend of backends) {
           `unpack fsck error in packed object ${blob}: gitmodulesName: disallowed submodule name: ../../modules/evil`,
           'ng refs/heads/main unpacker error',
         ]);
-        assert.deepEqual(await repo.objects.packs(), []);
+        assert.deepEqual(await repo.packs.list(), []);
       });
     }
   });

@@ -32,7 +32,7 @@ for (const backend of backends) {
       const body = pushRequest([{ old: ZERO_OID, new: oid, ref }], { pack });
       const response = parseResponse(await collect(await receivePack(repo, requestStream(body), { limits: LIMITS, spoolDir, ...options })), true);
       assert.deepEqual(existsSync(spoolDir) ? readdirSync(spoolDir) : [], [], 'the spool file is removed');
-      return { response, refs: await repo.refs.list(), packs: await repo.objects.packs() };
+      return { response, refs: await repo.refs.list(), packs: await repo.packs.list() };
     }
 
     it('a delta bomb of a few KB is refused with its reason, and nothing is stored', async (t) => {

@@ -76,7 +76,7 @@ async function harness(t: TestContext, backend: (typeof backends)[number]): Prom
       return Object.fromEntries((await repo.refs.list()).map((r) => [r.name, r.oid]));
     },
     async packCount() {
-      return (await repo.objects.packs()).length;
+      return (await repo.packs.list()).length;
     },
   };
   return h;
@@ -402,8 +402,8 @@ for (const backend of backends) {
     it('reports a storage failure before the refs move, and an internal failure on band 3', async (t) => {
       const h = await harness(t, backend);
       const [a, b] = commitChain(h.source, 2);
-      const addPack = h.repo.objects.addPack.bind(h.repo.objects);
-      h.repo.objects.addPack = async () => {
+      const addPack = h.repo.packs.add.bind(h.repo.packs);
+      h.repo.packs.add = async () => {
         throw new Error('blob store unavailable');
       };
       const unstored = await h.push(pushRequest([create('refs/heads/main', a)], { pack: packRevs(h.source, [a]) }));
@@ -411,7 +411,7 @@ for (const backend of backends) {
       assert.match(unstored.progress, /error: storing pack [0-9a-f]{40}: blob store unavailable/);
       assert.deepEqual(await h.refs(), {});
 
-      h.repo.objects.addPack = addPack;
+      h.repo.packs.add = addPack;
       h.repo.refs.update = async () => {
         throw new Error('kv store unavailable');
       };

@@ -121,7 +121,7 @@ export async function loadRepository(source: string, scratch: string): Promise<R
 /** Adds every object of `source` as one more pack. */
 export async function addGitPack(repo: Repository, source: string, scratch: string): Promise<void> {
   const pack = packAll(source, path.join(scratch, `pack-${++repoCounter}`));
-  await repo.objects.addPack(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+  await repo.packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
 }
 
 export type Line = string | 'flush' | 'delim';

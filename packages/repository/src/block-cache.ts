@@ -1,9 +1,23 @@
+import { Lru } from '@gitfleet/git-format';
 import type { BlobStore } from '@gitfleet/storage';
 
 /** Blocks of 64 KiB suit local disk: a few pack entries per read, little waste. */
 export const DEFAULT_BLOCK_SIZE = 64 * 1024;
 /** Consecutive missing blocks are fetched in one ranged get of at most this many bytes. */
 const MAX_LOAD_BYTES = 8 * 1024 * 1024;
+
+/** A range read through the cache that the store cannot give: the blob is absent, or ends before the range does. */
+export class BlobRangeUnavailable extends Error {
+  override name = 'BlobRangeUnavailable';
+
+  constructor(
+    readonly key: string,
+    readonly blobAbsent: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface BlockCacheOptions {
   /** Bytes per aligned block; default DEFAULT_BLOCK_SIZE. */
@@ -23,9 +37,8 @@ export interface BlockCacheOptions {
 export class BlockCache {
   readonly blockSize: number;
   readonly maxBytes: number;
-  private readonly blocks = new Map<string, Buffer>();
+  private readonly blocks: Lru<string, Buffer>;
   private readonly loading = new Map<string, Promise<Buffer>>();
-  private cachedBytes = 0;
   private readonly storeIds = new WeakMap<BlobStore, number>();
   private nextStoreId = 0;
 
@@ -38,12 +51,13 @@ export class BlockCache {
     if (!Number.isSafeInteger(this.maxBytes) || this.maxBytes < 0) {
       throw new RangeError(`BlockCache: maxBytes must be a non-negative integer, got ${this.maxBytes}`);
     }
+    this.blocks = new Lru(this.maxBytes, (block) => block.length);
   }
 
   /**
    * Bytes [start, end) of blob `key` in `store`, through the cache. The range must lie
    * inside the blob (callers take it from an index): a blob that is absent or shorter
-   * than `end` is an error naming the key and range.
+   * than `end` is BlobRangeUnavailable, naming the key and range.
    */
   async read(store: BlobStore, key: string, start: number, end: number): Promise<Buffer> {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
@@ -64,7 +78,7 @@ export class BlockCache {
       if (block.length < this.blockSize) break;
     }
     if (length !== end - start) {
-      throw new Error(`blob ${key}: range [${start}, ${end}) reaches past the blob's end at ${start + length}`);
+      throw new BlobRangeUnavailable(key, false, `blob ${key}: range [${start}, ${end}) reaches past the blob's end at ${start + length}`);
     }
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, length);
   }
@@ -90,7 +104,6 @@ export class BlockCache {
       }
       flushMissing(index - 1);
       if (cached) {
-        this.touch(id, cached);
         loads.push(Promise.resolve(cached));
       } else if (inFlight) {
         loads.push(inFlight);
@@ -105,7 +118,7 @@ export class BlockCache {
     const start = from * this.blockSize;
     const end = (to + 1) * this.blockSize;
     const run = store.get(key, { start, end }).then((bytes) => {
-      if (!bytes) throw new Error(`blob ${key}: not found (reading [${start}, ${end}))`);
+      if (!bytes) throw new BlobRangeUnavailable(key, true, `blob ${key}: not found (reading [${start}, ${end}))`);
       return bytes;
     });
     const loads: Array<Promise<Buffer>> = [];
@@ -119,7 +132,7 @@ export class BlockCache {
           // keep the whole get's memory alive.
           const block = from === to ? slice : Buffer.from(slice);
           this.loading.delete(id);
-          this.insert(id, block);
+          this.blocks.set(id, block);
           return block;
         },
         (error: unknown) => {
@@ -131,22 +144,6 @@ export class BlockCache {
       loads.push(load);
     }
     return loads;
-  }
-
-  private touch(id: string, block: Buffer): void {
-    this.blocks.delete(id);
-    this.blocks.set(id, block);
-  }
-
-  private insert(id: string, block: Buffer): void {
-    if (block.length > this.maxBytes) return;
-    this.blocks.set(id, block);
-    this.cachedBytes += block.length;
-    for (const [oldestId, oldest] of this.blocks) {
-      if (this.cachedBytes <= this.maxBytes) break;
-      this.blocks.delete(oldestId);
-      this.cachedBytes -= oldest.length;
-    }
   }
 
   private storeId(store: BlobStore): number {

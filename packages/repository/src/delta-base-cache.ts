@@ -1,5 +1,4 @@
-import type { GitObject } from '@gitfleet/git-format';
-import { ByteLru } from './byte-lru.js';
+import { Lru, type GitObject } from '@gitfleet/git-format';
 
 /**
  * Resolved objects that served as delta bases, keyed by (pack checksum, entry offset), shared by
@@ -8,10 +7,10 @@ import { ByteLru } from './byte-lru.js';
  * delta applications into O(N). Pack entries never change, so an entry is valid forever.
  */
 export class DeltaBaseCache {
-  private readonly lru: ByteLru<string, GitObject>;
+  private readonly lru: Lru<string, GitObject>;
 
   constructor(options: { maxBytes: number }) {
-    this.lru = new ByteLru(options.maxBytes, (object) => object.data.length);
+    this.lru = new Lru(options.maxBytes, (object) => object.data.length);
   }
 
   get(pack: string, offset: number): GitObject | undefined {

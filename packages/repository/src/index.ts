@@ -3,7 +3,9 @@
  * The signatures below are the contract the protocol and server packages build on.
  */
 export * from './repository.js';
-export * from './object-db.js';
+export * from './errors.js';
+export * from './object-reader.js';
+export * from './pack-access.js';
 export * from './ref-db.js';
 export * from './registry.js';
 export * from './block-cache.js';
@@ -15,3 +17,4 @@ export * from './loop-pacer.js';
 export * from './sorted-names.js';
 export * from './object-stream.js';
 export * from './tree-walk/index.js';
+export * from './pack-output/index.js';

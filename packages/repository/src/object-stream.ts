@@ -1,7 +1,9 @@
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { createInflate } from 'node:zlib';
 import type { ObjectId, ObjectType } from '@gitfleet/git-format';
-import type { ObjectDB } from './object-db.js';
+import { CorruptPackError, MissingObjectError } from './errors.js';
+import type { ObjectReader } from './object-reader.js';
+import type { PackAccess } from './pack-access.js';
 
 /** Too many bytes of deltified objects are being rebuilt in memory right now: answer 503, retry later. */
 export class ObjectReadsBusy extends Error {
@@ -59,15 +61,19 @@ const SMALL_OBJECT_BYTES = 1024 * 1024;
  * whole: the entry's deflated bytes are read from the pack and inflated as they flow. A large
  * deltified object is rebuilt in memory, within `budget`. Undefined when the object is absent.
  */
-export async function openObjectStream(objects: ObjectDB, oid: ObjectId, budget: InMemoryReadBudget): Promise<ObjectStream | undefined> {
-  const entry = await objects.locate(oid);
+export async function openObjectStream(
+  { objects, packs }: { objects: ObjectReader; packs: PackAccess },
+  oid: ObjectId,
+  budget: InMemoryReadBudget,
+): Promise<ObjectStream | undefined> {
+  const entry = await packs.locate(oid);
   if (!entry) return undefined;
   const context = `object ${oid} (pack ${entry.pack} offset ${entry.offset})`;
   if (entry.header.kind === 'object' && entry.header.size > SMALL_OBJECT_BYTES) {
     const { type, size } = entry.header;
-    const deflated = await objects.streamPack(entry.pack, entry.offset + entry.header.headerLength, entry.end);
+    const deflated = await packs.stream(entry.pack, entry.offset + entry.header.headerLength, entry.end);
     // Errors reach the last stream (pipeline destroys every stream with them); nothing else to do here.
-    const stream = pipeline(deflated, createInflate(), new ExactLength(size, context), () => undefined);
+    const stream = pipeline(deflated, createInflate(), new ExactLength(size, entry.pack, context), () => undefined);
     return { type, size, stream, streamed: true };
   }
   const header = entry.header.kind === 'object' ? entry.header : await objects.header(oid);
@@ -76,7 +82,7 @@ export async function openObjectStream(objects: ObjectDB, oid: ObjectId, budget:
   let data: Buffer;
   try {
     const object = await objects.read(oid);
-    if (!object) throw new Error(`${context}: located but not readable`);
+    if (!object) throw new MissingObjectError(oid, `located in pack ${entry.pack} offset ${entry.offset}, then not found`);
     data = object.data;
   } catch (error) {
     release();
@@ -97,6 +103,7 @@ class ExactLength extends Transform {
 
   constructor(
     private readonly size: number,
+    private readonly pack: string,
     private readonly context: string,
   ) {
     super();
@@ -104,11 +111,11 @@ class ExactLength extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.seen > this.size) callback(new Error(`${this.context}: inflates to more than the ${this.size} bytes its header says`));
+    if (this.seen > this.size) callback(new CorruptPackError(this.pack, `${this.context}: inflates to more than the ${this.size} bytes its header says`));
     else callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    callback(this.seen === this.size ? null : new Error(`${this.context}: inflates to ${this.seen} bytes, header says ${this.size}`));
+    callback(this.seen === this.size ? null : new CorruptPackError(this.pack, `${this.context}: inflates to ${this.seen} bytes, header says ${this.size}`));
   }
 }

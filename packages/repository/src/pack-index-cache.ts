@@ -1,5 +1,4 @@
-import type { PackIndex } from '@gitfleet/git-format';
-import { ByteLru } from './byte-lru.js';
+import { Lru, type PackIndex } from '@gitfleet/git-format';
 
 /**
  * Parsed pack indexes shared by every repository of a process, bounded by the bytes they hold.
@@ -7,11 +6,11 @@ import { ByteLru } from './byte-lru.js';
  * from them, so the same checksum means the same index whichever repository or store holds it.
  */
 export class PackIndexCache {
-  private readonly lru: ByteLru<string, PackIndex>;
+  private readonly lru: Lru<string, PackIndex>;
   private readonly loading = new Map<string, Promise<PackIndex>>();
 
   constructor(options: { maxBytes: number }) {
-    this.lru = new ByteLru(options.maxBytes, (index) => index.byteSize);
+    this.lru = new Lru(options.maxBytes, (index) => index.byteSize);
   }
 
   /** The index if it is cached right now, without waiting (the hot path of object lookup). */

@@ -1,6 +1,6 @@
-import { PackObjectDB } from './object-db.js';
-import type { ObjectDB, PackStores } from './object-db.js';
+import { PackObjectReader, type ObjectReader } from './object-reader.js';
 import { InMemoryReadBudget } from './object-stream.js';
+import { PackAccess, type PackStores } from './pack-access.js';
 import { KVRefDB } from './ref-db.js';
 import type { RefDB } from './ref-db.js';
 
@@ -27,7 +27,10 @@ export interface Stores extends PackStores {
 export const sharedInMemoryReads = new InMemoryReadBudget(256 * 1024 * 1024);
 
 export class Repository {
-  readonly objects: ObjectDB;
+  /** Objects by id. */
+  readonly objects: ObjectReader;
+  /** The stored packs themselves: registry, indexes, raw entries (adding packs, pack reuse). */
+  readonly packs: PackAccess;
   readonly refs: RefDB;
   /** Shared by every repository of the stores: see openObjectStream. */
   readonly inMemoryReads: InMemoryReadBudget;
@@ -36,7 +39,8 @@ export class Repository {
     readonly info: RepositoryInfo,
     stores: Stores,
   ) {
-    this.objects = new PackObjectDB(info.id, stores);
+    this.packs = new PackAccess(info.id, stores);
+    this.objects = new PackObjectReader(this.packs, stores.deltaBases);
     this.inMemoryReads = stores.inMemoryReads ?? sharedInMemoryReads;
     this.refs = new KVRefDB(info.id, stores.kv);
   }

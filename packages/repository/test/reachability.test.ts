@@ -10,7 +10,7 @@ async function repositoryOf(t: { after(fn: () => void): void }, commits: number)
   const source = buildHistory(dir, commits);
   const repo = new Repository({ id: `reach-${Math.random()}`, owner: 'o', name: 'r', createdAt: '', private: false, description: '' }, { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() });
   const pack = packObjects(source, dir, ['--all'], { offsetDeltas: true });
-  await repo.objects.addPack(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+  await repo.packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
   const rev = (name: string) => git(source, ['rev-parse', name]).toString().trim();
   const revList = (args: string[]) => new Set(git(source, ['rev-list', ...args]).toString().trim().split('\n').filter(Boolean).map((l) => l.slice(0, 40)));
   return { repo, rev, revList };

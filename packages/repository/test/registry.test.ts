@@ -19,7 +19,7 @@ for (const backend of kvBackends) {
       assert.equal(created.info.name, 'hello.world');
       assert.equal(await created.refs.head(), 'refs/heads/main');
       assert.deepEqual(await created.refs.list(), []);
-      assert.deepEqual(await created.objects.packs(), []);
+      assert.deepEqual(await created.packs.list(), []);
       const opened = await registry.open('octo', 'hello.world');
       assert.deepEqual(opened?.info, created.info);
       assert.equal(await opened!.refs.head(), 'refs/heads/main');

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { PathNotFound, findReadme, openFile, readFile, readTree, statPath, type TreeItem } from '@gitfleet/browse';
-import type { ObjectId } from '@gitfleet/git-format';
+import { FileMode, fileModeText, type ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { defineRoute } from './define-route.js';
 import { EMPTY_CONTENTS, encodePath, openForRead, repositoryParams, repositoryUrls, revisionOrDefault, wildcardParam, type RepositoryUrls } from './git-json.js';
@@ -25,7 +25,7 @@ export const MAX_RAW_BYTES = 100 * 1024 * 1024;
 /** A symlink's target is a path, never longer than this. */
 const MAX_LINK_BYTES = 4096;
 
-const SYMLINK_MODE = '120000';
+const SYMLINK_MODE = fileModeText(FileMode.Symlink);
 
 const linksSchema = z.object({ self: z.string(), html: z.string().nullable() });
 

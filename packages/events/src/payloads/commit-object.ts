@@ -1,5 +1,5 @@
 import { parseCommit, type ObjectId, type Signature } from '@gitfleet/git-format';
-import type { ObjectDB } from '@gitfleet/repository';
+import type { ObjectReader } from '@gitfleet/repository';
 import type { PushFileLists } from './changed-paths.js';
 
 /** A commit as GitHub's push event lists it. */
@@ -22,7 +22,7 @@ export interface PushCommit {
  * and `git show --first-parent` do for merges) within the push's bounds, its timestamp is the
  * author date in the author's own offset.
  */
-export async function pushCommit(objects: Pick<ObjectDB, 'read'>, fileLists: PushFileLists, oid: ObjectId, distinct: boolean, htmlUrl: string): Promise<PushCommit> {
+export async function pushCommit(objects: Pick<ObjectReader, 'read'>, fileLists: PushFileLists, oid: ObjectId, distinct: boolean, htmlUrl: string): Promise<PushCommit> {
   const object = await objects.read(oid);
   if (!object) throw new Error(`commit ${oid} is missing`);
   if (object.type !== 'commit') throw new Error(`object ${oid} is a ${object.type}, expected a commit`);
@@ -43,7 +43,7 @@ export async function pushCommit(objects: Pick<ObjectDB, 'read'>, fileLists: Pus
   };
 }
 
-async function treeOf(objects: Pick<ObjectDB, 'read'>, commitId: ObjectId): Promise<ObjectId> {
+async function treeOf(objects: Pick<ObjectReader, 'read'>, commitId: ObjectId): Promise<ObjectId> {
   const object = await objects.read(commitId);
   if (!object || object.type !== 'commit') throw new Error(`parent commit ${commitId} is missing`);
   return parseCommit(object.data).tree;

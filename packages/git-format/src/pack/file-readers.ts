@@ -1,6 +1,7 @@
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
+import { Lru } from '../lru.js';
 
 const WINDOW = 1 << 20;
 
@@ -74,7 +75,7 @@ const DIRECT_READ = 4 * BLOCK;
  * costs more than the read (indexing runs off the event loop, on a worker thread).
  */
 export class BlockReader {
-  private readonly blocks = new Map<number, Buffer>();
+  private readonly blocks = new Lru<number, Buffer>(MAX_BLOCKS, () => 1);
 
   constructor(private readonly file: FileHandle) {}
 
@@ -109,16 +110,11 @@ export class BlockReader {
 
   private block(b: number): Buffer {
     const cached = this.blocks.get(b);
-    if (cached !== undefined) {
-      this.blocks.delete(b);
-      this.blocks.set(b, cached);
-      return cached;
-    }
+    if (cached !== undefined) return cached;
     const buf = Buffer.allocUnsafe(BLOCK);
     const bytesRead = readSync(this.file.fd, buf, 0, BLOCK, b * BLOCK);
     const block = buf.subarray(0, bytesRead);
     this.blocks.set(b, block);
-    if (this.blocks.size > MAX_BLOCKS) this.blocks.delete(this.blocks.keys().next().value as number);
     return block;
   }
 

@@ -1,5 +1,5 @@
 import { PackIndex, type ObjectId, type ObjectType, type PackLimits } from '@gitfleet/git-format';
-import type { ObjectDB } from '@gitfleet/repository';
+import type { ObjectReader } from '@gitfleet/repository';
 import { IndexPoolBusy, type PackIndexPool } from './index-pool.js';
 
 /** The pack was refused; `message` becomes the "unpack <message>" status line. */
@@ -46,7 +46,7 @@ const LOOKUP_CONCURRENCY = 32;
  * which referenced objects exist nowhere. Objects already in the repository count as
  * connected: only checked packs are ever stored. Throws UnpackError for a pack that must be refused.
  */
-export async function ingestPack(objects: ObjectDB, packPath: string, options: IngestOptions): Promise<IngestedPack> {
+export async function ingestPack(objects: ObjectReader, packPath: string, options: IngestOptions): Promise<IngestedPack> {
   let outcome;
   try {
     outcome = await options.pool.index({
@@ -79,7 +79,7 @@ export async function ingestPack(objects: ObjectDB, packPath: string, options: I
 }
 
 /** The ids the repository does not hold. */
-async function absent(objects: ObjectDB, ids: readonly ObjectId[]): Promise<ObjectId[]> {
+async function absent(objects: ObjectReader, ids: readonly ObjectId[]): Promise<ObjectId[]> {
   const missing: ObjectId[] = [];
   for (let at = 0; at < ids.length; at += LOOKUP_CONCURRENCY) {
     const batch = ids.slice(at, at + LOOKUP_CONCURRENCY);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { encodeSideband, FLUSH_PKT, PktLineReader, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { encodeSideband, FLUSH_PKT, PktLineReader, SidebandChannel, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
 import { LoopPacer } from '@gitfleet/repository';
 import type { Repository } from '@gitfleet/repository';
 import { isDeleteOnly, PushRequestRefused, readPushRequest, type PushRequest } from './commands.js';
@@ -40,7 +40,7 @@ export async function receivePack(repo: Repository, request: Readable, options: 
     push = await readPushRequest(reader, options.limits);
   } catch (error) {
     // git shows a band-3 message as "remote error: …"; an HTTP 413 only as its status.
-    if (error instanceof PushRequestRefused && error.sideband) return fromBuffers([...encodeSideband(3, Buffer.from(`${error.message}\n`)), FLUSH_PKT]);
+    if (error instanceof PushRequestRefused && error.sideband) return fromBuffers([...encodeSideband(SidebandChannel.Error, Buffer.from(`${error.message}\n`)), FLUSH_PKT]);
     throw error;
   }
   if (push.commands.length === 0) return (async function* () {})();
@@ -172,7 +172,7 @@ async function objectType(repo: Repository, ingested: IngestedPack | undefined, 
 /** Stores the pack and idx before any ref may point into them. */
 async function storePack(repo: Repository, ingested: IngestedPack, spoolPath: string, commands: CommandState[], out: ResponseWriter): Promise<boolean> {
   try {
-    await repo.objects.addPack(spoolPath, ingested.packSize, ingested.idx, ingested.checksum);
+    await repo.packs.add(spoolPath, ingested.packSize, ingested.idx, ingested.checksum);
     return true;
   } catch (error) {
     out.error(`storing pack ${ingested.checksum}: ${(error as Error).message}`);

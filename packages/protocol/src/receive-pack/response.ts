@@ -1,4 +1,4 @@
-import { FLUSH_PKT, encodePktLine, encodeSideband, type SidebandChannel } from '@gitfleet/git-format';
+import { FLUSH_PKT, SIDEBAND_KEEPALIVE, SidebandChannel, encodePktLine, encodeSideband } from '@gitfleet/git-format';
 
 /**
  * An async stream of response chunks fed by a producer that runs concurrently (progress is
@@ -48,9 +48,6 @@ export class ResponseQueue implements AsyncIterable<Buffer> {
   }
 }
 
-/** A side-band packet on band 1 with no payload: the client reads it as nothing at all. */
-const KEEPALIVE_PKT = Buffer.from('0005\x01', 'latin1');
-
 /**
  * Writes receive-pack's response: messages on side-band 2 (the client prints them as
  * "remote: …"), the report on band 1, fatal errors on band 3 — or, without side-band, only the
@@ -67,27 +64,27 @@ export class ResponseWriter {
 
   /** Progress text exactly as given (it carries its own "\r" or "\n"). */
   progress(text: string): void {
-    if (!this.quiet) this.band(2, text);
+    if (!this.quiet) this.band(SidebandChannel.Progress, text);
   }
 
   error(message: string): void {
-    this.band(2, `error: ${message}\n`);
+    this.band(SidebandChannel.Progress, `error: ${message}\n`);
   }
 
   warning(message: string): void {
-    this.band(2, `warning: ${message}\n`);
+    this.band(SidebandChannel.Progress, `warning: ${message}\n`);
   }
 
   /** Report-status lines, each a pkt-line, then a flush; on band 1 when side-band is on. */
   report(lines: readonly string[]): void {
     const packets = Buffer.concat([...lines.map((line) => encodePktLine(`${line}\n`)), FLUSH_PKT]);
-    this.queue.push(...(this.sideband ? encodeSideband(1, packets) : [packets]));
+    this.queue.push(...(this.sideband ? encodeSideband(SidebandChannel.Data, packets) : [packets]));
   }
 
   /** A failure after which nothing more is said; false when side-band is off and it cannot be told. */
   fatal(message: string): boolean {
     if (!this.sideband) return false;
-    this.band(3, `${message}\n`);
+    this.band(SidebandChannel.Error, `${message}\n`);
     return true;
   }
 
@@ -101,7 +98,7 @@ export class ResponseWriter {
     if (!this.sideband || this.keepAliveTimer) return;
     let seen = this.queue.pushes;
     this.keepAliveTimer = setInterval(() => {
-      if (this.queue.pushes === seen) this.queue.push(KEEPALIVE_PKT);
+      if (this.queue.pushes === seen) this.queue.push(SIDEBAND_KEEPALIVE);
       seen = this.queue.pushes;
     }, intervalMs);
     this.keepAliveTimer.unref();

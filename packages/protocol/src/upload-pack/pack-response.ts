@@ -1,20 +1,14 @@
-import { encodePktLine, encodeSideband, FLUSH_PKT } from '@gitfleet/git-format';
+import { encodePktLine, encodeSideband, FLUSH_PKT, SIDEBAND_KEEPALIVE, SidebandChannel } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
-import { enumerateObjects } from '@gitfleet/repository';
+import { enumerateObjects, planPack, streamPack } from '@gitfleet/repository';
 import type { ObjectFilter, Repository } from '@gitfleet/repository';
-import { planPack } from './pack-plan.js';
-import { streamPack } from './pack-stream.js';
-import type { PackStats } from './pack-stream.js';
 
 /** How pack bytes travel: bare, or in side-band packets of at most `maxPayload` bytes. */
 export type PackFraming = { sideband: false } | { sideband: true; maxPayload: number };
 
-/** side-band (not -64k): 1000-byte packets, 4 for the length and 1 for the channel. */
-export const SIDEBAND_SMALL_MAX = 995;
 const PROGRESS_INTERVAL_MS = 1000;
 /** git's uploadpack.keepAlive default: an empty data packet after 5 quiet seconds. */
 const KEEPALIVE_MS = 5000;
-const KEEPALIVE_PKT = Buffer.from('0005\x01', 'latin1');
 
 export interface PackRequest {
   wants: readonly ObjectId[];
@@ -35,7 +29,7 @@ export interface PackRequest {
  */
 export async function* packResponse(repo: Repository, request: PackRequest, framing: PackFraming): AsyncGenerator<Buffer> {
   const progress = request.progress && framing.sideband;
-  const say = (message: string): Buffer => (framing.sideband ? Buffer.concat(encodeSideband(2, Buffer.from(message), framing.maxPayload)) : Buffer.alloc(0));
+  const say = (message: string): Buffer => (framing.sideband ? Buffer.concat(encodeSideband(SidebandChannel.Progress, Buffer.from(message), framing.maxPayload)) : Buffer.alloc(0));
   try {
     let counted = 0;
     const enumerating = enumerateObjects(
@@ -57,26 +51,40 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
       if (progress) yield say(`Enumerating objects: ${counted}\r`);
       else if (framing.sideband && Date.now() - quietSince >= KEEPALIVE_MS) {
         quietSince = Date.now();
-        yield KEEPALIVE_PKT;
+        yield SIDEBAND_KEEPALIVE;
       }
     }
     const { objects: send, clientHas } = await enumerating;
     const total = send.size;
     if (progress) yield say(`Enumerating objects: ${total}, done.\n`);
-    const slices = await planPack(repo.objects, send);
+    const slices = await planPack(repo.packs, send);
     if (progress) yield say(`Counting objects: 100% (${total}/${total}), done.\n`);
 
-    const stats: PackStats = { total: 0, deltas: 0, reused: 0, reusedDeltas: 0 };
-    for await (const chunk of streamPack(repo.objects, slices, { send, ofsDelta: request.ofsDelta, thin: request.thin, clientHas }, stats)) {
-      yield framing.sideband ? Buffer.concat(encodeSideband(1, chunk, framing.maxPayload)) : chunk;
-    }
+    const pack = streamPack(repo, slices, { send, ofsDelta: request.ofsDelta, thin: request.thin, clientHas });
+    const stats = yield* framed(pack, framing);
     if (progress) {
       yield say(`Total ${stats.total} (delta ${stats.deltas}), reused ${stats.reused} (delta ${stats.reusedDeltas}), pack-reused 0\n`);
     }
     if (framing.sideband) yield FLUSH_PKT;
   } catch (error) {
     if (!framing.sideband) throw error;
-    yield Buffer.concat(encodeSideband(3, Buffer.from(`upload-pack: ${(error as Error).message}\n`), framing.maxPayload));
+    yield Buffer.concat(encodeSideband(SidebandChannel.Error, Buffer.from(`upload-pack: ${(error as Error).message}\n`), framing.maxPayload));
+  }
+}
+
+/**
+ * The pack's bytes as they travel, passing on what the pack stream returns. A response given
+ * up midway (the client went away) ends the pack stream too, which releases its reads.
+ */
+async function* framed<R>(pack: AsyncGenerator<Buffer, R>, framing: PackFraming): AsyncGenerator<Buffer, R> {
+  try {
+    for (;;) {
+      const next = await pack.next();
+      if (next.done) return next.value;
+      yield framing.sideband ? Buffer.concat(encodeSideband(SidebandChannel.Data, next.value, framing.maxPayload)) : next.value;
+    }
+  } finally {
+    await pack.return(undefined as R);
   }
 }
 
@@ -94,7 +102,7 @@ async function waitOrTimeout(promise: Promise<unknown>, ms: number): Promise<'do
 
 /** A text line as a pkt-line, inside side-band 1 when sideband-all is on (protocol v2). */
 export function sectionLine(text: string, sidebandAll: boolean): Buffer {
-  return sidebandAll ? encodePktLine(Buffer.concat([Buffer.from([1]), Buffer.from(text)])) : encodePktLine(text);
+  return sidebandAll ? encodePktLine(Buffer.concat([Buffer.from([SidebandChannel.Data]), Buffer.from(text)])) : encodePktLine(text);
 }
 
 /** A response made only of lines already built. */

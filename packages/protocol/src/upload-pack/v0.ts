@@ -1,10 +1,10 @@
-import { encodePktLine, FLUSH_PKT } from '@gitfleet/git-format';
+import { encodePktLine, FLUSH_PKT, SIDEBAND_64K_MAX, SIDEBAND_MAX } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { CommitReader, FilterSpecError, parseFilterSpec } from '@gitfleet/repository';
 import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/repository';
 import { ProtocolError } from '../errors.js';
 import { Negotiation } from './negotiation.js';
-import { fromBuffers, packResponse, SIDEBAND_SMALL_MAX } from './pack-response.js';
+import { fromBuffers, packResponse } from './pack-response.js';
 import type { PackFraming } from './pack-response.js';
 import { annotatedTags, loadRefs, tipCommits } from './refs.js';
 import type { RequestLines } from './request.js';
@@ -86,9 +86,9 @@ export async function uploadPackV0(repo: Repository, requestLines: RequestLines)
   }
 
   const framing: PackFraming = features.has('side-band-64k')
-    ? { sideband: true, maxPayload: 65515 }
+    ? { sideband: true, maxPayload: SIDEBAND_64K_MAX }
     : features.has('side-band')
-      ? { sideband: true, maxPayload: SIDEBAND_SMALL_MAX }
+      ? { sideband: true, maxPayload: SIDEBAND_MAX }
       : { sideband: false };
   const pack = packResponse(
     repo,

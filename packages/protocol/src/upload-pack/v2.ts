@@ -1,4 +1,4 @@
-import { DELIM_PKT, encodePktLine, FLUSH_PKT } from '@gitfleet/git-format';
+import { DELIM_PKT, encodePktLine, FLUSH_PKT, SIDEBAND_64K_MAX } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { CommitReader, FilterSpecError, LoopPacer, parseFilterSpec } from '@gitfleet/repository';
 import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/repository';
@@ -311,7 +311,7 @@ async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapsh
       thin: args.thinPack,
       progress: !args.noProgress,
     },
-    { sideband: true, maxPayload: 65515 },
+    { sideband: true, maxPayload: SIDEBAND_64K_MAX },
   );
   return (async function* () {
     yield Buffer.concat(out);

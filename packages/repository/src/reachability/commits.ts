@@ -1,26 +1,13 @@
 import { commitTreeAndParents, parseTag } from '@gitfleet/git-format';
 import type { ObjectId, ObjectType } from '@gitfleet/git-format';
-import type { ObjectDB } from '../object-db.js';
-
-/** What the walks read: the parts of ObjectDB they need (tests may pass a smaller fake). */
-export type ObjectSource = Pick<ObjectDB, 'read' | 'header' | 'has'>;
+import { MissingObjectError } from '../errors.js';
+import type { ObjectReader } from '../object-reader.js';
 
 export interface CommitInfo {
   tree: ObjectId;
   parents: readonly ObjectId[];
   /** Committer time, seconds since the epoch. */
   time: number;
-}
-
-/** Thrown when a walk meets an object the repository should have but does not. */
-export class MissingObjectError extends Error {
-  constructor(
-    readonly oid: ObjectId,
-    context: string,
-  ) {
-    super(`object ${oid} is missing (${context})`);
-    this.name = 'MissingObjectError';
-  }
 }
 
 /**
@@ -79,7 +66,7 @@ export class CommitReader {
   private readonly peeled: Map<ObjectId, Peeled>;
 
   constructor(
-    readonly objects: ObjectSource,
+    readonly objects: ObjectReader,
     cacheKey?: string,
   ) {
     this.commits = cacheKey === undefined ? new Map() : commitFacts.scope(cacheKey);

@@ -1,15 +1,14 @@
-import { newTreeEntryPosition, readTreeEntryAt } from '@gitfleet/git-format';
+import { FileMode, newTreeEntryPosition, readTreeEntryAt } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { OidSet } from '../oid-set.js';
 import { walkCommits } from './commit-walk.js';
-import { CommitReader, MissingObjectError } from './commits.js';
-import type { ObjectSource } from './commits.js';
+import { MissingObjectError } from '../errors.js';
+import type { ObjectReader } from '../object-reader.js';
+import { CommitReader } from './commits.js';
 import { filterPolicy } from './filter.js';
 import type { FilterPolicy, ObjectFilter } from './filter.js';
 
-const TREE_MODE = 0o040000;
-const GITLINK_MODE = 0o160000;
-/** Trees read at once: ObjectDB reads are asynchronous and may overlap (I/O, inflate). */
+/** Trees read at once: object reads are asynchronous and may overlap (I/O, inflate). */
 const READ_BATCH = 32;
 const PROGRESS_STEP = 1000;
 /** Names whose last tree a walk level remembers (a few hundred directory names in a large project). */
@@ -45,7 +44,7 @@ export interface Enumeration {
  * and an object filter. Objects asked for by name are always sent, whatever the filter.
  */
 export async function enumerateObjects(
-  objects: ObjectSource,
+  objects: ObjectReader,
   request: EnumerationRequest,
   options: { cacheKey?: string } = {},
 ): Promise<Enumeration> {
@@ -135,7 +134,7 @@ class Progress {
 }
 
 /** Adds every tree and blob reachable from `roots` to `clientHas`. */
-async function markTreesOnClient(objects: ObjectSource, roots: ObjectId[], clientHas: OidSet): Promise<void> {
+async function markTreesOnClient(objects: ObjectReader, roots: ObjectId[], clientHas: OidSet): Promise<void> {
   let level: ObjectId[] = [];
   for (const oid of roots) if (clientHas.add(oid)) level.push(oid);
   const entry = newTreeEntryPosition();
@@ -145,9 +144,9 @@ async function markTreesOnClient(objects: ObjectSource, roots: ObjectId[], clien
       for (let pos = 0; pos < data.length; ) {
         pos = readTreeEntryAt(data, pos, entry);
         const mode = entry.mode;
-        if (mode === GITLINK_MODE) continue;
+        if (mode === FileMode.Submodule) continue;
         const added = clientHas.addBytes(data, entry.nameEnd + 1);
-        if (added >= 0 && mode === TREE_MODE) next.push(clientHas.oidAt(added));
+        if (added >= 0 && mode === FileMode.Dir) next.push(clientHas.oidAt(added));
       }
     });
     level = next;
@@ -166,7 +165,7 @@ async function markTreesOnClient(objects: ObjectSource, roots: ObjectId[], clien
  * common prefix, all met already with the older tree, are skipped.
  */
 async function walkTrees(
-  objects: ObjectSource,
+  objects: ObjectReader,
   roots: ObjectId[],
   policy: FilterPolicy,
   included: OidSet,
@@ -208,10 +207,10 @@ async function walkTrees(
       for (let pos = 0; pos < data.length; ) {
         pos = readTreeEntryAt(data, pos, entry);
         const mode = entry.mode;
-        if (mode === GITLINK_MODE || pos <= known) continue;
+        if (mode === FileMode.Submodule || pos <= known) continue;
         const at = entry.nameEnd + 1;
         if (included.hasBytes(data, at) || clientHas.hasBytes(data, at) || (omitted.size > 0 && omitted.hasBytes(data, at))) continue;
-        if (mode === TREE_MODE) {
+        if (mode === FileMode.Dir) {
           next.push(addTo(keepTrees ? included : omitted, data, at));
           nextNames.push(data.toString('latin1', entry.nameStart, entry.nameEnd));
         } else if (policy.needsBlobSize) {
@@ -263,7 +262,7 @@ function addTo(set: OidSet, data: Uint8Array, at: number): ObjectId {
 }
 
 async function includeSizedBlobs(
-  objects: ObjectSource,
+  objects: ObjectReader,
   blobs: ObjectId[],
   depth: number,
   policy: FilterPolicy,
@@ -286,7 +285,7 @@ async function includeSizedBlobs(
 }
 
 /** Reads `trees` in order; `visit` gets each one's data and position in `trees`. */
-async function readTrees(objects: ObjectSource, trees: readonly ObjectId[], visit: (data: Buffer, position: number) => void): Promise<void> {
+async function readTrees(objects: ObjectReader, trees: readonly ObjectId[], visit: (data: Buffer, position: number) => void): Promise<void> {
   for (let i = 0; i < trees.length; i += READ_BATCH) {
     const batch = trees.slice(i, i + READ_BATCH);
     const read = await Promise.all(batch.map((oid) => objects.read(oid)));

@@ -3,9 +3,10 @@
  * shallow boundaries, filters), where to cut a shallow history, and whether an id a
  * client asks for is reachable from our refs.
  */
-export { CommitReader, MissingObjectError } from './commits.js';
-export type { CommitInfo, ObjectSource, Peeled } from './commits.js';
+export { CommitReader } from './commits.js';
+export type { CommitInfo, Peeled } from './commits.js';
 export { walkCommits } from './commit-walk.js';
+export { DateQueue } from './date-queue.js';
 export type { CommitWalk, CommitWalkRequest } from './commit-walk.js';
 export { enumerateObjects } from './enumerate.js';
 export type { Enumeration, EnumerationRequest } from './enumerate.js';

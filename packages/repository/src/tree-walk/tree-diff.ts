@@ -1,7 +1,7 @@
-import type { ObjectId } from '@gitfleet/git-format';
+import { FileMode, type ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '../repository.js';
 import { LoopPacer } from '../loop-pacer.js';
-import { TREE_MODE, treeEntryBatches, type StreamedTreeEntry } from './tree-entries.js';
+import { treeEntryBatches, type StreamedTreeEntry } from './tree-entries.js';
 
 /** One changed non-directory entry between two trees. */
 export interface TreeDiffEntry {
@@ -95,7 +95,7 @@ export async function* diffTrees(
       if (old && added && old.oid === added.oid && old.mode === added.mode) continue;
       const path = prefix + (old ?? added)!.name;
       // A directory and a file never pair up: their names sort apart ("a" < "a/").
-      if (old?.mode === TREE_MODE || added?.mode === TREE_MODE) {
+      if (old?.mode === FileMode.Dir || added?.mode === FileMode.Dir) {
         if (opened.length >= MAX_TREE_DEPTH) throw new TreeTooDeep(`diff of ${path.slice(0, 200)}…: directories nested deeper than ${MAX_TREE_DEPTH}`);
         opened.push(open(`${path}/`, old?.oid, added?.oid));
         continue;
@@ -171,8 +171,8 @@ const ORDERS_DIFFER = /[\uD800-\uFFFF]/;
 
 /** git's tree order: names as bytes, a directory's with a "/" after it (so "a" < "a.b" < "a/"). */
 function compareTreeOrder(a: StreamedTreeEntry, b: StreamedTreeEntry): number {
-  const x = a.mode === TREE_MODE ? `${a.name}/` : a.name;
-  const y = b.mode === TREE_MODE ? `${b.name}/` : b.name;
+  const x = a.mode === FileMode.Dir ? `${a.name}/` : a.name;
+  const y = b.mode === FileMode.Dir ? `${b.name}/` : b.name;
   if (x === y) return 0;
   if (ORDERS_DIFFER.test(x) || ORDERS_DIFFER.test(y)) return Buffer.compare(Buffer.from(x), Buffer.from(y));
   return x < y ? -1 : 1;

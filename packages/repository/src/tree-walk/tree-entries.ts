@@ -3,9 +3,6 @@ import type { Repository } from '../repository.js';
 import { LoopPacer } from '../loop-pacer.js';
 import { openTypedObject } from './typed-object.js';
 
-export const TREE_MODE = 0o40000;
-export const GITLINK_MODE = 0o160000;
-
 export interface StreamedTreeEntry {
   /** As a number, e.g. 0o100644. */
   mode: number;

@@ -1,4 +1,5 @@
 import type { ObjectId, ObjectType } from '@gitfleet/git-format';
+import { MissingObjectError } from '../errors.js';
 import { openObjectStream, type ObjectStream } from '../object-stream.js';
 import type { Repository } from '../repository.js';
 
@@ -8,8 +9,8 @@ import type { Repository } from '../repository.js';
  * they are read, never held whole.
  */
 export async function openTypedObject(repo: Repository, oid: ObjectId, type: ObjectType, context: string): Promise<ObjectStream> {
-  const opened = await openObjectStream(repo.objects, oid, repo.inMemoryReads);
-  if (!opened) throw new Error(`${context}: ${type} ${oid} is missing from repository ${repo.info.owner}/${repo.info.name}`);
+  const opened = await openObjectStream(repo, oid, repo.inMemoryReads);
+  if (!opened) throw new MissingObjectError(oid, `${context}: a ${type} of repository ${repo.info.owner}/${repo.info.name}`);
   if (opened.type !== type) {
     opened.stream.destroy();
     throw new Error(`${context}: object ${oid} is a ${opened.type}, expected a ${type}`);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import { GIT_MAX_DELTA_DEPTH, indexPack } from '@gitfleet/git-format';
 import { FsBlobStore, MemoryBlobStore, MemoryKVStore, SqliteKVStore, type BlobStore } from '@gitfleet/storage';
-import { PackObjectDB, Repository, RepositoryRegistry, type ObjectDB, type Stores } from '../src/index.js';
+import { CorruptPackError, MissingPackError, Repository, RepositoryRegistry, type ObjectReader, type PackAccess, type Stores } from '../src/index.js';
 import { idxBlobKey, packBlobKey, repositoryScope } from '../src/keys.js';
 import { deltaChain } from '../../git-format/test/delta-bombs.js';
 import { backends, caches } from './backends.js';
@@ -44,11 +44,11 @@ function newRepository(stores: Stores, id = 'r0123456789abcdef0123456789abcdef')
   return new Repository({ id, owner: 'o', name: 'r', createdAt: new Date().toISOString(), private: false, description: '' }, stores);
 }
 
-async function addPack(objects: ObjectDB, pack: BuiltPack): Promise<void> {
-  await objects.addPack(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+async function addPack(packs: PackAccess, pack: BuiltPack): Promise<void> {
+  await packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
 }
 
-async function assertReadsLikeGit(objects: ObjectDB, oids: Iterable<string>): Promise<number> {
+async function assertReadsLikeGit(objects: ObjectReader, oids: Iterable<string>): Promise<number> {
   let count = 0;
   for (const oid of oids) {
     const want = expected.get(oid)!;
@@ -64,89 +64,89 @@ async function assertReadsLikeGit(objects: ObjectDB, oids: Iterable<string>): Pr
 }
 
 for (const backend of backends) {
-  describe(`ObjectDB over ${backend.name}`, () => {
+  describe(`objects and packs over ${backend.name}`, () => {
     test('reads every object of a pack with 50-deep ofs-delta chains as git cat-file does', async (t) => {
       const packed = verifyPack(deepPack);
       // The test means something only if git really built long chains.
       assert.ok(Math.max(...packed.map((o) => o.depth)) >= 40, 'expected delta chains at least 40 deep');
-      const { objects } = newRepository(await backend.open(t));
-      await addPack(objects, deepPack);
+      const { objects, packs } = newRepository(await backend.open(t));
+      await addPack(packs, deepPack);
       assert.equal(await assertReadsLikeGit(objects, expected.keys()), packed.length);
     });
 
     test('reads a pack of ref-deltas', async (t) => {
       const packed = verifyPack(refDeltaPack);
       assert.ok(packed.some((o) => o.baseOid), 'expected deltas in the pack');
-      const { objects } = newRepository(await backend.open(t));
-      await addPack(objects, refDeltaPack);
+      const { objects, packs } = newRepository(await backend.open(t));
+      await addPack(packs, refDeltaPack);
       assert.equal(await assertReadsLikeGit(objects, packed.map((o) => o.oid)), expected.size);
     });
 
     test('finds objects across several packs', async (t) => {
-      const { objects } = newRepository(await backend.open(t));
-      await addPack(objects, olderPack);
-      await addPack(objects, newerPack);
+      const { objects, packs } = newRepository(await backend.open(t));
+      await addPack(packs, olderPack);
+      await addPack(packs, newerPack);
       const inOlder = new Set(verifyPack(olderPack).map((o) => o.oid));
       const inNewer = verifyPack(newerPack).map((o) => o.oid);
       assert.ok(inOlder.size > 0 && inNewer.length > 0 && inNewer.every((oid) => !inOlder.has(oid)));
       await assertReadsLikeGit(objects, [...inOlder, ...inNewer]);
-      assert.deepEqual((await objects.packs()).map((p) => p.checksum).sort(), [olderPack.checksum, newerPack.checksum].sort());
+      assert.deepEqual((await packs.list()).map((p) => p.checksum).sort(), [olderPack.checksum, newerPack.checksum].sort());
     });
 
     test('locate and readDeflated give the stored entry byte for byte', async (t) => {
       const stores = await backend.open(t);
-      const { objects } = newRepository(stores);
-      await addPack(objects, deepPack);
+      const { packs } = newRepository(stores);
+      await addPack(packs, deepPack);
       const packBytes = readFileSync(deepPack.packPath);
       for (const object of verifyPack(deepPack)) {
-        const entry = await objects.locate(object.oid);
+        const entry = await packs.locate(object.oid);
         assert.ok(entry, `locate(${object.oid})`);
         assert.equal(entry.pack, deepPack.checksum);
         assert.equal(entry.offset, object.offset);
         assert.equal(entry.baseOid, object.baseOid, `base of ${object.oid}`);
         assert.equal(entry.header.kind, object.baseOid ? 'ofs-delta' : 'object');
-        const deflated = await objects.readDeflated(entry);
+        const deflated = await packs.readDeflated(entry);
         assert.ok(deflated.equals(packBytes.subarray(entry.offset + entry.header.headerLength, entry.end)));
         assert.equal(inflateSync(deflated).length, entry.header.size);
         if (!object.baseOid) assert.ok(inflateSync(deflated).equals(expected.get(object.oid)!.data));
       }
-      const stream = await objects.streamPack(deepPack.checksum, 12, 5000);
+      const stream = await packs.stream(deepPack.checksum, 12, 5000);
       const chunks: Buffer[] = [];
       for await (const chunk of stream) chunks.push(chunk as Buffer);
       assert.ok(Buffer.concat(chunks).equals(packBytes.subarray(12, 5000)));
     });
 
     test('absent objects are absent, after one look at the registry', async (t) => {
-      const { objects } = newRepository(await backend.open(t));
+      const { objects, packs } = newRepository(await backend.open(t));
       const missing = 'f'.repeat(40);
       assert.equal(await objects.has(missing), false);
       assert.equal(await objects.read(missing), undefined);
       assert.equal(await objects.header(missing), undefined);
-      assert.equal(await objects.locate(missing), undefined);
-      await addPack(objects, olderPack);
+      assert.equal(await packs.locate(missing), undefined);
+      await addPack(packs, olderPack);
       assert.equal(await objects.read(missing), undefined);
     });
 
     test('a second instance finds a pack another one added, by refreshing on a miss', async (t) => {
       const stores = await backend.open(t);
-      const writer = newRepository(stores).objects;
+      const writer = newRepository(stores);
       // A separate process: its own index cache, same stores.
-      const reader = newRepository({ ...stores, ...caches() }).objects;
+      const reader = newRepository({ ...stores, ...caches() });
       const [first] = verifyPack(olderPack);
-      assert.equal(await reader.has(first.oid), false); // the reader has now loaded an empty pack list
-      await addPack(writer, olderPack);
-      await assertReadsLikeGit(reader, verifyPack(olderPack).map((o) => o.oid));
-      await addPack(writer, newerPack);
-      await reader.refresh();
-      assert.equal((await reader.packs()).length, 2);
-      assert.equal((await reader.packs())[0].checksum, newerPack.checksum, 'newest pack first');
+      assert.equal(await reader.objects.has(first.oid), false); // the reader has now loaded an empty pack list
+      await addPack(writer.packs, olderPack);
+      await assertReadsLikeGit(reader.objects, verifyPack(olderPack).map((o) => o.oid));
+      await addPack(writer.packs, newerPack);
+      await reader.packs.refresh();
+      assert.equal((await reader.packs.list()).length, 2);
+      assert.equal((await reader.packs.list())[0].checksum, newerPack.checksum, 'newest pack first');
     });
 
-    test('addPack stores pack and idx under the repository, registers once, and is idempotent', async (t) => {
+    test('add stores pack and idx under the repository, registers once, and is idempotent', async (t) => {
       const stores = await backend.open(t);
       const repo = newRepository(stores);
-      await addPack(repo.objects, deepPack);
-      await addPack(repo.objects, deepPack);
+      await addPack(repo.packs, deepPack);
+      await addPack(repo.packs, deepPack);
       const stored = await stores.blobs.get(packBlobKey(repo.info.id, deepPack.checksum));
       assert.ok(stored?.equals(readFileSync(deepPack.packPath)));
       assert.ok((await stores.blobs.get(idxBlobKey(repo.info.id, deepPack.checksum)))?.equals(deepPack.idx));
@@ -161,7 +161,7 @@ for (const backend of backends) {
   });
 }
 
-describe('ObjectDB.addPack failures', () => {
+describe('PackAccess.add failures', () => {
   test('a pack whose idx is not durable is never registered', async (t) => {
     const blobs = new MemoryBlobStore();
     const failingIdx: BlobStore = Object.assign(Object.create(blobs) as BlobStore, {
@@ -171,22 +171,22 @@ describe('ObjectDB.addPack failures', () => {
       },
     });
     const kv = new MemoryKVStore();
-    const objects = new PackObjectDB('r1', { blobs: failingIdx, kv, ...caches() });
-    await assert.rejects(addPack(objects, olderPack), /disk full/);
+    const repo = newRepository({ blobs: failingIdx, kv, ...caches() }, 'r1');
+    await assert.rejects(addPack(repo.packs, olderPack), /disk full/);
     assert.deepEqual(await kv.scan(repositoryScope('r1'), ''), []);
     const [first] = verifyPack(olderPack);
-    assert.equal(await objects.has(first.oid), false);
+    assert.equal(await repo.objects.has(first.oid), false);
     t.diagnostic('the orphan .pack stays for the collector');
   });
 
   test('refuses an idx of another pack, a wrong size or a file that is not the pack, storing nothing', async () => {
     const blobs = new MemoryBlobStore();
     const kv = new MemoryKVStore();
-    const objects = new PackObjectDB('r2', { blobs, kv, ...caches() });
-    await assert.rejects(objects.addPack(olderPack.packPath, olderPack.packSize, newerPack.idx, olderPack.checksum));
-    await assert.rejects(objects.addPack(newerPack.packPath, olderPack.packSize, olderPack.idx, olderPack.checksum));
-    await assert.rejects(objects.addPack(olderPack.packPath + '.missing', olderPack.packSize, olderPack.idx, olderPack.checksum));
-    await assert.rejects(objects.addPack(olderPack.packPath, olderPack.packSize, olderPack.idx, 'not-an-id'));
+    const { packs } = newRepository({ blobs, kv, ...caches() }, 'r2');
+    await assert.rejects(packs.add(olderPack.packPath, olderPack.packSize, newerPack.idx, olderPack.checksum), CorruptPackError);
+    await assert.rejects(packs.add(newerPack.packPath, olderPack.packSize, olderPack.idx, olderPack.checksum), CorruptPackError);
+    await assert.rejects(packs.add(olderPack.packPath + '.missing', olderPack.packSize, olderPack.idx, olderPack.checksum), { code: 'ENOENT' });
+    await assert.rejects(packs.add(olderPack.packPath, olderPack.packSize, olderPack.idx, 'not-an-id'), TypeError);
     const stored: string[] = [];
     for await (const blob of blobs.list('')) stored.push(blob.key);
     assert.deepEqual(stored, []);
@@ -194,11 +194,28 @@ describe('ObjectDB.addPack failures', () => {
   });
 });
 
-describe('ObjectDB.header on deltas', () => {
+describe('typed errors for what the stores lack or contradict', () => {
+  test('a pack registered but gone from the blob store, or never registered, is a MissingPackError', async () => {
+    const stores: Stores = { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() };
+    const { packs } = newRepository(stores, 'r5');
+    await addPack(packs, deepPack);
+    const [object] = verifyPack(deepPack);
+    await stores.blobs.delete(packBlobKey('r5', deepPack.checksum));
+    // Another process: nothing of the pack is cached there.
+    const reader = newRepository({ ...stores, ...caches() }, 'r5');
+    await assert.rejects(reader.objects.read(object.oid), (error) => error instanceof MissingPackError && error.pack === deepPack.checksum);
+    await assert.rejects(reader.packs.stream(deepPack.checksum, 12, 100), MissingPackError);
+    await stores.blobs.delete(idxBlobKey('r5', deepPack.checksum));
+    await assert.rejects(newRepository({ ...stores, ...caches() }, 'r5').objects.has(object.oid), MissingPackError);
+    await assert.rejects(reader.packs.index('f'.repeat(40)), MissingPackError);
+  });
+});
+
+describe('ObjectReader.header on deltas', () => {
   test("a fresh instance gives every delta's target size and base type from headers alone", async () => {
     const stores: Stores = { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() };
-    const objects = new PackObjectDB('r3', stores);
-    await addPack(objects, deepPack);
+    const { objects, packs } = newRepository(stores, 'r3');
+    await addPack(packs, deepPack);
     const deltas = verifyPack(deepPack).filter((o: PackedObject) => o.baseOid);
     assert.ok(deltas.length > 100);
     // Some deltas must be longer than the bytes header() first inflates, or only half is tested.
@@ -211,15 +228,15 @@ describe('ObjectDB.header on deltas', () => {
   });
 });
 
-describe('ObjectDB reads chains no deeper than git writes', () => {
+describe('ObjectReader reads chains no deeper than git writes', () => {
   test('a chain of GIT_MAX_DELTA_DEPTH deltas reads; one delta more is refused, by read and header alike', async (t) => {
     const dir = makeTempDir(t, 'chain');
     const store = async (depth: number) => {
       const packPath = path.join(dir, `chain-${depth}.pack`);
       writeFileSync(packPath, deltaChain(depth));
       const indexed = await indexPack(packPath, { maxObjectSize: 1 << 20, resolveExternal: async () => undefined });
-      const objects = new PackObjectDB(`chain${depth}`, { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() });
-      await objects.addPack(packPath, indexed.packSize, indexed.idx, indexed.checksum);
+      const { objects, packs } = newRepository({ blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() }, `chain${depth}`);
+      await packs.add(packPath, indexed.packSize, indexed.idx, indexed.checksum);
       // The tip: the object with the most content, at the end of the chain.
       const tip = indexed.entries[indexed.objectCount - 1].oid;
       return { objects, tip };
@@ -227,8 +244,9 @@ describe('ObjectDB reads chains no deeper than git writes', () => {
     const deepest = await store(GIT_MAX_DELTA_DEPTH);
     assert.equal((await deepest.objects.read(deepest.tip))?.data.length, 100 + 4 * GIT_MAX_DELTA_DEPTH);
     const tooDeep = await store(GIT_MAX_DELTA_DEPTH + 1);
-    await assert.rejects(tooDeep.objects.read(tooDeep.tip), /delta chain longer than 4095, deeper than git writes/);
-    await assert.rejects(tooDeep.objects.header(tooDeep.tip), /delta chain longer than 4095, deeper than git writes/);
+    const chainTooLong = (error: unknown) => error instanceof CorruptPackError && /delta chain longer than 4095, deeper than git writes/.test(error.message);
+    await assert.rejects(tooDeep.objects.read(tooDeep.tip), chainTooLong);
+    await assert.rejects(tooDeep.objects.header(tooDeep.tip), chainTooLong);
   });
 });
 
@@ -248,10 +266,10 @@ describe('two server processes over one data directory', () => {
     const pushed = await first.create('o', 'r');
     const served = (await second.open('o', 'r'))!;
     assert.equal(await served.refs.get('refs/heads/main'), undefined);
-    assert.deepEqual(await served.objects.packs(), []);
+    assert.deepEqual(await served.packs.list(), []);
 
     // As receive-pack does it: pack registered first, then the ref moves.
-    await addPack(pushed.objects, deepPack);
+    await addPack(pushed.packs, deepPack);
     const tipOid = git(source, ['rev-parse', 'main']).toString().trim();
     assert.deepEqual(await pushed.refs.update([{ name: 'refs/heads/main', oldOid: '0'.repeat(40), newOid: tipOid }], { atomic: true, message: 'push' }), []);
 
@@ -273,14 +291,14 @@ describe('pack registry refreshes', () => {
         return kv.scan(scope, prefix);
       },
     });
-    const objects = new PackObjectDB('r4', { blobs: new MemoryBlobStore(), kv: counting, ...caches() });
+    const { objects, packs } = newRepository({ blobs: new MemoryBlobStore(), kv: counting, ...caches() }, 'r4');
     const missing = Array.from({ length: 10 }, (_, i) => i.toString(16).padStart(40, 'e'));
     // The first load starts after these lookups began, so it answers their misses too.
     assert.deepEqual(await Promise.all(missing.map((oid) => objects.has(oid))), Array(10).fill(false));
     assert.equal(scans, 1);
     assert.deepEqual(await Promise.all(missing.map((oid) => objects.has(oid))), Array(10).fill(false));
     assert.equal(scans, 2);
-    await objects.refresh();
+    await packs.refresh();
     assert.equal(scans, 3, 'an explicit refresh always reads the registry');
   });
 });

@@ -1,5 +1,6 @@
 import type { ObjectId, PackIndex } from '@gitfleet/git-format';
-import type { ObjectDB } from '@gitfleet/repository';
+import { MissingObjectError } from '../errors.js';
+import type { PackAccess } from '../pack-access.js';
 
 /** The objects to send that one stored pack provides, in pack order. */
 export interface PackSlice {
@@ -17,15 +18,15 @@ export interface PackSlice {
  * output, so a delta's base (at a lower offset of the same pack, or in a pack written
  * earlier) is in the outgoing pack before the delta whenever both are sent.
  */
-export async function planPack(objects: ObjectDB, send: ReadonlySet<ObjectId>): Promise<PackSlice[]> {
+export async function planPack(packs: PackAccess, send: ReadonlySet<ObjectId>): Promise<PackSlice[]> {
   for (let attempt = 0; ; attempt++) {
     const slices: PackSlice[] = [];
     let found = 0;
     const earlier: PackIndex[] = [];
     // An object is taken from the first pack that has it: no set of assigned ids needed.
     const inEarlierPack = (oid: ObjectId): boolean => earlier.some((index) => index.find(oid) !== undefined);
-    for (const pack of await objects.packs()) {
-      const index = await objects.packIndex(pack.checksum);
+    for (const pack of await packs.list()) {
+      const index = await packs.index(pack.checksum);
       const offsets: number[] = [];
       for (const entry of index.entries()) {
         if (send.has(entry.oid) && (earlier.length === 0 || !inEarlierPack(entry.oid))) offsets.push(entry.offset);
@@ -39,11 +40,11 @@ export async function planPack(objects: ObjectDB, send: ReadonlySet<ObjectId>): 
     if (found === send.size) return slices;
     // A pack registered after our list was read (a concurrent push) may hold the rest.
     if (attempt === 0) {
-      await objects.refresh();
+      await packs.refresh();
       continue;
     }
     for (const oid of send) {
-      if (!inEarlierPack(oid)) throw new Error(`object ${oid} to send is in none of the repository's packs`);
+      if (!inEarlierPack(oid)) throw new MissingObjectError(oid, "to be sent, yet in none of the repository's packs");
     }
   }
 }

@@ -1,3 +1,5 @@
+import { CorruptPackError } from '../errors.js';
+
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -14,7 +16,7 @@ export class SpanCursor {
   constructor(
     stream: AsyncIterable<Buffer>,
     start: number,
-    private readonly describe: string,
+    private readonly pack: string,
   ) {
     this.bufferStart = start;
     this.chunks = stream[Symbol.asyncIterator]();
@@ -67,7 +69,7 @@ export class SpanCursor {
   /** The chunk that follows the buffer (callers either append it or have emptied the buffer). */
   private async nextChunk(): Promise<Buffer> {
     const next = await this.chunks.next();
-    if (next.done) throw new Error(`${this.describe}: stream ended at offset ${this.bufferStart + this.buffer.length}`);
+    if (next.done) throw new CorruptPackError(this.pack, `pack ${this.pack}: stream ended at offset ${this.bufferStart + this.buffer.length}`);
     return next.value;
   }
 }

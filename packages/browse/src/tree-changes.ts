@@ -1,17 +1,12 @@
-import type { ObjectId } from '@gitfleet/git-format';
-import { diffTrees, GITLINK_MODE, TreeTooDeep, type Repository } from '@gitfleet/repository';
+import { FileMode, type ObjectId } from '@gitfleet/git-format';
+import { diffTrees, TreeTooDeep, type Repository, type TreeDiffEntry } from '@gitfleet/repository';
 import type { ChangeStatus } from './types.js';
 
-/** One changed non-directory entry between two trees. */
-export interface TreeChange {
-  path: string;
-  previousPath?: string;
+/** One changed non-directory entry between two trees, where an exact rename is one change. */
+export interface TreeChange extends Omit<TreeDiffEntry, 'status'> {
   status: ChangeStatus;
-  oldOid?: ObjectId;
-  newOid?: ObjectId;
-  /** Git's modes as numbers (0o100644, 0o160000…). */
-  oldMode?: number;
-  newMode?: number;
+  /** For a rename, the path it was moved from. */
+  previousPath?: string;
 }
 
 /**
@@ -57,7 +52,7 @@ const EMPTY_BLOB = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
  */
 function pairExactRenames(changes: TreeChange[]): TreeChange[] {
   const candidate = (oid: ObjectId | undefined, mode: number | undefined): oid is ObjectId =>
-    oid !== undefined && oid !== EMPTY_BLOB && mode !== GITLINK_MODE;
+    oid !== undefined && oid !== EMPTY_BLOB && mode !== FileMode.Submodule;
   const removedById = new Map<ObjectId, TreeChange[]>();
   for (const change of changes) {
     if (change.status !== 'removed' || !candidate(change.oldOid, change.oldMode)) continue;

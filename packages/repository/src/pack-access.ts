@@ -1,0 +1,250 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { MAX_ENTRY_HEADER_LENGTH, PackIndex, isObjectId, parseEntryHeader, type ObjectId, type PackEntryHeader } from '@gitfleet/git-format';
+import type { BlobStore, KVStore } from '@gitfleet/storage';
+import { BlobRangeUnavailable, type BlockCache } from './block-cache.js';
+import { CorruptPackError, MissingPackError } from './errors.js';
+import { idxBlobKey, packBlobKey, packKey, repositoryScope, type PackRecord } from './keys.js';
+import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
+import { PackSet, type PackInfo } from './pack-set.js';
+import type { DeltaBaseCache } from './delta-base-cache.js';
+
+export type { PackInfo } from './pack-set.js';
+
+/** Where an object's entry is stored, for copying it byte for byte into an outgoing pack. */
+export interface StoredEntry {
+  oid: ObjectId;
+  pack: string;
+  offset: number;
+  /** Offset where the entry ends: the entry's raw bytes are [offset, end). */
+  end: number;
+  header: PackEntryHeader;
+  /** For deltas: the base object's id (for ofs-deltas, looked up through the idx). */
+  baseOid?: ObjectId;
+}
+
+/** An entry found through a pack's index, before any of its bytes are read. */
+export interface PackLocation {
+  pack: PackInfo;
+  index: PackIndex;
+  offset: number;
+}
+
+/** Entries larger than this are read straight from the store: they would only flush the block cache. */
+const LARGE_ENTRY_BYTES = 4 * 1024 * 1024;
+
+/** The stores and caches a repository's packs are read through (the pack part of its Stores). */
+export interface PackStores {
+  blobs: BlobStore;
+  kv: KVStore;
+  cache: BlockCache;
+  /** Parsed `.idx` files; when absent, a process-wide 256 MiB cache (sharedPackIndexCache). */
+  indexes?: PackIndexCache;
+  /** Resolved delta bases; when absent, a process-wide 64 MiB cache (sharedDeltaBaseCache). */
+  deltaBases?: DeltaBaseCache;
+}
+
+/**
+ * The packs of one repository, as stored: the registry of immutable packs named by their
+ * checksum, their indexes, and their raw bytes (entries and spans, for reading objects and for
+ * copying entries into outgoing packs). Objects by id are read through ObjectReader.
+ */
+export class PackAccess {
+  private readonly blobs: BlobStore;
+  private readonly kv: KVStore;
+  private readonly cache: BlockCache;
+  private readonly indexes: PackIndexCache;
+  private readonly scope: string;
+  private readonly packSet: PackSet;
+
+  constructor(
+    private readonly repositoryId: string,
+    stores: PackStores,
+  ) {
+    this.blobs = stores.blobs;
+    this.kv = stores.kv;
+    this.cache = stores.cache;
+    this.indexes = stores.indexes ?? sharedPackIndexCache;
+    this.scope = repositoryScope(repositoryId);
+    this.packSet = new PackSet(this.kv, this.scope);
+  }
+
+  /** The repository's packs, newest first (whole-pack reuse, enumerating every object). */
+  list(): Promise<readonly PackInfo[]> {
+    return this.packSet.list();
+  }
+
+  /** Re-reads the pack registry (another process may have added packs). */
+  refresh(): Promise<void> {
+    return this.packSet.refreshAfter(this.packSet.generation);
+  }
+
+  /** The parsed index of one of the repository's packs. */
+  async index(pack: string): Promise<PackIndex> {
+    const info = (await this.packSet.list()).find((p) => p.checksum === pack);
+    if (!info) throw new MissingPackError(pack, `repository ${this.repositoryId}: no pack ${pack} is registered`);
+    return this.loadIndex(info);
+  }
+
+  /**
+   * Looks `oid` up in every known pack; on a miss, re-reads the pack registry once and retries:
+   * another process may have just added the pack (packs are registered before refs move, so an
+   * object named by a ref is always found after one refresh).
+   */
+  async lookup(oid: ObjectId): Promise<PackLocation | undefined> {
+    const generation = this.packSet.generation;
+    const found = await this.lookupIn(await this.packSet.list(), oid);
+    if (found) return found;
+    await this.packSet.refreshAfter(generation);
+    return this.lookupIn(await this.packSet.list(), oid);
+  }
+
+  /**
+   * The lookup without an await, when the registry has been read and every index is cached
+   * (the steady state of a walk); undefined sends the caller down lookup(), which also
+   * handles misses.
+   */
+  lookupLoaded(oid: ObjectId): PackLocation | undefined {
+    const packs = this.packSet.listed();
+    if (packs === undefined) return undefined;
+    for (const pack of packs) {
+      const index = this.indexes.peek(pack.checksum);
+      if (index === undefined) return undefined;
+      const offset = index.find(oid);
+      if (offset !== undefined) return { pack, index, offset };
+    }
+    return undefined;
+  }
+
+  /** The stored entry of `oid`, header parsed and delta base named; undefined when absent. */
+  async locate(oid: ObjectId): Promise<StoredEntry | undefined> {
+    const found = await this.lookup(oid);
+    if (!found) return undefined;
+    const { pack, index, offset } = found;
+    const end = index.entryEnd(offset);
+    const header = await this.entryHeader(found);
+    const entry: StoredEntry = { oid, pack: pack.checksum, offset, end, header };
+    if (header.kind === 'ofs-delta') entry.baseOid = this.ofsDeltaBaseOid(found, header.baseOffset);
+    else if (header.kind === 'ref-delta') entry.baseOid = header.baseOid;
+    return entry;
+  }
+
+  /** The deflated data of a stored entry (the bytes after its header). */
+  readDeflated(entry: StoredEntry): Promise<Buffer> {
+    return this.read(entry.pack, entry.offset + entry.header.headerLength, entry.end);
+  }
+
+  /** The header of the entry at `location`. */
+  async entryHeader(location: PackLocation): Promise<PackEntryHeader> {
+    const { pack, index, offset } = location;
+    const end = index.entryEnd(offset);
+    const bytes = await this.read(pack.checksum, offset, Math.min(end, offset + MAX_ENTRY_HEADER_LENGTH));
+    return parseEntryHeader(bytes, 0, offset);
+  }
+
+  /** Bytes [start, end) of a stored pack: through the block cache, or straight from the store when large. */
+  async read(pack: string, start: number, end: number): Promise<Buffer> {
+    const key = packBlobKey(this.repositoryId, pack);
+    if (end - start <= LARGE_ENTRY_BYTES) {
+      try {
+        return await this.cache.read(this.blobs, key, start, end);
+      } catch (error) {
+        if (!(error instanceof BlobRangeUnavailable)) throw error;
+        if (error.blobAbsent) throw this.missingPack(pack);
+        throw new CorruptPackError(pack, error.message, { cause: error });
+      }
+    }
+    const bytes = await this.blobs.get(key, { start, end });
+    if (!bytes) throw this.missingPack(pack);
+    if (bytes.length !== end - start) throw new CorruptPackError(pack, `${key}: read [${start}, ${end}) returned ${bytes.length} bytes`);
+    return bytes;
+  }
+
+  /** Streams [start, end) of a stored pack (large sequential copies around the cache). */
+  async stream(pack: string, start: number, end: number): Promise<Readable> {
+    const stream = await this.blobs.getStream(packBlobKey(this.repositoryId, pack), { start, end });
+    if (!stream) throw this.missingPack(pack);
+    return stream;
+  }
+
+  /**
+   * Stores a complete, verified pack from a local file and its idx, then registers it.
+   * Resolves only when both are durable and registered; idempotent for the same pack.
+   */
+  async add(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<void> {
+    if (!isObjectId(checksum)) throw new TypeError(`adding a pack: checksum ${JSON.stringify(checksum)} is not an object id`);
+    const index = PackIndex.parse(idx, packSize);
+    if (index.packChecksum !== checksum) {
+      throw new CorruptPackError(checksum, `adding a pack: idx describes pack ${index.packChecksum}, not ${checksum}`);
+    }
+    await verifyPackFile(packPath, packSize, checksum);
+
+    // Durable pack and idx first, registry entry second: whoever sees the pack registered
+    // (and every ref that moves after it) can read it.
+    await this.blobs.putIfAbsent(packBlobKey(this.repositoryId, checksum), {
+      size: packSize,
+      open: () => createReadStream(packPath),
+      path: packPath,
+    });
+    await this.blobs.putIfAbsent(idxBlobKey(this.repositoryId, checksum), idx);
+    const record: PackRecord = { size: packSize, objects: index.objectCount, createdAt: new Date().toISOString() };
+    // A conflict means the pack is registered already: adding it again is a no-op.
+    await this.kv.compareAndSwap(this.scope, [{ key: packKey(checksum), expect: null, value: JSON.stringify(record) }], 'all');
+
+    this.indexes.put(checksum, index);
+    this.packSet.add({ checksum, ...record });
+  }
+
+  private async lookupIn(packs: readonly PackInfo[], oid: ObjectId): Promise<PackLocation | undefined> {
+    for (const pack of packs) {
+      const index = this.indexes.peek(pack.checksum) ?? (await this.loadIndex(pack));
+      const offset = index.find(oid);
+      if (offset !== undefined) return { pack, index, offset };
+    }
+    return undefined;
+  }
+
+  private loadIndex(pack: PackInfo): Promise<PackIndex> {
+    return this.indexes.get(pack.checksum, async () => {
+      const key = idxBlobKey(this.repositoryId, pack.checksum);
+      const bytes = await this.blobs.get(key);
+      if (!bytes) throw new MissingPackError(pack.checksum, `repository ${this.repositoryId}: pack ${pack.checksum} is registered but ${key} is missing`);
+      const index = PackIndex.parse(bytes, pack.size);
+      if (index.packChecksum !== pack.checksum) {
+        throw new CorruptPackError(pack.checksum, `${key}: idx describes pack ${index.packChecksum}, not ${pack.checksum}`);
+      }
+      return index;
+    });
+  }
+
+  /** The id of the ofs-delta base at `baseOffset` of the pack holding `entry`. */
+  private ofsDeltaBaseOid(entry: PackLocation, baseOffset: number): ObjectId {
+    const baseOid = entry.index.oidAt(baseOffset);
+    if (baseOid === undefined) {
+      throw new CorruptPackError(entry.pack.checksum, `pack ${entry.pack.checksum}: ofs-delta at offset ${entry.offset} points at ${baseOffset}, where no entry starts`);
+    }
+    return baseOid;
+  }
+
+  private missingPack(pack: string): MissingPackError {
+    return new MissingPackError(pack, `repository ${this.repositoryId}: pack ${pack} is missing from the blob store`);
+  }
+}
+
+/** The file must be the pack named `checksum`: its size and SHA-1 trailer say so cheaply. */
+async function verifyPackFile(packPath: string, packSize: number, checksum: ObjectId): Promise<void> {
+  const file = await open(packPath, 'r');
+  try {
+    const { size } = await file.stat();
+    if (size !== packSize) throw new CorruptPackError(checksum, `adding a pack: ${packPath} has ${size} bytes, expected ${packSize}`);
+    if (size < 32) throw new CorruptPackError(checksum, `adding a pack: ${packPath} is too short to be a pack (${size} bytes)`);
+    const trailer = Buffer.alloc(20);
+    await file.read(trailer, 0, 20, size - 20);
+    if (trailer.toString('hex') !== checksum) {
+      throw new CorruptPackError(checksum, `adding a pack: ${packPath} ends with checksum ${trailer.toString('hex')}, expected ${checksum}`);
+    }
+  } finally {
+    await file.close();
+  }
+}

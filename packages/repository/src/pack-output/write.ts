@@ -1,0 +1,121 @@
+import { promisify } from 'node:util';
+import { deflate, deflateSync } from 'node:zlib';
+import { encodeEntryHeader, encodePackHeader, MAX_ENTRY_HEADER_LENGTH, parseEntryHeader } from '@gitfleet/git-format';
+import { CorruptPackError, MissingObjectError } from '../errors.js';
+import type { Repository } from '../repository.js';
+import { outputEntry, type PackStreamOptions } from './entries.js';
+import { OutputBuffer } from './output-buffer.js';
+import type { PackSlice } from './plan.js';
+import { SpanCursor } from './span-cursor.js';
+
+const deflateAsync = promisify(deflate);
+
+/** Entries closer than this share one sequential read; the bytes between are skipped. */
+const SPAN_GAP = 128 * 1024;
+/** Output is handed on in pieces of about this size. */
+const OUTPUT_CHUNK = 256 * 1024;
+const ASYNC_DEFLATE_BYTES = 64 * 1024;
+
+/** What a pack was made of, for the "Total" line git prints after it. */
+export interface PackStats {
+  total: number;
+  deltas: number;
+  /** Entries copied as stored (header possibly rewritten). */
+  reused: number;
+  reusedDeltas: number;
+}
+
+/** How one entry was written. */
+type EntryOutcome = 'copied' | 'copied-delta' | 'recompressed';
+
+type PackSource = Pick<Repository, 'objects' | 'packs'>;
+
+/**
+ * Streams a pack of the planned objects, copying each stored entry's compressed bytes as they
+ * are (see outputEntry for which deltas stay deltas); only a delta whose base the client will
+ * not have is inflated, resolved and deflated again. Memory stays at a few stream chunks plus
+ * one output piece, whatever the pack's size. Returns what the pack was made of.
+ */
+export async function* streamPack(source: PackSource, slices: readonly PackSlice[], options: PackStreamOptions): AsyncGenerator<Buffer, PackStats> {
+  const stats: PackStats = { total: 0, deltas: 0, reused: 0, reusedDeltas: 0 };
+  const out = new OutputBuffer();
+  out.write(encodePackHeader(options.send.size));
+  for (const slice of slices) {
+    const { offsets, index } = slice;
+    let position = 0;
+    while (position < offsets.length) {
+      let last = position;
+      while (last + 1 < offsets.length && offsets[last + 1] - index.entryEnd(offsets[last]) <= SPAN_GAP) last++;
+      const spanStart = offsets[position];
+      const spanEnd = index.entryEnd(offsets[last]);
+      const cursor = new SpanCursor(await source.packs.stream(slice.pack, spanStart, spanEnd), spanStart, slice.pack);
+      try {
+        for (; position <= last; position++) {
+          const outcome = yield* writeEntry({ source, slices, slice, position, cursor, options, out });
+          stats.total++;
+          if (outcome !== 'recompressed') stats.reused++;
+          if (outcome === 'copied-delta') {
+            stats.deltas++;
+            stats.reusedDeltas++;
+          }
+          if (out.pendingBytes >= OUTPUT_CHUNK) yield out.take();
+        }
+      } finally {
+        await cursor.close();
+      }
+    }
+  }
+  out.finish();
+  yield out.take();
+  if (stats.total !== options.send.size) throw new Error(`pack has ${stats.total} entries, header says ${options.send.size}`);
+  return stats;
+}
+
+interface WriteEntryRequest {
+  source: PackSource;
+  slices: readonly PackSlice[];
+  slice: PackSlice;
+  /** The entry's position in the slice's offsets. */
+  position: number;
+  /** Reads the span of the stored pack that holds the entry. */
+  cursor: SpanCursor;
+  options: PackStreamOptions;
+  out: OutputBuffer;
+}
+
+/** Writes one stored entry into the outgoing pack and records where it landed. */
+async function* writeEntry(request: WriteEntryRequest): AsyncGenerator<Buffer, EntryOutcome> {
+  const { source, slices, slice, position, cursor, options, out } = request;
+  const offset = slice.offsets[position];
+  const end = slice.index.entryEnd(offset);
+  const storedBytes = await cursor.bytes(offset, Math.min(MAX_ENTRY_HEADER_LENGTH, end - offset));
+  const stored = parseEntryHeader(storedBytes, 0, offset);
+  const writtenAt = out.offset;
+  slice.written[position] = writtenAt;
+
+  const entry = outputEntry({ slices, slice, offset, stored, storedBytes, writtenAt, options });
+  if (entry.kind === 'whole') {
+    yield* writeWhole(source, slice, offset, out);
+    return 'recompressed';
+  }
+  out.write(entry.header);
+  for await (const piece of cursor.range(offset + stored.headerLength, end)) {
+    out.write(piece);
+    if (out.pendingBytes >= OUTPUT_CHUNK) yield out.take();
+  }
+  return entry.delta ? 'copied-delta' : 'copied';
+}
+
+/** Writes the object whole, deflated afresh: for a delta whose base the client will not have. */
+async function* writeWhole(source: PackSource, slice: PackSlice, offset: number, out: OutputBuffer): AsyncGenerator<Buffer> {
+  const oid = slice.index.oidAt(offset);
+  if (oid === undefined) throw new CorruptPackError(slice.pack, `pack ${slice.pack}: its index names no entry at offset ${offset}`);
+  const object = await source.objects.read(oid);
+  if (!object) throw new MissingObjectError(oid, `stored in pack ${slice.pack} at offset ${offset}, then not readable`);
+  out.write(encodeEntryHeader({ kind: 'object', type: object.type, size: object.data.length }));
+  const deflated = object.data.length > ASYNC_DEFLATE_BYTES ? await deflateAsync(object.data) : deflateSync(object.data);
+  for (let at = 0; at < deflated.length; at += OUTPUT_CHUNK) {
+    out.write(deflated.subarray(at, at + OUTPUT_CHUNK));
+    if (out.pendingBytes >= OUTPUT_CHUNK) yield out.take();
+  }
+}
