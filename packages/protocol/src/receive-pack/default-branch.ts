@@ -1,6 +1,6 @@
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
-import type { AppliedRefUpdate } from './index.js';
+import type { AppliedRefUpdate } from './options.js';
 
 /** The names a push that creates several branches gives the default to first, in this order. */
 const PREFERRED_DEFAULTS = ['refs/heads/main', 'refs/heads/master'];
