@@ -6,6 +6,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { AccountConflict, AccountNotFound, InvalidAccountInput } from '@gitfleet/accounts';
 import { PoolBusy } from '@gitfleet/browse';
+import { StatusesBusy } from '@gitfleet/events';
 import { InvalidRepositoryName, ObjectReadsBusy, RepositoryExists } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
 import type { Logger } from '../logger.js';
@@ -30,7 +31,7 @@ function statusOf(error: unknown): number | undefined {
   if (error instanceof AccountConflict || error instanceof RepositoryExists) return 409;
   if (error instanceof InvalidAccountInput || error instanceof InvalidRepositoryName) return 422;
   // Reading is at its bounds (worker queue, bytes rebuilt in memory): nothing is wrong with the request.
-  if (error instanceof PoolBusy || error instanceof ObjectReadsBusy) return 503;
+  if (error instanceof PoolBusy || error instanceof ObjectReadsBusy || error instanceof StatusesBusy) return 503;
   // body-parser marks an unreadable body (bad JSON 400, too large 413) with its status.
   const status = (error as { status?: unknown } | undefined)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) return status;
