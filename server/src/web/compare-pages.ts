@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { compare, resolveRevision } from '@gitfleet/browse';
-import { MAX_COMPARE_COMMITS, splitBasehead } from '../api/compare.js';
+import { MAX_COMPARE_COMMITS, splitBasehead } from '../operations/compare.js';
 import { diffOptions } from '../browsing.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
