@@ -299,5 +299,9 @@ describe('a large team', () => {
       assert.doesNotMatch(second.text, /id="(members|repositories)-next-page"/);
       assert.match(second.text, /id="members-previous-page" rel="prev" href="\/orgs\/fleet\/teams\/everyone\?members_page=1&amp;repositories_page=2"/);
     }
+    // Shown in answer to a form, the page's links lead to the team's page, not to the form's target.
+    const answer = await aliceClient.submit('/orgs/fleet/teams/everyone', '/orgs/fleet/teams/everyone/members', { user: 'sailor00' });
+    assert.equal(answer.status, 200);
+    assert.match(answer.text, /id="members-next-page" rel="next" href="\/orgs\/fleet\/teams\/everyone\?members_page=2"/);
   });
 });

@@ -237,7 +237,7 @@ ${notice ? flash(notice.kind, notice.message) : ''}
       (user) => html`<li class="member" data-member="${user.name}"><a class="grow" href="${ownerUrl(user.name)}">${user.name}</a>
 ${administers ? html`<form class="inline-form remove-team-member-form" method="post" action="${action('members', user.name, 'delete')}">${csrfField(req)}
 <button type="submit" class="btn btn-small btn-danger">Remove</button></form>` : ''}</li>`,
-    )}</ul>${members.length === 0 ? html`<div class="empty">No members.</div>` : ''}${pager(req, membersPage, shownMembers.hasMore, 'members')}
+    )}</ul>${members.length === 0 ? html`<div class="empty">No members.</div>` : ''}${pager(req, membersPage, shownMembers.hasMore, { list: 'members', path: teamUrl(team) })}
 ${administers ? html`<div class="box-body"><form id="add-team-member-form" method="post" action="${action('members')}" class="toolbar flush">${csrfField(req)}
 <input type="text" id="team-member-name" name="user" placeholder="User name" required class="short-input">
 <button type="submit" class="btn" id="add-team-member">Add member</button></form></div>` : ''}</div>
@@ -248,7 +248,7 @@ ${team.includesAllRepositories ? html`<span class="badge">all repositories of ${
       (info) => html`<li class="repository" data-repo="${info.owner}/${info.name}"><a class="grow title" href="${repoUrl(info)}">${info.name}</a>
 ${administers && !team.includesAllRepositories ? html`<form class="inline-form remove-team-repository-form" method="post" action="${action('repositories', info.name, 'delete')}">${csrfField(req)}
 <button type="submit" class="btn btn-small btn-danger">Remove</button></form>` : ''}</li>`,
-    )}</ul>${shownRepositories.items.length === 0 && repositoriesPage === 1 ? html`<div class="empty">No repositories.</div>` : ''}${pager(req, repositoriesPage, shownRepositories.hasMore, 'repositories')}
+    )}</ul>${shownRepositories.items.length === 0 && repositoriesPage === 1 ? html`<div class="empty">No repositories.</div>` : ''}${pager(req, repositoriesPage, shownRepositories.hasMore, { list: 'repositories', path: teamUrl(team) })}
 ${administers && !team.includesAllRepositories ? html`<div class="box-body"><form id="add-team-repository-form" method="post" action="${action('repositories')}" class="toolbar flush">${csrfField(req)}
 <input type="text" id="team-repository-name" name="repository" placeholder="Repository of ${team.org}" required class="short-input">
 <button type="submit" class="btn" id="add-team-repository">Add repository</button></form></div>` : ''}</div>

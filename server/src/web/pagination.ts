@@ -16,13 +16,18 @@ export function pageOf<T>(items: readonly T[], page: number, size = PAGE_SIZE): 
   return { items: items.slice((page - 1) * size, page * size), hasMore: items.length > page * size };
 }
 
-/** "Previous / Next" links keeping the request's other query parameters; `list` as for pageNumber (and a prefix of the links' ids). */
-export function pager(req: Request, page: number, hasMore: boolean, list?: string): Html {
+/**
+ * "Previous / Next" links keeping the request's other query parameters. `list` as for
+ * pageNumber (and a prefix of the links' ids); `path` where the links lead when not the
+ * request's own path (a page shown in answer to a form's POST).
+ */
+export function pager(req: Request, page: number, hasMore: boolean, options: { list?: string; path?: string } = {}): Html {
   if (page === 1 && !hasMore) return html``;
+  const { list, path = req.path } = options;
   const link = (target: number) => {
     const query = new URLSearchParams(req.query as Record<string, string>);
     query.set(pageParameter(list), String(target));
-    return `${req.path}?${query}`;
+    return `${path}?${query}`;
   };
   const id = (name: string) => (list ? `${list}-${name}` : name);
   return html`<nav class="pagination" id="${id('pagination')}">
