@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { StatusStore, StatusesBusy } from '@gitfleet/events';
 import { ADMIN_GIT_CONFIG, adminFetch, createRepo, startTestServer, type TestServer } from './helpers.js';
 
 // Commit statuses over HTTP against a started server, on commits the real git pushed.
@@ -168,6 +169,9 @@ describe('commit statuses API', () => {
       [{ state: 'success', description: 'x'.repeat(141) }, 'description'],
       [{ state: 'success', context: '' }, 'context'],
       [{ state: 'success', context: 'x'.repeat(256) }, 'context'],
+      [{ state: 'success', context: '\ud800' }, 'context'],
+      [{ state: 'success', description: 'half a pair \udc00' }, 'description'],
+      [{ state: 'success', target_url: 'https://ci.example/\ud83d' }, 'target_url'],
     ];
     for (const [body, field] of invalid) {
       const refused = await postStatus(second, body);
@@ -191,6 +195,21 @@ describe('commit statuses API', () => {
     assert.equal((await postStatus(second, { state: 'success' })).status, 201);
     const afterCount = (await getJson(`${api}/commits/${second}/statuses?per_page=100`)).body.length;
     assert.equal(afterCount, before + 1, 'only the one valid status was stored');
+  });
+
+  test('a status that keeps losing the race for an id is a 503 to retry shortly', async () => {
+    const append = StatusStore.prototype.append;
+    StatusStore.prototype.append = async () => {
+      throw new StatusesBusy('statuses of repository x: gave up after 100 lost races for a status id; try again shortly');
+    };
+    try {
+      const busy = await postStatus(second, { state: 'success' });
+      assert.equal(busy.status, 503);
+      assert.equal(busy.headers.get('retry-after'), '1');
+      assert.match(busy.body.message, /try again shortly/);
+    } finally {
+      StatusStore.prototype.append = append;
+    }
   });
 
   test('concurrent posts get distinct ids and all are kept', async () => {

@@ -45,12 +45,23 @@ function diffOf(path: string, lines: FileDiff['hunks']): FileDiff {
   return { path, status: 'modified', additions: 1, deletions: 1, binary: false, hunks: lines };
 }
 
+/** A hunk with context around a changed line: its old side is a, old, z and its new side a, new, z. */
+const hunk = {
+  header: '@@ -1,3 +1,3 @@',
+  lines: [
+    { kind: 'context' as const, text: 'a' },
+    { kind: 'del' as const, text: 'old' },
+    { kind: 'add' as const, text: 'new' },
+    { kind: 'context' as const, text: 'z' },
+  ],
+};
+
 /** A render pool that marks each line, or takes too long (undefined) when told to. */
 function fakePool(timedOut = false): RenderPool & { runs: LineRun[][] } {
   const runs: LineRun[][] = [];
   return {
     runs,
-    lines: async (_key: string, given: LineRun[]) => {
+    lines: async (given: LineRun[]) => {
       runs.push(given);
       return timedOut ? undefined : given.map((run) => run.lines.map((line) => `<i>${run.language}:${line}</i>`));
     },
@@ -58,20 +69,11 @@ function fakePool(timedOut = false): RenderPool & { runs: LineRun[][] } {
 }
 
 test('diff highlighting: each line from its side, within the byte bound, unknown languages and slow renders plain', async () => {
-  const hunk = {
-    header: '@@ -1,2 +1,2 @@',
-    lines: [
-      { kind: 'context' as const, text: 'a' },
-      { kind: 'del' as const, text: 'old' },
-      { kind: 'add' as const, text: 'new' },
-      { kind: 'context' as const, text: 'z' },
-    ],
-  };
   const small = diffOf('src/a.ts', [hunk]);
   const unknown = diffOf('notes.unknown-extension', [hunk]);
   const big = diffOf('src/big.py', [{ header: '@@', lines: [{ kind: 'add', text: 'x'.repeat(100) }] }]);
   const pool = fakePool();
-  const highlighted = await highlightDiff(pool, 'k', [small, unknown, big], 50);
+  const highlighted = await highlightDiff(pool, [small, unknown, big], 50);
   assert.deepEqual(highlighted.get(small), [['<i>ts:a</i>', '<i>ts:old</i>', '<i>ts:new</i>', '<i>ts:z</i>']]);
   assert.equal(highlighted.has(unknown), false, 'no language: plain');
   assert.equal(highlighted.has(big), false, 'over the byte bound: plain');
@@ -84,8 +86,17 @@ test('diff highlighting: each line from its side, within the byte bound, unknown
     'the old and the new side of the hunk',
   );
 
-  assert.equal((await highlightDiff(fakePool(true), 'k', [small], 50)).size, 0, 'too slow: everything plain');
+  assert.equal((await highlightDiff(fakePool(true), [small], 50)).size, 0, 'too slow: everything plain');
   const none = fakePool();
-  assert.equal((await highlightDiff(none, 'k', [unknown, big], 50)).size, 0);
+  assert.equal((await highlightDiff(none, [unknown, big], 50)).size, 0);
   assert.equal(none.runs.length, 0, 'nothing to highlight: the pool is not asked');
+});
+
+test('diff highlighting: rendered lines that do not match the hunks line for line are not used (plain)', async () => {
+  const file = diffOf('src/a.ts', [hunk]);
+  const answering = (lines: string[][]) => ({ lines: async () => lines }) as unknown as RenderPool;
+  assert.equal((await highlightDiff(answering([['A', 'OLD', 'Z']]), [file], 1000)).size, 0, 'a run missing');
+  assert.equal((await highlightDiff(answering([['A', 'OLD', 'Z'], ['A', 'NEW']]), [file], 1000)).size, 0, 'a line missing');
+  assert.equal((await highlightDiff(answering([['A', 'OLD', 'Z'], ['A', 'NEW', 'Z'], ['Y']]), [file], 1000)).size, 0, 'a run too many');
+  assert.deepEqual((await highlightDiff(answering([['A', 'OLD', 'Z'], ['A', 'NEW', 'Z']]), [file], 1000)).get(file), [['A', 'OLD', 'NEW', 'Z']]);
 });

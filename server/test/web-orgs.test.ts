@@ -245,3 +245,63 @@ describe('repositories reached through organizations, teams and collaborations',
     assert.deepEqual(await dashboard(dave), ['dave/own', 'guild/square', 'guild/vault']);
   });
 });
+
+describe('organization changes the accounts refuse', () => {
+  test('the last owner may neither leave nor become a plain member: the page says so (409)', async () => {
+    await api.expect(201, 'POST', '/orgs', { as: { token: alice.token }, body: { login: 'solo' } });
+    const left = await aliceClient.submit('/orgs/solo/people', '/orgs/solo/people/alice/delete', {});
+    assert.equal(left.status, 409);
+    assert.match(left.text, /id="flash-error"[\s\S]*?alice is the last owner of organization solo/);
+    assert.match(left.text, /data-member="alice" data-role="owner"/);
+    const demoted = await aliceClient.submit('/orgs/solo/people', '/orgs/solo/people', { user: 'alice', role: 'member' });
+    assert.equal(demoted.status, 409);
+    assert.match(demoted.text, /alice is the last owner of organization solo/);
+    assert.equal((await api.expect(200, 'GET', '/orgs/solo/memberships/alice', { as: { token: alice.token } })).body.role, 'admin');
+  });
+
+  test('a team description over its bound is refused in the team settings form (422), which bounds it too', async () => {
+    await api.expect(201, 'POST', '/orgs/guild/teams', { as: { token: alice.token }, body: { name: 'bounded', description: 'short' } });
+    const page = await aliceClient.get('/orgs/guild/teams/bounded');
+    assert.match(page.text, /id="team-settings-description" name="description" value="short" maxlength="1000"/);
+    assert.match((await aliceClient.get('/orgs/guild/teams')).text, /id="team-description" name="description" value="" maxlength="1000"/);
+    const refused = await aliceClient.submit('/orgs/guild/teams/bounded', '/orgs/guild/teams/bounded', { description: 'x'.repeat(1001), permission: 'read' });
+    assert.equal(refused.status, 422);
+    assert.match(refused.text, /id="flash-error"/);
+    assert.equal((await api.expect(200, 'GET', '/orgs/guild/teams/bounded', { as: { token: alice.token } })).body.description, 'short');
+  });
+});
+
+describe('a large team', () => {
+  test('its members and repositories are shown a page at a time, each list paged by itself', async () => {
+    await api.expect(201, 'POST', '/orgs', { as: { token: alice.token }, body: { login: 'fleet' } });
+    await api.expect(200, 'PUT', '/orgs/fleet/memberships/bob', { as: { token: alice.token }, body: { role: 'member' } });
+    await api.expect(201, 'POST', '/orgs/fleet/teams', { as: { token: alice.token }, body: { name: 'everyone', includes_all_repositories: true } });
+    const repositories = Array.from({ length: 32 }, (_, index) => `r${String(index).padStart(2, '0')}`);
+    const sailors = Array.from({ length: 31 }, (_, index) => `sailor${String(index).padStart(2, '0')}`);
+    for (const name of repositories) await api.expect(201, 'POST', '/orgs/fleet/repos', { as: { token: alice.token }, body: { name, private: name === 'r31' } });
+    for (const name of sailors) {
+      await api.expect(201, 'POST', '/admin/users', { as: api.admin, body: { login: name, email: `${name}@example.com`, password: `pw-${name}-correct-horse` } });
+      await api.expect(200, 'PUT', `/orgs/fleet/teams/everyone/memberships/${name}`, { as: { token: alice.token } });
+    }
+    const listed = (text: string, list: string, attribute: string) => names(text.slice(text.indexOf(`id="${list}"`), text.indexOf('</ul>', text.indexOf(`id="${list}"`))), attribute);
+
+    for (const client of [aliceClient, bobClient]) {
+      const first = await client.get('/orgs/fleet/teams/everyone');
+      assert.equal(first.status, 200);
+      assert.deepEqual(listed(first.text, 'team-members', 'data-member'), sailors.slice(0, 30));
+      assert.deepEqual(listed(first.text, 'team-repositories', 'data-repo'), repositories.slice(0, 30).map((name) => `fleet/${name}`));
+      assert.match(first.text, /id="members-next-page" rel="next" href="\/orgs\/fleet\/teams\/everyone\?members_page=2"/);
+      assert.match(first.text, /id="repositories-next-page" rel="next" href="\/orgs\/fleet\/teams\/everyone\?repositories_page=2"/);
+
+      const second = await client.get('/orgs/fleet/teams/everyone?members_page=2&repositories_page=2');
+      assert.deepEqual(listed(second.text, 'team-members', 'data-member'), sailors.slice(30));
+      assert.deepEqual(listed(second.text, 'team-repositories', 'data-repo'), ['fleet/r30', 'fleet/r31'], 'a private repository for those who may read it');
+      assert.doesNotMatch(second.text, /id="(members|repositories)-next-page"/);
+      assert.match(second.text, /id="members-previous-page" rel="prev" href="\/orgs\/fleet\/teams\/everyone\?members_page=1&amp;repositories_page=2"/);
+    }
+    // Shown in answer to a form, the page's links lead to the team's page, not to the form's target.
+    const answer = await aliceClient.submit('/orgs/fleet/teams/everyone', '/orgs/fleet/teams/everyone/members', { user: 'sailor00' });
+    assert.equal(answer.status, 200);
+    assert.match(answer.text, /id="members-next-page" rel="next" href="\/orgs\/fleet\/teams\/everyone\?members_page=2"/);
+  });
+});

@@ -26,5 +26,6 @@ export { AccountStore, type AccountStoreOptions } from './account-store.js';
 export { argon2Hasher, type PasswordHasher } from './passwords.js';
 export { atLeast, hasScope } from './access-levels.js';
 export { RESERVED_OWNER_NAMES } from './names.js';
+export { MAX_TEAM_DESCRIPTION_LENGTH } from './teams.js';
 export { ACCOUNTS_SCOPE } from './keys.js';
 export { DEFAULT_SESSION_TTL_MS } from './sessions.js';

@@ -12,6 +12,7 @@ export { hookJson, hookApiUrl, deliveryJson, deliverySummaryJson } from './hooks
 export {
   StatusStore,
   StatusLimitReached,
+  StatusesBusy,
   STATUSES_PER_CONTEXT,
   type StatusFields,
   type StatusLimits,

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryKVStore, type CasOp, type KVStore } from '@gitfleet/storage';
-import { STATUSES_PER_CONTEXT, StatusLimitReached, StatusStore, combinedState, type CommitStatus, type StatusFields } from '../src/index.js';
+import { STATUSES_PER_CONTEXT, StatusLimitReached, StatusStore, StatusesBusy, combinedState, type CommitStatus, type StatusFields } from '../src/index.js';
 
 const SHA = 'a'.repeat(40);
 const OTHER_SHA = 'b'.repeat(40);
@@ -84,8 +84,16 @@ describe('StatusStore', () => {
         return { conflicts: ops.map((_op, index) => index) };
       },
     });
-    await assert.rejects(new StatusStore(losing).append(REPO, SHA, fields('ci'), roomy), /gave up after 100 lost races/);
+    const started = performance.now();
+    await assert.rejects(new StatusStore(losing).append(REPO, SHA, fields('ci'), roomy), (error: unknown) => {
+      assert.ok(error instanceof StatusesBusy, 'a busy store, for the API to answer 503');
+      assert.match(error.message, /gave up after 100 lost races/);
+      assert.equal(error.retryAfterSeconds, 1);
+      return true;
+    });
     assert.equal(attempts, 100);
+    // Each attempt after the first waits at least half of min(2^n, 10) ms: about 480 ms in all.
+    assert.ok(performance.now() - started >= 400, `the attempts back off (${Math.round(performance.now() - started)} ms)`);
   });
 
   it('deletes every status of one repository only', async () => {

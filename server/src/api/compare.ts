@@ -23,11 +23,9 @@ import {
 } from './git-json.js';
 import { MAX_FILES_PER_COMMIT } from './commits.js';
 import { diffOptions } from '../browsing.js';
+import { MAX_COMPARE_COMMITS, splitBasehead } from '../operations/compare.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
-
-/** GitHub's compare lists up to 250 commits. */
-export const MAX_COMPARE_COMMITS = 250;
 
 const comparisonSchema = z
   .looseObject({
@@ -83,15 +81,6 @@ export function compareRouter(services: ServerServices): Router {
   });
 
   return router;
-}
-
-/** "base...head" → [base, head]; the first "..." splits, so neither side may be empty. */
-export function splitBasehead(basehead: string): [string, string] {
-  const at = basehead.indexOf('...');
-  const base = at < 0 ? '' : basehead.slice(0, at);
-  const head = at < 0 ? '' : basehead.slice(at + 3);
-  if (base === '' || head === '') throw new HttpError(404, `compare needs {base}...{head}, got "${basehead}"`);
-  return [base, head];
 }
 
 function comparisonStatus(aheadBy: number, behindBy: number): 'ahead' | 'behind' | 'diverged' | 'identical' {

@@ -18,6 +18,7 @@ import {
 } from '@gitfleet/events';
 import type { Repository } from '@gitfleet/repository';
 import { authorizeRepository, requireActor } from '../auth/index.js';
+import { parseHookId } from '../hook-ids.js';
 import { HttpError } from '../http-errors.js';
 import { checkName } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
@@ -91,12 +92,14 @@ export function hooksRouter(services: ServerServices): Router {
 
     const existingHook = async (req: Request): Promise<{ scope: Scope; hook: Hook }> => {
       const scope = await resolve(req);
-      const hook = await webhooks.hooks.get(scope.target, numericId(param(req, 'id')));
+      const id = parseHookId(param(req, 'id'));
+      const hook = id === undefined ? undefined : await webhooks.hooks.get(scope.target, id);
       if (!hook) throw new HttpError(404, `hook ${param(req, 'id')} not found`);
       return { scope, hook };
     };
     const loggedDelivery = async (req: Request, scope: Scope, hook: Hook) => {
-      const attempt = await webhooks.log.get(scope.target, hook.id, numericId(param(req, 'delivery')));
+      const id = parseHookId(param(req, 'delivery'));
+      const attempt = id === undefined ? undefined : await webhooks.log.get(scope.target, hook.id, id);
       if (!attempt) throw new HttpError(404, `delivery ${param(req, 'delivery')} of hook ${hook.id} not found`);
       return attempt;
     };
@@ -239,11 +242,6 @@ export function hooksRouter(services: ServerServices): Router {
 function param(req: Request, name: string): string {
   const value = req.params[name];
   return typeof value === 'string' ? value : '';
-}
-
-/** A positive id from the URL; anything else names nothing (404, as for an unknown id). */
-function numericId(text: string): number {
-  return /^[1-9]\d{0,14}$/.test(text) ? Number(text) : 0;
 }
 
 /** Runs a create/update, turning a refused field into GitHub's 422. */

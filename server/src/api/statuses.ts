@@ -56,11 +56,15 @@ function invalidField(field: string, message: string): StatusApiError {
   return new StatusApiError(422, `Validation Failed: ${field} ${message}`, [{ resource: 'Status', field, code: 'custom', message: `${field} ${message}` }]);
 }
 
+/** A lone surrogate (JSON's "\ud800" parses to one) is no text: it cannot be stored in a key or encoded in a URL. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /** An optional text field: absent or null is null; its messages follow the field's name. */
 const optionalText = (maxLength: number) =>
   z
     .string({ error: (issue) => `must be a string, not ${JSON.stringify(issue.input)}` })
     .max(maxLength, { error: `is too long (maximum is ${maxLength} characters)` })
+    .refine((text) => !LONE_SURROGATE.test(text), { error: 'must be well-formed Unicode (it holds a lone surrogate)' })
     .nullish()
     .transform((value) => value ?? null);
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { RepairProgress } from '@gitfleet/storage';
+import { formatBytes } from '../format-bytes.js';
 import { ProgressLine } from '../progress-line.js';
 import { openPlacement } from '../stores.js';
 import { configFromEnvironment } from './context.js';
@@ -50,13 +51,3 @@ function describeRepair(progress: RepairProgress): string {
   );
 }
 
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}

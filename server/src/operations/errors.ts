@@ -6,6 +6,7 @@
  */
 import { AccountConflict, AccountNotFound, InvalidAccountInput } from '@gitfleet/accounts';
 import { PathNotFound, PoolBusy, RevisionNotFound } from '@gitfleet/browse';
+import { StatusesBusy } from '@gitfleet/events';
 import { InvalidRepositoryName, ObjectReadsBusy, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
 
@@ -68,8 +69,9 @@ export function errorKind(error: unknown): ErrorKind | undefined {
   if (error instanceof AccountNotFound || error instanceof RevisionNotFound || error instanceof PathNotFound) return 'not-found';
   if (error instanceof AccountConflict || error instanceof RepositoryExists) return 'conflict';
   if (error instanceof InvalidAccountInput || error instanceof InvalidRepositoryName) return 'invalid';
-  // Reading is at its bounds (worker queue, bytes rebuilt in memory): nothing is wrong with the request.
-  if (error instanceof PoolBusy || error instanceof ObjectReadsBusy) return 'busy';
+  // The server is at a bound (worker queue, bytes rebuilt in memory, writers racing on one
+  // repository's statuses): nothing is wrong with the request.
+  if (error instanceof PoolBusy || error instanceof ObjectReadsBusy || error instanceof StatusesBusy) return 'busy';
   return undefined;
 }
 

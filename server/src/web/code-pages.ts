@@ -7,7 +7,8 @@ import { resolveRevisionPath, type RevisionPath } from '../operations/revisions.
 import type { ServerServices } from '../services.js';
 import { languageFor } from './highlight.js';
 import { html, type Html } from './html.js';
-import { flash, formatBytes, formatDate, sendPage } from './layout.js';
+import { formatBytes } from '../format-bytes.js';
+import { flash, formatDate, sendPage } from './layout.js';
 import { homeBranch, loadRepo, param, repoHeader, wildcard, type RepoContext } from './repo-context.js';
 import { refUrl, repoUrl } from './urls.js';
 

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { compare, resolveRevision } from '@gitfleet/browse';
-import { MAX_COMPARE_COMMITS, splitBasehead } from '../api/compare.js';
+import { MAX_COMPARE_COMMITS, splitBasehead } from '../operations/compare.js';
 import { diffOptions } from '../browsing.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
@@ -28,7 +28,7 @@ export function comparePages(services: ServerServices): Router {
       if (result.countsCapped) throw new HttpError(422, `${baseName} and ${headName} are too far apart to compare`);
       throw new HttpError(404, `no common ancestor between ${baseName} and ${headName}`);
     }
-    const diff = await diffView(services, context, result.diff, { at: head, key: `compare:${repo.info.id}:${result.mergeBase}:${head}`, what: 'comparison' });
+    const diff = await diffView(services, context, result.diff, { at: head, what: 'comparison' });
     const body = html`${repoHeader(context, 'commits')}
 <div class="page-head" id="compare" data-base="${baseName}" data-head="${headName}"><h1>Comparing <span class="badge">${baseName}</span> ... <span class="badge">${headName}</span></h1></div>
 <p class="muted" id="compare-status">${headName} is ${result.aheadBy}${result.countsCapped ? '+' : ''} ${result.aheadBy === 1 ? 'commit' : 'commits'} ahead of and

@@ -17,7 +17,7 @@ export type HighlightedDiff = Map<FileDiff, string[][]>;
  * lines) and new side (context and added lines) are highlighted as runs, so that a comment or
  * string spanning lines is coloured as in the file.
  */
-export async function highlightDiff(render: RenderPool, key: string, files: readonly FileDiff[], maxBytes: number): Promise<HighlightedDiff> {
+export async function highlightDiff(render: RenderPool, files: readonly FileDiff[], maxBytes: number): Promise<HighlightedDiff> {
   const chosen: Array<{ file: FileDiff; language: string }> = [];
   let bytes = 0;
   let lines = 0;
@@ -34,8 +34,9 @@ export async function highlightDiff(render: RenderPool, key: string, files: read
   const highlighted: HighlightedDiff = new Map();
   if (chosen.length === 0) return highlighted;
   const runs: LineRun[] = chosen.flatMap(({ file, language }) => file.hunks!.flatMap((hunk) => sides(hunk).map((side) => ({ language, lines: side }))));
-  const rendered = await render.lines(key, runs);
-  if (!rendered) return highlighted;
+  const rendered = await render.lines(runs);
+  // Rendered lines that do not match the runs line for line would put one line's HTML on another: plain instead.
+  if (!rendered || !matches(rendered, runs)) return highlighted;
   let run = 0;
   for (const { file } of chosen) {
     highlighted.set(
@@ -44,6 +45,11 @@ export async function highlightDiff(render: RenderPool, key: string, files: read
     );
   }
   return highlighted;
+}
+
+/** Whether `rendered` holds as many runs as `runs`, each of as many lines. */
+function matches(rendered: string[][], runs: LineRun[]): boolean {
+  return rendered.length === runs.length && runs.every((run, index) => Array.isArray(rendered[index]) && rendered[index].length === run.lines.length);
 }
 
 /** The hunk's old side (context and removed lines) and new side (context and added lines). */

@@ -21,8 +21,6 @@ const NOT_RENDERED: Record<NonNullable<FileDiff['tooLargeReason']>, (what: strin
 export interface DiffViewOptions {
   /** The commit whose files "View file" opens. */
   at: ObjectId;
-  /** Names the diff for the rendering cache. */
-  key: string;
   /** What the page shows the diff of, in its notices: "commit", "comparison". */
   what: string;
 }
@@ -32,7 +30,7 @@ export interface DiffViewOptions {
  * and each file's hunks, highlighted in the file's language when within the bounds (diff-highlight.ts).
  */
 export async function diffView(services: ServerServices, context: RepoContext, diff: DiffResult, options: DiffViewOptions): Promise<Html> {
-  const highlighted = await highlightDiff(services.browsing.render, options.key, diff.files, services.config.browse.renderMaxBytes);
+  const highlighted = await highlightDiff(services.browsing.render, diff.files, services.config.browse.renderMaxBytes);
   return html`<p class="diff-stats" id="diff-stats">Showing <strong>${diff.files.length} changed ${diff.files.length === 1 ? 'file' : 'files'}</strong> with
 <span class="additions">${diff.additions} additions</span> and <span class="deletions">${diff.deletions} deletions</span>.</p>
 ${diff.truncated ? flash('warn', `This ${options.what} changes more files than shown here (the first ${diff.files.length}).`) : ''}

@@ -44,6 +44,8 @@ function highlightLines(text: string, language: string | undefined): Html[] {
  * construct spanning lines is seen whole: one well-formed piece of HTML per line.
  */
 export function highlightLineList(lines: readonly string[], language: string): string[] {
+  // Joined, no lines would read as one empty line: a line for each line given, none for none.
+  if (lines.length === 0) return [];
   const highlighted = hljs.highlight(lines.join('\n'), { language, ignoreIllegals: true }).value;
   return balanceSpans(highlighted.split('\n'));
 }

@@ -37,7 +37,7 @@ export function historyPages(services: ServerServices): Router {
     // GitHub also takes a branch or tag name here: /commit/main.
     const oid = await resolveRevision(context.repo, param(req, 'sha'));
     const [commit, diff] = await Promise.all([readCommit(context.repo, oid), commitDiff(context.repo, oid, diffOptions(services.browsing, PAGE_DIFF_LIMITS))]);
-    await commitPage(req, res, context, commit, await diffView(services, context, diff, { at: oid, key: `commit:${context.repo.info.id}:${oid}`, what: 'commit' }));
+    await commitPage(req, res, context, commit, await diffView(services, context, diff, { at: oid, what: 'commit' }));
   });
 
   router.get('/:owner/:repo/branches', async (req, res) => {

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { HOOK_EVENTS, HookValidationError, repositoryTarget, type DeliveryAttempt, type Hook, type HookTarget, type PingContext } from '@gitfleet/events';
+import { parseHookId } from '../hook-ids.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 import { checked, field, fields, parseForm } from './forms.js';
@@ -84,7 +85,8 @@ export function hooksPages(services: ServerServices): Router {
     const hookFor = async (req: Request): Promise<{ scope: HookScope; hook: Hook }> => {
       const scope = await resolve(req);
       const id = param(req, 'id');
-      const hook = /^[1-9]\d{0,14}$/.test(id) ? await webhooks.hooks.get(scope.target, Number(id)) : undefined;
+      const hookId = parseHookId(id);
+      const hook = hookId === undefined ? undefined : await webhooks.hooks.get(scope.target, hookId);
       if (!hook) throw new HttpError(404, `hook ${id} not found`);
       return { scope, hook };
     };
@@ -160,7 +162,8 @@ export function hooksPages(services: ServerServices): Router {
       const { scope, hook } = await hookFor(req);
       checkCsrf(req);
       const deliveryId = param(req, 'delivery');
-      const attempt = /^[1-9]\d{0,14}$/.test(deliveryId) ? await webhooks.log.get(scope.target, hook.id, Number(deliveryId)) : undefined;
+      const attemptId = parseHookId(deliveryId);
+      const attempt = attemptId === undefined ? undefined : await webhooks.log.get(scope.target, hook.id, attemptId);
       if (!attempt) throw new HttpError(404, `delivery ${deliveryId} of hook ${hook.id} not found`);
       if (!hook.active) throw new HttpError(422, `hook ${hook.id} is inactive: activate it before redelivering`);
       await webhooks.redeliver(attempt, scope.target);

@@ -87,9 +87,3 @@ export function formatDate(iso: string): Html {
   return html`<time datetime="${iso}">${text}</time>`;
 }
 
-export function formatBytes(size: number): string {
-  if (size < 1024) return `${size} B`;
-  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
-  if (size < 1024 ** 3) return `${(size / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(size / 1024 ** 3).toFixed(1)} GiB`;
-}

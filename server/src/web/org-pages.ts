@@ -1,6 +1,18 @@
 import { Router, type Request, type Response } from 'express';
-import { AccountConflict, InvalidAccountInput, PERMISSIONS, type Actor, type Organization, type OrgRole, type Permission, type Team } from '@gitfleet/accounts';
-import { InvalidRepositoryName } from '@gitfleet/repository';
+import {
+  AccountConflict,
+  InvalidAccountInput,
+  MAX_TEAM_DESCRIPTION_LENGTH,
+  PERMISSIONS,
+  type AccountStore,
+  type Actor,
+  type Organization,
+  type OrgRole,
+  type Permission,
+  type Team,
+  type User,
+} from '@gitfleet/accounts';
+import { InvalidRepositoryName, type RepositoryInfo } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
 import { teamRepositories } from '../operations/team-repositories.js';
 import { readableRepositories } from '../operations/readable-repositories.js';
@@ -8,7 +20,7 @@ import type { ServerServices } from '../services.js';
 import { checked, field, parseForm } from './forms.js';
 import { html, type Html } from './html.js';
 import { csrfField, flash, sendPage } from './layout.js';
-import { pageNumber, pageOf, pager } from './pagination.js';
+import { PAGE_SIZE, pageNumber, pageOf, pager } from './pagination.js';
 import { param, requireSignedIn } from './repo-context.js';
 import { checkCsrf } from './session.js';
 import { permissionSelect } from './settings-pages.js';
@@ -25,6 +37,17 @@ export interface OrgContext {
 }
 
 type Notice = { kind: 'error' | 'success'; message: string; status?: number };
+
+/**
+ * What the page says when the accounts refuse a change: a conflict (the last owner would be
+ * lost) is 409, input they do not take (a description over its bound) 422, as the API answers.
+ * Any other error is thrown on.
+ */
+function refusalOf(error: unknown): Notice {
+  if (error instanceof AccountConflict) return { kind: 'error', message: error.message, status: 409 };
+  if (error instanceof InvalidAccountInput) return { kind: 'error', message: error.message, status: 422 };
+  throw error;
+}
 
 /** /orgs/{org}/people… and /orgs/{org}/teams…: like the API, for members to see and owners to change. */
 export function orgUrl(org: string, ...rest: string[]): string {
@@ -119,7 +142,11 @@ ${roleSelect('member', 'member-role')}
     if (!ROLES.includes(role)) return peoplePage(req, res, context, { kind: 'error', message: `Unknown role ${role}.`, status: 422 });
     const user = await namedUser(name);
     if (!user) return peoplePage(req, res, context, { kind: 'error', message: `There is no user named ${name}.`, status: 422 });
-    await accounts.setMember(context.org.name, user.name, role);
+    try {
+      await accounts.setMember(context.org.name, user.name, role);
+    } catch (error) {
+      return peoplePage(req, res, context, refusalOf(error));
+    }
     await peoplePage(req, res, context, { kind: 'success', message: `${user.name} is now ${role === 'owner' ? 'an owner' : 'a member'} of ${context.org.name}.` });
   });
 
@@ -129,7 +156,11 @@ ${roleSelect('member', 'member-role')}
     const leaving = requireSignedIn(req).user.name.toLowerCase() === name.toLowerCase();
     const context = await loadOrg(services, req, leaving ? 'member' : 'owner');
     checkCsrf(req);
-    await accounts.removeMember(context.org.name, name);
+    try {
+      await accounts.removeMember(context.org.name, name);
+    } catch (error) {
+      return peoplePage(req, res, context, refusalOf(error));
+    }
     res.redirect(303, leaving ? '/' : orgUrl(context.org.name, 'people'));
   });
 
@@ -151,7 +182,7 @@ ${administers ? html`<div class="box"><div class="box-header"><strong>New team</
 <label for="team-name">Team name</label>
 <input type="text" id="team-name" name="name" value="${values.name ?? ''}" required maxlength="100">
 <label for="team-description">Description <span class="hint">(optional)</span></label>
-<input type="text" id="team-description" name="description" value="${values.description ?? ''}">
+<input type="text" id="team-description" name="description" value="${values.description ?? ''}" maxlength="${MAX_TEAM_DESCRIPTION_LENGTH}">
 <label for="team-permission">Permission on the team's repositories</label>
 ${permissionSelect('read', 'team-permission')}
 <label class="check"><input type="checkbox" id="team-all-repositories" name="includes_all_repositories" value="1"> Every repository of the organization</label>
@@ -190,29 +221,34 @@ ${permissionSelect('read', 'team-permission')}
   const teamPage = async (req: Request, res: Response, context: OrgContext, team: Team, notice?: Notice) => {
     const { administers, actor } = context;
     const [members, covered] = await Promise.all([accounts.listTeamMembers(team.org, team.name), teamRepositories(services, team)]);
-    const repositories = await readableRepositories(accounts, actor.user, covered);
+    const membersPage = pageNumber(req, 'members');
+    const shownMembers = pageOf(members, membersPage);
+    const repositoriesPage = pageNumber(req, 'repositories');
+    // Every member reads the organisation's repositories, so their number is no secret; the rows
+    // shown are checked all the same, a page at a time, except for those who administer it.
+    const shownRepositories = administers ? pageOf(covered, repositoriesPage) : await readablePage(accounts, actor.user, covered, repositoriesPage);
     const action = (...rest: string[]) => teamUrl(team, ...rest);
     const body = html`${orgHeader(context, 'teams')}
 <div class="page-head" id="team-header" data-team="${team.name}"><h1>${team.name}</h1><span class="badge" id="team-permission-badge">${team.permission}</span></div>
 ${team.description ? html`<p class="muted" id="team-description-text">${team.description}</p>` : ''}
 ${notice ? flash(notice.kind, notice.message) : ''}
 <div class="box"><div class="box-header"><strong>Members</strong> <span class="muted">${members.length}</span></div>
-<ul class="list" id="team-members">${members.map(
+<ul class="list" id="team-members">${shownMembers.items.map(
       (user) => html`<li class="member" data-member="${user.name}"><a class="grow" href="${ownerUrl(user.name)}">${user.name}</a>
 ${administers ? html`<form class="inline-form remove-team-member-form" method="post" action="${action('members', user.name, 'delete')}">${csrfField(req)}
 <button type="submit" class="btn btn-small btn-danger">Remove</button></form>` : ''}</li>`,
-    )}</ul>${members.length === 0 ? html`<div class="empty">No members.</div>` : ''}
+    )}</ul>${members.length === 0 ? html`<div class="empty">No members.</div>` : ''}${pager(req, membersPage, shownMembers.hasMore, { list: 'members', path: teamUrl(team) })}
 ${administers ? html`<div class="box-body"><form id="add-team-member-form" method="post" action="${action('members')}" class="toolbar flush">${csrfField(req)}
 <input type="text" id="team-member-name" name="user" placeholder="User name" required class="short-input">
 <button type="submit" class="btn" id="add-team-member">Add member</button></form></div>` : ''}</div>
 
-<div class="box"><div class="box-header"><strong>Repositories</strong> <span class="muted">${repositories.length}</span>
+<div class="box"><div class="box-header"><strong>Repositories</strong> <span class="muted">${covered.length}</span>
 ${team.includesAllRepositories ? html`<span class="badge">all repositories of ${team.org}</span>` : ''}</div>
-<ul class="list" id="team-repositories">${repositories.map(
-      ({ info }) => html`<li class="repository" data-repo="${info.owner}/${info.name}"><a class="grow title" href="${repoUrl(info)}">${info.name}</a>
+<ul class="list" id="team-repositories">${shownRepositories.items.map(
+      (info) => html`<li class="repository" data-repo="${info.owner}/${info.name}"><a class="grow title" href="${repoUrl(info)}">${info.name}</a>
 ${administers && !team.includesAllRepositories ? html`<form class="inline-form remove-team-repository-form" method="post" action="${action('repositories', info.name, 'delete')}">${csrfField(req)}
 <button type="submit" class="btn btn-small btn-danger">Remove</button></form>` : ''}</li>`,
-    )}</ul>${repositories.length === 0 ? html`<div class="empty">No repositories.</div>` : ''}
+    )}</ul>${shownRepositories.items.length === 0 && repositoriesPage === 1 ? html`<div class="empty">No repositories.</div>` : ''}${pager(req, repositoriesPage, shownRepositories.hasMore, { list: 'repositories', path: teamUrl(team) })}
 ${administers && !team.includesAllRepositories ? html`<div class="box-body"><form id="add-team-repository-form" method="post" action="${action('repositories')}" class="toolbar flush">${csrfField(req)}
 <input type="text" id="team-repository-name" name="repository" placeholder="Repository of ${team.org}" required class="short-input">
 <button type="submit" class="btn" id="add-team-repository">Add repository</button></form></div>` : ''}</div>
@@ -230,11 +266,16 @@ ${administers ? teamSettings(req, team) : ''}`;
     checkCsrf(req);
     const permission = formPermission(req);
     if (!permission) return teamPage(req, res, context, team, { kind: 'error', message: `Unknown permission ${field(req, 'permission')}.`, status: 422 });
-    const updated = await accounts.updateTeam(team.org, team.name, {
-      description: field(req, 'description'),
-      permission,
-      includesAllRepositories: checked(req, 'includes_all_repositories'),
-    });
+    let updated: Team;
+    try {
+      updated = await accounts.updateTeam(team.org, team.name, {
+        description: field(req, 'description'),
+        permission,
+        includesAllRepositories: checked(req, 'includes_all_repositories'),
+      });
+    } catch (error) {
+      return teamPage(req, res, context, team, refusalOf(error));
+    }
     await teamPage(req, res, context, updated, { kind: 'success', message: 'Team saved.' });
   });
 
@@ -292,6 +333,23 @@ ${administers ? teamSettings(req, team) : ''}`;
   return router;
 }
 
+/** Batches of access checks run together while filling a page of readable repositories. */
+const ACCESS_CHECK_BATCH = PAGE_SIZE;
+
+/**
+ * The `page`th page of the repositories among `infos` that `user` may read. Access is checked
+ * in order, a batch at a time, only until the page and one more are found: a team covering
+ * thousands of repositories costs a page's worth of checks on its first page, not thousands.
+ */
+async function readablePage(accounts: AccountStore, user: User, infos: readonly RepositoryInfo[], page: number): Promise<{ items: RepositoryInfo[]; hasMore: boolean }> {
+  const wanted = page * PAGE_SIZE + 1;
+  const readable: RepositoryInfo[] = [];
+  for (let start = 0; start < infos.length && readable.length < wanted; start += ACCESS_CHECK_BATCH) {
+    readable.push(...(await readableRepositories(accounts, user, infos.slice(start, start + ACCESS_CHECK_BATCH))).map(({ info }) => info));
+  }
+  return pageOf(readable, page);
+}
+
 function teamUrl(team: Team, ...rest: string[]): string {
   return orgUrl(team.org, 'teams', team.name, ...rest);
 }
@@ -311,7 +369,7 @@ function teamSettings(req: Request, team: Team): Html {
   return html`<div class="box"><div class="box-header"><strong>Settings</strong></div><div class="box-body">
 <form id="team-settings-form" class="stacked" method="post" action="${teamUrl(team)}">${csrfField(req)}
 <label for="team-settings-description">Description</label>
-<input type="text" id="team-settings-description" name="description" value="${team.description}">
+<input type="text" id="team-settings-description" name="description" value="${team.description}" maxlength="${MAX_TEAM_DESCRIPTION_LENGTH}">
 <label for="team-settings-permission">Permission on the team's repositories</label>
 ${permissionSelect(team.permission, 'team-settings-permission')}
 <label class="check"><input type="checkbox" id="team-settings-all-repositories" name="includes_all_repositories" value="1" ${team.includesAllRepositories ? 'checked' : ''}> Every repository of the organization</label>

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { KVStore } from '@gitfleet/storage';
 import { clearScope } from '../clear-scope.js';
@@ -42,11 +43,31 @@ export class StatusLimitReached extends Error {
   }
 }
 
+/**
+ * Every attempt at a status id lost its race to other writers of the repository's statuses:
+ * nothing is wrong with the status, the client may post it again shortly.
+ */
+export class StatusesBusy extends Error {
+  override name = 'StatusesBusy';
+  /** When the client may try again. */
+  readonly retryAfterSeconds = 1;
+}
+
 export type StatusFields = Pick<CommitStatus, 'state' | 'description' | 'target_url' | 'context'>;
 
 const SEQ_KEY = 'seq';
 /** Attempts at a status id: every writer of the repository's statuses races on `seq`. */
 const APPEND_ATTEMPTS = 100;
+/**
+ * Longest wait in ms before another attempt. Waits grow from 1 ms to this, each a random part of
+ * its bound (half to all of it), so that writers who lost to each other do not meet again.
+ */
+const MAX_RETRY_DELAY_MS = 10;
+
+function retryDelayMs(attempt: number): number {
+  const bound = Math.min(2 ** attempt, MAX_RETRY_DELAY_MS);
+  return bound * (0.5 + Math.random() / 2);
+}
 
 const scopeOf = (repositoryId: string) => `statuses:${repositoryId}`;
 const totalKey = (sha: ObjectId) => `total:${sha}`;
@@ -64,6 +85,7 @@ export class StatusStore {
     const latest = latestKey(sha, fields.context);
     const total = totalKey(sha);
     for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(retryDelayMs(attempt - 1));
       const current = await this.kv.getMany(scope, [SEQ_KEY, latest, total]);
       const seq = current.get(SEQ_KEY);
       const latestValue = current.get(latest);
@@ -90,7 +112,7 @@ export class StatusStore {
       );
       if (conflicts.length === 0) return record;
     }
-    throw new Error(`statuses of repository ${repositoryId} ${sha}: gave up after ${APPEND_ATTEMPTS} lost races for a status id`);
+    throw new StatusesBusy(`statuses of repository ${repositoryId} ${sha}: gave up after ${APPEND_ATTEMPTS} lost races for a status id; try again shortly`);
   }
 
   /** Every status of the commit, newest first (as many as the per-commit limit allowed). */
