@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryBlobStore } from '@gitfleet/storage';
 import { BlockCache, InvalidRefName, InvalidRepositoryName, RepositoryExists, RepositoryRegistry, validateRepositoryName, type Stores } from '../src/index.js';
-import { kvBackends } from './kv-backends.js';
+import { kvBackends, redisKvBackends } from './kv-backends.js';
 
-for (const backend of kvBackends) {
+for (const backend of [...kvBackends, ...redisKvBackends]) {
   describe(`RepositoryRegistry over ${backend.name}`, () => {
     const open = (t: Parameters<typeof backend.open>[0]): { registry: RepositoryRegistry; stores: Stores } => {
       const stores: Stores = { blobs: new MemoryBlobStore(), kv: backend.open(t), cache: new BlockCache({ blockSize: 4096, maxBytes: 65536 }) };
