@@ -26,11 +26,16 @@ describe('transferring a repository through the API', () => {
   });
   after(() => fixture?.server.dispose());
 
-  const transfer = (status: number, from: string, body: object, as: TestUser) => api.expect(status, 'POST', `/repos/${from}/transfer`, { as: token(as), body });
-  const permissions = async (fullName: string, as: TestUser) => (await api.expect(200, 'GET', `/repos/${fullName}`, { as: token(as) })).body.permissions;
+  const transfer = (status: number, from: string, body: object, as: TestUser) =>
+    api.expect(status, 'POST', `/repos/${from}/transfer`, { as: token(as), body });
+  const permissions = async (fullName: string, as: TestUser) =>
+    (await api.expect(200, 'GET', `/repos/${fullName}`, { as: token(as) })).body.permissions;
 
   test('answers 202 with the repository at its new place; the old place is gone; collaborators stay', async () => {
-    await api.expect(201, 'POST', '/user/repos', { as: token(alice), body: { name: 'project', private: true, description: 'kept', default_branch: 'trunk' } });
+    await api.expect(201, 'POST', '/user/repos', {
+      as: token(alice),
+      body: { name: 'project', private: true, description: 'kept', default_branch: 'trunk' },
+    });
     await api.expect(204, 'PUT', '/repos/alice/project/collaborators/carol', { as: token(alice), body: { permission: 'write' } });
     const before = await api.expect(200, 'GET', '/repos/alice/project', { as: token(alice) });
 

@@ -21,7 +21,12 @@ after(async () => {
 
 /** Runs the CLI and asserts its exit code; its output. */
 function expectExit(code: number, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, GITFLEET_DATA_DIR: dataDir, GITFLEET_PUBLIC_URL: 'https://git.example.com', LOG_LEVEL: 'silent' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    GITFLEET_DATA_DIR: dataDir,
+    GITFLEET_PUBLIC_URL: 'https://git.example.com',
+    LOG_LEVEL: 'silent',
+  };
   delete env.NODE_TEST_CONTEXT; // the CLI is not a test file
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { env }, (error, stdout, stderr) => {
@@ -45,16 +50,22 @@ test('repo transfer moves a repository to another owner and prints its new clone
     expectExit(EXIT.usage, ['repo', 'transfer', 'noslash', 'acme']),
     expectExit(EXIT.usage, ['repo', 'transfer', 'alice/hello']),
   ]);
-  assert.match(refusals[1]!.stderr, /ghost not found/);
-  assert.match(refusals[2]!.stderr, /acme\/TAKEN already exists/);
+  assert.match(refusals[1].stderr, /ghost not found/);
+  assert.match(refusals[2].stderr, /acme\/TAKEN already exists/);
 
   const moved = await expectExit(EXIT.ok, ['repo', 'transfer', 'alice/hello.git', 'ACME', '--name', 'world']);
   assert.equal(moved.stdout, 'https://git.example.com/acme/world.git\n');
-  const listed = JSON.parse((await expectExit(EXIT.ok, ['repo', 'list', '--json'])).stdout) as Array<{ full_name: string; description: string }>;
-  assert.deepEqual(listed.map((repo) => [repo.full_name, repo.description]), [
-    ['acme/taken', ''],
-    ['acme/world', 'kept'],
-  ]);
+  const listed = JSON.parse((await expectExit(EXIT.ok, ['repo', 'list', '--json'])).stdout) as Array<{
+    full_name: string;
+    description: string;
+  }>;
+  assert.deepEqual(
+    listed.map((repo) => [repo.full_name, repo.description]),
+    [
+      ['acme/taken', ''],
+      ['acme/world', 'kept'],
+    ],
+  );
   const back = await expectExit(EXIT.ok, ['repo', 'transfer', 'acme/world', 'alice']);
   assert.equal(back.stdout, 'https://git.example.com/alice/world.git\n');
 });

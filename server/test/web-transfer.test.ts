@@ -30,7 +30,10 @@ describe('transferring a repository from its settings page', () => {
   test('refusals re-render the settings page with the reason and move nothing; a confirmed transfer moves it', async () => {
     await api.expect(201, 'POST', '/user/repos', { as: { token: alice.token }, body: { name: 'gadget', private: true } });
     const form = await aliceClient.get(settings);
-    assert.match(form.text, /<form id="transfer-repository-form" class="stacked" method="post" action="\/alice\/gadget\/settings\/transfer">/);
+    assert.match(
+      form.text,
+      /<form id="transfer-repository-form" class="stacked" method="post" action="\/alice\/gadget\/settings\/transfer">/,
+    );
 
     for (const [fields, reason] of [
       [{ new_owner: 'acme', confirm: 'alice/other' }, /Type alice\/gadget exactly to transfer the repository/],
@@ -62,7 +65,16 @@ describe('transferring a repository from its settings page', () => {
     await api.expect(204, 'PUT', '/repos/alice/gadget/collaborators/bob', { as: { token: alice.token }, body: { permission: 'write' } });
     const bobClient = new WebClient(server.url);
     await bobClient.signIn(bob.name, bob.password);
-    assert.equal((await bobClient.post(action, { _csrf: csrfOf((await bobClient.get('/alice/gadget')).text), new_owner: 'bob', confirm: 'alice/gadget' })).status, 403);
+    assert.equal(
+      (
+        await bobClient.post(action, {
+          _csrf: csrfOf((await bobClient.get('/alice/gadget')).text),
+          new_owner: 'bob',
+          confirm: 'alice/gadget',
+        })
+      ).status,
+      403,
+    );
 
     const withoutToken = await aliceClient.post(action, { new_owner: 'acme', confirm: 'alice/gadget' });
     assert.equal(withoutToken.status, 403);
