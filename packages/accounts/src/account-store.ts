@@ -128,6 +128,10 @@ export class AccountStore {
   listTeamRepositories(org: string, team: string): Promise<string[]> {
     return teams.listTeamRepositories(this.ctx, org, team);
   }
+  /** Revokes every team's grant on the repository and keeps its collaborators (when it moves to another owner). */
+  forgetRepositoryTeams(repositoryId: string): Promise<void> {
+    return teams.forgetRepositoryTeams(this.ctx, repositoryId);
+  }
 
   // Collaborators (per repository id)
   setCollaborator(repositoryId: string, user: string, permission: Permission): Promise<void> {

@@ -3,6 +3,7 @@ import { ACCOUNTS_SCOPE, keySuffix, keys } from './keys.js';
 import type { AccountsContext } from './context.js';
 import { loadUser } from './loaders.js';
 import { isWellFormedName, validatePermission, validateRepositoryId } from './names.js';
+import { stageRepositoryTeamsRemoval } from './teams.js';
 import { transact } from './transaction.js';
 import type { Permission, User } from './types.js';
 import { getUsers } from './users.js';
@@ -57,15 +58,11 @@ export async function listUserCollaborations(ctx: AccountsContext, userName: str
 export async function forgetRepository(ctx: AccountsContext, repositoryId: string): Promise<void> {
   validateRepositoryId(repositoryId);
   await transact(ctx.kv, `forgetting repository ${repositoryId}`, async (tx) => {
-    const [grants, teams] = await Promise.all([tx.scan(keys.collaborators(repositoryId)), tx.scan(keys.repositoryTeams(repositoryId))]);
+    const grants = await tx.scan(keys.collaborators(repositoryId));
     const userNames = grants.map(({ key }) => keySuffix(key, keys.collaborators(repositoryId)));
-    const teamIds = teams.map(({ key }) => keySuffix(key, keys.repositoryTeams(repositoryId)));
-    await tx.getMany([
-      ...userNames.map((user) => keys.userCollaboration(user, repositoryId)),
-      ...teamIds.map((teamId) => keys.teamRepository(teamId, repositoryId)),
-    ]);
-    for (const { key } of [...grants, ...teams]) tx.delete(key);
+    await tx.getMany(userNames.map((user) => keys.userCollaboration(user, repositoryId)));
+    for (const { key } of grants) tx.delete(key);
     for (const user of userNames) tx.delete(keys.userCollaboration(user, repositoryId));
-    for (const teamId of teamIds) tx.delete(keys.teamRepository(teamId, repositoryId));
+    await stageRepositoryTeamsRemoval(tx, repositoryId);
   });
 }

@@ -217,6 +217,24 @@ export async function removeTeamRepository(ctx: AccountsContext, orgName: string
   });
 }
 
+/**
+ * Revokes every team's grant on the repository, leaving its collaborators: when it moves to
+ * another owner, the teams that named it belong to an organisation that no longer owns it.
+ */
+export async function forgetRepositoryTeams(ctx: AccountsContext, repositoryId: string): Promise<void> {
+  validateRepositoryId(repositoryId);
+  await transact(ctx.kv, `revoking every team's grant on repository ${repositoryId}`, (tx) => stageRepositoryTeamsRemoval(tx, repositoryId));
+}
+
+/** Stages deleting every team grant naming the repository, both ways. */
+export async function stageRepositoryTeamsRemoval(tx: Transaction, repositoryId: string): Promise<void> {
+  const grants = await tx.scan(keys.repositoryTeams(repositoryId));
+  const teamIds = grants.map(({ key }) => keySuffix(key, keys.repositoryTeams(repositoryId)));
+  await tx.getMany(teamIds.map((teamId) => keys.teamRepository(teamId, repositoryId)));
+  for (const { key } of grants) tx.delete(key);
+  for (const teamId of teamIds) tx.delete(keys.teamRepository(teamId, repositoryId));
+}
+
 export async function listTeamRepositories(ctx: AccountsContext, orgName: string, teamName: string): Promise<string[]> {
   const team = await getTeam(ctx, orgName, teamName);
   if (team === undefined) throw new AccountNotFound(`team ${teamName} of organization ${orgName} not found`);

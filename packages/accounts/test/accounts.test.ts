@@ -398,6 +398,32 @@ for (const backend of backends) {
         // A new repository that happened to reuse the id would start without grants.
         assert.equal(await accounts.repositoryAccess(bob, { id: 'gone', owner: 'alice', private: true }), 'none');
       });
+
+      it('forgets only the team grants of a repository that moves to another owner', async () => {
+        await user('alice');
+        const bob = await user('bob');
+        const carol = await user('carol');
+        await accounts.createOrganization({ name: 'acme', creator: 'alice' });
+        await accounts.createTeam('acme', { name: 'devs', permission: 'write' });
+        await accounts.createTeam('acme', { name: 'ops', permission: 'admin' });
+        await accounts.addTeamMember('acme', 'devs', 'bob');
+        await accounts.addTeamRepository('acme', 'devs', 'moving');
+        await accounts.addTeamRepository('acme', 'ops', 'moving');
+        await accounts.addTeamRepository('acme', 'devs', 'staying');
+        await accounts.setCollaborator('moving', 'carol', 'write');
+
+        await accounts.forgetRepositoryTeams('moving');
+        assert.deepEqual(await accounts.listTeamRepositories('acme', 'devs'), ['staying']);
+        assert.deepEqual(await accounts.listTeamRepositories('acme', 'ops'), []);
+        assert.deepEqual(await accounts.listCollaborators('moving'), [{ user: carol, permission: 'write' }]);
+        assert.deepEqual(await accounts.listUserCollaborations('carol'), [{ repositoryId: 'moving', permission: 'write' }]);
+        const keys = (await opened.kv.scan(ACCOUNTS_SCOPE, '')).map(({ key }) => key);
+        assert.deepEqual(keys.filter((key) => key.includes('moving') && key.includes('team')), []);
+        // Even were it to come back to acme, the teams' old grants would not come back with it.
+        assert.equal(await accounts.repositoryAccess(bob, { id: 'moving', owner: 'acme', private: true }), 'read');
+        await accounts.forgetRepositoryTeams('moving'); // nothing left to do
+        await refusedWithoutWrites(() => accounts.forgetRepositoryTeams('not an id'), InvalidAccountInput);
+      });
     });
 
     describe('repositoryAccess', () => {

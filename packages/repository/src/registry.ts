@@ -53,11 +53,16 @@ export interface CreateRepositoryOptions {
   description?: string;
 }
 
-/** What `update` may change; `name` renames the repository (its id, refs and packs stay). */
+/**
+ * What `update` may change. `name` renames the repository and `owner` transfers it to another
+ * owner (the registry does not know accounts: the caller checks that the owner exists); either
+ * way its id, refs and packs stay.
+ */
 export interface RepositoryPatch {
   private?: boolean;
   description?: string;
   name?: string;
+  owner?: string;
 }
 
 /** Optimistic retries of `update` before it gives up on a registry entry that keeps changing. */
@@ -116,14 +121,15 @@ export class RepositoryRegistry {
   }
 
   /**
-   * Changes visibility, description or name of a repository; undefined when it does not exist.
-   * A compare-and-swap on the registry entry, retried when someone else changed it meanwhile.
-   * A rename moves the entry to its new key in the same atomic step and keeps the id, so refs,
-   * packs and grants keyed by id follow; an existing target name throws RepositoryExists.
+   * Changes visibility, description, name or owner of a repository; undefined when it does not
+   * exist. A compare-and-swap on the registry entry, retried when someone else changed it
+   * meanwhile. A rename or transfer moves the entry to its new key in the same atomic step and
+   * keeps the id, so refs, packs and grants keyed by id follow; an existing target name throws
+   * RepositoryExists.
    */
   async update(owner: string, name: string, patch: RepositoryPatch): Promise<Repository | undefined> {
     validateRepositoryName(owner, name);
-    if (patch.name !== undefined) validateRepositoryName(owner, patch.name);
+    if (patch.owner !== undefined || patch.name !== undefined) validateRepositoryName(patch.owner ?? owner, patch.name ?? name);
     const oldKey = registryKey(owner, name);
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
       const current = await this.stores.kv.get(REGISTRY_SCOPE, oldKey);
@@ -131,11 +137,12 @@ export class RepositoryRegistry {
       const info = parseInfo(current);
       const next: RepositoryInfo = {
         ...info,
+        owner: patch.owner ?? info.owner,
         name: patch.name ?? info.name,
         private: patch.private ?? info.private,
         description: patch.description ?? info.description,
       };
-      const newKey = registryKey(info.owner, next.name);
+      const newKey = registryKey(next.owner, next.name);
       const value = JSON.stringify(next);
       const ops =
         newKey === oldKey
@@ -146,7 +153,7 @@ export class RepositoryRegistry {
             ];
       const { conflicts } = await this.stores.kv.compareAndSwap(REGISTRY_SCOPE, ops, 'all');
       if (conflicts.length === 0) return new Repository(next, this.stores);
-      if (conflicts.includes(1)) throw new RepositoryExists(info.owner, next.name);
+      if (conflicts.includes(1)) throw new RepositoryExists(next.owner, next.name);
     }
     throw new Error(`repository registry: ${owner}/${name} kept changing during ${UPDATE_ATTEMPTS} update attempts`);
   }

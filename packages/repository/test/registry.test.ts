@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryBlobStore } from '@gitfleet/storage';
 import { BlockCache, InvalidRefName, InvalidRepositoryName, RepositoryExists, RepositoryRegistry, validateRepositoryName, type Stores } from '../src/index.js';
-import { kvBackends } from './kv-backends.js';
+import { kvBackends, redisKvBackends } from './kv-backends.js';
 
-for (const backend of kvBackends) {
+for (const backend of [...kvBackends, ...redisKvBackends]) {
   describe(`RepositoryRegistry over ${backend.name}`, () => {
     const open = (t: Parameters<typeof backend.open>[0]): { registry: RepositoryRegistry; stores: Stores } => {
       const stores: Stores = { blobs: new MemoryBlobStore(), kv: backend.open(t), cache: new BlockCache({ blockSize: 4096, maxBytes: 65536 }) };
@@ -101,6 +101,56 @@ for (const backend of kvBackends) {
       const recased = await registry.update('o', 'after', { name: 'After' });
       assert.equal(recased?.info.name, 'After');
       assert.deepEqual((await registry.list()).map((r) => `${r.owner}/${r.name}`), ['o/After', 'o/taken']);
+    });
+
+    test('transfer moves the entry to another owner, with or without a new name, and keeps id and refs', async (t) => {
+      const { registry } = open(t);
+      const created = await registry.create('old', 'project', { defaultBranch: 'trunk' });
+      await created.refs.update([{ name: 'refs/heads/trunk', oldOid: '0'.repeat(40), newOid: 'b'.repeat(40) }], { atomic: true, message: 'test' });
+
+      const moved = await registry.update('old', 'project', { owner: 'new' });
+      assert.deepEqual(moved?.info, { ...created.info, owner: 'new' });
+      assert.equal(await registry.open('old', 'project'), undefined);
+      assert.deepEqual(await registry.listOwnedBy('old'), []);
+      assert.deepEqual(await registry.listOwnedBy('new'), [moved?.info]);
+      const reopened = await registry.open('new', 'project');
+      assert.equal(reopened?.info.id, created.info.id);
+      assert.equal(await reopened!.refs.head(), 'refs/heads/trunk');
+      assert.deepEqual((await reopened!.refs.list()).map((r) => [r.name, r.oid]), [['refs/heads/trunk', 'b'.repeat(40)]]);
+
+      const renamedToo = await registry.update('new', 'project', { owner: 'third', name: 'renamed' });
+      assert.deepEqual(renamedToo?.info, { ...created.info, owner: 'third', name: 'renamed' });
+      assert.deepEqual((await registry.list()).map((r) => `${r.owner}/${r.name}`), ['third/renamed']);
+    });
+
+    test('a transfer onto a taken name is refused and nothing changes; invalid owners are refused', async (t) => {
+      const { registry } = open(t);
+      const created = await registry.create('old', 'project');
+      await registry.create('new', 'Project');
+      await assert.rejects(registry.update('old', 'project', { owner: 'NEW' }), (error: Error) => {
+        assert.ok(error instanceof RepositoryExists);
+        assert.equal(error.owner, 'NEW');
+        assert.equal(error.repositoryName, 'project');
+        return true;
+      });
+      await assert.rejects(registry.update('old', 'project', { owner: '../etc' }), InvalidRepositoryName);
+      await assert.rejects(registry.update('old', 'project', { owner: 'new', name: 'bad/name' }), InvalidRepositoryName);
+      assert.deepEqual((await registry.open('old', 'project'))?.info, created.info);
+      assert.deepEqual((await registry.list()).map((r) => `${r.owner}/${r.name}`), ['new/Project', 'old/project']);
+    });
+
+    test('concurrent transfers of one repository onto one owner: exactly one lands', async (t) => {
+      const { registry } = open(t);
+      await registry.create('a', 'r');
+      await registry.create('b', 'r');
+      const outcomes = await Promise.allSettled([registry.update('a', 'r', { owner: 'c' }), registry.update('b', 'r', { owner: 'c' })]);
+      assert.deepEqual(outcomes.map((outcome) => outcome.status).sort(), ['fulfilled', 'rejected']);
+      const refused = outcomes.find((outcome) => outcome.status === 'rejected');
+      assert.ok(refused?.reason instanceof RepositoryExists);
+      const names = (await registry.list()).map((r) => `${r.owner}/${r.name}`);
+      assert.equal(names.length, 2);
+      assert.equal(names[1], 'c/r');
+      assert.ok(names[0] === 'a/r' || names[0] === 'b/r', `one of the two stays where it was: ${names.join(', ')}`);
     });
 
     test('concurrent updates of one entry all land', async (t) => {

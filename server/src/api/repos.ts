@@ -1,16 +1,18 @@
 /**
  * Repositories: POST /repos (site administrators, under any owner), and one repository's GET,
- * PATCH (description, visibility, default branch, name) and DELETE /repos/{owner}/{repo}.
- * Reading needs read access; changing or deleting it, admin.
+ * PATCH (description, visibility, default branch, name) and DELETE /repos/{owner}/{repo}, and
+ * POST /repos/{owner}/{repo}/transfer. Reading needs read access; changing, transferring or
+ * deleting it, admin.
  */
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { authorizeRepository, requireSiteAdmin } from '../auth/index.js';
+import { authorizeRepository, requireActor, requireSiteAdmin } from '../auth/index.js';
 import { checkName, HttpError } from '../http-errors.js';
 import { changeRepository } from '../operations/change-repository.js';
 import { createRepository } from '../operations/create-repository.js';
 import { deleteRepository } from '../operations/delete-repository.js';
 import { OwnerNotFound } from '../operations/errors.js';
+import { transferRepository } from '../operations/transfer-repository.js';
 import type { ServerServices } from '../services.js';
 import { defineRoute } from './define-route.js';
 import { repositorySchema } from './json.js';
@@ -74,6 +76,24 @@ export function reposRouter(services: ServerServices): Router {
       const updated = await changeRepository(services.registry, repo, change, 'in-an-empty-repository');
       if (!updated) throw new HttpError(404, `repository ${repo.info.owner}/${repo.info.name} not found`);
       return describeRepository(services, req, updated, access);
+    },
+  });
+
+  defineRoute(router, {
+    method: 'post',
+    path: '/repos/:owner/:repo/transfer',
+    tag: 'repos',
+    summary:
+      'Transfer a repository to another user or organisation, optionally renaming it (repository admins who may create repositories under the new owner); collaborators stay, team grants are dropped',
+    params: repoParams,
+    body: z.object({ new_owner: z.string().min(1), new_name: repositoryName.optional() }),
+    response: { status: 202, schema: repositorySchema, description: 'The repository at its new place' },
+    async handler({ req, params, body }) {
+      const { repo } = await authorizeRepository(services, req, params.owner, params.repo, 'admin', 'api');
+      const { user } = requireActor(req);
+      const moved = await transferRepository(services, repo, { newOwner: body.new_owner, newName: body.new_name, by: user });
+      if (!moved) throw new HttpError(404, `repository ${repo.info.owner}/${repo.info.name} not found`);
+      return describeRepository(services, req, moved, await services.accounts.repositoryAccess(user, moved.info));
     },
   });
 

@@ -4,6 +4,7 @@ import { cloneUrl } from '../operations/clone-url.js';
 import { createRepository } from '../operations/create-repository.js';
 import { deleteRepository } from '../operations/delete-repository.js';
 import { OwnerNotFound } from '../operations/errors.js';
+import { transferRepository } from '../operations/transfer-repository.js';
 import { withStores } from './context.js';
 import { notFound, usageError } from './errors.js';
 import { repoJson } from './json.js';
@@ -59,6 +60,23 @@ export function registerRepoCommands(program: Command): void {
           shapes.map((shape) => ({ repository: shape.full_name, visibility: shape.private ? 'private' : 'public', 'default branch': shape.default_branch, description: shape.description })),
           'no repositories',
         );
+      });
+    });
+
+  repo
+    .command('transfer')
+    .description("move a repository to another user or organisation, optionally renamed: its refs, hooks and collaborators go with it, its organisation's team grants do not; prints its new clone URL")
+    .argument('<owner/name>', 'e.g. alice/hello')
+    .argument('<new-owner>', 'an existing user or organisation')
+    .option('--name <new-name>', 'its name under the new owner (default: its current name)')
+    .action(async (fullName: string, newOwner: string, options: { name?: string }) => {
+      const { owner, name } = parseFullName(fullName);
+      await withStores(async ({ accounts, registry, baseUrl }) => {
+        const found = await registry.open(owner, name);
+        if (!found) throw notFound(`repository ${owner}/${name} not found`);
+        const moved = await transferRepository({ accounts, registry }, found, { newOwner, newName: options.name });
+        if (!moved) throw notFound(`repository ${owner}/${name} not found`);
+        process.stdout.write(`${cloneUrl(baseUrl, moved.info.owner, moved.info.name)}\n`);
       });
     });
 

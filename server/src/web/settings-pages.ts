@@ -1,20 +1,22 @@
 import { Router, type Request, type Response } from 'express';
 import { InvalidAccountInput, type Permission } from '@gitfleet/accounts';
+import { InvalidRepositoryName, RepositoryExists } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
 import { changeRepository } from '../operations/change-repository.js';
 import { deleteRepository } from '../operations/delete-repository.js';
-import { BranchNotFound } from '../operations/errors.js';
+import { BranchNotFound, CreationRefused, OwnerNotFound } from '../operations/errors.js';
+import { transferRepository } from '../operations/transfer-repository.js';
 import type { ServerServices } from '../services.js';
 import { field, parseForm } from './forms.js';
 import { html, type Html } from './html.js';
 import { csrfField, flash, sendPage } from './layout.js';
-import { loadRepo, param, repoHeader, type RepoContext } from './repo-context.js';
+import { loadRepo, param, repoHeader, requireSignedIn, type RepoContext } from './repo-context.js';
 import { checkCsrf } from './session.js';
 import { ownerUrl, repoUrl } from './urls.js';
 
 const PERMISSIONS: Permission[] = ['read', 'write', 'admin'];
 
-/** A repository's settings (admins only): description, visibility, default branch, collaborators, deletion. */
+/** A repository's settings (admins only): description, visibility, default branch, collaborators, transfer, deletion. */
 export function settingsPages(services: ServerServices): Router {
   const router = Router();
   const { accounts, registry } = services;
@@ -56,6 +58,15 @@ ${permissionSelect('write', 'collaborator-permission')}
 <button type="submit" class="btn" id="add-collaborator">Add collaborator</button></form></div></div>
 
 <div class="box danger-zone"><div class="box-header"><strong>Danger zone</strong></div><div class="box-body">
+<form id="transfer-repository-form" class="stacked" method="post" action="${action('transfer')}">${csrfField(req)}
+<p>Transferring the repository moves it to another user or an organisation you may create repositories under. Its collaborators keep their access; teams of its current organisation lose theirs.</p>
+<label for="transfer-new-owner">New owner</label>
+<input type="text" id="transfer-new-owner" name="new_owner" required autocomplete="off">
+<label for="transfer-new-name">New name (optional)</label>
+<input type="text" id="transfer-new-name" name="new_name" placeholder="${info.name}" autocomplete="off">
+<label for="transfer-confirm">Type <code>${info.owner}/${info.name}</code> to confirm</label>
+<input type="text" id="transfer-confirm" name="confirm" required autocomplete="off">
+<div class="form-actions"><button type="submit" class="btn btn-danger" id="transfer-repository">Transfer this repository</button></div></form>
 <form id="delete-repository-form" class="stacked" method="post" action="${action('delete')}">${csrfField(req)}
 <p>Deleting the repository removes its branches, tags, collaborators and settings. It cannot be undone.</p>
 <label for="delete-confirm">Type <code>${info.owner}/${info.name}</code> to confirm</label>
@@ -110,6 +121,28 @@ ${permissionSelect('write', 'collaborator-permission')}
     checkCsrf(req);
     await accounts.removeCollaborator(context.repo.info.id, param(req, 'user'));
     res.redirect(303, repoUrl(context.repo.info, 'settings'));
+  });
+
+  router.post('/:owner/:repo/settings/transfer', parseForm, async (req, res) => {
+    const context = await loadRepo(services, req, 'admin');
+    checkCsrf(req);
+    const { repo } = context;
+    const fullName = `${repo.info.owner}/${repo.info.name}`;
+    const retry = (message: string) => page(req, res, context, { kind: 'error', message, status: 422 });
+    if (field(req, 'confirm') !== fullName) return retry(`Type ${fullName} exactly to transfer the repository.`);
+    const newOwner = field(req, 'new_owner');
+    const newName = field(req, 'new_name');
+    let moved;
+    try {
+      moved = await transferRepository(services, repo, { newOwner, newName: newName === '' ? undefined : newName, by: requireSignedIn(req).user });
+    } catch (error) {
+      if (error instanceof OwnerNotFound) return retry(`There is no user or organization named ${newOwner}.`);
+      if (error instanceof CreationRefused) return retry(`You may not create repositories under ${newOwner}.`);
+      if (error instanceof InvalidRepositoryName || error instanceof RepositoryExists) return retry(error.message);
+      throw error;
+    }
+    if (!moved) throw new HttpError(404, `repository ${fullName} not found`);
+    res.redirect(303, repoUrl(moved.info));
   });
 
   router.post('/:owner/:repo/settings/delete', parseForm, async (req, res) => {
