@@ -6,8 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GitClient } from './helpers/git.js';
-import { TEST_ADMIN, TEST_ADMIN_EMAIL, ensureUser } from './helpers/server.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { TEST_ADMIN, TEST_ADMIN_EMAIL, ensureUser } from '@gitfleet/test-support/server';
 import { api, eventually, LOOPBACK_RECEIVERS_ENV, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const SECRET = 'It’s a Secret to Everybody';

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { GitClient } from './helpers/git.js';
-import { adminHeaders, ensureUser } from './helpers/server.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { adminHeaders, ensureUser } from '@gitfleet/test-support/server';
 import { api, eventually, LOOPBACK_RECEIVERS_ENV, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const SECRET = 'outbox secret';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { rawRequest, startTestServer, type TestServer } from './helpers.js';
-import { TEST_ADMIN_ENV } from '../../test/helpers/server.js';
+import { TEST_ADMIN_ENV } from '@gitfleet/test-support/server';
 import { ADMIN, BIG_FILE, SUBMODULE_URL, buildFixture, createAdminRepository, pushFixture, type Fixture } from './api-git-fixture.js';
 
 const REPO = 'fixture';
@@ -25,7 +25,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
+  await server?.stop();
   await fixture?.dispose();
 });
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TEST_ADMIN, TEST_ADMIN_TOKEN } from '../../test/helpers/server.js';
+import { TEST_ADMIN, TEST_ADMIN_TOKEN } from '@gitfleet/test-support/server';
 
 /** The real git over a directory, with no user or system configuration leaking in. */
 export class Git {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from './helpers.js';
-import { TEST_ADMIN_ENV } from '../../test/helpers/server.js';
+import { TEST_ADMIN_ENV } from '@gitfleet/test-support/server';
 import { ADMIN, adminAuth, buildFixture, createAdminRepository, createReadToken, createUser, pushFixture, type Fixture } from './api-git-fixture.js';
 
 const REPO = 'secret';
@@ -51,7 +51,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
+  await server?.stop();
   await fixture?.dispose();
 });
 

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from './helpers.js';
 import { ADMIN, Git, createAdminRepository, pushFixture } from './api-git-fixture.js';
-import { MAX_LOOP_HOLD_MS, loopLagDuring } from '../../test/helpers/loop-lag.js';
-import { incompressibleText } from '../../test/helpers/noise.js';
+import { MAX_LOOP_HOLD_MS, loopLagDuring } from '@gitfleet/test-support/event-loop';
+import { incompressibleText } from '@gitfleet/test-support/noise';
 
 const REPO = 'hostile';
 const TREE_MAX_ENTRIES = 50;
@@ -68,7 +68,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
+  await server?.stop();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -195,7 +195,7 @@ describe('a full diff pool', () => {
       if (apiAnswer.status === 503) assert.match(((await apiAnswer.json()) as { message: string }).message, /busy/);
       else assert.match(await web.text(), /id="error-page" data-status="503"/);
     } finally {
-      await busy.dispose();
+      await busy.stop();
     }
   });
 });

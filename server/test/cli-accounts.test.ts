@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { GitClient } from '../../test/helpers/git.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const EXIT = { ok: 0, usage: 2, notFound: 3, conflict: 4 };

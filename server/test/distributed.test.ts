@@ -101,7 +101,7 @@ describe('server over S3 and Redis', { skip: process.env.GITFLEET_SKIP_REMOTE_ST
       await git(source, 'push', '-q', `${second.url}/alice/remote.git`, 'main');
       await cloneAndCompare(first.dataDir, `${first.url}/alice/remote.git`, path.join(first.dataDir, 'clone-after'), source);
     } finally {
-      await Promise.allSettled([first.dispose(), second.dispose()]);
+      await Promise.allSettled([first.stop(), second.stop()]);
       const keys: string[] = [];
       for await (const { key } of bucket.list('')) keys.push(key);
       await Promise.all(keys.map((key) => bucket.delete(key)));
@@ -170,7 +170,7 @@ describe('server over a placement of three stores with R=2', () => {
       await git(source, 'push', '-q', remote(), 'main');
 
       // A fresh process (nothing cached) serves every pack from the copies that are left.
-      await server.dispose();
+      await server.stop();
       server = await startTestServer(env);
       await cloneAndCompare(work, remote(), path.join(work, 'clone-degraded'), source);
       const degraded = await copies(dataDir);
@@ -195,7 +195,7 @@ describe('server over a placement of three stores with R=2', () => {
       }
       await cloneAndCompare(work, remote(), path.join(work, 'clone-repaired'), source);
     } finally {
-      await server.dispose();
+      await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     }
   });

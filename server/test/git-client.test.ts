@@ -63,7 +63,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server.dispose();
+  await server.stop();
 });
 
 test('git ls-remote sees what git push sent', async () => {

@@ -43,7 +43,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server.dispose();
+  await server.stop();
 });
 
 async function postStatus(sha: string, body: unknown): Promise<{ status: number; body: any; headers: Headers }> {
@@ -231,7 +231,7 @@ describe('statuses per commit', () => {
       const listed = await (await adminFetch(`${capped.url}/api/v1/repos/alice/capped/commits/${sha}/statuses`)).json();
       assert.deepEqual(listed.map((status: { context: string }) => status.context), ['c', 'b', 'a']);
     } finally {
-      await capped.dispose();
+      await capped.stop();
     }
   });
 });

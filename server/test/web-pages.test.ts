@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startApiServer, type ApiClient, type TestUser } from './api-client.js';
 import type { TestServer } from './helpers.js';
-import { TEST_ADMIN, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN } from '../../test/helpers/server.js';
+import { TEST_ADMIN, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN } from '@gitfleet/test-support/server';
 import { HOSTILE_FILE, LONG_BRANCH_COMMITS, MERGE_BRANCH, WebClient, buildRepository, git, pushAll } from './web-fixture.js';
 
 let server: TestServer;
@@ -34,7 +34,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
+  await server?.stop();
   await disposeRepo?.();
 });
 

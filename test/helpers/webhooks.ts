@@ -6,10 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Webhooks } from '@octokit/webhooks';
-import { TEST_ADMIN_ENV, WORKSPACE_ROOT, adminHeaders } from './server.js';
+import { LOOPBACK_RECEIVERS_ENV, TEST_ADMIN_ENV, WORKSPACE_ROOT, adminHeaders } from '@gitfleet/test-support/server';
 
-/** The receivers listen on loopback, which hooks reach only where the server allows it. */
-export const LOOPBACK_RECEIVERS_ENV = { GITFLEET_HOOK_ALLOWED_NETWORKS: '127.0.0.1' };
+export { LOOPBACK_RECEIVERS_ENV };
 
 export interface ReceivedDelivery {
   headers: http.IncomingHttpHeaders;

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { DiffCache, LineDiffPool, PoolBusy, commitDiff } from '../src/index.js';
 import { diffPool, git, loadRepository } from './fixture.js';
 import type { Repository } from '@gitfleet/repository';
-import { MAX_LOOP_HOLD_MS, loopLagDuring } from '../../../test/helpers/loop-lag.js';
+import { MAX_LOOP_HOLD_MS, loopLagDuring } from '@gitfleet/test-support/event-loop';
 
 const FILES = 4;
 const LINES = 3_000;

@@ -11,8 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { InMemoryReadBudget, ObjectReadsBusy, openObjectStream, type Repository } from '@gitfleet/repository';
 import { commitDiff, findReadme, openFile, readFile, readTree, statPath } from '../src/index.js';
 import { diffPool, git, loadRepository } from './fixture.js';
-import { MAX_LOOP_HOLD_MS, loopLagDuring } from '../../../test/helpers/loop-lag.js';
-import { incompressibleText } from '../../../test/helpers/noise.js';
+import { MAX_LOOP_HOLD_MS, loopLagDuring } from '@gitfleet/test-support/event-loop';
+import { incompressibleText } from '@gitfleet/test-support/noise';
 
 const BIG = 3 * 1024 * 1024;
 const DIRECTORY_ENTRIES = 2_500;

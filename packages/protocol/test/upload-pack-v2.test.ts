@@ -3,10 +3,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { advertiseUploadPack, ProtocolError, uploadPack } from '../src/index.js';
+import { git } from '@gitfleet/test-support/git';
+import { buildSourceRepo } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
   addGitPack,
-  buildSourceRepo,
-  git,
   gitUploadPack,
   indexInto,
   loadRepository,
@@ -15,7 +16,6 @@ import {
   request,
   revListObjects,
   runUploadPack,
-  tempDir,
 } from './upload-pack-helpers.js';
 import type { Line } from './upload-pack-helpers.js';
 

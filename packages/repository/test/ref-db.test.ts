@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import { InvalidRefName, KVRefDB, isValidRefName, type RefUpdateConflict } from '../src/ref-db.js';
-import { maxEventLoopGap } from './event-loop-gap.js';
-import { kvBackends } from './kv-backends.js';
+import { maxEventLoopGap } from '@gitfleet/test-support/event-loop';
+import { kvBackends } from '@gitfleet/test-support/stores';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
