@@ -5,14 +5,14 @@
  * turning while it is computed.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from './helpers.js';
 import { ADMIN, Git, createAdminRepository, pushFixture } from './api-git-fixture.js';
 import { MAX_LOOP_HOLD_MS, loopLagDuring } from '@gitfleet/test-support/event-loop';
 import { incompressibleText } from '@gitfleet/test-support/noise';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 
 const REPO = 'hostile';
 const TREE_MAX_ENTRIES = 50;
@@ -22,7 +22,7 @@ const LONG_LINES = 3_000;
 const README_BYTES = 3 * 1024 * 1024;
 
 let server: TestServer;
-let root: string;
+const root = tempDir({ after }, 'browse-bounds');
 let rewrite: string;
 let wide: string;
 /** Files a commit page or answer lists at most (GitHub's 300). */
@@ -30,15 +30,12 @@ const FILE_CAP = 300;
 let readme: Buffer;
 
 before(async () => {
-  root = mkdtempSync(path.join(tmpdir(), 'gitfleet-browse-bounds-'));
   const home = path.join(root, 'home');
   const dir = path.join(root, 'work');
   mkdirSync(home);
   mkdirSync(path.join(dir, 'many'), { recursive: true });
   const git = new Git(dir, home);
   git.run(['init', '-q', '-b', 'main']);
-  git.run(['config', 'user.name', 'Ada']);
-  git.run(['config', 'user.email', 'ada@example.test']);
   const long = (prefix: string) => {
     for (let file = 0; file < LONG_FILES; file++) {
       writeFileSync(path.join(dir, `long${file}.txt`), Array.from({ length: LONG_LINES }, (_, line) => `${prefix} ${file} ${line}`).join('\n') + '\n');
@@ -69,7 +66,6 @@ before(async () => {
 
 after(async () => {
   await server?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 const page = async (urlPath: string) => {

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { TEST_ADMIN_ENV, adminHeaders, ensureUser, testServer, type TestServer } from '@gitfleet/test-support/server';
+import { gitAsync } from '@gitfleet/test-support/git';
+import { ADMIN_GIT_CONFIG, TEST_ADMIN_ENV, adminHeaders, ensureUser, testServer, type TestServer } from '@gitfleet/test-support/server';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/index.js';
 
@@ -76,4 +77,12 @@ export async function createRepo(baseUrl: string, owner: string, name: string): 
     headers: adminHeaders({ 'content-type': 'application/json' }),
     body: JSON.stringify({ owner, name }),
   });
+}
+
+/**
+ * git as TEST_ADMIN towards these tests' servers, run without blocking this process's event
+ * loop (the server may be in it); a new repository's branch is main. `env` adds variables.
+ */
+export function adminGit(cwd: string, args: readonly string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+  return gitAsync(cwd, [...ADMIN_GIT_CONFIG, '-c', 'init.defaultBranch=main', ...args], { env });
 }

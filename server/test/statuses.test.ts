@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN_GIT_CONFIG, adminFetch, createRepo, startTestServer, type TestServer } from './helpers.js';
+import { adminFetch, adminGit, createRepo, startTestServer, type TestServer } from './helpers.js';
 
 // Commit statuses over HTTP against a started server, on commits the real git pushed.
 
-const run = promisify(execFile);
 let server: TestServer;
 let api: string;
 let first: string;
@@ -18,8 +15,7 @@ let annotatedTag: string;
 let quiet: string;
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('git', [...ADMIN_GIT_CONFIG, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd });
-  return stdout.trim();
+  return (await adminGit(cwd, args)).stdout.trim();
 }
 
 before(async () => {

@@ -4,10 +4,11 @@
  * test makes is then the same on every machine, and a developer's `~/.gitconfig` (signing,
  * hooks, default branch) never changes what a test sees.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 /** Unusual time zones on purpose: parsers of the identity line meet a half-hour and a negative offset. */
 export const TEST_AUTHOR = { name: 'A U Thor', email: 'author@example.com', date: '1700000000 +0130' } as const;
@@ -56,9 +57,9 @@ export function gitIdentity(options: { clock?: boolean } = {}): Record<string, s
   };
 }
 
-/** This process's environment with git isolated and the fixed identity and clock; `overrides` last. */
-export function gitEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ...isolatedGitConfig(), ...gitIdentity(), ...overrides };
+/** This process's environment with git isolated and the fixed identity (and clock, unless `clock: false`); `overrides` last. */
+export function gitEnv(overrides: Record<string, string> = {}, options: { clock?: boolean } = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...isolatedGitConfig(), ...gitIdentity(options), ...overrides };
 }
 
 /** Runs git in `cwd` and returns its stdout; throws (with git's stderr) when it fails. */
@@ -83,4 +84,12 @@ export interface GitOutcome {
 export function gitStatus(cwd: string, args: readonly string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): GitOutcome {
   const result = spawnSync('git', args, { cwd, input: options.input, env: gitEnv(options.env), maxBuffer: MAX_OUTPUT_BYTES });
   return { status: result.status, stdout: result.stdout.toString(), stdoutBytes: result.stdout, stderr: result.stderr.toString() };
+}
+
+/**
+ * git without blocking the event loop, for commands that talk to a server in this process;
+ * rejects (with its stderr) when it fails.
+ */
+export function gitAsync(cwd: string, args: readonly string[], options: { env?: Record<string, string>; clock?: boolean } = {}): Promise<{ stdout: string; stderr: string }> {
+  return promisify(execFile)('git', args, { cwd, env: gitEnv(options.env, { clock: options.clock }), maxBuffer: MAX_OUTPUT_BYTES });
 }
