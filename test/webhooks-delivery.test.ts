@@ -2,11 +2,9 @@
 // verifies signatures with @octokit/webhooks, receivers that fail or are down, a server
 // killed with SIGKILL while deliveries are pending, the delivery log and redelivery.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GitClient } from '@gitfleet/test-support/git-client';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { TEST_ADMIN, TEST_ADMIN_EMAIL, ensureUser } from '@gitfleet/test-support/server';
 import { api, eventually, LOOPBACK_RECEIVERS_ENV, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
@@ -41,13 +39,11 @@ interface DeliveryRow {
   attempt: number;
 }
 
-let dataDir: string;
 let server: ServerProcess;
 let git: GitClient;
 let repoNumber = 0;
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-webhooks-'));
   server = await spawnServer(dataDir, HOOK_ENV);
   git = await GitClient.create(0);
   await ensureUser(server.url, 'ci');
@@ -55,8 +51,9 @@ before(async () => {
 after(async () => {
   await server?.kill('SIGTERM');
   await git?.cleanup();
-  await rm(dataDir, { recursive: true, force: true });
 });
+// Declared after the hook that stops the server: hooks run in order, so the server stops before its data goes.
+const dataDir = tempDir({ after }, 'webhooks');
 
 /** A fresh repository with a hook to `receiver` for push, create and delete; returns a local clone wired to it. */
 async function repoWithHook(receiver: WebhookReceiver, extra: Record<string, unknown> = {}) {

@@ -116,16 +116,31 @@ export interface StartOptions {
    * gets fresh storage of the backend GITFLEET_E2E_BACKEND selects, removed when it stops.
    */
   storage?: StorageBackend;
+  /**
+   * A data directory the caller owns, kept when the server stops: another server can then
+   * start on the same data (after a crash, for instance). By default each server gets a
+   * temporary one, removed when it stops.
+   */
+  dataDir?: string;
+}
+
+/** A server in a process of its own, which a test can also end with a signal. */
+export interface ServerProcess extends TestServer {
+  /** Ends the process with `signal` and waits for it to exit; its data and storage stay. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Resolves once the process has exited, however it ended. */
+  readonly exited: Promise<void>;
 }
 
 /**
- * Starts a real server process on a free port with its own temporary data directory;
- * `extraEnv` sets more of its configuration (limits, for instance).
+ * Starts a real server process on a free port; `extraEnv` sets more of its configuration
+ * (limits, for instance).
  */
-export async function startServer(extraEnv: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
+export async function startServer(extraEnv: Record<string, string> = {}, options: StartOptions = {}): Promise<ServerProcess> {
   const storage = options.storage ?? (await selectedStorage());
   const disposeOwnStorage = () => (options.storage ? Promise.resolve() : storage.dispose());
-  const dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-e2e-data-'));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gitfleet-e2e-data-')));
+  const removeOwnDataDir = () => (options.dataDir ? Promise.resolve() : rm(dataDir, { recursive: true, force: true }));
   const env = childEnv({ ...storage.env, ...TEST_ADMIN_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir });
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
     cwd: WORKSPACE_ROOT,
@@ -160,12 +175,12 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
-    await rm(dataDir, { recursive: true, force: true });
+    await removeOwnDataDir();
     await disposeOwnStorage();
     throw new Error(`${(error as Error).message}\n--- server log ---\n${logTail()}`);
   }
 
-  return testServer({
+  const server = testServer({
     url,
     dataDir,
     backend: storage.kind,
@@ -178,10 +193,20 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
         await exited;
         clearTimeout(timer);
       }
-      await rm(dataDir, { recursive: true, force: true });
+      await removeOwnDataDir();
       await disposeOwnStorage();
     },
   });
+  return {
+    ...server,
+    exited,
+    async kill(signal) {
+      if (exitStatus === undefined) {
+        child.kill(signal);
+        await exited;
+      }
+    },
+  };
 }
 
 function waitForListening(child: ChildProcess, lines: ReturnType<typeof createInterface>, exited: Promise<void>): Promise<string> {
