@@ -15,7 +15,7 @@ import { createGunzip } from 'node:zlib';
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { ProtocolError, advertiseReceivePack, receivePack, type AppliedRefUpdate } from '../src/index.js';
-import { git, gitText } from '@gitfleet/test-support/git';
+import { git, gitEnv, gitText } from '@gitfleet/test-support/git';
 import { catFile } from '@gitfleet/test-support/packs';
 import { pkt, FLUSH } from '@gitfleet/test-support/receive-pack-wire';
 import { createRepository } from '@gitfleet/test-support/stores';
@@ -76,7 +76,7 @@ interface PushResult {
 function gitPush(cwd: string, args: string[]): Promise<PushResult> {
   const child = spawn('git', ['push', '--porcelain', ...args], {
     cwd,
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', LANG: 'C' },
+    env: gitEnv({ GIT_TERMINAL_PROMPT: '0', LANG: 'C' }),
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

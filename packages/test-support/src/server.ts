@@ -12,8 +12,6 @@ import { TEST_ADMIN_ENV, adminHeaders } from './admin.js';
 import { CLI, WORKSPACE_ROOT, childEnv } from './cli.js';
 import { selectedStorage, type E2EBackendKind, type StorageBackend } from './server-storage.js';
 
-export { WORKSPACE_ROOT } from './cli.js';
-
 export { ADMIN_GIT_CONFIG, TEST_ADMIN, TEST_ADMIN_EMAIL, TEST_ADMIN_ENV, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN, adminHeaders } from './admin.js';
 
 /** The password ensureUser gives the users it creates. */
