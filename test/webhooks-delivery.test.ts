@@ -43,17 +43,17 @@ let server: ServerProcess;
 let git: GitClient;
 let repoNumber = 0;
 
+after(async () => {
+  await server?.kill('SIGTERM');
+  await git?.cleanup();
+});
+// After the hook that stops the server: after-hooks run in order, so the server stops before its data goes.
+const dataDir = tempDir({ after }, 'webhooks');
 before(async () => {
   server = await spawnServer(dataDir, HOOK_ENV);
   git = await GitClient.create(0);
   await ensureUser(server.url, 'ci');
 });
-after(async () => {
-  await server?.kill('SIGTERM');
-  await git?.cleanup();
-});
-// Declared after the hook that stops the server: hooks run in order, so the server stops before its data goes.
-const dataDir = tempDir({ after }, 'webhooks');
 
 /** A fresh repository with a hook to `receiver` for push, create and delete; returns a local clone wired to it. */
 async function repoWithHook(receiver: WebhookReceiver, extra: Record<string, unknown> = {}) {

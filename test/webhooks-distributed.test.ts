@@ -39,7 +39,7 @@ describe('webhooks on Redis with two server processes', { skip }, () => {
     await Promise.all(servers.map((server) => server.kill('SIGTERM')));
     await git?.cleanup();
   });
-  // Declared after the hook that stops the server: hooks run in order, so the server stops before its data goes.
+  // After the hook that stops the servers: after-hooks run in order, so they stop before their data goes.
   const dataDir = tempDir({ after }, 'webhooks-redis');
 
   test('every event is delivered exactly once, through outages, whichever process takes it', async () => {

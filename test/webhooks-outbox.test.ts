@@ -28,16 +28,16 @@ let server: ServerProcess;
 let git: GitClient;
 let repoNumber = 0;
 
-before(async () => {
-  server = await spawnServer(dataDir, HOOK_ENV);
-  git = await GitClient.create(0);
-});
 after(async () => {
   await server?.kill('SIGTERM');
   await git?.cleanup();
 });
-// Declared after the hook that stops the server: hooks run in order, so the server stops before its data goes.
+// After the hook that stops the server: after-hooks run in order, so the server stops before its data goes.
 const dataDir = tempDir({ after }, 'outbox');
+before(async () => {
+  server = await spawnServer(dataDir, HOOK_ENV);
+  git = await GitClient.create(0);
+});
 
 async function repoWithHook(receiver: WebhookReceiver) {
   const name = `outbox-${++repoNumber}`;
