@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe } from 'node:test';
-import { loadConfig, openStores } from '../server/src/index.js';
+import { loadConfig, openStores } from '@gitfleet/server';
 import { selectedStorage, type StorageBackend } from '@gitfleet/test-support/server-storage';
 import { GitClient } from '@gitfleet/test-support/git-client';
 import { adminHeaders, serverTest, startServer, type TestServer } from '@gitfleet/test-support/server';
