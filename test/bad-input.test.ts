@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { adminHeaders, serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
+import { adminHeaders, serverForFile, serverTest } from '@gitfleet/test-support/server';
 import { buildStandardHistory } from './helpers/history.js';
 import { assertSameRepository, mapToObject, remoteRefs } from './helpers/compare.js';
 import { postService, rawRequest, type RawResponse } from './helpers/http.js';
@@ -23,20 +23,14 @@ import {
   pkt,
   receivePackRequest,
   withTrailer,
-} from './helpers/wire.js';
+} from '@gitfleet/test-support/wire';
 
 const MIB = 1024 * 1024;
-let server: TestServer;
-before(async () => {
-  server = await startServer({
+const server = serverForFile({
     GITFLEET_MAX_PACK_BYTES: '8MiB',
     GITFLEET_MAX_OBJECT_BYTES: '16MiB',
     GITFLEET_MAX_REQUEST_BYTES: '1MiB',
   });
-});
-after(async () => {
-  await server?.stop();
-});
 const it = serverTest(() => server);
 
 const V2 = { 'git-protocol': 'version=2' };

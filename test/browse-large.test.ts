@@ -4,10 +4,10 @@
 // listed truncated.
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { GitClient } from './helpers/git.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { serverTest, startServer, type TestServer } from '@gitfleet/test-support/server';
 import { FastImport, HISTORY_START } from './helpers/history.js';
-import { incompressibleText } from './helpers/noise.js';
+import { incompressibleText } from '@gitfleet/test-support/noise';
 
 const TREE_MAX_ENTRIES = 50;
 const BIG = 3 * 1024 * 1024;

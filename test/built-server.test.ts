@@ -9,8 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
-import { GitClient } from './helpers/git.js';
-import { COMPILED_ENTRY, WORKSPACE_ROOT, serverTest, startServer, type TestServer } from './helpers/server.js';
+import { COMPILED_ENTRY, WORKSPACE_ROOT } from '@gitfleet/test-support/cli';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { serverTest, startServer, type TestServer } from '@gitfleet/test-support/server';
 import { assertFsckClean } from './helpers/compare.js';
 
 /** A build from nothing, on a loaded machine. */

@@ -3,17 +3,11 @@
 // the server reported as accepted is ever lost.
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
+import { serverForFile, serverTest } from '@gitfleet/test-support/server';
 import { assertFsckClean, remoteRefs } from './helpers/compare.js';
 
-let server: TestServer;
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = serverForFile();
 const it = serverTest(() => server);
 
 const ROUNDS = 5;

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GitClient } from './helpers/git.js';
-import { adminHeaders, serverTest, startServer, TEST_ADMIN, TEST_ADMIN_PASSWORD, type TestServer } from './helpers/server.js';
-import { pkt, FLUSH } from './helpers/wire.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { adminHeaders, serverTest, startServer, TEST_ADMIN, TEST_ADMIN_PASSWORD, type TestServer } from '@gitfleet/test-support/server';
+import { pkt, FLUSH } from '@gitfleet/test-support/wire';
 
 /** A raw connection to `url` that collects what the server sends and notes when it closes. */
 async function openSocket(url: string): Promise<{ socket: Socket; received: () => string; closed: Promise<number> }> {

@@ -6,16 +6,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { adminHeaders, serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
+import { adminHeaders, serverForFile, serverTest } from '@gitfleet/test-support/server';
 
-let server: TestServer;
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = serverForFile();
 const it = serverTest(() => server);
 
 let repoNumber = 0;

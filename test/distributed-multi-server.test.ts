@@ -12,8 +12,9 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { FsBlobStore, MemoryBlobStore, PlacementBlobStore, S3BlobStore, type BlobStore } from '@gitfleet/storage';
-import { GitClient } from './helpers/git.js';
-import { runCli, serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { runCli } from '@gitfleet/test-support/cli';
+import { serverTest, startServer, type TestServer } from '@gitfleet/test-support/server';
 import {
   deleteS3Prefix,
   distributedStorage,
@@ -23,7 +24,7 @@ import {
   s3Target,
   skipWithoutRemoteStores as skip,
   type StorageBackend,
-} from './helpers/backend.js';
+} from '@gitfleet/test-support/server-storage';
 import { assertFsckClean, remoteRefs } from './helpers/compare.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 

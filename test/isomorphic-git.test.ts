@@ -7,18 +7,12 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import * as iso from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
-import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { adminHeaders, serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
+import { adminHeaders, serverForFile, serverTest } from '@gitfleet/test-support/server';
 import { buildStandardHistory, type StandardHistory } from './helpers/history.js';
 import { assertFsckClean, remoteRefs } from './helpers/compare.js';
 
-let server: TestServer;
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = serverForFile();
 const it = serverTest(() => server);
 
 const author = { name: 'Iso Client', email: 'iso@example.test', timestamp: 1_700_000_000, timezoneOffset: 0 };

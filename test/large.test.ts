@@ -7,19 +7,22 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GitClient } from './helpers/git.js';
-import { sizeCaseProtocols } from './helpers/backend.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient, PROTOCOLS, type WireProtocol } from '@gitfleet/test-support/git-client';
+import { selectedBackend } from '@gitfleet/test-support/server-storage';
+import { serverForFile, serverTest } from '@gitfleet/test-support/server';
 import { FastImport, HISTORY_START } from './helpers/history.js';
 import { assertFsckClean, remoteRefs } from './helpers/compare.js';
 
-let server: TestServer;
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-});
+/**
+ * Protocol versions of the size cases (a 50 MiB file, 20,000 files): all of them on the
+ * embedded backend, only the newest on distributed. What those cases add there is storage
+ * traffic, which no protocol version changes, and they are the suite's slowest.
+ */
+function sizeCaseProtocols(): readonly WireProtocol[] {
+  return selectedBackend() === 'embedded' ? PROTOCOLS : PROTOCOLS.slice(-1);
+}
+
+const server = serverForFile();
 const it = serverTest(() => server);
 
 const BIG_FILE_BYTES = 50 * 1024 * 1024;

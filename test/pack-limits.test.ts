@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before } from 'node:test';
-import { BOMB_BASE_BYTES, deltaChain, starDeltaBomb } from '../packages/git-format/test/delta-bombs.js';
+import { BOMB_BASE_BYTES, deltaChain, starDeltaBomb } from '@gitfleet/test-support/delta-bombs';
 import { postService, rawRequest } from './helpers/http.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
-import { packetLines, receivePackRequest, ZERO_ID } from './helpers/wire.js';
+import { serverTest, startServer, type TestServer } from '@gitfleet/test-support/server';
+import { packetLines, receivePackRequest, ZERO_ID } from '@gitfleet/test-support/wire';
 
 const blobId = (data: Buffer) => createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
 const BOMB_BASE = blobId(Buffer.alloc(BOMB_BASE_BYTES, 'a'));

@@ -4,18 +4,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
+import { serverForFile, serverTest } from '@gitfleet/test-support/server';
 import { buildStandardHistory } from './helpers/history.js';
 import { assertFsckClean, fileUrl, missingObjects, reachableObjects } from './helpers/compare.js';
 
-let server: TestServer;
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = serverForFile();
 const it = serverTest(() => server);
 
 for (const protocol of PROTOCOLS) {

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { GitClient } from './helpers/git.js';
-import { adminHeaders, serverTest, startServer, testPassword, type TestServer } from './helpers/server.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { adminHeaders, serverTest, startServer, testPassword, type TestServer } from '@gitfleet/test-support/server';
 
 const OWNER = 'alice';
 const READER = 'rita';

@@ -4,20 +4,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
+import { serverForFile, serverTest } from '@gitfleet/test-support/server';
 import { textBlob } from './helpers/history.js';
 import { assertFsckClean, mapToObject, remoteRefs } from './helpers/compare.js';
 import { interceptReceivePack } from './helpers/proxy.js';
 import { withPacketTrace } from './helpers/trace.js';
 
-let server: TestServer;
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = serverForFile();
 const it = serverTest(() => server);
 
 /** Bytes git's push progress says it wrote ("Writing objects: 100% (3/3), 1.21 KiB | …"). */

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
+import { serverForFile, serverTest } from '@gitfleet/test-support/server';
 import { buildStandardHistory, FastImport, HISTORY_START, textBlob, type StandardHistory } from './helpers/history.js';
 import {
   assertFsckClean,
@@ -18,13 +18,7 @@ import {
 } from './helpers/compare.js';
 import { receivedObjectCount, wantedIds, withPacketTrace } from './helpers/trace.js';
 
-let server: TestServer;
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = serverForFile();
 const it = serverTest(() => server);
 
 const PUSH_ALL = ['refs/heads/*:refs/heads/*', 'refs/tags/*:refs/tags/*'];

@@ -3,18 +3,12 @@
 // history) and expects the same commits, the same shallow boundary and the same refs.
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
+import { serverForFile, serverTest } from '@gitfleet/test-support/server';
 import { buildStandardHistory, type StandardHistory } from './helpers/history.js';
 import { assertFsckClean, fileUrl, localRefs, mapToObject, shallowCommits } from './helpers/compare.js';
 
-let server: TestServer;
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = serverForFile();
 const it = serverTest(() => server);
 
 for (const protocol of PROTOCOLS) {

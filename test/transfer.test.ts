@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { GitClient } from './helpers/git.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
-import { api, LOOPBACK_RECEIVERS_ENV, WebhookReceiver } from './helpers/webhooks.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { LOOPBACK_RECEIVERS_ENV, serverTest, startServer, type TestServer } from '@gitfleet/test-support/server';
+import { api, WebhookReceiver } from './helpers/webhooks.js';
 
 const SECRET = 'transfer-secret';
 /** Deliveries go out within the test's patience. */

@@ -2,12 +2,10 @@
 // verifies signatures with @octokit/webhooks, receivers that fail or are down, a server
 // killed with SIGKILL while deliveries are pending, the delivery log and redelivery.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GitClient } from './helpers/git.js';
-import { TEST_ADMIN, TEST_ADMIN_EMAIL, ensureUser } from './helpers/server.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { TEST_ADMIN, TEST_ADMIN_EMAIL, ensureUser } from '@gitfleet/test-support/server';
 import { api, eventually, LOOPBACK_RECEIVERS_ENV, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const SECRET = 'It’s a Secret to Everybody';
@@ -41,21 +39,20 @@ interface DeliveryRow {
   attempt: number;
 }
 
-let dataDir: string;
 let server: ServerProcess;
 let git: GitClient;
 let repoNumber = 0;
 
-before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-webhooks-'));
-  server = await spawnServer(dataDir, HOOK_ENV);
-  git = await GitClient.create(0);
-  await ensureUser(server.url, 'ci');
-});
 after(async () => {
   await server?.kill('SIGTERM');
   await git?.cleanup();
-  await rm(dataDir, { recursive: true, force: true });
+});
+// After the hook that stops the server: after-hooks run in order, so the server stops before its data goes.
+const dataDir = tempDir({ after }, 'webhooks');
+before(async () => {
+  server = await spawnServer(dataDir, HOOK_ENV);
+  git = await GitClient.create(0);
+  await ensureUser(server.url, 'ci');
 });
 
 /** A fresh repository with a hook to `receiver` for push, create and delete; returns a local clone wired to it. */

@@ -4,12 +4,10 @@
 // update are delivered by the other two. Needs the Redis that scripts/test.sh starts.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GitClient } from './helpers/git.js';
-import { ensureUser } from './helpers/server.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { ensureUser } from '@gitfleet/test-support/server';
 import { api, eventually, LOOPBACK_RECEIVERS_ENV, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const redisUrl = process.env.GITFLEET_TEST_REDIS_URL;
@@ -19,13 +17,11 @@ const skip = process.env.GITFLEET_SKIP_REMOTE_STORES === '1' ? 'GITFLEET_SKIP_RE
 if (!skip && !redisUrl) throw new Error('GITFLEET_TEST_REDIS_URL is not set: start Redis with `eval "$(scripts/servers/redis.sh start)"` (or set GITFLEET_SKIP_REMOTE_STORES=1)');
 
 describe('webhooks on Redis with two server processes', { skip }, () => {
-  let dataDir: string;
   let env: Record<string, string>;
   let servers: ServerProcess[] = [];
   let git: GitClient;
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-webhooks-redis-'));
     env = {
       ...LOOPBACK_RECEIVERS_ENV,
       GITFLEET_KV_BACKEND: 'redis',
@@ -42,8 +38,9 @@ describe('webhooks on Redis with two server processes', { skip }, () => {
   after(async () => {
     await Promise.all(servers.map((server) => server.kill('SIGTERM')));
     await git?.cleanup();
-    await rm(dataDir, { recursive: true, force: true });
   });
+  // After the hook that stops the servers: after-hooks run in order, so they stop before their data goes.
+  const dataDir = tempDir({ after }, 'webhooks-redis');
 
   test('every event is delivered exactly once, through outages, whichever process takes it', async () => {
     const [a, b] = servers;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe } from 'node:test';
-import { loadConfig, openStores } from '../server/src/index.js';
-import { selectedStorage, type StorageBackend } from './helpers/backend.js';
-import { GitClient } from './helpers/git.js';
-import { adminHeaders, serverTest, startServer, type TestServer } from './helpers/server.js';
+import { loadConfig, openStores } from '@gitfleet/server';
+import { selectedStorage, type StorageBackend } from '@gitfleet/test-support/server-storage';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { adminHeaders, serverTest, startServer, type TestServer } from '@gitfleet/test-support/server';
 import { api, eventually, LOOPBACK_RECEIVERS_ENV, WebhookReceiver, type ReceivedDelivery } from './helpers/webhooks.js';
 
 // Webhooks facing hostile accounts: where hooks may point, what payloads say about the

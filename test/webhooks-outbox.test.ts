@@ -4,13 +4,12 @@
 // untouched; an update the ref store refused has no events, although they were recorded.
 // Real git, a real receiver, a server killed with SIGKILL.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { GitClient } from './helpers/git.js';
-import { adminHeaders, ensureUser } from './helpers/server.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { adminHeaders, ensureUser } from '@gitfleet/test-support/server';
 import { api, eventually, LOOPBACK_RECEIVERS_ENV, spawnServer, WebhookReceiver, type ServerProcess } from './helpers/webhooks.js';
 
 const SECRET = 'outbox secret';
@@ -25,20 +24,19 @@ const HOOK_ENV = {
   GITFLEET_HOOK_RECOVERY_DELAY_MS: '300',
 };
 
-let dataDir: string;
 let server: ServerProcess;
 let git: GitClient;
 let repoNumber = 0;
 
-before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-outbox-'));
-  server = await spawnServer(dataDir, HOOK_ENV);
-  git = await GitClient.create(0);
-});
 after(async () => {
   await server?.kill('SIGTERM');
   await git?.cleanup();
-  await rm(dataDir, { recursive: true, force: true });
+});
+// After the hook that stops the server: after-hooks run in order, so the server stops before its data goes.
+const dataDir = tempDir({ after }, 'outbox');
+before(async () => {
+  server = await spawnServer(dataDir, HOOK_ENV);
+  git = await GitClient.create(0);
 });
 
 async function repoWithHook(receiver: WebhookReceiver) {

@@ -3,18 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { GitClient, PROTOCOLS } from './helpers/git.js';
-import { serverTest, startServer, type TestServer } from './helpers/server.js';
+import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
+import { serverForFile, serverTest } from '@gitfleet/test-support/server';
 import { mapToObject, remoteRefs } from './helpers/compare.js';
 import { postService } from './helpers/http.js';
 
-let server: TestServer;
-before(async () => {
-  server = await startServer({ GITFLEET_MAX_REF_NAME_BYTES: '200' });
-});
-after(async () => {
-  await server?.stop();
-});
+const server = serverForFile({ GITFLEET_MAX_REF_NAME_BYTES: '200' });
 const it = serverTest(() => server);
 
 for (const protocol of PROTOCOLS) {

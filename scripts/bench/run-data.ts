@@ -1,4 +1,4 @@
-import { loadConfig } from '../../server/src/config.js';
+import { loadConfig } from '../../server/src/index.js';
 import { S3BlobStore } from '../../packages/storage/src/index.js';
 import { run } from './exec.js';
 

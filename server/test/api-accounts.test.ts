@@ -16,7 +16,7 @@ describe('accounts API', () => {
     api = fixture.api;
     [alice, bob] = await Promise.all([api.createUser('alice'), api.createUser('bob')]);
   });
-  after(() => fixture?.server.dispose());
+  after(() => fixture?.server.stop());
 
   test('GET /user answers who the credential belongs to, in GitHub’s shape', async () => {
     for (const as of [token(alice), password(alice)]) {

@@ -4,7 +4,7 @@
  * its own token with its password).
  */
 import assert from 'node:assert/strict';
-import { TEST_ADMIN, TEST_ADMIN_ENV, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN } from '../../test/helpers/server.js';
+import { TEST_ADMIN, TEST_ADMIN_ENV, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN } from '@gitfleet/test-support/server';
 import { startTestServer, type TestServer } from './helpers.js';
 
 export { TEST_ADMIN, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN };

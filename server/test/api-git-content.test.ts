@@ -7,17 +7,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { rawRequest, startTestServer, type TestServer } from './helpers.js';
-import { TEST_ADMIN_ENV } from '../../test/helpers/server.js';
+import { TEST_ADMIN_ENV } from '@gitfleet/test-support/server';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { ADMIN, BIG_FILE, SUBMODULE_URL, buildFixture, createAdminRepository, pushFixture, type Fixture } from './api-git-fixture.js';
 
 const REPO = 'fixture';
 
 let server: TestServer;
+const fixtureRoot = tempDir({ after }, 'api-git');
 let fixture: Fixture;
 let repoApi: string;
 
 before(async () => {
-  fixture = await buildFixture();
+  fixture = await buildFixture(fixtureRoot);
   server = await startTestServer(TEST_ADMIN_ENV);
   await createAdminRepository(server.url, REPO, { private: false });
   await pushFixture(fixture.git, server.url, ADMIN, REPO);
@@ -25,8 +27,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
-  await fixture?.dispose();
+  await server?.stop();
 });
 
 const git = () => fixture.git;

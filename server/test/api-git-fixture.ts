@@ -6,10 +6,10 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TEST_ADMIN, TEST_ADMIN_TOKEN } from '../../test/helpers/server.js';
+import { gitIdentity, isolatedGitConfig } from '@gitfleet/test-support/git';
+import { TEST_ADMIN, TEST_ADMIN_TOKEN } from '@gitfleet/test-support/server';
 
 /** The real git over a directory, with no user or system configuration leaking in. */
 export class Git {
@@ -35,7 +35,7 @@ export class Git {
 
   private env(): NodeJS.ProcessEnv {
     // No terminal prompt: a refused push fails instead of waiting for a password.
-    return { PATH: process.env.PATH ?? '', HOME: this.home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', LANG: 'C' };
+    return { ...fixtureEnv(this.home), GIT_TERMINAL_PROMPT: '0' };
   }
 
   lines(args: string[]): string[] {
@@ -47,10 +47,13 @@ export class Git {
   }
 }
 
+/** Only PATH from this process: git, its identity, and a HOME with no configuration. */
+function fixtureEnv(home: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '', LANG: 'C', ...isolatedGitConfig({ home }), ...gitIdentity({ clock: false }) };
+}
+
 export interface Fixture {
   git: Git;
-  /** Removes the working directories. */
-  dispose(): Promise<void>;
 }
 
 /** The big file: over the API's 1 MiB inline limit. */
@@ -58,11 +61,10 @@ export const BIG_FILE = 'big.txt';
 export const SUBMODULE_URL = 'https://example.com/lib.git';
 
 /**
- * Builds the repository. Dates grow by a minute per commit so that `git log`'s order (by
- * committer date) is unambiguous.
+ * Builds the repository under `root`, an empty directory. Dates grow by a minute per commit
+ * so that `git log`'s order (by committer date) is unambiguous.
  */
-export async function buildFixture(): Promise<Fixture> {
-  const root = await mkdtemp(join(tmpdir(), 'gitfleet-api-git-'));
+export async function buildFixture(root: string): Promise<Fixture> {
   const home = join(root, 'home');
   const dir = join(root, 'work');
   await mkdir(home);
@@ -70,8 +72,6 @@ export async function buildFixture(): Promise<Fixture> {
   const script = String.raw`
 set -e
 git init -q -b main .
-git config user.name 'Ada Lovelace'
-git config user.email 'ada@example.test'
 git config core.autocrlf false
 n=0
 tick() { n=$((n+1)); export GIT_AUTHOR_DATE="@$((1700000000 + n * 60)) +0200" GIT_COMMITTER_DATE="@$((1700000000 + n * 60)) +0200"; }
@@ -127,10 +127,10 @@ git checkout -q -f main
   const git = new Git(dir, home);
   execFileSync('bash', ['-c', script], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', BIG_FILE },
+    env: { ...fixtureEnv(home), BIG_FILE },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  return { git, dispose: () => rm(root, { recursive: true, force: true }) };
+  return { git };
 }
 
 export const ADMIN = TEST_ADMIN;

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from './helpers.js';
-import { TEST_ADMIN_ENV } from '../../test/helpers/server.js';
+import { TEST_ADMIN_ENV } from '@gitfleet/test-support/server';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { ADMIN, adminAuth, buildFixture, createAdminRepository, createReadToken, createUser, pushFixture, type Fixture } from './api-git-fixture.js';
 
 const REPO = 'secret';
@@ -28,13 +29,14 @@ const ROUTES = [
 ];
 
 let server: TestServer;
+const fixtureRoot = tempDir({ after }, 'api-git');
 let fixture: Fixture;
 /** Tokens rather than passwords: a password costs a deliberately slow hash on every request. */
 let readerAuth: Record<string, string>;
 let strangerAuth: Record<string, string>;
 
 before(async () => {
-  fixture = await buildFixture();
+  fixture = await buildFixture(fixtureRoot);
   server = await startTestServer(TEST_ADMIN_ENV);
   await createAdminRepository(server.url, REPO, { private: true });
   await pushFixture(fixture.git, server.url, ADMIN, REPO);
@@ -51,8 +53,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
-  await fixture?.dispose();
+  await server?.stop();
 });
 
 async function status(owner: string, repo: string, route: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {

@@ -77,7 +77,7 @@ describe('API foundation', () => {
     fixture = await startApiServer();
     api = fixture.api;
   });
-  after(() => fixture?.server.dispose());
+  after(() => fixture?.server.stop());
 
   test('GET /openapi.json is an OpenAPI 3.1 document listing every route', async () => {
     const { body: doc } = await api.expect(200, 'GET', '/openapi.json');

@@ -22,7 +22,7 @@ describe('organisations API', () => {
     await api.expect(201, 'POST', '/orgs/acme/repos', { as: token(owner), body: { name: 'public-site' } });
     await api.expect(201, 'POST', '/orgs/acme/repos', { as: token(owner), body: { name: 'internal', private: true } });
   });
-  after(() => fixture?.server.dispose());
+  after(() => fixture?.server.stop());
 
   test('an organisation is public; its creator owns it', async () => {
     const org = await api.expect(200, 'GET', '/orgs/acme');

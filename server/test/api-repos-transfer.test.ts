@@ -24,7 +24,7 @@ describe('transferring a repository through the API', () => {
     await api.expect(201, 'POST', '/orgs/acme/teams', { as: token(alice), body: { name: 'devs', permission: 'write' } });
     await api.expect(200, 'PUT', '/orgs/acme/teams/devs/memberships/dave', { as: token(alice) });
   });
-  after(() => fixture?.server.dispose());
+  after(() => fixture?.server.stop());
 
   const transfer = (status: number, from: string, body: object, as: TestUser) =>
     api.expect(status, 'POST', `/repos/${from}/transfer`, { as: token(as), body });

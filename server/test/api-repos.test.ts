@@ -30,7 +30,7 @@ describe('repositories API', () => {
       await api.expect(204, 'PUT', `/repos/alice/secret/collaborators/${user.name}`, { as: token(alice), body: { permission } });
     }
   });
-  after(() => fixture?.server.dispose());
+  after(() => fixture?.server.stop());
 
   test('creating answers 201 with the repository in GitHub’s shape', async () => {
     const created = await api.expect(201, 'POST', '/user/repos', {

@@ -49,7 +49,7 @@ describe('a burst of wrong passwords', () => {
     api = new ApiClient(server.url);
     await Promise.all([api.createUser('bob'), api.createUser('carol'), api.createUser('dan')]);
   });
-  after(() => server?.dispose());
+  after(() => server?.stop());
 
   // Each password verified gives a 401 (all of them are wrong); each refused before, a 429.
   test('200 at once with Basic credentials: at most the limit is verified, the rest are 429', async () => {
@@ -89,7 +89,7 @@ describe('requests a browser sends by itself', () => {
     await api.expect(201, 'POST', '/user/repos', { as: token(alice), body: { name: 'target', private: true } });
     await api.expect(201, 'POST', '/repos', { as: api.admin, body: { owner: 'rita', name: 'hidden', private: true } });
   });
-  after(() => server?.dispose());
+  after(() => server?.stop());
 
   const addCollaborator = (headers: Record<string, string>) =>
     fetch(`${server.url}/api/v1/repos/alice/target/collaborators/bob`, {
@@ -207,7 +207,7 @@ describe('accounts seen from outside', () => {
     await api.expect(201, 'POST', '/orgs', { as: token(owner), body: { username: 'acme' } });
     await api.expect(200, 'PUT', '/orgs/acme/memberships/mike', { as: token(owner), body: { role: 'member' } });
   });
-  after(() => server?.dispose());
+  after(() => server?.stop());
 
   test('a new password ends every session of the user; its tokens keep working', async () => {
     const browsers = [new WebClient(server.url), new WebClient(server.url)];
@@ -262,7 +262,7 @@ describe('behind a TLS proxy', () => {
       assert.equal((await guess('198.51.100.7')).status, 429);
       assert.equal((await guess('198.51.100.8')).status, 401, 'another client behind the proxy is not throttled for it');
     } finally {
-      await server.dispose();
+      await server.stop();
     }
   });
 
@@ -277,7 +277,7 @@ describe('behind a TLS proxy', () => {
       for (const address of ['198.51.100.1', '198.51.100.2']) assert.equal((await guess(address)).status, 401);
       assert.equal((await guess('198.51.100.3')).status, 429, 'a forged X-Forwarded-For escapes nothing');
     } finally {
-      await server.dispose();
+      await server.stop();
     }
     const published = await startTestServer({ GITFLEET_PUBLIC_URL: 'https://git.example.com' });
     try {
@@ -286,7 +286,7 @@ describe('behind a TLS proxy', () => {
       assert.equal(response.status, 303);
       assert.match(response.headers.get('set-cookie') ?? '', /; Secure/);
     } finally {
-      await published.dispose();
+      await published.stop();
     }
   });
 });

@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.js';
 import { openStores, type OpenStores } from '../src/index.js';
 import { SESSION_COOKIE } from '../src/auth/index.js';
 import { TEST_ADMIN, TEST_ADMIN_TOKEN, ensureUser, startTestServer, type TestServer } from './helpers.js';
-import { testPassword } from '../../test/helpers/server.js';
+import { testPassword } from '@gitfleet/test-support/server';
 
 let server: TestServer;
 /** A second connection to the server's KV store: sessions are made here as the web sign-in makes them. */
@@ -21,7 +21,7 @@ before(async () => {
 
 after(async () => {
   await stores?.close();
-  await server?.dispose();
+  await server?.stop();
 });
 
 const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;

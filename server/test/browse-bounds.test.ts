@@ -5,14 +5,14 @@
  * turning while it is computed.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from './helpers.js';
 import { ADMIN, Git, createAdminRepository, pushFixture } from './api-git-fixture.js';
-import { MAX_LOOP_HOLD_MS, loopLagDuring } from '../../test/helpers/loop-lag.js';
-import { incompressibleText } from '../../test/helpers/noise.js';
+import { MAX_LOOP_HOLD_MS, loopLagDuring } from '@gitfleet/test-support/event-loop';
+import { incompressibleText } from '@gitfleet/test-support/noise';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 
 const REPO = 'hostile';
 const TREE_MAX_ENTRIES = 50;
@@ -22,7 +22,7 @@ const LONG_LINES = 3_000;
 const README_BYTES = 3 * 1024 * 1024;
 
 let server: TestServer;
-let root: string;
+const root = tempDir({ after }, 'browse-bounds');
 let rewrite: string;
 let wide: string;
 /** Files a commit page or answer lists at most (GitHub's 300). */
@@ -30,15 +30,12 @@ const FILE_CAP = 300;
 let readme: Buffer;
 
 before(async () => {
-  root = mkdtempSync(path.join(tmpdir(), 'gitfleet-browse-bounds-'));
   const home = path.join(root, 'home');
   const dir = path.join(root, 'work');
   mkdirSync(home);
   mkdirSync(path.join(dir, 'many'), { recursive: true });
   const git = new Git(dir, home);
   git.run(['init', '-q', '-b', 'main']);
-  git.run(['config', 'user.name', 'Ada']);
-  git.run(['config', 'user.email', 'ada@example.test']);
   const long = (prefix: string) => {
     for (let file = 0; file < LONG_FILES; file++) {
       writeFileSync(path.join(dir, `long${file}.txt`), Array.from({ length: LONG_LINES }, (_, line) => `${prefix} ${file} ${line}`).join('\n') + '\n');
@@ -68,8 +65,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
-  if (root) rmSync(root, { recursive: true, force: true });
+  await server?.stop();
 });
 
 const page = async (urlPath: string) => {
@@ -195,7 +191,7 @@ describe('a full diff pool', () => {
       if (apiAnswer.status === 503) assert.match(((await apiAnswer.json()) as { message: string }).message, /busy/);
       else assert.match(await web.text(), /id="error-page" data-status="503"/);
     } finally {
-      await busy.dispose();
+      await busy.stop();
     }
   });
 });

@@ -6,55 +6,36 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { GitClient } from '../../test/helpers/git.js';
+import { CLI, childEnv, runCli, type CliResult } from '@gitfleet/test-support/cli';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const EXIT = { ok: 0, usage: 2, notFound: 3, conflict: 4 };
 
-let dataDir: string;
+const dataDir = tempDir({ after }, 'cli-accounts');
 let git: GitClient;
 /** Made by `token create` below, used by git against the server after it. */
 let aliceToken = '';
 
 before(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-cli-accounts-'));
   git = await GitClient.create(2, { authorization: null }); // credentials go in the URLs below
 });
 
 after(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-  await rm(git.root, { recursive: true, force: true });
+  await git?.cleanup();
 });
 
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GITFLEET_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' };
-  delete env.NODE_TEST_CONTEXT; // the CLI is not a test file
-  return env;
-}
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+function cliEnv(): Record<string, string> {
+  return { GITFLEET_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' };
 }
 
 /** Runs `gitfleet <args>` to completion; `stdin` is piped in (so stdin is never a terminal). */
-async function gitfleet(args: string[], stdin = ''): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin.on('error', () => {}); // a CLI that exits before reading stdin is not our error
-  child.stdin.end(stdin);
-  const [code] = (await once(child, 'close')) as [number];
-  return { code, stdout, stderr };
+function gitfleet(args: string[], stdin = ''): Promise<CliResult> {
+  return runCli(args, cliEnv(), stdin);
 }
 
 /** Runs it and insists on `expected` as the exit code, showing its output otherwise. */
@@ -294,7 +275,7 @@ test('deletes: refused while in use or unconfirmed, then done; unknown names are
 
 /** `gitfleet serve` on the same data directory; `host` is "127.0.0.1:<port>". */
 async function startServe(): Promise<{ host: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], { env: { ...cliEnv(), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], { env: childEnv({ ...cliEnv(), LOG_LEVEL: 'info' }), stdio: ['ignore', 'pipe', 'inherit'] });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');

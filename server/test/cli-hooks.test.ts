@@ -3,42 +3,15 @@
  * targets, and deleted with the user or organisation they belong to.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import { runCli, type CliResult } from '@gitfleet/test-support/cli';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { loadConfig, openStores } from '../src/index.js';
 
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const dataDir = tempDir({ after }, 'cli-hooks');
 
-let dataDir: string;
-
-before(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-cli-hooks-'));
-});
-
-after(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-function env(): NodeJS.ProcessEnv {
-  const result: NodeJS.ProcessEnv = { ...process.env, GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
-  delete result.NODE_TEST_CONTEXT;
-  return result;
-}
-
-async function gitfleet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', CLI, ...args], { env: env() });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function gitfleet(...args: string[]): Promise<CliResult> {
+  return runCli(args, { GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
 }
 
 async function ownerHookKeys(ownerId: string): Promise<string[]> {

@@ -1,38 +1,24 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import { CLI, childEnv, runCli as runGitfleet, type CliResult } from '@gitfleet/test-support/cli';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-let dataDir: string;
+const dataDir = tempDir({ after }, 'cli-test');
 
-before(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-cli-test-'));
-});
-
-after(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-function startCli(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    env: { ...process.env, GITFLEET_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', ...env },
-  });
+/** The CLI's environment in these tests: their data directory, a free port on loopback. */
+function cliEnv(env: Record<string, string>): Record<string, string> {
+  return { GITFLEET_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', ...env };
 }
 
-async function runCli(args: string[], env: Record<string, string> = {}) {
-  const child = startCli(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const [code] = await once(child, 'exit');
-  return { code: code as number, stdout, stderr };
+function startCli(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: childEnv(cliEnv(env)) });
+}
+
+function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runGitfleet(args, cliEnv(env));
 }
 
 test('repo create prints the clone URL, then refuses the same name (exit 4) and invalid names (exit 2)', async () => {

@@ -1,28 +1,22 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { MemoryBlobStore, PlacementBlobStore, S3BlobStore } from '@gitfleet/storage';
-import { ADMIN_GIT_CONFIG, createRepo, startTestServer } from './helpers.js';
+import { runCli } from '@gitfleet/test-support/cli';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { adminGit, createRepo, startTestServer } from './helpers.js';
 
 // The server over its distributed backends, driven by the real git: S3 (Ceph radosgw) +
 // Redis from scripts/servers/*.sh, and a placement of packs over three stores with R=2.
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('git', [...ADMIN_GIT_CONFIG, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return stdout;
+  return (await adminGit(cwd, args)).stdout;
 }
 
 /** A local repository with `commits` commits of a few files each (some of them large enough for several cache blocks). */
@@ -101,7 +95,7 @@ describe('server over S3 and Redis', { skip: process.env.GITFLEET_SKIP_REMOTE_ST
       await git(source, 'push', '-q', `${second.url}/alice/remote.git`, 'main');
       await cloneAndCompare(first.dataDir, `${first.url}/alice/remote.git`, path.join(first.dataDir, 'clone-after'), source);
     } finally {
-      await Promise.allSettled([first.dispose(), second.dispose()]);
+      await Promise.allSettled([first.stop(), second.stop()]);
       const keys: string[] = [];
       for await (const { key } of bucket.list('')) keys.push(key);
       await Promise.all(keys.map((key) => bucket.delete(key)));
@@ -136,8 +130,8 @@ describe('server over a placement of three stores with R=2', () => {
     return found;
   }
 
-  it('keeps serving after a store is lost, and repair restores two copies of every pack', async () => {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-placement-test-'));
+  it('keeps serving after a store is lost, and repair restores two copies of every pack', async (t) => {
+    const dataDir = tempDir(t, 'placement-test');
     const env = {
       GITFLEET_DATA_DIR: dataDir,
       GITFLEET_BLOB_BACKEND: 'placement',
@@ -170,7 +164,7 @@ describe('server over a placement of three stores with R=2', () => {
       await git(source, 'push', '-q', remote(), 'main');
 
       // A fresh process (nothing cached) serves every pack from the copies that are left.
-      await server.dispose();
+      await server.stop();
       server = await startTestServer(env);
       await cloneAndCompare(work, remote(), path.join(work, 'clone-degraded'), source);
       const degraded = await copies(dataDir);
@@ -195,29 +189,13 @@ describe('server over a placement of three stores with R=2', () => {
       }
       await cloneAndCompare(work, remote(), path.join(work, 'clone-repaired'), source);
     } finally {
-      await server.dispose();
-      await rm(dataDir, { recursive: true, force: true });
+      await server.stop();
     }
   });
 
-  it('repair refuses a blob backend without copies', async () => {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-placement-test-'));
-    try {
-      const result = await runCli(['repair'], { GITFLEET_DATA_DIR: dataDir });
-      assert.equal(result.code, 1);
-      assert.match(result.stderr, /repair needs GITFLEET_BLOB_BACKEND=placement/);
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
+  it('repair refuses a blob backend without copies', async (t) => {
+    const result = await runCli(['repair'], { GITFLEET_DATA_DIR: tempDir(t, 'placement-test') });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /repair needs GITFLEET_BLOB_BACKEND=placement/);
   });
 });
-
-async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const [code] = await once(child, 'exit');
-  return { code: code as number, stdout, stderr };
-}

@@ -1,28 +1,23 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { ADMIN_GIT_CONFIG, createRepo, startTestServer, type TestServer } from './helpers.js';
+import { gitEnv } from '@gitfleet/test-support/git';
+import { adminGit, createRepo, startTestServer, type TestServer } from './helpers.js';
 
 // The HTTP layer as the real git drives it: probe request, chunked push, gzip-encoded
 // fetch requests, both protocol versions. (The protocol itself is covered in depth by test/.)
 
-const run = promisify(execFile);
 let server: TestServer;
 let work: string;
 let remote: string;
 
-async function gitWithTrace(cwd: string, env: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run('git', [...ADMIN_GIT_CONFIG, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    env: { ...process.env, ...env },
-    maxBuffer: 16 * 1024 * 1024,
-  });
+function gitWithTrace(cwd: string, env: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return adminGit(cwd, args, env);
 }
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
@@ -39,7 +34,7 @@ async function addLocalCommits(cwd: string, count: number): Promise<void> {
     const from = i === 0 ? `from ${parent}\n` : '';
     return `commit refs/heads/main\ncommitter Test <test@example.com> ${now + 60 + i} +0000\ndata ${message.length}\n${message}${from}\n`;
   });
-  const child = spawn('git', ['fast-import', '--quiet'], { cwd, stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn('git', ['fast-import', '--quiet'], { cwd, env: gitEnv(), stdio: ['pipe', 'ignore', 'inherit'] });
   child.stdin.end(commits.join(''));
   const [code] = await once(child, 'exit');
   assert.equal(code, 0, 'git fast-import failed');
@@ -63,7 +58,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server.dispose();
+  await server.stop();
 });
 
 test('git ls-remote sees what git push sent', async () => {

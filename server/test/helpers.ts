@@ -2,31 +2,36 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { gitAsync } from '@gitfleet/test-support/git';
+import { ADMIN_GIT_CONFIG, TEST_ADMIN_ENV, adminHeaders, ensureUser, testServer, type TestServer } from '@gitfleet/test-support/server';
 import { loadConfig } from '../src/config.js';
-import { startServer, type RunningServer } from '../src/index.js';
-import { TEST_ADMIN_ENV, adminHeaders, ensureUser } from '../../test/helpers/server.js';
+import { startServer } from '../src/index.js';
 
-export { ADMIN_GIT_CONFIG, TEST_ADMIN, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN, adminHeaders, ensureUser } from '../../test/helpers/server.js';
+export { ADMIN_GIT_CONFIG, TEST_ADMIN, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN, adminHeaders, ensureUser, type TestServer } from '@gitfleet/test-support/server';
 
-export interface TestServer extends RunningServer {
-  dataDir: string;
-  /** Stops the server and removes its data. */
-  dispose(): Promise<void>;
-}
-
-/** A server on a free port over a fresh temporary data directory, logging nothing, with TEST_ADMIN. */
+/**
+ * A server in this process (tests reach its stores' files and time its event loop) on a free
+ * port over a fresh temporary data directory, logging nothing, with TEST_ADMIN; on the
+ * embedded backend unless `env` chooses another.
+ */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-server-test-'));
   const config = loadConfig({ PORT: '0', GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...TEST_ADMIN_ENV, ...env });
   const server = await startServer({ config, shutdownGraceMs: 1000 });
-  return {
-    ...server,
+  let running = true;
+  return testServer({
+    url: server.url,
     dataDir,
-    async dispose() {
+    backend: config.blobs.backend === 'fs' ? 'embedded' : 'distributed',
+    // It logs nothing: its errors reach the test as exceptions.
+    logTail: () => '',
+    alive: () => running,
+    async stop() {
+      running = false;
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
     },
-  };
+  });
 }
 
 export interface RawResponse {
@@ -72,4 +77,12 @@ export async function createRepo(baseUrl: string, owner: string, name: string): 
     headers: adminHeaders({ 'content-type': 'application/json' }),
     body: JSON.stringify({ owner, name }),
   });
+}
+
+/**
+ * git as TEST_ADMIN towards these tests' servers, run without blocking this process's event
+ * loop (the server may be in it); a new repository's branch is main. `env` adds variables.
+ */
+export function adminGit(cwd: string, args: readonly string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+  return gitAsync(cwd, [...ADMIN_GIT_CONFIG, '-c', 'init.defaultBranch=main', ...args], { env });
 }

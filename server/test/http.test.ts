@@ -16,7 +16,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server.dispose();
+  await server.stop();
 });
 
 async function assertHealthy(): Promise<void> {

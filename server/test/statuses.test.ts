@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { StatusStore, StatusesBusy } from '@gitfleet/events';
-import { ADMIN_GIT_CONFIG, adminFetch, createRepo, startTestServer, type TestServer } from './helpers.js';
+import { adminFetch, adminGit, createRepo, startTestServer, type TestServer } from './helpers.js';
 
 // Commit statuses over HTTP against a started server, on commits the real git pushed.
 
-const run = promisify(execFile);
 let server: TestServer;
 let api: string;
 let first: string;
@@ -19,8 +16,7 @@ let annotatedTag: string;
 let quiet: string;
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('git', [...ADMIN_GIT_CONFIG, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd });
-  return stdout.trim();
+  return (await adminGit(cwd, args)).stdout.trim();
 }
 
 before(async () => {
@@ -44,7 +40,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server.dispose();
+  await server.stop();
 });
 
 async function postStatus(sha: string, body: unknown): Promise<{ status: number; body: any; headers: Headers }> {
@@ -250,7 +246,7 @@ describe('statuses per commit', () => {
       const listed = await (await adminFetch(`${capped.url}/api/v1/repos/alice/capped/commits/${sha}/statuses`)).json();
       assert.deepEqual(listed.map((status: { context: string }) => status.context), ['c', 'b', 'a']);
     } finally {
-      await capped.dispose();
+      await capped.stop();
     }
   });
 });

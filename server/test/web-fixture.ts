@@ -2,14 +2,10 @@
  * What the web page tests share: a browser-like client (one session cookie, CSRF token taken
  * from the page like a browser's form would) and a real repository pushed with git.
  */
-import { execFile } from 'node:child_process';
 import http from 'node:http';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { gitAsync } from '@gitfleet/test-support/git';
 
 export interface Page {
   status: number;
@@ -87,19 +83,9 @@ export async function git(cwd: string, ...args: string[]): Promise<string> {
   return gitWithEnv(cwd, {}, ...args);
 }
 
+/** git as a person committing now (the pages show commit dates), never the machine's configuration. */
 async function gitWithEnv(cwd: string, extraEnv: Record<string, string>, ...args: string[]): Promise<string> {
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: 'Ada Lovelace',
-    GIT_AUTHOR_EMAIL: 'ada@example.com',
-    GIT_COMMITTER_NAME: 'Ada Lovelace',
-    GIT_COMMITTER_EMAIL: 'ada@example.com',
-    GIT_CONFIG_NOSYSTEM: '1',
-    HOME: cwd,
-    ...extraEnv,
-  };
-  const { stdout } = await run('git', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 });
-  return stdout.trim();
+  return (await gitAsync(cwd, args, { env: extraEnv, clock: false })).stdout.trim();
 }
 
 export const HOSTILE_FILE = '<img src=x onerror=alert(1)>.txt';
@@ -108,12 +94,11 @@ const HOSTILE_MESSAGE = '<script>alert("commit")</script> tidy up';
 export const LONG_BRANCH_COMMITS = 35;
 
 /**
- * A working repository: README with hostile HTML and relative links, highlighted source, a
+ * In `dir`, a working repository: README with hostile HTML and relative links, highlighted source, a
  * binary file, a file with a hostile name, a branch with "/" in its name, an annotated tag, and
  * a branch long enough for two history pages.
  */
-export async function buildRepository(): Promise<{ dir: string; dispose(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-web-repo-'));
+export async function buildRepository(dir: string): Promise<void> {
   const write = async (file: string, content: string | Buffer) => {
     await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
     await writeFile(path.join(dir, file), content);
@@ -141,7 +126,6 @@ export async function buildRepository(): Promise<{ dir: string; dispose(): Promi
   for (let index = 1; index <= LONG_BRANCH_COMMITS; index++) await git(dir, 'commit', '-q', '--allow-empty', '-m', `long commit ${index}`);
   await git(dir, 'checkout', '-q', 'main');
   await buildMergeHistory(dir);
-  return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Rounds of MERGE_BRANCH: each a topic branch and the mainline, commits interleaved in time, then a merge. */

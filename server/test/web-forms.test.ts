@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startApiServer, type ApiClient, type TestUser } from './api-client.js';
 import type { TestServer } from './helpers.js';
-import { TEST_ADMIN, TEST_ADMIN_PASSWORD } from '../../test/helpers/server.js';
-import { LOOPBACK_RECEIVERS_ENV } from '../../test/helpers/webhooks.js';
+import { LOOPBACK_RECEIVERS_ENV, TEST_ADMIN, TEST_ADMIN_PASSWORD } from '@gitfleet/test-support/server';
 import { WebClient, hookPageWithDelivery, startHookReceiver } from './web-fixture.js';
 
 let server: TestServer;
@@ -22,7 +21,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
+  await server?.stop();
 });
 
 describe('creating things', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startApiServer, type ApiClient, type TestUser } from './api-client.js';
 import type { TestServer } from './helpers.js';
-import { LOOPBACK_RECEIVERS_ENV } from '../../test/helpers/webhooks.js';
+import { LOOPBACK_RECEIVERS_ENV } from '@gitfleet/test-support/server';
 import { WebClient, hookPageWithDelivery, startHookReceiver } from './web-fixture.js';
 
 let server: TestServer;
@@ -29,7 +29,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
+  await server?.stop();
 });
 
 describe('organization people', () => {

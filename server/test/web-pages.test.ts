@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startApiServer, type ApiClient, type TestUser } from './api-client.js';
 import type { TestServer } from './helpers.js';
-import { TEST_ADMIN, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN } from '../../test/helpers/server.js';
+import { TEST_ADMIN, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN } from '@gitfleet/test-support/server';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { HOSTILE_FILE, LONG_BRANCH_COMMITS, MERGE_BRANCH, WebClient, buildRepository, git, pushAll } from './web-fixture.js';
 
 let server: TestServer;
 let api: ApiClient;
-let repoDir: string;
-let disposeRepo: () => Promise<void>;
+const repoDir = tempDir({ after }, 'web-repo');
 let stranger: TestUser;
 let headOid: string;
 /** Signed in once for the whole file: each sign-in pays for a password hash check. */
@@ -17,9 +17,7 @@ let strangerClient: WebClient;
 
 before(async () => {
   ({ server, api } = await startApiServer());
-  const built = await buildRepository();
-  repoDir = built.dir;
-  disposeRepo = built.dispose;
+  await buildRepository(repoDir);
   await api.expect(201, 'POST', '/user/repos', { as: api.admin, body: { name: 'demo', description: 'A <b>demo</b> repository' } });
   await api.expect(201, 'POST', '/user/repos', { as: api.admin, body: { name: 'secret', private: true } });
   const remote = (name: string) => `${server.url.replace('://', `://${TEST_ADMIN}:${TEST_ADMIN_TOKEN}@`)}/${TEST_ADMIN}/${name}.git`;
@@ -34,8 +32,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
-  await disposeRepo?.();
+  await server?.stop();
 });
 
 describe('signing in and out', () => {

@@ -20,7 +20,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.dispose();
+  await server?.stop();
 });
 
 describe('transferring a repository from its settings page', () => {

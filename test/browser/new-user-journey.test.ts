@@ -10,10 +10,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
-import { selectedStorage, type StorageBackend } from '../helpers/backend.js';
+import { selectedStorage, type StorageBackend } from '@gitfleet/test-support/server-storage';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { GitClient } from '../helpers/git.js';
-import { ensureUser, runCli, serverTest, startServer, testPassword, type TestServer } from '../helpers/server.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { runCli } from '@gitfleet/test-support/cli';
+import { ensureUser, serverTest, startServer, testPassword, type TestServer } from '@gitfleet/test-support/server';
 
 const ADMIN = 'alice';
 const ADMIN_PASSWORD = 'alice-made-by-the-cli';

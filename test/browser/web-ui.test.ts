@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { GitClient } from '../helpers/git.js';
-import { TEST_ADMIN, TEST_ADMIN_PASSWORD, ensureUser, serverTest, startServer, testPassword, type TestServer } from '../helpers/server.js';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { TEST_ADMIN, TEST_ADMIN_PASSWORD, ensureUser, serverTest, startServer, testPassword, type TestServer } from '@gitfleet/test-support/server';
 import { LOOPBACK_RECEIVERS_ENV, WebhookReceiver } from '../helpers/webhooks.js';
 
 const HOOK_SECRET = 'browser-test-secret';

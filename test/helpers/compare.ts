@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { GitClient } from './git.js';
+import type { GitClient } from '@gitfleet/test-support/git-client';
 
 /** `refname → object id` for every ref of a local repository (for-each-ref). */
 export async function localRefs(git: GitClient, dir: string, pattern: string[] = []): Promise<Map<string, string>> {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GitClient } from './git.js';
+import type { GitClient } from '@gitfleet/test-support/git-client';
 
 export type FileMode = '100644' | '100755' | '120000';
 

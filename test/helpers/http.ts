@@ -1,5 +1,5 @@
 import { request, type ClientRequest } from 'node:http';
-import { adminHeaders } from './server.js';
+import { adminHeaders } from '@gitfleet/test-support/server';
 
 export interface RawResponse {
   /** 0 when the server closed the connection before answering (see `resetBeforeAnswer`). */

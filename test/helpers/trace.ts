@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GitClient, GitResult, RunOptions } from './git.js';
+import type { GitClient, GitResult, RunOptions } from '@gitfleet/test-support/git-client';
 
 /**
  * Runs git with GIT_TRACE_PACKET going to a file and returns the command's result with the

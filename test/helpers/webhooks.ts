@@ -1,15 +1,12 @@
-import { spawn } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Webhooks } from '@octokit/webhooks';
-import { TEST_ADMIN_ENV, WORKSPACE_ROOT, adminHeaders } from './server.js';
+import { LOOPBACK_RECEIVERS_ENV, adminHeaders, startServer, type ServerProcess } from '@gitfleet/test-support/server';
+import { embeddedStorage } from '@gitfleet/test-support/server-storage';
 
-/** The receivers listen on loopback, which hooks reach only where the server allows it. */
-export const LOOPBACK_RECEIVERS_ENV = { GITFLEET_HOOK_ALLOWED_NETWORKS: '127.0.0.1' };
+export { LOOPBACK_RECEIVERS_ENV, type ServerProcess };
 
 export interface ReceivedDelivery {
   headers: http.IncomingHttpHeaders;
@@ -119,65 +116,12 @@ function safeEqual(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-export interface ServerProcess {
-  url: string;
-  /** Ends the process with the signal and waits for it to exit. */
-  kill(signal: NodeJS.Signals): Promise<void>;
-  /** Resolves once the process has exited, however it ended. */
-  exited: Promise<void>;
-  logTail(): string;
-}
-
 /**
- * A server process on a given data directory (so that a test can kill it and start another on
- * the same data), configured by `env`.
+ * A server process on `dataDir`, which stays when it stops (so that a test can kill it and
+ * start another on the same data), on the embedded backend unless `env` chooses others.
  */
-export async function spawnServer(dataDir: string, env: Record<string, string>): Promise<ServerProcess> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...TEST_ADMIN_ENV, ...env, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir };
-  delete childEnv.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(WORKSPACE_ROOT, 'server/src/cli.ts'), 'serve'], {
-    cwd: WORKSPACE_ROOT,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const log: string[] = [];
-  const exited = once(child, 'exit');
-  createInterface({ input: child.stderr! }).on('line', (line) => log.push(`[stderr] ${line}`));
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log.join('\n')}`)), 60_000);
-    lines.on('line', (line) => {
-      log.push(line);
-      if (log.length > 400) log.shift();
-      try {
-        const record = JSON.parse(line) as { msg?: string; url?: string };
-        if (record.msg === 'listening' && record.url) {
-          clearTimeout(timer);
-          done(record.url);
-        }
-      } catch {
-        // not a JSON line
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      fail(new Error(`server exited before listening:\n${log.join('\n')}`));
-    });
-  });
-  return {
-    url,
-    exited: exited.then(() => void process.removeListener('exit', killOnExit)),
-    logTail: () => log.join('\n'),
-    async kill(signal) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill(signal);
-        await exited;
-      }
-      process.removeListener('exit', killOnExit);
-    },
-  };
+export function spawnServer(dataDir: string, env: Record<string, string>): Promise<ServerProcess> {
+  return startServer(env, { dataDir, storage: embeddedStorage() });
 }
 
 /** JSON from the server's REST API (as TEST_ADMIN), failing on an unexpected status. */

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RevisionNotFound, commitDiff, compare, diffTrees } from '../src/index.js';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { buildFixture, diffPool, git, loadRepository, type Fixture } from './fixture.js';
 
-let fx: Fixture & { dispose(): void };
+const dir = tempDir({ after }, 'browse');
+let fx: Fixture;
 before(async () => {
-  fx = await buildFixture();
+  fx = await buildFixture(dir);
 });
-after(() => fx?.dispose());
 
 const id = (revision: string) => git(fx.dir, ['rev-parse', `${revision}^{commit}`]).trim();
 const lines = (text: string) => text.split('\n').filter((line) => line !== '');
@@ -58,8 +56,7 @@ describe('compare', () => {
   });
 
   it('counts right when a commit is dated before its parent (clock skew)', async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'gitfleet-browse-skew-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'browse-skew');
     const commitAt = (message: string, when: number) =>
       git(dir, ['commit', '--quiet', '--allow-empty', '-m', message], { env: { GIT_AUTHOR_DATE: `${when} +0000`, GIT_COMMITTER_DATE: `${when} +0000` } });
     git(dir, ['init', '--quiet', '--initial-branch=main']);

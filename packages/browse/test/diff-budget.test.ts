@@ -4,24 +4,23 @@
  * listed as not rendered, while the event loop keeps turning.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DiffCache, LineDiffPool, PoolBusy, commitDiff } from '../src/index.js';
 import { diffPool, git, loadRepository } from './fixture.js';
 import type { Repository } from '@gitfleet/repository';
-import { MAX_LOOP_HOLD_MS, loopLagDuring } from '../../../test/helpers/loop-lag.js';
+import { MAX_LOOP_HOLD_MS, loopLagDuring } from '@gitfleet/test-support/event-loop';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 
 const FILES = 4;
 const LINES = 3_000;
 
-let dir: string;
+const dir = tempDir({ after }, 'diff-budget');
 let repo: Repository;
 let rewrite: string;
 
 before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'gitfleet-diff-budget-'));
   git(dir, ['init', '--quiet', '--initial-branch=main']);
   const write = (prefix: string) => {
     for (let file = 0; file < FILES; file++) {
@@ -37,7 +36,6 @@ before(async () => {
   rewrite = git(dir, ['rev-parse', 'main']).trim();
   repo = await loadRepository(dir);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the diff budget', () => {
   it('gives up on wholly rewritten long files without holding the event loop', async () => {

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { RevisionNotFound, commitDiff, type FileDiff } from '../src/index.js';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { buildFixture, diffPool, git, type Fixture } from './fixture.js';
 
-let fx: Fixture & { dispose(): void };
+const dir = tempDir({ after }, 'browse');
+let fx: Fixture;
 let commits: string[];
 before(async () => {
-  fx = await buildFixture();
+  fx = await buildFixture(dir);
   commits = git(fx.dir, ['rev-list', '--all']).trim().split('\n');
 });
-after(() => fx?.dispose());
 
 interface Expected {
   status: string;
@@ -69,7 +69,7 @@ function gitChanges(commit: string): Expected[] {
 /** git's own hunks for one file, function context removed from the @@ lines. */
 function gitPatch(commit: string, file: FileDiff): string {
   const paths = file.previousPath ? [file.previousPath, file.path] : [file.path];
-  const out = execFileSync('git', ['diff', '--no-color', '--no-ext-diff', '-U3', '-M100%', `${commit}^`, commit, '--', ...paths], { cwd: fx.dir }).toString();
+  const out = git(fx.dir, ['diff', '--no-color', '--no-ext-diff', '-U3', '-M100%', `${commit}^`, commit, '--', ...paths]);
   const lines = out.split('\n');
   const first = lines.findIndex((line) => line.startsWith('@@'));
   if (first < 0) return '';
@@ -83,7 +83,7 @@ function gitPatch(commit: string, file: FileDiff): string {
 }
 
 function blobLines(oid: string | undefined): string[] {
-  return oid === undefined ? [] : execFileSync('git', ['cat-file', 'blob', oid], { cwd: fx.dir }).toString().split('\n');
+  return oid === undefined ? [] : git(fx.dir, ['cat-file', 'blob', oid]).split('\n');
 }
 
 describe('commitDiff', () => {

@@ -3,35 +3,20 @@
  * an exact rename, binary files, a submodule entry, CRLF text, non-ASCII paths), loaded into a
  * Repository on memory stores; and `git` to ask for the expected answers.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ZERO_OID, hashObject } from '@gitfleet/git-format';
 import { BlockCache, DeltaBaseCache, PackIndexCache, Repository } from '@gitfleet/repository';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
+import { git as runGit } from '@gitfleet/test-support/git';
 import { LineDiffPool } from '../src/index.js';
 
 /** The diff threads of the tests: idle threads exit by themselves, so no test needs to close it. */
 export const diffPool = new LineDiffPool({ threads: 2, maxQueue: 64 });
 
-const GIT_ENV = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'Ada Lovelace',
-  GIT_AUTHOR_EMAIL: 'ada@example.com',
-  GIT_COMMITTER_NAME: 'Charles Babbage',
-  GIT_COMMITTER_EMAIL: 'charles@example.com',
-};
-
+/** git with paths printed as they are (no octal quoting of non-ASCII), as text. */
 export function git(cwd: string, args: string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): string {
-  return execFileSync('git', ['-c', 'core.quotepath=off', ...args], {
-    cwd,
-    input: options.input,
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...GIT_ENV, ...options.env },
-  }).toString();
+  return runGit(cwd, ['-c', 'core.quotepath=off', ...args], options.input, options.env).toString();
 }
 
 export interface Fixture {
@@ -48,9 +33,8 @@ function dates(n: number): Record<string, string> {
   return { GIT_AUTHOR_DATE: `${when - 30} -0530`, GIT_COMMITTER_DATE: `${when} +0200` };
 }
 
-/** Builds the history in a new temporary directory; `dispose()` removes it. */
-export async function buildFixture(): Promise<Fixture & { dispose(): void }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gitfleet-browse-'));
+/** Builds the history in `dir`, an empty directory. */
+export async function buildFixture(dir: string): Promise<Fixture> {
   const write = (file: string, content: string | Buffer) => {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), content);
@@ -129,7 +113,6 @@ export async function buildFixture(): Promise<Fixture & { dispose(): void }> {
     dir,
     repo,
     collidingBlobs: collidingBlobs.map((content) => hashObject('blob', Buffer.from(content))) as [string, string],
-    dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 

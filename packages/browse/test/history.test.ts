@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RevisionNotFound, log, readCommit } from '../src/index.js';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { buildFixture, git, type Fixture } from './fixture.js';
 
-let fx: Fixture & { dispose(): void };
+const dir = tempDir({ after }, 'browse');
+let fx: Fixture;
 before(async () => {
-  fx = await buildFixture();
+  fx = await buildFixture(dir);
 });
-after(() => fx?.dispose());
 
 const lines = (text: string) => text.split('\n').filter((line) => line !== '');
 

@@ -4,26 +4,25 @@
  * number of entries. Built here by git: a few MiB, nothing committed.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InMemoryReadBudget, ObjectReadsBusy, openObjectStream, type Repository } from '@gitfleet/repository';
 import { commitDiff, findReadme, openFile, readFile, readTree, statPath } from '../src/index.js';
 import { diffPool, git, loadRepository } from './fixture.js';
-import { MAX_LOOP_HOLD_MS, loopLagDuring } from '../../../test/helpers/loop-lag.js';
-import { incompressibleText } from '../../../test/helpers/noise.js';
+import { MAX_LOOP_HOLD_MS, loopLagDuring } from '@gitfleet/test-support/event-loop';
+import { incompressibleText } from '@gitfleet/test-support/noise';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 
 const BIG = 3 * 1024 * 1024;
 const DIRECTORY_ENTRIES = 2_500;
 const HUGE_TREE_ENTRIES = 300_000;
 
-let dir: string;
+const dir = tempDir({ after }, 'large-objects');
 let repo: Repository;
 let main: string;
 
 before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'gitfleet-large-objects-'));
   git(dir, ['init', '--quiet', '--initial-branch=main']);
   const big = incompressibleText(BIG);
   writeFileSync(path.join(dir, 'README.md'), big);
@@ -36,7 +35,6 @@ before(async () => {
   main = git(dir, ['rev-parse', 'main']).trim();
   repo = await loadRepository(dir);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function kindOf(file: string): Promise<string> {
   const { oid } = await statPath(repo, main, file);
@@ -91,24 +89,20 @@ describe('large objects', () => {
     assert.ok(file.size > BIG - 1);
   });
 
-  it('diffs trees of many entries as streams, without holding the event loop', async () => {
-    const huge = mkdtempSync(path.join(tmpdir(), 'gitfleet-huge-tree-'));
-    try {
-      git(huge, ['init', '--quiet', '--initial-branch=main']);
-      const blob = git(huge, ['hash-object', '-w', '--stdin'], { input: 'same\n' }).trim();
-      const index = Array.from({ length: HUGE_TREE_ENTRIES }, (_, i) => `100644 ${blob}\tentry-${String(i).padStart(7, '0')}\n`).join('');
-      git(huge, ['update-index', '--index-info'], { input: index });
-      git(huge, ['commit', '--quiet', '-m', 'a huge tree']);
-      git(huge, ['update-index', '--cacheinfo', `100755,${blob},entry-${String(HUGE_TREE_ENTRIES - 1).padStart(7, '0')}`]);
-      git(huge, ['commit', '--quiet', '-m', 'one mode change at the end']);
-      // Both trees stored whole: what is measured is reading them, not rebuilding a delta.
-      const hugeRepo = await loadRepository(huge, { wholeObjects: true });
-      const { value: diff, maxLagMs } = await loopLagDuring(() => commitDiff(hugeRepo, git(huge, ['rev-parse', 'main']).trim(), { pool: diffPool }));
-      assert.deepEqual(diff.files.map((file) => [file.status, file.path]), [['modified', `entry-${String(HUGE_TREE_ENTRIES - 1).padStart(7, '0')}`]]);
-      assert.ok(maxLagMs < MAX_LOOP_HOLD_MS, `the event loop was held ${maxLagMs.toFixed(0)} ms`);
-    } finally {
-      rmSync(huge, { recursive: true, force: true });
-    }
+  it('diffs trees of many entries as streams, without holding the event loop', async (t) => {
+    const huge = tempDir(t, 'huge-tree');
+    git(huge, ['init', '--quiet', '--initial-branch=main']);
+    const blob = git(huge, ['hash-object', '-w', '--stdin'], { input: 'same\n' }).trim();
+    const index = Array.from({ length: HUGE_TREE_ENTRIES }, (_, i) => `100644 ${blob}\tentry-${String(i).padStart(7, '0')}\n`).join('');
+    git(huge, ['update-index', '--index-info'], { input: index });
+    git(huge, ['commit', '--quiet', '-m', 'a huge tree']);
+    git(huge, ['update-index', '--cacheinfo', `100755,${blob},entry-${String(HUGE_TREE_ENTRIES - 1).padStart(7, '0')}`]);
+    git(huge, ['commit', '--quiet', '-m', 'one mode change at the end']);
+    // Both trees stored whole: what is measured is reading them, not rebuilding a delta.
+    const hugeRepo = await loadRepository(huge, { wholeObjects: true });
+    const { value: diff, maxLagMs } = await loopLagDuring(() => commitDiff(hugeRepo, git(huge, ['rev-parse', 'main']).trim(), { pool: diffPool }));
+    assert.deepEqual(diff.files.map((file) => [file.status, file.path]), [['modified', `entry-${String(HUGE_TREE_ENTRIES - 1).padStart(7, '0')}`]]);
+    assert.ok(maxLagMs < MAX_LOOP_HOLD_MS, `the event loop was held ${maxLagMs.toFixed(0)} ms`);
   });
 
   it('lists a bounded number of entries of a large directory, and says so', async () => {

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PathNotFound, RevisionNotFound, findReadme, readFile, readTree, statPath } from '../src/index.js';
+import { git as gitBytes } from '@gitfleet/test-support/git';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { buildFixture, git, type Fixture } from './fixture.js';
 
-let fx: Fixture & { dispose(): void };
+const dir = tempDir({ after }, 'browse');
+let fx: Fixture;
 let main: string;
 before(async () => {
-  fx = await buildFixture();
+  fx = await buildFixture(dir);
   main = git(fx.dir, ['rev-parse', 'main']).trim();
 });
-after(() => fx?.dispose());
 
 /** `git ls-tree -l` of a directory as TreeItems, directories first then by name. */
 function lsTree(commit: string, path: string) {
@@ -77,7 +79,7 @@ describe('readFile', () => {
   it('returns the content git cat-file gives, with the binary heuristic and truncation', async () => {
     for (const path of ['README.md', 'crlf.txt', '日本語.md', 'logo.bin', 'script.sh', 'no-newline.txt/inside.txt', 'src/app.js']) {
       const file = await readFile(fx.repo, main, path);
-      const raw = (await import('node:child_process')).execFileSync('git', ['cat-file', 'blob', `main:${path}`], { cwd: fx.dir });
+      const raw = gitBytes(fx.dir, ['cat-file', 'blob', `main:${path}`]);
       assert.ok(file.content.equals(raw), path);
       assert.equal(file.size, raw.length);
       assert.equal(file.truncated, false);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LoopPacer } from '@gitfleet/repository';
-import { loopLagDuring } from '../../../test/helpers/loop-lag.js';
+import { loopLagDuring } from '@gitfleet/test-support/event-loop';
 import { BranchFilter, BranchFilterDecisions, branchFilterMatches, hookWants, validateBranchFilter, type FilterDecisionStats, type Hook, type HookEvent } from '../src/index.js';
 
 const LIMITS = { maxLength: 256, maxWildcards: 32 };

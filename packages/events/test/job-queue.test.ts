@@ -1,19 +1,12 @@
 // The embedded job queue (SQLite file with leases) against the queue contract.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe } from 'node:test';
+import { after, describe } from 'node:test';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { SqliteJobQueue } from '../src/index.js';
 import { jobQueueConformance } from './job-queue-conformance.js';
 
-let dir: string;
+const dir = tempDir({ after }, 'queue');
 let files = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gitfleet-queue-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
 
 describe('SqliteJobQueue', () => {
   jobQueueConformance(() => {

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { MAX_TREE_DEPTH } from '@gitfleet/repository';
 import { buildRefEvents, type PayloadLimits, type RefEvent } from '../src/payloads/index.js';
-import { MAX_LOOP_HOLD_MS, loopLagDuring } from '../../../test/helpers/loop-lag.js';
-import { backends, Client, createRepository, makeTempDir, push, schemaErrors, webhookSchemas } from './payloads-fixtures.js';
+import { MAX_LOOP_HOLD_MS, loopLagDuring } from '@gitfleet/test-support/event-loop';
+import { git, gitText } from '@gitfleet/test-support/git';
+import { createRepository } from '@gitfleet/test-support/stores';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { backends, Client, push, schemaErrors, webhookSchemas } from './payloads-fixtures.js';
 
 const schemas = webhookSchemas();
 const PUSHER = { name: 'ada', email: 'ada@example.com' };
@@ -31,7 +33,7 @@ class TreeClient extends Client {
 
   constructor(dir: string) {
     super(dir);
-    const write = (content: string) => execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: dir, input: content }).toString().trim();
+    const write = (content: string) => gitText(dir, ['hash-object', '-w', '--stdin'], content);
     this.blobs = { a: write('a\n'), b: write('b\n') };
   }
 
@@ -39,14 +41,14 @@ class TreeClient extends Client {
   tree(count: number, changed: (i: number) => boolean = () => false): string {
     const lines: string[] = [];
     for (let i = 0; i < count; i++) lines.push(`100644 blob ${changed(i) ? this.blobs.b : this.blobs.a}\t${fileName(i)}`);
-    return execFileSync('git', ['mktree'], { cwd: this.dir, input: lines.join('\n') + '\n', maxBuffer: 64 << 20 }).toString().trim();
+    return gitText(this.dir, ['mktree'], lines.join('\n') + '\n');
   }
 
   /** A tree of directories d0000…, the i-th one the tree `subtree(i)`. */
   directories(count: number, subtree: (i: number) => string): string {
     const lines: string[] = [];
     for (let i = 0; i < count; i++) lines.push(`040000 tree ${subtree(i)}\td${String(i).padStart(4, '0')}`);
-    return execFileSync('git', ['mktree'], { cwd: this.dir, input: lines.join('\n') + '\n' }).toString().trim();
+    return gitText(this.dir, ['mktree'], lines.join('\n') + '\n');
   }
 
   /** A commit of `tree` on main, after the current one when there is one. */
@@ -68,7 +70,7 @@ function fileName(i: number): string {
  * within `limits` while measuring the event loop, and checks every payload against GitHub's schema.
  */
 async function pushMain(t: TestContext, limits: PayloadLimits, history: (client: TreeClient) => string): Promise<{ client: TreeClient; events: RefEvent[]; maxLagMs: number }> {
-  const dir = makeTempDir(t, 'payload-bounds');
+  const dir = tempDir(t, 'payload-bounds');
   // Files and SQLite, as the embedded server keeps them: large trees stream from the pack file.
   const repo = await createRepository(await fsBackend.open(t));
   const client = new TreeClient(path.join(dir, 'client'));
@@ -161,7 +163,7 @@ describe('push payload bounds', () => {
         ...['a.txt', deep].map((file) => `M 100644 inline ${file}\ndata 2\n${i}`),
         '',
       ];
-      execFileSync('git', ['fast-import', '--quiet'], { cwd: client.dir, input: [...commit(1), ...commit(2)].join('\n') + '\n' });
+      git(client.dir, ['fast-import', '--quiet'], [...commit(1), ...commit(2)].join('\n') + '\n');
       return client.rev('main');
     });
     const [, editing] = listedCommits(events);

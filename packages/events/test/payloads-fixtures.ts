@@ -3,7 +3,6 @@
  * chosen per commit), pushed into a Repository through receive-pack with packs from
  * `git pack-objects`, and GitHub's published webhook schemas compiled with ajv.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -12,37 +11,34 @@ import addFormatsModule from 'ajv-formats';
 import { ZERO_OID } from '@gitfleet/git-format';
 import { receivePack, type AppliedRefUpdate } from '@gitfleet/protocol';
 import type { Repository } from '@gitfleet/repository';
-import { collect, parseResponse, pushRequest, requestStream } from '../../protocol/test/receive-pack-fixtures.js';
+import { BlockCache } from '@gitfleet/repository';
+import { git, gitText } from '@gitfleet/test-support/git';
+import { collect, parseResponse, pushRequest, requestStream } from '@gitfleet/test-support/receive-pack-wire';
+import { storesBackends } from '@gitfleet/test-support/stores';
 
-export { backends, createRepository, makeTempDir } from '../../protocol/test/receive-pack-fixtures.js';
+/** Every payload test runs on the in-memory stores and on the embedded default (files + SQLite). */
+export const backends = storesBackends(() => ({ cache: new BlockCache({ blockSize: 16 * 1024, maxBytes: 4 * 1024 * 1024 }) }));
 
 const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 16 << 20, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024, maxPushRefLevels: 40000 };
+
+/** The client's author and committer: two people, so that payloads show which is which. */
+const CLIENT_IDENTITY = {
+  GIT_AUTHOR_NAME: 'Ada Lovelace',
+  GIT_AUTHOR_EMAIL: 'ada@example.com',
+  GIT_COMMITTER_NAME: 'Charles Babbage',
+  GIT_COMMITTER_EMAIL: 'charles@example.com',
+};
 
 /** A work tree on branch main; each commit gets the next minute and the zone asked for. */
 export class Client {
   private clock = 1_700_000_000;
 
   constructor(readonly dir: string) {
-    execFileSync('git', ['init', '--quiet', '-b', 'main', dir]);
+    git('.', ['init', '--quiet', '-b', 'main', dir]);
   }
 
   git(args: string[], env: Record<string, string> = {}): string {
-    return execFileSync('git', args, {
-      cwd: this.dir,
-      env: {
-        ...process.env,
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_CONFIG_GLOBAL: '/dev/null',
-        GIT_AUTHOR_NAME: 'Ada Lovelace',
-        GIT_AUTHOR_EMAIL: 'ada@example.com',
-        GIT_COMMITTER_NAME: 'Charles Babbage',
-        GIT_COMMITTER_EMAIL: 'charles@example.com',
-        ...env,
-      },
-      maxBuffer: 64 * 1024 * 1024,
-    })
-      .toString()
-      .trim();
+    return gitText(this.dir, args, undefined, { ...CLIENT_IDENTITY, ...env });
   }
 
   /** Writes (string) or deletes (null) files, then commits them all; returns the commit id. */
@@ -80,7 +76,7 @@ export class Client {
       for (const [name, content] of Object.entries(files(i))) chunks.push(`M 100644 inline ${name}\n`, data(content));
       chunks.push('\n');
     }
-    execFileSync('git', ['fast-import', '--quiet'], { cwd: this.dir, input: chunks.join('') });
+    git(this.dir, ['fast-import', '--quiet'], chunks.join(''));
     this.git(['read-tree', '-u', '--reset', 'HEAD']);
   }
 
@@ -164,11 +160,7 @@ export async function push(repo: Repository, client: Client, spoolDir: string, c
   let pack: Buffer | undefined;
   if (wanted.length > 0) {
     const revs = [...wanted, ...[...current.values()].map((oid) => `^${oid}`)];
-    pack = execFileSync('git', ['pack-objects', '--stdout', '--revs', '--quiet', '--delta-base-offset'], {
-      cwd: client.dir,
-      input: revs.join('\n') + '\n',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    pack = git(client.dir, ['pack-objects', '--stdout', '--revs', '--quiet', '--delta-base-offset'], revs.join('\n') + '\n');
   }
   let applied: AppliedRefUpdate[] = [];
   const body = pushRequest(lines, { capabilities: ['report-status', 'delete-refs', 'agent=git/2.39'], pack });

@@ -4,7 +4,9 @@ import { describe, it, type TestContext } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { buildPingPayload, buildRefEvents, buildStatusPayload, MAX_PUSH_COMMITS, type RefEvent } from '../src/payloads/index.js';
-import { backends, Client, createRepository, makeTempDir, push, schemaErrors, webhookSchemas, type PushCommand } from './payloads-fixtures.js';
+import { createRepository } from '@gitfleet/test-support/stores';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { backends, Client, push, schemaErrors, webhookSchemas, type PushCommand } from './payloads-fixtures.js';
 
 const schemas = webhookSchemas();
 const BASE_URL = 'https://git.example.com';
@@ -50,7 +52,7 @@ interface Setup {
 }
 
 async function setUp(t: TestContext, open: (typeof backends)[number]['open']): Promise<Setup> {
-  const dir = makeTempDir(t, 'payloads');
+  const dir = tempDir(t, 'payloads');
   const repo = await createRepository(await open(t));
   const client = new Client(path.join(dir, 'client'));
   return {
@@ -266,7 +268,7 @@ describe(`webhook payloads on ${backend.name}`, () => {
 
 describe('events built after later pushes', () => {
   it('describe the push as it was: against the refs before it, not the refs now', async (t) => {
-    const dir = makeTempDir(t, 'payloads-later');
+    const dir = tempDir(t, 'payloads-later');
     const repo = await createRepository(await backend.open(t));
     const client = new Client(path.join(dir, 'client'));
     const spool = path.join(dir, 'spool');
@@ -289,7 +291,7 @@ describe('events built after later pushes', () => {
 
 describe('status payload', () => {
   it("matches GitHub's status schema, with the commit as git describes it and the branches containing it", async (t) => {
-    const dir = makeTempDir(t, 'payloads-status');
+    const dir = tempDir(t, 'payloads-status');
     const repo = await createRepository(await backend.open(t));
     const client = new Client(path.join(dir, 'client'));
     const spool = path.join(dir, 'spool');

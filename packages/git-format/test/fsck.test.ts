@@ -1,11 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { FsckError, fsckObject } from '../src/fsck.js';
 import type { ObjectType } from '../src/oid.js';
-import { allObjects, buildRichRepository, git, gitStrictVerdict, gitText, removeDir, tempDir } from './real-git.js';
+import { git, gitStatus, gitText } from '@gitfleet/test-support/git';
+import { buildRichRepository } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { allObjects, gitStrictVerdict } from './real-git.js';
 
-let dir: string;
 let source: string;
 let target: string;
 /** Objects that exist in the receiving repository, for cases to point at. */
@@ -13,8 +14,8 @@ let blob: string;
 let emptyTree: string;
 let commit: string;
 
+const dir = tempDir({ after }, 'fsck');
 before(() => {
-  dir = tempDir('fsck');
   source = `${dir}/source`;
   target = `${dir}/target.git`;
   git(dir, ['init', '-q', source]);
@@ -23,8 +24,6 @@ before(() => {
   emptyTree = gitText(target, ['mktree'], '');
   commit = gitText(target, ['commit-tree', emptyTree, '-m', 'base']);
 });
-
-after(() => removeDir(dir));
 
 function ourVerdict(type: ObjectType, body: Buffer): { id?: string; references?: string[] } {
   try {
@@ -178,12 +177,12 @@ describe('a real push to a repository with receive.fsckObjects', () => {
     const tree = treeBody(['0100644', 'file', file]);
     const treeOid = gitText(client, ['hash-object', '-t', 'tree', '--literally', '-w', '--stdin'], tree);
     git(client, ['update-ref', 'refs/heads/main', gitText(client, ['commit-tree', treeOid, '-m', 'old mode'])]);
-    const push = spawnSync('git', ['push', server, 'main'], { cwd: client, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: client } });
+    const push = gitStatus(client, ['push', server, 'main']);
     assert.notEqual(push.status, 0);
-    assert.match(push.stderr.toString(), /zeroPaddedFilemode/);
+    assert.match(push.stderr, /zeroPaddedFilemode/);
     assert.throws(() => fsckObject('tree', tree), (error: FsckError) => error.id === 'zeroPaddedFilemode');
     // Plain `git fsck` only warns: the refusal comes from the strict mode pushes use.
-    assert.equal(spawnSync('git', ['fsck'], { cwd: client }).status, 0);
+    assert.equal(gitStatus(client, ['fsck']).status, 0);
   });
 });
 

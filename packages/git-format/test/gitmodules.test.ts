@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { FsckError, fsckObjectLinks } from '../src/fsck.js';
 import { checkGitmodules, isValidSubmoduleName, isValidSubmoduleUrl, parseGitConfig } from '../src/gitmodules.js';
-import { git, removeDir, tempDir } from './pack-fixtures.js';
+import { git, gitStatus } from '@gitfleet/test-support/git';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 
 function refusal(text: string): string | undefined {
   try {
@@ -86,13 +86,11 @@ describe('.gitmodules content checks (fsck.c fsck_gitmodules_fn)', () => {
 });
 
 describe('.gitmodules checks agree with git index-pack --strict (receive.fsckObjects)', () => {
-  let dir: string;
+  const dir = tempDir({ after }, 'gitmodules');
   before(() => {
-    dir = tempDir('gitmodules');
     git(dir, ['init', '-q', '--bare', 'target.git']);
     git(dir, ['init', '-q', '--bare', 'source.git']);
   });
-  after(() => removeDir(dir));
 
   const [major, minor] = git('.', ['version']).toString().match(/(\d+)\.(\d+)/)!.slice(1).map(Number);
   const gitIsOlder = major < 2 || (major === 2 && minor < 44);
@@ -102,10 +100,10 @@ describe('.gitmodules checks agree with git index-pack --strict (receive.fsckObj
       const blob = git(source, ['hash-object', '-w', '--stdin'], text).toString().trim();
       const tree = git(source, ['mktree'], `100644 blob ${blob}\t.gitmodules\n`).toString().trim();
       const pack = git(source, ['pack-objects', '--stdout'], `${tree}\n${blob}\n`);
-      const real = spawnSync('git', ['-C', `${dir}/target.git`, 'index-pack', '--strict', '--stdin'], { input: pack });
-      const gitId = /\(([a-zA-Z]+)\):|: ([a-zA-Z]+):/.exec(real.stderr.toString());
-      if (id === undefined) assert.equal(real.status, 0, real.stderr.toString());
-      else assert.equal(gitId?.[1] ?? gitId?.[2], id, real.stderr.toString());
+      const real = gitStatus(`${dir}/target.git`, ['index-pack', '--strict', '--stdin'], { input: pack });
+      const gitId = /\(([a-zA-Z]+)\):|: ([a-zA-Z]+):/.exec(real.stderr);
+      if (id === undefined) assert.equal(real.status, 0, real.stderr);
+      else assert.equal(gitId?.[1] ?? gitId?.[2], id, real.stderr);
     });
   }
 });

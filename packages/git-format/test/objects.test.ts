@@ -13,9 +13,11 @@ import {
   type Commit,
 } from '../src/objects.js';
 import { hashObject } from '../src/oid.js';
-import { allObjects, buildRichRepository, git, gitText, removeDir, tempDir, writeLiteral, type StoredObject } from './real-git.js';
+import { git, gitText } from '@gitfleet/test-support/git';
+import { buildRichRepository } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { allObjects, writeLiteral, type StoredObject } from './real-git.js';
 
-let dir: string;
 let repo: string;
 let objects: Map<string, StoredObject>;
 
@@ -29,13 +31,11 @@ function commitWith(predicate: (body: string) => boolean): Buffer {
   return found[1];
 }
 
+const dir = tempDir({ after }, 'objects');
 before(() => {
-  dir = tempDir('objects');
   repo = buildRichRepository(dir);
   objects = allObjects(repo);
 });
-
-after(() => removeDir(dir));
 
 describe('objects written by real git', () => {
   it('covers every shape the tests rely on', () => {

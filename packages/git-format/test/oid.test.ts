@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { gitText } from '@gitfleet/test-support/git';
 import { ZERO_OID, hashObject, isObjectId, type ObjectType } from '../src/oid.js';
 
 describe('isObjectId', () => {
@@ -24,7 +24,7 @@ describe('hashObject', () => {
       ['tag', Buffer.from('any bytes \0 at all')],
     ];
     for (const [type, body] of samples) {
-      const expected = execFileSync('git', ['hash-object', '-t', type, '--literally', '--stdin'], { input: body }).toString().trim();
+      const expected = gitText('.', ['hash-object', '-t', type, '--literally', '--stdin'], body);
       assert.equal(hashObject(type, body), expected);
       assert.equal(hashObject(type, new Uint8Array(body)), expected);
     }

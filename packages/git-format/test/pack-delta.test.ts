@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { applyDelta, createDelta, deltaTargetSize } from '../src/pack/delta.js';
 import { PackFormatError } from '../src/pack/entry.js';
-import { buildPack, catFile, git, removeDir, sha1Object, tempDir } from './pack-fixtures.js';
+import { git } from '@gitfleet/test-support/git';
+import { buildPack, catFile, sha1Object } from '@gitfleet/test-support/packs';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 
 function variants(): { name: string; base: Buffer; target: Buffer }[] {
   const base = randomBytes(200_000);
@@ -34,24 +36,20 @@ describe('deltas', () => {
     }
   });
 
-  test('git accepts our deltas: a pack of ref-deltas from createDelta indexes and reads back in git', () => {
-    const dir = tempDir('pack-delta');
-    try {
-      git(dir, ['init', '-q']);
-      const entries = variants().slice(0, 4);
-      const base = entries[0].base;
-      const baseOid = sha1Object('blob', base);
-      const pack = buildPack([
-        { kind: 'object', type: 'blob', data: base },
-        ...entries.slice(1).map((v) => ({ kind: 'ref-delta' as const, baseOid, delta: createDelta(base, v.target) })),
-      ]);
-      git(dir, ['index-pack', '--stdin'], pack);
-      const oids = entries.slice(1).map((v) => sha1Object('blob', v.target));
-      const objects = catFile(dir, oids);
-      entries.slice(1).forEach((v, i) => assert.ok(objects.get(oids[i])?.data.equals(v.target), v.name));
-    } finally {
-      removeDir(dir);
-    }
+  test('git accepts our deltas: a pack of ref-deltas from createDelta indexes and reads back in git', (t) => {
+    const dir = tempDir(t, 'pack-delta');
+    git(dir, ['init', '-q']);
+    const entries = variants().slice(0, 4);
+    const base = entries[0].base;
+    const baseOid = sha1Object('blob', base);
+    const pack = buildPack([
+      { kind: 'object', type: 'blob', data: base },
+      ...entries.slice(1).map((v) => ({ kind: 'ref-delta' as const, baseOid, delta: createDelta(base, v.target) })),
+    ]);
+    git(dir, ['index-pack', '--stdin'], pack);
+    const oids = entries.slice(1).map((v) => sha1Object('blob', v.target));
+    const objects = catFile(dir, oids);
+    entries.slice(1).forEach((v, i) => assert.ok(objects.get(oids[i])?.data.equals(v.target), v.name));
   });
 
   test('copy opcodes: offsets and sizes of every byte width, and size 0 meaning 0x10000', () => {

@@ -7,7 +7,10 @@ import zlib from 'node:zlib';
 import { crc32Table } from '../src/pack/crc32.js';
 import { PackFormatError, parseEntryHeader } from '../src/pack/entry.js';
 import { PackIndex, writePackIndex } from '../src/pack/index-file.js';
-import { buildFixtureRepo, git, gitIndexPack, packObjects, removeDir, tempDir } from './pack-fixtures.js';
+import { git } from '@gitfleet/test-support/git';
+import { buildFixtureRepo } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { gitIndexPack, packObjects } from './pack-fixtures.js';
 
 interface VerifyLine {
   oid: string;
@@ -31,12 +34,11 @@ function verifyPack(idxPath: string): VerifyLine[] {
 }
 
 let repo: string;
-let dir: string;
+const dir = tempDir({ after }, 'pack-index');
 const packs: { name: string; pack: Buffer; idx: Buffer; lines: VerifyLine[] }[] = [];
 
 before(() => {
-  repo = buildFixtureRepo({ hugeFile: false, commits: 15 });
-  dir = tempDir('pack-index');
+  repo = buildFixtureRepo(dir, { hugeFile: false, commits: 15 });
   for (const [name, flags] of [
     ['ofs', ['--delta-base-offset']],
     ['ref', []],
@@ -47,10 +49,6 @@ before(() => {
     git(dir, ['index-pack', '-o', idxPath, packPath]);
     packs.push({ name, pack: readFileSync(packPath), idx, lines: verifyPack(idxPath) });
   }
-});
-after(() => {
-  removeDir(repo);
-  removeDir(dir);
 });
 
 describe('PackIndex over idx files written by git', () => {

@@ -7,9 +7,13 @@ import { createDelta } from '../src/pack/delta.js';
 import { PackFormatError, encodeEntryHeader } from '../src/pack/entry.js';
 import { indexPack, type IndexPackOptions } from '../src/pack/indexer.js';
 import { PackWriter } from '../src/pack/writer.js';
-import { buildFixtureRepo, buildPack, gitStatus, packObjects, removeDir, sha1Object, tempDir, withFreshTrailer } from './pack-fixtures.js';
+import { gitStatus } from '@gitfleet/test-support/git';
+import { buildFixtureRepo } from '@gitfleet/test-support/histories';
+import { buildPack, sha1Object, withFreshTrailer } from '@gitfleet/test-support/packs';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { packObjects } from './pack-fixtures.js';
 
-let dir: string;
+const dir = tempDir({ after }, 'pack-corrupt');
 let repo: string;
 /** A real pack with ofs-deltas, small enough to corrupt at hundreds of points. */
 let good: Buffer;
@@ -17,14 +21,9 @@ let goodRef: Buffer;
 let n = 0;
 
 before(() => {
-  repo = buildFixtureRepo({ hugeFile: false, commits: 12 });
-  dir = tempDir('pack-corrupt');
+  repo = buildFixtureRepo(dir, { hugeFile: false, commits: 12 });
   good = readFileSync(packObjects(repo, [], join(dir, 'good.pack'), ['--all', '--delta-base-offset']));
   goodRef = readFileSync(packObjects(repo, [], join(dir, 'good-ref.pack'), ['--all']));
-});
-after(() => {
-  removeDir(dir);
-  removeDir(repo);
 });
 
 const options: IndexPackOptions = { maxObjectSize: 1 << 20, resolveExternal: async () => undefined };

@@ -6,18 +6,17 @@ import type { ObjectType } from '../src/oid.js';
 import { PACK_TYPE, PackFormatError } from '../src/pack/entry.js';
 import { PackIndex } from '../src/pack/index-file.js';
 import { indexPack, type IndexedPack, type IndexPackOptions } from '../src/pack/indexer.js';
-import { buildFixtureRepo, catFile, git, gitIndexPack, gitStatus, packObjects, removeDir, sha1Object, tempDir } from './pack-fixtures.js';
+import { git, gitStatus } from '@gitfleet/test-support/git';
+import { buildFixtureRepo } from '@gitfleet/test-support/histories';
+import { catFile, sha1Object } from '@gitfleet/test-support/packs';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { gitIndexPack, packObjects } from './pack-fixtures.js';
 
 let repo: string;
-let dir: string;
+const dir = tempDir({ after }, 'pack-indexer');
 
 before(() => {
-  repo = buildFixtureRepo();
-  dir = tempDir('pack-indexer');
-});
-after(() => {
-  removeDir(repo);
-  removeDir(dir);
+  repo = buildFixtureRepo(dir);
 });
 
 interface Seen {

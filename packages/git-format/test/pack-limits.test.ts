@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { open } from 'node:fs/promises';
 import { PackIndex } from '../src/pack/index-file.js';
 import { ExpansionBudget, PackLimitExceeded, UNLIMITED_PACK, type PackLimits } from '../src/pack/limits.js';
 import { indexPack } from '../src/pack/indexer.js';
 import { readPackedObject } from '../src/pack/read-object.js';
-import { deltaChain, starDeltaBomb } from './delta-bombs.js';
-import { gitStatus, removeDir, tempDir } from './pack-fixtures.js';
+import { deltaChain, starDeltaBomb } from '@gitfleet/test-support/delta-bombs';
+import { gitStatus } from '@gitfleet/test-support/git';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 
-let dir: string;
+const dir = tempDir({ after }, 'pack-limits');
 let n = 0;
-before(() => {
-  dir = tempDir('pack-limits');
-});
-after(() => removeDir(dir));
 
 /** Indexes `pack`; returns how many objects were reported before it finished or failed, and the failure. */
 async function indexWith(pack: Buffer, limits: Partial<PackLimits>) {

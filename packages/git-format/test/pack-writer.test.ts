@@ -5,18 +5,16 @@ import { after, before, describe, test } from 'node:test';
 import { PackIndex } from '../src/pack/index-file.js';
 import { indexPack } from '../src/pack/indexer.js';
 import { PackWriter } from '../src/pack/writer.js';
-import { buildFixtureRepo, gitIndexPack, gitStatus, packObjects, removeDir, tempDir } from './pack-fixtures.js';
+import { gitStatus } from '@gitfleet/test-support/git';
+import { buildFixtureRepo } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { gitIndexPack, packObjects } from './pack-fixtures.js';
 
 let repo: string;
-let dir: string;
+const dir = tempDir({ after }, 'pack-writer');
 
 before(() => {
-  repo = buildFixtureRepo({ hugeFile: false, commits: 10 });
-  dir = tempDir('pack-writer');
-});
-after(() => {
-  removeDir(repo);
-  removeDir(dir);
+  repo = buildFixtureRepo(dir, { hugeFile: false, commits: 10 });
 });
 
 /** The stored entries of a git pack, as (header+data) byte ranges in the given order. */

@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
-import { spawnSync } from 'node:child_process';
 import {
   DELIM_PKT,
   FLUSH_PKT,
@@ -12,7 +11,9 @@ import {
   encodePktLine,
   type Packet,
 } from '../src/pkt-line.js';
-import { buildRichRepository, git, gitText, removeDir, tempDir } from './real-git.js';
+import { git, gitStatus, gitText } from '@gitfleet/test-support/git';
+import { buildRichRepository } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 
 async function* fromChunks(chunks: Buffer[]): AsyncIterable<Buffer> {
   for (const chunk of chunks) yield chunk;
@@ -199,13 +200,11 @@ describe('PktLineReader', () => {
 });
 
 describe('pkt-lines with real git', () => {
-  let dir: string;
+  const dir = tempDir({ after }, 'pkt-line');
   let repo: string;
   before(() => {
-    dir = tempDir('pkt-line');
     repo = buildRichRepository(dir);
   });
-  after(() => removeDir(dir));
 
   it("reads upload-pack's advertisement", async () => {
     const advertisement = git(repo, ['upload-pack', '--stateless-rpc', '--advertise-refs', '.']);
@@ -222,13 +221,13 @@ describe('pkt-lines with real git', () => {
   it('writes a request that git upload-pack answers, and hands over the pack that follows', async () => {
     const head = gitText(repo, ['rev-parse', 'HEAD']);
     const request = Buffer.concat([encodePktLine(`want ${head} ofs-delta\n`), FLUSH_PKT, encodePktLine('done\n')]);
-    const answer = spawnSync('git', ['upload-pack', '--stateless-rpc', '.'], { cwd: repo, input: request });
-    assert.equal(answer.status, 0, answer.stderr.toString());
-    const reader = new PktLineReader(fromChunks(split(answer.stdout, [3, 9, 17])));
+    const answer = gitStatus(repo, ['upload-pack', '--stateless-rpc', '.'], { input: request });
+    assert.equal(answer.status, 0, answer.stderr);
+    const reader = new PktLineReader(fromChunks(split(answer.stdoutBytes, [3, 9, 17])));
     assert.deepEqual(await reader.read(), { kind: 'data', data: Buffer.from('NAK\n') });
     const pack: Buffer[] = [];
     for await (const chunk of reader.rest()) pack.push(chunk);
-    const verified = spawnSync('git', ['index-pack', '--stdin', '--strict'], { cwd: repo, input: Buffer.concat(pack) });
-    assert.equal(verified.status, 0, verified.stderr.toString());
+    const verified = gitStatus(repo, ['index-pack', '--stdin', '--strict'], { input: Buffer.concat(pack) });
+    assert.equal(verified.status, 0, verified.stderr);
   });
 });

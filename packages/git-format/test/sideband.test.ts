@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { SIDEBAND_64K_MAX, encodeSideband } from '../src/sideband.js';
 import { FLUSH_PKT, PktLineReader, encodePktLine } from '../src/pkt-line.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { git, gitStatus } from '@gitfleet/test-support/git';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { join } from 'node:path';
 
 async function* once(buffer: Buffer): AsyncIterable<Buffer> {
@@ -52,32 +52,25 @@ describe('encodeSideband', () => {
     assert.throws(() => encodeSideband(4 as 1, Buffer.from('x')), RangeError);
   });
 
-  it("is demultiplexed by git's own side-band reader", () => {
+  it("is demultiplexed by git's own side-band reader", (t) => {
     // `git archive --remote` reads an ACK, a flush, then side-band until a flush: a stand-in
     // upload-archive program replays what we framed to it.
-    const dir = mkdtempSync(join(tmpdir(), 'gitfleet-sideband-'));
-    try {
-      const data = randomBytes(200_000);
-      const reply = Buffer.concat([
-        encodePktLine('ACK\n'),
-        FLUSH_PKT,
-        ...encodeSideband(2, Buffer.from('Counting objects: 1\n')),
-        ...encodeSideband(1, data),
-        ...encodeSideband(1, data.subarray(0, 1000), 7),
-        FLUSH_PKT,
-      ]);
-      writeFileSync(join(dir, 'reply'), reply);
-      writeFileSync(join(dir, 'fake-upload-archive'), `#!/bin/sh\ncat '${join(dir, 'reply')}'\n`, { mode: 0o755 });
-      spawnSync('git', ['init', '-q', join(dir, 'repo')]);
-      const archive = spawnSync('git', ['archive', '--remote=.', `--exec=${join(dir, 'fake-upload-archive')}`, 'HEAD'], {
-        cwd: join(dir, 'repo'),
-        maxBuffer: 1 << 24,
-      });
-      assert.equal(archive.status, 0, archive.stderr.toString());
-      assert.ok(archive.stdout.equals(Buffer.concat([data, data.subarray(0, 1000)])));
-      assert.match(archive.stderr.toString(), /remote: Counting objects: 1/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir(t, 'sideband');
+    const data = randomBytes(200_000);
+    const reply = Buffer.concat([
+      encodePktLine('ACK\n'),
+      FLUSH_PKT,
+      ...encodeSideband(2, Buffer.from('Counting objects: 1\n')),
+      ...encodeSideband(1, data),
+      ...encodeSideband(1, data.subarray(0, 1000), 7),
+      FLUSH_PKT,
+    ]);
+    writeFileSync(join(dir, 'reply'), reply);
+    writeFileSync(join(dir, 'fake-upload-archive'), `#!/bin/sh\ncat '${join(dir, 'reply')}'\n`, { mode: 0o755 });
+    git(dir, ['init', '-q', join(dir, 'repo')]);
+    const archive = gitStatus(join(dir, 'repo'), ['archive', '--remote=.', `--exec=${join(dir, 'fake-upload-archive')}`, 'HEAD']);
+    assert.equal(archive.status, 0, archive.stderr);
+    assert.ok(archive.stdoutBytes.equals(Buffer.concat([data, data.subarray(0, 1000)])));
+    assert.match(archive.stderr, /remote: Counting objects: 1/);
   });
 });

@@ -15,7 +15,12 @@ import { createGunzip } from 'node:zlib';
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { ProtocolError, advertiseReceivePack, receivePack, type AppliedRefUpdate } from '../src/index.js';
-import { backends, catFile, createRepository, git, gitText, listObjects, makeTempDir, pkt, FLUSH, TEST_LIMITS } from './receive-pack-fixtures.js';
+import { git, gitEnv, gitText } from '@gitfleet/test-support/git';
+import { catFile } from '@gitfleet/test-support/packs';
+import { pkt, FLUSH } from '@gitfleet/test-support/receive-pack-wire';
+import { createRepository } from '@gitfleet/test-support/stores';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { backends, listObjects, TEST_LIMITS } from './receive-pack-fixtures.js';
 
 
 interface Shim {
@@ -71,7 +76,7 @@ interface PushResult {
 function gitPush(cwd: string, args: string[]): Promise<PushResult> {
   const child = spawn('git', ['push', '--porcelain', ...args], {
     cwd,
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', LANG: 'C' },
+    env: gitEnv({ GIT_TERMINAL_PROMPT: '0', LANG: 'C' }),
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -109,7 +114,7 @@ async function assertStored(repo: Repository, work: string, revs: string[]): Pro
 for (const backend of backends) {
   describe(`git push to receive-pack on ${backend.name}`, () => {
     it('pushes branches and tags, then an incremental thin pack, force pushes and deletes', async (t) => {
-      const dir = makeTempDir(t, 'push');
+      const dir = tempDir(t, 'push');
       const repo = await createRepository(await backend.open(t));
       const shim = await serve(t, repo, path.join(dir, 'spool'));
       const work = clientRepository(dir);
@@ -157,7 +162,7 @@ for (const backend of backends) {
     });
 
     it('refuses a whole --atomic push when one ref fails, and passes push options along', async (t) => {
-      const dir = makeTempDir(t, 'atomic');
+      const dir = tempDir(t, 'atomic');
       const repo = await createRepository(await backend.open(t));
       const shim = await serve(t, repo, path.join(dir, 'spool'));
       const work = clientRepository(dir);
@@ -176,7 +181,7 @@ for (const backend of backends) {
     });
 
     it('refuses a .gitmodules that git fsck refuses, with its message id, and stores nothing', async (t) => {
-      const dir = makeTempDir(t, 'gitmodules');
+      const dir = tempDir(t, 'gitmodules');
       const repo = await createRepository(await backend.open(t));
       const shim = await serve(t, repo, path.join(dir, 'spool'));
       const work = clientRepository(dir);

@@ -7,15 +7,18 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import { receivePack } from '../src/index.js';
-import { buildPack, type RawEntry } from '../../git-format/test/pack-fixtures.js';
-import { backends, catFile, collect, createRepository, initSource, makeTempDir, parseResponse, pushRequest, requestStream, writeBlob, writeCommit, writeTree, TEST_LIMITS } from './receive-pack-fixtures.js';
+import { buildPack, catFile, type RawEntry } from '@gitfleet/test-support/packs';
+import { collect, parseResponse, pushRequest, requestStream } from '@gitfleet/test-support/receive-pack-wire';
+import { createRepository } from '@gitfleet/test-support/stores';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { backends, initSource, writeBlob, writeCommit, writeTree, TEST_LIMITS } from './receive-pack-fixtures.js';
 
 
 for (const backend of backends) {
   describe(`receive-pack checks .gitmodules content on ${backend.name}`, () => {
     for (const order of ['blob first', 'tree first'] as const) {
       it(`refuses a disallowed submodule name with the ${order}`, async (t) => {
-        const dir = makeTempDir(t, 'gitmodules');
+        const dir = tempDir(t, 'gitmodules');
         const source = initSource(dir);
         const blob = writeBlob(source, '[submodule "../../modules/evil"]\n\tpath = evil\n\turl = ./evil\n');
         const tree = writeTree(source, [`100644 blob ${blob}\t.gitmodules`]);

@@ -10,9 +10,12 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import { DEFAULT_PACK_LIMITS, PackIndexPool, receivePack, type ReceivePackOptions } from '../src/index.js';
-import { BOMB_BASE_BYTES, deltaChain, starDeltaBomb } from '../../git-format/test/delta-bombs.js';
-import { maxEventLoopGap } from '../../repository/test/event-loop-gap.js';
-import { backends, collect, createRepository, makeTempDir, parseResponse, pushRequest, requestStream, TEST_LIMITS } from './receive-pack-fixtures.js';
+import { BOMB_BASE_BYTES, deltaChain, starDeltaBomb } from '@gitfleet/test-support/delta-bombs';
+import { maxEventLoopGap } from '@gitfleet/test-support/event-loop';
+import { collect, parseResponse, pushRequest, requestStream } from '@gitfleet/test-support/receive-pack-wire';
+import { createRepository } from '@gitfleet/test-support/stores';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { backends, TEST_LIMITS } from './receive-pack-fixtures.js';
 
 const LIMITS = { ...TEST_LIMITS, maxObjectSize: 64 << 20 };
 
@@ -25,8 +28,8 @@ const BASE_OF_CHAIN = createHash('sha1').update('blob 100\0').update(Buffer.allo
 
 for (const backend of backends) {
   describe(`receive-pack limits what a pushed pack may expand to, on ${backend.name}`, () => {
-    async function push(t: Parameters<typeof makeTempDir>[0], pack: Buffer, ref: string, oid: string, options: Partial<ReceivePackOptions> = {}) {
-      const dir = makeTempDir(t, 'limits');
+    async function push(t: Parameters<typeof tempDir>[0], pack: Buffer, ref: string, oid: string, options: Partial<ReceivePackOptions> = {}) {
+      const dir = tempDir(t, 'limits');
       const repo = await createRepository(await backend.open(t));
       const spoolDir = path.join(dir, 'spool');
       const body = pushRequest([{ old: ZERO_OID, new: oid, ref }], { pack });
@@ -84,7 +87,7 @@ describe('the index pool', () => {
   it('refuses a push when its threads are busy and its queue is full, and stores nothing', async (t) => {
     const pool = new PackIndexPool({ threads: 1, maxQueue: 0 });
     t.after(() => pool.close());
-    const dir = makeTempDir(t, 'busy');
+    const dir = tempDir(t, 'busy');
     const repo = await createRepository(await backends[0].open(t));
     const options = { limits: LIMITS, spoolDir: path.join(dir, 'spool'), indexPool: pool };
     const heavy = receivePack(repo, requestStream(pushRequest([{ old: ZERO_OID, new: BASE_BLOB, ref: 'refs/tags/a' }], { pack: starDeltaBomb(24, 256).pack })), options);

@@ -6,30 +6,22 @@ import { describe, it } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { AGENT, ProtocolError, advertiseReceivePack, receivePack, type AppliedRefUpdate, type ReceivePackOptions } from '../src/index.js';
+import { gitText } from '@gitfleet/test-support/git';
+import { catFile } from '@gitfleet/test-support/packs';
+import { collect, parseResponse, pkt, FLUSH, pushRequest, readPackets, requestStream, type ParsedResponse, type PushCommandLine } from '@gitfleet/test-support/receive-pack-wire';
+import { createRepository } from '@gitfleet/test-support/stores';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
   backends,
-  catFile,
-  collect,
   commitChain,
   commitFiles,
-  createRepository,
-  gitText,
   initSource,
   listObjects,
-  makeTempDir,
   packObjects,
   packRevs,
-  parseResponse,
-  pkt,
-  FLUSH,
-  pushRequest,
-  readPackets,
-  requestStream,
   writeBlob,
   writeCommit,
   writeTree,
-  type ParsedResponse,
-  type PushCommandLine,
   TEST_LIMITS,
 } from './receive-pack-fixtures.js';
 
@@ -51,7 +43,7 @@ interface Harness {
 }
 
 async function harness(t: TestContext, backend: (typeof backends)[number]): Promise<Harness> {
-  const dir = makeTempDir(t, 'test');
+  const dir = tempDir(t, 'test');
   const repo = await createRepository(await backend.open(t));
   const spoolDir = path.join(dir, 'spool');
   const h: Harness = {

@@ -1,17 +1,20 @@
 // Requests are parsed as streams and bounded by count and bytes: a flood of packets is
 // refused as soon as it becomes one, without the rest of it being read or kept.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
-import { maxEventLoopGap } from '../../repository/test/event-loop-gap.js';
+import { maxEventLoopGap } from '@gitfleet/test-support/event-loop';
+import { git } from '@gitfleet/test-support/git';
+import { buildSourceRepo } from '@gitfleet/test-support/histories';
 import { ProtocolError, receivePack, uploadPack, type ProtocolLimits, type ProtocolVersion } from '../src/index.js';
-import { backends, collect, commitChain, createRepository, initSource, makeTempDir, packRevs, parseResponse as parsePush, pushRequest, requestStream } from './receive-pack-fixtures.js';
-import { buildSourceRepo, git, gitUploadPack, loadRepository, parseResponse, request, tempDir, type Line } from './upload-pack-helpers.js';
+import { collect, parseResponse as parsePush, pushRequest, requestStream } from '@gitfleet/test-support/receive-pack-wire';
+import { createRepository } from '@gitfleet/test-support/stores';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { backends, commitChain, initSource, packRevs } from './receive-pack-fixtures.js';
+import { gitUploadPack, loadRepository, parseResponse, request, type Line } from './upload-pack-helpers.js';
 
 const MIB = 1024 * 1024;
 const LIMITS: ProtocolLimits = {
@@ -123,12 +126,10 @@ describe('upload-pack work grows with the request and the refs, never with their
   const TAGS = 4000;
   const tag = (i: number) => `refs/tags/t${String(i).padStart(6, '0')}`;
   let fixture: Promise<{ repo: Repository; source: string; main: string; old: string }> | undefined;
-  let scratch: string | undefined;
-  after(() => scratch && rmSync(scratch, { recursive: true, force: true }));
+  const scratch = tempDir({ after }, 'up-many-refs');
   /** A repository with 4,000 tags (on main~3), built once for these tests. */
   const setup = () =>
     (fixture ??= (async () => {
-      scratch = mkdtempSync(path.join(tmpdir(), 'gitfleet-up-many-refs-'));
       const source = buildSourceRepo(scratch, 12);
       const old = git(source, ['rev-parse', 'main~3']).toString().trim();
       git(source, ['update-ref', '--stdin'], Array.from({ length: TAGS }, (_, i) => `create ${tag(i)} ${old}\n`).join(''));
@@ -219,7 +220,7 @@ describe('upload-pack work grows with the request and the refs, never with their
 for (const backend of backends) {
   describe(`receive-pack bounds its command list on ${backend.name}`, () => {
     async function setup(t: { after(fn: () => void | Promise<void>): void }) {
-      const dir = makeTempDir(t, 'bounds');
+      const dir = tempDir(t, 'bounds');
       const repo = await createRepository(await backend.open(t));
       const source = initSource(dir);
       const [a] = commitChain(source, 1);
@@ -297,7 +298,7 @@ for (const backend of backends) {
     const create = (ref: string, oid: string) => ({ old: ZERO_OID, new: oid, ref });
 
     it("refuses a ref beside one whose name is its directory: per ref, or the whole push when atomic", async (t) => {
-      const dir = makeTempDir(t, 'df');
+      const dir = tempDir(t, 'df');
       const repo = await createRepository(await backend.open(t));
       const source = initSource(dir);
       const [a] = commitChain(source, 1);

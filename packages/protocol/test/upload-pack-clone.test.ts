@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { advertiseUploadPack } from '../src/index.js';
+import { git } from '@gitfleet/test-support/git';
+import { buildSourceRepo } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
-  buildSourceRepo,
-  git,
   gitRefs,
   gitUploadPack,
   indexInto,
@@ -15,7 +16,6 @@ import {
   request,
   revListObjects,
   runUploadPack,
-  tempDir,
 } from './upload-pack-helpers.js';
 
 const CAPS = 'multi_ack_detailed no-done side-band-64k thin-pack ofs-delta deepen-since deepen-not agent=git/2.39.2';

@@ -1,89 +1,18 @@
 /**
- * Real git data and a real git to compare with, for the upload-pack tests: a history built
- * with `git fast-import`, loaded into a Repository on memory stores, and `git upload-pack
- * --stateless-rpc` run on the same history as the oracle for negotiation and shallow lines.
+ * For the upload-pack tests: a history loaded into a Repository on memory stores, and
+ * `git upload-pack --stateless-rpc` run on the same history as the oracle for negotiation
+ * and shallow lines.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { encodePktLine, FLUSH_PKT, DELIM_PKT, ZERO_OID } from '@gitfleet/git-format';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
 import { BlockCache, DeltaBaseCache, PackIndexCache, Repository } from '@gitfleet/repository';
+import { git, gitEnv } from '@gitfleet/test-support/git';
 import { uploadPack } from '../src/index.js';
 import type { ProtocolVersion } from '../src/index.js';
-
-const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
-
-export function git(cwd: string, args: string[], input?: string | Buffer, env: Record<string, string> = {}): Buffer {
-  return execFileSync('git', args, { cwd, input, maxBuffer: 512 * 1024 * 1024, env: { ...GIT_ENV, ...env } });
-}
-
-export function tempDir(t: { after(fn: () => void): void }, label: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `gitfleet-up-${label}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/**
- * A bare repository with two branches that fork and merge, files in nested directories
- * (with slowly changing text that deltas well, and a few larger blobs), an annotated tag,
- * a tag of a tag, a lightweight tag and a tag on a tree. Committer dates rise by a minute
- * per commit from `1_700_000_000 + 60`.
- */
-export function buildSourceRepo(dir: string, commits = 30): string {
-  const repo = path.join(dir, 'source.git');
-  git(dir, ['init', '--quiet', '--bare', '--initial-branch=main', repo]);
-  const chunks: Buffer[] = [];
-  const data = (body: string | Buffer) => {
-    const bytes = Buffer.from(body);
-    chunks.push(Buffer.from(`data ${bytes.length}\n`), bytes, Buffer.from('\n'));
-  };
-  const lines = Array.from({ length: 300 }, (_, i) => `line ${i}: ${'text '.repeat(i % 13)}`);
-  let mark = 0;
-  let mainMark = 0;
-  let featureMark = 0;
-  for (let c = 1; c <= commits; c++) {
-    const onFeature = c > 10 && c % 3 === 0;
-    const branch = onFeature ? 'feature' : 'main';
-    lines[(c * 17) % lines.length] = `changed by commit ${c}`;
-    const when = 1_700_000_000 + c * 60;
-    mark++;
-    chunks.push(Buffer.from(`commit refs/heads/${branch}\nmark :${mark}\n`));
-    chunks.push(Buffer.from(`author A U Thor <a@example.com> ${when} +0000\ncommitter A U Thor <a@example.com> ${when} +0000\n`));
-    data(`commit ${c} on ${branch}\n`);
-    if (onFeature && featureMark === 0) chunks.push(Buffer.from(`from :${mainMark}\n`));
-    else if (onFeature) chunks.push(Buffer.from(`from :${featureMark}\n`));
-    else if (mainMark) chunks.push(Buffer.from(`from :${mainMark}\n`));
-    if (!onFeature && featureMark && c % 7 === 0) chunks.push(Buffer.from(`merge :${featureMark}\n`));
-    chunks.push(Buffer.from(`M 100644 inline src/deep/er/text.txt\n`));
-    data(lines.join('\n'));
-    chunks.push(Buffer.from(`M 100644 inline ${branch}.txt\n`));
-    data(`${branch} at ${c}\n`);
-    chunks.push(Buffer.from(`M 100755 inline bin/blob${c % 5}.bin\n`));
-    data(Buffer.from(Array.from({ length: 2000 + c * 500 }, (_, i) => (i * 7 + c * 13) & 0xff)));
-    chunks.push(Buffer.from('\n'));
-    if (onFeature) featureMark = mark;
-    else mainMark = mark;
-    if (c === Math.min(12, commits)) {
-      chunks.push(Buffer.from(`tag v1.0\nfrom :${mark}\ntagger A U Thor <a@example.com> ${when} +0000\n`));
-      data('version 1.0\n');
-    }
-  }
-  git(repo, ['fast-import', '--quiet'], Buffer.concat(chunks));
-  // So that the git used as oracle offers what we offer.
-  for (const key of ['allowRefInWant', 'allowFilter', 'allowSidebandAll', 'allowReachableSHA1InWant']) git(repo, ['config', `uploadpack.${key}`, 'true']);
-  const v1 = git(repo, ['rev-parse', 'refs/tags/v1.0']).toString().trim();
-  const tagOfTag = `object ${v1}\ntype tag\ntag v1.0-signed\ntagger A U Thor <a@example.com> 1700009999 +0000\n\nre-tag\n`;
-  const tagOfTagId = git(repo, ['hash-object', '-t', 'tag', '-w', '--stdin'], tagOfTag).toString().trim();
-  git(repo, ['update-ref', 'refs/tags/v1.0-signed', tagOfTagId]);
-  git(repo, ['update-ref', 'refs/tags/light', 'refs/heads/main~3']);
-  const tree = git(repo, ['rev-parse', 'main^{tree}']).toString().trim();
-  const treeTag = `object ${tree}\ntype tree\ntag tree-tag\ntagger A U Thor <a@example.com> 1700009999 +0000\n\na tree\n`;
-  git(repo, ['update-ref', 'refs/tags/tree-tag', git(repo, ['hash-object', '-t', 'tag', '-w', '--stdin'], treeTag).toString().trim()]);
-  return repo;
-}
 
 /** Every ref of a git repository (for-each-ref order), HEAD's target and its objects as one pack. */
 export function packAll(repo: string, outDir: string): { packPath: string; packSize: number; idx: Buffer; checksum: string } {
@@ -146,7 +75,7 @@ export function gitUploadPack(repo: string, body: Buffer, version: ProtocolVersi
   const result = spawnSync('git', ['upload-pack', '--stateless-rpc', repo], {
     input: body,
     maxBuffer: 512 * 1024 * 1024,
-    env: { ...GIT_ENV, GIT_PROTOCOL: version === 0 ? '' : `version=${version}` },
+    env: gitEnv({ GIT_PROTOCOL: version === 0 ? '' : `version=${version}` }),
   });
   return result.stdout;
 }

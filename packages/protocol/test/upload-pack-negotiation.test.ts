@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
+import { git } from '@gitfleet/test-support/git';
+import { buildSourceRepo } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
-  buildSourceRepo,
   entryTypes,
-  git,
   gitUploadPack,
   indexInto,
   loadRepository,
@@ -13,7 +14,6 @@ import {
   request,
   revListObjects,
   runUploadPack,
-  tempDir,
 } from './upload-pack-helpers.js';
 import type { Line } from './upload-pack-helpers.js';
 

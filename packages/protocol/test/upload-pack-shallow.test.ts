@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import {
-  buildSourceRepo,
-  git,
-  gitUploadPack,
-  indexInto,
-  loadRepository,
-  objectsOfPack,
-  parseResponse,
-  request,
-  revListObjects,
-  runUploadPack,
-  tempDir,
-} from './upload-pack-helpers.js';
+import { git } from '@gitfleet/test-support/git';
+import { buildSourceRepo } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { gitUploadPack, indexInto, loadRepository, objectsOfPack, parseResponse, request, revListObjects, runUploadPack } from './upload-pack-helpers.js';
 import type { Line } from './upload-pack-helpers.js';
 
 // No thin-pack: each pack must index on its own, so that ours and git's can be compared.

@@ -3,10 +3,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { advertiseUploadPack, ProtocolError, uploadPack } from '../src/index.js';
+import { git } from '@gitfleet/test-support/git';
+import { buildSourceRepo } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
   addGitPack,
-  buildSourceRepo,
-  git,
   gitUploadPack,
   indexInto,
   loadRepository,
@@ -15,7 +16,6 @@ import {
   request,
   revListObjects,
   runUploadPack,
-  tempDir,
 } from './upload-pack-helpers.js';
 import type { Line } from './upload-pack-helpers.js';
 
@@ -127,8 +127,7 @@ test('bad requests are refused before any output', async (t) => {
   const repo = await loadRepository(source, dir);
   const main = git(source, ['rev-parse', 'main']).toString().trim();
   // A commit that is stored but that no ref reaches.
-  const identity = { GIT_AUTHOR_NAME: 'A', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'A', GIT_COMMITTER_EMAIL: 'a@x' };
-  const stray = git(source, ['commit-tree', '-m', 'stray', `${main}^{tree}`], undefined, identity).toString().trim();
+  const stray = git(source, ['commit-tree', '-m', 'stray', `${main}^{tree}`]).toString().trim();
   git(source, ['update-ref', 'refs/stray', stray]);
   await addGitPack(repo, source, dir);
   assert.ok(await repo.objects.has(stray));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
@@ -8,11 +7,15 @@ import { GIT_MAX_DELTA_DEPTH, indexPack } from '@gitfleet/git-format';
 import { FsBlobStore, MemoryBlobStore, MemoryKVStore, SqliteKVStore, type BlobStore } from '@gitfleet/storage';
 import { CorruptPackError, MissingPackError, Repository, RepositoryRegistry, type ObjectReader, type PackAccess, type Stores } from '../src/index.js';
 import { idxBlobKey, packBlobKey, repositoryScope } from '../src/keys.js';
-import { deltaChain } from '../../git-format/test/delta-bombs.js';
+import { deltaChain } from '@gitfleet/test-support/delta-bombs';
+import { git } from '@gitfleet/test-support/git';
+import { buildHistory } from '@gitfleet/test-support/histories';
+import { catFile } from '@gitfleet/test-support/packs';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { backends, caches } from './backends.js';
-import { buildHistory, catFile, git, makeTempDir, packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
+import { packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
 
-let workDir: string;
+const workDir = tempDir({ after }, 'objectdb');
 let source: string;
 /** Every object, one pack, ofs-deltas up to 50 deep. */
 let deepPack: BuiltPack;
@@ -24,7 +27,6 @@ let newerPack: BuiltPack;
 let expected: Map<string, { type: string; data: Buffer }>;
 
 before(() => {
-  workDir = mkdtempSync(path.join(tmpdir(), 'gitfleet-objectdb-'));
   source = buildHistory(workDir, 70);
   const out = (name: string) => {
     const dir = path.join(workDir, name);
@@ -38,7 +40,6 @@ before(() => {
   expected = catFile(source, verifyPack(deepPack).map((o) => o.oid));
 });
 
-after(() => rmSync(workDir, { recursive: true, force: true }));
 
 function newRepository(stores: Stores, id = 'r0123456789abcdef0123456789abcdef'): Repository {
   return new Repository({ id, owner: 'o', name: 'r', createdAt: new Date().toISOString(), private: false, description: '' }, stores);
@@ -230,7 +231,7 @@ describe('ObjectReader.header on deltas', () => {
 
 describe('ObjectReader reads chains no deeper than git writes', () => {
   test('a chain of GIT_MAX_DELTA_DEPTH deltas reads; one delta more is refused, by read and header alike', async (t) => {
-    const dir = makeTempDir(t, 'chain');
+    const dir = tempDir(t, 'chain');
     const store = async (depth: number) => {
       const packPath = path.join(dir, `chain-${depth}.pack`);
       writeFileSync(packPath, deltaChain(depth));
@@ -252,7 +253,7 @@ describe('ObjectReader reads chains no deeper than git writes', () => {
 
 describe('two server processes over one data directory', () => {
   test('a push through one is readable through the other, refs and objects', async (t) => {
-    const dir = makeTempDir(t, 'two-processes');
+    const dir = tempDir(t, 'two-processes');
     const openProcess = async (): Promise<Stores> => {
       const stores = { blobs: await FsBlobStore.open(path.join(dir, 'blobs')), kv: new SqliteKVStore(path.join(dir, 'kv.sqlite')), ...caches() };
       t.after(async () => {

@@ -1,20 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
 import { planPack, Repository, streamPack, type PackStats, type PackStreamOptions } from '../src/index.js';
 import { caches } from './backends.js';
-import { buildHistory, git, packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
+import { git } from '@gitfleet/test-support/git';
+import { buildHistory } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
 
-let workDir: string;
+const workDir = tempDir({ after }, 'pack-output');
 /** Every object, one pack, ofs-deltas. */
 let wholePack: BuiltPack;
 let stored: PackedObject[];
 
 before(() => {
-  workDir = mkdtempSync(path.join(tmpdir(), 'gitfleet-pack-output-'));
   const source = buildHistory(workDir, 40);
   const dir = path.join(workDir, 'whole');
   mkdirSync(dir);
@@ -22,7 +23,6 @@ before(() => {
   stored = verifyPack(wholePack);
 });
 
-after(() => rmSync(workDir, { recursive: true, force: true }));
 
 async function storedRepository(): Promise<Repository> {
   const repo = new Repository(

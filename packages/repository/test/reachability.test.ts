@@ -3,10 +3,13 @@ import { test } from 'node:test';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
 import { CommitReader, FilterSpecError, Repository, enumerateObjects, parseFilterSpec, unreachableCommits, walkCommits } from '../src/index.js';
 import { caches } from './backends.js';
-import { buildHistory, git, makeTempDir, packObjects } from './git-fixtures.js';
+import { git } from '@gitfleet/test-support/git';
+import { buildHistory } from '@gitfleet/test-support/histories';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { packObjects } from './git-fixtures.js';
 
 async function repositoryOf(t: { after(fn: () => void): void }, commits: number) {
-  const dir = makeTempDir(t, 'reach');
+  const dir = tempDir(t, 'reach');
   const source = buildHistory(dir, commits);
   const repo = new Repository({ id: `reach-${Math.random()}`, owner: 'o', name: 'r', createdAt: '', private: false, description: '' }, { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() });
   const pack = packObjects(source, dir, ['--all'], { offsetDeltas: true });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import { InvalidRefName, KVRefDB, isValidRefName, type RefUpdateConflict } from '../src/ref-db.js';
-import { maxEventLoopGap } from './event-loop-gap.js';
-import { kvBackends } from './kv-backends.js';
+import { maxEventLoopGap } from '@gitfleet/test-support/event-loop';
+import { gitStatus } from '@gitfleet/test-support/git';
+import { kvBackends } from '@gitfleet/test-support/stores';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -300,7 +300,7 @@ describe('isValidRefName', () => {
 
   test('agrees with git check-ref-format on names under refs/', () => {
     for (const name of candidates) {
-      const git = spawnSync('git', ['check-ref-format', name]).status === 0;
+      const git = gitStatus('.', ['check-ref-format', name]).status === 0;
       assert.equal(isValidRefName(name), git, `${JSON.stringify(name)}: git says ${git ? 'valid' : 'invalid'}`);
     }
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryBlobStore } from '@gitfleet/storage';
 import { BlockCache, InvalidRefName, InvalidRepositoryName, RepositoryExists, RepositoryRegistry, validateRepositoryName, type Stores } from '../src/index.js';
-import { kvBackends, redisKvBackends } from './kv-backends.js';
+import { kvBackends, redisKvBackends } from '@gitfleet/test-support/stores';
 
 for (const backend of [...kvBackends, ...redisKvBackends]) {
   describe(`RepositoryRegistry over ${backend.name}`, () => {

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { KVStore } from '@gitfleet/storage';
 import { KVRefDB } from '../src/ref-db.js';
-import { kvBackends } from './kv-backends.js';
+import { kvBackends } from '@gitfleet/test-support/stores';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);

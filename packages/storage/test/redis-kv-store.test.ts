@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Cluster, Redis } from 'ioredis';
 import { RedisKVStore, ReplicaAckError, type RedisConnection } from '@gitfleet/storage';
 import { runKVStoreConformance } from '@gitfleet/storage/conformance';
-import { remoteEnv, skipRemoteStores, uniqueName } from './s3-redis-env.js';
+import { remoteEnv, skipRemoteStores, uniqueName } from '@gitfleet/test-support/stores';
 
 // Runs against real redis-server processes started by scripts/servers/redis.sh: one
 // instance always; a 3-master + 3-replica Cluster when GITFLEET_TEST_REDIS_CLUSTER is set

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { S3BlobStore, type BlobBody, type S3BlobStoreOptions } from '@gitfleet/storage';
 import { runBlobStoreConformance } from '@gitfleet/storage/conformance';
-import { remoteEnv, skipRemoteStores, uniqueName } from './s3-redis-env.js';
+import { remoteEnv, skipRemoteStores, uniqueName } from '@gitfleet/test-support/stores';
 
 // Runs against a real S3-compatible store (Ceph radosgw from scripts/servers/radosgw.sh),
 // never against a mock: s3rver and the like ignore If-None-Match, so conditional-write

@@ -1,8 +1,8 @@
 // What test/helpers/wire.ts (hand-made wire data) does not have: deltas of any shape, and ids
 // of objects too large to hold in memory.
 import { createHash } from 'node:crypto';
-import { encodeDeltaCopy, MAX_DELTA_COPY } from '../../../packages/git-format/src/pack/delta.js';
-import { sizeVarint, type ObjectType } from '../../../test/helpers/wire.js';
+import { encodeDeltaCopy, MAX_DELTA_COPY } from '../../../packages/git-format/src/index.js';
+import { sizeVarint, type ObjectType } from '../../../packages/test-support/src/wire.js';
 
 /** A git delta (base size, result size, then copy and insert opcodes). */
 export class DeltaBuilder {

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandFailed } from '../exec.js';
 import { GitClient } from '../git-client.js';
-import { packetLines } from '../../../test/helpers/wire.js';
+import { packetLines } from '../../../packages/test-support/src/wire.js';
 import { request, shorten, describeError, type HttpAnswer } from './http.js';
 import { basic, type Account } from './api.js';
 import type { AttackContext, StrikeLimits } from './attack.js';

@@ -2,8 +2,8 @@
 import { once, type Attack } from '../attack.js';
 import { rawPush } from '../git-push.js';
 import { describeError, request } from '../http.js';
-import { buildPack, objectId, receivePackRequest, ZERO_ID, type PackEntry } from '../../../../test/helpers/wire.js';
-import { MAX_DELTA_COPY } from '../../../../packages/git-format/src/pack/delta.js';
+import { buildPack, objectId, receivePackRequest, ZERO_ID, type PackEntry } from '../../../../packages/test-support/src/wire.js';
+import { MAX_DELTA_COPY } from '../../../../packages/git-format/src/index.js';
 import { commitOf, DeltaBuilder, largeObjectId, treeOf } from '../git-objects.js';
 
 const BOMB_OBJECTS = 10;

@@ -4,7 +4,7 @@ import { basic } from '../api.js';
 import { once, type Attack, type AttackContext, type StrikeLimits } from '../attack.js';
 import { repoWithFiles } from '../git-push.js';
 import { describeError, request, shortBody } from '../http.js';
-import { FLUSH, pkt, ZERO_ID } from '../../../../test/helpers/wire.js';
+import { FLUSH, pkt, ZERO_ID } from '../../../../packages/test-support/src/wire.js';
 
 const MIB = 1 << 20;
 /** The upload-pack request limit of the old code (GITFLEET_MAX_REQUEST_BYTES): as much as it let in. */

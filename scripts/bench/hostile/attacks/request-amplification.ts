@@ -6,7 +6,7 @@ import { basic } from '../api.js';
 import type { Attack, AttackContext, StrikeLimits } from '../attack.js';
 import { repoWithFiles } from '../git-push.js';
 import { describeError, request, shortBody } from '../http.js';
-import { FLUSH, pkt, ZERO_ID } from '../../../../test/helpers/wire.js';
+import { FLUSH, pkt, ZERO_ID } from '../../../../packages/test-support/src/wire.js';
 
 const TAGS = 1_000;
 /** As many lines as the default packet limit (262,144) lets through, nearly. */

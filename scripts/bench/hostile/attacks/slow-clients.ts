@@ -9,7 +9,7 @@ import { basic } from '../api.js';
 import type { Attack, AttackContext, StrikeLimits } from '../attack.js';
 import { repoWithFiles } from '../git-push.js';
 import { tally } from '../http.js';
-import { FLUSH, pkt, ZERO_ID } from '../../../../test/helpers/wire.js';
+import { FLUSH, pkt, ZERO_ID } from '../../../../packages/test-support/src/wire.js';
 
 /** The slow clients' own source address on loopback (any 127/8 address reaches the server). */
 const SLOW_CLIENT_ADDRESS = '127.0.0.5';

@@ -1,14 +1,16 @@
+/**
+ * A real Gitfleet server for a test: started on a chosen backend, with its URL, ways to make
+ * users and repositories through its REST API, its log, and a way to stop it.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { test, type TestContext } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { TEST_ADMIN_ENV, adminHeaders } from './admin.js';
-import { selectedStorage, type E2EBackendKind, type StorageBackend } from './backend.js';
-
-export const WORKSPACE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { SOURCE_ENTRY, WORKSPACE_ROOT, childEnv } from './cli.js';
+import { selectedStorage, type E2EBackendKind, type StorageBackend } from './server-storage.js';
 
 export { ADMIN_GIT_CONFIG, TEST_ADMIN, TEST_ADMIN_EMAIL, TEST_ADMIN_ENV, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN, adminHeaders } from './admin.js';
 
@@ -36,16 +38,9 @@ export async function ensureUser(baseUrl: string, name: string): Promise<void> {
   throw new Error(`creating user ${name}: HTTP ${response.status} ${text}`);
 }
 
-/**
- * The server entry point. GITFLEET_E2E_CLI swaps in another implementation of the same
- * start-up contract (for example a wrapper around C git's http-backend) to check the suite
- * itself against a reference server.
- */
-const CLI = resolve(WORKSPACE_ROOT, process.env.GITFLEET_E2E_CLI ?? 'server/src/cli.ts');
-/** node's arguments that run the server from its TypeScript sources (the default). */
-const SOURCE_ENTRY: readonly string[] = ['--import', 'tsx', CLI];
-/** node's arguments that run the compiled product as `pnpm start` does; `pnpm build` makes it. */
-export const COMPILED_ENTRY: readonly string[] = ['--conditions=@gitfleet/compiled', resolve(WORKSPACE_ROOT, 'server/dist/cli.js')];
+/** Lets a server deliver webhooks to receivers on loopback, where the tests' receivers listen. */
+export const LOOPBACK_RECEIVERS_ENV: Readonly<Record<string, string>> = { GITFLEET_HOOK_ALLOWED_NETWORKS: '127.0.0.1' };
+
 const START_TIMEOUT_MS = 60_000;
 const LOG_LINES_KEPT = 400;
 
@@ -53,8 +48,10 @@ export interface TestServer {
   /** Base URL, e.g. http://127.0.0.1:34567 */
   readonly url: string;
   readonly dataDir: string;
-  /** The storage it runs on (see backend.ts). */
+  /** The storage it runs on (see server-storage.ts). */
   readonly backend: E2EBackendKind;
+  /** Makes sure the user exists (see ensureUser). */
+  ensureUser(name: string): Promise<void>;
   /**
    * Creates a public repository through the REST API as TEST_ADMIN (its owner, a user, first if
    * missing) and returns its clone URL.
@@ -64,9 +61,51 @@ export interface TestServer {
   createRepository(owner: string, name: string, options?: { private?: boolean }): Promise<{ url: string; id: string }>;
   /** The last lines the server wrote (stdout and stderr), and how it exited if it did. */
   logTail(): string;
-  /** True while the process runs. */
+  /** True while the server runs. */
+  alive(): boolean;
+  /** Stops the server and removes its data. */
+  stop(): Promise<void>;
+}
+
+/** What starting a server, in this process or in a child, tells about it. */
+export interface StartedServer {
+  url: string;
+  dataDir: string;
+  backend: E2EBackendKind;
+  logTail(): string;
   alive(): boolean;
   stop(): Promise<void>;
+}
+
+/** The TestServer of a started server: its REST helpers act as TEST_ADMIN. */
+export function testServer(started: StartedServer): TestServer {
+  const { url } = started;
+  const server: TestServer = {
+    url,
+    dataDir: started.dataDir,
+    backend: started.backend,
+    logTail: () => started.logTail(),
+    alive: () => started.alive(),
+    stop: () => started.stop(),
+    ensureUser: (name) => ensureUser(url, name),
+    async createRepo(owner, name) {
+      return (await server.createRepository(owner, name)).url;
+    },
+    async createRepository(owner, name, options = {}) {
+      await ensureUser(url, owner);
+      const response = await fetch(`${url}/api/v1/repos`, {
+        method: 'POST',
+        headers: adminHeaders({ 'content-type': 'application/json' }),
+        body: JSON.stringify({ owner, name, private: options.private ?? false }),
+      });
+      if (response.status !== 201) {
+        throw new Error(`creating ${owner}/${name}: HTTP ${response.status} ${await response.text()}`);
+      }
+      const { id } = (await response.json()) as { id: string };
+      return { url: `${url}/${owner}/${name}.git`, id };
+    },
+  };
+  return server;
 }
 
 export interface StartOptions {
@@ -77,17 +116,32 @@ export interface StartOptions {
   storage?: StorageBackend;
   /** node's arguments before `serve`: the sources through tsx by default, or COMPILED_ENTRY. */
   entry?: readonly string[];
+  /**
+   * A data directory the caller owns, kept when the server stops: another server can then
+   * start on the same data (after a crash, for instance). By default each server gets a
+   * temporary one, removed when it stops.
+   */
+  dataDir?: string;
+}
+
+/** A server in a process of its own, which a test can also end with a signal. */
+export interface ServerProcess extends TestServer {
+  /** Ends the process with `signal` and waits for it to exit; its data and storage stay. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Resolves once the process has exited, however it ended. */
+  readonly exited: Promise<void>;
 }
 
 /**
- * Starts a real server process on a free port with its own temporary data directory;
- * `extraEnv` sets more of its configuration (limits, for instance).
+ * Starts a real server process on a free port; `extraEnv` sets more of its configuration
+ * (limits, for instance).
  */
-export async function startServer(extraEnv: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
+export async function startServer(extraEnv: Record<string, string> = {}, options: StartOptions = {}): Promise<ServerProcess> {
   const storage = options.storage ?? (await selectedStorage());
   const disposeOwnStorage = () => (options.storage ? Promise.resolve() : storage.dispose());
-  const dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-e2e-data-'));
-  const env = serverEnv({ ...storage.env, ...TEST_ADMIN_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir });
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gitfleet-e2e-data-')));
+  const removeOwnDataDir = () => (options.dataDir ? Promise.resolve() : rm(dataDir, { recursive: true, force: true }));
+  const env = childEnv({ ...storage.env, ...TEST_ADMIN_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir });
   const child = spawn(process.execPath, [...(options.entry ?? SOURCE_ENTRY), 'serve'], {
     cwd: WORKSPACE_ROOT,
     env,
@@ -121,33 +175,17 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
-    await rm(dataDir, { recursive: true, force: true });
+    await removeOwnDataDir();
     await disposeOwnStorage();
     throw new Error(`${(error as Error).message}\n--- server log ---\n${logTail()}`);
   }
 
-  const server: TestServer = {
+  const server = testServer({
     url,
     dataDir,
     backend: storage.kind,
     logTail,
     alive: () => exitStatus === undefined,
-    async createRepo(owner, name) {
-      return (await server.createRepository(owner, name)).url;
-    },
-    async createRepository(owner, name, options = {}) {
-      await ensureUser(url, owner);
-      const response = await fetch(`${url}/api/v1/repos`, {
-        method: 'POST',
-        headers: adminHeaders({ 'content-type': 'application/json' }),
-        body: JSON.stringify({ owner, name, private: options.private ?? false }),
-      });
-      if (response.status !== 201) {
-        throw new Error(`creating ${owner}/${name}: HTTP ${response.status} ${await response.text()}`);
-      }
-      const { id } = (await response.json()) as { id: string };
-      return { url: `${url}/${owner}/${name}.git`, id };
-    },
     async stop() {
       if (exitStatus === undefined) {
         child.kill('SIGTERM');
@@ -155,42 +193,20 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
         await exited;
         clearTimeout(timer);
       }
-      await rm(dataDir, { recursive: true, force: true });
+      await removeOwnDataDir();
       await disposeOwnStorage();
     },
-  };
-  return server;
-}
-
-/** The environment of a server or CLI process: this one's, with `overrides`. */
-function serverEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...overrides };
-  // The test runner marks its children; the server is not a test file.
-  delete env.NODE_TEST_CONTEXT;
-  return env;
-}
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the server's CLI (`gitfleet <args>`) to completion with `env` added to this process's. */
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolveResult, reject) => {
-    const child = spawn(process.execPath, [...SOURCE_ENTRY, ...args], {
-      cwd: WORKSPACE_ROOT,
-      env: serverEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolveResult({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
   });
+  return {
+    ...server,
+    exited,
+    async kill(signal) {
+      if (exitStatus === undefined) {
+        child.kill(signal);
+        await exited;
+      }
+    },
+  };
 }
 
 function waitForListening(child: ChildProcess, lines: ReturnType<typeof createInterface>, exited: Promise<void>): Promise<string> {
@@ -239,4 +255,41 @@ export function serverTest(servers: () => TestServer | readonly (TestServer | un
         throw error;
       }
     });
+}
+
+/**
+ * One server for the whole file: started (with `extraEnv`) before its first test, stopped
+ * after its last. The object returned stands for it from the start, so that test bodies
+ * written at load time can name it.
+ */
+export function serverForFile(extraEnv: Record<string, string> = {}): TestServer {
+  let current: TestServer | undefined;
+  before(async () => {
+    current = await startServer(extraEnv);
+  });
+  after(async () => {
+    await current?.stop();
+  });
+  const started = (): TestServer => {
+    if (current === undefined) throw new Error('the file\'s server is used before its before() hook started it');
+    return current;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get dataDir() {
+      return started().dataDir;
+    },
+    get backend() {
+      return started().backend;
+    },
+    ensureUser: (name) => started().ensureUser(name),
+    createRepo: (owner, name) => started().createRepo(owner, name),
+    createRepository: (owner, name, options) => started().createRepository(owner, name, options),
+    // A failure before the start leaves no server: its log is empty then.
+    logTail: () => current?.logTail() ?? '',
+    alive: () => current?.alive() ?? false,
+    stop: () => started().stop(),
+  };
 }

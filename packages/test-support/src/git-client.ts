@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TEST_ADMIN_TOKEN } from './admin.js';
+import { isolatedGitConfig } from './git.js';
 
 /** The protocol versions every end-to-end case runs under. */
 export const PROTOCOLS = [0, 2] as const;
@@ -62,9 +63,10 @@ export interface GitClientOptions {
 }
 
 /**
- * Runs the real git with a clean environment: its own HOME (so no user or system config
- * leaks in) and `-c protocol.version=N` on every command, so one test body can be run
- * under each wire protocol.
+ * Runs the real git as an end-to-end client: a clean environment (only PATH from this
+ * process), a HOME of its own whose global config is GLOBAL_CONFIG, and `-c protocol.version=N`
+ * on every command, so one test body can be run under each wire protocol. Its commits take
+ * the real clock: two clients committing the same change must make two commits.
  */
 export class GitClient {
   private constructor(
@@ -90,9 +92,7 @@ export class GitClient {
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: this.home,
-      XDG_CONFIG_HOME: join(this.home, '.config'),
-      GIT_CONFIG_NOSYSTEM: '1',
+      ...isolatedGitConfig({ home: this.home, globalConfig: join(this.home, '.gitconfig') }),
       GIT_TERMINAL_PROMPT: '0',
       GIT_AUTHOR_NAME: 'E2E Tester',
       GIT_AUTHOR_EMAIL: 'e2e@example.test',

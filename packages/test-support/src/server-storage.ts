@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { S3BlobStore } from '@gitfleet/storage';
-import { PROTOCOLS, type WireProtocol } from './git.js';
+import { uniqueName } from './stores.js';
 
 /**
  * Which storage the end-to-end servers run on, from GITFLEET_E2E_BACKEND:
@@ -20,15 +19,6 @@ export function selectedBackend(): E2EBackendKind {
     throw new Error(`GITFLEET_E2E_BACKEND=${JSON.stringify(value)}: expected one of ${E2E_BACKENDS.join(', ')} (one per run)`);
   }
   return value as E2EBackendKind;
-}
-
-/**
- * Protocol versions of the size cases (a 50 MiB file, 20,000 files): all of them on the
- * embedded backend, only the newest on distributed. What those cases add there is storage
- * traffic, which no protocol version changes, and they are the suite's slowest.
- */
-export function sizeCaseProtocols(): readonly WireProtocol[] {
-  return selectedBackend() === 'embedded' ? PROTOCOLS : PROTOCOLS.slice(-1);
 }
 
 /**
@@ -84,11 +74,6 @@ function requireEnv(...names: string[]): string[] {
     );
   }
   return names.map((name) => process.env[name]!);
-}
-
-/** A name no other server, file or run uses: [a-z0-9-], valid as a Redis namespace and an S3 prefix segment. */
-export function uniqueName(label: string): string {
-  return `${label}-${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 export function s3StoreEnv(target: S3Target, prefix: string): Record<string, string> {

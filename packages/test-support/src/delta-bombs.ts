@@ -4,8 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
-import { encodeDeltaCopy, encodeDeltaSize, MAX_DELTA_COPY } from '../src/pack/delta.js';
-import { encodeEntryHeader, encodePackHeader } from '../src/pack/entry.js';
+import { encodeDeltaCopy, encodeDeltaSize, encodeEntryHeader, encodePackHeader, MAX_DELTA_COPY } from '@gitfleet/git-format';
 
 type Entry = { kind: 'blob'; data: Buffer } | { kind: 'delta'; base: number; delta: Buffer };
 
