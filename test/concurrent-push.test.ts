@@ -48,7 +48,7 @@ for (const protocol of PROTOCOLS) {
 
         const tip = (await remoteRefs(git, url)).get('refs/heads/main');
         assert.equal(tip, commits[winners[0]], `round ${round}: main is not the winner's commit\n${outputs}`);
-        accepted.push(tip!);
+        accepted.push(tip);
         base = tip!;
       }
 

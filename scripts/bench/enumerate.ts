@@ -61,7 +61,7 @@ if (values.child !== undefined) {
 }
 
 async function main(): Promise<void> {
-  const repo = path.resolve(values.repo!);
+  const repo = path.resolve(values.repo);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
   const dir = await loadOnce(repo);

@@ -47,12 +47,12 @@ export async function generatedRepository(benchDir: string): Promise<string> {
 async function fastImport(gitDir: string): Promise<void> {
   const child = spawn('git', ['--git-dir', gitDir, 'fast-import', '--quiet'], { detached: true, stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)));
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)));
   const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), GENERATE_TIMEOUT_MS);
   const closed = once(child, 'close');
   try {
-    await writeHistory(child.stdin!);
-    child.stdin!.end();
+    await writeHistory(child.stdin);
+    child.stdin.end();
     const [code] = (await closed) as [number | null];
     if (code !== 0) throw new Error(`git fast-import exited with ${code}: ${stderr}`);
   } finally {

@@ -109,15 +109,15 @@ function numstat(from: string | undefined, to: string): Map<string, { additions:
   const fields = git().run(args).split('\0');
   const stats = new Map<string, { additions: number; deletions: number; previous?: string }>();
   for (let i = 0; i < fields.length; i++) {
-    const match = /^(-|\d+)\t(-|\d+)\t(.*)$/.exec(fields[i]!);
+    const match = /^(-|\d+)\t(-|\d+)\t(.*)$/.exec(fields[i]);
     if (!match) continue;
     const count = (value: string) => (value === '-' ? 0 : Number(value));
     if (match[3] === '') {
       // A rename: the old and new paths follow as their own fields.
-      stats.set(fields[i + 2]!, { additions: count(match[1]!), deletions: count(match[2]!), previous: fields[i + 1]! });
+      stats.set(fields[i + 2], { additions: count(match[1]), deletions: count(match[2]), previous: fields[i + 1] });
       i += 2;
     } else {
-      stats.set(match[3]!, { additions: count(match[1]!), deletions: count(match[2]!) });
+      stats.set(match[3], { additions: count(match[1]), deletions: count(match[2]) });
     }
   }
   return stats;
@@ -204,15 +204,15 @@ describe('commits', () => {
     const records = git().run(['log', '--format=%H%x00%T%x00%P%x00%an%x00%ae%x00%cn%x00%aI%x00%B%x01', '-3', 'feature/x-y']).split('\x01\n').filter(Boolean);
     assert.equal(records.length, 3);
     commits.forEach((commit, index) => {
-      const [sha, tree, parents, authorName, authorEmail, committerName, authorDate, message] = records[index]!.split('\0');
+      const [sha, tree, parents, authorName, authorEmail, committerName, authorDate, message] = records[index].split('\0');
       assert.equal(commit.sha, sha);
       assert.equal(commit.commit.tree.sha, tree);
-      assert.deepEqual(commit.parents.map((parent) => parent.sha), parents === '' ? [] : parents!.split(' '));
+      assert.deepEqual(commit.parents.map((parent) => parent.sha), parents === '' ? [] : parents.split(' '));
       assert.equal(commit.commit.author.name, authorName);
       assert.equal(commit.commit.author.email, authorEmail);
       assert.equal(commit.commit.committer.name, committerName);
-      assert.equal(Date.parse(commit.commit.author.date), Date.parse(authorDate!));
-      assert.equal(commit.commit.message.trimEnd(), message!.trimEnd());
+      assert.equal(Date.parse(commit.commit.author.date), Date.parse(authorDate));
+      assert.equal(commit.commit.message.trimEnd(), message.trimEnd());
       assert.ok(commit.url.endsWith(`/api/v1/repos/${ADMIN}/${REPO}/commits/${sha}`));
       assert.ok(commit.html_url.endsWith(`/${ADMIN}/${REPO}/commit/${sha}`));
     });
@@ -248,13 +248,13 @@ describe('commits', () => {
     const cases = [
       'main~0', // a change after the merge
       'main~1', // the merge itself
-      git().lines(['log', '--format=%H', '--grep=rename a.txt', 'main'])[0]!,
-      git().lines(['log', '--format=%H', '--grep=binary', 'main'])[0]!,
-      git().lines(['log', '--format=%H', '--grep=big file', 'main'])[0]!,
-      git().lines(['log', '--format=%H', '--grep=symlinks', 'main'])[0]!,
-      git().lines(['log', '--format=%H', '--grep=submodule', 'main'])[0]!,
+      git().lines(['log', '--format=%H', '--grep=rename a.txt', 'main'])[0],
+      git().lines(['log', '--format=%H', '--grep=binary', 'main'])[0],
+      git().lines(['log', '--format=%H', '--grep=big file', 'main'])[0],
+      git().lines(['log', '--format=%H', '--grep=symlinks', 'main'])[0],
+      git().lines(['log', '--format=%H', '--grep=submodule', 'main'])[0],
       'topic/deep/name', // a removal
-      git().lines(['rev-list', '--max-parents=0', 'main'])[0]!, // the root commit
+      git().lines(['rev-list', '--max-parents=0', 'main'])[0], // the root commit
     ];
     for (const revision of cases) {
       const sha = git().revParse(revision);
@@ -269,7 +269,7 @@ describe('commits', () => {
   });
 
   test('statuses, the rename\'s previous name, and patches', async () => {
-    const renameCommit = git().lines(['log', '--format=%H', '--grep=rename a.txt', 'main'])[0]!;
+    const renameCommit = git().lines(['log', '--format=%H', '--grep=rename a.txt', 'main'])[0];
     const rename = await getJson<CommitDetail>(`/commits/${renameCommit}`);
     assert.deepEqual(
       rename.files.map((file) => [file.status, file.filename, file.previous_filename]),
@@ -277,15 +277,15 @@ describe('commits', () => {
     );
     const removal = await getJson<CommitDetail>('/commits/topic/deep/name');
     assert.deepEqual(removal.files.map((file) => [file.status, file.filename]), [['removed', 'image.bin']]);
-    assert.equal(removal.files[0]!.patch, undefined, 'no patch for a binary file');
+    assert.equal(removal.files[0].patch, undefined, 'no patch for a binary file');
 
     const change = await getJson<CommitDetail>('/commits/main');
     const [file] = change.files;
-    assert.equal(file!.status, 'modified');
-    assert.equal(file!.sha, git().revParse('main:renamed.txt'));
+    assert.equal(file.status, 'modified');
+    assert.equal(file.sha, git().revParse('main:renamed.txt'));
     const gitPatch = git().run(['diff-tree', '-p', '--no-commit-id', 'main~1', 'main', '--', 'renamed.txt']);
     const hunks = gitPatch.slice(gitPatch.indexOf('@@'));
-    assert.equal(file!.patch!.trimEnd(), hunks.trimEnd());
+    assert.equal(file.patch!.trimEnd(), hunks.trimEnd());
   });
 
   test("a commit's statuses stay with their own routes", async () => {
@@ -309,8 +309,8 @@ describe('contents', () => {
     const args = ['ls-tree', '-l', '-z', path === '' ? revision : `${revision}:${path}`];
     for (const line of git().run(args).split('\0').filter(Boolean)) {
       const [meta, name] = line.split('\t');
-      const [mode, type, sha, size] = meta!.trim().split(/\s+/);
-      entries.set(name!, { mode: mode!, type: type!, sha: sha!, size: size! });
+      const [mode, type, sha, size] = meta.trim().split(/\s+/);
+      entries.set(name, { mode: mode, type: type, sha: sha, size: size });
     }
     return entries;
   }

@@ -720,7 +720,7 @@ for (const backend of backends) {
         const signedIn = await accounts.signIn('ALICE', PASSWORD, { ttlMs: 60_000 });
         assert.deepEqual(signedIn?.user, alice);
         assert.equal(signedIn?.expiresAt, new Date(now.getTime() + 60_000).toISOString());
-        assert.ok(await accounts.authenticateSession(signedIn!.cookieValue));
+        assert.ok(await accounts.authenticateSession(signedIn.cookieValue));
 
         // The old password is verified; the new one lands before the session is made.
         let changeDuringVerify: (() => Promise<unknown>) | undefined;

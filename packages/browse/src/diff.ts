@@ -1,5 +1,5 @@
 import { FileMode, type ObjectId } from '@gitfleet/git-format';
-import { type Repository } from '@gitfleet/repository';
+import type { Repository } from '@gitfleet/repository';
 import { blobSize } from './blob-sizes.js';
 import { readCommit } from './commits.js';
 import type { DiffCache } from './diff-cache.js';

@@ -108,7 +108,7 @@ describe(`webhook payloads on ${backend.name}`, () => {
     const events = await pushEvents([{ ref: 'refs/heads/main', newOid: head }]);
     assert.deepEqual(events.map((e) => e.event), ['create', 'push']);
     assert.deepEqual(
-      { ...(events[0].payload as object), repository: undefined, sender: undefined },
+      { ...(events[0].payload), repository: undefined, sender: undefined },
       { ref: 'main', ref_type: 'branch', master_branch: 'main', description: null, pusher_type: 'user', repository: undefined, sender: undefined },
     );
 
@@ -159,7 +159,7 @@ describe(`webhook payloads on ${backend.name}`, () => {
     assert.deepEqual([forced.created, forced.deleted, forced.forced], [false, false, true]);
     assert.deepEqual(forced.commits.map((c) => c.id), client.revList([`${featureOne}..${rewritten}`]));
     assert.equal(forced.head_commit?.id, rewritten);
-    assertCommitsMatchGit(client, [forced.head_commit!]);
+    assertCommitsMatchGit(client, [forced.head_commit]);
 
     // Moving the branch back onto main is forced too, and lists nothing new.
     const rewind = pushPayload(await pushEvents([{ ref: 'refs/heads/feature', newOid: third }]), 'refs/heads/feature');
@@ -176,7 +176,7 @@ describe(`webhook payloads on ${backend.name}`, () => {
     assert.deepEqual(deleted.commits, []);
     assert.equal(deleted.head_commit, null);
     assert.equal(deleted.compare, `${HTML}/compare/${third.slice(0, 12)}...000000000000`);
-    assert.deepEqual({ ...(deletion[1].payload as object), repository: undefined, sender: undefined }, {
+    assert.deepEqual({ ...(deletion[1].payload), repository: undefined, sender: undefined }, {
       ref: 'feature',
       ref_type: 'branch',
       pusher_type: 'user',
@@ -208,7 +208,7 @@ describe(`webhook payloads on ${backend.name}`, () => {
     const v2 = pushPayload(await pushEvents([{ ref: 'refs/tags/v2', newOid: tagObject }]), 'refs/tags/v2');
     assert.equal(v2.after, tagObject);
     assert.equal(v2.head_commit?.id, head, 'head_commit is the commit the tag points at');
-    assertCommitsMatchGit(client, [v2.head_commit!]);
+    assertCommitsMatchGit(client, [v2.head_commit]);
 
     const deletion = await pushEvents([{ ref: 'refs/tags/v2', newOid: ZERO_OID }]);
     assert.deepEqual(deletion.map((e) => e.event), ['push', 'delete']);

@@ -58,7 +58,7 @@ describe('indexPack limits the work a pack causes, checked while it expands', ()
     const { result, error } = await indexWith(pack, { maxInflatedBytes: expandsTo + (1 << 20), maxExpansionRatio: 1000, expansionAllowance: 8 << 20 });
     assert.equal(error, undefined);
     assert.equal(result?.objectCount, 5);
-    assert.ok(result!.inflatedBytes >= expandsTo && result!.inflatedBytes < expandsTo + (1 << 20), `${result!.inflatedBytes} vs ${expandsTo}`);
+    assert.ok(result.inflatedBytes >= expandsTo && result.inflatedBytes < expandsTo + (1 << 20), `${result.inflatedBytes} vs ${expandsTo}`);
   });
 
   test('a delta chain deeper than maxDeltaDepth is refused when resolution reaches that depth; one at the limit indexes, and git agrees', async () => {

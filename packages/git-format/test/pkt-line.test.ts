@@ -104,7 +104,7 @@ describe('PktLineReader', () => {
     const mixed = Readable.from([new Uint8Array(stream.subarray(0, 7)), stream.subarray(7, 15).toString('latin1'), stream.subarray(15)], {
       objectMode: true,
     });
-    const result = await readAll(new PktLineReader(mixed as Readable));
+    const result = await readAll(new PktLineReader(mixed));
     assert.equal(result.packets.length, expected.length);
     assert.deepEqual(result.packets[0], expected[0]);
   });

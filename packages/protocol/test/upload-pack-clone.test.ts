@@ -28,7 +28,7 @@ test('v0 advertisement lists HEAD, refs and peeled tags as git does', async (t) 
   const theirs = parseResponse(git(source, ['upload-pack', '--advertise-refs', '--stateless-rpc', source])).lines;
   const strip = (lines: typeof ours) => lines.map((l) => (typeof l === 'string' ? l.split('\0')[0] : l));
   assert.deepEqual(strip(ours), strip(theirs));
-  const caps = (ours[0] as string).split('\0')[1].split(' ');
+  const caps = (ours[0]).split('\0')[1].split(' ');
   for (const cap of ['multi_ack_detailed', 'no-done', 'side-band-64k', 'thin-pack', 'ofs-delta', 'shallow', 'deepen-since', 'deepen-not', 'deepen-relative', 'filter', 'include-tag', 'allow-tip-sha1-in-want', 'allow-reachable-sha1-in-want', 'symref=HEAD:refs/heads/main', 'object-format=sha1', 'no-progress']) {
     assert.ok(caps.includes(cap), `capability ${cap} in ${caps.join(' ')}`);
   }
@@ -45,7 +45,7 @@ test('v0 advertisement of an empty repository is the capabilities^{} line', asyn
   const repo = await loadRepository(source, dir);
   const lines = parseResponse(Buffer.concat(await advertiseUploadPack(repo, 0))).lines;
   assert.equal(lines.length, 2);
-  assert.match(lines[0] as string, /^0{40} capabilities\^\{\}\0multi_ack /);
+  assert.match(lines[0], /^0{40} capabilities\^\{\}\0multi_ack /);
   assert.equal(lines[1], 'flush');
 });
 

@@ -276,7 +276,7 @@ describe('two server processes over one data directory', () => {
 
     const ref = await served.refs.get('HEAD');
     assert.equal(ref, tipOid);
-    const commit = await served.objects.read(ref!);
+    const commit = await served.objects.read(ref);
     assert.equal(commit?.type, 'commit');
     assert.ok(commit.data.equals(expected.get(tipOid)!.data));
   });

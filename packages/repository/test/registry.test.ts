@@ -22,7 +22,7 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       assert.deepEqual(await created.packs.list(), []);
       const opened = await registry.open('octo', 'hello.world');
       assert.deepEqual(opened?.info, created.info);
-      assert.equal(await opened!.refs.head(), 'refs/heads/main');
+      assert.equal(await opened.refs.head(), 'refs/heads/main');
       assert.equal(await registry.open('octo', 'other'), undefined);
     });
 
@@ -94,8 +94,8 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       assert.equal(await registry.open('o', 'before'), undefined);
       const reopened = await registry.open('o', 'after');
       assert.equal(reopened?.info.id, created.info.id);
-      assert.equal(await reopened!.refs.head(), 'refs/heads/trunk');
-      assert.deepEqual((await reopened!.refs.list()).map((r) => [r.name, r.oid]), [['refs/heads/trunk', 'a'.repeat(40)]]);
+      assert.equal(await reopened.refs.head(), 'refs/heads/trunk');
+      assert.deepEqual((await reopened.refs.list()).map((r) => [r.name, r.oid]), [['refs/heads/trunk', 'a'.repeat(40)]]);
 
       // Changing only the case keeps the key and rewrites the spelling.
       const recased = await registry.update('o', 'after', { name: 'After' });
@@ -115,8 +115,8 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       assert.deepEqual(await registry.listOwnedBy('new'), [moved?.info]);
       const reopened = await registry.open('new', 'project');
       assert.equal(reopened?.info.id, created.info.id);
-      assert.equal(await reopened!.refs.head(), 'refs/heads/trunk');
-      assert.deepEqual((await reopened!.refs.list()).map((r) => [r.name, r.oid]), [['refs/heads/trunk', 'b'.repeat(40)]]);
+      assert.equal(await reopened.refs.head(), 'refs/heads/trunk');
+      assert.deepEqual((await reopened.refs.list()).map((r) => [r.name, r.oid]), [['refs/heads/trunk', 'b'.repeat(40)]]);
 
       const renamedToo = await registry.update('new', 'project', { owner: 'third', name: 'renamed' });
       assert.deepEqual(renamedToo?.info, { ...created.info, owner: 'third', name: 'renamed' });

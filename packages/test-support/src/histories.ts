@@ -138,7 +138,7 @@ export function buildFixtureRepo(dir: string, options: { hugeFile?: boolean; com
   writeFileSync(path.join(repo, 'src/deep/er/a.c'), 'int main(void) { return 0; }\n');
   writeFileSync(path.join(repo, 'empty'), '');
   if (options.hugeFile !== false) writeFileSync(path.join(repo, 'huge.bin'), randomBytes(5 * 1024 * 1024));
-  let date = 1_700_000_000;
+  const date = 1_700_000_000;
   commitAll(repo, 'initial', date);
   for (let c = 1; c <= (options.commits ?? 40); c++) {
     const all = text.split('\n');

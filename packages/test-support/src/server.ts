@@ -155,8 +155,8 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
     log.push(`[${stream}] ${line}`);
     if (log.length > LOG_LINES_KEPT) log.shift();
   };
-  createInterface({ input: child.stderr! }).on('line', remember('stderr'));
-  const stdoutLines = createInterface({ input: child.stdout! });
+  createInterface({ input: child.stderr }).on('line', remember('stderr'));
+  const stdoutLines = createInterface({ input: child.stdout });
   stdoutLines.on('line', remember('stdout'));
 
   let exitStatus: string | undefined;

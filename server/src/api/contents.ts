@@ -250,8 +250,8 @@ export function parseGitmodules(text: string): { path?: string; url?: string }[]
     }
     const setting = /^([A-Za-z][A-Za-z0-9-]*)\s*=\s*(.*)$/.exec(line);
     if (!current || !setting) continue;
-    const key = setting[1]!.toLowerCase();
-    const value = unquote(setting[2]!);
+    const key = setting[1].toLowerCase();
+    const value = unquote(setting[2]);
     if (key === 'path') current.path = value;
     else if (key === 'url') current.url = value;
   }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 
 /**
  * `schema` with one of two alternative fields required (Gitea's `username` and GitHub's

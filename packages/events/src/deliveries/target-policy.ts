@@ -106,7 +106,7 @@ export class HookTargetPolicy {
       else if (parsed.kind === 'address') this.allowedNetworks.addAddress(parsed.address, parsed.family);
       else this.allowedNetworks.addSubnet(parsed.network, parsed.prefix, parsed.family);
     }
-    this.resolve = options.resolve ?? (dns.lookup as LookupAll);
+    this.resolve = options.resolve ?? (dns.lookup);
   }
 
   /** Why webhooks may not connect to this IP address; undefined when they may. */
