@@ -99,7 +99,11 @@ function staleness() {
     'tsconfig.base.json',
     'tsconfig.build.json',
     fileURLToPath(import.meta.url),
-    ...projects.flatMap((project) => [path.join(project, 'src'), path.join(project, 'package.json'), path.join(project, 'tsconfig.build.json')]),
+    ...projects.flatMap((project) => [
+      path.join(project, 'src'),
+      path.join(project, 'package.json'),
+      path.join(project, 'tsconfig.build.json'),
+    ]),
   ];
   const built = statSync(stamp).mtimeMs;
   const changed = inputs.find((input) => newestChange(path.resolve(root, input)) > built);
@@ -110,7 +114,8 @@ function build() {
   const began = new Date();
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const compiled = spawnSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, stdio: ['ignore', 2, 2] });
-  if (compiled.status !== 0) throw new Error(`tsc -b tsconfig.build.json failed (${compiled.error?.message ?? `exit ${compiled.status ?? compiled.signal}`})`);
+  if (compiled.status !== 0)
+    throw new Error(`tsc -b tsconfig.build.json failed (${compiled.error?.message ?? `exit ${compiled.status ?? compiled.signal}`})`);
   rmSync(path.join(root, ASSETS_TARGET), { recursive: true, force: true });
   cpSync(path.join(root, ASSETS_SOURCE), path.join(root, ASSETS_TARGET), { recursive: true });
   writeFileSync(path.join(root, STAMP), `${began.toISOString()}\n`);

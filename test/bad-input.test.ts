@@ -27,10 +27,10 @@ import {
 
 const MIB = 1024 * 1024;
 const server = serverForFile({
-    GITFLEET_MAX_PACK_BYTES: '8MiB',
-    GITFLEET_MAX_OBJECT_BYTES: '16MiB',
-    GITFLEET_MAX_REQUEST_BYTES: '1MiB',
-  });
+  GITFLEET_MAX_PACK_BYTES: '8MiB',
+  GITFLEET_MAX_OBJECT_BYTES: '16MiB',
+  GITFLEET_MAX_REQUEST_BYTES: '1MiB',
+});
 const it = serverTest(() => server);
 
 const V2 = { 'git-protocol': 'version=2' };
@@ -56,7 +56,10 @@ function assertPushRefused(response: RawResponse, ref: string, what: string): vo
   assert.ok(!lines.includes(`ok ${ref}`), `${what}: the server accepted the update of ${ref}: ${lines.join(' | ')}`);
   const unpack = lines.find((line) => line.startsWith('unpack '));
   const refStatus = lines.find((line) => line.startsWith(`ng ${ref}`));
-  assert.ok((unpack !== undefined && unpack !== 'unpack ok') || refStatus !== undefined, `${what}: no refusal reported: ${lines.join(' | ')}`);
+  assert.ok(
+    (unpack !== undefined && unpack !== 'unpack ok') || refStatus !== undefined,
+    `${what}: no refusal reported: ${lines.join(' | ')}`,
+  );
 }
 
 for (const protocol of PROTOCOLS) {
@@ -104,12 +107,18 @@ for (const protocol of PROTOCOLS) {
       const work = await git.clone(url, 'pack-source');
       const commit = await git.commitFiles(work, { 'new/file.txt': `new content ${Math.random()}\n` }, 'new commit');
       const pack = await git.bytes(['pack-objects', '--stdout', '--revs', '-q'], { cwd: work, input: `${commit}\n^${mainTip}\n` });
-      const objects = (await git.ok(['rev-list', '--objects', commit, '--not', mainTip], { cwd: work })).split('\n').map((l) => l.slice(0, 40));
+      const objects = (await git.ok(['rev-list', '--objects', commit, '--not', mainTip], { cwd: work }))
+        .split('\n')
+        .map((l) => l.slice(0, 40));
       return { pack, commit, objects };
     }
 
     async function pushRaw(pack: Buffer, newId: string, ref = 'refs/heads/main', old = mainTip): Promise<RawResponse> {
-      return postService(url, 'git-receive-pack', receivePackRequest([{ old, new: newId, ref }], ['report-status', 'agent=gitfleet-e2e'], pack));
+      return postService(
+        url,
+        'git-receive-pack',
+        receivePackRequest([{ old, new: newId, ref }], ['report-status', 'agent=gitfleet-e2e'], pack),
+      );
     }
 
     it('object-info reports stored objects and nothing for unknown ids', async () => {
@@ -185,7 +194,9 @@ for (const protocol of PROTOCOLS) {
     it('refuses malformed objects (fsck) and unconnected history', async () => {
       const before = await refsNow();
       const badCommit = Buffer.from('tree not-a-tree-id\nauthor nobody\n\nbroken\n');
-      const missingTree = Buffer.from(`tree ${MISSING_ID}\nparent ${mainTip}\nauthor A <a@b> 1 +0000\ncommitter A <a@b> 1 +0000\n\nno tree\n`);
+      const missingTree = Buffer.from(
+        `tree ${MISSING_ID}\nparent ${mainTip}\nauthor A <a@b> 1 +0000\ncommitter A <a@b> 1 +0000\n\nno tree\n`,
+      );
       const badTree = Buffer.concat([Buffer.from('100644 ../escape\0'), Buffer.alloc(20, 1)]);
       const cases: [string, Buffer, 'commit' | 'tree'][] = [
         ['malformed commit', badCommit, 'commit'],
@@ -208,7 +219,10 @@ for (const protocol of PROTOCOLS) {
         ['an object claiming to be 1 TiB', buildPack([{ type: 'blob', body: Buffer.from('tiny'), declaredSize: 2 ** 40 }]), MISSING_ID],
         [
           'a delta expanding 1 MiB to 1 TiB',
-          buildPack([{ type: 'blob', body: Buffer.alloc(MIB) }, { ofsDeltaOf: 0, delta: expandingDelta(MIB, MIB, 2 ** 20) }]),
+          buildPack([
+            { type: 'blob', body: Buffer.alloc(MIB) },
+            { ofsDeltaOf: 0, delta: expandingDelta(MIB, MIB, 2 ** 20) },
+          ]),
           MISSING_ID,
         ],
         ['a pack over the pack size limit', buildPack([{ type: 'blob', body: randomBytes(10 * MIB) }]), MISSING_ID],
@@ -296,7 +310,11 @@ for (const protocol of PROTOCOLS) {
         });
         assert.equal(response.status, 400, `creating ${JSON.stringify({ owner, name })}: ${response.status}`);
       }
-      const malformed = await fetch(`${server.url}/api/v1/repos`, { method: 'POST', headers: adminHeaders({ 'content-type': 'application/json' }), body: '{"owner":' });
+      const malformed = await fetch(`${server.url}/api/v1/repos`, {
+        method: 'POST',
+        headers: adminHeaders({ 'content-type': 'application/json' }),
+        body: '{"owner":',
+      });
       assert.equal(malformed.status, 400);
       const duplicate = await fetch(`${server.url}/api/v1/repos`, {
         method: 'POST',

@@ -42,7 +42,10 @@ const it = serverTest(() => server);
 
 describe('large blobs and directories', () => {
   it('/raw streams both files byte for byte, with their length', async () => {
-    for (const [path, bytes] of [['README.md', readme], ['twin.md', twin]] as const) {
+    for (const [path, bytes] of [
+      ['README.md', readme],
+      ['twin.md', twin],
+    ] as const) {
       const response = await fetch(`${repoUrl}/raw/main/${path}`);
       assert.equal(response.status, 200, path);
       assert.equal(response.headers.get('content-length'), String(bytes.length), path);
@@ -51,8 +54,13 @@ describe('large blobs and directories', () => {
   });
 
   it('the raw contents API streams them too', async () => {
-    for (const [path, bytes] of [['README.md', readme], ['twin.md', twin]] as const) {
-      const response = await fetch(`${server.url}/api/v1/repos/e2e/browse-large/contents/${path}`, { headers: { accept: 'application/vnd.github.raw' } });
+    for (const [path, bytes] of [
+      ['README.md', readme],
+      ['twin.md', twin],
+    ] as const) {
+      const response = await fetch(`${server.url}/api/v1/repos/e2e/browse-large/contents/${path}`, {
+        headers: { accept: 'application/vnd.github.raw' },
+      });
       assert.equal(response.status, 200, path);
       assert.ok(Buffer.from(await response.arrayBuffer()).equals(bytes), path);
     }

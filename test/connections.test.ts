@@ -121,7 +121,9 @@ describe('slow clients and per-client connections', () => {
     // A push that sends its commands, then stalls in its pack (kept just above the body rate).
     const first = await openSocket(server.url);
     const commands = Buffer.concat([pkt(`${'0'.repeat(40)} ${'1'.repeat(40)} refs/heads/x\0report-status\n`), FLUSH]);
-    const headers = Object.entries(adminHeaders({ 'content-type': 'application/x-git-receive-pack-request', 'content-length': String(commands.length + 1_000_000) }))
+    const headers = Object.entries(
+      adminHeaders({ 'content-type': 'application/x-git-receive-pack-request', 'content-length': String(commands.length + 1_000_000) }),
+    )
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('');
     first.socket.write(`POST ${path}/git-receive-pack HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);

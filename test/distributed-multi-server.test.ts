@@ -69,7 +69,8 @@ async function eventually<T>(what: string, action: () => Promise<T>, attempts = 
     try {
       return await action();
     } catch (error) {
-      if (attempt >= attempts) throw attempts === 1 ? error : new Error(`${what}: still failing after ${attempts} attempts: ${(error as Error).message}`);
+      if (attempt >= attempts)
+        throw attempts === 1 ? error : new Error(`${what}: still failing after ${attempts} attempts: ${(error as Error).message}`);
       await sleep(500);
     }
   }
@@ -93,12 +94,19 @@ interface RaceOptions {
  * with a disruption) and main is its commit, and that main's history at the end is exactly
  * the chain of commits that landed, which includes every push reported accepted.
  */
-async function raceThroughServers(git: GitClient, servers: TestServer[], url: string, options: RaceOptions): Promise<{ accepted: number; failed: number }> {
+async function raceThroughServers(
+  git: GitClient,
+  servers: TestServer[],
+  url: string,
+  options: RaceOptions,
+): Promise<{ accepted: number; failed: number }> {
   const seed = await git.init('seed');
   const root = await git.commitFiles(seed, { 'base.txt': 'base\n' }, 'base');
   await git.ok(['push', url, 'main'], { cwd: seed });
   const clients = await Promise.all(
-    Array.from({ length: servers.length * options.clientsPerServer }, (_, i) => git.clone(on(servers[i % servers.length], url), `client-${i}`)),
+    Array.from({ length: servers.length * options.clientsPerServer }, (_, i) =>
+      git.clone(on(servers[i % servers.length], url), `client-${i}`),
+    ),
   );
 
   // Only a run with a disruption tolerates (and retries) failing reads.
@@ -113,7 +121,11 @@ async function raceThroughServers(git: GitClient, servers: TestServer[], url: st
       clients.map(async (dir, i) => {
         await eventually(`round ${round}: fetch of client ${i}`, () => git.ok(['fetch', '-q', 'origin'], { cwd: dir }), attempts);
         await git.ok(['reset', '-q', '--hard', 'origin/main'], { cwd: dir });
-        assert.equal(await git.revParse(dir, 'HEAD'), base, `round ${round}: client ${i} (through ${servers[i % servers.length].url}) does not see the tip`);
+        assert.equal(
+          await git.revParse(dir, 'HEAD'),
+          base,
+          `round ${round}: client ${i} (through ${servers[i % servers.length].url}) does not see the tip`,
+        );
         return git.commitFiles(dir, { [`round-${round}/client-${i}.txt`]: `${round} ${i}\n` }, `round ${round} client ${i}`);
       }),
     );
@@ -128,7 +140,11 @@ async function raceThroughServers(git: GitClient, servers: TestServer[], url: st
     if (disrupted) {
       assert.ok(winners.length <= 1, `round ${round}: ${winners.length} pushes succeeded\n${outputs}`);
       if (winners.length === 1) assert.equal(tip, commits[winners[0]], `round ${round}: main is not the winner's commit\n${outputs}`);
-      else assert.ok(tip === base || commits.includes(tip), `round ${round}: main moved to ${tip}, which no client of this round pushed\n${outputs}`);
+      else
+        assert.ok(
+          tip === base || commits.includes(tip),
+          `round ${round}: main moved to ${tip}, which no client of this round pushed\n${outputs}`,
+        );
     } else {
       assert.equal(winners.length, 1, `round ${round}: expected exactly one successful push\n${outputs}`);
       assert.equal(tip, commits[winners[0]], `round ${round}: main is not the winner's commit\n${outputs}`);
@@ -175,21 +191,40 @@ describe('three servers over one Redis and one S3 store', { skip }, () => {
     const fetcher = await git.clone(on(third, url), 'fetcher');
 
     for (let round = 0; round < 3; round++) {
-      const commit = await git.commitFiles(work, { [`round-${round}.txt`]: `round ${round}\n`, 'a.txt': `changed in round ${round}\n` }, `round ${round}`);
+      const commit = await git.commitFiles(
+        work,
+        { [`round-${round}.txt`]: `round ${round}\n`, 'a.txt': `changed in round ${round}\n` },
+        `round ${round}`,
+      );
       await git.ok(['push', on(first, url), 'HEAD:refs/heads/main'], { cwd: work });
-      const [clone] = await Promise.all([git.clone(on(second, url), `clone-${round}`), git.ok(['fetch', '-q', 'origin'], { cwd: fetcher })]);
-      assert.equal(await git.revParse(clone, 'HEAD'), commit, `round ${round}: the clone through the second server is not at the pushed commit`);
-      assert.equal(await git.revParse(fetcher, 'origin/main'), commit, `round ${round}: the fetch through the third server did not bring the pushed commit`);
+      const [clone] = await Promise.all([
+        git.clone(on(second, url), `clone-${round}`),
+        git.ok(['fetch', '-q', 'origin'], { cwd: fetcher }),
+      ]);
+      assert.equal(
+        await git.revParse(clone, 'HEAD'),
+        commit,
+        `round ${round}: the clone through the second server is not at the pushed commit`,
+      );
+      assert.equal(
+        await git.revParse(fetcher, 'origin/main'),
+        commit,
+        `round ${round}: the fetch through the third server did not bring the pushed commit`,
+      );
       await assertSameHead(git, work, clone);
     }
     await assertFsckClean(git, fetcher);
   });
 
-  it('racing pushes through different servers: one winner per round, nothing accepted is lost', async () => {
-    const url = await servers[0].createRepo('fleet', 'race');
-    const outcome = await raceThroughServers(git, servers, url, { rounds: 5, clientsPerServer: 2 });
-    assert.equal(outcome.accepted, 5);
-  }, { timeout: 300_000 });
+  it(
+    'racing pushes through different servers: one winner per round, nothing accepted is lost',
+    async () => {
+      const url = await servers[0].createRepo('fleet', 'race');
+      const outcome = await raceThroughServers(git, servers, url, { rounds: 5, clientsPerServer: 2 });
+      assert.equal(outcome.accepted, 5);
+    },
+    { timeout: 300_000 },
+  );
 });
 
 describe('three servers over a Redis Cluster, with a failover among the rounds', { skip }, () => {
@@ -209,25 +244,31 @@ describe('three servers over a Redis Cluster, with a failover among the rounds',
   });
   const it = serverTest(() => servers);
 
-  it('racing pushes survive a CLUSTER FAILOVER of the shard holding the repository', async (t) => {
-    const { url, id } = await servers[0].createRepository('fleet', 'cluster-race');
-    const namespace = storage.env.GITFLEET_REDIS_NAMESPACE;
-    let failedOver: { from: string; to: string } | undefined;
-    const outcome = await raceThroughServers(git, servers, url, {
-      rounds: 8,
-      clientsPerServer: 1,
-      during: {
-        round: 3,
-        action: async () => {
-          failedOver = await failOverShardOf(`${namespace}:*${id}*`);
+  it(
+    'racing pushes survive a CLUSTER FAILOVER of the shard holding the repository',
+    async (t) => {
+      const { url, id } = await servers[0].createRepository('fleet', 'cluster-race');
+      const namespace = storage.env.GITFLEET_REDIS_NAMESPACE;
+      let failedOver: { from: string; to: string } | undefined;
+      const outcome = await raceThroughServers(git, servers, url, {
+        rounds: 8,
+        clientsPerServer: 1,
+        during: {
+          round: 3,
+          action: async () => {
+            failedOver = await failOverShardOf(`${namespace}:*${id}*`);
+          },
         },
-      },
-    });
-    assert.ok(failedOver, 'the failover did not run');
-    t.diagnostic(`failover ${failedOver.from} -> ${failedOver.to}; ${outcome.accepted} pushes accepted, ${outcome.failed} refused or failed`);
-    // The seven undisturbed rounds each had their winner.
-    assert.ok(outcome.accepted >= 7, `only ${outcome.accepted} of 8 rounds had a winner`);
-  }, { timeout: 300_000 });
+      });
+      assert.ok(failedOver, 'the failover did not run');
+      t.diagnostic(
+        `failover ${failedOver.from} -> ${failedOver.to}; ${outcome.accepted} pushes accepted, ${outcome.failed} refused or failed`,
+      );
+      // The seven undisturbed rounds each had their winner.
+      assert.ok(outcome.accepted >= 7, `only ${outcome.accepted} of 8 rounds had a winner`);
+    },
+    { timeout: 300_000 },
+  );
 });
 
 /**
@@ -349,7 +390,10 @@ async function copiesPerKey(trio: StoreTrio): Promise<Map<string, string[]>> {
 
 const REPLICAS = 2;
 /** The placement order every server computes (it depends only on the store names). */
-const placement = new PlacementBlobStore({ stores: STORE_NAMES.map((name) => ({ name, store: new MemoryBlobStore() })), replicas: REPLICAS });
+const placement = new PlacementBlobStore({
+  stores: STORE_NAMES.map((name) => ({ name, store: new MemoryBlobStore() })),
+  replicas: REPLICAS,
+});
 
 for (const kind of ['fs', 's3'] as const) {
   describe(`one repository over three ${kind} stores with two copies of every pack`, { skip }, () => {
@@ -381,65 +425,84 @@ for (const kind of ['fs', 's3'] as const) {
     });
     const it = serverTest(() => servers);
 
-    it('clone and push work with one store lost; repair restores two copies of every blob', async () => {
-      const [writer, reader] = servers;
-      const url = await writer.createRepo('fleet', `placed-${kind}`);
-      const work = await git.init('work');
-      // Several pushes, several packs: enough blobs that every store is preferred for some.
-      for (let push = 0; push < 6; push++) {
-        await git.commitFiles(work, { [`push-${push}.txt`]: `push ${push}\n`.repeat(100 + push) }, `push ${push}`);
-        await git.ok(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
-      }
-
-      const before = await copiesPerKey(trio);
-      assert.ok(before.size >= 12, `expected at least 12 blobs (6 packs and their indexes), found ${before.size}`);
-      for (const [key, holders] of before) {
-        assert.deepEqual([...holders].sort(), placement.placement(key).slice(0, REPLICAS).sort(), `${key}: copies not on its preferred stores`);
-      }
-
-      // The store preferred for the most blobs is lost.
-      const lost = STORE_NAMES.map((name) => ({ name, count: [...before.values()].filter((holders) => holders.includes(name)).length })).sort((a, b) => b.count - a.count)[0].name;
-      await trio.lose(lost);
-
-      const clone = await git.clone(on(reader, url), 'clone-with-store-lost');
-      await assertSameHead(git, work, clone);
-      const pushedWhileLost = await git.commitFiles(clone, { 'while-lost.txt': 'pushed while a store was lost\n' }, 'while lost');
-      await git.ok(['push', 'origin', 'HEAD:refs/heads/main'], { cwd: clone });
-      assert.equal(await mainTip(git, on(writer, url)), pushedWhileLost);
-      const fetched = await git.clone(on(writer, url), 'clone-after-push');
-      await assertSameHead(git, clone, fetched);
-
-      await trio.replaceWithEmpty(lost);
-      const degraded = await copiesPerKey(trio);
-      const underReplicated = [...degraded].filter(([, holders]) => holders.length < REPLICAS).map(([key]) => key);
-      assert.ok(underReplicated.length > 0, `losing ${lost} left every blob with ${REPLICAS} copies: the test lost nothing`);
-      for (const [key, holders] of degraded) assert.ok(holders.length >= 1, `${key} has no copy left`);
-
-      const repair = await runCli(['repair'], storage.env);
-      assert.equal(repair.code, 0, `repair failed:\n${repair.stdout}\n${repair.stderr}`);
-      const repaired = await copiesPerKey(trio);
-      assert.deepEqual(new Set(repaired.keys()), new Set(degraded.keys()), 'repair changed the set of blobs');
-      for (const [key, holders] of repaired) {
-        for (const preferred of placement.placement(key).slice(0, REPLICAS)) {
-          assert.ok(holders.includes(preferred), `${key}: no copy on its preferred store ${preferred} after repair (copies on ${holders.join(', ')})`);
+    it(
+      'clone and push work with one store lost; repair restores two copies of every blob',
+      async () => {
+        const [writer, reader] = servers;
+        const url = await writer.createRepo('fleet', `placed-${kind}`);
+        const work = await git.init('work');
+        // Several pushes, several packs: enough blobs that every store is preferred for some.
+        for (let push = 0; push < 6; push++) {
+          await git.commitFiles(work, { [`push-${push}.txt`]: `push ${push}\n`.repeat(100 + push) }, `push ${push}`);
+          await git.ok(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
         }
-      }
-      const repairedOnLost = [...repaired].filter(([key, holders]) => holders.includes(lost) && !degraded.get(key)!.includes(lost)).length;
-      assert.ok(repairedOnLost >= underReplicated.length, `repair put ${repairedOnLost} copies on ${lost}, ${underReplicated.length} blobs lacked one`);
 
-      // Two copies again: any other store may now be lost too. A fresh server, whose
-      // caches hold nothing, must read every pack from the remaining stores.
-      const next = STORE_NAMES.find((name) => name !== lost)!;
-      const fresh = await startServer({}, { storage });
-      servers.push(fresh);
-      await trio.lose(next);
-      try {
-        const again = await git.clone(on(fresh, url), 'clone-after-repair');
-        await assertSameHead(git, fetched, again);
-        await assertFsckClean(git, again);
-      } finally {
-        await trio.replaceWithEmpty(next);
-      }
-    }, { timeout: 300_000 });
+        const before = await copiesPerKey(trio);
+        assert.ok(before.size >= 12, `expected at least 12 blobs (6 packs and their indexes), found ${before.size}`);
+        for (const [key, holders] of before) {
+          assert.deepEqual(
+            [...holders].sort(),
+            placement.placement(key).slice(0, REPLICAS).sort(),
+            `${key}: copies not on its preferred stores`,
+          );
+        }
+
+        // The store preferred for the most blobs is lost.
+        const lost = STORE_NAMES.map((name) => ({
+          name,
+          count: [...before.values()].filter((holders) => holders.includes(name)).length,
+        })).sort((a, b) => b.count - a.count)[0].name;
+        await trio.lose(lost);
+
+        const clone = await git.clone(on(reader, url), 'clone-with-store-lost');
+        await assertSameHead(git, work, clone);
+        const pushedWhileLost = await git.commitFiles(clone, { 'while-lost.txt': 'pushed while a store was lost\n' }, 'while lost');
+        await git.ok(['push', 'origin', 'HEAD:refs/heads/main'], { cwd: clone });
+        assert.equal(await mainTip(git, on(writer, url)), pushedWhileLost);
+        const fetched = await git.clone(on(writer, url), 'clone-after-push');
+        await assertSameHead(git, clone, fetched);
+
+        await trio.replaceWithEmpty(lost);
+        const degraded = await copiesPerKey(trio);
+        const underReplicated = [...degraded].filter(([, holders]) => holders.length < REPLICAS).map(([key]) => key);
+        assert.ok(underReplicated.length > 0, `losing ${lost} left every blob with ${REPLICAS} copies: the test lost nothing`);
+        for (const [key, holders] of degraded) assert.ok(holders.length >= 1, `${key} has no copy left`);
+
+        const repair = await runCli(['repair'], storage.env);
+        assert.equal(repair.code, 0, `repair failed:\n${repair.stdout}\n${repair.stderr}`);
+        const repaired = await copiesPerKey(trio);
+        assert.deepEqual(new Set(repaired.keys()), new Set(degraded.keys()), 'repair changed the set of blobs');
+        for (const [key, holders] of repaired) {
+          for (const preferred of placement.placement(key).slice(0, REPLICAS)) {
+            assert.ok(
+              holders.includes(preferred),
+              `${key}: no copy on its preferred store ${preferred} after repair (copies on ${holders.join(', ')})`,
+            );
+          }
+        }
+        const repairedOnLost = [...repaired].filter(
+          ([key, holders]) => holders.includes(lost) && !degraded.get(key)!.includes(lost),
+        ).length;
+        assert.ok(
+          repairedOnLost >= underReplicated.length,
+          `repair put ${repairedOnLost} copies on ${lost}, ${underReplicated.length} blobs lacked one`,
+        );
+
+        // Two copies again: any other store may now be lost too. A fresh server, whose
+        // caches hold nothing, must read every pack from the remaining stores.
+        const next = STORE_NAMES.find((name) => name !== lost)!;
+        const fresh = await startServer({}, { storage });
+        servers.push(fresh);
+        await trio.lose(next);
+        try {
+          const again = await git.clone(on(fresh, url), 'clone-after-repair');
+          await assertSameHead(git, fetched, again);
+          await assertFsckClean(git, again);
+        } finally {
+          await trio.replaceWithEmpty(next);
+        }
+      },
+      { timeout: 300_000 },
+    );
   });
 }

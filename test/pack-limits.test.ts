@@ -30,7 +30,11 @@ after(async () => {
 const it = serverTest(() => server);
 
 async function push(url: string, pack: Buffer, ref: string, oid: string): Promise<string[]> {
-  const response = await postService(url, 'git-receive-pack', receivePackRequest([{ old: ZERO_ID, new: oid, ref }], ['report-status', 'agent=gitfleet-e2e'], pack));
+  const response = await postService(
+    url,
+    'git-receive-pack',
+    receivePackRequest([{ old: ZERO_ID, new: oid, ref }], ['report-status', 'agent=gitfleet-e2e'], pack),
+  );
   assert.equal(response.status, 200, response.body.toString('latin1').slice(0, 300));
   return packetLines(response.body);
 }

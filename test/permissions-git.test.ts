@@ -59,7 +59,11 @@ async function expectStatus(answer: Promise<Answer>, status: number, what: strin
 /** A user with testPassword(name), made by the site administrator. */
 async function createUser(baseUrl: string, name: string): Promise<void> {
   await expectStatus(
-    call(baseUrl, 'POST', '/api/v1/admin/users', adminHeaders().authorization, { username: name, email: `${name}@example.test`, password: testPassword(name) }),
+    call(baseUrl, 'POST', '/api/v1/admin/users', adminHeaders().authorization, {
+      username: name,
+      email: `${name}@example.test`,
+      password: testPassword(name),
+    }),
     201,
     `creating user ${name}`,
   );
@@ -103,15 +107,27 @@ describe('git over HTTP: permissions', () => {
     adminGit = await GitClient.create(0);
     for (const user of [OWNER, READER, WRITER, REPO_ADMIN, STRANGER, TARGET]) await createUser(server.url, user);
     const owner = basic(OWNER, testPassword(OWNER));
-    await expectStatus(call(server.url, 'POST', '/api/v1/user/repos', owner, { name: 'open', private: false }), 201, 'creating the public repository');
-    await expectStatus(call(server.url, 'POST', '/api/v1/user/repos', owner, { name: 'secret', private: true }), 201, 'creating the private repository');
+    await expectStatus(
+      call(server.url, 'POST', '/api/v1/user/repos', owner, { name: 'open', private: false }),
+      201,
+      'creating the public repository',
+    );
+    await expectStatus(
+      call(server.url, 'POST', '/api/v1/user/repos', owner, { name: 'secret', private: true }),
+      201,
+      'creating the private repository',
+    );
     for (const [user, permission] of [
       [READER, 'read'],
       [WRITER, 'write'],
       [REPO_ADMIN, 'admin'],
     ]) {
       for (const repo of ['open', 'secret']) {
-        await expectStatus(call(server.url, 'PUT', `/api/v1/repos/${OWNER}/${repo}/collaborators/${user}`, owner, { permission }), 204, `granting ${user} ${permission}`);
+        await expectStatus(
+          call(server.url, 'PUT', `/api/v1/repos/${OWNER}/${repo}/collaborators/${user}`, owner, { permission }),
+          204,
+          `granting ${user} ${permission}`,
+        );
       }
     }
     for (const user of [OWNER, READER, WRITER, REPO_ADMIN, STRANGER]) {
@@ -213,7 +229,12 @@ describe('git over HTTP: permissions', () => {
       assert.match(publicPush.stderr, /The requested URL returned error: 403/);
       // Exists-but-hidden and missing look alike.
       const hidden = await call(server.url, 'GET', `/${OWNER}/secret.git/info/refs?service=git-upload-pack`, `Bearer ${tokens[STRANGER]}`);
-      const missing = await call(server.url, 'GET', `/${OWNER}/missing.git/info/refs?service=git-upload-pack`, `Bearer ${tokens[STRANGER]}`);
+      const missing = await call(
+        server.url,
+        'GET',
+        `/${OWNER}/missing.git/info/refs?service=git-upload-pack`,
+        `Bearer ${tokens[STRANGER]}`,
+      );
       assert.equal(hidden.status, 404);
       assert.equal(missing.status, 404);
       assert.equal(String(hidden.body).replace('secret', 'missing'), String(missing.body));
@@ -235,7 +256,11 @@ describe('git over HTTP: permissions', () => {
     const client = await gitAs(`Bearer ${token.secret}`);
     try {
       await client.ok(['ls-remote', url('secret')]);
-      await expectStatus(call(server.url, 'DELETE', `/api/v1/users/${WRITER}/tokens/${token.id}`, basic(WRITER, testPassword(WRITER))), 204, 'revoking');
+      await expectStatus(
+        call(server.url, 'DELETE', `/api/v1/users/${WRITER}/tokens/${token.id}`, basic(WRITER, testPassword(WRITER))),
+        204,
+        'revoking',
+      );
       const refused = await client.fails(['ls-remote', url('secret')]);
       assert.match(refused.stderr, AUTH_REFUSED);
       const answer = await call(server.url, 'GET', `/${OWNER}/secret.git/info/refs?service=git-upload-pack`, `Bearer ${token.secret}`);
@@ -275,7 +300,11 @@ describe('git over HTTP: permissions', () => {
     const answer = await call(server.url, 'GET', `/${OWNER}/open.git/info/refs?service=git-upload-pack`, basic(OWNER, 'not-the-password'));
     assert.equal(answer.status, 401, 'wrong credentials are refused even where anonymous would be let in');
     // Someone else's token with this user name is no credential either.
-    await expectStatus(call(server.url, 'GET', `/${OWNER}/secret.git/info/refs?service=git-upload-pack`, basic(OWNER, tokens[READER])), 401, 'a token under another name');
+    await expectStatus(
+      call(server.url, 'GET', `/${OWNER}/secret.git/info/refs?service=git-upload-pack`, basic(OWNER, tokens[READER])),
+      401,
+      'a token under another name',
+    );
   });
 
   test('failed logins are throttled: 429 with Retry-After, even for the right password', async () => {
@@ -318,7 +347,11 @@ describe('git over HTTP: permissions', () => {
       const commit = await owner.commitFiles(work, { 'a.txt': 'a\n' }, 'created by a push');
       await owner.ok(['push', '-q', url('pushed', base), 'main'], { cwd: work });
       assert.equal((await owner.ok(['ls-remote', url('pushed', base), 'refs/heads/main'])).split('\t')[0], commit);
-      const described = await expectStatus(call(base, 'GET', `/api/v1/repos/${OWNER}/pushed`, `Bearer ${ownerToken}`), 200, 'the created repository');
+      const described = await expectStatus(
+        call(base, 'GET', `/api/v1/repos/${OWNER}/pushed`, `Bearer ${ownerToken}`),
+        200,
+        'the created repository',
+      );
       assert.equal(described.body.private, true);
       assert.equal(described.body.default_branch, 'main');
       await expectStatus(call(base, 'GET', `/api/v1/repos/${OWNER}/pushed`, undefined), 404, 'the new private repository, anonymously');

@@ -97,10 +97,7 @@ for (const protocol of PROTOCOLS) {
       assert.equal(await readFile(join(dir, 'README.md'), 'utf8'), 'Readme revision 11\n');
       assert.equal(await readlink(join(dir, 'link-to-readme')), 'README.md');
       assert.ok(((await stat(join(dir, 'bin/run.sh'))).mode & 0o111) !== 0, 'bin/run.sh lost its executable bit');
-      assert.equal(
-        await git.ok(['hash-object', 'assets/logo.bin'], { cwd: dir }),
-        await git.revParse(source, 'main:assets/logo.bin'),
-      );
+      assert.equal(await git.ok(['hash-object', 'assets/logo.bin'], { cwd: dir }), await git.revParse(source, 'main:assets/logo.bin'));
       await assertFsckClean(git, dir);
     });
 
@@ -110,9 +107,21 @@ for (const protocol of PROTOCOLS) {
 
       const fi = new FastImport();
       const next = HISTORY_START + 100 * 86_400;
-      fi.commit({ ref: 'refs/heads/main', from: 'refs/heads/main^0', message: 'new 1\n', time: next, files: { 'src/module-1.ts': textBlob(500, 300) } });
+      fi.commit({
+        ref: 'refs/heads/main',
+        from: 'refs/heads/main^0',
+        message: 'new 1\n',
+        time: next,
+        files: { 'src/module-1.ts': textBlob(500, 300) },
+      });
       const m2 = fi.commit({ ref: 'refs/heads/main', message: 'new 2\n', time: next + 60, files: { 'new/dir/file.txt': 'new file\n' } });
-      fi.commit({ ref: 'refs/heads/topic', from: 'refs/heads/feature^0', message: 'topic\n', time: next + 120, files: { 'topic.txt': textBlob(501, 50) } });
+      fi.commit({
+        ref: 'refs/heads/topic',
+        from: 'refs/heads/feature^0',
+        message: 'topic\n',
+        time: next + 120,
+        files: { 'topic.txt': textBlob(501, 50) },
+      });
       fi.annotatedTag('v3.0', m2, 'Version 3.0\n', next + 180);
       await fi.run(git, source);
       await git.ok(['push', url, ...PUSH_ALL], { cwd: source });
@@ -153,10 +162,7 @@ for (const protocol of PROTOCOLS) {
       const dir = await git.clone(url, 'tags', ['--no-tags']);
       assert.deepEqual(mapToObject(await localRefs(git, dir, ['refs/tags/'])), {});
       await git.ok(['fetch', '--tags', 'origin'], { cwd: dir });
-      assert.deepEqual(
-        mapToObject(await localRefs(git, dir, ['refs/tags/'])),
-        mapToObject(await localRefs(git, source, ['refs/tags/'])),
-      );
+      assert.deepEqual(mapToObject(await localRefs(git, dir, ['refs/tags/'])), mapToObject(await localRefs(git, source, ['refs/tags/'])));
       await assertFsckClean(git, dir);
     });
 
@@ -165,10 +171,11 @@ for (const protocol of PROTOCOLS) {
       const { code, stderr, trace } = await withPacketTrace(git, ['clone', '--single-branch', '--branch', 'release', url, dir]);
       assert.equal(code, 0, stderr);
       // Tags reachable from release are followed; the others are not.
-      assert.deepEqual(
-        [...(await localRefs(git, dir, ['refs/tags/'])).keys()].sort(),
-        ['refs/tags/rel-1', 'refs/tags/v1.0', 'refs/tags/v1.0-signed-off'],
-      );
+      assert.deepEqual([...(await localRefs(git, dir, ['refs/tags/'])).keys()].sort(), [
+        'refs/tags/rel-1',
+        'refs/tags/v1.0',
+        'refs/tags/v1.0-signed-off',
+      ]);
       await assertFsckClean(git, dir);
       const annotated = ['tag-v1.0', 'tag-rel-1', 'tag-v1.0-signed-off'].map((name) => history.oids[name]);
       const wanted = wantedIds(trace);

@@ -63,7 +63,13 @@ async function repoWithHook(receiver: WebhookReceiver, extra: Record<string, unk
     server.url,
     'POST',
     `/repos/ci/${name}/hooks`,
-    { name: 'web', config: { url: receiver.url, content_type: 'json', secret: SECRET }, events: ['push', 'create', 'delete'], active: true, ...extra },
+    {
+      name: 'web',
+      config: { url: receiver.url, content_type: 'json', secret: SECRET },
+      events: ['push', 'create', 'delete'],
+      active: true,
+      ...extra,
+    },
     201,
   );
   const work = await git.init(name);
@@ -90,7 +96,10 @@ describe('webhooks', () => {
       const tip = await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
       await git.ok(['push', 'origin', 'main'], { cwd: work });
       await receiver.waitFor('create and push of main', () => forRef(receiver, 'refs/heads/main').length === 2);
-      const [create, push] = [forRef(receiver, 'refs/heads/main').find((d) => d.event === 'create')!, forRef(receiver, 'refs/heads/main').find((d) => d.event === 'push')!];
+      const [create, push] = [
+        forRef(receiver, 'refs/heads/main').find((d) => d.event === 'create')!,
+        forRef(receiver, 'refs/heads/main').find((d) => d.event === 'push')!,
+      ];
       assert.ok(create && push, 'one create and one push');
       assert.equal(push.payload.after, tip);
       assert.equal(push.payload.created, true);
@@ -112,13 +121,15 @@ describe('webhooks', () => {
       const pushRow = rows.find((row) => row.event === 'push')!;
       assert.equal(pushRow.guid, push.guid);
       assert.equal(pushRow.status_code, 200);
-      const detail = (await api<{ request: { headers: Record<string, string>; payload: { after: string } }; response: { payload: string } }>(
-        server.url,
-        'GET',
-        `/repos/ci/${name}/hooks/${hook.id}/deliveries/${pushRow.id}`,
-        undefined,
-        200,
-      )).body;
+      const detail = (
+        await api<{ request: { headers: Record<string, string>; payload: { after: string } }; response: { payload: string } }>(
+          server.url,
+          'GET',
+          `/repos/ci/${name}/hooks/${hook.id}/deliveries/${pushRow.id}`,
+          undefined,
+          200,
+        )
+      ).body;
       assert.equal(detail.request.headers['X-GitHub-Delivery'], push.guid);
       assert.equal(detail.request.payload.after, tip);
       assert.equal(detail.response.payload, 'got push');
@@ -157,7 +168,9 @@ describe('webhooks', () => {
       receiver.answer = 503;
       await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
       await git.ok(['push', 'origin', 'main'], { cwd: work });
-      await eventually('two 503 answers to the push', async () => (receiver.seen.filter((d) => d.event === 'push').length >= 2 ? true : undefined));
+      await eventually('two 503 answers to the push', async () =>
+        receiver.seen.filter((d) => d.event === 'push').length >= 2 ? true : undefined,
+      );
       await receiver.stop(); // now connections are refused
       await git.ok(['tag', 'v1'], { cwd: work });
       await git.ok(['push', 'origin', 'v1', 'main:side'], { cwd: work });
@@ -167,13 +180,19 @@ describe('webhooks', () => {
       });
       receiver.answer = 200;
       await receiver.start();
-      await receiver.waitFor('every event', () => ['refs/heads/main', 'refs/tags/v1', 'refs/heads/side'].every((ref) => forRef(receiver, ref).length === 2));
+      await receiver.waitFor('every event', () =>
+        ['refs/heads/main', 'refs/tags/v1', 'refs/heads/side'].every((ref) => forRef(receiver, ref).length === 2),
+      );
       assert.deepEqual(receiver.rejected, []);
 
       const pushOfMain = forRef(receiver, 'refs/heads/main').find((d) => d.event === 'push')!;
       const failedTries = receiver.seen.filter((d) => d.event === 'push' && d.body === pushOfMain.body);
       assert.ok(failedTries.length >= 3, 'the push of main was tried at least twice before it went through');
-      assert.deepEqual(new Set(failedTries.map((d) => d.guid)), new Set([pushOfMain.guid]), 'every attempt carried the same X-GitHub-Delivery');
+      assert.deepEqual(
+        new Set(failedTries.map((d) => d.guid)),
+        new Set([pushOfMain.guid]),
+        'every attempt carried the same X-GitHub-Delivery',
+      );
       const rows = (await api<DeliveryRow[]>(server.url, 'GET', `/repos/ci/${name}/hooks/${hook.id}/deliveries?per_page=100`)).body;
       const attempts = rows.filter((row) => row.guid === pushOfMain.guid);
       assert.ok(attempts.some((row) => row.status_code === 503) && attempts.some((row) => row.status_code === 200));
@@ -203,7 +222,10 @@ describe('webhooks', () => {
       await receiver.waitFor('create and push after the restart', () => forRef(receiver, 'refs/heads/main').length === 2);
       const rows = (await api<DeliveryRow[]>(server.url, 'GET', `/repos/ci/${name}/hooks/${hook.id}/deliveries`)).body;
       const push = forRef(receiver, 'refs/heads/main').find((d) => d.event === 'push')!;
-      assert.ok(rows.filter((row) => row.guid === push.guid).some((row) => row.status_code === 0), 'the delivery that went through is the one that failed before the kill');
+      assert.ok(
+        rows.filter((row) => row.guid === push.guid).some((row) => row.status_code === 0),
+        'the delivery that went through is the one that failed before the kill',
+      );
     } finally {
       await receiver.stop();
     }
@@ -245,7 +267,7 @@ describe('webhooks', () => {
     }
   });
 
-  test('a commit status is delivered as GitHub\'s status event to hooks that want it', async () => {
+  test("a commit status is delivered as GitHub's status event to hooks that want it", async () => {
     const receiver = new WebhookReceiver(SECRET);
     await receiver.start();
     try {
@@ -259,10 +281,17 @@ describe('webhooks', () => {
       const delivery = receiver.accepted.find((d) => d.event === 'status')!;
       assert.equal(delivery.headers['x-github-hook-id'], String(hook.id));
       assert.deepEqual(
-        { id: delivery.payload.id, sha: delivery.payload.sha, ...Object.fromEntries(Object.keys(status).map((key) => [key, delivery.payload[key]])) },
+        {
+          id: delivery.payload.id,
+          sha: delivery.payload.sha,
+          ...Object.fromEntries(Object.keys(status).map((key) => [key, delivery.payload[key]])),
+        },
         { id: created.body.id, sha: tip, ...status },
       );
-      assert.deepEqual((delivery.payload.branches as Array<{ name: string }>).map((branch) => branch.name), ['main']);
+      assert.deepEqual(
+        (delivery.payload.branches as Array<{ name: string }>).map((branch) => branch.name),
+        ['main'],
+      );
     } finally {
       await receiver.stop();
     }
@@ -277,7 +306,20 @@ describe('webhooks', () => {
     const receiver = new WebhookReceiver(SECRET);
     await receiver.start();
     try {
-      const created = (await api<HookJson>(server.url, 'POST', '/orgs/org1/hooks', { type: 'gitea', config: { url: receiver.url, content_type: 'json', secret: SECRET }, events: ['push'], branch_filter: 'release/*' }, 201)).body;
+      const created = (
+        await api<HookJson>(
+          server.url,
+          'POST',
+          '/orgs/org1/hooks',
+          {
+            type: 'gitea',
+            config: { url: receiver.url, content_type: 'json', secret: SECRET },
+            events: ['push'],
+            branch_filter: 'release/*',
+          },
+          201,
+        )
+      ).body;
       const work = await git.init('org1-app');
       await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
       await git.ok(['remote', 'add', 'origin', `${server.url}/org1/app.git`], { cwd: work });

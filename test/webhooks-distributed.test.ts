@@ -14,7 +14,10 @@ const redisUrl = process.env.GITFLEET_TEST_REDIS_URL;
 const SECRET = 'shared secret';
 
 const skip = process.env.GITFLEET_SKIP_REMOTE_STORES === '1' ? 'GITFLEET_SKIP_REMOTE_STORES=1' : false;
-if (!skip && !redisUrl) throw new Error('GITFLEET_TEST_REDIS_URL is not set: start Redis with `eval "$(scripts/servers/redis.sh start)"` (or set GITFLEET_SKIP_REMOTE_STORES=1)');
+if (!skip && !redisUrl)
+  throw new Error(
+    'GITFLEET_TEST_REDIS_URL is not set: start Redis with `eval "$(scripts/servers/redis.sh start)"` (or set GITFLEET_SKIP_REMOTE_STORES=1)',
+  );
 
 describe('webhooks on Redis with two server processes', { skip }, () => {
   let env: Record<string, string>;
@@ -61,10 +64,14 @@ describe('webhooks on Redis with two server processes', { skip }, () => {
         await git.ok(['push', `${server.url}/dist/app.git`, `HEAD:refs/heads/${branch}`], { cwd: work });
       }
       await eventually('every push refused at least once', async () =>
-        branches.every((branch) => receiver.seen.some((d) => d.event === 'push' && d.body.includes(`"refs/heads/${branch}"`))) ? true : undefined,
+        branches.every((branch) => receiver.seen.some((d) => d.event === 'push' && d.body.includes(`"refs/heads/${branch}"`)))
+          ? true
+          : undefined,
       );
       receiver.answer = 200;
-      await receiver.waitFor('create and push of every branch', (all) => branches.every((branch) => all.filter((d) => d.payload.ref === `refs/heads/${branch}` || d.payload.ref === branch).length === 2));
+      await receiver.waitFor('create and push of every branch', (all) =>
+        branches.every((branch) => all.filter((d) => d.payload.ref === `refs/heads/${branch}` || d.payload.ref === branch).length === 2),
+      );
       const guids = receiver.accepted.map((d) => d.guid);
       assert.equal(new Set(guids).size, guids.length, 'no delivery accepted twice');
       for (const delivery of receiver.accepted) {
@@ -80,17 +87,30 @@ describe('webhooks on Redis with two server processes', { skip }, () => {
   test('a process killed right after a ref update has its events delivered by the others', async () => {
     const receiver = new WebhookReceiver(SECRET);
     await receiver.start();
-    const doomed = await spawnServer(dataDir, { ...env, GITFLEET_TEST_CRASH_AFTER_REF_UPDATE: '1', GITFLEET_HOOK_RECOVERY_DELAY_MS: '300' });
+    const doomed = await spawnServer(dataDir, {
+      ...env,
+      GITFLEET_TEST_CRASH_AFTER_REF_UPDATE: '1',
+      GITFLEET_HOOK_RECOVERY_DELAY_MS: '300',
+    });
     try {
       await ensureUser(doomed.url, 'dist');
       await api(doomed.url, 'POST', '/repos', { owner: 'dist', name: 'crash' }, 201);
-      await api(doomed.url, 'POST', '/repos/dist/crash/hooks', { config: { url: receiver.url, secret: SECRET }, events: ['push', 'create'] }, 201);
+      await api(
+        doomed.url,
+        'POST',
+        '/repos/dist/crash/hooks',
+        { config: { url: receiver.url, secret: SECRET }, events: ['push', 'create'] },
+        201,
+      );
       await receiver.waitFor('the ping', (all) => all.some((d) => d.event === 'ping'));
       const work = await git.init('dist-crash');
       const tip = await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
       await git.fails(['push', `${doomed.url}/dist/crash.git`, 'HEAD:refs/heads/main'], { cwd: work });
       await doomed.exited;
-      await receiver.waitFor('create and push from the surviving processes', (all) => all.filter((d) => d.payload.ref === 'refs/heads/main' || d.payload.ref === 'main').length === 2);
+      await receiver.waitFor(
+        'create and push from the surviving processes',
+        (all) => all.filter((d) => d.payload.ref === 'refs/heads/main' || d.payload.ref === 'main').length === 2,
+      );
       const push = receiver.accepted.find((d) => d.event === 'push')!;
       assert.equal(push.payload.after, tip);
       assert.deepEqual(receiver.rejected, []);

@@ -25,7 +25,10 @@ const test = serverTest(() => [server, strict]);
 before(async () => {
   storage = await selectedStorage();
   [server, strict] = await Promise.all([
-    startServer({ ...LOOPBACK_RECEIVERS_ENV, GITFLEET_HOOK_POLL_MS: '50', GITFLEET_HOOK_BACKOFF_MS: '50', GITFLEET_HOOK_TIMEOUT_MS: '3000' }, { storage }),
+    startServer(
+      { ...LOOPBACK_RECEIVERS_ENV, GITFLEET_HOOK_POLL_MS: '50', GITFLEET_HOOK_BACKOFF_MS: '50', GITFLEET_HOOK_TIMEOUT_MS: '3000' },
+      { storage },
+    ),
     startServer({}),
   ]);
   git = await GitClient.create(0);
@@ -88,15 +91,32 @@ describe('hook targets', () => {
       'http://localhost:9/hook',
     ];
     for (const url of targets) {
-      const refused = await api<{ message: string }>(strict.url, 'POST', '/repos/mallory/probe/hooks', { config: { url }, events: ['push'] });
+      const refused = await api<{ message: string }>(strict.url, 'POST', '/repos/mallory/probe/hooks', {
+        config: { url },
+        events: ['push'],
+      });
       assert.equal(refused.status, 422, `${url}: ${JSON.stringify(refused.body)}`);
-      assert.match(refused.body.message, /config\.url: .*(loopback|link-local|private|shared|unique local).*GITFLEET_HOOK_ALLOWED_NETWORKS/, url);
+      assert.match(
+        refused.body.message,
+        /config\.url: .*(loopback|link-local|private|shared|unique local).*GITFLEET_HOOK_ALLOWED_NETWORKS/,
+        url,
+      );
     }
     assert.deepEqual((await api(strict.url, 'GET', '/repos/mallory/probe/hooks', undefined, 200)).body, [], 'nothing was saved');
 
     // A public target is fine; moving it to a refused one is not.
-    const hook = (await api<{ id: number }>(strict.url, 'POST', '/repos/mallory/probe/hooks', { config: { url: 'http://192.0.32.10/hook' }, events: ['push'], active: false }, 201)).body;
-    const moved = await api<{ message: string }>(strict.url, 'PATCH', `/repos/mallory/probe/hooks/${hook.id}`, { config: { url: 'http://169.254.169.254/' } });
+    const hook = (
+      await api<{ id: number }>(
+        strict.url,
+        'POST',
+        '/repos/mallory/probe/hooks',
+        { config: { url: 'http://192.0.32.10/hook' }, events: ['push'], active: false },
+        201,
+      )
+    ).body;
+    const moved = await api<{ message: string }>(strict.url, 'PATCH', `/repos/mallory/probe/hooks/${hook.id}`, {
+      config: { url: 'http://169.254.169.254/' },
+    });
     assert.equal(moved.status, 422);
     const kept = (await api<{ config: { url: string } }>(strict.url, 'GET', `/repos/mallory/probe/hooks/${hook.id}`, undefined, 200)).body;
     assert.equal(kept.config.url, 'http://192.0.32.10/hook');
@@ -113,9 +133,13 @@ describe('hook targets', () => {
     assert.match(refused.body.message, /branch_filter: .* has 40 wildcards .* at most 32 are allowed/);
   });
 
-  test('a repository takes at most 20 hooks (GitHub\'s limit): each one multiplies the work of every push', async () => {
+  test("a repository takes at most 20 hooks (GitHub's limit): each one multiplies the work of every push", async () => {
     await strict.createRepository('mallory', 'many-hooks');
-    const create = () => api<{ message: string }>(strict.url, 'POST', '/repos/mallory/many-hooks/hooks', { config: { url: 'http://192.0.32.10/hook' }, active: false });
+    const create = () =>
+      api<{ message: string }>(strict.url, 'POST', '/repos/mallory/many-hooks/hooks', {
+        config: { url: 'http://192.0.32.10/hook' },
+        active: false,
+      });
     for (let i = 0; i < 20; i++) assert.equal((await create()).status, 201);
     const refused = await create();
     assert.equal(refused.status, 422);
@@ -131,17 +155,25 @@ describe('payloads', () => {
     try {
       const { url: cloneUrl } = await server.createRepository('hostile', 'secret', { private: true });
       await api(server.url, 'POST', '/repos/hostile/secret/hooks', { config: { url: receiver.url, secret: SECRET }, events: ['*'] }, 201);
-      const ping = await withHost(server.url, 'POST', '/repos/hostile/secret/hooks', ATTACKER_HOST, { config: { url: receiver.url, secret: SECRET }, events: ['status'] });
+      const ping = await withHost(server.url, 'POST', '/repos/hostile/secret/hooks', ATTACKER_HOST, {
+        config: { url: receiver.url, secret: SECRET },
+        events: ['status'],
+      });
       assert.equal(ping.status, 201, ping.text);
 
       const work = await git.init('hostile');
       const tip = await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
       await git.ok(['-c', `http.extraHeader=Host: ${ATTACKER_HOST}`, 'push', cloneUrl, 'HEAD:refs/heads/main'], { cwd: work });
-      const status = await withHost(server.url, 'POST', `/repos/hostile/secret/statuses/${tip}`, ATTACKER_HOST, { state: 'success', context: 'ci' });
+      const status = await withHost(server.url, 'POST', `/repos/hostile/secret/statuses/${tip}`, ATTACKER_HOST, {
+        state: 'success',
+        context: 'ci',
+      });
       assert.equal(status.status, 201, status.text);
 
       const byEvent = (event: string) => (all: ReceivedDelivery[]) => all.filter((delivery) => delivery.event === event);
-      await receiver.waitFor('ping, create, push and status', (all) => ['ping', 'create', 'push', 'status'].every((event) => byEvent(event)(all).length > 0));
+      await receiver.waitFor('ping, create, push and status', (all) =>
+        ['ping', 'create', 'push', 'status'].every((event) => byEvent(event)(all).length > 0),
+      );
       for (const delivery of receiver.accepted) {
         assertOwnUrls(delivery.payload, delivery.event);
         const repository = delivery.payload.repository as { private: boolean; visibility: string };
@@ -161,8 +193,24 @@ describe('deletion', () => {
     try {
       const org = (await api<{ id: string }>(server.url, 'POST', '/orgs', { username: 'doomed' }, 201)).body;
       const { id: repositoryId } = await server.createRepository('doomed', 'app', { private: true });
-      const orgHook = (await api<{ id: number }>(server.url, 'POST', '/orgs/doomed/hooks', { config: { url: receiver.url, secret: SECRET }, events: ['*'] }, 201)).body;
-      const repoHook = (await api<{ id: number }>(server.url, 'POST', '/repos/doomed/app/hooks', { config: { url: receiver.url, secret: SECRET }, events: ['*'] }, 201)).body;
+      const orgHook = (
+        await api<{ id: number }>(
+          server.url,
+          'POST',
+          '/orgs/doomed/hooks',
+          { config: { url: receiver.url, secret: SECRET }, events: ['*'] },
+          201,
+        )
+      ).body;
+      const repoHook = (
+        await api<{ id: number }>(
+          server.url,
+          'POST',
+          '/repos/doomed/app/hooks',
+          { config: { url: receiver.url, secret: SECRET }, events: ['*'] },
+          201,
+        )
+      ).body;
       await receiver.waitFor('both pings', (all) => all.filter((delivery) => delivery.event === 'ping').length === 2);
       const work = await git.init('doomed');
       const head = await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');

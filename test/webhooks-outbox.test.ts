@@ -43,7 +43,13 @@ async function repoWithHook(receiver: WebhookReceiver) {
   const name = `outbox-${++repoNumber}`;
   await ensureUser(server.url, 'ci');
   await api(server.url, 'POST', '/repos', { owner: 'ci', name }, 201);
-  await api(server.url, 'POST', `/repos/ci/${name}/hooks`, { config: { url: receiver.url, secret: SECRET }, events: ['push', 'create', 'delete'] }, 201);
+  await api(
+    server.url,
+    'POST',
+    `/repos/ci/${name}/hooks`,
+    { config: { url: receiver.url, secret: SECRET }, events: ['push', 'create', 'delete'] },
+    201,
+  );
   await receiver.waitFor('the ping', (all) => all.some((d) => d.event === 'ping'));
   const work = await git.init(name);
   await git.ok(['remote', 'add', 'origin', `${server.url}/ci/${name}.git`], { cwd: work });
@@ -109,7 +115,10 @@ describe('webhook outbox', () => {
       lock.exec('BEGIN EXCLUSIVE');
       const refused = await git.fails(['push', 'origin', 'main'], { cwd: work });
       lock.exec('ROLLBACK');
-      assert.match(refused.stderr, /\[remote rejected\] main -> main \(webhook events could not be recorded, no ref was changed; try again\)/);
+      assert.match(
+        refused.stderr,
+        /\[remote rejected\] main -> main \(webhook events could not be recorded, no ref was changed; try again\)/,
+      );
       const remote = await git.ok(['ls-remote', `${server.url}/ci/${name}.git`], { cwd: work });
       assert.doesNotMatch(remote, /refs\/heads\/main/, 'main was not created');
 
@@ -147,7 +156,10 @@ describe('webhook outbox', () => {
         const rows = queueRows('ref-events').filter((row) => row.data.includes(stale));
         return rows.length > 0 && rows.every((row) => row.state === 'done') ? rows : undefined;
       });
-      assert.ok(recorded.some((row) => JSON.parse(row.data).settled === true), 'the push marked it settled after the compare-and-swap');
+      assert.ok(
+        recorded.some((row) => JSON.parse(row.data).settled === true),
+        'the push marked it settled after the compare-and-swap',
+      );
       const deliveries = queueRows('deliveries').filter((row) => row.data.includes(stale));
       assert.deepEqual(deliveries, [], 'no delivery was queued for the refused deletion');
       const remote = await git.ok(['ls-remote', `${server.url}/ci/${name}.git`, 'refs/heads/feature'], { cwd: work });

@@ -45,7 +45,9 @@ for (const protocol of PROTOCOLS) {
       assert.deepEqual(await refsOf(url), { ...before, 'refs/heads/fine': before['refs/heads/main'] });
 
       // The other way round, and two refs of one push.
-      const under = await git.fails(['push', 'origin', 'main:refs/heads/fine/x', 'main:refs/heads/q', 'main:refs/heads/q/r'], { cwd: seed });
+      const under = await git.fails(['push', 'origin', 'main:refs/heads/fine/x', 'main:refs/heads/q', 'main:refs/heads/q/r'], {
+        cwd: seed,
+      });
       assert.match(under.stderr, /'refs\/heads\/fine' exists; cannot create 'refs\/heads\/fine\/x'/);
       assert.match(under.stderr, /'refs\/heads\/q' exists; cannot create 'refs\/heads\/q\/r'/);
       const after = await refsOf(url);
@@ -87,7 +89,12 @@ for (const protocol of PROTOCOLS) {
       assert.ok(bomb.length < 200 * 1024);
       const started = Date.now();
       const responses = await Promise.all(
-        [1, 2].map(() => postService(url, 'git-upload-pack', bomb, { 'content-encoding': 'gzip', ...(protocol === 2 ? { 'git-protocol': 'version=2' } : {}) })),
+        [1, 2].map(() =>
+          postService(url, 'git-upload-pack', bomb, {
+            'content-encoding': 'gzip',
+            ...(protocol === 2 ? { 'git-protocol': 'version=2' } : {}),
+          }),
+        ),
       );
       for (const response of responses) assert.equal(response.status, 400, response.body.toString());
       assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
@@ -103,7 +110,9 @@ describe('a push the size of a mirror of git.git', () => {
       const url = await server.createRepo('e2e', 'mirror-sized');
       const seed = await git.init('mirror');
       const tip = await git.commitFiles(seed, { 'a.txt': 'a\n' }, 'first');
-      const names = Array.from({ length: 4400 }, (_, i) => (i % 4 === 0 ? `refs/heads/topic/branch-${i}` : `refs/tags/v2.${Math.floor(i / 100)}.${i % 100}-rc${i % 7}`));
+      const names = Array.from({ length: 4400 }, (_, i) =>
+        i % 4 === 0 ? `refs/heads/topic/branch-${i}` : `refs/tags/v2.${Math.floor(i / 100)}.${i % 100}-rc${i % 7}`,
+      );
       await git.ok(['update-ref', '--stdin'], { cwd: seed, input: names.map((name) => `create ${name} ${tip}\n`).join('') });
       await git.ok(['push', '--mirror', url], { cwd: seed });
       assert.equal(Object.keys(await mapToObject(await remoteRefs(git, url))).filter((name) => name !== 'HEAD').length, 4401);

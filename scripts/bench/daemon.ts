@@ -33,7 +33,12 @@ export class Daemon {
     );
   }
 
-  static start(name: string, command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string }): Daemon {
+  static start(
+    name: string,
+    command: string,
+    args: readonly string[],
+    options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string },
+  ): Daemon {
     const log = openSync(options.logFile, 'a');
     try {
       const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', log, log] });

@@ -20,7 +20,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BlockCache, DeltaBaseCache, enumerateObjects, PackAccess, PackIndexCache, PackObjectReader } from '../../packages/repository/src/index.js';
+import {
+  BlockCache,
+  DeltaBaseCache,
+  enumerateObjects,
+  PackAccess,
+  PackIndexCache,
+  PackObjectReader,
+} from '../../packages/repository/src/index.js';
 import { FsBlobStore, SqliteKVStore } from '../../packages/storage/src/index.js';
 import { run } from './exec.js';
 import { summarize } from './stats.js';
@@ -78,7 +85,9 @@ async function main(): Promise<void> {
       `gitfleet enumerateObjects: ${ours[i].seconds.toFixed(2)} s (CPU ${ours[i].cpuSeconds.toFixed(2)} s), ${ours[i].count} objects, peak RSS ${(ours[i].peakRssBytes! / MIB).toFixed(0)} MiB`,
     );
     if (ours[i].count !== git[i].count || ours[i].digest !== git[i].digest) {
-      throw new Error(`enumeration differs from git rev-list: ${ours[i].count} objects (${ours[i].digest}) vs ${git[i].count} (${git[i].digest})`);
+      throw new Error(
+        `enumeration differs from git rev-list: ${ours[i].count} objects (${ours[i].digest}) vs ${git[i].count} (${git[i].digest})`,
+      );
     }
   }
   const count = ours[0].count;

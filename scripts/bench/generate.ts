@@ -88,7 +88,9 @@ class Emitter {
   async commit(ref: string, parent: number | undefined, message: string, changes: Array<[string, string | Buffer]>): Promise<number> {
     const mark = this.nextMark();
     const time = this.nextTime();
-    await this.write(`commit ${ref}\nmark :${mark}\nauthor Bench <bench@example.com> ${time} +0000\ncommitter Bench <bench@example.com> ${time} +0000\n`);
+    await this.write(
+      `commit ${ref}\nmark :${mark}\nauthor Bench <bench@example.com> ${time} +0000\ncommitter Bench <bench@example.com> ${time} +0000\n`,
+    );
     await this.data(message);
     if (parent !== undefined) await this.write(`from :${parent}\n`);
     for (const [file, content] of changes) {
@@ -123,7 +125,8 @@ async function writeHistory(out: Writable): Promise<void> {
     files.map((file, i) => [file, text(i)]),
   );
   const forkPoints = new Map<number, number>();
-  for (let b = 0; b < SHAPE.featureBranches; b++) forkPoints.set(Math.floor(((b + 1) * SHAPE.mainCommits) / (SHAPE.featureBranches + 1)), b);
+  for (let b = 0; b < SHAPE.featureBranches; b++)
+    forkPoints.set(Math.floor(((b + 1) * SHAPE.mainCommits) / (SHAPE.featureBranches + 1)), b);
 
   for (let c = 1; c <= SHAPE.mainCommits; c++) {
     const changes: Array<[string, string | Buffer]> = [];

@@ -46,7 +46,11 @@ const positive = (value: string) => {
   if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
   return n;
 };
-const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 const envPair = (value: string, previous: Record<string, string>) => {
   const at = value.indexOf('=');
   if (at < 1) throw new InvalidArgumentError('expected NAME=VALUE');
@@ -64,11 +68,29 @@ const program = new Command('bench-hostile')
   .option('--setup-timeout <seconds>', "time limit of each attack's set-up (pushing a 300 MiB file takes a while)", positive, 900)
   .option('--recover-timeout <seconds>', 'how long a server may stay unresponsive after an attack before it is restarted', positive, 120)
   .option('--probe-interval <ms>', 'time between /healthz probes', positive, 20)
-  .option('--probe-timeout <ms>', 'a /healthz probe unanswered this long counts as timed out (and as this long in the figures)', positive, 30_000)
+  .option(
+    '--probe-timeout <ms>',
+    'a /healthz probe unanswered this long counts as timed out (and as this long in the figures)',
+    positive,
+    30_000,
+  )
   .option('--no-fresh-server', 'do not restart the started server before each attack (it otherwise meets each one at baseline memory)')
-  .option('--receiver-host <ip>', 'loopback address of the webhook receiver (distinct from 127.0.0.1, which the SSRF attack targets)', '127.0.0.2')
-  .option('--hook-allow <networks>', 'GITFLEET_HOOK_ALLOWED_NETWORKS of the started server: lets hooks reach the receiver once SSRF is refused', '127.0.0.2/32')
-  .option('--env <NAME=VALUE>', 'more environment of the started server (repeatable), e.g. limits to try', envPair, {} as Record<string, string>)
+  .option(
+    '--receiver-host <ip>',
+    'loopback address of the webhook receiver (distinct from 127.0.0.1, which the SSRF attack targets)',
+    '127.0.0.2',
+  )
+  .option(
+    '--hook-allow <networks>',
+    'GITFLEET_HOOK_ALLOWED_NETWORKS of the started server: lets hooks reach the receiver once SSRF is refused',
+    '127.0.0.2/32',
+  )
+  .option(
+    '--env <NAME=VALUE>',
+    'more environment of the started server (repeatable), e.g. limits to try',
+    envPair,
+    {} as Record<string, string>,
+  )
   .option('--json <file>', 'also write the results as JSON to this file ("-" for stdout; the table then goes to stderr)')
   .option('--keep', "keep the server's data and the attacks' scratch files (logs are always kept)")
   .parse();
@@ -95,7 +117,8 @@ interface Options {
 function selected(only: string[] | undefined): Attack[] {
   if (!only) return [...ATTACKS];
   const unknown = only.filter((word) => !ATTACKS.some((attack) => attack.name.startsWith(word)));
-  if (unknown.length > 0) throw new InvalidArgumentError(`no attack named ${unknown.join(', ')}; known: ${ATTACKS.map((a) => a.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(`no attack named ${unknown.join(', ')}; known: ${ATTACKS.map((a) => a.name).join(', ')}`);
   return ATTACKS.filter((attack) => only.some((word) => attack.name.startsWith(word)));
 }
 
@@ -120,10 +143,16 @@ async function main(options: Options): Promise<void> {
   try {
     target = options.url
       ? attachedServer(options.url, options.pid)
-      : await startOwnServer({ workDir, logDir, runId: `hostile-${process.pid}` }, { GITFLEET_HOOK_ALLOWED_NETWORKS: options.hookAllow, ...options.env });
+      : await startOwnServer(
+          { workDir, logDir, runId: `hostile-${process.pid}` },
+          { GITFLEET_HOOK_ALLOWED_NETWORKS: options.hookAllow, ...options.env },
+        );
     const server = target;
     log(`server ${server.base()}${server.pid() ? ` (pid ${server.pid()})` : ''}; logs in ${logDir}`);
-    const machine = `${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the start`;
+    const machine = `${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at the start`;
     const ctx = contextFor({
       target: server,
       api: new GitfleetApi(() => server.base(), options.adminToken),
@@ -141,7 +170,10 @@ async function main(options: Options): Promise<void> {
       freshServer: options.freshServer,
       log,
     });
-    const loadAtEnd = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+    const loadAtEnd = os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
     const table = [
       `Gitfleet ${options.url ? `at ${options.url}` : 'started on the embedded default (files + SQLite)'}; ${machine}, ${loadAtEnd} at the end.`,
       `/healthz every ${options.probeInterval} ms on a new connection; each attack at most ${options.attackTimeout} s${options.freshServer && !options.url ? ', on a server restarted just before it' : ''}.`,
@@ -151,7 +183,11 @@ async function main(options: Options): Promise<void> {
     if (options.json === '-') log(table);
     else console.log(table);
     if (options.json) {
-      const document = JSON.stringify({ date: new Date().toISOString(), server: options.url ?? 'embedded default', machine, loadAtEnd, results }, null, 2);
+      const document = JSON.stringify(
+        { date: new Date().toISOString(), server: options.url ?? 'embedded default', machine, loadAtEnd, results },
+        null,
+        2,
+      );
       if (options.json === '-') console.log(document);
       else await writeFile(options.json, `${document}\n`);
     }

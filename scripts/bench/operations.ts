@@ -133,7 +133,12 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
   });
 
   /** `count` clones of the one repository at once, spread round-robin over the processes; the wall time of all. */
-  const parallelClones = async (state: ServerState, repetition: number, count: number, processes: readonly ServerProcess[]): Promise<number[]> => {
+  const parallelClones = async (
+    state: ServerState,
+    repetition: number,
+    count: number,
+    processes: readonly ServerProcess[],
+  ): Promise<number[]> => {
     state.requireLoaded();
     const clones = Array.from({ length: count }, (_, i) => ({
       url: processes[i % processes.length].url(MAIN_REPO),
@@ -243,7 +248,8 @@ async function verifyRefs(git: GitClient, source: Source, url: string): Promise<
   const expected = parse((await git.git(['--git-dir', source.gitDir, 'for-each-ref', '--format=%(objectname) %(refname)'])).stdout);
   const actual = parse((await git.git(['ls-remote', url])).stdout);
   const wrong = [...expected].filter(([ref, id]) => actual.get(ref) !== id).map(([ref]) => ref);
-  if (wrong.length > 0) throw new Error(`after the push, ${wrong.length} of ${expected.size} refs differ on the server, e.g. ${wrong.slice(0, 5).join(', ')}`);
+  if (wrong.length > 0)
+    throw new Error(`after the push, ${wrong.length} of ${expected.size} refs differ on the server, e.g. ${wrong.slice(0, 5).join(', ')}`);
 }
 
 /** Adds one small file on top of the branch in a bare repository, without a work tree. */

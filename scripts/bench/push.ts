@@ -24,7 +24,17 @@ import { run } from './exec.js';
 
 const ZERO = '0'.repeat(40);
 const TIMEOUT_MS = 60 * 60 * 1000;
-const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 8 * 1024 ** 3, maxObjectSize: 1024 ** 3, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024, maxPushRefLevels: 40000 };
+const LIMITS = {
+  maxRequestBytes: 1 << 20,
+  maxPackBytes: 8 * 1024 ** 3,
+  maxObjectSize: 1024 ** 3,
+  maxRequestPackets: 1 << 16,
+  maxPushCommandBytes: 1 << 20,
+  maxPushCommands: 1000,
+  maxPushOptions: 100,
+  maxRefNameBytes: 1024,
+  maxPushRefLevels: 40000,
+};
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +57,11 @@ function defaultPack(gitDir: string): string {
 }
 
 async function repoRefs(gitDir: string): Promise<[string, string][]> {
-  const { stdout } = await run('git', ['--git-dir', gitDir, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads', 'refs/tags'], { timeoutMs: TIMEOUT_MS });
+  const { stdout } = await run(
+    'git',
+    ['--git-dir', gitDir, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads', 'refs/tags'],
+    { timeoutMs: TIMEOUT_MS },
+  );
   return stdout
     .split('\n')
     .filter(Boolean)
@@ -81,7 +95,11 @@ async function timeGitfleet(): Promise<{ seconds: number; cpu: number; report: s
   try {
     const blobs = await FsBlobStore.open(path.join(dir, 'blobs'));
     const kv = new SqliteKVStore(path.join(dir, 'kv.sqlite'));
-    const repository = await new RepositoryRegistry({ blobs, kv, cache: new BlockCache({ maxBytes: 64 << 20, blockSize: 1 << 16 }) }).create('bench', 'push');
+    const repository = await new RepositoryRegistry({
+      blobs,
+      kv,
+      cache: new BlockCache({ maxBytes: 64 << 20, blockSize: 1 << 16 }),
+    }).create('bench', 'push');
     const cpu = process.cpuUsage();
     const started = performance.now();
     const response = await receivePack(repository, requestBody(), { limits: LIMITS, spoolDir: path.join(dir, 'spool') });

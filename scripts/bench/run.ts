@@ -11,7 +11,15 @@ import { generatedRepository } from './generate.js';
 import { GitClient } from './git-client.js';
 import { operations, ServerState, type Source } from './operations.js';
 import { RssSampler } from './rss.js';
-import { startGitfleet, startGitfleetS3, startHttpBackend, startNodeGitServer, type BenchServer, type ServerDirs, type ServerName } from './servers.js';
+import {
+  startGitfleet,
+  startGitfleetS3,
+  startHttpBackend,
+  startNodeGitServer,
+  type BenchServer,
+  type ServerDirs,
+  type ServerName,
+} from './servers.js';
 import { formatMemory, formatTable, formatThroughput, summarize, type Measurement } from './stats.js';
 
 const SERVER_STARTERS: Record<ServerName, (dirs: ServerDirs) => Promise<BenchServer>> = {
@@ -32,30 +40,42 @@ const positiveInt = (value: string) => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
 };
-const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 const program = new Command('bench')
-  .description('Times clone, fetch and push against Gitfleet (files + SQLite; S3 + Redis), git http-backend and node-git-server on 127.0.0.1.')
-  .option('--repo <generated|path>', 'the repository: "generated" (made once with git fast-import, cached in .bench/) or a path to a bare repository', 'generated')
+  .description(
+    'Times clone, fetch and push against Gitfleet (files + SQLite; S3 + Redis), git http-backend and node-git-server on 127.0.0.1.',
+  )
+  .option(
+    '--repo <generated|path>',
+    'the repository: "generated" (made once with git fast-import, cached in .bench/) or a path to a bare repository',
+    'generated',
+  )
   .option('--refs <all|list>', 'which refs to push: "all", or namespaces under refs/, e.g. heads,tags', 'all')
   .option('--repeat <n>', 'repetitions of each operation', positiveInt, 3)
   .option('--push-repeat <n>', 'repetitions of the full push (the first one loads the repository)', positiveInt, 1)
   .option('--parallel <counts>', 'parallel clone counts, or "none"', (v) => (v === 'none' ? [] : list(v).map(positiveInt)), [8, 32])
   .option('--parallel-repeat <n>', 'repetitions of each parallel clone run (default: --repeat)', positiveInt)
   .option('--scale-out <n>', 'server processes of the scaled-out parallel clones (gitfleet-s3); 1 = none', positiveInt, 3)
-  .addOption(new Option('--servers <list>', `servers to run, of ${ALL_SERVERS.join(', ')}`).default(ALL_SERVERS).argParser((v) => {
-    const names = list(v);
-    const unknown = names.filter((n) => !ALL_SERVERS.includes(n as ServerName));
-    if (unknown.length) throw new InvalidArgumentError(`unknown server(s) ${unknown.join(', ')}; known: ${ALL_SERVERS.join(', ')}`);
-    return names as ServerName[];
-  }))
+  .addOption(
+    new Option('--servers <list>', `servers to run, of ${ALL_SERVERS.join(', ')}`).default(ALL_SERVERS).argParser((v) => {
+      const names = list(v);
+      const unknown = names.filter((n) => !ALL_SERVERS.includes(n as ServerName));
+      if (unknown.length) throw new InvalidArgumentError(`unknown server(s) ${unknown.join(', ')}; known: ${ALL_SERVERS.join(', ')}`);
+      return names as ServerName[];
+    }),
+  )
   .option(
     '--ops <words>',
     'run only operations whose name contains one of these words, e.g. clone,fetch or ls-remote,parallel (the full push always runs: it loads the repository)',
     list,
   )
   .option('--timeout <seconds>', 'time limit of each git command', positiveInt, 1800)
-  .option('--keep', 'keep the servers\' data (work directory under .bench/, S3 objects, Redis keys); logs are always kept')
+  .option('--keep', "keep the servers' data (work directory under .bench/, S3 objects, Redis keys); logs are always kept")
   .parse();
 
 interface Options {
@@ -125,7 +145,9 @@ async function main(options: Options): Promise<void> {
     }
   }
 
-  const sampler = new RssSampler(() => states.map((s) => ({ name: s.server.name, pids: s.daemons.filter((d) => d.alive).map((d) => d.pid) })));
+  const sampler = new RssSampler(() =>
+    states.map((s) => ({ name: s.server.name, pids: s.daemons.filter((d) => d.alive).map((d) => d.pid) })),
+  );
   sampler.start();
   const measurements: Measurement[] = [];
   const ops = operations({
@@ -177,7 +199,9 @@ async function main(options: Options): Promise<void> {
           if (prepareError !== undefined) row.error = prepareError;
           row.peakRssBytes = sampler.windowPeak(name);
           const summary = summarize(row.seconds);
-          const figures = summary ? `min ${summary.min.toFixed(3)}s median ${summary.median.toFixed(3)}s max ${summary.max.toFixed(3)}s` : 'no successful run';
+          const figures = summary
+            ? `min ${summary.min.toFixed(3)}s median ${summary.median.toFixed(3)}s max ${summary.max.toFixed(3)}s`
+            : 'no successful run';
           log(`[${index + 1}/${ops.length}] ${row.op} · ${name}: ${figures}${row.error ? ` · FAILED: ${row.error.split('\n')[0]}` : ''}`);
         }
       }
@@ -190,7 +214,9 @@ async function main(options: Options): Promise<void> {
   }
 
   const memory = states.map((s) => ({ server: s.server.name, ...sampler.peaksOf(s.server.name) }));
-  const processes = states.flatMap((s) => s.daemons.map((d) => ({ server: s.server.name, process: d.name, pid: d.pid, exitStatus: d.exitStatus, logFile: d.logFile })));
+  const processes = states.flatMap((s) =>
+    s.daemons.map((d) => ({ server: s.server.name, process: d.name, pid: d.pid, exitStatus: d.exitStatus, logFile: d.logFile })),
+  );
   const failures = measurements.filter((m) => m.error !== undefined);
   const hasThroughput = measurements.some((m) => m.throughput);
   const report = [
@@ -200,7 +226,12 @@ async function main(options: Options): Promise<void> {
     '',
     formatMemory(memory),
     ...(hasThroughput
-      ? ['', `Parallel-clone throughput (the clients and every server process share this machine's ${os.cpus().length} CPU cores):`, '', formatThroughput(measurements)]
+      ? [
+          '',
+          `Parallel-clone throughput (the clients and every server process share this machine's ${os.cpus().length} CPU cores):`,
+          '',
+          formatThroughput(measurements),
+        ]
       : []),
     ...(failures.length ? ['', 'failures:', ...failures.map((f) => `- ${f.op} · ${f.server}: ${tail(f.error!, 1500)}`)] : []),
   ].join('\n');
@@ -211,7 +242,17 @@ async function main(options: Options): Promise<void> {
   await writeFile(
     resultsFile,
     JSON.stringify(
-      { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), options, cpus: os.cpus().length, source, objectCount, measurements, memory, processes },
+      {
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        options,
+        cpus: os.cpus().length,
+        source,
+        objectCount,
+        measurements,
+        memory,
+        processes,
+      },
       null,
       2,
     ),
@@ -236,10 +277,13 @@ async function resolveSource(git: GitClient, options: Options): Promise<Source> 
     (r) => r.stdout.trim(),
     () => '',
   );
-  const heads = (await git.git(['--git-dir', gitDir, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/'])).stdout.split('\n').filter(Boolean);
+  const heads = (await git.git(['--git-dir', gitDir, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/'])).stdout
+    .split('\n')
+    .filter(Boolean);
   const branch = heads.includes(head) ? head : heads[0];
   if (!branch) throw new Error(`--repo ${options.repo}: no branch to push commits onto`);
-  if (!refPrefixes.some((prefix) => `refs/heads/${branch}`.startsWith(prefix))) throw new Error(`--refs ${options.refs} does not include branches`);
+  if (!refPrefixes.some((prefix) => `refs/heads/${branch}`.startsWith(prefix)))
+    throw new Error(`--refs ${options.refs} does not include branches`);
   return { gitDir, refspecs, refPrefixes, branch };
 }
 

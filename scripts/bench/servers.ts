@@ -93,7 +93,8 @@ function gitfleetServer(name: ServerName, main: ServerProcess & { base: string }
         body: JSON.stringify({ owner: OWNER, name: repo }),
         signal: AbortSignal.timeout(SETUP_TIMEOUT_MS),
       });
-      if (response.status !== 201) throw new Error(`${name}: creating ${OWNER}/${repo} answered ${response.status}: ${await response.text()}`);
+      if (response.status !== 201)
+        throw new Error(`${name}: creating ${OWNER}/${repo} answered ${response.status}: ${await response.text()}`);
     },
   };
 }
@@ -115,7 +116,15 @@ export async function launchGitfleet(
   const base = `http://127.0.0.1:${port}`;
   const daemon = Daemon.start(label, process.execPath, [...compiledServer(), 'serve'], {
     cwd: projectRoot,
-    env: { ...withoutGitfleetSettings(process.env), ...backendEnv, ...ADMIN_ENV, HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    env: {
+      ...withoutGitfleetSettings(process.env),
+      ...backendEnv,
+      ...ADMIN_ENV,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      GITFLEET_DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+    },
     logFile: path.join(dirs.logDir, `${label}.log`),
   });
   await readyOrStopped(daemon, () => answers(`${base}/healthz`, 200));
@@ -125,7 +134,9 @@ export async function launchGitfleet(
 
 /** node's arguments that run the compiled server as `pnpm start` does, built first when a source changed: the product is what is measured. */
 function compiledServer(): string[] {
-  const build = spawnSync(process.execPath, [path.join(projectRoot, 'scripts/build.mjs'), '--if-stale'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const build = spawnSync(process.execPath, [path.join(projectRoot, 'scripts/build.mjs'), '--if-stale'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (build.status !== 0) throw new Error(`scripts/build.mjs --if-stale failed (exit ${build.status ?? build.signal})`);
   return ['--conditions=@gitfleet/compiled', path.join(projectRoot, 'server/dist/cli.js')];
 }
@@ -137,7 +148,13 @@ function withoutGitfleetSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** gitfleet-s3's backend settings for this run, from the variables scripts/servers/{redis,radosgw}.sh print. */
 function distributedBackends(runId: string): NodeJS.ProcessEnv {
-  const names = ['GITFLEET_TEST_S3_ENDPOINT', 'GITFLEET_TEST_S3_BUCKET', 'GITFLEET_TEST_S3_ACCESS_KEY', 'GITFLEET_TEST_S3_SECRET_KEY', 'GITFLEET_TEST_REDIS_URL'];
+  const names = [
+    'GITFLEET_TEST_S3_ENDPOINT',
+    'GITFLEET_TEST_S3_BUCKET',
+    'GITFLEET_TEST_S3_ACCESS_KEY',
+    'GITFLEET_TEST_S3_SECRET_KEY',
+    'GITFLEET_TEST_REDIS_URL',
+  ];
   const missing = names.filter((name) => !process.env[name]);
   if (missing.length > 0) {
     throw new Error(
@@ -191,7 +208,11 @@ export async function startHttpBackend({ workDir, logDir }: ServerDirs): Promise
       '',
     ].join('\n'),
   );
-  const daemon = Daemon.start('http-backend', 'lighttpd', ['-D', '-f', conf], { cwd: workDir, env: process.env, logFile: path.join(logDir, 'lighttpd.log') });
+  const daemon = Daemon.start('http-backend', 'lighttpd', ['-D', '-f', conf], {
+    cwd: workDir,
+    env: process.env,
+    logFile: path.join(logDir, 'lighttpd.log'),
+  });
   const base = `http://127.0.0.1:${port}/git`;
   const server: BenchServer = {
     name: 'http-backend',

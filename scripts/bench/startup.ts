@@ -72,7 +72,12 @@ async function measure(variant: Variant, idleMs: number): Promise<StartSample> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gitfleet-startup-'));
   const started = performance.now();
   // Its own process group, so that stopping it reaches tsx's child too and nothing else.
-  const child = spawn(process.execPath, variant.args, { cwd: projectRoot, env: serverEnv(port, dataDir), stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const child = spawn(process.execPath, variant.args, {
+    cwd: projectRoot,
+    env: serverEnv(port, dataDir),
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     const listening = new Promise<number>((resolve) => {
@@ -82,7 +87,8 @@ async function measure(variant: Variant, idleMs: number): Promise<StartSample> {
     });
     let healthzMs: number | undefined;
     while (healthzMs === undefined) {
-      if (performance.now() - started > START_TIMEOUT_MS) throw new Error(`${variant.name}: /healthz did not answer within ${START_TIMEOUT_MS} ms`);
+      if (performance.now() - started > START_TIMEOUT_MS)
+        throw new Error(`${variant.name}: /healthz did not answer within ${START_TIMEOUT_MS} ms`);
       if (child.exitCode !== null) throw new Error(`${variant.name}: the server exited (code ${child.exitCode}) before answering`);
       if (await healthzAnswers(`http://127.0.0.1:${port}/healthz`)) healthzMs = performance.now() - started;
       else await sleep(HEALTHZ_POLL_MS);
@@ -125,7 +131,9 @@ async function main(): Promise<void> {
       const variant = VARIANTS[(round + i) % VARIANTS.length];
       const sample = await measure(variant, idleMs);
       samples.get(variant.name)!.push(sample);
-      process.stderr.write(`round ${round + 1}/${runs} ${variant.name}: listening ${sample.listeningMs.toFixed(0)} ms, /healthz ${sample.healthzMs.toFixed(0)} ms, idle RSS ${(sample.idleRssBytes / 2 ** 20).toFixed(1)} MiB\n`);
+      process.stderr.write(
+        `round ${round + 1}/${runs} ${variant.name}: listening ${sample.listeningMs.toFixed(0)} ms, /healthz ${sample.healthzMs.toFixed(0)} ms, idle RSS ${(sample.idleRssBytes / 2 ** 20).toFixed(1)} MiB\n`,
+      );
     }
     checks.push(staleCheckMs());
   }
@@ -133,9 +141,21 @@ async function main(): Promise<void> {
     const list = samples.get(name)!;
     return [
       name,
-      ...range(list.map((s) => s.listeningMs), 1, 0),
-      ...range(list.map((s) => s.healthzMs), 1, 0),
-      ...range(list.map((s) => s.idleRssBytes), 2 ** 20, 1),
+      ...range(
+        list.map((s) => s.listeningMs),
+        1,
+        0,
+      ),
+      ...range(
+        list.map((s) => s.healthzMs),
+        1,
+        0,
+      ),
+      ...range(
+        list.map((s) => s.idleRssBytes),
+        2 ** 20,
+        1,
+      ),
       String(list.length),
     ];
   });

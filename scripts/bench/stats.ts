@@ -57,7 +57,9 @@ export function formatTable(measurements: readonly Measurement[]): string {
 /** http-backend's row for the same work: the same operation, or for scaled-out parallel clones, the same clones (it runs one process). */
 function referenceOf(measurements: readonly Measurement[], m: Measurement): Measurement | undefined {
   return measurements.find(
-    (r) => r.server === REFERENCE && (r.op === m.op || (m.throughput !== undefined && r.throughput?.clones === m.throughput.clones && r.throughput.processes === 1)),
+    (r) =>
+      r.server === REFERENCE &&
+      (r.op === m.op || (m.throughput !== undefined && r.throughput?.clones === m.throughput.clones && r.throughput.processes === 1)),
   );
 }
 
@@ -78,7 +80,9 @@ export function formatThroughput(measurements: readonly Measurement[]): string {
   for (const m of measurements) {
     if (!m.throughput) continue;
     const summary = summarize(m.seconds);
-    const single = measurements.find((r) => r.server === m.server && r.throughput?.clones === m.throughput!.clones && r.throughput.processes === 1);
+    const single = measurements.find(
+      (r) => r.server === m.server && r.throughput?.clones === m.throughput!.clones && r.throughput.processes === 1,
+    );
     const singleSummary = summarize(single?.seconds ?? []);
     const perMinute = (s: number) => (m.throughput!.clones * 60) / s;
     rows.push([
@@ -96,7 +100,8 @@ export function formatThroughput(measurements: readonly Measurement[]): string {
 export function markdownTable(header: string[], rows: string[][], numericColumns: number[]): string {
   const numeric = new Set(numericColumns);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (numeric.has(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(header), rule, ...rows.map(line)].join('\n');
 }

@@ -19,11 +19,16 @@ const program = new Command('bench-web')
   .description('Times web pages and API reads of a repository served by Gitfleet against the git commands that read the same data.')
   .requiredOption('--repo <path>', 'a bare repository to load, e.g. /work/.mirror/git+git/repo')
   .option('--refs <list>', 'namespaces under refs/ to push', 'heads,tags')
-  .option('--repeat <n>', 'timed repetitions after one untimed warm-up', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-    return n;
-  }, 5)
+  .option(
+    '--repeat <n>',
+    'timed repetitions after one untimed warm-up',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+      return n;
+    },
+    5,
+  )
   .parse();
 
 interface Case {
@@ -91,19 +96,46 @@ async function chooseCases(inRepo: (args: string[]) => Promise<{ stdout: string 
   const api = `/api/v1/repos/bench/${REPO}`;
   const cases: Case[] = [
     { name: 'repository home (tree + README)', url: repo, git: ['ls-tree', tip], expect: readme },
-    { name: `commit page ${tip.slice(0, 7)}`, url: `${repo}/commit/${tip}`, git: ['show', '--format=%H%n%an%n%B', tip], expect: tip.slice(0, 7) },
+    {
+      name: `commit page ${tip.slice(0, 7)}`,
+      url: `${repo}/commit/${tip}`,
+      git: ['show', '--format=%H%n%an%n%B', tip],
+      expect: tip.slice(0, 7),
+    },
     { name: 'history, first page', url: `${repo}/commits/${branch}`, git: ['log', `-n${PAGE}`, '--format=%H %an %s', tip] },
-    { name: 'history page 100 (API)', url: `${api}/commits?sha=${branch}&page=100&per_page=${PAGE}`, git: ['log', `--skip=${99 * PAGE}`, `-n${PAGE}`, '--format=%H %an %s', tip] },
+    {
+      name: 'history page 100 (API)',
+      url: `${api}/commits?sha=${branch}&page=100&per_page=${PAGE}`,
+      git: ['log', `--skip=${99 * PAGE}`, `-n${PAGE}`, '--format=%H %an %s', tip],
+    },
     { name: 'branches', url: `${repo}/branches`, git: ['for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads'] },
     { name: 'tags', url: `${repo}/tags`, git: ['for-each-ref', '--format=%(refname) %(*objectname)', 'refs/tags'] },
     { name: 'commit with diff stats (API)', url: `${api}/commits/${tip}`, git: ['show', '--numstat', '--format=%H', tip] },
   ];
-  if (directory) cases.push({ name: `directory ${directory}/`, url: `${repo}/tree/${branch}/${directory}`, git: ['ls-tree', '-l', `${tip}:${directory}`] });
+  if (directory)
+    cases.push({
+      name: `directory ${directory}/`,
+      url: `${repo}/tree/${branch}/${directory}`,
+      git: ['ls-tree', '-l', `${tip}:${directory}`],
+    });
   if (largestFile) {
-    cases.push({ name: `file ${largestFile} (highlighted)`, url: `${repo}/blob/${branch}/${largestFile}`, git: ['cat-file', 'blob', `${tip}:${largestFile}`] });
-    cases.push({ name: `history of ${largestFile}, first page`, url: `${api}/commits?sha=${branch}&path=${largestFile}&per_page=${PAGE}`, git: ['log', `-n${PAGE}`, '--format=%H', tip, '--', largestFile] });
+    cases.push({
+      name: `file ${largestFile} (highlighted)`,
+      url: `${repo}/blob/${branch}/${largestFile}`,
+      git: ['cat-file', 'blob', `${tip}:${largestFile}`],
+    });
+    cases.push({
+      name: `history of ${largestFile}, first page`,
+      url: `${api}/commits?sha=${branch}&path=${largestFile}&per_page=${PAGE}`,
+      git: ['log', `-n${PAGE}`, '--format=%H', tip, '--', largestFile],
+    });
   }
-  if (olderTag) cases.push({ name: `compare ${olderTag}...${branch} (API)`, url: `${api}/compare/${olderTag}...${branch}`, git: ['diff', '--numstat', `${olderTag}...${tip}`] });
+  if (olderTag)
+    cases.push({
+      name: `compare ${olderTag}...${branch} (API)`,
+      url: `${api}/compare/${olderTag}...${branch}`,
+      git: ['diff', '--numstat', `${olderTag}...${tip}`],
+    });
   return cases;
 }
 

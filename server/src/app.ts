@@ -59,7 +59,8 @@ export function createApp(services: ServerServices): Express {
  */
 export function configuredBaseUrl(config: Pick<ServerConfig, 'publicUrl' | 'host'>, port: number): string {
   if (config.publicUrl) return config.publicUrl;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const host =
+    config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
   return `http://${host}:${port}`;
 }
 

@@ -64,7 +64,11 @@ export interface EnvReader {
 }
 
 /** GITFLEET_S3_*: the settings of the `s3` backend, and the defaults of placement's s3 stores. */
-export function readS3Settings(env: EnvReader, overrides: Partial<Record<'endpoint' | 'region' | 'bucket' | 'prefix' | 'accessKeyId' | 'secretAccessKey', unknown>> = {}, where = ''): S3Settings {
+export function readS3Settings(
+  env: EnvReader,
+  overrides: Partial<Record<'endpoint' | 'region' | 'bucket' | 'prefix' | 'accessKeyId' | 'secretAccessKey', unknown>> = {},
+  where = '',
+): S3Settings {
   const pick = (field: keyof typeof overrides, name: string): string => {
     const value = overrides[field];
     if (value === undefined) return env.read(name);
@@ -81,13 +85,17 @@ export function readS3Settings(env: EnvReader, overrides: Partial<Record<'endpoi
   const accessKeyId = pick('accessKeyId', 'GITFLEET_S3_ACCESS_KEY_ID');
   const secretAccessKey = pick('secretAccessKey', 'GITFLEET_S3_SECRET_ACCESS_KEY');
   const label = (name: string) => (where === '' ? name : `${where}${name}`);
-  if (endpoint !== '' && !isHttpUrl(endpoint)) env.problem(`${label('GITFLEET_S3_ENDPOINT')}=${JSON.stringify(endpoint)}: expected an http(s) URL`);
+  if (endpoint !== '' && !isHttpUrl(endpoint))
+    env.problem(`${label('GITFLEET_S3_ENDPOINT')}=${JSON.stringify(endpoint)}: expected an http(s) URL`);
   if (bucket === '') env.problem(`${label('GITFLEET_S3_BUCKET')}: required by the s3 backend`);
   if (region === '') env.problem(`${label('GITFLEET_S3_REGION')}: required by the s3 backend`);
-  if (prefix !== '' && !/^[A-Za-z0-9._/-]+$/.test(prefix)) env.problem(`${label('GITFLEET_S3_PREFIX')}=${JSON.stringify(prefix)}: only [A-Za-z0-9._/-] may occur`);
+  if (prefix !== '' && !/^[A-Za-z0-9._/-]+$/.test(prefix))
+    env.problem(`${label('GITFLEET_S3_PREFIX')}=${JSON.stringify(prefix)}: only [A-Za-z0-9._/-] may occur`);
   // Secrets are never echoed in problems.
   if ((accessKeyId === '') !== (secretAccessKey === '')) {
-    env.problem(`${label('GITFLEET_S3_ACCESS_KEY_ID')} and ${label('GITFLEET_S3_SECRET_ACCESS_KEY')}: set both, or neither for the SDK's default credentials`);
+    env.problem(
+      `${label('GITFLEET_S3_ACCESS_KEY_ID')} and ${label('GITFLEET_S3_SECRET_ACCESS_KEY')}: set both, or neither for the SDK's default credentials`,
+    );
   }
   return {
     endpoint: endpoint === '' ? undefined : endpoint,
@@ -114,7 +122,9 @@ export function readPlacementStores(env: EnvReader, dataDir: string): NamedBlobS
     return [];
   }
   if (!Array.isArray(parsed) || parsed.length === 0) {
-    env.problem(`${name}: expected a JSON array of stores, e.g. [{"name":"a","type":"fs","path":"stores/a"},{"name":"b","type":"s3","bucket":"packs-b"}]`);
+    env.problem(
+      `${name}: expected a JSON array of stores, e.g. [{"name":"a","type":"fs","path":"stores/a"},{"name":"b","type":"s3","bucket":"packs-b"}]`,
+    );
     return [];
   }
   const stores: NamedBlobStoreSpec[] = [];
@@ -129,7 +139,10 @@ export function readPlacementStores(env: EnvReader, dataDir: string): NamedBlobS
       env.problem(`${where}"name" must be 1-64 of [A-Za-z0-9._-]; it decides placement, so never rename a store`);
       continue;
     }
-    const known = spec.type === 'fs' ? ['name', 'type', 'path'] : ['name', 'type', 'endpoint', 'region', 'bucket', 'prefix', 'accessKeyId', 'secretAccessKey'];
+    const known =
+      spec.type === 'fs'
+        ? ['name', 'type', 'path']
+        : ['name', 'type', 'endpoint', 'region', 'bucket', 'prefix', 'accessKeyId', 'secretAccessKey'];
     const unknown = Object.keys(spec).filter((field) => !known.includes(field));
     if (unknown.length > 0) env.problem(`${where}unknown field(s) ${unknown.join(', ')} for a store of type ${JSON.stringify(spec.type)}`);
     if (spec.type === 'fs') {
@@ -143,10 +156,14 @@ export function readPlacementStores(env: EnvReader, dataDir: string): NamedBlobS
   }
   const seen = new Map<string, string>();
   for (const store of stores) {
-    const location = store.type === 'fs' ? `fs:${store.path}` : `s3:${store.s3.endpoint ?? 'aws'}/${store.s3.bucket}/${store.s3.prefix ?? ''}`;
+    const location =
+      store.type === 'fs' ? `fs:${store.path}` : `s3:${store.s3.endpoint ?? 'aws'}/${store.s3.bucket}/${store.s3.prefix ?? ''}`;
     if (seen.has(store.name)) env.problem(`${name}: the name ${JSON.stringify(store.name)} is used twice`);
     const sameLocation = [...seen].find(([, other]) => other === location);
-    if (sameLocation) env.problem(`${name}: stores ${JSON.stringify(sameLocation[0])} and ${JSON.stringify(store.name)} are the same place (${location}); copies there would not be copies`);
+    if (sameLocation)
+      env.problem(
+        `${name}: stores ${JSON.stringify(sameLocation[0])} and ${JSON.stringify(store.name)} are the same place (${location}); copies there would not be copies`,
+      );
     seen.set(store.name, location);
   }
   return stores;
@@ -168,7 +185,8 @@ export function readRedisTarget(env: EnvReader): RedisTarget {
   }
   if (cluster !== '') return { cluster: hostPorts(env, 'GITFLEET_REDIS_CLUSTER', cluster) };
   const masterName = env.read('GITFLEET_REDIS_SENTINEL_MASTER');
-  if (masterName === '') env.problem('GITFLEET_REDIS_SENTINEL_MASTER: required with GITFLEET_REDIS_SENTINELS (the name Sentinel monitors the master under)');
+  if (masterName === '')
+    env.problem('GITFLEET_REDIS_SENTINEL_MASTER: required with GITFLEET_REDIS_SENTINELS (the name Sentinel monitors the master under)');
   return { sentinels: hostPorts(env, 'GITFLEET_REDIS_SENTINELS', sentinels), masterName };
 }
 
@@ -177,7 +195,9 @@ function hostPorts(env: EnvReader, name: string, text: string): HostPort[] {
     const match = /^\s*(\[[^\]]+\]|[^\s:,]+):(\d{1,5})\s*$/.exec(item);
     const port = match ? Number(match[2]) : NaN;
     if (!match || !(port >= 1 && port <= 65535)) {
-      env.problem(`${name}: ${JSON.stringify(item.trim())} is not host:port (expected a comma-separated list, e.g. 10.0.0.1:7000,10.0.0.2:7000)`);
+      env.problem(
+        `${name}: ${JSON.stringify(item.trim())} is not host:port (expected a comma-separated list, e.g. 10.0.0.1:7000,10.0.0.2:7000)`,
+      );
       return [];
     }
     return [{ host: match[1].replace(/^\[|\]$/g, ''), port }];

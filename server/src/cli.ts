@@ -41,6 +41,8 @@ program.parseAsync().catch((error: unknown) => {
   const known = cliErrorFor(error);
   // Errors with a system code (EADDRINUSE, EACCES…) explain themselves; others get a stack.
   const expected = known !== undefined || (error instanceof Error && 'code' in error);
-  process.stderr.write(`gitfleet: ${expected ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `gitfleet: ${expected ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = known?.exitCode ?? EXIT.failure;
 });

@@ -369,7 +369,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const flag = (name: EnvName): boolean => {
     const raw = read(name).toLowerCase();
     if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-    if (!['0', 'false', 'no', 'off'].includes(raw)) problems.push(`${name}=${JSON.stringify(raw)}: expected 1 or 0 (true/false, yes/no, on/off)`);
+    if (!['0', 'false', 'no', 'off'].includes(raw))
+      problems.push(`${name}=${JSON.stringify(raw)}: expected 1 or 0 (true/false, yes/no, on/off)`);
     return false;
   };
 
@@ -494,7 +495,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       treeMaxEntries: integer('GITFLEET_TREE_MAX_ENTRIES', 1, 10_000_000),
     },
     passwordChecks: {
-      concurrent: read('GITFLEET_PASSWORD_CHECKS') === '' ? Math.min(2, Math.max(1, availableParallelism() - 1)) : integer('GITFLEET_PASSWORD_CHECKS', 1, 1024),
+      concurrent:
+        read('GITFLEET_PASSWORD_CHECKS') === ''
+          ? Math.min(2, Math.max(1, availableParallelism() - 1))
+          : integer('GITFLEET_PASSWORD_CHECKS', 1, 1024),
       queue: integer('GITFLEET_PASSWORD_CHECK_QUEUE', 0, 1_000_000),
       perIp: integer('GITFLEET_PASSWORD_CHECKS_PER_IP', 1, 1_000_000),
     },
@@ -505,7 +509,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 function allowedNetworks(raw: string, problems: string[]): string[] {
-  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   try {
     validateAllowedNetworks(entries);
   } catch (error) {
@@ -525,7 +532,9 @@ function readTrustProxy(env: EnvReader): false | number | string[] {
   const entries = raw.split(',').map((entry) => entry.trim());
   const bad = entries.filter((entry) => !PROXY_RANGE_NAMES.includes(entry) && !isAddressOrCidr(entry));
   if (bad.length > 0) {
-    env.problem(`GITFLEET_TRUST_PROXY=${JSON.stringify(raw)}: ${bad.map((entry) => JSON.stringify(entry)).join(', ')}: expected a hop count, or IP addresses, CIDR ranges and ${PROXY_RANGE_NAMES.join('/')}`);
+    env.problem(
+      `GITFLEET_TRUST_PROXY=${JSON.stringify(raw)}: ${bad.map((entry) => JSON.stringify(entry)).join(', ')}: expected a hop count, or IP addresses, CIDR ranges and ${PROXY_RANGE_NAMES.join('/')}`,
+    );
   }
   return entries;
 }
@@ -586,7 +595,8 @@ function readKVConfig(env: EnvReader, backend: (typeof KV_BACKENDS)[number], dat
       return { backend, path: path.join(dataDir, 'kv.sqlite') };
     case 'redis': {
       const namespace = env.read('GITFLEET_REDIS_NAMESPACE');
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(namespace)) env.problem(`GITFLEET_REDIS_NAMESPACE=${JSON.stringify(namespace)}: expected 1-64 of [A-Za-z0-9._-]`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(namespace))
+        env.problem(`GITFLEET_REDIS_NAMESPACE=${JSON.stringify(namespace)}: expected 1-64 of [A-Za-z0-9._-]`);
       const password = env.read('GITFLEET_REDIS_PASSWORD');
       return {
         backend,

@@ -90,10 +90,12 @@ export function gitHttpRouter(services: ServerServices): Router {
         beforeRefUpdate: async (updates) => {
           // The push's events are recorded durably before any ref moves; if they cannot be,
           // the push fails: an acknowledged push never loses its events.
-          const pending = await webhooks.recordRefEvents(repo, updates, { pusher: requestUser(req), baseUrl: services.publicBaseUrl() }).catch((error: unknown) => {
-            logger.error({ err: error, repo: repo.info.id }, 'push refused: its webhook events could not be recorded');
-            throw new Error('webhook events could not be recorded, no ref was changed; try again');
-          });
+          const pending = await webhooks
+            .recordRefEvents(repo, updates, { pusher: requestUser(req), baseUrl: services.publicBaseUrl() })
+            .catch((error: unknown) => {
+              logger.error({ err: error, repo: repo.info.id }, 'push refused: its webhook events could not be recorded');
+              throw new Error('webhook events could not be recorded, no ref was changed; try again');
+            });
           if (!pending) return;
           return {
             reflogMessage: pending.reflogMessage,
@@ -192,7 +194,10 @@ function setNoCache(res: Response): void {
 function sendAdvertisement(res: Response, service: Service, body: Buffer[], withServiceLine: boolean): void {
   const head = withServiceLine ? [encodePktLine(`# service=${service}\n`), FLUSH_PKT] : [];
   setNoCache(res);
-  res.status(200).type(`application/x-${service}-advertisement`).end(Buffer.concat([...head, ...body]));
+  res
+    .status(200)
+    .type(`application/x-${service}-advertisement`)
+    .end(Buffer.concat([...head, ...body]));
 }
 
 function openRpcBody(req: Request, service: Service, maxBytes: number) {
@@ -222,7 +227,14 @@ async function preferTransportFailure<T>(body: { failure(): HttpError | undefine
   }
 }
 
-async function sendResult(req: Request, res: Response, service: Service, body: RequestBody, response: AsyncIterable<Buffer>, logger: Logger): Promise<void> {
+async function sendResult(
+  req: Request,
+  res: Response,
+  service: Service,
+  body: RequestBody,
+  response: AsyncIterable<Buffer>,
+  logger: Logger,
+): Promise<void> {
   setNoCache(res);
   res.status(200).type(`application/x-${service}-result`);
   try {

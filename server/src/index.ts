@@ -36,7 +36,11 @@ export interface StartServerOptions {
   shutdownGraceMs?: number;
 }
 
-export async function startServer({ config, logger = createLogger(config.logLevel), shutdownGraceMs = 10_000 }: StartServerOptions): Promise<RunningServer> {
+export async function startServer({
+  config,
+  logger = createLogger(config.logLevel),
+  shutdownGraceMs = 10_000,
+}: StartServerOptions): Promise<RunningServer> {
   const stores = await openStores(config);
   const spoolDir = spoolDirectory(config);
   let server: http.Server;

@@ -26,8 +26,13 @@ export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logge
       pollMs: hooks.pollMs,
     },
     {
-      onRetry: (job, error, delayMs) => logger.info({ job: job.id, attempt: job.attempt, delay_ms: delayMs, reason: (error as Error).message }, 'webhook job will be retried'),
-      onFailed: (job, error) => logger.warn({ job: job.id, attempt: job.attempt, reason: (error as Error).message }, 'webhook job failed for good'),
+      onRetry: (job, error, delayMs) =>
+        logger.info(
+          { job: job.id, attempt: job.attempt, delay_ms: delayMs, reason: (error as Error).message },
+          'webhook job will be retried',
+        ),
+      onFailed: (job, error) =>
+        logger.warn({ job: job.id, attempt: job.attempt, reason: (error as Error).message }, 'webhook job failed for good'),
     },
   );
   const accounts = new AccountStore(stores.kv);

@@ -3,7 +3,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { TEST_ADMIN, TEST_ADMIN_PASSWORD, password, startApiServer, token, type ApiClient, type ApiTestServer, type TestUser } from './api-client.js';
+import {
+  TEST_ADMIN,
+  TEST_ADMIN_PASSWORD,
+  password,
+  startApiServer,
+  token,
+  type ApiClient,
+  type ApiTestServer,
+  type TestUser,
+} from './api-client.js';
 
 describe('accounts API', () => {
   let fixture: ApiTestServer;
@@ -47,11 +56,17 @@ describe('accounts API', () => {
   test('site administration of users is for site administrators only', async () => {
     await api.expect(401, 'GET', '/admin/users');
     await api.expect(403, 'GET', '/admin/users', { as: token(alice) });
-    await api.expect(403, 'POST', '/admin/users', { as: token(alice), body: { login: 'mallory', email: 'm@example.com', password: 'secret-pass' } });
+    await api.expect(403, 'POST', '/admin/users', {
+      as: token(alice),
+      body: { login: 'mallory', email: 'm@example.com', password: 'secret-pass' },
+    });
     const readAdminOnly = await api.createToken(TEST_ADMIN, TEST_ADMIN_PASSWORD, 'read-admin', ['read:admin']);
     const listed = await api.expect(200, 'GET', '/admin/users', { as: { token: readAdminOnly } });
     assert.deepEqual(listed.body.map((u: { login: string }) => u.login).sort(), ['alice', 'bob', TEST_ADMIN].sort());
-    const refused = await api.expect(403, 'POST', '/admin/users', { as: { token: readAdminOnly }, body: { login: 'x1', email: 'x1@example.com', password: 'secret-pass' } });
+    const refused = await api.expect(403, 'POST', '/admin/users', {
+      as: { token: readAdminOnly },
+      body: { login: 'x1', email: 'x1@example.com', password: 'secret-pass' },
+    });
     assert.match(refused.body.message, /write:admin/);
   });
 
@@ -59,9 +74,15 @@ describe('accounts API', () => {
     const invalid = await api.expect(422, 'POST', '/admin/users', { as: api.admin, body: { email: 42 } });
     assert.equal(invalid.body.message, 'Validation Failed');
     assert.deepEqual(invalid.body.errors.map((e: { field: string }) => e.field).sort(), ['email', 'login', 'password']);
-    const taken = await api.expect(422, 'POST', '/admin/users', { as: api.admin, body: { username: 'ALICE', email: 'other@example.com', password: 'secret-pass' } });
+    const taken = await api.expect(422, 'POST', '/admin/users', {
+      as: api.admin,
+      body: { username: 'ALICE', email: 'other@example.com', password: 'secret-pass' },
+    });
     assert.match(taken.body.message, /alice/i);
-    const reserved = await api.expect(422, 'POST', '/admin/users', { as: api.admin, body: { login: 'api', email: 'api@example.com', password: 'secret-pass' } });
+    const reserved = await api.expect(422, 'POST', '/admin/users', {
+      as: api.admin,
+      body: { login: 'api', email: 'api@example.com', password: 'secret-pass' },
+    });
     assert.equal(typeof reserved.body.message, 'string');
     const created = await api.expect(201, 'POST', '/admin/users', {
       as: api.admin,
@@ -74,7 +95,10 @@ describe('accounts API', () => {
 
   test('PATCH /admin/users changes a user, its password included', async () => {
     const dave = await api.createUser('dave');
-    const patched = await api.expect(200, 'PATCH', '/admin/users/dave', { as: api.admin, body: { full_name: 'Dave D', password: 'new-dave-pass' } });
+    const patched = await api.expect(200, 'PATCH', '/admin/users/dave', {
+      as: api.admin,
+      body: { full_name: 'Dave D', password: 'new-dave-pass' },
+    });
     assert.equal(patched.body.full_name, 'Dave D');
     await api.expect(401, 'GET', '/user', { as: password(dave) });
     await api.expect(200, 'GET', '/user', { as: { basic: ['dave', 'new-dave-pass'] } });
@@ -122,7 +146,10 @@ describe('accounts API', () => {
     });
 
     test('cannot be managed with a token, nor by another user; a site administrator may', async () => {
-      const byToken = await api.expect(403, 'POST', '/users/bob/tokens', { as: token(bob), body: { name: 'minted', scopes: ['read:user'] } });
+      const byToken = await api.expect(403, 'POST', '/users/bob/tokens', {
+        as: token(bob),
+        body: { name: 'minted', scopes: ['read:user'] },
+      });
       assert.match(byToken.body.message, /password/);
       await api.expect(403, 'GET', '/users/bob/tokens', { as: token(bob) });
       await api.expect(403, 'GET', '/users/bob/tokens', { as: password(alice) });
@@ -151,7 +178,10 @@ describe('accounts API', () => {
       assert.equal(past.body.errors[0].field, 'expires_at');
       await api.expect(422, 'POST', '/users/bob/tokens', { as: password(bob), body: { name: 'none', scopes: [] } });
       const future = new Date(Date.now() + 86_400_000).toISOString();
-      const expiring = await api.expect(201, 'POST', '/users/bob/tokens', { as: password(bob), body: { name: 'expiring', scopes: ['read:user'], expires_at: future } });
+      const expiring = await api.expect(201, 'POST', '/users/bob/tokens', {
+        as: password(bob),
+        body: { name: 'expiring', scopes: ['read:user'], expires_at: future },
+      });
       assert.equal(expiring.body.expires_at, future);
     });
 

@@ -40,7 +40,11 @@ export class ApiClient {
   constructor(readonly baseUrl: string) {}
 
   /** `rawBody` goes out as it is, with `contentType` when given (fetch's text/plain otherwise). */
-  async call(method: string, path: string, options: { as?: Credential; body?: unknown; rawBody?: string; contentType?: string } = {}): Promise<ApiResponse> {
+  async call(
+    method: string,
+    path: string,
+    options: { as?: Credential; body?: unknown; rawBody?: string; contentType?: string } = {},
+  ): Promise<ApiResponse> {
     const headers: Record<string, string> = {};
     const as = options.as;
     if (as && 'token' in as) headers.authorization = `token ${as.token}`;
@@ -83,7 +87,10 @@ export class ApiClient {
   }
 
   async createToken(user: string, password: string, tokenName: string, scopes: readonly string[]): Promise<string> {
-    const created = await this.expect(201, 'POST', `/users/${user}/tokens`, { as: { basic: [user, password] }, body: { name: tokenName, scopes } });
+    const created = await this.expect(201, 'POST', `/users/${user}/tokens`, {
+      as: { basic: [user, password] },
+      body: { name: tokenName, scopes },
+    });
     return created.body.sha1 as string;
   }
 }

@@ -68,7 +68,12 @@ interface CommitJson {
   sha: string;
   url: string;
   html_url: string;
-  commit: { author: { name: string; email: string; date: string }; committer: { name: string; email: string; date: string }; message: string; tree: { sha: string } };
+  commit: {
+    author: { name: string; email: string; date: string };
+    committer: { name: string; email: string; date: string };
+    message: string;
+    tree: { sha: string };
+  };
   parents: { sha: string }[];
 }
 
@@ -105,7 +110,10 @@ interface ContentEntry {
 
 /** `git diff-tree --numstat` with exact renames only, as {path: [additions, deletions, previous path]}. */
 function numstat(from: string | undefined, to: string): Map<string, { additions: number; deletions: number; previous?: string }> {
-  const args = from === undefined ? ['diff-tree', '-r', '--root', '--no-commit-id', '-z', '--numstat', '-M100%', to] : ['diff-tree', '-r', '-z', '--numstat', '-M100%', from, to];
+  const args =
+    from === undefined
+      ? ['diff-tree', '-r', '--root', '--no-commit-id', '-z', '--numstat', '-M100%', to]
+      : ['diff-tree', '-r', '-z', '--numstat', '-M100%', from, to];
   const fields = git().run(args).split('\0');
   const stats = new Map<string, { additions: number; deletions: number; previous?: string }>();
   for (let i = 0; i < fields.length; i++) {
@@ -131,10 +139,17 @@ function numstat(from: string | undefined, to: string): Map<string, { additions:
 const UNCOUNTED = new Set([BIG_FILE, 'vendor/lib']);
 
 function assertFilesMatch(files: ChangedFile[], gitStats: ReturnType<typeof numstat>): void {
-  const expected = new Map([...gitStats].map(([path, stat]) => [path, UNCOUNTED.has(path) ? { ...stat, additions: 0, deletions: 0 } : stat]));
+  const expected = new Map(
+    [...gitStats].map(([path, stat]) => [path, UNCOUNTED.has(path) ? { ...stat, additions: 0, deletions: 0 } : stat]),
+  );
   for (const file of files) if (file.filename === BIG_FILE) assert.equal(file.patch, undefined, 'no patch for a file over the limit');
   assert.deepEqual(
-    new Map(files.map((file) => [file.filename, { additions: file.additions, deletions: file.deletions, ...(file.previous_filename ? { previous: file.previous_filename } : {}) }])),
+    new Map(
+      files.map((file) => [
+        file.filename,
+        { additions: file.additions, deletions: file.deletions, ...(file.previous_filename ? { previous: file.previous_filename } : {}) },
+      ]),
+    ),
     expected,
   );
   for (const file of files) assert.equal(file.changes, file.additions + file.deletions, file.filename);
@@ -149,7 +164,7 @@ describe('branches', () => {
     assert.ok(items.every((branch) => branch.protected === false && branch.commit.url.endsWith(`/commits/${branch.commit.sha}`)));
   });
 
-  test('Gitea\'s limit is an alias of per_page, and the Link header points at the next page', async () => {
+  test("Gitea's limit is an alias of per_page, and the Link header points at the next page", async () => {
     const response = await get('/branches?limit=3');
     const branches = (await response.json()) as RefJson[];
     assert.equal(branches.length, 3);
@@ -179,7 +194,12 @@ describe('tags', () => {
     const { items } = await allPages<RefJson>('/tags?per_page=1');
     const expected = git()
       .lines(['for-each-ref', '--format=%(refname:short)', 'refs/tags'])
-      .filter((name) => git().run(['cat-file', '-t', `refs/tags/${name}^{}`]).trim() === 'commit')
+      .filter(
+        (name) =>
+          git()
+            .run(['cat-file', '-t', `refs/tags/${name}^{}`])
+            .trim() === 'commit',
+      )
       .map((name) => `${name} ${git().revParse(`refs/tags/${name}^{commit}`)}`);
     assert.ok(!items.some((tag) => tag.name === 'tree-tag'), 'a tag of a tree names no commit');
     assert.deepEqual(items.map((tag) => `${tag.name} ${tag.commit.sha}`).sort(), expected.sort());
@@ -201,13 +221,19 @@ describe('commits', () => {
   test('each listed commit carries what git says of it', async () => {
     const commits = await getJson<CommitJson[]>('/commits?per_page=3&sha=feature/x-y');
     assert.equal(commits.length, 3);
-    const records = git().run(['log', '--format=%H%x00%T%x00%P%x00%an%x00%ae%x00%cn%x00%aI%x00%B%x01', '-3', 'feature/x-y']).split('\x01\n').filter(Boolean);
+    const records = git()
+      .run(['log', '--format=%H%x00%T%x00%P%x00%an%x00%ae%x00%cn%x00%aI%x00%B%x01', '-3', 'feature/x-y'])
+      .split('\x01\n')
+      .filter(Boolean);
     assert.equal(records.length, 3);
     commits.forEach((commit, index) => {
       const [sha, tree, parents, authorName, authorEmail, committerName, authorDate, message] = records[index].split('\0');
       assert.equal(commit.sha, sha);
       assert.equal(commit.commit.tree.sha, tree);
-      assert.deepEqual(commit.parents.map((parent) => parent.sha), parents === '' ? [] : parents.split(' '));
+      assert.deepEqual(
+        commit.parents.map((parent) => parent.sha),
+        parents === '' ? [] : parents.split(' '),
+      );
       assert.equal(commit.commit.author.name, authorName);
       assert.equal(commit.commit.author.email, authorEmail);
       assert.equal(commit.commit.committer.name, committerName);
@@ -228,14 +254,22 @@ describe('commits', () => {
   test('from a branch, a tag or an abbreviated id', async () => {
     for (const revision of ['topic/deep/name', 'v1.0', git().revParse('v0.1').slice(0, 10)]) {
       const { items } = await allPages<CommitJson>(`/commits?per_page=30&sha=${encodeURIComponent(revision)}`);
-      assert.deepEqual(items.map((commit) => commit.sha), git().lines(['log', '--format=%H', revision]), revision);
+      assert.deepEqual(
+        items.map((commit) => commit.sha),
+        git().lines(['log', '--format=%H', revision]),
+        revision,
+      );
     }
   });
 
   test('only the commits that changed a path', async () => {
     for (const path of ['counter.txt', 'dir/sub/c.txt', 'renamed.txt']) {
       const { items } = await allPages<CommitJson>(`/commits?per_page=4&path=${encodeURIComponent(path)}`);
-      assert.deepEqual(items.map((commit) => commit.sha), git().lines(['log', '--format=%H', 'main', '--', path]), path);
+      assert.deepEqual(
+        items.map((commit) => commit.sha),
+        git().lines(['log', '--format=%H', 'main', '--', path]),
+        path,
+      );
     }
   });
 
@@ -268,7 +302,7 @@ describe('commits', () => {
     }
   });
 
-  test('statuses, the rename\'s previous name, and patches', async () => {
+  test("statuses, the rename's previous name, and patches", async () => {
     const renameCommit = git().lines(['log', '--format=%H', '--grep=rename a.txt', 'main'])[0];
     const rename = await getJson<CommitDetail>(`/commits/${renameCommit}`);
     assert.deepEqual(
@@ -276,7 +310,10 @@ describe('commits', () => {
       [['renamed', 'renamed.txt', 'a.txt']],
     );
     const removal = await getJson<CommitDetail>('/commits/topic/deep/name');
-    assert.deepEqual(removal.files.map((file) => [file.status, file.filename]), [['removed', 'image.bin']]);
+    assert.deepEqual(
+      removal.files.map((file) => [file.status, file.filename]),
+      [['removed', 'image.bin']],
+    );
     assert.equal(removal.files[0].patch, undefined, 'no patch for a binary file');
 
     const change = await getJson<CommitDetail>('/commits/main');
@@ -341,7 +378,10 @@ describe('contents', () => {
       }
       // Directories first, as a browser shows them.
       const kinds = entries.map((entry) => entry.type === 'dir');
-      assert.deepEqual(kinds, [...kinds].sort((a, b) => Number(b) - Number(a)));
+      assert.deepEqual(
+        kinds,
+        [...kinds].sort((a, b) => Number(b) - Number(a)),
+      );
     });
   }
 
@@ -369,7 +409,14 @@ describe('contents', () => {
     const file = await getJson<ContentEntry>(`/contents/${BIG_FILE}`);
     assert.equal(file.encoding, 'none');
     assert.equal(file.content, '');
-    assert.equal(file.size, Number(git().run(['cat-file', '-s', `main:${BIG_FILE}`]).trim()));
+    assert.equal(
+      file.size,
+      Number(
+        git()
+          .run(['cat-file', '-s', `main:${BIG_FILE}`])
+          .trim(),
+      ),
+    );
     assert.ok(file.size > 1024 * 1024);
   });
 
@@ -416,7 +463,12 @@ describe('contents', () => {
   });
 
   test('dot-dot segments name no entry: 404, never a file outside the directory', async () => {
-    for (const path of ['/contents/dir/%2e%2e/README.md', '/contents/dir/../README.md', '/contents/%2e%2e', '/contents/dir%2f..%2fREADME.md']) {
+    for (const path of [
+      '/contents/dir/%2e%2e/README.md',
+      '/contents/dir/../README.md',
+      '/contents/%2e%2e',
+      '/contents/dir%2f..%2fREADME.md',
+    ]) {
       const response = await rawRequest(server.url, `/api/v1/repos/${ADMIN}/${REPO}${path}`);
       assert.equal(response.status, 404, `${path}: ${response.body.toString()}`);
     }
@@ -455,8 +507,16 @@ describe('compare', () => {
     test(`${base}...${head} is ${status}, as git rev-list, merge-base and diff-tree say`, async () => {
       const comparison = await getJson<Comparison>(`/compare/${base}...${head}`);
       const mergeBase = git().run(['merge-base', base, head]).trim();
-      const aheadBy = Number(git().run(['rev-list', '--count', `${base}..${head}`]).trim());
-      const behindBy = Number(git().run(['rev-list', '--count', `${head}..${base}`]).trim());
+      const aheadBy = Number(
+        git()
+          .run(['rev-list', '--count', `${base}..${head}`])
+          .trim(),
+      );
+      const behindBy = Number(
+        git()
+          .run(['rev-list', '--count', `${head}..${base}`])
+          .trim(),
+      );
       assert.equal(comparison.status, status);
       assert.equal(comparison.ahead_by, aheadBy);
       assert.equal(comparison.behind_by, behindBy);
@@ -465,7 +525,9 @@ describe('compare', () => {
       assert.equal(comparison.base_commit.sha, git().revParse(`${base}^{commit}`));
       assert.deepEqual(
         comparison.commits.map((commit) => commit.sha).sort(),
-        git().lines(['rev-list', `${base}..${head}`]).sort(),
+        git()
+          .lines(['rev-list', `${base}..${head}`])
+          .sort(),
       );
       assertFilesMatch(comparison.files, numstat(mergeBase, git().revParse(`${head}^{commit}`)));
     });
@@ -473,7 +535,10 @@ describe('compare', () => {
 
   test('commits are listed oldest first', async () => {
     const comparison = await getJson<Comparison>('/compare/v0.1...main');
-    assert.deepEqual(comparison.commits.map((commit) => commit.sha), git().lines(['rev-list', '--reverse', 'v0.1..main']));
+    assert.deepEqual(
+      comparison.commits.map((commit) => commit.sha),
+      git().lines(['rev-list', '--reverse', 'v0.1..main']),
+    );
   });
 
   test('no common ancestor, an unknown side or no "..." is 404', async () => {
@@ -503,7 +568,17 @@ describe('an empty repository', () => {
 
 test('the OpenAPI document describes every git-reading route', async () => {
   const document = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, { get?: unknown }> };
-  for (const path of ['branches', 'branches/{branch}', 'tags', 'commits', 'commits/{ref}', 'contents', 'contents/{path}', 'readme', 'compare/{basehead}']) {
+  for (const path of [
+    'branches',
+    'branches/{branch}',
+    'tags',
+    'commits',
+    'commits/{ref}',
+    'contents',
+    'contents/{path}',
+    'readme',
+    'compare/{basehead}',
+  ]) {
     assert.ok(document.paths[`/repos/{owner}/{repo}/${path}`]?.get, path);
   }
 });

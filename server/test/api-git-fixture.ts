@@ -39,7 +39,9 @@ export class Git {
   }
 
   lines(args: string[]): string[] {
-    return this.run(args).split('\n').filter((line) => line !== '');
+    return this.run(args)
+      .split('\n')
+      .filter((line) => line !== '');
   }
 
   revParse(revision: string): string {
@@ -143,7 +145,12 @@ export function basic(user: string, secret: string): string {
 export const adminAuth = (): Record<string, string> => ({ authorization: `Bearer ${ADMIN_TOKEN}` });
 
 /** A JSON API call; throws with the answer when its status is not `expected`. */
-export async function api(baseUrl: string, method: string, path: string, options: { headers?: Record<string, string>; body?: unknown; expected?: number } = {}): Promise<unknown> {
+export async function api(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: unknown; expected?: number } = {},
+): Promise<unknown> {
   const response = await fetch(`${baseUrl}/api/v1${path}`, {
     method,
     headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },

@@ -8,7 +8,16 @@ import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from './helpers.js';
 import { TEST_ADMIN_ENV } from '@gitfleet/test-support/server';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
-import { ADMIN, adminAuth, buildFixture, createAdminRepository, createReadToken, createUser, pushFixture, type Fixture } from './api-git-fixture.js';
+import {
+  ADMIN,
+  adminAuth,
+  buildFixture,
+  createAdminRepository,
+  createReadToken,
+  createUser,
+  pushFixture,
+  type Fixture,
+} from './api-git-fixture.js';
 
 const REPO = 'secret';
 const READER = 'reader';
@@ -56,7 +65,12 @@ after(async () => {
   await server?.stop();
 });
 
-async function status(owner: string, repo: string, route: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+async function status(
+  owner: string,
+  repo: string,
+  route: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const response = await fetch(`${server.url}/api/v1/repos/${owner}/${repo}${route}`, { headers });
   return { status: response.status, body: await response.text() };
 }

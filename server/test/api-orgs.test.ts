@@ -32,9 +32,15 @@ describe('organisations API', () => {
     assert.equal(org.body.type, 'Organization');
     assert.equal((await api.expect(200, 'GET', '/users/acme')).body.type, 'Organization');
     const mine = await api.expect(200, 'GET', '/user/orgs', { as: token(owner) });
-    assert.deepEqual(mine.body.map((o: { login: string }) => o.login), ['acme']);
+    assert.deepEqual(
+      mine.body.map((o: { login: string }) => o.login),
+      ['acme'],
+    );
     const mikes = await api.expect(200, 'GET', '/users/mike/orgs');
-    assert.deepEqual(mikes.body.map((o: { login: string }) => o.login), ['acme']);
+    assert.deepEqual(
+      mikes.body.map((o: { login: string }) => o.login),
+      ['acme'],
+    );
     await api.expect(404, 'GET', '/orgs/nope');
     await api.expect(404, 'GET', '/users/nope/orgs');
   });
@@ -74,7 +80,10 @@ describe('organisations API', () => {
     assert.deepEqual(internal.owner, { login: 'acme', type: 'Organization' });
     for (const as of [undefined, token(outsider)]) {
       const listed = await api.expect(200, 'GET', '/orgs/acme/repos', { as });
-      assert.deepEqual(listed.body.map((r: { name: string }) => r.name), ['public-site']);
+      assert.deepEqual(
+        listed.body.map((r: { name: string }) => r.name),
+        ['public-site'],
+      );
       assert.equal(listed.headers.get('x-total-count'), '1');
       await api.expect(404, 'GET', '/repos/acme/internal', { as });
     }
@@ -105,7 +114,11 @@ describe('organisations API', () => {
     assert.equal(promoted.body.role, 'admin');
     assert.equal(promoted.body.organization.login, 'acme');
     assert.equal(promoted.body.user.login, 'otto');
-    assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(outsider) })).body.permissions, { admin: true, push: true, pull: true });
+    assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(outsider) })).body.permissions, {
+      admin: true,
+      push: true,
+      pull: true,
+    });
     const role = await api.expect(200, 'GET', '/orgs/acme/memberships/otto', { as: token(member) });
     assert.equal(role.body.role, 'admin');
 
@@ -129,7 +142,15 @@ describe('organisations API', () => {
       });
       assert.deepEqual(
         { ...created.body, id: undefined },
-        { id: undefined, name: 'Builders', slug: 'builders', description: 'they build', permission: 'write', includes_all_repositories: false, organization: { login: 'acme' } },
+        {
+          id: undefined,
+          name: 'Builders',
+          slug: 'builders',
+          description: 'they build',
+          permission: 'write',
+          includes_all_repositories: false,
+          organization: { login: 'acme' },
+        },
       );
       await api.expect(422, 'POST', '/orgs/acme/teams', { as: token(owner), body: { name: 'BUILDERS' } });
 
@@ -148,15 +169,29 @@ describe('organisations API', () => {
       assert.equal(joined.body.state, 'active');
       await api.expect(403, 'PUT', '/orgs/acme/teams/deployers/memberships/mike', { as: token(member) });
       const members = await api.expect(200, 'GET', '/orgs/acme/teams/deployers/members', { as: token(member) });
-      assert.deepEqual(members.body.map((u: { login: string }) => u.login), ['otto']);
+      assert.deepEqual(
+        members.body.map((u: { login: string }) => u.login),
+        ['otto'],
+      );
 
       // Joining the team made otto a member: read access to the organisation's repositories.
-      assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(outsider) })).body.permissions, { admin: false, push: false, pull: true });
+      assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(outsider) })).body.permissions, {
+        admin: false,
+        push: false,
+        pull: true,
+      });
       await api.expect(403, 'PUT', '/orgs/acme/teams/deployers/repos/acme/internal', { as: token(member) });
       await api.expect(204, 'PUT', '/orgs/acme/teams/deployers/repos/acme/internal', { as: token(owner) });
-      assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(outsider) })).body.permissions, { admin: false, push: true, pull: true });
+      assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(outsider) })).body.permissions, {
+        admin: false,
+        push: true,
+        pull: true,
+      });
       const repos = await api.expect(200, 'GET', '/orgs/acme/teams/deployers/repos', { as: token(outsider) });
-      assert.deepEqual(repos.body.map((r: { full_name: string }) => r.full_name), ['acme/internal']);
+      assert.deepEqual(
+        repos.body.map((r: { full_name: string }) => r.full_name),
+        ['acme/internal'],
+      );
 
       // Only the organisation's own repositories can be given to its teams; any other answers
       // as a missing one, so that someone else's private repository is not revealed.
@@ -171,26 +206,44 @@ describe('organisations API', () => {
       }
 
       await api.expect(204, 'DELETE', '/orgs/acme/teams/deployers/repos/acme/internal', { as: token(owner) });
-      assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(outsider) })).body.permissions, { admin: false, push: false, pull: true });
+      assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(outsider) })).body.permissions, {
+        admin: false,
+        push: false,
+        pull: true,
+      });
       await api.expect(204, 'DELETE', '/orgs/acme/teams/deployers/memberships/otto', { as: token(owner) });
       assert.deepEqual((await api.expect(200, 'GET', '/orgs/acme/teams/deployers/members', { as: token(member) })).body, []);
     });
 
     test('a team covering every repository; renaming and deleting a team', async () => {
-      await api.expect(201, 'POST', '/orgs/acme/teams', { as: token(owner), body: { name: 'admins', permission: 'admin', includes_all_repositories: true } });
+      await api.expect(201, 'POST', '/orgs/acme/teams', {
+        as: token(owner),
+        body: { name: 'admins', permission: 'admin', includes_all_repositories: true },
+      });
       await api.expect(200, 'PUT', '/orgs/acme/teams/admins/memberships/mike', { as: token(owner) });
-      assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(member) })).body.permissions, { admin: true, push: true, pull: true });
+      assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(member) })).body.permissions, {
+        admin: true,
+        push: true,
+        pull: true,
+      });
       const covered = await api.expect(200, 'GET', '/orgs/acme/teams/admins/repos', { as: token(member) });
       assert.deepEqual(covered.body.map((r: { name: string }) => r.name).sort(), ['internal', 'public-site']);
 
       await api.expect(403, 'PATCH', '/orgs/acme/teams/admins', { as: token(member), body: { name: 'mine' } });
-      const renamed = await api.expect(200, 'PATCH', '/orgs/acme/teams/admins', { as: token(owner), body: { name: 'Stewards', permission: 'read' } });
+      const renamed = await api.expect(200, 'PATCH', '/orgs/acme/teams/admins', {
+        as: token(owner),
+        body: { name: 'Stewards', permission: 'read' },
+      });
       assert.equal(renamed.body.slug, 'stewards');
       assert.equal(renamed.body.permission, 'read');
       await api.expect(404, 'GET', '/orgs/acme/teams/admins', { as: token(member) });
       await api.expect(403, 'DELETE', '/orgs/acme/teams/stewards', { as: token(member) });
       await api.expect(204, 'DELETE', '/orgs/acme/teams/stewards', { as: token(owner) });
-      assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(member) })).body.permissions, { admin: false, push: false, pull: true });
+      assert.deepEqual((await api.expect(200, 'GET', '/repos/acme/internal', { as: token(member) })).body.permissions, {
+        admin: false,
+        push: false,
+        pull: true,
+      });
     });
   });
 });

@@ -19,8 +19,13 @@ describe('repositories API', () => {
   before(async () => {
     fixture = await startApiServer();
     api = fixture.api;
-    [alice, reader, writer, maintainer, stranger] = await Promise.all(['alice', 'reader', 'writer', 'maintainer', 'stranger'].map((name) => api.createUser(name)));
-    await api.expect(201, 'POST', '/user/repos', { as: token(alice), body: { name: 'secret', private: true, description: 'hidden things' } });
+    [alice, reader, writer, maintainer, stranger] = await Promise.all(
+      ['alice', 'reader', 'writer', 'maintainer', 'stranger'].map((name) => api.createUser(name)),
+    );
+    await api.expect(201, 'POST', '/user/repos', {
+      as: token(alice),
+      body: { name: 'secret', private: true, description: 'hidden things' },
+    });
     await api.expect(201, 'POST', '/user/repos', { as: token(alice), body: { name: 'open' } });
     for (const [user, permission] of [
       [reader, 'read'],
@@ -77,21 +82,21 @@ describe('repositories API', () => {
     // Listing collaborators needs push access (GitHub's rule).
     await api.expect(403, 'GET', '/repos/alice/secret/collaborators', { as: token(reader) });
     const listed = await api.expect(200, 'GET', '/repos/alice/secret/collaborators', { as: token(writer) });
-    assert.deepEqual(
-      listed.body.map((c: { login: string; role_name: string }) => [c.login, c.role_name]).sort(),
-      [
-        ['maintainer', 'admin'],
-        ['reader', 'read'],
-        ['writer', 'write'],
-      ],
-    );
+    assert.deepEqual(listed.body.map((c: { login: string; role_name: string }) => [c.login, c.role_name]).sort(), [
+      ['maintainer', 'admin'],
+      ['reader', 'read'],
+      ['writer', 'write'],
+    ]);
     // Changing the repository or its collaborators needs admin.
     for (const user of [reader, writer]) {
       await api.expect(403, 'PATCH', '/repos/alice/secret', { as: token(user), body: { description: 'mine now' } });
       await api.expect(403, 'PUT', `/repos/alice/secret/collaborators/${stranger.name}`, { as: token(user), body: { permission: 'read' } });
       await api.expect(403, 'DELETE', '/repos/alice/secret', { as: token(user) });
     }
-    const patched = await api.expect(200, 'PATCH', '/repos/alice/secret', { as: token(maintainer), body: { description: 'kept by the maintainer' } });
+    const patched = await api.expect(200, 'PATCH', '/repos/alice/secret', {
+      as: token(maintainer),
+      body: { description: 'kept by the maintainer' },
+    });
     assert.equal(patched.body.description, 'kept by the maintainer');
     assert.equal(patched.body.private, true);
   });
@@ -130,13 +135,19 @@ describe('repositories API', () => {
     for (const name of ['r1', 'r2', 'r3', 'r4', 'r5']) await api.expect(201, 'POST', '/user/repos', { as: token(owner), body: { name } });
     await api.expect(201, 'POST', '/user/repos', { as: token(owner), body: { name: 'r6', private: true } });
     const first = await api.expect(200, 'GET', '/users/pager/repos?per_page=2');
-    assert.deepEqual(first.body.map((r: { name: string }) => r.name), ['r1', 'r2']);
+    assert.deepEqual(
+      first.body.map((r: { name: string }) => r.name),
+      ['r1', 'r2'],
+    );
     assert.equal(first.headers.get('x-total-count'), '5');
     const link = first.headers.get('link') ?? '';
     assert.match(link, /<[^>]*page=2[^>]*>; rel="next"/);
     assert.match(link, /<[^>]*page=3[^>]*>; rel="last"/);
     const last = await api.expect(200, 'GET', '/users/pager/repos?page=3&limit=2');
-    assert.deepEqual(last.body.map((r: { name: string }) => r.name), ['r5']);
+    assert.deepEqual(
+      last.body.map((r: { name: string }) => r.name),
+      ['r5'],
+    );
     assert.match(last.headers.get('link') ?? '', /page=2[^>]*>; rel="prev"/);
     assert.doesNotMatch(last.headers.get('link') ?? '', /rel="next"/);
     const invalid = await api.expect(422, 'GET', '/users/pager/repos?per_page=zero');
@@ -172,7 +183,10 @@ describe('repositories API', () => {
     // An empty repository may name any branch: its first push creates it.
     const empty = await api.expect(200, 'PATCH', '/repos/alice/moving', { as: token(alice), body: { default_branch: 'develop' } });
     assert.equal(empty.body.default_branch, 'develop');
-    const invalid = await api.expect(422, 'PATCH', '/repos/alice/moving', { as: token(alice), body: { default_branch: 'bad..name', private: 'yes', name: 'a/b' } });
+    const invalid = await api.expect(422, 'PATCH', '/repos/alice/moving', {
+      as: token(alice),
+      body: { default_branch: 'bad..name', private: 'yes', name: 'a/b' },
+    });
     assert.deepEqual(invalid.body.errors.map((e: { field: string }) => e.field).sort(), ['default_branch', 'name', 'private']);
 
     const renamed = await api.expect(200, 'PATCH', '/repos/alice/moving', { as: token(alice), body: { name: 'moved', private: true } });
@@ -187,7 +201,10 @@ describe('repositories API', () => {
   test('collaborators are added, changed and removed by repository admins only', async () => {
     await api.expect(201, 'POST', '/user/repos', { as: token(alice), body: { name: 'shared', private: true } });
     await api.expect(404, 'PUT', '/repos/alice/shared/collaborators/nobody', { as: token(alice), body: { permission: 'read' } });
-    const bad = await api.expect(422, 'PUT', '/repos/alice/shared/collaborators/stranger', { as: token(alice), body: { permission: 'owner' } });
+    const bad = await api.expect(422, 'PUT', '/repos/alice/shared/collaborators/stranger', {
+      as: token(alice),
+      body: { permission: 'owner' },
+    });
     assert.equal(bad.body.errors[0].field, 'permission');
     await api.expect(204, 'PUT', '/repos/alice/shared/collaborators/stranger', { as: token(alice), body: { permission: 'pull' } });
     const seen = await api.expect(200, 'GET', '/repos/alice/shared', { as: token(stranger) });

@@ -54,14 +54,18 @@ describe('a burst of wrong passwords', () => {
   // Each password verified gives a 401 (all of them are wrong); each refused before, a 429.
   test('200 at once with Basic credentials: at most the limit is verified, the rest are 429', async () => {
     const answers = await statuses(
-      Array.from({ length: 200 }, (_, index) => fetch(`${server.url}/api/v1/user`, { headers: { authorization: wrongBasic('bob', `guess-${index}`) } })),
+      Array.from({ length: 200 }, (_, index) =>
+        fetch(`${server.url}/api/v1/user`, { headers: { authorization: wrongBasic('bob', `guess-${index}`) } }),
+      ),
     );
     assert.deepEqual(answers, { 401: 10, 429: 190 });
   });
 
   test('200 at once with Basic credentials on git: the same', async () => {
     const refs = `${server.url}/dan/anything.git/info/refs?service=git-upload-pack`;
-    const answers = await statuses(Array.from({ length: 200 }, (_, index) => fetch(refs, { headers: { authorization: wrongBasic('dan', `guess-${index}`) } })));
+    const answers = await statuses(
+      Array.from({ length: 200 }, (_, index) => fetch(refs, { headers: { authorization: wrongBasic('dan', `guess-${index}`) } })),
+    );
     assert.deepEqual(answers, { 401: 10, 429: 190 });
   });
 
@@ -97,7 +101,10 @@ describe('requests a browser sends by itself', () => {
       headers: { authorization: basic(alice), 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ permission: 'admin' }),
     });
-  const collaborators = async () => (await api.expect(200, 'GET', '/repos/alice/target/collaborators', { as: token(alice) })).body.map((user: { login: string }) => user.login);
+  const collaborators = async () =>
+    (await api.expect(200, 'GET', '/repos/alice/target/collaborators', { as: token(alice) })).body.map(
+      (user: { login: string }) => user.login,
+    );
 
   test('cached Basic credentials on a cross-site API request are refused (403), whatever says so', async () => {
     const crossSite: Array<Record<string, string>> = [
@@ -156,7 +163,9 @@ describe('requests a browser sends by itself', () => {
     });
     assert.equal(response.status, 415);
     assert.match(((await response.json()) as { message: string }).message, /application\/json/);
-    const names = (await api.expect(200, 'GET', '/users/alice/tokens', { as: { basic: [alice.name, alice.password] } })).body.map((info: { name: string }) => info.name);
+    const names = (await api.expect(200, 'GET', '/users/alice/tokens', { as: { basic: [alice.name, alice.password] } })).body.map(
+      (info: { name: string }) => info.name,
+    );
     assert.ok(!names.includes('planted'), JSON.stringify(names));
   });
 
@@ -176,7 +185,10 @@ describe('requests a browser sends by itself', () => {
     const asReader = (path: string, form?: Record<string, string>) =>
       fetch(`${server.url}${path}`, {
         method: form ? 'POST' : 'GET',
-        headers: { authorization: `token ${reader.token}`, ...(form ? { origin: server.url, 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+        headers: {
+          authorization: `token ${reader.token}`,
+          ...(form ? { origin: server.url, 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        },
         body: form ? new URLSearchParams(form) : undefined,
         redirect: 'manual',
       });
@@ -243,7 +255,8 @@ describe('accounts seen from outside', () => {
 });
 
 describe('behind a TLS proxy', () => {
-  const signIn = (baseUrl: string, user: TestUser, headers: Record<string, string> = {}) => postLogin(baseUrl, user.name, user.password, headers);
+  const signIn = (baseUrl: string, user: TestUser, headers: Record<string, string> = {}) =>
+    postLogin(baseUrl, user.name, user.password, headers);
 
   test('GITFLEET_TRUST_PROXY: the cookie is Secure when the proxy says https, and the throttle counts the forwarded address', async () => {
     const server = await startTestServer({ GITFLEET_TRUST_PROXY: 'loopback', GITFLEET_LOGIN_FAILURES_PER_USER: '2' });
@@ -257,7 +270,8 @@ describe('behind a TLS proxy', () => {
       const plain = await signIn(server.url, dora);
       assert.doesNotMatch(plain.headers.get('set-cookie') ?? '', /Secure/);
 
-      const guess = (address: string) => fetch(`${server.url}/api/v1/user`, { headers: { authorization: wrongBasic('dora', 'guess'), 'x-forwarded-for': address } });
+      const guess = (address: string) =>
+        fetch(`${server.url}/api/v1/user`, { headers: { authorization: wrongBasic('dora', 'guess'), 'x-forwarded-for': address } });
       for (let attempt = 0; attempt < 2; attempt++) assert.equal((await guess('198.51.100.7')).status, 401);
       assert.equal((await guess('198.51.100.7')).status, 429);
       assert.equal((await guess('198.51.100.8')).status, 401, 'another client behind the proxy is not throttled for it');
@@ -273,7 +287,8 @@ describe('behind a TLS proxy', () => {
       const dora = await api.createUser('dora');
       const spoofed = await signIn(server.url, dora, { 'x-forwarded-proto': 'https' });
       assert.doesNotMatch(spoofed.headers.get('set-cookie') ?? '', /Secure/);
-      const guess = (address: string) => fetch(`${server.url}/api/v1/user`, { headers: { authorization: wrongBasic('dora', 'guess'), 'x-forwarded-for': address } });
+      const guess = (address: string) =>
+        fetch(`${server.url}/api/v1/user`, { headers: { authorization: wrongBasic('dora', 'guess'), 'x-forwarded-for': address } });
       for (const address of ['198.51.100.1', '198.51.100.2']) assert.equal((await guess(address)).status, 401);
       assert.equal((await guess('198.51.100.3')).status, 429, 'a forged X-Forwarded-For escapes nothing');
     } finally {

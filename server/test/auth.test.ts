@@ -34,7 +34,12 @@ async function whoAmI(headers: Record<string, string>): Promise<{ status: number
 
 describe('credentials', () => {
   test('a token as Bearer, as GitHub\'s "token" scheme, or as the password of its own user', async () => {
-    for (const authorization of [`Bearer ${TEST_ADMIN_TOKEN}`, `token ${TEST_ADMIN_TOKEN}`, `bearer ${TEST_ADMIN_TOKEN}`, basic(TEST_ADMIN, TEST_ADMIN_TOKEN)]) {
+    for (const authorization of [
+      `Bearer ${TEST_ADMIN_TOKEN}`,
+      `token ${TEST_ADMIN_TOKEN}`,
+      `bearer ${TEST_ADMIN_TOKEN}`,
+      basic(TEST_ADMIN, TEST_ADMIN_TOKEN),
+    ]) {
       const { status, login } = await whoAmI({ authorization });
       assert.equal(status, 200, authorization);
       assert.equal(login, TEST_ADMIN, authorization);
@@ -66,7 +71,10 @@ describe('web sessions', () => {
     const { cookieValue } = await accounts.createSession('bob');
     assert.equal((await whoAmI({ cookie: `${SESSION_COOKIE}=${cookieValue}` })).login, 'bob');
     // The Authorization header wins over a cookie.
-    assert.equal((await whoAmI({ cookie: `${SESSION_COOKIE}=${cookieValue}`, authorization: `Bearer ${TEST_ADMIN_TOKEN}` })).login, TEST_ADMIN);
+    assert.equal(
+      (await whoAmI({ cookie: `${SESSION_COOKIE}=${cookieValue}`, authorization: `Bearer ${TEST_ADMIN_TOKEN}` })).login,
+      TEST_ADMIN,
+    );
 
     await accounts.deleteSession(cookieValue);
     const stale = await whoAmI({ cookie: `${SESSION_COOKIE}=${cookieValue}` });
@@ -84,13 +92,20 @@ describe('web sessions', () => {
         headers: { cookie: `${SESSION_COOKIE}=${cookieValue}`, 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ name }),
       });
-    const foreign: Array<Record<string, string>> = [{ origin: 'https://evil.example' }, { origin: 'null' }, { referer: 'https://evil.example/page' }];
+    const foreign: Array<Record<string, string>> = [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { referer: 'https://evil.example/page' },
+    ];
     for (const headers of foreign) {
       const refused = await create('csrf', headers);
       assert.equal(refused.status, 403, JSON.stringify(headers));
       assert.match(((await refused.json()) as { message: string }).message, /cross-origin/);
     }
-    assert.equal((await fetch(`${server.url}/api/v1/repos/bob/csrf`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).status, 404);
+    assert.equal(
+      (await fetch(`${server.url}/api/v1/repos/bob/csrf`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).status,
+      404,
+    );
 
     assert.equal((await create('same-origin', { origin: server.url })).status, 201);
     assert.equal((await create('same-referer', { referer: `${server.url}/new` })).status, 201);

@@ -38,7 +38,10 @@ before(async () => {
   git.run(['init', '-q', '-b', 'main']);
   const long = (prefix: string) => {
     for (let file = 0; file < LONG_FILES; file++) {
-      writeFileSync(path.join(dir, `long${file}.txt`), Array.from({ length: LONG_LINES }, (_, line) => `${prefix} ${file} ${line}`).join('\n') + '\n');
+      writeFileSync(
+        path.join(dir, `long${file}.txt`),
+        Array.from({ length: LONG_LINES }, (_, line) => `${prefix} ${file} ${line}`).join('\n') + '\n',
+      );
     }
   };
   readme = incompressibleText(README_BYTES, 7);
@@ -46,7 +49,10 @@ before(async () => {
   // Nearly the same bytes: git stores one of the two as a delta, rebuilt in memory to be sent.
   writeFileSync(path.join(dir, 'twin.md'), Buffer.concat([readme, Buffer.from('one more line\n')]));
   // Markdown that takes markdown-it a while: many short paragraphs with emphasis and links.
-  writeFileSync(path.join(dir, 'doc.md'), Array.from({ length: 6_000 }, (_, i) => `Para *${i}* with **bold** and [a link](x${i}.md) and \`code\`.\n`).join('\n'));
+  writeFileSync(
+    path.join(dir, 'doc.md'),
+    Array.from({ length: 6_000 }, (_, i) => `Para *${i}* with **bold** and [a link](x${i}.md) and \`code\`.\n`).join('\n'),
+  );
   for (let i = 0; i < 2 * TREE_MAX_ENTRIES; i++) writeFileSync(path.join(dir, 'many', `f${String(i).padStart(3, '0')}`), `${i}\n`);
   long('old');
   git.run(['add', '-A']);
@@ -59,7 +65,12 @@ before(async () => {
   git.run(['add', '-A']);
   git.run(['commit', '-q', '-m', 'more files than a commit page lists']);
   wide = git.revParse('main');
-  server = await startTestServer({ GITFLEET_TREE_MAX_ENTRIES: String(TREE_MAX_ENTRIES), GITFLEET_DIFF_TIME_MS: '1000', GITFLEET_RENDER_TIMEOUT_MS: '30000', GITFLEET_IN_MEMORY_READ_BYTES: '1MiB' });
+  server = await startTestServer({
+    GITFLEET_TREE_MAX_ENTRIES: String(TREE_MAX_ENTRIES),
+    GITFLEET_DIFF_TIME_MS: '1000',
+    GITFLEET_RENDER_TIMEOUT_MS: '30000',
+    GITFLEET_IN_MEMORY_READ_BYTES: '1MiB',
+  });
   await createAdminRepository(server.url, REPO, { private: false });
   await pushFixture(git, server.url, ADMIN, REPO);
 });
@@ -86,7 +97,10 @@ describe('diffs', () => {
 
   test('the commit API says which patches are left out and why', async () => {
     const response = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/commits/${rewrite}`);
-    const body = (await response.json()) as { files: Array<{ filename: string; patch?: string; patch_omitted?: string }>; files_truncated: boolean };
+    const body = (await response.json()) as {
+      files: Array<{ filename: string; patch?: string; patch_omitted?: string }>;
+      files_truncated: boolean;
+    };
     assert.equal(response.status, 200);
     assert.equal(body.files_truncated, false);
     for (const file of body.files) {
@@ -118,7 +132,9 @@ describe('large files', () => {
     assert.equal(raw.headers.get('content-length'), String(readme.length));
     assert.equal(raw.headers.get('content-type'), 'text/plain; charset=utf-8');
     assert.ok(Buffer.from(await raw.arrayBuffer()).equals(readme));
-    const contents = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/contents/README.md`, { headers: { accept: 'application/vnd.github.raw' } });
+    const contents = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/contents/README.md`, {
+      headers: { accept: 'application/vnd.github.raw' },
+    });
     assert.equal(contents.status, 200);
     assert.ok(Buffer.from(await contents.arrayBuffer()).equals(readme));
   });
@@ -169,8 +185,13 @@ describe('large directories', () => {
     const entries = (await response.json()) as Array<{ name: string }>;
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('x-gitfleet-entries-truncated'), 'true');
-    assert.deepEqual(entries.map((entry) => entry.name), Array.from({ length: TREE_MAX_ENTRIES }, (_, i) => `f${String(i).padStart(3, '0')}`));
-    const object = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/contents/many`, { headers: { accept: 'application/vnd.github.object' } });
+    assert.deepEqual(
+      entries.map((entry) => entry.name),
+      Array.from({ length: TREE_MAX_ENTRIES }, (_, i) => `f${String(i).padStart(3, '0')}`),
+    );
+    const object = await fetch(`${server.url}/api/v1/repos/${ADMIN}/${REPO}/contents/many`, {
+      headers: { accept: 'application/vnd.github.object' },
+    });
     assert.equal(((await object.json()) as { truncated?: boolean }).truncated, true);
   });
 });

@@ -41,7 +41,11 @@ function gitfleet(args: string[], stdin = ''): Promise<CliResult> {
 /** Runs it and insists on `expected` as the exit code, showing its output otherwise. */
 async function expectExit(expected: number, args: string[], stdin = ''): Promise<CliResult> {
   const result = await gitfleet(args, stdin);
-  assert.equal(result.code, expected, `gitfleet ${args.join(' ')} exited ${result.code}, expected ${expected}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  assert.equal(
+    result.code,
+    expected,
+    `gitfleet ${args.join(' ')} exited ${result.code}, expected ${expected}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+  );
   if (expected !== EXIT.ok) assert.match(result.stderr, /^gitfleet: /m, `errors are "gitfleet: <message>" (${args.join(' ')})`);
   return result;
 }
@@ -50,17 +54,31 @@ async function expectExit(expected: number, args: string[], stdin = ''): Promise
 function tableCells(table: string, headers: string[]): string[][] {
   const [head, ...rows] = table.trimEnd().split('\n');
   const starts = headers.map((header) => head.indexOf(header));
-  assert.deepEqual(starts.map((start) => start >= 0), headers.map(() => true), `headers ${headers.join(', ')} in ${JSON.stringify(head)}`);
+  assert.deepEqual(
+    starts.map((start) => start >= 0),
+    headers.map(() => true),
+    `headers ${headers.join(', ')} in ${JSON.stringify(head)}`,
+  );
   return rows.map((row) => {
     for (const start of starts.slice(1)) assert.equal(row[start - 1], ' ', `a column starts at ${start} in ${JSON.stringify(row)}`);
     return starts.map((start, index) => row.slice(start, starts[index + 1]).trim());
   });
 }
 
-const usersJson = async () => JSON.parse((await expectExit(EXIT.ok, ['user', 'list', '--json'])).stdout) as Array<{ login: string; is_admin: boolean; full_name: string; email: string }>;
+const usersJson = async () =>
+  JSON.parse((await expectExit(EXIT.ok, ['user', 'list', '--json'])).stdout) as Array<{
+    login: string;
+    is_admin: boolean;
+    full_name: string;
+    email: string;
+  }>;
 
 test('user create: the first administrator, from --password-stdin; duplicates, bad names and missing passwords refused', async () => {
-  const created = await expectExit(EXIT.ok, ['user', 'create', 'root', '--email', 'root@example.test', '--admin', '--full-name', 'Site Admin', '--password-stdin'], 'correct horse battery\n');
+  const created = await expectExit(
+    EXIT.ok,
+    ['user', 'create', 'root', '--email', 'root@example.test', '--admin', '--full-name', 'Site Admin', '--password-stdin'],
+    'correct horse battery\n',
+  );
   assert.equal(created.stdout, 'root\n');
   await expectExit(EXIT.ok, ['user', 'create', 'alice', '--email', 'alice@example.test', '--password', 'alice-password-1']);
 
@@ -120,7 +138,17 @@ test('user set-admin and set-password change the account; unknown users and bad 
 });
 
 test('org create, add-member and list; duplicates, unknown owners and bad roles refused', async () => {
-  const created = await expectExit(EXIT.ok, ['org', 'create', 'acme', '--owner', 'alice', '--full-name', 'Acme Corp', '--description', 'Makes things']);
+  const created = await expectExit(EXIT.ok, [
+    'org',
+    'create',
+    'acme',
+    '--owner',
+    'alice',
+    '--full-name',
+    'Acme Corp',
+    '--description',
+    'Makes things',
+  ]);
   assert.equal(created.stdout, 'acme\n');
   await Promise.all([
     expectExit(EXIT.conflict, ['org', 'create', 'acme', '--owner', 'alice']),
@@ -133,13 +161,21 @@ test('org create, add-member and list; duplicates, unknown owners and bad roles 
   ]);
   await expectExit(EXIT.ok, ['org', 'add-member', 'acme', 'root', '--role', 'owner']);
 
-  const orgs = JSON.parse((await expectExit(EXIT.ok, ['org', 'list', '--json'])).stdout) as Array<{ login: string; full_name: string; description: string; type: string }>;
+  const orgs = JSON.parse((await expectExit(EXIT.ok, ['org', 'list', '--json'])).stdout) as Array<{
+    login: string;
+    full_name: string;
+    description: string;
+    type: string;
+  }>;
   assert.deepEqual(
     orgs.map(({ login, full_name, description, type }) => ({ login, full_name, description, type })),
     [{ login: 'acme', full_name: 'Acme Corp', description: 'Makes things', type: 'Organization' }],
   );
   const table = tableCells((await expectExit(EXIT.ok, ['org', 'list'])).stdout, ['NAME', 'FULL NAME', 'DESCRIPTION', 'CREATED']);
-  assert.deepEqual(table.map((cells) => cells.slice(0, 3)), [['acme', 'Acme Corp', 'Makes things']]);
+  assert.deepEqual(
+    table.map((cells) => cells.slice(0, 3)),
+    [['acme', 'Acme Corp', 'Makes things']],
+  );
 });
 
 test('repo create under an existing owner, private with a description; list; duplicates and unknown owners refused', async () => {
@@ -156,20 +192,45 @@ test('repo create under an existing owner, private with a description; list; dup
     expectExit(EXIT.notFound, ['repo', 'list', '--owner', 'ghost']),
   ]);
 
-  const all = JSON.parse((await expectExit(EXIT.ok, ['repo', 'list', '--json'])).stdout) as Array<{ full_name: string; private: boolean; description: string; default_branch: string }>;
+  const all = JSON.parse((await expectExit(EXIT.ok, ['repo', 'list', '--json'])).stdout) as Array<{
+    full_name: string;
+    private: boolean;
+    description: string;
+    default_branch: string;
+  }>;
   assert.deepEqual(
-    all.map(({ full_name, private: isPrivate, description, default_branch }) => ({ full_name, private: isPrivate, description, default_branch })),
+    all.map(({ full_name, private: isPrivate, description, default_branch }) => ({
+      full_name,
+      private: isPrivate,
+      description,
+      default_branch,
+    })),
     [
       { full_name: 'acme/site', private: true, description: 'The web site', default_branch: 'main' },
       { full_name: 'alice/notes', private: false, description: '', default_branch: 'main' },
     ],
   );
-  const table = tableCells((await expectExit(EXIT.ok, ['repo', 'list', '--owner', 'acme'])).stdout, ['REPOSITORY', 'VISIBILITY', 'DEFAULT BRANCH', 'DESCRIPTION']);
+  const table = tableCells((await expectExit(EXIT.ok, ['repo', 'list', '--owner', 'acme'])).stdout, [
+    'REPOSITORY',
+    'VISIBILITY',
+    'DEFAULT BRANCH',
+    'DESCRIPTION',
+  ]);
   assert.deepEqual(table, [['acme/site', 'private', 'main', 'The web site']]);
 });
 
 test('token create prints the secret once; list shows it without the secret; bad scopes, dates and users refused', async () => {
-  const created = await expectExit(EXIT.ok, ['token', 'create', 'alice', '--name', 'laptop', '--scopes', 'read:repository,write:repository', '--expires', '30d']);
+  const created = await expectExit(EXIT.ok, [
+    'token',
+    'create',
+    'alice',
+    '--name',
+    'laptop',
+    '--scopes',
+    'read:repository,write:repository',
+    '--expires',
+    '30d',
+  ]);
   assert.match(created.stdout, /^gf_[0-9A-Za-z]{40}\n$/);
   assert.match(created.stderr, /laptop/);
   assert.match(created.stderr, /cannot be shown again/);
@@ -186,7 +247,12 @@ test('token create prints the secret once; list shows it without the secret; bad
     expectExit(EXIT.notFound, ['token', 'revoke', 'alice', 'no-such-token']),
   ]);
 
-  const tokens = JSON.parse((await expectExit(EXIT.ok, ['token', 'list', 'alice', '--json'])).stdout) as Array<{ id: string; name: string; scopes: string[]; expires_at: string | null }>;
+  const tokens = JSON.parse((await expectExit(EXIT.ok, ['token', 'list', 'alice', '--json'])).stdout) as Array<{
+    id: string;
+    name: string;
+    scopes: string[];
+    expires_at: string | null;
+  }>;
   assert.equal(tokens.length, 1);
   assert.equal(tokens[0].name, 'laptop');
   assert.deepEqual([...tokens[0].scopes].sort(), ['read:repository', 'write:repository']);
@@ -195,7 +261,10 @@ test('token create prints the secret once; list shows it without the secret; bad
   assert.equal(JSON.stringify(tokens).includes(aliceToken), false, 'the secret is never listed');
 
   const table = tableCells((await expectExit(EXIT.ok, ['token', 'list', 'alice'])).stdout, ['ID', 'NAME', 'SCOPES', 'CREATED', 'EXPIRES']);
-  assert.deepEqual(table.map((cells) => cells[1]), ['laptop']);
+  assert.deepEqual(
+    table.map((cells) => cells[1]),
+    ['laptop'],
+  );
 });
 
 test('a server on the same data accepts the CLI-made token for a push with git, and sees the CLI revoke it while running', async () => {
@@ -268,14 +337,20 @@ test('deletes: refused while in use or unconfirmed, then done; unknown names are
   assert.deepEqual(JSON.parse((await expectExit(EXIT.ok, ['org', 'list', '--json'])).stdout), []);
   await expectExit(EXIT.ok, ['user', 'delete', 'alice', '--yes']);
   await expectExit(EXIT.notFound, ['token', 'list', 'alice']);
-  assert.deepEqual((await usersJson()).map((user) => user.login), ['root']);
+  assert.deepEqual(
+    (await usersJson()).map((user) => user.login),
+    ['root'],
+  );
   // The name is free again, for either kind of owner.
   await expectExit(EXIT.ok, ['org', 'create', 'alice', '--owner', 'root']);
 });
 
 /** `gitfleet serve` on the same data directory; `host` is "127.0.0.1:<port>". */
 async function startServe(): Promise<{ host: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], { env: childEnv({ ...cliEnv(), LOG_LEVEL: 'info' }), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+    env: childEnv({ ...cliEnv(), LOG_LEVEL: 'info' }),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');

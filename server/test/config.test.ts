@@ -13,7 +13,12 @@ test('defaults follow the start-up contract', () => {
   assert.equal(config.publicUrl, undefined);
   assert.deepEqual(config.blobs, { backend: 'fs', store: { type: 'fs', path: path.resolve('/srv/gitfleet/data/objects') } });
   assert.deepEqual(config.kv, { backend: 'sqlite', path: path.resolve('/srv/gitfleet/data/kv.sqlite') });
-  assert.deepEqual(config.cache, { maxBytes: 256 * 1024 ** 2, blockSize: 64 * 1024, indexBytes: 256 * 1024 ** 2, deltaBaseBytes: 64 * 1024 ** 2 });
+  assert.deepEqual(config.cache, {
+    maxBytes: 256 * 1024 ** 2,
+    blockSize: 64 * 1024,
+    indexBytes: 256 * 1024 ** 2,
+    deltaBaseBytes: 64 * 1024 ** 2,
+  });
   assert.deepEqual(config.limits, {
     maxPackBytes: 2 * 1024 ** 3,
     maxObjectSize: 512 * 1024 ** 2,
@@ -70,7 +75,14 @@ test('reads every setting from the environment', () => {
 
 test('reports every invalid setting at once', () => {
   assert.throws(
-    () => loadConfig({ PORT: '70000', GITFLEET_MAX_PACK_BYTES: 'lots', LOG_LEVEL: 'loud', GITFLEET_KV_BACKEND: 'mongo', GITFLEET_PUBLIC_URL: 'ftp://x' }),
+    () =>
+      loadConfig({
+        PORT: '70000',
+        GITFLEET_MAX_PACK_BYTES: 'lots',
+        LOG_LEVEL: 'loud',
+        GITFLEET_KV_BACKEND: 'mongo',
+        GITFLEET_PUBLIC_URL: 'ftp://x',
+      }),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       const names = error.problems.map((problem) => problem.split('=')[0]);
@@ -140,7 +152,13 @@ test('placement takes named fs and s3 stores, the s3 ones defaulting to GITFLEET
     { name: 'remote', type: 's3', bucket: 'packs-eu', region: 'eu-west-1' },
   ];
   const config = loadConfig(
-    { ...S3_ENV, GITFLEET_BLOB_BACKEND: 'placement', GITFLEET_DATA_DIR: '/data', GITFLEET_PLACEMENT_STORES: JSON.stringify(stores), GITFLEET_PLACEMENT_REPLICAS: '3' },
+    {
+      ...S3_ENV,
+      GITFLEET_BLOB_BACKEND: 'placement',
+      GITFLEET_DATA_DIR: '/data',
+      GITFLEET_PLACEMENT_STORES: JSON.stringify(stores),
+      GITFLEET_PLACEMENT_REPLICAS: '3',
+    },
     '/srv',
   );
   assert.deepEqual(config.blobs, {
@@ -154,7 +172,13 @@ test('placement takes named fs and s3 stores, the s3 ones defaulting to GITFLEET
       {
         name: 'remote',
         type: 's3',
-        s3: { endpoint: 'http://127.0.0.1:7480', region: 'eu-west-1', bucket: 'packs-eu', prefix: 'gitfleet/', credentials: { accessKeyId: 'AKID', secretAccessKey: 'very-secret' } },
+        s3: {
+          endpoint: 'http://127.0.0.1:7480',
+          region: 'eu-west-1',
+          bucket: 'packs-eu',
+          prefix: 'gitfleet/',
+          credentials: { accessKeyId: 'AKID', secretAccessKey: 'very-secret' },
+        },
       },
     ],
   });
@@ -166,7 +190,11 @@ test('placement takes named fs and s3 stores, the s3 ones defaulting to GITFLEET
 test('placement refuses stores it cannot tell apart or place', () => {
   const problems = (stores: unknown, replicas = '2') => {
     try {
-      loadConfig({ GITFLEET_BLOB_BACKEND: 'placement', GITFLEET_PLACEMENT_STORES: typeof stores === 'string' ? stores : JSON.stringify(stores), GITFLEET_PLACEMENT_REPLICAS: replicas });
+      loadConfig({
+        GITFLEET_BLOB_BACKEND: 'placement',
+        GITFLEET_PLACEMENT_STORES: typeof stores === 'string' ? stores : JSON.stringify(stores),
+        GITFLEET_PLACEMENT_REPLICAS: replicas,
+      });
     } catch (error) {
       assert.ok(error instanceof ConfigError);
       return error.problems.join('\n');
@@ -175,12 +203,33 @@ test('placement refuses stores it cannot tell apart or place', () => {
   };
   assert.match(problems('[{"name":'), /not valid JSON/);
   assert.match(problems([]), /expected a JSON array/);
-  assert.match(problems([{ name: 'a', type: 'fs', path: 'x' }, { name: 'a', type: 'fs', path: 'y' }]), /"a" is used twice/);
-  assert.match(problems([{ name: 'a', type: 'fs', path: 'x' }, { name: 'b', type: 'fs', path: './x' }]), /same place/);
+  assert.match(
+    problems([
+      { name: 'a', type: 'fs', path: 'x' },
+      { name: 'a', type: 'fs', path: 'y' },
+    ]),
+    /"a" is used twice/,
+  );
+  assert.match(
+    problems([
+      { name: 'a', type: 'fs', path: 'x' },
+      { name: 'b', type: 'fs', path: './x' },
+    ]),
+    /same place/,
+  );
   assert.match(problems([{ name: 'a', type: 'nfs' }]), /"type" must be/);
   assert.match(problems([{ name: 'a b', type: 'fs', path: 'x' }]), /"name" must be/);
   assert.match(problems([{ name: 'a', type: 'fs', path: 'x', bucket: 'b' }]), /unknown field\(s\) bucket/);
-  assert.match(problems([{ name: 'a', type: 'fs', path: 'x' }, { name: 'b', type: 'fs', path: 'y' }], '3'), /GITFLEET_PLACEMENT_REPLICAS="3": expected an integer from 1 to 2/);
+  assert.match(
+    problems(
+      [
+        { name: 'a', type: 'fs', path: 'x' },
+        { name: 'b', type: 'fs', path: 'y' },
+      ],
+      '3',
+    ),
+    /GITFLEET_PLACEMENT_REPLICAS="3": expected an integer from 1 to 2/,
+  );
 });
 
 test('redis takes one of a URL, a Cluster or Sentinels', () => {
@@ -193,17 +242,36 @@ test('redis takes one of a URL, a Cluster or Sentinels', () => {
     waitReplicas: 0,
     waitTimeoutMs: 1000,
   });
-  assert.deepEqual(redis({ GITFLEET_REDIS_CLUSTER: '10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002', GITFLEET_REDIS_WAIT_REPLICAS: '1', GITFLEET_REDIS_PASSWORD: 'pw' }), {
-    backend: 'redis',
-    target: { cluster: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }] },
-    password: 'pw',
-    namespace: 'gf',
-    waitReplicas: 1,
-    waitTimeoutMs: 1000,
-  });
+  assert.deepEqual(
+    redis({
+      GITFLEET_REDIS_CLUSTER: '10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002',
+      GITFLEET_REDIS_WAIT_REPLICAS: '1',
+      GITFLEET_REDIS_PASSWORD: 'pw',
+    }),
+    {
+      backend: 'redis',
+      target: {
+        cluster: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: '10.0.0.2', port: 7001 },
+          { host: '::1', port: 7002 },
+        ],
+      },
+      password: 'pw',
+      namespace: 'gf',
+      waitReplicas: 1,
+      waitTimeoutMs: 1000,
+    },
+  );
   assert.deepEqual(redis({ GITFLEET_REDIS_SENTINELS: 's1:26379,s2:26379', GITFLEET_REDIS_SENTINEL_MASTER: 'gitfleet' }), {
     backend: 'redis',
-    target: { sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], masterName: 'gitfleet' },
+    target: {
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      masterName: 'gitfleet',
+    },
     password: undefined,
     namespace: 'gf',
     waitReplicas: 0,
@@ -255,21 +323,35 @@ test('reads push-to-create, the bootstrap administrator, the session lifetime an
 test('refuses an incomplete bootstrap administrator and a short token without echoing secrets', () => {
   const secret = 'short-secret';
   assert.throws(
-    () => loadConfig({ GITFLEET_ADMIN_USER: 'root', GITFLEET_ADMIN_TOKEN: secret, GITFLEET_PUSH_CREATE: 'maybe', GITFLEET_SESSION_TTL_HOURS: '0' }),
+    () =>
+      loadConfig({
+        GITFLEET_ADMIN_USER: 'root',
+        GITFLEET_ADMIN_TOKEN: secret,
+        GITFLEET_PUSH_CREATE: 'maybe',
+        GITFLEET_SESSION_TTL_HOURS: '0',
+      }),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       const names = error.problems.map((problem) => problem.split(/[= ]/)[0]);
-      assert.deepEqual(names.sort(), ['GITFLEET_ADMIN_TOKEN:', 'GITFLEET_ADMIN_USER', 'GITFLEET_PUSH_CREATE', 'GITFLEET_SESSION_TTL_HOURS']);
+      assert.deepEqual(names.sort(), [
+        'GITFLEET_ADMIN_TOKEN:',
+        'GITFLEET_ADMIN_USER',
+        'GITFLEET_PUSH_CREATE',
+        'GITFLEET_SESSION_TTL_HOURS',
+      ]);
       assert.ok(!error.message.includes(secret), error.message);
       return true;
     },
   );
-  assert.throws(() => loadConfig({ GITFLEET_ADMIN_PASSWORD: 'orphan-password' }), (error: unknown) => {
-    assert.ok(error instanceof ConfigError);
-    assert.match(error.message, /GITFLEET_ADMIN_PASSWORD is set but GITFLEET_ADMIN_USER is not/);
-    assert.ok(!error.message.includes('orphan-password'));
-    return true;
-  });
+  assert.throws(
+    () => loadConfig({ GITFLEET_ADMIN_PASSWORD: 'orphan-password' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /GITFLEET_ADMIN_PASSWORD is set but GITFLEET_ADMIN_USER is not/);
+      assert.ok(!error.message.includes('orphan-password'));
+      return true;
+    },
+  );
 });
 
 test('pushed packs: the limits default to the protocol defaults, and each is read from the environment', () => {
@@ -287,13 +369,19 @@ test('pushed packs: the limits default to the protocol defaults, and each is rea
     threads: 3,
     maxQueue: 0,
   });
-  assert.throws(() => loadConfig({ GITFLEET_PUSH_MAX_DELTA_DEPTH: '0', GITFLEET_INDEX_THREADS: 'many' }), (error: ConfigError) => error.problems.length === 2);
+  assert.throws(
+    () => loadConfig({ GITFLEET_PUSH_MAX_DELTA_DEPTH: '0', GITFLEET_INDEX_THREADS: 'many' }),
+    (error: ConfigError) => error.problems.length === 2,
+  );
 });
 
 test('password checks in flight: every core but one (at most 2) at once, 32 waiting, 8 per address by default; configurable', () => {
   const concurrent = Math.min(2, Math.max(1, availableParallelism() - 1));
   assert.deepEqual(loadConfig({}, '/srv').passwordChecks, { concurrent, queue: 32, perIp: 8 });
-  const config = loadConfig({ GITFLEET_PASSWORD_CHECKS: '4', GITFLEET_PASSWORD_CHECK_QUEUE: '0', GITFLEET_PASSWORD_CHECKS_PER_IP: '1' }, '/srv');
+  const config = loadConfig(
+    { GITFLEET_PASSWORD_CHECKS: '4', GITFLEET_PASSWORD_CHECK_QUEUE: '0', GITFLEET_PASSWORD_CHECKS_PER_IP: '1' },
+    '/srv',
+  );
   assert.deepEqual(config.passwordChecks, { concurrent: 4, queue: 0, perIp: 1 });
   assert.throws(() => loadConfig({ GITFLEET_PASSWORD_CHECKS: '0' }), /GITFLEET_PASSWORD_CHECKS="0"/);
 });
@@ -301,7 +389,12 @@ test('password checks in flight: every core but one (at most 2) at once, 32 wait
 test('GITFLEET_TRUST_PROXY: no proxy by default, a hop count, or addresses and CIDR ranges', () => {
   assert.equal(loadConfig({}, '/srv').trustProxy, false);
   assert.equal(loadConfig({ GITFLEET_TRUST_PROXY: '1' }).trustProxy, 1);
-  assert.deepEqual(loadConfig({ GITFLEET_TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8, 192.0.2.7' }).trustProxy, ['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.7']);
+  assert.deepEqual(loadConfig({ GITFLEET_TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8, 192.0.2.7' }).trustProxy, [
+    'loopback',
+    '10.0.0.0/8',
+    'fd00::/8',
+    '192.0.2.7',
+  ]);
   for (const bad of ['true', '10.0.0.0/33', 'proxy.example', '0', '1.2.3.4/8/9']) {
     assert.throws(() => loadConfig({ GITFLEET_TRUST_PROXY: bad }), /GITFLEET_TRUST_PROXY/, bad);
   }

@@ -41,69 +41,82 @@ async function cloneAndCompare(work: string, remote: string, target: string, sou
   assert.equal(await git(target, 'log', '--format=%H %s'), await git(source, 'log', '--format=%H %s'));
 }
 
-const S3_VARIABLES = ['GITFLEET_TEST_S3_ENDPOINT', 'GITFLEET_TEST_S3_BUCKET', 'GITFLEET_TEST_S3_ACCESS_KEY', 'GITFLEET_TEST_S3_SECRET_KEY', 'GITFLEET_TEST_S3_REGION'];
+const S3_VARIABLES = [
+  'GITFLEET_TEST_S3_ENDPOINT',
+  'GITFLEET_TEST_S3_BUCKET',
+  'GITFLEET_TEST_S3_ACCESS_KEY',
+  'GITFLEET_TEST_S3_SECRET_KEY',
+  'GITFLEET_TEST_S3_REGION',
+];
 const REDIS_VARIABLES = ['GITFLEET_TEST_REDIS_URL'];
 
-describe('server over S3 and Redis', { skip: process.env.GITFLEET_SKIP_REMOTE_STORES === '1' ? 'GITFLEET_SKIP_REMOTE_STORES=1' : undefined }, () => {
-  it('serves a push through one server process and a clone through another', async () => {
-    const missing = [...S3_VARIABLES, ...REDIS_VARIABLES].filter((name) => !process.env[name]);
-    if (missing.length > 0) {
-      throw new Error(
-        `${missing.join(', ')} not set: start the servers with \`eval "$(scripts/servers/radosgw.sh start)"\` and ` +
-          '`eval "$(scripts/servers/redis.sh start)"` (or set GITFLEET_SKIP_REMOTE_STORES=1 to skip these tests explicitly)',
-      );
-    }
-    const env = process.env as Record<string, string>;
-    const unique = `dist-${process.pid}-${Date.now().toString(36)}`;
-    const s3 = {
-      endpoint: env.GITFLEET_TEST_S3_ENDPOINT,
-      bucket: env.GITFLEET_TEST_S3_BUCKET,
-      region: env.GITFLEET_TEST_S3_REGION,
-      prefix: `${unique}/`,
-      credentials: { accessKeyId: env.GITFLEET_TEST_S3_ACCESS_KEY, secretAccessKey: env.GITFLEET_TEST_S3_SECRET_KEY },
-    };
-    const serverEnv = {
-      GITFLEET_BLOB_BACKEND: 's3',
-      GITFLEET_S3_ENDPOINT: s3.endpoint,
-      GITFLEET_S3_BUCKET: s3.bucket,
-      GITFLEET_S3_REGION: s3.region,
-      GITFLEET_S3_PREFIX: s3.prefix,
-      GITFLEET_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      GITFLEET_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      GITFLEET_KV_BACKEND: 'redis',
-      GITFLEET_REDIS_URL: env.GITFLEET_TEST_REDIS_URL,
-      GITFLEET_REDIS_NAMESPACE: unique,
-    };
-    const bucket = new S3BlobStore(s3);
-    const first = await startTestServer(serverEnv);
-    const second = await startTestServer(serverEnv);
-    try {
-      assert.equal((await createRepo(first.url, 'alice', 'remote')).status, 201);
-      const source = path.join(first.dataDir, 'source');
-      await makeSource(source, 3);
-      await git(source, 'push', '-q', `${first.url}/alice/remote.git`, 'main');
+describe(
+  'server over S3 and Redis',
+  { skip: process.env.GITFLEET_SKIP_REMOTE_STORES === '1' ? 'GITFLEET_SKIP_REMOTE_STORES=1' : undefined },
+  () => {
+    it('serves a push through one server process and a clone through another', async () => {
+      const missing = [...S3_VARIABLES, ...REDIS_VARIABLES].filter((name) => !process.env[name]);
+      if (missing.length > 0) {
+        throw new Error(
+          `${missing.join(', ')} not set: start the servers with \`eval "$(scripts/servers/radosgw.sh start)"\` and ` +
+            '`eval "$(scripts/servers/redis.sh start)"` (or set GITFLEET_SKIP_REMOTE_STORES=1 to skip these tests explicitly)',
+        );
+      }
+      const env = process.env as Record<string, string>;
+      const unique = `dist-${process.pid}-${Date.now().toString(36)}`;
+      const s3 = {
+        endpoint: env.GITFLEET_TEST_S3_ENDPOINT,
+        bucket: env.GITFLEET_TEST_S3_BUCKET,
+        region: env.GITFLEET_TEST_S3_REGION,
+        prefix: `${unique}/`,
+        credentials: { accessKeyId: env.GITFLEET_TEST_S3_ACCESS_KEY, secretAccessKey: env.GITFLEET_TEST_S3_SECRET_KEY },
+      };
+      const serverEnv = {
+        GITFLEET_BLOB_BACKEND: 's3',
+        GITFLEET_S3_ENDPOINT: s3.endpoint,
+        GITFLEET_S3_BUCKET: s3.bucket,
+        GITFLEET_S3_REGION: s3.region,
+        GITFLEET_S3_PREFIX: s3.prefix,
+        GITFLEET_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+        GITFLEET_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+        GITFLEET_KV_BACKEND: 'redis',
+        GITFLEET_REDIS_URL: env.GITFLEET_TEST_REDIS_URL,
+        GITFLEET_REDIS_NAMESPACE: unique,
+      };
+      const bucket = new S3BlobStore(s3);
+      const first = await startTestServer(serverEnv);
+      const second = await startTestServer(serverEnv);
+      try {
+        assert.equal((await createRepo(first.url, 'alice', 'remote')).status, 201);
+        const source = path.join(first.dataDir, 'source');
+        await makeSource(source, 3);
+        await git(source, 'push', '-q', `${first.url}/alice/remote.git`, 'main');
 
-      // The second process has nothing local: repository, refs and packs all come from Redis and S3.
-      await cloneAndCompare(second.dataDir, `${second.url}/alice/remote.git`, path.join(second.dataDir, 'clone'), source);
-      const blobs: string[] = [];
-      for await (const { key } of bucket.list('repos/')) blobs.push(key);
-      assert.ok(blobs.some((key) => key.endsWith('.pack')) && blobs.some((key) => key.endsWith('.idx')), `packs in the bucket: ${blobs}`);
-      assert.deepEqual(await readdir(path.join(second.dataDir)).then((names) => names.filter((name) => name === 'objects' || name === 'kv.sqlite')), []);
+        // The second process has nothing local: repository, refs and packs all come from Redis and S3.
+        await cloneAndCompare(second.dataDir, `${second.url}/alice/remote.git`, path.join(second.dataDir, 'clone'), source);
+        const blobs: string[] = [];
+        for await (const { key } of bucket.list('repos/')) blobs.push(key);
+        assert.ok(blobs.some((key) => key.endsWith('.pack')) && blobs.some((key) => key.endsWith('.idx')), `packs in the bucket: ${blobs}`);
+        assert.deepEqual(
+          await readdir(path.join(second.dataDir)).then((names) => names.filter((name) => name === 'objects' || name === 'kv.sqlite')),
+          [],
+        );
 
-      // And back: a push through the second is seen by a clone through the first.
-      await commitFiles(source, 'later');
-      await git(source, 'push', '-q', `${second.url}/alice/remote.git`, 'main');
-      await cloneAndCompare(first.dataDir, `${first.url}/alice/remote.git`, path.join(first.dataDir, 'clone-after'), source);
-    } finally {
-      await Promise.allSettled([first.stop(), second.stop()]);
-      const keys: string[] = [];
-      for await (const { key } of bucket.list('')) keys.push(key);
-      await Promise.all(keys.map((key) => bucket.delete(key)));
-      await bucket.close();
-      await dropRedisNamespace(env.GITFLEET_TEST_REDIS_URL, unique);
-    }
-  });
-});
+        // And back: a push through the second is seen by a clone through the first.
+        await commitFiles(source, 'later');
+        await git(source, 'push', '-q', `${second.url}/alice/remote.git`, 'main');
+        await cloneAndCompare(first.dataDir, `${first.url}/alice/remote.git`, path.join(first.dataDir, 'clone-after'), source);
+      } finally {
+        await Promise.allSettled([first.stop(), second.stop()]);
+        const keys: string[] = [];
+        for await (const { key } of bucket.list('')) keys.push(key);
+        await Promise.all(keys.map((key) => bucket.delete(key)));
+        await bucket.close();
+        await dropRedisNamespace(env.GITFLEET_TEST_REDIS_URL, unique);
+      }
+    });
+  },
+);
 
 /** Removes the test's keys from the shared Redis (they all start with the namespace). */
 async function dropRedisNamespace(url: string, namespace: string): Promise<void> {
@@ -158,7 +171,9 @@ describe('server over a placement of three stores with R=2', () => {
       for (const [key, stores] of before) assert.deepEqual(stores, preferred(key), key);
 
       // Lose the store holding most copies, under the running server.
-      const lost = STORES.map((name) => ({ name, held: [...before.values()].filter((stores) => stores.includes(name)).length })).sort((a, b) => b.held - a.held)[0];
+      const lost = STORES.map((name) => ({ name, held: [...before.values()].filter((stores) => stores.includes(name)).length })).sort(
+        (a, b) => b.held - a.held,
+      )[0];
       await rm(path.join(dataDir, 'stores', lost.name), { recursive: true, force: true });
       await commitFiles(source, 'after-loss');
       await git(source, 'push', '-q', remote(), 'main');
@@ -171,7 +186,8 @@ describe('server over a placement of three stores with R=2', () => {
       for (const [key, stores] of degraded) {
         // Older blobs lost their copy on the lost store; the one pushed since went to the next store instead.
         const expected = before.has(key) ? preferred(key).filter((name) => name !== lost.name) : 2;
-        if (typeof expected === 'number') assert.equal(stores.length, expected, `${key} was written twice while ${lost.name} was gone: ${stores}`);
+        if (typeof expected === 'number')
+          assert.equal(stores.length, expected, `${key} was written twice while ${lost.name} was gone: ${stores}`);
         else assert.deepEqual(stores, expected, key);
       }
       assert.equal(degraded.size, 12);
@@ -180,7 +196,11 @@ describe('server over a placement of three stores with R=2', () => {
       assert.equal(repair.code, 0, repair.stderr);
       const lacking = [...degraded].filter(([key, stores]) => preferred(key).some((name) => !stores.includes(name))).length;
       assert.ok(lacking > 0);
-      assert.match(repair.stdout, new RegExp(`^12 blobs checked: ${12 - lacking} had their copies, ${lacking} repaired \\(${lacking} copies`), repair.stdout);
+      assert.match(
+        repair.stdout,
+        new RegExp(`^12 blobs checked: ${12 - lacking} had their copies, ${lacking} repaired \\(${lacking} copies`),
+        repair.stdout,
+      );
 
       const after = await copies(dataDir);
       assert.equal(after.size, 12);

@@ -7,7 +7,15 @@ import { ADMIN_GIT_CONFIG, TEST_ADMIN_ENV, adminHeaders, ensureUser, testServer,
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/index.js';
 
-export { ADMIN_GIT_CONFIG, TEST_ADMIN, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN, adminHeaders, ensureUser, type TestServer } from '@gitfleet/test-support/server';
+export {
+  ADMIN_GIT_CONFIG,
+  TEST_ADMIN,
+  TEST_ADMIN_PASSWORD,
+  TEST_ADMIN_TOKEN,
+  adminHeaders,
+  ensureUser,
+  type TestServer,
+} from '@gitfleet/test-support/server';
 
 /**
  * A server in this process (tests reach its stores' files and time its event loop) on a free
@@ -53,12 +61,15 @@ export function rawRequest(
   const { hostname, port } = new URL(baseUrl);
   const headers = options.anonymous ? options.headers : adminHeaders(options.headers);
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: hostname, port, path: rawPath, method: options.method ?? 'GET', headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
-      response.on('error', reject);
-    });
+    const request = http.request(
+      { host: hostname, port, path: rawPath, method: options.method ?? 'GET', headers, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
     request.end(options.body);
   });
@@ -83,6 +94,10 @@ export async function createRepo(baseUrl: string, owner: string, name: string): 
  * git as TEST_ADMIN towards these tests' servers, run without blocking this process's event
  * loop (the server may be in it); a new repository's branch is main. `env` adds variables.
  */
-export function adminGit(cwd: string, args: readonly string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+export function adminGit(
+  cwd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string }> {
   return gitAsync(cwd, [...ADMIN_GIT_CONFIG, '-c', 'init.defaultBranch=main', ...args], { env });
 }

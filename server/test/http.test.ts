@@ -89,7 +89,8 @@ describe('repository API', () => {
   }
 
   test('refuses malformed and incomplete bodies with 400 and oversized ones with 413', async () => {
-    const post = (body: string) => adminFetch(`${server.url}/api/v1/repos`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = (body: string) =>
+      adminFetch(`${server.url}/api/v1/repos`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     assert.equal((await post('{"owner": "x",')).status, 400);
     assert.equal((await post('["x", "y"]')).status, 400);
     assert.equal((await post('{"owner": "x"}')).status, 400);
@@ -120,7 +121,9 @@ describe('info/refs', () => {
   }
 
   test('advertises v2 capabilities without a service line when asked for version 2', async () => {
-    const response = await adminFetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-pack`, { headers: { 'git-protocol': 'version=2' } });
+    const response = await adminFetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-pack`, {
+      headers: { 'git-protocol': 'version=2' },
+    });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'application/x-git-upload-pack-advertisement');
     const body = Buffer.from(await response.arrayBuffer()).toString('latin1');
@@ -130,7 +133,9 @@ describe('info/refs', () => {
   });
 
   test('keeps the service line for version 1, followed by "version 1"', async () => {
-    const response = await adminFetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-pack`, { headers: { 'git-protocol': 'version=1' } });
+    const response = await adminFetch(`${server.url}/alice/hello.git/info/refs?service=git-upload-pack`, {
+      headers: { 'git-protocol': 'version=1' },
+    });
     assert.equal(response.status, 200);
     const body = Buffer.from(await response.arrayBuffer()).toString('latin1');
     assert.ok(body.startsWith('001e# service=git-upload-pack\n0000000eversion 1\n'), body.slice(0, 60));
@@ -186,17 +191,29 @@ describe('RPC requests', () => {
     const response = await adminFetch(uploadPackUrl(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '0000' });
     assert.equal(response.status, 415);
     assert.match(await response.text(), /application\/x-git-upload-pack-request/);
-    const receive = await adminFetch(`${server.url}/alice/hello.git/git-receive-pack`, { method: 'POST', headers: uploadPackHeaders, body: '0000' });
+    const receive = await adminFetch(`${server.url}/alice/hello.git/git-receive-pack`, {
+      method: 'POST',
+      headers: uploadPackHeaders,
+      body: '0000',
+    });
     assert.equal(receive.status, 415);
   });
 
   test('refuses an unknown content encoding with 415', async () => {
-    const response = await adminFetch(uploadPackUrl(), { method: 'POST', headers: { ...uploadPackHeaders, 'content-encoding': 'br' }, body: '0000' });
+    const response = await adminFetch(uploadPackUrl(), {
+      method: 'POST',
+      headers: { ...uploadPackHeaders, 'content-encoding': 'br' },
+      body: '0000',
+    });
     assert.equal(response.status, 415);
   });
 
   test('answers 404 for an RPC on an unknown repository', async () => {
-    const response = await adminFetch(`${server.url}/alice/missing.git/git-upload-pack`, { method: 'POST', headers: uploadPackHeaders, body: '0000' });
+    const response = await adminFetch(`${server.url}/alice/missing.git/git-upload-pack`, {
+      method: 'POST',
+      headers: uploadPackHeaders,
+      body: '0000',
+    });
     assert.equal(response.status, 404);
   });
 
@@ -214,7 +231,11 @@ describe('RPC requests', () => {
     // A well-formed v2 ls-refs request whose arguments inflate to 64 MiB from about 100 KiB:
     // the limit (1 MiB here) applies to the inflated size, and only the limit stops it.
     const argument = encodePkt('ref-prefix refs/heads/a-branch-name-to-pad-the-line\n');
-    const inflated = Buffer.concat([encodePkt('command=ls-refs\n'), Buffer.from('0001'), Buffer.alloc(64 * 1024 * 1024 - 100, argument.toString())]);
+    const inflated = Buffer.concat([
+      encodePkt('command=ls-refs\n'),
+      Buffer.from('0001'),
+      Buffer.alloc(64 * 1024 * 1024 - 100, argument.toString()),
+    ]);
     const bomb = gzipSync(inflated);
     assert.ok(bomb.length < 1024 * 1024);
     const response = await adminFetch(uploadPackUrl(), {
@@ -228,14 +249,22 @@ describe('RPC requests', () => {
   });
 
   test('refuses a body that is not gzip although it says so with 400', async () => {
-    const response = await adminFetch(uploadPackUrl(), { method: 'POST', headers: { ...uploadPackHeaders, 'content-encoding': 'gzip' }, body: 'not gzip at all' });
+    const response = await adminFetch(uploadPackUrl(), {
+      method: 'POST',
+      headers: { ...uploadPackHeaders, 'content-encoding': 'gzip' },
+      body: 'not gzip at all',
+    });
     assert.equal(response.status, 400);
     await response.text();
     await assertHealthy();
   });
 
   test('refuses a body over the limit with 413 before reading it', async () => {
-    const response = await adminFetch(uploadPackUrl(), { method: 'POST', headers: uploadPackHeaders, body: Buffer.alloc(2 * 1024 * 1024, 'a') });
+    const response = await adminFetch(uploadPackUrl(), {
+      method: 'POST',
+      headers: uploadPackHeaders,
+      body: Buffer.alloc(2 * 1024 * 1024, 'a'),
+    });
     assert.equal(response.status, 413);
     await response.text();
     await assertHealthy();
@@ -244,7 +273,11 @@ describe('RPC requests', () => {
   test('answers a gzip-encoded request like a plain one', async () => {
     // A v2 ls-refs command: what git sends (gzipped when large) on its first RPC.
     const request = '0014command=ls-refs\n0001' + '0009peel\n' + '0000';
-    const plain = await adminFetch(uploadPackUrl(), { method: 'POST', headers: { ...uploadPackHeaders, 'git-protocol': 'version=2' }, body: request });
+    const plain = await adminFetch(uploadPackUrl(), {
+      method: 'POST',
+      headers: { ...uploadPackHeaders, 'git-protocol': 'version=2' },
+      body: request,
+    });
     const gzipped = await adminFetch(uploadPackUrl(), {
       method: 'POST',
       headers: { ...uploadPackHeaders, 'git-protocol': 'version=2', 'content-encoding': 'gzip' },

@@ -57,7 +57,8 @@ async function outcomes(attempts: Array<Promise<unknown>>): Promise<string[]> {
   });
 }
 
-const tally = (answers: string[]) => answers.reduce<Record<string, number>>((counts, answer) => ({ ...counts, [answer]: (counts[answer] ?? 0) + 1 }), {});
+const tally = (answers: string[]) =>
+  answers.reduce<Record<string, number>>((counts, answer) => ({ ...counts, [answer]: (counts[answer] ?? 0) + 1 }), {});
 
 /** The throttle's stores: process memory, and Redis (the fleet's) when a test server is given. */
 const THROTTLE_STORES: Array<{ name: string; env: Record<string, string>; skip?: string }> = [
@@ -74,34 +75,40 @@ const THROTTLE_STORES: Array<{ name: string; env: Record<string, string>; skip?:
 ];
 
 for (const store of THROTTLE_STORES) {
-  test(`200 wrong passwords at once, throttle ${store.name}: exactly its limit is verified, the rest are 429`, { skip: store.skip }, async () => {
-    const verifier = heldVerifier();
-    const guard = guardWith(
-      {
+  test(
+    `200 wrong passwords at once, throttle ${store.name}: exactly its limit is verified, the rest are 429`,
+    { skip: store.skip },
+    async () => {
+      const verifier = heldVerifier();
+      const guard = guardWith({
         ...store.env,
         GITFLEET_LOGIN_FAILURES_PER_USER: '10',
         GITFLEET_LOGIN_FAILURES_PER_IP: '1000',
         GITFLEET_PASSWORD_CHECKS: '1000',
         GITFLEET_PASSWORD_CHECKS_PER_IP: '1000',
-      },
-    );
-    try {
-      const attempts = Array.from({ length: 200 }, (_, index) => guard.verify('203.0.113.9', 'bob', verifier.verifyPassword));
-      const answers = outcomes(attempts);
-      await verifier.releaseUntil(answers);
-      assert.deepEqual(tally(await answers), { checked: 10, 429: 190 });
-      assert.equal(verifier.counts.calls, 10);
-    } finally {
-      await guard.close();
-    }
-  });
+      });
+      try {
+        const attempts = Array.from({ length: 200 }, (_, index) => guard.verify('203.0.113.9', 'bob', verifier.verifyPassword));
+        const answers = outcomes(attempts);
+        await verifier.releaseUntil(answers);
+        assert.deepEqual(tally(await answers), { checked: 10, 429: 190 });
+        assert.equal(verifier.counts.calls, 10);
+      } finally {
+        await guard.close();
+      }
+    },
+  );
 }
 
 test('checks in flight are capped per address (429) and per process (503), refused before any verification', async () => {
   const verifier = heldVerifier();
-  const guard = guardWith(
-    { GITFLEET_LOGIN_FAILURES_PER_USER: '1000', GITFLEET_LOGIN_FAILURES_PER_IP: '1000', GITFLEET_PASSWORD_CHECKS: '2', GITFLEET_PASSWORD_CHECK_QUEUE: '3', GITFLEET_PASSWORD_CHECKS_PER_IP: '2' },
-  );
+  const guard = guardWith({
+    GITFLEET_LOGIN_FAILURES_PER_USER: '1000',
+    GITFLEET_LOGIN_FAILURES_PER_IP: '1000',
+    GITFLEET_PASSWORD_CHECKS: '2',
+    GITFLEET_PASSWORD_CHECK_QUEUE: '3',
+    GITFLEET_PASSWORD_CHECKS_PER_IP: '2',
+  });
   try {
     const fromOne = Array.from({ length: 50 }, () => guard.verify('203.0.113.1', 'bob', verifier.verifyPassword));
     const fromMany = Array.from({ length: 50 }, (_, index) => guard.verify(`198.51.100.${index}`, 'bob', verifier.verifyPassword));
@@ -123,12 +130,14 @@ test('checks in flight are capped per address (429) and per process (503), refus
   }
 });
 
-test('a right password gives the address its point back and clears the user\'s failures', async () => {
+test("a right password gives the address its point back and clears the user's failures", async () => {
   const alice = { name: 'alice' } as User;
   const wrong = async () => undefined;
   const right = async () => alice;
   const guard = new LoginGuard(
-    createLoginThrottle(loadConfig({ GITFLEET_DATA_DIR: '/unused', GITFLEET_LOGIN_FAILURES_PER_USER: '3', GITFLEET_LOGIN_FAILURES_PER_IP: '4' })),
+    createLoginThrottle(
+      loadConfig({ GITFLEET_DATA_DIR: '/unused', GITFLEET_LOGIN_FAILURES_PER_USER: '3', GITFLEET_LOGIN_FAILURES_PER_IP: '4' }),
+    ),
     { concurrent: 1, queue: 10, perIp: 10 },
   );
   try {

@@ -12,7 +12,10 @@ import { BranchNotFound, CreationRefused, OwnerHasRepositories, OwnerNotFound, h
 import { deleteOrganization, deleteUser, ownerDisplayName } from '../src/operations/owners.js';
 
 /** Passwords play no part here: a hasher that costs nothing. */
-const plainHasher: PasswordHasher = { hash: async (password) => `plain:${password}`, verify: async (hash, password) => hash === `plain:${password}` };
+const plainHasher: PasswordHasher = {
+  hash: async (password) => `plain:${password}`,
+  verify: async (hash, password) => hash === `plain:${password}`,
+};
 
 let kv: MemoryKVStore;
 let accounts: AccountStore;
@@ -24,7 +27,12 @@ beforeEach(async () => {
   kv = new MemoryKVStore();
   accounts = new AccountStore(kv, { passwordHasher: plainHasher });
   registry = new RepositoryRegistry({ kv, blobs: new MemoryBlobStore(), cache: new BlockCache({ blockSize: 4096, maxBytes: 1 << 20 }) });
-  alice = await accounts.createUser({ name: 'Alice', email: 'alice@example.com', password: 'a long enough password', fullName: 'Alice Liddell' });
+  alice = await accounts.createUser({
+    name: 'Alice',
+    email: 'alice@example.com',
+    password: 'a long enough password',
+    fullName: 'Alice Liddell',
+  });
   bob = await accounts.createUser({ name: 'bob', email: 'bob@example.com', password: 'a long enough password' });
   await accounts.createOrganization({ name: 'Wonderland', creator: alice.name });
 });
@@ -46,7 +54,10 @@ describe('createRepository', () => {
   });
 
   test('without a creator (the operator), any owner will do', async () => {
-    const repo = await createRepository({ accounts, registry }, { owner: 'wonderland', name: 'private-tea', private: true, defaultBranch: 'trunk' });
+    const repo = await createRepository(
+      { accounts, registry },
+      { owner: 'wonderland', name: 'private-tea', private: true, defaultBranch: 'trunk' },
+    );
     assert.equal(repo.info.owner, 'Wonderland');
     assert.equal(repo.info.private, true);
     assert.equal(await repo.refs.head(), 'refs/heads/trunk');
@@ -78,7 +89,10 @@ describe('owners', () => {
     const refusal = await deleteOrganization({ accounts, registry, kv }, org).catch((error: unknown) => error);
     assert.ok(refusal instanceof OwnerHasRepositories);
     assert.equal(refusal.message, 'organization Wonderland still owns 1 repository; delete or transfer them first');
-    assert.deepEqual(refusal.repositories.map((info) => info.name), ['tea']);
+    assert.deepEqual(
+      refusal.repositories.map((info) => info.name),
+      ['tea'],
+    );
     assert.ok(await accounts.getOrganization('wonderland'));
     await registry.delete(repo.info.owner, repo.info.name);
     await deleteOrganization({ accounts, registry, kv }, org);

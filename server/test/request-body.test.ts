@@ -22,7 +22,10 @@ test('a gzip bomb is inflated only as fast as it is read, and cut at the limit o
   const body = openRequestBody(requestOf(bomb, { 'content-encoding': 'gzip' }), 4 * MIB);
   // Nobody reads yet: the inflater must wait rather than fill memory.
   await sleep(300);
-  assert.ok(process.memoryUsage().arrayBuffers - before < 16 * MIB, `${(process.memoryUsage().arrayBuffers - before) / MIB} MiB held while nothing was read`);
+  assert.ok(
+    process.memoryUsage().arrayBuffers - before < 16 * MIB,
+    `${(process.memoryUsage().arrayBuffers - before) / MIB} MiB held while nothing was read`,
+  );
   let received = 0;
   await assert.rejects(
     (async () => {

@@ -25,9 +25,11 @@ async function serve(stallMs = STALL_MS): Promise<{ url: URL; released: Promise<
   const released = new Promise((resolve) => (release = () => resolve(undefined)));
   app.get('/big', async (_req, res) => {
     const chunk = Buffer.alloc(64 * 1024);
-    const source = Readable.from((function* () {
-      for (let sent = 0; sent < RESPONSE_BYTES; sent += chunk.length) yield chunk;
-    })());
+    const source = Readable.from(
+      (function* () {
+        for (let sent = 0; sent < RESPONSE_BYTES; sent += chunk.length) yield chunk;
+      })(),
+    );
     source.once('close', release);
     res.set('Content-Length', String(RESPONSE_BYTES));
     await pipeline(source, res).catch(() => undefined);

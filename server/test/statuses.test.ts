@@ -59,7 +59,11 @@ async function getJson(url: string): Promise<{ status: number; body: any; header
 
 describe('commit statuses API', () => {
   test('creates a status in GitHub shape, context "default" when none is given', async () => {
-    const created = await postStatus(first, { state: 'pending', target_url: 'https://ci.example.com/build/1', description: 'Build queued' });
+    const created = await postStatus(first, {
+      state: 'pending',
+      target_url: 'https://ci.example.com/build/1',
+      description: 'Build queued',
+    });
     assert.equal(created.status, 201);
     const status = created.body;
     assert.equal(created.headers.get('location'), `${api}/statuses/${first}`);
@@ -209,7 +213,9 @@ describe('commit statuses API', () => {
   });
 
   test('concurrent posts get distinct ids and all are kept', async () => {
-    const posted = await Promise.all(Array.from({ length: 12 }, (_, i) => postStatus(first, { state: 'success', context: `parallel/${i % 3}` })));
+    const posted = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => postStatus(first, { state: 'success', context: `parallel/${i % 3}` })),
+    );
     assert.ok(posted.every((p) => p.status === 201));
     const ids = posted.map((p) => p.body.id);
     assert.equal(new Set(ids).size, ids.length);
@@ -234,7 +240,11 @@ describe('statuses per commit', () => {
       await git(work, 'push', '-q', `${capped.url}/alice/capped.git`, 'main');
       const statuses = `${capped.url}/api/v1/repos/alice/capped/statuses/${sha}`;
       const post = async (context: string) => {
-        const response = await adminFetch(statuses, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'success', context }) });
+        const response = await adminFetch(statuses, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ state: 'success', context }),
+        });
         return { status: response.status, body: await response.json() };
       };
       for (const context of ['a', 'b', 'c']) assert.equal((await post(context)).status, 201);
@@ -244,7 +254,10 @@ describe('statuses per commit', () => {
       assert.equal(refused.body.errors[0].field, 'sha');
       assert.equal((await post('a')).status, 422, 'a known context is refused too');
       const listed = await (await adminFetch(`${capped.url}/api/v1/repos/alice/capped/commits/${sha}/statuses`)).json();
-      assert.deepEqual(listed.map((status: { context: string }) => status.context), ['c', 'b', 'a']);
+      assert.deepEqual(
+        listed.map((status: { context: string }) => status.context),
+        ['c', 'b', 'a'],
+      );
     } finally {
       await capped.stop();
     }

@@ -51,7 +51,10 @@ export class WebClient {
 }
 
 /** A webhook endpoint on loopback answering every delivery with `response`; `events` records their X-GitHub-Event. */
-export async function startHookReceiver(response: { headers?: Record<string, string>; body: string }): Promise<{ url: string; events: string[]; close(): void }> {
+export async function startHookReceiver(response: {
+  headers?: Record<string, string>;
+  body: string;
+}): Promise<{ url: string; events: string[]; close(): void }> {
   const events: string[] = [];
   const receiver = http.createServer((req, res) => {
     events.push(String(req.headers['x-github-event']));
@@ -110,12 +113,18 @@ export async function buildRepository(dir: string): Promise<void> {
   );
   await write('docs/guide.md', '# Guide\n\nSee [the README](../README.md).\n');
   await write('img/logo.png', Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(64)]));
-  await write('src/main.ts', 'export const answer: number = 41;\n/* a comment\n   over lines */\nfunction twice(x: number) {\n  return x * 2;\n}\n');
+  await write(
+    'src/main.ts',
+    'export const answer: number = 41;\n/* a comment\n   over lines */\nfunction twice(x: number) {\n  return x * 2;\n}\n',
+  );
   await write('data/blob.bin', Buffer.from([0, 1, 2, 3, 0, 255, 254, 0]));
   await write(HOSTILE_FILE, 'hostile name\n');
   await git(dir, 'add', '-A');
   await git(dir, 'commit', '-q', '-m', 'Initial commit');
-  await write('src/main.ts', 'export const answer: number = 42;\n/* a comment\n   over lines */\nfunction twice(x: number) {\n  return x * 2;\n}\n');
+  await write(
+    'src/main.ts',
+    'export const answer: number = 42;\n/* a comment\n   over lines */\nfunction twice(x: number) {\n  return x * 2;\n}\n',
+  );
   await git(dir, 'commit', '-q', '-am', `${HOSTILE_MESSAGE}\n\nBody with <b>markup</b>.`);
   await git(dir, 'tag', '-a', 'v1.0', '-m', 'release 1.0');
   await git(dir, 'checkout', '-q', '-b', 'feature/x');

@@ -20,5 +20,6 @@ test('byte counts for people, as the file pages and `gitfleet repair` print them
 test('hook and delivery ids in URLs: positive integers of at most 15 digits, anything else names nothing', () => {
   assert.equal(parseHookId('1'), 1);
   assert.equal(parseHookId('999999999999999'), 999_999_999_999_999);
-  for (const text of ['', '0', '01', '-1', '1.5', '1e3', ' 1', '1 ', '0x10', '1000000000000000', 'abc']) assert.equal(parseHookId(text), undefined, JSON.stringify(text));
+  for (const text of ['', '0', '01', '-1', '1.5', '1e3', ' 1', '1 ', '0x10', '1000000000000000', 'abc'])
+    assert.equal(parseHookId(text), undefined, JSON.stringify(text));
 });

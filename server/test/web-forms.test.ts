@@ -26,7 +26,11 @@ after(async () => {
 
 describe('creating things', () => {
   test('an organization and a private repository in it, from the forms', async () => {
-    const org = await aliceClient.submit('/organizations/new', '/organizations/new', { name: 'acme', full_name: 'Acme <Corp>', description: '' });
+    const org = await aliceClient.submit('/organizations/new', '/organizations/new', {
+      name: 'acme',
+      full_name: 'Acme <Corp>',
+      description: '',
+    });
     assert.equal(org.status, 303);
     assert.equal(org.headers.get('location'), '/acme');
     const orgPage = await aliceClient.get('/acme');
@@ -35,7 +39,12 @@ describe('creating things', () => {
 
     const form = await aliceClient.get('/new?owner=acme');
     assert.match(form.text, /<option value="acme" selected>acme<\/option>/);
-    const created = await aliceClient.submit('/new', '/new', { owner: 'acme', name: 'rocket', description: 'Goes up', visibility: 'private' });
+    const created = await aliceClient.submit('/new', '/new', {
+      owner: 'acme',
+      name: 'rocket',
+      description: 'Goes up',
+      visibility: 'private',
+    });
     assert.equal(created.status, 303);
     assert.equal(created.headers.get('location'), '/acme/rocket');
     const repo = await api.expect(200, 'GET', '/repos/acme/rocket', { as: { token: alice.token } });
@@ -66,7 +75,11 @@ describe('creating things', () => {
 describe('repository settings', () => {
   test('description, visibility, collaborators and deletion', async () => {
     await aliceClient.submit('/new', '/new', { owner: 'alice', name: 'tools', visibility: 'public' });
-    const saved = await aliceClient.submit('/alice/tools/settings', '/alice/tools/settings', { description: 'Handy <tools>', visibility: 'private', default_branch: 'main' });
+    const saved = await aliceClient.submit('/alice/tools/settings', '/alice/tools/settings', {
+      description: 'Handy <tools>',
+      visibility: 'private',
+      default_branch: 'main',
+    });
     assert.equal(saved.status, 200);
     assert.match(saved.text, /id="flash-success"/);
     assert.match(saved.text, /value="Handy &lt;tools&gt;"/);
@@ -74,12 +87,18 @@ describe('repository settings', () => {
     await bobClient.signIn(bob.name, bob.password);
     assert.equal((await bobClient.get('/alice/tools')).status, 404, 'private now');
 
-    const added = await aliceClient.submit('/alice/tools/settings', '/alice/tools/settings/collaborators', { user: 'bob', permission: 'read' });
+    const added = await aliceClient.submit('/alice/tools/settings', '/alice/tools/settings/collaborators', {
+      user: 'bob',
+      permission: 'read',
+    });
     assert.equal(added.status, 200);
     assert.match(added.text, /<li class="collaborator" data-user="bob">/);
     assert.equal((await bobClient.get('/alice/tools')).status, 200, 'a reader sees it');
     assert.equal((await bobClient.get('/alice/tools/settings')).status, 403, 'a reader may not administer it');
-    const unknown = await aliceClient.submit('/alice/tools/settings', '/alice/tools/settings/collaborators', { user: 'nobody', permission: 'read' });
+    const unknown = await aliceClient.submit('/alice/tools/settings', '/alice/tools/settings/collaborators', {
+      user: 'nobody',
+      permission: 'read',
+    });
     assert.equal(unknown.status, 422);
 
     const removed = await aliceClient.submit('/alice/tools/settings', '/alice/tools/settings/collaborators/bob/delete', {});
@@ -98,7 +117,10 @@ describe('repository settings', () => {
 
 describe('access tokens', () => {
   test('created (shown once), used, listed without the secret, revoked', async () => {
-    const created = await aliceClient.submit('/settings/tokens', '/settings/tokens', { name: 'laptop', scopes: ['read:repository', 'read:user'] });
+    const created = await aliceClient.submit('/settings/tokens', '/settings/tokens', {
+      name: 'laptop',
+      scopes: ['read:repository', 'read:user'],
+    });
     assert.equal(created.status, 201);
     const secret = /id="new-token-value">([^<]+)</.exec(created.text)?.[1] ?? '';
     assert.match(secret, /^gf_/, 'the secret is shown');
@@ -153,7 +175,9 @@ describe('webhooks', () => {
 
       const deleted = await aliceClient.submit(hookPage, `${hookPage}/delete`, {});
       assert.equal(deleted.status, 303);
-      await api.expect(200, 'GET', '/repos/alice/hooked/hooks', { as: { token: alice.token } }).then((response) => assert.deepEqual(response.body, []));
+      await api
+        .expect(200, 'GET', '/repos/alice/hooked/hooks', { as: { token: alice.token } })
+        .then((response) => assert.deepEqual(response.body, []));
     } finally {
       receiver.close();
     }

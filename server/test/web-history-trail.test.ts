@@ -11,7 +11,10 @@ const oid = () => randomBytes(20).toString('hex');
 const positionOf = (query: string) => parsePosition(Object.fromEntries(new URLSearchParams(query)));
 
 test('"Newer" walks back the pages "Older" went through, and forgets the oldest past the URL bound', () => {
-  const cursors: HistoryCursor[] = Array.from({ length: 80 }, (_, index) => ({ after: oid(), pending: index % 10 === 3 ? [oid(), oid()] : [] }));
+  const cursors: HistoryCursor[] = Array.from({ length: 80 }, (_, index) => ({
+    after: oid(),
+    pending: index % 10 === 3 ? [oid(), oid()] : [],
+  }));
   const queries: string[] = [''];
   let position: HistoryPosition = positionOf('');
   for (const cursor of cursors) {
@@ -96,7 +99,32 @@ test('diff highlighting: rendered lines that do not match the hunks line for lin
   const file = diffOf('src/a.ts', [hunk]);
   const answering = (lines: string[][]) => ({ lines: async () => lines }) as unknown as RenderPool;
   assert.equal((await highlightDiff(answering([['A', 'OLD', 'Z']]), [file], 1000)).size, 0, 'a run missing');
-  assert.equal((await highlightDiff(answering([['A', 'OLD', 'Z'], ['A', 'NEW']]), [file], 1000)).size, 0, 'a line missing');
+  assert.equal(
+    (
+      await highlightDiff(
+        answering([
+          ['A', 'OLD', 'Z'],
+          ['A', 'NEW'],
+        ]),
+        [file],
+        1000,
+      )
+    ).size,
+    0,
+    'a line missing',
+  );
   assert.equal((await highlightDiff(answering([['A', 'OLD', 'Z'], ['A', 'NEW', 'Z'], ['Y']]), [file], 1000)).size, 0, 'a run too many');
-  assert.deepEqual((await highlightDiff(answering([['A', 'OLD', 'Z'], ['A', 'NEW', 'Z']]), [file], 1000)).get(file), [['A', 'OLD', 'NEW', 'Z']]);
+  assert.deepEqual(
+    (
+      await highlightDiff(
+        answering([
+          ['A', 'OLD', 'Z'],
+          ['A', 'NEW', 'Z'],
+        ]),
+        [file],
+        1000,
+      )
+    ).get(file),
+    [['A', 'OLD', 'NEW', 'Z']],
+  );
 });

@@ -21,7 +21,11 @@ before(async () => {
   ({ server, api } = await startApiServer(LOOPBACK_RECEIVERS_ENV));
   [alice, bob, carol] = await Promise.all([api.createUser('alice'), api.createUser('bob'), api.createUser('carol')]);
   [aliceClient, bobClient, carolClient] = [new WebClient(server.url), new WebClient(server.url), new WebClient(server.url)];
-  await Promise.all([aliceClient.signIn(alice.name, alice.password), bobClient.signIn(bob.name, bob.password), carolClient.signIn(carol.name, carol.password)]);
+  await Promise.all([
+    aliceClient.signIn(alice.name, alice.password),
+    bobClient.signIn(bob.name, bob.password),
+    carolClient.signIn(carol.name, carol.password),
+  ]);
   await api.expect(201, 'POST', '/orgs', { as: { token: alice.token }, body: { login: 'guild' } });
   await api.expect(200, 'PUT', '/orgs/guild/memberships/bob', { as: { token: alice.token }, body: { role: 'member' } });
   await api.expect(201, 'POST', '/orgs/guild/repos', { as: { token: alice.token }, body: { name: 'vault', private: true } });
@@ -47,7 +51,8 @@ describe('organization people', () => {
     const anonymous = await new WebClient(server.url).get('/orgs/guild/people');
     assert.equal(anonymous.status, 303);
     assert.equal(anonymous.headers.get('location'), '/login?return_to=%2Forgs%2Fguild%2Fpeople');
-    for (const name of ['nowhere', 'no:where', '%2E%2E', 'a%00b']) assert.equal((await aliceClient.get(`/orgs/${name}/people`)).status, 404, name);
+    for (const name of ['nowhere', 'no:where', '%2E%2E', 'a%00b'])
+      assert.equal((await aliceClient.get(`/orgs/${name}/people`)).status, 404, name);
     assert.equal((await aliceClient.get('/organizations/no:where/settings/hooks')).status, 404);
   });
 
@@ -102,7 +107,11 @@ describe('organization teams', () => {
   test('owners create a team, give it members and repositories, change and delete it; members only look', async () => {
     const form = await aliceClient.get('/orgs/guild/teams');
     assert.match(form.text, /id="new-team-form"/);
-    const created = await aliceClient.submit('/orgs/guild/teams', '/orgs/guild/teams', { name: 'Core', description: 'The <core>', permission: 'write' });
+    const created = await aliceClient.submit('/orgs/guild/teams', '/orgs/guild/teams', {
+      name: 'Core',
+      description: 'The <core>',
+      permission: 'write',
+    });
     assert.equal(created.status, 303);
     assert.equal(created.headers.get('location'), '/orgs/guild/teams/Core');
     const duplicate = await aliceClient.submit('/orgs/guild/teams', '/orgs/guild/teams', { name: 'core', permission: 'read' });
@@ -137,7 +146,11 @@ describe('organization teams', () => {
     assert.equal((await bobClient.submit('/orgs/guild/teams/core', '/orgs/guild/teams/core/members', { user: 'bob' })).status, 403);
     assert.equal((await bobClient.submit('/orgs/guild/teams/core', '/orgs/guild/teams/core/delete', {})).status, 403);
 
-    const saved = await aliceClient.submit('/orgs/guild/teams/Core', '/orgs/guild/teams/Core', { description: 'Changed', permission: 'read', includes_all_repositories: '1' });
+    const saved = await aliceClient.submit('/orgs/guild/teams/Core', '/orgs/guild/teams/Core', {
+      description: 'Changed',
+      permission: 'read',
+      includes_all_repositories: '1',
+    });
     assert.equal(saved.status, 200);
     assert.match(saved.text, /id="team-permission-badge">read</);
     assert.match(saved.text, /data-repo="guild\/square"/, 'every repository of the organization');
@@ -179,7 +192,11 @@ describe('organization webhooks', () => {
       const hooks = await api.expect(200, 'GET', '/orgs/guild/hooks', { as: { token: alice.token } });
       assert.equal(hooks.body.length, 1);
       assert.equal(hooks.body[0].config.url, `${receiver.url}/org-hook`);
-      assert.deepEqual((await api.expect(200, 'GET', '/repos/guild/square/hooks', { as: { token: alice.token } })).body, [], 'not a repository hook');
+      assert.deepEqual(
+        (await api.expect(200, 'GET', '/repos/guild/square/hooks', { as: { token: alice.token } })).body,
+        [],
+        'not a repository hook',
+      );
 
       const page = await hookPageWithDelivery(aliceClient, hookPage);
       assert.deepEqual(receiver.events, ['ping']);
@@ -220,7 +237,9 @@ describe('repositories reached through organizations, teams and collaborations',
 
     const all = ['dave/own', 'guild/square', 'guild/vault', 'erin/diary'];
     const listed = async (query = '') =>
-      (await api.expect(200, 'GET', `/user/repos${query}`, { as: { token: dave.token } })).body.map((repo: { full_name: string }) => repo.full_name);
+      (await api.expect(200, 'GET', `/user/repos${query}`, { as: { token: dave.token } })).body.map(
+        (repo: { full_name: string }) => repo.full_name,
+      );
     assert.deepEqual(await listed(), all);
     assert.deepEqual(await listed('?affiliation=owner'), ['dave/own']);
     assert.deepEqual(await listed('?affiliation=collaborator'), ['erin/diary']);
@@ -264,7 +283,10 @@ describe('organization changes the accounts refuse', () => {
     const page = await aliceClient.get('/orgs/guild/teams/bounded');
     assert.match(page.text, /id="team-settings-description" name="description" value="short" maxlength="1000"/);
     assert.match((await aliceClient.get('/orgs/guild/teams')).text, /id="team-description" name="description" value="" maxlength="1000"/);
-    const refused = await aliceClient.submit('/orgs/guild/teams/bounded', '/orgs/guild/teams/bounded', { description: 'x'.repeat(1001), permission: 'read' });
+    const refused = await aliceClient.submit('/orgs/guild/teams/bounded', '/orgs/guild/teams/bounded', {
+      description: 'x'.repeat(1001),
+      permission: 'read',
+    });
     assert.equal(refused.status, 422);
     assert.match(refused.text, /id="flash-error"/);
     assert.equal((await api.expect(200, 'GET', '/orgs/guild/teams/bounded', { as: { token: alice.token } })).body.description, 'short');
@@ -275,29 +297,47 @@ describe('a large team', () => {
   test('its members and repositories are shown a page at a time, each list paged by itself', async () => {
     await api.expect(201, 'POST', '/orgs', { as: { token: alice.token }, body: { login: 'fleet' } });
     await api.expect(200, 'PUT', '/orgs/fleet/memberships/bob', { as: { token: alice.token }, body: { role: 'member' } });
-    await api.expect(201, 'POST', '/orgs/fleet/teams', { as: { token: alice.token }, body: { name: 'everyone', includes_all_repositories: true } });
+    await api.expect(201, 'POST', '/orgs/fleet/teams', {
+      as: { token: alice.token },
+      body: { name: 'everyone', includes_all_repositories: true },
+    });
     const repositories = Array.from({ length: 32 }, (_, index) => `r${String(index).padStart(2, '0')}`);
     const sailors = Array.from({ length: 31 }, (_, index) => `sailor${String(index).padStart(2, '0')}`);
-    for (const name of repositories) await api.expect(201, 'POST', '/orgs/fleet/repos', { as: { token: alice.token }, body: { name, private: name === 'r31' } });
+    for (const name of repositories)
+      await api.expect(201, 'POST', '/orgs/fleet/repos', { as: { token: alice.token }, body: { name, private: name === 'r31' } });
     for (const name of sailors) {
-      await api.expect(201, 'POST', '/admin/users', { as: api.admin, body: { login: name, email: `${name}@example.com`, password: `pw-${name}-correct-horse` } });
+      await api.expect(201, 'POST', '/admin/users', {
+        as: api.admin,
+        body: { login: name, email: `${name}@example.com`, password: `pw-${name}-correct-horse` },
+      });
       await api.expect(200, 'PUT', `/orgs/fleet/teams/everyone/memberships/${name}`, { as: { token: alice.token } });
     }
-    const listed = (text: string, list: string, attribute: string) => names(text.slice(text.indexOf(`id="${list}"`), text.indexOf('</ul>', text.indexOf(`id="${list}"`))), attribute);
+    const listed = (text: string, list: string, attribute: string) =>
+      names(text.slice(text.indexOf(`id="${list}"`), text.indexOf('</ul>', text.indexOf(`id="${list}"`))), attribute);
 
     for (const client of [aliceClient, bobClient]) {
       const first = await client.get('/orgs/fleet/teams/everyone');
       assert.equal(first.status, 200);
       assert.deepEqual(listed(first.text, 'team-members', 'data-member'), sailors.slice(0, 30));
-      assert.deepEqual(listed(first.text, 'team-repositories', 'data-repo'), repositories.slice(0, 30).map((name) => `fleet/${name}`));
+      assert.deepEqual(
+        listed(first.text, 'team-repositories', 'data-repo'),
+        repositories.slice(0, 30).map((name) => `fleet/${name}`),
+      );
       assert.match(first.text, /id="members-next-page" rel="next" href="\/orgs\/fleet\/teams\/everyone\?members_page=2"/);
       assert.match(first.text, /id="repositories-next-page" rel="next" href="\/orgs\/fleet\/teams\/everyone\?repositories_page=2"/);
 
       const second = await client.get('/orgs/fleet/teams/everyone?members_page=2&repositories_page=2');
       assert.deepEqual(listed(second.text, 'team-members', 'data-member'), sailors.slice(30));
-      assert.deepEqual(listed(second.text, 'team-repositories', 'data-repo'), ['fleet/r30', 'fleet/r31'], 'a private repository for those who may read it');
+      assert.deepEqual(
+        listed(second.text, 'team-repositories', 'data-repo'),
+        ['fleet/r30', 'fleet/r31'],
+        'a private repository for those who may read it',
+      );
       assert.doesNotMatch(second.text, /id="(members|repositories)-next-page"/);
-      assert.match(second.text, /id="members-previous-page" rel="prev" href="\/orgs\/fleet\/teams\/everyone\?members_page=1&amp;repositories_page=2"/);
+      assert.match(
+        second.text,
+        /id="members-previous-page" rel="prev" href="\/orgs\/fleet\/teams\/everyone\?members_page=1&amp;repositories_page=2"/,
+      );
     }
     // Shown in answer to a form, the page's links lead to the team's page, not to the form's target.
     const answer = await aliceClient.submit('/orgs/fleet/teams/everyone', '/orgs/fleet/teams/everyone/members', { user: 'sailor00' });

@@ -246,7 +246,8 @@ describe('repository pages', () => {
   test('"Newer" goes back exactly one page, through merges, to the first page', async () => {
     const client = new WebClient(server.url);
     const commitsOf = (text: string) => [...text.matchAll(/<li class="commit" data-oid="([0-9a-f]{40})"/g)].map((match) => match[1]);
-    const link = (text: string, id: string) => new RegExp(`id="${id}" rel="(?:next|prev)" href="([^"]+)"`).exec(text)?.[1]?.replace(/&amp;/g, '&');
+    const link = (text: string, id: string) =>
+      new RegExp(`id="${id}" rel="(?:next|prev)" href="([^"]+)"`).exec(text)?.[1]?.replace(/&amp;/g, '&');
     const forward: Array<{ url: string; commits: string[] }> = [];
     let url: string | undefined = `/root/demo/commits/${MERGE_BRANCH}`;
     while (url) {
@@ -298,14 +299,19 @@ describe('repository pages', () => {
     assert.match(page.text, /class="box diff-file" data-path="src\/main.ts" data-status="modified"/);
     // Highlighted in the file's language, each line's text as in the file.
     assert.match(page.text, /<table class="diff" data-language="ts">/);
-    const removed = /<tr class="del"><td class="num">1<\/td><td class="num"><\/td><td class="line">(.*?)<\/td><\/tr>/.exec(page.text)?.[1] ?? '';
-    const added = /<tr class="add"><td class="num"><\/td><td class="num">1<\/td><td class="line">(.*?)<\/td><\/tr>/.exec(page.text)?.[1] ?? '';
+    const removed =
+      /<tr class="del"><td class="num">1<\/td><td class="num"><\/td><td class="line">(.*?)<\/td><\/tr>/.exec(page.text)?.[1] ?? '';
+    const added =
+      /<tr class="add"><td class="num"><\/td><td class="num">1<\/td><td class="line">(.*?)<\/td><\/tr>/.exec(page.text)?.[1] ?? '';
     assert.equal(textOf(removed), '-export const answer: number = 41;');
     assert.equal(textOf(added), '+export const answer: number = 42;');
     assert.match(added, /^\+<span class="hljs-keyword">export<\/span>/);
     // A block comment spanning lines is coloured on each of its lines, and every line's spans are closed.
     const context = [...page.text.matchAll(/<tr class="context">.*?<td class="line">(.*?)<\/td><\/tr>/g)].map((match) => match[1]);
-    assert.ok(context.some((line) => line.includes('<span class="hljs-comment">   over lines */</span>')), context.join('\n'));
+    assert.ok(
+      context.some((line) => line.includes('<span class="hljs-comment">   over lines */</span>')),
+      context.join('\n'),
+    );
     for (const line of [removed, added, ...context]) assert.equal(line.split('<span').length, line.split('</span>').length, line);
     const parent = await git(repoDir, 'rev-parse', 'main~1');
     assert.ok(page.text.includes(`href="/root/demo/commit/${parent}"`));
@@ -314,13 +320,16 @@ describe('repository pages', () => {
     assert.match(root.text, /data-path="img\/logo.png" data-status="added"/);
   });
 
-  test('a comparison page shows head\'s commits and the highlighted diff from the merge base', async () => {
+  test("a comparison page shows head's commits and the highlighted diff from the merge base", async () => {
     const page = await new WebClient(server.url).get('/root/demo/compare/main...feature/x');
     assert.equal(page.status, 200);
     assert.match(page.text, /id="compare" data-base="main" data-head="feature\/x"/);
     assert.match(page.text, /id="compare-status">feature\/x is 1 commit ahead of and\s+\d+ behind main/);
     const featureCommit = await git(repoDir, 'rev-parse', 'feature/x');
-    assert.deepEqual([...page.text.matchAll(/<li class="commit" data-oid="([0-9a-f]{40})"/g)].map((match) => match[1]), [featureCommit]);
+    assert.deepEqual(
+      [...page.text.matchAll(/<li class="commit" data-oid="([0-9a-f]{40})"/g)].map((match) => match[1]),
+      [featureCommit],
+    );
     assert.match(page.text, /class="box diff-file" data-path="src\/feature.ts" data-status="added"/);
     assert.match(page.text, /<table class="diff" data-language="ts">/);
     assert.match(page.text, /<td class="line">\+<span class="hljs-keyword">export<\/span>/);
@@ -355,7 +364,13 @@ describe('repository pages', () => {
 describe('who sees what', () => {
   test('a private repository is a 404 to anonymous visitors and strangers, and visible to its owner', async () => {
     for (const client of [new WebClient(server.url), strangerClient]) {
-      for (const path of ['/root/secret', '/root/secret/tree/main/src', '/root/secret/blob/main/README.md', '/root/secret/raw/main/README.md', '/root/secret/commits/main']) {
+      for (const path of [
+        '/root/secret',
+        '/root/secret/tree/main/src',
+        '/root/secret/blob/main/README.md',
+        '/root/secret/raw/main/README.md',
+        '/root/secret/commits/main',
+      ]) {
         const page = await client.get(path);
         assert.equal(page.status, 404, `${path} as ${client.cookie ? 'stranger' : 'anonymous'}`);
         assert.doesNotMatch(page.text, /Demo project/);

@@ -19,7 +19,8 @@ function poolRunning(run: (task: RenderTask) => Promise<unknown>): { render: Ren
   return { render, calls: () => calls };
 }
 
-const marked = async (task: RenderTask) => (task.kind === 'lines' ? { lines: task.runs.map((run) => run.lines.map((line) => `<b>${line}</b>`)) } : { html: '' });
+const marked = async (task: RenderTask) =>
+  task.kind === 'lines' ? { lines: task.runs.map((run) => run.lines.map((line) => `<b>${line}</b>`)) } : { html: '' };
 
 test('highlighted lines are cached by what they are: other lines are rendered, not given the cached ones', async () => {
   const { render, calls } = poolRunning(marked);
@@ -30,7 +31,11 @@ test('highlighted lines are cached by what they are: other lines are rendered, n
   ];
   assert.deepEqual(await render.lines(first), [['<b>const a = 1;</b>', '<b>const b = 2;</b>']]);
   assert.deepEqual(await render.lines(other), [['<b>let c;</b>'], ['<b>let c;</b>', '<b>let d;</b>']]);
-  assert.deepEqual(await render.lines([{ language: 'py', lines: ['let c;'] }]), [['<b>let c;</b>']], 'another language is another rendering');
+  assert.deepEqual(
+    await render.lines([{ language: 'py', lines: ['let c;'] }]),
+    [['<b>let c;</b>']],
+    'another language is another rendering',
+  );
   assert.equal(calls(), 3);
   assert.deepEqual(await render.lines(structuredClone(first)), [['<b>const a = 1;</b>', '<b>const b = 2;</b>']]);
   assert.equal(calls(), 3, 'the same lines again: from the cache');

@@ -111,10 +111,15 @@ test('a token generated on the tokens page pushes with the real git; the code an
   await submit(page, '#file-list tr[data-path="launch.py"] a', '/acme/rocket/blob/main/launch.py');
   assert.ok((await page.locator('#file-content .hljs-keyword').count()) > 0, 'highlighted');
   await submit(page, '#blob-history-link', '/acme/rocket/commits/main/launch.py');
-  assert.deepEqual(await page.locator('#commit-list li.commit').evaluateAll((items) => items.map((item) => item.getAttribute('data-oid'))), [pushed]);
+  assert.deepEqual(
+    await page.locator('#commit-list li.commit').evaluateAll((items) => items.map((item) => item.getAttribute('data-oid'))),
+    [pushed],
+  );
   await submit(page, `#commit-list li.commit[data-oid="${pushed}"] a.commit-title`, `/acme/rocket/commit/${pushed}`);
   assert.deepEqual(
-    await page.locator('#diff .diff-file').evaluateAll((files) => files.map((file) => `${file.getAttribute('data-status')} ${file.getAttribute('data-path')}`).sort()),
+    await page
+      .locator('#diff .diff-file')
+      .evaluateAll((files) => files.map((file) => `${file.getAttribute('data-status')} ${file.getAttribute('data-path')}`).sort()),
     ['added README.md', 'added launch.py'],
   );
 });
@@ -148,11 +153,17 @@ test('a stranger is refused everything: the pages, git and the API answer as if 
   // git: no clone anonymously or as the stranger, and no push with the stranger's password.
   const target = await git.tempDir('stolen');
   assert.notEqual((await git.run(['clone', '-q', `http://${host()}/acme/rocket.git`, join(target, 'anonymous')])).code, 0);
-  assert.notEqual((await git.run(['clone', '-q', `http://mallory:${testPassword('mallory')}@${host()}/acme/rocket.git`, join(target, 'mallory')])).code, 0);
+  assert.notEqual(
+    (await git.run(['clone', '-q', `http://mallory:${testPassword('mallory')}@${host()}/acme/rocket.git`, join(target, 'mallory')])).code,
+    0,
+  );
   const own = await git.tempDir('mallory-own');
   await git.ok(['init', '-q', '-b', 'main', own]);
   await git.ok(['commit', '-q', '--allow-empty', '-m', 'graffiti'], { cwd: own });
-  assert.notEqual((await git.run(['push', '-q', `http://mallory:${testPassword('mallory')}@${host()}/acme/rocket.git`, 'main:main'], { cwd: own })).code, 0);
+  assert.notEqual(
+    (await git.run(['push', '-q', `http://mallory:${testPassword('mallory')}@${host()}/acme/rocket.git`, 'main:main'], { cwd: own })).code,
+    0,
+  );
 
   // The API: 404 for reading, for the contents and for deleting.
   for (const [method, path] of [

@@ -14,7 +14,15 @@ import { after, before } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { GitClient } from '@gitfleet/test-support/git-client';
-import { TEST_ADMIN, TEST_ADMIN_PASSWORD, ensureUser, serverTest, startServer, testPassword, type TestServer } from '@gitfleet/test-support/server';
+import {
+  TEST_ADMIN,
+  TEST_ADMIN_PASSWORD,
+  ensureUser,
+  serverTest,
+  startServer,
+  testPassword,
+  type TestServer,
+} from '@gitfleet/test-support/server';
 import { LOOPBACK_RECEIVERS_ENV, WebhookReceiver } from '../helpers/webhooks.js';
 
 const HOOK_SECRET = 'browser-test-secret';
@@ -32,7 +40,12 @@ const REPO = `${TEST_ADMIN}/demo`;
 
 before(async () => {
   // Fast webhook workers: the delivery log is waited for below.
-  server = await startServer({ ...LOOPBACK_RECEIVERS_ENV, GITFLEET_HOOK_POLL_MS: '50', GITFLEET_HOOK_BACKOFF_MS: '50', GITFLEET_HOOK_TIMEOUT_MS: '5000' });
+  server = await startServer({
+    ...LOOPBACK_RECEIVERS_ENV,
+    GITFLEET_HOOK_POLL_MS: '50',
+    GITFLEET_HOOK_BACKOFF_MS: '50',
+    GITFLEET_HOOK_TIMEOUT_MS: '5000',
+  });
   git = await GitClient.create(2);
   receiver = new WebhookReceiver(HOOK_SECRET);
   await receiver.start();
@@ -90,13 +103,19 @@ test('a wrong password shows an error on the sign-in page and signs nobody in', 
   await page.goto('/login');
   await page.fill('#login-username', TEST_ADMIN);
   await page.fill('#login-password', 'not-the-password');
-  const [response] = await Promise.all([page.waitForResponse((res) => res.url().endsWith('/login') && res.request().method() === 'POST'), page.click('#login-submit')]);
+  const [response] = await Promise.all([
+    page.waitForResponse((res) => res.url().endsWith('/login') && res.request().method() === 'POST'),
+    page.click('#login-submit'),
+  ]);
   assert.equal(response.status(), 401);
   assert.match(await page.locator('#flash-error').innerText(), /incorrect username or password/i);
   assert.equal(await page.inputValue('#login-username'), TEST_ADMIN, 'the name is kept for the next try');
   assert.equal(await page.inputValue('#login-password'), '', 'the password is not sent back');
   assert.equal(await page.locator('#user-menu').count(), 0);
-  assert.equal((await owner.context.cookies()).some((cookie) => cookie.name === 'gitfleet_session'), false);
+  assert.equal(
+    (await owner.context.cookies()).some((cookie) => cookie.name === 'gitfleet_session'),
+    false,
+  );
 });
 
 test('signing in through the form shows the dashboard with the private repository', async () => {
@@ -113,7 +132,10 @@ test('signing in through the form shows the dashboard with the private repositor
 
 test('the repository page renders its README, lists its files and offers the clone URL', async () => {
   const { page } = owner;
-  await Promise.all([page.waitForURL(`**/${REPO}`), page.click(`#dashboard-repositories li.repository[data-repo="${REPO}"] a[href="/${REPO}"]`)]);
+  await Promise.all([
+    page.waitForURL(`**/${REPO}`),
+    page.click(`#dashboard-repositories li.repository[data-repo="${REPO}"] a[href="/${REPO}"]`),
+  ]);
   assert.equal(await page.getAttribute('#repo-header', 'data-repo'), REPO);
   assert.equal(await page.locator('#private-badge').count(), 1);
   // Rendered markdown, not its source.
@@ -123,11 +145,19 @@ test('the repository page renders its README, lists its files and offers the clo
   assert.equal(await readme.locator('a', { hasText: 'guide' }).count(), 1);
   assert.equal((await readme.innerText()).includes('**'), false);
   assert.deepEqual(
-    await page.locator('#file-list tr[data-type]').evaluateAll((rows) => rows.map((row) => `${row.getAttribute('data-type')} ${row.getAttribute('data-path')}`)),
+    await page
+      .locator('#file-list tr[data-type]')
+      .evaluateAll((rows) => rows.map((row) => `${row.getAttribute('data-type')} ${row.getAttribute('data-path')}`)),
     ['tree docs', 'tree src', 'blob README.md'],
   );
   assert.equal(await page.inputValue('#clone-url'), `${server.url}/${REPO}.git`);
-  assert.equal(await page.locator('#latest-commit').innerText().then((text) => text.includes(second.slice(0, 7))), true);
+  assert.equal(
+    await page
+      .locator('#latest-commit')
+      .innerText()
+      .then((text) => text.includes(second.slice(0, 7))),
+    true,
+  );
 });
 
 test('the tree leads to a highlighted file, and the file to its history', async () => {
@@ -145,17 +175,26 @@ test('the tree leads to a highlighted file, and the file to its history', async 
   // Highlighted: the keyword is marked up by highlight.js, and styled by the page's CSS.
   const keywords = await texts(page, '#file-content tr:first-child td.line .hljs-keyword');
   assert.ok(keywords.includes('export') && keywords.includes('function'), `keywords of line 1: ${keywords.join(', ')}`);
-  const keywordColor = await page.locator('#file-content .hljs-keyword').first().evaluate((element) => getComputedStyle(element).color);
-  const plainColor = await page.locator('#file-content td.line').first().evaluate((element) => getComputedStyle(element).color);
+  const keywordColor = await page
+    .locator('#file-content .hljs-keyword')
+    .first()
+    .evaluate((element) => getComputedStyle(element).color);
+  const plainColor = await page
+    .locator('#file-content td.line')
+    .first()
+    .evaluate((element) => getComputedStyle(element).color);
   assert.notEqual(keywordColor, plainColor, 'keywords are coloured');
 
   // The raw view is the file's exact bytes.
-  const raw = await page.request.get(await page.getAttribute('#raw-link', 'href') ?? '');
+  const raw = await page.request.get((await page.getAttribute('#raw-link', 'href')) ?? '');
   assert.equal(raw.status(), 200);
   assert.equal(await raw.text(), 'export function greet(name: string): string {\n  return `HELLO ${name.toUpperCase()}!`;\n}\n');
 
   await Promise.all([page.waitForURL(`**/${REPO}/commits/main/src/main.ts`), page.click('#blob-history-link')]);
-  assert.deepEqual(await page.locator('#commit-list li.commit').evaluateAll((items) => items.map((item) => item.getAttribute('data-oid'))), [second, first]);
+  assert.deepEqual(
+    await page.locator('#commit-list li.commit').evaluateAll((items) => items.map((item) => item.getAttribute('data-oid'))),
+    [second, first],
+  );
   assert.equal((await page.locator('#commits-path').innerText()).trim(), 'src/main.ts');
 });
 
@@ -166,7 +205,10 @@ test('the history of a branch lists its commits newest first; a commit page show
   assert.equal((await page.locator('#commits-ref').innerText()).trim(), 'main');
   assert.deepEqual(await texts(page, '#commit-list li.commit .commit-title'), ['Greet loudly', 'Initial commit']);
 
-  await Promise.all([page.waitForURL(`**/${REPO}/commit/${second}`), page.click(`#commit-list li.commit[data-oid="${second}"] a.commit-title`)]);
+  await Promise.all([
+    page.waitForURL(`**/${REPO}/commit/${second}`),
+    page.click(`#commit-list li.commit[data-oid="${second}"] a.commit-title`),
+  ]);
   assert.equal(await page.getAttribute('#commit', 'data-oid'), second);
   assert.equal((await page.locator('#commit-title').innerText()).trim(), 'Greet loudly');
   assert.match(await page.locator('#commit-message').innerText(), /Shouting is friendlier\./);
@@ -175,7 +217,9 @@ test('the history of a branch lists its commits newest first; a commit page show
   assert.match(await page.locator('#diff-stats').innerText(), /2 changed files/);
 
   assert.deepEqual(
-    await page.locator('#diff .diff-file').evaluateAll((files) => files.map((file) => `${file.getAttribute('data-status')} ${file.getAttribute('data-path')}`).sort()),
+    await page
+      .locator('#diff .diff-file')
+      .evaluateAll((files) => files.map((file) => `${file.getAttribute('data-status')} ${file.getAttribute('data-path')}`).sort()),
     ['added docs/guide.md', 'modified src/main.ts'],
   );
   const changed = page.locator('#diff .diff-file[data-path="src/main.ts"]');
@@ -193,11 +237,16 @@ test('the branches and tags pages list the refs, the default branch marked', asy
   const { page } = owner;
   await page.goto(`/${REPO}`);
   await Promise.all([page.waitForURL(`**/${REPO}/branches`), page.click('#repo-tab-branches')]);
-  assert.deepEqual((await page.locator('#branch-list li.ref').evaluateAll((items) => items.map((item) => item.getAttribute('data-ref')))).sort(), ['feature', 'main']);
+  assert.deepEqual(
+    (await page.locator('#branch-list li.ref').evaluateAll((items) => items.map((item) => item.getAttribute('data-ref')))).sort(),
+    ['feature', 'main'],
+  );
   assert.equal(await page.locator('#branch-list li.ref[data-ref="main"] #default-branch-badge').count(), 1);
 
   await Promise.all([page.waitForURL(`**/${REPO}/tags`), page.click('#repo-tab-tags')]);
-  assert.deepEqual(await page.locator('#tag-list li.ref').evaluateAll((items) => items.map((item) => item.getAttribute('data-ref'))), ['v1.0']);
+  assert.deepEqual(await page.locator('#tag-list li.ref').evaluateAll((items) => items.map((item) => item.getAttribute('data-ref'))), [
+    'v1.0',
+  ]);
 
   // A tag is a ref like any other for the code view.
   await page.goto(`/${REPO}/blob/v1.0/src/main.ts`);
@@ -220,8 +269,14 @@ test('a webhook made in the settings is listed, and its ping shows in its delive
   const hookId = hookUrl.split('/').pop();
 
   await page.goto(`/${REPO}/settings/hooks`);
-  assert.deepEqual(await page.locator('#hook-list li.hook').evaluateAll((items) => items.map((item) => item.getAttribute('data-hook-id'))), [hookId]);
-  assert.match(await page.locator(`#hook-list li.hook[data-hook-id="${hookId}"]`).innerText(), new RegExp(receiver.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  assert.deepEqual(
+    await page.locator('#hook-list li.hook').evaluateAll((items) => items.map((item) => item.getAttribute('data-hook-id'))),
+    [hookId],
+  );
+  assert.match(
+    await page.locator(`#hook-list li.hook[data-hook-id="${hookId}"]`).innerText(),
+    new RegExp(receiver.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+  );
 
   // Created hooks are pinged (as GitHub's); the button pings again.
   await receiver.waitFor('the ping sent on creation', (accepted) => accepted.some((delivery) => delivery.event === 'ping'));
@@ -235,10 +290,15 @@ test('a webhook made in the settings is listed, and its ping shows in its delive
   let logged: Array<{ guid: string | null; status: string | null }> = [];
   for (let attempt = 0; attempt < 100 && logged.length < 2; attempt++) {
     await page.goto(hookUrl);
-    logged = await page.locator('#delivery-list li.delivery').evaluateAll((items) => items.map((item) => ({ guid: item.getAttribute('data-guid'), status: item.getAttribute('data-status') })));
+    logged = await page
+      .locator('#delivery-list li.delivery')
+      .evaluateAll((items) => items.map((item) => ({ guid: item.getAttribute('data-guid'), status: item.getAttribute('data-status') })));
     if (logged.length < 2) await page.waitForTimeout(200);
   }
-  assert.deepEqual(logged.map((entry) => entry.status), ['200', '200']);
+  assert.deepEqual(
+    logged.map((entry) => entry.status),
+    ['200', '200'],
+  );
   assert.deepEqual(logged.map((entry) => entry.guid).sort(), [...guids].sort());
   // Its details show what was sent and answered.
   const newest = page.locator('#delivery-list li.delivery').first();
@@ -257,7 +317,9 @@ test('an organization made from the menu gets a member, a team with that member 
   await page.click('#add-member');
   assert.match(await page.locator('#flash-success').innerText(), /stranger is now a member of crew/);
   assert.deepEqual(
-    await page.locator('#people-list li.member').evaluateAll((items) => items.map((item) => `${item.getAttribute('data-member')} ${item.getAttribute('data-role')}`)),
+    await page
+      .locator('#people-list li.member')
+      .evaluateAll((items) => items.map((item) => `${item.getAttribute('data-member')} ${item.getAttribute('data-role')}`)),
     [`${TEST_ADMIN} owner`, 'stranger member'],
   );
 
@@ -274,8 +336,14 @@ test('an organization made from the menu gets a member, a team with that member 
   await Promise.all([page.waitForURL('**/orgs/crew/teams/pit/members'), page.click('#add-team-member')]);
   await page.fill('#team-repository-name', 'engine');
   await Promise.all([page.waitForURL('**/orgs/crew/teams/pit/repositories'), page.click('#add-team-repository')]);
-  assert.deepEqual(await page.locator('#team-members li.member').evaluateAll((items) => items.map((item) => item.getAttribute('data-member'))), ['stranger']);
-  assert.deepEqual(await page.locator('#team-repositories li.repository').evaluateAll((items) => items.map((item) => item.getAttribute('data-repo'))), ['crew/engine']);
+  assert.deepEqual(
+    await page.locator('#team-members li.member').evaluateAll((items) => items.map((item) => item.getAttribute('data-member'))),
+    ['stranger'],
+  );
+  assert.deepEqual(
+    await page.locator('#team-repositories li.repository').evaluateAll((items) => items.map((item) => item.getAttribute('data-repo'))),
+    ['crew/engine'],
+  );
   assert.equal((await page.locator('#team-permission-badge').innerText()).trim(), 'write');
 
   await Promise.all([page.waitForURL('**/organizations/crew/settings/hooks'), page.click('#org-tab-hooks')]);
@@ -283,7 +351,7 @@ test('an organization made from the menu gets a member, a team with that member 
   assert.equal(await page.locator('#hook-list li.hook').count(), 0);
 });
 
-test('a commit page colours its diff in the file\'s language', async () => {
+test("a commit page colours its diff in the file's language", async () => {
   const { page } = owner;
   await page.goto(`/${REPO}/commit/${second}`);
   const changed = page.locator('#diff .diff-file[data-path="src/main.ts"] table.diff[data-language="ts"]');
@@ -301,7 +369,10 @@ test('signing out ends the session: the private repository is then out of reach'
   await Promise.all([page.waitForURL((url) => url.pathname === '/'), page.click('#sign-out-button')]);
   assert.equal(await page.locator('#sign-in-link').count(), 1);
   assert.equal(await page.locator('#user-menu').count(), 0);
-  assert.equal((await context.cookies()).some((cookie) => cookie.name === 'gitfleet_session'), false);
+  assert.equal(
+    (await context.cookies()).some((cookie) => cookie.name === 'gitfleet_session'),
+    false,
+  );
 
   // The old cookie value is dead on the server too, not only dropped by the browser.
   const replayed = await fetch(`${server.url}/${REPO}`, { headers: { cookie: `gitfleet_session=${session.value}` }, redirect: 'manual' });
@@ -322,7 +393,16 @@ test('a signed-in stranger gets the 404 page for the private repository, as for 
     const missing = await page.goto(`/${TEST_ADMIN}/no-such-repository`);
     assert.equal(missing?.status(), 404);
     const missingText = await page.locator('#error-page').innerText();
-    for (const path of [`/${REPO}`, `/${REPO}/tree/main/src`, `/${REPO}/blob/main/README.md`, `/${REPO}/commits/main`, `/${REPO}/commit/${second}`, `/${REPO}/branches`, `/${REPO}/settings`, `/${REPO}/settings/hooks`]) {
+    for (const path of [
+      `/${REPO}`,
+      `/${REPO}/tree/main/src`,
+      `/${REPO}/blob/main/README.md`,
+      `/${REPO}/commits/main`,
+      `/${REPO}/commit/${second}`,
+      `/${REPO}/branches`,
+      `/${REPO}/settings`,
+      `/${REPO}/settings/hooks`,
+    ]) {
       const response = await page.goto(path);
       assert.equal(response?.status(), 404, path);
       assert.equal(await page.getAttribute('#error-page', 'data-status'), '404', path);

@@ -182,7 +182,7 @@ export async function buildStandardHistory(git: GitClient, gitDir: string): Prom
           message: `release commit ${r}\n`,
           time: mainTime(7) + (r + 1) * 3600,
           from: r === 0 ? marks['main-7'] : undefined,
-          files: { 'VERSION': `1.${r}\n` },
+          files: { VERSION: `1.${r}\n` },
         });
       }
     }

@@ -26,7 +26,13 @@ export function rawRequest(
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = request(
-      { hostname: base.hostname, port: base.port, method, path, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } },
+      {
+        hostname: base.hostname,
+        port: base.port,
+        method,
+        path,
+        headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+      },
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];
@@ -64,7 +70,12 @@ async function writeUntilAnswered(req: ClientRequest, body: Buffer | undefined, 
 }
 
 /** POST to a smart-HTTP service of a repository URL (…/owner/name.git). */
-export function postService(repoUrl: string, service: 'git-upload-pack' | 'git-receive-pack', body: Buffer, extraHeaders: Record<string, string> = {}): Promise<RawResponse> {
+export function postService(
+  repoUrl: string,
+  service: 'git-upload-pack' | 'git-receive-pack',
+  body: Buffer,
+  extraHeaders: Record<string, string> = {},
+): Promise<RawResponse> {
   const url = new URL(`${repoUrl}/${service}`);
   return rawRequest(url.origin, 'POST', url.pathname, {
     headers: { 'content-type': `application/x-${service}-request`, accept: `application/x-${service}-result`, ...extraHeaders },

@@ -6,11 +6,7 @@ import type { GitClient, GitResult, RunOptions } from '@gitfleet/test-support/gi
  * Runs git with GIT_TRACE_PACKET going to a file and returns the command's result with the
  * packet trace: the exact pkt-lines the client sent (`>`) and received (`<`).
  */
-export async function withPacketTrace(
-  git: GitClient,
-  args: string[],
-  options: RunOptions = {},
-): Promise<GitResult & { trace: string }> {
+export async function withPacketTrace(git: GitClient, args: string[], options: RunOptions = {}): Promise<GitResult & { trace: string }> {
   const traceFile = join(await git.tempDir('trace'), 'packets');
   const result = await git.run(args, { ...options, env: { ...options.env, GIT_TRACE_PACKET: traceFile } });
   const trace = await readFile(traceFile, 'utf8').catch(() => '');

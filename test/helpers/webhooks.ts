@@ -65,7 +65,11 @@ export class WebhookReceiver {
     await new Promise<void>((done, fail) => {
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        fail(new Error(`receiver: timed out waiting for ${what}; accepted ${JSON.stringify(this.accepted.map((d) => `${d.event}:${(d.payload.ref as string) ?? ''}`))}, rejected ${JSON.stringify(this.rejected)}`));
+        fail(
+          new Error(
+            `receiver: timed out waiting for ${what}; accepted ${JSON.stringify(this.accepted.map((d) => `${d.event}:${(d.payload.ref as string) ?? ''}`))}, rejected ${JSON.stringify(this.rejected)}`,
+          ),
+        );
       }, timeoutMs);
       const check = () => {
         if (!predicate(this.accepted)) return;
@@ -125,7 +129,13 @@ export function spawnServer(dataDir: string, env: Record<string, string>): Promi
 }
 
 /** JSON from the server's REST API (as TEST_ADMIN), failing on an unexpected status. */
-export async function api<T = unknown>(baseUrl: string, method: string, path: string, body?: unknown, expectStatus?: number): Promise<{ status: number; body: T }> {
+export async function api<T = unknown>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  expectStatus?: number,
+): Promise<{ status: number; body: T }> {
   const response = await fetch(`${baseUrl}/api/v1${path}`, {
     method,
     headers: adminHeaders(body === undefined ? {} : { 'content-type': 'application/json' }),

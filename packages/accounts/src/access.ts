@@ -26,7 +26,11 @@ export async function repositoryAccess(ctx: AccountsContext, user: User | undefi
   ]);
   const role = direct.get(memberKey);
   if (role === 'owner') return 'admin';
-  const level = highest(publicLevel, role === undefined ? 'none' : 'read', (direct.get(collaboratorKey) as Permission | undefined) ?? 'none');
+  const level = highest(
+    publicLevel,
+    role === undefined ? 'none' : 'read',
+    (direct.get(collaboratorKey) as Permission | undefined) ?? 'none',
+  );
 
   const teamIds = teamMemberships
     .filter(({ value: org }) => org === lower(repo.owner))

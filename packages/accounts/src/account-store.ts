@@ -8,7 +8,19 @@ import { argon2Hasher, PasswordChecker, type PasswordHasher } from './passwords.
 import * as sessions from './sessions.js';
 import * as teams from './teams.js';
 import * as tokens from './tokens.js';
-import type { AccessLevel, Actor, Organization, OrgRole, Owner, Permission, RepositoryRef, Team, TokenInfo, TokenScope, User } from './types.js';
+import type {
+  AccessLevel,
+  Actor,
+  Organization,
+  OrgRole,
+  Owner,
+  Permission,
+  RepositoryRef,
+  Team,
+  TokenInfo,
+  TokenScope,
+  User,
+} from './types.js';
 import * as users from './users.js';
 
 export interface AccountStoreOptions {
@@ -90,7 +102,10 @@ export class AccountStore {
   }
 
   // Teams
-  createTeam(org: string, input: { name: string; description?: string; permission: Permission; includesAllRepositories?: boolean }): Promise<Team> {
+  createTeam(
+    org: string,
+    input: { name: string; description?: string; permission: Permission; includesAllRepositories?: boolean },
+  ): Promise<Team> {
     return teams.createTeam(this.ctx, org, input);
   }
   getTeam(org: string, team: string): Promise<Team | undefined> {
@@ -203,7 +218,11 @@ export class AccountStore {
     return sessions.createSession(this.ctx, user, options);
   }
   /** A new session when the password is right (and still the user's when the session is made); undefined otherwise. */
-  signIn(user: string, password: string, options?: { ttlMs?: number }): Promise<{ user: User; cookieValue: string; expiresAt: string } | undefined> {
+  signIn(
+    user: string,
+    password: string,
+    options?: { ttlMs?: number },
+  ): Promise<{ user: User; cookieValue: string; expiresAt: string } | undefined> {
     return sessions.signIn(this.ctx, user, password, options);
   }
   authenticateSession(cookieValue: string): Promise<Actor | undefined> {

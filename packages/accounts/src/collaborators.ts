@@ -37,10 +37,16 @@ export async function removeCollaborator(ctx: AccountsContext, repositoryId: str
 }
 
 /** The repository's collaborators, ordered by lower-cased name. */
-export async function listCollaborators(ctx: AccountsContext, repositoryId: string): Promise<Array<{ user: User; permission: Permission }>> {
+export async function listCollaborators(
+  ctx: AccountsContext,
+  repositoryId: string,
+): Promise<Array<{ user: User; permission: Permission }>> {
   validateRepositoryId(repositoryId);
   const grants = await ctx.kv.scan(ACCOUNTS_SCOPE, keys.collaborators(repositoryId));
-  const users = await getUsers(ctx, grants.map(({ key }) => keySuffix(key, keys.collaborators(repositoryId))));
+  const users = await getUsers(
+    ctx,
+    grants.map(({ key }) => keySuffix(key, keys.collaborators(repositoryId))),
+  );
   return grants.flatMap(({ key, value }) => {
     const user = users.get(keySuffix(key, keys.collaborators(repositoryId)));
     return user ? [{ user, permission: value as Permission }] : [];
@@ -48,10 +54,16 @@ export async function listCollaborators(ctx: AccountsContext, repositoryId: stri
 }
 
 /** The repositories (by id) on which the user holds a direct grant, ordered by id; none for an unknown user. */
-export async function listUserCollaborations(ctx: AccountsContext, userName: string): Promise<Array<{ repositoryId: string; permission: Permission }>> {
+export async function listUserCollaborations(
+  ctx: AccountsContext,
+  userName: string,
+): Promise<Array<{ repositoryId: string; permission: Permission }>> {
   if (!isWellFormedName(userName)) return [];
   const grants = await ctx.kv.scan(ACCOUNTS_SCOPE, keys.userCollaborations(userName));
-  return grants.map(({ key, value }) => ({ repositoryId: keySuffix(key, keys.userCollaborations(userName)), permission: value as Permission }));
+  return grants.map(({ key, value }) => ({
+    repositoryId: keySuffix(key, keys.userCollaborations(userName)),
+    permission: value as Permission,
+  }));
 }
 
 /** Removes every collaborator and team grant naming the repository (when it is deleted). */

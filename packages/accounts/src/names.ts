@@ -59,7 +59,9 @@ export function validateTeamName(value: unknown): string {
 
 export function validateEmail(value: unknown): string {
   if (typeof value !== 'string' || value.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(value)) {
-    throw new InvalidAccountInput(`invalid email ${JSON.stringify(value)}: must be one "@" between a local part and a domain, without spaces`);
+    throw new InvalidAccountInput(
+      `invalid email ${JSON.stringify(value)}: must be one "@" between a local part and a domain, without spaces`,
+    );
   }
   return value;
 }

@@ -124,7 +124,13 @@ export async function setMember(ctx: AccountsContext, orgName: string, userName:
 export async function removeMember(ctx: AccountsContext, orgName: string, userName: string): Promise<void> {
   await transact(ctx.kv, `removing ${userName} from ${orgName}`, async (tx) => {
     if (isWellFormedName(orgName) && isWellFormedName(userName)) {
-      await tx.getMany([keys.org(orgName), keys.user(userName), keys.orgMember(orgName, userName), keys.userOrg(userName, orgName), keys.orgRevision(orgName)]);
+      await tx.getMany([
+        keys.org(orgName),
+        keys.user(userName),
+        keys.orgMember(orgName, userName),
+        keys.userOrg(userName, orgName),
+        keys.orgRevision(orgName),
+      ]);
     }
     const org = await loadOrganization(tx, orgName);
     const user = await loadUser(tx, userName);
@@ -153,7 +159,10 @@ export async function listMembers(ctx: AccountsContext, orgName: string): Promis
     ? await Promise.all([getOrganization(ctx, orgName), ctx.kv.scan(ACCOUNTS_SCOPE, keys.orgMembers(orgName))])
     : [undefined, []];
   if (org === undefined) throw new AccountNotFound(`organization ${orgName} not found`);
-  const users = await getUsers(ctx, members.map(({ key }) => keySuffix(key, keys.orgMembers(orgName))));
+  const users = await getUsers(
+    ctx,
+    members.map(({ key }) => keySuffix(key, keys.orgMembers(orgName))),
+  );
   return members.flatMap(({ key, value }) => {
     const user = users.get(keySuffix(key, keys.orgMembers(orgName)));
     return user ? [{ user, role: value as OrgRole }] : [];
@@ -177,4 +186,3 @@ export async function listUserOrganizations(ctx: AccountsContext, userName: stri
     return org === undefined ? [] : [{ org: parseOrganization(orgKeys[index], org), role: value as OrgRole }];
   });
 }
-

@@ -43,7 +43,8 @@ export const parseTeam = (key: string, value: string) =>
   parseRecord<Team>(key, value, ['id', 'org', 'name', 'description', 'permission', 'includesAllRepositories', 'createdAt']);
 export const parseStoredToken = (key: string, value: string) =>
   parseRecord<StoredToken>(key, value, ['id', 'user', 'name', 'scopes', 'createdAt', 'lastEight']);
-export const parseStoredSession = (key: string, value: string) => parseRecord<StoredSession>(key, value, ['user', 'createdAt', 'expiresAt']);
+export const parseStoredSession = (key: string, value: string) =>
+  parseRecord<StoredSession>(key, value, ['user', 'createdAt', 'expiresAt']);
 
 /** The public view of a user: never the password hash. */
 export function publicUser(stored: StoredUser): User {

@@ -47,14 +47,19 @@ async function createSessionFor(
   verifiedPasswordHash?: string,
 ): Promise<{ cookieValue: string; expiresAt: string } | undefined> {
   const ttlMs = ttlMsOption ?? DEFAULT_SESSION_TTL_MS;
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new InvalidAccountInput(`invalid session lifetime ${ttlMs}: must be a positive number of milliseconds`);
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new InvalidAccountInput(`invalid session lifetime ${ttlMs}: must be a positive number of milliseconds`);
   const cookieValue = randomBytes(32).toString('base64url');
   const hash = sha256Hex(cookieValue);
   return transact(ctx.kv, `creating a session for ${userName}`, async (tx) => {
     const user = await loadUser(tx, userName);
     if (verifiedPasswordHash !== undefined && user.passwordHash !== verifiedPasswordHash) return undefined;
     const now = ctx.now();
-    const session: StoredSession = { user: user.name, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + ttlMs).toISOString() };
+    const session: StoredSession = {
+      user: user.name,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+    };
     // Expired sessions nobody presents again would stay forever: drop the user's at each sign-in.
     const expired = (await tx.scan(keys.userSessions(user.name))).filter(({ value }) => Date.parse(value) <= now.getTime());
     const expiredHashes = expired.map(({ key }) => keySuffix(key, keys.userSessions(user.name)));

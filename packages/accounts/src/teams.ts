@@ -85,7 +85,8 @@ export async function updateTeam(
   patch: { name?: string; description?: string; permission?: Permission; includesAllRepositories?: boolean },
 ): Promise<Team> {
   const name = patch.name === undefined ? undefined : validateTeamName(patch.name);
-  const description = patch.description === undefined ? undefined : validateText('team description', patch.description, MAX_TEAM_DESCRIPTION_LENGTH);
+  const description =
+    patch.description === undefined ? undefined : validateText('team description', patch.description, MAX_TEAM_DESCRIPTION_LENGTH);
   const permission = patch.permission === undefined ? undefined : validatePermission(patch.permission);
   const includesAll =
     patch.includesAllRepositories === undefined ? undefined : validateFlag('includesAllRepositories', patch.includesAllRepositories);
@@ -223,7 +224,9 @@ export async function removeTeamRepository(ctx: AccountsContext, orgName: string
  */
 export async function forgetRepositoryTeams(ctx: AccountsContext, repositoryId: string): Promise<void> {
   validateRepositoryId(repositoryId);
-  await transact(ctx.kv, `revoking every team's grant on repository ${repositoryId}`, (tx) => stageRepositoryTeamsRemoval(tx, repositoryId));
+  await transact(ctx.kv, `revoking every team's grant on repository ${repositoryId}`, (tx) =>
+    stageRepositoryTeamsRemoval(tx, repositoryId),
+  );
 }
 
 /** Stages deleting every team grant naming the repository, both ways. */

@@ -20,7 +20,9 @@ function tokenInfo(stored: StoredToken): TokenInfo {
 
 function validateSuppliedSecret(value: unknown): string {
   if (typeof value !== 'string' || value.length < MIN_SUPPLIED_SECRET_LENGTH || value.length > MAX_SECRET_LENGTH || /\s/.test(value)) {
-    throw new InvalidAccountInput(`invalid token secret: must be ${MIN_SUPPLIED_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} characters without spaces`);
+    throw new InvalidAccountInput(
+      `invalid token secret: must be ${MIN_SUPPLIED_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} characters without spaces`,
+    );
   }
   return value;
 }
@@ -37,7 +39,13 @@ export async function createToken(
   const hash = sha256Hex(secret);
   return transact(ctx.kv, `creating token ${name} of ${userName}`, async (tx) => {
     if (isWellFormedName(userName)) {
-      await tx.getMany([keys.user(userName), keys.tokenName(userName, name), keys.token(hash), keys.sequence('token'), keys.userRevision(userName)]);
+      await tx.getMany([
+        keys.user(userName),
+        keys.tokenName(userName, name),
+        keys.token(hash),
+        keys.sequence('token'),
+        keys.userRevision(userName),
+      ]);
     }
     const user = await loadUser(tx, userName);
     if ((await tx.get(keys.tokenName(user.name, name))) !== undefined) {

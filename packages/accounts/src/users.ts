@@ -63,7 +63,10 @@ export async function getUser(ctx: AccountsContext, name: string): Promise<User 
 
 /** Users by lower-cased name (those missing are left out), in one round trip. */
 export async function getUsers(ctx: AccountsContext, lowerNames: readonly string[]): Promise<Map<string, User>> {
-  const found = await ctx.kv.getMany(ACCOUNTS_SCOPE, lowerNames.map((name) => keys.user(name)));
+  const found = await ctx.kv.getMany(
+    ACCOUNTS_SCOPE,
+    lowerNames.map((name) => keys.user(name)),
+  );
   const users = new Map<string, User>();
   for (const name of lowerNames) {
     const value = found.get(keys.user(name));

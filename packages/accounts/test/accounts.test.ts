@@ -72,10 +72,18 @@ for (const backend of backends) {
         assert.deepEqual(await accounts.getUser('ALICE'), alice);
         assert.equal(await accounts.getUser('carol'), undefined);
         assert.equal(await accounts.getUser('not a name'), undefined);
-        assert.deepEqual((await accounts.listUsers()).map((u) => u.name), ['Alice', 'bob']);
+        assert.deepEqual(
+          (await accounts.listUsers()).map((u) => u.name),
+          ['Alice', 'bob'],
+        );
         assert.ok(!('passwordHash' in (await accounts.listUsers())[0]));
 
-        const updated = await accounts.updateUser('ALICE', { email: 'a@example.org', fullName: 'A', isAdmin: true, password: 'new password!' });
+        const updated = await accounts.updateUser('ALICE', {
+          email: 'a@example.org',
+          fullName: 'A',
+          isAdmin: true,
+          password: 'new password!',
+        });
         assert.deepEqual(updated, { ...alice, email: 'a@example.org', fullName: 'A', isAdmin: true });
         assert.deepEqual(await accounts.getUser('alice'), updated);
         assert.equal(await accounts.verifyPassword('alice', PASSWORD), undefined);
@@ -84,7 +92,10 @@ for (const backend of backends) {
         await accounts.deleteUser('aLiCe');
         assert.equal(await accounts.getUser('alice'), undefined);
         assert.equal(await accounts.getOwner('alice'), undefined);
-        assert.deepEqual((await accounts.listUsers()).map((u) => u.name), ['bob']);
+        assert.deepEqual(
+          (await accounts.listUsers()).map((u) => u.name),
+          ['bob'],
+        );
         await assert.rejects(accounts.deleteUser('alice'), AccountNotFound);
         await assert.rejects(accounts.updateUser('alice', { fullName: 'x' }), AccountNotFound);
         // The name is free again, under a new id.
@@ -110,7 +121,23 @@ for (const backend of backends) {
 
       it('refuses bad names, emails, passwords and full names, writing nothing', async () => {
         await user('existing');
-        const badNames = ['', 'a b', '.hidden', '-dash', 'a..b', 'repo.git', 'x'.repeat(101), 'a/b', 'a:b', 'é', 'api', 'Login', 'SETTINGS', 'healthz', 'orgs'];
+        const badNames = [
+          '',
+          'a b',
+          '.hidden',
+          '-dash',
+          'a..b',
+          'repo.git',
+          'x'.repeat(101),
+          'a/b',
+          'a:b',
+          'é',
+          'api',
+          'Login',
+          'SETTINGS',
+          'healthz',
+          'orgs',
+        ];
         for (const name of badNames) {
           await refusedWithoutWrites(() => accounts.createUser({ name, email: 'x@example.com', password: PASSWORD }), InvalidAccountInput);
           await refusedWithoutWrites(() => accounts.createOrganization({ name, creator: 'existing' }), InvalidAccountInput);
@@ -120,7 +147,11 @@ for (const backend of backends) {
           await refusedWithoutWrites(() => accounts.updateUser('existing', { email }), InvalidAccountInput, /email/);
         }
         for (const password of ['', 'seven77']) {
-          await refusedWithoutWrites(() => accounts.createUser({ name: 'x', email: 'x@example.com', password }), InvalidAccountInput, /password/);
+          await refusedWithoutWrites(
+            () => accounts.createUser({ name: 'x', email: 'x@example.com', password }),
+            InvalidAccountInput,
+            /password/,
+          );
           await refusedWithoutWrites(() => accounts.updateUser('existing', { password }), InvalidAccountInput, /password/);
         }
         await refusedWithoutWrites(
@@ -180,7 +211,11 @@ for (const backend of backends) {
           }
           assert.equal(await accounts.getUser('bob'), undefined);
           const keys = (await opened.kv.scan(ACCOUNTS_SCOPE, '')).map(({ key }) => key);
-          assert.deepEqual(keys.filter((key) => /(^|:)bob(:|$)/.test(key)), [], `round ${round}`);
+          assert.deepEqual(
+            keys.filter((key) => /(^|:)bob(:|$)/.test(key)),
+            [],
+            `round ${round}`,
+          );
           assert.equal((await opened.kv.scan(ACCOUNTS_SCOPE, 'token:')).length, 0);
           assert.equal((await opened.kv.scan(ACCOUNTS_SCOPE, 'session:')).length, 0);
         }
@@ -243,7 +278,10 @@ for (const backend of backends) {
         assert.equal(await accounts.memberRole('acme', 'alice'), 'member');
         await refusedWithoutWrites(() => accounts.removeMember('acme', 'bob'), AccountConflict);
         await accounts.deleteUser('alice');
-        assert.deepEqual((await accounts.listMembers('acme')).map(({ user: u, role }) => [u.name, role]), [['bob', 'owner']]);
+        assert.deepEqual(
+          (await accounts.listMembers('acme')).map(({ user: u, role }) => [u.name, role]),
+          [['bob', 'owner']],
+        );
       });
 
       it('deletes an organisation with its teams and memberships', async () => {
@@ -265,7 +303,10 @@ for (const backend of backends) {
         assert.equal(await accounts.repositoryAccess(bob, { id: 'r1', owner: 'acme', private: true }), 'none');
         // Nothing naming the organisation or its team is left (ids are never reused).
         const keys = (await opened.kv.scan(ACCOUNTS_SCOPE, '')).map(({ key }) => key);
-        assert.deepEqual(keys.filter((key) => /acme|team|r1/.test(key) && !key.startsWith('seq:')), []);
+        assert.deepEqual(
+          keys.filter((key) => /acme|team|r1/.test(key) && !key.startsWith('seq:')),
+          [],
+        );
         await assert.rejects(accounts.deleteOrganization('acme'), AccountNotFound);
 
         // The name is free for anyone again, and the old teams do not come back.
@@ -303,7 +344,10 @@ for (const backend of backends) {
         // Adding bob to a team makes him a member of the organisation.
         await accounts.addTeamMember('acme', 'devs', 'BOB');
         assert.equal(await accounts.memberRole('acme', 'bob'), 'member');
-        assert.deepEqual((await accounts.listTeamMembers('acme', 'devs')).map((u) => u.name), ['bob']);
+        assert.deepEqual(
+          (await accounts.listTeamMembers('acme', 'devs')).map((u) => u.name),
+          ['bob'],
+        );
         await accounts.addTeamMember('acme', 'devs', 'bob'); // already there
         await accounts.addTeamRepository('acme', 'devs', 'abc123');
         await accounts.addTeamRepository('acme', 'devs', 'def456');
@@ -316,7 +360,10 @@ for (const backend of backends) {
         assert.deepEqual(renamed, { ...devs, name: 'Developers', permission: 'read' });
         assert.equal(await accounts.getTeam('acme', 'devs'), undefined);
         assert.deepEqual(await accounts.getTeam('acme', 'developers'), renamed);
-        assert.deepEqual((await accounts.listTeamMembers('acme', 'developers')).map((u) => u.name), ['bob']);
+        assert.deepEqual(
+          (await accounts.listTeamMembers('acme', 'developers')).map((u) => u.name),
+          ['bob'],
+        );
         await refusedWithoutWrites(() => accounts.updateTeam('acme', 'developers', { name: 'OPS' }), AccountConflict);
         // Changing only the case of its name is allowed.
         assert.equal((await accounts.updateTeam('acme', 'developers', { name: 'DEVELOPERS' })).name, 'DEVELOPERS');
@@ -336,7 +383,7 @@ for (const backend of backends) {
         assert.equal(await accounts.repositoryAccess(bob, { id: 'def456', owner: 'acme', private: true }), 'read');
       });
 
-      it('removes a departing member from the organisation\'s teams', async () => {
+      it("removes a departing member from the organisation's teams", async () => {
         await accounts.createTeam('acme', { name: 'devs', permission: 'write', includesAllRepositories: true });
         await accounts.addTeamMember('acme', 'devs', 'bob');
         await accounts.removeMember('acme', 'bob');
@@ -357,7 +404,10 @@ for (const backend of backends) {
           { user: bob, permission: 'write' },
         ]);
         await accounts.setCollaborator('repo1', 'bob', 'admin');
-        assert.deepEqual((await accounts.listCollaborators('repo1')).map(({ permission }) => permission), ['read', 'admin']);
+        assert.deepEqual(
+          (await accounts.listCollaborators('repo1')).map(({ permission }) => permission),
+          ['read', 'admin'],
+        );
         assert.deepEqual(await accounts.listCollaborators('repo2'), []);
         await refusedWithoutWrites(() => accounts.setCollaborator('repo1', 'nobody', 'read'), AccountNotFound);
         await refusedWithoutWrites(() => accounts.setCollaborator('repo1', 'bob', 'owner' as 'admin'), InvalidAccountInput);
@@ -373,7 +423,10 @@ for (const backend of backends) {
         assert.deepEqual(await accounts.listUserCollaborations('no:body'), [], 'a malformed name names nobody');
 
         await accounts.removeCollaborator('repo1', 'alice');
-        assert.deepEqual((await accounts.listCollaborators('repo1')).map(({ user: u }) => u.name), ['bob']);
+        assert.deepEqual(
+          (await accounts.listCollaborators('repo1')).map(({ user: u }) => u.name),
+          ['bob'],
+        );
         assert.deepEqual(await accounts.listUserCollaborations('alice'), []);
         await accounts.removeCollaborator('repo1', 'alice'); // nothing to do
       });
@@ -394,7 +447,10 @@ for (const backend of backends) {
         assert.deepEqual(await accounts.listTeamRepositories('acme', 'devs'), ['kept']);
         assert.equal((await accounts.listCollaborators('kept')).length, 1);
         const keys = (await opened.kv.scan(ACCOUNTS_SCOPE, '')).map(({ key }) => key);
-        assert.deepEqual(keys.filter((key) => key.includes('gone')), []);
+        assert.deepEqual(
+          keys.filter((key) => key.includes('gone')),
+          [],
+        );
         // A new repository that happened to reuse the id would start without grants.
         assert.equal(await accounts.repositoryAccess(bob, { id: 'gone', owner: 'alice', private: true }), 'none');
       });
@@ -418,7 +474,10 @@ for (const backend of backends) {
         assert.deepEqual(await accounts.listCollaborators('moving'), [{ user: carol, permission: 'write' }]);
         assert.deepEqual(await accounts.listUserCollaborations('carol'), [{ repositoryId: 'moving', permission: 'write' }]);
         const keys = (await opened.kv.scan(ACCOUNTS_SCOPE, '')).map(({ key }) => key);
-        assert.deepEqual(keys.filter((key) => key.includes('moving') && key.includes('team')), []);
+        assert.deepEqual(
+          keys.filter((key) => key.includes('moving') && key.includes('team')),
+          [],
+        );
         // Even were it to come back to acme, the teams' old grants would not come back with it.
         assert.equal(await accounts.repositoryAccess(bob, { id: 'moving', owner: 'acme', private: true }), 'read');
         await accounts.forgetRepositoryTeams('moving'); // nothing left to do
@@ -527,12 +586,18 @@ for (const backend of backends) {
         await accounts.deleteUser('dave');
         await accounts.deleteUser('bob');
         const keys = (await opened.kv.scan(ACCOUNTS_SCOPE, '')).map(({ key }) => key);
-        assert.deepEqual(keys.filter((key) => /(^|:)(bob|dave)(:|$)/.test(key)), []);
+        assert.deepEqual(
+          keys.filter((key) => /(^|:)(bob|dave)(:|$)/.test(key)),
+          [],
+        );
         const newBob = await user('bob');
         assert.equal(await access(newBob, alicesRepo), 'none');
         assert.equal(await access(newBob, privateOrgRepo), 'none');
         assert.equal(await accounts.memberRole('acme', 'bob'), undefined);
-        assert.deepEqual((await accounts.listTeamMembers('acme', 'writers')).map((u) => u.name), []);
+        assert.deepEqual(
+          (await accounts.listTeamMembers('acme', 'writers')).map((u) => u.name),
+          [],
+        );
       });
 
       it('compares levels', () => {
@@ -568,7 +633,10 @@ for (const backend of backends) {
 
         const second = await accounts.createToken('alice', { name: 'ci', scopes: ['read:repository'] });
         assert.notEqual(second.token, token);
-        assert.deepEqual((await accounts.listTokens('alice')).map((t) => t.name), ['laptop git', 'ci']);
+        assert.deepEqual(
+          (await accounts.listTokens('alice')).map((t) => t.name),
+          ['laptop git', 'ci'],
+        );
         assert.deepEqual(await accounts.listTokens('alice'), [info, second.info]);
       });
 
@@ -576,15 +644,25 @@ for (const backend of backends) {
         await user('alice');
         await accounts.createToken('alice', { name: 'ci', scopes: ['read:repository'] });
         await refusedWithoutWrites(() => accounts.createToken('alice', { name: 'ci', scopes: ['read:user'] }), AccountConflict);
-        await refusedWithoutWrites(() => accounts.createToken('alice', { name: 'x', scopes: ['push' as 'read:user'] }), InvalidAccountInput);
+        await refusedWithoutWrites(
+          () => accounts.createToken('alice', { name: 'x', scopes: ['push' as 'read:user'] }),
+          InvalidAccountInput,
+        );
         await refusedWithoutWrites(() => accounts.createToken('alice', { name: 'x', scopes: [] }), InvalidAccountInput);
         await refusedWithoutWrites(() => accounts.createToken('alice', { name: '', scopes: ['read:user'] }), InvalidAccountInput);
         await refusedWithoutWrites(
-          () => accounts.createToken('alice', { name: 'x', scopes: ['read:user'], expiresAt: new Date(now.getTime() - 1000).toISOString() }),
+          () =>
+            accounts.createToken('alice', { name: 'x', scopes: ['read:user'], expiresAt: new Date(now.getTime() - 1000).toISOString() }),
           InvalidAccountInput,
         );
-        await refusedWithoutWrites(() => accounts.createToken('alice', { name: 'x', scopes: ['read:user'], expiresAt: 'tomorrow' }), InvalidAccountInput);
-        await refusedWithoutWrites(() => accounts.createToken('alice', { name: 'x', scopes: ['read:user'], secret: 'a'.repeat(31) }), InvalidAccountInput);
+        await refusedWithoutWrites(
+          () => accounts.createToken('alice', { name: 'x', scopes: ['read:user'], expiresAt: 'tomorrow' }),
+          InvalidAccountInput,
+        );
+        await refusedWithoutWrites(
+          () => accounts.createToken('alice', { name: 'x', scopes: ['read:user'], secret: 'a'.repeat(31) }),
+          InvalidAccountInput,
+        );
         await refusedWithoutWrites(() => accounts.createToken('nobody', { name: 'x', scopes: ['read:user'] }), AccountNotFound);
         // Another user may use the same name.
         await user('bob');
@@ -629,7 +707,10 @@ for (const backend of backends) {
         assert.ok(await accounts.authenticateToken(token));
         now = new Date(now.getTime() + DAY);
         assert.equal(await accounts.authenticateToken(token), undefined);
-        assert.deepEqual((await accounts.listTokens('alice')).map((t) => t.name), ['short']);
+        assert.deepEqual(
+          (await accounts.listTokens('alice')).map((t) => t.name),
+          ['short'],
+        );
       });
 
       it('dies with its user', async () => {
@@ -676,13 +757,17 @@ for (const backend of backends) {
         now = new Date(now.getTime() + 60_000);
         assert.equal(await accounts.authenticateSession(short.cookieValue), undefined);
         const keys = (await opened.kv.scan(ACCOUNTS_SCOPE, '')).map(({ key }) => key);
-        assert.deepEqual(keys.filter((key) => key.includes('session')), [], 'the expired session is deleted');
+        assert.deepEqual(
+          keys.filter((key) => key.includes('session')),
+          [],
+          'the expired session is deleted',
+        );
 
         await refusedWithoutWrites(() => accounts.createSession('nobody'), AccountNotFound);
         await refusedWithoutWrites(() => accounts.createSession('alice', { ttlMs: 0 }), InvalidAccountInput);
       });
 
-      it('drops a user\'s expired sessions at the next sign-in, and all of them with the user', async () => {
+      it("drops a user's expired sessions at the next sign-in, and all of them with the user", async () => {
         await user('alice');
         const old = await accounts.createSession('alice', { ttlMs: 1000 });
         now = new Date(now.getTime() + 2000);

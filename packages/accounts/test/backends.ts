@@ -46,7 +46,11 @@ export const backends: Backend[] = [
           // The suite writes only the accounts scope: emptying it leaves nothing behind.
           const entries = await kv.scan(ACCOUNTS_SCOPE, '');
           if (entries.length > 0) {
-            await kv.compareAndSwap(ACCOUNTS_SCOPE, entries.map(({ key, value }) => ({ key, expect: value, value: null })), 'all');
+            await kv.compareAndSwap(
+              ACCOUNTS_SCOPE,
+              entries.map(({ key, value }) => ({ key, expect: value, value: null })),
+              'all',
+            );
           }
           await kv.close();
         },

@@ -10,7 +10,13 @@ import { isBinary } from './tree.js';
 import { treeChanges, type TreeChange } from './tree-changes.js';
 import type { DiffLimits, DiffResult, FileDiff } from './types.js';
 
-export const DEFAULT_DIFF_LIMITS: Required<DiffLimits> = { maxFiles: 300, maxFileBytes: 512 * 1024, maxLines: 20_000, maxEditLength: 2_000, timeMs: 3_000 };
+export const DEFAULT_DIFF_LIMITS: Required<DiffLimits> = {
+  maxFiles: 300,
+  maxFileBytes: 512 * 1024,
+  maxLines: 20_000,
+  maxEditLength: 2_000,
+  timeMs: 3_000,
+};
 /** Blob pairs read ahead of the one being diffed: hides the store's latency. */
 const READ_AHEAD = 8;
 
@@ -48,7 +54,13 @@ export function diffTrees(repo: Repository, before: ObjectId | undefined, after:
   return options.cache.get(key, () => computeDiff(repo, before, after, options.pool, limits));
 }
 
-async function computeDiff(repo: Repository, before: ObjectId | undefined, after: ObjectId, pool: LineDiffPool, limits: Required<DiffLimits>): Promise<DiffResult> {
+async function computeDiff(
+  repo: Repository,
+  before: ObjectId | undefined,
+  after: ObjectId,
+  pool: LineDiffPool,
+  limits: Required<DiffLimits>,
+): Promise<DiffResult> {
   const { maxFiles, maxFileBytes, maxEditLength } = limits;
   // Twice the files: an exact rename is one removal and one addition before pairing.
   const tree = await treeChanges(repo, before, after, 2 * maxFiles);
@@ -58,10 +70,14 @@ async function computeDiff(repo: Repository, before: ObjectId | undefined, after
   const load = async (change: TreeChange): Promise<Contents> => {
     if (change.oldMode === FileMode.Submodule || change.newMode === FileMode.Submodule) return { kind: 'skip', reason: 'submodule' };
     if (change.oldOid === change.newOid) return { kind: 'skip', reason: 'unchanged' };
-    const sizes = await Promise.all([change.oldOid, change.newOid].map((oid) => (oid === undefined ? 0 : blobSize(repo, oid, `diff of ${change.path}`))));
+    const sizes = await Promise.all(
+      [change.oldOid, change.newOid].map((oid) => (oid === undefined ? 0 : blobSize(repo, oid, `diff of ${change.path}`))),
+    );
     if (sizes.some((size) => size > maxFileBytes)) return { kind: 'tooLarge' };
     const [oldData, newData] = await Promise.all(
-      [change.oldOid, change.newOid].map((oid) => (oid === undefined ? Buffer.alloc(0) : readRequired(repo, oid, 'blob', `diff of ${change.path}`))),
+      [change.oldOid, change.newOid].map((oid) =>
+        oid === undefined ? Buffer.alloc(0) : readRequired(repo, oid, 'blob', `diff of ${change.path}`),
+      ),
     );
     return { kind: 'texts', old: oldData, new: newData };
   };

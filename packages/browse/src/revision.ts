@@ -96,7 +96,9 @@ async function resolveAbbreviation(repo: Repository, prefix: string, where: stri
     if ((await reader.peel(oid))?.type === 'commit') commits.push(oid);
   }
   if (commits.length === 1) return commits[0];
-  throw new RevisionNotFound(`short id ${prefix} is ambiguous in ${where}: ${[...matches].slice(0, 5).join(', ')}${matches.size > 5 ? ', …' : ''}`);
+  throw new RevisionNotFound(
+    `short id ${prefix} is ambiguous in ${where}: ${[...matches].slice(0, 5).join(', ')}${matches.size > 5 ? ', …' : ''}`,
+  );
 }
 
 /** A URL's "<revision>/<path>" split in two. */

@@ -61,7 +61,8 @@ export class TaskPool<In, Out> {
     try {
       return await this.pool.run(input, { signal: AbortSignal.timeout(Math.ceil(hardTimeoutMs)) });
     } catch (error) {
-      if ((error as Error).name === 'AbortError') throw new TaskTimedOut(`${this.what}: a task ran over ${Math.ceil(hardTimeoutMs)} ms and was stopped`, { cause: error });
+      if ((error as Error).name === 'AbortError')
+        throw new TaskTimedOut(`${this.what}: a task ran over ${Math.ceil(hardTimeoutMs)} ms and was stopped`, { cause: error });
       throw error;
     } finally {
       this.inFlight--;

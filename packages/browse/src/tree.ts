@@ -58,7 +58,12 @@ export async function statPath(repo: Repository, commit: ObjectId, path: string)
 }
 
 /** The first `maxEntries` entries of a directory in git's order, not sorted for display, without sizes. */
-async function directoryEntries(repo: Repository, commit: ObjectId, path: string, maxEntries: number): Promise<{ entries: TreeItem[]; truncated: boolean }> {
+async function directoryEntries(
+  repo: Repository,
+  commit: ObjectId,
+  path: string,
+  maxEntries: number,
+): Promise<{ entries: TreeItem[]; truncated: boolean }> {
   const directory = await entryAtPath(repo, commit, path);
   if (directory.type !== 'tree') throw new PathNotFound(`${directory.path} at ${commit} is not a directory`);
   const prefix = directory.path === '' ? '' : `${directory.path}/`;
@@ -69,7 +74,13 @@ async function directoryEntries(repo: Repository, commit: ObjectId, path: string
       truncated = true;
       break;
     }
-    entries.push({ name: entry.name, path: prefix + entry.name, mode: fileModeText(entry.mode), type: entryType(entry.mode), oid: entry.oid });
+    entries.push({
+      name: entry.name,
+      path: prefix + entry.name,
+      mode: fileModeText(entry.mode),
+      type: entryType(entry.mode),
+      oid: entry.oid,
+    });
   }
   return { entries, truncated };
 }
@@ -78,7 +89,12 @@ async function directoryEntries(repo: Repository, commit: ObjectId, path: string
  * A directory's entries with blob sizes, directories first then by name: at most
  * `maxEntries`, the first ones in git's order (`truncated` says there are more).
  */
-export async function readTree(repo: Repository, commit: ObjectId, path: string, options: { maxEntries?: number } = {}): Promise<TreeListing> {
+export async function readTree(
+  repo: Repository,
+  commit: ObjectId,
+  path: string,
+  options: { maxEntries?: number } = {},
+): Promise<TreeListing> {
   const { entries, truncated } = await directoryEntries(repo, commit, path, options.maxEntries ?? DEFAULT_MAX_TREE_ENTRIES);
   // One header per blob (no inflate of the content), run together, and remembered.
   const items = await Promise.all(entries.map((item) => withSize(repo, item)));
@@ -94,13 +110,19 @@ function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-export async function readFile(repo: Repository, commit: ObjectId, path: string, options: { maxBytes?: number } = {}): Promise<FileContent> {
+export async function readFile(
+  repo: Repository,
+  commit: ObjectId,
+  path: string,
+  options: { maxBytes?: number } = {},
+): Promise<FileContent> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
   const item = await fileAtPath(repo, commit, path);
   const context = `file ${item.path} of ${commit}`;
   // The size first: a file over the limit is read only as far as the limit.
   const size = await blobSize(repo, item.oid, context);
-  const content = size > maxBytes ? await readBlobPrefix(repo, item.oid, maxBytes, context) : await readRequired(repo, item.oid, 'blob', context);
+  const content =
+    size > maxBytes ? await readBlobPrefix(repo, item.oid, maxBytes, context) : await readRequired(repo, item.oid, 'blob', context);
   return { path: item.path, oid: item.oid, mode: item.mode, size, content, truncated: size > maxBytes, binary: isBinary(content) };
 }
 
@@ -113,15 +135,30 @@ export async function openFile(repo: Repository, commit: ObjectId, path: string)
 
 async function fileAtPath(repo: Repository, commit: ObjectId, path: string): Promise<TreeItem> {
   const item = await entryAtPath(repo, commit, path);
-  if (item.type !== 'blob') throw new PathNotFound(`${item.path || '/'} at ${commit} is a ${item.type === 'tree' ? 'directory' : 'submodule'}, not a file`);
+  if (item.type !== 'blob')
+    throw new PathNotFound(`${item.path || '/'} at ${commit} is a ${item.type === 'tree' ? 'directory' : 'submodule'}, not a file`);
   return item;
 }
 
 /** GitHub's preference among README files; any other "readme.*" comes after these. */
-const README_PREFERENCE = ['readme.md', 'readme.markdown', 'readme.mdown', 'readme.rst', 'readme.adoc', 'readme.org', 'readme.txt', 'readme'];
+const README_PREFERENCE = [
+  'readme.md',
+  'readme.markdown',
+  'readme.mdown',
+  'readme.rst',
+  'readme.adoc',
+  'readme.org',
+  'readme.txt',
+  'readme',
+];
 
 /** The README among the directory's first `maxEntries` entries (the ones a listing shows). */
-export async function findReadme(repo: Repository, commit: ObjectId, directory = '', options: { maxEntries?: number } = {}): Promise<TreeItem | undefined> {
+export async function findReadme(
+  repo: Repository,
+  commit: ObjectId,
+  directory = '',
+  options: { maxEntries?: number } = {},
+): Promise<TreeItem | undefined> {
   const { entries } = await directoryEntries(repo, commit, directory, options.maxEntries ?? DEFAULT_MAX_TREE_ENTRIES);
   const rank = (item: TreeItem): number => {
     const lower = item.name.toLowerCase();

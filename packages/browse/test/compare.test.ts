@@ -29,10 +29,17 @@ describe('compare', () => {
           mergeBase = undefined; // unrelated histories: git merge-base exits 1
         }
         assert.equal(result.mergeBase, mergeBase, `${what} merge base`);
-        const [behind, ahead] = git(fx.dir, ['rev-list', '--count', '--left-right', `${base}...${head}`]).trim().split('\t').map(Number);
+        const [behind, ahead] = git(fx.dir, ['rev-list', '--count', '--left-right', `${base}...${head}`])
+          .trim()
+          .split('\t')
+          .map(Number);
         assert.equal(result.aheadBy, ahead, `${what} ahead`);
         assert.equal(result.behindBy, behind, `${what} behind`);
-        assert.deepEqual(result.commits.map((c) => c.oid), lines(git(fx.dir, ['rev-list', '--reverse', `${base}..${head}`])), `${what} commits`);
+        assert.deepEqual(
+          result.commits.map((c) => c.oid),
+          lines(git(fx.dir, ['rev-list', '--reverse', `${base}..${head}`])),
+          `${what} commits`,
+        );
         const expectedDiff = mergeBase ? await diffTrees(fx.repo, treeOf(mergeBase), treeOf(head), { pool: diffPool }) : undefined;
         if (expectedDiff) assert.deepEqual(result.diff, expectedDiff, `${what} diff`);
         assert.equal(result.countsCapped, undefined);
@@ -43,7 +50,10 @@ describe('compare', () => {
   it('diffs merge-base..head, as git diff base...head', async () => {
     const result = await compare(fx.repo, id('feature'), id('main'), { pool: diffPool });
     const expected = lines(git(fx.dir, ['diff', '--name-only', '-M100%', 'feature...main']));
-    assert.deepEqual(result.diff.files.map((f) => f.path), expected);
+    assert.deepEqual(
+      result.diff.files.map((f) => f.path),
+      expected,
+    );
     const single = await compare(fx.repo, id('main~1'), id('main'), { pool: diffPool });
     assert.deepEqual(single.diff, await commitDiff(fx.repo, id('main'), { pool: diffPool }));
   });
@@ -52,13 +62,18 @@ describe('compare', () => {
     const result = await compare(fx.repo, id('light'), id('main'), { pool: diffPool, maxCommits: 2 });
     const all = lines(git(fx.dir, ['rev-list', '--reverse', `${id('light')}..${id('main')}`]));
     assert.equal(result.aheadBy, all.length);
-    assert.deepEqual(result.commits.map((c) => c.oid), all.slice(-2));
+    assert.deepEqual(
+      result.commits.map((c) => c.oid),
+      all.slice(-2),
+    );
   });
 
   it('counts right when a commit is dated before its parent (clock skew)', async (t) => {
     const dir = tempDir(t, 'browse-skew');
     const commitAt = (message: string, when: number) =>
-      git(dir, ['commit', '--quiet', '--allow-empty', '-m', message], { env: { GIT_AUTHOR_DATE: `${when} +0000`, GIT_COMMITTER_DATE: `${when} +0000` } });
+      git(dir, ['commit', '--quiet', '--allow-empty', '-m', message], {
+        env: { GIT_AUTHOR_DATE: `${when} +0000`, GIT_COMMITTER_DATE: `${when} +0000` },
+      });
     git(dir, ['init', '--quiet', '--initial-branch=main']);
     commitAt('A', 1_700_000_100);
     git(dir, ['branch', 'feature']);
@@ -70,13 +85,22 @@ describe('compare', () => {
     const rev = (name: string) => git(dir, ['rev-parse', name]).trim();
     const result = await compare(repo, rev('main'), rev('feature'), { pool: diffPool });
     assert.equal(result.mergeBase, git(dir, ['merge-base', 'main', 'feature']).trim());
-    assert.deepEqual([result.behindBy, result.aheadBy], git(dir, ['rev-list', '--count', '--left-right', 'main...feature']).trim().split('\t').map(Number));
-    assert.deepEqual(result.commits.map((c) => c.oid), [rev('feature~1'), rev('feature')]);
+    assert.deepEqual(
+      [result.behindBy, result.aheadBy],
+      git(dir, ['rev-list', '--count', '--left-right', 'main...feature']).trim().split('\t').map(Number),
+    );
+    assert.deepEqual(
+      result.commits.map((c) => c.oid),
+      [rev('feature~1'), rev('feature')],
+    );
   });
 
   it('refuses ids that are not commits', async () => {
     await assert.rejects(compare(fx.repo, id('main'), 'c'.repeat(40), { pool: diffPool }), RevisionNotFound);
-    await assert.rejects(compare(fx.repo, git(fx.dir, ['rev-parse', 'main^{tree}']).trim(), id('main'), { pool: diffPool }), RevisionNotFound);
+    await assert.rejects(
+      compare(fx.repo, git(fx.dir, ['rev-parse', 'main^{tree}']).trim(), id('main'), { pool: diffPool }),
+      RevisionNotFound,
+    );
   });
 });
 

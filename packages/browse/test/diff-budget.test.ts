@@ -24,7 +24,10 @@ before(async () => {
   git(dir, ['init', '--quiet', '--initial-branch=main']);
   const write = (prefix: string) => {
     for (let file = 0; file < FILES; file++) {
-      writeFileSync(path.join(dir, `f${file}.txt`), Array.from({ length: LINES }, (_, line) => `${prefix} ${file} ${line}`).join('\n') + '\n');
+      writeFileSync(
+        path.join(dir, `f${file}.txt`),
+        Array.from({ length: LINES }, (_, line) => `${prefix} ${file} ${line}`).join('\n') + '\n',
+      );
     }
   };
   write('old');
@@ -64,7 +67,10 @@ describe('the diff budget', () => {
     const diff = await commitDiff(repo, rewrite, { pool: diffPool, limits: { maxLines: 2 * LINES + 1 } });
     assert.equal(diff.files[0].tooLargeReason, 'changes');
     assert.equal(diff.files[1].tooLargeReason, 'changes');
-    assert.deepEqual(diff.files.slice(2).map((file) => file.tooLargeReason), Array(FILES - 2).fill('budget'));
+    assert.deepEqual(
+      diff.files.slice(2).map((file) => file.tooLargeReason),
+      Array(FILES - 2).fill('budget'),
+    );
     assert.equal(diff.budgetExhausted, true);
   });
 
@@ -96,8 +102,14 @@ describe('the diff budget', () => {
     try {
       const runs = Array.from({ length: 4 }, () => commitDiff(repo, rewrite, { pool, limits: { maxEditLength: 1_000_000, timeMs: 300 } }));
       const settled = await Promise.allSettled(runs);
-      assert.ok(settled.some((run) => run.status === 'rejected' && run.reason instanceof PoolBusy), 'some request was refused');
-      assert.ok(settled.some((run) => run.status === 'fulfilled'), 'some request was served');
+      assert.ok(
+        settled.some((run) => run.status === 'rejected' && run.reason instanceof PoolBusy),
+        'some request was refused',
+      );
+      assert.ok(
+        settled.some((run) => run.status === 'fulfilled'),
+        'some request was served',
+      );
     } finally {
       await pool.close();
     }

@@ -117,8 +117,10 @@ describe('commitDiff', () => {
         // Every numbered line is the line of that file with that number.
         const [oldLines, newLines] = [blobLines(file.oldOid), blobLines(file.newOid)];
         for (const line of file.hunks!.flatMap((hunk) => hunk.lines)) {
-          if (line.oldNumber !== undefined) assert.equal(line.text, oldLines[line.oldNumber - 1], `${file.path} old line ${line.oldNumber}`);
-          if (line.newNumber !== undefined) assert.equal(line.text, newLines[line.newNumber - 1], `${file.path} new line ${line.newNumber}`);
+          if (line.oldNumber !== undefined)
+            assert.equal(line.text, oldLines[line.oldNumber - 1], `${file.path} old line ${line.oldNumber}`);
+          if (line.newNumber !== undefined)
+            assert.equal(line.text, newLines[line.newNumber - 1], `${file.path} new line ${line.newNumber}`);
           assert.equal(line.kind === 'add' ? 1 : 0, line.oldNumber === undefined ? 1 : 0);
         }
       }
@@ -131,7 +133,10 @@ describe('commitDiff', () => {
     const renameCommit = git(fx.dir, ['rev-parse', 'feature~1']).trim();
     const renamed = (await commitDiff(fx.repo, renameCommit, { pool: diffPool })).files;
     const rename = renamed.find((f) => f.status === 'renamed')!;
-    assert.deepEqual([rename.previousPath, rename.path, rename.additions, rename.deletions, rename.hunks], ['docs/guide.txt', 'docs/manual.txt', 0, 0, []]);
+    assert.deepEqual(
+      [rename.previousPath, rename.path, rename.additions, rename.deletions, rename.hunks],
+      ['docs/guide.txt', 'docs/manual.txt', 0, 0, []],
+    );
     const crlf = renamed.find((f) => f.path === 'crlf.txt')!;
     assert.equal(crlf.patch, '@@ -1,3 +1,3 @@\n first\r\n-second\r\n+SECOND\r\n third\r');
 
@@ -167,7 +172,10 @@ describe('commitDiff', () => {
     const short = await commitDiff(fx.repo, root, { pool: diffPool, limits: { maxLines: 1 } });
     assert.deepEqual(short.files[0], all.files[0]);
     assert.ok(short.files.slice(1).every((f) => f.tooLarge && f.hunks === undefined && f.additions === 0));
-    assert.deepEqual(short.files.map((f) => f.path), all.files.map((f) => f.path));
+    assert.deepEqual(
+      short.files.map((f) => f.path),
+      all.files.map((f) => f.path),
+    );
     assert.equal(short.additions, all.files[0].additions);
   });
 

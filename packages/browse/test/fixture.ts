@@ -142,11 +142,23 @@ export async function loadRepository(dir: string, options: { wholeObjects?: bool
     indexes: new PackIndexCache({ maxBytes: 16 * 1024 * 1024 }),
     deltaBases: new DeltaBaseCache({ maxBytes: 4 * 1024 * 1024 }),
   };
-  const repo = new Repository({ id: `browse-test-${process.pid}-${++loaded}`, owner: 'o', name: 'r', createdAt: new Date(0).toISOString(), private: false, description: '' }, stores);
+  const repo = new Repository(
+    {
+      id: `browse-test-${process.pid}-${++loaded}`,
+      owner: 'o',
+      name: 'r',
+      createdAt: new Date(0).toISOString(),
+      private: false,
+      description: '',
+    },
+    stores,
+  );
   const packDir = path.join(dir, '.git', 'gitfleet-test-pack');
   mkdirSync(packDir, { recursive: true });
   const noDeltas = options.wholeObjects ? ['--window=0'] : [];
-  const checksum = git(dir, ['pack-objects', '--all', '--quiet', '--delta-base-offset', ...noDeltas, path.join(packDir, 'pack')], { input: '' }).trim();
+  const checksum = git(dir, ['pack-objects', '--all', '--quiet', '--delta-base-offset', ...noDeltas, path.join(packDir, 'pack')], {
+    input: '',
+  }).trim();
   const packPath = path.join(packDir, `pack-${checksum}.pack`);
   await repo.packs.add(packPath, statSync(packPath).size, readFileSync(path.join(packDir, `pack-${checksum}.idx`)), checksum);
   const refs = git(dir, ['for-each-ref', '--format=%(objectname) %(refname)']).trim().split('\n');

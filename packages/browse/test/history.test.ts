@@ -15,7 +15,12 @@ const lines = (text: string) => text.split('\n').filter((line) => line !== '');
 describe('readCommit', () => {
   it('gives what git log prints: ids, people, ISO dates with their own offsets, the message', async () => {
     for (const oid of lines(git(fx.dir, ['rev-list', '--all']))) {
-      const [tree, parents, an, ae, aI, cn, ce, cI] = git(fx.dir, ['log', '-1', '--format=%T%n%P%n%an%n%ae%n%aI%n%cn%n%ce%n%cI', oid]).split('\n');
+      const [tree, parents, an, ae, aI, cn, ce, cI] = git(fx.dir, [
+        'log',
+        '-1',
+        '--format=%T%n%P%n%an%n%ae%n%aI%n%cn%n%ce%n%cI',
+        oid,
+      ]).split('\n');
       const commit = await readCommit(fx.repo, oid);
       assert.equal(commit.oid, oid);
       assert.equal(commit.tree, tree);
@@ -45,7 +50,11 @@ describe('log', () => {
       for (const limit of [1, 2, 3, 10]) {
         for (let skip = 0; skip <= all.length; skip += limit) {
           const page = await log(fx.repo, start, { limit, skip });
-          assert.deepEqual(page.commits.map((c) => c.oid), all.slice(skip, skip + limit), `${branch} skip ${skip} limit ${limit}`);
+          assert.deepEqual(
+            page.commits.map((c) => c.oid),
+            all.slice(skip, skip + limit),
+            `${branch} skip ${skip} limit ${limit}`,
+          );
           assert.equal(page.hasMore, skip + limit < all.length, `${branch} skip ${skip} limit ${limit} hasMore`);
         }
       }
@@ -54,15 +63,37 @@ describe('log', () => {
 
   it('filters by path as git log -- path does (history simplification through merges)', async () => {
     const main = git(fx.dir, ['rev-parse', 'main']).trim();
-    const paths = ['src/app.js', 'src', 'docs', 'docs/manual.txt', 'docs/guide.txt', 'crlf.txt', 'README.md', 'feature.txt', 'vendor/lib', 'no-newline.txt', 'dossier/été.txt', 'missing', '/src/'];
+    const paths = [
+      'src/app.js',
+      'src',
+      'docs',
+      'docs/manual.txt',
+      'docs/guide.txt',
+      'crlf.txt',
+      'README.md',
+      'feature.txt',
+      'vendor/lib',
+      'no-newline.txt',
+      'dossier/été.txt',
+      'missing',
+      '/src/',
+    ];
     for (const path of paths) {
       const expected = lines(git(fx.dir, ['log', '--format=%H', 'main', '--', path.replace(/^\/|\/$/g, '')]));
       const page = await log(fx.repo, main, { limit: 100, path });
-      assert.deepEqual(page.commits.map((c) => c.oid), expected, path);
+      assert.deepEqual(
+        page.commits.map((c) => c.oid),
+        expected,
+        path,
+      );
       assert.equal(page.hasMore, false);
       if (expected.length > 1) {
         const second = await log(fx.repo, main, { limit: 1, skip: 1, path });
-        assert.deepEqual(second.commits.map((c) => c.oid), [expected[1]], `${path} second page`);
+        assert.deepEqual(
+          second.commits.map((c) => c.oid),
+          [expected[1]],
+          `${path} second page`,
+        );
         assert.equal(second.hasMore, expected.length > 2);
       }
     }

@@ -100,8 +100,13 @@ describe('large objects', () => {
     git(huge, ['commit', '--quiet', '-m', 'one mode change at the end']);
     // Both trees stored whole: what is measured is reading them, not rebuilding a delta.
     const hugeRepo = await loadRepository(huge, { wholeObjects: true });
-    const { value: diff, maxLagMs } = await loopLagDuring(() => commitDiff(hugeRepo, git(huge, ['rev-parse', 'main']).trim(), { pool: diffPool }));
-    assert.deepEqual(diff.files.map((file) => [file.status, file.path]), [['modified', `entry-${String(HUGE_TREE_ENTRIES - 1).padStart(7, '0')}`]]);
+    const { value: diff, maxLagMs } = await loopLagDuring(() =>
+      commitDiff(hugeRepo, git(huge, ['rev-parse', 'main']).trim(), { pool: diffPool }),
+    );
+    assert.deepEqual(
+      diff.files.map((file) => [file.status, file.path]),
+      [['modified', `entry-${String(HUGE_TREE_ENTRIES - 1).padStart(7, '0')}`]],
+    );
     assert.ok(maxLagMs < MAX_LOOP_HOLD_MS, `the event loop was held ${maxLagMs.toFixed(0)} ms`);
   });
 
@@ -109,9 +114,12 @@ describe('large objects', () => {
     const listing = await readTree(repo, main, 'many', { maxEntries: 1000 });
     assert.equal(listing.truncated, true);
     assert.equal(listing.entries.length, 1000);
-    assert.deepEqual(listing.entries.map((entry) => entry.name), Array.from({ length: 1000 }, (_, i) => `f${String(i).padStart(5, '0')}`));
+    assert.deepEqual(
+      listing.entries.map((entry) => entry.name),
+      Array.from({ length: 1000 }, (_, i) => `f${String(i).padStart(5, '0')}`),
+    );
     assert.equal((await readTree(repo, main, 'many', { maxEntries: DIRECTORY_ENTRIES })).truncated, false);
-    assert.equal((await statPath(repo, main, `many/f${String(DIRECTORY_ENTRIES - 1).padStart(5, "0")}`)).type, 'blob');
+    assert.equal((await statPath(repo, main, `many/f${String(DIRECTORY_ENTRIES - 1).padStart(5, '0')}`)).type, 'blob');
     assert.equal(await findReadme(repo, main, 'many'), undefined);
   });
 });

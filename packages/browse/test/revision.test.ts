@@ -16,9 +16,30 @@ describe('resolveRevision', () => {
   it('resolves names, full and short ids and ancestry suffixes as git rev-parse does', async () => {
     const main = revParse('main');
     const revisions = [
-      'main', 'feature', 'orphan', 'HEAD', 'v1.0', 'light', 'refs/heads/feature', 'refs/tags/v1.0', 'heads/main', 'tags/light',
-      main, main.slice(0, 7), main.slice(0, 12).toUpperCase(), revParse('feature').slice(0, 8),
-      'main~1', 'main~2', 'main~1^2', 'main^1^', 'main~1^2~1', 'main^^2^', 'v1.0^{}', 'v1.0^{commit}', 'HEAD~3', 'main^0',
+      'main',
+      'feature',
+      'orphan',
+      'HEAD',
+      'v1.0',
+      'light',
+      'refs/heads/feature',
+      'refs/tags/v1.0',
+      'heads/main',
+      'tags/light',
+      main,
+      main.slice(0, 7),
+      main.slice(0, 12).toUpperCase(),
+      revParse('feature').slice(0, 8),
+      'main~1',
+      'main~2',
+      'main~1^2',
+      'main^1^',
+      'main~1^2~1',
+      'main^^2^',
+      'v1.0^{}',
+      'v1.0^{commit}',
+      'HEAD~3',
+      'main^0',
     ];
     for (const revision of revisions) {
       assert.equal(await resolveRevision(fx.repo, revision), revParse(revision), revision);
@@ -47,13 +68,20 @@ describe('resolveRevision', () => {
       [fx.collidingBlobs[0].slice(0, 4), /short id [0-9a-f]{4} is ambiguous/],
     ];
     for (const [revision, message] of cases) {
-      await assert.rejects(resolveRevision(fx.repo, revision), (error: Error) => error instanceof RevisionNotFound && message.test(error.message), revision);
+      await assert.rejects(
+        resolveRevision(fx.repo, revision),
+        (error: Error) => error instanceof RevisionNotFound && message.test(error.message),
+        revision,
+      );
     }
   });
 
   it('splits "<ref>/<path>" where the ref has slashes', async () => {
     // Not feature/x: git cannot have that branch beside "feature", and the ref store refuses it.
-    await fx.repo.refs.update([{ name: 'refs/heads/topic/x', oldOid: '0'.repeat(40), newOid: revParse('feature') }], { atomic: true, message: 'test' });
+    await fx.repo.refs.update([{ name: 'refs/heads/topic/x', oldOid: '0'.repeat(40), newOid: revParse('feature') }], {
+      atomic: true,
+      message: 'test',
+    });
     assert.deepEqual(await resolveRevisionPath(fx.repo, 'topic/x/docs/manual.txt'), {
       ref: 'topic/x',
       commit: revParse('feature'),
@@ -61,9 +89,16 @@ describe('resolveRevision', () => {
     });
     assert.deepEqual(await resolveRevisionPath(fx.repo, 'main'), { ref: 'main', commit: revParse('main'), path: '' });
     const short = revParse('main~1').slice(0, 7);
-    assert.deepEqual(await resolveRevisionPath(fx.repo, `${short}/src/app.js`), { ref: short, commit: revParse('main~1'), path: 'src/app.js' });
+    assert.deepEqual(await resolveRevisionPath(fx.repo, `${short}/src/app.js`), {
+      ref: short,
+      commit: revParse('main~1'),
+      path: 'src/app.js',
+    });
     await assert.rejects(resolveRevisionPath(fx.repo, 'nothing/here'), RevisionNotFound);
-    await fx.repo.refs.update([{ name: 'refs/heads/topic/x', oldOid: revParse('feature'), newOid: '0'.repeat(40) }], { atomic: true, message: 'test' });
+    await fx.repo.refs.update([{ name: 'refs/heads/topic/x', oldOid: revParse('feature'), newOid: '0'.repeat(40) }], {
+      atomic: true,
+      message: 'test',
+    });
   });
 });
 

@@ -27,7 +27,9 @@ function lsTree(commit: string, path: string) {
       return item;
     });
   const dirsFirst = (t: unknown) => (t === 'tree' ? 0 : 1);
-  return items.sort((a, b) => dirsFirst(a.type) - dirsFirst(b.type) || Buffer.compare(Buffer.from(a.name as string), Buffer.from(b.name as string)));
+  return items.sort(
+    (a, b) => dirsFirst(a.type) - dirsFirst(b.type) || Buffer.compare(Buffer.from(a.name as string), Buffer.from(b.name as string)),
+  );
 }
 
 describe('readTree', () => {
@@ -54,7 +56,10 @@ describe('readTree', () => {
 
   it('refuses a missing path, a file and a commit that is not one', async () => {
     await assert.rejects(readTree(fx.repo, main, 'nope'), (e: Error) => e instanceof PathNotFound && /no path nope/.test(e.message));
-    await assert.rejects(readTree(fx.repo, main, 'README.md'), (e: Error) => e instanceof PathNotFound && /not a directory/.test(e.message));
+    await assert.rejects(
+      readTree(fx.repo, main, 'README.md'),
+      (e: Error) => e instanceof PathNotFound && /not a directory/.test(e.message),
+    );
     await assert.rejects(readTree(fx.repo, main, 'README.md/x'), PathNotFound);
     await assert.rejects(readTree(fx.repo, 'd'.repeat(40), ''), RevisionNotFound);
   });
@@ -63,7 +68,10 @@ describe('readTree', () => {
 describe('statPath', () => {
   it('describes files, directories, submodules and the root', async () => {
     const readme = await statPath(fx.repo, main, 'README.md');
-    assert.deepEqual(readme, lsTree(main, '').find((item) => item.name === 'README.md'));
+    assert.deepEqual(
+      readme,
+      lsTree(main, '').find((item) => item.name === 'README.md'),
+    );
     const src = await statPath(fx.repo, main, 'src/');
     assert.equal(src.type, 'tree');
     assert.equal(src.oid, git(fx.dir, ['rev-parse', 'main:src']).trim());

@@ -7,11 +7,28 @@ import { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js'
 import { sendDelivery } from './deliveries/http-sender.js';
 import { signedRequest } from './deliveries/signing.js';
 import { HookTargetRefused, type HookTargetPolicy } from './deliveries/target-policy.js';
-import { HookValidationError, hookWants, parseHookSettings, type DeliveryEvent, type Hook, type HookLimits, type HookSettings, type HookTarget } from './hooks/hook.js';
+import {
+  HookValidationError,
+  hookWants,
+  parseHookSettings,
+  type DeliveryEvent,
+  type Hook,
+  type HookLimits,
+  type HookSettings,
+  type HookTarget,
+} from './hooks/hook.js';
 import { hookJson, requestPayload } from './hooks/hook-json.js';
 import { HookStore } from './hooks/hook-store.js';
 import { BranchFilterDecisions } from './hooks/branch-filter-decisions.js';
-import { buildPingPayload, buildRefEvents, buildStatusPayload, repositoryNumericId, type CommitStatus, type PayloadLimits, type StatusPayloadOptions } from './payloads/index.js';
+import {
+  buildPingPayload,
+  buildRefEvents,
+  buildStatusPayload,
+  repositoryNumericId,
+  type CommitStatus,
+  type PayloadLimits,
+  type StatusPayloadOptions,
+} from './payloads/index.js';
 import type { Job, JobQueue, RetryPolicy } from './queue/job-queue.js';
 
 export interface WebhookSettings {
@@ -152,7 +169,11 @@ export class WebhookService {
    * when it cannot; the push must then fail, since its events could be lost. Undefined when no
    * hook would hear of the push.
    */
-  async recordRefEvents(repo: Repository, updates: readonly AppliedRefUpdate[], context: RefEventsContext): Promise<PendingRefEvents | undefined> {
+  async recordRefEvents(
+    repo: Repository,
+    updates: readonly AppliedRefUpdate[],
+    context: RefEventsContext,
+  ): Promise<PendingRefEvents | undefined> {
     if (updates.length === 0) return undefined;
     const ownerId = (await this.options.ownerId(repo.info.owner)) ?? null;
     const hooks = await this.hooksFor(repo.info, ownerId);
@@ -160,7 +181,17 @@ export class WebhookService {
     const transaction = randomUUID();
     const refsBefore = (await repo.refs.list()).filter((ref) => ref.name.startsWith('refs/heads/') || ref.name.startsWith('refs/tags/'));
     const reflogMessage = `push (events ${transaction})`;
-    const job: RefEventsJob = { transaction, repository: repo.info, updates: [...updates], refsBefore, reflogMessage, ownerId, recordedAt: Date.now(), settled: false, context };
+    const job: RefEventsJob = {
+      transaction,
+      repository: repo.info,
+      updates: [...updates],
+      refsBefore,
+      reflogMessage,
+      ownerId,
+      recordedAt: Date.now(),
+      settled: false,
+      context,
+    };
     await this.options.refEvents.add(transaction, job, { delayMs: this.options.settings.recoveryDelayMs });
     return { reflogMessage, job };
   }
@@ -210,7 +241,10 @@ export class WebhookService {
     // connection limits bound.
     const { maxHooksPerTarget } = this.options.settings;
     if ((await this.hooks.list(target)).length >= maxHooksPerTarget) {
-      throw new HookValidationError('hooks', `this ${target.kind === 'repository' ? 'repository' : 'owner'} has reached the maximum of ${maxHooksPerTarget} hooks`);
+      throw new HookValidationError(
+        'hooks',
+        `this ${target.kind === 'repository' ? 'repository' : 'owner'} has reached the maximum of ${maxHooksPerTarget} hooks`,
+      );
     }
     const hook = await this.hooks.create(target, settings);
     if (hook.active) await this.ping(hook, ping);
@@ -257,7 +291,9 @@ export class WebhookService {
   async ping(hook: Hook, context: PingContext): Promise<void> {
     const payload =
       hook.target.kind === 'repository' && context.repository
-        ? buildPingPayload(pingHook(hook, context.baseUrl), context.repository, context.baseUrl, { defaultBranch: await defaultBranch(context.repository) })
+        ? buildPingPayload(pingHook(hook, context.baseUrl), context.repository, context.baseUrl, {
+            defaultBranch: await defaultBranch(context.repository),
+          })
         : organizationPing(hook, context.baseUrl);
     await this.queueDelivery({
       guid: randomUUID(),
@@ -303,7 +339,10 @@ export class WebhookService {
     const applied = await confirmedUpdates(repo, job.data);
     // One confirmed update means the compare-and-swap (one atomic step) is over.
     const over = applied.length > 0 || job.data.settled || Date.now() - job.data.recordedAt >= UNCONFIRMED_GRACE_MS;
-    if (!over) throw new Error(`push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet (still in flight, or refused)`);
+    if (!over)
+      throw new Error(
+        `push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet (still in flight, or refused)`,
+      );
     if (applied.length < updates.length) {
       const refused = updates.filter((update) => !applied.includes(update)).map((update) => update.name);
       this.options.logger.info({ transaction, repo: info.id, refused }, 'ref updates not applied: no events for them');
@@ -317,7 +356,10 @@ export class WebhookService {
       { maxSteps: this.options.settings.branchFilterStepsPerPush, pacer },
     );
     if (filters.stats.undecided > 0) {
-      this.options.logger.warn({ transaction, repo: info.id, ...filters.stats }, 'branch filters too costly for this push: the matches left undecided count as not matching');
+      this.options.logger.warn(
+        { transaction, repo: info.id, ...filters.stats },
+        'branch filters too costly for this push: the matches left undecided count as not matching',
+      );
     }
     for (const hook of hooks) {
       for (const { event, ref, payload } of events) {
@@ -348,7 +390,10 @@ export class WebhookService {
     const delivery = job.data;
     const hook = await this.hooks.get(delivery.target, delivery.hookId);
     if (!hook || !hook.active) {
-      logger.info({ hook: delivery.hookId, guid: delivery.guid, event: delivery.event }, hook ? 'webhook inactive: delivery dropped' : 'webhook deleted: delivery dropped');
+      logger.info(
+        { hook: delivery.hookId, guid: delivery.guid, event: delivery.event },
+        hook ? 'webhook inactive: delivery dropped' : 'webhook deleted: delivery dropped',
+      );
       return;
     }
     const request = signedRequest({
@@ -392,8 +437,17 @@ export class WebhookService {
       return;
     }
     const final = ok || !result.retryable || job.attempt >= settings.retry.maxAttempts;
-    const updated = await this.hooks.update(delivery.target, hook.id, (current) => afterAttempt(current, result.statusCode, result.status, ok, final, settings.disableAfter));
-    const details = { hook: hook.id, guid: delivery.guid, event: delivery.event, attempt: job.attempt, status: result.statusCode ?? result.status, delivery: attempt.id };
+    const updated = await this.hooks.update(delivery.target, hook.id, (current) =>
+      afterAttempt(current, result.statusCode, result.status, ok, final, settings.disableAfter),
+    );
+    const details = {
+      hook: hook.id,
+      guid: delivery.guid,
+      event: delivery.event,
+      attempt: job.attempt,
+      status: result.statusCode ?? result.status,
+      delivery: attempt.id,
+    };
     if (ok) {
       logger.info(details, 'webhook delivered');
       return;
@@ -425,14 +479,28 @@ function afterAttempt(hook: Hook, code: number | null, status: string, ok: boole
   if (!final) return next;
   const failures = hook.consecutiveFailures + 1;
   if (disableAfter > 0 && failures >= disableAfter && hook.active) {
-    return { ...next, consecutiveFailures: failures, active: false, disabledReason: `${failures} deliveries in a row failed (last: ${status})`, updatedAt: new Date().toISOString() };
+    return {
+      ...next,
+      consecutiveFailures: failures,
+      active: false,
+      disabledReason: `${failures} deliveries in a row failed (last: ${status})`,
+      updatedAt: new Date().toISOString(),
+    };
   }
   return { ...next, consecutiveFailures: failures };
 }
 
 function pingHook(hook: Hook, baseUrl: string) {
   const json = hookJson(hook, baseUrl);
-  return { ...json, config: { url: hook.config.url, content_type: hook.config.contentType, insecure_ssl: json.config.insecure_ssl, secret: hook.config.secret } };
+  return {
+    ...json,
+    config: {
+      url: hook.config.url,
+      content_type: hook.config.contentType,
+      insecure_ssl: json.config.insecure_ssl,
+      secret: hook.config.secret,
+    },
+  };
 }
 
 /** GitHub's ping for an organisation's hook carries the organisation instead of a repository. */
@@ -469,7 +537,8 @@ const RECENT_REFLOG_ENTRIES = 64;
 async function confirmedUpdates(repo: Repository, job: RefEventsJob): Promise<AppliedRefUpdate[]> {
   const confirmed: AppliedRefUpdate[] = [];
   for (const update of job.updates) {
-    const isOurs = (entry: ReflogEntry) => entry.message === job.reflogMessage && entry.oldOid === update.oldOid && entry.newOid === update.newOid;
+    const isOurs = (entry: ReflogEntry) =>
+      entry.message === job.reflogMessage && entry.oldOid === update.oldOid && entry.newOid === update.newOid;
     let entries = await repo.refs.reflog(update.name, RECENT_REFLOG_ENTRIES);
     if (!entries.some(isOurs) && entries.length === RECENT_REFLOG_ENTRIES) entries = await repo.refs.reflog(update.name);
     if (entries.some(isOurs)) confirmed.push(update);

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LoopPacer } from '@gitfleet/repository';
 import { loopLagDuring } from '@gitfleet/test-support/event-loop';
-import { BranchFilter, BranchFilterDecisions, branchFilterMatches, hookWants, validateBranchFilter, type FilterDecisionStats, type Hook, type HookEvent } from '../src/index.js';
+import {
+  BranchFilter,
+  BranchFilterDecisions,
+  branchFilterMatches,
+  hookWants,
+  validateBranchFilter,
+  type FilterDecisionStats,
+  type Hook,
+  type HookEvent,
+} from '../src/index.js';
 
 const LIMITS = { maxLength: 256, maxWildcards: 32 };
 /** The default of GITFLEET_HOOK_BRANCH_FILTER_STEPS_PER_PUSH. */
@@ -17,7 +26,8 @@ const REF_NAME_BYTES = 1000;
 const WORST = `${'**a'.repeat(31)}${'a'.repeat(256 - 93 - 1)}b`;
 
 /** Branch i: ~1,000 bytes, mostly `a`; it ends with `b` (so WORST matches it) when i is a multiple of 7. */
-const branchRef = (i: number) => `refs/heads/${String(i).padStart(5, '0')}${'a'.repeat(REF_NAME_BYTES - 'refs/heads/'.length - 6)}${i % 7 === 0 ? 'b' : 'c'}`;
+const branchRef = (i: number) =>
+  `refs/heads/${String(i).padStart(5, '0')}${'a'.repeat(REF_NAME_BYTES - 'refs/heads/'.length - 6)}${i % 7 === 0 ? 'b' : 'c'}`;
 
 /** What each filter of these tests selects, from how the names are built. */
 const SELECTS: Record<string, (i: number) => boolean> = {
@@ -48,7 +58,11 @@ interface RefEventStub {
 }
 
 /** A push creating `count` branches (a create and a push event each) and a tag, expanded for `hooks` as the webhook service does. */
-async function expand(hooks: Hook[], count: number, maxSteps: number): Promise<{ selected: Map<number, string[]>; stats: FilterDecisionStats; maxGapMs: number }> {
+async function expand(
+  hooks: Hook[],
+  count: number,
+  maxSteps: number,
+): Promise<{ selected: Map<number, string[]>; stats: FilterDecisionStats; maxGapMs: number }> {
   const events: RefEventStub[] = [];
   for (let i = 0; i < count; i++) events.push({ event: 'create', ref: branchRef(i) }, { event: 'push', ref: branchRef(i) });
   events.push({ event: 'push', ref: 'refs/tags/v1' });
@@ -85,7 +99,8 @@ describe('branch filters of a push', () => {
     validateBranchFilter(WORST, LIMITS);
     assert.equal(WORST.length, 256);
     for (const [filter, selects] of Object.entries(SELECTS)) {
-      for (const i of [0, 1, 2, 3, 7]) assert.equal(branchFilterMatches(filter, branchRef(i)), selects(i), `${filter.slice(0, 20)} against branch ${i}`);
+      for (const i of [0, 1, 2, 3, 7])
+        assert.equal(branchFilterMatches(filter, branchRef(i)), selects(i), `${filter.slice(0, 20)} against branch ${i}`);
     }
   });
 
@@ -95,7 +110,8 @@ describe('branch filters of a push', () => {
     const { selected, stats, maxGapMs } = await expand(hooks, count, STEPS_PER_PUSH);
     assert.equal(stats.undecided, 0);
     assert.equal(stats.compilations, 4, 'one compilation per distinct filter, whatever the hooks and refs');
-    for (const h of hooks) assert.deepEqual(selected.get(h.id), [...expected(h.branchFilter, range(count)), 'push refs/tags/v1'], `hook ${h.id}`);
+    for (const h of hooks)
+      assert.deepEqual(selected.get(h.id), [...expected(h.branchFilter, range(count)), 'push refs/tags/v1'], `hook ${h.id}`);
     assert.ok(maxGapMs < 250, `the event loop was held ${maxGapMs.toFixed(0)} ms`);
   });
 
@@ -124,7 +140,10 @@ describe('branch filters of a push', () => {
   });
 
   it('count a filter that does not parse as selecting no branch, and tags as always selected', async () => {
-    const filters = await BranchFilterDecisions.decide(['[abc'], ['refs/heads/a', 'refs/tags/v1'], { maxSteps: 1000, pacer: new LoopPacer(5) });
+    const filters = await BranchFilterDecisions.decide(['[abc'], ['refs/heads/a', 'refs/tags/v1'], {
+      maxSteps: 1000,
+      pacer: new LoopPacer(5),
+    });
     assert.equal(filters.selects('[abc', 'refs/heads/a'), false);
     assert.equal(filters.selects('[abc', 'refs/tags/v1'), true);
     assert.throws(() => filters.selects('main', 'refs/heads/main'), /was not decided/);

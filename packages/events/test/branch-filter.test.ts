@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BranchFilter, BranchFilterError, HookValidationError, branchFilterMatches, parseHookSettings, validateBranchFilter } from '../src/index.js';
+import {
+  BranchFilter,
+  BranchFilterError,
+  HookValidationError,
+  branchFilterMatches,
+  parseHookSettings,
+  validateBranchFilter,
+} from '../src/index.js';
 
 const LIMITS = { maxLength: 256, maxWildcards: 32 };
 const branch = (name: string) => `refs/heads/${name}`;
@@ -62,7 +69,11 @@ describe('branch filters', () => {
     const catastrophic = '*a*a*a*a*a*a*a*a*a*a*';
     assert.throws(() => validateBranchFilter(catastrophic, { maxLength: 256, maxWildcards: 8 }), /11 wildcards/);
     assert.throws(
-      () => parseHookSettings({ config: { url: 'https://ci.example/hook' }, branch_filter: '*'.repeat(2).concat('a*'.repeat(40)) }, { branchFilter: LIMITS }),
+      () =>
+        parseHookSettings(
+          { config: { url: 'https://ci.example/hook' }, branch_filter: '*'.repeat(2).concat('a*'.repeat(40)) },
+          { branchFilter: LIMITS },
+        ),
       (error: unknown) => error instanceof HookValidationError && error.field === 'branch_filter' && /wildcards/.test(error.message),
     );
   });
@@ -78,7 +89,10 @@ describe('branch filters', () => {
     assert.equal(compiled.matches(`${name}b`), true);
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
     // Each character visits every state at most twice (its test, and its closure).
-    assert.ok(stats.steps <= 2 * compiled.size * (name.length + 1), `${stats.steps} steps for ${compiled.size} states × ${name.length} characters`);
+    assert.ok(
+      stats.steps <= 2 * compiled.size * (name.length + 1),
+      `${stats.steps} steps for ${compiled.size} states × ${name.length} characters`,
+    );
     assert.ok(elapsedMs < 1000, `took ${elapsedMs} ms`);
   });
 

@@ -33,7 +33,11 @@ export function jobQueueConformance(open: () => OpenQueue): void {
     await all.promise;
     await Promise.all([a.close(), b.close()]);
     assert.equal(runs.size, total);
-    assert.deepEqual([...runs.values()].filter((count) => count !== 1), [], 'no job ran twice');
+    assert.deepEqual(
+      [...runs.values()].filter((count) => count !== 1),
+      [],
+      'no job ran twice',
+    );
   });
 
   it('retries a failing job with its id until it succeeds, and never adds an id twice', async () => {
@@ -99,7 +103,13 @@ export function jobQueueConformance(open: () => OpenQueue): void {
     await finished.promise;
     await new Promise((r) => setTimeout(r, 200));
     await queue.close();
-    assert.deepEqual(seen.filter((s) => s.startsWith('refused')), ['refused#1']);
-    assert.deepEqual(seen.filter((s) => s.startsWith('down')), ['down#1', 'down#2', 'down#3', 'down#4']);
+    assert.deepEqual(
+      seen.filter((s) => s.startsWith('refused')),
+      ['refused#1'],
+    );
+    assert.deepEqual(
+      seen.filter((s) => s.startsWith('down')),
+      ['down#1', 'down#2', 'down#3', 'down#4'],
+    );
   });
 }

@@ -8,7 +8,10 @@ import { jobQueueConformance } from './job-queue-conformance.js';
 const url = process.env.GITFLEET_TEST_REDIS_URL;
 
 const skip = process.env.GITFLEET_SKIP_REMOTE_STORES === '1' ? 'GITFLEET_SKIP_REMOTE_STORES=1' : false;
-if (!skip && !url) throw new Error('GITFLEET_TEST_REDIS_URL is not set: start Redis with `eval "$(scripts/servers/redis.sh start)"` (or set GITFLEET_SKIP_REMOTE_STORES=1)');
+if (!skip && !url)
+  throw new Error(
+    'GITFLEET_TEST_REDIS_URL is not set: start Redis with `eval "$(scripts/servers/redis.sh start)"` (or set GITFLEET_SKIP_REMOTE_STORES=1)',
+  );
 
 describe('BullmqJobQueue', { skip }, () => {
   jobQueueConformance(() => {

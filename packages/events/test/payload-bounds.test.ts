@@ -55,7 +55,10 @@ class TreeClient extends Client {
   commitTree(tree: string, parent?: string): string {
     this.treeClock += 60;
     const date = `${this.treeClock} +0000`;
-    const commit = this.git(['commit-tree', tree, '-m', `tree ${tree}`, ...(parent ? ['-p', parent] : [])], { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date });
+    const commit = this.git(['commit-tree', tree, '-m', `tree ${tree}`, ...(parent ? ['-p', parent] : [])], {
+      GIT_AUTHOR_DATE: date,
+      GIT_COMMITTER_DATE: date,
+    });
     this.git(['update-ref', 'refs/heads/main', commit]);
     return commit;
   }
@@ -69,7 +72,11 @@ function fileName(i: number): string {
  * Pushes the main branch `history` makes into a new repository, then builds the push's events
  * within `limits` while measuring the event loop, and checks every payload against GitHub's schema.
  */
-async function pushMain(t: TestContext, limits: PayloadLimits, history: (client: TreeClient) => string): Promise<{ client: TreeClient; events: RefEvent[]; maxLagMs: number }> {
+async function pushMain(
+  t: TestContext,
+  limits: PayloadLimits,
+  history: (client: TreeClient) => string,
+): Promise<{ client: TreeClient; events: RefEvent[]; maxLagMs: number }> {
   const dir = tempDir(t, 'payload-bounds');
   // Files and SQLite, as the embedded server keeps them: large trees stream from the pack file.
   const repo = await createRepository(await fsBackend.open(t));
@@ -78,7 +85,9 @@ async function pushMain(t: TestContext, limits: PayloadLimits, history: (client:
   const refsBefore = await repo.refs.list();
   const updates = await push(repo, client, path.join(dir, 'spool'), [{ ref: 'refs/heads/main', newOid: head }]);
 
-  const { value: events, maxLagMs } = await loopLagDuring(() => buildRefEvents(repo, updates, { pusher: PUSHER, baseUrl: BASE_URL, refsBefore, limits }));
+  const { value: events, maxLagMs } = await loopLagDuring(() =>
+    buildRefEvents(repo, updates, { pusher: PUSHER, baseUrl: BASE_URL, refsBefore, limits }),
+  );
   for (const { event, payload } of events) {
     const validate = schemas[event];
     assert.ok(validate(payload), `${event} payload matches GitHub's schema: ${schemaErrors(validate)}`);
@@ -98,12 +107,23 @@ describe('push payloads of huge trees', () => {
     const { events, maxLagMs } = await pushMain(t, LIMITS, (client) => {
       const root = client.commitTree(client.tree(files));
       // Every 50th file changes: 6,000 changes spread over the whole tree.
-      return client.commitTree(client.tree(files, (i) => i % 50 === 0), root);
+      return client.commitTree(
+        client.tree(files, (i) => i % 50 === 0),
+        root,
+      );
     });
     const [importing, editing] = listedCommits(events);
-    assert.deepEqual(importing.added, Array.from({ length: 3000 }, (_, i) => fileName(i)), 'the first 3,000 files of the import');
+    assert.deepEqual(
+      importing.added,
+      Array.from({ length: 3000 }, (_, i) => fileName(i)),
+      'the first 3,000 files of the import',
+    );
     assert.deepEqual([importing.removed, importing.modified], [[], []]);
-    assert.deepEqual(editing.modified, Array.from({ length: 3000 }, (_, i) => fileName(i * 50)), 'the first 3,000 changed files');
+    assert.deepEqual(
+      editing.modified,
+      Array.from({ length: 3000 }, (_, i) => fileName(i * 50)),
+      'the first 3,000 changed files',
+    );
     assert.deepEqual([editing.added, editing.removed], [[], []]);
     assert.ok(maxLagMs < MAX_LOOP_HOLD_MS, `the event loop was held ${maxLagMs.toFixed(0)} ms while the payload was built`);
   });
@@ -115,7 +135,10 @@ describe('push payloads of huge trees', () => {
       const unchanged = client.tree(300);
       const root = client.commitTree(client.directories(1000, () => unchanged));
       const variants = Array.from({ length: 300 }, (_, changed) => client.tree(300, (i) => i === changed));
-      return client.commitTree(client.directories(1000, (i) => variants[i % 300]), root);
+      return client.commitTree(
+        client.directories(1000, (i) => variants[i % 300]),
+        root,
+      );
     });
     const editing = listedCommits(events)[1];
     assert.equal(editing.modified.length, 1000);
@@ -128,15 +151,22 @@ describe('push payload bounds', () => {
   /** Three commits: import 2,000 files, change the last one, change the tenth. */
   const history = (client: TreeClient): string => {
     const root = client.commitTree(client.tree(2000));
-    const last = client.commitTree(client.tree(2000, (i) => i === 1999), root);
-    return client.commitTree(client.tree(2000, (i) => i === 1999 || i === 9), last);
+    const last = client.commitTree(
+      client.tree(2000, (i) => i === 1999),
+      root,
+    );
+    return client.commitTree(
+      client.tree(2000, (i) => i === 1999 || i === 9),
+      last,
+    );
   };
 
   it('within the bounds, list every file as git does', async (t) => {
     const { client, events } = await pushMain(t, { ...LIMITS, maxTreeEntries: 100_000 }, history);
     const commits = listedCommits(events);
     const git = client.nameStatus(commits.map((commit) => commit.id));
-    for (const commit of commits) assert.deepEqual({ added: commit.added, removed: commit.removed, modified: commit.modified }, git.get(commit.id));
+    for (const commit of commits)
+      assert.deepEqual({ added: commit.added, removed: commit.removed, modified: commit.modified }, git.get(commit.id));
   });
 
   it("order paths as git does, bytes beyond ASCII too (UTF-16's order is not git's)", async (t) => {
@@ -148,7 +178,8 @@ describe('push payload bounds', () => {
     const commits = listedCommits(events);
     const git = client.nameStatus(commits.map((commit) => commit.id));
     assert.deepEqual(git.get(commits[1].id)!.added, ['a-b', 'a/b.txt', '\u00E9.txt', '\uE000.txt']);
-    for (const commit of commits) assert.deepEqual({ added: commit.added, removed: commit.removed, modified: commit.modified }, git.get(commit.id));
+    for (const commit of commits)
+      assert.deepEqual({ added: commit.added, removed: commit.removed, modified: commit.modified }, git.get(commit.id));
   });
 
   it('stop at directories nested deeper than git walks', async (t) => {
@@ -174,7 +205,11 @@ describe('push payload bounds', () => {
   it('cut each commit at the file cap, and the commits after the entry budget is spent', async (t) => {
     const { client, events } = await pushMain(t, { ...LIMITS, maxFilesPerCommit: 10, maxTreeEntries: 3000 }, history);
     const [importing, lastChanged, tenthChanged] = listedCommits(events);
-    assert.deepEqual(importing.added, client.nameStatus([importing.id]).get(importing.id)!.added.slice(0, 10), "the first 10 files in git's order");
+    assert.deepEqual(
+      importing.added,
+      client.nameStatus([importing.id]).get(importing.id)!.added.slice(0, 10),
+      "the first 10 files in git's order",
+    );
     // Finding the change to the last file means reading both trees whole: 4,000 entries.
     assert.deepEqual([lastChanged.added, lastChanged.removed, lastChanged.modified], [[], [], []]);
     // Cheap as it would be to diff, nothing is left of the push's budget.
@@ -185,7 +220,10 @@ describe('push payload bounds', () => {
     const { events } = await pushMain(t, { ...LIMITS, maxPathBytes: 100 }, history);
     const [importing, lastChanged, tenthChanged] = listedCommits(events);
     // Names of 8 bytes: 12 fit in 100 bytes.
-    assert.deepEqual(importing.added, Array.from({ length: 12 }, (_, i) => fileName(i)));
+    assert.deepEqual(
+      importing.added,
+      Array.from({ length: 12 }, (_, i) => fileName(i)),
+    );
     for (const commit of [lastChanged, tenthChanged]) assert.deepEqual([commit.added, commit.removed, commit.modified], [[], [], []]);
   });
 });

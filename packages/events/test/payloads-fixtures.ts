@@ -19,7 +19,17 @@ import { storesBackends } from '@gitfleet/test-support/stores';
 /** Every payload test runs on the in-memory stores and on the embedded default (files + SQLite). */
 export const backends = storesBackends(() => ({ cache: new BlockCache({ blockSize: 16 * 1024, maxBytes: 4 * 1024 * 1024 }) }));
 
-const LIMITS = { maxRequestBytes: 1 << 20, maxPackBytes: 64 << 20, maxObjectSize: 16 << 20, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024, maxPushRefLevels: 40000 };
+const LIMITS = {
+  maxRequestBytes: 1 << 20,
+  maxPackBytes: 64 << 20,
+  maxObjectSize: 16 << 20,
+  maxRequestPackets: 1 << 16,
+  maxPushCommandBytes: 1 << 20,
+  maxPushCommands: 1000,
+  maxPushOptions: 100,
+  maxRefNameBytes: 1024,
+  maxPushRefLevels: 40000,
+};
 
 /** The client's author and committer: two people, so that payloads show which is which. */
 const CLIENT_IDENTITY = {
@@ -54,7 +64,10 @@ export class Client {
     this.git(['add', '--all']);
     this.clock += 60;
     const date = `${this.clock} ${zone}`;
-    this.git(['commit', '--quiet', '--allow-empty', '-m', message, ...extraArgs], { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: `${this.clock + 5} +0000` });
+    this.git(['commit', '--quiet', '--allow-empty', '-m', message, ...extraArgs], {
+      GIT_AUTHOR_DATE: date,
+      GIT_COMMITTER_DATE: `${this.clock + 5} +0000`,
+    });
     return this.rev('HEAD');
   }
 
@@ -70,7 +83,9 @@ export class Client {
     for (let i = 1; i <= count; i++) {
       this.clock += 60;
       chunks.push(`commit ${branch}\n`);
-      chunks.push(`author Ada Lovelace <ada@example.com> ${this.clock} +0100\ncommitter Charles Babbage <charles@example.com> ${this.clock + 5} +0000\n`);
+      chunks.push(
+        `author Ada Lovelace <ada@example.com> ${this.clock} +0100\ncommitter Charles Babbage <charles@example.com> ${this.clock + 5} +0000\n`,
+      );
       chunks.push(data(`commit ${i}\n`));
       if (i === 1) chunks.push(`from ${parent}\n`);
       for (const [name, content] of Object.entries(files(i))) chunks.push(`M 100644 inline ${name}\n`, data(content));
@@ -93,7 +108,9 @@ export class Client {
 
   /** `git rev-list --reverse` of the arguments, oldest first. */
   revList(args: string[]): string[] {
-    return this.git(['rev-list', '--reverse', ...args]).split('\n').filter(Boolean);
+    return this.git(['rev-list', '--reverse', ...args])
+      .split('\n')
+      .filter(Boolean);
   }
 
   /**
@@ -101,7 +118,17 @@ export class Client {
    * `git log --name-status` lists them without rename detection.
    */
   nameStatus(commits: string[]): Map<string, ChangedFiles> {
-    const out = this.git(['-c', 'core.quotePath=false', 'log', '--no-walk=unsorted', '--diff-merges=first-parent', '--no-renames', '--name-status', '--format=%x01%H', ...commits]);
+    const out = this.git([
+      '-c',
+      'core.quotePath=false',
+      'log',
+      '--no-walk=unsorted',
+      '--diff-merges=first-parent',
+      '--no-renames',
+      '--name-status',
+      '--format=%x01%H',
+      ...commits,
+    ]);
     const files = new Map<string, ChangedFiles>();
     for (const record of out.split('\x01').filter(Boolean)) {
       const [id, ...lines] = record.split('\n');
@@ -121,9 +148,18 @@ export class Client {
   describe(commits: string[]): Map<string, GitCommitFacts> {
     const out = this.git(['log', '--no-walk=unsorted', '--format=%H%x00%T%x00%an%x00%ae%x00%cn%x00%ce%x00%aI%x00%B%x01', ...commits]);
     const facts = new Map<string, GitCommitFacts>();
-    for (const record of out.split('\x01').map((r) => r.replace(/^\n/, '')).filter(Boolean)) {
+    for (const record of out
+      .split('\x01')
+      .map((r) => r.replace(/^\n/, ''))
+      .filter(Boolean)) {
       const [id, tree, authorName, authorEmail, committerName, committerEmail, authorDate, message] = record.split('\0');
-      facts.set(id, { tree, author: { name: authorName, email: authorEmail }, committer: { name: committerName, email: committerEmail }, authorDate, message: message.replace(/\n+$/, '') });
+      facts.set(id, {
+        tree,
+        author: { name: authorName, email: authorEmail },
+        committer: { name: committerName, email: committerEmail },
+        authorDate,
+        message: message.replace(/\n+$/, ''),
+      });
     }
     return facts;
   }
@@ -193,7 +229,13 @@ export function webhookSchemas(): Record<WebhookEventName, ValidateFunction> {
   // what the events reference instead of all 344 definitions.
   ajv.addSchema({ definitions: (schema as { definitions: object }).definitions }, 'webhooks');
   const get = (definition: string) => ajv.compile({ $ref: `webhooks#/definitions/${definition}` });
-  return { push: get('push$event'), create: get('create$event'), delete: get('delete$event'), ping: get('ping$event'), status: get('status$event') };
+  return {
+    push: get('push$event'),
+    create: get('create$event'),
+    delete: get('delete$event'),
+    ping: get('ping$event'),
+    status: get('status$event'),
+  };
 }
 
 /** The validator's errors in a readable form, for assertion messages. */

@@ -91,7 +91,11 @@ function assertCommitsMatchGit(client: Client, commits: CommitPayload[]): void {
     assert.equal(commit.timestamp, git.authorDate);
     assert.equal(commit.message, git.message);
     assert.equal(commit.url, `${HTML}/commit/${commit.id}`);
-    assert.deepEqual({ added: commit.added, removed: commit.removed, modified: commit.modified }, changes.get(commit.id), `files of ${commit.id}`);
+    assert.deepEqual(
+      { added: commit.added, removed: commit.removed, modified: commit.modified },
+      changes.get(commit.id),
+      `files of ${commit.id}`,
+    );
   }
 }
 
@@ -102,14 +106,25 @@ describe(`webhook payloads on ${backend.name}`, () => {
     const { client, pushEvents } = await setUp(t, backend.open);
     client.commit('initial import\n\nwith a body line', { 'README.md': 'hello\n', 'src/a.ts': 'a\n', 'src/deep/b.ts': 'b\n' }, '+0530');
     client.commit('edit and remove', { 'README.md': 'hello again\n', 'src/a.ts': null, 'src/deep/c.ts': 'c\n' }, '-0700');
-    client.commit('a file becomes a directory', { 'src/deep/b.ts': null, 'docs': 'file\n' });
-    const head = client.commit('and back', { 'docs': null, 'docs/index.md': '# docs\n', 'README.md': 'hello again\n' });
+    client.commit('a file becomes a directory', { 'src/deep/b.ts': null, docs: 'file\n' });
+    const head = client.commit('and back', { docs: null, 'docs/index.md': '# docs\n', 'README.md': 'hello again\n' });
 
     const events = await pushEvents([{ ref: 'refs/heads/main', newOid: head }]);
-    assert.deepEqual(events.map((e) => e.event), ['create', 'push']);
     assert.deepEqual(
-      { ...(events[0].payload), repository: undefined, sender: undefined },
-      { ref: 'main', ref_type: 'branch', master_branch: 'main', description: null, pusher_type: 'user', repository: undefined, sender: undefined },
+      events.map((e) => e.event),
+      ['create', 'push'],
+    );
+    assert.deepEqual(
+      { ...events[0].payload, repository: undefined, sender: undefined },
+      {
+        ref: 'main',
+        ref_type: 'branch',
+        master_branch: 'main',
+        description: null,
+        pusher_type: 'user',
+        repository: undefined,
+        sender: undefined,
+      },
     );
 
     const payload = pushPayload(events, 'refs/heads/main');
@@ -117,7 +132,10 @@ describe(`webhook payloads on ${backend.name}`, () => {
     assert.equal(payload.after, head);
     assert.deepEqual([payload.created, payload.deleted, payload.forced, payload.base_ref], [true, false, false, null]);
     assert.equal(payload.compare, `${HTML}/compare/main`);
-    assert.deepEqual(payload.commits.map((c) => c.id), client.revList([head]));
+    assert.deepEqual(
+      payload.commits.map((c) => c.id),
+      client.revList([head]),
+    );
     assertCommitsMatchGit(client, payload.commits);
     assert.ok(payload.commits.every((commit) => commit.distinct));
     assert.deepEqual(payload.head_commit, payload.commits.at(-1));
@@ -141,23 +159,35 @@ describe(`webhook payloads on ${backend.name}`, () => {
     assert.deepEqual([fastForward.created, fastForward.deleted, fastForward.forced], [false, false, false]);
     assert.equal(fastForward.before, first);
     assert.equal(fastForward.compare, `${HTML}/compare/${first.slice(0, 12)}...${third.slice(0, 12)}`);
-    assert.deepEqual(fastForward.commits.map((c) => c.id), client.revList([`${first}..${third}`]));
+    assert.deepEqual(
+      fastForward.commits.map((c) => c.id),
+      client.revList([`${first}..${third}`]),
+    );
     assertCommitsMatchGit(client, fastForward.commits);
 
     // A branch with one commit of its own lists only that commit, not main's history.
     client.git(['checkout', '--quiet', '-b', 'feature']);
     const featureOne = client.commit('feature work', { 'f.txt': 'f\n' });
     const created = await pushEvents([{ ref: 'refs/heads/feature', newOid: featureOne }]);
-    assert.deepEqual(created.map((e) => e.event), ['create', 'push']);
+    assert.deepEqual(
+      created.map((e) => e.event),
+      ['create', 'push'],
+    );
     const newBranch = pushPayload(created, 'refs/heads/feature');
-    assert.deepEqual(newBranch.commits.map((c) => c.id), [featureOne]);
+    assert.deepEqual(
+      newBranch.commits.map((c) => c.id),
+      [featureOne],
+    );
     assert.equal(newBranch.base_ref, null);
 
     // Rewriting the branch's commit is a force push; the rewritten commit is listed.
     const rewritten = client.commitWith(['commit', '--quiet', '--amend', '-m', 'feature work, rewritten']);
     const forced = pushPayload(await pushEvents([{ ref: 'refs/heads/feature', newOid: rewritten }]), 'refs/heads/feature');
     assert.deepEqual([forced.created, forced.deleted, forced.forced], [false, false, true]);
-    assert.deepEqual(forced.commits.map((c) => c.id), client.revList([`${featureOne}..${rewritten}`]));
+    assert.deepEqual(
+      forced.commits.map((c) => c.id),
+      client.revList([`${featureOne}..${rewritten}`]),
+    );
     assert.equal(forced.head_commit?.id, rewritten);
     assertCommitsMatchGit(client, [forced.head_commit]);
 
@@ -169,20 +199,26 @@ describe(`webhook payloads on ${backend.name}`, () => {
     assert.equal(rewind.head_commit?.distinct, false);
 
     const deletion = await pushEvents([{ ref: 'refs/heads/feature', newOid: ZERO_OID }]);
-    assert.deepEqual(deletion.map((e) => e.event), ['push', 'delete']);
+    assert.deepEqual(
+      deletion.map((e) => e.event),
+      ['push', 'delete'],
+    );
     const deleted = pushPayload(deletion, 'refs/heads/feature');
     assert.deepEqual([deleted.created, deleted.deleted, deleted.forced], [false, true, false]);
     assert.deepEqual([deleted.before, deleted.after], [third, ZERO_OID]);
     assert.deepEqual(deleted.commits, []);
     assert.equal(deleted.head_commit, null);
     assert.equal(deleted.compare, `${HTML}/compare/${third.slice(0, 12)}...000000000000`);
-    assert.deepEqual({ ...(deletion[1].payload), repository: undefined, sender: undefined }, {
-      ref: 'feature',
-      ref_type: 'branch',
-      pusher_type: 'user',
-      repository: undefined,
-      sender: undefined,
-    });
+    assert.deepEqual(
+      { ...deletion[1].payload, repository: undefined, sender: undefined },
+      {
+        ref: 'feature',
+        ref_type: 'branch',
+        pusher_type: 'user',
+        repository: undefined,
+        sender: undefined,
+      },
+    );
   });
 
   it('describes lightweight and annotated tags, and their deletion', async (t) => {
@@ -192,7 +228,10 @@ describe(`webhook payloads on ${backend.name}`, () => {
 
     client.git(['tag', 'v1']);
     const lightweight = await pushEvents([{ ref: 'refs/tags/v1', newOid: head }]);
-    assert.deepEqual(lightweight.map((e) => e.event), ['create', 'push']);
+    assert.deepEqual(
+      lightweight.map((e) => e.event),
+      ['create', 'push'],
+    );
     assert.equal((lightweight[0].payload as { ref_type: string }).ref_type, 'tag');
     assert.equal((lightweight[0].payload as { ref: string }).ref, 'v1');
     const v1 = pushPayload(lightweight, 'refs/tags/v1');
@@ -211,7 +250,10 @@ describe(`webhook payloads on ${backend.name}`, () => {
     assertCommitsMatchGit(client, [v2.head_commit]);
 
     const deletion = await pushEvents([{ ref: 'refs/tags/v2', newOid: ZERO_OID }]);
-    assert.deepEqual(deletion.map((e) => e.event), ['push', 'delete']);
+    assert.deepEqual(
+      deletion.map((e) => e.event),
+      ['push', 'delete'],
+    );
     assert.equal((deletion[1].payload as { ref_type: string }).ref_type, 'tag');
     assert.equal(pushPayload(deletion, 'refs/tags/v2').before, tagObject);
   });
@@ -231,7 +273,10 @@ describe(`webhook payloads on ${backend.name}`, () => {
     const all = client.revList([`${base}..${merge}`]);
     assert.equal(all.length, 27);
     assert.equal(payload.commits.length, MAX_PUSH_COMMITS);
-    assert.deepEqual(payload.commits.map((c) => c.id), all.slice(-MAX_PUSH_COMMITS));
+    assert.deepEqual(
+      payload.commits.map((c) => c.id),
+      all.slice(-MAX_PUSH_COMMITS),
+    );
     assert.equal(payload.head_commit?.id, merge);
     assertCommitsMatchGit(client, payload.commits);
     assert.ok(payload.commits.at(-1)!.added.includes('side.txt'), 'the merge adds what the side branch brought');
@@ -246,10 +291,20 @@ describe(`webhook payloads on ${backend.name}`, () => {
       { ref: 'refs/heads/main', newOid: shared },
       { ref: 'refs/heads/copy', newOid: shared },
     ]);
-    assert.deepEqual(events.map((e) => `${e.event} ${e.ref}`), ['push refs/heads/main', 'create refs/heads/copy', 'push refs/heads/copy']);
-    assert.deepEqual(pushPayload(events, 'refs/heads/main').commits.map((c) => [c.id, c.distinct]), [[shared, true]]);
+    assert.deepEqual(
+      events.map((e) => `${e.event} ${e.ref}`),
+      ['push refs/heads/main', 'create refs/heads/copy', 'push refs/heads/copy'],
+    );
+    assert.deepEqual(
+      pushPayload(events, 'refs/heads/main').commits.map((c) => [c.id, c.distinct]),
+      [[shared, true]],
+    );
     const copy = pushPayload(events, 'refs/heads/copy');
-    assert.deepEqual(copy.commits.map((c) => [c.id, c.distinct]), [[shared, false]], 'listed again, as main already brought it');
+    assert.deepEqual(
+      copy.commits.map((c) => [c.id, c.distinct]),
+      [[shared, false]],
+      'listed again, as main already brought it',
+    );
     assert.equal(copy.head_commit?.distinct, false);
     assert.equal(copy.base_ref, 'refs/heads/main');
 
@@ -262,7 +317,10 @@ describe(`webhook payloads on ${backend.name}`, () => {
     const onCopy = client.commit('first on copy', { 'c.txt': 'c\n' });
     await pushEvents([{ ref: 'refs/heads/copy', newOid: onCopy }]);
     const onMain = pushPayload(await pushEvents([{ ref: 'refs/heads/main', newOid: onCopy }]), 'refs/heads/main');
-    assert.deepEqual(onMain.commits.map((c) => [c.id, c.distinct]), [[onCopy, false]]);
+    assert.deepEqual(
+      onMain.commits.map((c) => [c.id, c.distinct]),
+      [[onCopy, false]],
+    );
   });
 });
 
@@ -284,7 +342,11 @@ describe('events built after later pushes', () => {
 
     const events = await buildRefEvents(repo, updates, { pusher: PUSHER, baseUrl: BASE_URL, refsBefore, limits: LIMITS });
     const payload = pushPayload(events, 'refs/heads/feature');
-    assert.deepEqual(payload.commits.map((c) => [c.id, c.distinct]), [[work, true]], 'new when feature brought it');
+    assert.deepEqual(
+      payload.commits.map((c) => [c.id, c.distinct]),
+      [[work, true]],
+      'new when feature brought it',
+    );
     assert.equal(payload.base_ref, null, 'no branch was at that commit then');
   });
 });
@@ -306,21 +368,42 @@ describe('status payload', () => {
       { ref: 'refs/heads/other', newOid: elsewhere },
     ]);
 
-    const status = { id: 7, state: 'success' as const, description: 'Build #12 passed', target_url: 'https://ci.example.com/12', context: 'ci/build', created_at: '2024-05-01T10:00:00Z' };
+    const status = {
+      id: 7,
+      state: 'success' as const,
+      description: 'Build #12 passed',
+      target_url: 'https://ci.example.com/12',
+      context: 'ci/build',
+      created_at: '2024-05-01T10:00:00Z',
+    };
     const payload = (await buildStatusPayload(repo, second, status, { baseUrl: BASE_URL, sender: 'ci-bot' })) as {
       id: number;
       sha: string;
       name: string;
       state: string;
       context: string;
-      commit: { sha: string; commit: { message: string; author: { name: string; email: string; date: string }; tree: { sha: string } }; parents: Array<{ sha: string }> };
+      commit: {
+        sha: string;
+        commit: { message: string; author: { name: string; email: string; date: string }; tree: { sha: string } };
+        parents: Array<{ sha: string }>;
+      };
       branches: Array<{ name: string; commit: { sha: string } }>;
       sender: { login: string };
     };
     assert.ok(schemas.status(payload), `status payload matches GitHub's schema: ${schemaErrors(schemas.status)}`);
-    assert.deepEqual([payload.id, payload.sha, payload.name, payload.state, payload.context], [7, second, 'owner/repo', 'success', 'ci/build']);
-    assert.deepEqual(payload.branches.map((b) => [b.name, b.commit.sha]), [['main', second]], 'only main contains the second commit');
-    assert.deepEqual(payload.commit.parents.map((p) => p.sha), [first]);
+    assert.deepEqual(
+      [payload.id, payload.sha, payload.name, payload.state, payload.context],
+      [7, second, 'owner/repo', 'success', 'ci/build'],
+    );
+    assert.deepEqual(
+      payload.branches.map((b) => [b.name, b.commit.sha]),
+      [['main', second]],
+      'only main contains the second commit',
+    );
+    assert.deepEqual(
+      payload.commit.parents.map((p) => p.sha),
+      [first],
+    );
     const git = client.describe([second]).get(second)!;
     assert.equal(payload.commit.commit.tree.sha, git.tree);
     assert.equal(payload.commit.commit.message, git.message);
@@ -328,9 +411,15 @@ describe('status payload', () => {
     assert.equal(Date.parse(payload.commit.commit.author.date), Date.parse(git.authorDate));
     assert.equal(payload.sender.login, 'ci-bot');
 
-    const ofFirst = (await buildStatusPayload(repo, first, { ...status, state: 'pending' }, { baseUrl: BASE_URL, sender: 'ci-bot' })) as { branches: Array<{ name: string }> };
+    const ofFirst = (await buildStatusPayload(repo, first, { ...status, state: 'pending' }, { baseUrl: BASE_URL, sender: 'ci-bot' })) as {
+      branches: Array<{ name: string }>;
+    };
     assert.ok(schemas.status(ofFirst), schemaErrors(schemas.status));
-    assert.deepEqual(ofFirst.branches.map((b) => b.name), ['main', 'old', 'other'], 'the default branch first');
+    assert.deepEqual(
+      ofFirst.branches.map((b) => b.name),
+      ['main', 'old', 'other'],
+      'the default branch first',
+    );
     assert.equal(schemas.status({ ...payload, state: 'done' }), false, 'the validator is strict enough to catch a wrong state');
   });
 });
@@ -344,7 +433,11 @@ describe('ping payload', () => {
       active: true,
       config: { url: 'https://ci.example.com/github-webhook/', content_type: 'json', secret: 's3cret' },
     };
-    const payload = buildPingPayload(hook, repo, BASE_URL) as { hook_id: number; hook: { id: number; config: Record<string, string>; url: string; type: string }; zen: string };
+    const payload = buildPingPayload(hook, repo, BASE_URL) as {
+      hook_id: number;
+      hook: { id: number; config: Record<string, string>; url: string; type: string };
+      zen: string;
+    };
     assert.ok(schemas.ping(payload), schemaErrors(schemas.ping));
     assert.equal(payload.hook_id, 42);
     assert.equal(payload.hook.id, 42);

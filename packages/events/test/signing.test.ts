@@ -33,7 +33,15 @@ const LIMITS = { branchFilter: { maxLength: 256, maxWildcards: 32 } };
 
 describe('hook settings', () => {
   it('takes GitHub and Gitea bodies, refuses bad ones, and patches', () => {
-    const created = parseHookSettings({ type: 'gitea', config: { url: 'https://ci.example/hook', content_type: 'json' }, events: ['push', 'create'], branch_filter: 'main' }, LIMITS);
+    const created = parseHookSettings(
+      {
+        type: 'gitea',
+        config: { url: 'https://ci.example/hook', content_type: 'json' },
+        events: ['push', 'create'],
+        branch_filter: 'main',
+      },
+      LIMITS,
+    );
     assert.deepEqual(created.events, ['push', 'create']);
     assert.equal(created.branchFilter, 'main');
     assert.throws(() => parseHookSettings({ config: { url: 'file:///etc/passwd' } }, LIMITS), /config.url/);

@@ -2,7 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryKVStore, type CasOp, type KVStore } from '@gitfleet/storage';
-import { STATUSES_PER_CONTEXT, StatusLimitReached, StatusStore, StatusesBusy, combinedState, type CommitStatus, type StatusFields } from '../src/index.js';
+import {
+  STATUSES_PER_CONTEXT,
+  StatusLimitReached,
+  StatusStore,
+  StatusesBusy,
+  combinedState,
+  type CommitStatus,
+  type StatusFields,
+} from '../src/index.js';
 
 const SHA = 'a'.repeat(40);
 const OTHER_SHA = 'b'.repeat(40);
@@ -42,14 +50,19 @@ describe('StatusStore', () => {
 
   it(`refuses the ${STATUSES_PER_CONTEXT + 1}st status of one commit and context, and stores nothing`, async () => {
     const store = new StatusStore(new MemoryKVStore());
-    for (let i = 0; i < STATUSES_PER_CONTEXT; i++) await store.append(REPO, SHA, fields('ci'), { perContext: STATUSES_PER_CONTEXT, perCommit: 10_000 });
+    for (let i = 0; i < STATUSES_PER_CONTEXT; i++)
+      await store.append(REPO, SHA, fields('ci'), { perContext: STATUSES_PER_CONTEXT, perCommit: 10_000 });
     await assert.rejects(
       store.append(REPO, SHA, fields('ci'), { perContext: STATUSES_PER_CONTEXT, perCommit: 10_000 }),
-      (error: unknown) => error instanceof StatusLimitReached && error.field === 'context' && /maximum number of statuses \(1000\)/.test(error.message),
+      (error: unknown) =>
+        error instanceof StatusLimitReached && error.field === 'context' && /maximum number of statuses \(1000\)/.test(error.message),
     );
     assert.equal((await store.list(REPO, SHA)).length, STATUSES_PER_CONTEXT);
     // Another context of the same commit still has room.
-    assert.equal((await store.append(REPO, SHA, fields('lint'), { perContext: STATUSES_PER_CONTEXT, perCommit: 10_000 })).id, STATUSES_PER_CONTEXT + 1);
+    assert.equal(
+      (await store.append(REPO, SHA, fields('lint'), { perContext: STATUSES_PER_CONTEXT, perCommit: 10_000 })).id,
+      STATUSES_PER_CONTEXT + 1,
+    );
   });
 
   it('refuses a status past the per-commit limit, all contexts together, known context or not', async () => {
@@ -59,7 +72,8 @@ describe('StatusStore', () => {
     for (const context of ['d', 'a']) {
       await assert.rejects(
         store.append(REPO, SHA, fields(context), limits),
-        (error: unknown) => error instanceof StatusLimitReached && error.field === 'sha' && /\(3, all contexts together\)/.test(error.message),
+        (error: unknown) =>
+          error instanceof StatusLimitReached && error.field === 'sha' && /\(3, all contexts together\)/.test(error.message),
       );
     }
     assert.deepEqual(contexts(await store.list(REPO, SHA)), ['c', 'b', 'a']);
@@ -69,7 +83,10 @@ describe('StatusStore', () => {
   it('gives concurrent appends distinct ids and keeps them all', async () => {
     const store = new StatusStore(new MemoryKVStore());
     const appended = await Promise.all(Array.from({ length: 12 }, (_, i) => store.append(REPO, SHA, fields(`parallel/${i % 3}`), roomy)));
-    assert.deepEqual(appended.map((status) => status.id).sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.deepEqual(
+      appended.map((status) => status.id).sort((a, b) => a - b),
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
     assert.equal((await store.list(REPO, SHA)).length, 12);
     assert.equal((await store.latest(REPO, SHA)).length, 3);
   });
@@ -112,7 +129,14 @@ describe('StatusStore', () => {
 });
 
 describe('combinedState', () => {
-  const status = (state: CommitStatus['state']): CommitStatus => ({ id: 1, state, description: null, target_url: null, context: 'ci', created_at: '' });
+  const status = (state: CommitStatus['state']): CommitStatus => ({
+    id: 1,
+    state,
+    description: null,
+    target_url: null,
+    context: 'ci',
+    created_at: '',
+  });
 
   it('is pending with no status, failure if any failed or errored, pending if any is pending, else success', () => {
     assert.equal(combinedState([]), 'pending');

@@ -4,7 +4,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { LookupAddress } from 'node:dns';
-import { HookTargetPolicy, HookTargetRefused, InvalidAllowedNetwork, sendDelivery, validateAllowedNetworks, type LookupAll } from '../src/index.js';
+import {
+  HookTargetPolicy,
+  HookTargetRefused,
+  InvalidAllowedNetwork,
+  sendDelivery,
+  validateAllowedNetworks,
+  type LookupAll,
+} from '../src/index.js';
 
 /** A resolver that answers from a table, and counts how often each name was asked (rebinding: the answer changes). */
 function fakeResolver(answers: Record<string, string[][]>): { resolve: LookupAll; asked: Map<string, number> } {
@@ -13,7 +20,8 @@ function fakeResolver(answers: Record<string, string[][]>): { resolve: LookupAll
     const times = asked.get(hostname) ?? 0;
     asked.set(hostname, times + 1);
     const rounds = answers[hostname];
-    if (!rounds) return process.nextTick(() => callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []));
+    if (!rounds)
+      return process.nextTick(() => callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []));
     const round = rounds[Math.min(times, rounds.length - 1)];
     const addresses: LookupAddress[] = round.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
     process.nextTick(() => callback(null, addresses));
@@ -57,7 +65,10 @@ describe('hook target policy', () => {
   });
 
   it('lets the allow-list through: networks, addresses and host names', async () => {
-    const policy = new HookTargetPolicy({ allowed: ['10.0.0.0/8', '::1', 'ci.internal'], resolve: fakeResolver({ 'ci.internal': [['192.168.7.7']] }).resolve });
+    const policy = new HookTargetPolicy({
+      allowed: ['10.0.0.0/8', '::1', 'ci.internal'],
+      resolve: fakeResolver({ 'ci.internal': [['192.168.7.7']] }).resolve,
+    });
     assert.equal(policy.refusal('10.9.8.7'), undefined);
     assert.equal(policy.refusal('::1'), undefined);
     assert.notEqual(policy.refusal('127.0.0.1'), undefined);
@@ -65,7 +76,8 @@ describe('hook target policy', () => {
     await policy.checkUrl('http://10.1.1.1/hook');
     await assert.rejects(policy.checkUrl('http://192.168.0.1/hook'), HookTargetRefused);
     validateAllowedNetworks(['10.0.0.0/8', 'fd00::/8', '127.0.0.1', 'ci.internal']);
-    for (const bad of ['10.0.0.0/33', 'not a host', '10.0.0.0/8/1', 'http://x']) assert.throws(() => validateAllowedNetworks([bad]), InvalidAllowedNetwork, bad);
+    for (const bad of ['10.0.0.0/33', 'not a host', '10.0.0.0/8/1', 'http://x'])
+      assert.throws(() => validateAllowedNetworks([bad]), InvalidAllowedNetwork, bad);
   });
 
   it('judges a host name by every address it resolves to when a hook is saved', async () => {
@@ -95,7 +107,15 @@ describe('deliveries and the policy', () => {
   after(() => receiver.close());
 
   const send = (url: string, policy: HookTargetPolicy) =>
-    sendDelivery({ url, headers: { 'content-type': 'application/json' }, body: '{}', timeoutMs: 5000, insecureSsl: false, maxResponseBytes: 1024, policy });
+    sendDelivery({
+      url,
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      timeoutMs: 5000,
+      insecureSsl: false,
+      maxResponseBytes: 1024,
+      policy,
+    });
 
   it('refuses at connect time a name that resolves to loopback by then (DNS rebinding), and does not retry', async () => {
     // Public when the hook was saved, loopback when the delivery connects.

@@ -22,8 +22,10 @@ export function checkGitmodules(data: Uint8Array): void {
     if (!isValidSubmoduleName(entry.name)) throw new FsckError('gitmodulesName', `disallowed submodule name: ${entry.name}`);
     if (value === undefined) return;
     if (entry.key === 'url' && !isValidSubmoduleUrl(value)) throw new FsckError('gitmodulesUrl', `disallowed submodule url: ${value}`);
-    if (entry.key === 'path' && looksLikeCommandLineOption(value)) throw new FsckError('gitmodulesPath', `disallowed submodule path: ${value}`);
-    if (entry.key === 'update' && value.startsWith('!')) throw new FsckError('gitmodulesUpdate', `disallowed submodule update setting: ${value}`);
+    if (entry.key === 'path' && looksLikeCommandLineOption(value))
+      throw new FsckError('gitmodulesPath', `disallowed submodule path: ${value}`);
+    if (entry.key === 'update' && value.startsWith('!'))
+      throw new FsckError('gitmodulesUpdate', `disallowed submodule update setting: ${value}`);
   });
 }
 

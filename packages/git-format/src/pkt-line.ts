@@ -6,11 +6,7 @@ export const FLUSH_PKT: Buffer = Buffer.from('0000', 'latin1');
 export const DELIM_PKT: Buffer = Buffer.from('0001', 'latin1');
 export const RESPONSE_END_PKT: Buffer = Buffer.from('0002', 'latin1');
 
-export type Packet =
-  | { kind: 'data'; data: Buffer }
-  | { kind: 'flush' }
-  | { kind: 'delim' }
-  | { kind: 'response-end' };
+export type Packet = { kind: 'data'; data: Buffer } | { kind: 'flush' } | { kind: 'delim' } | { kind: 'response-end' };
 
 /** Thrown for anything that is not a well-formed pkt-line stream. */
 export class PktLineError extends Error {
@@ -71,9 +67,7 @@ export class PktLineReader {
     if (this.handedOver) throw new PktLineError('pkt-line reader used after rest() handed the stream over');
     if (!(await this.fill(4))) {
       if (this.buffered === 0) return undefined;
-      throw new PktLineError(
-        `truncated pkt-line length at byte offset ${this.offset}: stream ended after ${this.buffered} of 4 bytes`,
-      );
+      throw new PktLineError(`truncated pkt-line length at byte offset ${this.offset}: stream ended after ${this.buffered} of 4 bytes`);
     }
     const length = this.peekLength();
     if (length < 4) {
@@ -160,9 +154,7 @@ export class PktLineReader {
       throw new PktLineError(`bad pkt-line length 0003 at byte offset ${this.offset}: lengths 1-3 are special packets, 3 is undefined`);
     }
     if (length > MAX_PKT_LENGTH) {
-      throw new PktLineError(
-        `bad pkt-line length ${length} at byte offset ${this.offset}: larger than the maximum ${MAX_PKT_LENGTH}`,
-      );
+      throw new PktLineError(`bad pkt-line length ${length} at byte offset ${this.offset}: larger than the maximum ${MAX_PKT_LENGTH}`);
     }
     return length;
   }

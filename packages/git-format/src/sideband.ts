@@ -25,7 +25,7 @@ export function encodeSideband(channel: SidebandChannel, data: Uint8Array, maxPa
   for (let start = 0; start < data.byteLength; start += maxPayload) {
     const end = Math.min(start + maxPayload, data.byteLength);
     const packet = Buffer.allocUnsafe(5 + end - start);
-    packet.write((packet.length).toString(16).padStart(4, '0'), 0, 'latin1');
+    packet.write(packet.length.toString(16).padStart(4, '0'), 0, 'latin1');
     packet[4] = channel;
     packet.set(data.subarray(start, end), 5);
     packets.push(packet);

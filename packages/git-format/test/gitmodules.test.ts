@@ -64,7 +64,13 @@ describe('.gitmodules content checks (fsck.c fsck_gitmodules_fn)', () => {
   test('the config parser reads quotes, escapes, comments and subsections as git does', () => {
     const entries: Array<[string, string | undefined]> = [];
     const ok = parseGitConfig(
-      Buffer.from('\ufeff# comment\n[Submodule "A \\"q\\" b"]\n  URL = " spaced " value ; comment\n  flag\n\tpath=a\\tb\n'.replace('\ufeff', '\xef\xbb\xbf'), 'latin1'),
+      Buffer.from(
+        '\ufeff# comment\n[Submodule "A \\"q\\" b"]\n  URL = " spaced " value ; comment\n  flag\n\tpath=a\\tb\n'.replace(
+          '\ufeff',
+          '\xef\xbb\xbf',
+        ),
+        'latin1',
+      ),
       (variable, value) => entries.push([variable, value]),
     );
     assert.equal(ok, true);
@@ -80,7 +86,12 @@ describe('.gitmodules content checks (fsck.c fsck_gitmodules_fn)', () => {
     const entry = (mode: string, name: string, oid: Buffer) => Buffer.concat([Buffer.from(`${mode} ${name}\0`), oid]);
     const tree = Buffer.concat([entry('100644', '.GitModules', id(1)), entry('100644', 'a', id(2)), entry('100644', 'gitmod~1', id(3))]);
     const found: string[] = [];
-    fsckObjectLinks('tree', tree, { addBytes: () => undefined }, { addBytes: (bytes, at) => found.push(Buffer.from(bytes.subarray(at, at + 20)).toString('hex')) });
+    fsckObjectLinks(
+      'tree',
+      tree,
+      { addBytes: () => undefined },
+      { addBytes: (bytes, at) => found.push(Buffer.from(bytes.subarray(at, at + 20)).toString('hex')) },
+    );
     assert.deepEqual(found, [id(1).toString('hex'), id(3).toString('hex')]);
   });
 });
@@ -92,7 +103,11 @@ describe('.gitmodules checks agree with git index-pack --strict (receive.fsckObj
     git(dir, ['init', '-q', '--bare', 'source.git']);
   });
 
-  const [major, minor] = git('.', ['version']).toString().match(/(\d+)\.(\d+)/)!.slice(1).map(Number);
+  const [major, minor] = git('.', ['version'])
+    .toString()
+    .match(/(\d+)\.(\d+)/)!
+    .slice(1)
+    .map(Number);
   const gitIsOlder = major < 2 || (major === 2 && minor < 44);
   for (const [what, text, id] of CASES) {
     test(what, { skip: gitIsOlder && SINCE_GIT_2_44.has(what) ? `git ${major}.${minor} predates this check` : false }, () => {

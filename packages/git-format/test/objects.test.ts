@@ -55,7 +55,13 @@ describe('objects written by real git', () => {
   it('round-trips every commit, tree and tag byte for byte', () => {
     for (const [oid, { type, body }] of objects) {
       const again =
-        type === 'commit' ? serializeCommit(parseCommit(body)) : type === 'tree' ? serializeTree(parseTree(body)) : type === 'tag' ? serializeTag(parseTag(body)) : body;
+        type === 'commit'
+          ? serializeCommit(parseCommit(body))
+          : type === 'tree'
+            ? serializeTree(parseTree(body))
+            : type === 'tag'
+              ? serializeTag(parseTag(body))
+              : body;
       assert.ok(again.equals(body), `${type} ${oid} changed on a round trip`);
       assert.equal(hashObject(type, again), oid);
     }
@@ -115,13 +121,19 @@ describe('objects written by real git', () => {
         });
       assert.deepEqual(parseTree(body), listed);
       const visited: typeof listed = [];
-      forEachTreeEntry(body, (mode, name, entryOid) => visited.push({ mode: mode.toString(8), name: name.toString('utf8'), oid: entryOid }));
+      forEachTreeEntry(body, (mode, name, entryOid) =>
+        visited.push({ mode: mode.toString(8), name: name.toString('utf8'), oid: entryOid }),
+      );
       assert.deepEqual(visited, listed);
     }
   });
 
   it('parses tags, with and without a tagger', () => {
-    const refs = gitText(repo, ['for-each-ref', 'refs/tags', '--format=%(objecttype)%00%(objectname)%00%(object)%00%(type)%00%(tag)%00%(taggername)%00%(taggerdate:unix)']);
+    const refs = gitText(repo, [
+      'for-each-ref',
+      'refs/tags',
+      '--format=%(objecttype)%00%(objectname)%00%(object)%00%(type)%00%(tag)%00%(taggername)%00%(taggerdate:unix)',
+    ]);
     let annotated = 0;
     for (const line of refs.split('\n')) {
       const [refType, oid, object, type, name, taggerName, taggerTime] = line.split('\0');
@@ -161,7 +173,11 @@ describe('serialising objects git then accepts', () => {
       message: 'subject\n\nbody\n',
     };
     const commitOid = writeLiteral(repo, 'commit', serializeCommit(commit));
-    const tagOid = writeLiteral(repo, 'tag', serializeTag({ object: commitOid, type: 'commit', tag: 'made', tagger: commit.author, extraHeaders: [], message: 'm\n' }));
+    const tagOid = writeLiteral(
+      repo,
+      'tag',
+      serializeTag({ object: commitOid, type: 'commit', tag: 'made', tagger: commit.author, extraHeaders: [], message: 'm\n' }),
+    );
     const report = git(repo, ['fsck', '--strict', '--no-dangling', tagOid, commitOid, treeOid]).toString();
     assert.equal(report, '');
     assert.equal(gitText(repo, ['log', '-1', '--format=%cn|%ct|%B', commitOid]), 'Bob Ünicode|2|subject\n\nbody');
@@ -185,7 +201,10 @@ describe('malformed objects', () => {
     assert.throws(() => parseCommit(Buffer.from(`tree ${tree}\nauthor A <a@b> x +0000\ncommitter ${ident}\n\n`)), /malformed identity/);
     assert.throws(() => parseCommit(Buffer.from(`tree ${tree}`)), /unterminated header line at byte 0/);
     assert.throws(() => parseTree(Buffer.from('100644 a\0short')), /truncated entry at byte 0/);
-    assert.throws(() => parseTree(Buffer.from(`100644 a\0${'x'.repeat(20)}10x644 b\0${'x'.repeat(20)}`)), /malformed mode in the entry at byte 29/);
+    assert.throws(
+      () => parseTree(Buffer.from(`100644 a\0${'x'.repeat(20)}10x644 b\0${'x'.repeat(20)}`)),
+      /malformed mode in the entry at byte 29/,
+    );
     assert.throws(() => parseTag(Buffer.from(`object ${tree}\ntype nope\ntag t\n\n`)), /unknown object type "nope"/);
     assert.throws(() => commitTreeAndParents(Buffer.from(`tree ${'g'.repeat(40)}\n`)), /not an object id/);
     assert.throws(() => commitTreeAndParents(Buffer.from(`tree ${tree}\nauthor ${ident}\n\nno committer\n`)), /no "committer" line/);

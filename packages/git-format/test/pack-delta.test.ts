@@ -75,7 +75,11 @@ describe('deltas', () => {
       ['declared result impossible for the delta length', [10, 0xff, 0xff, 0xff, 0x7f, 0x91, 0, 4], /cannot produce/],
     ];
     for (const [name, bytes, pattern] of cases) {
-      assert.throws(() => applyDelta(base, Buffer.from(bytes)), (error: Error) => error instanceof PackFormatError && pattern.test(error.message), name);
+      assert.throws(
+        () => applyDelta(base, Buffer.from(bytes)),
+        (error: Error) => error instanceof PackFormatError && pattern.test(error.message),
+        name,
+      );
     }
   });
 });

@@ -31,7 +31,12 @@ describe('pack entry headers', () => {
     for (const distance of [1, 127, 128, 129, 16511, 16512, 16513, 2 ** 21, 2 ** 28 + 77, 2 ** 40 + 1]) {
       const bytes = encodeEntryHeader({ kind: 'ofs-delta', size: 1000, distance });
       const entryOffset = distance + 12;
-      assert.deepEqual(parseEntryHeader(bytes, 0, entryOffset), { kind: 'ofs-delta', size: 1000, headerLength: bytes.length, baseOffset: 12 });
+      assert.deepEqual(parseEntryHeader(bytes, 0, entryOffset), {
+        kind: 'ofs-delta',
+        size: 1000,
+        headerLength: bytes.length,
+        baseOffset: 12,
+      });
     }
   });
 
@@ -43,7 +48,12 @@ describe('pack entry headers', () => {
   });
 
   test('malformed headers name the entry offset', () => {
-    const truncated = [Buffer.from([0xb0]), Buffer.from([0x65]), Buffer.from([0x65, 0x80]), encodeEntryHeader({ kind: 'ref-delta', size: 1, baseOid: 'a'.repeat(40) }).subarray(0, 15)];
+    const truncated = [
+      Buffer.from([0xb0]),
+      Buffer.from([0x65]),
+      Buffer.from([0x65, 0x80]),
+      encodeEntryHeader({ kind: 'ref-delta', size: 1, baseOid: 'a'.repeat(40) }).subarray(0, 15),
+    ];
     for (const bytes of truncated) assert.throws(() => parseEntryHeader(bytes, 0, 4242), /truncated entry header at offset 4242/);
     assert.throws(() => parseEntryHeader(Buffer.from([0x05]), 0, 77), /invalid entry type 0 at offset 77/);
     assert.throws(() => parseEntryHeader(Buffer.from([0x55]), 0, 77), /invalid entry type 5 at offset 77/);

@@ -80,7 +80,10 @@ describe('PackIndex over idx files written by git', () => {
       }
       assert.ok(deltas > 20, `${name}: the pack has deltas`);
       const entries = [...index.entries()];
-      assert.deepEqual(entries.map((e) => e.oid), lines.map((l) => l.oid).sort());
+      assert.deepEqual(
+        entries.map((e) => e.oid),
+        lines.map((l) => l.oid).sort(),
+      );
     }
   });
 

@@ -100,7 +100,10 @@ describe('indexPack refuses corrupt packs with PackFormatError', () => {
     badTrailer[badTrailer.length - 1] ^= 1;
     await assertRefused(badTrailer, /checksum mismatch/);
     await assertRefused(Buffer.concat([good, Buffer.from('garbage')]), /unexpected data after its last entry/);
-    await assertRefused(withFreshTrailer(Buffer.concat([good.subarray(0, good.length - 20), Buffer.from('more'), Buffer.alloc(20)])), /unexpected data/);
+    await assertRefused(
+      withFreshTrailer(Buffer.concat([good.subarray(0, good.length - 20), Buffer.from('more'), Buffer.alloc(20)])),
+      /unexpected data/,
+    );
     const badSignature = Buffer.from(good);
     badSignature.write('KCAP', 0, 'latin1');
     await assertRefused(badSignature, /signature/);
@@ -153,7 +156,13 @@ describe('indexPack refuses corrupt packs with PackFormatError', () => {
     const bOid = sha1Object('blob', b);
     const aEntryLength = entryLength(a);
 
-    await assertRefused(buildPack([{ kind: 'object', type: 'blob', data: a }, { kind: 'ofs-delta', distance: aEntryLength - 1, delta: createDelta(a, b) }]), /where no entry starts/);
+    await assertRefused(
+      buildPack([
+        { kind: 'object', type: 'blob', data: a },
+        { kind: 'ofs-delta', distance: aEntryLength - 1, delta: createDelta(a, b) },
+      ]),
+      /where no entry starts/,
+    );
     await assertRefused(buildPack([{ kind: 'ofs-delta', distance: 100, delta: createDelta(a, b) }]), /points outside the pack/);
     await assertRefused(buildPack([{ kind: 'ref-delta', baseOid: aOid, delta: createDelta(a, b) }]), new RegExp(`needs base ${aOid}`));
     // b is a delta on a, a a delta on b: neither can ever be built.
@@ -171,10 +180,22 @@ describe('indexPack refuses corrupt packs with PackFormatError', () => {
       ]),
       /expects a base of 880 bytes, the base has 898/,
     );
-    const badCopy = Buffer.from([a.length & 0x7f | 0x80, a.length >> 7, 4, 0x93, 0xff, 0x03, 4]);
-    await assertRefused(buildPack([{ kind: 'object', type: 'blob', data: a }, { kind: 'ref-delta', baseOid: aOid, delta: badCopy }]), /copies base bytes 1023\.\.1027/);
-    const reserved = Buffer.from([a.length & 0x7f | 0x80, a.length >> 7, 1, 0]);
-    await assertRefused(buildPack([{ kind: 'object', type: 'blob', data: a }, { kind: 'ref-delta', baseOid: aOid, delta: reserved }]), /reserved opcode/);
+    const badCopy = Buffer.from([(a.length & 0x7f) | 0x80, a.length >> 7, 4, 0x93, 0xff, 0x03, 4]);
+    await assertRefused(
+      buildPack([
+        { kind: 'object', type: 'blob', data: a },
+        { kind: 'ref-delta', baseOid: aOid, delta: badCopy },
+      ]),
+      /copies base bytes 1023\.\.1027/,
+    );
+    const reserved = Buffer.from([(a.length & 0x7f) | 0x80, a.length >> 7, 1, 0]);
+    await assertRefused(
+      buildPack([
+        { kind: 'object', type: 'blob', data: a },
+        { kind: 'ref-delta', baseOid: aOid, delta: reserved },
+      ]),
+      /reserved opcode/,
+    );
   });
 
   test('bad zlib data and invalid entry types', async () => {

@@ -24,7 +24,10 @@ interface Seen {
   data: Buffer;
 }
 
-async function index(packPath: string, overrides: Partial<IndexPackOptions> = {}): Promise<{ result: IndexedPack; seen: Map<string, Seen> }> {
+async function index(
+  packPath: string,
+  overrides: Partial<IndexPackOptions> = {},
+): Promise<{ result: IndexedPack; seen: Map<string, Seen> }> {
   const seen = new Map<string, Seen>();
   const result = await indexPack(packPath, {
     maxObjectSize: 64 << 20,
@@ -66,7 +69,10 @@ describe('indexPack on packs made by git pack-objects', () => {
     const gitIdx = gitIndexPack(packPath);
     assert.ok(typeCodes(pack, gitIdx).has(PACK_TYPE.ofsDelta), 'the fixture pack has ofs-deltas');
     const progress: string[] = [];
-    const { result, seen } = await index(packPath, { onObject: undefined, onProgress: (phase, done, total) => progress.push(`${phase} ${done}/${total}`) });
+    const { result, seen } = await index(packPath, {
+      onObject: undefined,
+      onProgress: (phase, done, total) => progress.push(`${phase} ${done}/${total}`),
+    });
     assert.ok(result.idx.equals(gitIdx), 'idx identical to git index-pack');
     assert.equal(result.checksum, pack.subarray(pack.length - 20).toString('hex'));
     assert.equal(result.packSize, pack.length);
@@ -91,7 +97,13 @@ describe('indexPack on packs made by git pack-objects', () => {
   });
 
   test('freshly computed deltas (git pack-objects -f style, --window=250 --depth=250)', async () => {
-    const packPath = packObjects(repo, [], join(dir, 'deep.pack'), ['--all', '--no-reuse-delta', '--window=250', '--depth=250', '--delta-base-offset']);
+    const packPath = packObjects(repo, [], join(dir, 'deep.pack'), [
+      '--all',
+      '--no-reuse-delta',
+      '--window=250',
+      '--depth=250',
+      '--delta-base-offset',
+    ]);
     const { result, seen } = await index(packPath);
     assert.ok(result.idx.equals(gitIndexPack(packPath)));
     assertSameAsGit(result, seen);
@@ -108,7 +120,11 @@ describe('indexPack on packs made by git pack-objects', () => {
     const packPath = packObjects(repo, ['main', '^main~6'], join(dir, 'thin.pack'), ['--thin', '--delta-base-offset']);
     const thinCopy = join(dir, 'thin-copy.pack');
     copyFileSync(packPath, thinCopy);
-    assert.notEqual(gitStatus(dir, ['index-pack', '-o', join(dir, 'x.idx'), thinCopy]).status, 0, 'git itself refuses the pack as not self-contained');
+    assert.notEqual(
+      gitStatus(dir, ['index-pack', '-o', join(dir, 'x.idx'), thinCopy]).status,
+      0,
+      'git itself refuses the pack as not self-contained',
+    );
 
     const asked: string[] = [];
     const { result, seen } = await index(packPath, {
@@ -136,7 +152,12 @@ describe('indexPack on packs made by git pack-objects', () => {
 
   test('thin pack whose base the repository lacks: PackFormatError naming the base', async () => {
     const packPath = packObjects(repo, ['main', '^main~1'], join(dir, 'thin-missing.pack'), ['--thin']);
-    await assert.rejects(index(packPath), (error: Error) => error instanceof PackFormatError && /needs base [0-9a-f]{40}, which is neither in the pack nor in the repository/.test(error.message));
+    await assert.rejects(
+      index(packPath),
+      (error: Error) =>
+        error instanceof PackFormatError &&
+        /needs base [0-9a-f]{40}, which is neither in the pack nor in the repository/.test(error.message),
+    );
   });
 
   test('resolveExternal returning other content than asked for is an error, not a corrupt pack', async () => {

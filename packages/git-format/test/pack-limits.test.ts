@@ -49,13 +49,20 @@ describe('indexPack limits the work a pack causes, checked while it expands', ()
     const { reported, error } = await indexWith(pack, { maxExpansionRatio: 1000, expansionAllowance: 8 << 20 });
     assert.ok(error instanceof PackLimitExceeded);
     assert.equal(error.limit, 'expansion-ratio');
-    assert.match(error.message, new RegExp(`pack of ${pack.length} bytes expands to more than \\d+ bytes \\(1000 times its size plus 8388608\\)`));
+    assert.match(
+      error.message,
+      new RegExp(`pack of ${pack.length} bytes expands to more than \\d+ bytes \\(1000 times its size plus 8388608\\)`),
+    );
     assert.ok(reported <= 1, 'refused at the first delta');
   });
 
   test('the same pack within the limits indexes, and says what it expanded to', async () => {
     const { pack, expandsTo } = starDeltaBomb(4, 16);
-    const { result, error } = await indexWith(pack, { maxInflatedBytes: expandsTo + (1 << 20), maxExpansionRatio: 1000, expansionAllowance: 8 << 20 });
+    const { result, error } = await indexWith(pack, {
+      maxInflatedBytes: expandsTo + (1 << 20),
+      maxExpansionRatio: 1000,
+      expansionAllowance: 8 << 20,
+    });
     assert.equal(error, undefined);
     assert.equal(result?.objectCount, 5);
     assert.ok(result.inflatedBytes >= expandsTo && result.inflatedBytes < expandsTo + (1 << 20), `${result.inflatedBytes} vs ${expandsTo}`);

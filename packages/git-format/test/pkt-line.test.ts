@@ -48,7 +48,12 @@ describe('encodePktLine', () => {
     assert.equal(encodePktLine('').toString(), '0004');
     assert.equal(encodePktLine(Buffer.from([0, 255])).toString('hex'), '303030360' + '0ff');
     assert.equal(encodePktLine('é').toString('hex'), Buffer.from('0006é').toString('hex'));
-    assert.equal(encodePktLine(Buffer.alloc(MAX_PKT_LENGTH - 4)).subarray(0, 4).toString(), 'fff0');
+    assert.equal(
+      encodePktLine(Buffer.alloc(MAX_PKT_LENGTH - 4))
+        .subarray(0, 4)
+        .toString(),
+      'fff0',
+    );
   });
 
   it('refuses payloads that do not fit one packet', () => {
@@ -114,7 +119,14 @@ describe('PktLineReader', () => {
     const boundaries = new Set([0, 7, 11, 20]);
     for (let end = 0; end <= small.length; end++) {
       for (const chunking of [[], Array.from({ length: end }, (_, i) => i)]) {
-        const reader = new PktLineReader(fromChunks(split(small.subarray(0, end), chunking.filter((c) => c > 0 && c < end))));
+        const reader = new PktLineReader(
+          fromChunks(
+            split(
+              small.subarray(0, end),
+              chunking.filter((c) => c > 0 && c < end),
+            ),
+          ),
+        );
         const read = async () => {
           while (await reader.read());
         };

@@ -27,7 +27,10 @@ describe('encodeSideband', () => {
   it('splits data at the side-band-64k limit by default', async () => {
     const data = randomBytes(SIDEBAND_64K_MAX * 2 + 10);
     const packets = encodeSideband(1, data);
-    assert.deepEqual(packets.map((p) => p.length), [65520, 65520, 15]);
+    assert.deepEqual(
+      packets.map((p) => p.length),
+      [65520, 65520, 15],
+    );
     assert.equal(packets[0].subarray(0, 4).toString(), 'fff0');
     const decoded = await decode(packets);
     assert.ok(decoded.every(([channel]) => channel === 1));
@@ -37,7 +40,15 @@ describe('encodeSideband', () => {
   it('splits at a smaller limit (side-band without 64k), on any channel', async () => {
     const packets = encodeSideband(2, Buffer.from('Counting objects: 100% (3/3), done.\n'), 10);
     const decoded = await decode(packets);
-    assert.deepEqual(decoded.map(([channel, payload]) => [channel, payload.length]), [[2, 10], [2, 10], [2, 10], [2, 6]]);
+    assert.deepEqual(
+      decoded.map(([channel, payload]) => [channel, payload.length]),
+      [
+        [2, 10],
+        [2, 10],
+        [2, 10],
+        [2, 6],
+      ],
+    );
     assert.equal(Buffer.concat(decoded.map(([, p]) => p)).toString(), 'Counting objects: 100% (3/3), done.\n');
     assert.deepEqual(encodeSideband(3, Buffer.from('x')), [Buffer.from('0006\x03x', 'latin1')]);
   });

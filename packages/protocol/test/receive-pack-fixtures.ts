@@ -17,7 +17,8 @@ export const TEST_LIMITS: ProtocolLimits = {
   maxPushCommandBytes: 1 << 20,
   maxPushCommands: 1000,
   maxPushOptions: 100,
-  maxRefNameBytes: 1024, maxPushRefLevels: 40000,
+  maxRefNameBytes: 1024,
+  maxPushRefLevels: 40000,
 };
 
 /** A bare source repository for building objects with plumbing. */

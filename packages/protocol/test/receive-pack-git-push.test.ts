@@ -22,7 +22,6 @@ import { createRepository } from '@gitfleet/test-support/stores';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { backends, listObjects, TEST_LIMITS } from './receive-pack-fixtures.js';
 
-
 interface Shim {
   url: string;
   pushes: Array<{ updates: AppliedRefUpdate[]; options: string[] }>;
@@ -177,7 +176,9 @@ for (const backend of backends) {
 
       const withOptions = await gitPush(work, ['-o', 'ci.skip', '-o', 'note=hello world', shim.url, 'main']);
       assert.equal(withOptions.status, 0, withOptions.stderr);
-      assert.deepEqual(shim.pushes, [{ updates: [{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: head }], options: ['ci.skip', 'note=hello world'] }]);
+      assert.deepEqual(shim.pushes, [
+        { updates: [{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: head }], options: ['ci.skip', 'note=hello world'] },
+      ]);
     });
 
     it('refuses a .gitmodules that git fsck refuses, with its message id, and stores nothing', async (t) => {
@@ -191,8 +192,16 @@ for (const backend of backends) {
       const packs = (await repo.packs.list()).length;
 
       const evil: Array<[string, string, RegExp]> = [
-        ['name', '[submodule "../../modules/evil"]\n\tpath = evil\n\turl = ./evil\n', /gitmodulesName: disallowed submodule name: \.\.\/\.\.\/modules\/evil/],
-        ['url', '[submodule "x"]\n\tpath = x\n\turl = --upload-pack=touch${IFS}pwned\n', /gitmodulesUrl: disallowed submodule url: --upload-pack=/],
+        [
+          'name',
+          '[submodule "../../modules/evil"]\n\tpath = evil\n\turl = ./evil\n',
+          /gitmodulesName: disallowed submodule name: \.\.\/\.\.\/modules\/evil/,
+        ],
+        [
+          'url',
+          '[submodule "x"]\n\tpath = x\n\turl = --upload-pack=touch${IFS}pwned\n',
+          /gitmodulesUrl: disallowed submodule url: --upload-pack=/,
+        ],
         ['path', '[submodule "x"]\n\tpath = -x\n\turl = ./x\n', /gitmodulesPath: disallowed submodule path: -x/],
       ];
       for (const [what, content, reason] of evil) {

@@ -13,7 +13,6 @@ import { createRepository } from '@gitfleet/test-support/stores';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { backends, initSource, writeBlob, writeCommit, writeTree, TEST_LIMITS } from './receive-pack-fixtures.js';
 
-
 for (const backend of backends) {
   describe(`receive-pack checks .gitmodules content on ${backend.name}`, () => {
     for (const order of ['blob first', 'tree first'] as const) {
@@ -25,11 +24,16 @@ for (const backend of backends) {
         const commit = writeCommit(source, tree, [], 'evil');
         const objects = catFile(source, [commit, tree, blob]);
         const entry = (oid: string): RawEntry => ({ kind: 'object', type: objects.get(oid)!.type as 'blob', data: objects.get(oid)!.data });
-        const pack = buildPack(order === 'blob first' ? [entry(blob), entry(tree), entry(commit)] : [entry(commit), entry(tree), entry(blob)]);
+        const pack = buildPack(
+          order === 'blob first' ? [entry(blob), entry(tree), entry(commit)] : [entry(commit), entry(tree), entry(blob)],
+        );
 
         const repo = await createRepository(await backend.open(t));
         const body = pushRequest([{ old: ZERO_OID, new: commit, ref: 'refs/heads/main' }], { pack });
-        const response = parseResponse(await collect(await receivePack(repo, requestStream(body), { limits: TEST_LIMITS, spoolDir: path.join(dir, 'spool') })), true);
+        const response = parseResponse(
+          await collect(await receivePack(repo, requestStream(body), { limits: TEST_LIMITS, spoolDir: path.join(dir, 'spool') })),
+          true,
+        );
         assert.deepEqual(response.report, [
           `unpack fsck error in packed object ${blob}: gitmodulesName: disallowed submodule name: ../../modules/evil`,
           'ng refs/heads/main unpacker error',

@@ -20,20 +20,26 @@ import { backends, TEST_LIMITS } from './receive-pack-fixtures.js';
 const LIMITS = { ...TEST_LIMITS, maxObjectSize: 64 << 20 };
 
 /** The id of the bombs' base blob: a ref can name it once the pack is stored. */
-const BASE_BLOB = createHash('sha1')
-  .update(`blob ${BOMB_BASE_BYTES}\0`)
-  .update(Buffer.alloc(BOMB_BASE_BYTES, 'a'))
-  .digest('hex');
+const BASE_BLOB = createHash('sha1').update(`blob ${BOMB_BASE_BYTES}\0`).update(Buffer.alloc(BOMB_BASE_BYTES, 'a')).digest('hex');
 const BASE_OF_CHAIN = createHash('sha1').update('blob 100\0').update(Buffer.alloc(100, 'b')).digest('hex');
 
 for (const backend of backends) {
   describe(`receive-pack limits what a pushed pack may expand to, on ${backend.name}`, () => {
-    async function push(t: Parameters<typeof tempDir>[0], pack: Buffer, ref: string, oid: string, options: Partial<ReceivePackOptions> = {}) {
+    async function push(
+      t: Parameters<typeof tempDir>[0],
+      pack: Buffer,
+      ref: string,
+      oid: string,
+      options: Partial<ReceivePackOptions> = {},
+    ) {
       const dir = tempDir(t, 'limits');
       const repo = await createRepository(await backend.open(t));
       const spoolDir = path.join(dir, 'spool');
       const body = pushRequest([{ old: ZERO_OID, new: oid, ref }], { pack });
-      const response = parseResponse(await collect(await receivePack(repo, requestStream(body), { limits: LIMITS, spoolDir, ...options })), true);
+      const response = parseResponse(
+        await collect(await receivePack(repo, requestStream(body), { limits: LIMITS, spoolDir, ...options })),
+        true,
+      );
       assert.deepEqual(existsSync(spoolDir) ? readdirSync(spoolDir) : [], [], 'the spool file is removed');
       return { response, refs: await repo.refs.list(), packs: await repo.packs.list() };
     }
@@ -54,7 +60,9 @@ for (const backend of backends) {
 
     it('a total of inflated bytes over the limit is refused whatever the ratio', async (t) => {
       const { pack } = starDeltaBomb(8, 128);
-      const { response, packs } = await push(t, pack, 'refs/tags/bomb', BASE_BLOB, { packLimits: { ...DEFAULT_PACK_LIMITS, maxInflatedBytes: 32 << 20 } });
+      const { response, packs } = await push(t, pack, 'refs/tags/bomb', BASE_BLOB, {
+        packLimits: { ...DEFAULT_PACK_LIMITS, maxInflatedBytes: 32 << 20 },
+      });
       assert.deepEqual(response.report, ['unpack pack expands to more than 33554432 bytes', 'ng refs/tags/bomb unpacker error']);
       assert.deepEqual(packs, []);
     });
@@ -90,16 +98,29 @@ describe('the index pool', () => {
     const dir = tempDir(t, 'busy');
     const repo = await createRepository(await backends[0].open(t));
     const options = { limits: LIMITS, spoolDir: path.join(dir, 'spool'), indexPool: pool };
-    const heavy = receivePack(repo, requestStream(pushRequest([{ old: ZERO_OID, new: BASE_BLOB, ref: 'refs/tags/a' }], { pack: starDeltaBomb(24, 256).pack })), options);
+    const heavy = receivePack(
+      repo,
+      requestStream(pushRequest([{ old: ZERO_OID, new: BASE_BLOB, ref: 'refs/tags/a' }], { pack: starDeltaBomb(24, 256).pack })),
+      options,
+    );
     // The first push holds the only thread once its pack is spooled.
     const first = collect(await heavy);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const second = parseResponse(
-      await collect(await receivePack(repo, requestStream(pushRequest([{ old: ZERO_OID, new: BASE_OF_CHAIN, ref: 'refs/tags/b' }], { pack: deltaChain(3) })), options)),
+      await collect(
+        await receivePack(
+          repo,
+          requestStream(pushRequest([{ old: ZERO_OID, new: BASE_OF_CHAIN, ref: 'refs/tags/b' }], { pack: deltaChain(3) })),
+          options,
+        ),
+      ),
       true,
     );
     assert.deepEqual(second.report, ['unpack the server is indexing too many pushes, try again later', 'ng refs/tags/b unpacker error']);
     assert.deepEqual(parseResponse(await first, true).report, ['unpack ok', 'ok refs/tags/a']);
-    assert.deepEqual((await repo.refs.list()).map((r) => r.name), ['refs/tags/a']);
+    assert.deepEqual(
+      (await repo.refs.list()).map((r) => r.name),
+      ['refs/tags/a'],
+    );
   });
 });

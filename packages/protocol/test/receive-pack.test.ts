@@ -8,7 +8,17 @@ import type { Repository } from '@gitfleet/repository';
 import { AGENT, ProtocolError, advertiseReceivePack, receivePack, type AppliedRefUpdate, type ReceivePackOptions } from '../src/index.js';
 import { gitText } from '@gitfleet/test-support/git';
 import { catFile } from '@gitfleet/test-support/packs';
-import { collect, parseResponse, pkt, FLUSH, pushRequest, readPackets, requestStream, type ParsedResponse, type PushCommandLine } from '@gitfleet/test-support/receive-pack-wire';
+import {
+  collect,
+  parseResponse,
+  pkt,
+  FLUSH,
+  pushRequest,
+  readPackets,
+  requestStream,
+  type ParsedResponse,
+  type PushCommandLine,
+} from '@gitfleet/test-support/receive-pack-wire';
 import { createRepository } from '@gitfleet/test-support/stores';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
@@ -26,7 +36,6 @@ import {
 } from './receive-pack-fixtures.js';
 
 type TestContext = { after(fn: () => void | Promise<void>): void };
-
 
 interface Harness {
   repo: Repository;
@@ -108,15 +117,31 @@ for (const backend of backends) {
       const h = await harness(t, backend);
       const main = commitChain(h.source, 12);
       const topic = commitChain(h.source, 4, main[5], 100);
-      const tag = gitText(h.source, ['mktag'], `object ${main[8]}\ntype commit\ntag v1\ntagger Ada <ada@example.com> 1700000000 +0100\n\nrelease\n`);
+      const tag = gitText(
+        h.source,
+        ['mktag'],
+        `object ${main[8]}\ntype commit\ntag v1\ntagger Ada <ada@example.com> 1700000000 +0100\n\nrelease\n`,
+      );
       for (const ofsDelta of [true, false]) {
         const name = ofsDelta ? 'ofs' : 'ref';
         const response = await h.push(
-          pushRequest([create(`refs/heads/${name}/main`, main[11]), create(`refs/heads/${name}/topic`, topic[3]), create(`refs/tags/${name}/v1`, tag)], {
-            pack: packRevs(h.source, [main[11], topic[3], tag], { ofsDelta }),
-          }),
+          pushRequest(
+            [
+              create(`refs/heads/${name}/main`, main[11]),
+              create(`refs/heads/${name}/topic`, topic[3]),
+              create(`refs/tags/${name}/v1`, tag),
+            ],
+            {
+              pack: packRevs(h.source, [main[11], topic[3], tag], { ofsDelta }),
+            },
+          ),
         );
-        assert.deepEqual(response.report, ['unpack ok', `ok refs/heads/${name}/main`, `ok refs/heads/${name}/topic`, `ok refs/tags/${name}/v1`]);
+        assert.deepEqual(response.report, [
+          'unpack ok',
+          `ok refs/heads/${name}/main`,
+          `ok refs/heads/${name}/topic`,
+          `ok refs/tags/${name}/v1`,
+        ]);
         assert.match(response.progress, /Resolving deltas: 100% \(\d+\/\d+\), done\.\n/);
         assert.equal(response.fatal, '');
         assert.ok(response.flushed);
@@ -131,7 +156,10 @@ for (const backend of backends) {
       });
       await assertObjectsMatch(h.repo, h.source, [main[11], topic[3], tag]);
       const reflog = await h.repo.refs.reflog('refs/heads/ofs/main');
-      assert.deepEqual(reflog.map((e) => [e.oldOid, e.newOid]), [[ZERO_OID, main[11]]]);
+      assert.deepEqual(
+        reflog.map((e) => [e.oldOid, e.newOid]),
+        [[ZERO_OID, main[11]]],
+      );
     });
 
     it('completes a thin pack from the repository objects', async (t) => {
@@ -189,9 +217,16 @@ for (const backend of backends) {
       const [a, b] = commitChain(h.source, 2);
       await h.push(pushRequest([create('refs/heads/main', a), create('refs/heads/other', a)], { pack: packRevs(h.source, [a]) }));
       const response = await h.push(
-        pushRequest([update('refs/heads/main', b, b), update('refs/heads/other', a, b), create('refs/heads/main2', a)], { pack: packRevs(h.source, [b, `^${a}`]) }),
+        pushRequest([update('refs/heads/main', b, b), update('refs/heads/other', a, b), create('refs/heads/main2', a)], {
+          pack: packRevs(h.source, [b, `^${a}`]),
+        }),
       );
-      assert.deepEqual(response.report, ['unpack ok', 'ng refs/heads/main failed to update ref', 'ok refs/heads/other', 'ok refs/heads/main2']);
+      assert.deepEqual(response.report, [
+        'unpack ok',
+        'ng refs/heads/main failed to update ref',
+        'ok refs/heads/other',
+        'ok refs/heads/main2',
+      ]);
       assert.match(response.progress, /error: cannot lock ref 'refs\/heads\/main'/);
       assert.deepEqual(await h.refs(), { 'refs/heads/main': a, 'refs/heads/main2': a, 'refs/heads/other': b });
     });
@@ -204,14 +239,24 @@ for (const backend of backends) {
       const capabilities = ['report-status', 'side-band-64k', 'atomic'];
 
       const stale = await h.push(
-        pushRequest([update('refs/heads/main', b, b), create('refs/heads/new', b)], { capabilities, pack: packRevs(h.source, [b, `^${a}`]) }),
+        pushRequest([update('refs/heads/main', b, b), create('refs/heads/new', b)], {
+          capabilities,
+          pack: packRevs(h.source, [b, `^${a}`]),
+        }),
       );
-      assert.deepEqual(stale.report, ['unpack ok', 'ng refs/heads/main atomic transaction failed', 'ng refs/heads/new atomic transaction failed']);
+      assert.deepEqual(stale.report, [
+        'unpack ok',
+        'ng refs/heads/main atomic transaction failed',
+        'ng refs/heads/new atomic transaction failed',
+      ]);
       // The compare-and-swap failed after the pack was stored: it stays, unreferenced.
       const packs = await h.packCount();
 
       const funny = await h.push(
-        pushRequest([create('refs/heads/new', b), create('refs/heads/bad..name', b)], { capabilities, pack: packRevs(h.source, [b, `^${a}`]) }),
+        pushRequest([create('refs/heads/new', b), create('refs/heads/bad..name', b)], {
+          capabilities,
+          pack: packRevs(h.source, [b, `^${a}`]),
+        }),
       );
       assert.deepEqual(funny.report, ['unpack ok', 'ng refs/heads/new atomic push failure', 'ng refs/heads/bad..name funny refname']);
       assert.deepEqual(await h.refs(), before);
@@ -224,7 +269,13 @@ for (const backend of backends) {
       const pack = packRevs(h.source, [a]);
       const corrupt = Buffer.from(pack);
       corrupt[Math.floor(pack.length / 2)] ^= 0xff;
-      const bad = [corrupt, pack.subarray(0, pack.length - 30), pack.subarray(0, 8), Buffer.alloc(0), Buffer.from('not a pack at all, just text')];
+      const bad = [
+        corrupt,
+        pack.subarray(0, pack.length - 30),
+        pack.subarray(0, 8),
+        Buffer.alloc(0),
+        Buffer.from('not a pack at all, just text'),
+      ];
       for (const body of bad) {
         const response = await h.push(pushRequest([create('refs/heads/main', a)], { pack: body }));
         assert.match(response.report[0], /^unpack .+/);
@@ -239,11 +290,17 @@ for (const backend of backends) {
       const h = await harness(t, backend);
       const blob = writeBlob(h.source, 'x\n');
       const tree = writeTree(h.source, [`100644 blob ${blob}\tfile`]);
-      const badEmail = gitText(h.source, ['hash-object', '-w', '-t', 'commit', '--literally', '--stdin'], `tree ${tree}\nauthor Ada <ada@example.com 1700000000 +0000\ncommitter Ada <ada@example.com> 1700000000 +0000\n\nbad\n`);
+      const badEmail = gitText(
+        h.source,
+        ['hash-object', '-w', '-t', 'commit', '--literally', '--stdin'],
+        `tree ${tree}\nauthor Ada <ada@example.com 1700000000 +0000\ncommitter Ada <ada@example.com> 1700000000 +0000\n\nbad\n`,
+      );
       const dotGit = writeTree(h.source, [`040000 tree ${tree}\t.git`]);
       const dotGitCommit = writeCommit(h.source, dotGit, [], 'hides a .git');
       for (const tip of [badEmail, dotGitCommit]) {
-        const response = await h.push(pushRequest([create('refs/heads/main', tip)], { pack: packObjects(h.source, listObjects(h.source, [tip])) }));
+        const response = await h.push(
+          pushRequest([create('refs/heads/main', tip)], { pack: packObjects(h.source, listObjects(h.source, [tip])) }),
+        );
         assert.match(response.report[0], /^unpack fsck error in packed object [0-9a-f]{40}: /);
         assert.deepEqual(response.report.slice(1), ['ng refs/heads/main unpacker error']);
       }
@@ -263,7 +320,9 @@ for (const backend of backends) {
       assert.deepEqual(treeOnly.report, ['unpack ok', 'ng refs/heads/main missing necessary objects']);
       // A tip that was never sent, next to a valid update that still goes through.
       const [b] = commitChain(h.source, 1, undefined, 30);
-      const ghost = await h.push(pushRequest([create('refs/heads/main', b), create('refs/heads/ghost', '1'.repeat(40))], { pack: packRevs(h.source, [b]) }));
+      const ghost = await h.push(
+        pushRequest([create('refs/heads/main', b), create('refs/heads/ghost', '1'.repeat(40))], { pack: packRevs(h.source, [b]) }),
+      );
       assert.deepEqual(ghost.report, ['unpack ok', 'ok refs/heads/main', 'ng refs/heads/ghost missing necessary objects']);
       assert.deepEqual(await h.refs(), { 'refs/heads/main': b });
       assert.equal(await h.packCount(), 1);
@@ -282,7 +341,9 @@ for (const backend of backends) {
       const h = await harness(t, backend);
       const [a] = commitChain(h.source, 5);
       const pack = packRevs(h.source, [a]);
-      const response = await h.push(pushRequest([create('refs/heads/main', a)], { pack }), { limits: { ...TEST_LIMITS, maxPackBytes: pack.length - 1 } });
+      const response = await h.push(pushRequest([create('refs/heads/main', a)], { pack }), {
+        limits: { ...TEST_LIMITS, maxPackBytes: pack.length - 1 },
+      });
       assert.deepEqual(response.report, ['unpack pack exceeds maximum allowed size', 'ng refs/heads/main unpacker error']);
       assert.deepEqual(await h.refs(), {});
     });
@@ -293,7 +354,9 @@ for (const backend of backends) {
       const commit = writeCommit(h.source, writeTree(h.source, [`100644 blob ${bomb}\tzeros`]), [], 'bomb');
       const pack = packRevs(h.source, [commit]);
       assert.ok(pack.length < 64 * 1024, 'the pack itself is small');
-      const response = await h.push(pushRequest([create('refs/heads/main', commit)], { pack }), { limits: { ...TEST_LIMITS, maxObjectSize: 1 << 20 } });
+      const response = await h.push(pushRequest([create('refs/heads/main', commit)], { pack }), {
+        limits: { ...TEST_LIMITS, maxObjectSize: 1 << 20 },
+      });
       assert.match(response.report[0], /^unpack .+/);
       assert.notEqual(response.report[0], 'unpack ok');
       assert.deepEqual(await h.refs(), {});
@@ -303,9 +366,18 @@ for (const backend of backends) {
     it('deletes refs without a pack, never the branch HEAD points at', async (t) => {
       const h = await harness(t, backend);
       const [a] = commitChain(h.source, 1);
-      await h.push(pushRequest([create('refs/heads/main', a), create('refs/heads/topic', a), create('refs/tags/v1', a)], { pack: packRevs(h.source, [a]) }));
+      await h.push(
+        pushRequest([create('refs/heads/main', a), create('refs/heads/topic', a), create('refs/tags/v1', a)], {
+          pack: packRevs(h.source, [a]),
+        }),
+      );
       const response = await h.push(
-        pushRequest([remove('refs/heads/topic', a), remove('refs/tags/v1', a), remove('refs/heads/main', a), remove('refs/heads/never', a)]),
+        pushRequest([
+          remove('refs/heads/topic', a),
+          remove('refs/tags/v1', a),
+          remove('refs/heads/main', a),
+          remove('refs/heads/never', a),
+        ]),
       );
       assert.deepEqual(response.report, [
         'unpack ok',
@@ -323,9 +395,18 @@ for (const backend of backends) {
       const blob = writeBlob(h.source, 'just a blob\n');
       const [a] = commitChain(h.source, 1);
       const response = await h.push(
-        pushRequest([create('refs/heads/blob', blob), create('refs/tags/blob', blob), create('refs/onelevel', a), create('HEAD', a), create('refs/heads/ok', a)], {
-          pack: packRevs(h.source, [a, blob]),
-        }),
+        pushRequest(
+          [
+            create('refs/heads/blob', blob),
+            create('refs/tags/blob', blob),
+            create('refs/onelevel', a),
+            create('HEAD', a),
+            create('refs/heads/ok', a),
+          ],
+          {
+            pack: packRevs(h.source, [a, blob]),
+          },
+        ),
       );
       assert.deepEqual(response.report, [
         'unpack ok',
@@ -375,12 +456,18 @@ for (const backend of backends) {
     it('speaks without side-band, and keeps quiet when asked', async (t) => {
       const h = await harness(t, backend);
       const [a, b] = commitChain(h.source, 2);
-      const plain = await h.push(pushRequest([create('refs/heads/main', a)], { capabilities: ['report-status'], pack: packRevs(h.source, [a]) }), {
-        sideband: false,
-      });
+      const plain = await h.push(
+        pushRequest([create('refs/heads/main', a)], { capabilities: ['report-status'], pack: packRevs(h.source, [a]) }),
+        {
+          sideband: false,
+        },
+      );
       assert.deepEqual(plain.report, ['unpack ok', 'ok refs/heads/main']);
       const quiet = await h.push(
-        pushRequest([update('refs/heads/main', a, b)], { capabilities: ['report-status', 'side-band-64k', 'quiet'], pack: packRevs(h.source, [b, `^${a}`]) }),
+        pushRequest([update('refs/heads/main', a, b)], {
+          capabilities: ['report-status', 'side-band-64k', 'quiet'],
+          pack: packRevs(h.source, [b, `^${a}`]),
+        }),
       );
       assert.deepEqual(quiet.report, ['unpack ok', 'ok refs/heads/main']);
       assert.equal(quiet.progress, '');
@@ -413,7 +500,10 @@ for (const backend of backends) {
       });
       assert.deepEqual(failed.report, []);
       assert.match(failed.fatal, /^fatal: the push could not be completed/);
-      assert.deepEqual(errors.map((e) => (e as Error).message), ['kv store unavailable']);
+      assert.deepEqual(
+        errors.map((e) => (e as Error).message),
+        ['kv store unavailable'],
+      );
       await assert.rejects(
         h.run(pushRequest([create('refs/heads/main', b)], { pack: packRevs(h.source, [b]) })),
         /kv store unavailable/,
@@ -433,7 +523,10 @@ for (const backend of backends) {
       );
       const response = await receivePack(h.repo, broken, { limits: TEST_LIMITS, spoolDir: h.spoolDir });
       const parsed = parseResponse(await collect(response), true);
-      assert.deepEqual(parsed.report, ['unpack the request ended before the pack was read: socket hang up', 'ng refs/heads/main unpacker error']);
+      assert.deepEqual(parsed.report, [
+        'unpack the request ended before the pack was read: socket hang up',
+        'ng refs/heads/main unpacker error',
+      ]);
       h.assertSpoolEmpty();
       assert.deepEqual(await h.refs(), {});
     });

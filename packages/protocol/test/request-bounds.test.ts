@@ -72,7 +72,10 @@ describe('upload-pack reads its request one packet at a time', () => {
       await refused(uploadPack(repo, bomb.stream, { version, limits: LIMITS }), 400, /expected/);
       // Before: the whole 64 MiB became 16.7 M packet objects (GBs of heap) before parsing began.
       assert.ok(bomb.pulled() <= 2, `v${version}: ${bomb.pulled()} chunks of 64 KiB were read`);
-      assert.ok(process.memoryUsage().heapUsed - heapBefore < 32 * MIB, `v${version}: heap grew by ${process.memoryUsage().heapUsed - heapBefore}`);
+      assert.ok(
+        process.memoryUsage().heapUsed - heapBefore < 32 * MIB,
+        `v${version}: heap grew by ${process.memoryUsage().heapUsed - heapBefore}`,
+      );
     }
   });
 
@@ -152,7 +155,12 @@ describe('upload-pack work grows with the request and the refs, never with their
     assert.ok(gap < 250, `the event loop waited ${gap.toFixed(0)} ms`);
     const { lines, pack } = parseResponse(bytes);
     const main = (await repo.refs.get('refs/heads/main'))!;
-    assert.deepEqual(lines.slice(0, lines.indexOf('packfile')), ['wanted-refs', `${main} refs/heads/main`, `${old} ${tag(TAGS - 1)}`, 'delim']);
+    assert.deepEqual(lines.slice(0, lines.indexOf('packfile')), [
+      'wanted-refs',
+      `${main} refs/heads/main`,
+      `${old} ${tag(TAGS - 1)}`,
+      'delim',
+    ]);
     assert.equal(pack.subarray(0, 4).toString(), 'PACK');
   });
 
@@ -197,7 +205,9 @@ describe('upload-pack work grows with the request and the refs, never with their
     let bytes: Buffer | undefined;
     // Before: each unknown have walked main's 3,000 commits again (seconds between turns).
     const gap = await maxEventLoopGap(async () => {
-      bytes = await collect(await uploadPack(repo, Readable.from([body]), { version: 0, limits: { ...LIMITS, maxRequestPackets: 10_000 } }));
+      bytes = await collect(
+        await uploadPack(repo, Readable.from([body]), { version: 0, limits: { ...LIMITS, maxRequestPackets: 10_000 } }),
+      );
     });
     assert.ok(gap < 250, `the event loop waited ${gap.toFixed(0)} ms`);
     assert.deepEqual(parseResponse(bytes!).lines, [`ACK ${side} common`, 'NAK']);
@@ -206,7 +216,14 @@ describe('upload-pack work grows with the request and the refs, never with their
 
   it('resolves 100,000 deepen-not lines of one tag once, as git does, the event loop turning', async () => {
     const { repo, source, main } = await setup();
-    const body = request(['command=fetch', 'delim', `want ${main}`, ...Array.from({ length: 100_000 }, () => `deepen-not t00${TAGS - 1}`), 'done', 'flush']);
+    const body = request([
+      'command=fetch',
+      'delim',
+      `want ${main}`,
+      ...Array.from({ length: 100_000 }, () => `deepen-not t00${TAGS - 1}`),
+      'done',
+      'flush',
+    ]);
     // Before: every deepen-not line built a map of every ref.
     const { bytes, gap } = await answer(repo, body);
     assert.ok(gap < 250, `the event loop waited ${gap.toFixed(0)} ms`);
@@ -235,10 +252,29 @@ for (const backend of backends) {
         const capabilities = ['report-status', ...(withSideband ? ['side-band-64k'] : []), 'push-options'];
         const cases: Array<[string, Buffer, RegExp]> = [
           ['51 commands', pushRequest(many(51), { pack, capabilities }), /more than 50 ref updates/],
-          ['51 shallow lines', pushRequest(many(1), { pack, capabilities, shallow: Array.from({ length: 51 }, () => a) }), /more than 50 shallow lines/],
-          ['6 push options', pushRequest(many(1), { pack, capabilities, pushOptions: ['1', '2', '3', '4', '5', '6'] }), /more than 5 push options/],
-          ['166 ref name levels', pushRequest([create(`refs/heads/${'d/'.repeat(80)}x`, a), create(`refs/heads/${'e/'.repeat(80)}x`, a)], { pack, capabilities }), /more than 160 ref name levels/],
-          ['65 KiB of commands', pushRequest([create(`refs/heads/${'x'.repeat(60_000)}`, a), create(`refs/heads/${'y'.repeat(10_000)}`, a)], { pack, capabilities }), /exceed 65536 bytes/],
+          [
+            '51 shallow lines',
+            pushRequest(many(1), { pack, capabilities, shallow: Array.from({ length: 51 }, () => a) }),
+            /more than 50 shallow lines/,
+          ],
+          [
+            '6 push options',
+            pushRequest(many(1), { pack, capabilities, pushOptions: ['1', '2', '3', '4', '5', '6'] }),
+            /more than 5 push options/,
+          ],
+          [
+            '166 ref name levels',
+            pushRequest([create(`refs/heads/${'d/'.repeat(80)}x`, a), create(`refs/heads/${'e/'.repeat(80)}x`, a)], { pack, capabilities }),
+            /more than 160 ref name levels/,
+          ],
+          [
+            '65 KiB of commands',
+            pushRequest([create(`refs/heads/${'x'.repeat(60_000)}`, a), create(`refs/heads/${'y'.repeat(10_000)}`, a)], {
+              pack,
+              capabilities,
+            }),
+            /exceed 65536 bytes/,
+          ],
         ];
         for (const [what, request, message] of cases) {
           // The pack follows the commands: it must never be read.
@@ -265,7 +301,11 @@ for (const backend of backends) {
     it('accepts exactly the limits', async (t) => {
       const { repo, a, spoolDir, pack } = await setup(t);
       const commands = Array.from({ length: 50 }, (_, i) => create(`refs/heads/b${i}`, a));
-      const body = pushRequest(commands, { pack, capabilities: ['report-status', 'side-band-64k', 'push-options'], pushOptions: ['1', '2', '3', '4', '5'] });
+      const body = pushRequest(commands, {
+        pack,
+        capabilities: ['report-status', 'side-band-64k', 'push-options'],
+        pushOptions: ['1', '2', '3', '4', '5'],
+      });
       const report = parsePush(await collect(await receivePack(repo, requestStream(body), { limits: LIMITS, spoolDir })), true).report;
       assert.equal(report.filter((line) => line.startsWith('ok ')).length, 50);
     });
@@ -275,7 +315,13 @@ for (const backend of backends) {
       const long = `refs/heads/${'l'.repeat(250)}`;
       const push = async (capabilities: string[]) =>
         parsePush(
-          await collect(await receivePack(repo, requestStream(pushRequest([create(long, a), create(`refs/heads/ok-${capabilities.length}`, a)], { pack, capabilities })), { limits: LIMITS, spoolDir })),
+          await collect(
+            await receivePack(
+              repo,
+              requestStream(pushRequest([create(long, a), create(`refs/heads/ok-${capabilities.length}`, a)], { pack, capabilities })),
+              { limits: LIMITS, spoolDir },
+            ),
+          ),
           true,
         );
       const atomic = await push(['report-status', 'side-band-64k', 'atomic']);
@@ -284,10 +330,16 @@ for (const backend of backends) {
       const each = await push(['report-status', 'side-band-64k']);
       assert.deepEqual(each.report, ['unpack ok', `ng ${long} ref name too long`, 'ok refs/heads/ok-2']);
       assert.match(each.progress, /longer than the 256 allowed/);
-      assert.deepEqual((await repo.refs.list()).map((ref) => ref.name), ['refs/heads/ok-2']);
+      assert.deepEqual(
+        (await repo.refs.list()).map((ref) => ref.name),
+        ['refs/heads/ok-2'],
+      );
       // 256 bytes exactly is allowed.
       const fits = `refs/heads/${'f'.repeat(256 - 'refs/heads/'.length)}`;
-      const ok = parsePush(await collect(await receivePack(repo, requestStream(pushRequest([create(fits, a)], { pack })), { limits: LIMITS, spoolDir })), true);
+      const ok = parsePush(
+        await collect(await receivePack(repo, requestStream(pushRequest([create(fits, a)], { pack })), { limits: LIMITS, spoolDir })),
+        true,
+      );
       assert.deepEqual(ok.report, ['unpack ok', `ok ${fits}`]);
     });
   });
@@ -297,7 +349,7 @@ for (const backend of backends) {
   describe(`receive-pack refuses refs git cannot store together, on ${backend.name}`, () => {
     const create = (ref: string, oid: string) => ({ old: ZERO_OID, new: oid, ref });
 
-    it("refuses a ref beside one whose name is its directory: per ref, or the whole push when atomic", async (t) => {
+    it('refuses a ref beside one whose name is its directory: per ref, or the whole push when atomic', async (t) => {
       const dir = tempDir(t, 'df');
       const repo = await createRepository(await backend.open(t));
       const source = initSource(dir);
@@ -305,21 +357,57 @@ for (const backend of backends) {
       const pack = packRevs(source, [a]);
       const spoolDir = `${dir}/spool`;
       const push = async (commands: Array<ReturnType<typeof create>>, capabilities = ['report-status', 'side-band-64k']) =>
-        parsePush(await collect(await receivePack(repo, requestStream(pushRequest(commands, { pack, capabilities })), { limits: LIMITS, spoolDir })), true);
+        parsePush(
+          await collect(
+            await receivePack(repo, requestStream(pushRequest(commands, { pack, capabilities })), { limits: LIMITS, spoolDir }),
+          ),
+          true,
+        );
 
       assert.deepEqual((await push([create('refs/heads/df', a)])).report, ['unpack ok', 'ok refs/heads/df']);
-      const atomic = await push([create('refs/heads/df/sub', a), create('refs/heads/fine', a)], ['report-status', 'side-band-64k', 'atomic']);
-      assert.deepEqual(atomic.report, ['unpack ok', 'ng refs/heads/df/sub atomic transaction failed', 'ng refs/heads/fine atomic transaction failed']);
-      assert.match(atomic.progress, /error: cannot lock ref 'refs\/heads\/df\/sub': 'refs\/heads\/df' exists; cannot create 'refs\/heads\/df\/sub'/);
-      assert.deepEqual((await repo.refs.list()).map((ref) => ref.name), ['refs/heads/df']);
+      const atomic = await push(
+        [create('refs/heads/df/sub', a), create('refs/heads/fine', a)],
+        ['report-status', 'side-band-64k', 'atomic'],
+      );
+      assert.deepEqual(atomic.report, [
+        'unpack ok',
+        'ng refs/heads/df/sub atomic transaction failed',
+        'ng refs/heads/fine atomic transaction failed',
+      ]);
+      assert.match(
+        atomic.progress,
+        /error: cannot lock ref 'refs\/heads\/df\/sub': 'refs\/heads\/df' exists; cannot create 'refs\/heads\/df\/sub'/,
+      );
+      assert.deepEqual(
+        (await repo.refs.list()).map((ref) => ref.name),
+        ['refs/heads/df'],
+      );
 
-      const each = await push([create('refs/heads/df/sub', a), create('refs/heads/fine', a), create('refs/heads/x', a), create('refs/heads/x/y', a)]);
-      assert.deepEqual(each.report, ['unpack ok', 'ng refs/heads/df/sub failed to update ref', 'ok refs/heads/fine', 'ok refs/heads/x', 'ng refs/heads/x/y failed to update ref']);
+      const each = await push([
+        create('refs/heads/df/sub', a),
+        create('refs/heads/fine', a),
+        create('refs/heads/x', a),
+        create('refs/heads/x/y', a),
+      ]);
+      assert.deepEqual(each.report, [
+        'unpack ok',
+        'ng refs/heads/df/sub failed to update ref',
+        'ok refs/heads/fine',
+        'ok refs/heads/x',
+        'ng refs/heads/x/y failed to update ref',
+      ]);
       assert.match(each.progress, /'refs\/heads\/x' exists; cannot create 'refs\/heads\/x\/y'/);
-      assert.deepEqual((await repo.refs.list()).map((ref) => ref.name), ['refs/heads/df', 'refs/heads/fine', 'refs/heads/x']);
+      assert.deepEqual(
+        (await repo.refs.list()).map((ref) => ref.name),
+        ['refs/heads/df', 'refs/heads/fine', 'refs/heads/x'],
+      );
 
       const sameTime = await push([create('refs/heads/p', a), create('refs/heads/p/q', a)], ['report-status', 'side-band-64k', 'atomic']);
-      assert.deepEqual(sameTime.report, ['unpack ok', 'ng refs/heads/p atomic transaction failed', 'ng refs/heads/p/q atomic transaction failed']);
+      assert.deepEqual(sameTime.report, [
+        'unpack ok',
+        'ng refs/heads/p atomic transaction failed',
+        'ng refs/heads/p/q atomic transaction failed',
+      ]);
       assert.match(sameTime.progress, /cannot process 'refs\/heads\/p\/q' and 'refs\/heads\/p' at the same time/);
     });
   });

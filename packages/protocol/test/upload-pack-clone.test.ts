@@ -28,8 +28,25 @@ test('v0 advertisement lists HEAD, refs and peeled tags as git does', async (t) 
   const theirs = parseResponse(git(source, ['upload-pack', '--advertise-refs', '--stateless-rpc', source])).lines;
   const strip = (lines: typeof ours) => lines.map((l) => (typeof l === 'string' ? l.split('\0')[0] : l));
   assert.deepEqual(strip(ours), strip(theirs));
-  const caps = (ours[0]).split('\0')[1].split(' ');
-  for (const cap of ['multi_ack_detailed', 'no-done', 'side-band-64k', 'thin-pack', 'ofs-delta', 'shallow', 'deepen-since', 'deepen-not', 'deepen-relative', 'filter', 'include-tag', 'allow-tip-sha1-in-want', 'allow-reachable-sha1-in-want', 'symref=HEAD:refs/heads/main', 'object-format=sha1', 'no-progress']) {
+  const caps = ours[0].split('\0')[1].split(' ');
+  for (const cap of [
+    'multi_ack_detailed',
+    'no-done',
+    'side-band-64k',
+    'thin-pack',
+    'ofs-delta',
+    'shallow',
+    'deepen-since',
+    'deepen-not',
+    'deepen-relative',
+    'filter',
+    'include-tag',
+    'allow-tip-sha1-in-want',
+    'allow-reachable-sha1-in-want',
+    'symref=HEAD:refs/heads/main',
+    'object-format=sha1',
+    'no-progress',
+  ]) {
     assert.ok(caps.includes(cap), `capability ${cap} in ${caps.join(' ')}`);
   }
   assert.ok(caps.some((c) => c.startsWith('agent=')));

@@ -17,7 +17,9 @@ import type { ProtocolVersion } from '../src/index.js';
 /** Every ref of a git repository (for-each-ref order), HEAD's target and its objects as one pack. */
 export function packAll(repo: string, outDir: string): { packPath: string; packSize: number; idx: Buffer; checksum: string } {
   mkdirSync(outDir, { recursive: true });
-  const checksum = git(repo, ['pack-objects', '--all', '--quiet', '--delta-base-offset', path.join(outDir, 'pack')], '').toString().trim();
+  const checksum = git(repo, ['pack-objects', '--all', '--quiet', '--delta-base-offset', path.join(outDir, 'pack')], '')
+    .toString()
+    .trim();
   const packPath = path.join(outDir, `pack-${checksum}.pack`);
   return { packPath, packSize: statSync(packPath).size, idx: readFileSync(path.join(outDir, `pack-${checksum}.idx`)), checksum };
 }
@@ -38,7 +40,17 @@ export async function loadRepository(source: string, scratch: string): Promise<R
     indexes: new PackIndexCache({ maxBytes: 16 * 1024 * 1024 }),
     deltaBases: new DeltaBaseCache({ maxBytes: 4 * 1024 * 1024 }),
   };
-  const repo = new Repository({ id: `test-${process.pid}-${++repoCounter}`, owner: 'o', name: 'r', createdAt: new Date(0).toISOString(), private: false, description: '' }, stores);
+  const repo = new Repository(
+    {
+      id: `test-${process.pid}-${++repoCounter}`,
+      owner: 'o',
+      name: 'r',
+      createdAt: new Date(0).toISOString(),
+      private: false,
+      description: '',
+    },
+    stores,
+  );
   await addGitPack(repo, source, scratch);
   const updates = gitRefs(source).map((ref) => ({ name: ref.name, oldOid: ZERO_OID, newOid: ref.oid }));
   if (updates.length > 0) await repo.refs.update(updates, { atomic: true, message: 'test' });
@@ -63,7 +75,17 @@ export function request(lines: readonly Line[]): Buffer {
 export async function runUploadPack(repo: Repository, body: Buffer, version: ProtocolVersion): Promise<Buffer> {
   const response = await uploadPack(repo, Readable.from([body]), {
     version,
-    limits: { maxRequestBytes: 1024 * 1024, maxPackBytes: 1 << 30, maxObjectSize: 1 << 30, maxRequestPackets: 1 << 16, maxPushCommandBytes: 1 << 20, maxPushCommands: 1000, maxPushOptions: 100, maxRefNameBytes: 1024, maxPushRefLevels: 40000 },
+    limits: {
+      maxRequestBytes: 1024 * 1024,
+      maxPackBytes: 1 << 30,
+      maxObjectSize: 1 << 30,
+      maxRequestPackets: 1 << 16,
+      maxPushCommandBytes: 1 << 20,
+      maxPushCommands: 1000,
+      maxPushOptions: 100,
+      maxRefNameBytes: 1024,
+      maxPushRefLevels: 40000,
+    },
   });
   const chunks: Buffer[] = [];
   for await (const chunk of response) chunks.push(chunk);
@@ -151,7 +173,9 @@ export function indexInto(repoDir: string, pack: Buffer, options: { strict?: boo
 
 /** Object ids `git rev-list --objects` lists for `revs` (with optional extra args). */
 export function revListObjects(repo: string, args: string[]): Set<string> {
-  const out = git(repo, ['rev-list', '--objects', ...args]).toString().trim();
+  const out = git(repo, ['rev-list', '--objects', ...args])
+    .toString()
+    .trim();
   return new Set(out ? out.split('\n').map((line) => line.slice(0, 40)) : []);
 }
 
@@ -161,7 +185,9 @@ export function objectsOfPack(repoDir: string, checksumLine: string): Set<string
   const packDir = path.join(repoDir, 'objects', 'pack');
   const idx = readdirSync(packDir).find((name) => name === `pack-${checksum}.idx`);
   if (!idx) throw new Error(`no idx for ${checksum}`);
-  const out = git(repoDir, ['show-index'], readFileSync(path.join(packDir, idx))).toString().trim();
+  const out = git(repoDir, ['show-index'], readFileSync(path.join(packDir, idx)))
+    .toString()
+    .trim();
   return new Set(out.split('\n').map((line) => line.split(' ')[1]));
 }
 

@@ -4,7 +4,16 @@ import { test } from 'node:test';
 import { git } from '@gitfleet/test-support/git';
 import { buildSourceRepo } from '@gitfleet/test-support/histories';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
-import { gitUploadPack, indexInto, loadRepository, objectsOfPack, parseResponse, request, revListObjects, runUploadPack } from './upload-pack-helpers.js';
+import {
+  gitUploadPack,
+  indexInto,
+  loadRepository,
+  objectsOfPack,
+  parseResponse,
+  request,
+  revListObjects,
+  runUploadPack,
+} from './upload-pack-helpers.js';
 import type { Line } from './upload-pack-helpers.js';
 
 // No thin-pack: each pack must index on its own, so that ours and git's can be compared.

@@ -55,7 +55,9 @@ test('v2 ls-refs shows an unborn HEAD', async (t) => {
   const source = path.join(dir, 'empty.git');
   git(dir, ['init', '--quiet', '--bare', '--initial-branch=trunk', source]);
   const repo = await loadRepository(source, dir);
-  const lines = parseResponse(await runUploadPack(repo, request(['command=ls-refs', ...HEAD_LINES, 'symrefs', 'unborn', 'flush']), 2)).lines;
+  const lines = parseResponse(
+    await runUploadPack(repo, request(['command=ls-refs', ...HEAD_LINES, 'symrefs', 'unborn', 'flush']), 2),
+  ).lines;
   assert.deepEqual(lines, ['unborn HEAD symref-target:refs/heads/trunk', 'flush']);
 });
 
@@ -118,7 +120,14 @@ test('v0 include-tag brings annotated tags of sent commits', async (t) => {
   const theirs = path.join(dir, 'theirs.git');
   git(dir, ['init', '--quiet', '--bare', '--initial-branch=main', theirs]);
   assert.deepEqual(sent, objectsOfPack(theirs, indexInto(theirs, parseResponse(gitUploadPack(source, body, 0)).pack)));
-  for (const tag of ['v1.0', 'v1.0-signed']) assert.ok(sent.has(git(source, ['rev-parse', `refs/tags/${tag}`]).toString().trim()));
+  for (const tag of ['v1.0', 'v1.0-signed'])
+    assert.ok(
+      sent.has(
+        git(source, ['rev-parse', `refs/tags/${tag}`])
+          .toString()
+          .trim(),
+      ),
+    );
 });
 
 test('bad requests are refused before any output', async (t) => {
@@ -127,11 +136,23 @@ test('bad requests are refused before any output', async (t) => {
   const repo = await loadRepository(source, dir);
   const main = git(source, ['rev-parse', 'main']).toString().trim();
   // A commit that is stored but that no ref reaches.
-  const stray = git(source, ['commit-tree', '-m', 'stray', `${main}^{tree}`]).toString().trim();
+  const stray = git(source, ['commit-tree', '-m', 'stray', `${main}^{tree}`])
+    .toString()
+    .trim();
   git(source, ['update-ref', 'refs/stray', stray]);
   await addGitPack(repo, source, dir);
   assert.ok(await repo.objects.has(stray));
-  const limits = { maxRequestBytes: 4096, maxRequestPackets: 1000, maxPackBytes: 1 << 20, maxObjectSize: 1 << 20, maxPushCommandBytes: 4096, maxPushCommands: 10, maxPushOptions: 10, maxRefNameBytes: 1024, maxPushRefLevels: 40000 };
+  const limits = {
+    maxRequestBytes: 4096,
+    maxRequestPackets: 1000,
+    maxPackBytes: 1 << 20,
+    maxObjectSize: 1 << 20,
+    maxPushCommandBytes: 4096,
+    maxPushCommands: 10,
+    maxPushOptions: 10,
+    maxRefNameBytes: 1024,
+    maxPushRefLevels: 40000,
+  };
   const refuse = async (body: Buffer, version: 0 | 2, status: number, message: RegExp) => {
     await assert.rejects(uploadPack(repo, Readable.from([body]), { version, limits }), (error: unknown) => {
       assert.ok(error instanceof ProtocolError, String(error));

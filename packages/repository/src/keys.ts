@@ -81,7 +81,8 @@ export function escapeKeyPart(value: string): string {
   if (/^[\x21-\x24\x26-\x7e]*$/.test(value)) return value;
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
-    out += byte >= 0x21 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    out +=
+      byte >= 0x21 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }

@@ -110,7 +110,9 @@ export class PackObjectReader implements ObjectReader {
       try {
         data = applyDelta(base.data, delta);
       } catch (error) {
-        throw new CorruptPackError(at.pack.checksum, `object ${oid}: delta at ${describe(at)}: ${(error as Error).message}`, { cause: error });
+        throw new CorruptPackError(at.pack.checksum, `object ${oid}: delta at ${describe(at)}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       base = { type: base.type, data };
       // Every link but the last was some delta's base. The object asked for is kept too: in
@@ -186,8 +188,11 @@ async function inflateEntry(deflated: Buffer, size: number, at: PackLocation): P
   try {
     data = deflated.length > ASYNC_INFLATE_BYTES ? await inflateAsync(deflated, options) : inflateSync(deflated, options);
   } catch (error) {
-    throw new CorruptPackError(at.pack.checksum, `${describe(at)}: entry data does not inflate: ${(error as Error).message}`, { cause: error });
+    throw new CorruptPackError(at.pack.checksum, `${describe(at)}: entry data does not inflate: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
-  if (data.length !== size) throw new CorruptPackError(at.pack.checksum, `${describe(at)}: entry inflates to ${data.length} bytes, header says ${size}`);
+  if (data.length !== size)
+    throw new CorruptPackError(at.pack.checksum, `${describe(at)}: entry inflates to ${data.length} bytes, header says ${size}`);
   return data;
 }

@@ -27,7 +27,9 @@ export class InMemoryReadBudget {
   /** Reserves `bytes` or throws ObjectReadsBusy; the returned function gives them back (once). */
   reserve(bytes: number, what: string): () => void {
     if (this.used > 0 && this.used + bytes > this.maxBytes) {
-      throw new ObjectReadsBusy(`${what}: ${this.used} bytes of large objects are being read already (at most ${this.maxBytes} at once); try again shortly`);
+      throw new ObjectReadsBusy(
+        `${what}: ${this.used} bytes of large objects are being read already (at most ${this.maxBytes} at once); try again shortly`,
+      );
     }
     this.used += bytes;
     let released = false;
@@ -111,11 +113,16 @@ class ExactLength extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.seen > this.size) callback(new CorruptPackError(this.pack, `${this.context}: inflates to more than the ${this.size} bytes its header says`));
+    if (this.seen > this.size)
+      callback(new CorruptPackError(this.pack, `${this.context}: inflates to more than the ${this.size} bytes its header says`));
     else callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    callback(this.seen === this.size ? null : new CorruptPackError(this.pack, `${this.context}: inflates to ${this.seen} bytes, header says ${this.size}`));
+    callback(
+      this.seen === this.size
+        ? null
+        : new CorruptPackError(this.pack, `${this.context}: inflates to ${this.seen} bytes, header says ${this.size}`),
+    );
   }
 }

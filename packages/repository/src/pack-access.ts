@@ -1,7 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { MAX_ENTRY_HEADER_LENGTH, PackIndex, isObjectId, parseEntryHeader, type ObjectId, type PackEntryHeader } from '@gitfleet/git-format';
+import {
+  MAX_ENTRY_HEADER_LENGTH,
+  PackIndex,
+  isObjectId,
+  parseEntryHeader,
+  type ObjectId,
+  type PackEntryHeader,
+} from '@gitfleet/git-format';
 import type { BlobStore, KVStore } from '@gitfleet/storage';
 import { BlobRangeUnavailable, type BlockCache } from './block-cache.js';
 import { CorruptPackError, MissingPackError } from './errors.js';
@@ -209,7 +216,11 @@ export class PackAccess {
     return this.indexes.get(pack.checksum, async () => {
       const key = idxBlobKey(this.repositoryId, pack.checksum);
       const bytes = await this.blobs.get(key);
-      if (!bytes) throw new MissingPackError(pack.checksum, `repository ${this.repositoryId}: pack ${pack.checksum} is registered but ${key} is missing`);
+      if (!bytes)
+        throw new MissingPackError(
+          pack.checksum,
+          `repository ${this.repositoryId}: pack ${pack.checksum} is registered but ${key} is missing`,
+        );
       const index = PackIndex.parse(bytes, pack.size);
       if (index.packChecksum !== pack.checksum) {
         throw new CorruptPackError(pack.checksum, `${key}: idx describes pack ${index.packChecksum}, not ${pack.checksum}`);
@@ -222,7 +233,10 @@ export class PackAccess {
   private ofsDeltaBaseOid(entry: PackLocation, baseOffset: number): ObjectId {
     const baseOid = entry.index.oidAt(baseOffset);
     if (baseOid === undefined) {
-      throw new CorruptPackError(entry.pack.checksum, `pack ${entry.pack.checksum}: ofs-delta at offset ${entry.offset} points at ${baseOffset}, where no entry starts`);
+      throw new CorruptPackError(
+        entry.pack.checksum,
+        `pack ${entry.pack.checksum}: ofs-delta at offset ${entry.offset} points at ${baseOffset}, where no entry starts`,
+      );
     }
     return baseOid;
   }
@@ -242,7 +256,10 @@ async function verifyPackFile(packPath: string, packSize: number, checksum: Obje
     const trailer = Buffer.alloc(20);
     await file.read(trailer, 0, 20, size - 20);
     if (trailer.toString('hex') !== checksum) {
-      throw new CorruptPackError(checksum, `adding a pack: ${packPath} ends with checksum ${trailer.toString('hex')}, expected ${checksum}`);
+      throw new CorruptPackError(
+        checksum,
+        `adding a pack: ${packPath} ends with checksum ${trailer.toString('hex')}, expected ${checksum}`,
+      );
     }
   } finally {
     await file.close();

@@ -211,9 +211,15 @@ export class KVRefDB implements RefDB {
 
   /** Why each refused update was refused, read after the fact (only the message depends on it). */
   private async explain(refused: readonly RefUpdate[], batch: readonly RefUpdate[], pacer: LoopPacer): Promise<RefUpdateConflict[]> {
-    const now = await this.kv.getMany(this.scope, refused.map((update) => refKey(update.name)));
+    const now = await this.kv.getMany(
+      this.scope,
+      refused.map((update) => refKey(update.name)),
+    );
     const moved = (update: RefUpdate) => (now.get(refKey(update.name)) ?? ZERO_OID) !== update.oldOid;
-    const stored = await this.storedNamesInTheWay(refused.filter((update) => !moved(update)).map((update) => update.name), pacer);
+    const stored = await this.storedNamesInTheWay(
+      refused.filter((update) => !moved(update)).map((update) => update.name),
+      pacer,
+    );
     const created = new NameIndex(batch.filter((update) => !isDeletion(update)).map((update) => update.name));
     const explained: RefUpdateConflict[] = [];
     for (const update of refused) {
@@ -224,7 +230,12 @@ export class KVRefDB implements RefDB {
       }
       const storedOther = stored.get(update.name);
       const batchmate = storedOther === undefined ? created.inTheWayOf(update.name) : undefined;
-      const other = storedOther !== undefined ? { name: storedOther, inBatch: false } : batchmate !== undefined ? { name: batchmate, inBatch: true } : undefined;
+      const other =
+        storedOther !== undefined
+          ? { name: storedOther, inBatch: false }
+          : batchmate !== undefined
+            ? { name: batchmate, inBatch: true }
+            : undefined;
       explained.push({ name: update.name, kind: 'name-taken', ...(other ? { other } : {}) });
     }
     return explained;

@@ -177,7 +177,9 @@ export class RepositoryRegistry {
     const entries = await this.stores.kv.scan(scope, '');
     // In slices: a repository may have many thousands of refs, and one CAS carries every key.
     for (let start = 0; start < entries.length; start += DELETE_BATCH) {
-      const ops = entries.slice(start, start + DELETE_BATCH).map(({ key: entryKey, value }) => ({ key: entryKey, expect: value, value: null }));
+      const ops = entries
+        .slice(start, start + DELETE_BATCH)
+        .map(({ key: entryKey, value }) => ({ key: entryKey, expect: value, value: null }));
       await this.stores.kv.compareAndSwap(scope, ops, 'each');
     }
     return true;
@@ -186,9 +188,18 @@ export class RepositoryRegistry {
 
 function parseInfo(value: string): RepositoryInfo {
   const info = JSON.parse(value) as Partial<RepositoryInfo>;
-  if (typeof info.id !== 'string' || typeof info.owner !== 'string' || typeof info.name !== 'string' || typeof info.createdAt !== 'string') {
+  if (
+    typeof info.id !== 'string' ||
+    typeof info.owner !== 'string' ||
+    typeof info.name !== 'string' ||
+    typeof info.createdAt !== 'string'
+  ) {
     throw new Error(`repository registry: malformed entry ${value.slice(0, 200)}`);
   }
   // Entries written before visibility and descriptions existed are public, without description.
-  return { ...info, private: info.private === true, description: typeof info.description === 'string' ? info.description : '' } as RepositoryInfo;
+  return {
+    ...info,
+    private: info.private === true,
+    description: typeof info.description === 'string' ? info.description : '',
+  } as RepositoryInfo;
 }

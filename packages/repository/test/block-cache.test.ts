@@ -64,7 +64,10 @@ describe('BlockCache', () => {
     ]);
     store.gets.length = 0;
     for (let block = 0; block <= 5; block++) {
-      assert.deepEqual(await cache.read(store, 'pack', block * BLOCK, (block + 1) * BLOCK), bytes.subarray(block * BLOCK, (block + 1) * BLOCK));
+      assert.deepEqual(
+        await cache.read(store, 'pack', block * BLOCK, (block + 1) * BLOCK),
+        bytes.subarray(block * BLOCK, (block + 1) * BLOCK),
+      );
     }
     assert.equal(store.gets.length, 0, 'every block of both runs was cached on its own');
   });
@@ -102,8 +105,14 @@ describe('BlockCache', () => {
     const store = await storeWith('repo/pack-1.pack', bytes);
     const cache = new BlockCache({ blockSize: BLOCK, maxBytes: 100 * BLOCK });
     const message = (start: number, end: number, key = 'repo/pack-1\\.pack') => new RegExp(`${key}.*\\[${start}, ${end}\\)`);
-    await assert.rejects(cache.read(store, 'repo/pack-1.pack', bytes.length - 10, bytes.length + 1), message(bytes.length - 10, bytes.length + 1));
-    await assert.rejects(cache.read(store, 'repo/pack-1.pack', bytes.length - 10, bytes.length + 1), (error) => error instanceof BlobRangeUnavailable && !error.blobAbsent);
+    await assert.rejects(
+      cache.read(store, 'repo/pack-1.pack', bytes.length - 10, bytes.length + 1),
+      message(bytes.length - 10, bytes.length + 1),
+    );
+    await assert.rejects(
+      cache.read(store, 'repo/pack-1.pack', bytes.length - 10, bytes.length + 1),
+      (error) => error instanceof BlobRangeUnavailable && !error.blobAbsent,
+    );
     await assert.rejects(cache.read(store, 'repo/pack-1.pack', bytes.length, bytes.length + 1), message(bytes.length, bytes.length + 1));
     await assert.rejects(cache.read(store, 'repo/pack-1.pack', 20 * BLOCK, 21 * BLOCK), message(20 * BLOCK, 21 * BLOCK));
     // A blob of exactly two blocks: the range ends one byte into a block that does not exist.
@@ -115,7 +124,10 @@ describe('BlockCache', () => {
   it('refuses an absent blob and an invalid range', async () => {
     const store = await storeWith('pack', bytes);
     const cache = new BlockCache({ blockSize: BLOCK, maxBytes: 100 * BLOCK });
-    await assert.rejects(cache.read(store, 'missing', 0, 10), (error) => error instanceof BlobRangeUnavailable && error.blobAbsent && /missing: not found/.test(error.message));
+    await assert.rejects(
+      cache.read(store, 'missing', 0, 10),
+      (error) => error instanceof BlobRangeUnavailable && error.blobAbsent && /missing: not found/.test(error.message),
+    );
     await assert.rejects(cache.read(store, 'pack', 10, 5), RangeError);
     await assert.rejects(cache.read(store, 'pack', -1, 5), RangeError);
   });

@@ -22,7 +22,9 @@ export function packObjects(repo: string, outDir: string, revs: string[], option
   if (options.offsetDeltas) args.push('--delta-base-offset');
   // Options such as --all go on the command line; revisions are read from stdin.
   args.push(...revs.filter((r) => r.startsWith('--')), path.join(outDir, 'pack'));
-  const checksum = git(repo, args, revs.filter((r) => !r.startsWith('--')).join('\n') + '\n').toString().trim();
+  const checksum = git(repo, args, revs.filter((r) => !r.startsWith('--')).join('\n') + '\n')
+    .toString()
+    .trim();
   const packPath = path.join(outDir, `pack-${checksum}.pack`);
   return { packPath, packSize: statSync(packPath).size, idx: readFileSync(path.join(outDir, `pack-${checksum}.idx`)), checksum };
 }
@@ -46,7 +48,15 @@ export function verifyPack(pack: BuiltPack): PackedObject[] {
     const fields = line.split(' ').filter(Boolean);
     if (!/^[0-9a-f]{40}$/.test(fields[0] ?? '') || fields.length < 5) continue;
     const [oid, type, size, packedSize, offset, depth, baseOid] = fields;
-    objects.push({ oid, type, size: Number(size), packedSize: Number(packedSize), offset: Number(offset), depth: Number(depth ?? 0), baseOid });
+    objects.push({
+      oid,
+      type,
+      size: Number(size),
+      packedSize: Number(packedSize),
+      offset: Number(offset),
+      depth: Number(depth ?? 0),
+      baseOid,
+    });
   }
   return objects;
 }

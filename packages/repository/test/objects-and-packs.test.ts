@@ -5,7 +5,15 @@ import { after, before, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import { GIT_MAX_DELTA_DEPTH, indexPack } from '@gitfleet/git-format';
 import { FsBlobStore, MemoryBlobStore, MemoryKVStore, SqliteKVStore, type BlobStore } from '@gitfleet/storage';
-import { CorruptPackError, MissingPackError, Repository, RepositoryRegistry, type ObjectReader, type PackAccess, type Stores } from '../src/index.js';
+import {
+  CorruptPackError,
+  MissingPackError,
+  Repository,
+  RepositoryRegistry,
+  type ObjectReader,
+  type PackAccess,
+  type Stores,
+} from '../src/index.js';
 import { idxBlobKey, packBlobKey, repositoryScope } from '../src/keys.js';
 import { deltaChain } from '@gitfleet/test-support/delta-bombs';
 import { git } from '@gitfleet/test-support/git';
@@ -37,9 +45,11 @@ before(() => {
   refDeltaPack = packObjects(source, out('ref'), ['--all'], { offsetDeltas: false });
   olderPack = packObjects(source, out('older'), ['main~30'], { offsetDeltas: true });
   newerPack = packObjects(source, out('newer'), ['--all', '^main~30'], { offsetDeltas: true });
-  expected = catFile(source, verifyPack(deepPack).map((o) => o.oid));
+  expected = catFile(
+    source,
+    verifyPack(deepPack).map((o) => o.oid),
+  );
 });
-
 
 function newRepository(stores: Stores, id = 'r0123456789abcdef0123456789abcdef'): Repository {
   return new Repository({ id, owner: 'o', name: 'r', createdAt: new Date().toISOString(), private: false, description: '' }, stores);
@@ -77,10 +87,19 @@ for (const backend of backends) {
 
     test('reads a pack of ref-deltas', async (t) => {
       const packed = verifyPack(refDeltaPack);
-      assert.ok(packed.some((o) => o.baseOid), 'expected deltas in the pack');
+      assert.ok(
+        packed.some((o) => o.baseOid),
+        'expected deltas in the pack',
+      );
       const { objects, packs } = newRepository(await backend.open(t));
       await addPack(packs, refDeltaPack);
-      assert.equal(await assertReadsLikeGit(objects, packed.map((o) => o.oid)), expected.size);
+      assert.equal(
+        await assertReadsLikeGit(
+          objects,
+          packed.map((o) => o.oid),
+        ),
+        expected.size,
+      );
     });
 
     test('finds objects across several packs', async (t) => {
@@ -136,7 +155,10 @@ for (const backend of backends) {
       const [first] = verifyPack(olderPack);
       assert.equal(await reader.objects.has(first.oid), false); // the reader has now loaded an empty pack list
       await addPack(writer.packs, olderPack);
-      await assertReadsLikeGit(reader.objects, verifyPack(olderPack).map((o) => o.oid));
+      await assertReadsLikeGit(
+        reader.objects,
+        verifyPack(olderPack).map((o) => o.oid),
+      );
       await addPack(writer.packs, newerPack);
       await reader.packs.refresh();
       assert.equal((await reader.packs.list()).length, 2);
@@ -186,7 +208,9 @@ describe('PackAccess.add failures', () => {
     const { packs } = newRepository({ blobs, kv, ...caches() }, 'r2');
     await assert.rejects(packs.add(olderPack.packPath, olderPack.packSize, newerPack.idx, olderPack.checksum), CorruptPackError);
     await assert.rejects(packs.add(newerPack.packPath, olderPack.packSize, olderPack.idx, olderPack.checksum), CorruptPackError);
-    await assert.rejects(packs.add(olderPack.packPath + '.missing', olderPack.packSize, olderPack.idx, olderPack.checksum), { code: 'ENOENT' });
+    await assert.rejects(packs.add(olderPack.packPath + '.missing', olderPack.packSize, olderPack.idx, olderPack.checksum), {
+      code: 'ENOENT',
+    });
     await assert.rejects(packs.add(olderPack.packPath, olderPack.packSize, olderPack.idx, 'not-an-id'), TypeError);
     const stored: string[] = [];
     for await (const blob of blobs.list('')) stored.push(blob.key);
@@ -245,7 +269,8 @@ describe('ObjectReader reads chains no deeper than git writes', () => {
     const deepest = await store(GIT_MAX_DELTA_DEPTH);
     assert.equal((await deepest.objects.read(deepest.tip))?.data.length, 100 + 4 * GIT_MAX_DELTA_DEPTH);
     const tooDeep = await store(GIT_MAX_DELTA_DEPTH + 1);
-    const chainTooLong = (error: unknown) => error instanceof CorruptPackError && /delta chain longer than 4095, deeper than git writes/.test(error.message);
+    const chainTooLong = (error: unknown) =>
+      error instanceof CorruptPackError && /delta chain longer than 4095, deeper than git writes/.test(error.message);
     await assert.rejects(tooDeep.objects.read(tooDeep.tip), chainTooLong);
     await assert.rejects(tooDeep.objects.header(tooDeep.tip), chainTooLong);
   });
@@ -255,7 +280,11 @@ describe('two server processes over one data directory', () => {
   test('a push through one is readable through the other, refs and objects', async (t) => {
     const dir = tempDir(t, 'two-processes');
     const openProcess = async (): Promise<Stores> => {
-      const stores = { blobs: await FsBlobStore.open(path.join(dir, 'blobs')), kv: new SqliteKVStore(path.join(dir, 'kv.sqlite')), ...caches() };
+      const stores = {
+        blobs: await FsBlobStore.open(path.join(dir, 'blobs')),
+        kv: new SqliteKVStore(path.join(dir, 'kv.sqlite')),
+        ...caches(),
+      };
       t.after(async () => {
         await stores.blobs.close();
         await stores.kv.close();
@@ -272,7 +301,10 @@ describe('two server processes over one data directory', () => {
     // As receive-pack does it: pack registered first, then the ref moves.
     await addPack(pushed.packs, deepPack);
     const tipOid = git(source, ['rev-parse', 'main']).toString().trim();
-    assert.deepEqual(await pushed.refs.update([{ name: 'refs/heads/main', oldOid: '0'.repeat(40), newOid: tipOid }], { atomic: true, message: 'push' }), []);
+    assert.deepEqual(
+      await pushed.refs.update([{ name: 'refs/heads/main', oldOid: '0'.repeat(40), newOid: tipOid }], { atomic: true, message: 'push' }),
+      [],
+    );
 
     const ref = await served.refs.get('HEAD');
     assert.equal(ref, tipOid);

@@ -23,7 +23,6 @@ before(() => {
   stored = verifyPack(wholePack);
 });
 
-
 async function storedRepository(): Promise<Repository> {
   const repo = new Repository(
     { id: 'pack0output0', owner: 'o', name: 'r', createdAt: new Date().toISOString(), private: false, description: '' },

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
-import { CommitReader, FilterSpecError, Repository, enumerateObjects, parseFilterSpec, unreachableCommits, walkCommits } from '../src/index.js';
+import {
+  CommitReader,
+  FilterSpecError,
+  Repository,
+  enumerateObjects,
+  parseFilterSpec,
+  unreachableCommits,
+  walkCommits,
+} from '../src/index.js';
 import { caches } from './backends.js';
 import { git } from '@gitfleet/test-support/git';
 import { buildHistory } from '@gitfleet/test-support/histories';
@@ -11,11 +19,22 @@ import { packObjects } from './git-fixtures.js';
 async function repositoryOf(t: { after(fn: () => void): void }, commits: number) {
   const dir = tempDir(t, 'reach');
   const source = buildHistory(dir, commits);
-  const repo = new Repository({ id: `reach-${Math.random()}`, owner: 'o', name: 'r', createdAt: '', private: false, description: '' }, { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() });
+  const repo = new Repository(
+    { id: `reach-${Math.random()}`, owner: 'o', name: 'r', createdAt: '', private: false, description: '' },
+    { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() },
+  );
   const pack = packObjects(source, dir, ['--all'], { offsetDeltas: true });
   await repo.packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
   const rev = (name: string) => git(source, ['rev-parse', name]).toString().trim();
-  const revList = (args: string[]) => new Set(git(source, ['rev-list', ...args]).toString().trim().split('\n').filter(Boolean).map((l) => l.slice(0, 40)));
+  const revList = (args: string[]) =>
+    new Set(
+      git(source, ['rev-list', ...args])
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.slice(0, 40)),
+    );
   return { repo, rev, revList };
 }
 
@@ -47,14 +66,21 @@ test('enumerateObjects applies tree depth and blob size filters as git rev-list 
     const filtered = await enumerateObjects(repo.objects, { wants: [rev('main')], haves: [], filter: parseFilterSpec(spec) });
     assert.deepEqual(new Set(filtered.objects), revList(['--objects', `--filter=${spec}`, 'main']), spec);
   }
-  const incremental = await enumerateObjects(repo.objects, { wants: [rev('main')], haves: [rev('main~4')], filter: parseFilterSpec('blob:none') });
+  const incremental = await enumerateObjects(repo.objects, {
+    wants: [rev('main')],
+    haves: [rev('main~4')],
+    filter: parseFilterSpec('blob:none'),
+  });
   assert.deepEqual(new Set(incremental.objects), revList(['--objects', '--filter=blob:none', 'main', '^main~4']));
 });
 
 test('parseFilterSpec accepts git filter specs and refuses others', () => {
   assert.deepEqual(parseFilterSpec('blob:limit=2k'), { kind: 'blob:limit', limit: 2048 });
   assert.deepEqual(parseFilterSpec('tree:3'), { kind: 'tree', depth: 3 });
-  assert.deepEqual(parseFilterSpec('combine:blob:none+tree:1'), { kind: 'combine', filters: [{ kind: 'blob:none' }, { kind: 'tree', depth: 1 }] });
+  assert.deepEqual(parseFilterSpec('combine:blob:none+tree:1'), {
+    kind: 'combine',
+    filters: [{ kind: 'blob:none' }, { kind: 'tree', depth: 1 }],
+  });
   for (const bad of ['blob:some', 'sparse:oid=abc', 'object:type=thing', 'combine:blob:none', 'tree:-1']) {
     assert.throws(() => parseFilterSpec(bad), FilterSpecError, bad);
   }

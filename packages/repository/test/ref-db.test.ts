@@ -80,8 +80,13 @@ for (const backend of kvBackends) {
     test('ZERO_OID as new id deletes; as old id requires absence', async (t) => {
       const refs = open(t);
       await refs.update([{ name: 'refs/heads/gone', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'create' });
-      assert.deepEqual(await refs.update([{ name: 'refs/heads/gone', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'again' }), [{ name: 'refs/heads/gone', kind: 'moved' }]);
-      assert.deepEqual(await refs.update([{ name: 'refs/heads/gone', oldOid: A, newOid: ZERO_OID }], { atomic: true, message: 'delete' }), []);
+      assert.deepEqual(await refs.update([{ name: 'refs/heads/gone', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'again' }), [
+        { name: 'refs/heads/gone', kind: 'moved' },
+      ]);
+      assert.deepEqual(
+        await refs.update([{ name: 'refs/heads/gone', oldOid: A, newOid: ZERO_OID }], { atomic: true, message: 'delete' }),
+        [],
+      );
       assert.equal(await refs.get('refs/heads/gone'), undefined);
       assert.deepEqual(await refs.list(), []);
       assert.deepEqual(
@@ -98,11 +103,20 @@ for (const backend of kvBackends) {
       const ids = [A, B, C, A];
       let previous = ZERO_OID;
       for (const [i, oid] of ids.entries()) {
-        assert.deepEqual(await refs.update([{ name: 'refs/heads/main', oldOid: previous, newOid: oid }], { atomic: false, message: `step ${i}` }), []);
+        assert.deepEqual(
+          await refs.update([{ name: 'refs/heads/main', oldOid: previous, newOid: oid }], { atomic: false, message: `step ${i}` }),
+          [],
+        );
         previous = oid;
       }
-      assert.deepEqual((await refs.reflog('refs/heads/main')).map((e) => e.newOid), ids);
-      assert.deepEqual((await refs.reflog('refs/heads/main', 2)).map((e) => e.message), ['step 2', 'step 3']);
+      assert.deepEqual(
+        (await refs.reflog('refs/heads/main')).map((e) => e.newOid),
+        ids,
+      );
+      assert.deepEqual(
+        (await refs.reflog('refs/heads/main', 2)).map((e) => e.message),
+        ['step 2', 'step 3'],
+      );
     });
 
     test('HEAD is a symbolic ref; get("HEAD") follows it', async (t) => {
@@ -122,8 +136,14 @@ for (const backend of kvBackends) {
     test('a batch with one bad name or id is refused whole', async (t) => {
       const refs = open(t);
       const good = { name: 'refs/heads/ok', oldOid: ZERO_OID, newOid: A };
-      await assert.rejects(refs.update([good, { name: 'refs/heads/a..b', oldOid: ZERO_OID, newOid: A }], { atomic: false, message: 'x' }), InvalidRefName);
-      await assert.rejects(refs.update([good, { name: 'refs/heads/x', oldOid: ZERO_OID, newOid: 'nothex' }], { atomic: false, message: 'x' }), /not an object id/);
+      await assert.rejects(
+        refs.update([good, { name: 'refs/heads/a..b', oldOid: ZERO_OID, newOid: A }], { atomic: false, message: 'x' }),
+        InvalidRefName,
+      );
+      await assert.rejects(
+        refs.update([good, { name: 'refs/heads/x', oldOid: ZERO_OID, newOid: 'nothex' }], { atomic: false, message: 'x' }),
+        /not an object id/,
+      );
       await assert.rejects(refs.update([good, good], { atomic: false, message: 'x' }), /twice/);
       assert.deepEqual(await refs.list(), []);
       assert.deepEqual(await refs.reflog('refs/heads/ok'), []);
@@ -137,9 +157,18 @@ for (const backend of kvBackends) {
         { atomic: true, message: 'push' },
       );
       const byBytes = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-      assert.deepEqual((await refs.list()).map((r) => r.name), byBytes);
-      assert.deepEqual((await refs.list('refs/heads/ü')).map((r) => r.name), ['refs/heads/ünïcode']);
-      assert.deepEqual((await refs.list('refs/heads/100')).map((r) => r.name), ['refs/heads/100%']);
+      assert.deepEqual(
+        (await refs.list()).map((r) => r.name),
+        byBytes,
+      );
+      assert.deepEqual(
+        (await refs.list('refs/heads/ü')).map((r) => r.name),
+        ['refs/heads/ünïcode'],
+      );
+      assert.deepEqual(
+        (await refs.list('refs/heads/100')).map((r) => r.name),
+        ['refs/heads/100%'],
+      );
       assert.equal(await refs.get('refs/heads/日本'), A);
       assert.equal(await refs.get('refs/heads/a/'), undefined);
       assert.equal((await refs.reflog('refs/heads/ünïcode')).length, 1);
@@ -173,7 +202,16 @@ for (const backend of kvBackends) {
         assert.deepEqual(await refs.reflog('refs/heads/df/sub'), []);
       }
       // Names that only share a prefix of characters do not clash.
-      assert.deepEqual(await refs.update([{ name: 'refs/heads/df-2', oldOid: ZERO_OID, newOid: B }, { name: 'refs/heads/dirt/x', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'push' }), []);
+      assert.deepEqual(
+        await refs.update(
+          [
+            { name: 'refs/heads/df-2', oldOid: ZERO_OID, newOid: B },
+            { name: 'refs/heads/dirt/x', oldOid: ZERO_OID, newOid: B },
+          ],
+          { atomic: true, message: 'push' },
+        ),
+        [],
+      );
     });
 
     test('two refs of one batch that clash: atomic refuses both, each applies the first', async (t) => {
@@ -239,7 +277,8 @@ for (const backend of kvBackends) {
     test('explains 10,000 refused refs without holding the event loop', { skip: backend.name === 'memory' }, async (t) => {
       const refs = open(t);
       await refs.update([{ name: 'refs/heads/a', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'init' });
-      const under = (dir: string, n: number) => Array.from({ length: n }, (_, i) => ({ name: `${dir}/${String(i).padStart(5, '0')}`, oldOid: ZERO_OID, newOid: B }));
+      const under = (dir: string, n: number) =>
+        Array.from({ length: n }, (_, i) => ({ name: `${dir}/${String(i).padStart(5, '0')}`, oldOid: ZERO_OID, newOid: B }));
       let conflicts: RefUpdateConflict[] = [];
       // Before: every refused ref was explained by a pass over the whole batch (2 s for this one).
       const besideStored = await maxEventLoopGap(async () => {
@@ -251,7 +290,12 @@ for (const backend of kvBackends) {
       assert.equal(conflicts[9_999].name, 'refs/heads/a/09999');
 
       // Clashes inside the batch: a directory after the refs under it, and refs under a directory.
-      const batch = [...under('refs/heads/p', 5_000), { name: 'refs/heads/p', oldOid: ZERO_OID, newOid: B }, { name: 'refs/heads/r', oldOid: ZERO_OID, newOid: B }, ...under('refs/heads/r', 5_000)];
+      const batch = [
+        ...under('refs/heads/p', 5_000),
+        { name: 'refs/heads/p', oldOid: ZERO_OID, newOid: B },
+        { name: 'refs/heads/r', oldOid: ZERO_OID, newOid: B },
+        ...under('refs/heads/r', 5_000),
+      ];
       const inBatch = await maxEventLoopGap(async () => {
         conflicts = await refs.update(batch, { atomic: true, message: 'push' });
       });

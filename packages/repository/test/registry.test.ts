@@ -1,13 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryBlobStore } from '@gitfleet/storage';
-import { BlockCache, InvalidRefName, InvalidRepositoryName, RepositoryExists, RepositoryRegistry, validateRepositoryName, type Stores } from '../src/index.js';
+import {
+  BlockCache,
+  InvalidRefName,
+  InvalidRepositoryName,
+  RepositoryExists,
+  RepositoryRegistry,
+  validateRepositoryName,
+  type Stores,
+} from '../src/index.js';
 import { kvBackends, redisKvBackends } from '@gitfleet/test-support/stores';
 
 for (const backend of [...kvBackends, ...redisKvBackends]) {
   describe(`RepositoryRegistry over ${backend.name}`, () => {
     const open = (t: Parameters<typeof backend.open>[0]): { registry: RepositoryRegistry; stores: Stores } => {
-      const stores: Stores = { blobs: new MemoryBlobStore(), kv: backend.open(t), cache: new BlockCache({ blockSize: 4096, maxBytes: 65536 }) };
+      const stores: Stores = {
+        blobs: new MemoryBlobStore(),
+        kv: backend.open(t),
+        cache: new BlockCache({ blockSize: 4096, maxBytes: 65536 }),
+      };
       return { registry: new RepositoryRegistry(stores), stores };
     };
 
@@ -42,7 +54,10 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       assert.equal((await registry.open('OCTO', 'repo'))?.info.id, first.info.id);
       const second = await registry.create('octo', 'repo2');
       assert.notEqual(second.info.id, first.info.id);
-      assert.deepEqual((await registry.list()).map((r) => `${r.owner}/${r.name}`), ['Octo/Repo', 'octo/repo2']);
+      assert.deepEqual(
+        (await registry.list()).map((r) => `${r.owner}/${r.name}`),
+        ['Octo/Repo', 'octo/repo2'],
+      );
     });
 
     test('concurrent creates of one name: exactly one succeeds', async (t) => {
@@ -83,7 +98,10 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
     test('rename moves the entry and keeps id, refs and HEAD; an existing target is refused and nothing changes', async (t) => {
       const { registry } = open(t);
       const created = await registry.create('o', 'before', { defaultBranch: 'trunk' });
-      await created.refs.update([{ name: 'refs/heads/trunk', oldOid: '0'.repeat(40), newOid: 'a'.repeat(40) }], { atomic: true, message: 'test' });
+      await created.refs.update([{ name: 'refs/heads/trunk', oldOid: '0'.repeat(40), newOid: 'a'.repeat(40) }], {
+        atomic: true,
+        message: 'test',
+      });
       await registry.create('o', 'taken');
 
       await assert.rejects(registry.update('o', 'before', { name: 'Taken' }), RepositoryExists);
@@ -95,18 +113,27 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       const reopened = await registry.open('o', 'after');
       assert.equal(reopened?.info.id, created.info.id);
       assert.equal(await reopened.refs.head(), 'refs/heads/trunk');
-      assert.deepEqual((await reopened.refs.list()).map((r) => [r.name, r.oid]), [['refs/heads/trunk', 'a'.repeat(40)]]);
+      assert.deepEqual(
+        (await reopened.refs.list()).map((r) => [r.name, r.oid]),
+        [['refs/heads/trunk', 'a'.repeat(40)]],
+      );
 
       // Changing only the case keeps the key and rewrites the spelling.
       const recased = await registry.update('o', 'after', { name: 'After' });
       assert.equal(recased?.info.name, 'After');
-      assert.deepEqual((await registry.list()).map((r) => `${r.owner}/${r.name}`), ['o/After', 'o/taken']);
+      assert.deepEqual(
+        (await registry.list()).map((r) => `${r.owner}/${r.name}`),
+        ['o/After', 'o/taken'],
+      );
     });
 
     test('transfer moves the entry to another owner, with or without a new name, and keeps id and refs', async (t) => {
       const { registry } = open(t);
       const created = await registry.create('old', 'project', { defaultBranch: 'trunk' });
-      await created.refs.update([{ name: 'refs/heads/trunk', oldOid: '0'.repeat(40), newOid: 'b'.repeat(40) }], { atomic: true, message: 'test' });
+      await created.refs.update([{ name: 'refs/heads/trunk', oldOid: '0'.repeat(40), newOid: 'b'.repeat(40) }], {
+        atomic: true,
+        message: 'test',
+      });
 
       const moved = await registry.update('old', 'project', { owner: 'new' });
       assert.deepEqual(moved?.info, { ...created.info, owner: 'new' });
@@ -116,11 +143,17 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       const reopened = await registry.open('new', 'project');
       assert.equal(reopened?.info.id, created.info.id);
       assert.equal(await reopened.refs.head(), 'refs/heads/trunk');
-      assert.deepEqual((await reopened.refs.list()).map((r) => [r.name, r.oid]), [['refs/heads/trunk', 'b'.repeat(40)]]);
+      assert.deepEqual(
+        (await reopened.refs.list()).map((r) => [r.name, r.oid]),
+        [['refs/heads/trunk', 'b'.repeat(40)]],
+      );
 
       const renamedToo = await registry.update('new', 'project', { owner: 'third', name: 'renamed' });
       assert.deepEqual(renamedToo?.info, { ...created.info, owner: 'third', name: 'renamed' });
-      assert.deepEqual((await registry.list()).map((r) => `${r.owner}/${r.name}`), ['third/renamed']);
+      assert.deepEqual(
+        (await registry.list()).map((r) => `${r.owner}/${r.name}`),
+        ['third/renamed'],
+      );
     });
 
     test('a transfer onto a taken name is refused and nothing changes; invalid owners are refused', async (t) => {
@@ -136,7 +169,10 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       await assert.rejects(registry.update('old', 'project', { owner: '../etc' }), InvalidRepositoryName);
       await assert.rejects(registry.update('old', 'project', { owner: 'new', name: 'bad/name' }), InvalidRepositoryName);
       assert.deepEqual((await registry.open('old', 'project'))?.info, created.info);
-      assert.deepEqual((await registry.list()).map((r) => `${r.owner}/${r.name}`), ['new/Project', 'old/project']);
+      assert.deepEqual(
+        (await registry.list()).map((r) => `${r.owner}/${r.name}`),
+        ['new/Project', 'old/project'],
+      );
     });
 
     test('concurrent transfers of one repository onto one owner: exactly one lands', async (t) => {
@@ -165,7 +201,10 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
     test('delete removes the entry and every key of the repository scope; the name can be reused', async (t) => {
       const { registry, stores } = open(t);
       const doomed = await registry.create('o', 'doomed');
-      await doomed.refs.update([{ name: 'refs/heads/main', oldOid: '0'.repeat(40), newOid: 'b'.repeat(40) }], { atomic: true, message: 'test' });
+      await doomed.refs.update([{ name: 'refs/heads/main', oldOid: '0'.repeat(40), newOid: 'b'.repeat(40) }], {
+        atomic: true,
+        message: 'test',
+      });
       const kept = await registry.create('o', 'kept');
       assert.notDeepEqual(await stores.kv.scan(`repo:${doomed.info.id}`, ''), []);
 
@@ -178,7 +217,10 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       const reborn = await registry.create('o', 'doomed');
       assert.notEqual(reborn.info.id, doomed.info.id);
       assert.deepEqual(await reborn.refs.list(), []);
-      assert.deepEqual((await registry.list()).map((r) => r.id), [reborn.info.id, kept.info.id]);
+      assert.deepEqual(
+        (await registry.list()).map((r) => r.id),
+        [reborn.info.id, kept.info.id],
+      );
     });
 
     test('listOwnedBy lists one owner, whatever the case, and not owners sharing a prefix', async (t) => {
@@ -187,7 +229,10 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       await registry.create('octo', 'a');
       await registry.create('octopus', 'c');
       await registry.create('other', 'd');
-      assert.deepEqual((await registry.listOwnedBy('OCTO')).map((r) => `${r.owner}/${r.name}`), ['octo/a', 'Octo/b']);
+      assert.deepEqual(
+        (await registry.listOwnedBy('OCTO')).map((r) => `${r.owner}/${r.name}`),
+        ['octo/a', 'Octo/b'],
+      );
       assert.deepEqual(await registry.listOwnedBy('nobody'), []);
       await assert.rejects(registry.listOwnedBy('../x'), InvalidRepositoryName);
     });
@@ -216,7 +261,25 @@ describe('validateRepositoryName', () => {
   });
 
   test('refuses traversal, separators, control characters and the rest', () => {
-    const bad = ['', '.', '..', '.hidden', '-dash', 'a/b', 'a\\b', 'a\0b', 'a\nb', 'a b', 'x'.repeat(101), 'r.git', 'R.GIT', 'a..b', 'ünï', '%2e%2e', 'a:b'];
+    const bad = [
+      '',
+      '.',
+      '..',
+      '.hidden',
+      '-dash',
+      'a/b',
+      'a\\b',
+      'a\0b',
+      'a\nb',
+      'a b',
+      'x'.repeat(101),
+      'r.git',
+      'R.GIT',
+      'a..b',
+      'ünï',
+      '%2e%2e',
+      'a:b',
+    ];
     for (const value of bad) {
       assert.throws(() => validateRepositoryName('o', value), InvalidRepositoryName, `name ${JSON.stringify(value)}`);
       assert.throws(() => validateRepositoryName(value, 'r'), InvalidRepositoryName, `owner ${JSON.stringify(value)}`);

@@ -63,23 +63,32 @@ for (const backend of kvBackends) {
     async function racedBy(t: Parameters<typeof backend.open>[0], race: (other: KVRefDB) => Promise<unknown>): Promise<KVRefDB> {
       const kv = backend.open(t);
       const other = await unborn(kv);
-      return new KVRefDB('repo1', racedAfterFirstRead(kv, () => race(other)));
+      return new KVRefDB(
+        'repo1',
+        racedAfterFirstRead(kv, () => race(other)),
+      );
     }
 
     test('a branch deleted between the read and the swap is not made the default', async (t) => {
-      const refs = await racedBy(t, (other) => other.update([{ name: 'refs/heads/dev', oldOid: A, newOid: ZERO_OID }], { atomic: true, message: 'delete' }));
+      const refs = await racedBy(t, (other) =>
+        other.update([{ name: 'refs/heads/dev', oldOid: A, newOid: ZERO_OID }], { atomic: true, message: 'delete' }),
+      );
       assert.equal(await refs.setHeadIfUnborn('refs/heads/dev'), false);
       assert.equal(await refs.head(), 'refs/heads/main');
     });
 
     test('a default branch created between the read and the swap keeps HEAD', async (t) => {
-      const refs = await racedBy(t, (other) => other.update([{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'push' }));
+      const refs = await racedBy(t, (other) =>
+        other.update([{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'push' }),
+      );
       assert.equal(await refs.setHeadIfUnborn('refs/heads/dev'), false);
       assert.equal(await refs.head(), 'refs/heads/main');
     });
 
     test('a branch that moved between the read and the swap still becomes the default', async (t) => {
-      const refs = await racedBy(t, (other) => other.update([{ name: 'refs/heads/dev', oldOid: A, newOid: B }], { atomic: true, message: 'push' }));
+      const refs = await racedBy(t, (other) =>
+        other.update([{ name: 'refs/heads/dev', oldOid: A, newOid: B }], { atomic: true, message: 'push' }),
+      );
       assert.equal(await refs.setHeadIfUnborn('refs/heads/dev'), true);
       assert.equal(await refs.head(), 'refs/heads/dev');
       assert.equal(await refs.get('HEAD'), B);
@@ -89,7 +98,10 @@ for (const backend of kvBackends) {
       const kv = backend.open(t);
       const refs = await unborn(kv);
       await refs.update([{ name: 'refs/heads/topic', oldOid: ZERO_OID, newOid: B }], { atomic: true, message: 'push' });
-      const outcomes = await Promise.all([new KVRefDB('repo1', kv).setHeadIfUnborn('refs/heads/dev'), new KVRefDB('repo1', kv).setHeadIfUnborn('refs/heads/topic')]);
+      const outcomes = await Promise.all([
+        new KVRefDB('repo1', kv).setHeadIfUnborn('refs/heads/dev'),
+        new KVRefDB('repo1', kv).setHeadIfUnborn('refs/heads/topic'),
+      ]);
       assert.equal(outcomes.filter(Boolean).length, 1, `outcomes ${outcomes}`);
       assert.equal(await refs.head(), outcomes[0] ? 'refs/heads/dev' : 'refs/heads/topic');
     });

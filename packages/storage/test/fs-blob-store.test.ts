@@ -91,10 +91,7 @@ describe('FsBlobStore on disk', () => {
       const [first, second] = await Promise.all([FsBlobStore.open(root), FsBlobStore.open(root)]);
       for (let round = 0; round < 20; round++) {
         const key = `race/${round}/pack`;
-        const results = await Promise.all([
-          first.putIfAbsent(key, Buffer.from('first')),
-          second.putIfAbsent(key, Buffer.from('second')),
-        ]);
+        const results = await Promise.all([first.putIfAbsent(key, Buffer.from('first')), second.putIfAbsent(key, Buffer.from('second'))]);
         assert.equal(results.filter(Boolean).length, 1, `round ${round}`);
         assert.equal((await first.get(key))?.toString(), results[0] ? 'first' : 'second');
       }

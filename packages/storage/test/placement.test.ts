@@ -127,7 +127,10 @@ describe('PlacementBlobStore placement', () => {
       const before = three.placement(`k${i}`).slice(0, 2);
       const after = four.placement(`k${i}`).slice(0, 2);
       // Whatever moved, moved to the new store; the relative order of the old ones holds.
-      assert.deepEqual(after.filter((name) => name !== 'south'), before.slice(0, after.filter((name) => name !== 'south').length));
+      assert.deepEqual(
+        after.filter((name) => name !== 'south'),
+        before.slice(0, after.filter((name) => name !== 'south').length),
+      );
       if (after.includes('south')) moved += 1;
     }
     assert.ok(moved > 0 && moved < 200, `moved ${moved} of 200`);
@@ -137,7 +140,17 @@ describe('PlacementBlobStore placement', () => {
     const store = new MemoryBlobStore();
     assert.throws(() => new PlacementBlobStore({ stores: [], replicas: 1 }), PlacementError);
     assert.throws(() => new PlacementBlobStore({ stores: [{ name: 'a', store }], replicas: 2 }), /replicas/);
-    assert.throws(() => new PlacementBlobStore({ stores: [{ name: 'a', store }, { name: 'a', store }], replicas: 1 }), /twice/);
+    assert.throws(
+      () =>
+        new PlacementBlobStore({
+          stores: [
+            { name: 'a', store },
+            { name: 'a', store },
+          ],
+          replicas: 1,
+        }),
+      /twice/,
+    );
   });
 });
 
@@ -288,7 +301,10 @@ describe('PlacementBlobStore repair', () => {
     assert.equal(report.healthy, 30 - lost.length);
     assert.equal(report.failed, 0);
     assert.equal(report.bytesCopied, await sizeOf(placement, lost));
-    assert.deepEqual(seen, Array.from({ length: 30 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
     for (const key of keys) assert.deepEqual(await holders(key), sorted(placement.placement(key).slice(0, 2)), key);
 
     const again = await placement.repair();
@@ -314,10 +330,16 @@ describe('PlacementBlobStore repair', () => {
     down.mode = 'reject';
     const report = await placement.repair();
     assert.equal(report.ok, false);
-    assert.deepEqual(report.unavailableStores.map((store) => store.name), ['north']);
+    assert.deepEqual(
+      report.unavailableStores.map((store) => store.name),
+      ['north'],
+    );
     assert.equal(report.failed, 0);
     for (const key of keys) {
-      const expected = placement.placement(key).filter((name) => name !== 'north').slice(0, 2);
+      const expected = placement
+        .placement(key)
+        .filter((name) => name !== 'north')
+        .slice(0, 2);
       for (const name of expected) assert.ok((await holders(key)).includes(name), `${key} on ${name}`);
     }
   });

@@ -36,7 +36,11 @@ if (env === undefined) {
       const raw = new Redis(env.GITFLEET_TEST_REDIS_URL);
       try {
         for (const scope of ['repo-1', '}odd{', '%7d']) {
-          await store.compareAndSwap(scope, [{ key: 'refs/heads/main', expect: null, value: 'v', log: { name: 'reflog', entry: 'e' } }], 'all');
+          await store.compareAndSwap(
+            scope,
+            [{ key: 'refs/heads/main', expect: null, value: 'v', log: { name: 'reflog', entry: 'e' } }],
+            'all',
+          );
         }
         const keys = (await raw.keys(`${namespace}:*`)).sort();
         assert.deepEqual(keys, [
@@ -97,17 +101,29 @@ if (env === undefined) {
         try {
           const scopes = Array.from({ length: 12 }, (_, i) => `repo-${i}`);
           for (const scope of scopes) {
-            await store.compareAndSwap(scope, [{ key: 'a', expect: null, value: '1' }, { key: 'b', expect: null, value: '2', log: { name: 'l', entry: 'e' } }], 'all');
+            await store.compareAndSwap(
+              scope,
+              [
+                { key: 'a', expect: null, value: '1' },
+                { key: 'b', expect: null, value: '2', log: { name: 'l', entry: 'e' } },
+              ],
+              'all',
+            );
           }
           const mastersHolding = new Set<string>();
           for (const master of raw.nodes('master')) {
             const keys = await master.keys(`${namespace}:*`);
             if (keys.length > 0) mastersHolding.add(`${master.options.host}:${master.options.port}`);
             const scopesHere = new Set(keys.map((key) => key.split(':')[1]));
-            for (const scope of scopesHere) assert.equal(keys.filter((key) => key.split(':')[1] === scope).length, 4, `all of ${scope} on one master`);
+            for (const scope of scopesHere)
+              assert.equal(keys.filter((key) => key.split(':')[1] === scope).length, 4, `all of ${scope} on one master`);
           }
           assert.ok(mastersHolding.size > 1, 'twelve scopes do not all hash to one shard');
-          for (const scope of scopes) assert.deepEqual(await store.scan(scope, ''), [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+          for (const scope of scopes)
+            assert.deepEqual(await store.scan(scope, ''), [
+              { key: 'a', value: '1' },
+              { key: 'b', value: '2' },
+            ]);
         } finally {
           await store.close();
           await cleanup();

@@ -25,4 +25,3 @@ export function adminHeaders(extra: Record<string, string> = {}): Record<string,
 
 /** `git -c …` arguments that make git send TEST_ADMIN's token with every HTTP request. */
 export const ADMIN_GIT_CONFIG: readonly string[] = ['-c', `http.extraHeader=Authorization: Bearer ${TEST_ADMIN_TOKEN}`];
-

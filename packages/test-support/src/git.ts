@@ -81,7 +81,11 @@ export interface GitOutcome {
 }
 
 /** Runs git and returns how it ended, for commands a test expects to fail. */
-export function gitStatus(cwd: string, args: readonly string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): GitOutcome {
+export function gitStatus(
+  cwd: string,
+  args: readonly string[],
+  options: { input?: string | Buffer; env?: Record<string, string> } = {},
+): GitOutcome {
   const result = spawnSync('git', args, { cwd, input: options.input, env: gitEnv(options.env), maxBuffer: MAX_OUTPUT_BYTES });
   return { status: result.status, stdout: result.stdout.toString(), stdoutBytes: result.stdout, stderr: result.stderr.toString() };
 }
@@ -90,6 +94,10 @@ export function gitStatus(cwd: string, args: readonly string[], options: { input
  * git without blocking the event loop, for commands that talk to a server in this process;
  * rejects (with its stderr) when it fails.
  */
-export function gitAsync(cwd: string, args: readonly string[], options: { env?: Record<string, string>; clock?: boolean } = {}): Promise<{ stdout: string; stderr: string }> {
+export function gitAsync(
+  cwd: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; clock?: boolean } = {},
+): Promise<{ stdout: string; stderr: string }> {
   return promisify(execFile)('git', args, { cwd, env: gitEnv(options.env, { clock: options.clock }), maxBuffer: MAX_OUTPUT_BYTES });
 }

@@ -98,7 +98,8 @@ export function buildSourceRepo(dir: string, commits = 30): string {
   }
   git(repo, ['fast-import', '--quiet'], Buffer.concat(chunks));
   // So that the git used as oracle offers what we offer.
-  for (const key of ['allowRefInWant', 'allowFilter', 'allowSidebandAll', 'allowReachableSHA1InWant']) git(repo, ['config', `uploadpack.${key}`, 'true']);
+  for (const key of ['allowRefInWant', 'allowFilter', 'allowSidebandAll', 'allowReachableSHA1InWant'])
+    git(repo, ['config', `uploadpack.${key}`, 'true']);
   const v1 = git(repo, ['rev-parse', 'refs/tags/v1.0']).toString().trim();
   const tagOfTag = `object ${v1}\ntype tag\ntag v1.0-signed\ntagger A U Thor <a@example.com> 1700009999 +0000\n\nre-tag\n`;
   const tagOfTagId = git(repo, ['hash-object', '-t', 'tag', '-w', '--stdin'], tagOfTag).toString().trim();
@@ -222,4 +223,3 @@ export function buildRichRepository(dir: string): string {
   run(['update-ref', 'refs/tags/no-tagger', taggerless]);
   return repo;
 }
-

@@ -2,7 +2,7 @@
 export function incompressibleText(bytes: number, seed = 1): Buffer {
   const lines: string[] = [];
   let x = seed;
-  for (let length = 0; length < bytes; ) {
+  for (let length = 0; length < bytes;) {
     x = (x * 1103515245 + 12345) % 2 ** 31;
     const line = `${x.toString(36)} ${(x * 7).toString(36)} ${(x * 13).toString(36)}\n`;
     lines.push(line);

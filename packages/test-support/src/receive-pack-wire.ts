@@ -17,10 +17,15 @@ export interface PushCommandLine {
  * A receive-pack request body as `git send-pack` writes it: commands (capabilities after a NUL
  * on the first), flush, push options and flush when asked for, then the pack.
  */
-export function pushRequest(commands: PushCommandLine[], options: { capabilities?: string[]; pushOptions?: string[]; shallow?: string[]; pack?: Buffer } = {}): Buffer {
+export function pushRequest(
+  commands: PushCommandLine[],
+  options: { capabilities?: string[]; pushOptions?: string[]; shallow?: string[]; pack?: Buffer } = {},
+): Buffer {
   const capabilities = options.capabilities ?? ['report-status', 'side-band-64k', 'agent=git/2.39'];
   const parts: Buffer[] = (options.shallow ?? []).map((oid) => pkt(`shallow ${oid}`));
-  commands.forEach((c, i) => parts.push(pkt(i === 0 ? `${c.old} ${c.new} ${c.ref}\0${capabilities.join(' ')}` : `${c.old} ${c.new} ${c.ref}`)));
+  commands.forEach((c, i) =>
+    parts.push(pkt(i === 0 ? `${c.old} ${c.new} ${c.ref}\0${capabilities.join(' ')}` : `${c.old} ${c.new} ${c.ref}`)),
+  );
   parts.push(FLUSH);
   if (options.pushOptions) parts.push(...options.pushOptions.map((o) => pkt(o)), FLUSH);
   if (options.pack) parts.push(options.pack);

@@ -101,7 +101,9 @@ export function embeddedStorage(): StorageBackend {
  * Cluster with `{ redis: 'cluster' }`. Several servers started with the same `env` share
  * one repository space, as a fleet of frontends does.
  */
-export function distributedStorage(options: { redis?: 'single' | 'cluster'; label?: string; extraEnv?: Record<string, string> } = {}): StorageBackend {
+export function distributedStorage(
+  options: { redis?: 'single' | 'cluster'; label?: string; extraEnv?: Record<string, string> } = {},
+): StorageBackend {
   const target = s3Target();
   const cluster = options.redis === 'cluster';
   const redisLocation = cluster ? redisClusterNodes() : redisUrl();
@@ -151,7 +153,9 @@ export async function deleteRedisNamespace(location: string, cluster: boolean, n
     const keys = (await redisCli([...node, '--scan', '--pattern', `${namespace}:*`])).split('\n').filter((key) => key !== '');
     if (keys.length === 0) continue;
     // One DEL per line, each key hex-escaped so that no byte of it is parsed as syntax.
-    const script = keys.map((key) => `DEL "${[...Buffer.from(key)].map((byte) => `\\x${byte.toString(16).padStart(2, '0')}`).join('')}"\n`).join('');
+    const script = keys
+      .map((key) => `DEL "${[...Buffer.from(key)].map((byte) => `\\x${byte.toString(16).padStart(2, '0')}`).join('')}"\n`)
+      .join('');
     await redisCli(node, script);
   }
 }
@@ -214,7 +218,8 @@ export function redisCli(args: string[], input = ''): Promise<string> {
     child.on('close', (code) => {
       // redis-cli exits 0 on error replies; they start with ERR / MOVED… on stdout.
       const errorReply = /^(ERR|MOVED|ASK|CLUSTERDOWN|READONLY|WRONGTYPE|NOSCRIPT)\b.*$/m.exec(stdout);
-      if (code !== 0 || errorReply) reject(new Error(`redis-cli ${args.join(' ')} failed (exit ${code}): ${errorReply?.[0] ?? stderr.trim()}`));
+      if (code !== 0 || errorReply)
+        reject(new Error(`redis-cli ${args.join(' ')} failed (exit ${code}): ${errorReply?.[0] ?? stderr.trim()}`));
       else resolve(stdout);
     });
     // redis-cli may exit before it reads stdin (EPIPE); its exit code and output decide.

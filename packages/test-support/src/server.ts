@@ -12,7 +12,15 @@ import { TEST_ADMIN_ENV, adminHeaders } from './admin.js';
 import { SOURCE_ENTRY, WORKSPACE_ROOT, childEnv } from './cli.js';
 import { selectedStorage, type E2EBackendKind, type StorageBackend } from './server-storage.js';
 
-export { ADMIN_GIT_CONFIG, TEST_ADMIN, TEST_ADMIN_EMAIL, TEST_ADMIN_ENV, TEST_ADMIN_PASSWORD, TEST_ADMIN_TOKEN, adminHeaders } from './admin.js';
+export {
+  ADMIN_GIT_CONFIG,
+  TEST_ADMIN,
+  TEST_ADMIN_EMAIL,
+  TEST_ADMIN_ENV,
+  TEST_ADMIN_PASSWORD,
+  TEST_ADMIN_TOKEN,
+  adminHeaders,
+} from './admin.js';
 
 /** The password ensureUser gives the users it creates. */
 export function testPassword(user: string): string {
@@ -271,7 +279,7 @@ export function serverForFile(extraEnv: Record<string, string> = {}): TestServer
     await current?.stop();
   });
   const started = (): TestServer => {
-    if (current === undefined) throw new Error('the file\'s server is used before its before() hook started it');
+    if (current === undefined) throw new Error("the file's server is used before its before() hook started it");
     return current;
   };
   return {

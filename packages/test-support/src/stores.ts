@@ -100,7 +100,11 @@ export const redisKvBackends: KVBackend[] = skipRemoteStores
           owner.after(async () => {
             for (const scope of written) {
               const entries = await kv.scan(scope, '');
-              await compareAndSwap(scope, entries.map(({ key, value }) => ({ key, expect: value, value: null })), 'each');
+              await compareAndSwap(
+                scope,
+                entries.map(({ key, value }) => ({ key, expect: value, value: null })),
+                'each',
+              );
             }
             await kv.close();
           });

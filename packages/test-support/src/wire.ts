@@ -44,9 +44,7 @@ export function objectId(type: ObjectType, body: Buffer): string {
 }
 
 /** One pack entry; `declaredSize` lies about the inflated size when set. */
-export type PackEntry =
-  | { type: ObjectType; body: Buffer; declaredSize?: number }
-  | { ofsDeltaOf: number; delta: Buffer };
+export type PackEntry = { type: ObjectType; body: Buffer; declaredSize?: number } | { ofsDeltaOf: number; delta: Buffer };
 
 function entryHeader(typeCode: number, size: number): Buffer {
   const bytes: number[] = [];

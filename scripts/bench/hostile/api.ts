@@ -31,25 +31,51 @@ export class GitfleetApi {
 
   /** A request of the set-up: any answer other than `expect` is a SetupFailed. */
   async call(method: string, path: string, auth: Record<string, string>, body: unknown, expect: number[]): Promise<HttpAnswer> {
-    const answer = await this.send(method, path, { headers: { ...auth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    if (!expect.includes(answer.status)) throw new SetupFailed(`${method} ${path} answered ${answer.status}: ${shortBody(answer.body, 200)}`);
+    const answer = await this.send(method, path, {
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!expect.includes(answer.status))
+      throw new SetupFailed(`${method} ${path} answered ${answer.status}: ${shortBody(answer.body, 200)}`);
     return answer;
   }
 
-  send(method: string, path: string, options: Omit<HttpOptions, 'timeoutMs' | 'method'> & { timeoutMs?: number } = {}): Promise<HttpAnswer> {
+  send(
+    method: string,
+    path: string,
+    options: Omit<HttpOptions, 'timeoutMs' | 'method'> & { timeoutMs?: number } = {},
+  ): Promise<HttpAnswer> {
     return request(this.base() + path, { timeoutMs: SETUP_REQUEST_TIMEOUT_MS, ...options, method });
   }
 
   async createAccount(name: string): Promise<Account> {
     const password = `pw-${name}-Hostile1`;
-    await this.call('POST', '/api/v1/admin/users', bearer(this.adminToken), { username: name, email: `${name}@hostile.test`, password }, [201]);
-    const answer = await this.call('POST', `/api/v1/users/${name}/tokens`, basic(name, password), { name: 'hostile', scopes: ALL_SCOPES }, [201]);
+    await this.call(
+      'POST',
+      '/api/v1/admin/users',
+      bearer(this.adminToken),
+      { username: name, email: `${name}@hostile.test`, password },
+      [201],
+    );
+    const answer = await this.call(
+      'POST',
+      `/api/v1/users/${name}/tokens`,
+      basic(name, password),
+      { name: 'hostile', scopes: ALL_SCOPES },
+      [201],
+    );
     return { name, password, token: json<{ sha1: string }>(answer).sha1 };
   }
 
   /** A token of the account with only these scopes (made with its password, as tokens must be). */
   async createToken(account: Account, name: string, scopes: string[]): Promise<string> {
-    const answer = await this.call('POST', `/api/v1/users/${account.name}/tokens`, basic(account.name, account.password), { name, scopes }, [201]);
+    const answer = await this.call(
+      'POST',
+      `/api/v1/users/${account.name}/tokens`,
+      basic(account.name, account.password),
+      { name, scopes },
+      [201],
+    );
     return json<{ sha1: string }>(answer).sha1;
   }
 

@@ -62,7 +62,10 @@ export function contextFor(options: {
       return dir;
     },
     accounts() {
-      accounts ??= (async () => ({ attacker: await options.api.createAccount(unique('attacker')), victim: await options.api.createAccount(unique('victim')) }))();
+      accounts ??= (async () => ({
+        attacker: await options.api.createAccount(unique('attacker')),
+        victim: await options.api.createAccount(unique('victim')),
+      }))();
       // A failed set-up is retried by the next attack that needs it (the server may have been restarted).
       accounts.catch(() => (accounts = undefined));
       return accounts;

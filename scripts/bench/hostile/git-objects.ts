@@ -21,7 +21,8 @@ export class DeltaBuilder {
   }
 
   copy(offset: number, length: number): this {
-    if (offset + length > this.baseSize || length < 1 || length > 0xffffff) throw new Error(`copy ${offset}+${length} out of a base of ${this.baseSize}`);
+    if (offset + length > this.baseSize || length < 1 || length > 0xffffff)
+      throw new Error(`copy ${offset}+${length} out of a base of ${this.baseSize}`);
     encodeDeltaCopy(offset, length, this.ops);
     this.resultSize += length;
     return this;

@@ -58,7 +58,11 @@ export async function rawPush(ctx: AttackContext, account: Account, repo: string
   try {
     answer = await request(`${ctx.target.base()}/${account.name}/${repo}.git/git-receive-pack`, {
       method: 'POST',
-      headers: { ...basic(account.name, account.token), 'content-type': 'application/x-git-receive-pack-request', accept: 'application/x-git-receive-pack-result' },
+      headers: {
+        ...basic(account.name, account.token),
+        'content-type': 'application/x-git-receive-pack-request',
+        accept: 'application/x-git-receive-pack-result',
+      },
       body,
       timeoutMs: limits.remainingMs(),
       signal: limits.signal,
@@ -66,6 +70,8 @@ export async function rawPush(ctx: AttackContext, account: Account, repo: string
   } catch (error) {
     return `no answer: ${describeError(error)}`;
   }
-  const report = answer.headers['content-type']?.includes('git-receive-pack-result') ? packetLines(answer.body).join('; ') : answer.body.toString('utf8');
+  const report = answer.headers['content-type']?.includes('git-receive-pack-result')
+    ? packetLines(answer.body).join('; ')
+    : answer.body.toString('utf8');
   return `${answer.status} ${shorten(report, 140)}`;
 }

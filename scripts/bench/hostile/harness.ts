@@ -66,7 +66,12 @@ async function runOne(attack: Attack, ctx: AttackContext, options: HarnessOption
   try {
     strike = await withTimeout(attack.prepare(ctx), options.setupTimeoutMs, 'set-up');
   } catch (error) {
-    return { ...base, outcome: `set-up failed: ${shorten(describeError(error), 160)}`, seconds: 0, serverAfter: await bringBack(ctx, options) };
+    return {
+      ...base,
+      outcome: `set-up failed: ${shorten(describeError(error), 160)}`,
+      seconds: 0,
+      serverAfter: await bringBack(ctx, options),
+    };
   }
 
   if (options.freshServer && ctx.target.restartable) {
@@ -87,15 +92,28 @@ async function runOne(attack: Attack, ctx: AttackContext, options: HarnessOption
   const deadline = started + options.attackTimeoutMs;
   let outcome: string;
   try {
-    outcome = await withTimeout(strike({ signal: controller.signal, remainingMs: () => Math.max(1, Math.round(deadline - performance.now())) }), options.attackTimeoutMs, 'attack');
+    outcome = await withTimeout(
+      strike({ signal: controller.signal, remainingMs: () => Math.max(1, Math.round(deadline - performance.now())) }),
+      options.attackTimeoutMs,
+      'attack',
+    );
   } catch (error) {
-    outcome = error instanceof TimedOut ? `TIMEOUT: no end after ${options.attackTimeoutMs / 1000} s` : `attack failed: ${describeError(error)}`;
+    outcome =
+      error instanceof TimedOut ? `TIMEOUT: no end after ${options.attackTimeoutMs / 1000} s` : `attack failed: ${describeError(error)}`;
   } finally {
     controller.abort();
   }
   const seconds = (performance.now() - started) / 1000;
   const window = await sampler.stop();
-  return { ...base, outcome, seconds, rssBeforeBytes, peakRssBytes: window.peakRssBytes, health: window.health, serverAfter: await bringBack(ctx, options) };
+  return {
+    ...base,
+    outcome,
+    seconds,
+    rssBeforeBytes,
+    peakRssBytes: window.peakRssBytes,
+    health: window.health,
+    serverAfter: await bringBack(ctx, options),
+  };
 }
 
 /**
@@ -173,7 +191,19 @@ export function formatResults(results: readonly AttackResult[], outcomeChars: nu
     r.serverAfter,
   ]);
   return markdownTable(
-    ['attack', '#', 'attacker got', 's', 'RSS before MiB', 'peak RSS MiB', 'healthz p50 ms', 'p99 ms', 'max ms', 'healthz failed/timed out', 'server after'],
+    [
+      'attack',
+      '#',
+      'attacker got',
+      's',
+      'RSS before MiB',
+      'peak RSS MiB',
+      'healthz p50 ms',
+      'p99 ms',
+      'max ms',
+      'healthz failed/timed out',
+      'server after',
+    ],
     rows,
     [3, 4, 5, 6, 7, 8],
   );

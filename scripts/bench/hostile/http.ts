@@ -70,7 +70,13 @@ export function request(url: string, options: HttpOptions): Promise<HttpAnswer> 
         settled = true;
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), bodyBytes: total, ms: performance.now() - started });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          bodyBytes: total,
+          ms: performance.now() - started,
+        });
       });
     });
     const body = options.body;

@@ -32,7 +32,9 @@ export function adminRouter(services: ServerServices): Router {
     async handler({ req, res, query }) {
       const actor = requireSiteAdmin(req, 'read:admin');
       const users = await services.accounts.listUsers();
-      return paginateList(req, res, services.baseUrl(req), users, pageRequest(query)).map((user) => userJson(user, services.baseUrl(req), actor));
+      return paginateList(req, res, services.baseUrl(req), users, pageRequest(query)).map((user) =>
+        userJson(user, services.baseUrl(req), actor),
+      );
     },
   });
 
@@ -76,7 +78,12 @@ export function adminRouter(services: ServerServices): Router {
     tag: 'admin',
     summary: "Change a user's email, full name, password or administrator flag",
     params: userParams,
-    body: z.object({ email: email.optional(), full_name: fullName.optional(), password: password.optional(), admin: z.boolean().optional() }),
+    body: z.object({
+      email: email.optional(),
+      full_name: fullName.optional(),
+      password: password.optional(),
+      admin: z.boolean().optional(),
+    }),
     response: { status: 200, schema: userSchema },
     async handler({ req, params, body }) {
       const actor = requireSiteAdmin(req, 'write:admin');

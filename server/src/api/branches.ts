@@ -5,7 +5,17 @@ import { listBranches, readCommit } from '@gitfleet/browse';
 import { HttpError } from '../http-errors.js';
 import { defineRoute } from './define-route.js';
 import { pageRequest, paginateList, paginationQuery } from './pagination.js';
-import { commitJson, commitSchema, encodePath, openForRead, refCommitJson, refCommitSchema, repositoryParams, repositoryUrls, wildcardParam } from './git-json.js';
+import {
+  commitJson,
+  commitSchema,
+  encodePath,
+  openForRead,
+  refCommitJson,
+  refCommitSchema,
+  repositoryParams,
+  repositoryUrls,
+  wildcardParam,
+} from './git-json.js';
 import type { ServerServices } from '../services.js';
 
 const branchSchema = z

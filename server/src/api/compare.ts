@@ -59,7 +59,10 @@ export function compareRouter(services: ServerServices): Router {
       const [baseName, headName] = splitBasehead(basehead);
       const base = await revisionOrDefault(repo, baseName);
       const head = await revisionOrDefault(repo, headName);
-      const result = await compare(repo, base.commit, head.commit, { maxCommits: MAX_COMPARE_COMMITS, ...diffOptions(services.browsing, { maxFiles: MAX_FILES_PER_COMMIT }) });
+      const result = await compare(repo, base.commit, head.commit, {
+        maxCommits: MAX_COMPARE_COMMITS,
+        ...diffOptions(services.browsing, { maxFiles: MAX_FILES_PER_COMMIT }),
+      });
       if (result.mergeBase === undefined) {
         // A walk cut short at its bound has not proven that the histories share nothing.
         if (result.countsCapped) throw new HttpError(422, `${baseName} and ${headName} are too far apart to compare`);

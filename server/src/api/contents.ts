@@ -14,7 +14,16 @@ import { PathNotFound, findReadme, openFile, readFile, readTree, statPath, type 
 import { FileMode, fileModeText, type ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { defineRoute } from './define-route.js';
-import { EMPTY_CONTENTS, encodePath, openForRead, repositoryParams, repositoryUrls, revisionOrDefault, wildcardParam, type RepositoryUrls } from './git-json.js';
+import {
+  EMPTY_CONTENTS,
+  encodePath,
+  openForRead,
+  repositoryParams,
+  repositoryUrls,
+  revisionOrDefault,
+  wildcardParam,
+  type RepositoryUrls,
+} from './git-json.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 
@@ -79,7 +88,13 @@ export function contentsRouter(services: ServerServices): Router {
   const place = async (req: Request, params: { owner: string; repo: string }, ref: string | undefined): Promise<Place> => {
     const repo = await openForRead(services, req, params);
     const revision = await revisionOrDefault(repo, ref, EMPTY_CONTENTS);
-    return { repo, urls: repositoryUrls(services, req, repo), ref: revision.name, commit: revision.commit, maxEntries: services.config.browse.treeMaxEntries };
+    return {
+      repo,
+      urls: repositoryUrls(services, req, repo),
+      ref: revision.name,
+      commit: revision.commit,
+      maxEntries: services.config.browse.treeMaxEntries,
+    };
   };
 
   for (const path of ['/repos/:owner/:repo/contents', '/repos/:owner/:repo/contents/*path']) {
@@ -204,7 +219,18 @@ function entryJson(at: Place, item: TreeItem, type: Entry['type']): Entry {
 function rootJson(at: Place): Entry {
   const url = `${at.urls.api}/contents?ref=${encodeURIComponent(at.ref)}`;
   const htmlUrl = `${at.urls.html}/tree/${encodePath(at.ref)}`;
-  return { type: 'dir', size: 0, name: '', path: '', sha: at.commit, url, git_url: null, html_url: htmlUrl, download_url: null, _links: { self: url, html: htmlUrl } };
+  return {
+    type: 'dir',
+    size: 0,
+    name: '',
+    path: '',
+    sha: at.commit,
+    url,
+    git_url: null,
+    html_url: htmlUrl,
+    download_url: null,
+    _links: { self: url, html: htmlUrl },
+  };
 }
 
 /**

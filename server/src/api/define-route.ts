@@ -55,10 +55,11 @@ const validationErrorSchema = z
  * Registers the route on `router` and in the OpenAPI document. The handler's resolved value is
  * sent as JSON with `response.status` (unless the handler already sent a response itself).
  */
-export function defineRoute<Params extends z.ZodType = z.ZodObject, Query extends z.ZodType = z.ZodObject, Body extends z.ZodType = z.ZodUnknown>(
-  router: Router,
-  spec: RouteSpec<Params, Query, Body>,
-): void {
+export function defineRoute<
+  Params extends z.ZodType = z.ZodObject,
+  Query extends z.ZodType = z.ZodObject,
+  Body extends z.ZodType = z.ZodUnknown,
+>(router: Router, spec: RouteSpec<Params, Query, Body>): void {
   const handle: RequestHandler = async (req, res, next) => {
     try {
       const errors: FieldError[] = [];
@@ -119,7 +120,11 @@ function generateDocument(): object {
   for (const route of documentedRoutes.values()) registry.registerPath(route);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
-    info: { title: 'Gitfleet API', version: '1', description: 'Accounts, organisations, repositories and their git data, in the shapes GitHub and Gitea use.' },
+    info: {
+      title: 'Gitfleet API',
+      version: '1',
+      description: 'Accounts, organisations, repositories and their git data, in the shapes GitHub and Gitea use.',
+    },
     security: [{}, { basicAuth: [] }, { bearerAuth: [] }],
   });
 }
@@ -175,12 +180,10 @@ function routeConfig(spec: RouteDescription): RouteConfig {
  */
 function openApiPath(expressPath: string): { path: string; pathParams: string[] } {
   const pathParams: string[] = [];
-  const path = expressPath
-    .replace(/\{([^}]*)\}/g, '$1')
-    .replace(/[:*]([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string) => {
-      pathParams.push(name);
-      return `{${name}}`;
-    });
+  const path = expressPath.replace(/\{([^}]*)\}/g, '$1').replace(/[:*]([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string) => {
+    pathParams.push(name);
+    return `{${name}}`;
+  });
   return { path, pathParams };
 }
 

@@ -6,13 +6,7 @@
  */
 import type { Request } from 'express';
 import { z } from 'zod';
-import {
-  defaultBranch,
-  type CommitInfo,
-  type DiffResult,
-  type FileDiff,
-  type Signature,
-} from '@gitfleet/browse';
+import { defaultBranch, type CommitInfo, type DiffResult, type FileDiff, type Signature } from '@gitfleet/browse';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { authorizeRepository } from '../auth/index.js';
@@ -110,7 +104,10 @@ export const changedFileSchema = z
     patch_omitted: z
       .enum(['size', 'changes', 'budget'])
       .optional()
-      .meta({ description: 'Why there is no patch (and no line counts): a side too large, too many changed lines, or the diff budget of the request spent' }),
+      .meta({
+        description:
+          'Why there is no patch (and no line counts): a side too large, too many changed lines, or the diff budget of the request spent',
+      }),
     previous_filename: z.string().optional(),
   })
   .meta({ id: 'ChangedFile' });
@@ -118,7 +115,9 @@ export const changedFileSchema = z
 /** Whether a diff's answer is whole: the file cap and the per-request budget say when it is not. */
 export const diffCompletenessShape = {
   files_truncated: z.boolean().meta({ description: 'More files changed than listed' }),
-  diff_budget_exhausted: z.boolean().meta({ description: 'The time or line budget ran out: some files have no patch (patch_omitted "budget")' }),
+  diff_budget_exhausted: z
+    .boolean()
+    .meta({ description: 'The time or line budget ran out: some files have no patch (patch_omitted "budget")' }),
 };
 
 export function diffCompleteness(diff: DiffResult): { files_truncated: boolean; diff_budget_exhausted: boolean } {

@@ -128,7 +128,9 @@ export function hooksRouter(services: ServerServices): Router {
       async handler({ req, res }) {
         const scope = await resolve(req);
         // req.body, not the parsed body: a request without one is refused by the service, as an empty object is not.
-        const hook = await validated(() => webhooks.createHook(scope.target, req.body, { baseUrl: services.publicBaseUrl(), repository: scope.repository }));
+        const hook = await validated(() =>
+          webhooks.createHook(scope.target, req.body, { baseUrl: services.publicBaseUrl(), repository: scope.repository }),
+        );
         const json = hookJson(hook, baseUrl(req));
         res.location(json.url);
         return json;

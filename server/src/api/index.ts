@@ -67,7 +67,10 @@ const requireJsonBodies: RequestHandler = (req, _res, next) => {
   const length = req.get('content-length');
   const hasBody = req.get('transfer-encoding') !== undefined || (length !== undefined && length !== '0');
   if (hasBody && !req.is(['application/json', 'application/*+json'])) {
-    throw new HttpError(415, `request bodies must be JSON sent with Content-Type: application/json, not ${JSON.stringify(req.get('content-type') ?? 'none')}`);
+    throw new HttpError(
+      415,
+      `request bodies must be JSON sent with Content-Type: application/json, not ${JSON.stringify(req.get('content-type') ?? 'none')}`,
+    );
   }
   next();
 };

@@ -69,7 +69,12 @@ export function orgsRouter(services: ServerServices): Router {
     tag: 'orgs',
     summary: 'Create an organisation; the caller becomes its owner',
     body: requiringOneOf(
-      z.object({ username: z.string().optional(), login: z.string().optional(), full_name: fullName.optional(), description: description.optional() }),
+      z.object({
+        username: z.string().optional(),
+        login: z.string().optional(),
+        full_name: fullName.optional(),
+        description: description.optional(),
+      }),
       'username',
       'login',
     ),
@@ -193,7 +198,8 @@ export function orgsRouter(services: ServerServices): Router {
       try {
         return await createFromBody(services, req, res, actor, org.name, body);
       } catch (error) {
-        if (error instanceof CreationRefused) throw new HttpError(403, `only members of organization ${org.name} may create its repositories`);
+        if (error instanceof CreationRefused)
+          throw new HttpError(403, `only members of organization ${org.name} may create its repositories`);
         throw error;
       }
     },

@@ -37,7 +37,13 @@ export function pageRequest(query: { page?: number; per_page?: number; limit?: n
  * rel="next" when `hasNext`, and rel="last" when the total is known. `baseUrl` is the server's
  * URL as its client sees it (ServerServices.baseUrl).
  */
-export function setLinkHeader(req: Request, res: Response, baseUrl: string, page: PageRequest, more: { hasNext: boolean; total?: number }): void {
+export function setLinkHeader(
+  req: Request,
+  res: Response,
+  baseUrl: string,
+  page: PageRequest,
+  more: { hasNext: boolean; total?: number },
+): void {
   const link = (pageNumber: number, rel: string) => {
     const url = new URL(req.originalUrl, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
     url.searchParams.delete('limit');

@@ -37,7 +37,8 @@ export function reposRouter(services: ServerServices): Router {
       const creation = adminCreation(req.body);
       checkName(creation.owner, creation.name);
       const repo = await createRepository(services, creation).catch((error: unknown) => {
-        if (error instanceof OwnerNotFound) throw new HttpError(422, `owner ${creation.owner} does not exist: create the user or organization first`);
+        if (error instanceof OwnerNotFound)
+          throw new HttpError(422, `owner ${creation.owner} does not exist: create the user or organization first`);
         throw error;
       });
       return describeCreated(services, req, res, repo);

@@ -29,7 +29,12 @@ export async function ownerType(services: ServerServices, owner: string): Promis
 }
 
 /** One repository's JSON for a caller whose access is already known. */
-export async function describeRepository(services: ServerServices, req: Request, repo: Repository, access: AccessLevel): Promise<RepositoryJson> {
+export async function describeRepository(
+  services: ServerServices,
+  req: Request,
+  repo: Repository,
+  access: AccessLevel,
+): Promise<RepositoryJson> {
   const [head, type] = await Promise.all([repo.refs.head(), ownerType(services, repo.info.owner)]);
   return repositoryJson({ info: repo.info, ownerType: type, head, access }, services.baseUrl(req));
 }

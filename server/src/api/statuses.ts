@@ -53,7 +53,9 @@ class StatusApiError extends HttpError {
 }
 
 function invalidField(field: string, message: string): StatusApiError {
-  return new StatusApiError(422, `Validation Failed: ${field} ${message}`, [{ resource: 'Status', field, code: 'custom', message: `${field} ${message}` }]);
+  return new StatusApiError(422, `Validation Failed: ${field} ${message}`, [
+    { resource: 'Status', field, code: 'custom', message: `${field} ${message}` },
+  ]);
 }
 
 /** A lone surrogate (JSON's "\ud800" parses to one) is no text: it cannot be stored in a key or encoded in a URL. */
@@ -274,7 +276,9 @@ async function appended(append: () => Promise<CommitStatus>): Promise<CommitStat
     return await append();
   } catch (error) {
     if (!(error instanceof StatusLimitReached)) throw error;
-    throw new StatusApiError(422, `Validation Failed: ${error.message}`, [{ resource: 'Status', field: error.field, code: 'custom', message: error.message }]);
+    throw new StatusApiError(422, `Validation Failed: ${error.message}`, [
+      { resource: 'Status', field: error.field, code: 'custom', message: error.message },
+    ]);
   }
 }
 

@@ -35,7 +35,9 @@ export function teamsRouter(services: ServerServices): Router {
 
   /** The team, for a member of its organisation (`change`: for an owner of it). */
   const teamFor = async (actor: Actor, org: string, slug: string, change: boolean): Promise<Team> => {
-    const organization = change ? await administeredOrganization(services, actor, org) : await organizationSeenByMember(services, actor, org);
+    const organization = change
+      ? await administeredOrganization(services, actor, org)
+      : await organizationSeenByMember(services, actor, org);
     const team = await services.accounts.getTeam(organization.name, slug);
     if (!team) throw new HttpError(404, `team ${slug} not found in organization ${organization.name}`);
     return team;
@@ -181,7 +183,7 @@ export function teamsRouter(services: ServerServices): Router {
     method: 'get',
     path: '/orgs/:org/teams/:team_slug/repos',
     tag: 'teams',
-    summary: "The repositories a team covers that the caller may read",
+    summary: 'The repositories a team covers that the caller may read',
     params: teamParams,
     query: pageQuery,
     response: { status: 200, schema: z.array(repositorySchema) },
@@ -198,7 +200,8 @@ export function teamsRouter(services: ServerServices): Router {
     const team = await teamFor(actor, params.org, params.team_slug, true);
     // Only the organisation's own repositories are looked at: one of another owner answers as a
     // missing one does, whether or not it exists (a private repository is never revealed).
-    const repo = params.owner.toLowerCase() === team.org.toLowerCase() ? await services.registry.open(params.owner, params.repo) : undefined;
+    const repo =
+      params.owner.toLowerCase() === team.org.toLowerCase() ? await services.registry.open(params.owner, params.repo) : undefined;
     if (!repo) throw new HttpError(404, `repository ${params.owner}/${params.repo} not found in organization ${team.org}`);
     return { team, repo };
   };

@@ -48,7 +48,9 @@ export function usersRouter(services: ServerServices): Router {
     async handler({ req, params }) {
       const viewer = optionalActor(req, 'read:user');
       const owner = await existingOwner(services.accounts, params.username);
-      return owner.kind === 'user' ? userJson(owner.user, services.baseUrl(req), viewer) : organizationJson(owner.org, services.baseUrl(req));
+      return owner.kind === 'user'
+        ? userJson(owner.user, services.baseUrl(req), viewer)
+        : organizationJson(owner.org, services.baseUrl(req));
     },
   });
 
@@ -56,7 +58,7 @@ export function usersRouter(services: ServerServices): Router {
     method: 'get',
     path: '/users/:username/repos',
     tag: 'repos',
-    summary: "The repositories of a user (or organisation) that the caller may read",
+    summary: 'The repositories of a user (or organisation) that the caller may read',
     params: usernameParams,
     query: pageQuery,
     response: { status: 200, schema: z.array(repositorySchema) },

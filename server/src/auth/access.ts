@@ -50,11 +50,18 @@ export async function authorizeRepository(
     throw notFound();
   }
   if (!repo) throw notFound();
-  const access = await services.accounts.repositoryAccess(actor.user, { id: repo.info.id, owner: repo.info.owner, private: repo.info.private });
+  const access = await services.accounts.repositoryAccess(actor.user, {
+    id: repo.info.id,
+    owner: repo.info.owner,
+    private: repo.info.private,
+  });
   if (access === 'none') throw notFound();
   requireScope(actor, needed === 'read' ? 'read:repository' : 'write:repository');
   if (!atLeast(access, needed)) {
-    throw new HttpError(403, `permission denied: ${actor.user.name} has ${access} access to ${repo.info.owner}/${repo.info.name}, ${needed} is needed`);
+    throw new HttpError(
+      403,
+      `permission denied: ${actor.user.name} has ${access} access to ${repo.info.owner}/${repo.info.name}, ${needed} is needed`,
+    );
   }
   return { repo, access };
 }

@@ -60,7 +60,11 @@ async function actorFor(services: ServerServices, req: Request, res: Response, c
       const actor = await accounts.authenticateSession(credentials.cookieValue);
       // An expired or signed-out session leaves a browser anonymous (and forgets the cookie):
       // answering 401 would lock it out of every page, the sign-in page included.
-      if (!actor) res.append('Set-Cookie', stringifySetCookie({ name: SESSION_COOKIE, value: '', maxAge: 0, ...sessionCookieOptions(services, req) }));
+      if (!actor)
+        res.append(
+          'Set-Cookie',
+          stringifySetCookie({ name: SESSION_COOKIE, value: '', maxAge: 0, ...sessionCookieOptions(services, req) }),
+        );
       return actor;
     }
   }

@@ -15,7 +15,9 @@ export async function bootstrapAdmin(accounts: AccountStore, admin: BootstrapAdm
     await accounts.createUser({ name: admin.name, email: admin.email, password: admin.password, isAdmin: true });
   } catch (error) {
     if (error instanceof AccountConflict) return;
-    throw new Error(`bootstrap administrator ${admin.name} (GITFLEET_ADMIN_*): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`bootstrap administrator ${admin.name} (GITFLEET_ADMIN_*): ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
   if (admin.token !== undefined) {
     await accounts.createToken(admin.name, { name: BOOTSTRAP_TOKEN_NAME, scopes: TOKEN_SCOPES, secret: admin.token });

@@ -65,7 +65,9 @@ export class LoginGuard {
       });
     }
     if (this.running >= this.limits.concurrent && this.waiting.length >= this.limits.queue) {
-      throw new HttpError(503, `the server is checking too many passwords at once: try again in a moment`, { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS });
+      throw new HttpError(503, `the server is checking too many passwords at once: try again in a moment`, {
+        retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+      });
     }
     this.pendingByIp.set(ip, pending + 1);
     let left = false;

@@ -30,20 +30,29 @@ export function checkSameOrigin(services: ServerServices, req: Request, credenti
   const origin = req.get('origin');
   const referer = fetchSite === undefined && origin === undefined ? req.get('referer') || undefined : undefined;
   const refuse = (from: string) =>
-    new HttpError(403, `cross-origin request refused: ${req.method} ${req.path} from ${from}; changes are only accepted from this server's own pages`);
+    new HttpError(
+      403,
+      `cross-origin request refused: ${req.method} ${req.path} from ${from}; changes are only accepted from this server's own pages`,
+    );
 
-  if (fetchSite !== undefined && !OWN_FETCH_SITES.has(fetchSite.trim().toLowerCase())) throw refuse(`a ${JSON.stringify(fetchSite)} page (Sec-Fetch-Site)`);
+  if (fetchSite !== undefined && !OWN_FETCH_SITES.has(fetchSite.trim().toLowerCase()))
+    throw refuse(`a ${JSON.stringify(fetchSite)} page (Sec-Fetch-Site)`);
   const own = ownOrigins(services, req);
   if (origin !== undefined && !own.has(origin.trim())) throw refuse(JSON.stringify(origin));
   if (referer !== undefined && !own.has(originOf(referer) ?? 'null')) throw refuse(`${JSON.stringify(originOf(referer))} (Referer)`);
   if (credentials?.kind === 'session' && fetchSite === undefined && origin === undefined && referer === undefined) {
-    throw new HttpError(403, `cross-origin request refused: ${req.method} ${req.path} with the session cookie but neither Origin nor Referer`);
+    throw new HttpError(
+      403,
+      `cross-origin request refused: ${req.method} ${req.path} with the session cookie but neither Origin nor Referer`,
+    );
   }
 }
 
 /** This server's origin as the public URL names it and as the client reached it. */
 function ownOrigins(services: ServerServices, req: Request): Set<string> {
-  return new Set([originOf(services.baseUrl(req)), originOf(`${req.protocol}://${req.get('host') ?? ''}`)].filter((origin) => origin !== undefined));
+  return new Set(
+    [originOf(services.baseUrl(req)), originOf(`${req.protocol}://${req.get('host') ?? ''}`)].filter((origin) => origin !== undefined),
+  );
 }
 
 /** The URL's origin; undefined for no URL, one that does not parse, or an opaque origin ("null"), which is never ours. */

@@ -23,7 +23,12 @@ export function createLoginThrottle(config: ServerConfig): LoginThrottle {
   const client = connect(redisConnection(config.kv));
   const prefix = `${config.kv.namespace}:login-failures`;
   return new RateLimitedLogins(
-    new RateLimiterRedis({ storeClient: client, keyPrefix: `${prefix}:user-ip`, points: limits.perUserAndIp, duration: limits.windowSeconds }),
+    new RateLimiterRedis({
+      storeClient: client,
+      keyPrefix: `${prefix}:user-ip`,
+      points: limits.perUserAndIp,
+      duration: limits.windowSeconds,
+    }),
     new RateLimiterRedis({ storeClient: client, keyPrefix: `${prefix}:ip`, points: limits.perIp, duration: limits.windowSeconds }),
     async () => {
       await client.quit().catch(() => client.disconnect());
@@ -41,18 +46,26 @@ class RateLimitedLogins implements LoginThrottle {
   async consume(ip: string, user?: string): Promise<void> {
     // Each consume is one atomic increment in the store: of N concurrent attempts with k points
     // left, exactly k get through, however they interleave.
-    const outcomes = await Promise.allSettled([this.byIp.consume(ip), user === undefined ? undefined : this.byUserAndIp.consume(userKey(ip, user))]);
+    const outcomes = await Promise.allSettled([
+      this.byIp.consume(ip),
+      user === undefined ? undefined : this.byUserAndIp.consume(userKey(ip, user)),
+    ]);
     const over: RateLimiterRes[] = [];
     for (const outcome of outcomes) {
       if (outcome.status === 'fulfilled') continue;
-      if (!(outcome.reason instanceof RateLimiterRes)) throw new Error(`login throttle unavailable: ${String(outcome.reason)}`, { cause: outcome.reason });
+      if (!(outcome.reason instanceof RateLimiterRes))
+        throw new Error(`login throttle unavailable: ${String(outcome.reason)}`, { cause: outcome.reason });
       over.push(outcome.reason);
     }
     if (over.length === 0) return;
     const retryAfterSeconds = Math.max(1, Math.ceil(Math.max(...over.map((state) => state.msBeforeNext)) / 1000));
-    throw new HttpError(429, `too many failed logins from ${ip}${user === undefined ? '' : ` for ${user}`}: try again in ${retryAfterSeconds} seconds`, {
-      retryAfterSeconds,
-    });
+    throw new HttpError(
+      429,
+      `too many failed logins from ${ip}${user === undefined ? '' : ` for ${user}`}: try again in ${retryAfterSeconds} seconds`,
+      {
+        retryAfterSeconds,
+      },
+    );
   }
 
   async recordSuccess(ip: string, user?: string): Promise<void> {

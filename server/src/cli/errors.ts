@@ -32,7 +32,10 @@ export function stillOwnsRepositories(what: 'user' | 'organisation') {
   return (error: unknown): never => {
     if (!(error instanceof OwnerHasRepositories)) throw error;
     const owned = error.repositories;
-    const names = `${owned.slice(0, 3).map((info) => info.name).join(', ')}${owned.length > 3 ? ', …' : ''}`;
+    const names = `${owned
+      .slice(0, 3)
+      .map((info) => info.name)
+      .join(', ')}${owned.length > 3 ? ', …' : ''}`;
     throw conflict(`${what} ${error.owner} still owns ${owned.length} repositories (${names}); delete or move them first`);
   };
 }

@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
-import { HOOK_EVENTS, HookValidationError, deliverySummaryJson, hookJson, repositoryTarget, type HookTarget, type WebhookService } from '@gitfleet/events';
+import {
+  HOOK_EVENTS,
+  HookValidationError,
+  deliverySummaryJson,
+  hookJson,
+  repositoryTarget,
+  type HookTarget,
+  type WebhookService,
+} from '@gitfleet/events';
 import { InvalidRepositoryName, validateRepositoryName, type Repository } from '@gitfleet/repository';
 import { createLogger } from '../logger.js';
 import { openWebhooks } from '../webhooks.js';
@@ -11,7 +19,9 @@ const TARGET_HELP = 'owner/name, or owner for organisation hooks';
 export function registerHookCommands(program: Command): void {
   const hook = program
     .command('hook')
-    .description('manage webhooks of a repository ("owner/name") or of every repository of an owner ("owner"); works on the stores directly, like `repo create`');
+    .description(
+      'manage webhooks of a repository ("owner/name") or of every repository of an owner ("owner"); works on the stores directly, like `repo create`',
+    );
 
   hook
     .command('list')
@@ -34,24 +44,32 @@ export function registerHookCommands(program: Command): void {
     .option('--content-type <type>', 'json or form', 'json')
     .option('--branch-filter <glob>', 'only branches matching this glob (tags always pass)', '')
     .option('--inactive', 'create it switched off')
-    .action(async (target: string, options: { url: string; secret: string; events: string; contentType: string; branchFilter: string; inactive?: boolean }) => {
-      await withWebhooks(async ({ webhooks, resolve, baseUrl }) => {
-        const scope = await resolve(target);
-        const body = {
-          config: { url: options.url, secret: options.secret, content_type: options.contentType },
-          events: options.events.split(',').map((event) => event.trim()).filter((event) => event !== ''),
-          branch_filter: options.branchFilter,
-          active: !options.inactive,
-        };
-        try {
-          const created = await webhooks.createHook(scope.target, body, { baseUrl, repository: scope.repository });
-          process.stdout.write(`${JSON.stringify(hookJson(created, baseUrl))}\n`);
-        } catch (error) {
-          if (error instanceof HookValidationError) throw usageError(`invalid hook: ${error.message}`);
-          throw error;
-        }
-      });
-    });
+    .action(
+      async (
+        target: string,
+        options: { url: string; secret: string; events: string; contentType: string; branchFilter: string; inactive?: boolean },
+      ) => {
+        await withWebhooks(async ({ webhooks, resolve, baseUrl }) => {
+          const scope = await resolve(target);
+          const body = {
+            config: { url: options.url, secret: options.secret, content_type: options.contentType },
+            events: options.events
+              .split(',')
+              .map((event) => event.trim())
+              .filter((event) => event !== ''),
+            branch_filter: options.branchFilter,
+            active: !options.inactive,
+          };
+          try {
+            const created = await webhooks.createHook(scope.target, body, { baseUrl, repository: scope.repository });
+            process.stdout.write(`${JSON.stringify(hookJson(created, baseUrl))}\n`);
+          } catch (error) {
+            if (error instanceof HookValidationError) throw usageError(`invalid hook: ${error.message}`);
+            throw error;
+          }
+        });
+      },
+    );
 
   hook
     .command('delete')

@@ -23,7 +23,12 @@ export function registerOrgCommands(program: Command): void {
       await withStores(async ({ accounts }) => {
         const owner = await accounts.getUser(options.owner);
         if (!owner) throw notFound(`user ${options.owner} not found`);
-        const created = await accounts.createOrganization({ name, creator: owner.name, fullName: options.fullName, description: options.description });
+        const created = await accounts.createOrganization({
+          name,
+          creator: owner.name,
+          fullName: options.fullName,
+          description: options.description,
+        });
         process.stdout.write(`${created.name}\n`);
         process.stderr.write(`created organisation ${created.name} owned by ${owner.name}\n`);
       });
@@ -32,14 +37,19 @@ export function registerOrgCommands(program: Command): void {
   org
     .command('list')
     .description('list every organisation')
-    .option('--json', 'print a JSON array (the REST API\'s organisation shape)')
+    .option('--json', "print a JSON array (the REST API's organisation shape)")
     .action(async (options: { json?: boolean }) => {
       await withStores(async ({ accounts, baseUrl }) => {
         const orgs = await accounts.listOrganizations();
         if (options.json) return printJson(orgs.map((found) => orgJson(found, baseUrl)));
         printTable(
           ['name', 'full name', 'description', 'created'],
-          orgs.map((found) => ({ name: found.name, 'full name': found.fullName, description: found.description, created: shortTime(found.createdAt) })),
+          orgs.map((found) => ({
+            name: found.name,
+            'full name': found.fullName,
+            description: found.description,
+            created: shortTime(found.createdAt),
+          })),
           'no organisations',
         );
       });
@@ -55,7 +65,8 @@ export function registerOrgCommands(program: Command): void {
         const found = await accounts.getOrganization(name);
         if (!found) throw notFound(`organisation ${name} not found`);
         await refuseWhileOwningRepositories(registry, { kind: 'org', org: found }).catch(stillOwnsRepositories('organisation'));
-        if (!(await confirm(options.yes, `delete organisation ${found.name}`, found.name))) throw usageError('not confirmed; nothing deleted');
+        if (!(await confirm(options.yes, `delete organisation ${found.name}`, found.name)))
+          throw usageError('not confirmed; nothing deleted');
         await deleteOrganization({ accounts, registry, kv: stores.kv }, found);
         process.stderr.write(`deleted organisation ${found.name}\n`);
       });
@@ -68,7 +79,8 @@ export function registerOrgCommands(program: Command): void {
     .argument('<user>')
     .option('--role <role>', 'owner or member', 'member')
     .action(async (orgName: string, userName: string, options: { role: string }) => {
-      if (!ROLES.includes(options.role as OrgRole)) throw usageError(`--role: expected owner or member, got ${JSON.stringify(options.role)}`);
+      if (!ROLES.includes(options.role as OrgRole))
+        throw usageError(`--role: expected owner or member, got ${JSON.stringify(options.role)}`);
       await withStores(async ({ accounts }) => {
         const found = await accounts.getOrganization(orgName);
         if (!found) throw notFound(`organisation ${orgName} not found`);

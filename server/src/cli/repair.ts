@@ -18,9 +18,13 @@ export function registerRepairCommand(program: Command): void {
     .action(async (options: { prefix: string; concurrency: string }) => {
       const config = configFromEnvironment();
       const concurrency = Number(options.concurrency);
-      if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw usageError(`--concurrency: expected a positive integer, got ${JSON.stringify(options.concurrency)}`);
+      if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+        throw usageError(`--concurrency: expected a positive integer, got ${JSON.stringify(options.concurrency)}`);
       const placement = await openPlacement(config);
-      if (!placement) throw new CliError(`repair needs GITFLEET_BLOB_BACKEND=placement (this one is ${config.blobs.backend}: one store, no copies to restore)`);
+      if (!placement)
+        throw new CliError(
+          `repair needs GITFLEET_BLOB_BACKEND=placement (this one is ${config.blobs.backend}: one store, no copies to restore)`,
+        );
       const line = new ProgressLine(process.stderr);
       try {
         const report = await placement.repair({
@@ -29,12 +33,17 @@ export function registerRepairCommand(program: Command): void {
           onProgress: (progress) => line.update(`repair: ${describeRepair(progress)}`),
         });
         line.done(`repair: ${describeRepair(report)}`);
-        for (const { name, error } of report.unavailableStores) process.stderr.write(`gitfleet: store ${name} could not be listed: ${error}\n`);
+        for (const { name, error } of report.unavailableStores)
+          process.stderr.write(`gitfleet: store ${name} could not be listed: ${error}\n`);
         for (const { key, error } of report.failures) process.stderr.write(`gitfleet: ${key}: ${error}\n`);
-        if (report.failed > report.failures.length) process.stderr.write(`gitfleet: … and ${report.failed - report.failures.length} more failed blobs\n`);
+        if (report.failed > report.failures.length)
+          process.stderr.write(`gitfleet: … and ${report.failed - report.failures.length} more failed blobs\n`);
         process.stdout.write(`${describeRepair(report)}\n`);
         if (!report.ok) {
-          const why = report.failed > 0 ? `${report.failed} blob(s) still lack copies` : `${report.unavailableStores.length} store(s) could not be listed`;
+          const why =
+            report.failed > 0
+              ? `${report.failed} blob(s) still lack copies`
+              : `${report.unavailableStores.length} store(s) could not be listed`;
           throw new CliError(`repair incomplete: ${why}; run it again once the stores answer`);
         }
       } finally {
@@ -50,4 +59,3 @@ function describeRepair(progress: RepairProgress): string {
     `(${progress.copies} copies, ${formatBytes(progress.bytesCopied)}), ${progress.failed} failed`
   );
 }
-

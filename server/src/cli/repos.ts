@@ -24,13 +24,16 @@ export function registerRepoCommands(program: Command): void {
     .action(async (fullName: string, options: { private?: boolean; description: string; defaultBranch: string }) => {
       const { owner, name } = parseFullName(fullName);
       await withStores(async ({ accounts, registry, baseUrl }) => {
-        const created = await createRepository({ accounts, registry }, {
-          owner,
-          name,
-          defaultBranch: options.defaultBranch,
-          private: options.private === true,
-          description: options.description,
-        }).catch((error: unknown) => {
+        const created = await createRepository(
+          { accounts, registry },
+          {
+            owner,
+            name,
+            defaultBranch: options.defaultBranch,
+            private: options.private === true,
+            description: options.description,
+          },
+        ).catch((error: unknown) => {
           if (error instanceof OwnerNotFound) throw notFound(`owner ${owner} not found: create the user or organisation first`);
           throw error;
         });
@@ -42,7 +45,7 @@ export function registerRepoCommands(program: Command): void {
     .command('list')
     .description('list repositories, of every owner or of one')
     .option('--owner <owner>', 'only those of this user or organisation')
-    .option('--json', 'print a JSON array (the REST API\'s repository shape)')
+    .option('--json', "print a JSON array (the REST API's repository shape)")
     .action(async (options: { owner?: string; json?: boolean }) => {
       await withStores(async ({ accounts, registry, stores, baseUrl }) => {
         let infos;
@@ -57,7 +60,12 @@ export function registerRepoCommands(program: Command): void {
         if (options.json) return printJson(shapes);
         printTable(
           ['repository', 'visibility', 'default branch', 'description'],
-          shapes.map((shape) => ({ repository: shape.full_name, visibility: shape.private ? 'private' : 'public', 'default branch': shape.default_branch, description: shape.description })),
+          shapes.map((shape) => ({
+            repository: shape.full_name,
+            visibility: shape.private ? 'private' : 'public',
+            'default branch': shape.default_branch,
+            description: shape.description,
+          })),
           'no repositories',
         );
       });
@@ -65,7 +73,9 @@ export function registerRepoCommands(program: Command): void {
 
   repo
     .command('transfer')
-    .description("move a repository to another user or organisation, optionally renamed: its refs, hooks and collaborators go with it, its organisation's team grants do not; prints its new clone URL")
+    .description(
+      "move a repository to another user or organisation, optionally renamed: its refs, hooks and collaborators go with it, its organisation's team grants do not; prints its new clone URL",
+    )
     .argument('<owner/name>', 'e.g. alice/hello')
     .argument('<new-owner>', 'an existing user or organisation')
     .option('--name <new-name>', 'its name under the new owner (default: its current name)')
@@ -91,7 +101,8 @@ export function registerRepoCommands(program: Command): void {
         const found = await registry.open(owner, name);
         if (!found) throw notFound(`repository ${owner}/${name} not found`);
         const { info } = found;
-        if (!(await confirm(options.yes, `delete repository ${info.owner}/${info.name}`, `${info.owner}/${info.name}`))) throw usageError('not confirmed; nothing deleted');
+        if (!(await confirm(options.yes, `delete repository ${info.owner}/${info.name}`, `${info.owner}/${info.name}`)))
+          throw usageError('not confirmed; nothing deleted');
         if (!(await deleteRepository({ registry, accounts, kv: stores.kv }, info))) throw notFound(`repository ${owner}/${name} not found`);
         process.stderr.write(`deleted repository ${info.owner}/${info.name}\n`);
       });

@@ -46,7 +46,13 @@ export function registerTokenCommands(program: Command): void {
         if (options.json) return printJson(tokens.map(tokenJson));
         printTable(
           ['id', 'name', 'scopes', 'created', 'expires'],
-          tokens.map((found) => ({ id: found.id, name: found.name, scopes: found.scopes.join(','), created: shortTime(found.createdAt), expires: found.expiresAt ? shortTime(found.expiresAt) : 'never' })),
+          tokens.map((found) => ({
+            id: found.id,
+            name: found.name,
+            scopes: found.scopes.join(','),
+            created: shortTime(found.createdAt),
+            expires: found.expiresAt ? shortTime(found.expiresAt) : 'never',
+          })),
           `${owner.name} has no tokens`,
         );
       });
@@ -68,10 +74,14 @@ export function registerTokenCommands(program: Command): void {
 }
 
 function parseScopes(list: string): TokenScope[] {
-  const scopes = list.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '');
+  const scopes = list
+    .split(',')
+    .map((scope) => scope.trim())
+    .filter((scope) => scope !== '');
   if (scopes.length === 0) throw usageError('--scopes: give at least one scope');
   const unknown = scopes.filter((scope) => !(TOKEN_SCOPES as readonly string[]).includes(scope));
-  if (unknown.length > 0) throw usageError(`--scopes: unknown ${unknown.map((scope) => JSON.stringify(scope)).join(', ')}; known: ${TOKEN_SCOPES.join(', ')}`);
+  if (unknown.length > 0)
+    throw usageError(`--scopes: unknown ${unknown.map((scope) => JSON.stringify(scope)).join(', ')}; known: ${TOKEN_SCOPES.join(', ')}`);
   return [...new Set(scopes)] as TokenScope[];
 }
 
@@ -79,7 +89,8 @@ function parseScopes(list: string): TokenScope[] {
 function parseExpiry(text: string, now: Date): string {
   const duration = /^(\d+)([hdw])$/.exec(text);
   const at = duration ? new Date(now.getTime() + Number(duration[1]) * UNIT_MS[duration[2] as keyof typeof UNIT_MS]) : new Date(text);
-  if (!/^\d/.test(text) || Number.isNaN(at.getTime())) throw usageError(`--expires: expected a duration such as 30d, 12h, 4w or an ISO date, got ${JSON.stringify(text)}`);
+  if (!/^\d/.test(text) || Number.isNaN(at.getTime()))
+    throw usageError(`--expires: expected a duration such as 30d, 12h, 4w or an ISO date, got ${JSON.stringify(text)}`);
   if (at.getTime() <= now.getTime()) throw usageError(`--expires: ${JSON.stringify(text)} is not in the future`);
   return at.toISOString();
 }

@@ -24,7 +24,13 @@ export function registerUserCommands(program: Command): void {
       await withStores(async ({ accounts }) => {
         if (await accounts.getOwner(name)) throw conflict(`the name ${JSON.stringify(name)} is already taken by a user or an organisation`);
         const password = await readPassword(options, name);
-        const created = await accounts.createUser({ name, email: options.email, password, fullName: options.fullName, isAdmin: options.admin === true });
+        const created = await accounts.createUser({
+          name,
+          email: options.email,
+          password,
+          fullName: options.fullName,
+          isAdmin: options.admin === true,
+        });
         process.stdout.write(`${created.name}\n`);
         process.stderr.write(`created ${created.isAdmin ? 'site administrator' : 'user'} ${created.name} <${created.email}>\n`);
       });
@@ -33,14 +39,20 @@ export function registerUserCommands(program: Command): void {
   user
     .command('list')
     .description('list every user')
-    .option('--json', 'print a JSON array (the REST API\'s user shape)')
+    .option('--json', "print a JSON array (the REST API's user shape)")
     .action(async (options: { json?: boolean }) => {
       await withStores(async ({ accounts, baseUrl }) => {
         const users = await accounts.listUsers();
         if (options.json) return printJson(users.map((found) => userJson(found, baseUrl)));
         printTable(
           ['name', 'email', 'admin', 'full name', 'created'],
-          users.map((found) => ({ name: found.name, email: found.email, admin: found.isAdmin ? 'yes' : 'no', 'full name': found.fullName, created: shortTime(found.createdAt) })),
+          users.map((found) => ({
+            name: found.name,
+            email: found.email,
+            admin: found.isAdmin ? 'yes' : 'no',
+            'full name': found.fullName,
+            created: shortTime(found.createdAt),
+          })),
           'no users',
         );
       });
@@ -77,7 +89,7 @@ export function registerUserCommands(program: Command): void {
 
   user
     .command('set-password')
-    .description('replace a user\'s password')
+    .description("replace a user's password")
     .argument('<name>')
     .option('--password <password>', PASSWORD_HELP)
     .option('--password-stdin', 'read the password from stdin')

@@ -52,7 +52,9 @@ export class ConnectionGate {
       });
       refusedOver = this.refused.of(client) >= maxConnectionsPerClient ? 1 : 0;
     } else if (this.admitted.total >= maxConnections) {
-      refusal = new HttpError(503, `the server is at its limit of ${maxConnections} connections; retry later`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+      refusal = new HttpError(503, `the server is at its limit of ${maxConnections} connections; retry later`, {
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
       refusedOver = this.refused.total >= maxConnections ? 1 : 0;
     }
     if (refusal && refusedOver) {

@@ -80,11 +80,17 @@ export class PushSlots {
 
   private refusal(account: string): HttpError {
     if ((this.perAccount.get(account) ?? 0) >= this.limits.maxPushesPerAccount) {
-      return new HttpError(429, `too many pushes at once for ${account} (at most ${this.limits.maxPushesPerAccount}); retry when one has finished`, {
-        retryAfterSeconds: RETRY_AFTER_SECONDS,
-      });
+      return new HttpError(
+        429,
+        `too many pushes at once for ${account} (at most ${this.limits.maxPushesPerAccount}); retry when one has finished`,
+        {
+          retryAfterSeconds: RETRY_AFTER_SECONDS,
+        },
+      );
     }
-    return new HttpError(503, `the server is receiving its limit of ${this.limits.maxPushes} pushes; retry later`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+    return new HttpError(503, `the server is receiving its limit of ${this.limits.maxPushes} pushes; retry later`, {
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
   }
 
   private take(account: string): () => void {

@@ -45,7 +45,14 @@ export function slowBodyGuard({ windowMs, minBytesPerSecond }: BodyRateLimits): 
         return;
       }
       stop();
-      refuse(req, res, new HttpError(408, `request body arrived slower than ${minBytesPerSecond} bytes/s over ${windowMs / 1000} s; closing the connection`));
+      refuse(
+        req,
+        res,
+        new HttpError(
+          408,
+          `request body arrived slower than ${minBytesPerSecond} bytes/s over ${windowMs / 1000} s; closing the connection`,
+        ),
+      );
     }, tickMs);
     timer.unref();
     const stop = () => clearInterval(timer);

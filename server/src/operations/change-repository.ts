@@ -31,7 +31,11 @@ export async function changeRepository(
 ): Promise<Repository | undefined> {
   const head = change.defaultBranch === undefined ? undefined : `refs/heads/${change.defaultBranch}`;
   if (head !== undefined && !(await mayPointHeadAt(repo, head, unborn))) throw new BranchNotFound(change.defaultBranch!, repo.info);
-  const updated = await registry.update(repo.info.owner, repo.info.name, { name: change.name, description: change.description, private: change.private });
+  const updated = await registry.update(repo.info.owner, repo.info.name, {
+    name: change.name,
+    description: change.description,
+    private: change.private,
+  });
   if (updated && head !== undefined) await updated.refs.setHead(head);
   return updated;
 }

@@ -40,7 +40,10 @@ export async function creationOwner(accounts: AccountStore, owner: string, creat
  * Creates an empty repository. Throws OwnerNotFound, CreationRefused, InvalidRepositoryName
  * and RepositoryExists, in that order of checking.
  */
-export async function createRepository(stores: { accounts: AccountStore; registry: RepositoryRegistry }, creation: RepositoryCreation): Promise<Repository> {
+export async function createRepository(
+  stores: { accounts: AccountStore; registry: RepositoryRegistry },
+  creation: RepositoryCreation,
+): Promise<Repository> {
   const owner = await creationOwner(stores.accounts, creation.owner, creation.creator);
   return stores.registry.create(ownerName(owner), creation.name, {
     defaultBranch: creation.defaultBranch,

@@ -46,7 +46,9 @@ export class OwnerHasRepositories extends OperationError {
     readonly owner: string,
     readonly repositories: readonly RepositoryInfo[],
   ) {
-    super(`${ownerKind} ${owner} still owns ${repositories.length} repositor${repositories.length === 1 ? 'y' : 'ies'}; delete or transfer them first`);
+    super(
+      `${ownerKind} ${owner} still owns ${repositories.length} repositor${repositories.length === 1 ? 'y' : 'ies'}; delete or transfer them first`,
+    );
     this.name = 'OwnerHasRepositories';
   }
 }

@@ -34,9 +34,16 @@ export async function affiliatedRepositories(
 }
 
 /** The repositories the user holds a grant on, other than those in `listed`. */
-async function collaborationRepositories(accounts: AccountStore, registry: RepositoryRegistry, user: User, listed: readonly RepositoryInfo[]): Promise<RepositoryInfo[]> {
+async function collaborationRepositories(
+  accounts: AccountStore,
+  registry: RepositoryRegistry,
+  user: User,
+  listed: readonly RepositoryInfo[],
+): Promise<RepositoryInfo[]> {
   const listedIds = new Set(listed.map((info) => info.id));
-  const wanted = new Set((await accounts.listUserCollaborations(user.name)).map(({ repositoryId }) => repositoryId).filter((id) => !listedIds.has(id)));
+  const wanted = new Set(
+    (await accounts.listUserCollaborations(user.name)).map(({ repositoryId }) => repositoryId).filter((id) => !listedIds.has(id)),
+  );
   if (wanted.size === 0) return [];
   // Grants name repositories by id and the registry is keyed by owner/name: one scan of the
   // registry (as the explore page does), only for users who collaborate outside their own owners.

@@ -42,12 +42,19 @@ export function accountPages(services: ServerServices): Router {
       await explore(req, res, 'Public repositories');
       return;
     }
-    const [organizations, reached] = await Promise.all([accounts.listUserOrganizations(actor.user.name), affiliatedRepositories(services, actor.user)]);
+    const [organizations, reached] = await Promise.all([
+      accounts.listUserOrganizations(actor.user.name),
+      affiliatedRepositories(services, actor.user),
+    ]);
     const page = pageNumber(req);
     const shown = pageOf(reached, page);
     const body = html`<div class="columns"><div>
 <div class="page-head"><h1>Repositories</h1><a class="btn btn-primary" id="new-repository-button" href="/new">New repository</a></div>
-<div class="box">${repositoryList(shown.items.map(({ info }) => info), 'dashboard-repositories', true)}</div>${pager(req, page, shown.hasMore)}
+<div class="box">${repositoryList(
+      shown.items.map(({ info }) => info),
+      'dashboard-repositories',
+      true,
+    )}</div>${pager(req, page, shown.hasMore)}
 <p><a href="/explore" id="explore-link">Explore public repositories</a></p></div>
 <aside><div class="box"><div class="box-header"><strong>Organizations</strong><a class="btn btn-small push-right" id="new-organization-button" href="/organizations/new">New</a></div>
 <ul class="list" id="dashboard-organizations">${organizations.map(({ org, role }) => html`<li data-org="${org.name}"><a href="${ownerUrl(org.name)}">${org.name}</a><span class="badge">${role}</span></li>`)}</ul>
@@ -131,13 +138,21 @@ ${mayCreate ? html`<a class="btn btn-primary" id="new-org-repository-button" hre
 ${administers ? html`<a class="btn" id="org-hooks-link" href="${orgHooksUrl(org.name)}">Webhooks</a>` : ''}</div>
 ${org.description ? html`<p class="muted" id="org-description">${org.description}</p>` : ''}
 ${repoBox}</div>
-<aside>${insider ? html`<div class="box"><div class="box-header"><strong>Members</strong> <span class="muted">${members.length}</span>
+<aside>${
+      insider
+        ? html`<div class="box"><div class="box-header"><strong>Members</strong> <span class="muted">${members.length}</span>
 <a class="btn btn-small push-right" id="org-people-link" href="${orgUrl(org.name, 'people')}">People</a></div>
 <ul class="list" id="org-members">${members.map(({ user, role }) => html`<li data-member="${user.name}"><a href="${ownerUrl(user.name)}">${user.name}</a>${role === 'owner' ? html`<span class="badge">owner</span>` : ''}</li>`)}</ul></div>
 <div class="box"><div class="box-header"><strong>Teams</strong><a class="btn btn-small push-right" id="org-teams-link" href="${orgUrl(org.name, 'teams')}">Teams</a></div>
-<ul class="list" id="org-teams">${teams.map((team) => html`<li data-team="${team.name}"><a class="grow" href="${orgUrl(org.name, 'teams', team.name)}">${team.name}</a><span class="badge">${team.permission}</span>
-${team.description ? html`<span class="description">${team.description}</span>` : ''}</li>`)}</ul>
-${teams.length === 0 ? html`<div class="empty">No teams.</div>` : ''}</div>` : ''}
+<ul class="list" id="org-teams">${teams.map(
+            (
+              team,
+            ) => html`<li data-team="${team.name}"><a class="grow" href="${orgUrl(org.name, 'teams', team.name)}">${team.name}</a><span class="badge">${team.permission}</span>
+${team.description ? html`<span class="description">${team.description}</span>` : ''}</li>`,
+          )}</ul>
+${teams.length === 0 ? html`<div class="empty">No teams.</div>` : ''}</div>`
+        : ''
+    }
 </aside></div>`;
     sendPage(req, res, { title: org.name, body });
   });
@@ -171,7 +186,11 @@ ${values.error ? flash('error', values.error) : ''}
     sendPage(req, res, { title: 'New repository', body, status: values.status });
   }
 
-  function newOrganizationPage(req: Request, res: Response, values: { name?: string; fullName?: string; description?: string; error?: string; status?: number }): void {
+  function newOrganizationPage(
+    req: Request,
+    res: Response,
+    values: { name?: string; fullName?: string; description?: string; error?: string; status?: number },
+  ): void {
     const body = html`<h1>Create a new organization</h1>
 ${values.error ? flash('error', values.error) : ''}
 <form id="new-organization-form" class="stacked" method="post" action="/organizations/new">${csrfField(req)}
@@ -198,4 +217,3 @@ ${info.description ? html`<p class="description">${info.description}</p>` : ''}<
 <span class="muted">created ${formatDate(info.createdAt)}</span></li>`,
   )}</ul>`;
 }
-

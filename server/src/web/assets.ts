@@ -20,7 +20,7 @@ const ASSETS: Record<string, Asset> = {
 };
 
 /** The URL of an asset with its content version. */
-export function assetUrl(file: keyof typeof ASSETS  ): string {
+export function assetUrl(file: keyof typeof ASSETS): string {
   return `/assets/${file}?v=${ASSETS[file].version}`;
 }
 

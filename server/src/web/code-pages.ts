@@ -1,6 +1,18 @@
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import { BINARY_PROBE_BYTES, PathNotFound, findReadme, isBinary, openFile, readCommit, readFile, readTree, statPath, type FileStream, type TreeItem } from '@gitfleet/browse';
+import {
+  BINARY_PROBE_BYTES,
+  PathNotFound,
+  findReadme,
+  isBinary,
+  openFile,
+  readCommit,
+  readFile,
+  readTree,
+  statPath,
+  type FileStream,
+  type TreeItem,
+} from '@gitfleet/browse';
 import type { Repository } from '@gitfleet/repository';
 import { cloneUrl } from '../operations/clone-url.js';
 import { resolveRevisionPath, type RevisionPath } from '../operations/revisions.js';
@@ -35,7 +47,10 @@ export function codePages(services: ServerServices): Router {
     const context = await loadRepo(services, req, 'read');
     const head = await homeBranch(context.repo);
     if (!head.commit) {
-      sendPage(req, res, { title: `${context.repo.info.owner}/${context.repo.info.name}`, body: emptyRepository(services, req, context, head.name) });
+      sendPage(req, res, {
+        title: `${context.repo.info.owner}/${context.repo.info.name}`,
+        body: emptyRepository(services, req, context, head.name),
+      });
       return;
     }
     await treePage(services, req, res, context, { ref: head.name, commit: head.commit, path: '' });
@@ -86,7 +101,15 @@ export function codePages(services: ServerServices): Router {
 }
 
 /** Image types a browser may show from /raw; everything else is text/plain or a download. */
-const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', ico: 'image/x-icon', avif: 'image/avif' };
+const IMAGE_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  ico: 'image/x-icon',
+  avif: 'image/avif',
+};
 
 /**
  * Raw bytes, streamed from the pack, with a type that can never run as a page of this site:
@@ -134,7 +157,13 @@ async function firstBytes(stream: AsyncIterable<Buffer>, length: number): Promis
   return { head: Buffer.concat(read).subarray(0, length), rest: rest() };
 }
 
-async function treePage(services: ServerServices, req: Request, res: Response, context: RepoContext, revision: RevisionPath): Promise<void> {
+async function treePage(
+  services: ServerServices,
+  req: Request,
+  res: Response,
+  context: RepoContext,
+  revision: RevisionPath,
+): Promise<void> {
   const { repo } = context;
   const info = repo.info;
   const { treeMaxEntries } = services.config.browse;
@@ -154,15 +183,22 @@ async function treePage(services: ServerServices, req: Request, res: Response, c
     return html`<tr data-path="${entry.path}" data-type="${entry.type}"><td class="icon">${icon}</td><td class="name">${link}</td><td class="size">${entry.size === undefined ? '' : formatBytes(entry.size)}</td></tr>`;
   });
   const parent = revision.path.includes('/') ? revision.path.slice(0, revision.path.lastIndexOf('/')) : '';
-  const up = revision.path === '' ? '' : html`<tr data-path=".."><td class="icon"></td><td><a id="parent-directory" href="${refUrl(info, 'tree', revision.ref, parent)}">..</a></td><td></td></tr>`;
+  const up =
+    revision.path === ''
+      ? ''
+      : html`<tr data-path=".."><td class="icon"></td><td><a id="parent-directory" href="${refUrl(info, 'tree', revision.ref, parent)}">..</a></td><td></td></tr>`;
   const body = html`${repoHeader(context, 'code')}
 <div class="columns"><div>
 <div class="toolbar">${selector}${breadcrumb(context, revision)}
 <span class="spacer"></span>
 <a class="btn" id="history-link" href="${refUrl(info, 'commits', revision.ref, revision.path)}">History</a></div>
-${lastCommit ? html`<div class="box"><div class="box-header" id="latest-commit"><strong>${lastCommit.author.name}</strong>
+${
+  lastCommit
+    ? html`<div class="box"><div class="box-header" id="latest-commit"><strong>${lastCommit.author.name}</strong>
 <a href="${repoUrl(info, 'commit', lastCommit.oid)}">${firstLine(lastCommit.message)}</a>
-<span class="muted push-right"><a class="mono" href="${repoUrl(info, 'commit', lastCommit.oid)}">${lastCommit.oid.slice(0, 7)}</a> · ${formatDate(lastCommit.committer.date)}</span></div></div>` : ''}
+<span class="muted push-right"><a class="mono" href="${repoUrl(info, 'commit', lastCommit.oid)}">${lastCommit.oid.slice(0, 7)}</a> · ${formatDate(lastCommit.committer.date)}</span></div></div>`
+    : ''
+}
 ${listing.truncated ? flash('warn', `This directory has more than ${treeMaxEntries} entries: only the first ${treeMaxEntries} are shown.`) : ''}
 <div class="box"><table class="files" id="file-list" data-ref="${revision.ref}" data-path="${revision.path}" data-truncated="${listing.truncated ? 'true' : 'false'}"><tbody>${up}${rows}</tbody></table>
 ${entries.length === 0 ? html`<div class="empty">This directory is empty.</div>` : ''}</div>
@@ -173,7 +209,14 @@ ${readme ? await readmeBox(services, context, revision, readme) : ''}
   sendPage(req, res, { title, body });
 }
 
-async function blobPage(services: ServerServices, req: Request, res: Response, context: RepoContext, revision: RevisionPath, entry: TreeItem): Promise<void> {
+async function blobPage(
+  services: ServerServices,
+  req: Request,
+  res: Response,
+  context: RepoContext,
+  revision: RevisionPath,
+  entry: TreeItem,
+): Promise<void> {
   const { repo } = context;
   const info = repo.info;
   const { displayMaxBytes, renderMaxBytes } = services.config.browse;
@@ -190,8 +233,14 @@ async function blobPage(services: ServerServices, req: Request, res: Response, c
     content = notice(file?.binary ? 'binary file' : 'file too large to display', file?.binary === true);
   } else if (isMarkdown && size <= renderMaxBytes) {
     const key = `${file.oid}:${info.owner}/${info.name}:${revision.ref}:${parentOf(revision.path)}`;
-    const rendered = await services.browsing.render.markdown(key, file.content, parentOf(revision.path), { owner: info.owner, name: info.name, ref: revision.ref });
-    content = rendered ? html`<div class="markdown-body" id="file-content" data-rendered="markdown">${rendered}</div>` : notice('file took too long to render', false);
+    const rendered = await services.browsing.render.markdown(key, file.content, parentOf(revision.path), {
+      owner: info.owner,
+      name: info.name,
+      ref: revision.ref,
+    });
+    content = rendered
+      ? html`<div class="markdown-body" id="file-content" data-rendered="markdown">${rendered}</div>`
+      : notice('file took too long to render', false);
   } else {
     const language = size <= renderMaxBytes ? languageFor(revision.path) : undefined;
     const code = await services.browsing.render.codeRows(file.oid, file.content, language);
@@ -232,7 +281,9 @@ async function readmeBox(services: ServerServices, context: RepoContext, revisio
     const markdown = MARKDOWN.test(readme.name)
       ? await services.browsing.render.markdown(key, file.content, revision.path, { owner: info.owner, name: info.name, ref: revision.ref })
       : html`<pre>${file.content.toString('utf8')}</pre>`;
-    rendered = markdown ?? html`<p class="muted" id="readme-too-large">${readme.name} took too long to render. <a href="${rawLink}">View raw</a></p>`;
+    rendered =
+      markdown ??
+      html`<p class="muted" id="readme-too-large">${readme.name} took too long to render. <a href="${rawLink}">View raw</a></p>`;
   }
   return html`<div class="box" id="readme" data-path="${readme.path}"><div class="box-header"><strong>${readme.name}</strong></div>
 <div class="markdown-body">${rendered}</div></div>`;

@@ -22,7 +22,10 @@ export function comparePages(services: ServerServices): Router {
     const { repo } = context;
     const [baseName, headName] = splitBasehead(wildcard(req, 'basehead').join('/'));
     const [base, head] = await Promise.all([resolveRevision(repo, baseName), resolveRevision(repo, headName)]);
-    const result = await compare(repo, base, head, { maxCommits: MAX_COMPARE_COMMITS, ...diffOptions(services.browsing, PAGE_DIFF_LIMITS) });
+    const result = await compare(repo, base, head, {
+      maxCommits: MAX_COMPARE_COMMITS,
+      ...diffOptions(services.browsing, PAGE_DIFF_LIMITS),
+    });
     if (result.mergeBase === undefined) {
       // A walk cut short at its bound has not proven that the histories share nothing.
       if (result.countsCapped) throw new HttpError(422, `${baseName} and ${headName} are too far apart to compare`);

@@ -33,7 +33,9 @@ export async function highlightDiff(render: RenderPool, files: readonly FileDiff
   }
   const highlighted: HighlightedDiff = new Map();
   if (chosen.length === 0) return highlighted;
-  const runs: LineRun[] = chosen.flatMap(({ file, language }) => file.hunks!.flatMap((hunk) => sides(hunk).map((side) => ({ language, lines: side }))));
+  const runs: LineRun[] = chosen.flatMap(({ file, language }) =>
+    file.hunks!.flatMap((hunk) => sides(hunk).map((side) => ({ language, lines: side }))),
+  );
   const rendered = await render.lines(runs);
   // Rendered lines that do not match the runs line for line would put one line's HTML on another: plain instead.
   if (!rendered || !matches(rendered, runs)) return highlighted;
@@ -49,12 +51,18 @@ export async function highlightDiff(render: RenderPool, files: readonly FileDiff
 
 /** Whether `rendered` holds as many runs as `runs`, each of as many lines. */
 function matches(rendered: string[][], runs: LineRun[]): boolean {
-  return rendered.length === runs.length && runs.every((run, index) => Array.isArray(rendered[index]) && rendered[index].length === run.lines.length);
+  return (
+    rendered.length === runs.length &&
+    runs.every((run, index) => Array.isArray(rendered[index]) && rendered[index].length === run.lines.length)
+  );
 }
 
 /** The hunk's old side (context and removed lines) and new side (context and added lines). */
 function sides(hunk: DiffHunk): [string[], string[]] {
-  return [hunk.lines.filter((line) => line.kind !== 'add').map((line) => line.text), hunk.lines.filter((line) => line.kind !== 'del').map((line) => line.text)];
+  return [
+    hunk.lines.filter((line) => line.kind !== 'add').map((line) => line.text),
+    hunk.lines.filter((line) => line.kind !== 'del').map((line) => line.text),
+  ];
 }
 
 /** The hunk's lines in order, each taken from its side (context lines from the new one). */

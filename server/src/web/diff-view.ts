@@ -49,10 +49,11 @@ function fileDiff(context: RepoContext, options: DiffViewOptions, file: FileDiff
   } else {
     const language = highlighted ? languageFor(file.path) : undefined;
     content = html`<table class="diff" data-language="${language ?? ''}"><tbody>${file.hunks.map(
-      (hunk, hunkIndex) => html`<tr class="hunk"><td class="num"></td><td class="num"></td><td class="line">${hunk.header}</td></tr>${hunk.lines.map(
-        (line, lineIndex) =>
-          html`<tr class="${line.kind}"><td class="num">${line.oldNumber ?? ''}</td><td class="num">${line.newNumber ?? ''}</td><td class="line">${line.kind === 'add' ? '+' : line.kind === 'del' ? '-' : ' '}${highlighted ? raw(highlighted[hunkIndex][lineIndex]) : line.text}</td></tr>`,
-      )}`,
+      (hunk, hunkIndex) =>
+        html`<tr class="hunk"><td class="num"></td><td class="num"></td><td class="line">${hunk.header}</td></tr>${hunk.lines.map(
+          (line, lineIndex) =>
+            html`<tr class="${line.kind}"><td class="num">${line.oldNumber ?? ''}</td><td class="num">${line.newNumber ?? ''}</td><td class="line">${line.kind === 'add' ? '+' : line.kind === 'del' ? '-' : ' '}${highlighted ? raw(highlighted[hunkIndex][lineIndex]) : line.text}</td></tr>`,
+        )}`,
     )}</tbody></table>`;
   }
   return html`<div class="box diff-file" data-path="${file.path}" data-status="${file.status}">

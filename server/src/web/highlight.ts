@@ -28,7 +28,10 @@ export function languageFor(path: string): string | undefined {
 /** A file as the rows of the code table (numbered lines), highlighted when the language is known. */
 export function codeRows(text: string, language: string | undefined): { rows: string; lineCount: number } {
   const lines = highlightLines(text, language);
-  const rows = lines.map((line, index) => html`<tr><td class="num" id="L${index + 1}" data-line="${index + 1}"><a href="#L${index + 1}">${index + 1}</a></td><td class="line">${line}</td></tr>`);
+  const rows = lines.map(
+    (line, index) =>
+      html`<tr><td class="num" id="L${index + 1}" data-line="${index + 1}"><a href="#L${index + 1}">${index + 1}</a></td><td class="line">${line}</td></tr>`,
+  );
   return { rows: html`${rows}`.text, lineCount: lines.length };
 }
 

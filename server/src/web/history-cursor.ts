@@ -101,7 +101,12 @@ export interface HistoryPage {
  * a later one from what its cursor says was left queued: the parents of `after` and `pending`,
  * each walked one page deep and merged by date.
  */
-export async function historyPage(repo: Repository, start: ObjectId, cursor: HistoryCursor | undefined, size: number): Promise<HistoryPage> {
+export async function historyPage(
+  repo: Repository,
+  start: ObjectId,
+  cursor: HistoryCursor | undefined,
+  size: number,
+): Promise<HistoryPage> {
   let starts: ObjectId[];
   if (cursor) {
     starts = unique([...(await readCommit(repo, cursor.after)).parents, ...cursor.pending]);
@@ -133,7 +138,8 @@ function mergeWalks(walks: CommitInfo[][]): CommitInfo[] {
     for (let index = 0; index < walks.length; index++) {
       while (positions[index] < walks[index].length && taken.has(walks[index][positions[index]].oid)) positions[index]++;
       const candidate = walks[index][positions[index]];
-      if (candidate && (best < 0 || Date.parse(candidate.committer.date) > Date.parse(walks[best][positions[best]].committer.date))) best = index;
+      if (candidate && (best < 0 || Date.parse(candidate.committer.date) > Date.parse(walks[best][positions[best]].committer.date)))
+        best = index;
     }
     if (best < 0) return merged;
     const commit = walks[best][positions[best]++];

@@ -21,7 +21,10 @@ export function historyPages(services: ServerServices): Router {
     const context = await loadRepo(services, req, 'read');
     const head = await homeBranch(context.repo);
     if (!head.commit) {
-      sendPage(req, res, { title: 'Commits', body: html`${repoHeader(context, 'commits')}<div class="empty" id="commit-list">No commits yet.</div>` });
+      sendPage(req, res, {
+        title: 'Commits',
+        body: html`${repoHeader(context, 'commits')}<div class="empty" id="commit-list">No commits yet.</div>`,
+      });
       return;
     }
     await commitsPage(req, res, context, { ref: head.name, commit: head.commit, path: '' });
@@ -36,7 +39,10 @@ export function historyPages(services: ServerServices): Router {
     const context = await loadRepo(services, req, 'read');
     // GitHub also takes a branch or tag name here: /commit/main.
     const oid = await resolveRevision(context.repo, param(req, 'sha'));
-    const [commit, diff] = await Promise.all([readCommit(context.repo, oid), commitDiff(context.repo, oid, diffOptions(services.browsing, PAGE_DIFF_LIMITS))]);
+    const [commit, diff] = await Promise.all([
+      readCommit(context.repo, oid),
+      commitDiff(context.repo, oid, diffOptions(services.browsing, PAGE_DIFF_LIMITS)),
+    ]);
     await commitPage(req, res, context, commit, await diffView(services, context, diff, { at: oid, what: 'commit' }));
   });
 
@@ -126,7 +132,10 @@ async function commitPage(req: Request, res: Response, context: RepoContext, com
   const info = context.repo.info;
   const [title, ...rest] = commit.message.split('\n');
   const description = rest.join('\n').trim();
-  const parents = commit.parents.map((parent, index) => html`${index > 0 ? ' + ' : ''}<a class="mono parent" href="${repoUrl(info, 'commit', parent)}">${parent.slice(0, 7)}</a>`);
+  const parents = commit.parents.map(
+    (parent, index) =>
+      html`${index > 0 ? ' + ' : ''}<a class="mono parent" href="${repoUrl(info, 'commit', parent)}">${parent.slice(0, 7)}</a>`,
+  );
   const body = html`${repoHeader(context, 'commits')}
 <div class="box" id="commit" data-oid="${commit.oid}"><div class="box-header"><h1 class="commit-heading" id="commit-title">${title}</h1>
 <a class="btn btn-small push-right" href="${refUrl(info, 'tree', commit.oid)}">Browse files</a></div>
@@ -142,7 +151,14 @@ ${diff}`;
 }
 
 /** Branches or tags, a page at a time: only the refs shown have their commits read. */
-async function refsPage(req: Request, res: Response, context: RepoContext, kind: 'branches' | 'tags', refs: Ref[], defaultName?: string): Promise<void> {
+async function refsPage(
+  req: Request,
+  res: Response,
+  context: RepoContext,
+  kind: 'branches' | 'tags',
+  refs: Ref[],
+  defaultName?: string,
+): Promise<void> {
   const { repo } = context;
   const info = repo.info;
   const prefix = kind === 'branches' ? 'refs/heads/' : 'refs/tags/';

@@ -1,5 +1,13 @@
 import { Router, type Request, type Response } from 'express';
-import { HOOK_EVENTS, HookValidationError, repositoryTarget, type DeliveryAttempt, type Hook, type HookTarget, type PingContext } from '@gitfleet/events';
+import {
+  HOOK_EVENTS,
+  HookValidationError,
+  repositoryTarget,
+  type DeliveryAttempt,
+  type Hook,
+  type HookTarget,
+  type PingContext,
+} from '@gitfleet/events';
 import { parseHookId } from '../hook-ids.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
@@ -90,7 +98,8 @@ export function hooksPages(services: ServerServices): Router {
       if (!hook) throw new HttpError(404, `hook ${id} not found`);
       return { scope, hook };
     };
-    const recentDeliveries = async (scope: HookScope, hook: Hook) => (await webhooks.log.list(scope.target, hook.id)).slice(0, DELIVERIES_SHOWN);
+    const recentDeliveries = async (scope: HookScope, hook: Hook) =>
+      (await webhooks.log.list(scope.target, hook.id)).slice(0, DELIVERIES_SHOWN);
 
     router.get(base, async (req, res) => {
       const scope = await resolve(req);
@@ -99,7 +108,9 @@ export function hooksPages(services: ServerServices): Router {
 <div class="page-head"><h1>Webhooks</h1><a class="btn btn-primary" id="add-webhook" href="${scope.url}/new">Add webhook</a></div>
 <p class="muted">Webhooks send a POST request (GitHub and Gitea headers and payloads) to a URL when something happens ${scope.events}.</p>
 <div class="box"><ul class="list" id="hook-list">${hooks.map(
-        (hook) => html`<li class="hook" data-hook-id="${hook.id}"><div class="grow"><a class="title" href="${scope.url}/${hook.id}">${hook.config.url}</a>
+        (
+          hook,
+        ) => html`<li class="hook" data-hook-id="${hook.id}"><div class="grow"><a class="title" href="${scope.url}/${hook.id}">${hook.config.url}</a>
 <div class="muted">${hook.events.join(', ')} · ${hook.active ? 'active' : html`<span class="status-fail">inactive</span>`} · last delivery: ${lastResponse(hook)}</div></div>
 <a class="btn btn-small" href="${scope.url}/${hook.id}">Edit</a></li>`,
       )}</ul>${hooks.length === 0 ? html`<div class="empty">No webhooks yet.</div>` : ''}</div>`;
@@ -175,7 +186,16 @@ export function hooksPages(services: ServerServices): Router {
 }
 
 function defaultForm(): HookForm {
-  return { url: '', contentType: 'json', secret: '', events: ['push'], allEvents: false, active: true, branchFilter: '', insecureSsl: false };
+  return {
+    url: '',
+    contentType: 'json',
+    secret: '',
+    events: ['push'],
+    allEvents: false,
+    active: true,
+    branchFilter: '',
+    insecureSsl: false,
+  };
 }
 
 function formOf(hook: Hook): HookForm {

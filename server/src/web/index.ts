@@ -102,7 +102,15 @@ function statusOf(error: unknown): number | undefined {
   return httpStatusOf(error, { invalid: 404 });
 }
 
-const TITLES: Record<number, string> = { 400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Request too large', 422: 'Cannot do that', 429: 'Too many requests', 503: 'Busy' };
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  403: 'Forbidden',
+  404: 'Page not found',
+  413: 'Request too large',
+  422: 'Cannot do that',
+  429: 'Too many requests',
+  503: 'Busy',
+};
 
 /** Refusals as pages; "sign in first" as a redirect to the sign-in page that comes back here. */
 function webErrors(): ErrorRequestHandler {
@@ -120,7 +128,8 @@ function webErrors(): ErrorRequestHandler {
     }
     const title = TITLES[status] ?? 'Error';
     // A 404 says nothing more: a private repository's page must look like a missing one.
-    const message = status === 404 ? 'There is nothing here, or you may not see it.' : error instanceof Error ? error.message : String(error);
+    const message =
+      status === 404 ? 'There is nothing here, or you may not see it.' : error instanceof Error ? error.message : String(error);
     const body = html`<div id="error-page" data-status="${status}" class="error-box">
 <h1>${status} · ${title}</h1><p>${message}</p><p><a href="/">Back to Gitfleet</a></p></div>`;
     sendPage(req, res, { title, body, status });

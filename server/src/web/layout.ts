@@ -86,4 +86,3 @@ export function formatDate(iso: string): Html {
   const text = Number.isNaN(date.getTime()) ? iso : date.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
   return html`<time datetime="${iso}">${text}</time>`;
 }
-

@@ -117,16 +117,28 @@ ${notice ? flash(notice.kind, notice.message) : ''}
 <div class="box"><ul class="list" id="people-list">${shown.items.map(({ user, role }) => {
       const self = user.name.toLowerCase() === actor.user.name.toLowerCase();
       return html`<li class="member" data-member="${user.name}" data-role="${role}"><a class="grow" href="${ownerUrl(user.name)}">${user.name}</a>
-${administers ? html`<form class="inline-form change-role-form" method="post" action="${action()}">${csrfField(req)}<input type="hidden" name="user" value="${user.name}">
-${roleSelect(role, `member-role-${user.name}`)}<button type="submit" class="btn btn-small">Change</button></form>` : html`<span class="badge">${role}</span>`}
-${administers || self ? html`<form class="inline-form remove-member-form" method="post" action="${action(user.name, 'delete')}">${csrfField(req)}
-<button type="submit" class="btn btn-small btn-danger">${self ? 'Leave' : 'Remove'}</button></form>` : ''}</li>`;
+${
+  administers
+    ? html`<form class="inline-form change-role-form" method="post" action="${action()}">${csrfField(req)}<input type="hidden" name="user" value="${user.name}">
+${roleSelect(role, `member-role-${user.name}`)}<button type="submit" class="btn btn-small">Change</button></form>`
+    : html`<span class="badge">${role}</span>`
+}
+${
+  administers || self
+    ? html`<form class="inline-form remove-member-form" method="post" action="${action(user.name, 'delete')}">${csrfField(req)}
+<button type="submit" class="btn btn-small btn-danger">${self ? 'Leave' : 'Remove'}</button></form>`
+    : ''
+}</li>`;
     })}</ul></div>${pager(req, page, shown.hasMore)}
-${administers ? html`<div class="box"><div class="box-header"><strong>Add a member</strong></div>
+${
+  administers
+    ? html`<div class="box"><div class="box-header"><strong>Add a member</strong></div>
 <div class="box-body"><form id="add-member-form" method="post" action="${action()}" class="toolbar flush">${csrfField(req)}
 <input type="text" id="member-name" name="user" placeholder="User name" required class="short-input">
 ${roleSelect('member', 'member-role')}
-<button type="submit" class="btn" id="add-member">Add member</button></form></div></div>` : ''}`;
+<button type="submit" class="btn" id="add-member">Add member</button></form></div></div>`
+    : ''
+}`;
     sendPage(req, res, { title: `People · ${org.name}`, body, status: notice?.status });
   };
 
@@ -147,7 +159,10 @@ ${roleSelect('member', 'member-role')}
     } catch (error) {
       return peoplePage(req, res, context, refusalOf(error));
     }
-    await peoplePage(req, res, context, { kind: 'success', message: `${user.name} is now ${role === 'owner' ? 'an owner' : 'a member'} of ${context.org.name}.` });
+    await peoplePage(req, res, context, {
+      kind: 'success',
+      message: `${user.name} is now ${role === 'owner' ? 'an owner' : 'a member'} of ${context.org.name}.`,
+    });
   });
 
   router.post('/orgs/:org/people/:user/delete', parseForm, async (req, res) => {
@@ -164,7 +179,12 @@ ${roleSelect('member', 'member-role')}
     res.redirect(303, leaving ? '/' : orgUrl(context.org.name, 'people'));
   });
 
-  const teamsPage = async (req: Request, res: Response, context: OrgContext, values: { name?: string; description?: string; error?: string } = {}) => {
+  const teamsPage = async (
+    req: Request,
+    res: Response,
+    context: OrgContext,
+    values: { name?: string; description?: string; error?: string } = {},
+  ) => {
     const { org, administers } = context;
     const teams = await accounts.listTeams(org.name);
     const page = pageNumber(req);
@@ -173,11 +193,15 @@ ${roleSelect('member', 'member-role')}
 <div class="page-head"><h1>Teams</h1><span class="muted">${teams.length}</span></div>
 ${values.error ? flash('error', values.error) : ''}
 <div class="box"><ul class="list" id="team-list">${shown.items.map(
-      (team) => html`<li class="team" data-team="${team.name}"><div class="grow"><a class="title" href="${teamUrl(team)}">${team.name}</a> <span class="badge">${team.permission}</span>
+      (
+        team,
+      ) => html`<li class="team" data-team="${team.name}"><div class="grow"><a class="title" href="${teamUrl(team)}">${team.name}</a> <span class="badge">${team.permission}</span>
 ${team.includesAllRepositories ? html`<span class="badge">all repositories</span>` : ''}
 ${team.description ? html`<p class="description">${team.description}</p>` : ''}</div></li>`,
     )}</ul>${teams.length === 0 ? html`<div class="empty">No teams yet.</div>` : ''}</div>${pager(req, page, shown.hasMore)}
-${administers ? html`<div class="box"><div class="box-header"><strong>New team</strong></div><div class="box-body">
+${
+  administers
+    ? html`<div class="box"><div class="box-header"><strong>New team</strong></div><div class="box-body">
 <form id="new-team-form" class="stacked" method="post" action="${orgUrl(org.name, 'teams')}">${csrfField(req)}
 <label for="team-name">Team name</label>
 <input type="text" id="team-name" name="name" value="${values.name ?? ''}" required maxlength="100">
@@ -186,7 +210,9 @@ ${administers ? html`<div class="box"><div class="box-header"><strong>New team</
 <label for="team-permission">Permission on the team's repositories</label>
 ${permissionSelect('read', 'team-permission')}
 <label class="check"><input type="checkbox" id="team-all-repositories" name="includes_all_repositories" value="1"> Every repository of the organization</label>
-<div class="form-actions"><button type="submit" class="btn btn-primary" id="create-team">Create team</button></div></form></div></div>` : ''}`;
+<div class="form-actions"><button type="submit" class="btn btn-primary" id="create-team">Create team</button></div></form></div></div>`
+    : ''
+}`;
     sendPage(req, res, { title: `Teams · ${org.name}`, body, status: values.error ? 422 : 200 });
   };
 
@@ -201,10 +227,15 @@ ${permissionSelect('read', 'team-permission')}
     const permission = formPermission(req);
     if (!permission) return teamsPage(req, res, context, { ...values, error: `Unknown permission ${field(req, 'permission')}.` });
     try {
-      const team = await accounts.createTeam(context.org.name, { ...values, permission, includesAllRepositories: checked(req, 'includes_all_repositories') });
+      const team = await accounts.createTeam(context.org.name, {
+        ...values,
+        permission,
+        includesAllRepositories: checked(req, 'includes_all_repositories'),
+      });
       res.redirect(303, teamUrl(team));
     } catch (error) {
-      if (error instanceof AccountConflict || error instanceof InvalidAccountInput) return teamsPage(req, res, context, { ...values, error: error.message });
+      if (error instanceof AccountConflict || error instanceof InvalidAccountInput)
+        return teamsPage(req, res, context, { ...values, error: error.message });
       throw error;
     }
   });
@@ -226,7 +257,9 @@ ${permissionSelect('read', 'team-permission')}
     const repositoriesPage = pageNumber(req, 'repositories');
     // Every member reads the organisation's repositories, so their number is no secret; the rows
     // shown are checked all the same, a page at a time, except for those who administer it.
-    const shownRepositories = administers ? pageOf(covered, repositoriesPage) : await readablePage(accounts, actor.user, covered, repositoriesPage);
+    const shownRepositories = administers
+      ? pageOf(covered, repositoriesPage)
+      : await readablePage(accounts, actor.user, covered, repositoriesPage);
     const action = (...rest: string[]) => teamUrl(team, ...rest);
     const body = html`${orgHeader(context, 'teams')}
 <div class="page-head" id="team-header" data-team="${team.name}"><h1>${team.name}</h1><span class="badge" id="team-permission-badge">${team.permission}</span></div>
@@ -235,23 +268,41 @@ ${notice ? flash(notice.kind, notice.message) : ''}
 <div class="box"><div class="box-header"><strong>Members</strong> <span class="muted">${members.length}</span></div>
 <ul class="list" id="team-members">${shownMembers.items.map(
       (user) => html`<li class="member" data-member="${user.name}"><a class="grow" href="${ownerUrl(user.name)}">${user.name}</a>
-${administers ? html`<form class="inline-form remove-team-member-form" method="post" action="${action('members', user.name, 'delete')}">${csrfField(req)}
-<button type="submit" class="btn btn-small btn-danger">Remove</button></form>` : ''}</li>`,
+${
+  administers
+    ? html`<form class="inline-form remove-team-member-form" method="post" action="${action('members', user.name, 'delete')}">${csrfField(req)}
+<button type="submit" class="btn btn-small btn-danger">Remove</button></form>`
+    : ''
+}</li>`,
     )}</ul>${members.length === 0 ? html`<div class="empty">No members.</div>` : ''}${pager(req, membersPage, shownMembers.hasMore, { list: 'members', path: teamUrl(team) })}
-${administers ? html`<div class="box-body"><form id="add-team-member-form" method="post" action="${action('members')}" class="toolbar flush">${csrfField(req)}
+${
+  administers
+    ? html`<div class="box-body"><form id="add-team-member-form" method="post" action="${action('members')}" class="toolbar flush">${csrfField(req)}
 <input type="text" id="team-member-name" name="user" placeholder="User name" required class="short-input">
-<button type="submit" class="btn" id="add-team-member">Add member</button></form></div>` : ''}</div>
+<button type="submit" class="btn" id="add-team-member">Add member</button></form></div>`
+    : ''
+}</div>
 
 <div class="box"><div class="box-header"><strong>Repositories</strong> <span class="muted">${covered.length}</span>
 ${team.includesAllRepositories ? html`<span class="badge">all repositories of ${team.org}</span>` : ''}</div>
 <ul class="list" id="team-repositories">${shownRepositories.items.map(
-      (info) => html`<li class="repository" data-repo="${info.owner}/${info.name}"><a class="grow title" href="${repoUrl(info)}">${info.name}</a>
-${administers && !team.includesAllRepositories ? html`<form class="inline-form remove-team-repository-form" method="post" action="${action('repositories', info.name, 'delete')}">${csrfField(req)}
-<button type="submit" class="btn btn-small btn-danger">Remove</button></form>` : ''}</li>`,
+      (
+        info,
+      ) => html`<li class="repository" data-repo="${info.owner}/${info.name}"><a class="grow title" href="${repoUrl(info)}">${info.name}</a>
+${
+  administers && !team.includesAllRepositories
+    ? html`<form class="inline-form remove-team-repository-form" method="post" action="${action('repositories', info.name, 'delete')}">${csrfField(req)}
+<button type="submit" class="btn btn-small btn-danger">Remove</button></form>`
+    : ''
+}</li>`,
     )}</ul>${shownRepositories.items.length === 0 && repositoriesPage === 1 ? html`<div class="empty">No repositories.</div>` : ''}${pager(req, repositoriesPage, shownRepositories.hasMore, { list: 'repositories', path: teamUrl(team) })}
-${administers && !team.includesAllRepositories ? html`<div class="box-body"><form id="add-team-repository-form" method="post" action="${action('repositories')}" class="toolbar flush">${csrfField(req)}
+${
+  administers && !team.includesAllRepositories
+    ? html`<div class="box-body"><form id="add-team-repository-form" method="post" action="${action('repositories')}" class="toolbar flush">${csrfField(req)}
 <input type="text" id="team-repository-name" name="repository" placeholder="Repository of ${team.org}" required class="short-input">
-<button type="submit" class="btn" id="add-team-repository">Add repository</button></form></div>` : ''}</div>
+<button type="submit" class="btn" id="add-team-repository">Add repository</button></form></div>`
+    : ''
+}</div>
 ${administers ? teamSettings(req, team) : ''}`;
     sendPage(req, res, { title: `${team.name} · ${team.org}`, body, status: notice?.status });
   };
@@ -265,7 +316,8 @@ ${administers ? teamSettings(req, team) : ''}`;
     const { context, team } = await loadTeam(req, 'owner');
     checkCsrf(req);
     const permission = formPermission(req);
-    if (!permission) return teamPage(req, res, context, team, { kind: 'error', message: `Unknown permission ${field(req, 'permission')}.`, status: 422 });
+    if (!permission)
+      return teamPage(req, res, context, team, { kind: 'error', message: `Unknown permission ${field(req, 'permission')}.`, status: 422 });
     let updated: Team;
     try {
       updated = await accounts.updateTeam(team.org, team.name, {
@@ -316,9 +368,13 @@ ${administers ? teamSettings(req, team) : ''}`;
     checkCsrf(req);
     const name = field(req, 'repository');
     const repo = await orgRepository(team, name);
-    if (!repo) return teamPage(req, res, context, team, { kind: 'error', message: `There is no repository ${team.org}/${name}.`, status: 422 });
+    if (!repo)
+      return teamPage(req, res, context, team, { kind: 'error', message: `There is no repository ${team.org}/${name}.`, status: 422 });
     await accounts.addTeamRepository(team.org, team.name, repo.info.id);
-    await teamPage(req, res, context, team, { kind: 'success', message: `Team ${team.name} now has ${team.permission} access to ${repo.info.name}.` });
+    await teamPage(req, res, context, team, {
+      kind: 'success',
+      message: `Team ${team.name} now has ${team.permission} access to ${repo.info.name}.`,
+    });
   });
 
   router.post('/orgs/:org/teams/:team/repositories/:repo/delete', parseForm, async (req, res) => {
@@ -341,7 +397,12 @@ const ACCESS_CHECK_BATCH = PAGE_SIZE;
  * in order, a batch at a time, only until the page and one more are found: a team covering
  * thousands of repositories costs a page's worth of checks on its first page, not thousands.
  */
-async function readablePage(accounts: AccountStore, user: User, infos: readonly RepositoryInfo[], page: number): Promise<{ items: RepositoryInfo[]; hasMore: boolean }> {
+async function readablePage(
+  accounts: AccountStore,
+  user: User,
+  infos: readonly RepositoryInfo[],
+  page: number,
+): Promise<{ items: RepositoryInfo[]; hasMore: boolean }> {
   const wanted = page * PAGE_SIZE + 1;
   const readable: RepositoryInfo[] = [];
   for (let start = 0; start < infos.length && readable.length < wanted; start += ACCESS_CHECK_BATCH) {

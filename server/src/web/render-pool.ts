@@ -35,8 +35,12 @@ export interface RenderedCode {
  */
 export class RenderPool {
   private readonly pool: TaskPool<RenderTask, RenderOutput | LinesOutput>;
-  private readonly code = new ResultCache<Kept<RenderedCode>>(CODE_CACHE_BYTES, (value) => keptBytes(value, (code) => 2 * code.rows.text.length));
-  private readonly markdownCache = new ResultCache<Kept<Html>>(MARKDOWN_CACHE_BYTES, (value) => keptBytes(value, (markdown) => 2 * markdown.text.length));
+  private readonly code = new ResultCache<Kept<RenderedCode>>(CODE_CACHE_BYTES, (value) =>
+    keptBytes(value, (code) => 2 * code.rows.text.length),
+  );
+  private readonly markdownCache = new ResultCache<Kept<Html>>(MARKDOWN_CACHE_BYTES, (value) =>
+    keptBytes(value, (markdown) => 2 * markdown.text.length),
+  );
   private readonly linesCache = new ResultCache<Kept<string[][]>>(LINES_CACHE_BYTES, (value) =>
     keptBytes(value, (lines) => 2 * lines.flat().reduce((sum, line) => sum + line.length, 0)),
   );
@@ -51,7 +55,8 @@ export class RenderPool {
   /** A file as numbered rows, highlighted in `language` when given; undefined when it took too long. */
   codeRows(blob: string, text: Buffer, language: string | undefined): Promise<RenderedCode | undefined> {
     return this.kept(this.code, `${blob}:${language ?? ''}`, async () => {
-      const output = (await this.run({ kind: 'code', text: ownBytes(text), ...(language ? { language } : {}) })) as RenderOutput | undefined;
+      const output = (await this.run({ kind: 'code', text: ownBytes(text), ...(language ? { language } : {}) })) as
+        RenderOutput | undefined;
       return output && { rows: raw(output.html), lineCount: output.lineCount ?? 0 };
     });
   }
@@ -75,7 +80,11 @@ export class RenderPool {
    */
   async lines(runs: LineRun[]): Promise<string[][] | undefined> {
     try {
-      return await this.kept(this.linesCache, linesKey(runs), async () => ((await this.run({ kind: 'lines', runs })) as LinesOutput | undefined)?.lines);
+      return await this.kept(
+        this.linesCache,
+        linesKey(runs),
+        async () => ((await this.run({ kind: 'lines', runs })) as LinesOutput | undefined)?.lines,
+      );
     } catch (error) {
       if (error instanceof PoolBusy) return undefined;
       throw error;

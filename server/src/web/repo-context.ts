@@ -35,7 +35,8 @@ export function wildcard(req: Request, name: string): string[] {
  */
 export function visitor(req: Request): Actor | undefined {
   const actor = requestActor(req);
-  if (actor?.via === 'token') throw new HttpError(403, 'the web pages do not accept access tokens (they are for the API and git): sign in instead');
+  if (actor?.via === 'token')
+    throw new HttpError(403, 'the web pages do not accept access tokens (they are for the API and git): sign in instead');
   return actor;
 }
 

@@ -30,13 +30,21 @@ export function sessionPages(services: ServerServices): Router {
     let session: { cookieValue: string; expiresAt: string } | undefined;
     try {
       if (username === '' || password === '') await services.logins.countFailure(ip, username);
-      else session = await services.logins.verify(ip, username, () => services.accounts.signIn(username, password, { ttlMs: services.config.sessionTtlMs }));
+      else
+        session = await services.logins.verify(ip, username, () =>
+          services.accounts.signIn(username, password, { ttlMs: services.config.sessionTtlMs }),
+        );
     } catch (error) {
       if (!(error instanceof HttpError) || (error.status !== 429 && error.status !== 503)) throw error;
       const seconds = Math.ceil(error.retryAfterSeconds ?? 1);
       res.set('Retry-After', String(seconds));
       const why = error.status === 429 ? 'Too many sign-in attempts.' : 'The server is busy signing people in.';
-      loginPage(req, res, { returnTo, username, status: error.status, error: `${why} Try again in ${seconds} second${seconds === 1 ? '' : 's'}.` });
+      loginPage(req, res, {
+        returnTo,
+        username,
+        status: error.status,
+        error: `${why} Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+      });
       return;
     }
     if (!session) {

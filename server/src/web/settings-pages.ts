@@ -21,10 +21,19 @@ export function settingsPages(services: ServerServices): Router {
   const router = Router();
   const { accounts, registry } = services;
 
-  const page = async (req: Request, res: Response, context: RepoContext, notice?: { kind: 'error' | 'success'; message: string; status?: number }) => {
+  const page = async (
+    req: Request,
+    res: Response,
+    context: RepoContext,
+    notice?: { kind: 'error' | 'success'; message: string; status?: number },
+  ) => {
     const { repo } = context;
     const info = repo.info;
-    const [head, branches, collaborators] = await Promise.all([repo.refs.head(), repo.refs.list('refs/heads/'), accounts.listCollaborators(info.id)]);
+    const [head, branches, collaborators] = await Promise.all([
+      repo.refs.head(),
+      repo.refs.list('refs/heads/'),
+      accounts.listCollaborators(info.id),
+    ]);
     const action = (path: string) => repoUrl(info, 'settings', path);
     const branchNames = branches.map((ref) => ref.name.slice('refs/heads/'.length));
     const current = head.replace(/^refs\/heads\//, '');
@@ -46,7 +55,10 @@ ${branchNames.map((name) => html`<option value="${name}" ${name === current ? 's
 
 <div class="box"><div class="box-header"><strong>Collaborators</strong></div>
 <ul class="list" id="collaborator-list">${collaborators.map(
-      ({ user, permission }) => html`<li class="collaborator" data-user="${user.name}"><a class="grow" href="${ownerUrl(user.name)}">${user.name}</a>
+      ({
+        user,
+        permission,
+      }) => html`<li class="collaborator" data-user="${user.name}"><a class="grow" href="${ownerUrl(user.name)}">${user.name}</a>
 <form class="inline-form" method="post" action="${action('collaborators')}">${csrfField(req)}<input type="hidden" name="user" value="${user.name}">
 ${permissionSelect(permission, `collaborator-permission-${user.name}`)}<button type="submit" class="btn btn-small">Change</button></form>
 <form class="inline-form remove-collaborator-form" method="post" action="${action(`collaborators/${encodeURIComponent(user.name)}/delete`)}">${csrfField(req)}
@@ -94,7 +106,8 @@ ${permissionSelect('write', 'collaborator-permission')}
     try {
       updated = await changeRepository(registry, repo, change, 'when-unchanged');
     } catch (error) {
-      if (error instanceof BranchNotFound) return page(req, res, context, { kind: 'error', message: `There is no branch ${branch}.`, status: 422 });
+      if (error instanceof BranchNotFound)
+        return page(req, res, context, { kind: 'error', message: `There is no branch ${branch}.`, status: 422 });
       throw error;
     }
     if (!updated) throw new HttpError(404, `repository ${repo.info.owner}/${repo.info.name} not found`);
@@ -106,7 +119,8 @@ ${permissionSelect('write', 'collaborator-permission')}
     checkCsrf(req);
     const name = field(req, 'user');
     const permission = field(req, 'permission') as Permission;
-    if (!PERMISSIONS.includes(permission)) return page(req, res, context, { kind: 'error', message: `Unknown permission ${permission}.`, status: 422 });
+    if (!PERMISSIONS.includes(permission))
+      return page(req, res, context, { kind: 'error', message: `Unknown permission ${permission}.`, status: 422 });
     const user = await accounts.getUser(name).catch((error: unknown) => {
       if (error instanceof InvalidAccountInput) return undefined;
       throw error;
@@ -134,7 +148,11 @@ ${permissionSelect('write', 'collaborator-permission')}
     const newName = field(req, 'new_name');
     let moved;
     try {
-      moved = await transferRepository(services, repo, { newOwner, newName: newName === '' ? undefined : newName, by: requireSignedIn(req).user });
+      moved = await transferRepository(services, repo, {
+        newOwner,
+        newName: newName === '' ? undefined : newName,
+        by: requireSignedIn(req).user,
+      });
     } catch (error) {
       if (error instanceof OwnerNotFound) return retry(`There is no user or organization named ${newOwner}.`);
       if (error instanceof CreationRefused) return retry(`You may not create repositories under ${newOwner}.`);
@@ -150,7 +168,11 @@ ${permissionSelect('write', 'collaborator-permission')}
     checkCsrf(req);
     const { info } = context.repo;
     if (field(req, 'confirm') !== `${info.owner}/${info.name}`) {
-      return page(req, res, context, { kind: 'error', message: `Type ${info.owner}/${info.name} exactly to delete the repository.`, status: 422 });
+      return page(req, res, context, {
+        kind: 'error',
+        message: `Type ${info.owner}/${info.name} exactly to delete the repository.`,
+        status: 422,
+      });
     }
     await deleteRepository(services, info);
     res.redirect(303, ownerUrl(info.owner));

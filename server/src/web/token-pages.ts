@@ -15,18 +15,29 @@ export function tokenPages(services: ServerServices): Router {
   const router = Router();
   const { accounts } = services;
 
-  const page = async (req: Request, res: Response, actor: Actor, extra: { created?: { token: string; name: string }; error?: string; status?: number; name?: string; scopes?: string[] } = {}) => {
+  const page = async (
+    req: Request,
+    res: Response,
+    actor: Actor,
+    extra: { created?: { token: string; name: string }; error?: string; status?: number; name?: string; scopes?: string[] } = {},
+  ) => {
     const tokens = await accounts.listTokens(actor.user.name);
     const chosen = extra.scopes ?? ['read:repository', 'write:repository'];
     const body = html`<h1>Personal access tokens</h1>
 <p class="muted">Tokens work as passwords for git over HTTPS (user name and token) and for the API (<code>Authorization: token …</code>).</p>
-${extra.created ? html`<div class="flash flash-success" id="new-token" data-token-name="${extra.created.name}">
+${
+  extra.created
+    ? html`<div class="flash flash-success" id="new-token" data-token-name="${extra.created.name}">
 Your new token <strong>${extra.created.name}</strong> — copy it now, it will not be shown again:
-<p><code id="new-token-value">${extra.created.token}</code> <button type="button" class="btn btn-small" id="copy-new-token" data-copy="${extra.created.token}">Copy</button></p></div>` : ''}
+<p><code id="new-token-value">${extra.created.token}</code> <button type="button" class="btn btn-small" id="copy-new-token" data-copy="${extra.created.token}">Copy</button></p></div>`
+    : ''
+}
 ${extra.error ? flash('error', extra.error) : ''}
 <div class="box"><div class="box-header"><strong>Your tokens</strong></div>
 <ul class="list" id="token-list">${tokens.map(
-      (token) => html`<li class="token" data-token-id="${token.id}" data-token-name="${token.name}"><div class="grow"><span class="title">${token.name}</span>
+      (
+        token,
+      ) => html`<li class="token" data-token-id="${token.id}" data-token-name="${token.name}"><div class="grow"><span class="title">${token.name}</span>
 <div class="muted">${token.scopes.join(', ') || 'no scopes'} · created ${formatDate(token.createdAt)} · ${token.expiresAt ? html`expires ${formatDate(token.expiresAt)}` : 'never expires'}</div></div>
 <form class="inline-form revoke-token-form" method="post" action="/settings/tokens/${encodeURIComponent(token.id)}/delete" data-confirm="Revoke the token ${token.name}? Anything using it stops working.">${csrfField(req)}
 <button type="submit" class="btn btn-small btn-danger">Revoke</button></form></li>`,
@@ -61,7 +72,8 @@ ${TOKEN_SCOPES.map((scope) => html`<label class="check"><input type="checkbox" n
     if (expires !== '') {
       // The end of the chosen day, UTC.
       const date = new Date(`${expires}T23:59:59Z`);
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(expires) || Number.isNaN(date.getTime())) return retry('The expiry date must be a date (YYYY-MM-DD).');
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(expires) || Number.isNaN(date.getTime()))
+        return retry('The expiry date must be a date (YYYY-MM-DD).');
       if (date.getTime() <= Date.now()) return retry('The expiry date must be in the future.');
       expiresAt = date.toISOString();
     }

@@ -15,16 +15,26 @@ export function ownerUrl(owner: string): string {
 
 export function repoUrl(info: Pick<RepositoryInfo, 'owner' | 'name'>, ...rest: string[]): string {
   const base = `/${encodeURIComponent(info.owner)}/${encodeURIComponent(info.name)}`;
-  const tail = rest.map(encodePath).filter((part) => part !== '').join('/');
+  const tail = rest
+    .map(encodePath)
+    .filter((part) => part !== '')
+    .join('/');
   return tail === '' ? base : `${base}/${tail}`;
 }
 
 /** /{owner}/{repo}/{view}/{ref}/{path}: view is tree, blob, raw or commits. */
-export function refUrl(info: Pick<RepositoryInfo, 'owner' | 'name'>, view: 'tree' | 'blob' | 'raw' | 'commits', ref: string, path = ''): string {
+export function refUrl(
+  info: Pick<RepositoryInfo, 'owner' | 'name'>,
+  view: 'tree' | 'blob' | 'raw' | 'commits',
+  ref: string,
+  path = '',
+): string {
   return repoUrl(info, view, ref, path);
 }
 
 /** True for a path on this site ("/x"), not another host ("//x", "/\\x") nor a scheme. */
 export function isLocalPath(target: unknown): target is string {
-  return typeof target === 'string' && target.startsWith('/') && !target.startsWith('//') && !target.startsWith('/\\') && !/[\r\n]/.test(target);
+  return (
+    typeof target === 'string' && target.startsWith('/') && !target.startsWith('//') && !target.startsWith('/\\') && !/[\r\n]/.test(target)
+  );
 }

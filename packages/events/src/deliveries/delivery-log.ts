@@ -108,7 +108,12 @@ export class DeliveryLog {
     const entries = [...(await this.kv.scan(scope, attemptPrefix(hookId)))];
     const counter = await this.kv.get(scope, seqKey(hookId));
     if (counter !== undefined) entries.push({ key: seqKey(hookId), value: counter });
-    if (entries.length > 0) await this.kv.compareAndSwap(scope, entries.map(({ key, value }) => ({ key, expect: value, value: null })), 'each');
+    if (entries.length > 0)
+      await this.kv.compareAndSwap(
+        scope,
+        entries.map(({ key, value }) => ({ key, expect: value, value: null })),
+        'each',
+      );
   }
 
   /** Removes attempts up to id `upTo` that are still there (the batch that just fell out of the window). */
@@ -117,6 +122,10 @@ export class DeliveryLog {
     for (let id = Math.max(1, upTo - PRUNE_BATCH + 1); id <= upTo; id++) keys.push(attemptKey(hookId, id));
     const present = await this.kv.getMany(scope, keys);
     if (present.size === 0) return;
-    await this.kv.compareAndSwap(scope, [...present].map(([key, value]) => ({ key, expect: value, value: null })), 'each');
+    await this.kv.compareAndSwap(
+      scope,
+      [...present].map(([key, value]) => ({ key, expect: value, value: null })),
+      'each',
+    );
   }
 }

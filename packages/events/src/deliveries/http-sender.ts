@@ -45,8 +45,10 @@ export function sendDelivery(options: SendOptions): Promise<SendResult> {
       request.destroy();
       resolve({ ...result, durationMs: elapsed() });
     };
-    const failure = (status: string, retryable = true) => finish({ statusCode: null, status, headers: {}, body: '', truncated: false, retryable });
-    const refusedBeforeSending = (status: string) => resolve({ statusCode: null, status, headers: {}, body: '', truncated: false, retryable: false, durationMs: 0 });
+    const failure = (status: string, retryable = true) =>
+      finish({ statusCode: null, status, headers: {}, body: '', truncated: false, retryable });
+    const refusedBeforeSending = (status: string) =>
+      resolve({ statusCode: null, status, headers: {}, body: '', truncated: false, retryable: false, durationMs: 0 });
 
     let url: URL;
     try {

@@ -53,11 +53,13 @@ interface Rule {
 }
 
 function rules(): Rule[] {
-  const make = (family: 'ipv4' | 'ipv6') => ([network, prefix, label]: [string, number, string]): Rule => {
-    const list = new BlockList();
-    list.addSubnet(network, prefix, family);
-    return { list, label };
-  };
+  const make =
+    (family: 'ipv4' | 'ipv6') =>
+    ([network, prefix, label]: [string, number, string]): Rule => {
+      const list = new BlockList();
+      list.addSubnet(network, prefix, family);
+      return { list, label };
+    };
   // A BlockList rule for IPv4 also covers the IPv4-mapped IPv6 form (::ffff:127.0.0.1).
   return [...SPECIAL_IPV4.map(make('ipv4')), ...SPECIAL_IPV6.map(make('ipv6'))];
 }
@@ -78,7 +80,11 @@ export class InvalidAllowedNetwork extends Error {
   override name = 'InvalidAllowedNetwork';
 }
 
-export type LookupAll = (hostname: string, options: { all: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+export type LookupAll = (
+  hostname: string,
+  options: { all: true },
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
 
 /** The `lookup` option of net/http connections. */
 export type ConnectLookup = (
@@ -106,7 +112,7 @@ export class HookTargetPolicy {
       else if (parsed.kind === 'address') this.allowedNetworks.addAddress(parsed.address, parsed.family);
       else this.allowedNetworks.addSubnet(parsed.network, parsed.prefix, parsed.family);
     }
-    this.resolve = options.resolve ?? (dns.lookup);
+    this.resolve = options.resolve ?? dns.lookup;
   }
 
   /** Why webhooks may not connect to this IP address; undefined when they may. */
@@ -127,7 +133,9 @@ export class HookTargetPolicy {
     if (isIP(host)) return this.assertAllowed(host, host);
     let addresses: LookupAddress[];
     try {
-      addresses = await new Promise((done, fail) => this.resolve(host, { all: true }, (error, found) => (error ? fail(error) : done(found))));
+      addresses = await new Promise((done, fail) =>
+        this.resolve(host, { all: true }, (error, found) => (error ? fail(error) : done(found))),
+      );
     } catch {
       return;
     }
@@ -154,7 +162,10 @@ export class HookTargetPolicy {
       const permitted = this.allowedHosts.has(host) ? candidates : candidates.filter((entry) => this.refusal(entry.address) === undefined);
       if (permitted.length === 0) {
         const refused = candidates.map((entry) => this.refusal(entry.address)).find((reason) => reason !== undefined);
-        return callback(refused ? this.refused(host, refused) : Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), []);
+        return callback(
+          refused ? this.refused(host, refused) : Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }),
+          [],
+        );
       }
       if (options.all) callback(null, permitted);
       else callback(null, permitted[0].address, permitted[0].family);
@@ -168,7 +179,9 @@ export class HookTargetPolicy {
 
   private refused(host: string, reason: string): HookTargetRefused {
     const where = isIP(host) ? reason : `${host} resolves to ${reason.replace(/^(\S+) is/, '$1, which is')}`;
-    return new HookTargetRefused(`${where}: webhooks may not reach loopback, private, link-local or other special-purpose addresses unless GITFLEET_HOOK_ALLOWED_NETWORKS allows them`);
+    return new HookTargetRefused(
+      `${where}: webhooks may not reach loopback, private, link-local or other special-purpose addresses unless GITFLEET_HOOK_ALLOWED_NETWORKS allows them`,
+    );
   }
 }
 
@@ -193,7 +206,9 @@ function parseAllowedEntry(entry: string): AllowedEntry {
   } else if (prefixText === undefined && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i.test(entry)) {
     return { kind: 'host', host: normalizeHost(entry) };
   }
-  throw new InvalidAllowedNetwork(`${JSON.stringify(entry)}: expected a network (10.0.0.0/8, fd00::/8), an address (10.1.2.3) or a host name (ci.internal)`);
+  throw new InvalidAllowedNetwork(
+    `${JSON.stringify(entry)}: expected a network (10.0.0.0/8, fd00::/8), an address (10.1.2.3) or a host name (ci.internal)`,
+  );
 }
 
 function specialPurpose(address: string, family: 'ipv4' | 'ipv6'): string | undefined {
@@ -235,5 +250,8 @@ function hostOf(url: string): string {
 }
 
 function normalizeHost(host: string): string {
-  return host.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  return host
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '')
+    .toLowerCase();
 }

@@ -50,7 +50,11 @@ export class BranchFilterDecisions {
     readonly stats: FilterDecisionStats,
   ) {}
 
-  static async decide(filterTexts: Iterable<string>, refs: Iterable<string>, options: FilterDecisionOptions): Promise<BranchFilterDecisions> {
+  static async decide(
+    filterTexts: Iterable<string>,
+    refs: Iterable<string>,
+    options: FilterDecisionOptions,
+  ): Promise<BranchFilterDecisions> {
     const stats: FilterDecisionStats = { compilations: 0, steps: 0, undecided: 0 };
     const filters = new Map<string, StoredBranchFilter>();
     for (const text of filterTexts) {
@@ -60,7 +64,9 @@ export class BranchFilterDecisions {
       stats.compilations++;
     }
     const branches = [...new Set([...refs].filter(isBranchRef))];
-    const compiled = [...filters].filter((entry): entry is [string, BranchFilter] => typeof entry[1] !== 'string').sort(([, a], [, b]) => a.size - b.size);
+    const compiled = [...filters]
+      .filter((entry): entry is [string, BranchFilter] => typeof entry[1] !== 'string')
+      .sort(([, a], [, b]) => a.size - b.size);
     const matched = new Map<string, Set<string>>();
     for (const [text, filter] of compiled) {
       const refsMatched = new Set<string>();

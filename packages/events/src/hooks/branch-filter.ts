@@ -42,7 +42,8 @@ type Node =
   | { kind: 'optional'; body: Node[] }
   | { kind: 'alternatives'; options: Node[][] };
 
-type Instruction = { op: 'char'; test: CharTest } | { op: 'split'; first: number; second: number } | { op: 'jump'; to: number } | { op: 'match' };
+type Instruction =
+  { op: 'char'; test: CharTest } | { op: 'split'; first: number; second: number } | { op: 'jump'; to: number } | { op: 'match' };
 
 const notSlash: CharTest = (char) => char !== '/';
 const anything: CharTest = () => true;
@@ -124,7 +125,8 @@ export class BranchFilter {
 
 /** Refuses a filter that is malformed, longer than the limits allow or has too many wildcards. */
 export function validateBranchFilter(filter: string, limits: BranchFilterLimits): void {
-  if (filter.length > limits.maxLength) throw new BranchFilterError(`is ${filter.length} characters long; at most ${limits.maxLength} are allowed`);
+  if (filter.length > limits.maxLength)
+    throw new BranchFilterError(`is ${filter.length} characters long; at most ${limits.maxLength} are allowed`);
   const wildcards = countWildcards(filter);
   if (wildcards > limits.maxWildcards) {
     throw new BranchFilterError(`has ${wildcards} wildcards (*, **, ?, […], {…}); at most ${limits.maxWildcards} are allowed`);
@@ -305,7 +307,8 @@ class Parser {
       negated = true;
       this.position++;
     }
-    if (text.startsWith('[:', this.position)) throw new BranchFilterError(`uses a POSIX character class at character ${this.position + 1}; list the characters instead`);
+    if (text.startsWith('[:', this.position))
+      throw new BranchFilterError(`uses a POSIX character class at character ${this.position + 1}; list the characters instead`);
     const ranges: Array<[string, string]> = [];
     let first = true;
     for (;;) {
@@ -342,7 +345,10 @@ class Parser {
     }
     if (this.text[this.position] !== '}') throw new BranchFilterError(`has an unclosed "{" at character ${start + 1}`);
     this.position++;
-    if (options.length < 2) throw new BranchFilterError(`has "{…}" with one alternative at character ${start + 1}; separate alternatives with commas, or write "\\{" for the character`);
+    if (options.length < 2)
+      throw new BranchFilterError(
+        `has "{…}" with one alternative at character ${start + 1}; separate alternatives with commas, or write "\\{" for the character`,
+      );
     return { kind: 'alternatives', options };
   }
 }

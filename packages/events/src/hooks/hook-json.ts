@@ -5,7 +5,8 @@ import type { Hook, HookTarget } from './hook.js';
 export function hookApiUrl(baseUrl: string, target: HookTarget, id: number): string {
   const base = baseUrl.replace(/\/+$/, '');
   const owner = encodeURIComponent(target.owner);
-  const parent = target.kind === 'repository' ? `${base}/api/v1/repos/${owner}/${encodeURIComponent(target.name)}` : `${base}/api/v1/orgs/${owner}`;
+  const parent =
+    target.kind === 'repository' ? `${base}/api/v1/repos/${owner}/${encodeURIComponent(target.name)}` : `${base}/api/v1/orgs/${owner}`;
   return `${parent}/hooks/${id}`;
 }
 

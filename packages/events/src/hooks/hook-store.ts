@@ -44,7 +44,11 @@ export class HookStore {
       lastResponse: { code: null, status: 'unused', message: null },
       consecutiveFailures: 0,
     };
-    const { conflicts } = await this.kv.compareAndSwap(hookScope(target), [{ key: hookKey(id), expect: null, value: JSON.stringify(hook) }], 'all');
+    const { conflicts } = await this.kv.compareAndSwap(
+      hookScope(target),
+      [{ key: hookKey(id), expect: null, value: JSON.stringify(hook) }],
+      'all',
+    );
     if (conflicts.length > 0) throw new Error(`hook ${id} already exists in ${hookScope(target)}: the hook id counter went backwards`);
     return hook;
   }
@@ -105,7 +109,11 @@ export class HookStore {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const current = await this.kv.get(COUNTER_SCOPE, COUNTER_KEY);
       const next = Number(current ?? '0') + 1;
-      const { conflicts } = await this.kv.compareAndSwap(COUNTER_SCOPE, [{ key: COUNTER_KEY, expect: current ?? null, value: String(next) }], 'all');
+      const { conflicts } = await this.kv.compareAndSwap(
+        COUNTER_SCOPE,
+        [{ key: COUNTER_KEY, expect: current ?? null, value: String(next) }],
+        'all',
+      );
       if (conflicts.length === 0) return next;
     }
     throw new Error(`hook ids: gave up after ${CAS_ATTEMPTS} concurrent creations`);

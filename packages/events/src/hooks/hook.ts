@@ -14,8 +14,7 @@ export type ContentType = 'json' | 'form';
  * someone else may register after a deletion; names are kept for the links in payloads.
  */
 export type HookTarget =
-  | { kind: 'repository'; repositoryId: string; owner: string; name: string }
-  | { kind: 'organization'; ownerId: string; owner: string };
+  { kind: 'repository'; repositoryId: string; owner: string; name: string } | { kind: 'organization'; ownerId: string; owner: string };
 
 export interface HookConfig {
   url: string;
@@ -98,7 +97,8 @@ export function parseHookSettings(body: unknown, limits: HookLimits, current?: H
   if (input.name !== undefined && input.name !== 'web') throw new HookValidationError('name', 'must be "web"');
 
   const configInput = input.config === undefined ? {} : input.config;
-  if (typeof configInput !== 'object' || configInput === null || Array.isArray(configInput)) throw new HookValidationError('config', 'expected an object');
+  if (typeof configInput !== 'object' || configInput === null || Array.isArray(configInput))
+    throw new HookValidationError('config', 'expected an object');
   const config = configInput as Record<string, unknown>;
   const url = config.url ?? current?.config.url;
   if (typeof url !== 'string' || !isHttpUrl(url)) throw new HookValidationError('config.url', 'expected an http(s) URL');
@@ -125,7 +125,8 @@ export function parseHookSettings(body: unknown, limits: HookLimits, current?: H
   try {
     validateBranchFilter(branchFilter, limits.branchFilter);
   } catch (error) {
-    if (error instanceof BranchFilterError) throw new HookValidationError('branch_filter', `${JSON.stringify(branchFilter.slice(0, 100))} ${error.message}`);
+    if (error instanceof BranchFilterError)
+      throw new HookValidationError('branch_filter', `${JSON.stringify(branchFilter.slice(0, 100))} ${error.message}`);
     throw error;
   }
 
@@ -133,9 +134,11 @@ export function parseHookSettings(body: unknown, limits: HookLimits, current?: H
 }
 
 function parseEvents(value: unknown): Array<HookEvent | '*'> {
-  if (!Array.isArray(value) || value.some((event) => typeof event !== 'string')) throw new HookValidationError('events', 'expected an array of event names');
+  if (!Array.isArray(value) || value.some((event) => typeof event !== 'string'))
+    throw new HookValidationError('events', 'expected an array of event names');
   const unknown = value.filter((event) => event !== '*' && !(HOOK_EVENTS as readonly string[]).includes(event));
-  if (unknown.length > 0) throw new HookValidationError('events', `unsupported event(s) ${unknown.join(', ')}; supported: *, ${HOOK_EVENTS.join(', ')}`);
+  if (unknown.length > 0)
+    throw new HookValidationError('events', `unsupported event(s) ${unknown.join(', ')}; supported: *, ${HOOK_EVENTS.join(', ')}`);
   return [...new Set(value as Array<HookEvent | '*'>)];
 }
 

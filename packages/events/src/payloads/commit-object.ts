@@ -22,7 +22,13 @@ export interface PushCommit {
  * and `git show --first-parent` do for merges) within the push's bounds, its timestamp is the
  * author date in the author's own offset.
  */
-export async function pushCommit(objects: Pick<ObjectReader, 'read'>, fileLists: PushFileLists, oid: ObjectId, distinct: boolean, htmlUrl: string): Promise<PushCommit> {
+export async function pushCommit(
+  objects: Pick<ObjectReader, 'read'>,
+  fileLists: PushFileLists,
+  oid: ObjectId,
+  distinct: boolean,
+  htmlUrl: string,
+): Promise<PushCommit> {
   const object = await objects.read(oid);
   if (!object) throw new Error(`commit ${oid} is missing`);
   if (object.type !== 'commit') throw new Error(`object ${oid} is a ${object.type}, expected a commit`);

@@ -45,7 +45,11 @@ export async function isAncestor(reader: CommitReader, ancestor: ObjectId, desce
 }
 
 /** The commits of `candidates` reachable from none of `tips` (with no tips: all of them). */
-export async function commitsNotIn(reader: CommitReader, candidates: readonly ObjectId[], tips: readonly ObjectId[]): Promise<Set<ObjectId>> {
+export async function commitsNotIn(
+  reader: CommitReader,
+  candidates: readonly ObjectId[],
+  tips: readonly ObjectId[],
+): Promise<Set<ObjectId>> {
   if (tips.length === 0) return new Set(candidates);
   return new Set(await unreachableCommits(reader, candidates, tips));
 }

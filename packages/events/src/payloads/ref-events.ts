@@ -40,7 +40,11 @@ const TAG_PREFIX = 'refs/tags/';
  * `delete` for a deleted one. `updates` are the ones applied; the refs before them
  * (context.refsBefore) tell which commits are new.
  */
-export async function buildRefEvents(repo: Repository, updates: readonly AppliedRefUpdate[], context: RefEventContext): Promise<RefEvent[]> {
+export async function buildRefEvents(
+  repo: Repository,
+  updates: readonly AppliedRefUpdate[],
+  context: RefEventContext,
+): Promise<RefEvent[]> {
   if (updates.length === 0) return [];
   const reader = new CommitReader(repo.objects, repo.info.id);
   const fileLists = new PushFileLists(repo, context.limits);
@@ -102,11 +106,14 @@ export async function buildRefEvents(repo: Repository, updates: readonly Applied
     let headCommit: PushCommit | null = null;
     if (newCommit) {
       // For a tag, the commit it points at (GitHub's head_commit), listed or not.
-      headCommit = commits.find((commit) => commit.id === newCommit) ?? (await pushCommit(repo.objects, fileLists, newCommit, isDistinct(newCommit), urls.html));
+      headCommit =
+        commits.find((commit) => commit.id === newCommit) ??
+        (await pushCommit(repo.objects, fileLists, newCommit, isDistinct(newCommit), urls.html));
     }
     for (const oid of listed) listedInThisPush.add(oid);
 
-    const forced = !created && !deleted && oldCommit !== undefined && newCommit !== undefined && !(await isAncestor(reader, oldCommit, newCommit));
+    const forced =
+      !created && !deleted && oldCommit !== undefined && newCommit !== undefined && !(await isAncestor(reader, oldCommit, newCommit));
     const baseRef = created && newCommit ? baseBranch(branchTipsAfter, update.name, newCommit, defaultBranch) : null;
 
     const refType = refTypeOf(update.name);
@@ -172,7 +179,12 @@ function shortRefName(name: string): string {
  * GitHub sets base_ref when a new ref points at the tip of an existing branch (a tag of the
  * branch head, a branch made from another): that branch, the default one when several fit.
  */
-function baseBranch(branchTips: ReadonlyArray<{ name: string; oid: ObjectId }>, refName: string, commit: ObjectId, defaultBranch: string): string | null {
+function baseBranch(
+  branchTips: ReadonlyArray<{ name: string; oid: ObjectId }>,
+  refName: string,
+  commit: ObjectId,
+  defaultBranch: string,
+): string | null {
   const matching = branchTips
     .filter((tip) => tip.name !== refName && tip.oid === commit)
     .map((tip) => tip.name)

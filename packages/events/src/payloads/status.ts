@@ -30,9 +30,15 @@ const MAX_BRANCHES = 10;
  * branches that contain the commit (the default branch first). Gitfleet has no accounts, so
  * the commit's author and committer users are null and commits are never verified.
  */
-export async function buildStatusPayload(repo: Repository, sha: ObjectId, status: CommitStatus, options: StatusPayloadOptions): Promise<object> {
+export async function buildStatusPayload(
+  repo: Repository,
+  sha: ObjectId,
+  status: CommitStatus,
+  options: StatusPayloadOptions,
+): Promise<object> {
   const object = await repo.objects.read(sha);
-  if (!object || object.type !== 'commit') throw new Error(`status ${status.id} of ${repo.info.owner}/${repo.info.name}: commit ${sha} is missing`);
+  if (!object || object.type !== 'commit')
+    throw new Error(`status ${status.id} of ${repo.info.owner}/${repo.info.name}: commit ${sha} is missing`);
   const commit = parseCommit(object.data);
   const urls = repositoryUrls(repo, options.baseUrl);
   const head = await repo.refs.head();
@@ -64,12 +70,20 @@ export async function buildStatusPayload(repo: Repository, sha: ObjectId, status
       comments_url: `${urls.api}/commits/${sha}/comments`,
       author: null,
       committer: null,
-      parents: commit.parents.map((parent) => ({ sha: parent, url: `${urls.api}/commits/${parent}`, html_url: `${urls.html}/commit/${parent}` })),
+      parents: commit.parents.map((parent) => ({
+        sha: parent,
+        url: `${urls.api}/commits/${parent}`,
+        html_url: `${urls.html}/commit/${parent}`,
+      })),
     },
     branches: await branchesContaining(repo, sha, head, urls.api),
     created_at: status.created_at,
     updated_at: status.created_at,
-    repository: repositoryObject(repo, options.baseUrl, { defaultBranch: head.replace(/^refs\/heads\//, ''), pushedAt: null, pushStyle: false }),
+    repository: repositoryObject(repo, options.baseUrl, {
+      defaultBranch: head.replace(/^refs\/heads\//, ''),
+      pushedAt: null,
+      pushStyle: false,
+    }),
     sender: userObject(options.sender, options.baseUrl),
   };
 }
@@ -90,7 +104,11 @@ async function branchesContaining(repo: Repository, sha: ObjectId, head: string,
     if (found.length === MAX_BRANCHES) break;
     const tip = await reader.peel(branch.oid);
     if (tip?.type !== 'commit' || !(await isAncestor(reader, sha, tip.oid))) continue;
-    found.push({ name: branch.name.slice('refs/heads/'.length), commit: { sha: tip.oid, url: `${apiUrl}/commits/${tip.oid}` }, protected: false });
+    found.push({
+      name: branch.name.slice('refs/heads/'.length),
+      commit: { sha: tip.oid, url: `${apiUrl}/commits/${tip.oid}` },
+      protected: false,
+    });
   }
   return found;
 }

@@ -1,7 +1,16 @@
 import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisConnection } from '@gitfleet/storage';
-import { PermanentJobFailure, retryDelayMs, type AddOptions, type Job, type JobHandler, type JobQueue, type QueueEvents, type RetryPolicy } from './job-queue.js';
+import {
+  PermanentJobFailure,
+  retryDelayMs,
+  type AddOptions,
+  type Job,
+  type JobHandler,
+  type JobQueue,
+  type QueueEvents,
+  type RetryPolicy,
+} from './job-queue.js';
 
 export interface BullmqJobQueueOptions {
   connection: RedisConnection;
@@ -114,7 +123,10 @@ export class BullmqJobQueue<T> implements JobQueue<T> {
     const { connection } = this.options;
     let client: Redis | Cluster;
     if ('cluster' in connection) {
-      client = new Cluster(connection.cluster, { ...connection.options, redisOptions: { ...connection.options?.redisOptions, ...overrides } });
+      client = new Cluster(connection.cluster, {
+        ...connection.options,
+        redisOptions: { ...connection.options?.redisOptions, ...overrides },
+      });
     } else if ('sentinels' in connection) {
       client = new Redis({ ...connection.options, ...overrides, sentinels: connection.sentinels, name: connection.masterName });
     } else {

@@ -5,9 +5,7 @@ import { SqliteJobQueue } from './sqlite-job-queue.js';
 import type { DeliveryJob, RefEventsJob } from '../webhook-service.js';
 
 /** Where the webhook queues live: chosen with the KV backend (embedded SQLite, or Redis). */
-export type WebhookQueueBackend =
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'redis'; connection: RedisConnection; namespace: string };
+export type WebhookQueueBackend = { kind: 'sqlite'; path: string } | { kind: 'redis'; connection: RedisConnection; namespace: string };
 
 export interface WebhookQueueSettings {
   /** Retries of one delivery (the receiver's failures). */
@@ -35,7 +33,16 @@ export function openWebhookQueues(
 ): { refEvents: JobQueue<RefEventsJob>; deliveries: JobQueue<DeliveryJob> } {
   const open = <T>(name: string, retry: RetryPolicy, concurrency: number): JobQueue<T> =>
     backend.kind === 'sqlite'
-      ? new SqliteJobQueue<T>({ path: backend.path, name, retry, concurrency, leaseMs: settings.leaseMs, pollMs: settings.pollMs, retentionMs: RETENTION_MS, events })
+      ? new SqliteJobQueue<T>({
+          path: backend.path,
+          name,
+          retry,
+          concurrency,
+          leaseMs: settings.leaseMs,
+          pollMs: settings.pollMs,
+          retentionMs: RETENTION_MS,
+          events,
+        })
       : new BullmqJobQueue<T>({
           connection: backend.connection,
           // The hash tag keeps every key of the queues in one Cluster slot.

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { PermanentJobFailure, retryDelayMs, type AddOptions, type Job, type JobHandler, type JobQueue, type QueueEvents, type RetryPolicy } from './job-queue.js';
+import {
+  PermanentJobFailure,
+  retryDelayMs,
+  type AddOptions,
+  type Job,
+  type JobHandler,
+  type JobQueue,
+  type QueueEvents,
+  type RetryPolicy,
+} from './job-queue.js';
 
 export interface SqliteJobQueueOptions {
   /** The SQLite file; every process that shares it shares the queue. */
@@ -117,7 +126,9 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
   /** Jobs of this queue by state (for tests and operators). */
   counts(): Record<'queued' | 'done' | 'failed', number> {
     const rows = this.db
-      .prepare<[string], { state: 'queued' | 'done' | 'failed'; n: number }>(`SELECT state, COUNT(*) AS n FROM jobs WHERE queue = ? GROUP BY state`)
+      .prepare<[string], { state: 'queued' | 'done' | 'failed'; n: number }>(
+        `SELECT state, COUNT(*) AS n FROM jobs WHERE queue = ? GROUP BY state`,
+      )
       .all(this.options.name);
     const counts = { queued: 0, done: 0, failed: 0 };
     for (const { state, n } of rows) counts[state] = n;
@@ -163,13 +174,16 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
   private async run(handler: JobHandler<T>, row: Row, token: string): Promise<void> {
     const { name, leaseMs, retry } = this.options;
     const job: Job<T> = { id: row.id, data: JSON.parse(row.data) as T, attempt: row.attempts };
-    const renewal = setInterval(() => {
-      try {
-        this.statements.renew.run(Date.now() + leaseMs, name, row.id, token);
-      } catch {
-        // A missed renewal only risks a second run of the job, which at-least-once allows.
-      }
-    }, Math.max(1, Math.floor(leaseMs / 3)));
+    const renewal = setInterval(
+      () => {
+        try {
+          this.statements.renew.run(Date.now() + leaseMs, name, row.id, token);
+        } catch {
+          // A missed renewal only risks a second run of the job, which at-least-once allows.
+        }
+      },
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
     try {
       await handler(job);
       this.statements.finish.run('done', Date.now(), null, name, row.id, token);

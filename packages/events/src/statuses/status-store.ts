@@ -96,7 +96,10 @@ export class StatusStore {
         throw new StatusLimitReached('context', `This SHA and context has reached the maximum number of statuses (${limits.perContext}).`);
       }
       if (commitCount >= limits.perCommit) {
-        throw new StatusLimitReached('sha', `This SHA has reached the maximum number of statuses (${limits.perCommit}, all contexts together).`);
+        throw new StatusLimitReached(
+          'sha',
+          `This SHA has reached the maximum number of statuses (${limits.perCommit}, all contexts together).`,
+        );
       }
       const record: CommitStatus = { id: Number(seq ?? 0) + 1, ...fields, created_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
       const next: LatestRecord = { status: record, count: count + 1 };
@@ -112,7 +115,9 @@ export class StatusStore {
       );
       if (conflicts.length === 0) return record;
     }
-    throw new StatusesBusy(`statuses of repository ${repositoryId} ${sha}: gave up after ${APPEND_ATTEMPTS} lost races for a status id; try again shortly`);
+    throw new StatusesBusy(
+      `statuses of repository ${repositoryId} ${sha}: gave up after ${APPEND_ATTEMPTS} lost races for a status id; try again shortly`,
+    );
   }
 
   /** Every status of the commit, newest first (as many as the per-commit limit allowed). */

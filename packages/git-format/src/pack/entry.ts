@@ -75,7 +75,10 @@ export function parseEntryHeader(buf: Uint8Array, at: number, entryOffset: numbe
 
 /** Encodes an entry header; for an ofs-delta pass the distance back to the base entry. */
 export function encodeEntryHeader(
-  header: { kind: 'object'; type: ObjectType; size: number } | { kind: 'ofs-delta'; size: number; distance: number } | { kind: 'ref-delta'; size: number; baseOid: ObjectId },
+  header:
+    | { kind: 'object'; type: ObjectType; size: number }
+    | { kind: 'ofs-delta'; size: number; distance: number }
+    | { kind: 'ref-delta'; size: number; baseOid: ObjectId },
 ): Buffer {
   const code = header.kind === 'object' ? PACK_TYPE[header.type] : header.kind === 'ofs-delta' ? PACK_TYPE.ofsDelta : PACK_TYPE.refDelta;
   if (!Number.isSafeInteger(header.size) || header.size < 0) throw new RangeError(`invalid entry size ${header.size}`);
@@ -111,7 +114,8 @@ export function encodeEntryHeader(
 
 /** The 12-byte pack header: "PACK", version 2, object count. */
 export function encodePackHeader(objectCount: number): Buffer {
-  if (!Number.isInteger(objectCount) || objectCount < 0 || objectCount > 0xffffffff) throw new RangeError(`invalid object count ${objectCount}`);
+  if (!Number.isInteger(objectCount) || objectCount < 0 || objectCount > 0xffffffff)
+    throw new RangeError(`invalid object count ${objectCount}`);
   const header = Buffer.alloc(12);
   header.write('PACK', 0, 'latin1');
   header.writeUInt32BE(2, 4);

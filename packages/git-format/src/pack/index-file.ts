@@ -59,7 +59,9 @@ export class PackIndex {
     if (idx.readUInt32BE(0) !== IDX_MAGIC) throw new PackFormatError('not an idx v2: bad signature at offset 0');
     const version = idx.readUInt32BE(4);
     if (version !== 2) throw new PackFormatError(`unsupported idx version ${version} at offset 4`);
-    const digest = createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest();
+    const digest = createHash('sha1')
+      .update(idx.subarray(0, idx.length - 20))
+      .digest();
     if (!digest.equals(idx.subarray(idx.length - 20))) throw new PackFormatError('idx checksum mismatch');
     let previous = 0;
     for (let b = 0; b < 256; b++) {
@@ -279,7 +281,13 @@ export function writePackIndex(entries: readonly PackIndexEntry[], packChecksum:
  * The `.idx` v2 bytes for `count` entries held column-wise (20-byte ids, offsets, CRCs):
  * the indexer's own tables, so that a large pack needs no per-object JS objects.
  */
-export function encodePackIndex(oids: Uint8Array, offsets: Float64Array, crcs: Uint32Array, count: number, packChecksum: Uint8Array): Buffer {
+export function encodePackIndex(
+  oids: Uint8Array,
+  offsets: Float64Array,
+  crcs: Uint32Array,
+  count: number,
+  packChecksum: Uint8Array,
+): Buffer {
   const order = sortByObjectId(oids, count);
   let largeCount = 0;
   for (let i = 0; i < count; i++) if (offsets[i] > MAX_SMALL_OFFSET) largeCount++;
@@ -316,7 +324,10 @@ export function encodePackIndex(oids: Uint8Array, offsets: Float64Array, crcs: U
     out.writeUInt32BE(running, FANOUT_AT + 4 * b);
   }
   out.set(packChecksum, largeAt);
-  createHash('sha1').update(out.subarray(0, largeAt + 20)).digest().copy(out, largeAt + 20);
+  createHash('sha1')
+    .update(out.subarray(0, largeAt + 20))
+    .digest()
+    .copy(out, largeAt + 20);
   return out;
 }
 

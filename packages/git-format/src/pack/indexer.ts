@@ -76,7 +76,7 @@ async function rewriteHeaderAndTrailer(file: FileHandle, objectCount: number, en
   await file.truncate(end);
   const hash = createHash('sha1');
   const chunk = Buffer.allocUnsafe(1 << 20);
-  for (let pos = 0; pos < end; ) {
+  for (let pos = 0; pos < end;) {
     const { bytesRead } = await file.read(chunk, 0, Math.min(chunk.length, end - pos), pos);
     if (bytesRead === 0) throw new Error(`pack file shrank while its trailer was rewritten, at ${pos}`);
     hash.update(chunk.subarray(0, bytesRead));
@@ -87,7 +87,14 @@ async function rewriteHeaderAndTrailer(file: FileHandle, objectCount: number, en
   return trailer;
 }
 
-function indexedPack(table: EntryTable, checksum: ObjectId, appendedBases: number, idx: Buffer, packSize: number, inflatedBytes: number): IndexedPack {
+function indexedPack(
+  table: EntryTable,
+  checksum: ObjectId,
+  appendedBases: number,
+  idx: Buffer,
+  packSize: number,
+  inflatedBytes: number,
+): IndexedPack {
   let entries: PackIndexEntry[] | undefined;
   return {
     checksum,

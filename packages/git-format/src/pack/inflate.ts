@@ -31,7 +31,10 @@ export function objectIdBytes(typeCode: number, data: Uint8Array): Buffer {
 export function inflateEntry(input: Uint8Array, size: number, entryOffset: number): { data: Buffer; consumed: number } {
   let result: { buffer: Buffer; engine: zlib.Inflate };
   try {
-    result = zlib.inflateSync(input, { info: true, maxOutputLength: Math.max(1, size) }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
+    result = zlib.inflateSync(input, { info: true, maxOutputLength: Math.max(1, size) }) as unknown as {
+      buffer: Buffer;
+      engine: zlib.Inflate;
+    };
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'Z_BUF_ERROR') throw new TruncatedInput();

@@ -79,7 +79,10 @@ export class ExpansionBudget {
   /** `depth` is the number of deltas from the whole object at the root of the chain. */
   checkDepth(depth: number, entryOffset: number): void {
     if (depth > this.limits.maxDeltaDepth) {
-      throw new PackLimitExceeded('delta-depth', `delta at offset ${entryOffset} ends a chain of more than ${this.limits.maxDeltaDepth} deltas (the limit)`);
+      throw new PackLimitExceeded(
+        'delta-depth',
+        `delta at offset ${entryOffset} ends a chain of more than ${this.limits.maxDeltaDepth} deltas (the limit)`,
+      );
     }
   }
 }

@@ -117,7 +117,9 @@ class DeltaResolver {
     }
     for (let i = 0; i < this.inPackCount; i++) {
       if (table.types[i] === 0) {
-        throw new PackFormatError(`delta at offset ${table.offsets[i]} cannot be resolved: its chain of bases never reaches a whole object`);
+        throw new PackFormatError(
+          `delta at offset ${table.offsets[i]} cannot be resolved: its chain of bases never reaches a whole object`,
+        );
       }
     }
   }
@@ -264,7 +266,9 @@ class DeltaResolver {
   private async appendExternalBase(oid: string, neededBy: number): Promise<{ entry: number; data: Buffer }> {
     const found = await this.options.resolveExternal(oid);
     if (found === undefined) {
-      throw new PackFormatError(`ref-delta at offset ${this.table.offsets[neededBy]} needs base ${oid}, which is neither in the pack nor in the repository`);
+      throw new PackFormatError(
+        `ref-delta at offset ${this.table.offsets[neededBy]} needs base ${oid}, which is neither in the pack nor in the repository`,
+      );
     }
     this.options.budget.charge(found.data.length);
     const code = PACK_TYPE[found.type];

@@ -55,7 +55,8 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
 
   let pos = 12;
   for (let n = 0; n < objectCount; n++) {
-    if (pos >= dataEnd) throw new PackFormatError(`pack truncated: entry ${n} of ${objectCount} would start at offset ${pos}, in the trailer`);
+    if (pos >= dataEnd)
+      throw new PackFormatError(`pack truncated: entry ${n} of ${objectCount} would start at offset ${pos}, in the trailer`);
     const headerBytes = await window.ensure(pos, MAX_ENTRY_HEADER_LENGTH);
     const header = parseEntryHeader(window.view(pos, headerBytes), 0, pos);
     const dataStart = pos + header.headerLength;
@@ -93,13 +94,16 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
     options.onProgress?.('receiving', n + 1, objectCount);
     pos = end;
   }
-  if (pos !== dataEnd) throw new PackFormatError(`pack has ${dataEnd - pos} bytes of unexpected data after its last entry, at offset ${pos}`);
+  if (pos !== dataEnd)
+    throw new PackFormatError(`pack has ${dataEnd - pos} bytes of unexpected data after its last entry, at offset ${pos}`);
 
   const checksum = hash.digest();
   const trailer = Buffer.alloc(20);
   await file.read(trailer, 0, 20, dataEnd);
   if (!checksum.equals(trailer)) {
-    throw new PackFormatError(`pack checksum mismatch: the trailer says ${trailer.toString('hex')}, the content hashes to ${checksum.toString('hex')}`);
+    throw new PackFormatError(
+      `pack checksum mismatch: the trailer says ${trailer.toString('hex')}, the content hashes to ${checksum.toString('hex')}`,
+    );
   }
   return { table, deltas, checksum, dataEnd };
 }

@@ -93,7 +93,8 @@ async function readBoundedPushRequest(reader: PktLineReader, limits: PushRequest
     if (!match) throw new ProtocolError(`protocol error: expected old/new/ref, got '${printable(command)}'`);
     if (commands.length === limits.maxPushCommands) throw tooMany('ref updates', limits.maxPushCommands);
     refLevels += match[3].split('/').length;
-    if (refLevels > limits.maxPushRefLevels) throw tooMany('ref name levels (the parts between slashes, all its ref names together)', limits.maxPushRefLevels);
+    if (refLevels > limits.maxPushRefLevels)
+      throw tooMany('ref name levels (the parts between slashes, all its ref names together)', limits.maxPushRefLevels);
     commands.push({ oldOid: match[1].toLowerCase(), newOid: match[2].toLowerCase(), name: match[3] });
   }
 
@@ -112,7 +113,11 @@ async function readBoundedPushRequest(reader: PktLineReader, limits: PushRequest
 
   const pushOptions: string[] = [];
   if (capabilities.pushOptions && commands.length > 0) {
-    for (let option = await readLine(reader, 'push options', budget); option !== undefined; option = await readLine(reader, 'push options', budget)) {
+    for (
+      let option = await readLine(reader, 'push options', budget);
+      option !== undefined;
+      option = await readLine(reader, 'push options', budget)
+    ) {
       if (pushOptions.length === limits.maxPushOptions) throw tooMany('push options', limits.maxPushOptions);
       pushOptions.push(option);
     }

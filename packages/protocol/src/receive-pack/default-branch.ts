@@ -15,7 +15,9 @@ const PREFERRED_DEFAULTS = ['refs/heads/main', 'refs/heads/master'];
  * first pushes at once, one sets the default and the other finds it born.
  */
 export async function adoptDefaultBranch(repo: Repository, applied: readonly AppliedRefUpdate[]): Promise<void> {
-  const created = applied.filter((update) => update.oldOid === ZERO_OID && update.newOid !== ZERO_OID && update.name.startsWith('refs/heads/')).map((update) => update.name);
+  const created = applied
+    .filter((update) => update.oldOid === ZERO_OID && update.newOid !== ZERO_OID && update.name.startsWith('refs/heads/'))
+    .map((update) => update.name);
   if (created.length === 0) return;
   const head = await repo.refs.head();
   const choice = [head, ...PREFERRED_DEFAULTS].find((name) => created.includes(name)) ?? created[0];

@@ -54,8 +54,7 @@ export type IndexOutcome =
 
 /** Worker → main thread. */
 export type WorkerMessage =
-  | { kind: 'progress'; phase: 'receiving' | 'resolving'; done: number; total: number }
-  | { kind: 'read'; id: number; oid: ObjectId };
+  { kind: 'progress'; phase: 'receiving' | 'resolving'; done: number; total: number } | { kind: 'read'; id: number; oid: ObjectId };
 
 /** Main thread → worker: the answer to a 'read'. */
 export type ReadAnswer = { id: number; object?: { type: ObjectType; data: Uint8Array }; error?: string };

@@ -12,15 +12,7 @@ import { adoptDefaultBranch } from './default-branch.js';
 import { DeltaProgress } from './progress.js';
 import { ResponseQueue, ResponseWriter } from './response.js';
 import { PackTooLarge, RequestAborted, spoolPack } from './spool.js';
-import {
-  REASON,
-  applyRefUpdates,
-  checkBranchTips,
-  checkCommands,
-  failAllIfAny,
-  refUpdatesToApply,
-  type CommandState,
-} from './updates.js';
+import { REASON, applyRefUpdates, checkBranchTips, checkCommands, failAllIfAny, refUpdatesToApply, type CommandState } from './updates.js';
 import type { PreparedRefUpdate, ReceivePackOptions } from './options.js';
 import { DEFAULT_PACK_LIMITS } from './pack-limits.js';
 import { fromBuffers } from '../upload-pack/pack-response.js';
@@ -40,7 +32,8 @@ export async function receivePack(repo: Repository, request: Readable, options: 
     push = await readPushRequest(reader, options.limits);
   } catch (error) {
     // git shows a band-3 message as "remote error: …"; an HTTP 413 only as its status.
-    if (error instanceof PushRequestRefused && error.sideband) return fromBuffers([...encodeSideband(SidebandChannel.Error, Buffer.from(`${error.message}\n`)), FLUSH_PKT]);
+    if (error instanceof PushRequestRefused && error.sideband)
+      return fromBuffers([...encodeSideband(SidebandChannel.Error, Buffer.from(`${error.message}\n`)), FLUSH_PKT]);
     throw error;
   }
   if (push.commands.length === 0) return (async function* () {})();
@@ -48,19 +41,21 @@ export async function receivePack(repo: Repository, request: Readable, options: 
   const queue = new ResponseQueue();
   const out = new ResponseWriter(queue, push.capabilities.sideband, push.capabilities.quiet);
   return (async function* () {
-    const work = serve(repo, push, reader.rest(), options, out).finally(() => out.stopKeepAlive()).then(
-      () => queue.end(),
-      (error: unknown) => {
-        // With side-band the client can still be told (and the caller hears of it through
-        // onError); otherwise the response itself must fail.
-        if (options.onError && out.fatal('fatal: the push could not be completed (internal error)')) {
-          options.onError(error);
-          queue.end();
-        } else {
-          queue.end(error);
-        }
-      },
-    );
+    const work = serve(repo, push, reader.rest(), options, out)
+      .finally(() => out.stopKeepAlive())
+      .then(
+        () => queue.end(),
+        (error: unknown) => {
+          // With side-band the client can still be told (and the caller hears of it through
+          // onError); otherwise the response itself must fail.
+          if (options.onError && out.fatal('fatal: the push could not be completed (internal error)')) {
+            options.onError(error);
+            queue.end();
+          } else {
+            queue.end(error);
+          }
+        },
+      );
     yield* queue;
     await work;
   })();
@@ -144,7 +139,12 @@ async function receivePackFile(
  * roots, which we do not keep (git's receive.shallowUpdate=false): such a push is refused
  * whole, because storing its pack would put a commit without its history in the repository.
  */
-async function checkConnectivity(repo: Repository, commands: CommandState[], ingested: IngestedPack | undefined, out: ResponseWriter): Promise<void> {
+async function checkConnectivity(
+  repo: Repository,
+  commands: CommandState[],
+  ingested: IngestedPack | undefined,
+  out: ResponseWriter,
+): Promise<void> {
   const updates = commands.filter((c) => c.newOid !== ZERO_OID);
   if (ingested && ingested.missingShallowParents.length > 0) {
     out.error(`shallow update not allowed: the history before ${ingested.missingShallowParents[0]} is missing`);
@@ -170,7 +170,13 @@ async function objectType(repo: Repository, ingested: IngestedPack | undefined, 
 }
 
 /** Stores the pack and idx before any ref may point into them. */
-async function storePack(repo: Repository, ingested: IngestedPack, spoolPath: string, commands: CommandState[], out: ResponseWriter): Promise<boolean> {
+async function storePack(
+  repo: Repository,
+  ingested: IngestedPack,
+  spoolPath: string,
+  commands: CommandState[],
+  out: ResponseWriter,
+): Promise<boolean> {
   try {
     await repo.packs.add(spoolPath, ingested.packSize, ingested.idx, ingested.checksum);
     return true;
@@ -182,7 +188,13 @@ async function storePack(repo: Repository, ingested: IngestedPack, spoolPath: st
 }
 
 /** Tells the caller what is about to change, moves the refs in one compare-and-swap, then tells it what changed. */
-async function publish(repo: Repository, commands: CommandState[], push: PushRequest, options: ReceivePackOptions, out: ResponseWriter): Promise<void> {
+async function publish(
+  repo: Repository,
+  commands: CommandState[],
+  push: PushRequest,
+  options: ReceivePackOptions,
+  out: ResponseWriter,
+): Promise<void> {
   let prepared: PreparedRefUpdate | void = undefined;
   if (options.beforeRefUpdate) {
     const updates = refUpdatesToApply(commands);

@@ -34,7 +34,12 @@ const pending = (commands: readonly CommandState[]) => commands.filter((c) => c.
  * branch HEAD points at (git's receive.denyDeleteCurrent default, GitHub's rule too). Like
  * hosting services, a ref name longer than `maxRefNameBytes` is refused, except to delete it.
  */
-export async function checkCommands(repo: Repository, commands: readonly CommandState[], maxRefNameBytes: number, out: ResponseWriter): Promise<void> {
+export async function checkCommands(
+  repo: Repository,
+  commands: readonly CommandState[],
+  maxRefNameBytes: number,
+  out: ResponseWriter,
+): Promise<void> {
   const head = await repo.refs.head();
   const seen = new Set<string>();
   for (const command of pending(commands)) {
@@ -137,7 +142,11 @@ export async function applyRefUpdates(
   const byName = new Map(updates.map((update) => [update.name, update]));
   for (const conflict of conflicts) out.error(`cannot lock ref '${conflict.name}': ${whyNot(conflict, byName)}`);
   const refused = new Set(conflicts.map((conflict) => conflict.name));
-  failAtCommit(commands, updates.filter((command) => refused.has(command.name)), atomic);
+  failAtCommit(
+    commands,
+    updates.filter((command) => refused.has(command.name)),
+    atomic,
+  );
   return updates.filter((c) => c.error === undefined).map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid }));
 }
 

@@ -29,7 +29,8 @@ export interface PackRequest {
  */
 export async function* packResponse(repo: Repository, request: PackRequest, framing: PackFraming): AsyncGenerator<Buffer> {
   const progress = request.progress && framing.sideband;
-  const say = (message: string): Buffer => (framing.sideband ? Buffer.concat(encodeSideband(SidebandChannel.Progress, Buffer.from(message), framing.maxPayload)) : Buffer.alloc(0));
+  const say = (message: string): Buffer =>
+    framing.sideband ? Buffer.concat(encodeSideband(SidebandChannel.Progress, Buffer.from(message), framing.maxPayload)) : Buffer.alloc(0);
   try {
     let counted = 0;
     const enumerating = enumerateObjects(
@@ -68,7 +69,9 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
     if (framing.sideband) yield FLUSH_PKT;
   } catch (error) {
     if (!framing.sideband) throw error;
-    yield Buffer.concat(encodeSideband(SidebandChannel.Error, Buffer.from(`upload-pack: ${(error as Error).message}\n`), framing.maxPayload));
+    yield Buffer.concat(
+      encodeSideband(SidebandChannel.Error, Buffer.from(`upload-pack: ${(error as Error).message}\n`), framing.maxPayload),
+    );
   }
 }
 

@@ -18,10 +18,7 @@ const REQUEST_CAPABILITIES = new Set(['agent', 'ls-refs', 'fetch', 'server-optio
 /** git ignores ref-prefix filtering past this many prefixes rather than grow without bound. */
 const MAX_REF_PREFIXES = 65536;
 
-type Command =
-  | { name: 'ls-refs'; args: LsRefsArgs }
-  | { name: 'object-info'; args: ObjectInfoArgs }
-  | { name: 'fetch'; args: FetchArgs };
+type Command = { name: 'ls-refs'; args: LsRefsArgs } | { name: 'object-info'; args: ObjectInfoArgs } | { name: 'fetch'; args: FetchArgs };
 
 /**
  * Protocol v2 over stateless HTTP: one command per request, as `git upload-pack

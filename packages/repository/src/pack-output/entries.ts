@@ -79,7 +79,11 @@ function deltaHeader({ slices, slice, offset, writtenAt, options }: OutputEntryR
 function baseOidOf(slice: PackSlice, offset: number, header: DeltaHeader): ObjectId {
   if (header.kind === 'ref-delta') return header.baseOid;
   const oid = slice.index.oidAt(header.baseOffset);
-  if (oid === undefined) throw new CorruptPackError(slice.pack, `pack ${slice.pack}: ofs-delta at ${offset} points at ${header.baseOffset}, where no entry starts`);
+  if (oid === undefined)
+    throw new CorruptPackError(
+      slice.pack,
+      `pack ${slice.pack}: ofs-delta at ${offset} points at ${header.baseOffset}, where no entry starts`,
+    );
   return oid;
 }
 

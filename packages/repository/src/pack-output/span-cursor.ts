@@ -69,7 +69,8 @@ export class SpanCursor {
   /** The chunk that follows the buffer (callers either append it or have emptied the buffer). */
   private async nextChunk(): Promise<Buffer> {
     const next = await this.chunks.next();
-    if (next.done) throw new CorruptPackError(this.pack, `pack ${this.pack}: stream ended at offset ${this.bufferStart + this.buffer.length}`);
+    if (next.done)
+      throw new CorruptPackError(this.pack, `pack ${this.pack}: stream ended at offset ${this.bufferStart + this.buffer.length}`);
     return next.value;
   }
 }

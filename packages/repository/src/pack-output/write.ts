@@ -36,7 +36,11 @@ type PackSource = Pick<Repository, 'objects' | 'packs'>;
  * not have is inflated, resolved and deflated again. Memory stays at a few stream chunks plus
  * one output piece, whatever the pack's size. Returns what the pack was made of.
  */
-export async function* streamPack(source: PackSource, slices: readonly PackSlice[], options: PackStreamOptions): AsyncGenerator<Buffer, PackStats> {
+export async function* streamPack(
+  source: PackSource,
+  slices: readonly PackSlice[],
+  options: PackStreamOptions,
+): AsyncGenerator<Buffer, PackStats> {
   const stats: PackStats = { total: 0, deltas: 0, reused: 0, reusedDeltas: 0 };
   const out = new OutputBuffer();
   out.write(encodePackHeader(options.send.size));

@@ -115,7 +115,6 @@ export async function enumerateObjects(
   return { objects: included, clientHas };
 }
 
-
 /** Reports the number of objects selected now and then (every PROGRESS_STEP). */
 class Progress {
   private lastReport = 0;
@@ -141,7 +140,7 @@ async function markTreesOnClient(objects: ObjectReader, roots: ObjectId[], clien
   while (level.length > 0) {
     const next: ObjectId[] = [];
     await readTrees(objects, level, (data) => {
-      for (let pos = 0; pos < data.length; ) {
+      for (let pos = 0; pos < data.length;) {
         pos = readTreeEntryAt(data, pos, entry);
         const mode = entry.mode;
         if (mode === FileMode.Submodule) continue;
@@ -204,7 +203,7 @@ async function walkTrees(
       const name = levelNames[position];
       // Every entry of a tree read before is met (kept, omitted or on the client).
       const known = commonPrefixLength(data, previous.get(name));
-      for (let pos = 0; pos < data.length; ) {
+      for (let pos = 0; pos < data.length;) {
         pos = readTreeEntryAt(data, pos, entry);
         const mode = entry.mode;
         if (mode === FileMode.Submodule || pos <= known) continue;
@@ -285,7 +284,11 @@ async function includeSizedBlobs(
 }
 
 /** Reads `trees` in order; `visit` gets each one's data and position in `trees`. */
-async function readTrees(objects: ObjectReader, trees: readonly ObjectId[], visit: (data: Buffer, position: number) => void): Promise<void> {
+async function readTrees(
+  objects: ObjectReader,
+  trees: readonly ObjectId[],
+  visit: (data: Buffer, position: number) => void,
+): Promise<void> {
   for (let i = 0; i < trees.length; i += READ_BATCH) {
     const batch = trees.slice(i, i + READ_BATCH);
     const read = await Promise.all(batch.map((oid) => objects.read(oid)));

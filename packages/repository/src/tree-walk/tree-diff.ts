@@ -69,7 +69,8 @@ export async function* diffTrees(
 
   const open = (prefix: string, oldTree: ObjectId | undefined, newTree: ObjectId | undefined): Directory => {
     const context = `diff of ${prefix || '/'}`;
-    const cursor = (tree: ObjectId | undefined) => new EntryCursor(tree === undefined ? undefined : treeEntryBatches(repo, tree, context, pacer), budget);
+    const cursor = (tree: ObjectId | undefined) =>
+      new EntryCursor(tree === undefined ? undefined : treeEntryBatches(repo, tree, context, pacer), budget);
     return { prefix, olds: cursor(oldTree), news: cursor(newTree) };
   };
 
@@ -96,7 +97,8 @@ export async function* diffTrees(
       const path = prefix + (old ?? added)!.name;
       // A directory and a file never pair up: their names sort apart ("a" < "a/").
       if (old?.mode === FileMode.Dir || added?.mode === FileMode.Dir) {
-        if (opened.length >= MAX_TREE_DEPTH) throw new TreeTooDeep(`diff of ${path.slice(0, 200)}…: directories nested deeper than ${MAX_TREE_DEPTH}`);
+        if (opened.length >= MAX_TREE_DEPTH)
+          throw new TreeTooDeep(`diff of ${path.slice(0, 200)}…: directories nested deeper than ${MAX_TREE_DEPTH}`);
         opened.push(open(`${path}/`, old?.oid, added?.oid));
         continue;
       }

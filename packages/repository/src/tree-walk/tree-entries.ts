@@ -19,7 +19,12 @@ const ENTRIES_PER_BATCH = 512;
  * inflates only those, and a reader that scans them all gives the event loop a turn every few
  * milliseconds (over every tree of a walk when the walk shares its `pacer`).
  */
-export async function* treeEntryBatches(repo: Repository, oid: ObjectId, context: string, pacer = new LoopPacer()): AsyncGenerator<StreamedTreeEntry[]> {
+export async function* treeEntryBatches(
+  repo: Repository,
+  oid: ObjectId,
+  context: string,
+  pacer = new LoopPacer(),
+): AsyncGenerator<StreamedTreeEntry[]> {
   await pacer.step();
   const opened = await openTypedObject(repo, oid, 'tree', context);
   const position = newTreeEntryPosition();
@@ -44,7 +49,11 @@ export async function* treeEntryBatches(repo: Repository, oid: ObjectId, context
         const nul = bytes.indexOf(0, pos);
         if (nul < 0 || nul + 21 > bytes.length) break;
         const next = readTreeEntryAt(bytes, pos, position);
-        batch.push({ mode: position.mode, name: bytes.toString('utf8', position.nameStart, position.nameEnd), oid: bytes.toString('hex', position.nameEnd + 1, next) });
+        batch.push({
+          mode: position.mode,
+          name: bytes.toString('utf8', position.nameStart, position.nameEnd),
+          oid: bytes.toString('hex', position.nameEnd + 1, next),
+        });
         pos = next;
         if (batch.length === ENTRIES_PER_BATCH) {
           yield batch;
@@ -68,6 +77,11 @@ export async function* treeEntryBatches(repo: Repository, oid: ObjectId, context
 }
 
 /** treeEntryBatches, one entry at a time. */
-export async function* treeEntries(repo: Repository, oid: ObjectId, context: string, pacer = new LoopPacer()): AsyncGenerator<StreamedTreeEntry> {
+export async function* treeEntries(
+  repo: Repository,
+  oid: ObjectId,
+  context: string,
+  pacer = new LoopPacer(),
+): AsyncGenerator<StreamedTreeEntry> {
   for await (const batch of treeEntryBatches(repo, oid, context, pacer)) yield* batch;
 }

@@ -145,7 +145,10 @@ export function runBlobStoreConformance(name: string, factory: () => Promise<Blo
         withStore(async (store) => {
           const keys = Array.from({ length: 10 }, (_, i) => `fresh/deep/dir/blob-${i}`);
           const results = await Promise.all(keys.map((key) => store.putIfAbsent(key, Buffer.from(key))));
-          assert.deepEqual(results, keys.map(() => true));
+          assert.deepEqual(
+            results,
+            keys.map(() => true),
+          );
           for (const key of keys) assert.equal((await store.get(key))?.toString(), key);
         }));
 
@@ -235,20 +238,7 @@ export function runBlobStoreConformance(name: string, factory: () => Promise<Blo
     describe('list', () => {
       // Chosen so that path-wise and byte-wise order differ: '-' and '.' sort before '/',
       // digits and letters after it.
-      const keys = [
-        'p/a/b',
-        'p/a/c/d',
-        'p/a-x',
-        'p/a.x',
-        'p/a0',
-        'p/ab',
-        'p/b',
-        'q/z',
-        'repo1/x',
-        'repo10/y',
-        'repo1-2/z',
-        'Z/upper',
-      ];
+      const keys = ['p/a/b', 'p/a/c/d', 'p/a-x', 'p/a.x', 'p/a0', 'p/ab', 'p/b', 'q/z', 'repo1/x', 'repo10/y', 'repo1-2/z', 'Z/upper'];
 
       const listedStore = sharedStore(async (store) => {
         for (const key of keys) await store.putIfAbsent(key, Buffer.from(`content of ${key}`));
@@ -321,7 +311,23 @@ export function runBlobStoreConformance(name: string, factory: () => Promise<Blo
     });
 
     describe('key validation', () => {
-      const invalidKeys = ['', '/abs', 'trailing/', 'a//b', '..', '../escape', 'a/../b', 'a/./b', '.', 'sp ace', 'back\\slash', 'nul\0', 'é', 'a'.repeat(256), `${'abc/'.repeat(300)}x`];
+      const invalidKeys = [
+        '',
+        '/abs',
+        'trailing/',
+        'a//b',
+        '..',
+        '../escape',
+        'a/../b',
+        'a/./b',
+        '.',
+        'sp ace',
+        'back\\slash',
+        'nul\0',
+        'é',
+        'a'.repeat(256),
+        `${'abc/'.repeat(300)}x`,
+      ];
       for (const key of invalidKeys) {
         it(`refuses the key ${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)} with InvalidKeyError`, () =>
           withStore(async (store) => {

@@ -53,7 +53,11 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
       it('stores any string value, the empty string included (distinct from absent)', () =>
         withStore(async (store) => {
           const values = ['', ' spaces and\nnewlines\t', 'ünïcödé ✓ 🚀', '{"json":[1,2]}', '%_\\\'"', 'x'.repeat(100_000)];
-          await store.compareAndSwap('s', values.map((value, i) => create(`k${i}`, value)), 'all');
+          await store.compareAndSwap(
+            's',
+            values.map((value, i) => create(`k${i}`, value)),
+            'all',
+          );
           for (const [i, value] of values.entries()) assert.equal(await store.get('s', `k${i}`), value);
           const conflict = await store.compareAndSwap('s', [create('k0', 'not absent')], 'all');
           assert.deepEqual(conflict.conflicts, [0], 'an empty value is present');
@@ -66,7 +70,10 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
           await store.compareAndSwap('s', [create('a', '1'), create('b', '2'), create('c', '3')], 'all');
           await store.compareAndSwap('other', [create('d', '4')], 'all');
           const found = await store.getMany('s', ['c', 'a', 'missing', 'd']);
-          assert.deepEqual([...found].sort(), [['a', '1'], ['c', '3']]);
+          assert.deepEqual([...found].sort(), [
+            ['a', '1'],
+            ['c', '3'],
+          ]);
           assert.deepEqual(await store.getMany('s', []), new Map());
         }));
 
@@ -101,7 +108,11 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
       ];
       async function withKeys(body: (store: KVStore) => Promise<void>): Promise<void> {
         await withStore(async (store) => {
-          await store.compareAndSwap('s', keys.map((key) => create(key, `v:${key}`)), 'all');
+          await store.compareAndSwap(
+            's',
+            keys.map((key) => create(key, `v:${key}`)),
+            'all',
+          );
           await store.compareAndSwap('other', [create('refs/heads/elsewhere', 'x')], 'all');
           await body(store);
         });
@@ -122,7 +133,10 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
         it(`scans prefix ${JSON.stringify(prefix)} sorted by key`, () =>
           withKeys(async (store) => {
             const entries = await store.scan('s', prefix);
-            assert.deepEqual(entries.map((entry) => entry.key), expected);
+            assert.deepEqual(
+              entries.map((entry) => entry.key),
+              expected,
+            );
             for (const entry of entries) assert.equal(entry.value, `v:${entry.key}`);
           }));
       }
@@ -158,7 +172,11 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
 
       it('treats deleting an absent key that is expected absent as applied', () =>
         withStore(async (store) => {
-          const result = await store.compareAndSwap('s', [{ key: 'gone', expect: null, value: null, log: { name: 'l', entry: 'e' } }], 'all');
+          const result = await store.compareAndSwap(
+            's',
+            [{ key: 'gone', expect: null, value: null, log: { name: 'l', entry: 'e' } }],
+            'all',
+          );
           assert.deepEqual(result.conflicts, []);
           assert.equal(await store.get('s', 'gone'), undefined);
           assert.deepEqual(await store.readLog('s', 'l'), ['e']);
@@ -243,7 +261,11 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
         withStore(async (store) => {
           const results = await Promise.all(
             Array.from({ length: 16 }, (_, i) =>
-              store.compareAndSwap('s', [create('refs/heads/main', `writer-${i}`, { name: 'reflog', entry: `writer-${i}` })], i % 2 ? 'all' : 'each'),
+              store.compareAndSwap(
+                's',
+                [create('refs/heads/main', `writer-${i}`, { name: 'reflog', entry: `writer-${i}` })],
+                i % 2 ? 'all' : 'each',
+              ),
             ),
           );
           const winners = results.flatMap((result, i) => (result.conflicts.length === 0 ? [i] : []));
@@ -274,34 +296,64 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
           withStore(async (store) => {
             await store.compareAndSwap('s', [create('refs/heads/a', '1'), create('refs/heads/b/c', '2'), create('other/x', '3')], 'all');
             for (const mode of ['all', 'each'] as const) {
-              assert.deepEqual((await store.compareAndSwap('s', [createUnder('refs/heads/a/b', { keys: ['refs/heads', 'refs/heads/a'] })], mode)).conflicts, [0]);
-              assert.deepEqual((await store.compareAndSwap('s', [createUnder('refs/heads/b', { prefixes: ['refs/heads/b/'] })], mode)).conflicts, [0]);
+              assert.deepEqual(
+                (await store.compareAndSwap('s', [createUnder('refs/heads/a/b', { keys: ['refs/heads', 'refs/heads/a'] })], mode))
+                  .conflicts,
+                [0],
+              );
+              assert.deepEqual(
+                (await store.compareAndSwap('s', [createUnder('refs/heads/b', { prefixes: ['refs/heads/b/'] })], mode)).conflicts,
+                [0],
+              );
               assert.deepEqual((await store.compareAndSwap('s', [createUnder('z', { prefixes: [''] })], mode)).conflicts, [0]);
             }
-            assert.deepEqual((await store.scan('s', '')).map((e) => e.key), ['other/x', 'refs/heads/a', 'refs/heads/b/c']);
+            assert.deepEqual(
+              (await store.scan('s', '')).map((e) => e.key),
+              ['other/x', 'refs/heads/a', 'refs/heads/b/c'],
+            );
             // A prefix is a byte prefix of keys: 'refs/heads/b/' does not cover 'refs/heads/bc'.
             const result = await store.compareAndSwap(
               's',
-              [createUnder('refs/heads/bc', { prefixes: ['refs/heads/bc/'], keys: ['refs/heads/b'] }), createUnder('refs/heads/x/y', { keys: ['refs/heads/x'] })],
+              [
+                createUnder('refs/heads/bc', { prefixes: ['refs/heads/bc/'], keys: ['refs/heads/b'] }),
+                createUnder('refs/heads/x/y', { keys: ['refs/heads/x'] }),
+              ],
               'each',
             );
             assert.deepEqual(result.conflicts, []);
             assert.equal(await store.get('s', 'refs/heads/bc'), 'v:refs/heads/bc');
-            assert.deepEqual((await store.compareAndSwap('other-scope', [createUnder('refs/heads/a/b', { keys: ['refs/heads/a'] })], 'all')).conflicts, []);
+            assert.deepEqual(
+              (await store.compareAndSwap('other-scope', [createUnder('refs/heads/a/b', { keys: ['refs/heads/a'] })], 'all')).conflicts,
+              [],
+            );
           }));
 
         it('sees the ops before it in the same call', () =>
           withStore(async (store) => {
             // 'each': the first applies, the second then conflicts with it.
-            const each = await store.compareAndSwap('s', [createUnder('x', { prefixes: ['x/'] }, 'log-x'), createUnder('x/y', { keys: ['x'] }, 'log-xy')], 'each');
+            const each = await store.compareAndSwap(
+              's',
+              [createUnder('x', { prefixes: ['x/'] }, 'log-x'), createUnder('x/y', { keys: ['x'] }, 'log-xy')],
+              'each',
+            );
             assert.deepEqual(each.conflicts, [1]);
-            assert.deepEqual((await store.scan('s', '')).map((e) => e.key), ['x']);
+            assert.deepEqual(
+              (await store.scan('s', '')).map((e) => e.key),
+              ['x'],
+            );
             assert.deepEqual(await store.readLog('s', 'log-x'), ['x']);
             assert.deepEqual(await store.readLog('s', 'log-xy'), []);
             // A deletion earlier in the call frees the name for a later op.
-            const swap = await store.compareAndSwap('s', [{ key: 'x', expect: 'v:x', value: null }, createUnder('x/y', { keys: ['x'] })], 'all');
+            const swap = await store.compareAndSwap(
+              's',
+              [{ key: 'x', expect: 'v:x', value: null }, createUnder('x/y', { keys: ['x'] })],
+              'all',
+            );
             assert.deepEqual(swap.conflicts, []);
-            assert.deepEqual((await store.scan('s', '')).map((e) => e.key), ['x/y']);
+            assert.deepEqual(
+              (await store.scan('s', '')).map((e) => e.key),
+              ['x/y'],
+            );
           }));
 
         it("mode 'all' undoes the ops applied before a conflict and appends no log", () =>
@@ -351,7 +403,10 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
       it('refuses a key that appears twice, changing nothing', () =>
         withStore(async (store) => {
           for (const mode of ['all', 'each'] as const) {
-            await assert.rejects(store.compareAndSwap('s', [create('k', '1'), create('other', '2'), create('k', '3')], mode), InvalidKeyError);
+            await assert.rejects(
+              store.compareAndSwap('s', [create('k', '1'), create('other', '2'), create('k', '3')], mode),
+              InvalidKeyError,
+            );
           }
           assert.deepEqual(await store.scan('s', ''), []);
         }));
@@ -360,10 +415,7 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
         withStore(async (store) => {
           for (const mode of ['all', 'each'] as const) {
             await assert.rejects(store.compareAndSwap('s', [create('ok', '1'), create('bad key', '2')], mode), InvalidKeyError);
-            await assert.rejects(
-              store.compareAndSwap('s', [create('ok', '1', { name: 'bad log', entry: 'e' })], mode),
-              InvalidKeyError,
-            );
+            await assert.rejects(store.compareAndSwap('s', [create('ok', '1', { name: 'bad log', entry: 'e' })], mode), InvalidKeyError);
           }
           assert.deepEqual(await store.scan('s', ''), []);
           await assert.rejects(store.compareAndSwap('s', [create('ok', '1')], 'some' as 'all'), RangeError);
@@ -496,7 +548,7 @@ export function runKVStoreConformance(name: string, factory: () => Promise<KVSto
 
 /** Increments s/counter `times` times by CAS, retrying on conflict as a pusher would. */
 async function incrementRepeatedly(store: KVStore, writer: string, times: number): Promise<void> {
-  for (let done = 0; done < times; ) {
+  for (let done = 0; done < times;) {
     const current = await store.get('s', 'counter');
     const next = String(Number(current ?? '0') + 1);
     const result = await store.compareAndSwap(

@@ -4,13 +4,7 @@ import { copyFile, link, mkdir, open, readdir, rm, stat, unlink, type FileHandle
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
-import {
-  clampRange,
-  isValidBlobKeySegment,
-  validateBlobKey,
-  validateBlobPrefix,
-  validateByteRange,
-} from '../validation.js';
+import { clampRange, isValidBlobKeySegment, validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 
 /**
  * Temp files live here, under the root so that link(2) stays on one filesystem. The name
@@ -146,9 +140,7 @@ export class FsBlobStore implements BlobStore {
    * '-' and '.' but before digits and letters, as in the full keys.
    */
   private async *walk(directoryKey: string, namePrefix: string): AsyncGenerator<BlobInfo> {
-    const entries = await readdir(join(this.root, ...directoryKey.split('/')), { withFileTypes: true }).catch(
-      absentAsUndefined,
-    );
+    const entries = await readdir(join(this.root, ...directoryKey.split('/')), { withFileTypes: true }).catch(absentAsUndefined);
     if (!entries) return;
     const candidates = entries
       .filter((entry) => entry.name.startsWith(namePrefix) && isValidBlobKeySegment(entry.name))
@@ -233,7 +225,7 @@ async function copyDurably(key: string, path: string, source: string, size: numb
 }
 
 async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, null);
     offset += bytesWritten;
   }
@@ -252,7 +244,7 @@ async function fsyncDirectories(directory: string, firstCreated: string | undefi
   await fsyncDirectory(directory);
   if (firstCreated === undefined) return;
   const lastToSync = dirname(firstCreated);
-  for (let current = directory; current !== lastToSync && current !== dirname(current); ) {
+  for (let current = directory; current !== lastToSync && current !== dirname(current);) {
     current = dirname(current);
     await fsyncDirectory(current);
   }

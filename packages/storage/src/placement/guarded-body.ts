@@ -65,7 +65,9 @@ export function guardedCopy(source: { name: string; store: BlobStore }, key: str
     failure ??= error;
   };
   const open = async (): Promise<Readable> => {
-    const stream = await withTimeout(source.store.getStream(key), readTimeoutMs, `read of blob ${key} on store ${source.name}`, (late) => late?.destroy());
+    const stream = await withTimeout(source.store.getStream(key), readTimeoutMs, `read of blob ${key} on store ${source.name}`, (late) =>
+      late?.destroy(),
+    );
     if (!stream) throw new Error(`blob ${key} is no longer on store ${source.name}`);
     return stream;
   };

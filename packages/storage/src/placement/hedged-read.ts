@@ -58,7 +58,10 @@ export function hedgedRead<M extends { name: string }, T>(
       settle();
       const problems = [...failures, ...silent.map((index) => `${members[index].name}: no answer within ${giveUpAfterMs} ms`)];
       if (problems.length === 0) resolve(undefined);
-      else reject(new PlacementError(`${options.what}: not on any store that answered, and ${problems.length} did not (${problems.join('; ')})`));
+      else
+        reject(
+          new PlacementError(`${options.what}: not on any store that answered, and ${problems.length} did not (${problems.join('; ')})`),
+        );
     };
 
     const askNext = () => {

@@ -85,8 +85,10 @@ export class PlacementBlobStore implements BlobStore {
     if (stores.length === 0) throw new PlacementError('a placement needs at least one store');
     const names = stores.map((member) => member.name);
     const duplicate = names.find((name, index) => names.indexOf(name) !== index);
-    if (duplicate !== undefined) throw new PlacementError(`store name ${JSON.stringify(duplicate)} is used twice; names decide placement and must be unique`);
-    if (names.some((name) => name === '' || name.includes('\0'))) throw new PlacementError('store names must be non-empty and contain no NUL');
+    if (duplicate !== undefined)
+      throw new PlacementError(`store name ${JSON.stringify(duplicate)} is used twice; names decide placement and must be unique`);
+    if (names.some((name) => name === '' || name.includes('\0')))
+      throw new PlacementError('store names must be non-empty and contain no NUL');
     if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > stores.length) {
       throw new PlacementError(`replicas must be an integer from 1 to the number of stores (${stores.length}), got ${replicas}`);
     }
@@ -110,7 +112,8 @@ export class PlacementBlobStore implements BlobStore {
     const created: PlacementMember[] = [];
     let next = 0;
     let abandoned = false;
-    const write = (member: PlacementMember, guarded: GuardedBody) => this.writeCopy(member, key, guarded, failures, created, () => abandoned);
+    const write = (member: PlacementMember, guarded: GuardedBody) =>
+      this.writeCopy(member, key, guarded, failures, created, () => abandoned);
 
     try {
       const guarded = guardBody(key, body);
@@ -189,8 +192,11 @@ export class PlacementBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     validateBlobKey(key);
     const results = await Promise.allSettled(this.members.map((member) => member.store.delete(key)));
-    const failures = results.flatMap((result, index) => (result.status === 'rejected' ? [`${this.names[index]}: ${message(result.reason)}`] : []));
-    if (failures.length > 0) throw new PlacementError(`delete of blob ${key} failed on ${failures.length} store(s): ${failures.join('; ')}`);
+    const failures = results.flatMap((result, index) =>
+      result.status === 'rejected' ? [`${this.names[index]}: ${message(result.reason)}`] : [],
+    );
+    if (failures.length > 0)
+      throw new PlacementError(`delete of blob ${key} failed on ${failures.length} store(s): ${failures.join('; ')}`);
   }
 
   async close(): Promise<void> {
@@ -205,7 +211,12 @@ export class PlacementBlobStore implements BlobStore {
    * stores are left in place. See RepairReport for what it counts.
    */
   repair(options: RepairOptions = {}): Promise<RepairReport> {
-    return repairPlacement(this.members, this.replicas, { readTimeoutMs: this.readTimeoutMs, writeTimeoutMs: this.writeTimeoutMs }, options);
+    return repairPlacement(
+      this.members,
+      this.replicas,
+      { readTimeoutMs: this.readTimeoutMs, writeTimeoutMs: this.writeTimeoutMs },
+      options,
+    );
   }
 
   /** Placement order, with stores that failed recently moved to the end. */
@@ -266,7 +277,9 @@ export class PlacementBlobStore implements BlobStore {
   }
 
   private async holdsCopyOfSize(member: PlacementMember, key: string, size: number): Promise<boolean> {
-    const info = await withTimeout(member.store.head(key), this.readTimeoutMs, `head of blob ${key} on store ${member.name}`).catch(() => undefined);
+    const info = await withTimeout(member.store.head(key), this.readTimeoutMs, `head of blob ${key} on store ${member.name}`).catch(
+      () => undefined,
+    );
     return info?.size === size;
   }
 }
@@ -284,7 +297,9 @@ async function collect(key: string, stream: Readable): Promise<Buffer> {
   try {
     for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
   } catch (error) {
-    throw new PlacementError(`read of blob ${key} failed after ${chunks.reduce((n, c) => n + c.length, 0)} bytes: ${message(error)}`, { cause: error });
+    throw new PlacementError(`read of blob ${key} failed after ${chunks.reduce((n, c) => n + c.length, 0)} bytes: ${message(error)}`, {
+      cause: error,
+    });
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }

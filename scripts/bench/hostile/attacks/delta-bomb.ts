@@ -104,11 +104,18 @@ export const deltaBombAttacks: Attack[] = [
       const chain = await chainRepo(ctx);
       const { owner, repo } = chain;
       // Run without the push attack (--only): the chain is pushed as set-up; a server that refuses it leaves nothing to read.
-      if (!chain.pushed) await rawPush(ctx, owner, repo, pushRequest(chain.commit, chain.pack), { signal: new AbortController().signal, remainingMs: () => SETUP_PUSH_TIMEOUT_MS });
+      if (!chain.pushed)
+        await rawPush(ctx, owner, repo, pushRequest(chain.commit, chain.pack), {
+          signal: new AbortController().signal,
+          remainingMs: () => SETUP_PUSH_TIMEOUT_MS,
+        });
       chain.pushed = true;
       return async (limits) => {
         try {
-          const answer = await request(`${ctx.target.base()}/${owner.name}/${repo}/raw/main/tip`, { timeoutMs: limits.remainingMs(), signal: limits.signal });
+          const answer = await request(`${ctx.target.base()}/${owner.name}/${repo}/raw/main/tip`, {
+            timeoutMs: limits.remainingMs(),
+            signal: limits.signal,
+          });
           return `GET raw of the chain's tip (anonymous): ${answer.status}, ${answer.bodyBytes} bytes`;
         } catch (error) {
           return describeError(error);

@@ -21,7 +21,8 @@ const rewrite = once(async (ctx) => {
   const name = ctx.unique('diff');
   await ctx.api.createRepo(attacker, name);
   const dir = await ctx.scratch('diff');
-  const files = (version: number) => Object.fromEntries(Array.from({ length: FILES }, (_, file) => [`file${file}.txt`, fileVersion(file, version)]));
+  const files = (version: number) =>
+    Object.fromEntries(Array.from({ length: FILES }, (_, file) => [`file${file}.txt`, fileVersion(file, version)]));
   await repoWithFiles(ctx.git, dir, files(1), 'before');
   const before = (await ctx.git.git(['rev-parse', 'HEAD'], { cwd: dir })).stdout.trim();
   const after = await commitFiles(ctx.git, dir, files(2), 'rewrite every line');

@@ -35,7 +35,11 @@ export const gitRefusalAttacks: Attack[] = [
       await ctx.git.git(['push', '--quiet', repo.url, 'main:refs/heads/df'], { cwd: repo.dir });
       return async (limits) => {
         const beside = await pushOutcome(strikeGit(limits), [repo.url, 'main:refs/heads/df/sub'], repo.dir);
-        const atomic = await pushOutcome(strikeGit(limits), ['--atomic', repo.url, 'main:refs/heads/dg', 'main:refs/heads/dg/sub'], repo.dir);
+        const atomic = await pushOutcome(
+          strikeGit(limits),
+          ['--atomic', repo.url, 'main:refs/heads/dg', 'main:refs/heads/dg/sub'],
+          repo.dir,
+        );
         return `df/sub next to df: ${verdict(beside)} | --atomic dg + dg/sub: ${verdict(atomic)}`;
       };
     },

@@ -76,7 +76,13 @@ async function parallelViews(ctx: AttackContext, urlPath: string, limits: Strike
 type RepoName = { owner: string; name: string };
 const page = (suffix: string) => (repo: RepoName) => `/${repo.owner}/${repo.name}${suffix}`;
 
-function viewAttack(name: string, finding: string, repo: (ctx: AttackContext) => Promise<RepoName>, urlPath: (repo: RepoName) => string, parallel = true): Attack {
+function viewAttack(
+  name: string,
+  finding: string,
+  repo: (ctx: AttackContext) => Promise<RepoName>,
+  urlPath: (repo: RepoName) => string,
+  parallel = true,
+): Attack {
   return {
     name,
     finding,
@@ -137,7 +143,9 @@ const statuses: Attack = {
   async prepare(ctx) {
     const { attacker } = await ctx.accounts();
     const repo = await renderable(ctx);
-    const commit = json<{ sha: string }>(await ctx.api.call('GET', `/api/v1/repos/${repo.owner}/${repo.name}/commits/main`, bearer(attacker.token), undefined, [200])).sha;
+    const commit = json<{ sha: string }>(
+      await ctx.api.call('GET', `/api/v1/repos/${repo.owner}/${repo.name}/commits/main`, bearer(attacker.token), undefined, [200]),
+    ).sha;
     return async (limits) => {
       const outcomes: string[] = [];
       let next = 0;
@@ -156,7 +164,10 @@ const statuses: Attack = {
         }
       };
       await Promise.all(Array.from({ length: STATUS_CONCURRENCY }, worker));
-      const combined = await request(`${ctx.target.base()}/api/v1/repos/${repo.owner}/${repo.name}/commits/${commit}/status`, { timeoutMs: limits.remainingMs(), signal: limits.signal })
+      const combined = await request(`${ctx.target.base()}/api/v1/repos/${repo.owner}/${repo.name}/commits/${commit}/status`, {
+        timeoutMs: limits.remainingMs(),
+        signal: limits.signal,
+      })
         .then((answer) => `${answer.status} ${(answer.bodyBytes / 1024).toFixed(0)} KiB in ${(answer.ms / 1000).toFixed(1)} s`)
         .catch(describeError);
       return `${STATUS_CONTEXTS} contexts on one commit: ${tally(outcomes)}; combined status ${combined}`;

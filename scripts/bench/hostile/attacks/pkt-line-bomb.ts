@@ -37,7 +37,13 @@ const publicRepo = once(async (ctx) => {
   return { owner: victim.name, name };
 });
 
-async function postUploadPack(ctx: AttackContext, repo: { owner: string; name: string }, body: Buffer, version: 0 | 2, limits: StrikeLimits): Promise<string> {
+async function postUploadPack(
+  ctx: AttackContext,
+  repo: { owner: string; name: string },
+  body: Buffer,
+  version: 0 | 2,
+  limits: StrikeLimits,
+): Promise<string> {
   try {
     const answer = await request(`${ctx.target.base()}/${repo.owner}/${repo.name}.git/git-upload-pack`, {
       method: 'POST',
@@ -92,7 +98,11 @@ function receiveBomb(name: string, shape: 'commands' | 'push-options'): Attack {
         try {
           const answer = await request(`${ctx.target.base()}/${attacker.name}/${repo}.git/git-receive-pack`, {
             method: 'POST',
-            headers: { ...basic(attacker.name, attacker.token), 'content-type': 'application/x-git-receive-pack-request', 'content-encoding': 'gzip' },
+            headers: {
+              ...basic(attacker.name, attacker.token),
+              'content-type': 'application/x-git-receive-pack-request',
+              'content-encoding': 'gzip',
+            },
             body,
             timeoutMs: limits.remainingMs(),
             signal: limits.signal,

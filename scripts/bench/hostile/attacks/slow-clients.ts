@@ -80,19 +80,35 @@ async function directoryBytes(dir: string): Promise<number> {
   const sizes = await Promise.all(
     entries.map((entry) => {
       const full = path.join(dir, entry.name);
-      return entry.isDirectory() ? directoryBytes(full) : stat(full).then((s) => s.size, () => 0);
+      return entry.isDirectory()
+        ? directoryBytes(full)
+        : stat(full).then(
+            (s) => s.size,
+            () => 0,
+          );
     }),
   );
   return sizes.reduce((a, b) => a + b, 0);
 }
 
 /** One push streaming SPOOLED_BYTES of pack at full speed and then waiting; resolves with how it ended. */
-function spoolingPush(ctx: AttackContext, owner: { name: string; token: string }, repo: string, chunk: Buffer, sent: () => void, holdUntil: Promise<void>): Promise<string> {
+function spoolingPush(
+  ctx: AttackContext,
+  owner: { name: string; token: string },
+  repo: string,
+  chunk: Buffer,
+  sent: () => void,
+  holdUntil: Promise<void>,
+): Promise<string> {
   return new Promise((resolve) => {
     const req = http.request(`${ctx.target.base()}/${owner.name}/${repo}.git/git-receive-pack`, {
       method: 'POST',
       agent: false,
-      headers: { ...basic(owner.name, owner.token), 'content-type': 'application/x-git-receive-pack-request', 'transfer-encoding': 'chunked' },
+      headers: {
+        ...basic(owner.name, owner.token),
+        'content-type': 'application/x-git-receive-pack-request',
+        'transfer-encoding': 'chunked',
+      },
     });
     let outcome: string | undefined;
     // A push refused while it waits for a slot is answered without its body being read: the

@@ -21,7 +21,13 @@ async function pushedRepo(ctx: AttackContext, owner: Account, under = owner.name
   return { name, dir, url };
 }
 
-async function hookOrFail(ctx: AttackContext, account: Account, scope: string, url: string, extra: Record<string, unknown> = {}): Promise<number> {
+async function hookOrFail(
+  ctx: AttackContext,
+  account: Account,
+  scope: string,
+  url: string,
+  extra: Record<string, unknown> = {},
+): Promise<number> {
   const answer = await ctx.api.createHook(account, scope, url, extra);
   if (answer.status !== 201) throw new Error(`creating a hook of ${scope} answered ${answer.status}: ${shortBody(answer.body)}`);
   return json<{ id: number }>(answer).id;
@@ -33,9 +39,12 @@ const redos: Attack = {
   async prepare(ctx) {
     const { attacker } = await ctx.accounts();
     const repo = await pushedRepo(ctx, attacker);
-    const saved = await ctx.api.createHook(attacker, `${attacker.name}/${repo.name}`, ctx.receiver.url(repo.name), { branch_filter: BACKTRACKING_FILTER });
+    const saved = await ctx.api.createHook(attacker, `${attacker.name}/${repo.name}`, ctx.receiver.url(repo.name), {
+      branch_filter: BACKTRACKING_FILTER,
+    });
     const hookAnswer = saved.status === 201 ? 'hook saved' : `hook refused ${saved.status} (${shortBody(saved.body, 50)})`;
-    return async (limits) => `${hookAnswer}; push of a ${BRANCH.length}-char branch: ${verdict(await pushOutcome(strikeGit(limits), [repo.url, `main:refs/heads/${BRANCH}`], repo.dir))}`;
+    return async (limits) =>
+      `${hookAnswer}; push of a ${BRANCH.length}-char branch: ${verdict(await pushOutcome(strikeGit(limits), [repo.url, `main:refs/heads/${BRANCH}`], repo.dir))}`;
   },
 };
 
@@ -74,7 +83,9 @@ async function pingAndReadResponse(ctx: AttackContext, account: Account, scope: 
   for (const deadline = Date.now() + DELIVERY_WAIT_MS; Date.now() < deadline; await sleep(250)) {
     const list = json<Array<{ id: number }>>(await ctx.api.call('GET', `${hooks}/deliveries`, bearer(account.token), undefined, [200]));
     if (list.length === 0) continue;
-    const delivery = json<{ response: { payload: unknown } }>(await ctx.api.call('GET', `${hooks}/deliveries/${list[0].id}`, bearer(account.token), undefined, [200]));
+    const delivery = json<{ response: { payload: unknown } }>(
+      await ctx.api.call('GET', `${hooks}/deliveries/${list[0].id}`, bearer(account.token), undefined, [200]),
+    );
     return JSON.stringify(delivery.response.payload).slice(0, 40);
   }
   return 'no delivery logged';
@@ -90,7 +101,8 @@ const orgHooks: Attack = {
     const hookPath = `org-${org}`;
     const hook = await hookOrFail(ctx, victim, `orgs/${org}`, ctx.receiver.url(hookPath));
     const repo = await pushedRepo(ctx, victim, org);
-    if (!(await ctx.receiver.waitFor(hookPath, 'push', DELIVERY_WAIT_MS))) throw new Error(`the organisation's hook got no delivery of the victim's push within ${DELIVERY_WAIT_MS / 1000} s`);
+    if (!(await ctx.receiver.waitFor(hookPath, 'push', DELIVERY_WAIT_MS)))
+      throw new Error(`the organisation's hook got no delivery of the victim's push within ${DELIVERY_WAIT_MS / 1000} s`);
     await ctx.api.call('DELETE', `/api/v1/repos/${org}/${repo.name}`, bearer(victim.token), undefined, [204]);
     await ctx.api.call('DELETE', `/api/v1/orgs/${org}`, bearer(victim.token), undefined, [204]);
     return async () => {
@@ -99,7 +111,9 @@ const orgHooks: Attack = {
       const hooks = await ctx.api.send('GET', `/api/v1/orgs/${org}/hooks`, { headers: bearer(attacker.token) });
       const seen = hooks.status === 200 ? json<Array<{ id: number }>>(hooks) : [];
       const deliveries = seen.some((h) => h.id === hook)
-        ? json<unknown[]>(await ctx.api.call('GET', `/api/v1/orgs/${org}/hooks/${hook}/deliveries`, bearer(attacker.token), undefined, [200])).length
+        ? json<unknown[]>(
+            await ctx.api.call('GET', `/api/v1/orgs/${org}/hooks/${hook}/deliveries`, bearer(attacker.token), undefined, [200]),
+          ).length
         : 0;
       const before = ctx.receiver.deliveries.length;
       await pushedRepo(ctx, attacker, org);
@@ -118,7 +132,10 @@ const hostHeader: Attack = {
     const repo = await pushedRepo(ctx, attacker);
     await hookOrFail(ctx, attacker, `${attacker.name}/${repo.name}`, ctx.receiver.url(repo.name));
     return async (limits) => {
-      const pushed = await pushOutcome(strikeGit(limits), [repo.url, 'main:refs/heads/evil'], repo.dir, ['-c', 'http.extraHeader=Host: evil.example']);
+      const pushed = await pushOutcome(strikeGit(limits), [repo.url, 'main:refs/heads/evil'], repo.dir, [
+        '-c',
+        'http.extraHeader=Host: evil.example',
+      ]);
       const delivery = await ctx.receiver.waitFor(repo.name, 'push', DELIVERY_WAIT_MS);
       const payload = delivery?.payload as { repository?: { clone_url?: string; html_url?: string } } | undefined;
       return `push ${verdict(pushed)}; payload clone_url=${payload?.repository?.clone_url ?? '(no delivery)'}`;
