@@ -46,6 +46,9 @@ export default defineConfig(
       // An async function without await is how an in-memory or synchronous store implements a
       // promise-returning interface: whatever it throws becomes a rejection, as callers expect.
       '@typescript-eslint/require-await': 'off',
+      // Passing on a rejection or an abort reason as it came (typed unknown, or any as
+      // AbortSignal.reason and events.once give it) is not inventing a non-Error.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
       // `x != null` (null or undefined) is the one loose comparison worth its brevity.
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },

@@ -9,8 +9,10 @@ if (!root || !port) {
 }
 
 const repos = new Git(root, { autoCreate: false });
-repos.on('push', (push) => push.accept());
-repos.on('fetch', (fetch) => fetch.accept());
+// What node-git-server's typings leave as any: the one call made on each.
+type Acceptable = { accept(): void };
+repos.on('push', (push: Acceptable) => push.accept());
+repos.on('fetch', (fetch: Acceptable) => fetch.accept());
 const server = http.createServer((req, res) => repos.handle(req, res));
 server.listen(Number(port), '127.0.0.1');
 const stop = () => server.close(() => process.exit(0));

@@ -122,7 +122,7 @@ async function main(options: Options): Promise<void> {
       interrupted = true;
       log(`${signal}: stopping the servers`);
       killRunningCommands();
-      stopAll()
+      void stopAll()
         .then(disposeAll)
         .finally(() => process.exit(130));
     });

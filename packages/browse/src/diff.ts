@@ -71,11 +71,11 @@ async function computeDiff(
     if (change.oldMode === FileMode.Submodule || change.newMode === FileMode.Submodule) return { kind: 'skip', reason: 'submodule' };
     if (change.oldOid === change.newOid) return { kind: 'skip', reason: 'unchanged' };
     const sizes = await Promise.all(
-      [change.oldOid, change.newOid].map((oid) => (oid === undefined ? 0 : blobSize(repo, oid, `diff of ${change.path}`))),
+      [change.oldOid, change.newOid].map(async (oid) => (oid === undefined ? 0 : blobSize(repo, oid, `diff of ${change.path}`))),
     );
     if (sizes.some((size) => size > maxFileBytes)) return { kind: 'tooLarge' };
     const [oldData, newData] = await Promise.all(
-      [change.oldOid, change.newOid].map((oid) =>
+      [change.oldOid, change.newOid].map(async (oid) =>
         oid === undefined ? Buffer.alloc(0) : readRequired(repo, oid, 'blob', `diff of ${change.path}`),
       ),
     );

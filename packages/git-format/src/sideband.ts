@@ -16,7 +16,7 @@ export const SIDEBAND_KEEPALIVE = Buffer.from('0005\x01', 'latin1');
 /** `data` framed as pkt-lines on `channel`, split at `maxPayload`. Empty data gives no packet. */
 export function encodeSideband(channel: SidebandChannel, data: Uint8Array, maxPayload = SIDEBAND_64K_MAX): Buffer[] {
   if (channel !== SidebandChannel.Data && channel !== SidebandChannel.Progress && channel !== SidebandChannel.Error) {
-    throw new RangeError(`side-band channel must be 1, 2 or 3, got ${channel}`);
+    throw new RangeError(`side-band channel must be 1, 2 or 3, got ${channel as number}`);
   }
   if (!Number.isInteger(maxPayload) || maxPayload < 1 || maxPayload > SIDEBAND_64K_MAX) {
     throw new RangeError(`side-band payload limit must be an integer in 1..${SIDEBAND_64K_MAX}, got ${maxPayload}`);

@@ -14,6 +14,7 @@ export function refNameProblem(name: string): string | undefined {
   if (!name.startsWith('refs/')) return 'must start with refs/';
   if (Buffer.from(name, 'utf8').toString('utf8') !== name) return 'is not valid UTF-8';
   // Control characters, DEL, space and the characters git reserves for revision syntax and globs.
+  // eslint-disable-next-line no-control-regex -- control characters are what this rule forbids
   const forbidden = /[\x00-\x20\x7f~^:?*[\\]/.exec(name);
   if (forbidden) return `contains ${JSON.stringify(forbidden[0])}`;
   if (name.includes('..')) return 'contains ".."';

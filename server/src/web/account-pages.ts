@@ -1,7 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { AccountConflict, InvalidAccountInput, type Actor, type User } from '@gitfleet/accounts';
 import { InvalidRepositoryName, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
-import { HttpError } from '../http-errors.js';
 import { createRepository } from '../operations/create-repository.js';
 import { CreationRefused, OwnerNotFound } from '../operations/errors.js';
 import { existingOwner, ownerDisplayName, ownerName } from '../operations/owners.js';

@@ -5,8 +5,13 @@ export const parseForm: RequestHandler = express.urlencoded({ extended: false, l
 
 /** A text field of the posted form, trimmed; "" when absent. */
 export function field(req: Request, name: string): string {
+  return untrimmedField(req, name).trim();
+}
+
+/** A field exactly as sent, for values whose spaces count (a password, a token). */
+export function untrimmedField(req: Request, name: string): string {
   const value = (req.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value.trim() : '';
+  return typeof value === 'string' ? value : '';
 }
 
 /** Every value of a repeated field (checkboxes). */

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { commitDiff, log, readCommit, type CommitInfo, type FileDiff } from '@gitfleet/browse';
+import { commitDiff, log, readCommit, type CommitInfo } from '@gitfleet/browse';
 import type { Ref } from '@gitfleet/repository';
 import { diffOptions } from '../browsing.js';
 import { resolveRevision, resolveRevisionPath, type RevisionPath } from '../operations/revisions.js';
@@ -77,7 +77,7 @@ async function commitsPage(req: Request, res: Response, context: RepoContext, re
   let commits: CommitInfo[];
   let olderUrl: string | undefined;
   let newerUrl: string | undefined;
-  let restarted = false;
+  let restarted: boolean;
   if (revision.path) {
     const pageNo = pageNumber(req);
     const page = await log(repo, revision.commit, { limit: PAGE_SIZE, skip: (pageNo - 1) * PAGE_SIZE, path: revision.path });

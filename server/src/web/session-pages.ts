@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { SESSION_COOKIE, clientIp, sessionCookieOptions } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
-import { field, parseForm } from './forms.js';
+import { field, parseForm, untrimmedField } from './forms.js';
 import { html } from './html.js';
 import { flash, sendPage } from './layout.js';
 import { visitor } from './repo-context.js';
@@ -24,8 +24,8 @@ export function sessionPages(services: ServerServices): Router {
 
   router.post('/login', parseForm, async (req, res) => {
     const username = field(req, 'username');
-    const password = typeof req.body?.password === 'string' ? (req.body.password as string) : '';
-    const returnTo = localReturnTo(req.body?.return_to);
+    const password = untrimmedField(req, 'password');
+    const returnTo = localReturnTo(untrimmedField(req, 'return_to'));
     const ip = clientIp(req);
     let session: { cookieValue: string; expiresAt: string } | undefined;
     try {

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { parse as parseCookies } from 'cookie';
 import { SESSION_COOKIE, requestActor } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
+import { untrimmedField } from './forms.js';
 
 /** The web session cookie's value, if the request carries one. */
 export function sessionCookieValue(req: Request): string | undefined {
@@ -29,7 +30,7 @@ export function csrfToken(req: Request): string {
 export function checkCsrf(req: Request): void {
   if (requestActor(req)?.via !== 'session') return;
   const expected = Buffer.from(csrfToken(req));
-  const sent = Buffer.from(typeof req.body?._csrf === 'string' ? req.body._csrf : '');
+  const sent = Buffer.from(untrimmedField(req, '_csrf'));
   if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
     throw new HttpError(403, 'the form expired or came from another site (CSRF token mismatch): reload the page and try again');
   }

@@ -130,13 +130,13 @@ export function parseHookSettings(body: unknown, limits: HookLimits, current?: H
     throw error;
   }
 
-  return { active, events, branchFilter, config: { url, contentType, secret, insecureSsl: String(insecure) === '1' } };
+  return { active, events, branchFilter, config: { url, contentType, secret, insecureSsl: insecure === '1' || insecure === 1 } };
 }
 
 function parseEvents(value: unknown): Array<HookEvent | '*'> {
   if (!Array.isArray(value) || value.some((event) => typeof event !== 'string'))
     throw new HookValidationError('events', 'expected an array of event names');
-  const unknown = value.filter((event) => event !== '*' && !(HOOK_EVENTS as readonly string[]).includes(event));
+  const unknown = (value as string[]).filter((event) => event !== '*' && !(HOOK_EVENTS as readonly string[]).includes(event));
   if (unknown.length > 0)
     throw new HookValidationError('events', `unsupported event(s) ${unknown.join(', ')}; supported: *, ${HOOK_EVENTS.join(', ')}`);
   return [...new Set(value as Array<HookEvent | '*'>)];

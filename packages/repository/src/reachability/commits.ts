@@ -69,8 +69,8 @@ export class CommitReader {
     readonly objects: ObjectReader,
     cacheKey?: string,
   ) {
-    this.commits = cacheKey === undefined ? new Map() : commitFacts.scope(cacheKey);
-    this.peeled = cacheKey === undefined ? new Map() : peelFacts.scope(cacheKey);
+    this.commits = cacheKey === undefined ? new Map<ObjectId, CommitInfo>() : commitFacts.scope(cacheKey);
+    this.peeled = cacheKey === undefined ? new Map<ObjectId, Peeled>() : peelFacts.scope(cacheKey);
   }
 
   /** The commit, or undefined when `oid` is absent or not a commit. */

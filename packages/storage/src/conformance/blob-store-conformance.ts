@@ -135,7 +135,7 @@ export function runBlobStoreConformance(name: string, factory: () => Promise<Blo
           const results = await Promise.all(
             bodies.map((body, i) => store.putIfAbsent('race/key', i % 2 === 0 ? body : streamBody(body, 1000))),
           );
-          assert.equal(results.filter(Boolean).length, 1, `results: ${results}`);
+          assert.equal(results.filter(Boolean).length, 1, `results: ${JSON.stringify(results)}`);
           const winner = bodies[results.indexOf(true)];
           assert.deepEqual(await store.get('race/key'), winner);
           assert.deepEqual(await store.head('race/key'), { key: 'race/key', size: winner.length });

@@ -17,7 +17,7 @@ export async function* mergeListings(
   onError?: (source: number, error: unknown) => void,
 ): AsyncGenerator<MergedEntry> {
   const iterators = listings.map((listing) => listing[Symbol.asyncIterator]());
-  const heads: Array<BlobInfo | undefined> = new Array(listings.length);
+  const heads: Array<BlobInfo | undefined> = new Array<BlobInfo | undefined>(listings.length);
   const advance = async (source: number): Promise<void> => {
     try {
       const next = await iterators[source].next();
@@ -41,6 +41,6 @@ export async function* mergeListings(
     }
   } finally {
     // A consumer that stops early (or a failure) must not leave listings open.
-    await Promise.allSettled(iterators.map((iterator) => iterator.return?.()));
+    await Promise.allSettled(iterators.map(async (iterator) => iterator.return?.()));
   }
 }
