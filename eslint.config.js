@@ -68,6 +68,12 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+      // An assertion's message shows the values it compared, lists and flags included.
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowArray: true, allowBoolean: true, allowNumber: true, allowNullish: true },
+      ],
     },
   },
   {

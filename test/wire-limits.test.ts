@@ -115,7 +115,7 @@ describe('a push the size of a mirror of git.git', () => {
       );
       await git.ok(['update-ref', '--stdin'], { cwd: seed, input: names.map((name) => `create ${name} ${tip}\n`).join('') });
       await git.ok(['push', '--mirror', url], { cwd: seed });
-      assert.equal(Object.keys(await mapToObject(await remoteRefs(git, url))).filter((name) => name !== 'HEAD').length, 4401);
+      assert.equal(Object.keys(mapToObject(await remoteRefs(git, url))).filter((name) => name !== 'HEAD').length, 4401);
     } finally {
       await git.cleanup();
     }

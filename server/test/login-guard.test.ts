@@ -88,7 +88,7 @@ for (const store of THROTTLE_STORES) {
         GITFLEET_PASSWORD_CHECKS_PER_IP: '1000',
       });
       try {
-        const attempts = Array.from({ length: 200 }, (_, index) => guard.verify('203.0.113.9', 'bob', verifier.verifyPassword));
+        const attempts = Array.from({ length: 200 }, () => guard.verify('203.0.113.9', 'bob', verifier.verifyPassword));
         const answers = outcomes(attempts);
         await verifier.releaseUntil(answers);
         assert.deepEqual(tally(await answers), { checked: 10, 429: 190 });

@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface InterceptingProxy {
@@ -14,7 +14,9 @@ export interface InterceptingProxy {
  */
 export async function interceptReceivePack(target: string, beforeReceivePack: () => Promise<void>): Promise<InterceptingProxy> {
   const targetUrl = new URL(target);
-  const server: Server = createServer(async (incoming, outgoing) => {
+  // Every failure of the hook is answered below: the handler's promise never rejects.
+  const server: Server = createServer((incoming, outgoing) => void forwardAfterHook(incoming, outgoing));
+  async function forwardAfterHook(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
     try {
       if (incoming.method === 'POST' && incoming.url?.endsWith('/git-receive-pack')) await beforeReceivePack();
     } catch (error) {
@@ -36,7 +38,7 @@ export async function interceptReceivePack(target: string, beforeReceivePack: ()
     );
     forward.on('error', (error) => outgoing.destroy(error));
     incoming.pipe(forward);
-  });
+  }
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
   const { port } = server.address() as AddressInfo;
   return {

@@ -29,7 +29,7 @@ function ourVerdict(type: ObjectType, body: Buffer): { id?: string; references?:
   try {
     return { references: fsckObject(type, body) };
   } catch (error) {
-    assert.ok(error instanceof FsckError, `not an FsckError: ${error}`);
+    assert.ok(error instanceof FsckError, `not an FsckError: ${String(error)}`);
     assert.match(error.message, new RegExp(`^${error.id}: `));
     return { id: error.id };
   }

@@ -24,7 +24,6 @@ import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
   backends,
   commitChain,
-  commitFiles,
   initSource,
   listObjects,
   packObjects,

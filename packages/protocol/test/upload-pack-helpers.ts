@@ -65,7 +65,8 @@ export async function addGitPack(repo: Repository, source: string, scratch: stri
   await repo.packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
 }
 
-export type Line = string | 'flush' | 'delim';
+/** A request line, or one of the markers 'flush' and 'delim'. */
+export type Line = string;
 
 /** Builds a request body from lines (newline added) and 'flush' / 'delim'. */
 export function request(lines: readonly Line[]): Buffer {

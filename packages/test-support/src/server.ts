@@ -185,7 +185,7 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
     await exited;
     await removeOwnDataDir();
     await disposeOwnStorage();
-    throw new Error(`${(error as Error).message}\n--- server log ---\n${logTail()}`);
+    throw new Error(`${(error as Error).message}\n--- server log ---\n${logTail()}`, { cause: error });
   }
 
   const server = testServer({

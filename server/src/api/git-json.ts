@@ -101,13 +101,10 @@ export const changedFileSchema = z
     raw_url: z.string(),
     contents_url: z.string(),
     patch: z.string().optional().meta({ description: 'Absent for a binary file or one too large to diff' }),
-    patch_omitted: z
-      .enum(['size', 'changes', 'budget'])
-      .optional()
-      .meta({
-        description:
-          'Why there is no patch (and no line counts): a side too large, too many changed lines, or the diff budget of the request spent',
-      }),
+    patch_omitted: z.enum(['size', 'changes', 'budget']).optional().meta({
+      description:
+        'Why there is no patch (and no line counts): a side too large, too many changed lines, or the diff budget of the request spent',
+    }),
     previous_filename: z.string().optional(),
   })
   .meta({ id: 'ChangedFile' });
