@@ -19,7 +19,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const projects = [...readdirSync(path.join(root, 'packages')).map((name) => path.join('packages', name)), 'server'];
+/** The product's projects: each with a tsconfig.build.json (test-support, used only by tests, has none). */
+const projects = [...readdirSync(path.join(root, 'packages')).map((name) => path.join('packages', name)), 'server'].filter((project) =>
+  existsSync(path.join(root, project, 'tsconfig.build.json')),
+);
 const ASSETS_SOURCE = 'server/src/web/assets';
 const ASSETS_TARGET = 'server/dist/web/assets';
 /** Written last by a build that succeeded, dated when that build began (a file saved while it ran counts as newer). */
