@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isHttpUrl } from '@gitfleet/events';
 
 // The storage backends' part of the configuration: which BlobStore and KVStore to open and
 // how to reach them. Only stores.ts acts on it.
@@ -202,13 +203,4 @@ function hostPorts(env: EnvReader, name: string, text: string): HostPort[] {
     }
     return [{ host: match[1].replace(/^\[|\]$/g, ''), port }];
   });
-}
-
-export function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }

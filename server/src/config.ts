@@ -1,13 +1,12 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { InvalidAllowedNetwork, validateAllowedNetworks, type PayloadLimits } from '@gitfleet/events';
+import { InvalidAllowedNetwork, isHttpUrl, validateAllowedNetworks, type PayloadLimits } from '@gitfleet/events';
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
 import type { ProtocolLimits } from '@gitfleet/protocol';
 import {
   BLOB_BACKENDS,
   KV_BACKENDS,
-  isHttpUrl,
   readPlacementStores,
   readRedisTarget,
   readS3Settings,
