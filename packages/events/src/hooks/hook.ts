@@ -142,7 +142,7 @@ function parseEvents(value: unknown): Array<HookEvent | '*'> {
   return [...new Set(value as Array<HookEvent | '*'>)];
 }
 
-/** True for an absolute http or https URL (what hooks deliver to and statuses link to). */
+/** True for an absolute http or https URL: where hooks deliver, what statuses link to, the server's public URL and S3 endpoint. */
 export function isHttpUrl(text: string): boolean {
   try {
     const url = new URL(text);
