@@ -55,7 +55,13 @@ export function slowBodyGuard({ windowMs, minBytesPerSecond }: BodyRateLimits): 
       );
     }, tickMs);
     timer.unref();
-    const stop = () => clearInterval(timer);
+    // Detached from the socket too: a keep-alive connection carries request after request, and a
+    // listener left per request would hold each one's closure until the connection closed.
+    const stop = () => {
+      clearInterval(timer);
+      req.off('end', stop);
+      socket.off('close', stop);
+    };
     // Not stopped by the answer: a body still arriving after it (drained to keep the connection) is held to the same rate.
     req.once('end', stop);
     socket.once('close', stop);
