@@ -14,22 +14,11 @@ import type { Repository } from '@gitfleet/repository';
 import { BlockCache } from '@gitfleet/repository';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { collect, parseResponse, pushRequest, requestStream } from '@gitfleet/test-support/receive-pack-wire';
+import { TEST_PROTOCOL_LIMITS } from '@gitfleet/test-support/protocol-limits';
 import { storesBackends } from '@gitfleet/test-support/stores';
 
 /** Every payload test runs on the in-memory stores and on the embedded default (files + SQLite). */
 export const backends = storesBackends(() => ({ cache: new BlockCache({ blockSize: 16 * 1024, maxBytes: 4 * 1024 * 1024 }) }));
-
-const LIMITS = {
-  maxRequestBytes: 1 << 20,
-  maxPackBytes: 64 << 20,
-  maxObjectSize: 16 << 20,
-  maxRequestPackets: 1 << 16,
-  maxPushCommandBytes: 1 << 20,
-  maxPushCommands: 1000,
-  maxPushOptions: 100,
-  maxRefNameBytes: 1024,
-  maxPushRefLevels: 40000,
-};
 
 /** The client's author and committer: two people, so that payloads show which is which. */
 const CLIENT_IDENTITY = {
@@ -201,7 +190,7 @@ export async function push(repo: Repository, client: Client, spoolDir: string, c
   let applied: AppliedRefUpdate[] = [];
   const body = pushRequest(lines, { capabilities: ['report-status', 'delete-refs', 'agent=git/2.39'], pack });
   const response = await receivePack(repo, requestStream(body), {
-    limits: LIMITS,
+    limits: TEST_PROTOCOL_LIMITS,
     spoolDir,
     onRefsUpdated: async (updates) => {
       applied = updates;

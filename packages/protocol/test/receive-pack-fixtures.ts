@@ -6,20 +6,8 @@ import path from 'node:path';
 import { BlockCache } from '@gitfleet/repository';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { storesBackends } from '@gitfleet/test-support/stores';
-import type { ProtocolLimits } from '../src/index.js';
 
-/** Limits for receive-pack tests: generous for the fixtures, small enough that a test may exceed them. */
-export const TEST_LIMITS: ProtocolLimits = {
-  maxRequestBytes: 1 << 20,
-  maxPackBytes: 64 << 20,
-  maxObjectSize: 16 << 20,
-  maxRequestPackets: 1 << 16,
-  maxPushCommandBytes: 1 << 20,
-  maxPushCommands: 1000,
-  maxPushOptions: 100,
-  maxRefNameBytes: 1024,
-  maxPushRefLevels: 40000,
-};
+export { TEST_PROTOCOL_LIMITS as TEST_LIMITS } from '@gitfleet/test-support/protocol-limits';
 
 /** A bare source repository for building objects with plumbing. */
 export function initSource(dir: string): string {

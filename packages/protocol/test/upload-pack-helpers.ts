@@ -11,6 +11,7 @@ import { encodePktLine, FLUSH_PKT, DELIM_PKT, ZERO_OID } from '@gitfleet/git-for
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
 import { BlockCache, DeltaBaseCache, PackIndexCache, Repository } from '@gitfleet/repository';
 import { git, gitEnv } from '@gitfleet/test-support/git';
+import { TEST_PROTOCOL_LIMITS } from '@gitfleet/test-support/protocol-limits';
 import { uploadPack } from '../src/index.js';
 import type { ProtocolVersion } from '../src/index.js';
 
@@ -76,17 +77,7 @@ export function request(lines: readonly Line[]): Buffer {
 export async function runUploadPack(repo: Repository, body: Buffer, version: ProtocolVersion): Promise<Buffer> {
   const response = await uploadPack(repo, Readable.from([body]), {
     version,
-    limits: {
-      maxRequestBytes: 1024 * 1024,
-      maxPackBytes: 1 << 30,
-      maxObjectSize: 1 << 30,
-      maxRequestPackets: 1 << 16,
-      maxPushCommandBytes: 1 << 20,
-      maxPushCommands: 1000,
-      maxPushOptions: 100,
-      maxRefNameBytes: 1024,
-      maxPushRefLevels: 40000,
-    },
+    limits: { ...TEST_PROTOCOL_LIMITS, maxPackBytes: 1 << 30, maxObjectSize: 1 << 30 },
   });
   const chunks: Buffer[] = [];
   for await (const chunk of response) chunks.push(chunk);
