@@ -17,3 +17,4 @@ export * from './pack/writer.js';
 export * from './pack/indexer.js';
 export * from './pack/limits.js';
 export * from './pack/read-object.js';
+export * from './sidecars/index.js';
