@@ -2,7 +2,8 @@
  * Repositories for the sidecar tests, built with the real git, and git's own answers about
  * them (objects reachable from a commit, object types, commit metadata).
  */
-import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { PackIndex } from '../src/pack/index-file.js';
@@ -20,7 +21,8 @@ export const FAR_FUTURE = 5_000_000_000;
  * a commit dated past 2^32 and a child of it dated 1970 (a corrected-date offset over 31 bits),
  * annotated tags on a commit, on a tag, on a tree and on a blob.
  */
-export function buildSidecarRepo(dir: string, mainCommits = 120): string {
+export function buildSidecarRepo(dir: string): string {
+  const mainCommits = 120;
   const repo = path.join(dir, 'sidecars.git');
   git(dir, ['init', '--quiet', '--bare', '--initial-branch=main', repo]);
   const chunks: Buffer[] = [];
@@ -47,7 +49,11 @@ export function buildSidecarRepo(dir: string, mainCommits = 120): string {
   const base = 1_700_000_000;
   const main: number[] = [];
   for (let c = 0; c < mainCommits; c++) {
-    main.push(commit('main', base + 60 * c, main.length > 0 ? [main[main.length - 1]] : [], { [`dir${c % 6}/file${c % 17}.txt`]: `content ${c}\n` }));
+    main.push(
+      commit('main', base + 60 * c, main.length > 0 ? [main[main.length - 1]] : [], {
+        [`dir${c % 6}/file${c % 17}.txt`]: `content ${c}\n`,
+      }),
+    );
   }
   const side = (name: string, from: number, count: number, startTime: number): number => {
     let tip = from;
@@ -140,4 +146,21 @@ export function copyRepo(repo: string, dir: string, name: string): string {
   const copy = path.join(dir, name);
   cpSync(repo, copy, { recursive: true });
   return copy;
+}
+
+/** A copy of `bytes` changed by `edit`, with its trailing SHA-1 recomputed: structural checks, not the checksum, must refuse it. */
+export function resealed(bytes: Buffer, edit: (copy: Buffer) => void): Buffer {
+  const copy = Buffer.from(bytes);
+  edit(copy);
+  createHash('sha1')
+    .update(copy.subarray(0, copy.length - 20))
+    .digest()
+    .copy(copy, copy.length - 20);
+  return copy;
+}
+
+/** Replaces a file git wrote read-only. */
+export function replaceFile(file: string, bytes: Uint8Array): void {
+  rmSync(file, { force: true });
+  writeFileSync(file, bytes);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createHash } from 'node:crypto';
@@ -7,7 +7,7 @@ import { git, gitStatus } from '@gitfleet/test-support/git';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { CommitGraph, writeCommitGraph, type CommitGraphInput } from '../src/sidecars/commit-graph.js';
 import { CorruptSidecarError } from '../src/sidecars/errors.js';
-import { buildSidecarRepo, commitsByGit, copyRepo, FAR_FUTURE } from './sidecar-fixtures.js';
+import { buildSidecarRepo, commitsByGit, copyRepo, FAR_FUTURE, replaceFile, resealed } from './sidecar-fixtures.js';
 
 const dir = tempDir({ after }, 'sidecars-commit-graph');
 let repo: string;
@@ -45,8 +45,7 @@ function gitLogTopoOrder(): string[] {
 
 function installGraph(bytes: Buffer, name: string): string {
   const copy = copyRepo(repo, dir, name);
-  rmSync(graphPath(copy), { force: true });
-  writeFileSync(graphPath(copy), bytes);
+  replaceFile(graphPath(copy), bytes);
   return copy;
 }
 
@@ -67,8 +66,14 @@ describe('CommitGraph reading the commit-graph git wrote', () => {
         assert.ok(entry.correctedCommitDate > (graph.entryAt(parent).correctedCommitDate ?? Infinity));
       }
     }
-    assert.ok(commits.some((commit) => commit.parents.length === 4), 'the fixture has an octopus merge');
-    assert.ok(commits.some((commit) => commit.commitTime === FAR_FUTURE), 'the fixture has a date past 32 bits');
+    assert.ok(
+      commits.some((commit) => commit.parents.length === 4),
+      'the fixture has an octopus merge',
+    );
+    assert.ok(
+      commits.some((commit) => commit.commitTime === FAR_FUTURE),
+      'the fixture has a date past 32 bits',
+    );
     assert.equal(graph.lookup('0'.repeat(40)), undefined);
     assert.equal(graph.lookup('not an id'), undefined);
   });
@@ -137,16 +142,7 @@ function fakeOid(i: number): string {
 }
 
 describe('CommitGraph refusing corrupt files', () => {
-  /** `bytes` changed by `edit`, with a valid trailing checksum so that the structural checks are what refuse it. */
-  function resealed(edit: (bytes: Buffer) => void): Buffer {
-    const bytes = Buffer.from(gitGraph);
-    edit(bytes);
-    createHash('sha1')
-      .update(bytes.subarray(0, bytes.length - 20))
-      .digest()
-      .copy(bytes, bytes.length - 20);
-    return bytes;
-  }
+  const edited = (edit: (bytes: Buffer) => void): Buffer => resealed(gitGraph, edit);
   const tocEntry = (bytes: Buffer, id: string): number => {
     for (let at = 8; ; at += 12) {
       const name = bytes.toString('latin1', at, at + 4);
@@ -159,12 +155,16 @@ describe('CommitGraph refusing corrupt files', () => {
   const cases: [string, () => Buffer, RegExp][] = [
     ['a flipped byte', () => Buffer.from(gitGraph).fill(0xff, 2000, 2001), /checksum mismatch/],
     ['a truncated file', () => gitGraph.subarray(0, 30), /too short|does not fit/],
-    ['a bad signature', () => resealed((b) => b.write('XGPH', 0, 'latin1')), /signature/],
-    ['a chunk offset past the end', () => resealed((b) => b.writeBigUInt64BE(BigInt(b.length), tocEntry(b, 'CDAT') + 4)), /spans bytes/],
-    ['a missing commit data chunk', () => resealed((b) => b.write('XDAT', tocEntry(b, 'CDAT'), 'latin1')), /missing chunk CDAT/],
-    ['a decreasing fanout', () => resealed((b) => b.writeUInt32BE(0, chunkStart(b, 'OIDF') + 4 * 254)), /fanout/],
-    ['a repeated id', () => resealed((b) => b.copy(b, chunkStart(b, 'OIDL') + 20, chunkStart(b, 'OIDL') + 40, chunkStart(b, 'OIDL') + 60)), /out of order/],
-    ['a split-graph base count', () => resealed((b) => (b[7] = 1)), /base graphs/],
+    ['a bad signature', () => edited((b) => b.write('XGPH', 0, 'latin1')), /signature/],
+    ['a chunk offset past the end', () => edited((b) => b.writeBigUInt64BE(BigInt(b.length), tocEntry(b, 'CDAT') + 4)), /spans bytes/],
+    ['a missing commit data chunk', () => edited((b) => b.write('XDAT', tocEntry(b, 'CDAT'), 'latin1')), /missing chunk CDAT/],
+    ['a decreasing fanout', () => edited((b) => b.writeUInt32BE(0, chunkStart(b, 'OIDF') + 4 * 254)), /fanout/],
+    [
+      'a repeated id',
+      () => edited((b) => b.copy(b, chunkStart(b, 'OIDL') + 20, chunkStart(b, 'OIDL') + 40, chunkStart(b, 'OIDL') + 60)),
+      /out of order/,
+    ],
+    ['a split-graph base count', () => edited((b) => (b[7] = 1)), /base graphs/],
   ];
   for (const [name, bytes, message] of cases) {
     test(`refuses ${name}`, () => {
@@ -177,16 +177,19 @@ describe('CommitGraph refusing corrupt files', () => {
 
   test('refuses a parent position outside the graph when the commit is read', () => {
     const graph = CommitGraph.parse(
-      resealed((b) => {
+      edited((b) => {
         b.writeUInt32BE(1_000_000, chunkStart(b, 'CDAT') + 20);
       }),
     );
-    assert.throws(() => graph.entryAt(0), (error: unknown) => error instanceof CorruptSidecarError && /parent position 1000000/.test(error.message));
+    assert.throws(
+      () => graph.entryAt(0),
+      (error: unknown) => error instanceof CorruptSidecarError && /parent position 1000000/.test(error.message),
+    );
   });
 
   test('refuses an octopus whose parents run past the EDGE chunk', () => {
     const graph = CommitGraph.parse(
-      resealed((b) => {
+      edited((b) => {
         const edges = chunkStart(b, 'EDGE');
         const end = Number(b.readBigUInt64BE(tocEntry(b, 'EDGE') + 16));
         for (let at = edges; at < end; at += 4) b.writeUInt32BE(b.readUInt32BE(at) & 0x7fffffff, at);
@@ -194,6 +197,9 @@ describe('CommitGraph refusing corrupt files', () => {
     );
     const octopus = commits.find((commit) => commit.parents.length === 4);
     assert.ok(octopus);
-    assert.throws(() => graph.lookup(octopus.oid), (error: unknown) => error instanceof CorruptSidecarError && /EDGE/.test(error.message));
+    assert.throws(
+      () => graph.lookup(octopus.oid),
+      (error: unknown) => error instanceof CorruptSidecarError && /EDGE/.test(error.message),
+    );
   });
 });

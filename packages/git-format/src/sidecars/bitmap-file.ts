@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ObjectId } from '../oid.js';
-import { Bitmap } from './bitmap.js';
+import type { Bitmap } from './bitmap.js';
 import { CorruptSidecarError } from './errors.js';
 import { decodeEwah, encodeEwah } from './ewah.js';
 
@@ -58,7 +58,8 @@ export function writeBitmapFile(input: BitmapFileInput): Buffer {
   const checksum = Buffer.from(input.packChecksum, 'hex');
   if (checksum.length !== 20) throw new RangeError(`invalid pack checksum ${input.packChecksum}`);
   const fitsPack = (bitmap: Bitmap, what: string): void => {
-    if (bitmap.bitLength() > objectCount) throw new RangeError(`${what} sets bit ${bitmap.bitLength() - 1} of a pack of ${objectCount} objects`);
+    if (bitmap.bitLength() > objectCount)
+      throw new RangeError(`${what} sets bit ${bitmap.bitLength() - 1} of a pack of ${objectCount} objects`);
   };
   const header = Buffer.alloc(HEADER_BYTES);
   header.writeUInt32BE(BITMAP_MAGIC, 0);
@@ -101,13 +102,17 @@ function smallestEncoding(entries: readonly BitmapEntryInput[], i: number): { xo
   return best;
 }
 
-interface StoredEntry {
+/** One selected commit as the file stores it. */
+export interface BitmapEntryInfo {
   commit: ObjectId;
+  /** 0, or how many entries back the bitmap this one is XORed with sits. */
+  xorOffset: number;
   flags: number;
+}
+
+interface StoredEntry extends BitmapEntryInfo {
   /** Where its EWAH bitmap starts in the file. */
   ewahAt: number;
-  /** Index of the entry it is XORed with, or -1. */
-  xorWith: number;
 }
 
 /** What a `.bitmap` needs from its pack: the object count, checksum, and ids by idx position. */
@@ -145,7 +150,8 @@ export class BitmapFile {
     if ((this.flags & ~KNOWN_FLAGS) !== 0) throw new CorruptSidecarError('bitmap', `unknown flags ${this.flags.toString(16)}`);
     const entryCount = file.readUInt32BE(8);
     const packChecksum = file.toString('hex', 12, 32);
-    if (packChecksum !== pack.packChecksum) throw new CorruptSidecarError('bitmap', `written for pack ${packChecksum}, not ${pack.packChecksum}`);
+    if (packChecksum !== pack.packChecksum)
+      throw new CorruptSidecarError('bitmap', `written for pack ${packChecksum}, not ${pack.packChecksum}`);
     const trailerAt = file.length - 20;
     if (!createHash('sha1').update(file.subarray(0, trailerAt)).digest().equals(file.subarray(trailerAt))) {
       throw new CorruptSidecarError('bitmap', 'checksum mismatch');
@@ -193,7 +199,7 @@ export class BitmapFile {
       const commit = pack.oidAt(indexPosition);
       if (this.entryByCommit.has(commit)) throw new CorruptSidecarError('bitmap', `entry ${i} repeats commit ${commit}`);
       this.entryByCommit.set(commit, i);
-      this.entries.push({ commit, flags, ewahAt, xorWith: xorOffset === 0 ? -1 : i - xorOffset });
+      this.entries.push({ commit, xorOffset, flags, ewahAt });
     }
     if (at !== entriesEnd) throw new CorruptSidecarError('bitmap', `${entriesEnd - at} unexplained bytes after the last entry`);
   }
@@ -204,14 +210,8 @@ export class BitmapFile {
   }
 
   /** The commits that have a bitmap, in file order. */
-  get commits(): ObjectId[] {
-    return this.entries.map((entry) => entry.commit);
-  }
-
-  /** The entry flags stored for `commit`, or undefined when it has no bitmap. */
-  flagsFor(commit: ObjectId): number | undefined {
-    const i = this.entryByCommit.get(commit);
-    return i === undefined ? undefined : this.entries[i].flags;
+  get entryInfos(): BitmapEntryInfo[] {
+    return this.entries.map(({ commit, xorOffset, flags }) => ({ commit, xorOffset, flags }));
   }
 
   /** Objects reachable from `commit`, by pack position (a copy the caller may change), or undefined. */
@@ -226,7 +226,8 @@ export class BitmapFile {
     let i = entryIndex;
     while (i >= 0 && !this.resolved.has(i)) {
       chain.push(i);
-      i = this.entries[i].xorWith;
+      const { xorOffset } = this.entries[i];
+      i = xorOffset === 0 ? -1 : i - xorOffset;
     }
     let base = i >= 0 ? this.resolved.get(i) : undefined;
     for (let k = chain.length - 1; k >= 0; k--) {

@@ -51,7 +51,8 @@ export function writeCommitGraph(commits: readonly CommitGraphInput[], options: 
   const count = sorted.length;
   const positions = new Map<ObjectId, number>();
   sorted.forEach((commit, position) => {
-    if (!isObjectId(commit.oid) || !isObjectId(commit.tree)) throw new RangeError(`commit ${commit.oid} has an invalid id or tree ${commit.tree}`);
+    if (!isObjectId(commit.oid) || !isObjectId(commit.tree))
+      throw new RangeError(`commit ${commit.oid} has an invalid id or tree ${commit.tree}`);
     if (!(Number.isInteger(commit.commitTime) && commit.commitTime >= 0 && commit.commitTime <= MAX_COMMIT_TIME)) {
       throw new RangeError(`commit ${commit.oid}: commit time ${commit.commitTime} does not fit the 34 bits of a commit-graph`);
     }
@@ -239,7 +240,8 @@ export class CommitGraph {
       const start = Number(file.readBigUInt64BE(at + 4));
       const end = Number(file.readBigUInt64BE(at + 16));
       if (id === 0) throw fail(`chunk table ends early, at entry ${i} of ${chunkCount}`);
-      if (start < tocEnd || end < start || end > trailerAt) throw fail(`chunk ${chunkName(id)} spans bytes ${start}-${end} of ${trailerAt}`);
+      if (start < tocEnd || end < start || end > trailerAt)
+        throw fail(`chunk ${chunkName(id)} spans bytes ${start}-${end} of ${trailerAt}`);
       if (chunks.has(id)) throw fail(`chunk ${chunkName(id)} appears twice`);
       chunks.set(id, { start, end });
     }
@@ -264,7 +266,8 @@ export class CommitGraph {
     this.commitCount = count;
     const sized = (id: number, width: number): ChunkBounds => {
       const chunk = required(id);
-      if (chunk.end - chunk.start !== width * count) throw fail(`${chunkName(id)} chunk of ${chunk.end - chunk.start} bytes for ${count} commits`);
+      if (chunk.end - chunk.start !== width * count)
+        throw fail(`${chunkName(id)} chunk of ${chunk.end - chunk.start} bytes for ${count} commits`);
       return chunk;
     };
     this.lookupAt = sized(CHUNK.OIDL, 20).start;
@@ -272,7 +275,8 @@ export class CommitGraph {
     this.generationAt = chunks.has(CHUNK.GDA2) ? sized(CHUNK.GDA2, 4).start : undefined;
     this.overflow = chunks.get(CHUNK.GDO2);
     this.edges = chunks.get(CHUNK.EDGE);
-    if (this.overflow && (this.overflow.end - this.overflow.start) % 8 !== 0) throw fail('GDO2 chunk is not a whole number of 8-byte entries');
+    if (this.overflow && (this.overflow.end - this.overflow.start) % 8 !== 0)
+      throw fail('GDO2 chunk is not a whole number of 8-byte entries');
     if (this.edges && (this.edges.end - this.edges.start) % 4 !== 0) throw fail('EDGE chunk is not a whole number of 4-byte entries');
     for (let position = 1; position < count; position++) {
       const at = this.lookupAt + 20 * position;
@@ -281,7 +285,8 @@ export class CommitGraph {
     }
     for (let b = 0; b < 256; b++) {
       const end = file.readUInt32BE(fanout.start + 4 * b);
-      if (end > 0 && end <= count && file[this.lookupAt + 20 * (end - 1)] > b) throw fail(`fanout entry ${b.toString(16)} disagrees with the ids`);
+      if (end > 0 && end <= count && file[this.lookupAt + 20 * (end - 1)] > b)
+        throw fail(`fanout entry ${b.toString(16)} disagrees with the ids`);
       if (end < count && file[this.lookupAt + 20 * end] <= b) throw fail(`fanout entry ${b.toString(16)} disagrees with the ids`);
     }
   }
@@ -343,12 +348,16 @@ export class CommitGraph {
     const parents: number[] = [];
     const checked = (parent: number): number => {
       if (parent >= this.commitCount) {
-        throw new CorruptSidecarError('commit-graph', `commit at position ${position} names parent position ${parent} of ${this.commitCount}`);
+        throw new CorruptSidecarError(
+          'commit-graph',
+          `commit at position ${position} names parent position ${parent} of ${this.commitCount}`,
+        );
       }
       return parent;
     };
     if (first === PARENT_NONE) {
-      if (second !== PARENT_NONE) throw new CorruptSidecarError('commit-graph', `commit at position ${position} has a second parent but no first`);
+      if (second !== PARENT_NONE)
+        throw new CorruptSidecarError('commit-graph', `commit at position ${position} has a second parent but no first`);
       return parents;
     }
     parents.push(checked(first));
@@ -360,7 +369,8 @@ export class CommitGraph {
     const edges = this.edges;
     if (edges === undefined) throw new CorruptSidecarError('commit-graph', `commit at position ${position} refers to a missing EDGE chunk`);
     for (let at = edges.start + 4 * (second & EDGE_MASK); ; at += 4) {
-      if (at + 4 > edges.end) throw new CorruptSidecarError('commit-graph', `parents of the commit at position ${position} run past the EDGE chunk`);
+      if (at + 4 > edges.end)
+        throw new CorruptSidecarError('commit-graph', `parents of the commit at position ${position} run past the EDGE chunk`);
       const edge = this.file.readUInt32BE(at);
       parents.push(checked(edge & EDGE_MASK));
       if (edge & LAST_EDGE) return parents;
@@ -374,11 +384,13 @@ export class CommitGraph {
     const overflowIndex = offset & EDGE_MASK;
     const at = (this.overflow?.start ?? 0) + 8 * overflowIndex;
     if (this.overflow === undefined || at + 8 > this.overflow.end) {
-      throw new CorruptSidecarError('commit-graph', `commit at position ${position} refers to GDO2 entry ${overflowIndex} that does not exist`);
+      throw new CorruptSidecarError(
+        'commit-graph',
+        `commit at position ${position} refers to GDO2 entry ${overflowIndex} that does not exist`,
+      );
     }
     return commitTime + Number(this.file.readBigUInt64BE(at));
   }
-
 }
 
 function chunkName(id: number): string {

@@ -36,7 +36,8 @@ export function decodeEwah(bytes: Uint8Array, at = 0, maxBits?: number): Decoded
     throw new CorruptSidecarError('ewah', `${wordCount} words at byte ${at} run past the end (${bytes.byteLength} bytes)`);
   }
   const lastRlw = view.getUint32(end - 4);
-  if (wordCount > 0 && lastRlw >= wordCount) throw new CorruptSidecarError('ewah', `last RLW ${lastRlw} outside its ${wordCount} words at byte ${at}`);
+  if (wordCount > 0 && lastRlw >= wordCount)
+    throw new CorruptSidecarError('ewah', `last RLW ${lastRlw} outside its ${wordCount} words at byte ${at}`);
   const capacityWords = Math.ceil(bitSize / 64);
   if (maxBits !== undefined && capacityWords > Math.ceil(maxBits / 64)) {
     throw new CorruptSidecarError('ewah', `bit size ${bitSize} at byte ${at} exceeds the ${maxBits} objects it indexes`);
@@ -84,7 +85,7 @@ export function encodeEwah(bitmap: Bitmap): Buffer {
   const lowAt = (i: number): number => source[2 * i];
   const highAt = (i: number): number => source[2 * i + 1];
   let outWords = 0;
-  let lastRlw = 0;
+  let lastRlw: number;
   let i = 0;
   do {
     let runOfOnes = false;

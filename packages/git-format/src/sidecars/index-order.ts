@@ -30,7 +30,8 @@ export class IndexOrder {
   }
 
   oidAt(position: number): ObjectId {
-    if (!(position >= 0 && position < this.objectCount)) throw new RangeError(`idx position ${position} outside ${this.objectCount} objects`);
+    if (!(position >= 0 && position < this.objectCount))
+      throw new RangeError(`idx position ${position} outside ${this.objectCount} objects`);
     return this.ids.toString('hex', 20 * position, 20 * position + 20);
   }
 

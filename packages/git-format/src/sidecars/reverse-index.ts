@@ -78,7 +78,8 @@ export function readReverseIndex(bytes: Uint8Array, pack: { objectCount: number;
     throw new CorruptSidecarError('rev', 'checksum mismatch');
   }
   const packChecksum = file.toString('hex', trailerAt - 20, trailerAt);
-  if (packChecksum !== pack.packChecksum) throw new CorruptSidecarError('rev', `written for pack ${packChecksum}, not ${pack.packChecksum}`);
+  if (packChecksum !== pack.packChecksum)
+    throw new CorruptSidecarError('rev', `written for pack ${packChecksum}, not ${pack.packChecksum}`);
   const packOrder = new Uint32Array(pack.objectCount);
   for (let i = 0; i < pack.objectCount; i++) packOrder[i] = file.readUInt32BE(HEADER_BYTES + 4 * i);
   requirePermutation(packOrder, (detail) => new CorruptSidecarError('rev', detail));
