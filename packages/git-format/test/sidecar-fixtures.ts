@@ -9,6 +9,7 @@ import { git, gitText } from '@gitfleet/test-support/git';
 import { PackIndex } from '../src/pack/index-file.js';
 import { Bitmap } from '../src/sidecars/bitmap.js';
 import { IndexOrder } from '../src/sidecars/index-order.js';
+import { packNameHash } from '../src/sidecars/name-hash.js';
 import { packPositionsByIndexPosition, reverseIndexOf } from '../src/sidecars/reverse-index.js';
 
 /** Committer time of the commit made far in the future: past 32 bits, within the 34 a commit-graph keeps. */
@@ -63,7 +64,8 @@ export function buildSidecarRepo(dir: string): string {
   const topic = side('topic', main[20], 5, base + 60 * 21);
   // Dated an hour before its parent.
   const skewed = commit('topic', base + 60 * 21 - 3600, [topic], { 'topic/skew.txt': 'skewed\n' });
-  const merged = commit('main', base + 60 * mainCommits, [main[mainCommits - 1], skewed], { 'merge.txt': 'merged\n' });
+  // A name with whitespace, which git's name hash skips.
+  const merged = commit('main', base + 60 * mainCommits, [main[mainCommits - 1], skewed], { 'merge notes/read me\t.txt': 'merged\n' });
   const b1 = side('b1', main[30], 3, base + 60 * 31);
   const b2 = side('b2', main[40], 2, base + 60 * 41);
   const b3 = side('b3', main[50], 4, base + 60 * 51);
@@ -118,6 +120,18 @@ export function packView(repo: string): PackView {
 export function reachableBitmap(repo: string, view: PackView, commit: string): Bitmap {
   const lines = gitText(repo, ['rev-list', '--objects', commit]).split('\n');
   return Bitmap.of(lines.map((line) => view.packPositionOf(line.slice(0, 40))));
+}
+
+/**
+ * The name hash pack-objects gives each object, by idx position: of the name `git rev-list
+ * --objects --all` prints with it (the path it was first reached by; a tag's name), else 0.
+ */
+export function nameHashesByGit(repo: string, view: PackView): Uint32Array {
+  const hashes = new Uint32Array(view.index.objectCount);
+  for (const line of gitText(repo, ['rev-list', '--objects', '--all']).split('\n')) {
+    if (line.length > 41) hashes[view.order.positionOf(line.slice(0, 40)) ?? -1] = packNameHash(line.slice(41));
+  }
+  return hashes;
 }
 
 /** The type bitmaps from git's own listing of the pack's objects. */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { git, gitStatus, gitText } from '@gitfleet/test-support/git';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
-import type { Bitmap } from '../src/sidecars/bitmap.js';
+import { Bitmap } from '../src/sidecars/bitmap.js';
 import {
   BITMAP_OPT_HASH_CACHE,
   BITMAP_OPT_LOOKUP_TABLE,
@@ -16,6 +16,7 @@ import { reverseIndexOf, writeReverseIndex } from '../src/sidecars/reverse-index
 import {
   buildSidecarRepo,
   copyRepo,
+  nameHashesByGit,
   packFiles,
   packView,
   reachableBitmap,
@@ -70,12 +71,13 @@ function bitmapEntries(commits: readonly string[]): BitmapEntryInput[] {
   }));
 }
 
-function myBitmapFile(entries: BitmapEntryInput[] = bitmapEntries(selected)): Buffer {
+function myBitmapFile(entries: BitmapEntryInput[] = bitmapEntries(selected), nameHashes?: Uint32Array): Buffer {
   return writeBitmapFile({
     packChecksum: view.index.packChecksum,
     objectCount: view.index.objectCount,
     types: typeBitmapsByGit(repo, view),
     entries,
+    nameHashes,
   });
 }
 
@@ -101,6 +103,32 @@ describe('BitmapFile reading the .bitmap git wrote', () => {
     assert.equal(file.bitmapFor('0'.repeat(40)), undefined);
   });
 
+  test('its name-hash cache holds packNameHash of the names git rev-list --objects prints', () => {
+    const expected = nameHashesByGit(repo, view);
+    assert.ok(expected.some((hash) => hash !== 0));
+    assert.deepEqual(parse(gitBitmap).nameHashes, expected);
+  });
+
+  test('written back with the same entries, XOR choices included, it is byte for byte the file git wrote', () => {
+    const file = parse(gitBitmap);
+    const bytes = writeBitmapFile({
+      packChecksum: view.index.packChecksum,
+      objectCount: view.index.objectCount,
+      types: file.types,
+      entries: file.entryInfos.map(({ commit, flags }) => ({
+        indexPosition: view.order.positionOf(commit) ?? assert.fail(commit),
+        bitmap: file.bitmapFor(commit) ?? assert.fail(commit),
+        flags,
+      })),
+      nameHashes: file.nameHashes,
+    });
+    assert.deepEqual(
+      parse(bytes).entryInfos.map((entry) => entry.xorOffset),
+      file.entryInfos.map((entry) => entry.xorOffset),
+    );
+    assert.ok(bytes.equals(gitBitmap));
+  });
+
   test('a .bitmap with a lookup table reads the same', () => {
     const copy = copyRepo(repo, dir, 'lookup-table.git');
     git(copy, ['-c', 'pack.writeReverseIndex=true', '-c', 'pack.writeBitmapLookupTable=true', 'repack', '-adb']);
@@ -113,8 +141,10 @@ describe('BitmapFile reading the .bitmap git wrote', () => {
 
 describe('writeBitmapFile and writeReverseIndex judged by git', () => {
   test('git rev-list --test-bitmap accepts every bitmap written, and counts with bitmaps equal counts without', () => {
-    const bitmap = myBitmapFile();
+    const nameHashes = nameHashesByGit(repo, view);
+    const bitmap = myBitmapFile(bitmapEntries(selected), nameHashes);
     const file = parse(bitmap);
+    assert.deepEqual(file.nameHashes, nameHashes);
     assert.ok(
       file.entryInfos.some((entry) => entry.xorOffset > 0),
       'some entries are stored XORed with an earlier one',
@@ -166,6 +196,15 @@ describe('writeBitmapFile and writeReverseIndex judged by git', () => {
     assert.throws(() => myBitmapFile(tooFar), /sets bit/);
     assert.throws(() => myBitmapFile([{ ...bitmapEntries(selected.slice(0, 1))[0], indexPosition: objectCount }]), /idx position/);
     assert.throws(() => myBitmapFile(bitmapEntries([selected[0], selected[0]])), /has a bitmap already/);
+    const types = typeBitmapsByGit(repo, view);
+    const overlapping = { ...types, tags: types.tags.clone().or(Bitmap.of([types.blobs.setBits()[0]])) };
+    const untyped = { ...types, blobs: types.blobs.clone().andNot(Bitmap.of([types.blobs.setBits()[0]])) };
+    for (const wrong of [overlapping, untyped]) {
+      assert.throws(
+        () => writeBitmapFile({ packChecksum: view.index.packChecksum, objectCount, types: wrong, entries: [] }),
+        /type bitmaps give/,
+      );
+    }
   });
 });
 

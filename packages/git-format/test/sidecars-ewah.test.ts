@@ -94,6 +94,17 @@ describe('EWAH', () => {
     }
   });
 
+  test('pads with zero words up to a given bit size, as git records type bitmaps and XORed entries', () => {
+    const encoded = encodeEwah(Bitmap.of([3]), 500);
+    const decoded = decodeEwah(encoded);
+    assert.equal(decoded.bitSize, 500);
+    assert.deepEqual([...decoded.bitmap.setBits()], [3]);
+    // An RLW and the literal word, then an RLW for the seven zero words up to bit 500.
+    assert.equal(encoded.readUInt32BE(4), 3);
+    assert.equal(decodeEwah(encodeEwah(Bitmap.of([3]), 4)).bitSize, 4);
+    assert.throws(() => encodeEwah(Bitmap.of([3]), 3), RangeError);
+  });
+
   test('compresses runs: a million ones and a lone far bit take a few words', () => {
     const ones = Bitmap.withCapacity(2 ** 20);
     for (let i = 0; i < 2 ** 20; i++) ones.set(i);

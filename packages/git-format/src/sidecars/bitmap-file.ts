@@ -50,27 +50,33 @@ export interface BitmapFileInput {
    * it, so neighbours with similar reachability (e.g. ancestors first) compress best.
    */
   entries: readonly BitmapEntryInput[];
+  /**
+   * When given, the name-hash cache (BITMAP_OPT_HASH_CACHE): for each idx position (object id
+   * order, unlike the bitmaps), packNameHash of the name the object was first reached by (0 for
+   * commits and objects without a name).
+   */
+  nameHashes?: Uint32Array;
 }
 
-/** Writes a `.bitmap` v1 with BITMAP_OPT_FULL_DAG (no lookup table, no name-hash cache). */
+/** Writes a `.bitmap` v1 with BITMAP_OPT_FULL_DAG, and the name-hash cache when given (no lookup table). */
 export function writeBitmapFile(input: BitmapFileInput): Buffer {
-  const { objectCount, entries } = input;
+  const { objectCount, entries, nameHashes } = input;
   const checksum = Buffer.from(input.packChecksum, 'hex');
   if (checksum.length !== 20) throw new RangeError(`invalid pack checksum ${input.packChecksum}`);
-  const fitsPack = (bitmap: Bitmap, what: string): void => {
-    if (bitmap.bitLength() > objectCount)
-      throw new RangeError(`${what} sets bit ${bitmap.bitLength() - 1} of a pack of ${objectCount} objects`);
-  };
+  if (nameHashes !== undefined && nameHashes.length !== objectCount) {
+    throw new RangeError(`${nameHashes.length} name hashes for a pack of ${objectCount} objects`);
+  }
+  requirePartition(input.types, objectCount);
   const header = Buffer.alloc(HEADER_BYTES);
   header.writeUInt32BE(BITMAP_MAGIC, 0);
   header.writeUInt16BE(BITMAP_VERSION, 4);
-  header.writeUInt16BE(BITMAP_OPT_FULL_DAG, 6);
+  header.writeUInt16BE(BITMAP_OPT_FULL_DAG | (nameHashes === undefined ? 0 : BITMAP_OPT_HASH_CACHE), 6);
   header.writeUInt32BE(entries.length, 8);
   checksum.copy(header, 12);
   const parts: Buffer[] = [header];
   for (const type of ['commits', 'trees', 'blobs', 'tags'] as const) {
-    fitsPack(input.types[type], `the ${type} type bitmap`);
-    parts.push(encodeEwah(input.types[type]));
+    const bitmap = input.types[type];
+    parts.push(encodeEwah(bitmap, bitmap.bitLength()));
   }
   const seen = new Set<number>();
   entries.forEach((entry, i) => {
@@ -79,7 +85,9 @@ export function writeBitmapFile(input: BitmapFileInput): Buffer {
     }
     if (seen.has(entry.indexPosition)) throw new RangeError(`entry ${i}: idx position ${entry.indexPosition} has a bitmap already`);
     seen.add(entry.indexPosition);
-    fitsPack(entry.bitmap, `entry ${i}'s bitmap`);
+    if (entry.bitmap.bitLength() > objectCount) {
+      throw new RangeError(`entry ${i}'s bitmap sets bit ${entry.bitmap.bitLength() - 1} of a pack of ${objectCount} objects`);
+    }
     const { xorOffset, encoded } = smallestEncoding(entries, i);
     const entryHeader = Buffer.alloc(ENTRY_HEADER_BYTES);
     entryHeader.writeUInt32BE(entry.indexPosition, 0);
@@ -87,8 +95,22 @@ export function writeBitmapFile(input: BitmapFileInput): Buffer {
     entryHeader.writeUInt8(entry.flags ?? 0, 5);
     parts.push(entryHeader, encoded);
   });
+  if (nameHashes !== undefined) {
+    const cache = Buffer.alloc(4 * objectCount);
+    nameHashes.forEach((hash, i) => cache.writeUInt32BE(hash, 4 * i));
+    parts.push(cache);
+  }
   const body = Buffer.concat(parts);
   return Buffer.concat([body, createHash('sha1').update(body).digest()]);
+}
+
+/** git's --test-bitmap requires every object of the pack to have exactly one type. */
+function requirePartition(types: TypeBitmaps, objectCount: number): void {
+  const all = types.commits.clone().or(types.trees).or(types.blobs).or(types.tags);
+  const total = types.commits.count() + types.trees.count() + types.blobs.count() + types.tags.count();
+  if (all.bitLength() > objectCount || all.count() !== objectCount || total !== objectCount) {
+    throw new RangeError(`the type bitmaps give ${total} types to ${all.count()} of the pack's ${objectCount} objects`);
+  }
 }
 
 /** The entry's bitmap as is, or XORed with an earlier one when that takes fewer words, as git's compute_xor_offsets does. */
@@ -96,7 +118,10 @@ function smallestEncoding(entries: readonly BitmapEntryInput[], i: number): { xo
   const bitmap = entries[i].bitmap;
   let best = { xorOffset: 0, encoded: encodeEwah(bitmap) };
   for (let offset = 1; offset <= XOR_SEARCH_WINDOW && offset <= i; offset++) {
-    const encoded = encodeEwah(bitmap.clone().xor(entries[i - offset].bitmap));
+    const base = entries[i - offset].bitmap;
+    // git's ewah_xor result spans the longer operand, trailing zero words included.
+    const bitSize = 64 * Math.ceil(Math.max(bitmap.bitLength(), base.bitLength()) / 64);
+    const encoded = encodeEwah(bitmap.clone().xor(base), bitSize);
     if (encoded.length < best.encoded.length) best = { xorOffset: offset, encoded };
   }
   return best;
@@ -130,7 +155,7 @@ export interface BitmapPack {
 export class BitmapFile {
   readonly flags: number;
   readonly types: TypeBitmaps;
-  /** Name hashes by pack position, when the file has the hash cache. */
+  /** Name hashes by idx position (git reads them so, pack-bitmap.c), when the file has the hash cache. */
   readonly nameHashes: Uint32Array | undefined;
   private readonly file: Buffer;
   private readonly objectCount: number;

@@ -73,11 +73,16 @@ export function decodeEwah(bytes: Uint8Array, at = 0, maxBits?: number): Decoded
 }
 
 /**
- * Serializes `bitmap` as git's bitmap_to_ewah does: whole 64-bit words up to the last set
- * bit, all-zero and all-one words as runs, the others as literals.
+ * Serializes `bitmap` in git's canonical form: all-zero and all-one 64-bit words as runs, the
+ * others as literals, words up to `bitSize` (zero runs past the last set bit). The default
+ * bit size, whole words up to the last set bit, is what bitmap_to_ewah writes; git's type
+ * bitmaps record the exact bit count and its XORed entries the longer operand's size.
  */
-export function encodeEwah(bitmap: Bitmap): Buffer {
-  const words64 = Math.ceil(bitmap.bitLength() / 64);
+export function encodeEwah(bitmap: Bitmap, bitSize = 64 * Math.ceil(bitmap.bitLength() / 64)): Buffer {
+  if (!(Number.isInteger(bitSize) && bitSize >= bitmap.bitLength() && bitSize < 2 ** 32)) {
+    throw new RangeError(`bit size ${bitSize} for a bitmap of ${bitmap.bitLength()} bits`);
+  }
+  const words64 = Math.ceil(bitSize / 64);
   const source = bitmap.words.length >= 2 * words64 ? bitmap.words : padded(bitmap.words, 2 * words64);
   // Each RLW either covers a clean word or precedes a literal, so the output never exceeds one word more than the input.
   const out = Buffer.allocUnsafe(HEADER_BYTES + 8 * (words64 + 1) + 4);
@@ -111,7 +116,7 @@ export function encodeEwah(bitmap: Bitmap): Buffer {
       view.setUint32(literalAt + 4, lowAt(k));
     }
   } while (i < words64);
-  view.setUint32(0, Math.min(64 * words64, 2 ** 32 - 1));
+  view.setUint32(0, bitSize);
   view.setUint32(4, outWords);
   view.setUint32(HEADER_BYTES + 8 * outWords, lastRlw);
   return out.subarray(0, HEADER_BYTES + 8 * outWords + 4);

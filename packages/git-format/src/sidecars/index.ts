@@ -4,5 +4,6 @@ export * from './bitmap.js';
 export * from './ewah.js';
 export * from './index-order.js';
 export * from './reverse-index.js';
+export * from './name-hash.js';
 export * from './bitmap-file.js';
 export * from './commit-graph.js';
