@@ -234,12 +234,16 @@ export class BitmapFile {
     return new BitmapFile(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), pack);
   }
 
-  /** The commits that have a bitmap, in file order. */
+  /** Every entry (the commits that have a bitmap), in file order. */
   get entryInfos(): BitmapEntryInfo[] {
     return this.entries.map(({ commit, xorOffset, flags }) => ({ commit, xorOffset, flags }));
   }
 
-  /** Objects reachable from `commit`, by pack position (a copy the caller may change), or undefined. */
+  /**
+   * Objects reachable from `commit`, by pack position (a copy the caller may change), or
+   * undefined when it has no bitmap. CorruptSidecarError when the EWAH data of the entry or
+   * of one in its XOR chain is malformed: parse checks bounds, decoding checks the rest.
+   */
   bitmapFor(commit: ObjectId): Bitmap | undefined {
     const i = this.entryByCommit.get(commit);
     return i === undefined ? undefined : this.resolve(i).clone();

@@ -21,11 +21,12 @@ export interface DecodedEwah {
 }
 
 /**
- * Decodes the EWAH bitmap serialized at `at`. Every declared size is checked against the
- * bytes and against `bitSize` (and `maxBits` when given), so a corrupt or hostile file can
- * neither read past its buffer nor make the decoder allocate more than it declared.
+ * Decodes the EWAH bitmap serialized at `at`. `maxBits` is the number of objects the bitmap
+ * can index: every declared size is checked against it and against the bytes, so a corrupt
+ * or hostile file can neither read past its buffer nor make the decoder allocate more than
+ * that number of bits (rounded up to a word).
  */
-export function decodeEwah(bytes: Uint8Array, at = 0, maxBits?: number): DecodedEwah {
+export function decodeEwah(bytes: Uint8Array, at: number, maxBits: number): DecodedEwah {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength - at < HEADER_BYTES) throw new CorruptSidecarError('ewah', `truncated header at byte ${at}`);
   const bitSize = view.getUint32(at);
@@ -39,7 +40,7 @@ export function decodeEwah(bytes: Uint8Array, at = 0, maxBits?: number): Decoded
   if (wordCount > 0 && lastRlw >= wordCount)
     throw new CorruptSidecarError('ewah', `last RLW ${lastRlw} outside its ${wordCount} words at byte ${at}`);
   const capacityWords = Math.ceil(bitSize / 64);
-  if (maxBits !== undefined && capacityWords > Math.ceil(maxBits / 64)) {
+  if (capacityWords > Math.ceil(maxBits / 64)) {
     throw new CorruptSidecarError('ewah', `bit size ${bitSize} at byte ${at} exceeds the ${maxBits} objects it indexes`);
   }
   const out = new Uint32Array(2 * capacityWords);
