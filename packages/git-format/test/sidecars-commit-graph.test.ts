@@ -74,6 +74,9 @@ describe('CommitGraph reading the commit-graph git wrote', () => {
       commits.some((commit) => commit.commitTime === FAR_FUTURE),
       'the fixture has a date past 32 bits',
     );
+    const dated1970 = commits.find((commit) => commit.commitTime === 1);
+    assert.ok(dated1970 && gitGraph.includes('GDO2'), 'a corrected-date offset past 31 bits, in the overflow chunk');
+    assert.equal(graph.lookup(dated1970.oid)?.correctedCommitDate, FAR_FUTURE + 1);
     assert.equal(graph.lookup('0'.repeat(40)), undefined);
     assert.equal(graph.lookup('not an id'), undefined);
   });
