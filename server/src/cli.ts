@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, cliErrorFor } from './cli/errors.js';
 import { registerHookCommands } from './cli/hook.js';
+import { registerMaintenanceCommands } from './cli/maintenance.js';
 import { registerOrgCommands } from './cli/orgs.js';
 import { registerRepairCommand } from './cli/repair.js';
 import { registerRepoCommands } from './cli/repos.js';
@@ -30,6 +31,7 @@ registerOrgCommands(program);
 registerTokenCommands(program);
 registerRepoCommands(program);
 registerHookCommands(program);
+registerMaintenanceCommands(program);
 registerRepairCommand(program);
 
 program.parseAsync().catch((error: unknown) => {

@@ -82,6 +82,23 @@ export interface ServerConfig {
    */
   trustProxy: false | number | string[];
   browse: BrowseConfig;
+  maintenance: MaintenanceConfig;
+}
+
+/** Background maintenance of repositories' packs (compaction, full repacks, collection). */
+export interface MaintenanceConfig {
+  /** Off: packs are only ever added, unless `gitfleet maintenance run` is used. */
+  enabled: boolean;
+  /** Repositories this process maintains at once. */
+  concurrency: number;
+  /** How often every repository is checked (0: only after pushes). */
+  sweepIntervalMs: number;
+  /**
+   * How long a replaced pack stays readable, and an unregistered pack blob is left alone, before the
+   * collector deletes it: longer than any request (a clone may still be reading a replaced pack) and
+   * any push (which stores its pack before registering it).
+   */
+  graceSeconds: number;
 }
 
 /** Reading repositories on the web and through the API: every bound of one page or answer. */
@@ -322,6 +339,11 @@ export const ENVIRONMENT = {
   GITFLEET_PASSWORD_CHECK_QUEUE: '32',
   GITFLEET_PASSWORD_CHECKS_PER_IP: '8',
   GITFLEET_TRUST_PROXY: '',
+  GITFLEET_MAINTENANCE: '1',
+  GITFLEET_MAINTENANCE_CONCURRENCY: '1',
+  GITFLEET_MAINTENANCE_SWEEP_SECONDS: '3600',
+  // Six hours: longer than the longest request (GITFLEET_REQUEST_TIMEOUT_MS) with room to spare.
+  GITFLEET_PACK_GRACE_SECONDS: '21600',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -502,7 +524,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       perIp: integer('GITFLEET_PASSWORD_CHECKS_PER_IP', 1, 1_000_000),
     },
     trustProxy: readTrustProxy(reader),
+    maintenance: {
+      enabled: flag('GITFLEET_MAINTENANCE'),
+      concurrency: integer('GITFLEET_MAINTENANCE_CONCURRENCY', 1, 64),
+      sweepIntervalMs: integer('GITFLEET_MAINTENANCE_SWEEP_SECONDS', 0, 30 * 24 * 3600) * 1000,
+      graceSeconds: integer('GITFLEET_PACK_GRACE_SECONDS', 1, 365 * 24 * 3600),
+    },
   };
+  const { requestMs } = config.timeouts;
+  if (config.maintenance.graceSeconds > 0 && requestMs > 0 && config.maintenance.graceSeconds * 1000 <= requestMs) {
+    problems.push(
+      `GITFLEET_PACK_GRACE_SECONDS=${config.maintenance.graceSeconds} must exceed GITFLEET_REQUEST_TIMEOUT_MS (${requestMs} ms): ` +
+        'a replaced pack must outlive every request that may still read it',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

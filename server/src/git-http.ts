@@ -107,6 +107,7 @@ export function gitHttpRouter(services: ServerServices): Router {
         },
         onRefsUpdated: async (updates, pushOptions) => {
           logger.info({ repo: repo.info.id, owner: repo.info.owner, name: repo.info.name, updates, pushOptions }, 'refs updated');
+          services.maintenance.afterPush(repo);
         },
       }),
     );

@@ -3,17 +3,19 @@ import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccountStore } from '@gitfleet/accounts';
-import { RepositoryRegistry } from '@gitfleet/repository';
+import { Repository, RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
 import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
 import { LoginGuard, bootstrapAdmin, createLoginThrottle } from './auth/index.js';
 import { openBrowsing, type Browsing } from './browsing.js';
+import { MaintenanceScheduler } from './maintenance/scheduler.js';
+import { maintenanceRunner } from './operations/maintain-repository.js';
 import type { ServerConfig } from './config.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ServerServices } from './services.js';
-import { openStores, spoolDirectory } from './stores.js';
+import { openStores, spoolDirectory, type OpenStores } from './stores.js';
 import { openWebhooks } from './webhooks.js';
 
 /** Connections the kernel may hold for the server to accept (Node's default is 511). */
@@ -50,6 +52,7 @@ export async function startServer({
   const indexPool = new PackIndexPool({ threads: config.packIndexing.threads, maxQueue: config.packIndexing.maxQueue });
   let browsing: Browsing | undefined;
   let logins: LoginGuard | undefined;
+  let maintenance: MaintenanceScheduler | undefined;
   try {
     await mkdir(spoolDir, { recursive: true });
     const accounts = new AccountStore(stores.kv);
@@ -57,9 +60,11 @@ export async function startServer({
     webhooks = openWebhooks(config, stores, logger);
     logins = new LoginGuard(createLoginThrottle(config), config.passwordChecks);
     browsing = openBrowsing(config.browse);
+    const registry = new RepositoryRegistry(stores);
+    maintenance = openMaintenance(config, stores, registry, spoolDir, logger);
     const services: ServerServices = {
       config,
-      registry: new RepositoryRegistry(stores),
+      registry,
       accounts,
       kv: stores.kv,
       webhooks,
@@ -67,6 +72,7 @@ export async function startServer({
       logger,
       spoolDir,
       indexPool,
+      maintenance,
       browsing,
       baseUrl: baseUrlFor(config.publicUrl),
       publicBaseUrl: () => configuredBaseUrl(config, listeningPort),
@@ -91,6 +97,7 @@ export async function startServer({
     listeningPort = (server.address() as AddressInfo).port;
   } catch (error) {
     await webhooks?.close();
+    await maintenance?.close();
     await logins?.close();
     await indexPool.close();
     await browsing?.close();
@@ -99,6 +106,7 @@ export async function startServer({
   }
   // Deliveries start once the server is up; they stop before the stores close.
   webhooks.start();
+  maintenance.start();
   server.on('error', (error) => logger.error({ err: error }, 'server error'));
   const url = listeningUrl(server.address() as AddressInfo);
 
@@ -111,6 +119,7 @@ export async function startServer({
       await stopped;
       clearTimeout(grace);
       await webhooks.close();
+      await maintenance.close();
       await logins.close();
       await indexPool.close();
       await browsing.close();
@@ -119,6 +128,27 @@ export async function startServer({
     return closing;
   };
   return { url, close };
+}
+
+/** The background maintenance of this process; with maintenance off, one that is told of pushes and does nothing. */
+function openMaintenance(
+  config: ServerConfig,
+  stores: OpenStores,
+  registry: RepositoryRegistry,
+  spoolDir: string,
+  logger: Logger,
+): MaintenanceScheduler {
+  const { enabled, concurrency, sweepIntervalMs } = config.maintenance;
+  const runner = maintenanceRunner(config.maintenance, spoolDir);
+  return new MaintenanceScheduler(
+    { concurrency, sweepIntervalMs: enabled ? sweepIntervalMs : 0 },
+    {
+      runner: enabled ? runner : { needed: async () => 'none', run: runner.run },
+      open: (info) => new Repository(info, stores),
+      listRepositories: () => registry.list(),
+      logger,
+    },
+  );
 }
 
 function listeningUrl({ address, family, port }: AddressInfo): string {

@@ -8,6 +8,7 @@ import type { Browsing } from './browsing.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { LoginGuard } from './auth/login-guard.js';
+import type { MaintenanceScheduler } from './maintenance/scheduler.js';
 
 /** What the routers of one server process share; built once at start-up (index.ts). */
 export interface ServerServices {
@@ -22,6 +23,8 @@ export interface ServerServices {
   spoolDir: string;
   /** Where pushed packs are indexed, off the event loop. */
   indexPool: PackIndexPool;
+  /** Background maintenance of repositories; told of every push. */
+  maintenance: MaintenanceScheduler;
   /** Worker pools and caches of the web pages and API routes that read repositories. */
   browsing: Browsing;
   /** The base URL of links and clone URLs as this request's client sees the server (for its own responses). */

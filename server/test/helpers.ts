@@ -30,6 +30,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   return testServer({
     url: server.url,
     dataDir,
+    cliEnv: { GITFLEET_DATA_DIR: dataDir, ...env },
     backend: config.blobs.backend === 'fs' ? 'embedded' : 'distributed',
     // It logs nothing: its errors reach the test as exceptions.
     logTail: () => '',

@@ -56,6 +56,8 @@ export interface TestServer {
   /** Base URL, e.g. http://127.0.0.1:34567 */
   readonly url: string;
   readonly dataDir: string;
+  /** The environment a `gitfleet` command needs to work on this server's stores (see runCli). */
+  readonly cliEnv: Readonly<Record<string, string>>;
   /** The storage it runs on (see server-storage.ts). */
   readonly backend: E2EBackendKind;
   /** Makes sure the user exists (see ensureUser). */
@@ -79,6 +81,7 @@ export interface TestServer {
 export interface StartedServer {
   url: string;
   dataDir: string;
+  cliEnv: Readonly<Record<string, string>>;
   backend: E2EBackendKind;
   logTail(): string;
   alive(): boolean;
@@ -91,6 +94,7 @@ export function testServer(started: StartedServer): TestServer {
   const server: TestServer = {
     url,
     dataDir: started.dataDir,
+    cliEnv: started.cliEnv,
     backend: started.backend,
     logTail: () => started.logTail(),
     alive: () => started.alive(),
@@ -191,6 +195,7 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
   const server = testServer({
     url,
     dataDir,
+    cliEnv: { ...storage.env, GITFLEET_DATA_DIR: dataDir },
     backend: storage.kind,
     logTail,
     alive: () => exitStatus === undefined,
@@ -288,6 +293,9 @@ export function serverForFile(extraEnv: Record<string, string> = {}): TestServer
     },
     get dataDir() {
       return started().dataDir;
+    },
+    get cliEnv() {
+      return started().cliEnv;
     },
     get backend() {
       return started().backend;

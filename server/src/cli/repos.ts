@@ -10,6 +10,7 @@ import { notFound, usageError } from './errors.js';
 import { repoJson } from './json.js';
 import { printJson, printTable } from './output.js';
 import { confirm } from './prompt.js';
+import { parseFullName } from './full-name.js';
 
 export function registerRepoCommands(program: Command): void {
   const repo = program.command('repo').description('manage repositories');
@@ -110,15 +111,6 @@ export function registerRepoCommands(program: Command): void {
 }
 
 /** "alice/hello" or "alice/hello.git" → its parts, validated (exit 2 when not allowed). */
-function parseFullName(fullName: string): { owner: string; name: string } {
-  const slash = fullName.indexOf('/');
-  if (slash < 0) throw usageError(`expected <owner>/<name>, got ${JSON.stringify(fullName)}`);
-  const owner = fullName.slice(0, slash);
-  const name = fullName.slice(slash + 1).replace(/\.git$/, '');
-  validateRepositoryName(owner, name);
-  return { owner, name };
-}
-
 function validateOwner(owner: string): void {
   validateRepositoryName(owner, 'repository');
 }

@@ -1,0 +1,127 @@
+import type { Repository, RepositoryInfo } from '@gitfleet/repository';
+import type { Logger } from '../logger.js';
+
+export type MaintenanceAction = 'none' | 'compact' | 'full';
+
+/** What the scheduler needs of maintenance: a cheap check and the run itself (see operations/maintain-repository.ts). */
+export interface MaintenanceRunner {
+  /** Decided from the pack registry alone: it runs after every push. */
+  needed(repo: Repository): Promise<MaintenanceAction>;
+  run(repo: Repository, signal: AbortSignal): Promise<{ ran: boolean; action: MaintenanceAction }>;
+}
+
+export interface MaintenanceSchedule {
+  /** Repositories maintained at once by this process (each run holds the repository's lease in the fleet). */
+  concurrency: number;
+  /** Every repository is checked this often, for those no push triggered (0: never). */
+  sweepIntervalMs: number;
+}
+
+interface SchedulerDependencies {
+  runner: MaintenanceRunner;
+  open(info: RepositoryInfo): Repository;
+  listRepositories(): Promise<RepositoryInfo[]>;
+  logger: Logger;
+}
+
+/**
+ * Runs maintenance in the background of a server process: after a push that leaves a repository
+ * needing it, and in a periodic sweep over every repository. A repository is queued once however
+ * many pushes ask for it; runs never overlap within the process, and the lease each run takes in
+ * the KV store keeps the rest of the fleet out. Failures are logged and retried by the next
+ * trigger: maintenance only ever makes reads faster, so nothing waits for it.
+ */
+export class MaintenanceScheduler {
+  /** Waiting for a turn, by repository id. */
+  private readonly waiting = new Map<string, RepositoryInfo>();
+  /** Repository ids being maintained now. */
+  private readonly active = new Set<string>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+
+  constructor(
+    private readonly schedule: MaintenanceSchedule,
+    private readonly deps: SchedulerDependencies,
+  ) {}
+
+  start(): void {
+    if (this.schedule.sweepIntervalMs <= 0) return;
+    this.sweepTimer = setInterval(() => {
+      this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
+    }, this.schedule.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /** A push changed `repo`: queue it when its packs call for maintenance. Never throws, never waits for the run. */
+  afterPush(repo: Repository): void {
+    if (this.stopping.signal.aborted || this.isScheduled(repo.info.id)) return;
+    this.consider(repo).catch((error: unknown) =>
+      this.deps.logger.warn({ err: error, repo: repo.info.id }, 'maintenance check after a push failed'),
+    );
+  }
+
+  /** Checks every repository once (the periodic sweep; also for tests and the CLI). */
+  async sweep(): Promise<void> {
+    const repositories = await this.deps.listRepositories();
+    for (const info of repositories) {
+      if (this.stopping.signal.aborted) return;
+      if (this.isScheduled(info.id)) continue;
+      await this.consider(this.deps.open(info)).catch((error: unknown) =>
+        this.deps.logger.warn({ err: error, repo: info.id }, 'maintenance check in the sweep failed'),
+      );
+    }
+  }
+
+  /** Resolves when nothing is queued or running (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  /** Stops the sweep, asks running maintenance to stop (a stopped run publishes nothing), waits for it. */
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.stopping.abort(new Error('the server is shutting down'));
+    this.waiting.clear();
+    await this.sweeping?.catch(() => undefined);
+    await this.idle();
+  }
+
+  private async consider(repo: Repository): Promise<void> {
+    const action = await this.deps.runner.needed(repo);
+    if (action === 'none' || this.isScheduled(repo.info.id) || this.stopping.signal.aborted) return;
+    this.waiting.set(repo.info.id, repo.info);
+    this.pump();
+  }
+
+  /** Waiting or running: a push meanwhile is covered by the run, or by the next trigger after it. */
+  private isScheduled(id: string): boolean {
+    return this.waiting.has(id) || this.active.has(id);
+  }
+
+  private pump(): void {
+    for (const [id, info] of this.waiting) {
+      if (this.running.size >= this.schedule.concurrency) return;
+      this.waiting.delete(id);
+      this.active.add(id);
+      const run: Promise<void> = this.maintain(info).finally(() => {
+        this.running.delete(run);
+        this.active.delete(id);
+        this.pump();
+      });
+      this.running.add(run);
+    }
+  }
+
+  private async maintain(info: RepositoryInfo): Promise<void> {
+    const started = Date.now();
+    try {
+      const report = await this.deps.runner.run(this.deps.open(info), this.stopping.signal);
+      if (report.ran) this.deps.logger.info({ repo: info.id, report, ms: Date.now() - started }, 'repository maintained');
+    } catch (error) {
+      if (this.stopping.signal.aborted) return;
+      this.deps.logger.error({ err: error, repo: info.id }, 'maintenance failed');
+    }
+  }
+}

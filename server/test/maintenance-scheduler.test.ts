@@ -1,0 +1,133 @@
+// The background scheduler alone, with a runner of the test's own: when it runs maintenance,
+// that a repository is never run twice at once, and that closing stops it.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { Repository, RepositoryInfo } from '@gitfleet/repository';
+import { MaintenanceScheduler, type MaintenanceAction, type MaintenanceRunner } from '../src/maintenance/scheduler.js';
+
+const silent = pino({ level: 'silent' });
+
+function info(id: string): RepositoryInfo {
+  return { id, owner: 'o', name: id, createdAt: '2026-01-01T00:00:00Z', private: false, description: '' };
+}
+
+function repository(id: string): Repository {
+  return { info: info(id) } as Repository;
+}
+
+/** A runner whose runs the test ends by hand, recording what it was asked. */
+class ManualRunner implements MaintenanceRunner {
+  readonly started: string[] = [];
+  readonly needs = new Map<string, MaintenanceAction>();
+  private readonly finishers: Array<() => void> = [];
+  running = 0;
+  maxRunning = 0;
+
+  async needed(repo: Repository): Promise<MaintenanceAction> {
+    return this.needs.get(repo.info.id) ?? 'compact';
+  }
+
+  run(repo: Repository, signal: AbortSignal): Promise<{ ran: boolean; action: MaintenanceAction }> {
+    this.started.push(repo.info.id);
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    return new Promise((resolve, reject) => {
+      const finish = () => {
+        this.running--;
+        resolve({ ran: true, action: 'compact' });
+      };
+      this.finishers.push(finish);
+      signal.addEventListener('abort', () => {
+        this.running--;
+        reject(signal.reason as Error);
+      });
+    });
+  }
+
+  finishAll(): void {
+    for (const finish of this.finishers.splice(0)) finish();
+  }
+}
+
+function scheduler(runner: MaintenanceRunner, repositories: string[] = [], concurrency = 1): MaintenanceScheduler {
+  return new MaintenanceScheduler(
+    { concurrency, sweepIntervalMs: 0 },
+    { runner, open: (i) => repository(i.id), listRepositories: async () => repositories.map(info), logger: silent },
+  );
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('MaintenanceScheduler', () => {
+  it('runs a repository whose packs need it, once however many pushes ask meanwhile', async () => {
+    const runner = new ManualRunner();
+    const scheduling = scheduler(runner);
+    for (let i = 0; i < 5; i++) scheduling.afterPush(repository('a'));
+    await settle();
+    assert.deepEqual(runner.started, ['a']);
+    scheduling.afterPush(repository('a'));
+    await settle();
+    assert.deepEqual(runner.started, ['a'], 'a push during the run must not start a second run of the same repository');
+    runner.finishAll();
+    await scheduling.idle();
+    scheduling.afterPush(repository('a'));
+    await settle();
+    assert.deepEqual(runner.started, ['a', 'a'], 'a push after the run is considered again');
+    runner.finishAll();
+    await scheduling.close();
+  });
+
+  it('leaves alone a repository that needs nothing', async () => {
+    const runner = new ManualRunner();
+    runner.needs.set('tidy', 'none');
+    const scheduling = scheduler(runner);
+    scheduling.afterPush(repository('tidy'));
+    await settle();
+    assert.deepEqual(runner.started, []);
+    await scheduling.close();
+  });
+
+  it('runs at most `concurrency` repositories at once and works through the queue', async () => {
+    const runner = new ManualRunner();
+    const scheduling = scheduler(runner, ['a', 'b', 'c', 'd'], 2);
+    await scheduling.sweep();
+    await settle();
+    assert.deepEqual(runner.started, ['a', 'b']);
+    runner.finishAll();
+    await settle();
+    await settle();
+    assert.deepEqual(runner.started, ['a', 'b', 'c', 'd']);
+    runner.finishAll();
+    await scheduling.idle();
+    assert.equal(runner.maxRunning, 2);
+    await scheduling.close();
+  });
+
+  it('close() aborts the running maintenance, drops the queue and waits', async () => {
+    const runner = new ManualRunner();
+    const scheduling = scheduler(runner, ['a', 'b']);
+    await scheduling.sweep();
+    await settle();
+    await scheduling.close();
+    assert.equal(runner.running, 0);
+    assert.deepEqual(runner.started, ['a'], 'the queued repository must not start after close()');
+    scheduling.afterPush(repository('c'));
+    await settle();
+    assert.deepEqual(runner.started, ['a']);
+  });
+
+  it('a failing check or run is logged, not thrown, and does not stop the next', async () => {
+    const runner = new ManualRunner();
+    runner.needed = async (repo) => {
+      if (repo.info.id === 'broken') throw new Error('KV unreachable');
+      return 'compact';
+    };
+    const scheduling = scheduler(runner, ['broken', 'fine']);
+    await scheduling.sweep();
+    await settle();
+    assert.deepEqual(runner.started, ['fine']);
+    runner.finishAll();
+    await scheduling.close();
+  });
+});
