@@ -1,0 +1,188 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { ObjectId } from '@gitfleet/git-format';
+import { repositoryScope, type PackKind } from '../keys.js';
+import { DEFAULT_REGISTRY_MAX_AGE_MS, type PackAccess } from '../pack-access.js';
+import type { Repository } from '../repository.js';
+import { collectPacks } from './collector.js';
+import { MaintenanceLease } from './lease.js';
+import { DEFAULT_MAINTENANCE_POLICY, chooseMaintenance, compactionPlan, type MaintenancePolicy } from './policy.js';
+import { publishPacks, type PackToPublish } from './publish.js';
+
+/** A pack the writer stage wrote to a local file (the pack writer's WrittenPack fits). */
+export interface NewPack {
+  path: string;
+  size: number;
+  checksum: ObjectId;
+  idx: Buffer;
+  objectCount: number;
+}
+
+export interface WriteOptions {
+  onProgress?(done: number, total: number): void;
+  signal?: AbortSignal;
+}
+
+/** What writes the packs maintenance publishes: the pack writer (rewritePack, objectsOfPacks, cloneOrder) behind one seam. */
+export interface PackWriterStage {
+  /** One pack holding every object of `checksums`, written to `path`. */
+  compact(packs: PackAccess, checksums: readonly string[], path: string, options: WriteOptions): Promise<NewPack>;
+  /**
+   * The objects of `fromPacks` reachable from `tips`, in clone order, and a cruft pack of the rest
+   * (absent when there is none), written into `dir`.
+   */
+  repack(
+    repo: Repository,
+    tips: readonly ObjectId[],
+    fromPacks: readonly string[],
+    dir: string,
+    options: WriteOptions,
+  ): Promise<{ main: NewPack; cruft?: NewPack }>;
+}
+
+export type MaintenanceMode = 'auto' | 'compact' | 'full';
+
+export type MaintenancePhase = 'plan' | 'write' | 'store' | 'publish' | 'collect';
+
+/** What a CLI shows while maintenance runs. */
+export interface MaintenanceProgress {
+  phase: MaintenancePhase;
+  action: 'none' | 'compact' | 'full';
+  /** For 'write': objects written so far and in all. */
+  done?: number;
+  total?: number;
+}
+
+export interface MaintainOptions {
+  /** Names this runner in the lease (host and process, say); each run gets a token of its own besides. */
+  holder: string;
+  /** How long retired and orphaned packs stay; must exceed the registry view age plus the longest request. */
+  graceSeconds: number;
+  mode: MaintenanceMode;
+  /** Where packs are written before they are stored; a directory of this run's own is made in it and always removed. */
+  tmpDir: string;
+  writer: PackWriterStage;
+  onProgress?(event: MaintenanceProgress): void;
+  signal?: AbortSignal;
+  /** Lease duration, renewed every third of it while the run lasts; default 300 s. */
+  leaseSeconds?: number;
+  policy?: Partial<MaintenancePolicy>;
+  /** Milliseconds since the epoch; tests pass a clock of their own. */
+  now?: () => number;
+}
+
+export interface MaintenanceReport {
+  /** False when another holder has the lease: nothing was done. */
+  ran: boolean;
+  action: 'none' | 'compact' | 'full';
+  /** Active packs before and after. */
+  packsBefore: number;
+  packsAfter: number;
+  objectsWritten: number;
+  /** Packs this run retired. */
+  retired: string[];
+  /** Retired packs (of this run or earlier ones) deleted after their grace period. */
+  collected: string[];
+  orphansCollected: string[];
+  durationMs: number;
+}
+
+const DEFAULT_LEASE_SECONDS = 300;
+
+/**
+ * One maintenance run of one repository, by at most one runner of the fleet at a time: take the
+ * lease, compact or fully repack as the mode and the policy say, publish the new packs and retire
+ * the old ones in one CAS, then collect what outlived its grace period.
+ */
+export async function maintainRepository(repo: Repository, options: MaintainOptions): Promise<MaintenanceReport> {
+  const startedAt = performance.now();
+  const now = options.now ?? Date.now;
+  const graceMs = options.graceSeconds * 1000;
+  const viewMaxAgeMs = repo.stores.registry?.maxAgeMs ?? DEFAULT_REGISTRY_MAX_AGE_MS;
+  if (!(graceMs > viewMaxAgeMs)) {
+    throw new RangeError(
+      `maintenance grace period (${options.graceSeconds} s) must exceed the registry view age (${viewMaxAgeMs / 1000} s) plus the longest request`,
+    );
+  }
+  const report: MaintenanceReport = {
+    ran: false,
+    action: 'none',
+    packsBefore: 0,
+    packsAfter: 0,
+    objectsWritten: 0,
+    retired: [],
+    collected: [],
+    orphansCollected: [],
+    durationMs: 0,
+  };
+  const leaseMs = (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
+  const lease = await MaintenanceLease.acquire(repo.stores.kv, repositoryScope(repo.info.id), options.holder, leaseMs, now);
+  if (!lease) return { ...report, durationMs: performance.now() - startedAt };
+  report.ran = true;
+
+  // A lost lease stops the writer early; publishing would fail anyway (fencing).
+  const leaseLost = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
+  const renewal = setInterval(() => void lease.renew().catch((error: unknown) => leaseLost.abort(error)), leaseMs / 3);
+  renewal.unref();
+  const work = await mkdtemp(path.join(options.tmpDir, 'maintenance-'));
+  try {
+    await repo.packs.refresh();
+    const active = await repo.packs.list();
+    report.packsBefore = report.packsAfter = active.length;
+    const policy = { ...DEFAULT_MAINTENANCE_POLICY, ...options.policy };
+    const progress = (phase: MaintenancePhase, done?: number, total?: number) =>
+      options.onProgress?.({ phase, action: report.action, done, total });
+    const write: WriteOptions = { signal, onProgress: (done, total) => progress('write', done, total) };
+
+    const tips = options.mode === 'compact' ? [] : [...new Set((await repo.refs.list()).map((ref) => ref.oid))];
+    const decision =
+      options.mode === 'full'
+        ? { action: 'full' as const }
+        : options.mode === 'compact'
+          ? { action: 'compact' as const, merge: compactionPlan(active, { ...policy, compactAbovePacks: 1 }) }
+          : chooseMaintenance(active, policy);
+    progress('plan');
+
+    let added: { pack: NewPack; kind: PackKind }[] = [];
+    let replaced: string[] = [];
+    if (decision.action === 'compact' && decision.merge.length > 0) {
+      report.action = 'compact';
+      replaced = decision.merge.map((pack) => pack.checksum);
+      const pack = await options.writer.compact(repo.packs, replaced, path.join(work, 'compaction.pack'), write);
+      added = [{ pack, kind: 'compaction' }];
+    } else if (decision.action === 'full' && active.length > 0 && tips.length > 0) {
+      report.action = 'full';
+      replaced = active.map((pack) => pack.checksum);
+      const { main, cruft } = await options.writer.repack(repo, tips, replaced, work, write);
+      added = [{ pack: main, kind: 'repack' }];
+      if (cruft) added.push({ pack: cruft, kind: 'cruft' });
+    }
+
+    if (added.length > 0) {
+      progress('store');
+      const toPublish: PackToPublish[] = [];
+      for (const { pack, kind } of added) {
+        signal.throwIfAborted();
+        const index = await repo.packs.store(pack.path, pack.size, pack.idx, pack.checksum);
+        toPublish.push({ checksum: pack.checksum, size: pack.size, index, kind });
+        report.objectsWritten += pack.objectCount;
+      }
+      progress('publish');
+      await publishPacks(repo, lease, { added: toPublish, replaced, now });
+      report.retired = replaced;
+      report.packsAfter = (await repo.packs.list()).length;
+    }
+
+    progress('collect');
+    const collected = await collectPacks(repo, lease, { graceMs, now, signal });
+    report.collected = collected.collected;
+    report.orphansCollected = collected.orphansCollected;
+  } finally {
+    clearInterval(renewal);
+    await rm(work, { recursive: true, force: true });
+    await lease.release();
+  }
+  report.durationMs = performance.now() - startedAt;
+  return report;
+}
