@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
@@ -18,6 +18,7 @@ import {
   maintenanceNeeded,
   publishPacks,
   type PackToPublish,
+  type PackWriterStage,
   type Repository,
   type Stores,
 } from '../src/index.js';
@@ -132,6 +133,120 @@ for (const backend of maintenanceBackends) {
       );
       await taker.release();
       assert.ok(await MaintenanceLease.acquire(stores.kv, scope, 'next', 10_000, clock.now), 'released');
+    });
+
+    test('records written before kinds existed read as receive packs; a malformed kind is refused', async (t) => {
+      const stores = await backend.open(t);
+      const repo = openRepository(stores);
+      await pushCommits(repo, 0, 1);
+      const key = packKey(pushes[0].checksum);
+      const current = (await stores.kv.get(scope, key))!;
+      const { size, objects, createdAt } = JSON.parse(current) as { size: number; objects: number; createdAt: string };
+      const legacy = JSON.stringify({ size, objects, createdAt });
+      await stores.kv.compareAndSwap(scope, [{ key, expect: current, value: legacy }], 'all');
+      assert.deepEqual(
+        (await openRepository(stores).packs.list()).map((p) => p.kind),
+        ['receive'],
+      );
+      await stores.kv.compareAndSwap(
+        scope,
+        [{ key, expect: legacy, value: JSON.stringify({ size, objects, createdAt, kind: 'other' }) }],
+        'all',
+      );
+      await assert.rejects(openRepository(stores).packs.list(), /malformed entry for pack/);
+    });
+
+    test('a long run renews its lease and publishes; a run whose lease is taken stops, publishes nothing and leaves no temp files', async (t) => {
+      const stores = await backend.open(t);
+      await pushCommits(openRepository(stores), 0, 5);
+      const tmpDir = tempDir(t, 'renew');
+      const leaseValue = async () => (await stores.kv.get(scope, 'maintenance:lease'))!;
+      const slow: PackWriterStage = {
+        async compact(packs, checksums, packPath) {
+          // Outlive the lease several times over: only renewals keep it.
+          const seen = new Set([await leaseValue()]);
+          while (seen.size < 4) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            seen.add(await leaseValue());
+          }
+          return writer.compact(packs, checksums, packPath);
+        },
+        repack: () => Promise.reject(new Error('not used')),
+      };
+      const report = await maintainRepository(openRepository(stores), {
+        holder: 'slow',
+        graceSeconds: GRACE_SECONDS,
+        mode: 'compact',
+        tmpDir,
+        writer: slow,
+        leaseSeconds: 0.2,
+      });
+      assert.equal(report.action, 'compact');
+      assert.deepEqual(readdirSync(tmpDir), [], 'temp files removed');
+      const registry = await stores.kv.scan(scope, 'pack:');
+
+      await pushCommits(openRepository(stores), 5, 8);
+      const registryBefore = await stores.kv.scan(scope, 'pack:');
+      const robbed: PackWriterStage = {
+        async compact(_packs, _checksums, _packPath, options) {
+          const value = await leaseValue();
+          // Another server took the lease over (it judged it expired).
+          const taken = JSON.stringify({ holder: 'other', token: 'x', expiresAt: new Date(Date.now() + 600_000).toISOString() });
+          await stores.kv.compareAndSwap(scope, [{ key: 'maintenance:lease', expect: value, value: taken }], 'all');
+          await new Promise((resolve) => options.signal!.addEventListener('abort', resolve, { once: true }));
+          throw options.signal!.reason;
+        },
+        repack: () => Promise.reject(new Error('not used')),
+      };
+      await assert.rejects(
+        maintainRepository(openRepository(stores), {
+          holder: 'robbed',
+          graceSeconds: GRACE_SECONDS,
+          mode: 'compact',
+          tmpDir,
+          writer: robbed,
+          leaseSeconds: 0.2,
+        }),
+        LeaseLostError,
+      );
+      assert.deepEqual(await stores.kv.scan(scope, 'pack:'), registryBefore, 'nothing published');
+      assert.notDeepEqual(registryBefore, registry);
+      assert.deepEqual(readdirSync(tmpDir), [], 'temp files removed');
+    });
+
+    test('a full repack publishes the reachable objects as a repack pack and the rest as cruft, retiring every pack; progress is reported', async (t) => {
+      const stores = await backend.open(t);
+      const repo = openRepository(stores);
+      await pushCommits(repo, 0, 6);
+      // A force-push back to the third commit: the objects of the last three become unreachable.
+      assert.deepEqual(
+        await repo.refs.update([{ name: 'refs/heads/main', oldOid: commits[5], newOid: commits[2] }], { atomic: true, message: 'force' }),
+        [],
+      );
+      const before = (await repo.packs.list()).map((p) => p.checksum);
+      const phases: string[] = [];
+      const tmpDir = tempDir(t, 'full');
+      const report = await maintainRepository(repo, {
+        holder: 'full',
+        graceSeconds: GRACE_SECONDS,
+        mode: 'full',
+        tmpDir,
+        writer,
+        onProgress: (event) => phases.push(`${event.phase}:${event.action}`),
+      });
+      assert.equal(report.action, 'full');
+      assert.deepEqual([...report.retired].sort(), [...before].sort());
+      assert.deepEqual(phases, ['plan:none', 'store:full', 'publish:full', 'collect:full']);
+      const after = await openRepository(stores).packs.list();
+      assert.deepEqual(after.map((p) => p.kind).sort(), ['cruft', 'repack']);
+      const repack = after.find((p) => p.kind === 'repack')!;
+      const cruft = after.find((p) => p.kind === 'cruft')!;
+      assert.equal(repack.objects, objectsOf(3).length);
+      assert.equal(report.objectsWritten, objectsOf(6).length);
+      assert.equal(repack.objects + cruft.objects, objectsOf(6).length);
+      for (const checksum of before) assert.equal(JSON.parse((await stores.kv.get(scope, packKey(checksum)))!).replacedBy, repack.checksum);
+      await assertReadable(openRepository(stores), objectsOf(6));
+      assert.deepEqual(readdirSync(tmpDir), []);
     });
 
     test('two concurrent maintenance runs on two servers: one runs, the other reports ran: false', async (t) => {

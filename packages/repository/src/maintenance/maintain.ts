@@ -124,7 +124,6 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
   const leaseLost = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
   const renewal = setInterval(() => void lease.renew().catch((error: unknown) => leaseLost.abort(error)), leaseMs / 3);
-  renewal.unref();
   const work = await mkdtemp(path.join(options.tmpDir, 'maintenance-'));
   try {
     await repo.packs.refresh();
@@ -178,6 +177,9 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     const collected = await collectPacks(repo, lease, { graceMs, now, signal });
     report.collected = collected.collected;
     report.orphansCollected = collected.orphansCollected;
+  } catch (error) {
+    // The writer stopped because the lease was lost: that is the cause to report.
+    throw leaseLost.signal.aborted ? leaseLost.signal.reason : error;
   } finally {
     clearInterval(renewal);
     await rm(work, { recursive: true, force: true });
