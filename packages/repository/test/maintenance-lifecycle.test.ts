@@ -236,7 +236,7 @@ for (const backend of maintenanceBackends) {
       });
       assert.equal(report.action, 'full');
       assert.deepEqual([...report.retired].sort(), [...before].sort());
-      assert.deepEqual(phases, ['plan:none', 'store:full', 'publish:full', 'collect:full']);
+      assert.deepEqual(phases, ['plan:full', 'store:full', 'publish:full', 'collect:full']);
       const after = await openRepository(stores).packs.list();
       assert.deepEqual(after.map((p) => p.kind).sort(), ['cruft', 'repack']);
       const repack = after.find((p) => p.kind === 'repack')!;

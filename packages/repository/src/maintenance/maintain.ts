@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectId } from '@gitfleet/git-format';
 import { repositoryScope, type PackKind } from '../keys.js';
-import { DEFAULT_REGISTRY_MAX_AGE_MS, type PackAccess } from '../pack-access.js';
+import { DEFAULT_REGISTRY_MAX_AGE_MS, type PackAccess, type PackInfo } from '../pack-access.js';
 import type { Repository } from '../repository.js';
 import { collectPacks } from './collector.js';
 import { MaintenanceLease } from './lease.js';
@@ -124,52 +124,41 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
   const leaseLost = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
   const renewal = setInterval(() => void lease.renew().catch((error: unknown) => leaseLost.abort(error)), leaseMs / 3);
-  const work = await mkdtemp(path.join(options.tmpDir, 'maintenance-'));
+  let work: string | undefined;
   try {
+    work = await mkdtemp(path.join(options.tmpDir, 'maintenance-'));
     await repo.packs.refresh();
     const active = await repo.packs.list();
     report.packsBefore = report.packsAfter = active.length;
-    const policy = { ...DEFAULT_MAINTENANCE_POLICY, ...options.policy };
-    const progress = (phase: MaintenancePhase, done?: number, total?: number) =>
-      options.onProgress?.({ phase, action: report.action, done, total });
-    const write: WriteOptions = { signal, onProgress: (done, total) => progress('write', done, total) };
-
     const tips = options.mode === 'compact' ? [] : [...new Set((await repo.refs.list()).map((ref) => ref.oid))];
-    const decision =
-      options.mode === 'full'
-        ? { action: 'full' as const }
-        : options.mode === 'compact'
-          ? { action: 'compact' as const, merge: compactionPlan(active, { ...policy, compactAbovePacks: 1 }) }
-          : chooseMaintenance(active, policy);
+    const plan = planRun(options.mode, active, tips, { ...DEFAULT_MAINTENANCE_POLICY, ...options.policy });
+    report.action = plan.action;
+    const progress = (phase: MaintenancePhase, done?: number, total?: number) =>
+      options.onProgress?.({ phase, action: plan.action, done, total });
     progress('plan');
 
-    let added: { pack: NewPack; kind: PackKind }[] = [];
-    let replaced: string[] = [];
-    if (decision.action === 'compact' && decision.merge.length > 0) {
-      report.action = 'compact';
-      replaced = decision.merge.map((pack) => pack.checksum);
-      const pack = await options.writer.compact(repo.packs, replaced, path.join(work, 'compaction.pack'), write);
-      added = [{ pack, kind: 'compaction' }];
-    } else if (decision.action === 'full' && active.length > 0 && tips.length > 0) {
-      report.action = 'full';
-      replaced = active.map((pack) => pack.checksum);
-      const { main, cruft } = await options.writer.repack(repo, tips, replaced, work, write);
-      added = [{ pack: main, kind: 'repack' }];
-      if (cruft) added.push({ pack: cruft, kind: 'cruft' });
-    }
-
-    if (added.length > 0) {
+    if (plan.action !== 'none') {
+      const write: WriteOptions = { signal, onProgress: (done, total) => progress('write', done, total) };
+      const written =
+        plan.action === 'compact'
+          ? [
+              {
+                pack: await options.writer.compact(repo.packs, plan.replaced, path.join(work, 'compaction.pack'), write),
+                kind: 'compaction' as const,
+              },
+            ]
+          : await writeFullRepack(options.writer, repo, tips, plan.replaced, work, write);
       progress('store');
-      const toPublish: PackToPublish[] = [];
-      for (const { pack, kind } of added) {
+      const added: PackToPublish[] = [];
+      for (const { pack, kind } of written) {
         signal.throwIfAborted();
         const index = await repo.packs.store(pack.path, pack.size, pack.idx, pack.checksum);
-        toPublish.push({ checksum: pack.checksum, size: pack.size, index, kind });
+        added.push({ checksum: pack.checksum, size: pack.size, index, kind });
         report.objectsWritten += pack.objectCount;
       }
       progress('publish');
-      await publishPacks(repo, lease, { added: toPublish, replaced, now });
-      report.retired = replaced;
+      await publishPacks(repo, lease, { added, replaced: plan.replaced, now });
+      report.retired = plan.replaced;
       report.packsAfter = (await repo.packs.list()).length;
     }
 
@@ -182,9 +171,44 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     throw leaseLost.signal.aborted ? leaseLost.signal.reason : error;
   } finally {
     clearInterval(renewal);
-    await rm(work, { recursive: true, force: true });
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
     await lease.release();
   }
   report.durationMs = performance.now() - startedAt;
   return report;
+}
+
+type RunPlan = { action: 'none' } | { action: 'compact' | 'full'; replaced: string[] };
+
+function planRun(mode: MaintenanceMode, active: readonly PackInfo[], tips: readonly ObjectId[], policy: MaintenancePolicy): RunPlan {
+  const decision =
+    mode === 'full'
+      ? { action: 'full' as const }
+      : mode === 'compact'
+        ? // Asked for explicitly: any two packs that break the progression are worth merging.
+          { action: 'compact' as const, merge: compactionPlan(active, { ...policy, compactAbovePacks: 1 }) }
+        : chooseMaintenance(active, policy);
+  if (decision.action === 'compact' && decision.merge.length > 0)
+    return { action: 'compact', replaced: decision.merge.map((p) => p.checksum) };
+  // With no ref, every object would be cruft: nothing to gain.
+  if (decision.action === 'full' && active.length > 0 && tips.length > 0)
+    return { action: 'full', replaced: active.map((p) => p.checksum) };
+  return { action: 'none' };
+}
+
+async function writeFullRepack(
+  writer: PackWriterStage,
+  repo: Repository,
+  tips: readonly ObjectId[],
+  fromPacks: readonly string[],
+  dir: string,
+  options: WriteOptions,
+): Promise<{ pack: NewPack; kind: PackKind }[]> {
+  const { main, cruft } = await writer.repack(repo, tips, fromPacks, dir, options);
+  return cruft
+    ? [
+        { pack: main, kind: 'repack' },
+        { pack: cruft, kind: 'cruft' },
+      ]
+    : [{ pack: main, kind: 'repack' }];
 }
