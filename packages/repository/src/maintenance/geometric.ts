@@ -8,19 +8,19 @@
  * logarithmic in the number of objects, and each object is rewritten only a logarithmic number
  * of times over the life of the repository.
  */
-export interface Weighted {
+export interface WeightedPack {
   checksum: string;
   objects: number;
 }
 
-export interface GeometricPlan<P extends Weighted> {
+export interface GeometricPlan<P extends WeightedPack> {
   /** The packs to merge into one, lightest first; empty when the progression holds already. */
   merge: P[];
   /** The packs left alone, lightest first. */
   keep: P[];
 }
 
-export function planGeometric<P extends Weighted>(packs: readonly P[], factor = 2): GeometricPlan<P> {
+export function planGeometric<P extends WeightedPack>(packs: readonly P[], factor = 2): GeometricPlan<P> {
   if (!(factor >= 2) || !Number.isInteger(factor)) throw new RangeError(`geometric factor must be an integer >= 2, not ${factor}`);
   // Ties broken by checksum so that every runner plans the same merge from the same registry.
   const sorted = [...packs].sort((a, b) => a.objects - b.objects || (a.checksum < b.checksum ? -1 : a.checksum > b.checksum ? 1 : 0));

@@ -14,3 +14,4 @@ export * from './policy.js';
 export * from './publish.js';
 export * from './collector.js';
 export * from './maintain.js';
+export type { PackKind, PackRecord } from '../keys.js';
