@@ -255,6 +255,10 @@ for (const backend of maintenanceBackends) {
       const tmpDir = tempDir(t, 'runs');
       const run = (holder: string) =>
         maintainRepository(openRepository(stores), { holder, graceSeconds: GRACE_SECONDS, mode: 'compact', tmpDir, writer });
+      await assert.rejects(
+        maintainRepository(openRepository(stores), { holder: 'x', graceSeconds: 30, mode: 'compact', tmpDir, writer }),
+        /must exceed the registry view age \(30 s\)/,
+      );
       const reports = await Promise.all([run('one'), run('two')]);
       assert.deepEqual(reports.map((r) => r.ran).sort(), [false, true]);
       const ran = reports.find((r) => r.ran)!;
