@@ -9,12 +9,16 @@
  *   multi-ref compare-and-swap stays one atomic step):
  *     `ref:<refname>`     → object id (40 hex)
  *     `symref:HEAD`       → target ref name, e.g. `refs/heads/main` (may be unborn)
- *     `pack:<checksum>`   → JSON PackRecord {size, objects, createdAt}
+ *     `pack:<checksum>`   → JSON PackRecord {size, objects, createdAt, kind, retiredAt?, replacedBy?, sidecars?}
+ *     `maintenance:lease` → JSON MaintenanceLease {holder, token, expiresAt}: who maintains the repository now
+ *     `orphan:<checksum>` → ISO time the collector first saw pack blobs with no record
+ *     `deleting:<checksum>` → ISO time the collector began deleting such unregistered blobs
  *     log `reflog:<refname>` → JSON ReflogEntry per applied update, oldest first;
  *       `timestamp` is milliseconds since the epoch.
  *
  * Blob store
- *   `repos/<id>/packs/pack-<checksum>.pack` and `.idx` — immutable, named by the pack's SHA-1.
+ *   `repos/<id>/packs/pack-<checksum>.pack` and `.idx` — immutable, named by the pack's SHA-1;
+ *   sidecars (`.bitmap`, `.rev`) beside them, named in the pack's record.
  *
  * Repository ids are random (a UUID without dashes): renaming or transferring a repository only
  * rewrites its registry entry, never its refs or packs.
@@ -31,7 +35,18 @@ export const HEAD_KEY = 'symref:HEAD';
 export const REF_KEY_PREFIX = 'ref:';
 export const PACK_KEY_PREFIX = 'pack:';
 export const REPO_KEY_PREFIX = 'repo:';
+export const MAINTENANCE_LEASE_KEY = 'maintenance:lease';
+export const ORPHAN_KEY_PREFIX = 'orphan:';
+export const DELETING_KEY_PREFIX = 'deleting:';
 const REFLOG_PREFIX = 'reflog:';
+
+/**
+ * How a pack came to be (JGit's PackSource): a push, a geometric compaction of other packs, a
+ * full repack (the reachable objects in clone order), or the cruft a full repack left beside it.
+ */
+export type PackKind = 'receive' | 'compaction' | 'repack' | 'cruft';
+
+export const PACK_KINDS: readonly PackKind[] = ['receive', 'compaction', 'repack', 'cruft'];
 
 /** What the registry of a repository's packs records about one pack. */
 export interface PackRecord {
@@ -39,6 +54,14 @@ export interface PackRecord {
   objects: number;
   /** ISO 8601. */
   createdAt: string;
+  /** Records written before kinds existed have none and read as 'receive'. */
+  kind: PackKind;
+  /** ISO 8601: when maintenance replaced the pack. A retired pack stays readable for a grace period, then is deleted. */
+  retiredAt?: string;
+  /** The checksum of the pack published in its place (the reachable pack of a full repack). */
+  replacedBy?: string;
+  /** Extensions of the sidecar blobs stored beside the pack, e.g. ['bitmap', 'rev']. */
+  sidecars?: string[];
 }
 
 export function newRepositoryId(): string {
@@ -70,11 +93,44 @@ export function packKey(checksum: string): string {
 }
 
 export function packBlobKey(repositoryId: string, checksum: string): string {
-  return `repos/${repositoryId}/packs/pack-${checksum}.pack`;
+  return sidecarBlobKey(repositoryId, checksum, 'pack');
 }
 
 export function idxBlobKey(repositoryId: string, checksum: string): string {
-  return `repos/${repositoryId}/packs/pack-${checksum}.idx`;
+  return sidecarBlobKey(repositoryId, checksum, 'idx');
+}
+
+export function orphanKey(checksum: string): string {
+  return ORPHAN_KEY_PREFIX + checksum;
+}
+
+export function deletingKey(checksum: string): string {
+  return DELETING_KEY_PREFIX + checksum;
+}
+
+/** Where every blob of a repository's packs lives (the collector lists it). */
+export function packsBlobPrefix(repositoryId: string): string {
+  return `repos/${repositoryId}/packs/`;
+}
+
+/** A sidecar of a pack, e.g. `sidecarBlobKey(id, checksum, 'bitmap')`. */
+export function sidecarBlobKey(repositoryId: string, checksum: string, extension: string): string {
+  return `${packsBlobPrefix(repositoryId)}pack-${checksum}.${extension}`;
+}
+
+/** Every blob of a pack: .pack, .idx and the sidecars its record names. */
+export function packBlobKeys(repositoryId: string, checksum: string, sidecars: readonly string[] = []): string[] {
+  return [
+    packBlobKey(repositoryId, checksum),
+    idxBlobKey(repositoryId, checksum),
+    ...sidecars.map((s) => sidecarBlobKey(repositoryId, checksum, s)),
+  ];
+}
+
+/** The pack checksum and extension of a blob key under packsBlobPrefix, or undefined for anything else. */
+export function parsePackBlobName(name: string): { checksum: string; extension: string } | undefined {
+  const match = /^pack-([0-9a-f]{40})\.([a-z0-9]+)$/.exec(name);
+  return match ? { checksum: match[1], extension: match[2] } : undefined;
 }
 
 export function escapeKeyPart(value: string): string {
@@ -99,4 +155,29 @@ export function unescapeKeyPart(value: string): string {
     }
   }
   return Buffer.from(bytes).toString('utf8');
+}
+
+/** Reads a `pack:` entry; throws naming the scope and pack when it is not a PackRecord. */
+export function parsePackRecord(value: string, checksum: string, scope: string): PackRecord {
+  let record: unknown;
+  try {
+    record = JSON.parse(value);
+  } catch {
+    throw new Error(`pack registry of ${scope}: entry for pack ${checksum} is not JSON: ${value.slice(0, 100)}`);
+  }
+  const { size, objects, createdAt, kind, retiredAt, replacedBy, sidecars } = (record ?? {}) as Partial<PackRecord>;
+  const valid =
+    Number.isSafeInteger(size) &&
+    Number.isSafeInteger(objects) &&
+    typeof createdAt === 'string' &&
+    (kind === undefined || PACK_KINDS.includes(kind)) &&
+    (retiredAt === undefined || typeof retiredAt === 'string') &&
+    (replacedBy === undefined || typeof replacedBy === 'string') &&
+    (sidecars === undefined || (Array.isArray(sidecars) && sidecars.every((s) => typeof s === 'string' && /^[a-z0-9]+$/.test(s))));
+  if (!valid) throw new Error(`pack registry of ${scope}: malformed entry for pack ${checksum}: ${value.slice(0, 200)}`);
+  const parsed: PackRecord = { size: size!, objects: objects!, createdAt, kind: kind ?? 'receive' };
+  if (retiredAt !== undefined) parsed.retiredAt = retiredAt;
+  if (replacedBy !== undefined) parsed.replacedBy = replacedBy;
+  if (sidecars !== undefined) parsed.sidecars = sidecars;
+  return parsed;
 }

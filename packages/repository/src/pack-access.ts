@@ -12,12 +12,12 @@ import {
 import type { BlobStore, KVStore } from '@gitfleet/storage';
 import { BlobRangeUnavailable, type BlockCache } from './block-cache.js';
 import { CorruptPackError, MissingPackError } from './errors.js';
-import { idxBlobKey, packBlobKey, packKey, repositoryScope, type PackRecord } from './keys.js';
+import { deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope, type PackRecord } from './keys.js';
 import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
-import { PackSet, type PackInfo } from './pack-set.js';
+import { PackSet, type PackInfo, type PackSetOptions } from './pack-set.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
 
-export type { PackInfo } from './pack-set.js';
+export { DEFAULT_REGISTRY_MAX_AGE_MS, type PackInfo, type PackSetOptions } from './pack-set.js';
 
 /** Where an object's entry is stored, for copying it byte for byte into an outgoing pack. */
 export interface StoredEntry {
@@ -50,7 +50,13 @@ export interface PackStores {
   indexes?: PackIndexCache;
   /** Resolved delta bases; when absent, a process-wide 64 MiB cache (sharedDeltaBaseCache). */
   deltaBases?: DeltaBaseCache;
+  /** How long a view of a pack registry is used before it is read again (default 30 s). */
+  registry?: PackSetOptions;
 }
+
+/** How long add() waits for the collector to finish deleting unregistered blobs of the same pack. */
+const COLLECTOR_WAIT_ATTEMPTS = 40;
+const COLLECTOR_WAIT_MS = 250;
 
 /**
  * The packs of one repository, as stored: the registry of immutable packs named by their
@@ -74,10 +80,10 @@ export class PackAccess {
     this.cache = stores.cache;
     this.indexes = stores.indexes ?? sharedPackIndexCache;
     this.scope = repositoryScope(repositoryId);
-    this.packSet = new PackSet(this.kv, this.scope);
+    this.packSet = new PackSet(this.kv, this.scope, stores.registry);
   }
 
-  /** The repository's packs, newest first (whole-pack reuse, enumerating every object). */
+  /** The repository's active packs, newest first (whole-pack reuse, enumerating every object); retired packs are left out. */
   list(): Promise<readonly PackInfo[]> {
     return this.packSet.list();
   }
@@ -87,11 +93,29 @@ export class PackAccess {
     return this.packSet.refreshAfter(this.packSet.generation);
   }
 
-  /** The parsed index of one of the repository's packs. */
+  /** The parsed index of one of the repository's packs; a retired pack still has one during its grace period. */
   async index(pack: string): Promise<PackIndex> {
-    const info = (await this.packSet.list()).find((p) => p.checksum === pack);
+    await this.packSet.list();
+    const info = this.packSet.known(pack);
     if (!info) throw new MissingPackError(pack, `repository ${this.repositoryId}: no pack ${pack} is registered`);
     return this.loadIndex(info);
+  }
+
+  /**
+   * Runs a read of objects; when it fails because a pack is gone that the registry no longer lists
+   * as active (maintenance retired it, and the collector deleted it after the grace period while
+   * this process still read an older view), re-reads the registry and runs it once more: the
+   * objects are in the packs that replaced it. The one place reads recover from collection.
+   */
+  retryingRetired<T>(read: () => Promise<T>): Promise<T> {
+    // No async wrapper: this sits on every object read.
+    return read().catch(async (error: unknown) => {
+      if (!(error instanceof MissingPackError)) throw error;
+      await this.packSet.refreshAfter(this.packSet.generation);
+      const pack = this.packSet.known(error.pack);
+      if (pack !== undefined && pack.retiredAt === undefined) throw error;
+      return read();
+    });
   }
 
   /**
@@ -180,27 +204,55 @@ export class PackAccess {
    * Resolves only when both are durable and registered; idempotent for the same pack.
    */
   async add(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<void> {
-    if (!isObjectId(checksum)) throw new TypeError(`adding a pack: checksum ${JSON.stringify(checksum)} is not an object id`);
+    for (let attempt = 1; ; attempt++) {
+      // Durable pack and idx first, registry entry second: whoever sees the pack registered
+      // (and every ref that moves after it) can read it.
+      const index = await this.store(packPath, packSize, idx, checksum);
+      const record: PackRecord = { size: packSize, objects: index.objectCount, createdAt: new Date().toISOString(), kind: 'receive' };
+      // The collector deletes unregistered blobs (an earlier push of the same pack that crashed
+      // before registering) only after marking them `deleting:` in one CAS with the record's
+      // absence; requiring that mark absent here means blobs this call found already stored are
+      // never registered while they are being deleted (maintenance/collector.ts).
+      const { conflicts } = await this.kv.compareAndSwap(
+        this.scope,
+        [{ key: packKey(checksum), expect: null, value: JSON.stringify(record), requireAbsent: { keys: [deletingKey(checksum)] } }],
+        'all',
+      );
+      if (conflicts.length === 0) {
+        this.indexes.put(checksum, index);
+        this.packSet.add({ checksum, ...record });
+        return;
+      }
+      // Registered already: by another push (adding it again is a no-op), or retired by
+      // maintenance, whose published packs hold every one of its objects.
+      if ((await this.kv.get(this.scope, packKey(checksum))) !== undefined) return this.refresh();
+      if (attempt === COLLECTOR_WAIT_ATTEMPTS) {
+        throw new Error(
+          `repository ${this.repositoryId}: pack ${checksum} cannot be registered: the collector has been deleting stale blobs of the same pack for ${(COLLECTOR_WAIT_ATTEMPTS * COLLECTOR_WAIT_MS) / 1000} s`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, COLLECTOR_WAIT_MS));
+    }
+  }
+
+  /**
+   * Makes a complete, verified pack and its idx durable in the blob store without registering
+   * it (maintenance publishes its packs itself); returns the parsed idx.
+   */
+  async store(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<PackIndex> {
+    if (!isObjectId(checksum)) throw new TypeError(`storing a pack: checksum ${JSON.stringify(checksum)} is not an object id`);
     const index = PackIndex.parse(idx, packSize);
     if (index.packChecksum !== checksum) {
-      throw new CorruptPackError(checksum, `adding a pack: idx describes pack ${index.packChecksum}, not ${checksum}`);
+      throw new CorruptPackError(checksum, `storing a pack: idx describes pack ${index.packChecksum}, not ${checksum}`);
     }
     await verifyPackFile(packPath, packSize, checksum);
-
-    // Durable pack and idx first, registry entry second: whoever sees the pack registered
-    // (and every ref that moves after it) can read it.
     await this.blobs.putIfAbsent(packBlobKey(this.repositoryId, checksum), {
       size: packSize,
       open: () => createReadStream(packPath),
       path: packPath,
     });
     await this.blobs.putIfAbsent(idxBlobKey(this.repositoryId, checksum), idx);
-    const record: PackRecord = { size: packSize, objects: index.objectCount, createdAt: new Date().toISOString() };
-    // A conflict means the pack is registered already: adding it again is a no-op.
-    await this.kv.compareAndSwap(this.scope, [{ key: packKey(checksum), expect: null, value: JSON.stringify(record) }], 'all');
-
-    this.indexes.put(checksum, index);
-    this.packSet.add({ checksum, ...record });
+    return index;
   }
 
   private async lookupIn(packs: readonly PackInfo[], oid: ObjectId): Promise<PackLocation | undefined> {

@@ -1,35 +1,63 @@
 import type { KVStore } from '@gitfleet/storage';
-import { PACK_KEY_PREFIX, type PackRecord } from './keys.js';
+import { PACK_KEY_PREFIX, parsePackRecord, type PackRecord } from './keys.js';
 
 /** One registered pack of a repository. */
 export interface PackInfo extends PackRecord {
   checksum: string;
 }
 
+/** How long a view of the registry may be used before it is read again, unless configured. */
+export const DEFAULT_REGISTRY_MAX_AGE_MS = 30_000;
+
+export interface PackSetOptions {
+  /**
+   * A view of the registry older than this is read again before it is used. It bounds how long a
+   * process may go on reading a retired pack: maintenance's grace period must exceed it plus the
+   * longest request (see maintenance/index.ts).
+   */
+  maxAgeMs?: number;
+  /** Milliseconds since the epoch; tests pass a clock of their own. */
+  now?: () => number;
+}
+
 /**
- * The packs of one repository as registered in KV, held in memory and re-read on demand.
- * Newest first: recent objects are the ones fetches ask for most.
+ * The packs of one repository as registered in KV, held in memory and re-read on demand and
+ * whenever the view is older than maxAgeMs. Newest first: recent objects are the ones fetches
+ * ask for most.
  *
- * Packs are only ever added here. Removing a pack (a future collector after repacking) must keep
- * it readable for a grace period, during which readers that still list it keep working.
+ * Records change: maintenance marks the packs it replaced as retired, and later deletes them.
+ * A retired pack leaves the active list (lookups, planning, enumeration) at the next read of the
+ * registry, yet stays known by checksum, so that whoever listed it before keeps reading it
+ * during the grace period; a deleted record is forgotten.
  */
 export class PackSet {
-  private readonly packs = new Map<string, PackInfo>();
+  /** Every pack of the last read of the registry, retired ones included, plus those added since. */
+  private packs = new Map<string, PackInfo>();
   private ordered: PackInfo[] = [];
   /** Scans of the registry started so far; a scan's ordinal is the count when it started. */
   private scansStarted = 0;
   /** Highest ordinal of a completed scan. */
   private completed = 0;
+  /** When the newest completed scan started: the view is at least that fresh. */
+  private viewTakenAt = -Infinity;
+  /** Packs added while a scan ran: that scan may not see them, yet they must stay. */
+  private addedDuringScan = new Set<string>();
   /** The latest refresh asked for; `started` stays undefined until its scan begins. */
   private pending: { started: number | undefined; done: Promise<void> } | undefined;
   private loaded: Promise<void> | undefined;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly kv: KVStore,
     private readonly scope: string,
-  ) {}
+    options: PackSetOptions = {},
+  ) {
+    this.maxAgeMs = options.maxAgeMs ?? DEFAULT_REGISTRY_MAX_AGE_MS;
+    this.now = options.now ?? Date.now;
+  }
 
-  /** The packs known now, newest first; reads the registry on first use. */
+  /** The active (not retired) packs, newest first; reads the registry on first use and when the view is too old. */
   async list(): Promise<readonly PackInfo[]> {
     if (!this.loaded) {
       const loading = this.refreshAfter(this.scansStarted);
@@ -40,15 +68,22 @@ export class PackSet {
       });
     }
     await this.loaded;
+    if (this.isStale()) await (this.pending?.done ?? this.refreshAfter(this.scansStarted));
     return this.ordered;
   }
 
   /**
-   * The packs known now, without waiting; undefined until the registry has been read once.
-   * Object lookups call this first: an await per lookup is measurable over a million objects.
+   * The active packs known now, without waiting; undefined until the registry has been read once
+   * or when the view is too old. Object lookups call this first: an await per lookup is
+   * measurable over a million objects.
    */
   listed(): readonly PackInfo[] | undefined {
-    return this.completed > 0 ? this.ordered : undefined;
+    return this.completed > 0 && !this.isStale() ? this.ordered : undefined;
+  }
+
+  /** A pack known by this view, retired or not: who listed it before it retired may still read it. */
+  known(checksum: string): PackInfo | undefined {
+    return this.packs.get(checksum);
   }
 
   /** Take it before a lookup; pass it to refreshAfter() when the lookup missed. */
@@ -70,8 +105,11 @@ export class PackSet {
     entry.done = previous.then(async () => {
       const ordinal = ++this.scansStarted;
       entry.started = ordinal;
+      const takenAt = this.now();
+      this.addedDuringScan = new Set();
       await this.readRegistry();
       this.completed = Math.max(this.completed, ordinal);
+      this.viewTakenAt = Math.max(this.viewTakenAt, takenAt);
     });
     this.pending = entry;
     const clear = () => {
@@ -85,38 +123,32 @@ export class PackSet {
   add(pack: PackInfo): void {
     if (this.packs.has(pack.checksum)) return;
     this.packs.set(pack.checksum, pack);
+    this.addedDuringScan.add(pack.checksum);
     this.reorder();
+  }
+
+  private isStale(): boolean {
+    return this.now() - this.viewTakenAt > this.maxAgeMs;
   }
 
   private async readRegistry(): Promise<void> {
     const entries = await this.kv.scan(this.scope, PACK_KEY_PREFIX);
-    let changed = false;
+    const packs = new Map<string, PackInfo>();
     for (const { key, value } of entries) {
       const checksum = key.slice(PACK_KEY_PREFIX.length);
-      if (this.packs.has(checksum)) continue;
-      this.packs.set(checksum, { checksum, ...parsePackRecord(value, checksum, this.scope) });
-      changed = true;
+      packs.set(checksum, { checksum, ...parsePackRecord(value, checksum, this.scope) });
     }
-    if (changed) this.reorder();
+    for (const checksum of this.addedDuringScan) {
+      const added = this.packs.get(checksum);
+      if (added && !packs.has(checksum)) packs.set(checksum, added);
+    }
+    this.packs = packs;
+    this.reorder();
   }
 
   private reorder(): void {
-    this.ordered = [...this.packs.values()].sort((a, b) =>
-      a.createdAt === b.createdAt ? (a.checksum < b.checksum ? -1 : 1) : a.createdAt < b.createdAt ? 1 : -1,
-    );
+    this.ordered = [...this.packs.values()]
+      .filter((pack) => pack.retiredAt === undefined)
+      .sort((a, b) => (a.createdAt === b.createdAt ? (a.checksum < b.checksum ? -1 : 1) : a.createdAt < b.createdAt ? 1 : -1));
   }
-}
-
-function parsePackRecord(value: string, checksum: string, scope: string): PackRecord {
-  let record: unknown;
-  try {
-    record = JSON.parse(value);
-  } catch {
-    throw new Error(`pack registry of ${scope}: entry for pack ${checksum} is not JSON: ${value.slice(0, 100)}`);
-  }
-  const { size, objects, createdAt } = (record ?? {}) as Partial<PackRecord>;
-  if (!Number.isSafeInteger(size) || !Number.isSafeInteger(objects) || typeof createdAt !== 'string') {
-    throw new Error(`pack registry of ${scope}: malformed entry for pack ${checksum}: ${value.slice(0, 200)}`);
-  }
-  return { size: size!, objects: objects!, createdAt };
 }

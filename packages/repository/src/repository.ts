@@ -1,3 +1,4 @@
+import type { GitObject, ObjectId, ObjectType } from '@gitfleet/git-format';
 import { PackObjectReader, type ObjectReader } from './object-reader.js';
 import { InMemoryReadBudget } from './object-stream.js';
 import { PackAccess, type PackStores } from './pack-access.js';
@@ -37,11 +38,32 @@ export class Repository {
 
   constructor(
     readonly info: RepositoryInfo,
-    stores: Stores,
+    /** The process's stores (maintenance writes the registry and deletes blobs through them). */
+    readonly stores: Stores,
   ) {
     this.packs = new PackAccess(info.id, stores);
-    this.objects = new PackObjectReader(this.packs, stores.deltaBases);
+    this.objects = new RecoveringObjectReader(new PackObjectReader(this.packs, stores.deltaBases), this.packs);
     this.inMemoryReads = stores.inMemoryReads ?? sharedInMemoryReads;
     this.refs = new KVRefDB(info.id, stores.kv);
+  }
+}
+
+/** Objects by id, each read retried once when a pack it used was collected after maintenance retired it (PackAccess.retryingRetired). */
+class RecoveringObjectReader implements ObjectReader {
+  constructor(
+    private readonly reader: ObjectReader,
+    private readonly packs: PackAccess,
+  ) {}
+
+  has(oid: ObjectId): Promise<boolean> {
+    return this.packs.retryingRetired(() => this.reader.has(oid));
+  }
+
+  read(oid: ObjectId): Promise<GitObject | undefined> {
+    return this.packs.retryingRetired(() => this.reader.read(oid));
+  }
+
+  header(oid: ObjectId): Promise<{ type: ObjectType; size: number } | undefined> {
+    return this.packs.retryingRetired(() => this.reader.header(oid));
   }
 }

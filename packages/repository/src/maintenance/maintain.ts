@@ -1,0 +1,214 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { ObjectId } from '@gitfleet/git-format';
+import { repositoryScope, type PackKind } from '../keys.js';
+import { DEFAULT_REGISTRY_MAX_AGE_MS, type PackAccess, type PackInfo } from '../pack-access.js';
+import type { Repository } from '../repository.js';
+import { collectPacks } from './collector.js';
+import { MaintenanceLease } from './lease.js';
+import { DEFAULT_MAINTENANCE_POLICY, chooseMaintenance, compactionPlan, type MaintenancePolicy } from './policy.js';
+import { publishPacks, type PackToPublish } from './publish.js';
+
+/** A pack the writer stage wrote to a local file (the pack writer's WrittenPack fits). */
+export interface NewPack {
+  path: string;
+  size: number;
+  checksum: ObjectId;
+  idx: Buffer;
+  objectCount: number;
+}
+
+export interface WriteOptions {
+  onProgress?(done: number, total: number): void;
+  signal?: AbortSignal;
+}
+
+/** What writes the packs maintenance publishes: the pack writer (rewritePack, objectsOfPacks, cloneOrder) behind one seam. */
+export interface PackWriterStage {
+  /** One pack holding every object of `checksums`, written to `path`. */
+  compact(packs: PackAccess, checksums: readonly string[], path: string, options: WriteOptions): Promise<NewPack>;
+  /**
+   * The objects of `fromPacks` reachable from `tips`, in clone order, and a cruft pack of the rest
+   * (absent when there is none), written into `dir`.
+   */
+  repack(
+    repo: Repository,
+    tips: readonly ObjectId[],
+    fromPacks: readonly string[],
+    dir: string,
+    options: WriteOptions,
+  ): Promise<{ main: NewPack; cruft?: NewPack }>;
+}
+
+export type MaintenanceMode = 'auto' | 'compact' | 'full';
+
+export type MaintenancePhase = 'plan' | 'write' | 'store' | 'publish' | 'collect';
+
+/** What a CLI shows while maintenance runs. */
+export interface MaintenanceProgress {
+  phase: MaintenancePhase;
+  action: 'none' | 'compact' | 'full';
+  /** For 'write': objects written so far and in all. */
+  done?: number;
+  total?: number;
+}
+
+export interface MaintainOptions {
+  /** Names this runner in the lease (host and process, say); each run gets a token of its own besides. */
+  holder: string;
+  /** How long retired and orphaned packs stay; must exceed the registry view age plus the longest request. */
+  graceSeconds: number;
+  mode: MaintenanceMode;
+  /** Where packs are written before they are stored; a directory of this run's own is made in it and always removed. */
+  tmpDir: string;
+  writer: PackWriterStage;
+  onProgress?(event: MaintenanceProgress): void;
+  signal?: AbortSignal;
+  /** Lease duration, renewed every third of it while the run lasts; default 300 s. */
+  leaseSeconds?: number;
+  policy?: Partial<MaintenancePolicy>;
+  /** Milliseconds since the epoch; tests pass a clock of their own. */
+  now?: () => number;
+}
+
+export interface MaintenanceReport {
+  /** False when another holder has the lease: nothing was done. */
+  ran: boolean;
+  action: 'none' | 'compact' | 'full';
+  /** Active packs before and after. */
+  packsBefore: number;
+  packsAfter: number;
+  objectsWritten: number;
+  /** Packs this run retired. */
+  retired: string[];
+  /** Retired packs (of this run or earlier ones) deleted after their grace period. */
+  collected: string[];
+  orphansCollected: string[];
+  durationMs: number;
+}
+
+const DEFAULT_LEASE_SECONDS = 300;
+
+/**
+ * One maintenance run of one repository, by at most one runner of the fleet at a time: take the
+ * lease, compact or fully repack as the mode and the policy say, publish the new packs and retire
+ * the old ones in one CAS, then collect what outlived its grace period.
+ */
+export async function maintainRepository(repo: Repository, options: MaintainOptions): Promise<MaintenanceReport> {
+  const startedAt = performance.now();
+  const now = options.now ?? Date.now;
+  const graceMs = options.graceSeconds * 1000;
+  const viewMaxAgeMs = repo.stores.registry?.maxAgeMs ?? DEFAULT_REGISTRY_MAX_AGE_MS;
+  if (!(graceMs > viewMaxAgeMs)) {
+    throw new RangeError(
+      `maintenance grace period (${options.graceSeconds} s) must exceed the registry view age (${viewMaxAgeMs / 1000} s) plus the longest request`,
+    );
+  }
+  const report: MaintenanceReport = {
+    ran: false,
+    action: 'none',
+    packsBefore: 0,
+    packsAfter: 0,
+    objectsWritten: 0,
+    retired: [],
+    collected: [],
+    orphansCollected: [],
+    durationMs: 0,
+  };
+  const leaseMs = (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
+  const lease = await MaintenanceLease.acquire(repo.stores.kv, repositoryScope(repo.info.id), options.holder, leaseMs, now);
+  if (!lease) return { ...report, durationMs: performance.now() - startedAt };
+  report.ran = true;
+
+  // A lost lease stops the writer early; publishing would fail anyway (fencing).
+  const leaseLost = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
+  const renewal = setInterval(() => void lease.renew().catch((error: unknown) => leaseLost.abort(error)), leaseMs / 3);
+  let work: string | undefined;
+  try {
+    work = await mkdtemp(path.join(options.tmpDir, 'maintenance-'));
+    await repo.packs.refresh();
+    const active = await repo.packs.list();
+    report.packsBefore = report.packsAfter = active.length;
+    const tips = options.mode === 'compact' ? [] : [...new Set((await repo.refs.list()).map((ref) => ref.oid))];
+    const plan = planRun(options.mode, active, tips, { ...DEFAULT_MAINTENANCE_POLICY, ...options.policy });
+    report.action = plan.action;
+    const progress = (phase: MaintenancePhase, done?: number, total?: number) =>
+      options.onProgress?.({ phase, action: plan.action, done, total });
+    progress('plan');
+
+    if (plan.action !== 'none') {
+      const write: WriteOptions = { signal, onProgress: (done, total) => progress('write', done, total) };
+      const written =
+        plan.action === 'compact'
+          ? [
+              {
+                pack: await options.writer.compact(repo.packs, plan.replaced, path.join(work, 'compaction.pack'), write),
+                kind: 'compaction' as const,
+              },
+            ]
+          : await writeFullRepack(options.writer, repo, tips, plan.replaced, work, write);
+      progress('store');
+      const added: PackToPublish[] = [];
+      for (const { pack, kind } of written) {
+        signal.throwIfAborted();
+        const index = await repo.packs.store(pack.path, pack.size, pack.idx, pack.checksum);
+        added.push({ checksum: pack.checksum, size: pack.size, index, kind });
+        report.objectsWritten += pack.objectCount;
+      }
+      progress('publish');
+      await publishPacks(repo, lease, { added, replaced: plan.replaced, now });
+      report.retired = plan.replaced;
+      report.packsAfter = (await repo.packs.list()).length;
+    }
+
+    progress('collect');
+    const collected = await collectPacks(repo, lease, { graceMs, now, signal });
+    report.collected = collected.collected;
+    report.orphansCollected = collected.orphansCollected;
+  } catch (error) {
+    // The writer stopped because the lease was lost: that is the cause to report.
+    throw leaseLost.signal.aborted ? leaseLost.signal.reason : error;
+  } finally {
+    clearInterval(renewal);
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+    await lease.release();
+  }
+  report.durationMs = performance.now() - startedAt;
+  return report;
+}
+
+type RunPlan = { action: 'none' } | { action: 'compact' | 'full'; replaced: string[] };
+
+function planRun(mode: MaintenanceMode, active: readonly PackInfo[], tips: readonly ObjectId[], policy: MaintenancePolicy): RunPlan {
+  const decision =
+    mode === 'full'
+      ? { action: 'full' as const }
+      : mode === 'compact'
+        ? // Asked for explicitly: any two packs that break the progression are worth merging.
+          { action: 'compact' as const, merge: compactionPlan(active, { ...policy, compactAbovePacks: 1 }) }
+        : chooseMaintenance(active, policy);
+  if (decision.action === 'compact' && decision.merge.length > 0)
+    return { action: 'compact', replaced: decision.merge.map((p) => p.checksum) };
+  // With no ref, every object would be cruft: nothing to gain.
+  if (decision.action === 'full' && active.length > 0 && tips.length > 0)
+    return { action: 'full', replaced: active.map((p) => p.checksum) };
+  return { action: 'none' };
+}
+
+async function writeFullRepack(
+  writer: PackWriterStage,
+  repo: Repository,
+  tips: readonly ObjectId[],
+  fromPacks: readonly string[],
+  dir: string,
+  options: WriteOptions,
+): Promise<{ pack: NewPack; kind: PackKind }[]> {
+  const { main, cruft } = await writer.repack(repo, tips, fromPacks, dir, options);
+  return cruft
+    ? [
+        { pack: main, kind: 'repack' },
+        { pack: cruft, kind: 'cruft' },
+      ]
+    : [{ pack: main, kind: 'repack' }];
+}

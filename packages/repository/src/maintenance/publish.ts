@@ -1,0 +1,112 @@
+import type { PackIndex } from '@gitfleet/git-format';
+import type { CasOp } from '@gitfleet/storage';
+import { idxBlobKey, packBlobKey, packKey, parsePackRecord, repositoryScope, type PackKind, type PackRecord } from '../keys.js';
+import { LoopPacer } from '../loop-pacer.js';
+import type { Repository } from '../repository.js';
+import { MaintenanceLease } from './lease.js';
+
+/** A pack maintenance wrote and made durable in the blob store, to be registered. */
+export interface PackToPublish {
+  checksum: string;
+  size: number;
+  /** Its parsed idx (PackAccess.store returns it). */
+  index: PackIndex;
+  kind: PackKind;
+  sidecars?: string[];
+}
+
+/** The registry changed under maintenance: a pack it replaces is no longer the pack it read, or a new pack is registered already. */
+export class PublishConflictError extends Error {
+  override name = 'PublishConflictError';
+}
+
+/** A replacement that would drop objects: maintenance refuses to publish it. */
+export class ObjectLossError extends Error {
+  override name = 'ObjectLossError';
+}
+
+/**
+ * Registers `added` and retires `replaced` in ONE compare-and-swap of the repository's scope that
+ * also expects each replaced record as read and the lease unchanged, so that readers see either
+ * the old packs or the new ones, never a registry missing objects, and a runner that lost its
+ * lease publishes nothing.
+ *
+ * THE INVARIANT — maintenance never removes an object — is enforced here: every object of every
+ * replaced pack must be in one of the packs published with it (for a full repack, the reachable
+ * pack plus the cruft pack of the rest), or nothing is published. Together with the grace period
+ * (a retired pack's blobs stay readable longer than any view of the registry and any request
+ * lasts, see collector.ts), a push that checked connectivity against, or completed a thin pack
+ * from, an object of a pack being retired still finds that object: in the retired pack during the
+ * grace period, and in its replacement in every view read after the CAS.
+ */
+export async function publishPacks(
+  repo: Repository,
+  lease: MaintenanceLease,
+  publication: { added: readonly PackToPublish[]; replaced: readonly string[]; now?: () => number },
+): Promise<void> {
+  const { added, replaced } = publication;
+  if (added.length === 0) throw new RangeError('publishing packs: nothing to add');
+  const scope = repositoryScope(repo.info.id);
+  const addedChecksums = new Set(added.map((pack) => pack.checksum));
+  const overlap = replaced.filter((checksum) => addedChecksums.has(checksum));
+  if (overlap.length > 0) throw new PublishConflictError(`${scope}: pack ${overlap[0]} would replace itself`);
+
+  const current = await repo.stores.kv.getMany(scope, replaced.map(packKey));
+  for (const checksum of replaced) {
+    const value = current.get(packKey(checksum));
+    if (value === undefined) throw new PublishConflictError(`${scope}: pack ${checksum} to be replaced is not registered`);
+    if (parsePackRecord(value, checksum, scope).retiredAt !== undefined) {
+      throw new PublishConflictError(`${scope}: pack ${checksum} to be replaced is retired already`);
+    }
+  }
+  await assertNoObjectLost(repo, added, replaced);
+  await assertStored(repo, added);
+
+  const retiredAt = new Date((publication.now ?? Date.now)()).toISOString();
+  const createdAt = retiredAt;
+  const successor = added[0].checksum;
+  await lease.fenced(async (leaseValue) => {
+    const ops: CasOp[] = [MaintenanceLease.fence(leaseValue)];
+    for (const pack of added) {
+      const record: PackRecord = { size: pack.size, objects: pack.index.objectCount, createdAt, kind: pack.kind };
+      if (pack.sidecars?.length) record.sidecars = pack.sidecars;
+      ops.push({ key: packKey(pack.checksum), expect: null, value: JSON.stringify(record) });
+    }
+    for (const checksum of replaced) {
+      const value = current.get(packKey(checksum))!;
+      const record: PackRecord = { ...parsePackRecord(value, checksum, scope), retiredAt, replacedBy: successor };
+      ops.push({ key: packKey(checksum), expect: value, value: JSON.stringify(record) });
+    }
+    const { conflicts } = await repo.stores.kv.compareAndSwap(scope, ops, 'all');
+    if (conflicts.length === 0) return;
+    if (conflicts[0] === 0) throw lease.lost('publishing packs');
+    const reasons = conflicts.map((at) =>
+      at <= added.length ? `pack ${added[at - 1].checksum} is registered already` : `pack ${replaced[at - 1 - added.length]} changed`,
+    );
+    throw new PublishConflictError(`${scope}: publishing packs: ${reasons.join('; ')}`);
+  });
+  await repo.packs.refresh();
+}
+
+async function assertNoObjectLost(repo: Repository, added: readonly PackToPublish[], replaced: readonly string[]): Promise<void> {
+  const pacer = new LoopPacer();
+  for (const checksum of replaced) {
+    const index = await repo.packs.index(checksum);
+    for (const { oid } of index.entries()) {
+      await pacer.step();
+      if (!added.some((pack) => pack.index.find(oid) !== undefined)) {
+        throw new ObjectLossError(
+          `repository ${repo.info.id}: replacing pack ${checksum} would lose object ${oid}: none of ${added.map((p) => p.checksum).join(', ')} has it`,
+        );
+      }
+    }
+  }
+}
+
+async function assertStored(repo: Repository, added: readonly PackToPublish[]): Promise<void> {
+  for (const pack of added) {
+    for (const key of [packBlobKey(repo.info.id, pack.checksum), idxBlobKey(repo.info.id, pack.checksum)]) {
+      if ((await repo.stores.blobs.head(key)) === undefined) throw new Error(`publishing pack ${pack.checksum}: ${key} is not stored`);
+    }
+  }
+}

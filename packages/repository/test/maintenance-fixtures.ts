@@ -1,0 +1,115 @@
+/**
+ * What the maintenance tests share: the stores they run over (the embedded ones and S3 + Redis),
+ * a pack writer stage made of C git (real packs, written by `git pack-objects` over a repository
+ * holding the same objects), and pushes of real packs.
+ */
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { PackIndex } from '@gitfleet/git-format';
+import { S3BlobStore } from '@gitfleet/storage';
+import { gitText } from '@gitfleet/test-support/git';
+import { s3Target } from '@gitfleet/test-support/server-storage';
+import { redisKvBackends, skipRemoteStores, uniqueName, type StoresBackend } from '@gitfleet/test-support/stores';
+import { Repository, type NewPack, type PackAccess, type PackWriterStage, type Stores } from '../src/index.js';
+import { backends, caches } from './backends.js';
+import { packObjects, type BuiltPack } from './git-fixtures.js';
+
+/** The embedded backends, and S3 + Redis (as a fleet runs) unless GITFLEET_SKIP_REMOTE_STORES=1. */
+export const maintenanceBackends: StoresBackend[] = [
+  ...backends,
+  ...(skipRemoteStores
+    ? []
+    : [
+        {
+          name: 's3+redis',
+          async open(owner) {
+            const target = s3Target();
+            const blobs = new S3BlobStore({
+              endpoint: target.endpoint,
+              bucket: target.bucket,
+              region: target.region,
+              prefix: `${uniqueName('gftest-maintenance')}/`,
+              credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
+            });
+            owner.after(async () => {
+              for await (const { key } of blobs.list('')) await blobs.delete(key);
+              await blobs.close();
+            });
+            return { blobs, kv: redisKvBackends[0].open(owner), ...caches() };
+          },
+        } satisfies StoresBackend,
+      ]),
+];
+
+export const REPOSITORY_ID = 'aaaabbbbccccddddeeeeffff00001111';
+
+/** A Repository object over `stores`, as one server of a fleet opens it; several may share the stores. */
+export function openRepository(stores: Stores, registry?: Stores['registry']): Repository {
+  return new Repository(
+    { id: REPOSITORY_ID, owner: 'o', name: 'r', createdAt: '2026-01-01T00:00:00.000Z', private: false, description: '' },
+    { ...stores, registry },
+  );
+}
+
+/** Packs written by C git over `source`, which holds every object the repository under test has. */
+export class GitPackWriter implements PackWriterStage {
+  constructor(private readonly source: string) {}
+
+  async compact(packs: PackAccess, checksums: readonly string[], packPath: string): Promise<NewPack> {
+    const oids = new Set<string>();
+    for (const checksum of checksums) for (const { oid } of (await packs.index(checksum)).entries()) oids.add(oid);
+    return this.packOids([...oids], path.dirname(packPath));
+  }
+
+  async repack(
+    repo: Repository,
+    tips: readonly string[],
+    fromPacks: readonly string[],
+    dir: string,
+  ): Promise<{ main: NewPack; cruft?: NewPack }> {
+    const main = toNewPack(packObjects(this.source, dir, [...tips], { offsetDeltas: true }));
+    const reachable = new Set(Array.from(PackIndex.parse(main.idx, main.size).entries(), (entry) => entry.oid));
+    const rest = new Set<string>();
+    for (const checksum of fromPacks) {
+      for (const { oid } of (await repo.packs.index(checksum)).entries()) if (!reachable.has(oid)) rest.add(oid);
+    }
+    return rest.size === 0 ? { main } : { main, cruft: this.packOids([...rest], dir) };
+  }
+
+  private packOids(oids: string[], dir: string): NewPack {
+    mkdirSync(dir, { recursive: true });
+    const checksum = gitText(this.source, ['pack-objects', '--quiet', path.join(dir, 'pack')], oids.join('\n') + '\n').trim();
+    return toNewPack({
+      packPath: path.join(dir, `pack-${checksum}.pack`),
+      packSize: statSync(path.join(dir, `pack-${checksum}.pack`)).size,
+      idx: readFileSync(path.join(dir, `pack-${checksum}.idx`)),
+      checksum,
+    });
+  }
+}
+
+function toNewPack(pack: BuiltPack): NewPack {
+  const objectCount = PackIndex.parse(pack.idx, pack.packSize).objectCount;
+  return { path: pack.packPath, size: pack.packSize, checksum: pack.checksum, idx: pack.idx, objectCount };
+}
+
+/** Pushes a pack as receive-pack does after indexing it: store and register it, then move the ref in one CAS. */
+export async function push(repo: Repository, pack: BuiltPack, ref: { name: string; oldOid: string; newOid: string }): Promise<void> {
+  await repo.packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+  const conflicts = await repo.refs.update([ref], { atomic: true, message: 'push' });
+  if (conflicts.length > 0) throw new Error(`push of ${ref.name}: ${JSON.stringify(conflicts)}`);
+}
+
+/** The pack of `main~(from-1)..main~to` style ranges: `revs` in pack-objects --revs syntax. */
+export function packRange(source: string, dir: string, revs: string[]): BuiltPack {
+  mkdirSync(dir, { recursive: true });
+  return packObjects(source, dir, revs, { offsetDeltas: true });
+}
+
+/** Every object id of `source` (reachable from its refs). */
+export function allObjects(source: string): string[] {
+  return gitText(source, ['rev-list', '--objects', '--all'])
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.slice(0, 40));
+}
