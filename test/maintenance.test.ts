@@ -41,7 +41,9 @@ describe('gitfleet maintenance run, beside a running server', () => {
     await git?.cleanup();
   });
 
-  it('compaction then a full repack keep every object, fewer packs each time', { timeout: 240_000 }, async () => {
+  it(
+    'compaction then a full repack keep every object, fewer packs each time',
+    async () => {
     const url = await server.createRepo('upkeep', 'history');
     const work = await git.init('work');
     await pushOneByOne(git, url, work, PUSHES, 'push');
@@ -79,7 +81,9 @@ describe('gitfleet maintenance run, beside a running server', () => {
     await git.ok(['fetch', '-q', 'origin'], { cwd: clonedAfterRepack });
     await assertFsckClean(git, clonedAfterRepack);
     assert.equal(await git.revParse(clonedAfterRepack, 'refs/heads/main'), await git.revParse(work, 'HEAD'));
-  });
+    },
+    { timeout: 240_000 },
+  );
 
   it('refuses what it cannot do with the exit codes of the other commands', async () => {
     const missing = await runCli(['maintenance', 'run', 'nobody/nothing'], { ...server.cliEnv });
@@ -100,7 +104,9 @@ describe('background maintenance', () => {
     await git?.cleanup();
   });
 
-  it('keeps the pack count down as pushes come, by itself', { timeout: 240_000 }, async () => {
+  it(
+    'keeps the pack count down as pushes come, by itself',
+    async () => {
     const url = await server.createRepo('busy', 'repo');
     const work = await git.init('busy');
     await pushOneByOne(git, url, work, 24, 'busy');
@@ -114,5 +120,7 @@ describe('background maintenance', () => {
     const clone = await git.clone(url, 'busy-clone');
     await assertFsckClean(git, clone);
     assert.equal(await git.revParse(clone, 'HEAD'), await git.revParse(work, 'HEAD'));
-  });
+    },
+    { timeout: 240_000 },
+  );
 });

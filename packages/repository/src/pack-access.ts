@@ -12,7 +12,7 @@ import {
 import type { BlobStore, KVStore } from '@gitfleet/storage';
 import { BlobRangeUnavailable, type BlockCache } from './block-cache.js';
 import { CorruptPackError, MissingPackError } from './errors.js';
-import { deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope, type PackRecord } from './keys.js';
+import { deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope, sidecarBlobKey, type PackRecord } from './keys.js';
 import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
 import { PackSet, type PackInfo, type PackSetOptions } from './pack-set.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
@@ -253,6 +253,11 @@ export class PackAccess {
     });
     await this.blobs.putIfAbsent(idxBlobKey(this.repositoryId, checksum), idx);
     return index;
+  }
+
+  /** Stores a sidecar (`.rev`, `.bitmap`) of a pack about to be published; its record names it then. */
+  async storeSidecar(checksum: ObjectId, extension: string, bytes: Buffer): Promise<void> {
+    await this.blobs.putIfAbsent(sidecarBlobKey(this.repositoryId, checksum, extension), bytes);
   }
 
   private async lookupIn(packs: readonly PackInfo[], oid: ObjectId): Promise<PackLocation | undefined> {

@@ -15,3 +15,4 @@ export * from './publish.js';
 export * from './collector.js';
 export * from './maintain.js';
 export type { PackKind, PackRecord } from '../keys.js';
+export * from './pack-writer-stage.js';

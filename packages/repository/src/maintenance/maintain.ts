@@ -16,6 +16,8 @@ export interface NewPack {
   checksum: ObjectId;
   idx: Buffer;
   objectCount: number;
+  /** Files in git's formats stored beside the pack, by extension (`rev`, `bitmap`): written before the pack is published. */
+  sidecars?: ReadonlyMap<string, Buffer>;
 }
 
 export interface WriteOptions {
@@ -153,7 +155,9 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
       for (const { pack, kind } of written) {
         signal.throwIfAborted();
         const index = await repo.packs.store(pack.path, pack.size, pack.idx, pack.checksum);
-        added.push({ checksum: pack.checksum, size: pack.size, index, kind });
+        const sidecars = [...(pack.sidecars ?? [])];
+        for (const [extension, bytes] of sidecars) await repo.packs.storeSidecar(pack.checksum, extension, bytes);
+        added.push({ checksum: pack.checksum, size: pack.size, index, kind, sidecars: sidecars.map(([extension]) => extension) });
         report.objectsWritten += pack.objectCount;
       }
       progress('publish');
