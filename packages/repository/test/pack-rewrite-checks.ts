@@ -1,0 +1,62 @@
+/** What the tests of rewritten packs ask of C git and of a Repository reading the new pack. */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ObjectType } from '@gitfleet/git-format';
+import { sha1Object } from '@gitfleet/test-support/packs';
+import { git, gitText } from '@gitfleet/test-support/git';
+import { Repository, type Stores } from '../src/index.js';
+import type { WrittenPack } from '../src/maintenance/pack-rewrite.js';
+import { verifyPack, type PackedObject } from './git-fixtures.js';
+
+/**
+ * Puts the written pack and its idx in a new bare repository under `dir` and has C git check
+ * them: index-pack makes the same idx from the pack alone, verify-pack and fsck accept them,
+ * and cat-file reads every object. Returns the bare repository and what verify-pack lists.
+ */
+export function gitAccepts(written: WrittenPack, dir: string): { repo: string; objects: PackedObject[] } {
+  const repo = mkdtempSync(path.join(dir, 'rewritten-'));
+  git(repo, ['init', '--quiet', '--bare']);
+  const packPath = path.join(repo, 'objects', 'pack', `pack-${written.checksum}.pack`);
+  copyFileSync(written.path, packPath);
+  const gitIdx = path.join(dir, `${path.basename(repo)}.idx`);
+  git(repo, ['index-pack', '-o', gitIdx, packPath]);
+  assert.ok(readFileSync(gitIdx).equals(written.idx), 'git index-pack makes the same idx from the pack');
+  writeFileSync(packPath.replace(/\.pack$/, '.idx'), written.idx);
+  git(repo, ['index-pack', '--verify', packPath]);
+  const objects = verifyPack({ packPath, packSize: written.size, idx: written.idx, checksum: written.checksum });
+  assert.equal(objects.length, written.objectCount);
+  const listed = gitText(repo, ['cat-file', '--batch-all-objects', '--batch-check']).split('\n');
+  assert.equal(listed.length, written.objectCount, 'cat-file lists every object');
+  git(repo, ['fsck', '--full', '--no-dangling']);
+  return { repo, objects };
+}
+
+/** Reads every object of `expected` through a repository holding only the written pack; returns how many. */
+export async function readsBack(
+  written: WrittenPack,
+  stores: Stores,
+  expected: ReadonlyMap<string, { type: ObjectType; data: Buffer }>,
+): Promise<number> {
+  const repo = new Repository(
+    { id: 'rewritten0123456789abcdef0123456', owner: 'o', name: 'r', createdAt: new Date().toISOString(), private: false, description: '' },
+    stores,
+  );
+  await repo.packs.add(written.path, written.size, written.idx, written.checksum);
+  let count = 0;
+  for (const [oid, want] of expected) {
+    const got = await repo.objects.read(oid);
+    assert.ok(got, `the new pack has ${oid}`);
+    assert.equal(got.type, want.type, `type of ${oid}`);
+    assert.ok(got.data.equals(want.data), `content of ${oid}`);
+    assert.equal(sha1Object(got.type, got.data), oid);
+    count++;
+  }
+  return count;
+}
+
+/** The written pack's objects in pack order, as hex ids. */
+export function writtenOrder(written: WrittenPack): string[] {
+  const { oids, count } = written.order;
+  return Array.from({ length: count }, (_, i) => Buffer.from(oids.buffer, oids.byteOffset + 20 * i, 20).toString('hex'));
+}
