@@ -7,13 +7,12 @@ import { git, gitText } from '@gitfleet/test-support/git';
 import { buildSourceRepo } from '@gitfleet/test-support/histories';
 import { catFile } from '@gitfleet/test-support/packs';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
-import { Repository } from '../src/index.js';
 import { cloneOrder } from '../src/maintenance/clone-order.js';
 import { rewritePack } from '../src/maintenance/pack-rewrite.js';
 import type { ObjectSelection } from '../src/maintenance/selection.js';
 import { backends } from './backends.js';
 import { packObjects, verifyPack, type BuiltPack } from './git-fixtures.js';
-import { gitAccepts, readsBack } from './pack-rewrite-checks.js';
+import { gitAccepts, readsBack, repositoryWith } from './pack-rewrite-checks.js';
 
 const workDir = tempDir({ after }, 'clone-order');
 let source: string;
@@ -58,18 +57,7 @@ for (const backend of backends) {
   describe(`clone order over ${backend.name}`, () => {
     test('lists commits newest first as rev-list does, then tags, trees and blobs in the order git walks them', async (t) => {
       const stores = await backend.open(t);
-      const repo = new Repository(
-        {
-          id: 'clone0order0123456789abcdef01234',
-          owner: 'o',
-          name: 'r',
-          createdAt: new Date().toISOString(),
-          private: false,
-          description: '',
-        },
-        stores,
-      );
-      for (const pack of [older, newer]) await repo.packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+      const repo = await repositoryWith(stores, [older, newer], 'cloneorder');
       const tipOids = tips.map((tip) => tip.oid);
       const { reachable, unreachable } = await cloneOrder(repo, tipOids, [older.checksum, newer.checksum]);
 

@@ -7,7 +7,7 @@ import { sha1Object } from '@gitfleet/test-support/packs';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { Repository, type Stores } from '../src/index.js';
 import type { WrittenPack } from '../src/maintenance/pack-rewrite.js';
-import { verifyPack, type PackedObject } from './git-fixtures.js';
+import { verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
 
 /**
  * Puts the written pack and its idx in a new bare repository under `dir` and has C git check
@@ -38,11 +38,11 @@ export async function readsBack(
   stores: Stores,
   expected: ReadonlyMap<string, { type: ObjectType; data: Buffer }>,
 ): Promise<number> {
-  const repo = new Repository(
-    { id: 'rewritten0123456789abcdef0123456', owner: 'o', name: 'r', createdAt: new Date().toISOString(), private: false, description: '' },
+  const repo = await repositoryWith(
     stores,
+    [{ packPath: written.path, packSize: written.size, idx: written.idx, checksum: written.checksum }],
+    'rewritten',
   );
-  await repo.packs.add(written.path, written.size, written.idx, written.checksum);
   let count = 0;
   for (const [oid, want] of expected) {
     const got = await repo.objects.read(oid);
@@ -53,6 +53,21 @@ export async function readsBack(
     count++;
   }
   return count;
+}
+
+/** A repository named `name` in `stores` holding `packs`. */
+export async function repositoryWith(stores: Stores, packs: readonly BuiltPack[], name: string): Promise<Repository> {
+  const info = {
+    id: `${name}0123456789abcdef0123456789abcdef`.slice(0, 32),
+    owner: 'o',
+    name,
+    createdAt: new Date().toISOString(),
+    private: false,
+    description: '',
+  };
+  const repo = new Repository(info, stores);
+  for (const pack of packs) await repo.packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+  return repo;
 }
 
 /** The written pack's objects in pack order, as hex ids. */

@@ -7,13 +7,12 @@ import { git } from '@gitfleet/test-support/git';
 import { buildHistory } from '@gitfleet/test-support/histories';
 import { catFile } from '@gitfleet/test-support/packs';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
-import { Repository, type Stores } from '../src/index.js';
 import { objectsOfPacks } from '../src/maintenance/objects-of-packs.js';
 import { MAX_REWRITE_DELTA_DEPTH, rewritePack } from '../src/maintenance/pack-rewrite.js';
 import { selectionOf, type StoredObject } from '../src/maintenance/selection.js';
 import { backends } from './backends.js';
 import { packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
-import { gitAccepts, readsBack, writtenOrder } from './pack-rewrite-checks.js';
+import { gitAccepts, readsBack, repositoryWith, writtenOrder } from './pack-rewrite-checks.js';
 
 const workDir = tempDir({ after }, 'pack-rewrite');
 let source: string;
@@ -63,26 +62,6 @@ before(() => {
   );
 });
 
-function newRepository(stores: Stores): Repository {
-  return new Repository(
-    {
-      id: 'source0123456789abcdef0123456789a',
-      owner: 'o',
-      name: 'r',
-      createdAt: new Date().toISOString(),
-      private: false,
-      description: '',
-    },
-    stores,
-  );
-}
-
-async function repositoryOf(stores: Stores, packs: BuiltPack[]): Promise<Repository> {
-  const repo = newRepository(stores);
-  for (const pack of packs) await repo.packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
-  return repo;
-}
-
 /** The pack's objects as stored copies, in the order `git verify-pack` lists them (pack order). */
 function storedObjects(pack: BuiltPack): Array<StoredObject & PackedObject> {
   return verifyPack(pack).map((o) => ({ ...o, pack: pack.checksum }));
@@ -102,7 +81,7 @@ for (const backend of backends) {
     for (const order of orders) {
       test(`compacts overlapping packs of ref- and ofs-deltas into one pack C git accepts; ${order.name}`, async (t) => {
         const stores = await backend.open(t);
-        const repo = await repositoryOf(stores, [older, newer, everything]);
+        const repo = await repositoryWith(stores, [older, newer, everything], 'source');
         const inOlder = new Set(verifyPack(older).map((o) => o.oid));
         const appended = verifyPack(newer).filter((o) => inOlder.has(o.oid));
         assert.ok(appended.length > 0, 'completing the thin pack appended bases that older has too');
@@ -154,7 +133,7 @@ for (const backend of backends) {
     }
 
     test('moves a delta base ahead of a delta that the requested order puts first, and keeps the rest of the order', async (t) => {
-      const repo = await repositoryOf(await backend.open(t), [older]);
+      const repo = await repositoryWith(await backend.open(t), [older], 'source');
       const stored = storedObjects(older);
       const bases = new Set(stored.filter((o) => o.baseOid).map((o) => o.baseOid!));
       const reversed = [...stored].reverse();
@@ -171,7 +150,7 @@ for (const backend of backends) {
     });
 
     test('writes whole a delta whose base is not in the new pack, and only that one', async (t) => {
-      const repo = await repositoryOf(await backend.open(t), [older]);
+      const repo = await repositoryWith(await backend.open(t), [older], 'source');
       const stored = storedObjects(older);
       // A base that is itself a delta, with deltas of its own.
       const left = stored.find((o) => o.baseOid && stored.some((d) => d.baseOid === o.oid))!;
@@ -192,7 +171,7 @@ for (const backend of backends) {
     test(`keeps delta chains at most ${MAX_REWRITE_DELTA_DEPTH} deep`, async (t) => {
       const stored = verifyPack(deep);
       assert.ok(maxDepth(stored) > MAX_REWRITE_DELTA_DEPTH, `git built chains deeper than the bound (${maxDepth(stored)})`);
-      const repo = await repositoryOf(await backend.open(t), [deep]);
+      const repo = await repositoryWith(await backend.open(t), [deep], 'source');
       const written = await rewritePack(repo.packs, await objectsOfPacks(repo.packs, [deep.checksum]), {
         path: path.join(workDir, `deep-${backend.name}.pack`),
       });
@@ -202,7 +181,7 @@ for (const backend of backends) {
     });
 
     test('an aborted rewrite leaves no file behind', async (t) => {
-      const repo = await repositoryOf(await backend.open(t), [everything]);
+      const repo = await repositoryWith(await backend.open(t), [everything], 'source');
       const target = path.join(workDir, `aborted-${backend.name}.pack`);
       const controller = new AbortController();
       controller.abort();
