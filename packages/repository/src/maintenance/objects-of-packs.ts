@@ -1,10 +1,7 @@
-import type { PackIndex } from '@gitfleet/git-format';
 import { LoopPacer } from '../loop-pacer.js';
 import { OidSet } from '../oid-set.js';
 import type { PackAccess } from '../pack-access.js';
 import { SelectionBuilder, type ObjectSelection } from './selection.js';
-
-const OID_BYTES = 20;
 
 /**
  * Every object of these packs, once, for geometric compaction: pack by pack in the order given,
@@ -21,29 +18,10 @@ export async function objectsOfPacksExcept(packs: PackAccess, checksums: readonl
   const builder = new SelectionBuilder();
   const pacer = new LoopPacer();
   for (const checksum of checksums) {
-    const { oids, offsets, order } = entriesInPackOrder(await packs.index(checksum));
-    for (const i of order) {
-      const at = OID_BYTES * i;
-      if (except.hasBytes(oids, at) || taken.addBytes(oids, at) < 0) continue;
-      builder.addBytes(oids, at, checksum, offsets[i]);
+    for (const { oid, offset } of (await packs.index(checksum)).entriesByOffset()) {
+      if (!except.has(oid) && taken.add(oid)) builder.add({ oid, pack: checksum, offset });
       await pacer.step();
     }
   }
   return builder.build();
-}
-
-/** A pack's ids and offsets (in id order, as the idx lists them) and the entry numbers in offset order. */
-function entriesInPackOrder(index: PackIndex): { oids: Buffer; offsets: Float64Array; order: Uint32Array } {
-  const count = index.objectCount;
-  const oids = Buffer.alloc(OID_BYTES * count);
-  const offsets = new Float64Array(count);
-  let i = 0;
-  for (const entry of index.entries()) {
-    oids.write(entry.oid, OID_BYTES * i, 'hex');
-    offsets[i++] = entry.offset;
-  }
-  const order = new Uint32Array(count);
-  for (let k = 0; k < count; k++) order[k] = k;
-  order.sort((a, b) => offsets[a] - offsets[b]);
-  return { oids, offsets, order };
 }

@@ -44,6 +44,17 @@ export interface WrittenPack {
   idx: Buffer;
   objectCount: number;
   order: PackOrder;
+  stats: RewriteStats;
+}
+
+/** How the entries of a rewritten pack were made. */
+export interface RewriteStats {
+  /** Whole objects copied as stored. */
+  copiedObjects: number;
+  /** Deltas copied as stored, pointed at where their base now is. */
+  copiedDeltas: number;
+  /** Objects resolved and deflated afresh: deltas whose base is not in the pack, or whose chain would be too deep. */
+  recompressed: number;
 }
 
 export interface RewriteOptions {
@@ -76,9 +87,9 @@ export async function rewritePack(packs: PackAccess, objects: ObjectSelection, o
     const rewriter = new PackRewriter(packs, objects, indexes, unique, writer, options);
     await rewriter.writeAll();
     const { size, checksum } = await writer.finish();
-    const { order, crcs } = rewriter;
+    const { order, crcs, stats } = rewriter;
     const idx = encodePackIndex(order.oids, order.offsets, crcs, order.count, Buffer.from(checksum, 'hex'));
-    return { path: options.path, size, checksum, idx, objectCount: order.count, order };
+    return { path: options.path, size, checksum, idx, objectCount: order.count, order, stats };
   } catch (error) {
     await writer.abandon();
     throw error;
@@ -109,6 +120,7 @@ type DeltaHeader = Exclude<PackEntryHeader, { kind: 'object' }>;
 class PackRewriter {
   readonly order: PackOrder;
   readonly crcs: Uint32Array;
+  readonly stats: RewriteStats = { copiedObjects: 0, copiedDeltas: 0, recompressed: 0 };
   private readonly state: Uint8Array;
   private readonly writtenAt: Float64Array;
   private readonly depth: Uint8Array;
@@ -141,6 +153,10 @@ class PackRewriter {
     const { count } = this.unique;
     for (let first = 0; first < count;) {
       const last = this.runEnd(first);
+      if (this.allWritten(first, last)) {
+        first = last + 1;
+        continue;
+      }
       const cursor = await this.openCursor(first, last);
       try {
         for (let e = first; e <= last; e++) {
@@ -155,6 +171,12 @@ class PackRewriter {
     }
     if (this.order.count !== count) throw new Error(`rewriting a pack: ${this.order.count} entries written, ${count} expected`);
     this.options.onProgress?.(count, count);
+  }
+
+  /** Whether distinct objects first..last were all written already (as bases moved ahead). */
+  private allWritten(first: number, last: number): boolean {
+    for (let e = first; e <= last; e++) if (this.state[e] !== WRITTEN) return false;
+    return true;
   }
 
   /** The last distinct object of the run starting at `first`: following entries of the same pack, each close after the one before. */
@@ -261,6 +283,8 @@ class PackRewriter {
     await this.writer.write(header);
     for await (const piece of cursor.range(dataStart, end)) await this.writer.write(piece);
     this.record(e, at, type, depth);
+    if (depth > 0) this.stats.copiedDeltas++;
+    else this.stats.copiedObjects++;
   }
 
   /** Writes the object whole, resolved and deflated afresh. */
@@ -275,6 +299,7 @@ class PackRewriter {
     await this.writer.write(header);
     await this.writer.write(deflated);
     this.record(e, at, PACK_TYPE[object.type], 0);
+    this.stats.recompressed++;
   }
 
   private record(e: number, at: number, type: number, depth: number): void {
