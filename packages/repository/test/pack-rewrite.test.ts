@@ -95,6 +95,10 @@ for (const backend of backends) {
           order.packs().map((p) => p.checksum),
         );
         assert.equal(selection.count, expected.size, 'every object once');
+        for (let i = 1; i < selection.count; i++) {
+          if (selection.pack(i) === selection.pack(i - 1))
+            assert.ok(selection.offsets[i] > selection.offsets[i - 1], 'each pack in stored order');
+        }
         const progress: number[] = [];
         const written = await rewritePack(repo.packs, selection, {
           path: path.join(workDir, `compacted-${backend.name}-${orders.indexOf(order)}.pack`),

@@ -4,6 +4,7 @@ import { LoopPacer } from '../loop-pacer.js';
 import { OidSet } from '../oid-set.js';
 import { walkCommits } from '../reachability/commit-walk.js';
 import { CommitReader } from '../reachability/commits.js';
+import { commonPrefixLength, RecentTrees } from '../reachability/recent-trees.js';
 import type { Repository } from '../repository.js';
 import { objectsOfPacksExcept } from './objects-of-packs.js';
 import { SelectionBuilder, type ObjectSelection } from './selection.js';
@@ -63,20 +64,25 @@ async function reachableObjects(repo: CloneSource, tips: readonly ObjectId[]): P
     if (seen.add(oid)) reached.commits.push(oid);
     await pacer.step();
   }
-  for (const oid of walk.commits) await walkTree(repo, (await reader.commit(oid, 'commit to repack')).tree, reached, pacer);
-  for (const oid of treeTips) await walkTree(repo, oid, reached, pacer);
+  const recent = new RecentTrees();
+  for (const oid of walk.commits) await walkTree(repo, (await reader.commit(oid, 'commit to repack')).tree, reached, recent, pacer);
+  for (const oid of treeTips) await walkTree(repo, oid, reached, recent, pacer);
   return reached;
 }
 
 /**
  * Adds the trees and blobs under `root` not met before, depth first in entry order (git's
  * process_tree): a tree before what it holds, so that trees come in the order git writes them.
+ *
+ * Most entries of a tree are those of the previous version of the same directory, all met
+ * then: as in enumerateObjects, the entries of the prefix a tree shares with the last tree read
+ * at its path are skipped without a lookup.
  */
-async function walkTree(repo: CloneSource, root: ObjectId, reached: Reached, pacer: LoopPacer): Promise<void> {
+async function walkTree(repo: CloneSource, root: ObjectId, reached: Reached, recent: RecentTrees, pacer: LoopPacer): Promise<void> {
   const { seen } = reached;
   if (!seen.add(root)) return;
   reached.trees.push(seen.indexOf(root));
-  const stack: Array<{ data: Buffer; at: number }> = [{ data: await readTree(repo, root), at: 0 }];
+  const stack: TreeInWalk[] = [await treeInWalk(repo, root, '', recent)];
   const entry = newTreeEntryPosition();
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
@@ -85,15 +91,31 @@ async function walkTree(repo: CloneSource, root: ObjectId, reached: Reached, pac
       continue;
     }
     top.at = readTreeEntryAt(top.data, top.at, entry);
-    if (entry.mode === FileMode.Submodule) continue;
+    if (entry.mode === FileMode.Submodule || top.at <= top.known) continue;
     const added = seen.addBytes(top.data, entry.nameEnd + 1);
     if (added < 0) continue;
     if (entry.mode === FileMode.Dir) {
       reached.trees.push(added);
-      stack.push({ data: await readTree(repo, seen.oidAt(added)), at: 0 });
+      const path = `${top.path}/${top.data.toString('latin1', entry.nameStart, entry.nameEnd)}`;
+      stack.push(await treeInWalk(repo, seen.oidAt(added), path, recent));
       await pacer.step();
     } else reached.blobs.push(added);
   }
+}
+
+/** A tree being walked: its data, where its next entry starts, and how many of its bytes were met before. */
+interface TreeInWalk {
+  data: Buffer;
+  at: number;
+  path: string;
+  known: number;
+}
+
+async function treeInWalk(repo: CloneSource, oid: ObjectId, path: string, recent: RecentTrees): Promise<TreeInWalk> {
+  const data = await readTree(repo, oid);
+  const known = commonPrefixLength(data, recent.get(path));
+  recent.set(path, data);
+  return { data, at: 0, path, known };
 }
 
 async function readTree(repo: CloneSource, oid: ObjectId): Promise<Buffer> {

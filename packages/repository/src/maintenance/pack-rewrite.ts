@@ -20,8 +20,12 @@ import type { ObjectSelection } from './selection.js';
 
 /** git's default `--depth`: reused deltas never make a longer chain than `git repack` would. */
 export const MAX_REWRITE_DELTA_DEPTH = 50;
-/** An entry read on its own (not within a run) larger than this is streamed rather than read through the block cache. */
-const LARGE_ENTRY_BYTES = 4 * 1024 * 1024;
+/**
+ * Runs up to this size are read through the block cache, longer ones streamed: an order that
+ * is not the stored one (clone order out of a pack in another order, bases moved ahead) makes
+ * many short runs, and a stream for each would cost a store request (a file opened) apiece.
+ */
+const CACHED_RUN_BYTES = 256 * 1024;
 const PROGRESS_STEP = 1000;
 const OID_BYTES = 20;
 
@@ -205,8 +209,7 @@ class PackRewriter {
     const pack = objects.packs[packNumber];
     const start = objects.offsets[selected[first]];
     const end = this.indexes[packNumber].entryEnd(objects.offsets[selected[last]]);
-    if (first === last && end - start <= LARGE_ENTRY_BYTES) {
-      // A lone small entry: through the block cache, rather than one store request each.
+    if (end - start <= CACHED_RUN_BYTES) {
       const packs = this.packs;
       return new SpanCursor(
         (async function* () {
