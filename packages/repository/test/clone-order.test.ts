@@ -10,9 +10,8 @@ import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { cloneOrder } from '../src/maintenance/clone-order.js';
 import { rewritePack } from '../src/maintenance/pack-rewrite.js';
 import type { ObjectSelection } from '../src/maintenance/selection.js';
-import { backends } from './backends.js';
 import { packObjects, verifyPack, type BuiltPack } from './git-fixtures.js';
-import { gitAccepts, readsBack, repositoryWith } from './pack-rewrite-checks.js';
+import { gitAccepts, readsBack, repositoryWith, rewriteBackends } from './pack-rewrite-checks.js';
 
 const workDir = tempDir({ after }, 'clone-order');
 let source: string;
@@ -53,7 +52,7 @@ function oids(selection: ObjectSelection): string[] {
 
 const RANK: Record<ObjectType, number> = { commit: 0, tag: 1, tree: 2, blob: 3 };
 
-for (const backend of backends) {
+for (const backend of rewriteBackends) {
   describe(`clone order over ${backend.name}`, () => {
     test('lists commits newest first as rev-list does, then tags, trees and blobs in the order git walks them', async (t) => {
       const stores = await backend.open(t);

@@ -3,9 +3,13 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ObjectType } from '@gitfleet/git-format';
+import { S3BlobStore } from '@gitfleet/storage';
 import { sha1Object } from '@gitfleet/test-support/packs';
+import { deleteS3Prefix, s3Target, skipWithoutRemoteStores } from '@gitfleet/test-support/server-storage';
+import { redisKvBackends, uniqueName, type StoresBackend } from '@gitfleet/test-support/stores';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { Repository, type Stores } from '../src/index.js';
+import { backends, caches } from './backends.js';
 import type { WrittenPack } from '../src/maintenance/pack-rewrite.js';
 import { verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
 
@@ -75,3 +79,32 @@ export function writtenOrder(written: WrittenPack): string[] {
   const { oids, count } = written.order;
   return Array.from({ length: count }, (_, i) => Buffer.from(oids.buffer, oids.byteOffset + 20 * i, 20).toString('hex'));
 }
+
+/**
+ * The embedded backends and, unless GITFLEET_SKIP_REMOTE_STORES=1, S3 (under a fresh prefix,
+ * deleted afterwards) with Redis: a rewrite reads long runs as ranged GETs there.
+ */
+export const rewriteBackends: StoresBackend[] = skipWithoutRemoteStores
+  ? backends
+  : [
+      ...backends,
+      {
+        name: 's3+redis',
+        async open(owner) {
+          const target = s3Target();
+          const prefix = `gitfleet-test/${uniqueName('rewrite')}/`;
+          const blobs = new S3BlobStore({
+            endpoint: target.endpoint,
+            bucket: target.bucket,
+            region: target.region,
+            prefix,
+            credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
+          });
+          owner.after(async () => {
+            await blobs.close();
+            await deleteS3Prefix(target, prefix);
+          });
+          return { blobs, kv: redisKvBackends[0].open(owner), ...caches() };
+        },
+      },
+    ];

@@ -10,9 +10,8 @@ import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { objectsOfPacks } from '../src/maintenance/objects-of-packs.js';
 import { MAX_REWRITE_DELTA_DEPTH, rewritePack } from '../src/maintenance/pack-rewrite.js';
 import { selectionOf, type StoredObject } from '../src/maintenance/selection.js';
-import { backends } from './backends.js';
 import { packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
-import { gitAccepts, readsBack, repositoryWith, writtenOrder } from './pack-rewrite-checks.js';
+import { gitAccepts, readsBack, repositoryWith, writtenOrder, rewriteBackends } from './pack-rewrite-checks.js';
 
 const workDir = tempDir({ after }, 'pack-rewrite');
 let source: string;
@@ -69,7 +68,7 @@ function storedObjects(pack: BuiltPack): Array<StoredObject & PackedObject> {
 
 const maxDepth = (objects: PackedObject[]): number => Math.max(0, ...objects.map((o) => o.depth));
 
-for (const backend of backends) {
+for (const backend of rewriteBackends) {
   describe(`pack rewrite over ${backend.name}`, () => {
     const orders = [
       { name: 'the thin pack first: its deltas before their appended bases', packs: () => [newer, older, everything] },
