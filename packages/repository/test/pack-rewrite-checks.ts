@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ObjectType } from '@gitfleet/git-format';
-import { S3BlobStore } from '@gitfleet/storage';
 import { sha1Object } from '@gitfleet/test-support/packs';
-import { deleteS3Prefix, s3Target, skipWithoutRemoteStores } from '@gitfleet/test-support/server-storage';
+import { deleteS3Prefix, s3BlobStore, s3Target, skipWithoutRemoteStores } from '@gitfleet/test-support/server-storage';
 import { redisKvBackends, uniqueName, type StoresBackend } from '@gitfleet/test-support/stores';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { Repository, type Stores } from '../src/index.js';
@@ -93,13 +92,7 @@ export const rewriteBackends: StoresBackend[] = skipWithoutRemoteStores
         async open(owner) {
           const target = s3Target();
           const prefix = `gitfleet-test/${uniqueName('rewrite')}/`;
-          const blobs = new S3BlobStore({
-            endpoint: target.endpoint,
-            bucket: target.bucket,
-            region: target.region,
-            prefix,
-            credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
-          });
+          const blobs = s3BlobStore(target, prefix);
           owner.after(async () => {
             await blobs.close();
             await deleteS3Prefix(target, prefix);
