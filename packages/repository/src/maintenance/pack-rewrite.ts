@@ -80,8 +80,10 @@ const WRITTEN = 2;
  * the new pack, whose chain would grow deeper than MAX_REWRITE_DELTA_DEPTH, or whose bases form
  * a cycle across packs is resolved and deflated afresh, whole.
  *
- * Runs of entries that lie close together in one stored pack are read as one stream; memory
- * stays at a few stream chunks, one output piece and 41 bytes of bookkeeping per object.
+ * Runs of entries that lie close together in one stored pack are read as one stream (short ones
+ * through the block cache); memory stays at a few stream chunks, one output piece and under
+ * 100 bytes of bookkeeping per object (the id set, the new pack's tables). An object written
+ * whole is resolved in memory, as PackObjectReader reads it.
  */
 export async function rewritePack(packs: PackAccess, objects: ObjectSelection, options: RewriteOptions): Promise<WrittenPack> {
   const indexes = await Promise.all(objects.packs.map((pack) => packs.index(pack)));
