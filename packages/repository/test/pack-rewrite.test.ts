@@ -152,7 +152,7 @@ for (const backend of rewriteBackends) {
       assert.equal(await readsBack(written, await backend.open(t), subset), stored.length);
     });
 
-    test('writes whole a delta whose base is not in the new pack, and only that one', async (t) => {
+    test("writes a delta whose base is left out against the base's base, composing the two deltas", async (t) => {
       const repo = await repositoryWith(await backend.open(t), [older], 'source');
       const stored = storedObjects(older);
       // A base that is itself a delta, with deltas of its own.
@@ -160,13 +160,35 @@ for (const backend of rewriteBackends) {
       assert.ok(left, 'a delta that is also a base');
       const orphans = stored.filter((o) => o.baseOid === left.oid);
       const kept = stored.filter((o) => o.oid !== left.oid);
+      const written = await rewritePack(repo.packs, selectionOf(kept), { path: path.join(workDir, `composed-${backend.name}.pack`) });
+
+      const { objects } = gitAccepts(written, workDir);
+      assert.equal(objects.length, kept.length);
+      const byOid = new Map(objects.map((o) => [o.oid, o]));
+      for (const orphan of orphans) assert.equal(byOid.get(orphan.oid)!.baseOid, left.baseOid, `${orphan.oid} against its base's base`);
+      assert.deepEqual(written.stats, {
+        copiedObjects: kept.length - stored.filter((o) => o.baseOid).length + 1,
+        copiedDeltas: stored.filter((o) => o.baseOid).length - 1 - orphans.length,
+        composedDeltas: orphans.length,
+        recompressed: 0,
+      });
+      const subset = new Map([...expected].filter(([oid]) => byOid.has(oid)));
+      assert.equal(await readsBack(written, await backend.open(t), subset), kept.length);
+    });
+
+    test("writes whole a delta whose base and base's base are both left out", async (t) => {
+      const repo = await repositoryWith(await backend.open(t), [older], 'source');
+      const stored = storedObjects(older);
+      const left = stored.find((o) => o.baseOid && stored.some((d) => d.baseOid === o.oid))!;
+      const orphans = stored.filter((o) => o.baseOid === left.oid);
+      const kept = stored.filter((o) => o.oid !== left.oid && o.oid !== left.baseOid);
       const written = await rewritePack(repo.packs, selectionOf(kept), { path: path.join(workDir, `partial-${backend.name}.pack`) });
 
       const { objects } = gitAccepts(written, workDir);
       assert.equal(objects.length, kept.length);
       const byOid = new Map(objects.map((o) => [o.oid, o]));
       for (const orphan of orphans) assert.equal(byOid.get(orphan.oid)!.baseOid, undefined, `${orphan.oid} is whole`);
-      assert.equal(objects.filter((o) => o.baseOid).length, stored.filter((o) => o.baseOid).length - 1 - orphans.length);
+      assert.ok(written.stats.recompressed >= orphans.length);
       const subset = new Map([...expected].filter(([oid]) => byOid.has(oid)));
       assert.equal(await readsBack(written, await backend.open(t), subset), kept.length);
     });

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { inflate } from 'node:zlib';
 import {
   encodeEntryHeader,
   encodePackIndex,
@@ -14,7 +16,8 @@ import { PackObjectReader } from '../object-reader.js';
 import { OidSet } from '../oid-set.js';
 import type { PackAccess } from '../pack-access.js';
 import { SpanCursor } from '../pack-output/span-cursor.js';
-import { SPAN_GAP, wholeEntry } from '../pack-output/write.js';
+import { deflateEntryData, SPAN_GAP, wholeEntry } from '../pack-output/write.js';
+import { composeDeltas } from './delta-compose.js';
 import { PackFileWriter } from './pack-file-writer.js';
 import type { ObjectSelection } from './selection.js';
 
@@ -28,6 +31,8 @@ export const MAX_REWRITE_DELTA_DEPTH = 50;
 const CACHED_RUN_BYTES = 256 * 1024;
 const PROGRESS_STEP = 1000;
 const OID_BYTES = 20;
+
+const inflateAsync = promisify(inflate);
 
 /** Object ids in pack order (entry i of the pack), their types and offsets: what .rev and bitmaps index. */
 export interface PackOrder {
@@ -57,7 +62,9 @@ export interface RewriteStats {
   copiedObjects: number;
   /** Deltas copied as stored, pointed at where their base now is. */
   copiedDeltas: number;
-  /** Objects resolved and deflated afresh: deltas whose base is not in the pack, or whose chain would be too deep. */
+  /** Deltas whose base is not in the pack, written against the base's base (the two deltas composed). */
+  composedDeltas: number;
+  /** Objects resolved and deflated afresh: deltas whose base (and its base) is not in the pack, or whose chain would be too deep. */
   recompressed: number;
 }
 
@@ -76,9 +83,10 @@ const WRITTEN = 2;
  * Writes a pack holding exactly `objects` (each once; order kept except where a delta's base must
  * come first), copying stored entries as they are: whole objects with their deflated bytes,
  * deltas too when their base is in the new pack (as ofs-deltas pointed at where the base now
- * is, the base moved ahead of the delta when it came later). Only a delta whose base is not in
- * the new pack, whose chain would grow deeper than MAX_REWRITE_DELTA_DEPTH, or whose bases form
- * a cycle across packs is resolved and deflated afresh, whole.
+ * is, the base moved ahead of the delta when it came later). A delta whose base is left out
+ * but whose base's base is in becomes a delta against that one, the two stored deltas composed.
+ * Only a delta left without either, whose chain would grow deeper than MAX_REWRITE_DELTA_DEPTH,
+ * or whose bases form a cycle across packs is resolved and deflated afresh, whole.
  *
  * Runs of entries that lie close together in one stored pack are read as one stream (short ones
  * through the block cache); memory stays at a few stream chunks, one output piece and under
@@ -122,11 +130,35 @@ function uniqueObjects(objects: ObjectSelection): UniqueObjects {
 
 type DeltaHeader = Exclude<PackEntryHeader, { kind: 'object' }>;
 
+/** A stored delta being written: its header, its base, and the cursor over its data [dataStart, end). */
+interface StoredDelta {
+  baseOid: ObjectId;
+  stored: DeltaHeader;
+  cursor: SpanCursor;
+  dataStart: number;
+  end: number;
+}
+
+/** A stored delta's data, inflated; the declared size bounds the output. */
+async function inflateDelta(deflated: Buffer, size: number, pack: string, offset: number): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    data = await inflateAsync(deflated, { maxOutputLength: Math.max(size, 1) });
+  } catch (error) {
+    throw new CorruptPackError(pack, `pack ${pack}: delta data at ${offset} does not inflate: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (data.length !== size)
+    throw new CorruptPackError(pack, `pack ${pack}: delta data at ${offset} inflates to ${data.length} bytes, header says ${size}`);
+  return data;
+}
+
 /** The state of one rewrite: where each distinct object went, and the new pack's tables. */
 class PackRewriter {
   readonly order: PackOrder;
   readonly crcs: Uint32Array;
-  readonly stats: RewriteStats = { copiedObjects: 0, copiedDeltas: 0, recompressed: 0 };
+  readonly stats: RewriteStats = { copiedObjects: 0, copiedDeltas: 0, composedDeltas: 0, recompressed: 0 };
   private readonly state: Uint8Array;
   private readonly writtenAt: Float64Array;
   private readonly depth: Uint8Array;
@@ -243,7 +275,8 @@ class PackRewriter {
         await this.copy(e, reader, head.subarray(0, stored.headerLength), offset + stored.headerLength, end, PACK_TYPE[stored.type], 0);
         return;
       }
-      const base = this.baseOf(i, index, stored);
+      const baseOid = this.baseOidOf(i, index, stored);
+      const base = this.unique.ids.indexOf(baseOid);
       // Past the nesting bound the chain would be too deep anyway: the object goes whole.
       if (base >= 0 && this.state[base] === PENDING && nesting < MAX_REWRITE_DELTA_DEPTH)
         await this.writeObject(base, undefined, nesting + 1);
@@ -253,15 +286,46 @@ class PackRewriter {
         await this.copy(e, reader, header, offset + stored.headerLength, end, this.typeOf[base], this.depth[base] + 1);
         return;
       }
-      await this.writeWhole(e, i);
+      const composed =
+        base < 0 &&
+        (await this.writeComposed(e, { baseOid, stored, cursor: reader, dataStart: offset + stored.headerLength, end }, nesting));
+      if (!composed) await this.writeWhole(e, i);
     } finally {
       if (cursor === undefined) await reader.close();
     }
   }
 
-  /** Distinct object number of a stored delta's base, or -1 when the base is not in the new pack. */
-  private baseOf(i: number, index: PackIndex, stored: DeltaHeader): number {
-    if (stored.kind === 'ref-delta') return this.unique.ids.indexOf(stored.baseOid);
+  /**
+   * Writes a delta whose base is left out of the new pack as a delta against its base's base,
+   * when that one is in: the two stored deltas composed, no object resolved. False (nothing
+   * written) when the base is stored whole or its base is not in the new pack either.
+   */
+  private async writeComposed(e: number, delta: StoredDelta, nesting: number): Promise<boolean> {
+    const baseEntry = await this.packs.locate(delta.baseOid);
+    if (baseEntry?.baseOid === undefined) return false;
+    const grandBase = this.unique.ids.indexOf(baseEntry.baseOid);
+    if (grandBase < 0) return false;
+    if (this.state[grandBase] === PENDING && nesting < MAX_REWRITE_DELTA_DEPTH) await this.writeObject(grandBase, undefined, nesting + 1);
+    if (this.state[grandBase] !== WRITTEN || this.depth[grandBase] >= MAX_REWRITE_DELTA_DEPTH) return false;
+
+    const pieces: Buffer[] = [];
+    for await (const piece of delta.cursor.range(delta.dataStart, delta.end)) pieces.push(piece);
+    const pack = this.objects.pack(this.unique.selected[e]);
+    const outer = await inflateDelta(Buffer.concat(pieces), delta.stored.size, pack, delta.dataStart);
+    const inner = await inflateDelta(await this.packs.readDeflated(baseEntry), baseEntry.header.size, baseEntry.pack, baseEntry.offset);
+    const composed = composeDeltas(inner, outer);
+    const at = this.writer.offset;
+    this.writer.beginEntry();
+    await this.writer.write(encodeEntryHeader({ kind: 'ofs-delta', size: composed.length, distance: at - this.writtenAt[grandBase] }));
+    await this.writer.write(await deflateEntryData(composed));
+    this.record(e, at, this.typeOf[grandBase], this.depth[grandBase] + 1);
+    this.stats.composedDeltas++;
+    return true;
+  }
+
+  /** The id of a stored delta's base. */
+  private baseOidOf(i: number, index: PackIndex, stored: DeltaHeader): ObjectId {
+    if (stored.kind === 'ref-delta') return stored.baseOid;
     const baseOid = index.oidAt(stored.baseOffset);
     if (baseOid === undefined) {
       const pack = this.objects.pack(i);
@@ -270,7 +334,7 @@ class PackRewriter {
         `pack ${pack}: ofs-delta at ${this.objects.offsets[i]} points at ${stored.baseOffset}, where no entry starts`,
       );
     }
-    return this.unique.ids.indexOf(baseOid);
+    return baseOid;
   }
 
   /** Writes `header`, then the stored entry's deflated bytes [dataStart, end) as they are. */

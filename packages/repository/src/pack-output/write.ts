@@ -127,6 +127,10 @@ async function* writeWhole(source: PackSource, slice: PackSlice, offset: number,
 /** The entry of an object stored whole: its header and its data deflated afresh. */
 export async function wholeEntry(object: GitObject): Promise<{ header: Buffer; deflated: Buffer }> {
   const header = encodeEntryHeader({ kind: 'object', type: object.type, size: object.data.length });
-  const deflated = object.data.length > ASYNC_DEFLATE_BYTES ? await deflateAsync(object.data) : deflateSync(object.data);
-  return { header, deflated };
+  return { header, deflated: await deflateEntryData(object.data) };
+}
+
+/** An entry's data deflated afresh, off the event loop when large. */
+export async function deflateEntryData(data: Uint8Array): Promise<Buffer> {
+  return data.length > ASYNC_DEFLATE_BYTES ? deflateAsync(data) : deflateSync(data);
 }
