@@ -10,6 +10,7 @@ export * from './sideband.js';
 export * from './objects.js';
 export * from './fsck.js';
 export * from './gitmodules.js';
+export * from './pack/crc32.js';
 export * from './pack/entry.js';
 export * from './pack/delta.js';
 export * from './pack/index-file.js';

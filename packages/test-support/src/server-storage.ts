@@ -125,15 +125,20 @@ export function distributedStorage(
   };
 }
 
-/** Deletes every object under `prefix` of the test bucket. */
-export async function deleteS3Prefix(target: S3Target, prefix: string): Promise<void> {
-  const store = new S3BlobStore({
+/** The test bucket's objects under `prefix`, as a BlobStore. */
+export function s3BlobStore(target: S3Target, prefix: string): S3BlobStore {
+  return new S3BlobStore({
     endpoint: target.endpoint,
     bucket: target.bucket,
     region: target.region,
     prefix,
     credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
   });
+}
+
+/** Deletes every object under `prefix` of the test bucket. */
+export async function deleteS3Prefix(target: S3Target, prefix: string): Promise<void> {
+  const store = s3BlobStore(target, prefix);
   try {
     const keys: string[] = [];
     for await (const { key } of store.list('')) keys.push(key);

@@ -143,6 +143,16 @@ export class PackIndex {
     }
   }
 
+  /** Every entry, in pack order (ascending offset): the order that reads a pack front to back. */
+  *entriesByOffset(): Iterable<PackIndexEntry> {
+    const { offsets, positions } = this.offsetOrder();
+    for (let i = 0; i < this.objectCount; i++) {
+      const pos = positions[i];
+      const at = OIDS_AT + 20 * pos;
+      yield { oid: this.idx.toString('hex', at, at + 20), offset: offsets[i], crc32: this.idx.readUInt32BE(this.crcsAt + 4 * pos) };
+    }
+  }
+
   /** Bytes of memory this index holds (for cache accounting). */
   get byteSize(): number {
     return this.idx.length + (this.sortedOffsets?.byteLength ?? 0) + (this.positionsByOffset?.byteLength ?? 0);

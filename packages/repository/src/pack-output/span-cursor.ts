@@ -14,7 +14,7 @@ export class SpanCursor {
   private readonly chunks: AsyncIterator<Buffer>;
 
   constructor(
-    stream: AsyncIterable<Buffer>,
+    private readonly stream: AsyncIterable<Buffer> & { destroy?(): void },
     start: number,
     private readonly pack: string,
   ) {
@@ -52,6 +52,8 @@ export class SpanCursor {
 
   async close(): Promise<void> {
     await this.chunks.return?.();
+    // A stream's iterator that was never advanced skips its cleanup on return(): destroy it here.
+    this.stream.destroy?.();
   }
 
   private discardBefore(at: number): void {

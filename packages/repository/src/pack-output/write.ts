@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { deflate, deflateSync } from 'node:zlib';
-import { encodeEntryHeader, encodePackHeader, MAX_ENTRY_HEADER_LENGTH, parseEntryHeader } from '@gitfleet/git-format';
+import { encodeEntryHeader, encodePackHeader, MAX_ENTRY_HEADER_LENGTH, parseEntryHeader, type GitObject } from '@gitfleet/git-format';
 import { CorruptPackError, MissingObjectError } from '../errors.js';
 import type { Repository } from '../repository.js';
 import { outputEntry, type PackStreamOptions } from './entries.js';
@@ -11,7 +11,7 @@ import { SpanCursor } from './span-cursor.js';
 const deflateAsync = promisify(deflate);
 
 /** Entries closer than this share one sequential read; the bytes between are skipped. */
-const SPAN_GAP = 128 * 1024;
+export const SPAN_GAP = 128 * 1024;
 /** Output is handed on in pieces of about this size. */
 const OUTPUT_CHUNK = 256 * 1024;
 const ASYNC_DEFLATE_BYTES = 64 * 1024;
@@ -116,10 +116,21 @@ async function* writeWhole(source: PackSource, slice: PackSlice, offset: number,
   if (oid === undefined) throw new CorruptPackError(slice.pack, `pack ${slice.pack}: its index names no entry at offset ${offset}`);
   const object = await source.objects.read(oid);
   if (!object) throw new MissingObjectError(oid, `stored in pack ${slice.pack} at offset ${offset}, then not readable`);
-  out.write(encodeEntryHeader({ kind: 'object', type: object.type, size: object.data.length }));
-  const deflated = object.data.length > ASYNC_DEFLATE_BYTES ? await deflateAsync(object.data) : deflateSync(object.data);
+  const { header, deflated } = await wholeEntry(object);
+  out.write(header);
   for (let at = 0; at < deflated.length; at += OUTPUT_CHUNK) {
     out.write(deflated.subarray(at, at + OUTPUT_CHUNK));
     if (out.pendingBytes >= OUTPUT_CHUNK) yield out.take();
   }
+}
+
+/** The entry of an object stored whole: its header and its data deflated afresh. */
+export async function wholeEntry(object: GitObject): Promise<{ header: Buffer; deflated: Buffer }> {
+  const header = encodeEntryHeader({ kind: 'object', type: object.type, size: object.data.length });
+  return { header, deflated: await deflateEntryData(object.data) };
+}
+
+/** An entry's data deflated afresh, off the event loop when large. */
+export async function deflateEntryData(data: Uint8Array): Promise<Buffer> {
+  return data.length > ASYNC_DEFLATE_BYTES ? deflateAsync(data) : deflateSync(data);
 }

@@ -1,6 +1,7 @@
 import type { ObjectId } from '@gitfleet/git-format';
 import type { CommitReader } from './commits.js';
 import { DateQueue } from './date-queue.js';
+import { LoopPacer } from '../loop-pacer.js';
 
 const QUEUED = 1;
 const PROCESSED = 2;
@@ -76,7 +77,11 @@ export async function walkCommits(reader: CommitReader, request: CommitWalkReque
   }
 
   let lastReport = 0;
+  // Commit reads that hit the caches resolve without a turn of the event loop: a walk of a
+  // long history would hold it for seconds.
+  const pacer = new LoopPacer();
   while (interestingQueued > 0) {
+    await pacer.step();
     const oid = queue.pop()!;
     const f = flags.get(oid)!;
     flags.set(oid, (f & ~QUEUED) | PROCESSED);
