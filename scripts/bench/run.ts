@@ -5,6 +5,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { completeRefs } from './complete-refs.js';
 import { killAllDaemonsNow } from './daemon.js';
 import { killRunningCommands, tail } from './exec.js';
 import { generatedRepository } from './generate.js';
@@ -182,12 +183,16 @@ async function runRepository(
   const logDir = path.join(workDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const source = await resolveSource(git, options, choice);
-  const objectCount = await countObjects(git, source.gitDir);
+  // The origin: a view of it borrows its objects (alternates), which count-objects leaves out.
+  const objectCount = await countObjects(git, source.origin);
   const refCount = (await git.git(['--git-dir', source.gitDir, 'for-each-ref', '--format=x'])).stdout.split('\n').filter(Boolean).length;
   const loading = source.pushCommits
     ? `${source.pushCommits.length} single-commit pushes of ${source.branch}`
     : `${source.mirror ? 'git push --mirror' : `push of ${source.refspecs.join(' ')}`}`;
-  const title = `repository ${choice}: ${source.gitDir} (${objectCount} objects, ${refCount} refs), loaded by ${loading}`;
+  const leftOut = source.leftOut.length
+    ? `; pushed from ${source.gitDir}, without ${source.leftOut.length} refs whose history misses objects in the mirror (${source.leftOut.slice(0, 3).join(', ')}…)`
+    : '';
+  const title = `repository ${choice}: ${source.origin} (${objectCount} objects, ${refCount} refs), loaded by ${loading}${leftOut}`;
   log(title);
   log(`server logs in ${logDir}`);
 
@@ -370,8 +375,9 @@ function record(row: Measurement, timing: Timing): void {
 }
 
 /** The bare repository a --repo choice names, checked, with what to push of it. */
-async function resolveSource(git: GitClient, options: Options, choice: string): Promise<Source> {
-  const gitDir = await repositoryPath(options, choice);
+async function resolveSource(git: GitClient, options: Options, choice: string): Promise<Source & { origin: string; leftOut: string[] }> {
+  const origin = await repositoryPath(options, choice);
+  const { gitDir, leftOut } = await completeRefs(git, origin, benchDir);
   // Not --is-bare-repository: a mirror without a config file (core.bare unset) is bare yet answers false.
   await git.git(['--git-dir', gitDir, 'rev-parse', '--absolute-git-dir']).catch((error: unknown) => {
     throw new Error(`--repo ${choice}: ${gitDir} is not a git repository: ${message(error)}`);
@@ -394,7 +400,7 @@ async function resolveSource(git: GitClient, options: Options, choice: string): 
     choice === 'pushes'
       ? (await git.git(['--git-dir', gitDir, 'rev-list', '--reverse', '--first-parent', branch])).stdout.split('\n').filter(Boolean)
       : undefined;
-  return { gitDir, refspecs, refPrefixes, branch, mirror: namespaces === undefined, pushCommits };
+  return { gitDir, refspecs, refPrefixes, branch, mirror: namespaces === undefined, pushCommits, origin, leftOut };
 }
 
 async function repositoryPath(options: Options, choice: string): Promise<string> {

@@ -55,7 +55,8 @@ export function formatTable(measurements: readonly Measurement[], servers: reado
   const ratios = (server: ServerName, value: (m: Measurement) => number | undefined, m: Measurement | undefined) => {
     const others = referencesFor(server);
     if (others.length === 0) return [];
-    const own = m && value(m);
+    if (!m) return [''];
+    const own = value(m);
     const cells = others.map((r) => {
       const reference = referenceOf(measurements, r.server, m);
       const theirs = reference && value(reference);
@@ -70,7 +71,7 @@ export function formatTable(measurements: readonly Measurement[], servers: reado
     for (const server of servers) {
       const m = measurements.find((r) => r.op === op && r.server === server);
       const cpu = m && median(m.cpuSeconds);
-      row.push(timeCell(m), ...ratios(server, (r) => median(r.seconds), m), cpu === undefined ? '-' : cpu.toFixed(2));
+      row.push(timeCell(m), ...ratios(server, (r) => median(r.seconds), m), m ? (cpu?.toFixed(2) ?? '-') : '');
     }
     rows.push(row);
     if (op === memoryOp) {
@@ -101,8 +102,7 @@ function timeCell(m: Measurement | undefined): string {
 }
 
 /** The reference's row for the same work: the same case, or for scaled-out parallel clones, the same clones (it runs one process). */
-function referenceOf(measurements: readonly Measurement[], reference: ServerName, m: Measurement | undefined): Measurement | undefined {
-  if (!m) return undefined;
+function referenceOf(measurements: readonly Measurement[], reference: ServerName, m: Measurement): Measurement | undefined {
   return measurements.find(
     (r) =>
       r.server === reference &&
