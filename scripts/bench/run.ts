@@ -1,4 +1,14 @@
-// The benchmark: Gitfleet (files + SQLite, and S3 + Redis), git http-backend (lighttpd) and node-git-server on loopback, the same git operations against each.
+/**
+ * The benchmark: Gitfleet (files + SQLite, and S3 + Redis), C git's http-backend behind lighttpd
+ * (as pushed, and repacked with bitmaps) and node-git-server on loopback, the same git operations
+ * against each, their repetitions interleaved across the servers. One table per repository.
+ *
+ * The maintenance and bitmaps figures (gitfleet-s3 needs the shared S3 and Redis: source /work/servers/*.env):
+ *   pnpm bench --repo git --servers gitfleet,gitfleet-s3,http-backend,http-backend-bitmaps
+ *   pnpm bench --repo express
+ *   pnpm bench --repo pushes --pushes 1000 --maintenance auto    (maintenance left to itself)
+ *   pnpm bench --repo pushes --pushes 1000 --maintenance full    (the same, freshly repacked)
+ */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
