@@ -6,8 +6,8 @@
  * The maintenance and bitmaps figures (gitfleet-s3 needs the shared S3 and Redis: source /work/servers/*.env):
  *   pnpm bench --repo git --servers gitfleet,gitfleet-s3,http-backend,http-backend-bitmaps
  *   pnpm bench --repo express
- *   pnpm bench --repo pushes --pushes 1000 --maintenance auto    (maintenance left to itself)
- *   pnpm bench --repo pushes --pushes 1000 --maintenance full    (the same, freshly repacked)
+ *   pnpm bench --repo pushes --pushes 1000 --maintenance auto --servers gitfleet,gitfleet-repacked,http-backend,http-backend-bitmaps
+ *     (gitfleet: maintenance left to itself; gitfleet-repacked: the same pushes, then `maintenance run --full`)
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync } from 'node:fs';
@@ -26,6 +26,7 @@ import { pushesRepository } from './pushes.js';
 import { RssSampler } from './rss.js';
 import {
   startGitfleet,
+  startGitfleetRepacked,
   startGitfleetS3,
   startHttpBackend,
   startHttpBackendBitmaps,
@@ -39,12 +40,15 @@ import { formatMemory, formatTable, formatThroughput, summarize, type Measuremen
 
 const SERVER_STARTERS: Record<ServerName, (dirs: ServerDirs, settings: ServerSettings) => Promise<BenchServer>> = {
   gitfleet: startGitfleet,
+  'gitfleet-repacked': startGitfleetRepacked,
   'gitfleet-s3': startGitfleetS3,
   'http-backend': startHttpBackend,
   'http-backend-bitmaps': startHttpBackendBitmaps,
   'node-git-server': startNodeGitServer,
 };
 const ALL_SERVERS = Object.keys(SERVER_STARTERS) as ServerName[];
+/** gitfleet-repacked only when asked for: it is the yardstick of --maintenance auto, a run's worth more of pushes. */
+const DEFAULT_SERVERS = ALL_SERVERS.filter((name) => name !== 'gitfleet-repacked');
 /** Servers that can run as several processes over shared stores. */
 const SCALABLE_SERVERS: readonly ServerName[] = ['gitfleet-s3'];
 /** Repositories known by name; anything else given to --repo is a path to a bare repository. */
@@ -94,7 +98,7 @@ const program = new Command('bench')
   .option('--parallel-repeat <n>', 'repetitions of each parallel clone run (default: --repeat)', positiveInt)
   .option('--scale-out <n>', 'server processes of the scaled-out parallel clones (gitfleet-s3); 1 = none', positiveInt, 3)
   .addOption(
-    new Option('--servers <list>', `servers to run, of ${ALL_SERVERS.join(', ')}`).default(ALL_SERVERS).argParser((v) => {
+    new Option('--servers <list>', `servers to run, of ${ALL_SERVERS.join(', ')}`).default(DEFAULT_SERVERS).argParser((v) => {
       const names = list(v);
       const unknown = names.filter((n) => !ALL_SERVERS.includes(n as ServerName));
       if (unknown.length) throw new InvalidArgumentError(`unknown server(s) ${unknown.join(', ')}; known: ${ALL_SERVERS.join(', ')}`);
@@ -342,6 +346,7 @@ async function runRepository(
     '',
     `repeat ${options.repeat}, full push ${options.pushRepeat}, parallel clones ${options.parallelRepeat ?? options.repeat}; ` +
       'seconds: median [min–max] of the repetitions; × pushed / bitmaps: ratio of medians to http-backend as pushed / to http-backend-bitmaps (repacked with bitmaps after loading); ' +
+      '× repacked: to gitfleet-repacked (`gitfleet maintenance run --full` after loading); ' +
       "CPU s: median user + system seconds of the server's processes (lighttpd: with its reaped git children)",
     '',
     formatTable(measurements, options.servers, FULL_CLONE),

@@ -8,7 +8,7 @@ import { run, type RunResult } from './exec.js';
 import { prepareWithMaintenance, type GitfleetCli, type MaintenanceMode, type PrepareOutcome } from './maintenance.js';
 import { deleteRunData } from './run-data.js';
 
-export type ServerName = 'gitfleet' | 'gitfleet-s3' | 'http-backend' | 'http-backend-bitmaps' | 'node-git-server';
+export type ServerName = 'gitfleet' | 'gitfleet-repacked' | 'gitfleet-s3' | 'http-backend' | 'http-backend-bitmaps' | 'node-git-server';
 
 /** One process serving git over HTTP. */
 export interface ServerProcess {
@@ -66,6 +66,16 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export async function startGitfleet(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
   const main = await launchGitfleet('gitfleet', dirs, {});
   return gitfleetServer('gitfleet', main, settings);
+}
+
+/**
+ * The same, but its repository freshly repacked after loading (`gitfleet maintenance run
+ * --full`) whatever --maintenance says: the yardstick of a repository left to automatic
+ * maintenance, measured in the same run.
+ */
+export async function startGitfleetRepacked(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
+  const main = await launchGitfleet('gitfleet-repacked', dirs, {});
+  return gitfleetServer('gitfleet-repacked', main, { ...settings, maintenance: 'full' });
 }
 
 /**

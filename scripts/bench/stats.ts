@@ -33,10 +33,14 @@ export function summarize(values: readonly number[]): Summary | undefined {
   return { min: sorted[0], median, max: sorted[sorted.length - 1] };
 }
 
-/** The C git columns every other column is compared with (as pushed, and repacked with bitmaps), with their short names in headers. */
-const REFERENCES: ReadonlyArray<{ server: ServerName; label: string }> = [
+/**
+ * The columns others are compared with, with their short names in headers: C git as pushed and
+ * repacked with bitmaps (for every column), and Gitfleet freshly repacked (for Gitfleet's).
+ */
+const REFERENCES: ReadonlyArray<{ server: ServerName; label: string; for?: readonly ServerName[] }> = [
   { server: 'http-backend', label: 'pushed' },
   { server: 'http-backend-bitmaps', label: 'bitmaps' },
+  { server: 'gitfleet-repacked', label: 'repacked', for: ['gitfleet'] },
 ];
 const MIB = 1024 * 1024;
 
@@ -46,7 +50,8 @@ const MIB = 1024 * 1024;
  * CPU seconds; then a row of the peak server memory during the full clone.
  */
 export function formatTable(measurements: readonly Measurement[], servers: readonly ServerName[], memoryOp: string): string {
-  const referencesFor = (server: ServerName) => REFERENCES.filter((r) => r.server !== server && servers.includes(r.server));
+  const referencesFor = (server: ServerName) =>
+    REFERENCES.filter((r) => r.server !== server && servers.includes(r.server) && (!r.for || r.for.includes(server)));
   const ratioHeader = (server: ServerName) => {
     const others = referencesFor(server);
     return others.length ? [`${server} × ${others.map((r) => r.label).join(' / ')}`] : [];
