@@ -28,30 +28,41 @@ const WORDS = (
 ).split(' ');
 
 /** The cached generated repository, made once with git fast-import (deterministic: a fixed seed). */
-export async function generatedRepository(benchDir: string): Promise<string> {
-  const dir = path.join(benchDir, `generated-v${GENERATOR_VERSION}.git`);
+export function generatedRepository(benchDir: string): Promise<string> {
+  // A real host's repository is well deltified; fast-import's packs are not.
+  return cachedRepository(path.join(benchDir, `generated-v${GENERATOR_VERSION}.git`), writeHistory, { repack: true });
+}
+
+/**
+ * A bare repository written once by `write` through git fast-import, then kept: later runs find it
+ * complete (a marker file written last) and reuse it.
+ */
+export async function cachedRepository(
+  dir: string,
+  write: (emit: Emitter) => Promise<void>,
+  { repack }: { repack: boolean },
+): Promise<string> {
   if (existsSync(path.join(dir, MARKER))) return dir;
   const building = `${dir}.building`;
   await rm(building, { recursive: true, force: true });
   await rm(dir, { recursive: true, force: true });
   process.stderr.write(`generating ${dir} (once; cached for later runs)\n`);
   await run('git', ['init', '--quiet', '--bare', `--initial-branch=${DEFAULT_BRANCH}`, building], { timeoutMs: 60_000 });
-  await fastImport(building);
-  // A real host's repository is well deltified; fast-import's packs are not.
-  await run('git', ['--git-dir', building, 'repack', '-a', '-d', '-f', '-q'], { timeoutMs: GENERATE_TIMEOUT_MS });
+  await fastImport(building, write);
+  if (repack) await run('git', ['--git-dir', building, 'repack', '-a', '-d', '-f', '-q'], { timeoutMs: GENERATE_TIMEOUT_MS });
   await writeFile(path.join(building, MARKER), '');
   await rename(building, dir);
   return dir;
 }
 
-async function fastImport(gitDir: string): Promise<void> {
+async function fastImport(gitDir: string, write: (emit: Emitter) => Promise<void>): Promise<void> {
   const child = spawn('git', ['--git-dir', gitDir, 'fast-import', '--quiet'], { detached: true, stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)));
   const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), GENERATE_TIMEOUT_MS);
   const closed = once(child, 'close');
   try {
-    await writeHistory(child.stdin);
+    await write(new Emitter(child.stdin));
     child.stdin.end();
     const [code] = (await closed) as [number | null];
     if (code !== 0) throw new Error(`git fast-import exited with ${code}: ${stderr}`);
@@ -60,7 +71,8 @@ async function fastImport(gitDir: string): Promise<void> {
   }
 }
 
-class Emitter {
+/** Writes git fast-import commands: commits with inline files, at a clock that advances ten minutes per commit. */
+export class Emitter {
   private mark = 0;
   private time = 1_600_000_000;
   constructor(private readonly out: Writable) {}
@@ -101,11 +113,14 @@ class Emitter {
   }
 }
 
-async function writeHistory(out: Writable): Promise<void> {
+/** A line of 4–13 words of git vocabulary: text that compresses and deltifies as source code does. */
+export function textLine(random: () => number): string {
+  return Array.from({ length: 4 + Math.floor(random() * 10) }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ');
+}
+
+async function writeHistory(emit: Emitter): Promise<void> {
   const random = mulberry32(0x5eed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
-  const line = () => Array.from({ length: 4 + Math.floor(random() * 10) }, () => pick(WORDS)).join(' ');
-  const emit = new Emitter(out);
+  const line = () => textLine(random);
 
   const files: string[] = [];
   const contents: string[][] = [];
@@ -167,7 +182,7 @@ function randomBytes(random: () => number, size: number): Buffer {
 }
 
 /** A small seeded PRNG: the same repository on every machine. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

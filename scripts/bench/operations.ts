@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { serverCpuSeconds } from './cpu.js';
 import type { Daemon } from './daemon.js';
 import type { GitClient } from './git-client.js';
 import type { BenchServer, ServerName, ServerProcess } from './servers.js';
@@ -14,6 +15,10 @@ export interface Source {
   refPrefixes: string[];
   /** The branch the 1-commit pushes extend. */
   branch: string;
+  /** Every ref is pushed: the load is `git push --mirror`. */
+  mirror: boolean;
+  /** Loaded by pushing these commits of the branch one at a time, oldest first, instead of one full push. */
+  pushCommits?: string[];
 }
 
 /** One server's state across operations: its loaded repository and long-lived client clones. */
@@ -93,17 +98,26 @@ export class ServerState {
 
 export const MAIN_REPO = 'main';
 
+/** One timed thing of one repetition: wall seconds, the server's CPU seconds, or why it was not timed (a note for the report). */
+export interface Timing {
+  seconds?: number;
+  cpuSeconds?: number;
+  note?: string;
+}
+
 /** An operation measured on every server; one run may time several things (their names, in order). */
 export interface Operation {
   names: string[];
   repetitions: number;
+  /** Runs whatever --ops selects: it loads or readies the repository the other operations use. */
+  always?: boolean;
   /** Servers it applies to; the others get no row. Default: all. */
   servers?: readonly ServerName[];
   /** For parallel clones: how many clones one run makes and over how many server processes. */
   throughput?: { clones: number; processes: number };
   /** Untimed set-up, done before the memory of the operation is watched. */
   prepare?(state: ServerState): Promise<void>;
-  run(state: ServerState, repetition: number): Promise<number[]>;
+  run(state: ServerState, repetition: number): Promise<Timing[]>;
 }
 
 export interface OperationOptions {
@@ -117,7 +131,18 @@ export interface OperationOptions {
   scaleOut: { processes: number; servers: readonly ServerName[] };
 }
 
+/** The commits of the "many new commits" fetch. */
+const MANY_COMMITS = 100;
+
 export function operations({ git, source, repeat, pushRepeat, parallel, parallelRepeat, scaleOut }: OperationOptions): Operation[] {
+  /** A git command's wall time, and the CPU the server's processes spent meanwhile. */
+  const timed = async (processes: readonly Daemon[], args: string[]): Promise<Timing> => {
+    const pids = processes.map((daemon) => daemon.pid);
+    const before = await serverCpuSeconds(pids);
+    const seconds = await git.seconds(args);
+    return { seconds, cpuSeconds: (await serverCpuSeconds(pids)) - before };
+  };
+
   const clone = (name: string, args: string[]): Operation => ({
     names: [name],
     repetitions: repeat,
@@ -125,7 +150,7 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
       state.requireLoaded();
       const dest = path.join(state.dir, `clone-${repetition}`);
       try {
-        return [await git.seconds(['clone', '--quiet', ...args, state.mainUrl, dest])];
+        return [await timed(state.daemons, ['clone', '--quiet', ...args, state.mainUrl, dest])];
       } finally {
         await rm(dest, { recursive: true, force: true });
       }
@@ -138,34 +163,52 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
     repetition: number,
     count: number,
     processes: readonly ServerProcess[],
-  ): Promise<number[]> => {
+  ): Promise<Timing[]> => {
     state.requireLoaded();
     const clones = Array.from({ length: count }, (_, i) => ({
       url: processes[i % processes.length].url(MAIN_REPO),
       dest: path.join(state.dir, `parallel-${repetition}-${i}`),
     }));
+    const pids = processes.map((p) => p.daemon.pid);
+    const cpuBefore = await serverCpuSeconds(pids);
     const started = performance.now();
     try {
       await Promise.all(clones.map(({ url, dest }) => git.git(['clone', '--quiet', '--bare', url, dest])));
-      return [(performance.now() - started) / 1000];
+      const seconds = (performance.now() - started) / 1000;
+      return [{ seconds, cpuSeconds: (await serverCpuSeconds(pids)) - cpuBefore }];
     } finally {
       await Promise.all(clones.map(({ dest }) => rm(dest, { recursive: true, force: true })));
     }
   };
 
+  /** The pusher pushes `commits` new commits, then the fetcher (which has everything before them) fetches them. */
+  const pushThenFetch = (commits: number): Operation => ({
+    names: [commits === 1 ? 'push 1 commit' : `push ${commits} commits`, `fetch ${commits} new commit${commits === 1 ? '' : 's'}`],
+    repetitions: repeat,
+    async prepare(state) {
+      state.requireLoaded();
+      await state.pusherDir(git);
+    },
+    async run(state, repetition) {
+      state.requireLoaded();
+      const fetcher = await state.fetcherDir(git);
+      const pusher = await state.pusherDir(git);
+      for (let i = 0; i < commits; i++) await commitOneFile(git, pusher, source.branch, `${commits}-${repetition}-${i}`);
+      const push = await timed(state.daemons, ['--git-dir', pusher, 'push', '--quiet', 'origin', `refs/heads/${source.branch}`]);
+      const fetch = await timed(state.daemons, ['--git-dir', fetcher, 'fetch', '--quiet', 'origin']);
+      return [push, fetch];
+    },
+  });
+
   return [
+    source.pushCommits ? singleCommitPushes(git, source, source.pushCommits, timed) : fullPush(git, source, pushRepeat, timed),
     {
-      names: ['full push'],
-      repetitions: pushRepeat,
-      async run(state, repetition) {
-        // The first full push loads the repository every later operation uses: all servers start equal.
-        const repo = repetition === 0 ? MAIN_REPO : `full-push-${repetition}`;
-        await state.server.createRepo(repo);
-        const url = state.server.url(repo);
-        const seconds = await git.seconds(['--git-dir', source.gitDir, 'push', '--quiet', url, ...source.refspecs]);
-        await verifyRefs(git, source, url);
-        if (repetition === 0) state.loadError = undefined;
-        return [seconds];
+      names: ['ready for reads (maintenance / repack)'],
+      repetitions: 1,
+      always: true,
+      async run(state) {
+        state.requireLoaded();
+        return [(await state.server.prepareLoaded?.(MAIN_REPO)) ?? {}];
       },
     },
     {
@@ -173,11 +216,11 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
       repetitions: repeat,
       async run(state) {
         state.requireLoaded();
-        return [await git.seconds(['ls-remote', state.mainUrl])];
+        return [await timed(state.daemons, ['ls-remote', state.mainUrl])];
       },
     },
     clone('clone v0 (bare)', ['-c', 'protocol.version=0', '--bare']),
-    clone('clone v2 (bare)', ['-c', 'protocol.version=2', '--bare']),
+    clone(FULL_CLONE, ['-c', 'protocol.version=2', '--bare']),
     // --depth implies --single-branch: name the branch, since HEAD may be unborn (git.git has no main).
     clone('shallow clone --depth 1', ['--bare', '--depth', '1', '--branch', source.branch]),
     clone('partial clone blob:none', ['--filter=blob:none', '--no-checkout']),
@@ -191,27 +234,11 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
       async run(state) {
         state.requireLoaded();
         const fetcher = await state.fetcherDir(git);
-        return [await git.seconds(['--git-dir', fetcher, 'fetch', '--quiet', 'origin'])];
+        return [await timed(state.daemons, ['--git-dir', fetcher, 'fetch', '--quiet', 'origin'])];
       },
     },
-    {
-      // The fetcher is always one commit behind when it fetches: the pusher has just pushed one.
-      names: ['push 1 commit', 'incremental fetch (1 commit)'],
-      repetitions: repeat,
-      async prepare(state) {
-        state.requireLoaded();
-        await state.pusherDir(git);
-      },
-      async run(state, repetition) {
-        state.requireLoaded();
-        const fetcher = await state.fetcherDir(git);
-        const pusher = await state.pusherDir(git);
-        await commitOneFile(git, pusher, source.branch, repetition);
-        const push = await git.seconds(['--git-dir', pusher, 'push', '--quiet', 'origin', `refs/heads/${source.branch}`]);
-        const fetch = await git.seconds(['--git-dir', fetcher, 'fetch', '--quiet', 'origin']);
-        return [push, fetch];
-      },
-    },
+    pushThenFetch(1),
+    pushThenFetch(MANY_COMMITS),
     ...parallel.flatMap((count): Operation[] => [
       {
         names: [`${count} parallel clones (bare)`],
@@ -234,6 +261,50 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
   ];
 }
 
+/** The full clone: its peak server memory is reported beside its time. */
+export const FULL_CLONE = 'clone v2 (bare)';
+
+type Timer = (processes: readonly Daemon[], args: string[]) => Promise<Timing>;
+
+/** Loads the repository with one push of all its refs (`git push --mirror` when all are pushed). */
+function fullPush(git: GitClient, source: Source, pushRepeat: number, timed: Timer): Operation {
+  return {
+    names: ['full push'],
+    repetitions: pushRepeat,
+    always: true,
+    async run(state, repetition) {
+      // The first full push loads the repository every later operation uses: all servers start equal.
+      const repo = repetition === 0 ? MAIN_REPO : `full-push-${repetition}`;
+      await state.server.createRepo(repo);
+      const url = state.server.url(repo);
+      const what = source.mirror ? ['--mirror'] : source.refspecs;
+      const timing = await timed(state.daemons, ['--git-dir', source.gitDir, 'push', '--quiet', url, ...what]);
+      await verifyRefs(git, source, url);
+      if (repetition === 0) state.loadError = undefined;
+      return [timing];
+    },
+  };
+}
+
+/** Loads the repository with one push per commit, oldest first; the run's servers take turns per push. */
+function singleCommitPushes(git: GitClient, source: Source, commits: readonly string[], timed: Timer): Operation {
+  return {
+    names: [`load: ${commits.length} single-commit pushes (each)`],
+    repetitions: commits.length,
+    always: true,
+    async run(state, index) {
+      if (index === 0) await state.server.createRepo(MAIN_REPO);
+      const push = ['--git-dir', source.gitDir, 'push', '--quiet', state.mainUrl, `${commits[index]}:refs/heads/${source.branch}`];
+      const timing = await timed(state.daemons, push);
+      if (index === commits.length - 1) {
+        await verifyRefs(git, source, state.mainUrl);
+        state.loadError = undefined;
+      }
+      return [timing];
+    },
+  };
+}
+
 /** A push that "succeeds" but leaves refs out would make every later figure meaningless. */
 async function verifyRefs(git: GitClient, source: Source, url: string): Promise<void> {
   const parse = (text: string) =>
@@ -252,15 +323,15 @@ async function verifyRefs(git: GitClient, source: Source, url: string): Promise<
     throw new Error(`after the push, ${wrong.length} of ${expected.size} refs differ on the server, e.g. ${wrong.slice(0, 5).join(', ')}`);
 }
 
-/** Adds one small file on top of the branch in a bare repository, without a work tree. */
-async function commitOneFile(git: GitClient, gitDir: string, branch: string, repetition: number): Promise<void> {
+/** Adds one small file on top of the branch in a bare repository, without a work tree; `label` names it. */
+async function commitOneFile(git: GitClient, gitDir: string, branch: string, label: string): Promise<void> {
   const ref = `refs/heads/${branch}`;
   const at = (args: string[], input?: string, env?: NodeJS.ProcessEnv) => git.git(['--git-dir', gitDir, ...args], { input, env });
-  const blob = (await at(['hash-object', '-w', '--stdin'], `benchmark commit ${repetition} at ${Date.now()}\n`)).stdout.trim();
+  const blob = (await at(['hash-object', '-w', '--stdin'], `benchmark commit ${label} at ${Date.now()}\n`)).stdout.trim();
   const indexEnv = { GIT_INDEX_FILE: path.join(gitDir, 'bench-index') };
   await at(['read-tree', ref], undefined, indexEnv);
-  await at(['update-index', '--add', '--cacheinfo', `100644,${blob},bench/commit-${repetition}.txt`], undefined, indexEnv);
+  await at(['update-index', '--add', '--cacheinfo', `100644,${blob},bench/commit-${label}.txt`], undefined, indexEnv);
   const tree = (await at(['write-tree'], undefined, indexEnv)).stdout.trim();
-  const commit = (await at(['commit-tree', tree, '-p', ref, '-m', `benchmark commit ${repetition}`])).stdout.trim();
+  const commit = (await at(['commit-tree', tree, '-p', ref, '-m', `benchmark commit ${label}`])).stdout.trim();
   await at(['update-ref', ref, commit]);
 }

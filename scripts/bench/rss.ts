@@ -86,7 +86,7 @@ function treeRss(root: number, children: Map<number, number[]>): number {
 }
 
 /** The kernel here has no /proc/<pid>/task/<tid>/children, so the tree comes from every process's ppid. */
-function childrenByParent(): Map<number, number[]> {
+export function childrenByParent(): Map<number, number[]> {
   const map = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

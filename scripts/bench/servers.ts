@@ -4,10 +4,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { answers, Daemon, freePort } from './daemon.js';
-import { run } from './exec.js';
+import { run, type RunResult } from './exec.js';
+import { prepareWithMaintenance, type GitfleetCli, type MaintenanceMode, type PrepareOutcome } from './maintenance.js';
 import { deleteRunData } from './run-data.js';
 
-export type ServerName = 'gitfleet' | 'gitfleet-s3' | 'http-backend' | 'node-git-server';
+export type ServerName = 'gitfleet' | 'gitfleet-repacked' | 'gitfleet-s3' | 'http-backend' | 'http-backend-bitmaps' | 'node-git-server';
 
 /** One process serving git over HTTP. */
 export interface ServerProcess {
@@ -26,7 +27,16 @@ export interface BenchServer extends ServerProcess {
   startPeers?(count: number): Promise<ServerProcess[]>;
   /** Deletes what the server left outside its work directory (objects in S3, keys in Redis). */
   dispose?(): Promise<void>;
+  /** Readies a loaded repository for the read cases (Gitfleet: maintenance; C git: a repack with bitmaps). */
+  prepareLoaded?(repo: string): Promise<PrepareOutcome>;
 }
+
+/** How servers ready a loaded repository, and how long their set-up commands may take. */
+export interface ServerSettings {
+  maintenance: MaintenanceMode;
+  timeoutMs: number;
+}
+const DEFAULT_SETTINGS: ServerSettings = { maintenance: 'none', timeoutMs: 30 * 60_000 };
 
 /** Where a server keeps its data (workDir) and its log files (logDir, kept after the run). */
 export interface ServerDirs {
@@ -37,6 +47,8 @@ export interface ServerDirs {
 }
 
 const START_TIMEOUT_MS = 60_000;
+/** A CLI command on the server's data (maintenance of a large repository included). */
+const CLI_TIMEOUT_MS = 60 * 60_000;
 const SETUP_TIMEOUT_MS = 60_000;
 export const OWNER = 'bench';
 export const DEFAULT_BRANCH = 'main';
@@ -51,21 +63,31 @@ const ADMIN_ENV = { GITFLEET_ADMIN_USER: OWNER, GITFLEET_ADMIN_PASSWORD: 'bench-
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Gitfleet through its own CLI, as a user starts it, on a fresh data directory (files + SQLite). */
-export async function startGitfleet(dirs: ServerDirs): Promise<BenchServer> {
+export async function startGitfleet(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
   const main = await launchGitfleet('gitfleet', dirs, {});
-  return gitfleetServer('gitfleet', main);
+  return gitfleetServer('gitfleet', main, settings);
+}
+
+/**
+ * The same, but its repository freshly repacked after loading (`gitfleet maintenance run
+ * --full`) whatever --maintenance says: the yardstick of a repository left to automatic
+ * maintenance, measured in the same run.
+ */
+export async function startGitfleetRepacked(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
+  const main = await launchGitfleet('gitfleet-repacked', dirs, {});
+  return gitfleetServer('gitfleet-repacked', main, { ...settings, maintenance: 'full' });
 }
 
 /**
  * Gitfleet with packs in S3 and refs in Redis (the servers of scripts/servers/, named by the
  * GITFLEET_TEST_* variables they print), under a prefix and namespace of this run's own.
  */
-export async function startGitfleetS3(dirs: ServerDirs): Promise<BenchServer> {
+export async function startGitfleetS3(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
   const backends = distributedBackends(dirs.runId);
   const main = await launchGitfleet('gitfleet-s3', dirs, backends);
   let launched = 1;
   return {
-    ...gitfleetServer('gitfleet-s3', main),
+    ...gitfleetServer('gitfleet-s3', main, settings),
     async startPeers(count) {
       const labels = Array.from({ length: count }, () => `gitfleet-s3-${++launched}`);
       const started = await Promise.allSettled(labels.map((label) => launchGitfleet(label, dirs, backends)));
@@ -81,11 +103,12 @@ export async function startGitfleetS3(dirs: ServerDirs): Promise<BenchServer> {
   };
 }
 
-function gitfleetServer(name: ServerName, main: ServerProcess & { base: string }): BenchServer {
+function gitfleetServer(name: ServerName, main: GitfleetProcess, settings: ServerSettings): BenchServer {
   return {
     name,
     daemon: main.daemon,
     url: main.url,
+    prepareLoaded: (repo) => prepareWithMaintenance(main.cli, `${OWNER}/${repo}`, settings.maintenance, settings.timeoutMs),
     async createRepo(repo) {
       const response = await fetch(`${main.base}/api/v1/repos`, {
         method: 'POST',
@@ -99,6 +122,13 @@ function gitfleetServer(name: ServerName, main: ServerProcess & { base: string }
   };
 }
 
+/** A Gitfleet process, and its CLI run on the same data. */
+interface GitfleetProcess extends ServerProcess {
+  base: string;
+  port: number;
+  cli: GitfleetCli;
+}
+
 /**
  * One Gitfleet process: its own port, spool directory and log file (info level: one JSON line per
  * request). Its data directory is named by `label`: launched again (on the same `port`), it
@@ -109,27 +139,35 @@ export async function launchGitfleet(
   dirs: ServerDirs,
   backendEnv: NodeJS.ProcessEnv,
   port?: number,
-): Promise<ServerProcess & { base: string; port: number }> {
+): Promise<GitfleetProcess> {
   port ??= await freePort();
   const dataDir = path.join(dirs.workDir, `${label}-data`);
   await mkdir(dataDir, { recursive: true });
   const base = `http://127.0.0.1:${port}`;
-  const daemon = Daemon.start(label, process.execPath, [...compiledServer(), 'serve'], {
+  const env = {
+    ...withoutGitfleetSettings(process.env),
+    ...backendEnv,
+    ...ADMIN_ENV,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    GITFLEET_DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+  };
+  const server = compiledServer();
+  const daemon = Daemon.start(label, process.execPath, [...server, 'serve'], {
     cwd: projectRoot,
-    env: {
-      ...withoutGitfleetSettings(process.env),
-      ...backendEnv,
-      ...ADMIN_ENV,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      GITFLEET_DATA_DIR: dataDir,
-      LOG_LEVEL: 'info',
-    },
+    env,
     logFile: path.join(dirs.logDir, `${label}.log`),
   });
   await readyOrStopped(daemon, () => answers(`${base}/healthz`, 200));
   const withCredentials = base.replace('http://', `http://${OWNER}:${ADMIN_TOKEN}@`);
-  return { daemon, base, port, url: (repo) => `${withCredentials}/${OWNER}/${repo}.git` };
+  return {
+    daemon,
+    base,
+    port,
+    url: (repo) => `${withCredentials}/${OWNER}/${repo}.git`,
+    cli: (args): Promise<RunResult> => run(process.execPath, [...server, ...args], { cwd: projectRoot, env, timeoutMs: CLI_TIMEOUT_MS }),
+  };
 }
 
 /** node's arguments that run the compiled server as `pnpm start` does, built first when a source changed: the product is what is measured. */
@@ -175,8 +213,26 @@ function distributedBackends(runId: string): NodeJS.ProcessEnv {
   };
 }
 
-/** C git's http-backend as CGI behind lighttpd, the set-up git-http-backend(1) documents. */
-export async function startHttpBackend({ workDir, logDir }: ServerDirs): Promise<BenchServer> {
+/** C git's http-backend as CGI behind lighttpd, the set-up git-http-backend(1) documents; repositories as pushed. */
+export function startHttpBackend(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
+  return startLighttpdBackend('http-backend', dirs, settings, false);
+}
+
+/**
+ * The same, but a loaded repository is first repacked as a host's maintenance would: one pack
+ * with a reachability bitmap, and a commit-graph (`git repack -adb --write-bitmap-index`,
+ * `git commit-graph write --reachable`).
+ */
+export function startHttpBackendBitmaps(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
+  return startLighttpdBackend('http-backend-bitmaps', dirs, settings, true);
+}
+
+async function startLighttpdBackend(
+  name: ServerName,
+  { workDir, logDir }: ServerDirs,
+  settings: ServerSettings,
+  bitmaps: boolean,
+): Promise<BenchServer> {
   await ensureLighttpd();
   const port = await freePort();
   const root = path.join(workDir, 'http-backend-repos');
@@ -192,7 +248,7 @@ export async function startHttpBackend({ workDir, logDir }: ServerDirs): Promise
       `server.bind = "127.0.0.1"`,
       `server.port = ${port}`,
       `server.document-root = ${JSON.stringify(root)}`,
-      `server.errorlog = ${JSON.stringify(path.join(logDir, 'lighttpd-error.log'))}`,
+      `server.errorlog = ${JSON.stringify(path.join(logDir, `${name}-lighttpd-error.log`))}`,
       `server.upload-dirs = ( ${JSON.stringify(uploads)} )`,
       // Responses stream. Request bodies are spooled to upload-dirs first: mod_cgi answers 411 to a chunked
       // body it would have to stream (git sends pushes over 1 MiB chunked), and CGI needs CONTENT_LENGTH.
@@ -208,17 +264,19 @@ export async function startHttpBackend({ workDir, logDir }: ServerDirs): Promise
       '',
     ].join('\n'),
   );
-  const daemon = Daemon.start('http-backend', 'lighttpd', ['-D', '-f', conf], {
+  const daemon = Daemon.start(name, 'lighttpd', ['-D', '-f', conf], {
     cwd: workDir,
     env: process.env,
-    logFile: path.join(logDir, 'lighttpd.log'),
+    logFile: path.join(logDir, `${name}-lighttpd.log`),
   });
   const base = `http://127.0.0.1:${port}/git`;
+  const repoDir = (repo: string) => path.join(root, OWNER, `${repo}.git`);
   const server: BenchServer = {
-    name: 'http-backend',
+    name,
     daemon,
-    createRepo: (repo) => initBareRepo(path.join(root, OWNER, `${repo}.git`)),
+    createRepo: (repo) => initBareRepo(repoDir(repo)),
     url: (repo) => `${base}/${OWNER}/${repo}.git`,
+    ...(bitmaps && { prepareLoaded: (repo) => repackWithBitmaps(repoDir(repo), settings.timeoutMs) }),
   };
   await readyOrStopped(daemon, () => answers(`http://127.0.0.1:${port}/`));
   return server;
@@ -256,13 +314,27 @@ async function readyOrStopped(daemon: Daemon, probe: () => Promise<boolean>): Pr
   }
 }
 
-/** An empty bare repository configured as a host would: pushes without auth, partial clones allowed. */
+async function repackWithBitmaps(gitDir: string, timeoutMs: number): Promise<PrepareOutcome> {
+  const repack = await run('git', ['--git-dir', gitDir, 'repack', '-adb', '--write-bitmap-index', '-q'], { timeoutMs });
+  const graph = await run('git', ['--git-dir', gitDir, 'commit-graph', 'write', '--reachable', '--no-progress'], { timeoutMs });
+  return {
+    seconds: repack.seconds + graph.seconds,
+    note: '`git repack -adb --write-bitmap-index` and `git commit-graph write --reachable` after loading',
+  };
+}
+
+/**
+ * An empty bare repository configured as a host would: pushes without auth, partial clones
+ * allowed. No automatic gc after pushes: "as pushed" stays as pushed (a gc of a bare
+ * repository would write a bitmap), and the bitmaps column is repacked by the benchmark.
+ */
 async function initBareRepo(dir: string): Promise<void> {
   await run('git', ['init', '--quiet', '--bare', `--initial-branch=${DEFAULT_BRANCH}`, dir], { timeoutMs: SETUP_TIMEOUT_MS });
   for (const [key, value] of [
     ['http.receivepack', 'true'],
     ['uploadpack.allowFilter', 'true'],
     ['uploadpack.allowAnySHA1InWant', 'true'],
+    ['receive.autogc', 'false'],
   ]) {
     await run('git', ['--git-dir', dir, 'config', key, value], { timeoutMs: SETUP_TIMEOUT_MS });
   }

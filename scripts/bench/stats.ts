@@ -5,11 +5,15 @@ export interface Measurement {
   server: ServerName;
   /** Seconds of each successful repetition, in the order run. */
   seconds: number[];
+  /** CPU seconds (user + system) the server's processes spent in each successful repetition, where measured. */
+  cpuSeconds: number[];
+  /** What the report should say about this row (e.g. a step the build does not offer). */
+  note?: string;
   /** Repetitions attempted (successful or not). */
   attempts: number;
   /** The error of the first failed repetition; later repetitions of a failing pair are skipped. */
   error?: string;
-  /** Largest summed RSS of the server's process tree while this operation ran. */
+  /** Largest summed RSS of the server's process tree while this operation ran (its repetitions interleaved with other servers'). */
   peakRssBytes: number;
   /** Parallel clones: how many clones one run made, over how many server processes. */
   throughput?: { clones: number; processes: number };
@@ -29,36 +33,84 @@ export function summarize(values: readonly number[]): Summary | undefined {
   return { min: sorted[0], median, max: sorted[sorted.length - 1] };
 }
 
-const REFERENCE: ServerName = 'http-backend';
+/**
+ * The columns others are compared with, with their short names in headers: C git as pushed and
+ * repacked with bitmaps (for every column), and Gitfleet freshly repacked (for Gitfleet's).
+ */
+const REFERENCES: ReadonlyArray<{ server: ServerName; label: string; for?: readonly ServerName[] }> = [
+  { server: 'http-backend', label: 'pushed' },
+  { server: 'http-backend-bitmaps', label: 'bitmaps' },
+  { server: 'gitfleet-repacked', label: 'repacked', for: ['gitfleet'] },
+];
 const MIB = 1024 * 1024;
 
-/** The results table: one row per operation and server, the ratio against git http-backend's median. */
-export function formatTable(measurements: readonly Measurement[]): string {
-  const header = ['operation', 'server', 'min s', 'median s', 'max s', '× http-backend', 'peak RSS MiB', 'runs'];
+/**
+ * The results of one repository: a row per case, per server its median wall time with the
+ * spread of the repetitions [min–max], its ratio to each C git column, and the server's median
+ * CPU seconds; then a row of the peak server memory during the full clone.
+ */
+export function formatTable(measurements: readonly Measurement[], servers: readonly ServerName[], memoryOp: string): string {
+  const referencesFor = (server: ServerName) =>
+    REFERENCES.filter((r) => r.server !== server && servers.includes(r.server) && (!r.for || r.for.includes(server)));
+  const ratioHeader = (server: ServerName) => {
+    const others = referencesFor(server);
+    return others.length ? [`${server} × ${others.map((r) => r.label).join(' / ')}`] : [];
+  };
+  const header = ['case', ...servers.flatMap((server) => [`${server} s`, ...ratioHeader(server), `${server} CPU s`])];
+  const ratios = (server: ServerName, value: (m: Measurement) => number | undefined, m: Measurement | undefined) => {
+    const others = referencesFor(server);
+    if (others.length === 0) return [];
+    if (!m) return [''];
+    const own = value(m);
+    const cells = others.map((r) => {
+      const reference = referenceOf(measurements, r.server, m);
+      const theirs = reference && value(reference);
+      return own && theirs ? (own / theirs).toFixed(2) : '-';
+    });
+    return [cells.join(' / ')];
+  };
+  const median = (values: readonly number[]) => summarize(values)?.median;
   const rows: string[][] = [];
-  for (const m of measurements) {
-    const summary = summarize(m.seconds);
-    const reference = summarize(referenceOf(measurements, m)?.seconds ?? []);
-    const failed = m.error !== undefined;
-    rows.push([
-      m.op,
-      m.server,
-      summary ? summary.min.toFixed(3) : '-',
-      summary ? summary.median.toFixed(3) : '-',
-      summary ? summary.max.toFixed(3) : '-',
-      summary && reference ? `${(summary.median / reference.median).toFixed(2)}` : '-',
-      (m.peakRssBytes / MIB).toFixed(0),
-      failed ? (m.attempts === 0 ? 'FAILED (set-up)' : `FAILED (${m.seconds.length}/${m.attempts} ok)`) : `${m.seconds.length}`,
-    ]);
+  for (const op of [...new Set(measurements.map((m) => m.op))]) {
+    const row = [op];
+    for (const server of servers) {
+      const m = measurements.find((r) => r.op === op && r.server === server);
+      const cpu = m && median(m.cpuSeconds);
+      row.push(timeCell(m), ...ratios(server, (r) => median(r.seconds), m), m ? (cpu?.toFixed(2) ?? '-') : '');
+    }
+    rows.push(row);
+    if (op === memoryOp) {
+      const memoryRow = [`peak server RSS MiB, ${op}`];
+      for (const server of servers) {
+        const m = measurements.find((r) => r.op === op && r.server === server);
+        const rss = m?.peakRssBytes || undefined;
+        memoryRow.push(rss ? (rss / MIB).toFixed(0) : '-', ...ratios(server, (r) => r.peakRssBytes || undefined, m), '');
+      }
+      rows.push(memoryRow);
+    }
   }
-  return markdownTable(header, rows, [2, 3, 4, 5, 6]);
+  return markdownTable(
+    header,
+    rows,
+    header.map((_, i) => i).filter((i) => i > 0),
+  );
 }
 
-/** http-backend's row for the same work: the same operation, or for scaled-out parallel clones, the same clones (it runs one process). */
-function referenceOf(measurements: readonly Measurement[], m: Measurement): Measurement | undefined {
+/** "median [min–max]" of the repetitions, or why there is none. */
+function timeCell(m: Measurement | undefined): string {
+  if (!m) return '';
+  const summary = summarize(m.seconds);
+  const failed = m.error !== undefined ? ` FAILED ${m.seconds.length}/${m.attempts}` : '';
+  if (!summary) return m.error !== undefined ? (m.attempts === 0 ? 'FAILED (set-up)' : 'FAILED') : m.note ? 'n/a' : '-';
+  const spread = m.seconds.length > 1 ? ` [${summary.min.toFixed(3)}–${summary.max.toFixed(3)}]` : '';
+  return `${summary.median.toFixed(3)}${spread}${failed}`;
+}
+
+/** The reference's row for the same work: the same case, or for scaled-out parallel clones, the same clones (it runs one process). */
+function referenceOf(measurements: readonly Measurement[], reference: ServerName, m: Measurement): Measurement | undefined {
   return measurements.find(
     (r) =>
-      r.server === REFERENCE &&
+      r.server === reference &&
       (r.op === m.op || (m.throughput !== undefined && r.throughput?.clones === m.throughput.clones && r.throughput.processes === 1)),
   );
 }
