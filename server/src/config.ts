@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { InvalidAllowedNetwork, isHttpUrl, validateAllowedNetworks, type PayloadLimits } from '@gitfleet/events';
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
+import { DEFAULT_REGISTRY_MAX_AGE_MS } from '@gitfleet/repository';
 import type { ProtocolLimits } from '@gitfleet/protocol';
 import {
   BLOB_BACKENDS,
@@ -531,15 +532,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       graceSeconds: integer('GITFLEET_PACK_GRACE_SECONDS', 1, 365 * 24 * 3600),
     },
   };
-  const { requestMs } = config.timeouts;
-  if (config.maintenance.graceSeconds > 0 && requestMs > 0 && config.maintenance.graceSeconds * 1000 <= requestMs) {
-    problems.push(
-      `GITFLEET_PACK_GRACE_SECONDS=${config.maintenance.graceSeconds} must exceed GITFLEET_REQUEST_TIMEOUT_MS (${requestMs} ms): ` +
-        'a replaced pack must outlive every request that may still read it',
-    );
-  }
+  problems.push(...graceProblems(config.maintenance.graceSeconds, config.timeouts.requestMs));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * A replaced pack is deleted a grace period after it was retired: by then every process must have
+ * re-read the registry (its view is at most DEFAULT_REGISTRY_MAX_AGE_MS old) and every request that
+ * started with the old view must be over.
+ */
+function graceProblems(graceSeconds: number, requestMs: number): string[] {
+  const viewAgeSeconds = DEFAULT_REGISTRY_MAX_AGE_MS / 1000;
+  const boundSeconds = viewAgeSeconds + requestMs / 1000;
+  if (graceSeconds > boundSeconds) return [];
+  return [
+    `GITFLEET_PACK_GRACE_SECONDS=${graceSeconds} must exceed ${boundSeconds} s: the ${viewAgeSeconds} s a server may keep an old view ` +
+      `of the pack registry${requestMs > 0 ? ` plus GITFLEET_REQUEST_TIMEOUT_MS (${requestMs} ms), the longest request` : ''}`,
+  ];
 }
 
 function allowedNetworks(raw: string, problems: string[]): string[] {

@@ -399,3 +399,28 @@ test('GITFLEET_TRUST_PROXY: no proxy by default, a hop count, or addresses and C
     assert.throws(() => loadConfig({ GITFLEET_TRUST_PROXY: bad }), /GITFLEET_TRUST_PROXY/, bad);
   }
 });
+
+test('maintenance: on, one repository at a time, an hourly sweep, a six-hour grace period; configurable', () => {
+  assert.deepEqual(loadConfig({}).maintenance, { enabled: true, concurrency: 1, sweepIntervalMs: 3_600_000, graceSeconds: 21_600 });
+  assert.deepEqual(
+    loadConfig({
+      GITFLEET_MAINTENANCE: '0',
+      GITFLEET_MAINTENANCE_CONCURRENCY: '3',
+      GITFLEET_MAINTENANCE_SWEEP_SECONDS: '0',
+      GITFLEET_PACK_GRACE_SECONDS: '7200',
+    }).maintenance,
+    { enabled: false, concurrency: 3, sweepIntervalMs: 0, graceSeconds: 7200 },
+  );
+});
+
+test('the grace period of replaced packs must outlast the longest request and an old registry view', () => {
+  const refused = (env: Record<string, string>) =>
+    assert.throws(
+      () => loadConfig(env),
+      (error: unknown) => error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('GITFLEET_PACK_GRACE_SECONDS=')),
+    );
+  refused({ GITFLEET_PACK_GRACE_SECONDS: '3600' });
+  refused({ GITFLEET_PACK_GRACE_SECONDS: '20', GITFLEET_REQUEST_TIMEOUT_MS: '0' });
+  assert.equal(loadConfig({ GITFLEET_PACK_GRACE_SECONDS: '3700' }).maintenance.graceSeconds, 3700);
+  assert.equal(loadConfig({ GITFLEET_PACK_GRACE_SECONDS: '31', GITFLEET_REQUEST_TIMEOUT_MS: '0' }).maintenance.graceSeconds, 31);
+});

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { chooseMaintenance, DEFAULT_MAINTENANCE_POLICY, type MaintenanceProgress, type MaintenanceReport } from '@gitfleet/repository';
 import { formatBytes } from '../format-bytes.js';
@@ -30,10 +31,12 @@ export function registerMaintenanceCommands(program: Command): void {
       await withStores(async ({ registry, config }) => {
         const repo = await registry.open(owner, name);
         if (!repo) throw notFound(`repository ${owner}/${name} not found`);
+        const tmpDir = spoolDirectory(config);
+        await mkdir(tmpDir, { recursive: true });
         const line = new ProgressLine(process.stderr);
         let report: MaintenanceReport;
         try {
-          report = await maintain(repo, config.maintenance, spoolDirectory(config), {
+          report = await maintain(repo, config.maintenance, tmpDir, {
             mode: options.full ? 'full' : options.compact ? 'compact' : 'auto',
             onProgress: (event) => line.update(`maintenance: ${describeProgress(event)}`),
           });
@@ -48,7 +51,7 @@ export function registerMaintenanceCommands(program: Command): void {
 
   maintenance
     .command('status')
-    .description("a repository's packs (active and replaced ones still in their grace period) and what maintenance would do next")
+    .description("a repository's packs (those reads use; replaced ones wait out their grace period unlisted) and what maintenance would do next")
     .argument('<owner/name>', 'e.g. alice/hello')
     .option('--json', 'print JSON')
     .action(async (fullName: string, options: { json?: boolean }) => {
