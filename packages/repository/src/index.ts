@@ -18,3 +18,4 @@ export * from './sorted-names.js';
 export * from './object-stream.js';
 export * from './tree-walk/index.js';
 export * from './pack-output/index.js';
+export * from './bitmaps/index.js';

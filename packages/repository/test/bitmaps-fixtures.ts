@@ -65,7 +65,8 @@ export async function repackedRepo(dir: string, commits: number): Promise<Repack
  */
 export async function pushMore(fixture: RepackedRepo, branch: string, count: number, workDir: string): Promise<void> {
   const before = fixture.rev(branch);
-  const oldBlob = fixture.rev(`${fixture.rev('main')}~150:main.txt`);
+  const root = gitText(fixture.dir, ['rev-list', '--max-parents=0', 'main']);
+  const oldBlob = fixture.rev(`${root}:main.txt`);
   const oldTree = fixture.rev(`${before}^{tree}`);
   let parent = before;
   for (let c = 0; c < count; c++) {

@@ -10,3 +10,4 @@ export { bitmapsCanFilter } from './filter.js';
 export { loadPackBitmaps, PackBitmaps, PackBitmapsCache, sidecarBlobKey, type SidecarWarning } from './pack-bitmaps.js';
 export { Reached } from './reach-walk.js';
 export { ReachedObjects } from './reached-objects.js';
+export { bitmapsCanEnumerate, enumerateWithBitmaps } from './enumerate-with-bitmaps.js';

@@ -24,6 +24,11 @@ export class Reached {
     return new Reached(Bitmap.withCapacity(positions.count));
   }
 
+  has(positions: PackPositions, oid: ObjectId): boolean {
+    const position = positions.positionOf(oid);
+    return position >= 0 ? this.bits.get(position) : this.outside.has(oid);
+  }
+
   outsideType(entry: number): ObjectType {
     return FLAG_TYPES[this.outside.flags(entry)]!;
   }

@@ -17,8 +17,7 @@ export class ReachedObjects implements ReadonlySet<ObjectId> {
   }
 
   has(oid: ObjectId): boolean {
-    const position = this.bitmaps.positions.positionOf(oid);
-    return position >= 0 ? this.reached.bits.get(position) : this.reached.outside.has(oid);
+    return this.reached.has(this.bitmaps.positions, oid);
   }
 
   *values(): IterableIterator<ObjectId> {
