@@ -16,9 +16,14 @@ const FLAG_TYPES: readonly (ObjectType | undefined)[] = [undefined, 'commit', 't
 
 /** A set of objects reached: pack positions of one pack as bits, anything outside it by id (with its type). */
 export class Reached {
-  readonly outside = new OidSet();
+  private outsideSet: OidSet | undefined;
 
   constructor(readonly bits: Bitmap) {}
+
+  /** Made on first use: most sets built while writing bitmaps never hold an object outside the pack. */
+  get outside(): OidSet {
+    return (this.outsideSet ??= new OidSet());
+  }
 
   static forPack(positions: PackPositions): Reached {
     return new Reached(Bitmap.withCapacity(positions.count));
@@ -98,7 +103,7 @@ export function markReached(context: ReachWalkContext, into: Reached, stop: Reac
 
 function markOutside(context: ReachWalkContext, into: Reached, stop: Reached | undefined, oid: ObjectId, type: ObjectType): boolean {
   if (!context.allowOutside) throw new MissingObjectError(oid, `reachable ${type}, yet not in the pack being bitmapped`);
-  if (stop?.outside.has(oid)) return false;
+  if (stop && stop.outside.size > 0 && stop.outside.has(oid)) return false;
   const entry = into.outside.indexOf(oid);
   if (entry >= 0) return false;
   into.outside.add(oid);
@@ -107,7 +112,12 @@ function markOutside(context: ReachWalkContext, into: Reached, stop: Reached | u
 }
 
 /** Breadth-first from `roots`, entering only trees not reached yet; entries are looked up as binary ids, in place. */
-async function walkTrees(context: ReachWalkContext, roots: readonly ObjectId[], into: Reached, stop: Reached | undefined): Promise<void> {
+export async function walkTrees(
+  context: ReachWalkContext,
+  roots: readonly ObjectId[],
+  into: Reached,
+  stop: Reached | undefined,
+): Promise<void> {
   const { positions, objects, pacer } = context;
   let level: ObjectId[] = roots.filter((oid) => markReached(context, into, stop, oid, 'tree'));
   const entry = newTreeEntryPosition();
