@@ -63,7 +63,7 @@ export async function buildPackBitmaps(
     );
   }
   const pacer = options.pacer ?? new LoopPacer();
-  const positions = PackPositions.fromPackOrder(pack.oidsInPackOrder);
+  const positions = await PackPositions.fromPackOrder(pack.oidsInPackOrder, pacer);
   const indexPositions = reverseIndexOf(index);
   await requireIndexOrder(pack, positions, indexPositions, pacer);
   const types = typeBitmaps(pack.typesInPackOrder);

@@ -1,15 +1,6 @@
-import {
-  BitmapFile,
-  IndexOrder,
-  Lru,
-  packPositionsByIndexPosition,
-  readReverseIndex,
-  reverseIndexOf,
-  type Bitmap,
-  type ObjectId,
-  type PackIndex,
-} from '@gitfleet/git-format';
+import { BitmapFile, Lru, readReverseIndex, reverseIndexOf, type Bitmap, type ObjectId, type PackIndex } from '@gitfleet/git-format';
 import type { BlobStore } from '@gitfleet/storage';
+import { LoopPacer } from '../loop-pacer.js';
 import { PackPositions } from './pack-positions.js';
 
 /** Told when a sidecar cannot be used and the caller falls back to walking: nothing louder than a warning. */
@@ -32,16 +23,16 @@ export class PackBitmaps {
 
   /**
    * From a pack's index, its `.bitmap` bytes and its reverse index (idx positions in pack
-   * order); CorruptSidecarError when the bitmap does not belong to this pack or is malformed.
+   * order), taking turns with the event loop; CorruptSidecarError when the bitmap does not
+   * belong to this pack or is malformed.
    */
-  static parse(index: PackIndex, bitmapBytes: Uint8Array, indexPositions: Uint32Array): PackBitmaps {
-    const order = IndexOrder.fromPackIndex(index);
-    const count = index.objectCount;
-    const packPositions = packPositionsByIndexPosition(indexPositions);
-    const positions = PackPositions.of(count, (position) => order.oidAt(indexPositions[position]));
-    const file = BitmapFile.parse(bitmapBytes, { objectCount: count, packChecksum: index.packChecksum, oidAt: (i) => order.oidAt(i) });
-    const offsets = new Float64Array(count);
-    for (let i = 0; i < count; i++) offsets[packPositions[i]] = order.offsets[i];
+  static async load(index: PackIndex, bitmapBytes: Uint8Array, indexPositions: Uint32Array, pacer = new LoopPacer()): Promise<PackBitmaps> {
+    const { positions, offsets } = await PackPositions.fromIndex(index, indexPositions, pacer);
+    const file = BitmapFile.parse(bitmapBytes, {
+      objectCount: index.objectCount,
+      packChecksum: index.packChecksum,
+      oidAt: (i) => positions.oidAtIndexPosition(i),
+    });
     return new PackBitmaps(index.packChecksum, index, file, positions, offsets);
   }
 
@@ -83,7 +74,7 @@ export async function loadPackBitmaps(
       warn(`${where}: no .bitmap stored; walking instead`);
       return undefined;
     }
-    return PackBitmaps.parse(index, bitmapBytes, await reverseIndex(blobs, repositoryId, index, warn));
+    return await PackBitmaps.load(index, bitmapBytes, await reverseIndex(blobs, repositoryId, index, warn));
   } catch (error) {
     warn(`${where}: bitmap unusable, walking instead: ${(error as Error).message}`);
     return undefined;

@@ -1,4 +1,5 @@
-import type { ObjectId } from '@gitfleet/git-format';
+import { packPositionsByIndexPosition, type ObjectId, type PackIndex } from '@gitfleet/git-format';
+import type { LoopPacer } from '../loop-pacer.js';
 import { OidSet } from '../oid-set.js';
 
 /**
@@ -7,21 +8,47 @@ import { OidSet } from '../oid-set.js';
  * a walk over a large history looks up every entry of every tree it reads.
  */
 export class PackPositions {
-  /** Entry numbers are insertion order, and ids are inserted in pack order: entry number = pack position. */
-  private constructor(private readonly ids: OidSet) {}
+  /**
+   * `ids` holds the ids in pack order, or in idx order with the two permutations between
+   * them (OidSet entry numbers are insertion order).
+   */
+  private constructor(
+    private readonly ids: OidSet,
+    private readonly byIndexPosition?: { packPositions: Uint32Array; indexPositions: Uint32Array },
+  ) {}
 
-  static fromPackOrder(oidsInPackOrder: ArrayLike<ObjectId>): PackPositions {
-    return PackPositions.of(oidsInPackOrder.length, (position) => oidsInPackOrder[position]);
-  }
-
-  /** From `count` ids given one at a time by pack position (no array of them all at once). */
-  static of(count: number, oidAt: (position: number) => ObjectId): PackPositions {
-    const ids = new OidSet(count);
-    for (let position = 0; position < count; position++) {
-      const oid = oidAt(position);
+  /** From every id of the pack in pack order, taking turns with the event loop. */
+  static async fromPackOrder(oidsInPackOrder: ArrayLike<ObjectId>, pacer: LoopPacer): Promise<PackPositions> {
+    const ids = new OidSet(oidsInPackOrder.length);
+    for (let position = 0; position < oidsInPackOrder.length; position++) {
+      if ((position & 0xfff) === 0) await pacer.step();
+      const oid = oidsInPackOrder[position];
       if (!ids.add(oid)) throw new RangeError(`object ${oid} appears twice in pack order (again at position ${position})`);
     }
     return new PackPositions(ids);
+  }
+
+  /**
+   * From the pack's idx and reverse index (idx positions in pack order), taking turns with the
+   * event loop; with each position's pack offset.
+   */
+  static async fromIndex(
+    index: PackIndex,
+    indexPositions: Uint32Array,
+    pacer: LoopPacer,
+  ): Promise<{ positions: PackPositions; offsets: Float64Array }> {
+    const count = index.objectCount;
+    const packPositions = packPositionsByIndexPosition(indexPositions);
+    const ids = new OidSet(count);
+    const offsets = new Float64Array(count);
+    let indexPosition = 0;
+    for (const entry of index.entries()) {
+      if ((indexPosition & 0xfff) === 0) await pacer.step();
+      ids.add(entry.oid);
+      offsets[packPositions[indexPosition]] = entry.offset;
+      indexPosition++;
+    }
+    return { positions: new PackPositions(ids, { packPositions, indexPositions }), offsets };
   }
 
   get count(): number {
@@ -30,15 +57,26 @@ export class PackPositions {
 
   /** The pack position of `oid`, or -1 when the pack does not hold it. */
   positionOf(oid: ObjectId): number {
-    return this.ids.indexOf(oid);
+    return this.positionOfEntry(this.ids.indexOf(oid));
   }
 
   /** The pack position of the id at bytes[at..at+20), or -1. */
   positionOfBytes(bytes: Uint8Array, at: number): number {
-    return this.ids.indexOfBytes(bytes, at);
+    return this.positionOfEntry(this.ids.indexOfBytes(bytes, at));
   }
 
   oidAt(position: number): ObjectId {
-    return this.ids.oidAt(position);
+    return this.ids.oidAt(this.byIndexPosition ? this.byIndexPosition.indexPositions[position] : position);
+  }
+
+  /** The id at an idx position (what `.bitmap` entries name). */
+  oidAtIndexPosition(indexPosition: number): ObjectId {
+    if (!this.byIndexPosition) throw new RangeError(`positions made from pack order know no idx position (asked for ${indexPosition})`);
+    return this.ids.oidAt(indexPosition);
+  }
+
+  private positionOfEntry(entry: number): number {
+    if (entry < 0) return -1;
+    return this.byIndexPosition ? this.byIndexPosition.packPositions[entry] : entry;
   }
 }
