@@ -7,6 +7,7 @@ import {
   bitmapReachability,
   buildPackBitmaps,
   loadPackBitmaps,
+  PackBitmapsCache,
   ReachedObjects,
   sidecarBlobKey,
   type PackBitmaps,
@@ -101,5 +102,17 @@ describe('bitmapReachability', () => {
     assert.equal(warnings.length, 2);
     assert.match(warnings[0], /checksum mismatch/);
     assert.match(warnings[1], /no \.bitmap/);
+  });
+
+  test("the cache loads a pack's bitmaps once per repository and pack, and keeps a failed load as none", async () => {
+    const cache = new PackBitmapsCache(2);
+    const warnings: string[] = [];
+    const warn = (m: string) => warnings.push(m);
+    const first = await cache.get(fixture.blobs, fixture.repo.info.id, fixture.pack.index, warn);
+    assert.ok(first);
+    assert.equal(await cache.get(fixture.blobs, fixture.repo.info.id, fixture.pack.index, warn), first);
+    assert.equal(await cache.get(fixture.blobs, 'absent', fixture.pack.index, warn), undefined);
+    assert.equal(await cache.get(fixture.blobs, 'absent', fixture.pack.index, warn), undefined);
+    assert.equal(warnings.length, 1);
   });
 });
