@@ -19,3 +19,4 @@ export * from './object-stream.js';
 export * from './tree-walk/index.js';
 export * from './pack-output/index.js';
 export * from './maintenance/index.js';
+export * from './bitmaps/index.js';

@@ -1,4 +1,5 @@
 import type { ObjectId, PackIndex } from '@gitfleet/git-format';
+import { ReachedObjects } from '../bitmaps/reached-objects.js';
 import { MissingObjectError } from '../errors.js';
 import type { PackAccess } from '../pack-access.js';
 
@@ -17,6 +18,9 @@ export interface PackSlice {
  * than looking objects up one by one. Packs come newest first and keep that order in the
  * output, so a delta's base (at a lower offset of the same pack, or in a pack written
  * earlier) is in the outgoing pack before the delta whenever both are sent.
+ *
+ * Objects enumerated through a pack's bitmaps (ReachedObjects) come from that pack first, by
+ * their bits: offsets straight from the reverse index, no index scanned, no id made.
  */
 export async function planPack(packs: PackAccess, send: ReadonlySet<ObjectId>): Promise<PackSlice[]> {
   for (let attempt = 0; ; attempt++) {
@@ -25,7 +29,14 @@ export async function planPack(packs: PackAccess, send: ReadonlySet<ObjectId>): 
     const earlier: PackIndex[] = [];
     // An object is taken from the first pack that has it: no set of assigned ids needed.
     const inEarlierPack = (oid: ObjectId): boolean => earlier.some((index) => index.find(oid) !== undefined);
+    const bitmapped = send instanceof ReachedObjects ? bitmappedSlice(send) : undefined;
+    if (bitmapped) {
+      earlier.push(bitmapped.index);
+      found += bitmapped.offsets.length;
+      if (bitmapped.offsets.length > 0) slices.push(bitmapped);
+    }
     for (const pack of await packs.list()) {
+      if (pack.checksum === bitmapped?.pack) continue;
       const index = await packs.index(pack.checksum);
       const offsets: number[] = [];
       for (const entry of index.entries()) {
@@ -47,6 +58,15 @@ export async function planPack(packs: PackAccess, send: ReadonlySet<ObjectId>): 
       if (!inEarlierPack(oid)) throw new MissingObjectError(oid, "to be sent, yet in none of the repository's packs");
     }
   }
+}
+
+/** The slice of the bitmapped pack: its set bits are pack positions, in offset order already. */
+function bitmappedSlice(send: ReachedObjects): PackSlice {
+  const { bitmaps } = send;
+  const positions = send.reached.bits.setBits();
+  const offsets = new Float64Array(positions.length);
+  for (let i = 0; i < positions.length; i++) offsets[i] = bitmaps.offsetAt(positions[i]);
+  return { pack: bitmaps.checksum, index: bitmaps.index, offsets, written: new Float64Array(offsets.length).fill(-1) };
 }
 
 /** Position of `offset` in a slice's sorted offsets, or -1. */

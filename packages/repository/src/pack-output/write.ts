@@ -15,6 +15,8 @@ export const SPAN_GAP = 128 * 1024;
 /** Output is handed on in pieces of about this size. */
 const OUTPUT_CHUNK = 256 * 1024;
 const ASYNC_DEFLATE_BYTES = 64 * 1024;
+/** Entries up to this size that go out exactly as stored are read as one buffer and written as is. */
+const VERBATIM_ENTRY_BYTES = 256 * 1024;
 
 /** What a pack was made of, for the "Total" line git prints after it. */
 export interface PackStats {
@@ -35,6 +37,12 @@ type PackSource = Pick<Repository, 'objects' | 'packs'>;
  * are (see outputEntry for which deltas stay deltas); only a delta whose base the client will
  * not have is inflated, resolved and deflated again. Memory stays at a few stream chunks plus
  * one output piece, whatever the pack's size. Returns what the pack was made of.
+ *
+ * An entry whose outgoing bytes are its stored bytes (a whole object, or a delta whose base
+ * landed at the same distance before it) is copied as one range, header included: so a run of
+ * consecutive stored entries, all sent, goes out byte for byte, its ofs-delta distances still
+ * valid (git's pack reuse), and a full clone of a repacked repository streams the stored pack
+ * nearly as is, only its header and trailer new.
  */
 export async function* streamPack(
   source: PackSource,
@@ -55,7 +63,8 @@ export async function* streamPack(
       const cursor = new SpanCursor(await source.packs.stream(slice.pack, spanStart, spanEnd), spanStart, slice.pack);
       try {
         for (; position <= last; position++) {
-          const outcome = yield* writeEntry({ source, slices, slice, position, cursor, options, out });
+          const request = { source, slices, slice, position, cursor, options, out };
+          const outcome = (await copyVerbatim(request)) ?? (yield* writeEntry(request));
           stats.total++;
           if (outcome !== 'recompressed') stats.reused++;
           if (outcome === 'copied-delta') {
@@ -107,6 +116,25 @@ async function* writeEntry(request: WriteEntryRequest): AsyncGenerator<Buffer, E
     out.write(piece);
     if (out.pendingBytes >= OUTPUT_CHUNK) yield out.take();
   }
+  return entry.delta ? 'copied-delta' : 'copied';
+}
+
+/**
+ * Copies the entry as stored, header and all, when that is exactly what it must become; else
+ * undefined, leaving the entry to writeEntry.
+ */
+async function copyVerbatim(request: WriteEntryRequest): Promise<EntryOutcome | undefined> {
+  const { slices, slice, position, cursor, options, out } = request;
+  const offset = slice.offsets[position];
+  const end = slice.index.entryEnd(offset);
+  if (end - offset > VERBATIM_ENTRY_BYTES) return undefined;
+  const storedBytes = await cursor.bytes(offset, end - offset);
+  const stored = parseEntryHeader(storedBytes, 0, offset);
+  const writtenAt = out.offset;
+  const entry = outputEntry({ slices, slice, offset, stored, storedBytes, writtenAt, options });
+  if (entry.kind !== 'copy' || !entry.header.equals(storedBytes.subarray(0, stored.headerLength))) return undefined;
+  slice.written[position] = writtenAt;
+  out.write(storedBytes);
   return entry.delta ? 'copied-delta' : 'copied';
 }
 

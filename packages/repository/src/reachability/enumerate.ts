@@ -8,6 +8,8 @@ import { CommitReader } from './commits.js';
 import { filterPolicy } from './filter.js';
 import { commonPrefixLength, RecentTrees } from './recent-trees.js';
 import type { FilterPolicy, ObjectFilter } from './filter.js';
+import { bitmapsCanEnumerate, enumerateWithBitmaps } from '../bitmaps/enumerate-with-bitmaps.js';
+import type { PackBitmaps } from '../bitmaps/pack-bitmaps.js';
 
 /** Trees read at once: object reads are asynchronous and may overlap (I/O, inflate). */
 const READ_BATCH = 32;
@@ -30,6 +32,17 @@ export interface EnumerationRequest {
   onProgress?(count: number): void;
 }
 
+export interface EnumerationOptions {
+  /** Names the repository in the process-wide memo of parsed commits. */
+  cacheKey?: string;
+  /**
+   * The bitmaps of one of the repository's packs: when given, and the request is not shallow
+   * (nor filtered by tree depth), the objects come from them, as bits of that pack that planPack
+   * takes as they are, and only history newer than the bitmapped commits is walked.
+   */
+  bitmaps?: PackBitmaps;
+}
+
 export interface Enumeration {
   /** Objects to send. */
   objects: ReadonlySet<ObjectId>;
@@ -45,8 +58,9 @@ export interface Enumeration {
 export async function enumerateObjects(
   objects: ObjectReader,
   request: EnumerationRequest,
-  options: { cacheKey?: string } = {},
+  options: EnumerationOptions = {},
 ): Promise<Enumeration> {
+  if (options.bitmaps && bitmapsCanEnumerate(request)) return enumerateWithBitmaps(objects, options.bitmaps, request, options.cacheKey);
   const reader = new CommitReader(objects, options.cacheKey);
   const policy = filterPolicy(request.filter);
   const included = new OidSet();

@@ -1,0 +1,116 @@
+import { BitmapFile, Lru, readReverseIndex, reverseIndexOf, type Bitmap, type ObjectId, type PackIndex } from '@gitfleet/git-format';
+import type { BlobStore } from '@gitfleet/storage';
+import { LoopPacer } from '../loop-pacer.js';
+import { PackPositions } from './pack-positions.js';
+
+/** Told when a sidecar cannot be used and the caller falls back to walking: nothing louder than a warning. */
+export type SidecarWarning = (message: string) => void;
+
+/**
+ * One pack's reachability bitmaps as a clone reads them: the parsed `.bitmap`, each object's
+ * position in pack order (its bit) and the offset of each position, so that a set of bits is
+ * a plan of the pack's entries without looking anything up again.
+ */
+export class PackBitmaps {
+  private constructor(
+    readonly checksum: ObjectId,
+    readonly index: PackIndex,
+    readonly file: BitmapFile,
+    readonly positions: PackPositions,
+    /** Pack offset of each pack position. */
+    private readonly offsets: Float64Array,
+  ) {}
+
+  /**
+   * From a pack's index, its `.bitmap` bytes and its reverse index (idx positions in pack
+   * order), taking turns with the event loop; CorruptSidecarError when the bitmap does not
+   * belong to this pack or is malformed.
+   */
+  static async load(index: PackIndex, bitmapBytes: Uint8Array, indexPositions: Uint32Array, pacer = new LoopPacer()): Promise<PackBitmaps> {
+    const { positions, offsets } = await PackPositions.fromIndex(index, indexPositions, pacer);
+    const file = BitmapFile.parse(bitmapBytes, {
+      objectCount: index.objectCount,
+      packChecksum: index.packChecksum,
+      oidAt: (i) => positions.oidAtIndexPosition(i),
+    });
+    return new PackBitmaps(index.packChecksum, index, file, positions, offsets);
+  }
+
+  get objectCount(): number {
+    return this.offsets.length;
+  }
+
+  /** Everything reachable from `commit` as pack positions (a copy), when it has a bitmap. */
+  storedReach(commit: ObjectId): Bitmap | undefined {
+    return this.file.bitmapFor(commit);
+  }
+
+  offsetAt(position: number): number {
+    return this.offsets[position];
+  }
+}
+
+/** Where a pack's sidecars are stored, next to its `.pack` and `.idx`. */
+export function sidecarBlobKey(repositoryId: string, checksum: ObjectId, extension: 'bitmap' | 'rev'): string {
+  return `repos/${repositoryId}/packs/pack-${checksum}.${extension}`;
+}
+
+/**
+ * The bitmaps of a pack that has them: its `.bitmap`, and its `.rev` (computed from the idx
+ * when absent or unusable). Undefined, after a warning, when the bitmap is missing or corrupt:
+ * a sidecar never fails a clone, which then walks.
+ */
+export async function loadPackBitmaps(
+  blobs: BlobStore,
+  repositoryId: string,
+  index: PackIndex,
+  warn: SidecarWarning,
+): Promise<PackBitmaps | undefined> {
+  const checksum = index.packChecksum;
+  const where = `repository ${repositoryId}, pack ${checksum}`;
+  try {
+    const bitmapBytes = await blobs.get(sidecarBlobKey(repositoryId, checksum, 'bitmap'));
+    if (!bitmapBytes) {
+      warn(`${where}: no .bitmap stored; walking instead`);
+      return undefined;
+    }
+    return await PackBitmaps.load(index, bitmapBytes, await reverseIndex(blobs, repositoryId, index, warn));
+  } catch (error) {
+    warn(`${where}: bitmap unusable, walking instead: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+async function reverseIndex(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<Uint32Array> {
+  const bytes = await blobs.get(sidecarBlobKey(repositoryId, index.packChecksum, 'rev'));
+  if (bytes) {
+    try {
+      return readReverseIndex(bytes, { objectCount: index.objectCount, packChecksum: index.packChecksum });
+    } catch (error) {
+      warn(`repository ${repositoryId}, pack ${index.packChecksum}: .rev unusable, computed from the idx: ${(error as Error).message}`);
+    }
+  }
+  return reverseIndexOf(index);
+}
+
+/**
+ * Loaded bitmaps by pack, shared by the repositories of a process: a pack is immutable, so a
+ * loaded one never goes stale. Bounded by count, each being some tens of bytes per object.
+ */
+export class PackBitmapsCache {
+  private readonly lru: Lru<string, Promise<PackBitmaps | undefined>>;
+
+  constructor(maxPacks = 8) {
+    this.lru = new Lru(maxPacks, () => 1);
+  }
+
+  get(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<PackBitmaps | undefined> {
+    const key = `${repositoryId}/${index.packChecksum}`;
+    let loaded = this.lru.get(key);
+    if (!loaded) {
+      loaded = loadPackBitmaps(blobs, repositoryId, index, warn);
+      this.lru.set(key, loaded);
+    }
+    return loaded;
+  }
+}

@@ -1,0 +1,156 @@
+import { Bitmap, FileMode, newTreeEntryPosition, readTreeEntryAt, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { MissingObjectError } from '../errors.js';
+import type { LoopPacer } from '../loop-pacer.js';
+import type { ObjectReader } from '../object-reader.js';
+import { OidSet } from '../oid-set.js';
+import type { CommitReader } from '../reachability/commits.js';
+import { DateQueue } from '../reachability/date-queue.js';
+import type { PackPositions } from './pack-positions.js';
+
+/** Trees read at once: reads are asynchronous and may overlap (I/O, inflate). */
+const READ_BATCH = 32;
+
+/** Types of objects outside the pack, kept as the flags of their entry in Reached.outside. */
+const TYPE_FLAGS: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
+const FLAG_TYPES: readonly (ObjectType | undefined)[] = [undefined, 'commit', 'tree', 'blob', 'tag'];
+
+/** A set of objects reached: pack positions of one pack as bits, anything outside it by id (with its type). */
+export class Reached {
+  private outsideSet: OidSet | undefined;
+
+  constructor(readonly bits: Bitmap) {}
+
+  /** Made on first use: most sets built while writing bitmaps never hold an object outside the pack. */
+  get outside(): OidSet {
+    return (this.outsideSet ??= new OidSet());
+  }
+
+  static forPack(positions: PackPositions): Reached {
+    return new Reached(Bitmap.withCapacity(positions.count));
+  }
+
+  has(positions: PackPositions, oid: ObjectId): boolean {
+    const position = positions.positionOf(oid);
+    return position >= 0 ? this.bits.get(position) : this.outside.has(oid);
+  }
+
+  outsideType(entry: number): ObjectType {
+    return FLAG_TYPES[this.outside.flags(entry)]!;
+  }
+}
+
+export interface ReachWalkContext {
+  objects: ObjectReader;
+  commits: CommitReader;
+  positions: PackPositions;
+  /** Everything reachable from a commit of the pack, when that is known already (a bitmap), as pack positions. */
+  storedReach(commit: ObjectId): Bitmap | undefined;
+  /** Whether objects outside the pack may be met (serving), or mean the pack lacks closure (building). */
+  allowOutside: boolean;
+  pacer: LoopPacer;
+}
+
+export interface ReachRoots {
+  commits: readonly ObjectId[];
+  trees: readonly ObjectId[];
+}
+
+/**
+ * Adds to `into` everything reachable from `roots` that neither `into` nor `stop` holds yet.
+ * Commits come newest first, so that a commit with a stored bitmap is usually met (and its
+ * reach ORed in) before the older commits it covers, which are then not entered; a commit or
+ * tree already set is not entered either. Only what no bitmap covers is read.
+ */
+export async function walkReach(context: ReachWalkContext, roots: ReachRoots, into: Reached, stop?: Reached): Promise<void> {
+  const { commits, positions, pacer } = context;
+  const queue = new DateQueue();
+  const enqueue = async (oid: ObjectId, why: string): Promise<void> => {
+    queue.push(oid, (await commits.commit(oid, why)).time);
+  };
+  for (const oid of roots.commits) await enqueue(oid, 'wanted commit');
+  const trees: ObjectId[] = [...roots.trees];
+  for (let oid = queue.pop(); oid !== undefined; oid = queue.pop()) {
+    await pacer.step();
+    const position = positions.positionOf(oid);
+    if (position >= 0) {
+      if (into.bits.get(position) || stop?.bits.get(position)) continue;
+      const stored = context.storedReach(oid);
+      if (stored) {
+        into.bits.or(stored);
+        continue;
+      }
+      into.bits.set(position);
+    } else if (!markOutside(context, into, stop, oid, 'commit')) continue;
+    const commit = await commits.commit(oid, 'walked commit');
+    trees.push(commit.tree);
+    for (const parent of commit.parents) {
+      const parentPosition = positions.positionOf(parent);
+      if (parentPosition >= 0 && into.bits.get(parentPosition)) continue;
+      await enqueue(parent, `parent of ${oid}`);
+    }
+  }
+  await walkTrees(context, trees, into, stop);
+}
+
+/** Marks one object reached, by id; false when it was already (or `stop` has it). */
+export function markReached(context: ReachWalkContext, into: Reached, stop: Reached | undefined, oid: ObjectId, type: ObjectType): boolean {
+  const position = context.positions.positionOf(oid);
+  if (position < 0) return markOutside(context, into, stop, oid, type);
+  if (into.bits.get(position) || stop?.bits.get(position)) return false;
+  into.bits.set(position);
+  return true;
+}
+
+function markOutside(context: ReachWalkContext, into: Reached, stop: Reached | undefined, oid: ObjectId, type: ObjectType): boolean {
+  if (!context.allowOutside) throw new MissingObjectError(oid, `reachable ${type}, yet not in the pack being bitmapped`);
+  if (stop && stop.outside.size > 0 && stop.outside.has(oid)) return false;
+  const entry = into.outside.indexOf(oid);
+  if (entry >= 0) return false;
+  into.outside.add(oid);
+  into.outside.setFlags(into.outside.indexOf(oid), TYPE_FLAGS[type]);
+  return true;
+}
+
+/** Breadth-first from `roots`, entering only trees not reached yet; entries are looked up as binary ids, in place. */
+export async function walkTrees(
+  context: ReachWalkContext,
+  roots: readonly ObjectId[],
+  into: Reached,
+  stop: Reached | undefined,
+): Promise<void> {
+  const { positions, objects, pacer } = context;
+  let level: ObjectId[] = roots.filter((oid) => markReached(context, into, stop, oid, 'tree'));
+  const entry = newTreeEntryPosition();
+  const bits = into.bits;
+  const stopBits = stop?.bits;
+  while (level.length > 0) {
+    const next: ObjectId[] = [];
+    for (let i = 0; i < level.length; i += READ_BATCH) {
+      await pacer.step();
+      const batch = level.slice(i, i + READ_BATCH);
+      const read = await Promise.all(batch.map((oid) => objects.read(oid)));
+      for (let j = 0; j < batch.length; j++) {
+        const tree = read[j];
+        if (!tree) throw new MissingObjectError(batch[j], 'tree');
+        if (tree.type !== 'tree') throw new Error(`object ${batch[j]} is a ${tree.type}, where a tree was expected`);
+        const data = tree.data;
+        for (let pos = 0; pos < data.length;) {
+          pos = readTreeEntryAt(data, pos, entry);
+          const mode = entry.mode;
+          if (mode === FileMode.Submodule) continue;
+          const at = entry.nameEnd + 1;
+          const position = positions.positionOfBytes(data, at);
+          if (position >= 0) {
+            if (bits.get(position) || stopBits?.get(position)) continue;
+            bits.set(position);
+            if (mode === FileMode.Dir) next.push(positions.oidAt(position));
+          } else {
+            const oid = data.toString('hex', at, at + 20);
+            if (markOutside(context, into, stop, oid, mode === FileMode.Dir ? 'tree' : 'blob') && mode === FileMode.Dir) next.push(oid);
+          }
+        }
+      }
+    }
+    level = next;
+  }
+}

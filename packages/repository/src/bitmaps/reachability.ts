@@ -1,0 +1,92 @@
+import type { ObjectId } from '@gitfleet/git-format';
+import { MissingObjectError } from '../errors.js';
+import { LoopPacer } from '../loop-pacer.js';
+import type { ObjectReader } from '../object-reader.js';
+import { CommitReader } from '../reachability/commits.js';
+import type { ObjectFilter } from '../reachability/filter.js';
+import { applyFilter } from './filter.js';
+import type { PackBitmaps } from './pack-bitmaps.js';
+import { Reached, markReached, walkReach, type ReachRoots, type ReachWalkContext } from './reach-walk.js';
+
+export interface BitmapReachabilityRequest {
+  /** Objects asked for, of any type (tags are peeled; everything they reach is sent). */
+  wants: readonly ObjectId[];
+  /** Objects the client has (absent ones are ignored). */
+  haves: readonly ObjectId[];
+  /** Must be one bitmapsCanFilter accepts. */
+  filter?: ObjectFilter;
+}
+
+export interface BitmapReachability {
+  /** What to send: pack positions of the bitmapped pack, and objects outside it by id. */
+  send: Reached;
+  /** Everything reachable from the haves, the same way: what the client has. */
+  clientHas: Reached;
+}
+
+/**
+ * What a fetch must send, from a pack's bitmaps: the wants' reach (their bitmaps ORed, and a
+ * walk of only what is newer than the bitmapped commits) AND NOT the haves' reach, then the
+ * filter through the type bitmaps. Objects asked for by name are always sent.
+ *
+ * Unlike the plain walk, which leaves out only what the trees at the edge of the client's
+ * history hold, this leaves out everything the haves reach, as git does with bitmaps: a blob
+ * that comes back in a later commit is not sent again.
+ */
+export async function bitmapReachability(
+  objects: ObjectReader,
+  bitmaps: PackBitmaps,
+  request: BitmapReachabilityRequest,
+  options: { cacheKey?: string; pacer?: LoopPacer } = {},
+): Promise<BitmapReachability> {
+  const commits = new CommitReader(objects, options.cacheKey);
+  const context: ReachWalkContext = {
+    objects,
+    commits,
+    positions: bitmaps.positions,
+    storedReach: (oid) => bitmaps.storedReach(oid),
+    allowOutside: true,
+    pacer: options.pacer ?? new LoopPacer(),
+  };
+
+  const clientHas = Reached.forPack(bitmaps.positions);
+  const haveRoots = await peelRoots(context, request.haves, clientHas, false);
+  await walkReach(context, haveRoots.roots, clientHas);
+
+  const send = Reached.forPack(bitmaps.positions);
+  const wantRoots = await peelRoots(context, request.wants, send, true);
+  await walkReach(context, wantRoots.roots, send, clientHas);
+  send.bits.andNot(clientHas.bits);
+
+  const filtered = request.filter ? await applyFilter(send, bitmaps, objects, request.filter) : send;
+  for (const { oid, type } of wantRoots.named) markReached(context, filtered, undefined, oid, type);
+  return { send: filtered, clientHas };
+}
+
+interface PeeledRoots {
+  roots: ReachRoots;
+  /** Tags passed through and non-commit objects: sent whatever the filter when asked for by name. */
+  named: { oid: ObjectId; type: 'tag' | 'tree' | 'blob' }[];
+}
+
+/** Peels `oids` into the commits and trees to walk from, marking tags and blobs in `into` at once. */
+async function peelRoots(context: ReachWalkContext, oids: readonly ObjectId[], into: Reached, wanted: boolean): Promise<PeeledRoots> {
+  const commits: ObjectId[] = [];
+  const trees: ObjectId[] = [];
+  const named: PeeledRoots['named'] = [];
+  for (const oid of oids) {
+    const peeled = await context.commits.peel(oid);
+    if (!peeled) {
+      if (wanted) throw new MissingObjectError(oid, 'wanted');
+      continue;
+    }
+    for (const tag of peeled.chain) named.push({ oid: tag, type: 'tag' });
+    if (peeled.type === 'commit') commits.push(peeled.oid);
+    else if (peeled.type === 'tree') {
+      trees.push(peeled.oid);
+      named.push({ oid: peeled.oid, type: 'tree' });
+    } else if (peeled.type === 'blob') named.push({ oid: peeled.oid, type: 'blob' });
+  }
+  for (const { oid, type } of named) if (type !== 'tree') markReached(context, into, undefined, oid, type);
+  return { roots: { commits, trees }, named };
+}
