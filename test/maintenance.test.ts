@@ -13,7 +13,7 @@ import { assertFsckClean, assertSameRepository } from './helpers/compare.js';
 const PUSHES = 12;
 
 interface PackStatus {
-  packs: Array<{ checksum: string; kind: string; objects: number }>;
+  packs: Array<{ checksum: string; kind: string; objects: number; sidecars?: string[] }>;
   next: string;
 }
 
@@ -68,6 +68,8 @@ describe('gitfleet maintenance run, beside a running server', () => {
     const afterRepack = await packStatus(server, 'upkeep/history');
     const main = afterRepack.packs.filter((pack) => pack.kind === 'repack');
     assert.equal(main.length, 1, `expected one repack pack: ${JSON.stringify(afterRepack.packs)}`);
+    // Clones of it are now answered from its bitmap (the clone below), in git's formats.
+    assert.deepEqual([...(main[0].sidecars ?? [])].sort(), ['bitmap', 'rev']);
     assert.deepEqual(
       afterRepack.packs.filter((pack) => pack.kind !== 'repack' && pack.kind !== 'cruft'),
       [],

@@ -16,6 +16,7 @@ import { deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope, sidecar
 import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
 import { PackSet, type PackInfo, type PackSetOptions } from './pack-set.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
+import { sharedPackBitmapsCache, type PackBitmaps, type PackBitmapsCache, type SidecarWarning } from './bitmaps/pack-bitmaps.js';
 
 export { DEFAULT_REGISTRY_MAX_AGE_MS, type PackInfo, type PackSetOptions } from './pack-set.js';
 
@@ -52,6 +53,10 @@ export interface PackStores {
   deltaBases?: DeltaBaseCache;
   /** How long a view of a pack registry is used before it is read again (default 30 s). */
   registry?: PackSetOptions;
+  /** Loaded reachability bitmaps; when absent, a process-wide cache of 8 packs' (sharedPackBitmapsCache). */
+  bitmaps?: PackBitmapsCache;
+  /** Told when a pack's bitmap cannot be used (reads then walk); by default a process warning. */
+  onSidecarWarning?: SidecarWarning;
 }
 
 /** How long add() waits for the collector to finish deleting unregistered blobs of the same pack. */
@@ -70,6 +75,8 @@ export class PackAccess {
   private readonly indexes: PackIndexCache;
   private readonly scope: string;
   private readonly packSet: PackSet;
+  private readonly bitmapCache: PackBitmapsCache;
+  private readonly warn: SidecarWarning;
 
   constructor(
     private readonly repositoryId: string,
@@ -81,6 +88,19 @@ export class PackAccess {
     this.indexes = stores.indexes ?? sharedPackIndexCache;
     this.scope = repositoryScope(repositoryId);
     this.packSet = new PackSet(this.kv, this.scope, stores.registry);
+    this.bitmapCache = stores.bitmaps ?? sharedPackBitmapsCache;
+    this.warn = stores.onSidecarWarning ?? ((message) => process.emitWarning(message, 'GitfleetSidecarWarning'));
+  }
+
+  /**
+   * The reachability bitmaps of the repository's repacked pack, the newest active pack whose record
+   * names a `.bitmap`; undefined when there is none or it cannot be used (onSidecarWarning hears
+   * why), and reads then walk the history instead.
+   */
+  async bitmaps(): Promise<PackBitmaps | undefined> {
+    const pack = (await this.packSet.list()).find((info) => info.sidecars?.includes('bitmap'));
+    if (!pack) return undefined;
+    return this.bitmapCache.get(this.blobs, this.repositoryId, await this.loadIndex(pack), this.warn);
   }
 
   /** The repository's active packs, newest first (whole-pack reuse, enumerating every object); retired packs are left out. */

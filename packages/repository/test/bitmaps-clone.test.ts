@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { enumerateObjects, planPack, streamPack, type Enumeration, type PackStats, type Repository } from '../src/index.js';
-import { buildPackBitmaps, loadPackBitmaps, ReachedObjects, sidecarBlobKey, type PackBitmaps } from '../src/bitmaps/index.js';
+import { buildPackBitmaps, loadPackBitmaps, ReachedObjects, type PackBitmaps } from '../src/bitmaps/index.js';
+import { sidecarBlobKey } from '../src/keys.js';
 import { pushMore, repackedRepo, revList, type RepackedRepo } from './bitmaps-fixtures.js';
 
 const dir = tempDir({ after }, 'bitmaps-clone');

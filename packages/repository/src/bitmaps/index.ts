@@ -7,7 +7,7 @@ export { PackPositions } from './pack-positions.js';
 export { MAX_EXTRA_TIP_BITMAPS, selectCommits, type CandidateCommit } from './select-commits.js';
 export { bitmapReachability, type BitmapReachability, type BitmapReachabilityRequest } from './reachability.js';
 export { bitmapsCanFilter } from './filter.js';
-export { loadPackBitmaps, PackBitmaps, PackBitmapsCache, sidecarBlobKey, type SidecarWarning } from './pack-bitmaps.js';
+export { loadPackBitmaps, PackBitmaps, PackBitmapsCache, sharedPackBitmapsCache, type SidecarWarning } from './pack-bitmaps.js';
 export { Reached } from './reach-walk.js';
 export { ReachedObjects } from './reached-objects.js';
 export { bitmapsCanEnumerate, enumerateWithBitmaps } from './enumerate-with-bitmaps.js';

@@ -2,6 +2,7 @@ import { BitmapFile, Lru, readReverseIndex, reverseIndexOf, type Bitmap, type Ob
 import type { BlobStore } from '@gitfleet/storage';
 import { LoopPacer } from '../loop-pacer.js';
 import { PackPositions } from './pack-positions.js';
+import { sidecarBlobKey } from '../keys.js';
 
 /** Told when a sidecar cannot be used and the caller falls back to walking: nothing louder than a warning. */
 export type SidecarWarning = (message: string) => void;
@@ -48,11 +49,6 @@ export class PackBitmaps {
   offsetAt(position: number): number {
     return this.offsets[position];
   }
-}
-
-/** Where a pack's sidecars are stored, next to its `.pack` and `.idx`. */
-export function sidecarBlobKey(repositoryId: string, checksum: ObjectId, extension: 'bitmap' | 'rev'): string {
-  return `repos/${repositoryId}/packs/pack-${checksum}.${extension}`;
 }
 
 /**
@@ -108,9 +104,17 @@ export class PackBitmapsCache {
     const key = `${repositoryId}/${index.packChecksum}`;
     let loaded = this.lru.get(key);
     if (!loaded) {
-      loaded = loadPackBitmaps(blobs, repositoryId, index, warn);
-      this.lru.set(key, loaded);
+      const loading = loadPackBitmaps(blobs, repositoryId, index, warn);
+      // A pack without usable bitmaps is asked again next time: the store may have failed only for now.
+      void loading.then((bitmaps) => {
+        if (bitmaps === undefined && this.lru.get(key) === loading) this.lru.delete(key);
+      });
+      this.lru.set(key, loading);
+      loaded = loading;
     }
     return loaded;
   }
 }
+
+/** The bitmaps cache of stores that configure none. */
+export const sharedPackBitmapsCache = new PackBitmapsCache();

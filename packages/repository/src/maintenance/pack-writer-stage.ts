@@ -1,14 +1,17 @@
 import { join } from 'node:path';
-import { PackIndex, reverseIndexOf, writeReverseIndex } from '@gitfleet/git-format';
+import { objectTypeOfCode, PackIndex, reverseIndexOf, writeReverseIndex, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { buildPackBitmaps } from '../bitmaps/build.js';
+import type { ObjectReader } from '../object-reader.js';
 import type { PackWriterStage, NewPack } from './maintain.js';
 import { cloneOrder } from './clone-order.js';
 import { objectsOfPacks } from './objects-of-packs.js';
-import { rewritePack, type WrittenPack } from './pack-rewrite.js';
+import { rewritePack, type PackOrder, type WrittenPack } from './pack-rewrite.js';
 
 /**
  * The packs maintenance publishes, written from stored entries: a compaction copies every object
  * of the packs it merges; a full repack writes the reachable objects in clone order with the
- * sidecars that serve clones from it (`.rev`), and the rest into a cruft pack.
+ * sidecars that serve clones from it (`.bitmap` for the ref tips, `.rev`), and the rest into a
+ * cruft pack.
  */
 export const defaultPackWriter: PackWriterStage = {
   async compact(packs, checksums, path, options) {
@@ -19,11 +22,38 @@ export const defaultPackWriter: PackWriterStage = {
     const { reachable, unreachable } = await cloneOrder(repo, tips, fromPacks);
     const main = await rewritePack(repo.packs, reachable, { path: join(dir, 'repack.pack'), ...options });
     const cruft = unreachable.count > 0 ? await rewritePack(repo.packs, unreachable, { path: join(dir, 'cruft.pack'), ...options }) : undefined;
-    return { main: withSidecars(main), cruft };
+    return { main: await withSidecars(repo.objects, main, tips), cruft };
   },
 };
 
-function withSidecars(pack: WrittenPack): NewPack {
+async function withSidecars(objects: ObjectReader, pack: WrittenPack, tips: readonly ObjectId[]): Promise<NewPack> {
   const index = PackIndex.parse(pack.idx, pack.size);
-  return { ...pack, sidecars: new Map([['rev', writeReverseIndex(reverseIndexOf(index), pack.checksum)]]) };
+  const bitmap = await buildPackBitmaps(
+    objects,
+    { checksum: pack.checksum, index, oidsInPackOrder: oidsOf(pack.order), typesInPackOrder: typesOf(pack.order) },
+    tips,
+  );
+  const rev = writeReverseIndex(reverseIndexOf(index), pack.checksum);
+  return {
+    ...pack,
+    sidecars: new Map([
+      ['rev', rev],
+      ['bitmap', bitmap],
+    ]),
+  };
+}
+
+function oidsOf(order: PackOrder): ObjectId[] {
+  const oids = new Array<ObjectId>(order.count);
+  const bytes = Buffer.from(order.oids.buffer, order.oids.byteOffset, order.oids.byteLength);
+  for (let i = 0; i < order.count; i++) oids[i] = bytes.toString('hex', 20 * i, 20 * i + 20);
+  return oids;
+}
+
+function typesOf(order: PackOrder): ObjectType[] {
+  return Array.from(order.types, (code, i) => {
+    const type = objectTypeOfCode(code);
+    if (type === undefined) throw new RangeError(`pack order: entry ${i} has type code ${code}, not an object type`);
+    return type;
+  });
 }
