@@ -44,45 +44,45 @@ describe('gitfleet maintenance run, beside a running server', () => {
   it(
     'compaction then a full repack keep every object, fewer packs each time',
     async () => {
-    const url = await server.createRepo('upkeep', 'history');
-    const work = await git.init('work');
-    await pushOneByOne(git, url, work, PUSHES, 'push');
-    await git.ok(['tag', '-a', 'v1', '-m', 'release'], { cwd: work });
-    await git.ok(['push', '-q', url, 'v1'], { cwd: work });
-    const before = await packStatus(server, 'upkeep/history');
-    assert.equal(before.packs.length, PUSHES + 1, 'each push stores one pack');
-    const reference = await git.clone(url, 'reference', ['--mirror']);
+      const url = await server.createRepo('upkeep', 'history');
+      const work = await git.init('work');
+      await pushOneByOne(git, url, work, PUSHES, 'push');
+      await git.ok(['tag', '-a', 'v1', '-m', 'release'], { cwd: work });
+      await git.ok(['push', '-q', url, 'v1'], { cwd: work });
+      const before = await packStatus(server, 'upkeep/history');
+      assert.equal(before.packs.length, PUSHES + 1, 'each push stores one pack');
+      const reference = await git.clone(url, 'reference', ['--mirror']);
 
-    const compacted = await runCli(['maintenance', 'run', 'upkeep/history', '--compact', '--json'], { ...server.cliEnv });
-    assert.equal(compacted.code, 0, `compaction failed:\n${compacted.stderr}`);
-    const afterCompaction = await packStatus(server, 'upkeep/history');
-    assert.ok(
-      afterCompaction.packs.length <= Math.ceil(Math.log2(PUSHES + 1)) + 1,
-      `${afterCompaction.packs.length} packs after compaction of ${PUSHES + 1}: not logarithmic`,
-    );
-    const clonedAfterCompaction = await git.clone(url, 'after-compaction', ['--mirror']);
-    await assertSameRepository(git, reference, clonedAfterCompaction);
+      const compacted = await runCli(['maintenance', 'run', 'upkeep/history', '--compact', '--json'], { ...server.cliEnv });
+      assert.equal(compacted.code, 0, `compaction failed:\n${compacted.stderr}`);
+      const afterCompaction = await packStatus(server, 'upkeep/history');
+      assert.ok(
+        afterCompaction.packs.length <= Math.ceil(Math.log2(PUSHES + 1)) + 1,
+        `${afterCompaction.packs.length} packs after compaction of ${PUSHES + 1}: not logarithmic`,
+      );
+      const clonedAfterCompaction = await git.clone(url, 'after-compaction', ['--mirror']);
+      await assertSameRepository(git, reference, clonedAfterCompaction);
 
-    const repacked = await runCli(['maintenance', 'run', 'upkeep/history', '--full', '--json'], { ...server.cliEnv });
-    assert.equal(repacked.code, 0, `full repack failed:\n${repacked.stderr}`);
-    const afterRepack = await packStatus(server, 'upkeep/history');
-    const main = afterRepack.packs.filter((pack) => pack.kind === 'repack');
-    assert.equal(main.length, 1, `expected one repack pack: ${JSON.stringify(afterRepack.packs)}`);
-    // Clones of it are now answered from its bitmap (the clone below), in git's formats.
-    assert.deepEqual([...(main[0].sidecars ?? [])].sort(), ['bitmap', 'rev']);
-    assert.deepEqual(
-      afterRepack.packs.filter((pack) => pack.kind !== 'repack' && pack.kind !== 'cruft'),
-      [],
-      'a full repack replaces every other pack',
-    );
-    const clonedAfterRepack = await git.clone(url, 'after-repack', ['--mirror']);
-    await assertSameRepository(git, reference, clonedAfterRepack);
+      const repacked = await runCli(['maintenance', 'run', 'upkeep/history', '--full', '--json'], { ...server.cliEnv });
+      assert.equal(repacked.code, 0, `full repack failed:\n${repacked.stderr}`);
+      const afterRepack = await packStatus(server, 'upkeep/history');
+      const main = afterRepack.packs.filter((pack) => pack.kind === 'repack');
+      assert.equal(main.length, 1, `expected one repack pack: ${JSON.stringify(afterRepack.packs)}`);
+      // Clones of it are now answered from its bitmap (the clone below), in git's formats.
+      assert.deepEqual([...(main[0].sidecars ?? [])].sort(), ['bitmap', 'rev']);
+      assert.deepEqual(
+        afterRepack.packs.filter((pack) => pack.kind !== 'repack' && pack.kind !== 'cruft'),
+        [],
+        'a full repack replaces every other pack',
+      );
+      const clonedAfterRepack = await git.clone(url, 'after-repack', ['--mirror']);
+      await assertSameRepository(git, reference, clonedAfterRepack);
 
-    // Life goes on: a push onto the repacked repository, and a fetch of it into the old clone.
-    await pushOneByOne(git, url, work, 1, 'later');
-    await git.ok(['fetch', '-q', 'origin'], { cwd: clonedAfterRepack });
-    await assertFsckClean(git, clonedAfterRepack);
-    assert.equal(await git.revParse(clonedAfterRepack, 'refs/heads/main'), await git.revParse(work, 'HEAD'));
+      // Life goes on: a push onto the repacked repository, and a fetch of it into the old clone.
+      await pushOneByOne(git, url, work, 1, 'later');
+      await git.ok(['fetch', '-q', 'origin'], { cwd: clonedAfterRepack });
+      await assertFsckClean(git, clonedAfterRepack);
+      assert.equal(await git.revParse(clonedAfterRepack, 'refs/heads/main'), await git.revParse(work, 'HEAD'));
     },
     { timeout: 240_000 },
   );
@@ -109,19 +109,19 @@ describe('background maintenance', () => {
   it(
     'keeps the pack count down as pushes come, by itself',
     async () => {
-    const url = await server.createRepo('busy', 'repo');
-    const work = await git.init('busy');
-    await pushOneByOne(git, url, work, 24, 'busy');
-    let status = await packStatus(server, 'busy/repo');
-    for (let waited = 0; status.next !== 'none' && waited < 60; waited++) {
-      await sleep(500);
-      status = await packStatus(server, 'busy/repo');
-    }
-    assert.ok(status.packs.length < 24, `${status.packs.length} packs after 24 pushes: nothing was compacted`);
-    assert.equal(status.next, 'none', `maintenance still wanted after 30 s: ${JSON.stringify(status)}`);
-    const clone = await git.clone(url, 'busy-clone');
-    await assertFsckClean(git, clone);
-    assert.equal(await git.revParse(clone, 'HEAD'), await git.revParse(work, 'HEAD'));
+      const url = await server.createRepo('busy', 'repo');
+      const work = await git.init('busy');
+      await pushOneByOne(git, url, work, 24, 'busy');
+      let status = await packStatus(server, 'busy/repo');
+      for (let waited = 0; status.next !== 'none' && waited < 60; waited++) {
+        await sleep(500);
+        status = await packStatus(server, 'busy/repo');
+      }
+      assert.ok(status.packs.length < 24, `${status.packs.length} packs after 24 pushes: nothing was compacted`);
+      assert.equal(status.next, 'none', `maintenance still wanted after 30 s: ${JSON.stringify(status)}`);
+      const clone = await git.clone(url, 'busy-clone');
+      await assertFsckClean(git, clone);
+      assert.equal(await git.revParse(clone, 'HEAD'), await git.revParse(work, 'HEAD'));
     },
     { timeout: 240_000 },
   );

@@ -417,7 +417,8 @@ test('the grace period of replaced packs must outlast the longest request and an
   const refused = (env: Record<string, string>) =>
     assert.throws(
       () => loadConfig(env),
-      (error: unknown) => error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('GITFLEET_PACK_GRACE_SECONDS=')),
+      (error: unknown) =>
+        error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('GITFLEET_PACK_GRACE_SECONDS=')),
     );
   refused({ GITFLEET_PACK_GRACE_SECONDS: '3600' });
   refused({ GITFLEET_PACK_GRACE_SECONDS: '20', GITFLEET_REQUEST_TIMEOUT_MS: '0' });

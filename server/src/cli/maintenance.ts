@@ -51,7 +51,9 @@ export function registerMaintenanceCommands(program: Command): void {
 
   maintenance
     .command('status')
-    .description("a repository's packs (those reads use; replaced ones wait out their grace period unlisted) and what maintenance would do next")
+    .description(
+      "a repository's packs (those reads use; replaced ones wait out their grace period unlisted) and what maintenance would do next",
+    )
     .argument('<owner/name>', 'e.g. alice/hello')
     .option('--json', 'print JSON')
     .action(async (fullName: string, options: { json?: boolean }) => {

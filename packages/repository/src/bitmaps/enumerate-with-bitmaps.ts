@@ -1,6 +1,6 @@
 import type { ObjectReader } from '../object-reader.js';
 import { CommitReader } from '../reachability/commits.js';
-import type { Enumeration, EnumerationRequest } from '../reachability/enumerate.js';
+import type { Enumeration, EnumerationRequest } from '../reachability/enumeration.js';
 import type { PackBitmaps } from './pack-bitmaps.js';
 import { markReached, type ReachWalkContext } from './reach-walk.js';
 import { bitmapsCanFilter } from './filter.js';

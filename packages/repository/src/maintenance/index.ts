@@ -16,7 +16,14 @@ export * from './collector.js';
 export * from './maintain.js';
 export type { PackKind, PackRecord } from '../keys.js';
 export * from './pack-writer-stage.js';
-export { rewritePack, MAX_REWRITE_DELTA_DEPTH, type WrittenPack, type PackOrder, type RewriteOptions, type RewriteStats } from './pack-rewrite.js';
+export {
+  rewritePack,
+  MAX_REWRITE_DELTA_DEPTH,
+  type WrittenPack,
+  type PackOrder,
+  type RewriteOptions,
+  type RewriteStats,
+} from './pack-rewrite.js';
 export { objectsOfPacks } from './objects-of-packs.js';
 export { cloneOrder } from './clone-order.js';
 export { ObjectSelection, SelectionBuilder, selectionOf, type StoredObject } from './selection.js';

@@ -21,7 +21,8 @@ export const defaultPackWriter: PackWriterStage = {
   async repack(repo, tips, fromPacks, dir, options) {
     const { reachable, unreachable } = await cloneOrder(repo, tips, fromPacks);
     const main = await rewritePack(repo.packs, reachable, { path: join(dir, 'repack.pack'), ...options });
-    const cruft = unreachable.count > 0 ? await rewritePack(repo.packs, unreachable, { path: join(dir, 'cruft.pack'), ...options }) : undefined;
+    const cruft =
+      unreachable.count > 0 ? await rewritePack(repo.packs, unreachable, { path: join(dir, 'cruft.pack'), ...options }) : undefined;
     return { main: await withSidecars(repo.objects, main, tips), cruft };
   },
 };

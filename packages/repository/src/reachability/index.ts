@@ -9,7 +9,7 @@ export { walkCommits } from './commit-walk.js';
 export { DateQueue } from './date-queue.js';
 export type { CommitWalk, CommitWalkRequest } from './commit-walk.js';
 export { enumerateObjects } from './enumerate.js';
-export type { Enumeration, EnumerationOptions, EnumerationRequest } from './enumerate.js';
+export type { Enumeration, EnumerationOptions, EnumerationRequest } from './enumeration.js';
 export { FilterSpecError, filterPolicy, parseFilterSpec } from './filter.js';
 export type { FilterPolicy, ObjectFilter } from './filter.js';
 export { computeShallowUpdate, DeepenError, INFINITE_DEPTH } from './shallow.js';
