@@ -143,6 +143,23 @@ async function pushedAndRetired(
   return { repo, lease };
 }
 
+/**
+ * A push of `whole` held after storing its blobs, its claim dated `claimedAt`; meanwhile maintenance
+ * publishes the same pack as the compaction of `first` and `second`, then retires it.
+ */
+async function heldPushOfACompaction(stores: Stores, clock: { now: () => number }, claimedAt: number) {
+  const repo = openRepository(stores);
+  await add(repo, first);
+  await add(repo, second);
+  const hold = holdAfter(stores, storedIdx);
+  const pushing = add(openRepository(hold.stores, { now: () => claimedAt }), whole);
+  await hold.reached;
+  const lease = (await MaintenanceLease.acquire(stores.kv, scope, 'm', LEASE_MS, clock.now))!;
+  await publish(repo, lease, whole, [first.checksum, second.checksum], clock.now);
+  await publish(repo, lease, wholeRefDeltas, [whole.checksum], clock.now);
+  return { repo, lease, pushing, hold };
+}
+
 async function blobsExist(stores: Stores, checksum: string): Promise<boolean> {
   const [packBlob, idxBlob] = await Promise.all([
     stores.blobs.head(packBlobKey(REPOSITORY_ID, checksum)),
@@ -217,25 +234,31 @@ for (const backend of maintenanceBackends) {
     test('a push held after storing, while maintenance publishes, retires and collects the same pack, stores it again and registers it with blobs', async (t) => {
       const stores = await backend.open(t);
       const clock = testClock();
-      const repo = openRepository(stores);
-      await add(repo, first);
-      await add(repo, second);
-      // The push's clock reads the time it claimed: by the collection, its claim is older than the grace period.
-      const claimedAt = clock.now();
-      const hold = holdAfter(stores, storedIdx);
-      const pushing = add(openRepository(hold.stores, { now: () => claimedAt }), whole);
-      await hold.reached;
-      const lease = (await MaintenanceLease.acquire(stores.kv, scope, 'm', LEASE_MS, clock.now))!;
-      await publish(repo, lease, whole, [first.checksum, second.checksum], clock.now);
-      await publish(repo, lease, wholeRefDeltas, [whole.checksum], clock.now);
+      const { repo, lease, pushing, hold } = await heldPushOfACompaction(stores, clock, clock.now());
       clock.advance(GRACE_MS + 1);
       const report = await collectPacks(repo, lease, { graceMs: GRACE_MS, now: clock.now });
-      assert.deepEqual(report.claimsExpired, [whole.checksum]);
+      assert.deepEqual(report.claimsExpired, [whole.checksum], 'the claim of the push is a grace period old');
       assert.ok(report.collected.includes(whole.checksum), JSON.stringify(report));
       hold.release();
       await pushing;
       assert.equal(JSON.parse((await stores.kv.get(scope, packKey(whole.checksum)))!).kind, 'receive', 'registered by the push');
       await assertIntact(stores, 'after the push');
+    });
+
+    test('a retired pack that a push still claims is not collected, whatever the clocks say', async (t) => {
+      const stores = await backend.open(t);
+      const clock = testClock();
+      // The pushing server's clock runs ahead: its claim does not look old to the collector.
+      const { repo, lease, pushing, hold } = await heldPushOfACompaction(stores, clock, clock.now() + 2 * GRACE_MS);
+      clock.advance(GRACE_MS + 1);
+      const report = await collectPacks(repo, lease, { graceMs: GRACE_MS, now: clock.now });
+      assert.deepEqual([report.claimsExpired, report.collected], [[], [first.checksum, second.checksum].sort()]);
+      hold.release();
+      await pushing;
+      await assertIntact(stores, 'after the push');
+      assert.deepEqual(await stores.kv.scan(scope, ADDING_KEY_PREFIX), [], 'the push gave its claim up');
+      assert.ok((await collectPacks(repo, lease, { graceMs: GRACE_MS, now: clock.now })).collected.includes(whole.checksum));
+      await assertIntact(stores, 'after the next collection');
     });
 
     test('a leftover deletion mark of a pack registered since is dropped, and its blobs stay', async (t) => {
