@@ -226,7 +226,8 @@ export class PackAccess {
    * since 1 (its key is this call's alone), so no mark was written between 1 and 3, and none
    * stood at 1: no deletion of the pack's blobs overlaps 1–3, and the blobs stored or found at 2
    * are there when 3 registers them. Once registered, a pack's blobs are deleted only after
-   * maintenance retired it and the grace period passed.
+   * maintenance retired it and the grace period passed. (A collector that lost its lease stops
+   * deleting before the lease expires: MaintenanceLease.assertHeldFor.)
    *
    * A claim's age only decides when the collector may remove it, never whether a pack with
    * missing blobs gets registered: a push slower than the grace period loses its claim, its
