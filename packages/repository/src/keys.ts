@@ -11,8 +11,11 @@
  *     `symref:HEAD`       → target ref name, e.g. `refs/heads/main` (may be unborn)
  *     `pack:<checksum>`   → JSON PackRecord {size, objects, createdAt, kind, retiredAt?, replacedBy?, sidecars?}
  *     `maintenance:lease` → JSON MaintenanceLease {holder, token, expiresAt}: who maintains the repository now
- *     `orphan:<checksum>` → ISO time the collector first saw pack blobs with no record
- *     `deleting:<checksum>` → ISO time the collector began deleting such unregistered blobs
+ *     What the registry does not say about pack blobs, under one prefix so that one scan finds it all
+ *     (maintenance/collector.ts explains how these keys order pushes and the collector):
+ *     `blobs:adding:<checksum>:<token>` → ISO time a push claimed the pack's blobs, to store and register them
+ *     `blobs:deleting:<checksum>` → ISO time the collector began deleting the pack's blobs
+ *     `blobs:orphan:<checksum>` → ISO time the collector first saw pack blobs with no record
  *     log `reflog:<refname>` → JSON ReflogEntry per applied update, oldest first;
  *       `timestamp` is milliseconds since the epoch.
  *
@@ -36,8 +39,10 @@ export const REF_KEY_PREFIX = 'ref:';
 export const PACK_KEY_PREFIX = 'pack:';
 export const REPO_KEY_PREFIX = 'repo:';
 export const MAINTENANCE_LEASE_KEY = 'maintenance:lease';
-export const ORPHAN_KEY_PREFIX = 'orphan:';
-export const DELETING_KEY_PREFIX = 'deleting:';
+export const BLOB_STATE_KEY_PREFIX = 'blobs:';
+export const ADDING_KEY_PREFIX = `${BLOB_STATE_KEY_PREFIX}adding:`;
+export const DELETING_KEY_PREFIX = `${BLOB_STATE_KEY_PREFIX}deleting:`;
+export const ORPHAN_KEY_PREFIX = `${BLOB_STATE_KEY_PREFIX}orphan:`;
 const REFLOG_PREFIX = 'reflog:';
 
 /**
@@ -106,6 +111,21 @@ export function orphanKey(checksum: string): string {
 
 export function deletingKey(checksum: string): string {
   return DELETING_KEY_PREFIX + checksum;
+}
+
+/** Every push's claim on the blobs of pack `checksum` starts with this. */
+export function addingKeyPrefix(checksum: string): string {
+  return `${ADDING_KEY_PREFIX}${checksum}:`;
+}
+
+/** One push's claim: `token` tells concurrent pushes of the same pack apart. */
+export function addingKey(checksum: string, token: string): string {
+  return addingKeyPrefix(checksum) + token;
+}
+
+/** The pack checksum a `blobs:adding:` key claims. */
+export function checksumOfAddingKey(key: string): string {
+  return key.slice(ADDING_KEY_PREFIX.length, ADDING_KEY_PREFIX.length + 40);
 }
 
 /** Where every blob of a repository's packs lives (the collector lists it). */

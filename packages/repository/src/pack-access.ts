@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -12,7 +13,7 @@ import {
 import type { BlobStore, KVStore } from '@gitfleet/storage';
 import { BlobRangeUnavailable, type BlockCache } from './block-cache.js';
 import { CorruptPackError, MissingPackError } from './errors.js';
-import { deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope, sidecarBlobKey, type PackRecord } from './keys.js';
+import { addingKey, deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope, sidecarBlobKey, type PackRecord } from './keys.js';
 import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
 import { PackSet, type PackInfo, type PackSetOptions } from './pack-set.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
@@ -77,6 +78,7 @@ export class PackAccess {
   private readonly packSet: PackSet;
   private readonly bitmapCache: PackBitmapsCache;
   private readonly warn: SidecarWarning;
+  private readonly now: () => number;
 
   constructor(
     private readonly repositoryId: string,
@@ -88,6 +90,7 @@ export class PackAccess {
     this.indexes = stores.indexes ?? sharedPackIndexCache;
     this.scope = repositoryScope(repositoryId);
     this.packSet = new PackSet(this.kv, this.scope, stores.registry);
+    this.now = stores.registry?.now ?? Date.now;
     this.bitmapCache = stores.bitmaps ?? sharedPackBitmapsCache;
     this.warn = stores.onSidecarWarning ?? ((message) => process.emitWarning(message, 'GitfleetSidecarWarning'));
   }
@@ -106,6 +109,11 @@ export class PackAccess {
   /** The repository's active packs, newest first (whole-pack reuse, enumerating every object); retired packs are left out. */
   list(): Promise<readonly PackInfo[]> {
     return this.packSet.list();
+  }
+
+  /** The retired packs the registry view knows: maintenance replaced them; the collector deletes them after the grace period. */
+  retired(): Promise<readonly PackInfo[]> {
+    return this.packSet.retired();
   }
 
   /** Re-reads the pack registry (another process may have added packs). */
@@ -222,30 +230,52 @@ export class PackAccess {
   /**
    * Stores a complete, verified pack from a local file and its idx, then registers it.
    * Resolves only when both are durable and registered; idempotent for the same pack.
+   *
+   * THE ORDERING that keeps a registered pack's blobs from being deleted (the collector's side
+   * is in maintenance/collector.ts):
+   *
+   * 1. Claim: one CAS writes `blobs:adding:<checksum>:<token>` (a token of this call's own) if
+   *    neither `pack:<checksum>` nor the collector's mark `blobs:deleting:<checksum>` exists.
+   * 2. Store: putIfAbsent of the .pack and the .idx (a no-op for blobs already there).
+   * 3. Register — THE COMMIT POINT: one CAS writes `pack:<checksum>` and removes the claim,
+   *    expecting the claim as written in 1.
+   *
+   * The collector writes its mark only in a CAS that requires no claim of the pack to exist (it
+   * removes claims older than the grace period first), deletes blobs only while its mark stands,
+   * and removes the mark only after the deletions. The claim is present at 3 only if it stood
+   * since 1 (its key is this call's alone), so no mark was written between 1 and 3, and none
+   * stood at 1: no deletion of the pack's blobs overlaps 1–3, and the blobs stored or found at 2
+   * are there when 3 registers them. Once registered, a pack's blobs are deleted only after
+   * maintenance retired it and the grace period passed. (A collector that lost its lease stops
+   * deleting before the lease expires: MaintenanceLease.assertHeldFor.)
+   *
+   * A claim's age only decides when the collector may remove it, never whether a pack with
+   * missing blobs gets registered: a push slower than the grace period loses its claim, its
+   * register CAS fails, and it claims and stores again. Claims of concurrent pushes of the same
+   * pack are separate keys, so a claim left by a crashed push never blocks a push, only the
+   * collection of those blobs until it is a grace period old.
+   *
+   * A crash after 1 or 2 leaves a claim and perhaps blobs, no record: the collector removes the
+   * claim and, a grace period later, the blobs. A crash after 3 leaves a registered pack.
    */
   async add(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<void> {
+    const index = await verifyPack(packPath, packSize, idx, checksum);
     for (let attempt = 1; ; attempt++) {
-      // Durable pack and idx first, registry entry second: whoever sees the pack registered
-      // (and every ref that moves after it) can read it.
-      const index = await this.store(packPath, packSize, idx, checksum);
-      const record: PackRecord = { size: packSize, objects: index.objectCount, createdAt: new Date().toISOString(), kind: 'receive' };
-      // The collector deletes unregistered blobs (an earlier push of the same pack that crashed
-      // before registering) only after marking them `deleting:` in one CAS with the record's
-      // absence; requiring that mark absent here means blobs this call found already stored are
-      // never registered while they are being deleted (maintenance/collector.ts).
-      const { conflicts } = await this.kv.compareAndSwap(
+      const claim = { key: addingKey(checksum, randomUUID()), value: new Date(this.now()).toISOString() };
+      const { conflicts: unclaimed } = await this.kv.compareAndSwap(
         this.scope,
-        [{ key: packKey(checksum), expect: null, value: JSON.stringify(record), requireAbsent: { keys: [deletingKey(checksum)] } }],
+        [{ ...claim, expect: null, requireAbsent: { keys: [packKey(checksum), deletingKey(checksum)] } }],
         'all',
       );
-      if (conflicts.length === 0) {
-        this.indexes.put(checksum, index);
-        this.packSet.add({ checksum, ...record });
-        return;
+      if (unclaimed.length === 0) {
+        const registered = await this.storeAndRegister(packPath, packSize, idx, index, claim);
+        if (registered) return;
       }
       // Registered already: by another push (adding it again is a no-op), or retired by
       // maintenance, whose published packs hold every one of its objects.
       if ((await this.kv.get(this.scope, packKey(checksum))) !== undefined) return this.refresh();
+      // Otherwise the collector is deleting stale blobs of the same pack, or removed this call's
+      // claim as too old: claim again once the deletion is over, and store the blobs again.
       if (attempt === COLLECTOR_WAIT_ATTEMPTS) {
         throw new Error(
           `repository ${this.repositoryId}: pack ${checksum} cannot be registered: the collector has been deleting stale blobs of the same pack for ${(COLLECTOR_WAIT_ATTEMPTS * COLLECTOR_WAIT_MS) / 1000} s`,
@@ -257,22 +287,62 @@ export class PackAccess {
 
   /**
    * Makes a complete, verified pack and its idx durable in the blob store without registering
-   * it (maintenance publishes its packs itself); returns the parsed idx.
+   * it (maintenance publishes its packs itself, under its lease); returns the parsed idx.
    */
   async store(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<PackIndex> {
-    if (!isObjectId(checksum)) throw new TypeError(`storing a pack: checksum ${JSON.stringify(checksum)} is not an object id`);
-    const index = PackIndex.parse(idx, packSize);
-    if (index.packChecksum !== checksum) {
-      throw new CorruptPackError(checksum, `storing a pack: idx describes pack ${index.packChecksum}, not ${checksum}`);
+    const index = await verifyPack(packPath, packSize, idx, checksum);
+    await this.putBlobs(packPath, packSize, idx, checksum);
+    return index;
+  }
+
+  /** Steps 2 and 3 of add() under `claim`; false when the claim was lost or the pack is registered already. */
+  private async storeAndRegister(
+    packPath: string,
+    packSize: number,
+    idx: Buffer,
+    index: PackIndex,
+    claim: { key: string; value: string },
+  ): Promise<boolean> {
+    const checksum = index.packChecksum;
+    // Not registered: the claim is given up, so that it does not hold the collector off for a grace period.
+    const release = () => this.kv.compareAndSwap(this.scope, [{ ...claim, expect: claim.value, value: null }], 'all');
+    try {
+      await this.putBlobs(packPath, packSize, idx, checksum);
+    } catch (error) {
+      // The store's error is the one to report; a claim left behind expires.
+      await release().catch(() => undefined);
+      throw error;
     }
-    await verifyPackFile(packPath, packSize, checksum);
+    const record: PackRecord = {
+      size: packSize,
+      objects: index.objectCount,
+      createdAt: new Date(this.now()).toISOString(),
+      kind: 'receive',
+    };
+    const { conflicts } = await this.kv.compareAndSwap(
+      this.scope,
+      [
+        { key: packKey(checksum), expect: null, value: JSON.stringify(record) },
+        { ...claim, expect: claim.value, value: null },
+      ],
+      'all',
+    );
+    if (conflicts.length > 0) {
+      await release();
+      return false;
+    }
+    this.indexes.put(checksum, index);
+    this.packSet.add({ checksum, ...record });
+    return true;
+  }
+
+  private async putBlobs(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<void> {
     await this.blobs.putIfAbsent(packBlobKey(this.repositoryId, checksum), {
       size: packSize,
       open: () => createReadStream(packPath),
       path: packPath,
     });
     await this.blobs.putIfAbsent(idxBlobKey(this.repositoryId, checksum), idx);
-    return index;
   }
 
   /** Stores a sidecar (`.rev`, `.bitmap`) of a pack about to be published; its record names it then. */
@@ -321,6 +391,17 @@ export class PackAccess {
   private missingPack(pack: string): MissingPackError {
     return new MissingPackError(pack, `repository ${this.repositoryId}: pack ${pack} is missing from the blob store`);
   }
+}
+
+/** The idx must describe the pack named `checksum`, and the file must be that pack; returns the parsed idx. */
+async function verifyPack(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<PackIndex> {
+  if (!isObjectId(checksum)) throw new TypeError(`storing a pack: checksum ${JSON.stringify(checksum)} is not an object id`);
+  const index = PackIndex.parse(idx, packSize);
+  if (index.packChecksum !== checksum) {
+    throw new CorruptPackError(checksum, `storing a pack: idx describes pack ${index.packChecksum}, not ${checksum}`);
+  }
+  await verifyPackFile(packPath, packSize, checksum);
+  return index;
 }
 
 /** The file must be the pack named `checksum`: its size and SHA-1 trailer say so cheaply. */

@@ -119,9 +119,18 @@ export class PackSet {
     return entry.done;
   }
 
-  /** Adds a pack this process has just registered. */
+  /** The retired packs of the view (read as list() reads it), still readable until the collector deletes them. */
+  async retired(): Promise<PackInfo[]> {
+    await this.list();
+    return [...this.packs.values()].filter((pack) => pack.retiredAt !== undefined);
+  }
+
+  /**
+   * Adds a pack this process has just registered. The record it wrote is the newest there is: it
+   * replaces whatever the view knew under that checksum (a retired record the collector has
+   * deleted since, before the same pack was pushed again).
+   */
   add(pack: PackInfo): void {
-    if (this.packs.has(pack.checksum)) return;
     this.packs.set(pack.checksum, pack);
     this.addedDuringScan.add(pack.checksum);
     this.reorder();
@@ -140,7 +149,10 @@ export class PackSet {
     }
     for (const checksum of this.addedDuringScan) {
       const added = this.packs.get(checksum);
-      if (added && !packs.has(checksum)) packs.set(checksum, added);
+      // A record the scan read under the same checksum with another creation time is an earlier
+      // registration of the pack (deleted since, or the add would have failed): the added one wins.
+      const scanned = packs.get(checksum);
+      if (added && scanned?.createdAt !== added.createdAt) packs.set(checksum, added);
     }
     this.packs = packs;
     this.reorder();

@@ -41,6 +41,12 @@ export const maintenanceBackends: StoresBackend[] = [
       ]),
 ];
 
+/** A clock the test moves; maintenance, leases and the collector all read it. */
+export function testClock(): { now: () => number; advance(ms: number): void } {
+  let time = Date.parse('2026-06-01T00:00:00.000Z');
+  return { now: () => time, advance: (ms) => (time += ms) };
+}
+
 export const REPOSITORY_ID = 'aaaabbbbccccddddeeeeffff00001111';
 
 /** A Repository object over `stores`, as one server of a fleet opens it; several may share the stores. */

@@ -22,10 +22,19 @@ import {
   type Repository,
   type Stores,
 } from '../src/index.js';
-import { deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope } from '../src/keys.js';
+import { DELETING_KEY_PREFIX, ORPHAN_KEY_PREFIX, deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope } from '../src/keys.js';
 import { caches } from './backends.js';
 import type { BuiltPack } from './git-fixtures.js';
-import { GitPackWriter, REPOSITORY_ID, allObjects, maintenanceBackends, openRepository, packRange, push } from './maintenance-fixtures.js';
+import {
+  GitPackWriter,
+  REPOSITORY_ID,
+  allObjects,
+  maintenanceBackends,
+  openRepository,
+  packRange,
+  push,
+  testClock,
+} from './maintenance-fixtures.js';
 
 const PUSHES = 64;
 const GRACE_SECONDS = 60;
@@ -49,12 +58,6 @@ before(() => {
   expected = catFile(source, allObjects(source));
   writer = new GitPackWriter(source);
 });
-
-/** A clock the test moves; maintenance, leases and the collector all read it. */
-function testClock(): { now: () => number; advance(ms: number): void } {
-  let time = Date.parse('2026-06-01T00:00:00.000Z');
-  return { now: () => time, advance: (ms) => (time += ms) };
-}
 
 async function pushCommits(repo: Repository, from: number, to: number): Promise<void> {
   for (let i = from; i < to; i++) {
@@ -236,7 +239,7 @@ for (const backend of maintenanceBackends) {
       });
       assert.equal(report.action, 'full');
       assert.deepEqual([...report.retired].sort(), [...before].sort());
-      assert.deepEqual(phases, ['plan:full', 'store:full', 'publish:full', 'collect:full']);
+      assert.deepEqual(phases, ['plan:full', 'collect:full', 'store:full', 'publish:full']);
       const after = await openRepository(stores).packs.list();
       assert.deepEqual(after.map((p) => p.kind).sort(), ['cruft', 'repack']);
       const repack = after.find((p) => p.kind === 'repack')!;
@@ -405,8 +408,8 @@ for (const backend of maintenanceBackends) {
       assert.equal(await blobExists(stores, crashed.checksum), false);
       assert.equal(await stores.blobs.head(`repos/${REPOSITORY_ID}/packs/pack-${crashed.checksum}.bitmap`), undefined);
       assert.ok(await blobExists(stores, late.checksum), 'registered meanwhile: kept');
-      assert.deepEqual(await stores.kv.scan(scope, 'orphan:'), [], 'sightings forgotten');
-      assert.deepEqual(await stores.kv.scan(scope, 'deleting:'), []);
+      assert.deepEqual(await stores.kv.scan(scope, ORPHAN_KEY_PREFIX), [], 'sightings forgotten');
+      assert.deepEqual(await stores.kv.scan(scope, DELETING_KEY_PREFIX), []);
       await assertReadable(openRepository(stores), [...objectsOf(1), ...oidsOf(late)]);
     });
 

@@ -20,6 +20,23 @@ async function register(kv: KVStore, n: number): Promise<void> {
   await kv.compareAndSwap(scope, [{ key: packKey(checksum(n)), expect: null, value: record(n) }], 'all');
 }
 
+/** A KV store whose scans, once read, wait for releaseScan(): what a pack added meanwhile meets. */
+function heldScan(kv: KVStore): { slowScan: KVStore; started: Promise<void>; releaseScan: () => void } {
+  let releaseScan!: () => void;
+  const scanHeld = new Promise<void>((resolve) => (releaseScan = resolve));
+  let scanStarted!: () => void;
+  const started = new Promise<void>((resolve) => (scanStarted = resolve));
+  const slowScan: KVStore = Object.assign(Object.create(null) as KVStore, {
+    scan: async (s: string, prefix: string) => {
+      const entries = await kv.scan(s, prefix);
+      scanStarted();
+      await scanHeld;
+      return entries;
+    },
+  });
+  return { slowScan, started, releaseScan };
+}
+
 for (const backend of maintenanceBackends) {
   describe(`pack registry view over ${backend.name}`, () => {
     test('a retired record leaves the active list but stays known; a deleted one is forgotten; the view is re-read when older than maxAgeMs', async (t) => {
@@ -66,18 +83,7 @@ for (const backend of maintenanceBackends) {
 
     test('a pack added while a scan runs stays, though the scan did not see it', async (t) => {
       const { kv } = await backend.open(t);
-      let releaseScan!: () => void;
-      const scanHeld = new Promise<void>((resolve) => (releaseScan = resolve));
-      let scanStarted!: () => void;
-      const started = new Promise<void>((resolve) => (scanStarted = resolve));
-      const slowScan: KVStore = Object.assign(Object.create(null) as KVStore, {
-        scan: async (s: string, prefix: string) => {
-          const entries = await kv.scan(s, prefix);
-          scanStarted();
-          await scanHeld;
-          return entries;
-        },
-      });
+      const { slowScan, started, releaseScan } = heldScan(kv);
       await register(kv, 1);
       const set = new PackSet(slowScan, scope);
       const listing = set.list();
@@ -91,6 +97,28 @@ for (const backend of maintenanceBackends) {
       assert.deepEqual(
         (await listing).map((p) => p.checksum),
         [checksum(2), checksum(1)],
+      );
+    });
+
+    test('a pack registered again while a scan reads its earlier, retired record stays active', async (t) => {
+      const { kv } = await backend.open(t);
+      const retired = record(1, { retiredAt: '2026-02-01T00:00:00.000Z', replacedBy: checksum(2) });
+      await kv.compareAndSwap(scope, [{ key: packKey(checksum(1)), expect: null, value: retired }], 'all');
+      const { slowScan, started, releaseScan } = heldScan(kv);
+      const set = new PackSet(slowScan, scope);
+      const listing = set.list();
+      await started;
+      // The collector deletes the retired record; a push registers the same pack again.
+      const again = {
+        ...(JSON.parse(record(1)) as { size: number; objects: number; kind: 'receive' }),
+        createdAt: '2026-03-01T00:00:00.000Z',
+      };
+      await kv.compareAndSwap(scope, [{ key: packKey(checksum(1)), expect: retired, value: JSON.stringify(again) }], 'all');
+      set.add({ checksum: checksum(1), ...again });
+      releaseScan();
+      assert.deepEqual(
+        (await listing).map((p) => p.checksum),
+        [checksum(1)],
       );
     });
   });

@@ -62,20 +62,25 @@ export function registerMaintenanceCommands(program: Command): void {
         const repo = await registry.open(owner, name);
         if (!repo) throw notFound(`repository ${owner}/${name} not found`);
         const packs = await repo.packs.list();
+        const retired = await repo.packs.retired();
         const next = chooseMaintenance(packs, DEFAULT_MAINTENANCE_POLICY).action;
-        if (options.json) return printJson({ packs, next });
+        if (options.json) return printJson({ packs, retired, next });
         printTable(
-          ['pack', 'kind', 'objects', 'size', 'created'],
-          packs.map((pack) => ({
+          ['pack', 'kind', 'objects', 'size', 'created', 'replaced'],
+          [...packs, ...retired].map((pack) => ({
             pack: pack.checksum,
             kind: pack.kind,
             objects: String(pack.objects),
             size: formatBytes(pack.size),
             created: shortTime(pack.createdAt),
+            replaced: shortTime(pack.retiredAt),
           })),
           'no packs (an empty repository)',
         );
-        process.stdout.write(`${packs.length} packs, ${packs.reduce((sum, pack) => sum + pack.objects, 0)} objects; next: ${next}\n`);
+        const objects = packs.reduce((sum, pack) => sum + pack.objects, 0);
+        process.stdout.write(
+          `${packs.length} packs, ${objects} objects (${retired.length} replaced packs in their grace period); next: ${next}\n`,
+        );
       });
     });
 }

@@ -1,13 +1,14 @@
 import type { Repository, RepositoryInfo } from '@gitfleet/repository';
 import type { Logger } from '../logger.js';
 
-export type MaintenanceAction = 'none' | 'compact' | 'full';
+/** What a repository needs: `collect` only deletes packs whose grace period is over. */
+export type MaintenanceAction = 'none' | 'compact' | 'full' | 'collect';
 
 /** What the scheduler needs of maintenance: a cheap check and the run itself (see operations/maintain-repository.ts). */
 export interface MaintenanceRunner {
   /** Decided from the pack registry alone: it runs after every push. */
   needed(repo: Repository): Promise<MaintenanceAction>;
-  run(repo: Repository, signal: AbortSignal): Promise<{ ran: boolean; action: MaintenanceAction }>;
+  run(repo: Repository, signal: AbortSignal): Promise<{ ran: boolean }>;
 }
 
 export interface MaintenanceSchedule {

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import {
+  collectionDue,
   defaultPackWriter,
   maintainRepository,
   maintenanceNeeded,
@@ -44,7 +45,12 @@ export function maintain(
 /** What the background scheduler runs: the cheap check after pushes, then an automatic run. */
 export function maintenanceRunner(config: Pick<MaintenanceConfig, 'graceSeconds'>, tmpDir: string): MaintenanceRunner {
   return {
-    needed: (repo) => maintenanceNeeded(repo),
+    // A quiet repository still has replaced and orphaned packs to delete once their grace period is over.
+    needed: async (repo) => {
+      const action = await maintenanceNeeded(repo);
+      if (action !== 'none') return action;
+      return (await collectionDue(repo, config.graceSeconds * 1000)) ? 'collect' : 'none';
+    },
     run: (repo, signal) => maintain(repo, config, tmpDir, { mode: 'auto', signal }),
   };
 }

@@ -21,21 +21,30 @@ export class LeaseLostError extends Error {
  * expects the lease's current value in the same CAS (fencing): a runner whose lease expired and
  * was taken by another cannot publish or delete anything, whatever it still believes.
  *
+ * Blob deletions cannot be fenced that way: the blob store knows nothing of the lease. So the
+ * runner tracks the expiry it last wrote and deletes a blob only while more than a safety margin
+ * of the lease is left (assertHeldFor): a runner stalled past its lease refuses to delete when it
+ * wakes, instead of deleting blobs the next holder may have re-stored and published since.
+ *
  * Expiry compares clocks of different servers: keep them synchronized well within the lease duration.
  */
 export class MaintenanceLease {
   private value: string;
+  /** The expiry this runner last wrote: no other runner takes the lease before it. */
+  private expiresAt: number;
   /** Renewals and fenced writes run one at a time, so that a write always expects the current value. */
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly kv: KVStore,
     private readonly scope: string,
-    private readonly durationMs: number,
+    /** How long the lease lasts from its last renewal. */
+    readonly durationMs: number,
     private readonly now: () => number,
     private readonly current: LeaseValue,
   ) {
     this.value = JSON.stringify(current);
+    this.expiresAt = Date.parse(current.expiresAt);
   }
 
   /** Takes the lease of `scope` for `durationMs`, or returns undefined when another holder's lease has not expired. */
@@ -69,7 +78,22 @@ export class MaintenanceLease {
       const { conflicts } = await this.kv.compareAndSwap(this.scope, [{ key: MAINTENANCE_LEASE_KEY, expect: this.value, value }], 'all');
       if (conflicts.length > 0) throw this.lost('renewing');
       this.value = value;
+      this.expiresAt = Date.parse(renewed.expiresAt);
     });
+  }
+
+  /**
+   * Throws LeaseLostError unless the lease is held for more than `marginMs` yet, by the expiry
+   * this runner wrote. Called right before each blob deletion: the margin must exceed the time a
+   * deletion request may take to reach the store (and the clocks' skew).
+   */
+  assertHeldFor(marginMs: number, doing: string): void {
+    const left = this.expiresAt - this.now();
+    if (!(left > marginMs)) {
+      throw new LeaseLostError(
+        `${this.scope}: maintenance lease of ${this.current.holder} expires in ${left} ms, within the ${marginMs} ms margin required for ${doing}`,
+      );
+    }
   }
 
   /**

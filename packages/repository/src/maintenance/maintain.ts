@@ -93,8 +93,8 @@ const DEFAULT_LEASE_SECONDS = 300;
 
 /**
  * One maintenance run of one repository, by at most one runner of the fleet at a time: take the
- * lease, compact or fully repack as the mode and the policy say, publish the new packs and retire
- * the old ones in one CAS, then collect what outlived its grace period.
+ * lease, collect what outlived its grace period, then compact or fully repack as the mode and the
+ * policy say, publishing the new packs and retiring the old ones in one CAS.
  */
 export async function maintainRepository(repo: Repository, options: MaintainOptions): Promise<MaintenanceReport> {
   const startedAt = performance.now();
@@ -139,6 +139,15 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
       options.onProgress?.({ phase, action: plan.action, done, total });
     progress('plan');
 
+    // Before anything is stored: collecting finishes a deletion an earlier run left unfinished,
+    // which may concern the very pack this run is about to write and publish (publishPacks
+    // refuses a pack whose blobs are marked for deletion). Collecting after publishing would
+    // find nothing more: the packs this run retires are within their grace period.
+    progress('collect');
+    const collected = await collectPacks(repo, lease, { graceMs, now, signal });
+    report.collected = collected.collected;
+    report.orphansCollected = collected.orphansCollected;
+
     if (plan.action !== 'none') {
       const write: WriteOptions = { signal, onProgress: (done, total) => progress('write', done, total) };
       const written =
@@ -165,11 +174,6 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
       report.retired = plan.replaced;
       report.packsAfter = (await repo.packs.list()).length;
     }
-
-    progress('collect');
-    const collected = await collectPacks(repo, lease, { graceMs, now, signal });
-    report.collected = collected.collected;
-    report.orphansCollected = collected.orphansCollected;
   } catch (error) {
     // The writer stopped because the lease was lost: that is the cause to report.
     throw leaseLost.signal.aborted ? leaseLost.signal.reason : error;

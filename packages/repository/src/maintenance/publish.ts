@@ -1,6 +1,15 @@
 import type { PackIndex } from '@gitfleet/git-format';
 import type { CasOp } from '@gitfleet/storage';
-import { idxBlobKey, packBlobKey, packKey, parsePackRecord, repositoryScope, type PackKind, type PackRecord } from '../keys.js';
+import {
+  deletingKey,
+  idxBlobKey,
+  packBlobKey,
+  packKey,
+  parsePackRecord,
+  repositoryScope,
+  type PackKind,
+  type PackRecord,
+} from '../keys.js';
 import { LoopPacer } from '../loop-pacer.js';
 import type { Repository } from '../repository.js';
 import { MaintenanceLease } from './lease.js';
@@ -70,7 +79,16 @@ export async function publishPacks(
     for (const pack of added) {
       const record: PackRecord = { size: pack.size, objects: pack.index.objectCount, createdAt, kind: pack.kind };
       if (pack.sidecars?.length) record.sidecars = pack.sidecars;
-      ops.push({ key: packKey(pack.checksum), expect: null, value: JSON.stringify(record) });
+      // A mark left by a collector that stopped while deleting blobs of the same pack (an earlier
+      // run stored it and never published it): those blobs are not to be trusted. maintainRepository
+      // collects before it stores, which finishes such a deletion, so only a caller that skips
+      // that step meets the mark, and it gets a PublishConflictError, never a pack without blobs.
+      ops.push({
+        key: packKey(pack.checksum),
+        expect: null,
+        value: JSON.stringify(record),
+        requireAbsent: { keys: [deletingKey(pack.checksum)] },
+      });
     }
     for (const checksum of replaced) {
       const value = current.get(packKey(checksum))!;
@@ -80,9 +98,17 @@ export async function publishPacks(
     const { conflicts } = await repo.stores.kv.compareAndSwap(scope, ops, 'all');
     if (conflicts.length === 0) return;
     if (conflicts[0] === 0) throw lease.lost('publishing packs');
-    const reasons = conflicts.map((at) =>
-      at <= added.length ? `pack ${added[at - 1].checksum} is registered already` : `pack ${replaced[at - 1 - added.length]} changed`,
+    const marked = await repo.stores.kv.getMany(
+      scope,
+      added.map((pack) => deletingKey(pack.checksum)),
     );
+    const reasons = conflicts.map((at) => {
+      if (at > added.length) return `pack ${replaced[at - 1 - added.length]} changed`;
+      const { checksum } = added[at - 1];
+      return marked.has(deletingKey(checksum))
+        ? `the blobs of pack ${checksum} are marked for deletion by a collection that did not finish (a maintenance run finishes it)`
+        : `pack ${checksum} is registered already`;
+    });
     throw new PublishConflictError(`${scope}: publishing packs: ${reasons.join('; ')}`);
   });
   await repo.packs.refresh();
