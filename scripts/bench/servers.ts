@@ -64,7 +64,7 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 /** Gitfleet through its own CLI, as a user starts it, on a fresh data directory (files + SQLite). */
 export async function startGitfleet(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
-  const main = await launchGitfleet('gitfleet', dirs, {});
+  const main = await launchGitfleet('gitfleet', dirs, backgroundMaintenance(settings.maintenance));
   return gitfleetServer('gitfleet', main, settings);
 }
 
@@ -74,7 +74,7 @@ export async function startGitfleet(dirs: ServerDirs, settings = DEFAULT_SETTING
  * maintenance, measured in the same run.
  */
 export async function startGitfleetRepacked(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
-  const main = await launchGitfleet('gitfleet-repacked', dirs, {});
+  const main = await launchGitfleet('gitfleet-repacked', dirs, backgroundMaintenance('full'));
   return gitfleetServer('gitfleet-repacked', main, { ...settings, maintenance: 'full' });
 }
 
@@ -83,7 +83,7 @@ export async function startGitfleetRepacked(dirs: ServerDirs, settings = DEFAULT
  * GITFLEET_TEST_* variables they print), under a prefix and namespace of this run's own.
  */
 export async function startGitfleetS3(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
-  const backends = distributedBackends(dirs.runId);
+  const backends = { ...distributedBackends(dirs.runId), ...backgroundMaintenance(settings.maintenance) };
   const main = await launchGitfleet('gitfleet-s3', dirs, backends);
   let launched = 1;
   return {
@@ -101,6 +101,14 @@ export async function startGitfleetS3(dirs: ServerDirs, settings = DEFAULT_SETTI
     },
     dispose: () => deleteRunData(backends),
   };
+}
+
+/**
+ * Maintenance in the server's background only with `auto`: as pushed (`none`) must stay as pushed,
+ * and `full` is the CLI's run alone, not one racing a run the load's pushes started.
+ */
+function backgroundMaintenance(mode: MaintenanceMode): NodeJS.ProcessEnv {
+  return { GITFLEET_MAINTENANCE: mode === 'auto' ? '1' : '0' };
 }
 
 function gitfleetServer(name: ServerName, main: GitfleetProcess, settings: ServerSettings): BenchServer {
