@@ -105,7 +105,7 @@ describe('bitmapReachability', () => {
   });
 
   test("the cache loads a pack's bitmaps once per repository and pack, and tries a failed load again", async () => {
-    const cache = new PackBitmapsCache(2);
+    const cache = new PackBitmapsCache(1024 * 1024);
     const warnings: string[] = [];
     const warn = (m: string) => warnings.push(m);
     const first = await cache.get(fixture.blobs, fixture.repo.info.id, fixture.pack.index, warn);

@@ -90,29 +90,35 @@ async function reverseIndex(blobs: BlobStore, repositoryId: string, index: PackI
 }
 
 /**
+ * What one object of a pack costs a loaded PackBitmaps: its position and offset (16 bytes), its
+ * share of the id lookup, and of the commit bitmaps resolved as clones ask for them (one bit per
+ * object each, kept as git keeps them). An estimate made before loading, from the object count.
+ */
+const BYTES_PER_OBJECT = 128;
+
+/**
  * Loaded bitmaps by pack, shared by the repositories of a process: a pack is immutable, so a
- * loaded one never goes stale. Bounded by count, each being some tens of bytes per object.
+ * loaded one never goes stale. Bounded by an estimate of their bytes (BYTES_PER_OBJECT).
  */
 export class PackBitmapsCache {
-  private readonly lru: Lru<string, Promise<PackBitmaps | undefined>>;
+  private readonly lru: Lru<string, { loading: Promise<PackBitmaps | undefined>; cost: number }>;
 
-  constructor(maxPacks = 8) {
-    this.lru = new Lru(maxPacks, () => 1);
+  constructor(maxBytes = 256 * 1024 * 1024) {
+    this.lru = new Lru(maxBytes, (entry) => entry.cost);
   }
 
   get(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<PackBitmaps | undefined> {
     const key = `${repositoryId}/${index.packChecksum}`;
-    let loaded = this.lru.get(key);
-    if (!loaded) {
-      const loading = loadPackBitmaps(blobs, repositoryId, index, warn);
-      // A pack without usable bitmaps is asked again next time: the store may have failed only for now.
-      void loading.then((bitmaps) => {
-        if (bitmaps === undefined && this.lru.get(key) === loading) this.lru.delete(key);
-      });
-      this.lru.set(key, loading);
-      loaded = loading;
-    }
-    return loaded;
+    const cached = this.lru.get(key);
+    if (cached) return cached.loading;
+    const loading = loadPackBitmaps(blobs, repositoryId, index, warn);
+    const entry = { loading, cost: index.objectCount * BYTES_PER_OBJECT };
+    // A pack without usable bitmaps is asked again next time: the store may have failed only for now.
+    void loading.then((bitmaps) => {
+      if (bitmaps === undefined && this.lru.peek(key) === entry) this.lru.delete(key);
+    });
+    this.lru.set(key, entry);
+    return loading;
   }
 }
 
