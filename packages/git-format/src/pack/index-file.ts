@@ -153,6 +153,11 @@ export class PackIndex {
     }
   }
 
+  /** Idx positions in pack order (ascending offset): the pack's reverse index, a copy of the order lookups use. */
+  indexPositionsInPackOrder(): Uint32Array {
+    return this.offsetOrder().positions.slice();
+  }
+
   /** Bytes of memory this index holds (for cache accounting). */
   get byteSize(): number {
     return this.idx.length + (this.sortedOffsets?.byteLength ?? 0) + (this.positionsByOffset?.byteLength ?? 0);
@@ -230,7 +235,7 @@ function hexValue(c: number): number {
  * 4 GiB), an LSD radix sort of (offset, position) pairs on three 11-bit digits, which
  * touches memory in order and runs many times faster than a comparator sort.
  */
-function sortPositionsByOffset(byPosition: Float64Array, packSize: number): Uint32Array {
+export function sortPositionsByOffset(byPosition: Float64Array, packSize: number): Uint32Array {
   const count = byPosition.length;
   let positions = new Uint32Array(count);
   for (let pos = 0; pos < count; pos++) positions[pos] = pos;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ObjectId } from '../oid.js';
-import type { PackIndex } from '../pack/index-file.js';
+import { sortPositionsByOffset, type PackIndex } from '../pack/index-file.js';
 import { CorruptSidecarError } from './errors.js';
 
 const RIDX_MAGIC = 0x52494458;
@@ -15,22 +15,12 @@ const HEADER_BYTES = 12;
 
 /** Idx positions in pack order: the reverse index of a pack whose objects sit at `offsetsByIndexPosition`. */
 export function reverseIndexFromOffsets(offsetsByIndexPosition: Float64Array): Uint32Array {
-  const count = offsetsByIndexPosition.length;
-  // Offsets are distinct, so an object's rank in the sorted offsets is its pack position;
-  // sorting bare numbers natively and searching beats a comparator sort of positions.
-  const sorted = offsetsByIndexPosition.slice().sort();
-  const packOrder = new Uint32Array(count);
-  for (let position = 0; position < count; position++) {
-    const offset = offsetsByIndexPosition[position];
-    let lo = 0;
-    let hi = count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid] < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo + 1 < count && sorted[lo + 1] === offset) throw new RangeError(`two objects at pack offset ${offset}`);
-    packOrder[lo] = position;
+  let end = 0;
+  for (const offset of offsetsByIndexPosition) end = Math.max(end, offset + 1);
+  const packOrder = sortPositionsByOffset(offsetsByIndexPosition, end);
+  for (let i = 1; i < packOrder.length; i++) {
+    const offset = offsetsByIndexPosition[packOrder[i]];
+    if (offset === offsetsByIndexPosition[packOrder[i - 1]]) throw new RangeError(`two objects at pack offset ${offset}`);
   }
   return packOrder;
 }
@@ -98,8 +88,5 @@ function requirePermutation(packOrder: Uint32Array, fail: (detail: string) => Er
 
 /** The reverse index of the pack `index` describes: its idx positions sorted by pack offset. */
 export function reverseIndexOf(index: PackIndex): Uint32Array {
-  const offsets = new Float64Array(index.objectCount);
-  let position = 0;
-  for (const entry of index.entries()) offsets[position++] = entry.offset;
-  return reverseIndexFromOffsets(offsets);
+  return index.indexPositionsInPackOrder();
 }
