@@ -1,4 +1,5 @@
 import type { ObjectId } from '@gitfleet/git-format';
+import { ObjectIdSetView } from './object-id-set-view.js';
 
 const OID_BYTES = 20;
 const INITIAL_CAPACITY = 1024;
@@ -14,7 +15,7 @@ const INITIAL_CAPACITY = 1024;
  * Each entry also carries one byte of flags for the caller (what a walk knows of the object),
  * so that one lookup answers both "seen?" and "how?".
  */
-export class OidSet implements ReadonlySet<ObjectId> {
+export class OidSet extends ObjectIdSetView {
   private ids: Uint8Array;
   private flagBytes: Uint8Array;
   /** Entry number + 1 per slot; 0 is an empty slot. */
@@ -23,6 +24,7 @@ export class OidSet implements ReadonlySet<ObjectId> {
   private count = 0;
 
   constructor(expected = 0) {
+    super();
     let capacity = INITIAL_CAPACITY;
     while (capacity < expected) capacity *= 2;
     this.ids = new Uint8Array(capacity * OID_BYTES);
@@ -115,22 +117,6 @@ export class OidSet implements ReadonlySet<ObjectId> {
 
   *values(): IterableIterator<ObjectId> {
     for (let entry = 0; entry < this.count; entry++) yield this.oidAt(entry);
-  }
-
-  keys(): IterableIterator<ObjectId> {
-    return this.values();
-  }
-
-  *entries(): IterableIterator<[ObjectId, ObjectId]> {
-    for (const oid of this.values()) yield [oid, oid];
-  }
-
-  [Symbol.iterator](): IterableIterator<ObjectId> {
-    return this.values();
-  }
-
-  forEach(callback: (value: ObjectId, key: ObjectId, set: ReadonlySet<ObjectId>) => void, thisArg?: unknown): void {
-    for (const oid of this.values()) callback.call(thisArg, oid, oid, this);
   }
 
   private grow(): void {
