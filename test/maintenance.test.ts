@@ -30,16 +30,17 @@ async function pushOneByOne(git: GitClient, url: string, work: string, count: nu
   }
 }
 
+let git: GitClient;
+before(async () => {
+  git = await GitClient.create(2);
+});
+after(async () => {
+  await git?.cleanup();
+});
+
 describe('gitfleet maintenance run, beside a running server', () => {
   const server = serverForFile({ GITFLEET_MAINTENANCE: '0' });
   const it = serverTest(() => server);
-  let git: GitClient;
-  before(async () => {
-    git = await GitClient.create(2);
-  });
-  after(async () => {
-    await git?.cleanup();
-  });
 
   it(
     'compaction then a full repack keep every object, fewer packs each time',
@@ -98,13 +99,6 @@ describe('gitfleet maintenance run, beside a running server', () => {
 describe('background maintenance', () => {
   const server = serverForFile({ GITFLEET_MAINTENANCE: '1' });
   const it = serverTest(() => server);
-  let git: GitClient;
-  before(async () => {
-    git = await GitClient.create(2);
-  });
-  after(async () => {
-    await git?.cleanup();
-  });
 
   it(
     'keeps the pack count down as pushes come, by itself',
