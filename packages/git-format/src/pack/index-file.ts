@@ -131,6 +131,18 @@ export class PackIndex {
     return this.idx.toString('hex', at, at + 20);
   }
 
+  /** The object ids in idx order, 20 bytes each: a view of the idx, for lookups built without a hex string per object. */
+  objectIdBytes(): Buffer {
+    return this.idx.subarray(OIDS_AT, OIDS_AT + 20 * this.objectCount);
+  }
+
+  /** Pack offset of the entry at idx position `position` (object id order). */
+  offsetAtIndexPosition(position: number): number {
+    if (!(Number.isInteger(position) && position >= 0 && position < this.objectCount))
+      throw new RangeError(`idx position ${position} outside ${this.objectCount} objects`);
+    return this.offsetAtPosition(position);
+  }
+
   /** Every entry, in object id order. */
   *entries(): Iterable<PackIndexEntry> {
     for (let pos = 0; pos < this.objectCount; pos++) {

@@ -41,12 +41,11 @@ export class PackPositions {
     const packPositions = packPositionsByIndexPosition(indexPositions);
     const ids = new OidSet(count);
     const offsets = new Float64Array(count);
-    let indexPosition = 0;
-    for (const entry of index.entries()) {
+    const idBytes = index.objectIdBytes();
+    for (let indexPosition = 0; indexPosition < count; indexPosition++) {
       if ((indexPosition & 0xfff) === 0) await pacer.step();
-      ids.add(entry.oid);
-      offsets[packPositions[indexPosition]] = entry.offset;
-      indexPosition++;
+      ids.addBytes(idBytes, 20 * indexPosition);
+      offsets[packPositions[indexPosition]] = index.offsetAtIndexPosition(indexPosition);
     }
     return { positions: new PackPositions(ids, { packPositions, indexPositions }), offsets };
   }

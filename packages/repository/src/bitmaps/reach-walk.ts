@@ -55,40 +55,69 @@ export interface ReachRoots {
   trees: readonly ObjectId[];
 }
 
+export interface ReachWalkOptions {
+  /** What is reached already elsewhere: not entered. Where the walk meets it, the commit's tree is added to `stop` (an edge). */
+  stop?: Reached;
+  /** Whether the trees of walked commits are walked too (default true); false marks commits only, with what stored bitmaps cover. */
+  trees?: boolean;
+}
+
 /**
  * Adds to `into` everything reachable from `roots` that neither `into` nor `stop` holds yet.
  * Commits come newest first, so that a commit with a stored bitmap is usually met (and its
  * reach ORed in) before the older commits it covers, which are then not entered; a commit or
  * tree already set is not entered either. Only what no bitmap covers is read.
+ *
+ * Where the walk meets a commit `stop` holds, that commit's tree goes into `stop` before the
+ * walked trees are: git's edges (mark_edges_uninteresting), so that a `stop` made of commits
+ * alone (trees: false) still keeps what the client's newest trees hold out of `into`.
  */
-export async function walkReach(context: ReachWalkContext, roots: ReachRoots, into: Reached, stop?: Reached): Promise<void> {
+export async function walkReach(
+  context: ReachWalkContext,
+  roots: ReachRoots,
+  into: Reached,
+  options: ReachWalkOptions = {},
+): Promise<void> {
   const { commits, positions, pacer } = context;
+  const { stop, trees: withTrees = true } = options;
   const queue = new DateQueue();
   const enqueue = async (oid: ObjectId, why: string): Promise<void> => {
     queue.push(oid, (await commits.commit(oid, why)).time);
   };
   for (const oid of roots.commits) await enqueue(oid, 'wanted commit');
   const trees: ObjectId[] = [...roots.trees];
+  const edgeTrees: ObjectId[] = [];
+  const atEdge = async (oid: ObjectId): Promise<void> => {
+    edgeTrees.push((await commits.commit(oid, 'edge commit')).tree);
+  };
   for (let oid = queue.pop(); oid !== undefined; oid = queue.pop()) {
     await pacer.step();
     const position = positions.positionOf(oid);
     if (position >= 0) {
-      if (into.bits.get(position) || stop?.bits.get(position)) continue;
+      if (into.bits.get(position)) continue;
+      if (stop?.bits.get(position)) {
+        await atEdge(oid);
+        continue;
+      }
       const stored = context.storedReach(oid);
       if (stored) {
         into.bits.or(stored);
         continue;
       }
       into.bits.set(position);
-    } else if (!markOutside(context, into, stop, oid, 'commit')) continue;
+    } else if (!markOutside(context, into, stop, oid, 'commit')) {
+      if (stop && stop.outside.size > 0 && stop.outside.has(oid)) await atEdge(oid);
+      continue;
+    }
     const commit = await commits.commit(oid, 'walked commit');
-    trees.push(commit.tree);
+    if (withTrees) trees.push(commit.tree);
     for (const parent of commit.parents) {
       const parentPosition = positions.positionOf(parent);
       if (parentPosition >= 0 && into.bits.get(parentPosition)) continue;
       await enqueue(parent, `parent of ${oid}`);
     }
   }
+  if (stop && edgeTrees.length > 0) await walkTrees(context, edgeTrees, stop, undefined);
   await walkTrees(context, trees, into, stop);
 }
 
