@@ -48,6 +48,8 @@ export interface ServerConfig {
     indexBytes: number;
     /** Upper bound of the resolved delta bases kept in memory. */
     deltaBaseBytes: number;
+    /** Upper bound of the deltas kept re-encoded whole for clients without their base (shallow clones). */
+    reencodedBytes: number;
   };
   timeouts: {
     /** Time allowed to receive request headers (slow-loris guard). */
@@ -275,6 +277,7 @@ export const ENVIRONMENT = {
   GITFLEET_CACHE_BLOCK_BYTES: '',
   GITFLEET_INDEX_CACHE_BYTES: '256MiB',
   GITFLEET_DELTA_CACHE_BYTES: '64MiB',
+  GITFLEET_REENCODED_CACHE_BYTES: '64MiB',
   // Apache's mod_reqtimeout default (header=20-40); a real client sends its headers at once.
   GITFLEET_HEADERS_TIMEOUT_MS: '20000',
   // Also mod_reqtimeout's defaults (body=20,MinRate=500).
@@ -451,6 +454,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       blockSize: bytes('GITFLEET_CACHE_BLOCK_BYTES', 512, usesRemoteBlobs(blobs) ? MIB : 64 * KIB),
       indexBytes: bytes('GITFLEET_INDEX_CACHE_BYTES', 0),
       deltaBaseBytes: bytes('GITFLEET_DELTA_CACHE_BYTES', 0),
+      reencodedBytes: bytes('GITFLEET_REENCODED_CACHE_BYTES', 0),
     },
     timeouts: {
       headersMs: integer('GITFLEET_HEADERS_TIMEOUT_MS', 1, 2 ** 31 - 1),

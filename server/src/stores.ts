@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { BlockCache, DeltaBaseCache, InMemoryReadBudget, PackIndexCache, type Stores } from '@gitfleet/repository';
+import { BlockCache, DeltaBaseCache, InMemoryReadBudget, PackIndexCache, ReencodedEntryCache, type Stores } from '@gitfleet/repository';
 import {
   FsBlobStore,
   PlacementBlobStore,
@@ -35,6 +35,7 @@ export async function openStores(config: ServerConfig): Promise<OpenStores> {
     cache: new BlockCache({ blockSize: config.cache.blockSize, maxBytes: config.cache.maxBytes }),
     indexes: new PackIndexCache({ maxBytes: config.cache.indexBytes }),
     deltaBases: new DeltaBaseCache({ maxBytes: config.cache.deltaBaseBytes }),
+    reencodedEntries: new ReencodedEntryCache({ maxBytes: config.cache.reencodedBytes }),
     inMemoryReads: new InMemoryReadBudget(config.browse.inMemoryReadBytes),
     async close() {
       await Promise.allSettled([blobs.close(), kv.close()]);

@@ -18,6 +18,7 @@ test('defaults follow the start-up contract', () => {
     blockSize: 64 * 1024,
     indexBytes: 256 * 1024 ** 2,
     deltaBaseBytes: 64 * 1024 ** 2,
+    reencodedBytes: 64 * 1024 ** 2,
   });
   assert.deepEqual(config.limits, {
     maxPackBytes: 2 * 1024 ** 3,

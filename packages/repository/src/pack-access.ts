@@ -17,6 +17,7 @@ import { addingKey, deletingKey, idxBlobKey, packBlobKey, packKey, repositorySco
 import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
 import { PackSet, type PackInfo, type PackSetOptions } from './pack-set.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
+import { sharedReencodedEntryCache, type ReencodedEntryCache } from './pack-output/reencoded-cache.js';
 import { sharedPackBitmapsCache, type PackBitmaps, type PackBitmapsCache, type SidecarWarning } from './bitmaps/pack-bitmaps.js';
 
 export { DEFAULT_REGISTRY_MAX_AGE_MS, type PackInfo, type PackSetOptions } from './pack-set.js';
@@ -52,6 +53,8 @@ export interface PackStores {
   indexes?: PackIndexCache;
   /** Resolved delta bases; when absent, a process-wide 64 MiB cache (sharedDeltaBaseCache). */
   deltaBases?: DeltaBaseCache;
+  /** Deltas re-encoded whole for clients that lack their base; when absent, a process-wide 64 MiB cache. */
+  reencodedEntries?: ReencodedEntryCache;
   /** How long a view of a pack registry is used before it is read again (default 30 s). */
   registry?: PackSetOptions;
   /** Loaded reachability bitmaps; when absent, a process-wide cache of 8 packs' (sharedPackBitmapsCache). */
@@ -79,6 +82,8 @@ export class PackAccess {
   private readonly bitmapCache: PackBitmapsCache;
   private readonly warn: SidecarWarning;
   private readonly now: () => number;
+  /** Shared by the outgoing packs of every repository of the process (see ReencodedEntryCache). */
+  readonly reencodedEntries: ReencodedEntryCache;
 
   constructor(
     private readonly repositoryId: string,
@@ -92,6 +97,7 @@ export class PackAccess {
     this.packSet = new PackSet(this.kv, this.scope, stores.registry);
     this.now = stores.registry?.now ?? Date.now;
     this.bitmapCache = stores.bitmaps ?? sharedPackBitmapsCache;
+    this.reencodedEntries = stores.reencodedEntries ?? sharedReencodedEntryCache;
     this.warn = stores.onSidecarWarning ?? ((message) => process.emitWarning(message, 'GitfleetSidecarWarning'));
   }
 

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
-import { planPack, Repository, streamPack, type PackStats, type PackStreamOptions } from '../src/index.js';
+import { planPack, ReencodedEntryCache, Repository, streamPack, type PackStats, type PackStreamOptions } from '../src/index.js';
 import { caches } from './backends.js';
 import { git } from '@gitfleet/test-support/git';
 import { buildHistory } from '@gitfleet/test-support/histories';
@@ -23,10 +23,10 @@ before(() => {
   stored = verifyPack(wholePack);
 });
 
-async function storedRepository(): Promise<Repository> {
+async function storedRepository(reencodedEntries = new ReencodedEntryCache({ maxBytes: 1024 * 1024 })): Promise<Repository> {
   const repo = new Repository(
     { id: 'pack0output0', owner: 'o', name: 'r', createdAt: new Date().toISOString(), private: false, description: '' },
-    { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() },
+    { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches(), reencodedEntries },
   );
   await repo.packs.add(wholePack.packPath, wholePack.packSize, wholePack.idx, wholePack.checksum);
   return repo;
@@ -79,5 +79,44 @@ describe('pack output', () => {
     // A thin pack may keep those deltas: the client has their base.
     const thin = await outputPack(repo, { send, ofsDelta: false, thin: true, clientHas: new Set([left]) });
     assert.equal(thin.stats.reused, send.size);
+  });
+
+  test('a delta sent whole is re-encoded once: the next pack that sends it takes it from the cache, the same bytes', async () => {
+    const cache = new ReencodedEntryCache({ maxBytes: 1024 * 1024 });
+    const repo = await storedRepository(cache);
+    const [left] = new Set(stored.filter((o) => o.baseOid).map((o) => o.baseOid!));
+    const orphans = stored.filter((o) => o.baseOid === left);
+    const send = new Set(stored.map((o) => o.oid).filter((oid) => oid !== left));
+    const options = { send, ofsDelta: true, thin: false, clientHas: new Set<string>() };
+    const index = await repo.packs.index(wholePack.checksum);
+    const cached = () => orphans.filter((o) => cache.get(wholePack.checksum, index.find(o.oid)!) !== undefined).length;
+    assert.equal(cached(), 0);
+    const first = await outputPack(repo, options);
+    assert.equal(cached(), orphans.length, 'each delta sent whole is kept');
+    const second = await outputPack(repo, options);
+    assert.ok(second.bytes.equals(first.bytes));
+    assert.deepEqual(second.stats, first.stats);
+
+    // Without room, nothing is kept and the pack is the same.
+    const uncached = await outputPack(await storedRepository(new ReencodedEntryCache({ maxBytes: 0 })), options);
+    assert.ok(uncached.bytes.equals(first.bytes));
+  });
+
+  test('a few objects of many are planned by lookups, a large share by reading the index: the same slices', async () => {
+    const repo = await storedRepository();
+    const index = await repo.packs.index(wholePack.checksum);
+    const few = new Set(stored.slice(0, 2).map((o) => o.oid));
+    assert.ok(few.size < stored.length / 32, 'few enough to be looked up');
+    const [slice] = await planPack(repo.packs, few);
+    assert.deepEqual(
+      [...slice.offsets],
+      [...few].map((oid) => index.find(oid)!).sort((a, b) => a - b),
+    );
+    const all = await planPack(repo.packs, new Set(stored.map((o) => o.oid)));
+    assert.equal(all[0].offsets.length, stored.length);
+    assert.ok(
+      [...slice.offsets].every((offset) => all[0].offsets.includes(offset)),
+      'the looked-up offsets are those the index read gives',
+    );
   });
 });

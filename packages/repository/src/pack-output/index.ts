@@ -7,3 +7,4 @@
 export { planPack, type PackSlice } from './plan.js';
 export type { PackStreamOptions } from './entries.js';
 export { streamPack, type PackStats } from './write.js';
+export { ReencodedEntryCache, sharedReencodedEntryCache, type ReencodedEntry } from './reencoded-cache.js';

@@ -3,6 +3,13 @@ import { ReachedObjects } from '../bitmaps/reached-objects.js';
 import { MissingObjectError } from '../errors.js';
 import type { PackAccess } from '../pack-access.js';
 
+/**
+ * Below this share of the objects stored, the objects to send are looked up one by one; above
+ * it, each pack's index is read through once (a shallow clone of a large repository sends a
+ * few thousand objects of a million).
+ */
+const LOOKUP_SHARE = 1 / 32;
+
 /** The objects to send that one stored pack provides, in pack order. */
 export interface PackSlice {
   pack: string;
@@ -14,8 +21,8 @@ export interface PackSlice {
 }
 
 /**
- * Assigns every object to send to one stored copy of it, walking the packs' indexes rather
- * than looking objects up one by one. Packs come newest first and keep that order in the
+ * Assigns every object to send to one stored copy of it, walking the packs' indexes, or
+ * looking the objects up when they are few (LOOKUP_SHARE). Packs come newest first and keep that order in the
  * output, so a delta's base (at a lower offset of the same pack, or in a pack written
  * earlier) is in the outgoing pack before the delta whenever both are sent.
  *
@@ -35,12 +42,27 @@ export async function planPack(packs: PackAccess, send: ReadonlySet<ObjectId>): 
       found += bitmapped.offsets.length;
       if (bitmapped.offsets.length > 0) slices.push(bitmapped);
     }
-    for (const pack of await packs.list()) {
-      if (pack.checksum === bitmapped?.pack) continue;
+    const listed = (await packs.list()).filter((pack) => pack.checksum !== bitmapped?.pack);
+    const stored = listed.reduce((sum, pack) => sum + pack.objects, 0);
+    const byLookup = send.size - found < stored * LOOKUP_SHARE;
+    // Looked up one by one, each object is taken from the first pack that has it.
+    let remaining = byLookup ? [...send].filter((oid) => !inEarlierPack(oid)) : [];
+    for (const pack of listed) {
+      if (byLookup && remaining.length === 0) break;
       const index = await packs.index(pack.checksum);
       const offsets: number[] = [];
-      for (const entry of index.entries()) {
-        if (send.has(entry.oid) && (earlier.length === 0 || !inEarlierPack(entry.oid))) offsets.push(entry.offset);
+      if (byLookup) {
+        const left: ObjectId[] = [];
+        for (const oid of remaining) {
+          const offset = index.find(oid);
+          if (offset === undefined) left.push(oid);
+          else offsets.push(offset);
+        }
+        remaining = left;
+      } else {
+        for (const entry of index.entries()) {
+          if (send.has(entry.oid) && (earlier.length === 0 || !inEarlierPack(entry.oid))) offsets.push(entry.offset);
+        }
       }
       earlier.push(index);
       if (offsets.length === 0) continue;

@@ -5,6 +5,7 @@ import { CorruptPackError, MissingObjectError } from '../errors.js';
 import type { Repository } from '../repository.js';
 import { outputEntry, type PackStreamOptions } from './entries.js';
 import { OutputBuffer } from './output-buffer.js';
+import type { ReencodedEntry } from './reencoded-cache.js';
 import type { PackSlice } from './plan.js';
 import { SpanCursor } from './span-cursor.js';
 
@@ -138,13 +139,9 @@ async function copyVerbatim(request: WriteEntryRequest): Promise<EntryOutcome | 
   return entry.delta ? 'copied-delta' : 'copied';
 }
 
-/** Writes the object whole, deflated afresh: for a delta whose base the client will not have. */
+/** Writes the object whole, deflated afresh (or as deflated before): for a delta whose base the client will not have. */
 async function* writeWhole(source: PackSource, slice: PackSlice, offset: number, out: OutputBuffer): AsyncGenerator<Buffer> {
-  const oid = slice.index.oidAt(offset);
-  if (oid === undefined) throw new CorruptPackError(slice.pack, `pack ${slice.pack}: its index names no entry at offset ${offset}`);
-  const object = await source.objects.read(oid);
-  if (!object) throw new MissingObjectError(oid, `stored in pack ${slice.pack} at offset ${offset}, then not readable`);
-  const { header, deflated } = await wholeEntry(object);
+  const { header, deflated } = await reencoded(source, slice, offset);
   out.write(header);
   for (let at = 0; at < deflated.length; at += OUTPUT_CHUNK) {
     out.write(deflated.subarray(at, at + OUTPUT_CHUNK));
@@ -152,8 +149,21 @@ async function* writeWhole(source: PackSource, slice: PackSlice, offset: number,
   }
 }
 
+async function reencoded(source: PackSource, slice: PackSlice, offset: number): Promise<ReencodedEntry> {
+  const cache = source.packs.reencodedEntries;
+  const cached = cache.get(slice.pack, offset);
+  if (cached) return cached;
+  const oid = slice.index.oidAt(offset);
+  if (oid === undefined) throw new CorruptPackError(slice.pack, `pack ${slice.pack}: its index names no entry at offset ${offset}`);
+  const object = await source.objects.read(oid);
+  if (!object) throw new MissingObjectError(oid, `stored in pack ${slice.pack} at offset ${offset}, then not readable`);
+  const entry = await wholeEntry(object);
+  cache.set(slice.pack, offset, entry);
+  return entry;
+}
+
 /** The entry of an object stored whole: its header and its data deflated afresh. */
-export async function wholeEntry(object: GitObject): Promise<{ header: Buffer; deflated: Buffer }> {
+export async function wholeEntry(object: GitObject): Promise<ReencodedEntry> {
   const header = encodeEntryHeader({ kind: 'object', type: object.type, size: object.data.length });
   return { header, deflated: await deflateEntryData(object.data) };
 }
