@@ -70,7 +70,7 @@ describe('gitfleet maintenance run, beside a running server', () => {
       const main = afterRepack.packs.filter((pack) => pack.kind === 'repack');
       assert.equal(main.length, 1, `expected one repack pack: ${JSON.stringify(afterRepack.packs)}`);
       // Clones of it are now answered from its bitmap (the clone below), in git's formats.
-      assert.deepEqual([...(main[0].sidecars ?? [])].sort(), ['bitmap', 'rev']);
+      assert.deepEqual([...(main[0].sidecars ?? [])].sort(), ['bitmap', 'graph', 'rev']);
       assert.deepEqual(
         afterRepack.packs.filter((pack) => pack.kind !== 'repack' && pack.kind !== 'cruft'),
         [],
@@ -78,6 +78,14 @@ describe('gitfleet maintenance run, beside a running server', () => {
       );
       const clonedAfterRepack = await git.clone(url, 'after-repack', ['--mirror']);
       await assertSameRepository(git, reference, clonedAfterRepack);
+      // Shallow clones and deepening walk the repacked pack's commit-graph.
+      const shallow = await git.clone(url, 'shallow-after-repack', ['--bare', '--depth', '2']);
+      assert.equal((await git.ok(['rev-list', '--count', 'HEAD'], { cwd: shallow })).trim(), '2');
+      await git.ok(['fetch', '-q', '--deepen', '3', 'origin'], { cwd: shallow });
+      assert.equal((await git.ok(['rev-list', '--count', 'HEAD'], { cwd: shallow })).trim(), '5');
+      await git.ok(['fetch', '-q', '--unshallow', 'origin'], { cwd: shallow });
+      await assertFsckClean(git, shallow);
+      assert.equal((await git.ok(['rev-list', '--count', 'HEAD'], { cwd: shallow })).trim(), String(PUSHES));
 
       // Life goes on: a push onto the repacked repository, and a fetch of it into the old clone.
       await pushOneByOne(git, url, work, 1, 'later');

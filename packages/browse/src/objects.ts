@@ -1,6 +1,6 @@
 import type { ObjectId, ObjectType } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
-import { CommitReader, openTypedObject } from '@gitfleet/repository';
+import { openTypedObject, type CommitReader } from '@gitfleet/repository';
 
 /**
  * The object's data when it exists with the expected type; undefined otherwise, so that each
@@ -24,7 +24,7 @@ export async function readRequired(repo: Repository, oid: ObjectId, type: Object
  * committer time) keyed by repository id, as the fetch walks do.
  */
 export function commitReader(repo: Repository): CommitReader {
-  return new CommitReader(repo.objects, repo.info.id);
+  return repo.commitReader();
 }
 
 /** The first `maxBytes` bytes of a blob, inflating no more of it than that when it is stored whole. */

@@ -21,7 +21,7 @@
  *
  * Blob store
  *   `repos/<id>/packs/pack-<checksum>.pack` and `.idx` — immutable, named by the pack's SHA-1;
- *   sidecars (`.bitmap`, `.rev`) beside them, named in the pack's record.
+ *   sidecars (`.bitmap`, `.rev`, `.graph`: a commit-graph) beside them, named in the pack's record.
  *
  * Repository ids are random (a UUID without dashes): renaming or transferring a repository only
  * rewrites its registry entry, never its refs or packs.

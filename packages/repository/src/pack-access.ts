@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
   MAX_ENTRY_HEADER_LENGTH,
+  type CommitGraph,
   PackIndex,
   isObjectId,
   parseEntryHeader,
@@ -17,6 +18,7 @@ import { addingKey, deletingKey, idxBlobKey, packBlobKey, packKey, repositorySco
 import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
 import { PackSet, type PackInfo, type PackSetOptions } from './pack-set.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
+import { COMMIT_GRAPH_SIDECAR, sharedCommitGraphCache, type CommitGraphCache } from './commit-graph-cache.js';
 import { sharedReencodedEntryCache, type ReencodedEntryCache } from './pack-output/reencoded-cache.js';
 import { sharedPackBitmapsCache, type PackBitmaps, type PackBitmapsCache, type SidecarWarning } from './bitmaps/pack-bitmaps.js';
 
@@ -59,6 +61,8 @@ export interface PackStores {
   registry?: PackSetOptions;
   /** Loaded reachability bitmaps; when absent, a process-wide cache of 8 packs' (sharedPackBitmapsCache). */
   bitmaps?: PackBitmapsCache;
+  /** Loaded commit-graphs; when absent, a process-wide cache (sharedCommitGraphCache). */
+  commitGraphs?: CommitGraphCache;
   /** Told when a pack's bitmap cannot be used (reads then walk); by default a process warning. */
   onSidecarWarning?: SidecarWarning;
 }
@@ -80,6 +84,7 @@ export class PackAccess {
   private readonly scope: string;
   private readonly packSet: PackSet;
   private readonly bitmapCache: PackBitmapsCache;
+  private readonly commitGraphCache: CommitGraphCache;
   private readonly warn: SidecarWarning;
   private readonly now: () => number;
   /** Shared by the outgoing packs of every repository of the process (see ReencodedEntryCache). */
@@ -97,6 +102,7 @@ export class PackAccess {
     this.packSet = new PackSet(this.kv, this.scope, stores.registry);
     this.now = stores.registry?.now ?? Date.now;
     this.bitmapCache = stores.bitmaps ?? sharedPackBitmapsCache;
+    this.commitGraphCache = stores.commitGraphs ?? sharedCommitGraphCache;
     this.reencodedEntries = stores.reencodedEntries ?? sharedReencodedEntryCache;
     this.warn = stores.onSidecarWarning ?? ((message) => process.emitWarning(message, 'GitfleetSidecarWarning'));
   }
@@ -110,6 +116,17 @@ export class PackAccess {
     const pack = (await this.packSet.list()).find((info) => info.sidecars?.includes('bitmap'));
     if (!pack) return undefined;
     return this.bitmapCache.get(this.blobs, this.repositoryId, await this.loadIndex(pack), this.warn);
+  }
+
+  /**
+   * The commit-graph of the repository's repacked pack (its commits: tree, parents, time, generation),
+   * the newest active pack whose record names one; undefined when there is none or it cannot be used
+   * (onSidecarWarning hears why), and commits are then read from the packs.
+   */
+  async commitGraph(): Promise<CommitGraph | undefined> {
+    const pack = (await this.packSet.list()).find((info) => info.sidecars?.includes(COMMIT_GRAPH_SIDECAR));
+    if (!pack) return undefined;
+    return this.commitGraphCache.get(this.blobs, this.repositoryId, await this.loadIndex(pack), this.warn);
   }
 
   /** The repository's active packs, newest first (whole-pack reuse, enumerating every object); retired packs are left out. */

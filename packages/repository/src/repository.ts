@@ -2,6 +2,7 @@ import type { GitObject, ObjectId, ObjectType } from '@gitfleet/git-format';
 import { PackObjectReader, type ObjectReader } from './object-reader.js';
 import { InMemoryReadBudget } from './object-stream.js';
 import { PackAccess, type PackStores } from './pack-access.js';
+import { CommitReader } from './reachability/commits.js';
 import { KVRefDB } from './ref-db.js';
 import type { RefDB } from './ref-db.js';
 
@@ -45,6 +46,11 @@ export class Repository {
     this.objects = new RecoveringObjectReader(new PackObjectReader(this.packs, stores.deltaBases), this.packs);
     this.inMemoryReads = stores.inMemoryReads ?? sharedInMemoryReads;
     this.refs = new KVRefDB(info.id, stores.kv);
+  }
+
+  /** Reads this repository's commits for a walk: the process-wide memo, then the commit-graph, then the packs. */
+  commitReader(): CommitReader {
+    return new CommitReader(this.objects, this.info.id, this.packs);
   }
 }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { ObjectType } from '@gitfleet/git-format';
+import { writeCommitGraph, type ObjectType } from '@gitfleet/git-format';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { buildSourceRepo } from '@gitfleet/test-support/histories';
 import { catFile } from '@gitfleet/test-support/packs';
@@ -58,7 +58,7 @@ for (const backend of rewriteBackends) {
       const stores = await backend.open(t);
       const repo = await repositoryWith(stores, [older, newer], 'cloneorder');
       const tipOids = tips.map((tip) => tip.oid);
-      const { reachable, unreachable } = await cloneOrder(repo, tipOids, [older.checksum, newer.checksum]);
+      const { reachable, unreachable, commits } = await cloneOrder(repo, tipOids, [older.checksum, newer.checksum]);
 
       const order = oids(reachable);
       const walked = gitText(source, ['rev-list', '--objects', ...tipOids])
@@ -93,6 +93,14 @@ for (const backend of rewriteBackends) {
       const accepted = gitAccepts(written, workDir);
       for (const tip of tips) git(accepted.repo, ['update-ref', tip.name, tip.oid]);
       git(accepted.repo, ['fsck', '--full', '--strict', '--no-dangling']);
+      // The commit-graph of the reachable commits is one git checks and reads as its own.
+      assert.deepEqual(new Set(commits.map((c) => c.oid)), new Set(ofType('commit', order)));
+      writeFileSync(path.join(accepted.repo, 'objects/info/commit-graph'), writeCommitGraph(commits));
+      git(accepted.repo, ['commit-graph', 'verify']);
+      assert.equal(
+        gitText(accepted.repo, ['rev-list', '--all']),
+        gitText(accepted.repo, ['-c', 'core.commitGraph=false', 'rev-list', '--all']),
+      );
       assert.equal(gitText(accepted.repo, ['rev-list', '--objects', '--all']).split('\n').length, walked.length);
       assert.equal(accepted.objects.filter((o) => o.baseOid).length > reachable.count / 4, true, 'deltas stay deltas');
       const expected = new Map([...types].filter(([oid]) => reached.has(oid)));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CommitGraph, writeCommitGraph } from '@gitfleet/git-format';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
 import {
   CommitReader,
@@ -9,6 +10,7 @@ import {
   parseFilterSpec,
   unreachableCommits,
   walkCommits,
+  type ObjectReader,
 } from '../src/index.js';
 import { caches } from './backends.js';
 import { git } from '@gitfleet/test-support/git';
@@ -84,4 +86,24 @@ test('parseFilterSpec accepts git filter specs and refuses others', () => {
   for (const bad of ['blob:some', 'sparse:oid=abc', 'object:type=thing', 'combine:blob:none', 'tree:-1']) {
     assert.throws(() => parseFilterSpec(bad), FilterSpecError, bad);
   }
+});
+
+test("CommitReader answers from the repository's commit-graph without reading commits; walks through it select what git selects", async (t) => {
+  const { repo, rev, revList } = await repositoryOf(t, 20);
+  const oids = [...revList(['--all'])];
+  const fromPacks = new CommitReader(repo.objects);
+  const inputs = await Promise.all(
+    oids.map(async (oid) => {
+      const { tree, parents, time } = await fromPacks.commit(oid, 'test');
+      return { oid, tree, parents, commitTime: time };
+    }),
+  );
+  const graph = CommitGraph.parse(writeCommitGraph(inputs));
+  // Objects that hold nothing: every commit the reader returns came from the graph.
+  const nothing: ObjectReader = { has: async () => false, header: async () => undefined, read: async () => undefined };
+  const fromGraph = new CommitReader(nothing, undefined, { commitGraph: async () => graph });
+  for (const input of inputs) assert.deepEqual(await fromGraph.tryCommit(input.oid), await fromPacks.tryCommit(input.oid));
+  assert.equal(await fromGraph.tryCommit(rev('main^{tree}')), undefined, 'not in the graph, not readable');
+  const walk = await walkCommits(fromGraph, { include: [rev('main')], exclude: [rev('main~7')] });
+  assert.deepEqual(new Set(walk.commits), revList(['main', '^main~7']));
 });

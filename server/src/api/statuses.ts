@@ -22,7 +22,7 @@ import {
   type StatusLimits,
 } from '@gitfleet/events';
 import { isObjectId, type ObjectId } from '@gitfleet/git-format';
-import { CommitReader, type Repository } from '@gitfleet/repository';
+import type { Repository } from '@gitfleet/repository';
 import { authorizeRepository } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
 import { requestUser } from '../request-user.js';
@@ -260,7 +260,7 @@ async function resolveCommit(repo: Repository, ref: string): Promise<ObjectId> {
     : ref.startsWith('heads/') || ref.startsWith('tags/')
       ? [`refs/${ref}`, `refs/heads/${ref}`, `refs/tags/${ref}`]
       : [`refs/heads/${ref}`, `refs/tags/${ref}`];
-  const reader = new CommitReader(repo.objects, repo.info.id);
+  const reader = repo.commitReader();
   for (const name of candidates) {
     const oid = await repo.refs.get(name);
     if (oid === undefined) continue;

@@ -1,6 +1,6 @@
 import { ZERO_OID, type ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
-import { CommitReader, type Ref, type Repository } from '@gitfleet/repository';
+import type { Ref, Repository } from '@gitfleet/repository';
 import { commitsNotIn, isAncestor, newCommits } from './commit-range.js';
 import { PushFileLists, type PayloadLimits } from './changed-paths.js';
 import { pushCommit, type PushCommit } from './commit-object.js';
@@ -46,7 +46,7 @@ export async function buildRefEvents(
   context: RefEventContext,
 ): Promise<RefEvent[]> {
   if (updates.length === 0) return [];
-  const reader = new CommitReader(repo.objects, repo.info.id);
+  const reader = repo.commitReader();
   const fileLists = new PushFileLists(repo, context.limits);
   const now = new Date();
   const defaultBranch = shortRefName(await repo.refs.head());

@@ -1,5 +1,5 @@
 import { parseCommit, type ObjectId, type Signature } from '@gitfleet/git-format';
-import { CommitReader, type Repository } from '@gitfleet/repository';
+import type { Repository } from '@gitfleet/repository';
 import { isAncestor } from './commit-range.js';
 import { wellFormed } from './commit-object.js';
 import { repositoryObject, repositoryUrls, userObject } from './github-objects.js';
@@ -97,7 +97,7 @@ function gitUser(signature: Signature) {
 }
 
 async function branchesContaining(repo: Repository, sha: ObjectId, head: string, apiUrl: string) {
-  const reader = new CommitReader(repo.objects, repo.info.id);
+  const reader = repo.commitReader();
   const branches = (await repo.refs.list('refs/heads/')).sort((a, b) => Number(b.name === head) - Number(a.name === head));
   const found = [];
   for (const branch of branches) {

@@ -1,5 +1,4 @@
 import { encodePktLine, FLUSH_PKT, ZERO_OID } from '@gitfleet/git-format';
-import { CommitReader } from '@gitfleet/repository';
 import type { Repository } from '@gitfleet/repository';
 import { AGENT } from '../options.js';
 import type { ProtocolVersion } from '../options.js';
@@ -42,7 +41,7 @@ const V2_ADVERTISEMENT = [
 export async function advertiseUploadPack(repo: Repository, version: ProtocolVersion): Promise<Buffer[]> {
   if (version === 2) return [...V2_ADVERTISEMENT.map((line) => encodePktLine(`${line}\n`)), FLUSH_PKT];
 
-  const snapshot = await loadRefs(repo, new CommitReader(repo.objects, repo.info.id));
+  const snapshot = await loadRefs(repo, repo.commitReader());
   const capabilities = [...V0_CAPABILITIES];
   // Like git, name HEAD's branch only when HEAD resolves.
   if (snapshot.head !== undefined) capabilities.push(`symref=HEAD:${snapshot.headTarget}`);

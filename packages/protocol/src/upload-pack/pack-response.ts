@@ -45,7 +45,7 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
           counted = count;
         },
       },
-      { cacheKey: repo.info.id, bitmaps: await repo.packs.bitmaps() },
+      { cacheKey: repo.info.id, bitmaps: await repo.packs.bitmaps(), commitGraph: repo.packs },
     );
     let quietSince = Date.now();
     while ((await waitOrTimeout(enumerating, PROGRESS_INTERVAL_MS)) === 'timeout') {

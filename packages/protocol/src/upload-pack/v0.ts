@@ -1,6 +1,6 @@
 import { encodePktLine, FLUSH_PKT, SIDEBAND_64K_MAX, SIDEBAND_MAX } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
-import { CommitReader, FilterSpecError, parseFilterSpec } from '@gitfleet/repository';
+import { FilterSpecError, parseFilterSpec } from '@gitfleet/repository';
 import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/repository';
 import { ProtocolError } from '../errors.js';
 import { Negotiation } from './negotiation.js';
@@ -30,7 +30,7 @@ interface V0Request {
  */
 export async function uploadPackV0(repo: Repository, requestLines: RequestLines): Promise<AsyncIterable<Buffer>> {
   const request = await readV0Request(requestLines);
-  const reader = new CommitReader(repo.objects, repo.info.id);
+  const reader = repo.commitReader();
   const snapshot = await loadRefs(repo, reader);
   await checkWants(reader, snapshot, request.wants);
   const lines: Buffer[] = [];

@@ -1,6 +1,6 @@
 import { DELIM_PKT, encodePktLine, FLUSH_PKT, SIDEBAND_64K_MAX } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
-import { CommitReader, FilterSpecError, LoopPacer, parseFilterSpec } from '@gitfleet/repository';
+import { FilterSpecError, LoopPacer, parseFilterSpec, type CommitReader } from '@gitfleet/repository';
 import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/repository';
 import { ProtocolError, RequestRefused } from '../errors.js';
 import { Negotiation } from './negotiation.js';
@@ -28,7 +28,7 @@ type Command = { name: 'ls-refs'; args: LsRefsArgs } | { name: 'object-info'; ar
 export async function uploadPackV2(repo: Repository, lines: RequestLines): Promise<AsyncIterable<Buffer>> {
   const command = await readCommand(lines);
   if (!command) return fromBuffers([]);
-  const reader = new CommitReader(repo.objects, repo.info.id);
+  const reader = repo.commitReader();
   const snapshot = await loadRefs(repo, reader);
   if (command.name === 'ls-refs') return fromBuffers(lsRefs(snapshot, command.args));
   if (command.name === 'object-info') return fromBuffers(await objectInfo(reader, command.args));

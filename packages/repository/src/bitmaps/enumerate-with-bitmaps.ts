@@ -1,6 +1,6 @@
 import type { ObjectReader } from '../object-reader.js';
 import { CommitReader } from '../reachability/commits.js';
-import type { Enumeration, EnumerationRequest } from '../reachability/enumeration.js';
+import type { Enumeration, EnumerationOptions, EnumerationRequest } from '../reachability/enumeration.js';
 import type { PackBitmaps } from './pack-bitmaps.js';
 import { markReached, type ReachWalkContext } from './reach-walk.js';
 import { bitmapsCanFilter } from './filter.js';
@@ -21,16 +21,16 @@ export async function enumerateWithBitmaps(
   objects: ObjectReader,
   bitmaps: PackBitmaps,
   request: EnumerationRequest,
-  cacheKey: string | undefined,
+  options: Pick<EnumerationOptions, 'cacheKey' | 'commitGraph'>,
 ): Promise<Enumeration> {
   const pacer = new LoopPacer();
   const { send, clientHas } = await bitmapReachability(
     objects,
     bitmaps,
     { wants: request.wants, haves: request.haves, filter: request.filter },
-    { cacheKey, pacer },
+    { ...options, pacer },
   );
-  const commits = new CommitReader(objects, cacheKey);
+  const commits = new CommitReader(objects, options.cacheKey, options.commitGraph);
   const context: ReachWalkContext = {
     objects,
     commits,

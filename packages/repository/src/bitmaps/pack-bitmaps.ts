@@ -1,8 +1,9 @@
-import { BitmapFile, Lru, readReverseIndex, reverseIndexOf, type Bitmap, type ObjectId, type PackIndex } from '@gitfleet/git-format';
+import { BitmapFile, readReverseIndex, reverseIndexOf, type Bitmap, type ObjectId, type PackIndex } from '@gitfleet/git-format';
 import type { BlobStore } from '@gitfleet/storage';
 import { LoopPacer } from '../loop-pacer.js';
 import { PackPositions } from './pack-positions.js';
 import { sidecarBlobKey } from '../keys.js';
+import { SidecarCache } from '../sidecar-cache.js';
 
 /** Told when a sidecar cannot be used and the caller falls back to walking: nothing louder than a warning. */
 export type SidecarWarning = (message: string) => void;
@@ -96,29 +97,18 @@ async function reverseIndex(blobs: BlobStore, repositoryId: string, index: PackI
  */
 const BYTES_PER_OBJECT = 128;
 
-/**
- * Loaded bitmaps by pack, shared by the repositories of a process: a pack is immutable, so a
- * loaded one never goes stale. Bounded by an estimate of their bytes (BYTES_PER_OBJECT).
- */
+/** Loaded bitmaps by pack, shared by the repositories of a process, bounded by an estimate of their bytes (BYTES_PER_OBJECT). */
 export class PackBitmapsCache {
-  private readonly lru: Lru<string, { loading: Promise<PackBitmaps | undefined>; cost: number }>;
+  private readonly cache: SidecarCache<PackBitmaps>;
 
   constructor(maxBytes = 256 * 1024 * 1024) {
-    this.lru = new Lru(maxBytes, (entry) => entry.cost);
+    this.cache = new SidecarCache(maxBytes, BYTES_PER_OBJECT);
   }
 
   get(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<PackBitmaps | undefined> {
-    const key = `${repositoryId}/${index.packChecksum}`;
-    const cached = this.lru.get(key);
-    if (cached) return cached.loading;
-    const loading = loadPackBitmaps(blobs, repositoryId, index, warn);
-    const entry = { loading, cost: index.objectCount * BYTES_PER_OBJECT };
-    // A pack without usable bitmaps is asked again next time: the store may have failed only for now.
-    void loading.then((bitmaps) => {
-      if (bitmaps === undefined && this.lru.peek(key) === entry) this.lru.delete(key);
-    });
-    this.lru.set(key, entry);
-    return loading;
+    return this.cache.get(`${repositoryId}/${index.packChecksum}`, index.objectCount, () =>
+      loadPackBitmaps(blobs, repositoryId, index, warn),
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import type { ObjectId } from '@gitfleet/git-format';
 import { MissingObjectError } from '../errors.js';
 import { LoopPacer } from '../loop-pacer.js';
 import type { ObjectReader } from '../object-reader.js';
-import { CommitReader } from '../reachability/commits.js';
+import { CommitReader, type CommitGraphSource } from '../reachability/commits.js';
 import type { ObjectFilter } from '../reachability/filter.js';
 import { applyFilter } from './filter.js';
 import type { PackBitmaps } from './pack-bitmaps.js';
@@ -38,9 +38,9 @@ export async function bitmapReachability(
   objects: ObjectReader,
   bitmaps: PackBitmaps,
   request: BitmapReachabilityRequest,
-  options: { cacheKey?: string; pacer?: LoopPacer } = {},
+  options: { cacheKey?: string; commitGraph?: CommitGraphSource; pacer?: LoopPacer } = {},
 ): Promise<BitmapReachability> {
-  const commits = new CommitReader(objects, options.cacheKey);
+  const commits = new CommitReader(objects, options.cacheKey, options.commitGraph);
   const context: ReachWalkContext = {
     objects,
     commits,

@@ -1,4 +1,4 @@
-import { FileMode, newTreeEntryPosition, readTreeEntryAt, type ObjectId } from '@gitfleet/git-format';
+import { FileMode, newTreeEntryPosition, readTreeEntryAt, type CommitGraphInput, type ObjectId } from '@gitfleet/git-format';
 import { MissingObjectError } from '../errors.js';
 import { LoopPacer } from '../loop-pacer.js';
 import { OidSet } from '../oid-set.js';
@@ -19,6 +19,8 @@ interface Reached {
   tags: ObjectId[];
   trees: number[];
   blobs: number[];
+  /** Each reachable commit's tree, parents and time: what its commit-graph records. */
+  graph: CommitGraphInput[];
 }
 
 /**
@@ -31,23 +33,24 @@ interface Reached {
  *
  * Also every object of `fromPacks` that is not reachable, pack by pack in stored order: the
  * caller keeps those in a separate cruft pack, so that nothing a concurrent push may rely on
- * disappears.
+ * disappears; and the reachable commits as a commit-graph records them (every parent of one is
+ * one of them).
  */
 export async function cloneOrder(
   repo: CloneSource,
   tips: readonly ObjectId[],
   fromPacks: readonly string[],
-): Promise<{ reachable: ObjectSelection; unreachable: ObjectSelection }> {
+): Promise<{ reachable: ObjectSelection; unreachable: ObjectSelection; commits: CommitGraphInput[] }> {
   const reached = await reachableObjects(repo, tips);
   const reachable = await locate(repo, reached);
   const unreachable = await objectsOfPacksExcept(repo.packs, fromPacks, reached.seen);
-  return { reachable, unreachable };
+  return { reachable, unreachable, commits: reached.graph };
 }
 
 async function reachableObjects(repo: CloneSource, tips: readonly ObjectId[]): Promise<Reached> {
   const reader = new CommitReader(repo.objects);
   const seen = new OidSet();
-  const reached: Reached = { seen, commits: [], tags: [], trees: [], blobs: [] };
+  const reached: Reached = { seen, commits: [], tags: [], trees: [], blobs: [], graph: [] };
   const commitTips: ObjectId[] = [];
   const treeTips: ObjectId[] = [];
   for (const tip of tips) {
@@ -65,7 +68,11 @@ async function reachableObjects(repo: CloneSource, tips: readonly ObjectId[]): P
     await pacer.step();
   }
   const recent = new RecentTrees();
-  for (const oid of walk.commits) await walkTree(repo, (await reader.commit(oid, 'commit to repack')).tree, reached, recent, pacer);
+  for (const oid of walk.commits) {
+    const { tree, parents, time } = await reader.commit(oid, 'commit to repack');
+    reached.graph.push({ oid, tree, parents, commitTime: time });
+    await walkTree(repo, tree, reached, recent, pacer);
+  }
   for (const oid of treeTips) await walkTree(repo, oid, reached, recent, pacer);
   return reached;
 }

@@ -1,6 +1,16 @@
 import { join } from 'node:path';
-import { objectTypeOfCode, PackIndex, reverseIndexOf, writeReverseIndex, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import {
+  objectTypeOfCode,
+  PackIndex,
+  reverseIndexOf,
+  writeCommitGraph,
+  writeReverseIndex,
+  type CommitGraphInput,
+  type ObjectId,
+  type ObjectType,
+} from '@gitfleet/git-format';
 import { buildPackBitmaps } from '../bitmaps/build.js';
+import { COMMIT_GRAPH_SIDECAR } from '../commit-graph-cache.js';
 import type { ObjectReader } from '../object-reader.js';
 import type { PackWriterStage, NewPack } from './maintain.js';
 import { cloneOrder } from './clone-order.js';
@@ -10,8 +20,8 @@ import { rewritePack, type PackOrder, type WrittenPack } from './pack-rewrite.js
 /**
  * The packs maintenance publishes, written from stored entries: a compaction copies every object
  * of the packs it merges; a full repack writes the reachable objects in clone order with the
- * sidecars that serve clones from it (`.bitmap` for the ref tips, `.rev`), and the rest into a
- * cruft pack.
+ * sidecars that serve clones from it (`.bitmap` for the ref tips, `.rev`) and a commit-graph of
+ * its commits (negotiation, shallow and history walks), and the rest into a cruft pack.
  */
 export const defaultPackWriter: PackWriterStage = {
   async compact(packs, checksums, path, options) {
@@ -19,15 +29,20 @@ export const defaultPackWriter: PackWriterStage = {
   },
 
   async repack(repo, tips, fromPacks, dir, options) {
-    const { reachable, unreachable } = await cloneOrder(repo, tips, fromPacks);
+    const { reachable, unreachable, commits } = await cloneOrder(repo, tips, fromPacks);
     const main = await rewritePack(repo.packs, reachable, { path: join(dir, 'repack.pack'), ...options });
     const cruft =
       unreachable.count > 0 ? await rewritePack(repo.packs, unreachable, { path: join(dir, 'cruft.pack'), ...options }) : undefined;
-    return { main: await withSidecars(repo.objects, main, tips), cruft };
+    return { main: await withSidecars(repo.objects, main, tips, commits), cruft };
   },
 };
 
-async function withSidecars(objects: ObjectReader, pack: WrittenPack, tips: readonly ObjectId[]): Promise<NewPack> {
+async function withSidecars(
+  objects: ObjectReader,
+  pack: WrittenPack,
+  tips: readonly ObjectId[],
+  commits: readonly CommitGraphInput[],
+): Promise<NewPack> {
   const index = PackIndex.parse(pack.idx, pack.size);
   const bitmap = await buildPackBitmaps(
     objects,
@@ -40,6 +55,7 @@ async function withSidecars(objects: ObjectReader, pack: WrittenPack, tips: read
     sidecars: new Map([
       ['rev', rev],
       ['bitmap', bitmap],
+      [COMMIT_GRAPH_SIDECAR, writeCommitGraph(commits)],
     ]),
   };
 }

@@ -1,5 +1,5 @@
 import { commitTreeAndParents, parseTag } from '@gitfleet/git-format';
-import type { ObjectId, ObjectType } from '@gitfleet/git-format';
+import type { CommitGraph, ObjectId, ObjectType } from '@gitfleet/git-format';
 import { MissingObjectError } from '../errors.js';
 import type { ObjectReader } from '../object-reader.js';
 
@@ -57,17 +57,25 @@ class ImmutableFactCache<V> {
 const commitFacts = new ImmutableFactCache<CommitInfo>(1_000_000);
 const peelFacts = new ImmutableFactCache<Peeled>(200_000);
 
+/** Where a repository's commit-graph comes from (PackAccess): loaded once per CommitReader, when a commit is first read. */
+export interface CommitGraphSource {
+  commitGraph(): Promise<CommitGraph | undefined>;
+}
+
 /**
- * Reads commits (through the process-wide memo) and peels tags for the walks of one
- * repository. `cacheKey` names the repository; without it nothing is shared.
+ * Reads commits (through the process-wide memo, then the repository's commit-graph, then the
+ * packs) and peels tags for the walks of one repository. `cacheKey` names the repository;
+ * without it nothing is shared.
  */
 export class CommitReader {
   private readonly commits: Map<ObjectId, CommitInfo>;
   private readonly peeled: Map<ObjectId, Peeled>;
+  private graph: Promise<CommitGraph | undefined> | undefined;
 
   constructor(
     readonly objects: ObjectReader,
     cacheKey?: string,
+    private readonly graphSource?: CommitGraphSource,
   ) {
     this.commits = cacheKey === undefined ? new Map<ObjectId, CommitInfo>() : commitFacts.scope(cacheKey);
     this.peeled = cacheKey === undefined ? new Map<ObjectId, Peeled>() : peelFacts.scope(cacheKey);
@@ -77,6 +85,11 @@ export class CommitReader {
   async tryCommit(oid: ObjectId): Promise<CommitInfo | undefined> {
     const known = this.commits.get(oid);
     if (known) return known;
+    // The graph answers without inflating or parsing anything; it is not copied into the memo.
+    if (this.graphSource) {
+      const entry = (await (this.graph ??= this.graphSource.commitGraph()))?.lookup(oid);
+      if (entry) return { tree: entry.tree, parents: entry.parents, time: entry.commitTime };
+    }
     const object = await this.objects.read(oid);
     if (!object || object.type !== 'commit') return undefined;
     const { tree, parents, committerTime } = commitTreeAndParents(object.data);

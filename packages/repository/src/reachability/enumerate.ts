@@ -25,8 +25,8 @@ export async function enumerateObjects(
   request: EnumerationRequest,
   options: EnumerationOptions = {},
 ): Promise<Enumeration> {
-  if (options.bitmaps && bitmapsCanEnumerate(request)) return enumerateWithBitmaps(objects, options.bitmaps, request, options.cacheKey);
-  const reader = new CommitReader(objects, options.cacheKey);
+  if (options.bitmaps && bitmapsCanEnumerate(request)) return enumerateWithBitmaps(objects, options.bitmaps, request, options);
+  const reader = new CommitReader(objects, options.cacheKey, options.commitGraph);
   const policy = filterPolicy(request.filter);
   const included = new OidSet();
   const clientHas = new OidSet();

@@ -1,5 +1,6 @@
 import type { ObjectId } from '@gitfleet/git-format';
 import type { PackBitmaps } from '../bitmaps/pack-bitmaps.js';
+import type { CommitGraphSource } from './commits.js';
 import type { ObjectFilter } from './filter.js';
 
 /** What a fetch asks enumerateObjects for, and what it gets: shared by the walk and the bitmaps (bitmaps/). */
@@ -29,6 +30,8 @@ export interface EnumerationOptions {
    * takes as they are, and only history newer than the bitmapped commits is walked.
    */
   bitmaps?: PackBitmaps;
+  /** The repository's commit-graph (its PackAccess): commits it holds are not read from the packs. */
+  commitGraph?: CommitGraphSource;
 }
 
 export interface Enumeration {

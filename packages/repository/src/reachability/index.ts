@@ -4,7 +4,7 @@
  * client asks for is reachable from our refs.
  */
 export { CommitReader } from './commits.js';
-export type { CommitInfo, Peeled } from './commits.js';
+export type { CommitGraphSource, CommitInfo, Peeled } from './commits.js';
 export { walkCommits } from './commit-walk.js';
 export { DateQueue } from './date-queue.js';
 export type { CommitWalk, CommitWalkRequest } from './commit-walk.js';

@@ -1,0 +1,30 @@
+import { Lru } from '@gitfleet/git-format';
+
+/**
+ * Loaded sidecars of packs (bitmaps, commit-graphs), shared by the repositories of a process: a
+ * pack is immutable, so a loaded sidecar never goes stale. Bounded by an estimate of their bytes
+ * made before loading, from the pack's object count. A load that gives nothing (the sidecar is
+ * missing or unusable) is not kept: the store may have failed only for now.
+ */
+export class SidecarCache<T> {
+  private readonly lru: Lru<string, { loading: Promise<T | undefined>; cost: number }>;
+
+  constructor(
+    maxBytes: number,
+    private readonly bytesPerObject: number,
+  ) {
+    this.lru = new Lru(maxBytes, (entry) => entry.cost);
+  }
+
+  get(key: string, objectCount: number, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    const cached = this.lru.get(key);
+    if (cached) return cached.loading;
+    const loading = load();
+    const entry = { loading, cost: objectCount * this.bytesPerObject };
+    void loading.then((value) => {
+      if (value === undefined && this.lru.peek(key) === entry) this.lru.delete(key);
+    });
+    this.lru.set(key, entry);
+    return loading;
+  }
+}
