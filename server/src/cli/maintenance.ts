@@ -38,6 +38,9 @@ export function registerMaintenanceCommands(program: Command): void {
           throw notFound(`repository ${owner}/${name} is no longer ${options.expectId} (renamed meanwhile?)`);
         const tmpDir = spoolDirectory(config);
         await mkdir(tmpDir, { recursive: true });
+        // Progress is best-effort: when its reader is gone (the server that started this run died),
+        // the run goes on to its end and releases the lease, instead of dying with the lease held.
+        process.stderr.on('error', () => {});
         const line = new ProgressLine(process.stderr);
         const stop = stopOnSignals();
         let report: MaintenanceReport;
