@@ -13,9 +13,9 @@ export interface MaintenanceOutcome {
   pid?: number;
 }
 
-/** What the scheduler needs of maintenance: a cheap check and the run itself (see operations/maintain-repository.ts). */
+/** What the scheduler needs of maintenance: a cheap check and the run itself (see openMaintenance in index.ts). */
 export interface MaintenanceRunner {
-  /** Decided from the pack registry alone: it runs after every push. */
+  /** Cheap (see maintenanceCheck in operations/maintain-repository.ts): it runs after every push. */
   needed(repo: Repository): Promise<MaintenanceAction>;
   /** Rejects with `signal.reason` once `signal` stopped it. */
   run(repo: Repository, signal: AbortSignal): Promise<MaintenanceOutcome>;

@@ -13,7 +13,7 @@ import type { MaintenanceConfig } from '../config.js';
 import { CollectionCheck } from '../maintenance/collection-check.js';
 import type { MaintenanceAction, MaintenanceOutcome } from '../maintenance/scheduler.js';
 
-/** Names this process in a repository's maintenance lease, so an operator can tell which server holds it. */
+/** Names this process (a CLI run, or a server's maintenance child) in a repository's maintenance lease, so an operator can tell who holds it. */
 const HOLDER = `${hostname()}:${process.pid}`;
 
 export interface MaintainRequest {
