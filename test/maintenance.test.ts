@@ -1,16 +1,20 @@
 // Maintenance seen from outside: real git pushes one commit at a time (a pack each), then
 // `gitfleet maintenance run` compacts and fully repacks while the server runs; every clone
 // before and after is the same repository, git's fsck finds nothing, and pushes go on. A
-// second server with background maintenance on keeps the pack count down by itself.
+// second server with background maintenance on keeps the pack count down by itself, in child
+// processes of its own CLI, which it stops when it stops.
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli } from '@gitfleet/test-support/cli';
 import { GitClient } from '@gitfleet/test-support/git-client';
-import { serverForFile, serverTest, type TestServer } from '@gitfleet/test-support/server';
+import { serverForFile, serverTest, startServer, type ServerProcess, type TestServer } from '@gitfleet/test-support/server';
 import { assertFsckClean, assertSameRepository } from './helpers/compare.js';
+import { FastImport, textBlob } from './helpers/history.js';
 
 const PUSHES = 12;
+const COMMITS_OF_LARGE = 1000;
+const FILES_PER_COMMIT = 50;
 
 interface PackStatus {
   packs: Array<{ checksum: string; kind: string; objects: number; sidecars?: string[] }>;
@@ -27,6 +31,42 @@ async function pushOneByOne(git: GitClient, url: string, work: string, count: nu
   for (let i = 0; i < count; i++) {
     await git.commitFiles(work, { [`${label}-${i}.txt`]: `${label} ${i}\n`.repeat(i + 1) }, `${label} ${i}`);
     await git.ok(['push', '-q', url, 'HEAD:refs/heads/main'], { cwd: work });
+  }
+}
+
+interface LogRecord {
+  msg?: string;
+  pid?: number;
+  repo?: string;
+  maintainer?: number;
+  [field: string]: unknown;
+}
+
+/** The server's JSON log lines (pino, on its stdout) among the last ones it wrote. */
+function logRecords(server: TestServer): LogRecord[] {
+  return server
+    .logTail()
+    .split('\n')
+    .filter((line) => line.startsWith('[stdout] {'))
+    .map((line) => JSON.parse(line.slice('[stdout] '.length)) as LogRecord);
+}
+
+/** The first log record `matches` accepts, waiting for it as long as the server runs (a minute at most). */
+async function waitForLog(server: TestServer, what: string, matches: (record: LogRecord) => boolean): Promise<LogRecord> {
+  for (let waited = 0; waited < 600 && server.alive(); waited++) {
+    const found = logRecords(server).find(matches);
+    if (found) return found;
+    await sleep(100);
+  }
+  throw new Error(`the server never logged ${what}`);
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -124,6 +164,58 @@ describe('background maintenance', () => {
       const clone = await git.clone(url, 'busy-clone');
       await assertFsckClean(git, clone);
       assert.equal(await git.revParse(clone, 'HEAD'), await git.revParse(work, 'HEAD'));
+
+      // Each run was a process of its own, not the server: the log names it.
+      const runs = logRecords(server).filter((record) => record.msg === 'repository maintained' && record.repo !== undefined);
+      assert.ok(runs.length > 0, 'the server logged no maintenance run');
+      for (const run of runs) {
+        assert.equal(typeof run.maintainer, 'number', `a run without its process: ${JSON.stringify(run)}`);
+        assert.notEqual(run.maintainer, run.pid, `maintenance ran inside the server process: ${JSON.stringify(run)}`);
+      }
+    },
+    { timeout: 240_000 },
+  );
+});
+
+describe('background maintenance, when the server stops', () => {
+  let server: ServerProcess | undefined;
+  after(async () => {
+    await server?.stop();
+  });
+  const it = serverTest(() => server);
+
+  it(
+    'stops its running child, which releases the lease: a maintenance run right after succeeds',
+    async () => {
+      server = await startServer({ GITFLEET_MAINTENANCE: '1', LOG_LEVEL: 'debug' });
+      const { url, id } = await server.createRepository('upkeep', 'large');
+      // Enough objects that the push makes maintenance choose a full repack, which lasts seconds.
+      const history = new FastImport();
+      for (let commit = 0; commit < COMMITS_OF_LARGE; commit++) {
+        const files: Record<string, string> = {};
+        for (let file = 0; file < FILES_PER_COMMIT; file++)
+          files[`dir-${file % 10}/file-${commit}-${file}.txt`] = textBlob(commit * 1000 + file, 20);
+        history.commit({ ref: 'refs/heads/main', message: `commit ${commit}`, time: 1_700_000_000 + commit, files });
+      }
+      const work = await git.init('large', { bare: true });
+      await history.run(git, work);
+      await git.ok(['push', '-q', url, 'main'], { cwd: work });
+
+      // A progress line comes from the child once it holds the lease and is planning its run.
+      const progress = await waitForLog(server, 'progress of a maintenance child', (record) => record.msg === 'maintenance progress');
+      const child = progress.maintainer!;
+      assert.notEqual(child, progress.pid);
+      await server.kill('SIGTERM');
+
+      const records = logRecords(server);
+      assert.ok(
+        records.some((record) => record.msg === 'maintenance stopped' && record.maintainer === child),
+        `the run was not stopped (it finished first, or failed): ${JSON.stringify(records.filter((record) => record.repo === id))}`,
+      );
+      assert.equal(processExists(child), false, `maintenance process ${child} outlived the server`);
+      const run = await runCli(['maintenance', 'run', 'upkeep/large', '--json'], { ...server.cliEnv });
+      assert.equal(run.code, 0, `maintenance run after the server stopped:\n${run.stderr}`);
+      assert.equal((JSON.parse(run.stdout) as { ran: boolean; action: string }).action, 'full');
     },
     { timeout: 240_000 },
   );

@@ -9,8 +9,9 @@ import { PackIndexPool } from '@gitfleet/protocol';
 import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
 import { LoginGuard, bootstrapAdmin, createLoginThrottle } from './auth/index.js';
 import { openBrowsing, type Browsing } from './browsing.js';
+import { runMaintenanceChild } from './maintenance/child-runner.js';
 import { MaintenanceScheduler } from './maintenance/scheduler.js';
-import { maintenanceRunner } from './operations/maintain-repository.js';
+import { maintainInProcess, maintenanceCheck } from './operations/maintain-repository.js';
 import type { ServerConfig } from './config.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { createLogger, type Logger } from './logger.js';
@@ -36,12 +37,19 @@ export interface StartServerOptions {
   logger?: Logger;
   /** How long close() waits for running requests before cutting them off. */
   shutdownGraceMs?: number;
+  /**
+   * The environment `config` was read from (`gitfleet serve` passes process.env): background
+   * maintenance then runs in child processes of the CLI, which read the same configuration from
+   * it. Without it (a server embedded in another program), maintenance runs in this process.
+   */
+  environment?: NodeJS.ProcessEnv;
 }
 
 export async function startServer({
   config,
   logger = createLogger(config.logLevel),
   shutdownGraceMs = 10_000,
+  environment,
 }: StartServerOptions): Promise<RunningServer> {
   const stores = await openStores(config);
   const spoolDir = spoolDirectory(config);
@@ -61,7 +69,7 @@ export async function startServer({
     logins = new LoginGuard(createLoginThrottle(config), config.passwordChecks);
     browsing = openBrowsing(config.browse);
     const registry = new RepositoryRegistry(stores);
-    maintenance = openMaintenance(config, stores, registry, spoolDir, logger);
+    maintenance = openMaintenance(config, stores, registry, spoolDir, logger, environment);
     const services: ServerServices = {
       config,
       registry,
@@ -137,13 +145,18 @@ function openMaintenance(
   registry: RepositoryRegistry,
   spoolDir: string,
   logger: Logger,
+  environment: NodeJS.ProcessEnv | undefined,
 ): MaintenanceScheduler {
   const { enabled, concurrency, sweepIntervalMs } = config.maintenance;
-  const runner = maintenanceRunner(config.maintenance, spoolDir);
   return new MaintenanceScheduler(
     { concurrency, sweepIntervalMs: enabled ? sweepIntervalMs : 0 },
     {
-      runner: enabled ? runner : { needed: async () => 'none', run: runner.run },
+      runner: {
+        needed: enabled ? maintenanceCheck(config.maintenance) : async () => 'none',
+        run: environment
+          ? (repo, signal) => runMaintenanceChild(repo, signal, { env: environment, logger })
+          : maintainInProcess(config.maintenance, spoolDir),
+      },
       open: (info) => new Repository(info, stores),
       listRepositories: () => registry.list(),
       logger,

@@ -1,12 +1,12 @@
 import { mkdir } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { chooseMaintenance, DEFAULT_MAINTENANCE_POLICY, type MaintenanceProgress, type MaintenanceReport } from '@gitfleet/repository';
 import { formatBytes } from '../format-bytes.js';
 import { maintain } from '../operations/maintain-repository.js';
 import { ProgressLine } from '../progress-line.js';
 import { spoolDirectory } from '../stores.js';
 import { withStores } from './context.js';
-import { CliError, notFound, usageError } from './errors.js';
+import { CliError, EXIT, notFound, usageError } from './errors.js';
 import { parseFullName } from './full-name.js';
 import { printJson, printTable, shortTime } from './output.js';
 
@@ -24,26 +24,43 @@ export function registerMaintenanceCommands(program: Command): void {
     .argument('<owner/name>', 'e.g. alice/hello')
     .option('--full', 'repack everything into one pack in clone order, with its bitmap, whether or not it pays')
     .option('--compact', 'only merge small packs into larger ones (geometric compaction), whether or not it pays')
-    .option('--json', 'print the report as JSON')
-    .action(async (fullName: string, options: { full?: boolean; compact?: boolean; json?: boolean }) => {
+    .option('--json', 'print the report as JSON (also when another server holds the lease: a report of a run that did nothing)')
+    // The server's background runs name the repository by id too: one renamed meanwhile, whose name
+    // another repository took, is then "not found" rather than that other repository.
+    .addOption(new Option('--expect-id <id>', 'exit 3 unless the repository has this id').hideHelp())
+    .action(async (fullName: string, options: { full?: boolean; compact?: boolean; json?: boolean; expectId?: string }) => {
       if (options.full && options.compact) throw usageError('--full and --compact exclude each other');
       const { owner, name } = parseFullName(fullName);
       await withStores(async ({ registry, config }) => {
         const repo = await registry.open(owner, name);
         if (!repo) throw notFound(`repository ${owner}/${name} not found`);
+        if (options.expectId !== undefined && repo.info.id !== options.expectId)
+          throw notFound(`repository ${owner}/${name} is no longer ${options.expectId} (renamed meanwhile?)`);
         const tmpDir = spoolDirectory(config);
         await mkdir(tmpDir, { recursive: true });
+        // Progress is best-effort: when its reader is gone (the server that started this run died),
+        // the run goes on to its end and releases the lease, instead of dying with the lease held.
+        process.stderr.on('error', () => {});
         const line = new ProgressLine(process.stderr);
+        const stop = stopOnSignals();
         let report: MaintenanceReport;
         try {
           report = await maintain(repo, config.maintenance, tmpDir, {
             mode: options.full ? 'full' : options.compact ? 'compact' : 'auto',
+            signal: stop.signal,
             onProgress: (event) => line.update(`maintenance: ${describeProgress(event)}`),
           });
+        } catch (error) {
+          if (stop.signal.aborted) throw new CliError(`maintenance of ${owner}/${name} stopped (${(stop.signal.reason as Error).message})`);
+          throw error;
         } finally {
+          stop.dispose();
           line.interrupt();
         }
-        if (!report.ran) throw new CliError(`another server is maintaining ${owner}/${name} now (it holds the lease); try again later`);
+        if (!report.ran) {
+          if (options.json) printJson(report);
+          throw new CliError(`another server is maintaining ${owner}/${name} now (it holds the lease); try again later`);
+        }
         if (options.json) return printJson(report);
         process.stdout.write(`${describeReport(report)}\n`);
       });
@@ -83,6 +100,27 @@ export function registerMaintenanceCommands(program: Command): void {
         );
       });
     });
+}
+
+/**
+ * SIGTERM and SIGINT (a server shutting down, Ctrl-C) abort the run: it publishes nothing and
+ * releases the repository's lease, which would otherwise keep every server out until it expires.
+ * A second signal exits at once.
+ */
+function stopOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(EXIT.failure);
+    controller.abort(new Error(`${signal} received`));
+  };
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+  for (const signal of signals) process.on(signal, onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const signal of signals) process.off(signal, onSignal);
+    },
+  };
 }
 
 function describeProgress(event: MaintenanceProgress): string {

@@ -11,7 +11,7 @@ export function registerServeCommand(program: Command): void {
       const logger = createLogger(config.logLevel);
       // Loaded here: the admin commands need none of the HTTP stack and start faster without it.
       const { startServer } = await import('../index.js');
-      const server = await startServer({ config, logger });
+      const server = await startServer({ config, logger, environment: process.env });
       logger.info({ url: server.url, dataDir: config.dataDir }, 'listening');
       let signals = 0;
       const shutdown = (signal: NodeJS.Signals) => {

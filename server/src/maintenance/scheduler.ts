@@ -1,14 +1,24 @@
-import type { Repository, RepositoryInfo } from '@gitfleet/repository';
+import type { MaintenanceReport, Repository, RepositoryInfo } from '@gitfleet/repository';
 import type { Logger } from '../logger.js';
 
 /** What a repository needs: `collect` only deletes packs whose grace period is over. */
 export type MaintenanceAction = 'none' | 'compact' | 'full' | 'collect';
 
-/** What the scheduler needs of maintenance: a cheap check and the run itself (see operations/maintain-repository.ts). */
+/** What one run came to. */
+export interface MaintenanceOutcome {
+  /** False when nothing was done: another runner of the fleet held the repository's lease, or the repository is gone. */
+  ran: boolean;
+  report?: MaintenanceReport;
+  /** The process that ran it. */
+  pid?: number;
+}
+
+/** What the scheduler needs of maintenance: a cheap check and the run itself (see openMaintenance in index.ts). */
 export interface MaintenanceRunner {
-  /** Decided from the pack registry alone: it runs after every push. */
+  /** Cheap (see maintenanceCheck in operations/maintain-repository.ts): it runs after every push. */
   needed(repo: Repository): Promise<MaintenanceAction>;
-  run(repo: Repository, signal: AbortSignal): Promise<{ ran: boolean }>;
+  /** Rejects with `signal.reason` once `signal` stopped it. */
+  run(repo: Repository, signal: AbortSignal): Promise<MaintenanceOutcome>;
 }
 
 export interface MaintenanceSchedule {
@@ -26,11 +36,12 @@ interface SchedulerDependencies {
 }
 
 /**
- * Runs maintenance in the background of a server process: after a push that leaves a repository
- * needing it, and in a periodic sweep over every repository. A repository is queued once however
- * many pushes ask for it; runs never overlap within the process, and the lease each run takes in
- * the KV store keeps the rest of the fleet out. Failures are logged and retried by the next
- * trigger: maintenance only ever makes reads faster, so nothing waits for it.
+ * Decides when a server process maintains which repository: after a push that leaves it needing
+ * maintenance, and in a periodic sweep over every repository. The runner does the run (in a child
+ * process: see child-runner.ts). A repository is queued once however many pushes ask for it; runs
+ * never overlap within the process, and the lease each run takes in the KV store keeps the rest of
+ * the fleet out. Failures are logged and retried by the next trigger: maintenance only ever makes
+ * reads faster, so nothing waits for it.
  */
 export class MaintenanceScheduler {
   /** Waiting for a turn, by repository id. */
@@ -118,11 +129,12 @@ export class MaintenanceScheduler {
   private async maintain(info: RepositoryInfo): Promise<void> {
     const started = Date.now();
     try {
-      const report = await this.deps.runner.run(this.deps.open(info), this.stopping.signal);
-      if (report.ran) this.deps.logger.info({ repo: info.id, report, ms: Date.now() - started }, 'repository maintained');
+      const { ran, report, pid } = await this.deps.runner.run(this.deps.open(info), this.stopping.signal);
+      if (ran) this.deps.logger.info({ repo: info.id, maintainer: pid, report, ms: Date.now() - started }, 'repository maintained');
     } catch (error) {
       if (this.stopping.signal.aborted) return;
-      this.deps.logger.error({ err: error, repo: info.id }, 'maintenance failed');
+      // A warning, not an error: nothing waits for maintenance, and the next trigger retries it.
+      this.deps.logger.warn({ err: error, repo: info.id }, 'maintenance failed');
     }
   }
 }

@@ -10,9 +10,10 @@ import {
   type Repository,
 } from '@gitfleet/repository';
 import type { MaintenanceConfig } from '../config.js';
-import type { MaintenanceRunner } from '../maintenance/scheduler.js';
+import { CollectionCheck } from '../maintenance/collection-check.js';
+import type { MaintenanceAction, MaintenanceOutcome } from '../maintenance/scheduler.js';
 
-/** Names this process in a repository's maintenance lease, so an operator can tell which server holds it. */
+/** Names this process (a CLI run, or a server's maintenance child) in a repository's maintenance lease, so an operator can tell who holds it. */
 const HOLDER = `${hostname()}:${process.pid}`;
 
 export interface MaintainRequest {
@@ -42,15 +43,30 @@ export function maintain(
   });
 }
 
-/** What the background scheduler runs: the cheap check after pushes, then an automatic run. */
-export function maintenanceRunner(config: Pick<MaintenanceConfig, 'graceSeconds'>, tmpDir: string): MaintenanceRunner {
-  return {
-    // A quiet repository still has replaced and orphaned packs to delete once their grace period is over.
-    needed: async (repo) => {
-      const action = await maintenanceNeeded(repo);
-      if (action !== 'none') return action;
-      return (await collectionDue(repo, config.graceSeconds * 1000)) ? 'collect' : 'none';
-    },
-    run: (repo, signal) => maintain(repo, config, tmpDir, { mode: 'auto', signal }),
+/**
+ * The check the background scheduler makes after every push: the pack registry, then whether
+ * replaced or orphaned packs are past their grace period (a quiet repository still has them).
+ */
+export function maintenanceCheck(config: Pick<MaintenanceConfig, 'graceSeconds'>): (repo: Repository) => Promise<MaintenanceAction> {
+  const collection = new CollectionCheck((repo) => collectionDue(repo, config.graceSeconds * 1000));
+  return async (repo) => {
+    const action = await maintenanceNeeded(repo);
+    if (action !== 'none') return action;
+    return (await collection.due(repo)) ? 'collect' : 'none';
+  };
+}
+
+/**
+ * An automatic run in this process, for a server embedded in another program (its configuration
+ * an object, not an environment a child could read); `gitfleet serve` runs maintenance in a child
+ * process instead (maintenance/child-runner.ts).
+ */
+export function maintainInProcess(
+  config: Pick<MaintenanceConfig, 'graceSeconds'>,
+  tmpDir: string,
+): (repo: Repository, signal: AbortSignal) => Promise<MaintenanceOutcome> {
+  return async (repo, signal) => {
+    const report = await maintain(repo, config, tmpDir, { mode: 'auto', signal });
+    return { ran: report.ran, report, pid: process.pid };
   };
 }
