@@ -126,7 +126,14 @@ export class PackAccess {
   async commitGraph(): Promise<CommitGraph | undefined> {
     const pack = (await this.packSet.list()).find((info) => info.sidecars?.includes(COMMIT_GRAPH_SIDECAR));
     if (!pack) return undefined;
-    return this.commitGraphCache.get(this.blobs, this.repositoryId, await this.loadIndex(pack), this.warn);
+    try {
+      return await this.commitGraphCache.get(this.blobs, this.repositoryId, await this.loadIndex(pack), this.warn);
+    } catch (error) {
+      this.warn(
+        `repository ${this.repositoryId}, pack ${pack.checksum}: commit-graph not loaded, reading commits instead: ${(error as Error).message}`,
+      );
+      return undefined;
+    }
   }
 
   /** The repository's active packs, newest first (whole-pack reuse, enumerating every object); retired packs are left out. */

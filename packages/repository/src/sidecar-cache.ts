@@ -3,8 +3,9 @@ import { Lru } from '@gitfleet/git-format';
 /**
  * Loaded sidecars of packs (bitmaps, commit-graphs), shared by the repositories of a process: a
  * pack is immutable, so a loaded sidecar never goes stale. Bounded by an estimate of their bytes
- * made before loading, from the pack's object count. A load that gives nothing (the sidecar is
- * missing or unusable) is not kept: the store may have failed only for now.
+ * made before loading, from the pack's object count; a sidecar estimated larger than the whole
+ * budget is still kept, alone, rather than loaded again by every request. A load that gives
+ * nothing (the sidecar is missing or unusable) is not kept: the store may have failed only for now.
  */
 export class SidecarCache<T> {
   private readonly lru: Lru<string, { loading: Promise<T | undefined>; cost: number }>;
@@ -20,7 +21,8 @@ export class SidecarCache<T> {
     const cached = this.lru.get(key);
     if (cached) return cached.loading;
     const loading = load();
-    const entry = { loading, cost: objectCount * this.bytesPerObject };
+    // At least 1: with no budget at all, nothing is kept.
+    const entry = { loading, cost: Math.max(1, Math.min(objectCount * this.bytesPerObject, this.lru.maxCost)) };
     void loading.then((value) => {
       if (value === undefined && this.lru.peek(key) === entry) this.lru.delete(key);
     });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { gitText } from '@gitfleet/test-support/git';
+import { git, gitText } from '@gitfleet/test-support/git';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { enumerateObjects, parseFilterSpec } from '../src/index.js';
 import {
@@ -115,5 +115,20 @@ describe('bitmapReachability', () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(await cache.get(fixture.blobs, 'absent', fixture.pack.index, warn), undefined);
     assert.equal(warnings.length, 2, 'a store that failed once is asked again');
+  });
+
+  test("a fetch whose have was pushed on an old commit sends what the client lacks and nothing it has, though the have's trees outside the pack are not walked", async () => {
+    // This test adds branches, so it runs last.
+    for (const back of [5, 90]) {
+      git(fixture.dir, ['update-ref', `refs/heads/topic${back}`, fixture.rev(`main~${back}`)]);
+      await pushMore(fixture, `topic${back}`, 1, dir);
+      const have = fixture.rev(`topic${back}`);
+      const wants = [fixture.rev('main')];
+      const { send } = await bitmapReachability(fixture.repo.objects, bitmaps, { wants, haves: [have] });
+      const sent = new Set(new ReachedObjects(send, bitmaps));
+      const onClient = revList(fixture.dir, ['--objects', have]);
+      const lacking = [...revList(fixture.dir, ['--objects', ...wants])].filter((oid) => !onClient.has(oid));
+      assert.deepEqual(sent, new Set(lacking), `have main~${back} plus one pushed commit`);
+    }
   });
 });

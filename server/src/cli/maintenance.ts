@@ -41,8 +41,11 @@ export function registerMaintenanceCommands(program: Command): void {
         // Progress is best-effort: when its reader is gone (the server that started this run died),
         // the run goes on to its end and releases the lease, instead of dying with the lease held.
         process.stderr.on('error', () => {});
+        process.stdout.on('error', () => {});
         const line = new ProgressLine(process.stderr);
-        const stop = stopOnSignals();
+        // A server's run may get a signal twice at once (a service manager signals the server and
+        // its child together, then the server signals the child): only the server's SIGKILL ends it early.
+        const stop = stopOnSignals({ exitOnSecond: options.expectId === undefined });
         let report: MaintenanceReport;
         try {
           report = await maintain(repo, config.maintenance, tmpDir, {
@@ -105,12 +108,15 @@ export function registerMaintenanceCommands(program: Command): void {
 /**
  * SIGTERM and SIGINT (a server shutting down, Ctrl-C) abort the run: it publishes nothing and
  * releases the repository's lease, which would otherwise keep every server out until it expires.
- * A second signal exits at once.
+ * With `exitOnSecond`, a second signal exits at once (a person pressing Ctrl-C again).
  */
-function stopOnSignals(): { signal: AbortSignal; dispose(): void } {
+function stopOnSignals({ exitOnSecond }: { exitOnSecond: boolean }): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(EXIT.failure);
+    if (controller.signal.aborted) {
+      if (exitOnSecond) process.exit(EXIT.failure);
+      return;
+    }
     controller.abort(new Error(`${signal} received`));
   };
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];

@@ -43,7 +43,12 @@ export async function runMaintenanceChild(repo: Repository, signal: AbortSignal,
   const fullName = `${repo.info.owner}/${repo.info.name}`;
   // --expect-id: a repository renamed meanwhile, whose name another one took, is not this one.
   const command = ownCliCommand(['maintenance', 'run', fullName, '--json', '--expect-id', repo.info.id]);
-  const child = spawn(command.file, command.args, { env: withoutTestRunnerMark(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: a Ctrl-C at the server's terminal is the server's to pass on.
+  const child = spawn(command.file, command.args, {
+    env: withoutTestRunnerMark(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const log = options.logger.child({ repo: repo.info.id, maintainer: child.pid });
   log.debug({ fullName }, 'maintenance started in a child process');
 

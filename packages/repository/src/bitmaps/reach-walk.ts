@@ -58,8 +58,12 @@ export interface ReachRoots {
 export interface ReachWalkOptions {
   /** What is reached already elsewhere: not entered. Where the walk meets it, the commit's tree is added to `stop` (an edge). */
   stop?: Reached;
-  /** Whether the trees of walked commits are walked too (default true); false marks commits only, with what stored bitmaps cover. */
-  trees?: boolean;
+  /**
+   * Whether the trees of walked commits outside the pack (pushed since it was written) are walked
+   * too (default true); false marks those commits only. Trees of commits in the pack are always
+   * walked: between two bitmapped commits there are few.
+   */
+  outsideTrees?: boolean;
 }
 
 /**
@@ -69,8 +73,9 @@ export interface ReachWalkOptions {
  * tree already set is not entered either. Only what no bitmap covers is read.
  *
  * Where the walk meets a commit `stop` holds, that commit's tree goes into `stop` before the
- * walked trees are: git's edges (mark_edges_uninteresting), so that a `stop` made of commits
- * alone (trees: false) still keeps what the client's newest trees hold out of `into`.
+ * walked trees are: git's edges (mark_edges_uninteresting), so that a `stop` made without the
+ * trees of some commits (outsideTrees: false) still keeps what the client's newest trees hold
+ * out of `into`.
  */
 export async function walkReach(
   context: ReachWalkContext,
@@ -79,7 +84,7 @@ export async function walkReach(
   options: ReachWalkOptions = {},
 ): Promise<void> {
   const { commits, positions, pacer } = context;
-  const { stop, trees: withTrees = true } = options;
+  const { stop, outsideTrees = true } = options;
   const queue = new DateQueue();
   const enqueue = async (oid: ObjectId, why: string): Promise<void> => {
     queue.push(oid, (await commits.commit(oid, why)).time);
@@ -110,7 +115,7 @@ export async function walkReach(
       continue;
     }
     const commit = await commits.commit(oid, 'walked commit');
-    if (withTrees) trees.push(commit.tree);
+    if (outsideTrees || position >= 0) trees.push(commit.tree);
     for (const parent of commit.parents) {
       const parentPosition = positions.positionOf(parent);
       if (parentPosition >= 0 && into.bits.get(parentPosition)) continue;

@@ -30,9 +30,9 @@ export interface BitmapReachability {
  * filter through the type bitmaps. Objects asked for by name are always sent.
  *
  * Unlike the plain walk, which leaves out only what the trees at the edge of the client's
- * history hold, this leaves out everything the bitmapped commits the haves reach hold, and what
- * the trees of the haves and of the edges hold: a blob that comes back in a later commit is
- * not sent again.
+ * history hold, this leaves out everything the haves reach in the bitmapped pack, and what the
+ * trees of the haves and of the edges hold: a blob that comes back in a later commit is not
+ * sent again.
  */
 export async function bitmapReachability(
   objects: ObjectReader,
@@ -52,12 +52,12 @@ export async function bitmapReachability(
 
   const clientHas = Reached.forPack(bitmaps.positions);
   const haveRoots = await peelRoots(context, request.haves, clientHas, false);
-  // Of the client's commits no bitmap covers, only the trees of those it named are read, and of those the wants'
-  // walk meets (the edges): reading every tree back to the bitmapped commits made an incremental fetch cost
-  // what was pushed since the last repack.
+  // Of the client's commits pushed since the last repack, only the trees of those it named are read, and of
+  // those the wants' walk meets (the edges): reading every one made an incremental fetch cost what was pushed
+  // since the repack.
   const namedTrees = await Promise.all(haveRoots.roots.commits.map(async (oid) => (await commits.commit(oid, 'have')).tree));
   await walkReach(context, { commits: haveRoots.roots.commits, trees: [...haveRoots.roots.trees, ...namedTrees] }, clientHas, {
-    trees: false,
+    outsideTrees: false,
   });
 
   const send = Reached.forPack(bitmaps.positions);

@@ -50,14 +50,29 @@ async function withSidecars(
     tips,
   );
   const rev = writeReverseIndex(reverseIndexOf(index), pack.checksum);
-  return {
-    ...pack,
-    sidecars: new Map([
-      ['rev', rev],
-      ['bitmap', bitmap],
-      [COMMIT_GRAPH_SIDECAR, writeCommitGraph(commits)],
-    ]),
-  };
+  const sidecars = new Map([
+    ['rev', rev],
+    ['bitmap', bitmap],
+  ]);
+  const graph = commitGraphOf(commits, pack.checksum);
+  if (graph) sidecars.set(COMMIT_GRAPH_SIDECAR, graph);
+  return { ...pack, sidecars };
+}
+
+/**
+ * The commit-graph of the repacked commits, or none when one cannot hold them: git's format keeps
+ * 34 bits of commit time (until the year 2514), while a push may carry any date git accepts. A
+ * repository without a graph parses its commits, as before; a repack that failed here would fail
+ * again after every push.
+ */
+function commitGraphOf(commits: readonly CommitGraphInput[], checksum: string): Buffer | undefined {
+  try {
+    return writeCommitGraph(commits);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    process.emitWarning(`pack ${checksum}: no commit-graph written: ${error.message}`, 'GitfleetSidecarWarning');
+    return undefined;
+  }
 }
 
 function oidsOf(order: PackOrder): ObjectId[] {

@@ -45,8 +45,9 @@ export async function planPack(packs: PackAccess, send: ReadonlySet<ObjectId>): 
     const listed = (await packs.list()).filter((pack) => pack.checksum !== bitmapped?.pack);
     const stored = listed.reduce((sum, pack) => sum + pack.objects, 0);
     const byLookup = send.size - found < stored * LOOKUP_SHARE;
-    // Looked up one by one, each object is taken from the first pack that has it.
-    let remaining = byLookup ? [...send].filter((oid) => !inEarlierPack(oid)) : [];
+    // Looked up one by one, each object is taken from the first pack that has it; of a bitmapped
+    // send only those outside the bitmapped pack are left, and no id of the rest is ever made.
+    let remaining = byLookup ? [...notInBitmappedPack(send)].filter((oid) => !inEarlierPack(oid)) : [];
     for (const pack of listed) {
       if (byLookup && remaining.length === 0) break;
       const index = await packs.index(pack.checksum);
@@ -80,6 +81,10 @@ export async function planPack(packs: PackAccess, send: ReadonlySet<ObjectId>): 
       if (!inEarlierPack(oid)) throw new MissingObjectError(oid, "to be sent, yet in none of the repository's packs");
     }
   }
+}
+
+function notInBitmappedPack(send: ReadonlySet<ObjectId>): Iterable<ObjectId> {
+  return send instanceof ReachedObjects ? send.reached.outside.values() : send;
 }
 
 /** The slice of the bitmapped pack: its set bits are pack positions, in offset order already. */

@@ -8,6 +8,8 @@ export interface ReencodedEntry {
 
 /** Entries larger than this are not kept: one would push out hundreds of the small ones shallow clones resend. */
 const MAX_ENTRY_BYTES = 1024 * 1024;
+/** What an entry costs beyond its bytes: its key, the map's entry, two buffer objects. */
+const ENTRY_OVERHEAD_BYTES = 200;
 
 /**
  * Deltas re-encoded whole for outgoing packs, keyed by (pack checksum, entry offset), shared by
@@ -22,7 +24,7 @@ export class ReencodedEntryCache {
   private readonly lru: Lru<string, ReencodedEntry>;
 
   constructor(options: { maxBytes: number }) {
-    this.lru = new Lru(options.maxBytes, (entry) => entry.header.length + entry.deflated.length);
+    this.lru = new Lru(options.maxBytes, (entry) => entry.header.length + entry.deflated.length + ENTRY_OVERHEAD_BYTES);
   }
 
   get(pack: string, offset: number): ReencodedEntry | undefined {
@@ -31,9 +33,17 @@ export class ReencodedEntryCache {
 
   set(pack: string, offset: number, entry: ReencodedEntry): void {
     if (entry.deflated.length > MAX_ENTRY_BYTES) return;
-    this.lru.set(`${pack}:${offset}`, entry);
+    // Copies of exactly their size: zlib's output and a small header are views of larger shared
+    // buffers, which a kept view would keep whole (counted as a few bytes, holding kilobytes).
+    this.lru.set(`${pack}:${offset}`, { header: exactCopy(entry.header), deflated: exactCopy(entry.deflated) });
   }
 }
 
 /** Default for processes that do not size the cache themselves. */
 export const sharedReencodedEntryCache = new ReencodedEntryCache({ maxBytes: 64 * 1024 * 1024 });
+
+function exactCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}

@@ -1,5 +1,12 @@
-import { commitTreeAndParents, parseTag } from '@gitfleet/git-format';
-import type { CommitGraph, ObjectId, ObjectType } from '@gitfleet/git-format';
+import {
+  commitTreeAndParents,
+  CorruptSidecarError,
+  parseTag,
+  type CommitGraph,
+  type CommitGraphEntry,
+  type ObjectId,
+  type ObjectType,
+} from '@gitfleet/git-format';
 import { MissingObjectError } from '../errors.js';
 import type { ObjectReader } from '../object-reader.js';
 
@@ -87,7 +94,7 @@ export class CommitReader {
     if (known) return known;
     // The graph answers without inflating or parsing anything; it is not copied into the memo.
     if (this.graphSource) {
-      const entry = (await (this.graph ??= this.graphSource.commitGraph()))?.lookup(oid);
+      const entry = graphEntry(await (this.graph ??= this.graphSource.commitGraph()), oid);
       if (entry) return { tree: entry.tree, parents: entry.parents, time: entry.commitTime };
     }
     const object = await this.objects.read(oid);
@@ -134,6 +141,16 @@ export class CommitReader {
       if (chain.length > 64) throw new Error(`tag chain from ${oid} is deeper than 64`);
       current = parseTag(object.data).object;
     }
+  }
+}
+
+/** The graph's entry for `oid`; none when the graph turns out corrupt there (its parse checks its structure, not every parent). */
+function graphEntry(graph: CommitGraph | undefined, oid: ObjectId): CommitGraphEntry | undefined {
+  try {
+    return graph?.lookup(oid);
+  } catch (error) {
+    if (error instanceof CorruptSidecarError) return undefined;
+    throw error;
   }
 }
 
