@@ -118,6 +118,11 @@ describe('gitfleet maintenance run, beside a running server', () => {
       );
       const clonedAfterRepack = await git.clone(url, 'after-repack', ['--mirror']);
       await assertSameRepository(git, reference, clonedAfterRepack);
+      // Nothing pushed since: the same packs, byte for byte, stay in place.
+      const again = await runCli(['maintenance', 'run', 'upkeep/history', '--full', '--json'], { ...server.cliEnv });
+      assert.equal(again.code, 0, `second full repack failed:\n${again.stderr}`);
+      const checksums = (status: PackStatus) => status.packs.map((pack) => pack.checksum).sort();
+      assert.deepEqual(checksums(await packStatus(server, 'upkeep/history')), checksums(afterRepack));
       // Shallow clones and deepening walk the repacked pack's commit-graph.
       const shallow = await git.clone(url, 'shallow-after-repack', ['--bare', '--depth', '2']);
       assert.equal((await git.ok(['rev-list', '--count', 'HEAD'], { cwd: shallow })).trim(), '2');

@@ -170,8 +170,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
         report.objectsWritten += pack.objectCount;
       }
       progress('publish');
-      await publishPacks(repo, lease, { added, replaced: plan.replaced, now });
-      report.retired = plan.replaced;
+      report.retired = (await publishPacks(repo, lease, { added, replaced: plan.replaced, now })).retired;
       report.packsAfter = (await repo.packs.list()).length;
     }
   } catch (error) {

@@ -52,16 +52,17 @@ export async function publishPacks(
   repo: Repository,
   lease: MaintenanceLease,
   publication: { added: readonly PackToPublish[]; replaced: readonly string[]; now?: () => number },
-): Promise<void> {
-  const { added, replaced } = publication;
+): Promise<{ retired: string[] }> {
+  const { added } = publication;
   if (added.length === 0) throw new RangeError('publishing packs: nothing to add');
   const scope = repositoryScope(repo.info.id);
-  const addedChecksums = new Set(added.map((pack) => pack.checksum));
-  const overlap = replaced.filter((checksum) => addedChecksums.has(checksum));
-  if (overlap.length > 0) throw new PublishConflictError(`${scope}: pack ${overlap[0]} would replace itself`);
+  // A pack written again byte for byte (a full repack of a repository repacked already, with no
+  // push since) stays: its record takes the new kind and sidecars, and it is not retired.
+  const rewritten = new Set(publication.replaced.filter((checksum) => added.some((pack) => pack.checksum === checksum)));
+  const replaced = publication.replaced.filter((checksum) => !rewritten.has(checksum));
 
-  const current = await repo.stores.kv.getMany(scope, replaced.map(packKey));
-  for (const checksum of replaced) {
+  const current = await repo.stores.kv.getMany(scope, publication.replaced.map(packKey));
+  for (const checksum of publication.replaced) {
     const value = current.get(packKey(checksum));
     if (value === undefined) throw new PublishConflictError(`${scope}: pack ${checksum} to be replaced is not registered`);
     if (parsePackRecord(value, checksum, scope).retiredAt !== undefined) {
@@ -77,6 +78,15 @@ export async function publishPacks(
   await lease.fenced(async (leaseValue) => {
     const ops: CasOp[] = [MaintenanceLease.fence(leaseValue)];
     for (const pack of added) {
+      const before = current.get(packKey(pack.checksum));
+      if (rewritten.has(pack.checksum) && before !== undefined) {
+        const record = parsePackRecord(before, pack.checksum, scope);
+        // Sidecars stored before stay listed, so that the collector deletes them with the pack.
+        const sidecars = [...new Set([...(record.sidecars ?? []), ...(pack.sidecars ?? [])])];
+        const updated: PackRecord = { ...record, kind: pack.kind, ...(sidecars.length > 0 ? { sidecars } : {}) };
+        ops.push({ key: packKey(pack.checksum), expect: before, value: JSON.stringify(updated) });
+        continue;
+      }
       const record: PackRecord = { size: pack.size, objects: pack.index.objectCount, createdAt, kind: pack.kind };
       if (pack.sidecars?.length) record.sidecars = pack.sidecars;
       // A mark left by a collector that stopped while deleting blobs of the same pack (an earlier
@@ -105,6 +115,7 @@ export async function publishPacks(
     const reasons = conflicts.map((at) => {
       if (at > added.length) return `pack ${replaced[at - 1 - added.length]} changed`;
       const { checksum } = added[at - 1];
+      if (rewritten.has(checksum)) return `pack ${checksum} changed`;
       return marked.has(deletingKey(checksum))
         ? `the blobs of pack ${checksum} are marked for deletion by a collection that did not finish (a maintenance run finishes it)`
         : `pack ${checksum} is registered already`;
@@ -112,6 +123,7 @@ export async function publishPacks(
     throw new PublishConflictError(`${scope}: publishing packs: ${reasons.join('; ')}`);
   });
   await repo.packs.refresh();
+  return { retired: replaced };
 }
 
 async function assertNoObjectLost(repo: Repository, added: readonly PackToPublish[], replaced: readonly string[]): Promise<void> {
