@@ -10,6 +10,7 @@ import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
 import { LoginGuard, bootstrapAdmin, createLoginThrottle } from './auth/index.js';
 import { openBrowsing, type Browsing } from './browsing.js';
 import { runMaintenanceChild } from './maintenance/child-runner.js';
+import { bySize } from './maintenance/placement.js';
 import { MaintenanceScheduler } from './maintenance/scheduler.js';
 import { maintainInProcess, maintenanceCheck } from './operations/maintain-repository.js';
 import type { ServerConfig } from './config.js';
@@ -154,7 +155,9 @@ function openMaintenance(
       runner: {
         needed: enabled ? maintenanceCheck(config.maintenance) : async () => 'none',
         run: environment
-          ? (repo, signal) => runMaintenanceChild(repo, signal, { env: environment, logger })
+          ? bySize(maintainInProcess(config.maintenance, spoolDir), (repo, signal) =>
+              runMaintenanceChild(repo, signal, { env: environment, logger }),
+            )
           : maintainInProcess(config.maintenance, spoolDir),
       },
       open: (info) => new Repository(info, stores),
