@@ -55,7 +55,12 @@ export async function bitmapReachability(
   // Of the client's commits pushed since the last repack, only the trees of those it named are read, and of
   // those the wants' walk meets (the edges): reading every one made an incremental fetch cost what was pushed
   // since the repack.
-  const namedTrees = await Promise.all(haveRoots.roots.commits.map(async (oid) => (await commits.commit(oid, 'have')).tree));
+  // One at a time, as the walk enqueues them: a request names up to hundreds of thousands of haves.
+  const namedTrees: ObjectId[] = [];
+  for (const oid of haveRoots.roots.commits) {
+    await context.pacer.step();
+    namedTrees.push((await commits.commit(oid, 'have')).tree);
+  }
   await walkReach(context, { commits: haveRoots.roots.commits, trees: [...haveRoots.roots.trees, ...namedTrees] }, clientHas, {
     outsideTrees: false,
   });
