@@ -46,9 +46,7 @@ export class CommitGraphCache {
   }
 
   get(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<CommitGraph | undefined> {
-    return this.cache.get(`${repositoryId}/${index.packChecksum}`, index.objectCount, () =>
-      loadCommitGraph(blobs, repositoryId, index.packChecksum, warn),
-    );
+    return this.cache.get(repositoryId, index, () => loadCommitGraph(blobs, repositoryId, index.packChecksum, warn));
   }
 }
 

@@ -113,7 +113,7 @@ export class PackAccess {
    * why), and reads then walk the history instead.
    */
   async bitmaps(): Promise<PackBitmaps | undefined> {
-    const pack = (await this.packSet.list()).find((info) => info.sidecars?.includes('bitmap'));
+    const pack = await this.newestPackWith('bitmap');
     if (!pack) return undefined;
     return this.bitmapCache.get(this.blobs, this.repositoryId, await this.loadIndex(pack), this.warn);
   }
@@ -124,7 +124,7 @@ export class PackAccess {
    * (onSidecarWarning hears why), and commits are then read from the packs.
    */
   async commitGraph(): Promise<CommitGraph | undefined> {
-    const pack = (await this.packSet.list()).find((info) => info.sidecars?.includes(COMMIT_GRAPH_SIDECAR));
+    const pack = await this.newestPackWith(COMMIT_GRAPH_SIDECAR);
     if (!pack) return undefined;
     try {
       return await this.commitGraphCache.get(this.blobs, this.repositoryId, await this.loadIndex(pack), this.warn);
@@ -378,6 +378,11 @@ export class PackAccess {
   /** Stores a sidecar (`.rev`, `.bitmap`) of a pack about to be published; its record names it then. */
   async storeSidecar(checksum: ObjectId, extension: string, bytes: Buffer): Promise<void> {
     await this.blobs.putIfAbsent(sidecarBlobKey(this.repositoryId, checksum, extension), bytes);
+  }
+
+  /** The newest active pack whose record names `sidecar`: the repacked pack that serves reads from it. */
+  private async newestPackWith(sidecar: string): Promise<PackInfo | undefined> {
+    return (await this.packSet.list()).find((info) => info.sidecars?.includes(sidecar));
   }
 
   private async lookupIn(packs: readonly PackInfo[], oid: ObjectId): Promise<PackLocation | undefined> {

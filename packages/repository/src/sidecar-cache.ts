@@ -1,4 +1,4 @@
-import { Lru } from '@gitfleet/git-format';
+import { Lru, type PackIndex } from '@gitfleet/git-format';
 
 /**
  * Loaded sidecars of packs (bitmaps, commit-graphs), shared by the repositories of a process: a
@@ -17,12 +17,14 @@ export class SidecarCache<T> {
     this.lru = new Lru(maxBytes, (entry) => entry.cost);
   }
 
-  get(key: string, objectCount: number, load: () => Promise<T | undefined>): Promise<T | undefined> {
+  /** The sidecar of `index`'s pack in repository `repositoryId`, loaded by `load` unless kept. */
+  get(repositoryId: string, index: PackIndex, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    const key = `${repositoryId}/${index.packChecksum}`;
     const cached = this.lru.get(key);
     if (cached) return cached.loading;
     const loading = load();
     // At least 1: with no budget at all, nothing is kept.
-    const entry = { loading, cost: Math.max(1, Math.min(objectCount * this.bytesPerObject, this.lru.maxCost)) };
+    const entry = { loading, cost: Math.max(1, Math.min(index.objectCount * this.bytesPerObject, this.lru.maxCost)) };
     void loading.then((value) => {
       if (value === undefined && this.lru.peek(key) === entry) this.lru.delete(key);
     });

@@ -106,9 +106,7 @@ export class PackBitmapsCache {
   }
 
   get(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<PackBitmaps | undefined> {
-    return this.cache.get(`${repositoryId}/${index.packChecksum}`, index.objectCount, () =>
-      loadPackBitmaps(blobs, repositoryId, index, warn),
-    );
+    return this.cache.get(repositoryId, index, () => loadPackBitmaps(blobs, repositoryId, index, warn));
   }
 }
 
