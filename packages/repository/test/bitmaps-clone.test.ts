@@ -5,9 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { enumerateObjects, planPack, streamPack, type Enumeration, type PackStats, type Repository } from '../src/index.js';
-import { buildPackBitmaps, loadPackBitmaps, ReachedObjects, type PackBitmaps } from '../src/bitmaps/index.js';
-import { sidecarBlobKey } from '../src/keys.js';
-import { pushMore, repackedRepo, revList, type RepackedRepo } from './bitmaps-fixtures.js';
+import { ReachedObjects, type PackBitmaps } from '../src/bitmaps/index.js';
+import { pushMore, repackedRepo, revList, storedBitmaps, type RepackedRepo } from './bitmaps-fixtures.js';
 
 const dir = tempDir({ after }, 'bitmaps-clone');
 let fixture: RepackedRepo;
@@ -15,9 +14,7 @@ let bitmaps: PackBitmaps;
 
 before(async () => {
   fixture = await repackedRepo(dir, 150);
-  const bitmap = await buildPackBitmaps(fixture.repo.objects, fixture.pack, fixture.tips);
-  await fixture.blobs.putIfAbsent(sidecarBlobKey(fixture.repo.info.id, fixture.pack.checksum, 'bitmap'), bitmap);
-  bitmaps = (await loadPackBitmaps(fixture.blobs, fixture.repo.info.id, fixture.pack.index, assert.fail))!;
+  bitmaps = await storedBitmaps(fixture);
 });
 
 async function outputPack(repo: Repository, enumeration: Enumeration): Promise<{ bytes: Buffer; stats: PackStats }> {

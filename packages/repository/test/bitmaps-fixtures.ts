@@ -10,7 +10,8 @@ import { PackIndex, type ObjectType } from '@gitfleet/git-format';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { buildSourceRepo } from '@gitfleet/test-support/histories';
 import { Repository } from '../src/index.js';
-import type { PackToBitmap } from '../src/bitmaps/index.js';
+import { buildPackBitmaps, loadPackBitmaps, type PackBitmaps, type PackToBitmap } from '../src/bitmaps/index.js';
+import { sidecarBlobKey } from '../src/keys.js';
 import { caches } from './backends.js';
 import { packObjects, verifyPack } from './git-fixtures.js';
 
@@ -63,6 +64,16 @@ export async function repackedRepo(dir: string, commits: number): Promise<Repack
  * blob from the oldest history brought back), and stores them in a second pack of the
  * Repository, as a push would: the history past the bitmapped pack.
  */
+/** Builds the bitmaps of the fixture's pack for its tips, stores them beside it and loads them back, as a clone would; any warning fails. */
+export async function storedBitmaps(fixture: RepackedRepo): Promise<PackBitmaps> {
+  const bitmap = await buildPackBitmaps(fixture.repo.objects, fixture.pack, fixture.tips);
+  await fixture.blobs.putIfAbsent(sidecarBlobKey(fixture.repo.info.id, fixture.pack.checksum, 'bitmap'), bitmap);
+  const warnings: string[] = [];
+  const bitmaps = await loadPackBitmaps(fixture.blobs, fixture.repo.info.id, fixture.pack.index, (message) => warnings.push(message));
+  if (!bitmaps || warnings.length > 0) throw new Error(`the fixture's bitmaps did not load cleanly: ${warnings.join('\n')}`);
+  return bitmaps;
+}
+
 export async function pushMore(fixture: RepackedRepo, branch: string, count: number, workDir: string): Promise<void> {
   const before = fixture.rev(branch);
   const root = gitText(fixture.dir, ['rev-list', '--max-parents=0', 'main']);
