@@ -5,10 +5,8 @@ import type { ObjectReader } from '../object-reader.js';
 import { OidSet } from '../oid-set.js';
 import type { CommitReader } from '../reachability/commits.js';
 import { DateQueue } from '../reachability/date-queue.js';
+import { readTrees } from '../reachability/read-trees.js';
 import type { PackPositions } from './pack-positions.js';
-
-/** Trees read at once: reads are asynchronous and may overlap (I/O, inflate). */
-const READ_BATCH = 32;
 
 /** Types of objects outside the pack, kept as the flags of their entry in Reached.outside. */
 const TYPE_FLAGS: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -159,15 +157,10 @@ export async function walkTrees(
   const stopBits = stop?.bits;
   while (level.length > 0) {
     const next: ObjectId[] = [];
-    for (let i = 0; i < level.length; i += READ_BATCH) {
-      await pacer.step();
-      const batch = level.slice(i, i + READ_BATCH);
-      const read = await Promise.all(batch.map((oid) => objects.read(oid)));
-      for (let j = 0; j < batch.length; j++) {
-        const tree = read[j];
-        if (!tree) throw new MissingObjectError(batch[j], 'tree');
-        if (tree.type !== 'tree') throw new Error(`object ${batch[j]} is a ${tree.type}, where a tree was expected`);
-        const data = tree.data;
+    await readTrees(
+      objects,
+      level,
+      (data) => {
         for (let pos = 0; pos < data.length;) {
           pos = readTreeEntryAt(data, pos, entry);
           const mode = entry.mode;
@@ -183,8 +176,9 @@ export async function walkTrees(
             if (markOutside(context, into, stop, oid, mode === FileMode.Dir ? 'tree' : 'blob') && mode === FileMode.Dir) next.push(oid);
           }
         }
-      }
-    }
+      },
+      pacer,
+    );
     level = next;
   }
 }

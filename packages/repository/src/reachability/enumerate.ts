@@ -6,13 +6,12 @@ import { MissingObjectError } from '../errors.js';
 import type { ObjectReader } from '../object-reader.js';
 import { CommitReader } from './commits.js';
 import { filterPolicy } from './filter.js';
+import { READ_BATCH, readTrees } from './read-trees.js';
 import { commonPrefixLength, RecentTrees } from './recent-trees.js';
 import type { FilterPolicy } from './filter.js';
 import { bitmapsCanEnumerate, enumerateWithBitmaps } from '../bitmaps/enumerate-with-bitmaps.js';
 import type { Enumeration, EnumerationOptions, EnumerationRequest } from './enumeration.js';
 
-/** Trees read at once: object reads are asynchronous and may overlap (I/O, inflate). */
-const READ_BATCH = 32;
 const PROGRESS_STEP = 1000;
 
 /**
@@ -229,24 +228,6 @@ async function includeSizedBlobs(
         included.add(batch[j]);
         progress.note();
       }
-    }
-  }
-}
-
-/** Reads `trees` in order; `visit` gets each one's data and position in `trees`. */
-async function readTrees(
-  objects: ObjectReader,
-  trees: readonly ObjectId[],
-  visit: (data: Buffer, position: number) => void,
-): Promise<void> {
-  for (let i = 0; i < trees.length; i += READ_BATCH) {
-    const batch = trees.slice(i, i + READ_BATCH);
-    const read = await Promise.all(batch.map((oid) => objects.read(oid)));
-    for (let j = 0; j < batch.length; j++) {
-      const object = read[j];
-      if (!object) throw new MissingObjectError(batch[j], 'tree');
-      if (object.type !== 'tree') throw new Error(`object ${batch[j]} is a ${object.type}, where a tree was expected`);
-      visit(object.data, i + j);
     }
   }
 }
