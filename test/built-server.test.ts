@@ -2,7 +2,8 @@
 // condition, server/dist/cli.js; built first when a source is newer than the build): real git
 // pushes to it and clones from it, and the work it does on worker threads (indexing the push,
 // line diffs, highlighting) and the static files it reads from disk all answer. The process
-// runs without tsx, so a module that still resolved to a .ts source would fail to load.
+// runs without tsx, so a module that still resolved to a .ts source would fail to load. It runs as
+// `pnpm start` does on a machine of two cores or more: a primary and two workers.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -22,7 +23,7 @@ let git: GitClient;
 before(
   async () => {
     await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: WORKSPACE_ROOT, timeout: BUILD_TIMEOUT_MS });
-    server = await startServer({}, { entry: COMPILED_ENTRY });
+    server = await startServer({ GITFLEET_WORKERS: '2' }, { entry: COMPILED_ENTRY });
     git = await GitClient.create(2);
   },
   { timeout: BUILD_TIMEOUT_MS + 120_000 },

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { childrenByParent } from './rss.js';
 
@@ -9,20 +9,41 @@ const SETTLE_MS = 2000;
 const SETTLE_POLL_MS = 20;
 
 /**
- * CPU seconds (user + system) the server processes have used so far, their reaped children
- * included: http-backend behind lighttpd forks git per request, and a child's time reaches its
- * parent's cutime/cstime only once it has been waited for. So this first waits (briefly) until
- * the processes have no child left, which also makes a reading taken right after a client
- * finished include the request's git processes.
+ * CPU seconds (user + system) the server processes and all their descendants have used so far,
+ * reaped children included. Gitfleet's workers are live children of its primary; http-backend
+ * behind lighttpd forks git per request, and a child's time reaches its parent's cutime/cstime
+ * only once it has been waited for. So this first waits (briefly) until the set of processes
+ * stops changing (a request's git has exited and been reaped), then sums the whole tree: a live
+ * process counts its own time, a reaped one is in its parent's.
  */
 export async function serverCpuSeconds(pids: readonly number[]): Promise<number> {
-  for (let waited = 0; waited < SETTLE_MS && hasChildren(pids); waited += SETTLE_POLL_MS) await sleep(SETTLE_POLL_MS);
-  return pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+  let tree = processTree(pids);
+  for (let waited = 0; waited < SETTLE_MS; waited += SETTLE_POLL_MS) {
+    await sleep(SETTLE_POLL_MS);
+    const now = processTree(pids);
+    if (now.join() === tree.join()) break;
+    tree = now;
+  }
+  return tree.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
 }
 
-function hasChildren(pids: readonly number[]): boolean {
+/** CPU seconds of `pid` and its descendants so far, at once (no settling); undefined once `pid` is gone. */
+export function processTreeCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined || !existsSync(`/proc/${pid}`)) return undefined;
+  return processTree([pid]).reduce((sum, member) => sum + processCpuSeconds(member), 0);
+}
+
+/** `pids` and all their descendants, sorted. */
+function processTree(pids: readonly number[]): number[] {
   const children = childrenByParent();
-  return pids.some((pid) => (children.get(pid)?.length ?? 0) > 0);
+  const tree = new Set<number>();
+  const visit = (pid: number) => {
+    if (tree.has(pid)) return;
+    tree.add(pid);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  pids.forEach(visit);
+  return [...tree].sort((a, b) => a - b);
 }
 
 /** utime + stime + cutime + cstime of /proc/<pid>/stat (fields 14–17), in seconds; 0 once the process is gone. */

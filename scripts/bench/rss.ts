@@ -2,12 +2,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 const SAMPLE_INTERVAL_MS = 100;
 
-/** Peak memory of one server: its process trees' summed RSS, and the kernel's high-water mark of its main process. */
+/** Peak memory of one server: its process trees' summed RSS, and the kernel's high-water mark of its largest process. */
 export interface MemoryPeaks {
   /** Largest sum of VmRSS over the server's processes and all their descendants seen at one sample. */
   peakTreeRssBytes: number;
-  /** VmHWM of the main server process at its last sample. */
-  mainHwmBytes: number;
+  /**
+   * The largest VmHWM of any process of the server's trees: its main process alone, each Gitfleet
+   * worker (the primary's children), or the largest git that http-backend forked.
+   */
+  largestHwmBytes: number;
 }
 
 /** The processes of one server right now: its main process first, then any peers (several Gitfleet processes). */
@@ -40,7 +43,7 @@ export class RssSampler {
   }
 
   peaksOf(server: string): MemoryPeaks {
-    return this.peaks.get(server) ?? { peakTreeRssBytes: 0, mainHwmBytes: 0 };
+    return this.peaks.get(server) ?? { peakTreeRssBytes: 0, largestHwmBytes: 0 };
   }
 
   resetWindow(server: string): void {
@@ -56,13 +59,14 @@ export class RssSampler {
     if (servers.length === 0) return;
     const children = childrenByParent();
     for (const server of servers) {
-      const main = readStatus(server.pids[0]);
-      if (!main) continue;
-      const total = server.pids.reduce((sum, pid) => sum + treeRss(pid, children), 0);
+      if (!readStatus(server.pids[0])) continue;
+      const trees = server.pids.map((pid) => treeStatus(pid, children));
+      const total = trees.reduce((sum, tree) => sum + tree.rss, 0);
+      const largestHwm = Math.max(...trees.map((tree) => tree.largestHwm));
       const previous = this.peaksOf(server.name);
       this.peaks.set(server.name, {
         peakTreeRssBytes: Math.max(previous.peakTreeRssBytes, total),
-        mainHwmBytes: Math.max(previous.mainHwmBytes, main.hwm),
+        largestHwmBytes: Math.max(previous.largestHwmBytes, largestHwm),
       });
       this.windowPeaks.set(server.name, Math.max(this.windowPeaks.get(server.name) ?? 0, total));
     }
@@ -71,18 +75,22 @@ export class RssSampler {
 
 /** The summed VmRSS of a process and all its descendants right now. */
 export function processTreeRss(pid: number): number {
-  return treeRss(pid, childrenByParent());
+  return treeStatus(pid, childrenByParent()).rss;
 }
 
-function treeRss(root: number, children: Map<number, number[]>): number {
-  let tree = 0;
+/** The summed VmRSS of a process and its descendants, and the largest VmHWM among them. */
+function treeStatus(root: number, children: Map<number, number[]>): { rss: number; largestHwm: number } {
+  let rss = 0;
+  let largestHwm = 0;
   const pending = [root];
   for (let guard = 0; pending.length > 0 && guard < 100_000; guard++) {
     const pid = pending.pop()!;
-    tree += readStatus(pid)?.rss ?? 0;
+    const status = readStatus(pid);
+    rss += status?.rss ?? 0;
+    largestHwm = Math.max(largestHwm, status?.hwm ?? 0);
     pending.push(...(children.get(pid) ?? []));
   }
-  return tree;
+  return { rss, largestHwm };
 }
 
 /** The kernel here has no /proc/<pid>/task/<tid>/children, so the tree comes from every process's ppid. */

@@ -27,6 +27,7 @@ import { RssSampler } from './rss.js';
 import {
   startGitfleet,
   startGitfleetRepacked,
+  startGitfleetOneWorker,
   startGitfleetS3,
   startHttpBackend,
   startHttpBackendBitmaps,
@@ -40,6 +41,7 @@ import { formatMemory, formatTable, formatThroughput, summarize, type Measuremen
 
 const SERVER_STARTERS: Record<ServerName, (dirs: ServerDirs, settings: ServerSettings) => Promise<BenchServer>> = {
   gitfleet: startGitfleet,
+  'gitfleet-1w': startGitfleetOneWorker,
   'gitfleet-repacked': startGitfleetRepacked,
   'gitfleet-s3': startGitfleetS3,
   'http-backend': startHttpBackend,
@@ -48,7 +50,7 @@ const SERVER_STARTERS: Record<ServerName, (dirs: ServerDirs, settings: ServerSet
 };
 const ALL_SERVERS = Object.keys(SERVER_STARTERS) as ServerName[];
 /** gitfleet-repacked only when asked for: it is the yardstick of --maintenance auto, a run's worth more of pushes. */
-const DEFAULT_SERVERS = ALL_SERVERS.filter((name) => name !== 'gitfleet-repacked');
+const DEFAULT_SERVERS = ALL_SERVERS.filter((name) => name !== 'gitfleet-repacked' && name !== 'gitfleet-1w');
 /** Servers that can run as several processes over shared stores. */
 const SCALABLE_SERVERS: readonly ServerName[] = ['gitfleet-s3'];
 /** Repositories known by name; anything else given to --repo is a path to a bare repository. */

@@ -8,7 +8,8 @@ import { run, type RunResult } from './exec.js';
 import { prepareWithMaintenance, type GitfleetCli, type MaintenanceMode, type PrepareOutcome } from './maintenance.js';
 import { deleteRunData } from './run-data.js';
 
-export type ServerName = 'gitfleet' | 'gitfleet-repacked' | 'gitfleet-s3' | 'http-backend' | 'http-backend-bitmaps' | 'node-git-server';
+export type ServerName =
+  'gitfleet' | 'gitfleet-1w' | 'gitfleet-repacked' | 'gitfleet-s3' | 'http-backend' | 'http-backend-bitmaps' | 'node-git-server';
 
 /** One process serving git over HTTP. */
 export interface ServerProcess {
@@ -66,6 +67,12 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export async function startGitfleet(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
   const main = await launchGitfleet('gitfleet', dirs, backgroundMaintenance(settings.maintenance));
   return gitfleetServer('gitfleet', main, settings);
+}
+
+/** The same as one process (GITFLEET_WORKERS=1): what the product's default of one worker per core gains. */
+export async function startGitfleetOneWorker(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
+  const main = await launchGitfleet('gitfleet-1w', dirs, { ...backgroundMaintenance(settings.maintenance), GITFLEET_WORKERS: '1' });
+  return gitfleetServer('gitfleet-1w', main, settings);
 }
 
 /**

@@ -41,6 +41,7 @@ const REFERENCES: ReadonlyArray<{ server: ServerName; label: string; for?: reado
   { server: 'http-backend', label: 'pushed' },
   { server: 'http-backend-bitmaps', label: 'bitmaps' },
   { server: 'gitfleet-repacked', label: 'repacked', for: ['gitfleet'] },
+  { server: 'gitfleet-1w', label: '1 worker', for: ['gitfleet'] },
 ];
 const MIB = 1024 * 1024;
 
@@ -115,10 +116,10 @@ function referenceOf(measurements: readonly Measurement[], reference: ServerName
   );
 }
 
-export function formatMemory(memory: ReadonlyArray<{ server: ServerName; peakTreeRssBytes: number; mainHwmBytes: number }>): string {
+export function formatMemory(memory: ReadonlyArray<{ server: ServerName; peakTreeRssBytes: number; largestHwmBytes: number }>): string {
   return markdownTable(
-    ['server', 'peak RSS of process tree MiB', 'VmHWM of main process MiB'],
-    memory.map((m) => [m.server, (m.peakTreeRssBytes / MIB).toFixed(0), (m.mainHwmBytes / MIB).toFixed(0)]),
+    ['server', 'peak RSS of process tree MiB', 'largest VmHWM of one process MiB'],
+    memory.map((m) => [m.server, (m.peakTreeRssBytes / MIB).toFixed(0), (m.largestHwmBytes / MIB).toFixed(0)]),
     [1, 2],
   );
 }

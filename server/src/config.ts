@@ -61,6 +61,11 @@ export interface ServerConfig {
     /** A response whose client takes none of the bytes waiting to be sent for this long is cut. */
     sendStallMs: number;
   };
+  /**
+   * Processes serving the port (node:cluster workers); 1: the server is one process. The other
+   * budgets here are the machine's: each worker takes its share (server/src/cluster/worker-share.ts).
+   */
+  workers: number;
   /** Many and slow clients: see server/src/limits. */
   connections: ConnectionLimits & BodyRateLimits;
   pushes: PushLimits;
@@ -283,6 +288,8 @@ export const ENVIRONMENT = {
   // Also mod_reqtimeout's defaults (body=20,MinRate=500).
   GITFLEET_BODY_WINDOW_MS: '20000',
   GITFLEET_BODY_MIN_BYTES_PER_SECOND: '500',
+  // Empty: one per core.
+  GITFLEET_WORKERS: '',
   GITFLEET_MAX_CONNECTIONS: '1024',
   // Behind a proxy that hides client addresses, set 0 and limit at the proxy.
   GITFLEET_MAX_CONNECTIONS_PER_CLIENT: '64',
@@ -462,6 +469,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleMs: integer('GITFLEET_IDLE_TIMEOUT_MS', 0, 2 ** 31 - 1),
       sendStallMs: integer('GITFLEET_SEND_STALL_MS', 1000, 2 ** 31 - 1),
     },
+    workers: read('GITFLEET_WORKERS') === '' ? availableParallelism() : integer('GITFLEET_WORKERS', 1, 256),
     connections: {
       maxConnections: integer('GITFLEET_MAX_CONNECTIONS', 1, 1_000_000),
       maxConnectionsPerClient: integer('GITFLEET_MAX_CONNECTIONS_PER_CLIENT', 0, 1_000_000),

@@ -138,6 +138,8 @@ export interface StartOptions {
 
 /** A server in a process of its own, which a test can also end with a signal. */
 export interface ServerProcess extends TestServer {
+  /** The server's process (with workers, their primary). */
+  readonly pid: number;
   /** Ends the process with `signal` and waits for it to exit; its data and storage stay. */
   kill(signal: NodeJS.Signals): Promise<void>;
   /** Resolves once the process has exited, however it ended. */
@@ -153,7 +155,17 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
   const disposeOwnStorage = () => (options.storage ? Promise.resolve() : storage.dispose());
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gitfleet-e2e-data-')));
   const removeOwnDataDir = () => (options.dataDir ? Promise.resolve() : rm(dataDir, { recursive: true, force: true }));
-  const env = childEnv({ ...storage.env, ...TEST_ADMIN_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', GITFLEET_DATA_DIR: dataDir });
+  const env = childEnv({
+    // One process unless a test asks for workers: test/cluster.test.ts and the built server's
+    // test run the cluster; every other test would only pay for its start-up.
+    GITFLEET_WORKERS: '1',
+    ...storage.env,
+    ...TEST_ADMIN_ENV,
+    ...extraEnv,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    GITFLEET_DATA_DIR: dataDir,
+  });
   const child = spawn(process.execPath, [...(options.entry ?? SOURCE_ENTRY), 'serve'], {
     cwd: WORKSPACE_ROOT,
     env,
@@ -212,6 +224,7 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
   });
   return {
     ...server,
+    pid: child.pid!,
     exited,
     async kill(signal) {
       if (exitStatus === undefined) {

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { markdownTable } from '../stats.js';
 import type { Attack, AttackContext, Strike } from './attack.js';
 import { describeError, shorten } from './http.js';
-import { cpuSecondsOf, rssOf, Sampler, type HealthSummary } from './sampler.js';
+import { processTreeCpuSeconds } from '../cpu.js';
+import { rssOf, Sampler, type HealthSummary } from './sampler.js';
 import { healthy } from './target.js';
 
 export interface HarnessOptions {
@@ -147,11 +148,11 @@ async function bringBack(ctx: AttackContext, options: HarnessOptions): Promise<s
   }
 }
 
-/** True when the process used more than BUSY_CORES over the next BUSY_WINDOW_MS (false when its CPU cannot be read). */
+/** True when the server's processes used more than BUSY_CORES over the next BUSY_WINDOW_MS (false when its CPU cannot be read). */
 async function busy(pid: number | undefined): Promise<boolean> {
-  const before = cpuSecondsOf(pid);
+  const before = processTreeCpuSeconds(pid);
   await sleep(BUSY_WINDOW_MS);
-  const after = cpuSecondsOf(pid);
+  const after = processTreeCpuSeconds(pid);
   return before !== undefined && after !== undefined && after - before > (BUSY_CORES * BUSY_WINDOW_MS) / 1000;
 }
 

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { processTreeRss } from '../rss.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ProbeReport, ProbeSettings } from './probe-process.js';
@@ -23,31 +24,10 @@ export interface SampleWindow {
 
 const RSS_INTERVAL_MS = 20;
 
-/** VmRSS of a process in bytes, undefined once it is gone. */
+/** VmRSS of a process and its descendants (a cluster's workers) in bytes, undefined once it is gone. */
 export function rssOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
-
-/** CPU seconds (user + system) a process has used so far, undefined once it is gone. */
-export function cpuSecondsOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    // Fields after the command name, which may itself hold spaces: state is field 3, utime 14, stime 15.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
+  if (pid === undefined || !existsSync(`/proc/${pid}`)) return undefined;
+  return processTreeRss(pid);
 }
 
 /**

@@ -1,5 +1,6 @@
+import cluster from 'node:cluster';
 import { Cluster, Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterCluster, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RedisConnection } from '@gitfleet/storage';
 import type { ServerConfig } from '../config.js';
 import { HttpError } from '../http-errors.js';
@@ -9,10 +10,19 @@ import type { LoginThrottle } from './constants.js';
 /**
  * Login attempts counted over a window: per user and address (guessing one account's password)
  * and per address (trying many accounts). Over the KV's Redis when the fleet has one, so that
- * every server of the fleet counts together; in process memory otherwise.
+ * every server of the fleet counts together; otherwise in the memory of the cluster's primary
+ * (every worker of the machine counts together, see cluster/primary.ts), or of this process
+ * when it serves alone.
  */
 export function createLoginThrottle(config: ServerConfig): LoginThrottle {
   const limits = config.loginThrottle;
+  if (config.kv.backend !== 'redis' && cluster.isWorker) {
+    return new RateLimitedLogins(
+      new RateLimiterCluster({ keyPrefix: 'login-failures:user-ip', points: limits.perUserAndIp, duration: limits.windowSeconds }),
+      new RateLimiterCluster({ keyPrefix: 'login-failures:ip', points: limits.perIp, duration: limits.windowSeconds }),
+      async () => {},
+    );
+  }
   if (config.kv.backend !== 'redis') {
     return new RateLimitedLogins(
       new RateLimiterMemory({ points: limits.perUserAndIp, duration: limits.windowSeconds }),

@@ -1,5 +1,7 @@
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { ServerConfig } from '../config.js';
 import { configFromEnvironment } from './context.js';
 
 export function registerServeCommand(program: Command): void {
@@ -9,30 +11,98 @@ export function registerServeCommand(program: Command): void {
     .action(async () => {
       const config = configFromEnvironment();
       const logger = createLogger(config.logLevel);
-      // Loaded here: the admin commands need none of the HTTP stack and start faster without it.
-      const { startServer } = await import('../index.js');
-      const server = await startServer({ config, logger, environment: process.env });
-      logger.info({ url: server.url, dataDir: config.dataDir }, 'listening');
-      let signals = 0;
-      const shutdown = (signal: NodeJS.Signals) => {
-        signals += 1;
-        if (signals > 1) {
-          logger.warn({ signal }, 'second signal: exiting without waiting for requests');
-          process.exit(1);
-        }
-        logger.info({ signal }, 'shutting down');
-        server.close().then(
-          () => {
-            logger.info('stopped');
-            process.exit(0);
-          },
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', shutdown);
-      process.on('SIGINT', shutdown);
+      if (cluster.isWorker) await serveAsWorker(config, logger);
+      else if (config.workers > 1) await serveAsPrimary(config, logger);
+      else await serveAlone(config, logger);
     });
+}
+
+/** How long a stopping server lets running requests finish (a clone may take minutes; a deploy should not). */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** One process serves everything (GITFLEET_WORKERS=1). */
+async function serveAlone(config: ServerConfig, logger: Logger): Promise<void> {
+  // Loaded here: the admin commands need none of the HTTP stack and start faster without it.
+  const { startServer } = await import('../index.js');
+  const server = await startServer({ config, logger, environment: process.env, shutdownGraceMs: SHUTDOWN_GRACE_MS });
+  logger.info({ url: server.url, dataDir: config.dataDir }, 'listening');
+  stopOnSignals(logger, () => server.close());
+}
+
+/** The cluster's primary: forks the workers and supervises them; it serves no request itself. */
+async function serveAsPrimary(config: ServerConfig, logger: Logger): Promise<void> {
+  const { startCluster } = await import('../cluster/primary.js');
+  // The workers' own grace comes first; past it (and a margin), the primary stops them.
+  const running = await startCluster({ workers: config.workers, logger, shutdownGraceMs: SHUTDOWN_GRACE_MS + 5000 });
+  logger.info({ url: running.url, dataDir: config.dataDir, workers: config.workers }, 'listening');
+  stopOnSignals(logger, () => running.close());
+}
+
+/** A worker of the cluster: a whole server with its share of the machine's budgets. */
+async function serveAsWorker(config: ServerConfig, logger: Logger): Promise<void> {
+  const { startServer } = await import('../index.js');
+  const { workerShare } = await import('../cluster/worker-share.js');
+  const { isShutdownMessage, WORKER_SLOT_VARIABLE } = await import('../cluster/messages.js');
+  const slot = { index: Number(process.env[WORKER_SLOT_VARIABLE] ?? 0), count: config.workers };
+  const workerLogger = logger.child({ worker: slot.index });
+  const server = await startServer({
+    config: workerShare(config, slot),
+    logger: workerLogger,
+    environment: withoutClusterIdentity(process.env),
+    shutdownGraceMs: SHUTDOWN_GRACE_MS,
+  });
+  // Ctrl-C or a signal to the process group reaches the primary and every worker at once, and the
+  // primary also tells each worker to stop: only the first request counts. The primary kills a
+  // worker that outlasts its grace.
+  const stop = stopOnSignals(workerLogger, () => server.close(), { secondSignalExits: false });
+  process.on('message', (message) => {
+    if (isShutdownMessage(message)) stop();
+  });
+  // The primary is gone (killed, crashed): no connection can reach this worker any more, and
+  // nobody would replace or stop it. It ends at once, as the primary did.
+  process.on('disconnect', () => {
+    workerLogger.warn('the primary is gone: exiting');
+    process.exit(1);
+  });
+  process.send?.({ type: 'gitfleet:ready', url: server.url });
+}
+
+/**
+ * Stops through `close` on SIGTERM or SIGINT (or when the returned function is called), and
+ * exits 0 once stopped; a second signal exits at once without waiting for requests, unless
+ * told otherwise.
+ */
+function stopOnSignals(logger: Logger, close: () => Promise<void>, { secondSignalExits = true } = {}): () => void {
+  let stopping = false;
+  const stop = (signal?: NodeJS.Signals) => {
+    if (stopping) {
+      if (signal === undefined || !secondSignalExits) return;
+      logger.warn({ signal }, 'second signal: exiting without waiting for requests');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  return () => stop();
+}
+
+/**
+ * The environment for the processes a worker starts (maintenance children run the CLI): without
+ * node:cluster's worker identity, which would make them think they are workers themselves.
+ */
+function withoutClusterIdentity(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_UNIQUE_ID: _id, GITFLEET_WORKER_SLOT: _slot, ...rest } = env;
+  return rest;
 }

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from '../src/config.js';
+import { workerShare } from '../src/cluster/worker-share.js';
+
+const machine = loadConfig({ GITFLEET_WORKERS: '3', GITFLEET_INDEX_THREADS: '4', GITFLEET_BROWSE_THREADS: '2' }, '/srv/gitfleet');
+const shares = [0, 1, 2].map((index) => workerShare(machine, { index, count: 3 }));
+const sum = (pick: (config: typeof machine) => number) => shares.reduce((total, share) => total + pick(share), 0);
+
+test('the workers together hold at most the machine’s memory', () => {
+  for (const pick of [
+    (c: typeof machine) => c.cache.maxBytes,
+    (c: typeof machine) => c.cache.indexBytes,
+    (c: typeof machine) => c.cache.deltaBaseBytes,
+    (c: typeof machine) => c.cache.reencodedBytes,
+    (c: typeof machine) => c.browse.diffCacheBytes,
+    (c: typeof machine) => c.browse.inMemoryReadBytes,
+  ]) {
+    assert.ok(sum(pick) <= pick(machine), `${sum(pick)} > ${pick(machine)}`);
+    assert.ok(sum(pick) > pick(machine) - 3, 'and not much less');
+  }
+});
+
+test('counts are shared out rounded up, so each worker has at least one', () => {
+  assert.equal(shares[0].packIndexing.threads, 2);
+  assert.equal(shares[0].browse.threads, 1);
+  assert.equal(shares[0].connections.maxConnections, Math.ceil(machine.connections.maxConnections / 3));
+  assert.equal(shares[0].pushes.maxPushesPerAccount, Math.ceil(machine.pushes.maxPushesPerAccount / 3));
+  assert.equal(shares[0].passwordChecks.concurrent, 1);
+});
+
+test('a per-client bound that is off stays off', () => {
+  const unlimited = loadConfig({ GITFLEET_WORKERS: '3', GITFLEET_MAX_CONNECTIONS_PER_CLIENT: '0' }, '/srv/gitfleet');
+  assert.equal(workerShare(unlimited, { index: 1, count: 3 }).connections.maxConnectionsPerClient, 0);
+});
+
+test('only the first worker sweeps the repositories', () => {
+  assert.deepEqual(
+    shares.map((share) => share.maintenance.sweepIntervalMs),
+    [machine.maintenance.sweepIntervalMs, 0, 0],
+  );
+});
+
+test('one worker is the whole machine', () => {
+  assert.equal(workerShare(machine, { index: 0, count: 1 }), machine);
+});
