@@ -101,6 +101,8 @@ export interface MaintenanceConfig {
   concurrency: number;
   /** How often every repository is checked (0: only after pushes). */
   sweepIntervalMs: number;
+  /** A run in a child process still going after this long is stopped (see maintenance/child-runner.ts). */
+  maxRunMs: number;
   /**
    * How long a replaced pack stays readable, and an unregistered pack blob is left alone, before the
    * collector deletes it: longer than any request (a clone may still be reading a replaced pack) and
@@ -353,6 +355,8 @@ export const ENVIRONMENT = {
   GITFLEET_MAINTENANCE: '1',
   GITFLEET_MAINTENANCE_CONCURRENCY: '1',
   GITFLEET_MAINTENANCE_SWEEP_SECONDS: '3600',
+  // A full repack of git's history takes minutes here; four hours is a run that is stuck.
+  GITFLEET_MAINTENANCE_MAX_SECONDS: '14400',
   // Six hours: longer than the longest request (GITFLEET_REQUEST_TIMEOUT_MS) with room to spare.
   GITFLEET_PACK_GRACE_SECONDS: '21600',
   LOG_LEVEL: 'info',
@@ -541,6 +545,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       enabled: flag('GITFLEET_MAINTENANCE'),
       concurrency: integer('GITFLEET_MAINTENANCE_CONCURRENCY', 1, 64),
       sweepIntervalMs: integer('GITFLEET_MAINTENANCE_SWEEP_SECONDS', 0, 30 * 24 * 3600) * 1000,
+      maxRunMs: integer('GITFLEET_MAINTENANCE_MAX_SECONDS', 1, 30 * 24 * 3600) * 1000,
       graceSeconds: integer('GITFLEET_PACK_GRACE_SECONDS', 1, 365 * 24 * 3600),
     },
   };

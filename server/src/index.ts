@@ -156,7 +156,7 @@ function openMaintenance(
         needed: enabled ? maintenanceCheck(config.maintenance) : async () => 'none',
         run: environment
           ? bySize(maintainInProcess(config.maintenance, spoolDir), (repo, signal) =>
-              runMaintenanceChild(repo, signal, { env: environment, logger }),
+              runMaintenanceChild(repo, signal, { env: environment, logger, maxRunMs: config.maintenance.maxRunMs }),
             )
           : maintainInProcess(config.maintenance, spoolDir),
       },

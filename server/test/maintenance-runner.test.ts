@@ -112,6 +112,7 @@ describe('ownCliCommand', () => {
 
 describe('runMaintenanceChild', () => {
   const logger = pino({ level: 'silent' });
+  const NO_LIMIT_MS = 10 * 60_000;
 
   /** An environment of a fresh embedded server with no repository. */
   async function emptyServerEnv(): Promise<{ env: NodeJS.ProcessEnv; dispose(): Promise<void> }> {
@@ -125,7 +126,11 @@ describe('runMaintenanceChild', () => {
   it('a repository gone before its run started did not run, and is no failure', async () => {
     const server = await emptyServerEnv();
     try {
-      const outcome = await runMaintenanceChild(repository('0123', 'o', 'gone'), new AbortController().signal, { env: server.env, logger });
+      const outcome = await runMaintenanceChild(repository('0123', 'o', 'gone'), new AbortController().signal, {
+        env: server.env,
+        logger,
+        maxRunMs: NO_LIMIT_MS,
+      });
       assert.equal(outcome.ran, false);
       assert.equal(typeof outcome.pid, 'number');
       assert.notEqual(outcome.pid, process.pid);
@@ -141,6 +146,7 @@ describe('runMaintenanceChild', () => {
         runMaintenanceChild(repository('0123'), new AbortController().signal, {
           env: { ...server.env, GITFLEET_KV_BACKEND: 'nonsense' },
           logger,
+          maxRunMs: NO_LIMIT_MS,
         }),
         /maintenance of o\/0123 in child process \d+ exited with code 1; its stderr ended with:\n.*GITFLEET_KV_BACKEND/s,
       );
@@ -153,10 +159,44 @@ describe('runMaintenanceChild', () => {
     const server = await emptyServerEnv();
     try {
       const controller = new AbortController();
-      const run = runMaintenanceChild(repository('0123'), controller.signal, { env: server.env, logger, stopGraceMs: 1000 });
+      const run = runMaintenanceChild(repository('0123'), controller.signal, {
+        env: server.env,
+        logger,
+        stopGraceMs: 1000,
+        maxRunMs: NO_LIMIT_MS,
+      });
       const reason = new Error('the server is shutting down');
       controller.abort(reason);
       await assert.rejects(run, (error) => error === reason);
+    } finally {
+      await server.dispose();
+    }
+  });
+
+  it('a run past its time limit is stopped and fails saying so', async () => {
+    const server = await emptyServerEnv();
+    try {
+      await assert.rejects(
+        runMaintenanceChild(repository('0123'), new AbortController().signal, { env: server.env, logger, stopGraceMs: 1000, maxRunMs: 1 }),
+        /maintenance of o\/0123 in child process \d+ ran past its limit of 0.001 s \(GITFLEET_MAINTENANCE_MAX_SECONDS\) and was stopped/,
+      );
+    } finally {
+      await server.dispose();
+    }
+  });
+
+  it('the child does not inherit the server’s debugger or cluster identity', { timeout: 60_000 }, async () => {
+    const server = await emptyServerEnv();
+    try {
+      // Inherited, --inspect-brk would stop the child until a debugger came, and NODE_UNIQUE_ID
+      // would make it a cluster worker looking for a primary it does not have.
+      const env = { ...server.env, NODE_OPTIONS: '--inspect-brk=127.0.0.1:0', NODE_UNIQUE_ID: '1', GITFLEET_WORKER_SLOT: '1' };
+      const outcome = await runMaintenanceChild(repository('0123', 'o', 'gone'), new AbortController().signal, {
+        env,
+        logger,
+        maxRunMs: NO_LIMIT_MS,
+      });
+      assert.equal(outcome.ran, false);
     } finally {
       await server.dispose();
     }

@@ -48,7 +48,7 @@ async function serveAsWorker(config: ServerConfig, logger: Logger): Promise<void
   const server = await startServer({
     config: workerShare(config, slot),
     logger: workerLogger,
-    environment: withoutClusterIdentity(process.env),
+    environment: process.env,
     shutdownGraceMs: SHUTDOWN_GRACE_MS,
   });
   // Ctrl-C or a signal to the process group reaches the primary and every worker at once, and the
@@ -96,13 +96,4 @@ function stopOnSignals(logger: Logger, close: () => Promise<void>, { secondSigna
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return () => stop();
-}
-
-/**
- * The environment for the processes a worker starts (maintenance children run the CLI): without
- * node:cluster's worker identity, which would make them think they are workers themselves.
- */
-function withoutClusterIdentity(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { NODE_UNIQUE_ID: _id, GITFLEET_WORKER_SLOT: _slot, ...rest } = env;
-  return rest;
 }

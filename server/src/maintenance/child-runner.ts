@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { MaintenanceReport, Repository } from '@gitfleet/repository';
 import { EXIT } from '../cli/errors.js';
 import type { Logger } from '../logger.js';
-import { ownCliCommand } from './own-cli.js';
+import { DEBUGGER_OPTION, ownCliCommand } from './own-cli.js';
 import type { MaintenanceOutcome } from './scheduler.js';
 
 export interface ChildRunnerOptions {
@@ -14,6 +14,11 @@ export interface ChildRunnerOptions {
   logger: Logger;
   /** How long a child asked to stop (SIGTERM) has to abort its run and release the lease before it is killed. */
   stopGraceMs?: number;
+  /**
+   * A run still going after this long is stopped as on abort and reported as failed: a run stuck
+   * on a store that stopped answering would otherwise hold the repository's lease for ever.
+   */
+  maxRunMs: number;
 }
 
 /**
@@ -45,7 +50,7 @@ export async function runMaintenanceChild(repo: Repository, signal: AbortSignal,
   const command = ownCliCommand(['maintenance', 'run', fullName, '--json', '--expect-id', repo.info.id]);
   // A process group of its own: a Ctrl-C at the server's terminal is the server's to pass on.
   const child = spawn(command.file, command.args, {
-    env: withoutTestRunnerMark(options.env),
+    env: childEnvironment(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -59,10 +64,16 @@ export async function runMaintenanceChild(repo: Repository, signal: AbortSignal,
 
   const stop = stopper(child, options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
   signal.addEventListener('abort', stop.start, { once: true });
+  let overran = false;
+  const limit = setTimeout(() => {
+    overran = true;
+    stop.start();
+  }, options.maxRunMs);
   let exit: ChildExit;
   try {
     exit = await exitOf(child);
   } finally {
+    clearTimeout(limit);
     signal.removeEventListener('abort', stop.start);
     stop.dispose();
   }
@@ -71,6 +82,12 @@ export async function runMaintenanceChild(repo: Repository, signal: AbortSignal,
   if (signal.aborted) {
     log.info({ fullName, exit: describeExit(exit) }, 'maintenance stopped');
     throw signal.reason;
+  }
+  if (overran) {
+    throw new Error(
+      `maintenance of ${fullName} in child process ${child.pid} ran past its limit of ${options.maxRunMs / 1000} s ` +
+        `(GITFLEET_MAINTENANCE_MAX_SECONDS) and was stopped (${describeExit(exit)})`,
+    );
   }
   const report = parseReport(stdout);
   if (exit.code === EXIT.ok && report?.ran) return { ran: true, report, pid: child.pid };
@@ -90,11 +107,20 @@ export async function runMaintenanceChild(repo: Repository, signal: AbortSignal,
   );
 }
 
-/** The test runner marks the processes it starts; a maintenance run is not one of them. */
-function withoutTestRunnerMark(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy = { ...env };
-  delete copy.NODE_TEST_CONTEXT;
-  return copy;
+/**
+ * The server's environment without what makes a process something the child is not: a test file
+ * (the test runner's mark), a cluster worker (node:cluster's identity, and the worker's slot), or
+ * a process under a debugger (NODE_OPTIONS' --inspect* would make it bind the server's debugger
+ * port, or wait for a debugger).
+ */
+function childEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_TEST_CONTEXT: _test, NODE_UNIQUE_ID: _worker, GITFLEET_WORKER_SLOT: _slot, ...rest } = env;
+  if (rest.NODE_OPTIONS !== undefined) {
+    rest.NODE_OPTIONS = rest.NODE_OPTIONS.split(/\s+/)
+      .filter((option) => option !== '' && !DEBUGGER_OPTION.test(option))
+      .join(' ');
+  }
+  return rest;
 }
 
 interface ChildExit {

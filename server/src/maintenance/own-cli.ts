@@ -11,7 +11,7 @@ const CLI_ENTRY = fileURLToPath(new URL(`../cli${path.extname(fileURLToPath(impo
  * node's options of this process that a child must not repeat: a debugger port is this process's
  * own (the child could not bind it), and --inspect-brk would stop the child until a debugger comes.
  */
-const DEBUGGER_OPTION = /^--inspect(-brk|-wait|-port)?(=|$)/;
+export const DEBUGGER_OPTION = /^--inspect(-brk|-wait|-port)?(=|$)/;
 
 /**
  * How this process runs `gitfleet <args>`: the same node binary with the same options (the
