@@ -2,6 +2,7 @@
 // classes, who may read the metrics, and turning them off.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
 import { serverForFile, serverTest, startServer } from '@gitfleet/test-support/server';
 
@@ -99,6 +100,38 @@ for (const protocol of PROTOCOLS) {
     });
   });
 }
+
+it('maintenance runs that pushes set off are counted by kind, outcome and where they ran, with their duration', async () => {
+  const git = await GitClient.create(2);
+  try {
+    const url = await server.createRepo('metrics', 'maintained');
+    const work = await git.init('work');
+    const before = await scrape();
+    // One pack per push: enough of them call for a compaction, which runs in the background.
+    for (let i = 0; i < 12; i++) {
+      await git.commitFiles(work, { [`file-${i}.txt`]: `${i}\n`.repeat(i + 1) }, `commit ${i}`);
+      await git.ok(['push', '-q', url, 'HEAD:refs/heads/main'], { cwd: work });
+    }
+    let after = await scrape();
+    for (let polls = 0; polls < 600 && after.since(before, 'gitfleet_maintenance_runs_total', { outcome: 'ok' }) === 0; polls++) {
+      await sleep(100);
+      after = await scrape();
+    }
+    const ran = after.samples.filter((sample) => sample.name === 'gitfleet_maintenance_runs_total' && sample.labels.outcome === 'ok');
+    assert.ok(ran.length > 0, 'a maintenance run was counted');
+    for (const { labels } of ran) {
+      assert.match(labels.kind, /^(compact|full)$/);
+      // A repository this small is maintained in the server's own process.
+      assert.equal(labels.where, 'in-process');
+    }
+    assert.equal(
+      after.since(before, 'gitfleet_maintenance_run_duration_seconds_count', { outcome: 'ok' }),
+      after.since(before, 'gitfleet_maintenance_runs_total', { outcome: 'ok' }),
+    );
+  } finally {
+    await git.cleanup();
+  }
+});
 
 it('requests are timed by route class and status class, never by path', async () => {
   await fetch(`${server.url}/healthz`);

@@ -16,8 +16,8 @@ import type { ServerServices } from './services.js';
 import { webRouter } from './web/index.js';
 
 /**
- * The application, mounted in this order: metrics (when on), health, who the request is, the REST API, git's
- * smart HTTP, the web UI, then 404 and the error handler.
+ * The application, mounted in this order: metrics (when on), health, who the request is, the
+ * REST API, git's smart HTTP, the web UI, then 404 and the error handler.
  */
 export function createApp(services: ServerServices): Express {
   const { kv, logger } = services;

@@ -16,7 +16,7 @@ import { authorizeRepository, requestActor } from './auth/index.js';
 import { checkName, HttpError } from './http-errors.js';
 import type { Logger } from './logger.js';
 import { PushSlots } from './limits/push-slots.js';
-import { startGitOperation, type GitOperation } from './metrics/git.js';
+import { GitOperation } from './metrics/git.js';
 import { watchQueue } from './metrics/queues.js';
 import { createRepository, creationOwner } from './operations/create-repository.js';
 import { CreationRefused, OwnerNotFound } from './operations/errors.js';
@@ -66,8 +66,9 @@ export function gitHttpRouter(services: ServerServices): Router {
     const { repo } = await authorizeRepository(services, req, req.params.owner, req.params.repo, 'read', 'git');
     const body = openRpcBody(req, 'git-upload-pack', limits.maxRequestBytes);
     const version = protocolVersion(req.get('git-protocol'));
-    const operation = startGitOperation(res, 'upload-pack', version, body.bytesRead);
-    const response = await preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits })).catch(inBandRefusal);
+    const operation = new GitOperation('upload-pack', version, body.bytesRead);
+    const serving = preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits })).catch(inBandRefusal);
+    const response = await operation.beforeResponse(serving);
     await sendResult(req, res, 'git-upload-pack', body, response, logger, operation);
   });
 
@@ -83,8 +84,8 @@ export function gitHttpRouter(services: ServerServices): Router {
     finished(res, release);
     // The commands before the pack are small; the pack has its own limit in the protocol.
     const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxPushCommandBytes);
-    const operation = startGitOperation(res, 'receive-pack', 0, body.bytesRead);
-    const response = await preferTransportFailure(
+    const operation = new GitOperation('receive-pack', 0, body.bytesRead);
+    const serving = preferTransportFailure(
       body,
       receivePack(repo, body.stream, {
         limits,
@@ -117,6 +118,7 @@ export function gitHttpRouter(services: ServerServices): Router {
         },
       }),
     );
+    const response = await operation.beforeResponse(serving);
     await sendResult(req, res, 'git-receive-pack', body, response, logger, operation);
   });
 
@@ -245,6 +247,7 @@ async function sendResult(
 ): Promise<void> {
   setNoCache(res);
   res.status(200).type(`application/x-${service}-result`);
+  let cutOff: 'failed' | 'client-gone' | undefined;
   try {
     // pipeline waits for 'drain' (backpressure) and, when the client goes away, destroys
     // the source, which returns the protocol's iterator so that it can release its work.
@@ -253,20 +256,22 @@ async function sendResult(
     // this keep-alive connection; they are drained, still within the body's limit.
     body.stream.resume();
   } catch (error) {
-    operation.failed(isClientGone(error) ? 'client-gone' : 'failed');
     if (isClientGone(error)) {
+      cutOff = 'client-gone';
       logger.info({ service, path: req.originalUrl }, 'client disconnected during the response');
     } else {
+      cutOff = 'failed';
       // Headers and part of the body are out: the only honest signal left is a cut
       // connection (pipeline has already destroyed it), never a response that looks whole.
       logger.error({ err: error, service, path: req.originalUrl }, 'response failed after it started');
       res.destroy();
     }
   }
+  operation.end(res.statusCode, cutOff);
 }
 
 /**
- * The response, with the connection closed after it when its first byte goes out before the
+ * The response, counted as it goes out, with the connection closed after it when its first byte goes out before the
  * request was read whole (a push refused before its pack): the unread rest is not waited for.
  */
 async function* closingIfUnread(

@@ -1,5 +1,3 @@
-import { finished } from 'node:stream';
-import type { Response } from 'express';
 import { Counter, Histogram } from 'prom-client';
 import type { ProtocolVersion, PushSummary } from '@gitfleet/protocol';
 import { metricsRegistry, secondsSince } from './registry.js';
@@ -51,16 +49,6 @@ const objectsReceived = new Counter({
 });
 
 /**
- * The git request `res` answers, recorded once the response is over; `bytesRead` tells how much
- * of the request body was read by then.
- */
-export function startGitOperation(res: Response, service: GitService, version: ProtocolVersion, bytesRead: () => number): GitOperation {
-  const operation = new GitOperation(service, version);
-  finished(res, () => operation.end(res.statusCode, bytesRead()));
-  return operation;
-}
-
-/**
  * One git request being served: it counts its bytes as they go (a number added per chunk, no
  * metric call) and records itself once, when it ends.
  */
@@ -68,13 +56,28 @@ export class GitOperation {
   private readonly started = process.hrtime.bigint();
   private sent = 0;
   private reported: GitOutcome = 'ok';
-  private failure: 'failed' | 'client-gone' | undefined;
   private ended = false;
 
+  /** `bytesRead` tells how much of the request body has been read. */
   constructor(
     private readonly service: GitService,
     private readonly version: ProtocolVersion,
+    private readonly bytesRead: () => number,
   ) {}
+
+  /**
+   * `work`, the step before the response begins; its failure ends the request: refused when the
+   * error carries a status below 500 (ProtocolError, HttpError), failed otherwise.
+   */
+  async beforeResponse<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      const status = (error as { status?: unknown } | undefined)?.status;
+      this.end(typeof status === 'number' ? status : 500);
+      throw error;
+    }
+  }
 
   /** Counts a chunk of the response. */
   sending(bytes: number): void {
@@ -87,20 +90,15 @@ export class GitOperation {
     if (!summary.unpacked || summary.rejected > 0) this.reported = 'rejected';
   }
 
-  /** The response was cut off: by the server's fault, or because the client left. */
-  failed(failure: 'failed' | 'client-gone'): void {
-    this.failure ??= failure;
-  }
-
-  /** Records the request, answered with `status`; only the first call counts. */
-  end(status: number, bytesRead: number): void {
+  /** Records the request, answered with `status` and perhaps cut off; only the first call counts. */
+  end(status: number, cutOff?: 'failed' | 'client-gone'): void {
     if (this.ended) return;
     this.ended = true;
-    const outcome = this.failure ?? (status >= 500 ? 'failed' : status >= 400 ? 'refused' : this.reported);
+    const outcome = cutOff ?? (status >= 500 ? 'failed' : status >= 400 ? 'refused' : this.reported);
     const labels = { service: this.service, protocol: `v${this.version}`, outcome };
     operations.inc(labels);
     duration.observe(labels, secondsSince(this.started));
     bytesSent.inc({ service: this.service }, this.sent);
-    bytesReceived.inc({ service: this.service }, bytesRead);
+    bytesReceived.inc({ service: this.service }, this.bytesRead());
   }
 }

@@ -33,14 +33,11 @@ export function httpMetrics(): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const route = routeClass(req);
-    let observed = false;
-    const observe = () => {
-      if (observed) return;
-      observed = true;
+    // A response emits 'close' once it is over, finished or cut off; one listener of each request's
+    // few (the request log, the stall guard, git's slot and pipeline also listen).
+    res.once('close', () => {
       requestDuration.observe({ route, status: `${Math.floor(res.statusCode / 100)}xx` }, secondsSince(started));
-    };
-    res.once('finish', observe);
-    res.once('close', observe);
+    });
     next();
   };
 }
