@@ -87,6 +87,11 @@ export class MaintenanceScheduler {
     }
   }
 
+  /** Repositories being maintained and waiting for a turn (read by monitoring). */
+  stats(): { running: number; queued: number } {
+    return { running: this.active.size, queued: this.waiting.size };
+  }
+
   /** Resolves when nothing is queued or running (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);

@@ -22,6 +22,7 @@ export function installMetrics(app: Express, services: ServerServices): void {
   watchWorkerPool('browse-diff', browsing.diffs);
   watchWorkerPool('browse-render', browsing.render);
   watchQueue('password-checks', services.logins);
+  watchQueue('maintenance', services.maintenance);
   watchCache('diff', browsing.diffCache);
   for (const [kind, cache] of Object.entries(browsing.render.caches)) watchCache(`render-${kind}`, cache);
   app.use(httpMetrics());

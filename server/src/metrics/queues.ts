@@ -13,7 +13,7 @@ const pools = new Map<string, { stats(): PoolStats }>();
 
 new Gauge({
   name: 'gitfleet_queue_running',
-  help: 'Work admitted and running: pushes indexing (pack-index) or holding a push slot (push-slots), tasks of the browsing pools, password checks',
+  help: 'Work admitted and running: pushes indexing (pack-index) or holding a push slot (push-slots), tasks of the browsing pools, password checks, repositories being maintained',
   labelNames: ['queue'] as const,
   registers: [metricsRegistry],
   collect() {
