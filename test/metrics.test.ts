@@ -133,6 +133,20 @@ it('maintenance runs that pushes set off are counted by kind, outcome and where 
   }
 });
 
+it('a git request refused before its response began is counted as refused', async () => {
+  const url = await server.createRepo('metrics', 'refused');
+  const before = await scrape();
+  const response = await fetch(`${url}/git-upload-pack`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-git-upload-pack-request' },
+    body: 'not a pkt-line',
+  });
+  assert.equal(response.status, 400);
+  const after = await scrape();
+  assert.equal(after.since(before, 'gitfleet_git_operations_total', { service: 'upload-pack', protocol: 'v0', outcome: 'refused' }), 1);
+  assert.equal(after.since(before, 'gitfleet_git_operations_total'), 1);
+});
+
 it('requests are timed by route class and status class, never by path', async () => {
   await fetch(`${server.url}/healthz`);
   await fetch(`${server.url}/`);

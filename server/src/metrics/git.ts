@@ -1,5 +1,7 @@
 import { Counter, Histogram } from 'prom-client';
-import type { ProtocolVersion, PushSummary } from '@gitfleet/protocol';
+import { PktLineError } from '@gitfleet/git-format';
+import { ProtocolError, type ProtocolVersion, type PushSummary } from '@gitfleet/protocol';
+import { httpStatusOf } from '../operations/errors.js';
 import { metricsRegistry, secondsSince } from './registry.js';
 
 export type GitService = 'upload-pack' | 'receive-pack';
@@ -66,15 +68,14 @@ export class GitOperation {
   ) {}
 
   /**
-   * `work`, the step before the response begins; its failure ends the request: refused when the
-   * error carries a status below 500 (ProtocolError, HttpError), failed otherwise.
+   * `work`, the step before the response begins; its failure ends the request with the status
+   * the error handler (app.ts) will answer it with: refused below 500, failed from 500.
    */
   async beforeResponse<T>(work: Promise<T>): Promise<T> {
     try {
       return await work;
     } catch (error) {
-      const status = (error as { status?: unknown } | undefined)?.status;
-      this.end(typeof status === 'number' ? status : 500);
+      this.end(error instanceof ProtocolError ? error.status : error instanceof PktLineError ? 400 : (httpStatusOf(error) ?? 500));
       throw error;
     }
   }
