@@ -1,5 +1,6 @@
 // One `gitfleet serve` as a primary and its workers (GITFLEET_WORKERS): both workers serve the
-// port, what one accepts the other serves at once, failed logins count for the whole machine, a
+// port, what one accepts the other serves at once, /metrics and failed logins count for the whole
+// machine, a
 // worker that dies is replaced while the other keeps serving, and the workers end with their
 // primary, whether it is stopped or killed.
 import assert from 'node:assert/strict';
@@ -59,6 +60,19 @@ it('serves requests from every worker, and what one accepts the other serves at 
       }),
   );
   assert.deepEqual([...servedBy].sort(), ['0', '1'], 'requests were answered by both workers');
+});
+
+it('answers /metrics for the whole machine, whichever worker takes the scrape', async () => {
+  for (let scrape = 0; scrape < 2; scrape++) {
+    const answer = await fetch(`${server.url}/metrics`, { headers: { connection: 'close' } });
+    assert.equal(answer.status, 200);
+    const text = await answer.text();
+    const workers = new Set([...text.matchAll(/^gitfleet_event_loop_utilization\{worker="(\d+)"\}/gm)].map((match) => match[1]));
+    assert.equal(workers.size, WORKERS, 'a series of each worker');
+    // The six pushes of the first test landed on both workers; the sum is the machine's.
+    const pushes = /^gitfleet_git_operations_total\{service="receive-pack",protocol="v0",outcome="ok"\} (\d+)/m.exec(text);
+    assert.equal(Number(pushes?.[1]), 6, text.split('\n').filter((line) => line.startsWith('gitfleet_git_operations_total')).join('\n'));
+  }
 });
 
 it('counts failed logins for the whole machine, not per worker', async () => {

@@ -1,9 +1,11 @@
 import { rm } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { serverCpuSeconds } from './cpu.js';
 import type { Daemon } from './daemon.js';
 import type { GitClient } from './git-client.js';
+import { preparePushes, pushOverHttp } from './http-pusher.js';
 import type { BenchServer, ServerName, ServerProcess } from './servers.js';
 
 /** The repository every server is loaded with, and how much of it is pushed. */
@@ -239,6 +241,8 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
     },
     pushThenFetch(1),
     pushThenFetch(MANY_COMMITS),
+    concurrentPushers(git, repeat, 'git'),
+    concurrentPushers(git, repeat, 'http'),
     ...parallel.flatMap((count): Operation[] => [
       {
         names: [`${count} parallel clones (bare)`],
@@ -259,6 +263,87 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
       },
     ]),
   ];
+}
+
+/** Clients pushing to the one repository at once, and the pushes each makes one after another. */
+const PUSHERS = 16;
+const PUSHES_PER_PUSHER = 10;
+
+/**
+ * PUSHERS clients (accounts, where the server has them) push to the same repository at once,
+ * each PUSHES_PER_PUSHER one-commit pushes to a branch of its own, one after another: the wall
+ * time of all, and accepted pushes per second in the note. Their commits are made beforehand,
+ * untimed; every push must be accepted. The clients are real `git push` processes, or (`http`)
+ * requests made by this process with packs made beforehand: on a machine whose cores the clients
+ * share with the server, only the second shows what the server can take.
+ */
+function concurrentPushers(git: GitClient, repeat: number, client: 'git' | 'http'): Operation {
+  const name = `${PUSHERS} concurrent pushers × ${PUSHES_PER_PUSHER} pushes (${client === 'git' ? 'git push' : 'HTTP client'})`;
+  const pushers = new WeakMap<ServerState, Promise<Array<{ dir: string; url: string }>>>();
+  const pushersOf = (state: ServerState) => {
+    let made = pushers.get(state);
+    if (!made) {
+      made = (async () => {
+        const fetcher = await state.fetcherDir(git);
+        const urls: string[] = (await state.server.pusherUrls?.(MAIN_REPO, PUSHERS)) ?? Array<string>(PUSHERS).fill(state.mainUrl);
+        return Promise.all(
+          urls.map(async (url, k) => {
+            const dir = path.join(state.dir, `concurrent-pusher-${client}-${k}.git`);
+            await git.git(['clone', '--bare', '--quiet', '--local', fetcher, dir]);
+            return { dir, url };
+          }),
+        );
+      })();
+      pushers.set(state, made);
+    }
+    return made;
+  };
+  return {
+    names: [name],
+    repetitions: repeat,
+    async prepare(state) {
+      state.requireLoaded();
+      await pushersOf(state);
+    },
+    async run(state, repetition) {
+      state.requireLoaded();
+      const clients = await pushersOf(state);
+      const pushesOf = await Promise.all(
+        clients.map(async ({ dir, url }, k) => {
+          const ref = `refs/heads/pusher-${client}-${k}-${repetition}`;
+          const chain = await commitChain(git, dir, `pusher-${client}-${k}-${repetition}`, PUSHES_PER_PUSHER);
+          if (client === 'git') return chain.map((commit) => () => git.git(['--git-dir', dir, 'push', '--quiet', url, `${commit}:${ref}`]));
+          const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+          return (await preparePushes(dir, ref, chain)).map((push) => () => pushOverHttp(url, push, agent));
+        }),
+      );
+      const pids = state.daemons.map((daemon) => daemon.pid);
+      const cpuBefore = await serverCpuSeconds(pids);
+      const started = performance.now();
+      await Promise.all(
+        pushesOf.map(async (pushes) => {
+          for (const push of pushes) await push();
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const cpuSeconds = (await serverCpuSeconds(pids)) - cpuBefore;
+      const pushes = PUSHERS * PUSHES_PER_PUSHER;
+      return [{ seconds, cpuSeconds, note: `${(pushes / seconds).toFixed(0)} accepted pushes/s` }];
+    },
+  };
+}
+
+/** `count` commits, each on the one before, each adding one new small file; made in `gitDir` without a work tree. */
+async function commitChain(git: GitClient, gitDir: string, label: string, count: number): Promise<string[]> {
+  const at = (args: string[], input?: string) => git.git(['--git-dir', gitDir, ...args], { input });
+  const commits: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const blob = (await at(['hash-object', '-w', '--stdin'], `${label} push ${i}\n`)).stdout.trim();
+    const tree = (await at(['mktree'], `100644 blob ${blob}\t${label}.txt\n`)).stdout.trim();
+    const parent = commits.length > 0 ? ['-p', commits[commits.length - 1]] : [];
+    commits.push((await at(['commit-tree', tree, ...parent, '-m', `${label} push ${i}`])).stdout.trim());
+  }
+  return commits;
 }
 
 /** The full clone: its peak server memory is reported beside its time. */

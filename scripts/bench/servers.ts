@@ -30,6 +30,11 @@ export interface BenchServer extends ServerProcess {
   dispose?(): Promise<void>;
   /** Readies a loaded repository for the read cases (Gitfleet: maintenance; C git: a repack with bitmaps). */
   prepareLoaded?(repo: string): Promise<PrepareOutcome>;
+  /**
+   * URLs of `repo` for `count` clients pushing at once, each as an account of its own where the
+   * server has accounts (Gitfleet bounds the pushes of one account at once); else `url(repo)`.
+   */
+  pusherUrls?(repo: string, count: number): Promise<string[]>;
 }
 
 /** How servers ready a loaded repository, and how long their set-up commands may take. */
@@ -124,6 +129,12 @@ function gitfleetServer(name: ServerName, main: GitfleetProcess, settings: Serve
     daemon: main.daemon,
     url: main.url,
     prepareLoaded: (repo) => prepareWithMaintenance(main.cli, `${OWNER}/${repo}`, settings.maintenance, settings.timeoutMs),
+    async pusherUrls(repo, count) {
+      const urls: string[] = [];
+      // One account after another: password checks of one address at once are bounded.
+      for (let k = 0; k < count; k++) urls.push(await pusherAccountUrl(name, main.base, repo, `pusher-${k}`));
+      return urls;
+    },
     async createRepo(repo) {
       const response = await fetch(`${main.base}/api/v1/repos`, {
         method: 'POST',
@@ -135,6 +146,35 @@ function gitfleetServer(name: ServerName, main: GitfleetProcess, settings: Serve
         throw new Error(`${name}: creating ${OWNER}/${repo} answered ${response.status}: ${await response.text()}`);
     },
   };
+}
+
+/** The URL of `repo` for `user`, an account made for it (if new) with write access and a fresh token. */
+async function pusherAccountUrl(server: ServerName, base: string, repo: string, user: string): Promise<string> {
+  const password = `bench-${user}-password`;
+  const call = async (method: string, path: string, body: unknown, authorization: string, expect: number[]) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(SETUP_TIMEOUT_MS),
+    });
+    if (!expect.includes(response.status))
+      throw new Error(`${server}: ${method} ${path} answered ${response.status}: ${await response.text()}`);
+    return response;
+  };
+  const admin = `Bearer ${ADMIN_TOKEN}`;
+  await call('POST', '/api/v1/admin/users', { username: user, email: `${user}@bench.test`, password }, admin, [201, 409, 422]);
+  await call('PUT', `/api/v1/repos/${OWNER}/${repo}/collaborators/${user}`, { permission: 'write' }, admin, [201, 204]);
+  const basic = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const token = await call(
+    'POST',
+    `/api/v1/users/${user}/tokens`,
+    { name: `bench-${Date.now()}`, scopes: ['write:repository'] },
+    basic,
+    [201],
+  );
+  const { sha1 } = (await token.json()) as { sha1: string };
+  return `${base.replace('http://', `http://${user}:${sha1}@`)}/${OWNER}/${repo}.git`;
 }
 
 /** A Gitfleet process, and its CLI run on the same data. */

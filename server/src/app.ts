@@ -11,12 +11,13 @@ import { authenticate } from './auth/index.js';
 import { gitHttpRouter } from './git-http.js';
 import { slowBodyGuard } from './limits/slow-body.js';
 import { stalledReaderGuard } from './limits/stalled-reader.js';
+import { installMetrics } from './metrics/install.js';
 import type { ServerServices } from './services.js';
 import { webRouter } from './web/index.js';
 
 /**
- * The application, mounted in this order: health, who the request is, the REST API, git's
- * smart HTTP, the web UI, then 404 and the error handler.
+ * The application, mounted in this order: metrics (when on), health, who the request is, the
+ * REST API, git's smart HTTP, the web UI, then 404 and the error handler.
  */
 export function createApp(services: ServerServices): Express {
   const { kv, logger } = services;
@@ -26,6 +27,7 @@ export function createApp(services: ServerServices): Express {
   // req.ip and req.secure come from X-Forwarded-* only for the proxies configured as trusted.
   app.set('trust proxy', services.config.trustProxy);
   app.use(requestLog(logger));
+  if (services.config.metrics.enabled) installMetrics(app, services);
   app.use(slowBodyGuard(services.config.connections));
   app.use(stalledReaderGuard(services.config.timeouts.sendStallMs));
 

@@ -91,6 +91,7 @@ export interface ServerConfig {
   trustProxy: false | number | string[];
   browse: BrowseConfig;
   maintenance: MaintenanceConfig;
+  metrics: MetricsConfig;
 }
 
 /** Background maintenance of repositories' packs (compaction, full repacks, collection). */
@@ -136,6 +137,13 @@ export interface BrowseConfig {
   treeMaxEntries: number;
 }
 
+/** Prometheus metrics at GET /metrics. */
+export interface MetricsConfig {
+  enabled: boolean;
+  /** When set, a client that is not on this machine may read them with "Authorization: Bearer <token>". */
+  token?: string;
+}
+
 /** Pushed packs are indexed on a pool of worker threads, within limits on what they expand to. */
 export interface PackIndexingConfig {
   limits: PackLimits;
@@ -175,6 +183,8 @@ export interface PasswordCheckConfig {
 
 /** The bootstrap administrator's token is a secret as strong as a generated one (40 base62 characters). */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
+/** A metrics token guards less (read-only counters) but is still guessed over the network: 16 characters at least. */
+export const MIN_METRICS_TOKEN_LENGTH = 16;
 
 export interface HooksConfig {
   /** Per attempt: connect, send, answer. */
@@ -352,6 +362,9 @@ export const ENVIRONMENT = {
   GITFLEET_PASSWORD_CHECK_QUEUE: '32',
   GITFLEET_PASSWORD_CHECKS_PER_IP: '8',
   GITFLEET_TRUST_PROXY: '',
+  GITFLEET_METRICS: '1',
+  // Empty: /metrics answers local clients only.
+  GITFLEET_METRICS_TOKEN: '',
   GITFLEET_MAINTENANCE: '1',
   GITFLEET_MAINTENANCE_CONCURRENCY: '1',
   GITFLEET_MAINTENANCE_SWEEP_SECONDS: '3600',
@@ -541,6 +554,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       perIp: integer('GITFLEET_PASSWORD_CHECKS_PER_IP', 1, 1_000_000),
     },
     trustProxy: readTrustProxy(reader),
+    metrics: readMetricsConfig(reader, flag('GITFLEET_METRICS')),
     maintenance: {
       enabled: flag('GITFLEET_MAINTENANCE'),
       concurrency: integer('GITFLEET_MAINTENANCE_CONCURRENCY', 1, 64),
@@ -598,6 +612,16 @@ function readTrustProxy(env: EnvReader): false | number | string[] {
     );
   }
   return entries;
+}
+
+function readMetricsConfig(env: EnvReader, enabled: boolean): MetricsConfig {
+  const token = env.read('GITFLEET_METRICS_TOKEN');
+  if (token === '') return { enabled };
+  // The value itself is a secret: never echoed.
+  if (token.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(token)) {
+    env.problem(`GITFLEET_METRICS_TOKEN: expected at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces`);
+  }
+  return { enabled, token };
 }
 
 function isAddressOrCidr(text: string): boolean {

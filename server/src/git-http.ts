@@ -16,6 +16,8 @@ import { authorizeRepository, requestActor } from './auth/index.js';
 import { checkName, HttpError } from './http-errors.js';
 import type { Logger } from './logger.js';
 import { PushSlots } from './limits/push-slots.js';
+import { GitOperation } from './metrics/git.js';
+import { watchQueue } from './metrics/queues.js';
 import { createRepository, creationOwner } from './operations/create-repository.js';
 import { CreationRefused, OwnerNotFound } from './operations/errors.js';
 import { openRequestBody, type RequestBody } from './request-body.js';
@@ -43,6 +45,7 @@ export function gitHttpRouter(services: ServerServices): Router {
   const { config, logger, webhooks } = services;
   const limits = config.limits;
   const pushSlots = new PushSlots(config.pushes);
+  watchQueue('push-slots', pushSlots);
   const router = Router();
 
   router.get('/:owner/:repo/info/refs', async (req, res) => {
@@ -63,8 +66,10 @@ export function gitHttpRouter(services: ServerServices): Router {
     const { repo } = await authorizeRepository(services, req, req.params.owner, req.params.repo, 'read', 'git');
     const body = openRpcBody(req, 'git-upload-pack', limits.maxRequestBytes);
     const version = protocolVersion(req.get('git-protocol'));
-    const response = await preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits })).catch(inBandRefusal);
-    await sendResult(req, res, 'git-upload-pack', body, response, logger);
+    const operation = new GitOperation('upload-pack', version, body.bytesRead);
+    const serving = preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits })).catch(inBandRefusal);
+    const response = await operation.beforeResponse(serving);
+    await sendResult(req, res, 'git-upload-pack', body, response, logger, operation);
   });
 
   router.post('/:owner/:repo/git-receive-pack', async (req, res) => {
@@ -79,7 +84,8 @@ export function gitHttpRouter(services: ServerServices): Router {
     finished(res, release);
     // The commands before the pack are small; the pack has its own limit in the protocol.
     const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxPushCommandBytes);
-    const response = await preferTransportFailure(
+    const operation = new GitOperation('receive-pack', 0, body.bytesRead);
+    const serving = preferTransportFailure(
       body,
       receivePack(repo, body.stream, {
         limits,
@@ -87,6 +93,7 @@ export function gitHttpRouter(services: ServerServices): Router {
         indexPool: services.indexPool,
         spoolDir: services.spoolDir,
         onError: (error) => logger.error({ err: error, repo: repo.info.id, path: req.originalUrl }, 'push failed'),
+        onReport: (summary) => operation.pushReported(summary),
         beforeRefUpdate: async (updates) => {
           // The push's events are recorded durably before any ref moves; if they cannot be,
           // the push fails: an acknowledged push never loses its events.
@@ -111,7 +118,8 @@ export function gitHttpRouter(services: ServerServices): Router {
         },
       }),
     );
-    await sendResult(req, res, 'git-receive-pack', body, response, logger);
+    const response = await operation.beforeResponse(serving);
+    await sendResult(req, res, 'git-receive-pack', body, response, logger, operation);
   });
 
   return router;
@@ -235,37 +243,48 @@ async function sendResult(
   body: RequestBody,
   response: AsyncIterable<Buffer>,
   logger: Logger,
+  operation: GitOperation,
 ): Promise<void> {
   setNoCache(res);
   res.status(200).type(`application/x-${service}-result`);
+  let cutOff: 'failed' | 'client-gone' | undefined;
   try {
     // pipeline waits for 'drain' (backpressure) and, when the client goes away, destroys
     // the source, which returns the protocol's iterator so that it can release its work.
-    await pipeline(Readable.from(closingIfUnread(req, res, response), { objectMode: false }), res);
+    await pipeline(Readable.from(closingIfUnread(req, res, response, operation), { objectMode: false }), res);
     // Bytes the protocol left unread (after a v2 command's flush, say) would otherwise stall
     // this keep-alive connection; they are drained, still within the body's limit.
     body.stream.resume();
   } catch (error) {
     if (isClientGone(error)) {
+      cutOff = 'client-gone';
       logger.info({ service, path: req.originalUrl }, 'client disconnected during the response');
     } else {
+      cutOff = 'failed';
       // Headers and part of the body are out: the only honest signal left is a cut
       // connection (pipeline has already destroyed it), never a response that looks whole.
       logger.error({ err: error, service, path: req.originalUrl }, 'response failed after it started');
       res.destroy();
     }
   }
+  operation.end(res.statusCode, cutOff);
 }
 
 /**
- * The response, with the connection closed after it when its first byte goes out before the
+ * The response, counted as it goes out, with the connection closed after it when its first byte goes out before the
  * request was read whole (a push refused before its pack): the unread rest is not waited for.
  */
-async function* closingIfUnread(req: Request, res: Response, response: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+async function* closingIfUnread(
+  req: Request,
+  res: Response,
+  response: AsyncIterable<Buffer>,
+  operation: GitOperation,
+): AsyncIterable<Buffer> {
   let first = true;
   for await (const chunk of response) {
     if (first && !req.complete) res.set('Connection', 'close');
     first = false;
+    operation.sending(chunk.length);
     yield chunk;
   }
 }

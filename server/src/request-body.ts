@@ -16,6 +16,8 @@ export interface RequestBody {
    * transport (limit, bad gzip, client gone) rather than in the git request itself.
    */
   failure(): HttpError | undefined;
+  /** Bytes of content read so far (inflated when gzip-encoded). */
+  bytesRead(): number;
 }
 
 /** Throws HttpError (413, 415) for bodies refused from their headers alone. */
@@ -59,11 +61,11 @@ export function openRequestBody(req: IncomingMessage, maxBytes: number): Request
   // 413/400 answer has to go out on.
   if (gunzip) req.pipe(gunzip).pipe(limiter);
   else req.pipe(limiter);
-  return { stream: limiter, failure: () => failure };
+  return { stream: limiter, failure: () => failure, bytesRead: () => limiter.seen };
 }
 
 class ByteLimit extends Transform {
-  private seen = 0;
+  seen = 0;
 
   constructor(
     private readonly maxBytes: number,

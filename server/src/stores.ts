@@ -12,6 +12,7 @@ import {
   type RedisConnection,
 } from '@gitfleet/storage';
 import type { BlobStoreSpec, BlobsConfig, KVConfig, ServerConfig } from './config.js';
+import { watchRepositoryCaches } from './metrics/caches.js';
 
 export interface OpenStores extends Stores {
   /** Closes both stores (after the server has stopped using them). */
@@ -29,7 +30,7 @@ export async function openStores(config: ServerConfig): Promise<OpenStores> {
     await blobs.close();
     throw error;
   }
-  return {
+  const stores: OpenStores = {
     blobs,
     kv,
     cache: new BlockCache({ blockSize: config.cache.blockSize, maxBytes: config.cache.maxBytes }),
@@ -41,6 +42,8 @@ export async function openStores(config: ServerConfig): Promise<OpenStores> {
       await Promise.allSettled([blobs.close(), kv.close()]);
     },
   };
+  if (config.metrics.enabled) watchRepositoryCaches(stores);
+  return stores;
 }
 
 /**

@@ -426,3 +426,21 @@ test('the grace period of replaced packs must outlast the longest request and an
   assert.equal(loadConfig({ GITFLEET_PACK_GRACE_SECONDS: '3700' }).maintenance.graceSeconds, 3700);
   assert.equal(loadConfig({ GITFLEET_PACK_GRACE_SECONDS: '31', GITFLEET_REQUEST_TIMEOUT_MS: '0' }).maintenance.graceSeconds, 31);
 });
+
+test('metrics are on for local clients by default; a token opens them to others, and a short one is refused unechoed', () => {
+  assert.deepEqual(loadConfig({}).metrics, { enabled: true });
+  assert.deepEqual(loadConfig({ GITFLEET_METRICS: '0', GITFLEET_METRICS_TOKEN: 'sixteen-chars-ok' }).metrics, {
+    enabled: false,
+    token: 'sixteen-chars-ok',
+  });
+  const secret = 'too-short';
+  assert.throws(
+    () => loadConfig({ GITFLEET_METRICS_TOKEN: secret, GITFLEET_METRICS: 'perhaps' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems.map((problem) => problem.split(/[= ]/)[0]).sort(), ['GITFLEET_METRICS', 'GITFLEET_METRICS_TOKEN:']);
+      assert.ok(!error.message.includes(secret), error.message);
+      return true;
+    },
+  );
+});

@@ -1,4 +1,4 @@
-import { TaskPool, ownBytes, type TaskPoolOptions } from './task-pool.js';
+import { TaskPool, ownBytes, type PoolStats, type TaskPoolOptions } from './task-pool.js';
 import type { LineDiffBounds } from './line-diff.js';
 import type { LineDiffOutcome, LineDiffTask } from './line-diff-worker.js';
 
@@ -20,6 +20,10 @@ export class LineDiffPool {
 
   diff(oldBytes: Buffer, newBytes: Buffer, bounds: LineDiffBounds): Promise<LineDiffOutcome> {
     return this.pool.run({ old: ownBytes(oldBytes), new: ownBytes(newBytes), bounds }, bounds.timeoutMs + HARD_TIMEOUT_GRACE_MS);
+  }
+
+  stats(): PoolStats {
+    return this.pool.stats();
   }
 
   close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Lru } from '@gitfleet/git-format';
+import { Lru, type CacheStats } from '@gitfleet/git-format';
 
 /**
  * Results of costly work on immutable inputs (a diff of two trees, a rendered blob), by a key
@@ -20,6 +20,11 @@ export class ResultCache<T> {
 
   get bytes(): number {
     return this.entries.cost;
+  }
+
+  /** Lookups answered from the cache (or a computation in flight) and not, and the bytes held (read by monitoring). */
+  stats(): CacheStats {
+    return this.entries.stats();
   }
 
   get(key: string, compute: () => Promise<T>): Promise<T> {

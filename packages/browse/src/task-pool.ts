@@ -11,6 +11,14 @@ export class TaskTimedOut extends Error {
   override name = 'TaskTimedOut';
 }
 
+/** What a pool tells monitoring: tasks running and waiting for a thread, the threads alive, and how busy they have been (0..1). */
+export interface PoolStats {
+  running: number;
+  queued: number;
+  threads: number;
+  utilization: number;
+}
+
 export interface TaskPoolOptions {
   /** Threads running tasks; 0 or absent: one per core. */
   threads?: number;
@@ -67,6 +75,11 @@ export class TaskPool<In, Out> {
     } finally {
       this.inFlight--;
     }
+  }
+
+  stats(): PoolStats {
+    const queued = this.pool.queueSize;
+    return { running: this.inFlight - queued, queued, threads: this.pool.threads.length, utilization: this.pool.utilization };
   }
 
   close(): Promise<void> {

@@ -3,10 +3,22 @@
  * indexes and resolved objects vary in size by orders of magnitude), or 1 each to bound their
  * number. The one LRU of the code base: every cache of immutable pack data is built on it.
  */
+/** What a cache tells monitoring: lookups answered from it and not since it was made, and what it holds now. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** The cost of what it holds: bytes for every cache bounded by bytes. */
+  bytes: number;
+  maxBytes: number;
+  entries: number;
+}
+
 export class Lru<K, V> {
   // A Map iterates in insertion order; re-inserting on access keeps the oldest entry first.
   private readonly entries = new Map<K, { value: V; cost: number }>();
   private totalCost = 0;
+  private hits = 0;
+  private misses = 0;
 
   constructor(
     readonly maxCost: number,
@@ -24,16 +36,25 @@ export class Lru<K, V> {
     return this.entries.size;
   }
 
-  /** The value, now the most recently used. */
+  /** The value, now the most recently used; counted as a hit or a miss. */
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
+    if (!entry) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     this.entries.delete(key);
     this.entries.set(key, entry);
     return entry.value;
   }
 
-  /** The value, leaving the order of use as it is. */
+  /** Hits and misses of get(), and what is held. */
+  stats(): CacheStats {
+    return { hits: this.hits, misses: this.misses, bytes: this.totalCost, maxBytes: this.maxCost, entries: this.entries.size };
+  }
+
+  /** The value, leaving the order of use as it is (not counted as a hit or a miss). */
   peek(key: K): V | undefined {
     return this.entries.get(key)?.value;
   }

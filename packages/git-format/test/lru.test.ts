@@ -31,3 +31,14 @@ test('Lru bounded by count: peek leaves the order of use, delete gives back the 
   assert.equal(lru.cost, 1);
   assert.equal(lru.size, 1);
 });
+
+test('Lru stats: get counts a hit or a miss, peek neither; bytes and entries are what it holds', () => {
+  const lru = new Lru<string, Buffer>(10, (b) => b.length);
+  lru.set('a', Buffer.alloc(3));
+  lru.get('a');
+  lru.get('a');
+  lru.get('b');
+  lru.peek('a');
+  lru.peek('b');
+  assert.deepEqual(lru.stats(), { hits: 2, misses: 1, bytes: 3, maxBytes: 10, entries: 1 });
+});

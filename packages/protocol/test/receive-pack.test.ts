@@ -5,7 +5,15 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
-import { AGENT, ProtocolError, advertiseReceivePack, receivePack, type AppliedRefUpdate, type ReceivePackOptions } from '../src/index.js';
+import {
+  AGENT,
+  ProtocolError,
+  advertiseReceivePack,
+  receivePack,
+  type AppliedRefUpdate,
+  type PushSummary,
+  type ReceivePackOptions,
+} from '../src/index.js';
 import { gitText } from '@gitfleet/test-support/git';
 import { catFile } from '@gitfleet/test-support/packs';
 import {
@@ -110,6 +118,22 @@ for (const backend of backends) {
       await h.push(pushRequest([create('refs/heads/main', b), create('refs/tags/first', a)], { pack: packRevs(h.source, [b]) }));
       const refs = readPackets(Buffer.concat(await advertiseReceivePack(h.repo)));
       assert.deepEqual(refs.map(String), [`${b} refs/heads/main\0${caps}\n`, `${a} refs/tags/first\n`, 'flush']);
+    });
+
+    it('tells onReport what the push came to: the objects sent, the updates accepted and refused', async (t) => {
+      const h = await harness(t, backend);
+      const [a, b] = commitChain(h.source, 2);
+      const summaries: PushSummary[] = [];
+      const onReport = (summary: PushSummary) => summaries.push(summary);
+      await h.push(pushRequest([create('refs/heads/main', b)], { pack: packRevs(h.source, [b]) }), { onReport });
+      // A stale old value refuses the second update; the pack is fine.
+      await h.push(pushRequest([create('refs/heads/other', a), update('refs/heads/main', a, a)], { pack: packRevs(h.source, [a]) }), {
+        onReport,
+      });
+      assert.deepEqual(summaries, [
+        { objects: listObjects(h.source, [b]).length, unpacked: true, accepted: 1, rejected: 0 },
+        { objects: listObjects(h.source, [a]).length, unpacked: true, accepted: 1, rejected: 1 },
+      ]);
     });
 
     it('stores a multi-branch history with an annotated tag, ofs- and ref-deltas, as git has it', async (t) => {

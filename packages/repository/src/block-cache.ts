@@ -1,4 +1,4 @@
-import { Lru } from '@gitfleet/git-format';
+import { Lru, type CacheStats } from '@gitfleet/git-format';
 import type { BlobStore } from '@gitfleet/storage';
 
 /** Blocks of 64 KiB suit local disk: a few pack entries per read, little waste. */
@@ -81,6 +81,11 @@ export class BlockCache {
       throw new BlobRangeUnavailable(key, false, `blob ${key}: range [${start}, ${end}) reaches past the blob's end at ${start + length}`);
     }
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, length);
+  }
+
+  /** Lookups answered from the cache and not, and the bytes it holds (read by monitoring). */
+  stats(): CacheStats {
+    return this.blocks.stats();
   }
 
   /** Promises of blocks first..last, from the cache, from loads in flight, or new loads. */

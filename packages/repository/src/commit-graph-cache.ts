@@ -1,4 +1,4 @@
-import { CommitGraph, type PackIndex } from '@gitfleet/git-format';
+import { CommitGraph, type CacheStats, type PackIndex } from '@gitfleet/git-format';
 import type { BlobStore } from '@gitfleet/storage';
 import type { SidecarWarning } from './bitmaps/pack-bitmaps.js';
 import { sidecarBlobKey } from './keys.js';
@@ -47,6 +47,11 @@ export class CommitGraphCache {
 
   get(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<CommitGraph | undefined> {
     return this.cache.get(repositoryId, index, () => loadCommitGraph(blobs, repositoryId, index.packChecksum, warn));
+  }
+
+  /** Lookups answered from the cache and not, and the bytes it holds (read by monitoring). */
+  stats(): CacheStats {
+    return this.cache.stats();
   }
 }
 

@@ -1,4 +1,4 @@
-import { Lru, type GitObject } from '@gitfleet/git-format';
+import { Lru, type CacheStats, type GitObject } from '@gitfleet/git-format';
 
 /**
  * Resolved objects that served as delta bases, keyed by (pack checksum, entry offset), shared by
@@ -19,6 +19,11 @@ export class DeltaBaseCache {
 
   set(pack: string, offset: number, object: GitObject): void {
     this.lru.set(`${pack}:${offset}`, object);
+  }
+
+  /** Lookups answered from the cache and not, and the bytes it holds (read by monitoring). */
+  stats(): CacheStats {
+    return this.lru.stats();
   }
 }
 

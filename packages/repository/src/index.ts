@@ -11,6 +11,7 @@ export * from './registry.js';
 export * from './block-cache.js';
 export * from './pack-index-cache.js';
 export * from './delta-base-cache.js';
+export { CommitGraphCache, sharedCommitGraphCache } from './commit-graph-cache.js';
 export * from './reachability/index.js';
 export * from './oid-set.js';
 export * from './loop-pacer.js';

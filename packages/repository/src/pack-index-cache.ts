@@ -1,4 +1,4 @@
-import { Lru, type PackIndex } from '@gitfleet/git-format';
+import { Lru, type CacheStats, type PackIndex } from '@gitfleet/git-format';
 
 /**
  * Parsed pack indexes shared by every repository of a process, bounded by the bytes they hold.
@@ -8,6 +8,10 @@ import { Lru, type PackIndex } from '@gitfleet/git-format';
 export class PackIndexCache {
   private readonly lru: Lru<string, PackIndex>;
   private readonly loading = new Map<string, Promise<PackIndex>>();
+  // Counted here, not by the LRU: a lookup peeks first and gets only after that missed, and each
+  // lookup must count once.
+  private hits = 0;
+  private misses = 0;
 
   constructor(options: { maxBytes: number }) {
     this.lru = new Lru(options.maxBytes, (index) => index.byteSize);
@@ -15,13 +19,19 @@ export class PackIndexCache {
 
   /** The index if it is cached right now, without waiting (the hot path of object lookup). */
   peek(checksum: string): PackIndex | undefined {
-    return this.lru.get(checksum);
+    const index = this.lru.get(checksum);
+    if (index) this.hits++;
+    return index;
   }
 
   /** The cached index, or the result of `load` (one load in flight per pack). */
   get(checksum: string, load: () => Promise<PackIndex>): Promise<PackIndex> {
     const cached = this.lru.get(checksum);
-    if (cached) return Promise.resolve(cached);
+    if (cached) {
+      this.hits++;
+      return Promise.resolve(cached);
+    }
+    this.misses++;
     let pending = this.loading.get(checksum);
     if (!pending) {
       pending = load().then(
@@ -38,6 +48,11 @@ export class PackIndexCache {
       this.loading.set(checksum, pending);
     }
     return pending;
+  }
+
+  /** Lookups answered from the cache and not (a peek that missed counts once its get does), and the bytes held. */
+  stats(): CacheStats {
+    return { ...this.lru.stats(), hits: this.hits, misses: this.misses };
   }
 
   /** Caches an index parsed elsewhere (a pack this process just stored). */

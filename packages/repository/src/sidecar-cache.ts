@@ -1,4 +1,4 @@
-import { Lru, type PackIndex } from '@gitfleet/git-format';
+import { Lru, type CacheStats, type PackIndex } from '@gitfleet/git-format';
 
 /**
  * Loaded sidecars of packs (bitmaps, commit-graphs), shared by the repositories of a process: a
@@ -30,5 +30,10 @@ export class SidecarCache<T> {
     });
     this.lru.set(key, entry);
     return loading;
+  }
+
+  /** Lookups answered from the cache and not, and the bytes it holds (read by monitoring). */
+  stats(): CacheStats {
+    return this.lru.stats();
   }
 }

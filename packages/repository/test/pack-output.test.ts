@@ -3,7 +3,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
-import { planPack, ReencodedEntryCache, Repository, streamPack, type PackStats, type PackStreamOptions } from '../src/index.js';
+import {
+  observePackOutput,
+  planPack,
+  ReencodedEntryCache,
+  Repository,
+  streamPack,
+  type PackStats,
+  type PackStreamOptions,
+} from '../src/index.js';
 import { caches } from './backends.js';
 import { git } from '@gitfleet/test-support/git';
 import { buildHistory } from '@gitfleet/test-support/histories';
@@ -58,10 +66,36 @@ describe('pack output', () => {
     const { bytes, stats } = await outputPack(repo, { send, ofsDelta: true, thin: false, clientHas: new Set() });
     const deltas = stored.filter((o) => o.baseOid).length;
     assert.ok(deltas > 0);
-    assert.deepEqual(stats, { total: send.size, deltas, reused: send.size, reusedDeltas: deltas });
+    // Everything but the 12-byte header and the 20-byte trailer is copied as stored.
+    assert.deepEqual(stats, {
+      total: send.size,
+      deltas,
+      reused: send.size,
+      reusedDeltas: deltas,
+      bytes: bytes.length,
+      copiedBytes: bytes.length - 32,
+      recompressedBytes: 0,
+    });
     const read = gitReads(bytes, 'whole');
     assert.deepEqual(new Set(read.map((o) => o.oid)), send);
     assert.equal(read.filter((o) => o.baseOid).length, deltas, 'deltas stay deltas');
+  });
+
+  test('the observer the process set is told of each pack streamed whole, with what the stream returns', async () => {
+    const repo = await storedRepository();
+    const told: PackStats[] = [];
+    observePackOutput({ packWritten: (stats) => told.push(stats) });
+    try {
+      const { stats } = await outputPack(repo, {
+        send: new Set(stored.map((o) => o.oid)),
+        ofsDelta: true,
+        thin: false,
+        clientHas: new Set(),
+      });
+      assert.deepEqual(told, [stats]);
+    } finally {
+      observePackOutput(undefined);
+    }
   });
 
   test('a delta whose base is neither sent nor on the client is sent whole, and counted as not reused', async () => {
@@ -74,6 +108,8 @@ describe('pack output', () => {
     const { bytes, stats } = await outputPack(repo, { send, ofsDelta: false, thin: false, clientHas: new Set() });
     assert.equal(stats.total, send.size);
     assert.equal(stats.reused, send.size - orphans);
+    assert.ok(stats.recompressedBytes > 0);
+    assert.equal(stats.copiedBytes + stats.recompressedBytes, bytes.length - 32);
     assert.deepEqual(new Set(gitReads(bytes, 'partial').map((o) => o.oid)), send);
 
     // A thin pack may keep those deltas: the client has their base.

@@ -52,6 +52,11 @@ export class LoginGuard {
     await this.throttle.consume(ip, user);
   }
 
+  /** Password checks running and waiting for a turn (read by monitoring). */
+  stats(): { running: number; queued: number } {
+    return { running: this.running, queued: this.waiting.length };
+  }
+
   close(): Promise<void> {
     return this.throttle.close();
   }

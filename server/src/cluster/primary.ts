@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import type { Logger } from '../logger.js';
+import { answerMetricsRequestsInPrimary } from '../metrics/cluster.js';
 import { isReadyMessage, SHUTDOWN_MESSAGE, WORKER_SLOT_VARIABLE } from './messages.js';
 
 export interface ClusterOptions {
@@ -24,8 +25,9 @@ const MAX_RESTART_DELAY_MS = 30_000;
 
 /**
  * The cluster's primary: it serves nothing itself (it never opens the stores). It forks one
- * worker per slot, each a whole server on the same port, replaces a worker that dies, holds the login throttle that the
- * workers share on the embedded backend, and stops them all on close().
+ * worker per slot, each a whole server on the same port, replaces a worker that dies, holds the
+ * login throttle that the workers share on the embedded backend, answers their requests for the
+ * machine's metrics, and stops them all on close().
  *
  * Start-up fails as a whole: if a worker exits before every worker listens, the others are
  * stopped and the error is thrown, as a single process that cannot start would exit.
@@ -38,6 +40,7 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
   // NODE_CLUSTER_SCHED_POLICY=rr still chooses node's default.
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   new RateLimiterClusterMaster();
+  answerMetricsRequestsInPrimary();
   const slots = new Map<Worker, number>();
   let stopping = false;
 

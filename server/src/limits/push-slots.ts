@@ -74,6 +74,11 @@ export class PushSlots {
     });
   }
 
+  /** Pushes holding a slot and waiting for one (read by monitoring). */
+  stats(): { running: number; queued: number } {
+    return { running: this.total, queued: this.waiting.length };
+  }
+
   private fits(account: string): boolean {
     return this.total < this.limits.maxPushes && (this.perAccount.get(account) ?? 0) < this.limits.maxPushesPerAccount;
   }

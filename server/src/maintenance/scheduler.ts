@@ -1,5 +1,6 @@
 import type { MaintenanceReport, Repository, RepositoryInfo } from '@gitfleet/repository';
 import type { Logger } from '../logger.js';
+import { maintenanceRunEnded } from '../metrics/maintenance.js';
 
 /** What a repository needs: `collect` only deletes packs whose grace period is over. */
 export type MaintenanceAction = 'none' | 'compact' | 'full' | 'collect';
@@ -86,6 +87,11 @@ export class MaintenanceScheduler {
     }
   }
 
+  /** Repositories being maintained and waiting for a turn (read by monitoring). */
+  stats(): { running: number; queued: number } {
+    return { running: this.active.size, queued: this.waiting.size };
+  }
+
   /** Resolves when nothing is queued or running (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
@@ -129,10 +135,13 @@ export class MaintenanceScheduler {
   private async maintain(info: RepositoryInfo): Promise<void> {
     const started = Date.now();
     try {
-      const { ran, report, pid } = await this.deps.runner.run(this.deps.open(info), this.stopping.signal);
+      const outcome = await this.deps.runner.run(this.deps.open(info), this.stopping.signal);
+      const { ran, report, pid } = outcome;
+      maintenanceRunEnded((Date.now() - started) / 1000, outcome);
       if (ran) this.deps.logger.info({ repo: info.id, maintainer: pid, report, ms: Date.now() - started }, 'repository maintained');
     } catch (error) {
       if (this.stopping.signal.aborted) return;
+      maintenanceRunEnded((Date.now() - started) / 1000, 'failed');
       // A warning, not an error: nothing waits for maintenance, and the next trigger retries it.
       this.deps.logger.warn({ err: error, repo: info.id }, 'maintenance failed');
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { PoolBusy, ResultCache, TaskPool, TaskTimedOut, ownBytes, type TaskPoolOptions } from '@gitfleet/browse';
+import { PoolBusy, ResultCache, TaskPool, TaskTimedOut, ownBytes, type PoolStats, type TaskPoolOptions } from '@gitfleet/browse';
+import type { CacheStats } from '@gitfleet/git-format';
 import { raw, type Html } from './html.js';
 import type { LineRun, LinesOutput, RenderOutput, RenderTask } from './render-worker.js';
 
@@ -89,6 +90,15 @@ export class RenderPool {
       if (error instanceof PoolBusy) return undefined;
       throw error;
     }
+  }
+
+  stats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  /** The caches of rendered output, by kind (read by monitoring). */
+  get caches(): Record<'code' | 'markdown' | 'lines', { stats(): CacheStats }> {
+    return { code: this.code, markdown: this.markdownCache, lines: this.linesCache };
   }
 
   close(): Promise<void> {

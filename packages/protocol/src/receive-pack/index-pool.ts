@@ -74,6 +74,12 @@ export class PackIndexPool {
     }
   }
 
+  /** Pushes being indexed and waiting for a thread, the threads alive and how busy they have been (read by monitoring). */
+  stats(): { running: number; queued: number; threads: number; utilization: number } {
+    const queued = this.pool.queueSize;
+    return { running: this.admitted - queued, queued, threads: this.pool.threads.length, utilization: this.pool.utilization };
+  }
+
   close(): Promise<void> {
     return this.pool.destroy();
   }

@@ -32,6 +32,19 @@ export interface ReceivePackOptions {
    * response iterable throws the error.
    */
   onError?(error: unknown): void;
+  /** Told what the push came to just before report-status is sent (monitoring); not for a push that failed before it. */
+  onReport?(summary: PushSummary): void;
+}
+
+/** What a push came to, as report-status tells it. */
+export interface PushSummary {
+  /** Objects the client sent (bases appended to complete a thin pack not counted). */
+  objects: number;
+  /** False when the pack was refused ("unpack" failed). */
+  unpacked: boolean;
+  /** Ref updates applied and refused. */
+  accepted: number;
+  rejected: number;
 }
 
 /** What a beforeRefUpdate listener asks of the ref update it was told about. */

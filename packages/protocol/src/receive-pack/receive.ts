@@ -13,7 +13,7 @@ import { DeltaProgress } from './progress.js';
 import { ResponseQueue, ResponseWriter } from './response.js';
 import { PackTooLarge, RequestAborted, spoolPack } from './spool.js';
 import { REASON, applyRefUpdates, checkBranchTips, checkCommands, failAllIfAny, refUpdatesToApply, type CommandState } from './updates.js';
-import type { PreparedRefUpdate, ReceivePackOptions } from './options.js';
+import type { PreparedRefUpdate, PushSummary, ReceivePackOptions } from './options.js';
 import { DEFAULT_PACK_LIMITS } from './pack-limits.js';
 import { fromBuffers } from '../upload-pack/pack-response.js';
 
@@ -73,8 +73,8 @@ async function serve(
   const { atomic } = push.capabilities;
   const spoolPath = join(options.spoolDir, `receive-${randomUUID()}.pack`);
   let unpackError: string | undefined;
+  let ingested: IngestedPack | undefined;
   try {
-    let ingested: IngestedPack | undefined;
     if (!isDeleteOnly(commands)) {
       try {
         ingested = await receivePackFile(repo, push, packBytes, spoolPath, options, out);
@@ -103,7 +103,19 @@ async function serve(
   } finally {
     await rm(spoolPath, { force: true });
   }
+  options.onReport?.(pushSummary(commands, unpackError, ingested));
   report(commands, unpackError, push, out);
+}
+
+function pushSummary(commands: readonly CommandState[], unpackError: string | undefined, ingested: IngestedPack | undefined): PushSummary {
+  const rejected = commands.filter((c) => c.error !== undefined).length;
+  return {
+    // The bases appended to complete a thin pack were not sent.
+    objects: ingested ? ingested.index.objectCount - ingested.appendedBases : 0,
+    unpacked: unpackError === undefined,
+    accepted: commands.length - rejected,
+    rejected,
+  };
 }
 
 /** Spools the pack, then indexes and checks it, with "Resolving deltas" progress. */

@@ -1,4 +1,12 @@
-import { BitmapFile, readReverseIndex, reverseIndexOf, type Bitmap, type ObjectId, type PackIndex } from '@gitfleet/git-format';
+import {
+  BitmapFile,
+  readReverseIndex,
+  reverseIndexOf,
+  type Bitmap,
+  type CacheStats,
+  type ObjectId,
+  type PackIndex,
+} from '@gitfleet/git-format';
 import type { BlobStore } from '@gitfleet/storage';
 import { LoopPacer } from '../loop-pacer.js';
 import { PackPositions } from './pack-positions.js';
@@ -107,6 +115,11 @@ export class PackBitmapsCache {
 
   get(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<PackBitmaps | undefined> {
     return this.cache.get(repositoryId, index, () => loadPackBitmaps(blobs, repositoryId, index, warn));
+  }
+
+  /** Lookups answered from the cache and not, and the bytes it holds (read by monitoring). */
+  stats(): CacheStats {
+    return this.cache.stats();
   }
 }
 

@@ -7,4 +7,5 @@
 export { planPack, type PackSlice } from './plan.js';
 export type { PackStreamOptions } from './entries.js';
 export { streamPack, type PackStats } from './write.js';
+export { observePackOutput, type PackOutputObserver } from './observer.js';
 export { ReencodedEntryCache, sharedReencodedEntryCache, type ReencodedEntry } from './reencoded-cache.js';

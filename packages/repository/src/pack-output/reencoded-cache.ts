@@ -1,4 +1,4 @@
-import { Lru } from '@gitfleet/git-format';
+import { Lru, type CacheStats } from '@gitfleet/git-format';
 
 /** A stored delta as it goes to a client that lacks its base: the object whole, header and deflated data. */
 export interface ReencodedEntry {
@@ -36,6 +36,11 @@ export class ReencodedEntryCache {
     // Copies of exactly their size: zlib's output and a small header are views of larger shared
     // buffers, which a kept view would keep whole (counted as a few bytes, holding kilobytes).
     this.lru.set(`${pack}:${offset}`, { header: exactCopy(entry.header), deflated: exactCopy(entry.deflated) });
+  }
+
+  /** Lookups answered from the cache and not, and the bytes it holds (read by monitoring). */
+  stats(): CacheStats {
+    return this.lru.stats();
   }
 }
 

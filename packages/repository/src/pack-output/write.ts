@@ -4,6 +4,7 @@ import { encodeEntryHeader, encodePackHeader, MAX_ENTRY_HEADER_LENGTH, parseEntr
 import { CorruptPackError, MissingObjectError } from '../errors.js';
 import type { Repository } from '../repository.js';
 import { outputEntry, type PackStreamOptions } from './entries.js';
+import { reportPackWritten } from './observer.js';
 import { OutputBuffer } from './output-buffer.js';
 import type { ReencodedEntry } from './reencoded-cache.js';
 import type { PackSlice } from './plan.js';
@@ -26,6 +27,12 @@ export interface PackStats {
   /** Entries copied as stored (header possibly rewritten). */
   reused: number;
   reusedDeltas: number;
+  /** Bytes of the pack, header and trailer included. */
+  bytes: number;
+  /** Bytes of entries copied as stored (pack reuse). */
+  copiedBytes: number;
+  /** Bytes of entries resolved and deflated afresh. */
+  recompressedBytes: number;
 }
 
 /** How one entry was written. */
@@ -50,7 +57,7 @@ export async function* streamPack(
   slices: readonly PackSlice[],
   options: PackStreamOptions,
 ): AsyncGenerator<Buffer, PackStats> {
-  const stats: PackStats = { total: 0, deltas: 0, reused: 0, reusedDeltas: 0 };
+  const stats: PackStats = { total: 0, deltas: 0, reused: 0, reusedDeltas: 0, bytes: 0, copiedBytes: 0, recompressedBytes: 0 };
   const out = new OutputBuffer();
   out.write(encodePackHeader(options.send.size));
   for (const slice of slices) {
@@ -65,9 +72,14 @@ export async function* streamPack(
       try {
         for (; position <= last; position++) {
           const request = { source, slices, slice, position, cursor, options, out };
+          const entryStart = out.offset;
           const outcome = (await copyVerbatim(request)) ?? (yield* writeEntry(request));
           stats.total++;
-          if (outcome !== 'recompressed') stats.reused++;
+          if (outcome === 'recompressed') stats.recompressedBytes += out.offset - entryStart;
+          else {
+            stats.reused++;
+            stats.copiedBytes += out.offset - entryStart;
+          }
           if (outcome === 'copied-delta') {
             stats.deltas++;
             stats.reusedDeltas++;
@@ -82,6 +94,8 @@ export async function* streamPack(
   out.finish();
   yield out.take();
   if (stats.total !== options.send.size) throw new Error(`pack has ${stats.total} entries, header says ${options.send.size}`);
+  stats.bytes = out.offset;
+  reportPackWritten(stats);
   return stats;
 }
 
