@@ -1,8 +1,7 @@
 // One `gitfleet serve` as a primary and its workers (GITFLEET_WORKERS): both workers serve the
 // port, what one accepts the other serves at once, /metrics and failed logins count for the whole
-// machine, a
-// worker that dies is replaced while the other keeps serving, and the workers end with their
-// primary, whether it is stopped or killed.
+// machine, a worker that dies is replaced while the other keeps serving, and the workers end with
+// their primary, whether it is stopped or killed.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -71,7 +70,14 @@ it('answers /metrics for the whole machine, whichever worker takes the scrape', 
     assert.equal(workers.size, WORKERS, 'a series of each worker');
     // The six pushes of the first test landed on both workers; the sum is the machine's.
     const pushes = /^gitfleet_git_operations_total\{service="receive-pack",protocol="v0",outcome="ok"\} (\d+)/m.exec(text);
-    assert.equal(Number(pushes?.[1]), 6, text.split('\n').filter((line) => line.startsWith('gitfleet_git_operations_total')).join('\n'));
+    assert.equal(
+      Number(pushes?.[1]),
+      6,
+      text
+        .split('\n')
+        .filter((line) => line.startsWith('gitfleet_git_operations_total'))
+        .join('\n'),
+    );
   }
 });
 
