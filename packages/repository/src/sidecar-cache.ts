@@ -1,18 +1,32 @@
 import { Lru, type CacheStats, type PackIndex } from '@gitfleet/git-format';
 
 /**
+ * How long a load that gave nothing stands for the sidecar: the store may have failed only for
+ * now, but every request of a busy repository must not ask it again (and warn again) meanwhile.
+ */
+export const UNUSABLE_SIDECAR_RETRY_MS = 60_000;
+
+interface Entry<T> {
+  loading: Promise<T | undefined>;
+  cost: number;
+  /** Set once the load gave nothing: when to try again. */
+  retryAt?: number;
+}
+
+/**
  * Loaded sidecars of packs (bitmaps, commit-graphs), shared by the repositories of a process: a
  * pack is immutable, so a loaded sidecar never goes stale. Bounded by an estimate of their bytes
  * made before loading, from the pack's object count; a sidecar estimated larger than the whole
  * budget is still kept, alone, rather than loaded again by every request. A load that gives
- * nothing (the sidecar is missing or unusable) is not kept: the store may have failed only for now.
+ * nothing (the sidecar is missing or unusable) is tried again after UNUSABLE_SIDECAR_RETRY_MS.
  */
 export class SidecarCache<T> {
-  private readonly lru: Lru<string, { loading: Promise<T | undefined>; cost: number }>;
+  private readonly lru: Lru<string, Entry<T>>;
 
   constructor(
     maxBytes: number,
     private readonly bytesPerObject: number,
+    private readonly now: () => number = Date.now,
   ) {
     this.lru = new Lru(maxBytes, (entry) => entry.cost);
   }
@@ -21,12 +35,14 @@ export class SidecarCache<T> {
   get(repositoryId: string, index: PackIndex, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const key = `${repositoryId}/${index.packChecksum}`;
     const cached = this.lru.get(key);
-    if (cached) return cached.loading;
+    if (cached && (cached.retryAt === undefined || this.now() < cached.retryAt)) return cached.loading;
     const loading = load();
     // At least 1: with no budget at all, nothing is kept.
-    const entry = { loading, cost: Math.max(1, Math.min(index.objectCount * this.bytesPerObject, this.lru.maxCost)) };
+    const entry: Entry<T> = { loading, cost: Math.max(1, Math.min(index.objectCount * this.bytesPerObject, this.lru.maxCost)) };
     void loading.then((value) => {
-      if (value === undefined && this.lru.peek(key) === entry) this.lru.delete(key);
+      if (value === undefined && this.lru.peek(key) === entry) {
+        this.lru.set(key, { loading, cost: 1, retryAt: this.now() + UNUSABLE_SIDECAR_RETRY_MS });
+      }
     });
     this.lru.set(key, entry);
     return loading;
