@@ -103,6 +103,15 @@ describe('BitmapFile reading the .bitmap git wrote', () => {
     assert.equal(file.bitmapFor('0'.repeat(40)), undefined);
   });
 
+  test('entries asked for again, newest first after oldest first, still resolve right when more than it keeps were resolved', () => {
+    const file = parse(myBitmapFile());
+    // It keeps 32 resolved bitmaps' worth: more entries than that make it decode some again.
+    assert.ok(selected.length > 32, `${selected.length} entries`);
+    for (const commit of [...selected, ...[...selected].reverse()]) {
+      assert.ok(file.bitmapFor(commit)?.equals(selectedBitmaps.get(commit) as Bitmap), `bitmap of ${commit}`);
+    }
+  });
+
   test('its name-hash cache holds packNameHash of the names git rev-list --objects prints', () => {
     const expected = nameHashesByGit(repo, view);
     assert.ok(expected.some((hash) => hash !== 0));

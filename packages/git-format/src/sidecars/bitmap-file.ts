@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ObjectId } from '../oid.js';
+import { Lru } from '../lru.js';
 import type { Bitmap } from './bitmap.js';
 import { CorruptSidecarError } from './errors.js';
 import { decodeEwah, encodeEwah } from './ewah.js';
@@ -147,10 +148,14 @@ export interface BitmapPack {
   oidAt(indexPosition: number): ObjectId;
 }
 
+/** Memory for resolved entries: 4 bytes per object of the pack, 32 bitmaps of one bit per object. */
+const RESOLVED_BYTES_PER_OBJECT = 4;
+
 /**
  * A parsed `.bitmap`. The structure (header, every entry's bounds and XOR reference, trailer)
  * is checked up front; an entry's bitmap is decoded when asked for, its XOR chain resolved
- * then and the result kept, as git does.
+ * then and the result kept, as git does, up to the worth of 32 whole bitmaps (the least recently
+ * used go first, and are decoded again if asked for).
  */
 export class BitmapFile {
   readonly flags: number;
@@ -161,11 +166,13 @@ export class BitmapFile {
   private readonly objectCount: number;
   private readonly entries: StoredEntry[];
   private readonly entryByCommit: Map<ObjectId, number>;
-  private readonly resolved = new Map<number, Bitmap>();
+  /** Resolved entries, bounded (RESOLVED_BYTES_PER_OBJECT): a server keeps a BitmapFile for as long as its pack is read. */
+  private readonly resolved: Lru<number, Bitmap>;
 
   private constructor(file: Buffer, pack: BitmapPack) {
     this.file = file;
     this.objectCount = pack.objectCount;
+    this.resolved = new Lru(RESOLVED_BYTES_PER_OBJECT * pack.objectCount, (bitmap) => bitmap.words.byteLength);
     if (file.length < HEADER_BYTES + 20) throw new CorruptSidecarError('bitmap', `${file.length} bytes is too short`);
     if (file.readUInt32BE(0) !== BITMAP_MAGIC) throw new CorruptSidecarError('bitmap', 'bad signature at offset 0');
     const version = file.readUInt16BE(4);
@@ -253,12 +260,12 @@ export class BitmapFile {
     // XOR bases are strictly earlier entries, so the chain ends within entryIndex steps.
     const chain: number[] = [];
     let i = entryIndex;
-    while (i >= 0 && !this.resolved.has(i)) {
+    let base: Bitmap | undefined;
+    while (i >= 0 && (base = this.resolved.get(i)) === undefined) {
       chain.push(i);
       const { xorOffset } = this.entries[i];
       i = xorOffset === 0 ? -1 : i - xorOffset;
     }
-    let base = i >= 0 ? this.resolved.get(i) : undefined;
     for (let k = chain.length - 1; k >= 0; k--) {
       const stored = decodeEwah(this.file, this.entries[chain[k]].ewahAt, this.objectCount).bitmap;
       if (base !== undefined) stored.xor(base);
