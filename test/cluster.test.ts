@@ -4,8 +4,12 @@
 // their primary, whether it is stopped or killed.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 import { after, before } from 'node:test';
+import { runCli } from '@gitfleet/test-support/cli';
 import { GitClient } from '@gitfleet/test-support/git-client';
 import { serverTest, startServer, type ServerProcess } from '@gitfleet/test-support/server';
 import { remoteRefs } from './helpers/compare.js';
@@ -68,15 +72,16 @@ it('answers /metrics for the whole machine, whichever worker takes the scrape', 
     const text = await answer.text();
     const workers = new Set([...text.matchAll(/^gitfleet_event_loop_utilization\{worker="(\d+)"\}/gm)].map((match) => match[1]));
     assert.equal(workers.size, WORKERS, 'a series of each worker');
-    // The six pushes of the first test landed on both workers; the sum is the machine's.
-    const pushes = /^gitfleet_git_operations_total\{service="receive-pack",protocol="v0",outcome="ok"\} (\d+)/m.exec(text);
+    // The six pushes of the first test landed on both workers: a series each, adding up to six.
+    const lines = text.split('\n').filter((line) => line.startsWith('gitfleet_git_operations_total'));
+    const pushes = [
+      ...text.matchAll(/^gitfleet_git_operations_total\{service="receive-pack",protocol="v0",outcome="ok",worker="(\d+)"\} (\d+)/gm),
+    ];
+    assert.equal(pushes.length, WORKERS, lines.join('\n'));
     assert.equal(
-      Number(pushes?.[1]),
+      pushes.reduce((sum, match) => sum + Number(match[2]), 0),
       6,
-      text
-        .split('\n')
-        .filter((line) => line.startsWith('gitfleet_git_operations_total'))
-        .join('\n'),
+      lines.join('\n'),
     );
   }
 });
@@ -98,6 +103,10 @@ it('replaces a worker that dies while the other keeps serving', async () => {
 
   const [victim, survivor] = startedWorkers;
   process.kill(victim, 'SIGKILL');
+  await waitFor(
+    () => (server.logTail().includes(`"worker_pid":${victim},"exit":"signal SIGKILL"`) ? true : undefined),
+    REPLACEMENT_TIMEOUT_MS,
+  );
   // Until the replacement listens, connections go to the worker that is left.
   for (let i = 0; i < 4; i++) assert.equal((await remoteRefs(git, url)).get('refs/heads/main'), head);
   const replaced = await waitFor(() => {
@@ -108,6 +117,19 @@ it('replaces a worker that dies while the other keeps serving', async () => {
   assert.ok(!isRunning(victim));
   const clone = await git.clone(url, 'cluster-replace-clone');
   assert.equal(await git.revParse(clone, 'HEAD'), head);
+});
+
+it('fails to start, saying why, when the port is taken', async () => {
+  const port = new URL(server.url).port;
+  const dataDir = await mkdtemp(join(tmpdir(), 'gitfleet-cluster-port-'));
+  try {
+    const run = await runCli(['serve'], { GITFLEET_WORKERS: String(WORKERS), HOST: '127.0.0.1', PORT: port, GITFLEET_DATA_DIR: dataDir });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, new RegExp(`EADDRINUSE 127\\.0\\.0\\.1:${port}`));
+    assert.match(run.stderr, /worker \d \(pid \d+\) exited during start-up \(code 1; its error is above\)/);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 it('ends every worker when the primary is killed', async () => {
@@ -152,7 +174,7 @@ function statusOnNewConnection(url: string, user: string, password: string): Pro
 function workersOf(server: ServerProcess): number[] {
   const pidBySlot = new Map<number, number>();
   for (const line of server.logTail().split('\n')) {
-    const match = /"slot":(\d+),"pid":(\d+),"msg":"worker started"/.exec(line);
+    const match = /"slot":(\d+),"worker_pid":(\d+),"msg":"worker started"/.exec(line);
     if (match) pidBySlot.set(Number(match[1]), Number(match[2]));
   }
   return [...pidBySlot.values()].filter(isRunning);

@@ -60,7 +60,7 @@ for (const protocol of PROTOCOLS) {
     it('a push and a clone move the git, pack and cache metrics by what they did', async () => {
       const git = await GitClient.create(protocol);
       try {
-        const url = await server.createRepo('metrics', `moved-v${protocol}`);
+        const url = await server.createRepo('e2e-metrics', `moved-v${protocol}`);
         const seed = await git.init('seed');
         await git.commitFiles(seed, { 'a.txt': 'alpha\n'.repeat(100), 'dir/b.txt': 'beta\n' }, 'first');
         await git.commitFiles(seed, { 'a.txt': 'alpha\n'.repeat(101) }, 'second');
@@ -106,7 +106,7 @@ for (const protocol of PROTOCOLS) {
 it('maintenance runs that pushes set off are counted by kind, outcome and where they ran, with their duration', async () => {
   const git = await GitClient.create(2);
   try {
-    const url = await server.createRepo('metrics', 'maintained');
+    const url = await server.createRepo('e2e-metrics', 'maintained');
     const work = await git.init('work');
     const before = await scrape();
     // One pack per push: enough of them call for a compaction, which runs in the background.
@@ -136,7 +136,7 @@ it('maintenance runs that pushes set off are counted by kind, outcome and where 
 });
 
 it('a git request refused before its response began is counted as refused', async () => {
-  const url = await server.createRepo('metrics', 'refused');
+  const url = await server.createRepo('e2e-metrics', 'refused');
   const before = await scrape();
   const response = await fetch(`${url}/git-upload-pack`, {
     method: 'POST',
@@ -160,7 +160,7 @@ it('requests are timed by route class and status class, never by path', async ()
   const classes = new Set(requests.map((sample) => sample.labels.route));
   assert.deepEqual([...classes].sort(), ['api', 'git', 'healthz', 'metrics', 'other', 'web']);
   for (const sample of requests) {
-    assert.deepEqual(Object.keys(sample.labels).sort(), ['route', 'status']);
+    assert.deepEqual(Object.keys(sample.labels).sort(), ['route', 'status', 'worker']);
     assert.match(sample.labels.status, /^[1-5]xx$/);
   }
   assert.ok(metrics.sum('gitfleet_http_request_duration_seconds_count', { route: 'api', status: '4xx' }) >= 1);

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { machineCores } from './cluster/machine-cores.js';
 import path from 'node:path';
 import { InvalidAllowedNetwork, isHttpUrl, validateAllowedNetworks, type PayloadLimits } from '@gitfleet/events';
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
@@ -50,6 +51,9 @@ export interface ServerConfig {
     deltaBaseBytes: number;
     /** Upper bound of the deltas kept re-encoded whole for clients without their base (shallow clones). */
     reencodedBytes: number;
+    /** Upper bound of the loaded reachability bitmaps and commit-graphs (estimated from their packs' object counts). */
+    bitmapBytes: number;
+    commitGraphBytes: number;
   };
   timeouts: {
     /** Time allowed to receive request headers (slow-loris guard). */
@@ -295,12 +299,14 @@ export const ENVIRONMENT = {
   GITFLEET_INDEX_CACHE_BYTES: '256MiB',
   GITFLEET_DELTA_CACHE_BYTES: '64MiB',
   GITFLEET_REENCODED_CACHE_BYTES: '64MiB',
+  GITFLEET_BITMAP_CACHE_BYTES: '256MiB',
+  GITFLEET_COMMIT_GRAPH_CACHE_BYTES: '64MiB',
   // Apache's mod_reqtimeout default (header=20-40); a real client sends its headers at once.
   GITFLEET_HEADERS_TIMEOUT_MS: '20000',
   // Also mod_reqtimeout's defaults (body=20,MinRate=500).
   GITFLEET_BODY_WINDOW_MS: '20000',
   GITFLEET_BODY_MIN_BYTES_PER_SECOND: '500',
-  // Empty: one per core.
+  // Empty: one per core (of the container's CPU quota, when it has one).
   GITFLEET_WORKERS: '',
   GITFLEET_MAX_CONNECTIONS: '1024',
   // Behind a proxy that hides client addresses, set 0 and limit at the proxy.
@@ -479,6 +485,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       indexBytes: bytes('GITFLEET_INDEX_CACHE_BYTES', 0),
       deltaBaseBytes: bytes('GITFLEET_DELTA_CACHE_BYTES', 0),
       reencodedBytes: bytes('GITFLEET_REENCODED_CACHE_BYTES', 0),
+      bitmapBytes: bytes('GITFLEET_BITMAP_CACHE_BYTES', 0),
+      commitGraphBytes: bytes('GITFLEET_COMMIT_GRAPH_CACHE_BYTES', 0),
     },
     timeouts: {
       headersMs: integer('GITFLEET_HEADERS_TIMEOUT_MS', 1, 2 ** 31 - 1),
@@ -486,7 +494,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleMs: integer('GITFLEET_IDLE_TIMEOUT_MS', 0, 2 ** 31 - 1),
       sendStallMs: integer('GITFLEET_SEND_STALL_MS', 1000, 2 ** 31 - 1),
     },
-    workers: read('GITFLEET_WORKERS') === '' ? availableParallelism() : integer('GITFLEET_WORKERS', 1, 256),
+    workers: read('GITFLEET_WORKERS') === '' ? machineCores() : integer('GITFLEET_WORKERS', 1, 256),
     connections: {
       maxConnections: integer('GITFLEET_MAX_CONNECTIONS', 1, 1_000_000),
       maxConnectionsPerClient: integer('GITFLEET_MAX_CONNECTIONS_PER_CLIENT', 0, 1_000_000),
@@ -558,8 +566,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maintenance: {
       enabled: flag('GITFLEET_MAINTENANCE'),
       concurrency: integer('GITFLEET_MAINTENANCE_CONCURRENCY', 1, 64),
-      sweepIntervalMs: integer('GITFLEET_MAINTENANCE_SWEEP_SECONDS', 0, 30 * 24 * 3600) * 1000,
-      maxRunMs: integer('GITFLEET_MAINTENANCE_MAX_SECONDS', 1, 30 * 24 * 3600) * 1000,
+      sweepIntervalMs: integer('GITFLEET_MAINTENANCE_SWEEP_SECONDS', 0, MAX_TIMER_SECONDS) * 1000,
+      maxRunMs: integer('GITFLEET_MAINTENANCE_MAX_SECONDS', 1, MAX_TIMER_SECONDS) * 1000,
       graceSeconds: integer('GITFLEET_PACK_GRACE_SECONDS', 1, 365 * 24 * 3600),
     },
   };
@@ -567,6 +575,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
+
+/** The longest delay node's timers take (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /**
  * A replaced pack is deleted a grace period after it was retired: by then every process must have

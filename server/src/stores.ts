@@ -1,6 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { BlockCache, DeltaBaseCache, InMemoryReadBudget, PackIndexCache, ReencodedEntryCache, type Stores } from '@gitfleet/repository';
+import {
+  BlockCache,
+  CommitGraphCache,
+  DeltaBaseCache,
+  InMemoryReadBudget,
+  PackBitmapsCache,
+  PackIndexCache,
+  ReencodedEntryCache,
+  type Stores,
+} from '@gitfleet/repository';
 import {
   FsBlobStore,
   PlacementBlobStore,
@@ -37,6 +46,8 @@ export async function openStores(config: ServerConfig): Promise<OpenStores> {
     indexes: new PackIndexCache({ maxBytes: config.cache.indexBytes }),
     deltaBases: new DeltaBaseCache({ maxBytes: config.cache.deltaBaseBytes }),
     reencodedEntries: new ReencodedEntryCache({ maxBytes: config.cache.reencodedBytes }),
+    bitmaps: new PackBitmapsCache(config.cache.bitmapBytes),
+    commitGraphs: new CommitGraphCache(config.cache.commitGraphBytes),
     inMemoryReads: new InMemoryReadBudget(config.browse.inMemoryReadBytes),
     async close() {
       await Promise.allSettled([blobs.close(), kv.close()]);

@@ -19,6 +19,8 @@ test('defaults follow the start-up contract', () => {
     indexBytes: 256 * 1024 ** 2,
     deltaBaseBytes: 64 * 1024 ** 2,
     reencodedBytes: 64 * 1024 ** 2,
+    bitmapBytes: 256 * 1024 ** 2,
+    commitGraphBytes: 64 * 1024 ** 2,
   });
   assert.deepEqual(config.limits, {
     maxPackBytes: 2 * 1024 ** 3,
@@ -401,17 +403,37 @@ test('GITFLEET_TRUST_PROXY: no proxy by default, a hop count, or addresses and C
   }
 });
 
-test('maintenance: on, one repository at a time, an hourly sweep, a six-hour grace period; configurable', () => {
-  assert.deepEqual(loadConfig({}).maintenance, { enabled: true, concurrency: 1, sweepIntervalMs: 3_600_000, graceSeconds: 21_600 });
+test('maintenance: on, one repository at a time, an hourly sweep, runs of at most four hours, a six-hour grace period; configurable', () => {
+  assert.deepEqual(loadConfig({}).maintenance, {
+    enabled: true,
+    concurrency: 1,
+    sweepIntervalMs: 3_600_000,
+    maxRunMs: 14_400_000,
+    graceSeconds: 21_600,
+  });
   assert.deepEqual(
     loadConfig({
       GITFLEET_MAINTENANCE: '0',
       GITFLEET_MAINTENANCE_CONCURRENCY: '3',
       GITFLEET_MAINTENANCE_SWEEP_SECONDS: '0',
+      GITFLEET_MAINTENANCE_MAX_SECONDS: '600',
       GITFLEET_PACK_GRACE_SECONDS: '7200',
     }).maintenance,
-    { enabled: false, concurrency: 3, sweepIntervalMs: 0, graceSeconds: 7200 },
+    { enabled: false, concurrency: 3, sweepIntervalMs: 0, maxRunMs: 600_000, graceSeconds: 7200 },
   );
+});
+
+test('durations that node timers cannot hold (over 24.8 days) are refused, not turned into an immediate timeout', () => {
+  for (const name of ['GITFLEET_MAINTENANCE_SWEEP_SECONDS', 'GITFLEET_MAINTENANCE_MAX_SECONDS']) {
+    assert.throws(
+      () => loadConfig({ [name]: '2147484' }),
+      (error: unknown) => error instanceof ConfigError && error.problems.some((problem) => problem.startsWith(`${name}=`)),
+    );
+    assert.equal(
+      loadConfig({ [name]: '2147483' }).maintenance[name.endsWith('SWEEP_SECONDS') ? 'sweepIntervalMs' : 'maxRunMs'],
+      2_147_483_000,
+    );
+  }
 });
 
 test('the grace period of replaced packs must outlast the longest request and an old registry view', () => {

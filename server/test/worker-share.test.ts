@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config.js';
+import { machineCores } from '../src/cluster/machine-cores.js';
 import { workerShare } from '../src/cluster/worker-share.js';
 
 const machine = loadConfig({ GITFLEET_WORKERS: '3', GITFLEET_INDEX_THREADS: '4', GITFLEET_BROWSE_THREADS: '2' }, '/srv/gitfleet');
@@ -43,4 +47,18 @@ test('only the first worker sweeps the repositories', () => {
 
 test('one worker is the whole machine', () => {
   assert.equal(workerShare(machine, { index: 0, count: 1 }), machine);
+});
+
+test('the cores a worker count defaults to follow a container’s CPU quota', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gitfleet-cpu-max-'));
+  try {
+    const file = join(dir, 'cpu.max');
+    await writeFile(file, '150000 100000\n');
+    assert.equal(machineCores(file), Math.min(2, availableParallelism()));
+    await writeFile(file, 'max 100000\n');
+    assert.equal(machineCores(file), availableParallelism());
+    assert.equal(machineCores(join(dir, 'absent')), availableParallelism());
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -17,6 +17,7 @@ export const RESERVED_OWNER_NAMES: ReadonlySet<string> = new Set([
   'settings',
   'explore',
   'healthz',
+  'metrics',
   'admin',
   'assets',
   'static',

@@ -14,7 +14,10 @@ export class PackIndexCache {
   private misses = 0;
 
   constructor(options: { maxBytes: number }) {
-    this.lru = new Lru(options.maxBytes, (index) => index.byteSize);
+    // An index larger than the whole budget (a big repository, with a cluster worker's share of
+    // the machine's budget) is still kept, alone: otherwise every object lookup in its pack
+    // would fetch and parse it again. At least 1: with no budget at all, nothing is kept.
+    this.lru = new Lru(options.maxBytes, (index) => Math.max(1, Math.min(index.byteSize, options.maxBytes)));
   }
 
   /** The index if it is cached right now, without waiting (the hot path of object lookup). */

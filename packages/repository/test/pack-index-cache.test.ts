@@ -20,3 +20,26 @@ test('PackIndexCache counts a lookup once: a peek that missed and the get after 
   assert.equal(loads, 1);
   assert.deepEqual(cache.stats(), { hits: 2, misses: 1, bytes: 100, maxBytes: 1000, entries: 1 });
 });
+
+test('PackIndexCache keeps an index larger than its whole budget, alone, rather than loading it for every lookup', async () => {
+  const cache = new PackIndexCache({ maxBytes: 50 });
+  let loads = 0;
+  const load = async () => {
+    loads++;
+    return index;
+  };
+  await cache.get('big', load);
+  assert.equal(cache.peek('big'), index);
+  await cache.get('big', load);
+  assert.equal(loads, 1);
+  const other = { byteSize: 10 } as PackIndex;
+  await cache.get('small', async () => other);
+  assert.equal(cache.peek('big'), undefined, 'the next one evicts it: the budget still holds');
+  assert.equal(cache.peek('small'), other);
+});
+
+test('PackIndexCache with no budget keeps nothing', async () => {
+  const cache = new PackIndexCache({ maxBytes: 0 });
+  await cache.get('a', async () => index);
+  assert.equal(cache.peek('a'), undefined);
+});

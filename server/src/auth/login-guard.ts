@@ -37,7 +37,9 @@ export class LoginGuard {
       try {
         await this.throttle.consume(ip, name);
         const verified = await verification();
-        if (verified !== undefined) await this.throttle.recordSuccess(ip, name);
+        // A right password is not refused because its earlier failures could not be forgotten
+        // (the count unavailable for a moment): they only go on counting until their window ends.
+        if (verified !== undefined) await this.throttle.recordSuccess(ip, name).catch(() => undefined);
         return verified;
       } finally {
         this.passTurn();

@@ -1,11 +1,16 @@
-import cluster from 'node:cluster';
 import { Cluster, Redis } from 'ioredis';
 import { RateLimiterCluster, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RedisConnection } from '@gitfleet/storage';
 import type { ServerConfig } from '../config.js';
 import { HttpError } from '../http-errors.js';
+import { ownWorkerSlot } from '../cluster/messages.js';
 import { redisConnection } from '../stores.js';
 import type { LoginThrottle } from './constants.js';
+
+/** How long a worker waits for the primary's count (it answers in well under a millisecond when well). */
+const PRIMARY_TIMEOUT_MS = 2000;
+/** Seconds a client is told to wait when the count could not be had. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Login attempts counted over a window: per user and address (guessing one account's password)
@@ -16,10 +21,20 @@ import type { LoginThrottle } from './constants.js';
  */
 export function createLoginThrottle(config: ServerConfig): LoginThrottle {
   const limits = config.loginThrottle;
-  if (config.kv.backend !== 'redis' && cluster.isWorker) {
+  if (config.kv.backend !== 'redis' && ownWorkerSlot() !== undefined) {
     return new RateLimitedLogins(
-      new RateLimiterCluster({ keyPrefix: 'login-failures:user-ip', points: limits.perUserAndIp, duration: limits.windowSeconds }),
-      new RateLimiterCluster({ keyPrefix: 'login-failures:ip', points: limits.perIp, duration: limits.windowSeconds }),
+      new RateLimiterCluster({
+        keyPrefix: 'login-failures:user-ip',
+        points: limits.perUserAndIp,
+        duration: limits.windowSeconds,
+        timeoutMs: PRIMARY_TIMEOUT_MS,
+      }),
+      new RateLimiterCluster({
+        keyPrefix: 'login-failures:ip',
+        points: limits.perIp,
+        duration: limits.windowSeconds,
+        timeoutMs: PRIMARY_TIMEOUT_MS,
+      }),
       async () => {},
     );
   }
@@ -63,8 +78,12 @@ class RateLimitedLogins implements LoginThrottle {
     const over: RateLimiterRes[] = [];
     for (const outcome of outcomes) {
       if (outcome.status === 'fulfilled') continue;
-      if (!(outcome.reason instanceof RateLimiterRes))
-        throw new Error(`login throttle unavailable: ${String(outcome.reason)}`, { cause: outcome.reason });
+      // Unknown count: the attempt is neither let through unthrottled nor blamed on the server.
+      if (!(outcome.reason instanceof RateLimiterRes)) {
+        throw new HttpError(503, `sign-in is unavailable for a moment (${String(outcome.reason)}); try again`, {
+          retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS,
+        });
+      }
       over.push(outcome.reason);
     }
     if (over.length === 0) return;

@@ -2,7 +2,11 @@ import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { createLogger, type Logger } from '../logger.js';
 import type { ServerConfig } from '../config.js';
+import type { RunningServer } from '../index.js';
+import { isShutdownMessage, ownWorkerSlot } from '../cluster/messages.js';
 import { configFromEnvironment } from './context.js';
+import { EXIT } from './errors.js';
+import { MAINTENANCE_STOP_GRACE_MS } from '../maintenance/child-runner.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -11,8 +15,10 @@ export function registerServeCommand(program: Command): void {
     .action(async () => {
       const config = configFromEnvironment();
       const logger = createLogger(config.logLevel);
-      if (cluster.isWorker) await serveAsWorker(config, logger);
-      else if (config.workers > 1) await serveAsPrimary(config, logger);
+      const slot = ownWorkerSlot();
+      if (slot !== undefined) await serveAsWorker(config, logger, slot);
+      // Under another supervisor's node:cluster (PM2), each of its workers serves alone.
+      else if (config.workers > 1 && cluster.isPrimary) await serveAsPrimary(config, logger);
       else await serveAlone(config, logger);
     });
 }
@@ -32,25 +38,37 @@ async function serveAlone(config: ServerConfig, logger: Logger): Promise<void> {
 /** The cluster's primary: forks the workers and supervises them; it serves no request itself. */
 async function serveAsPrimary(config: ServerConfig, logger: Logger): Promise<void> {
   const { startCluster } = await import('../cluster/primary.js');
-  // The workers' own grace comes first; past it (and a margin), the primary stops them.
-  const running = await startCluster({ workers: config.workers, logger, shutdownGraceMs: SHUTDOWN_GRACE_MS + 5000 });
+  // A worker's own stop comes first: its requests' grace, then its maintenance child's (which
+  // releases its lease), and a margin. Only past all that does the primary kill it.
+  const running = await startCluster({
+    workers: config.workers,
+    logger,
+    shutdownGraceMs: SHUTDOWN_GRACE_MS + MAINTENANCE_STOP_GRACE_MS + 5000,
+  });
   logger.info({ url: running.url, dataDir: config.dataDir, workers: config.workers }, 'listening');
   stopOnSignals(logger, () => running.close());
 }
 
 /** A worker of the cluster: a whole server with its share of the machine's budgets. */
-async function serveAsWorker(config: ServerConfig, logger: Logger): Promise<void> {
+async function serveAsWorker(config: ServerConfig, logger: Logger, index: number): Promise<void> {
   const { startServer } = await import('../index.js');
   const { workerShare } = await import('../cluster/worker-share.js');
-  const { isShutdownMessage, WORKER_SLOT_VARIABLE } = await import('../cluster/messages.js');
-  const slot = { index: Number(process.env[WORKER_SLOT_VARIABLE] ?? 0), count: config.workers };
-  const workerLogger = logger.child({ worker: slot.index });
-  const server = await startServer({
-    config: workerShare(config, slot),
-    logger: workerLogger,
-    environment: process.env,
-    shutdownGraceMs: SHUTDOWN_GRACE_MS,
-  });
+  const slot = { index, count: config.workers };
+  const workerLogger = logger.child({ worker: index });
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      config: workerShare(config, slot),
+      logger: workerLogger,
+      environment: process.env,
+      shutdownGraceMs: SHUTDOWN_GRACE_MS,
+    });
+  } catch (error) {
+    // The channel to the primary would keep this process alive once the CLI has printed the
+    // error: it exits right after (stderr is a pipe, written synchronously).
+    setImmediate(() => process.exit(EXIT.failure));
+    throw error;
+  }
   // Ctrl-C or a signal to the process group reaches the primary and every worker at once, and the
   // primary also tells each worker to stop: only the first request counts. The primary kills a
   // worker that outlasts its grace.
@@ -58,12 +76,8 @@ async function serveAsWorker(config: ServerConfig, logger: Logger): Promise<void
   process.on('message', (message) => {
     if (isShutdownMessage(message)) stop();
   });
-  // The primary is gone (killed, crashed): no connection can reach this worker any more, and
-  // nobody would replace or stop it. It ends at once, as the primary did.
-  process.on('disconnect', () => {
-    workerLogger.warn('the primary is gone: exiting');
-    process.exit(1);
-  });
+  // When the primary is gone (killed, crashed), node:cluster ends this worker itself (exit 0 on
+  // the channel's disconnect); its maintenance children are told to stop on the way out.
   process.send?.({ type: 'gitfleet:ready', url: server.url });
 }
 

@@ -1,7 +1,19 @@
 /** What the cluster's primary and its workers say to each other over node:cluster's IPC channel. */
 
+import cluster from 'node:cluster';
+
 /** The environment variable that gives a worker its slot (0 … workers - 1). */
 export const WORKER_SLOT_VARIABLE = 'GITFLEET_WORKER_SLOT';
+
+/**
+ * This process's slot when it is a worker forked by Gitfleet's own primary; undefined otherwise,
+ * also under another node:cluster supervisor (PM2's cluster mode), whose primary answers none of
+ * our messages.
+ */
+export function ownWorkerSlot(): number | undefined {
+  const slot = process.env[WORKER_SLOT_VARIABLE];
+  return cluster.isWorker && slot !== undefined && /^\d+$/.test(slot) ? Number(slot) : undefined;
+}
 
 /** Primary to worker: stop as on SIGTERM (finish running requests, then exit). */
 export const SHUTDOWN_MESSAGE = { type: 'gitfleet:shutdown' } as const;

@@ -44,13 +44,18 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
   const slots = new Map<Worker, number>();
   let stopping = false;
 
+  // A message sent to a worker as it dies (a throttle answer, a metrics request) fails on its
+  // channel; unheard, that error would end the primary and every worker with it.
+  cluster.on('fork', (worker) =>
+    worker.on('error', (error) => logger.warn({ slot: slots.get(worker), err: error }, 'worker channel error')),
+  );
   const fork = (slot: number): Worker => {
     const worker = cluster.fork({ [WORKER_SLOT_VARIABLE]: String(slot) });
     slots.set(worker, slot);
     return worker;
   };
   cluster.on('message', (worker, message) => {
-    if (isReadyMessage(message)) logger.info({ slot: slots.get(worker), pid: worker.process.pid }, 'worker started');
+    if (isReadyMessage(message)) logger.info({ slot: slots.get(worker), worker_pid: worker.process.pid }, 'worker started');
   });
 
   const everyoneReady = new Promise<string>((resolve, reject) => {
@@ -67,7 +72,11 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
     const onEarlyExit = (worker: Worker, code: number | null, signal: string | null) => {
       cluster.off('message', onMessage);
       cluster.off('exit', onEarlyExit);
-      reject(new Error(`worker ${slots.get(worker)} (pid ${worker.process.pid}) exited during start-up (${describeExit(code, signal)})`));
+      reject(
+        new WorkerStartFailed(
+          `worker ${slots.get(worker)} (pid ${worker.process.pid}) exited during start-up (${describeExit(code, signal)}; its error is above)`,
+        ),
+      );
     };
     cluster.on('message', onMessage);
     cluster.on('exit', onEarlyExit);
@@ -82,7 +91,7 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
     await stopAll([...slots.keys()], 0);
     throw error;
   }
-  logger.info({ workers, pids: [...slots.keys()].map((worker) => worker.process.pid) }, 'workers listening');
+  logger.info({ workers, worker_pids: [...slots.keys()].map((worker) => worker.process.pid) }, 'workers listening');
 
   const restartDelays = new Map<number, number>();
   const started = new Map<Worker, number>([...slots.keys()].map((worker) => [worker, Date.now()]));
@@ -93,16 +102,17 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
     if (stopping) return;
     const lived = Date.now() - (started.get(worker) ?? 0);
     started.delete(worker);
-    const delay =
-      lived >= STABLE_AFTER_MS ? 0 : Math.min(MAX_RESTART_DELAY_MS, (restartDelays.get(slot) ?? FIRST_RESTART_DELAY_MS / 2) * 2);
+    const previous = restartDelays.get(slot);
+    const delay = lived >= STABLE_AFTER_MS ? 0 : Math.min(MAX_RESTART_DELAY_MS, previous ? previous * 2 : FIRST_RESTART_DELAY_MS);
     restartDelays.set(slot, delay);
     logger.error(
-      { slot, pid: worker.process.pid, exit: describeExit(code, signal), restart_in_ms: delay },
+      { slot, worker_pid: worker.process.pid, exit: describeExit(code, signal), restart_in_ms: delay },
       'worker died; starting another',
     );
+    // Not unref'd: with every worker dead, this timer is what keeps the primary alive.
     setTimeout(() => {
       if (!stopping) started.set(fork(slot), Date.now());
-    }, delay).unref();
+    }, delay);
   });
 
   let closing: Promise<void> | undefined;
@@ -128,6 +138,12 @@ async function stopAll(workers: Worker[], graceMs: number): Promise<void> {
   const kill = setTimeout(() => workers.forEach((worker) => worker.isDead() || worker.process.kill('SIGKILL')), graceMs);
   await Promise.all(exits);
   clearTimeout(kill);
+}
+
+/** A worker could not start: its own error says why, so this one needs no stack (the CLI prints the message of an error with a code). */
+class WorkerStartFailed extends Error {
+  override name = 'WorkerStartFailed';
+  readonly code = 'EWORKERSTART';
 }
 
 function describeExit(code: number | null, signal: string | null): string {

@@ -12,10 +12,14 @@ export interface WorkerSlot {
  * The part of the machine's budgets that one of `slot.count` workers takes. Every GITFLEET_*
  * bound on memory, threads and admissions is meant for the whole machine; each worker applies
  * its share, so N workers together hold what one process would (caches, threads, spool disk,
- * password checks). Counts are rounded up (a worker has at least one of each), bytes down.
+ * password checks). Bytes are rounded down. Counts are rounded up, since a worker needs at
+ * least one of each: a count smaller than the number of workers becomes one per worker.
  *
- * A per-client bound shared out this way is never looser than the machine's: a client whose
- * connections all land on one worker meets that worker's share sooner.
+ * A cache's share may be smaller than one large item (a big repository's pack index or
+ * bitmaps): the caches keep such an item alone rather than load it for every request.
+ *
+ * A client whose connections all land on one worker meets that worker's share of a per-client
+ * bound sooner than the machine's bound.
  * The periodic maintenance sweep runs in one worker only: the others would repeat its scan.
  */
 export function workerShare(config: ServerConfig, slot: WorkerSlot): ServerConfig {
@@ -37,6 +41,8 @@ export function workerShare(config: ServerConfig, slot: WorkerSlot): ServerConfi
       indexBytes: bytes(config.cache.indexBytes),
       deltaBaseBytes: bytes(config.cache.deltaBaseBytes),
       reencodedBytes: bytes(config.cache.reencodedBytes),
+      bitmapBytes: bytes(config.cache.bitmapBytes),
+      commitGraphBytes: bytes(config.cache.commitGraphBytes),
     },
     connections: {
       ...config.connections,

@@ -26,7 +26,7 @@ export interface ChildRunnerOptions {
  * a second or two of CPU on a repository of a million objects) and release the lease; a killed
  * run leaves its lease to expire, which keeps every server out of the repository for minutes.
  */
-const DEFAULT_STOP_GRACE_MS = 10_000;
+export const MAINTENANCE_STOP_GRACE_MS = 10_000;
 /** The report names packs by checksum; a child printing more than this is not printing a report. */
 const MAX_REPORT_BYTES = 1024 * 1024;
 /** What a warning about a failed run quotes of the child's stderr. */
@@ -54,6 +54,8 @@ export async function runMaintenanceChild(repo: Repository, signal: AbortSignal,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  runningChildren.add(child);
+  child.once('exit', () => runningChildren.delete(child));
   const log = options.logger.child({ repo: repo.info.id, maintainer: child.pid });
   log.debug({ fullName }, 'maintenance started in a child process');
 
@@ -62,7 +64,7 @@ export async function runMaintenanceChild(repo: Repository, signal: AbortSignal,
   const stderr = new LineTail(STDERR_TAIL_LINES, STDERR_LINE_CHARS, (line) => log.debug({ line }, 'maintenance progress'));
   child.stderr?.setEncoding('utf8').on('data', (text: string) => stderr.add(text));
 
-  const stop = stopper(child, options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
+  const stop = stopper(child, options.stopGraceMs ?? MAINTENANCE_STOP_GRACE_MS);
   signal.addEventListener('abort', stop.start, { once: true });
   let overran = false;
   const limit = setTimeout(() => {
@@ -106,6 +108,16 @@ export async function runMaintenanceChild(repo: Repository, signal: AbortSignal,
     { cause: exit.error },
   );
 }
+
+/**
+ * Children still running. They are in process groups of their own, so no signal to the server's
+ * group reaches them: when this process exits however it exits (a stop cut short, its primary
+ * gone), each is told to stop, which abandons its run and releases the repository's lease.
+ */
+const runningChildren = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of runningChildren) child.kill('SIGTERM');
+});
 
 /**
  * The server's environment without what makes a process something the child is not: a test file

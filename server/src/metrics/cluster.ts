@@ -1,12 +1,13 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
+import { ownWorkerSlot } from '../cluster/messages.js';
 import { metricsRegistry } from './registry.js';
 
 /**
  * One /metrics answer for the whole machine when `gitfleet serve` runs as cluster workers: a scrape
  * lands on one worker, which asks the primary over IPC; the primary gathers every worker's registry
- * (prom-client's AggregatorRegistry: counters and histograms summed, per-process series kept apart by
- * their worker label) and answers with the text.
+ * (prom-client's AggregatorRegistry; every series carries its worker's slot, so none are summed)
+ * and answers with the text.
  */
 
 const REQUEST = 'gitfleet:metrics-request';
@@ -56,7 +57,7 @@ export function answerMetricsRequestsInPrimary(): void {
  * answered with this process's registry (not prom-client's global one, which nothing here uses).
  */
 export function reportMetricsToPrimary(): void {
-  if (!cluster.isWorker) return;
+  if (ownWorkerSlot() === undefined) return;
   AggregatorRegistry.setRegistries([metricsRegistry]);
   // Its constructor is what installs the worker's listener of the primary's requests.
   new AggregatorRegistry();
@@ -67,7 +68,7 @@ export function reportMetricsToPrimary(): void {
  * (rejects when it does not answer within `timeoutMs`); in a process of its own, its registry.
  */
 export async function machineMetrics(timeoutMs = DEFAULT_PRIMARY_TIMEOUT_MS): Promise<MetricsText> {
-  const body = cluster.isWorker ? await askPrimary(timeoutMs) : await metricsRegistry.metrics();
+  const body = ownWorkerSlot() !== undefined ? await askPrimary(timeoutMs) : await metricsRegistry.metrics();
   return { contentType: metricsRegistry.contentType, body };
 }
 

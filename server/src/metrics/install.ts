@@ -26,5 +26,5 @@ export function installMetrics(app: Express, services: ServerServices): void {
   watchCache('diff', browsing.diffCache);
   for (const [kind, cache] of Object.entries(browsing.render.caches)) watchCache(`render-${kind}`, cache);
   app.use(httpMetrics());
-  app.get('/metrics', metricsRoute(config.metrics, config.trustProxy, logger));
+  app.get('/metrics', metricsRoute(config.metrics, config, logger));
 }
