@@ -1,7 +1,8 @@
 import { encodePktLine, encodeSideband, FLUSH_PKT, SIDEBAND_KEEPALIVE, SidebandChannel } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { enumerateObjects, planPack, streamPack } from '@gitfleet/repository';
-import type { ObjectFilter, Repository } from '@gitfleet/repository';
+import type { ObjectFilter, PackBitmaps, Repository } from '@gitfleet/repository';
+import { objectsOutsidePack } from './packfile-uris.js';
 
 /** How pack bytes travel: bare, or in side-band packets of at most `maxPayload` bytes. */
 export type PackFraming = { sideband: false } | { sideband: true; maxPayload: number };
@@ -20,6 +21,8 @@ export interface PackRequest {
   ofsDelta: boolean;
   thin: boolean;
   progress: boolean;
+  /** The pack the client downloads from a packfile URI: its bitmaps answer the enumeration, and none of its objects is sent. */
+  uriPack?: PackBitmaps;
 }
 
 /**
@@ -45,7 +48,7 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
           counted = count;
         },
       },
-      { cacheKey: repo.info.id, bitmaps: await repo.packs.bitmaps(), commitGraph: repo.packs },
+      { cacheKey: repo.info.id, bitmaps: request.uriPack ?? (await repo.packs.bitmaps()), commitGraph: repo.packs },
     );
     let quietSince = Date.now();
     while ((await waitOrTimeout(enumerating, PROGRESS_INTERVAL_MS)) === 'timeout') {
@@ -55,7 +58,8 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
         yield SIDEBAND_KEEPALIVE;
       }
     }
-    const { objects: send, clientHas } = await enumerating;
+    const { objects: reached, clientHas } = await enumerating;
+    const send = request.uriPack ? objectsOutsidePack(reached, request.uriPack) : reached;
     const total = send.size;
     if (progress) yield say(`Enumerating objects: ${total}, done.\n`);
     const slices = await planPack(repo.packs, send);

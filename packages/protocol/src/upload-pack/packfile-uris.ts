@@ -1,0 +1,90 @@
+import { encodePktLine, DELIM_PKT } from '@gitfleet/git-format';
+import type { ObjectId } from '@gitfleet/git-format';
+import { OidSet, ReachedObjects, type PackBitmaps, type Repository } from '@gitfleet/repository';
+import { ProtocolError } from '../errors.js';
+
+/**
+ * Where the URIs of packs come from (the server: a presigned URL of its object store, or a
+ * signed URL of its own). The protocol decides which pack to offer, the source how to reach it.
+ */
+export interface PackfileUriSource {
+  /** A URI of one of `protocols` ("http", "https") that serves `pack` of `repo` whole; undefined when none can be made. */
+  uriFor(repo: Repository, pack: ObjectId, protocols: readonly string[]): Promise<string | undefined>;
+}
+
+/** What a fetch request says that decides whether a pack may go as a URI. */
+export interface PackfileUriRequest {
+  /** The protocols of the client's `packfile-uris` line; undefined when it sent none. */
+  protocols: readonly string[] | undefined;
+  haves: readonly ObjectId[];
+  shallow: boolean;
+  filtered: boolean;
+  ofsDelta: boolean;
+}
+
+/** The repacked pack offered as a URI: its bitmaps answer the enumeration, and none of its objects goes inline. */
+export interface PackfileUriOffer {
+  pack: PackBitmaps;
+  uri: string;
+}
+
+/** The protocols of a `packfile-uris <protocol>,<protocol>` argument; a second such line is refused, as git's upload-pack refuses it. */
+export function parsePackfileUrisArg(arg: string, previous: readonly string[] | undefined): string[] | undefined {
+  const match = /^packfile-uris (.*)$/.exec(arg);
+  if (!match) return undefined;
+  if (previous !== undefined) throw new ProtocolError('at most one packfile-uris line can be sent');
+  return match[1].split(',').filter((protocol) => protocol !== '');
+}
+
+/**
+ * The repository's repacked pack as a URI, for a clone: a client that asked for URIs, has
+ * nothing (no haves), and wants whole history (not shallow, no filter), when the pack is a
+ * full repack with usable bitmaps. Such a pack holds every object reachable when it was
+ * written, so the inline pack shrinks to what was pushed since. A fetch with haves is answered
+ * as before: the pack would mostly repeat what the client has.
+ *
+ * The stored pack uses ofs-deltas (the client must have said it takes them) and is
+ * self-contained, as git's client needs: it indexes the inline pack first, then each URI pack
+ * on its own (http-fetch --packfile with index-pack --stdin), and checks connectivity only once
+ * all are in.
+ */
+export async function offerPackfileUri(
+  repo: Repository,
+  request: PackfileUriRequest,
+  source: PackfileUriSource | undefined,
+): Promise<PackfileUriOffer | undefined> {
+  const { protocols } = request;
+  if (!source || !protocols || protocols.length === 0) return undefined;
+  if (request.haves.length > 0 || request.shallow || request.filtered || !request.ofsDelta) return undefined;
+  const pack = await repo.packs.bitmaps();
+  if (!pack) return undefined;
+  const record = (await repo.packs.list()).find((info) => info.checksum === pack.checksum);
+  if (record?.kind !== 'repack') return undefined;
+  const uri = await source.uriFor(repo, pack.checksum, protocols);
+  if (uri === undefined || !protocols.includes(schemeOf(uri))) return undefined;
+  return { pack, uri };
+}
+
+/** The `packfile-uris` section (gitprotocol-v2): `<pack-hash> <uri>`, then a delimiter before the packfile section. */
+export function packfileUrisSection(offer: PackfileUriOffer, line: (text: string) => Buffer = (text) => encodePktLine(text)): Buffer[] {
+  return [line('packfile-uris\n'), line(`${offer.pack.checksum} ${offer.uri}\n`), DELIM_PKT];
+}
+
+/**
+ * The objects of `send` that `pack` does not hold: what still goes inline. Enumerated through the
+ * pack's own bitmaps, they are the ids kept outside its bits, and none of the rest is looked at.
+ */
+export function objectsOutsidePack(send: ReadonlySet<ObjectId>, pack: PackBitmaps): ReadonlySet<ObjectId> {
+  if (send instanceof ReachedObjects && send.bitmaps === pack) return send.reached.outside;
+  const outside = new OidSet();
+  for (const oid of send) if (pack.positions.positionOf(oid) < 0) outside.add(oid);
+  return outside;
+}
+
+function schemeOf(uri: string): string {
+  try {
+    return new URL(uri).protocol.replace(/:$/, '');
+  } catch {
+    return '';
+  }
+}
