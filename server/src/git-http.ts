@@ -16,6 +16,7 @@ import { authorizeRepository, requestActor } from './auth/index.js';
 import { checkName, HttpError } from './http-errors.js';
 import type { Logger } from './logger.js';
 import { PushSlots } from './limits/push-slots.js';
+import { packfileUris } from './packfile-uris.js';
 import { createRepository, creationOwner } from './operations/create-repository.js';
 import { CreationRefused, OwnerNotFound } from './operations/errors.js';
 import { openRequestBody, type RequestBody } from './request-body.js';
@@ -43,14 +44,16 @@ export function gitHttpRouter(services: ServerServices): Router {
   const { config, logger, webhooks } = services;
   const limits = config.limits;
   const pushSlots = new PushSlots(config.pushes);
+  const uris = packfileUris(services);
   const router = Router();
+  router.use(uris.router);
 
   router.get('/:owner/:repo/info/refs', async (req, res) => {
     const service = requestedService(req.query.service);
     if (service === 'git-upload-pack') {
       const { repo } = await authorizeRepository(services, req, req.params.owner, req.params.repo, 'read', 'git');
       const version = protocolVersion(req.get('git-protocol'));
-      sendAdvertisement(res, service, await advertiseUploadPack(repo, version), version !== 2);
+      sendAdvertisement(res, service, await advertiseUploadPack(repo, version, { packfileUris: uris.enabled }), version !== 2);
     } else {
       const repo = await repositoryToPushTo(services, req, 'advertise');
       // receive-pack speaks only v0 (git never asks for v2 when pushing, and `git
@@ -63,7 +66,10 @@ export function gitHttpRouter(services: ServerServices): Router {
     const { repo } = await authorizeRepository(services, req, req.params.owner, req.params.repo, 'read', 'git');
     const body = openRpcBody(req, 'git-upload-pack', limits.maxRequestBytes);
     const version = protocolVersion(req.get('git-protocol'));
-    const response = await preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits })).catch(inBandRefusal);
+    const response = await preferTransportFailure(
+      body,
+      uploadPack(repo, body.stream, { version, limits, packfileUris: uris.sourceFor(req) }),
+    ).catch(inBandRefusal);
     await sendResult(req, res, 'git-upload-pack', body, response, logger);
   });
 
