@@ -110,16 +110,18 @@ after(async () => {
 });
 
 /**
- * A repository holding the standard history, fully repacked, then one more commit pushed: its
- * clone URL (with credentials), the repacked pack, and the number of objects pushed since.
+ * A repository holding the standard history, fully repacked, then (unless `pushAfter` is false)
+ * one more commit pushed: its clone URL (with credentials), id, repacked pack, and the number of
+ * objects pushed since the repack.
  */
-async function repackedRepository(server: TestServer, name: string, options: { private?: boolean } = {}) {
-  const { url, id } = await server.createRepository('uris', name, options);
+async function repackedRepository(server: TestServer, name: string, options: { private?: boolean; pushAfter?: boolean } = {}) {
+  const { url, id } = await server.createRepository('uris', name, { private: options.private });
   const authUrl = withCredentials(url);
   const source = await git.init(`source-${name}`, { bare: true });
   await buildStandardHistory(git, source);
   await git.ok(['push', '-q', '--mirror', authUrl], { cwd: source });
   const pack = await repack(server, `uris/${name}`);
+  if (options.pushAfter === false) return { url: authUrl, id, pack, pushedSince: 0 };
   const work = await git.clone(authUrl, `work-${name}`);
   const before = await git.revParse(work, 'HEAD');
   await git.commitFiles(work, { 'after-repack.txt': 'pushed after the repack\n' }, 'after the repack');
@@ -154,6 +156,32 @@ describe('packfile URIs', () => {
       assert.equal(inlineTotal(cloned.stderr), repo.pushedSince);
     });
   }
+
+  it('right after the repack, the inline pack is empty and the clone whole', async () => {
+    const repo = await repackedRepository(server, 'just-repacked', { pushAfter: false });
+    const plain = await git.clone(repo.url, 'plain-just-repacked', ['--mirror']);
+    const dir = join(await git.tempDir('just-repacked'), 'clone.git');
+    const cloned = await git.run([...URI_OPT_IN, 'clone', '--mirror', '--progress', repo.url, dir]);
+    assert.equal(cloned.code, 0, cloned.stderr);
+    assert.equal(inlineTotal(cloned.stderr), 0);
+    await assertSameRepository(git, plain, dir);
+  });
+
+  it('shallow and filtered clones get no URI: everything comes inline', async () => {
+    const repo = await repackedRepository(server, 'partial', { pushAfter: false });
+    for (const [label, args] of [
+      ['shallow', ['--depth', '1']],
+      ['filtered', ['--filter=blob:none']],
+    ] as const) {
+      const dir = join(await git.tempDir(label), 'clone.git');
+      const cloned = await withPacketTrace(git, [...URI_OPT_IN, 'clone', '--bare', ...args, repo.url, dir], {
+        env: { GIT_TRACE_REDACT: '0' },
+      });
+      assert.equal(cloned.code, 0, cloned.stderr);
+      assert.deepEqual(tracedUris(cloned.trace), [], label);
+      await git.ok(['fsck', '--connectivity-only'], { cwd: dir });
+    }
+  });
 
   it('without the opt-in, nothing changes: no URI is asked for, all objects come inline', async () => {
     const repo = await repackedRepository(server, 'no-opt-in');
