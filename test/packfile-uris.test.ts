@@ -183,6 +183,23 @@ describe('packfile URIs', () => {
     }
   });
 
+  it('a fetch that names what it has (haves) gets no URI: only what it lacks comes, inline', async () => {
+    const repo = await repackedRepository(server, 'incremental', { pushAfter: false });
+    const mirror = await git.clone(repo.url, 'incremental-mirror', ['--mirror']);
+    const work = await git.clone(repo.url, 'incremental-work');
+    await git.commitFiles(work, { 'later.txt': 'later\n' }, 'later');
+    await git.ok(['push', '-q', 'origin', 'HEAD:refs/heads/main'], { cwd: work });
+    const fetched = await withPacketTrace(git, [...URI_OPT_IN, 'fetch', '--progress', 'origin'], {
+      cwd: mirror,
+      env: { GIT_TRACE_REDACT: '0' },
+    });
+    assert.equal(fetched.code, 0, fetched.stderr);
+    assert.match(fetched.trace, /> have [0-9a-f]{40}/);
+    assert.deepEqual(tracedUris(fetched.trace), []);
+    assert.equal(inlineTotal(fetched.stderr), 3, 'the new commit, its tree and its file');
+    assert.equal(await git.revParse(mirror, 'refs/heads/main'), await git.revParse(work, 'HEAD'));
+  });
+
   it('without the opt-in, nothing changes: no URI is asked for, all objects come inline', async () => {
     const repo = await repackedRepository(server, 'no-opt-in');
     const dir = join(await git.tempDir('no-opt-in'), 'clone.git');
