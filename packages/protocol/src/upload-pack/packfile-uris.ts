@@ -1,7 +1,6 @@
 import { encodePktLine, DELIM_PKT } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { OidSet, ReachedObjects, type PackBitmaps, type Repository } from '@gitfleet/repository';
-import { ProtocolError } from '../errors.js';
 
 /**
  * Where the URIs of packs come from (the server: a presigned URL of its object store, or a
@@ -28,12 +27,10 @@ export interface PackfileUriOffer {
   uri: string;
 }
 
-/** The protocols of a `packfile-uris <protocol>,<protocol>` argument; a second such line is refused, as git's upload-pack refuses it. */
-export function parsePackfileUrisArg(arg: string, previous: readonly string[] | undefined): string[] | undefined {
+/** The protocols of a `packfile-uris <protocol>,<protocol>` argument (undefined for any other line). */
+export function parsePackfileUrisArg(arg: string): string[] | undefined {
   const match = /^packfile-uris (.*)$/.exec(arg);
-  if (!match) return undefined;
-  if (previous !== undefined) throw new ProtocolError('at most one packfile-uris line can be sent');
-  return match[1].split(',').filter((protocol) => protocol !== '');
+  return match ? match[1].split(',').filter((protocol) => protocol !== '') : undefined;
 }
 
 /**

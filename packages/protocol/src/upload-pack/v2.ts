@@ -223,9 +223,10 @@ function addFetchArg(args: FetchArgs, arg: string): void {
     return;
   }
   if (parseShallowLine(arg, args.shallow)) return;
-  const uriProtocols = parsePackfileUrisArg(arg, args.packfileUriProtocols);
+  const uriProtocols = parsePackfileUrisArg(arg);
   if (uriProtocols) {
-    args.packfileUriProtocols = uriProtocols;
+    // gitprotocol-v2 allows one such line; git's upload-pack adds up the protocols of several.
+    args.packfileUriProtocols = [...(args.packfileUriProtocols ?? []), ...uriProtocols];
     return;
   }
   if (arg === 'deepen-relative') {
