@@ -51,8 +51,8 @@ function inlineTotal(stderr: string): number {
   return Number(match[1]);
 }
 
-/** A v2 fetch of `want` asking for packfile URIs, by hand: the response's lines before the pack. */
-async function fetchSections(server: TestServer, path: string, want: string): Promise<string[]> {
+/** A v2 fetch of `wants` asking for packfile URIs, by hand: the response's lines before the pack. */
+async function fetchSections(server: TestServer, path: string, wants: string[]): Promise<string[]> {
   const body = Buffer.concat([
     pkt('command=fetch\n'),
     pkt('object-format=sha1\n'),
@@ -60,7 +60,7 @@ async function fetchSections(server: TestServer, path: string, want: string): Pr
     pkt('packfile-uris http\n'),
     pkt('ofs-delta\n'),
     pkt('no-progress\n'),
-    pkt(`want ${want}\n`),
+    ...wants.map((want) => pkt(`want ${want}\n`)),
     pkt('done\n'),
     FLUSH,
   ]);
@@ -167,20 +167,24 @@ describe('packfile URIs', () => {
     await assertSameRepository(git, plain, dir);
   });
 
-  it('shallow and filtered clones get no URI: everything comes inline', async () => {
+  it('clones that would not take the whole pack get no URI: shallow, filtered, one branch of several, after a branch was deleted', async () => {
     const repo = await repackedRepository(server, 'partial', { pushAfter: false });
-    for (const [label, args] of [
-      ['shallow', ['--depth', '1']],
-      ['filtered', ['--filter=blob:none']],
-    ] as const) {
+    const cloneWithoutUri = async (label: string, args: string[]) => {
       const dir = join(await git.tempDir(label), 'clone.git');
       const cloned = await withPacketTrace(git, [...URI_OPT_IN, 'clone', '--bare', ...args, repo.url, dir], {
         env: { GIT_TRACE_REDACT: '0' },
       });
       assert.equal(cloned.code, 0, cloned.stderr);
+      assert.match(cloned.trace, /> packfile-uris http/, label);
       assert.deepEqual(tracedUris(cloned.trace), [], label);
       await git.ok(['fsck', '--connectivity-only'], { cwd: dir });
-    }
+    };
+    await cloneWithoutUri('shallow', ['--depth', '1']);
+    await cloneWithoutUri('filtered', ['--filter=blob:none']);
+    await cloneWithoutUri('one-branch', ['--single-branch', '--branch', 'release', '--no-tags']);
+    // The release branch's own commits are in the pack, and now in no ref: a clone must not get them.
+    await git.ok(['push', '-q', repo.url, ':refs/heads/release', ':refs/tags/rel-1'], { cwd: await git.init('deleter') });
+    await cloneWithoutUri('after-deletion', []);
   });
 
   it('a fetch that names what it has (haves) gets no URI: only what it lacks comes, inline', async () => {
@@ -228,8 +232,10 @@ describe("the server's own signed packfile URLs", () => {
 
   it('serve the pack whole or by range to anyone holding them, and refuse them altered or expired', async () => {
     const repo = await repackedRepository(server, 'signed', { private: true });
-    const head = (await git.ok(['ls-remote', repo.url, 'refs/heads/main'])).slice(0, 40);
-    const lines = await fetchSections(server, 'uris/signed.git', head);
+    // What a clone wants: every ref (the URI is offered only when the wants reach the whole pack).
+    const refs = (await git.ok(['ls-remote', repo.url])).trim().split('\n');
+    const tips = new Set(refs.filter((line) => !line.endsWith('^{}')).map((line) => line.slice(0, 40)));
+    const lines = await fetchSections(server, 'uris/signed.git', [...tips]);
     const at = lines.indexOf('packfile-uris');
     assert.ok(at >= 0, `no packfile-uris section in ${JSON.stringify(lines)}`);
     const [hash, uri] = lines[at + 1].split(' ');

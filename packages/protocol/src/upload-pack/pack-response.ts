@@ -1,7 +1,7 @@
 import { encodePktLine, encodeSideband, FLUSH_PKT, SIDEBAND_KEEPALIVE, SidebandChannel } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { enumerateObjects, planPack, streamPack } from '@gitfleet/repository';
-import type { ObjectFilter, PackBitmaps, Repository } from '@gitfleet/repository';
+import type { Enumeration, ObjectFilter, PackBitmaps, Repository } from '@gitfleet/repository';
 import { objectsOutsidePack } from './packfile-uris.js';
 
 /** How pack bytes travel: bare, or in side-band packets of at most `maxPayload` bytes. */
@@ -21,7 +21,9 @@ export interface PackRequest {
   ofsDelta: boolean;
   thin: boolean;
   progress: boolean;
-  /** The pack the client downloads from a packfile URI: its bitmaps answer the enumeration, and none of its objects is sent. */
+  /** The objects to send, when enumerated already (deciding on a packfile URI enumerates before the pack section starts). */
+  enumerated?: Enumeration;
+  /** The pack the client downloads from a packfile URI: none of its objects is sent. */
   uriPack?: PackBitmaps;
 }
 
@@ -36,20 +38,22 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
     framing.sideband ? Buffer.concat(encodeSideband(SidebandChannel.Progress, Buffer.from(message), framing.maxPayload)) : Buffer.alloc(0);
   try {
     let counted = 0;
-    const enumerating = enumerateObjects(
-      repo.objects,
-      {
-        wants: request.wants,
-        haves: request.haves,
-        shallow: request.shallow,
-        filter: request.filter,
-        includeTags: request.includeTags,
-        onProgress: (count) => {
-          counted = count;
-        },
-      },
-      { cacheKey: repo.info.id, bitmaps: request.uriPack ?? (await repo.packs.bitmaps()), commitGraph: repo.packs },
-    );
+    const enumerating = request.enumerated
+      ? Promise.resolve(request.enumerated)
+      : enumerateObjects(
+          repo.objects,
+          {
+            wants: request.wants,
+            haves: request.haves,
+            shallow: request.shallow,
+            filter: request.filter,
+            includeTags: request.includeTags,
+            onProgress: (count) => {
+              counted = count;
+            },
+          },
+          { cacheKey: repo.info.id, bitmaps: await repo.packs.bitmaps(), commitGraph: repo.packs },
+        );
     let quietSince = Date.now();
     while ((await waitOrTimeout(enumerating, PROGRESS_INTERVAL_MS)) === 'timeout') {
       if (progress) yield say(`Enumerating objects: ${counted}\r`);

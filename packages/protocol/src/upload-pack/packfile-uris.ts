@@ -1,6 +1,6 @@
 import { encodePktLine, DELIM_PKT } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
-import { OidSet, ReachedObjects, type PackBitmaps, type Repository } from '@gitfleet/repository';
+import { enumerateObjects, OidSet, ReachedObjects, type Enumeration, type PackBitmaps, type Repository } from '@gitfleet/repository';
 
 /**
  * Where the URIs of packs come from (the server: a presigned URL of its object store, or a
@@ -15,16 +15,25 @@ export interface PackfileUriSource {
 export interface PackfileUriRequest {
   /** The protocols of the client's `packfile-uris` line; undefined when it sent none. */
   protocols: readonly string[] | undefined;
+  wants: readonly ObjectId[];
+  /** Annotated tags that come along with what they point at (include-tag). */
+  includeTags: readonly ObjectId[];
   haves: readonly ObjectId[];
   shallow: boolean;
   filtered: boolean;
   ofsDelta: boolean;
 }
 
-/** The repacked pack offered as a URI: its bitmaps answer the enumeration, and none of its objects goes inline. */
+/** The repacked pack offered as a URI: its bitmaps answered the enumeration, and none of its objects goes inline. */
 export interface PackfileUriOffer {
   pack: PackBitmaps;
   uri: string;
+}
+
+export interface PackfileUriDecision {
+  /** The objects the fetch needs, when deciding took enumerating them (through the pack's bitmaps): the pack section reuses them. */
+  enumeration?: Enumeration;
+  offer?: PackfileUriOffer;
 }
 
 /** The protocols of a `packfile-uris <protocol>,<protocol>` argument (undefined for any other line). */
@@ -35,31 +44,40 @@ export function parsePackfileUrisArg(arg: string): string[] | undefined {
 
 /**
  * The repository's repacked pack as a URI, for a clone: a client that asked for URIs, has
- * nothing (no haves), and wants whole history (not shallow, no filter), when the pack is a
- * full repack with usable bitmaps. Such a pack holds every object reachable when it was
- * written, so the inline pack shrinks to what was pushed since. A fetch with haves is answered
- * as before: the pack would mostly repeat what the client has.
+ * nothing (no haves), and wants whole history (not shallow, no filter), when the pack is a full
+ * repack with usable bitmaps and the wants reach every object in it. A full repack holds what the
+ * refs reached when it was written, so for a clone of the refs the inline pack shrinks to what
+ * was pushed since; a clone of fewer refs (one branch of several), or one made after a ref
+ * moved away from some of the pack's history, is answered inline as before: the pack would carry
+ * objects the client did not ask for, perhaps ones a force-push meant to take out of sight. A
+ * fetch with haves is answered as before too: the pack would mostly repeat what the client has.
  *
  * The stored pack uses ofs-deltas (the client must have said it takes them) and is
  * self-contained, as git's client needs: it indexes the inline pack first, then each URI pack
  * on its own (http-fetch --packfile with index-pack --stdin), and checks connectivity only once
  * all are in.
  */
-export async function offerPackfileUri(
+export async function decidePackfileUri(
   repo: Repository,
   request: PackfileUriRequest,
   source: PackfileUriSource | undefined,
-): Promise<PackfileUriOffer | undefined> {
+): Promise<PackfileUriDecision> {
   const { protocols } = request;
-  if (!source || !protocols || protocols.length === 0) return undefined;
-  if (request.haves.length > 0 || request.shallow || request.filtered || !request.ofsDelta) return undefined;
+  if (!source || !protocols || protocols.length === 0) return {};
+  if (request.haves.length > 0 || request.shallow || request.filtered || !request.ofsDelta) return {};
   const pack = await repo.packs.bitmaps();
-  if (!pack) return undefined;
+  if (!pack) return {};
   const record = (await repo.packs.list()).find((info) => info.checksum === pack.checksum);
-  if (record?.kind !== 'repack') return undefined;
+  if (record?.kind !== 'repack') return {};
+  const enumeration = await enumerateObjects(
+    repo.objects,
+    { wants: request.wants, haves: [], includeTags: request.includeTags },
+    { cacheKey: repo.info.id, bitmaps: pack, commitGraph: repo.packs },
+  );
+  if (!reachesAllOf(enumeration.objects, pack)) return { enumeration };
   const uri = await source.uriFor(repo, pack.checksum, protocols);
-  if (uri === undefined || !protocols.includes(schemeOf(uri))) return undefined;
-  return { pack, uri };
+  if (uri === undefined || !protocols.includes(schemeOf(uri))) return { enumeration };
+  return { enumeration, offer: { pack, uri } };
 }
 
 /** The `packfile-uris` section (gitprotocol-v2): `<pack-hash> <uri>`, then a delimiter before the packfile section. */
@@ -76,6 +94,11 @@ export function objectsOutsidePack(send: ReadonlySet<ObjectId>, pack: PackBitmap
   const outside = new OidSet();
   for (const oid of send) if (pack.positions.positionOf(oid) < 0) outside.add(oid);
   return outside;
+}
+
+/** Whether `send`, enumerated through the pack's bitmaps, holds every object of the pack. */
+function reachesAllOf(send: ReadonlySet<ObjectId>, pack: PackBitmaps): boolean {
+  return send instanceof ReachedObjects && send.bitmaps === pack && send.reached.bits.count() === pack.objectCount;
 }
 
 function schemeOf(uri: string): string {

@@ -5,7 +5,7 @@ import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/reposito
 import { ProtocolError, RequestRefused } from '../errors.js';
 import { Negotiation } from './negotiation.js';
 import { fromBuffers, packResponse, sectionLine } from './pack-response.js';
-import { offerPackfileUri, packfileUrisSection, parsePackfileUrisArg, type PackfileUriSource } from './packfile-uris.js';
+import { decidePackfileUri, packfileUrisSection, parsePackfileUrisArg, type PackfileUriSource } from './packfile-uris.js';
 import { annotatedTags, loadRefs, tipCommits } from './refs.js';
 import type { RefSnapshot } from './refs.js';
 import { RefPrefixes } from './ref-prefixes.js';
@@ -314,10 +314,13 @@ async function fetch(
     for (const [name, oid] of wantedRefs) out.push(line(`${oid} ${name}\n`));
     out.push(DELIM_PKT);
   }
-  const uriOffer = await offerPackfileUri(
+  const includeTags = args.includeTag ? annotatedTags(snapshot) : [];
+  const uri = await decidePackfileUri(
     repo,
     {
       protocols: args.packfileUriProtocols,
+      wants,
+      includeTags,
       haves: args.haves,
       shallow: shallowUpdate !== undefined,
       filtered: args.filter !== undefined,
@@ -325,7 +328,7 @@ async function fetch(
     },
     packfileUris,
   );
-  if (uriOffer) out.push(...packfileUrisSection(uriOffer, line));
+  if (uri.offer) out.push(...packfileUrisSection(uri.offer, line));
   out.push(line('packfile\n'));
   const pack = packResponse(
     repo,
@@ -334,11 +337,12 @@ async function fetch(
       haves: [...negotiation.common, ...(shallowUpdate?.extraHaves ?? [])],
       shallow: shallowUpdate?.boundary ?? new Set(),
       filter: args.filter,
-      includeTags: args.includeTag ? annotatedTags(snapshot) : [],
+      includeTags,
       ofsDelta: args.ofsDelta,
       thin: args.thinPack,
       progress: !args.noProgress,
-      uriPack: uriOffer?.pack,
+      enumerated: uri.enumeration,
+      uriPack: uri.offer?.pack,
     },
     { sideband: true, maxPayload: SIDEBAND_64K_MAX },
   );
