@@ -1,8 +1,7 @@
 import { encodePktLine, encodeSideband, FLUSH_PKT, SIDEBAND_KEEPALIVE, SidebandChannel } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { enumerateObjects, planPack, streamPack } from '@gitfleet/repository';
-import type { Enumeration, ObjectFilter, PackBitmaps, Repository } from '@gitfleet/repository';
-import { objectsOutsidePack } from './packfile-uris.js';
+import type { Enumeration, ObjectFilter, Repository } from '@gitfleet/repository';
 
 /** How pack bytes travel: bare, or in side-band packets of at most `maxPayload` bytes. */
 export type PackFraming = { sideband: false } | { sideband: true; maxPayload: number };
@@ -21,10 +20,8 @@ export interface PackRequest {
   ofsDelta: boolean;
   thin: boolean;
   progress: boolean;
-  /** The objects to send, when enumerated already (deciding on a packfile URI enumerates before the pack section starts). */
+  /** The objects to send, when chosen already (deciding on a packfile URI enumerates before the pack section starts). */
   enumerated?: Enumeration;
-  /** The pack the client downloads from a packfile URI: none of its objects is sent. */
-  uriPack?: PackBitmaps;
 }
 
 /**
@@ -62,8 +59,7 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
         yield SIDEBAND_KEEPALIVE;
       }
     }
-    const { objects: reached, clientHas } = await enumerating;
-    const send = request.uriPack ? objectsOutsidePack(reached, request.uriPack) : reached;
+    const { objects: send, clientHas } = await enumerating;
     const total = send.size;
     if (progress) yield say(`Enumerating objects: ${total}, done.\n`);
     const slices = await planPack(repo.packs, send);

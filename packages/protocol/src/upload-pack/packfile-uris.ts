@@ -1,6 +1,6 @@
 import { encodePktLine, DELIM_PKT } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
-import { enumerateObjects, OidSet, ReachedObjects, type Enumeration, type PackBitmaps, type Repository } from '@gitfleet/repository';
+import { enumerateObjects, ReachedObjects, type Enumeration, type PackBitmaps, type Repository } from '@gitfleet/repository';
 
 /**
  * Where the URIs of packs come from (the server: a presigned URL of its object store, or a
@@ -24,14 +24,17 @@ export interface PackfileUriRequest {
   ofsDelta: boolean;
 }
 
-/** The repacked pack offered as a URI: its bitmaps answered the enumeration, and none of its objects goes inline. */
+/** The repacked pack offered as a URI. */
 export interface PackfileUriOffer {
   pack: PackBitmaps;
   uri: string;
 }
 
 export interface PackfileUriDecision {
-  /** The objects the fetch needs, when deciding took enumerating them (through the pack's bitmaps): the pack section reuses them. */
+  /**
+   * What the pack section sends, when deciding took enumerating it (through the pack's bitmaps):
+   * with an offer, only the objects outside the offered pack.
+   */
   enumeration?: Enumeration;
   offer?: PackfileUriOffer;
 }
@@ -74,31 +77,19 @@ export async function decidePackfileUri(
     { wants: request.wants, haves: [], includeTags: request.includeTags },
     { cacheKey: repo.info.id, bitmaps: pack, commitGraph: repo.packs },
   );
-  if (!reachesAllOf(enumeration.objects, pack)) return { enumeration };
+  const { objects, clientHas } = enumeration;
+  if (!(objects instanceof ReachedObjects) || objects.bitmaps !== pack || objects.reached.bits.count() !== pack.objectCount) {
+    return { enumeration };
+  }
   const uri = await source.uriFor(repo, pack.checksum, protocols);
   if (uri === undefined || !protocols.includes(schemeOf(uri))) return { enumeration };
-  return { enumeration, offer: { pack, uri } };
+  // The ids kept outside the pack's bits: none of the pack's own objects is looked at.
+  return { enumeration: { objects: objects.reached.outside, clientHas }, offer: { pack, uri } };
 }
 
 /** The `packfile-uris` section (gitprotocol-v2): `<pack-hash> <uri>`, then a delimiter before the packfile section. */
 export function packfileUrisSection(offer: PackfileUriOffer, line: (text: string) => Buffer = (text) => encodePktLine(text)): Buffer[] {
   return [line('packfile-uris\n'), line(`${offer.pack.checksum} ${offer.uri}\n`), DELIM_PKT];
-}
-
-/**
- * The objects of `send` that `pack` does not hold: what still goes inline. Enumerated through the
- * pack's own bitmaps, they are the ids kept outside its bits, and none of the rest is looked at.
- */
-export function objectsOutsidePack(send: ReadonlySet<ObjectId>, pack: PackBitmaps): ReadonlySet<ObjectId> {
-  if (send instanceof ReachedObjects && send.bitmaps === pack) return send.reached.outside;
-  const outside = new OidSet();
-  for (const oid of send) if (pack.positions.positionOf(oid) < 0) outside.add(oid);
-  return outside;
-}
-
-/** Whether `send`, enumerated through the pack's bitmaps, holds every object of the pack. */
-function reachesAllOf(send: ReadonlySet<ObjectId>, pack: PackBitmaps): boolean {
-  return send instanceof ReachedObjects && send.bitmaps === pack && send.reached.bits.count() === pack.objectCount;
 }
 
 function schemeOf(uri: string): string {

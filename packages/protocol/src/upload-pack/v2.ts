@@ -342,7 +342,6 @@ async function fetch(
       thin: args.thinPack,
       progress: !args.noProgress,
       enumerated: uri.enumeration,
-      uriPack: uri.offer?.pack,
     },
     { sideband: true, maxPayload: SIDEBAND_64K_MAX },
   );
