@@ -1,4 +1,4 @@
-import { encodePktLine, DELIM_PKT } from '@gitfleet/git-format';
+import { DELIM_PKT } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { enumerateObjects, ReachedObjects, type Enumeration, type PackBitmaps, type Repository } from '@gitfleet/repository';
 
@@ -88,7 +88,7 @@ export async function decidePackfileUri(
 }
 
 /** The `packfile-uris` section (gitprotocol-v2): `<pack-hash> <uri>`, then a delimiter before the packfile section. */
-export function packfileUrisSection(offer: PackfileUriOffer, line: (text: string) => Buffer = (text) => encodePktLine(text)): Buffer[] {
+export function packfileUrisSection(offer: PackfileUriOffer, line: (text: string) => Buffer): Buffer[] {
   return [line('packfile-uris\n'), line(`${offer.pack.checksum} ${offer.uri}\n`), DELIM_PKT];
 }
 
