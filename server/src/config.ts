@@ -96,7 +96,28 @@ export interface ServerConfig {
   browse: BrowseConfig;
   maintenance: MaintenanceConfig;
   metrics: MetricsConfig;
+  packfileUris: PackfileUrisConfig;
 }
+
+/**
+ * Git's packfile URIs: a clone whose client asks for them (`fetch.uriProtocols`) downloads the
+ * repacked pack from a URL, and only what was pushed since comes inline.
+ */
+export interface PackfileUrisConfig {
+  /**
+   * 'direct': a presigned URL of the object store where the blob store makes one, else a signed
+   * URL of the server itself (which streams the stored pack as it is); 'server': always the
+   * server's own (object storage that clients cannot reach); 'off': none offered.
+   */
+  mode: 'direct' | 'server' | 'off';
+  /** How long a URL may be used to start the download (the client does so once the inline pack is indexed). */
+  expirySeconds: number;
+  /** HMAC key of the server's own URLs; undefined: generated once and kept in the KV store. */
+  secret?: string;
+}
+
+/** A configured signing secret is as strong as a generated one (32 random bytes, in hex). */
+export const MIN_PACKFILE_URI_SECRET_LENGTH = 32;
 
 /** Background maintenance of repositories' packs (compaction, full repacks, collection). */
 export interface MaintenanceConfig {
@@ -378,6 +399,13 @@ export const ENVIRONMENT = {
   GITFLEET_MAINTENANCE_MAX_SECONDS: '14400',
   // Six hours: longer than the longest request (GITFLEET_REQUEST_TIMEOUT_MS) with room to spare.
   GITFLEET_PACK_GRACE_SECONDS: '21600',
+  // On: git uses packfile URIs only when its user opts in (fetch.uriProtocols), and then a
+  // clone costs the server next to nothing. `server` when clients cannot reach the object store.
+  GITFLEET_PACKFILE_URIS: '1',
+  // The URL only has to be valid when the download starts, right after the inline pack.
+  GITFLEET_PACKFILE_URI_EXPIRY_SECONDS: '300',
+  // Empty: generated once and kept in the KV store, shared by every server.
+  GITFLEET_PACKFILE_URI_SECRET: '',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -570,6 +598,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxRunMs: integer('GITFLEET_MAINTENANCE_MAX_SECONDS', 1, MAX_TIMER_SECONDS) * 1000,
       graceSeconds: integer('GITFLEET_PACK_GRACE_SECONDS', 1, 365 * 24 * 3600),
     },
+    packfileUris: readPackfileUris(reader),
   };
   problems.push(...graceProblems(config.maintenance.graceSeconds, config.timeouts.requestMs));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -663,6 +692,29 @@ function readBootstrapAdmin(env: EnvReader): BootstrapAdminConfig | undefined {
     env.problem(`GITFLEET_ADMIN_TOKEN: expected at least ${MIN_ADMIN_TOKEN_LENGTH} characters without spaces`);
   }
   return { name, password, email: email === '' ? `${name}@localhost` : email, ...(token === '' ? {} : { token }) };
+}
+
+function readPackfileUris(env: EnvReader): PackfileUrisConfig {
+  const raw = env.read('GITFLEET_PACKFILE_URIS').toLowerCase();
+  const mode = ['1', 'true', 'yes', 'on', 'direct'].includes(raw)
+    ? 'direct'
+    : ['0', 'false', 'no', 'off'].includes(raw)
+      ? 'off'
+      : raw === 'server'
+        ? 'server'
+        : undefined;
+  if (mode === undefined) env.problem(`GITFLEET_PACKFILE_URIS=${JSON.stringify(raw)}: expected 1 (direct), server or 0`);
+  const secret = env.read('GITFLEET_PACKFILE_URI_SECRET');
+  if (secret !== '' && (secret.length < MIN_PACKFILE_URI_SECRET_LENGTH || /\s/.test(secret))) {
+    // The value itself is a secret: never echoed.
+    env.problem(`GITFLEET_PACKFILE_URI_SECRET: expected at least ${MIN_PACKFILE_URI_SECRET_LENGTH} characters without spaces`);
+  }
+  return {
+    mode: mode ?? 'off',
+    // Seven days is the longest an S3 presigned URL may live.
+    expirySeconds: env.integer('GITFLEET_PACKFILE_URI_EXPIRY_SECONDS', 1, 7 * 24 * 3600),
+    ...(secret === '' ? {} : { secret }),
+  };
 }
 
 function readBlobsConfig(env: EnvReader, backend: (typeof BLOB_BACKENDS)[number], dataDir: string): BlobsConfig {

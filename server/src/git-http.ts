@@ -18,6 +18,7 @@ import type { Logger } from './logger.js';
 import { PushSlots } from './limits/push-slots.js';
 import { GitOperation } from './metrics/git.js';
 import { watchQueue } from './metrics/queues.js';
+import { packfileUris } from './packfile-uris.js';
 import { createRepository, creationOwner } from './operations/create-repository.js';
 import { CreationRefused, OwnerNotFound } from './operations/errors.js';
 import { openRequestBody, type RequestBody } from './request-body.js';
@@ -46,14 +47,16 @@ export function gitHttpRouter(services: ServerServices): Router {
   const limits = config.limits;
   const pushSlots = new PushSlots(config.pushes);
   watchQueue('push-slots', pushSlots);
+  const uris = packfileUris(services);
   const router = Router();
+  router.use(uris.router);
 
   router.get('/:owner/:repo/info/refs', async (req, res) => {
     const service = requestedService(req.query.service);
     if (service === 'git-upload-pack') {
       const { repo } = await authorizeRepository(services, req, req.params.owner, req.params.repo, 'read', 'git');
       const version = protocolVersion(req.get('git-protocol'));
-      sendAdvertisement(res, service, await advertiseUploadPack(repo, version), version !== 2);
+      sendAdvertisement(res, service, await advertiseUploadPack(repo, version, { packfileUris: uris.enabled }), version !== 2);
     } else {
       const repo = await repositoryToPushTo(services, req, 'advertise');
       // receive-pack speaks only v0 (git never asks for v2 when pushing, and `git
@@ -67,7 +70,10 @@ export function gitHttpRouter(services: ServerServices): Router {
     const body = openRpcBody(req, 'git-upload-pack', limits.maxRequestBytes);
     const version = protocolVersion(req.get('git-protocol'));
     const operation = new GitOperation('upload-pack', version, body.bytesRead);
-    const serving = preferTransportFailure(body, uploadPack(repo, body.stream, { version, limits })).catch(inBandRefusal);
+    const serving = preferTransportFailure(
+      body,
+      uploadPack(repo, body.stream, { version, limits, packfileUris: uris.sourceFor(req) }),
+    ).catch(inBandRefusal);
     const response = await operation.beforeResponse(serving);
     await sendResult(req, res, 'git-upload-pack', body, response, logger, operation);
   });

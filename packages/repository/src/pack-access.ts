@@ -11,7 +11,7 @@ import {
   type ObjectId,
   type PackEntryHeader,
 } from '@gitfleet/git-format';
-import type { BlobStore, KVStore } from '@gitfleet/storage';
+import { hasDirectReadUrls, type BlobStore, type KVStore } from '@gitfleet/storage';
 import { BlobRangeUnavailable, type BlockCache } from './block-cache.js';
 import { CorruptPackError, MissingPackError } from './errors.js';
 import { addingKey, deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope, sidecarBlobKey, type PackRecord } from './keys.js';
@@ -255,6 +255,15 @@ export class PackAccess {
     const stream = await this.blobs.getStream(packBlobKey(this.repositoryId, pack), { start, end });
     if (!stream) throw this.missingPack(pack);
     return stream;
+  }
+
+  /**
+   * A URL clients can download a stored pack from without this process (a presigned URL of
+   * object storage), valid for `expiresInSeconds`; undefined when the blob store makes none.
+   */
+  async directReadUrl(pack: string, expiresInSeconds: number): Promise<string | undefined> {
+    if (!hasDirectReadUrls(this.blobs)) return undefined;
+    return this.blobs.directReadUrl(packBlobKey(this.repositoryId, pack), { expiresInSeconds });
   }
 
   /**

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { S3BlobStore, type BlobBody, type S3BlobStoreOptions } from '@gitfleet/storage';
 import { runBlobStoreConformance } from '@gitfleet/storage/conformance';
 import { remoteEnv, skipRemoteStores, uniqueName } from '@gitfleet/test-support/stores';
@@ -121,6 +122,23 @@ if (env === undefined) {
       const listed: string[] = [];
       for await (const info of store.list('paged/')) listed.push(info.key);
       assert.deepEqual(listed, keys);
+    });
+
+    it('presigns reads that download the blob with no credential, by range too, until they expire; none for an absent blob', async () => {
+      const { store } = fixture;
+      const bytes = randomBytes(100_000);
+      await store.putIfAbsent('presigned/pack-1.pack', bytes);
+      const url = (await store.directReadUrl('presigned/pack-1.pack', { expiresInSeconds: 1 })) ?? '';
+      assert.ok(url.startsWith(env.GITFLEET_TEST_S3_ENDPOINT), url);
+      const whole = await fetch(url);
+      assert.equal(whole.status, 200);
+      assert.deepEqual(Buffer.from(await whole.arrayBuffer()), bytes);
+      const ranged = await fetch(url, { headers: { range: 'bytes=10-19' } });
+      assert.equal(ranged.status, 206);
+      assert.deepEqual(Buffer.from(await ranged.arrayBuffer()), bytes.subarray(10, 20));
+      assert.equal(await store.directReadUrl('presigned/absent', { expiresInSeconds: 60 }), undefined);
+      await sleep(2100);
+      assert.equal((await fetch(url)).status, 403, 'expired');
     });
 
     it('reports the failing request and status when the bucket does not exist', async () => {

@@ -23,23 +23,36 @@ const V0_CAPABILITIES = [
   'no-done',
 ];
 
-/** The v2 capability advertisement (gitprotocol-v2), in git's order (serve.c). */
-const V2_ADVERTISEMENT = [
-  'version 2',
-  `agent=${AGENT}`,
-  'ls-refs=unborn',
-  'fetch=shallow wait-for-done filter ref-in-want sideband-all',
-  'server-option',
-  'object-format=sha1',
-  'object-info',
-];
+const V2_FETCH_FEATURES = 'shallow wait-for-done filter ref-in-want sideband-all';
+
+/** The v2 capability advertisement (gitprotocol-v2), in git's order (serve.c, upload_pack_advertise). */
+function v2Advertisement(packfileUris: boolean): string[] {
+  return [
+    'version 2',
+    `agent=${AGENT}`,
+    'ls-refs=unborn',
+    `fetch=${V2_FETCH_FEATURES}${packfileUris ? ' packfile-uris' : ''}`,
+    'server-option',
+    'object-format=sha1',
+    'object-info',
+  ];
+}
+
+export interface UploadPackAdvertisement {
+  /** Whether v2 advertises `packfile-uris` (the server can make URIs of packs). */
+  packfileUris?: boolean;
+}
 
 /**
  * The body of `GET info/refs?service=git-upload-pack` after the "# service=" line:
  * v0/v1 ref advertisement with capabilities, or the v2 capability advertisement.
  */
-export async function advertiseUploadPack(repo: Repository, version: ProtocolVersion): Promise<Buffer[]> {
-  if (version === 2) return [...V2_ADVERTISEMENT.map((line) => encodePktLine(`${line}\n`)), FLUSH_PKT];
+export async function advertiseUploadPack(
+  repo: Repository,
+  version: ProtocolVersion,
+  options: UploadPackAdvertisement = {},
+): Promise<Buffer[]> {
+  if (version === 2) return [...v2Advertisement(options.packfileUris ?? false).map((line) => encodePktLine(`${line}\n`)), FLUSH_PKT];
 
   const snapshot = await loadRefs(repo, repo.commitReader());
   const capabilities = [...V0_CAPABILITIES];

@@ -1,7 +1,7 @@
 import { encodePktLine, encodeSideband, FLUSH_PKT, SIDEBAND_KEEPALIVE, SidebandChannel } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { enumerateObjects, planPack, streamPack } from '@gitfleet/repository';
-import type { ObjectFilter, Repository } from '@gitfleet/repository';
+import type { Enumeration, ObjectFilter, Repository } from '@gitfleet/repository';
 
 /** How pack bytes travel: bare, or in side-band packets of at most `maxPayload` bytes. */
 export type PackFraming = { sideband: false } | { sideband: true; maxPayload: number };
@@ -20,6 +20,8 @@ export interface PackRequest {
   ofsDelta: boolean;
   thin: boolean;
   progress: boolean;
+  /** The objects to send, when chosen already (deciding on a packfile URI enumerates before the pack section starts). */
+  enumerated?: Enumeration;
 }
 
 /**
@@ -33,20 +35,22 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
     framing.sideband ? Buffer.concat(encodeSideband(SidebandChannel.Progress, Buffer.from(message), framing.maxPayload)) : Buffer.alloc(0);
   try {
     let counted = 0;
-    const enumerating = enumerateObjects(
-      repo.objects,
-      {
-        wants: request.wants,
-        haves: request.haves,
-        shallow: request.shallow,
-        filter: request.filter,
-        includeTags: request.includeTags,
-        onProgress: (count) => {
-          counted = count;
-        },
-      },
-      { cacheKey: repo.info.id, bitmaps: await repo.packs.bitmaps(), commitGraph: repo.packs },
-    );
+    const enumerating = request.enumerated
+      ? Promise.resolve(request.enumerated)
+      : enumerateObjects(
+          repo.objects,
+          {
+            wants: request.wants,
+            haves: request.haves,
+            shallow: request.shallow,
+            filter: request.filter,
+            includeTags: request.includeTags,
+            onProgress: (count) => {
+              counted = count;
+            },
+          },
+          { cacheKey: repo.info.id, bitmaps: await repo.packs.bitmaps(), commitGraph: repo.packs },
+        );
     let quietSince = Date.now();
     while ((await waitOrTimeout(enumerating, PROGRESS_INTERVAL_MS)) === 'timeout') {
       if (progress) yield say(`Enumerating objects: ${counted}\r`);

@@ -5,6 +5,7 @@ import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/reposito
 import { ProtocolError, RequestRefused } from '../errors.js';
 import { Negotiation } from './negotiation.js';
 import { fromBuffers, packResponse, sectionLine } from './pack-response.js';
+import { decidePackfileUri, packfileUrisSection, parsePackfileUrisArg, type PackfileUriSource } from './packfile-uris.js';
 import { annotatedTags, loadRefs, tipCommits } from './refs.js';
 import type { RefSnapshot } from './refs.js';
 import { RefPrefixes } from './ref-prefixes.js';
@@ -25,14 +26,18 @@ type Command = { name: 'ls-refs'; args: LsRefsArgs } | { name: 'object-info'; ar
  * --stateless-rpc` serves it (serve.c processes a single request and exits); the command is
  * read and validated whole, one packet at a time, before it is answered.
  */
-export async function uploadPackV2(repo: Repository, lines: RequestLines): Promise<AsyncIterable<Buffer>> {
+export async function uploadPackV2(
+  repo: Repository,
+  lines: RequestLines,
+  packfileUris: PackfileUriSource | undefined,
+): Promise<AsyncIterable<Buffer>> {
   const command = await readCommand(lines);
   if (!command) return fromBuffers([]);
   const reader = repo.commitReader();
   const snapshot = await loadRefs(repo, reader);
   if (command.name === 'ls-refs') return fromBuffers(lsRefs(snapshot, command.args));
   if (command.name === 'object-info') return fromBuffers(await objectInfo(reader, command.args));
-  return fetch(repo, reader, snapshot, command.args);
+  return fetch(repo, reader, snapshot, command.args, packfileUris);
 }
 
 /** The request's command, or undefined when it holds none (a lone flush, or nothing). */
@@ -158,6 +163,8 @@ interface FetchArgs {
   haves: ObjectId[];
   shallow: ShallowArgs;
   filter?: ObjectFilter;
+  /** The protocols of the client's `packfile-uris` line, when it sent one. */
+  packfileUriProtocols?: string[];
   thinPack: boolean;
   ofsDelta: boolean;
   noProgress: boolean;
@@ -216,6 +223,12 @@ function addFetchArg(args: FetchArgs, arg: string): void {
     return;
   }
   if (parseShallowLine(arg, args.shallow)) return;
+  const uriProtocols = parsePackfileUrisArg(arg);
+  if (uriProtocols) {
+    // gitprotocol-v2 allows one such line; git's upload-pack adds up the protocols of several.
+    args.packfileUriProtocols = [...(args.packfileUriProtocols ?? []), ...uriProtocols];
+    return;
+  }
   if (arg === 'deepen-relative') {
     args.shallow.deepenRelative = true;
     return;
@@ -256,7 +269,13 @@ async function resolveWants(snapshot: RefSnapshot, args: FetchArgs): Promise<{ w
 }
 
 /** gitprotocol-v2 fetch, as upload_pack_v2() runs it for one stateless request. */
-async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapshot, args: FetchArgs): Promise<AsyncIterable<Buffer>> {
+async function fetch(
+  repo: Repository,
+  reader: CommitReader,
+  snapshot: RefSnapshot,
+  args: FetchArgs,
+  packfileUris: PackfileUriSource | undefined,
+): Promise<AsyncIterable<Buffer>> {
   const { wants, wantedRefs } = await resolveWants(snapshot, args);
   await checkWants(reader, snapshot, wants);
   const line = (text: string): Buffer => sectionLine(text, args.sidebandAll);
@@ -295,6 +314,21 @@ async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapsh
     for (const [name, oid] of wantedRefs) out.push(line(`${oid} ${name}\n`));
     out.push(DELIM_PKT);
   }
+  const includeTags = args.includeTag ? annotatedTags(snapshot) : [];
+  const uri = await decidePackfileUri(
+    repo,
+    {
+      protocols: args.packfileUriProtocols,
+      wants,
+      includeTags,
+      haves: args.haves,
+      shallow: shallowUpdate !== undefined,
+      filtered: args.filter !== undefined,
+      ofsDelta: args.ofsDelta,
+    },
+    packfileUris,
+  );
+  if (uri.offer) out.push(...packfileUrisSection(uri.offer, line));
   out.push(line('packfile\n'));
   const pack = packResponse(
     repo,
@@ -303,10 +337,11 @@ async function fetch(repo: Repository, reader: CommitReader, snapshot: RefSnapsh
       haves: [...negotiation.common, ...(shallowUpdate?.extraHaves ?? [])],
       shallow: shallowUpdate?.boundary ?? new Set(),
       filter: args.filter,
-      includeTags: args.includeTag ? annotatedTags(snapshot) : [],
+      includeTags,
       ofsDelta: args.ofsDelta,
       thin: args.thinPack,
       progress: !args.noProgress,
+      enumerated: uri.enumeration,
     },
     { sideband: true, maxPayload: SIDEBAND_64K_MAX },
   );

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
+import { hasDirectReadUrls, type DirectReadUrls } from '../direct-read-urls.js';
 import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 import { hedgedRead } from './hedged-read.js';
 import { guardBody, guardedCopy, type GuardedBody } from './guarded-body.js';
@@ -71,7 +72,7 @@ type WriteOutcome = { kind: 'wrote' } | { kind: 'existed' } | { kind: 'failed' }
  *
  * Stores that failed recently are tried last (for `suspectMs`), in reads and writes alike.
  */
-export class PlacementBlobStore implements BlobStore {
+export class PlacementBlobStore implements BlobStore, DirectReadUrls {
   readonly replicas: number;
   private readonly members: readonly PlacementMember[];
   private readonly names: readonly string[];
@@ -179,6 +180,27 @@ export class PlacementBlobStore implements BlobStore {
   async head(key: string): Promise<BlobInfo | undefined> {
     validateBlobKey(key);
     return hedgedRead(this.order(key), (member) => member.store.head(key), { ...this.readOutcomes, what: `head of blob ${key}` });
+  }
+
+  /**
+   * A direct read URL from the first store, in read order, that holds a copy and can make one;
+   * undefined when no such store has the blob (copies only on stores without direct URLs, say).
+   * A store that fails or stays silent past readTimeoutMs is passed over, as reads pass it over.
+   */
+  async directReadUrl(key: string, options: { expiresInSeconds: number }): Promise<string | undefined> {
+    validateBlobKey(key);
+    for (const member of this.order(key)) {
+      const store = member.store;
+      if (!hasDirectReadUrls(store)) continue;
+      try {
+        const url = await withTimeout(store.directReadUrl(key, options), this.readTimeoutMs, `direct read URL of ${key} on ${member.name}`);
+        this.answered(member);
+        if (url !== undefined) return url;
+      } catch {
+        this.failed(member);
+      }
+    }
+    return undefined;
   }
 
   /** The union of every store's listing, each key once, in key order. Rejects if a store cannot list. */

@@ -11,7 +11,9 @@ import {
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
+import type { DirectReadUrls } from '../direct-read-urls.js';
 import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, isRangeNotSatisfiable, s3Error } from './s3-errors.js';
 import { checkDeclaredSize } from './size-check.js';
@@ -74,7 +76,7 @@ const CONDITIONAL_CONFLICT_RETRIES = 5;
  * (every writer of pack-<sha> writes the same bytes), and narrowed by a HEAD before the
  * upload starts.
  */
-export class S3BlobStore implements BlobStore {
+export class S3BlobStore implements BlobStore, DirectReadUrls {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -189,6 +191,21 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       if (isNotFound(error)) return;
       throw s3Error(`delete of blob ${key}`, error);
+    }
+  }
+
+  /**
+   * A presigned GetObject URL (SigV4 query parameters, at most 7 days). The blob is looked up
+   * first, so that no one is handed a URL that can only answer 404.
+   */
+  async directReadUrl(key: string, { expiresInSeconds }: { expiresInSeconds: number }): Promise<string | undefined> {
+    if (!(await this.head(key))) return undefined;
+    try {
+      return await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), {
+        expiresIn: expiresInSeconds,
+      });
+    } catch (error) {
+      throw s3Error(`presigning a read of blob ${key}`, error);
     }
   }
 

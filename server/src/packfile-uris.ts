@@ -1,0 +1,135 @@
+import { pipeline } from 'node:stream/promises';
+import { Router, type Request, type Response } from 'express';
+import type { PackfileUriSource } from '@gitfleet/protocol';
+import { InvalidRepositoryName, MissingPackError, type Repository } from '@gitfleet/repository';
+import { HttpError } from './http-errors.js';
+import { PackfileUriSigner, packfileUriSecret, type PackfileGrant } from './packfile-uri-signing.js';
+import type { ServerServices } from './services.js';
+
+/** The server's own packfile URLs: `/:owner/:repo.git/packfile-uris/pack-<checksum>.pack?expires=…&signature=…`. */
+const ROUTE = '/:owner/:repo/packfile-uris/:file';
+const PACK_FILE = /^pack-([0-9a-f]{40})\.pack$/;
+
+/** What git-http.ts needs of packfile URIs: whether to advertise them, a source per request, and the route serving the server's own. */
+export interface PackfileUris {
+  readonly enabled: boolean;
+  /** The URIs of packs for a clone asked through `req` (the server's own URLs start with the base URL the client used). */
+  sourceFor(req: Request): PackfileUriSource | undefined;
+  readonly router: Router;
+}
+
+export function packfileUris(services: ServerServices): PackfileUris {
+  const { config, kv, logger } = services;
+  const { mode, expirySeconds, secret } = config.packfileUris;
+  const signer = new PackfileUriSigner(() => packfileUriSecret(kv, secret));
+
+  const ownUrl = async (req: Request, repo: Repository, pack: string): Promise<string> => {
+    const expires = Math.floor(Date.now() / 1000) + expirySeconds;
+    const signature = await signer.sign({ repositoryId: repo.info.id, pack, expires });
+    const path = `/${encodeURIComponent(repo.info.owner)}/${encodeURIComponent(repo.info.name)}.git/packfile-uris/pack-${pack}.pack`;
+    return `${services.baseUrl(req)}${path}?expires=${expires}&signature=${signature}`;
+  };
+
+  const sourceFor = (req: Request): PackfileUriSource | undefined => {
+    if (mode === 'off') return undefined;
+    return {
+      async uriFor(repo, pack, protocols) {
+        try {
+          if (mode === 'direct') {
+            const direct = await repo.packs.directReadUrl(pack, expirySeconds);
+            if (direct !== undefined && protocols.includes(new URL(direct).protocol.replace(/:$/, ''))) return direct;
+          }
+          return await ownUrl(req, repo, pack);
+        } catch (error) {
+          // The clone goes on without a URI: everything inline, as for any other client.
+          logger.warn({ err: error, repo: repo.info.id, pack }, 'no packfile URI could be made; the pack goes inline');
+          return undefined;
+        }
+      },
+    };
+  };
+
+  const router = Router();
+  router.get(ROUTE, (req, res) => servePack(services, signer, req, res));
+  return { enabled: mode !== 'off', sourceFor, router };
+}
+
+/**
+ * GET of a signed pack URL: the stored pack streamed as it is (no object is looked at), whole or
+ * one byte range (git's http-fetch resumes a download that broke off with `Range: bytes=N-`).
+ * Refused with 403 when the signature does not hold (altered, or made for another repository or
+ * pack) or the URL has expired.
+ */
+async function servePack(services: ServerServices, signer: PackfileUriSigner, req: Request, res: Response): Promise<void> {
+  const refused = new HttpError(403, 'invalid packfile URL: its signature does not match; fetch again for a fresh one');
+  const pack = PACK_FILE.exec(String(req.params.file))?.[1];
+  const expires = Number(req.query.expires);
+  const signature = req.query.signature;
+  if (pack === undefined || !Number.isSafeInteger(expires) || typeof signature !== 'string') throw refused;
+  const repo = await openRepository(services, String(req.params.owner), String(req.params.repo));
+  // A repository that does not exist answers as a bad signature: a URL tells nothing its holder was not given.
+  const grant: PackfileGrant = { repositoryId: repo?.info.id ?? '', pack, expires };
+  if (!repo || !(await signer.verify(grant, signature))) throw refused;
+  if (expires * 1000 < Date.now()) {
+    throw new HttpError(403, `packfile URL expired at ${new Date(expires * 1000).toISOString()}; fetch again for a fresh one`);
+  }
+  const size = await packSize(repo, pack);
+  const range = byteRange(req.get('range'), size);
+  res.set({ 'Accept-Ranges': 'bytes', 'Cache-Control': 'private, no-transform', 'Content-Type': 'application/x-git-packed-objects' });
+  if (range === 'unsatisfiable') {
+    res.status(416).set('Content-Range', `bytes */${size}`).end();
+    return;
+  }
+  const { start, end } = range ?? { start: 0, end: size };
+  let body;
+  try {
+    body = await repo.packs.stream(pack, start, end);
+  } catch (error) {
+    if (error instanceof MissingPackError) throw new HttpError(404, `pack ${pack} is no longer stored; fetch again`);
+    throw error;
+  }
+  res.status(range ? 206 : 200).set('Content-Length', String(end - start));
+  if (range) res.set('Content-Range', `bytes ${start}-${end - 1}/${size}`);
+  try {
+    await pipeline(body, res);
+  } catch (error) {
+    // Headers are out: a cut connection is the only way left to say the download failed.
+    services.logger.info({ err: error, repo: repo.info.id, pack }, 'packfile download ended early');
+    res.destroy();
+  }
+}
+
+async function openRepository(services: ServerServices, owner: string, nameInUrl: string): Promise<Repository | undefined> {
+  const name = nameInUrl.endsWith('.git') ? nameInUrl.slice(0, -'.git'.length) : nameInUrl;
+  try {
+    return await services.registry.open(owner, name);
+  } catch (error) {
+    if (error instanceof InvalidRepositoryName) return undefined;
+    throw error;
+  }
+}
+
+/** The stored size of the pack, from the registry: active, or retired and still readable during its grace period. */
+async function packSize(repo: Repository, pack: string): Promise<number> {
+  const record =
+    (await repo.packs.list()).find((info) => info.checksum === pack) ?? (await repo.packs.retired()).find((info) => info.checksum === pack);
+  if (!record) throw new HttpError(404, `pack ${pack} is no longer stored; fetch again`);
+  return record.size;
+}
+
+/**
+ * The one range of a `Range: bytes=…` header (`a-b`, `a-`, `-n`) clamped to the pack; undefined
+ * for the whole pack (no header, or one this server does not serve in parts: several ranges).
+ */
+export function byteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    return suffix === 0 ? 'unsatisfiable' : { start: Math.max(0, size - suffix), end: size };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size : Math.min(size, Number(match[2]) + 1);
+  if (start >= size || end <= start) return 'unsatisfiable';
+  return { start, end };
+}
