@@ -255,6 +255,9 @@ describe("the server's own signed packfile URLs", () => {
 
     const parsed = new URL(uri);
     const signature = parsed.searchParams.get('signature')!;
+    // Usable by anyone until it expires: the request log names the URL without it.
+    assert.match(server.logTail(), /packfile-uris\/pack-[0-9a-f]{40}\.pack\?[^"]*signature=\(redacted\)/);
+    assert.ok(!server.logTail().includes(signature), 'the signature is not logged');
     const altered = [
       uri.replace(`signature=${signature}`, `signature=${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`),
       uri.replace(/expires=(\d+)/, (_, expires: string) => `expires=${Number(expires) + 3600}`),

@@ -95,7 +95,7 @@ function requestLog(logger: Logger): RequestHandler {
       logger.info(
         {
           method: req.method,
-          path: req.originalUrl,
+          path: withoutSecrets(req.originalUrl),
           status: res.statusCode,
           duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
           bytes_in: now.read - before.read,
@@ -123,9 +123,12 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const known = classify(error);
     if (known) {
-      logger.info({ method: req.method, path: req.originalUrl, status: known.status, reason: known.message }, 'request refused');
+      logger.info(
+        { method: req.method, path: withoutSecrets(req.originalUrl), status: known.status, reason: known.message },
+        'request refused',
+      );
     } else {
-      logger.error({ err: error, method: req.method, path: req.originalUrl }, 'request failed');
+      logger.error({ err: error, method: req.method, path: withoutSecrets(req.originalUrl) }, 'request failed');
     }
     if (res.headersSent) {
       // Part of a response is out; cutting the connection is the only way to say it failed.
@@ -144,4 +147,9 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     if (req.path.startsWith('/api/')) res.json({ message });
     else res.type('text/plain; charset=utf-8').send(`${message}\n`);
   };
+}
+
+/** A URL as logged: the signature of a signed URL (a packfile URI, usable until it expires) left out. */
+function withoutSecrets(url: string): string {
+  return url.replace(/([?&]signature=)[^&]*/g, '$1(redacted)');
 }
