@@ -8,17 +8,21 @@ import { DeltaForest } from './delta-forest.js';
 import type { EntryTable } from './entry-table.js';
 import { BlockReader } from './file-readers.js';
 import { objectIdBytes } from './inflate.js';
+import { releaseHelpers, resolveTreesInParallel, takeHelpers, type ParallelPassOptions } from './parallel/parallel-pass.js';
 import { TreeResolver, type TreeResolverOptions } from './tree-resolver.js';
 
 export interface ResolveOptions extends Omit<TreeResolverOptions, 'onResolved' | 'abandoned'> {
   resolveExternal(oid: string): Promise<{ type: ObjectType; data: Buffer } | undefined>;
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
-  /**
-   * Resolves the trees rooted at whole objects of the pack (`roots`, in pack order) some other
-   * way than one after the other on this thread: on several threads (parallel-pass.ts).
-   * `resolved` counts the deltas resolved so far, for progress.
-   */
-  inPackTrees?(forest: DeltaForest, roots: number[], progress: (resolved: number) => void): Promise<void>;
+  /** Resolving the trees of the pack's own objects on several threads, for packs with enough deltas. */
+  parallel?: ParallelPassOptions;
+}
+
+export interface ResolvedDeltas {
+  appended: number;
+  end: number;
+  /** What the helper threads' object sinks gathered; empty when the pass ran on this thread alone. */
+  sinkResults: unknown[];
 }
 
 /**
@@ -28,12 +32,13 @@ export interface ResolveOptions extends Omit<TreeResolverOptions, 'onResolved' |
  * appended and where the entries now end.
  */
 export async function resolveDeltas(
+  packPath: string,
   file: FileHandle,
   table: EntryTable,
   deltas: DeltaArena,
   dataEnd: number,
   options: ResolveOptions,
-): Promise<{ appended: number; end: number }> {
+): Promise<ResolvedDeltas> {
   const forest = DeltaForest.build(table);
   const reader = new BlockReader(file);
   const thin = new ThinPackCompletion(file, table, reader, dataEnd, options);
@@ -45,14 +50,26 @@ export async function resolveDeltas(
   });
 
   const roots = forest.rootsInPack();
-  if (options.inPackTrees !== undefined) {
-    await options.inPackTrees(forest, roots, (done) => progress((resolved = done)));
+  const parallel = options.parallel;
+  const helpers = takeHelpers(parallel, forest.deltaCount, roots.length, options.onObject !== undefined);
+  let sinkResults: unknown[] = [];
+  if (helpers > 0) {
+    const context = { packPath, table, deltas, dataEnd, budget: options.budget, deltaBaseCacheBytes: options.deltaBaseCacheBytes };
+    try {
+      sinkResults = await resolveTreesInParallel(context, parallel!.objectSink, helpers, forest, roots, (done) =>
+        progress((resolved = done)),
+      );
+    } finally {
+      releaseHelpers(parallel!, helpers);
+    }
   } else {
     for (const root of roots) await resolver.resolveStoredRoot(root);
   }
+  // In pack order, as git's fix_unresolved_deltas: a ref-delta whose base is in the pack but
+  // built on a missing base then comes after that base, and is resolved in its tree.
   const refBases = table.refBases;
-  for (const entry of forest.refDeltas) {
-    if (table.types[entry] !== 0 || refBases === undefined) continue;
+  for (let entry = 0; entry < forest.inPackCount; entry++) {
+    if (table.codes[entry] !== PACK_TYPE.refDelta || table.types[entry] !== 0 || refBases === undefined) continue;
     const root = await thin.appendExternalBase(refBases.toString('hex', 20 * entry, 20 * entry + 20), entry);
     await resolver.resolveFrom(root.entry, root.data);
   }
@@ -61,7 +78,7 @@ export async function resolveDeltas(
       throw new PackFormatError(`delta at offset ${table.offsets[i]} cannot be resolved: its chain of bases never reaches a whole object`);
     }
   }
-  return { appended: thin.appended, end: thin.end };
+  return { appended: thin.appended, end: thin.end, sinkResults };
 }
 
 /** Completes a thin pack: missing ref-delta bases, fetched from the repository, appended as whole objects. */
