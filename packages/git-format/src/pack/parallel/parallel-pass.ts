@@ -5,7 +5,7 @@ import type { EntryTable } from '../entry-table.js';
 import type { ExpansionBudget } from '../limits.js';
 import type { ObjectSinkSpec } from './object-sink.js';
 import type { ResolveThreadData, ResolveThreadResult } from './resolve-thread.js';
-import { workerMain } from './thread-modules.js';
+import { siblingModule, workerMain } from './thread-modules.js';
 import { TreeQueue, failureError, type TreeFailure } from './tree-queue.js';
 
 /**
@@ -117,8 +117,7 @@ function runHelper(data: ResolveThreadData): Promise<ResolveThreadResult> {
 
 let resolveThread: URL | undefined;
 
-/** resolve-thread.ts under tsx, resolve-thread.js when compiled; resolved on first use, as tsx's require cannot resolve from import.meta. */
 function resolveThreadMain(): URL {
-  resolveThread ??= workerMain(import.meta.resolve('./resolve-thread.js'));
+  resolveThread ??= workerMain(siblingModule(import.meta.url, 'resolve-thread'));
   return resolveThread;
 }

@@ -8,6 +8,15 @@ import { fileURLToPath } from 'node:url';
  * --import preloads, tsx's hooks among them.
  */
 
+/**
+ * The URL of module `name` beside the module at `fromUrl` (its import.meta.url): name.ts under
+ * tsx, name.js when compiled. Not import.meta.resolve, which tsx's require hook does not offer.
+ */
+export function siblingModule(fromUrl: string, name: string): string {
+  const extension = fromUrl.slice(fromUrl.lastIndexOf('.'));
+  return new URL(`./${name}${extension}`, fromUrl).href;
+}
+
 /** A main module for `new Worker()` that loads the module at `url`. */
 export function workerMain(url: string): URL {
   const source = isTypeScript(url)
