@@ -53,14 +53,14 @@ export async function resolveDeltas(
   const parallel = options.parallel;
   const helpers = takeHelpers(parallel, forest.deltaCount, roots.length, options.onObject !== undefined);
   let sinkResults: unknown[] = [];
-  if (helpers > 0) {
+  if (parallel !== undefined && helpers > 0) {
     const context = { packPath, table, deltas, dataEnd, budget: options.budget, deltaBaseCacheBytes: options.deltaBaseCacheBytes };
     try {
-      sinkResults = await resolveTreesInParallel(context, parallel!.objectSink, helpers, forest, roots, (done) =>
+      sinkResults = await resolveTreesInParallel(context, parallel.objectSink, helpers, forest, roots, (done) =>
         progress((resolved = done)),
       );
     } finally {
-      releaseHelpers(parallel!, helpers);
+      releaseHelpers(parallel, helpers);
     }
   } else {
     for (const root of roots) await resolver.resolveStoredRoot(root);
