@@ -19,3 +19,6 @@ export * from './pack/indexer.js';
 export * from './pack/limits.js';
 export * from './pack/read-object.js';
 export * from './sidecars/index.js';
+export * from './pack/parallel/object-sink.js';
+export { DEFAULT_PARALLEL_MIN_DELTAS, type ParallelPassOptions, type ThreadBudget } from './pack/parallel/parallel-pass.js';
+export { siblingModule } from './pack/parallel/thread-modules.js';

@@ -4,7 +4,7 @@
  * inflate each (half its work). Deltas that do not fit are re-read from the file instead.
  */
 export class DeltaArena {
-  private buf = Buffer.allocUnsafe(0);
+  private buf: Buffer = Buffer.allocUnsafe(0);
   private used = 0;
   /** Start of each entry's delta in buf, or -1. */
   private starts: Float64Array;
@@ -16,6 +16,21 @@ export class DeltaArena {
   ) {
     this.starts = new Float64Array(entryCount).fill(-1);
     this.lengths = new Uint32Array(entryCount);
+  }
+
+  /** The kept deltas in shared memory, for the threads of pass two; keep nothing more afterwards. */
+  share(): SharedDeltaArena {
+    const buf = Buffer.from(new SharedArrayBuffer(this.used));
+    this.buf.copy(buf, 0, 0, this.used);
+    return { buf, starts: this.starts, lengths: this.lengths };
+  }
+
+  static attach(shared: SharedDeltaArena): DeltaArena {
+    const arena = new DeltaArena(0, 0);
+    arena.buf = Buffer.from(shared.buf.buffer, shared.buf.byteOffset, shared.buf.byteLength);
+    arena.starts = shared.starts;
+    arena.lengths = shared.lengths;
+    return arena;
   }
 
   keep(entry: number, delta: Buffer): void {
@@ -36,4 +51,11 @@ export class DeltaArena {
     const start = this.starts[entry];
     return start < 0 ? undefined : this.buf.subarray(start, start + this.lengths[entry]);
   }
+}
+
+/** Structured-cloneable: `starts` and `lengths` are copied to the thread, the deltas themselves are not. */
+export interface SharedDeltaArena {
+  buf: Uint8Array;
+  starts: Float64Array;
+  lengths: Uint32Array;
 }

@@ -31,6 +31,40 @@ export class EntryTable {
     this.bases = new Int32Array(capacity).fill(-1);
   }
 
+  /**
+   * Moves the columns to shared memory, for threads that resolve deltas into this table: each
+   * writes the ids, types and bases of the entries of its own trees only.
+   */
+  moveToSharedMemory(): void {
+    const shared = <T extends Float64Array | Uint8Array | Uint32Array | Int32Array>(old: T, make: (buffer: SharedArrayBuffer) => T): T => {
+      const next = make(new SharedArrayBuffer(old.byteLength));
+      next.set(old);
+      return next;
+    };
+    this.offsets = shared(this.offsets, (b) => new Float64Array(b));
+    this.headerLengths = shared(this.headerLengths, (b) => new Uint8Array(b));
+    this.codes = shared(this.codes, (b) => new Uint8Array(b));
+    this.sizes = shared(this.sizes, (b) => new Float64Array(b));
+    this.crcs = shared(this.crcs, (b) => new Uint32Array(b));
+    this.types = shared(this.types, (b) => new Uint8Array(b));
+    this.bases = shared(this.bases, (b) => new Int32Array(b));
+    this.oids = shared(this.oids, (b) => Buffer.from(b));
+    if (this.refBases !== undefined) this.refBases = shared(this.refBases, (b) => Buffer.from(b));
+  }
+
+  /** The columns, to hand to another thread (after moveToSharedMemory, it sees and writes the same table). */
+  get parts(): EntryTableParts {
+    const { count, offsets, headerLengths, codes, sizes, crcs, types, oids, bases, refBases } = this;
+    return { count, offsets, headerLengths, codes, sizes, crcs, types, oids, bases, refBases };
+  }
+
+  /** The table another thread handed over as `parts`. */
+  static attach(parts: EntryTableParts): EntryTable {
+    const table = new EntryTable(0);
+    Object.assign(table, parts, { oids: asBuffer(parts.oids), refBases: parts.refBases && asBuffer(parts.refBases) });
+    return table;
+  }
+
   get capacity(): number {
     return this.offsets.length;
   }
@@ -86,4 +120,14 @@ export class EntryTable {
       this.refBases = refBases;
     }
   }
+}
+
+export type EntryTableParts = Pick<
+  EntryTable,
+  'count' | 'offsets' | 'headerLengths' | 'codes' | 'sizes' | 'crcs' | 'types' | 'oids' | 'bases' | 'refBases'
+>;
+
+/** A Buffer that crossed threads arrives as a plain Uint8Array over the same memory. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

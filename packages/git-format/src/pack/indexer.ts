@@ -4,6 +4,7 @@ import type { ObjectId, ObjectType } from '../oid.js';
 import type { EntryTable } from './entry-table.js';
 import { encodePackIndex, type PackIndexEntry } from './index-file.js';
 import { ExpansionBudget, UNLIMITED_PACK, type PackLimits } from './limits.js';
+import type { ParallelPassOptions } from './parallel/parallel-pass.js';
 import { resolveDeltas } from './resolve-deltas.js';
 import { scanPack } from './scan.js';
 
@@ -27,6 +28,11 @@ export interface IndexPackOptions {
   deltaBaseCacheBytes?: number;
   /** Bounds on the bytes the pack expands to and on its delta chains; none when absent. */
   limits?: PackLimits;
+  /**
+   * Resolving deltas on several threads (the objects they resolve go to `parallel.objectSink`,
+   * not to `onObject`); one thread when absent. The outcome is the same either way.
+   */
+  parallel?: ParallelPassOptions;
 }
 
 export interface IndexedPack {
@@ -43,6 +49,8 @@ export interface IndexedPack {
   packSize: number;
   /** Bytes inflating and delta resolution produced: what the limits were checked against. */
   inflatedBytes: number;
+  /** What each helper thread's object sink gathered (`parallel.objectSink`); empty when none ran. */
+  sinkResults: unknown[];
 }
 
 /**
@@ -59,10 +67,10 @@ export async function indexPack(packPath: string, options: IndexPackOptions): Pr
     const { size } = await file.stat();
     const budget = new ExpansionBudget(options.limits ?? UNLIMITED_PACK, size);
     const { table, deltas, checksum: received, dataEnd } = await scanPack(file, size, { ...options, budget });
-    const { appended, end } = await resolveDeltas(file, table, deltas, dataEnd, { ...options, budget });
+    const { appended, end, sinkResults } = await resolveDeltas(packPath, file, table, deltas, dataEnd, { ...options, budget });
     const checksum = appended > 0 ? await rewriteHeaderAndTrailer(file, table.count, end) : received;
     const idx = encodePackIndex(table.oids, table.offsets, table.crcs, table.count, checksum);
-    return indexedPack(table, checksum.toString('hex'), appended, idx, end + 20, budget.inflatedBytes);
+    return indexedPack(table, checksum.toString('hex'), appended, idx, end + 20, budget.inflatedBytes, sinkResults);
   } finally {
     await file.close();
   }
@@ -94,6 +102,7 @@ function indexedPack(
   idx: Buffer,
   packSize: number,
   inflatedBytes: number,
+  sinkResults: unknown[],
 ): IndexedPack {
   let entries: PackIndexEntry[] | undefined;
   return {
@@ -111,5 +120,6 @@ function indexedPack(
     idx,
     packSize,
     inflatedBytes,
+    sinkResults,
   };
 }

@@ -42,9 +42,21 @@ export class PackLimitExceeded extends PackFormatError {
   }
 }
 
-/** Counts the bytes a pack expands to and refuses the charge that would cross a limit. */
+/** What threads sharing one ExpansionBudget pass each other (structured-cloneable). */
+export interface SharedBudget {
+  limits: PackLimits;
+  packBytes: number;
+  /** One BigInt64 on a SharedArrayBuffer: the bytes spent so far. */
+  spent: SharedArrayBuffer;
+}
+
+/**
+ * Counts the bytes a pack expands to and refuses the charge that would cross a limit. The count
+ * can live in shared memory: threads resolving one pack charge it with a compare-and-swap, so the
+ * bound stays exact however many of them expand the pack at once.
+ */
 export class ExpansionBudget {
-  private spent = 0;
+  private spent: BigInt64Array;
   private readonly ratioBound: number;
 
   /** `spent`: bytes already produced for this pack, e.g. by indexing it, when more work on it follows. */
@@ -54,26 +66,42 @@ export class ExpansionBudget {
     spent = 0,
   ) {
     this.ratioBound = limits.maxExpansionRatio * packBytes + limits.expansionAllowance;
-    this.spent = spent;
+    this.spent = new BigInt64Array(new SharedArrayBuffer(8));
+    this.spent[0] = BigInt(spent);
+  }
+
+  /** The budget another thread charged through `share()`: both see and charge one count. */
+  static attach(shared: SharedBudget): ExpansionBudget {
+    const budget = new ExpansionBudget(shared.limits, shared.packBytes);
+    budget.spent = new BigInt64Array(shared.spent);
+    return budget;
+  }
+
+  share(): SharedBudget {
+    return { limits: this.limits, packBytes: this.packBytes, spent: this.spent.buffer as SharedArrayBuffer };
   }
 
   get inflatedBytes(): number {
-    return this.spent;
+    return Number(Atomics.load(this.spent, 0));
   }
 
   /** Call before producing `bytes`: throws instead of letting the work start. */
   charge(bytes: number): void {
-    const spent = this.spent + bytes;
-    if (spent > this.limits.maxInflatedBytes) {
-      throw new PackLimitExceeded('inflated-bytes', `pack expands to more than ${this.limits.maxInflatedBytes} bytes`);
+    const add = BigInt(bytes);
+    for (;;) {
+      const before = Atomics.load(this.spent, 0);
+      const spent = Number(before + add);
+      if (spent > this.limits.maxInflatedBytes) {
+        throw new PackLimitExceeded('inflated-bytes', `pack expands to more than ${this.limits.maxInflatedBytes} bytes`);
+      }
+      if (spent > this.ratioBound) {
+        throw new PackLimitExceeded(
+          'expansion-ratio',
+          `pack of ${this.packBytes} bytes expands to more than ${Math.floor(this.ratioBound)} bytes (${this.limits.maxExpansionRatio} times its size plus ${this.limits.expansionAllowance})`,
+        );
+      }
+      if (Atomics.compareExchange(this.spent, 0, before, before + add) === before) return;
     }
-    if (spent > this.ratioBound) {
-      throw new PackLimitExceeded(
-        'expansion-ratio',
-        `pack of ${this.packBytes} bytes expands to more than ${Math.floor(this.ratioBound)} bytes (${this.limits.maxExpansionRatio} times its size plus ${this.limits.expansionAllowance})`,
-      );
-    }
-    this.spent = spent;
   }
 
   /** `depth` is the number of deltas from the whole object at the root of the chain. */

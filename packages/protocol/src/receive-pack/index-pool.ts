@@ -3,10 +3,18 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { GitObject, ObjectId } from '@gitfleet/git-format';
 import type { IndexOutcome, IndexTask, ReadAnswer, WorkerMessage } from './index-worker.js';
+import { ThreadTokens } from './thread-tokens.js';
 
 export interface PackIndexPoolOptions {
-  /** Worker threads indexing pushes at once (default: every core but one, at least one). */
+  /**
+   * Threads indexing at once, those resolving one large push's deltas together included
+   * (default: every core). Each push runs on one; a push with many deltas borrows spare ones.
+   */
   threads?: number;
+  /** Most threads one push's delta resolution runs on (default: the threads, at most 4, as git's index-pack). */
+  resolveThreadsPerPush?: number;
+  /** Pushes with fewer deltas are resolved on their own thread alone (default: git-format's DEFAULT_PARALLEL_MIN_DELTAS). */
+  parallelMinDeltas?: number;
   /** Pushes waiting for a thread beyond those; past it a push is refused as busy (default 16 per thread: a waiting push holds only its spooled pack and its connection). */
   maxQueue?: number;
 }
@@ -19,7 +27,7 @@ export class IndexPoolBusy extends Error {
   }
 }
 
-export interface IndexRequest extends Omit<IndexTask, 'port'> {
+export interface IndexRequest extends Omit<IndexTask, 'port' | 'resolveThreads' | 'threadTokens' | 'parallelMinDeltas'> {
   /** Objects of the repository the worker asks for (a thin pack's bases, .gitmodules blobs). */
   readObject(oid: ObjectId): Promise<GitObject | undefined>;
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
@@ -35,9 +43,15 @@ export class PackIndexPool {
   /** Pushes running or waiting at most. */
   private readonly capacity: number;
   private admitted = 0;
+  private readonly tokens: ThreadTokens;
+  private readonly resolveThreads: number;
+  private readonly parallelMinDeltas: number | undefined;
 
   constructor(options: PackIndexPoolOptions = {}) {
-    const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
+    const threads = options.threads ?? availableParallelism();
+    this.tokens = ThreadTokens.create(threads);
+    this.resolveThreads = Math.min(options.resolveThreadsPerPush ?? MAX_RESOLVE_THREADS, threads);
+    this.parallelMinDeltas = options.parallelMinDeltas;
     const maxQueue = options.maxQueue ?? 16 * threads;
     this.capacity = threads + maxQueue;
     this.pool = new Piscina({
@@ -67,7 +81,15 @@ export class PackIndexPool {
       );
     });
     try {
-      return await this.pool.run({ ...task, port: port2 }, { transferList: [port2] });
+      // Helpers of another push may hold every token: a push waits here, not on piscina's queue.
+      await this.tokens.acquire();
+      try {
+        const { resolveThreads, parallelMinDeltas } = this;
+        const run = { ...task, port: port2, resolveThreads, parallelMinDeltas, threadTokens: this.tokens.cells };
+        return await this.pool.run(run, { transferList: [port2] });
+      } finally {
+        this.tokens.giveBack(1);
+      }
     } finally {
       this.admitted--;
       port1.close();
@@ -84,6 +106,9 @@ export class PackIndexPool {
     return this.pool.destroy();
   }
 }
+
+/** git's index-pack caps its threads at 3 by default (more rarely pays off); one more, for a machine that has them. */
+const MAX_RESOLVE_THREADS = 4;
 
 let shared: PackIndexPool | undefined;
 

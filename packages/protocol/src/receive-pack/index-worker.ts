@@ -3,18 +3,20 @@ import type { MessagePort } from 'node:worker_threads';
 import {
   ExpansionBudget,
   FsckError,
+  ObjectRejected,
   PackFormatError,
   PackIndex,
   checkGitmodules,
-  commitTreeAndParents,
-  fsckObjectLinks,
   indexPack,
   readPackedObject,
+  siblingModule,
   type ObjectId,
   type ObjectType,
   type PackLimits,
 } from '@gitfleet/git-format';
-import { OidSet } from '@gitfleet/repository';
+import type { OidSet } from '@gitfleet/repository';
+import { BadObject, PushObjectChecks, type PushCheckFindings, type PushCheckInit } from './push-object-checks.js';
+import { ThreadTokens } from './thread-tokens.js';
 
 /**
  * The CPU-heavy half of a push, run in a worker thread (index-pool.ts): index the spooled pack
@@ -31,6 +33,12 @@ export interface IndexTask {
   tips: ObjectId[];
   /** Commits the client declared shallow. */
   shallow: ObjectId[];
+  /** Most threads resolving this pack's deltas may use (PackIndexPool's resolveThreadsPerPush). */
+  resolveThreads: number;
+  /** The machine's spare indexing threads, shared by every push (PackIndexPool). */
+  threadTokens: Int32Array;
+  /** Packs with fewer deltas are resolved on this thread alone (default: git-format's). */
+  parallelMinDeltas?: number;
   port: MessagePort;
 }
 
@@ -64,72 +72,43 @@ export default async function indexInWorker(task: IndexTask): Promise<IndexOutco
   try {
     return await indexAndCheck(task, repository);
   } catch (error) {
-    if (error instanceof PackFormatError) return { ok: false, reason: error.message };
-    if (error instanceof BadObject) return { ok: false, reason: `fsck error in packed object ${error.oid}: ${error.cause.message}` };
+    // BadObject from this thread, ObjectRejected as it comes back from a helper thread.
+    if (error instanceof PackFormatError || error instanceof ObjectRejected) return { ok: false, reason: error.message };
     throw error;
   } finally {
     task.port.close();
   }
 }
 
-/** An object of the push that fsck refuses. */
-class BadObject extends Error {
-  constructor(
-    readonly oid: ObjectId,
-    override readonly cause: FsckError,
-  ) {
-    super(`${oid}: ${cause.message}`, { cause });
-  }
-}
-
 async function indexAndCheck(task: IndexTask, repository: RepositoryChannel): Promise<IndexOutcome> {
-  // Binary ids: a large pack points at millions of ids, too many for a Set of strings.
-  const links = new OidSet();
-  const gitmodules = new OidSet();
-  const shallowParents = new Set<ObjectId>();
-  const tips = new Set(task.tips);
-  const shallow = new Set(task.shallow);
-  const tipTypes: [ObjectId, ObjectType][] = [];
-  const gitmodulesChecked = new Set<ObjectId>();
-  // A client-shallow commit's parents must not count as linked: its tree is added below.
-  const ignoreLinks = { addBytes: () => undefined };
-
-  const onObject = (oid: ObjectId, type: ObjectType, data: Buffer): void => {
-    const shallowCommit = type === 'commit' && shallow.has(oid);
-    try {
-      fsckObjectLinks(type, data, shallowCommit ? ignoreLinks : links, gitmodules);
-      if (type === 'blob' && gitmodules.has(oid)) {
-        checkGitmodules(data);
-        gitmodulesChecked.add(oid);
-      }
-    } catch (error) {
-      if (error instanceof FsckError) throw new BadObject(oid, error);
-      throw error;
-    }
-    if (tips.has(oid)) tipTypes.push([oid, type]);
-    if (shallowCommit) {
-      const { tree, parents } = commitTreeAndParents(data);
-      links.add(tree);
-      for (const parent of parents) shallowParents.add(parent);
-    }
-  };
-
+  const init: PushCheckInit = { tips: task.tips, shallow: task.shallow };
+  const checks = new PushObjectChecks(init);
   const pack = await indexPack(task.packPath, {
     resolveExternal: (oid) => repository.read(oid),
-    onObject,
+    onObject: checks.onObject,
     maxObjectSize: task.maxObjectSize,
     limits: task.limits,
     onProgress: throttledProgress(task.port),
+    parallel: {
+      maxThreads: task.resolveThreads,
+      objectSink: { module: siblingModule(import.meta.url, 'push-object-checks'), init },
+      threadBudget: new ThreadTokens(task.threadTokens),
+      minDeltas: task.parallelMinDeltas,
+    },
   });
+  for (const found of pack.sinkResults) checks.merge(found as PushCheckFindings);
   const index = PackIndex.parse(pack.idx, pack.packSize);
   // Reading blobs back is more expansion of the same pack: it counts against the same limits.
   const budget = new ExpansionBudget(task.limits, pack.packSize, pack.inflatedBytes);
-  await checkRemainingGitmodules(task.packPath, index, budget, gitmodules, gitmodulesChecked, repository);
+  await checkRemainingGitmodules(task.packPath, index, budget, checks.gitmodules, checks.gitmodulesChecked, repository);
 
+  // Sorted: the order objects were checked in depends on the threads that resolved them.
+  const links = checks.links;
   const outside: Uint8Array[] = [];
   for (let entry = 0; entry < links.size; entry++) {
     if (index.find(links.oidAt(entry)) === undefined) outside.push(Buffer.from(links.bytesAt(entry)));
   }
+  outside.sort(Buffer.compare);
   return {
     ok: true,
     checksum: pack.checksum,
@@ -138,9 +117,9 @@ async function indexAndCheck(task: IndexTask, repository: RepositoryChannel): Pr
     idx: pack.idx,
     packSize: pack.packSize,
     inflatedBytes: pack.inflatedBytes,
-    tipTypes,
+    tipTypes: [...new Map(checks.tipTypes)].sort(([a], [b]) => (a < b ? -1 : 1)),
     outsideLinks: Buffer.concat(outside),
-    outsideShallowParents: [...shallowParents].filter((oid) => index.find(oid) === undefined),
+    outsideShallowParents: [...checks.shallowParents].filter((oid) => index.find(oid) === undefined).sort(),
   };
 }
 
