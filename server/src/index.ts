@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccountStore } from '@gitfleet/accounts';
+import { lowerHelperThreadsPriority } from '@gitfleet/git-format';
 import { Repository, RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
@@ -113,6 +114,9 @@ export async function startServer({
     await stores.close();
     throw error;
   }
+  // Password hashing and compression on libuv's pool, and V8's helpers, yield the CPU to the
+  // event loop (worker threads lower their own priority as they start).
+  lowerHelperThreadsPriority();
   // Deliveries start once the server is up; they stop before the stores close.
   webhooks.start();
   maintenance.start();

@@ -1,5 +1,9 @@
 /** The diff pool's thread: one file's line diff per task (see line-diff-pool.ts). */
 import { diffTexts, type LineDiff, type LineDiffBounds } from './line-diff.js';
+import { lowerThisThreadPriority } from '@gitfleet/git-format';
+
+// CPU-heavy tasks: the event loops of the process keep their cores first.
+lowerThisThreadPriority();
 
 export interface LineDiffTask {
   old: Uint8Array;

@@ -22,3 +22,4 @@ export * from './sidecars/index.js';
 export * from './pack/parallel/object-sink.js';
 export { DEFAULT_PARALLEL_MIN_DELTAS, type ParallelPassOptions, type ThreadBudget } from './pack/parallel/parallel-pass.js';
 export { siblingModule } from './pack/parallel/thread-modules.js';
+export * from './thread-priority.js';

@@ -2,6 +2,10 @@
 import { codeRows, highlightLineList } from './highlight.js';
 import { renderMarkdown } from './markdown.js';
 import { refUrl } from './urls.js';
+import { lowerThisThreadPriority } from '@gitfleet/git-format';
+
+// CPU-heavy tasks: the event loops of the process keep their cores first.
+lowerThisThreadPriority();
 
 export type RenderTask =
   | { kind: 'markdown'; source: Uint8Array; directory: string; links: { owner: string; name: string; ref: string } }

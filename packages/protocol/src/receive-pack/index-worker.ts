@@ -8,6 +8,7 @@ import {
   PackIndex,
   checkGitmodules,
   indexPack,
+  lowerThisThreadPriority,
   readPackedObject,
   siblingModule,
   type ObjectId,
@@ -17,6 +18,9 @@ import {
 import type { OidSet } from '@gitfleet/repository';
 import { BadObject, PushObjectChecks, type PushCheckFindings, type PushCheckInit } from './push-object-checks.js';
 import { ThreadTokens } from './thread-tokens.js';
+
+// CPU-heavy tasks: the event loops of the process keep their cores first.
+lowerThisThreadPriority();
 
 /**
  * The CPU-heavy half of a push, run in a worker thread (index-pool.ts): index the spooled pack

@@ -9,6 +9,10 @@ import { TreeResolver } from '../tree-resolver.js';
 import type { CreateObjectSink, ObjectSink, ObjectSinkSpec } from './object-sink.js';
 import { loadModule } from './thread-modules.js';
 import { TreeQueue, type TreeFailure, type TreeQueueParts } from './tree-queue.js';
+import { lowerThisThreadPriority } from '../../thread-priority.js';
+
+// CPU-heavy: the event loops of the process keep their cores first.
+lowerThisThreadPriority();
 
 /** What a helper thread of pass two is started with. */
 export interface ResolveThreadData {
