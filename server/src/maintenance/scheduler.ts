@@ -1,18 +1,12 @@
-import type { MaintenanceReport, Repository, RepositoryInfo } from '@gitfleet/repository';
+import type { Repository, RepositoryInfo } from '@gitfleet/repository';
 import type { Logger } from '../logger.js';
 import { maintenanceRunEnded } from '../metrics/maintenance.js';
+import type { MaintenanceOutcome } from './outcome.js';
+
+export type { MaintenanceOutcome } from './outcome.js';
 
 /** What a repository needs: `collect` only deletes packs whose grace period is over. */
 export type MaintenanceAction = 'none' | 'compact' | 'full' | 'collect';
-
-/** What one run came to. */
-export interface MaintenanceOutcome {
-  /** False when nothing was done: another runner of the fleet held the repository's lease, or the repository is gone. */
-  ran: boolean;
-  report?: MaintenanceReport;
-  /** The process that ran it. */
-  pid?: number;
-}
 
 /** What the scheduler needs of maintenance: a cheap check and the run itself (see openMaintenance in index.ts). */
 export interface MaintenanceRunner {

@@ -1,5 +1,5 @@
 import { Counter, Histogram } from 'prom-client';
-import type { MaintenanceOutcome } from '../maintenance/scheduler.js';
+import type { MaintenanceOutcome } from '../maintenance/outcome.js';
 import { metricsRegistry } from './registry.js';
 
 const labelNames = ['kind', 'outcome', 'where'] as const;

@@ -1,4 +1,17 @@
-import type { PackStats } from './write.js';
+/** What a pack was made of, for the "Total" line git prints after it. */
+export interface PackStats {
+  total: number;
+  deltas: number;
+  /** Entries copied as stored (header possibly rewritten). */
+  reused: number;
+  reusedDeltas: number;
+  /** Bytes of the pack, header and trailer included. */
+  bytes: number;
+  /** Bytes of entries copied as stored (pack reuse). */
+  copiedBytes: number;
+  /** Bytes of entries resolved and deflated afresh. */
+  recompressedBytes: number;
+}
 
 /**
  * Told of every pack streamed whole to a client, with what it was made of: how monitoring counts

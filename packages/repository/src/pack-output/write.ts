@@ -4,7 +4,9 @@ import { encodeEntryHeader, encodePackHeader, MAX_ENTRY_HEADER_LENGTH, parseEntr
 import { CorruptPackError, MissingObjectError } from '../errors.js';
 import type { Repository } from '../repository.js';
 import { outputEntry, type PackStreamOptions } from './entries.js';
-import { reportPackWritten } from './observer.js';
+import { reportPackWritten, type PackStats } from './observer.js';
+
+export type { PackStats } from './observer.js';
 import { OutputBuffer } from './output-buffer.js';
 import type { ReencodedEntry } from './reencoded-cache.js';
 import type { PackSlice } from './plan.js';
@@ -19,21 +21,6 @@ const OUTPUT_CHUNK = 256 * 1024;
 const ASYNC_DEFLATE_BYTES = 64 * 1024;
 /** Entries up to this size that go out exactly as stored are read as one buffer and written as is. */
 const VERBATIM_ENTRY_BYTES = 256 * 1024;
-
-/** What a pack was made of, for the "Total" line git prints after it. */
-export interface PackStats {
-  total: number;
-  deltas: number;
-  /** Entries copied as stored (header possibly rewritten). */
-  reused: number;
-  reusedDeltas: number;
-  /** Bytes of the pack, header and trailer included. */
-  bytes: number;
-  /** Bytes of entries copied as stored (pack reuse). */
-  copiedBytes: number;
-  /** Bytes of entries resolved and deflated afresh. */
-  recompressedBytes: number;
-}
 
 /** How one entry was written. */
 type EntryOutcome = 'copied' | 'copied-delta' | 'recompressed';
