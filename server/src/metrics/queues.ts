@@ -1,6 +1,6 @@
 import { Gauge } from 'prom-client';
 import type { PoolStats } from '@gitfleet/browse';
-import { metricsRegistry, PROCESS_LABELS } from './registry.js';
+import { metricsRegistry } from './registry.js';
 
 interface QueueStats {
   running: number;
@@ -11,49 +11,48 @@ interface QueueStats {
 const queues = new Map<string, { stats(): QueueStats }>();
 const pools = new Map<string, { stats(): PoolStats }>();
 
-new Gauge({
-  name: 'gitfleet_queue_running',
-  help: 'Work admitted and running: pushes indexing (pack-index) or holding a push slot (push-slots), tasks of the browsing pools, password checks, repositories being maintained',
-  labelNames: ['queue'] as const,
-  registers: [metricsRegistry],
-  collect() {
-    this.reset();
-    for (const [queue, source] of queues) this.set({ queue }, source.stats().running);
-  },
-});
+/** A gauge of one value per watched source, read from its stats at each scrape. */
+function statsGauge<T>(
+  name: string,
+  help: string,
+  label: 'queue' | 'pool',
+  sources: Map<string, { stats(): T }>,
+  value: (stats: T) => number,
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: [label],
+    registers: [metricsRegistry],
+    collect() {
+      this.reset();
+      for (const [source, watched] of sources) this.set({ [label]: source }, value(watched.stats()));
+    },
+  });
+}
 
-new Gauge({
-  name: 'gitfleet_queue_waiting',
-  help: 'Work waiting for a thread, a turn or a slot',
-  labelNames: ['queue'] as const,
-  registers: [metricsRegistry],
-  collect() {
-    this.reset();
-    for (const [queue, source] of queues) this.set({ queue }, source.stats().queued);
-  },
-});
-
-new Gauge({
-  name: 'gitfleet_worker_pool_threads',
-  help: 'Threads alive in a worker-thread pool of a process (they start on demand and stop when idle)',
-  labelNames: ['pool', 'worker'] as const,
-  registers: [metricsRegistry],
-  collect() {
-    this.reset();
-    for (const [pool, source] of pools) this.set({ pool, ...PROCESS_LABELS }, source.stats().threads);
-  },
-});
-
-new Gauge({
-  name: 'gitfleet_worker_pool_utilization',
-  help: "Share (0..1) of a worker-thread pool's capacity spent running tasks since the pool started (piscina's utilization)",
-  labelNames: ['pool', 'worker'] as const,
-  registers: [metricsRegistry],
-  collect() {
-    this.reset();
-    for (const [pool, source] of pools) this.set({ pool, ...PROCESS_LABELS }, source.stats().utilization);
-  },
-});
+statsGauge(
+  'gitfleet_queue_running',
+  'Work admitted and running: pushes indexing (pack-index) or holding a push slot (push-slots), tasks of the browsing pools, password checks, repositories being maintained',
+  'queue',
+  queues,
+  (stats) => stats.running,
+);
+statsGauge('gitfleet_queue_waiting', 'Work waiting for a thread, a turn or a slot', 'queue', queues, (stats) => stats.queued);
+statsGauge(
+  'gitfleet_worker_pool_threads',
+  'Threads alive in a worker-thread pool of a process (they start on demand and stop when idle)',
+  'pool',
+  pools,
+  (stats) => stats.threads,
+);
+statsGauge(
+  'gitfleet_worker_pool_utilization',
+  "Share (0..1) of a worker-thread pool's capacity spent running tasks since the pool started (piscina's utilization)",
+  'pool',
+  pools,
+  (stats) => stats.utilization,
+);
 
 export function watchQueue(name: string, source: { stats(): QueueStats }): void {
   queues.set(name, source);

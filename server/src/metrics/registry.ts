@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { ownWorkerSlot } from '../cluster/messages.js';
 
 /** Which process a value is of: its worker slot, "0" outside a cluster (a slot keeps its number when its worker is replaced). */
-export const PROCESS_LABELS = { worker: String(ownWorkerSlot() ?? 0) } as const;
+const PROCESS_LABELS = { worker: String(ownWorkerSlot() ?? 0) } as const;
 
 /**
  * Every metric of this process. In a cluster each worker has its own, and the primary gathers
