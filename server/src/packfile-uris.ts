@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import type { PackfileUriSource } from '@gitfleet/protocol';
+import { schemeOf, type PackfileUriSource } from '@gitfleet/protocol';
 import { InvalidRepositoryName, MissingPackError, type Repository } from '@gitfleet/repository';
 import { HttpError } from './http-errors.js';
 import { PackfileUriSigner, packfileUriSecret, type PackfileGrant } from './packfile-uri-signing.js';
@@ -37,7 +37,7 @@ export function packfileUris(services: ServerServices): PackfileUris {
         try {
           if (mode === 'direct') {
             const direct = await repo.packs.directReadUrl(pack, expirySeconds);
-            if (direct !== undefined && protocols.includes(new URL(direct).protocol.replace(/:$/, ''))) return direct;
+            if (direct !== undefined && protocols.has(schemeOf(direct))) return direct;
           }
           return await ownUrl(req, repo, pack);
         } catch (error) {
@@ -111,8 +111,7 @@ async function openRepository(services: ServerServices, owner: string, nameInUrl
 
 /** The stored size of the pack, from the registry: active, or retired and still readable during its grace period. */
 async function packSize(repo: Repository, pack: string): Promise<number> {
-  const record =
-    (await repo.packs.list()).find((info) => info.checksum === pack) ?? (await repo.packs.retired()).find((info) => info.checksum === pack);
+  const record = await repo.packs.info(pack);
   if (!record) throw new HttpError(404, `pack ${pack} is no longer stored; fetch again`);
   return record.size;
 }

@@ -9,6 +9,7 @@ import { buildSourceRepo } from '@gitfleet/test-support/histories';
 import { TEST_PROTOCOL_LIMITS } from '@gitfleet/test-support/protocol-limits';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { advertiseUploadPack, uploadPack, type PackfileUriSource } from '../src/index.js';
+import { MAX_PACKFILE_URI_PROTOCOLS } from '../src/upload-pack/packfile-uris.js';
 import { gitUploadPack, loadRepository, parseResponse, request } from './upload-pack-helpers.js';
 
 test('v2 advertises packfile-uris among the fetch features only when the server can make URIs', async (t) => {
@@ -46,4 +47,25 @@ test('packfile-uris lines are taken as git takes them; without a repacked pack n
     assert.ok(ours.pack.length > 0);
   }
   assert.equal(asked, 0);
+});
+
+test('a request naming more distinct packfile-uris protocols than any client knows is refused, however many lines repeat them', async (t) => {
+  const dir = tempDir(t, 'uris-many');
+  const source = buildSourceRepo(dir, 5);
+  const repo = await loadRepository(source, dir);
+  const main = git(source, ['rev-parse', 'main']).toString().trim();
+  const uris: PackfileUriSource = { uriFor: async () => undefined };
+  const head = ['command=fetch', 'agent=git/2.39.2', 'object-format=sha1', 'delim', 'ofs-delta', 'no-progress'];
+  const fetchWith = async (uriLines: string[]) => {
+    const body = request([...head, ...uriLines, `want ${main}`, 'done', 'flush']);
+    const response = await uploadPack(repo, Readable.from([body]), { version: 2, limits: TEST_PROTOCOL_LIMITS, packfileUris: uris });
+    for await (const chunk of response) void chunk;
+  };
+  // Repeated lines add nothing: the protocols are kept once each.
+  await fetchWith(Array.from({ length: 2000 }, () => 'packfile-uris http,https'));
+  const tooMany = Array.from({ length: MAX_PACKFILE_URI_PROTOCOLS + 1 }, (_, i) => `p${i}`).join(',');
+  await assert.rejects(
+    fetchWith([`packfile-uris ${tooMany}`]),
+    new RegExp(`more than ${MAX_PACKFILE_URI_PROTOCOLS} packfile-uris protocols`),
+  );
 });

@@ -151,10 +151,15 @@ export class PackAccess {
     return this.packSet.refreshAfter(this.packSet.generation);
   }
 
+  /** The registry's record of one of the repository's packs, active or retired (still readable during its grace period). */
+  async info(pack: string): Promise<PackInfo | undefined> {
+    await this.packSet.list();
+    return this.packSet.known(pack);
+  }
+
   /** The parsed index of one of the repository's packs; a retired pack still has one during its grace period. */
   async index(pack: string): Promise<PackIndex> {
-    await this.packSet.list();
-    const info = this.packSet.known(pack);
+    const info = await this.info(pack);
     if (!info) throw new MissingPackError(pack, `repository ${this.repositoryId}: no pack ${pack} is registered`);
     return this.loadIndex(info);
   }

@@ -7,7 +7,7 @@ import { uploadPackV0 } from './v0.js';
 import { uploadPackV2 } from './v2.js';
 
 export { advertiseUploadPack, type UploadPackAdvertisement } from './advertise.js';
-export type { PackfileUriSource } from './packfile-uris.js';
+export { schemeOf, type PackfileUriSource } from './packfile-uris.js';
 
 export interface UploadPackOptions {
   version: ProtocolVersion;

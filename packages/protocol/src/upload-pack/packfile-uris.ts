@@ -8,13 +8,13 @@ import { enumerateObjects, ReachedObjects, type Enumeration, type PackBitmaps, t
  */
 export interface PackfileUriSource {
   /** A URI of one of `protocols` ("http", "https") that serves `pack` of `repo` whole; undefined when none can be made. */
-  uriFor(repo: Repository, pack: ObjectId, protocols: readonly string[]): Promise<string | undefined>;
+  uriFor(repo: Repository, pack: ObjectId, protocols: ReadonlySet<string>): Promise<string | undefined>;
 }
 
 /** What a fetch request says that decides whether a pack may go as a URI. */
 export interface PackfileUriRequest {
   /** The protocols of the client's `packfile-uris` line; undefined when it sent none. */
-  protocols: readonly string[] | undefined;
+  protocols: ReadonlySet<string> | undefined;
   wants: readonly ObjectId[];
   /** Annotated tags that come along with what they point at (include-tag). */
   includeTags: readonly ObjectId[];
@@ -38,6 +38,12 @@ export interface PackfileUriDecision {
   enumeration?: Enumeration;
   offer?: PackfileUriOffer;
 }
+
+/**
+ * Distinct protocols one request may name in its `packfile-uris` lines (git knows a handful);
+ * each line is kept as a set, so that many lines cost no more than their bytes.
+ */
+export const MAX_PACKFILE_URI_PROTOCOLS = 16;
 
 /** The protocols of a `packfile-uris <protocol>,<protocol>` argument (undefined for any other line). */
 export function parsePackfileUrisArg(arg: string): string[] | undefined {
@@ -66,23 +72,27 @@ export async function decidePackfileUri(
   source: PackfileUriSource | undefined,
 ): Promise<PackfileUriDecision> {
   const { protocols } = request;
-  if (!source || !protocols || protocols.length === 0) return {};
+  if (!source || !protocols || protocols.size === 0) return {};
   if (request.haves.length > 0 || request.shallow || request.filtered || !request.ofsDelta) return {};
   const pack = await repo.packs.bitmaps();
   if (!pack) return {};
-  const record = (await repo.packs.list()).find((info) => info.checksum === pack.checksum);
-  if (record?.kind !== 'repack') return {};
+  if ((await repo.packs.info(pack.checksum))?.kind !== 'repack') return {};
   const enumeration = await enumerateObjects(
     repo.objects,
     { wants: request.wants, haves: [], includeTags: request.includeTags },
     { cacheKey: repo.info.id, bitmaps: pack, commitGraph: repo.packs },
   );
   const { objects, clientHas } = enumeration;
-  if (!(objects instanceof ReachedObjects) || objects.bitmaps !== pack || objects.reached.bits.count() !== pack.objectCount) {
+  // Every object of the pack reached: its bits' count is the size made when enumerating, less the ids outside.
+  if (
+    !(objects instanceof ReachedObjects) ||
+    objects.bitmaps !== pack ||
+    objects.size - objects.reached.outside.size !== pack.objectCount
+  ) {
     return { enumeration };
   }
   const uri = await source.uriFor(repo, pack.checksum, protocols);
-  if (uri === undefined || !protocols.includes(schemeOf(uri))) return { enumeration };
+  if (uri === undefined || !protocols.has(schemeOf(uri))) return { enumeration };
   // The ids kept outside the pack's bits: none of the pack's own objects is looked at.
   return { enumeration: { objects: objects.reached.outside, clientHas }, offer: { pack, uri } };
 }
@@ -92,7 +102,8 @@ export function packfileUrisSection(offer: PackfileUriOffer, line: (text: string
   return [line('packfile-uris\n'), line(`${offer.pack.checksum} ${offer.uri}\n`), DELIM_PKT];
 }
 
-function schemeOf(uri: string): string {
+/** The scheme of `uri` ("https"), or '' when it is no URL. */
+export function schemeOf(uri: string): string {
   try {
     return new URL(uri).protocol.replace(/:$/, '');
   } catch {

@@ -5,7 +5,13 @@ import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/reposito
 import { ProtocolError, RequestRefused } from '../errors.js';
 import { Negotiation } from './negotiation.js';
 import { fromBuffers, packResponse, sectionLine } from './pack-response.js';
-import { decidePackfileUri, packfileUrisSection, parsePackfileUrisArg, type PackfileUriSource } from './packfile-uris.js';
+import {
+  decidePackfileUri,
+  MAX_PACKFILE_URI_PROTOCOLS,
+  packfileUrisSection,
+  parsePackfileUrisArg,
+  type PackfileUriSource,
+} from './packfile-uris.js';
 import { annotatedTags, loadRefs, tipCommits } from './refs.js';
 import type { RefSnapshot } from './refs.js';
 import { RefPrefixes } from './ref-prefixes.js';
@@ -164,7 +170,7 @@ interface FetchArgs {
   shallow: ShallowArgs;
   filter?: ObjectFilter;
   /** The protocols of the client's `packfile-uris` line, when it sent one. */
-  packfileUriProtocols?: string[];
+  packfileUriProtocols?: Set<string>;
   thinPack: boolean;
   ofsDelta: boolean;
   noProgress: boolean;
@@ -226,7 +232,11 @@ function addFetchArg(args: FetchArgs, arg: string): void {
   const uriProtocols = parsePackfileUrisArg(arg);
   if (uriProtocols) {
     // gitprotocol-v2 allows one such line; git's upload-pack adds up the protocols of several.
-    args.packfileUriProtocols = [...(args.packfileUriProtocols ?? []), ...uriProtocols];
+    args.packfileUriProtocols ??= new Set();
+    for (const protocol of uriProtocols) args.packfileUriProtocols.add(protocol);
+    if (args.packfileUriProtocols.size > MAX_PACKFILE_URI_PROTOCOLS) {
+      throw new ProtocolError(`more than ${MAX_PACKFILE_URI_PROTOCOLS} packfile-uris protocols`);
+    }
     return;
   }
   if (arg === 'deepen-relative') {
