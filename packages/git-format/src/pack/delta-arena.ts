@@ -22,6 +22,8 @@ export class DeltaArena {
   share(): SharedDeltaArena {
     const buf = Buffer.from(new SharedArrayBuffer(this.used));
     this.buf.copy(buf, 0, 0, this.used);
+    // The arena reads from the shared copy from now on: the private one would only double its memory.
+    this.buf = buf;
     return { buf, starts: this.starts, lengths: this.lengths };
   }
 
