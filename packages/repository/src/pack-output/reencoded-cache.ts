@@ -33,8 +33,8 @@ export class ReencodedEntryCache {
 
   set(pack: string, offset: number, entry: ReencodedEntry): void {
     if (entry.deflated.length > MAX_ENTRY_BYTES) return;
-    // Copies of exactly their size: zlib's output and a small header are views of larger shared
-    // buffers, which a kept view would keep whole (counted as a few bytes, holding kilobytes).
+    // Held in memory of exactly their size: zlib's output and a small header may be views of
+    // larger shared buffers, which a kept view would keep whole (counted as a few bytes, holding kilobytes).
     this.lru.set(`${pack}:${offset}`, { header: exactCopy(entry.header), deflated: exactCopy(entry.deflated) });
   }
 
@@ -47,7 +47,9 @@ export class ReencodedEntryCache {
 /** Default for processes that do not size the cache themselves. */
 export const sharedReencodedEntryCache = new ReencodedEntryCache({ maxBytes: 64 * 1024 * 1024 });
 
+/** `bytes` alone in memory of its own size: itself when it is already, else a copy. */
 function exactCopy(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes;
   const copy = Buffer.allocUnsafeSlow(bytes.length);
   bytes.copy(copy);
   return copy;
