@@ -41,27 +41,28 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   new RateLimiterClusterMaster();
   answerMetricsRequestsInPrimary();
-  const slots = new Map<Worker, number>();
+  /** The workers alive, with their slot and when they were forked. */
+  const workersAlive = new Map<Worker, { slot: number; forkedAt: number }>();
   let stopping = false;
 
   // A message sent to a worker as it dies (a throttle answer, a metrics request) fails on its
   // channel; unheard, that error would end the primary and every worker with it.
   cluster.on('fork', (worker) =>
-    worker.on('error', (error) => logger.warn({ slot: slots.get(worker), err: error }, 'worker channel error')),
+    worker.on('error', (error) => logger.warn({ slot: workersAlive.get(worker)?.slot, err: error }, 'worker channel error')),
   );
   const fork = (slot: number): Worker => {
     const worker = cluster.fork({ [WORKER_SLOT_VARIABLE]: String(slot) });
-    slots.set(worker, slot);
+    workersAlive.set(worker, { slot, forkedAt: Date.now() });
     return worker;
   };
   cluster.on('message', (worker, message) => {
-    if (isReadyMessage(message)) logger.info({ slot: slots.get(worker), worker_pid: worker.process.pid }, 'worker started');
+    if (isReadyMessage(message)) logger.info({ slot: workersAlive.get(worker)?.slot, worker_pid: worker.process.pid }, 'worker started');
   });
 
   const everyoneReady = new Promise<string>((resolve, reject) => {
     let ready = 0;
     const onMessage = (worker: Worker, message: unknown) => {
-      if (!slots.has(worker) || !isReadyMessage(message)) return;
+      if (!workersAlive.has(worker) || !isReadyMessage(message)) return;
       ready += 1;
       if (ready === workers) {
         cluster.off('message', onMessage);
@@ -74,7 +75,7 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
       cluster.off('exit', onEarlyExit);
       reject(
         new WorkerStartFailed(
-          `worker ${slots.get(worker)} (pid ${worker.process.pid}) exited during start-up (${describeExit(code, signal)}; its error is above)`,
+          `worker ${workersAlive.get(worker)?.slot} (pid ${worker.process.pid}) exited during start-up (${describeExit(code, signal)}; its error is above)`,
         ),
       );
     };
@@ -88,20 +89,19 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
     url = await everyoneReady;
   } catch (error) {
     stopping = true;
-    await stopAll([...slots.keys()], 0);
+    await stopAll([...workersAlive.keys()], 0);
     throw error;
   }
-  logger.info({ workers, worker_pids: [...slots.keys()].map((worker) => worker.process.pid) }, 'workers listening');
+  logger.info({ workers, worker_pids: [...workersAlive.keys()].map((worker) => worker.process.pid) }, 'workers listening');
 
   const restartDelays = new Map<number, number>();
-  const started = new Map<Worker, number>([...slots.keys()].map((worker) => [worker, Date.now()]));
   cluster.on('exit', (worker, code, signal) => {
-    const slot = slots.get(worker);
-    if (slot === undefined) return;
-    slots.delete(worker);
+    const alive = workersAlive.get(worker);
+    if (alive === undefined) return;
+    workersAlive.delete(worker);
     if (stopping) return;
-    const lived = Date.now() - (started.get(worker) ?? 0);
-    started.delete(worker);
+    const { slot, forkedAt } = alive;
+    const lived = Date.now() - forkedAt;
     const previous = restartDelays.get(slot);
     const delay = lived >= STABLE_AFTER_MS ? 0 : Math.min(MAX_RESTART_DELAY_MS, previous ? previous * 2 : FIRST_RESTART_DELAY_MS);
     restartDelays.set(slot, delay);
@@ -111,7 +111,7 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
     );
     // Not unref'd: with every worker dead, this timer is what keeps the primary alive.
     setTimeout(() => {
-      if (!stopping) started.set(fork(slot), Date.now());
+      if (!stopping) fork(slot);
     }, delay);
   });
 
@@ -120,7 +120,7 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
     url,
     close() {
       stopping = true;
-      closing ??= stopAll([...slots.keys()], shutdownGraceMs);
+      closing ??= stopAll([...workersAlive.keys()], shutdownGraceMs);
       return closing;
     },
   };
