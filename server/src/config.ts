@@ -310,7 +310,7 @@ export const ENVIRONMENT = {
   GITFLEET_PUSH_MAX_EXPANSION_RATIO: '1000',
   GITFLEET_PUSH_EXPANSION_ALLOWANCE: '512MiB',
   GITFLEET_PUSH_MAX_DELTA_DEPTH: '4095',
-  // Empty: every core but one (at least one thread); the queue 16 pushes per thread.
+  // Empty: every core; the queue 16 pushes per thread.
   GITFLEET_INDEX_THREADS: '',
   GITFLEET_INDEX_QUEUE: '',
   GITFLEET_CACHE_BYTES: '256MiB',

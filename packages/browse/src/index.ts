@@ -14,6 +14,6 @@ export { commitDiff, diffTrees, DEFAULT_DIFF_LIMITS, type DiffOptions } from './
 export { DiffCache } from './diff-cache.js';
 export { ResultCache } from './result-cache.js';
 export { LineDiffPool } from './line-diff-pool.js';
-export { TaskPool, PoolBusy, TaskTimedOut, ownBytes, type PoolStats, type TaskPoolOptions } from './task-pool.js';
+export { defaultPoolThreads, TaskPool, PoolBusy, TaskTimedOut, ownBytes, type PoolStats, type TaskPoolOptions } from './task-pool.js';
 export { compare, MAX_COMPARE_WALK } from './compare.js';
 export type { Comparison } from './compare.js';

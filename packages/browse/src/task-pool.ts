@@ -19,6 +19,11 @@ export interface PoolStats {
   utilization: number;
 }
 
+/** Threads of a pool that is given none: one per core. */
+export function defaultPoolThreads(): number {
+  return availableParallelism();
+}
+
 export interface TaskPoolOptions {
   /** Threads running tasks; 0 or absent: one per core. */
   threads?: number;
@@ -55,7 +60,7 @@ export class TaskPool<In, Out> {
     worker: URL,
     options: TaskPoolOptions,
   ) {
-    this.threads = options.threads && options.threads > 0 ? options.threads : availableParallelism();
+    this.threads = options.threads && options.threads > 0 ? options.threads : defaultPoolThreads();
     this.maxQueue = options.maxQueue;
     this.pool = new Piscina<In, Out>({ filename: worker.href, minThreads: 0, maxThreads: this.threads, idleTimeout: IDLE_THREAD_MS });
   }

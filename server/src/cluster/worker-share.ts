@@ -1,4 +1,5 @@
-import { availableParallelism } from 'node:os';
+import { defaultPoolThreads } from '@gitfleet/browse';
+import { defaultIndexThreads } from '@gitfleet/protocol';
 import type { ServerConfig } from '../config.js';
 
 /** Which of the cluster's workers a process is: its slot stays the same when a worker is replaced. */
@@ -33,7 +34,7 @@ export function workerShare(config: ServerConfig, slot: WorkerSlot): ServerConfi
     ...config,
     packIndexing: {
       ...config.packIndexing,
-      threads: count(config.packIndexing.threads ?? Math.max(1, availableParallelism() - 1)),
+      threads: count(config.packIndexing.threads ?? defaultIndexThreads()),
     },
     cache: {
       ...config.cache,
@@ -57,7 +58,7 @@ export function workerShare(config: ServerConfig, slot: WorkerSlot): ServerConfi
     hooks: { ...config.hooks, concurrency: count(config.hooks.concurrency) },
     browse: {
       ...config.browse,
-      threads: count(config.browse.threads === 0 ? availableParallelism() : config.browse.threads),
+      threads: count(config.browse.threads === 0 ? defaultPoolThreads() : config.browse.threads),
       diffCacheBytes: bytes(config.browse.diffCacheBytes),
       inMemoryReadBytes: bytes(config.browse.inMemoryReadBytes),
     },

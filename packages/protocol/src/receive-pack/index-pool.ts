@@ -5,6 +5,11 @@ import type { GitObject, ObjectId } from '@gitfleet/git-format';
 import type { IndexOutcome, IndexTask, ReadAnswer, WorkerMessage } from './index-worker.js';
 import { ThreadTokens } from './thread-tokens.js';
 
+/** Threads indexing at once when PackIndexPoolOptions.threads is not given: every core. */
+export function defaultIndexThreads(): number {
+  return availableParallelism();
+}
+
 export interface PackIndexPoolOptions {
   /**
    * Threads indexing at once, those resolving one large push's deltas together included
@@ -48,7 +53,7 @@ export class PackIndexPool {
   private readonly parallelMinDeltas: number | undefined;
 
   constructor(options: PackIndexPoolOptions = {}) {
-    const threads = options.threads ?? availableParallelism();
+    const threads = options.threads ?? defaultIndexThreads();
     this.tokens = ThreadTokens.create(threads);
     this.resolveThreads = Math.min(options.resolveThreadsPerPush ?? MAX_RESOLVE_THREADS, threads);
     this.parallelMinDeltas = options.parallelMinDeltas;
