@@ -14,8 +14,9 @@ export class DeltaArena {
     entryCount: number,
     private readonly limit: number,
   ) {
-    this.starts = new Float64Array(entryCount).fill(-1);
-    this.lengths = new Uint32Array(entryCount);
+    // On shared memory from the start, so that the threads of pass two read them instead of copies.
+    this.starts = new Float64Array(new SharedArrayBuffer(8 * entryCount)).fill(-1);
+    this.lengths = new Uint32Array(new SharedArrayBuffer(4 * entryCount));
   }
 
   /** The kept deltas in shared memory, for the threads of pass two; keep nothing more afterwards. */
@@ -55,7 +56,7 @@ export class DeltaArena {
   }
 }
 
-/** Structured-cloneable: `starts` and `lengths` are copied to the thread, the deltas themselves are not. */
+/** Structured-cloneable, nothing copied: the deltas, `starts` and `lengths` are all in shared memory. */
 export interface SharedDeltaArena {
   buf: Uint8Array;
   starts: Float64Array;

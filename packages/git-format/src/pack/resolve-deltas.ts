@@ -39,7 +39,8 @@ export async function resolveDeltas(
   dataEnd: number,
   options: ResolveOptions,
 ): Promise<ResolvedDeltas> {
-  const forest = DeltaForest.build(table);
+  // On shared memory when threads may take part: they read the forest instead of each getting a copy.
+  const forest = DeltaForest.build(table, options.parallel ? (bytes) => new SharedArrayBuffer(bytes) : undefined);
   const reader = new BlockReader(file);
   const thin = new ThinPackCompletion(file, table, reader, dataEnd, options);
   let resolved = 0;
