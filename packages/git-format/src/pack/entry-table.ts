@@ -36,20 +36,7 @@ export class EntryTable {
    * writes the ids, types and bases of the entries of its own trees only.
    */
   moveToSharedMemory(): void {
-    const shared = <T extends Float64Array | Uint8Array | Uint32Array | Int32Array>(old: T, make: (buffer: SharedArrayBuffer) => T): T => {
-      const next = make(new SharedArrayBuffer(old.byteLength));
-      next.set(old);
-      return next;
-    };
-    this.offsets = shared(this.offsets, (b) => new Float64Array(b));
-    this.headerLengths = shared(this.headerLengths, (b) => new Uint8Array(b));
-    this.codes = shared(this.codes, (b) => new Uint8Array(b));
-    this.sizes = shared(this.sizes, (b) => new Float64Array(b));
-    this.crcs = shared(this.crcs, (b) => new Uint32Array(b));
-    this.types = shared(this.types, (b) => new Uint8Array(b));
-    this.bases = shared(this.bases, (b) => new Int32Array(b));
-    this.oids = shared(this.oids, (b) => Buffer.from(b));
-    if (this.refBases !== undefined) this.refBases = shared(this.refBases, (b) => Buffer.from(b));
+    this.reallocate(this.capacity, (bytes) => new SharedArrayBuffer(bytes));
   }
 
   /** The columns, to hand to another thread (after moveToSharedMemory, it sees and writes the same table). */
@@ -98,27 +85,33 @@ export class EntryTable {
     return lo < this.count && this.offsets[lo] === offset ? lo : -1;
   }
 
+  /** Grows the columns, in the kind of memory they are in (shared ones stay shared). */
   private grow(capacity: number): void {
-    const grown = <T extends Float64Array | Uint8Array | Uint32Array | Int32Array>(old: T, make: (n: number) => T, width = 1): T => {
-      const next = make(capacity * width);
+    const shared = this.offsets.buffer instanceof SharedArrayBuffer;
+    this.reallocate(capacity, (bytes) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)));
+  }
+
+  /** Every column copied into `capacity` entries of memory that `memory` makes. */
+  private reallocate(capacity: number, memory: (bytes: number) => ArrayBufferLike): void {
+    const column = <T extends Float64Array | Uint8Array | Uint32Array | Int32Array>(
+      old: T,
+      make: (buffer: ArrayBufferLike) => T,
+      width: number,
+    ): T => {
+      const next = make(memory(width * capacity));
       next.set(old);
       return next;
     };
-    this.offsets = grown(this.offsets, (n) => new Float64Array(n));
-    this.headerLengths = grown(this.headerLengths, (n) => new Uint8Array(n));
-    this.codes = grown(this.codes, (n) => new Uint8Array(n));
-    this.sizes = grown(this.sizes, (n) => new Float64Array(n));
-    this.crcs = grown(this.crcs, (n) => new Uint32Array(n));
-    this.types = grown(this.types, (n) => new Uint8Array(n));
-    this.bases = grown(this.bases, (n) => new Int32Array(n).fill(-1));
-    const oids = Buffer.alloc(20 * capacity);
-    this.oids.copy(oids);
-    this.oids = oids;
-    if (this.refBases !== undefined) {
-      const refBases = Buffer.alloc(20 * capacity);
-      this.refBases.copy(refBases);
-      this.refBases = refBases;
-    }
+    const previous = this.capacity;
+    this.offsets = column(this.offsets, (b) => new Float64Array(b), 8);
+    this.headerLengths = column(this.headerLengths, (b) => new Uint8Array(b), 1);
+    this.codes = column(this.codes, (b) => new Uint8Array(b), 1);
+    this.sizes = column(this.sizes, (b) => new Float64Array(b), 8);
+    this.crcs = column(this.crcs, (b) => new Uint32Array(b), 4);
+    this.types = column(this.types, (b) => new Uint8Array(b), 1);
+    this.bases = column(this.bases, (b) => new Int32Array(b), 4).fill(-1, previous);
+    this.oids = column(this.oids, (b) => Buffer.from(b), 20);
+    if (this.refBases !== undefined) this.refBases = column(this.refBases, (b) => Buffer.from(b), 20);
   }
 }
 
