@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { childrenByParent } from './rss.js';
+import { descendants } from './rss.js';
 
 const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 /** How long to wait for a server's children to be reaped before reading its CPU time. */
@@ -35,15 +35,7 @@ export function processTreeCpuSeconds(pid: number | undefined): number | undefin
 
 /** `pids` and all their descendants, sorted. */
 function processTree(pids: readonly number[]): number[] {
-  const children = childrenByParent();
-  const tree = new Set<number>();
-  const visit = (pid: number) => {
-    if (tree.has(pid)) return;
-    tree.add(pid);
-    for (const child of children.get(pid) ?? []) visit(child);
-  };
-  pids.forEach(visit);
-  return [...tree].sort((a, b) => a - b);
+  return [...descendants(pids)].sort((a, b) => a - b);
 }
 
 /** utime + stime + cutime + cstime of /proc/<pid>/stat (fields 14–17), in seconds; 0 once the process is gone. */

@@ -82,15 +82,25 @@ export function processTreeRss(pid: number): number {
 function treeStatus(root: number, children: Map<number, number[]>): { rss: number; largestHwm: number } {
   let rss = 0;
   let largestHwm = 0;
-  const pending = [root];
-  for (let guard = 0; pending.length > 0 && guard < 100_000; guard++) {
-    const pid = pending.pop()!;
+  for (const pid of descendants([root], children)) {
     const status = readStatus(pid);
     rss += status?.rss ?? 0;
     largestHwm = Math.max(largestHwm, status?.hwm ?? 0);
-    pending.push(...(children.get(pid) ?? []));
   }
   return { rss, largestHwm };
+}
+
+/** `roots` and every process below them, each once. */
+export function descendants(roots: readonly number[], children: Map<number, number[]> = childrenByParent()): Set<number> {
+  const found = new Set<number>();
+  const pending = [...roots];
+  while (pending.length > 0) {
+    const pid = pending.pop()!;
+    if (found.has(pid)) continue;
+    found.add(pid);
+    pending.push(...(children.get(pid) ?? []));
+  }
+  return found;
 }
 
 /** The kernel here has no /proc/<pid>/task/<tid>/children, so the tree comes from every process's ppid. */
