@@ -59,16 +59,21 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
     if (isReadyMessage(message)) logger.info({ slot: workersAlive.get(worker)?.slot, worker_pid: worker.process.pid }, 'worker started');
   });
 
+  // One worker after another: the first opens (and on a new data directory creates) the stores
+  // alone. Several processes creating the same SQLite files at once can be refused with
+  // "database is locked" before any busy timeout applies.
   const everyoneReady = new Promise<string>((resolve, reject) => {
     let ready = 0;
     const onMessage = (worker: Worker, message: unknown) => {
       if (!workersAlive.has(worker) || !isReadyMessage(message)) return;
       ready += 1;
-      if (ready === workers) {
-        cluster.off('message', onMessage);
-        cluster.off('exit', onEarlyExit);
-        resolve(message.url);
+      if (ready < workers) {
+        fork(ready);
+        return;
       }
+      cluster.off('message', onMessage);
+      cluster.off('exit', onEarlyExit);
+      resolve(message.url);
     };
     const onEarlyExit = (worker: Worker, code: number | null, signal: string | null) => {
       cluster.off('message', onMessage);
@@ -82,7 +87,7 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
     cluster.on('message', onMessage);
     cluster.on('exit', onEarlyExit);
   });
-  for (let slot = 0; slot < workers; slot++) fork(slot);
+  fork(0);
 
   let url: string;
   try {
