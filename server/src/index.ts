@@ -8,7 +8,7 @@ import { Repository, RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
 import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
-import { LoginGuard, bootstrapAdmin, createLoginThrottle } from './auth/index.js';
+import { LoginGuard, bootstrapAdmin, createLoginThrottle, passwordCheckTurns } from './auth/index.js';
 import { openBrowsing, type Browsing } from './browsing.js';
 import { runMaintenanceChild } from './maintenance/child-runner.js';
 import { bySize } from './maintenance/placement.js';
@@ -68,7 +68,7 @@ export async function startServer({
     const accounts = new AccountStore(stores.kv);
     if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin, logger);
     webhooks = openWebhooks(config, stores, logger);
-    logins = new LoginGuard(createLoginThrottle(config), config.passwordChecks);
+    logins = new LoginGuard(createLoginThrottle(config), config.passwordChecks, passwordCheckTurns(config.passwordChecks));
     browsing = openBrowsing(config.browse);
     const registry = new RepositoryRegistry(stores);
     maintenance = openMaintenance(config, stores, registry, spoolDir, logger, environment);

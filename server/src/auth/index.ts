@@ -25,7 +25,7 @@
  *   read/write:organization, site administration read/write:admin. Missing scope → 403 naming it.
  */
 export { SESSION_COOKIE, AUTH_REALM, type LoginThrottle, type AuthorizedRepository } from './constants.js';
-export { LoginGuard } from './login-guard.js';
+export { LoginGuard, passwordCheckTurns } from './login-guard.js';
 export { sessionCookieOptions } from './session-cookie.js';
 export { authenticate, requestActor, clientIp } from './authenticate.js';
 export { requireActor, requireSiteAdmin, authorizeRepository } from './access.js';

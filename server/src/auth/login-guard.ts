@@ -1,9 +1,16 @@
 import type { PasswordCheckConfig } from '../config.js';
 import { HttpError } from '../http-errors.js';
+import { ownWorkerSlot } from '../cluster/messages.js';
+import { LocalTurns, MACHINE_TURN_KINDS, MachineTurns, type Turns } from '../cluster/turns.js';
 import type { LoginThrottle } from './constants.js';
 
 /** Seconds a client refused for checks in flight is told to wait: one check takes a fraction of that. */
 const BUSY_RETRY_AFTER_SECONDS = 1;
+
+/** The turns of password checks: a worker of Gitfleet's cluster takes the machine's, granted by the primary; a process serving alone, its own. */
+export function passwordCheckTurns(limits: PasswordCheckConfig): Turns {
+  return ownWorkerSlot() === undefined ? new LocalTurns(limits.concurrent) : new MachineTurns(MACHINE_TURN_KINDS.passwordChecks);
+}
 
 /**
  * Every password check of the server (the web sign-in, Basic credentials on git and the API)
@@ -11,18 +18,22 @@ const BUSY_RETRY_AFTER_SECONDS = 1;
  * - The throttle: an attempt spends its point before its password is verified (a right one
  *   gets it back), so a burst sent at once is cut at the limit like a slow series.
  * - Checks in flight: argon2 runs on libuv's thread pool, which file reads and zlib share, and
- *   takes tens of megabytes each. At most `concurrent` run at once and `queue` wait (503 beyond),
- *   and one address has at most `perIp` running or waiting (429 beyond); a refusal costs nothing.
- *   These bound this process's own pool, so they are counted per process, not per fleet.
+ *   takes a core and tens of megabytes for each check. The checks take `turns`: `concurrent` at
+ *   once in this process, or for the whole machine when the cluster's primary grants them (a
+ *   burst spread over every worker would otherwise take every core). Of this process's checks, at
+ *   most `concurrent` + `queue` are admitted (503 beyond), and one address has at most `perIp`
+ *   running or waiting (429 beyond); a refusal costs nothing.
  */
 export class LoginGuard {
+  /** Checks admitted and not yet finished: waiting for a turn or running. */
+  private admitted = 0;
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
   private readonly pendingByIp = new Map<string, number>();
 
   constructor(
     private readonly throttle: LoginThrottle,
     private readonly limits: PasswordCheckConfig,
+    private readonly turns: Turns = new LocalTurns(limits.concurrent),
   ) {}
 
   /**
@@ -33,7 +44,12 @@ export class LoginGuard {
   async verify<T>(ip: string, name: string, verification: () => Promise<T | undefined>): Promise<T | undefined> {
     const leave = this.admit(ip);
     try {
-      await this.turn();
+      const giveBack = await this.turns.take().catch((error: unknown) => {
+        throw new HttpError(503, `no turn for a password check (${(error as Error).message}): try again in a moment`, {
+          retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+        });
+      });
+      this.running++;
       try {
         await this.throttle.consume(ip, name);
         const verified = await verification();
@@ -42,7 +58,8 @@ export class LoginGuard {
         if (verified !== undefined) await this.throttle.recordSuccess(ip, name).catch(() => undefined);
         return verified;
       } finally {
-        this.passTurn();
+        this.running--;
+        giveBack();
       }
     } finally {
       leave();
@@ -56,7 +73,7 @@ export class LoginGuard {
 
   /** Password checks running and waiting for a turn (read by monitoring). */
   stats(): { running: number; queued: number } {
-    return { running: this.running, queued: this.waiting.length };
+    return { running: this.running, queued: this.turns.waiting() };
   }
 
   close(): Promise<void> {
@@ -71,34 +88,21 @@ export class LoginGuard {
         retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
       });
     }
-    if (this.running >= this.limits.concurrent && this.waiting.length >= this.limits.queue) {
+    if (this.admitted >= this.limits.concurrent + this.limits.queue) {
       throw new HttpError(503, `the server is checking too many passwords at once: try again in a moment`, {
         retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
       });
     }
     this.pendingByIp.set(ip, pending + 1);
+    this.admitted++;
     let left = false;
     return () => {
       if (left) return;
       left = true;
+      this.admitted--;
       const now = (this.pendingByIp.get(ip) ?? 1) - 1;
       if (now === 0) this.pendingByIp.delete(ip);
       else this.pendingByIp.set(ip, now);
     };
-  }
-
-  private async turn(): Promise<void> {
-    if (this.running < this.limits.concurrent) {
-      this.running++;
-      return;
-    }
-    // The finishing check hands its turn over directly (running stays the same).
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  private passTurn(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
   }
 }

@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../logger.js';
 import type { ServerConfig } from '../config.js';
 import type { RunningServer } from '../index.js';
 import { isShutdownMessage, ownWorkerSlot } from '../cluster/messages.js';
+import { MACHINE_TURN_KINDS } from '../cluster/turns.js';
 import { configFromEnvironment } from './context.js';
 import { EXIT } from './errors.js';
 import { MAINTENANCE_STOP_GRACE_MS } from '../maintenance/child-runner.js';
@@ -44,6 +45,7 @@ async function serveAsPrimary(config: ServerConfig, logger: Logger): Promise<voi
     workers: config.workers,
     logger,
     shutdownGraceMs: SHUTDOWN_GRACE_MS + MAINTENANCE_STOP_GRACE_MS + 5000,
+    machineTurns: { [MACHINE_TURN_KINDS.passwordChecks]: config.passwordChecks.concurrent },
   });
   logger.info({ url: running.url, dataDir: config.dataDir, workers: config.workers }, 'listening');
   stopOnSignals(logger, () => running.close());

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import type { Logger } from '../logger.js';
 import { answerMetricsRequestsInPrimary } from '../metrics/cluster.js';
+import { grantTurnsInPrimary } from './turns.js';
 import { isReadyMessage, SHUTDOWN_MESSAGE, WORKER_SLOT_VARIABLE } from './messages.js';
 
 export interface ClusterOptions {
@@ -9,6 +10,8 @@ export interface ClusterOptions {
   logger: Logger;
   /** How long close() lets workers finish their requests before they are killed. */
   shutdownGraceMs: number;
+  /** Kind of work (MACHINE_TURN_KINDS) → how many at once on the whole machine. */
+  machineTurns: Record<string, number>;
 }
 
 export interface RunningCluster {
@@ -26,13 +29,14 @@ const MAX_RESTART_DELAY_MS = 30_000;
 /**
  * The cluster's primary: it serves nothing itself (it never opens the stores). It forks one
  * worker per slot, each a whole server on the same port, replaces a worker that dies, holds the
- * login throttle that the workers share on the embedded backend, answers their requests for the
- * machine's metrics, and stops them all on close().
+ * login throttle that the workers share on the embedded backend, grants the turns of work bounded
+ * for the machine (password checks), answers their requests for the machine's metrics, and stops
+ * them all on close().
  *
  * Start-up fails as a whole: if a worker exits before every worker listens, the others are
  * stopped and the error is thrown, as a single process that cannot start would exit.
  */
-export async function startCluster({ workers, logger, shutdownGraceMs }: ClusterOptions): Promise<RunningCluster> {
+export async function startCluster({ workers, logger, shutdownGraceMs, machineTurns }: ClusterOptions): Promise<RunningCluster> {
   // The workers accept on the shared socket themselves, rather than the primary accepting every
   // connection and passing it on (node's default on Linux). A worker busy with a burst does not
   // accept, so an idle one takes the next connection: under 200 simultaneous sign-in attempts
@@ -41,6 +45,7 @@ export async function startCluster({ workers, logger, shutdownGraceMs }: Cluster
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   new RateLimiterClusterMaster();
   answerMetricsRequestsInPrimary();
+  grantTurnsInPrimary(machineTurns);
   /** The workers alive, with their slot and when they were forked. */
   const workersAlive = new Map<Worker, { slot: number; forkedAt: number }>();
   let stopping = false;
