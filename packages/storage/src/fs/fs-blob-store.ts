@@ -3,6 +3,7 @@ import { constants, type Dirent } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { fsyncDirectory } from '../fsync-directory.js';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
 import { clampRange, isValidBlobKeySegment, validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 
@@ -252,15 +253,6 @@ async function fsyncDirectories(directory: string, firstCreated: string | undefi
   for (let current = directory; current !== lastToSync && current !== dirname(current);) {
     current = dirname(current);
     await fsyncDirectory(current);
-  }
-}
-
-async function fsyncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
