@@ -26,6 +26,28 @@ export function encodePktLine(payload: string | Uint8Array): Buffer {
   return line;
 }
 
+/**
+ * The pkt-lines holding each of `payloads` (UTF-8; no newline is added), in one buffer: a
+ * listing of thousands of refs is one allocation rather than one per line.
+ */
+export function encodePktLines(payloads: readonly string[]): Buffer {
+  const lengths = payloads.map((payload) => {
+    const length = Buffer.byteLength(payload, 'utf8') + 4;
+    if (length > MAX_PKT_LENGTH) {
+      throw new PktLineError(`pkt-line payload of ${length - 4} bytes exceeds the maximum of ${MAX_PKT_LENGTH - 4}`);
+    }
+    return length;
+  });
+  const lines = Buffer.allocUnsafe(lengths.reduce((sum, length) => sum + length, 0));
+  let at = 0;
+  payloads.forEach((payload, i) => {
+    lines.write(lengths[i].toString(16).padStart(4, '0'), at, 'latin1');
+    lines.write(payload, at + 4, 'utf8');
+    at += lengths[i];
+  });
+  return lines;
+}
+
 const FLUSH: Packet = Object.freeze({ kind: 'flush' });
 const DELIM: Packet = Object.freeze({ kind: 'delim' });
 const RESPONSE_END: Packet = Object.freeze({ kind: 'response-end' });

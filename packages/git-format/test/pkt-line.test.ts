@@ -9,6 +9,7 @@ import {
   PktLineReader,
   RESPONSE_END_PKT,
   encodePktLine,
+  encodePktLines,
   type Packet,
 } from '../src/pkt-line.js';
 import { git, gitStatus, gitText } from '@gitfleet/test-support/git';
@@ -62,6 +63,18 @@ describe('encodePktLine', () => {
 
   it('has the special packets', () => {
     assert.deepEqual([FLUSH_PKT, DELIM_PKT, RESPONSE_END_PKT].map(String), ['0000', '0001', '0002']);
+  });
+});
+
+describe('encodePktLines', () => {
+  it('is the pkt-lines of every payload, one after another', () => {
+    const payloads = ['hello\n', '', 'é ref\0caps\n', 'x'.repeat(MAX_PKT_LENGTH - 4)];
+    assert.deepEqual(encodePktLines(payloads), Buffer.concat(payloads.map((payload) => encodePktLine(payload))));
+    assert.equal(encodePktLines([]).length, 0);
+  });
+
+  it('refuses a payload that does not fit one packet, whichever it is', () => {
+    assert.throws(() => encodePktLines(['ok\n', 'é'.repeat((MAX_PKT_LENGTH - 4) / 2 + 1)]), PktLineError);
   });
 });
 

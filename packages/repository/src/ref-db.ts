@@ -109,6 +109,18 @@ class NameIndex {
   }
 }
 
+/**
+ * `refs` in git's order, by the bytes of their names (escaped keys sort differently). For ASCII
+ * names, JavaScript's own string order is that order, and a scan's already sorted list is
+ * checked in one pass; other names are compared as UTF-8, each encoded once.
+ */
+function sortByBytes(refs: Ref[]): Ref[] {
+  // eslint-disable-next-line no-control-regex
+  if (refs.every((ref) => /^[\x00-\x7f]*$/.test(ref.name))) return refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const keyed = refs.map((ref) => ({ ref, bytes: Buffer.from(ref.name, 'utf8') }));
+  return keyed.sort((a, b) => Buffer.compare(a.bytes, b.bytes)).map(({ ref }) => ref);
+}
+
 export class KVRefDB implements RefDB {
   private readonly scope: string;
 
@@ -122,8 +134,7 @@ export class KVRefDB implements RefDB {
   async list(prefix = 'refs/'): Promise<Ref[]> {
     const entries = await this.kv.scan(this.scope, REF_KEY_PREFIX + escapeKeyPart(prefix));
     const refs = entries.map(({ key, value }) => ({ name: refNameFromKey(key), oid: value }));
-    // Escaped keys sort differently from names; git orders refs by their bytes.
-    return refs.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+    return sortByBytes(refs);
   }
 
   async get(name: string): Promise<ObjectId | undefined> {

@@ -35,6 +35,40 @@ for (const backend of kvBackends) {
       assert.equal(await refs.get('refs/heads/nope'), undefined);
     });
 
+    test("lists refs in git's order, by the bytes of their names, escaped or not", async (t) => {
+      const refs = open(t);
+      // '%' and non-ASCII names are escaped in keys; 'é' (0xc3 0xa9) sorts after '{' by bytes,
+      // and U+FF5E after U+1F600 (0xef… < 0xf0…) though not by UTF-16 code units.
+      const names = [
+        'refs/heads/{',
+        'refs/heads/é',
+        'refs/heads/%41',
+        'refs/heads/B',
+        'refs/heads/a',
+        'refs/heads/\u{1F600}',
+        'refs/heads/\uFF5E',
+      ];
+      await refs.update(
+        names.map((name) => ({ name, oldOid: ZERO_OID, newOid: A })),
+        { atomic: true, message: 'push' },
+      );
+      const expected = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      assert.deepEqual(
+        (await refs.list()).map((ref) => ref.name),
+        expected,
+      );
+      assert.deepEqual(expected.slice(-2), ['refs/heads/\uFF5E', 'refs/heads/\u{1F600}']);
+      // Without the non-ASCII names, the ASCII order is the same.
+      await refs.update(
+        names.filter((name) => /[^ -~]/.test(name)).map((name) => ({ name, oldOid: A, newOid: ZERO_OID })),
+        { atomic: true, message: 'delete' },
+      );
+      assert.deepEqual(
+        (await refs.list()).map((ref) => ref.name),
+        ['refs/heads/%41', 'refs/heads/B', 'refs/heads/a', 'refs/heads/{'],
+      );
+    });
+
     test('atomic: one stale old id changes nothing and logs nothing', async (t) => {
       const refs = open(t);
       await refs.update([{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'init' });

@@ -1,4 +1,4 @@
-import { ZERO_OID, encodePktLine, FLUSH_PKT } from '@gitfleet/git-format';
+import { ZERO_OID, encodePktLines, FLUSH_PKT } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { AGENT } from '../options.js';
 
@@ -31,5 +31,5 @@ export async function advertiseReceivePack(repo: Repository): Promise<Buffer[]> 
     refs.length === 0
       ? [`${ZERO_OID} capabilities^{}\0${RECEIVE_PACK_CAPABILITIES}\n`]
       : refs.map((ref, i) => (i === 0 ? `${ref.oid} ${ref.name}\0${RECEIVE_PACK_CAPABILITIES}\n` : `${ref.oid} ${ref.name}\n`));
-  return [...lines.map((line) => encodePktLine(line)), FLUSH_PKT];
+  return [encodePktLines(lines), FLUSH_PKT];
 }

@@ -1,4 +1,4 @@
-import { encodePktLine, FLUSH_PKT, ZERO_OID } from '@gitfleet/git-format';
+import { encodePktLine, encodePktLines, FLUSH_PKT, ZERO_OID } from '@gitfleet/git-format';
 import type { Repository } from '@gitfleet/repository';
 import { AGENT } from '../options.js';
 import type { ProtocolVersion } from '../options.js';
@@ -70,7 +70,7 @@ export async function advertiseUploadPack(
     if (ref.peeled) refLines.push(`${ref.peeled} ${ref.name}^{}`);
   }
   if (refLines.length === 0) refLines.push(`${ZERO_OID} capabilities^{}`);
-  refLines.forEach((line, i) => lines.push(encodePktLine(i === 0 ? `${line}\0${capabilityList}\n` : `${line}\n`)));
+  lines.push(encodePktLines(refLines.map((line, i) => (i === 0 ? `${line}\0${capabilityList}\n` : `${line}\n`))));
   lines.push(FLUSH_PKT);
   return lines;
 }

@@ -1,4 +1,4 @@
-import { DELIM_PKT, encodePktLine, FLUSH_PKT, SIDEBAND_64K_MAX } from '@gitfleet/git-format';
+import { DELIM_PKT, encodePktLine, encodePktLines, FLUSH_PKT, SIDEBAND_64K_MAX } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { FilterSpecError, LoopPacer, parseFilterSpec, type CommitReader } from '@gitfleet/repository';
 import type { ObjectFilter, Repository, ShallowUpdate } from '@gitfleet/repository';
@@ -115,22 +115,21 @@ function addLsRefsArg(args: LsRefsArgs, arg: string): void {
 function lsRefs(snapshot: RefSnapshot, { symrefs, peel, unborn, prefixes: wanted, tooManyPrefixes }: LsRefsArgs): Buffer[] {
   const prefixes = new RefPrefixes(tooManyPrefixes ? [] : wanted);
   const matches = (name: string): boolean => prefixes.matches(name);
-  const lines: Buffer[] = [];
+  const lines: string[] = [];
   if (matches('HEAD') && (snapshot.head !== undefined || (unborn && symrefs))) {
     let line = snapshot.head !== undefined ? `${snapshot.head} HEAD` : 'unborn HEAD';
     if (symrefs) line += ` symref-target:${snapshot.headTarget}`;
     const headRef = snapshot.byName.get(snapshot.headTarget);
     if (peel && headRef?.peeled) line += ` peeled:${headRef.peeled}`;
-    lines.push(encodePktLine(`${line}\n`));
+    lines.push(`${line}\n`);
   }
   for (const ref of snapshot.refs) {
     if (!matches(ref.name)) continue;
     let line = `${ref.oid} ${ref.name}`;
     if (peel && ref.peeled) line += ` peeled:${ref.peeled}`;
-    lines.push(encodePktLine(`${line}\n`));
+    lines.push(`${line}\n`);
   }
-  lines.push(FLUSH_PKT);
-  return lines;
+  return [encodePktLines(lines), FLUSH_PKT];
 }
 
 interface ObjectInfoArgs {
