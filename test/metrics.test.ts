@@ -1,13 +1,16 @@
 // GET /metrics end to end: what real clones and pushes move, the request histogram's route
 // classes, who may read the metrics, and turning them off.
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
-import { serverForFile, serverTest, startServer } from '@gitfleet/test-support/server';
+import { LOOPBACK_RECEIVERS_ENV, serverForFile, serverTest, startServer } from '@gitfleet/test-support/server';
+import { api, eventually } from './helpers/webhooks.js';
 
 const TOKEN = 'metrics-token-for-the-e2e-test';
-const server = serverForFile({ GITFLEET_METRICS_TOKEN: TOKEN });
+const server = serverForFile({ GITFLEET_METRICS_TOKEN: TOKEN, ...LOOPBACK_RECEIVERS_ENV });
 const it = serverTest(() => server);
 
 interface Sample {
@@ -167,6 +170,30 @@ it('requests are timed by route class and status class, never by path', async ()
   assert.ok(metrics.sum('nodejs_eventloop_lag_seconds', { worker: '0' }) >= 0);
   const queues = metrics.samples.filter((sample) => sample.name === 'gitfleet_queue_waiting').map((sample) => sample.labels.queue);
   assert.deepEqual(queues.sort(), ['browse-diff', 'browse-render', 'maintenance', 'pack-index', 'password-checks', 'push-slots']);
+});
+
+it('a webhook delivery that fails is counted in the deliveries queue until it is retried', async () => {
+  // A loopback port where nothing listens: the hook's ping fails and waits out its backoff.
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as AddressInfo;
+  await new Promise((resolve) => closed.close(resolve));
+  await server.createRepo('e2e-metrics', 'hooked');
+  await api(
+    server.url,
+    'POST',
+    '/repos/e2e-metrics/hooked/hooks',
+    { config: { url: `http://127.0.0.1:${port}/`, content_type: 'json' } },
+    201,
+  );
+  const waiting = await eventually('the failed ping waiting for its retry', async () => {
+    const metrics = await scrape();
+    return metrics.sum('gitfleet_webhook_jobs', { queue: 'deliveries', state: 'delayed' }) >= 1 ? metrics : undefined;
+  });
+  // Reported once for the machine, by one process.
+  const series = waiting.samples.filter((sample) => sample.name === 'gitfleet_webhook_jobs');
+  assert.deepEqual(new Set(series.map((sample) => sample.labels.worker)), new Set(['0']));
+  assert.deepEqual(new Set(series.map((sample) => `${sample.labels.queue}/${sample.labels.state}`)).size, 6);
 });
 
 it('a client that is not local needs the bearer token: refused without it or with a wrong one', async () => {

@@ -29,7 +29,7 @@ import {
   type PayloadLimits,
   type StatusPayloadOptions,
 } from './payloads/index.js';
-import type { Job, JobQueue, RetryPolicy } from './queue/job-queue.js';
+import type { Job, JobQueue, QueueDepth, RetryPolicy } from './queue/job-queue.js';
 
 export interface WebhookSettings {
   /**
@@ -161,6 +161,12 @@ export class WebhookService {
 
   async close(): Promise<void> {
     await Promise.all([this.options.refEvents.close(), this.options.deliveries.close()]);
+  }
+
+  /** The jobs not finished of both queues, shared by every server process (read by monitoring). */
+  async queueDepths(): Promise<{ 'ref-events': QueueDepth; deliveries: QueueDepth }> {
+    const [refEvents, deliveries] = await Promise.all([this.options.refEvents.depth(), this.options.deliveries.depth()]);
+    return { 'ref-events': refEvents, deliveries };
   }
 
   /**

@@ -14,6 +14,16 @@ function until(done: () => boolean): { promise: Promise<void>; tick(): void } {
   return { promise, tick: () => done() && resolve() };
 }
 
+/** `check`'s first answer that is not undefined, asked every 10 ms for up to 10 s. */
+async function waitFor<T>(check: () => Promise<T | undefined>): Promise<T> {
+  for (let waited = 0; waited < 10_000; waited += 10) {
+    const answer = await check();
+    if (answer !== undefined) return answer;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('waitFor: no answer within 10 s');
+}
+
 /** The behaviour every JobQueue backend must have, run against each of them. */
 export function jobQueueConformance(open: () => OpenQueue): void {
   it('two handles on one queue run every job exactly once between them', async () => {
@@ -60,6 +70,40 @@ export function jobQueueConformance(open: () => OpenQueue): void {
       { id: 'flaky', attempt: 2 },
       { id: 'flaky', attempt: 3 },
     ]);
+  });
+
+  it('tells how many jobs are due, delayed and running, across handles', async () => {
+    const openHandle = open();
+    const [producer, worker] = [openHandle(FAST_RETRY), openHandle(FAST_RETRY)];
+    assert.deepEqual(await producer.depth(), { due: 0, delayed: 0, running: 0 });
+    await producer.add('later', { n: 1 }, { delayMs: 3_600_000 });
+    await producer.add('now-1', { n: 2 });
+    await producer.add('now-2', { n: 3 });
+    assert.deepEqual(await worker.depth(), { due: 2, delayed: 1, running: 0 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const started = until(() => true);
+    worker.work(async () => {
+      started.tick();
+      await held;
+    });
+    await started.promise;
+    // One handle's workers (concurrency 1 in these tests, or more) hold what they took.
+    const running = await waitFor(async () => {
+      const depth = await producer.depth();
+      return depth.running > 0 ? depth : undefined;
+    });
+    assert.equal(running.delayed, 1);
+    assert.equal(running.due + running.running, 2);
+    release();
+    assert.deepEqual(
+      await waitFor(async () => {
+        const depth = await producer.depth();
+        return depth.due + depth.running === 0 ? depth : undefined;
+      }),
+      { due: 0, delayed: 1, running: 0 },
+    );
+    await Promise.all([producer.close(), worker.close()]);
   });
 
   it('keeps a delayed job until its delay runs out, or until it is promoted with new data', async () => {

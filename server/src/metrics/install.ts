@@ -5,7 +5,8 @@ import { reportMetricsToPrimary } from './cluster.js';
 import { httpMetrics } from './http.js';
 import { countPackOutput } from './pack-reuse.js';
 import { collectProcessMetrics } from './process.js';
-import { watchQueue, watchWorkerPool } from './queues.js';
+import { watchQueue, watchWebhookQueues, watchWorkerPool } from './queues.js';
+import { ownWorkerSlot } from '../cluster/messages.js';
 import { metricsRoute } from './route.js';
 
 /**
@@ -23,6 +24,8 @@ export function installMetrics(app: Express, services: ServerServices): void {
   watchWorkerPool('browse-render', browsing.render);
   watchQueue('password-checks', services.logins);
   watchQueue('maintenance', services.maintenance);
+  // Shared by every process: the other workers would report the same jobs again.
+  if ((ownWorkerSlot() ?? 0) === 0) watchWebhookQueues(services.webhooks);
   watchCache('diff', browsing.diffCache);
   for (const [kind, cache] of Object.entries(browsing.render.caches)) watchCache(`render-${kind}`, cache);
   app.use(httpMetrics());

@@ -1,5 +1,6 @@
 import { Gauge } from 'prom-client';
 import type { PoolStats } from '@gitfleet/browse';
+import type { QueueDepth } from '@gitfleet/events';
 import { metricsRegistry } from './registry.js';
 
 interface QueueStats {
@@ -53,6 +54,30 @@ statsGauge(
   pools,
   (stats) => stats.utilization,
 );
+
+let webhookQueues: { queueDepths(): Promise<Record<string, QueueDepth>> } | undefined;
+
+new Gauge({
+  name: 'gitfleet_webhook_jobs',
+  help: 'Jobs of the webhook queues (ref-events: pushes to expand into deliveries; deliveries) not finished, by state: due, delayed (a delay or a retry backoff), running. The queues are shared by every server process: one process of each machine reports them',
+  labelNames: ['queue', 'state'],
+  registers: [metricsRegistry],
+  async collect() {
+    this.reset();
+    // A queue that cannot be read (Redis away) leaves the gauge empty rather than failing the scrape.
+    const depths: Record<string, QueueDepth> = (await webhookQueues?.queueDepths().catch(() => undefined)) ?? {};
+    for (const [queue, { due, delayed, running }] of Object.entries(depths)) {
+      this.set({ queue, state: 'due' }, due);
+      this.set({ queue, state: 'delayed' }, delayed);
+      this.set({ queue, state: 'running' }, running);
+    }
+  },
+});
+
+/** The webhook queues, read at each scrape. */
+export function watchWebhookQueues(source: { queueDepths(): Promise<Record<string, QueueDepth>> }): void {
+  webhookQueues = source;
+}
 
 export function watchQueue(name: string, source: { stats(): QueueStats }): void {
   queues.set(name, source);

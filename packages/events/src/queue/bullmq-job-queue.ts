@@ -8,6 +8,7 @@ import {
   type Job,
   type JobHandler,
   type JobQueue,
+  type QueueDepth,
   type QueueEvents,
   type RetryPolicy,
 } from './job-queue.js';
@@ -74,6 +75,11 @@ export class BullmqJobQueue<T> implements JobQueue<T> {
       if ((await job.getState()) === 'delayed') throw error;
     }
     return true;
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+    return { due: (counts.waiting ?? 0) + (counts.prioritized ?? 0), delayed: counts.delayed ?? 0, running: counts.active ?? 0 };
   }
 
   work(handler: JobHandler<T>): void {

@@ -18,10 +18,21 @@ export interface JobQueue<T> {
    * if any, get the new.
    */
   promote(id: string, data: T): Promise<boolean>;
+  /** The jobs not finished yet, of every process (read by monitoring). */
+  depth(): Promise<QueueDepth>;
   /** Starts `concurrency` workers in this process. */
   work(handler: JobHandler<T>): void;
   /** Stops the workers (waiting for running jobs) and releases the connection. */
   close(): Promise<void>;
+}
+
+export interface QueueDepth {
+  /** Due now, waiting for a worker. */
+  due: number;
+  /** Due later: delayed when added, or waiting out a retry's backoff. */
+  delayed: number;
+  /** Held by a worker. */
+  running: number;
 }
 
 export interface AddOptions {

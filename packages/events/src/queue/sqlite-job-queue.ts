@@ -7,6 +7,7 @@ import {
   type Job,
   type JobHandler,
   type JobQueue,
+  type QueueDepth,
   type QueueEvents,
   type RetryPolicy,
 } from './job-queue.js';
@@ -100,6 +101,13 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
       reschedule: this.db.prepare<[number, string, string, string, string]>(
         `UPDATE jobs SET run_at = ?, last_error = ?, claim = NULL WHERE queue = ? AND id = ? AND claim = ?`,
       ),
+      // A claim whose lease ran out (its worker died) is due again.
+      depth: this.db.prepare<{ queue: string; now: number }, QueueDepth>(
+        `SELECT COALESCE(SUM(run_at <= :now), 0) AS due,
+                COALESCE(SUM(run_at > :now AND claim IS NULL), 0) AS delayed,
+                COALESCE(SUM(run_at > :now AND claim IS NOT NULL), 0) AS running
+         FROM jobs WHERE queue = :queue AND state = 'queued'`,
+      ),
       purge: this.db.prepare<[string, number]>(`DELETE FROM jobs WHERE queue = ? AND state != 'queued' AND finished_at < ?`),
     };
     this.claimTransaction = this.db.transaction((now: number, token: string): Row | undefined => {
@@ -121,6 +129,10 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
     if (changes === 0) return false;
     for (const wake of this.wakers) wake();
     return true;
+  }
+
+  async depth(): Promise<QueueDepth> {
+    return this.statements.depth.get({ queue: this.options.name, now: Date.now() })!;
   }
 
   /** Jobs of this queue by state (for tests and operators). */
