@@ -123,9 +123,13 @@ it('maintenance runs that pushes set off are counted by kind, outcome and where 
       after = await scrape();
     }
     const ran = after.samples.filter((sample) => sample.name === 'gitfleet_maintenance_runs_total' && sample.labels.outcome === 'ok');
-    assert.ok(ran.length > 0, 'a maintenance run was counted');
+    assert.ok(
+      ran.some(({ labels }) => /^(compact|full)$/.test(labels.kind)),
+      `a compaction or repack was counted: ${JSON.stringify(ran)}`,
+    );
     for (const { labels } of ran) {
-      assert.match(labels.kind, /^(compact|full)$/);
+      // A push that arrives while a run is going asks for another, which may find nothing left to do.
+      assert.match(labels.kind, /^(compact|full|none)$/);
       // A repository this small is maintained in the server's own process.
       assert.equal(labels.where, 'in-process');
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { WalSync } from '@gitfleet/storage';
 import {
   PermanentJobFailure,
   retryDelayMs,
@@ -54,6 +55,7 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
   private readonly db: Database.Database;
   private readonly statements;
   private readonly claimTransaction;
+  private readonly walSync: WalSync;
   private readonly wakers = new Set<() => void>();
   private readonly running = new Set<Promise<void>>();
   private stopping = false;
@@ -63,8 +65,9 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
     this.db = new Database(options.path);
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('journal_mode = WAL');
-    // FULL: a job added before git is told "ok" must survive a power loss, not only a crash.
-    this.db.pragma('synchronous = FULL');
+    // A job added before git is told "ok" must survive a power loss, not only a crash: add()
+    // and promote() resolve once the WAL is synced, off the event loop (see WalSync).
+    this.db.pragma('synchronous = NORMAL');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS jobs (
         queue       TEXT NOT NULL,
@@ -116,10 +119,12 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
       this.statements.claim.run(now + options.leaseMs, token, options.name, row.id);
       return { ...row, attempts: row.attempts + 1 };
     });
+    this.walSync = new WalSync(`${options.path}-wal`);
   }
 
   async add(id: string, data: T, options: AddOptions = {}): Promise<void> {
     this.statements.add.run(this.options.name, id, JSON.stringify(data), Date.now() + (options.delayMs ?? 0));
+    await this.walSync.sync();
     if (!options.delayMs) for (const wake of this.wakers) wake();
   }
 
@@ -127,6 +132,7 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
     const now = Date.now();
     const { changes } = this.statements.promote.run(JSON.stringify(data), now, this.options.name, id);
     if (changes === 0) return false;
+    await this.walSync.sync();
     for (const wake of this.wakers) wake();
     return true;
   }
@@ -159,6 +165,7 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
     this.stopping = true;
     for (const wake of this.wakers) wake();
     await Promise.all(this.running);
+    await this.walSync.close();
     if (this.db.open) this.db.close();
   }
 
