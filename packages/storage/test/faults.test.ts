@@ -112,7 +112,8 @@ describe('FaultInjector', () => {
 
   for (const backend of ['memory', 'fs'] as const) {
     test(`an upload whose body is cut leaves nothing in the store (${backend})`, async (t) => {
-      const inner: BlobStore = backend === 'memory' ? new MemoryBlobStore() : await FsBlobStore.open(path.join(tempDir(t, 'faults'), 'blobs'));
+      const inner: BlobStore =
+        backend === 'memory' ? new MemoryBlobStore() : await FsBlobStore.open(path.join(tempDir(t, 'faults'), 'blobs'));
       t.after(() => inner.close());
       const store = new InterceptedBlobStore(inner, new FaultInjector({ seed: 5, rate: 1, kinds: ['cut'] }));
       await assert.rejects(store.putIfAbsent('buffer', BYTES), InjectedFault);
