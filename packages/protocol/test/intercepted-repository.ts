@@ -11,6 +11,7 @@ import {
   PackIndexCache,
   ReencodedEntryCache,
   RepositoryRegistry,
+  type PackSetOptions,
   type Repository,
   type Stores,
 } from '@gitfleet/repository';
@@ -27,13 +28,14 @@ export interface InterceptedRepository {
   stores: Stores;
 }
 
-/** A new repository whose every store request goes through `interceptor`. */
-export async function interceptedRepository(interceptor: StoreInterceptor): Promise<InterceptedRepository> {
+/** A new repository whose every store request goes through `interceptor`; `registry` as Stores takes it (a test's clock). */
+export async function interceptedRepository(interceptor: StoreInterceptor, registry?: PackSetOptions): Promise<InterceptedRepository> {
   const inner = { blobs: new MemoryBlobStore(), kv: new MemoryKVStore() };
   const stores: Stores = {
     blobs: new InterceptedBlobStore(inner.blobs, interceptor),
     kv: new InterceptedKVStore(inner.kv, interceptor),
     ...smallCaches(),
+    registry,
   };
   const repo = await new RepositoryRegistry(stores).create('owner', 'repo');
   return { repo, inner, stores };

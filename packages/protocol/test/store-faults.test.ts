@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
-import { KVRefDB, Repository, type Repository as RepositoryType } from '@gitfleet/repository';
+import { KVRefDB, Repository, defaultPackWriter, maintainRepository, type Repository as RepositoryType } from '@gitfleet/repository';
 import { FaultInjector, InjectedFault, type InjectedFaultRecord } from '@gitfleet/storage';
 import { git } from '@gitfleet/test-support/git';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
@@ -17,6 +17,7 @@ import { indexInto, objectsOfPack, revListObjects } from './upload-pack-helpers.
 
 const SEED = Number(process.env.GITFLEET_FAULT_SEED ?? 13);
 const PUSHES = 30;
+const ROUNDS = 8;
 const MAIN = 'refs/heads/main';
 
 /** Whether `error`, or an error it was caused by, is one the injector made. */
@@ -43,6 +44,20 @@ function assertExactHistory(dir: string, source: string, pack: Buffer, tip: stri
   assert.deepEqual(objectsOfPack(clone, checksum), revListObjects(source, [tip]), `${label}: the objects of ${tip}`);
   git(clone, ['update-ref', MAIN, tip]);
   git(clone, ['fsck', '--full', '--strict', '--no-dangling']);
+}
+
+/** A fetch of `tip`'s history: true when it sent exactly that history, false when it failed by an injected fault. */
+async function fetchChecked(repo: RepositoryType, dir: string, source: string, tip: string, label: string): Promise<boolean> {
+  const fetched = await fetchPack(repo, [tip]);
+  if (fetched.pack) {
+    assertExactHistory(dir, source, fetched.pack, tip, label);
+    return true;
+  }
+  assert.ok(
+    causedByInjectedFault(fetched.error) || /injected fault/.test(errorText(fetched.error)),
+    `${label}: ${errorText(fetched.error)}`,
+  );
+  return false;
 }
 
 async function readEveryObject(repo: RepositoryType, oids: readonly string[]): Promise<void> {
@@ -94,17 +109,8 @@ test(`with 10% of store requests faulted (seed ${SEED}), pushes and fetches succ
       }
     }
     if (tip === ZERO_OID) continue;
-    const fetched = await fetchPack(repo, [tip]);
-    if (fetched.pack) {
-      assertExactHistory(dir, source, fetched.pack, tip, `fetch-${round}`);
-      tally.fetchesOk++;
-    } else {
-      assert.ok(
-        causedByInjectedFault(fetched.error) || /injected fault/.test(errorText(fetched.error)),
-        `round ${round}: ${errorText(fetched.error)}`,
-      );
-      tally.fetchesFailed++;
-    }
+    if (await fetchChecked(repo, dir, source, tip, `fetch-${round}`)) tally.fetchesOk++;
+    else tally.fetchesFailed++;
   }
   t.diagnostic(`seed ${SEED}: ${JSON.stringify(tally)}, ${injector.injected.length} faults injected`);
   t.diagnostic(`push failures as reported: ${JSON.stringify([...new Set(failures)])}`);
@@ -115,9 +121,7 @@ test(`with 10% of store requests faulted (seed ${SEED}), pushes and fetches succ
   injector.enabled = false;
   const history = listObjects(source, [tip]);
   await readEveryObject(repo, history);
-  const fetched = await fetchPack(repo, [tip]);
-  assert.ok(fetched.pack, `a fetch after the faults: ${errorText(fetched.error)}`);
-  assertExactHistory(dir, source, fetched.pack, tip, 'fetch-after');
+  assert.ok(await fetchChecked(repo, dir, source, tip, 'fetch-after'), 'a fetch after the faults');
   const [last] = commitChain(source, 1, tip, 1000);
   const final = await push(repo, spoolDir, [{ old: tip, new: last, ref: MAIN }], packRevs(source, [last, `^${tip}`], { thin: true }));
   assert.deepEqual(final.report, ['unpack ok', `ok ${MAIN}`], final.fatal);
@@ -126,4 +130,61 @@ test(`with 10% of store requests faulted (seed ${SEED}), pushes and fetches succ
   const fresh = new Repository(repo.info, { blobs: inner.blobs, kv: inner.kv, ...smallCaches() });
   assert.equal(await fresh.refs.get(MAIN), last);
   await readEveryObject(fresh, listObjects(source, [last]));
+});
+
+test(`maintenance among pushes and fetches on faulted stores (seed ${SEED}) never loses an object, and runs again once the faults stop`, async (t) => {
+  const dir = tempDir(t, 'store-faults-maintenance');
+  const spoolDir = path.join(dir, 'spool');
+  const source = initSource(dir);
+  const commits = commitChain(source, ROUNDS * 2);
+  // Maintenance, leases, the collector and the registry view all read this clock: each round
+  // moves it past the grace period, so that retired packs are collected under faults too.
+  let time = Date.parse('2026-06-01T00:00:00.000Z');
+  const now = () => time;
+  const injector = new FaultInjector({ seed: SEED, rate: 0.1, delayMs: 1 });
+  injector.enabled = false;
+  const { repo, inner } = await interceptedRepository(injector, { maxAgeMs: 1_000, now });
+  injector.enabled = true;
+  const storedRefs = new KVRefDB(repo.info.id, inner.kv);
+  const maintain = (mode: 'full' | 'compact') =>
+    maintainRepository(repo, {
+      holder: 'faults',
+      graceSeconds: 2,
+      leaseSeconds: 3,
+      mode,
+      tmpDir: tempDir(t, 'maintenance'),
+      writer: defaultPackWriter,
+      now,
+    });
+  const tally = { maintenanceOk: 0, maintenanceFailed: 0, fetchesOk: 0, fetchesFailed: 0 };
+
+  let tip = ZERO_OID;
+  for (const [round, next] of commits.entries()) {
+    const pack = packRevs(source, tip === ZERO_OID ? [next] : [next, `^${tip}`], { thin: true });
+    await push(repo, spoolDir, [{ old: tip, new: next, ref: MAIN }], pack);
+    tip = (await storedRefs.get(MAIN)) ?? ZERO_OID;
+    if (round % 2 === 0) continue;
+    try {
+      await maintain(round % 4 === 1 ? 'full' : 'compact');
+      tally.maintenanceOk++;
+    } catch (error) {
+      assert.ok(causedByInjectedFault(error), `round ${round}: maintenance failed by itself: ${errorText(error)}`);
+      tally.maintenanceFailed++;
+    }
+    time += 5_000;
+    if (tip === ZERO_OID) continue;
+    if (await fetchChecked(repo, dir, source, tip, `fetch-${round}`)) tally.fetchesOk++;
+    else tally.fetchesFailed++;
+  }
+  t.diagnostic(`seed ${SEED}: ${JSON.stringify(tally)}, ${injector.injected.length} faults injected`);
+  assert.notEqual(tip, ZERO_OID, 'some push went through');
+
+  injector.enabled = false;
+  time += 10_000; // past any lease a failed run left
+  const report = await maintain('full');
+  assert.equal(report.ran, true, 'maintenance runs again');
+  time += 5_000;
+  await maintain('compact'); // collects what the full repack retired
+  assert.ok(await fetchChecked(repo, dir, source, tip, 'fetch-after'), 'a fetch after the faults');
+  await readEveryObject(new Repository(repo.info, { blobs: inner.blobs, kv: inner.kv, ...smallCaches() }), listObjects(source, [tip]));
 });
