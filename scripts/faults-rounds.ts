@@ -170,7 +170,7 @@ function failureText(stderr: string): string {
       line
         .replace(/[0-9a-f]{40}/g, '<id>')
         .replace(/:\d{2,5}\//g, ':<port>/')
-        .replace(/\d+/g, 'N')
+        .replace(/\b\d+\b/g, 'N')
         .trim(),
     )
     .join(' | ');
