@@ -22,7 +22,7 @@
  * resends what was in flight), and must get the answer of the run that took effect, not a
  * conflict with its own writes.
  */
-export const ANSWER_KEPT_SECONDS = 600;
+const ANSWER_KEPT_SECONDS = 600;
 export const CAS_SCRIPT = `
 local answerKey = KEYS[#KEYS]
 local earlier = redis.call('GET', answerKey)
