@@ -21,8 +21,8 @@ test(
     t.diagnostic(JSON.stringify(summary));
     assert.deepEqual(summary.problems, []);
     assert.equal(summary.pushes.lost, 0);
-  // Only a failure that left the store unreachable for longer than the clients retry would leave it unknown.
-  assert.equal(summary.pushes.unknownOutcome, 0, 'every failed push left the branch where it was');
+    // Only a failure that left the store unreachable for longer than the clients retry would leave it unknown.
+    assert.equal(summary.pushes.unknownOutcome, 0, 'every failed push left the branch where it was');
     assert.equal(summary.clones.corrupt, 0);
     const { reset, 'cut-request': cutRequests, 'cut-response': cutResponses } = summary.proxies.s3!;
     assert.ok(reset + cutRequests + cutResponses > 0, 'the S3 traffic was faulted');
