@@ -7,6 +7,7 @@ import { lowerHelperThreadsPriority } from '@gitfleet/git-format';
 import { Repository, RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
+import type { StoreInterceptor } from '@gitfleet/storage';
 import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
 import { LoginGuard, bootstrapAdmin, createLoginThrottle, passwordCheckTurns } from './auth/index.js';
 import { openBrowsing, type Browsing } from './browsing.js';
@@ -45,6 +46,8 @@ export interface StartServerOptions {
    * it. Without it (a server embedded in another program), maintenance runs in this process.
    */
   environment?: NodeJS.ProcessEnv;
+  /** Sees every request to the stores (tests count them, or inject faults into them). */
+  storeInterceptor?: StoreInterceptor;
 }
 
 export async function startServer({
@@ -52,8 +55,9 @@ export async function startServer({
   logger = createLogger(config.logLevel),
   shutdownGraceMs = 10_000,
   environment,
+  storeInterceptor,
 }: StartServerOptions): Promise<RunningServer> {
-  const stores = await openStores(config);
+  const stores = await openStores(config, storeInterceptor);
   const spoolDir = spoolDirectory(config);
   let server: http.Server;
   let webhooks: WebhookService | undefined;

@@ -12,6 +12,8 @@ import {
 } from '@gitfleet/repository';
 import {
   FsBlobStore,
+  InterceptedBlobStore,
+  InterceptedKVStore,
   PlacementBlobStore,
   RedisKVStore,
   S3BlobStore,
@@ -19,6 +21,7 @@ import {
   type BlobStore,
   type KVStore,
   type RedisConnection,
+  type StoreInterceptor,
 } from '@gitfleet/storage';
 import type { BlobStoreSpec, BlobsConfig, KVConfig, ServerConfig } from './config.js';
 import { watchRepositoryCaches } from './metrics/caches.js';
@@ -28,17 +31,22 @@ export interface OpenStores extends Stores {
   close(): Promise<void>;
 }
 
-/** The one place that picks the backends; nothing else knows which ones are in use. */
-export async function openStores(config: ServerConfig): Promise<OpenStores> {
+/**
+ * The one place that picks the backends; nothing else knows which ones are in use. With an
+ * `interceptor`, every request to them goes through it (and presigned URLs are not offered).
+ */
+export async function openStores(config: ServerConfig, interceptor?: StoreInterceptor): Promise<OpenStores> {
   await mkdir(config.dataDir, { recursive: true });
-  const blobs = await openBlobStore(config.blobs);
-  let kv: KVStore;
+  const opened = await openBlobStore(config.blobs);
+  let openedKv: KVStore;
   try {
-    kv = await openKVStore(config.kv);
+    openedKv = await openKVStore(config.kv);
   } catch (error) {
-    await blobs.close();
+    await opened.close();
     throw error;
   }
+  const blobs = interceptor ? new InterceptedBlobStore(opened, interceptor) : opened;
+  const kv = interceptor ? new InterceptedKVStore(openedKv, interceptor) : openedKv;
   const stores: OpenStores = {
     blobs,
     kv,

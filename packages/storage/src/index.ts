@@ -29,3 +29,4 @@ export {
   type RepairProgress,
   type RepairReport,
 } from './placement/index.js';
+export * from './faults/index.js';

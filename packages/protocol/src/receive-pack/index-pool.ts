@@ -75,6 +75,9 @@ export class PackIndexPool {
     this.admitted++;
     const { readObject, onProgress, ...task } = request;
     const { port1, port2 } = new MessageChannel();
+    // Only its message crosses to the worker: the indexing's failure gets it back as its cause,
+    // so that a store's typed error (a timeout, say) is still seen as such by the caller.
+    let readFailure: unknown;
     port1.on('message', (message: WorkerMessage) => {
       if (message.kind === 'progress') {
         onProgress?.(message.phase, message.done, message.total);
@@ -82,7 +85,10 @@ export class PackIndexPool {
       }
       readObject(message.oid).then(
         (object) => port1.postMessage({ id: message.id, object } satisfies ReadAnswer),
-        (error: unknown) => port1.postMessage({ id: message.id, error: (error as Error).message ?? String(error) } satisfies ReadAnswer),
+        (error: unknown) => {
+          readFailure ??= error;
+          port1.postMessage({ id: message.id, error: (error as Error).message ?? String(error) } satisfies ReadAnswer);
+        },
       );
     });
     try {
@@ -92,6 +98,9 @@ export class PackIndexPool {
         const { resolveThreads, parallelMinDeltas } = this;
         const run = { ...task, port: port2, resolveThreads, parallelMinDeltas, threadTokens: this.tokens.cells };
         return await this.pool.run(run, { transferList: [port2] });
+      } catch (error) {
+        if (readFailure !== undefined && error instanceof Error && error.cause === undefined) error.cause = readFailure;
+        throw error;
       } finally {
         this.tokens.giveBack(1);
       }

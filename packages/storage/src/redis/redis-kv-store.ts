@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
 import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } from '../validation.js';
@@ -137,6 +138,8 @@ export class RedisKVStore implements KVStore {
         ...absentPrefixes,
       );
     }
+    // A key of this call's own: see CAS_SCRIPT on answers kept for a resent call.
+    keys.push(this.answerKey(scope, randomUUID()));
     const what = `compareAndSwap of ${ops.length} key(s) in scope ${scope}`;
     const conflicts = await this.writeAndWait<number[]>(
       what,
@@ -205,6 +208,10 @@ export class RedisKVStore implements KVStore {
 
   private indexKey(scope: string): string {
     return `${this.scopePrefix(scope)}index`;
+  }
+
+  private answerKey(scope: string, token: string): string {
+    return `${this.scopePrefix(scope)}answer:${token}`;
   }
 
   private logKey(scope: string, log: string): string {

@@ -6,7 +6,7 @@
 /**
  * Compare-and-swap of several keys, the ops taken in order.
  * KEYS[1]: the scope's key index (sorted set); KEYS[2..n+1]: the ops' value keys;
- * further KEYS: the logs the ops append to.
+ * further KEYS: the logs the ops append to; the last KEYS: where this call's answer is kept.
  * ARGV[1]: 'all' | 'each'; ARGV[2]: n; then per op: expect-present flag ('0'/'1'),
  * expected value, value-present flag ('0' deletes), value, plain key (the index member),
  * index into KEYS of the op's log (0: none), log entry, the number of keys and the number
@@ -16,8 +16,21 @@
  * in mode 'all' a conflict undoes the applied ops before the script returns (nothing else
  * runs meanwhile, so no one sees them). Logs are appended last, only when the ops stay.
  * Returns the 0-based indexes of the ops whose conditions failed.
+ *
+ * The answer is kept for ANSWER_KEPT_SECONDS under the call's own key (a random token): a
+ * client that lost its connection after the script ran sends the same script again (ioredis
+ * resends what was in flight), and must get the answer of the run that took effect, not a
+ * conflict with its own writes.
  */
+const ANSWER_KEPT_SECONDS = 600;
 export const CAS_SCRIPT = `
+local answerKey = KEYS[#KEYS]
+local earlier = redis.call('GET', answerKey)
+if earlier then return cjson.decode(earlier) end
+local function answer(result)
+  redis.call('SET', answerKey, cjson.encode(result), 'EX', ${ANSWER_KEPT_SECONDS})
+  return result
+end
 local mode = ARGV[1]
 local n = tonumber(ARGV[2])
 local index = KEYS[1]
@@ -67,10 +80,10 @@ for i = 1, n do
 end
 if mode == 'all' and #conflicts > 0 then
   for u = #applied, 1, -1 do put(applied[u][1], applied[u][2], applied[u][3]) end
-  return conflicts
+  return answer(conflicts)
 end
 for _, log in ipairs(logs) do redis.call('RPUSH', log[1], log[2]) end
-return conflicts
+return answer(conflicts)
 `;
 
 /**

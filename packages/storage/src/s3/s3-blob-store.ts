@@ -138,7 +138,13 @@ export class S3BlobStore implements BlobStore, DirectReadUrls {
     const response = await this.getObject(key, range);
     if (!response) return undefined;
     if (!('$metadata' in response)) return Buffer.alloc(0);
-    const bytes = await response.Body!.transformToByteArray();
+    let bytes: Uint8Array;
+    try {
+      bytes = await response.Body!.transformToByteArray();
+    } catch (error) {
+      // The connection was cut mid-body (the SDK retries only until the answer starts): Node says just "aborted".
+      throw s3Error(`read of the body of blob ${key}${range ? ` [${range.start}, ${range.end})` : ''}`, error);
+    }
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
