@@ -220,9 +220,14 @@ export class RedisKVStore implements KVStore {
 }
 
 function connect(connection: RedisConnection): Redis | Cluster {
-  if ('cluster' in connection) return new Cluster(connection.cluster, connection.options);
-  if ('sentinels' in connection) {
-    return new Redis({ ...connection.options, sentinels: connection.sentinels, name: connection.masterName });
-  }
-  return new Redis(connection.url, connection.options ?? {});
+  const client =
+    'cluster' in connection
+      ? new Cluster(connection.cluster, connection.options)
+      : 'sentinels' in connection
+        ? new Redis({ ...connection.options, sentinels: connection.sentinels, name: connection.masterName })
+        : new Redis(connection.url, connection.options ?? {});
+  // A lost connection is ioredis's to re-establish, and each command reports its own failure to
+  // its caller; unheard, the event is printed as "Unhandled error event" for every reconnection.
+  client.on('error', () => undefined);
+  return client;
 }
