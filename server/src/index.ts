@@ -14,6 +14,7 @@ import { openBrowsing, type Browsing } from './browsing.js';
 import { runMaintenanceChild } from './maintenance/child-runner.js';
 import { bySize } from './maintenance/placement.js';
 import { MaintenanceScheduler } from './maintenance/scheduler.js';
+import { kvSweepClock } from './maintenance/sweep-clock.js';
 import { maintainInProcess, maintenanceCheck } from './operations/maintain-repository.js';
 import type { ServerConfig } from './config.js';
 import { ConnectionGate } from './limits/connection-gate.js';
@@ -170,6 +171,7 @@ function openMaintenance(
       },
       open: (info) => new Repository(info, stores),
       listRepositories: () => registry.list(),
+      sweepClock: kvSweepClock(stores.kv),
       logger,
     },
   );

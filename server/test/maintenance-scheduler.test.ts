@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { Repository, RepositoryInfo } from '@gitfleet/repository';
+import { MemoryKVStore } from '@gitfleet/storage';
 import { MaintenanceScheduler, type MaintenanceAction, type MaintenanceRunner } from '../src/maintenance/scheduler.js';
+import { kvSweepClock, type SweepClock } from '../src/maintenance/sweep-clock.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -50,11 +52,41 @@ class ManualRunner implements MaintenanceRunner {
   }
 }
 
-function scheduler(runner: MaintenanceRunner, repositories: string[] = [], concurrency = 1): MaintenanceScheduler {
+function scheduler(
+  runner: MaintenanceRunner,
+  repositories: string[] = [],
+  concurrency = 1,
+  sweep: { intervalMs: number; clock: SweepClock } = { intervalMs: 0, clock: kvSweepClock(new MemoryKVStore()) },
+): MaintenanceScheduler {
   return new MaintenanceScheduler(
-    { concurrency, sweepIntervalMs: 0 },
-    { runner, open: (i) => repository(i.id), listRepositories: async () => repositories.map(info), logger: silent },
+    { concurrency, sweepIntervalMs: sweep.intervalMs },
+    {
+      runner,
+      open: (i) => repository(i.id),
+      listRepositories: async () => repositories.map(info),
+      sweepClock: sweep.clock,
+      logger: silent,
+    },
   );
+}
+
+/** A sweep clock over a KV store that records every sweep claimed through it. */
+function recordingClock(): { clock: SweepClock; kv: MemoryKVStore; claimed: number[] } {
+  const kv = new MemoryKVStore();
+  const shared = kvSweepClock(kv);
+  const claimed: number[] = [];
+  return {
+    kv,
+    claimed,
+    clock: {
+      last: () => shared.last(),
+      async claim(previous, now) {
+        const won = await shared.claim(previous, now);
+        if (won) claimed.push(now);
+        return won;
+      },
+    },
+  };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -102,6 +134,38 @@ describe('MaintenanceScheduler', () => {
     await scheduling.idle();
     assert.equal(runner.maxRunning, 2);
     await scheduling.close();
+  });
+
+  it("a process started late in the fleet's sweep interval sweeps when it is due, not a whole interval after its start", async () => {
+    const intervalMs = 60_000;
+    const { clock, claimed } = recordingClock();
+    // The fleet's last sweep was almost an interval ago (the process that made it was replaced).
+    assert.equal(await clock.claim(undefined, Date.now() - intervalMs + 100), true);
+    const runner = new ManualRunner();
+    const scheduling = scheduler(runner, ['a'], 1, { intervalMs, clock });
+    scheduling.start();
+    for (let waited = 0; waited < 20_000 && runner.started.length === 0; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(runner.started, ['a']);
+    assert.equal(claimed.length, 2);
+    runner.finishAll();
+    await scheduling.close();
+  });
+
+  it('processes sharing the sweep clock sweep once per interval between them', async () => {
+    const intervalMs = 150;
+    const { clock, claimed } = recordingClock();
+    const runners = [new ManualRunner(), new ManualRunner(), new ManualRunner()];
+    const schedulings = runners.map((runner) => scheduler(runner, ['a'], 1, { intervalMs, clock }));
+    for (const scheduling of schedulings) scheduling.start();
+    while (claimed.length < 5) {
+      await new Promise((r) => setTimeout(r, 20));
+      for (const runner of runners) runner.finishAll();
+    }
+    await Promise.all(schedulings.map((scheduling) => scheduling.close()));
+    // The first claim starts the fleet's clock; each later one is a sweep, an interval or more after the one before.
+    for (let i = 1; i < claimed.length; i++) assert.ok(claimed[i] - claimed[i - 1] >= intervalMs, `claims ${JSON.stringify(claimed)}`);
+    const sweeps = runners.reduce((total, runner) => total + runner.started.length, 0);
+    assert.ok(sweeps >= claimed.length - 2 && sweeps <= claimed.length - 1, `${sweeps} sweeps for claims ${JSON.stringify(claimed)}`);
   });
 
   it('close() aborts the running maintenance, drops the queue and waits', async () => {

@@ -2,6 +2,7 @@ import type { Repository, RepositoryInfo } from '@gitfleet/repository';
 import type { Logger } from '../logger.js';
 import { maintenanceRunEnded } from '../metrics/maintenance.js';
 import type { MaintenanceOutcome } from './outcome.js';
+import type { SweepClock } from './sweep-clock.js';
 
 export type { MaintenanceOutcome } from './outcome.js';
 
@@ -27,6 +28,7 @@ interface SchedulerDependencies {
   runner: MaintenanceRunner;
   open(info: RepositoryInfo): Repository;
   listRepositories(): Promise<RepositoryInfo[]>;
+  sweepClock: SweepClock;
   logger: Logger;
 }
 
@@ -55,10 +57,7 @@ export class MaintenanceScheduler {
 
   start(): void {
     if (this.schedule.sweepIntervalMs <= 0) return;
-    this.sweepTimer = setInterval(() => {
-      this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
-    }, this.schedule.sweepIntervalMs);
-    this.sweepTimer.unref();
+    this.planSweep();
   }
 
   /** A push changed `repo`: queue it when its packs call for maintenance. Never throws, never waits for the run. */
@@ -93,11 +92,53 @@ export class MaintenanceScheduler {
 
   /** Stops the sweep, asks running maintenance to stop (a stopped run publishes nothing), waits for it. */
   async close(): Promise<void> {
-    clearInterval(this.sweepTimer);
+    clearTimeout(this.sweepTimer);
     this.stopping.abort(new Error('the server is shutting down'));
     this.waiting.clear();
     await this.sweeping?.catch(() => undefined);
     await this.idle();
+  }
+
+  /** Sets the timer of the next sweep: when the fleet's interval since its last sweep is over. */
+  private planSweep(): void {
+    const interval = this.schedule.sweepIntervalMs;
+    const plan = async (): Promise<number> => {
+      const clock = this.deps.sweepClock;
+      let last = await clock.last();
+      // The fleet's first process starts the clock: its interval runs from now.
+      if (last === undefined && (await clock.claim(undefined, Date.now()))) return interval;
+      last ??= await clock.last();
+      return Math.max(0, (last ?? Date.now()) + interval - Date.now());
+    };
+    plan().then(
+      (delay) => this.setSweepTimer(delay),
+      (error: unknown) => {
+        this.deps.logger.warn({ err: error }, 'the time of the last maintenance sweep could not be read; trying again in an interval');
+        this.setSweepTimer(interval);
+      },
+    );
+  }
+
+  private setSweepTimer(delay: number): void {
+    if (this.stopping.signal.aborted) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweeping ??= this.sweepWhenDue()
+        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'the maintenance sweep failed'))
+        .finally(() => {
+          this.sweeping = undefined;
+          this.planSweep();
+        });
+    }, delay);
+    this.sweepTimer.unref();
+  }
+
+  /** Sweeps if the fleet's interval is over and this process is the one to claim it. */
+  private async sweepWhenDue(): Promise<void> {
+    const clock = this.deps.sweepClock;
+    const last = await clock.last();
+    const now = Date.now();
+    if (last !== undefined && now < last + this.schedule.sweepIntervalMs) return;
+    if (await clock.claim(last, now)) await this.sweep();
   }
 
   private async consider(repo: Repository): Promise<void> {
