@@ -196,7 +196,11 @@ export interface LoginThrottleConfig {
   windowSeconds: number;
 }
 
-/** Password verifications (argon2, costly in CPU and memory on the shared libuv pool) at once, per process. */
+/**
+ * Password verifications (argon2, costly in CPU and memory on the shared libuv pool) at once, for
+ * the machine: cluster workers take turns from their primary, which bounds the running and the
+ * waiting ones for all of them; each worker also admits its share only.
+ */
 export interface PasswordCheckConfig {
   /** Running at once. */
   concurrent: number;

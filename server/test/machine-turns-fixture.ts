@@ -4,18 +4,41 @@
  * milliseconds, and every take and give-back is logged by the primary in the order it happens.
  * Worker 0 first takes a turn and dies holding it: the others must still get theirs.
  * The primary prints the log as one JSON line.
+ * `refusal`: one turn and one place to wait; a worker asks for three at once and reports how each went.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { grantTurnsInPrimary, MachineTurns } from '../src/cluster/turns.js';
+import { grantTurnsInPrimary, MachineTurns, TurnsRefused } from '../src/cluster/turns.js';
 
 const TURNS = 5;
 const HOLD_MS = 3;
 
 type Event = { type: 'held' | 'released' | 'dying'; slot: number };
 
-if (cluster.isPrimary) {
-  grantTurnsInPrimary({ work: 1 });
+const REFUSAL = process.argv[2] === 'refusal';
+
+if (cluster.isPrimary && REFUSAL) {
+  grantTurnsInPrimary({ work: { turns: 1, waiting: 1 } });
+  const worker = cluster.fork({ SLOT: 'refusal' });
+  worker.on('message', (message: unknown) => process.stdout.write(`${JSON.stringify(message)}\n`));
+  await new Promise((resolve) => worker.on('exit', resolve));
+} else if (REFUSAL || process.env.SLOT === 'refusal') {
+  const turns = new MachineTurns('work');
+  const outcomes: string[] = [];
+  const asked = [0, 1, 2].map((n) =>
+    turns.take().then(
+      (giveBack) => (outcomes.push(`${n} granted`), giveBack),
+      (error: unknown) => (outcomes.push(`${n} ${error instanceof TurnsRefused ? 'refused' : String(error)}`), undefined),
+    ),
+  );
+  const first = await asked[0];
+  await asked[2];
+  first!();
+  (await asked[1])?.();
+  await new Promise<void>((resolve) => process.send!({ outcomes }, () => resolve()));
+  process.disconnect();
+} else if (cluster.isPrimary) {
+  grantTurnsInPrimary({ work: { turns: 1, waiting: 2 } });
   const log: Event[] = [];
   const forkSlot = (slot: number): Worker => {
     const worker = cluster.fork({ SLOT: String(slot) });

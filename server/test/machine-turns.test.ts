@@ -21,6 +21,12 @@ test("one turn for the machine is held by one worker at a time, and a dead worke
   assert.deepEqual(new Set(turns.map((event) => event.slot)), new Set([1, 2, 3]));
 });
 
+test('beyond the turns and the places to wait of the machine, a turn is refused at once', async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', FIXTURE, 'refusal'], { timeout: 60_000 });
+  const { outcomes } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { outcomes: string[] };
+  assert.deepEqual(outcomes, ['0 granted', '2 refused', '1 granted']);
+});
+
 test('local turns: at most the limit at once, granted in the order asked, each given back once', async () => {
   const turns = new LocalTurns(2);
   const order: number[] = [];

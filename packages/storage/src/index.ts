@@ -15,7 +15,7 @@ export {
 } from './validation.js';
 export { FsBlobStore } from './fs/fs-blob-store.js';
 export { SqliteKVStore } from './sqlite/sqlite-kv-store.js';
-export { WalSync } from './sqlite/wal-sync.js';
+export { WalSync, WalSyncFailed, useWalWithSync } from './sqlite/wal-sync.js';
 export { MemoryBlobStore } from './memory/memory-blob-store.js';
 export { MemoryKVStore } from './memory/memory-kv-store.js';
 export { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';

@@ -45,7 +45,9 @@ async function serveAsPrimary(config: ServerConfig, logger: Logger): Promise<voi
     workers: config.workers,
     logger,
     shutdownGraceMs: SHUTDOWN_GRACE_MS + MAINTENANCE_STOP_GRACE_MS + 5000,
-    machineTurns: { [MACHINE_TURN_KINDS.passwordChecks]: config.passwordChecks.concurrent },
+    machineTurns: {
+      [MACHINE_TURN_KINDS.passwordChecks]: { turns: config.passwordChecks.concurrent, waiting: config.passwordChecks.queue },
+    },
   });
   logger.info({ url: running.url, dataDir: config.dataDir, workers: config.workers }, 'listening');
   stopOnSignals(logger, () => running.close());

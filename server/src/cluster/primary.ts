@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import type { Logger } from '../logger.js';
 import { answerMetricsRequestsInPrimary } from '../metrics/cluster.js';
-import { grantTurnsInPrimary } from './turns.js';
+import { grantTurnsInPrimary, type TurnLimits } from './turns.js';
 import { isReadyMessage, SHUTDOWN_MESSAGE, WORKER_SLOT_VARIABLE } from './messages.js';
 
 export interface ClusterOptions {
@@ -11,7 +11,7 @@ export interface ClusterOptions {
   /** How long close() lets workers finish their requests before they are killed. */
   shutdownGraceMs: number;
   /** Kind of work (MACHINE_TURN_KINDS) → how many at once on the whole machine. */
-  machineTurns: Record<string, number>;
+  machineTurns: Record<string, TurnLimits>;
 }
 
 export interface RunningCluster {

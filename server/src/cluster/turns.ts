@@ -40,13 +40,28 @@ export const MACHINE_TURN_KINDS = { passwordChecks: 'password-checks' } as const
 
 const TAKE = 'gitfleet:turn-take';
 const GRANTED = 'gitfleet:turn-granted';
+const REFUSED = 'gitfleet:turn-refused';
 const GIVE_BACK = 'gitfleet:turn-give-back';
 
 interface TurnMessage {
-  type: typeof TAKE | typeof GRANTED | typeof GIVE_BACK;
+  type: typeof TAKE | typeof GRANTED | typeof REFUSED | typeof GIVE_BACK;
   kind: string;
   id: number;
 }
+
+/** How many of a kind of work run at once on the machine, and how many more may wait for a turn. */
+export interface TurnLimits {
+  turns: number;
+  waiting: number;
+}
+
+/** The machine has as many waiting as it allows: the work is refused rather than queued. */
+export class TurnsRefused extends Error {
+  override name = 'TurnsRefused';
+}
+
+/** Unique in the process, whichever MachineTurns asks: every one of them hears every answer. */
+let nextTurnId = 0;
 
 /**
  * Turns counted by the cluster's primary for every worker of the machine: a bound meant for the
@@ -55,22 +70,24 @@ interface TurnMessage {
  * channel; the primary grants turns in the order asked and takes back those of a worker that dies.
  */
 export class MachineTurns implements Turns {
-  private nextId = 0;
-  private readonly pending = new Map<number, () => void>();
+  private readonly pending = new Map<number, { grant: () => void; refuse: (error: Error) => void }>();
 
   constructor(private readonly kind: string) {
     process.on('message', (message: unknown) => {
-      if (!isTurnMessage(message, GRANTED) || message.kind !== kind) return;
-      const grant = this.pending.get(message.id);
-      this.pending.delete(message.id);
-      grant?.();
+      const answer = isTurnMessage(message, GRANTED) || isTurnMessage(message, REFUSED) ? message : undefined;
+      if (answer?.kind !== kind) return;
+      const asked = this.pending.get(answer.id);
+      if (asked === undefined) return;
+      this.pending.delete(answer.id);
+      if (answer.type === GRANTED) asked.grant();
+      else asked.refuse(new TurnsRefused(`the machine has as many ${kind} waiting as it allows`));
     });
   }
 
   async take(): Promise<GiveBack> {
-    const id = this.nextId++;
+    const id = nextTurnId++;
     const granted = new Promise<void>((resolve, reject) => {
-      this.pending.set(id, resolve);
+      this.pending.set(id, { grant: resolve, refuse: reject });
       send({ type: TAKE, kind: this.kind, id }, (error) => {
         this.pending.delete(id);
         reject(error);
@@ -88,9 +105,9 @@ export class MachineTurns implements Turns {
 
 /**
  * Called once by the cluster's primary: grants the workers' turns of each kind in `limits`
- * (kind → turns at once for the whole machine).
+ * (kind → turns at once and waiting for the whole machine), refusing a turn beyond those.
  */
-export function grantTurnsInPrimary(limits: Record<string, number>): void {
+export function grantTurnsInPrimary(limits: Record<string, TurnLimits>): void {
   if (!cluster.isPrimary) throw new Error('grantTurnsInPrimary: this process is not the cluster primary');
   const ledgers = new Map(Object.entries(limits).map(([kind, limit]) => [kind, new TurnLedger(limit)]));
   cluster.on('message', (worker: Worker, message: unknown) => {
@@ -98,14 +115,14 @@ export function grantTurnsInPrimary(limits: Record<string, number>): void {
     const ledger = ledgers.get(message.kind);
     if (ledger === undefined) return;
     const holder = { worker, id: message.id };
-    if (message.type === TAKE) ledger.take(holder, () => grant(holder, message.kind));
-    else ledger.giveBack(holder);
+    if (message.type === GIVE_BACK) ledger.giveBack(holder);
+    else if (!ledger.take(holder, () => answer(holder, message.kind, GRANTED))) answer(holder, message.kind, REFUSED);
   });
   cluster.on('exit', (worker) => ledgers.forEach((ledger) => ledger.forget(worker)));
 }
 
-function grant(holder: Holder, kind: string): void {
-  if (holder.worker.isConnected()) holder.worker.send({ type: GRANTED, kind, id: holder.id } satisfies TurnMessage);
+function answer(holder: Holder, kind: string, type: typeof GRANTED | typeof REFUSED): void {
+  if (holder.worker.isConnected()) holder.worker.send({ type, kind, id: holder.id } satisfies TurnMessage);
 }
 
 interface Holder {
@@ -118,15 +135,19 @@ class TurnLedger {
   private readonly holders: Holder[] = [];
   private readonly queue: Array<{ holder: Holder; grant: () => void }> = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(private readonly limits: TurnLimits) {}
 
-  take(holder: Holder, grant: () => void): void {
-    if (this.holders.length < this.limit) {
+  /** False when the turn is refused: every turn is held and as many wait as may. */
+  take(holder: Holder, grant: () => void): boolean {
+    if (this.holders.length < this.limits.turns) {
       this.holders.push(holder);
       grant();
-    } else {
+    } else if (this.queue.length < this.limits.waiting) {
       this.queue.push({ holder, grant });
+    } else {
+      return false;
     }
+    return true;
   }
 
   giveBack(holder: Holder): void {
@@ -144,7 +165,7 @@ class TurnLedger {
   }
 
   private grantWaiting(): void {
-    while (this.holders.length < this.limit && this.queue.length > 0) {
+    while (this.holders.length < this.limits.turns && this.queue.length > 0) {
       const next = this.queue.shift()!;
       this.holders.push(next.holder);
       next.grant();

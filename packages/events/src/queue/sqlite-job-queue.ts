@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { WalSync } from '@gitfleet/storage';
+import { useWalWithSync, type WalSync } from '@gitfleet/storage';
 import {
   PermanentJobFailure,
   retryDelayMs,
@@ -38,11 +38,14 @@ interface Row {
   attempts: number;
 }
 
+/** depth() counts at most this many jobs (a backlog beyond shows as this many). */
+const DEPTH_COUNT_LIMIT = 100_000;
+
 /** Finished rows are purged at most this often. */
 const PURGE_INTERVAL_MS = 60_000;
 
 /**
- * The embedded mode's job queue: one table in its own SQLite file (WAL, every commit fsynced),
+ * The embedded mode's job queue: one table in its own SQLite file (WAL; a job is durable before add() resolves),
  * claimed with leases inside IMMEDIATE transactions so that workers of several processes never
  * take the same job.
  *
@@ -64,10 +67,9 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
   constructor(private readonly options: SqliteJobQueueOptions) {
     this.db = new Database(options.path);
     this.db.pragma('busy_timeout = 10000');
-    this.db.pragma('journal_mode = WAL');
     // A job added before git is told "ok" must survive a power loss, not only a crash: add()
-    // and promote() resolve once the WAL is synced, off the event loop (see WalSync).
-    this.db.pragma('synchronous = NORMAL');
+    // and promote() resolve once the WAL is synced (see WalSync).
+    this.walSync = useWalWithSync(this.db, options.path);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS jobs (
         queue       TEXT NOT NULL,
@@ -104,12 +106,13 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
       reschedule: this.db.prepare<[number, string, string, string, string]>(
         `UPDATE jobs SET run_at = ?, last_error = ?, claim = NULL WHERE queue = ? AND id = ? AND claim = ?`,
       ),
-      // A claim whose lease ran out (its worker died) is due again.
-      depth: this.db.prepare<{ queue: string; now: number }, QueueDepth>(
+      // A claim whose lease ran out (its worker died) is due again. Counted over at most
+      // DEPTH_COUNT_LIMIT jobs: a scrape must not scan a backlog of millions on the event loop.
+      depth: this.db.prepare<{ queue: string; now: number; limit: number }, QueueDepth>(
         `SELECT COALESCE(SUM(run_at <= :now), 0) AS due,
                 COALESCE(SUM(run_at > :now AND claim IS NULL), 0) AS delayed,
                 COALESCE(SUM(run_at > :now AND claim IS NOT NULL), 0) AS running
-         FROM jobs WHERE queue = :queue AND state = 'queued'`,
+         FROM (SELECT run_at, claim FROM jobs WHERE queue = :queue AND state = 'queued' LIMIT :limit)`,
       ),
       purge: this.db.prepare<[string, number]>(`DELETE FROM jobs WHERE queue = ? AND state != 'queued' AND finished_at < ?`),
     };
@@ -119,10 +122,10 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
       this.statements.claim.run(now + options.leaseMs, token, options.name, row.id);
       return { ...row, attempts: row.attempts + 1 };
     });
-    this.walSync = new WalSync(`${options.path}-wal`);
   }
 
   async add(id: string, data: T, options: AddOptions = {}): Promise<void> {
+    this.walSync.assertWritable();
     this.statements.add.run(this.options.name, id, JSON.stringify(data), Date.now() + (options.delayMs ?? 0));
     await this.walSync.sync();
     if (!options.delayMs) for (const wake of this.wakers) wake();
@@ -130,6 +133,7 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
 
   async promote(id: string, data: T): Promise<boolean> {
     const now = Date.now();
+    this.walSync.assertWritable();
     const { changes } = this.statements.promote.run(JSON.stringify(data), now, this.options.name, id);
     if (changes === 0) return false;
     await this.walSync.sync();
@@ -138,7 +142,7 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
   }
 
   async depth(): Promise<QueueDepth> {
-    return this.statements.depth.get({ queue: this.options.name, now: Date.now() })!;
+    return this.statements.depth.get({ queue: this.options.name, now: Date.now(), limit: DEPTH_COUNT_LIMIT })!;
   }
 
   /** Jobs of this queue by state (for tests and operators). */

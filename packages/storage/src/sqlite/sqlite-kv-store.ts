@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { WalSync } from './wal-sync.js';
+import { useWalWithSync, type WalSync } from './wal-sync.js';
 import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
 import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } from '../validation.js';
 
@@ -33,11 +33,7 @@ export class SqliteKVStore implements KVStore {
     // Set first: switching to WAL and creating tables may wait for another process.
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
     // WAL: readers never block the writer, and other processes see commits at once.
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL: a commit is written to the WAL without an fsync, which would block the event
-    // loop for a millisecond or more per commit. Durability is restored before a write
-    // resolves, by an fsync of the WAL off the event loop (WalSync).
-    this.db.pragma('synchronous = NORMAL');
+    this.walSync = useWalWithSync(this.db, path);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS kv_entries (
         scope TEXT NOT NULL,
@@ -92,7 +88,6 @@ export class SqliteKVStore implements KVStore {
     this.appendTransaction = this.db.transaction((row: { scope: string; log: string; entry: string }) => {
       this.statements.append.run(row);
     });
-    this.walSync = new WalSync(`${path}-wal`);
   }
 
   async get(scope: string, key: string): Promise<string | undefined> {
@@ -118,20 +113,23 @@ export class SqliteKVStore implements KVStore {
     validateCasOps(scope, ops, mode);
     // IMMEDIATE takes the write lock before reading, so no other process can change a
     // key between our comparison and our write.
+    this.walSync.assertWritable();
     let result: CasResult;
     try {
       result = this.casTransaction.immediate(scope, ops, mode);
     } catch (error) {
-      if (error instanceof RolledBack) return { conflicts: error.conflicts };
-      throw error;
+      if (!(error instanceof RolledBack)) throw error;
+      result = { conflicts: error.conflicts };
     }
-    if (result.conflicts.length < ops.length) await this.walSync.sync();
+    // A conflict too: the value it met may be a commit that is not durable yet.
+    await this.walSync.sync();
     return result;
   }
 
   async append(scope: string, log: string, entry: string): Promise<void> {
     validateKvName('scope', scope);
     validateKvName('log name', log);
+    this.walSync.assertWritable();
     this.appendTransaction.immediate({ scope, log, entry });
     await this.walSync.sync();
   }

@@ -1,7 +1,21 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
 import { fsyncDirectory } from '../fsync-directory.js';
+
+/**
+ * Puts the connection in WAL mode with synchronous = NORMAL, for its commits to be made durable
+ * by a WalSync; throws where SQLite cannot keep a WAL (it would then make nothing durable).
+ */
+export function useWalWithSync(db: Database.Database, path: string): WalSync {
+  const mode = String(db.pragma('journal_mode = WAL', { simple: true }));
+  if (mode.toLowerCase() !== 'wal') throw new Error(`${path}: SQLite cannot keep a WAL here (journal mode ${mode})`);
+  // NORMAL: a commit is written to the WAL without an fsync, which would block the event loop
+  // for a millisecond or more per commit; the WalSync makes it durable before it is acknowledged.
+  db.pragma('synchronous = NORMAL');
+  return new WalSync(`${path}-wal`);
+}
 
 /**
  * Makes the commits written to a WAL file durable, for a connection in WAL mode with
@@ -21,10 +35,30 @@ export class WalSync {
   private file?: Promise<FileHandle>;
   private running?: Promise<void>;
   private next?: Promise<void>;
+  private failure?: WalSyncFailed;
+  private closed = false;
 
-  constructor(private readonly walPath: string) {}
+  /** `datasync` is the fsync itself; tests give one that fails. */
+  constructor(
+    private readonly walPath: string,
+    private readonly datasync: (handle: FileHandle) => Promise<void> = (handle) => handle.datasync(),
+  ) {}
+
+  /**
+   * Throws once a sync has failed. A commit made after that could not be made durable: the
+   * failed fsync may have dropped pages of earlier commits while reporting the error only once
+   * (Linux), so a later fsync would succeed over a WAL with a hole. Writers call this before
+   * committing; the store refuses writes until a restart, whose WAL recovery keeps what reached
+   * the disk.
+   */
+  assertWritable(): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new Error(`${this.walPath}: the store is closed`);
+  }
 
   sync(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error(`${this.walPath}: the store is closed`));
     if (this.running === undefined) return this.start();
     this.next ??= this.running.then(
       () => this.startNext(),
@@ -34,6 +68,7 @@ export class WalSync {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.allSettled([this.running, this.next]);
     const file = this.file;
     this.file = undefined;
@@ -42,6 +77,7 @@ export class WalSync {
 
   private startNext(): Promise<void> {
     this.next = undefined;
+    if (this.failure) return Promise.reject(this.failure);
     return this.start();
   }
 
@@ -54,16 +90,29 @@ export class WalSync {
   }
 
   private async fsync(): Promise<void> {
-    if (this.file === undefined) {
+    try {
       // The WAL exists once a commit has been written to it. Its directory entry is made
       // durable once too: a new file is lost on power failure without it.
-      this.file = open(this.walPath, constants.O_RDONLY).then(async (handle) => {
+      this.file ??= open(this.walPath, constants.O_RDONLY).then(async (handle) => {
         await fsyncDirectory(dirname(this.walPath));
         return handle;
       });
-      this.file.catch(() => (this.file = undefined));
+      await this.datasync(await this.file);
+    } catch (error) {
+      this.failure ??= new WalSyncFailed(this.walPath, error as Error);
+      throw this.failure;
     }
-    const handle = await this.file;
-    await handle.datasync();
+  }
+}
+
+/** A commit of the store could not be made durable: every write is refused from then on. */
+export class WalSyncFailed extends Error {
+  override name = 'WalSyncFailed';
+
+  constructor(walPath: string, cause: Error) {
+    super(
+      `${walPath}: fsync failed (${cause.message}); the store refuses writes until the server restarts (its WAL recovery keeps what reached the disk)`,
+      { cause },
+    );
   }
 }
