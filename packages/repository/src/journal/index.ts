@@ -4,3 +4,4 @@ export * from './registry-journal.js';
 export * from './write-blob.js';
 export * from './recover.js';
 export * from './replay.js';
+export * from './checkpoint-all.js';

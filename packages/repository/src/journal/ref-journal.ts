@@ -122,9 +122,11 @@ export class RefJournal {
     if (seq % this.checkpointEvery === 0) this.checkpoint().catch(() => undefined);
   }
 
-  /** Writes a checkpoint of the repository as it is now; resolves to its sequence number. */
+  /** Writes a checkpoint of the repository as it is now; resolves to its sequence number (0: no such repository, nothing written). */
   async checkpoint(): Promise<number> {
     let checkpoint = await readCheckpoint(this.kv, this.repositoryId);
+    // Deleted meanwhile (or never created): its scope has no HEAD.
+    if (checkpoint.head === '') return 0;
     if (checkpoint.seq === 0) {
       // A repository older than the journal: an empty first transaction gives its state a sequence number.
       await this.swap([], 'all', () => ({ message: 'start the journal', refs: [] }));
