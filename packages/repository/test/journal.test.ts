@@ -292,6 +292,55 @@ for (const backend of backends) {
       assert.ok(await fresh.blobs.head(journalEntryKey(undefined, 7)));
     });
 
+    test('a KV store that lost journaled transactions (a failover) does not block the repository: the next one is numbered past the journal', async (t) => {
+      const stores = await backend.open(t);
+      const registry = new RepositoryRegistry(stores);
+      const repo = await registry.create('octo', 'hello');
+      await repo.refs.update([{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'push' });
+      await repo.refs.update([{ name: 'refs/heads/main', oldOid: A, newOid: B }], { atomic: true, message: 'push' });
+      const scope = `repo:${repo.info.id}`;
+      // The KV store forgets transactions 2 and 3, which the journal has.
+      await stores.kv.compareAndSwap(
+        scope,
+        [
+          { key: 'journal:seq', expect: '3', value: '1' },
+          { key: 'ref:refs/heads/main', expect: B, value: null },
+        ],
+        'all',
+      );
+      await repo.refs.update([{ name: 'refs/heads/topic', oldOid: ZERO_OID, newOid: C }], { atomic: true, message: 'push' });
+      const moved = parseRefTransaction(await journalBlob(stores.blobs, journalEntryKey(repo.info.id, 4)), 'k');
+      assert.deepEqual(moved.refs, [{ name: 'refs/heads/topic', oldOid: ZERO_OID, newOid: C }]);
+      assert.equal(await stores.kv.get(scope, 'journal:seq'), '4');
+      await repo.refs.update([{ name: 'refs/heads/topic', oldOid: C, newOid: D }], { atomic: true, message: 'push' });
+      assert.ok(await stores.blobs.head(journalEntryKey(repo.info.id, 5)));
+
+      // The registry likewise: `journal:last` back at transaction 1.
+      const first = await journalBlob(stores.blobs, journalEntryKey(undefined, 1));
+      await registry.create('octo', 'second');
+      const last = await stores.kv.get('registry', 'journal:last');
+      await stores.kv.compareAndSwap('registry', [{ key: 'journal:last', expect: last!, value: first.toString('utf8') }], 'all');
+      await registry.create('octo', 'third');
+      const renumbered = parseRegistryEntry(await journalBlob(stores.blobs, journalEntryKey(undefined, 3)), 'k');
+      assert.deepEqual(
+        renumbered.changes.map((change) => change.key),
+        ['repo:octo/third'],
+      );
+
+      // Recovery replays the journal: the transactions the KV store lost are back.
+      const fresh: Stores = { ...stores, kv: new MemoryKVStore() };
+      await recoverFromJournal(fresh);
+      const recovered = (await new RepositoryRegistry(fresh).open('octo', 'hello'))!;
+      assert.deepEqual(await recovered.refs.list(), [
+        { name: 'refs/heads/main', oid: B },
+        { name: 'refs/heads/topic', oid: D },
+      ]);
+      assert.deepEqual(
+        (await new RepositoryRegistry(fresh).list()).map((info) => info.name),
+        ['hello', 'second', 'third'],
+      );
+    });
+
     test('recovery refuses a KV store that is not empty', async (t) => {
       const stores = await backend.open(t);
       await new RepositoryRegistry(stores).create('octo', 'hello');

@@ -32,14 +32,16 @@ import {
   JOURNAL_SEQ_KEY,
   PACK_KEY_PREFIX,
   REF_KEY_PREFIX,
+  journalBlobPrefix,
   journalCheckpointKey,
   journalEntryKey,
+  parseJournalKey,
   parsePackRecord,
   refNameFromKey,
   repositoryScope,
 } from '../keys.js';
 import { JOURNAL_FORMAT, encodeJournalBlob, type RefCheckpoint, type RefTransaction } from './format.js';
-import { JournalWriteError, writeJournalBlob } from './write-blob.js';
+import { JournalSequenceTaken, JournalWriteError, writeJournalBlob } from './write-blob.js';
 
 /** A checkpoint every this many transactions: recovery then reads at most this many entries after the newest checkpoint. */
 export const DEFAULT_CHECKPOINT_EVERY = 100;
@@ -106,10 +108,18 @@ export class RefJournal {
     throw new Error(`${this.scope}: a ref transaction lost the race for the next sequence number ${MAX_ATTEMPTS} times`);
   }
 
-  private async journal(seq: number, change: JournalChange): Promise<void> {
-    const entry: RefTransaction = { format: JOURNAL_FORMAT, repository: this.repositoryId, seq, time: new Date().toISOString(), ...change };
+  private async journal(committedSeq: number, change: JournalChange): Promise<void> {
+    let seq = committedSeq;
+    const time = new Date().toISOString();
+    const entry = (at: number): RefTransaction => ({ format: JOURNAL_FORMAT, repository: this.repositoryId, seq: at, time, ...change });
     try {
-      await writeJournalBlob(this.blobs, journalEntryKey(this.repositoryId, seq), encodeJournalBlob(entry));
+      try {
+        await writeJournalBlob(this.blobs, journalEntryKey(this.repositoryId, seq), encodeJournalBlob(entry(seq)));
+      } catch (error) {
+        if (!(error instanceof JournalSequenceTaken)) throw error;
+        seq = await this.skipPastJournal(committedSeq);
+        await writeJournalBlob(this.blobs, journalEntryKey(this.repositoryId, seq), encodeJournalBlob(entry(seq)));
+      }
     } catch (error) {
       throw new JournalWriteError(
         `${this.scope}: ref transaction ${seq} is committed in the KV store but its journal entry could not be written, ` +
@@ -120,6 +130,25 @@ export class RefJournal {
     // Not awaited: the transaction is durable without it; a checkpoint only shortens recovery,
     // and a failed one is made up for by the next.
     if (seq % this.checkpointEvery === 0) this.checkpoint().catch(() => undefined);
+  }
+
+  /**
+   * The KV store's sequence number fell behind the journal: it lost transactions that were
+   * journaled (and maybe acknowledged). Moves it, and the transaction just committed at
+   * `committedSeq`, past the journal's last entry, so that this transaction replays after every
+   * journaled one, as it happened after them. Left as it was, every later transaction of the
+   * repository would meet a taken number.
+   */
+  private async skipPastJournal(committedSeq: number): Promise<number> {
+    const seq = (await lastJournaledSeq(this.blobs, this.repositoryId)) + 1;
+    const { conflicts } = await this.kv.compareAndSwap(
+      this.scope,
+      [{ key: JOURNAL_SEQ_KEY, expect: String(committedSeq), value: String(seq) }],
+      'all',
+    );
+    if (conflicts.length > 0)
+      throw new Error(`sequence number ${committedSeq} is taken in the journal, and another transaction committed meanwhile`);
+    return seq;
   }
 
   /** Writes a checkpoint of the repository as it is now; resolves to its sequence number (0: no such repository, nothing written). */
@@ -135,6 +164,16 @@ export class RefJournal {
     await writeJournalBlob(this.blobs, journalCheckpointKey(this.repositoryId, checkpoint.seq), encodeJournalBlob(checkpoint));
     return checkpoint.seq;
   }
+}
+
+/** The highest sequence number in the journal of a repository (or of the registry), 0 if none. */
+export async function lastJournaledSeq(blobs: BlobStore, repositoryId: string | undefined): Promise<number> {
+  let last = 0;
+  for await (const { key } of blobs.list(journalBlobPrefix(repositoryId))) {
+    const parsed = parseJournalKey(key);
+    if (parsed) last = Math.max(last, parsed.seq);
+  }
+  return last;
 }
 
 /** The repository's state in one consistent read of its scope: refs, HEAD, packs and the sequence number agree. */

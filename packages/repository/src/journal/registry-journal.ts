@@ -17,8 +17,8 @@
 import type { BlobStore, CasOp, CasResult, KVStore } from '@gitfleet/storage';
 import { REGISTRY_JOURNAL_LAST_KEY, REGISTRY_SCOPE, REPO_KEY_PREFIX, journalCheckpointKey, journalEntryKey } from '../keys.js';
 import { JOURNAL_FORMAT, encodeJournalBlob, parseRegistryEntry, type RegistryCheckpoint, type RegistryEntry } from './format.js';
-import { DEFAULT_CHECKPOINT_EVERY, type RefJournalOptions } from './ref-journal.js';
-import { JournalWriteError, writeJournalBlob } from './write-blob.js';
+import { DEFAULT_CHECKPOINT_EVERY, lastJournaledSeq, type RefJournalOptions } from './ref-journal.js';
+import { JournalSequenceTaken, JournalWriteError, writeJournalBlob } from './write-blob.js';
 
 const MAX_ATTEMPTS = 100;
 
@@ -55,7 +55,7 @@ export class RegistryJournal {
         'all',
       );
       if (conflicts.length === 0) {
-        await this.journal(entry.seq, encoded);
+        await this.journal(entry, encoded);
         return { conflicts: [] };
       }
       const inConflict = conflicts.filter((at) => at < ops.length);
@@ -65,9 +65,15 @@ export class RegistryJournal {
     throw new Error(`repository registry: a transaction lost the race for the next sequence number ${MAX_ATTEMPTS} times`);
   }
 
-  private async journal(seq: number, encoded: Buffer): Promise<void> {
+  private async journal(committed: RegistryEntry, encoded: Buffer): Promise<void> {
+    let { seq } = committed;
     try {
-      await writeJournalBlob(this.blobs, journalEntryKey(undefined, seq), encoded);
+      try {
+        await writeJournalBlob(this.blobs, journalEntryKey(undefined, seq), encoded);
+      } catch (error) {
+        if (!(error instanceof JournalSequenceTaken)) throw error;
+        seq = await this.skipPastJournal(committed, encoded);
+      }
     } catch (error) {
       throw new JournalWriteError(
         `repository registry: transaction ${seq} is committed in the KV store but its journal entry could not be written ` +
@@ -77,6 +83,25 @@ export class RegistryJournal {
     }
     // Not awaited: see RefJournal.journal.
     if (seq % this.checkpointEvery === 0) this.checkpoint().catch(() => undefined);
+  }
+
+  /**
+   * The KV store lost registry transactions the journal has (see RefJournal.skipPastJournal):
+   * renumbers the one just committed past the journal's last entry, in `journal:last` and in the
+   * journal, so that it replays after them.
+   */
+  private async skipPastJournal(committed: RegistryEntry, encoded: Buffer): Promise<number> {
+    const seq = (await lastJournaledSeq(this.blobs, undefined)) + 1;
+    const moved = encodeJournalBlob({ ...committed, seq });
+    const { conflicts } = await this.kv.compareAndSwap(
+      REGISTRY_SCOPE,
+      [{ key: REGISTRY_JOURNAL_LAST_KEY, expect: encoded.toString('utf8'), value: moved.toString('utf8') }],
+      'all',
+    );
+    if (conflicts.length > 0)
+      throw new Error(`sequence number ${committed.seq} is taken in the journal, and another transaction committed meanwhile`);
+    await writeJournalBlob(this.blobs, journalEntryKey(undefined, seq), moved);
+    return seq;
   }
 
   /** Writes a checkpoint of the registry as it is now; resolves to its sequence number. */

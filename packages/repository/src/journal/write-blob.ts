@@ -5,6 +5,11 @@ export class JournalWriteError extends Error {
   override name = 'JournalWriteError';
 }
 
+/** The sequence number's entry exists already with other contents: the KV store lost transactions the journal has. */
+export class JournalSequenceTaken extends JournalWriteError {
+  override name = 'JournalSequenceTaken';
+}
+
 /** Tries of one journal write: a store that failed once (a timeout, a 5xx) often answers the next call. */
 const ATTEMPTS = 3;
 const RETRY_DELAY_MS = 50;
@@ -13,8 +18,8 @@ const RETRY_DELAY_MS = 50;
  * Writes a journal blob, durable when this resolves. A blob already there with the same bytes
  * is a write that succeeded before (a retry, or a transaction settling its predecessor): fine.
  * Different bytes under the key mean two transactions claimed one sequence number, which the
- * compare-and-swap rules out except after a recovery that missed a late write: that is refused,
- * never overwritten.
+ * compare-and-swap rules out unless the KV store lost writes the journal has (a Redis failover
+ * that dropped acknowledged writes): JournalSequenceTaken, never an overwrite.
  */
 export async function writeJournalBlob(blobs: BlobStore, key: string, bytes: Buffer): Promise<void> {
   let lastError: unknown;
@@ -23,7 +28,7 @@ export async function writeJournalBlob(blobs: BlobStore, key: string, bytes: Buf
       if (await blobs.putIfAbsent(key, bytes)) return;
       const stored = await blobs.get(key);
       if (stored?.equals(bytes)) return;
-      throw new JournalWriteError(`journal blob ${key} exists already with other contents`);
+      throw new JournalSequenceTaken(`journal blob ${key} exists already with other contents`);
     } catch (error) {
       if (error instanceof JournalWriteError) throw error;
       lastError = error;
