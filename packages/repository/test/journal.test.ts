@@ -6,6 +6,7 @@ import {
   CorruptJournalBlob,
   JOURNAL_FORMAT,
   JournalWriteError,
+  KVRefDB,
   RecoveryTargetNotEmpty,
   RefJournal,
   RegistryJournal,
@@ -195,6 +196,26 @@ for (const backend of backends) {
       assert.deepEqual(entries[2].refs, [{ name: 'refs/heads/main', oldOid: A, newOid: B }]);
       assert.equal(entries[3].head, 'refs/heads/a');
       assert.equal(await stores.blobs.head(journalEntryKey(repo.info.id, 5)), undefined);
+    });
+
+    test('concurrent transactions of one repository each take their own number, with no gap, whoever commits first', async (t) => {
+      const stores = await backend.open(t);
+      const repo = await new RepositoryRegistry(stores).create('octo', 'hello');
+      // Two handles, as two processes would have: each one's expectation of the number goes stale.
+      const other = new KVRefDB(repo.info.id, stores.kv, new RefJournal(repo.info.id, stores.kv, stores.blobs));
+      const branches = Array.from({ length: 12 }, (_, i) => `refs/heads/b${i}`);
+      await Promise.all(
+        branches.map((name, i) =>
+          (i % 2 ? other : repo.refs).update([{ name, oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'push' }),
+        ),
+      );
+      const journaled: string[] = [];
+      for (let seq = 2; seq <= branches.length + 1; seq++) {
+        const entry = parseRefTransaction(await journalBlob(stores.blobs, journalEntryKey(repo.info.id, seq)), 'k');
+        journaled.push(...entry.refs.map((ref) => ref.name));
+      }
+      assert.deepEqual(journaled.sort(), [...branches].sort());
+      assert.equal(await stores.blobs.head(journalEntryKey(repo.info.id, branches.length + 2)), undefined);
     });
 
     test('a transaction applied but not journaled rejects; the next one is journaled and recovery keeps it', async (t) => {

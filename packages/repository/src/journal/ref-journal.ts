@@ -84,8 +84,10 @@ export class RefJournal {
   async swap(ops: readonly CasOp[], mode: 'all' | 'each', describe: (applied: readonly number[]) => JournalChange): Promise<CasResult> {
     let remaining = ops.map((_, i) => i);
     const refused: number[] = [];
+    const hints = sequenceHints(this.kv);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = (await this.kv.get(this.scope, JOURNAL_SEQ_KEY)) ?? null;
+      const hinted = hints.get(this.scope);
+      const current = hinted !== undefined ? hinted : ((await this.kv.get(this.scope, JOURNAL_SEQ_KEY)) ?? null);
       const seq = current === null ? 1 : parseSeq(current, this.scope) + 1;
       const { conflicts } = await this.kv.compareAndSwap(
         this.scope,
@@ -93,11 +95,13 @@ export class RefJournal {
         'all',
       );
       if (conflicts.length === 0) {
+        rememberSequence(hints, this.scope, String(seq));
         await this.journal(seq, describe(remaining));
         return { conflicts: refused.sort((a, b) => a - b) };
       }
+      // Another transaction committed in between (or the hint was stale): read it next time.
+      if (conflicts.includes(remaining.length)) hints.delete(this.scope);
       const inConflict = conflicts.filter((at) => at < remaining.length).map((at) => remaining[at]);
-      // Only the sequence number moved: another transaction committed in between; try again.
       if (inConflict.length === 0) continue;
       if (mode === 'all') return { conflicts: inConflict };
       refused.push(...inConflict);
@@ -141,6 +145,7 @@ export class RefJournal {
    */
   private async skipPastJournal(committedSeq: number): Promise<number> {
     const seq = (await lastJournaledSeq(this.blobs, this.repositoryId)) + 1;
+    sequenceHints(this.kv).delete(this.scope);
     const { conflicts } = await this.kv.compareAndSwap(
       this.scope,
       [{ key: JOURNAL_SEQ_KEY, expect: String(committedSeq), value: String(seq) }],
@@ -164,6 +169,28 @@ export class RefJournal {
     await writeJournalBlob(this.blobs, journalCheckpointKey(this.repositoryId, checkpoint.seq), encodeJournalBlob(checkpoint));
     return checkpoint.seq;
   }
+}
+
+/**
+ * Per KV store, the last sequence number this process committed in each repository: a
+ * transaction expects it instead of reading `journal:seq` first, which saves a round trip per
+ * push; when another process (or a transaction of this one) moved it meanwhile, the
+ * compare-and-swap says so and the next try reads it.
+ */
+const hintsByStore = new WeakMap<KVStore, Map<string, string>>();
+const MAX_HINTS = 10_000;
+
+function sequenceHints(kv: KVStore): Map<string, string> {
+  let hints = hintsByStore.get(kv);
+  if (!hints) hintsByStore.set(kv, (hints = new Map<string, string>()));
+  return hints;
+}
+
+function rememberSequence(hints: Map<string, string>, scope: string, seq: string): void {
+  hints.delete(scope);
+  hints.set(scope, seq);
+  // The least recently committed repository goes first (a Map iterates in insertion order).
+  if (hints.size > MAX_HINTS) hints.delete(hints.keys().next().value!);
 }
 
 /** The highest sequence number in the journal of a repository (or of the registry), 0 if none. */
