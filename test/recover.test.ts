@@ -1,7 +1,8 @@
 // A wiped KV store rebuilt from the blob store alone: pushes (several per repository, a force
 // push, a branch deletion, a tag), a rename, a deletion, a default-branch change, a full repack,
 // then the server stops, its KV store is wiped (the SQLite file, or the test's Redis namespace),
-// `gitfleet journal recover` rebuilds it, and every repository clones identical to before.
+// `gitfleet journal recover` rebuilds it, and every repository clones identical to before; the
+// accounts come back from a snapshot (`journal snapshot-accounts`, `journal restore-accounts`).
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -106,6 +107,18 @@ describe('recovery of a wiped KV store from the journal', () => {
         const repack = await runCli(['maintenance', 'run', '--full', `${TEST_ADMIN}/beta`], server!.cliEnv);
         assert.equal(repack.code, 0, repack.stderr);
 
+        // An account with a password and a token, in a snapshot of the accounts taken before the loss.
+        const user = await runCli(
+          ['user', 'create', 'dana', '--email', 'dana@example.test', '--password-stdin'],
+          server!.cliEnv,
+          'dana-password-1\n',
+        );
+        assert.equal(user.code, 0, user.stderr);
+        const token = await runCli(['token', 'create', 'dana', '--name', 'laptop', '--scopes', 'read:user'], server!.cliEnv);
+        assert.equal(token.code, 0, token.stderr);
+        const snapshot = await runCli(['journal', 'snapshot-accounts'], server!.cliEnv);
+        assert.equal(snapshot.code, 0, snapshot.stderr);
+
         const live = ['alpha', 'beta', 'gamma-renamed'];
         const url = (name: string) => `${server!.url}/${TEST_ADMIN}/${name}.git`;
         const before = new Map<string, unknown>();
@@ -121,7 +134,17 @@ describe('recovery of a wiped KV store from the journal', () => {
         assert.equal(again.code, 4, `a second recovery into the recovered store must be refused:\n${again.stderr}`);
         assert.match(again.stderr, /not empty/);
 
+        const accounts = await runCli(['journal', 'restore-accounts'], server!.cliEnv);
+        assert.equal(accounts.code, 0, accounts.stderr);
+
         await start();
+        const signedIn = await fetch(`${server!.url}/api/v1/user`, { headers: { authorization: `Bearer ${token.stdout.trim()}` } });
+        assert.equal(signedIn.status, 200, 'the token made before the loss signs in');
+        assert.equal(((await signedIn.json()) as { login: string }).login, 'dana');
+        const withPassword = await fetch(`${server!.url}/api/v1/user`, {
+          headers: { authorization: `Basic ${Buffer.from('dana:dana-password-1').toString('base64')}` },
+        });
+        assert.equal(withPassword.status, 200, 'the password set before the loss signs in');
         for (const name of live) assert.deepEqual(await observe(git, url(name)), before.get(name), `${name} differs after recovery`);
         assert.notEqual((await git.run(['ls-remote', url('doomed')])).code, 0, 'the deleted repository stays deleted');
         assert.notEqual((await git.run(['ls-remote', url('gamma')])).code, 0, 'the old name of the renamed repository stays free');

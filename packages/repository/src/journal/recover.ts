@@ -13,7 +13,7 @@
  * objects are valid, merely unreachable. What the journal knows of a pack (its kind, creation
  * time, object count) is kept; a pack it does not know is described from its blobs.
  */
-import type { BlobStore, CasOp, KVStore } from '@gitfleet/storage';
+import type { BlobStore, CasOp, KVEntry, KVStore } from '@gitfleet/storage';
 import {
   HEAD_KEY,
   JOURNAL_SEQ_KEY,
@@ -234,6 +234,16 @@ async function writeRepository(
   ];
   if (state.seq > 0) ops.push({ key: JOURNAL_SEQ_KEY, expect: null, value: String(state.seq) });
   await writeScope(kv, repositoryScope(repositoryId), ops, overwrite);
+}
+
+/** Writes `entries` into `scope`, which must hold none of their keys unless `overwrite` (see writeScope). */
+export async function restoreScope(kv: KVStore, scope: string, entries: readonly KVEntry[], overwrite: boolean): Promise<void> {
+  await writeScope(
+    kv,
+    scope,
+    entries.map(({ key, value }) => ({ key, expect: null, value })),
+    overwrite,
+  );
 }
 
 /**
