@@ -2,7 +2,7 @@
 // push, a branch deletion, a tag), a rename, a deletion, a default-branch change, a full repack,
 // then the server stops, its KV store is wiped (the SQLite file, or the test's Redis namespace),
 // `gitfleet journal recover` rebuilds it, and every repository clones identical to before; the
-// accounts come back from a snapshot (`journal snapshot-accounts`, `journal restore-accounts`).
+// accounts come back from a snapshot (`journal snapshot`, `journal restore-snapshot`).
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -116,7 +116,7 @@ describe('recovery of a wiped KV store from the journal', () => {
         assert.equal(user.code, 0, user.stderr);
         const token = await runCli(['token', 'create', 'dana', '--name', 'laptop', '--scopes', 'read:user'], server!.cliEnv);
         assert.equal(token.code, 0, token.stderr);
-        const snapshot = await runCli(['journal', 'snapshot-accounts'], server!.cliEnv);
+        const snapshot = await runCli(['journal', 'snapshot'], server!.cliEnv);
         assert.equal(snapshot.code, 0, snapshot.stderr);
 
         const live = ['alpha', 'beta', 'gamma-renamed'];
@@ -134,7 +134,7 @@ describe('recovery of a wiped KV store from the journal', () => {
         assert.equal(again.code, 4, `a second recovery into the recovered store must be refused:\n${again.stderr}`);
         assert.match(again.stderr, /not empty/);
 
-        const accounts = await runCli(['journal', 'restore-accounts'], server!.cliEnv);
+        const accounts = await runCli(['journal', 'restore-snapshot'], server!.cliEnv);
         assert.equal(accounts.code, 0, accounts.stderr);
 
         await start();

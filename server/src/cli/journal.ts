@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { RecoveryTargetNotEmpty, checkpointAll, recoverFromJournal, type RecoverySummary } from '@gitfleet/repository';
-import { restoreAccounts, snapshotAccounts } from '../operations/accounts-snapshot.js';
+import { restoreSnapshot, writeSnapshot } from '../operations/kv-snapshot.js';
 import { ProgressLine } from '../progress-line.js';
 import { withStores } from './context.js';
 import { conflict } from './errors.js';
@@ -19,7 +19,7 @@ export function registerJournalCommands(program: Command): void {
     .description(
       'rebuild into an EMPTY KV store, from the blob store alone, the repository registry, every ref, HEAD and each ' +
         "repository's pack registry (from the journal's newest checkpoints and the entries after them, and the packs stored). " +
-        'Stop every server first. Accounts are not in the journal (see restore-accounts); hooks and statuses are not restored. ' +
+        'Stop every server first. Accounts, webhooks and statuses are not in the journal (see snapshot, restore-snapshot). ' +
         'Progress on stderr, a summary on stdout; exits 4 if the KV store is not empty',
     )
     .option('--force', 'write into a KV store that is not empty: keys recovery writes are overwritten, other keys are left as they are')
@@ -55,31 +55,33 @@ export function registerJournalCommands(program: Command): void {
     });
 
   journal
-    .command('snapshot-accounts')
+    .command('snapshot')
     .description(
-      'copy the accounts (users, organisations, teams, tokens, collaborators) from the KV store to the blob store, in one ' +
-        'consistent read; the last 48 snapshots are kept. Run it on a schedule (cron): the last snapshot is the recovery ' +
-        'point of accounts after a lost KV store. Safe while servers run',
+      'copy what only the KV store holds besides refs (accounts: users, passwords, organisations, teams, tokens; webhooks; ' +
+        'commit statuses) to the blob store, each scope in one consistent read; the newest 48 snapshots are kept. Run it on a ' +
+        'schedule (cron): the last snapshot is their recovery point after a lost KV store. Safe while servers run',
     )
     .action(async () => {
-      await withStores(async ({ stores }) => {
-        const { key, entries } = await snapshotAccounts(stores);
-        process.stdout.write(`${key}: ${entries} entries\n`);
+      await withStores(async ({ stores, accounts, registry }) => {
+        const { key, scopes, entries } = await writeSnapshot({ kv: stores.kv, blobs: stores.blobs, accounts, registry });
+        process.stdout.write(`${key}: ${entries} entries in ${scopes} scopes\n`);
       });
     });
 
   journal
-    .command('restore-accounts')
+    .command('restore-snapshot')
     .description(
-      'write the newest accounts snapshot (or --snapshot <key>) into a KV store without accounts, after journal recover and ' +
-        'before the servers start (a server creates its bootstrap administrator at start-up); exits 4 if accounts exist',
+      'write the newest snapshot (or --snapshot <key>) into the KV store, after journal recover and before the servers start ' +
+        '(a server creates its bootstrap administrator at start-up); exits 4 if the KV store already holds what it restores',
     )
-    .option('--snapshot <key>', 'the snapshot to restore, e.g. snapshots/accounts/2026-12-05T114219.123Z-1a2b3c4d.json')
-    .option('--force', 'write into an accounts scope that is not empty: the snapshot overwrites the keys it holds')
+    .option('--snapshot <key>', 'the snapshot to restore, e.g. snapshots/kv/2026-12-05T114219.123Z-1a2b3c4d.json')
+    .option('--force', 'write into scopes that are not empty: the snapshot overwrites the keys it holds')
     .action(async (options: { snapshot?: string; force?: boolean }) => {
       await withStores(async ({ stores }) => {
-        const restored = await restoreAccounts(stores, { key: options.snapshot, force: options.force === true }).catch(refusedAsConflict);
-        process.stdout.write(`restored ${restored.entries} entries of accounts as of ${restored.time} (${restored.key})\n`);
+        const restored = await restoreSnapshot(stores, { key: options.snapshot, force: options.force === true }).catch(refusedAsConflict);
+        process.stdout.write(
+          `restored ${restored.entries} entries in ${restored.scopes} scopes as of ${restored.time} (${restored.key})\n`,
+        );
       });
     });
 
