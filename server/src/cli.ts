@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, cliErrorFor } from './cli/errors.js';
 import { registerHookCommands } from './cli/hook.js';
+import { registerJournalCommands } from './cli/journal.js';
 import { registerMaintenanceCommands } from './cli/maintenance.js';
 import { registerOrgCommands } from './cli/orgs.js';
 import { registerRepairCommand } from './cli/repair.js';
@@ -33,6 +34,7 @@ registerRepoCommands(program);
 registerHookCommands(program);
 registerMaintenanceCommands(program);
 registerRepairCommand(program);
+registerJournalCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof CommanderError) {

@@ -98,6 +98,7 @@ export function gitHttpRouter(services: ServerServices): Router {
         packLimits: config.packIndexing.limits,
         indexPool: services.indexPool,
         spoolDir: services.spoolDir,
+        actor: requestUser(req).name,
         onError: (error) => logger.error({ err: error, repo: repo.info.id, path: req.originalUrl }, 'push failed'),
         onReport: (summary) => operation.pushReported(summary),
         beforeRefUpdate: async (updates) => {

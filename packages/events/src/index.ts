@@ -7,13 +7,14 @@ export * from './payloads/index.js';
 export * from './hooks/hook.js';
 export * from './hooks/branch-filter.js';
 export * from './hooks/branch-filter-decisions.js';
-export { HookStore, hookScope } from './hooks/hook-store.js';
+export { HookStore, hookScope, hookScopes } from './hooks/hook-store.js';
 export { hookJson, hookApiUrl, deliveryJson, deliverySummaryJson } from './hooks/hook-json.js';
 export {
   StatusStore,
   StatusLimitReached,
   StatusesBusy,
   STATUSES_PER_CONTEXT,
+  statusesScope,
   type StatusFields,
   type StatusLimits,
 } from './statuses/status-store.js';

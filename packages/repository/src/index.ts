@@ -8,6 +8,7 @@ export * from './object-reader.js';
 export * from './pack-access.js';
 export * from './ref-db.js';
 export * from './registry.js';
+export * from './journal/index.js';
 export * from './block-cache.js';
 export * from './pack-index-cache.js';
 export * from './delta-base-cache.js';

@@ -5,12 +5,14 @@
  * - scope `registry` (global):
  *     `repo:<owner>/<name>` → JSON RepositoryInfo. Owner and name are lower-cased in the key so
  *     that, as on GitHub, `Foo/Bar` and `foo/bar` are one repository; the info keeps the spelling.
+ *     `journal:last` → JSON RegistryEntry: the registry's last committed transaction (journal/registry-journal.ts)
  * - scope `repo:<id>` (one per repository; a clustered backend keeps a scope on one shard, so a
  *   multi-ref compare-and-swap stays one atomic step):
  *     `ref:<refname>`     → object id (40 hex)
  *     `symref:HEAD`       → target ref name, e.g. `refs/heads/main` (may be unborn)
  *     `pack:<checksum>`   → JSON PackRecord {size, objects, createdAt, kind, retiredAt?, replacedBy?, sidecars?}
  *     `maintenance:lease` → JSON MaintenanceLease {holder, token, expiresAt}: who maintains the repository now
+ *     `journal:seq`       → sequence number (decimal) of the repository's last committed ref transaction
  *     What the registry does not say about pack blobs, under one prefix so that one scan finds it all
  *     (maintenance/collector.ts explains how these keys order pushes and the collector):
  *     `blobs:adding:<checksum>:<token>` → ISO time a push claimed the pack's blobs, to store and register them
@@ -22,6 +24,11 @@
  * Blob store
  *   `repos/<id>/packs/pack-<checksum>.pack` and `.idx` — immutable, named by the pack's SHA-1;
  *   sidecars (`.bitmap`, `.rev`, `.graph`: a commit-graph) beside them, named in the pack's record.
+ *   The journal (journal/ explains it): the durable history the KV store is rebuilt from.
+ *   `journal/repos/<id>/entry-<seq>` — one ref transaction of a repository, JSON RefTransaction;
+ *   `journal/repos/<id>/checkpoint-<seq>` — its whole ref table and pack registry after transaction <seq>;
+ *   `journal/registry/entry-<seq>`, `journal/registry/checkpoint-<seq>` — the same for the repository registry.
+ *   <seq> is zero-padded to 16 digits, so that listing order (lexicographic) is numeric order.
  *
  * Repository ids are random (a UUID without dashes): renaming or transferring a repository only
  * rewrites its registry entry, never its refs or packs.
@@ -44,6 +51,8 @@ export const ADDING_KEY_PREFIX = `${BLOB_STATE_KEY_PREFIX}adding:`;
 export const DELETING_KEY_PREFIX = `${BLOB_STATE_KEY_PREFIX}deleting:`;
 export const ORPHAN_KEY_PREFIX = `${BLOB_STATE_KEY_PREFIX}orphan:`;
 const REFLOG_PREFIX = 'reflog:';
+export const JOURNAL_SEQ_KEY = 'journal:seq';
+export const REGISTRY_JOURNAL_LAST_KEY = 'journal:last';
 
 /**
  * How a pack came to be (JGit's PackSource): a push, a geometric compaction of other packs, a
@@ -151,6 +160,27 @@ export function packBlobKeys(repositoryId: string, checksum: string, sidecars: r
 export function parsePackBlobName(name: string): { checksum: string; extension: string } | undefined {
   const match = /^pack-([0-9a-f]{40})\.([a-z0-9]+)$/.exec(name);
   return match ? { checksum: match[1], extension: match[2] } : undefined;
+}
+
+const SEQ_DIGITS = 16;
+
+/** Where the journal of one repository, or of the registry (`repositoryId` undefined), lives. */
+export function journalBlobPrefix(repositoryId?: string): string {
+  return repositoryId === undefined ? 'journal/registry/' : `journal/repos/${repositoryId}/`;
+}
+
+export function journalEntryKey(repositoryId: string | undefined, seq: number): string {
+  return `${journalBlobPrefix(repositoryId)}entry-${String(seq).padStart(SEQ_DIGITS, '0')}`;
+}
+
+export function journalCheckpointKey(repositoryId: string | undefined, seq: number): string {
+  return `${journalBlobPrefix(repositoryId)}checkpoint-${String(seq).padStart(SEQ_DIGITS, '0')}`;
+}
+
+/** The kind and sequence number of a journal blob key, or undefined for anything else. */
+export function parseJournalKey(key: string): { kind: 'entry' | 'checkpoint'; seq: number } | undefined {
+  const match = /\/(entry|checkpoint)-(\d{16})$/.exec(key);
+  return match ? { kind: match[1] as 'entry' | 'checkpoint', seq: Number(match[2]) } : undefined;
 }
 
 export function escapeKeyPart(value: string): string {

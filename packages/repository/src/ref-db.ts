@@ -1,5 +1,6 @@
 import { ZERO_OID, isObjectId, type ObjectId } from '@gitfleet/git-format';
-import type { CasOp, KVStore } from '@gitfleet/storage';
+import type { CasOp, CasResult, KVStore } from '@gitfleet/storage';
+import type { JournalChange, RefJournal } from './journal/ref-journal.js';
 import { HEAD_KEY, REF_KEY_PREFIX, escapeKeyPart, refKey, refNameFromKey, reflogName, repositoryScope } from './keys.js';
 import { LoopPacer } from './loop-pacer.js';
 import { assertValidRefName } from './ref-name.js';
@@ -42,7 +43,20 @@ export interface ReflogEntry {
   timestamp: number;
 }
 
-/** Refs of one repository, in the KV store. */
+export interface RefUpdateOptions {
+  atomic: boolean;
+  message: string;
+  /** Who asks, for the journal. */
+  actor?: string;
+  /** Checksums of the packs the updates make reachable, for the journal. */
+  packs?: readonly string[];
+}
+
+/**
+ * Refs of one repository, in the KV store. Every change (update, setHead, setHeadIfUnborn) is
+ * journaled in the blob store before it resolves (journal/ref-journal.ts); one that is applied
+ * but cannot be journaled rejects with JournalWriteError.
+ */
 export interface RefDB {
   /** Every ref under refs/ (sorted by name), in one round trip. */
   list(prefix?: string): Promise<Ref[]>;
@@ -66,7 +80,7 @@ export interface RefDB {
    * Throws, changing nothing, for a malformed name (InvalidRefName), a malformed id or a ref named twice.
    * @returns the updates that were not applied, in batch order, with the reason.
    */
-  update(updates: readonly RefUpdate[], options: { atomic: boolean; message: string }): Promise<RefUpdateConflict[]>;
+  update(updates: readonly RefUpdate[], options: RefUpdateOptions): Promise<RefUpdateConflict[]>;
   /** Reflog of a ref, oldest first; with `limit`, only the newest `limit` entries. */
   reflog(name: string, limit?: number): Promise<ReflogEntry[]>;
 }
@@ -127,6 +141,8 @@ export class KVRefDB implements RefDB {
   constructor(
     repositoryId: string,
     private readonly kv: KVStore,
+    /** Absent only in unit tests of the ref table alone: changes are then kept in the KV store only. */
+    private readonly journal?: RefJournal,
   ) {
     this.scope = repositoryScope(repositoryId);
   }
@@ -154,7 +170,11 @@ export class KVRefDB implements RefDB {
     for (;;) {
       const current = (await this.kv.get(this.scope, HEAD_KEY)) ?? null;
       if (current === target) return;
-      const { conflicts } = await this.kv.compareAndSwap(this.scope, [{ key: HEAD_KEY, expect: current, value: target }], 'all');
+      const { conflicts } = await this.swap([{ key: HEAD_KEY, expect: current, value: target }], 'all', () => ({
+        message: 'set HEAD',
+        refs: [],
+        head: target,
+      }));
       if (conflicts.length === 0) return;
     }
   }
@@ -168,20 +188,20 @@ export class KVRefDB implements RefDB {
       const current = await this.kv.getMany(this.scope, [refKey(head), refKey(target)]);
       const targetOid = current.get(refKey(target));
       if (current.has(refKey(head)) || targetOid === undefined) return false;
-      const { conflicts } = await this.kv.compareAndSwap(
-        this.scope,
+      const { conflicts } = await this.swap(
         [
           // Rewritten with its own value: the swap holds only while `target` is still there.
           { key: refKey(target), expect: targetOid, value: targetOid },
           { key: HEAD_KEY, expect: head, value: target, requireAbsent: { keys: [refKey(head)] } },
         ],
         'all',
+        () => ({ message: 'set HEAD to the first branch of an unborn repository', refs: [], head: target }),
       );
       if (conflicts.length === 0) return true;
     }
   }
 
-  async update(updates: readonly RefUpdate[], options: { atomic: boolean; message: string }): Promise<RefUpdateConflict[]> {
+  async update(updates: readonly RefUpdate[], options: RefUpdateOptions): Promise<RefUpdateConflict[]> {
     // A batch may hold thousands of refs: each pass over it lets the event loop turn now and then.
     const pacer = new LoopPacer();
     const seen = new Set<string>();
@@ -210,7 +230,12 @@ export class KVRefDB implements RefDB {
         ...(oldOid === ZERO_OID && newOid !== ZERO_OID ? { requireAbsent: namesInTheWay(name) } : {}),
       });
     }
-    const { conflicts } = await this.kv.compareAndSwap(this.scope, ops, options.atomic ? 'all' : 'each');
+    const { conflicts } = await this.swap(ops, options.atomic ? 'all' : 'each', (applied) => ({
+      message: options.message,
+      ...(options.actor !== undefined ? { actor: options.actor } : {}),
+      refs: applied.map((i) => ({ name: ordered[i].name, oldOid: ordered[i].oldOid, newOid: ordered[i].newOid })),
+      ...(options.packs?.length ? { packs: [...options.packs] } : {}),
+    }));
     if (conflicts.length === 0) return [];
     const refused = new Set(conflicts.map((i) => ordered[i].name));
     return this.explain(
@@ -218,6 +243,10 @@ export class KVRefDB implements RefDB {
       updates,
       pacer,
     );
+  }
+
+  private swap(ops: readonly CasOp[], mode: 'all' | 'each', describe: (applied: readonly number[]) => JournalChange): Promise<CasResult> {
+    return this.journal ? this.journal.swap(ops, mode, describe) : this.kv.compareAndSwap(this.scope, ops, mode);
   }
 
   /** Why each refused update was refused, read after the fact (only the message depends on it). */

@@ -1,3 +1,5 @@
+import { RefJournal } from './journal/ref-journal.js';
+import { RegistryJournal } from './journal/registry-journal.js';
 import { HEAD_KEY, REGISTRY_SCOPE, REPO_KEY_PREFIX, newRepositoryId, registryKey, repositoryScope } from './keys.js';
 import { assertValidRefName } from './ref-name.js';
 import { Repository, type RepositoryInfo, type Stores } from './repository.js';
@@ -69,9 +71,17 @@ export interface RepositoryPatch {
 const UPDATE_ATTEMPTS = 20;
 const DELETE_BATCH = 500;
 
-/** The global table owner/name → repository, in the KV store. */
+/**
+ * The global table owner/name → repository, in the KV store. Every change is journaled in the
+ * blob store before it resolves (journal/registry-journal.ts); one applied but not journaled
+ * rejects with JournalWriteError.
+ */
 export class RepositoryRegistry {
-  constructor(private readonly stores: Stores) {}
+  private readonly journal: RegistryJournal;
+
+  constructor(private readonly stores: Stores) {
+    this.journal = new RegistryJournal(stores.kv, stores.blobs, stores.journal);
+  }
 
   /** Creates an empty repository whose HEAD is refs/heads/<defaultBranch> (default "main"). */
   async create(owner: string, name: string, options: CreateRepositoryOptions = {}): Promise<Repository> {
@@ -87,14 +97,15 @@ export class RepositoryRegistry {
       private: options.private ?? false,
       description: options.description ?? '',
     };
-    // HEAD first, in the fresh scope nobody else knows yet: once the registry entry exists the
-    // repository is complete. Losing the race below leaves only this one key behind, unreachable.
-    await this.stores.kv.compareAndSwap(repositoryScope(info.id), [{ key: HEAD_KEY, expect: null, value: head }], 'all');
-    const { conflicts } = await this.stores.kv.compareAndSwap(
-      REGISTRY_SCOPE,
-      [{ key: registryKey(owner, name), expect: null, value: JSON.stringify(info) }],
+    // HEAD first, in the fresh scope nobody else knows yet, journaled as the repository's first
+    // transaction: once the registry entry exists the repository is complete. Losing the race
+    // below leaves only this scope behind, unreachable.
+    await new RefJournal(info.id, this.stores.kv, this.stores.blobs, this.stores.journal).swap(
+      [{ key: HEAD_KEY, expect: null, value: head }],
       'all',
+      () => ({ message: 'create repository', refs: [], head }),
     );
+    const { conflicts } = await this.journal.swap([{ key: registryKey(owner, name), expect: null, value: JSON.stringify(info) }]);
     if (conflicts.length > 0) throw new RepositoryExists(owner, name);
     return new Repository(info, this.stores);
   }
@@ -151,7 +162,7 @@ export class RepositoryRegistry {
               { key: oldKey, expect: current, value: null },
               { key: newKey, expect: null, value },
             ];
-      const { conflicts } = await this.stores.kv.compareAndSwap(REGISTRY_SCOPE, ops, 'all');
+      const { conflicts } = await this.journal.swap(ops);
       if (conflicts.length === 0) return new Repository(next, this.stores);
       if (conflicts.includes(1)) throw new RepositoryExists(next.owner, next.name);
     }
@@ -170,7 +181,7 @@ export class RepositoryRegistry {
     const current = await this.stores.kv.get(REGISTRY_SCOPE, key);
     if (current === undefined) return false;
     const info = parseInfo(current);
-    const { conflicts } = await this.stores.kv.compareAndSwap(REGISTRY_SCOPE, [{ key, expect: current, value: null }], 'all');
+    const { conflicts } = await this.journal.swap([{ key, expect: current, value: null }]);
     // Changed meanwhile (updated, or deleted by someone else): decide again on the fresh entry.
     if (conflicts.length > 0) return this.delete(owner, name);
     const scope = repositoryScope(info.id);

@@ -1,5 +1,6 @@
 import type { GitObject, ObjectId, ObjectType } from '@gitfleet/git-format';
 import { PackObjectReader, type ObjectReader } from './object-reader.js';
+import { RefJournal, type RefJournalOptions } from './journal/ref-journal.js';
 import { InMemoryReadBudget } from './object-stream.js';
 import { PackAccess, type PackStores } from './pack-access.js';
 import { CommitReader } from './reachability/commits.js';
@@ -23,6 +24,8 @@ export interface RepositoryInfo {
 export interface Stores extends PackStores {
   /** Deltified objects rebuilt whole for streaming; when absent, a process-wide 256 MiB budget (sharedInMemoryReads). */
   inMemoryReads?: InMemoryReadBudget;
+  /** How often the ref journal writes checkpoints (default every 100 transactions of a repository). */
+  journal?: RefJournalOptions;
 }
 
 /** The budget of processes that configure none. */
@@ -45,7 +48,7 @@ export class Repository {
     this.packs = new PackAccess(info.id, stores);
     this.objects = new RecoveringObjectReader(new PackObjectReader(this.packs, stores.deltaBases), this.packs);
     this.inMemoryReads = stores.inMemoryReads ?? sharedInMemoryReads;
-    this.refs = new KVRefDB(info.id, stores.kv);
+    this.refs = new KVRefDB(info.id, stores.kv, new RefJournal(info.id, stores.kv, stores.blobs, stores.journal));
   }
 
   /** Reads this repository's commits for a walk: the process-wide memo, then the commit-graph, then the packs. */

@@ -21,8 +21,16 @@ const HOOK_PREFIX = 'hook:';
 /** Attempts of a compare-and-swap loop before giving up: only hot contention needs more than one. */
 const CAS_ATTEMPTS = 50;
 
+const repositoryHooksScope = (repositoryId: string) => `hooks:repo:${repositoryId}`;
+const ownerHooksScope = (ownerId: string) => `hooks:owner-id:${ownerId}`;
+
 export function hookScope(target: HookTarget): string {
-  return target.kind === 'repository' ? `hooks:repo:${target.repositoryId}` : `hooks:owner-id:${target.ownerId}`;
+  return target.kind === 'repository' ? repositoryHooksScope(target.repositoryId) : ownerHooksScope(target.ownerId);
+}
+
+/** Every scope the hooks of these repositories and owners (and the hook id counter) live in: what a copy of all hooks must read. */
+export function hookScopes(repositoryIds: readonly string[], ownerIds: readonly string[]): string[] {
+  return [COUNTER_SCOPE, ...repositoryIds.map(repositoryHooksScope), ...ownerIds.map(ownerHooksScope)];
 }
 
 export function hookKey(id: number): string {

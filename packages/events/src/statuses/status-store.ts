@@ -69,7 +69,8 @@ function retryDelayMs(attempt: number): number {
   return bound * (0.5 + Math.random() / 2);
 }
 
-const scopeOf = (repositoryId: string) => `statuses:${repositoryId}`;
+/** The scope of a repository's commit statuses. */
+export const statusesScope = (repositoryId: string) => `statuses:${repositoryId}`;
 const totalKey = (sha: ObjectId) => `total:${sha}`;
 const latestPrefix = (sha: ObjectId) => `latest:${sha}:`;
 const latestKey = (sha: ObjectId, context: string) => latestPrefix(sha) + encodeURIComponent(context);
@@ -81,7 +82,7 @@ export class StatusStore {
 
   /** Gives the status its id and records it; StatusLimitReached when the commit or its context is full. */
   async append(repositoryId: string, sha: ObjectId, fields: StatusFields, limits: StatusLimits): Promise<CommitStatus> {
-    const scope = scopeOf(repositoryId);
+    const scope = statusesScope(repositoryId);
     const latest = latestKey(sha, fields.context);
     const total = totalKey(sha);
     for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
@@ -122,18 +123,18 @@ export class StatusStore {
 
   /** Every status of the commit, newest first (as many as the per-commit limit allowed). */
   async list(repositoryId: string, sha: ObjectId): Promise<CommitStatus[]> {
-    const entries = await this.kv.scan(scopeOf(repositoryId), statusPrefix(sha));
+    const entries = await this.kv.scan(statusesScope(repositoryId), statusPrefix(sha));
     return entries.map(({ value }) => JSON.parse(value) as CommitStatus).reverse();
   }
 
   /** The newest status of each context of the commit, newest first. */
   async latest(repositoryId: string, sha: ObjectId): Promise<CommitStatus[]> {
-    const entries = await this.kv.scan(scopeOf(repositoryId), latestPrefix(sha));
+    const entries = await this.kv.scan(statusesScope(repositoryId), latestPrefix(sha));
     return entries.map(({ value }) => (JSON.parse(value) as LatestRecord).status).sort((a, b) => b.id - a.id);
   }
 
   /** Removes every status of the repository (it is being deleted). */
   async deleteAll(repositoryId: string): Promise<void> {
-    await clearScope(this.kv, scopeOf(repositoryId));
+    await clearScope(this.kv, statusesScope(repositoryId));
   }
 }

@@ -17,6 +17,8 @@ export interface ReceivePackOptions {
   indexPool?: PackIndexPool;
   /** Local directory for spooling incoming packs. */
   spoolDir: string;
+  /** Who pushes (a user name), recorded in the ref journal. */
+  actor?: string;
   /**
    * Called with the updates about to be applied, just before the compare-and-swap that applies
    * them: a listener that must record the push durably (an outbox of events) does it here, so

@@ -96,7 +96,7 @@ async function serve(
         await checkBranchTips(commands, atomic, (oid) => objectType(repo, ingested, oid), out);
         const changesRefs = refUpdatesToApply(commands).length > 0;
         if (changesRefs && (!ingested || (await storePack(repo, ingested, spoolPath, commands, out)))) {
-          await publish(repo, commands, push, options, out);
+          await publish(repo, commands, push, ingested?.checksum, options, out);
         }
       }
     }
@@ -204,6 +204,7 @@ async function publish(
   repo: Repository,
   commands: CommandState[],
   push: PushRequest,
+  packChecksum: string | undefined,
   options: ReceivePackOptions,
   out: ResponseWriter,
 ): Promise<void> {
@@ -223,7 +224,11 @@ async function publish(
       return;
     }
   }
-  const applied = await applyRefUpdates(repo, commands, push.capabilities.atomic, out, prepared?.reflogMessage ?? 'push');
+  const applied = await applyRefUpdates(repo, commands, push.capabilities.atomic, out, {
+    reflogMessage: prepared?.reflogMessage ?? 'push',
+    actor: options.actor,
+    packs: packChecksum === undefined ? undefined : [packChecksum],
+  });
   // Before the listeners: what they read of the repository includes the default it now has.
   try {
     await adoptDefaultBranch(repo, applied);

@@ -1,5 +1,5 @@
 import { ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
-import { isValidRefName, LoopPacer, type RefUpdateConflict, type Repository } from '@gitfleet/repository';
+import { isValidRefName, JournalWriteError, LoopPacer, type RefUpdateConflict, type Repository } from '@gitfleet/repository';
 import type { PushCommand } from './commands.js';
 import type { ResponseWriter } from './response.js';
 import type { AppliedRefUpdate } from './options.js';
@@ -23,6 +23,8 @@ export const REASON = {
   atomicPushFailure: 'atomic push failure',
   atomicTransactionFailed: 'atomic transaction failed',
   migrateFailed: 'unable to migrate objects to permanent storage',
+  /** Not git's: the refs moved in the KV store but their journal entry could not be written. */
+  unknownOutcome: 'outcome unknown: the ref may have moved but the update is not durable; fetch to see',
 } as const;
 
 const isDelete = (command: PushCommand) => command.newOid === ZERO_OID;
@@ -119,26 +121,44 @@ export function refUpdatesToApply(commands: readonly CommandState[]): CommandSta
   return pending(commands).filter((c) => !c.noop);
 }
 
+/** What the ref journal records of a push besides its updates. */
+export interface PushJournalFacts {
+  reflogMessage: string;
+  actor?: string;
+  /** The push's pack, when it sent one. */
+  packs?: readonly string[];
+}
+
 /**
- * The one compare-and-swap of the push, each update's reflog entry written with it. A ref that
- * moved since the client read it keeps its value, and a new ref whose name clashes with
- * another's (`a` beside `a/b`) is not created; both are reported "failed to update ref" with
- * git's message (under `atomic`, every ref fails).
- * @returns the updates that were applied.
+ * The one compare-and-swap of the push, each update's reflog entry written with it, and its
+ * journal entry written after it (RefDB.update resolves only then). A ref that moved since the
+ * client read it keeps its value, and a new ref whose name clashes with another's (`a` beside
+ * `a/b`) is not created; both are reported "failed to update ref" with git's message (under
+ * `atomic`, every ref fails). An update applied but not journaled is never reported "ok": every
+ * command gets the unknown-outcome reason.
+ * @returns the updates that were applied (none when the outcome is unknown).
  */
 export async function applyRefUpdates(
   repo: Repository,
   commands: readonly CommandState[],
   atomic: boolean,
   out: ResponseWriter,
-  reflogMessage = 'push',
+  facts: PushJournalFacts = { reflogMessage: 'push' },
 ): Promise<AppliedRefUpdate[]> {
   const updates = refUpdatesToApply(commands);
   if (updates.length === 0) return [];
-  const conflicts = await repo.refs.update(
-    updates.map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid })),
-    { atomic, message: reflogMessage },
-  );
+  let conflicts: RefUpdateConflict[];
+  try {
+    conflicts = await repo.refs.update(
+      updates.map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid })),
+      { atomic, message: facts.reflogMessage, actor: facts.actor, packs: facts.packs },
+    );
+  } catch (error) {
+    if (!(error instanceof JournalWriteError)) throw error;
+    out.error(error.message);
+    for (const command of updates) command.error = REASON.unknownOutcome;
+    return [];
+  }
   const byName = new Map(updates.map((update) => [update.name, update]));
   for (const conflict of conflicts) out.error(`cannot lock ref '${conflict.name}': ${whyNot(conflict, byName)}`);
   const refused = new Set(conflicts.map((conflict) => conflict.name));
