@@ -54,6 +54,8 @@ export interface ServerConfig {
     /** Upper bound of the loaded reachability bitmaps and commit-graphs (estimated from their packs' object counts). */
     bitmapBytes: number;
     commitGraphBytes: number;
+    /** Upper bound of the ref listings kept while current (advertisements of repositories with many refs). */
+    refListingBytes: number;
   };
   timeouts: {
     /** Time allowed to receive request headers (slow-loris guard). */
@@ -326,6 +328,7 @@ export const ENVIRONMENT = {
   GITFLEET_REENCODED_CACHE_BYTES: '64MiB',
   GITFLEET_BITMAP_CACHE_BYTES: '256MiB',
   GITFLEET_COMMIT_GRAPH_CACHE_BYTES: '64MiB',
+  GITFLEET_REF_LISTING_CACHE_BYTES: '32MiB',
   // Apache's mod_reqtimeout default (header=20-40); a real client sends its headers at once.
   GITFLEET_HEADERS_TIMEOUT_MS: '20000',
   // Also mod_reqtimeout's defaults (body=20,MinRate=500).
@@ -519,6 +522,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reencodedBytes: bytes('GITFLEET_REENCODED_CACHE_BYTES', 0),
       bitmapBytes: bytes('GITFLEET_BITMAP_CACHE_BYTES', 0),
       commitGraphBytes: bytes('GITFLEET_COMMIT_GRAPH_CACHE_BYTES', 0),
+      refListingBytes: bytes('GITFLEET_REF_LISTING_CACHE_BYTES', 0),
     },
     timeouts: {
       headersMs: integer('GITFLEET_HEADERS_TIMEOUT_MS', 1, 2 ** 31 - 1),

@@ -7,6 +7,7 @@ import {
   InMemoryReadBudget,
   PackBitmapsCache,
   PackIndexCache,
+  RefListingCache,
   ReencodedEntryCache,
   type Stores,
 } from '@gitfleet/repository';
@@ -56,6 +57,7 @@ export async function openStores(config: ServerConfig, interceptor?: StoreInterc
     reencodedEntries: new ReencodedEntryCache({ maxBytes: config.cache.reencodedBytes }),
     bitmaps: new PackBitmapsCache(config.cache.bitmapBytes),
     commitGraphs: new CommitGraphCache(config.cache.commitGraphBytes),
+    refListings: new RefListingCache(config.cache.refListingBytes),
     inMemoryReads: new InMemoryReadBudget(config.browse.inMemoryReadBytes),
     async close() {
       await Promise.allSettled([blobs.close(), kv.close()]);

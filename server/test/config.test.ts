@@ -21,6 +21,7 @@ test('defaults follow the start-up contract', () => {
     reencodedBytes: 64 * 1024 ** 2,
     bitmapBytes: 256 * 1024 ** 2,
     commitGraphBytes: 64 * 1024 ** 2,
+    refListingBytes: 32 * 1024 ** 2,
   });
   assert.deepEqual(config.limits, {
     maxPackBytes: 2 * 1024 ** 3,

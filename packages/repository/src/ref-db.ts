@@ -1,8 +1,9 @@
 import { ZERO_OID, isObjectId, type ObjectId } from '@gitfleet/git-format';
 import type { CasOp, CasResult, KVStore } from '@gitfleet/storage';
 import type { JournalChange, RefJournal } from './journal/ref-journal.js';
-import { HEAD_KEY, REF_KEY_PREFIX, escapeKeyPart, refKey, refNameFromKey, reflogName, repositoryScope } from './keys.js';
+import { HEAD_KEY, JOURNAL_SEQ_KEY, REF_KEY_PREFIX, escapeKeyPart, refKey, refNameFromKey, reflogName, repositoryScope } from './keys.js';
 import { LoopPacer } from './loop-pacer.js';
+import type { RefListingCache } from './ref-listing-cache.js';
 import { assertValidRefName } from './ref-name.js';
 import { lowerBound } from './sorted-names.js';
 
@@ -125,8 +126,8 @@ class NameIndex {
 
 /**
  * `refs` in git's order, by the bytes of their names (escaped keys sort differently). For ASCII
- * names, JavaScript's own string order is that order, and a scan's already sorted list is
- * checked in one pass; other names are compared as UTF-8, each encoded once.
+ * names, JavaScript's own string order is that order; other names are compared as UTF-8, each
+ * encoded once.
  */
 function sortByBytes(refs: Ref[]): Ref[] {
   // eslint-disable-next-line no-control-regex
@@ -139,15 +140,31 @@ export class KVRefDB implements RefDB {
   private readonly scope: string;
 
   constructor(
-    repositoryId: string,
+    private readonly repositoryId: string,
     private readonly kv: KVStore,
     /** Absent only in unit tests of the ref table alone: changes are then kept in the KV store only. */
     private readonly journal?: RefJournal,
+    /** Listings kept while the journal's sequence number says they are current (needs the journal). */
+    private readonly listings?: RefListingCache,
   ) {
     this.scope = repositoryScope(repositoryId);
   }
 
   async list(prefix = 'refs/'): Promise<Ref[]> {
+    if (!this.journal || !this.listings) return this.scan(prefix);
+    // Read before the scan: a transaction committed during the scan leaves a newer number, so
+    // the listing is never taken for more current than it is.
+    const seq = await this.kv.get(this.scope, JOURNAL_SEQ_KEY);
+    // No number yet (a repository older than the journal, not written to since): nothing to check a listing against.
+    if (seq === undefined) return this.scan(prefix);
+    const cached = this.listings.get(this.repositoryId, prefix, seq);
+    if (cached) return [...cached];
+    const refs = await this.scan(prefix);
+    this.listings.set(this.repositoryId, prefix, seq, refs);
+    return refs;
+  }
+
+  private async scan(prefix: string): Promise<Ref[]> {
     const entries = await this.kv.scan(this.scope, REF_KEY_PREFIX + escapeKeyPart(prefix));
     const refs = entries.map(({ key, value }) => ({ name: refNameFromKey(key), oid: value }));
     return sortByBytes(refs);

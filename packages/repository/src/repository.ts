@@ -4,6 +4,7 @@ import { RefJournal, type RefJournalOptions } from './journal/ref-journal.js';
 import { InMemoryReadBudget } from './object-stream.js';
 import { PackAccess, type PackStores } from './pack-access.js';
 import { CommitReader } from './reachability/commits.js';
+import { sharedRefListingCache, type RefListingCache } from './ref-listing-cache.js';
 import { KVRefDB } from './ref-db.js';
 import type { RefDB } from './ref-db.js';
 
@@ -26,6 +27,8 @@ export interface Stores extends PackStores {
   inMemoryReads?: InMemoryReadBudget;
   /** How often the ref journal writes checkpoints (default every 100 transactions of a repository). */
   journal?: RefJournalOptions;
+  /** Ref listings of the process's repositories; when absent, a process-wide 32 MiB cache (sharedRefListingCache). */
+  refListings?: RefListingCache;
 }
 
 /** The budget of processes that configure none. */
@@ -48,7 +51,12 @@ export class Repository {
     this.packs = new PackAccess(info.id, stores);
     this.objects = new RecoveringObjectReader(new PackObjectReader(this.packs, stores.deltaBases), this.packs);
     this.inMemoryReads = stores.inMemoryReads ?? sharedInMemoryReads;
-    this.refs = new KVRefDB(info.id, stores.kv, new RefJournal(info.id, stores.kv, stores.blobs, stores.journal));
+    this.refs = new KVRefDB(
+      info.id,
+      stores.kv,
+      new RefJournal(info.id, stores.kv, stores.blobs, stores.journal),
+      stores.refListings ?? sharedRefListingCache,
+    );
   }
 
   /** Reads this repository's commits for a walk: the process-wide memo, then the commit-graph, then the packs. */

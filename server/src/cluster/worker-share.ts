@@ -44,6 +44,7 @@ export function workerShare(config: ServerConfig, slot: WorkerSlot): ServerConfi
       reencodedBytes: bytes(config.cache.reencodedBytes),
       bitmapBytes: bytes(config.cache.bitmapBytes),
       commitGraphBytes: bytes(config.cache.commitGraphBytes),
+      refListingBytes: bytes(config.cache.refListingBytes),
     },
     connections: {
       ...config.connections,

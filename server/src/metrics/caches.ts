@@ -6,7 +6,8 @@ import {
   sharedPackBitmapsCache,
   sharedPackIndexCache,
   sharedReencodedEntryCache,
-  type PackStores,
+  sharedRefListingCache,
+  type Stores,
 } from '@gitfleet/repository';
 import { metricsRegistry } from './registry.js';
 
@@ -56,11 +57,12 @@ export function watchCache(name: string, cache: { stats(): CacheStats }): void {
 }
 
 /** The caches of the repository layer these stores use (a process-wide default where they configure none). */
-export function watchRepositoryCaches(stores: PackStores): void {
+export function watchRepositoryCaches(stores: Stores): void {
   watchCache('block', stores.cache);
   watchCache('pack-index', stores.indexes ?? sharedPackIndexCache);
   watchCache('delta-base', stores.deltaBases ?? sharedDeltaBaseCache);
   watchCache('reencoded-entry', stores.reencodedEntries ?? sharedReencodedEntryCache);
   watchCache('bitmap', stores.bitmaps ?? sharedPackBitmapsCache);
   watchCache('commit-graph', stores.commitGraphs ?? sharedCommitGraphCache);
+  watchCache('ref-listing', stores.refListings ?? sharedRefListingCache);
 }
