@@ -319,7 +319,7 @@ export const ENVIRONMENT = {
   // Empty: every core; the queue 16 pushes per thread.
   GITFLEET_INDEX_THREADS: '',
   GITFLEET_INDEX_QUEUE: '',
-  GITFLEET_CACHE_BYTES: '256MiB',
+  GITFLEET_CACHE_BYTES: '128MiB',
   // Empty: 64KiB when every store is local (little waste per read), 1MiB when one is
   // remote (a round trip costs as much as reading a megabyte; fewer, larger reads win).
   GITFLEET_CACHE_BLOCK_BYTES: '',

@@ -14,7 +14,7 @@ test('defaults follow the start-up contract', () => {
   assert.deepEqual(config.blobs, { backend: 'fs', store: { type: 'fs', path: path.resolve('/srv/gitfleet/data/objects') } });
   assert.deepEqual(config.kv, { backend: 'sqlite', path: path.resolve('/srv/gitfleet/data/kv.sqlite') });
   assert.deepEqual(config.cache, {
-    maxBytes: 256 * 1024 ** 2,
+    maxBytes: 128 * 1024 ** 2,
     blockSize: 64 * 1024,
     indexBytes: 256 * 1024 ** 2,
     deltaBaseBytes: 64 * 1024 ** 2,
