@@ -83,7 +83,9 @@ export class FaultInjector implements StoreInterceptor {
         await sleep(this.delayMs);
         return perform();
       case 'timeout': {
-        await Promise.allSettled([perform()]);
+        const [answer] = await Promise.allSettled([perform()]);
+        // The answer is lost: a stream in it (getStream) would otherwise hold its file or socket.
+        if (answer.status === 'fulfilled' && answer.value instanceof Readable) answer.value.destroy();
         await sleep(this.delayMs);
         throw this.fault(kind, call, `no answer within ${this.delayMs} ms (the request may have taken effect)`);
       }
