@@ -17,10 +17,11 @@
  * runs meanwhile, so no one sees them). Logs are appended last, only when the ops stay.
  * Returns the 0-based indexes of the ops whose conditions failed.
  *
- * The answer is kept for ANSWER_KEPT_SECONDS under the call's own key (a random token): a
- * client that lost its connection after the script ran sends the same script again (ioredis
- * resends what was in flight), and must get the answer of the run that took effect, not a
- * conflict with its own writes.
+ * The answer of a call that changed something is kept for ANSWER_KEPT_SECONDS under the call's
+ * own key (a random token): a client that lost its connection after the script ran sends the
+ * same script again (ioredis resends what was in flight), and must get the answer of the run
+ * that took effect, not a conflict with its own writes. A call that changed nothing keeps no
+ * answer (no write, nothing replicated): run again, it answers for the data as it is then.
  */
 const ANSWER_KEPT_SECONDS = 600;
 export const CAS_SCRIPT = `
@@ -80,9 +81,10 @@ for i = 1, n do
 end
 if mode == 'all' and #conflicts > 0 then
   for u = #applied, 1, -1 do put(applied[u][1], applied[u][2], applied[u][3]) end
-  return answer(conflicts)
+  return conflicts
 end
 for _, log in ipairs(logs) do redis.call('RPUSH', log[1], log[2]) end
+if #applied == 0 then return conflicts end
 return answer(conflicts)
 `;
 
