@@ -34,7 +34,8 @@ ensure_server() {
 # The end-to-end suite (test/*.test.ts, except files named *distributed*, which choose their
 # own backends) runs once per backend of GITFLEET_E2E_BACKENDS (default "embedded
 # distributed"; GITFLEET_SKIP_REMOTE_STORES=1 drops distributed); the browser tests
-# (test/browser/, real Chromium) run once, on the embedded backend; every other file runs once.
+# (test/browser/, real Chromium) run once, on the embedded backend; every other file runs once,
+# those in other folders under test/ (the fuzz targets' brief run) among them.
 read -ra e2e_backends <<<"${GITFLEET_E2E_BACKENDS:-embedded distributed}"
 if [ "${GITFLEET_SKIP_REMOTE_STORES:-}" = 1 ]; then
   mapfile -t e2e_backends < <(printf '%s\n' "${e2e_backends[@]}" | grep -vx distributed || true)
@@ -44,7 +45,7 @@ once=()
 browser=()
 for file in "${files[@]}"; do
   if [[ "$file" == test/browser/* ]]; then browser+=("$file")
-  elif [[ "$file" == test/*.test.ts && "$file" != *distributed* ]]; then e2e+=("$file")
+  elif [[ "$file" == test/*.test.ts && "$file" != test/*/* && "$file" != *distributed* ]]; then e2e+=("$file")
   else once+=("$file"); fi
 done
 
