@@ -32,7 +32,7 @@ ensure_server() {
   eval "$exports"
 }
 # The end-to-end suite (test/*.test.ts, except files named *distributed*, which choose their
-# own backends) runs once per backend of GITFLEET_E2E_BACKENDS (default "embedded
+# own backends, and test/fuzz/, which needs none) runs once per backend of GITFLEET_E2E_BACKENDS (default "embedded
 # distributed"; GITFLEET_SKIP_REMOTE_STORES=1 drops distributed); the browser tests
 # (test/browser/, real Chromium) run once, on the embedded backend; every other file runs once.
 read -ra e2e_backends <<<"${GITFLEET_E2E_BACKENDS:-embedded distributed}"
@@ -44,7 +44,7 @@ once=()
 browser=()
 for file in "${files[@]}"; do
   if [[ "$file" == test/browser/* ]]; then browser+=("$file")
-  elif [[ "$file" == test/*.test.ts && "$file" != *distributed* ]]; then e2e+=("$file")
+  elif [[ "$file" == test/*.test.ts && "$file" != *distributed* && "$file" != test/fuzz/* ]]; then e2e+=("$file")
   else once+=("$file"); fi
 done
 

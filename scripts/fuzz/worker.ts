@@ -1,0 +1,159 @@
+/**
+ * The fuzzing loop, in a worker thread so that the supervisor can stop a hang (terminate()
+ * interrupts even a synchronous loop) and survive an out-of-memory: replay the seeds, then
+ * mutate corpus entries, run each mutant, keep those that reach new coverage and report
+ * those that throw.
+ */
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { parentPort, workerData } from 'node:worker_threads';
+import { BlockCoverage } from './coverage.js';
+import { mutate, Random, type MutationContext } from './mutate.js';
+import type { FindingKind, WorkerConfig, WorkerMessage } from './protocol.js';
+import { SharedInput } from './shared-input.js';
+import { loadTarget, type FuzzTarget } from './target.js';
+
+const STATS_EVERY_MS = 1000;
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+function send(message: WorkerMessage): void {
+  parentPort!.postMessage(message);
+}
+
+class FuzzLoop {
+  private readonly corpus: Buffer[] = [];
+  private readonly signatures = new Set<string>();
+  private readonly shared: SharedInput;
+  private readonly random: Random;
+  private readonly mutation: MutationContext;
+  private executions = 0;
+
+  constructor(
+    private readonly target: FuzzTarget,
+    private readonly coverage: BlockCoverage,
+    private readonly config: WorkerConfig,
+  ) {
+    this.shared = new SharedInput(config.shared);
+    this.random = new Random(config.randomSeed);
+    this.mutation = { random: this.random, corpus: this.corpus, dictionary: target.dictionary, maxLength: target.maxLength };
+  }
+
+  async run(): Promise<void> {
+    for (const seed of this.config.seeds) {
+      const input = Buffer.from(seed).subarray(0, this.target.maxLength);
+      await this.execute(input);
+      // Every seed stays, even one that adds nothing: they are the shapes mutations start from.
+      this.coverage.collect();
+      this.corpus.push(input);
+    }
+    if (this.corpus.length === 0) this.corpus.push(Buffer.alloc(0));
+    let nextStats = Date.now() + STATS_EVERY_MS;
+    while (this.executions < this.config.maxExecutions) {
+      if ((this.executions & 63) === 0) {
+        const now = Date.now();
+        if (now >= this.config.deadline) break;
+        if (now >= nextStats) {
+          nextStats = now + STATS_EVERY_MS;
+          send({ type: 'stats', ...this.stats() });
+        }
+      }
+      const input = mutate(this.pickParent(), this.mutation);
+      await this.execute(input);
+      if (this.coverage.collect()) {
+        this.corpus.push(input);
+        send({ type: 'corpus', input });
+      }
+    }
+    send({ type: 'done', ...this.stats() });
+  }
+
+  private stats(): { executions: number; corpusSize: number; blocks: number } {
+    return { executions: this.executions, corpusSize: this.corpus.length, blocks: this.coverage.coveredBlocks };
+  }
+
+  /** Recent entries are the frontier of coverage: a quarter of the time, one of the last 16. */
+  private pickParent(): Buffer {
+    const recent = Math.min(16, this.corpus.length);
+    if (this.random.chance(4)) return this.corpus[this.corpus.length - 1 - this.random.below(recent)];
+    return this.random.pick(this.corpus);
+  }
+
+  private async execute(input: Buffer): Promise<void> {
+    this.executions++;
+    const before = memoryInUse();
+    const failure = await this.attempt(input);
+    if (failure !== undefined) {
+      this.report('exception', input, failure);
+      return;
+    }
+    const budget = this.config.memoryLimitBytes + this.config.memoryPerInputByte * input.length;
+    if (memoryInUse() - before <= budget) return;
+    // Garbage of earlier inputs may have been counted: measure this one again from a clean heap.
+    collectGarbage();
+    const clean = memoryInUse();
+    await this.attempt(input);
+    const grown = memoryInUse() - clean;
+    if (grown > budget) {
+      const detail = `memory grew by ${grown} bytes running an input of ${input.length} bytes (budget ${budget})`;
+      this.report('memory', input, new Error(detail));
+    }
+    collectGarbage();
+  }
+
+  /** Runs the target on `input`; what it threw, if anything. */
+  private async attempt(input: Buffer): Promise<unknown> {
+    // The target gets its own copy: it may modify it (fixing up a checksum), the corpus keeps the original.
+    const copy = Buffer.from(input);
+    this.shared.begin(copy);
+    try {
+      const result = this.target.fuzz(copy);
+      if (result !== undefined) await result;
+      return undefined;
+    } catch (error) {
+      return error ?? new Error(`target threw ${String(error)}`);
+    } finally {
+      this.shared.end();
+    }
+  }
+
+  private report(kind: FindingKind, input: Buffer, error: unknown): void {
+    // Growth has no stack worth telling apart: one memory finding per run.
+    const signature = kind === 'memory' ? 'memory: out of proportion to the input' : signatureOf(kind, error, this.target.coverage);
+    if (this.signatures.has(signature)) return;
+    this.signatures.add(signature);
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    send({ type: 'finding', kind, input: Buffer.from(input), signature, detail });
+  }
+}
+
+function memoryInUse(): number {
+  const heap = getHeapStatistics();
+  return heap.used_heap_size + heap.external_memory;
+}
+
+/**
+ * What makes two findings the same bug: the error's class and the first stack frame in the
+ * target's sources (messages carry offsets and sizes that differ from input to input).
+ */
+export function signatureOf(kind: FindingKind, error: unknown, sources: readonly string[]): string {
+  if (!(error instanceof Error)) return `${kind}: thrown ${typeof error}`;
+  const frames = (error.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at '));
+  const frame = frames.find((line) => sources.some((source) => line.includes(source))) ?? frames[0] ?? '';
+  const location = /\(?([^() ]+:\d+):\d+\)?$/.exec(frame.trim())?.[1] ?? frame.trim();
+  return `${kind}: ${error.name} at ${location.replace(/^.*?(packages|test|server)\//, '$1/')}`;
+}
+
+async function main(): Promise<void> {
+  const config = workerData as WorkerConfig;
+  const target = await loadTarget(config.targetUrl);
+  const coverage = new BlockCoverage(target.coverage);
+  coverage.reset();
+  await new FuzzLoop(target, coverage, config).run();
+  coverage.close();
+  // A target may leave threads or timers behind (receive-pack's index pool): they must not keep the worker alive.
+  process.exit(0);
+}
+
+await main();
