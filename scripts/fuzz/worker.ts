@@ -40,6 +40,8 @@ class FuzzLoop {
     this.mutation = { random: this.random, corpus: this.corpus, dictionary: target.dictionary, maxLength: target.maxLength };
   }
 
+  private readonly batch = new BatchSizer();
+
   async run(): Promise<void> {
     for (const seed of this.config.seeds) {
       const input = Buffer.from(seed).subarray(0, this.target.maxLength);
@@ -51,22 +53,57 @@ class FuzzLoop {
     if (this.corpus.length === 0) this.corpus.push(Buffer.alloc(0));
     let nextStats = Date.now() + STATS_EVERY_MS;
     while (this.executions < this.config.maxExecutions) {
-      if ((this.executions & 63) === 0) {
-        const now = Date.now();
-        if (now >= this.config.deadline) break;
-        if (now >= nextStats) {
-          nextStats = now + STATS_EVERY_MS;
-          send({ type: 'stats', ...this.stats() });
-        }
+      const now = Date.now();
+      if (now >= this.config.deadline) break;
+      if (now >= nextStats) {
+        nextStats = now + STATS_EVERY_MS;
+        send({ type: 'stats', ...this.stats() });
       }
-      const input = mutate(this.pickParent(), this.mutation);
-      await this.execute(input);
-      if (this.coverage.collect()) {
-        this.corpus.push(input);
-        send({ type: 'corpus', input });
-      }
+      await this.runBatch(this.batch.size(this.config.maxExecutions - this.executions));
     }
     send({ type: 'done', ...this.stats() });
+  }
+
+  /**
+   * Runs `size` mutants and takes coverage once. One mutant alone is judged by every feature;
+   * a batch only by whether it ran new code, and then its mutants run
+   * again, halves at a time, to find which did (rare once coverage settles: most batches cost one take).
+   */
+  private async runBatch(size: number): Promise<void> {
+    const mutants: Buffer[] = [];
+    const started = performance.now();
+    for (let i = 0; i < size; i++) {
+      const input = mutate(this.pickParent(), this.mutation);
+      await this.execute(input);
+      mutants.push(input);
+    }
+    const ran = performance.now();
+    const fresh = size === 1 ? this.coverage.collect() : this.coverage.runsNewCode();
+    this.batch.measured((ran - started) / size, performance.now() - ran);
+    if (size === 1) {
+      if (fresh) this.keep(mutants[0]);
+      return;
+    }
+    if (fresh) await this.bisect(mutants);
+  }
+
+  /** Finds the mutants of a batch that ran new code: halves run again, a take each, down to single inputs. */
+  private async bisect(mutants: Buffer[]): Promise<void> {
+    if (mutants.length === 1) {
+      await this.attempt(mutants[0]);
+      if (this.coverage.collect()) this.keep(mutants[0]);
+      return;
+    }
+    const half = mutants.length >> 1;
+    for (const part of [mutants.slice(0, half), mutants.slice(half)]) {
+      for (const input of part) await this.attempt(input);
+      if (this.coverage.runsNewCode()) await this.bisect(part);
+    }
+  }
+
+  private keep(input: Buffer): void {
+    this.corpus.push(input);
+    send({ type: 'corpus', input });
   }
 
   private stats(): { executions: number; corpusSize: number; blocks: number } {
@@ -125,6 +162,31 @@ class FuzzLoop {
     this.signatures.add(signature);
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     send({ type: 'finding', kind, input: Buffer.from(input), signature, detail });
+  }
+}
+
+/**
+ * How many mutants share one coverage take. A take costs milliseconds whatever the input (V8
+ * walks every function of the isolate), a parser's execution microseconds: taking coverage
+ * after each would spend nearly all the time there. Batches keep the takes to about a third of
+ * the time; a target slower than a take runs its inputs one by one.
+ */
+class BatchSizer {
+  private static readonly MAX = 64;
+  private executionMs = 1;
+  private takeMs = 1;
+  private round = 0;
+
+  size(remaining: number): number {
+    // Now and then one mutant alone, judged by its counts as well as its blocks.
+    if (++this.round % 16 === 0) return 1;
+    const size = Math.floor(this.takeMs / (2 * Math.max(this.executionMs, 1e-3)));
+    return Math.max(1, Math.min(BatchSizer.MAX, size, remaining));
+  }
+
+  measured(executionMs: number, takeMs: number): void {
+    this.executionMs = 0.9 * this.executionMs + 0.1 * executionMs;
+    this.takeMs = 0.9 * this.takeMs + 0.1 * takeMs;
   }
 }
 
