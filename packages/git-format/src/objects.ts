@@ -74,7 +74,8 @@ function splitHeaders(body: Buffer, what: string): { headers: Header[]; message:
     let lineEnd = body.indexOf(LF, pos);
     if (lineEnd < 0) throw new ObjectParseError(`${what}: unterminated header line at byte ${pos}`);
     const keyEnd = valueStart >= 0 && valueStart < lineEnd ? valueStart : lineEnd;
-    const key = body.toString('latin1', pos, keyEnd);
+    // Decoded as the value is: serializing writes the key back through encodeText.
+    const key = decodeText(body, pos, keyEnd);
     // Continuation lines start with a space; the value runs to the end of the last of them.
     while (body[lineEnd + 1] === SPACE) {
       const next = body.indexOf(LF, lineEnd + 1);

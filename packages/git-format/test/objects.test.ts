@@ -100,6 +100,13 @@ describe('objects written by real git', () => {
     assert.equal(embedded.object, merge.parents[1]);
   });
 
+  it('keeps the bytes of a header name that is not ASCII', () => {
+    for (const key of [Buffer.from('x-caf\xe9', 'latin1'), Buffer.from('x-café', 'utf8')]) {
+      const body = Buffer.concat([Buffer.from(`object ${'a'.repeat(40)}\ntype commit\ntag v1\n`), key, Buffer.from(' value\n\nmessage\n')]);
+      assert.ok(serializeTag(parseTag(body)).equals(body));
+    }
+  });
+
   it('keeps non-UTF-8 bytes of a commit with an encoding header', () => {
     const body = commitWith((c) => c.includes('\nencoding '));
     const commit = parseCommit(body);
