@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { MAX_INPUT_BYTES, type FindingKind, type WorkerConfig, type WorkerMessage } from './protocol.js';
+import { MAX_INPUT_BYTES, type FindingKind, type WorkerConfig, type WorkerMessage, type WorkerStats } from './protocol.js';
 import { SharedInput } from './shared-input.js';
 
 export interface CampaignOptions {
@@ -42,11 +42,8 @@ export interface Finding {
   file: string;
 }
 
-export interface CampaignResult {
-  executions: number;
+export interface CampaignResult extends WorkerStats {
   seconds: number;
-  corpusSize: number;
-  blocks: number;
   findings: Finding[];
 }
 
@@ -58,9 +55,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const corpus = options.corpusDirs.flatMap(readInputs);
   const findings: Finding[] = [];
   const signatures = new Set<string>();
-  let executions = 0;
-  let blocks = 0;
-  let corpusSize = corpus.length;
+  const totals: WorkerStats = { executions: 0, corpusSize: corpus.length, blocks: 0, positions: 0 };
   let round = 0;
 
   const record = (kind: FindingKind, input: Uint8Array, signature: string, detail: string): void => {
@@ -74,14 +69,14 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     options.log?.(`finding: ${signature} (input ${input.length} bytes saved to ${file})`);
   };
 
-  while (Date.now() < deadline && executions < (options.maxExecutions ?? Infinity)) {
+  while (Date.now() < deadline && totals.executions < (options.maxExecutions ?? Infinity)) {
     const outcome = await runWorker(
       options,
       {
         targetUrl: pathToFileURL(path.resolve(options.targetPath)).href,
         seeds: corpus,
         deadline,
-        maxExecutions: (options.maxExecutions ?? Infinity) - executions,
+        maxExecutions: (options.maxExecutions ?? Infinity) - totals.executions,
         randomSeed: options.randomSeed + round++,
         shared: SharedInput.create(MAX_INPUT_BYTES).buffer,
         memoryLimitBytes: options.memoryLimitBytes,
@@ -98,19 +93,18 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         onFinding: record,
       },
     );
-    executions += outcome.executions;
-    blocks = Math.max(blocks, outcome.blocks);
-    corpusSize = Math.max(corpusSize, outcome.corpusSize);
+    // A worker started again replays the corpus: its coverage and corpus start over, its executions add up.
+    totals.executions += outcome.executions;
+    totals.blocks = Math.max(totals.blocks, outcome.blocks);
+    totals.positions = Math.max(totals.positions, outcome.positions);
+    totals.corpusSize = Math.max(totals.corpusSize, outcome.corpusSize);
     if (outcome.fatal) record(outcome.fatal.kind, outcome.fatal.input, outcome.fatal.signature, outcome.fatal.detail);
     else break;
   }
-  return { executions, seconds: (Date.now() - started) / 1000, corpusSize, blocks, findings };
+  return { ...totals, seconds: (Date.now() - started) / 1000, findings };
 }
 
-interface WorkerOutcome {
-  executions: number;
-  corpusSize: number;
-  blocks: number;
+interface WorkerOutcome extends WorkerStats {
   /** What ended the worker early: a hang, an out-of-memory, an error outside any input. */
   fatal?: { kind: FindingKind; input: Uint8Array; signature: string; detail: string };
 }
@@ -126,7 +120,7 @@ function runWorker(options: CampaignOptions, config: WorkerConfig, listeners: Wo
     workerData: config,
     resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb },
   });
-  const last = { executions: 0, corpusSize: 0, blocks: 0 };
+  const last: WorkerStats = { executions: 0, corpusSize: 0, blocks: 0, positions: 0 };
   return new Promise((resolve, reject) => {
     let watchedExecution = -1;
     let watchedSince = Date.now();
@@ -153,7 +147,13 @@ function runWorker(options: CampaignOptions, config: WorkerConfig, listeners: Wo
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'corpus') listeners.onCorpus(message.input);
       else if (message.type === 'finding') listeners.onFinding(message.kind, message.input, message.signature, message.detail);
-      else Object.assign(last, { executions: message.executions, corpusSize: message.corpusSize, blocks: message.blocks });
+      else
+        Object.assign(last, {
+          executions: message.executions,
+          corpusSize: message.corpusSize,
+          blocks: message.blocks,
+          positions: message.positions,
+        });
     });
     worker.on('error', (error: Error & { code?: string }) => {
       const input = shared.lastInput();

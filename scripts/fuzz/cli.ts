@@ -35,7 +35,7 @@ function availableTargets(): string[] {
 
 function summary(name: string, result: CampaignResult): string {
   const rate = Math.round(result.executions / Math.max(result.seconds, 0.001));
-  return `${name}: ${result.executions} executions in ${result.seconds.toFixed(0)} s (${rate}/s), corpus ${result.corpusSize}, coverage ${result.blocks} blocks, ${result.findings.length} findings`;
+  return `${name}: ${result.executions} executions in ${result.seconds.toFixed(0)} s (${rate}/s), corpus ${result.corpusSize}, coverage ${result.blocks} blocks (${result.positions} source characters), ${result.findings.length} findings`;
 }
 
 async function main(): Promise<void> {

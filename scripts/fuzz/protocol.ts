@@ -19,8 +19,16 @@ export type FindingKind = 'exception' | 'hang' | 'memory' | 'crash';
 export type WorkerMessage =
   | { type: 'corpus'; input: Uint8Array }
   | { type: 'finding'; kind: FindingKind; input: Uint8Array; signature: string; detail: string }
-  | { type: 'stats'; executions: number; corpusSize: number; blocks: number }
-  | { type: 'done'; executions: number; corpusSize: number; blocks: number };
+  | ({ type: 'stats' | 'done' } & WorkerStats);
+
+export interface WorkerStats {
+  executions: number;
+  corpusSize: number;
+  /** Distinct coverage ranges run (BlockCoverage.coveredBlocks). */
+  blocks: number;
+  /** Source characters of the target's files run. */
+  positions: number;
+}
 
 /** No target takes larger inputs: the shared input buffer has this room. */
 export const MAX_INPUT_BYTES = 1 << 20;

@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlockCoverage } from './coverage.js';
 import { mutate, Random, type MutationContext } from './mutate.js';
-import type { FindingKind, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { FindingKind, WorkerConfig, WorkerMessage, WorkerStats } from './protocol.js';
 import { SharedInput } from './shared-input.js';
 import { loadTarget, type FuzzTarget } from './target.js';
 
@@ -28,6 +28,7 @@ class FuzzLoop {
   private readonly shared: SharedInput;
   private readonly random: Random;
   private readonly mutation: MutationContext;
+  private readonly batch = new BatchSizer();
   private executions = 0;
 
   constructor(
@@ -39,8 +40,6 @@ class FuzzLoop {
     this.random = new Random(config.randomSeed);
     this.mutation = { random: this.random, corpus: this.corpus, dictionary: target.dictionary, maxLength: target.maxLength };
   }
-
-  private readonly batch = new BatchSizer();
 
   async run(): Promise<void> {
     for (const seed of this.config.seeds) {
@@ -66,8 +65,8 @@ class FuzzLoop {
 
   /**
    * Runs `size` mutants and takes coverage once. One mutant alone is judged by every feature;
-   * a batch only by whether it ran new code, and then its mutants run
-   * again, halves at a time, to find which did (rare once coverage settles: most batches cost one take).
+   * a batch only by whether it ran new code, and then its mutants run again, halves at a time,
+   * to find which did (rare once coverage settles: most batches cost one take).
    */
   private async runBatch(size: number): Promise<void> {
     const mutants: Buffer[] = [];
@@ -106,8 +105,13 @@ class FuzzLoop {
     send({ type: 'corpus', input });
   }
 
-  private stats(): { executions: number; corpusSize: number; blocks: number } {
-    return { executions: this.executions, corpusSize: this.corpus.length, blocks: this.coverage.coveredBlocks };
+  private stats(): WorkerStats {
+    return {
+      executions: this.executions,
+      corpusSize: this.corpus.length,
+      blocks: this.coverage.coveredBlocks,
+      positions: this.coverage.coveredPositions,
+    };
   }
 
   /** Recent entries are the frontier of coverage: a quarter of the time, one of the last 16. */
@@ -169,7 +173,7 @@ class FuzzLoop {
  * How many mutants share one coverage take. A take costs milliseconds whatever the input (V8
  * walks every function of the isolate), a parser's execution microseconds: taking coverage
  * after each would spend nearly all the time there. Batches keep the takes to about a third of
- * the time; a target slower than a take runs its inputs one by one.
+ * the time; a target whose inputs take longer than half a take runs them one by one.
  */
 class BatchSizer {
   private static readonly MAX = 64;
@@ -180,7 +184,7 @@ class BatchSizer {
   size(remaining: number): number {
     // Now and then one mutant alone, judged by its counts as well as its blocks.
     if (++this.round % 16 === 0) return 1;
-    const size = Math.floor(this.takeMs / (2 * Math.max(this.executionMs, 1e-3)));
+    const size = Math.floor((2 * this.takeMs) / Math.max(this.executionMs, 1e-3));
     return Math.max(1, Math.min(BatchSizer.MAX, size, remaining));
   }
 
@@ -199,7 +203,7 @@ function memoryInUse(): number {
  * What makes two findings the same bug: the error's class and the first stack frame in the
  * target's sources (messages carry offsets and sizes that differ from input to input).
  */
-export function signatureOf(kind: FindingKind, error: unknown, sources: readonly string[]): string {
+function signatureOf(kind: FindingKind, error: unknown, sources: readonly string[]): string {
   if (!(error instanceof Error)) return `${kind}: thrown ${typeof error}`;
   const frames = (error.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at '));
   const frame = frames.find((line) => sources.some((source) => line.includes(source))) ?? frames[0] ?? '';
