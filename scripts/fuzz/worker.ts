@@ -124,12 +124,20 @@ class FuzzLoop {
   private async execute(input: Buffer): Promise<void> {
     this.executions++;
     const before = memoryInUse();
+    const peakBefore = peakResidentBytes();
     const failure = await this.attempt(input);
     if (failure !== undefined) {
       this.report('exception', input, failure);
       return;
     }
     const budget = this.config.memoryLimitBytes + this.config.memoryPerInputByte * input.length;
+    // Memory taken and given back within the run shows only in the process's peak.
+    const peakGrowth = peakResidentBytes() - peakBefore;
+    if (peakGrowth > budget) {
+      const detail = `peak resident memory grew by ${peakGrowth} bytes running an input of ${input.length} bytes (budget ${budget})`;
+      this.report('memory', input, new Error(detail));
+      return;
+    }
     if (memoryInUse() - before <= budget) return;
     // Garbage of earlier inputs may have been counted: measure this one again from a clean heap.
     collectGarbage();
@@ -194,6 +202,12 @@ class BatchSizer {
   }
 }
 
+/** The process's peak resident set: it rises only when a new peak is reached, so a rise happened during the run. */
+function peakResidentBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+/** Heap and external (Buffer) memory of this thread, garbage included. */
 function memoryInUse(): number {
   const heap = getHeapStatistics();
   return heap.used_heap_size + heap.external_memory;
