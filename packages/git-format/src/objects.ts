@@ -141,7 +141,8 @@ export function serializeCommit(commit: Commit): Buffer {
     requireObjectId(parent, 'commit parent');
     text += `parent ${parent}\n`;
   }
-  text += `author ${formatSignature(commit.author)}\ncommitter ${formatSignature(commit.committer)}\n`;
+  // Every header value folds as parsing unfolded it: a name may hold a newline.
+  text += foldHeader('author', formatSignature(commit.author)) + foldHeader('committer', formatSignature(commit.committer));
   for (const [key, value] of commit.extraHeaders) text += foldHeader(key, value);
   return encodeText(`${text}\n${commit.message}`);
 }
@@ -164,8 +165,9 @@ export function parseTag(body: Uint8Array): Tag {
 export function serializeTag(tag: Tag): Buffer {
   requireObjectId(tag.object, 'tag object');
   if (!OBJECT_TYPES.includes(tag.type)) throw new TypeError(`tag: unknown object type "${tag.type}"`);
-  let text = `object ${tag.object}\ntype ${tag.type}\ntag ${tag.tag}\n`;
-  if (tag.tagger) text += `tagger ${formatSignature(tag.tagger)}\n`;
+  // Every header value folds as parsing unfolded it: a tag name or a tagger's name may hold a newline.
+  let text = `object ${tag.object}\ntype ${tag.type}\n${foldHeader('tag', tag.tag)}`;
+  if (tag.tagger) text += foldHeader('tagger', formatSignature(tag.tagger));
   for (const [key, value] of tag.extraHeaders) text += foldHeader(key, value);
   return encodeText(`${text}\n${tag.message}`);
 }

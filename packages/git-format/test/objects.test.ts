@@ -107,6 +107,18 @@ describe('objects written by real git', () => {
     }
   });
 
+  it('folds a tag name or an identity that holds a newline, as parsing unfolds it', () => {
+    const ident = 'A\n U Thor <a@b> 1 +0000';
+    const tag = Buffer.from(`object ${'a'.repeat(40)}\ntype commit\ntag v1\n -rc\ntagger ${ident.replace('\n', '\n ')}\n\nm\n`);
+    assert.equal(parseTag(tag).tag, 'v1\n-rc');
+    assert.ok(serializeTag(parseTag(tag)).equals(tag));
+    const commit = Buffer.from(
+      `tree ${'a'.repeat(40)}\nauthor ${ident.replace('\n', '\n ')}\ncommitter ${ident.replace('\n', '\n ')}\n\nm\n`,
+    );
+    assert.equal(parseCommit(commit).author.name, 'A\n U Thor');
+    assert.ok(serializeCommit(parseCommit(commit)).equals(commit));
+  });
+
   it('keeps non-UTF-8 bytes of a commit with an encoding header', () => {
     const body = commitWith((c) => c.includes('\nencoding '));
     const commit = parseCommit(body);
