@@ -74,7 +74,8 @@ function splitHeaders(body: Buffer, what: string): { headers: Header[]; message:
     let lineEnd = body.indexOf(LF, pos);
     if (lineEnd < 0) throw new ObjectParseError(`${what}: unterminated header line at byte ${pos}`);
     const keyEnd = valueStart >= 0 && valueStart < lineEnd ? valueStart : lineEnd;
-    const key = body.toString('latin1', pos, keyEnd);
+    // Decoded as the value is: serializing writes the key back through encodeText.
+    const key = decodeText(body, pos, keyEnd);
     // Continuation lines start with a space; the value runs to the end of the last of them.
     while (body[lineEnd + 1] === SPACE) {
       const next = body.indexOf(LF, lineEnd + 1);
@@ -140,7 +141,8 @@ export function serializeCommit(commit: Commit): Buffer {
     requireObjectId(parent, 'commit parent');
     text += `parent ${parent}\n`;
   }
-  text += `author ${formatSignature(commit.author)}\ncommitter ${formatSignature(commit.committer)}\n`;
+  // Every header value folds as parsing unfolded it: a name may hold a newline.
+  text += foldHeader('author', formatSignature(commit.author)) + foldHeader('committer', formatSignature(commit.committer));
   for (const [key, value] of commit.extraHeaders) text += foldHeader(key, value);
   return encodeText(`${text}\n${commit.message}`);
 }
@@ -163,8 +165,9 @@ export function parseTag(body: Uint8Array): Tag {
 export function serializeTag(tag: Tag): Buffer {
   requireObjectId(tag.object, 'tag object');
   if (!OBJECT_TYPES.includes(tag.type)) throw new TypeError(`tag: unknown object type "${tag.type}"`);
-  let text = `object ${tag.object}\ntype ${tag.type}\ntag ${tag.tag}\n`;
-  if (tag.tagger) text += `tagger ${formatSignature(tag.tagger)}\n`;
+  // Every header value folds as parsing unfolded it: a tag name or a tagger's name may hold a newline.
+  let text = `object ${tag.object}\ntype ${tag.type}\n${foldHeader('tag', tag.tag)}`;
+  if (tag.tagger) text += foldHeader('tagger', formatSignature(tag.tagger));
   for (const [key, value] of tag.extraHeaders) text += foldHeader(key, value);
   return encodeText(`${text}\n${tag.message}`);
 }

@@ -100,6 +100,25 @@ describe('objects written by real git', () => {
     assert.equal(embedded.object, merge.parents[1]);
   });
 
+  it('keeps the bytes of a header name that is not ASCII', () => {
+    for (const key of [Buffer.from('x-caf\xe9', 'latin1'), Buffer.from('x-café', 'utf8')]) {
+      const body = Buffer.concat([Buffer.from(`object ${'a'.repeat(40)}\ntype commit\ntag v1\n`), key, Buffer.from(' value\n\nmessage\n')]);
+      assert.ok(serializeTag(parseTag(body)).equals(body));
+    }
+  });
+
+  it('folds a tag name or an identity that holds a newline, as parsing unfolds it', () => {
+    const ident = 'A\n U Thor <a@b> 1 +0000';
+    const tag = Buffer.from(`object ${'a'.repeat(40)}\ntype commit\ntag v1\n -rc\ntagger ${ident.replace('\n', '\n ')}\n\nm\n`);
+    assert.equal(parseTag(tag).tag, 'v1\n-rc');
+    assert.ok(serializeTag(parseTag(tag)).equals(tag));
+    const commit = Buffer.from(
+      `tree ${'a'.repeat(40)}\nauthor ${ident.replace('\n', '\n ')}\ncommitter ${ident.replace('\n', '\n ')}\n\nm\n`,
+    );
+    assert.equal(parseCommit(commit).author.name, 'A\n U Thor');
+    assert.ok(serializeCommit(parseCommit(commit)).equals(commit));
+  });
+
   it('keeps non-UTF-8 bytes of a commit with an encoding header', () => {
     const body = commitWith((c) => c.includes('\nencoding '));
     const commit = parseCommit(body);

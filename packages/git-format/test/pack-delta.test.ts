@@ -60,6 +60,20 @@ describe('deltas', () => {
     assert.ok(out.equals(Buffer.concat([base.subarray(0x20000, 0x30000), base.subarray(0x102, 0x105)])));
   });
 
+  test('a delta that declares more than its opcodes make is refused before its result is allocated', (t) => {
+    // 6 KiB of inserts (48 of 127 bytes) then the reserved opcode 0, claiming 256 MiB, within 64 KiB per delta byte.
+    const inserts = Array.from({ length: 48 }, () => [127, ...Array<number>(127).fill(0x5a)]).flat();
+    const delta = Buffer.from([0, 0x80, 0x80, 0x80, 0x80, 0x01, ...inserts, 0]);
+    const allocated: number[] = [];
+    const allocUnsafe = Buffer.allocUnsafe;
+    t.mock.method(Buffer, 'allocUnsafe', (size: number) => {
+      allocated.push(size);
+      return allocUnsafe(size);
+    });
+    assert.throws(() => applyDelta(Buffer.alloc(0), delta), /reserved opcode 0/);
+    assert.deepEqual(allocated, []);
+  });
+
   test('every malformed delta is a PackFormatError', () => {
     const base = Buffer.from('0123456789');
     const cases: [string, number[], RegExp][] = [

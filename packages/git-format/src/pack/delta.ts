@@ -26,6 +26,15 @@ export function deltaTargetSize(delta: Uint8Array): number {
   return readSize(delta, base.next, 'result').value;
 }
 
+/**
+ * Results up to this size, or up to RATIO_CHECKED_FIRST bytes per delta byte, are allocated as
+ * declared; a larger claim has its opcodes walked first, so that a delta of a few kilobytes
+ * claiming hundreds of megabytes is refused before they are allocated. Real deltas that make
+ * that much from so little are a few large copies, whose walk costs nothing.
+ */
+const RESULT_CHECKED_FIRST = 1 << 20;
+const RATIO_CHECKED_FIRST = 64;
+
 /** Applies a git delta to `base`; PackFormatError when the delta is malformed or sizes disagree. */
 export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
   const baseSize = readSize(delta, 0, 'base');
@@ -34,12 +43,22 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
   }
   const resultSize = readSize(delta, baseSize.next, 'result');
   const size = resultSize.value;
+  const opcodeBytes = delta.length - resultSize.next;
   // Each opcode byte yields at most MAX_DELTA_COPY bytes: a larger claim is a lie, refuse it before allocating.
-  if (size > (delta.length - resultSize.next) * MAX_DELTA_COPY || size > constants.MAX_LENGTH) {
+  if (size > opcodeBytes * MAX_DELTA_COPY || size > constants.MAX_LENGTH) {
     throw new PackFormatError(`delta declares a result of ${size} bytes it cannot produce`);
   }
+  if (size > RESULT_CHECKED_FIRST && size > opcodeBytes * RATIO_CHECKED_FIRST) runOpcodes(base, delta, resultSize.next, size);
   const out = Buffer.allocUnsafe(size);
-  let p = resultSize.next;
+  runOpcodes(base, delta, resultSize.next, size, out);
+  return out;
+}
+
+/**
+ * Runs the opcodes from delta[p], writing the result into `out`, or, without `out`, only checking
+ * them: PackFormatError unless they make exactly `size` bytes.
+ */
+function runOpcodes(base: Uint8Array, delta: Uint8Array, p: number, size: number, out?: Buffer): void {
   let o = 0;
   while (p < delta.length) {
     const op = delta[p++];
@@ -64,12 +83,12 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
         throw new PackFormatError(`delta copies base bytes ${offset}..${offset + length} past the base's ${base.length}`);
       }
       if (o + length > size) throw new PackFormatError(`delta writes past its declared result size ${size}`);
-      copyBytes(base, offset, out, o, length);
+      if (out) copyBytes(base, offset, out, o, length);
       o += length;
     } else if (op !== 0) {
       if (p + op > delta.length) throw new PackFormatError(`delta truncated in an insert of ${op} bytes at delta byte ${p}`);
       if (o + op > size) throw new PackFormatError(`delta writes past its declared result size ${size}`);
-      copyBytes(delta, p, out, o, op);
+      if (out) copyBytes(delta, p, out, o, op);
       p += op;
       o += op;
     } else {
@@ -77,7 +96,6 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
     }
   }
   if (o !== size) throw new PackFormatError(`delta produced ${o} bytes, it declares ${size}`);
-  return out;
 }
 
 /** Short copies dominate real deltas; a plain loop beats creating a subarray view for each. */
