@@ -1,5 +1,10 @@
-import { Lru, type CacheStats } from '@gitfleet/git-format';
-import type { Ref } from './ref-db.js';
+import { Lru, type CacheStats, type ObjectId } from '@gitfleet/git-format';
+
+/** A listed ref (RefDB's Ref). */
+interface Ref {
+  name: string;
+  oid: ObjectId;
+}
 
 /** What one listed ref costs the cache: its name (two bytes a character), its id, the object around them. */
 const REF_OVERHEAD_BYTES = 150;
