@@ -129,12 +129,15 @@ describe('server over a placement of three stores with R=2', () => {
   const STORES = ['alpha', 'beta', 'gamma'];
 
   /** For each blob key, the stores whose directory holds it. */
-  async function copies(dataDir: string): Promise<Map<string, string[]>> {
+  /** Where each blob under `folders` is stored: the packs of repositories (repos/) by default, the ref journal (journal/) too on request. */
+  async function copies(dataDir: string, folders = ['repos']): Promise<Map<string, string[]>> {
     const found = new Map<string, string[]>();
     for (const store of STORES) {
       const root = path.join(dataDir, 'stores', store);
-      const files = await readdir(path.join(root, 'repos'), { recursive: true, withFileTypes: true }).catch(() => []);
-      for (const file of files) {
+      const listings = await Promise.all(
+        folders.map((folder) => readdir(path.join(root, folder), { recursive: true, withFileTypes: true }).catch(() => [])),
+      );
+      for (const file of listings.flat()) {
         if (!file.isFile()) continue;
         const key = path.relative(root, path.join(file.parentPath, file.name)).split(path.sep).join('/');
         found.set(key, [...(found.get(key) ?? []), store].sort());
@@ -194,18 +197,23 @@ describe('server over a placement of three stores with R=2', () => {
       }
       assert.equal(degraded.size, 12);
 
+      // Repair restores every blob of the placement: the ref journal's entries as well as the packs.
+      const everything = await copies(dataDir, ['repos', 'journal']);
+      assert.ok(everything.size > degraded.size, 'the pushes were journaled');
       const repair = await runCli(['repair'], { ...env, LOG_LEVEL: 'silent' });
       assert.equal(repair.code, 0, repair.stderr);
-      const lacking = [...degraded].filter(([key, stores]) => preferred(key).some((name) => !stores.includes(name))).length;
+      const lacking = [...everything].filter(([key, stores]) => preferred(key).some((name) => !stores.includes(name))).length;
       assert.ok(lacking > 0);
       assert.match(
         repair.stdout,
-        new RegExp(`^12 blobs checked: ${12 - lacking} had their copies, ${lacking} repaired \\(${lacking} copies`),
+        new RegExp(
+          `^${everything.size} blobs checked: ${everything.size - lacking} had their copies, ${lacking} repaired \\(${lacking} copies`,
+        ),
         repair.stdout,
       );
 
-      const after = await copies(dataDir);
-      assert.equal(after.size, 12);
+      const after = await copies(dataDir, ['repos', 'journal']);
+      assert.equal(after.size, everything.size);
       for (const [key, stores] of after) {
         for (const name of preferred(key)) assert.ok(stores.includes(name), `${key} is on ${name} again: ${stores}`);
       }
