@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { killGroup, run } from './exec.js';
 import { DEFAULT_BRANCH } from './servers.js';
+import { seededRandom } from '../../packages/storage/src/index.js';
 
 /** The shape of the generated repository; changing it changes GENERATOR_VERSION so the cache is rebuilt. */
 const SHAPE = {
@@ -181,14 +182,5 @@ function randomBytes(random: () => number, size: number): Buffer {
   return bytes;
 }
 
-/** A small seeded PRNG: the same repository on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32): the same repository on every machine. */
+export const mulberry32 = seededRandom;

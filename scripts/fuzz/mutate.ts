@@ -3,22 +3,19 @@
  * interesting integers, range insertion, deletion and duplication, splicing two inputs,
  * and tokens from the target's dictionary. A few are stacked per input.
  */
+import { seededRandom } from '../../packages/storage/src/index.js';
 
-/** mulberry32: fast, and reproducible from a seed (a CI run can be replayed). */
+/** Draws from seededRandom (mulberry32): fast, and reproducible from a seed (a CI run can be replayed). */
 export class Random {
-  private state: number;
+  private readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.next = seededRandom(seed);
   }
 
   /** An integer in [0, bound). */
   below(bound: number): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % Math.max(1, bound)) | 0;
+    return Math.floor(this.next() * 0x1_0000_0000) % Math.max(1, bound);
   }
 
   chance(oneIn: number): boolean {
