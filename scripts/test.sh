@@ -59,6 +59,14 @@ if [ "${#browser[@]}" -gt 0 ]; then
   export GITFLEET_CHROMIUM
 fi
 
+# Git LFS's client (Debian's package) likewise, for every test file whose name says lfs.
+if printf '%s\n' "${files[@]}" | grep -q lfs; then
+  if ! scripts/servers/git-lfs.sh install >/dev/null; then
+    echo "scripts/test.sh: git-lfs is missing and could not be installed (see above); the LFS tests need it" >&2
+    exit 1
+  fi
+fi
+
 needs_remote=false
 if [ "${#once[@]}" -gt 0 ] && printf '%s\n' "${once[@]}" | grep -qE 's3|redis|distributed'; then needs_remote=true; fi
 if [ "${#e2e[@]}" -gt 0 ] && [[ " ${e2e_backends[*]} " == *" distributed "* ]]; then needs_remote=true; fi
