@@ -3,14 +3,10 @@
 // scripts/faults-rounds.ts for what is checked. scripts/faults.ts runs the long version.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { skipWithoutServer } from '@gitfleet/test-support/server-storage';
 import { runFaultRounds } from '../scripts/faults-rounds.js';
 
-const skip =
-  process.env.GITFLEET_SKIP_REMOTE_STORES === '1'
-    ? 'GITFLEET_SKIP_REMOTE_STORES=1'
-    : process.env.GITFLEET_TEST_S3_ENDPOINT
-      ? false
-      : 'GITFLEET_TEST_S3_ENDPOINT is not set (start the test servers, see scripts/servers)';
+const skip = skipWithoutServer('GITFLEET_TEST_S3_ENDPOINT');
 const SEED = Number(process.env.GITFLEET_FAULT_SEED ?? 4);
 
 test(

@@ -5,17 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RedisKVStore } from '@gitfleet/storage';
-import { deleteRedisNamespace } from '@gitfleet/test-support/server-storage';
+import { deleteRedisNamespace, skipWithoutServer } from '@gitfleet/test-support/server-storage';
 import { uniqueName } from '@gitfleet/test-support/stores';
 import { FaultProxy } from '../scripts/fault-proxy.js';
 
 const redisUrl = process.env.GITFLEET_TEST_REDIS_URL;
-const skip =
-  process.env.GITFLEET_SKIP_REMOTE_STORES === '1'
-    ? 'GITFLEET_SKIP_REMOTE_STORES=1'
-    : redisUrl
-      ? false
-      : 'GITFLEET_TEST_REDIS_URL is not set (start the test servers, see scripts/servers)';
+const skip = skipWithoutServer('GITFLEET_TEST_REDIS_URL');
 
 let proxy: FaultProxy;
 let kv: RedisKVStore;

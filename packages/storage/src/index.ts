@@ -1,7 +1,7 @@
 export type { BlobStore, BlobBody, BlobInfo, ByteRange } from './blob-store.js';
 export { hasDirectReadUrls, type DirectReadUrls } from './direct-read-urls.js';
 export type { KVStore, KVEntry, CasOp, CasMode, CasResult } from './kv-store.js';
-export { InvalidKeyError } from './errors.js';
+export { InvalidKeyError, WriteOutcomeUnknown } from './errors.js';
 export {
   clampRange,
   isValidBlobKeySegment,

@@ -27,6 +27,15 @@ export function selectedBackend(): E2EBackendKind {
  */
 export const skipWithoutRemoteStores = process.env.GITFLEET_SKIP_REMOTE_STORES === '1' ? 'GITFLEET_SKIP_REMOTE_STORES=1' : undefined;
 
+/**
+ * The `skip` option of a test that needs the test server named by `variable` (say
+ * GITFLEET_TEST_REDIS_URL): skipped when GITFLEET_SKIP_REMOTE_STORES=1 or the variable is unset.
+ */
+export function skipWithoutServer(variable: string): string | false {
+  if (process.env.GITFLEET_SKIP_REMOTE_STORES === '1') return 'GITFLEET_SKIP_REMOTE_STORES=1';
+  return process.env[variable] ? false : `${variable} is not set (start the test servers, see scripts/servers)`;
+}
+
 /** Storage for one or more servers: the environment that selects it, and its removal. */
 export interface StorageBackend {
   readonly kind: E2EBackendKind;

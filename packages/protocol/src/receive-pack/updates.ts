@@ -1,5 +1,5 @@
 import { ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
-import { isValidRefName, JournalWriteError, LoopPacer, type RefUpdateConflict, type Repository } from '@gitfleet/repository';
+import { isValidRefName, LoopPacer, TransactionOutcomeUnknown, type RefUpdateConflict, type Repository } from '@gitfleet/repository';
 import type { PushCommand } from './commands.js';
 import type { ResponseWriter } from './response.js';
 import type { AppliedRefUpdate } from './options.js';
@@ -23,7 +23,7 @@ export const REASON = {
   atomicPushFailure: 'atomic push failure',
   atomicTransactionFailed: 'atomic transaction failed',
   migrateFailed: 'unable to migrate objects to permanent storage',
-  /** Not git's: the refs moved in the KV store but their journal entry could not be written. */
+  /** Not git's: the refs moved in the KV store but are not known durable (their journal entry unwritten, or too few Redis replicas acknowledged them). */
   unknownOutcome: 'outcome unknown: the ref may have moved but the update is not durable; fetch to see',
 } as const;
 
@@ -154,7 +154,7 @@ export async function applyRefUpdates(
       { atomic, message: facts.reflogMessage, actor: facts.actor, packs: facts.packs },
     );
   } catch (error) {
-    if (!(error instanceof JournalWriteError)) throw error;
+    if (!(error instanceof TransactionOutcomeUnknown)) throw error;
     out.error(error.message);
     for (const command of updates) command.error = REASON.unknownOutcome;
     return [];

@@ -16,6 +16,12 @@
  *     caller gets a JournalWriteError and the client an error, never "ok" ("unknown outcome": the
  *     refs did move in the live system). N is a GAP in the journal.
  *   - after 2: the transaction is durable; whether or not 3 happened, recovery keeps it.
+ *   - 1 applied, but not confirmed durable by the KV store (WriteOutcomeUnknown: a Redis master
+ *     whose replicas did not acknowledge it in time): 2 happens as usual and the caller gets a
+ *     TransactionOutcomeUnknown, never "ok". If the KV store keeps the write, it is a committed
+ *     transaction like any other. If a failover loses it, the KV's `journal:seq` falls behind the
+ *     journal; the next transaction meets the taken number and moves past it (skipPastJournal),
+ *     and recovery replays the lost one: an outcome the client was told was possible.
  *
  * Why replay yields exactly the acknowledged state: every acknowledged transaction has its
  * entry (2 precedes 3), and entries replay in N order, which is commit order. Entries carry
@@ -26,7 +32,7 @@
  * packs and `journal:seq` together), so a checkpoint at N is exactly the KV's state after N and
  * settles any gap before it.
  */
-import type { BlobStore, CasOp, CasResult, KVStore } from '@gitfleet/storage';
+import { WriteOutcomeUnknown, type BlobStore, type CasOp, type CasResult, type KVStore } from '@gitfleet/storage';
 import {
   HEAD_KEY,
   JOURNAL_SEQ_KEY,
@@ -41,7 +47,7 @@ import {
   repositoryScope,
 } from '../keys.js';
 import { JOURNAL_FORMAT, encodeJournalBlob, type RefCheckpoint, type RefTransaction } from './format.js';
-import { JournalSequenceTaken, JournalWriteError, writeJournalBlob } from './write-blob.js';
+import { JournalSequenceTaken, JournalWriteError, TransactionOutcomeUnknown, writeJournalBlob } from './write-blob.js';
 
 /** A checkpoint every this many transactions: recovery then reads at most this many entries after the newest checkpoint. */
 export const DEFAULT_CHECKPOINT_EVERY = 100;
@@ -89,11 +95,19 @@ export class RefJournal {
       const hinted = hints.get(this.scope);
       const current = hinted !== undefined ? hinted : ((await this.kv.get(this.scope, JOURNAL_SEQ_KEY)) ?? null);
       const seq = current === null ? 1 : parseSeq(current, this.scope) + 1;
-      const { conflicts } = await this.kv.compareAndSwap(
-        this.scope,
-        [...remaining.map((i) => ops[i]), { key: JOURNAL_SEQ_KEY, expect: current, value: String(seq) }],
-        'all',
-      );
+      const { conflicts } = await this.kv
+        .compareAndSwap(this.scope, [...remaining.map((i) => ops[i]), { key: JOURNAL_SEQ_KEY, expect: current, value: String(seq) }], 'all')
+        .catch(async (error: unknown) => {
+          if (!(error instanceof WriteOutcomeUnknown)) throw error;
+          hints.delete(this.scope);
+          await this.journal(seq, describe(remaining));
+          throw new TransactionOutcomeUnknown(
+            `${this.scope}: ref transaction ${seq} is journaled, but its outcome is unknown: ${error.message}`,
+            {
+              cause: error,
+            },
+          );
+        });
       if (conflicts.length === 0) {
         rememberSequence(hints, this.scope, String(seq));
         await this.journal(seq, describe(remaining));

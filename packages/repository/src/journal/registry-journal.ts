@@ -13,12 +13,15 @@
  * caller was told it failed (JournalWriteError: unknown outcome). A crash between the
  * compare-and-swap and the entry's write leaves exactly that, settled by the next registry change.
  * Entries carry each key's new value, so replay in sequence order gives the committed registry.
+ * A compare-and-swap the KV store applied but could not confirm durable (WriteOutcomeUnknown) is
+ * journaled all the same and its caller told the outcome is unknown, as for a ref transaction
+ * (see ref-journal.ts).
  */
-import type { BlobStore, CasOp, CasResult, KVStore } from '@gitfleet/storage';
+import { WriteOutcomeUnknown, type BlobStore, type CasOp, type CasResult, type KVStore } from '@gitfleet/storage';
 import { REGISTRY_JOURNAL_LAST_KEY, REGISTRY_SCOPE, REPO_KEY_PREFIX, journalCheckpointKey, journalEntryKey } from '../keys.js';
 import { JOURNAL_FORMAT, encodeJournalBlob, parseRegistryEntry, type RegistryCheckpoint, type RegistryEntry } from './format.js';
 import { DEFAULT_CHECKPOINT_EVERY, lastJournaledSeq, type RefJournalOptions } from './ref-journal.js';
-import { JournalSequenceTaken, JournalWriteError, writeJournalBlob } from './write-blob.js';
+import { JournalSequenceTaken, JournalWriteError, TransactionOutcomeUnknown, writeJournalBlob } from './write-blob.js';
 
 const MAX_ATTEMPTS = 100;
 
@@ -49,11 +52,18 @@ export class RegistryJournal {
         changes: ops.map(({ key, value }) => ({ key, value })),
       };
       const encoded = encodeJournalBlob(entry);
-      const { conflicts } = await this.kv.compareAndSwap(
-        REGISTRY_SCOPE,
-        [...ops, { key: REGISTRY_JOURNAL_LAST_KEY, expect: last, value: encoded.toString('utf8') }],
-        'all',
-      );
+      const { conflicts } = await this.kv
+        .compareAndSwap(REGISTRY_SCOPE, [...ops, { key: REGISTRY_JOURNAL_LAST_KEY, expect: last, value: encoded.toString('utf8') }], 'all')
+        .catch(async (error: unknown) => {
+          if (!(error instanceof WriteOutcomeUnknown)) throw error;
+          await this.journal(entry, encoded);
+          throw new TransactionOutcomeUnknown(
+            `repository registry: transaction ${entry.seq} is journaled, but its outcome is unknown: ${error.message}`,
+            {
+              cause: error,
+            },
+          );
+        });
       if (conflicts.length === 0) {
         await this.journal(entry, encoded);
         return { conflicts: [] };

@@ -1,7 +1,15 @@
 import type { BlobStore } from '@gitfleet/storage';
 
+/**
+ * A ref or registry transaction that may or may not have taken effect: its compare-and-swap was
+ * applied but is not known durable. Never reported to a client as success, nor as "nothing changed".
+ */
+export class TransactionOutcomeUnknown extends Error {
+  override name = 'TransactionOutcomeUnknown';
+}
+
 /** A journal write that did not become durable; what it journals may have been committed in the KV store nonetheless. */
-export class JournalWriteError extends Error {
+export class JournalWriteError extends TransactionOutcomeUnknown {
   override name = 'JournalWriteError';
 }
 

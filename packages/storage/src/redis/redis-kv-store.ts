@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { WriteOutcomeUnknown } from '../errors.js';
 import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
 import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } from '../validation.js';
 import { CAS_SCRIPT, SCAN_SCRIPT } from './redis-scripts.js';
@@ -30,7 +31,7 @@ export interface RedisKVStoreOptions {
  * caller must therefore treat the outcome as unknown — report the push as failed, and
  * expect that a retry may find the ref already moved.
  */
-export class ReplicaAckError extends Error {
+export class ReplicaAckError extends WriteOutcomeUnknown {
   override name = 'ReplicaAckError';
   constructor(
     what: string,
