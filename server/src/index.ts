@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccountStore } from '@gitfleet/accounts';
 import { lowerHelperThreadsPriority } from '@gitfleet/git-format';
-import { Repository, RepositoryRegistry } from '@gitfleet/repository';
+import { collectDeletedRepositories, Repository, RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
 import type { StoreInterceptor } from '@gitfleet/storage';
@@ -171,6 +171,11 @@ function openMaintenance(
       },
       open: (info) => new Repository(info, stores),
       listRepositories: () => registry.list(),
+      collectDeleted: async (signal) => {
+        const graceMs = config.maintenance.graceSeconds * 1000;
+        const outcome = await collectDeletedRepositories(registry, stores.blobs, { graceMs, signal });
+        if (outcome.collected > 0) logger.info(outcome, 'collected the blobs of deleted repositories');
+      },
       sweepClock: kvSweepClock(stores.kv),
       logger,
     },

@@ -57,6 +57,7 @@ function scheduler(
   repositories: string[] = [],
   concurrency = 1,
   sweep: { intervalMs: number; clock: SweepClock } = { intervalMs: 0, clock: kvSweepClock(new MemoryKVStore()) },
+  collections: { runs: number } = { runs: 0 },
 ): MaintenanceScheduler {
   return new MaintenanceScheduler(
     { concurrency, sweepIntervalMs: sweep.intervalMs },
@@ -64,6 +65,9 @@ function scheduler(
       runner,
       open: (i) => repository(i.id),
       listRepositories: async () => repositories.map(info),
+      collectDeleted: async () => {
+        collections.runs++;
+      },
       sweepClock: sweep.clock,
       logger: silent,
     },
@@ -122,10 +126,12 @@ describe('MaintenanceScheduler', () => {
 
   it('runs at most `concurrency` repositories at once and works through the queue', async () => {
     const runner = new ManualRunner();
-    const scheduling = scheduler(runner, ['a', 'b', 'c', 'd'], 2);
+    const collections = { runs: 0 };
+    const scheduling = scheduler(runner, ['a', 'b', 'c', 'd'], 2, undefined, collections);
     await scheduling.sweep();
     await settle();
     assert.deepEqual(runner.started, ['a', 'b']);
+    assert.equal(collections.runs, 1, 'a sweep collects deleted repositories once');
     runner.finishAll();
     await settle();
     await settle();

@@ -45,6 +45,8 @@ export const HEAD_KEY = 'symref:HEAD';
 export const REF_KEY_PREFIX = 'ref:';
 export const PACK_KEY_PREFIX = 'pack:';
 export const REPO_KEY_PREFIX = 'repo:';
+/** A deleted repository whose blobs are still to be collected (registry scope). */
+export const DELETED_REPO_KEY_PREFIX = 'deleted:';
 export const MAINTENANCE_LEASE_KEY = 'maintenance:lease';
 export const BLOB_STATE_KEY_PREFIX = 'blobs:';
 export const ADDING_KEY_PREFIX = `${BLOB_STATE_KEY_PREFIX}adding:`;
@@ -137,9 +139,18 @@ export function checksumOfAddingKey(key: string): string {
   return key.slice(ADDING_KEY_PREFIX.length, ADDING_KEY_PREFIX.length + 40);
 }
 
+export function deletedRepositoryKey(repositoryId: string): string {
+  return DELETED_REPO_KEY_PREFIX + repositoryId;
+}
+
+/** Where every blob of a repository except its journal lives: its packs and whatever else is kept per repository. */
+export function repositoryBlobPrefix(repositoryId: string): string {
+  return `repos/${repositoryId}/`;
+}
+
 /** Where every blob of a repository's packs lives (the collector lists it). */
 export function packsBlobPrefix(repositoryId: string): string {
-  return `repos/${repositoryId}/packs/`;
+  return `${repositoryBlobPrefix(repositoryId)}packs/`;
 }
 
 /** A sidecar of a pack, e.g. `sidecarBlobKey(id, checksum, 'bitmap')`. */

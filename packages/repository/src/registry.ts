@@ -1,6 +1,15 @@
 import { RefJournal } from './journal/ref-journal.js';
 import { RegistryJournal } from './journal/registry-journal.js';
-import { HEAD_KEY, REGISTRY_SCOPE, REPO_KEY_PREFIX, newRepositoryId, registryKey, repositoryScope } from './keys.js';
+import {
+  DELETED_REPO_KEY_PREFIX,
+  HEAD_KEY,
+  REGISTRY_SCOPE,
+  REPO_KEY_PREFIX,
+  deletedRepositoryKey,
+  newRepositoryId,
+  registryKey,
+  repositoryScope,
+} from './keys.js';
 import { assertValidRefName } from './ref-name.js';
 import { Repository, type RepositoryInfo, type Stores } from './repository.js';
 
@@ -171,8 +180,9 @@ export class RepositoryRegistry {
 
   /**
    * Deletes a repository: its registry entry first (from then on nobody finds it), then every
-   * key of its scope (refs, HEAD, pack records). Packs in the blob store are left for a
-   * collector, as are the scope's append-only logs, which the KV store cannot delete.
+   * key of its scope (refs, HEAD, pack records). Its blobs are left for
+   * collectDeletedRepositories, which the tombstone written with the registry change tells of, as
+   * are the scope's append-only logs, which the KV store cannot delete.
    * Returns false when there was no such repository.
    */
   async delete(owner: string, name: string): Promise<boolean> {
@@ -181,7 +191,11 @@ export class RepositoryRegistry {
     const current = await this.stores.kv.get(REGISTRY_SCOPE, key);
     if (current === undefined) return false;
     const info = parseInfo(current);
-    const { conflicts } = await this.journal.swap([{ key, expect: current, value: null }]);
+    const tombstone: DeletedRepository = { id: info.id, owner: info.owner, name: info.name, deletedAt: new Date().toISOString() };
+    const { conflicts } = await this.journal.swap([
+      { key, expect: current, value: null },
+      { key: deletedRepositoryKey(info.id), expect: null, value: JSON.stringify(tombstone) },
+    ]);
     // Changed meanwhile (updated, or deleted by someone else): decide again on the fresh entry.
     if (conflicts.length > 0) return this.delete(owner, name);
     const scope = repositoryScope(info.id);
@@ -195,6 +209,25 @@ export class RepositoryRegistry {
     }
     return true;
   }
+
+  /** Repositories deleted whose blobs have not been collected yet. */
+  async deleted(): Promise<DeletedRepository[]> {
+    const entries = await this.stores.kv.scan(REGISTRY_SCOPE, DELETED_REPO_KEY_PREFIX);
+    return entries.map(({ value }) => JSON.parse(value) as DeletedRepository);
+  }
+
+  /** Forgets a deleted repository once its blobs are collected. */
+  async forgetDeleted(deleted: DeletedRepository): Promise<void> {
+    await this.journal.swap([{ key: deletedRepositoryKey(deleted.id), expect: JSON.stringify(deleted), value: null }]);
+  }
+}
+
+/** A deleted repository's tombstone: its blobs are collected after a grace period. */
+export interface DeletedRepository {
+  id: string;
+  owner: string;
+  name: string;
+  deletedAt: string;
 }
 
 function parseInfo(value: string): RepositoryInfo {

@@ -1,6 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { chooseMaintenance, DEFAULT_MAINTENANCE_POLICY, type MaintenanceProgress, type MaintenanceReport } from '@gitfleet/repository';
+import {
+  chooseMaintenance,
+  collectDeletedRepositories,
+  DEFAULT_MAINTENANCE_POLICY,
+  type MaintenanceProgress,
+  type MaintenanceReport,
+} from '@gitfleet/repository';
 import { formatBytes } from '../format-bytes.js';
 import { maintain } from '../operations/maintain-repository.js';
 import { ProgressLine } from '../progress-line.js';
@@ -100,6 +106,24 @@ export function registerMaintenanceCommands(program: Command): void {
         const objects = packs.reduce((sum, pack) => sum + pack.objects, 0);
         process.stdout.write(
           `${packs.length} packs, ${objects} objects (${retired.length} replaced packs in their grace period); next: ${next}\n`,
+        );
+      });
+    });
+
+  maintenance
+    .command('collect-deleted')
+    .description(
+      'remove the blobs (packs, journal) of repositories deleted longer than the grace period (GITFLEET_PACK_GRACE_SECONDS) ago, ' +
+        "as the server's periodic sweep does",
+    )
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      await withStores(async ({ registry, stores, config }) => {
+        const outcome = await collectDeletedRepositories(registry, stores.blobs, { graceMs: config.maintenance.graceSeconds * 1000 });
+        if (options.json) return printJson(outcome);
+        process.stdout.write(
+          `${outcome.collected} deleted repositories collected (${outcome.blobs} blobs, ${formatBytes(outcome.bytes)}); ` +
+            `${outcome.waiting} within their grace period\n`,
         );
       });
     });

@@ -28,6 +28,8 @@ interface SchedulerDependencies {
   runner: MaintenanceRunner;
   open(info: RepositoryInfo): Repository;
   listRepositories(): Promise<RepositoryInfo[]>;
+  /** Removes the blobs of repositories deleted longer than the grace period ago (once per sweep). */
+  collectDeleted(signal: AbortSignal): Promise<void>;
   sweepClock: SweepClock;
   logger: Logger;
 }
@@ -68,7 +70,7 @@ export class MaintenanceScheduler {
     );
   }
 
-  /** Checks every repository once (the periodic sweep; also for tests and the CLI). */
+  /** Checks every repository once, and collects deleted ones (the periodic sweep; also for tests and the CLI). */
   async sweep(): Promise<void> {
     const repositories = await this.deps.listRepositories();
     for (const info of repositories) {
@@ -78,6 +80,9 @@ export class MaintenanceScheduler {
         this.deps.logger.warn({ err: error, repo: info.id }, 'maintenance check in the sweep failed'),
       );
     }
+    await this.deps
+      .collectDeleted(this.stopping.signal)
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'collecting deleted repositories failed'));
   }
 
   /** Repositories being maintained and waiting for a turn (read by monitoring). */

@@ -19,6 +19,7 @@ import {
   JOURNAL_SEQ_KEY,
   REGISTRY_JOURNAL_LAST_KEY,
   REGISTRY_SCOPE,
+  REPO_KEY_PREFIX,
   idxBlobKey,
   journalBlobPrefix,
   packKey,
@@ -87,7 +88,9 @@ export async function recoverFromJournal(
   const registryLog = await readJournal(blobs, undefined, parseRegistryCheckpoint, parseRegistryEntry, summary);
   const registry = replayRegistryJournal(registryLog.checkpoint, registryLog.entries);
   summary.gaps.push(...registry.gaps.map((seq) => ({ seq })));
-  const repositories = [...registry.entries.values()].map((value) => JSON.parse(value) as { id: string; owner: string; name: string });
+  const repositories = [...registry.entries]
+    .filter(([key]) => key.startsWith(REPO_KEY_PREFIX))
+    .map(([, value]) => JSON.parse(value) as { id: string; owner: string; name: string });
   if (!options.force) {
     for (const { id } of repositories) await assertEmpty(kv, repositoryScope(id));
   }

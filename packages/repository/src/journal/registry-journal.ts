@@ -18,7 +18,14 @@
  * (see ref-journal.ts).
  */
 import { WriteOutcomeUnknown, type BlobStore, type CasOp, type CasResult, type KVStore } from '@gitfleet/storage';
-import { REGISTRY_JOURNAL_LAST_KEY, REGISTRY_SCOPE, REPO_KEY_PREFIX, journalCheckpointKey, journalEntryKey } from '../keys.js';
+import {
+  DELETED_REPO_KEY_PREFIX,
+  REGISTRY_JOURNAL_LAST_KEY,
+  REGISTRY_SCOPE,
+  REPO_KEY_PREFIX,
+  journalCheckpointKey,
+  journalEntryKey,
+} from '../keys.js';
 import { JOURNAL_FORMAT, encodeJournalBlob, parseRegistryEntry, type RegistryCheckpoint, type RegistryEntry } from './format.js';
 import { DEFAULT_CHECKPOINT_EVERY, lastJournaledSeq, type RefJournalOptions } from './ref-journal.js';
 import { JournalSequenceTaken, JournalWriteError, TransactionOutcomeUnknown, writeJournalBlob } from './write-blob.js';
@@ -128,7 +135,7 @@ export class RegistryJournal {
       format: JOURNAL_FORMAT,
       seq,
       time: new Date().toISOString(),
-      entries: entries.filter(({ key }) => key.startsWith(REPO_KEY_PREFIX)),
+      entries: entries.filter(({ key }) => key.startsWith(REPO_KEY_PREFIX) || key.startsWith(DELETED_REPO_KEY_PREFIX)),
     };
     await writeJournalBlob(this.blobs, journalCheckpointKey(undefined, seq), encodeJournalBlob(checkpoint));
     return seq;

@@ -13,6 +13,7 @@ export * from './geometric.js';
 export * from './policy.js';
 export * from './publish.js';
 export * from './collector.js';
+export * from './deleted-repositories.js';
 export * from './maintain.js';
 export type { PackKind, PackRecord } from '../keys.js';
 export * from './pack-writer-stage.js';
