@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccountStore } from '@gitfleet/accounts';
 import { lowerHelperThreadsPriority } from '@gitfleet/git-format';
-import { collectDeletedRepositories, Repository, RepositoryRegistry } from '@gitfleet/repository';
+import { collectDeletedRepositories, pruneJournal, Repository, RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
 import type { StoreInterceptor } from '@gitfleet/storage';
@@ -171,10 +171,12 @@ function openMaintenance(
       },
       open: (info) => new Repository(info, stores),
       listRepositories: () => registry.list(),
-      collectDeleted: async (signal) => {
+      collectFleetGarbage: async (signal) => {
         const graceMs = config.maintenance.graceSeconds * 1000;
-        const outcome = await collectDeletedRepositories(registry, stores.blobs, { graceMs, signal });
-        if (outcome.collected > 0) logger.info(outcome, 'collected the blobs of deleted repositories');
+        const deleted = await collectDeletedRepositories(registry, stores.blobs, { graceMs, signal });
+        if (deleted.collected > 0) logger.info(deleted, 'collected the blobs of deleted repositories');
+        const pruned = await pruneJournal(stores.blobs, undefined, signal);
+        if (pruned.entries > 0) logger.info(pruned, "pruned the registry's journal");
       },
       sweepClock: kvSweepClock(stores.kv),
       logger,

@@ -65,7 +65,7 @@ function scheduler(
       runner,
       open: (i) => repository(i.id),
       listRepositories: async () => repositories.map(info),
-      collectDeleted: async () => {
+      collectFleetGarbage: async () => {
         collections.runs++;
       },
       sweepClock: sweep.clock,
@@ -131,7 +131,7 @@ describe('MaintenanceScheduler', () => {
     await scheduling.sweep();
     await settle();
     assert.deepEqual(runner.started, ['a', 'b']);
-    assert.equal(collections.runs, 1, 'a sweep collects deleted repositories once');
+    assert.equal(collections.runs, 1, "a sweep collects the fleet's garbage once");
     runner.finishAll();
     await settle();
     await settle();

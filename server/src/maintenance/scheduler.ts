@@ -28,8 +28,8 @@ interface SchedulerDependencies {
   runner: MaintenanceRunner;
   open(info: RepositoryInfo): Repository;
   listRepositories(): Promise<RepositoryInfo[]>;
-  /** Removes the blobs of repositories deleted longer than the grace period ago (once per sweep). */
-  collectDeleted(signal: AbortSignal): Promise<void>;
+  /** What the fleet collects once per sweep, beyond each repository's maintenance: deleted repositories, the registry's old journal. */
+  collectFleetGarbage(signal: AbortSignal): Promise<void>;
   sweepClock: SweepClock;
   logger: Logger;
 }
@@ -70,7 +70,7 @@ export class MaintenanceScheduler {
     );
   }
 
-  /** Checks every repository once, and collects deleted ones (the periodic sweep; also for tests and the CLI). */
+  /** Checks every repository once, then collects the fleet's garbage (the periodic sweep; also for tests and the CLI). */
   async sweep(): Promise<void> {
     const repositories = await this.deps.listRepositories();
     for (const info of repositories) {
@@ -81,8 +81,8 @@ export class MaintenanceScheduler {
       );
     }
     await this.deps
-      .collectDeleted(this.stopping.signal)
-      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'collecting deleted repositories failed'));
+      .collectFleetGarbage(this.stopping.signal)
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, "collecting the fleet's garbage failed"));
   }
 
   /** Repositories being maintained and waiting for a turn (read by monitoring). */

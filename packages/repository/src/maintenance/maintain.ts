@@ -4,6 +4,7 @@ import type { ObjectId } from '@gitfleet/git-format';
 import { repositoryScope, type PackKind } from '../keys.js';
 import { DEFAULT_REGISTRY_MAX_AGE_MS, type PackAccess, type PackInfo } from '../pack-access.js';
 import type { Repository } from '../repository.js';
+import { pruneJournal, type JournalPruning } from '../journal/prune.js';
 import { collectPacks } from './collector.js';
 import { MaintenanceLease } from './lease.js';
 import { DEFAULT_MAINTENANCE_POLICY, chooseMaintenance, compactionPlan, type MaintenancePolicy } from './policy.js';
@@ -86,6 +87,8 @@ export interface MaintenanceReport {
   /** Retired packs (of this run or earlier ones) deleted after their grace period. */
   collected: string[];
   orphansCollected: string[];
+  /** Journal blobs recovery no longer reads, deleted. */
+  journalPruned: JournalPruning;
   durationMs: number;
 }
 
@@ -115,6 +118,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     retired: [],
     collected: [],
     orphansCollected: [],
+    journalPruned: { entries: 0, checkpoints: 0 },
     durationMs: 0,
   };
   const leaseMs = (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
@@ -147,6 +151,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     const collected = await collectPacks(repo, lease, { graceMs, now, signal });
     report.collected = collected.collected;
     report.orphansCollected = collected.orphansCollected;
+    report.journalPruned = await pruneJournal(repo.stores.blobs, repo.info.id, signal);
 
     if (plan.action !== 'none') {
       const write: WriteOptions = { signal, onProgress: (done, total) => progress('write', done, total) };
