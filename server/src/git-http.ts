@@ -83,11 +83,15 @@ export function gitHttpRouter(services: ServerServices): Router {
     // Admitted before any byte is spooled; the slot is held until the answer is over. A client
     // that leaves while its push waits gives up its place.
     // stream.finished, unlike a 'close' listener, also fires for a response that closed during
-    // the awaits above: a slot is never held for a client that is already gone.
+    // the awaits above: a slot is never held for a client that is already gone. One listener
+    // does both (a response has a dozen listeners already; node warns past ten).
     const clientGone = new AbortController();
-    finished(res, () => clientGone.abort(new Error('the client went away while its push waited for a slot')));
-    const release = await pushSlots.acquire(requestActor(req)?.user.name ?? `address ${req.socket.remoteAddress}`, clientGone.signal);
-    finished(res, release);
+    let release: (() => void) | undefined;
+    finished(res, () => {
+      clientGone.abort(new Error('the client went away while its push waited for a slot'));
+      release?.();
+    });
+    release = await pushSlots.acquire(requestActor(req)?.user.name ?? `address ${req.socket.remoteAddress}`, clientGone.signal);
     // The commands before the pack are small; the pack has its own limit in the protocol.
     const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxPushCommandBytes);
     const operation = new GitOperation('receive-pack', 0, body.bytesRead);
@@ -258,6 +262,9 @@ async function sendResult(
   try {
     // pipeline waits for 'drain' (backpressure) and, when the client goes away, destroys
     // the source, which returns the protocol's iterator so that it can release its work.
+    // It adds half a dozen 'close' listeners to a response that has several (logging, metrics,
+    // guards, the push slot): a fixed number per response, not a leak, past node's warning at ten.
+    res.setMaxListeners(20);
     await pipeline(Readable.from(closingIfUnread(req, res, response, operation), { objectMode: false }), res);
     // Bytes the protocol left unread (after a v2 command's flush, say) would otherwise stall
     // this keep-alive connection; they are drained, still within the body's limit.
