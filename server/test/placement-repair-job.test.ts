@@ -129,6 +129,8 @@ describe('placement repair job', () => {
 
     const held = first.job.runIfDue();
     await gated!.entered;
+    // Should an assertion below fail, the held run must still end (its lease renewal keeps the process alive).
+    t.after(() => gated!.open());
     assert.deepEqual(await second.job.runIfDue(), { kind: 'busy' });
     assert.deepEqual(await second.job.runNow(), { kind: 'busy' });
     const cli = await runCli(['repair'], serverEnv(dataDir));

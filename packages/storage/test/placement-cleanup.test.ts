@@ -10,8 +10,10 @@ import {
   InterceptedBlobStore,
   MemoryBlobStore,
   PlacementBlobStore,
+  S3BlobStore,
   type PlacementMember,
 } from '@gitfleet/storage';
+import { remoteEnv, skipRemoteStores, uniqueName } from '@gitfleet/test-support/stores';
 
 const HOUR = 60 * 60 * 1000;
 const directories: string[] = [];
@@ -217,5 +219,53 @@ describe('PlacementBlobStore repair, dry run', () => {
     assert.deepEqual({ copies: dry.copies, repaired: dry.repaired }, { copies: moved.length, repaired: moved.length });
     for (const key of moved) assert.equal(await memberNamed('d').store.head(key), undefined, key);
     assert.equal((await joined.repair()).copies, moved.length);
+  });
+});
+
+const s3 = skipRemoteStores
+  ? undefined
+  : remoteEnv(
+      [
+        'GITFLEET_TEST_S3_ENDPOINT',
+        'GITFLEET_TEST_S3_BUCKET',
+        'GITFLEET_TEST_S3_ACCESS_KEY',
+        'GITFLEET_TEST_S3_SECRET_KEY',
+        'GITFLEET_TEST_S3_REGION',
+      ],
+      'scripts/servers/radosgw.sh start',
+    );
+
+describe('PlacementBlobStore cleanup over S3 prefixes', { skip: s3 === undefined ? 'GITFLEET_SKIP_REMOTE_STORES=1' : false }, () => {
+  it("judges a copy's age by the store's Last-Modified", async () => {
+    if (s3 instanceof Error) throw s3;
+    const members: PlacementMember[] = ['a', 'b', 'c'].map((name) => ({
+      name,
+      store: new S3BlobStore({
+        endpoint: s3!.GITFLEET_TEST_S3_ENDPOINT,
+        bucket: s3!.GITFLEET_TEST_S3_BUCKET,
+        region: s3!.GITFLEET_TEST_S3_REGION,
+        credentials: { accessKeyId: s3!.GITFLEET_TEST_S3_ACCESS_KEY, secretAccessKey: s3!.GITFLEET_TEST_S3_SECRET_KEY },
+        prefix: `${uniqueName(`cleanup-${name}`)}/`,
+      }),
+    }));
+    const keys = someKeys(6);
+    try {
+      await fill(new PlacementBlobStore({ stores: members, replicas: 3 }), keys);
+      const lowered = new PlacementBlobStore({ stores: members, replicas: 2 });
+      const fresh = await lowered.cleanup({ minAgeMs: HOUR });
+      assert.deepEqual({ removed: fresh.removed, tooYoung: fresh.keptBecause.tooYoung }, { removed: 0, tooYoung: keys.length });
+      const later = await lowered.cleanup({ minAgeMs: HOUR, now: () => Date.now() + 2 * HOUR });
+      assert.deepEqual({ removed: later.removed, kept: later.kept, ok: later.ok }, { removed: keys.length, kept: 0, ok: true });
+      for (const key of keys) {
+        const holders = [];
+        for (const { name, store } of members) if (await store.head(key)) holders.push(name);
+        assert.deepEqual(holders.sort(), preferred(lowered, key), key);
+      }
+    } finally {
+      for (const { store } of members) {
+        for (const key of keys) await store.delete(key);
+        await store.close();
+      }
+    }
   });
 });
