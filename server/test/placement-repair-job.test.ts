@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { readdir, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
+import { loadConfig, startServer } from '../src/index.js';
 import { MaintenanceLease } from '@gitfleet/repository';
 import { FsBlobStore, PlacementBlobStore, SqliteKVStore, type BlobInfo, type BlobStore, type PlacementMember } from '@gitfleet/storage';
 import { runCli } from '@gitfleet/test-support/cli';
@@ -100,9 +102,9 @@ async function fill(placement: PlacementBlobStore, count: number): Promise<strin
   return keys;
 }
 
-/** Sets every stored file's modification time two hours back: copies written long before the run. */
-async function ageStores(dataDir: string): Promise<void> {
-  const when = new Date(Date.now() - 2 * HOUR);
+/** Sets every stored file's modification time `ms` back (default two hours): copies written long before the run. */
+async function ageStores(dataDir: string, ms = 2 * HOUR): Promise<void> {
+  const when = new Date(Date.now() - ms);
   for (const entry of await readdir(path.join(dataDir, 'stores'), { recursive: true, withFileTypes: true }))
     if (entry.isFile()) await utimes(path.join(entry.parentPath, entry.name), when, when);
 }
@@ -213,5 +215,46 @@ describe('placement repair job', () => {
     assert.match(real.stdout, /6 copies outside their preferred stores, 6 removed/);
     for (const key of keys)
       assert.equal(await members.find((m) => m.name === placement.placement(key)[2])!.store.head(key), undefined, key);
+  });
+
+  it('runs in two servers on the same stores and KV, one run at a time, and restores a copy removed by hand', async (t) => {
+    const dataDir = tempDir(t, 'placement-job');
+    const { placement, members } = await serverProcess(t, dataDir);
+    const keys = await fill(placement, 9);
+    const [lostKey, extraKey] = keys;
+    const lostFrom = placement.placement(lostKey)[1];
+    await rm(path.join(dataDir, 'stores', lostFrom, lostKey));
+    const elsewhere = members.find((member) => member.name === placement.placement(extraKey)[2])!.store;
+    await elsewhere.putIfAbsent(extraKey, (await placement.get(extraKey))!);
+    // Older than the packs' grace period (6 hours), which the servers' cleanup waits for.
+    await ageStores(dataDir, 7 * HOUR);
+
+    // Both servers log into one list, in the order things happen in this process.
+    const events: Array<{ server: number; msg: string }> = [];
+    const logger = (server: number) =>
+      pino({ level: 'info' }, { write: (line: string) => void events.push({ server, msg: (JSON.parse(line) as { msg: string }).msg }) });
+    const config = loadConfig({
+      ...serverEnv(dataDir),
+      PORT: '0',
+      GITFLEET_PLACEMENT_REPAIR_SECONDS: '1',
+      GITFLEET_MAINTENANCE: '0',
+    });
+    const servers = [await startServer({ config, logger: logger(1) }), await startServer({ config, logger: logger(2) })];
+    try {
+      const runsEnded = () => events.filter((event) => event.msg.startsWith('placement repair: run ended')).length;
+      // Waits on what the servers do, not on a time: the first run starts one interval after the fleet's first server.
+      while (runsEnded() < 3) await sleep(50);
+    } finally {
+      await Promise.all(servers.map((server) => server.close()));
+    }
+
+    const runs = events.filter((event) => /^placement repair: run (started|ended)/.test(event.msg));
+    for (const [i, event] of runs.entries()) {
+      const starts = i % 2 === 0;
+      assert.equal(event.msg.startsWith('placement repair: run started'), starts, `one run at a time: ${JSON.stringify(runs)}`);
+      if (!starts) assert.equal(event.server, runs[i - 1].server, 'a run ends where it started');
+    }
+    assert.ok(await members.find((member) => member.name === lostFrom)!.store.head(lostKey), 'the copy removed by hand is back');
+    assert.equal(await elsewhere.head(extraKey), undefined, 'the copy on a store no longer preferred is gone');
   });
 });
