@@ -37,8 +37,8 @@ export function registerRepairCommand(program: Command): void {
     .option('--dry-run', 'count what would be copied and removed; change nothing')
     .action((flags: RepairFlags) =>
       withStores(async ({ config, stores }) => {
-        const concurrency = positiveInteger('--concurrency', flags.concurrency, 1);
-        const minAgeSeconds = flags.minAge === undefined ? config.maintenance.graceSeconds : positiveInteger('--min-age', flags.minAge, 0);
+        const concurrency = integerAtLeast('--concurrency', flags.concurrency, 1);
+        const minAgeSeconds = flags.minAge === undefined ? config.maintenance.graceSeconds : integerAtLeast('--min-age', flags.minAge, 0);
         if (flags.minAge !== undefined && !flags.cleanup) throw usageError('--min-age applies to --cleanup only');
         const placement = stores.placement;
         if (!placement)
@@ -78,7 +78,7 @@ export function registerRepairCommand(program: Command): void {
     );
 }
 
-function positiveInteger(flag: string, raw: string, min: number): number {
+function integerAtLeast(flag: string, raw: string, min: number): number {
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < min)
     throw usageError(`${flag}: expected an integer of at least ${min}, got ${JSON.stringify(raw)}`);

@@ -34,14 +34,20 @@ export async function walkKeys(
   const listings = stores.map(({ store }) => store.list(prefix));
   const entries = mergeListings(listings, (source, error) => unavailable.set(source, errorMessage(error)))[Symbol.asyncIterator]();
   const { signal, pace } = options;
+  // The first failure stops every worker before its next key; the pass ends when all have stopped.
+  let failure: { error: unknown } | undefined;
   // Workers share the one merged listing; an async generator queues concurrent next() calls.
   const worker = async () => {
-    for (;;) {
-      await pace?.();
-      if (signal?.aborted) return;
-      const next = await entries.next();
-      if (next.done) return;
-      await visit(next.value);
+    try {
+      for (;;) {
+        await pace?.();
+        if (signal?.aborted || failure) return;
+        const next = await entries.next();
+        if (next.done) return;
+        await visit(next.value);
+      }
+    } catch (error) {
+      failure ??= { error };
     }
   };
   try {
@@ -49,5 +55,6 @@ export async function walkKeys(
   } finally {
     await entries.return(undefined);
   }
+  if (failure) throw failure.error;
   signal?.throwIfAborted();
 }
