@@ -31,7 +31,18 @@ export type BlobsConfig =
       replicas: number;
       readTimeoutMs: number;
       writeTimeoutMs: number;
+      repair: PlacementRepairSchedule;
     };
+
+/** The background repair of a placement (see maintenance/placement-repair-job.ts). */
+export interface PlacementRepairSchedule {
+  /** How often the fleet repairs every blob (0: never; `gitfleet repair` still does). */
+  intervalMs: number;
+  /** Whether the run also removes copies on stores no longer preferred. */
+  cleanup: boolean;
+  /** Blobs handled at once: low, so that serving requests keeps the stores' attention. */
+  concurrency: number;
+}
 
 export interface HostPort {
   host: string;

@@ -290,6 +290,10 @@ export const ENVIRONMENT = {
   GITFLEET_PLACEMENT_REPLICAS: '2',
   GITFLEET_PLACEMENT_READ_TIMEOUT_MS: '2000',
   GITFLEET_PLACEMENT_WRITE_TIMEOUT_MS: '600000',
+  // Daily: a lost store is noticed by reads at once; the job restores the copies it held.
+  GITFLEET_PLACEMENT_REPAIR_SECONDS: '86400',
+  GITFLEET_PLACEMENT_CLEANUP: '1',
+  GITFLEET_PLACEMENT_REPAIR_CONCURRENCY: '2',
   GITFLEET_REDIS_URL: '',
   GITFLEET_REDIS_CLUSTER: '',
   GITFLEET_REDIS_SENTINELS: '',
@@ -740,6 +744,11 @@ function readBlobsConfig(env: EnvReader, backend: (typeof BLOB_BACKENDS)[number]
         replicas,
         readTimeoutMs: env.integer('GITFLEET_PLACEMENT_READ_TIMEOUT_MS', 1, 2 ** 31 - 1),
         writeTimeoutMs: env.integer('GITFLEET_PLACEMENT_WRITE_TIMEOUT_MS', 1, 2 ** 31 - 1),
+        repair: {
+          intervalMs: env.integer('GITFLEET_PLACEMENT_REPAIR_SECONDS', 0, MAX_TIMER_SECONDS) * 1000,
+          cleanup: env.integer('GITFLEET_PLACEMENT_CLEANUP', 0, 1) === 1,
+          concurrency: env.integer('GITFLEET_PLACEMENT_REPAIR_CONCURRENCY', 1, 64),
+        },
       };
     }
   }

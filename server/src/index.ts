@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccountStore } from '@gitfleet/accounts';
@@ -13,6 +14,7 @@ import { LoginGuard, bootstrapAdmin, createLoginThrottle, passwordCheckTurns } f
 import { openBrowsing, type Browsing } from './browsing.js';
 import { runMaintenanceChild } from './maintenance/child-runner.js';
 import { bySize } from './maintenance/placement.js';
+import { PlacementRepairJob } from './maintenance/placement-repair-job.js';
 import { MaintenanceScheduler } from './maintenance/scheduler.js';
 import { kvSweepClock } from './maintenance/sweep-clock.js';
 import { maintainInProcess, maintenanceCheck } from './operations/maintain-repository.js';
@@ -68,6 +70,7 @@ export async function startServer({
   let browsing: Browsing | undefined;
   let logins: LoginGuard | undefined;
   let maintenance: MaintenanceScheduler | undefined;
+  let placementRepair: PlacementRepairJob | undefined;
   try {
     await mkdir(spoolDir, { recursive: true });
     const accounts = new AccountStore(stores.kv);
@@ -77,6 +80,7 @@ export async function startServer({
     browsing = openBrowsing(config.browse);
     const registry = new RepositoryRegistry(stores);
     maintenance = openMaintenance(config, stores, registry, spoolDir, logger, environment);
+    placementRepair = openPlacementRepair(config, stores, logger);
     const services: ServerServices = {
       config,
       registry,
@@ -113,6 +117,7 @@ export async function startServer({
   } catch (error) {
     await webhooks?.close();
     await maintenance?.close();
+    await placementRepair?.close();
     await logins?.close();
     await indexPool.close();
     await browsing?.close();
@@ -125,6 +130,7 @@ export async function startServer({
   // Deliveries start once the server is up; they stop before the stores close.
   webhooks.start();
   maintenance.start();
+  placementRepair?.start();
   server.on('error', (error) => logger.error({ err: error }, 'server error'));
   const url = listeningUrl(server.address() as AddressInfo);
 
@@ -138,6 +144,7 @@ export async function startServer({
       clearTimeout(grace);
       await webhooks.close();
       await maintenance.close();
+      await placementRepair?.close();
       await logins.close();
       await indexPool.close();
       await browsing.close();
@@ -181,6 +188,25 @@ function openMaintenance(
       sweepClock: kvSweepClock(stores.kv),
       logger,
     },
+  );
+}
+
+/** The fleet's background repair of a placement; undefined (said once) when the blob store is one store or the job is off. */
+function openPlacementRepair(config: ServerConfig, stores: OpenStores, logger: Logger): PlacementRepairJob | undefined {
+  if (config.blobs.backend !== 'placement' || !stores.placement) {
+    logger.info({ backend: config.blobs.backend }, 'placement repair: off, the blob store is a single store');
+    return undefined;
+  }
+  const schedule = config.blobs.repair;
+  if (schedule.intervalMs <= 0) {
+    logger.info('placement repair: background job off (GITFLEET_PLACEMENT_REPAIR_SECONDS=0); `gitfleet repair` still runs it');
+    return undefined;
+  }
+  return new PlacementRepairJob(
+    stores.placement,
+    stores.kv,
+    { ...schedule, cleanupMinAgeMs: config.maintenance.graceSeconds * 1000, holder: `${hostname()}:${process.pid}` },
+    logger,
   );
 }
 

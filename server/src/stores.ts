@@ -28,6 +28,8 @@ import type { BlobStoreSpec, BlobsConfig, KVConfig, ServerConfig } from './confi
 import { watchRepositoryCaches } from './metrics/caches.js';
 
 export interface OpenStores extends Stores {
+  /** The blob store when it is a placement over several stores (repair and cleanup need it as such); undefined otherwise. */
+  placement?: PlacementBlobStore;
   /** Closes both stores (after the server has stopped using them). */
   close(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function openStores(config: ServerConfig, interceptor?: StoreInterc
   const stores: OpenStores = {
     blobs,
     kv,
+    ...(opened instanceof PlacementBlobStore ? { placement: opened } : {}),
     cache: new BlockCache({ blockSize: config.cache.blockSize, maxBytes: config.cache.maxBytes }),
     indexes: new PackIndexCache({ maxBytes: config.cache.indexBytes }),
     deltaBases: new DeltaBaseCache({ maxBytes: config.cache.deltaBaseBytes }),
@@ -65,14 +68,6 @@ export async function openStores(config: ServerConfig, interceptor?: StoreInterc
   };
   if (config.metrics.enabled) watchRepositoryCaches(stores);
   return stores;
-}
-
-/**
- * The configured placement of blobs over several stores, for the repair command; undefined
- * when the blob backend is a single store.
- */
-export async function openPlacement(config: ServerConfig): Promise<PlacementBlobStore | undefined> {
-  return config.blobs.backend === 'placement' ? openPlacementStore(config.blobs) : undefined;
 }
 
 async function openBlobStore(blobs: BlobsConfig): Promise<BlobStore> {

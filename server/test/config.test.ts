@@ -170,6 +170,7 @@ test('placement takes named fs and s3 stores, the s3 ones defaulting to GITFLEET
     replicas: 3,
     readTimeoutMs: 2000,
     writeTimeoutMs: 600000,
+    repair: { intervalMs: 86_400_000, cleanup: true, concurrency: 2 },
     stores: [
       { name: 'local', type: 'fs', path: '/data/stores/local' },
       { name: 'abs', type: 'fs', path: '/mnt/disk2/packs' },
@@ -189,6 +190,14 @@ test('placement takes named fs and s3 stores, the s3 ones defaulting to GITFLEET
   assert.equal(config.cache.blockSize, 1024 * 1024, 'a remote store among them');
   const local = loadConfig({ GITFLEET_BLOB_BACKEND: 'placement', GITFLEET_PLACEMENT_STORES: JSON.stringify(stores.slice(0, 2)) });
   assert.equal(local.cache.blockSize, 64 * 1024, 'only local stores');
+  const repairOff = loadConfig({
+    GITFLEET_BLOB_BACKEND: 'placement',
+    GITFLEET_PLACEMENT_STORES: JSON.stringify(stores.slice(0, 2)),
+    GITFLEET_PLACEMENT_REPAIR_SECONDS: '0',
+    GITFLEET_PLACEMENT_CLEANUP: '0',
+    GITFLEET_PLACEMENT_REPAIR_CONCURRENCY: '8',
+  });
+  assert.deepEqual(repairOff.blobs.backend === 'placement' && repairOff.blobs.repair, { intervalMs: 0, cleanup: false, concurrency: 8 });
 });
 
 test('placement refuses stores it cannot tell apart or place', () => {

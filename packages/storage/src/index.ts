@@ -1,5 +1,6 @@
 export type { BlobStore, BlobBody, BlobInfo, ByteRange } from './blob-store.js';
 export { hasDirectReadUrls, type DirectReadUrls } from './direct-read-urls.js';
+export { hasBlobAges, type BlobAges } from './blob-ages.js';
 export type { KVStore, KVEntry, CasOp, CasMode, CasResult } from './kv-store.js';
 export { InvalidKeyError, WriteOutcomeUnknown } from './errors.js';
 export {
@@ -28,5 +29,10 @@ export {
   type RepairOptions,
   type RepairProgress,
   type RepairReport,
+  type CleanupKeepReason,
+  type CleanupOptions,
+  type CleanupProgress,
+  type CleanupReport,
+  type KeyWalkOptions,
 } from './placement/index.js';
 export * from './faults/index.js';

@@ -1,61 +1,124 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import type { RepairProgress } from '@gitfleet/storage';
+import type { CleanupProgress, RepairProgress } from '@gitfleet/storage';
 import { formatBytes } from '../format-bytes.js';
+import { DEFAULT_PLACEMENT_REPAIR_LEASE_MS, removalGuard, underPlacementRepairLease } from '../maintenance/placement-repair-lease.js';
+import { repairPlacement, type PlacementRepairOutcome } from '../operations/repair-placement.js';
 import { ProgressLine } from '../progress-line.js';
-import { openPlacement } from '../stores.js';
-import { configFromEnvironment } from './context.js';
+import { withStores } from './context.js';
 import { CliError, usageError } from './errors.js';
+
+interface RepairFlags {
+  prefix: string;
+  concurrency: string;
+  cleanup?: boolean;
+  dryRun?: boolean;
+  minAge?: string;
+}
 
 export function registerRepairCommand(program: Command): void {
   program
     .command('repair')
     .description(
       'placement backend: give every blob a copy on each of its preferred stores again (after a store was lost, replaced or added); ' +
-        'prints progress on stderr, a summary on stdout, and exits 1 unless every blob has its copies',
+        "with --cleanup, then remove the copies on stores no longer preferred. Holds the fleet-wide lease the servers' background " +
+        'repair takes (refuses while one runs); prints progress on stderr, a summary on stdout, and exits 1 unless every blob has its copies',
     )
     .option('--prefix <prefix>', 'only blobs whose key starts with this (e.g. repos/<id>/)', '')
     .option('--concurrency <n>', 'blobs repaired at once', '4')
-    .action(async (options: { prefix: string; concurrency: string }) => {
-      const config = configFromEnvironment();
-      const concurrency = Number(options.concurrency);
-      if (!Number.isSafeInteger(concurrency) || concurrency < 1)
-        throw usageError(`--concurrency: expected a positive integer, got ${JSON.stringify(options.concurrency)}`);
-      const placement = await openPlacement(config);
-      if (!placement)
-        throw new CliError(
-          `repair needs GITFLEET_BLOB_BACKEND=placement (this one is ${config.blobs.backend}: one store, no copies to restore)`,
-        );
-      const line = new ProgressLine(process.stderr);
-      try {
-        const report = await placement.repair({
-          prefix: options.prefix,
-          concurrency,
-          onProgress: (progress) => line.update(`repair: ${describeRepair(progress)}`),
-        });
-        line.done(`repair: ${describeRepair(report)}`);
-        for (const { name, error } of report.unavailableStores)
-          process.stderr.write(`gitfleet: store ${name} could not be listed: ${error}\n`);
-        for (const { key, error } of report.failures) process.stderr.write(`gitfleet: ${key}: ${error}\n`);
-        if (report.failed > report.failures.length)
-          process.stderr.write(`gitfleet: … and ${report.failed - report.failures.length} more failed blobs\n`);
-        process.stdout.write(`${describeRepair(report)}\n`);
-        if (!report.ok) {
-          const why =
-            report.failed > 0
-              ? `${report.failed} blob(s) still lack copies`
-              : `${report.unavailableStores.length} store(s) could not be listed`;
-          throw new CliError(`repair incomplete: ${why}; run it again once the stores answer`);
+    .option(
+      '--cleanup',
+      "after repairing, remove each copy outside its blob's preferred stores once every preferred store holds a copy of the same bytes, older than --min-age",
+    )
+    .option(
+      '--min-age <seconds>',
+      'how old the preferred copies must be for --cleanup (default: GITFLEET_PACK_GRACE_SECONDS, longer than any push)',
+    )
+    .option('--dry-run', 'count what would be copied and removed; change nothing')
+    .action((flags: RepairFlags) =>
+      withStores(async ({ config, stores }) => {
+        const concurrency = integerAtLeast('--concurrency', flags.concurrency, 1);
+        const minAgeSeconds = flags.minAge === undefined ? config.maintenance.graceSeconds : integerAtLeast('--min-age', flags.minAge, 0);
+        if (flags.minAge !== undefined && !flags.cleanup) throw usageError('--min-age applies to --cleanup only');
+        const placement = stores.placement;
+        if (!placement)
+          throw new CliError(
+            `repair needs GITFLEET_BLOB_BACKEND=placement (this one is ${config.blobs.backend}: one store, no copies to restore)`,
+          );
+        const line = new ProgressLine(process.stderr);
+        const verb = flags.dryRun ? 'repair (dry run)' : 'repair';
+        try {
+          const held = await underPlacementRepairLease(
+            stores.kv,
+            `${hostname()}:${process.pid} (gitfleet repair)`,
+            DEFAULT_PLACEMENT_REPAIR_LEASE_MS,
+            undefined,
+            (lease, signal) =>
+              repairPlacement(placement, {
+                prefix: flags.prefix,
+                concurrency,
+                signal,
+                cleanup: flags.cleanup ?? false,
+                dryRun: flags.dryRun ?? false,
+                cleanupMinAgeMs: minAgeSeconds * 1000,
+                beforeDelete: removalGuard(lease),
+                onRepairProgress: (progress) => line.update(`${verb}: ${describeRepair(progress)}`),
+                onCleanupProgress: (progress) => line.update(`cleanup: ${describeCleanup(progress)}`),
+              }),
+          );
+          if (!held)
+            throw new CliError(
+              "another repair is running (a server's background job, or another `gitfleet repair`); try again once it ends",
+            );
+          report(held.result, line, verb);
+        } finally {
+          line.interrupt();
         }
-      } finally {
-        line.interrupt();
-        await placement.close();
-      }
-    });
+      }),
+    );
+}
+
+function integerAtLeast(flag: string, raw: string, min: number): number {
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw usageError(`${flag}: expected an integer of at least ${min}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function report({ repair, cleanup, ok }: PlacementRepairOutcome, line: ProgressLine, verb: string): void {
+  line.done(`${verb}: ${describeRepair(repair)}`);
+  if (cleanup) line.done(`cleanup: ${describeCleanup(cleanup)}`);
+  for (const { name, error } of [...repair.unavailableStores, ...(cleanup?.unavailableStores ?? [])])
+    process.stderr.write(`gitfleet: store ${name} could not be listed: ${error}\n`);
+  for (const { key, error } of repair.failures) process.stderr.write(`gitfleet: ${key}: ${error}\n`);
+  if (repair.failed > repair.failures.length)
+    process.stderr.write(`gitfleet: … and ${repair.failed - repair.failures.length} more failed blobs\n`);
+  for (const { key, store, error } of cleanup?.failures ?? []) process.stderr.write(`gitfleet: ${key} on ${store}: ${error}\n`);
+  process.stdout.write(`${describeRepair(repair)}\n`);
+  if (cleanup) process.stdout.write(`${describeCleanup(cleanup)}\n`);
+  if (ok) return;
+  const why =
+    repair.failed > 0
+      ? `${repair.failed} blob(s) still lack copies`
+      : repair.unavailableStores.length > 0 || (cleanup?.unavailableStores.length ?? 0) > 0
+        ? 'a store could not be listed'
+        : `cleanup met ${cleanup?.failures.length ?? 0} failure(s)`;
+  throw new CliError(`repair incomplete: ${why}; run it again once the stores answer`);
 }
 
 function describeRepair(progress: RepairProgress): string {
   return (
     `${progress.keys} blobs checked: ${progress.healthy} had their copies, ${progress.repaired} repaired ` +
     `(${progress.copies} copies, ${formatBytes(progress.bytesCopied)}), ${progress.failed} failed`
+  );
+}
+
+function describeCleanup(progress: CleanupProgress): string {
+  const reasons = Object.entries(progress.keptBecause)
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${count} ${reason}`);
+  return (
+    `${progress.keys} blobs checked: ${progress.extraCopies} copies outside their preferred stores, ${progress.removed} removed ` +
+    `(${formatBytes(progress.bytesFreed)}), ${progress.kept} kept${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}`
   );
 }

@@ -16,17 +16,17 @@ export interface SweepClock {
 const SCOPE = 'gitfleet';
 const KEY = 'maintenance-last-sweep';
 
-/** The sweep clock in the KV store, claimed by compare-and-swap. */
-export function kvSweepClock(kv: KVStore): SweepClock {
+/** The sweep clock in the KV store, claimed by compare-and-swap; `key` tells the fleet's clocks apart. */
+export function kvSweepClock(kv: KVStore, key = KEY): SweepClock {
   return {
     async last() {
-      const stored = await kv.get(SCOPE, KEY);
+      const stored = await kv.get(SCOPE, key);
       return stored === undefined ? undefined : Number(stored);
     },
     async claim(previous, now) {
       const { conflicts } = await kv.compareAndSwap(
         SCOPE,
-        [{ key: KEY, expect: previous === undefined ? null : String(previous), value: String(now) }],
+        [{ key, expect: previous === undefined ? null : String(previous), value: String(now) }],
         'all',
       );
       return conflicts.length === 0;

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
+import { hasBlobAges, type BlobAges } from '../blob-ages.js';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
 import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
 import type { BlobOperation, KVOperation, StoreCall, StoreInterceptor } from './store-interceptor.js';
 
 /** A BlobStore whose every request goes through `interceptor` on its way to `inner`. */
-export class InterceptedBlobStore implements BlobStore {
+export class InterceptedBlobStore implements BlobStore, BlobAges {
   constructor(
     private readonly inner: BlobStore,
     private readonly interceptor: StoreInterceptor,
@@ -28,6 +29,13 @@ export class InterceptedBlobStore implements BlobStore {
 
   head(key: string): Promise<BlobInfo | undefined> {
     return this.interceptor.call(blobCall('head', key), () => this.inner.head(key));
+  }
+
+  /** A head request on the wire; rejects when the store behind cannot tell. */
+  writtenAt(key: string): Promise<number | undefined> {
+    const inner = this.inner;
+    if (!hasBlobAges(inner)) return Promise.reject(new Error(`the store behind cannot tell when blob ${key} was written`));
+    return this.interceptor.call(blobCall('head', key), () => inner.writtenAt(key));
   }
 
   /** One request: the listing's start (a store pages on, but a failure shows as the iteration failing). */

@@ -4,6 +4,7 @@ import { copyFile, link, mkdir, open, readdir, rm, stat, unlink, type FileHandle
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fsyncDirectory } from '../fsync-directory.js';
+import type { BlobAges } from '../blob-ages.js';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
 import { clampRange, isValidBlobKeySegment, validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 
@@ -26,7 +27,7 @@ const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
  * and the name appears only once its bytes are complete and durable. Empty directories
  * left by delete() are kept: removing them would race with a writer linking into them.
  */
-export class FsBlobStore implements BlobStore {
+export class FsBlobStore implements BlobStore, BlobAges {
   private constructor(private readonly root: string) {}
 
   /** Opens (creating if needed) a store rooted at `root` and drops stale temp files. */
@@ -109,6 +110,13 @@ export class FsBlobStore implements BlobStore {
     validateBlobKey(key);
     const stats = await stat(this.pathOf(key)).catch(absentAsUndefined);
     return stats?.isFile() ? { key, size: stats.size } : undefined;
+  }
+
+  /** The file's modification time: a blob's file is written once, before its name appears. */
+  async writtenAt(key: string): Promise<number | undefined> {
+    validateBlobKey(key);
+    const stats = await stat(this.pathOf(key)).catch(absentAsUndefined);
+    return stats?.isFile() ? stats.mtimeMs : undefined;
   }
 
   async *list(prefix: string): AsyncIterable<BlobInfo> {

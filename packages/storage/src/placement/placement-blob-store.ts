@@ -3,6 +3,7 @@ import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js'
 import { hasDirectReadUrls, type DirectReadUrls } from '../direct-read-urls.js';
 import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 import { hedgedRead } from './hedged-read.js';
+import { cleanupPlacement, type CleanupOptions, type CleanupReport } from './cleanup.js';
 import { guardBody, guardedCopy, type GuardedBody } from './guarded-body.js';
 import { mergeListings } from './merge-listings.js';
 import { PlacementError, errorMessage as message } from './placement-error.js';
@@ -234,6 +235,20 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls {
    */
   repair(options: RepairOptions = {}): Promise<RepairReport> {
     return repairPlacement(
+      this.members,
+      this.replicas,
+      { readTimeoutMs: this.readTimeoutMs, writeTimeoutMs: this.writeTimeoutMs },
+      options,
+    );
+  }
+
+  /**
+   * Deletes the copies of blobs (under `prefix`) on stores outside their preferred stores, where
+   * every preferred store holds a verified copy older than any write that could still undo it;
+   * see cleanupPlacement for the safety argument and CleanupReport for what it counts.
+   */
+  cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+    return cleanupPlacement(
       this.members,
       this.replicas,
       { readTimeoutMs: this.readTimeoutMs, writeTimeoutMs: this.writeTimeoutMs },

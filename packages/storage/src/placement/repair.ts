@@ -1,7 +1,7 @@
 import type { BlobStore } from '../blob-store.js';
-import { validateBlobPrefix } from '../validation.js';
 import { guardedCopy } from './guarded-body.js';
-import { mergeListings, type MergedEntry } from './merge-listings.js';
+import { walkKeys, type KeyWalkOptions } from './key-walk.js';
+import type { MergedEntry } from './merge-listings.js';
 import { errorMessage } from './placement-error.js';
 import { rendezvousOrder } from './rendezvous.js';
 import { withTimeout } from './timeout.js';
@@ -13,7 +13,7 @@ export interface RepairProgress {
   healthy: number;
   /** Keys that lacked copies on preferred stores and now have them all. */
   repaired: number;
-  /** Copies this repair wrote. */
+  /** Copies this repair wrote (in a dry run: would write). */
   copies: number;
   bytesCopied: number;
   /** Keys that still lack a copy on a preferred store (see `failures`). */
@@ -32,11 +32,9 @@ export interface RepairReport extends RepairProgress {
   ok: boolean;
 }
 
-export interface RepairOptions {
-  /** Only keys starting with this. Default '' (every key). */
-  prefix?: string;
-  /** Keys repaired at once. Default 4. */
-  concurrency?: number;
+export interface RepairOptions extends KeyWalkOptions {
+  /** Counts the copies repair would make, and makes none. */
+  dryRun?: boolean;
   /** Called after each key with the counts so far. */
   onProgress?: (progress: RepairProgress) => void;
 }
@@ -60,8 +58,6 @@ export async function repairPlacement(
   timeouts: { readTimeoutMs: number; writeTimeoutMs: number },
   options: RepairOptions,
 ): Promise<RepairReport> {
-  const prefix = options.prefix ?? '';
-  validateBlobPrefix(prefix);
   const names = members.map((member) => member.name);
   const unavailable = new Map<number, string>();
   const progress: RepairProgress = { keys: 0, healthy: 0, repaired: 0, copies: 0, bytesCopied: 0, failed: 0 };
@@ -106,6 +102,11 @@ export async function repairPlacement(
     const sources = order.filter((index) => holders.has(index)).map((index) => members[index]);
     const errors: string[] = [];
     for (const index of missing) {
+      if (options.dryRun) {
+        progress.copies += 1;
+        progress.bytesCopied += size;
+        continue;
+      }
       try {
         if (await copyOnto(key, size, sources, members[index])) {
           progress.copies += 1;
@@ -121,17 +122,11 @@ export async function repairPlacement(
     else progress.repaired += 1;
   };
 
-  const listings = members.map((member) => member.store.list(prefix));
-  const entries = mergeListings(listings, (source, error) => unavailable.set(source, errorMessage(error)))[Symbol.asyncIterator]();
-  // Workers share the one merged listing; an async generator queues concurrent next() calls.
-  const worker = async () => {
-    for (let next = await entries.next(); !next.done; next = await entries.next()) {
-      await repairKey(next.value);
-      progress.keys += 1;
-      options.onProgress?.({ ...progress });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+  await walkKeys(members, options, unavailable, async (entry) => {
+    await repairKey(entry);
+    progress.keys += 1;
+    options.onProgress?.({ ...progress });
+  });
 
   const unavailableStores = [...unavailable].map(([index, error]) => ({ name: names[index], error }));
   return { ...progress, failures, unavailableStores, ok: progress.failed === 0 && unavailableStores.length === 0 };

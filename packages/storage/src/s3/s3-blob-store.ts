@@ -13,6 +13,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
+import type { BlobAges } from '../blob-ages.js';
 import type { DirectReadUrls } from '../direct-read-urls.js';
 import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, isRangeNotSatisfiable, s3Error } from './s3-errors.js';
@@ -76,7 +77,7 @@ const CONDITIONAL_CONFLICT_RETRIES = 5;
  * (every writer of pack-<sha> writes the same bytes), and narrowed by a HEAD before the
  * upload starts.
  */
-export class S3BlobStore implements BlobStore, DirectReadUrls {
+export class S3BlobStore implements BlobStore, DirectReadUrls, BlobAges {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -163,6 +164,19 @@ export class S3BlobStore implements BlobStore, DirectReadUrls {
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw s3Error(`head of blob ${key}`, error);
+    }
+  }
+
+  /** The object's Last-Modified: when its upload completed. */
+  async writtenAt(key: string): Promise<number | undefined> {
+    validateBlobKey(key);
+    try {
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      if (!response.LastModified) throw new Error('the store gave no Last-Modified');
+      return response.LastModified.getTime();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw s3Error(`write time of blob ${key}`, error);
     }
   }
 
