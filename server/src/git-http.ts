@@ -86,12 +86,12 @@ export function gitHttpRouter(services: ServerServices): Router {
     // the awaits above: a slot is never held for a client that is already gone. One listener
     // does both (a response has a dozen listeners already; node warns past ten).
     const clientGone = new AbortController();
-    let release: (() => void) | undefined;
+    const slot: { release?: () => void } = {};
     finished(res, () => {
       clientGone.abort(new Error('the client went away while its push waited for a slot'));
-      release?.();
+      slot.release?.();
     });
-    release = await pushSlots.acquire(requestActor(req)?.user.name ?? `address ${req.socket.remoteAddress}`, clientGone.signal);
+    slot.release = await pushSlots.acquire(requestActor(req)?.user.name ?? `address ${req.socket.remoteAddress}`, clientGone.signal);
     // The commands before the pack are small; the pack has its own limit in the protocol.
     const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxPushCommandBytes);
     const operation = new GitOperation('receive-pack', 0, body.bytesRead);
