@@ -3,6 +3,8 @@
  * `:repo` with its ".git": listing needs read access, locking, verifying and unlocking write
  * access (git-lfs asks for write before a push). Authentication, the 401 that makes git-lfs ask
  * git's credential helpers, and the 404 that hides a private repository are git's over HTTP.
+ * A lock holds its path on every branch, so the `refspec` and `ref` a client may send are accepted
+ * and do not narrow anything.
  */
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Permission } from '@gitfleet/accounts';
@@ -38,17 +40,19 @@ export function lfsLocksRouter(services: ServerServices): Router {
 
   router.get(base, async (req, res) => {
     const { repo } = await open(req, 'read');
-    const { path, id, cursor } = req.query;
+    const { id } = req.query;
+    const path = nonEmpty(req.query.path);
+    const wanted = path === undefined ? undefined : normalizeLockPath(path, locks.limits.maxPathBytes);
     const limit = pageLimit(req.query.limit);
     if (typeof id === 'string' && id !== '') {
       const lock = await locks.get(repo.info.id, id);
-      return send(res, 200, { locks: lock && matchesPath(lock, path) ? [lockJson(lock)] : [] });
+      return send(res, 200, { locks: lock && (wanted === undefined || wanted === lock.path) ? [lockJson(lock)] : [] });
     }
-    if (typeof path === 'string' && path !== '') {
-      const lock = await locks.atPath(repo.info.id, normalizeLockPath(path, locks.limits.maxPathBytes));
+    if (wanted !== undefined) {
+      const lock = await locks.atPath(repo.info.id, wanted);
       return send(res, 200, { locks: lock ? [lockJson(lock)] : [] });
     }
-    const page = await locks.page(repo.info.id, { cursor: typeof cursor === 'string' && cursor !== '' ? cursor : undefined, limit });
+    const page = await locks.page(repo.info.id, { cursor: nonEmpty(req.query.cursor), limit });
     send(res, 200, { locks: page.locks.map(lockJson), ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) });
   });
 
@@ -61,10 +65,7 @@ export function lfsLocksRouter(services: ServerServices): Router {
   router.post(`${base}/verify`, async (req, res) => {
     const { repo } = await open(req, 'write');
     const { cursor, limit } = body(req);
-    const page = await locks.page(repo.info.id, {
-      cursor: typeof cursor === 'string' && cursor !== '' ? cursor : undefined,
-      limit: pageLimit(limit),
-    });
+    const page = await locks.page(repo.info.id, { cursor: nonEmpty(cursor), limit: pageLimit(limit) });
     const me = requestUser(req).name.toLowerCase();
     const ours = page.locks.filter((lock) => lock.owner.toLowerCase() === me);
     const theirs = page.locks.filter((lock) => lock.owner.toLowerCase() !== me);
@@ -125,9 +126,9 @@ function pageLimit(value: unknown): number {
   return Math.min(limit, MAX_PAGE);
 }
 
-/** A lookup by id that also names a path finds the lock only when both agree. */
-function matchesPath(lock: LfsLock, path: unknown): boolean {
-  return typeof path !== 'string' || path === '' || path === lock.path;
+/** A query or body field that is a non-empty string; anything else counts as absent. */
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 /**
