@@ -34,6 +34,11 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
   };
   /** What each new commit was found to change, shared by the refs of the push that bring it. */
   const verdicts = new Map<ObjectId, string | undefined>();
+  /**
+   * New commits whose whole new history passed (a ref's walk through them ended clean): another
+   * ref of the push stops there, so a mirror push of many refs over one history walks it once.
+   */
+  const cleared = new Set<ObjectId>();
 
   const judge = async (oid: ObjectId, commit: CommitInfo, held: readonly LfsLock[]): Promise<string | undefined> => {
     if (verdicts.has(oid)) return verdicts.get(oid);
@@ -64,7 +69,7 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
       const pending = [peeled.oid];
       while (pending.length > 0) {
         const oid = pending.pop()!;
-        if (seen.has(oid) || !pushed.received(oid)) continue;
+        if (seen.has(oid) || cleared.has(oid) || !pushed.received(oid)) continue;
         seen.add(oid);
         if (seen.size > maxCommits) {
           return `the push brings more than ${maxCommits} new commits to check against ${held.length} locked paths; push fewer commits at a time`;
@@ -74,6 +79,7 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
         if (verdict !== undefined) return verdict;
         pending.push(...commit.parents);
       }
+      for (const oid of seen) cleared.add(oid);
       return undefined;
     },
   };
