@@ -116,6 +116,39 @@ describe('locks enforced at push', () => {
     assert.equal(await f.repo.refs.get('refs/heads/main'), merge);
   });
 
+  it('looks up nested locked paths, a locked directory among them, and paths that appear or turn into directories', async (t) => {
+    const f = await fixture(t);
+    const base = f.commit({ 'art/hero.psd': 'v1', 'art/sub/deep.psd': 'd', 'docs/a.txt': 'a', 'docs/b.txt': 'b' }, 'base');
+    assert.deepEqual(await f.push('bob', [create('refs/heads/main', base)], [base]), ['unpack ok', 'ok refs/heads/main']);
+    const id = f.repo.info.id;
+    await f.locks.create(id, 'art/sub/deep.psd', 'ada');
+    await f.locks.create(id, 'docs', 'cy');
+    await f.locks.create(id, 'new/file.bin', 'ada');
+    await f.locks.create(id, 'art/hero.psd/inside', 'ada');
+
+    const refusals: Record<string, string> = {};
+    const attempts: Record<string, Record<string, string | null>> = {
+      free: { 'art/hero.psd': 'v2', 'art/sub/other.psd': 'o' },
+      deep: { 'art/sub/deep.psd': 'd2' },
+      directory: { 'docs/b.txt': null },
+      appears: { 'new/file.bin': 'n' },
+      becomesDirectory: { 'art/hero.psd': null, 'art/hero.psd/inside': 'i' },
+    };
+    for (const [branch, files] of Object.entries(attempts)) {
+      git(f.work, ['checkout', '-q', '-b', branch, base]);
+      const tip = f.commit(files, branch);
+      const [, line] = await f.push('bob', [create(`refs/heads/${branch}`, tip)], [tip, `^${base}`]);
+      refusals[branch] = line.replace(/ \(lock [0-9a-f]+\) and commit [0-9a-f]+ changes it$/, '');
+    }
+    assert.deepEqual(refusals, {
+      free: 'ok refs/heads/free',
+      deep: 'ng refs/heads/deep art/sub/deep.psd is locked by ada',
+      directory: 'ng refs/heads/directory docs is locked by cy',
+      appears: 'ng refs/heads/appears new/file.bin is locked by ada',
+      becomesDirectory: 'ng refs/heads/becomesDirectory art/hero.psd/inside is locked by ada',
+    });
+  });
+
   it('refuses a ref whose new commits times the locks exceed the bound, and checks nothing for a repository without locks', async (t) => {
     const f = await fixture(t);
     const base = f.commit({ 'a.txt': '0' }, 'base');

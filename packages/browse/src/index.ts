@@ -7,7 +7,6 @@ export type * from './types.js';
 export { RevisionNotFound, PathNotFound } from './errors.js';
 export { listBranches, listTags, defaultBranch } from './refs.js';
 export { resolveRevision, resolveRevisionPath, type RevisionPath } from './revision.js';
-export { pathEntryFinder } from './paths.js';
 export { readCommit, log, DEFAULT_MAX_SCAN } from './commits.js';
 export type { LogOptions, LogPage } from './commits.js';
 export { readTree, statPath, readFile, openFile, findReadme, isBinary, BINARY_PROBE_BYTES, DEFAULT_MAX_TREE_ENTRIES } from './tree.js';

@@ -10,13 +10,13 @@
  * of a path. Commits already in the repository were judged when they came.
  *
  * Cost: one KV read of the locks per push (none for a push that only deletes refs); then, per
- * pushed ref, only the locked paths are looked up (entry by entry along each path, each tree's
- * answer memoised), for at most `maxChecks` (new commit × lock) pairs before the ref is refused.
+ * pushed ref, only the locked paths are looked up (along the paths, never a whole diff:
+ * locked-entries.ts), for at most `maxChecks` (new commit × lock) pairs before the ref is refused.
  */
 import { ZERO_OID, type ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate, PushedObjects } from '@gitfleet/protocol';
-import { pathEntryFinder } from '@gitfleet/browse';
 import type { CommitInfo, LfsLock, LockStore, Repository } from '@gitfleet/repository';
+import { LockedEntries } from './locked-entries.js';
 
 export interface LockedPathsPolicy {
   refuseUpdate(update: AppliedRefUpdate, pushed: PushedObjects): Promise<string | undefined>;
@@ -24,14 +24,8 @@ export interface LockedPathsPolicy {
 
 /** The policy of one push by `pusher`, whose own locks do not hold them back. */
 export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: string, maxChecks: number): LockedPathsPolicy {
-  let othersLocks: Promise<LfsLock[]> | undefined;
+  let othersLocks: Promise<{ held: LfsLock[]; entries: LockedEntries }> | undefined;
   const commits = repo.commitReader();
-  const finders = new Map<string, (root: ObjectId) => Promise<string | undefined>>();
-  const entryAt = (lock: LfsLock, tree: ObjectId) => {
-    let finder = finders.get(lock.path);
-    if (!finder) finders.set(lock.path, (finder = pathEntryFinder(repo, lock.path)));
-    return finder(tree);
-  };
   /** What each new commit was found to change, shared by the refs of the push that bring it. */
   const verdicts = new Map<ObjectId, string | undefined>();
   /**
@@ -40,19 +34,23 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
    */
   const cleared = new Set<ObjectId>();
 
-  const judge = async (oid: ObjectId, commit: CommitInfo, held: readonly LfsLock[]): Promise<string | undefined> => {
+  const judge = async (
+    oid: ObjectId,
+    commit: CommitInfo,
+    held: readonly LfsLock[],
+    entries: LockedEntries,
+  ): Promise<string | undefined> => {
     if (verdicts.has(oid)) return verdicts.get(oid);
-    const parentTrees = await Promise.all(commit.parents.map(async (parent) => (await commits.commit(parent, `parent of ${oid}`)).tree));
-    let verdict: string | undefined;
-    for (const lock of held) {
-      const entry = await entryAt(lock, commit.tree);
-      const before = await Promise.all(parentTrees.map((tree) => entryAt(lock, tree)));
-      const unchanged = before.length === 0 ? entry === undefined : before.some((parentEntry) => parentEntry === entry);
-      if (!unchanged) {
-        verdict = `${lock.path} is locked by ${lock.owner} (lock ${lock.id}) and commit ${oid.slice(0, 12)} changes it`;
-        break;
-      }
-    }
+    const after = await entries.in(commit.tree);
+    const before = await Promise.all(
+      commit.parents.map(async (parent) => entries.in((await commits.commit(parent, `parent of ${oid}`)).tree)),
+    );
+    const changed = held.find((lock) => {
+      const entry = after.get(lock.path);
+      return before.length === 0 ? entry !== undefined : before.every((parent) => parent.get(lock.path) !== entry);
+    });
+    const verdict =
+      changed && `${changed.path} is locked by ${changed.owner} (lock ${changed.id}) and commit ${oid.slice(0, 12)} changes it`;
     verdicts.set(oid, verdict);
     return verdict;
   };
@@ -60,7 +58,16 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
   return {
     async refuseUpdate(update, pushed) {
       if (update.newOid === ZERO_OID) return undefined;
-      const held = await (othersLocks ??= locks.all(repo.info.id).then((all) => all.filter((lock) => !sameUser(lock.owner, pusher))));
+      const { held, entries } = await (othersLocks ??= locks.all(repo.info.id).then((all) => {
+        const others = all.filter((lock) => !sameUser(lock.owner, pusher));
+        return {
+          held: others,
+          entries: new LockedEntries(
+            repo,
+            others.map((lock) => lock.path),
+          ),
+        };
+      }));
       if (held.length === 0) return undefined;
       const peeled = await commits.peel(update.newOid);
       if (peeled?.type !== 'commit') return undefined;
@@ -75,7 +82,7 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
           return `the push brings more than ${maxCommits} new commits to check against ${held.length} locked paths; push fewer commits at a time`;
         }
         const commit = await commits.commit(oid, `commit pushed to ${update.name}`);
-        const verdict = await judge(oid, commit, held);
+        const verdict = await judge(oid, commit, held, entries);
         if (verdict !== undefined) return verdict;
         pending.push(...commit.parents);
       }
