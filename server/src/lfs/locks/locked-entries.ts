@@ -6,7 +6,7 @@
  * until the names wanted in it have all been found.
  */
 import { FileMode, fileModeText, type ObjectId } from '@gitfleet/git-format';
-import { treeEntries, type Repository } from '@gitfleet/repository';
+import { treeEntries, type LoopPacer, type Repository } from '@gitfleet/repository';
 
 /** A directory of the paths: the names wanted in it, and the path that ends at each, if one does. */
 interface PathNode {
@@ -23,6 +23,8 @@ export class LockedEntries {
   constructor(
     private readonly repo: Repository,
     paths: readonly string[],
+    /** Shared with the walk over the push's commits: the lookups of one push give the event loop its turns together. */
+    private readonly pacer: LoopPacer,
   ) {
     for (const path of paths) {
       let node = this.root;
@@ -44,7 +46,7 @@ export class LockedEntries {
     const known = node.found.get(tree);
     if (known) return known;
     const matches: Array<{ child: PathNode; mode: number; oid: ObjectId }> = [];
-    for await (const entry of treeEntries(this.repo, tree, 'entries at locked paths')) {
+    for await (const entry of treeEntries(this.repo, tree, 'entries at locked paths', this.pacer)) {
       const child = node.children.get(entry.name);
       if (child) matches.push({ child, mode: entry.mode, oid: entry.oid });
       // Names are unique in a tree: once each wanted one is found, the rest is not read.

@@ -15,7 +15,7 @@
  */
 import { ZERO_OID, type ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate, PushedObjects } from '@gitfleet/protocol';
-import type { CommitInfo, LfsLock, LockStore, Repository } from '@gitfleet/repository';
+import { LoopPacer, type CommitInfo, type LfsLock, type LockStore, type Repository } from '@gitfleet/repository';
 import { LockedEntries } from './locked-entries.js';
 
 export interface LockedPathsPolicy {
@@ -26,6 +26,8 @@ export interface LockedPathsPolicy {
 export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: string, maxChecks: number): LockedPathsPolicy {
   let othersLocks: Promise<{ held: LfsLock[]; entries: LockedEntries }> | undefined;
   const commits = repo.commitReader();
+  // Commits and trees often come from caches at once: without turns, a long walk would hold the event loop.
+  const pacer = new LoopPacer();
   /** What each new commit was found to change, shared by the refs of the push that bring it. */
   const verdicts = new Map<ObjectId, string | undefined>();
   /**
@@ -65,6 +67,7 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
           entries: new LockedEntries(
             repo,
             others.map((lock) => lock.path),
+            pacer,
           ),
         };
       }));
@@ -75,6 +78,7 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
       const seen = new Set<ObjectId>();
       const pending = [peeled.oid];
       while (pending.length > 0) {
+        await pacer.step();
         const oid = pending.pop()!;
         if (seen.has(oid) || cleared.has(oid) || !pushed.received(oid)) continue;
         seen.add(oid);
