@@ -9,6 +9,7 @@ import { httpStatusOf } from './operations/errors.js';
 import { apiRouter } from './api/index.js';
 import { authenticate } from './auth/index.js';
 import { gitHttpRouter } from './git-http.js';
+import { lfsLocksRouter } from './lfs/locks/routes.js';
 import { slowBodyGuard } from './limits/slow-body.js';
 import { stalledReaderGuard } from './limits/stalled-reader.js';
 import { installMetrics } from './metrics/install.js';
@@ -44,6 +45,7 @@ export function createApp(services: ServerServices): Express {
   });
   app.use(authenticate(services));
   app.use('/api/v1', apiRouter(services));
+  app.use(lfsLocksRouter(services));
   app.use(gitHttpRouter(services));
   app.use(webRouter(services));
 

@@ -4,7 +4,7 @@ import { machineCores } from './cluster/machine-cores.js';
 import path from 'node:path';
 import { InvalidAllowedNetwork, isHttpUrl, validateAllowedNetworks, type PayloadLimits } from '@gitfleet/events';
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
-import { DEFAULT_REGISTRY_MAX_AGE_MS } from '@gitfleet/repository';
+import { DEFAULT_REGISTRY_MAX_AGE_MS, type LockLimits } from '@gitfleet/repository';
 import type { ProtocolLimits } from '@gitfleet/protocol';
 import {
   BLOB_BACKENDS,
@@ -99,6 +99,16 @@ export interface ServerConfig {
   maintenance: MaintenanceConfig;
   metrics: MetricsConfig;
   packfileUris: PackfileUrisConfig;
+  lfsLocks: LfsLocksConfig;
+}
+
+/** Git LFS file locks (server/src/lfs/locks): how many, how long a path, and what enforcing them at push may cost. */
+export interface LfsLocksConfig extends LockLimits {
+  /**
+   * (commit new to the repository × path locked by someone else) pairs one pushed ref may need
+   * checked; a push that would need more is refused for that ref, with a message saying so.
+   */
+  maxChecksPerPush: number;
 }
 
 /**
@@ -417,6 +427,11 @@ export const ENVIRONMENT = {
   GITFLEET_PACKFILE_URI_EXPIRY_SECONDS: '300',
   // Empty: generated once and kept in the KV store, shared by every server.
   GITFLEET_PACKFILE_URI_SECRET: '',
+  // Every push reads them all (one KV read), and a page of the API is cut from them.
+  GITFLEET_LFS_MAX_LOCKS: '10000',
+  GITFLEET_LFS_LOCK_PATH_BYTES: '1024',
+  // E.g. 1,000 new commits against 100 locks: about a second of paced work (10,000 against 10: ~7 s).
+  GITFLEET_LFS_LOCK_CHECKS_PER_PUSH: '100000',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -611,6 +626,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       graceSeconds: integer('GITFLEET_PACK_GRACE_SECONDS', 1, 365 * 24 * 3600),
     },
     packfileUris: readPackfileUris(reader),
+    lfsLocks: {
+      maxLocks: integer('GITFLEET_LFS_MAX_LOCKS', 1, 100_000),
+      maxPathBytes: integer('GITFLEET_LFS_LOCK_PATH_BYTES', 1, 4096),
+      maxChecksPerPush: integer('GITFLEET_LFS_LOCK_CHECKS_PER_PUSH', 1, 100_000_000),
+    },
   };
   problems.push(...graceProblems(config.maintenance.graceSeconds, config.timeouts.requestMs));
   if (problems.length > 0) throw new ConfigError(problems);

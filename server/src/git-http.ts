@@ -11,11 +11,12 @@ import {
   uploadPack,
   type ProtocolVersion,
 } from '@gitfleet/protocol';
-import { RepositoryExists, type Repository } from '@gitfleet/repository';
+import { LockStore, RepositoryExists, type Repository } from '@gitfleet/repository';
 import { authorizeRepository, requestActor } from './auth/index.js';
 import { checkName, HttpError } from './http-errors.js';
 import type { Logger } from './logger.js';
 import { PushSlots } from './limits/push-slots.js';
+import { lockedPathsPolicy } from './lfs/locks/push-check.js';
 import { GitOperation } from './metrics/git.js';
 import { watchQueue } from './metrics/queues.js';
 import { packfileUris } from './packfile-uris.js';
@@ -48,6 +49,7 @@ export function gitHttpRouter(services: ServerServices): Router {
   const pushSlots = new PushSlots(config.pushes);
   watchQueue('push-slots', pushSlots);
   const uris = packfileUris(services);
+  const locks = new LockStore(services.kv, config.lfsLocks);
   const router = Router();
   router.use(uris.router);
 
@@ -95,6 +97,7 @@ export function gitHttpRouter(services: ServerServices): Router {
     // The commands before the pack are small; the pack has its own limit in the protocol.
     const body = openRpcBody(req, 'git-receive-pack', limits.maxPackBytes + limits.maxPushCommandBytes);
     const operation = new GitOperation('receive-pack', 0, body.bytesRead);
+    const lockedPaths = lockedPathsPolicy(repo, locks, requestUser(req).name, config.lfsLocks.maxChecksPerPush);
     const serving = preferTransportFailure(
       body,
       receivePack(repo, body.stream, {
@@ -105,6 +108,7 @@ export function gitHttpRouter(services: ServerServices): Router {
         actor: requestUser(req).name,
         onError: (error) => logger.error({ err: error, repo: repo.info.id, path: req.originalUrl }, 'push failed'),
         onReport: (summary) => operation.pushReported(summary),
+        refuseUpdate: (update, pushed) => lockedPaths.refuseUpdate(update, pushed),
         beforeRefUpdate: async (updates) => {
           // The push's events are recorded durably before any ref moves; if they cannot be,
           // the push fails: an acknowledged push never loses its events.

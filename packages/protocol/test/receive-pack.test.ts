@@ -461,6 +461,37 @@ for (const backend of backends) {
       assert.deepEqual(calls, [[[{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: b }], ['ci.skip', 'reviewer=ada']]]);
     });
 
+    it('lets refuseUpdate refuse one ref with its reason, reading the pushed objects, while the others apply', async (t) => {
+      const h = await harness(t, backend);
+      const [a, b] = commitChain(h.source, 2);
+      await h.push(pushRequest([create('refs/heads/main', a)], { pack: packRevs(h.source, [a]) }));
+      const asked: string[] = [];
+      const refuseUpdate: ReceivePackOptions['refuseUpdate'] = async (update, pushed) => {
+        asked.push(`${update.name} ${pushed.received(update.newOid)} ${pushed.received(a)}`);
+        // The new commit is readable through the repository before any ref points at it.
+        assert.equal((await h.repo.objects.read(b))?.type, 'commit');
+        return update.name === 'refs/heads/guarded' ? 'guarded:\nkeep out' : undefined;
+      };
+      const response = await h.push(
+        pushRequest([update('refs/heads/main', a, b), create('refs/heads/guarded', b)], { pack: packRevs(h.source, [b, `^${a}`]) }),
+        { refuseUpdate },
+      );
+      assert.deepEqual(response.report, ['unpack ok', 'ok refs/heads/main', 'ng refs/heads/guarded guarded: keep out']);
+      assert.deepEqual(asked, ['refs/heads/main true false', 'refs/heads/guarded true false']);
+      assert.match(response.progress, /error: refs\/heads\/guarded: guarded:/);
+      assert.deepEqual(await h.refs(), { 'refs/heads/main': b });
+
+      const atomic = await h.push(
+        pushRequest([update('refs/heads/main', b, a), create('refs/heads/guarded', a)], {
+          capabilities: ['report-status', 'side-band-64k', 'atomic'],
+          pack: packRevs(h.source, [a, `^${a}`]),
+        }),
+        { refuseUpdate },
+      );
+      assert.deepEqual(atomic.report, ['unpack ok', 'ng refs/heads/main atomic push failure', 'ng refs/heads/guarded guarded: keep out']);
+      assert.deepEqual(await h.refs(), { 'refs/heads/main': b });
+    });
+
     it('refuses a shallow push whose history the repository lacks', async (t) => {
       const h = await harness(t, backend);
       const [a, b] = commitChain(h.source, 2);

@@ -7,6 +7,7 @@ export * from './errors.js';
 export * from './object-reader.js';
 export * from './pack-access.js';
 export * from './ref-db.js';
+export * from './lfs-locks.js';
 export * from './registry.js';
 export * from './journal/index.js';
 export * from './block-cache.js';

@@ -18,6 +18,10 @@
  *     `blobs:adding:<checksum>:<token>` → ISO time a push claimed the pack's blobs, to store and register them
  *     `blobs:deleting:<checksum>` → ISO time the collector began deleting the pack's blobs
  *     `blobs:orphan:<checksum>` → ISO time the collector first saw pack blobs with no record
+ *     Git LFS locks (lfs-locks.ts), paths escaped like ref names:
+ *     `lfs-lock:id:<id>`     → JSON LfsLock {id, path, lockedAt, owner}
+ *     `lfs-lock:path:<path>` → the id of the lock on that path (one lock per path)
+ *     `lfs-lock:count`       → how many locks there are (decimal; absent when none)
  *     log `reflog:<refname>` → JSON ReflogEntry per applied update, oldest first;
  *       `timestamp` is milliseconds since the epoch.
  *
@@ -54,6 +58,9 @@ export const DELETING_KEY_PREFIX = `${BLOB_STATE_KEY_PREFIX}deleting:`;
 export const ORPHAN_KEY_PREFIX = `${BLOB_STATE_KEY_PREFIX}orphan:`;
 const REFLOG_PREFIX = 'reflog:';
 export const JOURNAL_SEQ_KEY = 'journal:seq';
+export const LFS_LOCK_ID_PREFIX = 'lfs-lock:id:';
+const LFS_LOCK_PATH_PREFIX = 'lfs-lock:path:';
+export const LFS_LOCK_COUNT_KEY = 'lfs-lock:count';
 export const REGISTRY_JOURNAL_LAST_KEY = 'journal:last';
 
 /**
@@ -102,6 +109,14 @@ export function refNameFromKey(key: string): string {
 
 export function reflogName(refName: string): string {
   return REFLOG_PREFIX + escapeKeyPart(refName);
+}
+
+export function lfsLockIdKey(id: string): string {
+  return LFS_LOCK_ID_PREFIX + id;
+}
+
+export function lfsLockPathKey(path: string): string {
+  return LFS_LOCK_PATH_PREFIX + escapeKeyPart(path);
 }
 
 export function packKey(checksum: string): string {

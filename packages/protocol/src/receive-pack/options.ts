@@ -20,6 +20,14 @@ export interface ReceivePackOptions {
   /** Who pushes (a user name), recorded in the ref journal. */
   actor?: string;
   /**
+   * Asked about each update still to apply once the pushed pack is stored (its objects read
+   * through the repository like any other) and before the compare-and-swap: a reason refuses
+   * that update alone ("ng <ref> <reason>"; under `atomic`, every update fails), undefined lets
+   * it through. Policies that judge a ref's new history (locked paths, quotas, protected
+   * branches) plug in here; deletions are asked too. Rejecting fails the push as an internal error.
+   */
+  refuseUpdate?(update: AppliedRefUpdate, pushed: PushedObjects): Promise<string | undefined>;
+  /**
    * Called with the updates about to be applied, just before the compare-and-swap that applies
    * them: a listener that must record the push durably (an outbox of events) does it here, so
    * that nothing is acknowledged unrecorded. Rejecting fails those updates ("ng" with the
@@ -36,6 +44,12 @@ export interface ReceivePackOptions {
   onError?(error: unknown): void;
   /** Told what the push came to just before report-status is sent (monitoring); not for a push that failed before it. */
   onReport?(summary: PushSummary): void;
+}
+
+/** What a refuseUpdate policy may ask of the push beyond its update. */
+export interface PushedObjects {
+  /** Whether the object came in this push's pack, i.e. is new to the repository or was sent again. */
+  received(oid: ObjectId): boolean;
 }
 
 /** What a push came to, as report-status tells it. */

@@ -17,6 +17,9 @@ import type { PreparedRefUpdate, PushSummary, ReceivePackOptions } from './optio
 import { DEFAULT_PACK_LIMITS } from './pack-limits.js';
 import { fromBuffers } from '../upload-pack/pack-response.js';
 
+/** Of a policy's reason in report-status: well within a pkt-line, long enough to name a path and who holds it. */
+const MAX_REASON_LENGTH = 2000;
+
 /** git's default receive.keepAlive. */
 const KEEPALIVE_MS = 5000;
 
@@ -96,7 +99,8 @@ async function serve(
         await checkBranchTips(commands, atomic, (oid) => objectType(repo, ingested, oid), out);
         const changesRefs = refUpdatesToApply(commands).length > 0;
         if (changesRefs && (!ingested || (await storePack(repo, ingested, spoolPath, commands, out)))) {
-          await publish(repo, commands, push, ingested?.checksum, options, out);
+          await askPolicy(commands, atomic, ingested, options, out);
+          if (refUpdatesToApply(commands).length > 0) await publish(repo, commands, push, ingested?.checksum, options, out);
         }
       }
     }
@@ -197,6 +201,26 @@ async function storePack(
     for (const command of commands) command.error ??= REASON.migrateFailed;
     return false;
   }
+}
+
+/** Lets options.refuseUpdate refuse updates one by one, after the pack is stored so that it can read the new objects. */
+async function askPolicy(
+  commands: CommandState[],
+  atomic: boolean,
+  ingested: IngestedPack | undefined,
+  options: ReceivePackOptions,
+  out: ResponseWriter,
+): Promise<void> {
+  if (!options.refuseUpdate) return;
+  const pushed = { received: (oid: ObjectId) => ingested?.index.find(oid) !== undefined };
+  for (const command of refUpdatesToApply(commands)) {
+    const reason = await options.refuseUpdate({ name: command.name, oldOid: command.oldOid, newOid: command.newOid }, pushed);
+    if (reason === undefined) continue;
+    out.error(`${command.name}: ${reason}`);
+    // The reason travels in one pkt-line of the report.
+    command.error = reason.replace(/\s+/g, ' ').trim().slice(0, MAX_REASON_LENGTH) || 'refused by the server';
+  }
+  if (atomic) failAllIfAny(commands, REASON.atomicPushFailure);
 }
 
 /** Tells the caller what is about to change, moves the refs in one compare-and-swap, then tells it what changed. */

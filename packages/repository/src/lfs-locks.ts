@@ -1,0 +1,205 @@
+/**
+ * Git LFS file locks of one repository (the Git LFS locking API): at most one lock per path,
+ * kept in the repository's KV scope so that creating one (path still free, count under the
+ * bound) is one compare-and-swap, atomic on a clustered store too. Locks are advisory state,
+ * not history: the ref journal does not record them, a KV snapshot does.
+ */
+import { randomBytes } from 'node:crypto';
+import type { KVStore } from '@gitfleet/storage';
+import { LFS_LOCK_COUNT_KEY, LFS_LOCK_ID_PREFIX, lfsLockIdKey, lfsLockPathKey, repositoryScope } from './keys.js';
+
+export interface LfsLock {
+  /** Opaque, unique in the repository; lists are in id order. */
+  id: string;
+  /** Normalised: relative to the repository's root, "/"-separated, no "." or ".." components. */
+  path: string;
+  /** ISO 8601. */
+  lockedAt: string;
+  /** The user name of who holds it, spelled as when it was taken. */
+  owner: string;
+}
+
+export interface LockLimits {
+  /** Locks one repository may hold at once. */
+  maxLocks: number;
+  /** Of a path, in UTF-8. */
+  maxPathBytes: number;
+}
+
+export const DEFAULT_LOCK_LIMITS: LockLimits = { maxLocks: 10_000, maxPathBytes: 1024 };
+
+/** A path no lock may name; the message says why. */
+export class InvalidLockPath extends Error {
+  override name = 'InvalidLockPath';
+}
+
+/** The path is locked already: `lock` is the lock that holds it. */
+export class LockExists extends Error {
+  override name = 'LockExists';
+
+  constructor(readonly lock: LfsLock) {
+    super(`${lock.path} is already locked by ${lock.owner} (lock ${lock.id})`);
+  }
+}
+
+export class TooManyLocks extends Error {
+  override name = 'TooManyLocks';
+}
+
+/** What lock ids look like (24 hex digits when made here): anything else names no lock. */
+const LOCK_ID = /^[0-9a-f]{1,64}$/;
+
+/** Compare-and-swap rounds lost to concurrent lockers before giving up: each loss means another lock was taken or released. */
+const MAX_ATTEMPTS = 50;
+
+/**
+ * The normalised form of a path a client asks to lock: "./a//b" → "a/b". Refuses what cannot
+ * name a file in a git tree: empty, absolute, with "..", a NUL, or longer than `maxPathBytes`.
+ */
+export function normalizeLockPath(path: unknown, maxPathBytes: number): string {
+  if (typeof path !== 'string' || path === '') throw new InvalidLockPath('a lock needs a path');
+  if (path.includes('\0')) throw new InvalidLockPath('a path may not contain NUL');
+  if (path.startsWith('/'))
+    throw new InvalidLockPath(`${JSON.stringify(path.slice(0, 200))} is absolute; give it relative to the repository's root`);
+  if (/[\uD800-\uDFFF]/.test(path) && Buffer.from(path, 'utf8').toString('utf8') !== path) {
+    throw new InvalidLockPath('a path must be valid Unicode');
+  }
+  const parts = path.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..')) throw new InvalidLockPath(`${JSON.stringify(path.slice(0, 200))} leaves the repository (..)`);
+  if (parts.length === 0) throw new InvalidLockPath(`${JSON.stringify(path)} names the repository's root, not a file`);
+  const normalized = parts.join('/');
+  const bytes = Buffer.byteLength(normalized, 'utf8');
+  if (bytes > maxPathBytes) throw new InvalidLockPath(`a path of ${bytes} bytes is longer than the ${maxPathBytes} allowed`);
+  return normalized;
+}
+
+export interface LockPage {
+  locks: LfsLock[];
+  /** The cursor of the next page; absent on the last. */
+  nextCursor?: string;
+}
+
+export class LockStore {
+  constructor(
+    private readonly kv: KVStore,
+    readonly limits: LockLimits = DEFAULT_LOCK_LIMITS,
+  ) {}
+
+  /**
+   * Locks `path` for `owner`. Throws LockExists with the holder's lock when the path is taken,
+   * TooManyLocks at the bound, InvalidLockPath for a path no lock may name.
+   */
+  async create(repositoryId: string, path: unknown, owner: string, now = new Date()): Promise<LfsLock> {
+    const normalized = normalizeLockPath(path, this.limits.maxPathBytes);
+    const scope = repositoryScope(repositoryId);
+    const lock: LfsLock = { id: randomBytes(12).toString('hex'), path: normalized, lockedAt: now.toISOString(), owner };
+    const pathKey = lfsLockPathKey(normalized);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.kv.getMany(scope, [LFS_LOCK_COUNT_KEY, pathKey]);
+      const holder = current.get(pathKey);
+      const existing = holder === undefined ? undefined : await this.get(repositoryId, holder);
+      if (existing) throw new LockExists(existing);
+      // The path's key names a lock being removed right now: its unlock settles on the next round.
+      if (holder !== undefined) continue;
+      const count = parseCount(current.get(LFS_LOCK_COUNT_KEY), repositoryId);
+      if (count >= this.limits.maxLocks) {
+        throw new TooManyLocks(`the repository holds ${count} locks, the most allowed; unlock some first`);
+      }
+      const { conflicts } = await this.kv.compareAndSwap(
+        scope,
+        [
+          { key: LFS_LOCK_COUNT_KEY, expect: countValue(count), value: countValue(count + 1) },
+          { key: pathKey, expect: null, value: lock.id },
+          { key: lfsLockIdKey(lock.id), expect: null, value: JSON.stringify(lock) },
+        ],
+        'all',
+      );
+      if (conflicts.length === 0) return lock;
+    }
+    throw new Error(`locking ${normalized} in repository ${repositoryId}: lost ${MAX_ATTEMPTS} races with other lockers; try again`);
+  }
+
+  async get(repositoryId: string, id: string): Promise<LfsLock | undefined> {
+    return (await this.read(repositoryId, id))?.lock;
+  }
+
+  /** The lock on `path` (already normalised), if any. */
+  async atPath(repositoryId: string, path: string): Promise<LfsLock | undefined> {
+    const id = await this.kv.get(repositoryScope(repositoryId), lfsLockPathKey(path));
+    return id === undefined ? undefined : this.get(repositoryId, id);
+  }
+
+  /** Every lock, in id order: one KV read, at most `limits.maxLocks` entries (the push check reads them all). */
+  async all(repositoryId: string): Promise<LfsLock[]> {
+    const entries = await this.kv.scan(repositoryScope(repositoryId), LFS_LOCK_ID_PREFIX);
+    return entries.map(({ value }) => parseLock(value, repositoryId));
+  }
+
+  /**
+   * Up to `limit` locks from `cursor` on (a lock id; the first when absent). A page is cut from
+   * the whole list, which the bound on locks keeps small.
+   */
+  async page(repositoryId: string, options: { cursor?: string; limit: number }): Promise<LockPage> {
+    const all = await this.all(repositoryId);
+    const start = options.cursor === undefined ? 0 : all.findIndex((lock) => lock.id >= options.cursor!);
+    const locks = start < 0 ? [] : all.slice(start, start + options.limit);
+    const next = start < 0 ? undefined : all[start + options.limit];
+    return next ? { locks, nextCursor: next.id } : { locks };
+  }
+
+  /** Removes the lock; undefined when there was none of that id (unlocked meanwhile). */
+  async delete(repositoryId: string, id: string): Promise<LfsLock | undefined> {
+    const scope = repositoryScope(repositoryId);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const stored = await this.read(repositoryId, id);
+      if (!stored) return undefined;
+      const { lock, value } = stored;
+      const count = parseCount(await this.kv.get(scope, LFS_LOCK_COUNT_KEY), repositoryId);
+      const { conflicts } = await this.kv.compareAndSwap(
+        scope,
+        [
+          { key: LFS_LOCK_COUNT_KEY, expect: countValue(count), value: countValue(count - 1) },
+          { key: lfsLockPathKey(lock.path), expect: lock.id, value: null },
+          { key: lfsLockIdKey(lock.id), expect: value, value: null },
+        ],
+        'all',
+      );
+      if (conflicts.length === 0) return lock;
+    }
+    throw new Error(`unlocking lock ${id} in repository ${repositoryId}: lost ${MAX_ATTEMPTS} races with other lockers; try again`);
+  }
+
+  /** The lock of that id with its stored value (which a removal expects). */
+  private async read(repositoryId: string, id: string): Promise<{ lock: LfsLock; value: string } | undefined> {
+    if (!LOCK_ID.test(id)) return undefined;
+    const value = await this.kv.get(repositoryScope(repositoryId), lfsLockIdKey(id));
+    return value === undefined ? undefined : { lock: parseLock(value, repositoryId), value };
+  }
+}
+
+/** No key rather than "0": a repository without locks keeps nothing of them. */
+function countValue(count: number): string | null {
+  return count <= 0 ? null : String(count);
+}
+
+function parseCount(value: string | undefined, repositoryId: string): number {
+  if (value === undefined) return 0;
+  const count = Number(value);
+  if (!Number.isSafeInteger(count) || count < 0)
+    throw new Error(`repository ${repositoryId}: malformed LFS lock count ${JSON.stringify(value)}`);
+  return count;
+}
+
+function parseLock(value: string, repositoryId: string): LfsLock {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  const { id, path, lockedAt, owner } = (parsed ?? {}) as Partial<LfsLock>;
+  if (typeof id !== 'string' || typeof path !== 'string' || typeof lockedAt !== 'string' || typeof owner !== 'string') {
+    throw new Error(`repository ${repositoryId}: malformed LFS lock entry ${value.slice(0, 200)}`);
+  }
+  return { id, path, lockedAt, owner };
+}

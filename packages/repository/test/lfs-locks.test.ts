@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { kvBackends, redisKvBackends } from '@gitfleet/test-support/stores';
+import { InvalidLockPath, LockExists, LockStore, TooManyLocks, normalizeLockPath } from '../src/index.js';
+
+const REPO = 'a1b2c3';
+
+describe('normalizeLockPath', () => {
+  it('normalises separators and "." components', () => {
+    assert.equal(normalizeLockPath('./assets//big.bin', 100), 'assets/big.bin');
+    assert.equal(normalizeLockPath('dir/./é x.psd/', 100), 'dir/é x.psd');
+  });
+
+  it('refuses what names no file of a tree', () => {
+    for (const path of ['', '/etc/passwd', 'a/../b', '..', 'a\0b', '.', '//', 'x'.repeat(11), 'a\uD800b', 42, undefined]) {
+      assert.throws(() => normalizeLockPath(path, 10), InvalidLockPath, JSON.stringify(path));
+    }
+  });
+});
+
+for (const backend of [...kvBackends, ...redisKvBackends]) {
+  describe(`LockStore on ${backend.name}`, () => {
+    it('keeps one lock per path, answering a second locker with the holder', async (t) => {
+      const locks = new LockStore(backend.open(t));
+      const lock = await locks.create(REPO, 'assets/./big.bin', 'ada', new Date('2026-01-02T03:04:05Z'));
+      assert.deepEqual({ ...lock, id: 'x' }, { id: 'x', path: 'assets/big.bin', lockedAt: '2026-01-02T03:04:05.000Z', owner: 'ada' });
+      await assert.rejects(locks.create(REPO, 'assets/big.bin', 'bob'), (error: unknown) => {
+        assert.ok(error instanceof LockExists);
+        assert.deepEqual(error.lock, lock);
+        return true;
+      });
+      // Another repository's paths are its own.
+      await locks.create('other', 'assets/big.bin', 'bob');
+      assert.deepEqual(await locks.get(REPO, lock.id), lock);
+      assert.deepEqual(await locks.atPath(REPO, 'assets/big.bin'), lock);
+      assert.equal(await locks.get(REPO, 'not-an-id'), undefined);
+    });
+
+    it('frees the path and the count on unlock', async (t) => {
+      const locks = new LockStore(backend.open(t), { maxLocks: 2, maxPathBytes: 100 });
+      const a = await locks.create(REPO, 'a', 'ada');
+      await locks.create(REPO, 'b', 'ada');
+      await assert.rejects(locks.create(REPO, 'c', 'ada'), TooManyLocks);
+      assert.deepEqual(await locks.delete(REPO, a.id), a);
+      assert.equal(await locks.delete(REPO, a.id), undefined, 'unlocking twice finds nothing the second time');
+      const again = await locks.create(REPO, 'a', 'bob');
+      assert.equal(again.owner, 'bob');
+      await assert.rejects(locks.create(REPO, 'd', 'ada'), TooManyLocks);
+    });
+
+    it('never lets two racing lockers both hold a path, nor pass the bound', async (t) => {
+      const locks = new LockStore(backend.open(t), { maxLocks: 5, maxPathBytes: 100 });
+      const samePath = await Promise.allSettled(['ada', 'bob', 'cyd', 'dan'].map((who) => locks.create(REPO, 'one.bin', who)));
+      assert.equal(samePath.filter((result) => result.status === 'fulfilled').length, 1);
+      const manyPaths = await Promise.allSettled([1, 2, 3, 4, 5, 6, 7].map((n) => locks.create(REPO, `file-${n}`, 'ada')));
+      assert.equal(manyPaths.filter((result) => result.status === 'fulfilled').length, 4);
+      assert.equal((await locks.all(REPO)).length, 5);
+    });
+
+    it('pages through the locks in id order with a cursor', async (t) => {
+      const locks = new LockStore(backend.open(t));
+      for (let n = 0; n < 7; n++) await locks.create(REPO, `f${n}`, 'ada');
+      const all = await locks.all(REPO);
+      assert.deepEqual(
+        all.map((lock) => lock.id),
+        all.map((lock) => lock.id).sort(),
+      );
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await locks.page(REPO, { cursor, limit: 3 });
+        seen.push(...page.locks.map((lock) => lock.id));
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor !== undefined);
+      assert.equal(pages, 3);
+      assert.deepEqual(
+        seen,
+        all.map((lock) => lock.id),
+      );
+    });
+  });
+}
