@@ -113,6 +113,7 @@ export function gitHttpRouter(services: ServerServices): Router {
           if (!pending) return;
           return {
             reflogMessage: pending.reflogMessage,
+            fence: pending.fence,
             afterRefUpdate: async () => {
               if (CRASH_AFTER_REF_UPDATE) process.kill(process.pid, 'SIGKILL');
               await webhooks.refsUpdated(pending);

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
-import { LoopPacer, type Ref, type ReflogEntry, type Repository, type RepositoryInfo } from '@gitfleet/repository';
+import { LoopPacer, type Ref, type Repository, type RepositoryInfo } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
 import { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
 import { sendDelivery } from './deliveries/http-sender.js';
@@ -18,6 +18,7 @@ import {
   type HookTarget,
 } from './hooks/hook.js';
 import { hookJson, requestPayload } from './hooks/hook-json.js';
+import { settleRefTransaction, type Settlement } from './outbox/settle-transaction.js';
 import { HookStore } from './hooks/hook-store.js';
 import { BranchFilterDecisions } from './hooks/branch-filter-decisions.js';
 import {
@@ -34,7 +35,7 @@ import type { Job, JobQueue, QueueDepth, RetryPolicy } from './queue/job-queue.j
 export interface WebhookSettings {
   /**
    * How long a push's recorded events wait for the push to say its ref update is over; only
-   * a push whose process died in between waits this long, then the reflog decides.
+   * a push whose process died in between waits this long, then its fence decides (settle-transaction.ts).
    */
   recoveryDelayMs: number;
   /** Per attempt: connect, send and answer (GitHub's is 10 s). */
@@ -68,10 +69,11 @@ export interface RefEventsContext {
 
 /**
  * The outbox record of one ref transaction: written durably before its compare-and-swap,
- * expanded into deliveries once the reflog confirms which of its updates were applied.
+ * expanded into deliveries once durable state settles which of its updates were applied
+ * (settleRefTransaction).
  */
 export interface RefEventsJob {
-  /** Names the transaction: in its reflog message, and in the ids of its deliveries. */
+  /** Names the transaction: in its reflog message, its ref update's fence, and the ids of its deliveries. */
   transaction: string;
   repository: RepositoryInfo;
   /** The updates the push was about to apply; only those the reflog confirms have events. */
@@ -86,7 +88,7 @@ export interface RefEventsJob {
   recordedAt: number;
   /**
    * Set once the compare-and-swap has returned: an update the reflog does not confirm was then
-   * refused. Until then (the pusher may have died), only the grace period tells.
+   * refused. Until then (the pusher may have died), the fence tells.
    */
   settled: boolean;
   context: RefEventsContext;
@@ -96,6 +98,8 @@ export interface RefEventsJob {
 export interface PendingRefEvents {
   /** For receive-pack to write with the updates. */
   reflogMessage: string;
+  /** For receive-pack to give its ref update (RefUpdateOptions.fence). */
+  fence: string;
   job: RefEventsJob;
 }
 
@@ -199,7 +203,7 @@ export class WebhookService {
       context,
     };
     await this.options.refEvents.add(transaction, job, { delayMs: this.options.settings.recoveryDelayMs });
-    return { reflogMessage, job };
+    return { reflogMessage, fence: transaction, job };
   }
 
   /**
@@ -342,16 +346,21 @@ export class WebhookService {
     const hooks = await this.hooksFor(info, ownerId);
     if (hooks.length === 0) return;
     const repo = this.options.repository(info);
-    const applied = await confirmedUpdates(repo, job.data);
-    // One confirmed update means the compare-and-swap (one atomic step) is over.
-    const over = applied.length > 0 || job.data.settled || Date.now() - job.data.recordedAt >= UNCONFIRMED_GRACE_MS;
-    if (!over)
-      throw new Error(
-        `push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet (still in flight, or refused)`,
+    let settlement: Settlement;
+    try {
+      settlement = await settleRefTransaction(repo.refs, { ...job.data, fence: transaction });
+    } catch (error) {
+      // Unknown until the stores answer: the entry is tried again with backoff, never dropped for its age.
+      this.options.logger.warn(
+        { transaction, repo: info.id, pending_ms: Date.now() - job.data.recordedAt, attempt: job.attempt, err: error },
+        'push events pending: whether the ref update committed cannot be read yet',
       );
+      throw error;
+    }
+    const { applied } = settlement;
     if (applied.length < updates.length) {
       const refused = updates.filter((update) => !applied.includes(update)).map((update) => update.name);
-      this.options.logger.info({ transaction, repo: info.id, refused }, 'ref updates not applied: no events for them');
+      this.options.logger.info({ transaction, repo: info.id, refused, by: settlement.by }, 'ref updates not applied: no events for them');
     }
     const events = await buildRefEvents(repo, applied, { ...context, refsBefore, limits: this.options.settings.payloadLimits });
     const repositoryId = repositoryNumericId(repo);
@@ -530,27 +539,6 @@ const REF_EVENTS = ['push', 'create', 'delete'] as const;
 
 /** Longest stretch a push's expansion keeps the event loop between turns (plus one match, a few ms at most). */
 const EXPANSION_TURN_MS = 5;
-
-/**
- * How long an update the reflog does not show may still be in flight when nothing says the
- * compare-and-swap is over (its pusher died): far longer than any KV write may take.
- */
-const UNCONFIRMED_GRACE_MS = 10 * 60_000;
-/** Reflog entries read first when looking for a push's: it is among the newest unless the ref is very busy. */
-const RECENT_REFLOG_ENTRIES = 64;
-
-/** The updates of a recorded push that its reflog entries show were applied. */
-async function confirmedUpdates(repo: Repository, job: RefEventsJob): Promise<AppliedRefUpdate[]> {
-  const confirmed: AppliedRefUpdate[] = [];
-  for (const update of job.updates) {
-    const isOurs = (entry: ReflogEntry) =>
-      entry.message === job.reflogMessage && entry.oldOid === update.oldOid && entry.newOid === update.newOid;
-    let entries = await repo.refs.reflog(update.name, RECENT_REFLOG_ENTRIES);
-    if (!entries.some(isOurs) && entries.length === RECENT_REFLOG_ENTRIES) entries = await repo.refs.reflog(update.name);
-    if (entries.some(isOurs)) confirmed.push(update);
-  }
-  return confirmed;
-}
 
 /** A name-based UUID (version 5 layout, SHA-1 of the name): the same name always gives the same id. */
 export function derivedUuid(name: string): string {
