@@ -3,6 +3,7 @@ import type { ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
 import { LoopPacer, type Ref, type Repository, type RepositoryInfo } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
+import { DeadLetters, type DeadLetter, type DeadLetterChange } from './deliveries/dead-letters.js';
 import { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
 import { sendDelivery } from './deliveries/http-sender.js';
 import { signedRequest } from './deliveries/signing.js';
@@ -46,6 +47,8 @@ export interface WebhookSettings {
   disableAfter: number;
   /** Attempts kept in each hook's delivery log. */
   keepAttempts: number;
+  /** Dead letters kept per hook; beyond, the oldest are evicted and counted (dead-letters.ts). */
+  keepDeadLetters: number;
   /** Response body bytes kept per attempt. */
   maxResponseBytes: number;
   /** What a hook's settings may be (checked when it is saved). */
@@ -136,6 +139,8 @@ export interface WebhookServiceOptions {
   targets: HookTargetPolicy;
   settings: WebhookSettings;
   logger: WebhookLogger;
+  /** Told of every change of the dead-letter lists (for metrics). */
+  onDeadLetter?(change: DeadLetterChange, count: number): void;
 }
 
 /**
@@ -151,10 +156,12 @@ export interface WebhookServiceOptions {
 export class WebhookService {
   readonly hooks: HookStore;
   readonly log: DeliveryLog;
+  readonly deadLetters: DeadLetters;
 
   constructor(private readonly options: WebhookServiceOptions) {
     this.hooks = new HookStore(options.kv);
     this.log = new DeliveryLog(options.kv, options.settings.keepAttempts);
+    this.deadLetters = new DeadLetters(options.kv, options.settings.keepDeadLetters, options.onDeadLetter);
   }
 
   /** Starts this process's workers on both queues. */
@@ -293,7 +300,7 @@ export class WebhookService {
 
   async deleteHook(target: HookTarget, id: number): Promise<boolean> {
     const deleted = await this.hooks.delete(target, id);
-    if (deleted) await this.log.clear(target, id);
+    if (deleted) await Promise.all([this.log.clear(target, id), this.deadLetters.clear(target, id)]);
     return deleted;
   }
 
@@ -317,16 +324,36 @@ export class WebhookService {
     });
   }
 
-  /** Queues a new attempt of a logged delivery, with its guid and payload. */
+  /**
+   * Queues a new attempt of a logged delivery, with its guid and payload (GitHub's redelivery).
+   * Like every delivery it is retried, becomes a dead letter if it fails for good, and once it
+   * succeeds, the dead letter of its guid (if any) is gone.
+   */
   async redeliver(attempt: DeliveryAttempt, target: HookTarget): Promise<void> {
-    await this.options.deliveries.add(`${attempt.guid}:redelivery:${randomUUID()}`, {
-      guid: attempt.guid,
+    await this.queueRedelivery({ ...attempt, payload: requestPayload(attempt) }, target);
+  }
+
+  /** Queues a new attempt of a dead letter (see redeliver); false when the hook has no such dead letter. */
+  async replay(target: HookTarget, hookId: number, guid: string): Promise<boolean> {
+    const letter = await this.deadLetters.get(target, hookId, guid);
+    if (!letter) return false;
+    await this.queueRedelivery(letter, target);
+    return true;
+  }
+
+  private async queueRedelivery(
+    delivery: Pick<DeliveryJob, 'guid' | 'hookId' | 'event' | 'action' | 'repositoryId' | 'payload'>,
+    target: HookTarget,
+  ): Promise<void> {
+    const { guid, hookId, event, action, repositoryId, payload } = delivery;
+    await this.options.deliveries.add(`${guid}:redelivery:${randomUUID()}`, {
+      guid,
       target,
-      hookId: attempt.hookId,
-      event: attempt.event,
-      action: attempt.action,
-      repositoryId: attempt.repositoryId,
-      payload: requestPayload(attempt),
+      hookId,
+      event,
+      action,
+      repositoryId,
+      payload,
       redelivery: true,
     });
   }
@@ -404,11 +431,14 @@ export class WebhookService {
     const { settings, logger } = this.options;
     const delivery = job.data;
     const hook = await this.hooks.get(delivery.target, delivery.hookId);
-    if (!hook || !hook.active) {
-      logger.info(
-        { hook: delivery.hookId, guid: delivery.guid, event: delivery.event },
-        hook ? 'webhook inactive: delivery dropped' : 'webhook deleted: delivery dropped',
-      );
+    if (!hook) {
+      // Its owner deleted the hook, and with it the hook's log and dead letters: there is no one left to tell.
+      logger.info({ hook: delivery.hookId, guid: delivery.guid, event: delivery.event }, 'webhook deleted: delivery dropped');
+      return;
+    }
+    if (!hook.active) {
+      await this.deadLetter(delivery, { reason: 'the webhook was inactive', lastAttemptId: null, attempts: 0 });
+      logger.info({ hook: hook.id, guid: delivery.guid, event: delivery.event }, 'webhook inactive: delivery kept as a dead letter');
       return;
     }
     const request = signedRequest({
@@ -465,15 +495,33 @@ export class WebhookService {
     };
     if (ok) {
       logger.info(details, 'webhook delivered');
+      // Only a redelivery can have a dead letter: automatic attempts stop when one is made.
+      if (delivery.redelivery && (await this.deadLetters.remove(delivery.target, hook.id, delivery.guid, 'replayed')))
+        logger.info(details, 'dead letter replayed: removed from the list');
       return;
     }
     if (updated && !updated.active && hook.active) logger.warn({ ...details, reason: updated.disabledReason }, 'webhook deactivated');
     if (final) {
-      logger.warn(details, 'webhook delivery failed for good');
+      await this.deadLetter(delivery, { reason: result.status, lastAttemptId: attempt.id, attempts: job.attempt });
+      logger.warn(details, 'webhook delivery failed for good: kept as a dead letter');
       return;
     }
     // The queue schedules the next attempt with backoff.
     throw new Error(`delivery ${delivery.guid} to hook ${hook.id} (${hook.config.url}): ${result.status}`);
+  }
+
+  private async deadLetter(delivery: DeliveryJob, failure: Pick<DeadLetter, 'reason' | 'lastAttemptId' | 'attempts'>): Promise<void> {
+    const { guid, hookId, event, action, repositoryId, payload } = delivery;
+    await this.deadLetters.add(delivery.target, {
+      guid,
+      hookId,
+      event,
+      action,
+      repositoryId,
+      payload,
+      failedAt: new Date().toISOString(),
+      ...failure,
+    });
   }
 }
 

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
-import type { RefDB } from '@gitfleet/repository';
+import { BlockCache, type RefDB } from '@gitfleet/repository';
 import { createRepository, storesBackends } from '@gitfleet/test-support/stores';
 import { settleRefTransaction, type RecordedTransaction } from '../src/outbox/settle-transaction.js';
 
-const backends = storesBackends(() => ({}));
+const backends = storesBackends(() => ({ cache: new BlockCache({ blockSize: 4096, maxBytes: 64 * 1024 }) }));
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 const C = 'c'.repeat(40);
