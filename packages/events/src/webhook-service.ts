@@ -502,7 +502,8 @@ export class WebhookService {
     }
     if (updated && !updated.active && hook.active) logger.warn({ ...details, reason: updated.disabledReason }, 'webhook deactivated');
     if (final) {
-      await this.deadLetter(delivery, { reason: result.status, lastAttemptId: attempt.id, attempts: job.attempt });
+      const reason = result.statusCode === null ? result.status : `${result.statusCode} ${result.status}`;
+      await this.deadLetter(delivery, { reason, lastAttemptId: attempt.id, attempts: job.attempt });
       logger.warn(details, 'webhook delivery failed for good: kept as a dead letter');
       return;
     }

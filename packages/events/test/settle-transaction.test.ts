@@ -4,10 +4,20 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import { BlockCache, type RefDB } from '@gitfleet/repository';
-import { createRepository, storesBackends } from '@gitfleet/test-support/stores';
+import { MemoryBlobStore } from '@gitfleet/storage';
+import type { CleanupOwner } from '@gitfleet/test-support/temp-dir';
+import { createRepository, redisKvBackends, storesBackends, type StoresBackend } from '@gitfleet/test-support/stores';
 import { settleRefTransaction, type RecordedTransaction } from '../src/outbox/settle-transaction.js';
 
-const backends = storesBackends(() => ({ cache: new BlockCache({ blockSize: 4096, maxBytes: 64 * 1024 }) }));
+const caches = () => ({ cache: new BlockCache({ blockSize: 4096, maxBytes: 64 * 1024 }) });
+/** The embedded stores, and the refs on real Redis (its compare-and-swap is a Lua script of its own). */
+const backends: StoresBackend[] = [
+  ...storesBackends(caches),
+  ...redisKvBackends.map((kv) => ({
+    name: kv.name,
+    open: async (t: CleanupOwner) => ({ blobs: new MemoryBlobStore(), kv: kv.open(t), ...caches() }),
+  })),
+];
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 const C = 'c'.repeat(40);
