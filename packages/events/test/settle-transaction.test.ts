@@ -84,8 +84,12 @@ for (const backend of backends) {
       ]);
       assert.deepEqual(await settleRefTransaction(refs, record), { applied: [], by: 'fence' });
       // The pusher wakes up after the decision, atomic or not: nothing of it may apply now.
-      assert.equal((await pushUpdate(refs, record)).length, 2);
-      assert.equal((await pushUpdate(refs, record, false)).length, 2);
+      for (const atomic of [true, false]) {
+        assert.deepEqual(
+          (await pushUpdate(refs, record, atomic)).map((conflict) => conflict.kind),
+          ['fenced', 'fenced'],
+        );
+      }
       assert.equal(await refs.get('refs/heads/main'), A);
       assert.equal(await refs.get('refs/heads/new'), undefined);
       assert.deepEqual(await settleRefTransaction(refs, record), { applied: [], by: 'fence' }, 'the same answer when asked again');

@@ -38,9 +38,10 @@ export interface RefUpdateConflict {
   /**
    * 'moved': the ref no longer had the expected old id. 'name-taken': the update would create
    * a ref beside another whose name is its directory or lies under it (`a` and `a/b`), which
-   * git cannot store together.
+   * git cannot store together. 'fenced': the update's fence was set (RefDB.fence) before it
+   * could apply.
    */
-  kind: 'moved' | 'name-taken';
+  kind: 'moved' | 'name-taken' | 'fenced';
   /** For 'name-taken', the other ref when it is still there to name; `inBatch` when it is another update of the same batch. */
   other?: { name: string; inBatch: boolean };
 }
@@ -282,11 +283,11 @@ export class KVRefDB implements RefDB {
     }));
     if (conflicts.length === 0) return [];
     const refused = new Set(conflicts.map((i) => ordered[i].name));
-    return this.explain(
-      updates.filter((update) => refused.has(update.name)),
-      updates,
-      pacer,
-    );
+    const refusedUpdates = updates.filter((update) => refused.has(update.name));
+    // A fence set refuses every update of the batch, whatever else holds.
+    if (fence.length > 0 && (await this.kv.get(this.scope, fence[0])) !== undefined)
+      return refusedUpdates.map((update) => ({ name: update.name, kind: 'fenced' }));
+    return this.explain(refusedUpdates, updates, pacer);
   }
 
   private swap(ops: readonly CasOp[], mode: 'all' | 'each', describe: (applied: readonly number[]) => JournalChange): Promise<CasResult> {

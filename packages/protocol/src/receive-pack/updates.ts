@@ -175,6 +175,7 @@ export async function applyRefUpdates(
 /** git's wording (refs.c, refs_verify_refname_available) of why a ref could not be locked. */
 function whyNot(conflict: RefUpdateConflict, updates: ReadonlyMap<string, PushCommand>): string {
   const { name, other } = conflict;
+  if (conflict.kind === 'fenced') return 'the push took too long: its webhook events were settled as not applied; try again';
   if (conflict.kind === 'moved') {
     const oldOid = updates.get(name)?.oldOid;
     return oldOid === ZERO_OID ? 'reference already exists' : `it is no longer at ${oldOid}`;
