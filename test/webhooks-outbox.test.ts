@@ -82,6 +82,19 @@ function rewriteQueueRow(queue: string, id: string, data: object): void {
   }
 }
 
+/** A push to a new repository whose server kills itself right after the push's ref update; the server is left down. */
+async function pushThatCrashesTheServer(receiver: WebhookReceiver, file: string) {
+  await server.kill('SIGKILL');
+  server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_CRASH_AFTER_REF_UPDATE: '1' });
+  const { name, work } = await repoWithHook(receiver);
+  const tip = await git.commitFiles(work, { [file]: `${file}\n` }, `add ${file}`);
+  const crashed = server;
+  const push = await git.fails(['push', 'origin', 'main'], { cwd: work });
+  assert.doesNotMatch(push.stderr, /\[new branch\]/, 'git never heard the push succeeded');
+  await crashed.exited;
+  return { name, work, tip };
+}
+
 function pkt(text: string): Buffer {
   return Buffer.from((text.length + 4).toString(16).padStart(4, '0') + text);
 }
@@ -91,14 +104,7 @@ describe('webhook outbox', () => {
     const receiver = new WebhookReceiver(SECRET);
     await receiver.start();
     try {
-      await server.kill('SIGKILL');
-      server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_CRASH_AFTER_REF_UPDATE: '1' });
-      const { name, work } = await repoWithHook(receiver);
-      const tip = await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
-      const crashed = server;
-      const push = await git.fails(['push', 'origin', 'main'], { cwd: work });
-      assert.doesNotMatch(push.stderr, /\[new branch\]/, 'git never heard the push succeeded');
-      await crashed.exited;
+      const { name, work, tip } = await pushThatCrashesTheServer(receiver, 'a.txt');
       assert.deepEqual(eventsOf(receiver, 'refs/heads/main'), [], 'nothing was delivered before the crash');
 
       server = await spawnServer(dataDir, HOOK_ENV);
@@ -119,13 +125,7 @@ describe('webhook outbox', () => {
     const receiver = new WebhookReceiver(SECRET);
     await receiver.start();
     try {
-      await server.kill('SIGKILL');
-      server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_CRASH_AFTER_REF_UPDATE: '1' });
-      const { name, work } = await repoWithHook(receiver);
-      const tip = await git.commitFiles(work, { 'late.txt': 'late\n' }, 'late');
-      const crashed = server;
-      await git.fails(['push', 'origin', 'main'], { cwd: work });
-      await crashed.exited;
+      const { name, work, tip } = await pushThatCrashesTheServer(receiver, 'late.txt');
 
       // The server stays down for an hour, as far as the recorded entry can tell: it was
       // recorded an hour ago and never marked due.
