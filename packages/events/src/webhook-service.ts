@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
-import { LoopPacer, type Ref, type Repository, type RepositoryInfo } from '@gitfleet/repository';
+import { LoopPacer, findJournaledTransaction, type Ref, type Repository, type RepositoryInfo } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
 import { DeadLetters, type DeadLetter, type DeadLetterChange } from './deliveries/dead-letters.js';
 import { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
@@ -375,7 +375,8 @@ export class WebhookService {
     const repo = this.options.repository(info);
     let settlement: Settlement;
     try {
-      settlement = await settleRefTransaction(repo.refs, { ...job.data, fence: transaction });
+      const journal = (message: string, notBefore: number) => findJournaledTransaction(repo.stores.blobs, info.id, message, notBefore);
+      settlement = await settleRefTransaction(repo.refs, journal, { ...job.data, fence: transaction });
     } catch (error) {
       // Unknown until the stores answer: the entry is tried again with backoff, never dropped for its age.
       this.options.logger.warn(

@@ -1,13 +1,13 @@
-// Whether a recorded push committed, decided from the refs' durable state (reflog and fence)
-// on real repositories of each store backend, never from the age of the record.
+// Whether a recorded push committed, decided from durable state (reflog, fence, journal) on
+// real repositories of each store backend, never from the age of the record.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
-import { BlockCache, type RefDB } from '@gitfleet/repository';
-import { MemoryBlobStore } from '@gitfleet/storage';
+import { BlockCache, Repository, findJournaledTransaction, type RefDB } from '@gitfleet/repository';
+import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
 import type { CleanupOwner } from '@gitfleet/test-support/temp-dir';
 import { createRepository, redisKvBackends, storesBackends, type StoresBackend } from '@gitfleet/test-support/stores';
-import { settleRefTransaction, type RecordedTransaction } from '../src/outbox/settle-transaction.js';
+import { settleRefTransaction, type JournalLookup, type RecordedTransaction, type Settlement } from '../src/outbox/settle-transaction.js';
 
 const caches = () => ({ cache: new BlockCache({ blockSize: 4096, maxBytes: 64 * 1024 }) });
 /** The embedded stores, and the refs on real Redis (its compare-and-swap is a Lua script of its own). */
@@ -26,7 +26,18 @@ let transactions = 0;
 
 function recorded(updates: RecordedTransaction['updates'], settled = false): RecordedTransaction {
   const fence = `tx-${++transactions}`;
-  return { fence, updates, reflogMessage: `push (events ${fence})`, settled };
+  return { fence, updates, reflogMessage: `push (events ${fence})`, settled, recordedAt: Date.now() };
+}
+
+/** The journal of each repository's refs, as the webhook service reads it. */
+const journals = new WeakMap<RefDB, JournalLookup>();
+
+function journalOf(repo: Repository): JournalLookup {
+  return (message, notBefore) => findJournaledTransaction(repo.stores.blobs, repo.info.id, message, notBefore);
+}
+
+function settle(refs: RefDB, record: RecordedTransaction): Promise<Settlement> {
+  return settleRefTransaction(refs, journals.get(refs)!, record);
 }
 
 /** The push's own compare-and-swap, as receive-pack makes it. */
@@ -40,6 +51,7 @@ for (const backend of backends) {
       const repo = await createRepository(await backend.open(t));
       const updates = Object.entries(refs).map(([name, oid]) => ({ name, oldOid: ZERO_OID, newOid: oid }));
       if (updates.length > 0) assert.deepEqual(await repo.refs.update(updates, { atomic: true, message: 'setup' }), []);
+      journals.set(repo.refs, journalOf(repo));
       return repo.refs;
     }
 
@@ -47,8 +59,8 @@ for (const backend of backends) {
       const refs = await refsWith(t, { 'refs/heads/main': A });
       const record = recorded([{ name: 'refs/heads/main', oldOid: A, newOid: B }]);
       assert.deepEqual(await pushUpdate(refs, record), []);
-      assert.deepEqual(await settleRefTransaction(refs, record), { applied: record.updates, by: 'reflog' });
-      assert.deepEqual(await settleRefTransaction(refs, { ...record, settled: true }), { applied: record.updates, by: 'reflog' });
+      assert.deepEqual(await settle(refs, record), { applied: record.updates, by: 'reflog' });
+      assert.deepEqual(await settle(refs, { ...record, settled: true }), { applied: record.updates, by: 'reflog' });
     });
 
     it('of a non-atomic push, only the updates the compare-and-swap applied', async (t) => {
@@ -59,14 +71,14 @@ for (const backend of backends) {
         { name: 'refs/heads/topic', oldOid: C, newOid: B },
       ]);
       assert.equal((await pushUpdate(refs, record, false)).length, 1);
-      assert.deepEqual(await settleRefTransaction(refs, record), { applied: [record.updates[0]], by: 'reflog' });
+      assert.deepEqual(await settle(refs, record), { applied: [record.updates[0]], by: 'reflog' });
     });
 
     it('a compare-and-swap that returned having applied nothing: no events, and no fence needed', async (t) => {
       const refs = await refsWith(t, { 'refs/heads/main': A });
       const record = recorded([{ name: 'refs/heads/main', oldOid: C, newOid: B }], true);
       assert.equal((await pushUpdate(refs, record)).length, 1);
-      assert.deepEqual(await settleRefTransaction(refs, record), { applied: [], by: 'pusher-returned' });
+      assert.deepEqual(await settle(refs, record), { applied: [], by: 'pusher-returned' });
       // Not fenced: the same update, were it still to come, could apply (it cannot, the pusher returned).
       const again = await refs.update([{ name: 'refs/heads/main', oldOid: A, newOid: C }], {
         atomic: true,
@@ -82,7 +94,7 @@ for (const backend of backends) {
         { name: 'refs/heads/main', oldOid: A, newOid: B },
         { name: 'refs/heads/new', oldOid: ZERO_OID, newOid: B },
       ]);
-      assert.deepEqual(await settleRefTransaction(refs, record), { applied: [], by: 'fence' });
+      assert.deepEqual(await settle(refs, record), { applied: [], by: 'fence' });
       // The pusher wakes up after the decision, atomic or not: nothing of it may apply now.
       for (const atomic of [true, false]) {
         assert.deepEqual(
@@ -92,7 +104,7 @@ for (const backend of backends) {
       }
       assert.equal(await refs.get('refs/heads/main'), A);
       assert.equal(await refs.get('refs/heads/new'), undefined);
-      assert.deepEqual(await settleRefTransaction(refs, record), { applied: [], by: 'fence' }, 'the same answer when asked again');
+      assert.deepEqual(await settle(refs, record), { applied: [], by: 'fence' }, 'the same answer when asked again');
       // Other pushes are not held back by the fence.
       assert.deepEqual(await pushUpdate(refs, recorded([{ name: 'refs/heads/main', oldOid: A, newOid: C }])), []);
     });
@@ -101,7 +113,7 @@ for (const backend of backends) {
       const refs = await refsWith(t, { 'refs/heads/main': A });
       const record = recorded([{ name: 'refs/heads/main', oldOid: A, newOid: B }]);
       await refs.update([{ name: 'refs/heads/main', oldOid: A, newOid: C }], { atomic: true, message: 'other' });
-      assert.deepEqual(await settleRefTransaction(refs, record), { applied: [], by: 'fence' });
+      assert.deepEqual(await settle(refs, record), { applied: [], by: 'fence' });
       await refs.update([{ name: 'refs/heads/main', oldOid: C, newOid: A }], { atomic: true, message: 'other' });
       assert.equal((await pushUpdate(refs, record)).length, 1);
       assert.equal(await refs.get('refs/heads/main'), A);
@@ -118,14 +130,36 @@ for (const backend of backends) {
           await refs.fence(name);
         },
       };
-      assert.deepEqual(await settleRefTransaction(racing, record), { applied: record.updates, by: 'fence' });
+      assert.deepEqual(await settleRefTransaction(racing, journals.get(refs)!, record), { applied: record.updates, by: 'fence' });
+    });
+
+    it('a KV store rebuilt from the journal has no reflogs: the journal says what committed', async (t) => {
+      const stores = await backend.open(t);
+      const repo = await createRepository(stores);
+      const record = recorded([
+        { name: 'refs/heads/main', oldOid: ZERO_OID, newOid: A },
+        { name: 'refs/heads/other', oldOid: ZERO_OID, newOid: B },
+      ]);
+      assert.deepEqual(await pushUpdate(repo.refs, record), []);
+      // The same repository over an empty KV store: its blobs (the journal) are all that is left.
+      const rebuilt = new Repository(repo.info, { ...stores, kv: new MemoryKVStore() });
+      assert.deepEqual(await rebuilt.refs.reflog('refs/heads/main'), []);
+      for (const settled of [false, true]) {
+        assert.deepEqual(await settleRefTransaction(rebuilt.refs, journalOf(rebuilt), { ...record, settled }), {
+          applied: record.updates,
+          by: 'journal',
+        });
+      }
+      // A transaction that never committed is not found there either.
+      const never = recorded(record.updates);
+      assert.deepEqual(await settleRefTransaction(rebuilt.refs, journalOf(rebuilt), never), { applied: [], by: 'fence' });
     });
 
     it("another transaction's entry with the same ids is not taken for ours", async (t) => {
       const refs = await refsWith(t, { 'refs/heads/main': A });
       const ours = recorded([{ name: 'refs/heads/main', oldOid: A, newOid: B }]);
       await pushUpdate(refs, recorded(ours.updates));
-      assert.deepEqual(await settleRefTransaction(refs, ours), { applied: [], by: 'fence' });
+      assert.deepEqual(await settle(refs, ours), { applied: [], by: 'fence' });
     });
   });
 }

@@ -1,5 +1,5 @@
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
-import type { RefDB, ReflogEntry } from '@gitfleet/repository';
+import type { RefDB, ReflogEntry, RefTransaction } from '@gitfleet/repository';
 
 /** What the outbox recorded of a ref transaction before its compare-and-swap. */
 export interface RecordedTransaction {
@@ -11,13 +11,18 @@ export interface RecordedTransaction {
   reflogMessage: string;
   /** True once the pusher's compare-and-swap has returned (whatever it applied). */
   settled: boolean;
+  /** When it was recorded (ms since the epoch): before its compare-and-swap, so before its journal entry. */
+  recordedAt: number;
 }
+
+/** The repository's journal: its transaction written with `message`, committed at `notBefore` or later (findJournaledTransaction). */
+export type JournalLookup = (message: string, notBefore: number) => Promise<RefTransaction | undefined>;
 
 /** Which of a transaction's updates are committed, for good: none when it never committed. */
 export interface Settlement {
   applied: AppliedRefUpdate[];
   /** How it was decided, for the logs. */
-  by: 'reflog' | 'pusher-returned' | 'fence';
+  by: 'reflog' | 'journal' | 'pusher-returned' | 'fence';
 }
 
 /**
@@ -38,16 +43,33 @@ export interface Settlement {
  *    the fence, and it can never apply. Either way the second read is the final answer. A push
  *    still alive then fails (it told git nothing yet), which is what a push that stalls past the
  *    recovery delay costs.
+ * 4. Whatever 2 or 3 said, the journal in the object store is asked last: a KV store rebuilt from
+ *    it (`gitfleet admin recover`) has the refs but no reflogs, so a committed transaction shows
+ *    only there. Its entry lists exactly the updates that were applied. It is asked only when the
+ *    reflog shows nothing, which is rare (a refused push, a pusher that died before its update).
  *
  * A store that cannot be read or written throws: the outcome stays unknown, and the caller tries
  * again later (the entry waits, it is not dropped).
  */
-export async function settleRefTransaction(refs: Pick<RefDB, 'reflog' | 'fence'>, recorded: RecordedTransaction): Promise<Settlement> {
+export async function settleRefTransaction(
+  refs: Pick<RefDB, 'reflog' | 'fence'>,
+  journal: JournalLookup,
+  recorded: RecordedTransaction,
+): Promise<Settlement> {
   const shown = await confirmedUpdates(refs, recorded);
   if (shown.length > 0) return { applied: shown, by: 'reflog' };
-  if (recorded.settled) return { applied: [], by: 'pusher-returned' };
-  await refs.fence(recorded.fence);
-  return { applied: await confirmedUpdates(refs, recorded), by: 'fence' };
+  if (!recorded.settled) {
+    await refs.fence(recorded.fence);
+    const late = await confirmedUpdates(refs, recorded);
+    if (late.length > 0) return { applied: late, by: 'fence' };
+  }
+  const entry = await journal(recorded.reflogMessage, recorded.recordedAt);
+  if (entry) {
+    const journaled = (update: AppliedRefUpdate) =>
+      entry.refs.some((ref) => ref.name === update.name && ref.oldOid === update.oldOid && ref.newOid === update.newOid);
+    return { applied: recorded.updates.filter(journaled), by: 'journal' };
+  }
+  return { applied: [], by: recorded.settled ? 'pusher-returned' : 'fence' };
 }
 
 /** Reflog entries read first when looking for a push's: it is among the newest unless the ref is very busy. */

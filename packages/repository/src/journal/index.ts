@@ -5,3 +5,4 @@ export * from './write-blob.js';
 export * from './recover.js';
 export * from './replay.js';
 export * from './checkpoint-all.js';
+export * from './find-transaction.js';
