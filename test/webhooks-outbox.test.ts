@@ -149,8 +149,9 @@ describe('webhook outbox', () => {
     await receiver.start();
     try {
       await server.kill('SIGTERM');
-      // Stalled five times the recovery delay between recording its events and moving its refs.
-      server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_STALL_BEFORE_REF_UPDATE_MS: '1500' });
+      // Stalled between recording its events and moving its refs far longer than the recovery
+      // delay and the one retry (about a second) before the fence.
+      server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_STALL_BEFORE_REF_UPDATE_MS: '5000' });
       const { name, work } = await repoWithHook(receiver);
       const tip = await git.commitFiles(work, { 'slow.txt': 'slow\n' }, 'slow');
       const refused = await git.fails(['push', 'origin', 'main'], { cwd: work });

@@ -373,10 +373,11 @@ export class WebhookService {
     const hooks = await this.hooksFor(info, ownerId);
     if (hooks.length === 0) return;
     const repo = this.options.repository(info);
-    let settlement: Settlement;
+    let settlement: Settlement | undefined;
     try {
       const journal = (message: string, notBefore: number) => findJournaledTransaction(repo.stores.blobs, info.id, message, notBefore);
-      settlement = await settleRefTransaction(repo.refs, journal, { ...job.data, fence: transaction });
+      // A live push gets one more retry's backoff before its fence is set (which would fail it).
+      settlement = await settleRefTransaction(repo.refs, journal, { ...job.data, fence: transaction }, job.attempt > 1);
     } catch (error) {
       // Unknown until the stores answer: the entry is tried again with backoff, never dropped for its age.
       this.options.logger.warn(
@@ -385,6 +386,10 @@ export class WebhookService {
       );
       throw error;
     }
+    if (!settlement)
+      throw new Error(
+        `push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet; its fence is set at the next try`,
+      );
     const { applied } = settlement;
     if (applied.length < updates.length) {
       const refused = updates.filter((update) => !applied.includes(update)).map((update) => update.name);

@@ -36,8 +36,8 @@ function journalOf(repo: Repository): JournalLookup {
   return (message, notBefore) => findJournaledTransaction(repo.stores.blobs, repo.info.id, message, notBefore);
 }
 
-function settle(refs: RefDB, record: RecordedTransaction): Promise<Settlement> {
-  return settleRefTransaction(refs, journals.get(refs)!, record);
+function settle(refs: RefDB, record: RecordedTransaction): Promise<Settlement | undefined> {
+  return settleRefTransaction(refs, journals.get(refs)!, record, true);
 }
 
 /** The push's own compare-and-swap, as receive-pack makes it. */
@@ -109,6 +109,14 @@ for (const backend of backends) {
       assert.deepEqual(await pushUpdate(refs, recorded([{ name: 'refs/heads/main', oldOid: A, newOid: C }])), []);
     });
 
+    it('not allowed to fence yet, an update not shown is left unknown, and may still apply', async (t) => {
+      const refs = await refsWith(t, { 'refs/heads/main': A });
+      const record = recorded([{ name: 'refs/heads/main', oldOid: A, newOid: B }]);
+      assert.equal(await settleRefTransaction(refs, journals.get(refs)!, record, false), undefined);
+      assert.deepEqual(await pushUpdate(refs, record), []);
+      assert.deepEqual(await settleRefTransaction(refs, journals.get(refs)!, record, false), { applied: record.updates, by: 'reflog' });
+    });
+
     it('a ref that left and came back to its old id (ABA) does not let the fenced update in', async (t) => {
       const refs = await refsWith(t, { 'refs/heads/main': A });
       const record = recorded([{ name: 'refs/heads/main', oldOid: A, newOid: B }]);
@@ -130,7 +138,7 @@ for (const backend of backends) {
           await refs.fence(name);
         },
       };
-      assert.deepEqual(await settleRefTransaction(racing, journals.get(refs)!, record), { applied: record.updates, by: 'fence' });
+      assert.deepEqual(await settleRefTransaction(racing, journals.get(refs)!, record, true), { applied: record.updates, by: 'fence' });
     });
 
     it('a KV store rebuilt from the journal has no reflogs: the journal says what committed', async (t) => {
@@ -145,14 +153,14 @@ for (const backend of backends) {
       const rebuilt = new Repository(repo.info, { ...stores, kv: new MemoryKVStore() });
       assert.deepEqual(await rebuilt.refs.reflog('refs/heads/main'), []);
       for (const settled of [false, true]) {
-        assert.deepEqual(await settleRefTransaction(rebuilt.refs, journalOf(rebuilt), { ...record, settled }), {
+        assert.deepEqual(await settleRefTransaction(rebuilt.refs, journalOf(rebuilt), { ...record, settled }, true), {
           applied: record.updates,
           by: 'journal',
         });
       }
       // A transaction that never committed is not found there either.
       const never = recorded(record.updates);
-      assert.deepEqual(await settleRefTransaction(rebuilt.refs, journalOf(rebuilt), never), { applied: [], by: 'fence' });
+      assert.deepEqual(await settleRefTransaction(rebuilt.refs, journalOf(rebuilt), never, true), { applied: [], by: 'fence' });
     });
 
     it("another transaction's entry with the same ids is not taken for ours", async (t) => {

@@ -42,7 +42,9 @@ export interface Settlement {
  *    the push's compare-and-swap came first, and the second read shows it, or it comes after
  *    the fence, and it can never apply. Either way the second read is the final answer. A push
  *    still alive then fails (it told git nothing yet), which is what a push that stalls past the
- *    recovery delay costs.
+ *    recovery delay costs. Setting the fence is safe at any time (it never loses a committed
+ *    update), so when to set it is only a matter of how long a live push may take: the caller
+ *    says whether it may (`mayFence`); when it may not, the outcome is left unknown (undefined).
  * 4. Whatever 2 or 3 said, the journal in the object store is asked last: a KV store rebuilt from
  *    it (`gitfleet admin recover`) has the refs but no reflogs, so a committed transaction shows
  *    only there. Its entry lists exactly the updates that were applied. It is asked only when the
@@ -55,10 +57,12 @@ export async function settleRefTransaction(
   refs: Pick<RefDB, 'reflog' | 'fence'>,
   journal: JournalLookup,
   recorded: RecordedTransaction,
-): Promise<Settlement> {
+  mayFence: boolean,
+): Promise<Settlement | undefined> {
   const shown = await confirmedUpdates(refs, recorded);
   if (shown.length > 0) return { applied: shown, by: 'reflog' };
   if (!recorded.settled) {
+    if (!mayFence) return undefined;
     await refs.fence(recorded.fence);
     const late = await confirmedUpdates(refs, recorded);
     if (late.length > 0) return { applied: late, by: 'fence' };
