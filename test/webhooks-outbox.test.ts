@@ -1,8 +1,9 @@
-// The events of a push are recorded (an outbox) before its refs move, and the reflog decides
-// which of them happened: a server killed right after the ref update still has its events
-// delivered after a restart; a push whose events cannot be recorded fails with its refs
-// untouched; an update the ref store refused has no events, although they were recorded.
-// Real git, a real receiver, a server killed with SIGKILL.
+// The events of a push are recorded (an outbox) before its refs move, and durable state decides
+// which of them happened (the reflog, and the push's fence): a server killed right after the ref
+// update still has its events delivered after a restart, however long it stayed down; a push
+// stalled past the recovery delay is fenced off, fails and has no events; a push whose events
+// cannot be recorded fails with its refs untouched; an update the ref store refused has no
+// events, although they were recorded. Real git, a real receiver, a server killed with SIGKILL.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -71,6 +72,29 @@ function queueRows(queue: string): Array<{ id: string; state: string; data: stri
   }
 }
 
+/** Replaces a job's data, as if it had been recorded so (the server is down meanwhile). */
+function rewriteQueueRow(queue: string, id: string, data: object): void {
+  const db = new Database(join(dataDir, 'webhook-queue.sqlite'), { fileMustExist: true });
+  try {
+    db.prepare('UPDATE jobs SET data = ? WHERE queue = ? AND id = ?').run(JSON.stringify(data), queue, id);
+  } finally {
+    db.close();
+  }
+}
+
+/** A push to a new repository whose server kills itself right after the push's ref update; the server is left down. */
+async function pushThatCrashesTheServer(receiver: WebhookReceiver, file: string) {
+  await server.kill('SIGKILL');
+  server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_CRASH_AFTER_REF_UPDATE: '1' });
+  const { name, work } = await repoWithHook(receiver);
+  const tip = await git.commitFiles(work, { [file]: `${file}\n` }, `add ${file}`);
+  const crashed = server;
+  const push = await git.fails(['push', 'origin', 'main'], { cwd: work });
+  assert.doesNotMatch(push.stderr, /\[new branch\]/, 'git never heard the push succeeded');
+  await crashed.exited;
+  return { name, work, tip };
+}
+
 function pkt(text: string): Buffer {
   return Buffer.from((text.length + 4).toString(16).padStart(4, '0') + text);
 }
@@ -80,14 +104,7 @@ describe('webhook outbox', () => {
     const receiver = new WebhookReceiver(SECRET);
     await receiver.start();
     try {
-      await server.kill('SIGKILL');
-      server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_CRASH_AFTER_REF_UPDATE: '1' });
-      const { name, work } = await repoWithHook(receiver);
-      const tip = await git.commitFiles(work, { 'a.txt': 'a\n' }, 'first');
-      const crashed = server;
-      const push = await git.fails(['push', 'origin', 'main'], { cwd: work });
-      assert.doesNotMatch(push.stderr, /\[new branch\]/, 'git never heard the push succeeded');
-      await crashed.exited;
+      const { name, work, tip } = await pushThatCrashesTheServer(receiver, 'a.txt');
       assert.deepEqual(eventsOf(receiver, 'refs/heads/main'), [], 'nothing was delivered before the crash');
 
       server = await spawnServer(dataDir, HOOK_ENV);
@@ -101,6 +118,63 @@ describe('webhook outbox', () => {
       assert.deepEqual(receiver.rejected, []);
     } finally {
       await receiver.stop();
+    }
+  });
+
+  test('a committed push is delivered however long its server stayed down (longer than any grace period)', async () => {
+    const receiver = new WebhookReceiver(SECRET);
+    await receiver.start();
+    try {
+      const { name, work, tip } = await pushThatCrashesTheServer(receiver, 'late.txt');
+
+      // The server stays down for an hour, as far as the recorded entry can tell: it was
+      // recorded an hour ago and never marked due.
+      const entry = queueRows('ref-events').find((row) => row.data.includes(tip));
+      assert.ok(entry, 'the push was recorded');
+      assert.equal(JSON.parse(entry.data).settled, false, 'the server died before saying its ref update was over');
+      rewriteQueueRow('ref-events', entry.id, { ...JSON.parse(entry.data), recordedAt: Date.now() - 60 * 60_000 });
+
+      server = await spawnServer(dataDir, HOOK_ENV);
+      await receiver.waitFor('create and push of main', () => eventsOf(receiver, 'refs/heads/main').length === 2);
+      assert.equal(receiver.accepted.find((d) => d.event === 'push')!.payload.after, tip);
+      const remote = await git.ok(['ls-remote', `${server.url}/ci/${name}.git`, 'refs/heads/main'], { cwd: work });
+      assert.equal(remote.split('\t')[0], tip);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  test('a push stalled past the recovery delay is settled as not applied: it fails, its refs stay, no events', async () => {
+    const receiver = new WebhookReceiver(SECRET);
+    await receiver.start();
+    try {
+      await server.kill('SIGTERM');
+      // Stalled between recording its events and moving its refs far longer than the recovery
+      // delay and the one retry (about a second) before the fence.
+      server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_STALL_BEFORE_REF_UPDATE_MS: '5000' });
+      const { name, work } = await repoWithHook(receiver);
+      const tip = await git.commitFiles(work, { 'slow.txt': 'slow\n' }, 'slow');
+      const refused = await git.fails(['push', 'origin', 'main'], { cwd: work });
+      assert.match(
+        refused.stderr,
+        /cannot lock ref 'refs\/heads\/main': the push took too long: its webhook events were settled as not applied/,
+      );
+      const remote = await git.ok(['ls-remote', `${server.url}/ci/${name}.git`], { cwd: work });
+      assert.doesNotMatch(remote, /refs\/heads\/main/, 'main was not created');
+      await eventually('the recorded entry, settled', async () => {
+        const rows = queueRows('ref-events').filter((row) => row.data.includes(tip));
+        return rows.length > 0 && rows.every((row) => row.state === 'done') ? rows : undefined;
+      });
+      assert.deepEqual(
+        queueRows('deliveries').filter((row) => row.data.includes(tip)),
+        [],
+        'no delivery was queued',
+      );
+      assert.deepEqual(eventsOf(receiver, 'refs/heads/main'), []);
+    } finally {
+      await receiver.stop();
+      await server.kill('SIGTERM');
+      server = await spawnServer(dataDir, HOOK_ENV);
     }
   });
 

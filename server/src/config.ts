@@ -248,6 +248,8 @@ export interface HooksConfig {
   leaseMs: number;
   /** Attempts kept in each hook's delivery log. */
   keepAttempts: number;
+  /** Dead letters (deliveries failed for good) kept per hook; beyond, the oldest are evicted and counted. */
+  keepDeadLetters: number;
   /**
    * How long a push's recorded events wait for the push to finish its ref update; only the
    * events of a push whose process died in between wait this long.
@@ -371,6 +373,7 @@ export const ENVIRONMENT = {
   GITFLEET_HOOK_POLL_MS: '1000',
   GITFLEET_HOOK_LEASE_MS: '30000',
   GITFLEET_HOOK_LOG_KEEP: '100',
+  GITFLEET_HOOK_DEAD_LETTERS_KEEP: '1000',
   GITFLEET_HOOK_RECOVERY_DELAY_MS: '10000',
   // Comma-separated; empty: hooks reach public addresses only.
   GITFLEET_HOOK_ALLOWED_NETWORKS: '',
@@ -572,6 +575,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: integer('GITFLEET_HOOK_POLL_MS', 10, 2 ** 31 - 1),
       leaseMs: integer('GITFLEET_HOOK_LEASE_MS', 300, 2 ** 31 - 1),
       keepAttempts: integer('GITFLEET_HOOK_LOG_KEEP', 10, 100_000),
+      keepDeadLetters: integer('GITFLEET_HOOK_DEAD_LETTERS_KEEP', 1, 10_000_000),
       recoveryDelayMs: integer('GITFLEET_HOOK_RECOVERY_DELAY_MS', 0, 2 ** 31 - 1),
       allowedNetworks: allowedNetworks(read('GITFLEET_HOOK_ALLOWED_NETWORKS'), problems),
       branchFilter: {

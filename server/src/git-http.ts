@@ -34,6 +34,12 @@ type Service = 'git-upload-pack' | 'git-receive-pack';
  */
 const CRASH_AFTER_REF_UPDATE = process.env.GITFLEET_TEST_CRASH_AFTER_REF_UPDATE === '1';
 
+/**
+ * Test only (test/webhooks-outbox.test.ts): a push waits this long between recording its events
+ * and its ref update, as a process stalled there would.
+ */
+const STALL_BEFORE_REF_UPDATE_MS = Number(process.env.GITFLEET_TEST_STALL_BEFORE_REF_UPDATE_MS ?? '0');
+
 /** What a repository this push is about to create advertises: nothing yet (advertiseReceivePack reads only its refs). */
 const NOT_YET_CREATED = { refs: { list: async () => [] } } as unknown as Repository;
 
@@ -119,8 +125,10 @@ export function gitHttpRouter(services: ServerServices): Router {
               throw new Error('webhook events could not be recorded, no ref was changed; try again');
             });
           if (!pending) return;
+          if (STALL_BEFORE_REF_UPDATE_MS > 0) await new Promise((resolve) => setTimeout(resolve, STALL_BEFORE_REF_UPDATE_MS));
           return {
             reflogMessage: pending.reflogMessage,
+            fence: pending.fence,
             afterRefUpdate: async () => {
               if (CRASH_AFTER_REF_UPDATE) process.kill(process.pid, 'SIGKILL');
               await webhooks.refsUpdated(pending);

@@ -4,6 +4,7 @@ import { Repository, type Stores } from '@gitfleet/repository';
 import { HookTargetPolicy, openWebhookQueues, WebhookService, type WebhookQueueBackend } from '@gitfleet/events';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { countDeadLetters } from './metrics/queues.js';
 import { redisConnection } from './stores.js';
 
 /**
@@ -51,6 +52,7 @@ export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logge
       retry: { maxAttempts: hooks.maxAttempts, backoffMs: hooks.backoffMs, maxBackoffMs: hooks.maxBackoffMs },
       disableAfter: hooks.disableAfter,
       keepAttempts: hooks.keepAttempts,
+      keepDeadLetters: hooks.keepDeadLetters,
       maxResponseBytes: 64 * 1024,
       hookLimits: { branchFilter: hooks.branchFilter },
       maxHooksPerTarget: hooks.maxHooksPerTarget,
@@ -58,5 +60,6 @@ export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logge
       branchFilterStepsPerPush: hooks.branchFilterStepsPerPush,
     },
     logger,
+    onDeadLetter: countDeadLetters,
   });
 }

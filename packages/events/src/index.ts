@@ -8,7 +8,7 @@ export * from './hooks/hook.js';
 export * from './hooks/branch-filter.js';
 export * from './hooks/branch-filter-decisions.js';
 export { HookStore, hookScope, hookScopes } from './hooks/hook-store.js';
-export { hookJson, hookApiUrl, deliveryJson, deliverySummaryJson } from './hooks/hook-json.js';
+export { hookJson, hookApiUrl, deliveryJson, deliverySummaryJson, deadLetterJson, deadLetterSummaryJson } from './hooks/hook-json.js';
 export {
   StatusStore,
   StatusLimitReached,
@@ -20,6 +20,8 @@ export {
 } from './statuses/status-store.js';
 export { combinedState } from './statuses/combined-state.js';
 export { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
+export { DeadLetters, type DeadLetter, type DeadLetterChange, type DeadLetterPage } from './deliveries/dead-letters.js';
+export { settleRefTransaction, type JournalLookup, type RecordedTransaction, type Settlement } from './outbox/settle-transaction.js';
 export { signedRequest, USER_AGENT, type SignedRequest } from './deliveries/signing.js';
 export { sendDelivery, type SendOptions, type SendResult } from './deliveries/http-sender.js';
 export * from './deliveries/target-policy.js';

@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ObjectId } from '@gitfleet/git-format';
 import type { AppliedRefUpdate } from '@gitfleet/protocol';
-import { LoopPacer, type Ref, type ReflogEntry, type Repository, type RepositoryInfo } from '@gitfleet/repository';
+import { LoopPacer, findJournaledTransaction, type Ref, type Repository, type RepositoryInfo } from '@gitfleet/repository';
 import type { KVStore } from '@gitfleet/storage';
+import { DeadLetters, type DeadLetter, type DeadLetterChange } from './deliveries/dead-letters.js';
 import { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
 import { sendDelivery } from './deliveries/http-sender.js';
 import { signedRequest } from './deliveries/signing.js';
@@ -18,6 +19,7 @@ import {
   type HookTarget,
 } from './hooks/hook.js';
 import { hookJson, requestPayload } from './hooks/hook-json.js';
+import { settleRefTransaction, type Settlement } from './outbox/settle-transaction.js';
 import { HookStore } from './hooks/hook-store.js';
 import { BranchFilterDecisions } from './hooks/branch-filter-decisions.js';
 import {
@@ -34,7 +36,7 @@ import type { Job, JobQueue, QueueDepth, RetryPolicy } from './queue/job-queue.j
 export interface WebhookSettings {
   /**
    * How long a push's recorded events wait for the push to say its ref update is over; only
-   * a push whose process died in between waits this long, then the reflog decides.
+   * a push whose process died in between waits this long, then its fence decides (settle-transaction.ts).
    */
   recoveryDelayMs: number;
   /** Per attempt: connect, send and answer (GitHub's is 10 s). */
@@ -45,6 +47,8 @@ export interface WebhookSettings {
   disableAfter: number;
   /** Attempts kept in each hook's delivery log. */
   keepAttempts: number;
+  /** Dead letters kept per hook; beyond, the oldest are evicted and counted (dead-letters.ts). */
+  keepDeadLetters: number;
   /** Response body bytes kept per attempt. */
   maxResponseBytes: number;
   /** What a hook's settings may be (checked when it is saved). */
@@ -68,10 +72,11 @@ export interface RefEventsContext {
 
 /**
  * The outbox record of one ref transaction: written durably before its compare-and-swap,
- * expanded into deliveries once the reflog confirms which of its updates were applied.
+ * expanded into deliveries once durable state settles which of its updates were applied
+ * (settleRefTransaction).
  */
 export interface RefEventsJob {
-  /** Names the transaction: in its reflog message, and in the ids of its deliveries. */
+  /** Names the transaction: in its reflog message, its ref update's fence, and the ids of its deliveries. */
   transaction: string;
   repository: RepositoryInfo;
   /** The updates the push was about to apply; only those the reflog confirms have events. */
@@ -86,7 +91,7 @@ export interface RefEventsJob {
   recordedAt: number;
   /**
    * Set once the compare-and-swap has returned: an update the reflog does not confirm was then
-   * refused. Until then (the pusher may have died), only the grace period tells.
+   * refused. Until then (the pusher may have died), the fence tells.
    */
   settled: boolean;
   context: RefEventsContext;
@@ -96,6 +101,8 @@ export interface RefEventsJob {
 export interface PendingRefEvents {
   /** For receive-pack to write with the updates. */
   reflogMessage: string;
+  /** For receive-pack to give its ref update (RefUpdateOptions.fence). */
+  fence: string;
   job: RefEventsJob;
 }
 
@@ -132,6 +139,8 @@ export interface WebhookServiceOptions {
   targets: HookTargetPolicy;
   settings: WebhookSettings;
   logger: WebhookLogger;
+  /** Told of every change of the dead-letter lists (for metrics). */
+  onDeadLetter?(change: DeadLetterChange, count: number): void;
 }
 
 /**
@@ -147,10 +156,12 @@ export interface WebhookServiceOptions {
 export class WebhookService {
   readonly hooks: HookStore;
   readonly log: DeliveryLog;
+  readonly deadLetters: DeadLetters;
 
   constructor(private readonly options: WebhookServiceOptions) {
     this.hooks = new HookStore(options.kv);
     this.log = new DeliveryLog(options.kv, options.settings.keepAttempts);
+    this.deadLetters = new DeadLetters(options.kv, options.settings.keepDeadLetters, options.onDeadLetter);
   }
 
   /** Starts this process's workers on both queues. */
@@ -199,7 +210,7 @@ export class WebhookService {
       context,
     };
     await this.options.refEvents.add(transaction, job, { delayMs: this.options.settings.recoveryDelayMs });
-    return { reflogMessage, job };
+    return { reflogMessage, fence: transaction, job };
   }
 
   /**
@@ -289,7 +300,7 @@ export class WebhookService {
 
   async deleteHook(target: HookTarget, id: number): Promise<boolean> {
     const deleted = await this.hooks.delete(target, id);
-    if (deleted) await this.log.clear(target, id);
+    if (deleted) await Promise.all([this.log.clear(target, id), this.deadLetters.clear(target, id)]);
     return deleted;
   }
 
@@ -313,16 +324,36 @@ export class WebhookService {
     });
   }
 
-  /** Queues a new attempt of a logged delivery, with its guid and payload. */
+  /**
+   * Queues a new attempt of a logged delivery, with its guid and payload (GitHub's redelivery).
+   * Like every delivery it is retried, becomes a dead letter if it fails for good, and once it
+   * succeeds, the dead letter of its guid (if any) is gone.
+   */
   async redeliver(attempt: DeliveryAttempt, target: HookTarget): Promise<void> {
-    await this.options.deliveries.add(`${attempt.guid}:redelivery:${randomUUID()}`, {
-      guid: attempt.guid,
+    await this.queueRedelivery({ ...attempt, payload: requestPayload(attempt) }, target);
+  }
+
+  /** Queues a new attempt of a dead letter (see redeliver); false when the hook has no such dead letter. */
+  async replay(target: HookTarget, hookId: number, guid: string): Promise<boolean> {
+    const letter = await this.deadLetters.get(target, hookId, guid);
+    if (!letter) return false;
+    await this.queueRedelivery(letter, target);
+    return true;
+  }
+
+  private async queueRedelivery(
+    delivery: Pick<DeliveryJob, 'guid' | 'hookId' | 'event' | 'action' | 'repositoryId' | 'payload'>,
+    target: HookTarget,
+  ): Promise<void> {
+    const { guid, hookId, event, action, repositoryId, payload } = delivery;
+    await this.options.deliveries.add(`${guid}:redelivery:${randomUUID()}`, {
+      guid,
       target,
-      hookId: attempt.hookId,
-      event: attempt.event,
-      action: attempt.action,
-      repositoryId: attempt.repositoryId,
-      payload: requestPayload(attempt),
+      hookId,
+      event,
+      action,
+      repositoryId,
+      payload,
       redelivery: true,
     });
   }
@@ -342,16 +373,27 @@ export class WebhookService {
     const hooks = await this.hooksFor(info, ownerId);
     if (hooks.length === 0) return;
     const repo = this.options.repository(info);
-    const applied = await confirmedUpdates(repo, job.data);
-    // One confirmed update means the compare-and-swap (one atomic step) is over.
-    const over = applied.length > 0 || job.data.settled || Date.now() - job.data.recordedAt >= UNCONFIRMED_GRACE_MS;
-    if (!over)
-      throw new Error(
-        `push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet (still in flight, or refused)`,
+    let settlement: Settlement | undefined;
+    try {
+      const journal = (message: string, notBefore: number) => findJournaledTransaction(repo.stores.blobs, info.id, message, notBefore);
+      // A live push gets one more retry's backoff before its fence is set (which would fail it).
+      settlement = await settleRefTransaction(repo.refs, journal, { ...job.data, fence: transaction }, job.attempt > 1);
+    } catch (error) {
+      // Unknown until the stores answer: the entry is tried again with backoff, never dropped for its age.
+      this.options.logger.warn(
+        { transaction, repo: info.id, pending_ms: Date.now() - job.data.recordedAt, attempt: job.attempt, err: error },
+        'push events pending: whether the ref update committed cannot be read yet',
       );
+      throw error;
+    }
+    if (!settlement)
+      throw new Error(
+        `push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet; its fence is set at the next try`,
+      );
+    const { applied } = settlement;
     if (applied.length < updates.length) {
       const refused = updates.filter((update) => !applied.includes(update)).map((update) => update.name);
-      this.options.logger.info({ transaction, repo: info.id, refused }, 'ref updates not applied: no events for them');
+      this.options.logger.info({ transaction, repo: info.id, refused, by: settlement.by }, 'ref updates not applied: no events for them');
     }
     const events = await buildRefEvents(repo, applied, { ...context, refsBefore, limits: this.options.settings.payloadLimits });
     const repositoryId = repositoryNumericId(repo);
@@ -395,11 +437,14 @@ export class WebhookService {
     const { settings, logger } = this.options;
     const delivery = job.data;
     const hook = await this.hooks.get(delivery.target, delivery.hookId);
-    if (!hook || !hook.active) {
-      logger.info(
-        { hook: delivery.hookId, guid: delivery.guid, event: delivery.event },
-        hook ? 'webhook inactive: delivery dropped' : 'webhook deleted: delivery dropped',
-      );
+    if (!hook) {
+      // Its owner deleted the hook, and with it the hook's log and dead letters: there is no one left to tell.
+      logger.info({ hook: delivery.hookId, guid: delivery.guid, event: delivery.event }, 'webhook deleted: delivery dropped');
+      return;
+    }
+    if (!hook.active) {
+      await this.deadLetter(delivery, { reason: 'the webhook was inactive', lastAttemptId: null, attempts: 0 });
+      logger.info({ hook: hook.id, guid: delivery.guid, event: delivery.event }, 'webhook inactive: delivery kept as a dead letter');
       return;
     }
     const request = signedRequest({
@@ -456,15 +501,34 @@ export class WebhookService {
     };
     if (ok) {
       logger.info(details, 'webhook delivered');
+      // Only a redelivery can have a dead letter: automatic attempts stop when one is made.
+      if (delivery.redelivery && (await this.deadLetters.remove(delivery.target, hook.id, delivery.guid, 'replayed')))
+        logger.info(details, 'dead letter replayed: removed from the list');
       return;
     }
     if (updated && !updated.active && hook.active) logger.warn({ ...details, reason: updated.disabledReason }, 'webhook deactivated');
     if (final) {
-      logger.warn(details, 'webhook delivery failed for good');
+      const reason = result.statusCode === null ? result.status : `${result.statusCode} ${result.status}`;
+      await this.deadLetter(delivery, { reason, lastAttemptId: attempt.id, attempts: job.attempt });
+      logger.warn(details, 'webhook delivery failed for good: kept as a dead letter');
       return;
     }
     // The queue schedules the next attempt with backoff.
     throw new Error(`delivery ${delivery.guid} to hook ${hook.id} (${hook.config.url}): ${result.status}`);
+  }
+
+  private async deadLetter(delivery: DeliveryJob, failure: Pick<DeadLetter, 'reason' | 'lastAttemptId' | 'attempts'>): Promise<void> {
+    const { guid, hookId, event, action, repositoryId, payload } = delivery;
+    await this.deadLetters.add(delivery.target, {
+      guid,
+      hookId,
+      event,
+      action,
+      repositoryId,
+      payload,
+      failedAt: new Date().toISOString(),
+      ...failure,
+    });
   }
 }
 
@@ -530,27 +594,6 @@ const REF_EVENTS = ['push', 'create', 'delete'] as const;
 
 /** Longest stretch a push's expansion keeps the event loop between turns (plus one match, a few ms at most). */
 const EXPANSION_TURN_MS = 5;
-
-/**
- * How long an update the reflog does not show may still be in flight when nothing says the
- * compare-and-swap is over (its pusher died): far longer than any KV write may take.
- */
-const UNCONFIRMED_GRACE_MS = 10 * 60_000;
-/** Reflog entries read first when looking for a push's: it is among the newest unless the ref is very busy. */
-const RECENT_REFLOG_ENTRIES = 64;
-
-/** The updates of a recorded push that its reflog entries show were applied. */
-async function confirmedUpdates(repo: Repository, job: RefEventsJob): Promise<AppliedRefUpdate[]> {
-  const confirmed: AppliedRefUpdate[] = [];
-  for (const update of job.updates) {
-    const isOurs = (entry: ReflogEntry) =>
-      entry.message === job.reflogMessage && entry.oldOid === update.oldOid && entry.newOid === update.newOid;
-    let entries = await repo.refs.reflog(update.name, RECENT_REFLOG_ENTRIES);
-    if (!entries.some(isOurs) && entries.length === RECENT_REFLOG_ENTRIES) entries = await repo.refs.reflog(update.name);
-    if (entries.some(isOurs)) confirmed.push(update);
-  }
-  return confirmed;
-}
 
 /** A name-based UUID (version 5 layout, SHA-1 of the name): the same name always gives the same id. */
 export function derivedUuid(name: string): string {

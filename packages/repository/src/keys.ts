@@ -13,6 +13,7 @@
  *     `pack:<checksum>`   → JSON PackRecord {size, objects, createdAt, kind, retiredAt?, replacedBy?, sidecars?}
  *     `maintenance:lease` → JSON MaintenanceLease {holder, token, expiresAt}: who maintains the repository now
  *     `journal:seq`       → sequence number (decimal) of the repository's last committed ref transaction
+ *     `fence:<name>`      → ISO time it was set: ref updates made with this fence can no longer apply (RefDB.fence)
  *     What the registry does not say about pack blobs, under one prefix so that one scan finds it all
  *     (maintenance/collector.ts explains how these keys order pushes and the collector):
  *     `blobs:adding:<checksum>:<token>` → ISO time a push claimed the pack's blobs, to store and register them
@@ -105,6 +106,10 @@ export function refKey(refName: string): string {
 
 export function refNameFromKey(key: string): string {
   return unescapeKeyPart(key.slice(REF_KEY_PREFIX.length));
+}
+
+export function fenceKey(name: string): string {
+  return `fence:${escapeKeyPart(name)}`;
 }
 
 export function reflogName(refName: string): string {

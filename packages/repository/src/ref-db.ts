@@ -1,7 +1,17 @@
 import { ZERO_OID, isObjectId, type ObjectId } from '@gitfleet/git-format';
 import type { CasOp, CasResult, KVStore } from '@gitfleet/storage';
 import type { JournalChange, RefJournal } from './journal/ref-journal.js';
-import { HEAD_KEY, JOURNAL_SEQ_KEY, REF_KEY_PREFIX, escapeKeyPart, refKey, refNameFromKey, reflogName, repositoryScope } from './keys.js';
+import {
+  HEAD_KEY,
+  JOURNAL_SEQ_KEY,
+  REF_KEY_PREFIX,
+  escapeKeyPart,
+  fenceKey,
+  refKey,
+  refNameFromKey,
+  reflogName,
+  repositoryScope,
+} from './keys.js';
 import { LoopPacer } from './loop-pacer.js';
 import type { RefListingCache } from './ref-listing-cache.js';
 import { assertValidRefName } from './ref-name.js';
@@ -28,9 +38,10 @@ export interface RefUpdateConflict {
   /**
    * 'moved': the ref no longer had the expected old id. 'name-taken': the update would create
    * a ref beside another whose name is its directory or lies under it (`a` and `a/b`), which
-   * git cannot store together.
+   * git cannot store together. 'fenced': the update's fence was set (RefDB.fence) before it
+   * could apply.
    */
-  kind: 'moved' | 'name-taken';
+  kind: 'moved' | 'name-taken' | 'fenced';
   /** For 'name-taken', the other ref when it is still there to name; `inBatch` when it is another update of the same batch. */
   other?: { name: string; inBatch: boolean };
 }
@@ -51,6 +62,11 @@ export interface RefUpdateOptions {
   actor?: string;
   /** Checksums of the packs the updates make reachable, for the journal. */
   packs?: readonly string[];
+  /**
+   * A name no fence(name) has been set for: checked in the compare-and-swap, so that once the
+   * fence is set the updates can never be applied (see RefDB.fence).
+   */
+  fence?: string;
 }
 
 /**
@@ -84,6 +100,14 @@ export interface RefDB {
   update(updates: readonly RefUpdate[], options: RefUpdateOptions): Promise<RefUpdateConflict[]>;
   /** Reflog of a ref, oldest first; with `limit`, only the newest `limit` entries. */
   reflog(name: string, limit?: number): Promise<ReflogEntry[]>;
+  /**
+   * Sets the fence `name` for good: an update() given this fence that has not been applied yet
+   * never will be. Whoever must know whether such an update happened, while its writer may still
+   * be alive, sets the fence and then reads the reflog: what it shows then is all there will
+   * ever be (the fence and the updates live in one scope, where writes are totally ordered).
+   * One small key per fence stays in the repository's scope.
+   */
+  fence(name: string): Promise<void>;
 }
 
 const isDeletion = (update: RefUpdate) => update.newOid === ZERO_OID;
@@ -236,15 +260,19 @@ export class KVRefDB implements RefDB {
     const ordered = [...updates.filter(isDeletion), ...updates.filter((update) => !isDeletion(update))];
     const timestamp = Date.now();
     const ops: CasOp[] = [];
+    // On every op, not as an op of its own: in mode 'each' a fence set must refuse each update.
+    const fence = options.fence === undefined ? [] : [fenceKey(options.fence)];
     for (const { name, oldOid, newOid } of ordered) {
       await pacer.step();
       const entry: ReflogEntry = { oldOid, newOid, message: options.message, timestamp };
+      const inTheWay = oldOid === ZERO_OID && newOid !== ZERO_OID ? namesInTheWay(name) : undefined;
+      const requireAbsent = { ...inTheWay, keys: [...(inTheWay?.keys ?? []), ...fence] };
       ops.push({
         key: refKey(name),
         expect: oldOid === ZERO_OID ? null : oldOid,
         value: newOid === ZERO_OID ? null : newOid,
         log: { name: reflogName(name), entry: JSON.stringify(entry) },
-        ...(oldOid === ZERO_OID && newOid !== ZERO_OID ? { requireAbsent: namesInTheWay(name) } : {}),
+        ...(requireAbsent.keys.length > 0 || requireAbsent.prefixes ? { requireAbsent } : {}),
       });
     }
     const { conflicts } = await this.swap(ops, options.atomic ? 'all' : 'each', (applied) => ({
@@ -255,11 +283,11 @@ export class KVRefDB implements RefDB {
     }));
     if (conflicts.length === 0) return [];
     const refused = new Set(conflicts.map((i) => ordered[i].name));
-    return this.explain(
-      updates.filter((update) => refused.has(update.name)),
-      updates,
-      pacer,
-    );
+    const refusedUpdates = updates.filter((update) => refused.has(update.name));
+    // A fence set refuses every update of the batch, whatever else holds.
+    if (fence.length > 0 && (await this.kv.get(this.scope, fence[0])) !== undefined)
+      return refusedUpdates.map((update) => ({ name: update.name, kind: 'fenced' }));
+    return this.explain(refusedUpdates, updates, pacer);
   }
 
   private swap(ops: readonly CasOp[], mode: 'all' | 'each', describe: (applied: readonly number[]) => JournalChange): Promise<CasResult> {
@@ -317,6 +345,12 @@ export class KVRefDB implements RefDB {
       if (below) inTheWay.set(name, refNameFromKey(below.key));
     }
     return inTheWay;
+  }
+
+  async fence(name: string): Promise<void> {
+    const key = fenceKey(name);
+    // Set by someone else already is as good: a fence is never removed.
+    await this.kv.compareAndSwap(this.scope, [{ key, expect: null, value: new Date().toISOString() }], 'all');
   }
 
   async reflog(name: string, limit?: number): Promise<ReflogEntry[]> {

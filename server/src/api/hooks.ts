@@ -1,6 +1,8 @@
 /**
  * Webhooks in the REST API, in GitHub's shape (Gitea's clients use the same paths and fields):
  *   /repos/{owner}/{repo}/hooks[/{id}[/pings|/deliveries[/{delivery_id}[/attempts]]]]
+ *   /repos/{owner}/{repo}/hooks/{id}/dead-letters[/{guid}[/attempts]] — deliveries failed for good,
+ *     kept for replay (GitHub has no such list; its shape follows the deliveries')
  *   /orgs/{org}/hooks[…]  — every repository of that owner.
  * A repository's hooks need admin permission on it; an organisation's, the right to administer
  * the organisation (its owners and site administrators).
@@ -9,6 +11,8 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import {
   HookValidationError,
+  deadLetterJson,
+  deadLetterSummaryJson,
   deliveryJson,
   deliverySummaryJson,
   hookJson,
@@ -23,7 +27,7 @@ import { HttpError } from '../http-errors.js';
 import { checkName } from '../http-errors.js';
 import type { ServerServices } from '../services.js';
 import { defineRoute, type FieldError } from './define-route.js';
-import { pageRequest, paginateList, paginationQuery } from './pagination.js';
+import { pageRequest, paginateList, paginationQuery, setLinkHeader } from './pagination.js';
 
 /** Where a request's hooks belong, and the repository for a repository's hook (pings need it). */
 interface Scope {
@@ -36,6 +40,12 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
 const anyObject = z.record(z.string(), z.unknown());
 const hookSchema = anyObject.meta({ id: 'Hook', description: "GitHub's webhook shape" });
 const deliverySchema = anyObject.meta({ id: 'HookDelivery', description: "GitHub's webhook delivery shape" });
+const deadLetterSchema = anyObject.meta({
+  id: 'HookDeadLetter',
+  description:
+    'A delivery failed for good, kept until replayed or discarded: {guid, event, action, repository_id, failed_at, reason, ' +
+    'attempts, delivery_id (its last attempt in the delivery log, or null)}; one dead letter alone adds its payload',
+});
 /**
  * The webhook service checks a hook's fields itself (the CLI's hooks go through it too), so the
  * route takes any JSON and hands it the body as sent.
@@ -88,6 +98,7 @@ export function hooksRouter(services: ServerServices): Router {
   for (const { base, who, params, resolve } of scopes) {
     const hookParams = params.extend({ id: z.string() });
     const deliveryParams = hookParams.extend({ delivery: z.string() });
+    const deadLetterParams = hookParams.extend({ guid: z.string() });
     const tag = 'hooks';
 
     const existingHook = async (req: Request): Promise<{ scope: Scope; hook: Hook }> => {
@@ -102,6 +113,11 @@ export function hooksRouter(services: ServerServices): Router {
       const attempt = id === undefined ? undefined : await webhooks.log.get(scope.target, hook.id, id);
       if (!attempt) throw new HttpError(404, `delivery ${param(req, 'delivery')} of hook ${hook.id} not found`);
       return attempt;
+    };
+    const deadLetter = async (req: Request, scope: Scope, hook: Hook) => {
+      const letter = await webhooks.deadLetters.get(scope.target, hook.id, param(req, 'guid'));
+      if (!letter) throw new HttpError(404, `dead letter ${param(req, 'guid')} of hook ${hook.id} not found`);
+      return letter;
     };
 
     defineRoute(router, {
@@ -235,6 +251,73 @@ export function hooksRouter(services: ServerServices): Router {
         if (!hook.active) throw new HttpError(422, `hook ${hook.id} is inactive: activate it (PATCH {"active": true}) before redelivering`);
         await webhooks.redeliver(attempt, scope.target);
         return {};
+      },
+    });
+
+    defineRoute(router, {
+      method: 'get',
+      path: `${base}/:id/dead-letters`,
+      tag,
+      summary:
+        "A webhook's dead letters, newest first: deliveries whose attempts are exhausted, refused for good, or due while the hook was " +
+        'inactive. X-Total-Count counts them; X-Dead-Letters-Evicted counts the oldest ones removed because the list was full',
+      params: hookParams,
+      query: pageQuery,
+      refuse: refusedPage,
+      response: { status: 200, schema: z.array(deadLetterSchema) },
+      async handler({ req, res, query }) {
+        const { scope, hook } = await existingHook(req);
+        const page = pageRequest(query);
+        const { letters, total, evicted } = await webhooks.deadLetters.list(scope.target, hook.id, page.offset, page.perPage);
+        setLinkHeader(req, res, baseUrl(req), page, { hasNext: page.offset + page.perPage < total, total });
+        res.set('X-Total-Count', String(total));
+        res.set('X-Dead-Letters-Evicted', String(evicted));
+        return letters.map(deadLetterSummaryJson);
+      },
+    });
+
+    defineRoute(router, {
+      method: 'get',
+      path: `${base}/:id/dead-letters/:guid`,
+      tag,
+      summary: 'One dead letter, with the payload a replay sends',
+      params: deadLetterParams,
+      response: { status: 200, schema: deadLetterSchema },
+      async handler({ req }) {
+        const { scope, hook } = await existingHook(req);
+        return deadLetterJson(await deadLetter(req, scope, hook));
+      },
+    });
+
+    defineRoute(router, {
+      method: 'post',
+      path: `${base}/:id/dead-letters/:guid/attempts`,
+      tag,
+      summary:
+        'Replay a dead letter: a new delivery with its payload and X-GitHub-Delivery, retried like any; the dead letter leaves the list once it succeeds',
+      params: deadLetterParams,
+      response: { status: 202, schema: z.object({}) },
+      async handler({ req }) {
+        const { scope, hook } = await existingHook(req);
+        const letter = await deadLetter(req, scope, hook);
+        if (!hook.active) throw new HttpError(422, `hook ${hook.id} is inactive: activate it (PATCH {"active": true}) before replaying`);
+        if (!(await webhooks.replay(scope.target, hook.id, letter.guid)))
+          throw new HttpError(404, `dead letter ${letter.guid} of hook ${hook.id} not found`);
+        return {};
+      },
+    });
+
+    defineRoute(router, {
+      method: 'delete',
+      path: `${base}/:id/dead-letters/:guid`,
+      tag,
+      summary: 'Discard a dead letter without replaying it',
+      params: deadLetterParams,
+      response: { status: 204 },
+      async handler({ req }) {
+        const { scope, hook } = await existingHook(req);
+        if (!(await webhooks.deadLetters.remove(scope.target, hook.id, param(req, 'guid'), 'discarded')))
+          throw new HttpError(404, `dead letter ${param(req, 'guid')} of hook ${hook.id} not found`);
       },
     });
   }

@@ -1,6 +1,6 @@
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { PoolStats } from '@gitfleet/browse';
-import type { QueueDepth } from '@gitfleet/events';
+import type { DeadLetterChange, QueueDepth } from '@gitfleet/events';
 import { metricsRegistry } from './registry.js';
 
 interface QueueStats {
@@ -73,6 +73,21 @@ new Gauge({
     }
   },
 });
+
+const deadLetters = new Counter({
+  name: 'gitfleet_webhook_dead_letters_total',
+  help:
+    'Changes of the dead-letter lists (deliveries failed for good, kept per hook for replay) made by this process: ' +
+    'added, replayed (a redelivery succeeded), discarded (by their owner), evicted (the oldest, beyond GITFLEET_HOOK_DEAD_LETTERS_KEEP). ' +
+    'Summed over processes, added minus the others is the number of dead letters waiting',
+  labelNames: ['change'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Counts changes of the dead-letter lists (WebhookServiceOptions.onDeadLetter). */
+export function countDeadLetters(change: DeadLetterChange, count: number): void {
+  deadLetters.inc({ change }, count);
+}
 
 /** The webhook queues, read at each scrape. */
 export function watchWebhookQueues(source: { queueDepths(): Promise<Record<string, QueueDepth>> }): void {

@@ -3,6 +3,7 @@ import {
   HOOK_EVENTS,
   HookValidationError,
   repositoryTarget,
+  type DeadLetterPage,
   type DeliveryAttempt,
   type Hook,
   type HookTarget,
@@ -21,6 +22,8 @@ import { repoUrl } from './urls.js';
 
 /** Deliveries listed on a hook's page (the log keeps a bounded number anyway). */
 const DELIVERIES_SHOWN = 50;
+/** Dead letters listed on a hook's page, newest first (the API pages through all of them). */
+const DEAD_LETTERS_SHOWN = 50;
 
 interface HookForm {
   url: string;
@@ -48,7 +51,8 @@ interface HookScope {
 
 /**
  * Webhooks of a repository (its admins) and of an organisation (its owners): list, create,
- * edit, delete, ping, delivery log, redeliver. The same pages for both, as in the API.
+ * edit, delete, ping, delivery log, redeliver, dead letters (replay, discard). The same pages
+ * for both, as in the API.
  */
 export function hooksPages(services: ServerServices): Router {
   const router = Router();
@@ -98,8 +102,13 @@ export function hooksPages(services: ServerServices): Router {
       if (!hook) throw new HttpError(404, `hook ${id} not found`);
       return { scope, hook };
     };
-    const recentDeliveries = async (scope: HookScope, hook: Hook) =>
-      (await webhooks.log.list(scope.target, hook.id)).slice(0, DELIVERIES_SHOWN);
+    const history = async (scope: HookScope, hook: Hook): Promise<HookHistory> => {
+      const [deliveries, deadLetters] = await Promise.all([
+        webhooks.log.list(scope.target, hook.id),
+        webhooks.deadLetters.list(scope.target, hook.id, 0, DEAD_LETTERS_SHOWN),
+      ]);
+      return { hook, deliveries: deliveries.slice(0, DELIVERIES_SHOWN), deadLetters };
+    };
 
     router.get(base, async (req, res) => {
       const scope = await resolve(req);
@@ -136,8 +145,8 @@ export function hooksPages(services: ServerServices): Router {
 
     router.get(`${base}/:id`, async (req, res) => {
       const { scope, hook } = await hookFor(req);
-      const notice = req.query.pinged === '1' ? 'Ping queued: it appears below once delivered.' : undefined;
-      hookFormPage(req, res, scope, { hook, deliveries: await recentDeliveries(scope, hook) }, formOf(hook), undefined, notice);
+      const notice = Object.keys(NOTICES).find((done) => req.query[done] === '1');
+      hookFormPage(req, res, scope, await history(scope, hook), formOf(hook), undefined, notice && NOTICES[notice]);
     });
 
     router.post(`${base}/:id`, parseForm, async (req, res) => {
@@ -151,7 +160,7 @@ export function hooksPages(services: ServerServices): Router {
         res.redirect(303, `${scope.url}/${hook.id}`);
       } catch (error) {
         if (!(error instanceof HookValidationError)) throw error;
-        hookFormPage(req, res, scope, { hook, deliveries: await recentDeliveries(scope, hook) }, form, error.message);
+        hookFormPage(req, res, scope, await history(scope, hook), form, error.message);
       }
     });
 
@@ -180,10 +189,40 @@ export function hooksPages(services: ServerServices): Router {
       await webhooks.redeliver(attempt, scope.target);
       res.redirect(303, `${scope.url}/${hook.id}`);
     });
+
+    router.post(`${base}/:id/dead-letters/:guid/replay`, parseForm, async (req, res) => {
+      const { scope, hook } = await hookFor(req);
+      checkCsrf(req);
+      if (!hook.active) throw new HttpError(422, `hook ${hook.id} is inactive: activate it before replaying`);
+      if (!(await webhooks.replay(scope.target, hook.id, param(req, 'guid'))))
+        throw new HttpError(404, `dead letter ${param(req, 'guid')} of hook ${hook.id} not found`);
+      res.redirect(303, `${scope.url}/${hook.id}?replayed=1`);
+    });
+
+    router.post(`${base}/:id/dead-letters/:guid/discard`, parseForm, async (req, res) => {
+      const { scope, hook } = await hookFor(req);
+      checkCsrf(req);
+      if (!(await webhooks.deadLetters.remove(scope.target, hook.id, param(req, 'guid'), 'discarded')))
+        throw new HttpError(404, `dead letter ${param(req, 'guid')} of hook ${hook.id} not found`);
+      res.redirect(303, `${scope.url}/${hook.id}`);
+    });
   }
 
   return router;
 }
+
+/** What a hook's page shows below its form. */
+interface HookHistory {
+  hook: Hook;
+  deliveries: DeliveryAttempt[];
+  deadLetters: DeadLetterPage;
+}
+
+/** The banner after an action that redirects back to the hook's page (?<action>=1). */
+const NOTICES: Record<string, string> = {
+  pinged: 'Ping queued: it appears below once delivered.',
+  replayed: 'Replay queued: the dead letter leaves the list once the delivery succeeds.',
+};
 
 function defaultForm(): HookForm {
   return {
@@ -244,7 +283,7 @@ function hookFormPage(
   req: Request,
   res: Response,
   scope: HookScope,
-  existing: { hook: Hook; deliveries: DeliveryAttempt[] } | undefined,
+  existing: HookHistory | undefined,
   form: HookForm,
   error?: string,
   notice?: string,
@@ -275,18 +314,35 @@ ${HOOK_EVENTS.map((event) => html`<label class="check indented"><input type="che
 <label class="check"><input type="checkbox" name="insecure_ssl" id="hook-insecure-ssl" value="1" ${form.insecureSsl ? 'checked' : ''}> Skip TLS certificate verification (not recommended)</label>
 <label class="check"><input type="checkbox" name="active" id="hook-active" value="1" ${form.active ? 'checked' : ''}> Active — deliver events</label>
 <div class="form-actions"><button type="submit" class="btn btn-primary" id="save-hook">${existing ? 'Update webhook' : 'Add webhook'}</button></div></form>
-${existing ? hookActions(req, base, existing.hook, existing.deliveries) : ''}`;
+${existing ? hookActions(req, base, existing) : ''}`;
   sendPage(req, res, { title: existing ? `Webhook ${existing.hook.id}` : 'Add webhook', body, status: error ? 422 : 200 });
 }
 
-function hookActions(req: Request, base: string, hook: Hook, deliveries: DeliveryAttempt[]): Html {
+function hookActions(req: Request, base: string, { hook, deliveries, deadLetters }: HookHistory): Html {
   const hookUrl = `${base}/${hook.id}`;
   return html`<div class="toolbar spaced">
 <form class="inline-form" id="ping-hook-form" method="post" action="${hookUrl}/ping">${csrfField(req)}<button type="submit" class="btn" id="ping-hook">Test delivery (ping)</button></form>
 <form class="inline-form" id="delete-hook-form" method="post" action="${hookUrl}/delete" data-confirm="Delete this webhook and its delivery log?">${csrfField(req)}<button type="submit" class="btn btn-danger" id="delete-hook">Delete webhook</button></form></div>
+${deadLetterList(req, hookUrl, hook, deadLetters)}
 <h2>Recent deliveries</h2>
 <div class="box"><ul class="list" id="delivery-list">${deliveries.map((attempt) => deliveryRow(req, hookUrl, hook, attempt))}</ul>
 ${deliveries.length === 0 ? html`<div class="empty">No deliveries yet.</div>` : ''}</div>`;
+}
+
+function deadLetterList(req: Request, hookUrl: string, hook: Hook, { letters, total, evicted }: DeadLetterPage): Html {
+  if (total === 0 && evicted === 0) return html``;
+  return html`<h2 id="dead-letters-title">Failed deliveries <span class="badge" id="dead-letter-count">${total}</span></h2>
+<p class="muted">Deliveries that will not be retried by themselves: their attempts are exhausted, the receiver refused them, or the webhook was inactive. Replaying sends the same payload with the same X-GitHub-Delivery.${
+    total > letters.length ? ` The newest ${letters.length} are shown; the API lists them all.` : ''
+  }</p>
+${evicted > 0 ? flash('warn', `${evicted} older failed deliveries were removed because the list was full.`) : ''}
+<div class="box"><ul class="list" id="dead-letter-list">${letters.map(
+    (letter) => html`<li class="dead-letter" data-guid="${letter.guid}"><div class="grow">
+<span class="status-fail">${letter.reason}</span> <span class="mono">${letter.guid}</span> <span class="badge">${letter.event}</span>
+<div class="muted">failed ${formatDate(letter.failedAt)}${letter.attempts > 0 ? ` after ${letter.attempts} attempts` : ''}</div></div>
+${hook.active ? html`<form class="inline-form replay-form" method="post" action="${hookUrl}/dead-letters/${letter.guid}/replay">${csrfField(req)}<button type="submit" class="btn btn-small">Replay</button></form>` : ''}
+<form class="inline-form discard-form" method="post" action="${hookUrl}/dead-letters/${letter.guid}/discard" data-confirm="Discard this failed delivery without sending it?">${csrfField(req)}<button type="submit" class="btn btn-small btn-danger">Discard</button></form></li>`,
+  )}</ul></div>`;
 }
 
 function deliveryRow(req: Request, hookUrl: string, hook: Hook, attempt: DeliveryAttempt): Html {

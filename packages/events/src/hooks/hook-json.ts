@@ -1,3 +1,4 @@
+import type { DeadLetter } from '../deliveries/dead-letters.js';
 import type { DeliveryAttempt } from '../deliveries/delivery-log.js';
 import type { Hook, HookTarget } from './hook.js';
 
@@ -74,6 +75,35 @@ export function deliveryJson(attempt: DeliveryAttempt) {
     request: { headers: attempt.request.headers, payload },
     response: { headers: attempt.response.headers, payload: attempt.response.body, truncated: attempt.response.truncated },
   };
+}
+
+/**
+ * A row of a hook's dead letters (GitHub has no such list): the delivery's guid and event, when
+ * and why it failed for good, and `delivery_id`, its last attempt in the delivery log (null when
+ * none was made; it may have left the log since).
+ */
+export function deadLetterSummaryJson(letter: DeadLetter) {
+  return {
+    guid: letter.guid,
+    event: letter.event,
+    action: letter.action,
+    repository_id: letter.repositoryId,
+    failed_at: letter.failedAt,
+    reason: letter.reason,
+    attempts: letter.attempts,
+    delivery_id: letter.lastAttemptId,
+  };
+}
+
+/** One dead letter with the payload a replay sends. */
+export function deadLetterJson(letter: DeadLetter) {
+  let payload: unknown = letter.payload;
+  try {
+    payload = JSON.parse(letter.payload);
+  } catch {
+    // Shown as the text it is.
+  }
+  return { ...deadLetterSummaryJson(letter), payload };
 }
 
 /** The JSON text an attempt carried, whatever the content type it was sent as. */

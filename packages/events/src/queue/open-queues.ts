@@ -19,10 +19,12 @@ export interface WebhookQueueSettings {
 }
 
 /**
- * Expanding a ref transaction fails only when the stores do; retried for a long while,
- * with backoff, since the events of a committed push must not be dropped for a store hiccup.
+ * Expanding a ref transaction fails only when the stores do, and then whether the push
+ * committed is unknown: it is tried again every few minutes at most, for as long as a store
+ * outage can last (a year of attempts), since the events of a committed push must not be
+ * dropped for an outage. Each failed attempt is logged with the entry's age.
  */
-const EXPANSION_RETRY: RetryPolicy = { maxAttempts: 30, backoffMs: 1_000, maxBackoffMs: 300_000 };
+const EXPANSION_RETRY: RetryPolicy = { maxAttempts: 100_000, backoffMs: 1_000, maxBackoffMs: 300_000 };
 /** Finished jobs are kept a day, so that re-adding one (a re-expanded transaction) is a no-op. */
 const RETENTION_MS = 24 * 60 * 60 * 1000;
 

@@ -70,6 +70,8 @@ export interface PreparedRefUpdate {
    * tell from the reflog which of the updates were applied.
    */
   reflogMessage?: string;
+  /** Passed to the ref update (RefUpdateOptions.fence): the listener may later stop it from ever applying. */
+  fence?: string;
   /** Called once the compare-and-swap has returned, with the updates it applied (maybe none). */
   afterRefUpdate?(applied: AppliedRefUpdate[]): Promise<void>;
 }

@@ -250,6 +250,7 @@ async function publish(
   }
   const applied = await applyRefUpdates(repo, commands, push.capabilities.atomic, out, {
     reflogMessage: prepared?.reflogMessage ?? 'push',
+    fence: prepared?.fence,
     actor: options.actor,
     packs: packChecksum === undefined ? undefined : [packChecksum],
   });

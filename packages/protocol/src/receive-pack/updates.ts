@@ -124,6 +124,8 @@ export function refUpdatesToApply(commands: readonly CommandState[]): CommandSta
 /** What the ref journal records of a push besides its updates. */
 export interface PushJournalFacts {
   reflogMessage: string;
+  /** See RefUpdateOptions.fence. */
+  fence?: string;
   actor?: string;
   /** The push's pack, when it sent one. */
   packs?: readonly string[];
@@ -151,7 +153,7 @@ export async function applyRefUpdates(
   try {
     conflicts = await repo.refs.update(
       updates.map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid })),
-      { atomic, message: facts.reflogMessage, actor: facts.actor, packs: facts.packs },
+      { atomic, message: facts.reflogMessage, fence: facts.fence, actor: facts.actor, packs: facts.packs },
     );
   } catch (error) {
     if (!(error instanceof TransactionOutcomeUnknown)) throw error;
@@ -173,6 +175,7 @@ export async function applyRefUpdates(
 /** git's wording (refs.c, refs_verify_refname_available) of why a ref could not be locked. */
 function whyNot(conflict: RefUpdateConflict, updates: ReadonlyMap<string, PushCommand>): string {
   const { name, other } = conflict;
+  if (conflict.kind === 'fenced') return 'the push took too long: its webhook events were settled as not applied; try again';
   if (conflict.kind === 'moved') {
     const oldOid = updates.get(name)?.oldOid;
     return oldOid === ZERO_OID ? 'reference already exists' : `it is no longer at ${oldOid}`;

@@ -6,3 +6,4 @@ export * from './recover.js';
 export * from './replay.js';
 export * from './checkpoint-all.js';
 export * from './prune.js';
+export * from './find-transaction.js';
