@@ -1,0 +1,281 @@
+/**
+ * Crash rounds: a real server (its own process, the product's CLI) takes concurrent real
+ * `git push`es into several repositories and is killed with SIGKILL at a seeded random moment;
+ * it restarts on the same data, and each round checks what must survive a crash:
+ * - every ref update git reported accepted is there; one in flight is either applied or not,
+ *   never half (judge.ts);
+ * - every advertised ref points at objects the server serves: a mirror clone is fsck clean;
+ * - no spool or temp file outlives the restart;
+ * - pack blobs the crash left unregistered are collected by maintenance a grace period after
+ *   it first saw them.
+ * With `failover`, a Redis Cluster master that holds the repositories' keys fails over in the
+ * middle of the pushes instead, and the server is killed once they are over.
+ * scripts/crash.ts runs many rounds; test/crash.test.ts runs a few.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { seededRandom } from '../../packages/storage/src/index.js';
+import { GitClient } from '../../packages/test-support/src/git-client.js';
+import { distributedStorage, embeddedStorage, type StorageBackend } from '../../packages/test-support/src/server-storage.js';
+import { startServer, type ServerProcess } from '../../packages/test-support/src/server.js';
+import { preparePushableHistory, type HistorySource } from './history.js';
+import { collectPacksNow, failOverMasterOf, leftoverFiles, unregisteredPacks, type CrashRepository } from './inspect.js';
+import { judgeRound } from './judge.js';
+import { ChainPositions, planUpdates, push, type PushResult } from './pushes.js';
+
+export type CrashBackend = 'embedded' | 'distributed';
+
+export interface CrashRoundsOptions {
+  backend: CrashBackend;
+  /** Distributed only: one Redis, or the Cluster (required by `failover`). */
+  redis?: 'single' | 'cluster';
+  rounds: number;
+  seed: number;
+  history: HistorySource;
+  /** Repositories pushed to (default 3). */
+  repositories?: number;
+  /** Concurrent pushes per repository and round (default 2), each of `updatesPerPush` branches (default 2). */
+  pushesPerRepository?: number;
+  updatesPerPush?: number;
+  /** How far along the history a branch moves in one push at most (default 3 commits). */
+  step?: number;
+  /** The kill (or the failover) comes at a uniformly random moment this long after the pushes start, or when they are all over. */
+  killWindowMs?: number;
+  /** Fail a Cluster master over during the pushes (the server is killed after them). */
+  failover?: boolean;
+  /** GITFLEET_REDIS_WAIT_REPLICAS of the server (distributed). */
+  waitReplicas?: number;
+  /** Mirror clone and fsck every repository every this many rounds (and after the last; default 1). */
+  fsckEvery?: number;
+  /** Run maintenance (which collects) every this many rounds (default 1). */
+  collectEvery?: number;
+  /** The servers' and maintenance's pack grace period; must exceed the 30 s registry view age (default 31). */
+  graceSeconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface CrashSummary {
+  rounds: number;
+  /** Rounds whose kill came while pushes were still running. */
+  killsMidPush: number;
+  failovers: number;
+  pushes: { run: number; exitedOk: number };
+  refUpdates: { pushed: number; acknowledged: number; appliedUnacknowledged: number; notApplied: number };
+  /** Acknowledged updates not found after the restart: must be 0. */
+  lost: number;
+  /** Refs at a value no push gave them: must be 0. */
+  unexpected: number;
+  /** Refs advertised whose objects the server could not serve (the mirror clone or fsck failed): must be 0. */
+  danglingRefs: number;
+  /** Spool and temp files found after restarts: must be 0. */
+  leftoverFiles: number;
+  orphanPacks: { found: number; collected: number; remaining: number };
+  /** Every broken promise, described: empty when all held. */
+  problems: string[];
+}
+
+const OWNER = 'crash';
+
+export async function runCrashRounds(options: CrashRoundsOptions): Promise<CrashSummary> {
+  const log = options.log ?? (() => undefined);
+  const random = seededRandom(options.seed);
+  const graceSeconds = options.graceSeconds ?? 31;
+  const summary: CrashSummary = {
+    rounds: 0,
+    killsMidPush: 0,
+    failovers: 0,
+    pushes: { run: 0, exitedOk: 0 },
+    refUpdates: { pushed: 0, acknowledged: 0, appliedUnacknowledged: 0, notApplied: 0 },
+    lost: 0,
+    unexpected: 0,
+    danglingRefs: 0,
+    leftoverFiles: 0,
+    orphanPacks: { found: 0, collected: 0, remaining: 0 },
+    problems: [],
+  };
+  if (options.failover && options.redis !== 'cluster') throw new Error('failover rounds need the Redis Cluster (redis: cluster)');
+  // Background maintenance stays off: a maintenance child outlives a killed server and would race
+  // the collections this run makes itself, between rounds, through the CLI.
+  const serverEnv: Record<string, string> = {
+    GITFLEET_MAINTENANCE: '0',
+    GITFLEET_PACK_GRACE_SECONDS: String(graceSeconds),
+    // No request bound: the grace period need only exceed the registry view age.
+    GITFLEET_REQUEST_TIMEOUT_MS: '0',
+    ...(options.waitReplicas === undefined ? {} : { GITFLEET_REDIS_WAIT_REPLICAS: String(options.waitReplicas) }),
+  };
+  const storage: StorageBackend =
+    options.backend === 'embedded' ? embeddedStorage() : distributedStorage({ redis: options.redis, label: 'crash' });
+  const scratch = await mkdtemp(join(tmpdir(), 'gitfleet-crash-'));
+  const dataDir = join(scratch, 'data');
+  const git = await GitClient.create(2);
+  let server: ServerProcess | undefined;
+  const start = async () => (server = await startServer(serverEnv, { storage, dataDir }));
+  const cliEnv = () => ({ ...server!.cliEnv, ...serverEnv });
+  // Each start listens on a port of its own.
+  const urlOf = (repo: CrashRepository) => `${server!.url}/${repo.owner}/${repo.name}.git`;
+  const sightings = new Map<string, number>(); // orphan checksum → when maintenance first ran with it there
+  const orphansSeen = new Set<string>();
+  const repositories: CrashRepository[] = [];
+  /** A collection, after noting which unregistered packs it sees for the first time. */
+  const collect = async () => {
+    const now = Date.now();
+    for (const checksum of await unregisteredPacks(cliEnv(), repositories)) if (!sightings.has(checksum)) sightings.set(checksum, now);
+    await collectPacksNow(cliEnv(), repositories, graceSeconds);
+  };
+  try {
+    const history = await preparePushableHistory(git, options.history, join(scratch, 'history'));
+    const positions = new ChainPositions(history);
+    await start();
+    for (let i = 0; i < (options.repositories ?? 3); i++) {
+      const name = `repo-${i}`;
+      const { id } = await server!.createRepository(OWNER, name);
+      repositories.push({ owner: OWNER, name, id });
+    }
+    let refs = await Promise.all(repositories.map((repo) => advertisedBranches(git, urlOf(repo))));
+
+    for (let round = 1; round <= options.rounds; round++) {
+      const results = await Promise.all(
+        repositories.map(async (repo, i) => {
+          const updates = await planUpdates(git, positions, refs[i], {
+            random,
+            step: options.step ?? 3,
+            updates: (options.pushesPerRepository ?? 2) * (options.updatesPerPush ?? 2),
+            label: `round ${round} of ${repo.name}`,
+          });
+          const perPush = options.updatesPerPush ?? 2;
+          return Array.from({ length: Math.ceil(updates.length / perPush) }, (_, p) => updates.slice(p * perPush, (p + 1) * perPush));
+        }),
+      );
+      const running = results.flatMap((pushes, i) => pushes.map((updates) => push(git, history.gitDir, urlOf(repositories[i]), updates)));
+      const pushStart = performance.now();
+      const allDone = Promise.all(running);
+      const pushesMs = allDone.then(() => Math.round(performance.now() - pushStart));
+      const moment = random() * (options.killWindowMs ?? 2000);
+      const midPush = await Promise.race([sleep(moment).then(() => true), allDone.then(() => false)]);
+      let disruption: string;
+      if (options.failover) {
+        disruption = `failover ${midPush ? `${Math.round(moment)} ms into the pushes` : 'after the pushes'} (${await failOverMasterOf(repositories[0].id)})`;
+        summary.failovers++;
+        await allDone;
+        await server!.kill('SIGKILL');
+      } else {
+        await server!.kill('SIGKILL');
+        disruption = midPush ? `killed ${Math.round(moment)} ms into the pushes` : `killed after the pushes (${await pushesMs} ms)`;
+        if (midPush) summary.killsMidPush++;
+      }
+      const pushed = groupByRepository(await allDone, results);
+      summary.rounds = round;
+
+      const restartedAt = performance.now();
+      await start();
+      const restartMs = Math.round(performance.now() - restartedAt);
+      const leftovers = await leftoverFiles(dataDir);
+      summary.leftoverFiles += leftovers.length;
+      if (leftovers.length > 0) summary.problems.push(`round ${round}: left after the restart: ${leftovers.join(', ')}`);
+
+      const after = await Promise.all(repositories.map((repo) => advertisedBranches(git, urlOf(repo))));
+      let acknowledged = 0;
+      repositories.forEach((repo, i) => {
+        const judgement = judgeRound(refs[i], pushed[i], after[i]);
+        acknowledged += judgement.acknowledged;
+        summary.refUpdates.acknowledged += judgement.acknowledged;
+        summary.refUpdates.appliedUnacknowledged += judgement.appliedUnacknowledged;
+        summary.refUpdates.notApplied += judgement.notApplied;
+        summary.lost += judgement.lost.length;
+        summary.unexpected += judgement.unexpected.length;
+        for (const problem of [...judgement.lost, ...judgement.unexpected])
+          summary.problems.push(`round ${round}, ${repo.name}: ${problem}`);
+        for (const result of pushed[i]) {
+          summary.pushes.run++;
+          summary.refUpdates.pushed += result.updates.length;
+          if (result.code === 0) summary.pushes.exitedOk++;
+        }
+      });
+      refs = after;
+
+      for (const checksum of await unregisteredPacks(cliEnv(), repositories)) orphansSeen.add(checksum);
+      if (round % (options.collectEvery ?? 1) === 0) await collect();
+      let fsck = 'not checked';
+      if (round % (options.fsckEvery ?? 1) === 0 || round === options.rounds) {
+        const dangling = await Promise.all(
+          repositories.map((repo, i) => servedCompletely(git, repo, urlOf(repo), after[i], join(scratch, `mirror-${round}-${i}`))),
+        );
+        const failures = dangling.filter((problem) => problem !== undefined);
+        summary.danglingRefs += failures.reduce((sum, failure) => sum + failure.refs, 0);
+        for (const failure of failures) summary.problems.push(`round ${round}: ${failure.detail}`);
+        fsck = failures.length === 0 ? 'clones fsck clean' : `${failures.length} repositories not served completely`;
+      }
+      log(
+        `round ${round}: ${disruption}, restarted in ${restartMs} ms; ${running.length} pushes, ${acknowledged} ref updates acknowledged; ` +
+          `${leftovers.length} leftover files; ${orphansSeen.size} orphaned packs seen so far; ${fsck}`,
+      );
+    }
+
+    // Every orphan must go once it has been seen a grace period ago: see them all now, wait, collect.
+    await collect();
+    const due = Math.max(0, ...sightings.values()) + graceSeconds * 1000 + 1000;
+    if (sightings.size > 0 && due > Date.now()) {
+      log(`waiting ${Math.ceil((due - Date.now()) / 1000)} s for the grace period of the orphaned packs`);
+      await sleep(due - Date.now());
+    }
+    await collect();
+    const remaining = await unregisteredPacks(cliEnv(), repositories);
+    for (const checksum of remaining) orphansSeen.add(checksum);
+    summary.orphanPacks = { found: orphansSeen.size, collected: orphansSeen.size - remaining.length, remaining: remaining.length };
+    if (remaining.length > 0) summary.problems.push(`orphaned packs left a grace period after they were seen: ${remaining.join(', ')}`);
+  } finally {
+    await server?.stop();
+    await storage.dispose();
+    await git.cleanup();
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return summary;
+}
+
+/** The results of the round's pushes, per repository (in the order of `planned`). */
+function groupByRepository(results: readonly PushResult[], planned: readonly (readonly unknown[])[]): PushResult[][] {
+  let next = 0;
+  return planned.map((pushes) => results.slice(next, (next += pushes.length)));
+}
+
+/** `refs/heads/*` as the server advertises them. */
+async function advertisedBranches(git: GitClient, url: string): Promise<Map<string, string>> {
+  const out = await git.ok(['ls-remote', url, 'refs/heads/*']);
+  return new Map(
+    out
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const [oid, ref] = line.split('\t');
+        return [ref, oid] as const;
+      }),
+  );
+}
+
+/**
+ * A mirror clone holding exactly the advertised branches, `git fsck --strict` clean; otherwise
+ * how many advertised refs the server failed to serve (all of them when the clone failed).
+ */
+async function servedCompletely(
+  git: GitClient,
+  repo: CrashRepository,
+  url: string,
+  advertised: ReadonlyMap<string, string>,
+  dir: string,
+): Promise<{ refs: number; detail: string } | undefined> {
+  try {
+    const clone = await git.run(['clone', '--mirror', '-q', url, dir]);
+    if (clone.code !== 0) return { refs: advertised.size, detail: `${repo.name}: the mirror clone failed: ${clone.stderr.trim()}` };
+    const fsck = await git.run(['fsck', '--full', '--strict', '--no-dangling', '--no-progress'], { cwd: dir });
+    if (fsck.code !== 0 || fsck.stdout.trim() !== '')
+      return { refs: advertised.size, detail: `${repo.name}: fsck of the mirror clone: ${fsck.stdout}${fsck.stderr}` };
+    const cloned = await advertisedBranches(git, dir);
+    const differing = [...advertised].filter(([ref, oid]) => cloned.get(ref) !== oid).map(([ref]) => ref);
+    if (differing.length > 0) return { refs: differing.length, detail: `${repo.name}: the mirror clone lacks ${differing.join(', ')}` };
+    return undefined;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
