@@ -76,6 +76,7 @@ console.log(
 );
 console.log(`leftover spool/temp files after restarts: ${summary.leftoverFiles}`);
 console.log(`orphaned packs: ${orphanPacks.found} found, ${orphanPacks.collected} collected, ${orphanPacks.remaining} remaining`);
+if (summary.pushErrors.length > 0) console.log(`push errors as git reported them:\n  ${summary.pushErrors.join('\n  ')}`);
 if (summary.problems.length > 0) {
   console.log(`PROBLEMS:\n  ${summary.problems.join('\n  ')}`);
   process.exitCode = 1;

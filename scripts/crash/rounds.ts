@@ -72,6 +72,8 @@ export interface CrashSummary {
   /** Spool and temp files found after restarts: must be 0. */
   leftoverFiles: number;
   orphanPacks: { found: number; collected: number; remaining: number };
+  /** What git printed for pushes that failed or had refs rejected (ids masked), each once. */
+  pushErrors: string[];
   /** Every broken promise, described: empty when all held. */
   problems: string[];
 }
@@ -93,8 +95,10 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
     danglingRefs: 0,
     leftoverFiles: 0,
     orphanPacks: { found: 0, collected: 0, remaining: 0 },
+    pushErrors: [],
     problems: [],
   };
+  const pushErrors = new Set<string>();
   if (options.failover && options.redis !== 'cluster') throw new Error('failover rounds need the Redis Cluster (redis: cluster)');
   // Background maintenance stays off: a maintenance child outlives a killed server and would race
   // the collections this run makes itself, between rounds, through the CLI.
@@ -191,6 +195,7 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
           summary.pushes.run++;
           summary.refUpdates.pushed += result.updates.length;
           if (result.code === 0) summary.pushes.exitedOk++;
+          if (result.errors !== '') pushErrors.add(maskedErrors(result.errors));
         }
       });
       refs = after;
@@ -226,6 +231,7 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
     summary.orphanPacks = { found: orphansSeen.size, collected: orphansSeen.size - remaining.length, remaining: remaining.length };
     if (remaining.length > 0) summary.problems.push(`orphaned packs left a grace period after they were seen: ${remaining.join(', ')}`);
   } finally {
+    summary.pushErrors = [...pushErrors];
     await server?.stop();
     await storage.dispose();
     await git.cleanup();
@@ -278,4 +284,12 @@ async function servedCompletely(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** git's error lines with what differs from one failure to the next (ids, ports, times) masked, so that alike failures read alike. */
+function maskedErrors(errors: string): string {
+  return errors
+    .replace(/[0-9a-f]{40}/g, '<id>')
+    .replace(/(port |:)\d{2,5}\b/g, '$1<port>')
+    .replace(/\d+ ms/g, 'N ms');
 }
