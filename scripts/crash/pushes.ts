@@ -23,7 +23,7 @@ export interface PushResult {
   code: number;
   /** Refs git reported as accepted by the server (porcelain flags other than `!`). */
   accepted: ReadonlySet<string>;
-  /** git's error lines, for the record. */
+  /** git's error lines and rejected refs, for the record. */
   errors: string;
 }
 
@@ -112,7 +112,7 @@ export async function planUpdates(
 export async function push(git: GitClient, gitDir: string, url: string, updates: readonly RefUpdate[]): Promise<PushResult> {
   const refspecs = updates.map(({ ref, kind, target }) => (target === null ? `:${ref}` : `${kind === 'force' ? '+' : ''}${target}:${ref}`));
   const result = await git.run(['--git-dir', gitDir, 'push', '--porcelain', url, ...refspecs]);
-  return { updates, code: result.code, accepted: acceptedRefs(result.stdout), errors: errorLines(result.stderr) };
+  return { updates, code: result.code, accepted: acceptedRefs(result.stdout), errors: errorLines(result.stdout, result.stderr) };
 }
 
 /** The refs of `git push --porcelain` output lines `<flag>\t<from>:<to>\t<summary>` whose flag says the server took the update. */
@@ -125,9 +125,9 @@ export function acceptedRefs(porcelain: string): Set<string> {
   return accepted;
 }
 
-function errorLines(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((line) => /^(error|fatal): | ! /.test(line))
-    .join(' | ');
+/** git's error lines, and the porcelain lines of rejected refs with the server's reason. */
+function errorLines(porcelain: string, stderr: string): string {
+  const rejected = porcelain.split('\n').filter((line) => line.startsWith('!\t'));
+  const errors = stderr.split('\n').filter((line) => /^(error|fatal): /.test(line));
+  return [...rejected, ...errors].join(' | ');
 }
