@@ -38,14 +38,16 @@ if (redis !== 'single' && redis !== 'cluster') throw new Error(`--redis: unknown
 const history = parseHistorySource(values.history);
 // git's history moves in increments of a few hundred commits a push; a generated one, a few.
 const step = Number(values.step ?? (history.kind === 'generated' ? 3 : 300));
-const killWindowMs = Number(values['kill-window-ms'] ?? (history.kind === 'generated' ? 3000 : 6000));
+const killWindowMs = Number(values['kill-window-ms'] ?? 3000);
 const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
 
 console.log(
   `${values.rounds} rounds on the ${backend} backend${backend === 'distributed' ? ` (Redis ${redis})` : ''}, ` +
-    `${values.failover ? 'a master failed over' : 'the server killed'} within ${killWindowMs} ms of the pushes' start, ` +
+    `${values.failover ? 'a master failed over' : 'the server killed'} within ${killWindowMs} ms of the pushes' start (at first), ` +
     `pushing ${describeHistorySource(history)} ${step} commits at a time, seed ${values.seed}`,
 );
+// Ended by a signal, the run still goes through 'exit', where the server it started is killed.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 const startedAt = Date.now();
 const summary = await runCrashRounds({
   backend,

@@ -41,7 +41,11 @@ export interface CrashRoundsOptions {
   updatesPerPush?: number;
   /** How far along the history a branch moves in one push at most (default 3 commits). */
   step?: number;
-  /** The kill (or the failover) comes at a uniformly random moment this long after the pushes start, or when they are all over. */
+  /**
+   * The kill (or the failover) comes at a uniformly random moment of a window that starts with the
+   * pushes, or when they are all over. The window starts this long (default 3000 ms) and follows
+   * how long the pushes take (see nextKillWindow).
+   */
   killWindowMs?: number;
   /** Fail a Cluster master over during the pushes (the server is killed after them). */
   failover?: boolean;
@@ -79,6 +83,8 @@ export interface CrashSummary {
 }
 
 const OWNER = 'crash';
+const MIN_KILL_WINDOW_MS = 200;
+const MAX_KILL_WINDOW_MS = 120_000;
 
 export async function runCrashRounds(options: CrashRoundsOptions): Promise<CrashSummary> {
   const log = options.log ?? (() => undefined);
@@ -99,6 +105,7 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
     problems: [],
   };
   const pushErrors = new Set<string>();
+  let killWindowMs = options.killWindowMs ?? 3000;
   if (options.failover && options.redis !== 'cluster') throw new Error('failover rounds need the Redis Cluster (redis: cluster)');
   // Background maintenance stays off: a maintenance child outlives a killed server and would race
   // the collections this run makes itself, between rounds, through the CLI.
@@ -156,20 +163,23 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
       const pushStart = performance.now();
       const allDone = Promise.all(running);
       const pushesMs = allDone.then(() => Math.round(performance.now() - pushStart));
-      const moment = random() * (options.killWindowMs ?? 2000);
+      const window = `window ${Math.round(killWindowMs)} ms`;
+      const moment = random() * killWindowMs;
       const midPush = await Promise.race([sleep(moment).then(() => true), allDone.then(() => false)]);
       let disruption: string;
       if (options.failover) {
-        disruption = `failover ${midPush ? `${Math.round(moment)} ms into the pushes` : 'after the pushes'} (${await failOverMasterOf(repositories[0].id)})`;
+        const when = midPush ? `${Math.round(moment)} ms into the pushes` : `after the pushes (${await pushesMs} ms)`;
+        disruption = `failover ${when}, ${window} (${await failOverMasterOf(repositories[0].id)})`;
         summary.failovers++;
         await allDone;
         await server!.kill('SIGKILL');
       } else {
         await server!.kill('SIGKILL');
-        disruption = midPush ? `killed ${Math.round(moment)} ms into the pushes` : `killed after the pushes (${await pushesMs} ms)`;
+        disruption = `${midPush ? `killed ${Math.round(moment)} ms into the pushes` : `killed after the pushes (${await pushesMs} ms)`}, ${window}`;
         if (midPush) summary.killsMidPush++;
       }
       const pushed = groupByRepository(await allDone, results);
+      killWindowMs = nextKillWindow(killWindowMs, midPush ? undefined : await pushesMs);
       summary.rounds = round;
 
       const restartedAt = performance.now();
@@ -238,6 +248,16 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
     await rm(scratch, { recursive: true, force: true });
   }
   return summary;
+}
+
+/**
+ * The next round's kill window, from this one's and how long the pushes took when they all ended
+ * before the kill (`pushesMs`): a quarter longer than they took, so that kills fall throughout the
+ * pushes and some after; half as long again when the kill came first (the pushes grow with the
+ * history, and a loaded machine slows them), so that some pushes are acknowledged.
+ */
+function nextKillWindow(windowMs: number, pushesMs: number | undefined): number {
+  return pushesMs === undefined ? Math.min(windowMs * 1.5, MAX_KILL_WINDOW_MS) : Math.max(pushesMs * 1.25, MIN_KILL_WINDOW_MS);
 }
 
 /** The results of the round's pushes, per repository (in the order of `planned`). */
