@@ -47,8 +47,8 @@ export interface CrashRoundsOptions {
    * how long the pushes take (see nextKillWindow).
    */
   killWindowMs?: number;
-  /** Fail a Cluster master over during the pushes (the server is killed after them). */
-  failover?: boolean;
+  /** Fail a Cluster master over during the pushes (the server is killed after them); 'force' without waiting for the master (see failOverMasterOf). */
+  failover?: boolean | 'force';
   /** GITFLEET_REDIS_WAIT_REPLICAS of the server (distributed). */
   waitReplicas?: number;
   /** Mirror clone and fsck every repository every this many rounds (and after the last; default 1). */
@@ -169,7 +169,7 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
       let disruption: string;
       if (options.failover) {
         const when = midPush ? `${Math.round(moment)} ms into the pushes` : `after the pushes (${await pushesMs} ms)`;
-        disruption = `failover ${when}, ${window} (${await failOverMasterOf(repositories[0].id)})`;
+        disruption = `failover ${when}, ${window} (${await failOverMasterOf(repositories[0].id, { force: options.failover === 'force' })})`;
         summary.failovers++;
         await allDone;
         await server!.kill('SIGKILL');
