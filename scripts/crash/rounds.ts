@@ -65,6 +65,8 @@ export interface CrashSummary {
   /** Rounds whose kill came while pushes were still running. */
   killsMidPush: number;
   failovers: number;
+  /** Of those, failovers while pushes were still running. */
+  failoversMidPush: number;
   pushes: { run: number; exitedOk: number };
   refUpdates: { pushed: number; acknowledged: number; appliedUnacknowledged: number; notApplied: number };
   /** Acknowledged updates not found after the restart: must be 0. */
@@ -94,6 +96,7 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
     rounds: 0,
     killsMidPush: 0,
     failovers: 0,
+    failoversMidPush: 0,
     pushes: { run: 0, exitedOk: 0 },
     refUpdates: { pushed: 0, acknowledged: 0, appliedUnacknowledged: 0, notApplied: 0 },
     lost: 0,
@@ -107,8 +110,8 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
   const pushErrors = new Set<string>();
   let killWindowMs = options.killWindowMs ?? 3000;
   if (options.failover && options.redis !== 'cluster') throw new Error('failover rounds need the Redis Cluster (redis: cluster)');
-  // Background maintenance stays off: a maintenance child outlives a killed server and would race
-  // the collections this run makes itself, between rounds, through the CLI.
+  // Background maintenance stays off: a maintenance child outlives a killed server, and would hold
+  // the lease the collections this run makes itself between rounds need.
   const serverEnv: Record<string, string> = {
     GITFLEET_MAINTENANCE: '0',
     GITFLEET_PACK_GRACE_SECONDS: String(graceSeconds),
@@ -171,6 +174,7 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
         const when = midPush ? `${Math.round(moment)} ms into the pushes` : `after the pushes (${await pushesMs} ms)`;
         disruption = `failover ${when}, ${window} (${await failOverMasterOf(repositories[0].id, { force: options.failover === 'force' })})`;
         summary.failovers++;
+        if (midPush) summary.failoversMidPush++;
         await allDone;
         await server!.kill('SIGKILL');
       } else {
