@@ -20,10 +20,10 @@ import { seededRandom } from '../../packages/storage/src/index.js';
 import { GitClient } from '../../packages/test-support/src/git-client.js';
 import { distributedStorage, embeddedStorage, type StorageBackend } from '../../packages/test-support/src/server-storage.js';
 import { startServer, type ServerProcess } from '../../packages/test-support/src/server.js';
-import { preparePushableHistory, type HistorySource } from './history.js';
+import { preparePushableHistory, type HistorySource, type PushableHistory } from './history.js';
 import { collectPacksNow, failOverMasterOf, leftoverFiles, unregisteredPacks, type CrashRepository } from './inspect.js';
 import { judgeRound } from './judge.js';
-import { ChainPositions, planUpdates, push, type PushResult } from './pushes.js';
+import { ChainPositions, planUpdates, push, type PushResult, type RefUpdate } from './pushes.js';
 
 export type CrashBackend = 'embedded' | 'distributed';
 
@@ -89,10 +89,20 @@ const MIN_KILL_WINDOW_MS = 200;
 const MAX_KILL_WINDOW_MS = 120_000;
 
 export async function runCrashRounds(options: CrashRoundsOptions): Promise<CrashSummary> {
-  const log = options.log ?? (() => undefined);
-  const random = seededRandom(options.seed);
-  const graceSeconds = options.graceSeconds ?? 31;
-  const summary: CrashSummary = {
+  if (options.failover && options.redis !== 'cluster') throw new Error('failover rounds need the Redis Cluster (redis: cluster)');
+  const run = await CrashRun.start(options);
+  try {
+    for (let round = 1; round <= options.rounds; round++) await run.round(round);
+    await run.collectTheOrphans();
+  } finally {
+    await run.close();
+  }
+  return run.summary;
+}
+
+/** A run of rounds: the server of the moment, the repositories it serves, and what has been found. */
+class CrashRun {
+  readonly summary: CrashSummary = {
     rounds: 0,
     killsMidPush: 0,
     failovers: 0,
@@ -107,151 +117,230 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
     pushErrors: [],
     problems: [],
   };
-  const pushErrors = new Set<string>();
-  let killWindowMs = options.killWindowMs ?? 3000;
-  if (options.failover && options.redis !== 'cluster') throw new Error('failover rounds need the Redis Cluster (redis: cluster)');
-  // Background maintenance stays off: a maintenance child outlives a killed server, and would hold
-  // the lease the collections this run makes itself between rounds need.
-  const serverEnv: Record<string, string> = {
-    GITFLEET_MAINTENANCE: '0',
-    GITFLEET_PACK_GRACE_SECONDS: String(graceSeconds),
-    // No request bound: the grace period need only exceed the registry view age.
-    GITFLEET_REQUEST_TIMEOUT_MS: '0',
-    ...(options.waitReplicas === undefined ? {} : { GITFLEET_REDIS_WAIT_REPLICAS: String(options.waitReplicas) }),
-  };
-  const storage: StorageBackend =
-    options.backend === 'embedded' ? embeddedStorage() : distributedStorage({ redis: options.redis, label: 'crash' });
-  const scratch = await mkdtemp(join(tmpdir(), 'gitfleet-crash-'));
-  const dataDir = join(scratch, 'data');
-  const git = await GitClient.create(2);
-  let server: ServerProcess | undefined;
-  const start = async () => (server = await startServer(serverEnv, { storage, dataDir }));
-  const cliEnv = () => ({ ...server!.cliEnv, ...serverEnv });
-  // Each start listens on a port of its own.
-  const urlOf = (repo: CrashRepository) => `${server!.url}/${repo.owner}/${repo.name}.git`;
-  const sightings = new Map<string, number>(); // orphan checksum → when maintenance first ran with it there
-  const orphansSeen = new Set<string>();
-  const repositories: CrashRepository[] = [];
-  /** A collection, after noting which unregistered packs it sees for the first time. */
-  const collect = async () => {
-    const now = Date.now();
-    for (const checksum of await unregisteredPacks(cliEnv(), repositories)) if (!sightings.has(checksum)) sightings.set(checksum, now);
-    await collectPacksNow(cliEnv(), repositories, graceSeconds);
-  };
-  try {
-    const history = await preparePushableHistory(git, options.history, join(scratch, 'history'));
-    const positions = new ChainPositions(history);
-    await start();
-    for (let i = 0; i < (options.repositories ?? 3); i++) {
+  private readonly log: (line: string) => void;
+  private readonly random: () => number;
+  private readonly graceSeconds: number;
+  private readonly dataDir: string;
+  private readonly pushErrors = new Set<string>();
+  /** Orphaned pack checksum → when a collection first ran with it there. */
+  private readonly sightings = new Map<string, number>();
+  private readonly orphansSeen = new Set<string>();
+  private readonly repositories: CrashRepository[] = [];
+  private killWindowMs: number;
+  private server: ServerProcess | undefined;
+  private history: PushableHistory | undefined;
+  private positions: ChainPositions | undefined;
+  /** The branches of each repository as last served. */
+  private refs: Map<string, string>[] = [];
+
+  private constructor(
+    private readonly options: CrashRoundsOptions,
+    private readonly storage: StorageBackend,
+    private readonly serverEnv: Record<string, string>,
+    private readonly scratch: string,
+    private readonly git: GitClient,
+  ) {
+    this.log = options.log ?? (() => undefined);
+    this.random = seededRandom(options.seed);
+    this.graceSeconds = options.graceSeconds ?? 31;
+    this.killWindowMs = options.killWindowMs ?? 3000;
+    this.dataDir = join(scratch, 'data');
+  }
+
+  static async start(options: CrashRoundsOptions): Promise<CrashRun> {
+    const graceSeconds = options.graceSeconds ?? 31;
+    // Background maintenance stays off: a maintenance child outlives a killed server, and would hold
+    // the lease the collections this run makes itself between rounds need.
+    const serverEnv: Record<string, string> = {
+      GITFLEET_MAINTENANCE: '0',
+      GITFLEET_PACK_GRACE_SECONDS: String(graceSeconds),
+      // No request bound: the grace period need only exceed the registry view age.
+      GITFLEET_REQUEST_TIMEOUT_MS: '0',
+      ...(options.waitReplicas === undefined ? {} : { GITFLEET_REDIS_WAIT_REPLICAS: String(options.waitReplicas) }),
+    };
+    const storage = options.backend === 'embedded' ? embeddedStorage() : distributedStorage({ redis: options.redis, label: 'crash' });
+    const run = new CrashRun(options, storage, serverEnv, await mkdtemp(join(tmpdir(), 'gitfleet-crash-')), await GitClient.create(2));
+    try {
+      await run.setUp();
+    } catch (error) {
+      await run.close();
+      throw error;
+    }
+    return run;
+  }
+
+  private async setUp(): Promise<void> {
+    this.history = await preparePushableHistory(this.git, this.options.history, join(this.scratch, 'history'));
+    this.positions = new ChainPositions(this.history);
+    await this.startServer();
+    for (let i = 0; i < (this.options.repositories ?? 3); i++) {
       const name = `repo-${i}`;
-      const { id } = await server!.createRepository(OWNER, name);
-      repositories.push({ owner: OWNER, name, id });
+      const { id } = await this.server!.createRepository(OWNER, name);
+      this.repositories.push({ owner: OWNER, name, id });
     }
-    let refs = await Promise.all(repositories.map((repo) => advertisedBranches(git, urlOf(repo))));
+    this.refs = await this.servedBranches();
+  }
 
-    for (let round = 1; round <= options.rounds; round++) {
-      const results = await Promise.all(
-        repositories.map(async (repo, i) => {
-          const updates = await planUpdates(git, positions, refs[i], {
-            random,
-            step: options.step ?? 3,
-            updates: (options.pushesPerRepository ?? 2) * (options.updatesPerPush ?? 2),
-            label: `round ${round} of ${repo.name}`,
-          });
-          const perPush = options.updatesPerPush ?? 2;
-          return Array.from({ length: Math.ceil(updates.length / perPush) }, (_, p) => updates.slice(p * perPush, (p + 1) * perPush));
-        }),
-      );
-      const running = results.flatMap((pushes, i) => pushes.map((updates) => push(git, history.gitDir, urlOf(repositories[i]), updates)));
-      const pushStart = performance.now();
-      const allDone = Promise.all(running);
-      const pushesMs = allDone.then(() => Math.round(performance.now() - pushStart));
-      const window = `window ${Math.round(killWindowMs)} ms`;
-      const moment = random() * killWindowMs;
-      const midPush = await Promise.race([sleep(moment).then(() => true), allDone.then(() => false)]);
-      let disruption: string;
-      if (options.failover) {
-        const when = midPush ? `${Math.round(moment)} ms into the pushes` : `after the pushes (${await pushesMs} ms)`;
-        disruption = `failover ${when}, ${window} (${await failOverMasterOf(repositories[0].id, { force: options.failover === 'force' })})`;
-        summary.failovers++;
-        if (midPush) summary.failoversMidPush++;
-        await allDone;
-        await server!.kill('SIGKILL');
-      } else {
-        await server!.kill('SIGKILL');
-        disruption = `${midPush ? `killed ${Math.round(moment)} ms into the pushes` : `killed after the pushes (${await pushesMs} ms)`}, ${window}`;
-        if (midPush) summary.killsMidPush++;
-      }
-      const pushed = groupByRepository(await allDone, results);
-      killWindowMs = nextKillWindow(killWindowMs, midPush ? undefined : await pushesMs);
-      summary.rounds = round;
+  async round(round: number): Promise<void> {
+    const { pushed, disruption } = await this.pushAndDisrupt(await this.plan(round));
+    this.summary.rounds = round;
+    const restartedAt = performance.now();
+    await this.startServer();
+    const restartMs = Math.round(performance.now() - restartedAt);
+    const leftovers = await this.checkLeftovers(round);
+    const after = await this.servedBranches();
+    const acknowledged = this.judge(round, pushed, after);
+    this.refs = after;
+    for (const checksum of await unregisteredPacks(this.cliEnv(), this.repositories)) this.orphansSeen.add(checksum);
+    if (round % (this.options.collectEvery ?? 1) === 0) await this.collect();
+    const fsck =
+      round % (this.options.fsckEvery ?? 1) === 0 || round === this.options.rounds ? await this.checkServed(round, after) : 'not checked';
+    this.log(
+      `round ${round}: ${disruption}, restarted in ${restartMs} ms; ${pushed.flat().length} pushes, ${acknowledged} ref updates acknowledged; ` +
+        `${leftovers} leftover files; ${this.orphansSeen.size} orphaned packs seen so far; ${fsck}`,
+    );
+  }
 
-      const restartedAt = performance.now();
-      await start();
-      const restartMs = Math.round(performance.now() - restartedAt);
-      const leftovers = await leftoverFiles(dataDir);
-      summary.leftoverFiles += leftovers.length;
-      if (leftovers.length > 0) summary.problems.push(`round ${round}: left after the restart: ${leftovers.join(', ')}`);
-
-      const after = await Promise.all(repositories.map((repo) => advertisedBranches(git, urlOf(repo))));
-      let acknowledged = 0;
-      repositories.forEach((repo, i) => {
-        const judgement = judgeRound(refs[i], pushed[i], after[i]);
-        acknowledged += judgement.acknowledged;
-        summary.refUpdates.acknowledged += judgement.acknowledged;
-        summary.refUpdates.appliedUnacknowledged += judgement.appliedUnacknowledged;
-        summary.refUpdates.notApplied += judgement.notApplied;
-        summary.lost += judgement.lost.length;
-        summary.unexpected += judgement.unexpected.length;
-        for (const problem of [...judgement.lost, ...judgement.unexpected])
-          summary.problems.push(`round ${round}, ${repo.name}: ${problem}`);
-        for (const result of pushed[i]) {
-          summary.pushes.run++;
-          summary.refUpdates.pushed += result.updates.length;
-          if (result.code === 0) summary.pushes.exitedOk++;
-          if (result.errors !== '') pushErrors.add(maskedErrors(result.errors));
-        }
-      });
-      refs = after;
-
-      for (const checksum of await unregisteredPacks(cliEnv(), repositories)) orphansSeen.add(checksum);
-      if (round % (options.collectEvery ?? 1) === 0) await collect();
-      let fsck = 'not checked';
-      if (round % (options.fsckEvery ?? 1) === 0 || round === options.rounds) {
-        const dangling = await Promise.all(
-          repositories.map((repo, i) => servedCompletely(git, repo, urlOf(repo), after[i], join(scratch, `mirror-${round}-${i}`))),
-        );
-        const failures = dangling.filter((problem) => problem !== undefined);
-        summary.danglingRefs += failures.reduce((sum, failure) => sum + failure.refs, 0);
-        for (const failure of failures) summary.problems.push(`round ${round}: ${failure.detail}`);
-        fsck = failures.length === 0 ? 'clones fsck clean' : `${failures.length} repositories not served completely`;
-      }
-      log(
-        `round ${round}: ${disruption}, restarted in ${restartMs} ms; ${running.length} pushes, ${acknowledged} ref updates acknowledged; ` +
-          `${leftovers.length} leftover files; ${orphansSeen.size} orphaned packs seen so far; ${fsck}`,
-      );
-    }
-
-    // Every orphan must go once it has been seen a grace period ago: see them all now, wait, collect.
-    await collect();
-    const due = Math.max(0, ...sightings.values()) + graceSeconds * 1000 + 1000;
-    if (sightings.size > 0 && due > Date.now()) {
-      log(`waiting ${Math.ceil((due - Date.now()) / 1000)} s for the grace period of the orphaned packs`);
+  /** Every orphan must go once it has been seen a grace period ago: see them all now, wait, collect, count what is left. */
+  async collectTheOrphans(): Promise<void> {
+    await this.collect();
+    const due = Math.max(0, ...this.sightings.values()) + this.graceSeconds * 1000 + 1000;
+    if (this.sightings.size > 0 && due > Date.now()) {
+      this.log(`waiting ${Math.ceil((due - Date.now()) / 1000)} s for the grace period of the orphaned packs`);
       await sleep(due - Date.now());
     }
-    await collect();
-    const remaining = await unregisteredPacks(cliEnv(), repositories);
-    for (const checksum of remaining) orphansSeen.add(checksum);
-    summary.orphanPacks = { found: orphansSeen.size, collected: orphansSeen.size - remaining.length, remaining: remaining.length };
-    if (remaining.length > 0) summary.problems.push(`orphaned packs left a grace period after they were seen: ${remaining.join(', ')}`);
-  } finally {
-    summary.pushErrors = [...pushErrors];
-    await server?.stop();
-    await storage.dispose();
-    await git.cleanup();
-    await rm(scratch, { recursive: true, force: true });
+    await this.collect();
+    const remaining = await unregisteredPacks(this.cliEnv(), this.repositories);
+    for (const checksum of remaining) this.orphansSeen.add(checksum);
+    const found = this.orphansSeen.size;
+    this.summary.orphanPacks = { found, collected: found - remaining.length, remaining: remaining.length };
+    if (remaining.length > 0)
+      this.summary.problems.push(`orphaned packs left a grace period after they were seen: ${remaining.join(', ')}`);
   }
-  return summary;
+
+  async close(): Promise<void> {
+    this.summary.pushErrors = [...this.pushErrors];
+    await this.server?.stop();
+    await this.storage.dispose();
+    await this.git.cleanup();
+    await rm(this.scratch, { recursive: true, force: true });
+  }
+
+  private async startServer(): Promise<void> {
+    this.server = await startServer(this.serverEnv, { storage: this.storage, dataDir: this.dataDir });
+  }
+
+  /** The environment of a CLI on the server's stores, or of this process opening them. */
+  private cliEnv(): Record<string, string> {
+    return { ...this.server!.cliEnv, ...this.serverEnv };
+  }
+
+  /** Each start listens on a port of its own. */
+  private urlOf(repo: CrashRepository): string {
+    return `${this.server!.url}/${repo.owner}/${repo.name}.git`;
+  }
+
+  private servedBranches(): Promise<Map<string, string>[]> {
+    return Promise.all(this.repositories.map((repo) => advertisedBranches(this.git, this.urlOf(repo))));
+  }
+
+  /** The round's pushes: per repository, a few of distinct branches each. */
+  private plan(round: number): Promise<RefUpdate[][][]> {
+    const perPush = this.options.updatesPerPush ?? 2;
+    return Promise.all(
+      this.repositories.map(async (repo, i) => {
+        const updates = await planUpdates(this.git, this.positions!, this.refs[i], {
+          random: this.random,
+          step: this.options.step ?? 3,
+          updates: (this.options.pushesPerRepository ?? 2) * perPush,
+          label: `round ${round} of ${repo.name}`,
+        });
+        return Array.from({ length: Math.ceil(updates.length / perPush) }, (_, p) => updates.slice(p * perPush, (p + 1) * perPush));
+      }),
+    );
+  }
+
+  /** Runs the pushes, kills the server (or fails the master over) at a random moment of the window, and waits for every git. */
+  private async pushAndDisrupt(planned: RefUpdate[][][]): Promise<{ pushed: PushResult[][]; disruption: string }> {
+    const started = performance.now();
+    const allDone = Promise.all(
+      planned.map((pushes, i) =>
+        Promise.all(pushes.map((updates) => push(this.git, this.history!.gitDir, this.urlOf(this.repositories[i]), updates))),
+      ),
+    );
+    const pushesMs = allDone.then(() => Math.round(performance.now() - started));
+    const window = `window ${Math.round(this.killWindowMs)} ms`;
+    const moment = this.random() * this.killWindowMs;
+    const midPush = await Promise.race([sleep(moment).then(() => true), allDone.then(() => false)]);
+    const when = async () => (midPush ? `${Math.round(moment)} ms into the pushes` : `after the pushes (${await pushesMs} ms)`);
+    let disruption: string;
+    if (this.options.failover) {
+      const failover = await failOverMasterOf(this.repositories[0].id, { force: this.options.failover === 'force' });
+      disruption = `failover ${await when()}, ${window} (${failover})`;
+      this.summary.failovers++;
+      if (midPush) this.summary.failoversMidPush++;
+      await allDone;
+      await this.server!.kill('SIGKILL');
+    } else {
+      await this.server!.kill('SIGKILL');
+      disruption = `killed ${await when()}, ${window}`;
+      if (midPush) this.summary.killsMidPush++;
+    }
+    const pushed = await allDone;
+    this.killWindowMs = nextKillWindow(this.killWindowMs, midPush ? undefined : await pushesMs);
+    return { pushed, disruption };
+  }
+
+  private async checkLeftovers(round: number): Promise<number> {
+    const leftovers = await leftoverFiles(this.dataDir);
+    this.summary.leftoverFiles += leftovers.length;
+    if (leftovers.length > 0) this.summary.problems.push(`round ${round}: left after the restart: ${leftovers.join(', ')}`);
+    return leftovers.length;
+  }
+
+  /** Judges each repository's pushes against what is served now; returns the updates acknowledged. */
+  private judge(round: number, pushed: readonly PushResult[][], after: readonly Map<string, string>[]): number {
+    const { summary } = this;
+    let acknowledged = 0;
+    this.repositories.forEach((repo, i) => {
+      const judgement = judgeRound(this.refs[i], pushed[i], after[i]);
+      acknowledged += judgement.acknowledged;
+      summary.refUpdates.acknowledged += judgement.acknowledged;
+      summary.refUpdates.appliedUnacknowledged += judgement.appliedUnacknowledged;
+      summary.refUpdates.notApplied += judgement.notApplied;
+      summary.lost += judgement.lost.length;
+      summary.unexpected += judgement.unexpected.length;
+      for (const problem of [...judgement.lost, ...judgement.unexpected]) summary.problems.push(`round ${round}, ${repo.name}: ${problem}`);
+      for (const result of pushed[i]) {
+        summary.pushes.run++;
+        summary.refUpdates.pushed += result.updates.length;
+        if (result.code === 0) summary.pushes.exitedOk++;
+        if (result.errors !== '') this.pushErrors.add(maskedErrors(result.errors));
+      }
+    });
+    return acknowledged;
+  }
+
+  private async checkServed(round: number, after: readonly Map<string, string>[]): Promise<string> {
+    const checks = await Promise.all(
+      this.repositories.map((repo, i) =>
+        servedCompletely(this.git, repo, this.urlOf(repo), after[i], join(this.scratch, `mirror-${round}-${i}`)),
+      ),
+    );
+    const failures = checks.filter((failure) => failure !== undefined);
+    this.summary.danglingRefs += failures.reduce((sum, failure) => sum + failure.refs, 0);
+    for (const failure of failures) this.summary.problems.push(`round ${round}: ${failure.detail}`);
+    return failures.length === 0 ? 'clones fsck clean' : `${failures.length} repositories not served completely`;
+  }
+
+  /** A collection, after noting which unregistered packs it sees for the first time. */
+  private async collect(): Promise<void> {
+    const now = Date.now();
+    for (const checksum of await unregisteredPacks(this.cliEnv(), this.repositories)) {
+      if (!this.sightings.has(checksum)) this.sightings.set(checksum, now);
+    }
+    await collectPacksNow(this.cliEnv(), this.repositories, this.graceSeconds);
+  }
 }
 
 /**
@@ -262,12 +351,6 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
  */
 function nextKillWindow(windowMs: number, pushesMs: number | undefined): number {
   return pushesMs === undefined ? Math.min(windowMs * 1.5, MAX_KILL_WINDOW_MS) : Math.max(pushesMs * 1.25, MIN_KILL_WINDOW_MS);
-}
-
-/** The results of the round's pushes, per repository (in the order of `planned`). */
-function groupByRepository(results: readonly PushResult[], planned: readonly (readonly unknown[])[]): PushResult[][] {
-  let next = 0;
-  return planned.map((pushes) => results.slice(next, (next += pushes.length)));
 }
 
 /** `refs/heads/*` as the server advertises them. */
