@@ -7,7 +7,7 @@
  * The distributed backend needs the test servers (GITFLEET_TEST_S3_*, GITFLEET_TEST_REDIS_URL or
  * GITFLEET_TEST_REDIS_CLUSTER; see scripts/servers).
  *
- *   pnpm crash [--backend embedded|distributed] [--redis single|cluster] [--failover | --failover-force] [--wait-replicas N]
+ *   pnpm crash [--backend embedded|distributed] [--redis single|cluster] [--failover] [--wait-replicas N]
  *              [--rounds 50] [--seed N] [--history git|generated:<commits>|<git dir>[#<branch>]] [--step N]
  *              [--kill-window-ms N] [--repositories N] [--fsck-every N] [--collect-every N]
  */
@@ -20,7 +20,6 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'embedded' },
     redis: { type: 'string', default: 'single' },
     failover: { type: 'boolean', default: false },
-    'failover-force': { type: 'boolean', default: false },
     'wait-replicas': { type: 'string' },
     rounds: { type: 'string', default: '50' },
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
@@ -44,7 +43,7 @@ const number = (value: string | undefined) => (value === undefined ? undefined :
 
 console.log(
   `${values.rounds} rounds on the ${backend} backend${backend === 'distributed' ? ` (Redis ${redis})` : ''}, ` +
-    `${values.failover || values['failover-force'] ? 'a master failed over' : 'the server killed'} within ${killWindowMs} ms of the pushes' start (at first), ` +
+    `${values.failover ? 'a master failed over' : 'the server killed'} within ${killWindowMs} ms of the pushes' start (at first), ` +
     `pushing ${describeHistorySource(history)} ${step} commits at a time, seed ${values.seed}`,
 );
 // Ended by a signal, the run still goes through 'exit', where the server it started is killed.
@@ -53,7 +52,7 @@ const startedAt = Date.now();
 const summary = await runCrashRounds({
   backend,
   redis,
-  failover: values['failover-force'] ? 'force' : values.failover,
+  failover: values.failover,
   waitReplicas: number(values['wait-replicas']),
   rounds: Number(values.rounds),
   seed: Number(values.seed),

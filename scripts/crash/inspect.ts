@@ -111,12 +111,10 @@ export function collectPacksNow(
 
 /**
  * Fails over the Cluster master that holds a repository's keys: `CLUSTER FAILOVER` on one of its
- * replicas, which waits for the replica to catch up, then swaps their roles; with `force`,
- * `CLUSTER FAILOVER FORCE`, which does not wait for the master (writes it has not replicated yet
- * are lost, as when a master dies). Resolves once the replica serves as master and the cluster
- * reports itself healthy; returns what was done.
+ * replicas, which waits for the replica to catch up, then swaps their roles. Resolves once the
+ * replica serves as master and the cluster reports itself healthy; returns what was done.
  */
-export async function failOverMasterOf(repositoryId: string, { force = false } = {}): Promise<string> {
+export async function failOverMasterOf(repositoryId: string): Promise<string> {
   const [seedHost, seedPort] = redisClusterNodes().split(',')[0].split(':');
   const seed = ['-h', seedHost, '-p', seedPort];
   // The Redis KV's hash tag of a repository's scope (packages/storage/src/redis).
@@ -126,7 +124,7 @@ export async function failOverMasterOf(repositoryId: string, { force = false } =
   const replica = nodes.find((node) => !node.master && node.connected && node.masterId === master?.id);
   if (!master || !replica) throw new Error(`no master with a connected replica serves slot ${slot}: ${JSON.stringify(nodes)}`);
   const at = (node: ClusterNode) => ['-h', node.host, '-p', String(node.port)];
-  await redisCli([...at(replica), 'cluster', 'failover', ...(force ? ['force'] : [])]);
+  await redisCli([...at(replica), 'cluster', 'failover']);
   const deadline = Date.now() + 30_000;
   for (;;) {
     const promoted = parseClusterNodes(await redisCli([...at(replica), 'cluster', 'nodes'])).find((node) => node.id === replica.id);

@@ -47,8 +47,8 @@ export interface CrashRoundsOptions {
    * how long the pushes take (see nextKillWindow).
    */
   killWindowMs?: number;
-  /** Fail a Cluster master over during the pushes (the server is killed after them); 'force' without waiting for the master (see failOverMasterOf). */
-  failover?: boolean | 'force';
+  /** Fail a Cluster master over during the pushes (the server is killed after them). */
+  failover?: boolean;
   /** GITFLEET_REDIS_WAIT_REPLICAS of the server (distributed). */
   waitReplicas?: number;
   /** Mirror clone and fsck every repository every this many rounds (and after the last; default 1). */
@@ -275,7 +275,7 @@ class CrashRun {
     const when = async () => (midPush ? `${Math.round(moment)} ms into the pushes` : `after the pushes (${await pushesMs} ms)`);
     let disruption: string;
     if (this.options.failover) {
-      const failover = await failOverMasterOf(this.repositories[0].id, { force: this.options.failover === 'force' });
+      const failover = await failOverMasterOf(this.repositories[0].id);
       disruption = `failover ${await when()}, ${window} (${failover})`;
       this.summary.failovers++;
       if (midPush) this.summary.failoversMidPush++;
