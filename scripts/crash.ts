@@ -66,7 +66,7 @@ const summary = await runCrashRounds({
 });
 const { refUpdates, pushes, orphanPacks } = summary;
 console.log(
-  `rounds run: ${summary.rounds} (${summary.killsMidPush} kills mid-push, ${summary.failovers} failovers, ${summary.failoversMidPush} of them mid-push) in ${Math.round((Date.now() - startedAt) / 1000)} s`,
+  `rounds run: ${summary.rounds} (${summary.failovers > 0 ? `${summary.failovers} failovers, ${summary.failoversMidPush} of them mid-push` : `${summary.killsMidPush} kills mid-push`}) in ${Math.round((Date.now() - startedAt) / 1000)} s`,
 );
 console.log(`pushes: ${pushes.run} run, ${pushes.exitedOk} exited 0`);
 console.log(
