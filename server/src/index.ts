@@ -22,6 +22,7 @@ import type { ServerConfig } from './config.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ServerServices } from './services.js';
+import { claimReceiveSpool } from './receive-spool.js';
 import { openStores, spoolDirectory, type OpenStores } from './stores.js';
 import { openWebhooks } from './webhooks.js';
 
@@ -51,6 +52,8 @@ export interface StartServerOptions {
   environment?: NodeJS.ProcessEnv;
   /** Sees every request to the stores (tests count them, or inject faults into them). */
   storeInterceptor?: StoreInterceptor;
+  /** The slot of a cluster worker: it then owns only its slot's receive spool (see receive-spool.ts). */
+  workerSlot?: number;
 }
 
 export async function startServer({
@@ -59,6 +62,7 @@ export async function startServer({
   shutdownGraceMs = 10_000,
   environment,
   storeInterceptor,
+  workerSlot,
 }: StartServerOptions): Promise<RunningServer> {
   const stores = await openStores(config, storeInterceptor);
   const spoolDir = spoolDirectory(config);
@@ -73,6 +77,7 @@ export async function startServer({
   let placementRepair: PlacementRepairJob | undefined;
   try {
     await mkdir(spoolDir, { recursive: true });
+    const receiveSpool = await claimReceiveSpool(spoolDir, workerSlot);
     const accounts = new AccountStore(stores.kv);
     if (config.bootstrapAdmin) await bootstrapAdmin(accounts, config.bootstrapAdmin, logger);
     webhooks = openWebhooks(config, stores, logger);
@@ -89,7 +94,7 @@ export async function startServer({
       webhooks,
       logins,
       logger,
-      spoolDir,
+      spoolDir: receiveSpool,
       indexPool,
       maintenance,
       browsing,

@@ -20,6 +20,7 @@ export interface ServerServices {
   /** Every password check: the login throttle and the caps of checks in flight. */
   logins: LoginGuard;
   logger: Logger;
+  /** This process's receive spool (receive-spool.ts), emptied as it started. */
   spoolDir: string;
   /** Where pushed packs are indexed, off the event loop. */
   indexPool: PackIndexPool;

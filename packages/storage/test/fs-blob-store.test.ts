@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile, mkdir, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FsBlobStore } from '@gitfleet/storage';
@@ -79,6 +80,24 @@ describe('FsBlobStore on disk', () => {
       await utimes(join(root, '~tmp', 'old.tmp'), twoDaysAgo, twoDaysAgo);
       await FsBlobStore.open(root);
       assert.deepEqual(await readdir(join(root, '~tmp')), ['recent.tmp']);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it("drops at once the temp files of a writer of this host that is gone (a killed server's), and keeps a live one's", async () => {
+    const directory = await temporaryDirectory();
+    try {
+      const root = join(directory, 'root');
+      await mkdir(join(root, '~tmp'), { recursive: true });
+      const gone = spawnSync(process.execPath, ['-e', '']).pid;
+      const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+      const named = (writerHost: string, pid: number) => `${writerHost}~${pid}~0123456789abcdef01234567.tmp`;
+      await writeFile(join(root, '~tmp', named(host, gone)), 'a killed writer left this');
+      await writeFile(join(root, '~tmp', named(host, process.pid)), 'this process is writing');
+      await writeFile(join(root, '~tmp', named('another-host', gone)), 'a process this host cannot see is writing');
+      await FsBlobStore.open(root);
+      assert.deepEqual((await readdir(join(root, '~tmp'))).sort(), [named('another-host', gone), named(host, process.pid)].sort());
     } finally {
       await rm(directory, { recursive: true, force: true });
     }

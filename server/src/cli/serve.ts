@@ -39,6 +39,10 @@ async function serveAlone(config: ServerConfig, logger: Logger): Promise<void> {
 /** The cluster's primary: forks the workers and supervises them; it serves no request itself. */
 async function serveAsPrimary(config: ServerConfig, logger: Logger): Promise<void> {
   const { startCluster } = await import('../cluster/primary.js');
+  const { removeReceiveSpools } = await import('../receive-spool.js');
+  const { spoolDirectory } = await import('../stores.js');
+  // Before any worker receives a push: what the receive spools hold now, a killed process left.
+  await removeReceiveSpools(spoolDirectory(config));
   // A worker's own stop comes first: its requests' grace, then its maintenance child's (which
   // releases its lease), and a margin. Only past all that does the primary kill it.
   const running = await startCluster({
@@ -66,6 +70,7 @@ async function serveAsWorker(config: ServerConfig, logger: Logger, index: number
       logger: workerLogger,
       environment: process.env,
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
+      workerSlot: index,
     });
   } catch (error) {
     // The channel to the primary would keep this process alive once the CLI has printed the

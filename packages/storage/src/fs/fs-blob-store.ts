@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fsyncDirectory } from '../fsync-directory.js';
@@ -16,8 +17,10 @@ const STREAM_CHUNK_BYTES = 256 * 1024;
  * holds a character no key segment may contain, so list() never shows it.
  */
 const TEMP_DIR = '~tmp';
-/** Temp files older than this are leftovers of a crashed writer. */
+/** Temp files older than this are leftovers of a crashed writer, whoever wrote them. */
 const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+/** A character host names do not have: it ends the host part of a temp file's name. */
+const WRITER_SEPARATOR = '~';
 
 /**
  * Blobs as files under a root directory; a key's segments are its path.
@@ -50,7 +53,7 @@ export class FsBlobStore implements BlobStore, BlobAges {
     const firstCreated = await mkdir(directory, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
       throw new Error(`blob ${key}: cannot create directory ${directory}: ${error.message}`, { cause: error });
     });
-    const temp = join(this.root, TEMP_DIR, `${randomBytes(12).toString('hex')}.tmp`);
+    const temp = join(this.root, TEMP_DIR, tempFileName());
     try {
       await writeDurably(key, temp, body);
       let created = true;
@@ -185,15 +188,52 @@ export class FsBlobStore implements BlobStore, BlobAges {
     return { handle, size: stats.size };
   }
 
+  /**
+   * Temp files of a writer that is gone: at once when it ran on this host (a killed server's, so
+   * that none outlives a restart), after STALE_TEMP_MS otherwise (another host's on a shared
+   * filesystem, whose processes this one cannot see).
+   */
   private async removeStaleTempFiles(): Promise<void> {
     const directory = join(this.root, TEMP_DIR);
     const now = Date.now();
     for (const name of await readdir(directory)) {
       const path = join(directory, name);
-      const stats = await stat(path).catch(absentAsUndefined);
-      if (stats && now - stats.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true });
+      const writer = writerOf(name);
+      const stale =
+        (writer?.host === thisHost() && !isRunning(writer.pid)) ||
+        (await stat(path).then((stats) => now - stats.mtimeMs > STALE_TEMP_MS, absentAsFalse));
+      if (stale) await rm(path, { force: true });
     }
   }
+}
+
+/** `<host>~<pid>~<random>.tmp`: who writes the file, so that a later process knows whether it still does. */
+function tempFileName(): string {
+  return `${thisHost()}${WRITER_SEPARATOR}${process.pid}${WRITER_SEPARATOR}${randomBytes(12).toString('hex')}.tmp`;
+}
+
+function writerOf(name: string): { host: string; pid: number } | undefined {
+  const [host, pid, rest] = name.split(WRITER_SEPARATOR);
+  return rest !== undefined && /^\d+$/.test(pid) ? { host, pid: Number(pid) } : undefined;
+}
+
+function thisHost(): string {
+  return hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+}
+
+/** Whether a process of this host has that id (one of another user's counts: signalling it is only refused). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function absentAsFalse(error: NodeJS.ErrnoException): false {
+  if (error.code === 'ENOENT') return false;
+  throw error;
 }
 
 async function writeDurably(key: string, path: string, body: BlobBody): Promise<void> {
