@@ -28,4 +28,5 @@ export { atLeast, hasScope } from './access-levels.js';
 export { RESERVED_OWNER_NAMES } from './names.js';
 export { MAX_TEAM_DESCRIPTION_LENGTH } from './teams.js';
 export { ACCOUNTS_SCOPE } from './keys.js';
+export { QuotaStore, QUOTA_KINDS, type StorageQuota } from './quotas.js';
 export { DEFAULT_SESSION_TTL_MS } from './sessions.js';

@@ -371,6 +371,23 @@ for (const backend of backends) {
       assert.deepEqual(await h.refs(), {});
     });
 
+    it('stops reading a pack past the allowance a quota leaves, with its reason, and takes what fits', async (t) => {
+      const h = await harness(t, backend);
+      const [a] = commitChain(h.source, 5);
+      const pack = packRevs(h.source, [a]);
+      const reason = "octo's git data quota is 1 KiB and 1 KiB of it is used";
+      const refused = await h.push(pushRequest([create('refs/heads/main', a)], { pack }), {
+        packAllowance: { bytes: pack.length - 1, reason },
+      });
+      assert.deepEqual(refused.report, [`unpack ${reason}`, 'ng refs/heads/main unpacker error']);
+      assert.deepEqual(await h.refs(), {});
+      assert.equal(await h.packCount(), 0, 'nothing stored');
+      const accepted = await h.push(pushRequest([create('refs/heads/main', a)], { pack }), {
+        packAllowance: { bytes: pack.length, reason },
+      });
+      assert.deepEqual(accepted.report, ['unpack ok', 'ok refs/heads/main']);
+    });
+
     it('refuses an object that inflates past the object size limit (a bomb)', async (t) => {
       const h = await harness(t, backend);
       const bomb = writeBlob(h.source, Buffer.alloc(4 << 20));

@@ -8,6 +8,8 @@ export * from './object-reader.js';
 export * from './pack-access.js';
 export * from './ref-db.js';
 export * from './lfs-locks.js';
+export * from './lfs-object-records.js';
+export { lfsBlobKey, lfsBlobPrefix } from './keys.js';
 export * from './registry.js';
 export * from './journal/index.js';
 export * from './block-cache.js';

@@ -23,6 +23,9 @@
  *     `lfs-lock:id:<id>`     → JSON LfsLock {id, path, lockedAt, owner}
  *     `lfs-lock:path:<path>` → the id of the lock on that path (one lock per path)
  *     `lfs-lock:count`       → how many locks there are (decimal; absent when none)
+ *     Git LFS objects stored (lfs-object-records.ts):
+ *     `lfs-object:<oid>`     → its size in bytes (decimal)
+ *     `lfs-objects:bytes`    → the sum of those sizes (decimal; absent when none)
  *     log `reflog:<refname>` → JSON ReflogEntry per applied update, oldest first;
  *       `timestamp` is milliseconds since the epoch.
  *
@@ -62,6 +65,8 @@ export const JOURNAL_SEQ_KEY = 'journal:seq';
 export const LFS_LOCK_ID_PREFIX = 'lfs-lock:id:';
 const LFS_LOCK_PATH_PREFIX = 'lfs-lock:path:';
 export const LFS_LOCK_COUNT_KEY = 'lfs-lock:count';
+export const LFS_OBJECT_PREFIX = 'lfs-object:';
+export const LFS_OBJECT_BYTES_KEY = 'lfs-objects:bytes';
 export const REGISTRY_JOURNAL_LAST_KEY = 'journal:last';
 
 /**
@@ -124,6 +129,10 @@ export function lfsLockPathKey(path: string): string {
   return LFS_LOCK_PATH_PREFIX + escapeKeyPart(path);
 }
 
+export function lfsObjectRecordKey(oid: string): string {
+  return LFS_OBJECT_PREFIX + oid;
+}
+
 export function packKey(checksum: string): string {
   return PACK_KEY_PREFIX + checksum;
 }
@@ -166,6 +175,16 @@ export function deletedRepositoryKey(repositoryId: string): string {
 /** Where every blob of a repository except its journal lives: its packs and whatever else is kept per repository. */
 export function repositoryBlobPrefix(repositoryId: string): string {
   return `repos/${repositoryId}/`;
+}
+
+/** Where a repository's Git LFS objects live (per repository: see server/src/lfs/objects.ts for why). */
+export function lfsBlobPrefix(repositoryId: string): string {
+  return `lfs/repos/${repositoryId}/`;
+}
+
+/** A Git LFS object, content-addressed by its SHA-256 within its repository (fanned out like git's loose objects). */
+export function lfsBlobKey(repositoryId: string, oid: string): string {
+  return `${lfsBlobPrefix(repositoryId)}${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
 }
 
 /** Where every blob of a repository's packs lives (the collector lists it). */

@@ -15,6 +15,11 @@ export interface ReceivePackOptions {
   packLimits?: PackLimits;
   /** Where packs are indexed, off the event loop (a shared default pool when absent). */
   indexPool?: PackIndexPool;
+  /**
+   * A bound on this push's pack tighter than limits.maxPackBytes (the room a storage quota
+   * leaves), with the reason the client is told when the pack passes it.
+   */
+  packAllowance?: { bytes: number; reason: string };
   /** Local directory for spooling incoming packs. */
   spoolDir: string;
   /** Who pushes (a user name), recorded in the ref journal. */

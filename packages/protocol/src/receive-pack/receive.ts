@@ -132,7 +132,9 @@ async function receivePackFile(
   out: ResponseWriter,
 ): Promise<IngestedPack> {
   await mkdir(options.spoolDir, { recursive: true });
-  await spoolPack(packBytes, spoolPath, options.limits.maxPackBytes);
+  const allowance = options.packAllowance;
+  if (allowance && allowance.bytes < options.limits.maxPackBytes) await spoolPack(packBytes, spoolPath, allowance.bytes, allowance.reason);
+  else await spoolPack(packBytes, spoolPath, options.limits.maxPackBytes);
   out.startKeepAlive(KEEPALIVE_MS);
   const progress = new DeltaProgress((text) => out.progress(text));
   const ingested = await ingestPack(repo.objects, spoolPath, {

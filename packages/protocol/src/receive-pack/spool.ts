@@ -4,8 +4,11 @@ import { pipeline } from 'node:stream/promises';
 
 /** The pack is larger than the configured limit: git's receive.maxInputSize message. */
 export class PackTooLarge extends Error {
-  constructor(readonly limit: number) {
-    super('pack exceeds maximum allowed size');
+  constructor(
+    readonly limit: number,
+    reason = 'pack exceeds maximum allowed size',
+  ) {
+    super(reason);
     this.name = 'PackTooLarge';
   }
 }
@@ -20,14 +23,14 @@ export class RequestAborted extends Error {
 
 /**
  * Writes the incoming pack bytes to `path`, counting them. Past `maxBytes` it stops reading
- * (the client is not waited for) and throws PackTooLarge; a failing request throws RequestAborted. Returns the number of bytes written.
+ * (the client is not waited for) and throws PackTooLarge (with `reason`, or git's message); a failing request throws RequestAborted. Returns the number of bytes written.
  */
-export async function spoolPack(source: AsyncIterable<Buffer>, path: string, maxBytes: number): Promise<number> {
+export async function spoolPack(source: AsyncIterable<Buffer>, path: string, maxBytes: number, reason?: string): Promise<number> {
   let total = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
       total += chunk.length;
-      if (total > maxBytes) callback(new PackTooLarge(maxBytes));
+      if (total > maxBytes) callback(new PackTooLarge(maxBytes, reason));
       else callback(null, chunk);
     },
   });

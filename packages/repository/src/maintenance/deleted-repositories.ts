@@ -1,5 +1,5 @@
 import type { BlobInfo, BlobStore } from '@gitfleet/storage';
-import { journalBlobPrefix, repositoryBlobPrefix } from '../keys.js';
+import { journalBlobPrefix, lfsBlobPrefix, repositoryBlobPrefix } from '../keys.js';
 import type { DeletedRepository, RepositoryRegistry } from '../registry.js';
 
 export interface DeletedRepositoryCollection {
@@ -20,7 +20,8 @@ export interface CollectDeletedOptions {
 
 /**
  * Removes the blobs of repositories deleted longer than the grace period ago — packs, sidecars,
- * everything under the repository's blob prefix, and its ref journal — then their tombstones.
+ * everything under the repository's blob prefix, its Git LFS objects and its ref journal — then
+ * their tombstones.
  * Blobs go first: a crash in between leaves the tombstone, and the next run finishes the job
  * (deleting what is absent is a no-op). Repository ids are never reused, so nothing written
  * after the deletion can be under these prefixes, except by a request that opened the
@@ -52,7 +53,7 @@ async function removeBlobsOf(
   outcome: DeletedRepositoryCollection,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  for (const prefix of [repositoryBlobPrefix(deleted.id), journalBlobPrefix(deleted.id)]) {
+  for (const prefix of [repositoryBlobPrefix(deleted.id), lfsBlobPrefix(deleted.id), journalBlobPrefix(deleted.id)]) {
     // Listed whole before deleting: a listing is not promised stable under deletions.
     const listed: BlobInfo[] = [];
     for await (const blob of blobs.list(prefix)) listed.push(blob);

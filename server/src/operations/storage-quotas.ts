@@ -1,0 +1,92 @@
+/**
+ * Storage usage and quotas per owner: what an owner's repositories hold in git packs and in Git
+ * LFS objects, against the limits a site administrator set (QuotaStore). Pushes and LFS uploads
+ * ask for their room before they store a byte; the API, the web UI and the CLI show the usage.
+ *
+ * Quotas are soft at the edges: two pushes of one owner that start together both see the room
+ * left before either, and may pass the limit together by what they add. The next one is refused.
+ */
+import type { QuotaStore, StorageQuota } from '@gitfleet/accounts';
+import { Repository, type RepositoryRegistry, type Stores } from '@gitfleet/repository';
+import { formatBytes } from '../format-bytes.js';
+
+export interface StorageUsage {
+  packsBytes: number;
+  lfsBytes: number;
+  totalBytes: number;
+}
+
+/** The bytes of Git LFS objects one repository holds. */
+export interface LfsUsageSource {
+  repositoryBytes(repositoryId: string): Promise<number>;
+}
+
+/** What may still be stored of one kind, and what to tell the client past it. */
+export interface StorageRoom {
+  bytes: number;
+  /** Why nothing more fits: names the owner, the limit and its usage. */
+  reason: string;
+}
+
+export type StoredKind = 'packs' | 'lfs';
+
+/** Usage is read again after this long: a push reads it once, and many pushes at once share one read. */
+const USAGE_FRESH_MS = 2_000;
+
+export class StorageQuotas {
+  private readonly recent = new Map<string, { at: number; usage: Promise<StorageUsage> }>();
+
+  constructor(
+    private readonly registry: RepositoryRegistry,
+    private readonly stores: Stores,
+    private readonly quotas: QuotaStore,
+    private readonly lfs: LfsUsageSource,
+  ) {}
+
+  quota(owner: string): Promise<StorageQuota> {
+    return this.quotas.get(owner);
+  }
+
+  /** What the owner's repositories hold now: their active packs (replaced ones go within the grace period) and their LFS objects. */
+  usage(owner: string): Promise<StorageUsage> {
+    const key = owner.toLowerCase();
+    const cached = this.recent.get(key);
+    if (cached && Date.now() - cached.at < USAGE_FRESH_MS) return cached.usage;
+    const usage = this.measure(owner);
+    this.recent.set(key, { at: Date.now(), usage });
+    usage.catch(() => this.recent.delete(key));
+    for (const [name, entry] of this.recent) if (Date.now() - entry.at >= USAGE_FRESH_MS) this.recent.delete(name);
+    return usage;
+  }
+
+  /** What the owner may still store of `kind`; undefined when no limit applies. */
+  async room(owner: string, kind: StoredKind): Promise<StorageRoom | undefined> {
+    const quota = await this.quotas.get(owner);
+    const own = kind === 'packs' ? quota.packsBytes : quota.lfsBytes;
+    if (own === undefined && quota.totalBytes === undefined) return undefined;
+    const usage = await this.usage(owner);
+    const limits: Array<{ limit: number; used: number; what: string }> = [];
+    if (own !== undefined) limits.push({ limit: own, used: kind === 'packs' ? usage.packsBytes : usage.lfsBytes, what: KIND_NAMES[kind] });
+    if (quota.totalBytes !== undefined) limits.push({ limit: quota.totalBytes, used: usage.totalBytes, what: 'storage' });
+    const tightest = limits.reduce((a, b) => (b.limit - b.used < a.limit - a.used ? b : a));
+    return {
+      bytes: Math.max(0, tightest.limit - tightest.used),
+      reason:
+        `${owner}'s ${tightest.what} quota is ${formatBytes(tightest.limit)} and ${formatBytes(tightest.used)} of it is used: ` +
+        'nothing was stored; free space or ask an administrator for more',
+    };
+  }
+
+  private async measure(owner: string): Promise<StorageUsage> {
+    let packsBytes = 0;
+    let lfsBytes = 0;
+    for (const info of await this.registry.listOwnedBy(owner)) {
+      const packs = await new Repository(info, this.stores).packs.list();
+      packsBytes += packs.reduce((sum, pack) => sum + pack.size, 0);
+      lfsBytes += await this.lfs.repositoryBytes(info.id);
+    }
+    return { packsBytes, lfsBytes, totalBytes: packsBytes + lfsBytes };
+  }
+}
+
+const KIND_NAMES: Record<StoredKind, string> = { packs: 'git data', lfs: 'Git LFS' };
