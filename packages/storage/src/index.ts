@@ -1,5 +1,12 @@
 export type { BlobStore, BlobBody, BlobInfo, ByteRange } from './blob-store.js';
 export { hasDirectReadUrls, type DirectReadUrls } from './direct-read-urls.js';
+export {
+  hasDirectWriteUrls,
+  type DirectWrite,
+  type DirectWriteContent,
+  type DirectWriteOutcome,
+  type DirectWriteUrls,
+} from './direct-write-urls.js';
 export type { KVStore, KVEntry, CasOp, CasMode, CasResult } from './kv-store.js';
 export { InvalidKeyError } from './errors.js';
 export {

@@ -1,6 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
 import { hasDirectReadUrls, type DirectReadUrls } from '../direct-read-urls.js';
+import {
+  hasDirectWriteUrls,
+  type DirectWrite,
+  type DirectWriteContent,
+  type DirectWriteOutcome,
+  type DirectWriteUrls,
+} from '../direct-write-urls.js';
 import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 import { hedgedRead } from './hedged-read.js';
 import { guardBody, guardedCopy, type GuardedBody } from './guarded-body.js';
@@ -72,7 +79,7 @@ type WriteOutcome = { kind: 'wrote' } | { kind: 'existed' } | { kind: 'failed' }
  *
  * Stores that failed recently are tried last (for `suspectMs`), in reads and writes alike.
  */
-export class PlacementBlobStore implements BlobStore, DirectReadUrls {
+export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls {
   readonly replicas: number;
   private readonly members: readonly PlacementMember[];
   private readonly names: readonly string[];
@@ -111,7 +118,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls {
     const candidates = this.order(key);
     const failures: string[] = [];
     const created: PlacementMember[] = [];
-    let next = 0;
+    const cursor = { next: 0 };
     let abandoned = false;
     const write = (member: PlacementMember, guarded: GuardedBody) =>
       this.writeCopy(member, key, guarded, failures, created, () => abandoned);
@@ -119,8 +126,8 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls {
     try {
       const guarded = guardBody(key, body);
       let arbiter: PlacementMember | undefined;
-      while (!arbiter && next < candidates.length) {
-        const member = candidates[next++];
+      while (!arbiter && cursor.next < candidates.length) {
+        const member = candidates[cursor.next++];
         const outcome = await write(member, guarded);
         if (outcome.kind === 'existed') return false;
         if (outcome.kind === 'wrote') arbiter = member;
@@ -132,27 +139,57 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls {
       // just answered, so opening its copy gets the write's allowance, not a read's.
       const size = Buffer.isBuffer(body) ? body.length : body.size;
       const copyBody = () => (Buffer.isBuffer(body) ? guardBody(key, body) : guardedCopy(arbiter, key, size, this.writeTimeoutMs));
-      // Each slot keeps taking the next unused store until one holds a copy.
-      const fillSlot = async (): Promise<boolean> => {
-        while (next < candidates.length) {
-          const member = candidates[next++];
-          const outcome = await write(member, copyBody());
-          if (outcome.kind === 'wrote') return true;
-          if (outcome.kind === 'existed' && (await this.holdsCopyOfSize(member, key, size))) return true;
-          if (outcome.kind === 'existed') failures.push(`${member.name}: holds a different blob under this key`);
-        }
-        return false;
-      };
-      const slots = await Promise.allSettled(Array.from({ length: this.replicas - 1 }, fillSlot));
-      const rejected = slots.find((slot) => slot.status === 'rejected');
-      if (rejected) throw rejected.reason;
-      const copies = 1 + slots.filter((slot) => slot.status === 'fulfilled' && slot.value).length;
-      if (copies < this.replicas) {
-        throw new PlacementError(`put of blob ${key}: only ${copies} of ${this.replicas} copies could be made (${failures.join('; ')})`);
-      }
+      await this.fillReplicas(key, size, candidates, cursor, copyBody, write, failures);
       return true;
     } catch (error) {
       abandoned = true;
+      await Promise.allSettled(created.map((member) => member.store.delete(key)));
+      throw error;
+    }
+  }
+
+  /**
+   * A direct write URL of the first store, in placement order, that can make one: the client's
+   * bytes go to that store alone, and completeDirectWrite makes the other copies.
+   */
+  async directWriteUrl(key: string, content: DirectWriteContent, options: { expiresInSeconds: number }): Promise<DirectWrite | undefined> {
+    validateBlobKey(key);
+    for (const member of this.order(key)) {
+      if (hasDirectWriteUrls(member.store)) return member.store.directWriteUrl(key, content, options);
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks the copy the client wrote (on whichever store took it: the order may have changed
+   * since the URL was made) and then writes the other R-1 copies from it, streamed through this
+   * process as repair() does, since the stores may share no endpoint that could copy between them.
+   * Rejects, keeping the client's copy, when fewer than R copies can be made: a later call retries.
+   */
+  async completeDirectWrite(key: string, content: DirectWriteContent): Promise<DirectWriteOutcome> {
+    validateBlobKey(key);
+    const candidates = this.order(key);
+    let holder: PlacementMember | undefined;
+    for (const member of candidates) {
+      if (!hasDirectWriteUrls(member.store)) continue;
+      const outcome = await member.store.completeDirectWrite(key, content);
+      if (outcome === 'mismatch') return outcome;
+      if (outcome === 'stored') {
+        holder = member;
+        break;
+      }
+    }
+    if (!holder) return 'missing';
+    const source = holder;
+    const others = candidates.filter((member) => member !== source);
+    const failures: string[] = [];
+    const created: PlacementMember[] = [];
+    const write = (member: PlacementMember, guarded: GuardedBody) => this.writeCopy(member, key, guarded, failures, created, () => false);
+    try {
+      const copyBody = () => guardedCopy(source, key, content.size, this.writeTimeoutMs);
+      await this.fillReplicas(key, content.size, others, { next: 0 }, copyBody, write, failures);
+      return 'stored';
+    } catch (error) {
       await Promise.allSettled(created.map((member) => member.store.delete(key)));
       throw error;
     }
@@ -263,6 +300,38 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls {
       answered: (member: PlacementMember) => this.answered(member),
       failed: (member: PlacementMember) => this.failed(member),
     };
+  }
+
+  /**
+   * Writes R-1 more copies of `key`, each slot taking the next unused store of `candidates`
+   * until one holds a copy; rejects when fewer than R copies exist in all.
+   */
+  private async fillReplicas(
+    key: string,
+    size: number,
+    candidates: readonly PlacementMember[],
+    cursor: { next: number },
+    copyBody: () => GuardedBody,
+    write: (member: PlacementMember, guarded: GuardedBody) => Promise<WriteOutcome>,
+    failures: string[],
+  ): Promise<void> {
+    const fillSlot = async (): Promise<boolean> => {
+      while (cursor.next < candidates.length) {
+        const member = candidates[cursor.next++];
+        const outcome = await write(member, copyBody());
+        if (outcome.kind === 'wrote') return true;
+        if (outcome.kind === 'existed' && (await this.holdsCopyOfSize(member, key, size))) return true;
+        if (outcome.kind === 'existed') failures.push(`${member.name}: holds a different blob under this key`);
+      }
+      return false;
+    };
+    const slots = await Promise.allSettled(Array.from({ length: this.replicas - 1 }, fillSlot));
+    const rejected = slots.find((slot) => slot.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    const copies = 1 + slots.filter((slot) => slot.status === 'fulfilled' && slot.value).length;
+    if (copies < this.replicas) {
+      throw new PlacementError(`put of blob ${key}: only ${copies} of ${this.replicas} copies could be made (${failures.join('; ')})`);
+    }
   }
 
   /**
