@@ -147,7 +147,7 @@ if (env === undefined) {
       const content = { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
       const write = await store.directWriteUrl('direct/refused', content, { expiresInSeconds: 60 });
       const send = async (body: Buffer, headers = write.headers) =>
-        (await fetch(write.url, { method: write.method, headers, body })).status;
+        (await fetch(write.url, { method: write.method, headers, body: new Uint8Array(body) })).status;
       const forged = Buffer.from(bytes);
       forged[0] ^= 1;
       assert.equal(await send(forged), 400);
