@@ -99,6 +99,21 @@ export interface ServerConfig {
   maintenance: MaintenanceConfig;
   metrics: MetricsConfig;
   packfileUris: PackfileUrisConfig;
+  lfs: LfsConfig;
+}
+
+/** Git LFS objects (server/src/lfs). */
+export interface LfsConfig {
+  /** 'direct': bytes go straight between client and object store when the blob store makes presigned URLs; 'server': always through the server. */
+  transfer: 'direct' | 'server';
+  /** Largest object a batch accepts for upload (5 GiB is S3's limit for one PUT). */
+  maxObjectBytes: number;
+  /** Objects one batch request may name. */
+  maxBatchObjects: number;
+  /** Bytes of one batch request's JSON. */
+  maxBatchBytes: number;
+  /** How long the URLs of a batch answer may be used to start their transfer. */
+  actionExpirySeconds: number;
 }
 
 /**
@@ -413,6 +428,15 @@ export const ENVIRONMENT = {
   GITFLEET_PACKFILE_URI_EXPIRY_SECONDS: '300',
   // Empty: generated once and kept in the KV store, shared by every server.
   GITFLEET_PACKFILE_URI_SECRET: '',
+  // direct: presigned object-store URLs where the blob store makes them (S3); server: through the server.
+  GITFLEET_LFS_TRANSFER: 'direct',
+  // S3 takes at most 5 GiB in one PUT, and git-lfs's basic transfer makes one.
+  GITFLEET_LFS_MAX_OBJECT_BYTES: '5GiB',
+  // git-lfs asks for 100 objects per batch (lfs.transfer.batchSize).
+  GITFLEET_LFS_MAX_BATCH_OBJECTS: '1000',
+  GITFLEET_LFS_MAX_BATCH_BYTES: '1MiB',
+  // git-lfs asks again for an action that expired before its transfer started.
+  GITFLEET_LFS_ACTION_EXPIRY_SECONDS: '3600',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -607,6 +631,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       graceSeconds: integer('GITFLEET_PACK_GRACE_SECONDS', 1, 365 * 24 * 3600),
     },
     packfileUris: readPackfileUris(reader),
+    lfs: {
+      transfer: oneOf('GITFLEET_LFS_TRANSFER', ['direct', 'server'] as const),
+      maxObjectBytes: bytes('GITFLEET_LFS_MAX_OBJECT_BYTES', 1),
+      maxBatchObjects: integer('GITFLEET_LFS_MAX_BATCH_OBJECTS', 1, 100_000),
+      maxBatchBytes: bytes('GITFLEET_LFS_MAX_BATCH_BYTES', 1024),
+      // Seven days is the longest an S3 presigned URL may live.
+      actionExpirySeconds: integer('GITFLEET_LFS_ACTION_EXPIRY_SECONDS', 1, 7 * 24 * 3600),
+    },
   };
   problems.push(...graceProblems(config.maintenance.graceSeconds, config.timeouts.requestMs));
   if (problems.length > 0) throw new ConfigError(problems);

@@ -82,6 +82,7 @@ export async function startServer({
       registry,
       accounts,
       kv: stores.kv,
+      blobs: stores.blobs,
       webhooks,
       logins,
       logger,

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { AccountStore } from '@gitfleet/accounts';
 import type { RepositoryRegistry } from '@gitfleet/repository';
-import type { KVStore } from '@gitfleet/storage';
+import type { BlobStore, KVStore } from '@gitfleet/storage';
 import type { WebhookService } from '@gitfleet/events';
 import type { PackIndexPool } from '@gitfleet/protocol';
 import type { Browsing } from './browsing.js';
@@ -16,6 +16,8 @@ export interface ServerServices {
   registry: RepositoryRegistry;
   accounts: AccountStore;
   kv: KVStore;
+  /** The blob store itself, for what lives beside repositories' packs (Git LFS objects). */
+  blobs: BlobStore;
   webhooks: WebhookService;
   /** Every password check: the login throttle and the caps of checks in flight. */
   logins: LoginGuard;
