@@ -89,7 +89,8 @@ async function servePack(services: ServerServices, signer: PackfileUriSigner, re
   });
 }
 
-async function openRepository(services: ServerServices, owner: string, nameInUrl: string): Promise<Repository | undefined> {
+/** The repository a signed URL names ("name.git" accepted); undefined when there is none, so that its URL fails as a bad signature would. */
+export async function openRepository(services: ServerServices, owner: string, nameInUrl: string): Promise<Repository | undefined> {
   const name = nameInUrl.endsWith('.git') ? nameInUrl.slice(0, -'.git'.length) : nameInUrl;
   try {
     return await services.registry.open(owner, name);

@@ -44,8 +44,17 @@ export class LfsLinks {
     };
   }
 
-  /** The grant of the signed URL `req` came by, for `repo`; 403 when its signature does not hold or it has expired. */
-  async check(req: Request, purpose: LinkPurpose, repo: RepositoryInfo | undefined, oid: string): Promise<LfsGrant> {
+  /**
+   * The repository and grant of the signed URL `req` came by; 403 when its signature does not
+   * hold for `repo` (or there is no such repository: a URL tells nothing its holder was not
+   * given) or it has expired.
+   */
+  async check(
+    req: Request,
+    purpose: LinkPurpose,
+    repo: RepositoryInfo | undefined,
+    oid: string,
+  ): Promise<{ repo: RepositoryInfo; grant: LfsGrant }> {
     const refused = new HttpError(403, 'invalid LFS transfer URL: its signature does not match; ask the batch API for a fresh one');
     const size = Number(req.query.size);
     const expires = Number(req.query.expires);
@@ -56,7 +65,7 @@ export class LfsLinks {
     if (expires * 1000 < Date.now()) {
       throw new HttpError(403, `LFS transfer URL expired at ${new Date(expires * 1000).toISOString()}; ask the batch API for a fresh one`);
     }
-    return grant;
+    return { repo, grant };
   }
 
   private sign(grant: LfsGrant): Promise<string> {

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
-import { InvalidRepositoryName, type RepositoryInfo } from '@gitfleet/repository';
 import { HttpError } from '../http-errors.js';
+import { openRepository } from '../packfile-uris.js';
 import { sendRanged } from '../ranged-download.js';
 import { openRequestBody } from '../request-body.js';
 import type { ServerServices } from '../services.js';
@@ -21,7 +21,7 @@ export function transferRoutes(services: ServerServices, objects: LfsObjects, li
     const oid = String(req.params.oid);
     if (!OID_PATTERN.test(oid)) throw new HttpError(404, `no LFS object ${JSON.stringify(oid)}: an oid is 64 lower-case hex digits`);
     const repo = await openRepository(services, String(req.params.owner), String(req.params.repo));
-    return { repo: repo!, grant: await links.check(req, purpose, repo, oid) };
+    return links.check(req, purpose, repo?.info, oid);
   };
 
   router.get(OBJECT_ROUTE, async (req, res) => {
@@ -41,11 +41,14 @@ export function transferRoutes(services: ServerServices, objects: LfsObjects, li
       throw new HttpError(400, `Content-Length ${declared} is not the object's size, ${grant.size} bytes; nothing was stored`);
     }
     const body = openRequestBody(req, grant.size);
+    let stored: boolean;
     try {
-      await objects.receive(repo.id, { oid: grant.oid, size: grant.size }, body.stream);
+      stored = await objects.receive(repo.id, { oid: grant.oid, size: grant.size }, body.stream);
     } catch (error) {
       throw body.failure() ?? error;
     }
+    // Already stored: the body was not read, and closing beats draining what may be gigabytes.
+    if (!stored) res.set('Connection', 'close');
     res.status(200).end();
   });
 
@@ -62,15 +65,4 @@ export function transferRoutes(services: ServerServices, objects: LfsObjects, li
     sendLfsJson(res, 200, { oid: grant.oid, size: grant.size });
   });
   return router;
-}
-
-/** The repository a signed URL names; undefined when it does not exist (its URL then fails as a bad signature would). */
-async function openRepository(services: ServerServices, owner: string, nameInUrl: string): Promise<RepositoryInfo | undefined> {
-  const name = nameInUrl.endsWith('.git') ? nameInUrl.slice(0, -'.git'.length) : nameInUrl;
-  try {
-    return (await services.registry.open(owner, name))?.info;
-  } catch (error) {
-    if (error instanceof InvalidRepositoryName) return undefined;
-    throw error;
-  }
 }
