@@ -18,7 +18,7 @@ import { finished } from 'node:stream/promises';
 import { after, before, describe } from 'node:test';
 import { GitClient } from '@gitfleet/test-support/git-client';
 import { distributedStorage, s3BlobStore, s3Target, selectedBackend, type StorageBackend } from '@gitfleet/test-support/server-storage';
-import { serverTest, startServer, testPassword, type TestServer } from '@gitfleet/test-support/server';
+import { serverTest, startServer, testPassword, type ServerProcess, type TestServer } from '@gitfleet/test-support/server';
 
 const OWNER = 'lena';
 const STRANGER = 'sam';
@@ -101,6 +101,13 @@ async function writeRandomFile(path: string, mib: number): Promise<string> {
   return hash.digest('hex');
 }
 
+/** CPU time (user + system) a process has used so far, from /proc. */
+async function cpuMs(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -108,7 +115,7 @@ async function fileSha256(path: string): Promise<string> {
 }
 
 describe('Git LFS objects', () => {
-  let server: TestServer;
+  let server: ServerProcess;
   let storage: StorageBackend | undefined;
   let client: GitClient;
   const distributed = selectedBackend() === 'distributed';
@@ -297,6 +304,7 @@ describe('Git LFS objects', () => {
       const oid = await writeRandomFile(join(dir, 'large.bin'), LARGE_MIB);
       await client.ok(['add', '-A'], { cwd: dir });
       await client.ok(['commit', '-q', '-m', 'large'], { cwd: dir });
+      const cpuBefore = await cpuMs(server.pid);
       const started = Date.now();
       await client.ok(['push', '-q', urlAs(server, OWNER, OWNER, 'assets'), 'HEAD:refs/heads/large'], { cwd: dir });
       const pushedMs = Date.now() - started;
@@ -304,7 +312,10 @@ describe('Git LFS objects', () => {
       const clonedMs = Date.now() - started - pushedMs;
       assert.equal((await stat(join(clone, 'large.bin'))).size, LARGE_MIB * 1024 * 1024);
       assert.equal(await fileSha256(join(clone, 'large.bin')), oid);
-      console.log(`# ${LARGE_MIB} MiB LFS object on ${server.backend}: push ${pushedMs} ms, clone ${clonedMs} ms`);
+      const serverCpuMs = (await cpuMs(server.pid)) - cpuBefore;
+      console.log(
+        `# ${LARGE_MIB} MiB LFS object on ${server.backend}: push ${pushedMs} ms, clone ${clonedMs} ms, server CPU ${serverCpuMs} ms`,
+      );
     },
     { timeout: 30 * 60_000 },
   );
