@@ -135,8 +135,10 @@ export class LfsObjects {
 
   /**
    * Stores an object streamed by the client, hashing it on the way: a body of another length or
-   * SHA-256 rejects with LfsContentMismatch and leaves nothing stored (the blob store publishes a
-   * blob only once its stream ended well). False when the object was already stored.
+   * SHA-256 rejects with LfsContentMismatch and leaves nothing stored. No spool file or temporary
+   * key is needed for that: the check fails the stream before it ends, and a blob store publishes
+   * a blob only once its stream ended well (the file store links its temporary file into place
+   * after the last byte, S3 completes no upload whose body failed). False when already stored.
    */
   async receive(repositoryId: string, content: { oid: string; size: number }, body: Readable): Promise<boolean> {
     const key = lfsObjectKey(repositoryId, content.oid);
@@ -158,13 +160,14 @@ export class LfsObjects {
     }
   }
 
-  /** The stored object's size and a stream of it, or of `range` of it; LfsObjectNotFound when absent. */
+  /** The stored object's size; LfsObjectNotFound when absent. */
   async size(repositoryId: string, oid: string): Promise<number> {
     const info = await this.blobs.head(lfsObjectKey(repositoryId, oid));
     if (!info) throw new LfsObjectNotFound(oid);
     return info.size;
   }
 
+  /** A stream of `range` of the stored object; LfsObjectNotFound when absent. */
   async open(repositoryId: string, oid: string, range: ByteRange): Promise<Readable> {
     const stream = await this.blobs.getStream(lfsObjectKey(repositoryId, oid), range);
     if (!stream) throw new LfsObjectNotFound(oid);
