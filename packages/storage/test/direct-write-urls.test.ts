@@ -17,6 +17,7 @@ function contentOf(bytes: Buffer): DirectWriteContent {
 
 /** A store in memory whose "direct writes" a test performs itself with write(). */
 class WritableStore extends MemoryBlobStore implements DirectWriteUrls {
+  failing = false;
   constructor(readonly name: string) {
     super();
   }
@@ -26,6 +27,7 @@ class WritableStore extends MemoryBlobStore implements DirectWriteUrls {
   }
 
   async completeDirectWrite(key: string, content: DirectWriteContent): Promise<DirectWriteOutcome> {
+    if (this.failing) throw new Error(`${this.name} is down`);
     const stored = await this.get(key);
     if (!stored) return 'missing';
     if (contentOf(stored).sha256 === content.sha256) return 'stored';
@@ -61,5 +63,18 @@ describe('direct write URLs of a placement', () => {
     await storeNamed(first).putIfAbsent(key, Buffer.from('not what was announced'));
     assert.equal(await placement.completeDirectWrite(key, contentOf(Buffer.from('announced'))), 'mismatch');
     assert.equal(await placement.head(key), undefined);
+  });
+
+  it('fail, rather than answer missing, when a store that may hold the copy does not answer', async () => {
+    const key = 'lfs/objects/three';
+    const bytes = Buffer.from('three');
+    const [first] = placement.placement(key);
+    await storeNamed(first).putIfAbsent(key, bytes);
+    storeNamed(first).failing = true;
+    try {
+      await assert.rejects(placement.completeDirectWrite(key, contentOf(bytes)), /check of directly written blob/);
+    } finally {
+      storeNamed(first).failing = false;
+    }
   });
 });

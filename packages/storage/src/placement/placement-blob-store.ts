@@ -170,14 +170,28 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
     validateBlobKey(key);
     const candidates = this.order(key);
     let holder: PlacementMember | undefined;
+    const unanswered: string[] = [];
     for (const member of candidates) {
-      if (!hasDirectWriteUrls(member.store)) continue;
-      const outcome = await member.store.completeDirectWrite(key, content);
+      const store = member.store;
+      if (!hasDirectWriteUrls(store)) continue;
+      let outcome: DirectWriteOutcome;
+      try {
+        outcome = await withTimeout(store.completeDirectWrite(key, content), this.readTimeoutMs, `check of blob ${key} on ${member.name}`);
+        this.answered(member);
+      } catch (error) {
+        this.failed(member);
+        unanswered.push(`${member.name}: ${message(error)}`);
+        continue;
+      }
       if (outcome === 'mismatch') return outcome;
       if (outcome === 'stored') {
         holder = member;
         break;
       }
+    }
+    // A store that did not answer may hold the client's copy: "missing" would make it upload again for nothing.
+    if (!holder && unanswered.length > 0) {
+      throw new PlacementError(`check of directly written blob ${key} failed: ${unanswered.join('; ')}`);
     }
     if (!holder) return 'missing';
     const source = holder;
