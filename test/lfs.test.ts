@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { after, before, describe } from 'node:test';
@@ -263,6 +263,20 @@ describe('Git LFS objects', () => {
     assert.deepEqual(Buffer.from(await ranged.arrayBuffer()), small.subarray(1000));
     const past = await perform(actions!.download, { headers: { range: `bytes=${small.length}-` } });
     assert.equal(past.status, 416);
+  });
+
+  test('an interrupted download resumes where it stopped: git lfs pull asks for the rest with a Range', async () => {
+    const dir = await client.clone(urlAs(server, OWNER, OWNER, 'assets'), 'resume', ['--no-checkout']);
+    await client.ok(['checkout', '-q', 'main'], { cwd: dir, env: { GIT_LFS_SKIP_SMUDGE: '1' } });
+    const oid = sha256(small);
+    // What git-lfs 3 keeps of a download that broke off (tq/basic_download.go): the bytes received so far.
+    const incomplete = join(dir, '.git', 'lfs', 'incomplete');
+    await mkdir(incomplete, { recursive: true });
+    await writeFile(join(incomplete, `${oid}.part`), small.subarray(0, 100_000));
+    const pull = await client.run(['lfs', 'pull'], { cwd: dir, env: { GIT_TRACE: '1' } });
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.match(pull.stderr, new RegExp(`server accepted resume download request: "${oid}" from byte 100000`));
+    assert.deepEqual(await readFile(join(dir, 'small.bin')), small);
   });
 
   test('on the distributed backend the bytes go straight between client and bucket', async (t) => {
