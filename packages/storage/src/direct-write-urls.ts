@@ -34,8 +34,9 @@ export interface DirectWriteUrls {
   /**
    * Checks a blob a client wrote through directWriteUrl and makes it as durable as the store's
    * own writes (a placement store copies it to its other replicas): 'stored' once it is,
-   * 'missing' when nothing was written, 'mismatch' when the stored blob differs from `content`
-   * (it is then deleted, so that a correct upload can take its place).
+   * 'missing' when nothing was written, 'mismatch' when the stored blob differs from `content`.
+   * A blob whose bytes are wrong is deleted, so that a correct upload can take its place; one
+   * that only differs in size from what the caller says stays (the caller is wrong about it).
    */
   completeDirectWrite(key: string, content: DirectWriteContent): Promise<DirectWriteOutcome>;
 }

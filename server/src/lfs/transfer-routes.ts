@@ -59,7 +59,7 @@ export function transferRoutes(services: ServerServices, objects: LfsObjects, li
     if (outcome === 'mismatch') {
       throw new HttpError(
         422,
-        `the uploaded object ${grant.oid} is not ${grant.size} bytes with that SHA-256; it was removed, upload it again`,
+        `the stored object ${grant.oid} is not ${grant.size} bytes with that SHA-256; ask the batch API again (an object of wrong bytes was removed)`,
       );
     }
     sendLfsJson(res, 200, { oid: grant.oid, size: grant.size });

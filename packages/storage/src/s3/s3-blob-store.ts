@@ -267,10 +267,12 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls {
       throw s3Error(`head of blob ${key}`, error);
     }
     const expectedChecksum = Buffer.from(content.sha256, 'hex').toString('base64');
-    const checksumDiffers = response.ChecksumSHA256 !== undefined && response.ChecksumSHA256 !== expectedChecksum;
-    if (response.ContentLength === content.size && !checksumDiffers) return 'stored';
-    await this.delete(key);
-    return 'mismatch';
+    if (response.ChecksumSHA256 !== undefined && response.ChecksumSHA256 !== expectedChecksum) {
+      await this.delete(key);
+      return 'mismatch';
+    }
+    // Another size with the right bytes means the caller's size is wrong, not the blob: it stays.
+    return response.ContentLength === content.size ? 'stored' : 'mismatch';
   }
 
   async close(): Promise<void> {
