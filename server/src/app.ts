@@ -9,7 +9,7 @@ import { httpStatusOf } from './operations/errors.js';
 import { apiRouter } from './api/index.js';
 import { authenticate } from './auth/index.js';
 import { gitHttpRouter } from './git-http.js';
-import { lfsLocksRouter } from './lfs/locks/routes.js';
+import { lfsRouter } from './lfs/index.js';
 import { slowBodyGuard } from './limits/slow-body.js';
 import { stalledReaderGuard } from './limits/stalled-reader.js';
 import { installMetrics } from './metrics/install.js';
@@ -18,7 +18,7 @@ import { webRouter } from './web/index.js';
 
 /**
  * The application, mounted in this order: metrics (when on), health, who the request is, the
- * REST API, git's smart HTTP, the web UI, then 404 and the error handler.
+ * REST API, Git LFS, git's smart HTTP, the web UI, then 404 and the error handler.
  */
 export function createApp(services: ServerServices): Express {
   const { kv, logger } = services;
@@ -45,7 +45,7 @@ export function createApp(services: ServerServices): Express {
   });
   app.use(authenticate(services));
   app.use('/api/v1', apiRouter(services));
-  app.use(lfsLocksRouter(services));
+  app.use(lfsRouter(services));
   app.use(gitHttpRouter(services));
   app.use(webRouter(services));
 

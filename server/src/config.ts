@@ -100,6 +100,7 @@ export interface ServerConfig {
   metrics: MetricsConfig;
   packfileUris: PackfileUrisConfig;
   lfsLocks: LfsLocksConfig;
+  lfs: LfsConfig;
 }
 
 /** Git LFS file locks (server/src/lfs/locks): how many, how long a path, and what enforcing them at push may cost. */
@@ -109,6 +110,20 @@ export interface LfsLocksConfig extends LockLimits {
    * checked; a push that would need more is refused for that ref, with a message saying so.
    */
   maxChecksPerPush: number;
+}
+
+/** Git LFS objects (server/src/lfs). */
+export interface LfsConfig {
+  /** 'direct': bytes go straight between client and object store when the blob store makes presigned URLs; 'server': always through the server. */
+  transfer: 'direct' | 'server';
+  /** Largest object a batch accepts for upload (5 GiB is S3's limit for one PUT). */
+  maxObjectBytes: number;
+  /** Objects one batch request may name. */
+  maxBatchObjects: number;
+  /** Bytes of one batch request's JSON. */
+  maxBatchBytes: number;
+  /** How long the URLs of a batch answer may be used to start their transfer. */
+  actionExpirySeconds: number;
 }
 
 /**
@@ -435,6 +450,15 @@ export const ENVIRONMENT = {
   GITFLEET_LFS_LOCK_PATH_BYTES: '1024',
   // E.g. 1,000 new commits against 100 locks: about a second of paced work (10,000 against 10: ~7 s).
   GITFLEET_LFS_LOCK_CHECKS_PER_PUSH: '100000',
+  // direct: presigned object-store URLs where the blob store makes them (S3); server: through the server.
+  GITFLEET_LFS_TRANSFER: 'direct',
+  // S3 takes at most 5 GiB in one PUT, and git-lfs's basic transfer makes one.
+  GITFLEET_LFS_MAX_OBJECT_BYTES: '5GiB',
+  // git-lfs asks for 100 objects per batch (lfs.transfer.batchSize).
+  GITFLEET_LFS_MAX_BATCH_OBJECTS: '1000',
+  GITFLEET_LFS_MAX_BATCH_BYTES: '1MiB',
+  // git-lfs asks again for an action that expired before its transfer started.
+  GITFLEET_LFS_ACTION_EXPIRY_SECONDS: '3600',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -634,6 +658,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxLocks: integer('GITFLEET_LFS_MAX_LOCKS', 1, 100_000),
       maxPathBytes: integer('GITFLEET_LFS_LOCK_PATH_BYTES', 1, 4096),
       maxChecksPerPush: integer('GITFLEET_LFS_LOCK_CHECKS_PER_PUSH', 1, 100_000_000),
+    },
+    lfs: {
+      transfer: oneOf('GITFLEET_LFS_TRANSFER', ['direct', 'server'] as const),
+      maxObjectBytes: bytes('GITFLEET_LFS_MAX_OBJECT_BYTES', 1),
+      maxBatchObjects: integer('GITFLEET_LFS_MAX_BATCH_OBJECTS', 1, 100_000),
+      maxBatchBytes: bytes('GITFLEET_LFS_MAX_BATCH_BYTES', 1024),
+      // Seven days is the longest an S3 presigned URL may live.
+      actionExpirySeconds: integer('GITFLEET_LFS_ACTION_EXPIRY_SECONDS', 1, 7 * 24 * 3600),
     },
   };
   problems.push(...graceProblems(config.maintenance.graceSeconds, config.timeouts.requestMs));

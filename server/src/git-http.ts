@@ -108,6 +108,7 @@ export function gitHttpRouter(services: ServerServices): Router {
       body,
       receivePack(repo, body.stream, {
         limits,
+        packAllowance: await services.quotas.room(repo.info.owner, 'packs'),
         packLimits: config.packIndexing.limits,
         indexPool: services.indexPool,
         spoolDir: services.spoolDir,

@@ -3,9 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AccountStore } from '@gitfleet/accounts';
+import { AccountStore, QuotaStore } from '@gitfleet/accounts';
 import { lowerHelperThreadsPriority } from '@gitfleet/git-format';
-import { collectDeletedRepositories, pruneJournal, Repository, RepositoryRegistry } from '@gitfleet/repository';
+import { collectDeletedRepositories, LfsObjectRecords, pruneJournal, Repository, RepositoryRegistry } from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
 import type { StoreInterceptor } from '@gitfleet/storage';
@@ -18,6 +18,7 @@ import { PlacementRepairJob } from './maintenance/placement-repair-job.js';
 import { MaintenanceScheduler } from './maintenance/scheduler.js';
 import { kvSweepClock } from './maintenance/sweep-clock.js';
 import { maintainInProcess, maintenanceCheck } from './operations/maintain-repository.js';
+import { StorageQuotas } from './operations/storage-quotas.js';
 import type { ServerConfig } from './config.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { createLogger, type Logger } from './logger.js';
@@ -91,6 +92,8 @@ export async function startServer({
       registry,
       accounts,
       kv: stores.kv,
+      blobs: stores.blobs,
+      quotas: new StorageQuotas(registry, stores, new QuotaStore(stores.kv), new LfsObjectRecords(stores.kv)),
       webhooks,
       logins,
       logger,
@@ -188,7 +191,7 @@ function openMaintenance(
         const deleted = await collectDeletedRepositories(registry, stores.blobs, { graceMs, signal });
         if (deleted.collected > 0) logger.info(deleted, 'collected the blobs of deleted repositories');
         const pruned = await pruneJournal(stores.blobs, undefined, signal);
-        if (pruned.entries > 0) logger.info(pruned, "pruned the registry's journal");
+        if (pruned.checkpoints > 0) logger.info(pruned, "pruned the registry journal's old checkpoints");
       },
       sweepClock: kvSweepClock(stores.kv),
       logger,

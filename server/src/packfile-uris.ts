@@ -1,9 +1,9 @@
-import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { schemeOf, type PackfileUriSource } from '@gitfleet/protocol';
 import { InvalidRepositoryName, MissingPackError, type Repository } from '@gitfleet/repository';
 import { HttpError } from './http-errors.js';
 import { PackfileUriSigner, packfileUriSecret, type PackfileGrant } from './packfile-uri-signing.js';
+import { sendRanged } from './ranged-download.js';
 import type { ServerServices } from './services.js';
 
 /** The server's own packfile URLs: `/:owner/:repo.git/packfile-uris/pack-<checksum>.pack?expires=…&signature=…`. */
@@ -74,32 +74,23 @@ async function servePack(services: ServerServices, signer: PackfileUriSigner, re
     throw new HttpError(403, `packfile URL expired at ${new Date(expires * 1000).toISOString()}; fetch again for a fresh one`);
   }
   const size = await packSize(repo, pack);
-  const range = byteRange(req.get('range'), size);
-  res.set({ 'Accept-Ranges': 'bytes', 'Cache-Control': 'private, no-transform', 'Content-Type': 'application/x-git-packed-objects' });
-  if (range === 'unsatisfiable') {
-    res.status(416).set('Content-Range', `bytes */${size}`).end();
-    return;
-  }
-  const { start, end } = range ?? { start: 0, end: size };
-  let body;
-  try {
-    body = await repo.packs.stream(pack, start, end);
-  } catch (error) {
-    if (error instanceof MissingPackError) throw new HttpError(404, `pack ${pack} is no longer stored; fetch again`);
-    throw error;
-  }
-  res.status(range ? 206 : 200).set('Content-Length', String(end - start));
-  if (range) res.set('Content-Range', `bytes ${start}-${end - 1}/${size}`);
-  try {
-    await pipeline(body, res);
-  } catch (error) {
-    // Headers are out: a cut connection is the only way left to say the download failed.
-    services.logger.info({ err: error, repo: repo.info.id, pack }, 'packfile download ended early');
-    res.destroy();
-  }
+  await sendRanged(req, res, {
+    size,
+    contentType: 'application/x-git-packed-objects',
+    open: async ({ start, end }) => {
+      try {
+        return await repo.packs.stream(pack, start, end);
+      } catch (error) {
+        if (error instanceof MissingPackError) throw new HttpError(404, `pack ${pack} is no longer stored; fetch again`);
+        throw error;
+      }
+    },
+    onCutShort: (error) => services.logger.info({ err: error, repo: repo.info.id, pack }, 'packfile download ended early'),
+  });
 }
 
-async function openRepository(services: ServerServices, owner: string, nameInUrl: string): Promise<Repository | undefined> {
+/** The repository a signed URL names ("name.git" accepted); undefined when there is none, so that its URL fails as a bad signature would. */
+export async function openRepository(services: ServerServices, owner: string, nameInUrl: string): Promise<Repository | undefined> {
   const name = nameInUrl.endsWith('.git') ? nameInUrl.slice(0, -'.git'.length) : nameInUrl;
   try {
     return await services.registry.open(owner, name);
@@ -114,21 +105,4 @@ async function packSize(repo: Repository, pack: string): Promise<number> {
   const record = await repo.packs.info(pack);
   if (!record) throw new HttpError(404, `pack ${pack} is no longer stored; fetch again`);
   return record.size;
-}
-
-/**
- * The one range of a `Range: bytes=…` header (`a-b`, `a-`, `-n`) clamped to the pack; undefined
- * for the whole pack (no header, or one this server does not serve in parts: several ranges).
- */
-export function byteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
-  if (!match || (match[1] === '' && match[2] === '')) return undefined;
-  if (match[1] === '') {
-    const suffix = Number(match[2]);
-    return suffix === 0 ? 'unsatisfiable' : { start: Math.max(0, size - suffix), end: size };
-  }
-  const start = Number(match[1]);
-  const end = match[2] === '' ? size : Math.min(size, Number(match[2]) + 1);
-  if (start >= size || end <= start) return 'unsatisfiable';
-  return { start, end };
 }

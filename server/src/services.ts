@@ -1,10 +1,11 @@
 import type { Request } from 'express';
 import type { AccountStore } from '@gitfleet/accounts';
 import type { RepositoryRegistry } from '@gitfleet/repository';
-import type { KVStore } from '@gitfleet/storage';
+import type { BlobStore, KVStore } from '@gitfleet/storage';
 import type { WebhookService } from '@gitfleet/events';
 import type { PackIndexPool } from '@gitfleet/protocol';
 import type { Browsing } from './browsing.js';
+import type { StorageQuotas } from './operations/storage-quotas.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { LoginGuard } from './auth/login-guard.js';
@@ -16,6 +17,10 @@ export interface ServerServices {
   registry: RepositoryRegistry;
   accounts: AccountStore;
   kv: KVStore;
+  /** The blob store itself, for what lives beside repositories' packs (Git LFS objects). */
+  blobs: BlobStore;
+  /** Storage usage and quotas per owner, asked before a push or an LFS upload stores anything. */
+  quotas: StorageQuotas;
   webhooks: WebhookService;
   /** Every password check: the login throttle and the caps of checks in flight. */
   logins: LoginGuard;

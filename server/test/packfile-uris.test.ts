@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { MemoryKVStore } from '@gitfleet/storage';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { PackfileUriSigner, packfileUriSecret, type PackfileGrant } from '../src/packfile-uri-signing.js';
-import { byteRange } from '../src/packfile-uris.js';
+import { byteRange } from '../src/ranged-download.js';
 
 const GRANT: PackfileGrant = { repositoryId: 'a'.repeat(32), pack: 'b'.repeat(40), expires: 1_800_000_000 };
 

@@ -1,6 +1,13 @@
 export type { BlobStore, BlobBody, BlobInfo, ByteRange } from './blob-store.js';
 export { hasDirectReadUrls, type DirectReadUrls } from './direct-read-urls.js';
 export { hasBlobAges, type BlobAges } from './blob-ages.js';
+export {
+  hasDirectWriteUrls,
+  type DirectWrite,
+  type DirectWriteContent,
+  type DirectWriteOutcome,
+  type DirectWriteUrls,
+} from './direct-write-urls.js';
 export type { KVStore, KVEntry, CasOp, CasMode, CasResult } from './kv-store.js';
 export { InvalidKeyError, WriteOutcomeUnknown } from './errors.js';
 export {

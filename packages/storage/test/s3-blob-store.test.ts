@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -139,6 +139,34 @@ if (env === undefined) {
       assert.equal(await store.directReadUrl('presigned/absent', { expiresInSeconds: 60 }), undefined);
       await sleep(2100);
       assert.equal((await fetch(url)).status, 403, 'expired');
+    });
+
+    it('refuses, at the store, a direct write of another hash, another length, or without its signed headers', async () => {
+      const { store } = fixture;
+      const bytes = Buffer.from('the bytes the URL was made for');
+      const content = { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+      const write = await store.directWriteUrl('direct/refused', content, { expiresInSeconds: 60 });
+      const send = async (body: Buffer, headers = write.headers) =>
+        (await fetch(write.url, { method: write.method, headers, body: new Uint8Array(body) })).status;
+      const forged = Buffer.from(bytes);
+      forged[0] ^= 1;
+      assert.equal(await send(forged), 400);
+      assert.equal(await send(bytes.subarray(1)), 403);
+      assert.equal(await send(bytes, {}), 403);
+      assert.equal(await store.head('direct/refused'), undefined);
+      assert.equal(await store.completeDirectWrite('direct/refused', content), 'missing');
+    });
+
+    it('stores a direct write of the announced bytes, which completing then finds', async () => {
+      const { store } = fixture;
+      const bytes = Buffer.from('the bytes the URL was made for');
+      const content = { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+      const write = await store.directWriteUrl('direct/accepted', content, { expiresInSeconds: 60 });
+      assert.equal((await fetch(write.url, { method: write.method, headers: write.headers, body: new Uint8Array(bytes) })).status, 200);
+      assert.deepEqual(await store.get('direct/accepted'), bytes);
+      assert.equal(await store.completeDirectWrite('direct/accepted', content), 'stored');
+      assert.equal(await store.completeDirectWrite('direct/accepted', { ...content, size: bytes.length + 1 }), 'mismatch');
+      assert.equal((await store.head('direct/accepted'))?.size, bytes.length, 'a wrong claim of size deletes nothing');
     });
 
     it('reports the failing request and status when the bucket does not exist', async () => {

@@ -2,7 +2,7 @@
  * How the API answers failures: `{"message": …}` (GitHub's and Gitea's shape) with the status
  * operations/errors.ts gives each kind of error, so that handlers can simply let them fly.
  */
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
 import { AccountConflict } from '@gitfleet/accounts';
 import { HttpError } from '../http-errors.js';
 import type { Logger } from '../logger.js';
@@ -24,8 +24,12 @@ export async function creating<T>(create: () => Promise<T>): Promise<T> {
 /**
  * Answers the API's client errors itself, with the headers an HttpError may carry (a 429's
  * Retry-After); server faults go on to the application's error handler, which logs them.
+ * `send` writes the body (Git LFS answers the same `{message}` under its own media type).
  */
-export function apiErrorHandler(logger: Logger): ErrorRequestHandler {
+export function apiErrorHandler(
+  logger: Logger,
+  send: (res: Response, status: number, message: string) => void = (res, status, message) => res.status(status).json({ message }),
+): ErrorRequestHandler {
   return (error, req, res, next) => {
     const status = httpStatusOf(error);
     if (status === undefined || res.headersSent) {
@@ -39,6 +43,6 @@ export function apiErrorHandler(logger: Logger): ErrorRequestHandler {
     const headers = (error as { headers?: unknown }).headers;
     if (headers && typeof headers === 'object') res.set(headers as Record<string, string>);
     if (!req.complete) res.set('Connection', 'close');
-    res.status(status).json({ message });
+    send(res, status, message);
   };
 }

@@ -6,9 +6,11 @@
  * Quotas are soft at the edges: two pushes of one owner that start together both see the room
  * left before either, and may pass the limit together by what they add. The next one is refused.
  */
-import type { QuotaStore, StorageQuota } from '@gitfleet/accounts';
+import type { AccountStore, QuotaStore, StorageQuota, User } from '@gitfleet/accounts';
 import { Repository, type RepositoryRegistry, type Stores } from '@gitfleet/repository';
 import { formatBytes } from '../format-bytes.js';
+import { OwnerNotFound } from './errors.js';
+import { existingOwner, ownerName } from './owners.js';
 
 export interface StorageUsage {
   packsBytes: number;
@@ -90,3 +92,28 @@ export class StorageQuotas {
 }
 
 const KIND_NAMES: Record<StoredKind, string> = { packs: 'git data', lfs: 'Git LFS' };
+
+/** An owner's storage as the API, the web UI and the CLI show it. */
+export interface OwnerStorage {
+  owner: string;
+  usage: StorageUsage;
+  quota: StorageQuota;
+}
+
+/**
+ * The owner's usage and quota, for whoever may see them: a site administrator, the user, or
+ * someone who may create repositories under the organisation (who fills it may see how full it is).
+ * OwnerNotFound when there is no such owner, or it is not theirs to see.
+ */
+export async function ownerStorage(
+  accounts: AccountStore,
+  quotas: StorageQuotas,
+  viewer: User | undefined,
+  name: string,
+): Promise<OwnerStorage> {
+  const owner = await existingOwner(accounts, name);
+  const ownedName = ownerName(owner);
+  if (!viewer || !(viewer.isAdmin || (await accounts.mayCreateUnder(viewer, ownedName)))) throw new OwnerNotFound(name);
+  const [usage, quota] = await Promise.all([quotas.usage(ownedName), quotas.quota(ownedName)]);
+  return { owner: ownedName, usage, quota };
+}

@@ -1,6 +1,8 @@
 import type { BlobStore } from '@gitfleet/storage';
 import { journalBlobPrefix, parseJournalKey } from '../keys.js';
 
+const journalCheckpointPrefix = (repositoryId: string | undefined) => `${journalBlobPrefix(repositoryId)}checkpoint-`;
+
 /**
  * Checkpoints a journal keeps: recovery starts from the newest it can read, so with the one
  * before it (and every entry since) kept, a checkpoint lost or corrupt does not lose the journal.
@@ -8,33 +10,26 @@ import { journalBlobPrefix, parseJournalKey } from '../keys.js';
 export const JOURNAL_CHECKPOINTS_KEPT = 2;
 
 export interface JournalPruning {
-  entries: number;
   checkpoints: number;
 }
 
 /**
- * Deletes the journal blobs recovery no longer reads: every checkpoint older than the
- * JOURNAL_CHECKPOINTS_KEPT newest, and every entry the oldest kept checkpoint covers (a
- * checkpoint at N is the whole state after transaction N). An entry of a transaction before N
- * written late, after the pruning, is covered just the same and ignored by recovery. The next
- * registry transaction may write the registry's last entry again (it settles `journal:last`);
- * that too is covered. `repositoryId` undefined prunes the registry's journal.
+ * Deletes the checkpoints recovery no longer reads: every one older than the
+ * JOURNAL_CHECKPOINTS_KEPT newest. Entries are kept, every one: an entry's blob is what tells a
+ * transaction that the KV store fell behind the journal (a Redis restored from an old snapshot)
+ * — its sequence number is taken — and without it that transaction would be numbered among the
+ * entries a checkpoint covers, where recovery does not look. `repositoryId` undefined prunes the
+ * registry's journal.
  */
 export async function pruneJournal(blobs: BlobStore, repositoryId: string | undefined, signal?: AbortSignal): Promise<JournalPruning> {
   const checkpoints: Array<{ key: string; seq: number }> = [];
-  const entries: Array<{ key: string; seq: number }> = [];
-  for await (const { key } of blobs.list(journalBlobPrefix(repositoryId))) {
+  for await (const { key } of blobs.list(journalCheckpointPrefix(repositoryId))) {
     const parsed = parseJournalKey(key);
-    if (parsed) (parsed.kind === 'checkpoint' ? checkpoints : entries).push({ key, seq: parsed.seq });
+    if (parsed?.kind === 'checkpoint') checkpoints.push({ key, seq: parsed.seq });
   }
-  const pruned: JournalPruning = { entries: 0, checkpoints: 0 };
+  const pruned: JournalPruning = { checkpoints: 0 };
   if (checkpoints.length < JOURNAL_CHECKPOINTS_KEPT) return pruned;
   const oldestKept = checkpoints.map(({ seq }) => seq).sort((a, b) => b - a)[JOURNAL_CHECKPOINTS_KEPT - 1];
-  for (const entry of entries.filter(({ seq }) => seq <= oldestKept)) {
-    signal?.throwIfAborted();
-    await blobs.delete(entry.key);
-    pruned.entries++;
-  }
   for (const checkpoint of checkpoints.filter(({ seq }) => seq < oldestKept)) {
     signal?.throwIfAborted();
     await blobs.delete(checkpoint.key);

@@ -87,7 +87,7 @@ export interface MaintenanceReport {
   /** Retired packs (of this run or earlier ones) deleted after their grace period. */
   collected: string[];
   orphansCollected: string[];
-  /** Journal blobs recovery no longer reads, deleted. */
+  /** Journal checkpoints recovery no longer reads, deleted. */
   journalPruned: JournalPruning;
   durationMs: number;
 }
@@ -118,7 +118,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     retired: [],
     collected: [],
     orphansCollected: [],
-    journalPruned: { entries: 0, checkpoints: 0 },
+    journalPruned: { checkpoints: 0 },
     durationMs: 0,
   };
   const leaseMs = (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
@@ -151,7 +151,6 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     const collected = await collectPacks(repo, lease, { graceMs, now, signal });
     report.collected = collected.collected;
     report.orphansCollected = collected.orphansCollected;
-    report.journalPruned = await pruneJournal(repo.stores.blobs, repo.info.id, signal);
 
     if (plan.action !== 'none') {
       const write: WriteOptions = { signal, onProgress: (done, total) => progress('write', done, total) };
@@ -178,6 +177,8 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
       report.retired = (await publishPacks(repo, lease, { added, replaced: plan.replaced, now })).retired;
       report.packsAfter = (await repo.packs.list()).length;
     }
+    // Last: a store that fails to delete an old checkpoint costs this run nothing else.
+    report.journalPruned = await pruneJournal(repo.stores.blobs, repo.info.id, signal);
   } catch (error) {
     // The writer stopped because the lease was lost: that is the cause to report.
     throw leaseLost.signal.aborted ? leaseLost.signal.reason : error;

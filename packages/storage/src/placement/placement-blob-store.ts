@@ -1,6 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
 import { hasDirectReadUrls, type DirectReadUrls } from '../direct-read-urls.js';
+import {
+  hasDirectWriteUrls,
+  type DirectWrite,
+  type DirectWriteContent,
+  type DirectWriteOutcome,
+  type DirectWriteUrls,
+} from '../direct-write-urls.js';
 import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 import { hedgedRead } from './hedged-read.js';
 import { cleanupPlacement, type CleanupOptions, type CleanupReport } from './cleanup.js';
@@ -73,7 +80,7 @@ type WriteOutcome = { kind: 'wrote' } | { kind: 'existed' } | { kind: 'failed' }
  *
  * Stores that failed recently are tried last (for `suspectMs`), in reads and writes alike.
  */
-export class PlacementBlobStore implements BlobStore, DirectReadUrls {
+export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls {
   readonly replicas: number;
   private readonly members: readonly PlacementMember[];
   private readonly names: readonly string[];
@@ -112,7 +119,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls {
     const candidates = this.order(key);
     const failures: string[] = [];
     const created: PlacementMember[] = [];
-    let next = 0;
+    const cursor = { next: 0 };
     let abandoned = false;
     const write = (member: PlacementMember, guarded: GuardedBody) =>
       this.writeCopy(member, key, guarded, failures, created, () => abandoned);
@@ -120,8 +127,8 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls {
     try {
       const guarded = guardBody(key, body);
       let arbiter: PlacementMember | undefined;
-      while (!arbiter && next < candidates.length) {
-        const member = candidates[next++];
+      while (!arbiter && cursor.next < candidates.length) {
+        const member = candidates[cursor.next++];
         const outcome = await write(member, guarded);
         if (outcome.kind === 'existed') return false;
         if (outcome.kind === 'wrote') arbiter = member;
@@ -133,27 +140,71 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls {
       // just answered, so opening its copy gets the write's allowance, not a read's.
       const size = Buffer.isBuffer(body) ? body.length : body.size;
       const copyBody = () => (Buffer.isBuffer(body) ? guardBody(key, body) : guardedCopy(arbiter, key, size, this.writeTimeoutMs));
-      // Each slot keeps taking the next unused store until one holds a copy.
-      const fillSlot = async (): Promise<boolean> => {
-        while (next < candidates.length) {
-          const member = candidates[next++];
-          const outcome = await write(member, copyBody());
-          if (outcome.kind === 'wrote') return true;
-          if (outcome.kind === 'existed' && (await this.holdsCopyOfSize(member, key, size))) return true;
-          if (outcome.kind === 'existed') failures.push(`${member.name}: holds a different blob under this key`);
-        }
-        return false;
-      };
-      const slots = await Promise.allSettled(Array.from({ length: this.replicas - 1 }, fillSlot));
-      const rejected = slots.find((slot) => slot.status === 'rejected');
-      if (rejected) throw rejected.reason;
-      const copies = 1 + slots.filter((slot) => slot.status === 'fulfilled' && slot.value).length;
-      if (copies < this.replicas) {
-        throw new PlacementError(`put of blob ${key}: only ${copies} of ${this.replicas} copies could be made (${failures.join('; ')})`);
-      }
+      await this.fillReplicas(key, size, candidates, cursor, copyBody, write, failures);
       return true;
     } catch (error) {
       abandoned = true;
+      await Promise.allSettled(created.map((member) => member.store.delete(key)));
+      throw error;
+    }
+  }
+
+  /**
+   * A direct write URL of the first store, in placement order, that can make one: the client's
+   * bytes go to that store alone, and completeDirectWrite makes the other copies.
+   */
+  async directWriteUrl(key: string, content: DirectWriteContent, options: { expiresInSeconds: number }): Promise<DirectWrite | undefined> {
+    validateBlobKey(key);
+    for (const member of this.order(key)) {
+      if (hasDirectWriteUrls(member.store)) return member.store.directWriteUrl(key, content, options);
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks the copy the client wrote (on whichever store took it: the order may have changed
+   * since the URL was made) and then writes the other R-1 copies from it, streamed through this
+   * process as repair() does, since the stores may share no endpoint that could copy between them.
+   * Rejects, keeping the client's copy, when fewer than R copies can be made: a later call retries.
+   */
+  async completeDirectWrite(key: string, content: DirectWriteContent): Promise<DirectWriteOutcome> {
+    validateBlobKey(key);
+    const candidates = this.order(key);
+    let holder: PlacementMember | undefined;
+    const unanswered: string[] = [];
+    for (const member of candidates) {
+      const store = member.store;
+      if (!hasDirectWriteUrls(store)) continue;
+      let outcome: DirectWriteOutcome;
+      try {
+        outcome = await withTimeout(store.completeDirectWrite(key, content), this.readTimeoutMs, `check of blob ${key} on ${member.name}`);
+        this.answered(member);
+      } catch (error) {
+        this.failed(member);
+        unanswered.push(`${member.name}: ${message(error)}`);
+        continue;
+      }
+      if (outcome === 'mismatch') return outcome;
+      if (outcome === 'stored') {
+        holder = member;
+        break;
+      }
+    }
+    // A store that did not answer may hold the client's copy: "missing" would make it upload again for nothing.
+    if (!holder && unanswered.length > 0) {
+      throw new PlacementError(`check of directly written blob ${key} failed: ${unanswered.join('; ')}`);
+    }
+    if (!holder) return 'missing';
+    const source = holder;
+    const others = candidates.filter((member) => member !== source);
+    const failures: string[] = [];
+    const created: PlacementMember[] = [];
+    const write = (member: PlacementMember, guarded: GuardedBody) => this.writeCopy(member, key, guarded, failures, created, () => false);
+    try {
+      const copyBody = () => guardedCopy(source, key, content.size, this.writeTimeoutMs);
+      await this.fillReplicas(key, content.size, others, { next: 0 }, copyBody, write, failures);
+      return 'stored';
+    } catch (error) {
       await Promise.allSettled(created.map((member) => member.store.delete(key)));
       throw error;
     }
@@ -278,6 +329,38 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls {
       answered: (member: PlacementMember) => this.answered(member),
       failed: (member: PlacementMember) => this.failed(member),
     };
+  }
+
+  /**
+   * Writes R-1 more copies of `key`, each slot taking the next unused store of `candidates`
+   * until one holds a copy; rejects when fewer than R copies exist in all.
+   */
+  private async fillReplicas(
+    key: string,
+    size: number,
+    candidates: readonly PlacementMember[],
+    cursor: { next: number },
+    copyBody: () => GuardedBody,
+    write: (member: PlacementMember, guarded: GuardedBody) => Promise<WriteOutcome>,
+    failures: string[],
+  ): Promise<void> {
+    const fillSlot = async (): Promise<boolean> => {
+      while (cursor.next < candidates.length) {
+        const member = candidates[cursor.next++];
+        const outcome = await write(member, copyBody());
+        if (outcome.kind === 'wrote') return true;
+        if (outcome.kind === 'existed' && (await this.holdsCopyOfSize(member, key, size))) return true;
+        if (outcome.kind === 'existed') failures.push(`${member.name}: holds a different blob under this key`);
+      }
+      return false;
+    };
+    const slots = await Promise.allSettled(Array.from({ length: this.replicas - 1 }, fillSlot));
+    const rejected = slots.find((slot) => slot.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    const copies = 1 + slots.filter((slot) => slot.status === 'fulfilled' && slot.value).length;
+    if (copies < this.replicas) {
+      throw new PlacementError(`put of blob ${key}: only ${copies} of ${this.replicas} copies could be made (${failures.join('; ')})`);
+    }
   }
 
   /**

@@ -15,6 +15,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
 import type { BlobAges } from '../blob-ages.js';
 import type { DirectReadUrls } from '../direct-read-urls.js';
+import type { DirectWrite, DirectWriteContent, DirectWriteOutcome, DirectWriteUrls } from '../direct-write-urls.js';
 import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, isRangeNotSatisfiable, s3Error } from './s3-errors.js';
 import { checkDeclaredSize } from './size-check.js';
@@ -61,6 +62,8 @@ export interface S3BlobStoreOptions {
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
+const PAYLOAD_HASH_HEADER = 'x-amz-content-sha256';
+const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
 /** AWS S3 answers 409 to a conditional write racing another one on the same key: retry. */
 const CONDITIONAL_CONFLICT_RETRIES = 5;
 
@@ -77,7 +80,7 @@ const CONDITIONAL_CONFLICT_RETRIES = 5;
  * (every writer of pack-<sha> writes the same bytes), and narrowed by a HEAD before the
  * upload starts.
  */
-export class S3BlobStore implements BlobStore, DirectReadUrls, BlobAges {
+export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, BlobAges {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -227,6 +230,63 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, BlobAges {
     } catch (error) {
       throw s3Error(`presigning a read of blob ${key}`, error);
     }
+  }
+
+  /**
+   * A presigned PutObject bound to the body: its Content-Length, its SHA-256 as the signed
+   * payload hash (`x-amz-content-sha256`, hex) and as an additional checksum
+   * (`x-amz-checksum-sha256`, base64). The headers stay headers (not query parameters), so the
+   * client must send them as signed. The payload hash is what radosgw checks (measured on Ceph
+   * 16.2: a body of another hash is refused with 400 XAmzContentSHA256Mismatch, a request without
+   * the header with 403); it ignores x-amz-checksum-sha256, which AWS S3 checks and stores.
+   */
+  async directWriteUrl(key: string, content: DirectWriteContent, { expiresInSeconds }: { expiresInSeconds: number }): Promise<DirectWrite> {
+    validateBlobKey(key);
+    const payloadHash = content.sha256.toLowerCase();
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: this.objectKey(key),
+      ContentLength: content.size,
+      ChecksumSHA256: Buffer.from(payloadHash, 'hex').toString('base64'),
+    });
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        (args.request as { headers: Record<string, string> }).headers[PAYLOAD_HASH_HEADER] = payloadHash;
+        return next(args);
+      },
+      { step: 'build', name: 'gitfleetSignedPayloadHash' },
+    );
+    const unhoisted = [PAYLOAD_HASH_HEADER, CHECKSUM_HEADER];
+    let url: string;
+    try {
+      url = await getSignedUrl(this.client, command, {
+        expiresIn: expiresInSeconds,
+        signableHeaders: new Set(['content-length', ...unhoisted]),
+        unhoistableHeaders: new Set(unhoisted),
+      });
+    } catch (error) {
+      throw s3Error(`presigning a write of blob ${key}`, error);
+    }
+    return { method: 'PUT', url, headers: { [PAYLOAD_HASH_HEADER]: payloadHash, [CHECKSUM_HEADER]: command.input.ChecksumSHA256! } };
+  }
+
+  /** A HEAD of the written object: its size, and its SHA-256 where the store keeps one (AWS S3 does, radosgw 16.2 does not). */
+  async completeDirectWrite(key: string, content: DirectWriteContent): Promise<DirectWriteOutcome> {
+    validateBlobKey(key);
+    let response;
+    try {
+      response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ChecksumMode: 'ENABLED' }));
+    } catch (error) {
+      if (isNotFound(error)) return 'missing';
+      throw s3Error(`head of blob ${key}`, error);
+    }
+    const expectedChecksum = Buffer.from(content.sha256, 'hex').toString('base64');
+    if (response.ChecksumSHA256 !== undefined && response.ChecksumSHA256 !== expectedChecksum) {
+      await this.delete(key);
+      return 'mismatch';
+    }
+    // Another size with the right bytes means the caller's size is wrong, not the blob: it stays.
+    return response.ContentLength === content.size ? 'stored' : 'mismatch';
   }
 
   async close(): Promise<void> {
