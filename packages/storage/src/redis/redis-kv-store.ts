@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { setTimeout } from 'node:timers/promises';
+import { Cluster, Redis, ReplyError, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { WriteOutcomeUnknown } from '../errors.js';
 import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
 import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } from '../validation.js';
@@ -31,6 +32,15 @@ export interface RedisKVStoreOptions {
  * caller must therefore treat the outcome as unknown — report the push as failed, and
  * expect that a retry may find the ref already moved.
  */
+/** No answer came for a write: the connection failed while it was sent or answered. */
+class NoReply extends Error {
+  override name = 'NoReply';
+}
+
+/** Sends of one compare-and-swap whose connection failed before the answer (see compareAndSwap). */
+const CAS_SENDS = 3;
+const RESEND_DELAY_MS = 200;
+
 export class ReplicaAckError extends WriteOutcomeUnknown {
   override name = 'ReplicaAckError';
   constructor(
@@ -142,12 +152,30 @@ export class RedisKVStore implements KVStore {
     // A key of this call's own: see CAS_SCRIPT on answers kept for a resent call.
     keys.push(this.answerKey(scope, randomUUID()));
     const what = `compareAndSwap of ${ops.length} key(s) in scope ${scope}`;
-    const conflicts = await this.writeAndWait<number[]>(
-      what,
-      (pipeline) => pipeline.gitfleetCas(keys.length, ...keys, ...args),
-      (result) => (mode === 'all' ? result.length === 0 : result.length < ops.length),
-    );
-    return { conflicts: conflicts.map(Number) };
+    // A call whose connection failed may or may not have run. Sent again with the same answer
+    // key, it answers as the run that took effect did, or runs now: either way the answer is
+    // known. Only when Redis stays out of reach is the outcome unknown.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const conflicts = await this.writeAndWait<number[]>(
+          what,
+          (pipeline) => pipeline.gitfleetCas(keys.length, ...keys, ...args),
+          (result) => (mode === 'all' ? result.length === 0 : result.length < ops.length),
+        );
+        return { conflicts: conflicts.map(Number) };
+      } catch (error) {
+        if (!(error instanceof NoReply)) throw error;
+        if (attempt >= CAS_SENDS) {
+          throw new WriteOutcomeUnknown(
+            `${what}: no answer from Redis after ${attempt} sends, so it may have been applied: ${error.message}`,
+            {
+              cause: error,
+            },
+          );
+        }
+        await setTimeout(RESEND_DELAY_MS * attempt);
+      }
+    }
   }
 
   async append(scope: string, log: string, entry: string): Promise<void> {
@@ -185,13 +213,23 @@ export class RedisKVStore implements KVStore {
   private async writeAndWait<T>(what: string, write: (pipeline: Pipeline) => Pipeline, applied: (result: T) => boolean): Promise<T> {
     const pipeline = write(this.client.pipeline() as Pipeline);
     if (this.waitReplicas > 0) pipeline.wait(this.waitReplicas, this.waitTimeoutMs);
-    const replies = await pipeline.exec();
-    if (!replies) throw new Error(`${what}: the Redis connection closed before the reply`);
+    const replies = await pipeline.exec().catch((error: unknown) => {
+      throw new NoReply(`${what}: ${(error as Error).message}`, { cause: error });
+    });
+    if (!replies) throw new NoReply(`${what}: the Redis connection closed before the reply`);
     const [writeError, result] = replies[0];
-    if (writeError) throw new Error(`${what} failed: ${writeError.message}`, { cause: writeError });
+    if (writeError) {
+      // An error Redis answered (a script error, READONLY) means the write did not run; any other
+      // (the connection closed, ioredis gave up reconnecting) leaves it unknown.
+      if (writeError instanceof ReplyError) throw new Error(`${what} failed: ${writeError.message}`, { cause: writeError });
+      throw new NoReply(`${what}: ${writeError.message}`, { cause: writeError });
+    }
     if (this.waitReplicas > 0 && applied(result as T)) {
       const [waitError, acknowledged] = replies[1];
-      if (waitError) throw new Error(`${what}: WAIT for replicas failed: ${waitError.message}`, { cause: waitError });
+      if (waitError)
+        throw new WriteOutcomeUnknown(`${what}: applied on the Redis master, but WAIT for replicas failed: ${waitError.message}`, {
+          cause: waitError,
+        });
       if ((acknowledged as number) < this.waitReplicas) throw new ReplicaAckError(what, acknowledged as number, this.waitReplicas);
     }
     return result as T;
