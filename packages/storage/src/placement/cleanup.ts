@@ -108,9 +108,9 @@ class Keep extends Error {
  * was added, R lowered, or a write fell back while a preferred store was down), once they are not
  * needed. Safety: a copy is deleted only when, checked right before the deletion, each of the
  * key's R preferred stores answers with a copy of the same size (and bytes, see `verify`) written
- * at least `minAgeMs` ago. Preferred copies are deleted by nothing but a blob's own deletion and
- * the undoing of a failed putIfAbsent, which happens within the put's run: a preferred copy older
- * than any put stays. So the key keeps R copies whatever runs at the same time. A preferred store
+ * at least `minAgeMs` ago, and the copy itself, its write time read again, predates the checks.
+ * Preferred copies are deleted by nothing but a blob's own deletion and the undoing of a failed
+ * putIfAbsent, which happens within the put's run: a preferred copy older than any put stays. So the key keeps R copies whatever runs at the same time. A preferred store
  * that is down, slow or lacks the copy keeps every other copy: a write that fell back to another
  * store while it was down made exactly such a copy. Deciding by the preferred stores the caller
  * configured, processes configured with other stores must not run a cleanup at the same time.
