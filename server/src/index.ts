@@ -14,6 +14,7 @@ import { LoginGuard, bootstrapAdmin, createLoginThrottle, passwordCheckTurns } f
 import { openBrowsing, type Browsing } from './browsing.js';
 import { runMaintenanceChild } from './maintenance/child-runner.js';
 import { bySize } from './maintenance/placement.js';
+import { checkFleetLayout, layoutRefusal } from './maintenance/placement-layout.js';
 import { PlacementRepairJob } from './maintenance/placement-repair-job.js';
 import { MaintenanceScheduler } from './maintenance/scheduler.js';
 import { kvSweepClock } from './maintenance/sweep-clock.js';
@@ -86,7 +87,7 @@ export async function startServer({
     browsing = openBrowsing(config.browse);
     const registry = new RepositoryRegistry(stores);
     maintenance = openMaintenance(config, stores, registry, spoolDir, logger, environment);
-    placementRepair = openPlacementRepair(config, stores, logger);
+    placementRepair = await openPlacementRepair(config, stores, logger);
     const services: ServerServices = {
       config,
       registry,
@@ -200,12 +201,16 @@ function openMaintenance(
 }
 
 /** The fleet's background repair of a placement; undefined (said once) when the blob store is one store or the job is off. */
-function openPlacementRepair(config: ServerConfig, stores: OpenStores, logger: Logger): PlacementRepairJob | undefined {
+async function openPlacementRepair(config: ServerConfig, stores: OpenStores, logger: Logger): Promise<PlacementRepairJob | undefined> {
   if (config.blobs.backend !== 'placement' || !stores.placement) {
     logger.info({ backend: config.blobs.backend }, 'placement repair: off, the blob store is a single store');
     return undefined;
   }
   const schedule = config.blobs.repair;
+  const layout = stores.placement.layout;
+  // At start-up, so that a server configured unlike the fleet says so at once, and `gitfleet repair --cleanup` finds the fleet's layout.
+  const refusal = layoutRefusal(layout, await checkFleetLayout(stores.kv, layout, { recordIfAbsent: true }));
+  if (refusal) logger.warn({ reason: refusal }, 'placement: layout differs from the fleet; cleanup refused');
   if (schedule.intervalMs <= 0) {
     logger.info('placement repair: background job off (GITFLEET_PLACEMENT_REPAIR_SECONDS=0); `gitfleet repair` still runs it');
     return undefined;

@@ -15,6 +15,7 @@ import { FsBlobStore, PlacementBlobStore, SqliteKVStore, type BlobInfo, type Blo
 import { runCli } from '@gitfleet/test-support/cli';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { PLACEMENT_REPAIR_CLOCK_KEY, PlacementRepairJob, type PlacementRepairAttempt } from '../src/maintenance/placement-repair-job.js';
+import { PLACEMENT_LAYOUT_KEY } from '../src/maintenance/placement-layout.js';
 import { PLACEMENT_REPAIR_LEASE_SCOPE } from '../src/maintenance/placement-repair-lease.js';
 import { kvSweepClock } from '../src/maintenance/sweep-clock.js';
 import { metricsRegistry } from '../src/metrics/registry.js';
@@ -114,6 +115,13 @@ async function counterValue(name: string): Promise<number> {
   return (metric?.values ?? []).reduce((sum, value) => sum + value.value, 0);
 }
 
+/** Names of the stores that hold `key`, asking each directly. */
+async function holders(members: readonly PlacementMember[], key: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const { name, store } of members) if (await store.head(key)) found.push(name);
+  return found.sort();
+}
+
 function ran(attempt: PlacementRepairAttempt) {
   assert.equal(attempt.kind, 'ran', JSON.stringify(attempt));
   return attempt.outcome;
@@ -191,30 +199,87 @@ describe('placement repair job', () => {
     assert.equal((await counterValue('gitfleet_placement_repair_copies_total')) - copiedBefore, 1);
   });
 
-  it('`gitfleet repair --cleanup` counts in a dry run, then removes the surplus copies', async (t) => {
+  it('waits for the longest a write may run when the grace period it is given is shorter', async (t) => {
+    const dataDir = tempDir(t, 'placement-job');
+    // The job is given an hour; 2 × 3 stores × 600 s + 300 s is 65 minutes.
+    const { job, placement, members } = await serverProcess(t, dataDir);
+    const [key] = await fill(placement, 1);
+    const third = members.find((m) => m.name === placement.placement(key)[2])!.store;
+    await third.putIfAbsent(key, (await placement.get(key))!);
+    await ageStores(dataDir, 62 * 60 * 1000);
+    const young = ran(await job.runNow()).cleanup;
+    assert.deepEqual({ removed: young?.removed, tooYoung: young?.keptBecause.tooYoung }, { removed: 0, tooYoung: 1 });
+    await ageStores(dataDir, 66 * 60 * 1000);
+    assert.equal(ran(await job.runNow()).cleanup?.removed, 1);
+  });
+
+  it('`gitfleet repair --cleanup` counts in a dry run, then removes the surplus copies once they are old enough', async (t) => {
     const dataDir = tempDir(t, 'placement-job');
     const { placement, members } = await serverProcess(t, dataDir);
     const keys = await fill(placement, 6);
     // As if R had been 3: every key gets a copy on its third store too.
-    for (const key of keys)
-      await members.find((m) => m.name === placement.placement(key)[2])!.store.putIfAbsent(key, (await placement.get(key))!);
+    const third = (key: string) => members.find((m) => m.name === placement.placement(key)[2])!.store;
+    for (const key of keys) await third(key).putIfAbsent(key, (await placement.get(key))!);
 
-    const dry = await runCli(['repair', '--cleanup', '--dry-run', '--min-age', '0'], serverEnv(dataDir));
-    assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /^6 blobs checked: 6 had their copies, 0 repaired/m);
-    assert.match(dry.stdout, /^6 blobs checked: 6 copies outside their preferred stores, 6 removed .*, 0 kept$/m);
-    for (const key of keys) assert.equal((await placement.head(key)) !== undefined, true);
-    assert.ok(await members.find((m) => m.name === placement.placement(keys[0])[2])!.store.head(keys[0]), 'the dry run removed nothing');
+    const unrecorded = await runCli(['repair', '--cleanup'], serverEnv(dataDir));
+    assert.equal(unrecorded.code, 1, unrecorded.stdout);
+    assert.match(unrecorded.stderr, /cleanup refused: the fleet has no recorded placement layout/);
+    const accepted = await runCli(['repair', '--accept-layout'], serverEnv(dataDir));
+    assert.equal(accepted.code, 0, accepted.stderr);
+
+    // 2 × 3 stores × the 600 s write timeout + 300 s of clock skew.
+    const tooShort = await runCli(['repair', '--cleanup', '--min-age', '3899'], serverEnv(dataDir));
+    assert.equal(tooShort.code, 2, tooShort.stdout);
+    assert.match(tooShort.stderr, /--min-age 3899 is below 3900 s, the longest a write to 3 stores may run/);
 
     const young = await runCli(['repair', '--cleanup'], serverEnv(dataDir));
     assert.equal(young.code, 0, young.stderr);
     assert.match(young.stdout, /6 copies outside their preferred stores, 0 removed .*, 6 kept \(6 tooYoung\)$/m);
 
-    const real = await runCli(['repair', '--cleanup', '--min-age', '0'], serverEnv(dataDir));
+    await ageStores(dataDir, 7 * HOUR);
+    const dry = await runCli(['repair', '--cleanup', '--dry-run', '--min-age', '3899', '--unsafe-min-age'], serverEnv(dataDir));
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^6 blobs checked: 6 had their copies, 0 repaired/m);
+    assert.match(dry.stdout, /^6 blobs checked: 6 copies outside their preferred stores, 6 removed .*, 0 kept$/m);
+    for (const key of keys) assert.ok(await third(key).head(key), 'the dry run removed nothing');
+
+    const real = await runCli(['repair', '--cleanup'], serverEnv(dataDir));
     assert.equal(real.code, 0, real.stderr);
     assert.match(real.stdout, /6 copies outside their preferred stores, 6 removed/);
-    for (const key of keys)
-      assert.equal(await members.find((m) => m.name === placement.placement(key)[2])!.store.head(key), undefined, key);
+    for (const key of keys) assert.equal(await third(key).head(key), undefined, key);
+  });
+
+  it("cleans only where the layout is the fleet's: a process with another R repairs but refuses to clean until the layout is accepted", async (t) => {
+    const dataDir = tempDir(t, 'placement-job');
+    const { job, placement, members, kv } = await serverProcess(t, dataDir);
+    const keys = await fill(placement, 6);
+    const third = (key: string) => members.find((m) => m.name === placement.placement(key)[2])!.store;
+    await ageStores(dataDir);
+    assert.equal(ran(await job.runNow()).cleanup?.extraCopies, 0, "the job's first run records the fleet's layout");
+    assert.deepEqual(JSON.parse((await kv.get(PLACEMENT_REPAIR_LEASE_SCOPE, PLACEMENT_LAYOUT_KEY))!), { stores: NAMES, replicas: 2 });
+
+    // An operator's shell with R=1, the fleet runs R=2: a cleanup there would delete one of the two copies of every blob.
+    const lowered = { ...serverEnv(dataDir), GITFLEET_PLACEMENT_REPLICAS: '1' };
+    const refused = await runCli(['repair', '--cleanup'], lowered);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(
+      refused.stderr,
+      /cleanup refused: this process's placement layout .*"replicas":1.* differs from the fleet's recorded .*"replicas":2/,
+    );
+    const repairOnly = await runCli(['repair'], lowered);
+    assert.equal(repairOnly.code, 0, repairOnly.stderr);
+    for (const key of keys) assert.deepEqual(await holders(members, key), placement.placement(key).slice(0, 2).sort(), key);
+
+    // The fleet moves to R=3 on purpose: the servers write a third copy, the layout is accepted, and the old R no longer cleans.
+    for (const key of keys) await third(key).putIfAbsent(key, (await placement.get(key))!);
+    await ageStores(dataDir);
+    const raised = { ...serverEnv(dataDir), GITFLEET_PLACEMENT_REPLICAS: '3' };
+    const accepted = await runCli(['repair', '--cleanup', '--accept-layout'], raised);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.match(accepted.stdout, /0 copies outside their preferred stores/);
+    const { cleanup } = ran(await job.runNow());
+    assert.equal(cleanup, undefined, 'a runner with the old layout repairs only');
+    for (const key of keys) assert.equal((await holders(members, key)).length, 3, key);
   });
 
   it('runs in two servers on the same stores and KV, one run at a time, and restores a copy removed by hand', async (t) => {

@@ -32,6 +32,7 @@ export {
   PlacementBlobStore,
   PlacementError,
   type PlacementBlobStoreOptions,
+  type PlacementLayout,
   type PlacementMember,
   type RepairOptions,
   type RepairProgress,

@@ -16,6 +16,9 @@ import {
 import { remoteEnv, skipRemoteStores, uniqueName } from '@gitfleet/test-support/stores';
 
 const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
+/** A clock a day ahead: every copy written so far is older than the default minimum age. */
+const dayLater = () => Date.now() + DAY;
 const directories: string[] = [];
 after(() => Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true }))));
 
@@ -69,7 +72,7 @@ describe('PlacementBlobStore cleanup', () => {
     assert.ok(moved.length > 0 && moved.length < keys.length);
     assert.equal((await joined.repair()).copies, moved.length);
 
-    const young = await joined.cleanup({ minAgeMs: HOUR });
+    const young = await joined.cleanup();
     assert.deepEqual(
       { extraCopies: young.extraCopies, removed: young.removed, tooYoung: young.keptBecause.tooYoung, ok: young.ok },
       { extraCopies: moved.length, removed: 0, tooYoung: moved.length, ok: true },
@@ -77,8 +80,8 @@ describe('PlacementBlobStore cleanup', () => {
     );
     for (const key of moved) assert.equal((await holders(key)).length, 3, key);
 
-    await age(2 * HOUR);
-    const report = await joined.cleanup({ minAgeMs: HOUR });
+    await age(DAY);
+    const report = await joined.cleanup();
     assert.equal(report.keys, keys.length);
     assert.equal(report.removed, moved.length);
     assert.equal(report.kept, 0);
@@ -91,7 +94,7 @@ describe('PlacementBlobStore cleanup', () => {
       assert.deepEqual(await holders(key), preferred(joined, key), key);
       assert.deepEqual(await joined.get(key), contents.get(key), key);
     }
-    const again = await joined.cleanup({ minAgeMs: HOUR });
+    const again = await joined.cleanup();
     assert.deepEqual({ extraCopies: again.extraCopies, removed: again.removed }, { extraCopies: 0, removed: 0 });
   });
 
@@ -100,7 +103,7 @@ describe('PlacementBlobStore cleanup', () => {
     const keys = someKeys(12);
     await fill(new PlacementBlobStore({ stores: members, replicas: 3 }), keys);
     const lowered = new PlacementBlobStore({ stores: members, replicas: 2 });
-    const report = await lowered.cleanup({ minAgeMs: 0 });
+    const report = await lowered.cleanup({ now: dayLater });
     assert.deepEqual({ extraCopies: report.extraCopies, removed: report.removed }, { extraCopies: keys.length, removed: keys.length });
     for (const key of keys) assert.deepEqual(await holders(key), preferred(lowered, key), key);
   });
@@ -110,11 +113,11 @@ describe('PlacementBlobStore cleanup', () => {
     const keys = someKeys(12);
     await fill(new PlacementBlobStore({ stores: members, replicas: 3 }), keys);
     const lowered = new PlacementBlobStore({ stores: members, replicas: 2 });
-    const dry = await lowered.cleanup({ minAgeMs: 0, dryRun: true });
+    const dry = await lowered.cleanup({ now: dayLater, dryRun: true });
     assert.deepEqual({ removed: dry.removed, dryRun: dry.dryRun }, { removed: keys.length, dryRun: true });
     assert.ok(dry.bytesFreed > 0);
     for (const key of keys) assert.equal((await holders(key)).length, 3, key);
-    const real = await lowered.cleanup({ minAgeMs: 0 });
+    const real = await lowered.cleanup({ now: dayLater });
     assert.deepEqual({ removed: real.removed, bytesFreed: real.bytesFreed }, { removed: dry.removed, bytesFreed: dry.bytesFreed });
   });
 
@@ -136,7 +139,7 @@ describe('PlacementBlobStore cleanup', () => {
 
     // Failing at once, or answering too late (a request that acts but whose answer is lost).
     const silent = withDown(new FaultInjector({ seed: 7, rate: 1, kinds: ['timeout'], delayMs: 1 }));
-    for (const whileDown of [await placement.cleanup({ minAgeMs: 0 }), await silent.cleanup({ minAgeMs: 0 })]) {
+    for (const whileDown of [await placement.cleanup({ now: dayLater }), await silent.cleanup({ now: dayLater })]) {
       assert.equal(whileDown.removed, 0);
       assert.equal(whileDown.keptBecause.preferredUnreachable, displaced.length);
       assert.equal(whileDown.ok, false, 'a store that cannot be listed or asked is reported');
@@ -144,7 +147,7 @@ describe('PlacementBlobStore cleanup', () => {
     }
 
     injector.enabled = false;
-    const missing = await placement.cleanup({ minAgeMs: 0 });
+    const missing = await placement.cleanup({ now: dayLater });
     assert.deepEqual(
       { removed: missing.removed, preferredMissing: missing.keptBecause.preferredMissing },
       {
@@ -154,7 +157,7 @@ describe('PlacementBlobStore cleanup', () => {
     );
 
     assert.equal((await placement.repair()).copies, displaced.length);
-    const cleaned = await placement.cleanup({ minAgeMs: 0 });
+    const cleaned = await placement.cleanup({ now: dayLater });
     assert.equal(cleaned.removed, displaced.length);
     for (const key of keys) assert.deepEqual(await holders(key), preferred(placement, key), key);
   });
@@ -172,7 +175,7 @@ describe('PlacementBlobStore cleanup', () => {
     await overwrite(lowered.placement(odd)[2], odd);
     await overwrite(lowered.placement(damaged)[0], damaged);
 
-    const report = await lowered.cleanup({ minAgeMs: 0 });
+    const report = await lowered.cleanup({ now: dayLater });
     assert.equal(report.removed, keys.length - 2);
     assert.equal(report.keptBecause.copiesDiffer, 2);
     assert.deepEqual(report.failures.map((failure) => failure.key).sort(), [odd, damaged].sort());
@@ -184,8 +187,51 @@ describe('PlacementBlobStore cleanup', () => {
     const stores: PlacementMember[] = ['a', 'b', 'c'].map((name) => ({ name, store: new MemoryBlobStore() }));
     const keys = someKeys(6);
     await fill(new PlacementBlobStore({ stores, replicas: 3 }), keys);
-    const report = await new PlacementBlobStore({ stores, replicas: 2 }).cleanup({ minAgeMs: HOUR });
+    const report = await new PlacementBlobStore({ stores, replicas: 2 }).cleanup({ now: dayLater });
     assert.deepEqual({ removed: report.removed, ageUnknown: report.keptBecause.ageUnknown }, { removed: 0, ageUnknown: keys.length });
+  });
+
+  it('refuses a minimum age shorter than a write may run, unless told it is unsafe', async () => {
+    const { members, holders } = await fsStores(['a', 'b', 'c']);
+    const keys = someKeys(3);
+    await fill(new PlacementBlobStore({ stores: members, replicas: 3 }), keys);
+    const lowered = new PlacementBlobStore({ stores: members, replicas: 2, writeTimeoutMs: 60_000 });
+    // Up to 2 × 3 writes (arbiter, replicas, undo) of a minute each, and five minutes of clock skew.
+    assert.equal(lowered.cleanupAgeFloorMs, 2 * 3 * 60_000 + 5 * 60_000);
+    for (const minAgeMs of [0, lowered.cleanupAgeFloorMs - 1])
+      await assert.rejects(lowered.cleanup({ minAgeMs }), /below 660000 ms, the longest a write to 3 stores/);
+    for (const key of keys) assert.equal((await holders(key)).length, 3, key);
+
+    const justOldEnough = await lowered.cleanup({ minAgeMs: lowered.cleanupAgeFloorMs, now: () => Date.now() + lowered.cleanupAgeFloorMs });
+    assert.equal(justOldEnough.removed, keys.length);
+    await fill(new PlacementBlobStore({ stores: members, replicas: 3 }), ['lfs/objects/young']);
+    const unsafe = await lowered.cleanup({ minAgeMs: 0, unsafeMinAge: true, now: () => Date.now() + 10 * 60_000 });
+    assert.equal(unsafe.removed, 1, 'a copy ten minutes old goes when the floor is waived');
+  });
+
+  it('keeps a copy deleted and written again while it was checked', async () => {
+    const { members, memberNamed, holders, age } = await fsStores(['a', 'b', 'c']);
+    const keys = someKeys(12);
+    const contents = await fill(new PlacementBlobStore({ stores: members, replicas: 3 }), keys);
+    await age(DAY);
+    const lowered = new PlacementBlobStore({ stores: members, replicas: 2 });
+    const rewritten = keys.filter((key) => lowered.placement(key)[2] === 'c');
+    assert.ok(rewritten.length > 0 && rewritten.length < keys.length);
+    // Store c's copy is deleted and written anew right after cleanup read it to compare its bytes.
+    const c = memberNamed('c').store;
+    const read = c.getStream.bind(c);
+    c.getStream = async (key, range) => {
+      const stream = await read(key, range);
+      await c.delete(key);
+      await c.putIfAbsent(key, contents.get(key)!);
+      return stream;
+    };
+    const report = await lowered.cleanup();
+    assert.deepEqual(
+      { removed: report.removed, changedMeanwhile: report.keptBecause.changedMeanwhile },
+      { removed: keys.length - rewritten.length, changedMeanwhile: rewritten.length },
+    );
+    for (const key of keys) assert.equal((await holders(key)).length, rewritten.includes(key) ? 3 : 2, key);
   });
 
   it('stops at the first deletion its caller refuses, and deletes nothing more', async () => {
@@ -196,7 +242,7 @@ describe('PlacementBlobStore cleanup', () => {
     const refusal = new Error('lease lost');
     await assert.rejects(
       lowered.cleanup({
-        minAgeMs: 0,
+        now: dayLater,
         concurrency: 1,
         beforeDelete: () => {
           throw refusal;
@@ -252,9 +298,9 @@ describe('PlacementBlobStore cleanup over S3 prefixes', { skip: s3 === undefined
     try {
       await fill(new PlacementBlobStore({ stores: members, replicas: 3 }), keys);
       const lowered = new PlacementBlobStore({ stores: members, replicas: 2 });
-      const fresh = await lowered.cleanup({ minAgeMs: HOUR });
+      const fresh = await lowered.cleanup();
       assert.deepEqual({ removed: fresh.removed, tooYoung: fresh.keptBecause.tooYoung }, { removed: 0, tooYoung: keys.length });
-      const later = await lowered.cleanup({ minAgeMs: HOUR, now: () => Date.now() + 2 * HOUR });
+      const later = await lowered.cleanup({ now: dayLater });
       assert.deepEqual({ removed: later.removed, kept: later.kept, ok: later.ok }, { removed: keys.length, kept: 0, ok: true });
       for (const key of keys) {
         const holders = [];

@@ -29,6 +29,8 @@ type Mode = 'up' | 'reject' | 'hang' | 'slow';
 /** A store that can be switched to failing (rejecting every call), hanging (never answering) or slow (answering late). */
 class FaultyStore implements BlobStore {
   mode: Mode = 'up';
+  /** Deletes never answer, whatever the mode. */
+  hangDeletes = false;
   constructor(readonly inner: BlobStore) {}
 
   private gate<T>(operation: () => Promise<T>): Promise<T> {
@@ -55,6 +57,7 @@ class FaultyStore implements BlobStore {
     yield* this.inner.list(prefix);
   }
   delete(key: string) {
+    if (this.hangDeletes) return new Promise<void>(() => {});
     return this.gate(() => this.inner.delete(key));
   }
   close() {
@@ -210,6 +213,15 @@ describe('PlacementBlobStore with a store down', () => {
     faulty[1].mode = 'up';
     assert.equal(await placement.putIfAbsent(key, Buffer.from('pack')), true);
     assert.equal((await holders(key)).length, 3);
+  });
+
+  it('rejects even when undoing its copies hangs: a write runs for a bounded time, which cleanup counts on', async () => {
+    const { placement, byName } = cluster(3);
+    const key = 'repos/r/packs/pack-undo.pack';
+    const [arbiter, ...others] = placement.placement(key);
+    byName(arbiter).hangDeletes = true;
+    for (const name of others) byName(name).mode = 'reject';
+    await assert.rejects(placement.putIfAbsent(key, Buffer.from('pack')), /only 1 of 3 copies/);
   });
 
   it('fails a broken body at once instead of trying it on every store', async () => {

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { CleanupProgress, RepairProgress } from '@gitfleet/storage';
 import { formatBytes } from '../format-bytes.js';
+import { acceptFleetLayout, checkFleetLayout, layoutRefusal } from '../maintenance/placement-layout.js';
 import { DEFAULT_PLACEMENT_REPAIR_LEASE_MS, removalGuard, underPlacementRepairLease } from '../maintenance/placement-repair-lease.js';
 import { repairPlacement, type PlacementRepairOutcome } from '../operations/repair-placement.js';
 import { ProgressLine } from '../progress-line.js';
@@ -14,6 +15,8 @@ interface RepairFlags {
   cleanup?: boolean;
   dryRun?: boolean;
   minAge?: string;
+  unsafeMinAge?: boolean;
+  acceptLayout?: boolean;
 }
 
 export function registerRepairCommand(program: Command): void {
@@ -32,18 +35,35 @@ export function registerRepairCommand(program: Command): void {
     )
     .option(
       '--min-age <seconds>',
-      'how old the preferred copies must be for --cleanup (default: GITFLEET_PACK_GRACE_SECONDS, longer than any push)',
+      'how old the preferred copies must be for --cleanup (default: GITFLEET_PACK_GRACE_SECONDS, longer than any push); ' +
+        'at least 2 × stores × GITFLEET_PLACEMENT_WRITE_TIMEOUT_MS + 5 min, the longest a write may run (the default is raised to it)',
+    )
+    .option('--unsafe-min-age', 'accept a --min-age below that floor: copies a running write makes may then be deleted')
+    .option(
+      '--accept-layout',
+      "record this process's stores and replicas as the fleet's placement layout (after changing them on every server); " +
+        'cleanup, here and in the servers, runs only where the layout is the recorded one',
     )
     .option('--dry-run', 'count what would be copied and removed; change nothing')
     .action((flags: RepairFlags) =>
       withStores(async ({ config, stores }) => {
         const concurrency = integerAtLeast('--concurrency', flags.concurrency, 1);
-        const minAgeSeconds = flags.minAge === undefined ? config.maintenance.graceSeconds : integerAtLeast('--min-age', flags.minAge, 0);
         if (flags.minAge !== undefined && !flags.cleanup) throw usageError('--min-age applies to --cleanup only');
+        if (flags.unsafeMinAge && flags.minAge === undefined) throw usageError('--unsafe-min-age applies to --min-age only');
         const placement = stores.placement;
         if (!placement)
           throw new CliError(
             `repair needs GITFLEET_BLOB_BACKEND=placement (this one is ${config.blobs.backend}: one store, no copies to restore)`,
+          );
+        const floorMs = placement.cleanupAgeFloorMs;
+        const minAgeMs =
+          flags.minAge === undefined
+            ? Math.max(config.maintenance.graceSeconds * 1000, floorMs)
+            : integerAtLeast('--min-age', flags.minAge, 0) * 1000;
+        if (minAgeMs < floorMs && !flags.unsafeMinAge)
+          throw usageError(
+            `--min-age ${flags.minAge} is below ${Math.ceil(floorMs / 1000)} s, the longest a write to ${placement.layout.stores.length} stores ` +
+              'may run plus clock skew (a copy it made could still be undone); --unsafe-min-age accepts it',
           );
         const line = new ProgressLine(process.stderr);
         const verb = flags.dryRun ? 'repair (dry run)' : 'repair';
@@ -53,18 +73,31 @@ export function registerRepairCommand(program: Command): void {
             `${hostname()}:${process.pid} (gitfleet repair)`,
             DEFAULT_PLACEMENT_REPAIR_LEASE_MS,
             undefined,
-            (lease, signal) =>
-              repairPlacement(placement, {
+            async (lease, signal) => {
+              // Under the lease, so that no run cleans by the layout being replaced.
+              // A dry run with --accept-layout counts as if the layout were accepted, and records nothing.
+              if (flags.acceptLayout) {
+                if (!flags.dryRun) await acceptFleetLayout(stores.kv, placement.layout);
+              } else if (flags.cleanup) {
+                const refusal = layoutRefusal(
+                  placement.layout,
+                  await checkFleetLayout(stores.kv, placement.layout, { recordIfAbsent: false }),
+                );
+                if (refusal) throw new CliError(`cleanup refused: ${refusal}`);
+              }
+              return repairPlacement(placement, {
                 prefix: flags.prefix,
                 concurrency,
                 signal,
                 cleanup: flags.cleanup ?? false,
                 dryRun: flags.dryRun ?? false,
-                cleanupMinAgeMs: minAgeSeconds * 1000,
+                cleanupMinAgeMs: minAgeMs,
+                unsafeMinAge: flags.unsafeMinAge,
                 beforeDelete: removalGuard(lease),
                 onRepairProgress: (progress) => line.update(`${verb}: ${describeRepair(progress)}`),
                 onCleanupProgress: (progress) => line.update(`cleanup: ${describeCleanup(progress)}`),
-              }),
+              });
+            },
           );
           if (!held)
             throw new CliError(

@@ -5,6 +5,7 @@ import type { PlacementRepairSchedule } from '../backend-config.js';
 import type { Logger } from '../logger.js';
 import { placementRepairEnded } from '../metrics/placement.js';
 import { repairPlacement, type PlacementRepairOutcome } from '../operations/repair-placement.js';
+import { checkFleetLayout, layoutRefusal } from './placement-layout.js';
 import { DEFAULT_PLACEMENT_REPAIR_LEASE_MS, removalGuard, underPlacementRepairLease } from './placement-repair-lease.js';
 import { kvSweepClock, type SweepClock } from './sweep-clock.js';
 
@@ -14,7 +15,10 @@ export const PLACEMENT_REPAIR_CLOCK_KEY = 'placement-last-repair';
 const PROGRESS_LOG_MS = 60 * 1000;
 
 export interface PlacementRepairJobOptions extends PlacementRepairSchedule {
-  /** How old preferred copies must be before cleanup removes the copies elsewhere: the packs' grace period (longer than any push). */
+  /**
+   * How old preferred copies must be before cleanup removes the copies elsewhere: the packs' grace
+   * period (longer than any push), raised to the placement's cleanupAgeFloorMs if that is longer.
+   */
   cleanupMinAgeMs: number;
   /** Who this process is, in the lease (host and pid). */
   holder: string;
@@ -42,12 +46,16 @@ export type PlacementRepairAttempt =
  *   stops before its next blob, and refuses to delete a copy with less than a third of its lease
  *   left (a stalled runner wakes up to find its lease gone rather than deleting on).
  *
+ * Cleanup runs only when this process's placement layout is the fleet's recorded one (see
+ * placement-layout.ts; the first runner of a new fleet records it); otherwise the run repairs only.
+ *
  * Paced: a few blobs at a time (`concurrency`), yielding to the event loop before each, so that
  * the requests the process serves come first.
  */
 export class PlacementRepairJob {
   private readonly clock: SweepClock;
   private readonly leaseMs: number;
+  private readonly cleanupMinAgeMs: number;
   private readonly stopping = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
@@ -60,13 +68,19 @@ export class PlacementRepairJob {
   ) {
     this.clock = kvSweepClock(kv, PLACEMENT_REPAIR_CLOCK_KEY);
     this.leaseMs = options.leaseMs ?? DEFAULT_PLACEMENT_REPAIR_LEASE_MS;
+    this.cleanupMinAgeMs = Math.max(options.cleanupMinAgeMs, placement.cleanupAgeFloorMs);
   }
 
   /** Plans the first attempt; a no-op when the interval is 0. */
   start(): void {
     if (this.options.intervalMs <= 0) return;
     this.logger.info(
-      { intervalMs: this.options.intervalMs, cleanup: this.options.cleanup, concurrency: this.options.concurrency },
+      {
+        intervalMs: this.options.intervalMs,
+        cleanup: this.options.cleanup,
+        cleanupMinAgeMs: this.cleanupMinAgeMs,
+        concurrency: this.options.concurrency,
+      },
       'placement repair: background job started',
     );
     this.plan(0);
@@ -120,10 +134,14 @@ export class PlacementRepairJob {
     };
     this.logger.info({ holder: lease.holder }, 'placement repair: run started');
     try {
+      const refusal = this.options.cleanup
+        ? layoutRefusal(this.placement.layout, await checkFleetLayout(this.kv, this.placement.layout, { recordIfAbsent: true }))
+        : undefined;
+      if (refusal) this.logger.warn({ reason: refusal }, 'placement repair: cleanup refused, repairing only');
       const outcome = await repairPlacement(this.placement, {
-        cleanup: this.options.cleanup,
+        cleanup: this.options.cleanup && !refusal,
         dryRun: false,
-        cleanupMinAgeMs: this.options.cleanupMinAgeMs,
+        cleanupMinAgeMs: this.cleanupMinAgeMs,
         concurrency: this.options.concurrency,
         pace: () => yieldToRequests(),
         signal,

@@ -7,6 +7,8 @@ export interface PlacementRepairOptions extends KeyWalkOptions {
   dryRun: boolean;
   /** How old every preferred copy must be before a copy elsewhere is removed: longer than any push (the packs' grace period). */
   cleanupMinAgeMs: number;
+  /** Accepts a cleanupMinAgeMs below the placement's cleanupAgeFloorMs (see CleanupOptions.unsafeMinAge). */
+  unsafeMinAge?: boolean;
   /** Called right before each removal; a throw stops the run (a background run whose lease is running out). */
   beforeDelete?: (key: string, store: string) => void;
   onRepairProgress?: (progress: RepairProgress) => void;
@@ -35,6 +37,7 @@ export async function repairPlacement(placement: PlacementBlobStore, options: Pl
     ...walk,
     dryRun: options.dryRun,
     minAgeMs: options.cleanupMinAgeMs,
+    unsafeMinAge: options.unsafeMinAge,
     beforeDelete: options.beforeDelete,
     onProgress: options.onCleanupProgress,
   });

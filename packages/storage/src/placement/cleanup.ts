@@ -3,7 +3,7 @@ import type { BlobStore } from '../blob-store.js';
 import { hasBlobAges } from '../blob-ages.js';
 import { walkKeys, type KeyWalkOptions } from './key-walk.js';
 import type { MergedEntry } from './merge-listings.js';
-import { errorMessage } from './placement-error.js';
+import { PlacementError, errorMessage } from './placement-error.js';
 import { rendezvousOrder } from './rendezvous.js';
 import { withTimeout } from './timeout.js';
 
@@ -15,11 +15,13 @@ export type CleanupKeepReason =
   | 'preferredUnreachable'
   /** A preferred copy is younger than `minAgeMs`: the write that made it may still be undone. */
   | 'tooYoung'
-  /** A preferred store cannot tell when its copy was written. */
+  /** A preferred store, or the store of the copy, cannot tell when its copy was written. */
   | 'ageUnknown'
   /** The copies differ (in size, or in content when verifying content): which one is right is for a person to decide. */
   | 'copiesDiffer'
-  /** The copy could not be deleted (see `failures`). */
+  /** Checked again right before its deletion, the copy was gone or had been written after the checks began. */
+  | 'changedMeanwhile'
+  /** The copy could not be deleted, or its write time not read again before (see `failures`). */
   | 'deleteFailed';
 
 export interface CleanupProgress {
@@ -51,9 +53,12 @@ export interface CleanupOptions extends KeyWalkOptions {
   /**
    * How old (by its store's write time) every preferred copy must be before a copy elsewhere is
    * removed: longer than any putIfAbsent may run, so that no write that made a preferred copy can
-   * still fail and undo it. 0 skips the check (and needs no store to know ages). Default 6 hours.
+   * still fail and undo it. At least `cleanupAgeFloorMs` of the placement (the call rejects
+   * otherwise, unless `unsafeMinAge`). Default: 6 hours, or the floor if that is longer.
    */
   minAgeMs?: number;
+  /** Accepts a `minAgeMs` below the floor: only where no write can run meanwhile (tests, a fleet that is stopped). */
+  unsafeMinAge?: boolean;
   /**
    * 'content' (default): a copy is removed only when its bytes hash the same as every preferred
    * copy's — sizes alone would not notice a preferred copy damaged on disk, and the copy removed
@@ -76,6 +81,17 @@ interface Member {
 
 const MAX_REPORTED_FAILURES = 100;
 const DEFAULT_MIN_AGE_MS = 6 * 60 * 60 * 1000;
+/** How far the stores' clocks (which date the copies) and the cleaner's may disagree. */
+export const CLOCK_SKEW_ALLOWANCE_MS = 5 * 60 * 1000;
+
+/**
+ * The least age of preferred copies that makes a cleanup safe: a putIfAbsent tries at most every
+ * store, one after another for the arbiter and then per replica slot (under 2 × stores writes of
+ * writeTimeoutMs each, the last of which may be its undo), and the stores' clocks may be off.
+ */
+export function cleanupAgeFloorMs(storeCount: number, writeTimeoutMs: number): number {
+  return 2 * storeCount * writeTimeoutMs + CLOCK_SKEW_ALLOWANCE_MS;
+}
 
 /** A reason to keep a copy, carried out of the checks of one key. */
 class Keep extends Error {
@@ -92,9 +108,9 @@ class Keep extends Error {
  * was added, R lowered, or a write fell back while a preferred store was down), once they are not
  * needed. Safety: a copy is deleted only when, checked right before the deletion, each of the
  * key's R preferred stores answers with a copy of the same size (and bytes, see `verify`) written
- * at least `minAgeMs` ago. Preferred copies are deleted by nothing but a blob's own deletion and
- * the undoing of a failed putIfAbsent, which happens within the put's run: a preferred copy older
- * than any put stays. So the key keeps R copies whatever runs at the same time. A preferred store
+ * at least `minAgeMs` ago, and the copy itself, its write time read again, predates the checks.
+ * Preferred copies are deleted by nothing but a blob's own deletion and the undoing of a failed
+ * putIfAbsent, which happens within the put's run: a preferred copy older than any put stays. So the key keeps R copies whatever runs at the same time. A preferred store
  * that is down, slow or lacks the copy keeps every other copy: a write that fell back to another
  * store while it was down made exactly such a copy. Deciding by the preferred stores the caller
  * configured, processes configured with other stores must not run a cleanup at the same time.
@@ -106,7 +122,14 @@ export async function cleanupPlacement(
   options: CleanupOptions,
 ): Promise<CleanupReport> {
   const names = members.map((member) => member.name);
-  const minAgeMs = options.minAgeMs ?? DEFAULT_MIN_AGE_MS;
+  const floorMs = cleanupAgeFloorMs(members.length, timeouts.writeTimeoutMs);
+  const minAgeMs = options.minAgeMs ?? Math.max(DEFAULT_MIN_AGE_MS, floorMs);
+  if (minAgeMs < floorMs && !options.unsafeMinAge) {
+    throw new PlacementError(
+      `cleanup minimum age ${minAgeMs} ms is below ${floorMs} ms, the longest a write to ${members.length} stores ` +
+        `(write timeout ${timeouts.writeTimeoutMs} ms) may run plus clock skew: a copy it made could still be undone`,
+    );
+  }
   const verifyContent = (options.verify ?? 'content') === 'content';
   const now = options.now ?? Date.now;
   const unavailable = new Map<number, string>();
@@ -116,7 +139,15 @@ export async function cleanupPlacement(
     removed: 0,
     bytesFreed: 0,
     kept: 0,
-    keptBecause: { preferredMissing: 0, preferredUnreachable: 0, tooYoung: 0, ageUnknown: 0, copiesDiffer: 0, deleteFailed: 0 },
+    keptBecause: {
+      preferredMissing: 0,
+      preferredUnreachable: 0,
+      tooYoung: 0,
+      ageUnknown: 0,
+      copiesDiffer: 0,
+      changedMeanwhile: 0,
+      deleteFailed: 0,
+    },
   };
   const failures: CleanupReport['failures'] = [];
   const keep = (count: number, reason: CleanupKeepReason) => {
@@ -139,17 +170,30 @@ export async function cleanupPlacement(
     }
     if (!info) throw new Keep('preferredMissing', `no copy ${where}`);
     if (info.size !== size) throw new Keep('copiesDiffer', `the copy ${where} has ${info.size} bytes, this one ${size}`);
-    if (minAgeMs <= 0) return;
-    if (!hasBlobAges(member.store)) throw new Keep('ageUnknown', `store ${member.name} cannot tell when its blobs were written`);
-    let writtenAt;
-    try {
-      writtenAt = await within(member.store.writtenAt(key), `write time of blob ${key} ${where}`);
-    } catch (error) {
-      throw new Keep('preferredUnreachable', errorMessage(error));
-    }
+    const writtenAt = await writeTimeOf(member, key, where);
     if (writtenAt === undefined) throw new Keep('preferredMissing', `the copy ${where} vanished`);
     const age = now() - writtenAt;
     if (age < minAgeMs) throw new Keep('tooYoung', `the copy ${where} was written ${Math.round(age / 1000)} s ago`);
+  };
+
+  const writeTimeOf = async (member: Member, key: string, where: string): Promise<number | undefined> => {
+    if (!hasBlobAges(member.store)) throw new Keep('ageUnknown', `store ${member.name} cannot tell when its blobs were written`);
+    try {
+      return await within(member.store.writtenAt(key), `write time of blob ${key} ${where}`);
+    } catch (error) {
+      throw new Keep('preferredUnreachable', errorMessage(error));
+    }
+  };
+
+  /**
+   * Throws Keep unless the copy on `member` is still the one checked: written (allowing for clock
+   * skew) before the checks began, not deleted and written anew meanwhile.
+   */
+  const checkUnchanged = async (member: Member, key: string, checksBegan: number): Promise<void> => {
+    const writtenAt = await writeTimeOf(member, key, `on store ${member.name}`);
+    if (writtenAt === undefined) throw new Keep('changedMeanwhile', `the copy on store ${member.name} vanished`);
+    if (writtenAt >= checksBegan - CLOCK_SKEW_ALLOWANCE_MS)
+      throw new Keep('changedMeanwhile', `the copy on store ${member.name} was written while it was checked`);
   };
 
   const digestOf = async (member: Member, key: string): Promise<string> => {
@@ -172,6 +216,7 @@ export async function cleanupPlacement(
     }
     const size = copies[0].size;
 
+    const checksBegan = now();
     let removable = extras;
     try {
       for (const index of preferred) await checkPreferred(members[index], key, size);
@@ -201,6 +246,15 @@ export async function cleanupPlacement(
 
     for (const copy of removable) {
       const member = members[copy.source];
+      try {
+        await checkUnchanged(member, key, checksBegan);
+      } catch (error) {
+        if (!(error instanceof Keep)) throw error;
+        const unanswered = error.reason === 'preferredUnreachable';
+        if (unanswered) fail(key, member.name, error.message);
+        keep(1, unanswered ? 'deleteFailed' : error.reason);
+        continue;
+      }
       if (!options.dryRun) {
         options.beforeDelete?.(key, member.name);
         try {

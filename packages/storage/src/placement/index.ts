@@ -1,4 +1,4 @@
-export { PlacementBlobStore, type PlacementBlobStoreOptions, type PlacementMember } from './placement-blob-store.js';
+export { PlacementBlobStore, type PlacementBlobStoreOptions, type PlacementLayout, type PlacementMember } from './placement-blob-store.js';
 export { PlacementError } from './placement-error.js';
 export type { RepairOptions, RepairProgress, RepairReport } from './repair.js';
 export type { CleanupKeepReason, CleanupOptions, CleanupProgress, CleanupReport } from './cleanup.js';

@@ -10,7 +10,7 @@ import {
 } from '../direct-write-urls.js';
 import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 import { hedgedRead } from './hedged-read.js';
-import { cleanupPlacement, type CleanupOptions, type CleanupReport } from './cleanup.js';
+import { cleanupAgeFloorMs, cleanupPlacement, type CleanupOptions, type CleanupReport } from './cleanup.js';
 import { guardBody, guardedCopy, type GuardedBody } from './guarded-body.js';
 import { mergeListings } from './merge-listings.js';
 import { PlacementError, errorMessage as message } from './placement-error.js';
@@ -50,6 +50,13 @@ export interface PlacementBlobStoreOptions {
 }
 
 type WriteOutcome = { kind: 'wrote' } | { kind: 'existed' } | { kind: 'failed' };
+
+/** What decides where blobs go: every process that cleans up must share it. */
+export interface PlacementLayout {
+  /** The store names, sorted (their order in the configuration does not matter). */
+  stores: string[];
+  replicas: number;
+}
 
 /**
  * One BlobStore over N named stores, each blob on R of them.
@@ -109,6 +116,16 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
     this.suspectMs = options.suspectMs ?? 30_000;
   }
 
+  /** The store names and R, which decide every key's preferred stores. */
+  get layout(): PlacementLayout {
+    return { stores: [...this.names].sort(), replicas: this.replicas };
+  }
+
+  /** How old preferred copies must be at least before cleanup may remove the copies elsewhere (see cleanupAgeFloorMs). */
+  get cleanupAgeFloorMs(): number {
+    return cleanupAgeFloorMs(this.members.length, this.writeTimeoutMs);
+  }
+
   /** The store names in `key`'s placement order; the first `replicas` are its preferred stores. */
   placement(key: string): string[] {
     return rendezvousOrder(key, this.names).map((index) => this.names[index]);
@@ -144,7 +161,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
       return true;
     } catch (error) {
       abandoned = true;
-      await Promise.allSettled(created.map((member) => member.store.delete(key)));
+      await this.undo(key, created);
       throw error;
     }
   }
@@ -205,7 +222,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
       await this.fillReplicas(key, content.size, others, { next: 0 }, copyBody, write, failures);
       return 'stored';
     } catch (error) {
-      await Promise.allSettled(created.map((member) => member.store.delete(key)));
+      await this.undo(key, created);
       throw error;
     }
   }
@@ -304,6 +321,18 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
       this.replicas,
       { readTimeoutMs: this.readTimeoutMs, writeTimeoutMs: this.writeTimeoutMs },
       options,
+    );
+  }
+
+  /**
+   * Deletes the copies a failed write made, each within writeTimeoutMs: cleanup's age floor counts
+   * on a write's run, undo included, being bounded.
+   */
+  private async undo(key: string, created: readonly PlacementMember[]): Promise<void> {
+    await Promise.allSettled(
+      created.map((member) =>
+        withTimeout(member.store.delete(key), this.writeTimeoutMs, `undoing the copy of blob ${key} on store ${member.name}`),
+      ),
     );
   }
 
