@@ -115,7 +115,7 @@ export function gitHttpRouter(services: ServerServices): Router {
         actor: requestUser(req).name,
         onError: (error) => logger.error({ err: error, repo: repo.info.id, path: req.originalUrl }, 'push failed'),
         onReport: (summary) => operation.pushReported(summary),
-        refuseUpdate: (update) => lockedPaths.refuseUpdate(update),
+        refuseUpdate: (update, pushed) => lockedPaths.refuseUpdate(update, pushed),
         beforeRefUpdate: async (updates) => {
           // The push's events are recorded durably before any ref moves; if they cannot be,
           // the push fails: an acknowledged push never loses its events.

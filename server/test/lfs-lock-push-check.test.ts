@@ -69,7 +69,7 @@ async function fixture(t: TestContext): Promise<Fixture> {
       const response = await receivePack(repo, requestStream(pushRequest(commands, { pack })), {
         limits: TEST_PROTOCOL_LIMITS,
         spoolDir: path.join(dir, 'spool'),
-        refuseUpdate: (update) => policy.refuseUpdate(update),
+        refuseUpdate: (update, pushed) => policy.refuseUpdate(update, pushed),
       });
       return parseResponse(await collect(response), true).report;
     },
@@ -265,6 +265,12 @@ describe('locks enforced at push', () => {
     const over = 'the push brings more new commits than 23 checks cover against 2 locked paths; push fewer commits at a time';
     // Six commits of one parent each: 6 × 2 lookups × 2 locks = 24 checks.
     const next = branch('next', 6);
+    // Fewer checks than commits × locks: the walk for new commits stops before any lookup.
+    assert.deepEqual(await f.push('bob', [create('refs/heads/next', next), create('refs/heads/old', base)], [next, `^${base}`], 11), [
+      'unpack ok',
+      `ng refs/heads/next ${over.replace('23', '11')}`,
+      `ng refs/heads/old ${over.replace('23', '11')}`,
+    ]);
     assert.deepEqual(await f.push('bob', [create('refs/heads/next', next)], [next, `^${base}`], 23), [
       'unpack ok',
       `ng refs/heads/next ${over}`,

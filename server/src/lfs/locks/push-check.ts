@@ -18,28 +18,29 @@
  *   has no old tip: it is refused only for its new commits, since pointing a name at history the
  *   repository already has changes no file on any existing branch.
  *
- * Cost: one KV read of the locks and one listing of the refs per push (none for a push that only
- * deletes refs, or a repository without locks held by others); then only the locked paths are
+ * Cost: one KV read of the locks per push (none for a push that only deletes refs), and for a
+ * repository where others hold locks one listing of the refs and one walk for all the push's
+ * refs (git's rev-list over the commit-graph where there is one); then only the locked paths are
  * looked up (along the paths, never a whole diff: locked-entries.ts). The push has one budget of
  * `maxChecks` (tree lookup × locked path) pairs, each commit costing a lookup of its tree and one
  * of each parent's, each update two more: the ref that would pass it, and every ref after it, is
- * refused with a message saying so.
+ * refused with a message saying so; a push whose new commits alone pass it has every ref refused.
  */
 import { ZERO_OID, type ObjectId } from '@gitfleet/git-format';
-import type { AppliedRefUpdate } from '@gitfleet/protocol';
+import type { AppliedRefUpdate, PushedObjects } from '@gitfleet/protocol';
 import { LoopPacer, foldLockPath, walkCommits, type LfsLock, type LockStore, type Repository } from '@gitfleet/repository';
 import { LockedEntries } from './locked-entries.js';
 
 export interface LockedPathsPolicy {
-  refuseUpdate(update: AppliedRefUpdate): Promise<string | undefined>;
+  refuseUpdate(update: AppliedRefUpdate, pushed: PushedObjects): Promise<string | undefined>;
 }
 
-/** What one push checks against: the locks of others, and where the history already judged ends. */
+/** What one push checks against: the locks of others, and the commits no ref reached before it. */
 interface PushScope {
   held: LfsLock[];
   entries: LockedEntries;
-  /** The commits the refs reached before the push, then also the new tips of refs that passed. */
-  judgedTips: Set<ObjectId>;
+  /** Reachable from the new tips of the push and from no ref as it stood before the push. */
+  newCommits: ReadonlySet<ObjectId>;
 }
 
 /** The policy of one push by `pusher`, whose own locks do not hold them back. */
@@ -50,32 +51,53 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
   const pacer = new LoopPacer();
   /** What each new commit was found to change, shared by the refs of the push that bring it. */
   const verdicts = new Map<ObjectId, string | undefined>();
+  /**
+   * New commits whose whole new history passed (a ref's walk through them ended clean): another
+   * ref of the push stops there, so a mirror push of many refs over one history walks it once.
+   */
+  const cleared = new Set<ObjectId>();
   let checksLeft = maxChecks;
   let overBudget: string | undefined;
+
+  const refuseOverBudget = (held: readonly LfsLock[]): string =>
+    (overBudget ??= `the push brings more new commits than ${maxChecks} checks cover against ${held.length} locked paths; push fewer commits at a time`);
 
   /** Spends `lookups` tree lookups of the locked paths from the push's budget; false once it is gone. */
   const spend = (lookups: number, held: readonly LfsLock[]): boolean => {
     checksLeft -= lookups * held.length;
     if (checksLeft >= 0) return true;
-    overBudget = `the push brings more new commits than ${maxChecks} checks cover against ${held.length} locked paths; push fewer commits at a time`;
+    refuseOverBudget(held);
     return false;
   };
 
-  const loadScope = async (): Promise<PushScope | undefined> => {
+  const loadScope = async (updates: readonly AppliedRefUpdate[]): Promise<PushScope | undefined> => {
     const held = (await locks.all(repo.info.id)).filter((lock) => !sameUser(lock.owner, pusher));
     if (held.length === 0) return undefined;
-    const judgedTips = new Set<ObjectId>();
-    for (const ref of await repo.refs.list()) {
-      await pacer.step();
-      const peeled = await commits.peel(ref.oid);
-      if (peeled?.type === 'commit') judgedTips.add(peeled.oid);
-    }
+    const [before, after] = await Promise.all([
+      peeledCommits((await repo.refs.list()).map((ref) => ref.oid)),
+      peeledCommits(updates.map((update) => update.newOid).filter((oid) => oid !== ZERO_OID)),
+    ]);
+    // One walk for every ref of the push: refs over one history (a mirror push) share it.
+    const maxSelected = Math.floor(maxChecks / held.length);
+    const walk = await walkCommits(commits, { include: after, exclude: before, maxSelected });
+    if (walk.exceeded) refuseOverBudget(held);
     const entries = new LockedEntries(
       repo,
       held.map((lock) => lock.path),
       pacer,
     );
-    return { held, entries, judgedTips };
+    return { held, entries, newCommits: new Set(walk.commits) };
+  };
+
+  /** The distinct commits that `oids` peel to (refs at trees or blobs have no history to judge). */
+  const peeledCommits = async (oids: readonly ObjectId[]): Promise<ObjectId[]> => {
+    const peeled = new Set<ObjectId>();
+    for (const oid of oids) {
+      await pacer.step();
+      const target = await commits.peel(oid);
+      if (target?.type === 'commit') peeled.add(target.oid);
+    }
+    return [...peeled];
   };
 
   const judge = async (oid: ObjectId, { held, entries }: PushScope): Promise<string | undefined> => {
@@ -96,20 +118,20 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
 
   /** The first new commit of `tip` that changes a locked path, or the budget's refusal. */
   const judgeNewCommits = async (tip: ObjectId, push: PushScope): Promise<string | undefined> => {
-    // A name for a commit that a ref pointed at before, or that another ref of the push brought: nothing new to walk.
-    if (push.judgedTips.has(tip)) return undefined;
-    const maxSelected = Math.max(0, Math.floor(checksLeft / push.held.length));
-    const walk = await walkCommits(commits, { include: [tip], exclude: [...push.judgedTips], maxSelected });
-    if (walk.exceeded) {
-      spend(maxSelected + 1, push.held);
-      return overBudget;
-    }
-    for (const oid of walk.commits) {
+    const seen = new Set<ObjectId>();
+    const pending = [tip];
+    while (pending.length > 0) {
       await pacer.step();
-      if (!verdicts.has(oid) && !spend(1 + (await commits.commit(oid, 'new commit')).parents.length, push.held)) return overBudget;
+      const oid = pending.pop()!;
+      if (seen.has(oid) || cleared.has(oid) || !push.newCommits.has(oid)) continue;
+      seen.add(oid);
+      const commit = await commits.commit(oid, 'new commit');
+      if (!verdicts.has(oid) && !spend(1 + commit.parents.length, push.held)) return overBudget;
       const verdict = await judge(oid, push);
       if (verdict !== undefined) return verdict;
+      pending.push(...commit.parents);
     }
+    for (const oid of seen) cleared.add(oid);
     return undefined;
   };
 
@@ -124,9 +146,9 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
   };
 
   return {
-    async refuseUpdate(update) {
+    async refuseUpdate(update, pushed) {
       if (update.newOid === ZERO_OID) return undefined;
-      const push = await (scope ??= loadScope());
+      const push = await (scope ??= loadScope(pushed.updates));
       if (!push) return undefined;
       if (overBudget !== undefined) return overBudget;
       const newTip = await commits.peel(update.newOid);
@@ -134,13 +156,7 @@ export function lockedPathsPolicy(repo: Repository, locks: LockStore, pusher: st
       const refused = await judgeNewCommits(newTip.oid, push);
       if (refused !== undefined) return refused;
       const oldTip = update.oldOid === ZERO_OID ? undefined : await commits.peel(update.oldOid);
-      if (oldTip?.type === 'commit') {
-        const changed = await judgeTips(oldTip.oid, newTip.oid, push);
-        if (changed !== undefined) return changed;
-      }
-      // Its new history passed: another ref of the push stops there, so a mirror push of many refs over one history walks it once.
-      push.judgedTips.add(newTip.oid);
-      return undefined;
+      return oldTip?.type === 'commit' ? judgeTips(oldTip.oid, newTip.oid, push) : undefined;
     },
   };
 }
