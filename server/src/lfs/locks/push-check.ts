@@ -16,7 +16,8 @@
  *   between them, so a fast-forward or a merge cannot bring onto the branch a change made before
  *   the lock was taken (nor one the holder made elsewhere: she brings it in herself). A new ref
  *   has no old tip: it is refused only for its new commits, since pointing a name at history the
- *   repository already has changes no file on any existing branch.
+ *   repository already has changes no file on any existing branch (a branch deleted, then made
+ *   again in another push, is such a new ref: only a rule against deleting it closes that way).
  *
  * Cost: one KV read of the locks per push (none for a push that only deletes refs), and for a
  * repository where others hold locks one listing of the refs and one walk for all the push's
