@@ -106,8 +106,9 @@ export interface ServerConfig {
 /** Git LFS file locks (server/src/lfs/locks): how many, how long a path, and what enforcing them at push may cost. */
 export interface LfsLocksConfig extends LockLimits {
   /**
-   * (commit new to the repository × path locked by someone else) pairs one pushed ref may need
-   * checked; a push that would need more is refused for that ref, with a message saying so.
+   * (tree lookup × path locked by someone else) pairs one push may need checked, for all its refs
+   * (a new commit costs a lookup of its tree and of each parent's, an updated ref two more); the ref
+   * that would pass it and every ref after it are refused, with a message saying so.
    */
   maxChecksPerPush: number;
 }

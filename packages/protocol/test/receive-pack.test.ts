@@ -485,6 +485,10 @@ for (const backend of backends) {
       const asked: string[] = [];
       const refuseUpdate: ReceivePackOptions['refuseUpdate'] = async (update, pushed) => {
         asked.push(`${update.name} ${pushed.received(update.newOid)} ${pushed.received(a)}`);
+        assert.deepEqual(
+          pushed.updates.map((each) => each.name),
+          ['refs/heads/main', 'refs/heads/guarded'],
+        );
         // The new commit is readable through the repository before any ref points at it.
         assert.equal((await h.repo.objects.read(b))?.type, 'commit');
         return update.name === 'refs/heads/guarded' ? 'guarded:\nkeep out' : undefined;

@@ -21,7 +21,7 @@
  *     `blobs:orphan:<checksum>` → ISO time the collector first saw pack blobs with no record
  *     Git LFS locks (lfs-locks.ts), paths escaped like ref names:
  *     `lfs-lock:id:<id>`     → JSON LfsLock {id, path, lockedAt, owner}
- *     `lfs-lock:path:<path>` → the id of the lock on that path (one lock per path)
+ *     `lfs-lock:path:<path>` → the id of the lock on that path, folded (foldLockPath: one lock per file)
  *     `lfs-lock:count`       → how many locks there are (decimal; absent when none)
  *     Git LFS objects stored (lfs-object-records.ts):
  *     `lfs-object:<oid>`     → its size in bytes (decimal)

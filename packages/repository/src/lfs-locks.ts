@@ -1,6 +1,6 @@
 /**
  * Git LFS file locks of one repository (the Git LFS locking API): at most one lock per path,
- * kept in the repository's KV scope so that creating one (path still free, count under the
+ * paths compared folded (foldLockPath), kept in the repository's KV scope so that creating one (path still free, count under the
  * bound) is one compare-and-swap, atomic on a clustered store too. Locks are advisory state,
  * not history: the ref journal does not record them, a KV snapshot does.
  */
@@ -73,6 +73,16 @@ export function normalizeLockPath(path: unknown, maxPathBytes: number): string {
   return normalized;
 }
 
+/**
+ * The form under which lock paths name one file: clients on case-insensitive file systems
+ * (Windows, macOS) see "Art/Hero.psd" and "art/hero.psd" as one file, and macOS may spell "é"
+ * decomposed (NFD) where others compose it (NFC). Two locks on one file would let two users
+ * edit it; the push check compares tree paths in this form too.
+ */
+export function foldLockPath(path: string): string {
+  return path.normalize('NFC').toLowerCase();
+}
+
 export interface LockPage {
   locks: LfsLock[];
   /** The cursor of the next page; absent on the last. */
@@ -86,14 +96,14 @@ export class LockStore {
   ) {}
 
   /**
-   * Locks `path` for `owner`. Throws LockExists with the holder's lock when the path is taken,
+   * Locks `path` for `owner`. Throws LockExists with the holder's lock when the path, folded, is taken,
    * TooManyLocks at the bound, InvalidLockPath for a path no lock may name.
    */
   async create(repositoryId: string, path: unknown, owner: string, now = new Date()): Promise<LfsLock> {
     const normalized = normalizeLockPath(path, this.limits.maxPathBytes);
     const scope = repositoryScope(repositoryId);
     const lock: LfsLock = { id: randomBytes(12).toString('hex'), path: normalized, lockedAt: now.toISOString(), owner };
-    const pathKey = lfsLockPathKey(normalized);
+    const pathKey = lfsLockPathKey(foldLockPath(normalized));
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.kv.getMany(scope, [LFS_LOCK_COUNT_KEY, pathKey]);
       const holder = current.get(pathKey);
@@ -123,9 +133,9 @@ export class LockStore {
     return (await this.read(repositoryId, id))?.lock;
   }
 
-  /** The lock on `path` (already normalised), if any. */
+  /** The lock on `path` (already normalised) or on a path that folds to the same, if any. */
   async atPath(repositoryId: string, path: string): Promise<LfsLock | undefined> {
-    const id = await this.kv.get(repositoryScope(repositoryId), lfsLockPathKey(path));
+    const id = await this.kv.get(repositoryScope(repositoryId), lfsLockPathKey(foldLockPath(path)));
     return id === undefined ? undefined : this.get(repositoryId, id);
   }
 
@@ -159,7 +169,7 @@ export class LockStore {
         scope,
         [
           { key: LFS_LOCK_COUNT_KEY, expect: countValue(count), value: countValue(count - 1) },
-          { key: lfsLockPathKey(lock.path), expect: lock.id, value: null },
+          { key: lfsLockPathKey(foldLockPath(lock.path)), expect: lock.id, value: null },
           { key: lfsLockIdKey(lock.id), expect: value, value: null },
         ],
         'all',

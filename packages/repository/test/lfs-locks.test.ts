@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { kvBackends, redisKvBackends } from '@gitfleet/test-support/stores';
-import { InvalidLockPath, LockExists, LockStore, TooManyLocks, normalizeLockPath } from '../src/index.js';
+import { InvalidLockPath, LockExists, LockStore, TooManyLocks, foldLockPath, normalizeLockPath } from '../src/index.js';
 
 const REPO = 'a1b2c3';
 
@@ -15,6 +15,17 @@ describe('normalizeLockPath', () => {
     for (const path of ['', '/etc/passwd', 'a/../b', '..', 'a\0b', '.', '//', 'x'.repeat(11), 'a\uD800b', 42, undefined]) {
       assert.throws(() => normalizeLockPath(path, 10), InvalidLockPath, JSON.stringify(path));
     }
+  });
+});
+
+describe('foldLockPath', () => {
+  it('makes one form of the spellings a case-insensitive or decomposing file system takes for one file', () => {
+    const composed = 'Art/Caf\u00e9/Hero.PSD';
+    const decomposed = 'art/cafe\u0301/hero.psd';
+    assert.notEqual(composed, decomposed);
+    assert.equal(foldLockPath(composed), foldLockPath(decomposed));
+    assert.equal(foldLockPath(composed), 'art/caf\u00e9/hero.psd');
+    assert.notEqual(foldLockPath('art/hero.psd'), foldLockPath('art/hero.ps'));
   });
 });
 
@@ -34,6 +45,25 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       assert.deepEqual(await locks.get(REPO, lock.id), lock);
       assert.deepEqual(await locks.atPath(REPO, 'assets/big.bin'), lock);
       assert.equal(await locks.get(REPO, 'not-an-id'), undefined);
+    });
+
+    it('refuses a lock on a path that folds to a locked one, with the holder, and frees both spellings on unlock', async (t) => {
+      const locks = new LockStore(backend.open(t));
+      const lock = await locks.create(REPO, 'art/hero.psd', 'ada');
+      for (const spelling of ['Art/Hero.psd', 'ART/HERO.PSD']) {
+        await assert.rejects(locks.create(REPO, spelling, 'bob'), (error: unknown) => {
+          assert.ok(error instanceof LockExists, spelling);
+          assert.deepEqual(error.lock, lock);
+          return true;
+        });
+      }
+      const decomposed = await locks.create(REPO, 'docs/cafe\u0301.txt', 'ada');
+      await assert.rejects(locks.create(REPO, 'docs/Caf\u00e9.txt', 'bob'), LockExists);
+      assert.deepEqual(await locks.atPath(REPO, 'Art/HERO.psd'), lock);
+      assert.deepEqual(await locks.atPath(REPO, 'docs/caf\u00e9.txt'), decomposed);
+      assert.deepEqual(await locks.delete(REPO, lock.id), lock);
+      assert.equal(await locks.atPath(REPO, 'art/hero.psd'), undefined);
+      assert.equal((await locks.create(REPO, 'Art/Hero.psd', 'bob')).path, 'Art/Hero.psd');
     });
 
     it('frees the path and the count on unlock', async (t) => {

@@ -47,6 +47,9 @@ test('walkCommits selects what git rev-list A --not B selects, newest first', as
   assert.deepEqual(new Set(walk.commits), revList(['main', '^main~7']));
   assert.equal(walk.commits[0], rev('main'));
   assert.deepEqual(walk.edges, [rev('main~7')]);
+  const bounded = { include: [rev('main')], exclude: [rev('main~7')] };
+  assert.deepEqual(new Set((await walkCommits(reader, { ...bounded, maxSelected: 7 })).commits), revList(['main', '^main~7']));
+  assert.deepEqual(await walkCommits(reader, { ...bounded, maxSelected: 6 }), { commits: [], edges: [], exceeded: true });
   assert.deepEqual(await unreachableCommits(reader, [rev('main~3')], [rev('main')]), []);
   assert.deepEqual(await unreachableCommits(reader, [rev('main')], [rev('main~3')]), [rev('main')]);
 });

@@ -55,6 +55,8 @@ export interface ReceivePackOptions {
 export interface PushedObjects {
   /** Whether the object came in this push's pack, i.e. is new to the repository or was sent again. */
   received(oid: ObjectId): boolean;
+  /** Every update the policy is asked about in this push, in order: a policy may walk their new history once for all of them. */
+  updates: readonly AppliedRefUpdate[];
 }
 
 /** What a push came to, as report-status tells it. */

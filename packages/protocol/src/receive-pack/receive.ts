@@ -214,8 +214,12 @@ async function askPolicy(
   out: ResponseWriter,
 ): Promise<void> {
   if (!options.refuseUpdate) return;
-  const pushed = { received: (oid: ObjectId) => ingested?.index.find(oid) !== undefined };
-  for (const command of refUpdatesToApply(commands)) {
+  const asked = refUpdatesToApply(commands);
+  const pushed = {
+    received: (oid: ObjectId) => ingested?.index.find(oid) !== undefined,
+    updates: asked.map(({ name, oldOid, newOid }) => ({ name, oldOid, newOid })),
+  };
+  for (const command of asked) {
     const reason = await options.refuseUpdate({ name: command.name, oldOid: command.oldOid, newOid: command.newOid }, pushed);
     if (reason === undefined) continue;
     out.error(`${command.name}: ${reason}`);

@@ -20,6 +20,11 @@ export interface CommitWalkRequest {
   notOlderThan?: number;
   /** Called with the number of commits selected so far, now and then. */
   onProgress?(selected: number): void;
+  /**
+   * The walk stops once more commits than this are selected, and says so (`exceeded`): a caller
+   * whose work per new commit is bounded need not walk a history it would refuse anyway.
+   */
+  maxSelected?: number;
 }
 
 export interface CommitWalk {
@@ -27,6 +32,8 @@ export interface CommitWalk {
   commits: ObjectId[];
   /** Excluded commits that are parents of selected ones: where the client's history meets ours. */
   edges: ObjectId[];
+  /** More than `maxSelected` commits were selected: the walk stopped, `commits` and `edges` are incomplete. */
+  exceeded?: true;
 }
 
 /**
@@ -95,6 +102,8 @@ export async function walkCommits(reader: CommitReader, request: CommitWalkReque
         continue;
       }
       selected.push(oid);
+      // Counted before the commits later found excluded are dropped: the bound may cut a little early, never late.
+      if (request.maxSelected !== undefined && selected.length > request.maxSelected) return { commits: [], edges: [], exceeded: true };
       if (request.onProgress && selected.length - lastReport >= 1000) {
         lastReport = selected.length;
         request.onProgress(selected.length);
