@@ -210,4 +210,22 @@ describe('storage quotas', () => {
     assert.equal(bad.code, 2);
     assert.equal((await runCli(['quota', 'show', 'nobody-here'], server.cliEnv)).code, 3);
   });
+
+  test("the owner's page shows its storage to the owner only; the repository's page its LFS objects", async () => {
+    const page = async (path: string, authorization?: string) => {
+      const response = await fetch(`${server.url}${path}`, { headers: authorization ? { authorization } : {} });
+      assert.equal(response.status, 200);
+      return response.text();
+    };
+    const own = await page(`/${OWNER}`, basic(OWNER));
+    assert.match(own, /<div class="box" id="owner-storage">/);
+    assert.match(own, /<li data-storage="lfsBytes"><span class="grow">Git LFS<\/span><span>60\.0 KiB<\/span><\/li>/);
+    assert.match(own, /<li data-storage="packsBytes">.*? of 5\.0 MiB<\/span><meter min="0" max="5242880"/);
+    assert.doesNotMatch(await page(`/${OWNER}`, basic(STRANGER)), /owner-storage/);
+    assert.doesNotMatch(await page(`/${OWNER}`), /owner-storage/);
+
+    const home = await page(`/${OWNER}/${REPO}`);
+    assert.match(home, /id="lfs-usage" data-objects="1" data-bytes="61440"/);
+    assert.match(home, /1 object, 60\.0 KiB/);
+  });
 });
