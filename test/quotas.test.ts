@@ -211,7 +211,7 @@ describe('storage quotas', () => {
     assert.equal((await runCli(['quota', 'show', 'nobody-here'], server.cliEnv)).code, 3);
   });
 
-  test("the owner's page shows its storage to the owner only; the repository's page its LFS objects", async () => {
+  test("the owner's page shows its storage to the owner only; the repository's page and API its LFS objects", async () => {
     const page = async (path: string, authorization?: string) => {
       const response = await fetch(`${server.url}${path}`, { headers: authorization ? { authorization } : {} });
       assert.equal(response.status, 200);
@@ -227,5 +227,7 @@ describe('storage quotas', () => {
     const home = await page(`/${OWNER}/${REPO}`);
     assert.match(home, /id="lfs-usage" data-objects="1" data-bytes="61440"/);
     assert.match(home, /1 object, 60\.0 KiB/);
+    const repository = await api(`/repos/${OWNER}/${REPO}`, { authorization: basic(OWNER) });
+    assert.equal(repository.body.lfs_size, 61440);
   });
 });
