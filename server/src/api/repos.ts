@@ -21,7 +21,7 @@ import { branchName, describeCreated, describeRepository, repositoryName } from 
 
 const repoParams = z.object({ owner: z.string(), repo: z.string() });
 
-// Only on GET of one repository: its sum is one read, too many for every repository of a list.
+// Only on GET of one repository: one more read per repository would slow every list of them.
 const repositoryWithLfsSchema = repositorySchema.extend({
   lfs_size: z.number().int().meta({ description: 'bytes of the Git LFS objects the repository holds' }),
 });
