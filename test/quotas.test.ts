@@ -113,6 +113,12 @@ describe('storage quotas', () => {
       body: { lfs_bytes: -1 },
     });
     assert.equal(refused.status, 422);
+    const misspelt = await api(`/admin/quotas/${OWNER}`, {
+      method: 'PUT',
+      authorization: adminHeaders().authorization,
+      body: { packs: 1 },
+    });
+    assert.equal(misspelt.status, 422);
 
     const own = await api(`/users/${OWNER}/storage`, { authorization: basic(OWNER) });
     assert.equal(own.status, 200, JSON.stringify(own.body));

@@ -84,7 +84,8 @@ export function storageRouter(services: ServerServices): Router {
     tag: 'admin',
     summary: "Replace an owner's storage quota (a limit left out or null is no limit)",
     params: ownerParams,
-    body: quotaFields.partial(),
+    // Strict: a misspelt field would otherwise be dropped, and the PUT would lift that limit.
+    body: quotaFields.partial().strict(),
     response: { status: 200, schema: ownerQuotaSchema },
     async handler({ req, params, body }) {
       requireSiteAdmin(req, 'write:admin');
