@@ -5,6 +5,7 @@ import { registerHookCommands } from './cli/hook.js';
 import { registerJournalCommands } from './cli/journal.js';
 import { registerMaintenanceCommands } from './cli/maintenance.js';
 import { registerOrgCommands } from './cli/orgs.js';
+import { registerQuotaCommands } from './cli/quotas.js';
 import { registerRepairCommand } from './cli/repair.js';
 import { registerRepoCommands } from './cli/repos.js';
 import { registerServeCommand } from './cli/serve.js';
@@ -33,6 +34,7 @@ registerTokenCommands(program);
 registerRepoCommands(program);
 registerHookCommands(program);
 registerMaintenanceCommands(program);
+registerQuotaCommands(program);
 registerRepairCommand(program);
 registerJournalCommands(program);
 

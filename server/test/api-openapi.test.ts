@@ -65,6 +65,9 @@ const OTHER_ROUTES = [
   'get /repos/{owner}/{repo}/hooks/{id}/deliveries/{delivery}',
   'post /repos/{owner}/{repo}/statuses/{sha}',
   'get /repos/{owner}/{repo}/commits/{ref}/status',
+  'get /users/{owner}/storage',
+  'get /admin/quotas/{owner}',
+  'put /admin/quotas/{owner}',
 ];
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);

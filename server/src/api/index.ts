@@ -17,6 +17,7 @@ import { hooksRouter } from './hooks.js';
 import { orgsRouter } from './orgs.js';
 import { reposRouter } from './repos.js';
 import { statusesRouter } from './statuses.js';
+import { storageRouter } from './storage.js';
 import { tagsRouter } from './tags.js';
 import { teamsRouter } from './teams.js';
 import { tokensRouter } from './tokens.js';
@@ -28,6 +29,7 @@ export function apiRouter(services: ServerServices): Router {
   const routers = [
     usersRouter(services),
     adminRouter(services),
+    storageRouter(services),
     tokensRouter(services),
     orgsRouter(services),
     teamsRouter(services),

@@ -4,6 +4,7 @@
  * POST /repos/{owner}/{repo}/transfer. Reading needs read access; changing, transferring or
  * deleting it, admin.
  */
+import { LfsObjectRecords } from '@gitfleet/repository';
 import { Router } from 'express';
 import { z } from 'zod';
 import { authorizeRepository, requireActor, requireSiteAdmin } from '../auth/index.js';
@@ -19,6 +20,11 @@ import { repositorySchema } from './json.js';
 import { branchName, describeCreated, describeRepository, repositoryName } from './repository-views.js';
 
 const repoParams = z.object({ owner: z.string(), repo: z.string() });
+
+// Only on GET of one repository: one more read per repository would slow every list of them.
+const repositoryWithLfsSchema = repositorySchema.extend({
+  lfs_size: z.number().int().meta({ description: 'bytes of the Git LFS objects the repository holds' }),
+});
 
 export function reposRouter(services: ServerServices): Router {
   const router = Router();
@@ -49,12 +55,16 @@ export function reposRouter(services: ServerServices): Router {
     method: 'get',
     path: '/repos/:owner/:repo',
     tag: 'repos',
-    summary: 'A repository',
+    summary: 'A repository, with the size of its Git LFS objects',
     params: repoParams,
-    response: { status: 200, schema: repositorySchema },
+    response: { status: 200, schema: repositoryWithLfsSchema },
     async handler({ req, params }) {
       const { repo, access } = await authorizeRepository(services, req, params.owner, params.repo, 'read', 'api');
-      return describeRepository(services, req, repo, access);
+      const [described, lfsSize] = await Promise.all([
+        describeRepository(services, req, repo, access),
+        new LfsObjectRecords(services.kv).repositoryBytes(repo.info.id),
+      ]);
+      return { ...described, lfs_size: lfsSize };
     },
   });
 

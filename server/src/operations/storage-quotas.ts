@@ -49,6 +49,11 @@ export class StorageQuotas {
     return this.quotas.get(owner);
   }
 
+  /** Replaces the owner's quota (a site administrator's call); the next push or upload is held to it. */
+  setQuota(owner: string, quota: StorageQuota): Promise<void> {
+    return this.quotas.set(owner, quota);
+  }
+
   /** What the owner's repositories hold now: their active packs (replaced ones go within the grace period) and their LFS objects. */
   usage(owner: string): Promise<StorageUsage> {
     const key = owner.toLowerCase();

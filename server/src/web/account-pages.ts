@@ -14,6 +14,7 @@ import { orgHooksUrl, orgUrl } from './org-pages.js';
 import { pageNumber, pageOf, pager } from './pagination.js';
 import { param, requireSignedIn, visitor } from './repo-context.js';
 import { checkCsrf } from './session.js';
+import { ownerStorageBox } from './storage-views.js';
 import { ownerUrl, repoUrl } from './urls.js';
 
 /** Dashboard and explore, creating repositories and organisations, user and organisation pages. */
@@ -112,6 +113,7 @@ ${organizations.length === 0 ? html`<div class="empty">You are in no organizatio
     const owner = await existingOwner(accounts, param(req, 'owner'));
     const actor = visitor(req);
     const repositories = await readable(actor?.user, await registry.listOwnedBy(ownerName(owner)));
+    const storageBox = await ownerStorageBox(services, actor?.user, ownerName(owner));
     const repoBox = html`<div class="box"><div class="box-header"><strong>Repositories</strong> <span class="muted">${repositories.length}</span></div>${repositoryList(repositories, 'owner-repositories', false)}</div>`;
     if (owner.kind === 'user') {
       const organizations = await accounts.listUserOrganizations(owner.user.name);
@@ -121,7 +123,7 @@ ${owner.user.fullName ? html` <span class="muted light">${owner.user.name}</span
 ${owner.user.isAdmin ? html`<span class="badge">Site admin</span>` : ''}</div>${repoBox}</div>
 <aside><div class="box"><div class="box-header"><strong>Organizations</strong></div>
 <ul class="list" id="user-organizations">${organizations.map(({ org }) => html`<li><a href="${ownerUrl(org.name)}">${org.name}</a></li>`)}</ul>
-${organizations.length === 0 ? html`<div class="empty">None.</div>` : ''}</div></aside></div>`;
+${organizations.length === 0 ? html`<div class="empty">None.</div>` : ''}</div>${storageBox}</aside></div>`;
       sendPage(req, res, { title: owner.user.name, body });
       return;
     }
@@ -151,7 +153,7 @@ ${team.description ? html`<span class="description">${team.description}</span>` 
           )}</ul>
 ${teams.length === 0 ? html`<div class="empty">No teams.</div>` : ''}</div>`
         : ''
-    }
+    }${storageBox}
 </aside></div>`;
     sendPage(req, res, { title: org.name, body });
   });

@@ -22,6 +22,7 @@ import { html, type Html } from './html.js';
 import { formatBytes } from '../format-bytes.js';
 import { flash, formatDate, sendPage } from './layout.js';
 import { homeBranch, loadRepo, param, repoHeader, wildcard, type RepoContext } from './repo-context.js';
+import { lfsUsageBox } from './storage-views.js';
 import { refUrl, repoUrl } from './urls.js';
 
 /** Branches shown in the selector; a repository with more lists them on /branches. */
@@ -204,7 +205,7 @@ ${listing.truncated ? flash('warn', `This directory has more than ${treeMaxEntri
 ${entries.length === 0 ? html`<div class="empty">This directory is empty.</div>` : ''}</div>
 ${readme ? await readmeBox(services, context, revision, readme) : ''}
 </div>
-<aside>${revision.path === '' ? cloneBox(services, req, context) : ''}</aside></div>`;
+<aside>${revision.path === '' ? html`${cloneBox(services, req, context)}${await lfsUsageBox(services, info.id)}` : ''}</aside></div>`;
   const title = revision.path === '' ? `${info.owner}/${info.name}` : `${info.name}/${revision.path} at ${revision.ref}`;
   sendPage(req, res, { title, body });
 }
