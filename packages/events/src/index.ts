@@ -25,6 +25,7 @@ export { settleRefTransaction, type JournalLookup, type RecordedTransaction, typ
 export { signedRequest, USER_AGENT, type SignedRequest } from './deliveries/signing.js';
 export { sendDelivery, type SendOptions, type SendResult } from './deliveries/http-sender.js';
 export * from './deliveries/target-policy.js';
+export { BOOKKEEPING_ATTEMPTS, deliveryQueueRetry } from './deliveries/delivery-retry.js';
 export * from './queue/job-queue.js';
 export { SqliteJobQueue, type SqliteJobQueueOptions } from './queue/sqlite-job-queue.js';
 export { BullmqJobQueue, type BullmqJobQueueOptions } from './queue/bullmq-job-queue.js';
