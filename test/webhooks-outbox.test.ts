@@ -149,9 +149,15 @@ describe('webhook outbox', () => {
     await receiver.start();
     try {
       await server.kill('SIGTERM');
-      // Stalled between recording its events and moving its refs far longer than the recovery
-      // delay and the one retry (about a second) before the fence.
-      server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_STALL_BEFORE_REF_UPDATE_MS: '5000' });
+      // The fence waits for a record 3 s old (60 s outside tests) and a retry: the expansion runs
+      // about 0.3, 1.3, 3.3 and 7.3 s after the push recorded its events, so the fence is set by
+      // 7.3 s, and a push stalled 12 s between recording its events and moving its refs is fenced
+      // off. Every other push of these tests keeps the 60 s.
+      server = await spawnServer(dataDir, {
+        ...HOOK_ENV,
+        GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS: '3000',
+        GITFLEET_TEST_STALL_BEFORE_REF_UPDATE_MS: '12000',
+      });
       const { name, work } = await repoWithHook(receiver);
       const tip = await git.commitFiles(work, { 'slow.txt': 'slow\n' }, 'slow');
       const refused = await git.fails(['push', 'origin', 'main'], { cwd: work });

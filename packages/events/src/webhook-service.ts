@@ -20,7 +20,7 @@ import {
   type HookTarget,
 } from './hooks/hook.js';
 import { hookJson, requestPayload } from './hooks/hook-json.js';
-import { settleRefTransaction, type Settlement } from './outbox/settle-transaction.js';
+import { mayFenceNow, settleRefTransaction, type Settlement } from './outbox/settle-transaction.js';
 import { HookStore } from './hooks/hook-store.js';
 import { BranchFilterDecisions } from './hooks/branch-filter-decisions.js';
 import {
@@ -40,6 +40,12 @@ export interface WebhookSettings {
    * a push whose process died in between waits this long, then its fence decides (settle-transaction.ts).
    */
   recoveryDelayMs: number;
+  /**
+   * The youngest a push's recorded events may be when its fence is set (at least the recovery
+   * delay counts): how long a live push may take before the fence fails it. MIN_FENCE_AGE_MS in
+   * a server; tests of the fence lower it (see server/src/config.ts).
+   */
+  minFenceAgeMs: number;
   /** Per attempt: connect, send and answer (GitHub's is 10 s). */
   timeoutMs: number;
   /** Of one delivery: attempts, and the backoff between them (timeouts, connection errors, 5xx). */
@@ -374,11 +380,12 @@ export class WebhookService {
     const hooks = await this.hooksFor(info, ownerId);
     if (hooks.length === 0) return;
     const repo = this.options.repository(info);
+    const fenceAgeMs = Math.max(this.options.settings.recoveryDelayMs, this.options.settings.minFenceAgeMs);
     let settlement: Settlement | undefined;
     try {
       const journal = (message: string, notBefore: number) => findJournaledTransaction(repo.stores.blobs, info.id, message, notBefore);
-      // A live push gets one more retry's backoff before its fence is set (which would fail it).
-      settlement = await settleRefTransaction(repo.refs, journal, { ...job.data, fence: transaction }, job.attempt > 1);
+      const mayFence = mayFenceNow(job.data, job.attempt, fenceAgeMs, Date.now());
+      settlement = await settleRefTransaction(repo.refs, journal, { ...job.data, fence: transaction }, mayFence);
     } catch (error) {
       // Unknown until the stores answer: the entry is tried again with backoff, never dropped for its age.
       this.options.logger.warn(
@@ -389,7 +396,7 @@ export class WebhookService {
     }
     if (!settlement)
       throw new Error(
-        `push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet; its fence is set at the next try`,
+        `push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet; its fence is set at the first try once it is ${fenceAgeMs} ms old`,
       );
     const { applied } = settlement;
     if (applied.length < updates.length) {

@@ -144,6 +144,7 @@ for (const backend of backends) {
         targets: new HookTargetPolicy({ allowed: ['127.0.0.1'] }),
         settings: {
           recoveryDelayMs: 1_000,
+          minFenceAgeMs: 60_000,
           timeoutMs: 5_000,
           retry: RETRY,
           disableAfter: 0,
