@@ -606,7 +606,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: integer('GITFLEET_HOOK_POLL_MS', 10, 2 ** 31 - 1),
       leaseMs: integer('GITFLEET_HOOK_LEASE_MS', 300, 2 ** 31 - 1),
       keepAttempts: integer('GITFLEET_HOOK_LOG_KEEP', 10, 100_000),
-      keepDeadLetters: integer('GITFLEET_HOOK_DEAD_LETTERS_KEEP', 1, 10_000_000),
+      keepDeadLetters: integer('GITFLEET_HOOK_DEAD_LETTERS_KEEP', 1, MAX_DEAD_LETTERS_KEPT),
       recoveryDelayMs: integer('GITFLEET_HOOK_RECOVERY_DELAY_MS', 0, 2 ** 31 - 1),
       minFenceAgeMs: testMinFenceAge(env.GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS, problems),
       allowedNetworks: allowedNetworks(read('GITFLEET_HOOK_ALLOWED_NETWORKS'), problems),
@@ -838,6 +838,12 @@ function readKVConfig(env: EnvReader, backend: (typeof KV_BACKENDS)[number], dat
     }
   }
 }
+
+/**
+ * Dead letters one hook may keep: adding one and listing a page read the hook's whole order list
+ * (a key and a guid per letter), and deleting the hook removes them all.
+ */
+const MAX_DEAD_LETTERS_KEPT = 10_000;
 
 /**
  * GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS (tests of the fence only): lowers the fence age, never below

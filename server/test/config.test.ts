@@ -489,3 +489,12 @@ test('the fence age of push events covers a Redis failover; only the test-only s
     );
   }
 });
+
+test('a hook keeps at most 10,000 dead letters', () => {
+  assert.equal(loadConfig({ GITFLEET_HOOK_DEAD_LETTERS_KEEP: '10000' }).hooks.keepDeadLetters, 10_000);
+  assert.throws(
+    () => loadConfig({ GITFLEET_HOOK_DEAD_LETTERS_KEEP: '10000000' }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('GITFLEET_HOOK_DEAD_LETTERS_KEEP=')),
+  );
+});

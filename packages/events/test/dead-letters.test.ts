@@ -12,7 +12,11 @@ import { kvBackends, redisKvBackends, uniqueName } from '@gitfleet/test-support/
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
   BullmqJobQueue,
+  DeadLetters,
+  HookStore,
+  hookScope,
   HookTargetPolicy,
+  parseHookSettings,
   SqliteJobQueue,
   WebhookService,
   deliveryQueueRetry,
@@ -98,13 +102,8 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>): Pr
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/**
- * The store, but its next `failures` writes of a dead letter fail before reaching it, as a
- * short outage of the KV store would (the fault interceptors see only a request's scope, not
- * which keys it writes).
- */
-function failingDeadLetterWrites(kv: KVStore, failures: number): KVStore {
-  let left = failures;
+/** The store, with `check` shown each compare-and-swap's ops first; it fails the request by throwing. */
+function checkedWrites(kv: KVStore, check: (ops: readonly CasOp[]) => void): KVStore {
   return new Proxy(kv, {
     get(target, property) {
       if (property !== 'compareAndSwap') {
@@ -112,13 +111,25 @@ function failingDeadLetterWrites(kv: KVStore, failures: number): KVStore {
         return typeof value === 'function' ? value.bind(target) : value;
       }
       return async (scope: string, ops: readonly CasOp[], mode: CasMode) => {
-        if (left > 0 && ops.some((op) => op.key.startsWith('dead:'))) {
-          left--;
-          throw new Error(`injected: dead-letter write to ${scope} failed`);
-        }
+        check(ops);
         return target.compareAndSwap(scope, ops, mode);
       };
     },
+  });
+}
+
+/**
+ * The store, but its next `failures` writes of a dead letter fail before reaching it, as a
+ * short outage of the KV store would (the fault interceptors see only a request's scope, not
+ * which keys it writes).
+ */
+function failingDeadLetterWrites(kv: KVStore, failures: number): KVStore {
+  let left = failures;
+  return checkedWrites(kv, (ops) => {
+    if (left > 0 && ops.some((op) => op.key.startsWith('dead:'))) {
+      left--;
+      throw new Error('injected: a dead-letter write failed');
+    }
   });
 }
 
@@ -302,6 +313,38 @@ for (const backend of backends) {
           ['evicted', 1],
         ],
       );
+    });
+  });
+}
+
+for (const backend of kvBackends) {
+  describe(`clearing a hook's dead letters (${backend.name} KV)`, () => {
+    it('removes every letter and counter, a bounded batch per write', async (t) => {
+      let largestWrite = 0;
+      const kv = checkedWrites(backend.open(t), (ops) => {
+        largestWrite = Math.max(largestWrite, ops.length);
+      });
+      const hook = await new HookStore(kv).create(
+        TARGET,
+        parseHookSettings(
+          { config: { url: 'https://hooks.example.com/' }, events: ['push'] },
+          { branchFilter: { maxLength: 256, maxWildcards: 32 } },
+        ),
+      );
+      const letters = new DeadLetters(kv, 10_000);
+      const count = 1_200;
+      for (let n = 0; n < count; n++) {
+        const guid = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+        const failure = { reason: '410 Gone', lastAttemptId: null, attempts: 1, failedAt: new Date(0).toISOString() };
+        await letters.add(TARGET, { guid, hookId: hook.id, event: 'push', action: null, repositoryId: null, payload: '{}', ...failure });
+      }
+      assert.equal((await letters.list(TARGET, hook.id, 0, 1)).total, count);
+      largestWrite = 0;
+      await letters.clear(TARGET, hook.id);
+      assert.ok(largestWrite > 0 && largestWrite <= 1_000, `one write removed ${largestWrite} keys`);
+      const emptied = await letters.list(TARGET, hook.id, 0, 10);
+      assert.deepEqual([emptied.total, emptied.evicted, emptied.letters], [0, 0, []]);
+      assert.deepEqual(await kv.scan(hookScope(TARGET), 'dead'), [], 'no key of the letters is left');
     });
   });
 }
