@@ -82,6 +82,16 @@ function rewriteQueueRow(queue: string, id: string, data: object): void {
   }
 }
 
+/** Deletes the reflog entries a push's transaction wrote in the server's embedded KV store (the server is down meanwhile). */
+function deleteReflogEntriesOf(transaction: string): number {
+  const db = new Database(join(dataDir, 'kv.sqlite'), { fileMustExist: true });
+  try {
+    return db.prepare("DELETE FROM kv_logs WHERE log LIKE 'reflog:%' AND entry LIKE ?").run(`%(events ${transaction})%`).changes;
+  } finally {
+    db.close();
+  }
+}
+
 /** A push to a new repository whose server kills itself right after the push's ref update; the server is left down. */
 async function pushThatCrashesTheServer(receiver: WebhookReceiver, file: string) {
   await server.kill('SIGKILL');
@@ -121,7 +131,11 @@ describe('webhook outbox', () => {
     }
   });
 
-  test('a committed push is delivered however long its server stayed down (longer than any grace period)', async () => {
+  // An entry its reflog confirms is delivered whatever its age, by any code: what an age limit
+  // would drop is an entry nothing in the KV store confirms. So the push's reflog entries go too,
+  // as in a KV store rebuilt from the journal (`gitfleet journal recover` writes no reflogs):
+  // only the journal, asked however old the entry is, then says the push committed.
+  test('a committed push is delivered however long its server stayed down (longer than any grace period), even with its reflog gone', async () => {
     const receiver = new WebhookReceiver(SECRET);
     await receiver.start();
     try {
@@ -131,8 +145,10 @@ describe('webhook outbox', () => {
       // recorded an hour ago and never marked due.
       const entry = queueRows('ref-events').find((row) => row.data.includes(tip));
       assert.ok(entry, 'the push was recorded');
-      assert.equal(JSON.parse(entry.data).settled, false, 'the server died before saying its ref update was over');
-      rewriteQueueRow('ref-events', entry.id, { ...JSON.parse(entry.data), recordedAt: Date.now() - 60 * 60_000 });
+      const recorded = JSON.parse(entry.data) as { settled: boolean; transaction: string };
+      assert.equal(recorded.settled, false, 'the server died before saying its ref update was over');
+      rewriteQueueRow('ref-events', entry.id, { ...recorded, recordedAt: Date.now() - 60 * 60_000 });
+      assert.ok(deleteReflogEntriesOf(recorded.transaction) > 0, 'the push was in the reflog');
 
       server = await spawnServer(dataDir, HOOK_ENV);
       await receiver.waitFor('create and push of main', () => eventsOf(receiver, 'refs/heads/main').length === 2);
@@ -149,9 +165,15 @@ describe('webhook outbox', () => {
     await receiver.start();
     try {
       await server.kill('SIGTERM');
-      // Stalled between recording its events and moving its refs far longer than the recovery
-      // delay and the one retry (about a second) before the fence.
-      server = await spawnServer(dataDir, { ...HOOK_ENV, GITFLEET_TEST_STALL_BEFORE_REF_UPDATE_MS: '5000' });
+      // The fence waits for a record 3 s old (60 s outside tests) and a retry: the expansion runs
+      // about 0.3, 1.3, 3.3 and 7.3 s after the push recorded its events, so the fence is set by
+      // 7.3 s, and a push stalled 12 s between recording its events and moving its refs is fenced
+      // off. Every other push of these tests keeps the 60 s.
+      server = await spawnServer(dataDir, {
+        ...HOOK_ENV,
+        GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS: '3000',
+        GITFLEET_TEST_STALL_BEFORE_REF_UPDATE_MS: '12000',
+      });
       const { name, work } = await repoWithHook(receiver);
       const tip = await git.commitFiles(work, { 'slow.txt': 'slow\n' }, 'slow');
       const refused = await git.fails(['push', 'origin', 'main'], { cwd: work });

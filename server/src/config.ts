@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { machineCores } from './cluster/machine-cores.js';
 import path from 'node:path';
-import { InvalidAllowedNetwork, isHttpUrl, validateAllowedNetworks, type PayloadLimits } from '@gitfleet/events';
+import { InvalidAllowedNetwork, isHttpUrl, MIN_FENCE_AGE_MS, validateAllowedNetworks, type PayloadLimits } from '@gitfleet/events';
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
 import { DEFAULT_REGISTRY_MAX_AGE_MS, type LockLimits } from '@gitfleet/repository';
 import type { ProtocolLimits } from '@gitfleet/protocol';
@@ -271,6 +271,13 @@ export interface HooksConfig {
    * events of a push whose process died in between wait this long.
    */
   recoveryDelayMs: number;
+  /**
+   * The youngest a push's recorded events may be when its fence is set, which fails the push if it
+   * is still alive (the recovery delay counts if longer): MIN_FENCE_AGE_MS, which covers a Redis
+   * failover. Only the test-only GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS lowers it, so that tests of
+   * the fence need not wait a minute; it is not documented for operators.
+   */
+  minFenceAgeMs: number;
   /** Networks (CIDR), addresses and host names hooks may reach although they are loopback, private, link-local… */
   allowedNetworks: string[];
   branchFilter: {
@@ -600,8 +607,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: integer('GITFLEET_HOOK_POLL_MS', 10, 2 ** 31 - 1),
       leaseMs: integer('GITFLEET_HOOK_LEASE_MS', 300, 2 ** 31 - 1),
       keepAttempts: integer('GITFLEET_HOOK_LOG_KEEP', 10, 100_000),
-      keepDeadLetters: integer('GITFLEET_HOOK_DEAD_LETTERS_KEEP', 1, 10_000_000),
+      keepDeadLetters: integer('GITFLEET_HOOK_DEAD_LETTERS_KEEP', 1, MAX_DEAD_LETTERS_KEPT),
       recoveryDelayMs: integer('GITFLEET_HOOK_RECOVERY_DELAY_MS', 0, 2 ** 31 - 1),
+      minFenceAgeMs: testMinFenceAge(env.GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS, problems),
       allowedNetworks: allowedNetworks(read('GITFLEET_HOOK_ALLOWED_NETWORKS'), problems),
       branchFilter: {
         maxLength: integer('GITFLEET_HOOK_BRANCH_FILTER_MAX_LENGTH', 1, 4096),
@@ -831,6 +839,30 @@ function readKVConfig(env: EnvReader, backend: (typeof KV_BACKENDS)[number], dat
     }
   }
 }
+
+/**
+ * Dead letters one hook may keep: adding one and listing a page read the hook's whole order list
+ * (a key and a guid per letter), and deleting the hook removes them all.
+ */
+const MAX_DEAD_LETTERS_KEPT = 10_000;
+
+/**
+ * GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS (tests of the fence only): lowers the fence age, never below
+ * a few seconds, so that a test's live pushes still have far longer than they take on a loaded machine.
+ */
+function testMinFenceAge(raw: string | undefined, problems: string[]): number {
+  if (raw === undefined || raw.trim() === '') return MIN_FENCE_AGE_MS;
+  const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!(value >= MIN_TEST_FENCE_AGE_MS && value <= MIN_FENCE_AGE_MS)) {
+    problems.push(
+      `GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS=${JSON.stringify(raw)}: expected an integer from ${MIN_TEST_FENCE_AGE_MS} to ${MIN_FENCE_AGE_MS}`,
+    );
+    return MIN_FENCE_AGE_MS;
+  }
+  return value;
+}
+
+const MIN_TEST_FENCE_AGE_MS = 3_000;
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: KIB, kb: KIB, kib: KIB, m: MIB, mb: MIB, mib: MIB, g: GIB, gb: GIB, gib: GIB };
 

@@ -48,6 +48,7 @@ export function openWebhooks(config: ServerConfig, stores: Stores, logger: Logge
     targets: new HookTargetPolicy({ allowed: hooks.allowedNetworks }),
     settings: {
       recoveryDelayMs: hooks.recoveryDelayMs,
+      minFenceAgeMs: hooks.minFenceAgeMs,
       timeoutMs: hooks.timeoutMs,
       retry: { maxAttempts: hooks.maxAttempts, backoffMs: hooks.backoffMs, maxBackoffMs: hooks.maxBackoffMs },
       disableAfter: hooks.disableAfter,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { MIN_FENCE_AGE_MS } from '@gitfleet/events';
 import { DEFAULT_PACK_LIMITS } from '@gitfleet/protocol';
 import { ConfigError, loadConfig, parseByteSize } from '../src/config.js';
 
@@ -474,5 +475,26 @@ test('metrics are on for local clients by default; a token opens them to others,
       assert.ok(!error.message.includes(secret), error.message);
       return true;
     },
+  );
+});
+
+test('the fence age of push events covers a Redis failover; only the test-only setting lowers it, to a few seconds at least', () => {
+  assert.equal(loadConfig({ GITFLEET_HOOK_RECOVERY_DELAY_MS: '0' }).hooks.minFenceAgeMs, MIN_FENCE_AGE_MS);
+  assert.equal(loadConfig({ GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS: '3000' }).hooks.minFenceAgeMs, 3000);
+  for (const value of ['300', '0', String(MIN_FENCE_AGE_MS + 1), 'soon']) {
+    assert.throws(
+      () => loadConfig({ GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS: value }),
+      (error: unknown) =>
+        error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('GITFLEET_TEST_HOOK_MIN_FENCE_AGE_MS=')),
+    );
+  }
+});
+
+test('a hook keeps at most 10,000 dead letters', () => {
+  assert.equal(loadConfig({ GITFLEET_HOOK_DEAD_LETTERS_KEEP: '10000' }).hooks.keepDeadLetters, 10_000);
+  assert.throws(
+    () => loadConfig({ GITFLEET_HOOK_DEAD_LETTERS_KEEP: '10000000' }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('GITFLEET_HOOK_DEAD_LETTERS_KEEP=')),
   );
 });

@@ -21,10 +21,18 @@ export {
 export { combinedState } from './statuses/combined-state.js';
 export { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
 export { DeadLetters, type DeadLetter, type DeadLetterChange, type DeadLetterPage } from './deliveries/dead-letters.js';
-export { settleRefTransaction, type JournalLookup, type RecordedTransaction, type Settlement } from './outbox/settle-transaction.js';
+export {
+  MIN_FENCE_AGE_MS,
+  mayFenceNow,
+  settleRefTransaction,
+  type JournalLookup,
+  type RecordedTransaction,
+  type Settlement,
+} from './outbox/settle-transaction.js';
 export { signedRequest, USER_AGENT, type SignedRequest } from './deliveries/signing.js';
 export { sendDelivery, type SendOptions, type SendResult } from './deliveries/http-sender.js';
 export * from './deliveries/target-policy.js';
+export { BOOKKEEPING_ATTEMPTS, deliveryQueueRetry } from './deliveries/delivery-retry.js';
 export * from './queue/job-queue.js';
 export { SqliteJobQueue, type SqliteJobQueueOptions } from './queue/sqlite-job-queue.js';
 export { BullmqJobQueue, type BullmqJobQueueOptions } from './queue/bullmq-job-queue.js';

@@ -5,6 +5,7 @@ import { LoopPacer, findJournaledTransaction, type Ref, type Repository, type Re
 import type { KVStore } from '@gitfleet/storage';
 import { DeadLetters, type DeadLetter, type DeadLetterChange } from './deliveries/dead-letters.js';
 import { DeliveryLog, type DeliveryAttempt } from './deliveries/delivery-log.js';
+import { deliveryQueueRetry } from './deliveries/delivery-retry.js';
 import { sendDelivery } from './deliveries/http-sender.js';
 import { signedRequest } from './deliveries/signing.js';
 import { HookTargetRefused, type HookTargetPolicy } from './deliveries/target-policy.js';
@@ -19,7 +20,7 @@ import {
   type HookTarget,
 } from './hooks/hook.js';
 import { hookJson, requestPayload } from './hooks/hook-json.js';
-import { settleRefTransaction, type Settlement } from './outbox/settle-transaction.js';
+import { mayFenceNow, settleRefTransaction, type Settlement } from './outbox/settle-transaction.js';
 import { HookStore } from './hooks/hook-store.js';
 import { BranchFilterDecisions } from './hooks/branch-filter-decisions.js';
 import {
@@ -39,6 +40,12 @@ export interface WebhookSettings {
    * a push whose process died in between waits this long, then its fence decides (settle-transaction.ts).
    */
   recoveryDelayMs: number;
+  /**
+   * The youngest a push's recorded events may be when its fence is set (at least the recovery
+   * delay counts): how long a live push may take before the fence fails it. MIN_FENCE_AGE_MS in
+   * a server; tests of the fence lower it (see server/src/config.ts).
+   */
+  minFenceAgeMs: number;
   /** Per attempt: connect, send and answer (GitHub's is 10 s). */
   timeoutMs: number;
   /** Of one delivery: attempts, and the backoff between them (timeouts, connection errors, 5xx). */
@@ -373,11 +380,12 @@ export class WebhookService {
     const hooks = await this.hooksFor(info, ownerId);
     if (hooks.length === 0) return;
     const repo = this.options.repository(info);
+    const fenceAgeMs = Math.max(this.options.settings.recoveryDelayMs, this.options.settings.minFenceAgeMs);
     let settlement: Settlement | undefined;
     try {
       const journal = (message: string, notBefore: number) => findJournaledTransaction(repo.stores.blobs, info.id, message, notBefore);
-      // A live push gets one more retry's backoff before its fence is set (which would fail it).
-      settlement = await settleRefTransaction(repo.refs, journal, { ...job.data, fence: transaction }, job.attempt > 1);
+      const mayFence = mayFenceNow(job.data, job.attempt, fenceAgeMs, Date.now());
+      settlement = await settleRefTransaction(repo.refs, journal, { ...job.data, fence: transaction }, mayFence);
     } catch (error) {
       // Unknown until the stores answer: the entry is tried again with backoff, never dropped for its age.
       this.options.logger.warn(
@@ -388,7 +396,7 @@ export class WebhookService {
     }
     if (!settlement)
       throw new Error(
-        `push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet; its fence is set at the next try`,
+        `push ${transaction} to ${info.owner}/${info.name}: its ref update is not in the reflog yet; its fence is set at the first try once it is ${fenceAgeMs} ms old`,
       );
     const { applied } = settlement;
     if (applied.length < updates.length) {
@@ -434,6 +442,53 @@ export class WebhookService {
   }
 
   private async deliver(job: Job<DeliveryJob>): Promise<void> {
+    const { retry } = this.options.settings;
+    try {
+      if (job.attempt > retry.maxAttempts) await this.deadLetterExhausted(job);
+      else await this.attemptDelivery(job);
+    } catch (error) {
+      if (job.attempt >= deliveryQueueRetry(retry).maxAttempts) {
+        // The queue gives up on the job: this line is all that is left of the event.
+        const { guid, target, hookId, event, action, repositoryId, redelivery, payload } = job.data;
+        this.options.logger.error(
+          { hook: hookId, target, guid, event, action, repositoryId, redelivery, attempt: job.attempt, payload, err: error },
+          'webhook delivery lost: it failed for good and its dead letter could not be written',
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * A queue attempt beyond the delivery's retry policy (deliveryQueueRetry): its last attempt was
+   * made, but something in its bookkeeping threw. Nothing is sent again; the dead letter is written
+   * from the attempt the log shows last. The hook's failure run is not counted again, since the
+   * last attempt may have counted it already.
+   */
+  private async deadLetterExhausted(job: Job<DeliveryJob>): Promise<void> {
+    const { settings, logger } = this.options;
+    const delivery = job.data;
+    const details = { hook: delivery.hookId, guid: delivery.guid, event: delivery.event, attempt: job.attempt };
+    if (!(await this.hooks.get(delivery.target, delivery.hookId))) {
+      logger.info(details, 'webhook deleted: delivery dropped');
+      return;
+    }
+    const logged = (await this.log.list(delivery.target, delivery.hookId)).find(
+      (attempt) => attempt.guid === delivery.guid && attempt.redelivery === delivery.redelivery,
+    );
+    if (logged?.ok) {
+      if (delivery.redelivery) await this.deadLetters.remove(delivery.target, delivery.hookId, delivery.guid, 'replayed');
+      return;
+    }
+    const reason = logged ? statusLine(logged.statusCode, logged.status) : 'its attempts failed, and the last could not be logged';
+    await this.deadLetter(delivery, { reason, lastAttemptId: logged?.id ?? null, attempts: settings.retry.maxAttempts });
+    logger.warn(
+      { ...details, delivery: logged?.id },
+      'webhook delivery failed for good: kept as a dead letter once its bookkeeping was retried',
+    );
+  }
+
+  private async attemptDelivery(job: Job<DeliveryJob>): Promise<void> {
     const { settings, logger } = this.options;
     const delivery = job.data;
     const hook = await this.hooks.get(delivery.target, delivery.hookId);
@@ -508,7 +563,7 @@ export class WebhookService {
     }
     if (updated && !updated.active && hook.active) logger.warn({ ...details, reason: updated.disabledReason }, 'webhook deactivated');
     if (final) {
-      const reason = result.statusCode === null ? result.status : `${result.statusCode} ${result.status}`;
+      const reason = statusLine(result.statusCode, result.status);
       await this.deadLetter(delivery, { reason, lastAttemptId: attempt.id, attempts: job.attempt });
       logger.warn(details, 'webhook delivery failed for good: kept as a dead letter');
       return;
@@ -558,6 +613,11 @@ function afterAttempt(hook: Hook, code: number | null, status: string, ok: boole
     };
   }
   return { ...next, consecutiveFailures: failures };
+}
+
+/** An attempt's outcome as a dead letter's reason: "503 Service Unavailable", or what went wrong when no response came. */
+function statusLine(code: number | null, status: string): string {
+  return code === null ? status : `${code} ${status}`;
 }
 
 function pingHook(hook: Hook, baseUrl: string) {

@@ -7,14 +7,19 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { KVStore } from '@gitfleet/storage';
+import type { CasMode, CasOp, KVStore } from '@gitfleet/storage';
 import { kvBackends, redisKvBackends, uniqueName } from '@gitfleet/test-support/stores';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
   BullmqJobQueue,
+  DeadLetters,
+  HookStore,
+  hookScope,
   HookTargetPolicy,
+  parseHookSettings,
   SqliteJobQueue,
   WebhookService,
+  deliveryQueueRetry,
   type DeadLetterChange,
   type DeliveryJob,
   type HookTarget,
@@ -70,9 +75,9 @@ const backends: QueueBackend[] = [
     skip: false,
     open(t) {
       const path = join(queueDir, `${uniqueName('queue')}.sqlite`);
-      const open = <T>(name: string) =>
-        new SqliteJobQueue<T>({ path, name, retry: RETRY, concurrency: 2, leaseMs: 5_000, pollMs: 10, retentionMs: 60_000 });
-      return { kv: kvBackends[1].open(t), refEvents: open('ref-events'), deliveries: open('deliveries') };
+      const open = <T>(name: string, retry = RETRY) =>
+        new SqliteJobQueue<T>({ path, name, retry, concurrency: 2, leaseMs: 5_000, pollMs: 10, retentionMs: 60_000 });
+      return { kv: kvBackends[1].open(t), refEvents: open('ref-events'), deliveries: open('deliveries', deliveryQueueRetry(RETRY)) };
     },
   },
   {
@@ -80,9 +85,9 @@ const backends: QueueBackend[] = [
     skip: redisKvBackends.length === 0 ? 'GITFLEET_SKIP_REMOTE_STORES=1' : !redisUrl ? 'GITFLEET_TEST_REDIS_URL is not set' : false,
     open(t) {
       const prefix = `{${uniqueName('gf-dead')}}`;
-      const open = <T>(name: string) =>
-        new BullmqJobQueue<T>({ connection: { url: redisUrl! }, prefix, name, retry: RETRY, concurrency: 2, retentionMs: 60_000 });
-      return { kv: redisKvBackends[0].open(t), refEvents: open('ref-events'), deliveries: open('deliveries') };
+      const open = <T>(name: string, retry = RETRY) =>
+        new BullmqJobQueue<T>({ connection: { url: redisUrl! }, prefix, name, retry, concurrency: 2, retentionMs: 60_000 });
+      return { kv: redisKvBackends[0].open(t), refEvents: open('ref-events'), deliveries: open('deliveries', deliveryQueueRetry(RETRY)) };
     },
   },
 ];
@@ -97,15 +102,48 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>): Pr
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** The store, with `check` shown each compare-and-swap's ops first; it fails the request by throwing. */
+function checkedWrites(kv: KVStore, check: (ops: readonly CasOp[]) => void): KVStore {
+  return new Proxy(kv, {
+    get(target, property) {
+      if (property !== 'compareAndSwap') {
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return async (scope: string, ops: readonly CasOp[], mode: CasMode) => {
+        check(ops);
+        return target.compareAndSwap(scope, ops, mode);
+      };
+    },
+  });
+}
+
+/**
+ * The store, but its next `failures` writes of a dead letter fail before reaching it, as a
+ * short outage of the KV store would (the fault interceptors see only a request's scope, not
+ * which keys it writes).
+ */
+function failingDeadLetterWrites(kv: KVStore, failures: number): KVStore {
+  let left = failures;
+  return checkedWrites(kv, (ops) => {
+    if (left > 0 && ops.some((op) => op.key.startsWith('dead:'))) {
+      left--;
+      throw new Error('injected: a dead-letter write failed');
+    }
+  });
+}
+
 const receiver = new Receiver();
 before(() => receiver.start());
 after(() => receiver.stop());
 
 for (const backend of backends) {
   describe(`dead letters (${backend.name})`, { skip: backend.skip }, () => {
-    function service(t: TestContext, keepDeadLetters = 100) {
-      const { kv, refEvents, deliveries } = backend.open(t);
+    function service(t: TestContext, keepDeadLetters = 100, deadLetterWriteFailures = 0) {
+      const { kv: store, refEvents, deliveries } = backend.open(t);
+      const kv = failingDeadLetterWrites(store, deadLetterWriteFailures);
       const changes: Array<[DeadLetterChange, number]> = [];
+      const errors: object[] = [];
       const webhooks = new WebhookService({
         kv,
         refEvents,
@@ -117,6 +155,7 @@ for (const backend of backends) {
         targets: new HookTargetPolicy({ allowed: ['127.0.0.1'] }),
         settings: {
           recoveryDelayMs: 1_000,
+          minFenceAgeMs: 60_000,
           timeoutMs: 5_000,
           retry: RETRY,
           disableAfter: 0,
@@ -128,12 +167,12 @@ for (const backend of backends) {
           payloadLimits: { maxFilesPerCommit: 10, maxTreeEntries: 1000, maxPathBytes: 1 << 20 },
           branchFilterStepsPerPush: 100_000,
         },
-        logger: SILENT,
+        logger: { ...SILENT, error: (details) => errors.push(details) },
         onDeadLetter: (change, count) => changes.push([change, count]),
       });
       webhooks.start();
       t.after(() => webhooks.close());
-      return { webhooks, changes };
+      return { webhooks, changes, errors };
     }
 
     const createHook = (webhooks: WebhookService) =>
@@ -187,6 +226,35 @@ for (const backend of backends) {
         ['replayed', 1],
       ]);
       assert.equal(await webhooks.replay(TARGET, hook.id, letter.guid), false, 'nothing left to replay');
+    });
+
+    it('a dead letter whose write fails on the last attempt is written by a later one, without sending again', async (t) => {
+      receiver.status = 503;
+      const { webhooks, errors } = service(t, 100, 1);
+      const hook = await createHook(webhooks);
+      const letter = await waitFor('the dead letter', async () => (await webhooks.deadLetters.list(TARGET, hook.id, 0, 10)).letters[0]);
+      assert.equal(letter.attempts, RETRY.maxAttempts);
+      assert.equal(letter.reason, '503 Service Unavailable');
+      const attempts = await webhooks.log.list(TARGET, hook.id);
+      assert.deepEqual(
+        attempts.map((attempt) => attempt.attempt),
+        [3, 2, 1],
+        'the bookkeeping attempt sent nothing',
+      );
+      assert.equal(letter.lastAttemptId, attempts[0].id);
+      assert.equal(receiver.guids.filter((guid) => guid === letter.guid).length, RETRY.maxAttempts);
+      assert.deepEqual(errors, []);
+    });
+
+    it('a dead letter that cannot be written at all is logged as an error with the delivery', async (t) => {
+      receiver.status = 503;
+      const { webhooks, errors } = service(t, 100, Infinity);
+      const hook = await createHook(webhooks);
+      const [lost] = await waitFor('the error', async () => (errors.length > 0 ? errors : undefined));
+      const { guid, payload } = lost as { guid: string; payload: string };
+      assert.equal(JSON.parse(payload).hook_id, hook.id);
+      assert.equal(receiver.guids.filter((sent) => sent === guid).length, RETRY.maxAttempts);
+      assert.equal((await webhooks.deadLetters.list(TARGET, hook.id, 0, 10)).total, 0);
     });
 
     it('a refusal (4xx) is final at once, and a delivery due while its hook is inactive is kept too', async (t) => {
@@ -245,6 +313,38 @@ for (const backend of backends) {
           ['evicted', 1],
         ],
       );
+    });
+  });
+}
+
+for (const backend of kvBackends) {
+  describe(`clearing a hook's dead letters (${backend.name} KV)`, () => {
+    it('removes every letter and counter, a bounded batch per write', async (t) => {
+      let largestWrite = 0;
+      const kv = checkedWrites(backend.open(t), (ops) => {
+        largestWrite = Math.max(largestWrite, ops.length);
+      });
+      const hook = await new HookStore(kv).create(
+        TARGET,
+        parseHookSettings(
+          { config: { url: 'https://hooks.example.com/' }, events: ['push'] },
+          { branchFilter: { maxLength: 256, maxWildcards: 32 } },
+        ),
+      );
+      const letters = new DeadLetters(kv, 10_000);
+      const count = 1_200;
+      for (let n = 0; n < count; n++) {
+        const guid = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+        const failure = { reason: '410 Gone', lastAttemptId: null, attempts: 1, failedAt: new Date(0).toISOString() };
+        await letters.add(TARGET, { guid, hookId: hook.id, event: 'push', action: null, repositoryId: null, payload: '{}', ...failure });
+      }
+      assert.equal((await letters.list(TARGET, hook.id, 0, 1)).total, count);
+      largestWrite = 0;
+      await letters.clear(TARGET, hook.id);
+      assert.ok(largestWrite > 0 && largestWrite <= 1_000, `one write removed ${largestWrite} keys`);
+      const emptied = await letters.list(TARGET, hook.id, 0, 10);
+      assert.deepEqual([emptied.total, emptied.evicted, emptied.letters], [0, 0, []]);
+      assert.deepEqual(await kv.scan(hookScope(TARGET), 'dead'), [], 'no key of the letters is left');
     });
   });
 }

@@ -8,6 +8,7 @@ import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
 import type { CleanupOwner } from '@gitfleet/test-support/temp-dir';
 import { createRepository, redisKvBackends, storesBackends, type StoresBackend } from '@gitfleet/test-support/stores';
 import { settleRefTransaction, type JournalLookup, type RecordedTransaction, type Settlement } from '../src/outbox/settle-transaction.js';
+import { MIN_FENCE_AGE_MS, mayFenceNow } from '../src/outbox/settle-transaction.js';
 
 const caches = () => ({ cache: new BlockCache({ blockSize: 4096, maxBytes: 64 * 1024 }) });
 /** The embedded stores, and the refs on real Redis (its compare-and-swap is a Lua script of its own). */
@@ -171,3 +172,23 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('when the fence may be set', () => {
+  const recordedAt = 1_000_000;
+  const fenceAgeMs = Math.max(300, MIN_FENCE_AGE_MS);
+
+  it('never on the first run, however old the record', () => {
+    assert.equal(mayFenceNow({ recordedAt }, 1, fenceAgeMs, recordedAt + 10 * fenceAgeMs), false);
+  });
+
+  it('on a retry only once the record is as old as the fence age: a live push slower than the retry backoff is not fenced', () => {
+    // The second run comes about a second after the recovery delay; a push held by a failover is still on its way then.
+    assert.equal(mayFenceNow({ recordedAt }, 2, fenceAgeMs, recordedAt + 1_300), false);
+    assert.equal(mayFenceNow({ recordedAt }, 7, fenceAgeMs, recordedAt + fenceAgeMs - 1), false);
+    assert.equal(mayFenceNow({ recordedAt }, 7, fenceAgeMs, recordedAt + fenceAgeMs), true);
+  });
+
+  it('covers a Redis failover: the command queueing of ioredis, WAIT and a promotion window', () => {
+    assert.ok(MIN_FENCE_AGE_MS >= 30_000 + 11_000 + 1_000);
+  });
+});

@@ -19,6 +19,9 @@ import { lowerBound } from './sorted-names.js';
 
 export { InvalidRefName, isValidRefName } from './ref-name.js';
 
+/** Reads and writes of one fence() before it gives up: a fence changes once (absent to set), so two suffice unless the store misbehaves. */
+const FENCE_ATTEMPTS = 3;
+
 export interface Ref {
   name: string;
   oid: ObjectId;
@@ -349,8 +352,16 @@ export class KVRefDB implements RefDB {
 
   async fence(name: string): Promise<void> {
     const key = fenceKey(name);
-    // Set by someone else already is as good: a fence is never removed.
-    await this.kv.compareAndSwap(this.scope, [{ key, expect: null, value: new Date().toISOString() }], 'all');
+    for (let tries = 0; tries < FENCE_ATTEMPTS; tries++) {
+      const current = (await this.kv.get(this.scope, key)) ?? null;
+      // A fence found set is written again with its own value: it may be one whose replicas never
+      // acknowledged it (the master applied it, then WAIT fell short), and only a write that
+      // applies is followed by a WAIT that must succeed, so a fence settles nothing until replicated.
+      const value = current ?? new Date().toISOString();
+      const { conflicts } = await this.kv.compareAndSwap(this.scope, [{ key, expect: current, value }], 'all');
+      if (conflicts.length === 0) return;
+    }
+    throw new Error(`fence ${name} in ${this.scope}: set concurrently ${FENCE_ATTEMPTS} times in a row; try again`);
   }
 
   async reflog(name: string, limit?: number): Promise<ReflogEntry[]> {

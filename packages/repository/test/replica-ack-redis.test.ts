@@ -66,3 +66,12 @@ test('a ref update that changed nothing does not wait for replicas and reports t
     ['refs/heads/main'],
   );
 });
+
+test('a fence found already set counts only once it is replicated: a retry after a WAIT shortfall waits again', { skip }, async () => {
+  const repo = (await new RepositoryRegistry({ kv: waiting, blobs, ...caches() }).open('octo', 'hello'))!;
+  await assert.rejects(repo.refs.fence('tx-unreplicated'), (error: Error) => error.name === 'ReplicaAckError');
+  // The master has the fence; its replicas still do not.
+  await assert.rejects(repo.refs.fence('tx-unreplicated'), (error: Error) => error.name === 'ReplicaAckError');
+  const replicated = (await new RepositoryRegistry({ kv: unreplicated, blobs, ...caches() }).open('octo', 'hello'))!;
+  await replicated.refs.fence('tx-unreplicated');
+});

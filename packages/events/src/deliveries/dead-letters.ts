@@ -50,6 +50,9 @@ export type DeadLetterChange = 'added' | 'replayed' | 'discarded' | 'evicted';
  */
 const CAS_ATTEMPTS = 50;
 
+/** Letters removed by one write of clear(): two keys each. */
+const CLEAR_BATCH = 500;
+
 /** Delivery guids are UUIDs; anything else names no dead letter (and could not be part of a key). */
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -97,7 +100,8 @@ export class DeadLetters {
       const { conflicts } = await this.kv.compareAndSwap(scope, ops, 'all');
       if (conflicts.length > 0) continue;
       if (previous === null) this.changed('added', 1);
-      await this.evictBeyondBound(scope, hookId);
+      // A hook given no more letters than it keeps cannot have too many: no need to read its list.
+      if (seq > this.keep) await this.evictBeyondBound(scope, hookId);
       return stored;
     }
     throw new Error(`dead letters of hook ${hookId} in ${scope}: gave up adding ${guid} after ${CAS_ATTEMPTS} concurrent writes`);
@@ -153,12 +157,31 @@ export class DeadLetters {
     throw new Error(`dead letters of hook ${hookId} in ${scope}: gave up removing ${guid} after ${CAS_ATTEMPTS} concurrent writes`);
   }
 
-  /** Removes every dead letter of a hook (after the hook itself is gone). */
+  /**
+   * Removes every dead letter of a hook (after the hook itself is gone, so none is added meanwhile),
+   * a batch of letters per write; found through the order list, whose values are small, rather
+   * than by reading every payload at once.
+   */
   async clear(target: HookTarget, hookId: number): Promise<void> {
     const scope = hookScope(target);
-    const entries = (await Promise.all([this.kv.scan(scope, letterPrefix(hookId)), this.kv.scan(scope, orderPrefix(hookId))])).flat();
+    const order = await this.kv.scan(scope, orderPrefix(hookId));
+    for (let start = 0; start < order.length; start += CLEAR_BATCH) {
+      const batch = order.slice(start, start + CLEAR_BATCH);
+      const letters = await this.kv.getMany(
+        scope,
+        batch.map(({ value: guid }) => letterKey(hookId, guid)),
+      );
+      const entries = [...batch, ...[...letters].map(([key, value]) => ({ key, value }))];
+      await this.deleteEach(scope, entries);
+    }
     const counters = await this.kv.getMany(scope, [seqKey(hookId), evictedKey(hookId)]);
-    for (const [key, value] of counters) entries.push({ key, value });
+    await this.deleteEach(
+      scope,
+      [...counters].map(([key, value]) => ({ key, value })),
+    );
+  }
+
+  private async deleteEach(scope: string, entries: ReadonlyArray<{ key: string; value: string }>): Promise<void> {
     if (entries.length === 0) return;
     await this.kv.compareAndSwap(
       scope,

@@ -76,6 +76,25 @@ export async function settleRefTransaction(
   return { applied: [], by: recorded.settled ? 'pusher-returned' : 'fence' };
 }
 
+/**
+ * The youngest a push's recorded events may be when their fence is set; setting it fails the push
+ * if it is still alive, so this bounds how long a live push may take between recording its events
+ * and its compare-and-swap. A Redis failover holds that compare-and-swap for the whole window:
+ * about 30 s before Sentinel or Cluster promotes a replica, the ~11 s ioredis queues a command
+ * while it reconnects (maxRetriesPerRequest 20, its default backoff, no command timeout), the WAIT
+ * for replicas (GITFLEET_REDIS_WAIT_TIMEOUT_MS, 1 s by default), and a margin for a loaded machine.
+ */
+export const MIN_FENCE_AGE_MS = 60_000;
+
+/**
+ * Whether a recorded transaction's fence may be set now (settleRefTransaction's `mayFence`): never
+ * on its first run, which a live push's own `refsUpdated` may still overtake, and only once the
+ * record is `fenceAgeMs` old (the larger of the recovery delay and MIN_FENCE_AGE_MS in a server).
+ */
+export function mayFenceNow(recorded: Pick<RecordedTransaction, 'recordedAt'>, attempt: number, fenceAgeMs: number, now: number): boolean {
+  return attempt > 1 && now - recorded.recordedAt >= fenceAgeMs;
+}
+
 /** Reflog entries read first when looking for a push's: it is among the newest unless the ref is very busy. */
 const RECENT_REFLOG_ENTRIES = 64;
 

@@ -1,4 +1,5 @@
 import type { RedisConnection } from '@gitfleet/storage';
+import { deliveryQueueRetry } from '../deliveries/delivery-retry.js';
 import { BullmqJobQueue } from './bullmq-job-queue.js';
 import type { JobQueue, QueueEvents, RetryPolicy } from './job-queue.js';
 import { SqliteJobQueue } from './sqlite-job-queue.js';
@@ -57,6 +58,6 @@ export function openWebhookQueues(
         });
   return {
     refEvents: open<RefEventsJob>('ref-events', EXPANSION_RETRY, 1),
-    deliveries: open<DeliveryJob>('deliveries', settings.deliveryRetry, settings.concurrency),
+    deliveries: open<DeliveryJob>('deliveries', deliveryQueueRetry(settings.deliveryRetry), settings.concurrency),
   };
 }
