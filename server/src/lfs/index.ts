@@ -17,11 +17,7 @@ import { transferRoutes } from './transfer-routes.js';
  */
 export function lfsRouter(services: ServerServices): Router {
   const { config, kv, logger } = services;
-  const objects = new LfsObjects(services.blobs, new LfsObjectRecords(kv), {
-    direct: config.lfs.transfer === 'direct',
-    maxObjectBytes: config.lfs.maxObjectBytes,
-    actionExpirySeconds: config.lfs.actionExpirySeconds,
-  });
+  const objects = openLfsObjects(services);
   const signer = new PackfileUriSigner(() => packfileUriSecret(kv, config.packfileUris.secret));
   const links = new LfsLinks(signer, services.baseUrl, config.lfs.actionExpirySeconds);
   const router = Router();
@@ -31,4 +27,13 @@ export function lfsRouter(services: ServerServices): Router {
   // Refusals as the spec's JSON `{message}`, which git-lfs shows; a 401 keeps its WWW-Authenticate.
   router.use(apiErrorHandler(logger, (res, status, message) => sendLfsJson(res, status, { message })));
   return router;
+}
+
+/** The LFS objects of the server's stores, as configured (the batch API and the web UI's media downloads share them). */
+export function openLfsObjects({ config, kv, blobs }: ServerServices): LfsObjects {
+  return new LfsObjects(blobs, new LfsObjectRecords(kv), {
+    direct: config.lfs.transfer === 'direct',
+    maxObjectBytes: config.lfs.maxObjectBytes,
+    actionExpirySeconds: config.lfs.actionExpirySeconds,
+  });
 }

@@ -167,6 +167,12 @@ export class LfsObjects {
     return info.size;
   }
 
+  /** A URL to GET the object straight from the object store, when direct transfers are on and the store makes such URLs. */
+  async directDownloadUrl(repositoryId: string, oid: string): Promise<string | undefined> {
+    if (!this.options.direct || !hasDirectReadUrls(this.blobs)) return undefined;
+    return this.blobs.directReadUrl(lfsBlobKey(repositoryId, oid), { expiresInSeconds: this.options.actionExpirySeconds });
+  }
+
   /** A stream of `range` of the stored object; LfsObjectNotFound when absent. */
   async open(repositoryId: string, oid: string, range: ByteRange): Promise<Readable> {
     const stream = await this.blobs.getStream(lfsBlobKey(repositoryId, oid), range);
@@ -182,11 +188,7 @@ export class LfsObjects {
       return objectError(object, 422, `object ${object.oid} is ${info.size} bytes, not ${object.size}: the pointer's size is wrong`);
     }
     const expires_in = this.options.actionExpirySeconds;
-    const direct =
-      this.options.direct && hasDirectReadUrls(this.blobs)
-        ? await this.blobs.directReadUrl(key, { expiresInSeconds: expires_in })
-        : undefined;
-    const href = direct ?? (await links.download(object.oid, object.size));
+    const href = (await this.directDownloadUrl(repositoryId, object.oid)) ?? (await links.download(object.oid, object.size));
     return { ...object, authenticated: true, actions: { download: { href, expires_in } } };
   }
 

@@ -1,16 +1,13 @@
-import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import {
-  BINARY_PROBE_BYTES,
   PathNotFound,
   findReadme,
-  isBinary,
   openFile,
+  parseLfsPointer,
   readCommit,
   readFile,
   readTree,
   statPath,
-  type FileStream,
   type TreeItem,
 } from '@gitfleet/browse';
 import type { Repository } from '@gitfleet/repository';
@@ -23,6 +20,8 @@ import { formatBytes } from '../format-bytes.js';
 import { flash, formatDate, sendPage } from './layout.js';
 import { homeBranch, loadRepo, param, repoHeader, wildcard, type RepoContext } from './repo-context.js';
 import { lfsUsageBox } from './storage-views.js';
+import { LfsFiles, lfsPointerAt } from './lfs-files.js';
+import { sendRaw } from './raw-file.js';
 import { refUrl, repoUrl } from './urls.js';
 
 /** Branches shown in the selector; a repository with more lists them on /branches. */
@@ -38,6 +37,7 @@ const ICONS: Record<TreeItem['type'], Html> = {
 /** Repository home, tree, blob and raw views. */
 export function codePages(services: ServerServices): Router {
   const router = Router();
+  const lfs = new LfsFiles(services);
 
   router.get('/:owner/:repo', async (req, res) => {
     const repoName = param(req, 'repo');
@@ -87,7 +87,7 @@ export function codePages(services: ServerServices): Router {
       return;
     }
     if (entry.type === 'commit') throw new PathNotFound(`${revision.path} is a submodule (commit ${entry.oid})`);
-    await blobPage(services, req, res, context, revision, entry);
+    await blobPage(services, req, res, context, revision, entry, lfs);
   });
 
   router.get('/:owner/:repo/raw/*rest', async (req, res) => {
@@ -98,64 +98,18 @@ export function codePages(services: ServerServices): Router {
     await sendRaw(res, await openFile(context.repo, revision.commit, revision.path), revision.ref === revision.commit);
   });
 
+  // A file Git LFS tracks: the object its pointer names; any other file: its raw bytes.
+  router.get('/:owner/:repo/media/*rest', async (req, res) => {
+    const context = await loadRepo(services, req, 'read');
+    const revision = await resolveRevisionPath(context.repo, wildcard(req, 'rest').join('/'));
+    const entry = await statPath(context.repo, revision.commit, revision.path);
+    if (entry.type !== 'blob') throw new PathNotFound(`${revision.path} at ${revision.ref} is not a file`);
+    const pointer = await lfsPointerAt(context.repo, revision.commit, entry);
+    if (pointer) await lfs.sendObject(req, res, context.repo, revision.path, pointer);
+    else await sendRaw(res, await openFile(context.repo, revision.commit, revision.path), revision.ref === revision.commit);
+  });
+
   return router;
-}
-
-/** Image types a browser may show from /raw; everything else is text/plain or a download. */
-const IMAGE_TYPES: Record<string, string> = {
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  ico: 'image/x-icon',
-  avif: 'image/avif',
-};
-
-/**
- * Raw bytes, streamed from the pack, with a type that can never run as a page of this site:
- * text is text/plain, known raster images their own type, anything else a download (git's
- * binary test on the first bytes decides). `sandbox` and `nosniff` hold even if a browser disagrees.
- */
-async function sendRaw(res: Response, file: FileStream, immutable: boolean): Promise<void> {
-  try {
-    const { head, rest } = await firstBytes(file.stream as AsyncIterable<Buffer>, BINARY_PROBE_BYTES);
-    const name = file.path.split('/').pop() ?? 'file';
-    const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
-    const type = isBinary(head) ? (IMAGE_TYPES[extension] ?? 'application/octet-stream') : 'text/plain; charset=utf-8';
-    res.set('Content-Type', type);
-    res.set('Content-Length', String(file.size));
-    res.set('X-Content-Type-Options', 'nosniff');
-    res.set('Content-Security-Policy', 'sandbox');
-    res.set('Cache-Control', immutable ? 'private, max-age=31536000, immutable' : 'private, no-cache');
-    if (type === 'application/octet-stream') res.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
-    await pipeline(rest, res);
-  } finally {
-    // A client gone mid-way leaves the blob's stream unread: closing it releases what it holds.
-    file.stream.destroy();
-  }
-}
-
-/** The stream's first `length` bytes (fewer if it is shorter), and the whole stream again to send on. */
-async function firstBytes(stream: AsyncIterable<Buffer>, length: number): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
-  const iterator = stream[Symbol.asyncIterator]();
-  const read: Buffer[] = [];
-  let total = 0;
-  let done = false;
-  while (total < length && !done) {
-    const next = await iterator.next();
-    if (next.done) done = true;
-    else {
-      read.push(next.value);
-      total += next.value.length;
-    }
-  }
-  async function* rest(): AsyncGenerator<Buffer> {
-    yield* read;
-    if (done) return;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-  }
-  return { head: Buffer.concat(read).subarray(0, length), rest: rest() };
 }
 
 async function treePage(
@@ -217,20 +171,36 @@ async function blobPage(
   context: RepoContext,
   revision: RevisionPath,
   entry: TreeItem,
+  lfs: LfsFiles,
 ): Promise<void> {
   const { repo } = context;
   const info = repo.info;
   const { displayMaxBytes, renderMaxBytes } = services.config.browse;
-  const size = entry.size ?? 0;
   // The size first: a file too large to show is never read.
-  const file = size > displayMaxBytes ? undefined : await readFile(repo, revision.commit, revision.path, { maxBytes: displayMaxBytes });
+  const file =
+    (entry.size ?? 0) > displayMaxBytes ? undefined : await readFile(repo, revision.commit, revision.path, { maxBytes: displayMaxBytes });
+  const pointer = file && !file.binary ? parseLfsPointer(file.content) : undefined;
+  const lfsView = pointer ? await lfs.view(repo, revision, pointer) : undefined;
+  const size = pointer?.size ?? entry.size ?? 0;
   const rawLink = refUrl(info, 'raw', revision.ref, revision.path);
+  const mediaLink = refUrl(info, 'media', revision.ref, revision.path);
   const isMarkdown = MARKDOWN.test(revision.path) && req.query.plain !== '1';
   const notice = (message: string, binary: boolean) =>
     html`<div class="blob-notice" id="file-content" data-binary="${binary ? 'true' : 'false'}">${message}, ${size} bytes. <a id="raw-link-notice" href="${rawLink}">View raw</a></div>`;
   let content: Html;
   let lineCount: number | undefined;
-  if (!file || file.binary) {
+  const codeView = async (oid: string, text: Buffer) => {
+    const language = size <= renderMaxBytes ? languageFor(revision.path) : undefined;
+    const code = await services.browsing.render.codeRows(oid, text, language);
+    lineCount = code?.lineCount;
+    return code
+      ? html`${size > renderMaxBytes ? html`<div class="flash flash-warn">Large file: shown without highlighting.</div>` : ''}
+<table class="code" id="file-content" data-language="${language ?? ''}"${pointer ? html` data-lfs="true"` : ''}><tbody>${code.rows}</tbody></table>`
+      : notice('file took too long to render', false);
+  };
+  if (lfsView) {
+    content = 'notice' in lfsView ? lfsView.notice : await codeView(pointer!.oid, lfsView.text);
+  } else if (!file || file.binary) {
     content = notice(file?.binary ? 'binary file' : 'file too large to display', file?.binary === true);
   } else if (isMarkdown && size <= renderMaxBytes) {
     const key = `${file.oid}:${info.owner}/${info.name}:${revision.ref}:${parentOf(revision.path)}`;
@@ -243,20 +213,15 @@ async function blobPage(
       ? html`<div class="markdown-body" id="file-content" data-rendered="markdown">${rendered}</div>`
       : notice('file took too long to render', false);
   } else {
-    const language = size <= renderMaxBytes ? languageFor(revision.path) : undefined;
-    const code = await services.browsing.render.codeRows(file.oid, file.content, language);
-    lineCount = code?.lineCount;
-    content = code
-      ? html`${size > renderMaxBytes ? html`<div class="flash flash-warn">Large file: shown without highlighting.</div>` : ''}
-<table class="code" id="file-content" data-language="${language ?? ''}"><tbody>${code.rows}</tbody></table>`
-      : notice('file took too long to render', false);
+    content = await codeView(file.oid, file.content);
   }
   const body = html`${repoHeader(context, 'code')}
 <div class="toolbar">${await refSelector(repo, revision, 'blob')}${breadcrumb(context, revision)}</div>
 <div class="box" id="blob" data-path="${revision.path}">
-<div class="box-header"><span class="muted">${lineCount !== undefined ? `${lineCount} lines · ` : ''}${formatBytes(size)}</span>
+<div class="box-header"><span class="muted">${lineCount !== undefined ? `${lineCount} lines · ` : ''}${formatBytes(size)}${pointer ? html` · <span id="lfs-badge">Stored with Git LFS</span>` : ''}</span>
 <span class="spacer"></span>
-${isMarkdown && file && !file.binary ? html`<a class="btn btn-small" id="plain-link" href="?plain=1">Code</a>` : ''}
+${isMarkdown && file && !file.binary && !pointer ? html`<a class="btn btn-small" id="plain-link" href="?plain=1">Code</a>` : ''}
+${pointer ? html`<a class="btn btn-small" id="media-link" href="${mediaLink}">Download</a>` : ''}
 <a class="btn btn-small" id="raw-link" href="${rawLink}">Raw</a>
 <a class="btn btn-small" id="blob-history-link" href="${refUrl(info, 'commits', revision.ref, revision.path)}">History</a></div>
 ${content}</div>`;

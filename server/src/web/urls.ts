@@ -22,10 +22,10 @@ export function repoUrl(info: Pick<RepositoryInfo, 'owner' | 'name'>, ...rest: s
   return tail === '' ? base : `${base}/${tail}`;
 }
 
-/** /{owner}/{repo}/{view}/{ref}/{path}: view is tree, blob, raw or commits. */
+/** /{owner}/{repo}/{view}/{ref}/{path}: view is tree, blob, raw, media (an LFS file's object) or commits. */
 export function refUrl(
   info: Pick<RepositoryInfo, 'owner' | 'name'>,
-  view: 'tree' | 'blob' | 'raw' | 'commits',
+  view: 'tree' | 'blob' | 'raw' | 'media' | 'commits',
   ref: string,
   path = '',
 ): string {
