@@ -383,7 +383,7 @@ export class WebhookService {
     const fenceAgeMs = Math.max(this.options.settings.recoveryDelayMs, this.options.settings.minFenceAgeMs);
     let settlement: Settlement | undefined;
     try {
-      const journal = (message: string, notBefore: number) => findJournaledTransaction(repo.stores.blobs, info.id, message, notBefore);
+      const journal = (message: string, notBefore: number) => findJournaledTransaction(repo.stores, info.id, message, notBefore);
       const mayFence = mayFenceNow(job.data, job.attempt, fenceAgeMs, Date.now());
       settlement = await settleRefTransaction(repo.refs, journal, { ...job.data, fence: transaction }, mayFence);
     } catch (error) {

@@ -34,7 +34,7 @@ function recorded(updates: RecordedTransaction['updates'], settled = false): Rec
 const journals = new WeakMap<RefDB, JournalLookup>();
 
 function journalOf(repo: Repository): JournalLookup {
-  return (message, notBefore) => findJournaledTransaction(repo.stores.blobs, repo.info.id, message, notBefore);
+  return (message, notBefore) => findJournaledTransaction(repo.stores, repo.info.id, message, notBefore);
 }
 
 function settle(refs: RefDB, record: RecordedTransaction): Promise<Settlement | undefined> {

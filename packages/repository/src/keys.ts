@@ -227,6 +227,14 @@ export function journalCheckpointKey(repositoryId: string | undefined, seq: numb
   return `${journalBlobPrefix(repositoryId)}checkpoint-${String(seq).padStart(SEQ_DIGITS, '0')}`;
 }
 
+/** Journal entries listed at once: those whose sequence numbers share all but their last two digits. */
+export const JOURNAL_ENTRY_WINDOW = 100;
+
+/** The prefix of the entries numbered window × JOURNAL_ENTRY_WINDOW to the window's end. */
+export function journalEntryWindowPrefix(repositoryId: string, window: number): string {
+  return `${journalBlobPrefix(repositoryId)}entry-${String(window).padStart(SEQ_DIGITS - 2, '0')}`;
+}
+
 /** The kind and sequence number of a journal blob key, or undefined for anything else. */
 export function parseJournalKey(key: string): { kind: 'entry' | 'checkpoint'; seq: number } | undefined {
   const match = /\/(entry|checkpoint)-(\d{16})$/.exec(key);
