@@ -14,6 +14,7 @@ import { LfsObjectRecords } from '../lfs-object-records.js';
 import { LFS_POINTER_MAX_BYTES, parseLfsPointer } from '../lfs-pointer.js';
 import { LoopPacer } from '../loop-pacer.js';
 import { enumerateObjects } from '../reachability/enumerate.js';
+import type { ObjectFilter } from '../reachability/filter.js';
 import type { Repository } from '../repository.js';
 import type { MaintenanceLease } from './lease.js';
 
@@ -31,8 +32,8 @@ export interface LfsCollectOptions {
 export interface LfsCollectReport {
   /** Recorded objects before the run. */
   recorded: number;
-  /** Objects reachable from the refs that were looked at: 0 when there was no walk (nothing recorded). */
-  objectsWalked: number;
+  /** Whether the objects reachable from the refs were walked: not when no object is recorded. */
+  walked: boolean;
   /** Blobs read to ask whether they are pointers (those under the pointer limit). */
   blobsRead: number;
   /** Objects found unreferenced for the first time. */
@@ -70,7 +71,7 @@ export interface LfsCollectReport {
  * next run removes it, and the object, if still unreferenced, starts a new grace period.
  */
 export async function collectLfsObjects(repo: Repository, lease: MaintenanceLease, options: LfsCollectOptions): Promise<LfsCollectReport> {
-  const report: LfsCollectReport = { recorded: 0, objectsWalked: 0, blobsRead: 0, sighted: [], collected: [], rereferenced: [] };
+  const report: LfsCollectReport = { recorded: 0, walked: false, blobsRead: 0, sighted: [], collected: [], rereferenced: [] };
   const scope = repositoryScope(repo.info.id);
   const { kv } = repo.stores;
   const recorded = entriesAfter(await kv.scan(scope, LFS_OBJECT_PREFIX), LFS_OBJECT_PREFIX);
@@ -149,22 +150,17 @@ async function referencedObjects(
 ): Promise<Set<string>> {
   const referenced = new Set<string>();
   if (tips.length === 0) return referenced;
+  report.walked = true;
+  // The walk learns a blob's size from its pack entry headers, so only possible pointers are ever inflated.
   const { objects } = await enumerateObjects(
     repo.objects,
-    { wants: tips, haves: [] },
-    {
-      cacheKey: repo.info.id,
-      bitmaps: await repo.packs.bitmaps(),
-      commitGraph: repo.packs,
-    },
+    { wants: tips, haves: [], filter: POSSIBLE_POINTERS },
+    { cacheKey: repo.info.id, bitmaps: await repo.packs.bitmaps(), commitGraph: repo.packs },
   );
   const pacer = new LoopPacer();
   for (const oid of objects) {
     signal?.throwIfAborted();
     await pacer.step();
-    report.objectsWalked++;
-    const header = await repo.objects.header(oid);
-    if (header?.type !== 'blob' || header.size >= LFS_POINTER_MAX_BYTES) continue;
     const blob = await repo.objects.read(oid);
     report.blobsRead++;
     const pointer = blob && parseLfsPointer(blob.data);
@@ -172,6 +168,15 @@ async function referencedObjects(
   }
   return referenced;
 }
+
+/** What a fetch with `--filter=combine:object:type=blob+blob:limit=1024` would get: blobs small enough to be pointers. */
+const POSSIBLE_POINTERS: ObjectFilter = {
+  kind: 'combine',
+  filters: [
+    { kind: 'object:type', type: 'blob' },
+    { kind: 'blob:limit', limit: LFS_POINTER_MAX_BYTES },
+  ],
+};
 
 async function refTips(repo: Repository): Promise<ObjectId[]> {
   return [...new Set((await repo.refs.list()).map((ref) => ref.oid))].sort();
