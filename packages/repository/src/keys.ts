@@ -71,6 +71,8 @@ const LFS_LOCK_PATH_PREFIX = 'lfs-lock:path:';
 export const LFS_LOCK_COUNT_KEY = 'lfs-lock:count';
 export const LFS_OBJECT_PREFIX = 'lfs-object:';
 export const LFS_OBJECT_BYTES_KEY = 'lfs-objects:bytes';
+/** Every key of Git LFS state starts so (locks, object records, collection). */
+export const LFS_KEY_PREFIX = 'lfs-';
 export const LFS_UNREFERENCED_PREFIX = 'lfs-unreferenced:';
 export const LFS_COLLECTING_PREFIX = 'lfs-collecting:';
 export const REGISTRY_JOURNAL_LAST_KEY = 'journal:last';

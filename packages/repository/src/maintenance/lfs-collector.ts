@@ -2,6 +2,7 @@ import type { ObjectId } from '@gitfleet/git-format';
 import type { CasOp } from '@gitfleet/storage';
 import {
   LFS_COLLECTING_PREFIX,
+  LFS_KEY_PREFIX,
   LFS_OBJECT_PREFIX,
   LFS_UNREFERENCED_PREFIX,
   entriesAfter,
@@ -32,7 +33,7 @@ export interface LfsCollectOptions {
 export interface LfsCollectReport {
   /** Recorded objects before the run. */
   recorded: number;
-  /** Whether the objects reachable from the refs were walked: not when no object is recorded. */
+  /** Whether the objects reachable from the refs were walked: not when no object is recorded (nor when no ref exists). */
   walked: boolean;
   /** Blobs read to ask whether they are pointers (those under the pointer limit). */
   blobsRead: number;
@@ -48,7 +49,7 @@ export interface LfsCollectReport {
  * Deletes the Git LFS objects no pointer reachable from the refs references, once unreferenced
  * for longer than the grace period, under the maintenance lease.
  *
- * A repository with no recorded object costs one KV scan. Otherwise every object reachable from
+ * A repository with no recorded object costs one KV scan (of its `lfs-` keys). Otherwise every object reachable from
  * the refs is enumerated (as a fetch of everything would), and each blob under the pointer limit,
  * its size read from its pack entry header, is read and parsed.
  *
@@ -74,9 +75,11 @@ export async function collectLfsObjects(repo: Repository, lease: MaintenanceLeas
   const report: LfsCollectReport = { recorded: 0, walked: false, blobsRead: 0, sighted: [], collected: [], rereferenced: [] };
   const scope = repositoryScope(repo.info.id);
   const { kv } = repo.stores;
-  const recorded = entriesAfter(await kv.scan(scope, LFS_OBJECT_PREFIX), LFS_OBJECT_PREFIX);
-  const sightings = entriesAfter(await kv.scan(scope, LFS_UNREFERENCED_PREFIX), LFS_UNREFERENCED_PREFIX);
-  const marks = entriesAfter(await kv.scan(scope, LFS_COLLECTING_PREFIX), LFS_COLLECTING_PREFIX);
+  // One scan for the three kinds of keys (and the locks, few as a rule, besides).
+  const lfsEntries = await kv.scan(scope, LFS_KEY_PREFIX);
+  const recorded = entriesAfter(lfsEntries, LFS_OBJECT_PREFIX);
+  const sightings = entriesAfter(lfsEntries, LFS_UNREFERENCED_PREFIX);
+  const marks = entriesAfter(lfsEntries, LFS_COLLECTING_PREFIX);
   report.recorded = recorded.size;
   if (recorded.size === 0 && sightings.size === 0 && marks.size === 0) return report;
 
