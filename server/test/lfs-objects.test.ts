@@ -118,6 +118,27 @@ describe('LfsObjects', () => {
     assert.equal(answer.objects[3].error?.code, 422);
   });
 
+  it('keeps an object it answers "already stored" from maintenance, and refuses that answer while maintenance deletes it', async () => {
+    const kv = new MemoryKVStore();
+    const objects = new LfsObjects(new MemoryBlobStore(), new LfsObjectRecords(kv), OPTIONS);
+    const bytes = randomBytes(100);
+    const stored = objectOf(bytes);
+    await objects.receive(REPO, stored, chunked(bytes));
+    const sighting = `lfs-unreferenced:${stored.oid}`;
+    await kv.compareAndSwap(`repo:${REPO}`, [{ key: sighting, expect: null, value: '2026-01-01T00:00:00.000Z' }], 'all');
+    const kept = await objects.batch(REPO, { operation: 'upload', objects: [stored] }, links);
+    assert.deepEqual(kept.objects[0], { ...stored, authenticated: true });
+    assert.equal(await kv.get(`repo:${REPO}`, sighting), undefined, 'the grace period maintenance started is over');
+
+    await kv.compareAndSwap(
+      `repo:${REPO}`,
+      [{ key: `lfs-collecting:${stored.oid}`, expect: null, value: '2026-01-01T00:00:00.000Z' }],
+      'all',
+    );
+    const refused = await objects.batch(REPO, { operation: 'upload', objects: [stored] }, links);
+    assert.equal(refused.objects[0].error?.code, 409);
+  });
+
   it('sends uploads straight to a store that makes direct write URLs, unless told not to', async () => {
     const fresh = objectOf(Buffer.from('fresh'));
     const key = lfsBlobKey(REPO, fresh.oid);

@@ -17,4 +17,4 @@ export { LineDiffPool } from './line-diff-pool.js';
 export { defaultPoolThreads, TaskPool, PoolBusy, TaskTimedOut, ownBytes, type PoolStats, type TaskPoolOptions } from './task-pool.js';
 export { compare, MAX_COMPARE_WALK } from './compare.js';
 export type { Comparison } from './compare.js';
-export { parseLfsPointer, LFS_POINTER_MAX_BYTES, type LfsPointer } from './lfs-pointer.js';
+export { parseLfsPointer, LFS_POINTER_MAX_BYTES, type LfsPointer } from '@gitfleet/repository';

@@ -9,6 +9,7 @@ export * from './pack-access.js';
 export * from './ref-db.js';
 export * from './lfs-locks.js';
 export * from './lfs-object-records.js';
+export * from './lfs-pointer.js';
 export { lfsBlobKey, lfsBlobPrefix } from './keys.js';
 export * from './registry.js';
 export * from './journal/index.js';

@@ -26,6 +26,9 @@
  *     Git LFS objects stored (lfs-object-records.ts):
  *     `lfs-object:<oid>`     → its size in bytes (decimal)
  *     `lfs-objects:bytes`    → the sum of those sizes (decimal; absent when none)
+ *     Git LFS objects collected by maintenance (maintenance/lfs-collector.ts):
+ *     `lfs-unreferenced:<oid>` → when a run first found the object referenced by no pointer (ISO time)
+ *     `lfs-collecting:<oid>`   → the run deleting it began then (ISO time); uploads wait while it stands
  *     log `reflog:<refname>` → JSON ReflogEntry per applied update, oldest first;
  *       `timestamp` is milliseconds since the epoch.
  *
@@ -47,6 +50,7 @@
  * escaping of a prefix is a prefix of the escaping, which keeps prefix scans correct.
  */
 import { randomUUID } from 'node:crypto';
+import type { KVEntry } from '@gitfleet/storage';
 
 export const REGISTRY_SCOPE = 'registry';
 export const HEAD_KEY = 'symref:HEAD';
@@ -67,6 +71,10 @@ const LFS_LOCK_PATH_PREFIX = 'lfs-lock:path:';
 export const LFS_LOCK_COUNT_KEY = 'lfs-lock:count';
 export const LFS_OBJECT_PREFIX = 'lfs-object:';
 export const LFS_OBJECT_BYTES_KEY = 'lfs-objects:bytes';
+/** Every key of Git LFS state starts so (locks, object records, collection). */
+export const LFS_KEY_PREFIX = 'lfs-';
+export const LFS_UNREFERENCED_PREFIX = 'lfs-unreferenced:';
+export const LFS_COLLECTING_PREFIX = 'lfs-collecting:';
 export const REGISTRY_JOURNAL_LAST_KEY = 'journal:last';
 
 /**
@@ -131,6 +139,14 @@ export function lfsLockPathKey(path: string): string {
 
 export function lfsObjectRecordKey(oid: string): string {
   return LFS_OBJECT_PREFIX + oid;
+}
+
+export function lfsUnreferencedKey(oid: string): string {
+  return LFS_UNREFERENCED_PREFIX + oid;
+}
+
+export function lfsCollectingKey(oid: string): string {
+  return LFS_COLLECTING_PREFIX + oid;
 }
 
 export function packKey(checksum: string): string {
@@ -288,4 +304,11 @@ export function parsePackRecord(value: string, checksum: string, scope: string):
   if (replacedBy !== undefined) parsed.replacedBy = replacedBy;
   if (sidecars !== undefined) parsed.sidecars = sidecars;
   return parsed;
+}
+
+/** Values of the entries under `prefix`, by the rest of their key. */
+export function entriesAfter(entries: readonly KVEntry[], prefix: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const { key, value } of entries) if (key.startsWith(prefix)) found.set(key.slice(prefix.length), value);
+  return found;
 }

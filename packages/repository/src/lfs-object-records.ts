@@ -6,7 +6,14 @@
  * object store), in one compare-and-swap with the sum, so the two always agree.
  */
 import type { KVStore } from '@gitfleet/storage';
-import { LFS_OBJECT_BYTES_KEY, LFS_OBJECT_PREFIX, lfsObjectRecordKey, repositoryScope } from './keys.js';
+import {
+  LFS_OBJECT_BYTES_KEY,
+  LFS_OBJECT_PREFIX,
+  lfsCollectingKey,
+  lfsObjectRecordKey,
+  lfsUnreferencedKey,
+  repositoryScope,
+} from './keys.js';
 
 /** Tries against concurrent uploads to the same repository, each of which moved the sum. */
 const MAX_ATTEMPTS = 100;
@@ -22,6 +29,28 @@ export class LfsObjectRecords {
   /** Forgets a collected object; false when it was not recorded. */
   async forget(repositoryId: string, oid: string): Promise<boolean> {
     return this.change(repositoryId, oid, null);
+  }
+
+  /**
+   * Claims a stored object for a client told it need not upload it (the batch API's "already
+   * stored"): ends the grace period maintenance may have started for it (collectLfsObjects), so that
+   * the push that follows finds it. False while maintenance is deleting it: the client must not
+   * rely on it then.
+   */
+  async keepForUpload(repositoryId: string, oid: string): Promise<boolean> {
+    const scope = repositoryScope(repositoryId);
+    const key = lfsUnreferencedKey(oid);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const seenAt = (await this.kv.get(scope, key)) ?? null;
+      const { conflicts } = await this.kv.compareAndSwap(
+        scope,
+        [{ key, expect: seenAt, value: null, requireAbsent: { keys: [lfsCollectingKey(oid)] } }],
+        'all',
+      );
+      if (conflicts.length === 0) return true;
+      if ((await this.kv.get(scope, lfsCollectingKey(oid))) !== undefined) return false;
+    }
+    throw new Error(`${scope}: keeping LFS object ${oid} for an upload lost the race against maintenance ${MAX_ATTEMPTS} times`);
   }
 
   /** The sum of the sizes of the repository's recorded objects. */

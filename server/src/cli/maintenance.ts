@@ -159,11 +159,16 @@ function describeProgress(event: MaintenanceProgress): string {
 }
 
 function describeReport(report: MaintenanceReport): string {
+  const lfs = report.lfs.collected.length > 0 || report.lfs.sighted.length > 0 ? describeLfsCollection(report) : '';
   if (report.action === 'none' && report.collected.length === 0 && report.orphansCollected.length === 0)
-    return `nothing to do (${report.packsAfter} packs)`;
+    return `nothing to do (${report.packsAfter} packs)${lfs}`;
   return (
     `${report.action === 'none' ? 'no repack' : report.action}: ${report.packsBefore} → ${report.packsAfter} packs, ` +
     `${report.objectsWritten} objects written, ${report.retired.length} packs replaced, ` +
-    `${report.collected.length} replaced and ${report.orphansCollected.length} orphaned packs deleted, ${(report.durationMs / 1000).toFixed(1)} s`
+    `${report.collected.length} replaced and ${report.orphansCollected.length} orphaned packs deleted${lfs}, ${(report.durationMs / 1000).toFixed(1)} s`
   );
+}
+
+function describeLfsCollection({ lfs }: MaintenanceReport): string {
+  return `; LFS objects: ${lfs.collected.length} unreferenced deleted, ${lfs.sighted.length} newly unreferenced (kept for the grace period)`;
 }

@@ -195,8 +195,12 @@ export class LfsObjects {
   private async planUpload(repositoryId: string, object: { oid: string; size: number }, links: ServerLinks): Promise<LfsObjectAnswer> {
     const key = lfsBlobKey(repositoryId, object.oid);
     const info = await this.blobs.head(key);
-    // Already stored: the spec's answer is an object without actions, and the client sends nothing.
-    if (info?.size === object.size) return { ...object, authenticated: true };
+    // Already stored: the spec's answer is an object without actions, and the client sends nothing,
+    // then pushes pointers to it; maintenance must not collect it in between (collectLfsObjects).
+    if (info?.size === object.size) {
+      if (await this.records.keepForUpload(repositoryId, object.oid)) return { ...object, authenticated: true };
+      return objectError(object, 409, `object ${object.oid} is being deleted as no pointer references it; retry the upload shortly`);
+    }
     if (info) return objectError(object, 422, `object ${object.oid} is stored with ${info.size} bytes, not ${object.size}`);
     const expires_in = this.options.actionExpirySeconds;
     const content: DirectWriteContent = { size: object.size, sha256: object.oid };

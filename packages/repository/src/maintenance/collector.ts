@@ -8,6 +8,7 @@ import {
   addingKeyPrefix,
   checksumOfAddingKey,
   deletingKey,
+  entriesAfter,
   orphanKey,
   packBlobKeys,
   packKey,
@@ -17,7 +18,7 @@ import {
   repositoryScope,
 } from '../keys.js';
 import type { Repository } from '../repository.js';
-import { MaintenanceLease } from './lease.js';
+import type { MaintenanceLease } from './lease.js';
 
 export interface CollectOptions {
   /**
@@ -246,13 +247,8 @@ class Collection {
     await this.repo.stores.blobs.delete(key);
   }
 
-  /** True when applied; false on a conflict other than the lease, which throws LeaseLostError. */
   private fencedCas(ops: CasOp[], doing: string): Promise<boolean> {
-    return this.lease.fenced(async (leaseValue) => {
-      const { conflicts } = await this.repo.stores.kv.compareAndSwap(this.scope, [MaintenanceLease.fence(leaseValue), ...ops], 'all');
-      if (conflicts[0] === 0) throw this.lease.lost(doing);
-      return conflicts.length === 0;
-    });
+    return this.lease.compareAndSwap(ops, doing);
   }
 
   private pastGrace(iso: string): boolean {
@@ -267,11 +263,4 @@ class Collection {
 /** The condition under which the collector may mark a pack's blobs for deletion as unregistered. */
 function unclaimedAndUnregistered(checksum: string): CasOp['requireAbsent'] {
   return { keys: [packKey(checksum)], prefixes: [addingKeyPrefix(checksum)] };
-}
-
-/** Values of the entries under `prefix`, by the rest of their key. */
-function entriesAfter(entries: readonly KVEntry[], prefix: string): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const { key, value } of entries) if (key.startsWith(prefix)) found.set(key.slice(prefix.length), value);
-  return found;
 }

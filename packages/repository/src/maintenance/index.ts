@@ -2,7 +2,7 @@
  * The maintenance lifecycle of a repository's packs: geometric compaction and full repacks
  * publish new packs and retire the ones they replace in one CAS, under a lease that lets one
  * runner of the fleet maintain a repository at a time; retired and orphaned packs are collected
- * after a grace period.
+ * after a grace period, and so are Git LFS objects no reachable pointer references.
  *
  * Configuration that must hold together: graceSeconds > the registry view age
  * (Stores.registry.maxAgeMs, default 30 s) + the longest request or push. maintainRepository
@@ -13,6 +13,7 @@ export * from './geometric.js';
 export * from './policy.js';
 export * from './publish.js';
 export * from './collector.js';
+export * from './lfs-collector.js';
 export * from './deleted-repositories.js';
 export * from './maintain.js';
 export type { PackKind, PackRecord } from '../keys.js';

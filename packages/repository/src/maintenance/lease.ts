@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { KVStore } from '@gitfleet/storage';
+import type { CasOp, KVStore } from '@gitfleet/storage';
 import { MAINTENANCE_LEASE_KEY } from '../keys.js';
 
 /** What `maintenance:lease` holds. The token tells two runs apart even when their holder names are equal. */
@@ -102,6 +102,18 @@ export class MaintenanceLease {
    */
   fenced<T>(write: (leaseValue: string) => Promise<T>): Promise<T> {
     return this.exclusive(() => write(this.value));
+  }
+
+  /**
+   * A CAS in the lease's scope, fenced: true when applied, false on a conflict of `ops`; throws
+   * LeaseLostError when the lease is another holder's.
+   */
+  compareAndSwap(ops: readonly CasOp[], doing: string): Promise<boolean> {
+    return this.fenced(async (leaseValue) => {
+      const { conflicts } = await this.kv.compareAndSwap(this.scope, [MaintenanceLease.fence(leaseValue), ...ops], 'all');
+      if (conflicts[0] === 0) throw this.lost(doing);
+      return conflicts.length === 0;
+    });
   }
 
   /** The CAS op that fences a write: the lease must still hold `leaseValue`. */

@@ -6,6 +6,7 @@ import { DEFAULT_REGISTRY_MAX_AGE_MS, type PackAccess, type PackInfo } from '../
 import type { Repository } from '../repository.js';
 import { pruneJournal, type JournalPruning } from '../journal/prune.js';
 import { collectPacks } from './collector.js';
+import { collectLfsObjects, type LfsCollectReport } from './lfs-collector.js';
 import { MaintenanceLease } from './lease.js';
 import { DEFAULT_MAINTENANCE_POLICY, chooseMaintenance, compactionPlan, type MaintenancePolicy } from './policy.js';
 import { publishPacks, type PackToPublish } from './publish.js';
@@ -87,6 +88,8 @@ export interface MaintenanceReport {
   /** Retired packs (of this run or earlier ones) deleted after their grace period. */
   collected: string[];
   orphansCollected: string[];
+  /** Git LFS objects no reachable pointer references: sighted, and collected after the grace period. */
+  lfs: LfsCollectReport;
   /** Journal checkpoints recovery no longer reads, deleted. */
   journalPruned: JournalPruning;
   durationMs: number;
@@ -118,6 +121,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     retired: [],
     collected: [],
     orphansCollected: [],
+    lfs: { recorded: 0, walked: false, blobsRead: 0, sighted: [], collected: [], rereferenced: [] },
     journalPruned: { checkpoints: 0 },
     durationMs: 0,
   };
@@ -151,6 +155,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     const collected = await collectPacks(repo, lease, { graceMs, now, signal });
     report.collected = collected.collected;
     report.orphansCollected = collected.orphansCollected;
+    report.lfs = await collectLfsObjects(repo, lease, { graceMs, now, signal });
 
     if (plan.action !== 'none') {
       const write: WriteOptions = { signal, onProgress: (done, total) => progress('write', done, total) };
