@@ -243,8 +243,10 @@ async function main(): Promise<void> {
   const table = report();
   await writeFile(path.join(work, 'report.md'), `${table}\n`);
   process.stdout.write(`${table}\n`);
-  await rm(files.large, { recursive: true, force: true });
-  await rm(files.small, { recursive: true, force: true });
+  // The report and the server logs stay; the bytes moved (and the servers' copies of them) go.
+  for (const dir of [files.large, files.small, ...backends.map((backend) => path.join(work, backend))]) {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 await main();
