@@ -13,7 +13,7 @@ import {
   S3BlobStore,
   type PlacementMember,
 } from '@gitfleet/storage';
-import { remoteEnv, skipRemoteStores, uniqueName } from '@gitfleet/test-support/stores';
+import { testS3Connection, uniqueName } from '@gitfleet/test-support/stores';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
@@ -268,18 +268,7 @@ describe('PlacementBlobStore repair, dry run', () => {
   });
 });
 
-const s3 = skipRemoteStores
-  ? undefined
-  : remoteEnv(
-      [
-        'GITFLEET_TEST_S3_ENDPOINT',
-        'GITFLEET_TEST_S3_BUCKET',
-        'GITFLEET_TEST_S3_ACCESS_KEY',
-        'GITFLEET_TEST_S3_SECRET_KEY',
-        'GITFLEET_TEST_S3_REGION',
-      ],
-      'scripts/servers/radosgw.sh start',
-    );
+const s3 = testS3Connection();
 
 describe('PlacementBlobStore cleanup over S3 prefixes', { skip: s3 === undefined ? 'GITFLEET_SKIP_REMOTE_STORES=1' : false }, () => {
   it("judges a copy's age by the store's Last-Modified", async () => {
@@ -287,10 +276,7 @@ describe('PlacementBlobStore cleanup over S3 prefixes', { skip: s3 === undefined
     const members: PlacementMember[] = ['a', 'b', 'c'].map((name) => ({
       name,
       store: new S3BlobStore({
-        endpoint: s3!.GITFLEET_TEST_S3_ENDPOINT,
-        bucket: s3!.GITFLEET_TEST_S3_BUCKET,
-        region: s3!.GITFLEET_TEST_S3_REGION,
-        credentials: { accessKeyId: s3!.GITFLEET_TEST_S3_ACCESS_KEY, secretAccessKey: s3!.GITFLEET_TEST_S3_SECRET_KEY },
+        ...s3!,
         prefix: `${uniqueName(`cleanup-${name}`)}/`,
       }),
     }));

@@ -5,24 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { S3BlobStore, type BlobBody, type S3BlobStoreOptions } from '@gitfleet/storage';
 import { runBlobStoreConformance } from '@gitfleet/storage/conformance';
-import { remoteEnv, skipRemoteStores, uniqueName } from '@gitfleet/test-support/stores';
+import { testS3Connection, uniqueName } from '@gitfleet/test-support/stores';
 
 // Runs against a real S3-compatible store (Ceph radosgw from scripts/servers/radosgw.sh),
 // never against a mock: s3rver and the like ignore If-None-Match, so conditional-write
 // tests would pass falsely.
 
-const env = skipRemoteStores
-  ? undefined
-  : remoteEnv(
-      [
-        'GITFLEET_TEST_S3_ENDPOINT',
-        'GITFLEET_TEST_S3_BUCKET',
-        'GITFLEET_TEST_S3_ACCESS_KEY',
-        'GITFLEET_TEST_S3_SECRET_KEY',
-        'GITFLEET_TEST_S3_REGION',
-      ],
-      'scripts/servers/radosgw.sh start',
-    );
+const env = testS3Connection();
 
 if (env === undefined) {
   describe('S3BlobStore', { skip: 'GITFLEET_SKIP_REMOTE_STORES=1' }, () => {});
@@ -33,12 +22,7 @@ if (env === undefined) {
     });
   });
 } else {
-  const baseOptions: S3BlobStoreOptions = {
-    endpoint: env.GITFLEET_TEST_S3_ENDPOINT,
-    bucket: env.GITFLEET_TEST_S3_BUCKET,
-    region: env.GITFLEET_TEST_S3_REGION,
-    credentials: { accessKeyId: env.GITFLEET_TEST_S3_ACCESS_KEY, secretAccessKey: env.GITFLEET_TEST_S3_SECRET_KEY },
-  };
+  const baseOptions = env;
 
   /** A store confined to a fresh prefix of the test bucket, and a cleanup that empties it. */
   function isolatedStore(options: Partial<S3BlobStoreOptions> = {}) {
@@ -129,7 +113,7 @@ if (env === undefined) {
       const bytes = randomBytes(100_000);
       await store.putIfAbsent('presigned/pack-1.pack', bytes);
       const url = (await store.directReadUrl('presigned/pack-1.pack', { expiresInSeconds: 1 })) ?? '';
-      assert.ok(url.startsWith(env.GITFLEET_TEST_S3_ENDPOINT), url);
+      assert.ok(url.startsWith(env.endpoint), url);
       const whole = await fetch(url);
       assert.equal(whole.status, 200);
       assert.deepEqual(Buffer.from(await whole.arrayBuffer()), bytes);

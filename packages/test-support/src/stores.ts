@@ -5,7 +5,15 @@
  * a remote backend silently left untested looks green.
  */
 import path from 'node:path';
-import { FsBlobStore, MemoryBlobStore, MemoryKVStore, RedisKVStore, SqliteKVStore, type KVStore } from '@gitfleet/storage';
+import {
+  FsBlobStore,
+  MemoryBlobStore,
+  MemoryKVStore,
+  RedisKVStore,
+  SqliteKVStore,
+  type KVStore,
+  type S3BlobStoreOptions,
+} from '@gitfleet/storage';
 import { RepositoryRegistry, type Repository, type Stores } from '@gitfleet/repository';
 import { tempDir, type CleanupOwner } from './temp-dir.js';
 
@@ -22,6 +30,34 @@ export function remoteEnv<K extends string>(names: readonly K[], script: string)
     );
   }
   return Object.fromEntries(names.map((name) => [name, process.env[name]!])) as Record<K, string>;
+}
+
+/** Where the test S3 server is (scripts/servers/radosgw.sh): S3BlobStore's options without a prefix. */
+export type TestS3Connection = Pick<S3BlobStoreOptions, 'bucket' | 'region' | 'credentials'> & { endpoint: string };
+
+/**
+ * The test S3 server's connection; undefined when GITFLEET_SKIP_REMOTE_STORES=1 leaves it out, an
+ * Error saying how to start it when its variables are unset.
+ */
+export function testS3Connection(): TestS3Connection | Error | undefined {
+  if (skipRemoteStores) return undefined;
+  const env = remoteEnv(
+    [
+      'GITFLEET_TEST_S3_ENDPOINT',
+      'GITFLEET_TEST_S3_BUCKET',
+      'GITFLEET_TEST_S3_ACCESS_KEY',
+      'GITFLEET_TEST_S3_SECRET_KEY',
+      'GITFLEET_TEST_S3_REGION',
+    ],
+    'scripts/servers/radosgw.sh start',
+  );
+  if (env instanceof Error) return env;
+  return {
+    endpoint: env.GITFLEET_TEST_S3_ENDPOINT,
+    bucket: env.GITFLEET_TEST_S3_BUCKET,
+    region: env.GITFLEET_TEST_S3_REGION,
+    credentials: { accessKeyId: env.GITFLEET_TEST_S3_ACCESS_KEY, secretAccessKey: env.GITFLEET_TEST_S3_SECRET_KEY },
+  };
 }
 
 /** A name no other server, file or run uses: [a-z0-9-], valid as a Redis namespace and an S3 prefix segment. */
