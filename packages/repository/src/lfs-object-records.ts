@@ -68,7 +68,8 @@ export class LfsObjectRecords {
     const scope = repositoryScope(repositoryId);
     const key = lfsObjectRecordKey(oid);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const [recorded, total] = await Promise.all([this.kv.get(scope, key), this.kv.get(scope, LFS_OBJECT_BYTES_KEY)]);
+      const found = await this.kv.getMany(scope, [key, LFS_OBJECT_BYTES_KEY]);
+      const [recorded, total] = [found.get(key), found.get(LFS_OBJECT_BYTES_KEY)];
       if ((recorded !== undefined) === (size !== null)) return false;
       const sum = Number(total ?? 0) + (size ?? -Number(recorded));
       const { conflicts } = await this.kv.compareAndSwap(
