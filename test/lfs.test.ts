@@ -16,6 +16,7 @@ import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { after, before, describe } from 'node:test';
+import { startCuttingProxy } from '@gitfleet/test-support/cutting-proxy';
 import { GitClient } from '@gitfleet/test-support/git-client';
 import { distributedStorage, s3BlobStore, s3Target, selectedBackend, type StorageBackend } from '@gitfleet/test-support/server-storage';
 import { serverTest, startServer, testPassword, type ServerProcess, type TestServer } from '@gitfleet/test-support/server';
@@ -24,6 +25,9 @@ const OWNER = 'lena';
 const STRANGER = 'sam';
 const LFS_JSON = 'application/vnd.git-lfs+json';
 const LARGE_MIB = Number(process.env.GITFLEET_LFS_TEST_LARGE_MIB ?? '64');
+/** The resumable upload's pieces, and the file whose upload is broken off and resumed. */
+const RESUMABLE_PIECE_MIB = 5;
+const RESUMED_MIB = 20;
 
 interface LfsObjectAnswer {
   oid: string;
@@ -42,7 +46,7 @@ function basic(user: string): string {
 }
 
 /** The clone URL of owner/name with `user`'s password in it, which git and git-lfs both use. */
-function urlAs(server: TestServer, user: string | undefined, owner: string, name: string): string {
+function urlAs(server: TestServer | { url: string }, user: string | undefined, owner: string, name: string): string {
   const url = new URL(`${server.url}/${owner}/${name}.git`);
   if (user) {
     url.username = user;
@@ -127,7 +131,10 @@ describe('Git LFS objects', () => {
 
   before(async () => {
     storage = distributed ? distributedStorage({ label: 'lfs' }) : undefined;
-    server = await startServer({}, { storage });
+    server = await startServer(
+      { GITFLEET_LFS_RESUMABLE_PIECE_BYTES: `${RESUMABLE_PIECE_MIB}MiB`, GITFLEET_LFS_RESUMABLE_MIN_BYTES: `${RESUMED_MIB}MiB` },
+      { storage },
+    );
     await server.ensureUser(STRANGER);
     publicRepo = await server.createRepository(OWNER, 'assets');
     await server.createRepository(OWNER, 'secret', { private: true });
@@ -279,6 +286,42 @@ describe('Git LFS objects', () => {
     assert.deepEqual(await readFile(join(dir, 'small.bin')), small);
   });
 
+  test('an interrupted upload resumes where it stopped: the tus transfer of git-lfs sends only what the server lacks', async () => {
+    const mib = 1024 * 1024;
+    const proxy = await startCuttingProxy(new URL(server.url), { method: 'PATCH', cutAfterBytes: 12 * mib });
+    let oid: string;
+    try {
+      const dir = await client.init('resumed');
+      await client.ok(['lfs', 'install', '--local'], { cwd: dir });
+      await client.ok(['lfs', 'track', '*.bin'], { cwd: dir });
+      await client.ok(['config', 'lfs.tustransfers', 'true'], { cwd: dir });
+      oid = await writeRandomFile(join(dir, 'resumed.bin'), RESUMED_MIB);
+      await client.ok(['add', '-A'], { cwd: dir });
+      await client.ok(['commit', '-q', '-m', 'resumed'], { cwd: dir });
+      // GIT_TRANSFER_TRACE: git-lfs traces what its transfer adapters do (the tus adapter's resume point).
+      const push = await client.run(['push', urlAs(proxy, OWNER, OWNER, 'assets'), 'HEAD:refs/heads/resumed'], {
+        cwd: dir,
+        env: { GIT_TRACE: '1', GIT_TRANSFER_TRACE: '1' },
+      });
+      assert.equal(push.code, 0, push.stderr.slice(-4000));
+      assert.ok(proxy.cut(), 'the proxy broke the first upload off');
+      const resumed = /tus\.io resuming upload "([0-9a-f]{64})" from (\d+)/.exec(push.stderr);
+      assert.ok(resumed, `git-lfs did not resume: ${push.stderr.slice(-4000)}`);
+      assert.equal(resumed[1], oid);
+      const from = Number(resumed[2]);
+      assert.ok(from > 0 && from % (RESUMABLE_PIECE_MIB * mib) === 0, `resumed from ${from}, not after a whole piece`);
+      // Sent: what went before the cut, then the rest from the resume point (and a few requests' headers).
+      const sent = proxy.bytesSentAfterMethod();
+      assert.ok(sent < 12 * mib + (RESUMED_MIB * mib - from) + mib, `${sent} bytes sent: the upload started over`);
+      // The broken request was refused and logged: without the signature that authorizes its URL.
+      assert.doesNotMatch(server.logTail(), /signature=(?!\(redacted\))/);
+    } finally {
+      await proxy.close();
+    }
+    const clone = await client.clone(urlAs(server, OWNER, OWNER, 'assets'), 'resumed-clone', ['--branch', 'resumed']);
+    assert.equal(await fileSha256(join(clone, 'resumed.bin')), oid);
+  });
+
   test('on the distributed backend the bytes go straight between client and bucket', async (t) => {
     if (!distributed) {
       t.skip('embedded backend: the server streams the bytes itself');
@@ -301,11 +344,13 @@ describe('Git LFS objects', () => {
     } finally {
       await bucket.close();
     }
-    // The server's request log: no object went through an LFS transfer route of the server.
+    // The server's request log: none of the objects the basic transfer moved (pushed, cloned) went
+    // through an LFS transfer route of the server. (The resumable transfer's go through it on purpose.)
+    const basicObjects = [small, other].map(sha256).join('|');
     const transfers = server
       .logTail()
       .split('\n')
-      .filter((line) => /"path":"\/[^"]*\/info\/lfs\/objects\/[0-9a-f]{64}(\?|")/.test(line));
+      .filter((line) => new RegExp(`"path":"/[^"]*/info/lfs/objects/(${basicObjects})(\\?|")`).test(line));
     assert.deepEqual(transfers, []);
   });
 

@@ -15,6 +15,7 @@ import { stalledReaderGuard } from './limits/stalled-reader.js';
 import { installMetrics } from './metrics/install.js';
 import type { ServerServices } from './services.js';
 import { webRouter } from './web/index.js';
+import { withoutSecrets } from './logged-url.js';
 
 /**
  * The application, mounted in this order: metrics (when on), health, who the request is, the
@@ -149,9 +150,4 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     if (req.path.startsWith('/api/')) res.json({ message });
     else res.type('text/plain; charset=utf-8').send(`${message}\n`);
   };
-}
-
-/** A URL as logged: the signature of a signed URL (a packfile URI, usable until it expires) left out. */
-function withoutSecrets(url: string): string {
-  return url.replace(/([?&]signature=)[^&]*/g, '$1(redacted)');
 }

@@ -6,6 +6,7 @@ import { InvalidAllowedNetwork, isHttpUrl, MIN_FENCE_AGE_MS, validateAllowedNetw
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
 import { DEFAULT_REGISTRY_MAX_AGE_MS, type LockLimits } from '@gitfleet/repository';
 import type { ProtocolLimits } from '@gitfleet/protocol';
+import { MAX_CONCATENATED_PARTS, MIN_CONCATENATED_PART_BYTES } from '@gitfleet/storage';
 import {
   BLOB_BACKENDS,
   KV_BACKENDS,
@@ -125,6 +126,14 @@ export interface LfsConfig {
   maxBatchBytes: number;
   /** How long the URLs of a batch answer may be used to start their transfer. */
   actionExpirySeconds: number;
+  /**
+   * Uploads that resume where they broke off (git-lfs's `tus` adapter, server/src/lfs/resumable-uploads.ts),
+   * when the client offers them: always where the server streams the bytes anyway, and from this
+   * size on where they would go straight to the object store (they then pass through the server).
+   */
+  resumableMinBytes: number;
+  /** Bytes per piece of a resumable upload: the most a broken upload sends again. */
+  resumablePieceBytes: number;
 }
 
 /**
@@ -467,6 +476,10 @@ export const ENVIRONMENT = {
   GITFLEET_LFS_MAX_BATCH_BYTES: '1MiB',
   // git-lfs asks again for an action that expired before its transfer started.
   GITFLEET_LFS_ACTION_EXPIRY_SECONDS: '3600',
+  // A direct upload that breaks starts over; from this size the client's resumable transfer, if offered, is worth the server's bandwidth.
+  GITFLEET_LFS_RESUMABLE_MIN_BYTES: '256MiB',
+  // One S3 PutObject per piece (the S3 store's part size): a piece sits in memory while it goes up.
+  GITFLEET_LFS_RESUMABLE_PIECE_BYTES: '8MiB',
   LOG_LEVEL: 'info',
 } as const;
 
@@ -675,8 +688,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBatchBytes: bytes('GITFLEET_LFS_MAX_BATCH_BYTES', 1024),
       // Seven days is the longest an S3 presigned URL may live.
       actionExpirySeconds: integer('GITFLEET_LFS_ACTION_EXPIRY_SECONDS', 1, 7 * 24 * 3600),
+      resumableMinBytes: bytes('GITFLEET_LFS_RESUMABLE_MIN_BYTES', 0),
+      // S3 concatenates pieces as parts of a multipart upload: at least 5 MiB each.
+      resumablePieceBytes: bytes('GITFLEET_LFS_RESUMABLE_PIECE_BYTES', MIN_CONCATENATED_PART_BYTES),
     },
   };
+  const pieces = Math.ceil(config.lfs.maxObjectBytes / config.lfs.resumablePieceBytes);
+  if (pieces > MAX_CONCATENATED_PARTS) {
+    problems.push(
+      `GITFLEET_LFS_RESUMABLE_PIECE_BYTES: the largest object (GITFLEET_LFS_MAX_OBJECT_BYTES) would take ${pieces} pieces; S3 concatenates at most ${MAX_CONCATENATED_PARTS}`,
+    );
+  }
   problems.push(...graceProblems(config.maintenance.graceSeconds, config.timeouts.requestMs));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

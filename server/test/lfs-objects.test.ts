@@ -16,7 +16,8 @@ import { parseBatchRequest } from '../src/lfs/batch-request.js';
 import { LfsContentMismatch, LfsObjects, type ServerLinks } from '../src/lfs/objects.js';
 
 const REPO = 'repo0123';
-const OPTIONS = { direct: true, maxObjectBytes: 1024 * 1024, actionExpirySeconds: 600 };
+const OPTIONS = { direct: true, maxObjectBytes: 1024 * 1024, actionExpirySeconds: 600, resumableMinBytes: 1000 };
+const BASIC = ['basic'];
 
 const links: ServerLinks = {
   download: async (oid, size) => `https://server.test/download/${oid}/${size}`,
@@ -86,7 +87,7 @@ describe('LfsObjects', () => {
     const missing = objectOf(Buffer.from('missing'));
     const answer = await objects.batch(
       REPO,
-      { operation: 'download', objects: [stored, missing, { ...stored, size: 99 }, { oid: 'ABC', size: 1 }] },
+      { operation: 'download', objects: [stored, missing, { ...stored, size: 99 }, { oid: 'ABC', size: 1 }], transfers: BASIC },
       links,
     );
     assert.equal(answer.transfer, 'basic');
@@ -100,7 +101,7 @@ describe('LfsObjects', () => {
       [404, 422, 422],
     );
     // Another repository's objects are not this one's.
-    const elsewhere = await objects.batch('other', { operation: 'download', objects: [stored] }, links);
+    const elsewhere = await objects.batch('other', { operation: 'download', objects: [stored], transfers: BASIC }, links);
     assert.equal(elsewhere.objects[0].error?.code, 404);
   });
 
@@ -108,7 +109,11 @@ describe('LfsObjects', () => {
     const { objects, stored } = await withOneObject();
     const fresh = objectOf(Buffer.from('fresh'));
     const huge = { oid: objectOf(Buffer.from('huge')).oid, size: OPTIONS.maxObjectBytes + 1 };
-    const answer = await objects.batch(REPO, { operation: 'upload', objects: [stored, fresh, huge, { ...stored, size: 5 }] }, links);
+    const answer = await objects.batch(
+      REPO,
+      { operation: 'upload', objects: [stored, fresh, huge, { ...stored, size: 5 }], transfers: BASIC },
+      links,
+    );
     assert.deepEqual(answer.objects[0], { ...stored, authenticated: true });
     assert.deepEqual(answer.objects[1].actions, {
       upload: { href: `https://server.test/upload/${fresh.oid}/5`, expires_in: 600 },
@@ -126,7 +131,7 @@ describe('LfsObjects', () => {
     await objects.receive(REPO, stored, chunked(bytes));
     const sighting = `lfs-unreferenced:${stored.oid}`;
     await kv.compareAndSwap(`repo:${REPO}`, [{ key: sighting, expect: null, value: '2026-01-01T00:00:00.000Z' }], 'all');
-    const kept = await objects.batch(REPO, { operation: 'upload', objects: [stored] }, links);
+    const kept = await objects.batch(REPO, { operation: 'upload', objects: [stored], transfers: BASIC }, links);
     assert.deepEqual(kept.objects[0], { ...stored, authenticated: true });
     assert.equal(await kv.get(`repo:${REPO}`, sighting), undefined, 'the grace period maintenance started is over');
 
@@ -135,7 +140,7 @@ describe('LfsObjects', () => {
       [{ key: `lfs-collecting:${stored.oid}`, expect: null, value: '2026-01-01T00:00:00.000Z' }],
       'all',
     );
-    const refused = await objects.batch(REPO, { operation: 'upload', objects: [stored] }, links);
+    const refused = await objects.batch(REPO, { operation: 'upload', objects: [stored], transfers: BASIC }, links);
     assert.equal(refused.objects[0].error?.code, 409);
   });
 
@@ -144,7 +149,7 @@ describe('LfsObjects', () => {
     const key = lfsBlobKey(REPO, fresh.oid);
     const direct = await new LfsObjects(new DirectStore(), new LfsObjectRecords(new MemoryKVStore()), OPTIONS).batch(
       REPO,
-      { operation: 'upload', objects: [fresh] },
+      { operation: 'upload', objects: [fresh], transfers: BASIC },
       links,
     );
     assert.deepEqual(direct.objects[0].actions, {
@@ -154,8 +159,27 @@ describe('LfsObjects', () => {
     const viaServer = await new LfsObjects(new DirectStore(), new LfsObjectRecords(new MemoryKVStore()), {
       ...OPTIONS,
       direct: false,
-    }).batch(REPO, { operation: 'upload', objects: [fresh] }, links);
+    }).batch(REPO, { operation: 'upload', objects: [fresh], transfers: BASIC }, links);
     assert.equal((viaServer.objects[0].actions as { upload: { href: string } }).upload.href, `https://server.test/upload/${fresh.oid}/5`);
+  });
+
+  it('answers with the resumable transfer when offered: always through the server, from the size set where uploads could go direct', async () => {
+    const small = objectOf(Buffer.from('small'));
+    const large = { oid: 'b'.repeat(64), size: OPTIONS.resumableMinBytes };
+    const offered = ['basic', 'tus'];
+    const direct = new LfsObjects(new DirectStore(), new LfsObjectRecords(new MemoryKVStore()), OPTIONS);
+    const smallOnly = await direct.batch(REPO, { operation: 'upload', objects: [small], transfers: offered }, links);
+    assert.equal(smallOnly.transfer, 'basic');
+    const withLarge = await direct.batch(REPO, { operation: 'upload', objects: [small, large], transfers: offered }, links);
+    assert.equal(withLarge.transfer, 'tus');
+    assert.deepEqual(
+      withLarge.objects.map((object) => (object.actions as { upload: { href: string } }).upload.href),
+      [`https://server.test/upload/${small.oid}/5`, `https://server.test/upload/${large.oid}/${large.size}`],
+    );
+    const viaServer = new LfsObjects(new DirectStore(), new LfsObjectRecords(new MemoryKVStore()), { ...OPTIONS, direct: false });
+    assert.equal((await viaServer.batch(REPO, { operation: 'upload', objects: [small], transfers: offered }, links)).transfer, 'tus');
+    assert.equal((await viaServer.batch(REPO, { operation: 'upload', objects: [small], transfers: BASIC }, links)).transfer, 'basic');
+    assert.equal((await viaServer.batch(REPO, { operation: 'download', objects: [small], transfers: offered }, links)).transfer, 'basic');
   });
 });
 
@@ -181,8 +205,10 @@ describe('parseBatchRequest', () => {
         },
         10,
       ),
-      { operation: 'upload', objects: [{ oid: 'a', size: 1 }], refName: 'refs/heads/main' },
+      { operation: 'upload', objects: [{ oid: 'a', size: 1 }], transfers: ['basic'], refName: 'refs/heads/main' },
     );
+    assert.deepEqual(parseBatchRequest({ operation: 'download', objects: [] }, 10).transfers, ['basic']);
+    assert.deepEqual(parseBatchRequest({ operation: 'upload', objects: [], transfers: ['tus', 'ssh'] }, 10).transfers, ['tus']);
   });
 
   it('refuses what the spec refuses whole', () => {
@@ -191,6 +217,8 @@ describe('parseBatchRequest', () => {
     assert.equal(status({ operation: 'download' }), 422);
     assert.equal(status({ operation: 'download', objects: [], hash_algo: 'sha512' }), 409);
     assert.equal(status({ operation: 'download', objects: [], transfers: ['tus'] }), 422);
+    assert.equal(status({ operation: 'upload', objects: [], transfers: ['ssh'] }), 422);
+    assert.equal(status({ operation: 'upload', objects: [], transfers: 'basic' }), 422);
     assert.equal(status({ operation: 'download', objects: [], ref: 'main' }), 422);
     assert.equal(status({ operation: 'download', objects: Array.from({ length: 11 }, () => ({ oid: 'a', size: 1 })) }), 413);
     assert.equal(status({ operation: 'download', objects: [], hash_algo: 'sha256' }), 200);

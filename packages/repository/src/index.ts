@@ -10,7 +10,7 @@ export * from './ref-db.js';
 export * from './lfs-locks.js';
 export * from './lfs-object-records.js';
 export * from './lfs-pointer.js';
-export { lfsBlobKey, lfsBlobPrefix } from './keys.js';
+export { lfsBlobKey, lfsBlobPrefix, lfsUploadsBlobPrefix } from './keys.js';
 export * from './registry.js';
 export * from './journal/index.js';
 export * from './block-cache.js';

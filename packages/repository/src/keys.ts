@@ -203,6 +203,11 @@ export function lfsBlobKey(repositoryId: string, oid: string): string {
   return `${lfsBlobPrefix(repositoryId)}${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
 }
 
+/** Where the pieces of a resumable upload of a Git LFS object live until they become the object (server/src/lfs/resumable-uploads.ts). */
+export function lfsUploadsBlobPrefix(repositoryId: string): string {
+  return `${lfsBlobPrefix(repositoryId)}uploads/`;
+}
+
 /** Where every blob of a repository's packs lives (the collector lists it). */
 export function packsBlobPrefix(repositoryId: string): string {
   return `${repositoryBlobPrefix(repositoryId)}packs/`;

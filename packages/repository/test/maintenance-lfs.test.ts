@@ -3,14 +3,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
+import { hasBlobAges } from '@gitfleet/storage';
 import { gitText } from '@gitfleet/test-support/git';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
+  ABANDONED_UPLOAD_MS,
   LfsObjectRecords,
   MaintenanceLease,
   Repository,
   collectLfsObjects,
   lfsBlobKey,
+  lfsUploadsBlobPrefix,
   maintainRepository,
   type LfsCollectReport,
 } from '../src/index.js';
@@ -226,6 +229,33 @@ for (const backend of maintenanceBackends) {
       assert.equal(withLfs.lfs.walked, true);
       assert.equal(withLfs.lfs.blobsRead, 1, 'the pointer');
       assert.deepEqual(withLfs.lfs.sighted, [b.oid]);
+    });
+
+    test('the pieces of a resumable upload nobody added to for two days are deleted, a recent one kept', async (t) => {
+      const { stores, repo, scope } = await setUp(t);
+      if (!hasBlobAges(stores.blobs)) {
+        t.skip('the store cannot tell when a blob was written');
+        return;
+      }
+      const piece = `${lfsUploadsBlobPrefix(repo.info.id)}${a.oid}-${a.content.length}/0000000000000000-0123456789abcdef`;
+      await stores.blobs.putIfAbsent(piece, a.content);
+      // The store's clock is the real one: the collector's runs from now on.
+      let later = 0;
+      const now = () => Date.now() + later;
+      const collect = async () => {
+        const lease = await MaintenanceLease.acquire(stores.kv, scope, 'test', LEASE_MS, now);
+        assert.ok(lease, 'the lease is free');
+        try {
+          return await collectLfsObjects(repo, lease, { graceMs: GRACE_MS, now });
+        } finally {
+          await lease.release();
+        }
+      };
+      assert.equal((await collect()).abandonedUploads, 0);
+      assert.ok(await stores.blobs.head(piece), 'a recent piece stays');
+      later = ABANDONED_UPLOAD_MS + 60_000;
+      assert.equal((await collect()).abandonedUploads, 1);
+      assert.equal(await stores.blobs.head(piece), undefined);
     });
   });
 }

@@ -2,12 +2,20 @@ export type { BlobStore, BlobBody, BlobInfo, ByteRange } from './blob-store.js';
 export { hasDirectReadUrls, type DirectReadUrls } from './direct-read-urls.js';
 export { hasBlobAges, type BlobAges } from './blob-ages.js';
 export {
+  concatenateBlobs,
+  hasBlobConcatenation,
+  MAX_CONCATENATED_PARTS,
+  MIN_CONCATENATED_PART_BYTES,
+  type BlobConcatenation,
+} from './blob-concatenation.js';
+export {
   hasDirectWriteUrls,
   type DirectWrite,
   type DirectWriteContent,
   type DirectWriteOutcome,
   type DirectWriteUrls,
 } from './direct-write-urls.js';
+export { mapConcurrently } from './map-concurrently.js';
 export type { KVStore, KVEntry, CasOp, CasMode, CasResult } from './kv-store.js';
 export { InvalidKeyError, WriteOutcomeUnknown } from './errors.js';
 export {

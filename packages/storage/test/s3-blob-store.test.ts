@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { S3BlobStore, type BlobBody, type S3BlobStoreOptions } from '@gitfleet/storage';
+import { concatenateBlobs, S3BlobStore, type BlobBody, type S3BlobStoreOptions } from '@gitfleet/storage';
 import { runBlobStoreConformance } from '@gitfleet/storage/conformance';
 import { testS3Connection, uniqueName } from '@gitfleet/test-support/stores';
 
@@ -79,6 +79,25 @@ if (env === undefined) {
       assert.equal(await store.putIfAbsent('multipart/pack-1.pack', streamed(randomBytes(bytes.length))), false);
       assert.equal(await store.putIfAbsent('multipart/pack-1.pack', randomBytes(10)), false);
       assert.ok((await store.get('multipart/pack-1.pack'))?.equals(bytes), 'the first bytes stay');
+    });
+
+    it('concatenates blobs in the bucket, once, and refuses parts that are not as given', async () => {
+      const { store } = fixture;
+      const parts = [randomBytes(partSize), randomBytes(partSize), randomBytes(777)];
+      const infos = await Promise.all(
+        parts.map(async (bytes, i) => {
+          await store.putIfAbsent(`concat/part-${i}`, bytes);
+          return { key: `concat/part-${i}`, size: bytes.length };
+        }),
+      );
+      assert.equal(await concatenateBlobs(store, 'concat/whole', infos), true);
+      assert.ok((await store.get('concat/whole'))?.equals(Buffer.concat(parts)));
+      assert.equal(await concatenateBlobs(store, 'concat/whole', infos.slice(1)), false);
+      assert.ok((await store.get('concat/whole'))?.equals(Buffer.concat(parts)), 'the first bytes stay');
+      await assert.rejects(concatenateBlobs(store, 'concat/other', [infos[0], { key: 'concat/absent', size: 5 }]), /not stored/);
+      await assert.rejects(concatenateBlobs(store, 'concat/other', [{ ...infos[0], size: partSize + 1 }]), /not 5242881/);
+      await assert.rejects(concatenateBlobs(store, 'concat/other', [infos[2], infos[0]]), RangeError);
+      assert.equal(await store.head('concat/other'), undefined);
     });
 
     it('leaves nothing behind when a multipart body fails midway', async () => {

@@ -5,6 +5,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { AccountConflict } from '@gitfleet/accounts';
 import { HttpError } from '../http-errors.js';
+import { withoutSecrets } from '../logged-url.js';
 import type { Logger } from '../logger.js';
 import { httpStatusOf } from '../operations/errors.js';
 
@@ -37,7 +38,7 @@ export function apiErrorHandler(
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
-    logger.info({ method: req.method, path: req.originalUrl, status, reason: message }, 'request refused');
+    logger.info({ method: req.method, path: withoutSecrets(req.originalUrl), status, reason: message }, 'request refused');
     const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
     if (typeof retryAfter === 'number') res.set('Retry-After', String(Math.ceil(retryAfter)));
     const headers = (error as { headers?: unknown }).headers;

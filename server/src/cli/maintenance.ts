@@ -159,7 +159,10 @@ function describeProgress(event: MaintenanceProgress): string {
 }
 
 function describeReport(report: MaintenanceReport): string {
-  const lfs = report.lfs.collected.length > 0 || report.lfs.sighted.length > 0 ? describeLfsCollection(report) : '';
+  const lfs =
+    report.lfs.collected.length > 0 || report.lfs.sighted.length > 0 || report.lfs.abandonedUploads > 0
+      ? describeLfsCollection(report)
+      : '';
   if (report.action === 'none' && report.collected.length === 0 && report.orphansCollected.length === 0)
     return `nothing to do (${report.packsAfter} packs)${lfs}`;
   return (
@@ -170,5 +173,6 @@ function describeReport(report: MaintenanceReport): string {
 }
 
 function describeLfsCollection({ lfs }: MaintenanceReport): string {
-  return `; LFS objects: ${lfs.collected.length} unreferenced deleted, ${lfs.sighted.length} newly unreferenced (kept for the grace period)`;
+  const abandoned = lfs.abandonedUploads > 0 ? `, ${lfs.abandonedUploads} abandoned uploads deleted` : '';
+  return `; LFS objects: ${lfs.collected.length} unreferenced deleted, ${lfs.sighted.length} newly unreferenced (kept for the grace period)${abandoned}`;
 }

@@ -9,14 +9,19 @@ export interface LfsObjectSpec {
 export interface BatchRequest {
   operation: 'upload' | 'download';
   objects: LfsObjectSpec[];
+  /** The transfer adapters the client offers; `basic` when it names none (the spec's default). */
+  transfers: string[];
   /** The ref the objects belong to (`ref.name`), when the client says. */
   refName?: string;
 }
 
+/** The transfers this server speaks: `basic` both ways, and tus.io's resumable uploads (server/src/lfs/resumable-uploads.ts). */
+const SUPPORTED_TRANSFERS = { download: ['basic'], upload: ['basic', 'tus'] } as const;
+
 /**
  * The batch request in `body` (parsed JSON), or an HttpError for one the spec says to refuse
  * whole: 422 when malformed, 409 for a hash algorithm other than sha256, 413 for more objects
- * than `maxObjects`; 422 too when the client offers transfers and `basic` is not among them.
+ * than `maxObjects`; 422 too when the client offers transfers and none this server speaks.
  */
 export function parseBatchRequest(body: unknown, maxObjects: number): BatchRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('the body must be a JSON object');
@@ -27,11 +32,15 @@ export function parseBatchRequest(body: unknown, maxObjects: number): BatchReque
   if (hashAlgo !== undefined && hashAlgo !== 'sha256') {
     throw new HttpError(409, `hash algorithm ${JSON.stringify(hashAlgo)} is not supported: this server stores sha256 objects only`);
   }
-  if (transfers !== undefined) {
-    if (!Array.isArray(transfers)) throw invalid('transfers must be an array of adapter names');
-    if (!transfers.includes('basic')) {
-      throw invalid(`none of the transfer adapters ${JSON.stringify(transfers)} is supported: this server speaks "basic"`);
-    }
+  const offered = transfers ?? ['basic'];
+  if (!Array.isArray(offered) || !offered.every((name) => typeof name === 'string')) {
+    throw invalid('transfers must be an array of adapter names');
+  }
+  const supported: readonly string[] = SUPPORTED_TRANSFERS[operation];
+  if (!offered.some((name) => supported.includes(name))) {
+    throw invalid(
+      `none of the transfer adapters ${JSON.stringify(offered).slice(0, 200)} is supported: this server speaks ${supported.map((name) => `"${name}"`).join(' and ')} for ${operation}s`,
+    );
   }
   if (!Array.isArray(objects)) throw invalid('objects must be an array');
   if (objects.length > maxObjects) {
@@ -45,7 +54,7 @@ export function parseBatchRequest(body: unknown, maxObjects: number): BatchReque
     const { oid, size } = object as Record<string, unknown>;
     return { oid, size };
   });
-  return { operation, objects: specs, ...refNameOf(ref) };
+  return { operation, objects: specs, transfers: offered.filter((name) => supported.includes(name)), ...refNameOf(ref) };
 }
 
 function refNameOf(ref: unknown): { refName?: string } {

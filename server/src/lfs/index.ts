@@ -8,6 +8,7 @@ import { sendLfsJson } from './lfs-json.js';
 import { LfsLinks } from './links.js';
 import { lfsLocksRouter } from './locks/routes.js';
 import { LfsObjects } from './objects.js';
+import { ResumableUploads } from './resumable-uploads.js';
 import { transferRoutes } from './transfer-routes.js';
 
 /**
@@ -22,7 +23,8 @@ export function lfsRouter(services: ServerServices): Router {
   const links = new LfsLinks(signer, services.baseUrl, config.lfs.actionExpirySeconds);
   const router = Router();
   router.post('/:owner/:repo/info/lfs/objects/batch', batchRoute(services, objects, links));
-  router.use(transferRoutes(services, objects, links));
+  const uploads = new ResumableUploads(services.blobs, new LfsObjectRecords(kv), { pieceBytes: config.lfs.resumablePieceBytes });
+  router.use(transferRoutes(services, objects, uploads, links));
   router.use(lfsLocksRouter(services));
   // Refusals as the spec's JSON `{message}`, which git-lfs shows; a 401 keeps its WWW-Authenticate.
   router.use(apiErrorHandler(logger, (res, status, message) => sendLfsJson(res, status, { message })));
@@ -35,5 +37,6 @@ export function openLfsObjects({ config, kv, blobs }: ServerServices): LfsObject
     direct: config.lfs.transfer === 'direct',
     maxObjectBytes: config.lfs.maxObjectBytes,
     actionExpirySeconds: config.lfs.actionExpirySeconds,
+    resumableMinBytes: config.lfs.resumableMinBytes,
   });
 }

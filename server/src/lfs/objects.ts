@@ -7,6 +7,7 @@ import {
   type ByteRange,
   type DirectWriteContent,
   type DirectWriteOutcome,
+  mapConcurrently,
 } from '@gitfleet/storage';
 import { lfsBlobKey, type LfsObjectRecords } from '@gitfleet/repository';
 import { OperationError } from '../operations/errors.js';
@@ -36,6 +37,12 @@ import type { BatchRequest, LfsObjectSpec } from './batch-request.js';
  * exists with the announced size; nothing else (no KV record) has to agree with the blob store.
  */
 
+/** An object as a client names it: its SHA-256 and its size in bytes. */
+export interface LfsContent {
+  oid: string;
+  size: number;
+}
+
 /** One action of a batch answer: where to send the request, with which headers, for how long. */
 export interface LfsAction {
   href: string;
@@ -52,7 +59,8 @@ export interface LfsObjectAnswer {
 }
 
 export interface BatchAnswer {
-  transfer: 'basic';
+  /** `tus`: uploads resume where they broke off (ResumableUploads), through the server's own URLs. */
+  transfer: 'basic' | 'tus';
   objects: LfsObjectAnswer[];
   hash_algo: 'sha256';
 }
@@ -69,6 +77,8 @@ export interface LfsObjectsOptions {
   direct: boolean;
   maxObjectBytes: number;
   actionExpirySeconds: number;
+  /** From this size an upload goes by the resumable transfer when the client offers it, even where it could go direct. */
+  resumableMinBytes: number;
 }
 
 /** An upload whose bytes are not the object it names (another length or another SHA-256). */
@@ -105,20 +115,39 @@ export class LfsObjects {
    * objects to upload that do not fit, in the request's order, get the spec's 507 instead.
    */
   async batch(repositoryId: string, request: BatchRequest, links: ServerLinks, room?: StorageRoom): Promise<BatchAnswer> {
-    const plan = request.operation === 'download' ? this.planDownload.bind(this) : this.planUpload.bind(this);
+    const transfer = this.transferFor(request);
+    const plan =
+      request.operation === 'download'
+        ? (object: LfsContent) => this.planDownload(repositoryId, object, links)
+        : (object: LfsContent) => this.planUpload(repositoryId, object, links, transfer);
     const objects = await mapConcurrently(request.objects, LOOKUP_CONCURRENCY, async (spec) => {
       const invalid = invalidObject(spec, this.options.maxObjectBytes, request.operation);
       if (invalid) return invalid;
-      return plan(repositoryId, { oid: spec.oid as string, size: spec.size as number }, links);
+      return plan({ oid: spec.oid as string, size: spec.size as number });
     });
-    return { transfer: 'basic', objects: room ? withinRoom(objects, room) : objects, hash_algo: 'sha256' };
+    return { transfer, objects: room ? withinRoom(objects, room) : objects, hash_algo: 'sha256' };
+  }
+
+  /**
+   * The resumable transfer when the client offers it for an upload the server streams anyway, or
+   * for one large enough to be worth the server's bandwidth where it could go direct; else basic.
+   */
+  private transferFor(request: BatchRequest): BatchAnswer['transfer'] {
+    if (request.operation !== 'upload' || !request.transfers.includes('tus')) return 'basic';
+    if (!request.transfers.includes('basic') || !this.uploadsGoDirect()) return 'tus';
+    const large = request.objects.some((spec) => typeof spec.size === 'number' && spec.size >= this.options.resumableMinBytes);
+    return large ? 'tus' : 'basic';
+  }
+
+  private uploadsGoDirect(): boolean {
+    return this.options.direct && hasDirectWriteUrls(this.blobs);
   }
 
   /**
    * Whether an upload reached the store intact. A direct upload is checked by the store (and, on
    * a placement, copied to its other replicas now); one the server took was checked as it streamed.
    */
-  async verify(repositoryId: string, content: { oid: string; size: number }): Promise<DirectWriteOutcome> {
+  async verify(repositoryId: string, content: LfsContent): Promise<DirectWriteOutcome> {
     const key = lfsBlobKey(repositoryId, content.oid);
     const direct: DirectWriteContent = { size: content.size, sha256: content.oid };
     let outcome: DirectWriteOutcome | undefined;
@@ -138,7 +167,7 @@ export class LfsObjects {
    * a blob only once its stream ended well (the file store links its temporary file into place
    * after the last byte, S3 completes no upload whose body failed). False when already stored.
    */
-  async receive(repositoryId: string, content: { oid: string; size: number }, body: Readable): Promise<boolean> {
+  async receive(repositoryId: string, content: LfsContent, body: Readable): Promise<boolean> {
     const key = lfsBlobKey(repositoryId, content.oid);
     const check = new ContentCheck(content.oid, content.size);
     let opened = false;
@@ -180,7 +209,7 @@ export class LfsObjects {
     return stream;
   }
 
-  private async planDownload(repositoryId: string, object: { oid: string; size: number }, links: ServerLinks): Promise<LfsObjectAnswer> {
+  private async planDownload(repositoryId: string, object: LfsContent, links: ServerLinks): Promise<LfsObjectAnswer> {
     const key = lfsBlobKey(repositoryId, object.oid);
     const info = await this.blobs.head(key);
     if (!info) return objectError(object, 404, `object ${object.oid} is not stored in this repository`);
@@ -192,7 +221,12 @@ export class LfsObjects {
     return { ...object, authenticated: true, actions: { download: { href, expires_in } } };
   }
 
-  private async planUpload(repositoryId: string, object: { oid: string; size: number }, links: ServerLinks): Promise<LfsObjectAnswer> {
+  private async planUpload(
+    repositoryId: string,
+    object: LfsContent,
+    links: ServerLinks,
+    transfer: BatchAnswer['transfer'],
+  ): Promise<LfsObjectAnswer> {
     const key = lfsBlobKey(repositoryId, object.oid);
     const info = await this.blobs.head(key);
     // Already stored: the spec's answer is an object without actions, and the client sends nothing,
@@ -205,7 +239,7 @@ export class LfsObjects {
     const expires_in = this.options.actionExpirySeconds;
     const content: DirectWriteContent = { size: object.size, sha256: object.oid };
     const direct =
-      this.options.direct && hasDirectWriteUrls(this.blobs)
+      transfer === 'basic' && this.options.direct && hasDirectWriteUrls(this.blobs)
         ? await this.blobs.directWriteUrl(key, content, { expiresInSeconds: expires_in })
         : undefined;
     const upload: LfsAction = direct
@@ -250,7 +284,7 @@ function invalidObject(spec: LfsObjectSpec, maxObjectBytes: number, operation: B
   return undefined;
 }
 
-function objectError(object: { oid: string; size: number }, code: number, message: string): LfsObjectAnswer {
+function objectError(object: LfsContent, code: number, message: string): LfsObjectAnswer {
   return { oid: object.oid, size: object.size, error: { code, message } };
 }
 
@@ -294,17 +328,4 @@ class ContentCheck extends Transform {
     this.mismatch = new LfsContentMismatch(message);
     return this.mismatch;
   }
-}
-
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -1,5 +1,5 @@
 import type { ObjectId } from '@gitfleet/git-format';
-import type { CasOp } from '@gitfleet/storage';
+import { hasBlobAges, type CasOp } from '@gitfleet/storage';
 import {
   LFS_COLLECTING_PREFIX,
   LFS_KEY_PREFIX,
@@ -8,6 +8,7 @@ import {
   entriesAfter,
   lfsBlobKey,
   lfsCollectingKey,
+  lfsUploadsBlobPrefix,
   lfsUnreferencedKey,
   repositoryScope,
 } from '../keys.js';
@@ -43,7 +44,15 @@ export interface LfsCollectReport {
   collected: string[];
   /** Objects a pointer references again: their sighting was dropped. */
   rereferenced: string[];
+  /** Resumable uploads whose pieces were deleted, nothing having been added to them for ABANDONED_UPLOAD_MS. */
+  abandonedUploads: number;
 }
+
+/**
+ * How long the pieces of a resumable upload nobody adds to are kept (server/src/lfs/resumable-uploads.ts):
+ * a push that broke off may be tried again the next day and still resume.
+ */
+export const ABANDONED_UPLOAD_MS = 48 * 3600 * 1000;
 
 /**
  * Deletes the Git LFS objects no pointer reachable from the refs references, once unreferenced
@@ -72,7 +81,17 @@ export interface LfsCollectReport {
  * next run removes it, and the object, if still unreferenced, starts a new grace period.
  */
 export async function collectLfsObjects(repo: Repository, lease: MaintenanceLease, options: LfsCollectOptions): Promise<LfsCollectReport> {
-  const report: LfsCollectReport = { recorded: 0, walked: false, blobsRead: 0, sighted: [], collected: [], rereferenced: [] };
+  const report: LfsCollectReport = {
+    recorded: 0,
+    walked: false,
+    blobsRead: 0,
+    sighted: [],
+    collected: [],
+    rereferenced: [],
+    abandonedUploads: 0,
+  };
+  const now = options.now ?? Date.now;
+  report.abandonedUploads = await collectAbandonedUploads(repo, lease, now);
   const scope = repositoryScope(repo.info.id);
   const { kv } = repo.stores;
   // One scan for the three kinds of keys (and the locks, few as a rule, besides).
@@ -83,7 +102,6 @@ export async function collectLfsObjects(repo: Repository, lease: MaintenanceLeas
   report.recorded = recorded.size;
   if (recorded.size === 0 && sightings.size === 0 && marks.size === 0) return report;
 
-  const now = options.now ?? Date.now;
   const timestamp = () => new Date(now()).toISOString();
   const cas = lease.compareAndSwap.bind(lease);
   const tips = await refTips(repo);
@@ -142,6 +160,34 @@ export async function collectLfsObjects(repo: Repository, lease: MaintenanceLeas
     report.collected.push(oid);
   }
   return report;
+}
+
+/**
+ * Deletes the pieces of each resumable upload whose newest piece is older than ABANDONED_UPLOAD_MS.
+ * One listing per repository; nothing on a store that cannot tell a blob's age (an upload of
+ * unknown age may be under way).
+ */
+async function collectAbandonedUploads(repo: Repository, lease: MaintenanceLease, now: () => number): Promise<number> {
+  const { blobs } = repo.stores;
+  if (!hasBlobAges(blobs)) return 0;
+  const uploads = new Map<string, string[]>();
+  for await (const piece of blobs.list(lfsUploadsBlobPrefix(repo.info.id))) {
+    const upload = piece.key.slice(0, piece.key.lastIndexOf('/'));
+    const pieces = uploads.get(upload) ?? [];
+    pieces.push(piece.key);
+    uploads.set(upload, pieces);
+  }
+  let abandoned = 0;
+  for (const pieces of uploads.values()) {
+    const writtenAt = await Promise.all(pieces.map((key) => blobs.writtenAt(key)));
+    if (writtenAt.some((time) => time === undefined || now() - time <= ABANDONED_UPLOAD_MS)) continue;
+    for (const key of pieces) {
+      lease.assertHeldFor(lease.durationMs / 3, `deleting ${key}`);
+      await blobs.delete(key);
+    }
+    abandoned++;
+  }
+  return abandoned;
 }
 
 /** The LFS objects named by pointers among the blobs reachable from `tips`. */

@@ -121,7 +121,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     retired: [],
     collected: [],
     orphansCollected: [],
-    lfs: { recorded: 0, walked: false, blobsRead: 0, sighted: [], collected: [], rereferenced: [] },
+    lfs: { recorded: 0, walked: false, blobsRead: 0, sighted: [], collected: [], rereferenced: [], abandonedUploads: 0 },
     journalPruned: { checkpoints: 0 },
     durationMs: 0,
   };

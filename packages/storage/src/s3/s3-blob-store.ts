@@ -2,20 +2,26 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable, pipeline } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCopyCommand,
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
 import type { BlobAges } from '../blob-ages.js';
+import type { BlobConcatenation } from '../blob-concatenation.js';
 import type { DirectReadUrls } from '../direct-read-urls.js';
 import type { DirectWrite, DirectWriteContent, DirectWriteOutcome, DirectWriteUrls } from '../direct-write-urls.js';
+import { mapConcurrently } from '../map-concurrently.js';
 import { validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, isRangeNotSatisfiable, s3Error } from './s3-errors.js';
 import { checkDeclaredSize } from './size-check.js';
@@ -80,7 +86,7 @@ const CONDITIONAL_CONFLICT_RETRIES = 5;
  * (every writer of pack-<sha> writes the same bytes), and narrowed by a HEAD before the
  * upload starts.
  */
-export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, BlobAges {
+export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, BlobAges, BlobConcatenation {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -287,6 +293,45 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
     }
     // Another size with the right bytes means the caller's size is wrong, not the blob: it stays.
     return response.ContentLength === content.size ? 'stored' : 'mismatch';
+  }
+
+  /**
+   * A multipart upload whose parts the bucket copies from the given blobs (UploadPartCopy), a few
+   * at a time: no byte passes through this process. The part sizes are checked against the copy's
+   * answer; CompleteMultipartUpload carries `If-None-Match: *`, narrowed by a HEAD as putIfAbsent.
+   */
+  async concatenateIfAbsent(key: string, parts: readonly BlobInfo[]): Promise<boolean> {
+    validateBlobKey(key);
+    for (const part of parts) validateBlobKey(part.key);
+    if (await this.head(key)) return false;
+    const target = { Bucket: this.bucket, Key: this.objectKey(key) };
+    let uploadId: string | undefined;
+    try {
+      uploadId = (await this.client.send(new CreateMultipartUploadCommand(target))).UploadId;
+      const copied = await mapConcurrently(parts, this.partConcurrency, async (part, index) => {
+        const source = await this.head(part.key);
+        if (source?.size !== part.size) {
+          throw new Error(`part ${part.key} is ${source ? `${source.size} bytes, not ${part.size}` : 'not stored'}`);
+        }
+        const answer = await this.client.send(
+          new UploadPartCopyCommand({
+            ...target,
+            UploadId: uploadId,
+            PartNumber: index + 1,
+            CopySource: `${this.bucket}/${this.objectKey(part.key)}`,
+          }),
+        );
+        return { PartNumber: index + 1, ETag: answer.CopyPartResult?.ETag };
+      });
+      await this.client.send(
+        new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: copied }, IfNoneMatch: '*' }),
+      );
+      return true;
+    } catch (error) {
+      if (uploadId) await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId: uploadId })).catch(() => {});
+      if (isPreconditionFailed(error)) return false;
+      throw s3Error(`concatenation of ${parts.length} blobs into ${key}`, error);
+    }
   }
 
   async close(): Promise<void> {
