@@ -32,7 +32,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BlobStore, KVEntry, KVStore } from '@gitfleet/storage';
-import { LFS_LOCK_COUNT_KEY, LFS_LOCK_ID_PREFIX, lfsLockBlobKey, lfsLockIdKey, lfsLockPathKey, repositoryScope } from './keys.js';
+import {
+  LFS_LOCK_COUNT_KEY,
+  LFS_LOCK_ID_PREFIX,
+  lfsLockBlobKey,
+  lfsLockBlobPrefix,
+  lfsLockIdKey,
+  lfsLockPathKey,
+  repositoryScope,
+} from './keys.js';
 
 export interface LfsLock {
   /** Opaque, unique in the repository; lists are in id order. */
@@ -220,8 +228,32 @@ export class LockStore {
         cause: error,
       });
     }
-    // Unlocked between the commit and the write: that unlock found no blob to delete.
-    if ((await this.read(repositoryId, lock.id)) === undefined) await this.deleteBlob(repositoryId, lock);
+    await this.deleteBlobIfUnlocked(repositoryId, lock);
+  }
+
+  /**
+   * Writes the blob of every lock that has none: locks taken before locks had blobs, which a
+   * recovery would otherwise lose. Returns how many it wrote.
+   */
+  async writeMissingBlobs(repositoryId: string): Promise<number> {
+    const stored = new Set<string>();
+    for await (const { key } of this.blobs.list(lfsLockBlobPrefix(repositoryId))) stored.add(key);
+    let written = 0;
+    for (const lock of await this.all(repositoryId)) {
+      const key = lfsLockBlobKey(repositoryId, lock.id);
+      if (stored.has(key)) continue;
+      await this.blobs.putIfAbsent(key, Buffer.from(lockValue(lock)));
+      if (await this.deleteBlobIfUnlocked(repositoryId, lock)) continue;
+      written++;
+    }
+    return written;
+  }
+
+  /** Deletes the blob just written of a lock unlocked since it was read: that unlock found no blob to delete. True when it did. */
+  private async deleteBlobIfUnlocked(repositoryId: string, lock: LfsLock): Promise<boolean> {
+    if ((await this.read(repositoryId, lock.id)) !== undefined) return false;
+    await this.deleteBlob(repositoryId, lock);
+    return true;
   }
 
   private async deleteBlob(repositoryId: string, lock: LfsLock): Promise<void> {

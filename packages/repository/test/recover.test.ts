@@ -8,6 +8,7 @@ import {
   LockStore,
   RepositoryRegistry,
   TooManyLocks,
+  checkpointAll,
   lfsBlobKey,
   recoverFromJournal,
   type LfsLock,
@@ -103,6 +104,26 @@ for (const backend of backends) {
       assert.deepEqual(await restored.delete(repo.info.id, map.id), map);
       const again = await restored.create(repo.info.id, 'art/villain.psd', 'bob');
       assert.deepEqual(await restored.atPath(repo.info.id, 'art/villain.psd'), again);
+    });
+
+    test('locks taken before locks had copies come back once a checkpoint has written their copies', async (t) => {
+      const stores = await backend.open(t);
+      const repo = await new RepositoryRegistry(stores).create('octo', 'assets');
+      const locks = new LockStore(stores.kv, stores.blobs);
+      const old = await locks.create(repo.info.id, 'old.bin', 'ada');
+      const newer = await locks.create(repo.info.id, 'newer.bin', 'bob');
+      await stores.blobs.delete(lfsLockBlobKey(repo.info.id, old.id));
+      assert.equal((await recovered(stores)).summary.lfsLocks, 1, 'without its copy, the old lock would be lost');
+
+      const checkpoint = await checkpointAll(stores);
+      assert.equal(checkpoint.lfsLockBlobsWritten, 1);
+      assert.equal(await locks.writeMissingBlobs(repo.info.id), 0, 'a copy once written is not written again');
+      const { fresh, summary } = await recovered(stores);
+      assert.equal(summary.lfsLocks, 2);
+      assert.deepEqual(
+        await new LockStore(fresh.kv, fresh.blobs).all(repo.info.id),
+        [old, newer].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      );
     });
 
     test('keeps the earliest of two lock copies on one file, and reports the other', async (t) => {

@@ -97,17 +97,22 @@ export function registerJournalCommands(program: Command): void {
     .command('checkpoint')
     .description(
       'write a checkpoint of the registry and of every repository now: brings repositories created before journaling began ' +
-        'under the journal (run it once after upgrading), and shortens the next recovery. Safe while servers run',
+        'under the journal, and Git LFS locks taken before locks had copies in the blob store under recovery (run it once ' +
+        'after upgrading), and shortens the next recovery. Safe while servers run',
     )
     .action(async () => {
       await withStores(async ({ stores }) => {
         const line = new ProgressLine(process.stderr);
         try {
-          const { repositories } = await checkpointAll(stores, ({ repositoriesDone, repositoriesTotal }) =>
+          const { repositories, lfsLockBlobsWritten } = await checkpointAll(stores, ({ repositoriesDone, repositoriesTotal }) =>
             line.update(`checkpoint: ${repositoriesDone}/${repositoriesTotal} repositories`),
           );
           line.done(`checkpoint: ${repositories}/${repositories} repositories`);
-          process.stdout.write(`checkpointed the registry and ${repositories} repositories\n`);
+          process.stdout.write(
+            `checkpointed the registry and ${repositories} repositories` +
+              (lfsLockBlobsWritten > 0 ? `; wrote the missing copies of ${lfsLockBlobsWritten} LFS locks` : '') +
+              '\n',
+          );
         } finally {
           line.interrupt();
         }
