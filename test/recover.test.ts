@@ -2,8 +2,10 @@
 // push, a branch deletion, a tag), a rename, a deletion, a default-branch change, a full repack,
 // then the server stops, its KV store is wiped (the SQLite file, or the test's Redis namespace),
 // `gitfleet journal recover` rebuilds it, and every repository clones identical to before; the
-// accounts come back from a snapshot (`journal snapshot`, `journal restore-snapshot`).
+// accounts come back from a snapshot (`journal snapshot`, `journal restore-snapshot`); a Git LFS
+// object's record and the LFS lock that stands come back, the lock released does not.
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,6 +53,40 @@ async function api(method: string, path: string, body?: unknown): Promise<void> 
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   assert.ok(response.ok, `${method} ${path}: HTTP ${response.status} ${await response.text()}`);
+}
+
+const LFS_JSON = 'application/vnd.git-lfs+json';
+
+/** A request of the Git LFS API of TEST_ADMIN's repository `repo`, e.g. `lfs(alpha, 'locks', {path})`; its JSON answer. */
+async function lfs(repo: string, path: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${server!.url}/${TEST_ADMIN}/${repo}.git/info/lfs/${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: adminHeaders({ accept: LFS_JSON, 'content-type': LFS_JSON }),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `LFS ${path}: HTTP ${response.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** Uploads `bytes` as git-lfs does: the batch API, then the upload and verify actions it answers with. */
+async function uploadLfsObject(repo: string, bytes: Buffer): Promise<void> {
+  const object = { oid: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  const { objects } = await lfs(repo, 'objects/batch', { operation: 'upload', objects: [object] });
+  const { upload, verify } = objects[0].actions as Record<string, { href: string; header?: Record<string, string> }>;
+  const put = await fetch(upload.href, { method: 'PUT', headers: upload.header, body: new Uint8Array(bytes) });
+  assert.ok(put.ok, `LFS upload: HTTP ${put.status} ${await put.text()}`);
+  if (verify) {
+    const headers = { ...verify.header, 'content-type': LFS_JSON };
+    const verified = await fetch(verify.href, { method: 'POST', headers, body: JSON.stringify(object) });
+    assert.ok(verified.ok, `LFS verify: HTTP ${verified.status} ${await verified.text()}`);
+  }
+}
+
+async function lfsSize(repo: string): Promise<number> {
+  const response = await fetch(`${server!.url}/api/v1/repos/${TEST_ADMIN}/${repo}`, { headers: adminHeaders() });
+  assert.ok(response.ok, `GET repository ${repo}: HTTP ${response.status}`);
+  return ((await response.json()) as { lfs_size: number }).lfs_size;
 }
 
 /** What a client sees of a repository: every advertised ref, HEAD's target, and a mirror clone's refs (after fsck). */
@@ -103,6 +139,13 @@ describe('recovery of a wiped KV store from the journal', () => {
         await git.commitFiles(work.get('gamma')!, { 'after-rename.txt': 'x\n' }, 'after the rename');
         await git.ok(['push', '-q', `${server!.url}/${TEST_ADMIN}/gamma-renamed.git`, 'main'], { cwd: work.get('gamma')! });
         await api('DELETE', `/repos/${TEST_ADMIN}/doomed`);
+        await uploadLfsObject('alpha', randomBytes(3000));
+        await lfs('alpha', 'locks', { path: 'assets/hero.psd' });
+        const released = await lfs('alpha', 'locks', { path: 'assets/villain.psd' });
+        await lfs('alpha', `locks/${released.lock.id}/unlock`, {});
+        const locksBefore = await lfs('alpha', 'locks');
+        assert.equal(locksBefore.locks.length, 1);
+        assert.equal(await lfsSize('alpha'), 3000);
         // A full repack retires the packs of the pushes: recovery must rebuild a valid pack list all the same.
         const repack = await runCli(['maintenance', 'run', '--full', `${TEST_ADMIN}/beta`], server!.cliEnv);
         assert.equal(repack.code, 0, repack.stderr);
@@ -128,7 +171,7 @@ describe('recovery of a wiped KV store from the journal', () => {
         await wipeKv();
         const recovered = await runCli(['journal', 'recover'], server!.cliEnv);
         assert.equal(recovered.code, 0, recovered.stderr);
-        assert.match(recovered.stdout, /recovered 3 repositories/);
+        assert.match(recovered.stdout, /recovered 3 repositories: .* 1 LFS objects \(3000 bytes\), 1 LFS locks/);
         assert.match(recovered.stderr, /recover: 3\/3 repositories/);
         const again = await runCli(['journal', 'recover'], server!.cliEnv);
         assert.equal(again.code, 4, `a second recovery into the recovered store must be refused:\n${again.stderr}`);
@@ -146,6 +189,8 @@ describe('recovery of a wiped KV store from the journal', () => {
         });
         assert.equal(withPassword.status, 200, 'the password set before the loss signs in');
         for (const name of live) assert.deepEqual(await observe(git, url(name)), before.get(name), `${name} differs after recovery`);
+        assert.deepEqual(await lfs('alpha', 'locks'), locksBefore, 'the LFS lock that stood, and only it, is back');
+        assert.equal(await lfsSize('alpha'), 3000, "the LFS object's record is back");
         assert.notEqual((await git.run(['ls-remote', url('doomed')])).code, 0, 'the deleted repository stays deleted');
         assert.notEqual((await git.run(['ls-remote', url('gamma')])).code, 0, 'the old name of the renamed repository stays free');
 

@@ -55,7 +55,7 @@ export function gitHttpRouter(services: ServerServices): Router {
   const pushSlots = new PushSlots(config.pushes);
   watchQueue('push-slots', pushSlots);
   const uris = packfileUris(services);
-  const locks = new LockStore(services.kv, config.lfsLocks);
+  const locks = new LockStore(services.kv, services.blobs, config.lfsLocks);
   const router = Router();
   router.use(uris.router);
 

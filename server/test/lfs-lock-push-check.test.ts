@@ -40,7 +40,7 @@ async function fixture(t: TestContext): Promise<Fixture> {
     deltaBases: new DeltaBaseCache({ maxBytes: 1024 * 1024 }),
   };
   const repo = await createRepository(stores);
-  const locks = new LockStore(stores.kv);
+  const locks = new LockStore(stores.kv, stores.blobs);
   const work = path.join(dir, 'work');
   git(dir, ['init', '-q', '-b', 'main', work]);
   let tick = 0;

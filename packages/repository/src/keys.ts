@@ -35,6 +35,8 @@
  * Blob store
  *   `repos/<id>/packs/pack-<checksum>.pack` and `.idx` — immutable, named by the pack's SHA-1;
  *   sidecars (`.bitmap`, `.rev`, `.graph`: a commit-graph) beside them, named in the pack's record.
+ *   `lfs/repos/<id>/locks/<lockId>` — JSON LfsLock: a Git LFS lock, written once taken and deleted once
+ *   released (lfs-locks.ts), from which recovery rebuilds the `lfs-lock:` keys.
  *   The journal (journal/ explains it): the durable history the KV store is rebuilt from.
  *   `journal/repos/<id>/entry-<seq>` — one ref transaction of a repository, JSON RefTransaction;
  *   `journal/repos/<id>/checkpoint-<seq>` — its whole ref table and pack registry after transaction <seq>;
@@ -231,6 +233,21 @@ export function packBlobKeys(repositoryId: string, checksum: string, sidecars: r
 export function parsePackBlobName(name: string): { checksum: string; extension: string } | undefined {
   const match = /^pack-([0-9a-f]{40})\.([a-z0-9]+)$/.exec(name);
   return match ? { checksum: match[1], extension: match[2] } : undefined;
+}
+
+/** Where the durable copies of a repository's Git LFS locks live, beside its LFS objects (so the deleted-repository collection takes them). */
+export function lfsLockBlobPrefix(repositoryId: string): string {
+  return `${lfsBlobPrefix(repositoryId)}locks/`;
+}
+
+export function lfsLockBlobKey(repositoryId: string, lockId: string): string {
+  return lfsLockBlobPrefix(repositoryId) + lockId;
+}
+
+/** The oid of a Git LFS object's blob key under lfsBlobPrefix (as lfsBlobKey makes it), or undefined for anything else stored there. */
+export function parseLfsObjectBlobName(name: string): string | undefined {
+  const match = /^([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})$/.exec(name);
+  return match && match[3].startsWith(match[1] + match[2]) ? match[3] : undefined;
 }
 
 const SEQ_DIGITS = 16;

@@ -1,12 +1,46 @@
 /**
  * Git LFS file locks of one repository (the Git LFS locking API): at most one lock per path,
  * paths compared folded (foldLockPath), kept in the repository's KV scope so that creating one (path still free, count under the
- * bound) is one compare-and-swap, atomic on a clustered store too. Locks are advisory state,
- * not history: the ref journal does not record them, a KV snapshot does.
+ * bound) is one compare-and-swap, atomic on a clustered store too.
+ *
+ * A lock a user was told they hold must survive the loss of the KV store, which recovery
+ * (journal/recover.ts) rebuilds from the blob store alone: each lock is also a blob,
+ * `lfs/repos/<id>/locks/<lockId>` holding its JSON, in the order the ref journal keeps
+ * (journal/ref-journal.ts: commit point, then durable record, then answer):
+ *
+ *   1. Locking: the compare-and-swap that claims the path is THE COMMIT POINT; then the lock's
+ *      blob is written (putIfAbsent, durable when it resolves); only then is the locker told it
+ *      holds the lock. Every acknowledged lock has its blob.
+ *   2. Unlocking: the compare-and-swap that frees the path, then the blob's deletion, then the
+ *      answer. No acknowledged unlock leaves a blob that recovery would bring back.
+ *
+ * What a failure or a race leaves:
+ *   - a failed blob write: the locker gets a LockNotDurable, never the lock, and the lock is ROLLED
+ *     BACK (its keys removed, then its blob deleted in case the failed write took effect after
+ *     all). Nobody was told they hold it; left standing, it would hold the path against everyone,
+ *     its owner included (who was told locking failed), and block their pushes until an
+ *     administrator forced it open, while a recovery would drop it silently: a lock nobody knows
+ *     they hold, and not durable. Who saw it meanwhile (a locker refused, a push checked) saw a
+ *     lock taken and released. If the roll-back fails too, the error says the outcome is unknown:
+ *     the lock may stand (its owner lists and unlocks it) and, if its blob was written, may come
+ *     back after a recovery.
+ *   - a failed blob deletion: the lock is released in the live system, but the caller gets a
+ *     LockNotDurable saying the outcome is unknown: a recovery brings the lock back.
+ *   - an unlock between a lock's commit and its blob write (by someone who listed it at once):
+ *     the unlock's deletion finds no blob yet, so the locker, finding its lock gone once the blob
+ *     is written, deletes the blob itself.
  */
 import { randomBytes } from 'node:crypto';
-import type { KVStore } from '@gitfleet/storage';
-import { LFS_LOCK_COUNT_KEY, LFS_LOCK_ID_PREFIX, lfsLockIdKey, lfsLockPathKey, repositoryScope } from './keys.js';
+import type { BlobStore, KVEntry, KVStore } from '@gitfleet/storage';
+import {
+  LFS_LOCK_COUNT_KEY,
+  LFS_LOCK_ID_PREFIX,
+  lfsLockBlobKey,
+  lfsLockBlobPrefix,
+  lfsLockIdKey,
+  lfsLockPathKey,
+  repositoryScope,
+} from './keys.js';
 
 export interface LfsLock {
   /** Opaque, unique in the repository; lists are in id order. */
@@ -44,6 +78,11 @@ export class LockExists extends Error {
 
 export class TooManyLocks extends Error {
   override name = 'TooManyLocks';
+}
+
+/** A lock's blob could not be written or deleted: the message says what the live system holds now. */
+export class LockNotDurable extends Error {
+  override name = 'LockNotDurable';
 }
 
 /** What lock ids look like (24 hex digits when made here): anything else names no lock. */
@@ -92,12 +131,14 @@ export interface LockPage {
 export class LockStore {
   constructor(
     private readonly kv: KVStore,
+    private readonly blobs: BlobStore,
     readonly limits: LockLimits = DEFAULT_LOCK_LIMITS,
   ) {}
 
   /**
    * Locks `path` for `owner`. Throws LockExists with the holder's lock when the path, folded, is taken,
-   * TooManyLocks at the bound, InvalidLockPath for a path no lock may name.
+   * TooManyLocks at the bound, InvalidLockPath for a path no lock may name, LockNotDurable when
+   * the lock's blob could not be written (see the top of this file).
    */
   async create(repositoryId: string, path: unknown, owner: string, now = new Date()): Promise<LfsLock> {
     const normalized = normalizeLockPath(path, this.limits.maxPathBytes);
@@ -120,11 +161,14 @@ export class LockStore {
         [
           { key: LFS_LOCK_COUNT_KEY, expect: countValue(count), value: countValue(count + 1) },
           { key: pathKey, expect: null, value: lock.id },
-          { key: lfsLockIdKey(lock.id), expect: null, value: JSON.stringify(lock) },
+          { key: lfsLockIdKey(lock.id), expect: null, value: lockValue(lock) },
         ],
         'all',
       );
-      if (conflicts.length === 0) return lock;
+      if (conflicts.length === 0) {
+        await this.writeBlob(repositoryId, lock);
+        return lock;
+      }
     }
     throw new Error(`locking ${normalized} in repository ${repositoryId}: lost ${MAX_ATTEMPTS} races with other lockers; try again`);
   }
@@ -142,7 +186,7 @@ export class LockStore {
   /** Every lock, in id order: one KV read, at most `limits.maxLocks` entries (the push check reads them all). */
   async all(repositoryId: string): Promise<LfsLock[]> {
     const entries = await this.kv.scan(repositoryScope(repositoryId), LFS_LOCK_ID_PREFIX);
-    return entries.map(({ value }) => parseLock(value, repositoryId));
+    return entries.map(({ value }) => parseLfsLock(value, `repository ${repositoryId}`));
   }
 
   /**
@@ -157,8 +201,76 @@ export class LockStore {
     return next ? { locks, nextCursor: next.id } : { locks };
   }
 
-  /** Removes the lock; undefined when there was none of that id (unlocked meanwhile). */
+  /**
+   * Removes the lock; undefined when there was none of that id (unlocked meanwhile). Throws
+   * LockNotDurable when the lock was released but its blob could not be deleted.
+   */
   async delete(repositoryId: string, id: string): Promise<LfsLock | undefined> {
+    const lock = await this.release(repositoryId, id);
+    if (lock) await this.deleteBlob(repositoryId, lock);
+    return lock;
+  }
+
+  /** Writes the blob of a lock just committed; rolls the lock back when that fails (see the top of this file). */
+  private async writeBlob(repositoryId: string, lock: LfsLock): Promise<void> {
+    const key = lfsLockBlobKey(repositoryId, lock.id);
+    try {
+      await this.blobs.putIfAbsent(key, Buffer.from(lockValue(lock)));
+    } catch (error) {
+      const outcome = await this.release(repositoryId, lock.id)
+        .then(() => this.blobs.delete(key))
+        .then(
+          () => 'it was not taken',
+          (undoError: unknown) =>
+            `undoing it failed too (${String(undoError)}): the outcome is unknown; list the locks to see whether it stands`,
+        );
+      throw new LockNotDurable(`locking ${lock.path} in repository ${repositoryId}: writing ${key} failed (${String(error)}); ${outcome}`, {
+        cause: error,
+      });
+    }
+    await this.deleteBlobIfUnlocked(repositoryId, lock);
+  }
+
+  /**
+   * Writes the blob of every lock that has none: locks taken before locks had blobs, which a
+   * recovery would otherwise lose. Returns how many it wrote.
+   */
+  async writeMissingBlobs(repositoryId: string): Promise<number> {
+    const stored = new Set<string>();
+    for await (const { key } of this.blobs.list(lfsLockBlobPrefix(repositoryId))) stored.add(key);
+    let written = 0;
+    for (const lock of await this.all(repositoryId)) {
+      const key = lfsLockBlobKey(repositoryId, lock.id);
+      if (stored.has(key)) continue;
+      await this.blobs.putIfAbsent(key, Buffer.from(lockValue(lock)));
+      if (await this.deleteBlobIfUnlocked(repositoryId, lock)) continue;
+      written++;
+    }
+    return written;
+  }
+
+  /** Deletes the blob just written of a lock unlocked since it was read: that unlock found no blob to delete. True when it did. */
+  private async deleteBlobIfUnlocked(repositoryId: string, lock: LfsLock): Promise<boolean> {
+    if ((await this.read(repositoryId, lock.id)) !== undefined) return false;
+    await this.deleteBlob(repositoryId, lock);
+    return true;
+  }
+
+  private async deleteBlob(repositoryId: string, lock: LfsLock): Promise<void> {
+    const key = lfsLockBlobKey(repositoryId, lock.id);
+    try {
+      await this.blobs.delete(key);
+    } catch (error) {
+      throw new LockNotDurable(
+        `${lock.path} in repository ${repositoryId} is unlocked, but deleting ${key} failed (${String(error)}): ` +
+          'a recovery of the KV store would bring the lock back',
+        { cause: error },
+      );
+    }
+  }
+
+  /** Removes the lock's keys; undefined when there was none of that id. */
+  private async release(repositoryId: string, id: string): Promise<LfsLock | undefined> {
     const scope = repositoryScope(repositoryId);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const stored = await this.read(repositoryId, id);
@@ -183,7 +295,7 @@ export class LockStore {
   private async read(repositoryId: string, id: string): Promise<{ lock: LfsLock; value: string } | undefined> {
     if (!LOCK_ID.test(id)) return undefined;
     const value = await this.kv.get(repositoryScope(repositoryId), lfsLockIdKey(id));
-    return value === undefined ? undefined : { lock: parseLock(value, repositoryId), value };
+    return value === undefined ? undefined : { lock: parseLfsLock(value, `repository ${repositoryId}`), value };
   }
 }
 
@@ -200,7 +312,13 @@ function parseCount(value: string | undefined, repositoryId: string): number {
   return count;
 }
 
-function parseLock(value: string, repositoryId: string): LfsLock {
+/** A lock as LockStore stores it, in its KV entry and its blob alike. */
+function lockValue(lock: LfsLock): string {
+  return JSON.stringify({ id: lock.id, path: lock.path, lockedAt: lock.lockedAt, owner: lock.owner });
+}
+
+/** A stored lock (a KV entry or a blob); `where` names it in the error when it is none. */
+export function parseLfsLock(value: string, where: string): LfsLock {
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
@@ -209,7 +327,34 @@ function parseLock(value: string, repositoryId: string): LfsLock {
   }
   const { id, path, lockedAt, owner } = (parsed ?? {}) as Partial<LfsLock>;
   if (typeof id !== 'string' || typeof path !== 'string' || typeof lockedAt !== 'string' || typeof owner !== 'string') {
-    throw new Error(`repository ${repositoryId}: malformed LFS lock entry ${value.slice(0, 200)}`);
+    throw new Error(`${where}: malformed LFS lock ${value.slice(0, 200)}`);
   }
   return { id, path, lockedAt, owner };
+}
+
+/**
+ * The KV entries LockStore keeps for `locks` (recovery writes them from the locks' blobs): each
+ * lock, its folded path, the count. Two locks on paths that fold alike, which LockStore never
+ * lets happen, cannot both be kept: the earliest taken is, the others come back in `refused`.
+ */
+export function lfsLockEntries(locks: readonly LfsLock[]): {
+  entries: KVEntry[];
+  locks: number;
+  refused: Array<{ lock: LfsLock; heldBy: LfsLock }>;
+} {
+  const byPath = new Map<string, LfsLock>();
+  const refused: Array<{ lock: LfsLock; heldBy: LfsLock }> = [];
+  const oldestFirst = [...locks].sort((a, b) => Date.parse(a.lockedAt) - Date.parse(b.lockedAt) || (a.id < b.id ? -1 : 1));
+  for (const lock of oldestFirst) {
+    const pathKey = lfsLockPathKey(foldLockPath(lock.path));
+    const heldBy = byPath.get(pathKey);
+    if (heldBy) refused.push({ lock, heldBy });
+    else byPath.set(pathKey, lock);
+  }
+  const entries: KVEntry[] = [];
+  for (const [pathKey, lock] of byPath)
+    entries.push({ key: lfsLockIdKey(lock.id), value: lockValue(lock) }, { key: pathKey, value: lock.id });
+  const count = countValue(byPath.size);
+  if (count !== null) entries.push({ key: LFS_LOCK_COUNT_KEY, value: count });
+  return { entries, locks: byPath.size, refused };
 }

@@ -5,7 +5,7 @@
  * upload is complete (the server streamed it, or the client's verify call found it in the
  * object store), in one compare-and-swap with the sum, so the two always agree.
  */
-import type { KVStore } from '@gitfleet/storage';
+import type { KVEntry, KVStore } from '@gitfleet/storage';
 import {
   LFS_OBJECT_BYTES_KEY,
   LFS_OBJECT_PREFIX,
@@ -76,7 +76,7 @@ export class LfsObjectRecords {
         scope,
         [
           { key, expect: recorded ?? null, value: size === null ? null : String(size) },
-          { key: LFS_OBJECT_BYTES_KEY, expect: total ?? null, value: sum === 0 ? null : String(sum) },
+          { key: LFS_OBJECT_BYTES_KEY, expect: total ?? null, value: bytesValue(sum) },
         ],
         'all',
       );
@@ -84,4 +84,17 @@ export class LfsObjectRecords {
     }
     throw new Error(`${scope}: recording LFS object ${oid} lost the race against other uploads ${MAX_ATTEMPTS} times`);
   }
+}
+
+/** The KV entries LfsObjectRecords keeps for `objects` (recovery writes them from the objects stored): each one's record, and their sum. */
+export function lfsObjectRecordEntries(objects: ReadonlyArray<{ oid: string; size: number }>): KVEntry[] {
+  const entries = objects.map(({ oid, size }) => ({ key: lfsObjectRecordKey(oid), value: String(size) }));
+  const sum = bytesValue(objects.reduce((total, { size }) => total + size, 0));
+  if (sum !== null) entries.push({ key: LFS_OBJECT_BYTES_KEY, value: sum });
+  return entries;
+}
+
+/** No key rather than "0": a repository without LFS objects keeps nothing of them. */
+function bytesValue(sum: number): string | null {
+  return sum === 0 ? null : String(sum);
 }

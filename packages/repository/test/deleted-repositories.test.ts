@@ -2,8 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
 import { MemoryKVStore, type BlobStore } from '@gitfleet/storage';
-import { collectDeletedRepositories, recoverFromJournal, RegistryJournal, RepositoryRegistry, type Stores } from '../src/index.js';
-import { journalBlobPrefix, packBlobKey, repositoryBlobPrefix } from '../src/keys.js';
+import {
+  collectDeletedRepositories,
+  LockStore,
+  recoverFromJournal,
+  RegistryJournal,
+  RepositoryRegistry,
+  type Stores,
+} from '../src/index.js';
+import { journalBlobPrefix, lfsBlobPrefix, packBlobKey, repositoryBlobPrefix } from '../src/keys.js';
 import { backends } from './backends.js';
 
 const A = 'a'.repeat(40);
@@ -15,11 +22,12 @@ async function keysUnder(blobs: BlobStore, prefix: string): Promise<string[]> {
   return keys;
 }
 
-/** Blobs of a repository: its journal (written by the registry) and a pack. */
+/** Blobs of a repository: its journal (written by the registry), a pack and an LFS lock's copy. */
 async function repositoryWithBlobs(stores: Stores, registry: RepositoryRegistry, name: string): Promise<string> {
   const repo = await registry.create('octo', name);
   await repo.refs.update([{ name: 'refs/heads/main', oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'push' });
   await stores.blobs.putIfAbsent(packBlobKey(repo.info.id, A), Buffer.alloc(100));
+  await new LockStore(stores.kv, stores.blobs).create(repo.info.id, 'art/hero.psd', 'ada');
   return repo.info.id;
 }
 
@@ -33,6 +41,7 @@ for (const backend of backends) {
       const keptBlobs = [
         ...(await keysUnder(stores.blobs, repositoryBlobPrefix(keptId))),
         ...(await keysUnder(stores.blobs, journalBlobPrefix(keptId))),
+        ...(await keysUnder(stores.blobs, lfsBlobPrefix(keptId))),
       ];
       assert.ok(await registry.delete('octo', 'deleted'));
 
@@ -46,9 +55,14 @@ for (const backend of backends) {
       assert.ok(later.blobs >= 3, `the pack and at least two journal entries: ${later.blobs}`);
       assert.deepEqual(await keysUnder(stores.blobs, repositoryBlobPrefix(deletedId)), []);
       assert.deepEqual(await keysUnder(stores.blobs, journalBlobPrefix(deletedId)), []);
+      assert.deepEqual(await keysUnder(stores.blobs, lfsBlobPrefix(deletedId)), []);
       assert.deepEqual(await registry.deleted(), []);
       assert.deepEqual(
-        [...(await keysUnder(stores.blobs, repositoryBlobPrefix(keptId))), ...(await keysUnder(stores.blobs, journalBlobPrefix(keptId)))],
+        [
+          ...(await keysUnder(stores.blobs, repositoryBlobPrefix(keptId))),
+          ...(await keysUnder(stores.blobs, journalBlobPrefix(keptId))),
+          ...(await keysUnder(stores.blobs, lfsBlobPrefix(keptId))),
+        ],
         keptBlobs,
       );
       assert.deepEqual(

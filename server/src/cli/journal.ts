@@ -18,7 +18,8 @@ export function registerJournalCommands(program: Command): void {
     .command('recover')
     .description(
       'rebuild into an EMPTY KV store, from the blob store alone, the repository registry, every ref, HEAD and each ' +
-        "repository's pack registry (from the journal's newest checkpoints and the entries after them, and the packs stored). " +
+        "repository's pack registry (from the journal's newest checkpoints and the entries after them, and the packs stored), " +
+        'its Git LFS object records and locks (from the LFS objects and lock copies stored). ' +
         'Stop every server first. Accounts, webhooks and statuses are not in the journal (see snapshot, restore-snapshot). ' +
         'Progress on stderr, a summary on stdout; exits 4 if the KV store is not empty',
     )
@@ -47,8 +48,15 @@ export function registerJournalCommands(program: Command): void {
         for (const name of summary.withoutJournal) {
           process.stderr.write(`gitfleet: ${name}: no journal (created before journaling began?): empty, HEAD refs/heads/main\n`);
         }
+        for (const { repository, lock, heldBy } of summary.lfsLockConflicts) {
+          process.stderr.write(
+            `gitfleet: ${repository}: LFS lock ${lock.id} on ${lock.path} (${lock.owner}, ${lock.lockedAt}) not restored: ` +
+              `lock ${heldBy.id} on ${heldBy.path} (${heldBy.owner}, ${heldBy.lockedAt}) holds the same file and is older\n`,
+          );
+        }
         process.stdout.write(
-          `recovered ${summary.repositories} repositories: ${summary.refs} refs, ${summary.packs} packs ` +
+          `recovered ${summary.repositories} repositories: ${summary.refs} refs, ${summary.packs} packs, ` +
+            `${summary.lfsObjects} LFS objects (${summary.lfsBytes} bytes), ${summary.lfsLocks} LFS locks ` +
             `(${summary.checkpointsRead} checkpoints and ${summary.entriesRead} journal entries read, ${summary.gaps.length} gaps)\n`,
         );
       });
@@ -89,17 +97,22 @@ export function registerJournalCommands(program: Command): void {
     .command('checkpoint')
     .description(
       'write a checkpoint of the registry and of every repository now: brings repositories created before journaling began ' +
-        'under the journal (run it once after upgrading), and shortens the next recovery. Safe while servers run',
+        'under the journal, and Git LFS locks taken before locks had copies in the blob store under recovery (run it once ' +
+        'after upgrading), and shortens the next recovery. Safe while servers run',
     )
     .action(async () => {
       await withStores(async ({ stores }) => {
         const line = new ProgressLine(process.stderr);
         try {
-          const { repositories } = await checkpointAll(stores, ({ repositoriesDone, repositoriesTotal }) =>
+          const { repositories, lfsLockBlobsWritten } = await checkpointAll(stores, ({ repositoriesDone, repositoriesTotal }) =>
             line.update(`checkpoint: ${repositoriesDone}/${repositoriesTotal} repositories`),
           );
           line.done(`checkpoint: ${repositories}/${repositories} repositories`);
-          process.stdout.write(`checkpointed the registry and ${repositories} repositories\n`);
+          process.stdout.write(
+            `checkpointed the registry and ${repositories} repositories` +
+              (lfsLockBlobsWritten > 0 ? `; wrote the missing copies of ${lfsLockBlobsWritten} LFS locks` : '') +
+              '\n',
+          );
         } finally {
           line.interrupt();
         }

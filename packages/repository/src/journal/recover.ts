@@ -12,6 +12,8 @@
  * gone would lose objects. Packs a push stored but never referenced become active too: their
  * objects are valid, merely unreachable. What the journal knows of a pack (its kind, creation
  * time, object count) is kept; a pack it does not know is described from its blobs.
+ *
+ * Each repository's Git LFS object records and locks come back from its LFS blobs (recover-lfs.ts).
  */
 import type { BlobStore, CasOp, KVEntry, KVStore } from '@gitfleet/storage';
 import {
@@ -39,6 +41,8 @@ import {
   parseRegistryCheckpoint,
   parseRegistryEntry,
 } from './format.js';
+import type { LfsLock } from '../lfs-locks.js';
+import { recoverLfsState } from './recover-lfs.js';
 import { replayRefJournal, replayRegistryJournal, type JournaledPack, type ReplayedRepository } from './replay.js';
 
 /** Keys per compare-and-swap while writing a scope: one call carries every key of it. */
@@ -70,6 +74,13 @@ export interface RecoverySummary {
   gaps: Array<{ repository?: string; seq: number }>;
   /** Repositories the registry names that have no journal at all (HEAD set to refs/heads/main). */
   withoutJournal: string[];
+  /** Git LFS objects found stored and recorded, and the sum of their sizes. */
+  lfsObjects: number;
+  lfsBytes: number;
+  /** Git LFS locks restored from their blobs. */
+  lfsLocks: number;
+  /** Locks not restored: an earlier lock restored holds a path that folds alike (which locking never lets happen). */
+  lfsLockConflicts: Array<{ repository: string; lock: LfsLock; heldBy: LfsLock }>;
 }
 
 /** The KV store holds keys where recovery would write: it is not the empty store recovery expects. */
@@ -82,7 +93,19 @@ export async function recoverFromJournal(
   options: RecoveryOptions = {},
 ): Promise<RecoverySummary> {
   const { blobs, kv } = stores;
-  const summary: RecoverySummary = { repositories: 0, refs: 0, packs: 0, entriesRead: 0, checkpointsRead: 0, gaps: [], withoutJournal: [] };
+  const summary: RecoverySummary = {
+    repositories: 0,
+    refs: 0,
+    packs: 0,
+    entriesRead: 0,
+    checkpointsRead: 0,
+    gaps: [],
+    withoutJournal: [],
+    lfsObjects: 0,
+    lfsBytes: 0,
+    lfsLocks: 0,
+    lfsLockConflicts: [],
+  };
   if (!options.force) await assertEmpty(kv, REGISTRY_SCOPE);
 
   const registryLog = await readJournal(blobs, undefined, parseRegistryCheckpoint, parseRegistryEntry, summary);
@@ -103,10 +126,15 @@ export async function recoverFromJournal(
     summary.gaps.push(...state.gaps.map((seq) => ({ repository: `${owner}/${name}`, seq })));
     if (state.head === undefined) summary.withoutJournal.push(`${owner}/${name}`);
     const packs = await storedPacks(blobs, id, state.packs);
-    await writeRepository(kv, id, state, packs, options.force === true);
+    const lfs = await recoverLfsState(blobs, id);
+    await writeRepository(kv, id, state, packs, lfs.entries, options.force === true);
     summary.repositories++;
     summary.refs += state.refs.size;
     summary.packs += packs.size;
+    summary.lfsObjects += lfs.objects;
+    summary.lfsBytes += lfs.bytes;
+    summary.lfsLocks += lfs.locks;
+    summary.lfsLockConflicts.push(...lfs.refusedLocks.map((refused) => ({ repository: `${owner}/${name}`, ...refused })));
     options.onProgress?.({ repositoriesDone: ++done, repositoriesTotal: repositories.length });
   });
 
@@ -228,12 +256,14 @@ async function writeRepository(
   repositoryId: string,
   state: ReplayedRepository,
   packs: Map<string, PackRecord>,
+  lfsEntries: readonly KVEntry[],
   overwrite: boolean,
 ): Promise<void> {
   const ops: CasOp[] = [
     { key: HEAD_KEY, expect: null, value: state.head ?? 'refs/heads/main' },
     ...[...state.refs].map(([name, oid]) => ({ key: refKey(name), expect: null, value: oid })),
     ...[...packs].map(([checksum, record]) => ({ key: packKey(checksum), expect: null, value: JSON.stringify(record) })),
+    ...lfsEntries.map(({ key, value }) => ({ key, expect: null, value })),
   ];
   if (state.seq > 0) ops.push({ key: JOURNAL_SEQ_KEY, expect: null, value: String(state.seq) });
   await writeScope(kv, repositoryScope(repositoryId), ops, overwrite);

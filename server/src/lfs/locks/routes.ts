@@ -30,7 +30,7 @@ interface LockJson {
 }
 
 export function lfsLocksRouter(services: ServerServices): Router {
-  const locks = new LockStore(services.kv, services.config.lfsLocks);
+  const locks = new LockStore(services.kv, services.blobs, services.config.lfsLocks);
   const router = Router();
   const base = '/:owner/:repo/info/lfs/locks';
   router.use(base, express.json({ type: [LFS_JSON, 'application/json'], limit: MAX_BODY }));
