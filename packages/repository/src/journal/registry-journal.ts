@@ -26,7 +26,14 @@ import {
   journalCheckpointKey,
   journalEntryKey,
 } from '../keys.js';
-import { JOURNAL_FORMAT, encodeJournalBlob, parseRegistryEntry, type RegistryCheckpoint, type RegistryEntry } from './format.js';
+import {
+  JOURNAL_FORMAT,
+  encodeJournalBlob,
+  parseRegistryCheckpoint,
+  parseRegistryEntry,
+  type RegistryCheckpoint,
+  type RegistryEntry,
+} from './format.js';
 import { DEFAULT_CHECKPOINT_EVERY, lastJournaledSeq, type RefJournalOptions } from './ref-journal.js';
 import { JournalSequenceTaken, JournalWriteError, TransactionOutcomeUnknown, writeJournalBlob } from './write-blob.js';
 
@@ -137,7 +144,16 @@ export class RegistryJournal {
       time: new Date().toISOString(),
       entries: entries.filter(({ key }) => key.startsWith(REPO_KEY_PREFIX) || key.startsWith(DELETED_REPO_KEY_PREFIX)),
     };
-    await writeJournalBlob(this.blobs, journalCheckpointKey(undefined, seq), encodeJournalBlob(checkpoint));
+    const key = journalCheckpointKey(undefined, seq);
+    // A checkpoint at this sequence number was written before (no registry change since): it holds
+    // the same state, taken at another time, and stays.
+    const earlier = await this.blobs.get(key);
+    if (earlier && sameEntries(parseRegistryCheckpoint(earlier, key), checkpoint)) return seq;
+    await writeJournalBlob(this.blobs, key, encodeJournalBlob(checkpoint));
     return seq;
   }
+}
+
+function sameEntries(a: RegistryCheckpoint, b: RegistryCheckpoint): boolean {
+  return JSON.stringify(a.entries) === JSON.stringify(b.entries);
 }
