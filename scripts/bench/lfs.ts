@@ -10,6 +10,9 @@
  *                 bucket through presigned URLs. Limit: the same bytes put to and got from the
  *                 same bucket with the AWS SDK directly.
  *
+ * The large object is also uploaded by git-lfs's resumable transfer (tus, `lfs.tustransfers`),
+ * whose bytes the server takes on both backends.
+ *
  * Rounds interleave the backends and their limits; each figure is the median of the rounds with
  * its spread, and the server's CPU seconds and peak RSS (its whole process tree) during the
  * transfer. Needs the S3 and Redis test servers for the distributed backend (scripts/servers/).
@@ -124,6 +127,15 @@ async function throughGitfleet(
   const source = path.join(work, `${repo}-source`);
   await stagedRepository(source, files);
   record(`${backend} ${kind} upload`, await measured(server, () => git(['push', '-q', server.url(repo), 'main'], source)));
+  if (kind === 'large') {
+    // The same object by git-lfs's resumable transfer (tus), which the server takes itself on either backend.
+    const resumable = `${repo}-tus`;
+    await server.createRepo(resumable);
+    record(
+      `${backend} ${kind} upload, resumable (tus)`,
+      await measured(server, () => git(['-c', 'lfs.tustransfers=true', 'push', '-q', server.url(resumable), 'main'], source)),
+    );
+  }
   const clone = path.join(work, `${repo}-clone`);
   await git(['clone', '-q', server.url(repo), clone], work, { ...process.env, GIT_LFS_SKIP_SMUDGE: '1' });
   record(`${backend} ${kind} download`, await measured(server, () => git(['lfs', 'fetch'], clone)));
