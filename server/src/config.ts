@@ -6,7 +6,7 @@ import { InvalidAllowedNetwork, isHttpUrl, MIN_FENCE_AGE_MS, validateAllowedNetw
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
 import { DEFAULT_REGISTRY_MAX_AGE_MS, type LockLimits } from '@gitfleet/repository';
 import type { ProtocolLimits } from '@gitfleet/protocol';
-import { MAX_CONCATENATED_PARTS, MIN_CONCATENATED_PART_BYTES } from '@gitfleet/storage';
+import { MAX_CONCATENATED_PART_BYTES, MAX_CONCATENATED_PARTS, MIN_CONCATENATED_PART_BYTES } from '@gitfleet/storage';
 import {
   BLOB_BACKENDS,
   KV_BACKENDS,
@@ -693,6 +693,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       resumablePieceBytes: bytes('GITFLEET_LFS_RESUMABLE_PIECE_BYTES', MIN_CONCATENATED_PART_BYTES),
     },
   };
+  if (config.lfs.resumablePieceBytes > MAX_CONCATENATED_PART_BYTES) {
+    problems.push(`GITFLEET_LFS_RESUMABLE_PIECE_BYTES: at most ${MAX_CONCATENATED_PART_BYTES} bytes, S3's largest part`);
+  }
   const pieces = Math.ceil(config.lfs.maxObjectBytes / config.lfs.resumablePieceBytes);
   if (pieces > MAX_CONCATENATED_PARTS) {
     problems.push(

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { lfsBlobKey, lfsUploadsBlobPrefix, LfsObjectRecords } from '@gitfleet/repository';
 import { MemoryBlobStore, MemoryKVStore, MIN_CONCATENATED_PART_BYTES, type BlobInfo } from '@gitfleet/storage';
 import { LfsContentMismatch } from '../src/lfs/objects.js';
-import { ResumableUploads, UploadOffsetConflict } from '../src/lfs/resumable-uploads.js';
+import { ResumableUploads, UploadOffsetConflict, UploadOverQuota } from '../src/lfs/resumable-uploads.js';
 
 const REPO = 'repo0123';
 const PIECE = MIN_CONCATENATED_PART_BYTES;
@@ -37,8 +37,28 @@ async function listed(blobs: MemoryBlobStore, prefix: string): Promise<BlobInfo[
   return found;
 }
 
+/** A memory store that counts streamed reads, and fails the writes of one key a given number of times. */
+class WatchedStore extends MemoryBlobStore {
+  streamsOpened = 0;
+  failingKey: string | undefined;
+  failuresLeft = 0;
+
+  override async getStream(...args: Parameters<MemoryBlobStore['getStream']>) {
+    this.streamsOpened++;
+    return super.getStream(...args);
+  }
+
+  override async putIfAbsent(...args: Parameters<MemoryBlobStore['putIfAbsent']>) {
+    if (args[0] === this.failingKey && this.failuresLeft > 0) {
+      this.failuresLeft--;
+      throw new Error('store unavailable (503)');
+    }
+    return super.putIfAbsent(...args);
+  }
+}
+
 function setup() {
-  const blobs = new MemoryBlobStore();
+  const blobs = new WatchedStore();
   const records = new LfsObjectRecords(new MemoryKVStore());
   return { blobs, records, uploads: () => new ResumableUploads(blobs, records, { pieceBytes: PIECE }) };
 }
@@ -129,5 +149,46 @@ describe('ResumableUploads', () => {
     const empty = objectOf(Buffer.alloc(0));
     assert.equal(await uploads().append(REPO, empty, 0, body(Buffer.alloc(0))), 0);
     assert.equal((await blobs.head(lfsBlobKey(REPO, empty.oid)))?.size, 0);
+  });
+
+  it('keeps every piece when making the object fails for another reason than its bytes, and makes it on the next try', async () => {
+    const { blobs, uploads } = setup();
+    blobs.failingKey = lfsBlobKey(REPO, content.oid);
+    blobs.failuresLeft = 1;
+    const upload = uploads();
+    await assert.rejects(upload.append(REPO, content, 0, body(bytes)), /store unavailable/);
+    assert.equal((await listed(blobs, lfsUploadsBlobPrefix(REPO))).length, 3);
+    assert.equal(await upload.offset(REPO, content), 2 * PIECE, 'the last piece is asked for again');
+    assert.equal(await upload.append(REPO, content, 2 * PIECE, body(bytes.subarray(2 * PIECE))), content.size);
+    assert.deepEqual(await blobs.get(lfsBlobKey(REPO, content.oid)), bytes);
+  });
+
+  it('reads the pieces back once per process to resume, however many requests come without a byte', async () => {
+    const { blobs, uploads } = setup();
+    await uploads().append(REPO, content, 0, body(bytes.subarray(0, 2 * PIECE)));
+    const resumed = uploads();
+    for (let i = 0; i < 3; i++) assert.equal(await resumed.append(REPO, content, 2 * PIECE, body(Buffer.alloc(0))), 2 * PIECE);
+    assert.equal(blobs.streamsOpened, 2, 'each of the two pieces read once');
+  });
+
+  it('refuses the rest of an upload that the quota leaves no room for, counting the uploads under way', async () => {
+    const { blobs, uploads } = setup();
+    const other = objectOf(randomBytes(PIECE + 10));
+    await uploads().append(REPO, other, 0, body(Buffer.alloc(PIECE)), undefined);
+    const refused = await uploads()
+      .append(REPO, content, 0, body(bytes), content.size + PIECE - 1)
+      .catch((error: unknown) => error);
+    assert.ok(refused instanceof UploadOverQuota, String(refused));
+    assert.match(refused.message, new RegExp(`uploads under way in this repository hold ${PIECE}`));
+    assert.equal(await blobs.head(lfsBlobKey(REPO, content.oid)), undefined);
+    assert.equal(await uploads().append(REPO, content, 0, body(bytes), content.size + PIECE), content.size);
+  });
+
+  it('records an object found stored, which the client then neither sends nor verifies', async () => {
+    const { blobs, records, uploads } = setup();
+    await blobs.putIfAbsent(lfsBlobKey(REPO, content.oid), bytes);
+    assert.equal(await records.repositoryBytes(REPO), 0);
+    assert.equal(await uploads().offset(REPO, content), content.size);
+    assert.equal(await records.repositoryBytes(REPO), content.size);
   });
 });

@@ -232,21 +232,29 @@ export class LockStore {
   }
 
   /**
-   * Writes the blob of every lock that has none: locks taken before locks had blobs, which a
-   * recovery would otherwise lose. Returns how many it wrote.
+   * Makes the locks' blobs agree with the locks: writes the blob of every lock that has none (a
+   * lock taken before locks had blobs, or whose locker stopped between its compare-and-swap and
+   * its blob), and deletes the blob of every lock that is gone (an unlock whose deletion failed or
+   * was cut short), which a recovery would otherwise lose or bring back. A blob is deleted only
+   * when its lock is absent from the KV store as read AFTER the blob was listed: a lock's blob is
+   * written only after the compare-and-swap that creates it, so a lock whose blob was listed is
+   * in that read unless it was unlocked since.
    */
-  async writeMissingBlobs(repositoryId: string): Promise<number> {
+  async reconcileBlobs(repositoryId: string): Promise<{ written: number; removed: number }> {
     const stored = new Set<string>();
     for await (const { key } of this.blobs.list(lfsLockBlobPrefix(repositoryId))) stored.add(key);
+    const locks = await this.all(repositoryId);
     let written = 0;
-    for (const lock of await this.all(repositoryId)) {
+    for (const lock of locks) {
       const key = lfsLockBlobKey(repositoryId, lock.id);
-      if (stored.has(key)) continue;
+      if (stored.delete(key)) continue;
       await this.blobs.putIfAbsent(key, Buffer.from(lockValue(lock)));
       if (await this.deleteBlobIfUnlocked(repositoryId, lock)) continue;
       written++;
     }
-    return written;
+    // What is left names no lock in the read above.
+    for (const key of stored) await this.blobs.delete(key);
+    return { written, removed: stored.size };
   }
 
   /** Deletes the blob just written of a lock unlocked since it was read: that unlock found no blob to delete. True when it did. */

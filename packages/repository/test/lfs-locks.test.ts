@@ -194,6 +194,10 @@ for (const backend of [...kvBackends, ...redisKvBackends]) {
       assert.equal(await locks.get(REPO, lock.id), undefined);
       assert.deepEqual([...(await lockBlobs(inner)).keys()], [lfsLockBlobKey(REPO, lock.id)]);
       injector.enabled = false;
+      // Maintenance reconciles the copies: the stale one goes, a standing lock's stays.
+      const standing = await locks.create(REPO, 'b.bin', 'ada');
+      assert.deepEqual(await locks.reconcileBlobs(REPO), { written: 0, removed: 1 });
+      assert.deepEqual([...(await lockBlobs(inner)).keys()], [lfsLockBlobKey(REPO, standing.id)]);
     });
 
     it('deletes the copy of a lock unlocked between its commit and the copy being written', async (t) => {

@@ -12,6 +12,9 @@ export interface BlobConcatenation {
    * Writes under `key`, unless a blob already exists there, the bytes of `parts` in order. Every
    * part but the last must hold at least MIN_CONCATENATED_PART_BYTES (S3's least part size).
    * Durable and all-or-nothing as putIfAbsent; a part absent or of another size than given rejects.
+   * As with putIfAbsent, a store that ignores the condition on completing a multipart upload (Ceph
+   * before Squid: measured) lets two racing concatenations into one key both report true, the
+   * last one's bytes staying: callers write only keys whose bytes every writer agrees on.
    * @returns true if this call wrote the blob, false if it already existed.
    */
   concatenateIfAbsent(key: string, parts: readonly BlobInfo[]): Promise<boolean>;
@@ -19,6 +22,8 @@ export interface BlobConcatenation {
 
 /** S3's least size of a multipart upload's part (all but the last), which a concatenation copies one part per blob. */
 export const MIN_CONCATENATED_PART_BYTES = 5 * 1024 * 1024;
+/** S3's largest part of a multipart upload. */
+export const MAX_CONCATENATED_PART_BYTES = 5 * 1024 ** 3;
 /** S3's most parts of a multipart upload. */
 export const MAX_CONCATENATED_PARTS = 10_000;
 
@@ -34,6 +39,8 @@ export function hasBlobConcatenation(store: BlobStore): store is BlobStore & Blo
 export async function concatenateBlobs(store: BlobStore, key: string, parts: readonly BlobInfo[]): Promise<boolean> {
   if (parts.length > MAX_CONCATENATED_PARTS)
     throw new RangeError(`concatenation into ${key}: ${parts.length} parts, over ${MAX_CONCATENATED_PARTS}`);
+  const large = parts.find((part) => part.size > MAX_CONCATENATED_PART_BYTES);
+  if (large) throw new RangeError(`concatenation into ${key}: part ${large.key} holds ${large.size} bytes, over the largest part size`);
   const small = parts.slice(0, -1).find((part) => part.size < MIN_CONCATENATED_PART_BYTES);
   if (small) throw new RangeError(`concatenation into ${key}: part ${small.key} holds ${small.size} bytes, under the least part size`);
   if (hasBlobConcatenation(store)) return store.concatenateIfAbsent(key, parts);

@@ -4,6 +4,7 @@ export { hasBlobAges, type BlobAges } from './blob-ages.js';
 export {
   concatenateBlobs,
   hasBlobConcatenation,
+  MAX_CONCATENATED_PART_BYTES,
   MAX_CONCATENATED_PARTS,
   MIN_CONCATENATED_PART_BYTES,
   type BlobConcatenation,

@@ -1,4 +1,7 @@
-/** `work` over `items`, at most `limit` at a time, the results in the items' order; the first failure rejects. */
+/**
+ * `work` over `items`, at most `limit` at a time, the results in the items' order. The first
+ * failure rejects, and no item is started after it (those under way run to their end).
+ */
 export async function mapConcurrently<T, R>(
   items: readonly T[],
   limit: number,
@@ -6,12 +9,21 @@ export async function mapConcurrently<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const index = next++;
-      results[index] = await work(items[index], index);
+      try {
+        results[index] = await work(items[index], index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  // allSettled first: the caller's clean-up (aborting an upload) must not race items still under way.
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
   return results;
 }

@@ -383,3 +383,25 @@ async function sizeOf(store: BlobStore, keys: string[]): Promise<number> {
   for (const key of keys) total += (await store.head(key))!.size;
   return total;
 }
+
+describe('PlacementBlobStore write times', () => {
+  it('tells when the newest copy was written, and nothing when a store cannot tell', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'gitfleet-placement-ages-'));
+    try {
+      const stores = await Promise.all(
+        ['a', 'b', 'c'].map(async (name) => ({ name, store: await FsBlobStore.open(join(directory, name)) })),
+      );
+      const placement = new PlacementBlobStore({ stores, replicas: 2 });
+      const before = Date.now() - 1000;
+      await placement.putIfAbsent('aged/blob', Buffer.from('x'));
+      const written = await placement.writtenAt('aged/blob');
+      assert.ok(written !== undefined && written >= before && written <= Date.now() + 1000, String(written));
+      assert.equal(await placement.writtenAt('aged/absent'), undefined);
+
+      const withoutAges = new PlacementBlobStore({ stores: [...stores, { name: 'memory', store: new MemoryBlobStore() }], replicas: 2 });
+      assert.equal(await withoutAges.writtenAt('aged/blob'), undefined, 'a store that cannot tell may hold a newer copy');
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});

@@ -22,10 +22,16 @@ import { LfsContentMismatch, type LfsContent } from './objects.js';
  * rewritten, so an upload that hashed some pieces concatenates exactly those.
  *
  * The SHA-256 of the object is taken as the bytes stream in. A request that resumes on a process
- * that does not hold the hash of the bytes before its offset (cached per chain of pieces) reads
- * those pieces back to hash them: work bounded by the object's size, paid only on a resume.
- * Once the last byte is in and the hash is the oid, the pieces are concatenated into the object
- * (by the store itself on S3) and removed; when it is not, they are removed and nothing is stored.
+ * that does not hold the hash of the bytes before its offset (kept per upload, for the chain of
+ * pieces it was taken over) reads those pieces back to hash them, once per process: work bounded
+ * by the object's size. Once the last byte is in and the hash is the oid, the pieces are
+ * concatenated into the object (by the store itself on S3) and removed; a request that brings the
+ * last piece again meanwhile waits for that. When the hash is not the oid, the pieces that request
+ * hashed are removed and nothing is stored; when making the object fails otherwise, every piece
+ * stays, and the client resumes at the last one.
+ *
+ * The pieces of a repository's uploads under way count against the owner's storage quota beside
+ * the rest of the upload; those of an upload nobody adds to are collected by maintenance.
  */
 export interface ResumableUploadOptions {
   /** Bytes per piece: the most a broken transfer sends again. At least S3's 5 MiB part. */
@@ -44,11 +50,23 @@ export class UploadOffsetConflict extends OperationError {
   }
 }
 
-/** Hash states kept per process: enough for the uploads one process serves at once. */
+/** The rest of an upload would not fit in the owner's storage quota, counting the pieces of the repository's uploads under way. */
+export class UploadOverQuota extends OperationError {
+  readonly kind = 'invalid';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadOverQuota';
+  }
+}
+
+/** Uploads whose hash state one process keeps (the latest of each): enough for those it serves at once. */
 const CACHED_HASHES = 64;
 
 export class ResumableUploads {
-  private readonly hashes = new Map<string, Hash>();
+  /** Per upload (its prefix), the SHA-256 state after the chain of pieces `chainId` names. */
+  private readonly hashes = new Map<string, { chainId: string; hash: Hash }>();
+  /** Uploads this process is making into their object: a request that brings the last piece again waits for it. */
+  private readonly completing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly blobs: BlobStore,
@@ -58,80 +76,119 @@ export class ResumableUploads {
 
   /** The bytes of the object the server holds: its size once stored, else the end of the pieces in order from 0. */
   async offset(repositoryId: string, content: LfsContent): Promise<number> {
-    if (await this.isStored(repositoryId, content)) return content.size;
-    return resumePoint(await this.chain(repositoryId, content), content.size);
+    await this.completing.get(sessionPrefix(repositoryId, content))?.catch(() => {});
+    if (await this.storedAndRecorded(repositoryId, content)) return content.size;
+    const { session } = await this.pieces(repositoryId, content);
+    return resumePoint(session, content.size);
   }
 
   /**
    * Takes `body`, the bytes of the object from `offset` on (at most the rest of it), into pieces;
    * makes the object once they are all in. Returns the offset reached. Rejects with
-   * UploadOffsetConflict when the upload does not stand at `offset`, LfsContentMismatch when the
-   * whole object is in and is not the oid (its pieces are then removed). A body that ends early
-   * keeps its whole pieces: the next request resumes after them.
+   * UploadOffsetConflict when the upload does not stand at `offset`; UploadOverQuota when the
+   * rest would not fit in `roomBytes` beside the pieces of the repository's uploads under way;
+   * LfsContentMismatch when the whole object is in and is not the oid (the pieces this request
+   * hashed are then removed). A body that ends early keeps its whole pieces, and so does any
+   * failure to make the object of them: the next request resumes after them.
    */
-  async append(repositoryId: string, content: LfsContent, offset: number, body: Readable): Promise<number> {
-    if (await this.isStored(repositoryId, content)) return content.size;
-    const pieces = await this.chain(repositoryId, content);
-    const current = resumePoint(pieces, content.size);
+  async append(repositoryId: string, content: LfsContent, offset: number, body: Readable, roomBytes?: number): Promise<number> {
+    const prefix = sessionPrefix(repositoryId, content);
+    await this.completing.get(prefix)?.catch(() => {});
+    if (await this.storedAndRecorded(repositoryId, content)) return content.size;
+    const { session, underWayBytes } = await this.pieces(repositoryId, content);
+    const current = resumePoint(session, content.size);
     if (offset !== current) throw new UploadOffsetConflict(offset, current);
-    const chain = pieces.filter((piece) => piece.offset < offset);
-    const hash = await this.hashOf(chain);
-    const session = new PieceWriter(this.blobs, sessionPrefix(repositoryId, content), content.size, this.options.pieceBytes, offset);
+    if (roomBytes !== undefined && underWayBytes + (content.size - offset) > roomBytes) {
+      throw new UploadOverQuota(
+        `the rest of object ${content.oid} (${content.size - offset} bytes) does not fit: the storage quota leaves ${roomBytes} bytes, ` +
+          `and uploads under way in this repository hold ${underWayBytes}`,
+      );
+    }
+    const chain = session.filter((piece) => piece.offset < offset);
+    let chainId = chainIdOf(chain);
+    const hash = await this.hashOf(prefix, chain, chainId);
+    const writer = new PieceWriter(this.blobs, prefix, content.size, this.options.pieceBytes, offset);
     try {
       for await (const chunk of body) {
-        await session.write(chunk as Buffer, hash, (piece) => {
+        await writer.write(chunk as Buffer, hash, (piece) => {
           chain.push(piece);
-          this.remember(chain, hash);
+          chainId = extendChainId(chainId, piece.key);
+          this.remember(prefix, chainId, hash);
         });
       }
     } finally {
-      await session.end();
+      await writer.end();
     }
     const reached = chainEnd(chain);
-    if (reached === content.size) await this.complete(repositoryId, content, chain, hash.digest('hex'));
+    if (reached !== content.size) return reached;
+    const completion = this.complete(repositoryId, content, chain, hash.digest('hex'));
+    this.completing.set(prefix, completion);
+    try {
+      await completion;
+    } finally {
+      if (this.completing.get(prefix) === completion) this.completing.delete(prefix);
+    }
     return reached;
   }
 
   private async complete(repositoryId: string, content: LfsContent, chain: Piece[], digest: string): Promise<void> {
     const prefix = sessionPrefix(repositoryId, content);
+    if (digest !== content.oid) {
+      // Only the pieces this request hashed: another upload of the same object may be building on others.
+      this.hashes.delete(prefix);
+      for (const piece of chain) await this.blobs.delete(piece.key);
+      throw new LfsContentMismatch(`the bytes sent have SHA-256 ${digest}, not the object's ${content.oid}; nothing was stored`);
+    }
+    const key = lfsBlobKey(repositoryId, content.oid);
+    if (chain.length === 0) await this.blobs.putIfAbsent(key, Buffer.alloc(0));
+    else await concatenateBlobs(this.blobs, key, chain);
+    await this.records.recordStored(repositoryId, content.oid, content.size);
+    this.hashes.delete(prefix);
+    // The object is made: its pieces, and those of other tries, are of no more use. Those a failure
+    // here leaves are collected by maintenance with abandoned uploads.
     try {
-      if (digest !== content.oid) {
-        throw new LfsContentMismatch(`the bytes sent have SHA-256 ${digest}, not the object's ${content.oid}; nothing was stored`);
-      }
-      const key = lfsBlobKey(repositoryId, content.oid);
-      if (chain.length === 0) await this.blobs.putIfAbsent(key, Buffer.alloc(0));
-      else await concatenateBlobs(this.blobs, key, chain);
-      await this.records.recordStored(repositoryId, content.oid, content.size);
-    } finally {
-      for (const key of [...this.hashes.keys()]) if (key.startsWith(prefix)) this.hashes.delete(key);
       for await (const piece of this.blobs.list(prefix)) await this.blobs.delete(piece.key);
+    } catch {
+      // Kept for maintenance.
     }
   }
 
-  private async isStored(repositoryId: string, content: LfsContent): Promise<boolean> {
-    return (await this.blobs.head(lfsBlobKey(repositoryId, content.oid)))?.size === content.size;
+  /**
+   * Whether the object is stored, recorded too: a client that finds it stored (HEAD answers its
+   * size) skips the verify step that would otherwise record it.
+   */
+  private async storedAndRecorded(repositoryId: string, content: LfsContent): Promise<boolean> {
+    if ((await this.blobs.head(lfsBlobKey(repositoryId, content.oid)))?.size !== content.size) return false;
+    await this.records.recordStored(repositoryId, content.oid, content.size);
+    return true;
   }
 
-  /** The pieces that continue one another from byte 0, each of its expected size; the first named at each offset. */
-  private async chain(repositoryId: string, content: LfsContent): Promise<Piece[]> {
+  /**
+   * The pieces of this upload that continue one another from byte 0, each of its expected size
+   * (the first named at each offset), and the bytes in every upload of the repository under way.
+   */
+  private async pieces(repositoryId: string, content: LfsContent): Promise<{ session: Piece[]; underWayBytes: number }> {
     const prefix = sessionPrefix(repositoryId, content);
-    const chain: Piece[] = [];
+    const session: Piece[] = [];
+    let underWayBytes = 0;
     let next = 0;
-    for await (const blob of this.blobs.list(prefix)) {
+    for await (const blob of this.blobs.list(lfsUploadsBlobPrefix(repositoryId))) {
+      underWayBytes += blob.size;
+      if (!blob.key.startsWith(prefix)) continue;
       const offset = pieceOffset(blob.key.slice(prefix.length));
       const expectedSize = Math.min(this.options.pieceBytes, content.size - next);
       if (offset === next && blob.size === expectedSize && expectedSize > 0) {
-        chain.push({ ...blob, offset });
+        session.push({ ...blob, offset });
         next += blob.size;
       }
     }
-    return chain;
+    return { session, underWayBytes };
   }
 
-  /** The SHA-256 state after the bytes of `chain`: cached, or read back from the pieces. */
-  private async hashOf(chain: readonly Piece[]): Promise<Hash> {
-    const cached = this.hashes.get(chainId(chain));
-    if (cached) return cached.copy();
+  /** The SHA-256 state after the bytes of `chain`: cached, or read back from the pieces (and cached). */
+  private async hashOf(prefix: string, chain: readonly Piece[], chainId: string): Promise<Hash> {
+    const cached = this.hashes.get(prefix);
+    if (cached?.chainId === chainId) return cached.hash.copy();
     const hash = createHash('sha256');
     for (const piece of chain) {
       const stream = await this.blobs.getStream(piece.key);
@@ -143,13 +200,14 @@ export class ResumableUploads {
       }
       if (read !== piece.size) throw new Error(`resuming an LFS upload: piece ${piece.key} holds ${read} bytes, not ${piece.size}`);
     }
+    // A request that then fails before its first piece must not make the next one read them all again.
+    this.remember(prefix, chainId, hash);
     return hash;
   }
 
-  private remember(chain: readonly Piece[], hash: Hash): void {
-    const id = chainId(chain);
-    this.hashes.delete(id);
-    this.hashes.set(id, hash.copy());
+  private remember(prefix: string, chainId: string, hash: Hash): void {
+    this.hashes.delete(prefix);
+    this.hashes.set(prefix, { chainId, hash: hash.copy() });
     // Oldest first in a Map's order: drop from the front.
     for (const stale of this.hashes.keys()) {
       if (this.hashes.size <= CACHED_HASHES) break;
@@ -260,6 +318,11 @@ function chainEnd(chain: readonly Piece[]): number {
   return last ? last.offset + last.size : 0;
 }
 
-function chainId(chain: readonly Piece[]): string {
-  return chain.map((piece) => piece.key).join('\n');
+/** Names a chain of pieces by its keys, in O(1) per piece added: a hash over the previous name and the key. */
+function extendChainId(chainId: string, key: string): string {
+  return createHash('sha256').update(chainId).update('\n').update(key).digest('hex');
+}
+
+function chainIdOf(chain: readonly Piece[]): string {
+  return chain.reduce((id, piece) => extendChainId(id, piece.key), '');
 }

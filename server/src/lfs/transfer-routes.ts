@@ -7,7 +7,7 @@ import type { ServerServices } from '../services.js';
 import type { LfsLinks } from './links.js';
 import { sendLfsJson } from './lfs-json.js';
 import { OID_PATTERN, type LfsObjects } from './objects.js';
-import type { ResumableUploads } from './resumable-uploads.js';
+import { UploadOverQuota, type ResumableUploads } from './resumable-uploads.js';
 
 const OBJECT_ROUTE = '/:owner/:repo/info/lfs/objects/:oid';
 const TUS_VERSION = '1.0.0';
@@ -37,36 +37,37 @@ export function transferRoutes(services: ServerServices, objects: LfsObjects, up
   // A HEAD without Tus-Resumable is the GET's, which express answers from the GET route below.
   router.head(OBJECT_ROUTE, async (req, res, next) => {
     if (req.get('tus-resumable') === undefined) return next();
+    res.set('Tus-Resumable', TUS_VERSION);
     requireTusVersion(req);
     const { repo, grant } = await grantOf(req, 'upload');
     const offset = await uploads.offset(repo.id, { oid: grant.oid, size: grant.size });
-    res.set({
-      'Tus-Resumable': TUS_VERSION,
-      'Upload-Offset': String(offset),
-      'Upload-Length': String(grant.size),
-      'Cache-Control': 'no-store',
-    });
+    res.set({ 'Upload-Offset': String(offset), 'Upload-Length': String(grant.size), 'Cache-Control': 'no-store' });
     res.status(200).end();
   });
 
   router.patch(OBJECT_ROUTE, async (req, res) => {
+    // On every answer, refusals too, as tus asks.
+    res.set('Tus-Resumable', TUS_VERSION);
     requireTusVersion(req);
     const mediaType = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (mediaType !== TUS_PATCH_MEDIA_TYPE) throw new HttpError(415, `a tus PATCH carries Content-Type ${TUS_PATCH_MEDIA_TYPE}`);
-    const offset = Number(req.get('upload-offset'));
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new HttpError(400, 'a tus PATCH needs Upload-Offset, a non-negative integer');
+    const offsetHeader = req.get('upload-offset') ?? '';
+    if (!/^\d{1,16}$/.test(offsetHeader)) throw new HttpError(400, 'a tus PATCH needs Upload-Offset, a non-negative integer');
+    const offset = Number(offsetHeader);
     const { repo, grant } = await grantOf(req, 'upload');
     if (offset > grant.size) throw new HttpError(409, `Upload-Offset ${offset} is past the object's ${grant.size} bytes`);
+    const room = await services.quotas.room(repo.owner, 'lfs');
     const body = openRequestBody(req, grant.size - offset);
     let reached: number;
     try {
-      reached = await uploads.append(repo.id, { oid: grant.oid, size: grant.size }, offset, body.stream);
+      reached = await uploads.append(repo.id, { oid: grant.oid, size: grant.size }, offset, body.stream, room?.bytes);
     } catch (error) {
+      if (error instanceof UploadOverQuota) throw new HttpError(507, `${error.message}: ${room?.reason}`);
       throw body.failure() ?? error;
     }
     // Already stored: the body was not read, and closing beats draining what may be gigabytes.
     if (reached === grant.size && body.bytesRead() < grant.size - offset) res.set('Connection', 'close');
-    res.set({ 'Tus-Resumable': TUS_VERSION, 'Upload-Offset': String(reached) });
+    res.set('Upload-Offset', String(reached));
     res.status(204).end();
   });
 

@@ -29,7 +29,7 @@ export async function checkpointAll(
   onProgress?.({ repositoriesDone: 0, repositoriesTotal: ids.length });
   for (const id of ids) {
     await new RefJournal(id, stores.kv, stores.blobs).checkpoint();
-    lfsLockBlobsWritten += await locks.writeMissingBlobs(id);
+    lfsLockBlobsWritten += (await locks.reconcileBlobs(id)).written;
     onProgress?.({ repositoriesDone: ++done, repositoriesTotal: ids.length });
   }
   return { registrySeq, repositories: ids.length, lfsLockBlobsWritten };

@@ -12,6 +12,7 @@ import {
   lfsUnreferencedKey,
   repositoryScope,
 } from '../keys.js';
+import { LockStore } from '../lfs-locks.js';
 import { LfsObjectRecords } from '../lfs-object-records.js';
 import { LFS_POINTER_MAX_BYTES, parseLfsPointer } from '../lfs-pointer.js';
 import { LoopPacer } from '../loop-pacer.js';
@@ -46,6 +47,8 @@ export interface LfsCollectReport {
   rereferenced: string[];
   /** Resumable uploads whose pieces were deleted, nothing having been added to them for ABANDONED_UPLOAD_MS. */
   abandonedUploads: number;
+  /** Copies of locks written (a lock had none) and removed (their lock was gone), which recovery reads (LockStore.reconcileBlobs). */
+  lockBlobs: { written: number; removed: number };
 }
 
 /**
@@ -81,17 +84,10 @@ export const ABANDONED_UPLOAD_MS = 48 * 3600 * 1000;
  * next run removes it, and the object, if still unreferenced, starts a new grace period.
  */
 export async function collectLfsObjects(repo: Repository, lease: MaintenanceLease, options: LfsCollectOptions): Promise<LfsCollectReport> {
-  const report: LfsCollectReport = {
-    recorded: 0,
-    walked: false,
-    blobsRead: 0,
-    sighted: [],
-    collected: [],
-    rereferenced: [],
-    abandonedUploads: 0,
-  };
+  const report = emptyLfsCollectReport();
   const now = options.now ?? Date.now;
   report.abandonedUploads = await collectAbandonedUploads(repo, lease, now);
+  report.lockBlobs = await new LockStore(repo.stores.kv, repo.stores.blobs).reconcileBlobs(repo.info.id);
   const scope = repositoryScope(repo.info.id);
   const { kv } = repo.stores;
   // One scan for the three kinds of keys (and the locks, few as a rule, besides).
@@ -162,6 +158,20 @@ export async function collectLfsObjects(repo: Repository, lease: MaintenanceLeas
   return report;
 }
 
+/** The report of a run that did nothing (yet). */
+export function emptyLfsCollectReport(): LfsCollectReport {
+  return {
+    recorded: 0,
+    walked: false,
+    blobsRead: 0,
+    sighted: [],
+    collected: [],
+    rereferenced: [],
+    abandonedUploads: 0,
+    lockBlobs: { written: 0, removed: 0 },
+  };
+}
+
 /**
  * Deletes the pieces of each resumable upload whose newest piece is older than ABANDONED_UPLOAD_MS.
  * One listing per repository; nothing on a store that cannot tell a blob's age (an upload of
@@ -178,9 +188,13 @@ async function collectAbandonedUploads(repo: Repository, lease: MaintenanceLease
     uploads.set(upload, pieces);
   }
   let abandoned = 0;
-  for (const pieces of uploads.values()) {
+  for (const [upload, pieces] of uploads) {
     const writtenAt = await Promise.all(pieces.map((key) => blobs.writtenAt(key)));
     if (writtenAt.some((time) => time === undefined || now() - time <= ABANDONED_UPLOAD_MS)) continue;
+    // A client that resumed since the listing has added a piece: the upload is not abandoned.
+    let added = false;
+    for await (const piece of blobs.list(`${upload}/`)) added ||= !pieces.includes(piece.key);
+    if (added) continue;
     for (const key of pieces) {
       lease.assertHeldFor(lease.durationMs / 3, `deleting ${key}`);
       await blobs.delete(key);

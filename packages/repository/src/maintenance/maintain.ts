@@ -6,7 +6,7 @@ import { DEFAULT_REGISTRY_MAX_AGE_MS, type PackAccess, type PackInfo } from '../
 import type { Repository } from '../repository.js';
 import { pruneJournal, type JournalPruning } from '../journal/prune.js';
 import { collectPacks } from './collector.js';
-import { collectLfsObjects, type LfsCollectReport } from './lfs-collector.js';
+import { collectLfsObjects, emptyLfsCollectReport, type LfsCollectReport } from './lfs-collector.js';
 import { MaintenanceLease } from './lease.js';
 import { DEFAULT_MAINTENANCE_POLICY, chooseMaintenance, compactionPlan, type MaintenancePolicy } from './policy.js';
 import { publishPacks, type PackToPublish } from './publish.js';
@@ -121,7 +121,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     retired: [],
     collected: [],
     orphansCollected: [],
-    lfs: { recorded: 0, walked: false, blobsRead: 0, sighted: [], collected: [], rereferenced: [], abandonedUploads: 0 },
+    lfs: emptyLfsCollectReport(),
     journalPruned: { checkpoints: 0 },
     durationMs: 0,
   };

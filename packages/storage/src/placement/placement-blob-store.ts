@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
+import { hasBlobAges, type BlobAges } from '../blob-ages.js';
 import { hasDirectReadUrls, type DirectReadUrls } from '../direct-read-urls.js';
 import {
   hasDirectWriteUrls,
@@ -87,7 +88,7 @@ export interface PlacementLayout {
  *
  * Stores that failed recently are tried last (for `suspectMs`), in reads and writes alike.
  */
-export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls {
+export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, BlobAges {
   readonly replicas: number;
   private readonly members: readonly PlacementMember[];
   private readonly names: readonly string[];
@@ -270,6 +271,28 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
       }
     }
     return undefined;
+  }
+
+  /**
+   * When the newest copy of `key` was written. Undefined when no copy is found, and also when a
+   * store cannot tell or does not answer: a copy there may be newer, so nothing may take the blob
+   * for old on the word of the others.
+   */
+  async writtenAt(key: string): Promise<number | undefined> {
+    validateBlobKey(key);
+    const times = await Promise.allSettled(
+      this.members.map((member) =>
+        hasBlobAges(member.store)
+          ? withTimeout(member.store.writtenAt(key), this.readTimeoutMs, `write time of ${key} on ${member.name}`)
+          : Promise.reject(new Error(`store ${member.name} cannot tell when its blobs were written`)),
+      ),
+    );
+    let newest: number | undefined;
+    for (const time of times) {
+      if (time.status === 'rejected') return undefined;
+      if (time.value !== undefined) newest = Math.max(newest ?? time.value, time.value);
+    }
+    return newest;
   }
 
   /** The union of every store's listing, each key once, in key order. Rejects if a store cannot list. */
