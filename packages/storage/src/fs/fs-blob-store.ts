@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { constants, type Dirent } from 'node:fs';
+import { constants, statSync, type Stats } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { fsyncDirectory } from '../fsync-directory.js';
 import type { BlobAges } from '../blob-ages.js';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
@@ -164,17 +165,21 @@ export class FsBlobStore implements BlobStore, BlobAges {
       .filter((entry) => entry.isFile() || entry.isDirectory())
       .map((entry) => ({ entry, sortName: entry.isDirectory() ? `${entry.name}/` : entry.name }))
       .sort((a, b) => (a.sortName < b.sortName ? -1 : a.sortName > b.sortName ? 1 : 0));
-    for (const { entry } of candidates) yield* this.visit(directoryKey, entry);
-  }
-
-  private async *visit(directoryKey: string, entry: Dirent): AsyncGenerator<BlobInfo> {
-    const key = directoryKey + entry.name;
-    if (entry.isDirectory()) {
-      yield* this.walk(`${key}/`, '');
-      return;
+    for (let start = 0; start < candidates.length; start += STATS_PER_TURN) {
+      // A listing's sizes come from stat(2) of every file: synchronous calls on cached inodes cost
+      // a few µs each where a promise's round trip through the thread pool costs tens; a turn of
+      // the event loop between batches bounds how long a large directory holds it.
+      if (start > 0) await setImmediatePromise();
+      for (const { entry } of candidates.slice(start, start + STATS_PER_TURN)) {
+        const key = directoryKey + entry.name;
+        if (entry.isDirectory()) {
+          yield* this.walk(`${key}/`, '');
+          continue;
+        }
+        const stats = statIfPresent(this.pathOf(key));
+        if (stats?.isFile()) yield { key, size: stats.size };
+      }
     }
-    const stats = await stat(this.pathOf(key)).catch(absentAsUndefined);
-    if (stats?.isFile()) yield { key, size: stats.size };
   }
 
   private async openBlob(key: string): Promise<{ handle: FileHandle; size: number } | undefined> {
@@ -301,6 +306,17 @@ async function fsyncDirectories(directory: string, firstCreated: string | undefi
   for (let current = directory; current !== lastToSync && current !== dirname(current);) {
     current = dirname(current);
     await fsyncDirectory(current);
+  }
+}
+
+/** Files of a directory stat'ed per turn of the event loop while listing. */
+const STATS_PER_TURN = 64;
+
+function statIfPresent(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    return absentAsUndefined(error as NodeJS.ErrnoException);
   }
 }
 
