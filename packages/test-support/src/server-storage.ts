@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { S3BlobStore } from '@gitfleet/storage';
+import { mapConcurrently, S3BlobStore } from '@gitfleet/storage';
 import { uniqueName } from './stores.js';
 
 /**
@@ -151,7 +151,7 @@ export async function deleteS3Prefix(target: S3Target, prefix: string): Promise<
   try {
     const keys: string[] = [];
     for await (const { key } of store.list('')) keys.push(key);
-    await inParallel(keys, 16, (key) => store.delete(key));
+    await mapConcurrently(keys, 16, (key) => store.delete(key));
   } finally {
     await store.close();
   }
@@ -240,12 +240,4 @@ export function redisCli(args: string[], input = ''): Promise<string> {
     child.stdin.on('error', () => {});
     child.stdin.end(input);
   });
-}
-
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -15,7 +15,7 @@
  *
  * Each repository's Git LFS object records and locks come back from its LFS blobs (recover-lfs.ts).
  */
-import type { BlobStore, CasOp, KVEntry, KVStore } from '@gitfleet/storage';
+import { mapConcurrently, type BlobStore, type CasOp, type KVEntry, type KVStore } from '@gitfleet/storage';
 import {
   HEAD_KEY,
   JOURNAL_SEQ_KEY,
@@ -120,7 +120,7 @@ export async function recoverFromJournal(
 
   let done = 0;
   options.onProgress?.({ repositoriesDone: 0, repositoriesTotal: repositories.length });
-  await forEachConcurrently(repositories, CONCURRENCY, async ({ id, owner, name }) => {
+  await mapConcurrently(repositories, CONCURRENCY, async ({ id, owner, name }) => {
     const log = await readJournal(blobs, id, parseRefCheckpoint, parseRefTransaction, summary);
     const state = replayRefJournal(log.checkpoint, log.entries);
     summary.gaps.push(...state.gaps.map((seq) => ({ repository: `${owner}/${name}`, seq })));
@@ -298,12 +298,4 @@ async function writeScope(kv: KVStore, scope: string, ops: readonly CasOp[], ove
       throw new RecoveryTargetNotEmpty(`recovering ${scope}: ${slice[conflicts[0]].key} was written by someone else meanwhile`);
     }
   }
-}
-
-async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
