@@ -22,7 +22,7 @@ import { watchQueue } from './metrics/queues.js';
 import { packfileUris } from './packfile-uris.js';
 import { createRepository, creationOwner } from './operations/create-repository.js';
 import { CreationRefused, OwnerNotFound } from './operations/errors.js';
-import { openRequestBody, type RequestBody } from './request-body.js';
+import { openRequestBody, requestMediaType, type RequestBody } from './request-body.js';
 import { requestUser } from './request-user.js';
 import type { ServerServices } from './services.js';
 
@@ -235,7 +235,7 @@ function sendAdvertisement(res: Response, service: Service, body: Buffer[], with
 
 function openRpcBody(req: Request, service: Service, maxBytes: number) {
   const expected = `application/x-${service}-request`;
-  const actual = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const actual = requestMediaType(req);
   if (actual !== expected) {
     throw new HttpError(415, `expected Content-Type ${expected}, got ${actual === '' ? 'none' : JSON.stringify(actual)}`);
   }

@@ -20,6 +20,11 @@ export interface RequestBody {
   bytesRead(): number;
 }
 
+/** The media type a request's Content-Type names, lower-cased and without parameters; '' when it has none. */
+export function requestMediaType(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
 /** Throws HttpError (413, 415) for bodies refused from their headers alone. */
 export function openRequestBody(req: IncomingMessage, maxBytes: number): RequestBody {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();

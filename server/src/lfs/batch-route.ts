@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { authorizeRepository } from '../auth/index.js';
 import { HttpError } from '../http-errors.js';
-import { openRequestBody } from '../request-body.js';
+import { openRequestBody, requestMediaType } from '../request-body.js';
 import type { ServerServices } from '../services.js';
 import { parseBatchRequest } from './batch-request.js';
 import type { LfsLinks } from './links.js';
@@ -29,7 +29,7 @@ export function batchRoute(services: ServerServices, objects: LfsObjects, links:
 const JSON_MEDIA_TYPES = new Set([LFS_MEDIA_TYPE, 'application/json']);
 
 async function readJson(req: Request, maxBytes: number): Promise<unknown> {
-  const mediaType = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const mediaType = requestMediaType(req);
   if (!JSON_MEDIA_TYPES.has(mediaType)) {
     throw new HttpError(415, `expected Content-Type ${LFS_MEDIA_TYPE}, got ${mediaType === '' ? 'none' : JSON.stringify(mediaType)}`);
   }

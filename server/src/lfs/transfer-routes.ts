@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { HttpError } from '../http-errors.js';
 import { openRepository } from '../packfile-uris.js';
 import { sendRanged } from '../ranged-download.js';
-import { openRequestBody } from '../request-body.js';
+import { openRequestBody, requestMediaType } from '../request-body.js';
 import type { ServerServices } from '../services.js';
 import type { LfsLinks } from './links.js';
 import { sendLfsJson } from './lfs-json.js';
@@ -49,8 +49,8 @@ export function transferRoutes(services: ServerServices, objects: LfsObjects, up
     // On every answer, refusals too, as tus asks.
     res.set('Tus-Resumable', TUS_VERSION);
     requireTusVersion(req);
-    const mediaType = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-    if (mediaType !== TUS_PATCH_MEDIA_TYPE) throw new HttpError(415, `a tus PATCH carries Content-Type ${TUS_PATCH_MEDIA_TYPE}`);
+    if (requestMediaType(req) !== TUS_PATCH_MEDIA_TYPE)
+      throw new HttpError(415, `a tus PATCH carries Content-Type ${TUS_PATCH_MEDIA_TYPE}`);
     const offsetHeader = req.get('upload-offset') ?? '';
     if (!/^\d{1,16}$/.test(offsetHeader)) throw new HttpError(400, 'a tus PATCH needs Upload-Offset, a non-negative integer');
     const offset = Number(offsetHeader);
