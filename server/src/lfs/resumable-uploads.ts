@@ -78,7 +78,7 @@ export class ResumableUploads {
   async offset(repositoryId: string, content: LfsContent): Promise<number> {
     await this.completing.get(sessionPrefix(repositoryId, content))?.catch(() => {});
     if (await this.storedAndRecorded(repositoryId, content)) return content.size;
-    const { session } = await this.pieces(repositoryId, content);
+    const { session } = await this.pieces(repositoryId, content, false);
     return resumePoint(session, content.size);
   }
 
@@ -95,7 +95,7 @@ export class ResumableUploads {
     const prefix = sessionPrefix(repositoryId, content);
     await this.completing.get(prefix)?.catch(() => {});
     if (await this.storedAndRecorded(repositoryId, content)) return content.size;
-    const { session, underWayBytes } = await this.pieces(repositoryId, content);
+    const { session, underWayBytes } = await this.pieces(repositoryId, content, roomBytes !== undefined);
     const current = resumePoint(session, content.size);
     if (offset !== current) throw new UploadOffsetConflict(offset, current);
     if (roomBytes !== undefined && underWayBytes + (content.size - offset) > roomBytes) {
@@ -165,14 +165,19 @@ export class ResumableUploads {
 
   /**
    * The pieces of this upload that continue one another from byte 0, each of its expected size
-   * (the first named at each offset), and the bytes in every upload of the repository under way.
+   * (the first named at each offset); with `countUnderWay`, also the bytes in every upload of the
+   * repository under way (which takes a listing of them all rather than of this upload's).
    */
-  private async pieces(repositoryId: string, content: LfsContent): Promise<{ session: Piece[]; underWayBytes: number }> {
+  private async pieces(
+    repositoryId: string,
+    content: LfsContent,
+    countUnderWay: boolean,
+  ): Promise<{ session: Piece[]; underWayBytes: number }> {
     const prefix = sessionPrefix(repositoryId, content);
     const session: Piece[] = [];
     let underWayBytes = 0;
     let next = 0;
-    for await (const blob of this.blobs.list(lfsUploadsBlobPrefix(repositoryId))) {
+    for await (const blob of this.blobs.list(countUnderWay ? lfsUploadsBlobPrefix(repositoryId) : prefix)) {
       underWayBytes += blob.size;
       if (!blob.key.startsWith(prefix)) continue;
       const offset = pieceOffset(blob.key.slice(prefix.length));

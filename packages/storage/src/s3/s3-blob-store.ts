@@ -297,8 +297,8 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
 
   /**
    * A multipart upload whose parts the bucket copies from the given blobs (UploadPartCopy), a few
-   * at a time: no byte passes through this process. The part sizes are checked against the copy's
-   * answer; CompleteMultipartUpload carries `If-None-Match: *`, narrowed by a HEAD as putIfAbsent.
+   * at a time: no byte passes through this process. Each part's size is checked by a HEAD before
+   * its copy; CompleteMultipartUpload carries `If-None-Match: *`, narrowed by a HEAD as putIfAbsent.
    */
   async concatenateIfAbsent(key: string, parts: readonly BlobInfo[]): Promise<boolean> {
     validateBlobKey(key);
