@@ -13,22 +13,26 @@ export const SIDEBAND_MAX = 995;
 /** A data packet with no payload: the client reads it as nothing at all, so it keeps a quiet connection alive. */
 export const SIDEBAND_KEEPALIVE = Buffer.from('0005\x01', 'latin1');
 
-/** `data` framed as pkt-lines on `channel`, split at `maxPayload`. Empty data gives no packet. */
-export function encodeSideband(channel: SidebandChannel, data: Uint8Array, maxPayload = SIDEBAND_64K_MAX): Buffer[] {
+/**
+ * `data` framed as pkt-lines on `channel`, split at `maxPayload`, in one buffer (the payload
+ * is copied once: a clone frames every byte of its pack). Empty data gives an empty buffer.
+ */
+export function encodeSideband(channel: SidebandChannel, data: Uint8Array, maxPayload = SIDEBAND_64K_MAX): Buffer {
   if (channel !== SidebandChannel.Data && channel !== SidebandChannel.Progress && channel !== SidebandChannel.Error) {
     throw new RangeError(`side-band channel must be 1, 2 or 3, got ${channel as number}`);
   }
   if (!Number.isInteger(maxPayload) || maxPayload < 1 || maxPayload > SIDEBAND_64K_MAX) {
     throw new RangeError(`side-band payload limit must be an integer in 1..${SIDEBAND_64K_MAX}, got ${maxPayload}`);
   }
-  const packets: Buffer[] = [];
+  const packets = Math.ceil(data.byteLength / maxPayload);
+  const framed = Buffer.allocUnsafe(data.byteLength + 5 * packets);
+  let at = 0;
   for (let start = 0; start < data.byteLength; start += maxPayload) {
     const end = Math.min(start + maxPayload, data.byteLength);
-    const packet = Buffer.allocUnsafe(5 + end - start);
-    packet.write(packet.length.toString(16).padStart(4, '0'), 0, 'latin1');
-    packet[4] = channel;
-    packet.set(data.subarray(start, end), 5);
-    packets.push(packet);
+    framed.write((5 + end - start).toString(16).padStart(4, '0'), at, 'latin1');
+    framed[at + 4] = channel;
+    framed.set(data.subarray(start, end), at + 5);
+    at += 5 + end - start;
   }
-  return packets;
+  return framed;
 }

@@ -59,6 +59,11 @@ function gitReads(bytes: Buffer, name: string): PackedObject[] {
   return verifyPack({ packPath, packSize: bytes.length, idx: Buffer.alloc(0), checksum: '' });
 }
 
+/** The stats of a pack of `total` entries all copied from storage: everything but the 12-byte header and the 20-byte trailer. */
+function everyEntryCopied(total: number, deltas: number, bytes: number): PackStats {
+  return { total, deltas, reused: total, reusedDeltas: deltas, bytes, copiedBytes: bytes - 32, recompressedBytes: 0 };
+}
+
 describe('pack output', () => {
   test('every stored entry is copied as stored, and the stream returns what the pack was made of', async () => {
     const repo = await storedRepository();
@@ -66,17 +71,31 @@ describe('pack output', () => {
     const { bytes, stats } = await outputPack(repo, { send, ofsDelta: true, thin: false, clientHas: new Set() });
     const deltas = stored.filter((o) => o.baseOid).length;
     assert.ok(deltas > 0);
-    // Everything but the 12-byte header and the 20-byte trailer is copied as stored.
-    assert.deepEqual(stats, {
-      total: send.size,
-      deltas,
-      reused: send.size,
-      reusedDeltas: deltas,
-      bytes: bytes.length,
-      copiedBytes: bytes.length - 32,
-      recompressedBytes: 0,
-    });
+    assert.deepEqual(stats, everyEntryCopied(send.size, deltas, bytes.length));
     const read = gitReads(bytes, 'whole');
+    assert.deepEqual(new Set(read.map((o) => o.oid)), send);
+    assert.equal(read.filter((o) => o.baseOid).length, deltas, 'deltas stay deltas');
+  });
+
+  test('a pack that leaves stored entries out: the stored run before the first gap goes out as is, deltas after it point at their bases anew', async () => {
+    const repo = await storedRepository();
+    const byOffset = [...stored].sort((a, b) => a.offset - b.offset);
+    const bases = new Set(stored.map((o) => o.baseOid));
+    // Whole objects no delta is made from, after a third of the pack: gaps, yet every delta keeps its base.
+    const left = byOffset
+      .slice(Math.floor(byOffset.length / 3))
+      .filter((o) => !o.baseOid && !bases.has(o.oid))
+      .slice(0, 3);
+    assert.equal(left.length, 3);
+    const send = new Set(stored.map((o) => o.oid).filter((oid) => !left.some((o) => o.oid === oid)));
+    const { bytes, stats } = await outputPack(repo, { send, ofsDelta: true, thin: false, clientHas: new Set() });
+    const deltas = stored.filter((o) => o.baseOid && send.has(o.oid)).length;
+    assert.deepEqual(stats, everyEntryCopied(send.size, deltas, bytes.length));
+    const firstLeft = Math.min(...left.map((o) => o.offset));
+    const storedRun: Buffer[] = [];
+    for await (const chunk of await repo.packs.stream(wholePack.checksum, 12, firstLeft)) storedRun.push(chunk as Buffer);
+    assert.ok(bytes.subarray(12, firstLeft).equals(Buffer.concat(storedRun)), 'the entries before the first gap are the stored bytes');
+    const read = gitReads(bytes, 'gaps');
     assert.deepEqual(new Set(read.map((o) => o.oid)), send);
     assert.equal(read.filter((o) => o.baseOid).length, deltas, 'deltas stay deltas');
   });

@@ -114,6 +114,14 @@ export class PackIndex {
     return found;
   }
 
+  /**
+   * Pack offset of the entry at `position` in pack order (offset order); at objectCount, where
+   * the last entry ends (the trailer).
+   */
+  offsetInPackOrder(position: number): number {
+    return this.offsetOrder().offsets[position];
+  }
+
   /** Pack offset where the entry starting at `offset` ends. */
   entryEnd(offset: number): number {
     const sorted = this.offsetOrder().offsets;

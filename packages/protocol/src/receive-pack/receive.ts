@@ -36,7 +36,7 @@ export async function receivePack(repo: Repository, request: Readable, options: 
   } catch (error) {
     // git shows a band-3 message as "remote error: …"; an HTTP 413 only as its status.
     if (error instanceof PushRequestRefused && error.sideband)
-      return fromBuffers([...encodeSideband(SidebandChannel.Error, Buffer.from(`${error.message}\n`)), FLUSH_PKT]);
+      return fromBuffers([encodeSideband(SidebandChannel.Error, Buffer.from(`${error.message}\n`)), FLUSH_PKT]);
     throw error;
   }
   if (push.commands.length === 0) return (async function* () {})();

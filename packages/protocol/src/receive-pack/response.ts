@@ -78,7 +78,7 @@ export class ResponseWriter {
   /** Report-status lines, each a pkt-line, then a flush; on band 1 when side-band is on. */
   report(lines: readonly string[]): void {
     const packets = Buffer.concat([...lines.map((line) => encodePktLine(`${line}\n`)), FLUSH_PKT]);
-    this.queue.push(...(this.sideband ? encodeSideband(SidebandChannel.Data, packets) : [packets]));
+    this.queue.push(this.sideband ? encodeSideband(SidebandChannel.Data, packets) : packets);
   }
 
   /** A failure after which nothing more is said; false when side-band is off and it cannot be told. */
@@ -115,6 +115,6 @@ export class ResponseWriter {
   }
 
   private band(channel: SidebandChannel, text: string): void {
-    if (this.sideband) this.queue.push(...encodeSideband(channel, Buffer.from(text, 'utf8')));
+    if (this.sideband) this.queue.push(encodeSideband(channel, Buffer.from(text, 'utf8')));
   }
 }

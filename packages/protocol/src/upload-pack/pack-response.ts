@@ -32,7 +32,7 @@ export interface PackRequest {
 export async function* packResponse(repo: Repository, request: PackRequest, framing: PackFraming): AsyncGenerator<Buffer> {
   const progress = request.progress && framing.sideband;
   const say = (message: string): Buffer =>
-    framing.sideband ? Buffer.concat(encodeSideband(SidebandChannel.Progress, Buffer.from(message), framing.maxPayload)) : Buffer.alloc(0);
+    framing.sideband ? encodeSideband(SidebandChannel.Progress, Buffer.from(message), framing.maxPayload) : Buffer.alloc(0);
   try {
     let counted = 0;
     const enumerating = request.enumerated
@@ -73,9 +73,7 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
     if (framing.sideband) yield FLUSH_PKT;
   } catch (error) {
     if (!framing.sideband) throw error;
-    yield Buffer.concat(
-      encodeSideband(SidebandChannel.Error, Buffer.from(`upload-pack: ${(error as Error).message}\n`), framing.maxPayload),
-    );
+    yield encodeSideband(SidebandChannel.Error, Buffer.from(`upload-pack: ${(error as Error).message}\n`), framing.maxPayload);
   }
 }
 
@@ -88,7 +86,7 @@ async function* framed<R>(pack: AsyncGenerator<Buffer, R>, framing: PackFraming)
     for (;;) {
       const next = await pack.next();
       if (next.done) return next.value;
-      yield framing.sideband ? Buffer.concat(encodeSideband(SidebandChannel.Data, next.value, framing.maxPayload)) : next.value;
+      yield framing.sideband ? encodeSideband(SidebandChannel.Data, next.value, framing.maxPayload) : next.value;
     }
   } finally {
     await pack.return(undefined as R);

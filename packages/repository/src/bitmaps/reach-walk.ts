@@ -143,6 +143,29 @@ function markOutside(context: ReachWalkContext, into: Reached, stop: Reached | u
   return true;
 }
 
+/**
+ * markOutside for the binary id at bytes[at..at+20) of a tree entry: no hex id is made for an
+ * object met before, which is most of them (every later tree of a history pushed since the
+ * pack was written names the same new files again).
+ */
+function markOutsideAt(
+  context: ReachWalkContext,
+  into: Reached,
+  stop: Reached | undefined,
+  bytes: Uint8Array,
+  at: number,
+  type: ObjectType,
+): boolean {
+  if (!context.allowOutside) {
+    throw new MissingObjectError(
+      Buffer.from(bytes.subarray(at, at + 20)).toString('hex'),
+      `reachable ${type}, yet not in the pack being bitmapped`,
+    );
+  }
+  if (stop && stop.outside.size > 0 && stop.outside.hasBytes(bytes, at)) return false;
+  return into.outside.addBytes(bytes, at, TYPE_FLAGS[type]) >= 0;
+}
+
 /** Breadth-first from `roots`, entering only trees not reached yet; entries are looked up as binary ids, in place. */
 export async function walkTrees(
   context: ReachWalkContext,
@@ -171,9 +194,8 @@ export async function walkTrees(
             if (bits.get(position) || stopBits?.get(position)) continue;
             bits.set(position);
             if (mode === FileMode.Dir) next.push(positions.oidAt(position));
-          } else {
-            const oid = data.toString('hex', at, at + 20);
-            if (markOutside(context, into, stop, oid, mode === FileMode.Dir ? 'tree' : 'blob') && mode === FileMode.Dir) next.push(oid);
+          } else if (markOutsideAt(context, into, stop, data, at, mode === FileMode.Dir ? 'tree' : 'blob') && mode === FileMode.Dir) {
+            next.push(data.toString('hex', at, at + 20));
           }
         }
       },

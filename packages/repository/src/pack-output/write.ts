@@ -1,6 +1,14 @@
 import { promisify } from 'node:util';
 import { deflate, deflateSync } from 'node:zlib';
-import { encodeEntryHeader, encodePackHeader, MAX_ENTRY_HEADER_LENGTH, parseEntryHeader, type GitObject } from '@gitfleet/git-format';
+import {
+  encodeEntryHeader,
+  encodePackHeader,
+  MAX_ENTRY_HEADER_LENGTH,
+  PACK_TYPE,
+  parseEntryHeader,
+  type GitObject,
+  type PackEntryHeader,
+} from '@gitfleet/git-format';
 import { CorruptPackError, MissingObjectError } from '../errors.js';
 import type { Repository } from '../repository.js';
 import { outputEntry, type PackStreamOptions } from './entries.js';
@@ -9,13 +17,15 @@ import { reportPackWritten, type PackStats } from './observer.js';
 export type { PackStats } from './observer.js';
 import { OutputBuffer } from './output-buffer.js';
 import type { ReencodedEntry } from './reencoded-cache.js';
-import type { PackSlice } from './plan.js';
+import { positionOf, type PackSlice } from './plan.js';
 import { SpanCursor } from './span-cursor.js';
 
 const deflateAsync = promisify(deflate);
 
 /** Entries closer than this share one sequential read; the bytes between are skipped. */
 export const SPAN_GAP = 128 * 1024;
+/** The pack header (signature, version, entry count): the first entry starts after it. */
+const PACK_HEADER_BYTES = 12;
 /** Output is handed on in pieces of about this size. */
 const OUTPUT_CHUNK = 256 * 1024;
 const ASYNC_DEFLATE_BYTES = 64 * 1024;
@@ -57,6 +67,9 @@ export async function* streamPack(
       const spanEnd = index.entryEnd(offsets[last]);
       const cursor = new SpanCursor(await source.packs.stream(slice.pack, spanStart, spanEnd), spanStart, slice.pack);
       try {
+        if (position === 0 && out.offset === PACK_HEADER_BYTES && options.ofsDelta) {
+          position = yield* copyLeadingRun(slice, leadingRunLength(slice, last), cursor, out, stats);
+        }
         for (; position <= last; position++) {
           const request = { source, slices, slice, position, cursor, options, out };
           const entryStart = out.offset;
@@ -84,6 +97,62 @@ export async function* streamPack(
   stats.bytes = out.offset;
   reportPackWritten(stats);
   return stats;
+}
+
+/**
+ * How many of the slice's first entries (up to position `last`) are the stored pack's first
+ * entries, none left out: offset for offset, they are where the outgoing pack puts them.
+ */
+function leadingRunLength(slice: PackSlice, last: number): number {
+  const { offsets, index } = slice;
+  let length = 0;
+  while (length <= last && offsets[length] === index.offsetInPackOrder(length)) length++;
+  return length;
+}
+
+/**
+ * git's pack reuse (reuse_partial_packfile_from_bitmap): while the outgoing pack is the stored
+ * one entry for entry from its first, its bytes are the stored bytes, ofs-delta distances
+ * included, and they go out in the stream's own chunks; of each entry only its type is read.
+ * The run stops before a ref-delta, which writeEntry handles. Returns the position after the
+ * entries copied.
+ */
+async function* copyLeadingRun(
+  slice: PackSlice,
+  length: number,
+  cursor: SpanCursor,
+  out: OutputBuffer,
+  stats: PackStats,
+): AsyncGenerator<Buffer, number> {
+  if (length === 0) return 0;
+  const { offsets, written } = slice;
+  const start = out.offset;
+  let position = 0;
+  let deltas = 0;
+  let at = offsets[0];
+  for await (const piece of cursor.range(at, slice.index.offsetInPackOrder(length))) {
+    const pieceEnd = at + piece.length;
+    let copied = piece.length;
+    for (; position < length && offsets[position] < pieceEnd; position++) {
+      const code = (piece[offsets[position] - at] >> 4) & 7;
+      if (code === PACK_TYPE.refDelta) {
+        copied = offsets[position] - at;
+        break;
+      }
+      if (code === PACK_TYPE.ofsDelta) deltas++;
+      written[position] = offsets[position];
+    }
+    out.write(piece.subarray(0, copied));
+    at += copied;
+    if (copied < piece.length) break;
+    if (out.pendingBytes >= OUTPUT_CHUNK) yield out.take();
+  }
+  stats.total += position;
+  stats.reused += position;
+  stats.deltas += deltas;
+  stats.reusedDeltas += deltas;
+  stats.copiedBytes += out.offset - start;
+  return position;
 }
 
 interface WriteEntryRequest {
@@ -133,11 +202,31 @@ async function copyVerbatim(request: WriteEntryRequest): Promise<EntryOutcome | 
   const storedBytes = await cursor.bytes(offset, end - offset);
   const stored = parseEntryHeader(storedBytes, 0, offset);
   const writtenAt = out.offset;
-  const entry = outputEntry({ slices, slice, offset, stored, storedBytes, writtenAt, options });
-  if (entry.kind !== 'copy' || !entry.header.equals(storedBytes.subarray(0, stored.headerLength))) return undefined;
+  if (!headerUnchanged(slice, stored, offset, writtenAt, options)) {
+    const entry = outputEntry({ slices, slice, offset, stored, storedBytes, writtenAt, options });
+    if (entry.kind !== 'copy' || !entry.header.equals(storedBytes.subarray(0, stored.headerLength))) return undefined;
+  }
   slice.written[position] = writtenAt;
   out.write(storedBytes);
-  return entry.delta ? 'copied-delta' : 'copied';
+  return stored.kind === 'object' ? 'copied' : 'copied-delta';
+}
+
+/**
+ * The common cases where an entry's stored header is already its outgoing one, told without
+ * building a header: a whole object, or an ofs-delta whose base moved by as much as it did
+ * (both in one stretch of the stored pack sent without a gap). False: outputEntry decides.
+ */
+function headerUnchanged(
+  slice: PackSlice,
+  stored: PackEntryHeader,
+  offset: number,
+  writtenAt: number,
+  options: PackStreamOptions,
+): boolean {
+  if (stored.kind === 'object') return true;
+  if (stored.kind !== 'ofs-delta' || !options.ofsDelta) return false;
+  const base = positionOf(slice, stored.baseOffset);
+  return base >= 0 && slice.written[base] >= 0 && writtenAt - slice.written[base] === offset - stored.baseOffset;
 }
 
 /** Writes the object whole, deflated afresh (or as deflated before): for a delta whose base the client will not have. */
