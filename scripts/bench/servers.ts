@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { answers, Daemon, freePort } from './daemon.js';
@@ -209,12 +209,13 @@ export async function launchGitfleet(
     LOG_LEVEL: 'info',
   };
   const server = compiledServer();
-  const daemon = Daemon.start(label, process.execPath, [...server, 'serve'], {
-    cwd: projectRoot,
-    env,
-    logFile: path.join(dirs.logDir, `${label}.log`),
-  });
-  await readyOrStopped(daemon, () => answers(`${base}/healthz`, 200));
+  const logFile = path.join(dirs.logDir, `${label}.log`);
+  const logFrom = existsSync(logFile) ? statSync(logFile).size : 0;
+  const daemon = Daemon.start(label, process.execPath, [...server, 'serve'], { cwd: projectRoot, env, logFile });
+  // Up once the process says every worker listens: the first one answers /healthz while the
+  // next ones still start (a worker after another), and a case measured then would share the
+  // cores with their start-up.
+  await readyOrStopped(daemon, async () => (await answers(`${base}/healthz`, 200)) && saysListening(logFile, logFrom, daemon.pid));
   const withCredentials = base.replace('http://', `http://${OWNER}:${ADMIN_TOKEN}@`);
   return {
     daemon,
@@ -223,6 +224,12 @@ export async function launchGitfleet(
     url: (repo) => `${withCredentials}/${OWNER}/${repo}.git`,
     cli: (args): Promise<RunResult> => run(process.execPath, [...server, ...args], { cwd: projectRoot, env, timeoutMs: CLI_TIMEOUT_MS }),
   };
+}
+
+/** Whether the log, from byte `from` on, has the "listening" line of process `pid` (the server's, not a worker's). */
+async function saysListening(logFile: string, from: number, pid: number): Promise<boolean> {
+  const text = (await readFile(logFile)).subarray(from).toString('utf8');
+  return text.split('\n').some((line) => line.includes('"msg":"listening"') && line.includes(`"pid":${pid},`));
 }
 
 /** node's arguments that run the compiled server as `pnpm start` does, built first when a source changed: the product is what is measured. */
