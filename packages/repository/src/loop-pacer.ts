@@ -14,11 +14,19 @@ const HOLD_MS = 10;
 export class LoopPacer {
   private lastTurn = performance.now();
 
-  constructor(private readonly holdMs = HOLD_MS) {}
+  /**
+   * With `signal`, a step after the turn throws its reason once it is aborted: a task stopped
+   * while in a long loop (a server shutting down mid-repack) learns it within a turn.
+   */
+  constructor(
+    private readonly holdMs = HOLD_MS,
+    private readonly signal?: AbortSignal,
+  ) {}
 
   async step(): Promise<void> {
     if (performance.now() - this.lastTurn < this.holdMs) return;
     await yieldToLoop();
     this.lastTurn = performance.now();
+    this.signal?.throwIfAborted();
   }
 }

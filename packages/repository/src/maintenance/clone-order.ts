@@ -40,14 +40,15 @@ export async function cloneOrder(
   repo: CloneSource,
   tips: readonly ObjectId[],
   fromPacks: readonly string[],
+  pacer = new LoopPacer(),
 ): Promise<{ reachable: ObjectSelection; unreachable: ObjectSelection; commits: CommitGraphInput[] }> {
-  const reached = await reachableObjects(repo, tips);
-  const reachable = await locate(repo, reached);
-  const unreachable = await objectsOfPacksExcept(repo.packs, fromPacks, reached.seen);
+  const reached = await reachableObjects(repo, tips, pacer);
+  const reachable = await locate(repo, reached, pacer);
+  const unreachable = await objectsOfPacksExcept(repo.packs, fromPacks, reached.seen, pacer);
   return { reachable, unreachable, commits: reached.graph };
 }
 
-async function reachableObjects(repo: CloneSource, tips: readonly ObjectId[]): Promise<Reached> {
+async function reachableObjects(repo: CloneSource, tips: readonly ObjectId[], pacer: LoopPacer): Promise<Reached> {
   const reader = new CommitReader(repo.objects);
   const seen = new OidSet();
   const reached: Reached = { seen, commits: [], tags: [], trees: [], blobs: [], graph: [] };
@@ -62,7 +63,6 @@ async function reachableObjects(repo: CloneSource, tips: readonly ObjectId[]): P
     else if (peeled.type === 'blob' && seen.add(peeled.oid)) reached.blobs.push(seen.indexOf(peeled.oid));
   }
   const walk = await walkCommits(reader, { include: commitTips, exclude: [] });
-  const pacer = new LoopPacer();
   for (const oid of walk.commits) {
     if (seen.add(oid)) reached.commits.push(oid);
     await pacer.step();
@@ -133,10 +133,9 @@ async function readTree(repo: CloneSource, oid: ObjectId): Promise<Buffer> {
 }
 
 /** The reached objects in clone order, each at the stored copy a read would use. */
-async function locate(repo: CloneSource, reached: Reached): Promise<ObjectSelection> {
+async function locate(repo: CloneSource, reached: Reached, pacer: LoopPacer): Promise<ObjectSelection> {
   const { seen } = reached;
   const builder = new SelectionBuilder();
-  const pacer = new LoopPacer();
   const add = async (entry: number): Promise<void> => {
     const oid = seen.oidAt(entry);
     const found = repo.packs.lookupLoaded(oid) ?? (await repo.packs.lookup(oid));

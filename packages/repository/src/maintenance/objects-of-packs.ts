@@ -13,10 +13,14 @@ export function objectsOfPacks(packs: PackAccess, checksums: readonly string[]):
 }
 
 /** objectsOfPacks, leaving out the objects in `except`. */
-export async function objectsOfPacksExcept(packs: PackAccess, checksums: readonly string[], except: OidSet): Promise<ObjectSelection> {
+export async function objectsOfPacksExcept(
+  packs: PackAccess,
+  checksums: readonly string[],
+  except: OidSet,
+  pacer = new LoopPacer(),
+): Promise<ObjectSelection> {
   const taken = new OidSet();
   const builder = new SelectionBuilder();
-  const pacer = new LoopPacer();
   for (const checksum of checksums) {
     for (const { oid, offset } of (await packs.index(checksum)).entriesByOffset()) {
       if (!except.has(oid) && taken.add(oid)) builder.add({ oid, pack: checksum, offset });

@@ -10,6 +10,7 @@ import {
   type ObjectType,
 } from '@gitfleet/git-format';
 import { buildPackBitmaps } from '../bitmaps/build.js';
+import { LoopPacer } from '../loop-pacer.js';
 import { COMMIT_GRAPH_SIDECAR } from '../commit-graph-cache.js';
 import type { ObjectReader } from '../object-reader.js';
 import type { PackWriterStage, NewPack } from './maintain.js';
@@ -29,11 +30,13 @@ export const defaultPackWriter: PackWriterStage = {
   },
 
   async repack(repo, tips, fromPacks, dir, options) {
-    const { reachable, unreachable, commits } = await cloneOrder(repo, tips, fromPacks);
+    // One pacer for the steps between the writer's own checks of the signal: a stopped run stops within a turn.
+    const pacer = new LoopPacer(undefined, options.signal);
+    const { reachable, unreachable, commits } = await cloneOrder(repo, tips, fromPacks, pacer);
     const main = await rewritePack(repo.packs, reachable, { path: join(dir, 'repack.pack'), ...options });
     const cruft =
       unreachable.count > 0 ? await rewritePack(repo.packs, unreachable, { path: join(dir, 'cruft.pack'), ...options }) : undefined;
-    return { main: await withSidecars(repo.objects, main, tips, commits), cruft };
+    return { main: await withSidecars(repo.objects, main, tips, commits, pacer), cruft };
   },
 };
 
@@ -42,12 +45,14 @@ async function withSidecars(
   pack: WrittenPack,
   tips: readonly ObjectId[],
   commits: readonly CommitGraphInput[],
+  pacer: LoopPacer,
 ): Promise<NewPack> {
   const index = PackIndex.parse(pack.idx, pack.size);
   const bitmap = await buildPackBitmaps(
     objects,
     { checksum: pack.checksum, index, oidsInPackOrder: oidsOf(pack.order), typesInPackOrder: typesOf(pack.order) },
     tips,
+    { pacer },
   );
   const rev = writeReverseIndex(reverseIndexOf(index), pack.checksum);
   const sidecars = new Map([
