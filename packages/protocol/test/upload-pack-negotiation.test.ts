@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { test } from 'node:test';
 import { git } from '@gitfleet/test-support/git';
@@ -16,6 +17,8 @@ import {
   runUploadPack,
 } from './upload-pack-helpers.js';
 import type { Line } from './upload-pack-helpers.js';
+import type { CommitInfo, CommitReader } from '@gitfleet/repository';
+import { Negotiation } from '../src/upload-pack/negotiation.js';
 
 const CAPS = 'multi_ack_detailed no-done side-band-64k thin-pack ofs-delta agent=git/2.39.2';
 
@@ -88,4 +91,40 @@ test('v0 no-done: the server says ready and sends the pack without waiting for d
   assert.deepEqual(ours.lines, theirs.lines);
   assert.ok(ours.lines.includes(`ACK ${s.old} ready`));
   assert.equal(ours.pack.subarray(0, 4).toString(), 'PACK');
+});
+
+test('okToGiveUp stops at the lowest generation among what the client has, where commit dates tell nothing', async () => {
+  // main: c1 … c300, one parent each, generation = number; side: one commit on c10. Every commit
+  // has the same date, so only generations can tell that side cannot reach what the client has.
+  const id = (name: string) => createHash('sha1').update(name).digest('hex');
+  const commits = new Map<string, CommitInfo>();
+  for (let n = 1; n <= 300; n++) {
+    commits.set(id(`c${n}`), { tree: id('tree'), parents: n === 1 ? [] : [id(`c${n - 1}`)], time: 1_700_000_000, generation: n });
+  }
+  const side = id('side');
+  commits.set(side, { tree: id('tree'), parents: [id('c10')], time: 1_700_000_000, generation: 11 });
+  const walked = async (withGenerations: boolean): Promise<{ ready: boolean; reads: number }> => {
+    let reads = 0;
+    const read = (oid: string): CommitInfo | undefined => {
+      reads++;
+      const commit = commits.get(oid);
+      return commit && !withGenerations ? { ...commit, generation: undefined } : commit;
+    };
+    const reader = {
+      objects: { header: async (oid: string) => (commits.has(oid) ? { type: 'commit', size: 0 } : undefined) },
+      tryCommit: async (oid: string) => read(oid),
+      commit: async (oid: string) => read(oid)!,
+      peel: async (oid: string) => ({ oid, type: 'commit', chain: [] }),
+    } as unknown as CommitReader;
+    const negotiation = new Negotiation(reader, [side]);
+    assert.equal(await negotiation.have(id('c250')), true);
+    const ready = await negotiation.okToGiveUp();
+    return { ready, reads };
+  };
+  const dated = await walked(false);
+  const generations = await walked(true);
+  assert.deepEqual([dated.ready, generations.ready], [false, false], 'side reaches nothing the client has');
+  // Without generations the walk goes down to c1; with them it stops at side itself.
+  assert.ok(dated.reads >= 10, `read ${dated.reads} commits without generations`);
+  assert.ok(generations.reads < dated.reads - 8, `read ${generations.reads} commits with generations, ${dated.reads} without`);
 });

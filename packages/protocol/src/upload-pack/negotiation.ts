@@ -13,6 +13,12 @@ export class Negotiation {
   /** Common haves, each once, in the order received (git's have_obj). */
   readonly common: ObjectId[] = [];
   private oldestHave = 0;
+  /**
+   * The lowest generation of the commits the client has, while every one of them has a known
+   * generation (null once one has none): a commit at or below it has none of them among its
+   * ancestors (git's min_generation in can_all_from_reach_with_flag).
+   */
+  private lowestGeneration: number | null | undefined;
   private readonly wantsKnownReached = new Set<ObjectId>();
   private readonly pacer = new LoopPacer();
   /**
@@ -38,7 +44,11 @@ export class Negotiation {
       const knewIt = this.theyHave.has(oid);
       this.theyHave.add(oid);
       if (this.oldestHave === 0 || commit.time < this.oldestHave) this.oldestHave = commit.time;
-      for (const parent of commit.parents) this.theyHave.add(parent);
+      this.noteGeneration(commit.generation);
+      for (const parent of commit.parents) {
+        if (!this.theyHave.has(parent)) this.noteGeneration((await this.reader.tryCommit(parent))?.generation);
+        this.theyHave.add(parent);
+      }
       if (knewIt) return true;
     }
     this.common.push(oid);
@@ -63,7 +73,13 @@ export class Negotiation {
     return true;
   }
 
-  /** Depth-first from `start` through parents, not below the oldest have's date. */
+  private noteGeneration(generation: number | undefined): void {
+    if (this.lowestGeneration === null) return;
+    if (generation === undefined) this.lowestGeneration = null;
+    else if (this.lowestGeneration === undefined || generation < this.lowestGeneration) this.lowestGeneration = generation;
+  }
+
+  /** Depth-first from `start` through parents, not below the oldest have's date nor at or below the lowest have's generation. */
   private async reachesTheirs(start: ObjectId): Promise<boolean> {
     const visited = new Set<ObjectId>([start]);
     const stack = [start];
@@ -73,6 +89,7 @@ export class Negotiation {
       if (this.theyHave.has(oid)) return true;
       const commit = await this.reader.commit(oid, 'ancestor of a want');
       if (commit.time < this.oldestHave) continue;
+      if (this.lowestGeneration && commit.generation !== undefined && commit.generation <= this.lowestGeneration) continue;
       for (const parent of commit.parents) {
         if (visited.has(parent)) continue;
         visited.add(parent);

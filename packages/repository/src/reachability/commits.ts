@@ -15,6 +15,11 @@ export interface CommitInfo {
   parents: readonly ObjectId[];
   /** Committer time, seconds since the epoch. */
   time: number;
+  /**
+   * Topological level (generation number v1) when the commit-graph has the commit: higher than
+   * every ancestor's. Undefined for a commit read from a pack.
+   */
+  generation?: number;
 }
 
 /**
@@ -95,7 +100,8 @@ export class CommitReader {
     // The graph answers without inflating or parsing anything; it is not copied into the memo.
     if (this.graphSource) {
       const entry = graphEntry(await (this.graph ??= this.graphSource.commitGraph()), oid);
-      if (entry) return { tree: entry.tree, parents: entry.parents, time: entry.commitTime };
+      // 0 is git's "not computed" of graphs written before generation numbers.
+      if (entry) return { tree: entry.tree, parents: entry.parents, time: entry.commitTime, generation: entry.generation || undefined };
     }
     const object = await this.objects.read(oid);
     if (!object || object.type !== 'commit') return undefined;
