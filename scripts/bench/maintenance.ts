@@ -44,7 +44,11 @@ export async function prepareWithMaintenance(
   return waitUntilIdle(cli, repo, timeoutMs);
 }
 
-/** Polls `gitfleet maintenance status` until the pack count it reports has stayed the same for IDLE_MS; seconds = until it last changed. */
+/**
+ * Polls `gitfleet maintenance status` until no run is under way and the pack count it reports
+ * has stayed the same for IDLE_MS; seconds = until it last changed. (A full repack of a
+ * repository of one pack leaves the count at one: only the run itself tells it is not over.)
+ */
 async function waitUntilIdle(cli: GitfleetCli, repo: string, timeoutMs: number): Promise<PrepareOutcome> {
   const args = ['maintenance', 'status', repo];
   const started = performance.now();
@@ -58,9 +62,10 @@ async function waitUntilIdle(cli: GitfleetCli, repo: string, timeoutMs: number):
       if (isUnknownCommand(error)) return { note: `${unavailable(args, error)}; did not wait for automatic maintenance` };
       throw error;
     }
+    const running = /^running now:/m.test(output);
     const count = packCount(output);
     const now = performance.now();
-    if (count !== last) {
+    if (count !== last || running) {
       last = count;
       changedAt = now;
     } else if (now - changedAt >= IDLE_MS) {

@@ -118,7 +118,9 @@ for (const backend of maintenanceBackends) {
       await held.renew();
       clock.advance(9_000);
       assert.equal(await MaintenanceLease.acquire(stores.kv, scope, 'late', 10_000, clock.now), undefined, 'renewed');
+      assert.equal((await MaintenanceLease.held(stores.kv, scope, clock.now))?.holder, held.holder, 'whoever asks sees who holds it');
       clock.advance(2_000);
+      assert.equal(await MaintenanceLease.held(stores.kv, scope, clock.now), undefined, 'an expired lease is held by nobody');
       const taker = await MaintenanceLease.acquire(stores.kv, scope, 'taker', 10_000, clock.now);
       assert.ok(taker, 'an expired lease is taken over');
       await assert.rejects(held.renew(), LeaseLostError);
@@ -135,6 +137,7 @@ for (const backend of maintenanceBackends) {
         [compaction.checksum],
       );
       await taker.release();
+      assert.equal(await MaintenanceLease.held(stores.kv, scope, clock.now), undefined, 'a released lease is held by nobody');
       assert.ok(await MaintenanceLease.acquire(stores.kv, scope, 'next', 10_000, clock.now), 'released');
     });
 

@@ -4,6 +4,7 @@ import {
   chooseMaintenance,
   collectDeletedRepositories,
   DEFAULT_MAINTENANCE_POLICY,
+  maintenanceUnderWay,
   type MaintenanceProgress,
   type MaintenanceReport,
 } from '@gitfleet/repository';
@@ -90,7 +91,8 @@ export function registerMaintenanceCommands(program: Command): void {
         const packs = await repo.packs.list();
         const retired = await repo.packs.retired();
         const next = chooseMaintenance(packs, DEFAULT_MAINTENANCE_POLICY).action;
-        if (options.json) return printJson({ packs, retired, next });
+        const running = (await maintenanceUnderWay(repo)) ?? null;
+        if (options.json) return printJson({ packs, retired, next, running });
         printTable(
           ['pack', 'kind', 'objects', 'size', 'created', 'replaced'],
           [...packs, ...retired].map((pack) => ({
@@ -105,7 +107,8 @@ export function registerMaintenanceCommands(program: Command): void {
         );
         const objects = packs.reduce((sum, pack) => sum + pack.objects, 0);
         process.stdout.write(
-          `${packs.length} packs, ${objects} objects (${retired.length} replaced packs in their grace period); next: ${next}\n`,
+          `${packs.length} packs, ${objects} objects (${retired.length} replaced packs in their grace period); next: ${next}\n` +
+            (running ? `running now: ${running.holder} (its lease runs until ${shortTime(running.expiresAt)})\n` : ''),
         );
       });
     });

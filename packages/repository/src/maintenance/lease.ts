@@ -66,6 +66,13 @@ export class MaintenanceLease {
     return conflicts.length === 0 ? new MaintenanceLease(kv, scope, durationMs, now, taken) : undefined;
   }
 
+  /** Who holds the lease of `scope` now, and until when; undefined when nobody does (absent, expired or unreadable). */
+  static async held(kv: KVStore, scope: string, now: () => number = Date.now): Promise<LeaseValue | undefined> {
+    const existing = await kv.get(scope, MAINTENANCE_LEASE_KEY);
+    if (existing === undefined || isExpired(existing, now())) return undefined;
+    return JSON.parse(existing) as LeaseValue;
+  }
+
   get holder(): string {
     return this.current.holder;
   }

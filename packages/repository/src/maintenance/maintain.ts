@@ -7,7 +7,7 @@ import type { Repository } from '../repository.js';
 import { pruneJournal, type JournalPruning } from '../journal/prune.js';
 import { collectPacks } from './collector.js';
 import { collectLfsObjects, emptyLfsCollectReport, type LfsCollectReport } from './lfs-collector.js';
-import { MaintenanceLease } from './lease.js';
+import { MaintenanceLease, type LeaseValue } from './lease.js';
 import { DEFAULT_MAINTENANCE_POLICY, chooseMaintenance, compactionPlan, type MaintenancePolicy } from './policy.js';
 import { publishPacks, type PackToPublish } from './publish.js';
 
@@ -96,6 +96,11 @@ export interface MaintenanceReport {
 }
 
 const DEFAULT_LEASE_SECONDS = 300;
+
+/** The maintenance run under way on `repo` anywhere in the fleet (whoever holds its lease), or undefined. */
+export function maintenanceUnderWay(repo: Repository): Promise<LeaseValue | undefined> {
+  return MaintenanceLease.held(repo.stores.kv, repositoryScope(repo.info.id));
+}
 
 /**
  * One maintenance run of one repository, by at most one runner of the fleet at a time: take the
