@@ -105,7 +105,12 @@ test("CommitReader answers from the repository's commit-graph without reading co
   // Objects that hold nothing: every commit the reader returns came from the graph.
   const nothing: ObjectReader = { has: async () => false, header: async () => undefined, read: async () => undefined };
   const fromGraph = new CommitReader(nothing, undefined, { commitGraph: async () => graph });
-  for (const input of inputs) assert.deepEqual(await fromGraph.tryCommit(input.oid), await fromPacks.tryCommit(input.oid));
+  // The graph answers as the packs do, with each commit's topological level besides.
+  const parentsOf = new Map(inputs.map((input) => [input.oid, input.parents]));
+  const level = (oid: string): number => 1 + Math.max(0, ...parentsOf.get(oid)!.map(level));
+  for (const input of inputs) {
+    assert.deepEqual(await fromGraph.tryCommit(input.oid), { ...(await fromPacks.tryCommit(input.oid)), generation: level(input.oid) });
+  }
   assert.equal(await fromGraph.tryCommit(rev('main^{tree}')), undefined, 'not in the graph, not readable');
   const walk = await walkCommits(fromGraph, { include: [rev('main')], exclude: [rev('main~7')] });
   assert.deepEqual(new Set(walk.commits), revList(['main', '^main~7']));
