@@ -134,19 +134,13 @@ export function markReached(context: ReachWalkContext, into: Reached, stop: Reac
 }
 
 function markOutside(context: ReachWalkContext, into: Reached, stop: Reached | undefined, oid: ObjectId, type: ObjectType): boolean {
-  if (!context.allowOutside) throw new MissingObjectError(oid, `reachable ${type}, yet not in the pack being bitmapped`);
-  if (stop && stop.outside.size > 0 && stop.outside.has(oid)) return false;
-  const entry = into.outside.indexOf(oid);
-  if (entry >= 0) return false;
-  into.outside.add(oid);
-  into.outside.setFlags(into.outside.indexOf(oid), TYPE_FLAGS[type]);
-  return true;
+  return markOutsideAt(context, into, stop, Buffer.from(oid, 'hex'), 0, type);
 }
 
 /**
- * markOutside for the binary id at bytes[at..at+20) of a tree entry: no hex id is made for an
- * object met before, which is most of them (every later tree of a history pushed since the
- * pack was written names the same new files again).
+ * markOutside for the binary id at bytes[at..at+20), as a tree entry holds it: a walk makes no
+ * hex id for an object met before, which is most of them (every later tree of a history pushed
+ * since the pack was written names the same new files again).
  */
 function markOutsideAt(
   context: ReachWalkContext,
