@@ -46,7 +46,9 @@ export class Negotiation {
       if (this.oldestHave === 0 || commit.time < this.oldestHave) this.oldestHave = commit.time;
       this.noteGeneration(commit.generation);
       for (const parent of commit.parents) {
-        if (!this.theyHave.has(parent)) this.noteGeneration((await this.reader.tryCommit(parent))?.generation);
+        // A parent is read only while generations can still prune: once one is unknown, none is needed.
+        if (this.lowestGeneration !== null && !this.theyHave.has(parent))
+          this.noteGeneration((await this.reader.tryCommit(parent))?.generation);
         this.theyHave.add(parent);
       }
       if (knewIt) return true;
