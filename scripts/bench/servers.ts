@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { answers, Daemon, freePort } from './daemon.js';
@@ -228,7 +228,17 @@ export async function launchGitfleet(
 
 /** Whether the log, from byte `from` on, has the "listening" line of process `pid` (the server's, not a worker's). */
 async function saysListening(logFile: string, from: number, pid: number): Promise<boolean> {
-  const text = (await readFile(logFile)).subarray(from).toString('utf8');
+  // Only what this process wrote: the file is appended to across restarts.
+  const file = await open(logFile, 'r');
+  let text: string;
+  try {
+    const { size } = await file.stat();
+    const bytes = Buffer.alloc(Math.max(0, size - from));
+    await file.read(bytes, 0, bytes.length, from);
+    text = bytes.toString('utf8');
+  } finally {
+    await file.close();
+  }
   return text.split('\n').some((line) => line.includes('"msg":"listening"') && line.includes(`"pid":${pid},`));
 }
 
