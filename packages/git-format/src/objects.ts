@@ -204,7 +204,7 @@ export function serializeTree(entries: readonly TreeEntry[]): Buffer {
 
 /** Where one tree entry lies in the tree's bytes; filled by readTreeEntryAt, reused from entry to entry. */
 export interface TreeEntryPosition {
-  /** The mode as a number, e.g. 0o100644, 0o40000, 0o160000. */
+  /** The mode as a number, e.g. 0o100644, 0o40000, 0o160000; modulo 2^32, as git reads it. */
   mode: number;
   nameStart: number;
   /** The NUL after the name; the 20-byte id follows it, at nameEnd + 1. */
@@ -214,6 +214,8 @@ export interface TreeEntryPosition {
 export function newTreeEntryPosition(): TreeEntryPosition {
   return { mode: 0, nameStart: 0, nameEnd: 0 };
 }
+
+const UINT32_RANGE = 2 ** 32;
 
 /**
  * Reads the framing of the tree entry at `pos` (`<octal mode> <name>\0<20-byte id>`) into `entry`
@@ -229,7 +231,9 @@ export function readTreeEntryAt(bytes: Uint8Array, pos: number, entry: TreeEntry
     if (c === undefined || c < 0x30 || c > 0x37) {
       throw new ObjectParseError(`tree: malformed mode in the entry at byte ${entryStart}`);
     }
-    mode = mode * 8 + (c - 0x30);
+    // git reads a mode into an unsigned int, so a wider one wraps: this reads what git reads
+    // (and stays exact, where a plain sum would round past 2^53).
+    mode = (mode * 8 + (c - 0x30)) % UINT32_RANGE;
     pos++;
   }
   if (pos === entryStart) throw new ObjectParseError(`tree: empty mode in the entry at byte ${entryStart}`);

@@ -147,6 +147,16 @@ describe('objects written by real git', () => {
     }
   });
 
+  it('reads a mode wider than 32 bits as git does, wrapped', () => {
+    const blob = writeLiteral(repo, 'blob', Buffer.from('wide\n'));
+    const body = Buffer.concat([Buffer.from('40000100644 a\0'), Buffer.from(blob, 'hex')]);
+    const tree = writeLiteral(repo, 'tree', body);
+    assert.equal(gitText(repo, ['ls-tree', tree]), `100644 blob ${blob}\ta`);
+    const modes: number[] = [];
+    forEachTreeEntry(body, (mode) => modes.push(mode));
+    assert.deepEqual(modes, [0o100644]);
+  });
+
   it('parses tags, with and without a tagger', () => {
     const refs = gitText(repo, [
       'for-each-ref',

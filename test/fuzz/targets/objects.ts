@@ -77,7 +77,7 @@ function checkTree(body: Buffer): void {
   let visited = 0;
   forEachTreeEntry(body, (mode, name, oid) => {
     const entry = entries[visited++];
-    if (Number.parseInt(entry.mode, 8) !== mode || oid !== entry.oid || (name.length === 0) !== (entry.name === '')) {
+    if (modeAsGitReadsIt(entry.mode) !== mode || oid !== entry.oid || (name.length === 0) !== (entry.name === '')) {
       throw new Error(`forEachTreeEntry and parseTree disagree on entry ${visited - 1}`);
     }
   });
@@ -86,6 +86,11 @@ function checkTree(body: Buffer): void {
     const again = serializeTree(entries);
     if (!again.equals(body)) throw new Error('a tree serialized from its parsed entries differs from the tree');
   }
+}
+
+/** git reads a tree entry's mode into an unsigned int, so one wider than 32 bits wraps. */
+function modeAsGitReadsIt(octal: string): number {
+  return Number(BigInt.asUintN(32, BigInt(`0o${octal}`)));
 }
 
 function sameAfterRoundTrip(what: string, parsed: unknown, reparsed: unknown): void {
