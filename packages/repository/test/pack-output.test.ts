@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { encodeEntryHeader, parseEntryHeader } from '@gitfleet/git-format';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
 import {
   observePackOutput,
@@ -51,6 +53,25 @@ async function outputPack(repo: Repository, options: PackStreamOptions): Promise
   }
 }
 
+/** The repository, its stored packs read in chunks of `size` bytes. */
+function readInChunksOf(repo: Repository, size: number): Repository {
+  const packs = new Proxy(repo.packs, {
+    get(target, key) {
+      if (key === 'stream') {
+        return async (...args: Parameters<Repository['packs']['stream']>) => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of await target.stream(...args)) chunks.push(chunk as Buffer);
+          const whole = Buffer.concat(chunks);
+          return Readable.from(Array.from({ length: Math.ceil(whole.length / size) }, (_, i) => whole.subarray(i * size, (i + 1) * size)));
+        };
+      }
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return Object.assign(Object.create(repo) as Repository, { packs });
+}
+
 /** The objects of a pack as git reads it (git index-pack refuses a pack it cannot resolve whole). */
 function gitReads(bytes: Buffer, name: string): PackedObject[] {
   const packPath = path.join(workDir, `${name}.pack`);
@@ -77,27 +98,62 @@ describe('pack output', () => {
     assert.equal(read.filter((o) => o.baseOid).length, deltas, 'deltas stay deltas');
   });
 
-  test('a pack that leaves stored entries out: the stored run before the first gap goes out as is, deltas after it point at their bases anew', async () => {
+  test('a pack that leaves stored entries out: each entry goes out as stored, an ofs-delta pointed at where its base landed', async () => {
     const repo = await storedRepository();
     const byOffset = [...stored].sort((a, b) => a.offset - b.offset);
     const bases = new Set(stored.map((o) => o.baseOid));
-    // Whole objects no delta is made from, after a third of the pack: gaps, yet every delta keeps its base.
-    const left = byOffset
-      .slice(Math.floor(byOffset.length / 3))
-      .filter((o) => !o.baseOid && !bases.has(o.oid))
-      .slice(0, 3);
-    assert.equal(left.length, 3);
+    // Whole objects no delta is made from, spread over the pack: gaps, yet every delta keeps its base.
+    const candidates = byOffset.filter((o) => !o.baseOid && !bases.has(o.oid));
+    const left = candidates.filter((_, i) => i % Math.floor(candidates.length / 6) === 3);
+    assert.ok(left.length >= 5);
     const send = new Set(stored.map((o) => o.oid).filter((oid) => !left.some((o) => o.oid === oid)));
     const { bytes, stats } = await outputPack(repo, { send, ofsDelta: true, thin: false, clientHas: new Set() });
     const deltas = stored.filter((o) => o.baseOid && send.has(o.oid)).length;
     assert.deepEqual(stats, everyEntryCopied(send.size, deltas, bytes.length));
-    const firstLeft = Math.min(...left.map((o) => o.offset));
-    const storedRun: Buffer[] = [];
-    for await (const chunk of await repo.packs.stream(wholePack.checksum, 12, firstLeft)) storedRun.push(chunk as Buffer);
-    assert.ok(bytes.subarray(12, firstLeft).equals(Buffer.concat(storedRun)), 'the entries before the first gap are the stored bytes');
+
+    const storedPack = readFileSync(wholePack.packPath);
+    const landedAt = new Map<number, number>();
+    const expected: Buffer[] = [];
+    let at = 12;
+    for (const entry of byOffset.filter((o) => send.has(o.oid))) {
+      const raw = storedPack.subarray(entry.offset, entry.offset + entry.packedSize);
+      const header = parseEntryHeader(raw, 0, entry.offset);
+      landedAt.set(entry.offset, at);
+      const outgoing =
+        header.kind === 'ofs-delta'
+          ? Buffer.concat([
+              encodeEntryHeader({ kind: 'ofs-delta', size: header.size, distance: at - landedAt.get(header.baseOffset)! }),
+              raw.subarray(header.headerLength),
+            ])
+          : raw;
+      expected.push(outgoing);
+      at += outgoing.length;
+    }
+    assert.ok(bytes.subarray(12, -20).equals(Buffer.concat(expected)), 'stored entries, ofs-delta distances rewritten across gaps');
+    const crossing = byOffset.filter(
+      (o) => o.baseOid && left.some((gap) => o.offset > gap.offset && gap.offset > stored.find((b) => b.oid === o.baseOid)!.offset),
+    );
+    assert.ok(crossing.length > 0, 'some delta reaches its base across a gap');
     const read = gitReads(bytes, 'gaps');
     assert.deepEqual(new Set(read.map((o) => o.oid)), send);
     assert.equal(read.filter((o) => o.baseOid).length, deltas, 'deltas stay deltas');
+  });
+
+  test('the pack is the same whatever the size of the chunks the stored pack is read in', async () => {
+    const repo = await storedRepository();
+    const byOffset = [...stored].sort((a, b) => a.offset - b.offset);
+    const bases = new Set(stored.map((o) => o.baseOid));
+    const left = byOffset.filter((o) => !o.baseOid && !bases.has(o.oid)).filter((_, i) => i % 5 === 2);
+    const send = new Set(stored.map((o) => o.oid).filter((oid) => !left.some((o) => o.oid === oid)));
+    for (const ofsDelta of [true, false]) {
+      const options = { send, ofsDelta, thin: false, clientHas: new Set<string>() };
+      const expected = await outputPack(repo, options);
+      for (const chunkSize of [1, 3, 7, 4096]) {
+        const rechunked = await outputPack(readInChunksOf(repo, chunkSize), options);
+        assert.ok(rechunked.bytes.equals(expected.bytes), `read in chunks of ${chunkSize} bytes, ofs-deltas ${ofsDelta}`);
+        assert.deepEqual(rechunked.stats, expected.stats);
+      }
+    }
   });
 
   test('the observer the process set is told of each pack streamed whole, with what the stream returns', async () => {

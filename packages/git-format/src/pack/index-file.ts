@@ -122,12 +122,17 @@ export class PackIndex {
     return this.offsetOrder().offsets[position];
   }
 
-  /** Pack offset where the entry starting at `offset` ends. */
-  entryEnd(offset: number): number {
+  /** Position in pack order of the entry starting at `offset`. */
+  positionInPackOrder(offset: number): number {
     const sorted = this.offsetOrder().offsets;
     const i = lowerBound(sorted, this.objectCount, offset);
     if (i >= this.objectCount || sorted[i] !== offset) throw new PackFormatError(`no entry starts at pack offset ${offset}`);
-    return sorted[i + 1];
+    return i;
+  }
+
+  /** Pack offset where the entry starting at `offset` ends. */
+  entryEnd(offset: number): number {
+    return this.offsetOrder().offsets[this.positionInPackOrder(offset) + 1];
   }
 
   /** Id of the object whose entry starts at `offset` (for ofs-delta bases). */

@@ -24,8 +24,6 @@ const deflateAsync = promisify(deflate);
 
 /** Entries closer than this share one sequential read; the bytes between are skipped. */
 export const SPAN_GAP = 128 * 1024;
-/** The pack header (signature, version, entry count): the first entry starts after it. */
-const PACK_HEADER_BYTES = 12;
 /** Output is handed on in pieces of about this size. */
 const OUTPUT_CHUNK = 256 * 1024;
 const ASYNC_DEFLATE_BYTES = 64 * 1024;
@@ -67,10 +65,12 @@ export async function* streamPack(
       const spanEnd = index.entryEnd(offsets[last]);
       const cursor = new SpanCursor(await source.packs.stream(slice.pack, spanStart, spanEnd), spanStart, slice.pack);
       try {
-        if (position === 0 && out.offset === PACK_HEADER_BYTES && options.ofsDelta) {
-          position = yield* copyLeadingRun(slice, leadingRunLength(slice, last), cursor, out, stats);
-        }
-        for (; position <= last; position++) {
+        while (position <= last) {
+          const runEnd = yield* copyRun(slice, position, last, cursor, out, stats, options.ofsDelta);
+          if (runEnd > position) {
+            position = runEnd;
+            continue;
+          }
           const request = { source, slices, slice, position, cursor, options, out };
           const entryStart = out.offset;
           const outcome = (await copyVerbatim(request)) ?? (yield* writeEntry(request));
@@ -85,6 +85,7 @@ export async function* streamPack(
             stats.reusedDeltas++;
           }
           if (out.pendingBytes >= OUTPUT_CHUNK) yield out.take();
+          position++;
         }
       } finally {
         await cursor.close();
@@ -100,59 +101,94 @@ export async function* streamPack(
 }
 
 /**
- * How many of the slice's first entries (up to position `last`) are the stored pack's first
- * entries, none left out: offset for offset, they are where the outgoing pack puts them.
+ * git's pack reuse (reuse_partial_packfile_from_bitmap): from `position` on, while the entries to
+ * send are consecutive entries of the stored pack, their bytes go out as stored, in the stream's
+ * own chunks. The whole run moves by one distance, so an ofs-delta whose base lies in the run
+ * keeps its distance; of each entry only its header is read. The run stops before the first
+ * entry that must change (a ref-delta, an ofs-delta whose base lies before the run, any delta
+ * when the client takes no ofs-deltas) or whose header the chunk cuts off: the per-entry path
+ * takes that one. Returns the position after the entries copied.
  */
-function leadingRunLength(slice: PackSlice, last: number): number {
-  const { offsets, index } = slice;
-  let length = 0;
-  while (length <= last && offsets[length] === index.offsetInPackOrder(length)) length++;
-  return length;
-}
-
-/**
- * git's pack reuse (reuse_partial_packfile_from_bitmap): while the outgoing pack is the stored
- * one entry for entry from its first, its bytes are the stored bytes, ofs-delta distances
- * included, and they go out in the stream's own chunks; of each entry only its type is read.
- * The run stops before a ref-delta, which writeEntry handles. Returns the position after the
- * entries copied.
- */
-async function* copyLeadingRun(
+async function* copyRun(
   slice: PackSlice,
-  length: number,
+  position: number,
+  last: number,
   cursor: SpanCursor,
   out: OutputBuffer,
   stats: PackStats,
+  ofsDelta: boolean,
 ): AsyncGenerator<Buffer, number> {
-  if (length === 0) return 0;
-  const { offsets, written } = slice;
-  const start = out.offset;
-  let position = 0;
+  const { offsets, written, index } = slice;
+  const runStart = offsets[position];
+  const shift = out.offset - runStart;
+  const outStart = out.offset;
+  let packOrder = index.positionInPackOrder(runStart);
+  let next = position;
   let deltas = 0;
-  let at = offsets[0];
-  for await (const piece of cursor.range(at, slice.index.offsetInPackOrder(length))) {
+  /** Where the entries taken so far end: the next one must start there to be taken too. */
+  let takenEnd = runStart;
+  let at = runStart;
+  for await (const piece of cursor.range(runStart, index.entryEnd(offsets[last]))) {
     const pieceEnd = at + piece.length;
-    let copied = piece.length;
-    for (; position < length && offsets[position] < pieceEnd; position++) {
-      const code = (piece[offsets[position] - at] >> 4) & 7;
-      if (code === PACK_TYPE.refDelta) {
-        copied = offsets[position] - at;
-        break;
-      }
-      if (code === PACK_TYPE.ofsDelta) deltas++;
-      written[position] = offsets[position];
+    while (next <= last && offsets[next] === takenEnd && takenEnd < pieceEnd) {
+      const end = index.offsetInPackOrder(packOrder + 1);
+      const reuse = storedHeaderReusable(piece, takenEnd - at, Math.min(end, pieceEnd) - takenEnd, takenEnd - runStart, ofsDelta);
+      if (reuse === undefined) break;
+      if (reuse === 'delta') deltas++;
+      written[next] = takenEnd + shift;
+      takenEnd = end;
+      packOrder++;
+      next++;
     }
-    out.write(piece.subarray(0, copied));
-    at += copied;
-    if (copied < piece.length) break;
+    const copyEnd = Math.min(pieceEnd, takenEnd);
+    out.write(piece.subarray(0, copyEnd - at));
+    at = copyEnd;
     if (out.pendingBytes >= OUTPUT_CHUNK) yield out.take();
+    const inEntryBody = takenEnd > pieceEnd;
+    const nextTaken = takenEnd === pieceEnd && next <= last && offsets[next] === takenEnd;
+    if (!inEntryBody && !nextTaken) break;
   }
-  stats.total += position;
-  stats.reused += position;
+  const taken = next - position;
+  stats.total += taken;
+  stats.reused += taken;
   stats.deltas += deltas;
   stats.reusedDeltas += deltas;
-  stats.copiedBytes += out.offset - start;
-  return position;
+  stats.copiedBytes += out.offset - outStart;
+  return next;
+}
+
+/**
+ * Whether the entry whose header starts at `piece[at]` goes out as stored inside a run: a whole
+ * object does, and an ofs-delta whose base lies at most `inRun` bytes back, in the run. Undefined
+ * when it does not, or when fewer than `available` bytes hold the whole header.
+ */
+function storedHeaderReusable(
+  piece: Buffer,
+  at: number,
+  available: number,
+  inRun: number,
+  ofsDelta: boolean,
+): 'object' | 'delta' | undefined {
+  const end = at + available;
+  let p = at;
+  let byte = piece[p++];
+  const code = (byte >> 4) & 7;
+  if (code === PACK_TYPE.refDelta || code === 0 || code === 5) return undefined;
+  if (code !== PACK_TYPE.ofsDelta) return 'object';
+  if (!ofsDelta) return undefined;
+  while (byte & 0x80) {
+    if (p >= end) return undefined;
+    byte = piece[p++];
+  }
+  if (p >= end) return undefined;
+  byte = piece[p++];
+  let distance = byte & 0x7f;
+  while (byte & 0x80) {
+    if (p >= end || distance > inRun) return undefined;
+    byte = piece[p++];
+    distance = (distance + 1) * 128 + (byte & 0x7f);
+  }
+  return distance > 0 && distance <= inRun ? 'delta' : undefined;
 }
 
 interface WriteEntryRequest {
