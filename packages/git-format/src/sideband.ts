@@ -14,25 +14,42 @@ export const SIDEBAND_MAX = 995;
 export const SIDEBAND_KEEPALIVE = Buffer.from('0005\x01', 'latin1');
 
 /**
- * `data` framed as pkt-lines on `channel`, split at `maxPayload`, in one buffer (the payload
- * is copied once: a clone frames every byte of its pack). Empty data gives an empty buffer.
+ * `data` (one buffer, or pieces that follow one another) framed as pkt-lines on `channel`, split
+ * at `maxPayload`, in one buffer: the payload is copied once, however many pieces it came in (a
+ * clone frames every byte of its pack). Empty data gives an empty buffer.
  */
-export function encodeSideband(channel: SidebandChannel, data: Uint8Array, maxPayload = SIDEBAND_64K_MAX): Buffer {
+export function encodeSideband(channel: SidebandChannel, data: Uint8Array | readonly Uint8Array[], maxPayload = SIDEBAND_64K_MAX): Buffer {
   if (channel !== SidebandChannel.Data && channel !== SidebandChannel.Progress && channel !== SidebandChannel.Error) {
     throw new RangeError(`side-band channel must be 1, 2 or 3, got ${channel as number}`);
   }
   if (!Number.isInteger(maxPayload) || maxPayload < 1 || maxPayload > SIDEBAND_64K_MAX) {
     throw new RangeError(`side-band payload limit must be an integer in 1..${SIDEBAND_64K_MAX}, got ${maxPayload}`);
   }
-  const packets = Math.ceil(data.byteLength / maxPayload);
-  const framed = Buffer.allocUnsafe(data.byteLength + 5 * packets);
+  const pieces = data instanceof Uint8Array ? [data] : data;
+  let length = 0;
+  for (const piece of pieces) length += piece.byteLength;
+  const packets = Math.ceil(length / maxPayload);
+  const framed = Buffer.allocUnsafe(length + 5 * packets);
   let at = 0;
-  for (let start = 0; start < data.byteLength; start += maxPayload) {
-    const end = Math.min(start + maxPayload, data.byteLength);
-    framed.write((5 + end - start).toString(16).padStart(4, '0'), at, 'latin1');
+  let piece = 0;
+  let inPiece = 0;
+  for (let start = 0; start < length; start += maxPayload) {
+    const payload = Math.min(maxPayload, length - start);
+    framed.write((5 + payload).toString(16).padStart(4, '0'), at, 'latin1');
     framed[at + 4] = channel;
-    framed.set(data.subarray(start, end), at + 5);
-    at += 5 + end - start;
+    at += 5;
+    for (let left = payload; left > 0;) {
+      const source = pieces[piece];
+      const take = Math.min(left, source.byteLength - inPiece);
+      framed.set(source.subarray(inPiece, inPiece + take), at);
+      at += take;
+      left -= take;
+      inPiece += take;
+      if (inPiece === source.byteLength) {
+        piece++;
+        inPiece = 0;
+      }
+    }
   }
   return framed;
 }

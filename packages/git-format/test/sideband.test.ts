@@ -57,6 +57,16 @@ describe('encodeSideband', () => {
     assert.deepEqual(encodeSideband(3, Buffer.from('x')), Buffer.from('0006\x03x', 'latin1'));
   });
 
+  it('frames pieces that follow one another as it frames them joined, packets spanning pieces', () => {
+    const data = randomBytes(SIDEBAND_64K_MAX * 3 + 123);
+    const cuts = [0, 0, 7, 65515, 65516, 100000, 100000, 196000, data.length];
+    const pieces = cuts.slice(1).map((end, i) => data.subarray(cuts[i], end));
+    for (const maxPayload of [SIDEBAND_64K_MAX, 995, 3]) {
+      assert.ok(encodeSideband(1, pieces, maxPayload).equals(encodeSideband(1, data, maxPayload)), `at ${maxPayload}`);
+    }
+    assert.equal(encodeSideband(1, [new Uint8Array(0), new Uint8Array(0)]).length, 0);
+  });
+
   it('gives no packet for no data', () => {
     assert.equal(encodeSideband(1, new Uint8Array(0)).length, 0);
   });

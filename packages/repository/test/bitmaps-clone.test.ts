@@ -24,7 +24,7 @@ async function outputPack(repo: Repository, enumeration: Enumeration): Promise<{
   for (;;) {
     const next = await pack.next();
     if (next.done) return { bytes: Buffer.concat(chunks), stats: next.value };
-    chunks.push(next.value);
+    chunks.push(...next.value);
   }
 }
 

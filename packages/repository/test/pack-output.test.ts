@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { encodeEntryHeader, parseEntryHeader } from '@gitfleet/git-format';
+import { createDelta, encodeEntryHeader, encodePackHeader, parseEntryHeader } from '@gitfleet/git-format';
 import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
 import {
   observePackOutput,
@@ -17,6 +18,7 @@ import {
 import { caches } from './backends.js';
 import { git } from '@gitfleet/test-support/git';
 import { buildHistory } from '@gitfleet/test-support/histories';
+import { buildPack, sha1Object, type RawEntry } from '@gitfleet/test-support/packs';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
 
@@ -33,12 +35,15 @@ before(() => {
   stored = verifyPack(wholePack);
 });
 
-async function storedRepository(reencodedEntries = new ReencodedEntryCache({ maxBytes: 1024 * 1024 })): Promise<Repository> {
+async function storedRepository(
+  reencodedEntries = new ReencodedEntryCache({ maxBytes: 1024 * 1024 }),
+  pack: BuiltPack = wholePack,
+): Promise<Repository> {
   const repo = new Repository(
     { id: 'pack0output0', owner: 'o', name: 'r', createdAt: new Date().toISOString(), private: false, description: '' },
     { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches(), reencodedEntries },
   );
-  await repo.packs.add(wholePack.packPath, wholePack.packSize, wholePack.idx, wholePack.checksum);
+  await repo.packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
   return repo;
 }
 
@@ -49,7 +54,7 @@ async function outputPack(repo: Repository, options: PackStreamOptions): Promise
   for (;;) {
     const next = await pack.next();
     if (next.done) return { bytes: Buffer.concat(chunks), stats: next.value };
-    chunks.push(next.value);
+    chunks.push(...next.value);
   }
 }
 
@@ -70,6 +75,33 @@ function readInChunksOf(repo: Repository, size: number): Repository {
     },
   });
   return Object.assign(Object.create(repo) as Repository, { packs });
+}
+
+/**
+ * The pack of `send` as its stored entries, in stored order, each as stored but for an ofs-delta's
+ * distance, pointed at where its base landed: what pack output must make of them.
+ */
+function storedEntriesMoved(pack: BuiltPack, entries: readonly PackedObject[], send: ReadonlySet<string>): Buffer {
+  const storedPack = readFileSync(pack.packPath);
+  const landedAt = new Map<number, number>();
+  const out: Buffer[] = [encodePackHeader(send.size)];
+  let at = 12;
+  for (const entry of [...entries].sort((a, b) => a.offset - b.offset).filter((o) => send.has(o.oid))) {
+    const raw = storedPack.subarray(entry.offset, entry.offset + entry.packedSize);
+    const header = parseEntryHeader(raw, 0, entry.offset);
+    landedAt.set(entry.offset, at);
+    const outgoing =
+      header.kind === 'ofs-delta'
+        ? Buffer.concat([
+            encodeEntryHeader({ kind: 'ofs-delta', size: header.size, distance: at - landedAt.get(header.baseOffset)! }),
+            raw.subarray(header.headerLength),
+          ])
+        : raw;
+    out.push(outgoing);
+    at += outgoing.length;
+  }
+  const body = Buffer.concat(out);
+  return Buffer.concat([body, createHash('sha1').update(body).digest()]);
 }
 
 /** The objects of a pack as git reads it (git index-pack refuses a pack it cannot resolve whole). */
@@ -111,25 +143,7 @@ describe('pack output', () => {
     const deltas = stored.filter((o) => o.baseOid && send.has(o.oid)).length;
     assert.deepEqual(stats, everyEntryCopied(send.size, deltas, bytes.length));
 
-    const storedPack = readFileSync(wholePack.packPath);
-    const landedAt = new Map<number, number>();
-    const expected: Buffer[] = [];
-    let at = 12;
-    for (const entry of byOffset.filter((o) => send.has(o.oid))) {
-      const raw = storedPack.subarray(entry.offset, entry.offset + entry.packedSize);
-      const header = parseEntryHeader(raw, 0, entry.offset);
-      landedAt.set(entry.offset, at);
-      const outgoing =
-        header.kind === 'ofs-delta'
-          ? Buffer.concat([
-              encodeEntryHeader({ kind: 'ofs-delta', size: header.size, distance: at - landedAt.get(header.baseOffset)! }),
-              raw.subarray(header.headerLength),
-            ])
-          : raw;
-      expected.push(outgoing);
-      at += outgoing.length;
-    }
-    assert.ok(bytes.subarray(12, -20).equals(Buffer.concat(expected)), 'stored entries, ofs-delta distances rewritten across gaps');
+    assert.ok(bytes.equals(storedEntriesMoved(wholePack, stored, send)), 'stored entries, ofs-delta distances rewritten across gaps');
     const crossing = byOffset.filter(
       (o) => o.baseOid && left.some((gap) => o.offset > gap.offset && gap.offset > stored.find((b) => b.oid === o.baseOid)!.offset),
     );
@@ -137,6 +151,47 @@ describe('pack output', () => {
     const read = gitReads(bytes, 'gaps');
     assert.deepEqual(new Set(read.map((o) => o.oid)), send);
     assert.equal(read.filter((o) => o.baseOid).length, deltas, 'deltas stay deltas');
+  });
+
+  test('a delta whose base comes nearer gets a shorter header: the entries after it land that much earlier', async () => {
+    const base = Buffer.from(Array.from({ length: 30 }, (_, i) => `line ${i}\n`).join(''));
+    const changed = (what: string) => Buffer.concat([base, Buffer.from(`${what}\n`)]);
+    // Hardly compressible: the gap stays about as long packed.
+    const gap = Buffer.from(Array.from({ length: 160 }, (_, i) => (i * 7919) % 251));
+    const entries: RawEntry[] = [];
+    const nextOffset = () => buildPack(entries).length - 20;
+    entries.push({ kind: 'object', type: 'blob', data: base });
+    const gapAt = nextOffset();
+    entries.push({ kind: 'object', type: 'blob', data: gap });
+    const oneAt = nextOffset();
+    entries.push({ kind: 'ofs-delta', distance: oneAt - 12, delta: createDelta(base, changed('one')) });
+    entries.push({ kind: 'ofs-delta', distance: nextOffset() - oneAt, delta: createDelta(changed('one'), changed('two')) });
+    entries.push({ kind: 'object', type: 'blob', data: Buffer.from('after the deltas\n') });
+    entries.push({ kind: 'ofs-delta', distance: nextOffset() - 12, delta: createDelta(base, changed('three')) });
+    // Stored 128 bytes or more after its base, the first delta's distance takes two bytes; with the gap left out, one.
+    assert.ok(oneAt - 12 >= 128 && gapAt - 12 < 128, `base ${gapAt - 12} bytes, gap ${oneAt - gapAt}`);
+
+    const packDir = path.join(workDir, 'nearer');
+    mkdirSync(packDir);
+    const packPath = path.join(packDir, 'nearer.pack');
+    writeFileSync(packPath, buildPack(entries));
+    git(packDir, ['index-pack', packPath]);
+    const built: BuiltPack = {
+      packPath,
+      packSize: statSync(packPath).size,
+      idx: readFileSync(path.join(packDir, 'nearer.idx')),
+      checksum: readFileSync(packPath).subarray(-20).toString('hex'),
+    };
+    const objects = verifyPack(built);
+    const repo = await storedRepository(undefined, built);
+    const send = new Set(objects.map((o) => o.oid).filter((oid) => oid !== sha1Object('blob', gap)));
+    const { bytes, stats } = await outputPack(repo, { send, ofsDelta: true, thin: false, clientHas: new Set() });
+    assert.deepEqual(stats, everyEntryCopied(send.size, 3, bytes.length));
+    const expected = storedEntriesMoved(built, objects, send);
+    const storedBytes = objects.filter((o) => send.has(o.oid)).reduce((sum, o) => sum + o.packedSize, 0);
+    assert.equal(expected.length, 32 + storedBytes - 1, 'one header a byte shorter');
+    assert.ok(bytes.equals(expected));
+    assert.equal(gitReads(bytes, 'nearer').filter((o) => o.baseOid).length, 3, 'deltas stay deltas');
   });
 
   test('the pack is the same whatever the size of the chunks the stored pack is read in', async () => {

@@ -81,12 +81,13 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
  * The pack's bytes as they travel, passing on what the pack stream returns. A response given
  * up midway (the client went away) ends the pack stream too, which releases its reads.
  */
-async function* framed<R>(pack: AsyncGenerator<Buffer, R>, framing: PackFraming): AsyncGenerator<Buffer, R> {
+async function* framed<R>(pack: AsyncGenerator<Buffer[], R>, framing: PackFraming): AsyncGenerator<Buffer, R> {
   try {
     for (;;) {
       const next = await pack.next();
       if (next.done) return next.value;
-      yield framing.sideband ? encodeSideband(SidebandChannel.Data, next.value, framing.maxPayload) : next.value;
+      if (framing.sideband) yield encodeSideband(SidebandChannel.Data, next.value, framing.maxPayload);
+      else yield* next.value;
     }
   } finally {
     await pack.return(undefined as R);

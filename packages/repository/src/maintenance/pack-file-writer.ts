@@ -50,7 +50,8 @@ export class PackFileWriter {
     this.out.finish();
     const size = this.out.offset;
     const last = this.out.take();
-    const checksum = last.toString('hex', last.length - 20);
+    // finish() appends the trailer as a piece of its own.
+    const checksum = last[last.length - 1].toString('hex');
     await this.writeOut(last);
     await this.file.close();
     return { size, checksum };
@@ -66,10 +67,15 @@ export class PackFileWriter {
     await this.writeOut(this.out.take());
   }
 
-  private async writeOut(chunk: Buffer): Promise<void> {
-    for (let at = 0; at < chunk.length;) {
-      const { bytesWritten } = await this.file.write(chunk, at, chunk.length - at);
-      at += bytesWritten;
+  private async writeOut(pieces: Buffer[]): Promise<void> {
+    const { bytesWritten } = await this.file.writev(pieces);
+    const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+    if (bytesWritten === total) return;
+    // A short write (rare for a file): the rest, one write at a time.
+    const rest = Buffer.concat(pieces).subarray(bytesWritten);
+    for (let at = 0; at < rest.length;) {
+      const written = await this.file.write(rest, at, rest.length - at);
+      at += written.bytesWritten;
     }
   }
 }

@@ -28,12 +28,13 @@ export class OutputBuffer {
     this.end = bytes.byteOffset + bytes.length;
   }
 
-  take(): Buffer {
+  /** The pieces written since the last take, in order: not joined, so that framing copies them once. */
+  take(): Buffer[] {
     this.closePiece();
-    const chunk = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const pieces = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    return chunk;
+    return pieces;
   }
 
   /** Appends the trailer: the SHA-1 of everything before it. */

@@ -41,22 +41,24 @@ type PackSource = Pick<Repository, 'objects' | 'packs'>;
  * not have is inflated, resolved and deflated again. Memory stays at a few stream chunks plus
  * one output piece, whatever the pack's size. Returns what the pack was made of.
  *
- * An entry whose outgoing bytes are its stored bytes (a whole object, or a delta whose base
- * landed at the same distance before it) is copied as one range, header included: so a run of
- * consecutive stored entries, all sent, goes out byte for byte, its ofs-delta distances still
- * valid (git's pack reuse), and a full clone of a repacked repository streams the stored pack
- * nearly as is, only its header and trailer new.
+ * Consecutive stored entries, all sent, go out as one run of the stored bytes (git's pack reuse,
+ * see copyRun): only an ofs-delta whose base moved by a different distance gets a new header. A
+ * full clone of a repacked repository streams the stored pack nearly as is.
+ *
+ * Each chunk yielded is the pieces of output in order, views of the stored pack's reads: framing
+ * copies them once.
  */
 export async function* streamPack(
   source: PackSource,
   slices: readonly PackSlice[],
   options: PackStreamOptions,
-): AsyncGenerator<Buffer, PackStats> {
+): AsyncGenerator<Buffer[], PackStats> {
   const stats: PackStats = { total: 0, deltas: 0, reused: 0, reusedDeltas: 0, bytes: 0, copiedBytes: 0, recompressedBytes: 0 };
   const out = new OutputBuffer();
   out.write(encodePackHeader(options.send.size));
   for (const slice of slices) {
     const { offsets, index } = slice;
+    const stretch: Stretch = { start: -1, end: -1, shift: 0 };
     let position = 0;
     while (position < offsets.length) {
       let last = position;
@@ -66,7 +68,7 @@ export async function* streamPack(
       const cursor = new SpanCursor(await source.packs.stream(slice.pack, spanStart, spanEnd), spanStart, slice.pack);
       try {
         while (position <= last) {
-          const runEnd = yield* copyRun(slice, position, last, cursor, out, stats, options.ofsDelta);
+          const runEnd = yield* copyRun(slice, position, last, { cursor, out, stats, stretch, ofsDelta: options.ofsDelta });
           if (runEnd > position) {
             position = runEnd;
             continue;
@@ -74,6 +76,7 @@ export async function* streamPack(
           const request = { source, slices, slice, position, cursor, options, out };
           const entryStart = out.offset;
           const outcome = (await copyVerbatim(request)) ?? (yield* writeEntry(request));
+          extendStretch(stretch, offsets[position], index.entryEnd(offsets[position]), slice.written[position]);
           stats.total++;
           if (outcome === 'recompressed') stats.recompressedBytes += out.offset - entryStart;
           else {
@@ -101,26 +104,47 @@ export async function* streamPack(
 }
 
 /**
+ * The stretch of the stored pack, up to the last entry written, whose entries all went out back
+ * to back, each moved by the same distance (`shift`): an ofs-delta whose base lies in it keeps
+ * its distance.
+ */
+interface Stretch {
+  start: number;
+  end: number;
+  shift: number;
+}
+
+/** Records the entry stored at [offset, end), written at `writtenAt`: it extends the stretch, or starts the next. */
+function extendStretch(stretch: Stretch, offset: number, end: number, writtenAt: number): void {
+  if (offset !== stretch.end || writtenAt - offset !== stretch.shift) {
+    stretch.start = offset;
+    stretch.shift = writtenAt - offset;
+  }
+  stretch.end = end;
+}
+
+interface RunOutput {
+  cursor: SpanCursor;
+  out: OutputBuffer;
+  stats: PackStats;
+  stretch: Stretch;
+  ofsDelta: boolean;
+}
+
+/**
  * git's pack reuse (reuse_partial_packfile_from_bitmap): from `position` on, while the entries to
  * send are consecutive entries of the stored pack, their bytes go out as stored, in the stream's
- * own chunks. The whole run moves by one distance, so an ofs-delta whose base lies in the run
- * keeps its distance; of each entry only its header is read. The run stops before the first
- * entry that must change (a ref-delta, an ofs-delta whose base lies before the run, any delta
- * when the client takes no ofs-deltas) or whose header the chunk cuts off: the per-entry path
- * takes that one. Returns the position after the entries copied.
+ * own chunks; of each entry only its header is read. An ofs-delta whose base lies in the stretch
+ * (see Stretch) keeps its distance; one whose base lies before it gets a header that points at
+ * where the base landed. The run stops before an entry that needs more (a ref-delta, a delta whose
+ * base is not sent, any delta when the client takes no ofs-deltas) or whose header the chunk
+ * cuts off: the per-entry path takes that one. Returns the position after the entries copied.
  */
-async function* copyRun(
-  slice: PackSlice,
-  position: number,
-  last: number,
-  cursor: SpanCursor,
-  out: OutputBuffer,
-  stats: PackStats,
-  ofsDelta: boolean,
-): AsyncGenerator<Buffer, number> {
+async function* copyRun(slice: PackSlice, position: number, last: number, output: RunOutput): AsyncGenerator<Buffer[], number> {
+  const { cursor, out, stats, stretch, ofsDelta } = output;
   const { offsets, written, index } = slice;
   const runStart = offsets[position];
-  const shift = out.offset - runStart;
+  extendStretch(stretch, runStart, runStart, out.offset);
   const outStart = out.offset;
   let packOrder = index.positionInPackOrder(runStart);
   let next = position;
@@ -130,18 +154,44 @@ async function* copyRun(
   let at = runStart;
   for await (const piece of cursor.range(runStart, index.entryEnd(offsets[last]))) {
     const pieceEnd = at + piece.length;
+    /** The first byte of the piece that is neither written out nor replaced. */
+    let unwritten = at;
     while (next <= last && offsets[next] === takenEnd && takenEnd < pieceEnd) {
+      const offset = takenEnd;
       const end = index.offsetInPackOrder(packOrder + 1);
-      const reuse = storedHeaderReusable(piece, takenEnd - at, Math.min(end, pieceEnd) - takenEnd, takenEnd - runStart, ofsDelta);
-      if (reuse === undefined) break;
-      if (reuse === 'delta') deltas++;
-      written[next] = takenEnd + shift;
+      const code = (piece[offset - at] >> 4) & 7;
+      let moved: { header: Buffer; storedLength: number } | undefined;
+      if (code === PACK_TYPE.ofsDelta) {
+        if (!ofsDelta || (end > pieceEnd && pieceEnd - offset < MAX_ENTRY_HEADER_LENGTH)) break;
+        const stored = parseEntryHeader(piece, offset - at, offset);
+        if (stored.kind !== 'ofs-delta') break;
+        if (stored.baseOffset < stretch.start) {
+          const base = positionOf(slice, stored.baseOffset);
+          const baseAt = base < 0 ? -1 : written[base];
+          if (baseAt < 0) break;
+          const distance = offset + stretch.shift - baseAt;
+          if (distance !== offset - stored.baseOffset) {
+            moved = { header: encodeEntryHeader({ kind: 'ofs-delta', size: stored.size, distance }), storedLength: stored.headerLength };
+          }
+        }
+        deltas++;
+      } else if (code === PACK_TYPE.refDelta || code === 0 || code === 5) break;
+      written[next] = offset + stretch.shift;
+      stretch.end = end;
+      if (moved) {
+        out.write(piece.subarray(unwritten - at, offset - at));
+        out.write(moved.header);
+        unwritten = offset + moved.storedLength;
+        // The entries after this one land as many bytes later as its header grew.
+        const growth = moved.header.length - moved.storedLength;
+        if (growth !== 0) extendStretch(stretch, end, end, end + stretch.shift + growth);
+      }
       takenEnd = end;
       packOrder++;
       next++;
     }
     const copyEnd = Math.min(pieceEnd, takenEnd);
-    out.write(piece.subarray(0, copyEnd - at));
+    out.write(piece.subarray(unwritten - at, copyEnd - at));
     at = copyEnd;
     if (out.pendingBytes >= OUTPUT_CHUNK) yield out.take();
     const inEntryBody = takenEnd > pieceEnd;
@@ -157,40 +207,6 @@ async function* copyRun(
   return next;
 }
 
-/**
- * Whether the entry whose header starts at `piece[at]` goes out as stored inside a run: a whole
- * object does, and an ofs-delta whose base lies at most `inRun` bytes back, in the run. Undefined
- * when it does not, or when fewer than `available` bytes hold the whole header.
- */
-function storedHeaderReusable(
-  piece: Buffer,
-  at: number,
-  available: number,
-  inRun: number,
-  ofsDelta: boolean,
-): 'object' | 'delta' | undefined {
-  const end = at + available;
-  let p = at;
-  let byte = piece[p++];
-  const code = (byte >> 4) & 7;
-  if (code === PACK_TYPE.refDelta || code === 0 || code === 5) return undefined;
-  if (code !== PACK_TYPE.ofsDelta) return 'object';
-  if (!ofsDelta) return undefined;
-  while (byte & 0x80) {
-    if (p >= end) return undefined;
-    byte = piece[p++];
-  }
-  if (p >= end) return undefined;
-  byte = piece[p++];
-  let distance = byte & 0x7f;
-  while (byte & 0x80) {
-    if (p >= end || distance > inRun) return undefined;
-    byte = piece[p++];
-    distance = (distance + 1) * 128 + (byte & 0x7f);
-  }
-  return distance > 0 && distance <= inRun ? 'delta' : undefined;
-}
-
 interface WriteEntryRequest {
   source: PackSource;
   slices: readonly PackSlice[];
@@ -204,7 +220,7 @@ interface WriteEntryRequest {
 }
 
 /** Writes one stored entry into the outgoing pack and records where it landed. */
-async function* writeEntry(request: WriteEntryRequest): AsyncGenerator<Buffer, EntryOutcome> {
+async function* writeEntry(request: WriteEntryRequest): AsyncGenerator<Buffer[], EntryOutcome> {
   const { source, slices, slice, position, cursor, options, out } = request;
   const offset = slice.offsets[position];
   const end = slice.index.entryEnd(offset);
@@ -266,7 +282,7 @@ function headerUnchanged(
 }
 
 /** Writes the object whole, deflated afresh (or as deflated before): for a delta whose base the client will not have. */
-async function* writeWhole(source: PackSource, slice: PackSlice, offset: number, out: OutputBuffer): AsyncGenerator<Buffer> {
+async function* writeWhole(source: PackSource, slice: PackSlice, offset: number, out: OutputBuffer): AsyncGenerator<Buffer[]> {
   const { header, deflated } = await reencoded(source, slice, offset);
   out.write(header);
   for (let at = 0; at < deflated.length; at += OUTPUT_CHUNK) {
