@@ -91,7 +91,7 @@ test('parseFilterSpec accepts git filter specs and refuses others', () => {
   }
 });
 
-test("CommitReader answers from the repository's commit-graph without reading commits; walks through it select what git selects", async (t) => {
+test("CommitReader answers from the repository's commit-graph without reading commits or peeling through the packs; walks through it select what git selects", async (t) => {
   const { repo, rev, revList } = await repositoryOf(t, 20);
   const oids = [...revList(['--all'])];
   const fromPacks = new CommitReader(repo.objects);
@@ -112,6 +112,12 @@ test("CommitReader answers from the repository's commit-graph without reading co
     assert.deepEqual(await fromGraph.tryCommit(input.oid), { ...(await fromPacks.tryCommit(input.oid)), generation: level(input.oid) });
   }
   assert.equal(await fromGraph.tryCommit(rev('main^{tree}')), undefined, 'not in the graph, not readable');
+  // Peeling a ref to a commit (what every ref advertisement does) needs no object read either.
+  assert.deepEqual(await new CommitReader(nothing, undefined, { commitGraph: async () => graph }).peel(rev('main')), {
+    oid: rev('main'),
+    type: 'commit',
+    chain: [],
+  });
   const walk = await walkCommits(fromGraph, { include: [rev('main')], exclude: [rev('main~7')] });
   assert.deepEqual(new Set(walk.commits), revList(['main', '^main~7']));
 });

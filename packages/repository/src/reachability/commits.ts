@@ -99,7 +99,7 @@ export class CommitReader {
     if (known) return known;
     // The graph answers without inflating or parsing anything; it is not copied into the memo.
     if (this.graphSource) {
-      const entry = graphEntry(await (this.graph ??= this.graphSource.commitGraph()), oid);
+      const entry = graphEntry(await this.loadGraph(), oid);
       // 0 is git's "not computed" of graphs written before generation numbers.
       if (entry) return { tree: entry.tree, parents: entry.parents, time: entry.commitTime, generation: entry.generation || undefined };
     }
@@ -129,8 +129,9 @@ export class CommitReader {
     const chain: ObjectId[] = [];
     let current = oid;
     for (;;) {
-      // The header alone tells a branch tip from a tag, without inflating the commit.
-      const header = await this.objects.header(current);
+      // A commit in the graph is known without reading the pack (most refs are branch tips);
+      // else the header alone tells a branch tip from a tag, without inflating the commit.
+      const header = (await this.graphHas(current)) ? { type: 'commit' as const } : await this.objects.header(current);
       if (!header) {
         if (chain.length === 0) return undefined;
         throw new MissingObjectError(current, `target of tag ${chain[chain.length - 1]}`);
@@ -147,6 +148,14 @@ export class CommitReader {
       if (chain.length > 64) throw new Error(`tag chain from ${oid} is deeper than 64`);
       current = parseTag(object.data).object;
     }
+  }
+
+  private loadGraph(): Promise<CommitGraph | undefined> {
+    return (this.graph ??= this.graphSource?.commitGraph() ?? Promise.resolve(undefined));
+  }
+
+  private async graphHas(oid: ObjectId): Promise<boolean> {
+    return this.graphSource !== undefined && graphEntry(await this.loadGraph(), oid) !== undefined;
   }
 }
 
