@@ -42,7 +42,7 @@ type PackSource = Pick<Repository, 'objects' | 'packs'>;
  * one output piece, whatever the pack's size. Returns what the pack was made of.
  *
  * Consecutive stored entries, all sent, go out as one run of the stored bytes (git's pack reuse,
- * see copyRun): only an ofs-delta whose base moved by a different distance gets a new header. A
+ * see copyRun): only a delta whose base moved by a different distance gets a new header. A
  * full clone of a repacked repository streams the stored pack nearly as is.
  *
  * Each chunk yielded is the pieces of output in order, views of the stored pack's reads: framing
@@ -68,7 +68,7 @@ export async function* streamPack(
       const cursor = new SpanCursor(await source.packs.stream(slice.pack, spanStart, spanEnd), spanStart, slice.pack);
       try {
         while (position <= last) {
-          const runEnd = yield* copyRun(slice, position, last, { cursor, out, stats, stretch, ofsDelta: options.ofsDelta });
+          const runEnd = yield* copyRun(slice, position, last, { slices, cursor, out, stats, stretch, options });
           if (runEnd > position) {
             position = runEnd;
             continue;
@@ -124,24 +124,25 @@ function extendStretch(stretch: Stretch, offset: number, end: number, writtenAt:
 }
 
 interface RunOutput {
+  slices: readonly PackSlice[];
   cursor: SpanCursor;
   out: OutputBuffer;
   stats: PackStats;
   stretch: Stretch;
-  ofsDelta: boolean;
+  options: PackStreamOptions;
 }
 
 /**
  * git's pack reuse (reuse_partial_packfile_from_bitmap): from `position` on, while the entries to
  * send are consecutive entries of the stored pack, their bytes go out as stored, in the stream's
  * own chunks; of each entry only its header is read. An ofs-delta whose base lies in the stretch
- * (see Stretch) keeps its distance; one whose base lies before it gets a header that points at
- * where the base landed. The run stops before an entry that needs more (a ref-delta, a delta whose
- * base is not sent, any delta when the client takes no ofs-deltas) or whose header the chunk
- * cuts off: the per-entry path takes that one. Returns the position after the entries copied.
+ * (see Stretch) keeps its distance; any other delta gets the header outputEntry gives it. The run
+ * stops before a delta that must go out whole (its base neither sent nor on the client) or whose
+ * header the chunk cuts off: the per-entry path takes that one. Returns the position after the
+ * entries copied.
  */
 async function* copyRun(slice: PackSlice, position: number, last: number, output: RunOutput): AsyncGenerator<Buffer[], number> {
-  const { cursor, out, stats, stretch, ofsDelta } = output;
+  const { slices, cursor, out, stats, stretch, options } = output;
   const { offsets, written, index } = slice;
   const runStart = offsets[position];
   extendStretch(stretch, runStart, runStart, out.offset);
@@ -161,28 +162,27 @@ async function* copyRun(slice: PackSlice, position: number, last: number, output
       const end = index.offsetInPackOrder(packOrder + 1);
       const code = (piece[offset - at] >> 4) & 7;
       let moved: { header: Buffer; storedLength: number } | undefined;
-      if (code === PACK_TYPE.ofsDelta) {
-        if (!ofsDelta || (end > pieceEnd && pieceEnd - offset < MAX_ENTRY_HEADER_LENGTH)) break;
-        const stored = parseEntryHeader(piece, offset - at, offset);
-        if (stored.kind !== 'ofs-delta') break;
-        if (stored.baseOffset < stretch.start) {
-          const base = positionOf(slice, stored.baseOffset);
-          const baseAt = base < 0 ? -1 : written[base];
-          if (baseAt < 0) break;
-          const distance = offset + stretch.shift - baseAt;
-          if (distance !== offset - stored.baseOffset) {
-            moved = { header: encodeEntryHeader({ kind: 'ofs-delta', size: stored.size, distance }), storedLength: stored.headerLength };
+      if (code === PACK_TYPE.ofsDelta || code === PACK_TYPE.refDelta) {
+        if (end > pieceEnd && pieceEnd - offset < MAX_ENTRY_HEADER_LENGTH) break;
+        const storedBytes = piece.subarray(offset - at);
+        const stored = parseEntryHeader(storedBytes, 0, offset);
+        const keepsDistance = stored.kind === 'ofs-delta' && options.ofsDelta && stored.baseOffset >= stretch.start;
+        if (!keepsDistance) {
+          const entry = outputEntry({ slices, slice, offset, stored, storedBytes, writtenAt: offset + stretch.shift, options });
+          if (entry.kind === 'whole') break;
+          if (!entry.header.equals(storedBytes.subarray(0, stored.headerLength))) {
+            moved = { header: entry.header, storedLength: stored.headerLength };
           }
         }
         deltas++;
-      } else if (code === PACK_TYPE.refDelta || code === 0 || code === 5) break;
+      } else if (code === 0 || code === 5) break;
       written[next] = offset + stretch.shift;
       stretch.end = end;
       if (moved) {
         out.write(piece.subarray(unwritten - at, offset - at));
         out.write(moved.header);
         unwritten = offset + moved.storedLength;
-        // The entries after this one land as many bytes later as its header grew.
+        // The entries after this one move by as much as its header grew or shrank.
         const growth = moved.header.length - moved.storedLength;
         if (growth !== 0) extendStretch(stretch, end, end, end + stretch.shift + growth);
       }
