@@ -154,8 +154,9 @@ export class CommitReader {
     return (this.graph ??= this.graphSource?.commitGraph() ?? Promise.resolve(undefined));
   }
 
+  /** Whether the graph holds `oid`: a lookup of the id alone, no entry built. */
   private async graphHas(oid: ObjectId): Promise<boolean> {
-    return this.graphSource !== undefined && graphEntry(await this.loadGraph(), oid) !== undefined;
+    return this.graphSource !== undefined && (await this.loadGraph())?.positionOf(oid) !== undefined;
   }
 }
 
