@@ -120,6 +120,25 @@ describe('PackIndex over idx files written by git', () => {
     }
   });
 
+  test('writePackIndex sorts ids alike below and above the size where it switches to a counting sort', () => {
+    for (const count of [1, 3, 4095, 4096, 20_000]) {
+      // Ids sharing their first two bytes in pairs put several in one bucket of the counting sort.
+      const entries = Array.from({ length: count }, (_, i) => {
+        const oid = randomBytes(20);
+        if (i % 2 === 1) oid.writeUInt16BE(i % 7);
+        return { oid: oid.toString('hex'), offset: 12 + i, crc32: i };
+      });
+      const index = PackIndex.parse(writePackIndex(entries, 'a'.repeat(40)), 12 + count + 20);
+      const expected = [...entries].sort((a, b) => (a.oid < b.oid ? -1 : 1));
+      assert.deepEqual(
+        [...index.entries()].sort((a, b) => (a.oid < b.oid ? -1 : 1)),
+        expected,
+        `${count} entries`,
+      );
+      assert.equal(index.objectIdBytes().toString('hex'), expected.map((entry) => entry.oid).join(''), `${count} entries in id order`);
+    }
+  });
+
   test('writePackIndex uses the 64-bit table past 2 GiB, and PackIndex reads it back', () => {
     const entries = [
       { oid: '1'.repeat(40), offset: 12, crc32: 1 },

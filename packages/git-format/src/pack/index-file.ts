@@ -379,8 +379,19 @@ function compareOids(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): nu
   return 0;
 }
 
+/**
+ * Below this many entries a comparison sort is cheaper than the counting sort's 65,536 buckets
+ * (a push of a few objects would walk and allocate them all).
+ */
+const COUNTING_SORT_MIN_ENTRIES = 4096;
+
 /** Entry numbers in object id order: a counting sort on the first two bytes, then a comparison sort per bucket. */
 function sortByObjectId(oids: Uint8Array, count: number): Uint32Array {
+  if (count < COUNTING_SORT_MIN_ENTRIES) {
+    const order = new Uint32Array(count);
+    for (let i = 0; i < count; i++) order[i] = i;
+    return order.sort((x, y) => compareOids(oids, 20 * x, oids, 20 * y));
+  }
   const bucketStarts = new Uint32Array(65537);
   for (let i = 0; i < count; i++) bucketStarts[((oids[20 * i] << 8) | oids[20 * i + 1]) + 1]++;
   for (let b = 1; b <= 65536; b++) bucketStarts[b] += bucketStarts[b - 1];
