@@ -29,13 +29,24 @@ export function lowerThisThreadPriority(): void {
  * lowerThisThreadPriority themselves.
  */
 export function lowerHelperThreadsPriority(): void {
-  let threads: string[];
+  for (const tid of threadsOfThisProcess()) if (tid !== process.pid) lower(tid);
+}
+
+/**
+ * Lowers the priority of every thread of this process, its event loop too, and so of every
+ * thread it starts later: for a process that works in the background of a server on the same
+ * machine (maintenance), whose requests then get the cores first.
+ */
+export function lowerProcessPriority(): void {
+  for (const tid of threadsOfThisProcess()) lower(tid);
+}
+
+function threadsOfThisProcess(): number[] {
   try {
-    threads = readdirSync('/proc/self/task');
+    return readdirSync('/proc/self/task').map(Number);
   } catch {
-    return;
+    return [];
   }
-  for (const tid of threads) if (Number(tid) !== process.pid) lower(Number(tid));
 }
 
 function currentThreadId(): number | undefined {

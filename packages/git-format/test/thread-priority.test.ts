@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
@@ -37,3 +38,16 @@ test("the process's helper threads are lowered, the main thread is not", { skip:
   for (const tid of helpers) assert.ok(niceOf(tid) >= BACKGROUND_NICE, `thread ${tid}`);
   assert.equal(niceOf(process.pid), mainBefore);
 });
+
+test(
+  'a process lowered as a whole runs every thread at background priority, those it starts later too',
+  { skip: !linux && 'needs Linux /proc' },
+  () => {
+    const fixture = new URL('./process-priority-fixture.ts', import.meta.url).pathname;
+    const output = execFileSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8' });
+    const { main, helpers } = JSON.parse(output) as { main: number; helpers: number[] };
+    assert.equal(main, BACKGROUND_NICE, 'the event loop too');
+    assert.ok(helpers.length > 1);
+    for (const nice of helpers) assert.equal(nice, BACKGROUND_NICE);
+  },
+);

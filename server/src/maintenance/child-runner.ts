@@ -37,7 +37,8 @@ const STDERR_LINE_CHARS = 1000;
  * Maintenance of one repository as `gitfleet maintenance run <owner>/<name> --json` in a child
  * process of the server's own CLI, as git runs `git maintenance run --auto` after a push: a full
  * repack holds the CPU for seconds at a time and needs memory in proportion to the repository,
- * which a server's event loop and heap must not pay for. The run takes the repository's lease in
+ * which a server's event loop and heap must not pay for; the child runs at background priority,
+ * so the requests beside it get the cores first. The run takes the repository's lease in
  * the KV store itself, as any `maintenance run` does, so the fleet still never runs two at once.
  *
  * Aborting `signal` asks the child to stop (SIGTERM: it abandons the run, publishes nothing and
@@ -47,7 +48,7 @@ export async function runMaintenanceChild(repo: Repository, signal: AbortSignal,
   signal.throwIfAborted();
   const fullName = `${repo.info.owner}/${repo.info.name}`;
   // --expect-id: a repository renamed meanwhile, whose name another one took, is not this one.
-  const command = ownCliCommand(['maintenance', 'run', fullName, '--json', '--expect-id', repo.info.id]);
+  const command = ownCliCommand(['maintenance', 'run', fullName, '--json', '--expect-id', repo.info.id, '--background']);
   // A process group of its own: a Ctrl-C at the server's terminal is the server's to pass on.
   const child = spawn(command.file, command.args, {
     env: childEnvironment(options.env),
