@@ -16,7 +16,7 @@ import { BlobRangeUnavailable, type BlockCache } from './block-cache.js';
 import { CorruptPackError, MissingPackError } from './errors.js';
 import { addingKey, deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope, sidecarBlobKey, type PackRecord } from './keys.js';
 import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
-import { PackSet, type PackInfo, type PackSetOptions } from './pack-set.js';
+import { sharedPackSet, type PackInfo, type PackSet, type PackSetOptions } from './pack-set.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
 import { COMMIT_GRAPH_SIDECAR, sharedCommitGraphCache, type CommitGraphCache } from './commit-graph-cache.js';
 import { sharedReencodedEntryCache, type ReencodedEntryCache } from './pack-output/reencoded-cache.js';
@@ -99,7 +99,7 @@ export class PackAccess {
     this.cache = stores.cache;
     this.indexes = stores.indexes ?? sharedPackIndexCache;
     this.scope = repositoryScope(repositoryId);
-    this.packSet = new PackSet(this.kv, this.scope, stores.registry);
+    this.packSet = sharedPackSet(stores, this.kv, this.scope, stores.registry);
     this.now = stores.registry?.now ?? Date.now;
     this.bitmapCache = stores.bitmaps ?? sharedPackBitmapsCache;
     this.commitGraphCache = stores.commitGraphs ?? sharedCommitGraphCache;

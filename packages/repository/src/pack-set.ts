@@ -1,3 +1,4 @@
+import { Lru } from '@gitfleet/git-format';
 import type { KVStore } from '@gitfleet/storage';
 import { PACK_KEY_PREFIX, parsePackRecord, type PackRecord } from './keys.js';
 
@@ -18,6 +19,38 @@ export interface PackSetOptions {
   maxAgeMs?: number;
   /** Milliseconds since the epoch; tests pass a clock of their own. */
   now?: () => number;
+}
+
+/**
+ * A request that starts using a repository's shared view (sharedPackSet) takes it as it is only
+ * if it was read within this; else the view is read again first. One registry scan per second at
+ * most serves every request of the process, instead of one scan per request (a repository pushed
+ * to a hundred times a second was scanned hundreds of times a second).
+ */
+export const SHARED_VIEW_FRESH_MS = 1000;
+/** Repositories whose views a process keeps, per set of stores; the least recently used go first. */
+const SHARED_VIEWS_PER_STORES = 1024;
+
+const sharedViews = new WeakMap<object, Lru<string, PackSet>>();
+
+/**
+ * The process's view of the registry of the repository at `scope`, shared by every request to it
+ * through the same `stores`, made fresh enough for a request starting now (SHARED_VIEW_FRESH_MS).
+ * Requests through other stores objects (other processes, in tests) have views of their own.
+ */
+export function sharedPackSet(stores: object, kv: KVStore, scope: string, options: PackSetOptions = {}): PackSet {
+  let views = sharedViews.get(stores);
+  if (!views) {
+    views = new Lru(SHARED_VIEWS_PER_STORES, () => 1);
+    sharedViews.set(stores, views);
+  }
+  let view = views.get(scope);
+  if (!view) {
+    view = new PackSet(kv, scope, options);
+    views.set(scope, view);
+  }
+  view.requireReadWithin(SHARED_VIEW_FRESH_MS);
+  return view;
 }
 
 /**
@@ -134,6 +167,11 @@ export class PackSet {
     this.packs.set(pack.checksum, pack);
     this.addedDuringScan.add(pack.checksum);
     this.reorder();
+  }
+
+  /** A view read longer than `ms` ago is read again before its next use; a younger one stays as it is. */
+  requireReadWithin(ms: number): void {
+    if (this.now() - this.viewTakenAt > ms) this.viewTakenAt = -Infinity;
   }
 
   private isStale(): boolean {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KVStore } from '@gitfleet/storage';
-import { PackSet } from '../src/pack-set.js';
+import { PackSet, SHARED_VIEW_FRESH_MS, sharedPackSet } from '../src/pack-set.js';
 import { packKey } from '../src/keys.js';
 import { maintenanceBackends } from './maintenance-fixtures.js';
 
@@ -37,8 +37,52 @@ function heldScan(kv: KVStore): { slowScan: KVStore; started: Promise<void>; rel
   return { slowScan, started, releaseScan };
 }
 
+/** A KV store that counts its scans. */
+function countingScans(kv: KVStore): { counted: KVStore; scans: () => number } {
+  let scans = 0;
+  const counted: KVStore = Object.assign(Object.create(null) as KVStore, {
+    scan: (s: string, prefix: string) => {
+      scans++;
+      return kv.scan(s, prefix);
+    },
+  });
+  return { counted, scans: () => scans };
+}
+
 for (const backend of maintenanceBackends) {
   describe(`pack registry view over ${backend.name}`, () => {
+    test("the requests of a process share a repository's view, read again for a request that starts once it is a second old", async (t) => {
+      const { kv } = await backend.open(t);
+      const { counted, scans } = countingScans(kv);
+      let now = 0;
+      const options = { maxAgeMs: 30_000, now: () => now };
+      const stores = {};
+      await register(kv, 1);
+      const first = sharedPackSet(stores, counted, scope, options);
+      assert.equal((await first.list()).length, 1);
+      await register(kv, 2);
+      now = SHARED_VIEW_FRESH_MS;
+      const second = sharedPackSet(stores, counted, scope, options);
+      assert.equal(second, first);
+      assert.equal((await second.list()).length, 1, 'a view read a second ago serves a new request as it is');
+      assert.equal(scans(), 1);
+
+      now = SHARED_VIEW_FRESH_MS + 1;
+      assert.equal((await first.list()).length, 1, 'a request under way keeps its view until maxAgeMs');
+      const third = sharedPackSet(stores, counted, scope, options);
+      assert.equal(first.listed(), undefined, 'the view is read again before its next use');
+      assert.deepEqual(
+        (await third.list()).map((p) => p.checksum),
+        [checksum(2), checksum(1)],
+      );
+      assert.equal(scans(), 2);
+
+      const elsewhere = sharedPackSet({}, counted, scope, options);
+      assert.notEqual(elsewhere, first, 'other stores (another process) have a view of their own');
+      await elsewhere.list();
+      assert.equal(scans(), 3);
+    });
+
     test('a retired record leaves the active list but stays known; a deleted one is forgotten; the view is re-read when older than maxAgeMs', async (t) => {
       const { kv } = await backend.open(t);
       let now = 0;
