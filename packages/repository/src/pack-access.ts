@@ -380,13 +380,17 @@ export class PackAccess {
     return true;
   }
 
+  /** Both blobs at once: their writes and syncs overlap (a filesystem store syncs their shared directory once for both). */
   private async putBlobs(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<void> {
-    await this.blobs.putIfAbsent(packBlobKey(this.repositoryId, checksum), {
-      size: packSize,
-      open: () => createReadStream(packPath),
-      path: packPath,
-    });
-    await this.blobs.putIfAbsent(idxBlobKey(this.repositoryId, checksum), idx);
+    const puts = await Promise.allSettled([
+      this.blobs.putIfAbsent(packBlobKey(this.repositoryId, checksum), {
+        size: packSize,
+        open: () => createReadStream(packPath),
+        path: packPath,
+      }),
+      this.blobs.putIfAbsent(idxBlobKey(this.repositoryId, checksum), idx),
+    ]);
+    for (const put of puts) if (put.status === 'rejected') throw put.reason;
   }
 
   /** Stores a sidecar (`.rev`, `.bitmap`) of a pack about to be published; its record names it then. */
