@@ -26,8 +26,8 @@ export interface SampledServer {
  */
 export class RssSampler {
   private readonly peaks = new Map<string, MemoryPeaks>();
-  /** Per-server peak since the last resetWindow(): the memory one operation needed. */
-  private readonly windowPeaks = new Map<string, number>();
+  /** Per-server peaks since the last resetWindow(): the memory one operation needed, all processes and the largest one. */
+  private readonly windowPeaks = new Map<string, { tree: number; process: number }>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly servers: () => SampledServer[]) {}
@@ -47,11 +47,12 @@ export class RssSampler {
   }
 
   resetWindow(server: string): void {
-    this.windowPeaks.set(server, 0);
+    this.windowPeaks.set(server, { tree: 0, process: 0 });
   }
 
-  windowPeak(server: string): number {
-    return this.windowPeaks.get(server) ?? 0;
+  /** Since the last resetWindow(): the largest summed RSS of the server's processes, and the largest RSS of one of them (a Gitfleet worker, a git that http-backend forked). */
+  windowPeak(server: string): { tree: number; process: number } {
+    return this.windowPeaks.get(server) ?? { tree: 0, process: 0 };
   }
 
   sample(): void {
@@ -63,12 +64,14 @@ export class RssSampler {
       const trees = server.pids.map((pid) => treeStatus(pid, children));
       const total = trees.reduce((sum, tree) => sum + tree.rss, 0);
       const largestHwm = Math.max(...trees.map((tree) => tree.largestHwm));
+      const largestRss = Math.max(...trees.map((tree) => tree.largestRss));
       const previous = this.peaksOf(server.name);
       this.peaks.set(server.name, {
         peakTreeRssBytes: Math.max(previous.peakTreeRssBytes, total),
         largestHwmBytes: Math.max(previous.largestHwmBytes, largestHwm),
       });
-      this.windowPeaks.set(server.name, Math.max(this.windowPeaks.get(server.name) ?? 0, total));
+      const window = this.windowPeak(server.name);
+      this.windowPeaks.set(server.name, { tree: Math.max(window.tree, total), process: Math.max(window.process, largestRss) });
     }
   }
 }
@@ -78,16 +81,18 @@ export function processTreeRss(pid: number): number {
   return treeStatus(pid, childrenByParent()).rss;
 }
 
-/** The summed VmRSS of a process and its descendants, and the largest VmHWM among them. */
-function treeStatus(root: number, children: Map<number, number[]>): { rss: number; largestHwm: number } {
+/** The summed VmRSS of a process and its descendants, the largest VmRSS and the largest VmHWM among them. */
+function treeStatus(root: number, children: Map<number, number[]>): { rss: number; largestRss: number; largestHwm: number } {
   let rss = 0;
+  let largestRss = 0;
   let largestHwm = 0;
   for (const pid of descendants([root], children)) {
     const status = readStatus(pid);
     rss += status?.rss ?? 0;
+    largestRss = Math.max(largestRss, status?.rss ?? 0);
     largestHwm = Math.max(largestHwm, status?.hwm ?? 0);
   }
-  return { rss, largestHwm };
+  return { rss, largestRss, largestHwm };
 }
 
 /** `roots` and every process below them, each once. */

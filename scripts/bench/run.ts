@@ -317,7 +317,9 @@ async function runRepository(
       sampler.sample();
       for (const name of taking) {
         for (const row of rowsOf.get(name)!) {
-          row.peakRssBytes = sampler.windowPeak(name);
+          const peak = sampler.windowPeak(name);
+          row.peakRssBytes = peak.tree;
+          row.peakProcessRssBytes = peak.process;
           const summary = summarize(row.seconds);
           const figures = summary
             ? `min ${summary.min.toFixed(3)}s median ${summary.median.toFixed(3)}s max ${summary.max.toFixed(3)}s`

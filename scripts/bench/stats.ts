@@ -15,6 +15,8 @@ export interface Measurement {
   error?: string;
   /** Largest summed RSS of the server's process tree while this operation ran (its repetitions interleaved with other servers'). */
   peakRssBytes: number;
+  /** Largest RSS of one of the server's processes meanwhile (a Gitfleet worker; a git http-backend forked). */
+  peakProcessRssBytes?: number;
   /** Parallel clones: how many clones one run made, over how many server processes. */
   throughput?: { clones: number; processes: number };
 }
@@ -81,13 +83,17 @@ export function formatTable(measurements: readonly Measurement[], servers: reado
     }
     rows.push(row);
     if (op === memoryOp) {
-      const memoryRow = [`peak server RSS MiB, ${op}`];
-      for (const server of servers) {
-        const m = measurements.find((r) => r.op === op && r.server === server);
-        const rss = m?.peakRssBytes || undefined;
-        memoryRow.push(rss ? (rss / MIB).toFixed(0) : '-', ...ratios(server, (r) => r.peakRssBytes || undefined, m), '');
-      }
-      rows.push(memoryRow);
+      const memoryRow = (label: string, bytes: (m: Measurement) => number | undefined) => {
+        const row = [`${label}, ${op}`];
+        for (const server of servers) {
+          const m = measurements.find((r) => r.op === op && r.server === server);
+          const rss = (m && bytes(m)) || undefined;
+          row.push(rss ? (rss / MIB).toFixed(0) : '-', ...ratios(server, (r) => bytes(r) || undefined, m), '');
+        }
+        return row;
+      };
+      rows.push(memoryRow('peak server RSS MiB', (m) => m.peakRssBytes));
+      rows.push(memoryRow('peak RSS of one server process MiB', (m) => m.peakProcessRssBytes));
     }
   }
   return markdownTable(
