@@ -18,6 +18,14 @@ import { CliError, EXIT, notFound, usageError } from './errors.js';
 import { parseFullName } from './full-name.js';
 import { printJson, printTable, shortTime } from './output.js';
 
+interface MaintenanceRunOptions {
+  full?: boolean;
+  compact?: boolean;
+  json?: boolean;
+  expectId?: string;
+  background?: boolean;
+}
+
 export function registerMaintenanceCommands(program: Command): void {
   const maintenance = program
     .command('maintenance')
@@ -39,50 +47,47 @@ export function registerMaintenanceCommands(program: Command): void {
     // The server's background runs give the cores to the requests it serves first: a repack of a
     // large repository holds a core for seconds, and the pushes and fetches beside it are waited on.
     .addOption(new Option('--background', 'run at background priority (nice 10), every thread').hideHelp())
-    .action(
-      async (fullName: string, options: { full?: boolean; compact?: boolean; json?: boolean; expectId?: string; background?: boolean }) => {
-        if (options.full && options.compact) throw usageError('--full and --compact exclude each other');
-        if (options.background) lowerProcessPriority();
-        const { owner, name } = parseFullName(fullName);
-        await withStores(async ({ registry, config }) => {
-          const repo = await registry.open(owner, name);
-          if (!repo) throw notFound(`repository ${owner}/${name} not found`);
-          if (options.expectId !== undefined && repo.info.id !== options.expectId)
-            throw notFound(`repository ${owner}/${name} is no longer ${options.expectId} (renamed meanwhile?)`);
-          const tmpDir = spoolDirectory(config);
-          await mkdir(tmpDir, { recursive: true });
-          // Progress is best-effort: when its reader is gone (the server that started this run died),
-          // the run goes on to its end and releases the lease, instead of dying with the lease held.
-          process.stderr.on('error', () => {});
-          process.stdout.on('error', () => {});
-          const line = new ProgressLine(process.stderr);
-          // A server's run may get a signal twice at once (a service manager signals the server and
-          // its child together, then the server signals the child): only the server's SIGKILL ends it early.
-          const stop = stopOnSignals({ exitOnSecond: options.expectId === undefined });
-          let report: MaintenanceReport;
-          try {
-            report = await maintain(repo, config.maintenance, tmpDir, {
-              mode: options.full ? 'full' : options.compact ? 'compact' : 'auto',
-              signal: stop.signal,
-              onProgress: (event) => line.update(`maintenance: ${describeProgress(event)}`),
-            });
-          } catch (error) {
-            if (stop.signal.aborted)
-              throw new CliError(`maintenance of ${owner}/${name} stopped (${(stop.signal.reason as Error).message})`);
-            throw error;
-          } finally {
-            stop.dispose();
-            line.interrupt();
-          }
-          if (!report.ran) {
-            if (options.json) printJson(report);
-            throw new CliError(`another server is maintaining ${owner}/${name} now (it holds the lease); try again later`);
-          }
-          if (options.json) return printJson(report);
-          process.stdout.write(`${describeReport(report)}\n`);
-        });
-      },
-    );
+    .action(async (fullName: string, options: MaintenanceRunOptions) => {
+      if (options.full && options.compact) throw usageError('--full and --compact exclude each other');
+      if (options.background) lowerProcessPriority();
+      const { owner, name } = parseFullName(fullName);
+      await withStores(async ({ registry, config }) => {
+        const repo = await registry.open(owner, name);
+        if (!repo) throw notFound(`repository ${owner}/${name} not found`);
+        if (options.expectId !== undefined && repo.info.id !== options.expectId)
+          throw notFound(`repository ${owner}/${name} is no longer ${options.expectId} (renamed meanwhile?)`);
+        const tmpDir = spoolDirectory(config);
+        await mkdir(tmpDir, { recursive: true });
+        // Progress is best-effort: when its reader is gone (the server that started this run died),
+        // the run goes on to its end and releases the lease, instead of dying with the lease held.
+        process.stderr.on('error', () => {});
+        process.stdout.on('error', () => {});
+        const line = new ProgressLine(process.stderr);
+        // A server's run may get a signal twice at once (a service manager signals the server and
+        // its child together, then the server signals the child): only the server's SIGKILL ends it early.
+        const stop = stopOnSignals({ exitOnSecond: options.expectId === undefined });
+        let report: MaintenanceReport;
+        try {
+          report = await maintain(repo, config.maintenance, tmpDir, {
+            mode: options.full ? 'full' : options.compact ? 'compact' : 'auto',
+            signal: stop.signal,
+            onProgress: (event) => line.update(`maintenance: ${describeProgress(event)}`),
+          });
+        } catch (error) {
+          if (stop.signal.aborted) throw new CliError(`maintenance of ${owner}/${name} stopped (${(stop.signal.reason as Error).message})`);
+          throw error;
+        } finally {
+          stop.dispose();
+          line.interrupt();
+        }
+        if (!report.ran) {
+          if (options.json) printJson(report);
+          throw new CliError(`another server is maintaining ${owner}/${name} now (it holds the lease); try again later`);
+        }
+        if (options.json) return printJson(report);
+        process.stdout.write(`${describeReport(report)}\n`);
+      });
+    });
 
   maintenance
     .command('status')
