@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { fsyncDirectory } from '../fsync-directory.js';
+import { GroupCommit } from '../group-commit.js';
 
 /**
  * Puts the connection in WAL mode with synchronous = NORMAL, for its commits to be made durable
@@ -33,8 +34,8 @@ export function useWalWithSync(db: Database.Database, path: string): WalSync {
  */
 export class WalSync {
   private file?: Promise<FileHandle>;
-  private running?: Promise<void>;
-  private next?: Promise<void>;
+  // A commit made after a failed fsync is never synced: see assertWritable.
+  private readonly syncs = new GroupCommit(() => (this.failure ? Promise.reject(this.failure) : this.fsync()));
   private failure?: WalSyncFailed;
   private closed = false;
 
@@ -59,34 +60,15 @@ export class WalSync {
   sync(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error(`${this.walPath}: the store is closed`));
-    if (this.running === undefined) return this.start();
-    this.next ??= this.running.then(
-      () => this.startNext(),
-      () => this.startNext(),
-    );
-    return this.next;
+    return this.syncs.request();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([this.running, this.next]);
+    await this.syncs.settled();
     const file = this.file;
     this.file = undefined;
     if (file) await (await file.catch(() => undefined))?.close();
-  }
-
-  private startNext(): Promise<void> {
-    this.next = undefined;
-    if (this.failure) return Promise.reject(this.failure);
-    return this.start();
-  }
-
-  private start(): Promise<void> {
-    const running = this.fsync().finally(() => {
-      if (this.running === running) this.running = undefined;
-    });
-    this.running = running;
-    return running;
   }
 
   private async fsync(): Promise<void> {
