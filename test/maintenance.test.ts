@@ -193,11 +193,13 @@ describe('background maintenance, when the server stops', () => {
       server = await startServer({ GITFLEET_MAINTENANCE: '1', LOG_LEVEL: 'debug' });
       const { url, id } = await server.createRepository('upkeep', 'large');
       // Enough objects that the push makes maintenance choose a full repack, which lasts seconds.
+      // Each commit's files in a directory of their own keep every tree small: building and
+      // pushing the history takes seconds, where growing flat directories took tens of seconds.
       const history = new FastImport();
       for (let commit = 0; commit < COMMITS_OF_LARGE; commit++) {
         const files: Record<string, string> = {};
         for (let file = 0; file < FILES_PER_COMMIT; file++)
-          files[`dir-${file % 10}/file-${commit}-${file}.txt`] = textBlob(commit * 1000 + file, 20);
+          files[`dir-${commit % 20}/commit-${commit}/file-${file}.txt`] = textBlob(commit * 1000 + file, 20);
         history.commit({ ref: 'refs/heads/main', message: `commit ${commit}`, time: 1_700_000_000 + commit, files });
       }
       const work = await git.init('large', { bare: true });
