@@ -132,6 +132,15 @@ it('fails to start, saying why, when the port is taken', async () => {
   }
 });
 
+it('has each worker allocate from one malloc arena, so that memory one thread frees is reused by all', async () => {
+  const workers = workersOf(server);
+  assert.equal(workers.length, WORKERS);
+  for (const pid of workers) {
+    const environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    assert.ok(environment.includes('MALLOC_ARENA_MAX=1'), `worker ${pid} was started without MALLOC_ARENA_MAX=1`);
+  }
+});
+
 it('ends every worker when the primary is killed', async () => {
   const own = await startServer({ GITFLEET_WORKERS: String(WORKERS) });
   try {

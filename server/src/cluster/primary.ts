@@ -3,6 +3,7 @@ import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import type { Logger } from '../logger.js';
 import { answerMetricsRequestsInPrimary } from '../metrics/cluster.js';
 import { grantTurnsInPrimary, type TurnLimits } from './turns.js';
+import { workerMallocEnv } from './malloc-arenas.js';
 import { isReadyMessage, SHUTDOWN_MESSAGE, WORKER_SLOT_VARIABLE } from './messages.js';
 
 export interface ClusterOptions {
@@ -56,7 +57,7 @@ export async function startCluster({ workers, logger, shutdownGraceMs, machineTu
     worker.on('error', (error) => logger.warn({ slot: workersAlive.get(worker)?.slot, err: error }, 'worker channel error')),
   );
   const fork = (slot: number): Worker => {
-    const worker = cluster.fork({ [WORKER_SLOT_VARIABLE]: String(slot) });
+    const worker = cluster.fork({ ...workerMallocEnv(process.env), [WORKER_SLOT_VARIABLE]: String(slot) });
     workersAlive.set(worker, { slot, forkedAt: Date.now() });
     return worker;
   };
