@@ -77,6 +77,10 @@ if [ "${GITFLEET_SKIP_REMOTE_STORES:-}" != 1 ] && $needs_remote; then
   ensure_server GITFLEET_TEST_REDIS_SENTINEL redis.sh --sentinel
 fi
 
+# Servers and commands under test run the compiled product, as `pnpm start` does; built here
+# when a source changed, so that no test spends its time budget on the build.
+node scripts/build.mjs --if-stale
+
 status=0
 if [ "${#once[@]}" -gt 0 ]; then
   node --import tsx --test --test-concurrency=1 "${once[@]}" || status=$?

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
-import { CLI, childEnv, runCli, type CliResult } from '@gitfleet/test-support/cli';
+import { childEnv, gitfleetEntry, runCli, type CliResult } from '@gitfleet/test-support/cli';
 import { GitClient } from '@gitfleet/test-support/git-client';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 
@@ -347,7 +347,7 @@ test('deletes: refused while in use or unconfirmed, then done; unknown names are
 
 /** `gitfleet serve` on the same data directory; `host` is "127.0.0.1:<port>". */
 async function startServe(): Promise<{ host: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+  const child = spawn(process.execPath, [...gitfleetEntry(), 'serve'], {
     env: childEnv({ ...cliEnv(), LOG_LEVEL: 'info' }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -5,9 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { gitfleetEntry } from '@gitfleet/test-support/cli';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const EXIT = { ok: 0, usage: 2, notFound: 3, conflict: 4 };
 let dataDir: string;
 
@@ -29,7 +28,7 @@ function expectExit(code: number, args: string[]): Promise<{ stdout: string; std
   };
   delete env.NODE_TEST_CONTEXT; // the CLI is not a test file
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { env }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...gitfleetEntry(), ...args], { env }, (error, stdout, stderr) => {
       assert.equal(error?.code ?? 0, code, `gitfleet ${args.join(' ')}: ${stderr}`);
       resolve({ stdout, stderr });
     });

@@ -3,7 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
-import { CLI, childEnv, runCli as runGitfleet, type CliResult } from '@gitfleet/test-support/cli';
+import { childEnv, gitfleetEntry, runCli as runGitfleet, type CliResult } from '@gitfleet/test-support/cli';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 
 const dataDir = tempDir({ after }, 'cli-test');
@@ -14,7 +14,7 @@ function cliEnv(env: Record<string, string>): Record<string, string> {
 }
 
 function startCli(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: childEnv(cliEnv(env)) });
+  return spawn(process.execPath, [...gitfleetEntry(), ...args], { env: childEnv(cliEnv(env)) });
 }
 
 function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {

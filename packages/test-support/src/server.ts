@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test, type TestContext } from 'node:test';
 import { TEST_ADMIN_ENV, adminHeaders } from './admin.js';
-import { SOURCE_ENTRY, WORKSPACE_ROOT, childEnv } from './cli.js';
+import { WORKSPACE_ROOT, childEnv, gitfleetEntry } from './cli.js';
 import { selectedStorage, type E2EBackendKind, type StorageBackend } from './server-storage.js';
 
 export {
@@ -126,7 +126,7 @@ export interface StartOptions {
    * gets fresh storage of the backend GITFLEET_E2E_BACKEND selects, removed when it stops.
    */
   storage?: StorageBackend;
-  /** node's arguments before `serve`: the sources through tsx by default, or COMPILED_ENTRY. */
+  /** node's arguments before `serve` (default: gitfleetEntry()). */
   entry?: readonly string[];
   /**
    * A data directory the caller owns, kept when the server stops: another server can then
@@ -166,7 +166,7 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
     PORT: '0',
     GITFLEET_DATA_DIR: dataDir,
   });
-  const child = spawn(process.execPath, [...(options.entry ?? SOURCE_ENTRY), 'serve'], {
+  const child = spawn(process.execPath, [...(options.entry ?? gitfleetEntry()), 'serve'], {
     cwd: WORKSPACE_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
