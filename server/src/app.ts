@@ -1,5 +1,4 @@
-import type { Socket } from 'node:net';
-import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
 import { PktLineError } from '@gitfleet/git-format';
 import { ProtocolError } from '@gitfleet/protocol';
 import type { ServerConfig } from './config.js';
@@ -16,6 +15,7 @@ import { installMetrics } from './metrics/install.js';
 import type { ServerServices } from './services.js';
 import { webRouter } from './web/index.js';
 import { withoutSecrets } from './logged-url.js';
+import { noteRefusal, requestLog } from './request-log.js';
 
 /**
  * The application, mounted in this order: metrics (when on), health, who the request is, the
@@ -78,42 +78,6 @@ function requestBaseUrl(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 
-/**
- * One JSON line per request once it is over (finished or cut off). Byte counts are taken
- * from the connection (headers included) since the previous request on it ended: by the
- * time a handler runs, the socket has already read this request's headers.
- */
-function requestLog(logger: Logger): RequestHandler {
-  const countedUpTo = new WeakMap<Socket, { read: number; written: number }>();
-  return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    const socket = req.socket;
-    let logged = false;
-    const log = () => {
-      if (logged) return;
-      logged = true;
-      const before = countedUpTo.get(socket) ?? { read: 0, written: 0 };
-      const now = { read: socket.bytesRead, written: socket.bytesWritten };
-      countedUpTo.set(socket, now);
-      logger.info(
-        {
-          method: req.method,
-          path: withoutSecrets(req.originalUrl),
-          status: res.statusCode,
-          duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
-          bytes_in: now.read - before.read,
-          bytes_out: now.written - before.written,
-          completed: res.writableFinished,
-        },
-        'request',
-      );
-    };
-    res.once('finish', log);
-    res.once('close', log);
-    next();
-  };
-}
-
 /** The status and client-facing message of a failed request (git's and other plain-text answers); undefined for a server fault. */
 function classify(error: unknown): { status: number; message: string } | undefined {
   if (error instanceof ProtocolError) return { status: error.status, message: error.message };
@@ -126,10 +90,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const known = classify(error);
     if (known) {
-      logger.info(
-        { method: req.method, path: withoutSecrets(req.originalUrl), status: known.status, reason: known.message },
-        'request refused',
-      );
+      noteRefusal(res, known.message);
     } else {
       logger.error({ err: error, method: req.method, path: withoutSecrets(req.originalUrl) }, 'request failed');
     }

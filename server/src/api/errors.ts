@@ -5,8 +5,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { AccountConflict } from '@gitfleet/accounts';
 import { HttpError } from '../http-errors.js';
-import { withoutSecrets } from '../logged-url.js';
-import type { Logger } from '../logger.js';
+import { noteRefusal } from '../request-log.js';
 import { httpStatusOf } from '../operations/errors.js';
 
 /**
@@ -28,7 +27,6 @@ export async function creating<T>(create: () => Promise<T>): Promise<T> {
  * `send` writes the body (Git LFS answers the same `{message}` under its own media type).
  */
 export function apiErrorHandler(
-  logger: Logger,
   send: (res: Response, status: number, message: string) => void = (res, status, message) => res.status(status).json({ message }),
 ): ErrorRequestHandler {
   return (error, req, res, next) => {
@@ -38,7 +36,7 @@ export function apiErrorHandler(
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
-    logger.info({ method: req.method, path: withoutSecrets(req.originalUrl), status, reason: message }, 'request refused');
+    noteRefusal(res, message);
     const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
     if (typeof retryAfter === 'number') res.set('Retry-After', String(Math.ceil(retryAfter)));
     const headers = (error as { headers?: unknown }).headers;

@@ -49,7 +49,7 @@ export function apiRouter(services: ServerServices): Router {
   router.get('/openapi.json', (req, res) => {
     res.json(openApiDocument(services.baseUrl(req)));
   });
-  const answerErrors = apiErrorHandler(services.logger);
+  const answerErrors = apiErrorHandler();
   // Each router's refusals are answered right after it, so they never reach the error handlers
   // that later routers install for their own paths.
   for (const child of routers) router.use(child, answerErrors);

@@ -17,7 +17,7 @@ import { transferRoutes } from './transfer-routes.js';
  * the object store, and the locks API. Mounted before git's smart HTTP.
  */
 export function lfsRouter(services: ServerServices): Router {
-  const { config, kv, logger } = services;
+  const { config, kv } = services;
   const objects = openLfsObjects(services);
   const signer = new PackfileUriSigner(() => packfileUriSecret(kv, config.packfileUris.secret));
   const links = new LfsLinks(signer, services.baseUrl, config.lfs.actionExpirySeconds);
@@ -27,7 +27,7 @@ export function lfsRouter(services: ServerServices): Router {
   router.use(transferRoutes(services, objects, uploads, links));
   router.use(lfsLocksRouter(services));
   // Refusals as the spec's JSON `{message}`, which git-lfs shows; a 401 keeps its WWW-Authenticate.
-  router.use(apiErrorHandler(logger, (res, status, message) => sendLfsJson(res, status, { message })));
+  router.use(apiErrorHandler((res, status, message) => sendLfsJson(res, status, { message })));
   return router;
 }
 
