@@ -10,7 +10,7 @@ import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
 import type { StoreInterceptor } from '@gitfleet/storage';
 import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
-import { LoginGuard, bootstrapAdmin, createLoginThrottle, passwordCheckTurns } from './auth/index.js';
+import { LoginGuard, bootstrapAdmin, createLoginThrottle, passwordCheckTurns, refusingGuessesEarly } from './auth/index.js';
 import { openBrowsing, type Browsing } from './browsing.js';
 import { runMaintenanceChild } from './maintenance/child-runner.js';
 import { bySize } from './maintenance/placement.js';
@@ -113,7 +113,7 @@ export async function startServer({
         // Node checks both timeouts at this interval (30 s by default, which would stretch a 20 s bound to 50 s).
         connectionsCheckingInterval: Math.min(1000, config.timeouts.headersMs),
       },
-      gate.guard(createApp(services)),
+      gate.guard(refusingGuessesEarly(services, createApp(services))),
     );
     gate.watch(server);
     server.timeout = config.timeouts.idleMs;

@@ -1,18 +1,51 @@
 import type { Socket } from 'node:net';
-import type { RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 import type { Logger } from './logger.js';
 import { withoutSecrets } from './logged-url.js';
 
 /** Why a request was refused (a client error), logged on the request's own line. */
-const refusals = new WeakMap<Response, string>();
+const refusals = new WeakMap<ServerResponse, string>();
 
 /**
  * Records why `res` answers a client error: the request's log line carries it as `reason`. One
  * line per request, refused or not: a burst of refused requests (guessed passwords, say) costs
  * one log write each.
  */
-export function noteRefusal(res: Response, reason: string): void {
+export function noteRefusal(res: ServerResponse, reason: string): void {
   refusals.set(res, reason);
+}
+
+/** Per connection: its byte counts when its previous request was logged. */
+const countedUpTo = new WeakMap<Socket, { read: number; written: number }>();
+
+/** Logs the request once it is over (see requestLog); `url` as the client sent it. */
+export function logRequestWhenOver(logger: Logger, req: IncomingMessage, res: ServerResponse, url: string): void {
+  const started = process.hrtime.bigint();
+  const socket = req.socket;
+  let logged = false;
+  const log = () => {
+    if (logged) return;
+    logged = true;
+    const before = countedUpTo.get(socket) ?? { read: 0, written: 0 };
+    const now = { read: socket.bytesRead, written: socket.bytesWritten };
+    countedUpTo.set(socket, now);
+    logger.info(
+      {
+        method: req.method,
+        path: withoutSecrets(url),
+        status: res.statusCode,
+        duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+        bytes_in: now.read - before.read,
+        bytes_out: now.written - before.written,
+        completed: res.writableFinished,
+        reason: refusals.get(res),
+      },
+      'request',
+    );
+  };
+  res.once('finish', log);
+  res.once('close', log);
 }
 
 /**
@@ -21,33 +54,8 @@ export function noteRefusal(res: Response, reason: string): void {
  * time a handler runs, the socket has already read this request's headers.
  */
 export function requestLog(logger: Logger): RequestHandler {
-  const countedUpTo = new WeakMap<Socket, { read: number; written: number }>();
   return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    const socket = req.socket;
-    let logged = false;
-    const log = () => {
-      if (logged) return;
-      logged = true;
-      const before = countedUpTo.get(socket) ?? { read: 0, written: 0 };
-      const now = { read: socket.bytesRead, written: socket.bytesWritten };
-      countedUpTo.set(socket, now);
-      logger.info(
-        {
-          method: req.method,
-          path: withoutSecrets(req.originalUrl),
-          status: res.statusCode,
-          duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
-          bytes_in: now.read - before.read,
-          bytes_out: now.written - before.written,
-          completed: res.writableFinished,
-          reason: refusals.get(res),
-        },
-        'request',
-      );
-    };
-    res.once('finish', log);
-    res.once('close', log);
+    logRequestWhenOver(logger, req, res, req.originalUrl);
     next();
   };
 }

@@ -79,6 +79,72 @@ describe('a burst of wrong passwords', () => {
   });
 });
 
+describe('password checks at their cap', () => {
+  let server: TestServer;
+  let api: ApiClient;
+  let erin: TestUser;
+  before(async () => {
+    // One check at a time: while it runs, every other password from this address is refused.
+    server = await startTestServer({
+      GITFLEET_PASSWORD_CHECKS: '1',
+      GITFLEET_PASSWORD_CHECKS_PER_IP: '1',
+      GITFLEET_LOGIN_FAILURES_PER_USER: '1000',
+      GITFLEET_LOGIN_FAILURES_PER_IP: '1000',
+    });
+    api = new ApiClient(server.url);
+    erin = await api.createUser('erin');
+    await api.expect(201, 'POST', '/user/repos', { as: token(erin), body: { name: 'work' } });
+  });
+  after(() => server?.stop());
+
+  // What git sends: the token as the Basic password, from the address that is guessing.
+  const tokenAsPassword = () => `Basic ${Buffer.from(`erin:${erin.token}`).toString('base64')}`;
+
+  test('guesses over the cap are refused, with the reason and Retry-After; a token as the password still gets in', async () => {
+    const guesses = Array.from({ length: 50 }, (_, index) =>
+      fetch(`${server.url}/api/v1/user`, { headers: { authorization: wrongBasic('erin', `guess-${index}`) } }),
+    );
+    const withToken = Array.from({ length: 5 }, () =>
+      fetch(`${server.url}/api/v1/user`, { headers: { authorization: tokenAsPassword() } }),
+    );
+    const refusals: string[] = [];
+    for (const answer of await Promise.all(guesses)) {
+      assert.ok([401, 429].includes(answer.status), `a guess got ${answer.status}`);
+      if (answer.status === 429) {
+        assert.ok(Number(answer.headers.get('retry-after')) >= 1, 'Retry-After');
+        refusals.push(((await answer.json()) as { message: string }).message);
+      } else await answer.arrayBuffer();
+    }
+    assert.ok(refusals.length > 0, 'no guess was over the cap');
+    for (const message of refusals) assert.match(message, /too many password checks at once from \S+ \(at most 1\)/);
+    for (const answer of await Promise.all(withToken)) {
+      assert.equal(answer.status, 200);
+      assert.equal(((await answer.json()) as { login: string }).login, 'erin');
+    }
+  });
+
+  test('the same on git: a plain-text reason for the guesses, the repository for the token', async () => {
+    const refs = `${server.url}/erin/work.git/info/refs?service=git-upload-pack`;
+    const guesses = Array.from({ length: 50 }, (_, index) =>
+      fetch(refs, { headers: { authorization: wrongBasic('erin', `guess-${index}`) } }),
+    );
+    const withToken = Array.from({ length: 5 }, () => fetch(refs, { headers: { authorization: tokenAsPassword() } }));
+    let refused = 0;
+    for (const answer of await Promise.all(guesses)) {
+      const text = await answer.text();
+      if (answer.status !== 429) continue;
+      refused++;
+      assert.match(answer.headers.get('content-type') ?? '', /^text\/plain/);
+      assert.match(text, /too many password checks at once/);
+    }
+    assert.ok(refused > 0, 'no guess was over the cap');
+    for (const answer of await Promise.all(withToken)) {
+      assert.equal(answer.status, 200);
+      assert.match(await answer.text(), /# service=git-upload-pack/);
+    }
+  });
+});
+
 describe('requests a browser sends by itself', () => {
   let server: TestServer;
   let api: ApiClient;

@@ -26,6 +26,7 @@
  */
 export { SESSION_COOKIE, AUTH_REALM, type LoginThrottle, type AuthorizedRepository } from './constants.js';
 export { LoginGuard, passwordCheckTurns } from './login-guard.js';
+export { refusingGuessesEarly } from './early-refusal.js';
 export { sessionCookieOptions } from './session-cookie.js';
 export { authenticate, requestActor, clientIp } from './authenticate.js';
 export { requireActor, requireSiteAdmin, authorizeRepository } from './access.js';

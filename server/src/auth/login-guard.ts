@@ -80,20 +80,29 @@ export class LoginGuard {
     return this.throttle.close();
   }
 
-  /** Counts the check as pending for `ip` (synchronously, so concurrent requests cannot slip past the caps); returns its release. */
-  private admit(ip: string): () => void {
-    const pending = this.pendingByIp.get(ip) ?? 0;
-    if (pending >= this.limits.perIp) {
-      throw new HttpError(429, `too many password checks at once from ${ip} (at most ${this.limits.perIp}): try again in a moment`, {
+  /**
+   * The refusal a password check from `ip` would get at this moment for the checks already in
+   * flight (429 for the address, 503 for the process); undefined when it would be admitted.
+   */
+  refusalNow(ip: string): HttpError | undefined {
+    if ((this.pendingByIp.get(ip) ?? 0) >= this.limits.perIp) {
+      return new HttpError(429, `too many password checks at once from ${ip} (at most ${this.limits.perIp}): try again in a moment`, {
         retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
       });
     }
     if (this.admitted >= this.limits.concurrent + this.limits.queue) {
-      throw new HttpError(503, `the server is checking too many passwords at once: try again in a moment`, {
+      return new HttpError(503, `the server is checking too many passwords at once: try again in a moment`, {
         retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
       });
     }
-    this.pendingByIp.set(ip, pending + 1);
+    return undefined;
+  }
+
+  /** Counts the check as pending for `ip` (synchronously, so concurrent requests cannot slip past the caps); returns its release. */
+  private admit(ip: string): () => void {
+    const refusal = this.refusalNow(ip);
+    if (refusal) throw refusal;
+    this.pendingByIp.set(ip, (this.pendingByIp.get(ip) ?? 0) + 1);
     this.admitted++;
     let left = false;
     return () => {

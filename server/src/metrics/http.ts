@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { Histogram } from 'prom-client';
 import { metricsRegistry, secondsSince } from './registry.js';
@@ -28,16 +29,20 @@ export function routeClass(req: Pick<Request, 'method' | 'path'>): RouteClass {
   return WEB_METHODS.has(req.method) ? 'web' : 'other';
 }
 
+/** Observes a request of class `route` once its response is over. */
+export function observeWhenOver(route: RouteClass, res: ServerResponse): void {
+  const started = process.hrtime.bigint();
+  // A response emits 'close' once it is over, finished or cut off; one listener of each request's
+  // few (the request log, the stall guard, git's slot and pipeline also listen).
+  res.once('close', () => {
+    requestDuration.observe({ route, status: `${Math.floor(res.statusCode / 100)}xx` }, secondsSince(started));
+  });
+}
+
 /** Observes every request once, when its response is over. */
 export function httpMetrics(): RequestHandler {
   return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    const route = routeClass(req);
-    // A response emits 'close' once it is over, finished or cut off; one listener of each request's
-    // few (the request log, the stall guard, git's slot and pipeline also listen).
-    res.once('close', () => {
-      requestDuration.observe({ route, status: `${Math.floor(res.statusCode / 100)}xx` }, secondsSince(started));
-    });
+    observeWhenOver(routeClass(req), res);
     next();
   };
 }
