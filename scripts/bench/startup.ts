@@ -7,7 +7,7 @@
  *
  *   tsx cli   `tsx server/src/cli.ts serve`: what `pnpm start` ran before the build (the tsx
  *             command runs the server in a child node process)
- *   tsx       `node --import tsx server/src/cli.ts serve`: the sources in one process, as the tests run them
+ *   tsx       `node --import tsx server/src/cli.ts serve`: the sources in one process
  *   compiled  `node --conditions=@gitfleet/compiled server/dist/cli.js serve`: what `pnpm start` runs
  *
  * A last row times `node scripts/build.mjs --if-stale` when the build is fresh: what `pnpm

@@ -19,9 +19,14 @@ export function noteRefusal(res: ServerResponse, reason: string): void {
 /** Per connection: its byte counts when its previous request was logged. */
 const countedUpTo = new WeakMap<Socket, { read: number; written: number }>();
 
-/** Logs the request once it is over (see requestLog); `url` as the client sent it. */
-export function logRequestWhenOver(logger: Logger, req: IncomingMessage, res: ServerResponse, url: string): void {
-  const started = process.hrtime.bigint();
+/** Logs the request once it is over (see requestLog); `url` as the client sent it, `started` when it arrived. */
+export function logRequestWhenOver(
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: string,
+  started: bigint = process.hrtime.bigint(),
+): void {
   const socket = req.socket;
   let logged = false;
   const log = () => {

@@ -16,8 +16,8 @@ import { parseAuthorization } from './credentials.js';
  * Only git's and the API's requests from clients that are not browsers take this path (a
  * browser's cross-site request gets the application's 403), and they get what the application
  * would answer: the same status, message and Retry-After, one log line, the request metrics. A
- * password that is one of the user's tokens goes on to the application, as authenticate() lets
- * it through whatever the password checks in flight.
+ * password that is a token goes on to the application, as authenticate() lets the token's user
+ * through whatever the password checks in flight (and counts another user's name as a failure).
  */
 export function refusingGuessesEarly(services: ServerServices, app: RequestListener): RequestListener {
   // Behind a trusted proxy the client is X-Forwarded-For's address, which express works out.
@@ -25,43 +25,51 @@ export function refusingGuessesEarly(services: ServerServices, app: RequestListe
   const { logins, accounts, logger } = services;
   const metrics = services.config.metrics.enabled;
 
-  const refuse = (req: IncomingMessage, res: ServerResponse, route: RouteClass, refusal: HttpError) => {
-    if (metrics) observeWhenOver(route, res);
-    logRequestWhenOver(logger, req, res, req.url ?? '/');
+  const refuse = (req: IncomingMessage, res: ServerResponse, route: RouteClass, refusal: HttpError, started: bigint) => {
+    if (metrics) observeWhenOver(route, res, started);
+    logRequestWhenOver(logger, req, res, req.url ?? '/', started);
     noteRefusal(res, refusal.message);
     const body = route === 'api' ? JSON.stringify({ message: refusal.message }) : `${refusal.message}\n`;
     res.writeHead(refusal.status, {
       'content-type': route === 'api' ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8',
       'content-length': Buffer.byteLength(body),
       'retry-after': String(Math.ceil(refusal.retryAfterSeconds ?? 1)),
-      // Whatever body the request has is left unread.
-      connection: 'close',
+      // A request body left unread would otherwise be drained first, as in the error handler.
+      ...(req.complete ? {} : { connection: 'close' }),
     });
     res.end(body);
   };
 
   return (req, res) => {
-    const header = req.headers.authorization;
-    if (header === undefined || req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) return app(req, res);
+    const { authorization, origin, referer } = req.headers;
+    if (authorization === undefined || origin !== undefined || referer !== undefined || req.headers['sec-fetch-site'] !== undefined) {
+      return app(req, res);
+    }
     const ip = clientKey(req.socket.remoteAddress ?? 'unknown');
     if (logins.refusalNow(ip) === undefined) return app(req, res);
     const route = routeClass({ method: req.method ?? 'GET', path: (req.url ?? '/').split('?', 1)[0] });
     if (route !== 'git' && route !== 'api') return app(req, res);
     let credentials;
     try {
-      credentials = parseAuthorization(header);
+      credentials = parseAuthorization(authorization);
     } catch {
       return app(req, res);
     }
     if (credentials.kind !== 'basic') return app(req, res);
-    const { user, password } = credentials;
-    accounts.authenticateToken(password).then(
-      (actor) => {
-        const refusal = logins.refusalNow(ip);
-        if (refusal === undefined || (actor && actor.user.name.toLowerCase() === user.toLowerCase())) app(req, res);
-        else refuse(req, res, route, refusal);
-      },
-      () => app(req, res),
-    );
+    const started = process.hrtime.bigint();
+    accounts
+      .authenticateToken(credentials.password)
+      .then(
+        (actor) => {
+          const refusal = logins.refusalNow(ip);
+          if (refusal === undefined || actor) app(req, res);
+          else refuse(req, res, route, refusal, started);
+        },
+        () => app(req, res),
+      )
+      .catch((error: unknown) => {
+        logger.error({ err: error, method: req.method }, 'request failed');
+        res.destroy();
+      });
   };
 }

@@ -29,9 +29,8 @@ export function routeClass(req: Pick<Request, 'method' | 'path'>): RouteClass {
   return WEB_METHODS.has(req.method) ? 'web' : 'other';
 }
 
-/** Observes a request of class `route` once its response is over. */
-export function observeWhenOver(route: RouteClass, res: ServerResponse): void {
-  const started = process.hrtime.bigint();
+/** Observes a request of class `route`, arrived at `started`, once its response is over. */
+export function observeWhenOver(route: RouteClass, res: ServerResponse, started: bigint = process.hrtime.bigint()): void {
   // A response emits 'close' once it is over, finished or cut off; one listener of each request's
   // few (the request log, the stall guard, git's slot and pipeline also listen).
   res.once('close', () => {
