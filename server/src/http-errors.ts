@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { InvalidRepositoryName, validateRepositoryName } from '@gitfleet/repository';
 
 /** An HTTP answer to give instead of a normal response; `message` is shown to the client. */
@@ -17,6 +18,24 @@ export class HttpError extends Error {
     this.headers = options.headers ?? {};
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
+}
+
+/**
+ * Answers `error` on a response that express never saw (the connection gate, the early refusal
+ * of password guesses): its status, its message as JSON `{message}` or as a line of text, its
+ * Retry-After, and `Connection: close` when asked (a request body left unread, a connection
+ * refused).
+ */
+export function answerHttpError(res: ServerResponse, error: HttpError, options: { json: boolean; close: boolean }): void {
+  const body = options.json ? JSON.stringify({ message: error.message }) : `${error.message}\n`;
+  res.writeHead(error.status, {
+    ...error.headers,
+    'content-type': options.json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...(error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(Math.ceil(error.retryAfterSeconds)) }),
+    ...(options.close ? { connection: 'close' } : {}),
+  });
+  res.end(body);
 }
 
 /**

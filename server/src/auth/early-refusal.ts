@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { HttpError } from '../http-errors.js';
+import { answerHttpError, type HttpError } from '../http-errors.js';
 import { clientKey } from '../limits/client-key.js';
 import { observeWhenOver, routeClass, type RouteClass } from '../metrics/http.js';
 import { logRequestWhenOver, noteRefusal } from '../request-log.js';
@@ -29,15 +29,8 @@ export function refusingGuessesEarly(services: ServerServices, app: RequestListe
     if (metrics) observeWhenOver(route, res, started);
     logRequestWhenOver(logger, req, res, req.url ?? '/', started);
     noteRefusal(res, refusal.message);
-    const body = route === 'api' ? JSON.stringify({ message: refusal.message }) : `${refusal.message}\n`;
-    res.writeHead(refusal.status, {
-      'content-type': route === 'api' ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'retry-after': String(Math.ceil(refusal.retryAfterSeconds ?? 1)),
-      // A request body left unread would otherwise be drained first, as in the error handler.
-      ...(req.complete ? {} : { connection: 'close' }),
-    });
-    res.end(body);
+    // A request body left unread would otherwise be drained first, as in the error handler.
+    answerHttpError(res, refusal, { json: route === 'api', close: !req.complete });
   };
 
   return (req, res) => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { HttpError } from '../http-errors.js';
+import { HttpError, answerHttpError } from '../http-errors.js';
 import { clientKey } from './client-key.js';
 
 export interface ConnectionLimits {
@@ -36,7 +36,7 @@ export class ConnectionGate {
   guard(app: RequestListener): RequestListener {
     return (req: IncomingMessage, res: ServerResponse) => {
       const refusal = this.refusals.get(req.socket);
-      if (refusal) refuse(res, refusal);
+      if (refusal) answerHttpError(res, refusal, { json: true, close: true });
       else app(req, res);
     };
   }
@@ -66,17 +66,6 @@ export class ConnectionGate {
     socket.once('close', () => counts.remove(client));
     if (refusal) this.refusals.set(socket, refusal);
   }
-}
-
-function refuse(res: ServerResponse, error: HttpError): void {
-  const body = JSON.stringify({ message: error.message });
-  res.writeHead(error.status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    connection: 'close',
-    'retry-after': String(error.retryAfterSeconds ?? RETRY_AFTER_SECONDS),
-  });
-  res.end(body);
 }
 
 class Counts {
