@@ -37,12 +37,28 @@ const inflateAsync = promisify(inflate);
 
 type DeltaHeader = Exclude<PackEntryHeader, { kind: 'object' }>;
 
+/** One read's walk down a chain: the entries it resolves, and the read it waits for, if any. */
+interface Resolution {
+  links: Link[];
+  waitingFor?: Resolution;
+}
+
+/** An entry a read is resolving; `settle` hands the outcome to the reads waiting for it. */
+interface Link {
+  key: string;
+  settle: (outcome: { object: GitObject } | { error: unknown }) => void;
+  settled: boolean;
+}
+
 /** Reads objects out of a repository's packs, resolving delta chains through a cache of their bases. */
 export class PackObjectReader implements ObjectReader {
   constructor(
     private readonly packs: PackAccess,
     private readonly deltaBases: DeltaBaseCache = sharedDeltaBaseCache,
   ) {}
+
+  /** Entries some read of this reader is resolving right now, by entryKey. */
+  private readonly resolving = new Map<string, { result: Promise<GitObject>; by: Resolution }>();
 
   async has(oid: ObjectId): Promise<boolean> {
     return (await this.packs.lookup(oid)) !== undefined;
@@ -79,11 +95,25 @@ export class PackObjectReader implements ObjectReader {
    * read applies at most MAX_DELTA_CHAIN deltas and produces no more than the push that stored
    * them was allowed to. Memory stays at one base, one delta and one result whatever the depth:
    * the chain is walked by entry headers, and each delta is inflated only when it is applied.
+   *
+   * Walks read many objects at once, and the versions of one file or tree are links of one
+   * chain: a read that meets an entry another read is resolving waits for that result rather
+   * than resolving the rest of the chain again, so each delta is applied once.
    */
   private async resolve(start: PackLocation, oid: ObjectId): Promise<GitObject> {
-    const chain: Array<{ at: PackLocation; header: DeltaHeader; end: number }> = [];
+    const resolution: Resolution = { links: [] };
+    try {
+      return await this.resolveChain(start, oid, resolution);
+    } catch (error) {
+      for (const link of resolution.links) this.settle(link, resolution, { error });
+      throw error;
+    }
+  }
+
+  private async resolveChain(start: PackLocation, oid: ObjectId, resolution: Resolution): Promise<GitObject> {
+    const chain: Array<{ at: PackLocation; header: DeltaHeader; end: number; link: Link }> = [];
     let current = start;
-    let base: GitObject;
+    let base: GitObject | undefined;
     for (;;) {
       if (chain.length > MAX_DELTA_CHAIN) throw chainTooLong(oid, current);
       const cached = this.deltaBases.get(current.pack.checksum, current.offset);
@@ -91,6 +121,20 @@ export class PackObjectReader implements ObjectReader {
         base = cached;
         break;
       }
+      const key = entryKey(current);
+      const inFlight = this.resolving.get(key);
+      if (inFlight) {
+        // Waiting on a read that waits, however indirectly, on this one would never end: only
+        // a cycle of ref-deltas between packs makes one.
+        if (waitsFor(inFlight.by, resolution)) throw chainTooLong(oid, current);
+        resolution.waitingFor = inFlight.by;
+        base = await inFlight.result.catch(() => undefined);
+        resolution.waitingFor = undefined;
+        // Its read failed: this one reads the entry itself, and fails with its own error if it must.
+        if (base) break;
+        continue;
+      }
+      const link = this.claim(key, resolution);
       const { pack, index, offset } = current;
       const end = index.entryEnd(offset);
       const raw = await this.packs.read(pack.checksum, offset, end);
@@ -98,13 +142,14 @@ export class PackObjectReader implements ObjectReader {
       if (header.kind === 'object') {
         base = { type: header.type, data: await inflateEntry(raw.subarray(header.headerLength), header.size, current) };
         if (chain.length > 0) this.deltaBases.set(pack.checksum, offset, base);
+        this.settle(link, resolution, { object: base });
         break;
       }
-      chain.push({ at: current, header, end });
+      chain.push({ at: current, header, end, link });
       current = await this.deltaBase(current, header, oid);
     }
     for (let i = chain.length - 1; i >= 0; i--) {
-      const { at, header, end } = chain[i];
+      const { at, header, end, link } = chain[i];
       const delta = await inflateEntry(await this.packs.read(at.pack.checksum, at.offset + header.headerLength, end), header.size, at);
       let data: Buffer;
       try {
@@ -119,8 +164,30 @@ export class PackObjectReader implements ObjectReader {
       // a delta chain, git makes older versions deltas of newer ones, and walks go from new
       // to old, so the object just read is the base of the next one likely to be asked for.
       this.deltaBases.set(at.pack.checksum, at.offset, base);
+      this.settle(link, resolution, { object: base });
     }
     return base;
+  }
+
+  /** Marks the entry at `key` as being resolved by `resolution`, for other reads to wait on. */
+  private claim(key: string, resolution: Resolution): Link {
+    let settle!: Link['settle'];
+    const result = new Promise<GitObject>((resolve, reject) => {
+      settle = (outcome) => ('object' in outcome ? resolve(outcome.object) : reject(outcome.error));
+    });
+    // A failure reaches the reads that wait; none may be waiting.
+    result.catch(() => undefined);
+    const link: Link = { key, settle, settled: false };
+    this.resolving.set(key, { result, by: resolution });
+    resolution.links.push(link);
+    return link;
+  }
+
+  private settle(link: Link, resolution: Resolution, outcome: { object: GitObject } | { error: unknown }): void {
+    if (link.settled) return;
+    link.settled = true;
+    if (this.resolving.get(link.key)?.by === resolution) this.resolving.delete(link.key);
+    link.settle(outcome);
   }
 
   private async deltaBase(current: PackLocation, header: DeltaHeader, oid: ObjectId): Promise<PackLocation> {
@@ -149,6 +216,16 @@ export class PackObjectReader implements ObjectReader {
     }
     return sizes.targetSize;
   }
+}
+
+function entryKey(at: PackLocation): string {
+  return `${at.pack.checksum}:${at.offset}`;
+}
+
+/** Whether `reader` waits, directly or through other reads, for `target`. */
+function waitsFor(reader: Resolution | undefined, target: Resolution): boolean {
+  for (let current = reader; current !== undefined; current = current.waitingFor) if (current === target) return true;
+  return false;
 }
 
 function describe(at: PackLocation): string {

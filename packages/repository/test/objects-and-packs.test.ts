@@ -3,10 +3,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
-import { GIT_MAX_DELTA_DEPTH, indexPack } from '@gitfleet/git-format';
+import { GIT_MAX_DELTA_DEPTH, indexPack, writePackIndex } from '@gitfleet/git-format';
 import { FsBlobStore, MemoryBlobStore, MemoryKVStore, SqliteKVStore, type BlobStore } from '@gitfleet/storage';
 import {
   CorruptPackError,
+  DeltaBaseCache,
   MissingPackError,
   Repository,
   RepositoryRegistry,
@@ -18,7 +19,7 @@ import { idxBlobKey, packBlobKey, repositoryScope } from '../src/keys.js';
 import { deltaChain } from '@gitfleet/test-support/delta-bombs';
 import { git } from '@gitfleet/test-support/git';
 import { buildHistory } from '@gitfleet/test-support/histories';
-import { catFile } from '@gitfleet/test-support/packs';
+import { buildPack, catFile, sha1Object } from '@gitfleet/test-support/packs';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { backends, caches } from './backends.js';
 import { packObjects, verifyPack, type BuiltPack, type PackedObject } from './git-fixtures.js';
@@ -273,6 +274,53 @@ describe('ObjectReader reads chains no deeper than git writes', () => {
       error instanceof CorruptPackError && /delta chain longer than 4095, deeper than git writes/.test(error.message);
     await assert.rejects(tooDeep.objects.read(tooDeep.tip), chainTooLong);
     await assert.rejects(tooDeep.objects.header(tooDeep.tip), chainTooLong);
+  });
+});
+
+describe('ObjectReader reads that overlap', () => {
+  test('reads of one delta chain at once apply each delta once, and give what git gives', async () => {
+    const resolvedTimes = new Map<string, number>();
+    const deltaBases = new (class extends DeltaBaseCache {
+      override set(pack: string, offset: number, object: Parameters<DeltaBaseCache['set']>[2]): void {
+        resolvedTimes.set(`${pack}:${offset}`, (resolvedTimes.get(`${pack}:${offset}`) ?? 0) + 1);
+        super.set(pack, offset, object);
+      }
+    })({ maxBytes: 64 * 1024 * 1024 });
+    const stores: Stores = { blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches(), deltaBases };
+    const { objects, packs } = newRepository(stores, 'overlap');
+    await addPack(packs, deepPack);
+    const oids = [...expected.keys()];
+    const read = await Promise.all(oids.map((oid) => objects.read(oid)));
+    oids.forEach((oid, i) => assert.ok(read[i]?.data.equals(expected.get(oid)!.data), `content of ${oid}`));
+    const deltas = verifyPack(deepPack).filter((o) => o.baseOid).length;
+    assert.ok(resolvedTimes.size >= deltas, `${resolvedTimes.size} entries resolved, the pack has ${deltas} deltas`);
+    const twice = [...resolvedTimes].filter(([, times]) => times > 1);
+    assert.deepEqual(twice, [], 'entries resolved more than once');
+  });
+
+  test('ref-deltas that make a cycle across two packs fail every read at once, none waits forever', async (t) => {
+    const dir = tempDir(t, 'cycle');
+    const first = Buffer.from('first version\n');
+    const second = Buffer.from('second version\n');
+    // Each object a ref-delta whose base is the other: indexed alone, each pack is sound.
+    const deltaTo = (target: Buffer, baseSize: number) => Buffer.from([baseSize, target.length, target.length, ...target]);
+    const { objects, packs } = newRepository({ blobs: new MemoryBlobStore(), kv: new MemoryKVStore(), ...caches() }, 'cycle');
+    // A thin pack of one ref-delta, registered as it is: receive-pack would have appended the base.
+    const store = async (name: string, target: Buffer, base: Buffer) => {
+      const packPath = path.join(dir, `${name}.pack`);
+      const pack = buildPack([{ kind: 'ref-delta', baseOid: sha1Object('blob', base), delta: deltaTo(target, base.length) }]);
+      writeFileSync(packPath, pack);
+      const oid = sha1Object('blob', target);
+      const checksum = pack.subarray(pack.length - 20).toString('hex');
+      await packs.add(packPath, pack.length, writePackIndex([{ oid, offset: 12, crc32: 0 }], checksum), checksum);
+      return oid;
+    };
+    const firstOid = await store('first', first, second);
+    const secondOid = await store('second', second, first);
+    const chainTooLong = (error: unknown) => error instanceof CorruptPackError && /delta chain longer than/.test(error.message);
+    const reads = [firstOid, secondOid, firstOid].map((oid) => objects.read(oid));
+    for (const read of reads) await assert.rejects(read, chainTooLong);
+    await assert.rejects(objects.read(secondOid), chainTooLong);
   });
 });
 
