@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { advertiseUploadPack, ProtocolError, uploadPack } from '../src/index.js';
+import { ZERO_OID } from '@gitfleet/git-format';
 import { git } from '@gitfleet/test-support/git';
 import { buildSourceRepo } from '@gitfleet/test-support/histories';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
@@ -48,6 +49,47 @@ test('v2 ls-refs and object-info answer as git does', async (t) => {
     const body = request(lines);
     assert.deepEqual(parseResponse(await runUploadPack(repo, body, 2)).lines, parseResponse(gitUploadPack(source, body, 2)).lines);
   }
+});
+
+test('v2 requests between two ref changes share one peeling of the refs; a change is seen at once', async (t) => {
+  const dir = tempDir(t, 'peeled');
+  const source = buildSourceRepo(dir);
+  const repo = await loadRepository(source, dir);
+  let peels = 0;
+  const readerOf = repo.commitReader.bind(repo);
+  repo.commitReader = () => {
+    const reader = readerOf();
+    const peel = reader.peel.bind(reader);
+    reader.peel = (oid) => {
+      peels++;
+      return peel(oid);
+    };
+    return reader;
+  };
+  const lsRefs = request(['command=ls-refs', ...HEAD_LINES, 'peel', 'symrefs', 'flush']);
+  const listed = async () => parseResponse(await runUploadPack(repo, lsRefs, 2)).lines;
+  const refCount = (await repo.refs.list()).length;
+
+  const first = await listed();
+  assert.equal(peels, refCount, 'the first request peels every ref');
+  assert.deepEqual(await Promise.all([listed(), listed()]), [first, first]);
+  assert.equal(peels, refCount, 'requests while the refs stay as they were peel nothing');
+
+  const tag = git(source, ['rev-parse', 'v1.0']).toString().trim();
+  const tagged = git(source, ['rev-parse', 'v1.0^{}']).toString().trim();
+  const [conflict] = await repo.refs.update([{ name: 'refs/tags/moved', oldOid: ZERO_OID, newOid: tag }], {
+    atomic: true,
+    message: 'test',
+  });
+  assert.equal(conflict, undefined);
+  const after = await listed();
+  assert.ok(after.includes(`${tag} refs/tags/moved peeled:${tagged}`), after.join('\n'));
+  assert.deepEqual(
+    after.filter((line) => !line.includes('refs/tags/moved')),
+    first,
+    'the other refs as before',
+  );
+  assert.equal(peels, 2 * refCount + 1, 'a change of the refs peels them again');
 });
 
 test('v2 ls-refs shows an unborn HEAD', async (t) => {

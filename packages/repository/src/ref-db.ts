@@ -77,9 +77,22 @@ export interface RefUpdateOptions {
  * journaled in the blob store before it resolves (journal/ref-journal.ts); one that is applied
  * but cannot be journaled rejects with JournalWriteError.
  */
+/** The refs under a prefix as one read saw them, and what tells that state apart from any other. */
+export interface RefListing {
+  refs: readonly Readonly<Ref>[];
+  /**
+   * Equal for two listings of the repository's refs under the same prefix only when no ref
+   * changed in between (the journal's sequence number); undefined when the store cannot tell.
+   * What is computed from the refs alone may be kept under it.
+   */
+  version: string | undefined;
+}
+
 export interface RefDB {
   /** Every ref under refs/ (sorted by name), in one round trip. */
   list(prefix?: string): Promise<Ref[]>;
+  /** list() as it is shared with other readers (not to be changed), with its version. */
+  listing(prefix?: string): Promise<RefListing>;
   /** Id of a ref; "HEAD" is followed to its target. */
   get(name: string): Promise<ObjectId | undefined>;
   /** Target of the symbolic ref HEAD, e.g. "refs/heads/main" (it may be unborn). */
@@ -178,17 +191,20 @@ export class KVRefDB implements RefDB {
   }
 
   async list(prefix = 'refs/'): Promise<Ref[]> {
-    if (!this.journal || !this.listings) return this.scan(prefix);
+    return [...(await this.listing(prefix)).refs];
+  }
+
+  async listing(prefix = 'refs/'): Promise<RefListing> {
+    if (!this.journal || !this.listings) return { refs: await this.scan(prefix), version: undefined };
     // Read before the scan: a transaction committed during the scan leaves a newer number, so
     // the listing is never taken for more current than it is.
     const seq = await this.kv.get(this.scope, JOURNAL_SEQ_KEY);
     // No number yet (a repository older than the journal, not written to since): nothing to check a listing against.
-    if (seq === undefined) return this.scan(prefix);
+    if (seq === undefined) return { refs: await this.scan(prefix), version: undefined };
     const cached = this.listings.get(this.repositoryId, prefix, seq);
-    if (cached) return [...cached];
+    if (cached) return { refs: cached, version: seq };
     const refs = await this.scan(prefix);
-    this.listings.set(this.repositoryId, prefix, seq, refs);
-    return refs;
+    return { refs: this.listings.set(this.repositoryId, prefix, seq, refs), version: seq };
   }
 
   private async scan(prefix: string): Promise<Ref[]> {

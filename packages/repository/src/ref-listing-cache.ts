@@ -36,9 +36,14 @@ export class RefListingCache {
     return listing?.seq === seq ? listing.refs : undefined;
   }
 
-  /** Keeps `refs`, read after the repository's sequence number was `seq` (read first: a later change then shows as a newer number). */
-  set(repositoryId: string, prefix: string, seq: string, refs: readonly Ref[]): void {
-    this.listings.set(key(repositoryId, prefix), { seq, refs: refs.map((ref) => Object.freeze({ ...ref })) });
+  /**
+   * Keeps `refs`, read after the repository's sequence number was `seq` (read first: a later
+   * change then shows as a newer number); returns the frozen listing kept, which get() returns.
+   */
+  set(repositoryId: string, prefix: string, seq: string, refs: readonly Ref[]): readonly Readonly<Ref>[] {
+    const kept = Object.freeze(refs.map((ref) => Object.freeze({ ...ref })));
+    this.listings.set(key(repositoryId, prefix), { seq, refs: kept });
+    return kept;
   }
 
   stats(): CacheStats {

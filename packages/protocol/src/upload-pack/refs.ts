@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { ObjectId, ObjectType } from '@gitfleet/git-format';
-import type { CommitReader, Repository } from '@gitfleet/repository';
+import { Lru, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import type { CommitReader, Ref, Repository } from '@gitfleet/repository';
 
 const PEELS_PER_TURN = 512;
 
@@ -14,20 +14,74 @@ export interface AdvertisedRef {
 }
 
 /** The refs as one request sees them, read once. */
-export interface RefSnapshot {
+export interface RefSnapshot extends PeeledRefs {
   /** Target of HEAD, e.g. "refs/heads/main". */
   headTarget: string;
   /** What HEAD resolves to; undefined while its branch is unborn. */
   head: ObjectId | undefined;
-  /** Every ref under refs/, sorted by name, with peeled tags. */
-  refs: AdvertisedRef[];
-  /** The same refs by name: a request may name refs hundreds of thousands of times. */
-  byName: ReadonlyMap<string, AdvertisedRef>;
 }
 
+/** Every ref under refs/ with its tag peeled: what the refs alone determine, shared between requests. */
+interface PeeledRefs {
+  /** Sorted by name. */
+  refs: readonly Readonly<AdvertisedRef>[];
+  /** The same refs by name: a request may name refs hundreds of thousands of times. */
+  byName: ReadonlyMap<string, Readonly<AdvertisedRef>>;
+}
+
+/** What one peeled ref costs the cache: its name (two bytes a character), two ids, the objects around them. */
+const PEELED_REF_OVERHEAD_BYTES = 250;
+/** Peeled listings a process keeps, per set of stores. */
+const PEELED_REFS_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Peeled listings by repository and ref version (RefListing.version): every request of a fetch
+ * (ls-refs, then each round of negotiation) and every clone or ls-remote between two pushes
+ * reads the same refs, and peeling thousands of tags is most of what loading them costs.
+ * Concurrent requests for a listing not kept yet share one peeling.
+ */
+class PeeledRefsCache {
+  private readonly kept = new Lru<string, PeeledRefs>(PEELED_REFS_BYTES, ({ refs }) =>
+    refs.reduce((bytes, ref) => bytes + 2 * ref.name.length + PEELED_REF_OVERHEAD_BYTES, 0),
+  );
+  private readonly peeling = new Map<string, Promise<PeeledRefs>>();
+
+  get(repositoryId: string, version: string, peel: () => Promise<PeeledRefs>): Promise<PeeledRefs> {
+    const key = `${repositoryId}\0${version}`;
+    const kept = this.kept.get(key);
+    if (kept) return Promise.resolve(kept);
+    let peeling = this.peeling.get(key);
+    if (!peeling) {
+      peeling = peel().then((peeled) => {
+        this.kept.set(key, peeled);
+        return peeled;
+      });
+      const done = () => this.peeling.delete(key);
+      peeling.then(done, done);
+      this.peeling.set(key, peeling);
+    }
+    return peeling;
+  }
+}
+
+/** Per set of stores, as the ref listings themselves: repositories of other stores (tests' other processes) share nothing. */
+const peeledRefsByStores = new WeakMap<object, PeeledRefsCache>();
+
 export async function loadRefs(repo: Repository, reader: CommitReader): Promise<RefSnapshot> {
-  const [headTarget, list] = await Promise.all([repo.refs.head(), repo.refs.list()]);
-  const refs: AdvertisedRef[] = [];
+  const [headTarget, listing] = await Promise.all([repo.refs.head(), repo.refs.listing()]);
+  let peeled: PeeledRefs;
+  if (listing.version === undefined) {
+    peeled = await peelAll(reader, listing.refs);
+  } else {
+    let cache = peeledRefsByStores.get(repo.stores);
+    if (!cache) peeledRefsByStores.set(repo.stores, (cache = new PeeledRefsCache()));
+    peeled = await cache.get(repo.info.id, listing.version, () => peelAll(reader, listing.refs));
+  }
+  return { headTarget, head: peeled.byName.get(headTarget)?.oid, ...peeled };
+}
+
+async function peelAll(reader: CommitReader, list: readonly Ref[]): Promise<PeeledRefs> {
+  const refs: Readonly<AdvertisedRef>[] = [];
   // Peeled concurrently for stores that really wait, a batch per turn of the event loop for
   // caches that answer at once.
   for (let start = 0; start < list.length; start += PEELS_PER_TURN) {
@@ -35,16 +89,15 @@ export async function loadRefs(repo: Repository, reader: CommitReader): Promise<
     const batch = list.slice(start, start + PEELS_PER_TURN);
     refs.push(...(await Promise.all(batch.map(({ name, oid }) => advertisedRef(reader, name, oid)))));
   }
-  const byName = new Map(refs.map((ref) => [ref.name, ref]));
-  return { headTarget, head: byName.get(headTarget)?.oid, refs, byName };
+  return { refs, byName: new Map(refs.map((ref) => [ref.name, ref])) };
 }
 
-async function advertisedRef(reader: CommitReader, name: string, oid: ObjectId): Promise<AdvertisedRef> {
+async function advertisedRef(reader: CommitReader, name: string, oid: ObjectId): Promise<Readonly<AdvertisedRef>> {
   const peeled = await reader.peel(oid);
   if (!peeled) throw new Error(`ref ${name} points at ${oid}, which is missing`);
   const ref: AdvertisedRef = { name, oid, targetType: peeled.type };
   if (peeled.chain.length > 0) ref.peeled = peeled.oid;
-  return ref;
+  return Object.freeze(ref);
 }
 
 /** Ids a client may always ask for: every ref's value and peeled value. */
