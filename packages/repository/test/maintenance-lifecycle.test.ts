@@ -9,6 +9,7 @@ import { buildHistory } from '@gitfleet/test-support/histories';
 import { catFile } from '@gitfleet/test-support/packs';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import {
+  DEFAULT_MAINTENANCE_POLICY,
   LeaseLostError,
   MaintenanceLease,
   ObjectLossError,
@@ -510,8 +511,8 @@ for (const backend of maintenanceBackends) {
         });
         assert.equal(report.action, 'compact');
         const objects = (await repo.packs.list()).reduce((sum, p) => sum + p.objects, 0);
-        // A progression of factor 2 over n objects has at most log2(n) + 1 packs; compaction waits for more than 4.
-        const bound = Math.max(4, Math.floor(Math.log2(objects)) + 1);
+        // A progression of factor 2 over n objects has at most log2(n) + 1 packs; compaction waits for more than compactAbovePacks.
+        const bound = Math.max(DEFAULT_MAINTENANCE_POLICY.compactAbovePacks, Math.floor(Math.log2(objects)) + 1);
         assert.ok(report.packsAfter <= bound, `after push ${i + 1}: ${report.packsAfter} packs for ${objects} objects`);
         assert.ok(report.packsBefore <= bound + 1, `before compaction ${i + 1}: ${report.packsBefore} packs for ${objects} objects`);
         most = Math.max(most, report.packsBefore);
@@ -521,7 +522,7 @@ for (const backend of maintenanceBackends) {
       t.diagnostic(
         `${packs.length} packs (${packs.map((p) => p.objects).join(', ')} objects) after ${PUSHES} pushes; at most ${most} before a compaction`,
       );
-      assert.ok(packs.length <= Math.floor(Math.log2(objects)) + 1);
+      assert.ok(packs.length <= Math.max(DEFAULT_MAINTENANCE_POLICY.compactAbovePacks, Math.floor(Math.log2(objects)) + 1));
       await assertReadable(repo, objectsOf(PUSHES));
 
       const full = await maintainRepository(repo, { holder: 'sweep', graceSeconds: GRACE_SECONDS, mode: 'full', tmpDir, writer });

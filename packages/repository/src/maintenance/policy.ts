@@ -8,7 +8,12 @@ export type MaintenanceAction = 'none' | 'compact' | 'full';
 export interface MaintenancePolicy {
   /** git's --geometric=<factor>. */
   geometricFactor: number;
-  /** Compact only when there are more active packs than this (and the progression is broken). */
+  /**
+   * Compact only when there are more active packs than this (and the progression is broken). A
+   * compaction costs more than the few extra index lookups of a handful of small packs, and a
+   * busy repository would otherwise compact after every other push; git's own incremental repack
+   * waits for more than 10 packs (maintenance.incremental-repack.auto).
+   */
   compactAbovePacks: number;
   /** With no repack pack yet, a full repack pays once the packs hold this many objects. */
   fullRepackMinObjects: number;
@@ -21,7 +26,7 @@ export interface MaintenancePolicy {
 
 export const DEFAULT_MAINTENANCE_POLICY: MaintenancePolicy = {
   geometricFactor: 2,
-  compactAbovePacks: 4,
+  compactAbovePacks: 10,
   fullRepackMinObjects: 5000,
   fullRepackOutsideShare: 0.5,
 };
