@@ -43,11 +43,10 @@ interface Resolution {
   waitingFor?: Resolution;
 }
 
-/** An entry a read is resolving; `settle` hands the outcome to the reads waiting for it. */
+/** An entry a read is resolving; `settle` hands the outcome to the reads waiting for it (a second call does nothing). */
 interface Link {
   key: string;
   settle: (outcome: { object: GitObject } | { error: unknown }) => void;
-  settled: boolean;
 }
 
 /** Reads objects out of a repository's packs, resolving delta chains through a cache of their bases. */
@@ -177,15 +176,14 @@ export class PackObjectReader implements ObjectReader {
     });
     // A failure reaches the reads that wait; none may be waiting.
     result.catch(() => undefined);
-    const link: Link = { key, settle, settled: false };
+    const link: Link = { key, settle };
     this.resolving.set(key, { result, by: resolution });
     resolution.links.push(link);
     return link;
   }
 
+  /** Settles the entry's result and stops offering it to other reads; an entry settled already keeps its first outcome. */
   private settle(link: Link, resolution: Resolution, outcome: { object: GitObject } | { error: unknown }): void {
-    if (link.settled) return;
-    link.settled = true;
     if (this.resolving.get(link.key)?.by === resolution) this.resolving.delete(link.key);
     link.settle(outcome);
   }

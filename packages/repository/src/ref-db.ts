@@ -72,11 +72,6 @@ export interface RefUpdateOptions {
   fence?: string;
 }
 
-/**
- * Refs of one repository, in the KV store. Every change (update, setHead, setHeadIfUnborn) is
- * journaled in the blob store before it resolves (journal/ref-journal.ts); one that is applied
- * but cannot be journaled rejects with JournalWriteError.
- */
 /** The refs under a prefix as one read saw them, and what tells that state apart from any other. */
 export interface RefListing {
   refs: readonly Readonly<Ref>[];
@@ -88,6 +83,11 @@ export interface RefListing {
   version: string | undefined;
 }
 
+/**
+ * Refs of one repository, in the KV store. Every change (update, setHead, setHeadIfUnborn) is
+ * journaled in the blob store before it resolves (journal/ref-journal.ts); one that is applied
+ * but cannot be journaled rejects with JournalWriteError.
+ */
 export interface RefDB {
   /** Every ref under refs/ (sorted by name), in one round trip. */
   list(prefix?: string): Promise<Ref[]>;
