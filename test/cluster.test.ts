@@ -142,6 +142,18 @@ it('has each worker allocate from one malloc arena, so that memory one thread fr
   }
 });
 
+it('starts each worker with an old generation of its initial size, so that V8 does not mark its small heap over and over', async () => {
+  const workers = readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  assert.equal(workers.length, WORKERS);
+  for (const pid of workers) {
+    const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(
+      commandLine.some((argument) => /^--initial-old-space-size=\d+$/.test(argument)),
+      `worker ${pid} was started as ${commandLine.join(' ')}`,
+    );
+  }
+});
+
 it('ends every worker when the primary is killed', async () => {
   const own = await startServer({ GITFLEET_WORKERS: String(WORKERS) });
   try {

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { answerMetricsRequestsInPrimary } from '../metrics/cluster.js';
 import { grantTurnsInPrimary, type TurnLimits } from './turns.js';
 import { workerMallocEnv } from './malloc-arenas.js';
+import { workerHeapOptions } from './worker-heap.js';
 import { isReadyMessage, SHUTDOWN_MESSAGE, WORKER_SLOT_VARIABLE } from './messages.js';
 
 export interface ClusterOptions {
@@ -44,6 +45,7 @@ export async function startCluster({ workers, logger, shutdownGraceMs, machineTu
   // /healthz answered in 20–60 ms (p99) this way, 120–280 ms with the primary in the path.
   // NODE_CLUSTER_SCHED_POLICY=rr still chooses node's default.
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...workerHeapOptions(process.execArgv, process.env)] });
   new RateLimiterClusterMaster();
   answerMetricsRequestsInPrimary();
   grantTurnsInPrimary(machineTurns);
