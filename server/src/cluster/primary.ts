@@ -45,7 +45,7 @@ export async function startCluster({ workers, logger, shutdownGraceMs, machineTu
   // /healthz answered in 20–60 ms (p99) this way, 120–280 ms with the primary in the path.
   // NODE_CLUSTER_SCHED_POLICY=rr still chooses node's default.
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ execArgv: [...process.execArgv, ...workerHeapOptions(process.execArgv, process.env)] });
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...workerHeapOptions(process.execArgv)] });
   new RateLimiterClusterMaster();
   answerMetricsRequestsInPrimary();
   grantTurnsInPrimary(machineTurns);

@@ -16,10 +16,10 @@ const INITIAL_HEAP_OPTION = /^--initial[-_](old[-_]space|heap)[-_]size\b/;
 
 /**
  * V8 options the workers start with beside the primary's own (cluster's execArgv): none when the
- * operator sized the initial heap already, on the command line or in NODE_OPTIONS.
+ * operator sized the initial heap already on node's command line (node refuses both options in
+ * NODE_OPTIONS).
  */
-export function workerHeapOptions(execArgv: readonly string[], env: NodeJS.ProcessEnv): string[] {
-  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (given.some((option) => INITIAL_HEAP_OPTION.test(option))) return [];
+export function workerHeapOptions(execArgv: readonly string[]): string[] {
+  if (execArgv.some((option) => INITIAL_HEAP_OPTION.test(option))) return [];
   return [`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MIB}`];
 }
