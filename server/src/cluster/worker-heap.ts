@@ -4,11 +4,11 @@
  * V8 sets the old generation's limit from the heap left alive by each full collection. A
  * worker's is small (about 40 MiB while serving git.git), so the limit lands within a new
  * space's capacity of it, and V8 starts the next incremental marking as soon as the last one
- * ends: a clone of git.git ran 90 full collections, about 2 s of the worker's CPU, although
- * almost nothing outlives a young collection. Starting at 128 MiB, the same clone ran 6.
- * Measured with one worker on git.git, repacked, median of warm runs: server CPU of a full clone
+ * ends, although almost nothing outlives a young collection: each full clone of git.git ran
+ * about 30 full collections, 1 s of the main thread. Starting at 128 MiB, it ran 2.
+ * Measured in one process serving git.git, repacked, warm runs: server CPU of a full clone
  * 3.2 → 1.4–1.8 s, of a blob:none clone 1.4 → 0.7–0.9 s, of a fetch of 100 commits 0.21 →
- * 0.11 s; the worker's peak RSS 300–320 → 330–380 MiB.
+ * 0.11 s; the process's peak RSS 300–320 → 330–380 MiB.
  */
 export const WORKER_INITIAL_OLD_SPACE_MIB = 128;
 
