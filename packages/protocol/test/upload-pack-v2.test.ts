@@ -51,7 +51,7 @@ test('v2 ls-refs and object-info answer as git does', async (t) => {
   }
 });
 
-test('v2 requests between two ref changes share one peeling of the refs; a change is seen at once', async (t) => {
+test('v2 requests between two ref changes share one peeling of the refs; a change is seen at once and peels only what changed', async (t) => {
   const dir = tempDir(t, 'peeled');
   const source = buildSourceRepo(dir);
   const repo = await loadRepository(source, dir);
@@ -89,7 +89,12 @@ test('v2 requests between two ref changes share one peeling of the refs; a chang
     first,
     'the other refs as before',
   );
-  assert.equal(peels, 2 * refCount + 1, 'a change of the refs peels them again');
+  assert.equal(peels, refCount + 1, 'a change of the refs peels the ref that changed, and only it');
+
+  const [deleted] = await repo.refs.update([{ name: 'refs/tags/moved', oldOid: tag, newOid: ZERO_OID }], { atomic: true, message: 'test' });
+  assert.equal(deleted, undefined);
+  assert.deepEqual(await listed(), first, 'a deleted ref is gone at once');
+  assert.equal(peels, refCount + 1);
 });
 
 test('v2 ls-refs shows an unborn HEAD', async (t) => {

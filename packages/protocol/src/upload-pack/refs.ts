@@ -33,27 +33,36 @@ interface PeeledRefs {
 const PEELED_REF_OVERHEAD_BYTES = 250;
 /** Peeled listings a process keeps, per set of stores. */
 const PEELED_REFS_BYTES = 32 * 1024 * 1024;
+/** Which listing of a repository was peeled last: its id and the key, for this many bytes of them. */
+const LAST_KEPT_BYTES = 1024 * 1024;
+const LAST_KEPT_OVERHEAD_BYTES = 100;
 
 /**
  * Peeled listings by repository and ref version (RefListing.version): every request of a fetch
  * (ls-refs, then each round of negotiation) and every clone or ls-remote between two pushes
  * reads the same refs, and peeling thousands of tags is most of what loading them costs.
- * Concurrent requests for a listing not kept yet share one peeling.
+ * Concurrent requests for a listing not kept yet share one peeling, and a new version peels only
+ * the refs that changed since the repository's last listing kept: what a ref peels to depends on
+ * its id alone.
  */
 class PeeledRefsCache {
   private readonly kept = new Lru<string, PeeledRefs>(PEELED_REFS_BYTES, ({ refs }) =>
     refs.reduce((bytes, ref) => bytes + 2 * ref.name.length + PEELED_REF_OVERHEAD_BYTES, 0),
   );
+  /** Repository → key of its listing peeled last (which `kept` may have dropped since). */
+  private readonly lastKept = new Lru<string, string>(LAST_KEPT_BYTES, (key) => 2 * key.length + LAST_KEPT_OVERHEAD_BYTES);
   private readonly peeling = new Map<string, Promise<PeeledRefs>>();
 
-  get(repositoryId: string, version: string, peel: () => Promise<PeeledRefs>): Promise<PeeledRefs> {
+  get(repositoryId: string, version: string, peel: (previous: PeeledRefs | undefined) => Promise<PeeledRefs>): Promise<PeeledRefs> {
     const key = `${repositoryId}\0${version}`;
     const kept = this.kept.get(key);
     if (kept) return Promise.resolve(kept);
     let peeling = this.peeling.get(key);
     if (!peeling) {
-      peeling = peel().then((peeled) => {
+      const lastKey = this.lastKept.get(repositoryId);
+      peeling = peel(lastKey === undefined ? undefined : this.kept.get(lastKey)).then((peeled) => {
         this.kept.set(key, peeled);
+        this.lastKept.set(repositoryId, key);
         return peeled;
       });
       const done = () => this.peeling.delete(key);
@@ -75,20 +84,32 @@ export async function loadRefs(repo: Repository, reader: CommitReader): Promise<
   } else {
     let cache = peeledRefsByStores.get(repo.stores);
     if (!cache) peeledRefsByStores.set(repo.stores, (cache = new PeeledRefsCache()));
-    peeled = await cache.get(repo.info.id, listing.version, () => peelAll(reader, listing.refs));
+    peeled = await cache.get(repo.info.id, listing.version, (previous) => peelAll(reader, listing.refs, previous));
   }
   return { headTarget, head: peeled.byName.get(headTarget)?.oid, ...peeled };
 }
 
-async function peelAll(reader: CommitReader, list: readonly Ref[]): Promise<PeeledRefs> {
-  const refs: Readonly<AdvertisedRef>[] = [];
+/** Peels every ref of `list`; a ref `previous` holds with the same id is taken from it as it is. */
+async function peelAll(reader: CommitReader, list: readonly Ref[], previous?: PeeledRefs): Promise<PeeledRefs> {
+  const refs = new Array<Readonly<AdvertisedRef>>(list.length);
   // Peeled concurrently for stores that really wait, a batch per turn of the event loop for
   // caches that answer at once.
-  for (let start = 0; start < list.length; start += PEELS_PER_TURN) {
-    if (start > 0) await nextTurn();
-    const batch = list.slice(start, start + PEELS_PER_TURN);
-    refs.push(...(await Promise.all(batch.map(({ name, oid }) => advertisedRef(reader, name, oid)))));
+  let batch: Promise<void>[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const { name, oid } = list[i];
+    const known = previous?.byName.get(name);
+    if (known?.oid === oid) {
+      refs[i] = known;
+      continue;
+    }
+    batch.push(advertisedRef(reader, name, oid).then((ref) => void (refs[i] = ref)));
+    if (batch.length === PEELS_PER_TURN) {
+      await Promise.all(batch);
+      batch = [];
+      await nextTurn();
+    }
   }
+  await Promise.all(batch);
   return { refs, byName: new Map(refs.map((ref) => [ref.name, ref])) };
 }
 
