@@ -91,26 +91,26 @@ export async function loadRefs(repo: Repository, reader: CommitReader): Promise<
 
 /** Peels every ref of `list`; a ref `previous` holds with the same id is taken from it as it is. */
 async function peelAll(reader: CommitReader, list: readonly Ref[], previous?: PeeledRefs): Promise<PeeledRefs> {
-  const refs = new Array<Readonly<AdvertisedRef>>(list.length);
+  const refs: Readonly<AdvertisedRef>[] = [];
   // Peeled concurrently for stores that really wait, a batch per turn of the event loop for
-  // caches that answer at once.
-  let batch: Promise<void>[] = [];
-  for (let i = 0; i < list.length; i++) {
-    const { name, oid } = list[i];
-    const known = previous?.byName.get(name);
-    if (known?.oid === oid) {
-      refs[i] = known;
-      continue;
-    }
-    batch.push(advertisedRef(reader, name, oid).then((ref) => void (refs[i] = ref)));
-    if (batch.length === PEELS_PER_TURN) {
-      await Promise.all(batch);
-      batch = [];
-      await nextTurn();
-    }
+  // caches that answer at once (and for a listing of many refs, even when none is peeled).
+  for (let start = 0; start < list.length; start += PEELS_PER_TURN) {
+    if (start > 0) await nextTurn();
+    const batch = list.slice(start, start + PEELS_PER_TURN);
+    refs.push(...(await Promise.all(batch.map(({ name, oid }) => peelOnce(reader, name, oid, previous)))));
   }
-  await Promise.all(batch);
   return { refs, byName: new Map(refs.map((ref) => [ref.name, ref])) };
+}
+
+/** The ref as `previous` peeled it when its id is the same, else peeled now. */
+async function peelOnce(
+  reader: CommitReader,
+  name: string,
+  oid: ObjectId,
+  previous: PeeledRefs | undefined,
+): Promise<Readonly<AdvertisedRef>> {
+  const known = previous?.byName.get(name);
+  return known?.oid === oid ? known : advertisedRef(reader, name, oid);
 }
 
 async function advertisedRef(reader: CommitReader, name: string, oid: ObjectId): Promise<Readonly<AdvertisedRef>> {
