@@ -7,8 +7,8 @@
  * ends, although almost nothing outlives a young collection: each full clone of git.git ran
  * about 30 full collections, 1 s of the main thread. Starting at 128 MiB, it ran 2.
  * Measured in one process serving git.git, repacked, warm runs: server CPU of a full clone
- * 3.2 → 1.4–1.8 s, of a blob:none clone 1.4 → 0.7–0.9 s, of a fetch of 100 commits 0.21 →
- * 0.11 s; the process's peak RSS 300–320 → 330–380 MiB.
+ * 3.1–3.3 → 1.3–2.0 s, of a blob:none clone 1.4 → 0.66–0.85 s, of a fetch of 100 commits
+ * 0.13–0.31 → 0.10–0.12 s; the process's peak RSS 300–320 → 330–380 MiB.
  */
 export const WORKER_INITIAL_OLD_SPACE_MIB = 128;
 
