@@ -133,8 +133,7 @@ it('fails to start, saying why, when the port is taken', async () => {
 });
 
 it('has each worker allocate from one malloc arena, so that memory one thread frees is reused by all', async () => {
-  // The primary's children, read from the kernel: by now the log's tail may have lost the start-up lines.
-  const workers = readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  const workers = childrenOf(server.pid);
   assert.equal(workers.length, WORKERS);
   for (const pid of workers) {
     const environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
@@ -143,7 +142,7 @@ it('has each worker allocate from one malloc arena, so that memory one thread fr
 });
 
 it('starts each worker with an old generation of its initial size, so that V8 does not mark its small heap over and over', async () => {
-  const workers = readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  const workers = childrenOf(server.pid);
   assert.equal(workers.length, WORKERS);
   for (const pid of workers) {
     const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -193,6 +192,11 @@ function statusOnNewConnection(url: string, user: string, password: string): Pro
 }
 
 /** The running workers of `server`, slot by slot, as its primary logs them ("worker started"). */
+/** A process's children, read from the kernel: by now the log's tail may have lost the workers' start-up lines. */
+function childrenOf(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+}
+
 function workersOf(server: ServerProcess): number[] {
   const pidBySlot = new Map<number, number>();
   for (const line of server.logTail().split('\n')) {
