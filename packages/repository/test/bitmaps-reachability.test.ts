@@ -1,3 +1,4 @@
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { git, gitText } from '@gitfleet/test-support/git';
@@ -6,6 +7,8 @@ import { enumerateObjects, parseFilterSpec } from '../src/index.js';
 import { bitmapReachability, loadPackBitmaps, PackBitmapsCache, ReachedObjects, type PackBitmaps } from '../src/bitmaps/index.js';
 import { pushMore, repackedRepo, revList, storedBitmaps, type RepackedRepo } from './bitmaps-fixtures.js';
 import { sidecarBlobKey } from '../src/keys.js';
+import { PackPositions } from '../src/bitmaps/pack-positions.js';
+import { packObjects } from './git-fixtures.js';
 
 const dir = tempDir({ after }, 'bitmaps-reach');
 let fixture: RepackedRepo;
@@ -106,6 +109,75 @@ describe('bitmapReachability', () => {
     assert.equal(warnings.length, 1, 'every request does not ask the store again');
   });
 
+  test("commits past the pack whose trees repeat, swap or revert their parents' subtrees: what the client lacks, exactly", async () => {
+    const start = fixture.rev('main');
+    const history = new CommitsPastThePack(fixture.dir, dir, start);
+    const blob = (text: string) => gitText(fixture.dir, ['hash-object', '-w', '--stdin'], `${text}\n`);
+    const [x, y, z, w] = [blob('sparse x'), blob('sparse y'), blob('sparse z'), blob('sparse w')];
+    // w is new with c1 and kept by every commit after it: only c1's tree brings it.
+    const c1 = history.commit([start], { 'deep/a/x.txt': x, 'deep/b/y.txt': y, 'kept/w.txt': w, 'w.txt': w });
+    const c2 = history.commit([c1], { 'deep/a/x.txt': null, 'deep/b/y.txt': null, 'deep/a/y.txt': y, 'deep/b/x.txt': x });
+    const c3 = history.commit([c2], {}, `${c1}^{tree}`);
+    const c4 = history.commit([c3], { 'deep/a/x.txt': null, 'deep/a': z, 'main.txt': x });
+    const c5 = history.commit([c4], { 'deep/a': null, 'deep/a/new.txt': y });
+    const side = history.commit([c2], { 'side.txt': z });
+    const merge = history.commit([side, c5], { 'side.txt': z }, `${c5}^{tree}`);
+    await history.store(fixture, merge);
+
+    const wanted = revList(fixture.dir, ['--objects', merge]);
+    for (const haves of [[], [start], [c2], [c3], [side], [c1, c4]]) {
+      const { send } = await bitmapReachability(fixture.repo.objects, bitmaps, { wants: [merge], haves });
+      const sent = new Set(new ReachedObjects(send, bitmaps));
+      const onClient = haves.length === 0 ? new Set<string>() : revList(fixture.dir, ['--objects', ...haves]);
+      const lacking = [...wanted].filter((oid) => !onClient.has(oid));
+      assert.deepEqual(
+        lacking.filter((oid) => !sent.has(oid)),
+        [],
+        `haves ${haves.join(' ')}: nothing the client lacks is left out`,
+      );
+      assert.deepEqual(
+        [...sent].filter((oid) => !wanted.has(oid)),
+        [],
+        `haves ${haves.join(' ')}: nothing else is sent`,
+      );
+      // Of haves past the pack, only the trees of those named and met are known: what older commits
+      // of theirs hold may be sent again (see the last test).
+      if (haves.length === 0 || haves[0] === start) assert.deepEqual(sent, new Set(lacking), `haves ${haves.join(' ')}`);
+    }
+  });
+
+  test("a fetch of commits past the pack looks up only the entries of their trees that differ from their parents' trees", async () => {
+    const start = fixture.rev('main');
+    const rootEntries = gitText(fixture.dir, ['ls-tree', start]).split('\n').length;
+    const history = new CommitsPastThePack(fixture.dir, dir, start);
+    let tip = start;
+    const commits = 20;
+    const shared = gitText(fixture.dir, ['hash-object', '-w', '--stdin'], 'one of many files at the root\n');
+    const manyFiles = Object.fromEntries(Array.from({ length: 50 }, (_, j) => [`root-${j}.txt`, shared]));
+    for (let i = 0; i < commits; i++) {
+      const added = gitText(fixture.dir, ['hash-object', '-w', '--stdin'], `added ${i}\n`);
+      tip = history.commit([tip], { ...(i === 0 ? manyFiles : {}), [`added-${i}.txt`]: added });
+    }
+    await history.store(fixture, tip);
+    const lookUp = PackPositions.prototype.positionOfBytes;
+    let lookups = 0;
+    PackPositions.prototype.positionOfBytes = function (this: PackPositions, bytes: Uint8Array, at: number) {
+      lookups++;
+      return lookUp.call(this, bytes, at);
+    };
+    try {
+      const { send } = await bitmapReachability(fixture.repo.objects, bitmaps, { wants: [tip], haves: [start] });
+      const onClient = revList(fixture.dir, ['--objects', start]);
+      const lacking = [...revList(fixture.dir, ['--objects', tip])].filter((oid) => !onClient.has(oid));
+      assert.deepEqual(new Set(new ReachedObjects(send, bitmaps)), new Set(lacking));
+    } finally {
+      PackPositions.prototype.positionOfBytes = lookUp;
+    }
+    // The first commit's tree is looked up whole (against its parent's), each later one only for the file it adds.
+    const everyEntry = commits * (rootEntries + 50);
+    assert.ok(lookups < rootEntries + 50 + 4 * commits, `${lookups} lookups, against ${everyEntry} for every entry of every tree`);
+  });
+
   test("a fetch whose have was pushed on an old commit sends what the client lacks and nothing it has, though the have's trees outside the pack are not walked", async () => {
     // This test adds branches, so it runs last.
     for (const back of [5, 90]) {
@@ -121,3 +193,45 @@ describe('bitmapReachability', () => {
     }
   });
 });
+
+/** Commits written into the fixture's repository by git, after its bitmapped pack; stored as one more pack, as a push would. */
+class CommitsPastThePack {
+  private made = 0;
+
+  constructor(
+    private readonly gitDir: string,
+    private readonly workDir: string,
+    private readonly start: string,
+  ) {}
+
+  /**
+   * A commit on `parents` whose tree is the first parent's (or `tree`'s) with `changes` made to it:
+   * a path to a blob id, or null to remove it.
+   */
+  commit(parents: readonly string[], changes: Record<string, string | null>, tree = `${parents[0]}^{tree}`): string {
+    const env = { GIT_INDEX_FILE: path.join(this.workDir, `past-the-pack-${this.made++}`) };
+    git(this.gitDir, ['read-tree', tree], undefined, env);
+    // Mode 0 removes a path; removals come first, so that a file may take the place of a directory.
+    const lines = Object.entries(changes)
+      .sort(([, a], [, b]) => Number(a !== null) - Number(b !== null))
+      .map(([file, oid]) => (oid === null ? `0 ${'0'.repeat(40)}\t${file}` : `100644 ${oid}\t${file}`));
+    if (lines.length > 0) git(this.gitDir, ['update-index', '--add', '--replace', '--index-info'], `${lines.join('\n')}\n`, env);
+    const written = gitText(this.gitDir, ['write-tree'], undefined, env);
+    // A second apart, after the fixture's: a walk meets them newest first, as it would real pushes.
+    const date = `${2_000_000_000 + this.made} +0000`;
+    return gitText(
+      this.gitDir,
+      ['commit-tree', written, ...parents.flatMap((parent) => ['-p', parent]), '-m', `past the pack ${this.made}`],
+      undefined,
+      {
+        GIT_AUTHOR_DATE: date,
+        GIT_COMMITTER_DATE: date,
+      },
+    );
+  }
+
+  async store(fixture: RepackedRepo, tip: string): Promise<void> {
+    const built = packObjects(this.gitDir, this.workDir, [tip, `^${this.start}`], { offsetDeltas: true });
+    await fixture.repo.packs.add(built.packPath, built.packSize, built.idx, built.checksum);
+  }
+}

@@ -1,4 +1,4 @@
-import { Bitmap, FileMode, newTreeEntryPosition, readTreeEntryAt, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { Bitmap, FileMode, type ObjectId, type ObjectType } from '@gitfleet/git-format';
 import { MissingObjectError } from '../errors.js';
 import type { LoopPacer } from '../loop-pacer.js';
 import type { ObjectReader } from '../object-reader.js';
@@ -7,6 +7,7 @@ import type { CommitReader } from '../reachability/commits.js';
 import { DateQueue } from '../reachability/date-queue.js';
 import { readTrees } from '../reachability/read-trees.js';
 import type { PackPositions } from './pack-positions.js';
+import { treeEntries, visitChangedEntries, type TreeEntries } from './tree-changes.js';
 
 /** Types of objects outside the pack, kept as the flags of their entry in Reached.outside. */
 const TYPE_FLAGS: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -88,10 +89,15 @@ export async function walkReach(
     queue.push(oid, (await commits.commit(oid, why)).time);
   };
   for (const oid of roots.commits) await enqueue(oid, 'wanted commit');
-  const trees: ObjectId[] = [...roots.trees];
+  const commitTrees: ObjectId[] = [];
+  /** Of each commit whose tree is walked: its tree and first parent, to find that tree's base. */
+  const walkedCommits = new Map<ObjectId, { tree: ObjectId; firstParent: ObjectId | undefined }>();
   const edgeTrees: ObjectId[] = [];
+  const edgeTreeOf = new Map<ObjectId, ObjectId>();
   const atEdge = async (oid: ObjectId): Promise<void> => {
-    edgeTrees.push((await commits.commit(oid, 'edge commit')).tree);
+    const { tree } = await commits.commit(oid, 'edge commit');
+    edgeTrees.push(tree);
+    edgeTreeOf.set(oid, tree);
   };
   for (let oid = queue.pop(); oid !== undefined; oid = queue.pop()) {
     await pacer.step();
@@ -113,7 +119,10 @@ export async function walkReach(
       continue;
     }
     const commit = await commits.commit(oid, 'walked commit');
-    if (outsideTrees || position >= 0) trees.push(commit.tree);
+    if (outsideTrees || position >= 0) {
+      commitTrees.push(commit.tree);
+      walkedCommits.set(oid, { tree: commit.tree, firstParent: commit.parents[0] });
+    }
     for (const parent of commit.parents) {
       const parentPosition = positions.positionOf(parent);
       if (parentPosition >= 0 && into.bits.get(parentPosition)) continue;
@@ -121,7 +130,33 @@ export async function walkReach(
     }
   }
   if (stop && edgeTrees.length > 0) await walkTrees(context, edgeTrees, stop, undefined);
-  await walkTrees(context, trees, into, stop);
+  // Oldest commits first, so that a commit's parent's tree is walked before its own, and serves as its base.
+  const trees = [...roots.trees, ...commitTrees.reverse()];
+  await walkTrees(context, trees, into, stop, parentTreeBases(trees, walkedCommits, edgeTreeOf));
+}
+
+/**
+ * Each walked commit's tree → the tree of its first parent, where that tree is a base as walkTrees
+ * needs one: an edge's (walked into `stop` already) or one listed before it in `trees`.
+ */
+function parentTreeBases(
+  trees: readonly ObjectId[],
+  walkedCommits: ReadonlyMap<ObjectId, { tree: ObjectId; firstParent: ObjectId | undefined }>,
+  edgeTreeOf: ReadonlyMap<ObjectId, ObjectId>,
+): Map<ObjectId, ObjectId> {
+  const firstListed = new Map<ObjectId, number>();
+  trees.forEach((tree, at) => {
+    if (!firstListed.has(tree)) firstListed.set(tree, at);
+  });
+  const bases = new Map<ObjectId, ObjectId>();
+  for (const { tree, firstParent } of walkedCommits.values()) {
+    if (firstParent === undefined || bases.has(tree)) continue;
+    const edgeTree = edgeTreeOf.get(firstParent);
+    const parentTree = walkedCommits.get(firstParent)?.tree;
+    if (edgeTree !== undefined) bases.set(tree, edgeTree);
+    else if (parentTree !== undefined && firstListed.get(parentTree)! < firstListed.get(tree)!) bases.set(tree, parentTree);
+  }
+  return bases;
 }
 
 /** Marks one object reached, by id; false when it was already (or `stop` has it). */
@@ -160,41 +195,122 @@ function markOutsideAt(
   return into.outside.addBytes(bytes, at, TYPE_FLAGS[type]) >= 0;
 }
 
-/** Breadth-first from `roots`, entering only trees not reached yet; entries are looked up as binary ids, in place. */
+/**
+ * Breadth-first from `roots`, entering only trees not reached yet; entries are looked up as binary
+ * ids, in place.
+ *
+ * With `bases` (a root → its base tree), only the entries of a tree that its base does not hold
+ * as they are get looked up (tree-changes.ts), and a subtree whose id differs from the base's of
+ * the same name gets that one as its base: a commit's tree mostly repeats its parent's, and going
+ * through every entry again was most of an incremental fetch's walk (git's pack.useSparse walks
+ * the same way). That is sound only when the base's own entries are reached by the time the walk
+ * ends, whatever this walk passes over. So a root's base must be walked into `into` or `stop`
+ * already, or be listed before it in `roots`: then, level by level, the base (or a tree with the
+ * same id) is entered before the trees based on it, and every chain of bases ends at a tree whose
+ * entries are all looked up.
+ */
 export async function walkTrees(
   context: ReachWalkContext,
   roots: readonly ObjectId[],
   into: Reached,
   stop: Reached | undefined,
+  bases?: ReadonlyMap<ObjectId, ObjectId>,
 ): Promise<void> {
   const { positions, objects, pacer } = context;
   let level: ObjectId[] = roots.filter((oid) => markReached(context, into, stop, oid, 'tree'));
-  const entry = newTreeEntryPosition();
+  let levelBases: (ObjectId | undefined)[] = level.map((oid) => bases?.get(oid));
   const bits = into.bits;
   const stopBits = stop?.bits;
   while (level.length > 0) {
     const next: ObjectId[] = [];
+    const nextBases: (ObjectId | undefined)[] = [];
+    const baseTrees = new BaseTrees(level, levelBases);
     await readTrees(
       objects,
       level,
-      (data) => {
-        for (let pos = 0; pos < data.length;) {
-          pos = readTreeEntryAt(data, pos, entry);
+      (data, at, readBase) => {
+        const visited = visitChangedEntries(data, baseTrees.take(at, readBase), baseTrees.isBase(at), (entry, subtreeBase) => {
           const mode = entry.mode;
-          if (mode === FileMode.Submodule) continue;
-          const at = entry.nameEnd + 1;
-          const position = positions.positionOfBytes(data, at);
+          if (mode === FileMode.Submodule) return;
+          const oidAt = entry.nameEnd + 1;
+          const position = positions.positionOfBytes(data, oidAt);
           if (position >= 0) {
-            if (bits.get(position) || stopBits?.get(position)) continue;
+            if (bits.get(position) || stopBits?.get(position)) return;
             bits.set(position);
-            if (mode === FileMode.Dir) next.push(positions.oidAt(position));
-          } else if (markOutsideAt(context, into, stop, data, at, mode === FileMode.Dir ? 'tree' : 'blob') && mode === FileMode.Dir) {
-            next.push(data.toString('hex', at, at + 20));
+            if (mode === FileMode.Dir) {
+              next.push(positions.oidAt(position));
+              nextBases.push(subtreeBase);
+            }
+          } else if (markOutsideAt(context, into, stop, data, oidAt, mode === FileMode.Dir ? 'tree' : 'blob') && mode === FileMode.Dir) {
+            next.push(data.toString('hex', oidAt, oidAt + 20));
+            nextBases.push(subtreeBase);
           }
-        }
+        });
+        if (visited) baseTrees.keep(at, visited);
       },
       pacer,
+      (at) => baseTrees.toRead(at),
     );
     level = next;
+    levelBases = nextBases;
+  }
+}
+
+/**
+ * The base trees of one level of walkTrees: a base entered in the same level is kept from its own
+ * visit until the last tree based on it has used it; any other is read with the tree based on it.
+ */
+class BaseTrees {
+  private readonly levelIndex = new Map<ObjectId, number>();
+  /** Trees of the level still to use each base entered in it. */
+  private readonly uses = new Map<ObjectId, number>();
+  private readonly kept = new Map<ObjectId, TreeEntries>();
+
+  constructor(
+    private readonly level: readonly ObjectId[],
+    private readonly bases: readonly (ObjectId | undefined)[],
+  ) {
+    level.forEach((oid, at) => {
+      if (!this.levelIndex.has(oid)) this.levelIndex.set(oid, at);
+    });
+    bases.forEach((base, at) => {
+      if (base !== undefined && this.entersBefore(base, at)) this.uses.set(base, (this.uses.get(base) ?? 0) + 1);
+    });
+  }
+
+  /** The base to read along with the tree at `at`, if it has one this level does not enter before it. */
+  toRead(at: number): ObjectId | undefined {
+    const base = this.bases[at];
+    return base !== undefined && !this.entersBefore(base, at) ? base : undefined;
+  }
+
+  /** Whether the tree at `at` is the base of a later tree of the level. */
+  isBase(at: number): boolean {
+    const oid = this.level[at];
+    return this.uses.has(oid) && this.levelIndex.get(oid) === at;
+  }
+
+  /** The base of the tree at `at`, about to be visited: `read` when toRead named it. */
+  take(at: number, read: Buffer | undefined): TreeEntries | undefined {
+    if (read) return treeEntries(read);
+    const base = this.bases[at];
+    if (base === undefined) return undefined;
+    const entries = this.kept.get(base);
+    const left = this.uses.get(base)! - 1;
+    if (left > 0) this.uses.set(base, left);
+    else {
+      this.uses.delete(base);
+      this.kept.delete(base);
+    }
+    return entries;
+  }
+
+  keep(at: number, entries: TreeEntries): void {
+    this.kept.set(this.level[at], entries);
+  }
+
+  private entersBefore(base: ObjectId, at: number): boolean {
+    const index = this.levelIndex.get(base);
+    return index !== undefined && index < at;
   }
 }

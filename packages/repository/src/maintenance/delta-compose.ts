@@ -1,4 +1,5 @@
 import { encodeDeltaCopy, encodeDeltaSize, MAX_DELTA_COPY, PackFormatError } from '@gitfleet/git-format';
+import { lastAtOrBefore } from '../sorted-numbers.js';
 
 const MAX_INSERT = 0x7f;
 
@@ -103,17 +104,6 @@ function readSize(delta: Buffer, at: number): { value: number; next: number } {
     shift += 7;
   } while (byte & 0x80);
   return { value, next: p };
-}
-
-function lastAtOrBefore(sorted: number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (sorted[mid] <= value) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** Writes delta opcodes, joining copies that continue each other and inserts that follow each other. */

@@ -8,23 +8,31 @@ export const READ_BATCH = 32;
 
 /**
  * Reads `trees` in order, READ_BATCH at a time (taking turns with the event loop before each
- * batch when given a pacer); `visit` gets each one's data and position in `trees`.
+ * batch when given a pacer); `visit` gets each one's data and position in `trees`, and the data
+ * of the tree `alongside` names for that position, read in the same batch.
  */
 export async function readTrees(
   objects: ObjectReader,
   trees: readonly ObjectId[],
-  visit: (data: Buffer, position: number) => void,
+  visit: (data: Buffer, position: number, alongside: Buffer | undefined) => void,
   pacer?: LoopPacer,
+  alongside?: (position: number) => ObjectId | undefined,
 ): Promise<void> {
   for (let i = 0; i < trees.length; i += READ_BATCH) {
     await pacer?.step();
     const batch = trees.slice(i, i + READ_BATCH);
-    const read = await Promise.all(batch.map((oid) => objects.read(oid)));
-    for (let j = 0; j < batch.length; j++) {
-      const object = read[j];
-      if (!object) throw new MissingObjectError(batch[j], 'tree');
-      if (object.type !== 'tree') throw new Error(`object ${batch[j]} is a ${object.type}, where a tree was expected`);
-      visit(object.data, i + j);
-    }
+    const extra = alongside ? batch.map((_, j) => alongside(i + j)) : [];
+    const [read, extraRead] = await Promise.all([
+      Promise.all(batch.map((oid) => readTree(objects, oid))),
+      Promise.all(extra.map((oid) => (oid === undefined ? Promise.resolve(undefined) : readTree(objects, oid)))),
+    ]);
+    for (let j = 0; j < batch.length; j++) visit(read[j], i + j, extraRead[j]);
   }
+}
+
+async function readTree(objects: ObjectReader, oid: ObjectId): Promise<Buffer> {
+  const object = await objects.read(oid);
+  if (!object) throw new MissingObjectError(oid, 'tree');
+  if (object.type !== 'tree') throw new Error(`object ${oid} is a ${object.type}, where a tree was expected`);
+  return object.data;
 }
