@@ -249,7 +249,7 @@ export async function walkTrees(
         if (visited) baseTrees.keep(at, visited);
       },
       pacer,
-      (at) => baseTrees.toRead(at),
+      bases && ((at) => baseTrees.toRead(at)),
     );
     level = next;
     levelBases = nextBases;
