@@ -223,8 +223,11 @@ function writerOf(name: string): { host: string; pid: number } | undefined {
   return rest !== undefined && /^\d+$/.test(pid) ? { host, pid: Number(pid) } : undefined;
 }
 
+/** Read once: every blob written names its temp file after it, and hostname() is a system call. */
+let host: string | undefined;
+
 function thisHost(): string {
-  return hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+  return (host ??= hostname().replace(/[^A-Za-z0-9.-]/g, '_'));
 }
 
 /** Whether a process of this host has that id (one of another user's counts: signalling it is only refused). */
