@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
-import { enumerateObjects, parseFilterSpec } from '../src/index.js';
+import { enumerateObjects, parseFilterSpec, type ObjectReader } from '../src/index.js';
 import { bitmapReachability, loadPackBitmaps, PackBitmapsCache, ReachedObjects, type PackBitmaps } from '../src/bitmaps/index.js';
 import { pushMore, repackedRepo, revList, storedBitmaps, type RepackedRepo } from './bitmaps-fixtures.js';
 import { sidecarBlobKey } from '../src/keys.js';
@@ -178,6 +178,31 @@ describe('bitmapReachability', () => {
     assert.ok(lookups < rootEntries + 50 + 4 * commits, `${lookups} lookups, against ${everyEntry} for every entry of every tree`);
   });
 
+  test('a fetch on top of a have far past the pack walks the commits between them, not all those since the pack', async () => {
+    const start = fixture.rev('main');
+    const stale = chainPastThePack(fixture.dir, start, 'stale', 300);
+    const fresh = chainPastThePack(fixture.dir, stale, 'fresh', 3);
+    await new CommitsPastThePack(fixture.dir, dir, start).store(fixture, fresh);
+    const cases = [
+      { wants: [fresh], haves: [stale], label: 'new commits on the have' },
+      { wants: [`${start}~5`], haves: [stale], label: 'a want in the pack, below the have' },
+      { wants: [fresh], haves: [`${stale}~150`], label: 'a have half way down' },
+    ].map(({ wants, haves, label }) => ({
+      wants: wants.map((rev) => fixture.rev(rev)),
+      haves: haves.map((rev) => fixture.rev(rev)),
+      label,
+    }));
+    for (const { wants, haves, label } of cases) {
+      const reads = { count: 0 };
+      const objects = countingReads(fixture.repo.objects, reads);
+      const { send } = await bitmapReachability(objects, bitmaps, { wants, haves });
+      const onClient = revList(fixture.dir, ['--objects', ...haves]);
+      const lacking = [...revList(fixture.dir, ['--objects', ...wants])].filter((oid) => !onClient.has(oid));
+      assert.deepEqual(new Set(new ReachedObjects(send, bitmaps)), new Set(lacking), label);
+      if (label === 'new commits on the have') assert.ok(reads.count < 60, `${label}: ${reads.count} objects read`);
+    }
+  });
+
   test("a fetch whose have was pushed on an old commit sends what the client lacks and nothing it has, though the have's trees outside the pack are not walked", async () => {
     // This test adds branches, so it runs last.
     for (const back of [5, 90]) {
@@ -234,4 +259,41 @@ class CommitsPastThePack {
     const built = packObjects(this.gitDir, this.workDir, [tip, `^${this.start}`], { offsetDeltas: true });
     await fixture.repo.packs.add(built.packPath, built.packSize, built.idx, built.checksum);
   }
+}
+
+/** Seconds of the chains' commits: each a second after the one before, as pushes come. */
+let chainTime = 2_100_000_000;
+
+/** `count` commits on `from`, each changing one file, written by one git fast-import; returns the last. */
+function chainPastThePack(gitDir: string, from: string, label: string, count: number): string {
+  const commands = [`reset refs/chains/${label}`, `from ${from}`, ''];
+  for (let i = 0; i < count; i++) {
+    const message = `${label} ${i}`;
+    commands.push(
+      `commit refs/chains/${label}`,
+      `committer Chain <chain@example.com> ${chainTime++} +0000`,
+      `data ${Buffer.byteLength(message)}`,
+      message,
+      `M 100644 inline ${label}.txt`,
+      `data ${Buffer.byteLength(message)}`,
+      message,
+      '',
+    );
+  }
+  git(gitDir, ['fast-import', '--quiet'], `${commands.join('\n')}\n`);
+  return gitText(gitDir, ['rev-parse', `refs/chains/${label}`]);
+}
+
+/** `objects` with its reads counted in `reads`. */
+function countingReads(objects: ObjectReader, reads: { count: number }): ObjectReader {
+  return new Proxy(objects, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== 'read' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: unknown[]) => {
+        reads.count++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }

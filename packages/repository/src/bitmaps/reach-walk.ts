@@ -63,6 +63,8 @@ export interface ReachWalkOptions {
    * walked: between two bitmapped commits there are few.
    */
   outsideTrees?: boolean;
+  /** Of the commits outside the pack, only these are entered (their parents walked); the others are marked only. Default: all. */
+  enterOutside?: ReadonlySet<ObjectId>;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function walkReach(
   options: ReachWalkOptions = {},
 ): Promise<void> {
   const { commits, positions, pacer } = context;
-  const { stop, outsideTrees = true } = options;
+  const { stop, outsideTrees = true, enterOutside } = options;
   const queue = new DateQueue();
   const enqueue = async (oid: ObjectId, why: string): Promise<void> => {
     queue.push(oid, (await commits.commit(oid, why)).time);
@@ -116,6 +118,8 @@ export async function walkReach(
       into.bits.set(position);
     } else if (!markOutside(context, into, stop, oid, 'commit')) {
       if (stop && stop.outside.size > 0 && stop.outside.has(oid)) await atEdge(oid);
+      continue;
+    } else if (enterOutside && !enterOutside.has(oid)) {
       continue;
     }
     const commit = await commits.commit(oid, 'walked commit');

@@ -5,6 +5,7 @@ import type { ObjectReader } from '../object-reader.js';
 import { CommitReader, type CommitGraphSource } from '../reachability/commits.js';
 import type { ObjectFilter } from '../reachability/filter.js';
 import { applyFilter } from './filter.js';
+import { haveCommitsToEnter } from './have-frontier.js';
 import type { PackBitmaps } from './pack-bitmaps.js';
 import { Reached, markReached, walkReach, type ReachRoots, type ReachWalkContext } from './reach-walk.js';
 
@@ -50,6 +51,8 @@ export async function bitmapReachability(
     pacer: options.pacer ?? new LoopPacer(),
   };
 
+  const send = Reached.forPack(bitmaps.positions);
+  const wantRoots = await peelRoots(context, request.wants, send, true);
   const clientHas = Reached.forPack(bitmaps.positions);
   const haveRoots = await peelRoots(context, request.haves, clientHas, false);
   // Of the client's commits pushed since the last repack, only the trees of those it named are read, and of
@@ -63,10 +66,9 @@ export async function bitmapReachability(
   }
   await walkReach(context, { commits: haveRoots.roots.commits, trees: [...haveRoots.roots.trees, ...namedTrees] }, clientHas, {
     outsideTrees: false,
+    enterOutside: await haveCommitsToEnter(context, haveRoots.roots.commits, wantRoots.roots.commits),
   });
 
-  const send = Reached.forPack(bitmaps.positions);
-  const wantRoots = await peelRoots(context, request.wants, send, true);
   await walkReach(context, wantRoots.roots, send, { stop: clientHas });
   send.bits.andNot(clientHas.bits);
 
