@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { git, gitText } from '@gitfleet/test-support/git';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { enumerateObjects, parseFilterSpec, type ObjectReader } from '../src/index.js';
+import { parseTree, serializeTree, type TreeEntry } from '@gitfleet/git-format';
 import { bitmapReachability, loadPackBitmaps, PackBitmapsCache, ReachedObjects, type PackBitmaps } from '../src/bitmaps/index.js';
 import { pushMore, repackedRepo, revList, storedBitmaps, type RepackedRepo } from './bitmaps-fixtures.js';
 import { sidecarBlobKey } from '../src/keys.js';
@@ -201,6 +203,38 @@ describe('bitmapReachability', () => {
       assert.deepEqual(new Set(new ReachedObjects(send, bitmaps)), new Set(lacking), label);
       if (label === 'new commits on the have') assert.ok(reads.count < 60, `${label}: ${reads.count} objects read`);
     }
+  });
+
+  test('a tree first met under a file mode is no base: what the subtree after it holds is still sent', async () => {
+    // Crafted (git fsck refuses it): tree Y is named as a file in one commit, as a directory in the next.
+    const start = fixture.rev('main');
+    const object = (type: string, bytes: Buffer | string) =>
+      gitText(fixture.dir, ['hash-object', '-t', type, '--literally', '-w', '--stdin'], bytes);
+    const tree = (entries: TreeEntry[]) => object('tree', serializeTree(entries));
+    const startEntries = parseTree(git(fixture.dir, ['cat-file', 'tree', `${start}^{tree}`]));
+    const [inY, added] = [object('blob', 'only in Y and S\n'), object('blob', 'added to S\n')];
+    const y = tree([{ mode: '100644', name: 'in-y.txt', oid: inY }]);
+    const s = tree([
+      { mode: '100644', name: 'added.txt', oid: added },
+      { mode: '100644', name: 'in-y.txt', oid: inY },
+    ]);
+    const root = (extra: TreeEntry) => tree([...startEntries, extra].sort((a, b) => (a.name < b.name ? -1 : 1)));
+    const r0 = gitText(fixture.dir, ['commit-tree', root({ mode: '100644', name: 'zz', oid: y }), '-p', start, '-m', 'Y as a file']);
+    const r1 = gitText(fixture.dir, ['commit-tree', root({ mode: '40000', name: 'zz', oid: y }), '-p', r0, '-m', 'Y as a directory']);
+    const r2 = gitText(fixture.dir, ['commit-tree', root({ mode: '40000', name: 'zz', oid: s }), '-p', r1, '-m', 'S']);
+    const ids = [r0, r1, r2, `${r0}^{tree}`, `${r1}^{tree}`, `${r2}^{tree}`].map((rev) => fixture.rev(rev)).concat([y, s, inY, added]);
+    const checksum = gitText(fixture.dir, ['pack-objects', '-q', path.join(dir, 'crafted')], `${ids.join('\n')}\n`);
+    const packPath = path.join(dir, `crafted-${checksum}.pack`);
+    await fixture.repo.packs.add(
+      packPath,
+      readFileSync(packPath).length,
+      readFileSync(path.join(dir, `crafted-${checksum}.idx`)),
+      checksum,
+    );
+
+    const { send } = await bitmapReachability(fixture.repo.objects, bitmaps, { wants: [r2], haves: [start] });
+    const sent = new Set(new ReachedObjects(send, bitmaps));
+    for (const oid of [s, inY, added]) assert.ok(sent.has(oid), `${oid} is sent`);
   });
 
   test("a fetch whose have was pushed on an old commit sends what the client lacks and nothing it has, though the have's trees outside the pack are not walked", async () => {

@@ -133,15 +133,16 @@ export async function walkReach(
       await enqueue(parent, `parent of ${oid}`);
     }
   }
-  if (stop && edgeTrees.length > 0) await walkTrees(context, edgeTrees, stop, undefined);
+  const entered = new Set<ObjectId>();
+  if (stop && edgeTrees.length > 0) await walkTrees(context, edgeTrees, stop, undefined, { entered });
   // Oldest commits first, so that a commit's parent's tree is walked before its own, and serves as its base.
   const trees = [...roots.trees, ...commitTrees.reverse()];
-  await walkTrees(context, trees, into, stop, parentTreeBases(trees, walkedCommits, edgeTreeOf));
+  await walkTrees(context, trees, into, stop, { bases: parentTreeBases(trees, walkedCommits, edgeTreeOf), entered });
 }
 
 /**
  * Each walked commit's tree → the tree of its first parent, where that tree is a base as walkTrees
- * needs one: an edge's (walked into `stop` already) or one listed before it in `trees`.
+ * needs one: an edge's (walked into `stop` before) or one listed before it in `trees`.
  */
 function parentTreeBases(
   trees: readonly ObjectId[],
@@ -199,36 +200,48 @@ function markOutsideAt(
   return into.outside.addBytes(bytes, at, TYPE_FLAGS[type]) >= 0;
 }
 
+/** A walkTrees that looks up only what each tree changed from its base. */
+export interface SparseTreeWalk {
+  /** A root → its base tree: one listed before it in `roots`, or one entered by an earlier walk sharing `entered`. */
+  bases?: ReadonlyMap<ObjectId, ObjectId>;
+  /** The trees entered (read and gone through), by this walk and the earlier ones given the same set. */
+  entered: Set<ObjectId>;
+}
+
 /**
  * Breadth-first from `roots`, entering only trees not reached yet; entries are looked up as binary
  * ids, in place.
  *
- * With `bases` (a root → its base tree), only the entries of a tree that its base does not hold
- * as they are get looked up (tree-changes.ts), and a subtree whose id differs from the base's of
- * the same name gets that one as its base: a commit's tree mostly repeats its parent's, and going
- * through every entry again was most of an incremental fetch's walk (git's pack.useSparse walks
- * the same way). That is sound only when the base's own entries are reached by the time the walk
- * ends, whatever this walk passes over. So a root's base must be walked into `into` or `stop`
- * already, or be listed before it in `roots`: then, level by level, the base (or a tree with the
- * same id) is entered before the trees based on it, and every chain of bases ends at a tree whose
- * entries are all looked up.
+ * With `sparse.bases`, only the entries of a tree that its base does not hold as they are get
+ * looked up (tree-changes.ts), and a subtree whose id differs from the base's of the same name
+ * gets that one as its base: a commit's tree mostly repeats its parent's, and going through every
+ * entry again was most of an incremental fetch's walk (git's pack.useSparse walks the same way).
+ * That is sound only when the base's own entries are reached by the time the walk ends, whatever
+ * this walk passes over. So a base serves only once it is entered: by an earlier walk, or by this
+ * one before the tree based on it (a root's base is listed before it; a subtree's base is a
+ * subtree of its parent's base, entered in the level before or marked before it). Level by level,
+ * then, every chain of bases ends at a tree whose entries are all looked up. A tree only marked,
+ * never entered, is no base: one reached first under a file's mode (a crafted tree can name a
+ * tree so) has entries nothing looks up.
  */
 export async function walkTrees(
   context: ReachWalkContext,
   roots: readonly ObjectId[],
   into: Reached,
   stop: Reached | undefined,
-  bases?: ReadonlyMap<ObjectId, ObjectId>,
+  sparse?: SparseTreeWalk,
 ): Promise<void> {
   const { positions, objects, pacer } = context;
+  const entered = sparse?.entered;
   let level: ObjectId[] = roots.filter((oid) => markReached(context, into, stop, oid, 'tree'));
-  let levelBases: (ObjectId | undefined)[] = level.map((oid) => bases?.get(oid));
+  let levelBases: (ObjectId | undefined)[] = level.map((oid) => sparse?.bases?.get(oid));
   const bits = into.bits;
   const stopBits = stop?.bits;
   while (level.length > 0) {
+    for (const oid of level) entered?.add(oid);
     const next: ObjectId[] = [];
     const nextBases: (ObjectId | undefined)[] = [];
-    const baseTrees = new BaseTrees(level, levelBases);
+    const baseTrees = new BaseTrees(level, levelBases, entered);
     await readTrees(
       objects,
       level,
@@ -253,12 +266,15 @@ export async function walkTrees(
         if (visited) baseTrees.keep(at, visited);
       },
       pacer,
-      bases && ((at) => baseTrees.toRead(at)),
+      sparse?.bases && ((at) => baseTrees.toRead(at)),
     );
     level = next;
     levelBases = nextBases;
   }
 }
+
+/** Bytes of base trees one level keeps for the trees based on them; past it, those trees are gone through whole. */
+const MAX_KEPT_BASE_BYTES = 32 * 1024 * 1024;
 
 /**
  * The base trees of one level of walkTrees: a base entered in the same level is kept from its own
@@ -269,10 +285,12 @@ class BaseTrees {
   /** Trees of the level still to use each base entered in it. */
   private readonly uses = new Map<ObjectId, number>();
   private readonly kept = new Map<ObjectId, TreeEntries>();
+  private keptBytes = 0;
 
   constructor(
     private readonly level: readonly ObjectId[],
     private readonly bases: readonly (ObjectId | undefined)[],
+    private readonly entered: ReadonlySet<ObjectId> | undefined,
   ) {
     level.forEach((oid, at) => {
       if (!this.levelIndex.has(oid)) this.levelIndex.set(oid, at);
@@ -282,10 +300,10 @@ class BaseTrees {
     });
   }
 
-  /** The base to read along with the tree at `at`, if it has one this level does not enter before it. */
+  /** The base to read along with the tree at `at`: one entered before this level (one entered in it must come before the tree, and is kept). */
   toRead(at: number): ObjectId | undefined {
     const base = this.bases[at];
-    return base !== undefined && !this.entersBefore(base, at) ? base : undefined;
+    return base !== undefined && !this.levelIndex.has(base) && this.entered?.has(base) ? base : undefined;
   }
 
   /** Whether the tree at `at` is the base of a later tree of the level. */
@@ -300,16 +318,21 @@ class BaseTrees {
     const base = this.bases[at];
     if (base === undefined) return undefined;
     const entries = this.kept.get(base);
-    const left = this.uses.get(base)! - 1;
-    if (left > 0) this.uses.set(base, left);
+    // A base this level enters after this tree, or read for it in vain: none.
+    const uses = this.uses.get(base);
+    if (uses === undefined) return undefined;
+    if (uses > 1) this.uses.set(base, uses - 1);
     else {
       this.uses.delete(base);
+      if (entries) this.keptBytes -= entries.data.length;
       this.kept.delete(base);
     }
     return entries;
   }
 
   keep(at: number, entries: TreeEntries): void {
+    if (this.keptBytes + entries.data.length > MAX_KEPT_BASE_BYTES) return;
+    this.keptBytes += entries.data.length;
     this.kept.set(this.level[at], entries);
   }
 

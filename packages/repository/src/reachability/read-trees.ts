@@ -9,7 +9,8 @@ export const READ_BATCH = 32;
 /**
  * Reads `trees` in order, READ_BATCH at a time (taking turns with the event loop before each
  * batch when given a pacer); `visit` gets each one's data and position in `trees`, and the data
- * of the tree `alongside` names for that position, read in the same batch.
+ * of the tree `alongside` names for that position, read in the same batch (undefined when that
+ * one cannot be read as a tree: it only helps).
  */
 export async function readTrees(
   objects: ObjectReader,
@@ -24,7 +25,7 @@ export async function readTrees(
     const extra = alongside ? batch.map((_, j) => alongside(i + j)) : [];
     const [read, extraRead] = await Promise.all([
       Promise.all(batch.map((oid) => readTree(objects, oid))),
-      Promise.all(extra.map((oid) => (oid === undefined ? Promise.resolve(undefined) : readTree(objects, oid)))),
+      Promise.all(extra.map((oid) => (oid === undefined ? Promise.resolve(undefined) : readTree(objects, oid).catch(() => undefined)))),
     ]);
     for (let j = 0; j < batch.length; j++) visit(read[j], i + j, extraRead[j]);
   }
