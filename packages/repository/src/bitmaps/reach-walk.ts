@@ -91,15 +91,11 @@ export async function walkReach(
     queue.push(oid, (await commits.commit(oid, why)).time);
   };
   for (const oid of roots.commits) await enqueue(oid, 'wanted commit');
-  const commitTrees: ObjectId[] = [];
-  /** Of each commit whose tree is walked: its tree and first parent, to find that tree's base. */
+  /** Of each commit whose tree is walked, in the order met: its tree and first parent, to find that tree's base. */
   const walkedCommits = new Map<ObjectId, { tree: ObjectId; firstParent: ObjectId | undefined }>();
-  const edgeTrees: ObjectId[] = [];
   const edgeTreeOf = new Map<ObjectId, ObjectId>();
   const atEdge = async (oid: ObjectId): Promise<void> => {
-    const { tree } = await commits.commit(oid, 'edge commit');
-    edgeTrees.push(tree);
-    edgeTreeOf.set(oid, tree);
+    edgeTreeOf.set(oid, (await commits.commit(oid, 'edge commit')).tree);
   };
   for (let oid = queue.pop(); oid !== undefined; oid = queue.pop()) {
     await pacer.step();
@@ -123,10 +119,7 @@ export async function walkReach(
       continue;
     }
     const commit = await commits.commit(oid, 'walked commit');
-    if (outsideTrees || position >= 0) {
-      commitTrees.push(commit.tree);
-      walkedCommits.set(oid, { tree: commit.tree, firstParent: commit.parents[0] });
-    }
+    if (outsideTrees || position >= 0) walkedCommits.set(oid, { tree: commit.tree, firstParent: commit.parents[0] });
     for (const parent of commit.parents) {
       const parentPosition = positions.positionOf(parent);
       if (parentPosition >= 0 && into.bits.get(parentPosition)) continue;
@@ -134,9 +127,9 @@ export async function walkReach(
     }
   }
   const entered = new Set<ObjectId>();
-  if (stop && edgeTrees.length > 0) await walkTrees(context, edgeTrees, stop, undefined, { entered });
+  if (stop && edgeTreeOf.size > 0) await walkTrees(context, [...edgeTreeOf.values()], stop, undefined, { entered });
   // Oldest commits first, so that a commit's parent's tree is walked before its own, and serves as its base.
-  const trees = [...roots.trees, ...commitTrees.reverse()];
+  const trees = [...roots.trees, ...[...walkedCommits.values()].map(({ tree }) => tree).reverse()];
   await walkTrees(context, trees, into, stop, { bases: parentTreeBases(trees, walkedCommits, edgeTreeOf), entered });
 }
 
@@ -241,12 +234,13 @@ export async function walkTrees(
     for (const oid of level) entered?.add(oid);
     const next: ObjectId[] = [];
     const nextBases: (ObjectId | undefined)[] = [];
-    const baseTrees = new BaseTrees(level, levelBases, entered);
+    // Without bases (bitmaps being built, an edge walk), no level has any.
+    const baseTrees = sparse?.bases && new BaseTrees(level, levelBases, entered);
     await readTrees(
       objects,
       level,
       (data, at, readBase) => {
-        const visited = visitChangedEntries(data, baseTrees.take(at, readBase), baseTrees.isBase(at), (entry, subtreeBase) => {
+        const visited = visitChangedEntries(data, baseTrees?.take(at, readBase), baseTrees?.isBase(at) ?? false, (entry, subtreeBase) => {
           const mode = entry.mode;
           if (mode === FileMode.Submodule) return;
           const oidAt = entry.nameEnd + 1;
@@ -263,10 +257,10 @@ export async function walkTrees(
             nextBases.push(subtreeBase);
           }
         });
-        if (visited) baseTrees.keep(at, visited);
+        if (visited) baseTrees?.keep(at, visited);
       },
       pacer,
-      sparse?.bases && ((at) => baseTrees.toRead(at)),
+      baseTrees && ((at) => baseTrees.toRead(at)),
     );
     level = next;
     levelBases = nextBases;
