@@ -98,11 +98,12 @@ async function peelAll(reader: CommitReader, list: readonly Ref[], previous?: Pe
     if (start > 0) await nextTurn();
     const batch = list.slice(start, start + PEELS_PER_TURN);
     // Most refs of a new version are unchanged: those are taken as they are, without a promise each.
-    const changed = batch.filter(({ name, oid }) => keptAsPeeled(previous, name, oid) === undefined);
+    const kept = batch.map(({ name, oid }) => keptAsPeeled(previous, name, oid));
+    const changed = batch.filter((_, at) => kept[at] === undefined);
     const peeled = new Map(
       await Promise.all(changed.map(async ({ name, oid }) => [name, await advertisedRef(reader, name, oid)] as const)),
     );
-    for (const { name, oid } of batch) refs.push(keptAsPeeled(previous, name, oid) ?? peeled.get(name)!);
+    batch.forEach(({ name }, at) => refs.push(kept[at] ?? peeled.get(name)!));
   }
   return { refs, byName: new Map(refs.map((ref) => [ref.name, ref])) };
 }
