@@ -191,12 +191,12 @@ function statusOnNewConnection(url: string, user: string, password: string): Pro
   });
 }
 
-/** The running workers of `server`, slot by slot, as its primary logs them ("worker started"). */
 /** A process's children, read from the kernel: by now the log's tail may have lost the workers' start-up lines. */
 function childrenOf(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
 }
 
+/** The running workers of `server`, slot by slot, as its primary logs them ("worker started"). */
 function workersOf(server: ServerProcess): number[] {
   const pidBySlot = new Map<number, number>();
   for (const line of server.logTail().split('\n')) {
