@@ -10,6 +10,13 @@ import type { BlobAges } from '../blob-ages.js';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
 import { clampRange, isValidBlobKeySegment, validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
 
+/**
+ * Bodies larger than this are not written when their key already exists: for those a stat first
+ * is cheaper than the copy it may save. Smaller ones go straight to link(2), which finds an
+ * existing key as surely (EEXIST).
+ */
+const CHECK_FIRST_BYTES = 1024 * 1024;
+
 /** Read size of getStream: large sequential reads, at a bounded cost in memory per open stream. */
 const STREAM_CHUNK_BYTES = 1024 * 1024;
 
@@ -47,25 +54,14 @@ export class FsBlobStore implements BlobStore, BlobAges {
     validateBlobKey(key);
     const target = this.pathOf(key);
     const directory = dirname(target);
-    if (await isFile(target)) {
+    if (bodySize(body) > CHECK_FIRST_BYTES && (await isFile(target))) {
       await fsyncDirectory(directory);
       return false;
     }
-    const firstCreated = await mkdir(directory, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-      throw new Error(`blob ${key}: cannot create directory ${directory}: ${error.message}`, { cause: error });
-    });
     const temp = join(this.root, TEMP_DIR, tempFileName());
     try {
       await writeDurably(key, temp, body);
-      let created = true;
-      try {
-        await link(temp, target);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new Error(`blob ${key}: cannot link ${temp} to ${target}: ${(error as Error).message}`, { cause: error });
-        }
-        created = false;
-      }
+      const { created, firstCreated } = await linkCreatingDirectories(key, temp, target);
       await fsyncDirectories(directory, firstCreated);
       return created;
     } finally {
@@ -213,10 +209,17 @@ export class FsBlobStore implements BlobStore, BlobAges {
   }
 }
 
-/** `<host>~<pid>~<random>.tmp`: who writes the file, so that a later process knows whether it still does. */
+/**
+ * `<host>~<pid>~<nonce><count>.tmp`: who writes the file, so that a later process knows whether it
+ * still does. The nonce tells this process from an earlier one of the same id; a count rather than
+ * random bytes per file, since those cost a system call each.
+ */
 function tempFileName(): string {
-  return `${thisHost()}${WRITER_SEPARATOR}${process.pid}${WRITER_SEPARATOR}${randomBytes(12).toString('hex')}.tmp`;
+  return `${thisHost()}${WRITER_SEPARATOR}${process.pid}${WRITER_SEPARATOR}${processNonce}${(tempFilesNamed++).toString(36)}.tmp`;
 }
+
+const processNonce = randomBytes(8).toString('hex');
+let tempFilesNamed = 0;
 
 function writerOf(name: string): { host: string; pid: number } | undefined {
   const [host, pid, rest] = name.split(WRITER_SEPARATOR);
@@ -292,6 +295,43 @@ async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
     const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, null);
     offset += bytesWritten;
   }
+}
+
+/**
+ * link(2)s `temp` to `target`; `created` is false when `target` already exists (another writer
+ * won). The directories are made only when the link finds them missing: a key's directory
+ * almost always exists, and asking first would cost every write a mkdir and a stat.
+ */
+async function linkCreatingDirectories(
+  key: string,
+  temp: string,
+  target: string,
+): Promise<{ created: boolean; firstCreated: string | undefined }> {
+  const linked = await linkOrCode(key, temp, target);
+  if (linked !== 'ENOENT') return { created: linked === 'linked', firstCreated: undefined };
+  const directory = dirname(target);
+  const firstCreated = await mkdir(directory, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`blob ${key}: cannot create directory ${directory}: ${error.message}`, { cause: error });
+  });
+  const relinked = await linkOrCode(key, temp, target);
+  if (relinked === 'ENOENT') throw new Error(`blob ${key}: cannot link ${temp} to ${target}: its directory or the temp file is gone`);
+  return { created: relinked === 'linked', firstCreated };
+}
+
+/** link(2), with the two failures putIfAbsent expects as values: the name exists, or its directory does not. */
+async function linkOrCode(key: string, temp: string, target: string): Promise<'linked' | 'EEXIST' | 'ENOENT'> {
+  try {
+    await link(temp, target);
+    return 'linked';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOENT') return code;
+    throw new Error(`blob ${key}: cannot link ${temp} to ${target}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function bodySize(body: BlobBody): number {
+  return Buffer.isBuffer(body) ? body.length : body.size;
 }
 
 async function isFile(path: string): Promise<boolean> {
