@@ -417,6 +417,29 @@ for (const backend of maintenanceBackends) {
       await assertReadable(openRepository(stores), [...objectsOf(1), ...oidsOf(late)]);
     });
 
+    test('with a listing interval, a run lists the pack blobs for new orphans only once it has passed, and collects those sighted before meanwhile', async (t) => {
+      const stores = await backend.open(t);
+      const clock = testClock();
+      const repo = openRepository(stores);
+      await pushCommits(repo, 0, 1);
+      const [first, second] = [pushes[1], pushes[2]];
+      const graceMs = GRACE_SECONDS * 1000;
+      const lease = (await MaintenanceLease.acquire(stores.kv, scope, 'c', 600_000, clock.now))!;
+      const collect = () => collectPacks(repo, lease, { graceMs, now: clock.now, orphanListingIntervalMs: 2 * graceMs });
+
+      await repo.packs.store(first.packPath, first.packSize, first.idx, first.checksum);
+      assert.deepEqual((await collect()).orphansSighted, [first.checksum], 'the first run lists');
+      await repo.packs.store(second.packPath, second.packSize, second.idx, second.checksum);
+      clock.advance(graceMs + 1);
+      const between = await collect();
+      assert.deepEqual(between.orphansSighted, [], 'not listed again within the interval');
+      assert.deepEqual(between.orphansCollected, [first.checksum], 'an orphan sighted before is collected without a listing');
+      assert.equal(await blobExists(stores, first.checksum), false);
+      assert.ok(await blobExists(stores, second.checksum));
+      clock.advance(graceMs);
+      assert.deepEqual((await collect()).orphansSighted, [second.checksum], 'listed once the interval has passed');
+    });
+
     test('a push of the same pack while the collector deletes its stale blobs waits, then stores its own and registers', async (t) => {
       const stores = await backend.open(t);
       const repo = openRepository(stores);

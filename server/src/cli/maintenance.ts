@@ -46,7 +46,13 @@ export function registerMaintenanceCommands(program: Command): void {
     .addOption(new Option('--expect-id <id>', 'exit 3 unless the repository has this id').hideHelp())
     // The server's background runs give the cores to the requests it serves first: a repack of a
     // large repository holds a core for seconds, and the pushes and fetches beside it are waited on.
-    .addOption(new Option('--background', 'run at background priority (nice 10), every thread').hideHelp())
+    // They are automatic runs too (MaintainRequest.automatic).
+    .addOption(
+      new Option(
+        '--background',
+        'a run the server started: at background priority (nice 10), every thread; orphans listed when due',
+      ).hideHelp(),
+    )
     .action(async (fullName: string, options: MaintenanceRunOptions) => {
       if (options.full && options.compact) throw usageError('--full and --compact exclude each other');
       if (options.background) lowerProcessPriority();
@@ -70,6 +76,7 @@ export function registerMaintenanceCommands(program: Command): void {
         try {
           report = await maintain(repo, config.maintenance, tmpDir, {
             mode: options.full ? 'full' : options.compact ? 'compact' : 'auto',
+            automatic: options.background,
             signal: stop.signal,
             onProgress: (event) => line.update(`maintenance: ${describeProgress(event)}`),
           });

@@ -18,6 +18,12 @@ const HOLDER = `${hostname()}:${process.pid}`;
 
 export interface MaintainRequest {
   mode: MaintenanceMode;
+  /**
+   * A run the server started itself (after pushes, in its sweep): it lists the pack blobs for
+   * orphans at most once per quarter of the grace period, where an operator's run always does. A
+   * busy repository is compacted every few pushes, and its retired packs stay for the grace period.
+   */
+  automatic?: boolean;
   signal?: AbortSignal;
   onProgress?(event: MaintenanceProgress): void;
 }
@@ -40,6 +46,7 @@ export function maintain(
     writer: defaultPackWriter,
     signal: request.signal,
     onProgress: request.onProgress,
+    orphanListingIntervalMs: request.automatic ? (config.graceSeconds * 1000) / 4 : undefined,
   });
 }
 
@@ -66,7 +73,7 @@ export function maintainInProcess(
   tmpDir: string,
 ): (repo: Repository, signal: AbortSignal) => Promise<MaintenanceOutcome> {
   return async (repo, signal) => {
-    const report = await maintain(repo, config, tmpDir, { mode: 'auto', signal });
+    const report = await maintain(repo, config, tmpDir, { mode: 'auto', automatic: true, signal });
     return { ran: report.ran, report, pid: process.pid };
   };
 }

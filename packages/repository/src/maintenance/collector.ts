@@ -4,6 +4,7 @@ import {
   BLOB_STATE_KEY_PREFIX,
   DELETING_KEY_PREFIX,
   ORPHAN_KEY_PREFIX,
+  ORPHANS_LISTED_KEY,
   PACK_KEY_PREFIX,
   addingKeyPrefix,
   checksumOfAddingKey,
@@ -27,6 +28,13 @@ export interface CollectOptions {
    * registry's view age (PackSetOptions.maxAgeMs) plus the longest request or push.
    */
   graceMs: number;
+  /**
+   * Lists the pack blobs to find new orphans only when the last listing is at least this old
+   * (absent: every run lists). A listing reads every blob name of the repository, retired packs
+   * included, and a busy repository is compacted every few pushes; between listings a run still
+   * collects the orphans sighted before, and orphans are rare (a push or run that crashed).
+   */
+  orphanListingIntervalMs?: number;
   /** Milliseconds since the epoch; tests pass a clock of their own. */
   now?: () => number;
   signal?: AbortSignal;
@@ -141,13 +149,10 @@ class Collection {
       this.options.signal?.throwIfAborted();
       await this.resumeOrphanDeletion(checksum, mark);
     }
-    // Listed after the records were read: a pack registered in between looks unregistered, which
-    // only records a sighting (the marking CAS re-checks the record).
-    const unregistered = new Set<string>();
-    for await (const { key } of this.repo.stores.blobs.list(packsBlobPrefix(this.repo.info.id))) {
-      const parsed = parsePackBlobName(key.slice(packsBlobPrefix(this.repo.info.id).length));
-      if (parsed && !records.has(parsed.checksum)) unregistered.add(parsed.checksum);
-    }
+    const listing = await this.dueListing();
+    const unregistered = listing
+      ? await this.listUnregistered(records, listing)
+      : new Set([...sightings.keys()].filter((checksum) => !records.has(checksum)));
     for (const checksum of unregistered) {
       this.options.signal?.throwIfAborted();
       await this.collectOrphan(checksum, sightings.get(checksum));
@@ -158,6 +163,37 @@ class Collection {
       await this.fencedCas([{ key: orphanKey(checksum), expect: seenAt, value: null }], 'forgetting an orphan sighting');
     }
     return this.report;
+  }
+
+  /**
+   * Whether this run lists the pack blobs (orphanListingIntervalMs), and if so what it expects of
+   * the listing time recorded: the time is written once the listing is through.
+   */
+  private async dueListing(): Promise<{ previous: string | null } | undefined> {
+    const interval = this.options.orphanListingIntervalMs;
+    if (interval === undefined) return { previous: null };
+    const listedAt = await this.repo.stores.kv.get(this.scope, ORPHANS_LISTED_KEY);
+    if (listedAt !== undefined && this.now() - Date.parse(listedAt) < interval) return undefined;
+    return { previous: listedAt ?? null };
+  }
+
+  /**
+   * Checksums of the pack blobs that have no record. Listed after the records were read: a pack
+   * registered in between looks unregistered, which only records a sighting (the marking CAS
+   * re-checks the record).
+   */
+  private async listUnregistered(records: ReadonlyMap<string, string>, listing: { previous: string | null }): Promise<Set<string>> {
+    const startedAt = this.timestamp();
+    const prefix = packsBlobPrefix(this.repo.info.id);
+    const unregistered = new Set<string>();
+    for await (const { key } of this.repo.stores.blobs.list(prefix)) {
+      const parsed = parsePackBlobName(key.slice(prefix.length));
+      if (parsed && !records.has(parsed.checksum)) unregistered.add(parsed.checksum);
+    }
+    if (this.options.orphanListingIntervalMs !== undefined) {
+      await this.fencedCas([{ key: ORPHANS_LISTED_KEY, expect: listing.previous, value: startedAt }], 'recording an orphan listing');
+    }
+    return unregistered;
   }
 
   /** A push holds its claim for less than the grace period; one that does not loses it, and its register CAS fails. */

@@ -68,6 +68,8 @@ export interface MaintainOptions {
   writer: PackWriterStage;
   onProgress?(event: MaintenanceProgress): void;
   signal?: AbortSignal;
+  /** How often the collector lists the pack blobs for orphans, at most (CollectOptions; absent: every run). */
+  orphanListingIntervalMs?: number;
   /** Lease duration, renewed every third of it while the run lasts; default 300 s. */
   leaseSeconds?: number;
   policy?: Partial<MaintenancePolicy>;
@@ -157,7 +159,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     // refuses a pack whose blobs are marked for deletion). Collecting after publishing would
     // find nothing more: the packs this run retires are within their grace period.
     progress('collect');
-    const collected = await collectPacks(repo, lease, { graceMs, now, signal });
+    const collected = await collectPacks(repo, lease, { graceMs, now, signal, orphanListingIntervalMs: options.orphanListingIntervalMs });
     report.collected = collected.collected;
     report.orphansCollected = collected.orphansCollected;
     report.lfs = await collectLfsObjects(repo, lease, { graceMs, now, signal });
