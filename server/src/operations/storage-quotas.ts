@@ -32,11 +32,13 @@ export interface StorageRoom {
 
 export type StoredKind = 'packs' | 'lfs';
 
-/** Usage is read again after this long: a push reads it once, and many pushes at once share one read. */
-const USAGE_FRESH_MS = 2_000;
-
 export class StorageQuotas {
-  private readonly recent = new Map<string, { at: number; usage: Promise<StorageUsage> }>();
+  /**
+   * Measurements under way, by owner: pushes and uploads that ask at once share one. A finished
+   * one is not kept: an upload stored just after it would be missing from it, and the next
+   * request would be let past the limit by that much.
+   */
+  private readonly measuring = new Map<string, Promise<StorageUsage>>();
 
   constructor(
     private readonly registry: RepositoryRegistry,
@@ -57,12 +59,10 @@ export class StorageQuotas {
   /** What the owner's repositories hold now: their active packs (replaced ones go within the grace period) and their LFS objects. */
   usage(owner: string): Promise<StorageUsage> {
     const key = owner.toLowerCase();
-    const cached = this.recent.get(key);
-    if (cached && Date.now() - cached.at < USAGE_FRESH_MS) return cached.usage;
-    const usage = this.measure(owner);
-    this.recent.set(key, { at: Date.now(), usage });
-    usage.catch(() => this.recent.delete(key));
-    for (const [name, entry] of this.recent) if (Date.now() - entry.at >= USAGE_FRESH_MS) this.recent.delete(name);
+    const under = this.measuring.get(key);
+    if (under) return under;
+    const usage = this.measure(owner).finally(() => this.measuring.delete(key));
+    this.measuring.set(key, usage);
     return usage;
   }
 
