@@ -19,8 +19,8 @@
  *     `blobs:adding:<checksum>:<token>` → ISO time a push claimed the pack's blobs, to store and register them
  *     `blobs:deleting:<checksum>` → ISO time the collector began deleting the pack's blobs
  *     `blobs:orphan:<checksum>` → ISO time the collector first saw pack blobs with no record
-     `orphans:listed`    → ISO time the collector last listed the pack blobs to find orphans (outside
-       `blobs:`: it says nothing is due)
+ *     `orphans:listed`    → ISO time the collector last listed the pack blobs to find orphans (outside
+ *       `blobs:`: it says nothing is due)
  *     Git LFS locks (lfs-locks.ts), paths escaped like ref names:
  *     `lfs-lock:id:<id>`     → JSON LfsLock {id, path, lockedAt, owner}
  *     `lfs-lock:path:<path>` → the id of the lock on that path, folded (foldLockPath: one lock per file)
