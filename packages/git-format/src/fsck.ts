@@ -1,6 +1,7 @@
 import type { ObjectId, ObjectType } from './oid.js';
 import { isHfsDotGit, isHfsDotGitmodules, isNtfsDotGit, isNtfsDotGitmodules } from './dotgit-names.js';
 import { FileMode, MODE_TYPE_MASK, MODE_TYPE_REGULAR } from './file-mode.js';
+import { PACK_TYPE } from './pack/entry.js';
 
 /*
  * A port of the checks git 2.39 runs on pushed objects with receive.fsckObjects: index-pack and
@@ -11,8 +12,9 @@ import { FileMode, MODE_TYPE_MASK, MODE_TYPE_REGULAR } from './file-mode.js';
  *
  * The content of blobs that trees name .gitmodules is checked by the caller once every object
  * is known (git's fsck_finish): fsckObjectLinks hands their ids over, gitmodules.ts checks them.
- * Not covered: the .gitattributes blob content checks, and checks that need other objects
- * (types of referenced objects).
+ * Checks that need other objects are the caller's too: each link comes with the type the
+ * linking object says its target has (git's check_object in index-pack). Not covered: the
+ * .gitattributes blob content checks.
  */
 
 /** An object that git's `receive.fsckObjects` would refuse; `id` is git's fsck message id (e.g. "badTimezone"). */
@@ -30,11 +32,21 @@ const NUL = 0x00;
 const LF = 0x0a;
 const SPACE = 0x20;
 
+/** Type code (PACK_TYPE: commit 1, tree 2, blob 3, tag 4) a link says its target has. */
+export type LinkedTypeCode = 1 | 2 | 3 | 4;
+
 /**
  * Receives each id an object points to as 20 binary bytes at `bytes[at..at+20)` (a view, valid
- * only during the call), e.g. a binary id set's addBytes: no hex string per tree entry.
+ * only during the call), with the type its linking object expects: a commit's tree is a tree,
+ * its parents commits, a tree entry's mode says tree or blob, a tag's "type" line names its
+ * object's type. No hex string per tree entry.
  */
 export interface LinkSink {
+  link(bytes: Uint8Array, at: number, expected: LinkedTypeCode): void;
+}
+
+/** Receives ids as LinkSink does, without a type: e.g. a binary id set's addBytes. */
+export interface IdSink {
   addBytes(bytes: Uint8Array, at: number): unknown;
 }
 
@@ -46,7 +58,9 @@ export interface LinkSink {
 export function fsckObject(type: ObjectType, body: Uint8Array): ObjectId[] {
   const references: ObjectId[] = [];
   fsckObjectLinks(type, body, {
-    addBytes: (bytes, at) => references.push(Buffer.from(bytes.buffer, bytes.byteOffset + at, 20).toString('hex')),
+    link: (bytes, at) => {
+      references.push(Buffer.from(bytes.buffer, bytes.byteOffset + at, 20).toString('hex'));
+    },
   });
   return references;
 }
@@ -57,7 +71,7 @@ export function fsckObject(type: ObjectType, body: Uint8Array): ObjectId[] {
  * named .gitmodules (as any filesystem may read the name) go to `gitmodules` too: git checks
  * those blobs' content (checkGitmodules) once it has them.
  */
-export function fsckObjectLinks(type: ObjectType, body: Uint8Array, links: LinkSink, gitmodules?: LinkSink): void {
+export function fsckObjectLinks(type: ObjectType, body: Uint8Array, links: LinkSink, gitmodules?: IdSink): void {
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   switch (type) {
     case 'commit':
@@ -198,13 +212,13 @@ function fsckCommit(bytes: Buffer, links: LinkSink): void {
   if (!hexIdAt(bytes, 5) || at(bytes, 45) !== LF) {
     throw new FsckError('badTreeSha1', "invalid 'tree' line format - bad sha1");
   }
-  links.addBytes(decodedId, 0);
+  links.link(decodedId, 0, PACK_TYPE.tree);
   let pos = 46;
   while (startsWithAt(bytes, pos, 'parent ')) {
     if (!hexIdAt(bytes, pos + 7) || at(bytes, pos + 47) !== LF) {
       throw new FsckError('badParentSha1', "invalid 'parent' line format - bad sha1");
     }
-    links.addBytes(decodedId, 0);
+    links.link(decodedId, 0, PACK_TYPE.commit);
     pos += 48;
   }
   let authors = 0;
@@ -221,7 +235,12 @@ function fsckCommit(bytes: Buffer, links: LinkSink): void {
   if (bytes.indexOf(NUL) >= 0) throw new FsckError('nulInCommit', 'NUL byte in the commit object body');
 }
 
-const TAG_TYPES = new Set(['commit', 'tree', 'blob', 'tag']);
+const TAG_TYPES = new Map<string, LinkedTypeCode>([
+  ['commit', PACK_TYPE.commit],
+  ['tree', PACK_TYPE.tree],
+  ['blob', PACK_TYPE.blob],
+  ['tag', PACK_TYPE.tag],
+]);
 
 function fsckTag(bytes: Buffer, links: LinkSink): void {
   verifyHeaders(bytes);
@@ -236,7 +255,8 @@ function fsckTag(bytes: Buffer, links: LinkSink): void {
   pos += 5;
   const typeEnd = bytes.indexOf(LF, pos);
   if (typeEnd < 0) throw new FsckError('missingType', "invalid format - unexpected end after 'type' line");
-  if (!TAG_TYPES.has(bytes.toString('latin1', pos, typeEnd))) throw new FsckError('badType', "invalid 'type' value");
+  const taggedType = TAG_TYPES.get(bytes.toString('latin1', pos, typeEnd));
+  if (taggedType === undefined) throw new FsckError('badType', "invalid 'type' value");
   pos = typeEnd + 1;
   if (!startsWithAt(bytes, pos, 'tag ')) throw new FsckError('missingTagEntry', "invalid format - expected 'tag' line");
   const nameEnd = bytes.indexOf(LF, pos + 4);
@@ -246,7 +266,7 @@ function fsckTag(bytes: Buffer, links: LinkSink): void {
   pos = nameEnd + 1;
   // A tag name that is no valid ref name and a missing tagger are only "info" in git.
   if (startsWithAt(bytes, pos, 'tagger ')) checkIdent(bytes, pos + 7);
-  links.addBytes(object, 0);
+  links.link(object, 0, taggedType);
 }
 
 type TreeName = { bytes: Buffer; start: number; end: number };
@@ -259,7 +279,7 @@ function badTree(why: string): never {
  * Checks a tree's entries (git's fsck_tree with decode_tree_entry's framing checks) and returns
  * the ids of its blobs and subtrees; git treats every other mode as a submodule commit, not walked.
  */
-function fsckTree(bytes: Buffer, links: LinkSink, gitmodules: LinkSink | undefined): void {
+function fsckTree(bytes: Buffer, links: LinkSink, gitmodules: IdSink | undefined): void {
   // Git validates once that the byte before the last id is the NUL ending the last name.
   const length = bytes.length;
   if (length > 0 && (length < 23 || bytes[length - 21] !== NUL)) badTree('too-short tree object');
@@ -335,7 +355,8 @@ function fsckTree(bytes: Buffer, links: LinkSink, gitmodules: LinkSink | undefin
     name = spare;
 
     const kind = rawMode & MODE_TYPE_MASK;
-    if (kind === FileMode.Dir || kind === MODE_TYPE_REGULAR || kind === FileMode.Symlink) links.addBytes(bytes, oidStart);
+    if (kind === FileMode.Dir) links.link(bytes, oidStart, PACK_TYPE.tree);
+    else if (kind === MODE_TYPE_REGULAR || kind === FileMode.Symlink) links.link(bytes, oidStart, PACK_TYPE.blob);
     pos = oidStart + 20;
   }
 
@@ -350,7 +371,7 @@ function fsckTree(bytes: Buffer, links: LinkSink, gitmodules: LinkSink | undefin
 }
 
 /** fsck_tree: a .gitmodules must not be a symbolic link; anything else so named gets its content checked later. */
-function noteGitmodules(isSymlink: boolean, bytes: Buffer, oidStart: number, gitmodules: LinkSink | undefined): void {
+function noteGitmodules(isSymlink: boolean, bytes: Buffer, oidStart: number, gitmodules: IdSink | undefined): void {
   if (isSymlink) throw new FsckError('gitmodulesSymlink', '.gitmodules is a symbolic link');
   gitmodules?.addBytes(bytes, oidStart);
 }

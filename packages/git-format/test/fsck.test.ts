@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FsckError, fsckObject } from '../src/fsck.js';
+import { FsckError, fsckObject, fsckObjectLinks } from '../src/fsck.js';
+import { objectTypeOfCode } from '../src/pack/entry.js';
 import type { ObjectType } from '../src/oid.js';
 import { git, gitStatus, gitText } from '@gitfleet/test-support/git';
 import { buildRichRepository } from '@gitfleet/test-support/histories';
@@ -391,6 +392,21 @@ describe('fsckObject on real objects', () => {
       }
       assert.deepEqual(references, expected, `${type} ${oid}`);
     }
+  });
+
+  it('says of each link the type its target has', () => {
+    const objects = allObjects(buildRichRepository(tempDir({ after }, 'fsck-links')));
+    let checked = 0;
+    for (const [oid, { type, body }] of objects) {
+      fsckObjectLinks(type, body, {
+        link: (bytes, at, expected) => {
+          const target = Buffer.from(bytes.subarray(at, at + 20)).toString('hex');
+          assert.equal(objectTypeOfCode(expected), objects.get(target)?.type, `${type} ${oid} links to ${target}`);
+          checked++;
+        },
+      });
+    }
+    assert.ok(checked > objects.size, `${checked} links checked`);
   });
 
   it('does not report gitlinks as references but does report odd modes git walks', () => {

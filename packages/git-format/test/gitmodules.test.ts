@@ -89,7 +89,7 @@ describe('.gitmodules content checks (fsck.c fsck_gitmodules_fn)', () => {
     fsckObjectLinks(
       'tree',
       tree,
-      { addBytes: () => undefined },
+      { link: () => undefined },
       { addBytes: (bytes, at) => found.push(Buffer.from(bytes.subarray(at, at + 20)).toString('hex')) },
     );
     assert.deepEqual(found, [id(1).toString('hex'), id(3).toString('hex')]);

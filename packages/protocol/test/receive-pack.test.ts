@@ -351,6 +351,62 @@ for (const backend of backends) {
       assert.equal(await h.packCount(), 1);
     });
 
+    it('refuses links that name an object as another type than it has, in the pack and in the repository', async (t) => {
+      const h = await harness(t, backend);
+      const [base] = commitChain(h.source, 1);
+      assert.deepEqual((await h.push(pushRequest([create('refs/heads/main', base)], { pack: packRevs(h.source, [base]) }))).report, [
+        'unpack ok',
+        'ok refs/heads/main',
+      ]);
+      const stored = {
+        tree: gitText(h.source, ['rev-parse', `${base}^{tree}`]),
+        blob: gitText(h.source, ['rev-parse', `${base}:small.txt`]),
+      };
+      const blob = writeBlob(h.source, 'sent with the push\n');
+      const tree = writeTree(h.source, [`100644 blob ${blob}\tfile`]);
+      const rawTree = (mode: string, oid: string) =>
+        gitText(
+          h.source,
+          ['hash-object', '-w', '-t', 'tree', '--literally', '--stdin'],
+          Buffer.concat([Buffer.from(`${mode} entry\0`), Buffer.from(oid, 'hex')]),
+        );
+      const rawCommit = (treeLine: string, parents: string[]) =>
+        gitText(
+          h.source,
+          ['hash-object', '-w', '-t', 'commit', '--literally', '--stdin'],
+          `tree ${treeLine}\n${parents.map((p) => `parent ${p}\n`).join('')}author Ada <ada@example.com> 1700000000 +0000\ncommitter Ada <ada@example.com> 1700000000 +0000\n\nwrong type\n`,
+        );
+      const tagOf = (object: string, type: string) =>
+        gitText(
+          h.source,
+          ['hash-object', '-w', '-t', 'tag', '--literally', '--stdin'],
+          `object ${object}\ntype ${type}\ntag v1\ntagger Ada <ada@example.com> 1700000000 +0000\n\nwrong type\n`,
+        );
+      const inPackDir = rawTree('40000', blob);
+      const inPackFile = rawTree('100644', tree);
+      const storedDir = rawTree('40000', stored.blob);
+      const storedFile = rawTree('100644', stored.tree);
+      const tag = tagOf(stored.blob, 'commit');
+      // What is wrong; the tip pushed and the objects sent with it; the mistyped object; "expected, found".
+      const cases: Array<[string, string, string[], string, string]> = [
+        ['a directory entry naming a blob of the pack', rawCommit(inPackDir, []), [inPackDir, blob], blob, 'tree, found blob'],
+        ['a file entry naming a tree of the pack', rawCommit(inPackFile, []), [inPackFile, tree, blob], tree, 'blob, found tree'],
+        ["a commit's tree that is a blob of the pack", rawCommit(blob, []), [blob], blob, 'tree, found blob'],
+        ["a commit's parent, a tree of the repository", rawCommit(tree, [stored.tree]), [tree, blob], stored.tree, 'commit, found tree'],
+        ['a directory entry naming a blob of the repository', rawCommit(storedDir, [base]), [storedDir], stored.blob, 'tree, found blob'],
+        ['a file entry naming a tree of the repository', rawCommit(storedFile, [base]), [storedFile], stored.tree, 'blob, found tree'],
+        ['a tag whose type line misnames a blob of the repository', tag, [], stored.blob, 'commit, found blob'],
+      ];
+      for (const [what, tip, sent, wrong, types] of cases) {
+        const ref = tip === tag ? 'refs/tags/v1' : 'refs/heads/main';
+        const command = tip === tag ? create(ref, tip) : update(ref, base, tip);
+        const response = await h.push(pushRequest([command], { pack: packObjects(h.source, [tip, ...sent]) }));
+        assert.deepEqual(response.report, [`unpack object ${wrong}: expected type ${types}`, `ng ${ref} unpacker error`], what);
+      }
+      assert.deepEqual(await h.refs(), { 'refs/heads/main': base });
+      assert.equal(await h.packCount(), 1);
+    });
+
     it('accepts a gitlink (submodule commit) that is not in the repository', async (t) => {
       const h = await harness(t, backend);
       const blob = writeBlob(h.source, 'module\n');

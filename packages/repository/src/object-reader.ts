@@ -11,6 +11,7 @@ import {
 } from '@gitfleet/git-format';
 import { sharedDeltaBaseCache, type DeltaBaseCache } from './delta-base-cache.js';
 import { CorruptPackError, MissingObjectError } from './errors.js';
+import { sharedEntryTypeMemo } from './entry-type-memo.js';
 import type { PackAccess, PackLocation } from './pack-access.js';
 
 /** Objects by id. Walks take this interface, so that tests may pass a smaller fake. */
@@ -24,6 +25,8 @@ export interface ObjectReader {
   read(oid: ObjectId): Promise<GitObject | undefined>;
   /** Type and size, resolving only delta headers where possible. */
   header(oid: ObjectId): Promise<{ type: ObjectType; size: number } | undefined>;
+  /** Type alone: delta chains are walked by their entry headers, nothing inflated. */
+  type(oid: ObjectId): Promise<ObjectType | undefined>;
 }
 
 /** Above this, inflate off the event loop. */
@@ -58,6 +61,7 @@ export class PackObjectReader implements ObjectReader {
 
   /** Entries some read of this reader is resolving right now, by entryKey. */
   private readonly resolving = new Map<string, { result: Promise<GitObject>; by: Resolution }>();
+  private readonly knownTypes = sharedEntryTypeMemo;
 
   async has(oid: ObjectId): Promise<boolean> {
     return (await this.packs.lookup(oid)) !== undefined;
@@ -71,15 +75,42 @@ export class PackObjectReader implements ObjectReader {
   async header(oid: ObjectId): Promise<{ type: ObjectType; size: number } | undefined> {
     const found = await this.packs.lookup(oid);
     if (!found) return undefined;
-    let size: number | undefined;
-    let current = found;
+    const base = await this.wholeBase(found, oid);
+    if (base.at === found) return { type: base.type, size: base.size };
+    const header = (await this.packs.entryHeader(found)) as DeltaHeader;
+    return { type: base.type, size: await this.deltaTargetSize(found, header) };
+  }
+
+  async type(oid: ObjectId): Promise<ObjectType | undefined> {
+    const found = await this.packs.lookup(oid);
+    if (!found) return undefined;
+    const walked: PackLocation[] = [];
+    let type: ObjectType | undefined;
+    for (let current = found; ;) {
+      type = this.knownTypes.get(current) ?? this.deltaBases.get(current.pack.checksum, current.offset)?.type;
+      if (type) break;
+      if (walked.length > MAX_DELTA_CHAIN) throw chainTooLong(oid, current);
+      walked.push(current);
+      const header = await this.packs.entryHeader(current);
+      if (header.kind === 'object') {
+        type = header.type;
+        break;
+      }
+      current = await this.deltaBase(current, header, oid);
+    }
+    for (const at of walked) this.knownTypes.set(at, type);
+    return type;
+  }
+
+  /** Walks down `start`'s delta chain by entry headers to the first entry held whole, in the pack or the delta base cache. */
+  private async wholeBase(start: PackLocation, oid: ObjectId): Promise<{ at: PackLocation; type: ObjectType; size: number }> {
+    let current = start;
     for (let depth = 0; ; depth++) {
       if (depth > MAX_DELTA_CHAIN) throw chainTooLong(oid, current);
       const cached = this.deltaBases.get(current.pack.checksum, current.offset);
-      if (cached) return { type: cached.type, size: size ?? cached.data.length };
+      if (cached) return { at: current, type: cached.type, size: cached.data.length };
       const header = await this.packs.entryHeader(current);
-      if (header.kind === 'object') return { type: header.type, size: size ?? header.size };
-      size ??= await this.deltaTargetSize(current, header);
+      if (header.kind === 'object') return { at: current, type: header.type, size: header.size };
       current = await this.deltaBase(current, header, oid);
     }
   }

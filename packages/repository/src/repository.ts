@@ -83,4 +83,8 @@ class RecoveringObjectReader implements ObjectReader {
   header(oid: ObjectId): Promise<{ type: ObjectType; size: number } | undefined> {
     return this.packs.retryingRetired(() => this.reader.header(oid));
   }
+
+  type(oid: ObjectId): Promise<ObjectType | undefined> {
+    return this.packs.retryingRetired(() => this.reader.type(oid));
+  }
 }

@@ -64,6 +64,8 @@ async function assertReadsLikeGit(objects: ObjectReader, oids: Iterable<string>)
   let count = 0;
   for (const oid of oids) {
     const want = expected.get(oid)!;
+    // Before the read: the type then comes from walking entry headers, not from a cached base.
+    assert.equal(await objects.type(oid), want.type, `type(${oid})`);
     const got = await objects.read(oid);
     assert.ok(got, `read(${oid}) found nothing`);
     assert.equal(got.type, want.type, `type of ${oid}`);
@@ -143,6 +145,7 @@ for (const backend of backends) {
       assert.equal(await objects.has(missing), false);
       assert.equal(await objects.read(missing), undefined);
       assert.equal(await objects.header(missing), undefined);
+      assert.equal(await objects.type(missing), undefined);
       assert.equal(await packs.locate(missing), undefined);
       await addPack(packs, olderPack);
       assert.equal(await objects.read(missing), undefined);

@@ -103,7 +103,12 @@ test("CommitReader answers from the repository's commit-graph without reading co
   );
   const graph = CommitGraph.parse(writeCommitGraph(inputs));
   // Objects that hold nothing: every commit the reader returns came from the graph.
-  const nothing: ObjectReader = { has: async () => false, header: async () => undefined, read: async () => undefined };
+  const nothing: ObjectReader = {
+    has: async () => false,
+    header: async () => undefined,
+    type: async () => undefined,
+    read: async () => undefined,
+  };
   const fromGraph = new CommitReader(nothing, undefined, { commitGraph: async () => graph });
   // The graph answers as the packs do, with each commit's topological level besides.
   const parentsOf = new Map(inputs.map((input) => [input.oid, input.parents]));

@@ -51,6 +51,8 @@ export interface IndexedPack {
   inflatedBytes: number;
   /** What each helper thread's object sink gathered (`parallel.objectSink`); empty when none ran. */
   sinkResults: unknown[];
+  /** Each entry's object type code (PACK_TYPE, 1-4), in pack order: links to the pack's objects are checked against it. */
+  typeCodes: Uint8Array;
 }
 
 /**
@@ -121,5 +123,6 @@ function indexedPack(
     packSize,
     inflatedBytes,
     sinkResults,
+    typeCodes: table.types.subarray(0, table.count),
   };
 }

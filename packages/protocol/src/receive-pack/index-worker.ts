@@ -9,6 +9,7 @@ import {
   checkGitmodules,
   indexPack,
   lowerThisThreadPriority,
+  objectTypeOfCode,
   readPackedObject,
   siblingModule,
   type ObjectId,
@@ -18,6 +19,7 @@ import {
 import type { OidSet } from '@gitfleet/repository';
 import { BadObject, PushObjectChecks, type PushCheckFindings, type PushCheckInit } from './push-object-checks.js';
 import { ThreadTokens } from './thread-tokens.js';
+import { checkLinkedType, type TypedLinks } from './typed-links.js';
 
 // CPU-heavy tasks: the event loops of the process keep their cores first.
 lowerThisThreadPriority();
@@ -56,8 +58,10 @@ export type IndexOutcome =
       packSize: number;
       inflatedBytes: number;
       tipTypes: [ObjectId, ObjectType][];
-      /** 20-byte ids the pack's objects point to that the pack does not hold: the repository must. */
+      /** 20-byte ids the pack's objects point to that the pack does not hold, sorted: the repository must. */
       outsideLinks: Uint8Array;
+      /** The types expected of each outside link (TypedLinks masks): the repository's objects must have them. */
+      outsideLinkTypes: Uint8Array;
       /** Parents of client-shallow commits that the pack does not hold. */
       outsideShallowParents: ObjectId[];
     }
@@ -106,13 +110,7 @@ async function indexAndCheck(task: IndexTask, repository: RepositoryChannel): Pr
   const budget = new ExpansionBudget(task.limits, pack.packSize, pack.inflatedBytes);
   await checkRemainingGitmodules(task.packPath, index, budget, checks.gitmodules, checks.gitmodulesChecked, repository);
 
-  // Sorted: the order objects were checked in depends on the threads that resolved them.
-  const links = checks.links;
-  const outside: Uint8Array[] = [];
-  for (let entry = 0; entry < links.size; entry++) {
-    if (index.find(links.oidAt(entry)) === undefined) outside.push(Buffer.from(links.bytesAt(entry)));
-  }
-  outside.sort(Buffer.compare);
+  const outside = checkLinksIntoPack(checks.links, index, pack.typeCodes);
   return {
     ok: true,
     checksum: pack.checksum,
@@ -122,9 +120,33 @@ async function indexAndCheck(task: IndexTask, repository: RepositoryChannel): Pr
     packSize: pack.packSize,
     inflatedBytes: pack.inflatedBytes,
     tipTypes: [...new Map(checks.tipTypes)].sort(([a], [b]) => (a < b ? -1 : 1)),
-    outsideLinks: Buffer.concat(outside),
+    outsideLinks: outside.ids,
+    outsideLinkTypes: outside.expected,
     outsideShallowParents: [...checks.shallowParents].filter((oid) => index.find(oid) === undefined).sort(),
   };
+}
+
+/**
+ * Every link to an object of the pack must name it as the type it has; the links to objects the
+ * pack does not hold are returned, sorted (the order objects were checked in depends on the
+ * threads that resolved them), for the repository to hold with the types they expect.
+ */
+function checkLinksIntoPack(links: TypedLinks, index: PackIndex, typeCodes: Uint8Array): { ids: Uint8Array; expected: Uint8Array } {
+  const outside: number[] = [];
+  for (let entry = 0; entry < links.size; entry++) {
+    const oid = links.oidAt(entry);
+    const offset = index.find(oid);
+    if (offset === undefined) outside.push(entry);
+    else checkLinkedType(oid, links.expectedAt(entry), objectTypeOfCode(typeCodes[index.positionInPackOrder(offset)]) as ObjectType);
+  }
+  outside.sort((a, b) => Buffer.compare(links.bytesAt(a), links.bytesAt(b)));
+  const ids = new Uint8Array(20 * outside.length);
+  const expected = new Uint8Array(outside.length);
+  outside.forEach((entry, i) => {
+    ids.set(links.bytesAt(entry), 20 * i);
+    expected[i] = links.expectedAt(entry);
+  });
+  return { ids, expected };
 }
 
 /**

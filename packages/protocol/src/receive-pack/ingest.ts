@@ -1,6 +1,7 @@
 import { PackIndex, type ObjectId, type ObjectType, type PackLimits } from '@gitfleet/git-format';
 import type { ObjectReader } from '@gitfleet/repository';
 import { IndexPoolBusy, type PackIndexPool } from './index-pool.js';
+import { checkLinkedType, LinkTypeMismatch } from './typed-links.js';
 
 /** The pack was refused; `message` becomes the "unpack <message>" status line. */
 export class UnpackError extends Error {
@@ -66,6 +67,7 @@ export async function ingestPack(objects: ObjectReader, packPath: string, option
   const idx = Buffer.from(outcome.idx.buffer, outcome.idx.byteOffset, outcome.idx.byteLength);
   const links = Buffer.from(outcome.outsideLinks.buffer, outcome.outsideLinks.byteOffset, outcome.outsideLinks.byteLength);
   const outside = Array.from({ length: links.length / 20 }, (_, i) => links.toString('hex', 20 * i, 20 * i + 20));
+  const missing = await absentOrOfTypes(objects, outside, outcome.outsideLinkTypes);
   return {
     checksum: outcome.checksum,
     packSize: outcome.packSize,
@@ -73,9 +75,36 @@ export async function ingestPack(objects: ObjectReader, packPath: string, option
     appendedBases: outcome.appendedBases,
     index: PackIndex.parse(idx, outcome.packSize),
     tipTypes: new Map(outcome.tipTypes),
-    missing: await absent(objects, outside),
+    missing,
     missingShallowParents: await absent(objects, outcome.outsideShallowParents),
   };
+}
+
+/**
+ * The ids the repository does not hold; throws UnpackError when it holds one as another type
+ * than its links expect (`expected[i]`, a TypedLinks mask).
+ */
+async function absentOrOfTypes(objects: ObjectReader, ids: readonly ObjectId[], expected: Uint8Array): Promise<ObjectId[]> {
+  const missing: ObjectId[] = [];
+  for (let at = 0; at < ids.length; at += LOOKUP_CONCURRENCY) {
+    const batch = ids.slice(at, at + LOOKUP_CONCURRENCY);
+    const types = await Promise.all(batch.map((oid) => objects.type(oid)));
+    batch.forEach((oid, i) => {
+      const type = types[i];
+      if (type === undefined) missing.push(oid);
+      else checkType(oid, expected[at + i], type);
+    });
+  }
+  return missing;
+}
+
+function checkType(oid: ObjectId, expected: number, found: ObjectType): void {
+  try {
+    checkLinkedType(oid, expected, found);
+  } catch (error) {
+    if (error instanceof LinkTypeMismatch) throw new UnpackError(error.message, { cause: error });
+    throw error;
+  }
 }
 
 /** The ids the repository does not hold. */

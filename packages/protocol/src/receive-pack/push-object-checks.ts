@@ -4,11 +4,13 @@ import {
   checkGitmodules,
   commitTreeAndParents,
   fsckObjectLinks,
+  PACK_TYPE,
   type ObjectId,
   type ObjectSink,
   type ObjectType,
 } from '@gitfleet/git-format';
 import { OidSet } from '@gitfleet/repository';
+import { TypedLinks } from './typed-links.js';
 
 /** What the checks of a push start from, on every thread that resolves its objects. */
 export interface PushCheckInit {
@@ -20,7 +22,7 @@ export interface PushCheckInit {
 
 /** What one thread's checks gathered, structured-cloneable, merged into the indexing thread's. */
 export interface PushCheckFindings {
-  links: Uint8Array;
+  links: { ids: Uint8Array; expected: Uint8Array };
   gitmodules: Uint8Array;
   gitmodulesChecked: ObjectId[];
   tipTypes: [ObjectId, ObjectType][];
@@ -43,7 +45,7 @@ export class BadObject extends ObjectRejected {
  */
 export class PushObjectChecks {
   // Binary ids: a large pack points at millions of ids, too many for a Set of strings.
-  readonly links = new OidSet();
+  readonly links = new TypedLinks();
   readonly gitmodules = new OidSet();
   readonly gitmodulesChecked = new Set<ObjectId>();
   readonly tipTypes: [ObjectId, ObjectType][] = [];
@@ -71,14 +73,14 @@ export class PushObjectChecks {
     if (this.tips.has(oid)) this.tipTypes.push([oid, type]);
     if (shallowCommit) {
       const { tree, parents } = commitTreeAndParents(data);
-      this.links.add(tree);
+      this.links.link(Buffer.from(tree, 'hex'), 0, PACK_TYPE.tree);
       for (const parent of parents) this.shallowParents.add(parent);
     }
   };
 
   findings(): PushCheckFindings {
     return {
-      links: idBytes(this.links),
+      links: this.links.toBytes(),
       gitmodules: idBytes(this.gitmodules),
       gitmodulesChecked: [...this.gitmodulesChecked],
       tipTypes: this.tipTypes,
@@ -87,7 +89,7 @@ export class PushObjectChecks {
   }
 
   merge(found: PushCheckFindings): void {
-    for (let at = 0; at < found.links.length; at += 20) this.links.addBytes(found.links, at);
+    this.links.addAll(found.links);
     for (let at = 0; at < found.gitmodules.length; at += 20) this.gitmodules.addBytes(found.gitmodules, at);
     for (const oid of found.gitmodulesChecked) this.gitmodulesChecked.add(oid);
     this.tipTypes.push(...found.tipTypes);
@@ -96,7 +98,7 @@ export class PushObjectChecks {
 }
 
 // A client-shallow commit's parents must not count as linked: its tree is added instead.
-const IGNORE_LINKS = { addBytes: () => undefined };
+const IGNORE_LINKS = { link: () => undefined };
 
 function idBytes(set: OidSet): Uint8Array {
   const bytes = new Uint8Array(20 * set.size);

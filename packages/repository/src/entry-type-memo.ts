@@ -1,0 +1,27 @@
+import { objectTypeOfCode, PACK_TYPE, type ObjectType, type PackIndex } from '@gitfleet/git-format';
+import type { PackLocation } from './pack-access.js';
+
+/**
+ * The types of pack entries learnt by walking their delta chains, a byte per entry of each pack
+ * index they were learnt in: a push's connectivity check asks the type of every object its trees
+ * name outside the pack (hundreds in a large tree), mostly the same ones push after push. Kept
+ * beside the parsed index (a WeakMap) and dropped with it, so it is bounded by the index cache,
+ * at one byte per object next to the index's 28 or more.
+ */
+export class EntryTypeMemo {
+  private readonly byIndex = new WeakMap<PackIndex, Uint8Array>();
+
+  get(at: PackLocation): ObjectType | undefined {
+    const codes = this.byIndex.get(at.index);
+    return codes && objectTypeOfCode(codes[at.index.positionInPackOrder(at.offset)]);
+  }
+
+  set(at: PackLocation, type: ObjectType): void {
+    let codes = this.byIndex.get(at.index);
+    if (!codes) this.byIndex.set(at.index, (codes = new Uint8Array(at.index.objectCount)));
+    codes[at.index.positionInPackOrder(at.offset)] = PACK_TYPE[type];
+  }
+}
+
+/** One memo for the process: it is keyed by the shared parsed indexes, so every repository's reader can use it. */
+export const sharedEntryTypeMemo = new EntryTypeMemo();
