@@ -43,10 +43,16 @@ export interface S3BlobStoreOptions {
   maxAttempts?: number;
   /**
    * Milliseconds a socket may stay idle (no bytes either way) before the request fails and
-   * is retried. Also applies while a reader of getStream() holds back (backpressure), so it
-   * must exceed the longest stall of the slowest consumer. Default 120 000.
+   * is retried: what bounds a call to a store that stops answering. Also applies while a
+   * reader of getStream() holds back (backpressure), so it must exceed the longest stall of
+   * the slowest consumer. Default 120 000.
    */
-  requestTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /**
+   * Milliseconds a request without a body to move (HEAD, DELETE, a page of LIST, the steps of
+   * a multipart upload) may take in all, its retries included. Default 30 000.
+   */
+  bodilessDeadlineMs?: number;
   /** Milliseconds to establish a connection. Default 5 000. */
   connectionTimeoutMs?: number;
   /** Concurrent connections to the endpoint. Default 64. */
@@ -93,6 +99,7 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
   private readonly partSize: number;
   private readonly partConcurrency: number;
   private readonly listPageSize: number | undefined;
+  private readonly bodilessDeadlineMs: number;
   private closed = false;
 
   constructor(options: S3BlobStoreOptions) {
@@ -102,6 +109,7 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
     this.partSize = Math.max(MIN_PART_SIZE, options.partSize ?? 8 * 1024 * 1024);
     this.partConcurrency = options.partConcurrency ?? 4;
     this.listPageSize = options.listPageSize;
+    this.bodilessDeadlineMs = options.bodilessDeadlineMs ?? 30_000;
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
     this.client = new S3Client({
       region: options.region,
@@ -116,7 +124,8 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
       maxAttempts: options.maxAttempts ?? 5,
       retryMode: 'standard',
       requestHandler: {
-        requestTimeout: options.requestTimeoutMs ?? 120_000,
+        // The handler's requestTimeout only warns; socketTimeout is the one that fails a request.
+        socketTimeout: options.idleTimeoutMs ?? 120_000,
         connectionTimeout: options.connectionTimeoutMs ?? 5_000,
         httpAgent: new HttpAgent(agentOptions),
         httpsAgent: new HttpsAgent(agentOptions),
@@ -168,7 +177,7 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
   async head(key: string): Promise<BlobInfo | undefined> {
     validateBlobKey(key);
     try {
-      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), this.bodiless());
       return { key, size: response.ContentLength ?? 0 };
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -180,7 +189,7 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
   async writtenAt(key: string): Promise<number | undefined> {
     validateBlobKey(key);
     try {
-      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), this.bodiless());
       if (!response.LastModified) throw new Error('the store gave no Last-Modified');
       return response.LastModified.getTime();
     } catch (error) {
@@ -202,6 +211,7 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
             ContinuationToken: continuationToken,
             MaxKeys: this.listPageSize,
           }),
+          this.bodiless(),
         );
       } catch (error) {
         throw s3Error(`listing of blobs under ${JSON.stringify(prefix)}`, error);
@@ -216,7 +226,7 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
   async delete(key: string): Promise<void> {
     validateBlobKey(key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), this.bodiless());
     } catch (error) {
       if (isNotFound(error)) return;
       throw s3Error(`delete of blob ${key}`, error);
@@ -281,7 +291,10 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
     validateBlobKey(key);
     let response;
     try {
-      response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ChecksumMode: 'ENABLED' }));
+      response = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ChecksumMode: 'ENABLED' }),
+        this.bodiless(),
+      );
     } catch (error) {
       if (isNotFound(error)) return 'missing';
       throw s3Error(`head of blob ${key}`, error);
@@ -307,7 +320,7 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
     const target = { Bucket: this.bucket, Key: this.objectKey(key) };
     let uploadId: string | undefined;
     try {
-      uploadId = (await this.client.send(new CreateMultipartUploadCommand(target))).UploadId;
+      uploadId = (await this.client.send(new CreateMultipartUploadCommand(target), this.bodiless())).UploadId;
       const copied = await mapConcurrently(parts, this.partConcurrency, async (part, index) => {
         const source = await this.head(part.key);
         if (source?.size !== part.size) {
@@ -328,10 +341,16 @@ export class S3BlobStore implements BlobStore, DirectReadUrls, DirectWriteUrls, 
       );
       return true;
     } catch (error) {
-      if (uploadId) await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId: uploadId })).catch(() => {});
+      if (uploadId)
+        await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId: uploadId }), this.bodiless()).catch(() => {});
       if (isPreconditionFailed(error)) return false;
       throw s3Error(`concatenation of ${parts.length} blobs into ${key}`, error);
     }
+  }
+
+  /** Send options of a request without a body to move: its deadline, retries included. */
+  private bodiless(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.bodilessDeadlineMs) };
   }
 
   async close(): Promise<void> {
