@@ -36,7 +36,7 @@ export { WalSync, WalSyncFailed, useWalWithSync } from './sqlite/wal-sync.js';
 export { MemoryBlobStore } from './memory/memory-blob-store.js';
 export { MemoryKVStore } from './memory/memory-kv-store.js';
 export { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';
-export { RedisKVStore, ReplicaAckError, type RedisConnection, type RedisKVStoreOptions } from './redis/redis-kv-store.js';
+export { connectRedis, RedisKVStore, ReplicaAckError, type RedisConnection, type RedisKVStoreOptions } from './redis/redis-kv-store.js';
 export {
   PlacementBlobStore,
   PlacementError,

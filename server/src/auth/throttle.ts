@@ -1,6 +1,5 @@
-import { Cluster, Redis } from 'ioredis';
 import { RateLimiterCluster, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { RedisConnection } from '@gitfleet/storage';
+import { connectRedis } from '@gitfleet/storage';
 import type { ServerConfig } from '../config.js';
 import { HttpError } from '../http-errors.js';
 import { ownWorkerSlot } from '../cluster/messages.js';
@@ -9,6 +8,8 @@ import type { LoginThrottle } from './constants.js';
 
 /** How long a worker waits for the primary's count (it answers in well under a millisecond when well). */
 const PRIMARY_TIMEOUT_MS = 2000;
+/** How long a count waits for Redis: a sign-in is refused (503) rather than held when Redis stops answering. */
+const REDIS_COMMAND_TIMEOUT_MS = 5000;
 /** Seconds a client is told to wait when the count could not be had. */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
@@ -45,7 +46,7 @@ export function createLoginThrottle(config: ServerConfig): LoginThrottle {
       async () => {},
     );
   }
-  const client = connect(redisConnection(config.kv));
+  const client = connectRedis(redisConnection(config.kv), REDIS_COMMAND_TIMEOUT_MS);
   const prefix = `${config.kv.namespace}:login-failures`;
   return new RateLimitedLogins(
     new RateLimiterRedis({
@@ -110,10 +111,4 @@ class RateLimitedLogins implements LoginThrottle {
 
 function userKey(ip: string, user: string): string {
   return `${user.toLowerCase()}|${ip}`;
-}
-
-function connect(connection: RedisConnection): Redis | Cluster {
-  if ('cluster' in connection) return new Cluster(connection.cluster, connection.options);
-  if ('sentinels' in connection) return new Redis({ ...connection.options, sentinels: connection.sentinels, name: connection.masterName });
-  return new Redis(connection.url, connection.options ?? {});
 }

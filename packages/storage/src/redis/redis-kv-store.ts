@@ -23,6 +23,13 @@ export interface RedisKVStoreOptions {
   waitReplicas?: number;
   /** How long WAIT waits for those acknowledgements. Default 1 000 ms. */
   waitTimeoutMs?: number;
+  /**
+   * How long a command may wait for its reply: what bounds a call to a Redis that stops
+   * answering (a stopped process keeps its connections open, and nothing else fails them).
+   * A write without a reply is sent again, then reported as of unknown outcome. Default
+   * 10 000 ms more than waitTimeoutMs.
+   */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -85,7 +92,7 @@ export class RedisKVStore implements KVStore {
     this.namespace = options.namespace ?? 'gf';
     this.waitReplicas = options.waitReplicas ?? 0;
     this.waitTimeoutMs = options.waitTimeoutMs ?? 1_000;
-    this.client = connect(options.connection) as Client;
+    this.client = connectRedis(options.connection, options.commandTimeoutMs ?? this.waitTimeoutMs + 10_000) as Client;
     this.client.defineCommand('gitfleetCas', { lua: CAS_SCRIPT });
     this.client.defineCommand('gitfleetScan', { lua: SCAN_SCRIPT });
   }
@@ -258,15 +265,22 @@ export class RedisKVStore implements KVStore {
   }
 }
 
-function connect(connection: RedisConnection): Redis | Cluster {
+/**
+ * A client of the Redis `connection` names, whose commands fail after `commandTimeout` ms
+ * without a reply. Errors of the connection itself are left to ioredis, which reconnects, and
+ * to the commands, which report their own.
+ */
+export function connectRedis(connection: RedisConnection, commandTimeout: number): Redis | Cluster {
   const client =
     'cluster' in connection
-      ? new Cluster(connection.cluster, connection.options)
+      ? new Cluster(connection.cluster, {
+          ...connection.options,
+          redisOptions: { ...connection.options?.redisOptions, commandTimeout },
+        })
       : 'sentinels' in connection
-        ? new Redis({ ...connection.options, sentinels: connection.sentinels, name: connection.masterName })
-        : new Redis(connection.url, connection.options ?? {});
-  // A lost connection is ioredis's to re-establish, and each command reports its own failure to
-  // its caller; unheard, the event is printed as "Unhandled error event" for every reconnection.
+        ? new Redis({ ...connection.options, commandTimeout, sentinels: connection.sentinels, name: connection.masterName })
+        : new Redis(connection.url, { ...connection.options, commandTimeout });
+  // Unheard, the error event is printed as "Unhandled error event" for every reconnection.
   client.on('error', () => undefined);
   return client;
 }
