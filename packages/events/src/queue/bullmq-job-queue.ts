@@ -34,15 +34,21 @@ export interface BullmqJobQueueOptions {
  * through a lock that the worker renews, a stalled job (its worker died) handed to another
  * worker, delays and retries.
  */
+/** How long an add waits for Redis's reply. */
+const PRODUCER_COMMAND_TIMEOUT_MS = 10_000;
+
 export class BullmqJobQueue<T> implements JobQueue<T> {
   private readonly queue: Queue;
   private readonly connections: Array<Redis | Cluster> = [];
   private worker?: Worker;
 
   constructor(private readonly options: BullmqJobQueueOptions) {
-    // The producer fails a command quickly when Redis is away (a push must not hang on it);
-    // the worker's blocking connection must retry forever, as BullMQ requires.
-    this.queue = new Queue(options.name, { connection: this.connect({ maxRetriesPerRequest: 3 }), prefix: options.prefix });
+    // The producer fails a command quickly when Redis is away or stops answering (a push must
+    // not hang on it); the worker's blocking connection must retry forever, as BullMQ requires.
+    this.queue = new Queue(options.name, {
+      connection: this.connect({ maxRetriesPerRequest: 3, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS }),
+      prefix: options.prefix,
+    });
     this.queue.on('error', () => {
       // Reconnection is ioredis's job; add() reports its own failures to its caller.
     });
