@@ -2,9 +2,10 @@ import { objectTypeOfCode, PACK_TYPE, type ObjectType, type PackIndex } from '@g
 import type { PackLocation } from './pack-access.js';
 
 /**
- * The types of pack entries learnt by walking their delta chains, a byte per entry of each pack
- * index they were learnt in: a push's connectivity check asks the type of every object its trees
- * name outside the pack (hundreds in a large tree), mostly the same ones push after push. Kept
+ * The types of pack entries learnt by walking their delta chains, or from the indexing of a pack
+ * this process stored, a byte per entry of each pack index they were learnt in: a push's
+ * connectivity check asks the type of every object its trees name outside the pack (hundreds in
+ * a large tree), mostly the same ones push after push, and often in the packs pushed just before. Kept
  * beside the parsed index (a WeakMap) and dropped with it, so it is bounded by the index cache,
  * at one byte per object next to the index's 28 or more.
  */
@@ -14,6 +15,11 @@ export class EntryTypeMemo {
   get(at: PackLocation): ObjectType | undefined {
     const codes = this.byIndex.get(at.index);
     return codes && objectTypeOfCode(codes[at.index.positionInPackOrder(at.offset)]);
+  }
+
+  /** Every entry's type at once, from the indexing of a pack this process stores (type codes in pack order). */
+  learnPack(index: PackIndex, typeCodes: Uint8Array): void {
+    if (typeCodes.length === index.objectCount) this.byIndex.set(index, typeCodes);
   }
 
   set(at: PackLocation, type: ObjectType): void {

@@ -20,6 +20,7 @@ import { sharedPackSet, type PackInfo, type PackSet, type PackSetOptions } from 
 import type { DeltaBaseCache } from './delta-base-cache.js';
 import { COMMIT_GRAPH_SIDECAR, sharedCommitGraphCache, type CommitGraphCache } from './commit-graph-cache.js';
 import { sharedReencodedEntryCache, type ReencodedEntryCache } from './pack-output/reencoded-cache.js';
+import { sharedEntryTypeMemo } from './entry-type-memo.js';
 import { sharedPackBitmapsCache, type PackBitmaps, type PackBitmapsCache, type SidecarWarning } from './bitmaps/pack-bitmaps.js';
 
 export { DEFAULT_REGISTRY_MAX_AGE_MS, type PackInfo, type PackSetOptions } from './pack-set.js';
@@ -274,6 +275,7 @@ export class PackAccess {
   /**
    * Stores a complete, verified pack from a local file and its idx, then registers it.
    * Resolves only when both are durable and registered; idempotent for the same pack.
+   * `typeCodes`, when the caller indexed the pack, are its entries' types in pack order.
    *
    * THE ORDERING that keeps a registered pack's blobs from being deleted (the collector's side
    * is in maintenance/collector.ts):
@@ -302,8 +304,10 @@ export class PackAccess {
    * A crash after 1 or 2 leaves a claim and perhaps blobs, no record: the collector removes the
    * claim and, a grace period later, the blobs. A crash after 3 leaves a registered pack.
    */
-  async add(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<void> {
+  async add(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId, typeCodes?: Uint8Array): Promise<void> {
     const index = await verifyPack(packPath, packSize, idx, checksum);
+    // The types its indexing found: the next push naming these objects need not read their headers.
+    if (typeCodes) sharedEntryTypeMemo.learnPack(index, typeCodes);
     for (let attempt = 1; ; attempt++) {
       const claim = { key: addingKey(checksum, randomUUID()), value: new Date(this.now()).toISOString() };
       const { conflicts: unclaimed } = await this.kv.compareAndSwap(

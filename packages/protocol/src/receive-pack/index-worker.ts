@@ -64,6 +64,8 @@ export type IndexOutcome =
       outsideLinkTypes: Uint8Array;
       /** Parents of client-shallow commits that the pack does not hold. */
       outsideShallowParents: ObjectId[];
+      /** Each entry's object type code, in pack order. */
+      typeCodes: Uint8Array;
     }
   /** A pack to refuse; `reason` goes to the client. */
   | { ok: false; reason: string };
@@ -123,6 +125,8 @@ async function indexAndCheck(task: IndexTask, repository: RepositoryChannel): Pr
     outsideLinks: outside.ids,
     outsideLinkTypes: outside.expected,
     outsideShallowParents: [...checks.shallowParents].filter((oid) => index.find(oid) === undefined).sort(),
+    // A copy: in a parallel pass the column lives in memory shared with the resolving threads.
+    typeCodes: pack.typeCodes.slice(),
   };
 }
 

@@ -36,6 +36,8 @@ export interface IngestedPack {
   missing: ObjectId[];
   /** Parents of client-shallow commits that are absent: the push would need shallow roots. */
   missingShallowParents: ObjectId[];
+  /** Each entry's object type code, in pack order. */
+  typeCodes: Uint8Array;
 }
 
 /** How many existence lookups run at once against the repository. */
@@ -77,6 +79,7 @@ export async function ingestPack(objects: ObjectReader, packPath: string, option
     tipTypes: new Map(outcome.tipTypes),
     missing,
     missingShallowParents: await absent(objects, outcome.outsideShallowParents),
+    typeCodes: outcome.typeCodes,
   };
 }
 

@@ -196,7 +196,7 @@ async function storePack(
   out: ResponseWriter,
 ): Promise<boolean> {
   try {
-    await repo.packs.add(spoolPath, ingested.packSize, ingested.idx, ingested.checksum);
+    await repo.packs.add(spoolPath, ingested.packSize, ingested.idx, ingested.checksum, ingested.typeCodes);
     return true;
   } catch (error) {
     out.error(`storing pack ${ingested.checksum}: ${(error as Error).message}`);
