@@ -16,6 +16,10 @@ import { remoteRefs } from './helpers/compare.js';
 
 const WORKERS = 2;
 const FAILURES_PER_USER = 4;
+/** Files of the commit whose push makes automatic maintenance repack in full (its default fullRepackMinObjects is 5,000 objects). */
+const FULL_REPACK_FILES = 5_100;
+/** Long enough for the push's maintenance and both workers' loading, on a loaded machine. */
+const WARM_TIMEOUT_MS = 60_000;
 /** Long enough for node to start a worker (through tsx, on a loaded machine). */
 const REPLACEMENT_TIMEOUT_MS = 60_000;
 
@@ -84,6 +88,27 @@ it('answers /metrics for the whole machine, whichever worker takes the scrape', 
       lines.join('\n'),
     );
   }
+});
+
+it('has every worker load the sidecars of a repository that one of them repacked, before a clone asks for them', async () => {
+  const url = await server.createRepo('e2e', 'cluster-warm');
+  const work = await git.init('cluster-warm-work');
+  // Enough objects that automatic maintenance finds a full repack worth it (fullRepackMinObjects).
+  const files = Array.from({ length: FULL_REPACK_FILES }, (_, i) => `M 100644 inline file-${i}.txt\ndata <<END\nfile ${i}\nEND\n`);
+  await git.ok(['fast-import', '--quiet'], {
+    cwd: work,
+    input: `commit refs/heads/main\ncommitter E2E <e2e@example.test> 1700000000 +0000\ndata 5\nmany\n${files.join('')}\n`,
+  });
+  await git.ok(['push', url, 'main'], { cwd: work });
+  const warmedBy = async (): Promise<string[]> => {
+    const repacked = /"repo":"([0-9a-f]+)".*"action":"full".*"msg":"repository maintained"/.exec(server.logTail())?.[1];
+    if (repacked === undefined) return [];
+    const loaded = new RegExp(`"worker":(\\d+),"repo":"${repacked}","msg":"loaded the sidecars of a repacked repository"`, 'g');
+    return [...new Set([...server.logTail().matchAll(loaded)].map((match) => match[1]))].sort();
+  };
+  const deadline = Date.now() + WARM_TIMEOUT_MS;
+  while ((await warmedBy()).length < WORKERS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(await warmedBy(), ['0', '1'], server.logTail().split('\n').slice(-20).join('\n'));
 });
 
 it('counts failed logins for the whole machine, not per worker', async () => {

@@ -5,19 +5,28 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccountStore, QuotaStore } from '@gitfleet/accounts';
 import { lowerHelperThreadsPriority } from '@gitfleet/git-format';
-import { collectDeletedRepositories, LfsObjectRecords, pruneJournal, Repository, RepositoryRegistry } from '@gitfleet/repository';
+import {
+  collectDeletedRepositories,
+  LfsObjectRecords,
+  pruneJournal,
+  Repository,
+  RepositoryRegistry,
+  type RepositoryInfo,
+} from '@gitfleet/repository';
 import type { WebhookService } from '@gitfleet/events';
 import { PackIndexPool } from '@gitfleet/protocol';
 import type { StoreInterceptor } from '@gitfleet/storage';
 import { baseUrlFor, configuredBaseUrl, createApp } from './app.js';
 import { LoginGuard, bootstrapAdmin, createLoginThrottle, passwordCheckTurns, refusingGuessesEarly } from './auth/index.js';
 import { openBrowsing, type Browsing } from './browsing.js';
+import { ownWorkerSlot, type WarmMessage } from './cluster/messages.js';
 import { runMaintenanceChild } from './maintenance/child-runner.js';
 import { bySize } from './maintenance/placement.js';
 import { checkFleetLayout, layoutRefusal } from './maintenance/placement-layout.js';
 import { PlacementRepairJob } from './maintenance/placement-repair-job.js';
 import { MaintenanceScheduler } from './maintenance/scheduler.js';
 import { kvSweepClock } from './maintenance/sweep-clock.js';
+import { warmSidecars } from './maintenance/warm-sidecars.js';
 import { maintainInProcess, maintenanceCheck } from './operations/maintain-repository.js';
 import { StorageQuotas } from './operations/storage-quotas.js';
 import type { ServerConfig } from './config.js';
@@ -37,6 +46,8 @@ export { openStores, type OpenStores } from './stores.js';
 export interface RunningServer {
   /** Where the server listens, e.g. "http://127.0.0.1:8080" (the real port when PORT was 0). */
   url: string;
+  /** Loads a repository's new sidecars into this process's caches (another worker repacked it); failures are logged. */
+  warmRepository(info: RepositoryInfo): void;
   /** Stops accepting connections, lets running requests finish (for a while), closes the stores. */
   close(): Promise<void>;
 }
@@ -161,7 +172,22 @@ export async function startServer({
     })();
     return closing;
   };
-  return { url, close };
+  return { url, close, warmRepository: warming(stores, logger) };
+}
+
+/**
+ * Warms this process for a repository a full repack just rewrote (warm-sidecars.ts); a worker of
+ * the cluster also has the primary tell the other workers, which warm through warmRepository.
+ */
+function warming(stores: OpenStores, logger: Logger): (info: RepositoryInfo, tellOtherWorkers?: boolean) => void {
+  return (info, tellOtherWorkers = false) => {
+    if (tellOtherWorkers && ownWorkerSlot() !== undefined)
+      process.send?.({ type: 'gitfleet:warm', repository: info } satisfies WarmMessage);
+    warmSidecars(new Repository(info, stores)).then(
+      () => logger.info({ repo: info.id }, 'loaded the sidecars of a repacked repository'),
+      (error: unknown) => logger.warn({ err: error, repo: info.id }, 'loading the sidecars of a repacked repository failed'),
+    );
+  };
 }
 
 /** The background maintenance of this process; with maintenance off, one that is told of pushes and does nothing. */
@@ -196,6 +222,7 @@ function openMaintenance(
       },
       sweepClock: kvSweepClock(stores.kv),
       logger,
+      onRepacked: (info) => warming(stores, logger)(info, true),
     },
   );
 }

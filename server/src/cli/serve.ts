@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { createLogger, type Logger } from '../logger.js';
 import type { ServerConfig } from '../config.js';
 import type { RunningServer } from '../index.js';
-import { isShutdownMessage, ownWorkerSlot } from '../cluster/messages.js';
+import { isShutdownMessage, isWarmMessage, ownWorkerSlot } from '../cluster/messages.js';
 import { MACHINE_TURN_KINDS } from '../cluster/turns.js';
 import { configFromEnvironment } from './context.js';
 import { EXIT } from './errors.js';
@@ -84,6 +84,7 @@ async function serveAsWorker(config: ServerConfig, logger: Logger, index: number
   const stop = stopOnSignals(workerLogger, () => server.close(), { secondSignalExits: false });
   process.on('message', (message) => {
     if (isShutdownMessage(message)) stop();
+    if (isWarmMessage(message)) server.warmRepository(message.repository);
   });
   // When the primary is gone (killed, crashed), node:cluster ends this worker itself (exit 0 on
   // the channel's disconnect); its maintenance children are told to stop on the way out.

@@ -1,6 +1,7 @@
 /** What the cluster's primary and its workers say to each other over node:cluster's IPC channel. */
 
 import cluster from 'node:cluster';
+import type { RepositoryInfo } from '@gitfleet/repository';
 
 /** The environment variable that gives a worker its slot (0 … workers - 1). */
 export const WORKER_SLOT_VARIABLE = 'GITFLEET_WORKER_SLOT';
@@ -31,4 +32,18 @@ export function isShutdownMessage(message: unknown): boolean {
 export function isReadyMessage(message: unknown): message is ReadyMessage {
   const candidate = message as Partial<ReadyMessage> | null;
   return candidate?.type === 'gitfleet:ready' && typeof candidate.url === 'string';
+}
+
+/**
+ * Worker to primary, and primary to every other worker: a full repack of `repository` was
+ * published; load its new sidecars before a clone asks for them (maintenance/warm-sidecars.ts).
+ */
+export interface WarmMessage {
+  type: 'gitfleet:warm';
+  repository: RepositoryInfo;
+}
+
+export function isWarmMessage(message: unknown): message is WarmMessage {
+  const candidate = message as Partial<WarmMessage> | null;
+  return candidate?.type === 'gitfleet:warm' && typeof candidate.repository?.id === 'string';
 }

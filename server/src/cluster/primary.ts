@@ -5,7 +5,7 @@ import { answerMetricsRequestsInPrimary } from '../metrics/cluster.js';
 import { grantTurnsInPrimary, type TurnLimits } from './turns.js';
 import { workerMallocEnv } from './malloc-arenas.js';
 import { workerHeapOptions } from './worker-heap.js';
-import { isReadyMessage, SHUTDOWN_MESSAGE, WORKER_SLOT_VARIABLE } from './messages.js';
+import { isReadyMessage, isWarmMessage, SHUTDOWN_MESSAGE, WORKER_SLOT_VARIABLE } from './messages.js';
 
 export interface ClusterOptions {
   workers: number;
@@ -65,6 +65,10 @@ export async function startCluster({ workers, logger, shutdownGraceMs, machineTu
   };
   cluster.on('message', (worker, message) => {
     if (isReadyMessage(message)) logger.info({ slot: workersAlive.get(worker)?.slot, worker_pid: worker.process.pid }, 'worker started');
+    // The worker that ran the repack has warmed itself: the others are told.
+    if (isWarmMessage(message)) {
+      for (const other of workersAlive.keys()) if (other !== worker && other.isConnected()) other.send(message);
+    }
   });
 
   // One worker after another: the first opens (and on a new data directory creates) the stores

@@ -32,6 +32,8 @@ interface SchedulerDependencies {
   collectFleetGarbage(signal: AbortSignal): Promise<void>;
   sweepClock: SweepClock;
   logger: Logger;
+  /** Told of each run of this process that published a full repack (new bitmaps and commit-graph). */
+  onRepacked?(info: RepositoryInfo): void;
 }
 
 /**
@@ -179,6 +181,7 @@ export class MaintenanceScheduler {
       const { ran, report, pid } = outcome;
       maintenanceRunEnded((Date.now() - started) / 1000, outcome);
       if (ran) this.deps.logger.info({ repo: info.id, maintainer: pid, report, ms: Date.now() - started }, 'repository maintained');
+      if (ran && report?.action === 'full') this.deps.onRepacked?.(info);
     } catch (error) {
       if (this.stopping.signal.aborted) return;
       maintenanceRunEnded((Date.now() - started) / 1000, 'failed');
