@@ -3,11 +3,11 @@ import type { PackLocation } from './pack-access.js';
 
 /**
  * The types of pack entries learnt by walking their delta chains, or from the indexing of a pack
- * this process stored, a byte per entry of each pack index they were learnt in: a push's
+ * this process stored, a byte per entry of each pack index they were learnt in. A push's
  * connectivity check asks the type of every object its trees name outside the pack (hundreds in
- * a large tree), mostly the same ones push after push, and often in the packs pushed just before. Kept
- * beside the parsed index (a WeakMap) and dropped with it, so it is bounded by the index cache,
- * at one byte per object next to the index's 28 or more.
+ * a large tree): mostly the same ones push after push, often in the packs pushed just before.
+ * Kept beside the parsed index (a WeakMap) and dropped with it, so it is bounded by the index
+ * cache, at one byte per object next to the index's 28 or more.
  */
 export class EntryTypeMemo {
   private readonly byIndex = new WeakMap<PackIndex, Uint8Array>();

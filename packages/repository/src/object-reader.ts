@@ -75,10 +75,17 @@ export class PackObjectReader implements ObjectReader {
   async header(oid: ObjectId): Promise<{ type: ObjectType; size: number } | undefined> {
     const found = await this.packs.lookup(oid);
     if (!found) return undefined;
-    const base = await this.wholeBase(found, oid);
-    if (base.at === found) return { type: base.type, size: base.size };
-    const header = (await this.packs.entryHeader(found)) as DeltaHeader;
-    return { type: base.type, size: await this.deltaTargetSize(found, header) };
+    let size: number | undefined;
+    let current = found;
+    for (let depth = 0; ; depth++) {
+      if (depth > MAX_DELTA_CHAIN) throw chainTooLong(oid, current);
+      const cached = this.deltaBases.get(current.pack.checksum, current.offset);
+      if (cached) return { type: cached.type, size: size ?? cached.data.length };
+      const header = await this.packs.entryHeader(current);
+      if (header.kind === 'object') return { type: header.type, size: size ?? header.size };
+      size ??= await this.deltaTargetSize(current, header);
+      current = await this.deltaBase(current, header, oid);
+    }
   }
 
   async type(oid: ObjectId): Promise<ObjectType | undefined> {
@@ -100,19 +107,6 @@ export class PackObjectReader implements ObjectReader {
     }
     for (const at of walked) this.knownTypes.set(at, type);
     return type;
-  }
-
-  /** Walks down `start`'s delta chain by entry headers to the first entry held whole, in the pack or the delta base cache. */
-  private async wholeBase(start: PackLocation, oid: ObjectId): Promise<{ at: PackLocation; type: ObjectType; size: number }> {
-    let current = start;
-    for (let depth = 0; ; depth++) {
-      if (depth > MAX_DELTA_CHAIN) throw chainTooLong(oid, current);
-      const cached = this.deltaBases.get(current.pack.checksum, current.offset);
-      if (cached) return { at: current, type: cached.type, size: cached.data.length };
-      const header = await this.packs.entryHeader(current);
-      if (header.kind === 'object') return { at: current, type: header.type, size: header.size };
-      current = await this.deltaBase(current, header, oid);
-    }
   }
 
   /**
