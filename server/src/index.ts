@@ -181,8 +181,10 @@ export async function startServer({
  */
 function warming(stores: OpenStores, logger: Logger): (info: RepositoryInfo, tellOtherWorkers?: boolean) => void {
   return (info, tellOtherWorkers = false) => {
-    if (tellOtherWorkers && ownWorkerSlot() !== undefined)
-      process.send?.({ type: 'gitfleet:warm', repository: info } satisfies WarmMessage);
+    if (tellOtherWorkers && ownWorkerSlot() !== undefined) {
+      // With a callback, a closed channel (the primary is gone, and the workers end with it) is not an 'error' event.
+      process.send?.({ type: 'gitfleet:warm', repository: info } satisfies WarmMessage, undefined, undefined, () => undefined);
+    }
     warmSidecars(new Repository(info, stores)).then(
       () => logger.info({ repo: info.id }, 'loaded the sidecars of a repacked repository'),
       (error: unknown) => logger.warn({ err: error, repo: info.id }, 'loading the sidecars of a repacked repository failed'),
