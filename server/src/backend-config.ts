@@ -17,6 +17,10 @@ export interface S3Settings {
   prefix?: string;
   /** undefined: the AWS SDK's default chain (environment, profile, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** How long a request's socket may stay idle before the attempt fails (S3BlobStore's idleTimeoutMs). */
+  idleTimeoutMs: number;
+  /** Attempts per request, the first included. */
+  maxAttempts: number;
 }
 
 /** One blob store: files under a directory, or a bucket (and prefix) of an S3 endpoint. */
@@ -115,6 +119,9 @@ export function readS3Settings(
     bucket,
     prefix: prefix === '' ? undefined : prefix,
     credentials: accessKeyId === '' ? undefined : { accessKeyId, secretAccessKey },
+    // The fleet's, for every bucket: they say how long a store that stops answering may hold a request.
+    idleTimeoutMs: env.integer('GITFLEET_S3_IDLE_TIMEOUT_MS', 1000, 2 ** 31 - 1),
+    maxAttempts: env.integer('GITFLEET_S3_MAX_ATTEMPTS', 1, 20),
   };
 }
 

@@ -128,10 +128,17 @@ test('the s3 backend takes its bucket, endpoint and credentials, and 1 MiB cache
         bucket: 'packs',
         prefix: 'gitfleet/',
         credentials: { accessKeyId: 'AKID', secretAccessKey: 'very-secret' },
+        idleTimeoutMs: 120_000,
+        maxAttempts: 5,
       },
     },
   });
   assert.equal(config.cache.blockSize, 1024 * 1024);
+  const bounded = loadConfig({ ...S3_ENV, GITFLEET_S3_IDLE_TIMEOUT_MS: '20000', GITFLEET_S3_MAX_ATTEMPTS: '2' });
+  assert.ok(bounded.blobs.backend === 's3' && bounded.blobs.store.type === 's3');
+  assert.equal(bounded.blobs.store.s3.idleTimeoutMs, 20_000);
+  assert.equal(bounded.blobs.store.s3.maxAttempts, 2);
+  assert.throws(() => loadConfig({ ...S3_ENV, GITFLEET_S3_MAX_ATTEMPTS: '0' }), /GITFLEET_S3_MAX_ATTEMPTS/);
   assert.equal(loadConfig({ ...S3_ENV, GITFLEET_CACHE_BLOCK_BYTES: '256KiB' }).cache.blockSize, 256 * 1024);
 });
 
@@ -184,6 +191,8 @@ test('placement takes named fs and s3 stores, the s3 ones defaulting to GITFLEET
           bucket: 'packs-eu',
           prefix: 'gitfleet/',
           credentials: { accessKeyId: 'AKID', secretAccessKey: 'very-secret' },
+          idleTimeoutMs: 120_000,
+          maxAttempts: 5,
         },
       },
     ],
