@@ -11,11 +11,13 @@
  * - `lose-answer`: forwards the request whole and resets the connection when the answer starts:
  *   the store acted on the request, and the client cannot know it;
  * - `cut-response`: forwards part of the answer, then closes (a download cut mid-body);
- * - `delay`: delivers the exchange's bytes late, both ways.
+ * - `delay`: delivers the exchange's bytes late, both ways;
+ * - `stall`: swallows the request and never answers, the connection left open (a stopped store);
+ *   drawn only when asked for by name, since what it holds, it holds until the client gives up.
  * Faults can be switched off and on while it runs (`enabled`; SIGUSR1 from the command line).
  *
  *   node --import tsx scripts/fault-proxy.ts --target 127.0.0.1:7480 [--port 17480] [--rate 0.1] [--seed 1]
- *     [--kinds reset,cut-request,cut-response,delay] [--delay-ms 100]
+ *     [--kinds reset,cut-request,cut-response,delay,stall] [--delay-ms 100]
  *   kill -USR1 <pid>   # faults off / on
  *   kill -USR2 <pid>   # print the counts
  */
@@ -24,8 +26,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { seededRandom } from '../packages/storage/src/index.js';
 
-export type ConnectionFaultKind = 'reset' | 'cut-request' | 'lose-answer' | 'cut-response' | 'delay';
+export type ConnectionFaultKind = 'reset' | 'cut-request' | 'lose-answer' | 'cut-response' | 'delay' | 'stall';
+/** The kinds drawn from unless told otherwise. */
 export const CONNECTION_FAULT_KINDS: readonly ConnectionFaultKind[] = ['reset', 'cut-request', 'lose-answer', 'cut-response', 'delay'];
+const ALL_FAULT_KINDS: readonly ConnectionFaultKind[] = [...CONNECTION_FAULT_KINDS, 'stall'];
 
 export interface FaultProxyOptions {
   /** The store: host:port, or a URL with a port. */
@@ -46,7 +50,7 @@ export interface FaultProxyOptions {
 /** A cut falls within this many bytes of its request or answer: most answers are longer than the shortest cut. */
 const CUT_WITHIN_BYTES = 8 * 1024;
 
-type Fault = { kind: 'reset' | 'lose-answer' | 'delay' } | { kind: 'cut-request' | 'cut-response'; after: number };
+type Fault = { kind: 'reset' | 'lose-answer' | 'delay' | 'stall' } | { kind: 'cut-request' | 'cut-response'; after: number };
 
 export class FaultProxy {
   /** Whether new exchanges are faulted (those under way keep their fault). */
@@ -61,6 +65,7 @@ export class FaultProxy {
     'lose-answer': 0,
     'cut-response': 0,
     delay: 0,
+    stall: 0,
   };
   private readonly random: () => number;
   private readonly kinds: readonly ConnectionFaultKind[];
@@ -164,6 +169,7 @@ export class FaultProxy {
         received = 0;
         if (fault?.kind === 'reset') return reset();
       }
+      if (fault?.kind === 'stall') return;
       if (fault?.kind === 'cut-request' && sent + chunk.length > fault.after) {
         severed = true;
         const part = chunk.subarray(0, fault.after - sent);
@@ -209,7 +215,7 @@ async function main(): Promise<void> {
   if (!values.target)
     throw new Error('usage: fault-proxy.ts --target host:port [--port N] [--rate 0.1] [--seed N] [--kinds …] [--delay-ms N]');
   const kinds = values.kinds.split(',').map((kind) => {
-    if (!(CONNECTION_FAULT_KINDS as readonly string[]).includes(kind)) throw new Error(`unknown fault kind ${kind}`);
+    if (!(ALL_FAULT_KINDS as readonly string[]).includes(kind)) throw new Error(`unknown fault kind ${kind}`);
     return kind as ConnectionFaultKind;
   });
   const proxy = await FaultProxy.start({

@@ -1,5 +1,4 @@
 import { objectTypeOfCode, PACK_TYPE, type ObjectType, type PackIndex } from '@gitfleet/git-format';
-import type { PackLocation } from './pack-access.js';
 
 /**
  * The types of pack entries learnt by walking their delta chains, or from the indexing of a pack
@@ -12,9 +11,10 @@ import type { PackLocation } from './pack-access.js';
 export class EntryTypeMemo {
   private readonly byIndex = new WeakMap<PackIndex, Uint8Array>();
 
-  get(at: PackLocation): ObjectType | undefined {
-    const codes = this.byIndex.get(at.index);
-    return codes && objectTypeOfCode(codes[at.index.positionInPackOrder(at.offset)]);
+  /** The type of the entry at `offset` of the pack `index` describes, when known. */
+  get(index: PackIndex, offset: number): ObjectType | undefined {
+    const codes = this.byIndex.get(index);
+    return codes && objectTypeOfCode(codes[index.positionInPackOrder(offset)]);
   }
 
   /** Every entry's type at once, from the indexing of a pack this process stores (type codes in pack order). */
@@ -22,10 +22,10 @@ export class EntryTypeMemo {
     if (typeCodes.length === index.objectCount) this.byIndex.set(index, typeCodes);
   }
 
-  set(at: PackLocation, type: ObjectType): void {
-    let codes = this.byIndex.get(at.index);
-    if (!codes) this.byIndex.set(at.index, (codes = new Uint8Array(at.index.objectCount)));
-    codes[at.index.positionInPackOrder(at.offset)] = PACK_TYPE[type];
+  set(index: PackIndex, offset: number, type: ObjectType): void {
+    let codes = this.byIndex.get(index);
+    if (!codes) this.byIndex.set(index, (codes = new Uint8Array(index.objectCount)));
+    codes[index.positionInPackOrder(offset)] = PACK_TYPE[type];
   }
 }
 

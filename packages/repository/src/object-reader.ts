@@ -94,7 +94,7 @@ export class PackObjectReader implements ObjectReader {
     const walked: PackLocation[] = [];
     let type: ObjectType | undefined;
     for (let current = found; ;) {
-      type = this.knownTypes.get(current) ?? this.deltaBases.get(current.pack.checksum, current.offset)?.type;
+      type = this.knownTypes.get(current.index, current.offset) ?? this.deltaBases.get(current.pack.checksum, current.offset)?.type;
       if (type) break;
       if (walked.length > MAX_DELTA_CHAIN) throw chainTooLong(oid, current);
       walked.push(current);
@@ -105,7 +105,7 @@ export class PackObjectReader implements ObjectReader {
       }
       current = await this.deltaBase(current, header, oid);
     }
-    for (const at of walked) this.knownTypes.set(at, type);
+    for (const at of walked) this.knownTypes.set(at.index, at.offset, type);
     return type;
   }
 
