@@ -89,15 +89,14 @@ export async function ingestPack(objects: ObjectReader, packPath: string, option
  */
 async function absentOrOfTypes(objects: ObjectReader, ids: readonly ObjectId[], expected: Uint8Array): Promise<ObjectId[]> {
   const missing: ObjectId[] = [];
-  for (let at = 0; at < ids.length; at += LOOKUP_CONCURRENCY) {
-    const batch = ids.slice(at, at + LOOKUP_CONCURRENCY);
-    const types = await Promise.all(batch.map((oid) => objects.type(oid)));
-    batch.forEach((oid, i) => {
-      const type = types[i];
+  await lookUpEach(
+    ids,
+    (oid) => objects.type(oid),
+    (oid, type, i) => {
       if (type === undefined) missing.push(oid);
-      else checkType(oid, expected[at + i], type);
-    });
-  }
+      else checkType(oid, expected[i], type);
+    },
+  );
   return missing;
 }
 
@@ -113,12 +112,25 @@ function checkType(oid: ObjectId, expected: number, found: ObjectType): void {
 /** The ids the repository does not hold. */
 async function absent(objects: ObjectReader, ids: readonly ObjectId[]): Promise<ObjectId[]> {
   const missing: ObjectId[] = [];
+  await lookUpEach(
+    ids,
+    (oid) => objects.has(oid),
+    (oid, present) => {
+      if (!present) missing.push(oid);
+    },
+  );
+  return missing;
+}
+
+/** Looks up LOOKUP_CONCURRENCY ids at a time, visiting each answer in the ids' order; a visit that throws stops the lookups. */
+async function lookUpEach<T>(
+  ids: readonly ObjectId[],
+  lookup: (oid: ObjectId) => Promise<T>,
+  visit: (oid: ObjectId, found: T, i: number) => void,
+): Promise<void> {
   for (let at = 0; at < ids.length; at += LOOKUP_CONCURRENCY) {
     const batch = ids.slice(at, at + LOOKUP_CONCURRENCY);
-    const present = await Promise.all(batch.map((oid) => objects.has(oid)));
-    batch.forEach((oid, i) => {
-      if (!present[i]) missing.push(oid);
-    });
+    const found = await Promise.all(batch.map(lookup));
+    batch.forEach((oid, i) => visit(oid, found[i], at + i));
   }
-  return missing;
 }
