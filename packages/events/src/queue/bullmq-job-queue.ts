@@ -28,15 +28,15 @@ export interface BullmqJobQueueOptions {
   events?: QueueEvents;
 }
 
+/** How long an add waits for Redis's reply. */
+const PRODUCER_COMMAND_TIMEOUT_MS = 10_000;
+
 /**
  * The distributed mode's job queue: BullMQ on the same Redis as the KV store. BullMQ gives
  * what the queue contract asks: jobs stored in Redis before add() resolves, one worker per job
  * through a lock that the worker renews, a stalled job (its worker died) handed to another
  * worker, delays and retries.
  */
-/** How long an add waits for Redis's reply. */
-const PRODUCER_COMMAND_TIMEOUT_MS = 10_000;
-
 export class BullmqJobQueue<T> implements JobQueue<T> {
   private readonly queue: Queue;
   private readonly connections: Array<Redis | Cluster> = [];
