@@ -79,6 +79,7 @@ export async function startServer({
 }: StartServerOptions): Promise<RunningServer> {
   const stores = await openStores(config, storeInterceptor);
   const spoolDir = spoolDirectory(config);
+  const warm = sidecarWarmer(stores, logger);
   let server: http.Server;
   let webhooks: WebhookService | undefined;
   // Known once listening (PORT=0 picks one); no request arrives before.
@@ -97,7 +98,10 @@ export async function startServer({
     logins = new LoginGuard(createLoginThrottle(config), config.passwordChecks, passwordCheckTurns(config.passwordChecks));
     browsing = openBrowsing(config.browse);
     const registry = new RepositoryRegistry(stores);
-    maintenance = openMaintenance(config, stores, registry, spoolDir, logger, environment);
+    maintenance = openMaintenance(config, stores, registry, spoolDir, logger, environment, (info) => {
+      warm(info);
+      tellOtherWorkers(info);
+    });
     placementRepair = await openPlacementRepair(config, stores, logger);
     const services: ServerServices = {
       config,
@@ -172,24 +176,24 @@ export async function startServer({
     })();
     return closing;
   };
-  return { url, close, warmRepository: warming(stores, logger) };
+  return { url, close, warmRepository: warm };
 }
 
-/**
- * Warms this process for a repository a full repack just rewrote (warm-sidecars.ts); a worker of
- * the cluster also has the primary tell the other workers, which warm through warmRepository.
- */
-function warming(stores: OpenStores, logger: Logger): (info: RepositoryInfo, tellOtherWorkers?: boolean) => void {
-  return (info, tellOtherWorkers = false) => {
-    if (tellOtherWorkers && ownWorkerSlot() !== undefined) {
-      // With a callback, a closed channel (the primary is gone, and the workers end with it) is not an 'error' event.
-      process.send?.({ type: 'gitfleet:warm', repository: info } satisfies WarmMessage, undefined, undefined, () => undefined);
-    }
+/** Loads the new sidecars of a repository a full repack rewrote into this process's caches (warm-sidecars.ts), logging the outcome. */
+function sidecarWarmer(stores: OpenStores, logger: Logger): (info: RepositoryInfo) => void {
+  return (info) => {
     warmSidecars(new Repository(info, stores)).then(
       () => logger.info({ repo: info.id }, 'loaded the sidecars of a repacked repository'),
       (error: unknown) => logger.warn({ err: error, repo: info.id }, 'loading the sidecars of a repacked repository failed'),
     );
   };
+}
+
+/** A worker of the cluster has the primary tell the other workers of a full repack it ran; they warm through warmRepository. */
+function tellOtherWorkers(info: RepositoryInfo): void {
+  if (ownWorkerSlot() === undefined) return;
+  // With a callback, a closed channel (the primary is gone, and the workers end with it) is not an 'error' event.
+  process.send?.({ type: 'gitfleet:warm', repository: info } satisfies WarmMessage, undefined, undefined, () => undefined);
 }
 
 /** The background maintenance of this process; with maintenance off, one that is told of pushes and does nothing. */
@@ -200,6 +204,7 @@ function openMaintenance(
   spoolDir: string,
   logger: Logger,
   environment: NodeJS.ProcessEnv | undefined,
+  onRepacked: (info: RepositoryInfo) => void,
 ): MaintenanceScheduler {
   const { enabled, concurrency, sweepIntervalMs } = config.maintenance;
   return new MaintenanceScheduler(
@@ -224,7 +229,7 @@ function openMaintenance(
       },
       sweepClock: kvSweepClock(stores.kv),
       logger,
-      onRepacked: (info) => warming(stores, logger)(info, true),
+      onRepacked,
     },
   );
 }
