@@ -7,6 +7,7 @@ import { answers, Daemon, freePort } from './daemon.js';
 import { run, type RunResult } from './exec.js';
 import { prepareWithMaintenance, type GitfleetCli, type MaintenanceMode, type PrepareOutcome } from './maintenance.js';
 import { deleteRunData } from './run-data.js';
+import { startNodeOptions } from './start-command.js';
 
 export type ServerName =
   'gitfleet' | 'gitfleet-1w' | 'gitfleet-repacked' | 'gitfleet-s3' | 'http-backend' | 'http-backend-bitmaps' | 'node-git-server';
@@ -248,7 +249,7 @@ function compiledServer(): string[] {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (build.status !== 0) throw new Error(`scripts/build.mjs --if-stale failed (exit ${build.status ?? build.signal})`);
-  return ['--conditions=@gitfleet/compiled', path.join(projectRoot, 'server/dist/cli.js')];
+  return [...startNodeOptions(), path.join(projectRoot, 'server/dist/cli.js')];
 }
 
 /** A shell that followed "Running distributed" has GITFLEET_* exported: the plain column must still be files + SQLite. */

@@ -8,7 +8,7 @@
  *   tsx cli   `tsx server/src/cli.ts serve`: what `pnpm start` ran before the build (the tsx
  *             command runs the server in a child node process)
  *   tsx       `node --import tsx server/src/cli.ts serve`: the sources in one process
- *   compiled  `node --conditions=@gitfleet/compiled server/dist/cli.js serve`: what `pnpm start` runs
+ *   compiled  `node <options> server/dist/cli.js serve`: what `pnpm start` runs, with its options
  *
  * A last row times `node scripts/build.mjs --if-stale` when the build is fresh: what `pnpm
  * start` adds before the server. The build is made fresh first.
@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from './daemon.js';
 import { processTreeRss } from './rss.js';
+import { startNodeOptions } from './start-command.js';
 import { markdownTable, summarize } from './stats.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,7 +40,7 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { name: 'tsx cli', args: [fileURLToPath(import.meta.resolve('tsx/cli')), 'server/src/cli.ts', 'serve'] },
   { name: 'tsx', args: ['--import', 'tsx', 'server/src/cli.ts', 'serve'] },
-  { name: 'compiled', args: ['--conditions=@gitfleet/compiled', 'server/dist/cli.js', 'serve'] },
+  { name: 'compiled', args: [...startNodeOptions(), 'server/dist/cli.js', 'serve'] },
 ];
 
 interface StartSample {
