@@ -4,7 +4,7 @@ import { ProtocolError } from '@gitfleet/protocol';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { HttpError } from './http-errors.js';
-import { httpStatusOf } from './operations/errors.js';
+import { httpStatusOf, refusalMessage, retryAfterOf } from './operations/errors.js';
 import { apiRouter } from './api/index.js';
 import { authenticate } from './auth/index.js';
 import { gitHttpRouter } from './git-http.js';
@@ -83,14 +83,15 @@ function classify(error: unknown): { status: number; message: string } | undefin
   if (error instanceof ProtocolError) return { status: error.status, message: error.message };
   if (error instanceof PktLineError) return { status: 400, message: `malformed pkt-line: ${error.message}` };
   const status = httpStatusOf(error);
-  return status === undefined ? undefined : { status, message: error instanceof Error ? error.message : String(error) };
+  return status === undefined ? undefined : { status, message: refusalMessage(error) };
 }
 
 function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const known = classify(error);
     if (known) {
-      noteRefusal(res, known.message);
+      // The log line keeps the whole story, which the client's message may leave out (a store's internals).
+      noteRefusal(res, error instanceof Error ? error.message : String(error));
     } else {
       logger.error({ err: error, method: req.method, path: withoutSecrets(req.originalUrl) }, 'request failed');
     }
@@ -103,10 +104,9 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     const message = known?.message ?? 'internal server error';
     // A request body left unread would otherwise be drained first (perhaps gigabytes).
     if (!req.complete) res.set('Connection', 'close');
-    if (error instanceof HttpError) {
-      res.set(error.headers);
-      if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(Math.ceil(error.retryAfterSeconds)));
-    }
+    if (error instanceof HttpError) res.set(error.headers);
+    const retryAfter = retryAfterOf(error);
+    if (retryAfter !== undefined) res.set('Retry-After', String(Math.ceil(retryAfter)));
     res.status(status);
     if (req.path.startsWith('/api/')) res.json({ message });
     else res.type('text/plain; charset=utf-8').send(`${message}\n`);

@@ -11,3 +11,13 @@ export class InvalidKeyError extends Error {
 export class WriteOutcomeUnknown extends Error {
   override name = 'WriteOutcomeUnknown';
 }
+
+/**
+ * The store did not answer, or answered that it cannot serve now: a refused, dropped or silent
+ * connection, a timeout, an HTTP 5xx or a throttling answer. Nothing is wrong with the call, and
+ * the same call may succeed later. The message names the store and what was being done; the
+ * transport's own error is the cause.
+ */
+export class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { RedisKVStore, WriteOutcomeUnknown } from '@gitfleet/storage';
+import { RedisKVStore, StoreUnavailable, WriteOutcomeUnknown } from '@gitfleet/storage';
 
 // A Redis that stops answering (a stopped process keeps its connections open and the kernel
 // still accepts new ones): requests are read and never replied to. Every call must fail rather
@@ -37,7 +37,11 @@ describe('RedisKVStore against a server that stops answering', () => {
   ];
   for (const [name, call] of reads) {
     it(`fails ${name} instead of waiting for a reply`, { timeout: 20_000 }, async () => {
-      await assert.rejects(call(kv), /timed out/);
+      await assert.rejects(call(kv), (error: Error) => {
+        assert.ok(error instanceof StoreUnavailable, `${error.name}: ${error.message}`);
+        assert.match(error.message, new RegExp(`^Redis .*scope.*timed out`));
+        return true;
+      });
     });
   }
 
@@ -50,6 +54,9 @@ describe('RedisKVStore against a server that stops answering', () => {
   });
 
   it('fails an append instead of waiting for a reply', { timeout: 20_000 }, async () => {
-    await assert.rejects(kv.append('scope', 'log', 'entry'), /timed out/);
+    await assert.rejects(
+      kv.append('scope', 'log', 'entry'),
+      (error: Error) => error instanceof StoreUnavailable && /timed out/.test(error.message),
+    );
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { S3BlobStore } from '@gitfleet/storage';
+import { S3BlobStore, StoreUnavailable } from '@gitfleet/storage';
 
 // An S3 endpoint that stops answering (a stopped radosgw, a black-holed route): connections are
 // accepted and requests read, and nothing ever comes back, or a body stops halfway. Every call
@@ -69,6 +69,7 @@ describe('S3BlobStore against an endpoint that stops answering', () => {
     it(`fails ${name} instead of waiting for an answer`, CALL_TIMEOUT, async () => {
       await assert.rejects(call(store), (error: Error) => {
         assert.match(error.message, names);
+        assert.ok(error instanceof StoreUnavailable, `a store that does not answer is unavailable, not at fault: ${error.name}`);
         return true;
       });
     });
@@ -87,8 +88,14 @@ describe('S3BlobStore with a long idle timeout', () => {
       bodilessDeadlineMs: 500,
     });
     try {
-      await assert.rejects(store.head('packs/a'), /head of blob packs\/a/);
-      await assert.rejects(listAll(store, 'packs/'), /listing of blobs/);
+      await assert.rejects(
+        store.head('packs/a'),
+        (error: Error) => error instanceof StoreUnavailable && /head of blob packs\/a/.test(error.message),
+      );
+      await assert.rejects(
+        listAll(store, 'packs/'),
+        (error: Error) => error instanceof StoreUnavailable && /listing of blobs/.test(error.message),
+      );
     } finally {
       await store.close();
       await endpoint.close();

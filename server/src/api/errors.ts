@@ -6,7 +6,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { AccountConflict } from '@gitfleet/accounts';
 import { HttpError } from '../http-errors.js';
 import { noteRefusal } from '../request-log.js';
-import { httpStatusOf } from '../operations/errors.js';
+import { httpStatusOf, refusalMessage, retryAfterOf } from '../operations/errors.js';
 
 /**
  * Runs a creation: a name already taken is 422, as Gitea answers a create whose name exists
@@ -35,13 +35,12 @@ export function apiErrorHandler(
       next(error);
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    noteRefusal(res, message);
-    const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
-    if (typeof retryAfter === 'number') res.set('Retry-After', String(Math.ceil(retryAfter)));
+    noteRefusal(res, error instanceof Error ? error.message : String(error));
+    const retryAfter = retryAfterOf(error);
+    if (retryAfter !== undefined) res.set('Retry-After', String(Math.ceil(retryAfter)));
     const headers = (error as { headers?: unknown }).headers;
     if (headers && typeof headers === 'object') res.set(headers as Record<string, string>);
     if (!req.complete) res.set('Connection', 'close');
-    send(res, status, message);
+    send(res, status, refusalMessage(error));
   };
 }

@@ -48,6 +48,7 @@ const EXIT_OF_KIND: Readonly<Record<ErrorKind, ExitCode>> = {
   'in-use': EXIT.conflict,
   forbidden: EXIT.failure,
   busy: EXIT.failure,
+  unavailable: EXIT.failure,
 };
 
 /**

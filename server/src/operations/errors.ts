@@ -8,9 +8,10 @@ import { AccountConflict, AccountNotFound, InvalidAccountInput } from '@gitfleet
 import { PathNotFound, PoolBusy, RevisionNotFound } from '@gitfleet/browse';
 import { StatusesBusy } from '@gitfleet/events';
 import { InvalidRepositoryName, ObjectReadsBusy, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
+import { StoreUnavailable, WriteOutcomeUnknown } from '@gitfleet/storage';
 import { HttpError } from '../http-errors.js';
 
-export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'in-use' | 'forbidden' | 'busy';
+export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'in-use' | 'forbidden' | 'busy' | 'unavailable';
 
 /** A refusal of an operation; its kind decides each surface's answer. */
 export abstract class OperationError extends Error {
@@ -74,7 +75,48 @@ export function errorKind(error: unknown): ErrorKind | undefined {
   // The server is at a bound (worker queue, bytes rebuilt in memory, writers racing on one
   // repository's statuses): nothing is wrong with the request.
   if (error instanceof PoolBusy || error instanceof ObjectReadsBusy || error instanceof StatusesBusy) return 'busy';
+  if (storeFailure(error)) return 'unavailable';
   return undefined;
+}
+
+/** How deep a chain of causes is followed: errors wrap a store's error once or twice on its way up. */
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * The error of a store that could not serve the operation now (StoreUnavailable), or could not
+ * confirm a write (WriteOutcomeUnknown), when it is `error` or one of its causes: the errors of
+ * the packages keep what they wrap as `cause`.
+ */
+function storeFailure(error: unknown): StoreUnavailable | WriteOutcomeUnknown | undefined {
+  let current = error;
+  for (let depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; depth++) {
+    if (current instanceof StoreUnavailable || current instanceof WriteOutcomeUnknown) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/** What a client waiting on a store is told to wait: the stores' own bounds (timeouts, retries) have run by then. */
+export const STORE_RETRY_AFTER_SECONDS = 5;
+
+/** The Retry-After of a refusal: an HttpError's own, or STORE_RETRY_AFTER_SECONDS when a store failed. */
+export function retryAfterOf(error: unknown): number | undefined {
+  if (error instanceof HttpError) return error.retryAfterSeconds;
+  return storeFailure(error) ? STORE_RETRY_AFTER_SECONDS : undefined;
+}
+
+/**
+ * What a client is told of a refusal: the error's message, except for a store's failure, whose
+ * message names internals (keys, endpoints) and goes to the request's log line instead. A write
+ * the store could not confirm may have been applied: the client is told to look before retrying.
+ */
+export function refusalMessage(error: unknown): string {
+  const failure = storeFailure(error);
+  if (failure instanceof WriteOutcomeUnknown) {
+    return 'the storage did not confirm the change, which may or may not have been applied: check before trying again';
+  }
+  if (failure) return 'the storage is not answering for the moment: try again later';
+  return error instanceof Error ? error.message : String(error);
 }
 
 export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
@@ -85,6 +127,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
   'in-use': 422,
   forbidden: 403,
   busy: 503,
+  // A store is out of reach or overloaded: the request may succeed later (GitHub's 503).
+  unavailable: 503,
 };
 
 /**

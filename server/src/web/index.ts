@@ -61,7 +61,8 @@
  *   errors     #error-page[data-status]
  */
 import { Router, type ErrorRequestHandler } from 'express';
-import { httpStatusOf } from '../operations/errors.js';
+import { httpStatusOf, refusalMessage, retryAfterOf } from '../operations/errors.js';
+import { noteRefusal } from '../request-log.js';
 import type { ServerServices } from '../services.js';
 import { accountPages } from './account-pages.js';
 import { assetsRouter } from './assets.js';
@@ -109,7 +110,7 @@ const TITLES: Record<number, string> = {
   413: 'Request too large',
   422: 'Cannot do that',
   429: 'Too many requests',
-  503: 'Busy',
+  503: 'Unavailable for a moment',
 };
 
 /** Refusals as pages; "sign in first" as a redirect to the sign-in page that comes back here. */
@@ -128,8 +129,10 @@ function webErrors(): ErrorRequestHandler {
     }
     const title = TITLES[status] ?? 'Error';
     // A 404 says nothing more: a private repository's page must look like a missing one.
-    const message =
-      status === 404 ? 'There is nothing here, or you may not see it.' : error instanceof Error ? error.message : String(error);
+    noteRefusal(res, error instanceof Error ? error.message : String(error));
+    const message = status === 404 ? 'There is nothing here, or you may not see it.' : refusalMessage(error);
+    const retryAfter = retryAfterOf(error);
+    if (retryAfter !== undefined) res.set('Retry-After', String(Math.ceil(retryAfter)));
     const body = html`<div id="error-page" data-status="${status}" class="error-box">
 <h1>${status} · ${title}</h1><p>${message}</p><p><a href="/">Back to Gitfleet</a></p></div>`;
     sendPage(req, res, { title, body, status });

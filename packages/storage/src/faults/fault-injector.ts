@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobBody } from '../blob-store.js';
+import { StoreUnavailable } from '../errors.js';
 import { seededRandom } from './seeded-random.js';
 import { operationName, type StoreCall, type StoreInterceptor } from './store-interceptor.js';
 
@@ -29,8 +30,8 @@ export interface FaultInjectorOptions {
   faultable?: (call: StoreCall) => boolean;
 }
 
-/** A fault the injector made; `call` is the request it hit. */
-export class InjectedFault extends Error {
+/** A fault the injector made; `call` is the request it hit. Each kind is a store failing to serve, as a real one would. */
+export class InjectedFault extends StoreUnavailable {
   override name = 'InjectedFault';
 
   constructor(

@@ -1,5 +1,7 @@
+import { StoreUnavailable } from '../errors.js';
+
 /** A store that did not answer within the time it was given. */
-export class StoreTimeoutError extends Error {
+export class StoreTimeoutError extends StoreUnavailable {
   override name = 'StoreTimeoutError';
 }
 

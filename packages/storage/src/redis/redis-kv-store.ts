@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
 import { Cluster, Redis, ReplyError, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { WriteOutcomeUnknown } from '../errors.js';
+import { StoreUnavailable, WriteOutcomeUnknown } from '../errors.js';
 import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
 import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } from '../validation.js';
 import { CAS_SCRIPT, SCAN_SCRIPT } from './redis-scripts.js';
@@ -40,7 +40,7 @@ export interface RedisKVStoreOptions {
  * expect that a retry may find the ref already moved.
  */
 /** No answer came for a write: the connection failed while it was sent or answered. */
-class NoReply extends Error {
+class NoReply extends StoreUnavailable {
   override name = 'NoReply';
 }
 
@@ -100,7 +100,7 @@ export class RedisKVStore implements KVStore {
   async get(scope: string, key: string): Promise<string | undefined> {
     validateKvName('scope', scope);
     validateKvName('key', key);
-    return (await this.client.get(this.valueKey(scope, key))) ?? undefined;
+    return (await this.read(`get of key ${key} in scope ${scope}`, () => this.client.get(this.valueKey(scope, key)))) ?? undefined;
   }
 
   async getMany(scope: string, keys: readonly string[]): Promise<Map<string, string>> {
@@ -108,7 +108,9 @@ export class RedisKVStore implements KVStore {
     for (const key of keys) validateKvName('key', key);
     if (keys.length === 0) return new Map();
     // One MGET: the keys share the scope's hash tag, hence one slot.
-    const values = await this.client.mget(keys.map((key) => this.valueKey(scope, key)));
+    const values = await this.read(`get of ${keys.length} key(s) in scope ${scope}`, () =>
+      this.client.mget(keys.map((key) => this.valueKey(scope, key))),
+    );
     const found = new Map<string, string>();
     keys.forEach((key, i) => {
       const value = values[i];
@@ -123,7 +125,9 @@ export class RedisKVStore implements KVStore {
     // Keys are printable ASCII (below 0x7f), so [prefix, prefix + 0x7f) is exactly the
     // keys that start with prefix.
     const [min, max] = prefix === '' ? ['-', '+'] : [`[${prefix}`, `(${prefix}\x7f`];
-    const flat = await this.client.gitfleetScan(1, this.indexKey(scope), min, max, this.valueKey(scope, ''));
+    const flat = await this.read(`scan of scope ${scope}`, () =>
+      this.client.gitfleetScan(1, this.indexKey(scope), min, max, this.valueKey(scope, '')),
+    );
     const entries: KVEntry[] = [];
     for (let i = 0; i < flat.length; i += 2) entries.push({ key: flat[i], value: flat[i + 1] });
     return entries;
@@ -200,7 +204,9 @@ export class RedisKVStore implements KVStore {
     validateKvName('log name', log);
     validateLogLimit(options.limit);
     if (options.limit === 0) return [];
-    return this.client.lrange(this.logKey(scope, log), options.limit === undefined ? 0 : -options.limit, -1);
+    return this.read(`read of log ${log} of scope ${scope}`, () =>
+      this.client.lrange(this.logKey(scope, log), options.limit === undefined ? 0 : -options.limit, -1),
+    );
   }
 
   async close(): Promise<void> {
@@ -209,6 +215,19 @@ export class RedisKVStore implements KVStore {
     // QUIT lets pending replies arrive; without a live connection it would wait for one.
     if (this.client.status === 'ready') await this.client.quit();
     else this.client.disconnect();
+  }
+
+  /**
+   * Runs one read: an error Redis answered is a fault (a script error); any other (a command
+   * timed out, the connection closed, ioredis gave up reconnecting) says Redis is out of reach.
+   */
+  private async read<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ReplyError) throw new Error(`Redis ${what} failed: ${(error as Error).message}`, { cause: error });
+      throw new StoreUnavailable(`Redis ${what}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /**
