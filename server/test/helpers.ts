@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import type { StoreInterceptor } from '@gitfleet/storage';
 import { gitAsync } from '@gitfleet/test-support/git';
 import { ADMIN_GIT_CONFIG, TEST_ADMIN_ENV, adminHeaders, ensureUser, testServer, type TestServer } from '@gitfleet/test-support/server';
 import { loadConfig } from '../src/config.js';
@@ -20,12 +21,16 @@ export {
 /**
  * A server in this process (tests reach its stores' files and time its event loop) on a free
  * port over a fresh temporary data directory, logging nothing, with TEST_ADMIN; on the
- * embedded backend unless `env` chooses another.
+ * embedded backend unless `env` chooses another. A `storeInterceptor` sees (and may fail) every
+ * request of its stores.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { storeInterceptor?: StoreInterceptor } = {},
+): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-server-test-'));
   const config = loadConfig({ PORT: '0', GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...TEST_ADMIN_ENV, ...env });
-  const server = await startServer({ config, shutdownGraceMs: 1000 });
+  const server = await startServer({ config, shutdownGraceMs: 1000, storeInterceptor: options.storeInterceptor });
   let running = true;
   return testServer({
     url: server.url,

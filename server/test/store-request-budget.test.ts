@@ -2,15 +2,10 @@
 // the real git client on the embedded stores, kept as a budget: a change that makes them much
 // more numerous fails here (raise a budget only for a reason, in the same commit).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { RequestCounter } from '@gitfleet/storage';
 import { GitClient } from '@gitfleet/test-support/git-client';
-import { TEST_ADMIN_ENV, testServer, type TestServer } from '@gitfleet/test-support/server';
-import { loadConfig } from '../src/config.js';
-import { startServer, type RunningServer } from '../src/index.js';
+import { startTestServer, type TestServer } from './helpers.js';
 
 /**
  * Requests by operation as measured (protocol v2, git's own client, the server's caches warm
@@ -25,39 +20,18 @@ const BUDGETS: Record<string, Record<string, number>> = {
 const MARGIN = (measured: number) => Math.max(2, Math.ceil(measured * 0.25));
 
 const counter = new RequestCounter();
-let running: RunningServer;
 let server: TestServer;
 let git: GitClient;
-let dataDir: string;
 
 before(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-budget-'));
   // No background work: every request counted is one the push or the clone made.
-  const config = loadConfig({
-    PORT: '0',
-    GITFLEET_DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
-    GITFLEET_MAINTENANCE: '0',
-    GITFLEET_HOOK_POLL_MS: '3600000',
-    ...TEST_ADMIN_ENV,
-  });
-  running = await startServer({ config, shutdownGraceMs: 1000, storeInterceptor: counter });
-  server = testServer({
-    url: running.url,
-    dataDir,
-    cliEnv: {},
-    backend: 'embedded',
-    logTail: () => '',
-    alive: () => true,
-    stop: () => running.close(),
-  });
+  server = await startTestServer({ GITFLEET_MAINTENANCE: '0', GITFLEET_HOOK_POLL_MS: '3600000' }, { storeInterceptor: counter });
   git = await GitClient.create(2);
 });
 
 after(async () => {
-  await running?.close();
+  await server?.stop();
   await git?.cleanup();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 /** The requests `work` makes, by operation. */

@@ -4,45 +4,25 @@
 // details in the request's log line. Through the real server and git's own client on the
 // embedded stores, every KV request failing while the outage lasts.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FaultInjector } from '@gitfleet/storage';
-import { adminHeaders } from '@gitfleet/test-support/admin';
 import { GitClient } from '@gitfleet/test-support/git-client';
-import { TEST_ADMIN_ENV, testServer, type TestServer } from '@gitfleet/test-support/server';
-import { loadConfig } from '../src/config.js';
-import { startServer, type RunningServer } from '../src/index.js';
 import { STORE_RETRY_AFTER_SECONDS } from '../src/operations/errors.js';
+import { adminHeaders, startTestServer, type TestServer } from './helpers.js';
 
 const outage = new FaultInjector({ seed: 1, rate: 1, kinds: ['error'], faultable: (call) => call.store === 'kv' });
 outage.enabled = false;
-let running: RunningServer;
 let server: TestServer;
 let git: GitClient;
-let dataDir: string;
 
 before(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'gitfleet-unavailable-'));
-  const config = loadConfig({ PORT: '0', GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', GITFLEET_MAINTENANCE: '0', ...TEST_ADMIN_ENV });
-  running = await startServer({ config, shutdownGraceMs: 1000, storeInterceptor: outage });
-  server = testServer({
-    url: running.url,
-    dataDir,
-    cliEnv: {},
-    backend: 'embedded',
-    logTail: () => '',
-    alive: () => true,
-    stop: () => running.close(),
-  });
+  server = await startTestServer({ GITFLEET_MAINTENANCE: '0' }, { storeInterceptor: outage });
   git = await GitClient.create(2);
 });
 
 after(async () => {
-  await running?.close();
+  await server?.stop();
   await git?.cleanup();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 function assertUnavailable(what: string, response: Response, body: string): void {
@@ -57,7 +37,7 @@ test('a store that cannot serve makes requests 503 with Retry-After, and they su
   const work = await git.init('outage-work');
   const first = await git.commitFiles(work, { 'README.md': '# app\n' }, 'first');
   await git.ok(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
-  const branches = `${running.url}/api/v1/repos/outage/app/branches`;
+  const branches = `${server.url}/api/v1/repos/outage/app/branches`;
 
   outage.enabled = true;
   try {
@@ -65,10 +45,10 @@ test('a store that cannot serve makes requests 503 with Retry-After, and they su
     assertUnavailable('API', api, await api.text());
     assert.match(api.headers.get('content-type') ?? '', /application\/json/);
 
-    const page = await fetch(`${running.url}/outage/app`, { headers: adminHeaders() });
+    const page = await fetch(`${server.url}/outage/app`, { headers: adminHeaders() });
     assertUnavailable('web page', page, await page.text());
 
-    const refs = await fetch(`${running.url}/outage/app.git/info/refs?service=git-upload-pack`, { headers: adminHeaders() });
+    const refs = await fetch(`${server.url}/outage/app.git/info/refs?service=git-upload-pack`, { headers: adminHeaders() });
     assertUnavailable('git ref advertisement', refs, await refs.text());
 
     const fetched = await git.run(['ls-remote', url]);
