@@ -4,11 +4,11 @@ import type { RequestHandler } from 'express';
 import type { Logger } from './logger.js';
 import { withoutSecrets } from './logged-url.js';
 
-/** Why a request was refused (a client error), logged on the request's own line. */
+/** Why a request was refused (a client error, or a store that could not serve it), logged on the request's own line. */
 const refusals = new WeakMap<ServerResponse, string>();
 
 /**
- * Records why `res` answers a client error: the request's log line carries it as `reason`. One
+ * Records why `res` answers a refusal: the request's log line carries it as `reason`. One
  * line per request, refused or not: a burst of refused requests (guessed passwords, say) costs
  * one log write each.
  */
@@ -35,7 +35,9 @@ export function logRequestWhenOver(
     const before = countedUpTo.get(socket) ?? { read: 0, written: 0 };
     const now = { read: socket.bytesRead, written: socket.bytesWritten };
     countedUpTo.set(socket, now);
-    logger.info(
+    // A 5xx is the server failing its client (a store out of reach, a bound reached, a bug): an operator watches for those.
+    const level = res.statusCode >= 500 ? 'warn' : 'info';
+    logger[level](
       {
         method: req.method,
         path: withoutSecrets(url),
