@@ -40,6 +40,7 @@ after(async () => {
   await browser?.close();
   await server?.stop();
   await storage?.dispose();
+  await git?.cleanup();
 });
 
 /** `host:port` of the server, for URLs that carry credentials. */

@@ -58,6 +58,7 @@ after(async () => {
   await owner?.close();
   await receiver?.stop();
   await server?.stop();
+  await git?.cleanup();
 });
 
 /** A private repository with a README, a source file, a directory, two commits, a branch and a tag. */
