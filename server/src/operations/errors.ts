@@ -99,9 +99,13 @@ function storeFailure(error: unknown): StoreUnavailable | WriteOutcomeUnknown | 
 /** What a client waiting on a store is told to wait: the stores' own bounds (timeouts, retries) have run by then. */
 export const STORE_RETRY_AFTER_SECONDS = 5;
 
-/** The Retry-After of a refusal: an HttpError's own, or STORE_RETRY_AFTER_SECONDS when a store failed. */
+/**
+ * The Retry-After of a refusal: the error's own `retryAfterSeconds` (an HttpError's, or a
+ * package's busy error such as StatusesBusy), else STORE_RETRY_AFTER_SECONDS when a store failed.
+ */
 export function retryAfterOf(error: unknown): number | undefined {
-  if (error instanceof HttpError) return error.retryAfterSeconds;
+  const own = (error as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (typeof own === 'number') return own;
   return storeFailure(error) ? STORE_RETRY_AFTER_SECONDS : undefined;
 }
 
