@@ -32,13 +32,6 @@ export interface RedisKVStoreOptions {
   commandTimeoutMs?: number;
 }
 
-/**
- * A write that the master applied but fewer replicas than required acknowledged in time.
- * The write is NOT undone (Redis cannot): it is visible now and stays unless the master
- * fails before a replica has it, in which case a promoted replica will not have it. A
- * caller must therefore treat the outcome as unknown — report the push as failed, and
- * expect that a retry may find the ref already moved.
- */
 /** No answer came for a write: the connection failed while it was sent or answered. */
 class NoReply extends StoreUnavailable {
   override name = 'NoReply';
@@ -48,6 +41,13 @@ class NoReply extends StoreUnavailable {
 const CAS_SENDS = 3;
 const RESEND_DELAY_MS = 200;
 
+/**
+ * A write that the master applied but fewer replicas than required acknowledged in time.
+ * The write is NOT undone (Redis cannot): it is visible now and stays unless the master
+ * fails before a replica has it, in which case a promoted replica will not have it. A
+ * caller must therefore treat the outcome as unknown — report the push as failed, and
+ * expect that a retry may find the ref already moved.
+ */
 export class ReplicaAckError extends WriteOutcomeUnknown {
   override name = 'ReplicaAckError';
   constructor(
