@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ObjectType } from '../src/oid.js';
 import { PACK_TYPE, PackFormatError } from '../src/pack/entry.js';
 import { PackIndex } from '../src/pack/index-file.js';
+import { IndexWorkCapReached } from '../src/pack/limits.js';
 import { indexPack, type IndexedPack, type IndexPackOptions } from '../src/pack/indexer.js';
 import { git, gitStatus } from '@gitfleet/test-support/git';
 import { buildFixtureRepo } from '@gitfleet/test-support/histories';
@@ -163,9 +164,39 @@ describe('indexPack on packs made by git pack-objects', () => {
   test('resolveExternal returning other content than asked for is an error, not a corrupt pack', async () => {
     const packPath = packObjects(repo, ['main', '^main~1'], join(dir, 'thin-lie.pack'), ['--thin']);
     await assert.rejects(
-      index(packPath, { resolveExternal: async () => ({ type: 'blob', data: Buffer.from('not the base') }) }),
-      /returned a blob whose id is/,
+      // Of the size the delta declares, so that only the content is wrong.
+      index(packPath, {
+        resolveExternal: async (oid) => {
+          const base = catFile(repo, [oid]).get(oid);
+          return base && { type: base.type, data: Buffer.alloc(base.data.length, 'x') };
+        },
+      }),
+      /returned a \w+ whose id is/,
     );
+  });
+
+  test('a base from the repository of another size than its delta declares: PackFormatError, before it is appended', async () => {
+    const packPath = packObjects(repo, ['main', '^main~1'], join(dir, 'thin-resized.pack'), ['--thin']);
+    const before = readFileSync(packPath);
+    await assert.rejects(
+      index(packPath, { resolveExternal: async () => ({ type: 'blob', data: Buffer.from('not the base') }) }),
+      (error: Error) => error instanceof PackFormatError && /expects a base of \d+ bytes, but [0-9a-f]{40} has 12/.test(error.message),
+    );
+    assert.deepEqual(readFileSync(packPath), before, 'nothing was appended');
+  });
+
+  test('workCap: a pack that declares more work stops before anything is written; within it, the same index', async () => {
+    const packPath = packObjects(repo, ['main', '^main~1'], join(dir, 'thin-capped.pack'), ['--thin']);
+    const before = readFileSync(packPath);
+    const resolveExternal = async (oid: string) => catFile(repo, [oid]).get(oid);
+    await assert.rejects(index(packPath, { resolveExternal, workCap: 1024 }), (error: Error) => error instanceof IndexWorkCapReached);
+    assert.deepEqual(readFileSync(packPath), before, 'the pack is as it came: it can be indexed again');
+    const uncapped = join(dir, 'thin-uncapped.pack');
+    copyFileSync(packPath, uncapped);
+    const { result: capped } = await index(packPath, { resolveExternal, workCap: 64 << 20 });
+    const { result: free } = await index(uncapped, { resolveExternal });
+    assert.ok(capped.appendedBases > 0);
+    assert.deepEqual(capped.idx, free.idx);
   });
 
   test('an empty pack', async () => {

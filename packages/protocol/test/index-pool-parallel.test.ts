@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { git } from '@gitfleet/test-support/git';
 import { buildHistory } from '@gitfleet/test-support/histories';
-import { catFile } from '@gitfleet/test-support/packs';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
-import { DEFAULT_PACK_LIMITS, PackIndexPool } from '../src/index.js';
-import type { IndexRequest } from '../src/receive-pack/index-pool.js';
+import { PackIndexPool } from '../src/index.js';
+import { indexCopy } from './index-pool-fixtures.js';
 
 const dir = tempDir({ after }, 'index-pool-parallel');
 let repo: string;
-let n = 0;
-// Every pack resolves on helper threads in one pool and on the push's thread in the other.
-const parallel = new PackIndexPool({ threads: 3, resolveThreadsPerPush: 3, parallelMinDeltas: 0 });
-const sequential = new PackIndexPool({ threads: 1 });
+// Every pack resolves on helper threads in one pool and on the push's thread in the other (none on the event loop).
+const parallel = new PackIndexPool({ threads: 3, resolveThreadsPerPush: 3, parallelMinDeltas: 0, inlineWorkBytes: 0 });
+const sequential = new PackIndexPool({ threads: 1, inlineWorkBytes: 0 });
 after(() => Promise.all([parallel.close(), sequential.close()]));
 
 before(() => {
@@ -27,26 +25,12 @@ function pack(name: string, revs: string[], flags: string[]): string {
   return file;
 }
 
-async function indexOn(pool: PackIndexPool, packPath: string, request: Partial<IndexRequest> = {}) {
-  const copy = path.join(dir, `run-${n++}.pack`);
-  copyFileSync(packPath, copy);
-  return pool.index({
-    packPath: copy,
-    maxObjectSize: 64 << 20,
-    limits: DEFAULT_PACK_LIMITS,
-    tips: [],
-    shallow: [],
-    readObject: async (oid) => catFile(repo, [oid]).get(oid),
-    ...request,
-  });
-}
-
 describe('PackIndexPool: a push indexed on several threads has the outcome it has on one', () => {
   test('a thin pack of the newest commits: same idx, outside links, tip types and appended bases', async () => {
     const thin = pack('thin', ['main', '^main~150'], ['--thin', '--delta-base-offset', '--depth=100']);
     const tips = [git(repo, ['rev-parse', 'main', 'main~10', 'main~10^{tree}']).toString().trim().split('\n')].flat();
-    const one = await indexOn(sequential, thin, { tips, shallow: [tips[1]] });
-    const three = await indexOn(parallel, thin, { tips, shallow: [tips[1]] });
+    const one = await indexCopy(sequential, repo, thin, { tips, shallow: [tips[1]] });
+    const three = await indexCopy(parallel, repo, thin, { tips, shallow: [tips[1]] });
     assert.equal(one.ok, true);
     assert.deepEqual(three, one);
     assert.ok(one.ok && one.appendedBases > 0 && one.outsideLinks.length > 0 && one.tipTypes.length === 3);
@@ -54,8 +38,8 @@ describe('PackIndexPool: a push indexed on several threads has the outcome it ha
 
   test('a whole history with deep chains: same idx and outcome', async () => {
     const full = pack('full', ['main'], ['--delta-base-offset', '--depth=250']);
-    const one = await indexOn(sequential, full);
-    const three = await indexOn(parallel, full);
+    const one = await indexCopy(sequential, repo, full);
+    const three = await indexCopy(parallel, repo, full);
     assert.deepEqual(three, one);
     assert.ok(one.ok && one.outsideLinks.length === 0, 'a whole history points only into itself');
   });

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { ZERO_OID } from '@gitfleet/git-format';
+import type { Repository } from '@gitfleet/repository';
 import { DEFAULT_PACK_LIMITS, PackIndexPool, receivePack, type ReceivePackOptions } from '../src/index.js';
 import { BOMB_BASE_BYTES, deltaChain, starDeltaBomb } from '@gitfleet/test-support/delta-bombs';
 import { maxEventLoopGap } from '@gitfleet/test-support/event-loop';
@@ -91,36 +92,53 @@ for (const backend of backends) {
   });
 }
 
+/**
+ * A heavy push (small on the wire, it declares more work than the inline cap: it goes to a
+ * thread), then, while it holds the pool's only thread, a small one. Returns both reports.
+ */
+async function smallPushBesideHeavy(t: TestContext, pool: PackIndexPool): Promise<{ heavy: string[]; small: string[]; repo: Repository }> {
+  const dir = tempDir(t, 'beside-heavy');
+  const repo = await createRepository(await backends[0].open(t));
+  const options = { limits: LIMITS, spoolDir: path.join(dir, 'spool'), indexPool: pool };
+  const heavy = receivePack(
+    repo,
+    requestStream(pushRequest([{ old: ZERO_OID, new: BASE_BLOB, ref: 'refs/tags/a' }], { pack: starDeltaBomb(24, 256).pack })),
+    options,
+  );
+  const first = collect(await heavy);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(pool.stats().running, 1, 'the heavy push holds the thread');
+  const second = await collect(
+    await receivePack(
+      repo,
+      requestStream(pushRequest([{ old: ZERO_OID, new: BASE_OF_CHAIN, ref: 'refs/tags/b' }], { pack: deltaChain(3) })),
+      options,
+    ),
+  );
+  return { small: parseResponse(second, true).report, heavy: parseResponse(await first, true).report, repo };
+}
+
 describe('the index pool', () => {
   it('refuses a push when its threads are busy and its queue is full, and stores nothing', async (t) => {
-    const pool = new PackIndexPool({ threads: 1, maxQueue: 0 });
+    // Every pack goes to a thread, however small.
+    const pool = new PackIndexPool({ threads: 1, maxQueue: 0, inlineWorkBytes: 0 });
     t.after(() => pool.close());
-    const dir = tempDir(t, 'busy');
-    const repo = await createRepository(await backends[0].open(t));
-    const options = { limits: LIMITS, spoolDir: path.join(dir, 'spool'), indexPool: pool };
-    const heavy = receivePack(
-      repo,
-      requestStream(pushRequest([{ old: ZERO_OID, new: BASE_BLOB, ref: 'refs/tags/a' }], { pack: starDeltaBomb(24, 256).pack })),
-      options,
-    );
-    // The first push holds the only thread once its pack is spooled.
-    const first = collect(await heavy);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const second = parseResponse(
-      await collect(
-        await receivePack(
-          repo,
-          requestStream(pushRequest([{ old: ZERO_OID, new: BASE_OF_CHAIN, ref: 'refs/tags/b' }], { pack: deltaChain(3) })),
-          options,
-        ),
-      ),
-      true,
-    );
-    assert.deepEqual(second.report, ['unpack the server is indexing too many pushes, try again later', 'ng refs/tags/b unpacker error']);
-    assert.deepEqual(parseResponse(await first, true).report, ['unpack ok', 'ok refs/tags/a']);
+    const { small, heavy, repo } = await smallPushBesideHeavy(t, pool);
+    assert.deepEqual(small, ['unpack the server is indexing too many pushes, try again later', 'ng refs/tags/b unpacker error']);
+    assert.deepEqual(heavy, ['unpack ok', 'ok refs/tags/a']);
     assert.deepEqual(
       (await repo.refs.list()).map((r) => r.name),
       ['refs/tags/a'],
     );
+  });
+
+  it('checks a small push on the event loop while a heavy one holds the only thread', async (t) => {
+    const pool = new PackIndexPool({ threads: 1, maxQueue: 0 });
+    t.after(() => pool.close());
+    const { small, heavy, repo } = await smallPushBesideHeavy(t, pool);
+    assert.deepEqual(small, ['unpack ok', 'ok refs/tags/b']);
+    assert.deepEqual(heavy, ['unpack ok', 'ok refs/tags/a']);
+    assert.deepEqual(pool.stats().checks, { eventLoop: 1, thread: 1, overInlineCap: 1 });
+    assert.deepEqual((await repo.refs.list()).map((r) => r.name).sort(), ['refs/tags/a', 'refs/tags/b']);
   });
 });

@@ -5,7 +5,7 @@ import { reportMetricsToPrimary } from './cluster.js';
 import { httpMetrics } from './http.js';
 import { countPackOutput } from './pack-reuse.js';
 import { collectProcessMetrics } from './process.js';
-import { watchQueue, watchWebhookQueues, watchWorkerPool } from './queues.js';
+import { watchPackIndexing, watchQueue, watchWebhookQueues, watchWorkerPool } from './queues.js';
 import { ownWorkerSlot } from '../cluster/messages.js';
 import { metricsRoute } from './route.js';
 
@@ -19,7 +19,7 @@ export function installMetrics(app: Express, services: ServerServices): void {
   reportMetricsToPrimary();
   collectProcessMetrics();
   countPackOutput();
-  watchWorkerPool('pack-index', services.indexPool);
+  watchPackIndexing(services.indexPool);
   watchWorkerPool('browse-diff', browsing.diffs);
   watchWorkerPool('browse-render', browsing.render);
   watchQueue('password-checks', services.logins);

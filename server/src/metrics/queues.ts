@@ -1,6 +1,7 @@
 import { Counter, Gauge } from 'prom-client';
 import type { PoolStats } from '@gitfleet/browse';
 import type { DeadLetterChange, QueueDepth } from '@gitfleet/events';
+import type { PackChecks } from '@gitfleet/protocol';
 import { metricsRegistry } from './registry.js';
 
 interface QueueStats {
@@ -54,6 +55,31 @@ statsGauge(
   pools,
   (stats) => stats.utilization,
 );
+
+let packIndexing: { stats(): { checks: PackChecks } } | undefined;
+
+new Counter({
+  name: 'gitfleet_pack_checks_total',
+  help:
+    'Pushed packs indexed and checked by this process, by where: on the event loop (a pack that asks for little work) or on an index thread. ' +
+    'over_inline_cap counts those of the thread ones that were tried on the event loop first and asked for more than its cap',
+  labelNames: ['on'] as const,
+  registers: [metricsRegistry],
+  collect() {
+    this.reset();
+    const checks = packIndexing?.stats().checks;
+    if (!checks) return;
+    this.inc({ on: 'event_loop' }, checks.eventLoop);
+    this.inc({ on: 'thread' }, checks.thread);
+    this.inc({ on: 'over_inline_cap' }, checks.overInlineCap);
+  },
+});
+
+/** The pack index pool: its queue, its threads, and where it checked packs. */
+export function watchPackIndexing(source: { stats(): PoolStats & { checks: PackChecks } }): void {
+  watchWorkerPool('pack-index', source);
+  packIndexing = source;
+}
 
 let webhookQueues: { queueDepths(): Promise<Record<string, QueueDepth>> } | undefined;
 

@@ -20,10 +20,15 @@ function readSize(delta: Uint8Array, at: number, what: string): { value: number;
   return { value, next: p };
 }
 
+/** The base and result sizes a delta declares, read from its header without applying it. */
+export function deltaSizes(delta: Uint8Array): { base: number; result: number } {
+  const base = readSize(delta, 0, 'base');
+  return { base: base.value, result: readSize(delta, base.next, 'result').value };
+}
+
 /** The target size a delta declares, read from its header without applying it. */
 export function deltaTargetSize(delta: Uint8Array): number {
-  const base = readSize(delta, 0, 'base');
-  return readSize(delta, base.next, 'result').value;
+  return deltaSizes(delta).result;
 }
 
 /**

@@ -16,13 +16,18 @@ export class SequentialWindow {
   start = 0;
   /** Valid bytes in buf. */
   length = 0;
-  buf: Buffer = Buffer.allocUnsafe(WINDOW);
+  buf: Buffer;
+  /** WINDOW, or the whole file when smaller: a push of a few objects needs no megabyte. */
+  private readonly window: number;
 
   constructor(
     private readonly file: FileHandle,
     private readonly limit: number,
     private readonly hash: Hash,
-  ) {}
+  ) {
+    this.window = Math.min(WINDOW, limit);
+    this.buf = Buffer.allocUnsafe(this.window);
+  }
 
   /** Makes [pos, pos+n) resident, or as much of it as lies before the limit; returns how much is. */
   async ensure(pos: number, n: number): Promise<number> {
@@ -41,8 +46,8 @@ export class SequentialWindow {
   private async fill(pos: number, need: number): Promise<void> {
     const keep = this.start + this.length - pos;
     const kept = keep > 0 ? keep : 0;
-    const capacity = Math.max(WINDOW, need);
-    if (capacity > this.buf.length || (this.buf.length > 4 * WINDOW && capacity === WINDOW)) {
+    const capacity = Math.max(this.window, need);
+    if (capacity > this.buf.length || (this.buf.length > 4 * this.window && capacity === this.window)) {
       const next = Buffer.allocUnsafe(capacity);
       if (kept > 0) this.buf.copy(next, 0, pos - this.start, pos - this.start + kept);
       this.buf = next;
@@ -72,7 +77,8 @@ const DIRECT_READ = 4 * BLOCK;
  * Random reads through a small LRU of 64 KiB blocks: the second pass reads each delta by
  * offset, and a delta usually sits near its base and its siblings. Reads are synchronous:
  * the spool file is local and mostly in the page cache, and an async round trip per block
- * costs more than the read (indexing runs off the event loop, on a worker thread).
+ * costs more than the read (indexing runs off the event loop, on a worker thread, or on it
+ * only for a pack within a small work cap).
  */
 export class BlockReader {
   private readonly blocks = new Lru<number, Buffer>(MAX_BLOCKS, () => 1);

@@ -29,6 +29,13 @@ export interface IndexPackOptions {
   /** Bounds on the bytes the pack expands to and on its delta chains; none when absent. */
   limits?: PackLimits;
   /**
+   * Bytes of expansion this call may do, as the pack declares them (every entry's size, and each
+   * delta's base and result): past it indexPack throws IndexWorkCapReached during the first
+   * pass, before it has written anything. This lets a caller index small packs where it stands
+   * and move the others elsewhere. Unlike `limits`, reaching it refuses nothing.
+   */
+  workCap?: number;
+  /**
    * Resolving deltas on several threads (the objects they resolve go to `parallel.objectSink`,
    * not to `onObject`); one thread when absent. The outcome is the same either way.
    */
@@ -61,7 +68,7 @@ export interface IndexedPack {
  * ref-delta bases are appended as whole objects and the header count and trailer rewritten.
  * Throws PackFormatError (or the caller's errors) and leaves the file unusable on failure.
  * Its CPU work grows with what the pack expands to (bounded by `limits`) and it never yields:
- * run it off the event loop, as receive-pack does on its worker pool.
+ * run it off the event loop, as receive-pack does on its worker pool, unless `workCap` bounds it.
  */
 export async function indexPack(packPath: string, options: IndexPackOptions): Promise<IndexedPack> {
   const file = await open(packPath, 'r+');

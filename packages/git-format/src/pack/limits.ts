@@ -42,6 +42,19 @@ export class PackLimitExceeded extends PackFormatError {
   }
 }
 
+/**
+ * Indexing would do more work than the caller's `workCap` allows (IndexPackOptions): not a
+ * fault of the pack. Thrown before indexPack has written anything, so that the same file can
+ * be indexed again without the cap, elsewhere (receive-pack moves it off the event loop).
+ */
+export class IndexWorkCapReached extends Error {
+  override name = 'IndexWorkCapReached';
+
+  constructor(readonly cap: number) {
+    super(`indexing this pack takes more than ${cap} bytes of expansion`);
+  }
+}
+
 /** What threads sharing one ExpansionBudget pass each other (structured-cloneable). */
 export interface SharedBudget {
   limits: PackLimits;

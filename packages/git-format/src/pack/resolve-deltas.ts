@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import zlib from 'node:zlib';
 import type { ObjectType } from '../oid.js';
 import { crc32 } from './crc32.js';
+import { deltaSizes } from './delta.js';
 import { PACK_TYPE, PackFormatError, encodeEntryHeader } from './entry.js';
 import type { DeltaArena } from './delta-arena.js';
 import { DeltaForest } from './delta-forest.js';
@@ -42,7 +43,7 @@ export async function resolveDeltas(
   // On shared memory when threads may take part: they read the forest instead of each getting a copy.
   const forest = DeltaForest.build(table, options.parallel ? (bytes) => new SharedArrayBuffer(bytes) : undefined);
   const reader = new BlockReader(file);
-  const thin = new ThinPackCompletion(file, table, reader, dataEnd, options);
+  const thin = new ThinPackCompletion(file, table, deltas, reader, dataEnd, options);
   let resolved = 0;
   const progress = (done: number): void => options.onProgress?.('resolving', done, forest.deltaCount);
   const resolver = new TreeResolver(reader, table, forest, deltas, () => thin.end, {
@@ -89,6 +90,7 @@ class ThinPackCompletion {
   constructor(
     private readonly file: FileHandle,
     private readonly table: EntryTable,
+    private readonly deltas: DeltaArena,
     private readonly reader: BlockReader,
     /** Where the entries end: the trailer's offset until bases are appended over it. */
     public end: number,
@@ -103,6 +105,7 @@ class ThinPackCompletion {
         `ref-delta at offset ${this.table.offsets[neededBy]} needs base ${oid}, which is neither in the pack nor in the repository`,
       );
     }
+    this.checkDeclaredSize(oid, found.data.length, neededBy);
     this.options.budget.charge(found.data.length);
     const code = PACK_TYPE[found.type];
     const id = objectIdBytes(code, found.data);
@@ -117,6 +120,22 @@ class ThinPackCompletion {
     this.end += bytes.length;
     this.appended++;
     return { entry, data: found.data };
+  }
+
+  /**
+   * A base of another size than its delta declares could never be applied: refused before it is
+   * compressed and written, which would otherwise cost what the repository's object weighs, not
+   * what the pack declared (IndexPackOptions.workCap counts the declared size).
+   */
+  private checkDeclaredSize(oid: string, size: number, neededBy: number): void {
+    const delta = this.deltas.get(neededBy);
+    if (delta === undefined) return;
+    const declared = deltaSizes(delta).base;
+    if (declared !== size) {
+      throw new PackFormatError(
+        `ref-delta at offset ${this.table.offsets[neededBy]} expects a base of ${declared} bytes, but ${oid} has ${size}`,
+      );
+    }
   }
 }
 

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { ObjectType } from '../oid.js';
 import { crc32 } from './crc32.js';
-import { deltaTargetSize } from './delta.js';
+import { deltaSizes } from './delta.js';
 import { MAX_ENTRY_HEADER_LENGTH, PACK_TYPE, PackFormatError, parseEntryHeader, parsePackHeader } from './entry.js';
 import { DeltaArena } from './delta-arena.js';
 import { EntryTable } from './entry-table.js';
 import { SequentialWindow } from './file-readers.js';
-import type { ExpansionBudget } from './limits.js';
+import { IndexWorkCapReached, type ExpansionBudget } from './limits.js';
 import { TruncatedInput, inflateEntry, objectIdBytes } from './inflate.js';
 
 /** Memory for inflated deltas carried from pass one to pass two. */
@@ -20,6 +20,8 @@ export interface ScanOptions {
   maxObjectSize: number;
   /** Charged with each entry's inflated size before it is inflated. */
   budget: ExpansionBudget;
+  /** IndexPackOptions.workCap: checked before each inflate against what the pack has asked for so far. */
+  workCap?: number;
   onObject?(oid: string, type: ObjectType, data: Buffer): void | Promise<void>;
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
 }
@@ -53,6 +55,7 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
   // A delta may be longer than what it builds (an insert costs a byte per 127), never by this much.
   const maxDeltaSize = 2 * options.maxObjectSize + 1024;
 
+  const work = new DeclaredWork(options.budget, options.workCap);
   let pos = 12;
   for (let n = 0; n < objectCount; n++) {
     if (pos >= dataEnd)
@@ -65,6 +68,7 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
       throw new PackFormatError(`entry at offset ${pos} declares ${header.size} bytes, over the limit of ${limit}`);
     }
 
+    work.checkRoomFor(header.size);
     options.budget.charge(header.size);
     const { data, consumed } = await inflateAt(window, pos, dataStart, dataEnd, header.size);
     const end = dataStart + consumed;
@@ -78,10 +82,11 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
       const pending = options.onObject?.(oid.toString('hex'), header.type, data);
       if (pending) await pending;
     } else {
-      const target = deltaTargetSize(data);
-      if (target > options.maxObjectSize) {
-        throw new PackFormatError(`delta at offset ${pos} produces ${target} bytes, over the limit of ${options.maxObjectSize}`);
+      const sizes = deltaSizes(data);
+      if (sizes.result > options.maxObjectSize) {
+        throw new PackFormatError(`delta at offset ${pos} produces ${sizes.result} bytes, over the limit of ${options.maxObjectSize}`);
       }
+      work.addDelta(sizes.base, sizes.result);
       deltas.keep(i, data);
       if (header.kind === 'ofs-delta') {
         const base = table.entryAt(header.baseOffset);
@@ -106,6 +111,30 @@ export async function scanPack(file: FileHandle, fileSize: number, options: Scan
     );
   }
   return { table, deltas, checksum, dataEnd };
+}
+
+/**
+ * The expansion a pack asks for by what it declares: every entry's inflated size, and for each
+ * delta its base (a thin pack's comes from the repository) and its result. For a well-formed
+ * pack this bounds all the work of both passes; a pack that lies about a size fails where the
+ * size is checked (applyDelta, ThinPackCompletion) before doing more than it declared.
+ */
+class DeclaredWork {
+  private deltaBytes = 0;
+
+  constructor(
+    private readonly budget: ExpansionBudget,
+    private readonly cap: number | undefined,
+  ) {}
+
+  checkRoomFor(bytes: number): void {
+    if (this.cap !== undefined && this.budget.inflatedBytes + this.deltaBytes + bytes > this.cap) throw new IndexWorkCapReached(this.cap);
+  }
+
+  addDelta(baseBytes: number, resultBytes: number): void {
+    this.deltaBytes += baseBytes + resultBytes;
+    this.checkRoomFor(0);
+  }
 }
 
 /** zlib's deflateBound: what a compliant deflater may emit at most for `size` bytes. */

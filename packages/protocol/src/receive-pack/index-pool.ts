@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { GitObject, ObjectId } from '@gitfleet/git-format';
-import type { IndexOutcome, IndexTask, ReadAnswer, WorkerMessage } from './index-worker.js';
+import { IndexWorkCapReached, type GitObject, type ObjectId } from '@gitfleet/git-format';
+import type { IndexTask, ReadAnswer, WorkerMessage } from './index-worker.js';
+import { checkPack, type IndexOutcome } from './pack-check.js';
 import { ThreadTokens } from './thread-tokens.js';
 
 /** Threads indexing at once when PackIndexPoolOptions.threads is not given: every core. */
@@ -22,6 +23,27 @@ export interface PackIndexPoolOptions {
   parallelMinDeltas?: number;
   /** Pushes waiting for a thread beyond those; past it a push is refused as busy (default 16 per thread: a waiting push holds only its spooled pack and its connection). */
   maxQueue?: number;
+  /**
+   * Bytes of expansion (IndexPackOptions.workCap) a pack may ask for and still be checked on the
+   * event loop, without a thread (default INLINE_WORK_BYTES; 0: every pack goes to a thread).
+   */
+  inlineWorkBytes?: number;
+}
+
+/**
+ * A push of a few commits: checked where it arrives, a millisecond or two of the event loop at
+ * most. Handing it to a thread costs more than that (a wake-up, a message each way, a thread
+ * that runs below the event loops' priority): with 16 clients each pushing one commit at a
+ * time on two cores, checking here saved about 1 ms of user CPU per push (6.5 to 5.6 ms).
+ */
+const INLINE_WORK_BYTES = 1 << 20;
+
+/** Packs checked so far, by where (PackIndexPool.stats). */
+export interface PackChecks {
+  eventLoop: number;
+  thread: number;
+  /** Those that asked for more work than the inline cap: tried on the event loop, checked on a thread. */
+  overInlineCap: number;
 }
 
 /** Every index thread is busy and the queue is full: the push is refused, to be retried. */
@@ -33,15 +55,19 @@ export class IndexPoolBusy extends Error {
 }
 
 export interface IndexRequest extends Omit<IndexTask, 'port' | 'resolveThreads' | 'threadTokens' | 'parallelMinDeltas'> {
+  /** Size of the spooled pack: one larger than the inline work cap goes straight to a thread. */
+  packBytes: number;
   /** Objects of the repository the worker asks for (a thin pack's bases, .gitmodules blobs). */
   readObject(oid: ObjectId): Promise<GitObject | undefined>;
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
 }
 
 /**
- * Runs pack indexing (index-worker.ts) on a bounded pool of worker threads, so that the event
- * loop never inflates, resolves or hashes a pushed pack itself whatever the pack holds. One
- * MessageChannel per push carries the worker's object requests and progress.
+ * Runs pack indexing (pack-check.ts) on a bounded pool of worker threads (index-worker.ts), so
+ * that the event loop never inflates, resolves or hashes more of a pushed pack than the inline
+ * work cap, whatever the pack holds. A pack within the cap is checked on the event loop; one
+ * that asks for more stops before writing anything and goes to a thread. One MessageChannel
+ * per threaded push carries the worker's object requests and progress.
  */
 export class PackIndexPool {
   private readonly pool: Piscina<IndexTask, IndexOutcome>;
@@ -51,12 +77,16 @@ export class PackIndexPool {
   private readonly tokens: ThreadTokens;
   private readonly resolveThreads: number;
   private readonly parallelMinDeltas: number | undefined;
+  private readonly inlineWorkBytes: number;
+  /** Packs checked on the event loop and on threads so far, and those that went to a thread over the inline cap. */
+  private readonly checks: PackChecks = { eventLoop: 0, thread: 0, overInlineCap: 0 };
 
   constructor(options: PackIndexPoolOptions = {}) {
     const threads = options.threads ?? defaultIndexThreads();
     this.tokens = ThreadTokens.create(threads);
     this.resolveThreads = Math.min(options.resolveThreadsPerPush ?? MAX_RESOLVE_THREADS, threads);
     this.parallelMinDeltas = options.parallelMinDeltas;
+    this.inlineWorkBytes = options.inlineWorkBytes ?? INLINE_WORK_BYTES;
     const maxQueue = options.maxQueue ?? 16 * threads;
     this.capacity = threads + maxQueue;
     this.pool = new Piscina({
@@ -71,9 +101,31 @@ export class PackIndexPool {
   }
 
   async index(request: IndexRequest): Promise<IndexOutcome> {
+    if (request.packBytes <= this.inlineWorkBytes) {
+      const outcome = await this.indexInline(request);
+      if (outcome !== undefined) return outcome;
+    }
+    return this.indexOnThread(request);
+  }
+
+  /** The outcome, or undefined when the pack asked for more work than the inline cap. */
+  private async indexInline(request: IndexRequest): Promise<IndexOutcome | undefined> {
+    const { readObject, onProgress, packBytes: _, ...task } = request;
+    try {
+      const outcome = await checkPack(task, { read: readObject }, { onProgress, workCap: this.inlineWorkBytes });
+      this.checks.eventLoop++;
+      return outcome;
+    } catch (error) {
+      if (!(error instanceof IndexWorkCapReached)) throw error;
+      this.checks.overInlineCap++;
+      return undefined;
+    }
+  }
+
+  private async indexOnThread(request: IndexRequest): Promise<IndexOutcome> {
     if (this.admitted >= this.capacity) throw new IndexPoolBusy();
     this.admitted++;
-    const { readObject, onProgress, ...task } = request;
+    const { readObject, onProgress, packBytes: _, ...task } = request;
     const { port1, port2 } = new MessageChannel();
     // Only its message crosses to the worker: the indexing's failure gets it back as its cause,
     // so that a store's typed error (a timeout, say) is still seen as such by the caller.
@@ -97,7 +149,9 @@ export class PackIndexPool {
       try {
         const { resolveThreads, parallelMinDeltas } = this;
         const run = { ...task, port: port2, resolveThreads, parallelMinDeltas, threadTokens: this.tokens.cells };
-        return await this.pool.run(run, { transferList: [port2] });
+        const outcome = await this.pool.run(run, { transferList: [port2] });
+        this.checks.thread++;
+        return outcome;
       } catch (error) {
         if (readFailure !== undefined && error instanceof Error && error.cause === undefined) error.cause = readFailure;
         throw error;
@@ -110,10 +164,19 @@ export class PackIndexPool {
     }
   }
 
-  /** Pushes being indexed and waiting for a thread, the threads alive and how busy they have been (read by monitoring). */
-  stats(): { running: number; queued: number; threads: number; utilization: number } {
+  /**
+   * Pushes being indexed on threads and waiting for one, the threads alive and how busy they have
+   * been, and where packs were checked (read by monitoring).
+   */
+  stats(): { running: number; queued: number; threads: number; utilization: number; checks: PackChecks } {
     const queued = this.pool.queueSize;
-    return { running: this.admitted - queued, queued, threads: this.pool.threads.length, utilization: this.pool.utilization };
+    return {
+      running: this.admitted - queued,
+      queued,
+      threads: this.pool.threads.length,
+      utilization: this.pool.utilization,
+      checks: { ...this.checks },
+    };
   }
 
   close(): Promise<void> {

@@ -1,44 +1,18 @@
-import { open } from 'node:fs/promises';
 import type { MessagePort } from 'node:worker_threads';
-import {
-  ExpansionBudget,
-  FsckError,
-  ObjectRejected,
-  PackFormatError,
-  PackIndex,
-  checkGitmodules,
-  indexPack,
-  lowerThisThreadPriority,
-  objectTypeOfCode,
-  readPackedObject,
-  siblingModule,
-  type ObjectId,
-  type ObjectType,
-  type PackLimits,
-} from '@gitfleet/git-format';
-import type { OidSet } from '@gitfleet/repository';
-import { BadObject, PushObjectChecks, type PushCheckFindings, type PushCheckInit } from './push-object-checks.js';
+import { lowerThisThreadPriority, siblingModule, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { checkPack, type IndexOutcome, type PackCheckTask, type RepositoryObjects } from './pack-check.js';
+import type { PushCheckInit } from './push-object-checks.js';
 import { ThreadTokens } from './thread-tokens.js';
-import { checkLinkedType, type TypedLinks } from './typed-links.js';
 
 // CPU-heavy tasks: the event loops of the process keep their cores first.
 lowerThisThreadPriority();
 
 /**
- * The CPU-heavy half of a push, run in a worker thread (index-pool.ts): index the spooled pack
- * (inflate, resolve deltas, hash, write the idx), fsck every object, and work out which ids the
- * pack refers to without holding them. The repository stays on the main thread, which owns the
- * stores: the worker asks it over `port` for the few objects it needs (a thin pack's bases, a
- * .gitmodules blob the push names but does not carry), one at a time, and waits.
+ * A pack check (pack-check.ts) on a worker thread (index-pool.ts). The repository stays on the
+ * main thread, which owns the stores: the worker asks it over `port` for the few objects it
+ * needs, one at a time, and waits.
  */
-export interface IndexTask {
-  packPath: string;
-  maxObjectSize: number;
-  limits: PackLimits;
-  /** New ref tips of the push: their types are reported. */
-  tips: ObjectId[];
-  /** Commits the client declared shallow. */
-  shallow: ObjectId[];
+export interface IndexTask extends PackCheckTask {
   /** Most threads resolving this pack's deltas may use (PackIndexPool's resolveThreadsPerPush). */
   resolveThreads: number;
   /** The machine's spare indexing threads, shared by every push (PackIndexPool). */
@@ -48,28 +22,6 @@ export interface IndexTask {
   port: MessagePort;
 }
 
-export type IndexOutcome =
-  | {
-      ok: true;
-      checksum: ObjectId;
-      objectCount: number;
-      appendedBases: number;
-      idx: Uint8Array;
-      packSize: number;
-      inflatedBytes: number;
-      tipTypes: [ObjectId, ObjectType][];
-      /** 20-byte ids the pack's objects point to that the pack does not hold, sorted: the repository must. */
-      outsideLinks: Uint8Array;
-      /** The types expected of each outside link (TypedLinks masks): the repository's objects must have them. */
-      outsideLinkTypes: Uint8Array;
-      /** Parents of client-shallow commits that the pack does not hold. */
-      outsideShallowParents: ObjectId[];
-      /** Each entry's object type code, in pack order. */
-      typeCodes: Uint8Array;
-    }
-  /** A pack to refuse; `reason` goes to the client. */
-  | { ok: false; reason: string };
-
 /** Worker → main thread. */
 export type WorkerMessage =
   { kind: 'progress'; phase: 'receiving' | 'resolving'; done: number; total: number } | { kind: 'read'; id: number; oid: ObjectId };
@@ -78,119 +30,21 @@ export type WorkerMessage =
 export type ReadAnswer = { id: number; object?: { type: ObjectType; data: Uint8Array }; error?: string };
 
 export default async function indexInWorker(task: IndexTask): Promise<IndexOutcome> {
-  const repository = new RepositoryChannel(task.port);
+  const { port, resolveThreads, threadTokens, parallelMinDeltas, ...check } = task;
+  const init: PushCheckInit = { tips: check.tips, shallow: check.shallow };
   try {
-    return await indexAndCheck(task, repository);
-  } catch (error) {
-    // BadObject from this thread, ObjectRejected as it comes back from a helper thread.
-    if (error instanceof PackFormatError || error instanceof ObjectRejected) return { ok: false, reason: error.message };
-    throw error;
+    return await checkPack(check, new RepositoryChannel(port), {
+      onProgress: throttledProgress(port),
+      parallel: {
+        maxThreads: resolveThreads,
+        objectSink: { module: siblingModule(import.meta.url, 'push-object-checks'), init },
+        threadBudget: new ThreadTokens(threadTokens),
+        minDeltas: parallelMinDeltas,
+      },
+    });
   } finally {
-    task.port.close();
+    port.close();
   }
-}
-
-async function indexAndCheck(task: IndexTask, repository: RepositoryChannel): Promise<IndexOutcome> {
-  const init: PushCheckInit = { tips: task.tips, shallow: task.shallow };
-  const checks = new PushObjectChecks(init);
-  const pack = await indexPack(task.packPath, {
-    resolveExternal: (oid) => repository.read(oid),
-    onObject: checks.onObject,
-    maxObjectSize: task.maxObjectSize,
-    limits: task.limits,
-    onProgress: throttledProgress(task.port),
-    parallel: {
-      maxThreads: task.resolveThreads,
-      objectSink: { module: siblingModule(import.meta.url, 'push-object-checks'), init },
-      threadBudget: new ThreadTokens(task.threadTokens),
-      minDeltas: task.parallelMinDeltas,
-    },
-  });
-  for (const found of pack.sinkResults) checks.merge(found as PushCheckFindings);
-  const index = PackIndex.parse(pack.idx, pack.packSize);
-  // Reading blobs back is more expansion of the same pack: it counts against the same limits.
-  const budget = new ExpansionBudget(task.limits, pack.packSize, pack.inflatedBytes);
-  await checkRemainingGitmodules(task.packPath, index, budget, checks.gitmodules, checks.gitmodulesChecked, repository);
-
-  const outside = checkLinksIntoPack(checks.links, index, pack.typeCodes);
-  return {
-    ok: true,
-    checksum: pack.checksum,
-    objectCount: pack.objectCount,
-    appendedBases: pack.appendedBases,
-    idx: pack.idx,
-    packSize: pack.packSize,
-    inflatedBytes: pack.inflatedBytes,
-    tipTypes: [...new Map(checks.tipTypes)].sort(([a], [b]) => (a < b ? -1 : 1)),
-    outsideLinks: outside.ids,
-    outsideLinkTypes: outside.expected,
-    outsideShallowParents: [...checks.shallowParents].filter((oid) => index.find(oid) === undefined).sort(),
-    // A copy: in a parallel pass the column lives in memory shared with the resolving threads.
-    typeCodes: pack.typeCodes.slice(),
-  };
-}
-
-/**
- * Every link to an object of the pack must name it as the type it has; the links to objects the
- * pack does not hold are returned, sorted (the order objects were checked in depends on the
- * threads that resolved them), for the repository to hold with the types they expect.
- */
-function checkLinksIntoPack(links: TypedLinks, index: PackIndex, typeCodes: Uint8Array): { ids: Uint8Array; expected: Uint8Array } {
-  const outside: number[] = [];
-  for (let entry = 0; entry < links.size; entry++) {
-    const oid = links.oidAt(entry);
-    const offset = index.find(oid);
-    if (offset === undefined) outside.push(entry);
-    else checkLinkedType(oid, links.expectedAt(entry), objectTypeOfCode(typeCodes[index.positionInPackOrder(offset)]) as ObjectType);
-  }
-  outside.sort((a, b) => Buffer.compare(links.bytesAt(a), links.bytesAt(b)));
-  const ids = new Uint8Array(20 * outside.length);
-  const expected = new Uint8Array(outside.length);
-  outside.forEach((entry, i) => {
-    ids.set(links.bytesAt(entry), 20 * i);
-    expected[i] = links.expectedAt(entry);
-  });
-  return { ids, expected };
-}
-
-/**
- * git's fsck_finish: a .gitmodules blob whose tree came before it, or that the push only names,
- * is read back (from the pack, else from the repository) and checked; one found nowhere is
- * gitmodulesMissing, one that is no blob gitmodulesBlob.
- */
-async function checkRemainingGitmodules(
-  packPath: string,
-  index: PackIndex,
-  budget: ExpansionBudget,
-  gitmodules: OidSet,
-  checked: ReadonlySet<ObjectId>,
-  repository: RepositoryChannel,
-): Promise<void> {
-  const pending = [...gitmodules].filter((oid) => !checked.has(oid));
-  if (pending.length === 0) return;
-  const file = await open(packPath, 'r');
-  try {
-    for (const oid of pending) {
-      const object = (await readPackedObject(file, index, oid, budget)) ?? (await readFromRepository(repository, oid, budget));
-      try {
-        if (object === undefined) throw new FsckError('gitmodulesMissing', 'unable to read .gitmodules blob');
-        if (object.type !== 'blob') throw new FsckError('gitmodulesBlob', 'non-blob found at .gitmodules');
-        checkGitmodules(object.data);
-      } catch (error) {
-        if (error instanceof FsckError) throw new BadObject(oid, error);
-        throw error;
-      }
-    }
-  } finally {
-    await file.close();
-  }
-}
-
-/** A blob the push names but the repository holds is read on the main thread: its size counts too, so that a push cannot have many read. */
-async function readFromRepository(repository: RepositoryChannel, oid: ObjectId, budget: ExpansionBudget) {
-  const object = await repository.read(oid);
-  if (object !== undefined) budget.charge(object.data.length);
-  return object;
 }
 
 /** Progress crosses threads only when its percentage changes: a large pack has millions of objects. */
@@ -205,7 +59,7 @@ function throttledProgress(port: MessagePort): (phase: 'receiving' | 'resolving'
 }
 
 /** Requests objects from the main thread's repository and matches the answers to them. */
-class RepositoryChannel {
+class RepositoryChannel implements RepositoryObjects {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve(answer: ReadAnswer): void }>();
 

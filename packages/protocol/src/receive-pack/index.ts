@@ -4,6 +4,6 @@
  */
 export { advertiseReceivePack } from './advertise.js';
 export { receivePack } from './receive.js';
-export { defaultIndexThreads, PackIndexPool, type PackIndexPoolOptions } from './index-pool.js';
+export { defaultIndexThreads, PackIndexPool, type PackChecks, type PackIndexPoolOptions } from './index-pool.js';
 export { DEFAULT_PACK_LIMITS } from './pack-limits.js';
 export type { AppliedRefUpdate, PreparedRefUpdate, PushedObjects, PushSummary, ReceivePackOptions } from './options.js';

@@ -12,6 +12,8 @@ export class UnpackError extends Error {
 }
 
 export interface IngestOptions {
+  /** Size of the spooled pack. */
+  packBytes: number;
   maxObjectSize: number;
   limits: PackLimits;
   /** New ref tips of the push: their types are recorded (refs/heads/* must name commits). */
@@ -44,7 +46,7 @@ export interface IngestedPack {
 const LOOKUP_CONCURRENCY = 32;
 
 /**
- * Indexes a spooled pack on the worker pool (thin-pack bases completed from `objects`, every
+ * Indexes a spooled pack through the index pool (thin-pack bases completed from `objects`, every
  * object checked as `receive.fsckObjects` does, the limits enforced as it expands), then finds
  * which referenced objects exist nowhere. Objects already in the repository count as
  * connected: only checked packs are ever stored. Throws UnpackError for a pack that must be refused.
@@ -54,6 +56,7 @@ export async function ingestPack(objects: ObjectReader, packPath: string, option
   try {
     outcome = await options.pool.index({
       packPath,
+      packBytes: options.packBytes,
       maxObjectSize: options.maxObjectSize,
       limits: options.limits,
       tips: [...options.tips],

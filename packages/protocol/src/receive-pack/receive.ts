@@ -133,11 +133,14 @@ async function receivePackFile(
 ): Promise<IngestedPack> {
   await mkdir(options.spoolDir, { recursive: true });
   const allowance = options.packAllowance;
-  if (allowance && allowance.bytes < options.limits.maxPackBytes) await spoolPack(packBytes, spoolPath, allowance.bytes, allowance.reason);
-  else await spoolPack(packBytes, spoolPath, options.limits.maxPackBytes);
+  const spooledBytes =
+    allowance && allowance.bytes < options.limits.maxPackBytes
+      ? await spoolPack(packBytes, spoolPath, allowance.bytes, allowance.reason)
+      : await spoolPack(packBytes, spoolPath, options.limits.maxPackBytes);
   out.startKeepAlive(KEEPALIVE_MS);
   const progress = new DeltaProgress((text) => out.progress(text));
   const ingested = await ingestPack(repo.objects, spoolPath, {
+    packBytes: spooledBytes,
     maxObjectSize: options.limits.maxObjectSize,
     limits: options.packLimits ?? DEFAULT_PACK_LIMITS,
     pool: options.indexPool ?? sharedPackIndexPool(),

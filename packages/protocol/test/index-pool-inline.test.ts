@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { git } from '@gitfleet/test-support/git';
+import { buildHistory } from '@gitfleet/test-support/histories';
+import { buildPack, sha1Object } from '@gitfleet/test-support/packs';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { PackIndexPool } from '../src/index.js';
+import { indexCopy } from './index-pool-fixtures.js';
+
+const dir = tempDir({ after }, 'index-pool-inline');
+let repo: string;
+let n = 0;
+const pools: PackIndexPool[] = [];
+after(() => Promise.all(pools.map((pool) => pool.close())));
+
+function newPool(inlineWorkBytes?: number): PackIndexPool {
+  const pool = new PackIndexPool({ threads: 1, inlineWorkBytes });
+  pools.push(pool);
+  return pool;
+}
+
+before(() => {
+  repo = buildHistory(dir, 30);
+});
+
+function packOf(revs: string[]): string {
+  const file = path.join(dir, `pack-${n++}.pack`);
+  writeFileSync(file, git(repo, ['pack-objects', '--revs', '--stdout', '-q', '--thin', '--delta-base-offset'], revs.join('\n') + '\n'));
+  return file;
+}
+
+/** An outcome with its byte columns as hex: a thread's come back as Uint8Arrays, the event loop's as Buffers. */
+function comparable(outcome: object): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(outcome).map(([key, value]) => [
+      key,
+      ArrayBuffer.isView(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') : value,
+    ]),
+  );
+}
+
+describe('PackIndexPool: small packs are checked on the event loop, with the outcome a thread gives', () => {
+  test('a thin pack of a few commits is checked without a thread', async () => {
+    const thin = packOf(['main', '^main~3']);
+    const tips = git(repo, ['rev-parse', 'main', 'main~1']).toString().trim().split('\n');
+    const inline = newPool();
+    const threaded = newPool(0);
+    const here = await indexCopy(inline, repo, thin, { tips });
+    const there = await indexCopy(threaded, repo, thin, { tips });
+    assert.ok(here.ok && here.appendedBases > 0, 'the pack was thin and completed');
+    assert.deepEqual(comparable(here), comparable(there));
+    assert.deepEqual(inline.stats().checks, { eventLoop: 1, thread: 0, overInlineCap: 0 });
+    assert.equal(inline.stats().threads, 0, 'no thread was started');
+    assert.deepEqual(threaded.stats().checks, { eventLoop: 0, thread: 1, overInlineCap: 0 });
+  });
+
+  test('a small pack that declares more work than the cap goes to a thread, before anything is written', async () => {
+    const thin = packOf(['main', '^main~3']);
+    const cap = 16 << 10;
+    // Small enough to be tried on the event loop; its deltas on big.txt declare more than the cap.
+    assert.ok(statSync(thin).size <= cap, `the pack (${statSync(thin).size} bytes) is tried inline`);
+    const capped = newPool(cap);
+    const threaded = newPool(0);
+    const here = await indexCopy(capped, repo, thin);
+    const there = await indexCopy(threaded, repo, thin);
+    assert.ok(here.ok && here.appendedBases > 0);
+    assert.deepEqual(comparable(here), comparable(there), 'the thread indexed the spooled pack as it came: no base was appended twice');
+    assert.deepEqual(capped.stats().checks, { eventLoop: 0, thread: 1, overInlineCap: 1 });
+    assert.ok(capped.stats().threads >= 1);
+  });
+
+  test('a damaged pack is refused on the event loop with the reason a thread gives', async () => {
+    const bytes = readFileSync(packOf(['main', '^main~2']));
+    bytes[40] ^= 0xff;
+    const damaged = path.join(dir, 'damaged.pack');
+    writeFileSync(damaged, bytes);
+    const inline = newPool();
+    const here = await indexCopy(inline, repo, damaged);
+    const there = await indexCopy(newPool(0), repo, damaged);
+    assert.equal(here.ok, false);
+    assert.deepEqual(comparable(here), comparable(there));
+    assert.equal(inline.stats().checks.eventLoop, 1);
+  });
+
+  test('a ref-delta whose base in the repository is not the size it declares is refused before the base is appended', async () => {
+    const base = Buffer.from('a base of thirty-two bytes, here\n');
+    const baseOid = git(repo, ['hash-object', '-w', '--stdin'], base).toString().trim();
+    assert.equal(sha1Object('blob', base), baseOid);
+    // Declares a base of 5 bytes and a result of 3: "abc", inserted.
+    const delta = Buffer.from([5, 3, 3, ...Buffer.from('abc')]);
+    const file = path.join(dir, 'lying-delta.pack');
+    writeFileSync(file, buildPack([{ kind: 'ref-delta', baseOid, delta }]));
+    for (const pool of [newPool(), newPool(0)]) {
+      const outcome = await indexCopy(pool, repo, file);
+      assert.equal(outcome.ok, false);
+      assert.match(outcome.ok ? '' : outcome.reason, new RegExp(`expects a base of 5 bytes, but ${baseOid} has ${base.length}`));
+    }
+  });
+});
