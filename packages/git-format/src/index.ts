@@ -16,6 +16,7 @@ export * from './pack/delta.js';
 export * from './pack/index-file.js';
 export * from './pack/writer.js';
 export * from './pack/indexer.js';
+export { PackInMemory } from './pack/pack-file.js';
 export * from './pack/limits.js';
 export * from './pack/read-object.js';
 export * from './sidecars/index.js';

@@ -6,6 +6,7 @@ import type { ObjectType } from '../src/oid.js';
 import { PACK_TYPE, PackFormatError } from '../src/pack/entry.js';
 import { PackIndex } from '../src/pack/index-file.js';
 import { IndexWorkCapReached } from '../src/pack/limits.js';
+import { PackInMemory } from '../src/pack/pack-file.js';
 import { indexPack, type IndexedPack, type IndexPackOptions } from '../src/pack/indexer.js';
 import { git, gitStatus } from '@gitfleet/test-support/git';
 import { buildFixtureRepo } from '@gitfleet/test-support/histories';
@@ -26,7 +27,7 @@ interface Seen {
 }
 
 async function index(
-  packPath: string,
+  packPath: string | PackInMemory,
   overrides: Partial<IndexPackOptions> = {},
 ): Promise<{ result: IndexedPack; seen: Map<string, Seen> }> {
   const seen = new Map<string, Seen>();
@@ -197,6 +198,19 @@ describe('indexPack on packs made by git pack-objects', () => {
     const { result: free } = await index(uncapped, { resolveExternal });
     assert.ok(capped.appendedBases > 0);
     assert.deepEqual(capped.idx, free.idx);
+  });
+
+  test('a pack held in memory: the same index, and its bytes completed as the file is', async () => {
+    const packPath = packObjects(repo, ['main', '^main~1'], join(dir, 'thin-memory.pack'), ['--thin']);
+    const memory = new PackInMemory(readFileSync(packPath));
+    const resolveExternal = async (oid: string) => catFile(repo, [oid]).get(oid);
+    const { result: inMemory, seen } = await index(memory, { resolveExternal });
+    const { result: onDisk } = await index(packPath, { resolveExternal });
+    assert.ok(onDisk.appendedBases > 0);
+    assert.deepEqual(inMemory.idx, onDisk.idx);
+    assert.equal(inMemory.packSize, onDisk.packSize);
+    assert.deepEqual(memory.contents(), readFileSync(packPath), 'bases appended, count and trailer rewritten');
+    assert.equal(seen.size, onDisk.objectCount - onDisk.appendedBases);
   });
 
   test('an empty pack', async () => {

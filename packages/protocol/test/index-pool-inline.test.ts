@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { git } from '@gitfleet/test-support/git';
@@ -47,8 +47,8 @@ describe('PackIndexPool: small packs are checked on the event loop, with the out
     const tips = git(repo, ['rev-parse', 'main', 'main~1']).toString().trim().split('\n');
     const inline = newPool();
     const threaded = newPool(0);
-    const here = await indexCopy(inline, repo, thin, { tips });
-    const there = await indexCopy(threaded, repo, thin, { tips });
+    const here = (await indexCopy(inline, repo, thin, { tips })).outcome;
+    const there = (await indexCopy(threaded, repo, thin, { tips })).outcome;
     assert.ok(here.ok && here.appendedBases > 0, 'the pack was thin and completed');
     assert.deepEqual(comparable(here), comparable(there));
     assert.deepEqual(inline.stats().checks, { eventLoop: 1, thread: 0, overInlineCap: 0 });
@@ -63,12 +63,38 @@ describe('PackIndexPool: small packs are checked on the event loop, with the out
     assert.ok(statSync(thin).size <= cap, `the pack (${statSync(thin).size} bytes) is tried inline`);
     const capped = newPool(cap);
     const threaded = newPool(0);
-    const here = await indexCopy(capped, repo, thin);
-    const there = await indexCopy(threaded, repo, thin);
+    const here = (await indexCopy(capped, repo, thin)).outcome;
+    const there = (await indexCopy(threaded, repo, thin)).outcome;
     assert.ok(here.ok && here.appendedBases > 0);
     assert.deepEqual(comparable(here), comparable(there), 'the thread indexed the spooled pack as it came: no base was appended twice');
     assert.deepEqual(capped.stats().checks, { eventLoop: 0, thread: 1, overInlineCap: 1 });
     assert.ok(capped.stats().threads >= 1);
+  });
+
+  test('a pack held in memory is checked there, never written to a file, and completed in memory', async () => {
+    const thin = packOf(['main', '^main~3']);
+    const tips = git(repo, ['rev-parse', 'main']).toString().trim().split('\n');
+    const inline = newPool();
+    const { outcome: here, pack } = await indexCopy(inline, repo, thin, { tips }, 'in-memory');
+    const { outcome: there, pack: spooled } = await indexCopy(newPool(0), repo, thin, { tips });
+    assert.ok(here.ok && here.appendedBases > 0);
+    assert.deepEqual(comparable(here), comparable(there));
+    assert.equal(existsSync(pack.path), false, 'no spool file');
+    assert.deepEqual(pack.stored, readFileSync(spooled.path), 'the completed pack, as the thread completed the file');
+    assert.deepEqual(inline.stats().checks, { eventLoop: 1, thread: 0, overInlineCap: 0 });
+  });
+
+  test('a pack held in memory that declares more than the cap is written to its path, as it came, for a thread', async () => {
+    const thin = packOf(['main', '^main~3']);
+    const capped = newPool(16 << 10);
+    const { outcome: here, pack } = await indexCopy(capped, repo, thin, {}, 'in-memory');
+    const { outcome: there, pack: spooled } = await indexCopy(newPool(0), repo, thin);
+    assert.ok(here.ok && here.appendedBases > 0);
+    assert.deepEqual(comparable(here), comparable(there));
+    assert.equal(pack.inMemory, undefined);
+    assert.equal(pack.stored, pack.path);
+    assert.deepEqual(readFileSync(pack.path), readFileSync(spooled.path));
+    assert.deepEqual(capped.stats().checks, { eventLoop: 0, thread: 1, overInlineCap: 1 });
   });
 
   test('a damaged pack is refused on the event loop with the reason a thread gives', async () => {
@@ -77,8 +103,8 @@ describe('PackIndexPool: small packs are checked on the event loop, with the out
     const damaged = path.join(dir, 'damaged.pack');
     writeFileSync(damaged, bytes);
     const inline = newPool();
-    const here = await indexCopy(inline, repo, damaged);
-    const there = await indexCopy(newPool(0), repo, damaged);
+    const here = (await indexCopy(inline, repo, damaged)).outcome;
+    const there = (await indexCopy(newPool(0), repo, damaged)).outcome;
     assert.equal(here.ok, false);
     assert.deepEqual(comparable(here), comparable(there));
     assert.equal(inline.stats().checks.eventLoop, 1);
@@ -93,7 +119,7 @@ describe('PackIndexPool: small packs are checked on the event loop, with the out
     const file = path.join(dir, 'lying-delta.pack');
     writeFileSync(file, buildPack([{ kind: 'ref-delta', baseOid, delta }]));
     for (const pool of [newPool(), newPool(0)]) {
-      const outcome = await indexCopy(pool, repo, file);
+      const outcome = (await indexCopy(pool, repo, file)).outcome;
       assert.equal(outcome.ok, false);
       assert.match(outcome.ok ? '' : outcome.reason, new RegExp(`expects a base of 5 bytes, but ${baseOid} has ${base.length}`));
     }

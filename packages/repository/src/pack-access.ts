@@ -47,6 +47,9 @@ export interface PackLocation {
 /** Entries larger than this are read straight from the store: they would only flush the block cache. */
 const LARGE_ENTRY_BYTES = 4 * 1024 * 1024;
 
+/** A complete pack to store: a local file's path, or its bytes (a small push, never spooled to a file). */
+export type PackData = string | Buffer;
+
 /** The stores and caches a repository's packs are read through (the pack part of its Stores). */
 export interface PackStores {
   blobs: BlobStore;
@@ -273,7 +276,7 @@ export class PackAccess {
   }
 
   /**
-   * Stores a complete, verified pack from a local file and its idx, then registers it.
+   * Stores a complete, verified pack (a local file, or its bytes) and its idx, then registers it.
    * Resolves only when both are durable and registered; idempotent for the same pack.
    * `typeCodes`, when the caller indexed the pack, are its entries' types in pack order.
    *
@@ -304,8 +307,8 @@ export class PackAccess {
    * A crash after 1 or 2 leaves a claim and perhaps blobs, no record: the collector removes the
    * claim and, a grace period later, the blobs. A crash after 3 leaves a registered pack.
    */
-  async add(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId, typeCodes?: Uint8Array): Promise<void> {
-    const index = await verifyPack(packPath, packSize, idx, checksum);
+  async add(pack: PackData, packSize: number, idx: Buffer, checksum: ObjectId, typeCodes?: Uint8Array): Promise<void> {
+    const index = await verifyPack(pack, packSize, idx, checksum);
     // The types its indexing found: the next push naming these objects need not read their headers.
     if (typeCodes) sharedEntryTypeMemo.learnPack(index, typeCodes);
     for (let attempt = 1; ; attempt++) {
@@ -316,7 +319,7 @@ export class PackAccess {
         'all',
       );
       if (unclaimed.length === 0) {
-        const registered = await this.storeAndRegister(packPath, packSize, idx, index, claim);
+        const registered = await this.storeAndRegister(pack, packSize, idx, index, claim);
         if (registered) return;
       }
       // Registered already: by another push (adding it again is a no-op), or retired by
@@ -337,15 +340,15 @@ export class PackAccess {
    * Makes a complete, verified pack and its idx durable in the blob store without registering
    * it (maintenance publishes its packs itself, under its lease); returns the parsed idx.
    */
-  async store(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<PackIndex> {
-    const index = await verifyPack(packPath, packSize, idx, checksum);
-    await this.putBlobs(packPath, packSize, idx, checksum);
+  async store(pack: PackData, packSize: number, idx: Buffer, checksum: ObjectId): Promise<PackIndex> {
+    const index = await verifyPack(pack, packSize, idx, checksum);
+    await this.putBlobs(pack, packSize, idx, checksum);
     return index;
   }
 
   /** Steps 2 and 3 of add() under `claim`; false when the claim was lost or the pack is registered already. */
   private async storeAndRegister(
-    packPath: string,
+    pack: PackData,
     packSize: number,
     idx: Buffer,
     index: PackIndex,
@@ -355,7 +358,7 @@ export class PackAccess {
     // Not registered: the claim is given up, so that it does not hold the collector off for a grace period.
     const release = () => this.kv.compareAndSwap(this.scope, [{ ...claim, expect: claim.value, value: null }], 'all');
     try {
-      await this.putBlobs(packPath, packSize, idx, checksum);
+      await this.putBlobs(pack, packSize, idx, checksum);
     } catch (error) {
       // The store's error is the one to report; a claim left behind expires.
       await release().catch(() => undefined);
@@ -385,13 +388,10 @@ export class PackAccess {
   }
 
   /** Both blobs at once: their writes and syncs overlap (a filesystem store syncs their shared directory once for both). */
-  private async putBlobs(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<void> {
+  private async putBlobs(pack: PackData, packSize: number, idx: Buffer, checksum: ObjectId): Promise<void> {
+    const body = Buffer.isBuffer(pack) ? pack : { size: packSize, open: () => createReadStream(pack), path: pack };
     const puts = await Promise.allSettled([
-      this.blobs.putIfAbsent(packBlobKey(this.repositoryId, checksum), {
-        size: packSize,
-        open: () => createReadStream(packPath),
-        path: packPath,
-      }),
+      this.blobs.putIfAbsent(packBlobKey(this.repositoryId, checksum), body),
       this.blobs.putIfAbsent(idxBlobKey(this.repositoryId, checksum), idx),
     ]);
     for (const put of puts) if (put.status === 'rejected') throw put.reason;
@@ -451,13 +451,14 @@ export class PackAccess {
 }
 
 /** The idx must describe the pack named `checksum`, and the file must be that pack; returns the parsed idx. */
-async function verifyPack(packPath: string, packSize: number, idx: Buffer, checksum: ObjectId): Promise<PackIndex> {
+async function verifyPack(pack: PackData, packSize: number, idx: Buffer, checksum: ObjectId): Promise<PackIndex> {
   if (!isObjectId(checksum)) throw new TypeError(`storing a pack: checksum ${JSON.stringify(checksum)} is not an object id`);
   const index = PackIndex.parse(idx, packSize);
   if (index.packChecksum !== checksum) {
     throw new CorruptPackError(checksum, `storing a pack: idx describes pack ${index.packChecksum}, not ${checksum}`);
   }
-  await verifyPackFile(packPath, packSize, checksum);
+  if (Buffer.isBuffer(pack)) verifyPackBytes(pack, packSize, checksum);
+  else await verifyPackFile(pack, packSize, checksum);
   return index;
 }
 
@@ -466,17 +467,23 @@ async function verifyPackFile(packPath: string, packSize: number, checksum: Obje
   const file = await open(packPath, 'r');
   try {
     const { size } = await file.stat();
-    if (size !== packSize) throw new CorruptPackError(checksum, `adding a pack: ${packPath} has ${size} bytes, expected ${packSize}`);
-    if (size < 32) throw new CorruptPackError(checksum, `adding a pack: ${packPath} is too short to be a pack (${size} bytes)`);
     const trailer = Buffer.alloc(20);
-    await file.read(trailer, 0, 20, size - 20);
-    if (trailer.toString('hex') !== checksum) {
-      throw new CorruptPackError(
-        checksum,
-        `adding a pack: ${packPath} ends with checksum ${trailer.toString('hex')}, expected ${checksum}`,
-      );
-    }
+    if (size >= 32) await file.read(trailer, 0, 20, size - 20);
+    checkSizeAndTrailer(packPath, size, trailer, packSize, checksum);
   } finally {
     await file.close();
+  }
+}
+
+/** The bytes must be the pack named `checksum`, as a file must (verifyPackFile). */
+function verifyPackBytes(pack: Buffer, packSize: number, checksum: ObjectId): void {
+  checkSizeAndTrailer('the pack received', pack.length, pack.subarray(Math.max(0, pack.length - 20)), packSize, checksum);
+}
+
+function checkSizeAndTrailer(what: string, size: number, trailer: Buffer, packSize: number, checksum: ObjectId): void {
+  if (size !== packSize) throw new CorruptPackError(checksum, `adding a pack: ${what} has ${size} bytes, expected ${packSize}`);
+  if (size < 32) throw new CorruptPackError(checksum, `adding a pack: ${what} is too short to be a pack (${size} bytes)`);
+  if (trailer.toString('hex') !== checksum) {
+    throw new CorruptPackError(checksum, `adding a pack: ${what} ends with checksum ${trailer.toString('hex')}, expected ${checksum}`);
   }
 }

@@ -1,7 +1,6 @@
-import { readSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
 import { Lru } from '../lru.js';
+import type { PackFile } from './pack-file.js';
 
 const WINDOW = 1 << 20;
 
@@ -21,7 +20,7 @@ export class SequentialWindow {
   private readonly window: number;
 
   constructor(
-    private readonly file: FileHandle,
+    private readonly file: PackFile,
     private readonly limit: number,
     private readonly hash: Hash,
   ) {
@@ -83,7 +82,7 @@ const DIRECT_READ = 4 * BLOCK;
 export class BlockReader {
   private readonly blocks = new Lru<number, Buffer>(MAX_BLOCKS, () => 1);
 
-  constructor(private readonly file: FileHandle) {}
+  constructor(private readonly file: Pick<PackFile, 'readSync'>) {}
 
   read(pos: number, length: number): Buffer {
     if (length > DIRECT_READ) return this.readDirect(pos, length);
@@ -118,7 +117,7 @@ export class BlockReader {
     const cached = this.blocks.get(b);
     if (cached !== undefined) return cached;
     const buf = Buffer.allocUnsafe(BLOCK);
-    const bytesRead = readSync(this.file.fd, buf, 0, BLOCK, b * BLOCK);
+    const bytesRead = this.file.readSync(buf, 0, BLOCK, b * BLOCK);
     const block = buf.subarray(0, bytesRead);
     this.blocks.set(b, block);
     return block;
@@ -128,7 +127,7 @@ export class BlockReader {
     const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const bytesRead = readSync(this.file.fd, out, done, length - done, pos + done);
+      const bytesRead = this.file.readSync(out, done, length - done, pos + done);
       if (bytesRead === 0) throw new Error(`read past the end of the pack file at ${pos + done}`);
       done += bytesRead;
     }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { ObjectId, ObjectType } from '../oid.js';
 import type { EntryTable } from './entry-table.js';
 import { encodePackIndex, type PackIndexEntry } from './index-file.js';
 import { ExpansionBudget, UNLIMITED_PACK, type PackLimits } from './limits.js';
+import { PackInMemory, SpooledPackFile, type PackFile } from './pack-file.js';
 import type { ParallelPassOptions } from './parallel/parallel-pass.js';
 import { resolveDeltas } from './resolve-deltas.js';
 import { scanPack } from './scan.js';
@@ -37,7 +38,8 @@ export interface IndexPackOptions {
   workCap?: number;
   /**
    * Resolving deltas on several threads (the objects they resolve go to `parallel.objectSink`,
-   * not to `onObject`); one thread when absent. The outcome is the same either way.
+   * not to `onObject`); one thread when absent, or when the pack is in memory. The outcome is
+   * the same either way.
    */
   parallel?: ParallelPassOptions;
 }
@@ -63,30 +65,36 @@ export interface IndexedPack {
 }
 
 /**
- * Indexes a pack spooled at `packPath` (verifying its trailer, every entry and every
+ * Indexes a pack spooled at a path, or held in memory (verifying its trailer, every entry and every
  * delta), reading it with bounded memory. A thin pack is completed in place: missing
  * ref-delta bases are appended as whole objects and the header count and trailer rewritten.
  * Throws PackFormatError (or the caller's errors) and leaves the file unusable on failure.
  * Its CPU work grows with what the pack expands to (bounded by `limits`) and it never yields:
  * run it off the event loop, as receive-pack does on its worker pool, unless `workCap` bounds it.
  */
-export async function indexPack(packPath: string, options: IndexPackOptions): Promise<IndexedPack> {
-  const file = await open(packPath, 'r+');
+export async function indexPack(pack: string | PackInMemory, options: IndexPackOptions): Promise<IndexedPack> {
+  if (pack instanceof PackInMemory) return indexPackFile(pack, pack.size, undefined, options);
+  const handle = await open(pack, 'r+');
   try {
-    const { size } = await file.stat();
-    const budget = new ExpansionBudget(options.limits ?? UNLIMITED_PACK, size);
-    const { table, deltas, checksum: received, dataEnd } = await scanPack(file, size, { ...options, budget });
-    const { appended, end, sinkResults } = await resolveDeltas(packPath, file, table, deltas, dataEnd, { ...options, budget });
-    const checksum = appended > 0 ? await rewriteHeaderAndTrailer(file, table.count, end) : received;
-    const idx = encodePackIndex(table.oids, table.offsets, table.crcs, table.count, checksum);
-    return indexedPack(table, checksum.toString('hex'), appended, idx, end + 20, budget.inflatedBytes, sinkResults);
+    const { size } = await handle.stat();
+    return await indexPackFile(new SpooledPackFile(handle), size, pack, options);
   } finally {
-    await file.close();
+    await handle.close();
   }
 }
 
+/** `packPath` is where helper threads find the pack: without one, deltas are resolved on this thread alone. */
+async function indexPackFile(file: PackFile, size: number, packPath: string | undefined, options: IndexPackOptions): Promise<IndexedPack> {
+  const budget = new ExpansionBudget(options.limits ?? UNLIMITED_PACK, size);
+  const { table, deltas, checksum: received, dataEnd } = await scanPack(file, size, { ...options, budget });
+  const { appended, end, sinkResults } = await resolveDeltas(packPath, file, table, deltas, dataEnd, { ...options, budget });
+  const checksum = appended > 0 ? await rewriteHeaderAndTrailer(file, table.count, end) : received;
+  const idx = encodePackIndex(table.oids, table.offsets, table.crcs, table.count, checksum);
+  return indexedPack(table, checksum.toString('hex'), appended, idx, end + 20, budget.inflatedBytes, sinkResults);
+}
+
 /** After appending bases: the new object count in the header, the file cut after the last entry, and a fresh trailer. */
-async function rewriteHeaderAndTrailer(file: FileHandle, objectCount: number, end: number): Promise<Buffer> {
+async function rewriteHeaderAndTrailer(file: PackFile, objectCount: number, end: number): Promise<Buffer> {
   const count = Buffer.alloc(4);
   count.writeUInt32BE(objectCount);
   await file.write(count, 0, 4, 8);

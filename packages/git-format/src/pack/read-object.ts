@@ -1,10 +1,10 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { ObjectId, ObjectType } from '../oid.js';
 import { applyDelta, deltaTargetSize } from './delta.js';
 import { PackFormatError, parseEntryHeader } from './entry.js';
 import type { PackIndex } from './index-file.js';
 import { inflateEntry } from './inflate.js';
 import type { ExpansionBudget } from './limits.js';
+import type { PackFile } from './pack-file.js';
 
 /**
  * Reads one object of a local, indexed pack (a push's own pack, checked after indexing), its
@@ -13,7 +13,7 @@ import type { ExpansionBudget } from './limits.js';
  * already enforced: a longer one is a corrupt pack).
  */
 export async function readPackedObject(
-  file: FileHandle,
+  file: Pick<PackFile, 'read'>,
   index: PackIndex,
   oid: ObjectId,
   budget: ExpansionBudget,

@@ -1,4 +1,3 @@
-import type { FileHandle } from 'node:fs/promises';
 import zlib from 'node:zlib';
 import type { ObjectType } from '../oid.js';
 import { crc32 } from './crc32.js';
@@ -9,6 +8,7 @@ import { DeltaForest } from './delta-forest.js';
 import type { EntryTable } from './entry-table.js';
 import { BlockReader } from './file-readers.js';
 import { objectIdBytes } from './inflate.js';
+import type { PackFile } from './pack-file.js';
 import { releaseHelpers, resolveTreesInParallel, takeHelpers, type ParallelPassOptions } from './parallel/parallel-pass.js';
 import { TreeResolver, type TreeResolverOptions } from './tree-resolver.js';
 
@@ -33,15 +33,17 @@ export interface ResolvedDeltas {
  * appended and where the entries now end.
  */
 export async function resolveDeltas(
-  packPath: string,
-  file: FileHandle,
+  packPath: string | undefined,
+  file: PackFile,
   table: EntryTable,
   deltas: DeltaArena,
   dataEnd: number,
   options: ResolveOptions,
 ): Promise<ResolvedDeltas> {
+  // Helper threads open the pack by its path: one held in memory is resolved here alone.
+  const parallel = packPath === undefined ? undefined : options.parallel;
   // On shared memory when threads may take part: they read the forest instead of each getting a copy.
-  const forest = DeltaForest.build(table, options.parallel ? (bytes) => new SharedArrayBuffer(bytes) : undefined);
+  const forest = DeltaForest.build(table, parallel ? (bytes) => new SharedArrayBuffer(bytes) : undefined);
   const reader = new BlockReader(file);
   const thin = new ThinPackCompletion(file, table, deltas, reader, dataEnd, options);
   let resolved = 0;
@@ -52,10 +54,9 @@ export async function resolveDeltas(
   });
 
   const roots = forest.rootsInPack();
-  const parallel = options.parallel;
   const helpers = takeHelpers(parallel, forest.deltaCount, roots.length, options.onObject !== undefined);
   let sinkResults: unknown[] = [];
-  if (parallel !== undefined && helpers > 0) {
+  if (parallel !== undefined && packPath !== undefined && helpers > 0) {
     const context = { packPath, table, deltas, dataEnd, budget: options.budget, deltaBaseCacheBytes: options.deltaBaseCacheBytes };
     try {
       sinkResults = await resolveTreesInParallel(context, parallel.objectSink, helpers, forest, roots, (done) =>
@@ -88,7 +89,7 @@ class ThinPackCompletion {
   appended = 0;
 
   constructor(
-    private readonly file: FileHandle,
+    private readonly file: PackFile,
     private readonly table: EntryTable,
     private readonly deltas: DeltaArena,
     private readonly reader: BlockReader,
@@ -139,7 +140,7 @@ class ThinPackCompletion {
   }
 }
 
-async function writeFully(file: FileHandle, bytes: Buffer, position: number): Promise<void> {
+async function writeFully(file: PackFile, bytes: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < bytes.length) {
     const { bytesWritten } = await file.write(bytes, done, bytes.length - done, position + done);

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import type { ObjectType } from '../oid.js';
 import { crc32 } from './crc32.js';
 import { deltaSizes } from './delta.js';
@@ -8,6 +7,7 @@ import { DeltaArena } from './delta-arena.js';
 import { EntryTable } from './entry-table.js';
 import { SequentialWindow } from './file-readers.js';
 import { IndexWorkCapReached, type ExpansionBudget } from './limits.js';
+import type { PackFile } from './pack-file.js';
 import { TruncatedInput, inflateEntry, objectIdBytes } from './inflate.js';
 
 /** Memory for inflated deltas carried from pass one to pass two. */
@@ -40,7 +40,7 @@ export interface ScanResult {
  * entry to find where its zlib stream ends, recording its CRC-32, hashing every whole
  * object, and checking the trailer. Deltas are only measured here; pass two resolves them.
  */
-export async function scanPack(file: FileHandle, fileSize: number, options: ScanOptions): Promise<ScanResult> {
+export async function scanPack(file: PackFile, fileSize: number, options: ScanOptions): Promise<ScanResult> {
   if (fileSize < 32) throw new PackFormatError(`pack truncated: ${fileSize} bytes`);
   const dataEnd = fileSize - 20;
   const hash = createHash('sha1');

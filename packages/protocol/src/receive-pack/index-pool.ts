@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { IndexWorkCapReached, type GitObject, type ObjectId } from '@gitfleet/git-format';
+import { IndexWorkCapReached, type GitObject, type ObjectId, type PackInMemory } from '@gitfleet/git-format';
 import type { IndexTask, ReadAnswer, WorkerMessage } from './index-worker.js';
 import { checkPack, type IndexOutcome } from './pack-check.js';
+import type { SpooledPack } from './spool.js';
 import { ThreadTokens } from './thread-tokens.js';
 
 /** Threads indexing at once when PackIndexPoolOptions.threads is not given: every core. */
@@ -54,9 +55,9 @@ export class IndexPoolBusy extends Error {
   }
 }
 
-export interface IndexRequest extends Omit<IndexTask, 'port' | 'resolveThreads' | 'threadTokens' | 'parallelMinDeltas'> {
-  /** Size of the spooled pack: one larger than the inline work cap goes straight to a thread. */
-  packBytes: number;
+export interface IndexRequest extends Omit<IndexTask, 'pack' | 'port' | 'resolveThreads' | 'threadTokens' | 'parallelMinDeltas'> {
+  /** One larger than the inline work cap goes straight to a thread; one held in memory is written to its path first. */
+  pack: SpooledPack;
   /** Objects of the repository the worker asks for (a thin pack's bases, .gitmodules blobs). */
   readObject(oid: ObjectId): Promise<GitObject | undefined>;
   onProgress?(phase: 'receiving' | 'resolving', done: number, total: number): void;
@@ -101,18 +102,20 @@ export class PackIndexPool {
   }
 
   async index(request: IndexRequest): Promise<IndexOutcome> {
-    if (request.packBytes <= this.inlineWorkBytes) {
-      const outcome = await this.indexInline(request);
+    const { pack } = request;
+    if (pack.size <= this.inlineWorkBytes) {
+      const outcome = await this.indexInline(request, pack.inMemory ?? pack.path);
       if (outcome !== undefined) return outcome;
     }
-    return this.indexOnThread(request);
+    await pack.spill();
+    return this.indexOnThread(request, pack.path);
   }
 
   /** The outcome, or undefined when the pack asked for more work than the inline cap. */
-  private async indexInline(request: IndexRequest): Promise<IndexOutcome | undefined> {
-    const { readObject, onProgress, packBytes: _, ...task } = request;
+  private async indexInline(request: IndexRequest, pack: string | PackInMemory): Promise<IndexOutcome | undefined> {
+    const { readObject, onProgress, pack: _, ...task } = request;
     try {
-      const outcome = await checkPack(task, { read: readObject }, { onProgress, workCap: this.inlineWorkBytes });
+      const outcome = await checkPack({ ...task, pack }, { read: readObject }, { onProgress, workCap: this.inlineWorkBytes });
       this.checks.eventLoop++;
       return outcome;
     } catch (error) {
@@ -122,10 +125,11 @@ export class PackIndexPool {
     }
   }
 
-  private async indexOnThread(request: IndexRequest): Promise<IndexOutcome> {
+  private async indexOnThread(request: IndexRequest, packPath: string): Promise<IndexOutcome> {
     if (this.admitted >= this.capacity) throw new IndexPoolBusy();
     this.admitted++;
-    const { readObject, onProgress, packBytes: _, ...task } = request;
+    const { readObject, onProgress, pack: _, ...rest } = request;
+    const task = { ...rest, pack: packPath };
     const { port1, port2 } = new MessageChannel();
     // Only its message crosses to the worker: the indexing's failure gets it back as its cause,
     // so that a store's typed error (a timeout, say) is still seen as such by the caller.

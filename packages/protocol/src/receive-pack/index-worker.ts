@@ -13,6 +13,8 @@ lowerThisThreadPriority();
  * needs, one at a time, and waits.
  */
 export interface IndexTask extends PackCheckTask {
+  /** The spooled pack's path: a thread cannot share the memory of one held on the main thread. */
+  pack: string;
   /** Most threads resolving this pack's deltas may use (PackIndexPool's resolveThreadsPerPush). */
   resolveThreads: number;
   /** The machine's spare indexing threads, shared by every push (PackIndexPool). */

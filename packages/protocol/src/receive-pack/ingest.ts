@@ -1,6 +1,7 @@
 import { PackIndex, type ObjectId, type ObjectType, type PackLimits } from '@gitfleet/git-format';
 import type { ObjectReader } from '@gitfleet/repository';
 import { IndexPoolBusy, type PackIndexPool } from './index-pool.js';
+import type { SpooledPack } from './spool.js';
 import { checkLinkedType, LinkTypeMismatch } from './typed-links.js';
 
 /** The pack was refused; `message` becomes the "unpack <message>" status line. */
@@ -12,8 +13,6 @@ export class UnpackError extends Error {
 }
 
 export interface IngestOptions {
-  /** Size of the spooled pack. */
-  packBytes: number;
   maxObjectSize: number;
   limits: PackLimits;
   /** New ref tips of the push: their types are recorded (refs/heads/* must name commits). */
@@ -26,6 +25,8 @@ export interface IngestOptions {
 
 /** What receive-pack needs of an indexed pack. */
 export interface IngestedPack {
+  /** The pack indexed, completed if it was thin: what to store. */
+  pack: SpooledPack;
   checksum: ObjectId;
   packSize: number;
   idx: Buffer;
@@ -51,12 +52,11 @@ const LOOKUP_CONCURRENCY = 32;
  * which referenced objects exist nowhere. Objects already in the repository count as
  * connected: only checked packs are ever stored. Throws UnpackError for a pack that must be refused.
  */
-export async function ingestPack(objects: ObjectReader, packPath: string, options: IngestOptions): Promise<IngestedPack> {
+export async function ingestPack(objects: ObjectReader, pack: SpooledPack, options: IngestOptions): Promise<IngestedPack> {
   let outcome;
   try {
     outcome = await options.pool.index({
-      packPath,
-      packBytes: options.packBytes,
+      pack,
       maxObjectSize: options.maxObjectSize,
       limits: options.limits,
       tips: [...options.tips],
@@ -74,6 +74,7 @@ export async function ingestPack(objects: ObjectReader, packPath: string, option
   const outside = Array.from({ length: links.length / 20 }, (_, i) => links.toString('hex', 20 * i, 20 * i + 20));
   const missing = await absentOrOfTypes(objects, outside, outcome.outsideLinkTypes);
   return {
+    pack,
     checksum: outcome.checksum,
     packSize: outcome.packSize,
     idx,

@@ -4,6 +4,7 @@ import {
   FsckError,
   ObjectRejected,
   PackFormatError,
+  PackInMemory,
   PackIndex,
   checkGitmodules,
   indexPack,
@@ -25,7 +26,8 @@ import { checkLinkedType, type TypedLinks } from './typed-links.js';
  * work cap (index-pool.ts).
  */
 export interface PackCheckTask {
-  packPath: string;
+  /** The spooled pack, or one held in memory (checked on the event loop only). */
+  pack: string | PackInMemory;
   maxObjectSize: number;
   limits: PackLimits;
   /** New ref tips of the push: their types are reported. */
@@ -84,7 +86,7 @@ export async function checkPack(task: PackCheckTask, repository: RepositoryObjec
 async function indexAndCheck(task: PackCheckTask, repository: RepositoryObjects, run: PackCheckRun): Promise<IndexOutcome> {
   const init: PushCheckInit = { tips: task.tips, shallow: task.shallow };
   const checks = new PushObjectChecks(init);
-  const pack = await indexPack(task.packPath, {
+  const pack = await indexPack(task.pack, {
     resolveExternal: (oid) => repository.read(oid),
     onObject: checks.onObject,
     maxObjectSize: task.maxObjectSize,
@@ -97,7 +99,7 @@ async function indexAndCheck(task: PackCheckTask, repository: RepositoryObjects,
   const index = PackIndex.parse(pack.idx, pack.packSize);
   // Reading blobs back is more expansion of the same pack: it counts against the same limits.
   const budget = new ExpansionBudget(task.limits, pack.packSize, pack.inflatedBytes);
-  await checkRemainingGitmodules(task.packPath, index, budget, checks.gitmodules, checks.gitmodulesChecked, repository);
+  await checkRemainingGitmodules(task.pack, index, budget, checks.gitmodules, checks.gitmodulesChecked, repository);
 
   const outside = checkLinksIntoPack(checks.links, index, pack.typeCodes);
   return {
@@ -146,7 +148,7 @@ function checkLinksIntoPack(links: TypedLinks, index: PackIndex, typeCodes: Uint
  * gitmodulesMissing, one that is no blob gitmodulesBlob.
  */
 async function checkRemainingGitmodules(
-  packPath: string,
+  pack: string | PackInMemory,
   index: PackIndex,
   budget: ExpansionBudget,
   gitmodules: OidSet,
@@ -155,7 +157,7 @@ async function checkRemainingGitmodules(
 ): Promise<void> {
   const pending = [...gitmodules].filter((oid) => !checked.has(oid));
   if (pending.length === 0) return;
-  const file = await open(packPath, 'r');
+  const file = pack instanceof PackInMemory ? pack : await open(pack, 'r');
   try {
     for (const oid of pending) {
       const object = (await readPackedObject(file, index, oid, budget)) ?? (await readFromRepository(repository, oid, budget));
@@ -169,7 +171,7 @@ async function checkRemainingGitmodules(
       }
     }
   } finally {
-    await file.close();
+    if (!(file instanceof PackInMemory)) await file.close();
   }
 }
 

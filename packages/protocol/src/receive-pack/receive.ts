@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { encodeSideband, FLUSH_PKT, PktLineReader, SidebandChannel, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
@@ -11,7 +10,7 @@ import { ingestPack, UnpackError, type IngestedPack } from './ingest.js';
 import { adoptDefaultBranch } from './default-branch.js';
 import { DeltaProgress } from './progress.js';
 import { ResponseQueue, ResponseWriter } from './response.js';
-import { PackTooLarge, RequestAborted, spoolPack } from './spool.js';
+import { PackTooLarge, RequestAborted, spoolPack, type SpooledPack } from './spool.js';
 import { REASON, applyRefUpdates, checkBranchTips, checkCommands, failAllIfAny, refUpdatesToApply, type CommandState } from './updates.js';
 import type { PreparedRefUpdate, PushSummary, ReceivePackOptions } from './options.js';
 import { DEFAULT_PACK_LIMITS } from './pack-limits.js';
@@ -19,6 +18,12 @@ import { fromBuffers } from '../upload-pack/pack-response.js';
 
 /** Of a policy's reason in report-status: well within a pkt-line, long enough to name a path and who holds it. */
 const MAX_REASON_LENGTH = 2000;
+
+/**
+ * Packs up to this size are received into memory, never written to a spool file: the pushes of
+ * a commit or a few, which are most pushes. At most GITFLEET_MAX_PUSHES of them at once.
+ */
+const MEMORY_SPOOL_BYTES = 1 << 20;
 
 /** git's default receive.keepAlive. */
 const KEEPALIVE_MS = 5000;
@@ -74,13 +79,13 @@ async function serve(
 ): Promise<void> {
   const commands: CommandState[] = push.commands.map((command) => ({ ...command }));
   const { atomic } = push.capabilities;
-  const spoolPath = join(options.spoolDir, `receive-${randomUUID()}.pack`);
+  const received: { pack?: SpooledPack } = {};
   let unpackError: string | undefined;
   let ingested: IngestedPack | undefined;
   try {
     if (!isDeleteOnly(commands)) {
       try {
-        ingested = await receivePackFile(repo, push, packBytes, spoolPath, options, out);
+        ingested = await receivePackFile(repo, push, packBytes, received, options, out);
       } catch (error) {
         if (!(error instanceof UnpackError || error instanceof PackTooLarge || error instanceof RequestAborted)) throw error;
         // The reason travels in one pkt-line of the report.
@@ -98,14 +103,14 @@ async function serve(
       if (!(atomic && failAllIfAny(commands, REASON.atomicPushFailure))) {
         await checkBranchTips(commands, atomic, (oid) => objectType(repo, ingested, oid), out);
         const changesRefs = refUpdatesToApply(commands).length > 0;
-        if (changesRefs && (!ingested || (await storePack(repo, ingested, spoolPath, commands, out)))) {
+        if (changesRefs && (!ingested || (await storePack(repo, ingested, commands, out)))) {
           await askPolicy(commands, atomic, ingested, options, out);
           if (refUpdatesToApply(commands).length > 0) await publish(repo, commands, push, ingested?.checksum, options, out);
         }
       }
     }
   } finally {
-    await rm(spoolPath, { force: true });
+    await received.pack?.remove();
   }
   options.onReport?.(pushSummary(commands, unpackError, ingested));
   report(commands, unpackError, push, out);
@@ -122,25 +127,29 @@ function pushSummary(commands: readonly CommandState[], unpackError: string | un
   };
 }
 
-/** Spools the pack, then indexes and checks it, with "Resolving deltas" progress. */
+/**
+ * Receives the pack (into `received`, for the caller to store and remove), then indexes and
+ * checks it, with "Resolving deltas" progress.
+ */
 async function receivePackFile(
   repo: Repository,
   push: PushRequest,
   packBytes: AsyncIterable<Buffer>,
-  spoolPath: string,
+  received: { pack?: SpooledPack },
   options: ReceivePackOptions,
   out: ResponseWriter,
 ): Promise<IngestedPack> {
-  await mkdir(options.spoolDir, { recursive: true });
+  const spoolPath = join(options.spoolDir, `receive-${randomUUID()}.pack`);
   const allowance = options.packAllowance;
-  const spooledBytes =
-    allowance && allowance.bytes < options.limits.maxPackBytes
-      ? await spoolPack(packBytes, spoolPath, allowance.bytes, allowance.reason)
-      : await spoolPack(packBytes, spoolPath, options.limits.maxPackBytes);
+  const limited = allowance && allowance.bytes < options.limits.maxPackBytes;
+  const pack = await spoolPack(packBytes, spoolPath, limited ? allowance.bytes : options.limits.maxPackBytes, {
+    reason: limited ? allowance.reason : undefined,
+    memoryBytes: MEMORY_SPOOL_BYTES,
+  });
+  received.pack = pack;
   out.startKeepAlive(KEEPALIVE_MS);
   const progress = new DeltaProgress((text) => out.progress(text));
-  const ingested = await ingestPack(repo.objects, spoolPath, {
-    packBytes: spooledBytes,
+  const ingested = await ingestPack(repo.objects, pack, {
     maxObjectSize: options.limits.maxObjectSize,
     limits: options.packLimits ?? DEFAULT_PACK_LIMITS,
     pool: options.indexPool ?? sharedPackIndexPool(),
@@ -191,15 +200,9 @@ async function objectType(repo: Repository, ingested: IngestedPack | undefined, 
 }
 
 /** Stores the pack and idx before any ref may point into them. */
-async function storePack(
-  repo: Repository,
-  ingested: IngestedPack,
-  spoolPath: string,
-  commands: CommandState[],
-  out: ResponseWriter,
-): Promise<boolean> {
+async function storePack(repo: Repository, ingested: IngestedPack, commands: CommandState[], out: ResponseWriter): Promise<boolean> {
   try {
-    await repo.packs.add(spoolPath, ingested.packSize, ingested.idx, ingested.checksum, ingested.typeCodes);
+    await repo.packs.add(ingested.pack.stored, ingested.packSize, ingested.idx, ingested.checksum, ingested.typeCodes);
     return true;
   } catch (error) {
     out.error(`storing pack ${ingested.checksum}: ${(error as Error).message}`);

@@ -4,6 +4,7 @@ import { DeltaArena, type SharedDeltaArena } from '../delta-arena.js';
 import { DeltaForest, type DeltaForestParts } from '../delta-forest.js';
 import { EntryTable, type EntryTableParts } from '../entry-table.js';
 import { BlockReader } from '../file-readers.js';
+import { SpooledPackFile } from '../pack-file.js';
 import { ExpansionBudget, type SharedBudget } from '../limits.js';
 import { TreeResolver } from '../tree-resolver.js';
 import type { CreateObjectSink, ObjectSink, ObjectSinkSpec } from './object-sink.js';
@@ -47,7 +48,7 @@ async function main(data: ResolveThreadData): Promise<ResolveThreadResult> {
   const file = await open(data.packPath, 'r');
   try {
     const resolver = new TreeResolver(
-      new BlockReader(file),
+      new BlockReader(new SpooledPackFile(file)),
       table,
       new DeltaForest(table, data.forest),
       DeltaArena.attach(data.deltas),
