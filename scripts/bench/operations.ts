@@ -101,6 +101,11 @@ export class ServerState {
 export const MAIN_REPO = 'main';
 
 /** One timed thing of one repetition: wall seconds, the server's CPU seconds, or why it was not timed (a note for the report). */
+export interface EventCount {
+  count: number;
+  what: string;
+}
+
 export interface Timing {
   seconds?: number;
   cpuSeconds?: number;
@@ -117,6 +122,8 @@ export interface Operation {
   servers?: readonly ServerName[];
   /** For parallel clones: how many clones one run makes and over how many server processes. */
   throughput?: { clones: number; processes: number };
+  /** What one run completes (e.g. 160 accepted pushes): the report gives their rate at the median time. */
+  completes?: EventCount;
   /** Untimed set-up, done before the memory of the operation is watched. */
   prepare?(state: ServerState): Promise<void>;
   run(state: ServerState, repetition: number): Promise<Timing[]>;
@@ -272,7 +279,7 @@ const PUSHES_PER_PUSHER = 10;
 /**
  * PUSHERS clients (accounts, where the server has them) push to the same repository at once,
  * each PUSHES_PER_PUSHER one-commit pushes to a branch of its own, one after another: the wall
- * time of all, and accepted pushes per second in the note. Their commits are made beforehand,
+ * time of all, and accepted pushes per second at the median time. Their commits are made beforehand,
  * untimed; every push must be accepted. The clients are real `git push` processes, or (`http`)
  * requests made by this process with packs made beforehand: on a machine whose cores the clients
  * share with the server, only the second shows what the server can take.
@@ -301,6 +308,7 @@ function concurrentPushers(git: GitClient, repeat: number, client: 'git' | 'http
   return {
     names: [name],
     repetitions: repeat,
+    completes: { count: PUSHERS * PUSHES_PER_PUSHER, what: 'accepted pushes' },
     async prepare(state) {
       state.requireLoaded();
       await pushersOf(state);
@@ -327,8 +335,7 @@ function concurrentPushers(git: GitClient, repeat: number, client: 'git' | 'http
       );
       const seconds = (performance.now() - started) / 1000;
       const cpuSeconds = (await serverCpuSeconds(pids)) - cpuBefore;
-      const pushes = PUSHERS * PUSHES_PER_PUSHER;
-      return [{ seconds, cpuSeconds, note: `${(pushes / seconds).toFixed(0)} accepted pushes/s` }];
+      return [{ seconds, cpuSeconds }];
     },
   };
 }

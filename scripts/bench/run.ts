@@ -276,6 +276,7 @@ async function runRepository(
           attempts: 0,
           peakRssBytes: 0,
           ...(op.throughput && { throughput: op.throughput }),
+          ...(op.completes && { completes: op.completes }),
         }));
         measurements.push(...rows);
         rowsOf.set(name, rows);
@@ -324,7 +325,7 @@ async function runRepository(
           const figures = summary
             ? `min ${summary.min.toFixed(3)}s median ${summary.median.toFixed(3)}s max ${summary.max.toFixed(3)}s`
             : 'not timed';
-          const notes = [row.note, row.error && `FAILED: ${row.error.split('\n')[0]}`].filter(Boolean).join(' · ');
+          const notes = [row.note, rateAtMedian(row), row.error && `FAILED: ${row.error.split('\n')[0]}`].filter(Boolean).join(' · ');
           log(`[${index + 1}/${ops.length}] ${row.op} · ${name}: ${figures}${notes ? ` · ${notes}` : ''}`);
         }
       }
@@ -343,7 +344,11 @@ async function runRepository(
     s.daemons.map((d) => ({ server: s.server.name, process: d.name, pid: d.pid, exitStatus: d.exitStatus, logFile: d.logFile })),
   );
   const failures = measurements.filter((m) => m.error !== undefined);
-  const notes = measurements.filter((m) => m.note !== undefined);
+  const notes = measurements.flatMap((m) => {
+    const rate = rateAtMedian(m);
+    const note = [m.note, rate].filter(Boolean).join(' · ');
+    return note ? [{ op: m.op, server: m.server, note }] : [];
+  });
   const hasThroughput = measurements.some((m) => m.throughput);
   const report = [
     `## ${title}`,
@@ -384,6 +389,13 @@ async function runRepository(
       processes,
     },
   };
+}
+
+/** "N <what>/s" at the median time of a row whose repetitions each complete a known count. */
+function rateAtMedian(m: Measurement): string | undefined {
+  const median = summarize(m.seconds)?.median;
+  if (!m.completes || median === undefined) return undefined;
+  return `${(m.completes.count / median).toFixed(0)} ${m.completes.what}/s (at the median time)`;
 }
 
 function record(row: Measurement, timing: Timing): void {

@@ -19,6 +19,8 @@ export interface Measurement {
   peakProcessRssBytes?: number;
   /** Parallel clones: how many clones one run made, over how many server processes. */
   throughput?: { clones: number; processes: number };
+  /** What one repetition completes: reported as a rate at the median time. */
+  completes?: { count: number; what: string };
 }
 
 export interface Summary {
