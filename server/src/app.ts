@@ -4,7 +4,7 @@ import { ProtocolError } from '@gitfleet/protocol';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { HttpError } from './http-errors.js';
-import { httpStatusOf, refusalMessage, retryAfterOf } from './operations/errors.js';
+import { httpStatusOf, refusalMessage, retryAfterHeader } from './operations/errors.js';
 import { apiRouter } from './api/index.js';
 import { authenticate } from './auth/index.js';
 import { gitHttpRouter } from './git-http.js';
@@ -105,8 +105,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     // A request body left unread would otherwise be drained first (perhaps gigabytes).
     if (!req.complete) res.set('Connection', 'close');
     if (error instanceof HttpError) res.set(error.headers);
-    const retryAfter = retryAfterOf(error);
-    if (retryAfter !== undefined) res.set('Retry-After', String(Math.ceil(retryAfter)));
+    res.set(retryAfterHeader(error));
     res.status(status);
     if (req.path.startsWith('/api/')) res.json({ message });
     else res.type('text/plain; charset=utf-8').send(`${message}\n`);

@@ -6,7 +6,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { AccountConflict } from '@gitfleet/accounts';
 import { HttpError } from '../http-errors.js';
 import { noteRefusal } from '../request-log.js';
-import { httpStatusOf, refusalMessage, retryAfterOf } from '../operations/errors.js';
+import { httpStatusOf, refusalMessage, retryAfterHeader } from '../operations/errors.js';
 
 /**
  * Runs a creation: a name already taken is 422, as Gitea answers a create whose name exists
@@ -36,8 +36,7 @@ export function apiErrorHandler(
       return;
     }
     noteRefusal(res, error instanceof Error ? error.message : String(error));
-    const retryAfter = retryAfterOf(error);
-    if (retryAfter !== undefined) res.set('Retry-After', String(Math.ceil(retryAfter)));
+    res.set(retryAfterHeader(error));
     const headers = (error as { headers?: unknown }).headers;
     if (headers && typeof headers === 'object') res.set(headers as Record<string, string>);
     if (!req.complete) res.set('Connection', 'close');

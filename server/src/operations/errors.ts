@@ -100,13 +100,14 @@ function storeFailure(error: unknown): StoreUnavailable | WriteOutcomeUnknown | 
 export const STORE_RETRY_AFTER_SECONDS = 5;
 
 /**
- * The Retry-After of a refusal: the error's own `retryAfterSeconds` (an HttpError's, or a
- * package's busy error such as StatusesBusy), else STORE_RETRY_AFTER_SECONDS when a store failed.
+ * The Retry-After header of a refusal, for every surface to set as it is: the error's own
+ * `retryAfterSeconds` (an HttpError's, or a package's busy error such as StatusesBusy), else
+ * STORE_RETRY_AFTER_SECONDS when a store failed; none otherwise.
  */
-export function retryAfterOf(error: unknown): number | undefined {
+export function retryAfterHeader(error: unknown): { 'Retry-After'?: string } {
   const own = (error as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-  if (typeof own === 'number') return own;
-  return storeFailure(error) ? STORE_RETRY_AFTER_SECONDS : undefined;
+  const seconds = typeof own === 'number' ? own : storeFailure(error) ? STORE_RETRY_AFTER_SECONDS : undefined;
+  return seconds === undefined ? {} : { 'Retry-After': String(Math.ceil(seconds)) };
 }
 
 /**

@@ -61,7 +61,7 @@
  *   errors     #error-page[data-status]
  */
 import { Router, type ErrorRequestHandler } from 'express';
-import { httpStatusOf, refusalMessage, retryAfterOf } from '../operations/errors.js';
+import { httpStatusOf, refusalMessage, retryAfterHeader } from '../operations/errors.js';
 import { noteRefusal } from '../request-log.js';
 import type { ServerServices } from '../services.js';
 import { accountPages } from './account-pages.js';
@@ -131,8 +131,7 @@ function webErrors(): ErrorRequestHandler {
     // A 404 says nothing more: a private repository's page must look like a missing one.
     noteRefusal(res, error instanceof Error ? error.message : String(error));
     const message = status === 404 ? 'There is nothing here, or you may not see it.' : refusalMessage(error);
-    const retryAfter = retryAfterOf(error);
-    if (retryAfter !== undefined) res.set('Retry-After', String(Math.ceil(retryAfter)));
+    res.set(retryAfterHeader(error));
     const body = html`<div id="error-page" data-status="${status}" class="error-box">
 <h1>${status} · ${title}</h1><p>${message}</p><p><a href="/">Back to Gitfleet</a></p></div>`;
     sendPage(req, res, { title, body, status });

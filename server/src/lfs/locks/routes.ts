@@ -11,7 +11,7 @@ import type { Permission } from '@gitfleet/accounts';
 import { InvalidLockPath, LockExists, LockStore, TooManyLocks, normalizeLockPath, type LfsLock } from '@gitfleet/repository';
 import { authorizeRepository } from '../../auth/index.js';
 import { HttpError } from '../../http-errors.js';
-import { httpStatusOf, refusalMessage, retryAfterOf } from '../../operations/errors.js';
+import { httpStatusOf, refusalMessage, retryAfterHeader } from '../../operations/errors.js';
 import { requestUser } from '../../request-user.js';
 import type { ServerServices } from '../../services.js';
 
@@ -140,7 +140,6 @@ const lfsErrors: ErrorRequestHandler = (error, _req, res, next) => {
   const status = error instanceof InvalidLockPath || error instanceof TooManyLocks ? 422 : httpStatusOf(error);
   if (status === undefined || res.headersSent) return next(error);
   if (error instanceof HttpError) res.set(error.headers);
-  const retryAfter = retryAfterOf(error);
-  if (retryAfter !== undefined) res.set('Retry-After', String(Math.ceil(retryAfter)));
+  res.set(retryAfterHeader(error));
   send(res, status, { message: refusalMessage(error) });
 };
