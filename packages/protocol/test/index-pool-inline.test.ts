@@ -4,9 +4,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { git } from '@gitfleet/test-support/git';
 import { buildHistory } from '@gitfleet/test-support/histories';
-import { buildPack, sha1Object } from '@gitfleet/test-support/packs';
+import { buildPack, catFile, sha1Object } from '@gitfleet/test-support/packs';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
-import { PackIndexPool } from '../src/index.js';
+import { DEFAULT_PACK_LIMITS, PackIndexPool } from '../src/index.js';
+import { IndexPoolBusy } from '../src/receive-pack/index-pool.js';
+import { SpooledPack } from '../src/receive-pack/spool.js';
 import { indexCopy } from './index-pool-fixtures.js';
 
 const dir = tempDir({ after }, 'index-pool-inline');
@@ -95,6 +97,33 @@ describe('PackIndexPool: small packs are checked on the event loop, with the out
     assert.equal(pack.stored, pack.path);
     assert.deepEqual(readFileSync(pack.path), readFileSync(spooled.path));
     assert.deepEqual(capped.stats().checks, { eventLoop: 0, thread: 1, overInlineCap: 1 });
+  });
+
+  test('a pack held in memory that is refused as busy is never written to a file', async () => {
+    const thin = packOf(['main', '^main~3']);
+    const pool = new PackIndexPool({ threads: 1, maxQueue: 0, inlineWorkBytes: 0 });
+    pools.push(pool);
+    // The first push holds the only thread: its base is read from the repository only once the gate opens.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const first = indexCopy(pool, repo, thin, { readObject: async (oid) => gate.then(() => catFile(repo, [oid]).get(oid)) });
+    while (pool.stats().running === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const refused = SpooledPack.inMemory(path.join(dir, 'refused.pack'), readFileSync(thin));
+    await assert.rejects(
+      pool.index({
+        pack: refused,
+        maxObjectSize: 64 << 20,
+        limits: DEFAULT_PACK_LIMITS,
+        tips: [],
+        shallow: [],
+        readObject: async () => undefined,
+      }),
+      IndexPoolBusy,
+    );
+    assert.ok(refused.inMemory, 'still held in memory');
+    assert.equal(existsSync(refused.path), false);
+    open();
+    assert.equal((await first).outcome.ok, true);
   });
 
   test('a damaged pack is refused on the event loop with the reason a thread gives', async () => {

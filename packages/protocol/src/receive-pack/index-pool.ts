@@ -107,8 +107,7 @@ export class PackIndexPool {
       const outcome = await this.indexInline(request, pack.inMemory ?? pack.path);
       if (outcome !== undefined) return outcome;
     }
-    await pack.spill();
-    return this.indexOnThread(request, pack.path);
+    return this.indexOnThread(request);
   }
 
   /** The outcome, or undefined when the pack asked for more work than the inline cap. */
@@ -125,11 +124,11 @@ export class PackIndexPool {
     }
   }
 
-  private async indexOnThread(request: IndexRequest, packPath: string): Promise<IndexOutcome> {
+  /** A pack held in memory is written to its path once admitted: a refused push writes nothing. */
+  private async indexOnThread(request: IndexRequest): Promise<IndexOutcome> {
     if (this.admitted >= this.capacity) throw new IndexPoolBusy();
     this.admitted++;
-    const { readObject, onProgress, pack: _, ...rest } = request;
-    const task = { ...rest, pack: packPath };
+    const { readObject, onProgress, pack, ...task } = request;
     const { port1, port2 } = new MessageChannel();
     // Only its message crosses to the worker: the indexing's failure gets it back as its cause,
     // so that a store's typed error (a timeout, say) is still seen as such by the caller.
@@ -148,11 +147,12 @@ export class PackIndexPool {
       );
     });
     try {
+      await pack.spill();
       // Helpers of another push may hold every token: a push waits here, not on piscina's queue.
       await this.tokens.acquire();
       try {
         const { resolveThreads, parallelMinDeltas } = this;
-        const run = { ...task, port: port2, resolveThreads, parallelMinDeltas, threadTokens: this.tokens.cells };
+        const run = { ...task, pack: pack.path, port: port2, resolveThreads, parallelMinDeltas, threadTokens: this.tokens.cells };
         const outcome = await this.pool.run(run, { transferList: [port2] });
         this.checks.thread++;
         return outcome;
