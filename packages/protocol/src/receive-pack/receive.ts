@@ -10,7 +10,7 @@ import { ingestPack, UnpackError, type IngestedPack } from './ingest.js';
 import { adoptDefaultBranch } from './default-branch.js';
 import { DeltaProgress } from './progress.js';
 import { ResponseQueue, ResponseWriter } from './response.js';
-import { PackTooLarge, RequestAborted, spoolPack, type SpooledPack } from './spool.js';
+import { PackTooLarge, RequestAborted, spoolPack } from './spool.js';
 import { REASON, applyRefUpdates, checkBranchTips, checkCommands, failAllIfAny, refUpdatesToApply, type CommandState } from './updates.js';
 import type { PreparedRefUpdate, PushSummary, ReceivePackOptions } from './options.js';
 import { DEFAULT_PACK_LIMITS } from './pack-limits.js';
@@ -79,13 +79,12 @@ async function serve(
 ): Promise<void> {
   const commands: CommandState[] = push.commands.map((command) => ({ ...command }));
   const { atomic } = push.capabilities;
-  const received: { pack?: SpooledPack } = {};
   let unpackError: string | undefined;
   let ingested: IngestedPack | undefined;
   try {
     if (!isDeleteOnly(commands)) {
       try {
-        ingested = await receivePackFile(repo, push, packBytes, received, options, out);
+        ingested = await receivePackFile(repo, push, packBytes, options, out);
       } catch (error) {
         if (!(error instanceof UnpackError || error instanceof PackTooLarge || error instanceof RequestAborted)) throw error;
         // The reason travels in one pkt-line of the report.
@@ -110,7 +109,7 @@ async function serve(
       }
     }
   } finally {
-    await received.pack?.remove();
+    await ingested?.pack.remove();
   }
   options.onReport?.(pushSummary(commands, unpackError, ingested));
   report(commands, unpackError, push, out);
@@ -128,14 +127,13 @@ function pushSummary(commands: readonly CommandState[], unpackError: string | un
 }
 
 /**
- * Receives the pack (into `received`, for the caller to store and remove), then indexes and
- * checks it, with "Resolving deltas" progress.
+ * Receives the pack, then indexes and checks it, with "Resolving deltas" progress. The pack
+ * indexed is the caller's to store and remove; one that fails is removed here.
  */
 async function receivePackFile(
   repo: Repository,
   push: PushRequest,
   packBytes: AsyncIterable<Buffer>,
-  received: { pack?: SpooledPack },
   options: ReceivePackOptions,
   out: ResponseWriter,
 ): Promise<IngestedPack> {
@@ -146,7 +144,6 @@ async function receivePackFile(
     reason: limited ? allowance.reason : undefined,
     memoryBytes: MEMORY_SPOOL_BYTES,
   });
-  received.pack = pack;
   out.startKeepAlive(KEEPALIVE_MS);
   const progress = new DeltaProgress((text) => out.progress(text));
   const ingested = await ingestPack(repo.objects, pack, {
@@ -158,6 +155,9 @@ async function receivePackFile(
     onProgress: (phase, done, total) => {
       if (phase === 'resolving') progress.update(done, total);
     },
+  }).catch(async (error: unknown) => {
+    await pack.remove();
+    throw error;
   });
   progress.finish(ingested.appendedBases);
   return ingested;
