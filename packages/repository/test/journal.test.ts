@@ -22,7 +22,7 @@ import {
   type Repository,
   type Stores,
 } from '../src/index.js';
-import { idxBlobKey, journalEntryKey, packBlobKey } from '../src/keys.js';
+import { JOURNAL_SEQ_KEY, idxBlobKey, journalEntryKey, packBlobKey, repositoryScope } from '../src/keys.js';
 import { backends } from './backends.js';
 
 const A = 'a'.repeat(40);
@@ -39,6 +39,17 @@ function failingJournalWrites(blobs: BlobStore): BlobStore & { failing?: string 
   const store = Object.create(blobs) as BlobStore & { failing?: string };
   store.putIfAbsent = (key, body) =>
     key === store.failing ? Promise.reject(new Error('store unavailable')) : blobs.putIfAbsent(key, body);
+  return store;
+}
+
+/** A KV store that counts its compare-and-swaps. */
+function countingSwaps(kv: KVStore): KVStore & { swaps: number } {
+  const store = Object.create(kv) as KVStore & { swaps: number };
+  store.swaps = 0;
+  store.compareAndSwap = (scope, ops, mode) => {
+    store.swaps++;
+    return kv.compareAndSwap(scope, ops, mode);
+  };
   return store;
 }
 
@@ -216,6 +227,20 @@ for (const backend of backends) {
       }
       assert.deepEqual(journaled.sort(), [...branches].sort());
       assert.equal(await stores.blobs.head(journalEntryKey(repo.info.id, branches.length + 2)), undefined);
+    });
+
+    test('concurrent transactions of one process take consecutive numbers: each is sent once, none loses a race', async (t) => {
+      const opened = await backend.open(t);
+      const kv = countingSwaps(opened.kv);
+      const repo = await new RepositoryRegistry({ ...opened, kv }).create('octo', 'hello');
+      const branches = Array.from({ length: 16 }, (_, i) => `refs/heads/b${i}`);
+      kv.swaps = 0;
+      await Promise.all(
+        branches.map((name) => repo.refs.update([{ name, oldOid: ZERO_OID, newOid: A }], { atomic: true, message: 'push' })),
+      );
+      assert.equal(kv.swaps, branches.length);
+      for (let seq = 2; seq <= branches.length + 1; seq++) assert.ok(await opened.blobs.head(journalEntryKey(repo.info.id, seq)));
+      assert.equal(await opened.kv.get(repositoryScope(repo.info.id), JOURNAL_SEQ_KEY), String(branches.length + 1));
     });
 
     test('a transaction applied but not journaled rejects; the next one is journaled and recovery keeps it', async (t) => {

@@ -95,26 +95,33 @@ export class RefJournal {
       const hinted = hints.get(this.scope);
       const current = hinted !== undefined ? hinted : ((await this.kv.get(this.scope, JOURNAL_SEQ_KEY)) ?? null);
       const seq = current === null ? 1 : parseSeq(current, this.scope) + 1;
-      const { conflicts } = await this.kv
-        .compareAndSwap(this.scope, [...remaining.map((i) => ops[i]), { key: JOURNAL_SEQ_KEY, expect: current, value: String(seq) }], 'all')
-        .catch(async (error: unknown) => {
-          if (!(error instanceof WriteOutcomeUnknown)) throw error;
-          hints.delete(this.scope);
-          await this.journal(seq, describe(remaining));
-          throw new TransactionOutcomeUnknown(
-            `${this.scope}: ref transaction ${seq} is journaled, but its outcome is unknown: ${error.message}`,
-            {
-              cause: error,
-            },
-          );
-        });
+      const sent = this.kv.compareAndSwap(
+        this.scope,
+        [...remaining.map((i) => ops[i]), { key: JOURNAL_SEQ_KEY, expect: current, value: String(seq) }],
+        'all',
+      );
+      // Taken as sent: a transaction of this process that starts before this one is answered
+      // expects `seq` and applies right after it, instead of expecting what this one expected
+      // and losing the race to it.
+      rememberSequence(hints, this.scope, String(seq));
+      const { conflicts } = await sent.catch(async (error: unknown) => {
+        hints.delete(this.scope);
+        if (!(error instanceof WriteOutcomeUnknown)) throw error;
+        await this.journal(seq, describe(remaining));
+        throw new TransactionOutcomeUnknown(
+          `${this.scope}: ref transaction ${seq} is journaled, but its outcome is unknown: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
+      });
       if (conflicts.length === 0) {
-        rememberSequence(hints, this.scope, String(seq));
         await this.journal(seq, describe(remaining));
         return { conflicts: refused.sort((a, b) => a - b) };
       }
-      // Another transaction committed in between (or the hint was stale): read it next time.
-      if (conflicts.includes(remaining.length)) hints.delete(this.scope);
+      // Not applied, so `seq` was not taken, and neither by the transactions that expected it:
+      // the next try reads the number.
+      hints.delete(this.scope);
       const inConflict = conflicts.filter((at) => at < remaining.length).map((at) => remaining[at]);
       if (inConflict.length === 0) continue;
       if (mode === 'all') return { conflicts: inConflict };
@@ -186,9 +193,12 @@ export class RefJournal {
 }
 
 /**
- * Per KV store, the last sequence number this process committed in each repository: a
- * transaction expects it instead of reading `journal:seq` first, which saves a round trip per
- * push; when another process (or a transaction of this one) moved it meanwhile, the
+ * Per KV store, the last sequence number this process sent in a transaction of each repository:
+ * the next transaction expects it instead of reading `journal:seq` first, which saves a round
+ * trip per push. A store applies one process's calls in the order they are made (one Redis
+ * connection, one synchronous SQLite handle), so concurrent pushes of a repository in one process
+ * take consecutive numbers rather than all expecting the same one. When the guess is wrong
+ * (another process moved the number, or a transaction expected was not applied), the
  * compare-and-swap says so and the next try reads it.
  */
 const hintsByStore = new WeakMap<KVStore, Map<string, string>>();
