@@ -278,10 +278,11 @@ async function sendResult(
     // It adds half a dozen 'close' listeners to a response that has several (logging, metrics,
     // guards, the push slot): a fixed number per response, not a leak, past node's warning at ten.
     res.setMaxListeners(20);
-    await pipeline(Readable.from(closingIfUnread(req, res, response, operation), { objectMode: false }), res);
+    await pipeline(Readable.from(counted(response, operation), { objectMode: false }), res);
     // Bytes the protocol left unread (after a v2 command's flush, say) would otherwise stall
     // this keep-alive connection; they are drained, still within the body's limit.
     body.stream.resume();
+    if (!req.complete) lingerThenClose(req);
   } catch (error) {
     if (isClientGone(error)) {
       cutOff = 'client-gone';
@@ -297,23 +298,28 @@ async function sendResult(
   operation.end(res.statusCode, cutOff);
 }
 
-/**
- * The response, counted as it goes out, with the connection closed after it when its first byte goes out before the
- * request was read whole (a push refused before its pack): the unread rest is not waited for.
- */
-async function* closingIfUnread(
-  req: Request,
-  res: Response,
-  response: AsyncIterable<Buffer>,
-  operation: GitOperation,
-): AsyncIterable<Buffer> {
-  let first = true;
+/** The response, counted as it goes out. */
+async function* counted(response: AsyncIterable<Buffer>, operation: GitOperation): AsyncIterable<Buffer> {
   for await (const chunk of response) {
-    if (first && !req.complete) res.set('Connection', 'close');
-    first = false;
     operation.sending(chunk.length);
     yield chunk;
   }
+}
+
+/**
+ * How long the rest of a request answered before it was read whole (a push refused while its
+ * pack arrives) is still read and thrown away. A connection closed at once would answer the
+ * bytes the client is still sending with a reset, which can reach the client before it reads
+ * the answer: git would then print "RPC failed" instead of the reason. nginx's lingering close.
+ */
+const LINGER_MS = 5_000;
+
+/** Closes the connection unless the client finishes sending the request within LINGER_MS (the caller drains it). */
+function lingerThenClose(req: Request): void {
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  const done = () => clearTimeout(timer);
+  req.once('end', done);
+  req.once('close', done);
 }
 
 function isClientGone(error: unknown): boolean {

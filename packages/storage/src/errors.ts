@@ -21,3 +21,28 @@ export class WriteOutcomeUnknown extends Error {
 export class StoreUnavailable extends Error {
   override name = 'StoreUnavailable';
 }
+
+/**
+ * The store has no room for a write: a full disk or an exhausted quota (ENOSPC or EDQUOT from
+ * the file system, SQLITE_FULL, S3's QuotaExceeded). Nothing is wrong with the call and the
+ * write did not happen; the same call succeeds once space is freed. The message names the
+ * store; the system's own error is the cause.
+ */
+export class StorageFull extends Error {
+  override name = 'StorageFull';
+}
+
+/** How deep a chain of causes is followed: errors wrap a system error once or twice on its way up. */
+const MAX_CAUSE_DEPTH = 8;
+
+/** Whether `error`, or one of its causes, says a disk or a quota is full (StorageFull, ENOSPC, EDQUOT, SQLITE_FULL). */
+export function isOutOfSpace(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; depth++) {
+    if (current instanceof StorageFull) return true;
+    const code = (current as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return true;
+    current = current.cause;
+  }
+  return false;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StoreUnavailable } from '@gitfleet/storage';
+import { StorageFull, StoreUnavailable, isOutOfSpace } from '@gitfleet/storage';
 import { s3Error } from '../src/s3/s3-errors.js';
 
 // Which failures of the S3 SDK say the store cannot serve now (the call may succeed later) and
@@ -44,7 +44,21 @@ describe('s3Error', () => {
     it(`leaves ${what} a plain failure`, () => {
       const wrapped = s3Error('head of blob packs/a', error);
       assert.ok(!(wrapped instanceof StoreUnavailable));
+      assert.ok(!isOutOfSpace(wrapped));
       assert.match(wrapped.message, /^S3 head of blob packs\/a failed/);
+    });
+  }
+
+  const full: Array<[string, unknown]> = [
+    ["radosgw's exhausted quota (403 QuotaExceeded)", answered(403, 'QuotaExceeded')],
+    ['a 507 Insufficient Storage', answered(507, 'XMinioStorageFull')],
+  ];
+  for (const [what, error] of full) {
+    it(`says the store is full on ${what}, not that it is unavailable`, () => {
+      const wrapped = s3Error('put of blob packs/a', error);
+      assert.ok(wrapped instanceof StorageFull);
+      assert.ok(isOutOfSpace(new Error('storing a pack', { cause: wrapped })));
+      assert.equal(wrapped.cause, error);
     });
   }
 });

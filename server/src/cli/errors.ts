@@ -49,6 +49,7 @@ const EXIT_OF_KIND: Readonly<Record<ErrorKind, ExitCode>> = {
   forbidden: EXIT.failure,
   busy: EXIT.failure,
   unavailable: EXIT.failure,
+  full: EXIT.failure,
 };
 
 /**

@@ -8,10 +8,10 @@ import { AccountConflict, AccountNotFound, InvalidAccountInput } from '@gitfleet
 import { PathNotFound, PoolBusy, RevisionNotFound } from '@gitfleet/browse';
 import { StatusesBusy } from '@gitfleet/events';
 import { InvalidRepositoryName, ObjectReadsBusy, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
-import { StoreUnavailable, WriteOutcomeUnknown } from '@gitfleet/storage';
+import { StoreUnavailable, WriteOutcomeUnknown, isOutOfSpace } from '@gitfleet/storage';
 import { HttpError } from '../http-errors.js';
 
-export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'in-use' | 'forbidden' | 'busy' | 'unavailable';
+export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'in-use' | 'forbidden' | 'busy' | 'unavailable' | 'full';
 
 /** A refusal of an operation; its kind decides each surface's answer. */
 export abstract class OperationError extends Error {
@@ -76,6 +76,7 @@ export function errorKind(error: unknown): ErrorKind | undefined {
   // repository's statuses): nothing is wrong with the request.
   if (error instanceof PoolBusy || error instanceof ObjectReadsBusy || error instanceof StatusesBusy) return 'busy';
   if (storeFailure(error)) return 'unavailable';
+  if (isOutOfSpace(error)) return 'full';
   return undefined;
 }
 
@@ -121,6 +122,7 @@ export function refusalMessage(error: unknown): string {
     return 'the storage did not confirm the change, which may or may not have been applied: check before trying again';
   }
   if (failure) return 'the storage is not answering for the moment: try again later';
+  if (isOutOfSpace(error)) return 'the server has no storage space left; nothing was changed';
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -134,6 +136,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
   busy: 503,
   // A store is out of reach or overloaded: the request may succeed later (GitHub's 503).
   unavailable: 503,
+  // A disk or quota of the server is full: WebDAV's Insufficient Storage, as GitLab answers it.
+  full: 507,
 };
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { encodeSideband, FLUSH_PKT, PktLineReader, SidebandChannel, ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
 import { LoopPacer } from '@gitfleet/repository';
+import { isOutOfSpace } from '@gitfleet/storage';
 import type { Repository } from '@gitfleet/repository';
 import { isDeleteOnly, PushRequestRefused, readPushRequest, type PushRequest } from './commands.js';
 import { sharedPackIndexPool } from './index-pool.js';
@@ -11,7 +12,16 @@ import { adoptDefaultBranch } from './default-branch.js';
 import { DeltaProgress } from './progress.js';
 import { ResponseQueue, ResponseWriter } from './response.js';
 import { PackTooLarge, RequestAborted, spoolPack } from './spool.js';
-import { REASON, applyRefUpdates, checkBranchTips, checkCommands, failAllIfAny, refUpdatesToApply, type CommandState } from './updates.js';
+import {
+  NO_SPACE_MESSAGE,
+  REASON,
+  applyRefUpdates,
+  checkBranchTips,
+  checkCommands,
+  failAllIfAny,
+  refUpdatesToApply,
+  type CommandState,
+} from './updates.js';
 import type { PreparedRefUpdate, PushSummary, ReceivePackOptions } from './options.js';
 import { DEFAULT_PACK_LIMITS } from './pack-limits.js';
 import { fromBuffers } from '../upload-pack/pack-response.js';
@@ -86,9 +96,10 @@ async function serve(
       try {
         ingested = await receivePackFile(repo, push, packBytes, options, out);
       } catch (error) {
-        if (!(error instanceof UnpackError || error instanceof PackTooLarge || error instanceof RequestAborted)) throw error;
+        const full = isOutOfSpace(error);
+        if (!(full || error instanceof UnpackError || error instanceof PackTooLarge || error instanceof RequestAborted)) throw error;
         // The reason travels in one pkt-line of the report.
-        unpackError = error.message.replace(/\s+/g, ' ');
+        unpackError = full ? NO_SPACE_MESSAGE : (error as Error).message.replace(/\s+/g, ' ');
         out.error(unpackError);
       }
     }
@@ -205,8 +216,13 @@ async function storePack(repo: Repository, ingested: IngestedPack, commands: Com
     await repo.packs.add(ingested.pack.stored, ingested.packSize, ingested.idx, ingested.checksum, ingested.typeCodes);
     return true;
   } catch (error) {
-    out.error(`storing pack ${ingested.checksum}: ${(error as Error).message}`);
-    for (const command of commands) command.error ??= REASON.migrateFailed;
+    if (isOutOfSpace(error)) {
+      out.error(`storing pack ${ingested.checksum}: ${NO_SPACE_MESSAGE}`);
+      for (const command of commands) command.error ??= REASON.storageFull;
+    } else {
+      out.error(`storing pack ${ingested.checksum}: ${(error as Error).message}`);
+      for (const command of commands) command.error ??= REASON.migrateFailed;
+    }
     return false;
   }
 }

@@ -1,4 +1,5 @@
 import { ZERO_OID, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { isOutOfSpace } from '@gitfleet/storage';
 import { isValidRefName, LoopPacer, TransactionOutcomeUnknown, type RefUpdateConflict, type Repository } from '@gitfleet/repository';
 import type { PushCommand } from './commands.js';
 import type { ResponseWriter } from './response.js';
@@ -23,9 +24,14 @@ export const REASON = {
   atomicPushFailure: 'atomic push failure',
   atomicTransactionFailed: 'atomic transaction failed',
   migrateFailed: 'unable to migrate objects to permanent storage',
+  /** Not git's: a store of the server is full (disk or quota); nothing was changed. */
+  storageFull: 'no storage space left on the server',
   /** Not git's: the refs moved in the KV store but are not known durable (their journal entry unwritten, or too few Redis replicas acknowledged them). */
   unknownOutcome: 'outcome unknown: the ref may have moved but the update is not durable; fetch to see',
 } as const;
+
+/** What a client is told when a store is full: the store's own message names paths and keys, and goes to the server's log. */
+export const NO_SPACE_MESSAGE = 'the server has no storage space left for this push; nothing was changed';
 
 const isDelete = (command: PushCommand) => command.newOid === ZERO_OID;
 const pending = (commands: readonly CommandState[]) => commands.filter((c) => c.error === undefined);
@@ -156,9 +162,15 @@ export async function applyRefUpdates(
       { atomic, message: facts.reflogMessage, fence: facts.fence, actor: facts.actor, packs: facts.packs },
     );
   } catch (error) {
-    if (!(error instanceof TransactionOutcomeUnknown)) throw error;
-    out.error(error.message);
-    for (const command of updates) command.error = REASON.unknownOutcome;
+    // First: a journal entry that could not be written for want of space follows a ref change.
+    if (error instanceof TransactionOutcomeUnknown) {
+      out.error(error.message);
+      for (const command of updates) command.error = REASON.unknownOutcome;
+      return [];
+    }
+    if (!isOutOfSpace(error)) throw error;
+    out.error(`updating refs: ${NO_SPACE_MESSAGE}`);
+    for (const command of updates) command.error = REASON.storageFull;
     return [];
   }
   const byName = new Map(updates.map((update) => [update.name, update]));

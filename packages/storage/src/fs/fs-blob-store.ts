@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { fsyncDirectory } from '../fsync-directory.js';
+import { StorageFull, isOutOfSpace } from '../errors.js';
 import type { BlobAges } from '../blob-ages.js';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../blob-store.js';
 import { clampRange, isValidBlobKeySegment, validateBlobKey, validateBlobPrefix, validateByteRange } from '../validation.js';
@@ -64,6 +65,9 @@ export class FsBlobStore implements BlobStore, BlobAges {
       const { created, firstCreated } = await linkCreatingDirectories(key, temp, target);
       await fsyncDirectories(directory, firstCreated);
       return created;
+    } catch (error) {
+      if (isOutOfSpace(error)) throw new StorageFull(`blob store ${this.root}: no space left to write blob ${key}`, { cause: error });
+      throw error;
     } finally {
       await unlink(temp).catch(() => undefined);
     }

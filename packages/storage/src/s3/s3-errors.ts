@@ -1,7 +1,7 @@
 // Classifies errors of the AWS SDK by HTTP status as well as by name: S3-compatible stores
 // do not always send the error codes AWS documents (a HEAD has no body to carry one).
 
-import { StoreUnavailable } from '../errors.js';
+import { StorageFull, StoreUnavailable } from '../errors.js';
 
 interface SdkError {
   name?: string;
@@ -52,10 +52,19 @@ export function isUnavailable(error: unknown): boolean {
   return named(error, ...GIVEN_UP_NAMES, 'SlowDown') || (transport !== undefined && TRANSPORT_ERROR_CODES.has(transport));
 }
 
-/** `error` with what was being done, keeping the original as cause: a StoreUnavailable when the store could not serve it now. */
+/** The bucket's or the user's quota is used up (radosgw's and MinIO's QuotaExceeded), or the store's disks are full (507). */
+export function isStorageFull(error: unknown): boolean {
+  return status(error) === 507 || named(error, 'QuotaExceeded', 'XMinioStorageFull');
+}
+
+/**
+ * `error` with what was being done, keeping the original as cause: a StorageFull when the store
+ * has no room for it, a StoreUnavailable when it could not serve it now.
+ */
 export function s3Error(what: string, error: unknown): Error {
   const code = status(error);
   const message = error instanceof Error ? error.message : String(error);
   const described = `S3 ${what} failed${code ? ` (HTTP ${code})` : ''}: ${message}`;
+  if (isStorageFull(error)) return new StorageFull(described, { cause: error });
   return isUnavailable(error) ? new StoreUnavailable(described, { cause: error }) : new Error(described, { cause: error });
 }

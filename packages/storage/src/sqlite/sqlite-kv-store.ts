@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { useWalWithSync, type WalSync } from './wal-sync.js';
+import { StorageFull, isOutOfSpace } from '../errors.js';
 import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
 import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } from '../validation.js';
 
@@ -118,7 +119,7 @@ export class SqliteKVStore implements KVStore {
     try {
       result = this.casTransaction.immediate(scope, ops, mode);
     } catch (error) {
-      if (!(error instanceof RolledBack)) throw error;
+      if (!(error instanceof RolledBack)) throw this.fullAsStorageFull(error, `compareAndSwap in scope ${scope}`);
       result = { conflicts: error.conflicts };
     }
     // A conflict too: the value it met may be a commit that is not durable yet.
@@ -130,7 +131,11 @@ export class SqliteKVStore implements KVStore {
     validateKvName('scope', scope);
     validateKvName('log name', log);
     this.walSync.assertWritable();
-    this.appendTransaction.immediate({ scope, log, entry });
+    try {
+      this.appendTransaction.immediate({ scope, log, entry });
+    } catch (error) {
+      throw this.fullAsStorageFull(error, `append to log ${log} of scope ${scope}`);
+    }
     await this.walSync.sync();
   }
 
@@ -146,6 +151,12 @@ export class SqliteKVStore implements KVStore {
   async close(): Promise<void> {
     await this.walSync.close();
     if (this.db.open) this.db.close();
+  }
+
+  /** SQLITE_FULL as the typed StorageFull (the transaction was rolled back); any other error as it is. */
+  private fullAsStorageFull(error: unknown, what: string): unknown {
+    if (!isOutOfSpace(error)) return error;
+    return new StorageFull(`SQLite KV store ${this.db.name}: no space left for ${what}`, { cause: error });
   }
 
   private holds(scope: string, op: CasOp): boolean {

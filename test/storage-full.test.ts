@@ -1,0 +1,124 @@
+// A server whose disk fills up: a real server on a small tmpfs, real git. A push that does not
+// fit is refused with a message that says so (not "internal error"), changes no ref and leaves
+// no file behind, and the same push succeeds once space is freed; the REST API answers 507.
+// Mounting the file system needs root, which .ci/run has.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { GitClient } from '@gitfleet/test-support/git-client';
+import { adminHeaders } from '@gitfleet/test-support/server';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
+import { spawnServer, type ServerProcess } from './helpers/webhooks.js';
+
+const run = promisify(execFile);
+const FILE_SYSTEM_BYTES = 32 * 1024 * 1024;
+const NO_SPACE = /no storage space left/;
+
+/** Why a small file system cannot be mounted here (not root, or a container without the right), or false. */
+async function cannotMount(): Promise<string | false> {
+  if (process.getuid?.() !== 0) return 'mounting a small file system needs root';
+  const probe = await mkdtemp(join(tmpdir(), 'gitfleet-mount-probe-'));
+  try {
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]);
+    await run('umount', [probe]);
+    return false;
+  } catch (error) {
+    return `mount -t tmpfs failed: ${(error as Error).message}`;
+  } finally {
+    await rm(probe, { recursive: true, force: true });
+  }
+}
+
+describe('a full disk', { skip: await cannotMount() }, () => {
+  let server: ServerProcess;
+  let git: GitClient;
+  let mounted: string;
+
+  before(async () => {
+    mounted = join(root, 'mnt');
+    await mkdir(mounted);
+    await run('mount', ['-t', 'tmpfs', '-o', `size=${FILE_SYSTEM_BYTES}`, 'tmpfs', mounted]);
+    server = await spawnServer(join(mounted, 'data'), {});
+    git = await GitClient.create(0);
+  });
+  after(async () => {
+    await server?.kill('SIGTERM');
+    await git?.cleanup();
+    if (mounted) await run('umount', [mounted]);
+  });
+  // After the hook that unmounts: after-hooks run in order.
+  const root = tempDir({ after }, 'storage-full');
+
+  /** A working copy of a new repository with one pushed commit, and the server's refs of it. */
+  async function pushedRepository(name: string) {
+    const url = await server.createRepo('ci', name);
+    const work = await git.init(name);
+    await git.commitFiles(work, { 'README.md': 'hello\n' }, 'first');
+    await git.ok(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
+    return { url, work, refs: await git.ok(['ls-remote', url]) };
+  }
+
+  /** Leaves about `bytes` free on the file system; the returned function frees the rest again. */
+  async function fillLeaving(bytes: number): Promise<() => Promise<void>> {
+    const filler = join(mounted, 'filler');
+    const { bavail, bsize } = await statfs(mounted);
+    await writeFile(filler, Buffer.alloc(Math.max(0, bavail * bsize - bytes)));
+    return () => rm(filler, { force: true });
+  }
+
+  async function spoolFiles(): Promise<string[]> {
+    return readdir(join(mounted, 'data', 'spool', 'receive')).catch(() => []);
+  }
+
+  test('a pack larger than the free space: refused while it is received, nothing changed, nothing left', async () => {
+    const { url, work, refs } = await pushedRepository('too-large');
+    // Incompressible, so that the pack is as large as the file.
+    await git.commitFiles(work, { 'big.bin': randomBytes(FILE_SYSTEM_BYTES + 4 * 1024 * 1024) }, 'big');
+    const refused = await git.fails(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
+    assert.match(refused.stderr, NO_SPACE);
+    assert.doesNotMatch(refused.stderr, /internal error|ENOSPC|\/data\//);
+    assert.equal(await git.ok(['ls-remote', url]), refs);
+    assert.deepEqual(await spoolFiles(), []);
+    assert.ok(server.alive());
+  });
+
+  test('a small pack the blob store has no room for: refused as stored, then accepted once space is freed', async () => {
+    const { url, work, refs } = await pushedRepository('small');
+    await git.commitFiles(work, { 'data.bin': randomBytes(256 * 1024) }, 'data');
+    const free = await fillLeaving(64 * 1024);
+    try {
+      const refused = await git.fails(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
+      assert.match(refused.stderr, NO_SPACE);
+      assert.doesNotMatch(refused.stderr, /internal error|ENOSPC|\/data\//);
+      assert.equal(await git.ok(['ls-remote', url]), refs);
+    } finally {
+      await free();
+    }
+    await git.ok(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
+    assert.equal(await git.revParse(work, 'HEAD'), (await git.ok(['ls-remote', url, 'refs/heads/main'])).split('\t')[0]);
+    const copy = await git.clone(url, 'small-copy');
+    await git.ok(['fsck', '--strict'], { cwd: copy });
+  });
+
+  test('the REST API answers 507 Insufficient Storage, and the server works on once space is freed', async () => {
+    const free = await fillLeaving(0);
+    let response: Response;
+    try {
+      response = await fetch(`${server.url}/api/v1/repos`, {
+        method: 'POST',
+        headers: adminHeaders({ 'content-type': 'application/json' }),
+        body: JSON.stringify({ owner: 'ci', name: 'while-full' }),
+      });
+    } finally {
+      await free();
+    }
+    assert.equal(response.status, 507);
+    assert.match(((await response.json()) as { message: string }).message, /no storage space left/);
+    await server.createRepo('ci', 'after-full');
+  });
+});
