@@ -10,6 +10,8 @@ import {
   MemoryBlobStore,
   PlacementBlobStore,
   PlacementError,
+  StorageFull,
+  StoreUnavailable,
   type BlobBody,
   type BlobInfo,
   type BlobStore,
@@ -24,9 +26,12 @@ runBlobStoreConformance('PlacementBlobStore (3 FsBlobStores, R=2)', async () => 
   return { store: new PlacementBlobStore({ stores, replicas: 2 }), cleanup: () => rm(directory, { recursive: true, force: true }) };
 });
 
-type Mode = 'up' | 'reject' | 'hang' | 'slow';
+type Mode = 'up' | 'reject' | 'hang' | 'slow' | 'full' | 'unreachable';
 
-/** A store that can be switched to failing (rejecting every call), hanging (never answering) or slow (answering late). */
+/**
+ * A store that can be switched to failing (rejecting every call with a fault, as full, or as out of
+ * reach), hanging (never answering) or slow (answering late).
+ */
 class FaultyStore implements BlobStore {
   mode: Mode = 'up';
   /** Deletes never answer, whatever the mode. */
@@ -35,6 +40,8 @@ class FaultyStore implements BlobStore {
 
   private gate<T>(operation: () => Promise<T>): Promise<T> {
     if (this.mode === 'reject') return Promise.reject(new Error('store is down'));
+    if (this.mode === 'full') return Promise.reject(new StorageFull('no space left on device'));
+    if (this.mode === 'unreachable') return Promise.reject(new StoreUnavailable('connection refused'));
     if (this.mode === 'hang') return new Promise<T>(() => {});
     if (this.mode === 'slow') return new Promise<T>((resolve) => setTimeout(resolve, SLOW_MS)).then(operation);
     return operation();
@@ -198,7 +205,7 @@ describe('PlacementBlobStore with a store down', () => {
     const { placement, faulty } = cluster(2);
     assert.equal(await placement.get('never/written'), undefined);
     faulty[2].mode = 'hang';
-    await assert.rejects(placement.get('never/written'), PlacementError);
+    await assert.rejects(placement.get('never/written'), StoreUnavailable);
     await assert.rejects(placement.head('never/written'), /did not/);
   });
 
@@ -213,6 +220,26 @@ describe('PlacementBlobStore with a store down', () => {
     faulty[1].mode = 'up';
     assert.equal(await placement.putIfAbsent(key, Buffer.from('pack')), true);
     assert.equal((await holders(key)).length, 3);
+  });
+
+  it('says why a put failed: all stores full is StorageFull; full or out of reach, StoreUnavailable; a fault, PlacementError', async () => {
+    const outcomes: Array<[Mode[], new (...args: never[]) => Error, string]> = [
+      [['full', 'full', 'full', 'full'], StorageFull, 'every store full'],
+      [['full', 'unreachable', 'hang', 'full'], StoreUnavailable, 'full, refused or silent stores'],
+      [['full', 'reject', 'full', 'full'], PlacementError, 'a store failing with a fault'],
+    ];
+    for (const [modes, expected, what] of outcomes) {
+      const { placement, faulty, holders } = cluster(2);
+      modes.forEach((mode, i) => (faulty[i].mode = mode));
+      const key = 'repos/r/packs/pack-nowhere.pack';
+      await assert.rejects(placement.putIfAbsent(key, Buffer.from('pack')), (error: Error) => {
+        assert.ok(error instanceof expected, `${what}: ${error.name}: ${error.message}`);
+        assert.match(error.message, /no store accepted it \(/);
+        for (const name of NAMES) assert.match(error.message, new RegExp(`[(;] ?${name}: `), `${what}: each store's failure is named`);
+        return true;
+      });
+      assert.deepEqual(await holders(key), []);
+    }
   });
 
   it('rejects even when undoing its copies hangs: a write runs for a bounded time, which cleanup counts on', async () => {

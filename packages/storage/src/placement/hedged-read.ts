@@ -1,4 +1,5 @@
-import { PlacementError, errorMessage } from './placement-error.js';
+import { placementFailure, type StoreFailure } from './placement-error.js';
+import { StoreTimeoutError } from './timeout.js';
 
 export interface HedgedReadOptions<M, T> {
   /** What is being read, for errors, e.g. "read of blob k". */
@@ -35,7 +36,7 @@ export function hedgedRead<M extends { name: string }, T>(
   return new Promise<T | undefined>((resolve, reject) => {
     const states: AttemptState[] = [];
     const askedAt: number[] = [];
-    const failures: string[] = [];
+    const failures: StoreFailure[] = [];
     const giveUpAfterMs = options.giveUpAfterMs ?? 5 * options.hedgeAfterMs;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -56,12 +57,12 @@ export function hedgedRead<M extends { name: string }, T>(
         return;
       }
       settle();
-      const problems = [...failures, ...silent.map((index) => `${members[index].name}: no answer within ${giveUpAfterMs} ms`)];
+      const problems = [
+        ...failures,
+        ...silent.map((index) => ({ store: members[index].name, error: new StoreTimeoutError(`no answer within ${giveUpAfterMs} ms`) })),
+      ];
       if (problems.length === 0) resolve(undefined);
-      else
-        reject(
-          new PlacementError(`${options.what}: not on any store that answered, and ${problems.length} did not (${problems.join('; ')})`),
-        );
+      else reject(placementFailure(`${options.what}: not on any store that answered, and ${problems.length} did not`, problems));
     };
 
     const askNext = () => {
@@ -100,7 +101,7 @@ export function hedgedRead<M extends { name: string }, T>(
         (error: unknown) => {
           if (settled) return;
           options.failed(member);
-          failures.push(`${member.name}: ${errorMessage(error)}`);
+          failures.push({ store: member.name, error });
           done('failed');
         },
       );

@@ -14,7 +14,7 @@ import { hedgedRead } from './hedged-read.js';
 import { cleanupAgeFloorMs, cleanupPlacement, type CleanupOptions, type CleanupReport } from './cleanup.js';
 import { guardBody, guardedCopy, type GuardedBody } from './guarded-body.js';
 import { mergeListings } from './merge-listings.js';
-import { PlacementError, errorMessage as message } from './placement-error.js';
+import { PlacementError, errorMessage as message, placementFailure, type StoreFailure } from './placement-error.js';
 import { repairPlacement, type RepairOptions, type RepairReport } from './repair.js';
 import { rendezvousOrder } from './rendezvous.js';
 import { withTimeout } from './timeout.js';
@@ -135,7 +135,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
   async putIfAbsent(key: string, body: BlobBody): Promise<boolean> {
     validateBlobKey(key);
     const candidates = this.order(key);
-    const failures: string[] = [];
+    const failures: StoreFailure[] = [];
     const created: PlacementMember[] = [];
     const cursor = { next: 0 };
     let abandoned = false;
@@ -151,7 +151,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
         if (outcome.kind === 'existed') return false;
         if (outcome.kind === 'wrote') arbiter = member;
       }
-      if (!arbiter) throw new PlacementError(`put of blob ${key}: no store accepted it (${failures.join('; ')})`);
+      if (!arbiter) throw placementFailure(`put of blob ${key}: no store accepted it`, failures);
 
       // The other copies are read back from the arbiter's (bytes in memory are simply reused):
       // the caller's stream is read once, and every copy has the arbiter's bytes. The arbiter
@@ -189,7 +189,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
     validateBlobKey(key);
     const candidates = this.order(key);
     let holder: PlacementMember | undefined;
-    const unanswered: string[] = [];
+    const unanswered: StoreFailure[] = [];
     for (const member of candidates) {
       const store = member.store;
       if (!hasDirectWriteUrls(store)) continue;
@@ -199,7 +199,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
         this.answered(member);
       } catch (error) {
         this.failed(member);
-        unanswered.push(`${member.name}: ${message(error)}`);
+        unanswered.push({ store: member.name, error });
         continue;
       }
       if (outcome === 'mismatch') return outcome;
@@ -210,12 +210,12 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
     }
     // A store that did not answer may hold the client's copy: "missing" would make it upload again for nothing.
     if (!holder && unanswered.length > 0) {
-      throw new PlacementError(`check of directly written blob ${key} failed: ${unanswered.join('; ')}`);
+      throw placementFailure(`check of directly written blob ${key} failed`, unanswered);
     }
     if (!holder) return 'missing';
     const source = holder;
     const others = candidates.filter((member) => member !== source);
-    const failures: string[] = [];
+    const failures: StoreFailure[] = [];
     const created: PlacementMember[] = [];
     const write = (member: PlacementMember, guarded: GuardedBody) => this.writeCopy(member, key, guarded, failures, created, () => false);
     try {
@@ -307,10 +307,9 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
     validateBlobKey(key);
     const results = await Promise.allSettled(this.members.map((member) => member.store.delete(key)));
     const failures = results.flatMap((result, index) =>
-      result.status === 'rejected' ? [`${this.names[index]}: ${message(result.reason)}`] : [],
+      result.status === 'rejected' ? [{ store: this.names[index], error: result.reason as unknown }] : [],
     );
-    if (failures.length > 0)
-      throw new PlacementError(`delete of blob ${key} failed on ${failures.length} store(s): ${failures.join('; ')}`);
+    if (failures.length > 0) throw placementFailure(`delete of blob ${key} failed on ${failures.length} store(s)`, failures);
   }
 
   async close(): Promise<void> {
@@ -394,7 +393,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
     cursor: { next: number },
     copyBody: () => GuardedBody,
     write: (member: PlacementMember, guarded: GuardedBody) => Promise<WriteOutcome>,
-    failures: string[],
+    failures: StoreFailure[],
   ): Promise<void> {
     const fillSlot = async (): Promise<boolean> => {
       while (cursor.next < candidates.length) {
@@ -402,7 +401,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
         const outcome = await write(member, copyBody());
         if (outcome.kind === 'wrote') return true;
         if (outcome.kind === 'existed' && (await this.holdsCopyOfSize(member, key, size))) return true;
-        if (outcome.kind === 'existed') failures.push(`${member.name}: holds a different blob under this key`);
+        if (outcome.kind === 'existed') failures.push({ store: member.name, error: new Error('holds a different blob under this key') });
       }
       return false;
     };
@@ -411,7 +410,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
     if (rejected) throw rejected.reason;
     const copies = 1 + slots.filter((slot) => slot.status === 'fulfilled' && slot.value).length;
     if (copies < this.replicas) {
-      throw new PlacementError(`put of blob ${key}: only ${copies} of ${this.replicas} copies could be made (${failures.join('; ')})`);
+      throw placementFailure(`put of blob ${key}: only ${copies} of ${this.replicas} copies could be made`, failures);
     }
   }
 
@@ -424,7 +423,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
     member: PlacementMember,
     key: string,
     guarded: GuardedBody,
-    failures: string[],
+    failures: StoreFailure[],
     created: PlacementMember[],
     abandoned: () => boolean,
   ): Promise<WriteOutcome> {
@@ -443,7 +442,7 @@ export class PlacementBlobStore implements BlobStore, DirectReadUrls, DirectWrit
       const bodyFailure = guarded.failure();
       if (bodyFailure) throw bodyFailure;
       this.failed(member);
-      failures.push(`${member.name}: ${message(error)}`);
+      failures.push({ store: member.name, error });
       return { kind: 'failed' };
     }
   }
