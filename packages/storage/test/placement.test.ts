@@ -12,6 +12,7 @@ import {
   PlacementError,
   StorageFull,
   StoreUnavailable,
+  isOutOfSpace,
   type BlobBody,
   type BlobInfo,
   type BlobStore,
@@ -234,6 +235,7 @@ describe('PlacementBlobStore with a store down', () => {
       const key = 'repos/r/packs/pack-nowhere.pack';
       await assert.rejects(placement.putIfAbsent(key, Buffer.from('pack')), (error: Error) => {
         assert.ok(error instanceof expected, `${what}: ${error.name}: ${error.message}`);
+        assert.equal(isOutOfSpace(error), expected === StorageFull, `${what}: out of space only when every store is full`);
         assert.match(error.message, /no store accepted it \(/);
         for (const name of NAMES) assert.match(error.message, new RegExp(`[(;] ?${name}: `), `${what}: each store's failure is named`);
         return true;

@@ -22,10 +22,12 @@ export interface StoreFailure {
  */
 export function placementFailure(what: string, failures: readonly StoreFailure[]): Error {
   const message = `${what} (${failures.map(({ store, error }) => `${store}: ${errorMessage(error)}`).join('; ')})`;
-  const cause = failures[0]?.error;
-  if (failures.length > 0 && failures.every(({ error }) => isOutOfSpace(error))) return new StorageFull(message, { cause });
-  if (failures.length > 0 && failures.every(({ error }) => isOutOfSpace(error) || error instanceof StoreUnavailable)) {
-    return new StoreUnavailable(message, { cause });
+  // A store that was not full, if any, is the cause: the whole is "no space left" only when every store is full.
+  const notFull = failures.find(({ error }) => !isOutOfSpace(error));
+  if (failures.length === 0) return new PlacementError(message);
+  if (!notFull) return new StorageFull(message, { cause: failures[0]?.error });
+  if (failures.every(({ error }) => isOutOfSpace(error) || error instanceof StoreUnavailable)) {
+    return new StoreUnavailable(message, { cause: notFull.error });
   }
-  return new PlacementError(message, { cause });
+  return new PlacementError(message, { cause: notFull.error });
 }
