@@ -1,10 +1,10 @@
 // A server whose disk fills up: a real server on a small tmpfs, real git. A push that does not
 // fit is refused with a message that says so (not "internal error"), changes no ref and leaves
-// no file behind, and the same push succeeds once space is freed; the REST API answers 507.
+// no file behind, and the same push succeeds once space is freed; the REST API and LFS answer 507.
 // Mounting the file system needs root, which .ci/run has.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { spawnServer, type ServerProcess } from './helpers/webhooks.js';
 const run = promisify(execFile);
 const FILE_SYSTEM_BYTES = 32 * 1024 * 1024;
 const NO_SPACE = /no storage space left/;
+const LFS_JSON = 'application/vnd.git-lfs+json';
 
 /** Why a small file system cannot be mounted here (not root, or a container without the right), or false. */
 async function cannotMount(): Promise<string | false> {
@@ -103,6 +104,31 @@ describe('a full disk', { skip: await cannotMount() }, () => {
     assert.equal(await git.revParse(work, 'HEAD'), (await git.ok(['ls-remote', url, 'refs/heads/main'])).split('\t')[0]);
     const copy = await git.clone(url, 'small-copy');
     await git.ok(['fsck', '--strict'], { cwd: copy });
+  });
+
+  test('an LFS upload the disk has no room for: 507 with the reason (not a reset), then stored once space is freed', async () => {
+    await server.createRepo('ci', 'lfs-full');
+    const content = randomBytes(12 * 1024 * 1024);
+    const object = { oid: createHash('sha256').update(content).digest('hex'), size: content.length };
+    const batch = await fetch(`${server.url}/ci/lfs-full.git/info/lfs/objects/batch`, {
+      method: 'POST',
+      headers: adminHeaders({ accept: LFS_JSON, 'content-type': LFS_JSON }),
+      body: JSON.stringify({ operation: 'upload', transfers: ['basic'], objects: [object] }),
+    });
+    assert.equal(batch.status, 200);
+    const upload = ((await batch.json()) as { objects: Array<{ actions: { upload: { href: string; header?: Record<string, string> } } }> })
+      .objects[0].actions.upload;
+    const put = () =>
+      fetch(upload.href, { method: 'PUT', headers: { ...upload.header, 'content-type': 'application/octet-stream' }, body: content });
+    const free = await fillLeaving(4 * 1024 * 1024);
+    try {
+      const refused = await put();
+      assert.equal(refused.status, 507);
+      assert.match(await refused.text(), NO_SPACE);
+    } finally {
+      await free();
+    }
+    assert.equal((await put()).status, 200);
   });
 
   test('the REST API answers 507 Insufficient Storage, and the server works on once space is freed', async () => {

@@ -5,6 +5,7 @@ import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { HttpError } from './http-errors.js';
 import { httpStatusOf, refusalMessage, retryAfterHeader } from './operations/errors.js';
+import { lingerThenClose } from './lingering-close.js';
 import { apiRouter } from './api/index.js';
 import { authenticate } from './auth/index.js';
 import { gitHttpRouter } from './git-http.js';
@@ -102,8 +103,8 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const status = known?.status ?? 500;
     const message = known?.message ?? 'internal server error';
-    // A request body left unread would otherwise be drained first (perhaps gigabytes).
-    if (!req.complete) res.set('Connection', 'close');
+    // A request body left unread (perhaps gigabytes) is drained for a few seconds at most.
+    if (!req.complete) lingerThenClose(req);
     if (error instanceof HttpError) res.set(error.headers);
     res.set(retryAfterHeader(error));
     res.status(status);

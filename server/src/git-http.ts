@@ -24,6 +24,7 @@ import { createRepository, creationOwner } from './operations/create-repository.
 import { CreationRefused, OwnerNotFound } from './operations/errors.js';
 import { openRequestBody, requestMediaType, type RequestBody } from './request-body.js';
 import { requestUser } from './request-user.js';
+import { lingerThenClose } from './lingering-close.js';
 import type { ServerServices } from './services.js';
 
 type Service = 'git-upload-pack' | 'git-receive-pack';
@@ -304,22 +305,6 @@ async function* counted(response: AsyncIterable<Buffer>, operation: GitOperation
     operation.sending(chunk.length);
     yield chunk;
   }
-}
-
-/**
- * How long the rest of a request answered before it was read whole (a push refused while its
- * pack arrives) is still read and thrown away. A connection closed at once would answer the
- * bytes the client is still sending with a reset, which can reach the client before it reads
- * the answer: git would then print "RPC failed" instead of the reason. nginx's lingering close.
- */
-const LINGER_MS = 5_000;
-
-/** Closes the connection unless the client finishes sending the request within LINGER_MS (the caller drains it). */
-function lingerThenClose(req: Request): void {
-  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
-  const done = () => clearTimeout(timer);
-  req.once('end', done);
-  req.once('close', done);
 }
 
 function isClientGone(error: unknown): boolean {
