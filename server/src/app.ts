@@ -92,7 +92,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     const known = classify(error);
     if (known) {
       // The log line keeps the whole story, which the client's message may leave out (a store's internals).
-      noteRefusal(res, error instanceof Error ? error.message : String(error));
+      noteRefusal(res, error);
     } else {
       logger.error({ err: error, method: req.method, path: withoutSecrets(req.originalUrl) }, 'request failed');
     }

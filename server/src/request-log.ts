@@ -8,12 +8,12 @@ import { withoutSecrets } from './logged-url.js';
 const refusals = new WeakMap<ServerResponse, string>();
 
 /**
- * Records why `res` answers a refusal: the request's log line carries it as `reason`. One
- * line per request, refused or not: a burst of refused requests (guessed passwords, say) costs
- * one log write each.
+ * Records why `res` answers a refusal (the error, or its message): the request's log line
+ * carries it as `reason`. One line per request, refused or not: a burst of refused requests
+ * (guessed passwords, say) costs one log write each.
  */
-export function noteRefusal(res: ServerResponse, reason: string): void {
-  refusals.set(res, reason);
+export function noteRefusal(res: ServerResponse, reason: unknown): void {
+  refusals.set(res, reason instanceof Error ? reason.message : String(reason));
 }
 
 /** Per connection: its byte counts when its previous request was logged. */

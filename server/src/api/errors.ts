@@ -35,7 +35,7 @@ export function apiErrorHandler(
       next(error);
       return;
     }
-    noteRefusal(res, error instanceof Error ? error.message : String(error));
+    noteRefusal(res, error);
     res.set(retryAfterHeader(error));
     const headers = (error as { headers?: unknown }).headers;
     if (headers && typeof headers === 'object') res.set(headers as Record<string, string>);

@@ -129,7 +129,7 @@ function webErrors(): ErrorRequestHandler {
     }
     const title = TITLES[status] ?? 'Error';
     // A 404 says nothing more: a private repository's page must look like a missing one.
-    noteRefusal(res, error instanceof Error ? error.message : String(error));
+    noteRefusal(res, error);
     const message = status === 404 ? 'There is nothing here, or you may not see it.' : refusalMessage(error);
     res.set(retryAfterHeader(error));
     const body = html`<div id="error-page" data-status="${status}" class="error-box">
