@@ -2,13 +2,20 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { AccountConflict, AccountStore, type PasswordHasher, type User } from '@gitfleet/accounts';
 import { RevisionNotFound } from '@gitfleet/browse';
-import { BlockCache, InvalidRepositoryName, RepositoryExists, RepositoryRegistry } from '@gitfleet/repository';
-import { MemoryBlobStore, MemoryKVStore } from '@gitfleet/storage';
+import { BlockCache, InvalidRepositoryName, JournalWriteError, RepositoryExists, RepositoryRegistry } from '@gitfleet/repository';
+import { MemoryBlobStore, MemoryKVStore, StorageFull, WriteOutcomeUnknown } from '@gitfleet/storage';
 import { EXIT, cliErrorFor } from '../src/cli/errors.js';
 import { HttpError } from '../src/http-errors.js';
 import { changeRepository } from '../src/operations/change-repository.js';
 import { createRepository } from '../src/operations/create-repository.js';
-import { BranchNotFound, CreationRefused, OwnerHasRepositories, OwnerNotFound, httpStatusOf } from '../src/operations/errors.js';
+import {
+  BranchNotFound,
+  CreationRefused,
+  OwnerHasRepositories,
+  OwnerNotFound,
+  httpStatusOf,
+  refusalMessage,
+} from '../src/operations/errors.js';
 import { deleteOrganization, deleteUser, ownerDisplayName } from '../src/operations/owners.js';
 
 /** Passwords play no part here: a hasher that costs nothing. */
@@ -123,6 +130,22 @@ describe('one map from errors to answers', () => {
       assert.equal(cliErrorFor(error)?.message, error.message);
     });
   }
+
+  test('a full store is 507, but not under a change that committed and could not be journaled', () => {
+    const full = new StorageFull('blob store /data/objects: no space left to write blob journal/x', {
+      cause: Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }),
+    });
+    assert.equal(httpStatusOf(full), 507);
+    assert.equal(httpStatusOf(new Error('creating a repository', { cause: full })), 507);
+    assert.doesNotMatch(refusalMessage(full), /\/data|ENOSPC|nothing was changed/);
+    assert.equal(cliErrorFor(full)?.exitCode, EXIT.failure);
+    // The registry moved; its journal entry could not be written: the outcome is unknown, not "no room".
+    const unjournaled = new JournalWriteError('registry transaction 7 is committed but its journal entry could not be written', {
+      cause: full,
+    });
+    assert.equal(httpStatusOf(unjournaled), undefined);
+    assert.equal(httpStatusOf(new WriteOutcomeUnknown('applied, not durable', { cause: full })), 503);
+  });
 
   test('an HttpError keeps its status, a surface may answer a kind otherwise, a fault has no status', () => {
     assert.equal(httpStatusOf(new HttpError(429, 'slow down')), 429);

@@ -5,6 +5,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { AccountConflict } from '@gitfleet/accounts';
 import { HttpError } from '../http-errors.js';
+import { lingerThenClose } from '../lingering-close.js';
 import { noteRefusal } from '../request-log.js';
 import { httpStatusOf, refusalMessage, retryAfterHeader } from '../operations/errors.js';
 
@@ -39,7 +40,7 @@ export function apiErrorHandler(
     res.set(retryAfterHeader(error));
     const headers = (error as { headers?: unknown }).headers;
     if (headers && typeof headers === 'object') res.set(headers as Record<string, string>);
-    if (!req.complete) res.set('Connection', 'close');
+    if (!req.complete) lingerThenClose(req);
     send(res, status, refusalMessage(error));
   };
 }

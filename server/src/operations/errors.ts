@@ -7,7 +7,13 @@
 import { AccountConflict, AccountNotFound, InvalidAccountInput } from '@gitfleet/accounts';
 import { PathNotFound, PoolBusy, RevisionNotFound } from '@gitfleet/browse';
 import { StatusesBusy } from '@gitfleet/events';
-import { InvalidRepositoryName, ObjectReadsBusy, RepositoryExists, type RepositoryInfo } from '@gitfleet/repository';
+import {
+  InvalidRepositoryName,
+  ObjectReadsBusy,
+  RepositoryExists,
+  TransactionOutcomeUnknown,
+  type RepositoryInfo,
+} from '@gitfleet/repository';
 import { StoreUnavailable, WriteOutcomeUnknown, isOutOfSpace } from '@gitfleet/storage';
 import { HttpError } from '../http-errors.js';
 
@@ -76,8 +82,19 @@ export function errorKind(error: unknown): ErrorKind | undefined {
   // repository's statuses): nothing is wrong with the request.
   if (error instanceof PoolBusy || error instanceof ObjectReadsBusy || error instanceof StatusesBusy) return 'busy';
   if (storeFailure(error)) return 'unavailable';
-  if (isOutOfSpace(error)) return 'full';
+  if (isFull(error)) return 'full';
   return undefined;
+}
+
+/**
+ * A store had no room for a write that therefore did not happen. Not a ref or registry change
+ * that committed but could not be journaled for want of space: its outcome is unknown.
+ */
+function isFull(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; current = current.cause, depth++) {
+    if (current instanceof TransactionOutcomeUnknown) return false;
+  }
+  return isOutOfSpace(error);
 }
 
 /** How deep a chain of causes is followed: errors wrap a store's error once or twice on its way up. */
@@ -122,7 +139,8 @@ export function refusalMessage(error: unknown): string {
     return 'the storage did not confirm the change, which may or may not have been applied: check before trying again';
   }
   if (failure) return 'the storage is not answering for the moment: try again later';
-  if (isOutOfSpace(error)) return 'the server has no storage space left; nothing was changed';
+  // Not "nothing was changed": an operation of several writes may have made some before it ran out.
+  if (isFull(error)) return 'the server has no storage space left: free some, then try again';
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -53,8 +53,10 @@ import { JournalSequenceTaken, JournalWriteError, TransactionOutcomeUnknown, wri
 export const DEFAULT_CHECKPOINT_EVERY = 100;
 
 /**
- * Optimistic tries of one transaction against others that commit meanwhile: each lost try means
- * another transaction of the repository committed, so the repository as a whole progresses.
+ * Optimistic tries of one transaction against others: a lost try means another transaction of
+ * the repository committed (the repository as a whole progresses), or that one this process sent
+ * just before, whose number it expected, was not applied (a ref conflict); a try that follows
+ * reads the number, so a transaction loses only to those in flight when it was sent.
  */
 const MAX_ATTEMPTS = 100;
 
