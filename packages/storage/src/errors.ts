@@ -35,19 +35,26 @@ export class StorageFull extends Error {
 /** How deep a chain of causes is followed: errors wrap a system error once or twice on its way up. */
 const MAX_CAUSE_DEPTH = 8;
 
+/** `error` and the errors it wraps as `cause`, outermost first, at most MAX_CAUSE_DEPTH of them. */
+export function* causeChain(error: unknown): Generator<Error> {
+  let current = error;
+  for (let depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; depth++) {
+    yield current;
+    current = current.cause;
+  }
+}
+
 /**
  * Whether `error`, or one of its causes, says a disk or a quota is full (StorageFull, ENOSPC,
  * EDQUOT, SQLITE_FULL): a write that did not happen. A WriteOutcomeUnknown on the way is not,
  * whatever full store it came from: that write may have happened.
  */
 export function isOutOfSpace(error: unknown): boolean {
-  let current = error;
-  for (let depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; depth++) {
+  for (const current of causeChain(error)) {
     if (current instanceof WriteOutcomeUnknown) return false;
     if (current instanceof StorageFull) return true;
     const code = (current as { code?: unknown }).code;
     if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return true;
-    current = current.cause;
   }
   return false;
 }

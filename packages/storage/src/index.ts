@@ -18,7 +18,7 @@ export {
 } from './direct-write-urls.js';
 export { mapConcurrently } from './map-concurrently.js';
 export type { KVStore, KVEntry, CasOp, CasMode, CasResult } from './kv-store.js';
-export { InvalidKeyError, StorageFull, StoreUnavailable, WriteOutcomeUnknown, isOutOfSpace } from './errors.js';
+export { InvalidKeyError, StorageFull, StoreUnavailable, WriteOutcomeUnknown, causeChain, isOutOfSpace } from './errors.js';
 export {
   clampRange,
   isValidBlobKeySegment,

@@ -61,3 +61,8 @@ export interface CasResult {
    */
   conflicts: number[];
 }
+
+/** Whether a compare-and-swap of `opCount` ops in `mode` that met `conflicts` wrote anything. */
+export function casApplied(mode: CasMode, opCount: number, conflicts: readonly number[]): boolean {
+  return opCount > 0 && (mode === 'all' ? conflicts.length === 0 : conflicts.length < opCount);
+}

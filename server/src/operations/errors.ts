@@ -14,7 +14,7 @@ import {
   TransactionOutcomeUnknown,
   type RepositoryInfo,
 } from '@gitfleet/repository';
-import { StoreUnavailable, WriteOutcomeUnknown, isOutOfSpace } from '@gitfleet/storage';
+import { StoreUnavailable, WriteOutcomeUnknown, causeChain, isOutOfSpace } from '@gitfleet/storage';
 import { HttpError } from '../http-errors.js';
 
 export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'in-use' | 'forbidden' | 'busy' | 'unavailable' | 'full';
@@ -91,14 +91,9 @@ export function errorKind(error: unknown): ErrorKind | undefined {
  * that committed but could not be journaled for want of space: its outcome is unknown.
  */
 function isFull(error: unknown): boolean {
-  for (let current = error, depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; current = current.cause, depth++) {
-    if (current instanceof TransactionOutcomeUnknown) return false;
-  }
+  for (const current of causeChain(error)) if (current instanceof TransactionOutcomeUnknown) return false;
   return isOutOfSpace(error);
 }
-
-/** How deep a chain of causes is followed: errors wrap a store's error once or twice on its way up. */
-const MAX_CAUSE_DEPTH = 8;
 
 /**
  * The error of a store that could not serve the operation now (StoreUnavailable), or could not
@@ -106,10 +101,8 @@ const MAX_CAUSE_DEPTH = 8;
  * the packages keep what they wrap as `cause`.
  */
 function storeFailure(error: unknown): StoreUnavailable | WriteOutcomeUnknown | undefined {
-  let current = error;
-  for (let depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; depth++) {
+  for (const current of causeChain(error)) {
     if (current instanceof StoreUnavailable || current instanceof WriteOutcomeUnknown) return current;
-    current = current.cause;
   }
   return undefined;
 }

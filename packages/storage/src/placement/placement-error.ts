@@ -22,10 +22,10 @@ export interface StoreFailure {
  */
 export function placementFailure(what: string, failures: readonly StoreFailure[]): Error {
   const message = `${what} (${failures.map(({ store, error }) => `${store}: ${errorMessage(error)}`).join('; ')})`;
+  if (failures.length === 0) return new PlacementError(message);
   // A store that was not full, if any, is the cause: the whole is "no space left" only when every store is full.
   const notFull = failures.find(({ error }) => !isOutOfSpace(error));
-  if (failures.length === 0) return new PlacementError(message);
-  if (!notFull) return new StorageFull(message, { cause: failures[0]?.error });
+  if (!notFull) return new StorageFull(message, { cause: failures[0].error });
   if (failures.every(({ error }) => isOutOfSpace(error) || error instanceof StoreUnavailable)) {
     return new StoreUnavailable(message, { cause: notFull.error });
   }

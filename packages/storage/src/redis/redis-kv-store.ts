@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
 import { Cluster, Redis, ReplyError, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { StoreUnavailable, WriteOutcomeUnknown } from '../errors.js';
-import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
+import { casApplied, type CasMode, type CasOp, type CasResult, type KVEntry, type KVStore } from '../kv-store.js';
 import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } from '../validation.js';
 import { CAS_SCRIPT, SCAN_SCRIPT } from './redis-scripts.js';
 
@@ -171,7 +171,7 @@ export class RedisKVStore implements KVStore {
         const conflicts = await this.writeAndWait<number[]>(
           what,
           (pipeline) => pipeline.gitfleetCas(keys.length, ...keys, ...args),
-          (result) => (mode === 'all' ? result.length === 0 : result.length < ops.length),
+          (result) => casApplied(mode, ops.length, result),
         );
         return { conflicts: conflicts.map(Number) };
       } catch (error) {

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { useWalWithSync, type WalSync } from './wal-sync.js';
 import { StorageFull, WriteOutcomeUnknown, isOutOfSpace } from '../errors.js';
-import type { CasMode, CasOp, CasResult, KVEntry, KVStore } from '../kv-store.js';
+import { casApplied, type CasMode, type CasOp, type CasResult, type KVEntry, type KVStore } from '../kv-store.js';
 import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } from '../validation.js';
 
 /** How long a writer waits for another process's transaction before giving up. */
@@ -124,8 +124,7 @@ export class SqliteKVStore implements KVStore {
     }
     // A conflict too: the value it met may be a commit that is not durable yet.
     await this.walSync.sync().catch((error: unknown) => {
-      const applied = mode === 'all' ? result.conflicts.length === 0 : result.conflicts.length < ops.length;
-      if (!applied || ops.length === 0) throw error;
+      if (!casApplied(mode, ops.length, result.conflicts)) throw error;
       // Committed, so visible to every reader, but perhaps not on disk: what a power loss may take.
       throw new WriteOutcomeUnknown(
         `SQLite KV store ${this.db.name}: compareAndSwap in scope ${scope} was applied but could not be made durable: ${(error as Error).message}`,
