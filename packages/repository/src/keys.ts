@@ -37,6 +37,10 @@
  * Blob store
  *   `repos/<id>/packs/pack-<checksum>.pack` and `.idx` — immutable, named by the pack's SHA-1;
  *   sidecars (`.bitmap`, `.rev`, `.graph`: a commit-graph) beside them, named in the pack's record.
+ *   `repos/<id>/packs/pack-<checksum>.packidx` — instead of those two, for a pack a push received
+ *   in memory (PackRecord.layout 'joined'): the pack's bytes, then its idx's, one store write
+ *   instead of two. The pack has no 64-bit offsets, so its idx's length follows from the pack's
+ *   object count (packIndexSize) and the blob tells both apart by itself.
  *   `lfs/repos/<id>/locks/<lockId>` — JSON LfsLock: a Git LFS lock, written once taken and deleted once
  *   released (lfs-locks.ts), from which recovery rebuilds the `lfs-lock:` keys.
  *   The journal (journal/ explains it): the durable history the KV store is rebuilt from.
@@ -104,7 +108,11 @@ export interface PackRecord {
   replacedBy?: string;
   /** Extensions of the sidecar blobs stored beside the pack, e.g. ['bitmap', 'rev']. */
   sidecars?: string[];
+  /** 'joined': the pack and its idx are one `.packidx` blob; absent: a `.pack` and an `.idx` blob. */
+  layout?: PackLayout;
 }
+
+export type PackLayout = 'joined';
 
 export function newRepositoryId(): string {
   return randomUUID().replace(/-/g, '');
@@ -166,6 +174,18 @@ export function idxBlobKey(repositoryId: string, checksum: string): string {
   return sidecarBlobKey(repositoryId, checksum, 'idx');
 }
 
+export const JOINED_PACK_EXTENSION = 'packidx';
+
+/** The one blob of a pack of layout 'joined': the pack's bytes, then its idx's. */
+export function joinedPackBlobKey(repositoryId: string, checksum: string): string {
+  return sidecarBlobKey(repositoryId, checksum, JOINED_PACK_EXTENSION);
+}
+
+/** The blob holding a pack's bytes (from offset 0) in the layout its record names. */
+export function packBytesBlobKey(repositoryId: string, checksum: string, layout: PackLayout | undefined): string {
+  return layout === 'joined' ? joinedPackBlobKey(repositoryId, checksum) : packBlobKey(repositoryId, checksum);
+}
+
 export function orphanKey(checksum: string): string {
   return ORPHAN_KEY_PREFIX + checksum;
 }
@@ -223,13 +243,11 @@ export function sidecarBlobKey(repositoryId: string, checksum: string, extension
   return `${packsBlobPrefix(repositoryId)}pack-${checksum}.${extension}`;
 }
 
-/** Every blob of a pack: .pack, .idx and the sidecars its record names. */
-export function packBlobKeys(repositoryId: string, checksum: string, sidecars: readonly string[] = []): string[] {
-  return [
-    packBlobKey(repositoryId, checksum),
-    idxBlobKey(repositoryId, checksum),
-    ...sidecars.map((s) => sidecarBlobKey(repositoryId, checksum, s)),
-  ];
+/** Every blob of a pack: its bytes and idx in the layout its record names, and the sidecars the record names. */
+export function packBlobKeys(repositoryId: string, checksum: string, record: Pick<PackRecord, 'layout' | 'sidecars'>): string[] {
+  const sidecars = (record.sidecars ?? []).map((s) => sidecarBlobKey(repositoryId, checksum, s));
+  if (record.layout === 'joined') return [joinedPackBlobKey(repositoryId, checksum), ...sidecars];
+  return [packBlobKey(repositoryId, checksum), idxBlobKey(repositoryId, checksum), ...sidecars];
 }
 
 /** The pack checksum and extension of a blob key under packsBlobPrefix, or undefined for anything else. */
@@ -314,7 +332,7 @@ export function parsePackRecord(value: string, checksum: string, scope: string):
   } catch {
     throw new Error(`pack registry of ${scope}: entry for pack ${checksum} is not JSON: ${value.slice(0, 100)}`);
   }
-  const { size, objects, createdAt, kind, retiredAt, replacedBy, sidecars } = (record ?? {}) as Partial<PackRecord>;
+  const { size, objects, createdAt, kind, retiredAt, replacedBy, sidecars, layout } = (record ?? {}) as Partial<PackRecord>;
   const valid =
     Number.isSafeInteger(size) &&
     Number.isSafeInteger(objects) &&
@@ -322,12 +340,14 @@ export function parsePackRecord(value: string, checksum: string, scope: string):
     (kind === undefined || PACK_KINDS.includes(kind)) &&
     (retiredAt === undefined || typeof retiredAt === 'string') &&
     (replacedBy === undefined || typeof replacedBy === 'string') &&
-    (sidecars === undefined || (Array.isArray(sidecars) && sidecars.every((s) => typeof s === 'string' && /^[a-z0-9]+$/.test(s))));
+    (sidecars === undefined || (Array.isArray(sidecars) && sidecars.every((s) => typeof s === 'string' && /^[a-z0-9]+$/.test(s)))) &&
+    (layout === undefined || layout === 'joined');
   if (!valid) throw new Error(`pack registry of ${scope}: malformed entry for pack ${checksum}: ${value.slice(0, 200)}`);
   const parsed: PackRecord = { size: size!, objects: objects!, createdAt, kind: kind ?? 'receive' };
   if (retiredAt !== undefined) parsed.retiredAt = retiredAt;
   if (replacedBy !== undefined) parsed.replacedBy = replacedBy;
   if (sidecars !== undefined) parsed.sidecars = sidecars;
+  if (layout !== undefined) parsed.layout = layout;
   return parsed;
 }
 

@@ -4,9 +4,11 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
   MAX_ENTRY_HEADER_LENGTH,
+  MAX_PACK_SIZE_WITHOUT_LARGE_OFFSETS,
   type CommitGraph,
   PackIndex,
   isObjectId,
+  packIndexSize,
   parseEntryHeader,
   type ObjectId,
   type PackEntryHeader,
@@ -14,7 +16,18 @@ import {
 import { hasDirectReadUrls, type BlobStore, type KVStore } from '@gitfleet/storage';
 import { BlobRangeUnavailable, type BlockCache } from './block-cache.js';
 import { CorruptPackError, MissingPackError } from './errors.js';
-import { addingKey, deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope, sidecarBlobKey, type PackRecord } from './keys.js';
+import {
+  addingKey,
+  deletingKey,
+  idxBlobKey,
+  joinedPackBlobKey,
+  packBlobKey,
+  packBytesBlobKey,
+  packKey,
+  repositoryScope,
+  sidecarBlobKey,
+  type PackRecord,
+} from './keys.js';
 import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js';
 import { sharedPackSet, type PackInfo, type PackSet, type PackSetOptions } from './pack-set.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
@@ -243,7 +256,7 @@ export class PackAccess {
 
   /** Bytes [start, end) of a stored pack: through the block cache, or straight from the store when large. */
   async read(pack: string, start: number, end: number): Promise<Buffer> {
-    const key = packBlobKey(this.repositoryId, pack);
+    const key = this.bytesKey(pack);
     if (end - start <= LARGE_ENTRY_BYTES) {
       try {
         return await this.cache.read(this.blobs, key, start, end);
@@ -261,7 +274,7 @@ export class PackAccess {
 
   /** Streams [start, end) of a stored pack (large sequential copies around the cache). */
   async stream(pack: string, start: number, end: number): Promise<Readable> {
-    const stream = await this.blobs.getStream(packBlobKey(this.repositoryId, pack), { start, end });
+    const stream = await this.blobs.getStream(this.bytesKey(pack), { start, end });
     if (!stream) throw this.missingPack(pack);
     return stream;
   }
@@ -271,13 +284,15 @@ export class PackAccess {
    * object storage), valid for `expiresInSeconds`; undefined when the blob store makes none.
    */
   async directReadUrl(pack: string, expiresInSeconds: number): Promise<string | undefined> {
-    if (!hasDirectReadUrls(this.blobs)) return undefined;
+    // A joined blob holds more than the pack: a client could not index what it downloads.
+    if (!hasDirectReadUrls(this.blobs) || this.packSet.known(pack)?.layout === 'joined') return undefined;
     return this.blobs.directReadUrl(packBlobKey(this.repositoryId, pack), { expiresInSeconds });
   }
 
   /**
    * Stores a complete, verified pack (a local file, or its bytes) and its idx, then registers it.
-   * Resolves only when both are durable and registered; idempotent for the same pack.
+   * Resolves only when both are durable and registered; idempotent for the same pack. Bytes are
+   * stored with their idx as one blob (layout 'joined'): one write to the store per push.
    * `typeCodes`, when the caller indexed the pack, are its entries' types in pack order.
    *
    * THE ORDERING that keeps a registered pack's blobs from being deleted (the collector's side
@@ -285,7 +300,8 @@ export class PackAccess {
    *
    * 1. Claim: one CAS writes `blobs:adding:<checksum>:<token>` (a token of this call's own) if
    *    neither `pack:<checksum>` nor the collector's mark `blobs:deleting:<checksum>` exists.
-   * 2. Store: putIfAbsent of the .pack and the .idx (a no-op for blobs already there).
+   * 2. Store: putIfAbsent of the pack's blobs, a .pack and an .idx or one joined .packidx (a
+   *    no-op for blobs already there).
    * 3. Register — THE COMMIT POINT: one CAS writes `pack:<checksum>` and removes the claim,
    *    expecting the claim as written in 1.
    *
@@ -311,6 +327,7 @@ export class PackAccess {
     const index = await verifyPack(pack, packSize, idx, checksum);
     // The types its indexing found: the next push naming these objects need not read their headers.
     if (typeCodes) sharedEntryTypeMemo.learnPack(index, typeCodes);
+    const joined = joinedBlob(pack, packSize, idx);
     for (let attempt = 1; ; attempt++) {
       const claim = { key: addingKey(checksum, randomUUID()), value: new Date(this.now()).toISOString() };
       const { conflicts: unclaimed } = await this.kv.compareAndSwap(
@@ -319,7 +336,7 @@ export class PackAccess {
         'all',
       );
       if (unclaimed.length === 0) {
-        const registered = await this.storeAndRegister(pack, packSize, idx, index, claim);
+        const registered = await this.storeAndRegister(pack, packSize, idx, index, claim, joined);
         if (registered) return;
       }
       // Registered already: by another push (adding it again is a no-op), or retired by
@@ -346,19 +363,24 @@ export class PackAccess {
     return index;
   }
 
-  /** Steps 2 and 3 of add() under `claim`; false when the claim was lost or the pack is registered already. */
+  /**
+   * Steps 2 and 3 of add() under `claim`, storing `joined` (layout 'joined') when given, else a
+   * `.pack` and an `.idx`; false when the claim was lost or the pack is registered already.
+   */
   private async storeAndRegister(
     pack: PackData,
     packSize: number,
     idx: Buffer,
     index: PackIndex,
     claim: { key: string; value: string },
+    joined: Buffer | undefined,
   ): Promise<boolean> {
     const checksum = index.packChecksum;
     // Not registered: the claim is given up, so that it does not hold the collector off for a grace period.
     const release = () => this.kv.compareAndSwap(this.scope, [{ ...claim, expect: claim.value, value: null }], 'all');
     try {
-      await this.putBlobs(pack, packSize, idx, checksum);
+      if (joined) await this.blobs.putIfAbsent(joinedPackBlobKey(this.repositoryId, checksum), joined);
+      else await this.putBlobs(pack, packSize, idx, checksum);
     } catch (error) {
       // The store's error is the one to report; a claim left behind expires.
       await release().catch(() => undefined);
@@ -370,6 +392,7 @@ export class PackAccess {
       createdAt: new Date(this.now()).toISOString(),
       kind: 'receive',
     };
+    if (joined) record.layout = 'joined';
     const { conflicts } = await this.kv.compareAndSwap(
       this.scope,
       [
@@ -418,19 +441,37 @@ export class PackAccess {
 
   private loadIndex(pack: PackInfo): Promise<PackIndex> {
     return this.indexes.get(pack.checksum, async () => {
-      const key = idxBlobKey(this.repositoryId, pack.checksum);
-      const bytes = await this.blobs.get(key);
+      const { key, range } = this.indexPlace(pack);
+      const bytes = await this.blobs.get(key, range);
       if (!bytes)
         throw new MissingPackError(
           pack.checksum,
           `repository ${this.repositoryId}: pack ${pack.checksum} is registered but ${key} is missing`,
         );
+      if (range && bytes.length !== range.end - range.start) {
+        throw new CorruptPackError(pack.checksum, `${key}: its idx should span [${range.start}, ${range.end}), the blob ends sooner`);
+      }
       const index = PackIndex.parse(bytes, pack.size);
       if (index.packChecksum !== pack.checksum) {
         throw new CorruptPackError(pack.checksum, `${key}: idx describes pack ${index.packChecksum}, not ${pack.checksum}`);
       }
       return index;
     });
+  }
+
+  /** Where a pack's idx is stored: its own blob, or the bytes after the pack's in a joined blob. */
+  private indexPlace(pack: PackInfo): { key: string; range?: { start: number; end: number } } {
+    if (pack.layout !== 'joined') return { key: idxBlobKey(this.repositoryId, pack.checksum) };
+    const range = { start: pack.size, end: pack.size + packIndexSize(pack.objects) };
+    return { key: joinedPackBlobKey(this.repositoryId, pack.checksum), range };
+  }
+
+  /**
+   * The blob holding a pack's bytes, in the layout the registry view records. A pack the view no
+   * longer knows reads as a separate `.pack`: collected, it is missing either way.
+   */
+  private bytesKey(pack: string): string {
+    return packBytesBlobKey(this.repositoryId, pack, this.packSet.known(pack)?.layout);
   }
 
   /** The id of the ofs-delta base at `baseOffset` of the pack holding `entry`. */
@@ -448,6 +489,16 @@ export class PackAccess {
   private missingPack(pack: string): MissingPackError {
     return new MissingPackError(pack, `repository ${this.repositoryId}: pack ${pack} is missing from the blob store`);
   }
+}
+
+/**
+ * The one blob of layout 'joined' for a pack received in memory (the pack's bytes, then its idx's):
+ * one write to the store instead of two. Undefined for a pack spooled to a file, which is stored
+ * as it is, beside its idx.
+ */
+function joinedBlob(pack: PackData, packSize: number, idx: Buffer): Buffer | undefined {
+  if (!Buffer.isBuffer(pack) || packSize > MAX_PACK_SIZE_WITHOUT_LARGE_OFFSETS) return undefined;
+  return Buffer.concat([pack, idx]);
 }
 
 /** The idx must describe the pack named `checksum`, and the file must be that pack; returns the parsed idx. */

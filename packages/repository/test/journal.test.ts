@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ZERO_OID } from '@gitfleet/git-format';
+import { ZERO_OID, indexPack } from '@gitfleet/git-format';
+import { buildPack, sha1Object } from '@gitfleet/test-support/packs';
+import { tempDir } from '@gitfleet/test-support/temp-dir';
 import { MemoryKVStore, type BlobStore, type KVStore } from '@gitfleet/storage';
 import {
   CorruptJournalBlob,
@@ -23,7 +27,16 @@ import {
   type Stores,
 } from '../src/index.js';
 import { JOURNAL_SEQ_KEY, idxBlobKey, journalEntryKey, packBlobKey, repositoryScope } from '../src/keys.js';
-import { backends } from './backends.js';
+import { backends, caches } from './backends.js';
+
+/** A real pack holding one blob of `text`, written to a file under `dir`, with its idx. */
+async function packOfOneBlob(dir: string, text: string) {
+  const data = Buffer.from(text);
+  const path = join(dir, `${text}.pack`);
+  writeFileSync(path, buildPack([{ kind: 'object', type: 'blob', data }]));
+  const indexed = await indexPack(path, { maxObjectSize: 1 << 20, resolveExternal: async () => undefined });
+  return { text, path, oid: sha1Object('blob', data), checksum: indexed.checksum, idx: indexed.idx, packSize: indexed.packSize };
+}
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -342,6 +355,44 @@ for (const backend of backends) {
       // The registry's sequence goes on: the next change settles and extends the same journal.
       await new RepositoryRegistry(fresh).create('octo', 'after-recovery');
       assert.ok(await fresh.blobs.head(journalEntryKey(undefined, 7)));
+    });
+
+    test('recovery registers packs stored joined to their idx, readable, and prefers a .pack and .idx stored beside one', async (t) => {
+      const stores = await backend.open(t);
+      const repo = await new RepositoryRegistry(stores).create('octo', 'joined');
+      const dir = tempDir(t, 'joined-packs');
+      const [alone, twice] = await Promise.all(['alone', 'twice'].map((text) => packOfOneBlob(dir, text)));
+      for (const pack of [alone, twice]) {
+        await repo.packs.add(readFileSync(pack.path), pack.packSize, pack.idx, pack.checksum);
+        await repo.refs.update([{ name: `refs/tags/${pack.text}`, oldOid: ZERO_OID, newOid: pack.oid }], {
+          atomic: true,
+          message: 'push',
+          packs: [pack.checksum],
+        });
+      }
+      // What a second push of the same pack, spooled to a file, leaves when it loses the race to register.
+      await repo.packs.store(twice.path, twice.packSize, twice.idx, twice.checksum);
+
+      const fresh: Stores = { ...stores, kv: new MemoryKVStore(), ...caches() };
+      assert.equal((await recoverFromJournal(fresh)).packs, 2);
+      const recovered = (await new RepositoryRegistry(fresh).open('octo', 'joined'))!;
+      const described = (await recovered.packs.list()).map(({ checksum, size, objects, kind, layout }) => ({
+        checksum,
+        size,
+        objects,
+        kind,
+        layout,
+      }));
+      assert.deepEqual(
+        described.sort((a, b) => a.checksum.localeCompare(b.checksum)),
+        [
+          { checksum: alone.checksum, size: alone.packSize, objects: 1, kind: 'receive', layout: 'joined' },
+          { checksum: twice.checksum, size: twice.packSize, objects: 1, kind: 'receive', layout: undefined },
+        ].sort((a, b) => a.checksum.localeCompare(b.checksum)),
+      );
+      for (const pack of [alone, twice]) {
+        assert.equal((await recovered.objects.read(pack.oid))?.data.toString(), pack.text);
+      }
     });
 
     test('a KV store that lost journaled transactions (a failover) does not block the repository: the next one is numbered past the journal', async (t) => {

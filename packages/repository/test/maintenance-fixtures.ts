@@ -99,9 +99,23 @@ function toNewPack(pack: BuiltPack): NewPack {
   return { path: pack.packPath, size: pack.packSize, checksum: pack.checksum, idx: pack.idx, objectCount };
 }
 
+/** How receive-pack hands a pack over: a spooled file (stored as `.pack` and `.idx`), or bytes received in memory (one joined blob). */
+export type PushSource = 'file' | 'bytes';
+export const PUSH_SOURCES: readonly PushSource[] = ['file', 'bytes'];
+
+/** Stores and registers a pack as receive-pack does after indexing it, handed over from `source`. */
+export function addPack(repo: Repository, pack: BuiltPack, source: PushSource): Promise<void> {
+  return repo.packs.add(source === 'bytes' ? readFileSync(pack.packPath) : pack.packPath, pack.packSize, pack.idx, pack.checksum);
+}
+
 /** Pushes a pack as receive-pack does after indexing it: store and register it, then move the ref in one CAS. */
-export async function push(repo: Repository, pack: BuiltPack, ref: { name: string; oldOid: string; newOid: string }): Promise<void> {
-  await repo.packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+export async function push(
+  repo: Repository,
+  pack: BuiltPack,
+  ref: { name: string; oldOid: string; newOid: string },
+  source: PushSource = 'file',
+): Promise<void> {
+  await addPack(repo, pack, source);
   const conflicts = await repo.refs.update([ref], { atomic: true, message: 'push' });
   if (conflicts.length > 0) throw new Error(`push of ${ref.name}: ${JSON.stringify(conflicts)}`);
 }

@@ -23,7 +23,16 @@ import {
   type Repository,
   type Stores,
 } from '../src/index.js';
-import { DELETING_KEY_PREFIX, ORPHAN_KEY_PREFIX, deletingKey, idxBlobKey, packBlobKey, packKey, repositoryScope } from '../src/keys.js';
+import {
+  DELETING_KEY_PREFIX,
+  ORPHAN_KEY_PREFIX,
+  deletingKey,
+  idxBlobKey,
+  joinedPackBlobKey,
+  packBlobKey,
+  packKey,
+  repositoryScope,
+} from '../src/keys.js';
 import { caches } from './backends.js';
 import type { BuiltPack } from './git-fixtures.js';
 import {
@@ -60,9 +69,11 @@ before(() => {
   writer = new GitPackWriter(source);
 });
 
+/** Pushes alternate between packs spooled to files and packs received in memory, so that maintenance meets both layouts. */
 async function pushCommits(repo: Repository, from: number, to: number): Promise<void> {
   for (let i = from; i < to; i++) {
-    await push(repo, pushes[i], { name: 'refs/heads/main', oldOid: i === 0 ? ZERO_OID : commits[i - 1], newOid: commits[i] });
+    const ref = { name: 'refs/heads/main', oldOid: i === 0 ? ZERO_OID : commits[i - 1], newOid: commits[i] };
+    await push(repo, pushes[i], ref, i % 2 === 0 ? 'bytes' : 'file');
   }
 }
 
@@ -87,13 +98,15 @@ async function assertReadable(repo: Repository, oids: readonly string[]): Promis
   }
 }
 
+/** Whether the pack is stored, in either layout. */
 async function blobExists(stores: Stores, checksum: string): Promise<boolean> {
-  const [pack, idx] = await Promise.all([
+  const [pack, idx, joined] = await Promise.all([
     stores.blobs.head(packBlobKey(REPOSITORY_ID, checksum)),
     stores.blobs.head(idxBlobKey(REPOSITORY_ID, checksum)),
+    stores.blobs.head(joinedPackBlobKey(REPOSITORY_ID, checksum)),
   ]);
   assert.equal(pack === undefined, idx === undefined, `pack and idx of ${checksum} come and go together`);
-  return pack !== undefined;
+  return pack !== undefined || joined !== undefined;
 }
 
 /** Compacts `checksums` with the C git writer and stores the result, unpublished. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import { GIT_MAX_DELTA_DEPTH, indexPack, writePackIndex } from '@gitfleet/git-format';
@@ -15,7 +16,7 @@ import {
   type PackAccess,
   type Stores,
 } from '../src/index.js';
-import { idxBlobKey, packBlobKey, repositoryScope } from '../src/keys.js';
+import { idxBlobKey, joinedPackBlobKey, packBlobKey, repositoryScope } from '../src/keys.js';
 import { deltaChain } from '@gitfleet/test-support/delta-bombs';
 import { git } from '@gitfleet/test-support/git';
 import { buildHistory } from '@gitfleet/test-support/histories';
@@ -58,6 +59,12 @@ function newRepository(stores: Stores, id = 'r0123456789abcdef0123456789abcdef')
 
 async function addPack(packs: PackAccess, pack: BuiltPack): Promise<void> {
   await packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+}
+
+async function streamed(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 async function assertReadsLikeGit(objects: ObjectReader, oids: Iterable<string>): Promise<number> {
@@ -167,6 +174,28 @@ for (const backend of backends) {
       await reader.packs.refresh();
       assert.equal((await reader.packs.list()).length, 2);
       assert.equal((await reader.packs.list())[0].checksum, newerPack.checksum, 'newest pack first');
+    });
+
+    test('a pack added from its bytes is one joined blob, which a process with nothing cached reads like git', async (t) => {
+      const stores = await backend.open(t);
+      const repo = newRepository(stores);
+      const bytes = readFileSync(deepPack.packPath);
+      await repo.packs.add(bytes, deepPack.packSize, deepPack.idx, deepPack.checksum);
+      const stored: string[] = [];
+      for await (const blob of stores.blobs.list(`repos/${repo.info.id}/packs/`)) stored.push(blob.key);
+      assert.deepEqual(stored, [joinedPackBlobKey(repo.info.id, deepPack.checksum)], 'one blob, no .pack or .idx');
+      assert.ok((await stores.blobs.get(stored[0]))?.equals(Buffer.concat([bytes, deepPack.idx])), 'the pack, then its idx');
+      const [record] = await stores.kv.scan(repositoryScope(repo.info.id), 'pack:');
+      assert.equal(JSON.parse(record.value).layout, 'joined');
+
+      const reader = newRepository({ ...stores, ...caches() });
+      assert.equal(await assertReadsLikeGit(reader.objects, expected.keys()), expected.size);
+      assert.ok((await streamed(await reader.packs.stream(deepPack.checksum, 0, deepPack.packSize))).equals(bytes));
+      assert.equal(await reader.packs.directReadUrl(deepPack.checksum, 60), undefined, 'a download would carry the idx too');
+
+      await stores.blobs.delete(stored[0]);
+      const [object] = verifyPack(deepPack);
+      await assert.rejects(newRepository({ ...stores, ...caches() }).objects.read(object.oid), MissingPackError);
     });
 
     test('add stores pack and idx under the repository, registers once, and is idempotent', async (t) => {

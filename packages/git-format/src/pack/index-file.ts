@@ -301,6 +301,14 @@ function lowerBound(sorted: Float64Array, count: number, value: number): number 
   return lo;
 }
 
+/** Packs up to this size have no entry past a 31-bit offset, so their idx v2 needs no table of 64-bit offsets. */
+export const MAX_PACK_SIZE_WITHOUT_LARGE_OFFSETS = MAX_SMALL_OFFSET + 1;
+
+/** The byte length of the idx v2 of a pack of `objectCount` objects and at most MAX_PACK_SIZE_WITHOUT_LARGE_OFFSETS bytes. */
+export function packIndexSize(objectCount: number): number {
+  return OIDS_AT + 28 * objectCount + 40;
+}
+
 /** Writes an `.idx` v2 for a pack's entries (any order) and the pack's trailing checksum. */
 export function writePackIndex(entries: readonly PackIndexEntry[], packChecksum: ObjectId): Buffer {
   const count = entries.length;
@@ -331,7 +339,7 @@ export function encodePackIndex(
   const order = sortByObjectId(oids, count);
   let largeCount = 0;
   for (let i = 0; i < count; i++) if (offsets[i] > MAX_SMALL_OFFSET) largeCount++;
-  const out = Buffer.alloc(OIDS_AT + 28 * count + 8 * largeCount + 40);
+  const out = Buffer.alloc(packIndexSize(count) + 8 * largeCount);
   out.writeUInt32BE(IDX_MAGIC, 0);
   out.writeUInt32BE(2, 4);
   const fanout = new Uint32Array(256);

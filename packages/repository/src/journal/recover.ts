@@ -4,7 +4,7 @@
  * the packs stored.
  *
  * The pack registry is rebuilt from the packs that EXIST in the blob store (a `.pack` with its
- * `.idx`), not from a journal of pack-list changes: maintenance retires and deletes packs on its
+ * `.idx`, or a joined `.packidx`), not from a journal of pack-list changes: maintenance retires and deletes packs on its
  * own schedule, so a journaled list could name packs deleted since, while the blobs present are
  * by construction readable. Every pack found is registered active, retired ones included: a
  * retired pack's objects are all in its replacements, so keeping it active only duplicates
@@ -15,14 +15,17 @@
  *
  * Each repository's Git LFS object records and locks come back from its LFS blobs (recover-lfs.ts).
  */
+import { packIndexSize } from '@gitfleet/git-format';
 import { mapConcurrently, type BlobStore, type CasOp, type KVEntry, type KVStore } from '@gitfleet/storage';
 import {
   HEAD_KEY,
   JOURNAL_SEQ_KEY,
   REGISTRY_JOURNAL_LAST_KEY,
   REGISTRY_SCOPE,
+  JOINED_PACK_EXTENSION,
   REPO_KEY_PREFIX,
   idxBlobKey,
+  joinedPackBlobKey,
   journalBlobPrefix,
   packKey,
   packsBlobPrefix,
@@ -30,6 +33,7 @@ import {
   parsePackBlobName,
   refKey,
   repositoryScope,
+  type PackLayout,
   type PackRecord,
 } from '../keys.js';
 import {
@@ -209,40 +213,80 @@ async function readJournal<C extends { seq: number }, E extends { seq: number }>
   return { checkpoint, entries, entryBytes };
 }
 
-/** Every complete pack stored for the repository (a `.pack` with its `.idx`), described as its registry record. */
+/** Every complete pack stored for the repository, described as its registry record. */
 async function storedPacks(
   blobs: BlobStore,
   repositoryId: string,
   journaled: Map<string, JournaledPack>,
 ): Promise<Map<string, PackRecord>> {
-  const found = new Map<string, { size?: number; extensions: Set<string> }>();
+  const found = new Map<string, Map<string, number>>();
   const prefix = packsBlobPrefix(repositoryId);
   for await (const { key, size } of blobs.list(prefix)) {
     const parsed = parsePackBlobName(key.slice(prefix.length));
     if (!parsed) continue;
-    const pack = found.get(parsed.checksum) ?? { extensions: new Set<string>() };
-    pack.extensions.add(parsed.extension);
-    if (parsed.extension === 'pack') pack.size = size;
-    found.set(parsed.checksum, pack);
+    const sizes = found.get(parsed.checksum) ?? new Map<string, number>();
+    sizes.set(parsed.extension, size);
+    found.set(parsed.checksum, sizes);
   }
   const records = new Map<string, PackRecord>();
-  for (const [checksum, { size, extensions }] of found) {
-    // A pack whose deletion was under way when the KV store was lost: not to be trusted.
-    if (size === undefined || !extensions.has('idx')) continue;
+  for (const [checksum, sizes] of found) {
     const known = journaled.get(checksum);
-    const sidecars = [...extensions].filter((extension) => extension !== 'pack' && extension !== 'idx').sort();
+    const stored = await storedPack(blobs, repositoryId, checksum, sizes, known?.objects);
+    // A pack whose deletion was under way when the KV store was lost: not to be trusted.
+    if (!stored) continue;
+    const sidecars = [...sizes.keys()].filter((extension) => !PACK_BYTES_EXTENSIONS.has(extension)).sort();
     const record: PackRecord = {
-      size,
-      objects: known?.objects ?? (await objectCount(blobs, repositoryId, checksum)),
+      size: stored.size,
+      objects: stored.objects,
       // Packs the journal does not know (maintenance's since the checkpoint, or never referenced) sort as the oldest.
       createdAt: known?.createdAt ?? new Date(0).toISOString(),
       kind: known?.kind ?? (sidecars.includes('bitmap') ? 'repack' : 'compaction'),
     };
     if (sidecars.length > 0) record.sidecars = sidecars;
+    if (stored.layout !== undefined) record.layout = stored.layout;
     records.set(checksum, record);
   }
   return records;
 }
+
+/** Extensions of the blobs that hold a pack's bytes and idx, in either layout; the others are sidecars. */
+const PACK_BYTES_EXTENSIONS = new Set(['pack', 'idx', JOINED_PACK_EXTENSION]);
+
+/**
+ * A pack's size, object count and layout from the sizes of its blobs by extension; undefined
+ * when neither layout is complete. A `.pack` with its `.idx` comes first: a joined blob beside
+ * them is what a concurrent push of the same pack stored and did not register.
+ */
+async function storedPack(
+  blobs: BlobStore,
+  repositoryId: string,
+  checksum: string,
+  sizes: ReadonlyMap<string, number>,
+  journaledObjects: number | undefined,
+): Promise<{ size: number; objects: number; layout?: PackLayout } | undefined> {
+  const packSize = sizes.get('pack');
+  if (packSize !== undefined && sizes.has('idx')) {
+    return { size: packSize, objects: journaledObjects ?? (await objectCount(blobs, repositoryId, checksum)) };
+  }
+  const joinedSize = sizes.get(JOINED_PACK_EXTENSION);
+  if (joinedSize === undefined) return undefined;
+  // The pack's header names its object count, which sets the idx's length (no 64-bit offsets in a joined blob).
+  const key = joinedPackBlobKey(repositoryId, checksum);
+  const header = await blobs.get(key, PACK_HEADER);
+  if (!header || header.length !== PACK_HEADER.end || header.toString('latin1', 0, 4) !== 'PACK') {
+    throw new Error(`recovering pack ${checksum}: ${key} does not start with a pack header`);
+  }
+  const objects = header.readUInt32BE(8);
+  const size = joinedSize - packIndexSize(objects);
+  if (size < MIN_PACK_SIZE)
+    throw new Error(`recovering pack ${checksum}: ${key} is too short for a pack of ${objects} objects and its idx`);
+  return { size, objects, layout: 'joined' };
+}
+
+/** A pack starts with "PACK", its version and its object count (4 bytes each). */
+const PACK_HEADER = { start: 0, end: 12 };
+/** The header and the trailing checksum of a pack of no objects. */
+const MIN_PACK_SIZE = 32;
 
 async function objectCount(blobs: BlobStore, repositoryId: string, checksum: string): Promise<number> {
   const key = idxBlobKey(repositoryId, checksum);

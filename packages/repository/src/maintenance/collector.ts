@@ -17,6 +17,7 @@ import {
   parsePackBlobName,
   parsePackRecord,
   repositoryScope,
+  type PackRecord,
 } from '../keys.js';
 import type { Repository } from '../repository.js';
 import type { MaintenanceLease } from './lease.js';
@@ -140,9 +141,9 @@ class Collection {
     await this.removeExpiredClaims(state.filter(({ key }) => key.startsWith(ADDING_KEY_PREFIX)));
     for (const [checksum, value] of records) {
       this.options.signal?.throwIfAborted();
-      const { retiredAt, sidecars } = parsePackRecord(value, checksum, this.scope);
-      if (retiredAt === undefined || !this.pastGrace(retiredAt)) continue;
-      await this.deleteRetired(checksum, value, sidecars, marks.get(checksum));
+      const record = parsePackRecord(value, checksum, this.scope);
+      if (record.retiredAt === undefined || !this.pastGrace(record.retiredAt)) continue;
+      await this.deleteRetired(checksum, value, record, marks.get(checksum));
       marks.delete(checksum);
     }
     for (const [checksum, mark] of marks) {
@@ -207,12 +208,7 @@ class Collection {
   }
 
   /** `leftover`: the mark of a run that stopped while deleting this pack. */
-  private async deleteRetired(
-    checksum: string,
-    record: string,
-    sidecars: string[] | undefined,
-    leftover: string | undefined,
-  ): Promise<void> {
+  private async deleteRetired(checksum: string, record: string, parsed: PackRecord, leftover: string | undefined): Promise<void> {
     const mark = this.timestamp();
     const marked = await this.fencedCas(
       [
@@ -222,7 +218,7 @@ class Collection {
       'marking a retired pack for deletion',
     );
     if (!marked) return;
-    for (const key of packBlobKeys(this.repo.info.id, checksum, sidecars)) await this.deleteBlob(key);
+    for (const key of packBlobKeys(this.repo.info.id, checksum, parsed)) await this.deleteBlob(key);
     const deleted = await this.fencedCas(
       [
         { key: packKey(checksum), expect: record, value: null },
