@@ -39,8 +39,8 @@
  *   sidecars (`.bitmap`, `.rev`, `.graph`: a commit-graph) beside them, named in the pack's record.
  *   `repos/<id>/packs/pack-<checksum>.packidx` — instead of those two, for a pack a push received
  *   in memory (PackRecord.layout 'joined'): the pack's bytes, then its idx's, one store write
- *   instead of two. The pack has no 64-bit offsets, so its idx's length follows from the pack's
- *   object count (packIndexSize) and the blob tells both apart by itself.
+ *   instead of two. Its idx has no table of 64-bit offsets, so the idx's length follows from the
+ *   pack's object count (packIndexSize) and the blob tells both apart by itself.
  *   `lfs/repos/<id>/locks/<lockId>` — JSON LfsLock: a Git LFS lock, written once taken and deleted once
  *   released (lfs-locks.ts), from which recovery rebuilds the `lfs-lock:` keys.
  *   The journal (journal/ explains it): the durable history the KV store is rebuilt from.

@@ -4,7 +4,6 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
   MAX_ENTRY_HEADER_LENGTH,
-  MAX_PACK_SIZE_WITHOUT_LARGE_OFFSETS,
   type CommitGraph,
   PackIndex,
   isObjectId,
@@ -327,7 +326,7 @@ export class PackAccess {
     const index = await verifyPack(pack, packSize, idx, checksum);
     // The types its indexing found: the next push naming these objects need not read their headers.
     if (typeCodes) sharedEntryTypeMemo.learnPack(index, typeCodes);
-    const joined = joinedBlob(pack, packSize, idx);
+    const joined = joinedBlob(pack, idx, index);
     for (let attempt = 1; ; attempt++) {
       const claim = { key: addingKey(checksum, randomUUID()), value: new Date(this.now()).toISOString() };
       const { conflicts: unclaimed } = await this.kv.compareAndSwap(
@@ -494,10 +493,11 @@ export class PackAccess {
 /**
  * The one blob of layout 'joined' for a pack received in memory (the pack's bytes, then its idx's):
  * one write to the store instead of two. Undefined for a pack spooled to a file, which is stored
- * as it is, beside its idx.
+ * as it is, beside its idx, and for an idx with a table of 64-bit offsets, whose length readers
+ * could not tell from the pack's object count.
  */
-function joinedBlob(pack: PackData, packSize: number, idx: Buffer): Buffer | undefined {
-  if (!Buffer.isBuffer(pack) || packSize > MAX_PACK_SIZE_WITHOUT_LARGE_OFFSETS) return undefined;
+function joinedBlob(pack: PackData, idx: Buffer, index: PackIndex): Buffer | undefined {
+  if (!Buffer.isBuffer(pack) || idx.length !== packIndexSize(index.objectCount)) return undefined;
   return Buffer.concat([pack, idx]);
 }
 

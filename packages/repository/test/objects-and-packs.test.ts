@@ -198,6 +198,24 @@ for (const backend of backends) {
       await assert.rejects(newRepository({ ...stores, ...caches() }).objects.read(object.oid), MissingPackError);
     });
 
+    test('a pack from bytes whose idx has a table of 64-bit offsets is stored as a .pack and an .idx, and reads like git', async (t) => {
+      const stores = await backend.open(t);
+      const repo = newRepository(stores);
+      // git writes every offset above 0 to the 64-bit table: a joined blob's idx length could not be told from its object count.
+      const idxPath = path.join(tempDir(t, 'large-offsets'), 'pack.idx');
+      git(workDir, ['index-pack', '--index-version=2,0', '-o', idxPath, olderPack.packPath]);
+      const idx = readFileSync(idxPath);
+      assert.ok(idx.length > olderPack.idx.length);
+      await repo.packs.add(readFileSync(olderPack.packPath), olderPack.packSize, idx, olderPack.checksum);
+      assert.ok((await stores.blobs.get(idxBlobKey(repo.info.id, olderPack.checksum)))?.equals(idx));
+      assert.equal(await stores.blobs.head(joinedPackBlobKey(repo.info.id, olderPack.checksum)), undefined);
+      const reader = newRepository({ ...stores, ...caches() });
+      await assertReadsLikeGit(
+        reader.objects,
+        verifyPack(olderPack).map((o) => o.oid),
+      );
+    });
+
     test('add stores pack and idx under the repository, registers once, and is idempotent', async (t) => {
       const stores = await backend.open(t);
       const repo = newRepository(stores);

@@ -301,10 +301,7 @@ function lowerBound(sorted: Float64Array, count: number, value: number): number 
   return lo;
 }
 
-/** Packs up to this size have no entry past a 31-bit offset, so their idx v2 needs no table of 64-bit offsets. */
-export const MAX_PACK_SIZE_WITHOUT_LARGE_OFFSETS = MAX_SMALL_OFFSET + 1;
-
-/** The byte length of the idx v2 of a pack of `objectCount` objects and at most MAX_PACK_SIZE_WITHOUT_LARGE_OFFSETS bytes. */
+/** The byte length of an idx v2 of `objectCount` objects without a table of 64-bit offsets (which a pack under 2 GiB does not need). */
 export function packIndexSize(objectCount: number): number {
   return OIDS_AT + 28 * objectCount + 40;
 }
