@@ -100,6 +100,8 @@ export interface ServerConfig {
   maintenance: MaintenanceConfig;
   metrics: MetricsConfig;
   packfileUris: PackfileUrisConfig;
+  /** Whether a pack a push received in memory is stored as one blob with its idx (PackStores.joinPacks). */
+  joinedPacks: boolean;
   lfsLocks: LfsLocksConfig;
   lfs: LfsConfig;
 }
@@ -464,6 +466,8 @@ export const ENVIRONMENT = {
   GITFLEET_PACKFILE_URI_EXPIRY_SECONDS: '300',
   // Empty: generated once and kept in the KV store, shared by every server.
   GITFLEET_PACKFILE_URI_SECRET: '',
+  // One store write per push instead of two; 0 while a server older than the joined layout shares the stores.
+  GITFLEET_JOINED_PACKS: '1',
   // Every push reads them all (one KV read), and a page of the API is cut from them.
   GITFLEET_LFS_MAX_LOCKS: '10000',
   GITFLEET_LFS_LOCK_PATH_BYTES: '1024',
@@ -678,6 +682,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       graceSeconds: integer('GITFLEET_PACK_GRACE_SECONDS', 1, 365 * 24 * 3600),
     },
     packfileUris: readPackfileUris(reader),
+    joinedPacks: flag('GITFLEET_JOINED_PACKS'),
     lfsLocks: {
       maxLocks: integer('GITFLEET_LFS_MAX_LOCKS', 1, 100_000),
       maxPathBytes: integer('GITFLEET_LFS_LOCK_PATH_BYTES', 1, 4096),

@@ -62,6 +62,7 @@ export async function openStores(config: ServerConfig, interceptor?: StoreInterc
     commitGraphs: new CommitGraphCache(config.cache.commitGraphBytes),
     refListings: new RefListingCache(config.cache.refListingBytes),
     inMemoryReads: new InMemoryReadBudget(config.browse.inMemoryReadBytes),
+    joinPacks: config.joinedPacks,
     async close() {
       await Promise.allSettled([blobs.close(), kv.close()]);
     },

@@ -507,3 +507,12 @@ test('a hook keeps at most 10,000 dead letters', () => {
       error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('GITFLEET_HOOK_DEAD_LETTERS_KEEP=')),
   );
 });
+
+test('packs pushed in memory are stored joined to their index unless GITFLEET_JOINED_PACKS=0', () => {
+  assert.equal(loadConfig({}).joinedPacks, true);
+  assert.equal(loadConfig({ GITFLEET_JOINED_PACKS: '0' }).joinedPacks, false);
+  assert.throws(
+    () => loadConfig({ GITFLEET_JOINED_PACKS: 'separate' }),
+    (error: unknown) => error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('GITFLEET_JOINED_PACKS=')),
+  );
+});

@@ -81,6 +81,11 @@ export interface PackStores {
   commitGraphs?: CommitGraphCache;
   /** Told when a pack's bitmap cannot be used (reads then walk); by default a process warning. */
   onSidecarWarning?: SidecarWarning;
+  /**
+   * Whether a pack received in memory is stored as one blob with its idx (layout 'joined'; the
+   * default). Off while servers of a version that cannot read that layout share the stores.
+   */
+  joinPacks?: boolean;
 }
 
 /** How long add() waits for the collector to finish deleting unregistered blobs of the same pack. */
@@ -103,6 +108,7 @@ export class PackAccess {
   private readonly commitGraphCache: CommitGraphCache;
   private readonly warn: SidecarWarning;
   private readonly now: () => number;
+  private readonly joinPacks: boolean;
   /** Shared by the outgoing packs of every repository of the process (see ReencodedEntryCache). */
   readonly reencodedEntries: ReencodedEntryCache;
 
@@ -121,6 +127,7 @@ export class PackAccess {
     this.commitGraphCache = stores.commitGraphs ?? sharedCommitGraphCache;
     this.reencodedEntries = stores.reencodedEntries ?? sharedReencodedEntryCache;
     this.warn = stores.onSidecarWarning ?? ((message) => process.emitWarning(message, 'GitfleetSidecarWarning'));
+    this.joinPacks = stores.joinPacks ?? true;
   }
 
   /**
@@ -326,7 +333,7 @@ export class PackAccess {
     const index = await verifyPack(pack, packSize, idx, checksum);
     // The types its indexing found: the next push naming these objects need not read their headers.
     if (typeCodes) sharedEntryTypeMemo.learnPack(index, typeCodes);
-    const joined = joinedBlob(pack, idx, index);
+    const joined = this.joinPacks ? joinedBlob(pack, idx, index) : undefined;
     for (let attempt = 1; ; attempt++) {
       const claim = { key: addingKey(checksum, randomUUID()), value: new Date(this.now()).toISOString() };
       const { conflicts: unclaimed } = await this.kv.compareAndSwap(

@@ -198,6 +198,17 @@ for (const backend of backends) {
       await assert.rejects(newRepository({ ...stores, ...caches() }).objects.read(object.oid), MissingPackError);
     });
 
+    test('with joinPacks off, a pack added from its bytes is stored as a .pack and an .idx (what servers before the joined layout read)', async (t) => {
+      const stores = await backend.open(t);
+      const repo = newRepository({ ...stores, joinPacks: false });
+      await repo.packs.add(readFileSync(olderPack.packPath), olderPack.packSize, olderPack.idx, olderPack.checksum);
+      assert.ok((await stores.blobs.get(packBlobKey(repo.info.id, olderPack.checksum)))?.equals(readFileSync(olderPack.packPath)));
+      assert.ok((await stores.blobs.get(idxBlobKey(repo.info.id, olderPack.checksum)))?.equals(olderPack.idx));
+      assert.equal(await stores.blobs.head(joinedPackBlobKey(repo.info.id, olderPack.checksum)), undefined);
+      const [record] = await stores.kv.scan(repositoryScope(repo.info.id), 'pack:');
+      assert.equal(JSON.parse(record.value).layout, undefined);
+    });
+
     test('a pack from bytes whose idx has a table of 64-bit offsets is stored as a .pack and an .idx, and reads like git', async (t) => {
       const stores = await backend.open(t);
       const repo = newRepository(stores);
