@@ -192,14 +192,17 @@ export class PackAccess {
    * as active (maintenance retired it, and the collector deleted it after the grace period while
    * this process still read an older view), re-reads the registry and runs it once more: the
    * objects are in the packs that replaced it. The one place reads recover from collection.
+   * Also runs it once more when the pack was registered again since, in the other layout (a push
+   * of the same pack after its collection): the read looked for the blob the old view named.
    */
   retryingRetired<T>(read: () => Promise<T>): Promise<T> {
     // No async wrapper: this sits on every object read.
     return read().catch(async (error: unknown) => {
       if (!(error instanceof MissingPackError)) throw error;
+      const layoutRead = this.packSet.known(error.pack)?.layout;
       await this.packSet.refreshAfter(this.packSet.generation);
       const pack = this.packSet.known(error.pack);
-      if (pack !== undefined && pack.retiredAt === undefined) throw error;
+      if (pack !== undefined && pack.retiredAt === undefined && pack.layout === layoutRead) throw error;
       return read();
     });
   }

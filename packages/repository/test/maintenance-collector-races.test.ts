@@ -419,4 +419,29 @@ for (const backend of maintenanceBackends) {
         assert.equal(await due(), true, 'an unfinished deletion');
       });
     });
+
+  test(`over ${backend.name}: a reader whose view predates a pack's collection and its push again in the other layout reads it`, async (t) => {
+    const stores = await backend.open(t);
+    const clock = testClock();
+    pushSource = 'file';
+    const repo = openRepository(stores);
+    await add(repo, whole);
+    // A server that listed `whole` as stored in a .pack and an .idx, and does not read the registry again by itself.
+    const reader = openRepository({ ...stores, ...caches() }, { maxAgeMs: 3_600_000, now: () => 0 });
+    assert.deepEqual(
+      (await reader.packs.list()).map((p) => [p.checksum, p.layout]),
+      [[whole.checksum, undefined]],
+    );
+    await reader.packs.index(whole.checksum);
+    const lease = (await MaintenanceLease.acquire(stores.kv, scope, 'm', LEASE_MS, clock.now))!;
+    await publish(repo, lease, wholeRefDeltas, [whole.checksum], clock.now);
+    clock.advance(GRACE_MS + 1);
+    assert.deepEqual((await collectPacks(repo, lease, { graceMs: GRACE_MS, now: clock.now })).collected, [whole.checksum]);
+    await addPack(openRepository({ ...stores, ...caches() }), whole, 'bytes');
+    assert.equal(JSON.parse((await stores.kv.get(scope, packKey(whole.checksum)))!).layout, 'joined');
+    await assertIntact(stores, 'pushed again');
+    for (const oid of gitText(source, ['rev-list', '--objects', 'main']).split('\n').filter(Boolean)) {
+      assert.ok(await reader.objects.read(oid.slice(0, 40)), `object ${oid.slice(0, 40)} read through the old view`);
+    }
+  });
 }
