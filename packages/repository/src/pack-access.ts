@@ -188,21 +188,18 @@ export class PackAccess {
   }
 
   /**
-   * Runs a read of objects; when it fails because a pack is gone that the registry no longer lists
-   * as active (maintenance retired it, and the collector deleted it after the grace period while
-   * this process still read an older view), re-reads the registry and runs it once more: the
-   * objects are in the packs that replaced it. The one place reads recover from collection.
-   * Also runs it once more when the pack was registered again since, in the other layout (a push
-   * of the same pack after its collection): the read looked for the blob the old view named.
+   * Runs a read of objects; when it fails because a pack is gone, re-reads the registry and runs
+   * it once more. The view it read through may be older than a change of the pack's registration:
+   * maintenance retired it and the collector deleted it after the grace period (the objects are
+   * in the packs that replaced it), or it was collected and pushed again, maybe in the other
+   * layout. A pack still missing after the refresh fails the second run. The one place reads
+   * recover from collection.
    */
   retryingRetired<T>(read: () => Promise<T>): Promise<T> {
     // No async wrapper: this sits on every object read.
     return read().catch(async (error: unknown) => {
       if (!(error instanceof MissingPackError)) throw error;
-      const layoutRead = this.packSet.known(error.pack)?.layout;
       await this.packSet.refreshAfter(this.packSet.generation);
-      const pack = this.packSet.known(error.pack);
-      if (pack !== undefined && pack.retiredAt === undefined && pack.layout === layoutRead) throw error;
       return read();
     });
   }
