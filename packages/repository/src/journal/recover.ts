@@ -15,7 +15,7 @@
  *
  * Each repository's Git LFS object records and locks come back from its LFS blobs (recover-lfs.ts).
  */
-import { packIndexSize } from '@gitfleet/git-format';
+import { PackFormatError, packIndexSize, parsePackHeader } from '@gitfleet/git-format';
 import { mapConcurrently, type BlobStore, type CasOp, type KVEntry, type KVStore } from '@gitfleet/storage';
 import {
   HEAD_KEY,
@@ -272,18 +272,20 @@ async function storedPack(
   if (joinedSize === undefined) return undefined;
   // The pack's header names its object count, which sets the idx's length (no 64-bit offsets in a joined blob).
   const key = joinedPackBlobKey(repositoryId, checksum);
-  const header = await blobs.get(key, PACK_HEADER);
-  if (!header || header.length !== PACK_HEADER.end || header.toString('latin1', 0, 4) !== 'PACK') {
-    throw new Error(`recovering pack ${checksum}: ${key} does not start with a pack header`);
+  let objects: number;
+  try {
+    objects = parsePackHeader((await blobs.get(key, PACK_HEADER)) ?? Buffer.alloc(0)).objectCount;
+  } catch (error) {
+    if (!(error instanceof PackFormatError)) throw error;
+    throw new Error(`recovering pack ${checksum}: ${key} does not start with a pack header: ${error.message}`, { cause: error });
   }
-  const objects = header.readUInt32BE(8);
   const size = joinedSize - packIndexSize(objects);
   if (size < MIN_PACK_SIZE)
     throw new Error(`recovering pack ${checksum}: ${key} is too short for a pack of ${objects} objects and its idx`);
   return { size, objects, layout: 'joined' };
 }
 
-/** A pack starts with "PACK", its version and its object count (4 bytes each). */
+/** Where a pack's header lies: "PACK", its version and its object count. */
 const PACK_HEADER = { start: 0, end: 12 };
 /** The header and the trailing checksum of a pack of no objects. */
 const MIN_PACK_SIZE = 32;
