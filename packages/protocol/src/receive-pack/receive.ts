@@ -216,13 +216,9 @@ async function storePack(repo: Repository, ingested: IngestedPack, commands: Com
     await repo.packs.add(ingested.pack.stored, ingested.packSize, ingested.idx, ingested.checksum, ingested.typeCodes);
     return true;
   } catch (error) {
-    if (isOutOfSpace(error)) {
-      out.error(`storing pack ${ingested.checksum}: ${NO_SPACE_MESSAGE}`);
-      for (const command of commands) command.error ??= REASON.storageFull;
-    } else {
-      out.error(`storing pack ${ingested.checksum}: ${(error as Error).message}`);
-      for (const command of commands) command.error ??= REASON.migrateFailed;
-    }
+    const full = isOutOfSpace(error);
+    out.error(`storing pack ${ingested.checksum}: ${full ? NO_SPACE_MESSAGE : (error as Error).message}`);
+    for (const command of commands) command.error ??= full ? REASON.storageFull : REASON.migrateFailed;
     return false;
   }
 }
