@@ -298,7 +298,8 @@ export class PackAccess {
   /**
    * Stores a complete, verified pack (a local file, or its bytes) and its idx, then registers it.
    * Resolves only when both are durable and registered; idempotent for the same pack. Bytes are
-   * stored with their idx as one blob (layout 'joined'): one write to the store per push.
+   * stored with their idx as one blob (layout 'joined'), unless joinPacks is off: one write to the
+   * store per push.
    * `typeCodes`, when the caller indexed the pack, are its entries' types in pack order.
    *
    * THE ORDERING that keeps a registered pack's blobs from being deleted (the collector's side
