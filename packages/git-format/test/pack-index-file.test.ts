@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
 import { crc32Table } from '../src/pack/crc32.js';
 import { PackFormatError, parseEntryHeader } from '../src/pack/entry.js';
-import { PackIndex, writePackIndex } from '../src/pack/index-file.js';
+import { PackIndex, packIndexFromTables, packIndexSize, packIndexTables, writePackIndex } from '../src/pack/index-file.js';
 import { git } from '@gitfleet/test-support/git';
 import { buildFixtureRepo } from '@gitfleet/test-support/histories';
 import { tempDir } from '@gitfleet/test-support/temp-dir';
@@ -111,6 +111,26 @@ describe('PackIndex over idx files written by git', () => {
       assert.equal(index.find(line.oid), line.offset);
       assert.equal(index.oidAt(line.offset), line.oid);
     }
+  });
+
+  test("an idx's tables give back the bytes git index-pack wrote, and nothing else does", () => {
+    for (const { pack, idx } of packs) {
+      const tables = packIndexTables(idx);
+      const count = PackIndex.parse(idx, pack.length).objectCount;
+      assert.equal(tables.length, 28 * count);
+      assert.equal(tables.length, idx.length - packIndexSize(0));
+      assert.ok(packIndexFromTables(tables, pack.subarray(pack.length - 20).toString('hex')).equals(idx));
+    }
+    const { idx } = packs[0];
+    const tables = packIndexTables(idx);
+    const swapped = Buffer.from(tables);
+    tables.copy(swapped, 0, 20, 40);
+    tables.copy(swapped, 20, 0, 20);
+    assert.throws(() => packIndexFromTables(swapped, '1'.repeat(40)), /not after object 0 in id order/);
+    assert.throws(() => packIndexFromTables(tables.subarray(1), '1'.repeat(40)), /not 28 bytes per object/);
+    const large = join(dir, 'large-tables.idx');
+    git(dir, ['index-pack', '--index-version=2,0x400', '-o', large, join(dir, 'ofs.pack')]);
+    assert.throws(() => packIndexTables(readFileSync(large)), /64-bit offsets/);
   });
 
   test('writePackIndex gives the bytes git index-pack gives, from entries in any order', () => {

@@ -83,6 +83,22 @@ export class BlockCache {
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, length);
   }
 
+  /**
+   * Caches the blocks of blob `key` of `store` from `content`, the whole blob as just stored:
+   * the blocks a ranged get would give, without the get. Blocks cached or loading already stay.
+   */
+  seed(store: BlobStore, key: string, content: Buffer): void {
+    const prefix = `${this.storeId(store)}:${key}:`;
+    const count = Math.ceil(content.length / this.blockSize);
+    for (let index = 0; index < count; index++) {
+      const id = prefix + index;
+      if (this.blocks.peek(id) !== undefined || this.loading.has(id)) continue;
+      const slice = content.subarray(index * this.blockSize, (index + 1) * this.blockSize);
+      // Copied when the blob spans several blocks, so that an evicted block frees its memory.
+      this.blocks.set(id, count === 1 ? slice : Buffer.from(slice));
+    }
+  }
+
   /** Lookups answered from the cache and not, and the bytes it holds (read by monitoring). */
   stats(): CacheStats {
     return this.blocks.stats();

@@ -10,7 +10,7 @@
  *   multi-ref compare-and-swap stays one atomic step):
  *     `ref:<refname>`     → object id (40 hex)
  *     `symref:HEAD`       → target ref name, e.g. `refs/heads/main` (may be unborn)
- *     `pack:<checksum>`   → JSON PackRecord {size, objects, createdAt, kind, retiredAt?, replacedBy?, sidecars?}
+ *     `pack:<checksum>`   → JSON PackRecord {size, objects, createdAt, kind, retiredAt?, replacedBy?, sidecars?, layout?, idxTables?}
  *     `maintenance:lease` → JSON MaintenanceLease {holder, token, expiresAt}: who maintains the repository now
  *     `journal:seq`       → sequence number (decimal) of the repository's last committed ref transaction
  *     `fence:<name>`      → ISO time it was set: ref updates made with this fence can no longer apply (RefDB.fence)
@@ -110,7 +110,16 @@ export interface PackRecord {
   sidecars?: string[];
   /** 'joined': the pack and its idx are one `.packidx` blob; absent: a `.pack` and an `.idx` blob. */
   layout?: PackLayout;
+  /**
+   * The pack's idx as its tables (git-format's packIndexTables), base64, for a pushed pack of at
+   * most INLINE_IDX_MAX_OBJECTS objects: a process that did not store the pack reads its idx with
+   * the registry, not with a get of its own. The stored idx holds the same.
+   */
+  idxTables?: string;
 }
+
+/** Pushes of up to this many objects carry their idx in their record (2.4 KB of base64 at most). */
+export const INLINE_IDX_MAX_OBJECTS = 64;
 
 export type PackLayout = 'joined';
 
@@ -332,7 +341,7 @@ export function parsePackRecord(value: string, checksum: string, scope: string):
   } catch {
     throw new Error(`pack registry of ${scope}: entry for pack ${checksum} is not JSON: ${value.slice(0, 100)}`);
   }
-  const { size, objects, createdAt, kind, retiredAt, replacedBy, sidecars, layout } = (record ?? {}) as Partial<PackRecord>;
+  const { size, objects, createdAt, kind, retiredAt, replacedBy, sidecars, layout, idxTables } = (record ?? {}) as Partial<PackRecord>;
   const valid =
     Number.isSafeInteger(size) &&
     Number.isSafeInteger(objects) &&
@@ -341,14 +350,27 @@ export function parsePackRecord(value: string, checksum: string, scope: string):
     (retiredAt === undefined || typeof retiredAt === 'string') &&
     (replacedBy === undefined || typeof replacedBy === 'string') &&
     (sidecars === undefined || (Array.isArray(sidecars) && sidecars.every((s) => typeof s === 'string' && /^[a-z0-9]+$/.test(s)))) &&
-    (layout === undefined || layout === 'joined');
+    (layout === undefined || layout === 'joined') &&
+    (idxTables === undefined || isIdxTables(idxTables, objects!));
   if (!valid) throw new Error(`pack registry of ${scope}: malformed entry for pack ${checksum}: ${value.slice(0, 200)}`);
   const parsed: PackRecord = { size: size!, objects: objects!, createdAt, kind: kind ?? 'receive' };
   if (retiredAt !== undefined) parsed.retiredAt = retiredAt;
   if (replacedBy !== undefined) parsed.replacedBy = replacedBy;
   if (sidecars !== undefined) parsed.sidecars = sidecars;
   if (layout !== undefined) parsed.layout = layout;
+  if (idxTables !== undefined) parsed.idxTables = idxTables;
   return parsed;
+}
+
+/** Base64 of 28 bytes per object, as many objects as the record counts, at most INLINE_IDX_MAX_OBJECTS. */
+function isIdxTables(value: unknown, objects: number): boolean {
+  return (
+    typeof value === 'string' &&
+    objects <= INLINE_IDX_MAX_OBJECTS &&
+    /^[A-Za-z0-9+/]*={0,2}$/.test(value) &&
+    value.length % 4 === 0 &&
+    Buffer.byteLength(value, 'base64') === 28 * objects
+  );
 }
 
 /** Values of the entries under `prefix`, by the rest of their key. */

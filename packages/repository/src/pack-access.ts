@@ -7,7 +7,9 @@ import {
   type CommitGraph,
   PackIndex,
   isObjectId,
+  packIndexFromTables,
   packIndexSize,
+  packIndexTables,
   parseEntryHeader,
   type ObjectId,
   type PackEntryHeader,
@@ -16,6 +18,7 @@ import { hasDirectReadUrls, type BlobStore, type KVStore } from '@gitfleet/stora
 import { BlobRangeUnavailable, type BlockCache } from './block-cache.js';
 import { CorruptPackError, MissingPackError } from './errors.js';
 import {
+  INLINE_IDX_MAX_OBJECTS,
   addingKey,
   deletingKey,
   idxBlobKey,
@@ -400,6 +403,9 @@ export class PackAccess {
       kind: 'receive',
     };
     if (joined) record.layout = 'joined';
+    if (index.objectCount <= INLINE_IDX_MAX_OBJECTS && idx.length === packIndexSize(index.objectCount)) {
+      record.idxTables = packIndexTables(idx).toString('base64');
+    }
     const { conflicts } = await this.kv.compareAndSwap(
       this.scope,
       [
@@ -413,6 +419,10 @@ export class PackAccess {
       return false;
     }
     this.indexes.put(checksum, index);
+    // What reads a pack first is what follows its push (webhooks, fetches of the new commits,
+    // maintenance merging it): its bytes, in memory now, spare them a get.
+    if (joined) this.cache.seed(this.blobs, joinedPackBlobKey(this.repositoryId, checksum), joined);
+    else if (Buffer.isBuffer(pack)) this.cache.seed(this.blobs, packBlobKey(this.repositoryId, checksum), pack);
     this.packSet.add({ checksum, ...record });
     return true;
   }
@@ -448,6 +458,7 @@ export class PackAccess {
 
   private loadIndex(pack: PackInfo): Promise<PackIndex> {
     return this.indexes.get(pack.checksum, async () => {
+      if (pack.idxTables !== undefined) return parseInlineIdx(pack, this.repositoryId);
       const { key, range } = this.indexPlace(pack);
       const bytes = await this.blobs.get(key, range);
       if (!bytes)
@@ -504,6 +515,21 @@ export class PackAccess {
  * as it is, beside its idx, and for an idx with a table of 64-bit offsets, whose length readers
  * could not tell from the pack's object count.
  */
+/** The idx a pack's record carries (PackRecord.idxTables). */
+function parseInlineIdx(pack: PackInfo, repositoryId: string): PackIndex {
+  try {
+    return PackIndex.parse(packIndexFromTables(Buffer.from(pack.idxTables!, 'base64'), pack.checksum), pack.size);
+  } catch (error) {
+    throw new CorruptPackError(
+      pack.checksum,
+      `repository ${repositoryId}: the idx in the record of pack ${pack.checksum}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
 function joinedBlob(pack: PackData, idx: Buffer, index: PackIndex): Buffer | undefined {
   if (!Buffer.isBuffer(pack) || idx.length !== packIndexSize(index.objectCount)) return undefined;
   return Buffer.concat([pack, idx]);

@@ -92,6 +92,27 @@ describe('BlockCache', () => {
     ]);
   });
 
+  it('serves a blob it was seeded with as the gets would have, with no get, and keeps the blocks it had', async () => {
+    const store = await storeWith('pack', bytes);
+    const cache = new BlockCache({ blockSize: BLOCK, maxBytes: 100 * BLOCK });
+    await cache.read(store, 'pack', 3 * BLOCK, 3 * BLOCK + 1);
+    const cachedBlock = await cache.read(store, 'pack', 3 * BLOCK, 4 * BLOCK);
+    store.gets.length = 0;
+    cache.seed(store, 'pack', bytes);
+    assert.equal((await cache.read(store, 'pack', 3 * BLOCK, 4 * BLOCK)).buffer, cachedBlock.buffer, 'a cached block is not replaced');
+    assert.deepEqual(await cache.read(store, 'pack', 0, bytes.length), bytes);
+    assert.deepEqual(await cache.read(store, 'pack', 9 * BLOCK + 5, bytes.length), bytes.subarray(9 * BLOCK + 5));
+    await assert.rejects(cache.read(store, 'pack', bytes.length - 1, bytes.length + 1), BlobRangeUnavailable);
+    assert.deepEqual(store.gets, [], 'the seeded short last block tells where the blob ends');
+
+    const small = bytes.subarray(0, 300);
+    const other = new CountingStore();
+    cache.seed(other, 'small', small);
+    assert.deepEqual(await cache.read(other, 'small', 0, 300), small);
+    assert.deepEqual(other.gets, []);
+    await assert.rejects(cache.read(store, 'small', 0, 300), BlobRangeUnavailable, 'seeded for one store, not for another');
+  });
+
   it('reads up to the end of the blob through its short last block', async () => {
     const store = await storeWith('pack', bytes);
     const cache = new BlockCache({ blockSize: BLOCK, maxBytes: 100 * BLOCK });

@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
-import { GIT_MAX_DELTA_DEPTH, indexPack, writePackIndex } from '@gitfleet/git-format';
-import { FsBlobStore, MemoryBlobStore, MemoryKVStore, SqliteKVStore, type BlobStore } from '@gitfleet/storage';
+import { GIT_MAX_DELTA_DEPTH, indexPack, packIndexFromTables, packIndexTables, writePackIndex } from '@gitfleet/git-format';
+import { FsBlobStore, MemoryBlobStore, MemoryKVStore, SqliteKVStore, type BlobStore, type ByteRange } from '@gitfleet/storage';
 import {
   CorruptPackError,
   DeltaBaseCache,
@@ -34,6 +34,8 @@ let refDeltaPack: BuiltPack;
 /** The history split in two packs: up to main~30, then the rest. */
 let olderPack: BuiltPack;
 let newerPack: BuiltPack;
+/** The objects the newest commit adds: a pack the size of a push. */
+let tipPack: BuiltPack;
 let expected: Map<string, { type: string; data: Buffer }>;
 
 before(() => {
@@ -47,6 +49,7 @@ before(() => {
   refDeltaPack = packObjects(source, out('ref'), ['--all'], { offsetDeltas: false });
   olderPack = packObjects(source, out('older'), ['main~30'], { offsetDeltas: true });
   newerPack = packObjects(source, out('newer'), ['--all', '^main~30'], { offsetDeltas: true });
+  tipPack = packObjects(source, out('tip'), ['main', '^main~1'], { offsetDeltas: true });
   expected = catFile(
     source,
     verifyPack(deepPack).map((o) => o.oid),
@@ -59,6 +62,22 @@ function newRepository(stores: Stores, id = 'r0123456789abcdef0123456789abcdef')
 
 async function addPack(packs: PackAccess, pack: BuiltPack): Promise<void> {
   await packs.add(pack.packPath, pack.packSize, pack.idx, pack.checksum);
+}
+
+/** `blobs`, with every get it serves added to `gets`. */
+function recordingGets(blobs: BlobStore, gets: Array<{ key: string; range?: ByteRange }>): BlobStore {
+  return new Proxy(blobs, {
+    get(target, property) {
+      if (property === 'get') {
+        return (key: string, range?: ByteRange) => {
+          gets.push({ key, range });
+          return target.get(key, range);
+        };
+      }
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 async function streamed(stream: Readable): Promise<Buffer> {
@@ -187,6 +206,8 @@ for (const backend of backends) {
       assert.ok((await stores.blobs.get(stored[0]))?.equals(Buffer.concat([bytes, deepPack.idx])), 'the pack, then its idx');
       const [record] = await stores.kv.scan(repositoryScope(repo.info.id), 'pack:');
       assert.equal(JSON.parse(record.value).layout, 'joined');
+      assert.ok(expected.size > 64);
+      assert.equal(JSON.parse(record.value).idxTables, undefined, 'too many objects for the record to carry their idx');
 
       const reader = newRepository({ ...stores, ...caches() });
       assert.equal(await assertReadsLikeGit(reader.objects, expected.keys()), expected.size);
@@ -196,6 +217,60 @@ for (const backend of backends) {
       await stores.blobs.delete(stored[0]);
       const [object] = verifyPack(deepPack);
       await assert.rejects(newRepository({ ...stores, ...caches() }).objects.read(object.oid), MissingPackError);
+    });
+
+    test('a pushed pack of a few objects carries its idx in its record: a process with nothing cached reads it with no get of the idx', async (t) => {
+      const stores = await backend.open(t);
+      const repo = newRepository(stores);
+      await repo.packs.add(readFileSync(tipPack.packPath), tipPack.packSize, tipPack.idx, tipPack.checksum);
+      const [record] = await stores.kv.scan(repositoryScope(repo.info.id), 'pack:');
+      const { idxTables } = JSON.parse(record.value) as { idxTables: string };
+      assert.ok(packIndexFromTables(Buffer.from(idxTables, 'base64'), tipPack.checksum).equals(tipPack.idx));
+
+      const gets: Array<{ key: string; range?: ByteRange }> = [];
+      const reader = newRepository({ ...stores, ...caches(), blobs: recordingGets(stores.blobs, gets) });
+      const objects = verifyPack(tipPack).map((o) => o.oid);
+      assert.equal(await assertReadsLikeGit(reader.objects, objects), objects.length);
+      assert.ok(gets.length > 0, 'the objects were read from the store');
+      assert.deepEqual(
+        gets.filter(({ range }) => range === undefined || range.start >= tipPack.packSize),
+        [],
+        'no get of the idx',
+      );
+    });
+
+    test('the process that pushed a pack reads it with no get: its bytes are cached as they are stored', async (t) => {
+      const stores = await backend.open(t);
+      const gets: Array<{ key: string; range?: ByteRange }> = [];
+      const repo = newRepository({ ...stores, ...caches(), blobs: recordingGets(stores.blobs, gets) });
+      await repo.packs.add(readFileSync(tipPack.packPath), tipPack.packSize, tipPack.idx, tipPack.checksum);
+      const objects = verifyPack(tipPack).map((o) => o.oid);
+      assert.equal(await assertReadsLikeGit(repo.objects, objects), objects.length);
+      assert.deepEqual(gets, []);
+    });
+
+    test('a record whose idx is out of order, or does not fit its object count, is refused, never read as an idx', async (t) => {
+      const stores = await backend.open(t);
+      const repo = newRepository(stores);
+      await repo.packs.add(readFileSync(tipPack.packPath), tipPack.packSize, tipPack.idx, tipPack.checksum);
+      const scope = repositoryScope(repo.info.id);
+      const key = `pack:${tipPack.checksum}`;
+      const rewrite = async (change: (record: { idxTables: string; objects: number }) => void) => {
+        const value = (await stores.kv.get(scope, key))!;
+        const record = JSON.parse(value) as { idxTables: string; objects: number };
+        change(record);
+        await stores.kv.compareAndSwap(scope, [{ key, expect: value, value: JSON.stringify(record) }], 'all');
+      };
+      const tables = packIndexTables(tipPack.idx);
+      assert.ok(tables.length >= 56, 'two objects at least');
+      const swapped = Buffer.concat([tables.subarray(20, 40), tables.subarray(0, 20), tables.subarray(40)]);
+      await rewrite((record) => (record.idxTables = swapped.toString('base64')));
+      const [object] = verifyPack(tipPack);
+      await assert.rejects(newRepository({ ...stores, ...caches() }).objects.read(object.oid), (error) => {
+        return error instanceof CorruptPackError && /idx in the record .* not after object 0 in id order/.test(error.message);
+      });
+      await rewrite((record) => (record.objects += 1));
+      await assert.rejects(newRepository({ ...stores, ...caches() }).packs.list(), /malformed entry for pack/);
     });
 
     test('with joinPacks off, a pack added from its bytes is stored as a .pack and an .idx (what servers before the joined layout read)', async (t) => {

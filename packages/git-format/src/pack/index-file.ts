@@ -306,6 +306,51 @@ export function packIndexSize(objectCount: number): number {
   return OIDS_AT + 28 * objectCount + 40;
 }
 
+/**
+ * What an idx v2 without 64-bit offsets holds beyond its pack's name: the object ids, CRC-32s and
+ * offsets, 28 bytes per object. The header, fanout and trailer follow from them
+ * (packIndexFromTables), so these tables are the idx in the fewest bytes.
+ */
+export function packIndexTables(idx: Uint8Array): Buffer {
+  const bytes = Buffer.from(idx.buffer, idx.byteOffset, idx.byteLength);
+  if (bytes.length < OIDS_AT + 40) throw new PackFormatError(`idx truncated: ${bytes.length} bytes`);
+  const count = bytes.readUInt32BE(FANOUT_AT + 255 * 4);
+  if (bytes.length !== packIndexSize(count)) {
+    throw new PackFormatError(`idx of ${bytes.length} bytes for ${count} objects has a table of 64-bit offsets or does not fit them`);
+  }
+  return Buffer.from(bytes.subarray(OIDS_AT, OIDS_AT + 28 * count));
+}
+
+/** The idx v2 of the pack named `packChecksum` whose tables (as packIndexTables gives them) are `tables`. */
+export function packIndexFromTables(tables: Uint8Array, packChecksum: ObjectId): Buffer {
+  if (tables.length % 28 !== 0) throw new PackFormatError(`idx tables of ${tables.length} bytes are not 28 bytes per object`);
+  if (!/^[0-9a-f]{40}$/.test(packChecksum)) throw new RangeError(`invalid pack checksum ${packChecksum}`);
+  const count = tables.length / 28;
+  const out = Buffer.alloc(packIndexSize(count));
+  out.writeUInt32BE(IDX_MAGIC, 0);
+  out.writeUInt32BE(2, 4);
+  out.set(tables, OIDS_AT);
+  const fanout = new Uint32Array(256);
+  for (let pos = 0; pos < count; pos++) {
+    if (pos > 0 && compareOids(tables, 20 * (pos - 1), tables, 20 * pos) >= 0) {
+      throw new PackFormatError(`idx tables: object ${pos} is not after object ${pos - 1} in id order`);
+    }
+    fanout[tables[20 * pos]]++;
+  }
+  let running = 0;
+  for (let b = 0; b < 256; b++) {
+    running += fanout[b];
+    out.writeUInt32BE(running, FANOUT_AT + 4 * b);
+  }
+  const trailerAt = OIDS_AT + 28 * count;
+  out.write(packChecksum, trailerAt, 'hex');
+  createHash('sha1')
+    .update(out.subarray(0, trailerAt + 20))
+    .digest()
+    .copy(out, trailerAt + 20);
+  return out;
+}
+
 /** Writes an `.idx` v2 for a pack's entries (any order) and the pack's trailing checksum. */
 export function writePackIndex(entries: readonly PackIndexEntry[], packChecksum: ObjectId): Buffer {
   const count = entries.length;
