@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { SqliteKVStore } from '@gitfleet/storage';
 import { runKVStoreConformance } from '@gitfleet/storage/conformance';
 
@@ -49,6 +51,41 @@ describe('SqliteKVStore across processes', () => {
         await store.close();
       }
     } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SqliteKVStore meeting another process's lock", () => {
+  it('waits for the lock with the event loop free, then applies; past the busy timeout it fails, changing nothing', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'gitfleet-sqlite-kv-'));
+    const path = join(directory, 'kv.sqlite');
+    const store = new SqliteKVStore(path, { busyTimeoutMs: 150 });
+    // Another process's write transaction: a connection of its own holding the write lock.
+    const other = new Database(path);
+    try {
+      await store.compareAndSwap('repo', [{ key: 'k', expect: null, value: '1' }], 'all');
+      other.exec('BEGIN IMMEDIATE');
+      const waiting = store.compareAndSwap('repo', [{ key: 'k', expect: '1', value: '2' }], 'all');
+      const started = Date.now();
+      await sleep(40);
+      assert.ok(Date.now() - started < 100, 'timers ran while the call waited for the lock');
+      other.exec('COMMIT');
+      assert.deepEqual(await waiting, { conflicts: [] });
+      assert.equal(await store.get('repo', 'k'), '2');
+
+      other.exec('BEGIN IMMEDIATE');
+      await assert.rejects(
+        store.compareAndSwap('repo', [{ key: 'k', expect: '2', value: '3' }], 'all'),
+        /compareAndSwap in scope repo: another process held the database for 150 ms/,
+      );
+      await assert.rejects(store.append('repo', 'log', 'entry'), /append to log log of scope repo: another process held the database/);
+      other.exec('ROLLBACK');
+      assert.equal(await store.get('repo', 'k'), '2');
+      assert.deepEqual(await store.readLog('repo', 'log'), []);
+    } finally {
+      other.close();
+      await store.close();
       await rm(directory, { recursive: true, force: true });
     }
   });

@@ -1,11 +1,14 @@
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { useWalWithSync, type WalSync } from './wal-sync.js';
 import { StorageFull, WriteOutcomeUnknown, isOutOfSpace } from '../errors.js';
 import { casApplied, type CasMode, type CasOp, type CasResult, type KVEntry, type KVStore } from '../kv-store.js';
 import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } from '../validation.js';
 
-/** How long a writer waits for another process's transaction before giving up. */
+/** How long a call waits, in all, for another process's transaction before giving up. */
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+/** The longest pause between the tries of a call that met another process's lock. */
+const MAX_BUSY_PAUSE_MS = 8;
 
 /**
  * Above every character a key may hold (printable ASCII), so [prefix, prefix + this)
@@ -18,9 +21,11 @@ const PREFIX_UPPER_BOUND = '\uffff';
  * The embedded KV store: one SQLite file, shareable by several processes.
  *
  * better-sqlite3 is synchronous; each call is one short indexed statement or transaction,
- * so it blocks the event loop only for a commit (or, under contention from another
- * process, up to the busy timeout). A commit does not wait for the disk there: see
- * WalSync for how a write is made durable before it is acknowledged.
+ * so it blocks the event loop only for a commit. A commit does not wait for the disk there:
+ * see WalSync for how a write is made durable before it is acknowledged. A call that meets
+ * another process's lock (the server's other workers share the file) is tried again after a
+ * pause in which the event loop serves other requests: SQLite's own busy handler would sleep
+ * the whole process, a millisecond or more each time.
  */
 export class SqliteKVStore implements KVStore {
   private readonly db: Database.Database;
@@ -28,11 +33,13 @@ export class SqliteKVStore implements KVStore {
   private readonly casTransaction;
   private readonly appendTransaction;
   private readonly walSync: WalSync;
+  private readonly busyTimeoutMs: number;
 
   constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
     this.db = new Database(path);
-    // Set first: switching to WAL and creating tables may wait for another process.
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
+    this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    // Set first: switching to WAL and creating tables may wait for another process (once, at start).
+    this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     // WAL: readers never block the writer, and other processes see commits at once.
     this.walSync = useWalWithSync(this.db, path);
     this.db.exec(`
@@ -89,25 +96,28 @@ export class SqliteKVStore implements KVStore {
     this.appendTransaction = this.db.transaction((row: { scope: string; log: string; entry: string }) => {
       this.statements.append.run(row);
     });
+    // From now on a lock is waited for by whenUnlocked, off the event loop.
+    this.db.pragma('busy_timeout = 0');
   }
 
   async get(scope: string, key: string): Promise<string | undefined> {
     validateKvName('scope', scope);
     validateKvName('key', key);
-    return this.statements.get.get(scope, key)?.value;
+    return this.whenUnlocked(`get in scope ${scope}`, () => this.statements.get.get(scope, key)?.value);
   }
 
   async getMany(scope: string, keys: readonly string[]): Promise<Map<string, string>> {
     validateKvName('scope', scope);
     for (const key of keys) validateKvName('key', key);
-    const rows = keys.length === 0 ? [] : this.statements.getMany.all(scope, JSON.stringify(keys));
+    if (keys.length === 0) return new Map();
+    const rows = await this.whenUnlocked(`getMany in scope ${scope}`, () => this.statements.getMany.all(scope, JSON.stringify(keys)));
     return new Map(rows.map((row) => [row.key, row.value]));
   }
 
   async scan(scope: string, prefix: string): Promise<KVEntry[]> {
     validateKvName('scope', scope);
     validateKvPrefix(prefix);
-    return this.statements.scan.all(scope, prefix, prefix + PREFIX_UPPER_BOUND);
+    return this.whenUnlocked(`scan of scope ${scope}`, () => this.statements.scan.all(scope, prefix, prefix + PREFIX_UPPER_BOUND));
   }
 
   async compareAndSwap(scope: string, ops: readonly CasOp[], mode: CasMode): Promise<CasResult> {
@@ -117,7 +127,7 @@ export class SqliteKVStore implements KVStore {
     this.walSync.assertWritable();
     let result: CasResult;
     try {
-      result = this.casTransaction.immediate(scope, ops, mode);
+      result = await this.whenUnlocked(`compareAndSwap in scope ${scope}`, () => this.casTransaction.immediate(scope, ops, mode));
     } catch (error) {
       if (!(error instanceof RolledBack)) throw this.fullAsStorageFull(error, `compareAndSwap in scope ${scope}`);
       result = { conflicts: error.conflicts };
@@ -139,7 +149,7 @@ export class SqliteKVStore implements KVStore {
     validateKvName('log name', log);
     this.walSync.assertWritable();
     try {
-      this.appendTransaction.immediate({ scope, log, entry });
+      await this.whenUnlocked(`append to log ${log} of scope ${scope}`, () => this.appendTransaction.immediate({ scope, log, entry }));
     } catch (error) {
       throw this.fullAsStorageFull(error, `append to log ${log} of scope ${scope}`);
     }
@@ -150,14 +160,38 @@ export class SqliteKVStore implements KVStore {
     validateKvName('scope', scope);
     validateKvName('log name', log);
     validateLogLimit(options.limit);
-    const rows =
-      options.limit === undefined ? this.statements.readLog.all(scope, log) : this.statements.readLogTail.all(scope, log, options.limit);
+    const rows = await this.whenUnlocked(`read of log ${log} of scope ${scope}`, () =>
+      options.limit === undefined ? this.statements.readLog.all(scope, log) : this.statements.readLogTail.all(scope, log, options.limit),
+    );
     return rows.map((row) => row.entry);
   }
 
   async close(): Promise<void> {
     await this.walSync.close();
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Runs `call`, again after a pause for as long as it meets another process's lock, up to the
+   * busy timeout. The first pause is one turn of the event loop (a transaction holds the lock for
+   * well under a millisecond), then they double up to MAX_BUSY_PAUSE_MS. The lock is taken when
+   * `call` starts, so a call that failed changed nothing.
+   */
+  private async whenUnlocked<T>(what: string, call: () => T): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let pause = 0; ; pause = Math.min(MAX_BUSY_PAUSE_MS, Math.max(1, 2 * pause))) {
+      try {
+        return call();
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        if (Date.now() >= deadline) {
+          throw new Error(`SQLite KV store ${this.db.name}: ${what}: another process held the database for ${this.busyTimeoutMs} ms`, {
+            cause: error,
+          });
+        }
+      }
+      await (pause === 0 ? nextTurn() : sleep(pause));
+    }
   }
 
   /** SQLITE_FULL as the typed StorageFull (the transaction was rolled back); any other error as it is. */
@@ -179,6 +213,11 @@ export class SqliteKVStore implements KVStore {
     else this.statements.put.run(scope, op.key, op.value);
     if (op.log) this.statements.append.run({ scope, log: op.log.name, entry: op.log.entry });
   }
+}
+
+/** SQLITE_BUSY and its extended codes: another connection holds a lock this call needs. */
+function isBusy(error: unknown): boolean {
+  return error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
 }
 
 /** A mode 'all' compare-and-swap that found conflicts: thrown to roll its transaction back. */
