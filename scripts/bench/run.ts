@@ -8,6 +8,9 @@
  *   pnpm bench --repo express
  *   pnpm bench --repo pushes --pushes 1000 --maintenance auto --servers gitfleet,gitfleet-repacked,http-backend,http-backend-bitmaps
  *     (gitfleet: maintenance left to itself; gitfleet-repacked: the same pushes, then `maintenance run --full`)
+ * Every core against one: gitfleet-1w and gitfleet-s3-1w are gitfleet and gitfleet-s3 as one process
+ * (GITFLEET_WORKERS=1), compared with them in their own column:
+ *   pnpm bench --repo generated --ops "concurrent pushers" --servers gitfleet,gitfleet-1w,gitfleet-s3,gitfleet-s3-1w,http-backend
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync } from 'node:fs';
@@ -29,6 +32,7 @@ import {
   startGitfleetRepacked,
   startGitfleetOneWorker,
   startGitfleetS3,
+  startGitfleetS3OneWorker,
   startHttpBackend,
   startHttpBackendBitmaps,
   startNodeGitServer,
@@ -44,15 +48,16 @@ const SERVER_STARTERS: Record<ServerName, (dirs: ServerDirs, settings: ServerSet
   'gitfleet-1w': startGitfleetOneWorker,
   'gitfleet-repacked': startGitfleetRepacked,
   'gitfleet-s3': startGitfleetS3,
+  'gitfleet-s3-1w': startGitfleetS3OneWorker,
   'http-backend': startHttpBackend,
   'http-backend-bitmaps': startHttpBackendBitmaps,
   'node-git-server': startNodeGitServer,
 };
 const ALL_SERVERS = Object.keys(SERVER_STARTERS) as ServerName[];
 /** gitfleet-repacked only when asked for: it is the yardstick of --maintenance auto, a run's worth more of pushes. */
-const DEFAULT_SERVERS = ALL_SERVERS.filter((name) => name !== 'gitfleet-repacked' && name !== 'gitfleet-1w');
+const DEFAULT_SERVERS = ALL_SERVERS.filter((name) => !['gitfleet-repacked', 'gitfleet-1w', 'gitfleet-s3-1w'].includes(name));
 /** Servers that can run as several processes over shared stores. */
-const SCALABLE_SERVERS: readonly ServerName[] = ['gitfleet-s3'];
+const SCALABLE_SERVERS: readonly ServerName[] = ['gitfleet-s3', 'gitfleet-s3-1w'];
 /** Repositories known by name; anything else given to --repo is a path to a bare repository. */
 const NAMED_REPOS = ['git', 'express', 'pushes', 'generated'] as const;
 

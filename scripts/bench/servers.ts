@@ -10,7 +10,14 @@ import { deleteRunData } from './run-data.js';
 import { startNodeOptions } from './start-command.js';
 
 export type ServerName =
-  'gitfleet' | 'gitfleet-1w' | 'gitfleet-repacked' | 'gitfleet-s3' | 'http-backend' | 'http-backend-bitmaps' | 'node-git-server';
+  | 'gitfleet'
+  | 'gitfleet-1w'
+  | 'gitfleet-repacked'
+  | 'gitfleet-s3'
+  | 'gitfleet-s3-1w'
+  | 'http-backend'
+  | 'http-backend-bitmaps'
+  | 'node-git-server';
 
 /** One process serving git over HTTP. */
 export interface ServerProcess {
@@ -95,14 +102,28 @@ export async function startGitfleetRepacked(dirs: ServerDirs, settings = DEFAULT
  * Gitfleet with packs in S3 and refs in Redis (the servers of scripts/servers/, named by the
  * GITFLEET_TEST_* variables they print), under a prefix and namespace of this run's own.
  */
-export async function startGitfleetS3(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
-  const backends = { ...distributedBackends(dirs.runId), ...backgroundMaintenance(settings.maintenance) };
-  const main = await launchGitfleet('gitfleet-s3', dirs, backends);
+export function startGitfleetS3(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
+  return launchGitfleetS3('gitfleet-s3', dirs, settings, {});
+}
+
+/** The same as one process (GITFLEET_WORKERS=1) per server. */
+export function startGitfleetS3OneWorker(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
+  return launchGitfleetS3('gitfleet-s3-1w', dirs, settings, { GITFLEET_WORKERS: '1' });
+}
+
+async function launchGitfleetS3(
+  name: ServerName,
+  dirs: ServerDirs,
+  settings: ServerSettings,
+  environment: NodeJS.ProcessEnv,
+): Promise<BenchServer> {
+  const backends = { ...distributedBackends(dirs.runId), ...backgroundMaintenance(settings.maintenance), ...environment };
+  const main = await launchGitfleet(name, dirs, backends);
   let launched = 1;
   return {
-    ...gitfleetServer('gitfleet-s3', main, settings),
+    ...gitfleetServer(name, main, settings),
     async startPeers(count) {
-      const labels = Array.from({ length: count }, () => `gitfleet-s3-${++launched}`);
+      const labels = Array.from({ length: count }, () => `${name}-${++launched}`);
       const started = await Promise.allSettled(labels.map((label) => launchGitfleet(label, dirs, backends)));
       const peers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
       const failed = started.find((result) => result.status === 'rejected');

@@ -46,6 +46,7 @@ const REFERENCES: ReadonlyArray<{ server: ServerName; label: string; for?: reado
   { server: 'http-backend-bitmaps', label: 'bitmaps' },
   { server: 'gitfleet-repacked', label: 'repacked', for: ['gitfleet'] },
   { server: 'gitfleet-1w', label: '1 worker', for: ['gitfleet'] },
+  { server: 'gitfleet-s3-1w', label: '1 worker', for: ['gitfleet-s3'] },
 ];
 const MIB = 1024 * 1024;
 
