@@ -33,6 +33,7 @@ export {
 export { FsBlobStore } from './fs/fs-blob-store.js';
 export { SqliteKVStore } from './sqlite/sqlite-kv-store.js';
 export { WalSync, WalSyncFailed, useWalWithSync } from './sqlite/wal-sync.js';
+export { whenUnlocked } from './sqlite/busy-wait.js';
 export { MemoryBlobStore } from './memory/memory-blob-store.js';
 export { MemoryKVStore } from './memory/memory-kv-store.js';
 export { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';

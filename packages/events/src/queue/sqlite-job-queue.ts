@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { useWalWithSync, type WalSync } from '@gitfleet/storage';
+import { useWalWithSync, whenUnlocked, type WalSync } from '@gitfleet/storage';
 import {
   PermanentJobFailure,
   retryDelayMs,
@@ -38,6 +38,9 @@ interface Row {
   attempts: number;
 }
 
+/** How long a call waits, in all, for another process's transaction before giving up. */
+const BUSY_TIMEOUT_MS = 10_000;
+
 /** depth() counts at most this many jobs (a backlog beyond shows as this many). */
 const DEPTH_COUNT_LIMIT = 100_000;
 
@@ -66,7 +69,8 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
 
   constructor(private readonly options: SqliteJobQueueOptions) {
     this.db = new Database(options.path);
-    this.db.pragma('busy_timeout = 10000');
+    // Setting up may wait for another process (once, at start); later calls wait off the event loop.
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // A job added before git is told "ok" must survive a power loss, not only a crash: add()
     // and promote() resolve once the WAL is synced (see WalSync).
     this.walSync = useWalWithSync(this.db, options.path);
@@ -122,11 +126,14 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
       this.statements.claim.run(now + options.leaseMs, token, options.name, row.id);
       return { ...row, attempts: row.attempts + 1 };
     });
+    this.db.pragma('busy_timeout = 0');
   }
 
   async add(id: string, data: T, options: AddOptions = {}): Promise<void> {
     this.walSync.assertWritable();
-    this.statements.add.run(this.options.name, id, JSON.stringify(data), Date.now() + (options.delayMs ?? 0));
+    await this.unlocked(`add of job ${id}`, () =>
+      this.statements.add.run(this.options.name, id, JSON.stringify(data), Date.now() + (options.delayMs ?? 0)),
+    );
     await this.walSync.sync();
     if (!options.delayMs) for (const wake of this.wakers) wake();
   }
@@ -134,7 +141,9 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
   async promote(id: string, data: T): Promise<boolean> {
     const now = Date.now();
     this.walSync.assertWritable();
-    const { changes } = this.statements.promote.run(JSON.stringify(data), now, this.options.name, id);
+    const { changes } = await this.unlocked(`promotion of job ${id}`, () =>
+      this.statements.promote.run(JSON.stringify(data), now, this.options.name, id),
+    );
     if (changes === 0) return false;
     await this.walSync.sync();
     for (const wake of this.wakers) wake();
@@ -142,7 +151,9 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
   }
 
   async depth(): Promise<QueueDepth> {
-    return this.statements.depth.get({ queue: this.options.name, now: Date.now(), limit: DEPTH_COUNT_LIMIT })!;
+    return this.unlocked('depth', () =>
+      this.statements.depth.get({ queue: this.options.name, now: Date.now(), limit: DEPTH_COUNT_LIMIT })!,
+    );
   }
 
   /** Jobs of this queue by state (for tests and operators). */
@@ -179,11 +190,12 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
       let row: Row | undefined;
       try {
         // A plain read first: idle polling must not take the write lock every time.
-        const now = Date.now();
-        row = this.statements.due.get(this.options.name, now) ? this.claimTransaction.immediate(now, token) : undefined;
-        this.purgeNowAndThen();
+        row = this.statements.due.get(this.options.name, Date.now())
+          ? await this.unlocked('claim of a job', () => this.claimTransaction.immediate(Date.now(), token))
+          : undefined;
+        await this.purgeNowAndThen();
       } catch (error) {
-        // The file is locked for longer than the busy timeout, or the disk failed: try later.
+        // Another process held the file past the busy timeout, or the disk failed: try later.
         this.options.events?.onRetry?.({ id: '(claim)', data: undefined, attempt: 0 }, error, this.options.pollMs);
       }
       if (!row) {
@@ -199,25 +211,26 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
     const job: Job<T> = { id: row.id, data: JSON.parse(row.data) as T, attempt: row.attempts };
     const renewal = setInterval(
       () => {
-        try {
-          this.statements.renew.run(Date.now() + leaseMs, name, row.id, token);
-        } catch {
-          // A missed renewal only risks a second run of the job, which at-least-once allows.
-        }
+        // A missed renewal only risks a second run of the job, which at-least-once allows.
+        this.unlocked(`renewal of job ${row.id}`, () => this.statements.renew.run(Date.now() + leaseMs, name, row.id, token)).catch(
+          () => undefined,
+        );
       },
       Math.max(1, Math.floor(leaseMs / 3)),
     );
     try {
       await handler(job);
-      this.statements.finish.run('done', Date.now(), null, name, row.id, token);
+      await this.unlocked(`end of job ${row.id}`, () => this.statements.finish.run('done', Date.now(), null, name, row.id, token));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (error instanceof PermanentJobFailure || job.attempt >= retry.maxAttempts) {
-        this.statements.finish.run('failed', Date.now(), message, name, row.id, token);
+        await this.unlocked(`end of job ${row.id}`, () => this.statements.finish.run('failed', Date.now(), message, name, row.id, token));
         this.options.events?.onFailed?.(job, error);
       } else {
         const delay = retryDelayMs(retry, job.attempt);
-        this.statements.reschedule.run(Date.now() + delay, message, name, row.id, token);
+        await this.unlocked(`retry of job ${row.id}`, () =>
+          this.statements.reschedule.run(Date.now() + delay, message, name, row.id, token),
+        );
         this.options.events?.onRetry?.(job, error, delay);
       }
     } finally {
@@ -238,10 +251,14 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
     });
   }
 
-  private purgeNowAndThen(): void {
+  private async purgeNowAndThen(): Promise<void> {
     const now = Date.now();
     if (now - this.lastPurge < PURGE_INTERVAL_MS) return;
     this.lastPurge = now;
-    this.statements.purge.run(this.options.name, now - this.options.retentionMs);
+    await this.unlocked('purge of finished jobs', () => this.statements.purge.run(this.options.name, now - this.options.retentionMs));
+  }
+
+  private unlocked<R>(what: string, call: () => R): Promise<R> {
+    return whenUnlocked(this.db, BUSY_TIMEOUT_MS, `job queue ${this.options.name}: ${what}`, call);
   }
 }

@@ -1,5 +1,5 @@
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { whenUnlocked } from './busy-wait.js';
 import { useWalWithSync, type WalSync } from './wal-sync.js';
 import { StorageFull, WriteOutcomeUnknown, isOutOfSpace } from '../errors.js';
 import { casApplied, type CasMode, type CasOp, type CasResult, type KVEntry, type KVStore } from '../kv-store.js';
@@ -7,8 +7,6 @@ import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } fr
 
 /** How long a call waits, in all, for another process's transaction before giving up. */
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
-/** The longest pause between the tries of a call that met another process's lock. */
-const MAX_BUSY_PAUSE_MS = 8;
 
 /**
  * Above every character a key may hold (printable ASCII), so [prefix, prefix + this)
@@ -23,9 +21,8 @@ const PREFIX_UPPER_BOUND = '\uffff';
  * better-sqlite3 is synchronous; each call is one short indexed statement or transaction,
  * so it blocks the event loop only for a commit. A commit does not wait for the disk there:
  * see WalSync for how a write is made durable before it is acknowledged. A call that meets
- * another process's lock (the server's other workers share the file) is tried again after a
- * pause in which the event loop serves other requests: SQLite's own busy handler would sleep
- * the whole process, a millisecond or more each time.
+ * another process's lock (the server's other workers share the file) waits for it off the event
+ * loop (whenUnlocked).
  */
 export class SqliteKVStore implements KVStore {
   private readonly db: Database.Database;
@@ -96,28 +93,28 @@ export class SqliteKVStore implements KVStore {
     this.appendTransaction = this.db.transaction((row: { scope: string; log: string; entry: string }) => {
       this.statements.append.run(row);
     });
-    // From now on a lock is waited for by whenUnlocked, off the event loop.
+    // From now on a lock is waited for off the event loop (unlocked()).
     this.db.pragma('busy_timeout = 0');
   }
 
   async get(scope: string, key: string): Promise<string | undefined> {
     validateKvName('scope', scope);
     validateKvName('key', key);
-    return this.whenUnlocked(`get in scope ${scope}`, () => this.statements.get.get(scope, key)?.value);
+    return this.unlocked(`get in scope ${scope}`, () => this.statements.get.get(scope, key)?.value);
   }
 
   async getMany(scope: string, keys: readonly string[]): Promise<Map<string, string>> {
     validateKvName('scope', scope);
     for (const key of keys) validateKvName('key', key);
     if (keys.length === 0) return new Map();
-    const rows = await this.whenUnlocked(`getMany in scope ${scope}`, () => this.statements.getMany.all(scope, JSON.stringify(keys)));
+    const rows = await this.unlocked(`getMany in scope ${scope}`, () => this.statements.getMany.all(scope, JSON.stringify(keys)));
     return new Map(rows.map((row) => [row.key, row.value]));
   }
 
   async scan(scope: string, prefix: string): Promise<KVEntry[]> {
     validateKvName('scope', scope);
     validateKvPrefix(prefix);
-    return this.whenUnlocked(`scan of scope ${scope}`, () => this.statements.scan.all(scope, prefix, prefix + PREFIX_UPPER_BOUND));
+    return this.unlocked(`scan of scope ${scope}`, () => this.statements.scan.all(scope, prefix, prefix + PREFIX_UPPER_BOUND));
   }
 
   async compareAndSwap(scope: string, ops: readonly CasOp[], mode: CasMode): Promise<CasResult> {
@@ -127,7 +124,7 @@ export class SqliteKVStore implements KVStore {
     this.walSync.assertWritable();
     let result: CasResult;
     try {
-      result = await this.whenUnlocked(`compareAndSwap in scope ${scope}`, () => this.casTransaction.immediate(scope, ops, mode));
+      result = await this.unlocked(`compareAndSwap in scope ${scope}`, () => this.casTransaction.immediate(scope, ops, mode));
     } catch (error) {
       if (!(error instanceof RolledBack)) throw this.fullAsStorageFull(error, `compareAndSwap in scope ${scope}`);
       result = { conflicts: error.conflicts };
@@ -149,7 +146,7 @@ export class SqliteKVStore implements KVStore {
     validateKvName('log name', log);
     this.walSync.assertWritable();
     try {
-      await this.whenUnlocked(`append to log ${log} of scope ${scope}`, () => this.appendTransaction.immediate({ scope, log, entry }));
+      await this.unlocked(`append to log ${log} of scope ${scope}`, () => this.appendTransaction.immediate({ scope, log, entry }));
     } catch (error) {
       throw this.fullAsStorageFull(error, `append to log ${log} of scope ${scope}`);
     }
@@ -160,7 +157,7 @@ export class SqliteKVStore implements KVStore {
     validateKvName('scope', scope);
     validateKvName('log name', log);
     validateLogLimit(options.limit);
-    const rows = await this.whenUnlocked(`read of log ${log} of scope ${scope}`, () =>
+    const rows = await this.unlocked(`read of log ${log} of scope ${scope}`, () =>
       options.limit === undefined ? this.statements.readLog.all(scope, log) : this.statements.readLogTail.all(scope, log, options.limit),
     );
     return rows.map((row) => row.entry);
@@ -171,27 +168,8 @@ export class SqliteKVStore implements KVStore {
     if (this.db.open) this.db.close();
   }
 
-  /**
-   * Runs `call`, again after a pause for as long as it meets another process's lock, up to the
-   * busy timeout. The first pause is one turn of the event loop (a transaction holds the lock for
-   * well under a millisecond), then they double up to MAX_BUSY_PAUSE_MS. The lock is taken when
-   * `call` starts, so a call that failed changed nothing.
-   */
-  private async whenUnlocked<T>(what: string, call: () => T): Promise<T> {
-    const deadline = Date.now() + this.busyTimeoutMs;
-    for (let pause = 0; ; pause = Math.min(MAX_BUSY_PAUSE_MS, Math.max(1, 2 * pause))) {
-      try {
-        return call();
-      } catch (error) {
-        if (!isBusy(error)) throw error;
-        if (Date.now() >= deadline) {
-          throw new Error(`SQLite KV store ${this.db.name}: ${what}: another process held the database for ${this.busyTimeoutMs} ms`, {
-            cause: error,
-          });
-        }
-      }
-      await (pause === 0 ? nextTurn() : sleep(pause));
-    }
+  private unlocked<T>(what: string, call: () => T): Promise<T> {
+    return whenUnlocked(this.db, this.busyTimeoutMs, `KV store: ${what}`, call);
   }
 
   /** SQLITE_FULL as the typed StorageFull (the transaction was rolled back); any other error as it is. */
@@ -213,11 +191,6 @@ export class SqliteKVStore implements KVStore {
     else this.statements.put.run(scope, op.key, op.value);
     if (op.log) this.statements.append.run({ scope, log: op.log.name, entry: op.log.entry });
   }
-}
-
-/** SQLITE_BUSY and its extended codes: another connection holds a lock this call needs. */
-function isBusy(error: unknown): boolean {
-  return error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
 }
 
 /** A mode 'all' compare-and-swap that found conflicts: thrown to roll its transaction back. */
