@@ -106,6 +106,30 @@ describe('a full disk', { skip: await cannotMount() }, () => {
     await git.ok(['fsck', '--strict'], { cwd: copy });
   });
 
+  test('a thin pack whose base the disk has no room for, appended on an index thread: refused as full, then accepted once space is freed', async () => {
+    const { url, work, refs } = await pushedRepository('thin');
+    // Incompressible: the base appended to the thin pack takes its whole size on disk. Resolving
+    // a delta against it exceeds the event loop's work cap, so the pack is checked on a thread.
+    const base = randomBytes(4 * 1024 * 1024);
+    await git.commitFiles(work, { 'big.bin': base }, 'base');
+    await git.ok(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
+    const before = await git.ok(['ls-remote', url]);
+    assert.notEqual(before, refs);
+    await git.commitFiles(work, { 'big.bin': Buffer.concat([base, Buffer.from('one more line\n')]) }, 'append');
+    const free = await fillLeaving(1024 * 1024);
+    try {
+      const refused = await git.fails(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
+      assert.match(refused.stderr, NO_SPACE);
+      assert.doesNotMatch(refused.stderr, /internal error|ENOSPC|\/data\//);
+      assert.equal(await git.ok(['ls-remote', url]), before);
+      assert.deepEqual(await spoolFiles(), []);
+    } finally {
+      await free();
+    }
+    await git.ok(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
+    assert.equal(await git.revParse(work, 'HEAD'), (await git.ok(['ls-remote', url, 'refs/heads/main'])).split('\t')[0]);
+  });
+
   test('an LFS upload the disk has no room for: 507 with the reason (not a reset), then stored once space is freed', async () => {
     await server.createRepo('ci', 'lfs-full');
     const content = randomBytes(12 * 1024 * 1024);

@@ -5,6 +5,7 @@ import { IndexWorkCapReached, type GitObject, type ObjectId, type PackInMemory }
 import type { IndexTask, ReadAnswer, WorkerMessage } from './index-worker.js';
 import { checkPack, type IndexOutcome } from './pack-check.js';
 import type { SpooledPack } from './spool.js';
+import { fromThread } from './thread-errors.js';
 import { ThreadTokens } from './thread-tokens.js';
 
 /** Threads indexing at once when PackIndexPoolOptions.threads is not given: every core. */
@@ -158,7 +159,7 @@ export class PackIndexPool {
         return outcome;
       } catch (error) {
         if (readFailure !== undefined && error instanceof Error && error.cause === undefined) error.cause = readFailure;
-        throw error;
+        throw fromThread(error);
       } finally {
         this.tokens.giveBack(1);
       }

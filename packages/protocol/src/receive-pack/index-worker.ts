@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { lowerThisThreadPriority, siblingModule, type ObjectId, type ObjectType } from '@gitfleet/git-format';
 import { checkPack, type IndexOutcome, type PackCheckTask, type RepositoryObjects } from './pack-check.js';
 import type { PushCheckInit } from './push-object-checks.js';
+import { crossingThreads } from './thread-errors.js';
 import { ThreadTokens } from './thread-tokens.js';
 
 // CPU-heavy tasks: the event loops of the process keep their cores first.
@@ -44,6 +45,8 @@ export default async function indexInWorker(task: IndexTask): Promise<IndexOutco
         minDeltas: parallelMinDeltas,
       },
     });
+  } catch (error) {
+    throw crossingThreads(error);
   } finally {
     port.close();
   }
