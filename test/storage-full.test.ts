@@ -72,6 +72,14 @@ describe('a full disk', { skip: await cannotMount() }, () => {
     return () => rm(filler, { force: true });
   }
 
+  /** `git push` of HEAD to main is refused with the full disk's message, naming no path or code, and the refs stay `refs`. */
+  async function assertPushRefusedAsFull(url: string, work: string, refs: string): Promise<void> {
+    const refused = await git.fails(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
+    assert.match(refused.stderr, NO_SPACE);
+    assert.doesNotMatch(refused.stderr, /internal error|ENOSPC|\/data\//);
+    assert.equal(await git.ok(['ls-remote', url]), refs);
+  }
+
   async function spoolFiles(): Promise<string[]> {
     return readdir(join(mounted, 'data', 'spool', 'receive')).catch(() => []);
   }
@@ -80,10 +88,7 @@ describe('a full disk', { skip: await cannotMount() }, () => {
     const { url, work, refs } = await pushedRepository('too-large');
     // Incompressible, so that the pack is as large as the file.
     await git.commitFiles(work, { 'big.bin': randomBytes(FILE_SYSTEM_BYTES + 4 * 1024 * 1024) }, 'big');
-    const refused = await git.fails(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
-    assert.match(refused.stderr, NO_SPACE);
-    assert.doesNotMatch(refused.stderr, /internal error|ENOSPC|\/data\//);
-    assert.equal(await git.ok(['ls-remote', url]), refs);
+    await assertPushRefusedAsFull(url, work, refs);
     assert.deepEqual(await spoolFiles(), []);
     assert.ok(server.alive());
   });
@@ -93,10 +98,7 @@ describe('a full disk', { skip: await cannotMount() }, () => {
     await git.commitFiles(work, { 'data.bin': randomBytes(256 * 1024) }, 'data');
     const free = await fillLeaving(64 * 1024);
     try {
-      const refused = await git.fails(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
-      assert.match(refused.stderr, NO_SPACE);
-      assert.doesNotMatch(refused.stderr, /internal error|ENOSPC|\/data\//);
-      assert.equal(await git.ok(['ls-remote', url]), refs);
+      await assertPushRefusedAsFull(url, work, refs);
     } finally {
       await free();
     }
@@ -118,10 +120,7 @@ describe('a full disk', { skip: await cannotMount() }, () => {
     await git.commitFiles(work, { 'big.bin': Buffer.concat([base, Buffer.from('one more line\n')]) }, 'append');
     const free = await fillLeaving(1024 * 1024);
     try {
-      const refused = await git.fails(['push', url, 'HEAD:refs/heads/main'], { cwd: work });
-      assert.match(refused.stderr, NO_SPACE);
-      assert.doesNotMatch(refused.stderr, /internal error|ENOSPC|\/data\//);
-      assert.equal(await git.ok(['ls-remote', url]), before);
+      await assertPushRefusedAsFull(url, work, before);
       assert.deepEqual(await spoolFiles(), []);
     } finally {
       await free();
