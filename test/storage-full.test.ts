@@ -80,6 +80,15 @@ describe('a full disk', { skip: await cannotMount() }, () => {
     assert.equal(await git.ok(['ls-remote', url]), refs);
   }
 
+  /** Pushed packs the server tried on the event loop and then checked on an index thread (its /metrics). */
+  async function packChecksOverInlineCap(): Promise<number> {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /^# TYPE gitfleet_pack_checks_total counter$/m, 'the server counts its pack checks');
+    // A series per worker, none until its first such check.
+    const series = metrics.matchAll(/^gitfleet_pack_checks_total\{[^}]*on="over_inline_cap"[^}]*\} (\d+)$/gm);
+    return [...series].reduce((sum, [, count]) => sum + Number(count), 0);
+  }
+
   async function spoolFiles(): Promise<string[]> {
     return readdir(join(mounted, 'data', 'spool', 'receive')).catch(() => []);
   }
@@ -118,9 +127,11 @@ describe('a full disk', { skip: await cannotMount() }, () => {
     const before = await git.ok(['ls-remote', url]);
     assert.notEqual(before, refs);
     await git.commitFiles(work, { 'big.bin': Buffer.concat([base, Buffer.from('one more line\n')]) }, 'append');
+    const sentToThreads = await packChecksOverInlineCap();
     const free = await fillLeaving(1024 * 1024);
     try {
       await assertPushRefusedAsFull(url, work, before);
+      assert.equal(await packChecksOverInlineCap(), sentToThreads + 1, 'the pack went to an index thread');
       assert.deepEqual(await spoolFiles(), []);
     } finally {
       await free();

@@ -117,7 +117,8 @@ async function launchGitfleetS3(
   settings: ServerSettings,
   environment: NodeJS.ProcessEnv,
 ): Promise<BenchServer> {
-  const backends = { ...distributedBackends(dirs.runId), ...backgroundMaintenance(settings.maintenance), ...environment };
+  // A prefix and namespace per server: gitfleet-s3 and gitfleet-s3-1w may run side by side.
+  const backends = { ...distributedBackends(`${dirs.runId}-${name}`), ...backgroundMaintenance(settings.maintenance), ...environment };
   const main = await launchGitfleet(name, dirs, backends);
   let launched = 1;
   return {

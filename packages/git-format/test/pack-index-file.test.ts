@@ -117,17 +117,22 @@ describe('PackIndex over idx files written by git', () => {
     for (const { pack, idx } of packs) {
       const tables = packIndexTables(idx);
       const count = PackIndex.parse(idx, pack.length).objectCount;
-      assert.equal(tables.length, 28 * count);
-      assert.equal(tables.length, idx.length - packIndexSize(0));
+      assert.equal(tables.length, 28 * count + 20, 'ids, CRCs and offsets, then the checksum');
+      assert.equal(tables.length, idx.length - packIndexSize(0) + 20);
       assert.ok(packIndexFromTables(tables, pack.subarray(pack.length - 20).toString('hex')).equals(idx));
     }
-    const { idx } = packs[0];
+    const { pack, idx } = packs[0];
+    const packChecksum = pack.subarray(pack.length - 20).toString('hex');
     const tables = packIndexTables(idx);
     const swapped = Buffer.from(tables);
     tables.copy(swapped, 0, 20, 40);
     tables.copy(swapped, 20, 0, 20);
-    assert.throws(() => packIndexFromTables(swapped, '1'.repeat(40)), /not after object 0 in id order/);
-    assert.throws(() => packIndexFromTables(tables.subarray(1), '1'.repeat(40)), /not 28 bytes per object/);
+    assert.throws(() => packIndexFromTables(swapped, packChecksum), /not after object 0 in id order/);
+    assert.throws(() => packIndexFromTables(tables.subarray(1), packChecksum), /not 28 bytes per object and a checksum/);
+    // A CRC is not in id order: only the checksum tells that it changed.
+    const crcFlipped = Buffer.from(tables);
+    crcFlipped[(20 * (tables.length - 20)) / 28] ^= 1;
+    assert.throws(() => PackIndex.parse(packIndexFromTables(crcFlipped, packChecksum), pack.length), /idx checksum mismatch/);
     const large = join(dir, 'large-tables.idx');
     git(dir, ['index-pack', '--index-version=2,0x400', '-o', large, join(dir, 'ofs.pack')]);
     assert.throws(() => packIndexTables(readFileSync(large)), /64-bit offsets/);

@@ -94,8 +94,7 @@ export class BlockCache {
       const id = prefix + index;
       if (this.blocks.peek(id) !== undefined || this.loading.has(id)) continue;
       const slice = content.subarray(index * this.blockSize, (index + 1) * this.blockSize);
-      // Copied when the blob spans several blocks, so that an evicted block frees its memory.
-      this.blocks.set(id, count === 1 ? slice : Buffer.from(slice));
+      this.blocks.set(id, ownMemory(slice));
     }
   }
 
@@ -172,4 +171,15 @@ export class BlockCache {
     if (id === undefined) this.storeIds.set(store, (id = this.nextStoreId++));
     return id;
   }
+}
+
+/**
+ * `bytes` in memory of its own: a block cut from a larger buffer (a blob of several blocks, or a
+ * small one from Node's shared pool) would keep all of it alive while the cache counts the block.
+ */
+function ownMemory(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
 }

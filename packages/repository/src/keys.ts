@@ -118,7 +118,7 @@ export interface PackRecord {
   idxTables?: string;
 }
 
-/** Pushes of up to this many objects carry their idx in their record (2.4 KB of base64 at most). */
+/** Pushes of up to this many objects carry their idx in their record (2.4 KB of base64 at most); a reader takes any count. */
 export const INLINE_IDX_MAX_OBJECTS = 64;
 
 export type PackLayout = 'joined';
@@ -350,26 +350,26 @@ export function parsePackRecord(value: string, checksum: string, scope: string):
     (retiredAt === undefined || typeof retiredAt === 'string') &&
     (replacedBy === undefined || typeof replacedBy === 'string') &&
     (sidecars === undefined || (Array.isArray(sidecars) && sidecars.every((s) => typeof s === 'string' && /^[a-z0-9]+$/.test(s)))) &&
-    (layout === undefined || layout === 'joined') &&
-    (idxTables === undefined || isIdxTables(idxTables, objects!));
+    (layout === undefined || layout === 'joined');
   if (!valid) throw new Error(`pack registry of ${scope}: malformed entry for pack ${checksum}: ${value.slice(0, 200)}`);
   const parsed: PackRecord = { size: size!, objects: objects!, createdAt, kind: kind ?? 'receive' };
   if (retiredAt !== undefined) parsed.retiredAt = retiredAt;
   if (replacedBy !== undefined) parsed.replacedBy = replacedBy;
   if (sidecars !== undefined) parsed.sidecars = sidecars;
   if (layout !== undefined) parsed.layout = layout;
-  if (idxTables !== undefined) parsed.idxTables = idxTables;
+  // Only a copy of the stored idx: one that does not fit the record is left out, and the idx is
+  // read from the store, as it is for a record without one. Whatever the writer's limit of objects.
+  if (isIdxTables(idxTables, parsed.objects)) parsed.idxTables = idxTables;
   return parsed;
 }
 
-/** Base64 of 28 bytes per object, as many objects as the record counts, at most INLINE_IDX_MAX_OBJECTS. */
-function isIdxTables(value: unknown, objects: number): boolean {
+/** Base64 of 28 bytes per object, as many objects as the record counts, then a 20-byte checksum (packIndexTables). */
+function isIdxTables(value: unknown, objects: number): value is string {
   return (
     typeof value === 'string' &&
-    objects <= INLINE_IDX_MAX_OBJECTS &&
     /^[A-Za-z0-9+/]*={0,2}$/.test(value) &&
     value.length % 4 === 0 &&
-    Buffer.byteLength(value, 'base64') === 28 * objects
+    Buffer.byteLength(value, 'base64') === 28 * objects + 20
   );
 }
 

@@ -82,7 +82,10 @@ export interface PackStores {
   bitmaps?: PackBitmapsCache;
   /** Loaded commit-graphs; when absent, a process-wide cache (sharedCommitGraphCache). */
   commitGraphs?: CommitGraphCache;
-  /** Told when a pack's bitmap cannot be used (reads then walk); by default a process warning. */
+  /**
+   * Told when what a pack has beside its idx cannot be used: a bitmap (reads then walk) or the idx
+   * in its record (the stored one is read); by default a process warning.
+   */
   onSidecarWarning?: SidecarWarning;
   /**
    * Whether a pack received in memory is stored as one blob with its idx (layout 'joined'; the
@@ -458,7 +461,8 @@ export class PackAccess {
 
   private loadIndex(pack: PackInfo): Promise<PackIndex> {
     return this.indexes.get(pack.checksum, async () => {
-      if (pack.idxTables !== undefined) return parseInlineIdx(pack, this.repositoryId);
+      const inline = pack.idxTables === undefined ? undefined : this.inlineIdx(pack);
+      if (inline) return inline;
       const { key, range } = this.indexPlace(pack);
       const bytes = await this.blobs.get(key, range);
       if (!bytes)
@@ -475,6 +479,22 @@ export class PackAccess {
       }
       return index;
     });
+  }
+
+  /**
+   * The idx a pack's record carries (PackRecord.idxTables); undefined when it does not parse or
+   * check out against its checksum, and the stored idx is read instead (onSidecarWarning hears why).
+   */
+  private inlineIdx(pack: PackInfo): PackIndex | undefined {
+    try {
+      const index = PackIndex.parse(packIndexFromTables(Buffer.from(pack.idxTables!, 'base64'), pack.checksum), pack.size);
+      if (index.packChecksum === pack.checksum) return index;
+    } catch (error) {
+      this.warn(
+        `repository ${this.repositoryId}: the idx in the record of pack ${pack.checksum} is unusable, reading the stored one: ${(error as Error).message}`,
+      );
+    }
+    return undefined;
   }
 
   /** Where a pack's idx is stored: its own blob, or the bytes after the pack's in a joined blob. */
@@ -515,21 +535,6 @@ export class PackAccess {
  * as it is, beside its idx, and for an idx with a table of 64-bit offsets, whose length readers
  * could not tell from the pack's object count.
  */
-/** The idx a pack's record carries (PackRecord.idxTables). */
-function parseInlineIdx(pack: PackInfo, repositoryId: string): PackIndex {
-  try {
-    return PackIndex.parse(packIndexFromTables(Buffer.from(pack.idxTables!, 'base64'), pack.checksum), pack.size);
-  } catch (error) {
-    throw new CorruptPackError(
-      pack.checksum,
-      `repository ${repositoryId}: the idx in the record of pack ${pack.checksum}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
-
 function joinedBlob(pack: PackData, idx: Buffer, index: PackIndex): Buffer | undefined {
   if (!Buffer.isBuffer(pack) || idx.length !== packIndexSize(index.objectCount)) return undefined;
   return Buffer.concat([pack, idx]);

@@ -109,6 +109,7 @@ describe('BlockCache', () => {
     const other = new CountingStore();
     cache.seed(other, 'small', small);
     assert.deepEqual(await cache.read(other, 'small', 0, 300), small);
+    assert.equal((await cache.read(other, 'small', 0, 300)).buffer.byteLength, 300, 'a block cut from a larger buffer is copied out of it');
     assert.deepEqual(other.gets, []);
     await assert.rejects(cache.read(store, 'small', 0, 300), BlobRangeUnavailable, 'seeded for one store, not for another');
   });

@@ -66,10 +66,12 @@ describe("SqliteKVStore meeting another process's lock", () => {
     try {
       await store.compareAndSwap('repo', [{ key: 'k', expect: null, value: '1' }], 'all');
       other.exec('BEGIN IMMEDIATE');
-      const waiting = store.compareAndSwap('repo', [{ key: 'k', expect: '1', value: '2' }], 'all');
       const started = Date.now();
-      await sleep(40);
-      assert.ok(Date.now() - started < 100, 'timers ran while the call waited for the lock');
+      let timerRanAt: number | undefined;
+      setTimeout(() => (timerRanAt = Date.now()), 20);
+      const waiting = store.compareAndSwap('repo', [{ key: 'k', expect: '1', value: '2' }], 'all');
+      await sleep(60);
+      assert.ok(timerRanAt !== undefined && timerRanAt - started < 50, 'a timer ran on time while the call waited for the lock');
       other.exec('COMMIT');
       assert.deepEqual(await waiting, { conflicts: [] });
       assert.equal(await store.get('repo', 'k'), '2');

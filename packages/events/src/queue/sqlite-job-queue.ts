@@ -130,20 +130,21 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
   }
 
   async add(id: string, data: T, options: AddOptions = {}): Promise<void> {
-    this.walSync.assertWritable();
-    await this.unlocked(`add of job ${id}`, () =>
-      this.statements.add.run(this.options.name, id, JSON.stringify(data), Date.now() + (options.delayMs ?? 0)),
-    );
+    // Checked on every try: a sync that failed while this call waited for the lock forbids the write.
+    await this.unlocked(`add of job ${id}`, () => {
+      this.walSync.assertWritable();
+      this.statements.add.run(this.options.name, id, JSON.stringify(data), Date.now() + (options.delayMs ?? 0));
+    });
     await this.walSync.sync();
     if (!options.delayMs) for (const wake of this.wakers) wake();
   }
 
   async promote(id: string, data: T): Promise<boolean> {
     const now = Date.now();
-    this.walSync.assertWritable();
-    const { changes } = await this.unlocked(`promotion of job ${id}`, () =>
-      this.statements.promote.run(JSON.stringify(data), now, this.options.name, id),
-    );
+    const { changes } = await this.unlocked(`promotion of job ${id}`, () => {
+      this.walSync.assertWritable();
+      return this.statements.promote.run(JSON.stringify(data), now, this.options.name, id);
+    });
     if (changes === 0) return false;
     await this.walSync.sync();
     for (const wake of this.wakers) wake();
@@ -189,11 +190,12 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
       const token = randomUUID();
       let row: Row | undefined;
       try {
+        // Before the claim: a job claimed must run at once, its lease is not renewed before it does.
+        await this.purgeNowAndThen();
         // A plain read first: idle polling must not take the write lock every time.
         row = this.statements.due.get(this.options.name, Date.now())
           ? await this.unlocked('claim of a job', () => this.claimTransaction.immediate(Date.now(), token))
           : undefined;
-        await this.purgeNowAndThen();
       } catch (error) {
         // Another process held the file past the busy timeout, or the disk failed: try later.
         this.options.events?.onRetry?.({ id: '(claim)', data: undefined, attempt: 0 }, error, this.options.pollMs);

@@ -308,8 +308,9 @@ export function packIndexSize(objectCount: number): number {
 
 /**
  * What an idx v2 without 64-bit offsets holds beyond its pack's name: the object ids, CRC-32s and
- * offsets, 28 bytes per object. The header, fanout and trailer follow from them
- * (packIndexFromTables), so these tables are the idx in the fewest bytes.
+ * offsets, 28 bytes per object, then the idx's own checksum. The header and fanout follow from
+ * them (packIndexFromTables), so these tables are the idx in the fewest bytes, still checked
+ * against its checksum when parsed.
  */
 export function packIndexTables(idx: Uint8Array): Buffer {
   const bytes = Buffer.from(idx.buffer, idx.byteOffset, idx.byteLength);
@@ -318,18 +319,20 @@ export function packIndexTables(idx: Uint8Array): Buffer {
   if (bytes.length !== packIndexSize(count)) {
     throw new PackFormatError(`idx of ${bytes.length} bytes for ${count} objects has a table of 64-bit offsets or does not fit them`);
   }
-  return Buffer.from(bytes.subarray(OIDS_AT, OIDS_AT + 28 * count));
+  return Buffer.concat([bytes.subarray(OIDS_AT, OIDS_AT + 28 * count), bytes.subarray(bytes.length - 20)]);
 }
 
 /** The idx v2 of the pack named `packChecksum` whose tables (as packIndexTables gives them) are `tables`. */
 export function packIndexFromTables(tables: Uint8Array, packChecksum: ObjectId): Buffer {
-  if (tables.length % 28 !== 0) throw new PackFormatError(`idx tables of ${tables.length} bytes are not 28 bytes per object`);
+  if (tables.length < 20 || (tables.length - 20) % 28 !== 0) {
+    throw new PackFormatError(`idx tables of ${tables.length} bytes are not 28 bytes per object and a checksum`);
+  }
   if (!/^[0-9a-f]{40}$/.test(packChecksum)) throw new RangeError(`invalid pack checksum ${packChecksum}`);
-  const count = tables.length / 28;
+  const count = (tables.length - 20) / 28;
   const out = Buffer.alloc(packIndexSize(count));
   out.writeUInt32BE(IDX_MAGIC, 0);
   out.writeUInt32BE(2, 4);
-  out.set(tables, OIDS_AT);
+  out.set(tables.subarray(0, 28 * count), OIDS_AT);
   const fanout = new Uint32Array(256);
   for (let pos = 0; pos < count; pos++) {
     if (pos > 0 && compareOids(tables, 20 * (pos - 1), tables, 20 * pos) >= 0) {
@@ -344,10 +347,7 @@ export function packIndexFromTables(tables: Uint8Array, packChecksum: ObjectId):
   }
   const trailerAt = OIDS_AT + 28 * count;
   out.write(packChecksum, trailerAt, 'hex');
-  createHash('sha1')
-    .update(out.subarray(0, trailerAt + 20))
-    .digest()
-    .copy(out, trailerAt + 20);
+  out.set(tables.subarray(28 * count), trailerAt + 20);
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 
 /** The longest pause between the tries of a call that met another process's lock. */
 const MAX_BUSY_PAUSE_MS = 8;
@@ -27,7 +27,11 @@ export async function whenUnlocked<T>(db: Database.Database, busyTimeoutMs: numb
   }
 }
 
-/** SQLITE_BUSY and its extended codes: another connection holds a lock the call needs. */
+/**
+ * SQLITE_BUSY and its extended codes: another connection holds a lock the call needs. By its code,
+ * not its class: the job queue's better-sqlite3 may be another copy than this package's.
+ */
 function isBusy(error: unknown): boolean {
-  return error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }

@@ -121,10 +121,13 @@ export class SqliteKVStore implements KVStore {
     validateCasOps(scope, ops, mode);
     // IMMEDIATE takes the write lock before reading, so no other process can change a
     // key between our comparison and our write.
-    this.walSync.assertWritable();
     let result: CasResult;
     try {
-      result = await this.unlocked(`compareAndSwap in scope ${scope}`, () => this.casTransaction.immediate(scope, ops, mode));
+      // Checked on every try: a sync that failed while this call waited for the lock forbids the commit.
+      result = await this.unlocked(`compareAndSwap in scope ${scope}`, () => {
+        this.walSync.assertWritable();
+        return this.casTransaction.immediate(scope, ops, mode);
+      });
     } catch (error) {
       if (!(error instanceof RolledBack)) throw this.fullAsStorageFull(error, `compareAndSwap in scope ${scope}`);
       result = { conflicts: error.conflicts };
@@ -144,9 +147,11 @@ export class SqliteKVStore implements KVStore {
   async append(scope: string, log: string, entry: string): Promise<void> {
     validateKvName('scope', scope);
     validateKvName('log name', log);
-    this.walSync.assertWritable();
     try {
-      await this.unlocked(`append to log ${log} of scope ${scope}`, () => this.appendTransaction.immediate({ scope, log, entry }));
+      await this.unlocked(`append to log ${log} of scope ${scope}`, () => {
+        this.walSync.assertWritable();
+        this.appendTransaction.immediate({ scope, log, entry });
+      });
     } catch (error) {
       throw this.fullAsStorageFull(error, `append to log ${log} of scope ${scope}`);
     }
