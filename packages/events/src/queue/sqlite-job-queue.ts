@@ -131,20 +131,26 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
 
   async add(id: string, data: T, options: AddOptions = {}): Promise<void> {
     // Checked on every try: a sync that failed while this call waited for the lock forbids the write.
-    await this.unlocked(`add of job ${id}`, () => {
-      this.walSync.assertWritable();
-      this.statements.add.run(this.options.name, id, JSON.stringify(data), Date.now() + (options.delayMs ?? 0));
-    });
+    await this.unlocked(
+      () => `add of job ${id}`,
+      () => {
+        this.walSync.assertWritable();
+        this.statements.add.run(this.options.name, id, JSON.stringify(data), Date.now() + (options.delayMs ?? 0));
+      },
+    );
     await this.walSync.sync();
     if (!options.delayMs) for (const wake of this.wakers) wake();
   }
 
   async promote(id: string, data: T): Promise<boolean> {
     const now = Date.now();
-    const { changes } = await this.unlocked(`promotion of job ${id}`, () => {
-      this.walSync.assertWritable();
-      return this.statements.promote.run(JSON.stringify(data), now, this.options.name, id);
-    });
+    const { changes } = await this.unlocked(
+      () => `promotion of job ${id}`,
+      () => {
+        this.walSync.assertWritable();
+        return this.statements.promote.run(JSON.stringify(data), now, this.options.name, id);
+      },
+    );
     if (changes === 0) return false;
     await this.walSync.sync();
     for (const wake of this.wakers) wake();
@@ -152,8 +158,9 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
   }
 
   async depth(): Promise<QueueDepth> {
-    return this.unlocked('depth', () =>
-      this.statements.depth.get({ queue: this.options.name, now: Date.now(), limit: DEPTH_COUNT_LIMIT })!,
+    return this.unlocked(
+      () => 'depth',
+      () => this.statements.depth.get({ queue: this.options.name, now: Date.now(), limit: DEPTH_COUNT_LIMIT })!,
     );
   }
 
@@ -194,7 +201,10 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
         await this.purgeNowAndThen();
         // A plain read first: idle polling must not take the write lock every time.
         row = this.statements.due.get(this.options.name, Date.now())
-          ? await this.unlocked('claim of a job', () => this.claimTransaction.immediate(Date.now(), token))
+          ? await this.unlocked(
+              () => 'claim of a job',
+              () => this.claimTransaction.immediate(Date.now(), token),
+            )
           : undefined;
       } catch (error) {
         // Another process held the file past the busy timeout, or the disk failed: try later.
@@ -214,24 +224,32 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
     const renewal = setInterval(
       () => {
         // A missed renewal only risks a second run of the job, which at-least-once allows.
-        this.unlocked(`renewal of job ${row.id}`, () => this.statements.renew.run(Date.now() + leaseMs, name, row.id, token)).catch(
-          () => undefined,
-        );
+        this.unlocked(
+          () => `renewal of job ${row.id}`,
+          () => this.statements.renew.run(Date.now() + leaseMs, name, row.id, token),
+        ).catch(() => undefined);
       },
       Math.max(1, Math.floor(leaseMs / 3)),
     );
     try {
       await handler(job);
-      await this.unlocked(`end of job ${row.id}`, () => this.statements.finish.run('done', Date.now(), null, name, row.id, token));
+      await this.unlocked(
+        () => `end of job ${row.id}`,
+        () => this.statements.finish.run('done', Date.now(), null, name, row.id, token),
+      );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (error instanceof PermanentJobFailure || job.attempt >= retry.maxAttempts) {
-        await this.unlocked(`end of job ${row.id}`, () => this.statements.finish.run('failed', Date.now(), message, name, row.id, token));
+        await this.unlocked(
+          () => `end of job ${row.id}`,
+          () => this.statements.finish.run('failed', Date.now(), message, name, row.id, token),
+        );
         this.options.events?.onFailed?.(job, error);
       } else {
         const delay = retryDelayMs(retry, job.attempt);
-        await this.unlocked(`retry of job ${row.id}`, () =>
-          this.statements.reschedule.run(Date.now() + delay, message, name, row.id, token),
+        await this.unlocked(
+          () => `retry of job ${row.id}`,
+          () => this.statements.reschedule.run(Date.now() + delay, message, name, row.id, token),
         );
         this.options.events?.onRetry?.(job, error, delay);
       }
@@ -257,10 +275,13 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
     const now = Date.now();
     if (now - this.lastPurge < PURGE_INTERVAL_MS) return;
     this.lastPurge = now;
-    await this.unlocked('purge of finished jobs', () => this.statements.purge.run(this.options.name, now - this.options.retentionMs));
+    await this.unlocked(
+      () => 'purge of finished jobs',
+      () => this.statements.purge.run(this.options.name, now - this.options.retentionMs),
+    );
   }
 
-  private unlocked<R>(what: string, call: () => R): Promise<R> {
-    return whenUnlocked(this.db, BUSY_TIMEOUT_MS, `job queue ${this.options.name}: ${what}`, call);
+  private unlocked<R>(what: () => string, call: () => R): Promise<R> {
+    return whenUnlocked(this.db, BUSY_TIMEOUT_MS, () => `job queue ${this.options.name}: ${what()}`, call);
   }
 }

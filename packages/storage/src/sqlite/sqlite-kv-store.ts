@@ -100,21 +100,30 @@ export class SqliteKVStore implements KVStore {
   async get(scope: string, key: string): Promise<string | undefined> {
     validateKvName('scope', scope);
     validateKvName('key', key);
-    return this.unlocked(`get in scope ${scope}`, () => this.statements.get.get(scope, key)?.value);
+    return this.unlocked(
+      () => `get in scope ${scope}`,
+      () => this.statements.get.get(scope, key)?.value,
+    );
   }
 
   async getMany(scope: string, keys: readonly string[]): Promise<Map<string, string>> {
     validateKvName('scope', scope);
     for (const key of keys) validateKvName('key', key);
     if (keys.length === 0) return new Map();
-    const rows = await this.unlocked(`getMany in scope ${scope}`, () => this.statements.getMany.all(scope, JSON.stringify(keys)));
+    const rows = await this.unlocked(
+      () => `getMany in scope ${scope}`,
+      () => this.statements.getMany.all(scope, JSON.stringify(keys)),
+    );
     return new Map(rows.map((row) => [row.key, row.value]));
   }
 
   async scan(scope: string, prefix: string): Promise<KVEntry[]> {
     validateKvName('scope', scope);
     validateKvPrefix(prefix);
-    return this.unlocked(`scan of scope ${scope}`, () => this.statements.scan.all(scope, prefix, prefix + PREFIX_UPPER_BOUND));
+    return this.unlocked(
+      () => `scan of scope ${scope}`,
+      () => this.statements.scan.all(scope, prefix, prefix + PREFIX_UPPER_BOUND),
+    );
   }
 
   async compareAndSwap(scope: string, ops: readonly CasOp[], mode: CasMode): Promise<CasResult> {
@@ -124,10 +133,13 @@ export class SqliteKVStore implements KVStore {
     let result: CasResult;
     try {
       // Checked on every try: a sync that failed while this call waited for the lock forbids the commit.
-      result = await this.unlocked(`compareAndSwap in scope ${scope}`, () => {
-        this.walSync.assertWritable();
-        return this.casTransaction.immediate(scope, ops, mode);
-      });
+      result = await this.unlocked(
+        () => `compareAndSwap in scope ${scope}`,
+        () => {
+          this.walSync.assertWritable();
+          return this.casTransaction.immediate(scope, ops, mode);
+        },
+      );
     } catch (error) {
       if (!(error instanceof RolledBack)) throw this.fullAsStorageFull(error, `compareAndSwap in scope ${scope}`);
       result = { conflicts: error.conflicts };
@@ -148,10 +160,13 @@ export class SqliteKVStore implements KVStore {
     validateKvName('scope', scope);
     validateKvName('log name', log);
     try {
-      await this.unlocked(`append to log ${log} of scope ${scope}`, () => {
-        this.walSync.assertWritable();
-        this.appendTransaction.immediate({ scope, log, entry });
-      });
+      await this.unlocked(
+        () => `append to log ${log} of scope ${scope}`,
+        () => {
+          this.walSync.assertWritable();
+          this.appendTransaction.immediate({ scope, log, entry });
+        },
+      );
     } catch (error) {
       throw this.fullAsStorageFull(error, `append to log ${log} of scope ${scope}`);
     }
@@ -162,8 +177,10 @@ export class SqliteKVStore implements KVStore {
     validateKvName('scope', scope);
     validateKvName('log name', log);
     validateLogLimit(options.limit);
-    const rows = await this.unlocked(`read of log ${log} of scope ${scope}`, () =>
-      options.limit === undefined ? this.statements.readLog.all(scope, log) : this.statements.readLogTail.all(scope, log, options.limit),
+    const rows = await this.unlocked(
+      () => `read of log ${log} of scope ${scope}`,
+      () =>
+        options.limit === undefined ? this.statements.readLog.all(scope, log) : this.statements.readLogTail.all(scope, log, options.limit),
     );
     return rows.map((row) => row.entry);
   }
@@ -173,8 +190,8 @@ export class SqliteKVStore implements KVStore {
     if (this.db.open) this.db.close();
   }
 
-  private unlocked<T>(what: string, call: () => T): Promise<T> {
-    return whenUnlocked(this.db, this.busyTimeoutMs, `KV store: ${what}`, call);
+  private unlocked<T>(what: () => string, call: () => T): Promise<T> {
+    return whenUnlocked(this.db, this.busyTimeoutMs, () => `KV store: ${what()}`, call);
   }
 
   /** SQLITE_FULL as the typed StorageFull (the transaction was rolled back); any other error as it is. */
