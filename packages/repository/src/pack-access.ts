@@ -406,7 +406,7 @@ export class PackAccess {
       kind: 'receive',
     };
     if (joined) record.layout = 'joined';
-    if (index.objectCount <= INLINE_IDX_MAX_OBJECTS && idx.length === packIndexSize(index.objectCount)) {
+    if (index.objectCount <= INLINE_IDX_MAX_OBJECTS && withoutLargeOffsets(idx, index)) {
       record.idxTables = packIndexTables(idx).toString('base64');
     }
     const { conflicts } = await this.kv.compareAndSwap(
@@ -487,14 +487,14 @@ export class PackAccess {
    */
   private inlineIdx(pack: PackInfo): PackIndex | undefined {
     try {
-      const index = PackIndex.parse(packIndexFromTables(Buffer.from(pack.idxTables!, 'base64'), pack.checksum), pack.size);
-      if (index.packChecksum === pack.checksum) return index;
+      // Named by the record's checksum as it is rebuilt, so it describes that pack.
+      return PackIndex.parse(packIndexFromTables(Buffer.from(pack.idxTables!, 'base64'), pack.checksum), pack.size);
     } catch (error) {
       this.warn(
         `repository ${this.repositoryId}: the idx in the record of pack ${pack.checksum} is unusable, reading the stored one: ${(error as Error).message}`,
       );
+      return undefined;
     }
-    return undefined;
   }
 
   /** Where a pack's idx is stored: its own blob, or the bytes after the pack's in a joined blob. */
@@ -536,8 +536,13 @@ export class PackAccess {
  * could not tell from the pack's object count.
  */
 function joinedBlob(pack: PackData, idx: Buffer, index: PackIndex): Buffer | undefined {
-  if (!Buffer.isBuffer(pack) || idx.length !== packIndexSize(index.objectCount)) return undefined;
+  if (!Buffer.isBuffer(pack) || !withoutLargeOffsets(idx, index)) return undefined;
   return Buffer.concat([pack, idx]);
+}
+
+/** Whether `idx` has no table of 64-bit offsets: then its length follows from its object count, and its tables say all of it. */
+function withoutLargeOffsets(idx: Buffer, index: PackIndex): boolean {
+  return idx.length === packIndexSize(index.objectCount);
 }
 
 /** The idx must describe the pack named `checksum`, and the file must be that pack; returns the parsed idx. */

@@ -330,8 +330,6 @@ export function packIndexFromTables(tables: Uint8Array, packChecksum: ObjectId):
   if (!/^[0-9a-f]{40}$/.test(packChecksum)) throw new RangeError(`invalid pack checksum ${packChecksum}`);
   const count = (tables.length - 20) / 28;
   const out = Buffer.alloc(packIndexSize(count));
-  out.writeUInt32BE(IDX_MAGIC, 0);
-  out.writeUInt32BE(2, 4);
   out.set(tables.subarray(0, 28 * count), OIDS_AT);
   const fanout = new Uint32Array(256);
   for (let pos = 0; pos < count; pos++) {
@@ -340,11 +338,7 @@ export function packIndexFromTables(tables: Uint8Array, packChecksum: ObjectId):
     }
     fanout[tables[20 * pos]]++;
   }
-  let running = 0;
-  for (let b = 0; b < 256; b++) {
-    running += fanout[b];
-    out.writeUInt32BE(running, FANOUT_AT + 4 * b);
-  }
+  writeHeaderAndFanout(out, fanout);
   const trailerAt = OIDS_AT + 28 * count;
   out.write(packChecksum, trailerAt, 'hex');
   out.set(tables.subarray(28 * count), trailerAt + 20);
@@ -382,8 +376,6 @@ export function encodePackIndex(
   let largeCount = 0;
   for (let i = 0; i < count; i++) if (offsets[i] > MAX_SMALL_OFFSET) largeCount++;
   const out = Buffer.alloc(packIndexSize(count) + 8 * largeCount);
-  out.writeUInt32BE(IDX_MAGIC, 0);
-  out.writeUInt32BE(2, 4);
   const fanout = new Uint32Array(256);
   const crcsAt = OIDS_AT + 20 * count;
   const offsetsAt = crcsAt + 4 * count;
@@ -408,17 +400,24 @@ export function encodePackIndex(
       out.writeUInt32BE(offset, offsetsAt + 4 * pos);
     }
   }
-  let running = 0;
-  for (let b = 0; b < 256; b++) {
-    running += fanout[b];
-    out.writeUInt32BE(running, FANOUT_AT + 4 * b);
-  }
+  writeHeaderAndFanout(out, fanout);
   out.set(packChecksum, largeAt);
   createHash('sha1')
     .update(out.subarray(0, largeAt + 20))
     .digest()
     .copy(out, largeAt + 20);
   return out;
+}
+
+/** An idx v2's signature and version, and its fanout table from `fanout`, the count of ids per first byte. */
+function writeHeaderAndFanout(out: Buffer, fanout: Uint32Array): void {
+  out.writeUInt32BE(IDX_MAGIC, 0);
+  out.writeUInt32BE(2, 4);
+  let running = 0;
+  for (let b = 0; b < 256; b++) {
+    running += fanout[b];
+    out.writeUInt32BE(running, FANOUT_AT + 4 * b);
+  }
 }
 
 function compareOids(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): number {
