@@ -8,9 +8,10 @@
  *   pnpm bench --repo express
  *   pnpm bench --repo pushes --pushes 1000 --maintenance auto --servers gitfleet,gitfleet-repacked,http-backend,http-backend-bitmaps
  *     (gitfleet: maintenance left to itself; gitfleet-repacked: the same pushes, then `maintenance run --full`)
- * Every core against one: gitfleet-1w and gitfleet-s3-1w are gitfleet and gitfleet-s3 as one process
- * (GITFLEET_WORKERS=1), compared with them in their own column:
- *   pnpm bench --repo generated --ops "concurrent pushers" --servers gitfleet,gitfleet-1w,gitfleet-s3,gitfleet-s3-1w,http-backend
+ * One process against two workers: gitfleet-1w and gitfleet-s3-1w are gitfleet and gitfleet-s3 as one
+ * process (GITFLEET_WORKERS=1), gitfleet-2w and gitfleet-s3-2w as two workers, each compared with the
+ * default (one process up to two cores, else one worker per core) in its own column:
+ *   pnpm bench --repo generated --ops "concurrent pushers" --servers gitfleet,gitfleet-1w,gitfleet-2w,gitfleet-s3,gitfleet-s3-1w,gitfleet-s3-2w,http-backend
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync } from 'node:fs';
@@ -31,8 +32,10 @@ import {
   startGitfleet,
   startGitfleetRepacked,
   startGitfleetOneWorker,
+  startGitfleetTwoWorkers,
   startGitfleetS3,
   startGitfleetS3OneWorker,
+  startGitfleetS3TwoWorkers,
   startHttpBackend,
   startHttpBackendBitmaps,
   startNodeGitServer,
@@ -46,18 +49,22 @@ import { formatMemory, formatTable, formatThroughput, summarize, type Measuremen
 const SERVER_STARTERS: Record<ServerName, (dirs: ServerDirs, settings: ServerSettings) => Promise<BenchServer>> = {
   gitfleet: startGitfleet,
   'gitfleet-1w': startGitfleetOneWorker,
+  'gitfleet-2w': startGitfleetTwoWorkers,
   'gitfleet-repacked': startGitfleetRepacked,
   'gitfleet-s3': startGitfleetS3,
   'gitfleet-s3-1w': startGitfleetS3OneWorker,
+  'gitfleet-s3-2w': startGitfleetS3TwoWorkers,
   'http-backend': startHttpBackend,
   'http-backend-bitmaps': startHttpBackendBitmaps,
   'node-git-server': startNodeGitServer,
 };
 const ALL_SERVERS = Object.keys(SERVER_STARTERS) as ServerName[];
 /** gitfleet-repacked only when asked for: it is the yardstick of --maintenance auto, a run's worth more of pushes. */
-const DEFAULT_SERVERS = ALL_SERVERS.filter((name) => !['gitfleet-repacked', 'gitfleet-1w', 'gitfleet-s3-1w'].includes(name));
+const DEFAULT_SERVERS = ALL_SERVERS.filter(
+  (name) => !['gitfleet-repacked', 'gitfleet-1w', 'gitfleet-2w', 'gitfleet-s3-1w', 'gitfleet-s3-2w'].includes(name),
+);
 /** Servers that can run as several processes over shared stores. */
-const SCALABLE_SERVERS: readonly ServerName[] = ['gitfleet-s3', 'gitfleet-s3-1w'];
+const SCALABLE_SERVERS: readonly ServerName[] = ['gitfleet-s3', 'gitfleet-s3-1w', 'gitfleet-s3-2w'];
 /** Repositories known by name; anything else given to --repo is a path to a bare repository. */
 const NAMED_REPOS = ['git', 'express', 'pushes', 'generated'] as const;
 

@@ -12,9 +12,11 @@ import { startNodeOptions } from './start-command.js';
 export type ServerName =
   | 'gitfleet'
   | 'gitfleet-1w'
+  | 'gitfleet-2w'
   | 'gitfleet-repacked'
   | 'gitfleet-s3'
   | 'gitfleet-s3-1w'
+  | 'gitfleet-s3-2w'
   | 'http-backend'
   | 'http-backend-bitmaps'
   | 'node-git-server';
@@ -82,10 +84,19 @@ export async function startGitfleet(dirs: ServerDirs, settings = DEFAULT_SETTING
   return gitfleetServer('gitfleet', main, settings);
 }
 
-/** The same as one process (GITFLEET_WORKERS=1): what the product's default of one worker per core gains. */
-export async function startGitfleetOneWorker(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
-  const main = await launchGitfleet('gitfleet-1w', dirs, { ...backgroundMaintenance(settings.maintenance), GITFLEET_WORKERS: '1' });
-  return gitfleetServer('gitfleet-1w', main, settings);
+/** The same as one process (GITFLEET_WORKERS=1). */
+export function startGitfleetOneWorker(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
+  return launchGitfleetWorkers('gitfleet-1w', dirs, settings, 1);
+}
+
+/** The same as two worker processes (GITFLEET_WORKERS=2): one per core on a machine of two. */
+export function startGitfleetTwoWorkers(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
+  return launchGitfleetWorkers('gitfleet-2w', dirs, settings, 2);
+}
+
+async function launchGitfleetWorkers(name: ServerName, dirs: ServerDirs, settings: ServerSettings, workers: number): Promise<BenchServer> {
+  const main = await launchGitfleet(name, dirs, { ...backgroundMaintenance(settings.maintenance), GITFLEET_WORKERS: String(workers) });
+  return gitfleetServer(name, main, settings);
 }
 
 /**
@@ -111,13 +122,18 @@ export function startGitfleetS3OneWorker(dirs: ServerDirs, settings = DEFAULT_SE
   return launchGitfleetS3('gitfleet-s3-1w', dirs, settings, { GITFLEET_WORKERS: '1' });
 }
 
+/** The same as two worker processes (GITFLEET_WORKERS=2) per server. */
+export function startGitfleetS3TwoWorkers(dirs: ServerDirs, settings = DEFAULT_SETTINGS): Promise<BenchServer> {
+  return launchGitfleetS3('gitfleet-s3-2w', dirs, settings, { GITFLEET_WORKERS: '2' });
+}
+
 async function launchGitfleetS3(
   name: ServerName,
   dirs: ServerDirs,
   settings: ServerSettings,
   environment: NodeJS.ProcessEnv,
 ): Promise<BenchServer> {
-  // A prefix and namespace per server: gitfleet-s3 and gitfleet-s3-1w may run side by side.
+  // A prefix and namespace per server: gitfleet-s3, gitfleet-s3-1w and gitfleet-s3-2w may run side by side.
   const backends = { ...distributedBackends(`${dirs.runId}-${name}`), ...backgroundMaintenance(settings.maintenance), ...environment };
   const main = await launchGitfleet(name, dirs, backends);
   let launched = 1;

@@ -47,6 +47,8 @@ const REFERENCES: ReadonlyArray<{ server: ServerName; label: string; for?: reado
   { server: 'gitfleet-repacked', label: 'repacked', for: ['gitfleet'] },
   { server: 'gitfleet-1w', label: '1 worker', for: ['gitfleet'] },
   { server: 'gitfleet-s3-1w', label: '1 worker', for: ['gitfleet-s3'] },
+  { server: 'gitfleet-2w', label: '2 workers', for: ['gitfleet'] },
+  { server: 'gitfleet-s3-2w', label: '2 workers', for: ['gitfleet-s3'] },
 ];
 const MIB = 1024 * 1024;
 

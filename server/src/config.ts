@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { machineCores } from './cluster/machine-cores.js';
+import { defaultWorkers, machineCores } from './cluster/machine-cores.js';
 import path from 'node:path';
 import { InvalidAllowedNetwork, isHttpUrl, MIN_FENCE_AGE_MS, validateAllowedNetworks, type PayloadLimits } from '@gitfleet/events';
 import { GIT_MAX_DELTA_DEPTH, type PackLimits } from '@gitfleet/git-format';
@@ -603,7 +603,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleMs: integer('GITFLEET_IDLE_TIMEOUT_MS', 0, 2 ** 31 - 1),
       sendStallMs: integer('GITFLEET_SEND_STALL_MS', 1000, 2 ** 31 - 1),
     },
-    workers: read('GITFLEET_WORKERS') === '' ? machineCores() : integer('GITFLEET_WORKERS', 1, 256),
+    workers: read('GITFLEET_WORKERS') === '' ? defaultWorkers(machineCores()) : integer('GITFLEET_WORKERS', 1, 256),
     connections: {
       maxConnections: integer('GITFLEET_MAX_CONNECTIONS', 1, 1_000_000),
       maxConnectionsPerClient: integer('GITFLEET_MAX_CONNECTIONS_PER_CLIENT', 0, 1_000_000),

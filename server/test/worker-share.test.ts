@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config.js';
-import { machineCores } from '../src/cluster/machine-cores.js';
+import { defaultWorkers, machineCores } from '../src/cluster/machine-cores.js';
 import { workerShare } from '../src/cluster/worker-share.js';
 
 const machine = loadConfig({ GITFLEET_WORKERS: '3', GITFLEET_INDEX_THREADS: '4', GITFLEET_BROWSE_THREADS: '2' }, '/srv/gitfleet');
@@ -61,4 +61,10 @@ test('the cores a worker count defaults to follow a container’s CPU quota', as
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a machine of up to two cores is served by one process by default, a larger one by a worker per core', () => {
+  assert.deepEqual([1, 2, 3, 4, 16].map(defaultWorkers), [1, 1, 3, 4, 16]);
+  assert.equal(loadConfig({}, '/srv/gitfleet').workers, defaultWorkers(machineCores()));
+  assert.equal(loadConfig({ GITFLEET_WORKERS: '2' }, '/srv/gitfleet').workers, 2);
 });
