@@ -3,7 +3,7 @@
 // pushes to it and clones from it, and the work it does on worker threads (indexing the push,
 // line diffs, highlighting) and the static files it reads from disk all answer. The process
 // runs without tsx, so a module that still resolved to a .ts source would fail to load. It runs as
-// `pnpm start` does on a machine of two cores or more: a primary and two workers.
+// `pnpm start` does on a machine of more than two cores: a primary and its workers (two here).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';

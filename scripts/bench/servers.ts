@@ -7,7 +7,7 @@ import { answers, Daemon, freePort } from './daemon.js';
 import { run, type RunResult } from './exec.js';
 import { prepareWithMaintenance, type GitfleetCli, type MaintenanceMode, type PrepareOutcome } from './maintenance.js';
 import { deleteRunData } from './run-data.js';
-import { startNodeOptions } from './start-command.js';
+import { startEnvironment, startNodeOptions } from './start-command.js';
 
 export type ServerName =
   | 'gitfleet'
@@ -240,6 +240,7 @@ export async function launchGitfleet(
   const base = `http://127.0.0.1:${port}`;
   const env = {
     ...withoutGitfleetSettings(process.env),
+    ...startEnvironment(process.env),
     ...backendEnv,
     ...ADMIN_ENV,
     HOST: '127.0.0.1',

@@ -4,18 +4,32 @@ import { fileURLToPath } from 'node:url';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SERVER_ENTRY = 'server/dist/cli.js';
+/** `NAME=${NAME:-value}`: the start script gives node a variable unless the caller set it. */
+const DEFAULTED_VARIABLE = /^([A-Z_][A-Z0-9_]*)=\$\{([A-Z_][A-Z0-9_]*):-([^}]*)\}$/;
 
 /**
- * node's options in the root package.json's `start` script (`… && node <options> server/dist/cli.js
- * serve`): the benchmark runs the server exactly as `pnpm start` does, heap sizing included,
- * without a second copy of the options to keep in step.
+ * The last command of the root package.json's `start` script (`… && [NAME=${NAME:-value}…] node
+ * <options> server/dist/cli.js serve`): the benchmark runs the server exactly as `pnpm start`
+ * does, allocator and heap sizing included, without a second copy to keep in step.
  */
-export function startNodeOptions(): string[] {
+function startCommand(): { variables: Array<{ name: string; value: string }>; nodeOptions: string[] } {
   const manifest = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
   const start = manifest.scripts?.start ?? '';
-  const command = start.split('&&').at(-1)!.trim().split(/\s+/);
-  const entry = command.indexOf(SERVER_ENTRY);
-  if (command[0] !== 'node' || entry < 0)
-    throw new Error(`package.json's start script does not end in \`node … ${SERVER_ENTRY} serve\`: ${start}`);
-  return command.slice(1, entry);
+  const words = start.split('&&').at(-1)!.trim().split(/\s+/);
+  const node = words.indexOf('node');
+  const entry = words.indexOf(SERVER_ENTRY);
+  const variables = words.slice(0, Math.max(node, 0)).map((word) => DEFAULTED_VARIABLE.exec(word));
+  if (node < 0 || entry < node || variables.some((match) => !match || match[1] !== match[2]))
+    throw new Error(`package.json's start script does not end in \`[NAME=\${NAME:-value}…] node … ${SERVER_ENTRY} serve\`: ${start}`);
+  return { variables: variables.map((match) => ({ name: match![1], value: match![3] })), nodeOptions: words.slice(node + 1, entry) };
+}
+
+/** node's options in the start script. */
+export function startNodeOptions(): string[] {
+  return startCommand().nodeOptions;
+}
+
+/** The variables the start script gives node, where `env` does not set them already. */
+export function startEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(startCommand().variables.flatMap(({ name, value }) => (env[name] === undefined ? [[name, value]] : [])));
 }

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from './daemon.js';
 import { processTreeRss } from './rss.js';
-import { startNodeOptions } from './start-command.js';
+import { startEnvironment, startNodeOptions } from './start-command.js';
 import { markdownTable, summarize } from './stats.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -54,7 +54,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The environment of a measured server: this one's without Gitfleet settings, so every start is the embedded default. */
 function serverEnv(port: number, dataDir: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GITFLEET_')));
-  return { ...env, HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+  return { ...env, ...startEnvironment(env), HOST: '127.0.0.1', PORT: String(port), GITFLEET_DATA_DIR: dataDir, LOG_LEVEL: 'info' };
 }
 
 async function healthzAnswers(url: string): Promise<boolean> {
