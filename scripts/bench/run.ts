@@ -8,10 +8,10 @@
  *   pnpm bench --repo express
  *   pnpm bench --repo pushes --pushes 1000 --maintenance auto --servers gitfleet,gitfleet-repacked,http-backend,http-backend-bitmaps
  *     (gitfleet: maintenance left to itself; gitfleet-repacked: the same pushes, then `maintenance run --full`)
- * One process against two workers: gitfleet-1w and gitfleet-s3-1w are gitfleet and gitfleet-s3 as one
- * process (GITFLEET_WORKERS=1), gitfleet-2w and gitfleet-s3-2w as two workers, each compared with the
- * default (one process up to two cores, else one worker per core) in its own column:
- *   pnpm bench --repo generated --ops "concurrent pushers" --servers gitfleet,gitfleet-1w,gitfleet-2w,gitfleet-s3,gitfleet-s3-1w,gitfleet-s3-2w,http-backend
+ * Worker counts: gitfleet-1w and gitfleet-s3-1w are gitfleet and gitfleet-s3 as one process
+ * (GITFLEET_WORKERS=1), gitfleet-2w and gitfleet-s3-2w as two workers, each compared with the default
+ * (one process up to two cores, else one worker per core) in its own column. On two cores:
+ *   pnpm bench --repo generated --ops "concurrent pushers" --servers gitfleet,gitfleet-2w,gitfleet-s3,gitfleet-s3-2w,http-backend
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync } from 'node:fs';

@@ -240,7 +240,7 @@ export async function launchGitfleet(
   const base = `http://127.0.0.1:${port}`;
   const env = {
     ...withoutGitfleetSettings(process.env),
-    ...startEnvironment(process.env),
+    ...startEnvironment(withoutGitfleetSettings(process.env)),
     ...backendEnv,
     ...ADMIN_ENV,
     HOST: '127.0.0.1',

@@ -39,7 +39,8 @@ export function summarize(values: readonly number[]): Summary | undefined {
 
 /**
  * The columns others are compared with, with their short names in headers: C git as pushed and
- * repacked with bitmaps (for every column), and Gitfleet freshly repacked (for Gitfleet's).
+ * repacked with bitmaps (for every column), Gitfleet freshly repacked, and Gitfleet with one
+ * process and with two workers (for the default's columns).
  */
 const REFERENCES: ReadonlyArray<{ server: ServerName; label: string; for?: readonly ServerName[] }> = [
   { server: 'http-backend', label: 'pushed' },

@@ -386,7 +386,7 @@ export const ENVIRONMENT = {
   // Also mod_reqtimeout's defaults (body=20,MinRate=500).
   GITFLEET_BODY_WINDOW_MS: '20000',
   GITFLEET_BODY_MIN_BYTES_PER_SECOND: '500',
-  // Empty: one per core (of the container's CPU quota, when it has one).
+  // Empty: one process up to two cores, else one per core (of the container's CPU quota, when it has one).
   GITFLEET_WORKERS: '',
   GITFLEET_MAX_CONNECTIONS: '1024',
   // Behind a proxy that hides client addresses, set 0 and limit at the proxy.

@@ -27,7 +27,7 @@ export function registerServeCommand(program: Command): void {
 /** How long a stopping server lets running requests finish (a clone may take minutes; a deploy should not). */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-/** One process serves everything (GITFLEET_WORKERS=1). */
+/** One process serves everything (GITFLEET_WORKERS=1, the default up to two cores). */
 async function serveAlone(config: ServerConfig, logger: Logger): Promise<void> {
   // Loaded here: the admin commands need none of the HTTP stack and start faster without it.
   const { startServer } = await import('../index.js');
