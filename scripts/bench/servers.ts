@@ -238,9 +238,10 @@ export async function launchGitfleet(
   const dataDir = path.join(dirs.workDir, `${label}-data`);
   await mkdir(dataDir, { recursive: true });
   const base = `http://127.0.0.1:${port}`;
+  const inherited = withoutGitfleetSettings(process.env);
   const env = {
-    ...withoutGitfleetSettings(process.env),
-    ...startEnvironment(withoutGitfleetSettings(process.env)),
+    ...inherited,
+    ...startEnvironment(inherited),
     ...backendEnv,
     ...ADMIN_ENV,
     HOST: '127.0.0.1',

@@ -8,9 +8,8 @@ const MAX_BUSY_PAUSE_MS = 8;
  * Runs `call` (statements of `db`, whose busy_timeout is 0), again after a pause for as long as
  * it meets another connection's lock, up to `busyTimeoutMs` after it first met it; then fails
  * naming `what()`. Nothing beyond the call itself runs unless the lock is met: this wraps every
- * KV read. SQLite's
- * own busy handler would sleep the whole process, a millisecond or more each time; these pauses
- * let the event loop serve other requests. The first pause is one turn of the loop (a transaction
+ * KV read. SQLite's own busy handler would sleep the whole process, a millisecond or more each
+ * time; these pauses let the event loop serve other requests. The first pause is one turn of the loop (a transaction
  * holds the lock for well under a millisecond), then they double up to MAX_BUSY_PAUSE_MS. A call
  * that met the lock changed nothing: a write takes the lock before it changes anything.
  */
