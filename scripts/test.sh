@@ -81,18 +81,45 @@ fi
 # when a source changed, so that no test spends its time budget on the build.
 node scripts/build.mjs --if-stale
 
-status=0
-if [ "${#once[@]}" -gt 0 ]; then
-  node --import tsx --test --test-concurrency=1 "${once[@]}" || status=$?
-fi
-if [ "${#e2e[@]}" -gt 0 ]; then
+# The run is two lanes: the files that run once and the browser tests, and the end-to-end suite
+# on each backend. Either keeps about one core busy (git's processes, the servers under test),
+# so on a machine of two cores or more the lanes run side by side, each line of their output
+# prefixed with its lane; GITFLEET_TEST_LANES=1 runs them one after the other instead.
+run_once_and_browser() {
+  local status=0
+  if [ "${#once[@]}" -gt 0 ]; then
+    node --import tsx --test --test-concurrency=1 "${once[@]}" || status=$?
+  fi
+  if [ "${#browser[@]}" -gt 0 ]; then
+    echo "# browser tests in $GITFLEET_CHROMIUM, on the embedded backend"
+    GITFLEET_E2E_BACKEND=embedded node --import tsx --test --test-concurrency=1 "${browser[@]}" || status=$?
+  fi
+  return "$status"
+}
+run_e2e() {
+  local status=0 backend
+  [ "${#e2e[@]}" -gt 0 ] || return 0
   for backend in "${e2e_backends[@]}"; do
-    echo "# end-to-end suite on the $backend backend" >&2
+    echo "# end-to-end suite on the $backend backend"
     GITFLEET_E2E_BACKEND="$backend" node --import tsx --test --test-concurrency=1 "${e2e[@]}" || status=$?
   done
-fi
-if [ "${#browser[@]}" -gt 0 ]; then
-  echo "# browser tests in $GITFLEET_CHROMIUM, on the embedded backend" >&2
-  GITFLEET_E2E_BACKEND=embedded node --import tsx --test --test-concurrency=1 "${browser[@]}" || status=$?
+  return "$status"
+}
+
+cores=$(nproc 2>/dev/null || echo 1)
+lanes="${GITFLEET_TEST_LANES:-$((cores >= 2 ? 2 : 1))}"
+case "$lanes" in 1 | 2) ;; *) echo "scripts/test.sh: GITFLEET_TEST_LANES must be 1 or 2, not '$lanes'" >&2; exit 2 ;; esac
+status=0
+if [ "$lanes" = 1 ]; then
+  run_once_and_browser || status=$?
+  run_e2e || status=$?
+else
+  # With pipefail, each pipeline's status is its lane's (sed's is 0).
+  run_once_and_browser 2>&1 | sed -u 's/^/[once] /' &
+  once_lane=$!
+  run_e2e 2>&1 | sed -u 's/^/[e2e] /' &
+  e2e_lane=$!
+  wait "$once_lane" || status=$?
+  wait "$e2e_lane" || status=$?
 fi
 exit "$status"
