@@ -51,6 +51,14 @@ function inlineTotal(stderr: string): number {
   return Number(match[1]);
 }
 
+/** gitfleet_packfile_uris_total of `kind` on the server's /metrics, summed over its processes. */
+async function urisCounted(server: TestServer, kind: 'store' | 'server'): Promise<number> {
+  const response = await fetch(`${server.url}/metrics`);
+  assert.equal(response.status, 200);
+  const samples = (await response.text()).matchAll(/^gitfleet_packfile_uris_total\{([^}]*)\} (\S+)$/gm);
+  return [...samples].filter((sample) => sample[1].includes(`kind="${kind}"`)).reduce((total, sample) => total + Number(sample[2]), 0);
+}
+
 /** A v2 fetch of `wants` asking for packfile URIs, by hand: the response's lines before the pack. */
 async function fetchSections(server: TestServer, path: string, wants: string[]): Promise<string[]> {
   const body = Buffer.concat([
@@ -139,6 +147,8 @@ describe('packfile URIs', () => {
       const repo = await repackedRepository(server, `history-${visibility}`, { private: visibility === 'private' });
       const plain = await git.clone(repo.url, `plain-${visibility}`, ['--mirror']);
 
+      const kind = server.backend === 'embedded' ? 'server' : 'store';
+      const countedBefore = await urisCounted(server, kind);
       const dir = join(await git.tempDir(`uri-${visibility}`), 'clone.git');
       const cloned = await withPacketTrace(git, [...URI_OPT_IN, 'clone', '--mirror', '--progress', repo.url, dir], {
         env: { GIT_TRACE_REDACT: '0' },
@@ -151,6 +161,7 @@ describe('packfile URIs', () => {
       assert.equal(offered[0].hash, repo.pack);
       const expectedHost = server.backend === 'embedded' ? new URL(server.url).host : new URL(server.cliEnv.GITFLEET_S3_ENDPOINT).host;
       assert.equal(new URL(offered[0].uri).host, expectedHost, offered[0].uri);
+      assert.equal((await urisCounted(server, kind)) - countedBefore, 1, `gitfleet_packfile_uris_total{kind="${kind}"} counts the URI`);
       // The repacked pack arrived as it is stored, under its own name; the server sent only what was pushed since.
       assert.ok((await readdir(join(dir, 'objects', 'pack'))).includes(`pack-${repo.pack}.pack`));
       assert.equal(inlineTotal(cloned.stderr), repo.pushedSince);

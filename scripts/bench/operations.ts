@@ -6,6 +6,7 @@ import { serverCpuSeconds } from './cpu.js';
 import type { Daemon } from './daemon.js';
 import type { GitClient } from './git-client.js';
 import { preparePushes, pushOverHttp } from './http-pusher.js';
+import { GITFLEET_SERVERS, packfileUrisGiven, URI_OPT_IN } from './packfile-uris.js';
 import type { BenchServer, ServerName, ServerProcess } from './servers.js';
 
 /** The repository every server is loaded with, and how much of it is pushed. */
@@ -230,6 +231,35 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
     },
     clone('clone v0 (bare)', ['-c', 'protocol.version=0', '--bare']),
     clone(FULL_CLONE, ['-c', 'protocol.version=2', '--bare']),
+    {
+      // The same clone by a client that takes packfile URIs: the repacked pack comes from the
+      // object store (S3) or the server's own signed URL, only what is newer inline. Its server
+      // CPU against the plain clone's is what the URI saves.
+      names: [`${FULL_CLONE}, packfile URIs`],
+      repetitions: repeat,
+      servers: GITFLEET_SERVERS,
+      async run(state, repetition) {
+        state.requireLoaded();
+        const dest = path.join(state.dir, `uri-clone-${repetition}`);
+        try {
+          const given = await packfileUrisGiven(state.mainUrl);
+          const timing = await timed(state.daemons, [
+            ...URI_OPT_IN,
+            'clone',
+            '--quiet',
+            '-c',
+            'protocol.version=2',
+            '--bare',
+            state.mainUrl,
+            dest,
+          ]);
+          if ((await packfileUrisGiven(state.mainUrl)) > given) return [timing];
+          return [{ note: 'no packfile URI was given (the repository has no repacked pack that covers the clone)' }];
+        } finally {
+          await rm(dest, { recursive: true, force: true });
+        }
+      },
+    },
     // --depth implies --single-branch: name the branch, since HEAD may be unborn (git.git has no main).
     clone('shallow clone --depth 1', ['--bare', '--depth', '1', '--branch', source.branch]),
     clone('partial clone blob:none', ['--filter=blob:none', '--no-checkout']),

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { schemeOf, type PackfileUriSource } from '@gitfleet/protocol';
 import { InvalidRepositoryName, MissingPackError, type Repository } from '@gitfleet/repository';
 import { HttpError } from './http-errors.js';
+import { countPackfileUri } from './metrics/packfile-uris.js';
 import { PackfileUriSigner, packfileUriSecret, type PackfileGrant } from './packfile-uri-signing.js';
 import { sendRanged } from './ranged-download.js';
 import type { ServerServices } from './services.js';
@@ -37,9 +38,15 @@ export function packfileUris(services: ServerServices): PackfileUris {
         try {
           if (mode === 'direct') {
             const direct = await repo.packs.directReadUrl(pack, expirySeconds);
-            if (direct !== undefined && protocols.has(schemeOf(direct))) return direct;
+            if (direct !== undefined && protocols.has(schemeOf(direct))) {
+              countPackfileUri('store');
+              return direct;
+            }
           }
-          return await ownUrl(req, repo, pack);
+          const own = await ownUrl(req, repo, pack);
+          // The offer goes only to a client that takes the URL's scheme.
+          if (protocols.has(schemeOf(own))) countPackfileUri('server');
+          return own;
         } catch (error) {
           // The clone goes on without a URI: everything inline, as for any other client.
           logger.warn({ err: error, repo: repo.info.id, pack }, 'no packfile URI could be made; the pack goes inline');
