@@ -167,6 +167,29 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
     },
   });
 
+  /**
+   * A clone by a client that takes packfile URIs (Gitfleet only): the repacked pack comes from the
+   * object store (S3) or the server's own signed URL, only what is newer inline. Its server CPU
+   * against the same clone's without URIs is what the URI saves. Timed only when a URI was given.
+   */
+  const uriClone = (name: string, args: string[]): Operation => ({
+    names: [name],
+    repetitions: repeat,
+    servers: GITFLEET_SERVERS,
+    async run(state, repetition) {
+      state.requireLoaded();
+      const dest = path.join(state.dir, `uri-clone-${repetition}`);
+      try {
+        const given = await packfileUrisGiven(state.mainUrl);
+        const timing = await timed(state.daemons, [...URI_OPT_IN, 'clone', '--quiet', ...args, state.mainUrl, dest]);
+        if ((await packfileUrisGiven(state.mainUrl)) > given) return [timing];
+        return [{ note: 'no packfile URI was given: the repository has no repacked pack whose every object the clone wants' }];
+      } finally {
+        await rm(dest, { recursive: true, force: true });
+      }
+    },
+  });
+
   /** `count` clones of the one repository at once, spread round-robin over the processes; the wall time of all. */
   const parallelClones = async (
     state: ServerState,
@@ -231,36 +254,11 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
     },
     clone('clone v0 (bare)', ['-c', 'protocol.version=0', '--bare']),
     clone(FULL_CLONE, ['-c', 'protocol.version=2', '--bare']),
-    {
-      // The same clone by a client that takes packfile URIs: the repacked pack comes from the
-      // object store (S3) or the server's own signed URL, only what is newer inline. Its server
-      // CPU against the plain clone's is what the URI saves.
-      names: [`${FULL_CLONE}, packfile URIs`],
-      repetitions: repeat,
-      servers: GITFLEET_SERVERS,
-      async run(state, repetition) {
-        state.requireLoaded();
-        const dest = path.join(state.dir, `uri-clone-${repetition}`);
-        try {
-          const given = await packfileUrisGiven(state.mainUrl);
-          const timing = await timed(state.daemons, [
-            ...URI_OPT_IN,
-            'clone',
-            '--quiet',
-            '-c',
-            'protocol.version=2',
-            '--bare',
-            state.mainUrl,
-            dest,
-          ]);
-          if ((await packfileUrisGiven(state.mainUrl)) > given) return [timing];
-          return [{ note: 'no packfile URI was given (the repository has no repacked pack that covers the clone)' }];
-        } finally {
-          await rm(dest, { recursive: true, force: true });
-        }
-      },
-    },
-    // --depth implies --single-branch: name the branch, since HEAD may be unborn (git.git has no main).
+    uriClone(`${FULL_CLONE}, packfile URIs`, ['-c', 'protocol.version=2', '--bare']),
+    // Every ref, pull-request refs and the like included: a repository whose repacked pack holds
+    // the history of such refs offers its URI to a clone of them all only.
+    clone(MIRROR_CLONE, ['-c', 'protocol.version=2', '--mirror']),
+    uriClone(`${MIRROR_CLONE}, packfile URIs`, ['-c', 'protocol.version=2', '--mirror']),
     clone('shallow clone --depth 1', ['--bare', '--depth', '1', '--branch', source.branch]),
     clone('partial clone blob:none', ['--filter=blob:none', '--no-checkout']),
     {
@@ -385,6 +383,8 @@ async function commitChain(git: GitClient, gitDir: string, label: string, count:
 
 /** The full clone: its peak server memory is reported beside its time. */
 export const FULL_CLONE = 'clone v2 (bare)';
+/** The clone of every ref (git clone --mirror). */
+const MIRROR_CLONE = 'clone v2 (mirror)';
 
 type Timer = (processes: readonly Daemon[], args: string[]) => Promise<Timing>;
 
