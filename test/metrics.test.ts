@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GitClient, PROTOCOLS } from '@gitfleet/test-support/git-client';
+import { MetricsScrape } from '@gitfleet/test-support/metrics';
 import { LOOPBACK_RECEIVERS_ENV, serverForFile, serverTest, startServer } from '@gitfleet/test-support/server';
 import { api, eventually } from './helpers/webhooks.js';
 
@@ -13,45 +14,11 @@ const TOKEN = 'metrics-token-for-the-e2e-test';
 const server = serverForFile({ GITFLEET_METRICS_TOKEN: TOKEN, ...LOOPBACK_RECEIVERS_ENV });
 const it = serverTest(() => server);
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The samples of a Prometheus text exposition (label values here hold no quotes or commas). */
-function parseSamples(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) continue;
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]));
-    samples.push({ name: match[1], labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-class Scrape {
-  constructor(readonly samples: Sample[]) {}
-
-  /** The sum of the samples of `name` that carry every label of `labels` (0 when there is none). */
-  sum(name: string, labels: Record<string, string> = {}): number {
-    return this.samples
-      .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
-      .reduce((total, sample) => total + sample.value, 0);
-  }
-
-  /** How much `name` (with `labels`) grew since `before`. */
-  since(before: Scrape, name: string, labels: Record<string, string> = {}): number {
-    return this.sum(name, labels) - before.sum(name, labels);
-  }
-}
-
-async function scrape(): Promise<Scrape> {
+async function scrape(): Promise<MetricsScrape> {
   const response = await fetch(`${server.url}/metrics`);
   assert.equal(response.status, 200, await response.clone().text());
   assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  return new Scrape(parseSamples(await response.text()));
+  return MetricsScrape.parse(await response.text());
 }
 
 async function objectCount(git: GitClient, dir: string): Promise<number> {

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { S3BlobStore } from '@gitfleet/storage';
 import { runCli } from '@gitfleet/test-support/cli';
 import { GitClient } from '@gitfleet/test-support/git-client';
+import { scrapeMetrics } from '@gitfleet/test-support/metrics';
 import { TEST_ADMIN, TEST_ADMIN_TOKEN, serverForFile, serverTest, type TestServer } from '@gitfleet/test-support/server';
 import { DELIM, FLUSH, packetLines, pkt } from '@gitfleet/test-support/wire';
 import { assertSameRepository } from './helpers/compare.js';
@@ -49,14 +50,6 @@ function inlineTotal(stderr: string): number {
   const match = /remote: Total (\d+)/.exec(stderr);
   if (!match) throw new Error(`no "Total" line from the server in:\n${stderr}`);
   return Number(match[1]);
-}
-
-/** gitfleet_packfile_uris_total of `kind` on the server's /metrics, summed over its processes. */
-async function urisCounted(server: TestServer, kind: 'store' | 'server'): Promise<number> {
-  const response = await fetch(`${server.url}/metrics`);
-  assert.equal(response.status, 200);
-  const samples = (await response.text()).matchAll(/^gitfleet_packfile_uris_total\{([^}]*)\} (\S+)$/gm);
-  return [...samples].filter((sample) => sample[1].includes(`kind="${kind}"`)).reduce((total, sample) => total + Number(sample[2]), 0);
 }
 
 /** A v2 fetch of `wants` asking for packfile URIs, by hand: the response's lines before the pack. */
@@ -148,7 +141,7 @@ describe('packfile URIs', () => {
       const plain = await git.clone(repo.url, `plain-${visibility}`, ['--mirror']);
 
       const kind = server.backend === 'embedded' ? 'server' : 'store';
-      const countedBefore = await urisCounted(server, kind);
+      const before = await scrapeMetrics(server.url);
       const dir = join(await git.tempDir(`uri-${visibility}`), 'clone.git');
       const cloned = await withPacketTrace(git, [...URI_OPT_IN, 'clone', '--mirror', '--progress', repo.url, dir], {
         env: { GIT_TRACE_REDACT: '0' },
@@ -161,7 +154,11 @@ describe('packfile URIs', () => {
       assert.equal(offered[0].hash, repo.pack);
       const expectedHost = server.backend === 'embedded' ? new URL(server.url).host : new URL(server.cliEnv.GITFLEET_S3_ENDPOINT).host;
       assert.equal(new URL(offered[0].uri).host, expectedHost, offered[0].uri);
-      assert.equal((await urisCounted(server, kind)) - countedBefore, 1, `gitfleet_packfile_uris_total{kind="${kind}"} counts the URI`);
+      assert.equal(
+        (await scrapeMetrics(server.url)).since(before, 'gitfleet_packfile_uris_total', { kind }),
+        1,
+        `gitfleet_packfile_uris_total{kind="${kind}"} counts the URI`,
+      );
       // The repacked pack arrived as it is stored, under its own name; the server sent only what was pushed since.
       assert.ok((await readdir(join(dir, 'objects', 'pack'))).includes(`pack-${repo.pack}.pack`));
       assert.equal(inlineTotal(cloned.stderr), repo.pushedSince);

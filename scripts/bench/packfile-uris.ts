@@ -1,4 +1,5 @@
 // A full clone whose client takes packfile URIs: how the benchmark tells that the server gave one.
+import { scrapeMetrics } from '../../packages/test-support/src/metrics.js';
 
 /** Every Gitfleet server of the benchmark: the ones that can give packfile URIs. */
 export const GITFLEET_SERVERS = [
@@ -19,9 +20,5 @@ export const URI_OPT_IN = ['-c', 'fetch.uriProtocols=http,https'];
  * (gitfleet_packfile_uris_total on its /metrics, open to clients on the same machine).
  */
 export async function packfileUrisGiven(repoUrl: string): Promise<number> {
-  const response = await fetch(`${new URL(repoUrl).origin}/metrics`);
-  if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
-  let total = 0;
-  for (const sample of (await response.text()).matchAll(/^gitfleet_packfile_uris_total(?:\{[^}]*\})? (\S+)$/gm)) total += Number(sample[1]);
-  return total;
+  return (await scrapeMetrics(new URL(repoUrl).origin)).sum('gitfleet_packfile_uris_total');
 }

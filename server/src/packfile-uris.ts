@@ -44,8 +44,8 @@ export function packfileUris(services: ServerServices): PackfileUris {
             }
           }
           const own = await ownUrl(req, repo, pack);
-          // The offer goes only to a client that takes the URL's scheme.
-          if (protocols.has(schemeOf(own))) countPackfileUri('server');
+          if (!protocols.has(schemeOf(own))) return undefined;
+          countPackfileUri('server');
           return own;
         } catch (error) {
           // The clone goes on without a URI: everything inline, as for any other client.
