@@ -195,6 +195,44 @@ describe('packfile URIs', () => {
     await cloneWithoutUri('after-deletion', []);
   });
 
+  it('with pull-request refs, a clone of the branches and tags takes the clone pack whole; a mirror clone gets the pull requests inline', async () => {
+    const { url } = await server.createRepository('uris', 'pulls');
+    const authUrl = withCredentials(url);
+    const source = await git.init('source-pulls', { bare: true });
+    await buildStandardHistory(git, source);
+    const contributor = await git.clone(source, 'contributor-pulls');
+    await git.commitFiles(contributor, { 'proposal.txt': 'a change under review\n' }, 'proposed change');
+    await git.ok(['push', '-q', 'origin', 'HEAD:refs/pull/1/head'], { cwd: contributor });
+    await git.ok(['push', '-q', '--mirror', authUrl], { cwd: source });
+    const pack = await repack(server, 'uris/pulls');
+    const status = await runCli(['maintenance', 'status', 'uris/pulls', '--json'], { ...server.cliEnv });
+    const kinds = (JSON.parse(status.stdout) as { packs: Array<{ kind: string }> }).packs.map((p) => p.kind).sort();
+    assert.deepEqual(kinds, ['repack', 'repack-rest'], status.stdout);
+    const pullOnly = (await git.ok(['rev-list', '--objects', 'refs/pull/1/head', '--not', '--branches', '--tags'], { cwd: source }))
+      .trim()
+      .split('\n').length;
+
+    for (const [layout, inline] of [
+      ['--bare', 0],
+      ['--mirror', pullOnly],
+    ] as const) {
+      const plain = await git.clone(authUrl, `plain-pulls${layout}`, [layout]);
+      const dir = join(await git.tempDir(`pulls${layout}`), 'clone.git');
+      const cloned = await withPacketTrace(git, [...URI_OPT_IN, 'clone', layout, '--progress', authUrl, dir], {
+        env: { GIT_TRACE_REDACT: '0' },
+      });
+      assert.equal(cloned.code, 0, cloned.stderr);
+      assert.deepEqual(
+        tracedUris(cloned.trace).map((offer) => offer.hash),
+        [pack],
+        `${layout}: the clone pack's URI expected in:\n${cloned.trace}`,
+      );
+      assert.equal(inlineTotal(cloned.stderr), inline, layout);
+      await assertSameRepository(git, plain, dir);
+      await git.ok(['fsck', '--strict', '--no-dangling'], { cwd: dir });
+    }
+  });
+
   it('a fetch that names what it has (haves) gets no URI: only what it lacks comes, inline', async () => {
     const repo = await repackedRepository(server, 'incremental', { pushAfter: false });
     const mirror = await git.clone(repo.url, 'incremental-mirror', ['--mirror']);

@@ -88,11 +88,13 @@ export const REGISTRY_JOURNAL_LAST_KEY = 'journal:last';
 
 /**
  * How a pack came to be (JGit's PackSource): a push, a geometric compaction of other packs, a
- * full repack (the reachable objects in clone order), or the cruft a full repack left beside it.
+ * full repack's packs: what a clone fetches (the objects branches and tags reach, in clone order;
+ * JGit's GC), what only the other refs reach (pull requests and the like; JGit's GC_REST), and
+ * the cruft no ref reaches.
  */
-export type PackKind = 'receive' | 'compaction' | 'repack' | 'cruft';
+export type PackKind = 'receive' | 'compaction' | 'repack' | 'repack-rest' | 'cruft';
 
-export const PACK_KINDS: readonly PackKind[] = ['receive', 'compaction', 'repack', 'cruft'];
+export const PACK_KINDS: readonly PackKind[] = ['receive', 'compaction', 'repack', 'repack-rest', 'cruft'];
 
 /** What the registry of a repository's packs records about one pack. */
 export interface PackRecord {

@@ -58,7 +58,7 @@ for (const backend of rewriteBackends) {
       const stores = await backend.open(t);
       const repo = await repositoryWith(stores, [older, newer], 'cloneorder');
       const tipOids = tips.map((tip) => tip.oid);
-      const { reachable, unreachable, commits } = await cloneOrder(repo, tipOids, [older.checksum, newer.checksum]);
+      const { reachable, unreachable, commits } = await cloneOrder(repo, { clone: tipOids, rest: [] }, [older.checksum, newer.checksum]);
 
       const order = oids(reachable);
       const walked = gitText(source, ['rev-list', '--objects', ...tipOids])
@@ -108,6 +108,29 @@ for (const backend of rewriteBackends) {
 
       const cruft = await rewritePack(repo.packs, unreachable, { path: path.join(workDir, `cruft-${backend.name}.pack`) });
       assert.equal(gitAccepts(cruft, workDir).objects.length, unreachable.count);
+    });
+
+    test('puts what only the other refs reach in a layer of its own, in the same order, one git indexes on its own', async (t) => {
+      const stores = await backend.open(t);
+      const repo = await repositoryWith(stores, [older, newer], 'cloneorder-layers');
+      const cloneTips = tips.map((tip) => tip.oid);
+      const side = gitText(source, ['rev-parse', 'refs/heads/side']);
+      const layered = await cloneOrder(repo, { clone: cloneTips, rest: [side] }, [older.checksum, newer.checksum]);
+      const alone = await cloneOrder(repo, { clone: cloneTips, rest: [] }, [older.checksum, newer.checksum]);
+
+      assert.deepEqual(oids(layered.reachable), oids(alone.reachable), 'the clone layer as without other refs');
+      const sideOnly = gitText(source, ['rev-list', '--objects', side, '--not', ...cloneTips])
+        .split('\n')
+        .map((line) => line.slice(0, 40));
+      assert.deepEqual(oids(layered.rest), sideOnly, 'what only the other ref reaches, in the order git walks it');
+      assert.equal(layered.unreachable.count, 0, 'nothing left for the cruft');
+      assert.deepEqual(
+        new Set(layered.commits.map((c) => c.oid)),
+        new Set(gitText(source, ['rev-list', ...cloneTips, side]).split('\n')),
+        'the commit-graph has every reachable commit',
+      );
+      const rest = await rewritePack(repo.packs, layered.rest, { path: path.join(workDir, `rest-${backend.name}.pack`) });
+      assert.equal(gitAccepts(rest, workDir).objects.length, layered.rest.count, 'git indexes the layer on its own');
     });
   });
 }

@@ -10,7 +10,7 @@ import { S3BlobStore } from '@gitfleet/storage';
 import { gitText } from '@gitfleet/test-support/git';
 import { s3Target } from '@gitfleet/test-support/server-storage';
 import { redisKvBackends, skipRemoteStores, uniqueName, type StoresBackend } from '@gitfleet/test-support/stores';
-import { Repository, type NewPack, type PackAccess, type PackWriterStage, type Stores } from '../src/index.js';
+import { Repository, type NewPack, type PackAccess, type PackWriterStage, type RepackTips, type Stores } from '../src/index.js';
 import { backends, caches } from './backends.js';
 import { packObjects, type BuiltPack } from './git-fixtures.js';
 
@@ -69,17 +69,27 @@ export class GitPackWriter implements PackWriterStage {
 
   async repack(
     repo: Repository,
-    tips: readonly string[],
+    tips: RepackTips,
     fromPacks: readonly string[],
     dir: string,
-  ): Promise<{ main: NewPack; cruft?: NewPack }> {
-    const main = toNewPack(packObjects(this.source, dir, [...tips], { offsetDeltas: true }));
-    const reachable = new Set(Array.from(PackIndex.parse(main.idx, main.size).entries(), (entry) => entry.oid));
-    const rest = new Set<string>();
+  ): Promise<{ main: NewPack; rest?: NewPack; cruft?: NewPack }> {
+    const main = toNewPack(packObjects(this.source, dir, [...tips.clone], { offsetDeltas: true }));
+    const rest =
+      tips.rest.length > 0
+        ? toNewPack(packObjects(this.source, dir, [...tips.rest, ...tips.clone.map((tip) => `^${tip}`)], { offsetDeltas: true }))
+        : undefined;
+    const reachable = new Set(
+      [main, ...(rest ? [rest] : [])].flatMap((pack) => Array.from(PackIndex.parse(pack.idx, pack.size).entries(), (entry) => entry.oid)),
+    );
+    const cruft = new Set<string>();
     for (const checksum of fromPacks) {
-      for (const { oid } of (await repo.packs.index(checksum)).entries()) if (!reachable.has(oid)) rest.add(oid);
+      for (const { oid } of (await repo.packs.index(checksum)).entries()) if (!reachable.has(oid)) cruft.add(oid);
     }
-    return rest.size === 0 ? { main } : { main, cruft: this.packOids([...rest], dir) };
+    return {
+      main,
+      ...(rest && rest.objectCount > 0 ? { rest } : {}),
+      ...(cruft.size > 0 ? { cruft: this.packOids([...cruft], dir) } : {}),
+    };
   }
 
   private packOids(oids: string[], dir: string): NewPack {

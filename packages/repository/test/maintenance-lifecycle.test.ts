@@ -269,6 +269,42 @@ for (const backend of maintenanceBackends) {
       assert.deepEqual(readdirSync(tmpDir), []);
     });
 
+    test('a full repack keeps what only refs outside a clone reach in a pack of its own, which no later run counts or compacts', async (t) => {
+      const stores = await backend.open(t);
+      const repo = openRepository(stores);
+      await pushCommits(repo, 0, 6);
+      // A pull-request ref keeps the last three commits; the branch goes back to the third.
+      assert.deepEqual(
+        await repo.refs.update(
+          [
+            { name: 'refs/pull/1/head', oldOid: ZERO_OID, newOid: commits[5] },
+            { name: 'refs/heads/main', oldOid: commits[5], newOid: commits[2] },
+          ],
+          { atomic: true, message: 'pull request' },
+        ),
+        [],
+      );
+      const tmpDir = tempDir(t, 'layers');
+      const run = (mode: 'auto' | 'full') =>
+        maintainRepository(repo, { holder: 'layers', graceSeconds: GRACE_SECONDS, mode, tmpDir, writer });
+      const report = await run('full');
+      const after = await openRepository(stores).packs.list();
+      assert.deepEqual(after.map((p) => p.kind).sort(), ['repack', 'repack-rest']);
+      const repack = after.find((p) => p.kind === 'repack')!;
+      assert.equal(repack.objects, objectsOf(3).length, 'the clone pack: what the branch reaches');
+      assert.equal(after.find((p) => p.kind === 'repack-rest')!.objects, objectsOf(6).length - objectsOf(3).length);
+      for (const checksum of report.retired)
+        assert.equal(JSON.parse((await stores.kv.get(scope, packKey(checksum)))!).replacedBy, repack.checksum);
+      await assertReadable(openRepository(stores), objectsOf(6));
+
+      assert.equal(
+        await maintenanceNeeded(repo, { compactAbovePacks: 1 }),
+        'none',
+        'the rest pack is neither outside the repack nor compacted',
+      );
+      assert.equal((await run('auto')).action, 'none');
+    });
+
     test('two concurrent maintenance runs on two servers: one runs, the other reports ran: false', async (t) => {
       const stores = await backend.open(t);
       await pushCommits(openRepository(stores), 0, 6);

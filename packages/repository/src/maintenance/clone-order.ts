@@ -7,6 +7,7 @@ import { CommitReader } from '../reachability/commits.js';
 import { commonPrefixLength, RecentTrees } from '../reachability/recent-trees.js';
 import type { Repository } from '../repository.js';
 import { objectsOfPacksExcept } from './objects-of-packs.js';
+import type { RepackTips } from './repack-tips.js';
 import { SelectionBuilder, type ObjectSelection } from './selection.js';
 
 type CloneSource = Pick<Repository, 'objects' | 'packs'>;
@@ -24,35 +25,52 @@ interface Reached {
 }
 
 /**
- * Every object reachable from `tips` in git's clone order, the order `git pack-objects` writes
- * a full repack in (its compute_write_order, without the delta families): commits newest first
- * (as `git rev-list` lists them), then tags, then trees, then blobs, trees and blobs in the
+ * Every object reachable from `tips.clone` in git's clone order, the order `git pack-objects`
+ * writes a full repack in (its compute_write_order, without the delta families): commits newest
+ * first (as `git rev-list` lists them), then tags, then trees, then blobs, trees and blobs in the
  * order git's object walk meets them (each commit's tree depth first, commits newest first), so
- * that a clone reads the new pack front to back. Each object is taken from the stored copy a
- * read would use.
+ * that a clone reads the new pack front to back. Then, in the same order, what only `tips.rest`
+ * reaches. Each object is taken from the stored copy a read would use.
  *
- * Also every object of `fromPacks` that is not reachable, pack by pack in stored order: the
+ * Also every object of `fromPacks` that neither reaches, pack by pack in stored order: the
  * caller keeps those in a separate cruft pack, so that nothing a concurrent push may rely on
- * disappears; and the reachable commits as a commit-graph records them (every parent of one is
+ * disappears; and every reachable commit as a commit-graph records them (every parent of one is
  * one of them).
  */
 export async function cloneOrder(
   repo: CloneSource,
-  tips: readonly ObjectId[],
+  tips: RepackTips,
   fromPacks: readonly string[],
   pacer = new LoopPacer(),
-): Promise<{ reachable: ObjectSelection; unreachable: ObjectSelection; commits: CommitGraphInput[] }> {
-  const reached = await reachableObjects(repo, tips, pacer);
-  const reachable = await locate(repo, reached, pacer);
-  const unreachable = await objectsOfPacksExcept(repo.packs, fromPacks, reached.seen, pacer);
-  return { reachable, unreachable, commits: reached.graph };
+): Promise<{ reachable: ObjectSelection; rest: ObjectSelection; unreachable: ObjectSelection; commits: CommitGraphInput[] }> {
+  const seen = new OidSet();
+  const reader = new CommitReader(repo.objects);
+  const recent = new RecentTrees();
+  const clone = await reachableObjects(repo, reader, tips.clone, [], seen, recent, pacer);
+  const rest = await reachableObjects(repo, reader, tips.rest, clone.commitTips, seen, recent, pacer);
+  return {
+    reachable: await locate(repo, clone, pacer),
+    rest: await locate(repo, rest, pacer),
+    unreachable: await objectsOfPacksExcept(repo.packs, fromPacks, seen, pacer),
+    commits: [...clone.graph, ...rest.graph],
+  };
 }
 
-async function reachableObjects(repo: CloneSource, tips: readonly ObjectId[], pacer: LoopPacer): Promise<Reached> {
-  const reader = new CommitReader(repo.objects);
-  const seen = new OidSet();
-  const reached: Reached = { seen, commits: [], tags: [], trees: [], blobs: [], graph: [] };
+/**
+ * What `tips` reach of what is not in `seen` yet, added to `seen`; the history of `reachedFrom`
+ * (commits whose reach `seen` holds already) is not walked again.
+ */
+async function reachableObjects(
+  repo: CloneSource,
+  reader: CommitReader,
+  tips: readonly ObjectId[],
+  reachedFrom: readonly ObjectId[],
+  seen: OidSet,
+  recent: RecentTrees,
+  pacer: LoopPacer,
+): Promise<Reached & { commitTips: ObjectId[] }> {
   const commitTips: ObjectId[] = [];
+  const reached: Reached & { commitTips: ObjectId[] } = { seen, commits: [], tags: [], trees: [], blobs: [], graph: [], commitTips };
   const treeTips: ObjectId[] = [];
   for (const tip of tips) {
     const peeled = await reader.peel(tip);
@@ -62,12 +80,11 @@ async function reachableObjects(repo: CloneSource, tips: readonly ObjectId[], pa
     else if (peeled.type === 'tree') treeTips.push(peeled.oid);
     else if (peeled.type === 'blob' && seen.add(peeled.oid)) reached.blobs.push(seen.indexOf(peeled.oid));
   }
-  const walk = await walkCommits(reader, { include: commitTips, exclude: [] });
+  const walk = await walkCommits(reader, { include: commitTips, exclude: reachedFrom });
   for (const oid of walk.commits) {
     if (seen.add(oid)) reached.commits.push(oid);
     await pacer.step();
   }
-  const recent = new RecentTrees();
   for (const oid of walk.commits) {
     const { tree, parents, time } = await reader.commit(oid, 'commit to repack');
     reached.graph.push({ oid, tree, parents, commitTime: time });

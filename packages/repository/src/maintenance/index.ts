@@ -28,4 +28,5 @@ export {
 } from './pack-rewrite.js';
 export { objectsOfPacks } from './objects-of-packs.js';
 export { cloneOrder } from './clone-order.js';
+export { repackTips, type RepackTips } from './repack-tips.js';
 export { ObjectSelection, SelectionBuilder, selectionOf, type StoredObject } from './selection.js';

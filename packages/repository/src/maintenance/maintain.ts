@@ -10,6 +10,7 @@ import { collectLfsObjects, emptyLfsCollectReport, type LfsCollectReport } from 
 import { MaintenanceLease, type LeaseValue } from './lease.js';
 import { DEFAULT_MAINTENANCE_POLICY, chooseMaintenance, compactionPlan, type MaintenancePolicy } from './policy.js';
 import { publishPacks, type PackToPublish } from './publish.js';
+import { repackTips, type RepackTips } from './repack-tips.js';
 
 /** A pack the writer stage wrote to a local file (the pack writer's WrittenPack fits). */
 export interface NewPack {
@@ -32,16 +33,17 @@ export interface PackWriterStage {
   /** One pack holding every object of `checksums`, written to `path`. */
   compact(packs: PackAccess, checksums: readonly string[], path: string, options: WriteOptions): Promise<NewPack>;
   /**
-   * The objects of `fromPacks` reachable from `tips`, in clone order, and a cruft pack of the rest
-   * (absent when there is none), written into `dir`.
+   * The objects of `fromPacks` reachable from `tips.clone`, in clone order; those only
+   * `tips.rest` reaches; and a cruft pack of the others: the last two absent when empty. Each
+   * pack holds the bases of its deltas. Written into `dir`.
    */
   repack(
     repo: Repository,
-    tips: readonly ObjectId[],
+    tips: RepackTips,
     fromPacks: readonly string[],
     dir: string,
     options: WriteOptions,
-  ): Promise<{ main: NewPack; cruft?: NewPack }>;
+  ): Promise<{ main: NewPack; rest?: NewPack; cruft?: NewPack }>;
 }
 
 export type MaintenanceMode = 'auto' | 'compact' | 'full';
@@ -147,7 +149,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
     await repo.packs.refresh();
     const active = await repo.packs.list();
     report.packsBefore = report.packsAfter = active.length;
-    const tips = options.mode === 'compact' ? [] : [...new Set((await repo.refs.list()).map((ref) => ref.oid))];
+    const tips = repackTips(options.mode === 'compact' ? [] : await repo.refs.list());
     const plan = planRun(options.mode, active, tips, { ...DEFAULT_MAINTENANCE_POLICY, ...options.policy });
     report.action = plan.action;
     const progress = (phase: MaintenancePhase, done?: number, total?: number) =>
@@ -205,7 +207,7 @@ export async function maintainRepository(repo: Repository, options: MaintainOpti
 
 type RunPlan = { action: 'none' } | { action: 'compact' | 'full'; replaced: string[] };
 
-function planRun(mode: MaintenanceMode, active: readonly PackInfo[], tips: readonly ObjectId[], policy: MaintenancePolicy): RunPlan {
+function planRun(mode: MaintenanceMode, active: readonly PackInfo[], tips: RepackTips, policy: MaintenancePolicy): RunPlan {
   const decision =
     mode === 'full'
       ? { action: 'full' as const }
@@ -216,7 +218,7 @@ function planRun(mode: MaintenanceMode, active: readonly PackInfo[], tips: reado
   if (decision.action === 'compact' && decision.merge.length > 0)
     return { action: 'compact', replaced: decision.merge.map((p) => p.checksum) };
   // With no ref, every object would be cruft: nothing to gain.
-  if (decision.action === 'full' && active.length > 0 && tips.length > 0)
+  if (decision.action === 'full' && active.length > 0 && tips.clone.length > 0)
     return { action: 'full', replaced: active.map((p) => p.checksum) };
   return { action: 'none' };
 }
@@ -224,16 +226,15 @@ function planRun(mode: MaintenanceMode, active: readonly PackInfo[], tips: reado
 async function writeFullRepack(
   writer: PackWriterStage,
   repo: Repository,
-  tips: readonly ObjectId[],
+  tips: RepackTips,
   fromPacks: readonly string[],
   dir: string,
   options: WriteOptions,
 ): Promise<{ pack: NewPack; kind: PackKind }[]> {
-  const { main, cruft } = await writer.repack(repo, tips, fromPacks, dir, options);
-  return cruft
-    ? [
-        { pack: main, kind: 'repack' },
-        { pack: cruft, kind: 'cruft' },
-      ]
-    : [{ pack: main, kind: 'repack' }];
+  const { main, rest, cruft } = await writer.repack(repo, tips, fromPacks, dir, options);
+  // The clone pack first: publishPacks names it the successor of the packs it replaces.
+  const written: { pack: NewPack; kind: PackKind }[] = [{ pack: main, kind: 'repack' }];
+  if (rest) written.push({ pack: rest, kind: 'repack-rest' });
+  if (cruft) written.push({ pack: cruft, kind: 'cruft' });
+  return written;
 }

@@ -17,12 +17,14 @@ import type { PackWriterStage, NewPack } from './maintain.js';
 import { cloneOrder } from './clone-order.js';
 import { objectsOfPacks } from './objects-of-packs.js';
 import { rewritePack, type PackOrder, type WrittenPack } from './pack-rewrite.js';
+import type { ObjectSelection } from './selection.js';
 
 /**
  * The packs maintenance publishes, written from stored entries: a compaction copies every object
- * of the packs it merges; a full repack writes the reachable objects in clone order with the
- * sidecars that serve clones from it (`.bitmap` for the ref tips, `.rev`) and a commit-graph of
- * its commits (negotiation, shallow and history walks), and the rest into a cruft pack.
+ * of the packs it merges; a full repack writes what the clone tips reach in clone order with the
+ * sidecars that serve clones from it (`.bitmap` for those tips, `.rev`) and a commit-graph of
+ * every reachable commit (negotiation, shallow and history walks), what only the other refs
+ * reach into a pack of its own, and the rest into a cruft pack.
  */
 export const defaultPackWriter: PackWriterStage = {
   async compact(packs, checksums, path, options) {
@@ -32,11 +34,15 @@ export const defaultPackWriter: PackWriterStage = {
   async repack(repo, tips, fromPacks, dir, options) {
     // One pacer for the steps between the writer's own checks of the signal: a stopped run stops within a turn.
     const pacer = new LoopPacer(undefined, options.signal);
-    const { reachable, unreachable, commits } = await cloneOrder(repo, tips, fromPacks, pacer);
+    const { reachable, rest, unreachable, commits } = await cloneOrder(repo, tips, fromPacks, pacer);
+    const write = async (selection: ObjectSelection, name: string) =>
+      selection.count > 0 ? await rewritePack(repo.packs, selection, { path: join(dir, name), ...options }) : undefined;
     const main = await rewritePack(repo.packs, reachable, { path: join(dir, 'repack.pack'), ...options });
-    const cruft =
-      unreachable.count > 0 ? await rewritePack(repo.packs, unreachable, { path: join(dir, 'cruft.pack'), ...options }) : undefined;
-    return { main: await withSidecars(repo.objects, main, tips, commits, pacer), cruft };
+    return {
+      main: await withSidecars(repo.objects, main, tips.clone, commits, pacer),
+      rest: await write(rest, 'rest.pack'),
+      cruft: await write(unreachable, 'cruft.pack'),
+    };
   },
 };
 

@@ -53,21 +53,26 @@ export function chooseMaintenance(
 }
 
 /**
- * The packs a geometric compaction merges now. Cruft packs stay out: they hold the objects no
- * ref reached at the last full repack, which the next full repack gathers again.
+ * The packs a geometric compaction merges now. The packs a full repack writes beside its clone
+ * pack stay out: the cruft holds the objects no ref reached, and the rest pack those only refs
+ * outside a clone reached, both kept apart from the clone pack until the next full repack.
  */
 export function compactionPlan(active: readonly PackInfo[], policy: MaintenancePolicy): PackInfo[] {
-  const candidates = active.filter((pack) => pack.kind !== 'cruft');
+  const candidates = active.filter(isCompactable);
   if (candidates.length <= policy.compactAbovePacks) return [];
   return planGeometric(candidates, policy.geometricFactor).merge;
 }
 
 function fullRepackPays(active: readonly PackInfo[], policy: MaintenancePolicy): boolean {
-  const candidates = active.filter((pack) => pack.kind !== 'cruft');
+  const candidates = active.filter(isCompactable);
   if (candidates.length === 0) return false;
   // Newest first: the first repack pack is the latest full repack.
   const repack = candidates.find((pack) => pack.kind === 'repack');
   const total = candidates.reduce((sum, pack) => sum + pack.objects, 0);
   if (!repack) return total >= policy.fullRepackMinObjects;
   return total - repack.objects > policy.fullRepackOutsideShare * repack.objects;
+}
+
+function isCompactable(pack: PackInfo): boolean {
+  return pack.kind !== 'cruft' && pack.kind !== 'repack-rest';
 }
