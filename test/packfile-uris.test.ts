@@ -231,6 +231,23 @@ describe('packfile URIs', () => {
       await assertSameRepository(git, plain, dir);
       await git.ok(['fsck', '--strict', '--no-dangling'], { cwd: dir });
     }
+
+    // Refs that moved since the repack: a mirror clone holds what the refs reach now, no more, no less.
+    const exactMirror = async (label: string) => {
+      const dir = join(await git.tempDir(`pulls-${label}`), 'clone.git');
+      await git.ok(['clone', '-q', '--mirror', authUrl, dir]);
+      await git.ok(['fsck', '--strict', '--no-dangling'], { cwd: dir });
+      const stored = (await git.ok(['cat-file', '--batch-all-objects', '--batch-check'], { cwd: dir })).trim().split('\n').length;
+      const reachable = (await git.ok(['rev-list', '--objects', '--all'], { cwd: dir })).trim().split('\n').length;
+      assert.equal(stored, reachable, `${label}: every object the clone got is one its refs reach`);
+      assert.deepEqual(await git.ok(['ls-remote', dir]), await git.ok(['ls-remote', authUrl]), label);
+      return reachable;
+    };
+    await git.commitFiles(contributor, { 'second.txt': 'a second proposal\n' }, 'second proposal');
+    await git.ok(['push', '-q', authUrl, 'HEAD:refs/pull/2/head'], { cwd: contributor });
+    const withSecond = await exactMirror('new-pull');
+    await git.ok(['push', '-q', authUrl, ':refs/pull/2/head', ':refs/pull/1/head'], { cwd: contributor });
+    assert.equal(await exactMirror('pulls-closed'), withSecond - pullOnly - 3, 'neither pull request: its commits, trees and files gone');
   });
 
   it('a fetch that names what it has (haves) gets no URI: only what it lacks comes, inline', async () => {

@@ -1,8 +1,5 @@
-import { CommitGraph, type CacheStats, type PackIndex } from '@gitfleet/git-format';
-import type { BlobStore } from '@gitfleet/storage';
-import type { SidecarWarning } from './bitmaps/pack-bitmaps.js';
-import { sidecarBlobKey } from './keys.js';
-import { SidecarCache } from './sidecar-cache.js';
+import { CommitGraph } from '@gitfleet/git-format';
+import { LoadedSidecarCache, sidecarLoader } from './sidecar-cache.js';
 
 /** The sidecar of a repacked pack that is its commits' commit-graph (git's `objects/info/commit-graph`), stored as `<checksum>.graph`. */
 export const COMMIT_GRAPH_SIDECAR = 'graph';
@@ -15,43 +12,16 @@ const BYTES_PER_OBJECT = 16;
 
 /**
  * A pack's commit-graph, or undefined, after a warning, when it is missing or corrupt (parse
- * checks its checksum and structure): a sidecar never fails a read, which then parses commits.
+ * checks its checksum and structure): reads then parse commits.
  */
-export async function loadCommitGraph(
-  blobs: BlobStore,
-  repositoryId: string,
-  pack: string,
-  warn: SidecarWarning,
-): Promise<CommitGraph | undefined> {
-  const where = `repository ${repositoryId}, pack ${pack}`;
-  try {
-    const bytes = await blobs.get(sidecarBlobKey(repositoryId, pack, COMMIT_GRAPH_SIDECAR));
-    if (!bytes) {
-      warn(`${where}: no commit-graph stored; reading commits instead`);
-      return undefined;
-    }
-    return CommitGraph.parse(bytes);
-  } catch (error) {
-    warn(`${where}: commit-graph unusable, reading commits instead: ${(error as Error).message}`);
-    return undefined;
-  }
-}
+export const loadCommitGraph = sidecarLoader(COMMIT_GRAPH_SIDECAR, 'commit-graph', 'reading commits instead', (bytes) =>
+  CommitGraph.parse(bytes),
+);
 
 /** Loaded commit-graphs by pack, shared by the repositories of a process. */
-export class CommitGraphCache {
-  private readonly cache: SidecarCache<CommitGraph>;
-
+export class CommitGraphCache extends LoadedSidecarCache<CommitGraph> {
   constructor(maxBytes = 64 * 1024 * 1024) {
-    this.cache = new SidecarCache(maxBytes, BYTES_PER_OBJECT);
-  }
-
-  get(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<CommitGraph | undefined> {
-    return this.cache.get(repositoryId, index, () => loadCommitGraph(blobs, repositoryId, index.packChecksum, warn));
-  }
-
-  /** Lookups answered from the cache and not, and the bytes it holds (read by monitoring). */
-  stats(): CacheStats {
-    return this.cache.stats();
+    super(maxBytes, BYTES_PER_OBJECT, loadCommitGraph);
   }
 }
 

@@ -17,6 +17,7 @@ export * from './block-cache.js';
 export * from './pack-index-cache.js';
 export * from './delta-base-cache.js';
 export { CommitGraphCache, sharedCommitGraphCache } from './commit-graph-cache.js';
+export { RepackTipsCache, sharedRepackTipsCache, type RepackLayers } from './repack-tips-cache.js';
 export { RefListingCache, sharedRefListingCache } from './ref-listing-cache.js';
 export * from './reachability/index.js';
 export * from './oid-set.js';

@@ -34,6 +34,7 @@ import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js
 import { sharedPackSet, type PackInfo, type PackSet, type PackSetOptions } from './pack-set.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
 import { COMMIT_GRAPH_SIDECAR, sharedCommitGraphCache, type CommitGraphCache } from './commit-graph-cache.js';
+import { REPACK_TIPS_SIDECAR, sharedRepackTipsCache, type RepackLayers, type RepackTipsCache } from './repack-tips-cache.js';
 import { sharedReencodedEntryCache, type ReencodedEntryCache } from './pack-output/reencoded-cache.js';
 import { sharedEntryTypeMemo } from './entry-type-memo.js';
 import { sharedPackBitmapsCache, type PackBitmaps, type PackBitmapsCache, type SidecarWarning } from './bitmaps/pack-bitmaps.js';
@@ -80,6 +81,8 @@ export interface PackStores {
   registry?: PackSetOptions;
   /** Loaded reachability bitmaps; when absent, a process-wide cache of 8 packs' (sharedPackBitmapsCache). */
   bitmaps?: PackBitmapsCache;
+  /** Loaded tips of full repacks; when absent, a process-wide 16 MiB cache (sharedRepackTipsCache). */
+  repackTips?: RepackTipsCache;
   /** Loaded commit-graphs; when absent, a process-wide cache (sharedCommitGraphCache). */
   commitGraphs?: CommitGraphCache;
   /**
@@ -111,6 +114,7 @@ export class PackAccess {
   private readonly scope: string;
   private readonly packSet: PackSet;
   private readonly bitmapCache: PackBitmapsCache;
+  private readonly repackTipsCache: RepackTipsCache;
   private readonly commitGraphCache: CommitGraphCache;
   private readonly warn: SidecarWarning;
   private readonly now: () => number;
@@ -130,6 +134,7 @@ export class PackAccess {
     this.packSet = sharedPackSet(stores, this.kv, this.scope, stores.registry);
     this.now = stores.registry?.now ?? Date.now;
     this.bitmapCache = stores.bitmaps ?? sharedPackBitmapsCache;
+    this.repackTipsCache = stores.repackTips ?? sharedRepackTipsCache;
     this.commitGraphCache = stores.commitGraphs ?? sharedCommitGraphCache;
     this.reencodedEntries = stores.reencodedEntries ?? sharedReencodedEntryCache;
     this.warn = stores.onSidecarWarning ?? ((message) => process.emitWarning(message, 'GitfleetSidecarWarning'));
@@ -145,6 +150,19 @@ export class PackAccess {
     const pack = await this.newestPackWith('bitmap');
     if (!pack) return undefined;
     return this.bitmapCache.get(this.blobs, this.repositoryId, await this.loadIndex(pack), this.warn);
+  }
+
+  /**
+   * The rest pack of the repository's latest full repack, with the tips the repack started from:
+   * the newest active pack whose record names them; undefined when there is none or they cannot
+   * be used (onSidecarWarning hears why).
+   */
+  async repackLayers(): Promise<RepackLayers | undefined> {
+    const pack = await this.newestPackWith(REPACK_TIPS_SIDECAR);
+    if (!pack) return undefined;
+    const rest = await this.loadIndex(pack);
+    const tips = await this.repackTipsCache.get(this.blobs, this.repositoryId, rest, this.warn);
+    return tips && { rest, ...tips };
   }
 
   /**

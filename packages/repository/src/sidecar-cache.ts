@@ -1,4 +1,7 @@
 import { Lru, type CacheStats, type PackIndex } from '@gitfleet/git-format';
+import type { BlobStore } from '@gitfleet/storage';
+import type { SidecarWarning } from './bitmaps/pack-bitmaps.js';
+import { sidecarBlobKey } from './keys.js';
 
 /**
  * How long a load that gave nothing stands for the sidecar: the store may have failed only for
@@ -51,5 +54,52 @@ export class SidecarCache<T> {
   /** Lookups answered from the cache and not, and the bytes it holds (read by monitoring). */
   stats(): CacheStats {
     return this.lru.stats();
+  }
+}
+
+/** Reads and parses one pack's sidecar; undefined, after a warning, when it is missing or unusable. */
+export type SidecarLoader<T> = (blobs: BlobStore, repositoryId: string, pack: string, warn: SidecarWarning) => Promise<T | undefined>;
+
+/**
+ * The SidecarLoader of the `extension` sidecar, read by `parse`: a sidecar never fails a read,
+ * so a missing one, or one `parse` throws on, is a warning naming `what` it is and what reads do
+ * `instead`.
+ */
+export function sidecarLoader<T>(extension: string, what: string, instead: string, parse: (bytes: Buffer) => T): SidecarLoader<T> {
+  return async (blobs, repositoryId, pack, warn) => {
+    const where = `repository ${repositoryId}, pack ${pack}`;
+    try {
+      const bytes = await blobs.get(sidecarBlobKey(repositoryId, pack, extension));
+      if (!bytes) {
+        warn(`${where}: no ${what} stored; ${instead}`);
+        return undefined;
+      }
+      return parse(bytes);
+    } catch (error) {
+      warn(`${where}: ${what} unusable, ${instead}: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+}
+
+/** A SidecarCache of one kind of sidecar, loaded from the blob store by `load`. */
+export class LoadedSidecarCache<T> {
+  private readonly cache: SidecarCache<T>;
+
+  constructor(
+    maxBytes: number,
+    bytesPerObject: number,
+    private readonly load: SidecarLoader<T>,
+  ) {
+    this.cache = new SidecarCache(maxBytes, bytesPerObject);
+  }
+
+  get(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<T | undefined> {
+    return this.cache.get(repositoryId, index, () => this.load(blobs, repositoryId, index.packChecksum, warn));
+  }
+
+  /** Lookups answered from the cache and not, and the bytes it holds (read by monitoring). */
+  stats(): CacheStats {
+    return this.cache.stats();
   }
 }

@@ -132,5 +132,35 @@ for (const backend of rewriteBackends) {
       const rest = await rewritePack(repo.packs, layered.rest, { path: path.join(workDir, `rest-${backend.name}.pack`) });
       assert.equal(gitAccepts(rest, workDir).objects.length, layered.rest.count, 'git indexes the layer on its own');
     });
+
+    test('a rest layer written beside its clone pack keeps its deltas on objects of that pack, read back through both', async (t) => {
+      const stores = await backend.open(t);
+      const repo = await repositoryWith(stores, [older, newer], 'cloneorder-bases');
+      // An old commit as the only clone tip: most of the history is the other layer's, and much of it deltas against the clone layer.
+      const cloneTip = gitText(source, ['rev-parse', 'main~20']);
+      const layered = await cloneOrder(repo, { clone: [cloneTip], rest: tips.map((tip) => tip.oid) }, [older.checksum, newer.checksum]);
+      const main = await rewritePack(repo.packs, layered.reachable, { path: path.join(workDir, `bases-main-${backend.name}.pack`) });
+      const rest = await rewritePack(repo.packs, layered.rest, {
+        path: path.join(workDir, `bases-rest-${backend.name}.pack`),
+        deltaBasesIn: main.order,
+      });
+      assert.ok(rest.stats.deltasOnOtherPack > 0, JSON.stringify(rest.stats));
+      assert.equal(rest.stats.recompressed, 0, JSON.stringify(rest.stats));
+      const alone = await rewritePack(repo.packs, layered.rest, { path: path.join(workDir, `bases-alone-${backend.name}.pack`) });
+      assert.equal(alone.stats.deltasOnOtherPack, 0);
+      assert.ok(rest.size < alone.size, `${rest.size} bytes with deltas on the clone pack, ${alone.size} without`);
+
+      const both = await repositoryWith(
+        await backend.open(t),
+        [main, rest].map((pack) => ({ packPath: pack.path, packSize: pack.size, idx: pack.idx, checksum: pack.checksum })),
+        'cloneorder-both',
+      );
+      for (const oid of oids(layered.rest)) {
+        const got = await both.objects.read(oid);
+        const want = types.get(oid)!;
+        assert.equal(got?.type, want.type, oid);
+        assert.ok(got.data.equals(want.data), `content of ${oid}`);
+      }
+    });
   });
 }

@@ -169,6 +169,7 @@ for (const backend of rewriteBackends) {
       assert.deepEqual(written.stats, {
         copiedObjects: kept.length - stored.filter((o) => o.baseOid).length + 1,
         copiedDeltas: stored.filter((o) => o.baseOid).length - 1 - orphans.length,
+        deltasOnOtherPack: 0,
         composedDeltas: orphans.length,
         recompressed: 0,
       });

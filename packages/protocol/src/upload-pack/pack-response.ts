@@ -2,6 +2,7 @@ import { encodePktLine, encodeSideband, FLUSH_PKT, SIDEBAND_KEEPALIVE, SidebandC
 import type { ObjectId } from '@gitfleet/git-format';
 import { enumerateObjects, planPack, streamPack } from '@gitfleet/repository';
 import type { Enumeration, ObjectFilter, Repository } from '@gitfleet/repository';
+import { enumerationSources } from './enumeration-sources.js';
 
 /** How pack bytes travel: bare, or in side-band packets of at most `maxPayload` bytes. */
 export type PackFraming = { sideband: false } | { sideband: true; maxPayload: number };
@@ -49,7 +50,7 @@ export async function* packResponse(repo: Repository, request: PackRequest, fram
               counted = count;
             },
           },
-          { cacheKey: repo.info.id, bitmaps: await repo.packs.bitmaps(), commitGraph: repo.packs },
+          await enumerationSources(repo, request),
         );
     let quietSince = Date.now();
     while ((await waitOrTimeout(enumerating, PROGRESS_INTERVAL_MS)) === 'timeout') {

@@ -1,6 +1,7 @@
 import { DELIM_PKT } from '@gitfleet/git-format';
 import type { ObjectId } from '@gitfleet/git-format';
 import { enumerateObjects, ReachedObjects, type Enumeration, type PackBitmaps, type Repository } from '@gitfleet/repository';
+import { enumerationSources } from './enumeration-sources.js';
 
 /**
  * Where the URIs of packs come from (the server: a presigned URL of its object store, or a
@@ -39,6 +40,9 @@ export interface PackfileUriDecision {
   offer?: PackfileUriOffer;
 }
 
+/** The most objects sent inline beside a packfile URI, as a share of the URI pack's. */
+const MAX_INLINE_SHARE = 0.5;
+
 /**
  * Distinct protocols one request may name in its `packfile-uris` lines (git knows a handful);
  * each line is kept as a set, so that many lines cost no more than their bytes.
@@ -54,7 +58,8 @@ export function parsePackfileUrisArg(arg: string): string[] | undefined {
 /**
  * The repository's repacked pack as a URI, for a clone: a client that asked for URIs, has
  * nothing (no haves), and wants whole history (not shallow, no filter), when the pack is a full
- * repack with usable bitmaps and the wants reach every object in it. A full repack holds what the
+ * repack with usable bitmaps, the wants reach every object in it, and at most half as many
+ * objects would go inline beside it (MAX_INLINE_SHARE). A full repack holds what the
  * refs reached when it was written, so for a clone of the refs the inline pack shrinks to what
  * was pushed since; a clone of fewer refs (one branch of several), or one made after a ref
  * moved away from some of the pack's history, is answered inline as before: the pack would carry
@@ -74,14 +79,11 @@ export async function decidePackfileUri(
   const { protocols } = request;
   if (!source || !protocols || protocols.size === 0) return {};
   if (request.haves.length > 0 || request.shallow || request.filtered || !request.ofsDelta) return {};
-  const pack = await repo.packs.bitmaps();
+  const sources = await enumerationSources(repo, { haves: [] });
+  const pack = sources.bitmaps;
   if (!pack) return {};
   if ((await repo.packs.info(pack.checksum))?.kind !== 'repack') return {};
-  const enumeration = await enumerateObjects(
-    repo.objects,
-    { wants: request.wants, haves: [], includeTags: request.includeTags },
-    { cacheKey: repo.info.id, bitmaps: pack, commitGraph: repo.packs },
-  );
+  const enumeration = await enumerateObjects(repo.objects, { wants: request.wants, haves: [], includeTags: request.includeTags }, sources);
   const { objects, clientHas } = enumeration;
   // Every object of the pack reached: its bits' count is the size made when enumerating, less the ids outside.
   if (
@@ -91,6 +93,10 @@ export async function decidePackfileUri(
   ) {
     return { enumeration };
   }
+  // The inline pack is indexed before the URI's (git's fetch-pack), so none of its deltas may name
+  // an object of the pack: a large one (a mirror's pull requests) would go mostly whole, at more
+  // cost than streaming the stored pack saves.
+  if (objects.reached.outside.size > pack.objectCount * MAX_INLINE_SHARE) return { enumeration };
   const uri = await source.uriFor(repo, pack.checksum, protocols);
   if (uri === undefined || !protocols.has(schemeOf(uri))) return { enumeration };
   // The ids kept outside the pack's bits: none of the pack's own objects is looked at.

@@ -21,7 +21,7 @@ export async function enumerateWithBitmaps(
   objects: ObjectReader,
   bitmaps: PackBitmaps,
   request: EnumerationRequest,
-  options: Pick<EnumerationOptions, 'cacheKey' | 'commitGraph'>,
+  options: Pick<EnumerationOptions, 'cacheKey' | 'commitGraph' | 'layers'>,
 ): Promise<Enumeration> {
   const pacer = new LoopPacer();
   const { send, clientHas } = await bitmapReachability(

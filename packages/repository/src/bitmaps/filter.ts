@@ -50,7 +50,10 @@ export async function applyFilter(reached: Reached, bitmaps: PackBitmaps, object
 function keepOutside(reached: Reached, keep: (type: ObjectType, oid: string) => boolean): Reached {
   const result = new Reached(reached.bits);
   for (let entry = 0; entry < reached.outside.size; entry++) {
-    if (!keep(reached.outsideType(entry), reached.outside.oidAt(entry))) continue;
+    const type = reached.outsideType(entry);
+    // Only a request no filter applies to takes a pack whole (markWholePack).
+    if (type === undefined) throw new Error(`object ${reached.outside.oidAt(entry)}: a filter needs its type, which was not read`);
+    if (!keep(type, reached.outside.oidAt(entry))) continue;
     const added = result.outside.addBytes(reached.outside.bytesAt(entry), 0, reached.outside.flags(entry));
     if (added < 0) throw new Error(`object ${reached.outside.oidAt(entry)} listed twice`);
   }

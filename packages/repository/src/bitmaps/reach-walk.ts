@@ -1,4 +1,4 @@
-import { Bitmap, FileMode, type ObjectId, type ObjectType } from '@gitfleet/git-format';
+import { Bitmap, FileMode, type ObjectId, type ObjectType, type PackIndex } from '@gitfleet/git-format';
 import { MissingObjectError } from '../errors.js';
 import type { LoopPacer } from '../loop-pacer.js';
 import type { ObjectReader } from '../object-reader.js';
@@ -9,7 +9,10 @@ import { readTrees } from '../reachability/read-trees.js';
 import type { PackPositions } from './pack-positions.js';
 import { treeEntries, visitChangedEntries, type TreeEntries } from './tree-changes.js';
 
-/** Types of objects outside the pack, kept as the flags of their entry in Reached.outside. */
+/**
+ * Types of objects outside the pack, kept as the flags of their entry in Reached.outside; 0 for
+ * an object of another pack taken whole (markWholePack), whose type is not read.
+ */
 const TYPE_FLAGS: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 const FLAG_TYPES: readonly (ObjectType | undefined)[] = [undefined, 'commit', 'tree', 'blob', 'tag'];
 
@@ -33,8 +36,9 @@ export class Reached {
     return position >= 0 ? this.bits.get(position) : this.outside.has(oid);
   }
 
-  outsideType(entry: number): ObjectType {
-    return FLAG_TYPES[this.outside.flags(entry)]!;
+  /** The type of an object outside the pack; undefined for one taken with a whole pack (markWholePack). */
+  outsideType(entry: number): ObjectType | undefined {
+    return FLAG_TYPES[this.outside.flags(entry)];
   }
 }
 
@@ -191,6 +195,19 @@ function markOutsideAt(
   }
   if (stop && stop.outside.size > 0 && stop.outside.hasBytes(bytes, at)) return false;
   return into.outside.addBytes(bytes, at, TYPE_FLAGS[type]) >= 0;
+}
+
+/**
+ * Marks every object of another stored pack reached, outside the bitmapped one, by id and without
+ * reading any (nor its type): for a request that wants all of that pack, which shares no object
+ * with the bitmapped pack, and is filtered by no type.
+ */
+export async function markWholePack(context: ReachWalkContext, into: Reached, pack: PackIndex): Promise<void> {
+  const ids = pack.objectIdBytes();
+  for (let i = 0; i < pack.objectCount; i++) {
+    if ((i & 0xfff) === 0) await context.pacer.step();
+    into.outside.addBytes(ids, 20 * i, 0);
+  }
 }
 
 /** A walkTrees that looks up only what each tree changed from its base. */

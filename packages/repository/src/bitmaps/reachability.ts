@@ -7,7 +7,8 @@ import type { ObjectFilter } from '../reachability/filter.js';
 import { applyFilter } from './filter.js';
 import { haveCommitsToEnter } from './have-frontier.js';
 import type { PackBitmaps } from './pack-bitmaps.js';
-import { Reached, markReached, walkReach, type ReachRoots, type ReachWalkContext } from './reach-walk.js';
+import type { RepackLayers } from '../repack-tips-cache.js';
+import { Reached, markReached, markWholePack, walkReach, type ReachRoots, type ReachWalkContext } from './reach-walk.js';
 
 export interface BitmapReachabilityRequest {
   /** Objects asked for, of any type (tags are peeled; everything they reach is sent). */
@@ -39,7 +40,7 @@ export async function bitmapReachability(
   objects: ObjectReader,
   bitmaps: PackBitmaps,
   request: BitmapReachabilityRequest,
-  options: { cacheKey?: string; commitGraph?: CommitGraphSource; pacer?: LoopPacer } = {},
+  options: { cacheKey?: string; commitGraph?: CommitGraphSource; layers?: RepackLayers; pacer?: LoopPacer } = {},
 ): Promise<BitmapReachability> {
   const commits = new CommitReader(objects, options.cacheKey, options.commitGraph);
   const context: ReachWalkContext = {
@@ -69,6 +70,13 @@ export async function bitmapReachability(
     enterOutside: await haveCommitsToEnter(context, haveRoots.roots.commits, wantRoots.roots.commits),
   });
 
+  // A clone of every ref the last full repack was made from (a mirror): its rest pack is wanted
+  // whole, and the walk meets it only where refs moved since. The clone pack written with it
+  // holds none of its objects, and what the tips reach besides, so the walk takes that one.
+  const { layers } = options;
+  if (layers?.clonePack === bitmaps.checksum && request.haves.length === 0 && !request.filter && wantsEvery(request.wants, layers.tips)) {
+    await markWholePack(context, send, layers.rest);
+  }
   await walkReach(context, wantRoots.roots, send, { stop: clientHas });
   send.bits.andNot(clientHas.bits);
 
@@ -103,4 +111,11 @@ async function peelRoots(context: ReachWalkContext, oids: readonly ObjectId[], i
   }
   for (const { oid, type } of named) if (type !== 'tree') markReached(context, into, undefined, oid, type);
   return { roots: { commits, trees }, named };
+}
+
+function wantsEvery(wants: readonly ObjectId[], tips: ReadonlySet<ObjectId>): boolean {
+  if (wants.length < tips.size) return false;
+  const wanted = new Set(wants);
+  for (const tip of tips) if (!wanted.has(tip)) return false;
+  return true;
 }

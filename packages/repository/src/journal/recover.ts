@@ -33,9 +33,11 @@ import {
   parsePackBlobName,
   refKey,
   repositoryScope,
+  type PackKind,
   type PackLayout,
   type PackRecord,
 } from '../keys.js';
+import { REPACK_TIPS_SIDECAR } from '../repack-tips-cache.js';
 import {
   CorruptJournalBlob,
   JOURNAL_FORMAT,
@@ -240,13 +242,20 @@ async function storedPacks(
       objects: stored.objects,
       // Packs the journal does not know (maintenance's since the checkpoint, or never referenced) sort as the oldest.
       createdAt: known?.createdAt ?? new Date(0).toISOString(),
-      kind: known?.kind ?? (sidecars.includes('bitmap') ? 'repack' : 'compaction'),
+      kind: known?.kind ?? kindBySidecars(sidecars),
     };
     if (sidecars.length > 0) record.sidecars = sidecars;
     if (stored.layout !== undefined) record.layout = stored.layout;
     records.set(checksum, record);
   }
   return records;
+}
+
+/** The kind of a pack the journal does not know, from the sidecars that only a full repack writes. */
+function kindBySidecars(sidecars: readonly string[]): PackKind {
+  if (sidecars.includes('bitmap')) return 'repack';
+  if (sidecars.includes(REPACK_TIPS_SIDECAR)) return 'repack-rest';
+  return 'compaction';
 }
 
 /** Extensions of the blobs that hold a pack's bytes and idx, in either layout; the others are sidecars. */

@@ -34,8 +34,8 @@ export interface PackWriterStage {
   compact(packs: PackAccess, checksums: readonly string[], path: string, options: WriteOptions): Promise<NewPack>;
   /**
    * The objects of `fromPacks` reachable from `tips.clone`, in clone order; those only
-   * `tips.rest` reaches; and a cruft pack of the others: the last two absent when empty. Each
-   * pack holds the bases of its deltas. Written into `dir`.
+   * `tips.rest` reaches, whose deltas may name bases in the first pack (read with it, never
+   * alone); and a cruft pack of the others: the last two absent when empty. Written into `dir`.
    */
   repack(
     repo: Repository,

@@ -42,6 +42,8 @@ export interface PackOrder {
   /** The type of each entry's object (a delta's too) as its pack type code: PACK_TYPE.commit, .tree, .blob or .tag. */
   types: Uint8Array;
   offsets: Float64Array;
+  /** The length of each entry's delta chain: 0 for a whole object. */
+  depths: Uint8Array;
 }
 
 export interface WrittenPack {
@@ -62,6 +64,8 @@ export interface RewriteStats {
   copiedObjects: number;
   /** Deltas copied as stored, pointed at where their base now is. */
   copiedDeltas: number;
+  /** Deltas copied as stored whose base is in the pack of RewriteOptions.deltaBasesIn, named by id (ref-deltas). */
+  deltasOnOtherPack: number;
   /** Deltas whose base is not in the pack, written against the base's base (the two deltas composed). */
   composedDeltas: number;
   /** Objects resolved and deflated afresh: deltas whose base (and its base) is not in the pack, or whose chain would be too deep. */
@@ -71,6 +75,12 @@ export interface RewriteStats {
 export interface RewriteOptions {
   /** Where to write the pack; deleted again if the rewrite fails. */
   path: string;
+  /**
+   * A pack written before this one and published with it (a full repack's clone pack), whose
+   * objects a delta of this pack may keep as its base: copied as a ref-delta, so that the new
+   * pack is read with that one. Without it, every pack written holds the bases of its deltas.
+   */
+  deltaBasesIn?: PackOrder;
   onProgress?(done: number, total: number): void;
   signal?: AbortSignal;
 }
@@ -158,7 +168,7 @@ async function inflateDelta(deflated: Buffer, size: number, pack: string, offset
 class PackRewriter {
   readonly order: PackOrder;
   readonly crcs: Uint32Array;
-  readonly stats: RewriteStats = { copiedObjects: 0, copiedDeltas: 0, composedDeltas: 0, recompressed: 0 };
+  readonly stats: RewriteStats = { copiedObjects: 0, copiedDeltas: 0, deltasOnOtherPack: 0, composedDeltas: 0, recompressed: 0 };
   private readonly state: Uint8Array;
   private readonly writtenAt: Float64Array;
   private readonly depth: Uint8Array;
@@ -166,6 +176,8 @@ class PackRewriter {
   private readonly typeOf: Uint8Array;
   private readonly reader: PackObjectReader;
   private readonly pacer = new LoopPacer();
+  /** The ids of RewriteOptions.deltaBasesIn, entry i its entry i; made at its first use. */
+  private basePositions: OidSet | undefined;
   private lastProgress = 0;
 
   constructor(
@@ -177,7 +189,13 @@ class PackRewriter {
     private readonly options: RewriteOptions,
   ) {
     const n = unique.count;
-    this.order = { count: 0, oids: new Uint8Array(OID_BYTES * n), types: new Uint8Array(n), offsets: new Float64Array(n) };
+    this.order = {
+      count: 0,
+      oids: new Uint8Array(OID_BYTES * n),
+      types: new Uint8Array(n),
+      offsets: new Float64Array(n),
+      depths: new Uint8Array(n),
+    };
     this.crcs = new Uint32Array(n);
     this.state = new Uint8Array(n);
     this.writtenAt = new Float64Array(n);
@@ -273,6 +291,7 @@ class PackRewriter {
       this.state[e] = IN_PROGRESS;
       if (stored.kind === 'object') {
         await this.copy(e, reader, head.subarray(0, stored.headerLength), offset + stored.headerLength, end, PACK_TYPE[stored.type], 0);
+        this.stats.copiedObjects++;
         return;
       }
       const baseOid = this.baseOidOf(i, index, stored);
@@ -284,8 +303,10 @@ class PackRewriter {
       if (base >= 0 && this.state[base] === WRITTEN && this.depth[base] < MAX_REWRITE_DELTA_DEPTH) {
         const header = encodeEntryHeader({ kind: 'ofs-delta', size: stored.size, distance: this.writer.offset - this.writtenAt[base] });
         await this.copy(e, reader, header, offset + stored.headerLength, end, this.typeOf[base], this.depth[base] + 1);
+        this.stats.copiedDeltas++;
         return;
       }
+      if (base < 0 && (await this.copyOnOtherPack(e, reader, stored, baseOid, offset + stored.headerLength, end))) return;
       const composed =
         base < 0 &&
         (await this.writeComposed(e, { baseOid, stored, cursor: reader, dataStart: offset + stored.headerLength, end }, nesting));
@@ -323,6 +344,28 @@ class PackRewriter {
     return true;
   }
 
+  /**
+   * Copies a delta whose base is in RewriteOptions.deltaBasesIn as a ref-delta against it, when
+   * the chain stays within MAX_REWRITE_DELTA_DEPTH; false (nothing written) otherwise.
+   */
+  private async copyOnOtherPack(
+    e: number,
+    cursor: SpanCursor,
+    stored: DeltaHeader,
+    baseOid: ObjectId,
+    dataStart: number,
+    end: number,
+  ): Promise<boolean> {
+    const bases = this.options.deltaBasesIn;
+    if (!bases) return false;
+    const position = (this.basePositions ??= positionsOf(bases)).indexOf(baseOid);
+    if (position < 0 || bases.depths[position] >= MAX_REWRITE_DELTA_DEPTH) return false;
+    const header = encodeEntryHeader({ kind: 'ref-delta', size: stored.size, baseOid });
+    await this.copy(e, cursor, header, dataStart, end, bases.types[position], bases.depths[position] + 1);
+    this.stats.deltasOnOtherPack++;
+    return true;
+  }
+
   /** The id of a stored delta's base. */
   private baseOidOf(i: number, index: PackIndex, stored: DeltaHeader): ObjectId {
     if (stored.kind === 'ref-delta') return stored.baseOid;
@@ -352,8 +395,6 @@ class PackRewriter {
     await this.writer.write(header);
     for await (const piece of cursor.range(dataStart, end)) await this.writer.write(piece);
     this.record(e, at, type, depth);
-    if (depth > 0) this.stats.copiedDeltas++;
-    else this.stats.copiedObjects++;
   }
 
   /** Writes the object whole, resolved and deflated afresh. */
@@ -378,6 +419,7 @@ class PackRewriter {
     order.oids.set(this.objects.oids.subarray(OID_BYTES * i, OID_BYTES * i + OID_BYTES), OID_BYTES * position);
     order.offsets[position] = at;
     order.types[position] = type;
+    order.depths[position] = depth;
     this.crcs[position] = this.writer.endEntry();
     this.state[e] = WRITTEN;
     this.writtenAt[e] = at;
@@ -388,4 +430,11 @@ class PackRewriter {
       this.options.onProgress(order.count, this.unique.count);
     }
   }
+}
+
+/** The ids of a pack in pack order, as a set whose entry numbers are their positions. */
+function positionsOf(order: PackOrder): OidSet {
+  const ids = new OidSet(order.count);
+  for (let i = 0; i < order.count; i++) ids.addBytes(order.oids, OID_BYTES * i);
+  return ids;
 }

@@ -13,6 +13,7 @@ import { buildPackBitmaps } from '../bitmaps/build.js';
 import { LoopPacer } from '../loop-pacer.js';
 import { COMMIT_GRAPH_SIDECAR } from '../commit-graph-cache.js';
 import type { ObjectReader } from '../object-reader.js';
+import { encodeRepackTips, REPACK_TIPS_SIDECAR } from '../repack-tips-cache.js';
 import type { PackWriterStage, NewPack } from './maintain.js';
 import { cloneOrder } from './clone-order.js';
 import { objectsOfPacks } from './objects-of-packs.js';
@@ -24,7 +25,8 @@ import type { ObjectSelection } from './selection.js';
  * of the packs it merges; a full repack writes what the clone tips reach in clone order with the
  * sidecars that serve clones from it (`.bitmap` for those tips, `.rev`) and a commit-graph of
  * every reachable commit (negotiation, shallow and history walks), what only the other refs
- * reach into a pack of its own, and the rest into a cruft pack.
+ * reach into a pack of its own whose deltas may name bases in the clone pack, and the rest into
+ * a cruft pack.
  */
 export const defaultPackWriter: PackWriterStage = {
   async compact(packs, checksums, path, options) {
@@ -35,12 +37,15 @@ export const defaultPackWriter: PackWriterStage = {
     // One pacer for the steps between the writer's own checks of the signal: a stopped run stops within a turn.
     const pacer = new LoopPacer(undefined, options.signal);
     const { reachable, rest, unreachable, commits } = await cloneOrder(repo, tips, fromPacks, pacer);
-    const write = async (selection: ObjectSelection, name: string) =>
-      selection.count > 0 ? await rewritePack(repo.packs, selection, { path: join(dir, name), ...options }) : undefined;
     const main = await rewritePack(repo.packs, reachable, { path: join(dir, 'repack.pack'), ...options });
+    const write = async (selection: ObjectSelection, name: string, deltaBasesIn?: PackOrder) =>
+      selection.count > 0 ? await rewritePack(repo.packs, selection, { path: join(dir, name), deltaBasesIn, ...options }) : undefined;
+    // Pull requests are mostly deltas against what the branches hold: kept so, not stored whole again.
+    const restPack = await write(rest, 'rest.pack', main.order);
+    const repackTips = { clonePack: main.checksum, tips: new Set([...tips.clone, ...tips.rest]) };
     return {
       main: await withSidecars(repo.objects, main, tips.clone, commits, pacer),
-      rest: await write(rest, 'rest.pack'),
+      rest: restPack && { ...restPack, sidecars: new Map([[REPACK_TIPS_SIDECAR, encodeRepackTips(repackTips)]]) },
       cruft: await write(unreachable, 'cruft.pack'),
     };
   },

@@ -41,12 +41,14 @@ export class ObjectLossError extends Error {
  * lease publishes nothing.
  *
  * THE INVARIANT — maintenance never removes an object — is enforced here: every object of every
- * replaced pack must be in one of the packs published with it (for a full repack, the reachable
- * pack plus the cruft pack of the rest), or nothing is published. Together with the grace period
+ * replaced pack must be in one of the packs published with it (for a full repack, the clone
+ * pack, the rest pack and the cruft pack), or nothing is published. Together with the grace period
  * (a retired pack's blobs stay readable longer than any view of the registry and any request
  * lasts, see collector.ts), a push that checked connectivity against, or completed a thin pack
  * from, an object of a pack being retired still finds that object: in the retired pack during the
- * grace period, and in its replacement in every view read after the CAS.
+ * grace period, and in its replacement in every view read after the CAS. The same keeps the base
+ * of a rest pack's delta that lies in its clone pack readable for as long as the rest pack is
+ * active: a reader finds a ref-delta's base by id in whichever pack holds it.
  */
 export async function publishPacks(
   repo: Repository,
@@ -72,12 +74,15 @@ export async function publishPacks(
   await assertNoObjectLost(repo, added, replaced);
   await assertStored(repo, added);
 
-  const retiredAt = new Date((publication.now ?? Date.now)()).toISOString();
-  const createdAt = retiredAt;
+  const publishedAt = (publication.now ?? Date.now)();
+  const retiredAt = new Date(publishedAt).toISOString();
+  // Listed in the order given, the first newest: a full repack's rest pack, whose deltas may name
+  // bases in its clone pack, comes after it in an outgoing pack, as a delta after its base.
+  const createdAt = (i: number) => new Date(publishedAt - i).toISOString();
   const successor = added[0].checksum;
   await lease.fenced(async (leaseValue) => {
     const ops: CasOp[] = [MaintenanceLease.fence(leaseValue)];
-    for (const pack of added) {
+    for (const [i, pack] of added.entries()) {
       const before = current.get(packKey(pack.checksum));
       if (rewritten.has(pack.checksum) && before !== undefined) {
         const record = parsePackRecord(before, pack.checksum, scope);
@@ -87,7 +92,7 @@ export async function publishPacks(
         ops.push({ key: packKey(pack.checksum), expect: before, value: JSON.stringify(updated) });
         continue;
       }
-      const record: PackRecord = { size: pack.size, objects: pack.index.objectCount, createdAt, kind: pack.kind };
+      const record: PackRecord = { size: pack.size, objects: pack.index.objectCount, createdAt: createdAt(i), kind: pack.kind };
       if (pack.sidecars?.length) record.sidecars = pack.sidecars;
       // A mark left by a collector that stopped while deleting blobs of the same pack (an earlier
       // run stored it and never published it): those blobs are not to be trusted. maintainRepository

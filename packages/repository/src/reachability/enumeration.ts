@@ -1,5 +1,6 @@
 import type { ObjectId } from '@gitfleet/git-format';
 import type { PackBitmaps } from '../bitmaps/pack-bitmaps.js';
+import type { RepackLayers } from '../repack-tips-cache.js';
 import type { CommitGraphSource } from './commits.js';
 import type { ObjectFilter } from './filter.js';
 
@@ -30,6 +31,11 @@ export interface EnumerationOptions {
    * takes as they are, and only history newer than the bitmapped commits is walked.
    */
   bitmaps?: PackBitmaps;
+  /**
+   * The latest full repack's rest pack and the tips it was made from (PackAccess.repackLayers):
+   * with bitmaps, a clone that wants every one of those tips takes that pack whole, unwalked.
+   */
+  layers?: RepackLayers;
   /** The repository's commit-graph (its PackAccess): commits it holds are not read from the packs. */
   commitGraph?: CommitGraphSource;
 }
