@@ -183,7 +183,11 @@ export function operations({ git, source, repeat, pushRepeat, parallel, parallel
         const given = await packfileUrisGiven(state.mainUrl);
         const timing = await timed(state.daemons, [...URI_OPT_IN, 'clone', '--quiet', ...args, state.mainUrl, dest]);
         if ((await packfileUrisGiven(state.mainUrl)) > given) return [timing];
-        return [{ note: 'no packfile URI was given: the repository has no repacked pack whose every object the clone wants' }];
+        return [
+          {
+            note: 'no packfile URI was given: the clone does not want every object of the repacked pack, or would get more than half as many besides it inline',
+          },
+        ];
       } finally {
         await rm(dest, { recursive: true, force: true });
       }
