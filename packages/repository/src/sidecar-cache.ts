@@ -1,7 +1,9 @@
 import { Lru, type CacheStats, type PackIndex } from '@gitfleet/git-format';
 import type { BlobStore } from '@gitfleet/storage';
-import type { SidecarWarning } from './bitmaps/pack-bitmaps.js';
 import { sidecarBlobKey } from './keys.js';
+
+/** Told when a sidecar cannot be used and the caller falls back to walking: nothing louder than a warning. */
+export type SidecarWarning = (message: string) => void;
 
 /**
  * How long a load that gave nothing stands for the sidecar: the store may have failed only for

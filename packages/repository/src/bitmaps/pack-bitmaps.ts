@@ -11,10 +11,9 @@ import type { BlobStore } from '@gitfleet/storage';
 import { LoopPacer } from '../loop-pacer.js';
 import { PackPositions } from './pack-positions.js';
 import { sidecarBlobKey } from '../keys.js';
-import { SidecarCache } from '../sidecar-cache.js';
+import { SidecarCache, type SidecarWarning } from '../sidecar-cache.js';
 
-/** Told when a sidecar cannot be used and the caller falls back to walking: nothing louder than a warning. */
-export type SidecarWarning = (message: string) => void;
+export type { SidecarWarning } from '../sidecar-cache.js';
 
 /**
  * One pack's reachability bitmaps as a clone reads them: the parsed `.bitmap`, each object's
