@@ -160,9 +160,13 @@ export class PackAccess {
   async repackLayers(): Promise<RepackLayers | undefined> {
     const pack = await this.newestPackWith(REPACK_TIPS_SIDECAR);
     if (!pack) return undefined;
-    const rest = await this.loadIndex(pack);
-    const tips = await this.repackTipsCache.get(this.blobs, this.repositoryId, rest, this.warn);
-    return tips && { rest, ...tips };
+    const tips = await this.repackTipsCache.get(
+      this.blobs,
+      this.repositoryId,
+      { packChecksum: pack.checksum, objectCount: pack.objects },
+      this.warn,
+    );
+    return tips && { ...tips, restIndex: () => this.loadIndex(pack) };
   }
 
   /**

@@ -18,7 +18,8 @@ export interface RepackTips {
 
 /** A full repack's rest pack, with its sidecar. */
 export interface RepackLayers extends RepackTips {
-  rest: PackIndex;
+  /** The rest pack's idx, loaded when asked for: only a clone that wants every tip needs it. */
+  restIndex(): Promise<PackIndex>;
 }
 
 const OID_BYTES = 20;

@@ -2,6 +2,9 @@ import { Lru, type CacheStats, type PackIndex } from '@gitfleet/git-format';
 import type { BlobStore } from '@gitfleet/storage';
 import { sidecarBlobKey } from './keys.js';
 
+/** What a sidecar cache knows of the pack a sidecar belongs to: its key, and the estimate of its cost. */
+export type SidecarPack = Pick<PackIndex, 'packChecksum' | 'objectCount'>;
+
 /** Told when a sidecar cannot be used and the caller falls back to walking: nothing louder than a warning. */
 export type SidecarWarning = (message: string) => void;
 
@@ -36,8 +39,11 @@ export class SidecarCache<T> {
     this.lru = new Lru(maxBytes, (entry) => entry.cost);
   }
 
-  /** The sidecar of `index`'s pack in repository `repositoryId`, loaded by `load` unless kept. */
-  get(repositoryId: string, index: PackIndex, load: () => Promise<T | undefined>): Promise<T | undefined> {
+  /**
+   * The sidecar of `index`'s pack in repository `repositoryId`, loaded by `load` unless kept; only
+   * the pack's checksum and object count are read, so a caller need not load its idx to ask.
+   */
+  get(repositoryId: string, index: SidecarPack, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const key = `${repositoryId}/${index.packChecksum}`;
     const cached = this.lru.get(key);
     if (cached && (cached.retryAt === undefined || this.now() < cached.retryAt)) return cached.loading;
@@ -96,7 +102,7 @@ export class LoadedSidecarCache<T> {
     this.cache = new SidecarCache(maxBytes, bytesPerObject);
   }
 
-  get(blobs: BlobStore, repositoryId: string, index: PackIndex, warn: SidecarWarning): Promise<T | undefined> {
+  get(blobs: BlobStore, repositoryId: string, index: SidecarPack, warn: SidecarWarning): Promise<T | undefined> {
     return this.cache.get(repositoryId, index, () => this.load(blobs, repositoryId, index.packChecksum, warn));
   }
 

@@ -75,7 +75,7 @@ export async function bitmapReachability(
   // holds none of its objects, and what the tips reach besides, so the walk takes that one.
   const { layers } = options;
   if (layers?.clonePack === bitmaps.checksum && request.haves.length === 0 && !request.filter && wantsEvery(request.wants, layers.tips)) {
-    await markWholePack(context, send, layers.rest);
+    await markWholePack(context, send, await layers.restIndex());
   }
   await walkReach(context, wantRoots.roots, send, { stop: clientHas });
   send.bits.andNot(clientHas.bits);

@@ -42,10 +42,10 @@ export const defaultPackWriter: PackWriterStage = {
       selection.count > 0 ? await rewritePack(repo.packs, selection, { path: join(dir, name), deltaBasesIn, ...options }) : undefined;
     // Pull requests are mostly deltas against what the branches hold: kept so, not stored whole again.
     const restPack = await write(rest, 'rest.pack', main.order);
-    const repackTips = { clonePack: main.checksum, tips: new Set([...tips.clone, ...tips.rest]) };
+    const recorded = { clonePack: main.checksum, tips: new Set([...tips.clone, ...tips.rest]) };
     return {
       main: await withSidecars(repo.objects, main, tips.clone, commits, pacer),
-      rest: restPack && { ...restPack, sidecars: new Map([[REPACK_TIPS_SIDECAR, encodeRepackTips(repackTips)]]) },
+      rest: restPack && { ...restPack, sidecars: new Map([[REPACK_TIPS_SIDECAR, encodeRepackTips(recorded)]]) },
       cruft: await write(unreachable, 'cruft.pack'),
     };
   },
