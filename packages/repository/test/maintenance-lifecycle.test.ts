@@ -109,6 +109,18 @@ async function blobExists(stores: Stores, checksum: string): Promise<boolean> {
   return pack !== undefined || joined !== undefined;
 }
 
+/** A pull-request ref keeps the last three of six commits pushed; the branch goes back to the third. */
+async function pullRequestOverBranch(repo: Repository): Promise<void> {
+  const rejected = await repo.refs.update(
+    [
+      { name: 'refs/pull/1/head', oldOid: ZERO_OID, newOid: commits[5] },
+      { name: 'refs/heads/main', oldOid: commits[5], newOid: commits[2] },
+    ],
+    { atomic: true, message: 'pull request' },
+  );
+  assert.deepEqual(rejected, []);
+}
+
 /** Compacts `checksums` with the C git writer and stores the result, unpublished. */
 async function writeCompaction(repo: Repository, checksums: readonly string[], dir: string): Promise<PackToPublish> {
   const pack = await writer.compact(repo.packs, checksums, path.join(dir, 'compaction.pack'));
@@ -273,17 +285,7 @@ for (const backend of maintenanceBackends) {
       const stores = await backend.open(t);
       const repo = openRepository(stores);
       await pushCommits(repo, 0, 6);
-      // A pull-request ref keeps the last three commits; the branch goes back to the third.
-      assert.deepEqual(
-        await repo.refs.update(
-          [
-            { name: 'refs/pull/1/head', oldOid: ZERO_OID, newOid: commits[5] },
-            { name: 'refs/heads/main', oldOid: commits[5], newOid: commits[2] },
-          ],
-          { atomic: true, message: 'pull request' },
-        ),
-        [],
-      );
+      await pullRequestOverBranch(repo);
       const tmpDir = tempDir(t, 'layers');
       const run = (mode: 'auto' | 'full') =>
         maintainRepository(repo, { holder: 'layers', graceSeconds: GRACE_SECONDS, mode, tmpDir, writer });
@@ -303,6 +305,50 @@ for (const backend of maintenanceBackends) {
         'the rest pack is neither outside the repack nor compacted',
       );
       assert.equal((await run('auto')).action, 'none');
+    });
+
+    test('a full repack that writes a retired pack again within its grace period makes it active again; the collector keeps it', async (t) => {
+      const stores = await backend.open(t);
+      const clock = testClock();
+      const repo = openRepository(stores);
+      await pushCommits(repo, 0, 6);
+      const pullRequest = (oldOid: string, newOid: string) =>
+        repo.refs.update([{ name: 'refs/pull/1/head', oldOid, newOid }], { atomic: true, message: 'pull request' });
+      await pullRequestOverBranch(repo);
+      const tmpDir = tempDir(t, 'revival');
+      const full = () =>
+        maintainRepository(repo, { holder: 'revival', graceSeconds: GRACE_SECONDS, mode: 'full', tmpDir, writer, now: clock.now });
+      const kinds = async () => new Map((await openRepository(stores).packs.list()).map((p) => [p.kind, p.checksum]));
+      await full();
+      const rest = (await kinds()).get('repack-rest')!;
+
+      // The pull request closes: its objects go to the cruft pack, the rest pack is retired.
+      assert.deepEqual(await pullRequest(commits[5], ZERO_OID), []);
+      clock.advance(1000);
+      assert.deepEqual((await full()).retired, [rest]);
+      const cruft = (await kinds()).get('cruft')!;
+      // It opens again where it was: the next repack writes the retired rest pack byte for byte.
+      assert.deepEqual(await pullRequest(ZERO_OID, commits[5]), []);
+      clock.advance(1000);
+      const reopened = await full();
+      assert.deepEqual(reopened.retired, [cruft]);
+      assert.deepEqual(
+        (await openRepository(stores).packs.list()).map((p) => p.kind),
+        ['repack', 'repack-rest'],
+        'the clone pack, rewritten, lists first again',
+      );
+      assert.equal((await kinds()).get('repack-rest'), rest);
+      const record = JSON.parse((await stores.kv.get(scope, packKey(rest)))!);
+      assert.equal(record.retiredAt, undefined);
+      assert.equal(record.replacedBy, undefined);
+      assert.equal(record.createdAt, new Date(clock.now() - 1).toISOString(), 'listed as published now, after its clone pack');
+
+      clock.advance(GRACE_SECONDS * 1000 + 1);
+      const { collected } = await full();
+      assert.ok(collected.includes(cruft), 'the retired cruft pack is collected');
+      assert.ok(!collected.includes(rest), 'the revived pack is not');
+      assert.ok(await blobExists(stores, rest), 'the revived pack keeps its blobs');
+      await assertReadable(openRepository(stores), objectsOf(6));
     });
 
     test('two concurrent maintenance runs on two servers: one runs, the other reports ran: false', async (t) => {

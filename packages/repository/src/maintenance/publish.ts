@@ -59,11 +59,15 @@ export async function publishPacks(
   if (added.length === 0) throw new RangeError('publishing packs: nothing to add');
   const scope = repositoryScope(repo.info.id);
   // A pack written again byte for byte (a full repack of a repository repacked already, with no
-  // push since) stays: its record takes the new kind and sidecars, and it is not retired.
+  // push since) stays: its record takes the new kind, sidecars and place in the order, and it is
+  // not retired.
   const rewritten = new Set(publication.replaced.filter((checksum) => added.some((pack) => pack.checksum === checksum)));
   const replaced = publication.replaced.filter((checksum) => !rewritten.has(checksum));
 
-  const current = await repo.stores.kv.getMany(scope, publication.replaced.map(packKey));
+  const current = await repo.stores.kv.getMany(scope, [
+    ...publication.replaced.map(packKey),
+    ...added.filter((pack) => !rewritten.has(pack.checksum)).map((pack) => packKey(pack.checksum)),
+  ]);
   for (const checksum of publication.replaced) {
     const value = current.get(packKey(checksum));
     if (value === undefined) throw new PublishConflictError(`${scope}: pack ${checksum} to be replaced is not registered`);
@@ -76,20 +80,25 @@ export async function publishPacks(
 
   const publishedAt = (publication.now ?? Date.now)();
   const retiredAt = new Date(publishedAt).toISOString();
-  // Listed in the order given, the first newest: a full repack's rest pack, whose deltas may name
-  // bases in its clone pack, comes after it in an outgoing pack, as a delta after its base.
+  // Listed in the order given, the first newest, whether new, rewritten or revived: a full
+  // repack's rest pack, whose deltas may name bases in its clone pack, comes after it in an
+  // outgoing pack, as a delta after its base.
   const createdAt = (i: number) => new Date(publishedAt - i).toISOString();
   const successor = added[0].checksum;
+  const revived = new Set<string>();
   await lease.fenced(async (leaseValue) => {
     const ops: CasOp[] = [MaintenanceLease.fence(leaseValue)];
     for (const [i, pack] of added.entries()) {
       const before = current.get(packKey(pack.checksum));
       if (rewritten.has(pack.checksum) && before !== undefined) {
-        const record = parsePackRecord(before, pack.checksum, scope);
-        // Sidecars stored before stay listed, so that the collector deletes them with the pack.
-        const sidecars = [...new Set([...(record.sidecars ?? []), ...(pack.sidecars ?? [])])];
-        const updated: PackRecord = { ...record, kind: pack.kind, ...(sidecars.length > 0 ? { sidecars } : {}) };
+        const updated = withKindAndSidecars({ ...parsePackRecord(before, pack.checksum, scope), createdAt: createdAt(i) }, pack);
         ops.push({ key: packKey(pack.checksum), expect: before, value: JSON.stringify(updated) });
+        continue;
+      }
+      const retired = before === undefined ? undefined : parsePackRecord(before, pack.checksum, scope);
+      if (before !== undefined && retired?.retiredAt !== undefined) {
+        ops.push(revival(pack, retired, before, createdAt(i)));
+        revived.add(pack.checksum);
         continue;
       }
       const record: PackRecord = { size: pack.size, objects: pack.index.objectCount, createdAt: createdAt(i), kind: pack.kind };
@@ -120,7 +129,7 @@ export async function publishPacks(
     const reasons = conflicts.map((at) => {
       if (at > added.length) return `pack ${replaced[at - 1 - added.length]} changed`;
       const { checksum } = added[at - 1];
-      if (rewritten.has(checksum)) return `pack ${checksum} changed`;
+      if (rewritten.has(checksum) || revived.has(checksum)) return `pack ${checksum} changed`;
       return marked.has(deletingKey(checksum))
         ? `the blobs of pack ${checksum} are marked for deletion by a collection that did not finish (a maintenance run finishes it)`
         : `pack ${checksum} is registered already`;
@@ -129,6 +138,29 @@ export async function publishPacks(
   });
   await repo.packs.refresh();
   return { retired: replaced };
+}
+
+/** `record` with the kind of `pack` as published now, and the sidecars of both (the collector deletes what a record lists). */
+function withKindAndSidecars(record: PackRecord, pack: PackToPublish): PackRecord {
+  const sidecars = [...new Set([...(record.sidecars ?? []), ...(pack.sidecars ?? [])])];
+  return { ...record, kind: pack.kind, ...(sidecars.length > 0 ? { sidecars } : {}) };
+}
+
+/**
+ * The CAS op that makes a retired pack active again: maintenance wrote it byte for byte once more
+ * within its grace period (a full repack after a ref came back to where an earlier repack found
+ * it). Its blobs were just stored again under the same keys, so it gets the record of a pack
+ * published now (with the sidecars of both, for the collector); the op expects the retired record
+ * as read and no deletion mark, so a collector that marked it first wins and nothing is published.
+ */
+function revival(pack: PackToPublish, retired: PackRecord, expect: string, createdAt: string): CasOp {
+  const record: PackRecord = { size: pack.size, objects: pack.index.objectCount, createdAt, kind: pack.kind, sidecars: retired.sidecars };
+  return {
+    key: packKey(pack.checksum),
+    expect,
+    value: JSON.stringify(withKindAndSidecars(record, pack)),
+    requireAbsent: { keys: [deletingKey(pack.checksum)] },
+  };
 }
 
 async function assertNoObjectLost(repo: Repository, added: readonly PackToPublish[], replaced: readonly string[]): Promise<void> {
