@@ -75,6 +75,17 @@ describe('Bitmap', () => {
     assert.ok(!small.get(2));
     assert.ok(!small.equals(copy));
   });
+
+  test('fill sets exactly the first bits, at word boundaries and between them, keeping bits set before', () => {
+    for (const count of [0, 1, 31, 32, 33, 64, 100]) {
+      const bitmap = Bitmap.of([150]);
+      bitmap.fill(count);
+      assert.equal(bitmap.count(), count + 1, `fill(${count})`);
+      assert.equal(bitmap.get(count), false, `bit ${count} after fill(${count})`);
+      if (count > 0) assert.equal(bitmap.get(count - 1), true);
+      assert.ok(bitmap.get(150));
+    }
+  });
 });
 
 describe('EWAH', () => {

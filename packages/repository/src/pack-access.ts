@@ -34,7 +34,13 @@ import { sharedPackIndexCache, type PackIndexCache } from './pack-index-cache.js
 import { sharedPackSet, type PackInfo, type PackSet, type PackSetOptions } from './pack-set.js';
 import type { DeltaBaseCache } from './delta-base-cache.js';
 import { COMMIT_GRAPH_SIDECAR, sharedCommitGraphCache, type CommitGraphCache } from './commit-graph-cache.js';
-import { REPACK_TIPS_SIDECAR, sharedRepackTipsCache, type RepackLayers, type RepackTipsCache } from './repack-tips-cache.js';
+import {
+  REPACK_TIPS_SIDECAR,
+  sharedRepackTipsCache,
+  type RepackLayers,
+  type RepackTips,
+  type RepackTipsCache,
+} from './repack-tips-cache.js';
 import { sharedReencodedEntryCache, type ReencodedEntryCache } from './pack-output/reencoded-cache.js';
 import { sharedEntryTypeMemo } from './entry-type-memo.js';
 import { sharedPackBitmapsCache, type PackBitmaps, type PackBitmapsCache, type SidecarWarning } from './bitmaps/pack-bitmaps.js';
@@ -153,20 +159,28 @@ export class PackAccess {
   }
 
   /**
-   * The rest pack of the repository's latest full repack, with the tips the repack started from:
-   * the newest active pack whose record names them; undefined when there is none or they cannot
-   * be used (onSidecarWarning hears why).
+   * The layers of the repository's latest full repack: the bitmapped pack with the tips it was
+   * written for, and the newest active rest pack whose tips name it as their clone pack;
+   * undefined when neither is recorded or usable (onSidecarWarning hears why).
    */
   async repackLayers(): Promise<RepackLayers | undefined> {
-    const pack = await this.newestPackWith(REPACK_TIPS_SIDECAR);
-    if (!pack) return undefined;
-    const tips = await this.repackTipsCache.get(
-      this.blobs,
-      this.repositoryId,
-      { packChecksum: pack.checksum, objectCount: pack.objects },
-      this.warn,
+    const clone = await this.newestPackWith('bitmap');
+    if (!clone) return undefined;
+    const cloneTips = clone.sidecars?.includes(REPACK_TIPS_SIDECAR) ? await this.repackTips(clone) : undefined;
+    const restPack = (await this.packSet.list()).find(
+      (info) => info.kind === 'repack-rest' && info.sidecars?.includes(REPACK_TIPS_SIDECAR),
     );
-    return tips && { ...tips, restIndex: () => this.loadIndex(pack) };
+    const restTips = restPack && (await this.repackTips(restPack));
+    const layers: RepackLayers = {
+      clonePack: clone.checksum,
+      cloneTips: cloneTips?.clonePack === clone.checksum ? cloneTips.tips : undefined,
+      rest: restPack && restTips?.clonePack === clone.checksum ? { tips: restTips.tips, index: () => this.loadIndex(restPack) } : undefined,
+    };
+    return layers.cloneTips || layers.rest ? layers : undefined;
+  }
+
+  private repackTips(pack: PackInfo): Promise<RepackTips | undefined> {
+    return this.repackTipsCache.get(this.blobs, this.repositoryId, { packChecksum: pack.checksum, objectCount: pack.objects }, this.warn);
   }
 
   /**

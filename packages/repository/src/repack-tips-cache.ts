@@ -2,24 +2,29 @@ import type { ObjectId, PackIndex } from '@gitfleet/git-format';
 import { LoadedSidecarCache, sidecarLoader } from './sidecar-cache.js';
 
 /**
- * The sidecar of a full repack's rest pack (kind `repack-rest`) that names the clone pack written
- * with it and every ref tip the repack started from, both layers': `<checksum>.tips`, the clone
- * pack's 20-byte checksum, then the distinct 20-byte tip ids in ascending order. A request that
- * wants all of those tips wants every object of both packs, which it then takes without walking
- * the history in between.
+ * The sidecar of each layer a full repack writes, naming the tips it was written for:
+ * `<checksum>.tips`, the clone pack's 20-byte checksum, then the distinct 20-byte tip ids in
+ * ascending order. On the clone pack (kind `repack`) they are the clone tips, whose reach is
+ * exactly the pack's objects, and the checksum its own; on the rest pack (kind `repack-rest`),
+ * the tips of both layers, whose reach is exactly both packs. A request that wants all the tips
+ * of a layer takes its pack whole, without reading its bitmaps or walking its history.
  */
 export const REPACK_TIPS_SIDECAR = 'tips';
 
-/** What the sidecar says: the clone pack, and the tips of both layers. */
+/** What the sidecar says: the clone pack, and the tips a layer was written for. */
 export interface RepackTips {
   clonePack: string;
   tips: ReadonlySet<ObjectId>;
 }
 
-/** A full repack's rest pack, with its sidecar. */
-export interface RepackLayers extends RepackTips {
-  /** The rest pack's idx, loaded when asked for: only a clone that wants every tip needs it. */
-  restIndex(): Promise<PackIndex>;
+/** The layers of the repository's latest full repack, as their sidecars name them. */
+export interface RepackLayers {
+  /** The clone pack (the bitmapped one). */
+  clonePack: string;
+  /** What a clone asks for to take the clone pack whole; undefined for a clone pack written before these were recorded. */
+  cloneTips?: ReadonlySet<ObjectId>;
+  /** The rest pack written with it, if any: the tips of both layers, and its idx, loaded only when a request wants every tip. */
+  rest?: { tips: ReadonlySet<ObjectId>; index(): Promise<PackIndex> };
 }
 
 const OID_BYTES = 20;
@@ -48,7 +53,7 @@ export function decodeRepackTips(bytes: Buffer): RepackTips {
   return { clonePack: bytes.toString('hex', 0, OID_BYTES), tips };
 }
 
-/** The tips of a rest pack, or undefined, after a warning, when they are missing or corrupt: requests then walk the history. */
+/** The tips of a layer, or undefined, after a warning, when they are missing or corrupt: requests then walk the history. */
 export const loadRepackTips = sidecarLoader(REPACK_TIPS_SIDECAR, 'repack tips', 'walking the history instead', decodeRepackTips);
 
 /** Loaded repack tips by pack, shared by the repositories of a process. */

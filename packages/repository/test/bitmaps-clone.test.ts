@@ -79,4 +79,31 @@ describe('clones through bitmaps', () => {
     );
     assert.ok(!(deep.objects instanceof ReachedObjects));
   });
+
+  test('a clone that wants every tip the clone pack was written for takes it whole without reading a bitmap; one that wants fewer reads them', async () => {
+    await pushMore(fixture, 'main', 1, dir);
+    const pushed = fixture.rev('main');
+    let bitmapsRead = 0;
+    const counting: PackBitmaps = Object.create(bitmaps, {
+      storedReach: { value: (oid: string) => (bitmapsRead++, bitmaps.storedReach(oid)) },
+    });
+    const layers = { clonePack: bitmaps.checksum, cloneTips: new Set(fixture.tips) };
+    // Every tip of the repack and a branch pushed since.
+    const wants = [...fixture.tips, pushed];
+    const whole = await enumerateObjects(fixture.repo.objects, { wants, haves: [] }, { bitmaps: counting, layers });
+    assert.equal(bitmapsRead, 0);
+    assert.ok(whole.objects instanceof ReachedObjects);
+    assert.equal(whole.objects.reached.bits.count(), fixture.pack.index.objectCount);
+    const walked = await enumerateObjects(fixture.repo.objects, { wants, haves: [] });
+    assert.deepEqual(new Set(whole.objects), new Set(walked.objects));
+    assert.deepEqual(gitReads((await outputPack(fixture.repo, whole)).bytes, 'whole'), new Set(walked.objects));
+
+    const fewer = [...fixture.tips.slice(1), pushed];
+    const partial = await enumerateObjects(fixture.repo.objects, { wants: fewer, haves: [] }, { bitmaps: counting, layers });
+    assert.ok(bitmapsRead > 0, 'the bitmaps are read');
+    assert.deepEqual(
+      new Set(partial.objects),
+      new Set((await enumerateObjects(fixture.repo.objects, { wants: fewer, haves: [] })).objects),
+    );
+  });
 });

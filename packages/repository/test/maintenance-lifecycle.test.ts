@@ -15,6 +15,7 @@ import {
   ObjectLossError,
   PublishConflictError,
   collectPacks,
+  defaultPackWriter,
   maintainRepository,
   maintenanceNeeded,
   publishPacks,
@@ -287,14 +288,19 @@ for (const backend of maintenanceBackends) {
       await pushCommits(repo, 0, 6);
       await pullRequestOverBranch(repo);
       const tmpDir = tempDir(t, 'layers');
+      // The product's writer: its sidecars name the tips of each layer.
       const run = (mode: 'auto' | 'full') =>
-        maintainRepository(repo, { holder: 'layers', graceSeconds: GRACE_SECONDS, mode, tmpDir, writer });
+        maintainRepository(repo, { holder: 'layers', graceSeconds: GRACE_SECONDS, mode, tmpDir, writer: defaultPackWriter });
       const report = await run('full');
       const after = await openRepository(stores).packs.list();
       assert.deepEqual(after.map((p) => p.kind).sort(), ['repack', 'repack-rest']);
       const repack = after.find((p) => p.kind === 'repack')!;
       assert.equal(repack.objects, objectsOf(3).length, 'the clone pack: what the branch reaches');
       assert.equal(after.find((p) => p.kind === 'repack-rest')!.objects, objectsOf(6).length - objectsOf(3).length);
+      const layers = await openRepository(stores).packs.repackLayers();
+      assert.equal(layers?.clonePack, repack.checksum);
+      assert.deepEqual([...layers.cloneTips!], [commits[2]], 'the clone pack records the tips it was written for');
+      assert.deepEqual(new Set(layers.rest?.tips), new Set([commits[2], commits[5]]), 'the rest pack, those of both layers');
       for (const checksum of report.retired)
         assert.equal(JSON.parse((await stores.kv.get(scope, packKey(checksum)))!).replacedBy, repack.checksum);
       await assertReadable(openRepository(stores), objectsOf(6));

@@ -38,6 +38,15 @@ export class Bitmap {
     this.words[word] |= 1 << (bit & 31);
   }
 
+  /** Sets bits 0 to bitCount − 1. */
+  fill(bitCount: number): void {
+    const whole = bitCount >>> 5;
+    const needed = wordsFor(bitCount);
+    if (needed > this.words.length) this.grow(needed);
+    this.words.fill(0xffffffff, 0, whole);
+    if (whole < needed) this.words[whole] |= (1 << (bitCount & 31)) - 1;
+  }
+
   clear(bit: number): void {
     const word = bit >>> 5;
     if (word < this.words.length) this.words[word] &= ~(1 << (bit & 31));

@@ -53,7 +53,18 @@ export async function bitmapReachability(
   };
 
   const send = Reached.forPack(bitmaps.positions);
-  const wantRoots = await peelRoots(context, request.wants, send, true);
+  const { layers } = options;
+  const clone = request.haves.length === 0 && !request.filter && layers?.clonePack === bitmaps.checksum;
+  // A clone of every branch and tag the last full repack was made from: the clone pack is their
+  // reach, whole, and only the wants besides them are peeled and walked.
+  const wholeClonePack = clone && layers.cloneTips !== undefined && wantsEvery(request.wants, layers.cloneTips);
+  if (wholeClonePack) send.bits.fill(bitmaps.positions.count);
+  const wantRoots = await peelRoots(
+    context,
+    wholeClonePack ? request.wants.filter((oid) => !layers.cloneTips!.has(oid)) : request.wants,
+    send,
+    true,
+  );
   const clientHas = Reached.forPack(bitmaps.positions);
   const haveRoots = await peelRoots(context, request.haves, clientHas, false);
   // Of the client's commits pushed since the last repack, only the trees of those it named are read, and of
@@ -73,9 +84,8 @@ export async function bitmapReachability(
   // A clone of every ref the last full repack was made from (a mirror): its rest pack is wanted
   // whole, and the walk meets it only where refs moved since. The clone pack written with it
   // holds none of its objects, and what the tips reach besides, so the walk takes that one.
-  const { layers } = options;
-  if (layers?.clonePack === bitmaps.checksum && request.haves.length === 0 && !request.filter && wantsEvery(request.wants, layers.tips)) {
-    await markWholePack(context, send, await layers.restIndex());
+  if (clone && layers.rest && wantsEvery(request.wants, layers.rest.tips)) {
+    await markWholePack(context, send, await layers.rest.index());
   }
   await walkReach(context, wantRoots.roots, send, { stop: clientHas });
   send.bits.andNot(clientHas.bits);

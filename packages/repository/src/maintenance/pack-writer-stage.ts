@@ -23,7 +23,7 @@ import type { ObjectSelection } from './selection.js';
 /**
  * The packs maintenance publishes, written from stored entries: a compaction copies every object
  * of the packs it merges; a full repack writes what the clone tips reach in clone order with the
- * sidecars that serve clones from it (`.bitmap` for those tips, `.rev`) and a commit-graph of
+ * sidecars that serve clones from it (`.bitmap` for those tips, `.rev`, `.tips`) and a commit-graph of
  * every reachable commit (negotiation, shallow and history walks), what only the other refs
  * reach into a pack of its own whose deltas may name bases in the clone pack, and the rest into
  * a cruft pack.
@@ -42,10 +42,10 @@ export const defaultPackWriter: PackWriterStage = {
       selection.count > 0 ? await rewritePack(repo.packs, selection, { path: join(dir, name), deltaBasesIn, ...options }) : undefined;
     // Pull requests are mostly deltas against what the branches hold: kept so, not stored whole again.
     const restPack = await write(rest, 'rest.pack', main.order);
-    const recorded = { clonePack: main.checksum, tips: new Set([...tips.clone, ...tips.rest]) };
+    const bothLayers = { clonePack: main.checksum, tips: new Set([...tips.clone, ...tips.rest]) };
     return {
       main: await withSidecars(repo.objects, main, tips.clone, commits, pacer),
-      rest: restPack && { ...restPack, sidecars: new Map([[REPACK_TIPS_SIDECAR, encodeRepackTips(recorded)]]) },
+      rest: restPack && { ...restPack, sidecars: new Map([[REPACK_TIPS_SIDECAR, encodeRepackTips(bothLayers)]]) },
       cruft: await write(unreachable, 'cruft.pack'),
     };
   },
@@ -69,6 +69,7 @@ async function withSidecars(
   const sidecars = new Map([
     ['rev', rev],
     ['bitmap', bitmap],
+    [REPACK_TIPS_SIDECAR, encodeRepackTips({ clonePack: pack.checksum, tips: new Set(tips) })],
   ]);
   const graph = commitGraphOf(commits, pack.checksum);
   if (graph) sidecars.set(COMMIT_GRAPH_SIDECAR, graph);
