@@ -110,7 +110,7 @@ describe('gitfleet maintenance run, beside a running server', () => {
       const main = afterRepack.packs.filter((pack) => pack.kind === 'repack');
       assert.equal(main.length, 1, `expected one repack pack: ${JSON.stringify(afterRepack.packs)}`);
       // Clones of it are now answered from its bitmap (the clone below), in git's formats.
-      assert.deepEqual([...(main[0].sidecars ?? [])].sort(), ['bitmap', 'graph', 'rev']);
+      assert.deepEqual([...(main[0].sidecars ?? [])].sort(), ['bitmap', 'graph', 'rev', 'tips']);
       assert.deepEqual(
         afterRepack.packs.filter((pack) => pack.kind !== 'repack' && pack.kind !== 'cruft'),
         [],

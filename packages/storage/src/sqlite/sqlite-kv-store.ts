@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { whenUnlocked } from './busy-wait.js';
 import { useWalWithSync, type WalSync } from './wal-sync.js';
@@ -7,6 +8,9 @@ import { validateCasOps, validateKvName, validateKvPrefix, validateLogLimit } fr
 
 /** How long a call waits, in all, for another process's transaction before giving up. */
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+/** A compare-and-swap of more ops, or a getMany of more keys, gives the event loop a turn between checking them and running its query. */
+const LARGE_BATCH = 1000;
 
 /**
  * Above every character a key may hold (printable ASCII), so [prefix, prefix + this)
@@ -110,6 +114,7 @@ export class SqliteKVStore implements KVStore {
     validateKvName('scope', scope);
     for (const key of keys) validateKvName('key', key);
     if (keys.length === 0) return new Map();
+    if (keys.length > LARGE_BATCH) await nextTurn();
     const rows = await this.unlocked(
       () => `getMany in scope ${scope}`,
       () => this.statements.getMany.all(scope, JSON.stringify(keys)),
@@ -128,6 +133,9 @@ export class SqliteKVStore implements KVStore {
 
   async compareAndSwap(scope: string, ops: readonly CasOp[], mode: CasMode): Promise<CasResult> {
     validateCasOps(scope, ops, mode);
+    // Checking the ops and running the transaction each hold the event loop for tens of
+    // milliseconds at ten thousand ops (a push of many refs): not both in one stretch.
+    if (ops.length > LARGE_BATCH) await nextTurn();
     // IMMEDIATE takes the write lock before reading, so no other process can change a
     // key between our comparison and our write.
     let result: CasResult;
