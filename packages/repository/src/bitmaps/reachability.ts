@@ -54,14 +54,17 @@ export async function bitmapReachability(
 
   const send = Reached.forPack(bitmaps.positions);
   const { layers } = options;
-  const clone = request.haves.length === 0 && !request.filter && layers?.clonePack === bitmaps.checksum;
+  // Layers apply to a clone: no haves, no filter, the bitmaps of their clone pack.
+  const cloneLayers = request.haves.length === 0 && !request.filter && layers?.clonePack === bitmaps.checksum ? layers : undefined;
+  const wanted = cloneLayers && new Set(request.wants);
   // A clone of every branch and tag the last full repack was made from: the clone pack is their
   // reach, whole, and only the wants besides them are peeled and walked.
-  const wholeClonePack = clone && layers.cloneTips !== undefined && wantsEvery(request.wants, layers.cloneTips);
+  const cloneTips = cloneLayers?.cloneTips;
+  const wholeClonePack = wanted !== undefined && cloneTips !== undefined && containsEvery(wanted, cloneTips);
   if (wholeClonePack) send.bits.fill(bitmaps.positions.count);
   const wantRoots = await peelRoots(
     context,
-    wholeClonePack ? request.wants.filter((oid) => !layers.cloneTips!.has(oid)) : request.wants,
+    wholeClonePack ? request.wants.filter((oid) => !cloneTips.has(oid)) : request.wants,
     send,
     true,
   );
@@ -84,8 +87,9 @@ export async function bitmapReachability(
   // A clone of every ref the last full repack was made from (a mirror): its rest pack is wanted
   // whole, and the walk meets it only where refs moved since. The clone pack written with it
   // holds none of its objects, and what the tips reach besides, so the walk takes that one.
-  if (clone && layers.rest && wantsEvery(request.wants, layers.rest.tips)) {
-    await markWholePack(context, send, await layers.rest.index());
+  const rest = cloneLayers?.rest;
+  if (wanted !== undefined && rest !== undefined && containsEvery(wanted, rest.tips)) {
+    await markWholePack(context, send, await rest.index());
   }
   await walkReach(context, wantRoots.roots, send, { stop: clientHas });
   send.bits.andNot(clientHas.bits);
@@ -123,9 +127,8 @@ async function peelRoots(context: ReachWalkContext, oids: readonly ObjectId[], i
   return { roots: { commits, trees }, named };
 }
 
-function wantsEvery(wants: readonly ObjectId[], tips: ReadonlySet<ObjectId>): boolean {
-  if (wants.length < tips.size) return false;
-  const wanted = new Set(wants);
+function containsEvery(wanted: ReadonlySet<ObjectId>, tips: ReadonlySet<ObjectId>): boolean {
+  if (wanted.size < tips.size) return false;
   for (const tip of tips) if (!wanted.has(tip)) return false;
   return true;
 }
